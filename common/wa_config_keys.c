@@ -1,0 +1,74 @@
+/* wa_config_keys: every configuration key, its default and its documentation.
+ * docs/configuration.md is generated from this table (wa-akg-config --doc)
+ * and a unit test keeps the two in step. */
+#include "wa_config.h"
+
+const struct wa_config_key wa_config_keys[] = {
+	/* [general] */
+	{ "general.state_dir", "/var/lib/wa-akg",
+	  "Directory for runtime state: sockets, pid files and the engine's local files." },
+	{ "general.log_level", "info",
+	  "Minimum log level of every process: debug, info, warn or error." },
+	{ "general.public_base_url", "http://127.0.0.1:8080",
+	  "Base URL under which clients reach nginx; used to build absolute media URLs and in the OpenAPI servers list." },
+
+	/* [db] */
+	{ "db.host", "127.0.0.1", "MariaDB host name or address (ignored when db.socket is set)." },
+	{ "db.port", "3306", "MariaDB TCP port." },
+	{ "db.socket", "", "MariaDB unix socket path; when set it is used instead of host and port." },
+	{ "db.user", "wa_akg", "MariaDB user." },
+	{ "db.password", "", "MariaDB password." },
+	{ "db.name", "wa_akg", "MariaDB database (schema) name." },
+	{ "db.connect_timeout", "5", "Seconds to wait for a MariaDB connection before giving up." },
+
+	/* [http] */
+	{ "http.listen", "127.0.0.1:8080",
+	  "Address nginx listens on for the API and dashboard (dev stack and generated nginx config)." },
+	{ "http.max_body", "64m",
+	  "Largest request body accepted (nginx client_max_body_size and the workers' own limit); larger bodies get 413." },
+
+	/* [fcgi] */
+	{ "fcgi.listen", "unix:/var/lib/wa-akg/fcgi.sock",
+	  "FastCGI socket the workers accept on: unix:/path or host:port. nginx's upstream points here." },
+	{ "fcgi.workers", "2", "Number of worker processes forked by wa-akg-fcgi (1-64)." },
+	{ "fcgi.threads", "4", "Accept threads per worker process, each with its own MariaDB connection (1-64)." },
+
+	/* [engine] */
+	{ "engine.command_url", "ipc:///var/lib/wa-akg/engine-cmd.ipc",
+	  "nng REQ/REP address of the protocol engine's command socket." },
+	{ "engine.event_url", "ipc:///var/lib/wa-akg/engine-events.ipc",
+	  "nng PUB/SUB address on which the engine publishes events (topic '<sessionId>.<event>')." },
+	{ "engine.timeout_ms", "15000",
+	  "Deadline for one command to the engine; a worker answers 504 when it passes." },
+
+	/* [whatsapp] */
+	{ "whatsapp.url", "wss://web.whatsapp.com/ws/chat",
+	  "WebSocket URL of the WhatsApp chat server (point it at wa-sim for the sandbox)." },
+	{ "whatsapp.root_key", "142375574d0a587166aae71ebe516437c4a28b73e3695c6ce1f7f9545da8ee6b",
+	  "Hex Curve25519 public key that must have signed the server's certificate chain (WhatsApp's own root by default; wa-sim prints its own)." },
+	{ "whatsapp.root_serial", "0",
+	  "Issuer serial the intermediate certificate must name (0 for WhatsApp)." },
+
+	/* [media] */
+	{ "media.dir", "/var/lib/wa-akg/media",
+	  "Directory where received and uploaded media files are stored; served by nginx through X-Accel-Redirect." },
+	{ "media.accel_prefix", "/_wa_media/",
+	  "nginx internal location that maps to media.dir (X-Accel-Redirect target)." },
+
+	/* [limits] */
+	{ "limits.broadcast_max_recipients", "1000", "Most recipients one broadcast request may name." },
+	{ "limits.spam_max_count", "100", "Most messages one spam request may send." },
+	{ "limits.rate_per_minute", "600", "Requests per minute and client address allowed by nginx (limit_req)." },
+
+	/* [auth] */
+	{ "auth.session_days", "30", "Lifetime of a web login session (cookie) in days." },
+	{ "auth.cookie_secure", "false",
+	  "Mark the login cookie Secure (set true when nginx terminates TLS)." },
+
+	/* [updates] */
+	{ "updates.feed_url", "https://api.github.com/repos/wa-akg/wa-akg/releases/latest",
+	  "Release feed that POST /api/system/check-updates reads (JSON with tag_name, html_url, body)." },
+	{ "updates.timeout_ms", "5000", "Deadline for the release feed request." },
+
+	{ NULL, NULL, NULL }
+};

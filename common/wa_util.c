@@ -1,0 +1,139 @@
+/* wa_util: hex, base64, randomness and constant-time helpers. */
+#include "wa_util.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <string.h>
+
+static const char hexdig[] = "0123456789abcdef";
+
+void wa_hex_encode(const uint8_t *in, size_t len, char *out)
+{
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = hexdig[in[i] >> 4];
+		out[2 * i + 1] = hexdig[in[i] & 15];
+	}
+	out[2 * len] = '\0';
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int wa_hex_decode(const char *hex, uint8_t *out, size_t outlen)
+{
+	if (strlen(hex) != 2 * outlen)
+		return -1;
+	for (size_t i = 0; i < outlen; i++) {
+		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+int wa_random(uint8_t *buf, size_t len)
+{
+	return RAND_bytes(buf, (int)len) == 1 ? 0 : -1;
+}
+
+int wa_random_hex(char *out, size_t nbytes)
+{
+	uint8_t buf[64];
+
+	if (nbytes > sizeof buf || wa_random(buf, nbytes) < 0)
+		return -1;
+	wa_hex_encode(buf, nbytes, out);
+	OPENSSL_cleanse(buf, sizeof buf);
+	return 0;
+}
+
+int wa_ct_equal(const void *a, const void *b, size_t len)
+{
+	return CRYPTO_memcmp(a, b, len) == 0;
+}
+
+void wa_sha256_hex(const void *data, size_t len, char *out)
+{
+	uint8_t md[SHA256_DIGEST_LENGTH];
+
+	SHA256(data, len, md);
+	wa_hex_encode(md, sizeof md, out);
+}
+
+size_t wa_base64_encode(const uint8_t *in, size_t len, char *out)
+{
+	return (size_t)EVP_EncodeBlock((unsigned char *)out, in, (int)len);
+}
+
+long wa_base64_decode(const char *in, size_t len, uint8_t *out, size_t outcap)
+{
+	size_t pad = 0;
+	int n;
+
+	if (len % 4)
+		return -1;
+	if (len == 0)
+		return 0;
+	if ((len / 4) * 3 > outcap)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		char c = in[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		      (c >= '0' && c <= '9') || c == '+' || c == '/' || c == '='))
+			return -1;
+		if (c == '=' && i < len - 2)
+			return -1;
+	}
+	if (in[len - 1] == '=')
+		pad++;
+	if (in[len - 2] == '=')
+		pad++;
+	n = EVP_DecodeBlock(out, (const unsigned char *)in, (int)len);
+	if (n < 0)
+		return -1;
+	return (long)((size_t)n - pad);
+}
+
+long wa_url_decode(const char *src, size_t len, char *dst, size_t dstcap, int plus_is_space)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = src[i];
+
+		if (c == '%') {
+			int hi, lo;
+
+			if (i + 2 >= len)
+				return -1;
+			hi = hexval(src[i + 1]);
+			lo = hexval(src[i + 2]);
+			if (hi < 0 || lo < 0)
+				return -1;
+			c = (char)(hi << 4 | lo);
+			i += 2;
+		} else if (c == '+' && plus_is_space) {
+			c = ' ';
+		}
+		if (c == '\0' || o + 1 >= dstcap)
+			return -1;
+		dst[o++] = c;
+	}
+	if (o >= dstcap)
+		return -1;
+	dst[o] = '\0';
+	return (long)o;
+}

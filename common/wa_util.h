@@ -1,0 +1,40 @@
+/* wa_util: small byte and string helpers shared by every process.
+ * All functions are reentrant and thread-safe; none allocates unless said. */
+#ifndef WA_UTIL_H
+#define WA_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Lower-case hex of len bytes into out (2*len+1 bytes, NUL-terminated). */
+void wa_hex_encode(const uint8_t *in, size_t len, char *out);
+
+/* Decode exactly outlen bytes from a hex string of 2*outlen digits.
+ * Returns 0, or -1 on a wrong length or a non-hex digit. */
+int wa_hex_decode(const char *hex, uint8_t *out, size_t outlen);
+
+/* Fill buf with cryptographically strong random bytes (OpenSSL RAND_bytes).
+ * Returns 0 or -1. */
+int wa_random(uint8_t *buf, size_t len);
+
+/* Random token: nbytes random bytes as hex into out (2*nbytes+1). */
+int wa_random_hex(char *out, size_t nbytes);
+
+/* Constant-time equality of two equal-length buffers (1 if equal). */
+int wa_ct_equal(const void *a, const void *b, size_t len);
+
+/* SHA-256 of data as lower-case hex into out[65]. */
+void wa_sha256_hex(const void *data, size_t len, char *out);
+
+/* Standard base64 (with padding). encode: out needs 4*((len+2)/3)+1.
+ * decode: returns decoded length, or -1 on bad input or if outcap is too
+ * small. Whitespace is not accepted. */
+size_t wa_base64_encode(const uint8_t *in, size_t len, char *out);
+long wa_base64_decode(const char *in, size_t len, uint8_t *out, size_t outcap);
+
+/* Percent-decode src[0..len) into dst (capacity dstcap, NUL-terminated).
+ * '+' is kept as is (path semantics) unless plus_is_space. Returns the
+ * decoded length, or -1 on a bad escape, an embedded NUL or overflow. */
+long wa_url_decode(const char *src, size_t len, char *dst, size_t dstcap, int plus_is_space);
+
+#endif

@@ -1,0 +1,1 @@
+# db/: see the files beside this one.

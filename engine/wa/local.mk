@@ -1,0 +1,10 @@
+# engine/wa/: the WhatsApp Web protocol library (libwa.a), shared by the
+# engine and wa-sim. No engine or simulator concerns in here.
+# Each part appends its own block below; keep blocks separate.
+noinst_LIBRARIES += engine/wa/libwa.a
+engine_wa_libwa_a_SOURCES = engine/wa/buf.c engine/wa/buf.h
+engine_wa_libwa_a_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS) $(SIGNAL_CFLAGS) $(PROTOBUFC_CFLAGS) \
+	$(MARIADB_CFLAGS) $(ZLIB_CFLAGS)
+# Everything that links libwa.a uses this.
+WA_LIBWA_LIBS = engine/wa/libwa.a proto/libwaproto.a common/libwacommon.a \
+	$(SIGNAL_LIBS) $(PROTOBUFC_LIBS) $(MARIADB_LIBS) $(CRYPTO_LIBS) $(ZLIB_LIBS)

@@ -1,0 +1,1 @@
+# fcgi/: see the files beside this one.

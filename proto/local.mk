@@ -1,0 +1,16 @@
+# proto/: our own .proto files (WhatsApp wire subset with WhatsApp's field
+# numbers, and the gateway's IPC envelope), compiled by protoc-c at build time.
+# To add a file: append its .pb-c.c/.pb-c.h to nodist_..._SOURCES and
+# BUILT_SOURCES and the .proto to EXTRA_DIST, in a block of your own.
+noinst_LIBRARIES += proto/libwaproto.a
+proto_libwaproto_a_CFLAGS = $(AM_CFLAGS) $(PROTOBUFC_CFLAGS) -Wno-unused-parameter
+
+proto/%.pb-c.c proto/%.pb-c.h: $(srcdir)/proto/%.proto
+	@$(MKDIR_P) proto
+	$(AM_V_GEN)$(PROTOC_C) --proto_path=$(srcdir)/proto --c_out=proto $<
+
+# gateway IPC envelope
+nodist_proto_libwaproto_a_SOURCES = proto/wa_ipc.pb-c.c proto/wa_ipc.pb-c.h
+BUILT_SOURCES += proto/wa_ipc.pb-c.h proto/wa_ipc.pb-c.c
+CLEANFILES += proto/wa_ipc.pb-c.h proto/wa_ipc.pb-c.c
+EXTRA_DIST += proto/wa_ipc.proto
