@@ -14,3 +14,12 @@ nodist_proto_libwaproto_a_SOURCES = proto/wa_ipc.pb-c.c proto/wa_ipc.pb-c.h
 BUILT_SOURCES += proto/wa_ipc.pb-c.h proto/wa_ipc.pb-c.c
 CLEANFILES += proto/wa_ipc.pb-c.h proto/wa_ipc.pb-c.c
 EXTRA_DIST += proto/wa_ipc.proto
+
+# app state (mediacrypto engineer): server-sync transport and sync actions
+nodist_proto_libwaproto_a_SOURCES += proto/wa_server_sync.pb-c.c proto/wa_server_sync.pb-c.h \
+	proto/wa_sync_action.pb-c.c proto/wa_sync_action.pb-c.h
+BUILT_SOURCES += proto/wa_server_sync.pb-c.h proto/wa_server_sync.pb-c.c \
+	proto/wa_sync_action.pb-c.h proto/wa_sync_action.pb-c.c
+CLEANFILES += proto/wa_server_sync.pb-c.h proto/wa_server_sync.pb-c.c \
+	proto/wa_sync_action.pb-c.h proto/wa_sync_action.pb-c.c
+EXTRA_DIST += proto/wa_server_sync.proto proto/wa_sync_action.proto
