@@ -48,6 +48,10 @@ int wa_x25519_dh(const uint8_t priv[32], const uint8_t pub[32], uint8_t out[32])
  * (64 bytes). sign uses 64 fresh random bytes; verify returns 0 if valid. */
 int wa_xeddsa_sign(const uint8_t priv[32], const void *msg, size_t len, uint8_t sig[64]);
 int wa_xeddsa_verify(const uint8_t pub[32], const void *msg, size_t len, const uint8_t sig[64]);
+/* As wa_xeddsa_sign with the 64 nonce bytes given by the caller: for
+ * reproducible test vectors only; real signatures must use wa_xeddsa_sign. */
+int wa_xeddsa_sign_random(const uint8_t priv[32], const void *msg, size_t len, const uint8_t random[64],
+			  uint8_t sig[64]);
 
 /* --- libsignal-protocol-c --- */
 /* The process-wide signal_context with the OpenSSL crypto provider and a

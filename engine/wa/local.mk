@@ -8,3 +8,6 @@ engine_wa_libwa_a_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS) $(SIGNAL_CFLAGS) $(PROT
 # Everything that links libwa.a uses this.
 WA_LIBWA_LIBS = engine/wa/libwa.a proto/libwaproto.a common/libwacommon.a \
 	$(SIGNAL_LIBS) $(PROTOBUFC_LIBS) $(MARIADB_LIBS) $(CRYPTO_LIBS) $(ZLIB_LIBS)
+
+# crypto primitives and the libsignal context (noise engineer)
+engine_wa_libwa_a_SOURCES += engine/wa/crypto.c engine/wa/crypto.h

@@ -5,3 +5,10 @@ check_PROGRAMS += tests/unit/test_config
 TESTS += tests/unit/test_config
 tests_unit_test_config_SOURCES = tests/unit/test_config.c tests/unit/tap.h
 tests_unit_test_config_LDADD = common/libwacommon.a $(CRYPTO_LIBS)
+
+# wa/crypto KATs (noise engineer)
+check_PROGRAMS += tests/unit/test_crypto
+TESTS += tests/unit/test_crypto
+tests_unit_test_crypto_SOURCES = tests/unit/test_crypto.c tests/unit/tap.h
+tests_unit_test_crypto_CFLAGS = $(AM_CFLAGS) $(SIGNAL_CFLAGS) $(CRYPTO_CFLAGS)
+tests_unit_test_crypto_LDADD = $(WA_LIBWA_LIBS)

@@ -1,0 +1,598 @@
+/* wa/crypto: OpenSSL 3 implementation of the primitives in crypto.h and the
+ * process-wide libsignal-protocol-c context (see crypto.h for the contract).
+ *
+ * XEdDSA: libsignal-protocol-c exports curve25519_sign/curve25519_verify
+ * (its ref10-based XEdDSA, the exact algorithm WhatsApp uses) but does not
+ * declare them in its public headers; the public wrappers
+ * curve_calculate_signature/curve_verify_signature are thin shells over
+ * them. We call them directly so the 64 random bytes can be supplied by the
+ * caller (wa_xeddsa_sign_random, used for reproducible test vectors). */
+#include "wa/crypto.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+#include <signal/signal_protocol.h>
+
+/* Exported by libsignal-protocol-c (curve_sigs.h, not installed). Both
+ * return 0 on success / valid signature. */
+int curve25519_sign(unsigned char *signature_out, const unsigned char *curve25519_privkey,
+		    const unsigned char *msg, const unsigned long msg_len, const unsigned char *random);
+int curve25519_verify(const unsigned char *signature, const unsigned char *curve25519_pubkey,
+		      const unsigned char *msg, const unsigned long msg_len);
+
+/* ------------------------------------------------------------------ */
+/* hashes and MACs */
+
+void wa_sha256(const void *data, size_t len, uint8_t out[32])
+{
+	unsigned int n = 32;
+
+	/* EVP_Digest with the built-in SHA-256 only fails on allocation
+	 * failure; the void contract then leaves a zeroed output. */
+	if (EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) != 1)
+		memset(out, 0, 32);
+}
+
+static int hmac_md(const EVP_MD *md, const uint8_t *key, size_t keylen, const void *data, size_t len,
+		   uint8_t *out, unsigned int outlen)
+{
+	unsigned int n = outlen;
+	static const uint8_t empty = 0;
+
+	if (keylen > INT_MAX)
+		return -1;
+	/* HMAC() refuses a NULL key even with length 0. */
+	if (!key)
+		key = &empty;
+	if (!data)
+		data = &empty;
+	if (!HMAC(md, key, (int)keylen, data, len, out, &n) || n != outlen)
+		return -1;
+	return 0;
+}
+
+int wa_hmac_sha256(const uint8_t *key, size_t keylen, const void *data, size_t len, uint8_t out[32])
+{
+	return hmac_md(EVP_sha256(), key, keylen, data, len, out, 32);
+}
+
+int wa_hmac_sha512(const uint8_t *key, size_t keylen, const void *data, size_t len, uint8_t out[64])
+{
+	return hmac_md(EVP_sha512(), key, keylen, data, len, out, 64);
+}
+
+int wa_hkdf_sha256(const uint8_t *ikm, size_t ikmlen, const uint8_t *salt, size_t saltlen,
+		   const void *info, size_t infolen, uint8_t *out, size_t outlen)
+{
+	/* Done by hand (extract = HMAC(salt, ikm), expand = T(i) chain) rather
+	 * than through EVP_KDF: it is short, has no provider lookups and
+	 * accepts empty ikm/info, which OpenSSL's HKDF rejects. */
+	static const uint8_t zero_salt[32];
+	uint8_t prk[32], t[32];
+	size_t done = 0, tlen = 0;
+	unsigned int i;
+	EVP_MAC *mac = NULL;
+	EVP_MAC_CTX *ctx = NULL;
+	OSSL_PARAM params[2];
+	int rc = -1;
+
+	if (!out || outlen == 0 || outlen > 255 * 32)
+		return -1;
+	if (!salt || saltlen == 0) {
+		salt = zero_salt;
+		saltlen = sizeof zero_salt;
+	}
+	if (wa_hmac_sha256(salt, saltlen, ikm, ikmlen, prk) != 0)
+		return -1;
+
+	mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	if (!mac)
+		goto out;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	for (i = 1; done < outlen; i++) {
+		uint8_t ctr = (uint8_t)i;
+		size_t n = 0, take;
+
+		EVP_MAC_CTX_free(ctx);
+		ctx = EVP_MAC_CTX_new(mac);
+		if (!ctx || EVP_MAC_init(ctx, prk, sizeof prk, params) != 1)
+			goto out;
+		if (tlen && EVP_MAC_update(ctx, t, tlen) != 1)
+			goto out;
+		if (info && infolen && EVP_MAC_update(ctx, info, infolen) != 1)
+			goto out;
+		if (EVP_MAC_update(ctx, &ctr, 1) != 1 || EVP_MAC_final(ctx, t, &n, sizeof t) != 1 || n != 32)
+			goto out;
+		tlen = 32;
+		take = outlen - done < 32 ? outlen - done : 32;
+		memcpy(out + done, t, take);
+		done += take;
+	}
+	rc = 0;
+out:
+	EVP_MAC_CTX_free(ctx);
+	EVP_MAC_free(mac);
+	OPENSSL_cleanse(prk, sizeof prk);
+	OPENSSL_cleanse(t, sizeof t);
+	if (rc != 0)
+		OPENSSL_cleanse(out, outlen);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* AES */
+
+int wa_aes256_gcm_encrypt(const uint8_t key[32], const uint8_t iv[12], const void *aad, size_t aadlen,
+			  const uint8_t *in, size_t len, uint8_t *out)
+{
+	EVP_CIPHER_CTX *ctx;
+	int n = 0, fin = 0, rc = -1;
+
+	if (len > INT_MAX - 16 || aadlen > INT_MAX)
+		return -1;
+	ctx = EVP_CIPHER_CTX_new();
+	if (!ctx)
+		return -1;
+	if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) != 1 ||
+	    EVP_EncryptInit_ex(ctx, NULL, NULL, key, iv) != 1)
+		goto out;
+	if (aad && aadlen && EVP_EncryptUpdate(ctx, NULL, &n, aad, (int)aadlen) != 1)
+		goto out;
+	n = 0;
+	if (len && EVP_EncryptUpdate(ctx, out, &n, in, (int)len) != 1)
+		goto out;
+	if (EVP_EncryptFinal_ex(ctx, out + n, &fin) != 1 || (size_t)(n + fin) != len)
+		goto out;
+	if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, out + len) != 1)
+		goto out;
+	rc = 0;
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	return rc;
+}
+
+int wa_aes256_gcm_decrypt(const uint8_t key[32], const uint8_t iv[12], const void *aad, size_t aadlen,
+			  const uint8_t *in, size_t len, uint8_t *out)
+{
+	EVP_CIPHER_CTX *ctx;
+	uint8_t tag[16];
+	size_t clen;
+	int n = 0, fin = 0, rc = -1;
+
+	if (len < 16 || len > INT_MAX || aadlen > INT_MAX)
+		return -1;
+	clen = len - 16;
+	memcpy(tag, in + clen, 16);
+	ctx = EVP_CIPHER_CTX_new();
+	if (!ctx)
+		return -1;
+	if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) != 1 ||
+	    EVP_DecryptInit_ex(ctx, NULL, NULL, key, iv) != 1)
+		goto out;
+	if (aad && aadlen && EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aadlen) != 1)
+		goto out;
+	n = 0;
+	if (clen && EVP_DecryptUpdate(ctx, out, &n, in, (int)clen) != 1)
+		goto out;
+	if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, tag) != 1)
+		goto out;
+	if (EVP_DecryptFinal_ex(ctx, out + n, &fin) != 1 || (size_t)(n + fin) != clen)
+		goto out;
+	rc = 0;
+out:
+	/* Never hand back unauthenticated plaintext. */
+	if (rc != 0 && clen)
+		OPENSSL_cleanse(out, clen);
+	EVP_CIPHER_CTX_free(ctx);
+	return rc;
+}
+
+/* One-shot EVP cipher run with padding as the cipher defines it. */
+static int evp_oneshot(const EVP_CIPHER *cipher, int enc, const uint8_t *key, const uint8_t *iv,
+		       const uint8_t *in, size_t len, uint8_t *out, size_t *outlen)
+{
+	EVP_CIPHER_CTX *ctx;
+	int n = 0, fin = 0, rc = -1;
+
+	if (len > INT_MAX - 32)
+		return -1;
+	ctx = EVP_CIPHER_CTX_new();
+	if (!ctx)
+		return -1;
+	if (EVP_CipherInit_ex(ctx, cipher, NULL, key, iv, enc) != 1)
+		goto out;
+	if (len && EVP_CipherUpdate(ctx, out, &n, in, (int)len) != 1)
+		goto out;
+	if (EVP_CipherFinal_ex(ctx, out + n, &fin) != 1)
+		goto out;
+	*outlen = (size_t)n + (size_t)fin;
+	rc = 0;
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	return rc;
+}
+
+int wa_aes256_cbc_encrypt(const uint8_t key[32], const uint8_t iv[16], const uint8_t *in, size_t len,
+			  uint8_t *out, size_t *outlen)
+{
+	return evp_oneshot(EVP_aes_256_cbc(), 1, key, iv, in, len, out, outlen);
+}
+
+int wa_aes256_cbc_decrypt(const uint8_t key[32], const uint8_t iv[16], const uint8_t *in, size_t len,
+			  uint8_t *out, size_t *outlen)
+{
+	/* OpenSSL may write up to len + block bytes during update/final of a
+	 * decryption only when padding is off; with PKCS#7 on, the output never
+	 * exceeds len, but it buffers the last block, so len must be a
+	 * non-zero multiple of 16 for valid input anyway. */
+	if (len == 0 || len % 16)
+		return -1;
+	return evp_oneshot(EVP_aes_256_cbc(), 0, key, iv, in, len, out, outlen);
+}
+
+/* ------------------------------------------------------------------ */
+/* Curve25519 */
+
+int wa_x25519_public(const uint8_t priv[32], uint8_t pub[32])
+{
+	EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, 32);
+	size_t n = 32;
+	int rc = -1;
+
+	if (!k)
+		return -1;
+	if (EVP_PKEY_get_raw_public_key(k, pub, &n) == 1 && n == 32)
+		rc = 0;
+	EVP_PKEY_free(k);
+	return rc;
+}
+
+int wa_x25519_keypair(uint8_t priv[32], uint8_t pub[32])
+{
+	if (RAND_bytes(priv, 32) != 1)
+		return -1;
+	/* Store the clamped form: libsignal and WhatsApp keep private keys
+	 * clamped, and XEdDSA signing needs the exact scalar. */
+	priv[0] &= 248;
+	priv[31] &= 127;
+	priv[31] |= 64;
+	return wa_x25519_public(priv, pub);
+}
+
+int wa_x25519_dh(const uint8_t priv[32], const uint8_t pub[32], uint8_t out[32])
+{
+	EVP_PKEY *kp = NULL, *kq = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	size_t n = 32;
+	int rc = -1;
+
+	kp = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, 32);
+	kq = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, pub, 32);
+	if (!kp || !kq)
+		goto out;
+	ctx = EVP_PKEY_CTX_new(kp, NULL);
+	/* OpenSSL fails the derive itself when the result is all zero (a
+	 * small-order peer key), which is what the contract asks for. */
+	if (!ctx || EVP_PKEY_derive_init(ctx) != 1 || EVP_PKEY_derive_set_peer(ctx, kq) != 1 ||
+	    EVP_PKEY_derive(ctx, out, &n) != 1 || n != 32)
+		goto out;
+	{
+		uint8_t acc = 0;
+		for (int i = 0; i < 32; i++)
+			acc |= out[i];
+		if (!acc)
+			goto out;
+	}
+	rc = 0;
+out:
+	if (rc != 0)
+		OPENSSL_cleanse(out, 32);
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(kp);
+	EVP_PKEY_free(kq);
+	return rc;
+}
+
+int wa_xeddsa_sign_random(const uint8_t priv[32], const void *msg, size_t len, const uint8_t random[64],
+			  uint8_t sig[64])
+{
+	static const uint8_t empty = 0;
+
+	/* libsignal copies msg into a buffer of msg_len + 128 bytes. */
+	if (len > (size_t)INT_MAX - 256)
+		return -1;
+	if (!msg)
+		msg = &empty;
+	return curve25519_sign(sig, priv, msg, (unsigned long)len, random) == 0 ? 0 : -1;
+}
+
+int wa_xeddsa_sign(const uint8_t priv[32], const void *msg, size_t len, uint8_t sig[64])
+{
+	uint8_t rnd[64];
+	int rc;
+
+	if (RAND_bytes(rnd, sizeof rnd) != 1)
+		return -1;
+	rc = wa_xeddsa_sign_random(priv, msg, len, rnd, sig);
+	OPENSSL_cleanse(rnd, sizeof rnd);
+	return rc;
+}
+
+int wa_xeddsa_verify(const uint8_t pub[32], const void *msg, size_t len, const uint8_t sig[64])
+{
+	static const uint8_t empty = 0;
+
+	if (len > (size_t)INT_MAX - 256)
+		return -1;
+	if (!msg)
+		msg = &empty;
+	return curve25519_verify(sig, pub, msg, (unsigned long)len) == 0 ? 0 : -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* libsignal-protocol-c crypto provider on OpenSSL */
+
+static int sp_random(uint8_t *data, size_t len, void *user_data)
+{
+	(void)user_data;
+	if (len > INT_MAX)
+		return SG_ERR_INVAL;
+	return RAND_bytes(data, (int)len) == 1 ? 0 : SG_ERR_UNKNOWN;
+}
+
+static int sp_hmac_init(void **hmac_context, const uint8_t *key, size_t key_len, void *user_data)
+{
+	EVP_MAC *mac;
+	EVP_MAC_CTX *ctx;
+	OSSL_PARAM params[2];
+	static const uint8_t empty = 0;
+
+	(void)user_data;
+	mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	if (!mac)
+		return SG_ERR_UNKNOWN;
+	ctx = EVP_MAC_CTX_new(mac);
+	EVP_MAC_free(mac); /* the context keeps its own reference */
+	if (!ctx)
+		return SG_ERR_NOMEM;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (EVP_MAC_init(ctx, key ? key : &empty, key_len, params) != 1) {
+		EVP_MAC_CTX_free(ctx);
+		return SG_ERR_UNKNOWN;
+	}
+	*hmac_context = ctx;
+	return 0;
+}
+
+static int sp_hmac_update(void *hmac_context, const uint8_t *data, size_t data_len, void *user_data)
+{
+	(void)user_data;
+	if (data_len == 0)
+		return 0;
+	return EVP_MAC_update(hmac_context, data, data_len) == 1 ? 0 : SG_ERR_UNKNOWN;
+}
+
+static int sp_hmac_final(void *hmac_context, signal_buffer **output, void *user_data)
+{
+	uint8_t md[32];
+	size_t n = 0;
+	signal_buffer *b;
+
+	(void)user_data;
+	if (EVP_MAC_final(hmac_context, md, &n, sizeof md) != 1 || n != sizeof md)
+		return SG_ERR_UNKNOWN;
+	b = signal_buffer_create(md, n);
+	if (!b)
+		return SG_ERR_NOMEM;
+	*output = b;
+	return 0;
+}
+
+static void sp_hmac_cleanup(void *hmac_context, void *user_data)
+{
+	(void)user_data;
+	EVP_MAC_CTX_free(hmac_context);
+}
+
+static int sp_sha512_init(void **digest_context, void *user_data)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	(void)user_data;
+	if (!ctx)
+		return SG_ERR_NOMEM;
+	if (EVP_DigestInit_ex(ctx, EVP_sha512(), NULL) != 1) {
+		EVP_MD_CTX_free(ctx);
+		return SG_ERR_UNKNOWN;
+	}
+	*digest_context = ctx;
+	return 0;
+}
+
+static int sp_sha512_update(void *digest_context, const uint8_t *data, size_t data_len, void *user_data)
+{
+	(void)user_data;
+	if (data_len == 0)
+		return 0;
+	return EVP_DigestUpdate(digest_context, data, data_len) == 1 ? 0 : SG_ERR_UNKNOWN;
+}
+
+static int sp_sha512_final(void *digest_context, signal_buffer **output, void *user_data)
+{
+	uint8_t md[64];
+	unsigned int n = 0;
+	signal_buffer *b;
+
+	(void)user_data;
+	if (EVP_DigestFinal_ex(digest_context, md, &n) != 1 || n != sizeof md)
+		return SG_ERR_UNKNOWN;
+	/* The provider contract wants the context ready for reuse (the
+	 * fingerprint code hashes in a loop with one context). */
+	if (EVP_DigestInit_ex(digest_context, EVP_sha512(), NULL) != 1)
+		return SG_ERR_UNKNOWN;
+	b = signal_buffer_create(md, n);
+	if (!b)
+		return SG_ERR_NOMEM;
+	*output = b;
+	return 0;
+}
+
+static void sp_sha512_cleanup(void *digest_context, void *user_data)
+{
+	(void)user_data;
+	EVP_MD_CTX_free(digest_context);
+}
+
+static const EVP_CIPHER *sp_cipher(int cipher, size_t key_len)
+{
+	if (cipher == SG_CIPHER_AES_CBC_PKCS5) {
+		switch (key_len) {
+		case 16: return EVP_aes_128_cbc();
+		case 24: return EVP_aes_192_cbc();
+		case 32: return EVP_aes_256_cbc();
+		}
+	} else if (cipher == SG_CIPHER_AES_CTR_NOPADDING) {
+		switch (key_len) {
+		case 16: return EVP_aes_128_ctr();
+		case 24: return EVP_aes_192_ctr();
+		case 32: return EVP_aes_256_ctr();
+		}
+	}
+	return NULL;
+}
+
+static int sp_crypt(int enc, signal_buffer **output, int cipher, const uint8_t *key, size_t key_len,
+		    const uint8_t *iv, size_t iv_len, const uint8_t *in, size_t in_len)
+{
+	const EVP_CIPHER *c = sp_cipher(cipher, key_len);
+	EVP_CIPHER_CTX *ctx = NULL;
+	uint8_t *tmp = NULL;
+	int n = 0, fin = 0, rc = SG_ERR_UNKNOWN;
+	signal_buffer *b;
+
+	if (!c || iv_len != 16)
+		return SG_ERR_INVAL;
+	if (in_len > (size_t)INT_MAX - 64)
+		return SG_ERR_INVAL;
+	tmp = OPENSSL_malloc(in_len + 32);
+	ctx = EVP_CIPHER_CTX_new();
+	if (!tmp || !ctx) {
+		rc = SG_ERR_NOMEM;
+		goto out;
+	}
+	if (EVP_CipherInit_ex(ctx, c, NULL, key, iv, enc) != 1)
+		goto out;
+	if (in_len && EVP_CipherUpdate(ctx, tmp, &n, in, (int)in_len) != 1)
+		goto out;
+	if (EVP_CipherFinal_ex(ctx, tmp + n, &fin) != 1)
+		goto out;
+	b = signal_buffer_create(tmp, (size_t)n + (size_t)fin);
+	if (!b) {
+		rc = SG_ERR_NOMEM;
+		goto out;
+	}
+	*output = b;
+	rc = 0;
+out:
+	if (tmp) {
+		OPENSSL_cleanse(tmp, in_len + 32);
+		OPENSSL_free(tmp);
+	}
+	EVP_CIPHER_CTX_free(ctx);
+	return rc;
+}
+
+static int sp_encrypt(signal_buffer **output, int cipher, const uint8_t *key, size_t key_len,
+		      const uint8_t *iv, size_t iv_len, const uint8_t *plaintext, size_t plaintext_len,
+		      void *user_data)
+{
+	(void)user_data;
+	return sp_crypt(1, output, cipher, key, key_len, iv, iv_len, plaintext, plaintext_len);
+}
+
+static int sp_decrypt(signal_buffer **output, int cipher, const uint8_t *key, size_t key_len,
+		      const uint8_t *iv, size_t iv_len, const uint8_t *ciphertext, size_t ciphertext_len,
+		      void *user_data)
+{
+	(void)user_data;
+	return sp_crypt(0, output, cipher, key, key_len, iv, iv_len, ciphertext, ciphertext_len);
+}
+
+/* libsignal calls lock/unlock around its internal state, re-entering from
+ * callbacks, hence a recursive mutex. One mutex for the one context. */
+static pthread_mutex_t sp_mutex;
+
+static void sp_lock(void *user_data)
+{
+	(void)user_data;
+	pthread_mutex_lock(&sp_mutex);
+}
+
+static void sp_unlock(void *user_data)
+{
+	(void)user_data;
+	pthread_mutex_unlock(&sp_mutex);
+}
+
+static pthread_once_t sp_once = PTHREAD_ONCE_INIT;
+static signal_context *sp_ctx;
+
+static void sp_create(void)
+{
+	pthread_mutexattr_t attr;
+	signal_context *ctx = NULL;
+	signal_crypto_provider prov = {
+		.random_func = sp_random,
+		.hmac_sha256_init_func = sp_hmac_init,
+		.hmac_sha256_update_func = sp_hmac_update,
+		.hmac_sha256_final_func = sp_hmac_final,
+		.hmac_sha256_cleanup_func = sp_hmac_cleanup,
+		.sha512_digest_init_func = sp_sha512_init,
+		.sha512_digest_update_func = sp_sha512_update,
+		.sha512_digest_final_func = sp_sha512_final,
+		.sha512_digest_cleanup_func = sp_sha512_cleanup,
+		.encrypt_func = sp_encrypt,
+		.decrypt_func = sp_decrypt,
+		.user_data = NULL,
+	};
+
+	if (pthread_mutexattr_init(&attr) != 0)
+		return;
+	if (pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE) != 0 ||
+	    pthread_mutex_init(&sp_mutex, &attr) != 0) {
+		pthread_mutexattr_destroy(&attr);
+		return;
+	}
+	pthread_mutexattr_destroy(&attr);
+
+	if (signal_context_create(&ctx, NULL) != 0)
+		return;
+	/* signal_context_set_crypto_provider copies the struct. */
+	if (signal_context_set_crypto_provider(ctx, &prov) != 0 ||
+	    signal_context_set_locking_functions(ctx, sp_lock, sp_unlock) != 0) {
+		signal_context_destroy(ctx);
+		return;
+	}
+	sp_ctx = ctx;
+}
+
+struct signal_context *wa_signal_ctx(void)
+{
+	if (pthread_once(&sp_once, sp_create) != 0)
+		return NULL;
+	return sp_ctx;
+}
