@@ -23,3 +23,13 @@ BUILT_SOURCES += proto/wa_server_sync.pb-c.h proto/wa_server_sync.pb-c.c \
 CLEANFILES += proto/wa_server_sync.pb-c.h proto/wa_server_sync.pb-c.c \
 	proto/wa_sync_action.pb-c.h proto/wa_sync_action.pb-c.c
 EXTRA_DIST += proto/wa_server_sync.proto proto/wa_sync_action.proto
+
+# Noise handshake envelope + ClientPayload (waWa6) and server cert chain
+# (waCert) (noise engineer)
+nodist_proto_libwaproto_a_SOURCES += proto/wa_handshake.pb-c.c proto/wa_handshake.pb-c.h \
+	proto/wa_cert.pb-c.c proto/wa_cert.pb-c.h
+BUILT_SOURCES += proto/wa_handshake.pb-c.h proto/wa_handshake.pb-c.c \
+	proto/wa_cert.pb-c.h proto/wa_cert.pb-c.c
+CLEANFILES += proto/wa_handshake.pb-c.h proto/wa_handshake.pb-c.c \
+	proto/wa_cert.pb-c.h proto/wa_cert.pb-c.c
+EXTRA_DIST += proto/wa_handshake.proto proto/wa_cert.proto
