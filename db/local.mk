@@ -1,1 +1,20 @@
-# db/: see the files beside this one.
+# db/: MariaDB migrations and their runner (owner: db).
+#
+# wa-akg-migrate applies every db/migrations/*.sql not yet recorded in
+# schema_migrations, in name order; see db/migrate.c and docs/database.md.
+bin_PROGRAMS += wa-akg-migrate
+wa_akg_migrate_SOURCES = db/migrate.c
+wa_akg_migrate_CFLAGS = $(AM_CFLAGS) $(MARIADB_CFLAGS)
+wa_akg_migrate_LDADD = common/libwacommon.a $(MARIADB_LIBS) $(CRYPTO_LIBS)
+
+# Installed to $(pkgdatadir)/migrations, where wa-akg-migrate looks by default.
+# Every migration file must be listed here to be installed and distributed.
+migrationsdir = $(pkgdatadir)/migrations
+dist_migrations_DATA = \
+	db/migrations/0001_core.sql
+
+# tests/db/test_migrate.sh: runs against a real MariaDB when
+# WA_AKG_TEST_DB_SOCKET is set (unix socket, user root, no password), else
+# reports a TAP skip.
+TESTS += tests/db/test_migrate.sh
+EXTRA_DIST += tests/db/test_migrate.sh docs/database.md
