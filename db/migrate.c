@@ -48,8 +48,8 @@
 /* DDL of the runner's own bookkeeping table. */
 static const char SCHEMA_MIGRATIONS_DDL[] =
 	"CREATE TABLE IF NOT EXISTS schema_migrations ("
-	" version VARCHAR(255) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,"
-	" checksum CHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,"
+	" version VARCHAR(255) COLLATE utf8mb4_bin NOT NULL,"
+	" checksum CHAR(64) COLLATE utf8mb4_bin NOT NULL,"
 	" applied_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),"
 	" duration_ms INT UNSIGNED NOT NULL DEFAULT 0,"
 	" PRIMARY KEY (version)"

@@ -13,7 +13,10 @@
 --     each connection, so CURRENT_TIMESTAMP(3) defaults are UTC too.
 --   * JSON is LONGTEXT with CHECK (JSON_VALID(...)).
 --   * Booleans are TINYINT(1) 0/1.
---   * Hashes and tokens are ASCII, binary collation (exact match).
+--   * Identifiers, hashes and tokens use utf8mb4_bin (exact, case-sensitive
+--     match). Not ascii: comparing an ascii column with a utf8mb4 parameter
+--     that holds a non-ASCII character fails with error 1267 instead of
+--     simply not matching.
 --   * Deleting a user cascades to their API keys, web sessions, grants,
 --     notifications, webhooks and owned WhatsApp sessions; deleting a WhatsApp
 --     session cascades to everything stored for it.
@@ -42,8 +45,8 @@ CREATE TABLE IF NOT EXISTS users (
 CREATE TABLE IF NOT EXISTS api_keys (
 	id           BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
 	user_id      BIGINT UNSIGNED NOT NULL,
-	key_prefix   VARCHAR(16) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
-	key_hash     CHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+	key_prefix   VARCHAR(16) COLLATE utf8mb4_bin NOT NULL,
+	key_hash     CHAR(64) COLLATE utf8mb4_bin NOT NULL,
 	created_at   DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
 	last_used_at DATETIME(3) NULL,
 	PRIMARY KEY (id),
@@ -55,13 +58,13 @@ CREATE TABLE IF NOT EXISTS api_keys (
 CREATE TABLE IF NOT EXISTS web_sessions (
 	id           BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
 	user_id      BIGINT UNSIGNED NOT NULL,
-	token_hash   CHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
-	csrf_token   VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+	token_hash   CHAR(64) COLLATE utf8mb4_bin NOT NULL,
+	csrf_token   VARCHAR(128) COLLATE utf8mb4_bin NOT NULL,
 	expires_at   DATETIME(3) NOT NULL,
 	created_at   DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
 	last_seen_at DATETIME(3) NULL,
 	user_agent   VARCHAR(512) NULL,
-	ip           VARCHAR(45) CHARACTER SET ascii COLLATE ascii_bin NULL,
+	ip           VARCHAR(45) COLLATE utf8mb4_bin NULL,
 	PRIMARY KEY (id),
 	UNIQUE KEY uq_web_sessions_token (token_hash),
 	KEY ix_web_sessions_user (user_id),
@@ -74,7 +77,7 @@ CREATE TABLE IF NOT EXISTS web_sessions (
 -- ---------------------------------------------------------------------------
 
 CREATE TABLE IF NOT EXISTS engines (
-	id           VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+	id           VARCHAR(64) COLLATE utf8mb4_bin NOT NULL,
 	command_url  VARCHAR(255) NOT NULL,
 	event_url    VARCHAR(255) NOT NULL,
 	hostname     VARCHAR(255) NULL,
@@ -90,7 +93,7 @@ CREATE TABLE IF NOT EXISTS wa_sessions (
 	id             BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
 	session_id     VARCHAR(64) NOT NULL,
 	name           VARCHAR(255) NOT NULL,
-	status         VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL DEFAULT 'STOPPED',
+	status         VARCHAR(32) COLLATE utf8mb4_bin NOT NULL DEFAULT 'STOPPED',
 	auto_start     TINYINT(1) NOT NULL DEFAULT 1,
 	user_id        BIGINT UNSIGNED NOT NULL,
 	config         LONGTEXT NULL CHECK (config IS NULL OR JSON_VALID(config)),
@@ -99,7 +102,7 @@ CREATE TABLE IF NOT EXISTS wa_sessions (
 	me_lid         VARCHAR(128) NULL,
 	push_name      VARCHAR(255) NULL,
 	platform       VARCHAR(64) NULL,
-	engine_id      VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NULL,
+	engine_id      VARCHAR(64) COLLATE utf8mb4_bin NULL,
 	lease_until    DATETIME(3) NULL,
 	qr             TEXT NULL,
 	qr_updated_at  DATETIME(3) NULL,
@@ -272,7 +275,7 @@ CREATE TABLE IF NOT EXISTS webhooks (
 CREATE TABLE IF NOT EXISTS events_outbox (
 	id            BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
 	wa_session_id BIGINT UNSIGNED NULL,
-	event         VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+	event         VARCHAR(64) COLLATE utf8mb4_bin NOT NULL,
 	payload       LONGTEXT NOT NULL CHECK (JSON_VALID(payload)),
 	created_at    DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
 	published_at  DATETIME(3) NULL,
@@ -286,7 +289,7 @@ CREATE TABLE IF NOT EXISTS webhook_deliveries (
 	id              BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
 	webhook_id      BIGINT UNSIGNED NOT NULL,
 	outbox_id       BIGINT UNSIGNED NULL,
-	event           VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+	event           VARCHAR(64) COLLATE utf8mb4_bin NOT NULL,
 	payload         LONGTEXT NOT NULL,
 	state           ENUM('PENDING','DELIVERED','FAILED') NOT NULL DEFAULT 'PENDING',
 	status_code     SMALLINT UNSIGNED NULL,
@@ -378,17 +381,17 @@ CREATE TABLE IF NOT EXISTS messages (
 	id            BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
 	wa_session_id BIGINT UNSIGNED NOT NULL,
 	remote_jid    VARCHAR(128) NOT NULL,
-	message_id    VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+	message_id    VARCHAR(128) COLLATE utf8mb4_bin NOT NULL,
 	from_me       TINYINT(1) NOT NULL DEFAULT 0,
 	sender_jid    VARCHAR(128) NULL,
 	push_name     VARCHAR(255) NULL,
-	type          VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL DEFAULT 'TEXT',
+	type          VARCHAR(32) COLLATE utf8mb4_bin NOT NULL DEFAULT 'TEXT',
 	content       MEDIUMTEXT NULL,
 	caption       TEXT NULL,
 	media_path    VARCHAR(255) NULL,
 	media_mime    VARCHAR(127) NULL,
 	media_size    BIGINT UNSIGNED NULL,
-	quoted_id     VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin NULL,
+	quoted_id     VARCHAR(128) COLLATE utf8mb4_bin NULL,
 	status        ENUM('PENDING','SENT','DELIVERED','READ','PLAYED','FAILED') NOT NULL DEFAULT 'PENDING',
 	starred       TINYINT(1) NOT NULL DEFAULT 0,
 	edited        TINYINT(1) NOT NULL DEFAULT 0,
@@ -439,11 +442,11 @@ CREATE TABLE IF NOT EXISTS media_files (
 	id            BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
 	wa_session_id BIGINT UNSIGNED NULL,
 	user_id       BIGINT UNSIGNED NULL,
-	filename      VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+	filename      VARCHAR(128) COLLATE utf8mb4_bin NOT NULL,
 	original_name VARCHAR(255) NULL,
 	mime          VARCHAR(127) NOT NULL DEFAULT 'application/octet-stream',
 	size          BIGINT UNSIGNED NOT NULL DEFAULT 0,
-	sha256        CHAR(64) CHARACTER SET ascii COLLATE ascii_bin NULL,
+	sha256        CHAR(64) COLLATE utf8mb4_bin NULL,
 	created_at    DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
 	PRIMARY KEY (id),
 	UNIQUE KEY uq_media_files_filename (filename),
@@ -478,7 +481,7 @@ CREATE TABLE IF NOT EXISTS notifications (
 
 -- `key` is a reserved word in MariaDB: always write it back-quoted.
 CREATE TABLE IF NOT EXISTS system_settings (
-	`key`      VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+	`key`      VARCHAR(64) COLLATE utf8mb4_bin NOT NULL,
 	value      TEXT NOT NULL,
 	updated_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
 	PRIMARY KEY (`key`)

@@ -140,6 +140,8 @@ q "INSERT INTO messages (wa_session_id, remote_jid, message_id) SELECT id, 'x@s.
 	> "$TMP/dup.log" 2>&1 || dup_rc=$?
 check "duplicate (wa_session_id, message_id) is rejected" \
 	sh -c "[ $dup_rc -ne 0 ] && grep -q 'Duplicate entry' '$TMP/dup.log'"
+check "looking up a non-ASCII message id or file name finds nothing (no collation error)" \
+	[ "$(q "SELECT (SELECT COUNT(*) FROM messages WHERE message_id = '3EB€') + (SELECT COUNT(*) FROM media_files WHERE filename = 'ä.jpg')" 2>&1)" = 0 ]
 bad_rc=0
 q "INSERT INTO media_files (filename) VALUES ('../etc/passwd')" > /dev/null 2>&1 || bad_rc=$?
 check "a media file name with path characters is rejected" [ $bad_rc -ne 0 ]
