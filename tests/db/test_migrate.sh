@@ -1,10 +1,13 @@
 #!/bin/sh
 # tests/db/test_migrate.sh: wa-akg-migrate and db/migrations/*.sql against a
-# real MariaDB. Needs WA_AKG_TEST_DB_SOCKET (unix socket of a server where
-# root logs in without a password); without it the whole test is a TAP skip.
+# real MariaDB. WA_AKG_TEST_DB_SOCKET selects the server:
+#   unset / empty   the whole test is a TAP skip
+#   /path/to.sock   a running server where root logs in without a password
+#   auto            start a private throwaway server (mariadb-install-db +
+#                   mariadbd, unix socket only) in a temp dir, stop it after
 # Works in a scratch database that it drops at the end.
 #
-# Start a throwaway server for it:
+# Or start a throwaway server yourself:
 #   mariadb-install-db --user=root --datadir=/tmp/db --auth-root-authentication-method=normal
 #   mariadbd --user=root --datadir=/tmp/db --socket=/tmp/db.sock --skip-networking &
 #   WA_AKG_TEST_DB_SOCKET=/tmp/db.sock make check
@@ -24,7 +27,55 @@ srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 MIGRATE=${WA_AKG_MIGRATE:-./wa-akg-migrate}
 MIGDIR="$srcdir/db/migrations"
 DB="wa_akg_test_$$"
-TMP=$(mktemp -d)
+TMP=$(mktemp -d /tmp/wa-akg-dbtest.XXXXXX)
+SERVER_PID=
+
+cleanup() {
+	if [ -n "$SERVER_PID" ]; then
+		kill "$SERVER_PID" 2>/dev/null
+		# mariadbd shuts down cleanly on SIGTERM; give it a moment.
+		i=0
+		while kill -0 "$SERVER_PID" 2>/dev/null && [ $i -lt 100 ]; do
+			sleep 0.1; i=$((i + 1))
+		done
+	else
+		sql -e "DROP DATABASE IF EXISTS \`$DB\`; DROP DATABASE IF EXISTS \`${DB}_b\`" 2>/dev/null
+	fi
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+sql() { "$MARIADB" -S "$WA_AKG_TEST_DB_SOCKET" -uroot -N -B "$@"; }
+
+if [ "$WA_AKG_TEST_DB_SOCKET" = auto ]; then
+	INSTALL_DB=$(command -v mariadb-install-db || true)
+	MARIADBD=$(command -v mariadbd || ls /usr/sbin/mariadbd 2>/dev/null || true)
+	if [ -z "$INSTALL_DB" ] || [ -z "$MARIADBD" ]; then
+		echo "1..0 # SKIP WA_AKG_TEST_DB_SOCKET=auto but mariadb-install-db/mariadbd are not installed"
+		exit 0
+	fi
+	WA_AKG_TEST_DB_SOCKET="$TMP/mariadb.sock"
+	if ! "$INSTALL_DB" --no-defaults --user="$(id -un)" --datadir="$TMP/data" \
+		--auth-root-authentication-method=normal > "$TMP/install.log" 2>&1; then
+		sed 's/^/# /' "$TMP/install.log" | tail -20
+		echo "1..0 # SKIP could not initialise a private MariaDB"
+		exit 0
+	fi
+	"$MARIADBD" --no-defaults --user="$(id -un)" --datadir="$TMP/data" \
+		--socket="$WA_AKG_TEST_DB_SOCKET" --skip-networking --pid-file="$TMP/mariadb.pid" \
+		--innodb-buffer-pool-size=32M --log-error="$TMP/mariadbd.err" > /dev/null 2>&1 &
+	SERVER_PID=$!
+	i=0
+	until sql -e 'SELECT 1' > /dev/null 2>&1; do
+		i=$((i + 1))
+		if [ $i -gt 300 ] || ! kill -0 "$SERVER_PID" 2>/dev/null; then
+			sed 's/^/# /' "$TMP/mariadbd.err" 2>/dev/null | tail -20
+			echo "1..0 # SKIP private MariaDB did not start"
+			exit 0
+		fi
+		sleep 0.1
+	done
+fi
 
 # Isolate from any installed config: an empty file plus environment.
 : > "$TMP/empty.conf"
@@ -43,13 +94,7 @@ check() { # check DESCRIPTION COMMAND...
 	d=$1; shift
 	if "$@"; then ok "$d"; else notok "$d"; fi
 }
-sql() { "$MARIADB" -S "$WA_AKG_TEST_DB_SOCKET" -uroot -N -B "$@"; }
 q() { sql "$DB" -e "$1"; }
-cleanup() {
-	sql -e "DROP DATABASE IF EXISTS \`$DB\`; DROP DATABASE IF EXISTS \`${DB}_b\`" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
 
 if ! sql -e 'SELECT 1' >/dev/null 2>&1; then
 	echo "1..0 # SKIP cannot connect to MariaDB at $WA_AKG_TEST_DB_SOCKET"
