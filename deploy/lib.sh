@@ -103,7 +103,11 @@ build_tree() {
 		printf '%s' "$args" >"$dir/.wa-configure-args"
 	fi
 	step "building in $dir (make -j$(nproc))"
-	make -C "$dir" -j"$(nproc)" >>"$log" 2>&1 || die "build failed in $dir" "$log"
+	if ! make -C "$dir" -j"$(nproc)" >>"$log" 2>&1; then
+		# the first errors say more than the last lines of a parallel make
+		grep -E ': (fatal )?error|\*\*\*' "$log" | head -n 15 | sed 's/^/    /' >&2 || true
+		die "build failed in $dir" "$log"
+	fi
 }
 
 # ---- a private MariaDB ----------------------------------------------------

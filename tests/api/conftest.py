@@ -1,0 +1,239 @@
+"""Fixtures for the WA-AKG API suite (python3 -m pytest -q tests/api).
+
+The suite runs against a live stack (nginx + wa-akg-fcgi + MariaDB), normally
+the one deploy/test starts with deploy/dev:
+
+  WA_AKG_TEST_BASE   base URL of nginx, e.g. http://127.0.0.1:18080
+  WA_AKG_TEST_STATE  the stack's state directory; bootstrap.json there holds
+                     the SUPERADMIN's email, password and apiKey
+
+Defaults fit a plain `sudo deploy/dev up` (http://127.0.0.1:8080, <repo>/.state).
+
+Fixtures:
+  base_url, state_dir, stack_config   where the stack is and how it is set up
+  bootstrap                           the SUPERADMIN credentials (skips if none)
+  anon                                an Api without credentials
+  admin                               an Api authenticated as the SUPERADMIN (X-API-Key)
+  make_user(role)                     factory: a new OWNER/STAFF user with its own
+                                      API key and cookie login; deleted afterwards
+  make_session(api, name)             factory: a new WhatsApp session owned by api's
+                                      user; deleted afterwards
+Helpers: Api (requests.Session with the base URL and optional key), data()
+(unwraps {"status","message","data"}), assert_error_shape(), login().
+"""
+import json
+import os
+import re
+import uuid
+
+import pytest
+import requests
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TIMEOUT = float(os.environ.get("WA_AKG_TEST_TIMEOUT", "30"))
+
+
+# ---- helpers ------------------------------------------------------------------
+
+class Api(requests.Session):
+    """A requests.Session bound to the stack's base URL.
+
+    api.get("/api/sessions") and friends take paths; `key` (if given) is sent
+    as X-API-Key on every request. Cookies set by the server (web login) are
+    kept like in a browser. Every request has a timeout."""
+
+    def __init__(self, base, key=None):
+        super().__init__()
+        self.base = base.rstrip("/")
+        self.key = key
+        if key:
+            self.headers["X-API-Key"] = key
+        self.headers["Accept"] = "application/json"
+
+    def request(self, method, url, *args, **kwargs):
+        if url.startswith("/"):
+            url = self.base + url
+        kwargs.setdefault("timeout", TIMEOUT)
+        kwargs.setdefault("allow_redirects", False)
+        return super().request(method, url, *args, **kwargs)
+
+
+def data(resp):
+    """The payload of a JSON response: the "data" member when the API wrapped
+    it as {"status": true, "message": ..., "data": ...}, else the whole body."""
+    body = resp.json()
+    if isinstance(body, dict) and "data" in body and "status" in body:
+        return body["data"]
+    return body
+
+
+def assert_error_shape(resp, status=None):
+    """An error answer: JSON {"status": false, "message": str, "error"?: str}."""
+    if status is not None:
+        assert resp.status_code == status, (resp.status_code, resp.text[:500])
+    assert resp.headers.get("Content-Type", "").startswith("application/json"), resp.headers
+    body = resp.json()
+    assert body.get("status") is False, body
+    assert isinstance(body.get("message"), str) and body["message"], body
+    if "error" in body:
+        assert isinstance(body["error"], (str, type(None), dict, list)), body
+    return body
+
+
+def login(base, email, password):
+    """Sign in like the dashboard (NextAuth-style credentials flow) and return
+    an Api that carries the session cookie, or raise AssertionError."""
+    s = Api(base)
+    r = s.get("/api/auth/csrf")
+    assert r.status_code == 200, (r.status_code, r.text[:300])
+    token = data(r).get("csrfToken", "")
+    r = s.post("/api/auth/callback/credentials",
+               data={"email": email, "password": password, "csrfToken": token, "json": "true"})
+    assert r.status_code in (200, 302, 303), (r.status_code, r.text[:300])
+    assert any("session-token" in c.name for c in s.cookies), \
+        "login set no session cookie: %r" % [c.name for c in s.cookies]
+    return s
+
+
+def parse_size(text):
+    """'64m' -> bytes (k/m/g are powers of 1024, like wa_config_get_size)."""
+    m = re.fullmatch(r"\s*(\d+)\s*([kKmMgG]?)\s*", text)
+    if not m:
+        raise ValueError("bad size %r" % text)
+    return int(m.group(1)) * {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[m.group(2).lower()]
+
+
+def read_ini(path):
+    """The stack's wa-akg.conf as {"section.key": value} (environment aside)."""
+    out, sect = {}, ""
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                line = line.strip()
+                if not line or line[0] in "#;":
+                    continue
+                if line.startswith("[") and line.endswith("]"):
+                    sect = line[1:-1].strip()
+                elif "=" in line:
+                    k, v = line.split("=", 1)
+                    out[sect + "." + k.strip()] = v.strip()
+    except FileNotFoundError:
+        pass
+    return out
+
+
+def unique(prefix):
+    return "%s-%s" % (prefix, uuid.uuid4().hex[:10])
+
+
+# ---- fixtures -----------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def base_url():
+    return os.environ.get("WA_AKG_TEST_BASE", "http://127.0.0.1:8080").rstrip("/")
+
+
+@pytest.fixture(scope="session")
+def state_dir():
+    return os.environ.get("WA_AKG_TEST_STATE", os.path.join(REPO, ".state"))
+
+
+@pytest.fixture(scope="session")
+def stack_config(state_dir):
+    """Keys of the stack's config file with the built-in defaults under them."""
+    cfg = {"http.max_body": "64m", "media.accel_prefix": "/_wa_media/",
+           "limits.rate_per_minute": "600"}
+    cfg.update(read_ini(os.path.join(state_dir, "wa-akg.conf")))
+    return cfg
+
+
+@pytest.fixture(scope="session")
+def bootstrap(state_dir):
+    """{"email", "password", "apiKey"} of the SUPERADMIN that deploy/dev created."""
+    path = os.path.join(state_dir, "bootstrap.json")
+    if not os.path.exists(path):
+        pytest.skip("no %s (wa-akg-admin bootstrap has not run)" % path)
+    with open(path, encoding="utf-8") as f:
+        creds = json.load(f)
+    assert creds.get("apiKey") and creds.get("email") and creds.get("password"), creds
+    return creds
+
+
+@pytest.fixture
+def anon(base_url):
+    with Api(base_url) as s:
+        yield s
+
+
+@pytest.fixture
+def admin(base_url, bootstrap):
+    with Api(base_url, bootstrap["apiKey"]) as s:
+        yield s
+
+
+class User:
+    """A user created for a test: id, email, password, role, key and
+    `api` (an Api authenticated with its own X-API-Key)."""
+
+    def __init__(self, base, id_, email, password, role, key):
+        self.id, self.email, self.password, self.role, self.key = id_, email, password, role, key
+        self.api = Api(base, key)
+
+
+@pytest.fixture
+def make_user(base_url, admin):
+    """make_user(role="OWNER", name=None) -> User. The SUPERADMIN creates the
+    user (POST /api/users); the user signs in with its password and generates
+    its own API key (POST /api/user/api-key). Users are deleted afterwards."""
+    created = []
+
+    def make(role="OWNER", name=None):
+        email = unique(role.lower()) + "@test.invalid"
+        password = "pw-" + uuid.uuid4().hex
+        r = admin.post("/api/users", json={"name": name or email.split("@")[0], "email": email,
+                                           "password": password, "role": role})
+        assert r.status_code in (200, 201), (r.status_code, r.text[:500])
+        uid = data(r).get("id")
+        assert uid, r.text[:500]
+        created.append(uid)
+        web = login(base_url, email, password)
+        r = web.post("/api/user/api-key")
+        assert r.status_code == 200, (r.status_code, r.text[:500])
+        key = data(r).get("apiKey")
+        assert key, r.text[:500]
+        web.close()
+        return User(base_url, uid, email, password, role, key)
+
+    yield make
+    for uid in reversed(created):
+        try:
+            admin.delete("/api/users/%s" % uid)
+        except requests.RequestException:
+            pass
+
+
+@pytest.fixture
+def make_session():
+    """make_session(api, name=None, session_id=None) -> the created session
+    object (data of POST /api/sessions). Deleted afterwards with
+    DELETE /api/sessions/{id}/settings by the same api."""
+    created = []
+
+    def make(api, name=None, session_id=None):
+        body = {"name": name or unique("test")}
+        if session_id:
+            body["sessionId"] = session_id
+        r = api.post("/api/sessions", json=body)
+        assert r.status_code in (200, 201), (r.status_code, r.text[:500])
+        sess = data(r)
+        sid = sess.get("sessionId") or sess.get("id")
+        assert sid, r.text[:500]
+        created.append((api, sid))
+        return sess
+
+    yield make
+    for api, sid in reversed(created):
+        try:
+            api.delete("/api/sessions/%s/settings" % sid)
+        except requests.RequestException:
+            pass
