@@ -11,3 +11,10 @@ WA_LIBWA_LIBS = engine/wa/libwa.a proto/libwaproto.a common/libwacommon.a \
 
 # crypto primitives and the libsignal context (noise engineer)
 engine_wa_libwa_a_SOURCES += engine/wa/crypto.c engine/wa/crypto.h
+
+# binary node codec, token tables, JIDs, message ids (wire engineer)
+engine_wa_libwa_a_SOURCES += engine/wa/tokens.c engine/wa/tokens.h \
+	engine/wa/node.c engine/wa/node.h engine/wa/nodeprint.c \
+	engine/wa/binary.c engine/wa/binary.h \
+	engine/wa/jid.c engine/wa/jid.h
+EXTRA_DIST += tools/gen-tokens.py

@@ -6,3 +6,10 @@
 # Each part appends its own block: check_PROGRAMS += tests/fuzz/fuzz_x,
 # TESTS += tests/fuzz/fuzz_x, sources = tests/fuzz/fuzz_x.c tests/fuzz/driver.c
 EXTRA_DIST += tests/fuzz/run.sh
+
+# binary node decoder (wire engineer)
+check_PROGRAMS += tests/fuzz/fuzz_node
+TESTS += tests/fuzz/fuzz_node
+tests_fuzz_fuzz_node_SOURCES = tests/fuzz/fuzz_node.c tests/fuzz/driver.c
+tests_fuzz_fuzz_node_LDADD = $(WA_LIBWA_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/node

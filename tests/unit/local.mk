@@ -12,3 +12,10 @@ TESTS += tests/unit/test_crypto
 tests_unit_test_crypto_SOURCES = tests/unit/test_crypto.c tests/unit/tap.h
 tests_unit_test_crypto_CFLAGS = $(AM_CFLAGS) $(SIGNAL_CFLAGS) $(CRYPTO_CFLAGS)
 tests_unit_test_crypto_LDADD = $(WA_LIBWA_LIBS)
+
+# binary node codec, tokens, node tree (wire engineer)
+check_PROGRAMS += tests/unit/test_binary
+TESTS += tests/unit/test_binary
+tests_unit_test_binary_SOURCES = tests/unit/test_binary.c tests/unit/tap.h
+tests_unit_test_binary_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_test_binary_LDADD = $(WA_LIBWA_LIBS) $(JANSSON_LIBS)
