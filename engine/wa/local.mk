@@ -18,3 +18,8 @@ engine_wa_libwa_a_SOURCES += engine/wa/tokens.c engine/wa/tokens.h \
 	engine/wa/binary.c engine/wa/binary.h \
 	engine/wa/jid.c engine/wa/jid.h
 EXTRA_DIST += tools/gen-tokens.py
+
+# media crypto, app-state crypto/patches, message-secret keys (mediacrypto engineer)
+engine_wa_libwa_a_SOURCES += engine/wa/mediacrypto.c engine/wa/mediacrypto.h \
+	engine/wa/appstate.c engine/wa/appstate.h \
+	engine/wa/msgsecret.c engine/wa/msgsecret.h
