@@ -23,3 +23,7 @@ EXTRA_DIST += tools/gen-tokens.py
 engine_wa_libwa_a_SOURCES += engine/wa/mediacrypto.c engine/wa/mediacrypto.h \
 	engine/wa/appstate.c engine/wa/appstate.h \
 	engine/wa/msgsecret.c engine/wa/msgsecret.h
+
+# framing, Noise XX handshake + transport, server certificate chain (noise engineer)
+engine_wa_libwa_a_SOURCES += engine/wa/frame.c engine/wa/frame.h engine/wa/noise.c engine/wa/noise.h \
+	engine/wa/cert.c engine/wa/cert.h

@@ -19,3 +19,13 @@ TESTS += tests/unit/test_binary
 tests_unit_test_binary_SOURCES = tests/unit/test_binary.c tests/unit/tap.h
 tests_unit_test_binary_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_unit_test_binary_LDADD = $(WA_LIBWA_LIBS) $(JANSSON_LIBS)
+
+# Noise handshake (vectors + live), framing, certificate chain (noise engineer)
+check_PROGRAMS += tests/unit/test_noise tests/unit/test_cert
+TESTS += tests/unit/test_noise tests/unit/test_cert
+tests_unit_test_noise_SOURCES = tests/unit/test_noise.c tests/unit/noise_vectors.h tests/unit/tap.h
+tests_unit_test_noise_CFLAGS = $(AM_CFLAGS) $(PROTOBUFC_CFLAGS) $(CRYPTO_CFLAGS)
+tests_unit_test_noise_LDADD = $(WA_LIBWA_LIBS)
+tests_unit_test_cert_SOURCES = tests/unit/test_cert.c tests/unit/noise_vectors.h tests/unit/tap.h
+tests_unit_test_cert_CFLAGS = $(AM_CFLAGS) $(PROTOBUFC_CFLAGS) $(CRYPTO_CFLAGS)
+tests_unit_test_cert_LDADD = $(WA_LIBWA_LIBS)
