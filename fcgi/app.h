@@ -1,0 +1,24 @@
+/* app: process-wide state of a worker, read-only after start-up and shared
+ * by its accept threads (so no locks are needed to read it). */
+#ifndef WA_FCGI_APP_H
+#define WA_FCGI_APP_H
+
+#include <stddef.h>
+
+struct wa_config;
+
+struct wa_app {
+	const struct wa_config *cfg;
+	size_t max_body;           /* http.max_body in bytes */
+	const char *command_url;   /* engine.command_url */
+	int engine_timeout_ms;
+	const char *media_dir;
+	const char *accel_prefix;
+	const char *public_base;
+	int session_days;
+	int cookie_secure;
+	long broadcast_max;
+	long spam_max;
+};
+
+#endif

@@ -1,0 +1,280 @@
+/* auth: credentials, passwords, API keys, CSRF and session access (see auth.h). */
+#include "fcgi/auth.h"
+#include "fcgi/app.h"
+#include "fcgi/db.h"
+#include "wa_log.h"
+#include "wa_util.h"
+
+#include <argon2.h>
+#include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "wa/crypto.h"
+
+/* argon2id cost: OWASP's minimum recommendation (19 MiB, t=2, p=1) keeps a
+ * login under ~50 ms on a small machine while staying memory-hard. */
+#define ARGON_T 2
+#define ARGON_M (19 * 1024)
+#define ARGON_P 1
+
+static const char *const role_names[] = { "NONE", "STAFF", "OWNER", "SUPERADMIN" };
+
+const char *wa_role_name(enum wa_role role)
+{
+	return role_names[role <= WA_ROLE_SUPERADMIN ? role : 0];
+}
+
+enum wa_role wa_role_parse(const char *s)
+{
+	for (int i = 1; i <= WA_ROLE_SUPERADMIN; i++)
+		if (s && strcmp(s, role_names[i]) == 0)
+			return (enum wa_role)i;
+	return WA_ROLE_NONE;
+}
+
+int wa_password_hash(const char *password, char *out, size_t outlen)
+{
+	uint8_t salt[16];
+
+	if (wa_random(salt, sizeof salt) < 0)
+		return -1;
+	return argon2id_hash_encoded(ARGON_T, ARGON_M, ARGON_P, password, strlen(password),
+				     salt, sizeof salt, 32, out, outlen) == ARGON2_OK ? 0 : -1;
+}
+
+int wa_password_verify(const char *encoded, const char *password)
+{
+	if (!encoded || strncmp(encoded, "$argon2id$", 10) != 0)
+		return 0;
+	return argon2id_verify(encoded, password, strlen(password)) == ARGON2_OK;
+}
+
+int wa_api_key_new(char *key, size_t keylen, char hash[65], char prefix[17])
+{
+	char hex[49];
+
+	if (keylen < sizeof WA_API_KEY_PREFIX + 48 || wa_random_hex(hex, 24) < 0)
+		return -1;
+	snprintf(key, keylen, "%s%s", WA_API_KEY_PREFIX, hex);
+	wa_sha256_hex(key, strlen(key), hash);
+	snprintf(prefix, 17, "%.8s", key);
+	return 0;
+}
+
+static int fill_user(struct wa_req *r, json_t *row)
+{
+	const char *v;
+
+	if (!row)
+		return 0;
+	r->user.id = (uint64_t)json_integer_value(json_object_get(row, "id"));
+	r->user.role = wa_role_parse(json_string_value(json_object_get(row, "role")));
+	v = json_string_value(json_object_get(row, "name"));
+	snprintf(r->user.name, sizeof r->user.name, "%s", v ? v : "");
+	v = json_string_value(json_object_get(row, "email"));
+	snprintf(r->user.email, sizeof r->user.email, "%s", v ? v : "");
+	json_decref(row);
+	return r->user.role != WA_ROLE_NONE;
+}
+
+int wa_auth_identify(struct wa_req *r)
+{
+	const char *key = wa_req_header(r, "X-API-Key");
+	char tok[129], hash[65];
+	json_t *row;
+	int err = 0;
+
+	memset(&r->user, 0, sizeof r->user);
+	if (!key) {
+		/* Bearer tokens are accepted too: many HTTP client libraries only do that. */
+		const char *authz = wa_req_header(r, "Authorization");
+
+		if (authz && strncasecmp(authz, "Bearer ", 7) == 0)
+			key = authz + 7;
+	}
+	if (key && *key) {
+		if (strlen(key) > 128)
+			return 0;
+		wa_sha256_hex(key, strlen(key), hash);
+		row = wa_db_row(r->db, &err,
+				"SELECT u.id, u.role, u.name, u.email FROM api_keys k "
+				"JOIN users u ON u.id = k.user_id WHERE k.key_hash = ?", "s", hash);
+		if (err)
+			return -1;
+		if (!fill_user(r, row))
+			return 0;
+		wa_db_exec(r->db, "UPDATE api_keys SET last_used_at = CURRENT_TIMESTAMP(3) "
+			   "WHERE key_hash = ? AND (last_used_at IS NULL OR last_used_at < NOW() - INTERVAL 1 MINUTE)",
+			   "s", hash);
+		return 1;
+	}
+	if (wa_req_cookie(r, WA_SESSION_COOKIE, tok, sizeof tok) == 0 ||
+	    wa_req_cookie(r, "__Secure-" WA_SESSION_COOKIE, tok, sizeof tok) == 0) {
+		wa_sha256_hex(tok, strlen(tok), hash);
+		row = wa_db_row(r->db, &err,
+				"SELECT u.id, u.role, u.name, u.email, s.id AS sid FROM web_sessions s "
+				"JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? "
+				"AND s.expires_at > CURRENT_TIMESTAMP(3)", "s", hash);
+		if (err)
+			return -1;
+		if (!row)
+			return 0;
+		r->user.web_session = (uint64_t)json_integer_value(json_object_get(row, "sid"));
+		if (!fill_user(r, row))
+			return 0;
+		r->user.via_cookie = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* The CSRF cookie is "<token>|<hmac(secret, token)>" (NextAuth's layout), the
+ * secret a random value kept in system_settings so every worker agrees. */
+static pthread_mutex_t secret_lock = PTHREAD_MUTEX_INITIALIZER;
+static char secret[65];
+
+static const char *auth_secret(struct wa_req *r)
+{
+	const char *out = NULL;
+	char fresh[65];
+	json_t *row;
+
+	pthread_mutex_lock(&secret_lock);
+	if (secret[0]) {
+		out = secret;
+		goto done;
+	}
+	if (wa_random_hex(fresh, 32) < 0)
+		goto done;
+	wa_db_exec(r->db, "INSERT IGNORE INTO system_settings (`key`, value) VALUES ('auth_secret', ?)", "s", fresh);
+	row = wa_db_row(r->db, NULL, "SELECT value FROM system_settings WHERE `key` = 'auth_secret'", "");
+	if (row && json_is_string(json_object_get(row, "value"))) {
+		snprintf(secret, sizeof secret, "%s", json_string_value(json_object_get(row, "value")));
+		out = secret;
+	}
+	json_decref(row);
+done:
+	pthread_mutex_unlock(&secret_lock);
+	return out;
+}
+
+static int csrf_sign(struct wa_req *r, const char *token, char out[65])
+{
+	const char *s = auth_secret(r);
+	uint8_t mac[32];
+
+	if (!s || wa_hmac_sha256((const uint8_t *)s, strlen(s), token, strlen(token), mac) < 0)
+		return -1;
+	wa_hex_encode(mac, sizeof mac, out);
+	return 0;
+}
+
+/* Token from a valid csrf cookie into tok[65]; 0 if present and valid. */
+static int csrf_cookie_token(struct wa_req *r, char tok[65])
+{
+	char c[160], want[65];
+	char *bar;
+
+	if (wa_req_cookie(r, WA_CSRF_COOKIE, c, sizeof c) < 0 &&
+	    wa_req_cookie(r, "__Host-" WA_CSRF_COOKIE, c, sizeof c) < 0)
+		return -1;
+	/* browsers may percent-encode the '|' */
+	bar = strchr(c, '|');
+	if (!bar) {
+		bar = strstr(c, "%7C");
+		if (!bar)
+			bar = strstr(c, "%7c");
+		if (!bar)
+			return -1;
+		memmove(bar + 1, bar + 3, strlen(bar + 3) + 1);
+	}
+	*bar = '\0';
+	if (strlen(c) != 64 || strlen(bar + 1) != 64 || csrf_sign(r, c, want) < 0 ||
+	    !wa_ct_equal(want, bar + 1, 64))
+		return -1;
+	memcpy(tok, c, 65);
+	return 0;
+}
+
+int wa_auth_csrf_token(struct wa_req *r, char out[65])
+{
+	char sig[65], cookie[300];
+
+	if (csrf_cookie_token(r, out) == 0)
+		return 0;
+	if (wa_random_hex(out, 32) < 0 || csrf_sign(r, out, sig) < 0)
+		return -1;
+	snprintf(cookie, sizeof cookie, "%s=%s%%7C%s; Path=/; HttpOnly; SameSite=Lax%s", WA_CSRF_COOKIE,
+		 out, sig, r->app->cookie_secure ? "; Secure" : "");
+	wa_reply_header(r, "Set-Cookie", cookie);
+	return 0;
+}
+
+int wa_auth_csrf_ok(struct wa_req *r, const char *submitted)
+{
+	char tok[65];
+
+	if (!submitted)
+		submitted = wa_req_header(r, "X-CSRF-Token");
+	if (!submitted || strlen(submitted) != 64 || csrf_cookie_token(r, tok) < 0)
+		return -1;
+	return wa_ct_equal(tok, submitted, 64) ? 0 : -1;
+}
+
+static int all_digits(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!isdigit((unsigned char)*s))
+			return 0;
+	return 1;
+}
+
+int wa_session_access(struct wa_req *r, const char *ident, int manage)
+{
+	unsigned long long id = 0;
+	json_t *row;
+	int err = 0, granted;
+	const char *v;
+
+	if (!ident || !*ident || strlen(ident) > 64)
+		return wa_reply_error(r, 404, "Session not found", "session_not_found");
+	if (all_digits(ident) && strlen(ident) < 20)
+		id = strtoull(ident, NULL, 10);
+	row = wa_db_row(r->db, &err,
+			"SELECT id, session_id, name, user_id, status FROM wa_sessions "
+			"WHERE session_id = ? OR id = ? ORDER BY session_id = ? DESC LIMIT 1",
+			"sus", ident, id, ident);
+	if (err)
+		return wa_reply_error(r, 500, "Database error", NULL);
+	if (!row)
+		return wa_reply_errorf(r, 404, "session_not_found", "Session '%s' not found", ident);
+	r->sess.id = (uint64_t)json_integer_value(json_object_get(row, "id"));
+	r->sess.owner = (uint64_t)json_integer_value(json_object_get(row, "user_id"));
+	v = json_string_value(json_object_get(row, "session_id"));
+	snprintf(r->sess.slug, sizeof r->sess.slug, "%s", v ? v : "");
+	v = json_string_value(json_object_get(row, "name"));
+	snprintf(r->sess.name, sizeof r->sess.name, "%s", v ? v : "");
+	v = json_string_value(json_object_get(row, "status"));
+	snprintf(r->sess.status, sizeof r->sess.status, "%s", v ? v : "");
+	json_decref(row);
+	if (r->user.role == WA_ROLE_SUPERADMIN)
+		return 0;
+	if (r->user.role == WA_ROLE_OWNER && r->sess.owner == r->user.id)
+		return 0;
+	if (manage)
+		return wa_reply_error(r, 403, "Only the session owner or a SUPERADMIN can do this", "forbidden");
+	granted = (int)wa_db_int(r->db, -1,
+				 "SELECT COUNT(*) FROM session_access WHERE wa_session_id = ? AND user_id = ?",
+				 "uu", (unsigned long long)r->sess.id, (unsigned long long)r->user.id);
+	if (granted < 0)
+		return wa_reply_error(r, 500, "Database error", NULL);
+	if (granted == 0)
+		return wa_reply_error(r, 403, "Forbidden - you have no access to this session", "forbidden");
+	return 0;
+}

@@ -1,0 +1,51 @@
+/* auth: who is calling, and what they may touch.
+ *
+ * Credentials are the X-API-Key header or the web login cookie
+ * "next-auth.session-token". API keys and cookie tokens are random, shown in
+ * full only when generated, and stored as SHA-256 hashes; lookups are by hash
+ * (a unique index), so no secret is ever compared with a variable-time
+ * comparison. Passwords are argon2id (libargon2) encoded hashes.
+ * Functions take the request and use its thread's database connection. */
+#ifndef WA_FCGI_AUTH_H
+#define WA_FCGI_AUTH_H
+
+#include "fcgi/http.h"
+
+#define WA_SESSION_COOKIE "next-auth.session-token"
+#define WA_CSRF_COOKIE "next-auth.csrf-token"
+#define WA_API_KEY_PREFIX "wak_"
+
+/* Fill r->user from the request's credentials. Returns 1 if authenticated,
+ * 0 if no or bad credentials, -1 on a database failure. */
+int wa_auth_identify(struct wa_req *r);
+
+/* CSRF check for cookie-authenticated writes: the X-CSRF-Token header (or a
+ * csrfToken form/JSON field for the sign-in form) must equal the token in the
+ * csrf cookie and the cookie must carry a valid signature. Returns 0 if fine. */
+int wa_auth_csrf_ok(struct wa_req *r, const char *submitted);
+
+/* Current CSRF token for the caller (from the cookie, or a new one, in
+ * which case a Set-Cookie header is added to the reply). out: 65 bytes. */
+int wa_auth_csrf_token(struct wa_req *r, char out[65]);
+
+/* argon2id hash of a password into out (encoded form). Returns 0 or -1. */
+int wa_password_hash(const char *password, char *out, size_t outlen);
+/* 1 if password matches the encoded hash, else 0. */
+int wa_password_verify(const char *encoded, const char *password);
+
+/* New API key "wak_" + 48 hex chars into key (at least 53 bytes); its
+ * SHA-256 hex into hash[65] and display prefix into prefix[17]. */
+int wa_api_key_new(char *key, size_t keylen, char hash[65], char prefix[17]);
+
+/* Resolve the WhatsApp session named by `ident` (slug "sessionId" or
+ * numeric internal id) into r->sess and check the caller's access:
+ * SUPERADMIN everything; OWNER own and granted sessions; STAFF granted only.
+ * With manage=1 only the owner or a SUPERADMIN pass (grantees get 403).
+ * Returns 0, or -1 after replying 404 / 403 / 500. */
+int wa_session_access(struct wa_req *r, const char *ident, int manage);
+
+/* Role names. */
+const char *wa_role_name(enum wa_role role);
+enum wa_role wa_role_parse(const char *s);
+
+#endif

@@ -1,0 +1,28 @@
+/* h_autoreply.c: PLACEHOLDER answering 501 until implemented (being written now). */
+#include "fcgi/handlers.h"
+#include "fcgi/db.h"
+
+int h_ar_list(struct wa_req *r)
+{
+	return wa_reply_error(r, 501, "Not implemented yet", "not_implemented");
+}
+
+int h_ar_create(struct wa_req *r)
+{
+	return wa_reply_error(r, 501, "Not implemented yet", "not_implemented");
+}
+
+int h_ar_update(struct wa_req *r)
+{
+	return wa_reply_error(r, 501, "Not implemented yet", "not_implemented");
+}
+
+int h_ar_delete(struct wa_req *r)
+{
+	return wa_reply_error(r, 501, "Not implemented yet", "not_implemented");
+}
+
+int h_ar_delete_all(struct wa_req *r)
+{
+	return wa_reply_error(r, 501, "Not implemented yet", "not_implemented");
+}

@@ -1,0 +1,363 @@
+/* wa-akg-fcgi: the REST workers.
+ *
+ *   wa-akg-fcgi [--config FILE] [--check]
+ *
+ * The supervisor opens the FastCGI socket (fcgi.listen), forks fcgi.workers
+ * worker processes and restarts any that die; SIGTERM/SIGINT stop them all.
+ * Each worker runs fcgi.threads accept threads; each thread owns one MariaDB
+ * connection and one nng socket to the engine, so nothing mutable is shared
+ * between threads. The dispatcher below is the same for every route: match,
+ * authenticate, check the route's role and session access, run the handler. */
+#include "fcgi/app.h"
+#include "fcgi/auth.h"
+#include "fcgi/db.h"
+#include "fcgi/engine_client.h"
+#include "fcgi/http.h"
+#include "fcgi/router.h"
+#include "wa_config.h"
+#include "wa_log.h"
+#include "wa_util.h"
+
+#include <errno.h>
+#include <fcgiapp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_WORKERS 64
+
+static struct wa_app app;
+static int listen_fd = -1;
+static volatile sig_atomic_t stopping;
+
+struct thread_arg {
+	int index;
+};
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void set_rid(struct wa_req *r)
+{
+	const char *rid = wa_req_param(r, "REQUEST_ID");
+
+	if (!rid || !*rid)
+		rid = wa_req_header(r, "X-Request-Id");
+	if (rid && *rid && strlen(rid) < sizeof r->rid && !strpbrk(rid, "\r\n \""))
+		snprintf(r->rid, sizeof r->rid, "%s", rid);
+	else if (wa_random_hex(r->rid, 12) < 0)
+		snprintf(r->rid, sizeof r->rid, "-");
+	wa_log_set_rid(r->rid);
+}
+
+static const char *session_param(struct wa_req *r)
+{
+	const char *id = wa_req_path_param(r, "sessionId");
+
+	return id ? id : wa_req_path_param(r, "id");
+}
+
+static int is_write(const char *m)
+{
+	return strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0 && strcmp(m, "OPTIONS") != 0;
+}
+
+static void dispatch(struct wa_req *r)
+{
+	const char *uri = wa_req_param(r, "REQUEST_URI");
+	const struct wa_route *rt;
+	char raw[WA_PATH_MAX], allow[128];
+	const char *q;
+	size_t plen;
+	int auth;
+
+	r->method = wa_req_param(r, "REQUEST_METHOD");
+	if (!r->method)
+		r->method = "GET";
+	if (!uri)
+		uri = wa_req_param(r, "DOCUMENT_URI");
+	if (!uri)
+		uri = "/";
+	q = strchr(uri, '?');
+	plen = q ? (size_t)(q - uri) : strlen(uri);
+	r->query = q ? q + 1 : "";
+	if (plen >= sizeof raw) {
+		snprintf(r->path, sizeof r->path, "(long)");
+		wa_reply_error(r, 404, "Not found", "not_found");
+		return;
+	}
+	memcpy(raw, uri, plen);
+	raw[plen] = '\0';
+	snprintf(r->path, sizeof r->path, "%s", raw);
+
+	switch (wa_router_match(r->method, raw, &rt, r->params, &r->nparams, allow, sizeof allow)) {
+	case WA_MATCH_NOT_FOUND:
+		wa_reply_errorf(r, 404, "not_found", "No API route %s %s", r->method, raw);
+		return;
+	case WA_MATCH_BAD_METHOD:
+		wa_reply_header(r, "Allow", allow);
+		wa_reply_errorf(r, 405, "method_not_allowed", "Method %s is not allowed here; allowed: %s",
+				r->method, allow);
+		return;
+	case WA_MATCH_BAD_PATH:
+		wa_reply_error(r, 400, "Malformed percent-encoding in the path", "bad_request");
+		return;
+	case WA_MATCH_OK:
+		break;
+	}
+	r->route = rt;
+
+	if (!(rt->flags & WA_R_PUBLIC) || (rt->flags & WA_R_AUTH_OPT)) {
+		auth = wa_auth_identify(r);
+		if (auth < 0) {
+			wa_reply_error(r, 503, "Database unavailable", "database_unavailable");
+			return;
+		}
+		if (!auth && !(rt->flags & WA_R_PUBLIC)) {
+			wa_reply_error(r, 401, "Unauthorized - Invalid or missing API key", "unauthorized");
+			return;
+		}
+	}
+	if ((rt->flags & WA_R_SUPERADMIN) && r->user.role != WA_ROLE_SUPERADMIN) {
+		wa_reply_error(r, 403, "Forbidden - SUPERADMIN only", "forbidden");
+		return;
+	}
+	if (r->user.via_cookie && is_write(r->method) && !(rt->flags & (WA_R_NO_CSRF | WA_R_PUBLIC)) &&
+	    wa_auth_csrf_ok(r, NULL) < 0) {
+		wa_reply_error(r, 403, "Missing or invalid CSRF token (send X-CSRF-Token from GET /api/auth/csrf)",
+			       "csrf");
+		return;
+	}
+	if (rt->flags & WA_R_SESS) {
+		if (wa_session_access(r, session_param(r), (rt->flags & WA_R_SESS_MANAGE) != 0) < 0)
+			return;
+	} else if (rt->flags & WA_R_SESS_BODY) {
+		const char *sid;
+
+		if (wa_req_json(r, 0) < 0)
+			return;
+		sid = json_string_value(json_object_get(r->json, "sessionId"));
+		if (!sid || !*sid) {
+			wa_reply_error(r, 400, "Missing required field 'sessionId'", "validation_error");
+			return;
+		}
+		if (wa_session_access(r, sid, (rt->flags & WA_R_SESS_MANAGE) != 0) < 0)
+			return;
+	}
+	rt->handler(r);
+	if (!r->replied)
+		wa_reply_error(r, 500, "The handler produced no response", NULL);
+}
+
+static void serve_one(FCGX_Request *fr, struct wa_db *db)
+{
+	struct wa_req r;
+	double t0 = now_ms();
+
+	memset(&r, 0, sizeof r);
+	r.fcgx = fr;
+	r.app = &app;
+	r.db = db;
+	set_rid(&r);
+	dispatch(&r);
+	wa_info("%s %s -> %d %.1fms%s%s", r.method ? r.method : "-", r.path, r.status, now_ms() - t0,
+		r.user.id ? " user=" : "", r.user.id ? r.user.email : "");
+	for (int i = 0; i < r.nparams; i++)
+		free(r.params[i]);
+	free(r.body);
+	json_decref(r.json);
+	wa_log_set_rid(NULL);
+}
+
+static void *accept_loop(void *arg)
+{
+	FCGX_Request fr;
+	struct wa_db db = { .cfg = app.cfg };
+
+	(void)arg;
+	if (FCGX_InitRequest(&fr, listen_fd, 0) != 0)
+		return NULL;
+	while (!stopping) {
+		if (FCGX_Accept_r(&fr) < 0) {
+			if (errno == EINTR && !stopping)
+				continue;
+			break;
+		}
+		serve_one(&fr, &db);
+		FCGX_Finish_r(&fr);
+	}
+	wa_db_close(&db);
+	wa_engine_client_close();
+	return NULL;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static int worker_main(long threads)
+{
+	pthread_t tids[MAX_WORKERS];
+	long i;
+
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	for (i = 1; i < threads; i++)
+		if (pthread_create(&tids[i], NULL, accept_loop, NULL) != 0) {
+			wa_error("cannot start accept thread %ld", i);
+			break;
+		}
+	accept_loop(NULL);
+	return 0;
+}
+
+static pid_t spawn_worker(long threads)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		wa_log_init("fcgi-worker", (enum wa_log_level)wa_log_level_parse(wa_config_get(app.cfg, "general.log_level")));
+		_exit(worker_main(threads));
+	}
+	return pid;
+}
+
+static int open_listen(const char *spec)
+{
+	const char *path = spec;
+	int fd;
+
+	if (strncmp(spec, "unix:", 5) == 0) {
+		path = spec + 5;
+		unlink(path);
+	} else if (strncmp(spec, "tcp:", 4) == 0) {
+		path = spec + 4;
+	}
+	fd = FCGX_OpenSocket(path, 256);
+	if (fd < 0)
+		return -1;
+	/* nginx's workers run as another user; the state directory guards access */
+	if (strncmp(spec, "unix:", 5) == 0)
+		chmod(path, 0666);
+	return fd;
+}
+
+static int load_app(const char *cfgpath, struct wa_config **cfgp, long *workers, long *threads)
+{
+	char err[512];
+	unsigned long long maxb;
+	long tmo, days;
+	int lvl;
+
+	if (wa_config_load(cfgp, cfgpath, err, sizeof err) < 0) {
+		fprintf(stderr, "wa-akg-fcgi: %s\n", err);
+		return -1;
+	}
+	app.cfg = *cfgp;
+	lvl = wa_log_level_parse(wa_config_get(app.cfg, "general.log_level"));
+	if (lvl < 0) {
+		fprintf(stderr, "wa-akg-fcgi: general.log_level must be debug, info, warn or error\n");
+		return -1;
+	}
+	wa_log_init("fcgi", (enum wa_log_level)lvl);
+	if (wa_config_get_size(app.cfg, "http.max_body", &maxb, err, sizeof err) < 0 ||
+	    wa_config_get_int(app.cfg, "fcgi.workers", 1, MAX_WORKERS, workers, err, sizeof err) < 0 ||
+	    wa_config_get_int(app.cfg, "fcgi.threads", 1, MAX_WORKERS, threads, err, sizeof err) < 0 ||
+	    wa_config_get_int(app.cfg, "engine.timeout_ms", 100, 600000, &tmo, err, sizeof err) < 0 ||
+	    wa_config_get_int(app.cfg, "auth.session_days", 1, 3650, &days, err, sizeof err) < 0 ||
+	    wa_config_get_int(app.cfg, "limits.broadcast_max_recipients", 1, 1000000, &app.broadcast_max, err, sizeof err) < 0 ||
+	    wa_config_get_int(app.cfg, "limits.spam_max_count", 1, 100000, &app.spam_max, err, sizeof err) < 0) {
+		fprintf(stderr, "wa-akg-fcgi: %s\n", err);
+		return -1;
+	}
+	app.max_body = (size_t)maxb;
+	app.engine_timeout_ms = (int)tmo;
+	app.session_days = (int)days;
+	app.command_url = wa_config_get(app.cfg, "engine.command_url");
+	app.media_dir = wa_config_get(app.cfg, "media.dir");
+	app.accel_prefix = wa_config_get(app.cfg, "media.accel_prefix");
+	app.public_base = wa_config_get(app.cfg, "general.public_base_url");
+	app.cookie_secure = strcmp(wa_config_get(app.cfg, "auth.cookie_secure"), "true") == 0;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cfgpath = NULL;
+	struct wa_config *cfg = NULL;
+	long workers, threads;
+	pid_t pids[MAX_WORKERS];
+	int check = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if ((strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "-c") == 0) && i + 1 < argc)
+			cfgpath = argv[++i];
+		else if (strcmp(argv[i], "--check") == 0)
+			check = 1;
+		else {
+			fprintf(stderr, "usage: wa-akg-fcgi [--config FILE] [--check]\n");
+			return 2;
+		}
+	}
+	if (load_app(cfgpath, &cfg, &workers, &threads) < 0 || wa_router_init() < 0)
+		return 1;
+	if (check) {
+		printf("configuration and route table OK (%zu routes)\n", wa_nroutes);
+		return 0;
+	}
+	if (FCGX_Init() != 0)
+		return 1;
+	listen_fd = open_listen(wa_config_get(cfg, "fcgi.listen"));
+	if (listen_fd < 0) {
+		wa_error("cannot listen on %s: %s", wa_config_get(cfg, "fcgi.listen"), strerror(errno));
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	wa_info("listening on %s with %ld workers x %ld threads, %zu routes", wa_config_get(cfg, "fcgi.listen"),
+		workers, threads, wa_nroutes);
+	for (long i = 0; i < workers; i++)
+		pids[i] = spawn_worker(threads);
+	while (!stopping) {
+		int st;
+		pid_t pid = waitpid(-1, &st, 0);
+
+		if (pid < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (long i = 0; i < workers; i++) {
+			if (pids[i] != pid)
+				continue;
+			if (stopping)
+				break;
+			wa_warn("worker %d exited (%s %d); restarting", (int)pid,
+				WIFSIGNALED(st) ? "signal" : "status", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+			sleep(1);
+			pids[i] = spawn_worker(threads);
+		}
+	}
+	wa_info("stopping %ld workers", workers);
+	for (long i = 0; i < workers; i++)
+		if (pids[i] > 0)
+			kill(pids[i], SIGTERM);
+	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+		;
+	wa_config_free(cfg);
+	return 0;
+}
