@@ -29,3 +29,13 @@ tests_unit_test_noise_LDADD = $(WA_LIBWA_LIBS)
 tests_unit_test_cert_SOURCES = tests/unit/test_cert.c tests/unit/noise_vectors.h tests/unit/tap.h
 tests_unit_test_cert_CFLAGS = $(AM_CFLAGS) $(PROTOBUFC_CFLAGS) $(CRYPTO_CFLAGS)
 tests_unit_test_cert_LDADD = $(WA_LIBWA_LIBS)
+
+# media crypto and app state / poll vote KATs (mediacrypto engineer)
+check_PROGRAMS += tests/unit/test_mediacrypto tests/unit/test_appstate
+TESTS += tests/unit/test_mediacrypto tests/unit/test_appstate
+tests_unit_test_mediacrypto_SOURCES = tests/unit/test_mediacrypto.c tests/unit/tap.h
+tests_unit_test_mediacrypto_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS) $(PROTOBUFC_CFLAGS)
+tests_unit_test_mediacrypto_LDADD = $(WA_LIBWA_LIBS) $(JANSSON_LIBS)
+tests_unit_test_appstate_SOURCES = tests/unit/test_appstate.c tests/unit/tap.h
+tests_unit_test_appstate_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS) $(PROTOBUFC_CFLAGS)
+tests_unit_test_appstate_LDADD = $(WA_LIBWA_LIBS) $(JANSSON_LIBS)
