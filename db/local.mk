@@ -18,3 +18,6 @@ dist_migrations_DATA = \
 # reports a TAP skip.
 TESTS += tests/db/test_migrate.sh
 EXTRA_DIST += tests/db/test_migrate.sh docs/database.md
+
+# Signal key stores of engine/wa/sigstore_db.c (signal engineer)
+dist_migrations_DATA += db/migrations/0002_signal_store.sql

@@ -39,3 +39,14 @@ tests_unit_test_mediacrypto_LDADD = $(WA_LIBWA_LIBS) $(JANSSON_LIBS)
 tests_unit_test_appstate_SOURCES = tests/unit/test_appstate.c tests/unit/tap.h
 tests_unit_test_appstate_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS) $(PROTOBUFC_CFLAGS)
 tests_unit_test_appstate_LDADD = $(WA_LIBWA_LIBS) $(JANSSON_LIBS)
+
+# wa/signal + wa/sigstore (signal engineer): in-memory parties, and the same
+# exchange on MariaDB (skips unless WA_AKG_TEST_DB_SOCKET is set)
+check_PROGRAMS += tests/unit/test_signal tests/unit/test_sigstore_db
+TESTS += tests/unit/test_signal tests/unit/test_sigstore_db
+tests_unit_test_signal_SOURCES = tests/unit/test_signal.c tests/unit/tap.h
+tests_unit_test_signal_CFLAGS = $(AM_CFLAGS) $(SIGNAL_CFLAGS)
+tests_unit_test_signal_LDADD = $(WA_LIBWA_LIBS) -lpthread
+tests_unit_test_sigstore_db_SOURCES = tests/unit/test_sigstore_db.c tests/unit/tap.h
+tests_unit_test_sigstore_db_CFLAGS = $(AM_CFLAGS) $(SIGNAL_CFLAGS) $(MARIADB_CFLAGS)
+tests_unit_test_sigstore_db_LDADD = $(WA_LIBWA_LIBS) -lpthread

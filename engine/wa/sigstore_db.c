@@ -1,0 +1,548 @@
+/* wa/sigstore_db: the Signal store on MariaDB (see sigstore.h and
+ * db/migrations/0002_signal_store.sql).
+ *
+ * Prepared statements only; the SQL text lives in the table below, one row
+ * per (kind, operation), with parameters always in the order session_key,
+ * [group], [name, device] or [id], [value]. Statements are prepared on first
+ * use and cached on the store; any statement error closes that statement so
+ * the next call prepares it again (on a reconnected MYSQL*, say). The
+ * optional caller lock (d->lock) is held for every use of d->db and of the
+ * statement cache. */
+#include "wa/sigstore.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mysql.h>
+
+#include "wa_log.h"
+
+enum op { OP_GET, OP_PUT, OP_DEL, OP_COUNT, NOPS };
+
+/* [kind][op]; LOCAL is stored as columns, the rest as one record blob. */
+static const char *const SQL[WA_SIGREC_KIND_MAX + 1][NOPS] = {
+	[WA_SIGREC_LOCAL] = {
+		"SELECT identity_pub, identity_priv, registration_id FROM signal_identity_local"
+		" WHERE session_key = ?",
+		"INSERT INTO signal_identity_local (session_key, identity_pub, identity_priv, registration_id)"
+		" VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE identity_pub = VALUES(identity_pub),"
+		" identity_priv = VALUES(identity_priv), registration_id = VALUES(registration_id)",
+		"DELETE FROM signal_identity_local WHERE session_key = ?",
+		"SELECT COUNT(*) FROM signal_identity_local WHERE session_key = ?",
+	},
+	[WA_SIGREC_IDENTITY] = {
+		"SELECT identity_key FROM signal_identity"
+		" WHERE session_key = ? AND addr_name = ? AND addr_device = ?",
+		"INSERT INTO signal_identity (session_key, addr_name, addr_device, identity_key)"
+		" VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE identity_key = VALUES(identity_key)",
+		"DELETE FROM signal_identity WHERE session_key = ? AND addr_name = ? AND addr_device = ?",
+		"SELECT COUNT(*) FROM signal_identity WHERE session_key = ?",
+	},
+	[WA_SIGREC_PREKEY] = {
+		"SELECT record FROM signal_prekey WHERE session_key = ? AND prekey_id = ?",
+		"INSERT INTO signal_prekey (session_key, prekey_id, record) VALUES (?, ?, ?)"
+		" ON DUPLICATE KEY UPDATE record = VALUES(record), created_at = CURRENT_TIMESTAMP(3)",
+		"DELETE FROM signal_prekey WHERE session_key = ? AND prekey_id = ?",
+		"SELECT COUNT(*) FROM signal_prekey WHERE session_key = ?",
+	},
+	[WA_SIGREC_SIGNED_PREKEY] = {
+		"SELECT record FROM signal_signed_prekey WHERE session_key = ? AND signed_prekey_id = ?",
+		"INSERT INTO signal_signed_prekey (session_key, signed_prekey_id, record) VALUES (?, ?, ?)"
+		" ON DUPLICATE KEY UPDATE record = VALUES(record), created_at = CURRENT_TIMESTAMP(3)",
+		"DELETE FROM signal_signed_prekey WHERE session_key = ? AND signed_prekey_id = ?",
+		"SELECT COUNT(*) FROM signal_signed_prekey WHERE session_key = ?",
+	},
+	[WA_SIGREC_SESSION] = {
+		"SELECT record FROM signal_session WHERE session_key = ? AND addr_name = ? AND addr_device = ?",
+		"INSERT INTO signal_session (session_key, addr_name, addr_device, record) VALUES (?, ?, ?, ?)"
+		" ON DUPLICATE KEY UPDATE record = VALUES(record)",
+		"DELETE FROM signal_session WHERE session_key = ? AND addr_name = ? AND addr_device = ?",
+		"SELECT COUNT(*) FROM signal_session WHERE session_key = ?",
+	},
+	[WA_SIGREC_SENDER_KEY] = {
+		"SELECT record FROM signal_sender_key"
+		" WHERE session_key = ? AND group_id = ? AND addr_name = ? AND addr_device = ?",
+		"INSERT INTO signal_sender_key (session_key, group_id, addr_name, addr_device, record)"
+		" VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE record = VALUES(record)",
+		"DELETE FROM signal_sender_key"
+		" WHERE session_key = ? AND group_id = ? AND addr_name = ? AND addr_device = ?",
+		"SELECT COUNT(*) FROM signal_sender_key WHERE session_key = ?",
+	},
+};
+
+static const char SQL_DEVICES[] =
+	"SELECT addr_device FROM signal_session WHERE session_key = ? AND addr_name = ?"
+	" ORDER BY addr_device";
+static const char SQL_DEL_SESSIONS[] =
+	"DELETE FROM signal_session WHERE session_key = ? AND addr_name = ?";
+
+#define NSTMT ((WA_SIGREC_KIND_MAX + 1) * NOPS + 2)
+#define ST_DEVICES ((WA_SIGREC_KIND_MAX + 1) * NOPS)
+#define ST_DEL_SESSIONS (ST_DEVICES + 1)
+
+struct dbstore {
+	MYSQL *db;                 /* borrowed */
+	pthread_mutex_t *lock;     /* borrowed, may be NULL */
+	char skey[65];
+	unsigned long skey_len;
+	MYSQL_STMT *st[NSTMT];     /* guarded by lock (if any) */
+};
+
+static void lock(struct dbstore *d)
+{
+	if (d->lock)
+		pthread_mutex_lock(d->lock);
+}
+
+static void unlock(struct dbstore *d)
+{
+	if (d->lock)
+		pthread_mutex_unlock(d->lock);
+}
+
+static const char *sql_of(int idx)
+{
+	if (idx == ST_DEVICES)
+		return SQL_DEVICES;
+	if (idx == ST_DEL_SESSIONS)
+		return SQL_DEL_SESSIONS;
+	return SQL[idx / NOPS][idx % NOPS];
+}
+
+static void drop(struct dbstore *d, int idx)
+{
+	if (d->st[idx]) {
+		mysql_stmt_close(d->st[idx]);
+		d->st[idx] = NULL;
+	}
+}
+
+/* The cached statement idx, prepared if needed; NULL (logged) on error. */
+static MYSQL_STMT *stmt(struct dbstore *d, int idx)
+{
+	const char *sql = sql_of(idx);
+	MYSQL_STMT *s = d->st[idx];
+
+	if (s)
+		return s;
+	s = mysql_stmt_init(d->db);
+	if (!s) {
+		wa_error("sigstore_db: cannot create statement: out of memory");
+		return NULL;
+	}
+	if (mysql_stmt_prepare(s, sql, strlen(sql)) != 0) {
+		wa_error("sigstore_db: cannot prepare signal store statement: %s", mysql_stmt_error(s));
+		mysql_stmt_close(s);
+		return NULL;
+	}
+	d->st[idx] = s;
+	return s;
+}
+
+/* Parameters for a statement, in SQL order. */
+struct params {
+	MYSQL_BIND b[6];
+	unsigned long len[6];
+	uint32_t u[6];
+	unsigned n;
+};
+
+static void p_str(struct params *p, const char *s, unsigned long n)
+{
+	MYSQL_BIND *b = &p->b[p->n];
+
+	p->len[p->n] = n;
+	b->buffer_type = MYSQL_TYPE_STRING;
+	b->buffer = (void *)s;
+	b->buffer_length = n;
+	b->length = &p->len[p->n];
+	p->n++;
+}
+
+static void p_blob(struct params *p, const uint8_t *v, unsigned long n)
+{
+	MYSQL_BIND *b = &p->b[p->n];
+
+	p->len[p->n] = n;
+	b->buffer_type = MYSQL_TYPE_BLOB;
+	b->buffer = (void *)v;
+	b->buffer_length = n;
+	b->length = &p->len[p->n];
+	p->n++;
+}
+
+static void p_u32(struct params *p, uint32_t v)
+{
+	MYSQL_BIND *b = &p->b[p->n];
+
+	p->u[p->n] = v;
+	b->buffer_type = MYSQL_TYPE_LONG;
+	b->is_unsigned = 1;
+	b->buffer = &p->u[p->n];
+	p->n++;
+}
+
+/* session_key then the key columns of k's kind. */
+static void p_key(struct params *p, struct dbstore *d, const wa_sigrec_key *k)
+{
+	memset(p, 0, sizeof *p);
+	p_str(p, d->skey, d->skey_len);
+	switch (k->kind) {
+	case WA_SIGREC_LOCAL:
+		break;
+	case WA_SIGREC_PREKEY:
+	case WA_SIGREC_SIGNED_PREKEY:
+		p_u32(p, k->id);
+		break;
+	case WA_SIGREC_SENDER_KEY:
+		p_str(p, k->group, strlen(k->group));
+		/* fall through */
+	case WA_SIGREC_IDENTITY:
+	case WA_SIGREC_SESSION:
+		p_str(p, k->name, strlen(k->name));
+		p_u32(p, k->device);
+		break;
+	}
+}
+
+/* Bind and execute; on failure log, drop the statement and return NULL. */
+static MYSQL_STMT *run(struct dbstore *d, int idx, struct params *p)
+{
+	MYSQL_STMT *s = stmt(d, idx);
+
+	if (!s)
+		return NULL;
+	if (mysql_stmt_bind_param(s, p->b) != 0 || mysql_stmt_execute(s) != 0) {
+		wa_error("sigstore_db: signal store statement failed: %s", mysql_stmt_error(s));
+		drop(d, idx);
+		return NULL;
+	}
+	return s;
+}
+
+/* Fetch one blob column of the current row into a fresh buffer. */
+static int fetch_blob(MYSQL_STMT *s, unsigned col, uint8_t **out, size_t *outlen)
+{
+	MYSQL_BIND b;
+	unsigned long len = 0;
+	my_bool isnull = 0;
+	uint8_t *buf;
+
+	memset(&b, 0, sizeof b);
+	b.buffer_type = MYSQL_TYPE_BLOB;
+	b.length = &len;
+	b.is_null = &isnull;
+	if (mysql_stmt_fetch_column(s, &b, col, 0) != 0)
+		return WA_SIGSTORE_ERR;
+	if (isnull || len == 0 || len > WA_SIGREC_MAX)
+		return WA_SIGSTORE_ERR;
+	buf = malloc(len);
+	if (!buf)
+		return WA_SIGSTORE_NOMEM;
+	b.buffer = buf;
+	b.buffer_length = len;
+	if (mysql_stmt_fetch_column(s, &b, col, 0) != 0) {
+		free(buf);
+		return WA_SIGSTORE_ERR;
+	}
+	*out = buf;
+	*outlen = len;
+	return 0;
+}
+
+/* Execute a SELECT of one row; 1 with the row fetched (lengths only; read
+ * columns with fetch_blob), 0 if there is none, <0 on error. The caller
+ * frees the result with mysql_stmt_free_result. */
+static int select_row(struct dbstore *d, int idx, struct params *p, MYSQL_STMT **out)
+{
+	MYSQL_STMT *s = run(d, idx, p);
+	MYSQL_BIND rb[3];
+	unsigned long lens[3];
+	unsigned ncol, i;
+	int rc;
+
+	if (!s)
+		return WA_SIGSTORE_ERR;
+	ncol = mysql_stmt_field_count(s);
+	if (ncol == 0 || ncol > 3 || mysql_stmt_store_result(s) != 0)
+		goto fail;
+	/* zero-length buffers: the fetch only records each column's length,
+	 * fetch_blob then reads it exactly */
+	memset(rb, 0, sizeof rb);
+	for (i = 0; i < ncol; i++) {
+		rb[i].buffer_type = MYSQL_TYPE_BLOB;
+		rb[i].length = &lens[i];
+	}
+	if (mysql_stmt_bind_result(s, rb) != 0)
+		goto fail;
+	rc = mysql_stmt_fetch(s);
+	if (rc == MYSQL_NO_DATA) {
+		mysql_stmt_free_result(s);
+		return 0;
+	}
+	if (rc != 0 && rc != MYSQL_DATA_TRUNCATED)
+		goto fail;
+	*out = s;
+	return 1;
+fail:
+	wa_error("sigstore_db: signal store read failed: %s", mysql_stmt_error(s));
+	mysql_stmt_free_result(s);
+	drop(d, idx);
+	return WA_SIGSTORE_ERR;
+}
+
+static int d_get(void *state, const wa_sigrec_key *k, uint8_t **rec, size_t *len)
+{
+	struct dbstore *d = state;
+	struct params p;
+	MYSQL_STMT *s = NULL;
+	uint8_t *a = NULL, *b = NULL, *c = NULL, *local = NULL;
+	size_t al = 0, bl = 0, cl = 0;
+	int rc;
+
+	p_key(&p, d, k);
+	lock(d);
+	rc = select_row(d, k->kind * NOPS + OP_GET, &p, &s);
+	if (rc <= 0)
+		goto out;
+	if (k->kind != WA_SIGREC_LOCAL) {
+		rc = fetch_blob(s, 0, rec, len);
+		rc = rc < 0 ? rc : 1;
+		goto out;
+	}
+	/* LOCAL: the three columns back into the record layout of sigstore.h */
+	if ((rc = fetch_blob(s, 0, &a, &al)) < 0 || (rc = fetch_blob(s, 1, &b, &bl)) < 0 ||
+	    (rc = fetch_blob(s, 2, &c, &cl)) < 0)
+		goto out;
+	rc = WA_SIGSTORE_ERR;
+	if (al != 32 || bl != 32 || cl == 0 || cl > 10)
+		goto out;
+	local = malloc(WA_SIGREC_LOCAL_LEN);
+	if (!local) {
+		rc = WA_SIGSTORE_NOMEM;
+		goto out;
+	}
+	{
+		/* an unsigned INT fetched as text: digits only, <= UINT32_MAX */
+		unsigned long long v = 0;
+		size_t i;
+
+		for (i = 0; i < cl; i++) {
+			if (c[i] < '0' || c[i] > '9')
+				goto out;
+			v = v * 10 + (unsigned)(c[i] - '0');
+		}
+		if (v > UINT32_MAX)
+			goto out;
+		memcpy(local, a, 32);
+		memcpy(local + 32, b, 32);
+		local[64] = (uint8_t)(v >> 24);
+		local[65] = (uint8_t)(v >> 16);
+		local[66] = (uint8_t)(v >> 8);
+		local[67] = (uint8_t)v;
+	}
+	*rec = local;
+	*len = WA_SIGREC_LOCAL_LEN;
+	local = NULL;
+	rc = 1;
+out:
+	if (s)
+		mysql_stmt_free_result(s);
+	unlock(d);
+	if (b)
+		explicit_bzero(b, bl);
+	if (local)
+		explicit_bzero(local, WA_SIGREC_LOCAL_LEN);
+	free(a);
+	free(b);
+	free(c);
+	free(local);
+	return rc;
+}
+
+static int d_put(void *state, const wa_sigrec_key *k, const uint8_t *rec, size_t len)
+{
+	struct dbstore *d = state;
+	struct params p;
+	int rc = 0;
+
+	p_key(&p, d, k);
+	if (k->kind == WA_SIGREC_LOCAL) {
+		if (len != WA_SIGREC_LOCAL_LEN)
+			return WA_SIGSTORE_ERR;
+		p_blob(&p, rec, 32);
+		p_blob(&p, rec + 32, 32);
+		p_u32(&p, (uint32_t)rec[64] << 24 | (uint32_t)rec[65] << 16 | (uint32_t)rec[66] << 8 | rec[67]);
+	} else {
+		p_blob(&p, rec, len);
+	}
+	lock(d);
+	if (!run(d, k->kind * NOPS + OP_PUT, &p))
+		rc = WA_SIGSTORE_ERR;
+	unlock(d);
+	return rc;
+}
+
+static int d_del(void *state, const wa_sigrec_key *k)
+{
+	struct dbstore *d = state;
+	struct params p;
+	MYSQL_STMT *s;
+	int rc;
+
+	p_key(&p, d, k);
+	lock(d);
+	s = run(d, k->kind * NOPS + OP_DEL, &p);
+	rc = !s ? WA_SIGSTORE_ERR : mysql_stmt_affected_rows(s) > 0;
+	unlock(d);
+	return rc;
+}
+
+static int d_count(void *state, enum wa_sigrec_kind kind)
+{
+	struct dbstore *d = state;
+	struct params p;
+	MYSQL_STMT *s;
+	MYSQL_BIND rb;
+	unsigned long long n = 0;
+	int rc = WA_SIGSTORE_ERR, idx = kind * NOPS + OP_COUNT;
+
+	memset(&p, 0, sizeof p);
+	p_str(&p, d->skey, d->skey_len);
+	lock(d);
+	s = run(d, idx, &p);
+	if (!s)
+		goto out;
+	memset(&rb, 0, sizeof rb);
+	rb.buffer_type = MYSQL_TYPE_LONGLONG;
+	rb.is_unsigned = 1;
+	rb.buffer = &n;
+	if (mysql_stmt_bind_result(s, &rb) != 0 || mysql_stmt_fetch(s) != 0) {
+		wa_error("sigstore_db: signal store count failed: %s", mysql_stmt_error(s));
+		mysql_stmt_free_result(s);
+		drop(d, idx);
+		goto out;
+	}
+	mysql_stmt_free_result(s);
+	rc = n > INT_MAX ? INT_MAX : (int)n;
+out:
+	unlock(d);
+	return rc;
+}
+
+static int d_devices(void *state, const char *name, uint32_t *out, size_t max)
+{
+	struct dbstore *d = state;
+	struct params p;
+	MYSQL_STMT *s;
+	MYSQL_BIND rb;
+	uint32_t dev = 0;
+	size_t n = 0;
+	int rc = WA_SIGSTORE_ERR, f;
+
+	memset(&p, 0, sizeof p);
+	p_str(&p, d->skey, d->skey_len);
+	p_str(&p, name, strlen(name));
+	lock(d);
+	s = run(d, ST_DEVICES, &p);
+	if (!s)
+		goto out;
+	memset(&rb, 0, sizeof rb);
+	rb.buffer_type = MYSQL_TYPE_LONG;
+	rb.is_unsigned = 1;
+	rb.buffer = &dev;
+	if (mysql_stmt_bind_result(s, &rb) != 0)
+		goto fail;
+	while ((f = mysql_stmt_fetch(s)) == 0) {
+		if (n < max)
+			out[n] = dev;
+		n++;
+	}
+	if (f != MYSQL_NO_DATA)
+		goto fail;
+	mysql_stmt_free_result(s);
+	rc = n > INT_MAX ? INT_MAX : (int)n;
+	goto out;
+fail:
+	wa_error("sigstore_db: signal store device list failed: %s", mysql_stmt_error(s));
+	mysql_stmt_free_result(s);
+	drop(d, ST_DEVICES);
+out:
+	unlock(d);
+	return rc;
+}
+
+static int d_del_sessions(void *state, const char *name)
+{
+	struct dbstore *d = state;
+	struct params p;
+	MYSQL_STMT *s;
+	my_ulonglong n;
+	int rc;
+
+	memset(&p, 0, sizeof p);
+	p_str(&p, d->skey, d->skey_len);
+	p_str(&p, name, strlen(name));
+	lock(d);
+	s = run(d, ST_DEL_SESSIONS, &p);
+	if (!s) {
+		rc = WA_SIGSTORE_ERR;
+	} else {
+		n = mysql_stmt_affected_rows(s);
+		rc = n > INT_MAX ? INT_MAX : (int)n;
+	}
+	unlock(d);
+	return rc;
+}
+
+static void d_destroy(void *state)
+{
+	struct dbstore *d = state;
+	int i;
+
+	if (!d)
+		return;
+	lock(d);
+	for (i = 0; i < NSTMT; i++)
+		drop(d, i);
+	unlock(d);
+	free(d);
+}
+
+static const struct wa_sigstore_ops db_ops = {
+	.get = d_get,
+	.put = d_put,
+	.del = d_del,
+	.devices = d_devices,
+	.del_sessions = d_del_sessions,
+	.count = d_count,
+	.destroy = d_destroy,
+};
+
+wa_sigstore *wa_sigstore_db_new(struct st_mysql *db, pthread_mutex_t *lk, const char *session_key)
+{
+	wa_sigstore *st;
+	struct dbstore *d;
+	size_t n;
+
+	if (!db || !session_key)
+		return NULL;
+	n = strnlen(session_key, sizeof d->skey);
+	if (n == 0 || n >= sizeof d->skey)
+		return NULL;
+	st = calloc(1, sizeof *st);
+	d = calloc(1, sizeof *d);
+	if (!st || !d) {
+		free(st);
+		free(d);
+		return NULL;
+	}
+	d->db = db;
+	d->lock = lk;
+	memcpy(d->skey, session_key, n);
+	d->skey_len = (unsigned long)n;
+	st->ops = &db_ops;
+	st->state = d;
+	return st;
+}

@@ -1,0 +1,227 @@
+/* test_sigstore_db: the Signal exchange of test_signal on wa/sigstore_db
+ * against a real MariaDB. Skips unless WA_AKG_TEST_DB_SOCKET names a unix
+ * socket (user root, no password). Creates a scratch database
+ * wa_akg_test_sig_<pid>, applies db/migrations/0002_signal_store.sql itself
+ * (twice: it must be idempotent), runs, and drops the database. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <mysql.h>
+
+#include "tap.h"
+#include "wa/signal.h"
+#include "wa/sigstore.h"
+
+static MYSQL *db;
+static pthread_mutex_t db_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int exec_all(const char *sql, size_t len)
+{
+	MYSQL_RES *r;
+	int st;
+
+	if (mysql_real_query(db, sql, (unsigned long)len) != 0)
+		return -1;
+	do {
+		r = mysql_store_result(db);
+		if (r)
+			mysql_free_result(r);
+		else if (mysql_field_count(db) != 0)
+			return -1;
+		st = mysql_next_result(db);
+		if (st > 0)
+			return -1;
+	} while (st == 0);
+	return 0;
+}
+
+static int apply_migration(void)
+{
+	const char *top = getenv("top_srcdir");
+	char path[1024], *buf;
+	size_t n;
+	FILE *f;
+	int rc;
+
+	snprintf(path, sizeof path, "%s/db/migrations/0002_signal_store.sql", top ? top : ".");
+	f = fopen(path, "rb");
+	if (!f)
+		return -1;
+	buf = malloc(1 << 20);
+	n = buf ? fread(buf, 1, 1 << 20, f) : 0;
+	fclose(f);
+	rc = n > 0 ? exec_all(buf, n) : -1;
+	free(buf);
+	return rc;
+}
+
+struct party {
+	wa_sig_addr addr;
+	wa_sigstore *st;
+	wa_sig *sig;
+};
+
+static int party_open(struct party *p, const char *key, const char *jid)
+{
+	memset(p, 0, sizeof *p);
+	if (wa_sig_addr_from_jid(jid, &p->addr) != 0)
+		return -1;
+	p->st = wa_sigstore_db_new(db, &db_lock, key);
+	return p->st && wa_sig_new(p->st, &p->sig) == 0 ? 0 : -1;
+}
+
+static void party_close(struct party *p)
+{
+	wa_sig_free(p->sig);
+	wa_sigstore_free(p->st);
+	p->sig = NULL;
+	p->st = NULL;
+}
+
+static int party_keys(struct party *p)
+{
+	wa_sig_prekey pks[5];
+
+	return wa_sig_identity_generate(p->sig) == 0 && wa_sig_signed_prekey_generate(p->sig, 1, NULL) == 0 &&
+	       wa_sig_prekeys_generate(p->sig, 1, 5, pks, NULL) == 0 ? 0 : -1;
+}
+
+static int p_send(struct party *f, struct party *t, const char *text, uint8_t **ct, size_t *cl)
+{
+	enum wa_sig_msg_type ty;
+	int rc = wa_sig_encrypt(f->sig, &t->addr, (const uint8_t *)text, strlen(text), &ty, ct, cl);
+
+	return rc == 0 ? (int)ty : rc;
+}
+
+static int p_recv(struct party *t, struct party *f, int ty, const uint8_t *ct, size_t cl, const char *text)
+{
+	uint8_t *pt = NULL;
+	size_t pl = 0;
+	int rc = wa_sig_decrypt(t->sig, &f->addr, (enum wa_sig_msg_type)ty, ct, cl, &pt, &pl);
+
+	if (rc == 0 && (pl != strlen(text) || memcmp(pt, text, pl) != 0))
+		rc = -100;
+	wa_sig_buf_free(pt, pl);
+	return rc;
+}
+
+static void run(void)
+{
+	struct party a, b;
+	wa_sig_bundle bb;
+	uint8_t *m[3] = { NULL }, *x = NULL, *skdm = NULL, pub[32], pub2[32];
+	size_t ml[3], xl, sl;
+	uint32_t reg = 0, reg2 = 0;
+	int t, i, t3[3];
+	const char *txt[3] = { "m1", "m2", "m3" };
+	const char *g = "120363000000000009@g.us";
+
+	ok(party_open(&a, "sess-alice", "15550000001:1@s.whatsapp.net") == 0 &&
+	   party_open(&b, "sess-bob", "100000000000002@lid") == 0, "two stores on one database");
+	is_int(wa_sig_identity_get(a.sig, pub, &reg), WA_SIG_NOT_FOUND, "no identity in a fresh database");
+	ok(party_keys(&a) == 0 && party_keys(&b) == 0, "identities, signed pre-keys, pre-keys stored");
+	ok(wa_sig_identity_get(a.sig, pub, &reg) == 0 && reg >= 1 && reg <= 16380, "identity read back");
+	is_int(wa_sig_prekey_count(a.sig), 5, "pre-key count of alice");
+	is_int(wa_sigstore_count(b.st, WA_SIGREC_SIGNED_PREKEY), 1, "signed pre-key count of bob");
+
+	ok(wa_sig_bundle_own(b.sig, 1, 1, &bb) == 0 && bb.has_prekey, "bob's bundle from the database");
+	is_int(wa_sig_bundle_process(a.sig, &b.addr, &bb), 0, "alice processes it");
+	is_int(wa_sig_has_session(a.sig, &b.addr), 1, "alice has a session");
+	t = p_send(&a, &b, "hello over mariadb", &x, &xl);
+	is_int(t, WA_SIG_PKMSG, "pkmsg");
+	is_int(p_recv(&b, &a, t, x, xl, "hello over mariadb"), 0, "bob decrypts the pkmsg");
+	is_int(wa_sig_prekey_count(b.sig), 4, "bob's pre-key was consumed (row deleted)");
+	is_int(p_recv(&b, &a, t, x, xl, "hello over mariadb"), WA_SIG_DUPLICATE, "duplicate pkmsg");
+	free(x);
+
+	/* bob "restarts": everything comes back from the database */
+	party_close(&b);
+	ok(party_open(&b, "sess-bob", "100000000000002@lid") == 0, "bob reopens his store");
+	t = p_send(&b, &a, "reply", &x, &xl);
+	is_int(t, WA_SIG_MSG, "bob answers with a msg after the restart");
+	is_int(p_recv(&a, &b, t, x, xl, "reply"), 0, "alice decrypts it");
+	free(x);
+
+	for (i = 0; i < 3; i++)
+		t3[i] = p_send(&a, &b, txt[i], &m[i], &ml[i]);
+	ok(t3[0] == WA_SIG_MSG && t3[1] == WA_SIG_MSG && t3[2] == WA_SIG_MSG, "three msgs");
+	is_int(p_recv(&b, &a, WA_SIG_MSG, m[2], ml[2], txt[2]), 0, "out of order: 3");
+	is_int(p_recv(&b, &a, WA_SIG_MSG, m[0], ml[0], txt[0]), 0, "1");
+	is_int(p_recv(&b, &a, WA_SIG_MSG, m[1], ml[1], txt[1]), 0, "2");
+	is_int(p_recv(&b, &a, WA_SIG_MSG, m[1], ml[1], txt[1]), WA_SIG_DUPLICATE, "2 again: duplicate");
+	for (i = 0; i < 3; i++)
+		free(m[i]);
+
+	/* groups */
+	ok(wa_sig_group_skdm(a.sig, g, &a.addr, &skdm, &sl) == 0, "alice's SKDM");
+	is_int(wa_sig_group_process_skdm(b.sig, g, &a.addr, skdm, sl), 0, "bob processes it");
+	ok(wa_sig_group_encrypt(a.sig, g, &a.addr, (const uint8_t *)"group hi", 8, &x, &xl) == 0, "skmsg");
+	{
+		uint8_t *pt = NULL;
+		size_t pl = 0;
+
+		ok(wa_sig_group_decrypt(b.sig, g, &a.addr, x, xl, &pt, &pl) == 0 && pl == 8 &&
+		   memcmp(pt, "group hi", 8) == 0, "bob decrypts the skmsg");
+		wa_sig_buf_free(pt, pl);
+		is_int(wa_sig_group_decrypt(b.sig, g, &a.addr, x, xl, &pt, &pl), WA_SIG_DUPLICATE, "skmsg twice");
+	}
+	free(x);
+	free(skdm);
+
+	/* scoping: a third store key sees none of it */
+	{
+		struct party c;
+
+		ok(party_open(&c, "sess-carol", "15550000003@s.whatsapp.net") == 0, "third session key");
+		is_int(wa_sig_prekey_count(c.sig), 0, "no pre-keys leak across session keys");
+		is_int(wa_sig_has_session(c.sig, &b.addr), 0, "no sessions leak across session keys");
+		party_close(&c);
+	}
+
+	/* session helpers */
+	{
+		uint32_t devs[4];
+
+		is_int(b.st->ops->devices(b.st->state, a.addr.name, devs, 4), 1, "bob's devices of alice");
+		is_int(devs[0], 1, "alice's device id");
+		is_int(wa_sig_session_delete_all(b.sig, &a.addr), 1, "delete all of alice's sessions");
+		is_int(wa_sig_has_session(b.sig, &a.addr), 0, "gone");
+	}
+
+	/* identity replaced in place */
+	ok(wa_sig_identity_generate(a.sig) == 0 && wa_sig_identity_get(a.sig, pub2, &reg2) == 0 &&
+	   memcmp(pub, pub2, 32) != 0, "identity row replaced");
+	party_close(&a);
+	party_close(&b);
+}
+
+int main(void)
+{
+	const char *sock = getenv("WA_AKG_TEST_DB_SOCKET");
+	char name[64], sql[160];
+
+	if (!sock || !*sock)
+		tap_skip_all("WA_AKG_TEST_DB_SOCKET not set");
+	db = mysql_init(NULL);
+	if (!db || !mysql_real_connect(db, "localhost", "root", NULL, NULL, 0, sock, CLIENT_MULTI_STATEMENTS)) {
+		ok(0, "connect to MariaDB");
+		tap_diag(db ? mysql_error(db) : "mysql_init failed");
+		return tap_done();
+	}
+	ok(1, "connect to MariaDB");
+	snprintf(name, sizeof name, "wa_akg_test_sig_%ld", (long)getpid());
+	snprintf(sql, sizeof sql, "CREATE DATABASE `%s` CHARACTER SET utf8mb4", name);
+	ok(exec_all(sql, strlen(sql)) == 0 && mysql_select_db(db, name) == 0, "scratch database");
+	ok(apply_migration() == 0, "0002 migration applies");
+	ok(apply_migration() == 0, "0002 migration applies again (idempotent)");
+	if (tap_failed == 0)
+		run();
+	snprintf(sql, sizeof sql, "DROP DATABASE `%s`", name);
+	ok(exec_all(sql, strlen(sql)) == 0, "scratch database dropped");
+	mysql_close(db);
+	return tap_done();
+}
