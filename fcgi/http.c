@@ -201,27 +201,35 @@ void wa_reply_header(struct wa_req *r, const char *name, const char *value)
 		r->extra_headers[r->extra_len] = '\0';
 }
 
-static int begin_reply(struct wa_req *r, int status, const char *ctype)
+/* libfcgi's FCGX_FPrintF has its own, partial printf: headers are formatted
+ * with snprintf and written with FCGX_PutStr instead. */
+static int begin_reply(struct wa_req *r, int status, const char *ctype, long long clen)
 {
+	char head[2048];
+	int n;
+
 	if (r->replied) {
 		wa_warn("second reply (%d) on %s %s ignored", status, r->method, r->path);
 		return -1;
 	}
 	r->replied = 1;
 	r->status = status;
-	FCGX_FPrintF(r->fcgx->out, "Status: %d %s\r\n", status, wa_status_text(status));
-	if (ctype)
-		FCGX_FPrintF(r->fcgx->out, "Content-Type: %s\r\n", ctype);
-	FCGX_FPrintF(r->fcgx->out, "X-Request-Id: %s\r\nCache-Control: no-store\r\n%s", r->rid,
-		     r->extra_headers);
+	n = snprintf(head, sizeof head, "Status: %d %s\r\n%s%s%sX-Request-Id: %s\r\nCache-Control: no-store\r\n%s",
+		     status, wa_status_text(status), ctype ? "Content-Type: " : "", ctype ? ctype : "",
+		     ctype ? "\r\n" : "", r->rid, r->extra_headers);
+	if (n < 0 || (size_t)n >= sizeof head - 40)
+		return -1;
+	if (clen >= 0)
+		n += snprintf(head + n, sizeof head - (size_t)n, "Content-Length: %lld\r\n", clen);
+	n += snprintf(head + n, sizeof head - (size_t)n, "\r\n");
+	FCGX_PutStr(head, n, r->fcgx->out);
 	return 0;
 }
 
 int wa_reply_raw(struct wa_req *r, int status, const char *ctype, const void *data, size_t len)
 {
-	if (begin_reply(r, status, ctype) < 0)
+	if (begin_reply(r, status, ctype, (long long)len) < 0)
 		return -1;
-	FCGX_FPrintF(r->fcgx->out, "Content-Length: %zu\r\n\r\n", len);
 	if (len)
 		FCGX_PutStr(data, (int)len, r->fcgx->out);
 	return 0;
@@ -303,8 +311,5 @@ int wa_reply_accel(struct wa_req *r, const char *uri, const char *ctype, const c
 	wa_reply_header(r, "X-Accel-Redirect", uri);
 	if (disposition)
 		wa_reply_header(r, "Content-Disposition", disposition);
-	if (begin_reply(r, 200, ctype) < 0)
-		return -1;
-	FCGX_FPrintF(r->fcgx->out, "\r\n");
-	return 0;
+	return begin_reply(r, 200, ctype, -1);
 }
