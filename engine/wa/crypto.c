@@ -310,13 +310,25 @@ int wa_xeddsa_sign_random(const uint8_t priv[32], const void *msg, size_t len, c
 			  uint8_t sig[64])
 {
 	static const uint8_t empty = 0;
+	uint8_t k[32];
+	int rc;
 
 	/* libsignal copies msg into a buffer of msg_len + 128 bytes. */
 	if (len > (size_t)INT_MAX - 256)
 		return -1;
 	if (!msg)
 		msg = &empty;
-	return curve25519_sign(sig, priv, msg, (unsigned long)len, random) == 0 ? 0 : -1;
+	/* curve25519_sign uses the scalar as given, while X25519 (and so the
+	 * public key the verifier holds) clamps it: clamp here so an
+	 * unclamped private key still yields a verifiable signature. A no-op
+	 * for keys made by wa_x25519_keypair or libsignal. */
+	memcpy(k, priv, 32);
+	k[0] &= 248;
+	k[31] &= 127;
+	k[31] |= 64;
+	rc = curve25519_sign(sig, k, msg, (unsigned long)len, random) == 0 ? 0 : -1;
+	OPENSSL_cleanse(k, sizeof k);
+	return rc;
 }
 
 int wa_xeddsa_sign(const uint8_t priv[32], const void *msg, size_t len, uint8_t sig[64])

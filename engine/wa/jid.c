@@ -120,6 +120,9 @@ int wa_jid_parse_n(const char *s, size_t len, struct wa_jid *out, const char **w
 	}
 	if ((colon || sep) && ulen == 0)
 		FAIL("device jid has an empty user");
+	/* Keep format and parse inverse: the separators never occur in a user. */
+	if (memchr_c(user, ulen, '.') || memchr_c(user, ulen, '_'))
+		FAIL("jid user has a stray '.' or '_'");
 	if (copy_part(j.user, sizeof j.user, user, ulen) < 0)
 		FAIL("jid user is too long");
 	*out = j;

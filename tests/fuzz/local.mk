@@ -13,3 +13,13 @@ TESTS += tests/fuzz/fuzz_node
 tests_fuzz_fuzz_node_SOURCES = tests/fuzz/fuzz_node.c tests/fuzz/driver.c
 tests_fuzz_fuzz_node_LDADD = $(WA_LIBWA_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/node
+
+# frame parser and Noise handshake / cert chain / handshake protobufs (noise engineer)
+check_PROGRAMS += tests/fuzz/fuzz_frame tests/fuzz/fuzz_handshake
+TESTS += tests/fuzz/fuzz_frame tests/fuzz/fuzz_handshake
+tests_fuzz_fuzz_frame_SOURCES = tests/fuzz/fuzz_frame.c tests/fuzz/driver.c
+tests_fuzz_fuzz_frame_LDADD = $(WA_LIBWA_LIBS)
+tests_fuzz_fuzz_handshake_SOURCES = tests/fuzz/fuzz_handshake.c tests/fuzz/driver.c
+tests_fuzz_fuzz_handshake_CFLAGS = $(AM_CFLAGS) $(PROTOBUFC_CFLAGS)
+tests_fuzz_fuzz_handshake_LDADD = $(WA_LIBWA_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/frame tests/fuzz/corpus/handshake

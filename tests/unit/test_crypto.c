@@ -242,6 +242,14 @@ static void test_xeddsa(void)
 	sig[63] ^= 0x01;
 	is_int(wa_xeddsa_verify(pub, m, ml, sig), -1, "flipped bit in fresh signature rejected");
 
+	/* an unclamped private key signs for its X25519 public key */
+	{
+		uint8_t up[32], upub[32];
+		memset(up, 0xff, sizeof up);
+		ok(wa_x25519_public(up, upub) == 0 && wa_xeddsa_sign(up, m, ml, sig) == 0 &&
+		   wa_xeddsa_verify(upub, m, ml, sig) == 0, "unclamped private key: signature verifies");
+	}
+
 	/* signed prekey vector: signature over 0x05 || prekey_pub */
 	unhex("05433eac21c768ac38c649d62509d3ba4407de2e276234f8935f6cee677202f818", msg, sizeof msg);
 	memset(rnd, 0x33, sizeof rnd);
