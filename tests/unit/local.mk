@@ -19,16 +19,12 @@ TESTS += tests/unit/test_binary
 tests_unit_test_binary_SOURCES = tests/unit/test_binary.c tests/unit/tap.h
 tests_unit_test_binary_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_unit_test_binary_LDADD = $(WA_LIBWA_LIBS) $(JANSSON_LIBS)
-
-# Noise handshake (vectors + live), framing, certificate chain (noise engineer)
-check_PROGRAMS += tests/unit/test_noise tests/unit/test_cert
-TESTS += tests/unit/test_noise tests/unit/test_cert
-tests_unit_test_noise_SOURCES = tests/unit/test_noise.c tests/unit/noise_vectors.h tests/unit/tap.h
-tests_unit_test_noise_CFLAGS = $(AM_CFLAGS) $(PROTOBUFC_CFLAGS) $(CRYPTO_CFLAGS)
-tests_unit_test_noise_LDADD = $(WA_LIBWA_LIBS)
-tests_unit_test_cert_SOURCES = tests/unit/test_cert.c tests/unit/noise_vectors.h tests/unit/tap.h
-tests_unit_test_cert_CFLAGS = $(AM_CFLAGS) $(PROTOBUFC_CFLAGS) $(CRYPTO_CFLAGS)
-tests_unit_test_cert_LDADD = $(WA_LIBWA_LIBS)
+check_PROGRAMS += tests/unit/test_jid tests/unit/test_msgid
+TESTS += tests/unit/test_jid tests/unit/test_msgid
+tests_unit_test_jid_SOURCES = tests/unit/test_jid.c tests/unit/tap.h
+tests_unit_test_jid_LDADD = $(WA_LIBWA_LIBS)
+tests_unit_test_msgid_SOURCES = tests/unit/test_msgid.c tests/unit/tap.h
+tests_unit_test_msgid_LDADD = $(WA_LIBWA_LIBS)
 
 # media crypto and app state / poll vote KATs (mediacrypto engineer)
 check_PROGRAMS += tests/unit/test_mediacrypto tests/unit/test_appstate
@@ -40,6 +36,16 @@ tests_unit_test_appstate_SOURCES = tests/unit/test_appstate.c tests/unit/tap.h
 tests_unit_test_appstate_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS) $(PROTOBUFC_CFLAGS)
 tests_unit_test_appstate_LDADD = $(WA_LIBWA_LIBS) $(JANSSON_LIBS)
 
+# Noise handshake (vectors + live), framing, certificate chain (noise engineer)
+check_PROGRAMS += tests/unit/test_noise tests/unit/test_cert
+TESTS += tests/unit/test_noise tests/unit/test_cert
+tests_unit_test_noise_SOURCES = tests/unit/test_noise.c tests/unit/noise_vectors.h tests/unit/tap.h
+tests_unit_test_noise_CFLAGS = $(AM_CFLAGS) $(PROTOBUFC_CFLAGS) $(CRYPTO_CFLAGS)
+tests_unit_test_noise_LDADD = $(WA_LIBWA_LIBS)
+tests_unit_test_cert_SOURCES = tests/unit/test_cert.c tests/unit/noise_vectors.h tests/unit/tap.h
+tests_unit_test_cert_CFLAGS = $(AM_CFLAGS) $(PROTOBUFC_CFLAGS) $(CRYPTO_CFLAGS)
+tests_unit_test_cert_LDADD = $(WA_LIBWA_LIBS)
+
 # wa/signal + wa/sigstore (signal engineer): in-memory parties, and the same
 # exchange on MariaDB (skips unless WA_AKG_TEST_DB_SOCKET is set)
 check_PROGRAMS += tests/unit/test_signal tests/unit/test_sigstore_db
@@ -50,3 +56,13 @@ tests_unit_test_signal_LDADD = $(WA_LIBWA_LIBS) -lpthread
 tests_unit_test_sigstore_db_SOURCES = tests/unit/test_sigstore_db.c tests/unit/tap.h
 tests_unit_test_sigstore_db_CFLAGS = $(AM_CFLAGS) $(SIGNAL_CFLAGS) $(MARIADB_CFLAGS)
 tests_unit_test_sigstore_db_LDADD = $(WA_LIBWA_LIBS) -lpthread
+
+# fcgi: router against routes.tsv, password and key hashing
+check_PROGRAMS += tests/unit/test_router tests/unit/test_auth
+TESTS += tests/unit/test_router tests/unit/test_auth
+tests_unit_test_router_SOURCES = tests/unit/test_router.c
+tests_unit_test_router_CFLAGS = $(AM_CFLAGS) $(fcgi_libwafcgi_a_CFLAGS)
+tests_unit_test_router_LDADD = $(WA_FCGI_LIBS)
+tests_unit_test_auth_SOURCES = tests/unit/test_auth.c
+tests_unit_test_auth_CFLAGS = $(AM_CFLAGS) $(fcgi_libwafcgi_a_CFLAGS)
+tests_unit_test_auth_LDADD = $(WA_FCGI_LIBS)
