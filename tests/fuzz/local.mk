@@ -23,3 +23,13 @@ tests_fuzz_fuzz_handshake_SOURCES = tests/fuzz/fuzz_handshake.c tests/fuzz/drive
 tests_fuzz_fuzz_handshake_CFLAGS = $(AM_CFLAGS) $(PROTOBUFC_CFLAGS)
 tests_fuzz_fuzz_handshake_LDADD = $(WA_LIBWA_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/frame tests/fuzz/corpus/handshake
+
+# media decryption and app-state decoders / patch apply (mediacrypto engineer)
+check_PROGRAMS += tests/fuzz/fuzz_media tests/fuzz/fuzz_appstate
+TESTS += tests/fuzz/fuzz_media tests/fuzz/fuzz_appstate
+tests_fuzz_fuzz_media_SOURCES = tests/fuzz/fuzz_media.c tests/fuzz/driver.c
+tests_fuzz_fuzz_media_LDADD = $(WA_LIBWA_LIBS)
+tests_fuzz_fuzz_appstate_SOURCES = tests/fuzz/fuzz_appstate.c tests/fuzz/driver.c
+tests_fuzz_fuzz_appstate_CFLAGS = $(AM_CFLAGS) $(PROTOBUFC_CFLAGS)
+tests_fuzz_fuzz_appstate_LDADD = $(WA_LIBWA_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/media tests/fuzz/corpus/appstate
