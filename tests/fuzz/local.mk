@@ -33,3 +33,10 @@ tests_fuzz_fuzz_appstate_SOURCES = tests/fuzz/fuzz_appstate.c tests/fuzz/driver.
 tests_fuzz_fuzz_appstate_CFLAGS = $(AM_CFLAGS) $(PROTOBUFC_CFLAGS)
 tests_fuzz_fuzz_appstate_LDADD = $(WA_LIBWA_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/media tests/fuzz/corpus/appstate
+
+# JID parser and user-input validator (wire engineer)
+check_PROGRAMS += tests/fuzz/fuzz_jid
+TESTS += tests/fuzz/fuzz_jid
+tests_fuzz_fuzz_jid_SOURCES = tests/fuzz/fuzz_jid.c tests/fuzz/driver.c
+tests_fuzz_fuzz_jid_LDADD = $(WA_LIBWA_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/jid
