@@ -14,8 +14,8 @@ dist_migrations_DATA = \
 	db/migrations/0001_core.sql
 
 # tests/db/test_migrate.sh: runs against a real MariaDB when
-# WA_AKG_TEST_DB_SOCKET is set (unix socket, user root, no password), else
-# reports a TAP skip.
+# WA_AKG_TEST_DB_SOCKET is set (unix socket, user root, no password) or, with
+# WA_AKG_TEST_DB_AUTO=1, against a private throwaway server; else a TAP skip.
 TESTS += tests/db/test_migrate.sh
 EXTRA_DIST += tests/db/test_migrate.sh docs/database.md
 

@@ -1,10 +1,14 @@
 #!/bin/sh
 # tests/db/test_migrate.sh: wa-akg-migrate and db/migrations/*.sql against a
-# real MariaDB. WA_AKG_TEST_DB_SOCKET selects the server:
-#   unset / empty   the whole test is a TAP skip
-#   /path/to.sock   a running server where root logs in without a password
-#   auto            start a private throwaway server (mariadb-install-db +
-#                   mariadbd, unix socket only) in a temp dir, stop it after
+# real MariaDB:
+#   WA_AKG_TEST_DB_SOCKET=/path/to.sock  a running server where root logs in
+#                                        without a password (shared with the
+#                                        other MariaDB tests)
+#   WA_AKG_TEST_DB_AUTO=1                (socket unset) start a private
+#                                        throwaway server (mariadb-install-db +
+#                                        mariadbd, unix socket only) in a temp
+#                                        dir and stop it afterwards
+#   neither                              the whole test is a TAP skip
 # Works in a scratch database that it drops at the end.
 #
 # Or start a throwaway server yourself:
@@ -14,8 +18,11 @@
 set -u
 
 if [ -z "${WA_AKG_TEST_DB_SOCKET:-}" ]; then
-	echo "1..0 # SKIP WA_AKG_TEST_DB_SOCKET not set (no MariaDB to test against)"
-	exit 0
+	if [ "${WA_AKG_TEST_DB_AUTO:-0}" != 1 ]; then
+		echo "1..0 # SKIP neither WA_AKG_TEST_DB_SOCKET nor WA_AKG_TEST_DB_AUTO=1 set (no MariaDB to test against)"
+		exit 0
+	fi
+	WA_AKG_TEST_DB_SOCKET=auto
 fi
 MARIADB=$(command -v mariadb || command -v mysql || true)
 if [ -z "$MARIADB" ]; then
@@ -51,7 +58,7 @@ if [ "$WA_AKG_TEST_DB_SOCKET" = auto ]; then
 	INSTALL_DB=$(command -v mariadb-install-db || true)
 	MARIADBD=$(command -v mariadbd || ls /usr/sbin/mariadbd 2>/dev/null || true)
 	if [ -z "$INSTALL_DB" ] || [ -z "$MARIADBD" ]; then
-		echo "1..0 # SKIP WA_AKG_TEST_DB_SOCKET=auto but mariadb-install-db/mariadbd are not installed"
+		echo "1..0 # SKIP WA_AKG_TEST_DB_AUTO=1 but mariadb-install-db/mariadbd are not installed"
 		exit 0
 	fi
 	WA_AKG_TEST_DB_SOCKET="$TMP/mariadb.sock"
