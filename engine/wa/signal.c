@@ -741,7 +741,10 @@ int wa_sig_decrypt(wa_sig *s, const wa_sig_addr *addr, enum wa_sig_msg_type type
 	pre_key_signal_message *pkm = NULL;
 	signal_message *m = NULL;
 	signal_buffer *plain = NULL;
-	int rc;
+	wa_sigrec_key ik;
+	uint8_t *old_id = NULL;
+	size_t old_idlen = 0;
+	int rc, had_id;
 
 	if (!s || !ct || !pt || !ptlen || sg_addr(addr, &sa) < 0)
 		return WA_SIG_ERR;
@@ -762,14 +765,34 @@ int wa_sig_decrypt(wa_sig *s, const wa_sig_addr *addr, enum wa_sig_msg_type type
 	rc = map_sg(session_cipher_create(&cipher, s->store, &sa, s->ctx));
 	if (rc < 0)
 		goto out;
-	if (pkm)
+	if (pkm) {
+		/* libsignal saves the sender's identity before it has checked
+		 * the MAC, so a forged pkmsg would pin a bogus identity; keep
+		 * the old record and put it back if decryption fails */
+		memset(&ik, 0, sizeof ik);
+		ik.kind = WA_SIGREC_IDENTITY;
+		ik.name = addr->name;
+		ik.device = addr->device;
+		had_id = wa_sigstore_get(s->st, &ik, &old_id, &old_idlen);
+		if (had_id < 0) {
+			rc = map_store(had_id);
+			goto out;
+		}
 		rc = map_sg(session_cipher_decrypt_pre_key_signal_message(cipher, pkm, NULL, &plain));
-	else
+		if (rc < 0 && rc != WA_SIG_UNTRUSTED && rc != WA_SIG_STORE) {
+			if (had_id == 1)
+				(void)wa_sigstore_put(s->st, &ik, old_id, old_idlen); /* best effort */
+			else
+				(void)wa_sigstore_del(s->st, &ik);
+		}
+	} else {
 		rc = map_sg(session_cipher_decrypt_signal_message(cipher, m, NULL, &plain));
+	}
 	if (rc < 0)
 		goto out;
 	rc = dup_sgbuf(plain, pt, ptlen);
 out:
+	free(old_id);
 	signal_buffer_bzero_free(plain);
 	if (pkm)
 		SIGNAL_UNREF(pkm);

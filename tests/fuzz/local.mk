@@ -40,3 +40,12 @@ TESTS += tests/fuzz/fuzz_jid
 tests_fuzz_fuzz_jid_SOURCES = tests/fuzz/fuzz_jid.c tests/fuzz/driver.c
 tests_fuzz_fuzz_jid_LDADD = $(WA_LIBWA_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/jid
+
+# wa/signal: pkmsg/msg/skmsg/SKDM deserialisers and decrypt paths, bundle,
+# padding and address parsers (signal engineer)
+check_PROGRAMS += tests/fuzz/fuzz_signal_msg
+TESTS += tests/fuzz/fuzz_signal_msg
+tests_fuzz_fuzz_signal_msg_SOURCES = tests/fuzz/fuzz_signal_msg.c tests/fuzz/driver.c
+tests_fuzz_fuzz_signal_msg_CFLAGS = $(AM_CFLAGS) $(SIGNAL_CFLAGS)
+tests_fuzz_fuzz_signal_msg_LDADD = $(WA_LIBWA_LIBS) -lpthread
+EXTRA_DIST += tests/fuzz/corpus/signal_msg

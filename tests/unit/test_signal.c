@@ -305,6 +305,37 @@ static void test_identity_change(struct party *a, struct party *b)
 	party_free(&a2);
 }
 
+/* A pkmsg that fails its MAC must leave no identity behind. */
+static void test_forged_pkmsg(struct party *b)
+{
+	struct party d;
+	wa_sig_bundle bb;
+	wa_sigrec_key k;
+	uint8_t *x = NULL, *rec = NULL;
+	size_t xl, rl = 0;
+	int t;
+
+	ok(party_init(&d, "15550000004:1@s.whatsapp.net") == 0, "party D");
+	is_int(bundle_via_wire(b, 4, &bb), 0, "B's bundle with pre-key 4");
+	is_int(wa_sig_bundle_process(d.sig, &b->addr, &bb), 0, "D processes it");
+	t = send_1to1(&d, b, "forged?", &x, &xl);
+	x[xl - 2] ^= 0x01; /* MAC */
+	is_int(recv_1to1(b, &d, t, x, xl, "forged?"), WA_SIG_INVALID, "pkmsg with a bad MAC rejected");
+	memset(&k, 0, sizeof k);
+	k.kind = WA_SIGREC_IDENTITY;
+	k.name = d.addr.name;
+	k.device = d.addr.device;
+	is_int(wa_sigstore_get(b->st, &k, &rec, &rl), 0, "no identity pinned by the failed pkmsg");
+	free(rec);
+	is_int(wa_sig_has_session(b->sig, &d.addr), 0, "and no session");
+	x[xl - 2] ^= 0x01;
+	is_int(recv_1to1(b, &d, t, x, xl, "forged?"), 0, "the intact pkmsg decrypts");
+	is_int(wa_sigstore_get(b->st, &k, &rec, &rl), 1, "now the identity is stored");
+	free(rec);
+	free(x);
+	party_free(&d);
+}
+
 static int group_send(struct party *from, const char *g, const char *text, uint8_t **ct, size_t *cl)
 {
 	uint8_t *padded = NULL;
@@ -591,6 +622,7 @@ int main(void)
 	test_bundle(&a, &b);
 	test_1to1(&a, &b);
 	test_pkmsg_order(&c, &b);
+	test_forged_pkmsg(&b);
 	test_group(grp);
 	test_identity_change(&a, &b);
 	test_ids(&c);
