@@ -28,3 +28,6 @@ wa_akg_fcgi_LDADD = $(WA_FCGI_LIBS)
 wa_akg_admin_SOURCES = fcgi/admin.c
 wa_akg_admin_CFLAGS = $(fcgi_libwafcgi_a_CFLAGS)
 wa_akg_admin_LDADD = $(WA_FCGI_LIBS)
+
+# handlers engineer: helpers shared by the stored-data handlers (h_users.c ... h_store.c)
+fcgi_libwafcgi_a_SOURCES += fcgi/h_util.c fcgi/h_util.h

@@ -1,0 +1,233 @@
+/* h_util: helpers shared by the stored-data handlers (see h_util.h). */
+#include "fcgi/h_util.h"
+#include "fcgi/validate.h"
+#include "wa/jid.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+int wa_id_parse(const char *s, unsigned long long *out)
+{
+	unsigned long long v = 0;
+	size_t n;
+
+	if (!s)
+		return -1;
+	n = strlen(s);
+	/* 19 digits always fit: no overflow check needed beyond the length. */
+	if (n == 0 || n > 19 || strspn(s, "0123456789") != n)
+		return -1;
+	for (const char *p = s; *p; p++)
+		v = v * 10 + (unsigned long long)(*p - '0');
+	if (v == 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int wa_path_id(struct wa_req *r, const char *name, unsigned long long *out)
+{
+	const char *s = wa_req_path_param(r, name);
+
+	if (wa_id_parse(s, out) < 0)
+		return wa_reply_errorf(r, 400, "validation_error", "Invalid '%s' '%.40s': must be a numeric id",
+				       name, s ? s : "");
+	return 0;
+}
+
+int wa_body_id(struct wa_req *r, const char *name, int required, unsigned long long *out)
+{
+	json_t *v = json_object_get(r->json, name);
+	char buf[24];
+
+	if (!v || json_is_null(v)) {
+		if (required)
+			return wa_reply_errorf(r, 400, "validation_error", "Missing required field '%s'", name);
+		return 0;
+	}
+	if (json_is_integer(v) && json_integer_value(v) > 0) {
+		*out = (unsigned long long)json_integer_value(v);
+		return 1;
+	}
+	if (json_is_string(v) && json_string_length(v) < sizeof buf) {
+		snprintf(buf, sizeof buf, "%s", json_string_value(v));
+		if (wa_id_parse(buf, out) == 0)
+			return 1;
+	}
+	return wa_reply_errorf(r, 400, "validation_error", "'%s' must be a numeric id", name);
+}
+
+int wa_body_begin(struct wa_req *r, int allow_empty, const struct wa_field *fields)
+{
+	if (wa_req_json(r, allow_empty) < 0)
+		return -1;
+	return fields ? wa_validate_body(r, fields) : 0;
+}
+
+int wa_body_int_range(struct wa_req *r, const char *name, long long min, long long max, long long *out)
+{
+	json_t *v = json_object_get(r->json, name);
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v))
+		return wa_reply_errorf(r, 400, "validation_error", "'%s' must be an integer", name);
+	if (json_integer_value(v) < min || json_integer_value(v) > max)
+		return wa_reply_errorf(r, 400, "validation_error", "'%s' must be between %lld and %lld", name,
+				       min, max);
+	*out = json_integer_value(v);
+	return 1;
+}
+
+int wa_body_jid_list(struct wa_req *r, const char *name, size_t max, json_t **out)
+{
+	json_t *v = json_object_get(r->json, name), *e, *res;
+	char norm[WA_JID_STR_MAX];
+	const char *why = "invalid";
+	size_t i;
+
+	*out = NULL;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_array(v))
+		return wa_reply_errorf(r, 400, "validation_error", "'%s' must be an array of JIDs", name);
+	if (json_array_size(v) > max)
+		return wa_reply_errorf(r, 400, "validation_error", "'%s' has more than %zu entries", name, max);
+	res = json_array();
+	if (!res)
+		return wa_reply_error(r, 500, "Out of memory", NULL);
+	json_array_foreach(v, i, e) {
+		if (!json_is_string(e) || wa_jid_normalise_input(json_string_value(e), norm, sizeof norm, &why) < 0) {
+			json_decref(res);
+			return wa_reply_errorf(r, 400, "invalid_jid", "Invalid JID in '%s[%zu]': %s", name, i,
+					       json_is_string(e) ? why : "not a string");
+		}
+		json_array_append_new(res, json_string(norm));
+	}
+	*out = res;
+	return 1;
+}
+
+int wa_body_str_null(struct wa_req *r, const char *name, size_t maxlen, const char **out)
+{
+	json_t *v = json_object_get(r->json, name);
+
+	*out = NULL;
+	if (!v)
+		return 0;
+	if (json_is_null(v))
+		return 2;
+	if (!json_is_string(v))
+		return wa_reply_errorf(r, 400, "validation_error", "'%s' must be a string", name);
+	if (json_string_length(v) > maxlen)
+		return wa_reply_errorf(r, 400, "validation_error", "'%s' is longer than %zu characters", name,
+				       maxlen);
+	*out = json_string_value(v);
+	return 1;
+}
+
+int wa_check_http_url(struct wa_req *r, const char *field, const char *url)
+{
+	const char *host;
+	size_t n = url ? strlen(url) : 0;
+
+	if (!url || n > 2048)
+		goto bad;
+	if (strncasecmp(url, "http://", 7) == 0)
+		host = url + 7;
+	else if (strncasecmp(url, "https://", 8) == 0)
+		host = url + 8;
+	else
+		goto bad;
+	if (!*host || *host == '/' || *host == '?' || *host == '#' || *host == ':')
+		goto bad;
+	for (const char *p = url; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			goto bad;
+	return 0;
+bad:
+	return wa_reply_errorf(r, 400, "validation_error", "'%s' must be an http:// or https:// URL", field);
+}
+
+void wa_row_json_col(json_t *row, const char *key, json_t *def)
+{
+	json_t *v = json_object_get(row, key), *parsed = NULL;
+
+	if (json_is_string(v))
+		parsed = json_loads(json_string_value(v), JSON_DECODE_ANY, NULL);
+	if (!parsed)
+		parsed = def ? json_deep_copy(def) : json_array();
+	json_object_set_new(row, key, parsed);
+}
+
+void wa_row_bool_col(json_t *row, const char *key)
+{
+	json_t *v = json_object_get(row, key);
+
+	if (json_is_integer(v))
+		json_object_set_new(row, key, json_boolean(json_integer_value(v) != 0));
+}
+
+void wa_row_nest(json_t *row, const char *dst, const char *const *keys)
+{
+	json_t *obj = json_object();
+
+	if (!obj)
+		return;
+	for (size_t i = 0; keys[i]; i++) {
+		json_t *v = json_object_get(row, keys[i]);
+
+		json_object_set(obj, keys[i][0] == '_' ? keys[i] + 1 : keys[i], v ? v : json_null());
+		json_object_del(row, keys[i]);
+	}
+	json_object_set_new(row, dst, obj);
+}
+
+char *wa_json_text(const json_t *v)
+{
+	return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+int wa_reply_rows(struct wa_req *r, json_t *rows)
+{
+	if (!rows)
+		return wa_reply_error(r, 500, "Database error", NULL);
+	return wa_reply_json(r, 200, rows);
+}
+
+int wa_query_bool(struct wa_req *r, const char *name)
+{
+	char buf[16];
+
+	if (wa_req_query(r, name, buf, sizeof buf) < 0)
+		return -2;
+	if (!*buf)
+		return -2;
+	if (strcasecmp(buf, "true") == 0 || strcmp(buf, "1") == 0)
+		return 1;
+	if (strcasecmp(buf, "false") == 0 || strcmp(buf, "0") == 0)
+		return 0;
+	return wa_reply_errorf(r, 400, "validation_error", "Query parameter '%s' must be true or false", name);
+}
+
+int wa_query_int(struct wa_req *r, const char *name, long long min, long long max, long long def,
+		 long long *out)
+{
+	char buf[32], *end;
+	long long v;
+
+	*out = def;
+	if (wa_req_query(r, name, buf, sizeof buf) < 0 || !*buf)
+		return 0;
+	errno = 0;
+	v = strtoll(buf, &end, 10);
+	if (errno || *end || end == buf || v < min || v > max)
+		return wa_reply_errorf(r, 400, "validation_error",
+				       "Query parameter '%s' must be an integer between %lld and %lld", name, min, max);
+	*out = v;
+	return 0;
+}

@@ -1,0 +1,78 @@
+/* h_util: small helpers shared by the stored-data handlers (users, access,
+ * bot, auto-replies, scheduler, webhooks, labels, notifications, system,
+ * media, store).
+ *
+ * Every function that takes a struct wa_req and can fail with a client error
+ * replies itself (400 in the API's error shape, naming the field) and returns
+ * -1, so a handler writes `if (helper(...) < 0) return -1;`. Nothing here
+ * writes to the database. Thread-safety: per request only. */
+#ifndef WA_FCGI_H_UTIL_H
+#define WA_FCGI_H_UTIL_H
+
+#include "fcgi/validate.h"
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* A row id as the API shows it: 1-19 decimal digits, not zero. Returns 0 and
+ * sets *out, or -1. */
+int wa_id_parse(const char *s, unsigned long long *out);
+
+/* Path parameter `name` as a row id; replies 400 naming it when malformed. */
+int wa_path_id(struct wa_req *r, const char *name, unsigned long long *out);
+
+/* Body field `name` as a row id: a string or integer ("12" or 12). Returns 1
+ * and sets *out, 0 when absent/null and not required, -1 after a 400. */
+int wa_body_id(struct wa_req *r, const char *name, int required, unsigned long long *out);
+
+/* Read the JSON body (an empty body is {} when allow_empty) and check it
+ * against `fields` (may be NULL). Returns 0 or -1 after the reply. */
+int wa_body_begin(struct wa_req *r, int allow_empty, const struct wa_field *fields);
+
+/* Integer body field in [min, max] when present. Returns 1 present, 0 absent,
+ * -1 after a 400. *out untouched when absent. */
+int wa_body_int_range(struct wa_req *r, const char *name, long long min, long long max, long long *out);
+
+/* Body field that must be an array (may be empty, at most `max` entries) of
+ * JIDs or phone numbers. Returns 1 and a new array of normalised JIDs in
+ * *out, 0 when absent (or null), -1 after a 400. */
+int wa_body_jid_list(struct wa_req *r, const char *name, size_t max, json_t **out);
+
+/* Body field that is a string, or null (nullable): 1 string (*out set), 2
+ * explicit null (*out NULL), 0 absent, -1 after a 400 (wrong type or longer
+ * than maxlen bytes). */
+int wa_body_str_null(struct wa_req *r, const char *name, size_t maxlen, const char **out);
+
+/* An http:// or https:// URL with a host, no spaces/control characters, at
+ * most 2048 bytes. Returns 0, or -1 after a 400 naming `field`. */
+int wa_check_http_url(struct wa_req *r, const char *field, const char *url);
+
+/* Replace the string member `key` of `row` by its parsed JSON value (for
+ * JSON columns); unparsable or missing becomes `def` (copied; NULL = []). */
+void wa_row_json_col(json_t *row, const char *key, json_t *def);
+
+/* Replace the integer member `key` by a JSON boolean (for computed 0/1
+ * columns that the driver does not type as TINYINT(1)). */
+void wa_row_bool_col(json_t *row, const char *key);
+
+/* Move members `keys[i]` (NULL-terminated) of `row` into a new object member
+ * `dst` named by the same key without the leading '_' (e.g. "_sessions" ->
+ * {"sessions": ..}). */
+void wa_row_nest(json_t *row, const char *dst, const char *const *keys);
+
+/* Compact JSON text of v (malloc'd) or NULL. */
+char *wa_json_text(const json_t *v);
+
+/* Reply 200 with a bare JSON array of rows (steals rows); NULL -> 500. */
+int wa_reply_rows(struct wa_req *r, json_t *rows);
+
+/* Boolean query parameter: 1 true ("true"/"1"), 0 false ("false"/"0"), -2
+ * absent, -1 after a 400. */
+int wa_query_bool(struct wa_req *r, const char *name);
+
+/* Integer query parameter in [min, max]; absent -> def. Returns 0, or -1
+ * after a 400 naming it. */
+int wa_query_int(struct wa_req *r, const char *name, long long min, long long max, long long def,
+		 long long *out);
+
+#endif
