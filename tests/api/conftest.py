@@ -82,7 +82,8 @@ def assert_error_shape(resp, status=None):
 
 def login(base, email, password):
     """Sign in like the dashboard (NextAuth-style credentials flow) and return
-    an Api that carries the session cookie, or raise AssertionError."""
+    an Api that carries the session cookie and sends the CSRF token as
+    X-CSRF-Token (cookie-authenticated changes need it), or raise AssertionError."""
     s = Api(base)
     r = s.get("/api/auth/csrf")
     assert r.status_code == 200, (r.status_code, r.text[:300])
@@ -92,6 +93,7 @@ def login(base, email, password):
     assert r.status_code in (200, 302, 303), (r.status_code, r.text[:300])
     assert any("session-token" in c.name for c in s.cookies), \
         "login set no session cookie: %r" % [c.name for c in s.cookies]
+    s.headers["X-CSRF-Token"] = token
     return s
 
 
@@ -197,7 +199,8 @@ def make_user(base_url, admin):
         assert uid, r.text[:500]
         created.append(uid)
         web = login(base_url, email, password)
-        r = web.post("/api/user/api-key")
+        csrf = web.get("/api/auth/csrf").json()["csrfToken"]
+        r = web.post("/api/user/api-key", headers={"X-CSRF-Token": csrf})
         assert r.status_code == 200, (r.status_code, r.text[:500])
         key = data(r).get("apiKey")
         assert key, r.text[:500]
