@@ -33,3 +33,9 @@ BUILT_SOURCES += proto/wa_handshake.pb-c.h proto/wa_handshake.pb-c.c \
 CLEANFILES += proto/wa_handshake.pb-c.h proto/wa_handshake.pb-c.c \
 	proto/wa_cert.pb-c.h proto/wa_cert.pb-c.c
 EXTRA_DIST += proto/wa_handshake.proto proto/wa_cert.proto
+
+# companion registration: DeviceProps (waCompanionReg) (noise engineer)
+nodist_proto_libwaproto_a_SOURCES += proto/wa_companion_reg.pb-c.c proto/wa_companion_reg.pb-c.h
+BUILT_SOURCES += proto/wa_companion_reg.pb-c.h proto/wa_companion_reg.pb-c.c
+CLEANFILES += proto/wa_companion_reg.pb-c.h proto/wa_companion_reg.pb-c.c
+EXTRA_DIST += proto/wa_companion_reg.proto

@@ -33,3 +33,6 @@ engine_wa_libwa_a_SOURCES += engine/wa/frame.c engine/wa/frame.h engine/wa/noise
 engine_wa_libwa_a_SOURCES += engine/wa/sigstore.c engine/wa/sigstore.h \
 	engine/wa/sigstore_mem.c engine/wa/sigstore_db.c \
 	engine/wa/signal.c engine/wa/signal.h
+
+# ClientPayload (registration / login) and DeviceProps builder + parser (noise engineer)
+engine_wa_libwa_a_SOURCES += engine/wa/companion_reg.c engine/wa/companion_reg.h

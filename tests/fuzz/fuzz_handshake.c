@@ -1,4 +1,4 @@
-// fuzz-sources: engine/wa/noise.c engine/wa/cert.c engine/wa/crypto.c engine/wa/frame.c engine/wa/buf.c proto/wa_handshake.pb-c.c proto/wa_cert.pb-c.c common/wa_util.c
+// fuzz-sources: engine/wa/noise.c engine/wa/cert.c engine/wa/crypto.c engine/wa/frame.c engine/wa/buf.c engine/wa/companion_reg.c proto/wa_handshake.pb-c.c proto/wa_cert.pb-c.c proto/wa_companion_reg.pb-c.c common/wa_util.c
 /* fuzz_handshake: hostile handshake input to both Noise roles and the
  * handshake protobuf decoders.
  *
@@ -9,7 +9,8 @@
  *      ClientFinish
  *   2  initiator after its ClientHello reads it as the ServerHello
  *   3  wa_cert_chain_verify on it (test root, any server static)
- *   4  HandshakeMessage / ClientPayload / CertChain protobuf decoders
+ *   4  HandshakeMessage / ClientPayload / CertChain protobuf decoders and
+ *      wa_client_payload_parse (what wa-sim runs on a decrypted payload)
  * All keys are fixed so runs are reproducible. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 
 #include "wa/buf.h"
 #include "wa/cert.h"
+#include "wa/companion_reg.h"
 #include "wa/crypto.h"
 #include "wa/noise.h"
 #include "wa_cert.pb-c.h"
@@ -139,6 +141,12 @@ static void decoders(const uint8_t *d, size_t n)
 	}
 	if (cc)
 		wa_cert__cert_chain__free_unpacked(cc, NULL);
+	{
+		struct wa_client_payload_info info;
+		if (wa_client_payload_parse(d, n, &info) == 0 &&
+		    (info.push_name[sizeof info.push_name - 1] != '\0' || info.os[sizeof info.os - 1] != '\0'))
+			abort();
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

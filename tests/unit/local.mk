@@ -66,3 +66,10 @@ tests_unit_test_router_LDADD = $(WA_FCGI_LIBS)
 tests_unit_test_auth_SOURCES = tests/unit/test_auth.c
 tests_unit_test_auth_CFLAGS = $(AM_CFLAGS) $(fcgi_libwafcgi_a_CFLAGS)
 tests_unit_test_auth_LDADD = $(WA_FCGI_LIBS)
+
+# ClientPayload / DeviceProps (noise engineer)
+check_PROGRAMS += tests/unit/test_companion_reg
+TESTS += tests/unit/test_companion_reg
+tests_unit_test_companion_reg_SOURCES = tests/unit/test_companion_reg.c tests/unit/tap.h
+tests_unit_test_companion_reg_CFLAGS = $(AM_CFLAGS) $(PROTOBUFC_CFLAGS) $(CRYPTO_CFLAGS)
+tests_unit_test_companion_reg_LDADD = $(WA_LIBWA_LIBS)
