@@ -17,7 +17,7 @@ dist_migrations_DATA = \
 # WA_AKG_TEST_DB_SOCKET is set (unix socket, user root, no password) or, with
 # WA_AKG_TEST_DB_AUTO=1, against a private throwaway server; else a TAP skip.
 TESTS += tests/db/test_migrate.sh
-EXTRA_DIST += tests/db/test_migrate.sh docs/database.md
+EXTRA_DIST += tests/db/test_migrate.sh tests/db/sql_literals.py docs/database.md
 
 # Signal key stores of engine/wa/sigstore_db.c (signal engineer)
 dist_migrations_DATA += db/migrations/0002_signal_store.sql

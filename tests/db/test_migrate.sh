@@ -33,6 +33,10 @@ fi
 srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 MIGRATE=${WA_AKG_MIGRATE:-./wa-akg-migrate}
 MIGDIR="$srcdir/db/migrations"
+if [ ! -x "$MIGRATE" ]; then
+	echo "Bail out! $MIGRATE not found: run from the build directory (or set WA_AKG_MIGRATE)"
+	exit 1
+fi
 DB="wa_akg_test_$$"
 TMP=$(mktemp -d /tmp/wa-akg-dbtest.XXXXXX)
 SERVER_PID=
@@ -115,7 +119,7 @@ webhooks webhook_deliveries events_outbox labels chat_labels contacts chats
 messages wa_groups media_files notifications system_settings schema_migrations"
 nfiles=$(ls "$MIGDIR"/*.sql | wc -l)
 
-# 1-3: first run creates the database and applies everything.
+# first run creates the database and applies everything.
 "$MIGRATE" --create-db --dir "$MIGDIR" > "$TMP/run1.log" 2>&1
 check "first run succeeds" [ $? -eq 0 ]
 missing=""
@@ -126,7 +130,33 @@ done
 check "all core tables exist${missing:+ (missing:$missing)}" [ -z "$missing" ]
 check "every migration file is recorded" [ "$(q 'SELECT COUNT(*) FROM schema_migrations')" = "$nfiles" ]
 
-# 4-6: second run changes nothing.
+# every complete SQL statement in the C sources prepares against the
+# schema (catches renamed or misspelt tables and columns). Syntax errors are
+# only reported: a literal may be the first half of a statement built at run
+# time.
+PY=$(command -v python3 || true)
+if [ -n "$PY" ]; then
+	"$PY" "$srcdir/tests/db/sql_literals.py" "$srcdir"/fcgi/*.c "$srcdir"/engine/*.c \
+		"$srcdir"/engine/*/*.c "$srcdir"/hooks/*.c "$srcdir"/db/*.c 2>/dev/null |
+		sed "s|^$srcdir/||" > "$TMP/stmts.txt"
+	cut -f2- "$TMP/stmts.txt" | sed "s/\\\\/\\\\\\\\/g; s/'/\\\\'/g; s/^/PREPARE s FROM '/; s/\$/';/" > "$TMP/stmts.sql"
+	sql --force "$DB" < "$TMP/stmts.sql" > /dev/null 2> "$TMP/prepare.log"
+	nstmts=$(wc -l < "$TMP/stmts.txt")
+	bad=$(grep -E '^ERROR (1052|1054|1109|1146|1267|1305|1630) ' "$TMP/prepare.log" | while IFS= read -r e; do
+		ln=$(echo "$e" | sed -n 's/.* at line \([0-9]*\):.*/\1/p')
+		echo "# $(sed -n "${ln}p" "$TMP/stmts.txt" | cut -f1): ${e#*: }"
+	done)
+	grep -E '^ERROR 1064 ' "$TMP/prepare.log" | while IFS= read -r e; do
+		ln=$(echo "$e" | sed -n 's/.* at line \([0-9]*\):.*/\1/p')
+		echo "# note: $(sed -n "${ln}p" "$TMP/stmts.txt" | cut -f1) is not a complete statement (syntax error); not checked"
+	done
+	[ -n "$bad" ] && echo "$bad"
+	check "all $nstmts SQL statements in the C sources name existing tables and columns" [ -z "$bad" ]
+else
+	ok "# SKIP python3 not installed: SQL statements of the C sources not checked"
+fi
+
+# second run changes nothing.
 schema_sig() {
 	q "SELECT MD5(GROUP_CONCAT(CONCAT_WS(':', table_name, column_name, column_type, is_nullable,
 	   IFNULL(column_default,'-')) ORDER BY table_name, ordinal_position SEPARATOR '|'))
@@ -144,17 +174,17 @@ check "second run leaves columns and records unchanged" \
 check "re-applying 0001_core.sql by hand is harmless (idempotent)" \
 	sh -c "'$MARIADB' -S '$WA_AKG_TEST_DB_SOCKET' -uroot '$DB' < '$MIGDIR/0001_core.sql' && [ \"\$('$MARIADB' -S '$WA_AKG_TEST_DB_SOCKET' -uroot -N -B '$DB' -e 'SELECT COUNT(*) FROM system_settings')\" = '$settings1' ]"
 
-# 7: --status reports everything applied.
+# --status reports everything applied.
 "$MIGRATE" --status --dir "$MIGDIR" > "$TMP/status.log" 2>&1
 rc=$?
 check "--status lists every file as applied, none pending" \
 	sh -c "[ $rc -eq 0 ] && [ \$(grep -c '^applied ' '$TMP/status.log') -eq $nfiles ] && grep -q ', 0 pending' '$TMP/status.log'"
 
-# 8: settings are seeded.
+# settings are seeded.
 check "system_settings seeded (app_name = WA-AKG)" \
 	[ "$(q "SELECT value FROM system_settings WHERE \`key\`='app_name'")" = "WA-AKG" ]
 
-# 9-10: deleting a user removes everything under their sessions.
+# deleting a user removes everything under their sessions.
 q "
 INSERT INTO users (name, email, password_hash) VALUES ('Owner', 'owner@example.com', 'x');
 SET @u = LAST_INSERT_ID();
@@ -209,7 +239,7 @@ done
 check "deleting the user cascades to every child table${left:+ (left:$left)}" [ -z "$left" ]
 check "the other user survives" [ "$(q 'SELECT COUNT(*) FROM users')" = 1 ]
 
-# 16-17: a changed applied migration stops the run; a new one is applied.
+# a changed applied migration stops the run; a new one is applied.
 mkdir "$TMP/mig"
 cp "$MIGDIR"/*.sql "$TMP/mig/"
 echo "CREATE TABLE IF NOT EXISTS zz_test_extra (id INT PRIMARY KEY);" > "$TMP/mig/9999_test_extra.sql"
@@ -223,7 +253,7 @@ rc=$?
 check "an edited applied migration makes the run fail with a clear message" \
 	sh -c "[ $rc -ne 0 ] && grep -q '0001_core.sql was changed after it was applied' '$TMP/run4.log'"
 
-# 18: a failing migration is reported and not recorded.
+# a failing migration is reported and not recorded.
 rm "$TMP/mig/0001_core.sql" && cp "$MIGDIR/0001_core.sql" "$TMP/mig/"
 echo "CREATE TABLE IF NOT EXISTS zz_ok (id INT PRIMARY KEY); THIS IS NOT SQL;" > "$TMP/mig/9999_zz_bad.sql"
 "$MIGRATE" --dir "$TMP/mig" > "$TMP/run5.log" 2>&1
@@ -231,7 +261,7 @@ rc=$?
 check "a broken migration fails, names its statement, and is not recorded" \
 	sh -c "[ $rc -ne 0 ] && grep -q '9999_zz_bad.sql: statement 2 failed' '$TMP/run5.log' && [ \"\$('$MARIADB' -S '$WA_AKG_TEST_DB_SOCKET' -uroot -N -B '$DB' -e \"SELECT COUNT(*) FROM schema_migrations WHERE version='9999_zz_bad'\")\" = 0 ]"
 
-# 19: concurrent first runs on a fresh database are serialised by the lock.
+# concurrent first runs on a fresh database are serialised by the lock.
 WA_AKG_DB_NAME="${DB}_b"
 export WA_AKG_DB_NAME
 sql -e "CREATE DATABASE \`${DB}_b\`"
@@ -242,7 +272,7 @@ wait $p1; r1=$?; wait $p2; r2=$?; wait $p3; r3=$?
 check "three concurrent runs all succeed and apply each file once" \
 	sh -c "[ $r1 -eq 0 -a $r2 -eq 0 -a $r3 -eq 0 ] && [ \$(cat '$TMP'/c?.log | grep -c 'applying 0001_core.sql') -eq 1 ] && [ \"\$('$MARIADB' -S '$WA_AKG_TEST_DB_SOCKET' -uroot -N -B '${DB}_b' -e 'SELECT COUNT(*) FROM schema_migrations')\" = $nfiles ]"
 
-# 20: a missing database without --create-db is a clean failure.
+# a missing database without --create-db is a clean failure.
 WA_AKG_DB_NAME="${DB}_nope"
 export WA_AKG_DB_NAME
 "$MIGRATE" --dir "$MIGDIR" > "$TMP/run6.log" 2>&1
