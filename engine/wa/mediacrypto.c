@@ -470,6 +470,26 @@ void wa_media_dec_free(struct wa_media_dec *d)
 
 /* --- one-shot --- */
 
+/* HMAC-SHA256(mac_key, iv || ct) without copying ct next to the iv. */
+static int hmac_iv_ct(const uint8_t mac_key[32], const uint8_t iv[16], const uint8_t *ct, size_t len,
+		      uint8_t out[32])
+{
+	EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	EVP_MAC_CTX *c = hmac ? EVP_MAC_CTX_new(hmac) : NULL;
+	OSSL_PARAM params[2];
+	size_t outl = 0;
+	int rc = -1;
+
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (c && EVP_MAC_init(c, mac_key, 32, params) == 1 && EVP_MAC_update(c, iv, 16) == 1 &&
+	    EVP_MAC_update(c, ct, len) == 1 && EVP_MAC_final(c, out, &outl, 32) == 1 && outl == 32)
+		rc = 0;
+	EVP_MAC_CTX_free(c);
+	EVP_MAC_free(hmac);
+	return rc;
+}
+
 int wa_media_encrypt(enum wa_media_type t, const uint8_t media_key[32], const uint8_t *plain, size_t len,
 		     uint8_t **out, size_t *outlen, struct wa_media_info *info)
 {
@@ -527,20 +547,8 @@ int wa_media_decrypt(enum wa_media_type t, const uint8_t media_key[32], const ui
 		return WA_MEDIA_ERR_ENC_SHA;
 	if (wa_media_expand_key(t, media_key, &k) != 0)
 		return WA_MEDIA_ERR;
-	{
-		uint8_t *macin = malloc(16 + ctlen);
-
-		if (!macin)
-			goto out;
-		memcpy(macin, k.iv, 16);
-		memcpy(macin + 16, enc, ctlen);
-		rc = wa_hmac_sha256(k.mac_key, sizeof k.mac_key, macin, 16 + ctlen, mac);
-		free(macin);
-		if (rc != 0) {
-			rc = WA_MEDIA_ERR;
-			goto out;
-		}
-	}
+	if (hmac_iv_ct(k.mac_key, k.iv, enc, ctlen, mac) != 0)
+		goto out;
 	if (!wa_ct_equal(mac, enc + ctlen, WA_MEDIA_MAC_LEN)) {
 		rc = WA_MEDIA_ERR_MAC;
 		goto out;
