@@ -24,16 +24,6 @@ tests_fuzz_fuzz_handshake_CFLAGS = $(AM_CFLAGS) $(PROTOBUFC_CFLAGS)
 tests_fuzz_fuzz_handshake_LDADD = $(WA_LIBWA_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/frame tests/fuzz/corpus/handshake
 
-# media decryption and app-state decoders / patch apply (mediacrypto engineer)
-check_PROGRAMS += tests/fuzz/fuzz_media tests/fuzz/fuzz_appstate
-TESTS += tests/fuzz/fuzz_media tests/fuzz/fuzz_appstate
-tests_fuzz_fuzz_media_SOURCES = tests/fuzz/fuzz_media.c tests/fuzz/driver.c
-tests_fuzz_fuzz_media_LDADD = $(WA_LIBWA_LIBS)
-tests_fuzz_fuzz_appstate_SOURCES = tests/fuzz/fuzz_appstate.c tests/fuzz/driver.c
-tests_fuzz_fuzz_appstate_CFLAGS = $(AM_CFLAGS) $(PROTOBUFC_CFLAGS)
-tests_fuzz_fuzz_appstate_LDADD = $(WA_LIBWA_LIBS)
-EXTRA_DIST += tests/fuzz/corpus/media tests/fuzz/corpus/appstate
-
 # JID parser and user-input validator (wire engineer)
 check_PROGRAMS += tests/fuzz/fuzz_jid
 TESTS += tests/fuzz/fuzz_jid
@@ -49,3 +39,30 @@ tests_fuzz_fuzz_signal_msg_SOURCES = tests/fuzz/fuzz_signal_msg.c tests/fuzz/dri
 tests_fuzz_fuzz_signal_msg_CFLAGS = $(AM_CFLAGS) $(SIGNAL_CFLAGS)
 tests_fuzz_fuzz_signal_msg_LDADD = $(WA_LIBWA_LIBS) -lpthread
 EXTRA_DIST += tests/fuzz/corpus/signal_msg
+
+# media decryption and app-state decoders / patch apply (mediacrypto engineer)
+check_PROGRAMS += tests/fuzz/fuzz_media tests/fuzz/fuzz_appstate
+TESTS += tests/fuzz/fuzz_media tests/fuzz/fuzz_appstate
+tests_fuzz_fuzz_media_SOURCES = tests/fuzz/fuzz_media.c tests/fuzz/driver.c
+tests_fuzz_fuzz_media_LDADD = $(WA_LIBWA_LIBS)
+tests_fuzz_fuzz_appstate_SOURCES = tests/fuzz/fuzz_appstate.c tests/fuzz/driver.c
+tests_fuzz_fuzz_appstate_CFLAGS = $(AM_CFLAGS) $(PROTOBUFC_CFLAGS)
+tests_fuzz_fuzz_appstate_LDADD = $(WA_LIBWA_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/media tests/fuzz/corpus/appstate
+
+# REST workers: request-path matching and the INI config parser (lead)
+check_PROGRAMS += tests/fuzz/fuzz_router tests/fuzz/fuzz_config
+TESTS += tests/fuzz/fuzz_router tests/fuzz/fuzz_config
+tests_fuzz_fuzz_router_SOURCES = tests/fuzz/fuzz_router.c tests/fuzz/driver.c fcgi/router.c fcgi/routes.c
+tests_fuzz_fuzz_router_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS) $(JANSSON_CFLAGS)
+tests_fuzz_fuzz_router_LDADD = common/libwacommon.a $(JANSSON_LIBS) $(CRYPTO_LIBS)
+tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c tests/fuzz/driver.c
+tests_fuzz_fuzz_config_LDADD = common/libwacommon.a $(CRYPTO_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/router tests/fuzz/corpus/config
+
+# multipart/form-data parser and boundary extraction (multipart engineer)
+check_PROGRAMS += tests/fuzz/fuzz_multipart
+TESTS += tests/fuzz/fuzz_multipart
+tests_fuzz_fuzz_multipart_SOURCES = tests/fuzz/fuzz_multipart.c tests/fuzz/driver.c \
+	fcgi/multipart.c fcgi/multipart.h
+EXTRA_DIST += tests/fuzz/corpus/multipart
