@@ -1,28 +1,362 @@
-/* h_scheduler.c: PLACEHOLDER answering 501 until implemented (being written now). */
-#include "fcgi/handlers.h"
+/* h_scheduler: messages to send later (scheduled_messages), sent by the
+ * engine that owns the session. Responses use {status, message, data}.
+ *
+ * sendAt is ISO-8601 ("2026-12-25T10:00:00.000Z", an offset like "+07:00",
+ * or no zone = UTC) and is stored in UTC with millisecond precision; on
+ * create it must be in the future. An optional cronExpression (5 numeric
+ * cron fields) makes the message recurring: the engine computes the next
+ * send_at after each send. Messages being sent or already sent cannot be
+ * edited (409); editing a failed or cancelled one re-queues it. */
 #include "fcgi/db.h"
+#include "fcgi/h_util.h"
+#include "fcgi/handlers.h"
+#include "wa/jid.h"
+#include "wa_log.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define SCH_SELECT \
+	"SELECT CAST(m.id AS CHAR) AS id, CAST(m.wa_session_id AS CHAR) AS sessionId, m.jid, m.content, " \
+	"m.media_url AS mediaUrl, m.media_type AS mediaType, m.send_at AS sendAt, " \
+	"m.cron_expression AS cronExpression, m.status, m.attempts, m.message_id AS messageId, " \
+	"m.last_error AS lastError, m.sent_at AS sentAt, m.created_at AS createdAt, m.updated_at AS updatedAt " \
+	"FROM scheduled_messages m "
+
+static const struct wa_field f_sched[] = {
+	{ "jid", WA_F_JID, 1, NULL },
+	{ "content", WA_F_STR, 1, "65535" },
+	{ "sendAt", WA_F_STR, 1, "64" },
+	{ "mediaUrl", WA_F_STR0, 0, NULL },
+	{ "mediaType", WA_F_ENUM, 0, "image|video|document" },
+	{ "cronExpression", WA_F_STR0, 0, "128" },
+	{ NULL, WA_F_END, 0, NULL }
+};
+
+/* ---- ISO-8601 --------------------------------------------------------------- */
+
+static int digits(const char **p, int n, int *out)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)(*p)[i]))
+			return -1;
+		v = v * 10 + ((*p)[i] - '0');
+	}
+	*p += n;
+	*out = v;
+	return 0;
+}
+
+static int days_in_month(int y, int m)
+{
+	static const int d[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+
+	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		return 29;
+	return d[m - 1];
+}
+
+/* Parse an ISO-8601 date-time into UTC milliseconds since the epoch.
+ * Accepted: YYYY-MM-DD, optionally followed by 'T' or ' ' and HH:MM[:SS[.fff]]
+ * and a zone Z / +HH:MM / +HHMM / +HH. Returns 0 or -1. */
+static int parse_iso8601(const char *s, long long *ms_out)
+{
+	const char *p = s;
+	int y, mo, d, h = 0, mi = 0, sec = 0, ms = 0, sign = 0, oh = 0, om = 0;
+	struct tm tm;
+	long long t;
+
+	if (digits(&p, 4, &y) < 0 || *p++ != '-' || digits(&p, 2, &mo) < 0 || *p++ != '-' || digits(&p, 2, &d) < 0)
+		return -1;
+	if (*p == 'T' || *p == 't' || *p == ' ') {
+		p++;
+		if (digits(&p, 2, &h) < 0 || *p++ != ':' || digits(&p, 2, &mi) < 0)
+			return -1;
+		if (*p == ':') {
+			p++;
+			if (digits(&p, 2, &sec) < 0)
+				return -1;
+			if (*p == '.' || *p == ',') {
+				int scale = 100, n = 0;
+
+				p++;
+				while (isdigit((unsigned char)*p) && n < 9) {
+					ms += (*p - '0') * scale;
+					scale /= 10;
+					p++;
+					n++;
+				}
+				if (n == 0)
+					return -1;
+			}
+		}
+		if (*p == 'Z' || *p == 'z') {
+			p++;
+		} else if (*p == '+' || *p == '-') {
+			sign = *p++ == '-' ? -1 : 1;
+			if (digits(&p, 2, &oh) < 0)
+				return -1;
+			if (*p == ':')
+				p++;
+			if (isdigit((unsigned char)*p) && digits(&p, 2, &om) < 0)
+				return -1;
+			if (oh > 14 || om > 59)
+				return -1;
+		}
+	}
+	if (*p)
+		return -1;
+	if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
+	    sec > 60)
+		return -1;
+	if (sec == 60)
+		sec = 59;
+	memset(&tm, 0, sizeof tm);
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = (long long)timegm(&tm);
+	t -= sign * (oh * 3600LL + om * 60LL);
+	*ms_out = t * 1000 + ms;
+	return 0;
+}
+
+/* UTC milliseconds -> "YYYY-MM-DD HH:MM:SS.fff" for a DATETIME(3) column. */
+static int sql_datetime(long long ms, char *out, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm))
+		return -1;
+	snprintf(out, len, "%04d-%02d-%02d %02d:%02d:%02d.%03lld", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		 tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
+	return 0;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* ---- cron ------------------------------------------------------------------- */
+
+/* One cron field: '*' or comma list of N or N-M, each optionally "/step". */
+static int cron_field_ok(const char *f, size_t len, int lo, int hi)
+{
+	char buf[64], *save = NULL, *item;
+
+	if (len == 0 || len >= sizeof buf)
+		return 0;
+	memcpy(buf, f, len);
+	buf[len] = '\0';
+	if (buf[len - 1] == ',' || buf[0] == ',')
+		return 0;
+	for (item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		char *slash = strchr(item, '/'), *dash, *end;
+		long a, b;
+
+		if (slash) {
+			long step;
+
+			*slash = '\0';
+			step = strtol(slash + 1, &end, 10);
+			if (!slash[1] || *end || step < 1 || step > hi)
+				return 0;
+		}
+		if (strcmp(item, "*") == 0)
+			continue;
+		dash = strchr(item, '-');
+		a = strtol(item, &end, 10);
+		if (end == item || (dash ? end != dash : *end) || a < lo || a > hi)
+			return 0;
+		if (dash) {
+			b = strtol(dash + 1, &end, 10);
+			if (end == dash + 1 || *end || b < a || b > hi)
+				return 0;
+		}
+	}
+	return 1;
+}
+
+static int cron_ok(const char *expr)
+{
+	static const int lo[5] = { 0, 0, 1, 1, 0 }, hi[5] = { 59, 23, 31, 12, 7 };
+	const char *p = expr;
+	int n = 0;
+
+	while (*p) {
+		size_t len;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			break;
+		len = strcspn(p, " \t");
+		if (n == 5 || !cron_field_ok(p, len, lo[n], hi[n]))
+			return 0;
+		n++;
+		p += len;
+	}
+	return n == 5;
+}
+
+/* ---- handlers -------------------------------------------------------------- */
+
+struct sched_in {
+	const char *jid, *content, *media_url, *media_type, *cron;
+	char send_at[64];
+};
+
+/* Validate the body; require_future on create. Returns 0 or -1 after a 400. */
+static int read_sched(struct wa_req *r, int require_future, struct sched_in *in)
+{
+	const char *at;
+	long long ms;
+
+	if (wa_body_begin(r, 0, f_sched) < 0)
+		return -1;
+	in->jid = wa_body_str(r, "jid");
+	in->content = wa_body_str(r, "content");
+	in->media_url = wa_body_str(r, "mediaUrl");
+	in->media_type = wa_body_str(r, "mediaType");
+	in->cron = wa_body_str(r, "cronExpression");
+	at = wa_body_str(r, "sendAt");
+	if (parse_iso8601(at, &ms) < 0)
+		return wa_reply_errorf(r, 400, "validation_error",
+				       "'sendAt' must be an ISO-8601 date-time such as 2026-12-25T10:00:00.000Z (got '%.64s')",
+				       at);
+	if (require_future && ms <= now_ms())
+		return wa_reply_error(r, 400, "'sendAt' must be in the future", "validation_error");
+	if (sql_datetime(ms, in->send_at, sizeof in->send_at) < 0)
+		return wa_reply_error(r, 400, "'sendAt' is out of range", "validation_error");
+	if (in->media_url && !*in->media_url)
+		in->media_url = NULL;
+	if (in->media_url && strncmp(in->media_url, "/api/media/", 11) != 0 &&
+	    wa_check_http_url(r, "mediaUrl", in->media_url) < 0)
+		return -1;
+	if (in->media_type && !in->media_url)
+		return wa_reply_error(r, 400, "'mediaType' needs a 'mediaUrl'", "validation_error");
+	if (in->media_url && !in->media_type)
+		in->media_type = "image";
+	if (in->cron && !*in->cron)
+		in->cron = NULL;
+	if (in->cron && !cron_ok(in->cron))
+		return wa_reply_error(r, 400,
+				      "'cronExpression' must have 5 fields (minute hour day-of-month month day-of-week) "
+				      "of numbers, ranges, lists, steps or *", "validation_error");
+	return 0;
+}
+
+static json_t *load_sched(struct wa_req *r, unsigned long long id)
+{
+	return wa_db_row(r->db, NULL, SCH_SELECT "WHERE m.id = ? AND m.wa_session_id = ?", "uu", id,
+			 (unsigned long long)r->sess.id);
+}
 
 int h_sch_list(struct wa_req *r)
 {
-	return wa_reply_error(r, 501, "Not implemented yet", "not_implemented");
+	json_t *rows = wa_db_query(r->db, SCH_SELECT "WHERE m.wa_session_id = ? ORDER BY m.send_at, m.id", "u",
+				   (unsigned long long)r->sess.id);
+
+	if (!rows)
+		return wa_reply_error(r, 500, "Database error", NULL);
+	return wa_reply_ok(r, 200, "Scheduled messages retrieved", rows);
 }
 
 int h_sch_create(struct wa_req *r)
 {
-	return wa_reply_error(r, 501, "Not implemented yet", "not_implemented");
+	struct sched_in in;
+	json_t *row;
+
+	if (read_sched(r, 1, &in) < 0)
+		return -1;
+	if (wa_db_exec(r->db,
+		       "INSERT INTO scheduled_messages (wa_session_id, jid, content, media_url, media_type, send_at, "
+		       "cron_expression, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+		       "ussssssu", (unsigned long long)r->sess.id, in.jid, in.content, in.media_url, in.media_type,
+		       in.send_at, in.cron, (unsigned long long)r->user.id) < 0)
+		return wa_reply_error(r, 500, "Cannot schedule the message", NULL);
+	row = load_sched(r, r->db->last_insert_id);
+	if (!row)
+		return wa_reply_error(r, 500, "Database error", NULL);
+	wa_info("session %s: message %llu scheduled for %s", r->sess.slug, (unsigned long long)r->db->last_insert_id,
+		in.send_at);
+	return wa_reply_ok(r, 200, "Message scheduled", row);
 }
 
 int h_sch_update(struct wa_req *r)
 {
-	return wa_reply_error(r, 501, "Not implemented yet", "not_implemented");
+	unsigned long long id;
+	struct sched_in in;
+	json_t *row;
+	long long n;
+	int err = 0;
+
+	if (wa_path_id(r, "scheduleId", &id) < 0 || read_sched(r, 0, &in) < 0)
+		return -1;
+	/* Only a message the engine is not sending / has not sent may change;
+	 * the status condition in the UPDATE makes this race-free. */
+	n = wa_db_exec(r->db,
+		       "UPDATE scheduled_messages SET jid = ?, content = ?, media_url = ?, media_type = ?, send_at = ?, "
+		       "cron_expression = ?, status = 'PENDING', attempts = 0, last_error = NULL "
+		       "WHERE id = ? AND wa_session_id = ? AND status IN ('PENDING', 'FAILED', 'CANCELLED')",
+		       "ssssssuu", in.jid, in.content, in.media_url, in.media_type, in.send_at, in.cron, id,
+		       (unsigned long long)r->sess.id);
+	if (n < 0)
+		return wa_reply_error(r, 500, "Cannot update the scheduled message", NULL);
+	row = wa_db_row(r->db, &err, SCH_SELECT "WHERE m.id = ? AND m.wa_session_id = ?", "uu", id,
+			(unsigned long long)r->sess.id);
+	if (err)
+		return wa_reply_error(r, 500, "Database error", NULL);
+	if (!row)
+		return wa_reply_errorf(r, 404, "not_found", "Scheduled message %llu not found in this session", id);
+	if (n == 0 && strcmp(json_string_value(json_object_get(row, "status")), "PENDING") != 0) {
+		char msg[128];
+
+		snprintf(msg, sizeof msg, "The message is %s and can no longer be edited",
+			 json_string_value(json_object_get(row, "status")));
+		json_decref(row);
+		return wa_reply_error(r, 409, msg, "conflict");
+	}
+	return wa_reply_ok(r, 200, "Scheduled message updated", row);
 }
 
 int h_sch_delete(struct wa_req *r)
 {
-	return wa_reply_error(r, 501, "Not implemented yet", "not_implemented");
+	unsigned long long id;
+	long long n;
+
+	if (wa_path_id(r, "scheduleId", &id) < 0)
+		return -1;
+	n = wa_db_exec(r->db, "DELETE FROM scheduled_messages WHERE id = ? AND wa_session_id = ?", "uu", id,
+		       (unsigned long long)r->sess.id);
+	if (n < 0)
+		return wa_reply_error(r, 500, "Cannot delete the scheduled message", NULL);
+	if (n == 0)
+		return wa_reply_errorf(r, 404, "not_found", "Scheduled message %llu not found in this session", id);
+	return wa_reply_ok(r, 200, "Scheduled message deleted",
+			   json_pack("{s:s}", "id", wa_req_path_param(r, "scheduleId")));
 }
 
 int h_sch_delete_all(struct wa_req *r)
 {
-	return wa_reply_error(r, 501, "Not implemented yet", "not_implemented");
+	long long n = wa_db_exec(r->db, "DELETE FROM scheduled_messages WHERE wa_session_id = ?", "u",
+				 (unsigned long long)r->sess.id);
+
+	if (n < 0)
+		return wa_reply_error(r, 500, "Cannot delete the scheduled messages", NULL);
+	wa_info("session %s: %lld scheduled messages deleted", r->sess.slug, n);
+	return wa_reply_ok(r, 200, "Scheduled messages deleted", json_pack("{s:I}", "count", (json_int_t)n));
 }
