@@ -5,6 +5,7 @@
  *
  * With WA_SIG_DUMP_CORPUS=<dir> it also writes the messages it produced as
  * seed inputs for tests/fuzz/fuzz_signal_msg.c (selector byte + bytes). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -385,10 +386,12 @@ static void test_group(struct party *p[3])
 	/* member 0's SKDM travels inside the 1:1 session to member 1, as on the wire */
 	t = send_1to1(p[0], p[1], "placeholder", &x, &xl);
 	free(x);
+	x = NULL;
+	xl = 0;
 	{
 		uint8_t *padded = NULL, *pt = NULL;
 		size_t plen = 0, ptlen = 0, ulen = 0;
-		enum wa_sig_msg_type tt;
+		enum wa_sig_msg_type tt = WA_SIG_MSG;
 
 		ok(t > 0 && wa_sig_pad(skdm[0], sl[0], 0, &padded, &plen) == 0 &&
 		   wa_sig_encrypt(p[0]->sig, &p[1]->addr, padded, plen, &tt, &x, &xl) == 0,
@@ -604,6 +607,97 @@ static void test_identity_api(struct party *a)
 	}
 }
 
+/* ---- threads: the in-memory store and independent conversations ---- */
+
+static wa_sigstore *shared_st;
+
+static void *store_worker(void *arg)
+{
+	uintptr_t base = (uintptr_t)arg * 100000;
+	wa_sigrec_key k = { .kind = WA_SIGREC_PREKEY };
+	uint8_t rec[16], *got;
+	size_t gl;
+	uintptr_t bad = 0;
+	uint32_t i;
+
+	for (i = 0; i < 2000; i++) {
+		k.id = (uint32_t)(base + i);
+		memset(rec, (int)(i & 0xff), sizeof rec);
+		if (wa_sigstore_put(shared_st, &k, rec, sizeof rec) != 0)
+			bad++;
+		got = NULL;
+		if (wa_sigstore_get(shared_st, &k, &got, &gl) != 1 || gl != sizeof rec || memcmp(got, rec, gl))
+			bad++;
+		free(got);
+		if (i % 2 && wa_sigstore_del(shared_st, &k) != 1)
+			bad++;
+	}
+	return (void *)bad;
+}
+
+static void *chat_worker(void *arg)
+{
+	struct party *pp = arg; /* two parties */
+	wa_sig_bundle bb;
+	uintptr_t bad = 0;
+	uint8_t *x;
+	size_t xl;
+	int i, t;
+
+	if (bundle_via_wire(&pp[1], 1, &bb) != 0 || wa_sig_bundle_process(pp[0].sig, &pp[1].addr, &bb) != 0)
+		return (void *)1;
+	for (i = 0; i < 100; i++) {
+		struct party *from = &pp[i % 2], *to = &pp[1 - i % 2];
+
+		x = NULL;
+		t = send_1to1(from, to, "ping", &x, &xl);
+		if (t < 0 || recv_1to1(to, from, t, x, xl, "ping") != 0)
+			bad++;
+		free(x);
+	}
+	return (void *)bad;
+}
+
+static void test_threads(void)
+{
+	pthread_t th[4];
+	struct party pairs[2][2];
+	void *r;
+	uintptr_t bad = 0;
+	int i, setup = 1;
+
+	shared_st = wa_sigstore_mem_new(0, 0);
+	for (i = 0; i < 4; i++)
+		pthread_create(&th[i], NULL, store_worker, (void *)(uintptr_t)i);
+	for (i = 0; i < 4; i++) {
+		pthread_join(th[i], &r);
+		bad += (uintptr_t)r;
+	}
+	is_int(bad, 0, "4 threads put/get/del on one in-memory store");
+	is_int(wa_sigstore_count(shared_st, WA_SIGREC_PREKEY), 4 * 1000, "count consistent after the threads");
+	wa_sigstore_free(shared_st);
+
+	setup = party_init(&pairs[0][0], "15550000011@s.whatsapp.net") == 0 &&
+		party_init(&pairs[0][1], "15550000012@s.whatsapp.net") == 0 &&
+		party_init(&pairs[1][0], "15550000021@s.whatsapp.net") == 0 &&
+		party_init(&pairs[1][1], "15550000022@s.whatsapp.net") == 0;
+	ok(setup, "two pairs set up");
+	if (!setup)
+		return;
+	bad = 0;
+	for (i = 0; i < 2; i++)
+		pthread_create(&th[i], NULL, chat_worker, pairs[i]);
+	for (i = 0; i < 2; i++) {
+		pthread_join(th[i], &r);
+		bad += (uintptr_t)r;
+	}
+	is_int(bad, 0, "two conversations on two threads at once (100 messages each)");
+	for (i = 0; i < 2; i++) {
+		party_free(&pairs[i][0]);
+		party_free(&pairs[i][1]);
+	}
+}
+
 int main(void)
 {
 	struct party a, b, c;
@@ -626,6 +720,7 @@ int main(void)
 	test_group(grp);
 	test_identity_change(&a, &b);
 	test_ids(&c);
+	test_threads();
 	party_free(&a);
 	party_free(&b);
 	party_free(&c);

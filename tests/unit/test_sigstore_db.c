@@ -192,6 +192,21 @@ static void run(void)
 		is_int(wa_sig_has_session(b.sig, &a.addr), 0, "gone");
 	}
 
+	/* a failing database is a store error, and the store recovers after */
+	{
+		const char *away = "RENAME TABLE signal_session TO signal_session_away";
+		const char *back = "RENAME TABLE signal_session_away TO signal_session";
+		enum wa_sig_msg_type ty;
+
+		is_int(wa_sig_has_session(a.sig, &b.addr), 1, "alice still has her session");
+		ok(exec_all(away, strlen(away)) == 0, "session table taken away");
+		is_int(wa_sig_has_session(a.sig, &b.addr), WA_SIG_STORE, "has_session: store error");
+		is_int(wa_sig_encrypt(a.sig, &b.addr, (const uint8_t *)"x", 1, &ty, &x, &xl), WA_SIG_STORE,
+		       "encrypt: store error (no retry receipt material)");
+		ok(exec_all(back, strlen(back)) == 0, "session table back");
+		is_int(wa_sig_has_session(a.sig, &b.addr), 1, "statements re-prepared, session found again");
+	}
+
 	/* identity replaced in place */
 	ok(wa_sig_identity_generate(a.sig) == 0 && wa_sig_identity_get(a.sig, pub2, &reg2) == 0 &&
 	   memcmp(pub, pub2, 32) != 0, "identity row replaced");
