@@ -128,6 +128,52 @@ int wa_media_retry_key(const uint8_t media_key[32], uint8_t out[32])
 	return wa_hkdf_sha256(media_key, WA_MEDIA_KEY_LEN, NULL, 0, info, sizeof info - 1, out, 32);
 }
 
+int wa_media_retry_encrypt(const uint8_t media_key[32], const char *msg_id, const uint8_t iv[12],
+			   const uint8_t *plain, size_t len, uint8_t *out)
+{
+	uint8_t key[32];
+	int rc;
+
+	if (!msg_id || !iv || (len && !plain) || !out || wa_media_retry_key(media_key, key) != 0)
+		return -1;
+	rc = wa_aes256_gcm_encrypt(key, iv, msg_id, strlen(msg_id), plain, len, out);
+	OPENSSL_cleanse(key, sizeof key);
+	return rc;
+}
+
+int wa_media_retry_decrypt(const uint8_t media_key[32], const char *msg_id, const uint8_t iv[12],
+			   const uint8_t *enc, size_t len, uint8_t *out)
+{
+	uint8_t key[32];
+	int rc;
+
+	if (!msg_id || !iv || !enc || len < 16 || !out || wa_media_retry_key(media_key, key) != 0)
+		return -1;
+	rc = wa_aes256_gcm_decrypt(key, iv, msg_id, strlen(msg_id), enc, len, out);
+	OPENSSL_cleanse(key, sizeof key);
+	return rc;
+}
+
+int wa_media_retry_receipt_pack(const char *msg_id, uint8_t *out, size_t cap, size_t *outlen)
+{
+	size_t n, pos = 0;
+
+	if (!msg_id || !out || !outlen)
+		return -1;
+	n = strlen(msg_id);
+	if (cap < 1 + 10 + n)
+		return -1;
+	out[pos++] = 0x0a;               /* field 1, length-delimited */
+	for (size_t v = n;; v >>= 7) {   /* varint length */
+		out[pos++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+		if (v <= 0x7f)
+			break;
+	}
+	memcpy(out + pos, msg_id, n);
+	*outlen = pos + n;
+	return 0;
+}
+
 void wa_media_upload_token(const uint8_t file_enc_sha256[32], int padded, char out[45])
 {
 	size_t n = wa_base64_encode(file_enc_sha256, 32, out);

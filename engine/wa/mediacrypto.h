@@ -105,6 +105,18 @@ int wa_media_expand_key(enum wa_media_type t, const uint8_t media_key[32], struc
 /* Key of the media re-upload request (§9.6): HKDF(mediaKey, info
  * "WhatsApp Media Retry Notification", 32). */
 int wa_media_retry_key(const uint8_t media_key[32], uint8_t out[32]);
+/* Media re-upload request / answer (§9.6): AES-256-GCM under the retry
+ * key, 12-byte IV, AAD = the message id, tag appended. encrypt: out gets
+ * len + 16 bytes; decrypt: out gets len - 16 bytes, -1 if the tag fails.
+ * The plaintext is ServerErrorReceipt (request) or MediaRetryNotification
+ * (answer), protobufs the caller packs / unpacks. */
+int wa_media_retry_encrypt(const uint8_t media_key[32], const char *msg_id, const uint8_t iv[12],
+			   const uint8_t *plain, size_t len, uint8_t *out);
+int wa_media_retry_decrypt(const uint8_t media_key[32], const char *msg_id, const uint8_t iv[12],
+			   const uint8_t *enc, size_t len, uint8_t *out);
+/* ServerErrorReceipt{stanzaID(1) = msg_id} packed into out (cap bytes);
+ * *outlen set. -1 if it does not fit. */
+int wa_media_retry_receipt_pack(const char *msg_id, uint8_t *out, size_t cap, size_t *outlen);
 /* Upload token: URL-safe base64 of fileEncSha256; padded ('=' kept, WM) if
  * `padded`, else stripped (BL). out needs 45 bytes; NUL-terminated. */
 void wa_media_upload_token(const uint8_t file_enc_sha256[32], int padded, char out[45]);

@@ -270,6 +270,18 @@ static void test_retry_key(void)
 	key = hexf(v, "media_key", NULL);
 	want = hexf(v, "key32", NULL);
 	ok(wa_media_retry_key(key, got) == 0 && memcmp(got, want, 32) == 0, "media retry key");
+	{
+		uint8_t pb[64], enc[128], dec[128], iv[12] = { 1, 2, 3 };
+		size_t pl = 0;
+
+		ok(wa_media_retry_receipt_pack("3EB0ABCD", pb, sizeof pb, &pl) == 0 && pl == 10 && pb[0] == 0x0a &&
+		   pb[1] == 8 && memcmp(pb + 2, "3EB0ABCD", 8) == 0, "ServerErrorReceipt packing");
+		ok(wa_media_retry_receipt_pack("3EB0ABCD", pb, 12, &pl) == -1, "receipt packing respects cap");
+		ok(wa_media_retry_encrypt(key, "3EB0ABCD", iv, pb, pl, enc) == 0 &&
+		   wa_media_retry_decrypt(key, "3EB0ABCD", iv, enc, pl + 16, dec) == 0 && memcmp(dec, pb, pl) == 0,
+		   "retry receipt GCM round trip");
+		ok(wa_media_retry_decrypt(key, "3EB0ABCE", iv, enc, pl + 16, dec) == -1, "retry AAD = message id");
+	}
 	free(key);
 	free(want);
 }
