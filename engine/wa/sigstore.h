@@ -99,8 +99,15 @@ wa_sigstore *wa_sigstore_mem_new(size_t max_entries, size_t max_bytes);
  * so a MYSQL* may be shared with other users of the same lock; with lock NULL
  * the store and db must be used by one thread at a time. A failed statement
  * is dropped from the cache and re-prepared on the next call (so a caller
- * that reconnects db recovers). NULL on bad arguments or out of memory. */
+ * that reconnects db recovers). Each statement stands alone (autocommit on
+ * db is assumed; a caller transaction open on db would swallow them).
+ * NULL on bad arguments or out of memory. */
 wa_sigstore *wa_sigstore_db_new(struct st_mysql *db, pthread_mutex_t *lock, const char *session_key);
+
+/* Delete every row of session_key from the six tables (the session was
+ * logged out or deleted: there are no foreign keys to cascade). Holds lock
+ * if non-NULL. Returns the number of rows deleted, or WA_SIGSTORE_ERR. */
+int wa_sigstore_db_purge(struct st_mysql *db, pthread_mutex_t *lock, const char *session_key);
 
 /* Destroy a store (NULL is fine). */
 void wa_sigstore_free(wa_sigstore *st);

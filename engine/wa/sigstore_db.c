@@ -546,3 +546,51 @@ wa_sigstore *wa_sigstore_db_new(struct st_mysql *db, pthread_mutex_t *lk, const 
 	st->state = d;
 	return st;
 }
+
+static const char *const SQL_PURGE[] = {
+	"DELETE FROM signal_identity_local WHERE session_key = ?",
+	"DELETE FROM signal_identity WHERE session_key = ?",
+	"DELETE FROM signal_prekey WHERE session_key = ?",
+	"DELETE FROM signal_signed_prekey WHERE session_key = ?",
+	"DELETE FROM signal_session WHERE session_key = ?",
+	"DELETE FROM signal_sender_key WHERE session_key = ?",
+};
+
+int wa_sigstore_db_purge(struct st_mysql *db, pthread_mutex_t *lk, const char *session_key)
+{
+	MYSQL_STMT *s = NULL;
+	MYSQL_BIND b;
+	unsigned long klen;
+	unsigned long long total = 0;
+	size_t i;
+	int rc = WA_SIGSTORE_ERR;
+
+	if (!db || !session_key || !session_key[0] || strnlen(session_key, 65) > 64)
+		return WA_SIGSTORE_ERR;
+	klen = (unsigned long)strlen(session_key);
+	memset(&b, 0, sizeof b);
+	b.buffer_type = MYSQL_TYPE_STRING;
+	b.buffer = (void *)session_key;
+	b.buffer_length = klen;
+	b.length = &klen;
+	if (lk)
+		pthread_mutex_lock(lk);
+	for (i = 0; i < sizeof SQL_PURGE / sizeof SQL_PURGE[0]; i++) {
+		s = mysql_stmt_init(db);
+		if (!s || mysql_stmt_prepare(s, SQL_PURGE[i], strlen(SQL_PURGE[i])) != 0 ||
+		    mysql_stmt_bind_param(s, &b) != 0 || mysql_stmt_execute(s) != 0) {
+			wa_error("sigstore_db: cannot purge signal store: %s", s ? mysql_stmt_error(s) : "out of memory");
+			goto out;
+		}
+		total += mysql_stmt_affected_rows(s);
+		mysql_stmt_close(s);
+		s = NULL;
+	}
+	rc = total > INT_MAX ? INT_MAX : (int)total;
+out:
+	if (s)
+		mysql_stmt_close(s);
+	if (lk)
+		pthread_mutex_unlock(lk);
+	return rc;
+}

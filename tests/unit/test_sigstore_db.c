@@ -212,6 +212,18 @@ static void run(void)
 	   memcmp(pub, pub2, 32) != 0, "identity row replaced");
 	party_close(&a);
 	party_close(&b);
+
+	/* purge one session key; the other is untouched */
+	ok(wa_sigstore_db_purge(db, &db_lock, "sess-alice") > 0, "purge alice's rows");
+	ok(party_open(&a, "sess-alice", "15550000001:1@s.whatsapp.net") == 0 &&
+	   party_open(&b, "sess-bob", "100000000000002@lid") == 0, "reopen both");
+	is_int(wa_sig_identity_get(a.sig, pub, &reg), WA_SIG_NOT_FOUND, "alice has no identity left");
+	is_int(wa_sig_prekey_count(a.sig), 0, "nor pre-keys");
+	is_int(wa_sig_has_session(a.sig, &b.addr), 0, "nor sessions");
+	ok(wa_sig_identity_get(b.sig, pub, &reg) == 0 && wa_sig_prekey_count(b.sig) == 4, "bob keeps his");
+	is_int(wa_sigstore_db_purge(db, &db_lock, "sess-alice"), 0, "purge again: nothing left");
+	party_close(&a);
+	party_close(&b);
 }
 
 int main(void)
