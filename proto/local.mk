@@ -39,3 +39,17 @@ nodist_proto_libwaproto_a_SOURCES += proto/wa_companion_reg.pb-c.c proto/wa_comp
 BUILT_SOURCES += proto/wa_companion_reg.pb-c.h proto/wa_companion_reg.pb-c.c
 CLEANFILES += proto/wa_companion_reg.pb-c.h proto/wa_companion_reg.pb-c.c
 EXTRA_DIST += proto/wa_companion_reg.proto
+
+# WhatsApp E2E message content (waE2E), companion identity (waAdv) and
+# history sync (waHistorySync, imports wa_e2e.proto) (wire engineer)
+nodist_proto_libwaproto_a_SOURCES += proto/wa_e2e.pb-c.c proto/wa_e2e.pb-c.h \
+	proto/wa_adv.pb-c.c proto/wa_adv.pb-c.h \
+	proto/wa_history.pb-c.c proto/wa_history.pb-c.h
+BUILT_SOURCES += proto/wa_e2e.pb-c.h proto/wa_e2e.pb-c.c \
+	proto/wa_adv.pb-c.h proto/wa_adv.pb-c.c \
+	proto/wa_history.pb-c.h proto/wa_history.pb-c.c
+CLEANFILES += proto/wa_e2e.pb-c.h proto/wa_e2e.pb-c.c \
+	proto/wa_adv.pb-c.h proto/wa_adv.pb-c.c \
+	proto/wa_history.pb-c.h proto/wa_history.pb-c.c
+EXTRA_DIST += proto/wa_e2e.proto proto/wa_adv.proto proto/wa_history.proto
+proto/wa_history.pb-c.c proto/wa_history.pb-c.h: proto/wa_e2e.pb-c.h

@@ -17,7 +17,8 @@ engine_wa_libwa_a_SOURCES += engine/wa/tokens.c engine/wa/tokens.h \
 	engine/wa/node.c engine/wa/node.h engine/wa/nodeprint.c \
 	engine/wa/binary.c engine/wa/binary.h \
 	engine/wa/jid.c engine/wa/jid.h \
-	engine/wa/msgid.c engine/wa/msgid.h
+	engine/wa/msgid.c engine/wa/msgid.h \
+	engine/wa/pbsafe.c engine/wa/pbsafe.h
 EXTRA_DIST += tools/gen-tokens.py
 
 # media crypto, app-state crypto/patches, message-secret keys (mediacrypto engineer)

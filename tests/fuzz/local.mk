@@ -66,3 +66,11 @@ TESTS += tests/fuzz/fuzz_multipart
 tests_fuzz_fuzz_multipart_SOURCES = tests/fuzz/fuzz_multipart.c tests/fuzz/driver.c \
 	fcgi/multipart.c fcgi/multipart.h
 EXTRA_DIST += tests/fuzz/corpus/multipart
+
+# waE2E.Message / HistorySync / ADV unpack + re-pack (wire engineer)
+check_PROGRAMS += tests/fuzz/fuzz_proto_message
+TESTS += tests/fuzz/fuzz_proto_message
+tests_fuzz_fuzz_proto_message_SOURCES = tests/fuzz/fuzz_proto_message.c tests/fuzz/driver.c
+tests_fuzz_fuzz_proto_message_CFLAGS = $(AM_CFLAGS) $(PROTOBUFC_CFLAGS)
+tests_fuzz_fuzz_proto_message_LDADD = $(WA_LIBWA_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/proto_message

@@ -25,6 +25,11 @@ tests_unit_test_jid_SOURCES = tests/unit/test_jid.c tests/unit/tap.h
 tests_unit_test_jid_LDADD = $(WA_LIBWA_LIBS)
 tests_unit_test_msgid_SOURCES = tests/unit/test_msgid.c tests/unit/tap.h
 tests_unit_test_msgid_LDADD = $(WA_LIBWA_LIBS)
+check_PROGRAMS += tests/unit/test_proto
+TESTS += tests/unit/test_proto
+tests_unit_test_proto_SOURCES = tests/unit/test_proto.c tests/unit/tap.h
+tests_unit_test_proto_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(PROTOBUFC_CFLAGS)
+tests_unit_test_proto_LDADD = $(WA_LIBWA_LIBS) $(JANSSON_LIBS)
 
 # media crypto and app state / poll vote KATs (mediacrypto engineer)
 check_PROGRAMS += tests/unit/test_mediacrypto tests/unit/test_appstate
