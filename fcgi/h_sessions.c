@@ -298,6 +298,28 @@ int h_session_settings(struct wa_req *r)
 								  cfg ? cfg : json_object()));
 }
 
+/* Signal key tables (0002_signal_store.sql) are keyed by session_key, the
+ * session's internal id in decimal, and have no foreign keys: remove them
+ * with the session so no private key outlives it. */
+int wa_session_purge_keys(struct wa_db *db, uint64_t wa_session_id)
+{
+	static const char *const sql[] = {
+		"DELETE FROM signal_identity_local WHERE session_key = ?",
+		"DELETE FROM signal_identity WHERE session_key = ?",
+		"DELETE FROM signal_prekey WHERE session_key = ?",
+		"DELETE FROM signal_signed_prekey WHERE session_key = ?",
+		"DELETE FROM signal_session WHERE session_key = ?",
+		"DELETE FROM signal_sender_key WHERE session_key = ?",
+	};
+	char key[24];
+
+	snprintf(key, sizeof key, "%llu", (unsigned long long)wa_session_id);
+	for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++)
+		if (wa_db_exec(db, sql[i], "s", key) < 0)
+			return -1;
+	return 0;
+}
+
 int h_session_delete(struct wa_req *r)
 {
 	json_t *body = NULL;
@@ -309,8 +331,12 @@ int h_session_delete(struct wa_req *r)
 	json_decref(body);
 	if (status != 200 && status != 503)
 		wa_warn("session %s: logout before delete answered %d", r->sess.slug, status);
-	if (wa_db_exec(r->db, "DELETE FROM wa_sessions WHERE id = ?", "u", (unsigned long long)r->sess.id) < 0)
+	if (wa_db_begin(r->db) < 0 || wa_session_purge_keys(r->db, r->sess.id) < 0 ||
+	    wa_db_exec(r->db, "DELETE FROM wa_sessions WHERE id = ?", "u", (unsigned long long)r->sess.id) < 0 ||
+	    wa_db_commit(r->db) < 0) {
+		wa_db_rollback(r->db);
 		return wa_reply_error(r, 500, "Cannot delete the session", NULL);
+	}
 	wa_info("session %s deleted by user %llu", r->sess.slug, (unsigned long long)r->user.id);
 	return wa_reply_ok(r, 200, "Session deleted", NULL);
 }

@@ -111,4 +111,9 @@ int h_groups_list(struct wa_req *r);
 json_t *wa_bot_config_load(struct wa_req *r, uint64_t wa_session_id); /* h_bot.c */
 json_t *wa_webhooks_load(struct wa_req *r, uint64_t wa_session_id);   /* h_webhooks.c */
 
+/* Delete a session's Signal key rows (no foreign keys reach them); call in
+ * the same transaction that deletes the session or its owner. h_sessions.c */
+struct wa_db;
+int wa_session_purge_keys(struct wa_db *db, uint64_t wa_session_id);
+
 #endif
