@@ -37,3 +37,6 @@ engine_wa_libwa_a_SOURCES += engine/wa/sigstore.c engine/wa/sigstore.h \
 
 # ClientPayload (registration / login) and DeviceProps builder + parser (noise engineer)
 engine_wa_libwa_a_SOURCES += engine/wa/companion_reg.c engine/wa/companion_reg.h
+
+# app-state mutation builders (mediacrypto engineer)
+engine_wa_libwa_a_SOURCES += engine/wa/syncaction.c engine/wa/syncaction.h

@@ -14,6 +14,7 @@
 #include "wa/appstate.h"
 #include "wa/crypto.h"
 #include "wa/msgsecret.h"
+#include "wa/syncaction.h"
 #include "wa_util.h"
 
 static json_t *vectors;
@@ -631,6 +632,142 @@ static void test_poll_vote(json_t *v)
 	free(secret); free(key); free(oh); free(vp); free(iv); free(enc);
 }
 
+/* Build one action into a patch for its collection, apply it, return the
+ * decoded mutation's data (caller frees the result). */
+static int action_round_trip(struct wa_sync_action *a, struct wa_appstate_result *res)
+{
+	struct wa_appstate_state *s = wa_appstate_state_new(a->collection);
+	struct wa_appstate_out_mutation m;
+	uint8_t *b = NULL;
+	size_t len = 0;
+	int rc;
+
+	wa_sync_action_out(a, &m);
+	rc = wa_appstate_build_patch(s, g_key_id, 6, g_key_data, &m, 1, &b, &len, NULL);
+	if (rc == 0)
+		rc = apply_bytes(s, b, len, 0, NULL, res);
+	free(b);
+	wa_appstate_state_free(s);
+	return rc;
+}
+
+static void test_sync_actions(json_t *v)
+{
+	struct wa_sync_action a;
+	struct wa_appstate_result res;
+	struct wa_sync_last_msg last = { 1700000000, "123@g.us", "3EB0FF", 0, "15551234567@s.whatsapp.net" };
+	uint8_t *plain, buf[512];
+	size_t pl, bl;
+	WaSyncAction__SyncActionData data = WA_SYNC_ACTION__SYNC_ACTION_DATA__INIT;
+
+	/* mute = the vector mutation exactly */
+	plain = hexf(v, "sync_action_data_plaintext", &pl);
+	ok(wa_sync_action_mute(&a, "15551234567@s.whatsapp.net", 1, 1700003600000LL, 1700000000000LL) == 0 &&
+	   strcmp(a.collection, "regular_high") == 0 && a.version == 2 &&
+	   strcmp(a.index_json, strf(v, "index_json")) == 0, "mute: collection, version, index");
+	data.has_index = 1;
+	data.index.data = (uint8_t *)a.index_json;
+	data.index.len = strlen(a.index_json);
+	data.value = &a.value;
+	data.has_padding = 1;
+	data.has_version = 1;
+	data.version = a.version;
+	bl = wa_sync_action__sync_action_data__pack(&data, buf);
+	ok(bl == pl && memcmp(buf, plain, pl) == 0, "mute action packs to the vector SyncActionData");
+	free(plain);
+	wa_sync_action_free(&a);
+	ok(wa_sync_action_mute(&a, "1@s.whatsapp.net", 1, 0, 5) == 0 && a.mute.muteendtimestamp == -1,
+	   "mute forever = -1");
+	wa_sync_action_free(&a);
+
+	ok(wa_sync_action_pin(&a, "1@s.whatsapp.net", 1, 5) == 0 && strcmp(a.collection, "regular_low") == 0 &&
+	   a.version == 5 && strcmp(a.index_json, "[\"pin_v1\",\"1@s.whatsapp.net\"]") == 0 &&
+	   action_round_trip(&a, &res) == 0 && res.mutations[0].data->value->pinaction->pinned, "pin");
+	wa_appstate_result_free(&res);
+	wa_sync_action_free(&a);
+
+	ok(wa_sync_action_archive(&a, "123@g.us", 1, &last, 5) == 0 && a.version == 3 &&
+	   strcmp(a.index_json, "[\"archive\",\"123@g.us\"]") == 0 && action_round_trip(&a, &res) == 0,
+	   "archive");
+	ok(res.n == 1 && res.mutations[0].data->value->archivechataction->archived &&
+	   res.mutations[0].data->value->archivechataction->messagerange->lastmessagetimestamp == 1700000000 &&
+	   res.mutations[0].data->value->archivechataction->messagerange->n_messages == 1 &&
+	   strcmp(res.mutations[0].data->value->archivechataction->messagerange->messages[0]->key->participant,
+		  "15551234567@s.whatsapp.net") == 0, "archive message range with the last message key");
+	wa_appstate_result_free(&res);
+	wa_sync_action_free(&a);
+
+	ok(wa_sync_action_mark_read(&a, "1@s.whatsapp.net", 0, NULL, 5) == 0 &&
+	   strcmp(a.index_json, "[\"markChatAsRead\",\"1@s.whatsapp.net\"]") == 0 &&
+	   action_round_trip(&a, &res) == 0 && !res.mutations[0].data->value->markchatasreadaction->read,
+	   "mark unread");
+	wa_appstate_result_free(&res);
+	wa_sync_action_free(&a);
+
+	ok(wa_sync_action_star(&a, "1@s.whatsapp.net", "ABC", 1, NULL, 1, 5) == 0 &&
+	   strcmp(a.collection, "regular_high") == 0 &&
+	   strcmp(a.index_json, "[\"star\",\"1@s.whatsapp.net\",\"ABC\",\"1\",\"0\"]") == 0 &&
+	   action_round_trip(&a, &res) == 0 && res.mutations[0].data->value->staraction->starred, "star");
+	wa_appstate_result_free(&res);
+	wa_sync_action_free(&a);
+
+	ok(wa_sync_action_delete_for_me(&a, "123@g.us", "ABC", 0, "2@s.whatsapp.net", 1, 1700000000, 5) == 0 &&
+	   a.version == 3 &&
+	   strcmp(a.index_json,
+		  "[\"deleteMessageForMe\",\"123@g.us\",\"ABC\",\"0\",\"2@s.whatsapp.net\"]") == 0 &&
+	   action_round_trip(&a, &res) == 0 &&
+	   res.mutations[0].data->value->deletemessageformeaction->messagetimestamp == 1700000000, "delete for me");
+	wa_appstate_result_free(&res);
+	wa_sync_action_free(&a);
+
+	ok(wa_sync_action_clear_chat(&a, "1@s.whatsapp.net", 1, &last, 5) == 0 && a.version == 6 &&
+	   strcmp(a.index_json, "[\"clearChat\",\"1@s.whatsapp.net\",\"1\",\"0\"]") == 0 &&
+	   action_round_trip(&a, &res) == 0 && res.mutations[0].data->value->clearchataction, "clear chat");
+	wa_appstate_result_free(&res);
+	wa_sync_action_free(&a);
+
+	ok(wa_sync_action_delete_chat(&a, "1@s.whatsapp.net", 1, NULL, 5) == 0 &&
+	   strcmp(a.index_json, "[\"deleteChat\",\"1@s.whatsapp.net\",\"1\"]") == 0 &&
+	   action_round_trip(&a, &res) == 0 && res.mutations[0].data->value->deletechataction, "delete chat");
+	wa_appstate_result_free(&res);
+	wa_sync_action_free(&a);
+
+	ok(wa_sync_action_contact(&a, "1@s.whatsapp.net", "Ada Lovelace", "Ada", 5) == 0 &&
+	   strcmp(a.collection, "critical_unblock_low") == 0 && action_round_trip(&a, &res) == 0 &&
+	   strcmp(res.mutations[0].data->value->contactaction->fullname, "Ada Lovelace") == 0, "contact");
+	wa_appstate_result_free(&res);
+	wa_sync_action_free(&a);
+
+	ok(wa_sync_action_push_name(&a, "Gateway", 5) == 0 && strcmp(a.collection, "critical_block") == 0 &&
+	   a.version == 1 && strcmp(a.index_json, "[\"setting_pushName\"]") == 0 &&
+	   action_round_trip(&a, &res) == 0 &&
+	   strcmp(res.mutations[0].data->value->pushnamesetting->name, "Gateway") == 0, "push name");
+	wa_appstate_result_free(&res);
+	wa_sync_action_free(&a);
+
+	ok(wa_sync_action_label_edit(&a, "7", "Leads", 3, 0, 5) == 0 && strcmp(a.collection, "regular") == 0 &&
+	   action_round_trip(&a, &res) == 0 && res.mutations[0].data->value->labeleditaction->color == 3,
+	   "label edit");
+	wa_appstate_result_free(&res);
+	wa_sync_action_free(&a);
+
+	ok(wa_sync_action_label_chat(&a, "7", "1@s.whatsapp.net", 1, 5) == 0 &&
+	   strcmp(a.index_json, "[\"label_jid\",\"7\",\"1@s.whatsapp.net\"]") == 0 &&
+	   action_round_trip(&a, &res) == 0, "label chat");
+	wa_appstate_result_free(&res);
+	wa_sync_action_free(&a);
+
+	ok(wa_sync_action_label_message(&a, "7", "1@s.whatsapp.net", "ABC", 1, 5) == 0 &&
+	   strcmp(a.index_json, "[\"label_message\",\"7\",\"1@s.whatsapp.net\",\"ABC\",\"0\",\"0\"]") == 0 &&
+	   action_round_trip(&a, &res) == 0, "label message");
+	wa_appstate_result_free(&res);
+	wa_sync_action_free(&a);
+
+	ok(wa_sync_action_pin(&a, NULL, 1, 5) == -1 && a.index_json == NULL, "NULL chat refused, struct empty");
+	wa_sync_action_free(&a);
+	wa_sync_action_free(NULL);
+}
+
 int main(void)
 {
 	const char *top = getenv("top_srcdir");
@@ -658,6 +795,7 @@ int main(void)
 	test_churn();
 	test_index_json(as);
 	test_poll_vote(json_object_get(vectors, "poll_vote"));
+	test_sync_actions(as);
 	ok(strcmp(wa_appstate_strerror(WA_APPSTATE_ERR_PATCH_MAC), "app state patch MAC mismatch") == 0, "strerror");
 	json_decref(vectors);
 	return tap_done();
