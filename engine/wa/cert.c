@@ -38,6 +38,17 @@ void wa_cert_trust_default(struct wa_cert_trust *t)
 	t->issuer_serial = WA_CERT_ISSUER_SERIAL;
 }
 
+int wa_cert_trust_from_hex(struct wa_cert_trust *t, const char *root_pub_hex, uint32_t issuer_serial)
+{
+	uint8_t k[32];
+
+	if (!t || !root_pub_hex || strlen(root_pub_hex) != 64 || wa_hex_decode(root_pub_hex, k, 32) != 0)
+		return -1;
+	memcpy(t->root_pub, k, 32);
+	t->issuer_serial = issuer_serial;
+	return 0;
+}
+
 const char *wa_cert_strerror(int err)
 {
 	switch (err) {

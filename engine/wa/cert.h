@@ -33,6 +33,10 @@ struct wa_cert_trust {
 /* Fill t with WhatsApp's root key and issuer serial 0. */
 void wa_cert_trust_default(struct wa_cert_trust *t);
 
+/* Fill t from a 64-digit hex root public key (configuration) and an issuer
+ * serial. 0, or -1 on a malformed key (t unchanged). */
+int wa_cert_trust_from_hex(struct wa_cert_trust *t, const char *root_pub_hex, uint32_t issuer_serial);
+
 /* One certificate's Details. */
 struct wa_cert_details {
 	uint32_t serial;

@@ -581,6 +581,46 @@ int wa_noise_decrypt(struct wa_noise_cipher *c, const uint8_t *in, size_t len, u
 	return WA_NOISE_OK;
 }
 
+int wa_noise_write_frame(struct wa_noise_cipher *c, const uint8_t *plain, size_t len, struct wa_buf *out)
+{
+	size_t start;
+	int rc;
+
+	if (!c || !out || (!plain && len))
+		return WA_NOISE_EINVAL;
+	if (len > WA_FRAME_MAX_PAYLOAD - 16)
+		return WA_NOISE_EINVAL;
+	if (wa_buf_reserve(out, 3 + len + 16) != 0)
+		return WA_NOISE_ENOMEM;
+	start = out->len;
+	wa_buf_put_be24(out, (uint32_t)(len + 16));
+	rc = wa_noise_encrypt(c, plain, len, out->data + out->len);
+	if (rc != WA_NOISE_OK) {
+		out->len = start;
+		return rc;
+	}
+	out->len += len + 16;
+	return WA_NOISE_OK;
+}
+
+int wa_noise_read_frame(struct wa_noise_cipher *c, const uint8_t *frame, size_t len, struct wa_buf *out)
+{
+	int rc;
+
+	if (!c || !out || !frame)
+		return WA_NOISE_EINVAL;
+	if (len < 16)
+		return WA_NOISE_EDECODE;
+	/* +1 so an empty plaintext still has a valid destination pointer */
+	if (wa_buf_reserve(out, len - 16 + 1) != 0)
+		return WA_NOISE_ENOMEM;
+	rc = wa_noise_decrypt(c, frame, len, out->data + out->len);
+	if (rc != WA_NOISE_OK)
+		return rc;
+	out->len += len - 16;
+	return WA_NOISE_OK;
+}
+
 void wa_noise_transport_clear(struct wa_noise_transport *t)
 {
 	if (t)

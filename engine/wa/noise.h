@@ -162,6 +162,13 @@ int wa_noise_split(struct wa_noise_hs *hs, struct wa_noise_transport *t);
 int wa_noise_encrypt(struct wa_noise_cipher *c, const uint8_t *in, size_t len, uint8_t *out);
 int wa_noise_decrypt(struct wa_noise_cipher *c, const uint8_t *in, size_t len, uint8_t *out);
 
+/* Framed transport helpers: encrypt len bytes and append the frame
+ * be3(len + 16) | ciphertext to out (-> WA_NOISE_EINVAL if the result would
+ * exceed a frame); decrypt one received frame payload and append the
+ * plaintext to out. Counters as above; out unchanged on failure. */
+int wa_noise_write_frame(struct wa_noise_cipher *c, const uint8_t *plain, size_t len, struct wa_buf *out);
+int wa_noise_read_frame(struct wa_noise_cipher *c, const uint8_t *frame, size_t len, struct wa_buf *out);
+
 /* Wipe a transport. NULL-safe. */
 void wa_noise_transport_clear(struct wa_noise_transport *t);
 

@@ -219,6 +219,15 @@ int main(void)
 	key32(NV_TEST_INTERMEDIATE_PUB, inter_pub);
 	key32(NV_SERVER_STATIC_PUB, ss_pub);
 	ok(wa_x25519_public(root_priv, pub) == 0 && memcmp(pub, root_pub, 32) == 0, "test root key pair consistent");
+	{
+		struct wa_cert_trust t, d;
+		wa_cert_trust_default(&d);
+		ok(wa_cert_trust_from_hex(&t, "142375574d0a587166aae71ebe516437c4a28b73e3695c6ce1f7f9545da8ee6b", 0) == 0 &&
+		   memcmp(t.root_pub, d.root_pub, 32) == 0 && t.issuer_serial == 0, "trust from hex = WhatsApp root");
+		is_int(wa_cert_trust_from_hex(&t, "1423", 0), -1, "short hex root refused");
+		is_int(wa_cert_trust_from_hex(&t, "x42375574d0a587166aae71ebe516437c4a28b73e3695c6ce1f7f9545da8ee6b", 0), -1,
+		       "non-hex root refused");
+	}
 
 	test_vector_chain();
 	test_mutations();

@@ -298,6 +298,37 @@ static void test_live(void)
 		is_int(wa_noise_decrypt(&p.st.recv, e1, 19, dec), WA_NOISE_EDECRYPT, "replayed frame rejected");
 		is_int(wa_noise_decrypt(&p.st.recv, e1, 15, dec), WA_NOISE_EDECODE, "frame shorter than a tag rejected");
 	}
+	/* framed helpers: two frames written back to back, split by the
+	 * parser, decrypted in order */
+	{
+		struct wa_buf wire = WA_BUF_INIT, plain = WA_BUF_INIT;
+		struct wa_frame_parser fp;
+		const uint8_t *fr;
+		size_t fn, used, off = 0;
+		int frames = 0, okk = 1;
+
+		ok(wa_noise_write_frame(&p.st.send, (const uint8_t *)"first", 5, &wire) == 0 &&
+		   wa_noise_write_frame(&p.st.send, NULL, 0, &wire) == 0 &&
+		   wa_noise_write_frame(&p.st.send, (const uint8_t *)"third", 5, &wire) == 0, "three framed messages");
+		is_int(wire.len, 3 + 21 + 3 + 16 + 3 + 21, "framed sizes: be3 + ciphertext + tag");
+		wa_frame_parser_init(&fp, 0, 0);
+		while (off < wire.len) {
+			int r = wa_frame_parse(&fp, wire.data + off, wire.len - off, &used, &fr, &fn);
+			off += used;
+			if (r != 1 || wa_noise_read_frame(&p.ct.recv, fr, fn, &plain) != 0)
+				okk = 0;
+			frames++;
+		}
+		ok(okk && frames == 3 && plain.len == 10 && memcmp(plain.data, "firstthird", 10) == 0,
+		   "framed messages parsed and decrypted in order");
+		is_int(wa_noise_read_frame(&p.ct.recv, wire.data + 3, 21, &plain), WA_NOISE_EDECRYPT,
+		       "replayed framed message rejected");
+		is_int(plain.len, 10, "plaintext buffer unchanged on failure");
+		wa_frame_parser_free(&fp);
+		wa_buf_free(&wire);
+		wa_buf_free(&plain);
+	}
+
 	/* counter exhaustion */
 	p.ct.send.counter = UINT32_MAX;
 	is_int(wa_noise_encrypt(&p.ct.send, (const uint8_t *)"x", 1, enc), WA_NOISE_ECOUNTER, "exhausted counter refused");
