@@ -40,3 +40,9 @@ engine_wa_libwa_a_SOURCES += engine/wa/companion_reg.c engine/wa/companion_reg.h
 
 # app-state mutation builders (mediacrypto engineer)
 engine_wa_libwa_a_SOURCES += engine/wa/syncaction.c engine/wa/syncaction.h
+
+# Signal protocol wiring: stores (memory, MariaDB) and WhatsApp-level ops (signal engineer)
+engine_wa_libwa_a_SOURCES += engine/wa/sigstore.c engine/wa/sigstore.h \
+	engine/wa/sigstore_mem.c engine/wa/sigstore_db.c \
+	engine/wa/signal.c engine/wa/signal.h \
+	engine/wa/signal_node.c engine/wa/signal_node.h
