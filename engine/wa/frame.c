@@ -64,7 +64,7 @@ void wa_frame_parser_free(struct wa_frame_parser *p)
 		return;
 	free(p->buf);
 	p->buf = NULL;
-	p->have = 0;
+	p->have = p->alloc = 0;
 }
 
 const uint8_t *wa_frame_parser_routing(const struct wa_frame_parser *p, size_t *len)
@@ -85,6 +85,7 @@ static int fail(struct wa_frame_parser *p)
 	p->failed = 1;
 	free(p->buf);
 	p->buf = NULL;
+	p->alloc = 0;
 	return -1;
 }
 
@@ -101,12 +102,28 @@ int wa_frame_parse(struct wa_frame_parser *p, const uint8_t *data, size_t len, s
 	if (p->state != ST_BODY && p->buf) {
 		free(p->buf);
 		p->buf = NULL;
+		p->alloc = 0;
 	}
 
 	while (off < len) {
 		if (p->state == ST_BODY) {
 			size_t take = len - off < p->want - p->have ? len - off : p->want - p->have;
 
+			if (p->have + take > p->alloc) {
+				/* double, at least 4 KiB, never past the frame */
+				size_t na = p->alloc ? p->alloc * 2 : 4096;
+				uint8_t *nb;
+
+				if (na < p->have + take)
+					na = p->have + take;
+				if (na > p->want)
+					na = p->want;
+				nb = realloc(p->buf, na);
+				if (!nb)
+					return *used = off, fail(p);
+				p->buf = nb;
+				p->alloc = na;
+			}
 			memcpy(p->buf + p->have, data + off, take);
 			p->have += take;
 			off += take;
@@ -179,10 +196,8 @@ int wa_frame_parse(struct wa_frame_parser *p, const uint8_t *data, size_t len, s
 				expect_hdr(p, ST_LEN, 3);
 				return 1;
 			}
-			p->buf = malloc(p->want);
-			if (!p->buf)
-				return *used = off, fail(p);
-			p->have = 0;
+			p->buf = NULL;
+			p->have = p->alloc = 0;
 			p->state = ST_BODY;
 			break;
 		}

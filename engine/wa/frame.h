@@ -50,8 +50,8 @@ struct wa_frame_parser {
 	uint8_t hdr[4];
 	size_t hdr_have, hdr_need;
 	size_t want;            /* payload length of the frame being read */
-	uint8_t *buf;           /* partial frame, allocated to `want` bytes */
-	size_t have;
+	uint8_t *buf;           /* partial frame, grown as bytes arrive */
+	size_t have, alloc;
 	uint8_t routing[WA_FRAME_ROUTING_MAX];
 	size_t routing_len;
 	int failed;
@@ -81,7 +81,9 @@ void wa_frame_parser_free(struct wa_frame_parser *p);
  *         handle(pl, pn);
  *     }
  *
- * Memory held is bounded by max_payload (the buffer of one partial frame). */
+ * Memory held is bounded by max_payload (the buffer of one partial frame)
+ * and grows with the bytes actually received, not with the announced
+ * length, so a peer cannot make it allocate 16 MiB with a 3-byte header. */
 int wa_frame_parse(struct wa_frame_parser *p, const uint8_t *data, size_t len, size_t *used,
 		   const uint8_t **payload, size_t *plen);
 

@@ -561,6 +561,36 @@ static void test_frames(void)
 	   got.len == want.len && memcmp(got.data, want.data, got.len) == 0, "client parser without intro");
 	wa_frame_parser_free(&fp);
 
+	/* a 100 000-byte frame in 997-byte reads: the buffer grows as data arrives */
+	{
+		struct wa_buf big = WA_BUF_INIT;
+		uint8_t *payload = malloc(100000);
+		size_t off = 0, used, pn = 0, maxalloc = 0;
+		const uint8_t *pl = NULL;
+		int r = 0;
+
+		for (size_t i = 0; i < 100000; i++)
+			payload[i] = (uint8_t)(i * 7);
+		wa_frame_write(&big, payload, 100000);
+		wa_frame_parser_init(&fp, 0, 0);
+		while (off < big.len) {
+			size_t n = big.len - off < 997 ? big.len - off : 997;
+			r = wa_frame_parse(&fp, big.data + off, n, &used, &pl, &pn);
+			off += used;
+			if (fp.alloc > maxalloc)
+				maxalloc = fp.alloc;
+			if (r != 0)
+				break;
+			if (off < 3 + 2000 && fp.alloc > 4096)
+				maxalloc = (size_t)-1; /* grew ahead of the data */
+		}
+		ok(r == 1 && off == big.len && pn == 100000 && memcmp(pl, payload, pn) == 0, "large frame reassembled");
+		ok(maxalloc == 100000, "buffer grew with the data, capped at the frame size");
+		wa_frame_parser_free(&fp);
+		wa_buf_free(&big);
+		free(payload);
+	}
+
 	/* ED routing intro */
 	{
 		struct wa_buf s2 = WA_BUF_INIT;
