@@ -30,11 +30,6 @@ engine_wa_libwa_a_SOURCES += engine/wa/mediacrypto.c engine/wa/mediacrypto.h \
 engine_wa_libwa_a_SOURCES += engine/wa/frame.c engine/wa/frame.h engine/wa/noise.c engine/wa/noise.h \
 	engine/wa/cert.c engine/wa/cert.h
 
-# Signal protocol wiring: stores (memory, MariaDB) and WhatsApp-level ops (signal engineer)
-engine_wa_libwa_a_SOURCES += engine/wa/sigstore.c engine/wa/sigstore.h \
-	engine/wa/sigstore_mem.c engine/wa/sigstore_db.c \
-	engine/wa/signal.c engine/wa/signal.h
-
 # ClientPayload (registration / login) and DeviceProps builder + parser (noise engineer)
 engine_wa_libwa_a_SOURCES += engine/wa/companion_reg.c engine/wa/companion_reg.h
 

@@ -61,6 +61,11 @@ tests_unit_test_signal_LDADD = $(WA_LIBWA_LIBS) -lpthread
 tests_unit_test_sigstore_db_SOURCES = tests/unit/test_sigstore_db.c tests/unit/tap.h
 tests_unit_test_sigstore_db_CFLAGS = $(AM_CFLAGS) $(SIGNAL_CFLAGS) $(MARIADB_CFLAGS)
 tests_unit_test_sigstore_db_LDADD = $(WA_LIBWA_LIBS) -lpthread
+check_PROGRAMS += tests/unit/test_signal_node
+TESTS += tests/unit/test_signal_node
+tests_unit_test_signal_node_SOURCES = tests/unit/test_signal_node.c tests/unit/tap.h
+tests_unit_test_signal_node_CFLAGS = $(AM_CFLAGS) $(SIGNAL_CFLAGS)
+tests_unit_test_signal_node_LDADD = $(WA_LIBWA_LIBS) -lpthread
 
 # fcgi: router against routes.tsv, password and key hashing
 check_PROGRAMS += tests/unit/test_router tests/unit/test_auth
@@ -78,19 +83,3 @@ TESTS += tests/unit/test_companion_reg
 tests_unit_test_companion_reg_SOURCES = tests/unit/test_companion_reg.c tests/unit/tap.h
 tests_unit_test_companion_reg_CFLAGS = $(AM_CFLAGS) $(PROTOBUFC_CFLAGS) $(CRYPTO_CFLAGS)
 tests_unit_test_companion_reg_LDADD = $(WA_LIBWA_LIBS)
-
-# wa/signal + wa/sigstore (signal engineer): in-memory parties, and the same
-# exchange on MariaDB (skips unless WA_AKG_TEST_DB_SOCKET is set)
-check_PROGRAMS += tests/unit/test_signal tests/unit/test_sigstore_db
-TESTS += tests/unit/test_signal tests/unit/test_sigstore_db
-tests_unit_test_signal_SOURCES = tests/unit/test_signal.c tests/unit/tap.h
-tests_unit_test_signal_CFLAGS = $(AM_CFLAGS) $(SIGNAL_CFLAGS)
-tests_unit_test_signal_LDADD = $(WA_LIBWA_LIBS) -lpthread
-tests_unit_test_sigstore_db_SOURCES = tests/unit/test_sigstore_db.c tests/unit/tap.h
-tests_unit_test_sigstore_db_CFLAGS = $(AM_CFLAGS) $(SIGNAL_CFLAGS) $(MARIADB_CFLAGS)
-tests_unit_test_sigstore_db_LDADD = $(WA_LIBWA_LIBS) -lpthread
-check_PROGRAMS += tests/unit/test_signal_node
-TESTS += tests/unit/test_signal_node
-tests_unit_test_signal_node_SOURCES = tests/unit/test_signal_node.c tests/unit/tap.h
-tests_unit_test_signal_node_CFLAGS = $(AM_CFLAGS) $(SIGNAL_CFLAGS)
-tests_unit_test_signal_node_LDADD = $(WA_LIBWA_LIBS) -lpthread
