@@ -83,3 +83,10 @@ TESTS += tests/unit/test_companion_reg
 tests_unit_test_companion_reg_SOURCES = tests/unit/test_companion_reg.c tests/unit/tap.h
 tests_unit_test_companion_reg_CFLAGS = $(AM_CFLAGS) $(PROTOBUFC_CFLAGS) $(CRYPTO_CFLAGS)
 tests_unit_test_companion_reg_LDADD = $(WA_LIBWA_LIBS)
+
+# multipart/form-data parser (multipart engineer); builds fcgi/multipart.c
+# directly so the test needs none of the worker's libraries
+check_PROGRAMS += tests/unit/test_multipart
+TESTS += tests/unit/test_multipart
+tests_unit_test_multipart_SOURCES = tests/unit/test_multipart.c tests/unit/tap.h \
+	fcgi/multipart.c fcgi/multipart.h
