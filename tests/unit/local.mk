@@ -90,3 +90,10 @@ check_PROGRAMS += tests/unit/test_multipart
 TESTS += tests/unit/test_multipart
 tests_unit_test_multipart_SOURCES = tests/unit/test_multipart.c tests/unit/tap.h \
 	fcgi/multipart.c fcgi/multipart.h
+
+# link-code pairing crypto and phash KATs (mediacrypto engineer)
+check_PROGRAMS += tests/unit/test_linkcode
+TESTS += tests/unit/test_linkcode
+tests_unit_test_linkcode_SOURCES = tests/unit/test_linkcode.c tests/unit/tap.h
+tests_unit_test_linkcode_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS)
+tests_unit_test_linkcode_LDADD = $(WA_LIBWA_LIBS) $(JANSSON_LIBS)
