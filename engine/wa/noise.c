@@ -213,7 +213,10 @@ int wa_noise_init(struct wa_noise_hs *hs, enum wa_noise_role role, const uint8_t
 	hs->cert_err = WA_CERT_OK;
 	memcpy(hs->h, WA_NOISE_PROTOCOL_NAME, 32);
 	memcpy(hs->ck, WA_NOISE_PROTOCOL_NAME, 32);
+	/* the prologue: the intro header the client sends before its hello */
 	mix_hash(hs, WA_FRAME_INTRO, WA_FRAME_INTRO_LEN);
+	if (hs->state == WA_NOISE_ST_FAILED)
+		return WA_NOISE_ENOMEM;
 	hs->state = WA_NOISE_ST_START;
 	return WA_NOISE_OK;
 }
@@ -222,13 +225,8 @@ int wa_noise_init(struct wa_noise_hs *hs, enum wa_noise_role role, const uint8_t
  * first two values through this helper called from the first step. */
 static void trace_start(struct wa_noise_hs *hs)
 {
-	uint8_t h1[32];
-
-	if (!hs->trace)
-		return;
 	trace(hs, "h0_protocol_name", WA_NOISE_PROTOCOL_NAME, 32);
-	memcpy(h1, hs->h, 32);
-	trace(hs, "h1_after_prologue", h1, 32);
+	trace(hs, "h1_after_prologue", hs->h, 32);
 }
 
 void wa_noise_clear(struct wa_noise_hs *hs)
