@@ -189,6 +189,12 @@ static int op_checks(struct wa_req *r, const char *op, json_t *args)
 						       "'contacts[%zu]' needs 'fullName' and 'phoneNumber' strings", i);
 		if (json_array_size(json_object_get(args, "contacts")) == 0)
 			return wa_reply_error(r, 400, "'contacts' must not be empty", "validation_error");
+	} else if (strcmp(op, "status.update") == 0) {
+		const char *t = json_string_value(json_object_get(args, "type"));
+
+		if (t && strcmp(t, "TEXT") && !json_is_string(json_object_get(args, "mediaUrl")))
+			return wa_reply_error(r, 400, "'mediaUrl' is required for IMAGE and VIDEO statuses",
+					      "validation_error");
 	} else if (strcmp(op, "contact.check") == 0) {
 		if (json_array_size(json_object_get(args, "numbers")) > 500)
 			return wa_reply_error(r, 400, "At most 500 numbers per check", "validation_error");
