@@ -454,7 +454,8 @@ uint32_t wa_sig_prekey_id_next(uint32_t id)
 	return id + 1;
 }
 
-static int prekey_one(wa_sig *s, uint32_t id, wa_sig_prekey *out)
+/* One new pre-key: its public half to out, its serialised record to *rec. */
+static int prekey_one(wa_sig *s, uint32_t id, wa_sig_prekey *out, signal_buffer **rec)
 {
 	ec_key_pair *kp = NULL;
 	session_pre_key *pk = NULL;
@@ -464,7 +465,7 @@ static int prekey_one(wa_sig *s, uint32_t id, wa_sig_prekey *out)
 		goto out;
 	if ((rc = encode_pub(ec_key_pair_get_public(kp), out->pub)) < 0)
 		goto out;
-	rc = map_sg(signal_protocol_pre_key_store_key(s->store, pk));
+	rc = map_sg(session_pre_key_serialize(rec, pk));
 	out->id = id;
 out:
 	if (pk)
@@ -476,23 +477,50 @@ out:
 
 int wa_sig_prekeys_generate(wa_sig *s, uint32_t first_id, size_t count, wa_sig_prekey *out, uint32_t *next_id)
 {
+	signal_buffer **bufs = NULL;
+	wa_sigrec_key *keys = NULL;
+	const uint8_t **recs = NULL;
+	size_t *lens = NULL, i;
 	uint32_t id;
-	size_t i;
-	int rc;
+	int rc = WA_SIG_NOMEM;
 
 	if (!s || !out || count == 0)
 		return WA_SIG_ERR;
 	if (count > WA_SIG_PREKEY_BATCH_MAX)
 		return WA_SIG_TOOBIG;
+	bufs = calloc(count, sizeof *bufs);
+	keys = calloc(count, sizeof *keys);
+	recs = calloc(count, sizeof *recs);
+	lens = calloc(count, sizeof *lens);
+	if (!bufs || !keys || !recs || !lens)
+		goto out;
 	id = (first_id == 0 || first_id > WA_SIG_PREKEY_ID_MAX) ? 1 : first_id;
 	for (i = 0; i < count; i++) {
-		if ((rc = prekey_one(s, id, &out[i])) < 0)
-			return rc;
+		if ((rc = prekey_one(s, id, &out[i], &bufs[i])) < 0)
+			goto out;
+		keys[i].kind = WA_SIGREC_PREKEY;
+		keys[i].id = id;
+		recs[i] = signal_buffer_data(bufs[i]);
+		lens[i] = signal_buffer_len(bufs[i]);
 		id = wa_sig_prekey_id_next(id);
+	}
+	/* one store call: a single transaction on MariaDB */
+	rc = wa_sigstore_put_many(s->st, keys, recs, lens, count);
+	if (rc < 0) {
+		rc = map_store(rc);
+		goto out;
 	}
 	if (next_id)
 		*next_id = id;
-	return WA_SIG_OK;
+	rc = WA_SIG_OK;
+out:
+	for (i = 0; bufs && i < count; i++)
+		signal_buffer_bzero_free(bufs[i]);
+	free(bufs);
+	free(keys);
+	free(recs);
+	free(lens);
+	return rc;
 }
 
 int wa_sig_prekey_get(wa_sig *s, uint32_t id, wa_sig_prekey *out)

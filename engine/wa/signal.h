@@ -134,8 +134,10 @@ uint32_t wa_sig_prekey_id_next(uint32_t id);
  * first_id, next(first_id), ... (wrapping as above), store them (replacing
  * records with the same ids), and write their ids and public keys to out
  * (count entries) for the upload IQ. *next_id (may be NULL) gets the id to
- * start the next batch with; the caller persists it. On failure some keys
- * may already be stored (harmless: they were never uploaded). */
+ * start the next batch with; the caller persists it. The batch is stored
+ * with one wa_sigstore_put_many (one transaction on MariaDB); with a store
+ * without put_many a failure may leave some keys stored (harmless: they
+ * were never uploaded). */
 int wa_sig_prekeys_generate(wa_sig *s, uint32_t first_id, size_t count, wa_sig_prekey *out, uint32_t *next_id);
 
 /* Public part of a stored one-time pre-key (for a retry receipt's <key>);

@@ -78,6 +78,32 @@ int wa_sigstore_del(wa_sigstore *st, const wa_sigrec_key *key)
 	return st->ops->del(st->state, key);
 }
 
+int wa_sigstore_put_many(wa_sigstore *st, const wa_sigrec_key *keys, const uint8_t *const *recs,
+			 const size_t *lens, size_t n)
+{
+	size_t i;
+	int rc;
+
+	if (!st || (n && (!keys || !recs || !lens)))
+		return WA_SIGSTORE_ERR;
+	for (i = 0; i < n; i++) {
+		if (!recs[i] || lens[i] == 0)
+			return WA_SIGSTORE_ERR;
+		if (lens[i] > WA_SIGREC_MAX)
+			return WA_SIGSTORE_TOOBIG;
+		if ((rc = wa_sigstore_key_check(&keys[i])) < 0)
+			return rc;
+	}
+	if (n == 0)
+		return 0;
+	if (st->ops->put_many)
+		return st->ops->put_many(st->state, keys, recs, lens, n);
+	for (i = 0; i < n; i++)
+		if ((rc = st->ops->put(st->state, &keys[i], recs[i], lens[i])) < 0)
+			return rc;
+	return 0;
+}
+
 int wa_sigstore_count(wa_sigstore *st, enum wa_sigrec_kind kind)
 {
 	if (!st || kind < WA_SIGREC_LOCAL || kind > WA_SIGREC_KIND_MAX)

@@ -78,6 +78,11 @@ struct wa_sigstore_ops {
 	int (*del_sessions)(void *state, const char *name);
 	/* Number of records of a kind (e.g. one-time pre-keys left). */
 	int (*count)(void *state, enum wa_sigrec_kind kind);
+	/* Optional (may be NULL): put n records at once, all or none where the
+	 * backend can (the MariaDB store uses one transaction, so a batch of
+	 * 812 pre-keys is one commit instead of 812). 0 on success. */
+	int (*put_many)(void *state, const wa_sigrec_key *keys, const uint8_t *const *recs,
+			const size_t *lens, size_t n);
 	/* Release the state (called by wa_sigstore_free). */
 	void (*destroy)(void *state);
 };
@@ -97,7 +102,9 @@ wa_sigstore *wa_sigstore_mem_new(size_t max_entries, size_t max_bytes);
  * outlive the store; statements are prepared on first use and cached on the
  * store. If lock is non-NULL every operation holds it around its use of db,
  * so a MYSQL* may be shared with other users of the same lock; with lock NULL
- * the store and db must be used by one thread at a time. A failed statement
+ * the store and db must be used by one thread at a time. Lock order: the
+ * store takes lock inside libsignal's context lock, so never call wa/signal
+ * while holding lock yourself (deadlock). A failed statement
  * is dropped from the cache and re-prepared on the next call (so a caller
  * that reconnects db recovers). Each statement stands alone (autocommit on
  * db is assumed; a caller transaction open on db would swallow them).
@@ -117,6 +124,10 @@ int wa_sigstore_get(wa_sigstore *st, const wa_sigrec_key *key, uint8_t **rec, si
 int wa_sigstore_put(wa_sigstore *st, const wa_sigrec_key *key, const uint8_t *rec, size_t len);
 int wa_sigstore_del(wa_sigstore *st, const wa_sigrec_key *key);
 int wa_sigstore_count(wa_sigstore *st, enum wa_sigrec_kind kind);
+/* put_many when the backend has it, else put() one by one (then a failure
+ * may leave the first records stored). */
+int wa_sigstore_put_many(wa_sigstore *st, const wa_sigrec_key *keys, const uint8_t *const *recs,
+			 const size_t *lens, size_t n);
 
 /* 0 if the key is complete and within the limits for its kind, else
  * WA_SIGSTORE_TOOBIG (over-long name/group) or WA_SIGSTORE_ERR. */

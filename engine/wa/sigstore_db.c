@@ -384,6 +384,42 @@ static int d_put(void *state, const wa_sigrec_key *k, const uint8_t *rec, size_t
 	return rc;
 }
 
+/* One transaction around n puts; the caller's lock is held throughout so no
+ * other user of db can slip statements into it. */
+static int d_put_many(void *state, const wa_sigrec_key *keys, const uint8_t *const *recs, const size_t *lens,
+		      size_t n)
+{
+	struct dbstore *d = state;
+	struct params p;
+	size_t i;
+	int rc = WA_SIGSTORE_ERR;
+
+	lock(d);
+	if (mysql_query(d->db, "START TRANSACTION") != 0) {
+		wa_error("sigstore_db: cannot start transaction: %s", mysql_error(d->db));
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (keys[i].kind == WA_SIGREC_LOCAL)
+			goto rollback; /* columns, not a record: use put() */
+		p_key(&p, d, &keys[i]);
+		p_blob(&p, recs[i], lens[i]);
+		if (!run(d, keys[i].kind * NOPS + OP_PUT, &p))
+			goto rollback;
+	}
+	if (mysql_commit(d->db) != 0) {
+		wa_error("sigstore_db: cannot commit: %s", mysql_error(d->db));
+		goto rollback;
+	}
+	rc = 0;
+	goto out;
+rollback:
+	(void)mysql_rollback(d->db); /* the failure is already logged and returned */
+out:
+	unlock(d);
+	return rc;
+}
+
 static int d_del(void *state, const wa_sigrec_key *k)
 {
 	struct dbstore *d = state;
@@ -518,6 +554,7 @@ static const struct wa_sigstore_ops db_ops = {
 	.del_sessions = d_del_sessions,
 	.count = d_count,
 	.destroy = d_destroy,
+	.put_many = d_put_many,
 };
 
 wa_sigstore *wa_sigstore_db_new(struct st_mysql *db, pthread_mutex_t *lk, const char *session_key)

@@ -192,6 +192,23 @@ static void run(void)
 		is_int(wa_sig_has_session(b.sig, &a.addr), 0, "gone");
 	}
 
+	/* batches: one transaction, all or nothing */
+	{
+		static wa_sig_prekey big[300];
+		wa_sigrec_key ks[3] = { { .kind = WA_SIGREC_PREKEY, .id = 900 },
+					{ .kind = WA_SIGREC_PREKEY, .id = 901 },
+					{ .kind = WA_SIGREC_LOCAL } };
+		uint8_t r[68] = { 1 };
+		const uint8_t *rs[3] = { r, r, r };
+		size_t ls[3] = { 4, 4, 68 };
+		int before = wa_sig_prekey_count(a.sig);
+
+		is_int(wa_sig_prekeys_generate(a.sig, 1000, 300, big, NULL), 0, "300 pre-keys in one batch");
+		is_int(wa_sig_prekey_count(a.sig), before + 300, "all 300 stored");
+		ok(wa_sigstore_put_many(a.st, ks, rs, ls, 3) < 0, "a batch with a bad member fails");
+		is_int(wa_sig_prekey_count(a.sig), before + 300, "and none of it was stored (rolled back)");
+	}
+
 	/* a failing database is a store error, and the store recovers after */
 	{
 		const char *away = "RENAME TABLE signal_session TO signal_session_away";
