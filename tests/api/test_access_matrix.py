@@ -59,10 +59,11 @@ SESSION_ROUTES = [r for r in ROUTES if session_scoped(r)]
 def concrete(route, slug):
     p = route["path"]
     jid = GROUP_JID if "/groups/" in p else USER_JID
-    p = p.replace("{sessionId}", slug).replace("{id}", slug if p.startswith("/api/sessions/") else "1")
+    # ids that exist nowhere (0), so a request that passes every check still changes nothing
+    p = p.replace("{sessionId}", slug).replace("{id}", slug if p.startswith("/api/sessions/") else "0")
     p = p.replace("{jid}", jid).replace("{action}", "start")
     for name in ("messageId", "replyId", "scheduleId", "labelId", "filename"):
-        p = p.replace("{%s}" % name, "1")
+        p = p.replace("{%s}" % name, "0")
     return p
 
 

@@ -31,13 +31,19 @@ def test_docs_operations_are_well_formed(anon):
     assert "ApiKeyAuth" in doc["components"]["securitySchemes"]
 
 
-def test_every_documented_route_is_served(admin):
+# Would log the caller out or replace its key midway through the loop.
+SKIP = {("POST", "/api/user/api-key"), ("DELETE", "/api/user/api-key"), ("POST", "/api/auth/signout")}
+
+
+def test_every_documented_route_is_served(make_user):
     """No operation in the document answers 'no such route' (404 from the
-    router) or 405: the document and the router come from one table."""
+    router) or 405: the document and the router come from one table.
+    Runs as a throwaway SUPERADMIN on ids that do not exist."""
+    admin = make_user("SUPERADMIN").api
     doc = admin.get("/api/docs").json()
     for path, item in doc["paths"].items():
         for method in item:
-            if method.upper() == "DELETE" and path.startswith("/api/sessions/"):
+            if (method.upper(), path) in SKIP:
                 continue
             r = admin.request(method.upper(), concrete({"path": path, "method": method.upper()}, "no-such-sess"),
                               json={})
