@@ -43,7 +43,7 @@ BODY_SESSION = {("PUT", "/api/groups/{jid}/subject"), ("POST", "/api/groups/{jid
 OWNER_ONLY = {("GET", "/api/sessions/{sessionId}/access"), ("POST", "/api/sessions/{sessionId}/access"),
               ("DELETE", "/api/sessions/{sessionId}/access"), ("DELETE", "/api/sessions/{id}/settings")}
 SUPERADMIN_ONLY = {("POST", "/api/users"), ("GET", "/api/users"), ("DELETE", "/api/users/{id}"),
-                   ("PATCH", "/api/users/{id}"), ("POST", "/api/settings/system")}
+                   ("PATCH", "/api/users/{id}")}
 # Would destroy the shared target session when they succeed.
 DESTRUCTIVE = {("DELETE", "/api/sessions/{id}/settings")}
 
@@ -151,6 +151,15 @@ def test_superadmin_only_routes(world, route):
     for who in ("owner", "staff"):
         assert_error_shape(send(world[who], route, world["slug"]), 403)
     assert_error_shape(send(world["anon"], route, world["slug"]), 401)
+
+
+def test_system_settings_write_is_for_superadmin_and_owner(world):
+    # the reference: "Update global system configuration (Superadmin/Owner only)"
+    assert_error_shape(world["staff"].post("/api/settings/system", json={"appName": 5}), 403)
+    assert_error_shape(world["anon"].post("/api/settings/system", json={"appName": 5}), 401)
+    for who in ("owner", "admin"):
+        r = world[who].post("/api/settings/system", json={"appName": 5})  # invalid: changes nothing
+        assert r.status_code == 400, (who, r.status_code, r.text[:200])
 
 
 def test_every_other_route_needs_credentials(world):
