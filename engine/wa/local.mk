@@ -41,6 +41,7 @@ engine_wa_libwa_a_SOURCES += engine/wa/sigstore.c engine/wa/sigstore.h \
 	engine/wa/sigstore_mem.c engine/wa/sigstore_db.c \
 	engine/wa/signal.c engine/wa/signal.h \
 	engine/wa/signal_node.c engine/wa/signal_node.h
+EXTRA_DIST += docs/signal.md
 
 # link-code pairing crypto and participant hash (mediacrypto engineer)
 engine_wa_libwa_a_SOURCES += engine/wa/linkcode.c engine/wa/linkcode.h
