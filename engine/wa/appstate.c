@@ -232,6 +232,7 @@ struct entry {
 	uint8_t idx[32];
 	uint8_t val[32];
 	uint8_t used;
+	uint8_t removed;   /* batch tables only: the last op on idx was a REMOVE */
 };
 
 struct wa_appstate_state {
@@ -642,16 +643,33 @@ static int decode_all(struct key_cache *kc, WaServerSync__SyncdRecord *const *re
 	return WA_APPSTATE_OK;
 }
 
-/* valueMAC that index i replaces: the latest earlier mutation of the same
- * index in this batch (none if that was a REMOVE), else the state's. */
-static const uint8_t *prev_value_mac(const struct wa_appstate_state *s, const struct wa_appstate_mutation *m,
-				     size_t i)
+/* Within one patch, the valueMAC a mutation replaces is that of the latest
+ * earlier mutation of the same index in the patch (none if that was a
+ * REMOVE), else the state's (WM's getPrevSetValueMAC). A batch table keeps
+ * the latest op per index so this is O(1) per mutation, not a backward
+ * scan (patches with external mutations can be large). */
+static const uint8_t *batch_prev(const struct wa_appstate_state *batch, const struct wa_appstate_state *s,
+				 const uint8_t idx[32])
 {
-	for (size_t j = i; j-- > 0;) {
-		if (memcmp(m[j].index_mac, m[i].index_mac, 32) == 0)
-			return m[j].op == WA_APPSTATE_SET ? m[j].value_mac : NULL;
+	size_t i;
+
+	if (batch->cap) {
+		i = probe(batch, idx);
+		if (batch->tab[i].used)
+			return batch->tab[i].removed ? NULL : batch->tab[i].val;
 	}
-	return state_lookup(s, m[i].index_mac);
+	return state_lookup(s, idx);
+}
+
+/* Record op on idx in the batch (room reserved beforehand). */
+static void batch_note(struct wa_appstate_state *batch, const uint8_t idx[32], enum wa_appstate_op op,
+		       const uint8_t vmac[32])
+{
+	size_t i;
+
+	state_set(batch, idx, vmac);
+	i = probe(batch, idx);
+	batch->tab[i].removed = op == WA_APPSTATE_REMOVE;
 }
 
 static int check_mac_field(protobuf_c_boolean has, ProtobufCBinaryData d)
@@ -736,6 +754,7 @@ int wa_appstate_apply_patch(struct wa_appstate_state *s, const WaServerSync__Syn
 	struct key_cache kc;
 	const struct wa_appstate_keys *k;
 	WaServerSync__SyncdMutation *const *muts;
+	struct wa_appstate_state batch = { .cap = 0 };
 	uint8_t hash[WA_APPSTATE_HASH_LEN], mac[32];
 	uint8_t *value_macs = NULL;
 	size_t n, nsets = 0;
@@ -783,9 +802,13 @@ int wa_appstate_apply_patch(struct wa_appstate_state *s, const WaServerSync__Syn
 		rc = WA_APPSTATE_ERR;
 		goto out;
 	}
+	memset(&batch, 0, sizeof batch);
+	rc = state_reserve(&batch, n);
+	if (rc != WA_APPSTATE_OK)
+		goto out;
 	for (size_t i = 0; i < n; i++) {
 		struct wa_appstate_mutation *m = &res->mutations[i];
-		const uint8_t *prev = prev_value_mac(s, res->mutations, i);
+		const uint8_t *prev = batch_prev(&batch, s, m->index_mac);
 
 		m->patch_version = version;
 		memcpy(value_macs + i * 32, m->value_mac, 32);
@@ -799,6 +822,7 @@ int wa_appstate_apply_patch(struct wa_appstate_state *s, const WaServerSync__Syn
 		}
 		if (rc != WA_APPSTATE_OK)
 			goto out;
+		batch_note(&batch, m->index_mac, m->op, m->value_mac);
 	}
 	rc = key_get(&kc, patch->keyid, &k);
 	if (rc != WA_APPSTATE_OK)
@@ -833,6 +857,7 @@ int wa_appstate_apply_patch(struct wa_appstate_state *s, const WaServerSync__Syn
 	s->version = version;
 	rc = WA_APPSTATE_OK;
 out:
+	free(batch.tab);
 	free(value_macs);
 	key_cache_wipe(&kc);
 	if (rc != WA_APPSTATE_OK)
@@ -861,6 +886,7 @@ int wa_appstate_build_patch(const struct wa_appstate_state *s, const uint8_t *ke
 	WaServerSync__SyncdMutation **mptr = NULL;
 	WaServerSync__SyncdPatch patch = WA_SERVER_SYNC__SYNCD_PATCH__INIT;
 	WaServerSync__KeyId kid = WA_SERVER_SYNC__KEY_ID__INIT;
+	struct wa_appstate_state batch = { .cap = 0 };
 	uint8_t hash[WA_APPSTATE_HASH_LEN], snap_mac[32], patch_mac[32];
 	uint8_t *value_macs = NULL, *buf = NULL;
 	uint64_t version;
@@ -879,7 +905,7 @@ int wa_appstate_build_patch(const struct wa_appstate_state *s, const uint8_t *ke
 	parts = calloc(n, sizeof *parts);
 	mptr = calloc(n, sizeof *mptr);
 	value_macs = malloc(n * 32);
-	if (!parts || !mptr || !value_macs)
+	if (!parts || !mptr || !value_macs || state_reserve(&batch, n) != WA_APPSTATE_OK)
 		goto out;
 	kid.has_id = 1;
 	kid.id.data = (uint8_t *)key_id;
@@ -935,20 +961,13 @@ int wa_appstate_build_patch(const struct wa_appstate_state *s, const uint8_t *ke
 			goto out;
 		memcpy(value_macs + i * 32, p->blob + vlen, 32);
 
-		/* Same LT-hash rule as apply: replace an earlier SET of the
-		 * same index in this patch, else the state's entry. */
-		for (size_t j = i; j-- > 0;) {
-			if (memcmp(parts[j].index_mac, p->index_mac, 32) == 0) {
-				prev = m[j].op == WA_APPSTATE_SET ? value_macs + j * 32 : NULL;
-				goto found;
-			}
-		}
-		prev = state_lookup(s, p->index_mac);
-found:
+		/* Same LT-hash rule as apply. */
+		prev = batch_prev(&batch, s, p->index_mac);
 		if (prev && wa_lthash_sub(hash, prev, 32) != 0)
 			goto out;
 		if (m[i].op == WA_APPSTATE_SET && wa_lthash_add(hash, value_macs + i * 32, 32) != 0)
 			goto out;
+		batch_note(&batch, p->index_mac, m[i].op, value_macs + i * 32);
 
 		wa_server_sync__syncd_index__init(&p->index);
 		p->index.has_blob = 1;
@@ -998,6 +1017,7 @@ out:
 	free(parts);
 	free(mptr);
 	free(value_macs);
+	free(batch.tab);
 	OPENSSL_cleanse(&k, sizeof k);
 	return rc;
 }

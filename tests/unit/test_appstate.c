@@ -535,6 +535,51 @@ static void test_churn(void)
 	wa_appstate_state_free(s);
 }
 
+/* A large patch with every index repeated (SET, SET, REMOVE, SET): the
+ * in-patch predecessor logic at scale, against the builder's hash. */
+static void test_big_patch(void)
+{
+	enum { DISTINCT = 3000, N = 4 * DISTINCT };
+	static struct wa_appstate_out_mutation m[N];
+	static char idx[DISTINCT][48];
+	struct wa_appstate_state *s = wa_appstate_state_new("regular");
+	WaSyncAction__PinAction pin = WA_SYNC_ACTION__PIN_ACTION__INIT;
+	WaSyncAction__SyncActionValue value = WA_SYNC_ACTION__SYNC_ACTION_VALUE__INIT;
+	struct wa_appstate_result res;
+	uint8_t *bytes = NULL, nh[128];
+	size_t len = 0;
+	static const enum wa_appstate_op ops[4] = { WA_APPSTATE_SET, WA_APPSTATE_SET, WA_APPSTATE_REMOVE,
+						    WA_APPSTATE_SET };
+
+	value.pinaction = &pin;
+	for (int i = 0; i < DISTINCT; i++)
+		snprintf(idx[i], sizeof idx[i], "[\"pin_v1\",\"%d@s.whatsapp.net\"]", i);
+	for (int r = 0; r < 4; r++)
+		for (int i = 0; i < DISTINCT; i++) {
+			struct wa_appstate_out_mutation *x = &m[r * DISTINCT + i];
+
+			x->op = ops[r];
+			x->index_json = idx[i];
+			x->value = &value;
+			x->version = 5;
+			x->iv = NULL;
+		}
+	ok(wa_appstate_build_patch(s, g_key_id, 6, g_key_data, m, N, &bytes, &len, nh) == 0, "build 12000 mutations");
+	is_int(apply_bytes(s, bytes, len, 0, NULL, &res), WA_APPSTATE_OK, "apply 12000 mutations");
+	ok(wa_appstate_state_count(s) == DISTINCT && memcmp(wa_appstate_state_hash(s), nh, 128) == 0 &&
+	   res.n == N && res.missing_removes == 0, "3000 live entries, hash = builder's, no missing removes");
+	{
+		uint8_t h[128] = { 0 };
+
+		for (int i = 0; i < DISTINCT; i++)
+			wa_lthash_add(h, res.mutations[3 * DISTINCT + i].value_mac, 32);
+		ok(memcmp(h, wa_appstate_state_hash(s), 128) == 0, "hash = sum of the last SETs only");
+	}
+	wa_appstate_result_free(&res);
+	free(bytes);
+	wa_appstate_state_free(s);
+}
+
 static void test_index_json(json_t *v)
 {
 	const char *parts[] = { "mute", "15551234567@s.whatsapp.net" };
@@ -793,6 +838,7 @@ int main(void)
 	test_multi_and_snapshot();
 	test_table();
 	test_churn();
+	test_big_patch();
 	test_index_json(as);
 	test_poll_vote(json_object_get(vectors, "poll_vote"));
 	test_sync_actions(as);
