@@ -203,7 +203,8 @@ int wa_sig_domain_of_server(const char *server)
 {
 	if (!server)
 		return -1;
-	if (strcmp(server, "s.whatsapp.net") == 0)
+	/* c.us is the legacy spelling of s.whatsapp.net (WM normalises it) */
+	if (strcmp(server, "s.whatsapp.net") == 0 || strcmp(server, "c.us") == 0)
 		return 0;
 	if (strcmp(server, "lid") == 0)
 		return 1;

@@ -74,8 +74,9 @@ typedef struct wa_sig_addr {
 	uint32_t device;
 } wa_sig_addr;
 
-/* Domain type of a JID server: "s.whatsapp.net" 0, "lid" 1, "hosted" 128,
- * "hosted.lid" 129; -1 for servers that carry no Signal sessions. */
+/* Domain type of a JID server: "s.whatsapp.net" (and legacy "c.us") 0,
+ * "lid" 1, "hosted" 128, "hosted.lid" 129; -1 for servers that carry no
+ * Signal sessions (groups, broadcast, newsletter, msgr, interop, bot, ...). */
 int wa_sig_domain_of_server(const char *server);
 
 /* Build an address from its parts. 0 or WA_SIG_INVALID (empty user, user

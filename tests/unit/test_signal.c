@@ -138,7 +138,14 @@ static void test_addresses(void)
 	is_str(a.name, "42_128", "hosted = domain 128");
 	is_int(wa_sig_addr_from_jid("42@hosted.lid", &a), 0, "hosted.lid JID parses");
 	is_str(a.name, "42_129", "hosted.lid = domain 129");
+	ok(wa_sig_addr_from_jid("1555:4@c.us", &a) == 0 && strcmp(a.name, "1555") == 0 && a.device == 4,
+	   "legacy c.us = s.whatsapp.net");
 	ok(wa_sig_addr_from_jid("1203630001@g.us", &a) < 0, "group JID is no Signal address");
+	ok(wa_sig_addr_from_jid("status@broadcast", &a) < 0, "broadcast JID is no Signal address");
+	ok(wa_sig_addr_from_jid("1555:70000@s.whatsapp.net", &a) == 0 && a.device == 70000,
+	   "device ids above one byte are kept (FB-style)");
+	ok(wa_sig_addr_from_jid("1555:123456@s.whatsapp.net", &a) < 0, "device over 5 digits rejected");
+	ok(wa_sig_addr_from_jid("1555@s.whatsapp.net@x", &a) < 0, "two '@' rejected");
 	ok(wa_sig_addr_from_jid("1555:x@s.whatsapp.net", &a) < 0, "bad device rejected");
 	ok(wa_sig_addr_from_jid(":1@s.whatsapp.net", &a) < 0, "empty user rejected");
 	ok(wa_sig_addr_from_jid("1555", &a) < 0, "no server rejected");
