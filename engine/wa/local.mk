@@ -45,3 +45,6 @@ EXTRA_DIST += docs/signal.md
 
 # link-code pairing crypto and participant hash (mediacrypto engineer)
 engine_wa_libwa_a_SOURCES += engine/wa/linkcode.c engine/wa/linkcode.h
+
+# raw-stream Noise connection (framing + handshake + transport) (noise engineer)
+engine_wa_libwa_a_SOURCES += engine/wa/noise_conn.c engine/wa/noise_conn.h

@@ -1,4 +1,4 @@
-// fuzz-sources: engine/wa/noise.c engine/wa/cert.c engine/wa/crypto.c engine/wa/frame.c engine/wa/buf.c engine/wa/companion_reg.c proto/wa_handshake.pb-c.c proto/wa_cert.pb-c.c proto/wa_companion_reg.pb-c.c common/wa_util.c
+// fuzz-sources: engine/wa/noise.c engine/wa/cert.c engine/wa/crypto.c engine/wa/frame.c engine/wa/buf.c engine/wa/companion_reg.c engine/wa/noise_conn.c proto/wa_handshake.pb-c.c proto/wa_cert.pb-c.c proto/wa_companion_reg.pb-c.c common/wa_util.c
 /* fuzz_handshake: hostile handshake input to both Noise roles and the
  * handshake protobuf decoders.
  *
@@ -11,6 +11,8 @@
  *   3  wa_cert_chain_verify on it (test root, any server static)
  *   4  HandshakeMessage / ClientPayload / CertChain protobuf decoders and
  *      wa_client_payload_parse (what wa-sim runs on a decrypted payload)
+ *   5  a server wa_noise_conn fed the raw stream (intro, frames), in two
+ *      reads split at the second byte's value
  * All keys are fixed so runs are reproducible. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,6 +23,7 @@
 #include "wa/companion_reg.h"
 #include "wa/crypto.h"
 #include "wa/noise.h"
+#include "wa/noise_conn.h"
 #include "wa_cert.pb-c.h"
 #include "wa_handshake.pb-c.h"
 
@@ -149,18 +152,37 @@ static void decoders(const uint8_t *d, size_t n)
 	}
 }
 
+static void server_conn(const uint8_t *d, size_t n)
+{
+	struct wa_noise_conn *c = wa_noise_conn_new_server(ss_priv, ss_pub, chain.data, chain.len, 4096);
+	struct wa_buf out = WA_BUF_INIT;
+	size_t cut = n ? d[0] % (n + 1) : 0;
+	int st;
+
+	if (!c)
+		abort();
+	st = wa_noise_conn_feed(c, d, cut, &out, NULL, NULL);
+	if (st > 0)
+		st = wa_noise_conn_feed(c, d + cut, n - cut, &out, NULL, NULL);
+	if (st != wa_noise_conn_state(c))
+		abort();
+	wa_buf_free(&out);
+	wa_noise_conn_free(c);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (!ready)
 		setup();
 	if (size < 1)
 		return 0;
-	switch (data[0] % 5) {
+	switch (data[0] % 6) {
 	case 0: responder_hello(data + 1, size - 1); break;
 	case 1: responder_finish(data + 1, size - 1); break;
 	case 2: initiator_server_hello(data + 1, size - 1); break;
 	case 3: wa_cert_chain_verify(data + 1, size - 1, &trust, NULL, 1800000000u, NULL); break;
 	case 4: decoders(data + 1, size - 1); break;
+	case 5: server_conn(data + 1, size - 1); break;
 	}
 	return 0;
 }

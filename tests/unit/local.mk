@@ -97,3 +97,9 @@ TESTS += tests/unit/test_linkcode
 tests_unit_test_linkcode_SOURCES = tests/unit/test_linkcode.c tests/unit/tap.h
 tests_unit_test_linkcode_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS)
 tests_unit_test_linkcode_LDADD = $(WA_LIBWA_LIBS) $(JANSSON_LIBS)
+
+# raw-stream Noise connection (noise engineer)
+check_PROGRAMS += tests/unit/test_noise_conn
+TESTS += tests/unit/test_noise_conn
+tests_unit_test_noise_conn_SOURCES = tests/unit/test_noise_conn.c tests/unit/tap.h
+tests_unit_test_noise_conn_LDADD = $(WA_LIBWA_LIBS)
