@@ -427,14 +427,32 @@ static int read_packed(struct dec *d, unsigned tag, struct val *v)
 /* A plain string (no JID, no list); nil allowed when allow_nil. */
 static int read_plain(struct dec *d, struct val *v, int allow_nil);
 
-static int jid_part(struct dec *d, char *dst, size_t cap, int allow_nil)
+/* Characters WhatsApp never puts in a JID part; rejecting them keeps the
+ * string form of a decoded JID unambiguous (wa_jid_parse() of it gives the
+ * same JID back), so consumers may use either form. */
+static int jid_part_ok(const char *s, size_t len, int is_user)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c <= 0x20 || c == 0x7f || c == '@' || c == ':')
+			return 0;
+		if (is_user && (c == '.' || c == '_'))
+			return 0;
+	}
+	return 1;
+}
+
+static int jid_part(struct dec *d, char *dst, size_t cap, int allow_nil, int is_user)
 {
 	struct val v = { 0 };
 	int rc = read_plain(d, &v, allow_nil);
 
 	if (rc)
 		return rc;
-	if (v.len >= cap || memchr(v.s ? v.s : "", '\0', v.len)) {
+	/* Only a JID_PAIR user (allow_nil) may be empty: a device, FB or
+	 * interop JID names a user, and every JID names a server. */
+	if (v.len >= cap || (v.len == 0 && !allow_nil) || !jid_part_ok(v.s, v.len, is_user)) {
 		val_release(&v);
 		return WA_BIN_EINVAL;
 	}
@@ -455,8 +473,8 @@ static int read_jid(struct dec *d, unsigned tag, struct val *v)
 	memset(&j, 0, sizeof j);
 	switch (tag) {
 	case WA_TAG_JID_PAIR:
-		if ((rc = jid_part(d, j.user, sizeof j.user, 1)) ||
-		    (rc = jid_part(d, j.server, sizeof j.server, 0)))
+		if ((rc = jid_part(d, j.user, sizeof j.user, 1, 1)) ||
+		    (rc = jid_part(d, j.server, sizeof j.server, 0, 0)))
 			return rc;
 		if (j.server[0] == '\0')
 			return WA_BIN_EINVAL;
@@ -466,31 +484,31 @@ static int read_jid(struct dec *d, unsigned tag, struct val *v)
 
 		if (rd_u8(d, &a) || rd_u8(d, &b))
 			return WA_BIN_ETRUNC;
-		if ((rc = jid_part(d, user, sizeof user, 0)))
+		if ((rc = jid_part(d, user, sizeof user, 0, 1)))
 			return rc;
 		if (wa_jid_from_domain(&j, user, (uint8_t)a, (uint16_t)b) < 0)
 			return WA_BIN_EINVAL;
 		break;
 	}
 	case WA_TAG_FB_JID:
-		if ((rc = jid_part(d, j.user, sizeof j.user, 0)))
+		if ((rc = jid_part(d, j.user, sizeof j.user, 0, 1)))
 			return rc;
 		if (rd_u16(d, &a))
 			return WA_BIN_ETRUNC;
 		j.device = (uint16_t)a;
-		if ((rc = jid_part(d, j.server, sizeof j.server, 0)))
+		if ((rc = jid_part(d, j.server, sizeof j.server, 0, 0)))
 			return rc;
 		if (strcmp(j.server, WA_SERVER_MSGR) != 0)
 			return WA_BIN_EINVAL;
 		break;
 	case WA_TAG_INTEROP_JID:
-		if ((rc = jid_part(d, j.user, sizeof j.user, 0)))
+		if ((rc = jid_part(d, j.user, sizeof j.user, 0, 1)))
 			return rc;
 		if (rd_u16(d, &a) || rd_u16(d, &b))
 			return WA_BIN_ETRUNC;
 		j.device = (uint16_t)a;
 		j.integrator = (uint16_t)b;
-		if ((rc = jid_part(d, j.server, sizeof j.server, 0)))
+		if ((rc = jid_part(d, j.server, sizeof j.server, 0, 0)))
 			return rc;
 		if (strcmp(j.server, WA_SERVER_INTEROP) != 0)
 			return WA_BIN_EINVAL;

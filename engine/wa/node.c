@@ -36,6 +36,27 @@ struct wa_node *wa_node_new(const char *tag)
 	return n;
 }
 
+struct wa_node *wa_node_new_attrs(const char *tag, ...)
+{
+	struct wa_node *n = wa_node_new(tag);
+	const char *k, *v;
+	va_list ap;
+
+	if (n == NULL)
+		return NULL;
+	va_start(ap, tag);
+	while ((k = va_arg(ap, const char *)) != NULL) {
+		v = va_arg(ap, const char *);
+		if (wa_node_set_attr(n, k, v) < 0) {
+			wa_node_free(n);
+			n = NULL;
+			break;
+		}
+	}
+	va_end(ap);
+	return n;
+}
+
 static void free_data(struct wa_node *n)
 {
 	if (n->data) {

@@ -59,6 +59,12 @@ struct wa_node {
  * NULL on out of memory or an empty/NULL tag. */
 struct wa_node *wa_node_new(const char *tag);
 
+/* New node with string attributes given as key, value pairs ending with a
+ * NULL key; a NULL or "" value skips that key:
+ *   wa_node_new_attrs("iq", "id", id, "type", "get", "xmlns", "w:p", NULL)
+ * NULL on out of memory or an empty tag/key. */
+struct wa_node *wa_node_new_attrs(const char *tag, ...);
+
 /* Free a node and its whole subtree. NULL is a no-op. */
 void wa_node_free(struct wa_node *n);
 

@@ -16,6 +16,24 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* The string form of a decoded JID parses back to the same JID (interop
+ * JIDs excepted: their integrator has no string form). */
+static void check_jids(const struct wa_node *n)
+{
+	struct wa_jid j;
+
+	for (size_t i = 0; i < n->nattrs; i++) {
+		const struct wa_attr *a = &n->attrs[i];
+
+		if (a->jid == NULL || strcmp(a->jid->server, WA_SERVER_INTEROP) == 0)
+			continue;
+		if (wa_jid_parse(a->val, &j, NULL) != 0 || !wa_jid_equal(&j, a->jid))
+			abort();
+	}
+	for (size_t i = 0; i < n->nchildren; i++)
+		check_jids(n->children[i]);
+}
+
 static int has_zero_tag(const struct wa_node *n)
 {
 	if (strcmp(n->tag, "0") == 0)
@@ -40,6 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	lim.max_inflated = 1u << 20;
 	if (wa_binary_unmarshal(data, size, &lim, &n) != 0)
 		return 0;
+	check_jids(n);
 	s = wa_node_to_string(n, WA_NODE_PRINT_DEFAULT);
 	free(s);
 	s = wa_node_to_string(n, WA_NODE_PRINT_FULL | WA_NODE_PRINT_INDENT);

@@ -464,8 +464,13 @@ static void test_malformed(void)
 		"f80213f0",         /* unused tag */
 		"f80213f5ff8312345f000000000d", /* interop with wrong server */
 		"f80313fc0200610b0b", /* NUL in tag */
+		"f8031311fafc03614062cc", /* '@' in a JID user */
+		"f8031311fafc03613a31cc", /* ':' in a JID user */
+		"f8031311fafc03612e31cc", /* '.' in a JID user */
+		"f8031311f70000fc0120",   /* space in an AD JID user */
+		"f8031311fa00fc0373406e", /* '@' in a JID server */
 	};
-	int expect_ok[] = { 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+	int expect_ok[] = { 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
 
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		uint8_t *in;
@@ -825,6 +830,11 @@ static void test_node_api(void)
 	int count = 0;
 
 	ok(wa_node_new("") == NULL && wa_node_new(NULL) == NULL, "empty tag refused");
+	c = wa_node_new_attrs("iq", "id", "1.2-1", "skip", NULL, "type", "get", "xmlns", "w:p", NULL);
+	ok(c && c->nattrs == 3 && strcmp(c->attrs[2].key, "xmlns") == 0 && wa_node_attr(c, "skip") == NULL,
+	   "new_attrs builds in order, NULL value skipped");
+	wa_node_free(c);
+	ok(wa_node_new_attrs("iq", "", "x", NULL) == NULL, "new_attrs refuses an empty key");
 	wa_node_set_attr(n, "a", "1");
 	wa_node_set_attr(n, "b", "2");
 	wa_node_set_attr(n, "a", "3");
