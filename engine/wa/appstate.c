@@ -32,6 +32,24 @@ const char *wa_appstate_strerror(int err)
 	}
 }
 
+static const char *const collections[] = {
+	WA_APPSTATE_CRITICAL_BLOCK, WA_APPSTATE_CRITICAL_UNBLOCK_LOW, WA_APPSTATE_REGULAR_HIGH,
+	WA_APPSTATE_REGULAR, WA_APPSTATE_REGULAR_LOW,
+};
+
+const char *wa_appstate_collection(size_t i)
+{
+	return i < sizeof collections / sizeof collections[0] ? collections[i] : NULL;
+}
+
+int wa_appstate_collection_valid(const char *name)
+{
+	for (size_t i = 0; name && i < sizeof collections / sizeof collections[0]; i++)
+		if (strcmp(name, collections[i]) == 0)
+			return 1;
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* 1. primitives */
 
@@ -1020,6 +1038,39 @@ out:
 	free(batch.tab);
 	OPENSSL_cleanse(&k, sizeof k);
 	return rc;
+}
+
+int wa_appstate_patch_set_version(const uint8_t *in, size_t len, uint64_t version, uint8_t **out,
+				  size_t *outlen)
+{
+	WaServerSync__SyncdPatch *p;
+	WaServerSync__SyncdVersion ver = WA_SERVER_SYNC__SYNCD_VERSION__INIT;
+	WaServerSync__SyncdVersion *old;
+	uint8_t *buf;
+	size_t n;
+
+	if ((len && !in) || !out || !outlen)
+		return WA_APPSTATE_ERR;
+	*out = NULL;
+	*outlen = 0;
+	p = wa_server_sync__syncd_patch__unpack(NULL, len, in);
+	if (!p)
+		return WA_APPSTATE_ERR_MALFORMED;
+	old = p->version;
+	ver.has_version = 1;
+	ver.version = version;
+	p->version = &ver;
+	n = wa_server_sync__syncd_patch__get_packed_size(p);
+	buf = malloc(n ? n : 1);
+	if (buf)
+		wa_server_sync__syncd_patch__pack(p, buf);
+	p->version = old;
+	wa_server_sync__syncd_patch__free_unpacked(p, NULL);
+	if (!buf)
+		return WA_APPSTATE_ERR;
+	*out = buf;
+	*outlen = n;
+	return WA_APPSTATE_OK;
 }
 
 /* ------------------------------------------------------------------ */

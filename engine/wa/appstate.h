@@ -46,6 +46,11 @@
 #define WA_APPSTATE_REGULAR "regular"
 #define WA_APPSTATE_REGULAR_LOW "regular_low"
 
+/* Collection i (0..4) in BL's sync order, NULL beyond; and whether a name
+ * is one of the five. */
+const char *wa_appstate_collection(size_t i);
+int wa_appstate_collection_valid(const char *name);
+
 enum wa_appstate_op { WA_APPSTATE_SET = 0, WA_APPSTATE_REMOVE = 1 };
 
 enum wa_appstate_err {
@@ -202,6 +207,12 @@ struct wa_appstate_out_mutation {
 int wa_appstate_build_patch(const struct wa_appstate_state *s, const uint8_t *key_id, size_t key_id_len,
 			    const uint8_t key_data[32], const struct wa_appstate_out_mutation *m, size_t n,
 			    uint8_t **out, size_t *outlen, uint8_t new_hash[WA_APPSTATE_HASH_LEN]);
+
+/* Server side (wa-sim): re-serialize a client's SyncdPatch with
+ * version.version set, as the server does before storing / serving it.
+ * *out is malloc'd. WA_APPSTATE_ERR_MALFORMED if in does not decode. */
+int wa_appstate_patch_set_version(const uint8_t *in, size_t len, uint64_t version, uint8_t **out,
+				  size_t *outlen);
 
 /* --- JSON index helpers --- */
 

@@ -843,6 +843,39 @@ int main(void)
 	test_poll_vote(json_object_get(vectors, "poll_vote"));
 	test_sync_actions(as);
 	ok(strcmp(wa_appstate_strerror(WA_APPSTATE_ERR_PATCH_MAC), "app state patch MAC mismatch") == 0, "strerror");
+	ok(strcmp(wa_appstate_collection(0), "critical_block") == 0 && wa_appstate_collection(5) == NULL &&
+	   wa_appstate_collection_valid("regular_low") && !wa_appstate_collection_valid("regular_lo"),
+	   "collection names");
+	{
+		/* the simulator stamps the version; the client applies it */
+		struct wa_appstate_state *s = wa_appstate_state_new("regular");
+		struct wa_sync_action a;
+		struct wa_appstate_out_mutation m;
+		struct wa_appstate_result res;
+		WaServerSync__SyncdPatch *p = NULL;
+		uint8_t *pb = NULL, *b2 = NULL;
+		size_t l = 0, l2 = 0;
+
+		wa_sync_action_label_chat(&a, "1", "1@s.whatsapp.net", 1, 5);
+		wa_sync_action_out(&a, &m);
+		wa_appstate_build_patch(s, g_key_id, 6, g_key_data, &m, 1, &pb, &l, NULL);
+		ok(wa_appstate_patch_set_version(pb, l, 1, &b2, &l2) == 0 &&
+		   (p = wa_server_sync__syncd_patch__unpack(NULL, l2, b2)) && p->version && p->version->version == 1,
+		   "patch_set_version stamps the version");
+		if (p)
+			wa_server_sync__syncd_patch__free_unpacked(p, NULL);
+		p = wa_server_sync__syncd_patch__unpack(NULL, l2, b2);
+		ok(p && wa_appstate_apply_patch(s, p, NULL, get_key, NULL, &res) == 0 &&
+		   wa_appstate_state_version(s) == 1, "stamped patch applies");
+		wa_appstate_result_free(&res);
+		wa_server_sync__syncd_patch__free_unpacked(p, NULL);
+		free(pb);
+		free(b2);
+		ok(wa_appstate_patch_set_version((const uint8_t *)"\xff\xff", 2, 1, &b2, &l2) ==
+		   WA_APPSTATE_ERR_MALFORMED && b2 == NULL, "garbage patch refused");
+		wa_sync_action_free(&a);
+		wa_appstate_state_free(s);
+	}
 	json_decref(vectors);
 	return tap_done();
 }
