@@ -48,3 +48,6 @@ engine_wa_libwa_a_SOURCES += engine/wa/linkcode.c engine/wa/linkcode.h
 
 # raw-stream Noise connection (framing + handshake + transport) (noise engineer)
 engine_wa_libwa_a_SOURCES += engine/wa/noise_conn.c engine/wa/noise_conn.h
+
+# how the engine uses the media / app-state / link-code modules (mediacrypto engineer)
+EXTRA_DIST += docs/media-appstate.md
