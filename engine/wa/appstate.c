@@ -705,12 +705,12 @@ int wa_appstate_apply_snapshot(struct wa_appstate_state *s, const WaServerSync__
 	uint64_t version;
 	int rc;
 
+	if (res)
+		result_init(res, 0);   /* callers may free res whatever we return */
 	if (!s || !snap || !res)
 		return WA_APPSTATE_ERR;
-	if (snap->n_records > WA_APPSTATE_MAX_MUTATIONS) {
-		result_init(res, 0);
+	if (snap->n_records > WA_APPSTATE_MAX_MUTATIONS)
 		return WA_APPSTATE_ERR_LIMIT;
-	}
 	if (result_init(res, snap->n_records) != WA_APPSTATE_OK)
 		return WA_APPSTATE_ERR;
 	memset(&kc, 0, sizeof kc);
@@ -779,9 +779,10 @@ int wa_appstate_apply_patch(struct wa_appstate_state *s, const WaServerSync__Syn
 	uint64_t version;
 	int rc;
 
+	if (res)
+		result_init(res, 0);   /* callers may free res whatever we return */
 	if (!s || !patch || !res)
 		return WA_APPSTATE_ERR;
-	result_init(res, 0);
 	if (external) {
 		muts = external->mutations;
 		n = external->n_mutations;

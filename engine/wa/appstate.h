@@ -169,7 +169,8 @@ struct wa_appstate_result {
 };
 
 /* Releases everything a result holds and zeroes it (the struct itself is
- * the caller's). */
+ * the caller's). Both apply functions initialise *res first thing, so it
+ * is always safe to call this after them, whatever they returned. */
 void wa_appstate_result_free(struct wa_appstate_result *r);
 
 /* Replace the state with a snapshot: every record is decrypted and
