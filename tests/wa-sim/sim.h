@@ -1,0 +1,267 @@
+/* sim.h: the wa-sim server core - shared types of the connection layer
+ * (sim_conn.c), the stanza dispatch tables (sim_handlers.c), pairing
+ * (sim_pair.c), keys (sim_keys.c) and the admin API (sim_admin.c).
+ *
+ * Threads: everything here runs on the single lws service thread (see
+ * sim_store.h); no function may be called from another thread.
+ *
+ * Extension points (see README.md "Extending wa-sim"):
+ *   - a top-level stanza tag        -> a row in sim_node_handlers[] (sim_handlers.c)
+ *   - an IQ (type + xmlns + child)  -> a row in sim_iq_handlers[]   (sim_handlers.c)
+ *   - an admin route                -> a row in sim_admin_routes[]  (sim_admin.c)
+ * Handlers send with sim_conn_send_node() / sim_conn_iq_result() /
+ * sim_conn_iq_error() and deliver to other devices with sim_deliver(). */
+#ifndef SIM_H
+#define SIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "sim_store.h"
+#include "wa/binary.h"
+#include "wa/buf.h"
+#include "wa/companion_reg.h"
+#include "wa/frame.h"
+#include "wa/msgid.h"
+#include "wa/node.h"
+#include "wa/noise.h"
+
+struct lws;
+struct lws_context;
+
+#define SIM_PAIR_REFS 6             /* refs per pair-device (PROTOCOL.md 4.2) */
+#define SIM_REF_MAX 80
+#define SIM_OUT_MAX_FRAMES 10000    /* queued outgoing frames per connection */
+#define SIM_OUT_MAX_BYTES (64u * 1024 * 1024)
+
+/* ---- keys (sim_keys.c) ---- */
+
+struct sim_keys {
+	uint8_t root_priv[32], root_pub[32];       /* trust anchor clients must be given */
+	uint32_t root_serial;                      /* issuerSerial of the intermediate (0) */
+	uint8_t static_priv[32], static_pub[32];   /* Noise static key (leaf key) */
+	uint8_t *chain;                            /* serialized CertChain for ServerHello */
+	size_t chain_len;
+};
+
+/* Load DIR/root.key and DIR/server.key or create them (deterministically
+ * from seed when seeded), write DIR/root.pub, build the certificate chain.
+ * 0 / -1 (logged). */
+int sim_keys_load(struct sim_keys *k, const char *dir, int seeded, uint64_t seed);
+void sim_keys_release(struct sim_keys *k);
+
+/* 32 deterministic bytes for (seed, label) (SHA-256 based); used for keys
+ * when --seed is given. */
+void sim_derive(uint64_t seed, const char *label, uint8_t out[32]);
+
+/* ---- server ---- */
+
+struct sim_conn;
+
+struct sim_server {
+	struct lws_context *ctx;
+	struct sim_store *store;
+	struct sim_keys keys;
+	char state_dir[4096];
+	int seeded;
+	uint64_t seed;
+	uint64_t seq;                   /* deterministic counter for ids / refs */
+	unsigned ref_first_secs;        /* 60: first ref validity (4.2) */
+	unsigned ref_next_secs;         /* 20: each later ref */
+	struct sim_conn *conns;         /* every live WebSocket connection */
+	size_t nconns;
+	int stop;
+};
+
+/* Fill n random bytes: deterministic from the seed when seeded, else
+ * wa_random(). 0 / -1. */
+int sim_random(struct sim_server *s, uint8_t *out, size_t n);
+
+/* Current unix time (a function so tests may later fake it). */
+uint64_t sim_now(const struct sim_server *s);
+
+/* 1 when stanzas are logged (--verbose); set once by main. */
+extern int sim_log_debug;
+
+/* Persist the store, logging a failure. */
+void sim_save(struct sim_server *s);
+
+/* ---- connections (sim_conn.c) ---- */
+
+enum sim_conn_state {
+	SIM_CONN_HELLO = 0,   /* waiting for the intro + ClientHello */
+	SIM_CONN_FINISH,      /* ServerHello sent, waiting for ClientFinish */
+	SIM_CONN_READY,       /* transport up: nodes flow */
+	SIM_CONN_CLOSING,     /* flushing the last frames, then close */
+};
+
+struct sim_out {
+	struct sim_out *next;
+	size_t len;
+	uint8_t buf[];        /* LWS_PRE bytes of head room, then len bytes */
+};
+
+struct sim_pending_pair {
+	int active;
+	char iq_id[40];                 /* id of the pair-success IQ */
+	char number[SIM_NUMBER_MAX + 1];
+	uint16_t device_id;             /* slot reserved for the companion */
+	uint32_t key_index;
+	uint8_t details[128];           /* ADVDeviceIdentity bytes that were signed */
+	size_t details_len;
+	uint8_t account_sig[64];
+};
+
+struct sim_conn {
+	struct sim_server *srv;
+	struct lws *wsi;
+	struct sim_conn *next;
+	int state;                      /* enum sim_conn_state */
+	unsigned long id;               /* for logs */
+	struct wa_frame_parser fp;
+	struct wa_noise_hs hs;
+	struct wa_noise_transport tr;
+	uint8_t client_static[32];
+	struct wa_client_payload_info info;
+	/* outgoing frames, in order (already encrypted) */
+	struct sim_out *out_head, *out_tail;
+	size_t out_count, out_bytes;
+	int kill;                       /* drop without flushing */
+	/* who this is */
+	int is_registration;            /* registration payload: pairing only */
+	struct sim_account *acc;        /* logged in: account ... */
+	struct sim_device *dev;         /* ... and device (dev->conn == this) */
+	char jid[64];                   /* logged in: "<number>:<dev>@s.whatsapp.net" */
+	/* pairing (registration connections) */
+	char refs[SIM_PAIR_REFS][SIM_REF_MAX];
+	uint64_t refs_sent_at;
+	struct sim_pending_pair pair;
+	/* server-initiated IQ ids */
+	char iq_prefix[WA_IQID_PREFIX_MAX];
+	uint64_t iq_counter;
+};
+
+/* Create / destroy the per-connection state (the lws protocol callback in
+ * sim_conn.c calls these). */
+struct sim_conn *sim_conn_new(struct sim_server *s, struct lws *wsi);
+void sim_conn_free(struct sim_conn *c);
+
+/* Feed bytes received on the WebSocket. 0, or -1 when the connection must
+ * be dropped (protocol error). */
+int sim_conn_receive(struct sim_conn *c, const uint8_t *data, size_t len);
+
+/* Handle one decrypted frame plaintext (flag byte + node): decode and
+ * dispatch. Exposed for the fuzz target. 0 / -1 (drop). */
+int sim_conn_on_plaintext(struct sim_conn *c, const uint8_t *pt, size_t len);
+
+/* Encrypt and queue a node (frame plaintext flag 0). 0 / -1. The node stays
+ * the caller's. */
+int sim_conn_send_node(struct sim_conn *c, const struct wa_node *n);
+
+/* Queue an already-marshalled plaintext (flag + node). 0 / -1. */
+int sim_conn_send_plain(struct sim_conn *c, const uint8_t *pt, size_t len);
+
+/* Flush what is queued, then close the WebSocket. */
+void sim_conn_close_after_flush(struct sim_conn *c);
+
+/* Close now without flushing (fault injection). */
+void sim_conn_drop(struct sim_conn *c);
+
+/* Send <stream:error code=.../> with an optional <conflict type=.../>
+ * child (code NULL = no code attribute), then close. */
+void sim_conn_stream_error(struct sim_conn *c, const char *code, const char *conflict_type);
+
+/* Next server IQ id for this connection into buf (whatsmeow style). */
+void sim_conn_next_iq_id(struct sim_conn *c, char *buf, size_t cap);
+
+/* Reply to an IQ: <iq id=<same> type="result" from="s.whatsapp.net">
+ * [child]</iq>. child may be NULL; ownership of child moves on success only. */
+int sim_conn_iq_result(struct sim_conn *c, const struct wa_node *iq, struct wa_node *child);
+
+/* Reply <iq id type="error" from><error code text/></iq>. */
+int sim_conn_iq_error(struct sim_conn *c, const struct wa_node *iq, int code, const char *text);
+
+/* Log the connection in as device d of account a (closing an older
+ * connection of the same device with a 440 conflict), send <success>, then
+ * the offline queue (PROTOCOL.md 8.7). 0 / -1. */
+int sim_conn_login(struct sim_conn *c, struct sim_account *a, struct sim_device *d);
+
+/* Deliver a stanza to a device: sent now when it is online, else marked
+ * offline="1" and queued (bounded). 0 / -1 (queue full / OOM). */
+int sim_deliver(struct sim_server *s, struct sim_device *d, struct wa_node *n);
+
+/* The lws protocol callback for /ws/chat (sim_conn.c). */
+int sim_ws_callback(struct lws *wsi, int reason, void *user, void *in, size_t len);
+
+/* ---- dispatch (sim_handlers.c) ---- */
+
+/* Top-level stanza handler: return 0, or -1 to drop the connection. */
+typedef int (*sim_node_fn)(struct sim_conn *c, struct wa_node *n);
+
+/* IQ handler; `child` is the first child (may be NULL). 0 / -1 (drop). */
+typedef int (*sim_iq_fn)(struct sim_conn *c, struct wa_node *iq, struct wa_node *child);
+
+enum {
+	SIM_ANY_CONN = 0,       /* registration or logged-in connections */
+	SIM_LOGGED_IN = 1,      /* only after <success> */
+	SIM_REGISTERING = 2,    /* only on a registration (pairing) connection */
+};
+
+struct sim_node_handler {
+	const char *tag;
+	int when;               /* SIM_ANY_CONN / SIM_LOGGED_IN / SIM_REGISTERING */
+	sim_node_fn fn;
+};
+
+struct sim_iq_handler {
+	const char *type;       /* "get" / "set" */
+	const char *xmlns;      /* NULL = any */
+	const char *child;      /* first child tag; NULL = no / any child */
+	int when;
+	sim_iq_fn fn;
+};
+
+extern const struct sim_node_handler sim_node_handlers[];
+extern const struct sim_iq_handler sim_iq_handlers[];
+
+/* Route one decoded stanza through the tables. 0 / -1 (drop). */
+int sim_dispatch(struct sim_conn *c, struct wa_node *n);
+
+/* ---- pairing (sim_pair.c) ---- */
+
+/* Parsed QR string (PROTOCOL.md 4.2). */
+struct sim_qr {
+	char ref[SIM_REF_MAX];
+	uint8_t noise_pub[32];
+	uint8_t identity_pub[32];
+	uint8_t adv_secret[32];
+	char platform;
+};
+
+/* Parse "https://wa.me/settings/linked_devices#ref,noise,identity,adv,platform"
+ * (the URL prefix is optional). 0, or -1 with *why set. */
+int sim_qr_parse(const char *qr, size_t len, struct sim_qr *out, const char **why);
+
+/* Send the registration connection its pair-device IQ with fresh refs. */
+int sim_pair_send_refs(struct sim_conn *c);
+
+/* The phone `acc` scans qr: find the waiting connection by ref, send
+ * pair-success. Returns an HTTP-like status (200, 400, 404, 409, 500) with
+ * *why set, and on 200 the device jid that was offered in jid_out. */
+int sim_pair_scan(struct sim_server *s, struct sim_account *acc, const char *qr, size_t qrlen,
+		  char *jid_out, size_t jid_cap, const char **why);
+
+/* Reply to our pair-success (type result with pair-device-sign, or error). */
+int sim_pair_on_reply(struct sim_conn *c, struct wa_node *iq);
+
+/* Remove device `dev` of account a as its phone does: a 401 device_removed
+ * stream error to its connection, then forget it. 0 / -1 (no such device). */
+int sim_pair_remove_device(struct sim_server *s, struct sim_account *a, uint16_t dev);
+
+/* ---- admin API (sim_admin.c) ---- */
+
+int sim_admin_callback(struct lws *wsi, int reason, void *user, void *in, size_t len);
+size_t sim_admin_pss_size(void);
+
+#endif

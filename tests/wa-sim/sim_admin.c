@@ -1,0 +1,479 @@
+/* sim_admin: the admin HTTP JSON API of wa-sim (README.md "Admin API").
+ *
+ * One route table, sim_admin_routes[]: method + path pattern ('*' matches
+ * one path segment, passed to the handler in order) -> handler. A handler
+ * gets the request body and returns the HTTP status and a JSON reply.
+ * Bodies are capped at ADMIN_BODY_MAX (413 beyond). Runs on the lws
+ * service thread like everything else in wa-sim. */
+#include "sim.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <libwebsockets.h>
+
+#include "wa/crypto.h"
+#include "wa_log.h"
+#include "wa_util.h"
+
+#define ADMIN_BODY_MAX (64u * 1024)
+#define ADMIN_PATH_MAX 512
+#define ADMIN_MAX_PARAMS 4
+#define ADMIN_PARAM_MAX 128
+
+struct admin_req {
+	const char *body;       /* NUL-terminated, may be "" */
+	size_t body_len;
+	int is_json;            /* Content-Type application/json or body starts with '{' */
+	const char *params[ADMIN_MAX_PARAMS];
+	int nparams;
+};
+
+typedef int (*admin_fn)(struct sim_server *s, const struct admin_req *r, json_t **reply);
+
+struct admin_route {
+	const char *method;
+	const char *pattern;
+	admin_fn fn;
+};
+
+static json_t *err_json(const char *msg)
+{
+	return json_pack("{s:s}", "error", msg);
+}
+
+static json_t *device_json(const struct sim_account *a, const struct sim_device *d)
+{
+	char jid[64], lid[64];
+
+	snprintf(jid, sizeof jid, "%s:%u@s.whatsapp.net", a->number, d->id);
+	snprintf(lid, sizeof lid, "%s:%u@lid", a->lid, d->id);
+	return json_pack("{s:i, s:s, s:s, s:b, s:s, s:I, s:I}", "id", (int)d->id, "jid", jid, "lid", lid,
+			 "online", d->conn != NULL, "platform", d->platform, "pairedAt",
+			 (json_int_t)d->paired_at, "queued", (json_int_t)d->qcount);
+}
+
+static json_t *phone_json(const struct sim_account *a)
+{
+	char lid[64], idhex[65];
+	json_t *devs = json_array(), *o;
+	const struct sim_device *d;
+
+	if (devs == NULL)
+		return NULL;
+	for (d = a->devices; d; d = d->next)
+		json_array_append_new(devs, device_json(a, d));
+	snprintf(lid, sizeof lid, "%s@lid", a->lid);
+	wa_hex_encode(a->identity_pub, 32, idhex);
+	o = json_pack("{s:s, s:s, s:s, s:s, s:o}", "number", a->number, "pushName", a->push_name, "lid",
+		      lid, "identityKey", idhex, "devices", devs);
+	return o;
+}
+
+/* POST /admin/phones {"number","pushName"} */
+static int h_phone_create(struct sim_server *s, const struct admin_req *r, json_t **reply)
+{
+	json_error_t err;
+	json_t *in = json_loadb(r->body, r->body_len, 0, &err);
+	const char *number = NULL, *push = "";
+	uint8_t priv[32], rnd[32];
+	char lid[SIM_NUMBER_MAX + 1], label[64];
+	uint32_t raw_id;
+	struct sim_account *a;
+	int status = 400, rc;
+
+	if (in == NULL || json_unpack_ex(in, &err, 0, "{s:s, s?s}", "number", &number, "pushName", &push)) {
+		*reply = err_json("body must be {\"number\": \"<digits>\", \"pushName\": \"...\"}");
+		goto out;
+	}
+	if (!sim_number_valid(number)) {
+		*reply = err_json("number must be 5-20 digits without a leading 0");
+		goto out;
+	}
+	if (strlen(push) > SIM_PUSHNAME_MAX) {
+		*reply = err_json("pushName too long");
+		goto out;
+	}
+	if (sim_store_account_find(s->store, number)) {
+		*reply = err_json("phone exists");
+		status = 409;
+		goto out;
+	}
+	snprintf(label, sizeof label, "phone-identity:%s", number);
+	if (s->seeded) {
+		sim_derive(s->seed, label, priv);
+		snprintf(label, sizeof label, "phone-lid:%s", number);
+		sim_derive(s->seed, label, rnd);
+	} else if (wa_random(priv, 32) != 0 || wa_random(rnd, 16) != 0) {
+		*reply = err_json("no randomness");
+		status = 500;
+		goto out;
+	}
+	priv[0] &= 248;
+	priv[31] &= 127;
+	priv[31] |= 64;
+	/* a 15-digit LID like the real ones, first digit 1-9 */
+	lid[0] = (char)('1' + rnd[0] % 9);
+	for (int i = 1; i < 15; i++)
+		lid[i] = (char)('0' + rnd[i] % 10);
+	lid[15] = '\0';
+	raw_id = ((uint32_t)rnd[12] << 24 | (uint32_t)rnd[13] << 16 | (uint32_t)rnd[14] << 8 | rnd[15]);
+	rc = sim_store_account_add(s->store, number, push, priv, lid, raw_id, &a);
+	memset(priv, 0, sizeof priv);
+	if (rc == -2) {
+		*reply = err_json("phone exists");
+		status = 409;
+		goto out;
+	}
+	if (rc != 0) {
+		*reply = err_json(rc == -3 ? "too many phones" : "cannot create the phone");
+		status = rc == -3 ? 507 : 500;
+		goto out;
+	}
+	sim_save(s);
+	*reply = phone_json(a);
+	status = 201;
+out:
+	json_decref(in);
+	return status;
+}
+
+/* GET /admin/phones */
+static int h_phone_list(struct sim_server *s, const struct admin_req *r, json_t **reply)
+{
+	json_t *arr = json_array();
+	const struct sim_account *a;
+
+	(void)r;
+	if (arr == NULL)
+		return 500;
+	for (a = s->store->accounts; a; a = a->next)
+		json_array_append_new(arr, phone_json(a));
+	*reply = json_pack("{s:o}", "phones", arr);
+	return 200;
+}
+
+static struct sim_account *phone_param(struct sim_server *s, const struct admin_req *r, json_t **reply)
+{
+	struct sim_account *a = sim_store_account_find(s->store, r->params[0]);
+
+	if (a == NULL)
+		*reply = err_json("no such phone");
+	return a;
+}
+
+/* GET /admin/phones/{number} */
+static int h_phone_get(struct sim_server *s, const struct admin_req *r, json_t **reply)
+{
+	struct sim_account *a = phone_param(s, r, reply);
+
+	if (a == NULL)
+		return 404;
+	*reply = phone_json(a);
+	return 200;
+}
+
+/* POST /admin/phones/{number}/scan, body: the QR string, or {"qr": "..."} */
+static int h_phone_scan(struct sim_server *s, const struct admin_req *r, json_t **reply)
+{
+	struct sim_account *a = phone_param(s, r, reply);
+	const char *qr = r->body, *why = NULL;
+	size_t qrlen = r->body_len;
+	json_t *in = NULL;
+	char jid[64] = "";
+	int status;
+
+	if (a == NULL)
+		return 404;
+	if (r->is_json) {
+		json_error_t err;
+
+		in = json_loadb(r->body, r->body_len, 0, &err);
+		if (in == NULL || json_unpack_ex(in, &err, 0, "{s:s%}", "qr", &qr, &qrlen)) {
+			json_decref(in);
+			*reply = err_json("body must be the qr string or {\"qr\": \"...\"}");
+			return 400;
+		}
+	}
+	status = sim_pair_scan(s, a, qr, qrlen, jid, sizeof jid, &why);
+	if (status == 200)
+		*reply = json_pack("{s:s, s:s}", "status", why, "jid", jid);
+	else
+		*reply = err_json(why);
+	json_decref(in);
+	return status;
+}
+
+/* POST /admin/phones/{number}/devices/{device}/remove */
+static int h_device_remove(struct sim_server *s, const struct admin_req *r, json_t **reply)
+{
+	struct sim_account *a = phone_param(s, r, reply);
+	char *end;
+	unsigned long dev;
+
+	if (a == NULL)
+		return 404;
+	dev = strtoul(r->params[1], &end, 10);
+	if (*end != '\0' || dev == 0 || dev > UINT16_MAX || sim_pair_remove_device(s, a, (uint16_t)dev)) {
+		*reply = err_json("no such device");
+		return 404;
+	}
+	*reply = json_pack("{s:b}", "removed", 1);
+	return 200;
+}
+
+/* GET /admin/root-key */
+static int h_root_key(struct sim_server *s, const struct admin_req *r, json_t **reply)
+{
+	char hex[65];
+
+	(void)r;
+	wa_hex_encode(s->keys.root_pub, 32, hex);
+	*reply = json_pack("{s:s, s:I}", "publicKey", hex, "serial", (json_int_t)s->keys.root_serial);
+	return 200;
+}
+
+/* POST /admin/reset: drop every connection, forget every phone. */
+static int h_reset(struct sim_server *s, const struct admin_req *r, json_t **reply)
+{
+	struct sim_conn *c;
+
+	(void)r;
+	for (c = s->conns; c; c = c->next)
+		sim_conn_drop(c);
+	sim_store_clear(s->store);
+	sim_save(s);
+	*reply = json_pack("{s:b}", "reset", 1);
+	return 200;
+}
+
+/* POST /admin/connections/drop [{"jid": "<number>:<dev>@s.whatsapp.net"}]:
+ * close without a stream error (network failure). */
+static int h_drop(struct sim_server *s, const struct admin_req *r, json_t **reply)
+{
+	const char *jid = NULL;
+	struct sim_conn *c;
+	json_int_t n = 0;
+
+	if (r->body_len > 0) {
+		json_error_t err;
+		json_t *in = json_loadb(r->body, r->body_len, 0, &err);
+
+		if (in == NULL || json_unpack_ex(in, &err, 0, "{s?s}", "jid", &jid)) {
+			json_decref(in);
+			*reply = err_json("body must be empty or {\"jid\": \"<device jid>\"}");
+			return 400;
+		}
+		for (c = s->conns; c; c = c->next) {
+			if (c->kill || (jid && strcmp(c->jid, jid) != 0))
+				continue;
+			sim_conn_drop(c);
+			n++;
+		}
+		json_decref(in);
+	} else {
+		for (c = s->conns; c; c = c->next) {
+			if (c->kill)
+				continue;
+			sim_conn_drop(c);
+			n++;
+		}
+	}
+	*reply = json_pack("{s:I}", "dropped", n);
+	return 200;
+}
+
+static const struct admin_route sim_admin_routes[] = {
+	{ "POST", "/admin/phones", h_phone_create },
+	{ "GET", "/admin/phones", h_phone_list },
+	{ "GET", "/admin/phones/*", h_phone_get },
+	{ "POST", "/admin/phones/*/scan", h_phone_scan },
+	{ "POST", "/admin/phones/*/devices/*/remove", h_device_remove },
+	{ "GET", "/admin/root-key", h_root_key },
+	{ "POST", "/admin/reset", h_reset },
+	{ "POST", "/admin/connections/drop", h_drop },
+	/* next: /admin/phones/{n}/send, /admin/phones/{n}/inbox, groups ... */
+	{ NULL, NULL, NULL },
+};
+
+/* Match path against pattern; fills params (pointers into pbuf, which
+ * receives the decoded segments). 1 on a match. */
+static int match(const char *pattern, const char *path, struct admin_req *r,
+		 char pbuf[ADMIN_MAX_PARAMS][ADMIN_PARAM_MAX])
+{
+	r->nparams = 0;
+	while (*pattern && *path) {
+		if (*pattern == '*') {
+			const char *seg_end = strchr(path, '/');
+			size_t n = seg_end ? (size_t)(seg_end - path) : strlen(path);
+
+			if (n == 0 || r->nparams >= ADMIN_MAX_PARAMS ||
+			    wa_url_decode(path, n, pbuf[r->nparams], ADMIN_PARAM_MAX, 0) < 0)
+				return 0;
+			r->params[r->nparams] = pbuf[r->nparams];
+			r->nparams++;
+			pattern++;
+			path += n;
+			continue;
+		}
+		if (*pattern != *path)
+			return 0;
+		pattern++;
+		path++;
+	}
+	if (*path == '/' && path[1] == '\0')
+		path++; /* tolerate one trailing slash */
+	return *pattern == '\0' && *path == '\0';
+}
+
+/* ---- lws glue ---- */
+
+struct admin_pss {
+	char method[8];
+	char path[ADMIN_PATH_MAX];
+	int is_json;
+	char *body;
+	size_t body_len;
+	int too_big;
+	char *reply;
+	size_t reply_len;
+};
+
+size_t sim_admin_pss_size(void)
+{
+	return sizeof(struct admin_pss);
+}
+
+static void pss_release(struct admin_pss *p)
+{
+	free(p->body);
+	free(p->reply);
+	p->body = p->reply = NULL;
+	p->body_len = p->reply_len = 0;
+	p->too_big = 0;
+}
+
+static int respond(struct lws *wsi, struct admin_pss *p, int status, json_t *reply)
+{
+	uint8_t buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *ptr = start, *end = buf + sizeof buf;
+
+	if (reply == NULL)
+		reply = err_json(status >= 500 ? "internal error" : "error");
+	p->reply = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
+	json_decref(reply);
+	if (p->reply == NULL)
+		return -1;
+	p->reply_len = strlen(p->reply);
+	if (lws_add_http_common_headers(wsi, (unsigned)status, "application/json", p->reply_len, &ptr,
+					end) ||
+	    lws_finalize_write_http_header(wsi, start, &ptr, end))
+		return -1;
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+static int handle(struct lws *wsi, struct admin_pss *p)
+{
+	struct sim_server *s = lws_context_user(lws_get_context(wsi));
+	char pbuf[ADMIN_MAX_PARAMS][ADMIN_PARAM_MAX];
+	const struct admin_route *rt;
+	struct admin_req r;
+	json_t *reply = NULL;
+	int path_known = 0, status;
+
+	if (p->too_big)
+		return respond(wsi, p, 413, err_json("body too large"));
+	memset(&r, 0, sizeof r);
+	r.body = p->body ? p->body : "";
+	r.body_len = p->body_len;
+	r.is_json = p->is_json;
+	if (!r.is_json) {
+		size_t i = 0;
+
+		while (i < r.body_len && (r.body[i] == ' ' || r.body[i] == '\n' || r.body[i] == '\r'))
+			i++;
+		r.is_json = i < r.body_len && r.body[i] == '{';
+	}
+	for (rt = sim_admin_routes; rt->method; rt++) {
+		if (!match(rt->pattern, p->path, &r, pbuf))
+			continue;
+		path_known = 1;
+		if (strcmp(rt->method, p->method) != 0)
+			continue;
+		status = rt->fn(s, &r, &reply);
+		wa_info("sim: admin %s %s -> %d", p->method, rt->pattern, status);
+		return respond(wsi, p, status, reply);
+	}
+	return respond(wsi, p, path_known ? 405 : 404,
+		       err_json(path_known ? "method not allowed" : "not found"));
+}
+
+int sim_admin_callback(struct lws *wsi, int reason, void *user, void *in, size_t len)
+{
+	struct admin_pss *p = user;
+	const char *uri;
+	int ulen, m;
+	char hdr[64];
+
+	switch (reason) {
+	case LWS_CALLBACK_HTTP:
+		pss_release(p);
+		m = lws_http_get_uri_and_method(wsi, (char **)&uri, &ulen);
+		snprintf(p->method, sizeof p->method, "%s",
+			 m == LWSHUMETH_GET ? "GET" : m == LWSHUMETH_POST ? "POST" :
+			 m == LWSHUMETH_PUT ? "PUT" : m == LWSHUMETH_DELETE ? "DELETE" : "OTHER");
+		if (snprintf(p->path, sizeof p->path, "%s", (const char *)in) >= (int)sizeof p->path)
+			p->path[0] = '\0';
+		p->is_json = 0;
+		if (lws_hdr_copy(wsi, hdr, sizeof hdr, WSI_TOKEN_HTTP_CONTENT_TYPE) > 0 &&
+		    strncasecmp(hdr, "application/json", 16) == 0)
+			p->is_json = 1;
+		if (lws_hdr_copy(wsi, hdr, sizeof hdr, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
+		    strtoul(hdr, NULL, 10) > 0)
+			return 0; /* wait for the body */
+		return handle(wsi, p) ? -1 : 0;
+	case LWS_CALLBACK_HTTP_BODY:
+		if (p->too_big || len > ADMIN_BODY_MAX - p->body_len) {
+			p->too_big = 1;
+			return 0;
+		}
+		{
+			char *nb = realloc(p->body, p->body_len + len + 1);
+
+			if (nb == NULL)
+				return -1;
+			p->body = nb;
+			memcpy(p->body + p->body_len, in, len);
+			p->body_len += len;
+			p->body[p->body_len] = '\0';
+		}
+		return 0;
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		return handle(wsi, p) ? -1 : 0;
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		if (p->reply == NULL)
+			return 0;
+		{
+			uint8_t *out = malloc(LWS_PRE + p->reply_len);
+			int w;
+
+			if (out == NULL)
+				return -1;
+			memcpy(out + LWS_PRE, p->reply, p->reply_len);
+			w = lws_write(wsi, out + LWS_PRE, p->reply_len, LWS_WRITE_HTTP_FINAL);
+			free(out);
+			pss_release(p);
+			if (w < 0)
+				return -1;
+		}
+		return lws_http_transaction_completed(wsi) ? -1 : 0;
+	case LWS_CALLBACK_CLOSED_HTTP:
+		pss_release(p);
+		return 0;
+	default:
+		break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
