@@ -74,8 +74,9 @@ int wa_jid_make_ad(struct wa_jid *out, const char *user, uint16_t device, const 
  * "user:dev@server", "user.agent:dev@server", "user.agent@server",
  * "user_agent:dev@server". Device must be 0..65535 and agent 0..255 in
  * decimal. Rejects empty input, an empty server, more than one '@', control
- * characters, spaces, and over-long parts. Does NOT rewrite c.us (see
- * wa_jid_normalize()). */
+ * characters, spaces, a '.' or '_' left in the user part, and over-long
+ * parts, so that wa_jid_format() and wa_jid_parse() are inverse. Does NOT
+ * rewrite c.us (see wa_jid_normalize()). */
 int wa_jid_parse(const char *s, struct wa_jid *out, const char **why);
 
 /* Same, for a string of len bytes that need not be NUL-terminated (an
