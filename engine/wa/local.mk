@@ -51,3 +51,6 @@ engine_wa_libwa_a_SOURCES += engine/wa/noise_conn.c engine/wa/noise_conn.h
 
 # how the engine uses the media / app-state / link-code modules (mediacrypto engineer)
 EXTRA_DIST += docs/media-appstate.md
+
+# transport layer overview (noise engineer)
+EXTRA_DIST += docs/noise.md
