@@ -26,7 +26,7 @@ die() {
 pid_of() {
 	local f=$2/$1.pid pid st
 	[ -s "$f" ] || return 1
-	pid=$(tr -dc '0-9' <"$f")
+	pid=$(tr -dc '0-9' <"$f" 2>/dev/null) || return 1
 	[ -n "$pid" ] && [ -d "/proc/$pid" ] || return 1
 	st=$(awk '/^State:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
 	[ "$st" != Z ] || return 1
@@ -46,22 +46,31 @@ start_bg() {
 }
 
 # stop_pid NAME RUNDIR [SECONDS]: SIGTERM, wait, then SIGKILL; removes the file.
+# A process that leads its own process group (start_bg's setsid, nginx's
+# master) is signalled with its whole group, so the workers it forked stop
+# with it even if it dies first.
 stop_pid() {
-	local name=$1 rundir=$2 secs=${3:-20} pid i
+	local name=$1 rundir=$2 secs=${3:-20} pid pg i
+	local target=()
 	if ! pid=$(pid_of "$name" "$rundir"); then
 		rm -f "$rundir/$name.pid"
 		return 0
 	fi
+	pg=$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ' || true)
+	if [ "$pg" = "$pid" ]; then target=(-- "-$pid"); else target=("$pid"); fi
 	step "stopping $name (pid $pid)"
-	kill -TERM "$pid" 2>/dev/null || true
+	kill -TERM "${target[@]}" 2>/dev/null || true
 	for ((i = 0; i < secs * 10; i++)); do
 		pid_of "$name" "$rundir" >/dev/null || break
 		sleep 0.1
 	done
 	if pid_of "$name" "$rundir" >/dev/null; then
 		warn "$name did not stop in ${secs}s; sending SIGKILL"
-		kill -KILL "$pid" 2>/dev/null || true
+		kill -KILL "${target[@]}" 2>/dev/null || true
 		sleep 0.2
+	elif [ "$pg" = "$pid" ] && pgrep -g "$pid" >/dev/null 2>&1; then
+		sleep 1 # the leader is gone; give the rest of its group a moment
+		if pgrep -g "$pid" >/dev/null 2>&1; then kill -KILL "${target[@]}" 2>/dev/null || true; fi
 	fi
 	rm -f "$rundir/$name.pid"
 }
