@@ -18,6 +18,8 @@ Fixtures:
                                       API key and cookie login; deleted afterwards
   make_session(api, name)             factory: a new WhatsApp session owned by api's
                                       user; deleted afterwards
+  sim                                 wa-sim's {"chat_url", "admin_url", "root_key"}
+                                      (STATE/sim.json; skips when wa-sim is not running)
 Helpers: Api (requests.Session with the base URL and optional key), data()
 (unwraps {"status","message","data"}), assert_error_shape(), login().
 """
@@ -159,6 +161,16 @@ def bootstrap(state_dir):
         creds = json.load(f)
     assert creds.get("apiKey") and creds.get("email") and creds.get("password"), creds
     return creds
+
+
+@pytest.fixture(scope="session")
+def sim(state_dir):
+    """wa-sim as deploy/dev started it: chat_url, admin_url, root_key."""
+    path = os.path.join(state_dir, "sim.json")
+    if not os.path.exists(path):
+        pytest.skip("wa-sim is not part of this stack (no %s)" % path)
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
 
 
 @pytest.fixture
