@@ -242,6 +242,21 @@ static void test_xeddsa(void)
 	sig[63] ^= 0x01;
 	is_int(wa_xeddsa_verify(pub, m, ml, sig), -1, "flipped bit in fresh signature rejected");
 
+	/* long messages: libsignal's signing/verification buffers are sized
+	 * from the message length (checked under ASan) */
+	{
+		size_t bl = 100000;
+		uint8_t *big = malloc(bl);
+		if (big) {
+			memset(big, 0x5a, bl);
+			ok(wa_xeddsa_sign(priv, big, bl, sig) == 0 && wa_xeddsa_verify(pub, big, bl, sig) == 0,
+			   "100 kB message signs and verifies");
+			big[bl - 1] ^= 1;
+			is_int(wa_xeddsa_verify(pub, big, bl, sig), -1, "100 kB message: last byte changed rejected");
+			free(big);
+		}
+	}
+
 	/* an unclamped private key signs for its X25519 public key */
 	{
 		uint8_t up[32], upub[32];
