@@ -1,13 +1,143 @@
-/* h_media.c: PLACEHOLDER answering 501 until implemented (being written now). */
-#include "fcgi/handlers.h"
+/* h_media: files of the media directory, served by nginx through
+ * X-Accel-Redirect (media.accel_prefix is an internal location mapped to
+ * media.dir), so the worker never reads file contents.
+ *
+ * A file name must match ^[A-Za-z0-9][A-Za-z0-9._-]*$ without "..", both
+ * when it comes from the URL and when it comes from the database (defence
+ * in depth: a bad row never turns into a path outside media.dir).
+ * Access to /api/media/{filename}: a SUPERADMIN, the uploader, or anyone
+ * who may use the file's session; otherwise 404 (or the session check's
+ * 403). Types that a browser would render as active content on our origin
+ * (HTML, SVG, XML, JavaScript...) are always sent as attachments. */
+#include "fcgi/app.h"
+#include "fcgi/auth.h"
 #include "fcgi/db.h"
+#include "fcgi/h_util.h"
+#include "fcgi/handlers.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define NAME_MAX_LEN 128
+
+static int valid_filename(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n == 0 || n > NAME_MAX_LEN || strstr(s, ".."))
+		return 0;
+	if (!((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
+		return 0;
+	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+/* A MIME type safe to put in a header, else application/octet-stream. */
+static const char *safe_mime(const char *m)
+{
+	if (!m || !*m || strlen(m) > 127 ||
+	    strspn(m, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$&^_.+-/;= ") != strlen(m) ||
+	    !strchr(m, '/'))
+		return "application/octet-stream";
+	return m;
+}
+
+/* Types shown inline: passive media and PDF; anything else downloads. */
+static int inline_ok(const char *mime)
+{
+	if (strncasecmp(mime, "image/svg", 9) == 0)
+		return 0;
+	return strncasecmp(mime, "image/", 6) == 0 || strncasecmp(mime, "audio/", 6) == 0 ||
+	       strncasecmp(mime, "video/", 6) == 0 || strncasecmp(mime, "application/pdf", 15) == 0 ||
+	       strncasecmp(mime, "text/plain", 10) == 0;
+}
+
+/* Content-Disposition with a filename reduced to harmless characters. */
+static void disposition(char *out, size_t len, int as_inline, const char *name)
+{
+	char clean[101];
+	size_t o = 0;
+
+	for (const char *p = name ? name : ""; *p && o < sizeof clean - 1; p++)
+		clean[o++] = ((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f && *p != '"' && *p != '\\' &&
+			      *p != ';') ? *p : '_';
+	clean[o] = '\0';
+	if (o)
+		snprintf(out, len, "%s; filename=\"%s\"", as_inline ? "inline" : "attachment", clean);
+	else
+		snprintf(out, len, "%s", as_inline ? "inline" : "attachment");
+}
+
+/* X-Accel-Redirect to the file `name` (already validated). */
+static int send_file(struct wa_req *r, const char *name, const char *mime, const char *shown_name)
+{
+	const char *prefix = r->app->accel_prefix && *r->app->accel_prefix ? r->app->accel_prefix : "/_wa_media/";
+	size_t pl = strlen(prefix);
+	char uri[512], disp[160];
+
+	mime = safe_mime(mime);
+	snprintf(uri, sizeof uri, "%s%s%s", prefix, prefix[pl - 1] == '/' ? "" : "/", name);
+	disposition(disp, sizeof disp, inline_ok(mime), shown_name);
+	wa_reply_header(r, "X-Content-Type-Options", "nosniff");
+	return wa_reply_accel(r, uri, mime, disp);
+}
 
 int h_media_get(struct wa_req *r)
 {
-	return wa_reply_error(r, 501, "Not implemented yet", "not_implemented");
+	const char *name = wa_req_path_param(r, "filename");
+	json_t *row;
+	json_t *sid;
+	int err = 0, rc;
+	char sess[24];
+
+	if (!valid_filename(name))
+		return wa_reply_error(r, 400, "Invalid file name", "validation_error");
+	row = wa_db_row(r->db, &err, "SELECT wa_session_id, user_id, mime, original_name FROM media_files "
+			"WHERE filename = ?", "s", name);
+	if (err)
+		return wa_reply_error(r, 500, "Database error", NULL);
+	if (!row)
+		return wa_reply_error(r, 404, "File not found", "not_found");
+	sid = json_object_get(row, "wa_session_id");
+	if (r->user.role != WA_ROLE_SUPERADMIN &&
+	    (uint64_t)json_integer_value(json_object_get(row, "user_id")) != r->user.id) {
+		if (!json_is_integer(sid)) {
+			json_decref(row);
+			return wa_reply_error(r, 404, "File not found", "not_found");
+		}
+		snprintf(sess, sizeof sess, "%lld", (long long)json_integer_value(sid));
+		if (wa_session_access(r, sess, 0) < 0) {
+			json_decref(row);
+			return -1;
+		}
+	}
+	rc = send_file(r, name, json_string_value(json_object_get(row, "mime")),
+		       json_is_string(json_object_get(row, "original_name")) ?
+		       json_string_value(json_object_get(row, "original_name")) : name);
+	json_decref(row);
+	return rc;
 }
 
 int h_msg_download(struct wa_req *r)
 {
-	return wa_reply_error(r, 501, "Not implemented yet", "not_implemented");
+	const char *mid = wa_req_path_param(r, "messageId"), *path;
+	json_t *row;
+	int err = 0, rc;
+
+	if (!mid || !*mid || strlen(mid) > 128)
+		return wa_reply_error(r, 400, "Invalid 'messageId'", "validation_error");
+	row = wa_db_row(r->db, &err, "SELECT media_path, media_mime FROM messages WHERE wa_session_id = ? AND "
+			"message_id = ?", "us", (unsigned long long)r->sess.id, mid);
+	if (err)
+		return wa_reply_error(r, 500, "Database error", NULL);
+	if (!row)
+		return wa_reply_errorf(r, 404, "not_found", "Message '%.128s' not found in this session", mid);
+	path = json_string_value(json_object_get(row, "media_path"));
+	if (!path || !valid_filename(path)) {
+		json_decref(row);
+		return wa_reply_error(r, 404, "Message has no downloaded media", "no_media");
+	}
+	rc = send_file(r, path, json_string_value(json_object_get(row, "media_mime")), path);
+	json_decref(row);
+	return rc;
 }

@@ -36,112 +36,6 @@ static const struct wa_field f_sched[] = {
 	{ NULL, WA_F_END, 0, NULL }
 };
 
-/* ---- ISO-8601 --------------------------------------------------------------- */
-
-static int digits(const char **p, int n, int *out)
-{
-	int v = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (!isdigit((unsigned char)(*p)[i]))
-			return -1;
-		v = v * 10 + ((*p)[i] - '0');
-	}
-	*p += n;
-	*out = v;
-	return 0;
-}
-
-static int days_in_month(int y, int m)
-{
-	static const int d[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-
-	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return 29;
-	return d[m - 1];
-}
-
-/* Parse an ISO-8601 date-time into UTC milliseconds since the epoch.
- * Accepted: YYYY-MM-DD, optionally followed by 'T' or ' ' and HH:MM[:SS[.fff]]
- * and a zone Z / +HH:MM / +HHMM / +HH. Returns 0 or -1. */
-static int parse_iso8601(const char *s, long long *ms_out)
-{
-	const char *p = s;
-	int y, mo, d, h = 0, mi = 0, sec = 0, ms = 0, sign = 0, oh = 0, om = 0;
-	struct tm tm;
-	long long t;
-
-	if (digits(&p, 4, &y) < 0 || *p++ != '-' || digits(&p, 2, &mo) < 0 || *p++ != '-' || digits(&p, 2, &d) < 0)
-		return -1;
-	if (*p == 'T' || *p == 't' || *p == ' ') {
-		p++;
-		if (digits(&p, 2, &h) < 0 || *p++ != ':' || digits(&p, 2, &mi) < 0)
-			return -1;
-		if (*p == ':') {
-			p++;
-			if (digits(&p, 2, &sec) < 0)
-				return -1;
-			if (*p == '.' || *p == ',') {
-				int scale = 100, n = 0;
-
-				p++;
-				while (isdigit((unsigned char)*p) && n < 9) {
-					ms += (*p - '0') * scale;
-					scale /= 10;
-					p++;
-					n++;
-				}
-				if (n == 0)
-					return -1;
-			}
-		}
-		if (*p == 'Z' || *p == 'z') {
-			p++;
-		} else if (*p == '+' || *p == '-') {
-			sign = *p++ == '-' ? -1 : 1;
-			if (digits(&p, 2, &oh) < 0)
-				return -1;
-			if (*p == ':')
-				p++;
-			if (isdigit((unsigned char)*p) && digits(&p, 2, &om) < 0)
-				return -1;
-			if (oh > 14 || om > 59)
-				return -1;
-		}
-	}
-	if (*p)
-		return -1;
-	if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
-	    sec > 60)
-		return -1;
-	if (sec == 60)
-		sec = 59;
-	memset(&tm, 0, sizeof tm);
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	t = (long long)timegm(&tm);
-	t -= sign * (oh * 3600LL + om * 60LL);
-	*ms_out = t * 1000 + ms;
-	return 0;
-}
-
-/* UTC milliseconds -> "YYYY-MM-DD HH:MM:SS.fff" for a DATETIME(3) column. */
-static int sql_datetime(long long ms, char *out, size_t len)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	if (!gmtime_r(&t, &tm))
-		return -1;
-	snprintf(out, len, "%04d-%02d-%02d %02d:%02d:%02d.%03lld", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-		 tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
-	return 0;
-}
-
 static long long now_ms(void)
 {
 	struct timespec ts;
@@ -233,13 +127,13 @@ static int read_sched(struct wa_req *r, int require_future, struct sched_in *in)
 	in->media_type = wa_body_str(r, "mediaType");
 	in->cron = wa_body_str(r, "cronExpression");
 	at = wa_body_str(r, "sendAt");
-	if (parse_iso8601(at, &ms) < 0)
+	if (wa_iso8601_parse(at, &ms) < 0)
 		return wa_reply_errorf(r, 400, "validation_error",
 				       "'sendAt' must be an ISO-8601 date-time such as 2026-12-25T10:00:00.000Z (got '%.64s')",
 				       at);
 	if (require_future && ms <= now_ms())
 		return wa_reply_error(r, 400, "'sendAt' must be in the future", "validation_error");
-	if (sql_datetime(ms, in->send_at, sizeof in->send_at) < 0)
+	if (wa_sql_datetime(ms, in->send_at, sizeof in->send_at) < 0)
 		return wa_reply_error(r, 400, "'sendAt' is out of range", "validation_error");
 	if (in->media_url && !*in->media_url)
 		in->media_url = NULL;

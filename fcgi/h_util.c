@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 int wa_id_parse(const char *s, unsigned long long *out)
 {
@@ -231,3 +232,110 @@ int wa_query_int(struct wa_req *r, const char *name, long long min, long long ma
 	*out = v;
 	return 0;
 }
+
+/* ---- ISO-8601 ---- */
+
+static int digits(const char **p, int n, int *out)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)(*p)[i]))
+			return -1;
+		v = v * 10 + ((*p)[i] - '0');
+	}
+	*p += n;
+	*out = v;
+	return 0;
+}
+
+static int days_in_month(int y, int m)
+{
+	static const int d[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+
+	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		return 29;
+	return d[m - 1];
+}
+
+/* Parse an ISO-8601 date-time into UTC milliseconds since the epoch.
+ * Accepted: YYYY-MM-DD, optionally followed by 'T' or ' ' and HH:MM[:SS[.fff]]
+ * and a zone Z / +HH:MM / +HHMM / +HH. Returns 0 or -1. */
+int wa_iso8601_parse(const char *s, long long *ms_out)
+{
+	const char *p = s;
+	int y, mo, d, h = 0, mi = 0, sec = 0, ms = 0, sign = 0, oh = 0, om = 0;
+	struct tm tm;
+	long long t;
+
+	if (digits(&p, 4, &y) < 0 || *p++ != '-' || digits(&p, 2, &mo) < 0 || *p++ != '-' || digits(&p, 2, &d) < 0)
+		return -1;
+	if (*p == 'T' || *p == 't' || *p == ' ') {
+		p++;
+		if (digits(&p, 2, &h) < 0 || *p++ != ':' || digits(&p, 2, &mi) < 0)
+			return -1;
+		if (*p == ':') {
+			p++;
+			if (digits(&p, 2, &sec) < 0)
+				return -1;
+			if (*p == '.' || *p == ',') {
+				int scale = 100, n = 0;
+
+				p++;
+				while (isdigit((unsigned char)*p) && n < 9) {
+					ms += (*p - '0') * scale;
+					scale /= 10;
+					p++;
+					n++;
+				}
+				if (n == 0)
+					return -1;
+			}
+		}
+		if (*p == 'Z' || *p == 'z') {
+			p++;
+		} else if (*p == '+' || *p == '-') {
+			sign = *p++ == '-' ? -1 : 1;
+			if (digits(&p, 2, &oh) < 0)
+				return -1;
+			if (*p == ':')
+				p++;
+			if (isdigit((unsigned char)*p) && digits(&p, 2, &om) < 0)
+				return -1;
+			if (oh > 14 || om > 59)
+				return -1;
+		}
+	}
+	if (*p)
+		return -1;
+	if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
+	    sec > 60)
+		return -1;
+	if (sec == 60)
+		sec = 59;
+	memset(&tm, 0, sizeof tm);
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = (long long)timegm(&tm);
+	t -= sign * (oh * 3600LL + om * 60LL);
+	*ms_out = t * 1000 + ms;
+	return 0;
+}
+
+/* UTC milliseconds -> "YYYY-MM-DD HH:MM:SS.fff" for a DATETIME(3) column. */
+int wa_sql_datetime(long long ms, char *out, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm))
+		return -1;
+	snprintf(out, len, "%04d-%02d-%02d %02d:%02d:%02d.%03lld", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		 tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
+	return 0;
+}
+

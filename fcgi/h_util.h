@@ -75,4 +75,13 @@ int wa_query_bool(struct wa_req *r, const char *name);
 int wa_query_int(struct wa_req *r, const char *name, long long min, long long max, long long def,
 		 long long *out);
 
+/* Parse an ISO-8601 date-time into UTC milliseconds since the epoch.
+ * Accepted: YYYY-MM-DD, optionally followed by 'T' or ' ' and
+ * HH:MM[:SS[.fff]] and a zone Z / +HH:MM / +HHMM / +HH (none = UTC); years
+ * 1970-9999, real calendar days. Returns 0 or -1. */
+int wa_iso8601_parse(const char *s, long long *ms_out);
+
+/* UTC milliseconds -> "YYYY-MM-DD HH:MM:SS.fff" for a DATETIME(3) value. */
+int wa_sql_datetime(long long ms, char *out, size_t len);
+
 #endif
