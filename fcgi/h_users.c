@@ -4,16 +4,21 @@
  * Rules beyond the reference, to keep the gateway administrable: nobody
  * deletes their own account here, and the last SUPERADMIN can be neither
  * deleted nor demoted. A password change ends the user's web logins.
+ * Deleting a user also removes the media files of their uploads and of the
+ * sessions they own (the database cascades only remove rows).
  * API keys: only the SHA-256 and the first characters are stored, so GET
  * shows a masked key and POST is the only moment the full key is seen. */
+#include "fcgi/app.h"
 #include "fcgi/auth.h"
 #include "fcgi/db.h"
 #include "fcgi/h_util.h"
 #include "fcgi/handlers.h"
 #include "wa_log.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define USER_COLS "CAST(u.id AS CHAR) AS id, u.name, u.email, u.role, u.created_at AS createdAt"
 
@@ -175,10 +180,39 @@ int h_users_update(struct wa_req *r)
 	return wa_reply_json(r, 200, json_pack("{s:b,s:o}", "success", 1, "user", user));
 }
 
+/* Unlink the media files named by rows {"f": name} that no media_files row
+ * names any more; returns how many were removed. */
+static size_t remove_media_files(struct wa_req *r, json_t *files)
+{
+	char path[1024];
+	json_t *row;
+	size_t i, n = 0;
+
+	if (!r->app->media_dir || !*r->app->media_dir)
+		return 0;
+	json_array_foreach(files, i, row) {
+		const char *f = json_string_value(json_object_get(row, "f"));
+		size_t len = f ? strlen(f) : 0;
+
+		if (!len || len > 128 || f[0] == '.' || strstr(f, "..") ||
+		    strspn(f, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != len)
+			continue;
+		if (wa_db_int(r->db, 1, "SELECT COUNT(*) FROM media_files WHERE filename = ?", "s", f) != 0)
+			continue;
+		snprintf(path, sizeof path, "%s/%s", r->app->media_dir, f);
+		if (unlink(path) == 0)
+			n++;
+		else if (errno != ENOENT)
+			wa_warn("cannot remove %s: %s", path, strerror(errno));
+	}
+	return n;
+}
+
 int h_users_delete(struct wa_req *r)
 {
 	unsigned long long id;
-	json_t *target;
+	json_t *target, *files;
+	size_t removed;
 
 	if (wa_path_id(r, "id", &id) < 0)
 		return -1;
@@ -193,10 +227,24 @@ int h_users_delete(struct wa_req *r)
 		return wa_reply_error(r, 400, "Cannot delete the last SUPERADMIN", "validation_error");
 	}
 	json_decref(target);
-	/* Everything of the user goes by the foreign-key cascades. */
-	if (wa_db_exec(r->db, "DELETE FROM users WHERE id = ?", "u", id) < 0)
+	/* The rows go by the foreign-key cascades; the files they name in the
+	 * media directory are listed first and removed after the commit (a
+	 * failed delete must not lose files; a crash in between only leaves
+	 * orphan files behind). */
+	files = wa_db_query(r->db,
+		"SELECT filename AS f FROM media_files WHERE user_id = ? "
+		"OR wa_session_id IN (SELECT id FROM wa_sessions WHERE user_id = ?) "
+		"UNION SELECT media_path FROM messages WHERE media_path IS NOT NULL "
+		"AND wa_session_id IN (SELECT id FROM wa_sessions WHERE user_id = ?) LIMIT 1000000", "uuu", id, id, id);
+	if (!files)
 		return wa_reply_error(r, 500, "Cannot delete the user", NULL);
-	wa_info("user %llu deleted by user %llu", id, (unsigned long long)r->user.id);
+	if (wa_db_exec(r->db, "DELETE FROM users WHERE id = ?", "u", id) < 0) {
+		json_decref(files);
+		return wa_reply_error(r, 500, "Cannot delete the user", NULL);
+	}
+	removed = remove_media_files(r, files);
+	json_decref(files);
+	wa_info("user %llu deleted by user %llu (%zu media files removed)", id, (unsigned long long)r->user.id, removed);
 	return wa_reply_success(r, "User deleted", NULL);
 }
 
