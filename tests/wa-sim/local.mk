@@ -9,3 +9,14 @@ wa_sim_SOURCES = tests/wa-sim/wa_sim.c $(WA_SIM_CORE)
 wa_sim_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS) $(PROTOBUFC_CFLAGS) $(CRYPTO_CFLAGS)
 wa_sim_LDADD = $(WA_LIBWA_LIBS) $(LWS_LIBS) $(JANSSON_LIBS) -lpthread
 EXTRA_DIST += tests/wa-sim/README.md
+
+# test client library + the end-to-end pairing test (starts ./wa-sim)
+noinst_LIBRARIES += tests/wa-sim/libwaclient.a
+tests_wa_sim_libwaclient_a_SOURCES = tests/wa-sim/waclient.c tests/wa-sim/waclient.h
+tests_wa_sim_libwaclient_a_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(PROTOBUFC_CFLAGS) $(CRYPTO_CFLAGS)
+WA_CLIENT_LIBS = tests/wa-sim/libwaclient.a $(WA_LIBWA_LIBS) $(LWS_LIBS)
+check_PROGRAMS += tests/wa-sim/test_sim_pairing
+TESTS += tests/wa-sim/test_sim_pairing
+tests_wa_sim_test_sim_pairing_SOURCES = tests/wa-sim/test_sim_pairing.c tests/unit/tap.h
+tests_wa_sim_test_sim_pairing_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS)
+tests_wa_sim_test_sim_pairing_LDADD = $(WA_CLIENT_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) -lpthread

@@ -337,6 +337,7 @@ struct admin_pss {
 	char *body;
 	size_t body_len;
 	int too_big;
+	int handled;            /* this transaction was answered */
 	char *reply;
 	size_t reply_len;
 };
@@ -383,6 +384,9 @@ static int handle(struct lws *wsi, struct admin_pss *p)
 	json_t *reply = NULL;
 	int path_known = 0, status;
 
+	if (p->handled)
+		return 0; /* lws may report an empty body's completion after we answered */
+	p->handled = 1;
 	if (p->too_big)
 		return respond(wsi, p, 413, err_json("body too large"));
 	memset(&r, 0, sizeof r);
@@ -420,6 +424,7 @@ int sim_admin_callback(struct lws *wsi, int reason, void *user, void *in, size_t
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
 		pss_release(p);
+		p->handled = 0;
 		m = lws_http_get_uri_and_method(wsi, (char **)&uri, &ulen);
 		snprintf(p->method, sizeof p->method, "%s",
 			 m == LWSHUMETH_GET ? "GET" : m == LWSHUMETH_POST ? "POST" :

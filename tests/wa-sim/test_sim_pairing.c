@@ -1,0 +1,444 @@
+/* test_sim_pairing: wa-sim end to end with the waclient test client.
+ *
+ * Starts ./wa-sim (or $WA_SIM_BIN) as a child on free loopback ports with a
+ * temporary state directory, then: admin API basics, handshake, QR pairing
+ * through POST /admin/phones/{n}/scan, the 515 restart and login, ping
+ * (plain and zlib-compressed), the 440 conflict, a wrong root key, an
+ * unknown device, connection drop, persistence across a restart, and
+ * device removal (401). TAP via tests/unit/tap.h. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <libwebsockets.h>
+
+#include "../unit/tap.h"
+#include "waclient.h"
+#include "wa/crypto.h"
+#include "wa_util.h"
+
+#define T_MS 5000
+#define PHONE "15551234567"
+
+static char state_dir[256];
+static int ws_port, admin_port;
+static pid_t sim_pid = -1;
+static char root_hex[65];
+
+struct resp {
+	char *data;
+	size_t len;
+};
+
+static size_t on_data(char *p, size_t sz, size_t n, void *ud)
+{
+	struct resp *r = ud;
+	char *nb = realloc(r->data, r->len + sz * n + 1);
+
+	if (nb == NULL)
+		return 0;
+	r->data = nb;
+	memcpy(r->data + r->len, p, sz * n);
+	r->len += sz * n;
+	r->data[r->len] = '\0';
+	return sz * n;
+}
+
+/* One admin request; returns the HTTP status (0 on transport failure) and
+ * the parsed JSON answer in *out (may be NULL). */
+static long admin(const char *method, const char *path, const char *body, const char *ctype, json_t **out)
+{
+	CURL *h = curl_easy_init();
+	struct curl_slist *hd = NULL;
+	struct resp r = { NULL, 0 };
+	char url[512], ct[128];
+	long status = 0;
+
+	if (out)
+		*out = NULL;
+	if (h == NULL)
+		return 0;
+	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", admin_port, path);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
+	if (body) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+		snprintf(ct, sizeof ct, "Content-Type: %s", ctype ? ctype : "application/json");
+		hd = curl_slist_append(hd, ct);
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
+	}
+	if (curl_easy_perform(h) == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	if (out && r.data)
+		*out = json_loads(r.data, 0, NULL);
+	curl_slist_free_all(hd);
+	curl_easy_cleanup(h);
+	free(r.data);
+	return status;
+}
+
+static int free_port(void)
+{
+	struct sockaddr_in a;
+	socklen_t al = sizeof a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	memset(&a, 0, sizeof a);
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &al) == 0)
+		port = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+static int start_sim(void)
+{
+	const char *bin = getenv("WA_SIM_BIN");
+	char l[64], ad[64], logp[300];
+	json_t *j = NULL;
+
+	if (bin == NULL)
+		bin = "./wa-sim";
+	snprintf(l, sizeof l, "127.0.0.1:%d", ws_port);
+	snprintf(ad, sizeof ad, "127.0.0.1:%d", admin_port);
+	snprintf(logp, sizeof logp, "%s/wa-sim.log", state_dir);
+	sim_pid = fork();
+	if (sim_pid < 0)
+		return -1;
+	if (sim_pid == 0) {
+		FILE *f = freopen(logp, "a", stdout);
+
+		(void)f;
+		dup2(1, 2);
+		execl(bin, bin, "--listen", l, "--admin", ad, "--state", state_dir, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 100; i++) {
+		if (admin("GET", "/admin/root-key", NULL, NULL, &j) == 200) {
+			const char *k = json_string_value(json_object_get(j, "publicKey"));
+
+			if (k && strlen(k) == 64)
+				memcpy(root_hex, k, 65);
+			json_decref(j);
+			return 0;
+		}
+		json_decref(j);
+		usleep(50000);
+	}
+	return -1;
+}
+
+static void stop_sim(void)
+{
+	int st;
+
+	if (sim_pid > 0) {
+		kill(sim_pid, SIGTERM);
+		waitpid(sim_pid, &st, 0);
+		sim_pid = -1;
+	}
+}
+
+static void config(struct waclient_config *cfg, const char *root)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->host = "127.0.0.1";
+	cfg->port = ws_port;
+	cfg->trust.issuer_serial = 0;
+	wa_hex_decode(root, cfg->trust.root_pub, 32);
+	cfg->os = "test_sim_pairing";
+	cfg->platform_id = '1';
+}
+
+static int device_online(const char *number, int dev)
+{
+	json_t *j = NULL, *phones, *p, *d;
+	size_t i, k;
+	int online = -1;
+
+	if (admin("GET", "/admin/phones", NULL, NULL, &j) != 200)
+		return -1;
+	phones = json_object_get(j, "phones");
+	json_array_foreach(phones, i, p) {
+		if (strcmp(json_string_value(json_object_get(p, "number")), number) != 0)
+			continue;
+		json_array_foreach(json_object_get(p, "devices"), k, d)
+			if (json_integer_value(json_object_get(d, "id")) == dev)
+				online = json_is_true(json_object_get(d, "online"));
+	}
+	json_decref(j);
+	return online;
+}
+
+/* Pair creds through a fresh connection; scan with the given body style. */
+static int pair(struct waclient_creds *cr, int json_body, char *jid_out, size_t cap)
+{
+	struct waclient_config cfg;
+	struct waclient *c;
+	char qr[512], body[700];
+	json_t *j = NULL;
+	long st;
+	int rc = -1;
+
+	config(&cfg, root_hex);
+	c = waclient_new(&cfg, cr);
+	if (c == NULL)
+		return -1;
+	if (waclient_connect(c, T_MS) != 0 || waclient_pair_qr(c, 0, T_MS, qr, sizeof qr) != 0)
+		goto out;
+	if (json_body) {
+		json_t *o = json_pack("{s:s}", "qr", qr);
+		char *s = json_dumps(o, 0);
+
+		snprintf(body, sizeof body, "%s", s);
+		free(s);
+		json_decref(o);
+		st = admin("POST", "/admin/phones/" PHONE "/scan", body, "application/json", &j);
+	} else {
+		st = admin("POST", "/admin/phones/" PHONE "/scan", qr, "text/plain", &j);
+	}
+	if (st != 200)
+		goto out;
+	if (jid_out)
+		snprintf(jid_out, cap, "%s", json_string_value(json_object_get(j, "jid")));
+	if (waclient_pair_finish(c, T_MS) != 0)
+		goto out;
+	rc = 0;
+out:
+	json_decref(j);
+	waclient_free(c);
+	return rc;
+}
+
+static struct waclient *login(struct waclient_creds *cr, const char *root, int *rc_out, int *reason)
+{
+	struct waclient_config cfg;
+	struct waclient *c;
+	int rc;
+
+	config(&cfg, root);
+	c = waclient_new(&cfg, cr);
+	rc = waclient_connect(c, T_MS);
+	if (rc == 0)
+		rc = waclient_wait_success(c, T_MS, reason);
+	*rc_out = rc;
+	return c;
+}
+
+int main(void)
+{
+	struct waclient_creds cr, cr2, bogus;
+	struct waclient_config cfg;
+	struct waclient *c, *c2;
+	struct wa_node *n = NULL, *ch;
+	json_t *j = NULL;
+	char jid[128] = "", qr[512], root_before[65], wrong[65];
+	int rc, reason;
+
+	signal(SIGPIPE, SIG_IGN);
+	lws_set_log_level(LLL_ERR, NULL);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	snprintf(state_dir, sizeof state_dir, "/tmp/wa-sim-test-XXXXXX");
+	if (mkdtemp(state_dir) == NULL)
+		tap_skip_all("no temporary directory");
+	ws_port = free_port();
+	admin_port = free_port();
+	while (admin_port == ws_port)
+		admin_port = free_port();
+	if (ws_port <= 0 || admin_port <= 0 || start_sim() != 0) {
+		stop_sim();
+		tap_skip_all("cannot start wa-sim (set WA_SIM_BIN or run from the build directory)");
+	}
+	ok(strlen(root_hex) == 64, "GET /admin/root-key gives a 32-byte public key");
+
+	/* admin API basics */
+	is_int(admin("POST", "/admin/phones", "{\"number\":\"" PHONE "\",\"pushName\":\"Alice\"}", NULL, &j), 201,
+	       "create phone -> 201");
+	json_decref(j);
+	is_int(admin("POST", "/admin/phones", "{\"number\":\"" PHONE "\"}", NULL, NULL), 409, "duplicate phone -> 409");
+	is_int(admin("POST", "/admin/phones", "{\"number\":\"12ab\"}", NULL, NULL), 400, "bad number -> 400");
+	is_int(admin("POST", "/admin/phones", "not json", NULL, NULL), 400, "bad body -> 400");
+	is_int(admin("POST", "/admin/phones/" PHONE "/scan", "garbage", "text/plain", NULL), 400, "bad qr -> 400");
+	is_int(admin("POST", "/admin/phones/19999999999/scan", "x", "text/plain", NULL), 404, "scan by unknown phone -> 404");
+	is_int(admin("GET", "/admin/nothing", NULL, NULL, NULL), 404, "unknown route -> 404");
+
+	/* pairing */
+	ok(waclient_creds_generate(&cr) == 0, "companion keys generated");
+	config(&cfg, root_hex);
+	c = waclient_new(&cfg, &cr);
+	ok(c != NULL, "client created");
+	is_int(waclient_connect(c, T_MS), 0, "handshake with the registration payload");
+	is_int(waclient_pair_qr(c, 0, T_MS, qr, sizeof qr), 0, "pair-device received, QR built");
+	ok(strncmp(qr, "https://wa.me/settings/linked_devices#2@", 40) == 0, "QR string has the linked-devices form");
+	is_int(waclient_ping(c, T_MS), 0, "ping answered on the registration connection");
+	{
+		char other[512];
+
+		/* a QR whose keys are not the connection's is refused */
+		snprintf(other, sizeof other, "%s", qr);
+		other[strlen(other) - 3] ^= 1;
+		ok(admin("POST", "/admin/phones/" PHONE "/scan", other, "text/plain", NULL) >= 400,
+		   "QR with altered adv secret / keys refused or rejected");
+	}
+	is_int(admin("POST", "/admin/phones/" PHONE "/scan", qr, "text/plain", &j), 200, "phone scans the QR");
+	snprintf(jid, sizeof jid, "%s", json_string_value(json_object_get(j, "jid")) ?: "");
+	json_decref(j);
+	is_str(jid, PHONE ":1@s.whatsapp.net", "offered device jid is <number>:1");
+	is_int(admin("POST", "/admin/phones/" PHONE "/scan", qr, "text/plain", NULL), 409, "second scan of the same QR -> 409");
+	is_int(waclient_pair_finish(c, T_MS), 0, "pair-success verified, pair-device-sign sent, 515 received");
+	ok(cr.paired && cr.device == 1 && strcmp(cr.phone, PHONE) == 0, "credentials record the device jid");
+	ok(cr.account_len > 0, "account identity stored");
+	waclient_free(c);
+
+	/* login */
+	c = login(&cr, root_hex, &rc, &reason);
+	is_int(rc, 0, "paired device logs in and gets <success>");
+	is_int(waclient_ping(c, T_MS), 0, "keepalive ping answered");
+	{
+		struct wa_node *p = wa_node_new("iq"), *r = NULL;
+
+		wa_node_set_attr(p, "xmlns", "w:p");
+		wa_node_set_attr(p, "type", "get");
+		wa_node_set_attr(p, "id", "zping-1");
+		wa_node_set_attr(p, "to", "s.whatsapp.net");
+		is_int(waclient_send_compressed(c, p), 0, "compressed ping sent");
+		ok(waclient_recv_tag(c, "iq", T_MS, &r) == 0 && wa_node_attr_is(r, "id", "zping-1") &&
+		   wa_node_attr_is(r, "type", "result"), "zlib-compressed frame accepted and answered");
+		wa_node_free(r);
+		wa_node_free(p);
+	}
+	{
+		struct wa_node *q = wa_node_new("iq"), *r = NULL;
+
+		wa_node_set_attr(q, "xmlns", "nope:unknown");
+		wa_node_set_attr(q, "type", "get");
+		wa_node_add_new(q, "thing");
+		ok(waclient_iq(c, q, T_MS, &r) == 0 && wa_node_attr_is(r, "type", "error"),
+		   "unknown IQ answered with type=error");
+		wa_node_free(r);
+		wa_node_free(q);
+	}
+	ok(waclient_recv_tag(c, "ib", T_MS, &n) == 0 && wa_node_child(n, "offline") != NULL,
+	   "<ib><offline count/></ib> after success");
+	wa_node_free(n);
+	n = NULL;
+	is_int(device_online(PHONE, 1), 1, "GET /admin/phones shows the device online");
+
+	/* conflict: same device connects again */
+	c2 = login(&cr, root_hex, &rc, &reason);
+	is_int(rc, 0, "second connection of the same device logs in");
+	rc = waclient_recv_tag(c, "stream:error", T_MS, &n);
+	ch = n ? wa_node_child(n, "conflict") : NULL;
+	ok(rc == 0 && ch && wa_node_attr_is(ch, "type", "replaced"), "old connection gets <conflict type=replaced/> (440)");
+	wa_node_free(n);
+	n = NULL;
+	ok(waclient_recv(c, T_MS, &n) == WACLIENT_ECLOSED, "old connection is closed by the server");
+	waclient_free(c);
+	is_int(waclient_ping(c2, T_MS), 0, "new connection still works");
+
+	/* fault injection: drop */
+	is_int(admin("POST", "/admin/connections/drop", "{\"jid\":\"" PHONE ":1@s.whatsapp.net\"}", NULL, &j), 200,
+	       "drop the device's connection");
+	ok(json_integer_value(json_object_get(j, "dropped")) == 1, "one connection dropped");
+	json_decref(j);
+	while ((rc = waclient_recv(c2, T_MS, &n)) == 0) {
+		wa_node_free(n); /* <ib> of the login, still queued */
+		n = NULL;
+	}
+	is_int(rc, WACLIENT_ECLOSED, "client sees the connection close");
+	waclient_free(c2);
+
+	/* wrong root key */
+	snprintf(wrong, sizeof wrong, "%s", root_hex);
+	wrong[0] = wrong[0] == '0' ? '1' : '0';
+	{
+		struct waclient_config wc;
+
+		config(&wc, wrong);
+		c = waclient_new(&wc, &cr);
+		rc = waclient_connect(c, T_MS);
+		is_int(rc, WACLIENT_ECERT, "handshake fails against a wrong root key");
+		is_int(waclient_cert_error(c), WA_CERT_EROOTSIG, "reason: intermediate not signed by the root");
+		waclient_free(c);
+	}
+
+	/* unknown device */
+	bogus = cr;
+	bogus.device = 42;
+	c = login(&bogus, root_hex, &rc, &reason);
+	ok(rc == WACLIENT_EPROTO && reason == 401, "unknown device gets <failure reason=401/>");
+	waclient_free(c);
+	bogus = cr;
+	wa_x25519_keypair(bogus.noise_priv, bogus.noise_pub);
+	c = login(&bogus, root_hex, &rc, &reason);
+	ok(rc == WACLIENT_EPROTO && reason == 401, "paired device with another noise key gets 401");
+	waclient_free(c);
+
+	/* a second companion, scanned with a JSON body */
+	ok(waclient_creds_generate(&cr2) == 0, "second companion keys");
+	is_int(pair(&cr2, 1, jid, sizeof jid), 0, "second companion paired via {\"qr\": ...}");
+	is_str(jid, PHONE ":2@s.whatsapp.net", "second device gets slot 2");
+
+	/* restart: state persists */
+	snprintf(root_before, sizeof root_before, "%s", root_hex);
+	stop_sim();
+	ok(start_sim() == 0, "wa-sim restarts on the same state directory");
+	is_str(root_hex, root_before, "root key persists");
+	c = login(&cr, root_hex, &rc, &reason);
+	is_int(rc, 0, "device 1 logs in after the restart");
+	is_int(device_online(PHONE, 1), 1, "listed online after restart");
+
+	/* the phone removes device 1 */
+	is_int(admin("POST", "/admin/phones/" PHONE "/devices/1/remove", "", "application/json", NULL), 200,
+	       "remove device 1");
+	rc = waclient_recv_tag(c, "stream:error", T_MS, &n);
+	ch = n ? wa_node_child(n, "conflict") : NULL;
+	ok(rc == 0 && wa_node_attr_is(n, "code", "401") && ch && wa_node_attr_is(ch, "type", "device_removed"),
+	   "connection gets <stream:error code=401><conflict type=device_removed/>");
+	wa_node_free(n);
+	n = NULL;
+	waclient_free(c);
+	c = login(&cr, root_hex, &rc, &reason);
+	ok(rc == WACLIENT_EPROTO && reason == 401, "removed device can no longer log in");
+	waclient_free(c);
+	is_int(admin("POST", "/admin/phones/" PHONE "/devices/1/remove", "", "application/json", NULL), 404,
+	       "removing it again -> 404");
+	c = login(&cr2, root_hex, &rc, &reason);
+	is_int(rc, 0, "device 2 unaffected");
+	waclient_free(c);
+
+	/* reset */
+	is_int(admin("POST", "/admin/reset", "", "application/json", NULL), 200, "reset");
+	ok(admin("GET", "/admin/phones", NULL, NULL, &j) == 200 && json_array_size(json_object_get(j, "phones")) == 0,
+	   "no phones after reset");
+	json_decref(j);
+
+	stop_sim();
+	if (tap_failed == 0) {
+		char cmd[400];
+
+		snprintf(cmd, sizeof cmd, "rm -rf '%s'", state_dir);
+		if (system(cmd) != 0)
+			tap_diag("could not remove the state directory");
+	} else {
+		printf("# wa-sim log and state kept in %s\n", state_dir);
+	}
+	curl_global_cleanup();
+	return tap_done();
+}

@@ -1,0 +1,876 @@
+/* waclient: minimal companion client (see waclient.h). */
+#include "waclient.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libwebsockets.h>
+
+#include "wa/binary.h"
+#include "wa/companion_reg.h"
+#include "wa/crypto.h"
+#include "wa/frame.h"
+#include "wa/jid.h"
+#include "wa/msgid.h"
+#include "wa/noise.h"
+#include "wa_adv.pb-c.h"
+#include "wa_util.h"
+
+#define QR_PREFIX "https://wa.me/settings/linked_devices#"
+#define MAX_REFS 6
+#define REF_MAX 128
+
+enum { ST_IDLE = 0, ST_CONNECTING, ST_HANDSHAKE, ST_READY, ST_CLOSED };
+
+struct out_frame {
+	struct out_frame *next;
+	size_t len;
+	uint8_t buf[];
+};
+
+struct in_node {
+	struct in_node *next;
+	struct wa_node *n;
+};
+
+struct waclient {
+	struct waclient_config cfg;
+	char host[256], path[256], os[64];
+	struct waclient_creds *cr;
+	struct lws_context *ctx;
+	struct lws *wsi;
+	lws_sorted_usec_list_t sul;
+	int state;
+	int err;                        /* why the connection failed / closed */
+	int cert_err;
+	int closing;
+	struct wa_frame_parser fp;
+	struct wa_noise_hs hs;
+	struct wa_noise_transport tr;
+	struct out_frame *out_head, *out_tail;
+	struct in_node *in_head, *in_tail;
+	size_t in_count;
+	char iq_prefix[WA_IQID_PREFIX_MAX];
+	uint64_t iq_counter;
+	char refs[MAX_REFS][REF_MAX];
+	int nrefs;
+};
+
+const char *waclient_strerror(int err)
+{
+	switch (err) {
+	case WACLIENT_OK: return "ok";
+	case WACLIENT_EINVAL: return "invalid argument";
+	case WACLIENT_ENOMEM: return "out of memory";
+	case WACLIENT_ECONNECT: return "cannot connect";
+	case WACLIENT_EHANDSHAKE: return "noise handshake failed";
+	case WACLIENT_ECERT: return "server certificate rejected";
+	case WACLIENT_ETIMEOUT: return "timed out";
+	case WACLIENT_ECLOSED: return "connection closed";
+	case WACLIENT_EPROTO: return "unexpected stanza";
+	case WACLIENT_EVERIFY: return "pairing verification failed";
+	default: return "unknown error";
+	}
+}
+
+int waclient_creds_generate(struct waclient_creds *cr)
+{
+	uint8_t msg[33], rid[2];
+
+	memset(cr, 0, sizeof *cr);
+	if (wa_x25519_keypair(cr->noise_priv, cr->noise_pub) || wa_x25519_keypair(cr->identity_priv, cr->identity_pub) ||
+	    wa_x25519_keypair(cr->spk_priv, cr->spk_pub) || wa_random(cr->adv_secret, 32) || wa_random(rid, 2))
+		return -1;
+	cr->spk_id = 1;
+	cr->registration_id = (((uint32_t)rid[0] << 8 | rid[1]) & 0x3FFF) + 1;
+	msg[0] = 0x05;
+	memcpy(msg + 1, cr->spk_pub, 32);
+	return wa_xeddsa_sign(cr->identity_priv, msg, sizeof msg, cr->spk_sig);
+}
+
+/* ---- queues ---- */
+
+static int queue_raw(struct waclient *c, const uint8_t *p, size_t len)
+{
+	struct out_frame *o = malloc(sizeof *o + LWS_PRE + len);
+
+	if (o == NULL)
+		return WACLIENT_ENOMEM;
+	o->next = NULL;
+	o->len = len;
+	memcpy(o->buf + LWS_PRE, p, len);
+	if (c->out_tail)
+		c->out_tail->next = o;
+	else
+		c->out_head = o;
+	c->out_tail = o;
+	if (c->wsi)
+		lws_callback_on_writable(c->wsi);
+	return 0;
+}
+
+/* be3(len) | payload as one WebSocket message, optionally after the intro. */
+static int queue_frame(struct waclient *c, const uint8_t *p, size_t len, int intro)
+{
+	struct wa_buf b = WA_BUF_INIT;
+	int rc = WACLIENT_ENOMEM;
+
+	if ((intro && wa_frame_write_intro(&b, NULL, 0)) || wa_frame_write(&b, p, len))
+		goto out;
+	rc = queue_raw(c, b.data, b.len);
+out:
+	wa_buf_free(&b);
+	return rc;
+}
+
+static void free_queues(struct waclient *c)
+{
+	struct out_frame *o, *no;
+	struct in_node *i, *ni;
+
+	for (o = c->out_head; o; o = no) {
+		no = o->next;
+		free(o);
+	}
+	c->out_head = c->out_tail = NULL;
+	for (i = c->in_head; i; i = ni) {
+		ni = i->next;
+		wa_node_free(i->n);
+		free(i);
+	}
+	c->in_head = c->in_tail = NULL;
+	c->in_count = 0;
+}
+
+static void fail(struct waclient *c, int err)
+{
+	if (c->err == 0)
+		c->err = err;
+	c->closing = 1;
+	if (c->wsi)
+		lws_callback_on_writable(c->wsi);
+}
+
+/* ---- handshake and frames ---- */
+
+static int send_client_finish(struct waclient *c)
+{
+	struct wa_client_info ci;
+	struct wa_reg_keys k;
+	struct wa_buf payload = WA_BUF_INIT, out = WA_BUF_INIT;
+	int rc = -1;
+
+	memset(&ci, 0, sizeof ci);
+	ci.os = c->os;
+	ci.platform_type = WA_PLATFORM_UNKNOWN;
+	if (c->cr->paired) {
+		char *end;
+		unsigned long long user = strtoull(c->cr->phone, &end, 10);
+
+		if (*end != '\0' || wa_client_payload_login(&ci, user, c->cr->device, &payload))
+			goto out;
+	} else {
+		memset(&k, 0, sizeof k);
+		k.registration_id = c->cr->registration_id;
+		memcpy(k.identity_pub, c->cr->identity_pub, 32);
+		k.signed_prekey_id = c->cr->spk_id;
+		memcpy(k.signed_prekey_pub, c->cr->spk_pub, 32);
+		memcpy(k.signed_prekey_sig, c->cr->spk_sig, 64);
+		if (wa_client_payload_registration(&ci, &k, &payload))
+			goto out;
+	}
+	if (wa_noise_write_client_finish(&c->hs, payload.data, payload.len, &out) != WA_NOISE_OK ||
+	    wa_noise_split(&c->hs, &c->tr) != WA_NOISE_OK || queue_frame(c, out.data, out.len, 0))
+		goto out;
+	c->state = ST_READY;
+	rc = 0;
+out:
+	wa_buf_free(&payload);
+	wa_buf_free(&out);
+	return rc;
+}
+
+static int on_frame(struct waclient *c, const uint8_t *p, size_t len)
+{
+	struct wa_node *n = NULL;
+	struct in_node *in;
+	uint8_t *pt;
+	int r;
+
+	if (c->state == ST_HANDSHAKE) {
+		r = wa_noise_read_server_hello(&c->hs, p, len);
+		if (r != WA_NOISE_OK) {
+			c->cert_err = c->hs.cert_err;
+			fail(c, r == WA_NOISE_ECERT ? WACLIENT_ECERT : WACLIENT_EHANDSHAKE);
+			return -1;
+		}
+		if (send_client_finish(c) != 0) {
+			fail(c, WACLIENT_EHANDSHAKE);
+			return -1;
+		}
+		return 0;
+	}
+	if (c->state != ST_READY || len < 16)
+		return -1;
+	pt = malloc(len - 16 + 1);
+	if (pt == NULL)
+		return -1;
+	if (wa_noise_decrypt(&c->tr.recv, p, len, pt) != WA_NOISE_OK ||
+	    wa_binary_unmarshal(pt, len - 16, NULL, &n) != WA_BIN_OK) {
+		free(pt);
+		fail(c, WACLIENT_EPROTO);
+		return -1;
+	}
+	free(pt);
+	if (c->in_count >= WACLIENT_MAX_QUEUED || (in = calloc(1, sizeof *in)) == NULL) {
+		wa_node_free(n);
+		fail(c, WACLIENT_ENOMEM);
+		return -1;
+	}
+	in->n = n;
+	if (c->in_tail)
+		c->in_tail->next = in;
+	else
+		c->in_head = in;
+	c->in_tail = in;
+	c->in_count++;
+	return 0;
+}
+
+static int on_receive(struct waclient *c, const uint8_t *data, size_t len)
+{
+	while (len > 0) {
+		const uint8_t *pl;
+		size_t pn, used = 0;
+		int r = wa_frame_parse(&c->fp, data, len, &used, &pl, &pn);
+
+		data += used;
+		len -= used;
+		if (r < 0) {
+			fail(c, WACLIENT_EPROTO);
+			return -1;
+		}
+		if (r == 0)
+			break;
+		if (on_frame(c, pl, pn) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int client_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	struct waclient *c = lws_context_user(lws_get_context(wsi));
+	struct wa_buf hello = WA_BUF_INIT;
+	int rc;
+
+	(void)user;
+	switch (reason) {
+	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		c->state = ST_HANDSHAKE;
+		rc = wa_noise_write_client_hello(&c->hs, &hello) == WA_NOISE_OK ? queue_frame(c, hello.data, hello.len, 1) : -1;
+		wa_buf_free(&hello);
+		if (rc != 0) {
+			fail(c, WACLIENT_EHANDSHAKE);
+			return -1;
+		}
+		return 0;
+	case LWS_CALLBACK_CLIENT_RECEIVE:
+		if (c->closing)
+			return 0;
+		(void)on_receive(c, in, len); /* failures set c->closing */
+		return 0;
+	case LWS_CALLBACK_CLIENT_WRITEABLE:
+		if (c->closing) {
+			lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
+			return -1;
+		}
+		if (c->out_head) {
+			struct out_frame *o = c->out_head;
+
+			c->out_head = o->next;
+			if (c->out_head == NULL)
+				c->out_tail = NULL;
+			rc = lws_write(wsi, o->buf + LWS_PRE, o->len, LWS_WRITE_BINARY);
+			free(o);
+			if (rc < 0)
+				return -1;
+			if (c->out_head)
+				lws_callback_on_writable(wsi);
+		}
+		return 0;
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		if (c->err == 0)
+			c->err = WACLIENT_ECONNECT;
+		c->state = ST_CLOSED;
+		c->wsi = NULL;
+		return 0;
+	case LWS_CALLBACK_CLIENT_CLOSED:
+		if (c->err == 0)
+			c->err = WACLIENT_ECLOSED;
+		c->state = ST_CLOSED;
+		c->wsi = NULL;
+		return 0;
+	default:
+		break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static const struct lws_protocols client_protocols[] = {
+	{ "waclient", client_cb, 0, 65536, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 },
+};
+
+/* ---- event loop ---- */
+
+static void sul_wake(lws_sorted_usec_list_t *sul)
+{
+	(void)sul; /* only there to bound the poll wait */
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void pump(struct waclient *c, int ms)
+{
+	lws_sul_schedule(c->ctx, 0, &c->sul, sul_wake, (lws_usec_t)ms * LWS_US_PER_MS);
+	lws_service(c->ctx, 0);
+}
+
+struct waclient *waclient_new(const struct waclient_config *cfg, struct waclient_creds *creds)
+{
+	struct waclient *c;
+	struct lws_context_creation_info info;
+
+	if (cfg == NULL || creds == NULL || cfg->host == NULL)
+		return NULL;
+	c = calloc(1, sizeof *c);
+	if (c == NULL)
+		return NULL;
+	c->cfg = *cfg;
+	snprintf(c->host, sizeof c->host, "%s", cfg->host);
+	snprintf(c->path, sizeof c->path, "%s", cfg->path ? cfg->path : "/ws/chat");
+	snprintf(c->os, sizeof c->os, "%s", cfg->os ? cfg->os : "waclient");
+	if (c->cfg.platform_id == 0)
+		c->cfg.platform_id = '9';
+	c->cr = creds;
+	if (wa_iqid_prefix(c->iq_prefix) != 0)
+		snprintf(c->iq_prefix, sizeof c->iq_prefix, "9.9-");
+	memset(&info, 0, sizeof info);
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.protocols = client_protocols;
+	info.user = c;
+	c->ctx = lws_create_context(&info);
+	if (c->ctx == NULL) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void reset_conn(struct waclient *c)
+{
+	free_queues(c);
+	wa_frame_parser_free(&c->fp);
+	wa_noise_clear(&c->hs);
+	wa_noise_transport_clear(&c->tr);
+	c->err = 0;
+	c->cert_err = 0;
+	c->closing = 0;
+	c->nrefs = 0;
+}
+
+void waclient_close(struct waclient *c)
+{
+	long long deadline;
+
+	if (c == NULL || c->ctx == NULL)
+		return;
+	if (c->wsi) {
+		c->closing = 1;
+		lws_callback_on_writable(c->wsi);
+		deadline = now_ms() + 2000;
+		while (c->wsi && now_ms() < deadline)
+			pump(c, 50);
+	}
+	c->state = ST_CLOSED;
+}
+
+void waclient_free(struct waclient *c)
+{
+	if (c == NULL)
+		return;
+	waclient_close(c);
+	lws_sul_schedule(c->ctx, 0, &c->sul, NULL, LWS_SET_TIMER_USEC_CANCEL);
+	lws_context_destroy(c->ctx);
+	reset_conn(c);
+	free(c);
+}
+
+int waclient_connect(struct waclient *c, int timeout_ms)
+{
+	struct lws_client_connect_info ci;
+	long long deadline = now_ms() + timeout_ms;
+
+	if (c == NULL)
+		return WACLIENT_EINVAL;
+	if (c->wsi)
+		waclient_close(c);
+	reset_conn(c);
+	wa_frame_parser_init(&c->fp, 0, 0);
+	if (wa_noise_init(&c->hs, WA_NOISE_INITIATOR, c->cr->noise_priv, c->cr->noise_pub, NULL,
+			  &c->cfg.trust) != WA_NOISE_OK)
+		return WACLIENT_EHANDSHAKE;
+	memset(&ci, 0, sizeof ci);
+	ci.context = c->ctx;
+	ci.address = c->host;
+	ci.port = c->cfg.port;
+	ci.path = c->path;
+	ci.host = c->host;
+	ci.origin = "https://web.whatsapp.com";
+	ci.local_protocol_name = "waclient";
+	ci.pwsi = &c->wsi;
+	c->state = ST_CONNECTING;
+	if (lws_client_connect_via_info(&ci) == NULL) {
+		c->state = ST_CLOSED;
+		c->wsi = NULL;
+		return WACLIENT_ECONNECT;
+	}
+	while (c->state != ST_READY && c->state != ST_CLOSED && c->err == 0) {
+		if (now_ms() >= deadline) {
+			waclient_close(c);
+			return WACLIENT_ETIMEOUT;
+		}
+		pump(c, 50);
+	}
+	if (c->err != 0 || c->state != ST_READY) {
+		int err = c->err ? c->err : WACLIENT_ECLOSED;
+
+		waclient_close(c);
+		return err;
+	}
+	return 0;
+}
+
+int waclient_is_open(const struct waclient *c)
+{
+	return c != NULL && c->wsi != NULL && c->state == ST_READY && !c->closing;
+}
+
+int waclient_cert_error(const struct waclient *c)
+{
+	return c ? c->cert_err : 0;
+}
+
+int waclient_send(struct waclient *c, const struct wa_node *n)
+{
+	uint8_t *pt = NULL, *ct = NULL;
+	size_t len = 0;
+	int rc = WACLIENT_ENOMEM;
+
+	if (c == NULL || n == NULL)
+		return WACLIENT_EINVAL;
+	if (!waclient_is_open(c))
+		return WACLIENT_ECLOSED;
+	if (wa_binary_marshal(n, &pt, &len) != 0)
+		return WACLIENT_EINVAL;
+	ct = malloc(len + 16);
+	if (ct == NULL || wa_noise_encrypt(&c->tr.send, pt, len, ct) != WA_NOISE_OK)
+		goto out;
+	rc = queue_frame(c, ct, len + 16, 0);
+out:
+	free(pt);
+	free(ct);
+	return rc;
+}
+
+int waclient_send_compressed(struct waclient *c, const struct wa_node *n)
+{
+	uint8_t *pt = NULL, *z = NULL, *ct = NULL;
+	size_t len = 0, zlen = 0;
+	int rc = WACLIENT_ENOMEM;
+
+	if (c == NULL || n == NULL)
+		return WACLIENT_EINVAL;
+	if (!waclient_is_open(c))
+		return WACLIENT_ECLOSED;
+	if (wa_binary_marshal(n, &pt, &len) != 0 || wa_binary_compress_frame(pt, len, &z, &zlen) != 0)
+		goto out;
+	ct = malloc(zlen + 16);
+	if (ct == NULL || wa_noise_encrypt(&c->tr.send, z, zlen, ct) != WA_NOISE_OK)
+		goto out;
+	rc = queue_frame(c, ct, zlen + 16, 0);
+out:
+	free(pt);
+	free(z);
+	free(ct);
+	return rc;
+}
+
+typedef int (*match_fn)(const struct wa_node *n, const void *arg);
+
+/* Take the first queued node that matches, waiting up to timeout_ms. */
+static int take_match(struct waclient *c, match_fn m, const void *arg, int timeout_ms, struct wa_node **out)
+{
+	long long deadline = now_ms() + timeout_ms;
+
+	for (;;) {
+		struct in_node **pp, *in;
+
+		for (pp = &c->in_head; *pp; pp = &(*pp)->next) {
+			if (m && !m((*pp)->n, arg))
+				continue;
+			in = *pp;
+			*pp = in->next;
+			if (c->in_tail == in) {
+				c->in_tail = NULL;
+				for (struct in_node *t = c->in_head; t; t = t->next)
+					c->in_tail = t;
+			}
+			c->in_count--;
+			if (out)
+				*out = in->n;
+			else
+				wa_node_free(in->n);
+			free(in);
+			return 0;
+		}
+		if (c->wsi == NULL || c->state == ST_CLOSED)
+			return WACLIENT_ECLOSED;
+		if (now_ms() >= deadline)
+			return WACLIENT_ETIMEOUT;
+		pump(c, 20);
+	}
+}
+
+int waclient_recv(struct waclient *c, int timeout_ms, struct wa_node **out)
+{
+	if (c == NULL || out == NULL)
+		return WACLIENT_EINVAL;
+	return take_match(c, NULL, NULL, timeout_ms, out);
+}
+
+static int match_tag(const struct wa_node *n, const void *arg)
+{
+	return strcmp(n->tag, (const char *)arg) == 0;
+}
+
+int waclient_recv_tag(struct waclient *c, const char *tag, int timeout_ms, struct wa_node **out)
+{
+	if (c == NULL || tag == NULL || out == NULL)
+		return WACLIENT_EINVAL;
+	return take_match(c, match_tag, tag, timeout_ms, out);
+}
+
+static int match_iq_reply(const struct wa_node *n, const void *arg)
+{
+	return strcmp(n->tag, "iq") == 0 && wa_node_attr_is(n, "id", arg) &&
+	       (wa_node_attr_is(n, "type", "result") || wa_node_attr_is(n, "type", "error"));
+}
+
+int waclient_iq(struct waclient *c, struct wa_node *iq, int timeout_ms, struct wa_node **reply)
+{
+	char id[64];
+	struct wa_node *r = NULL;
+	int rc;
+
+	if (c == NULL || iq == NULL)
+		return WACLIENT_EINVAL;
+	if (wa_node_attr(iq, "id") == NULL) {
+		if (wa_iqid_format(c->iq_prefix, ++c->iq_counter, id, sizeof id) < 0 ||
+		    wa_node_set_attr(iq, "id", id))
+			return WACLIENT_ENOMEM;
+	}
+	if (wa_node_attr(iq, "to") == NULL) {
+		struct wa_jid srv;
+
+		wa_jid_server(&srv);
+		if (wa_node_set_attr_jid(iq, "to", &srv))
+			return WACLIENT_ENOMEM;
+	}
+	snprintf(id, sizeof id, "%s", wa_node_attr(iq, "id"));
+	rc = waclient_send(c, iq);
+	if (rc != 0)
+		return rc;
+	rc = take_match(c, match_iq_reply, id, timeout_ms, &r);
+	if (rc != 0)
+		return rc;
+	if (reply)
+		*reply = r;
+	else
+		wa_node_free(r);
+	return 0;
+}
+
+int waclient_ping(struct waclient *c, int timeout_ms)
+{
+	struct wa_node *iq = wa_node_new("iq"), *r = NULL;
+	int rc = WACLIENT_ENOMEM;
+
+	if (iq == NULL || wa_node_set_attr(iq, "xmlns", "w:p") || wa_node_set_attr(iq, "type", "get") ||
+	    wa_node_add_new(iq, "ping") == NULL)
+		goto out;
+	rc = waclient_iq(c, iq, timeout_ms, &r);
+	if (rc == 0 && !wa_node_attr_is(r, "type", "result"))
+		rc = WACLIENT_EPROTO;
+out:
+	wa_node_free(iq);
+	wa_node_free(r);
+	return rc;
+}
+
+/* Acknowledge a server IQ: <iq to="s.whatsapp.net" id type="result"/>. */
+static int ack_iq(struct waclient *c, const struct wa_node *iq)
+{
+	struct wa_node *r = wa_node_new("iq");
+	struct wa_jid srv;
+	int rc = WACLIENT_ENOMEM;
+
+	wa_jid_server(&srv);
+	if (r && !wa_node_set_attr_jid(r, "to", &srv) && !wa_node_set_attr(r, "id", wa_node_attr(iq, "id")) &&
+	    !wa_node_set_attr(r, "type", "result"))
+		rc = waclient_send(c, r);
+	wa_node_free(r);
+	return rc;
+}
+
+static int match_child_iq(const struct wa_node *n, const void *arg)
+{
+	struct wa_node *ch = wa_node_child_at(n, 0);
+
+	return strcmp(n->tag, "iq") == 0 && ch != NULL && strcmp(ch->tag, (const char *)arg) == 0;
+}
+
+int waclient_pair_qr(struct waclient *c, int ref_index, int timeout_ms, char *qr, size_t cap)
+{
+	struct wa_node *iq = NULL, *pd, *ref;
+	char nb[48], ib[48], ab[48];
+	int rc;
+
+	if (c == NULL || qr == NULL || ref_index < 0 || ref_index >= MAX_REFS)
+		return WACLIENT_EINVAL;
+	if (c->nrefs == 0) {
+		rc = take_match(c, match_child_iq, "pair-device", timeout_ms, &iq);
+		if (rc != 0)
+			return rc;
+		pd = wa_node_child(iq, "pair-device");
+		for (ref = wa_node_next(pd, "ref", NULL); ref && c->nrefs < MAX_REFS;
+		     ref = wa_node_next(pd, "ref", ref)) {
+			const char *s = wa_node_content_str(ref);
+
+			if (s == NULL || strlen(s) >= REF_MAX)
+				continue;
+			snprintf(c->refs[c->nrefs++], REF_MAX, "%s", s);
+		}
+		rc = ack_iq(c, iq);
+		wa_node_free(iq);
+		if (rc != 0)
+			return rc;
+	}
+	if (ref_index >= c->nrefs)
+		return WACLIENT_EPROTO;
+	wa_base64_encode(c->cr->noise_pub, 32, nb);
+	wa_base64_encode(c->cr->identity_pub, 32, ib);
+	wa_base64_encode(c->cr->adv_secret, 32, ab);
+	if (snprintf(qr, cap, "%s%s,%s,%s,%s,%c", QR_PREFIX, c->refs[ref_index], nb, ib, ab,
+		     c->cfg.platform_id) >= (int)cap)
+		return WACLIENT_EINVAL;
+	return 0;
+}
+
+static int pair_error(struct waclient *c, const struct wa_node *iq, int code, const char *text)
+{
+	struct wa_node *r = wa_node_new("iq"), *e;
+	struct wa_jid srv;
+
+	wa_jid_server(&srv);
+	if (r && !wa_node_set_attr_jid(r, "to", &srv) && !wa_node_set_attr(r, "type", "error") &&
+	    !wa_node_set_attr(r, "id", wa_node_attr(iq, "id")) && (e = wa_node_add_new(r, "error")) &&
+	    !wa_node_set_attr_int(e, "code", code) && !wa_node_set_attr(e, "text", text))
+		(void)waclient_send(c, r); /* best effort: we fail anyway */
+	wa_node_free(r);
+	return WACLIENT_EVERIFY;
+}
+
+/* Verify pair-success and build the reply (PROTOCOL.md 4.3 / 4.4). */
+static int handle_pair_success(struct waclient *c, const struct wa_node *iq)
+{
+	const struct wa_node *ps = wa_node_child(iq, "pair-success");
+	const struct wa_node *dev = wa_node_child(ps, "device");
+	const uint8_t *blob;
+	size_t blen, n;
+	WaAdv__ADVSignedDeviceIdentityHMAC *hm = NULL;
+	WaAdv__ADVSignedDeviceIdentity *sdi = NULL;
+	WaAdv__ADVDeviceIdentity *di = NULL;
+	uint8_t mac[32], *msg = NULL, dsig[64], *buf = NULL;
+	struct wa_jid jid;
+	struct wa_node *r = NULL, *pds, *didn;
+	struct wa_jid srv;
+	int hosted, rc = WACLIENT_EPROTO;
+
+	blob = wa_node_content(wa_node_child(ps, "device-identity"), &blen);
+	if (blob == NULL || dev == NULL || wa_node_attr_jid(dev, "jid", &jid) != 0)
+		return pair_error(c, iq, 500, "internal-error");
+	hm = wa_adv__advsigned_device_identity_hmac__unpack(NULL, blen, blob);
+	if (hm == NULL || !hm->has_details || !hm->has_hmac || hm->hmac.len != 32)
+		goto bad_hmac;
+	hosted = hm->has_accounttype && hm->accounttype == WA_ADV__ADVENCRYPTION_TYPE__HOSTED;
+	msg = malloc(2 + hm->details.len + 64);
+	if (msg == NULL) {
+		rc = WACLIENT_ENOMEM;
+		goto out;
+	}
+	n = 0;
+	if (hosted) {
+		msg[n++] = 0x06;
+		msg[n++] = 0x05;
+	}
+	memcpy(msg + n, hm->details.data, hm->details.len);
+	n += hm->details.len;
+	if (wa_hmac_sha256(c->cr->adv_secret, 32, msg, n, mac) != 0 || !wa_ct_equal(mac, hm->hmac.data, 32))
+		goto bad_hmac;
+	sdi = wa_adv__advsigned_device_identity__unpack(NULL, hm->details.len, hm->details.data);
+	if (sdi == NULL || !sdi->has_details || sdi->accountsignaturekey.len != 32 ||
+	    sdi->accountsignature.len != 64 || sdi->has_devicesignature)
+		goto bad_sig;
+	di = wa_adv__advdevice_identity__unpack(NULL, sdi->details.len, sdi->details.data);
+	if (di == NULL)
+		goto bad_sig;
+	free(msg);
+	msg = malloc(2 + sdi->details.len + 64);
+	if (msg == NULL) {
+		rc = WACLIENT_ENOMEM;
+		goto out;
+	}
+	msg[0] = 0x06;
+	msg[1] = (di->has_devicetype && di->devicetype == WA_ADV__ADVENCRYPTION_TYPE__HOSTED) ? 0x05 : 0x00;
+	memcpy(msg + 2, sdi->details.data, sdi->details.len);
+	memcpy(msg + 2 + sdi->details.len, c->cr->identity_pub, 32);
+	if (wa_xeddsa_verify(sdi->accountsignaturekey.data, msg, 2 + sdi->details.len + 32,
+			     sdi->accountsignature.data) != 0)
+		goto bad_sig;
+	msg[1] = 0x01;
+	memcpy(msg + 2 + sdi->details.len + 32, sdi->accountsignaturekey.data, 32);
+	if (wa_xeddsa_sign(c->cr->identity_priv, msg, 2 + sdi->details.len + 64, dsig) != 0)
+		goto out;
+	/* the account record keeps everything, deviceSignature included */
+	sdi->has_devicesignature = 1;
+	sdi->devicesignature.data = dsig;
+	sdi->devicesignature.len = 64;
+	n = wa_adv__advsigned_device_identity__get_packed_size(sdi);
+	if (n > sizeof c->cr->account)
+		goto out;
+	c->cr->account_len = wa_adv__advsigned_device_identity__pack(sdi, c->cr->account);
+	memcpy(c->cr->primary_identity, sdi->accountsignaturekey.data, 32);
+	/* the reply leaves accountSignatureKey out (4.4) */
+	sdi->has_accountsignaturekey = 0;
+	n = wa_adv__advsigned_device_identity__get_packed_size(sdi);
+	buf = malloc(n);
+	if (buf == NULL) {
+		rc = WACLIENT_ENOMEM;
+		goto out;
+	}
+	wa_adv__advsigned_device_identity__pack(sdi, buf);
+	sdi->has_accountsignaturekey = 1;
+	sdi->devicesignature.data = NULL; /* dsig is on our stack; not freed by free_unpacked */
+	sdi->has_devicesignature = 0;
+
+	wa_jid_server(&srv);
+	r = wa_node_new("iq");
+	if (r == NULL || wa_node_set_attr_jid(r, "to", &srv) || wa_node_set_attr(r, "type", "result") ||
+	    wa_node_set_attr(r, "id", wa_node_attr(iq, "id")))
+		goto out;
+	pds = wa_node_add_new(r, "pair-device-sign");
+	didn = pds ? wa_node_add_new(pds, "device-identity") : NULL;
+	if (didn == NULL || wa_node_set_attr_uint(didn, "key-index", di->keyindex) ||
+	    wa_node_set_bytes(didn, buf, n))
+		goto out;
+	if (strlen(jid.user) >= sizeof c->cr->phone)
+		goto out;
+	memcpy(c->cr->phone, jid.user, strlen(jid.user) + 1);
+	c->cr->device = jid.device;
+	snprintf(c->cr->lid, sizeof c->cr->lid, "%s", wa_node_attr_or(dev, "lid", ""));
+	rc = waclient_send(c, r);
+	if (rc == 0)
+		c->cr->paired = 1;
+	goto out;
+bad_hmac:
+	rc = pair_error(c, iq, 401, "hmac-mismatch");
+	goto out;
+bad_sig:
+	rc = pair_error(c, iq, 401, "signature-mismatch");
+out:
+	if (sdi && sdi->has_devicesignature && sdi->devicesignature.data == dsig) {
+		sdi->has_devicesignature = 0;
+		sdi->devicesignature.data = NULL;
+	}
+	wa_node_free(r);
+	free(buf);
+	free(msg);
+	if (di)
+		wa_adv__advdevice_identity__free_unpacked(di, NULL);
+	if (sdi)
+		wa_adv__advsigned_device_identity__free_unpacked(sdi, NULL);
+	if (hm)
+		wa_adv__advsigned_device_identity_hmac__free_unpacked(hm, NULL);
+	return rc;
+}
+
+int waclient_pair_finish(struct waclient *c, int timeout_ms)
+{
+	struct wa_node *iq = NULL, *se = NULL;
+	int rc;
+
+	if (c == NULL)
+		return WACLIENT_EINVAL;
+	rc = take_match(c, match_child_iq, "pair-success", timeout_ms, &iq);
+	if (rc != 0)
+		return rc;
+	rc = handle_pair_success(c, iq);
+	wa_node_free(iq);
+	if (rc != 0)
+		return rc;
+	rc = waclient_recv_tag(c, "stream:error", timeout_ms, &se);
+	if (rc == 0 && !wa_node_attr_is(se, "code", "515"))
+		rc = WACLIENT_EPROTO;
+	wa_node_free(se);
+	if (rc == 0)
+		waclient_close(c); /* the server closes too; restart required */
+	return rc;
+}
+
+static int match_login(const struct wa_node *n, const void *arg)
+{
+	(void)arg;
+	return strcmp(n->tag, "success") == 0 || strcmp(n->tag, "failure") == 0 ||
+	       strcmp(n->tag, "stream:error") == 0;
+}
+
+int waclient_wait_success(struct waclient *c, int timeout_ms, int *reason)
+{
+	struct wa_node *n = NULL;
+	long long r = -1;
+	int rc;
+
+	if (reason)
+		*reason = -1;
+	rc = take_match(c, match_login, NULL, timeout_ms, &n);
+	if (rc != 0)
+		return rc;
+	if (strcmp(n->tag, "success") == 0) {
+		wa_node_free(n);
+		return 0;
+	}
+	if (wa_node_attr_int(n, strcmp(n->tag, "failure") == 0 ? "reason" : "code", &r) == 0 && reason)
+		*reason = (int)r;
+	wa_node_free(n);
+	return WACLIENT_EPROTO;
+}
