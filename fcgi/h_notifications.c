@@ -149,7 +149,9 @@ int h_notif_delete(struct wa_req *r)
 	unsigned long long id;
 	long long n;
 
-	if (wa_req_query(r, "id", buf, sizeof buf) < 0 || !*buf)
+	if ((n = wa_query_get(r, "id", buf, sizeof buf)) < 0)
+		return -1;
+	if (n == 0 || !*buf)
 		return wa_reply_error(r, 400, "Notification ID required (query parameter 'id')", "validation_error");
 	if (wa_id_parse(buf, &id) < 0)
 		return wa_reply_error(r, 400, "Query parameter 'id' must be a notification id", "validation_error");

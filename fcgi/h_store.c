@@ -139,14 +139,16 @@ int h_chat_history(struct wa_req *r)
 	unsigned long long before_id = 0;
 	json_t *rows, *row, *anchor = NULL;
 	size_t i;
-	int is_group, err = 0;
+	int is_group, err = 0, rc;
 
 	if (wa_validate_jid(r, "jid", wa_req_path_param(r, "jid"), jid, sizeof jid) < 0 ||
 	    wa_query_int(r, "limit", 1, HISTORY_MAX, HISTORY_MAX, &limit) < 0 ||
 	    wa_query_int(r, "page", 1, 100000, 1, &page) < 0)
 		return -1;
 	/* ?before=<messageId>: the page of messages older than that one. */
-	if (wa_req_query(r, "before", before, sizeof before) == 0 && *before) {
+	if ((rc = wa_query_get(r, "before", before, sizeof before)) < 0)
+		return -1;
+	if (rc && *before) {
 		anchor = wa_db_row(r->db, &err,
 				   "SELECT DATE_FORMAT(timestamp, '%Y-%m-%d %H:%i:%s.%f') AS ts, id FROM messages "
 				   "WHERE wa_session_id = ? AND remote_jid = ? AND message_id = ?", "uss",
@@ -303,10 +305,11 @@ static int query_date(struct wa_req *r, const char *name, char *out, size_t len,
 {
 	char buf[80];
 	long long ms;
+	int rc;
 
 	*val = NULL;
-	if (wa_req_query(r, name, buf, sizeof buf) < 0 || !*buf)
-		return 0;
+	if ((rc = wa_query_get(r, name, buf, sizeof buf)) <= 0 || !*buf)
+		return rc;
 	if (wa_iso8601_parse(buf, &ms) < 0 || wa_sql_datetime(ms, out, len) < 0)
 		return wa_reply_errorf(r, 400, "validation_error",
 				       "Query parameter '%s' must be an ISO-8601 date-time", name);
@@ -325,20 +328,26 @@ int h_msg_search(struct wa_req *r)
 	long long page, total = 0;
 	json_t *rows = NULL, *row;
 	size_t i;
-	int fm, have_q;
+	int fm, have_q, rc;
 
-	have_q = wa_req_query(r, "q", q, sizeof q) == 0 && *q;
+	if ((have_q = wa_query_get(r, "q", q, sizeof q)) < 0)
+		return -1;
+	have_q = have_q && *q;
 	if (have_q && strlen(q) > SEARCH_Q_MAX)
 		return wa_reply_errorf(r, 400, "validation_error", "Query parameter 'q' is longer than %d characters",
 				       SEARCH_Q_MAX);
-	if (wa_req_query(r, "jid", jidin, sizeof jidin) == 0 && *jidin) {
+	if ((rc = wa_query_get(r, "jid", jidin, sizeof jidin)) < 0)
+		return -1;
+	if (rc && *jidin) {
 		if (wa_validate_jid(r, "jid", jidin, jid, sizeof jid) < 0)
 			return -1;
 		s.jid = jid;
 	}
 	if (!have_q && !s.jid)
 		return wa_reply_error(r, 400, "q or jid is required", "validation_error");
-	if (wa_req_query(r, "type", type, sizeof type) == 0 && *type) {
+	if ((rc = wa_query_get(r, "type", type, sizeof type)) < 0)
+		return -1;
+	if (rc && *type) {
 		for (char *p = type; *p; p++)
 			*p = (char)toupper((unsigned char)*p);
 		for (i = 0; types[i] && strcmp(types[i], type); i++)

@@ -1,6 +1,7 @@
 /* h_util: helpers shared by the stored-data handlers (see h_util.h). */
 #include "fcgi/h_util.h"
 #include "fcgi/validate.h"
+#include "wa_util.h"
 #include "wa/jid.h"
 
 #include <ctype.h>
@@ -200,12 +201,42 @@ int wa_reply_rows(struct wa_req *r, json_t *rows)
 	return wa_reply_json(r, 200, rows);
 }
 
+/* Whether the query string has parameter `name` at all (whatever its value). */
+static int query_has(const char *q, const char *name)
+{
+	size_t nlen = strlen(name);
+
+	while (q && *q) {
+		const char *amp = strchr(q, '&');
+		size_t seg = amp ? (size_t)(amp - q) : strlen(q);
+		const char *eq = memchr(q, '=', seg);
+		size_t klen = eq ? (size_t)(eq - q) : seg;
+		char kbuf[128];
+
+		if (wa_url_decode(q, klen, kbuf, sizeof kbuf, 1) == (long)nlen && memcmp(kbuf, name, nlen) == 0)
+			return 1;
+		q = amp ? amp + 1 : NULL;
+	}
+	return 0;
+}
+
+int wa_query_get(struct wa_req *r, const char *name, char *buf, size_t len)
+{
+	if (wa_req_query(r, name, buf, len) == 0)
+		return 1;
+	if (!query_has(r->query, name))
+		return 0;
+	return wa_reply_errorf(r, 400, "validation_error",
+			       "Query parameter '%s' is malformed or longer than %zu bytes", name, len - 1);
+}
+
 int wa_query_bool(struct wa_req *r, const char *name)
 {
 	char buf[16];
+	int rc = wa_query_get(r, name, buf, sizeof buf);
 
-	if (wa_req_query(r, name, buf, sizeof buf) < 0)
-		return -2;
+	if (rc <= 0)
+		return rc < 0 ? -1 : -2;
 	if (!*buf)
 		return -2;
 	if (strcasecmp(buf, "true") == 0 || strcmp(buf, "1") == 0)
@@ -220,9 +251,13 @@ int wa_query_int(struct wa_req *r, const char *name, long long min, long long ma
 {
 	char buf[32], *end;
 	long long v;
+	int rc;
 
 	*out = def;
-	if (wa_req_query(r, name, buf, sizeof buf) < 0 || !*buf)
+	rc = wa_query_get(r, name, buf, sizeof buf);
+	if (rc < 0)
+		return -1;
+	if (rc == 0 || !*buf)
 		return 0;
 	errno = 0;
 	v = strtoll(buf, &end, 10);

@@ -66,6 +66,10 @@ char *wa_json_text(const json_t *v);
 /* Reply 200 with a bare JSON array of rows (steals rows); NULL -> 500. */
 int wa_reply_rows(struct wa_req *r, json_t *rows);
 
+/* Query parameter into buf: 1 present (buf set, may be ""), 0 absent, -1
+ * after a 400 naming it (malformed escape or longer than len - 1 bytes). */
+int wa_query_get(struct wa_req *r, const char *name, char *buf, size_t len);
+
 /* Boolean query parameter: 1 true ("true"/"1"), 0 false ("false"/"0"), -2
  * absent, -1 after a 400. */
 int wa_query_bool(struct wa_req *r, const char *name);
