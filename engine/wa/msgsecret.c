@@ -57,19 +57,30 @@ int wa_msgsecret_derive(const uint8_t *secret, size_t secret_len, const char *or
 int wa_msgsecret_strip_device(const char *jid, char *out, size_t outcap)
 {
 	const char *at, *colon;
-	size_t n = 0, ulen;
+	size_t n, ulen, slen;
 
 	if (!jid || !out || !outcap)
 		return -1;
 	at = strchr(jid, '@');
 	colon = strchr(jid, ':');
-	ulen = (colon && (!at || colon < at)) ? (size_t)(colon - jid) : (at ? (size_t)(at - jid) : strlen(jid));
-	n = ulen + (at ? strlen(at) : 0);
+	if (colon && at && colon > at)
+		colon = NULL;
+	ulen = colon ? (size_t)(colon - jid) : (at ? (size_t)(at - jid) : strlen(jid));
+	/* An AD string "user.agent:device@server" also drops ".agent" (WM's
+	 * ToNonAD keeps only user and server). */
+	if (colon) {
+		const char *dot = memchr(jid, '.', ulen);
+
+		if (dot && dot + 1 < colon && strspn(dot + 1, "0123456789") == (size_t)(colon - dot - 1))
+			ulen = (size_t)(dot - jid);
+	}
+	slen = at ? strlen(at) : 0;
+	n = ulen + slen;
 	if (n + 1 > outcap)
 		return -1;
 	memcpy(out, jid, ulen);
 	if (at)
-		memcpy(out + ulen, at, strlen(at));
+		memcpy(out + ulen, at, slen);
 	out[n] = '\0';
 	return 0;
 }

@@ -45,9 +45,9 @@ int wa_msgsecret_derive(const uint8_t *secret, size_t secret_len, const char *or
 			const char *orig_sender_jid, const char *mod_sender_jid, enum wa_msgsecret_use use,
 			uint8_t key[32]);
 
-/* Copy jid into out (outcap bytes) without a ":device" suffix on the user
- * part ("123:4@s.whatsapp.net" -> "123@s.whatsapp.net"). -1 if it does not
- * fit. */
+/* Copy jid into out (outcap bytes) without a ":device" suffix (and the
+ * ".agent" of an AD string) on the user part: "123:4@s.whatsapp.net" and
+ * "123.0:4@s.whatsapp.net" -> "123@s.whatsapp.net". -1 if it does not fit. */
 int wa_msgsecret_strip_device(const char *jid, char *out, size_t outcap);
 
 /* SHA-256 of an option name (UTF-8), the value votes carry. */

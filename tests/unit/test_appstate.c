@@ -673,6 +673,10 @@ static void test_poll_vote(json_t *v)
 	   strcmp(stripped, "15551234567@s.whatsapp.net") == 0, "strip device part");
 	ok(wa_msgsecret_strip_device("123@lid", stripped, sizeof stripped) == 0 && strcmp(stripped, "123@lid") == 0,
 	   "no device part: unchanged");
+	ok(wa_msgsecret_strip_device("15551234567.0:2@s.whatsapp.net", stripped, sizeof stripped) == 0 &&
+	   strcmp(stripped, "15551234567@s.whatsapp.net") == 0, "AD string: agent and device dropped");
+	ok(wa_msgsecret_strip_device("a.b:1@x", stripped, sizeof stripped) == 0 && strcmp(stripped, "a.b@x") == 0,
+	   "non-numeric agent kept");
 	ok(wa_msgsecret_strip_device("123@lid", stripped, 4) == -1, "too small buffer");
 	free(secret); free(key); free(oh); free(vp); free(iv); free(enc);
 }
