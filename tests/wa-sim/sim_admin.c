@@ -440,6 +440,8 @@ int sim_admin_callback(struct lws *wsi, int reason, void *user, void *in, size_t
 			return 0; /* wait for the body */
 		return handle(wsi, p) ? -1 : 0;
 	case LWS_CALLBACK_HTTP_BODY:
+		if (len == 0 || in == NULL)
+			return 0;
 		if (p->too_big || len > ADMIN_BODY_MAX - p->body_len) {
 			p->too_big = 1;
 			return 0;

@@ -144,15 +144,18 @@ static int start_sim(void)
 	return -1;
 }
 
-static void stop_sim(void)
+/* Stop the child; returns its exit status (sanitizer reports make it
+ * non-zero), or -1 if it died by a signal / was not running. */
+static int stop_sim(void)
 {
-	int st;
+	int st = 0;
 
-	if (sim_pid > 0) {
-		kill(sim_pid, SIGTERM);
-		waitpid(sim_pid, &st, 0);
-		sim_pid = -1;
-	}
+	if (sim_pid <= 0)
+		return -1;
+	kill(sim_pid, SIGTERM);
+	waitpid(sim_pid, &st, 0);
+	sim_pid = -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 static void config(struct waclient_config *cfg, const char *root)
@@ -397,7 +400,7 @@ int main(void)
 
 	/* restart: state persists */
 	snprintf(root_before, sizeof root_before, "%s", root_hex);
-	stop_sim();
+	is_int(stop_sim(), 0, "wa-sim exits cleanly on SIGTERM");
 	ok(start_sim() == 0, "wa-sim restarts on the same state directory");
 	is_str(root_hex, root_before, "root key persists");
 	c = login(&cr, root_hex, &rc, &reason);
@@ -429,7 +432,7 @@ int main(void)
 	   "no phones after reset");
 	json_decref(j);
 
-	stop_sim();
+	is_int(stop_sim(), 0, "wa-sim exits cleanly after the run");
 	if (tap_failed == 0) {
 		char cmd[400];
 
