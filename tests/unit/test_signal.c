@@ -556,6 +556,53 @@ static void test_padding(void)
 	}
 }
 
+/* §15.2 signed pre-key vector: a bundle carrying it must verify through
+ * libsignal (signature over 0x05 || pub by the identity key). */
+static void test_xeddsa_vector(struct party *a)
+{
+	const char *top = getenv("top_srcdir");
+	char path[1024], *doc = NULL, *x, *spk;
+	uint8_t priv[32], pub[32], got[32];
+	size_t l1 = 0, l2 = 0, l3 = 0, l4 = 0;
+	wa_sig_bundle b;
+	wa_sig_addr peer;
+	wa_sigstore *st = wa_sigstore_mem_new(0, 0);
+	wa_sig *s = NULL;
+	uint32_t reg = 0;
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/tests/vectors/protocol.json", top ? top : ".");
+	if ((f = fopen(path, "rb"))) {
+		doc = calloc(1, 1 << 20);
+		if (doc && fread(doc, 1, (1 << 20) - 1, f) == 0)
+			doc[0] = 0;
+		fclose(f);
+	}
+	memset(&b, 0, sizeof b);
+	x = doc ? strstr(doc, "\"xeddsa\"") : NULL;
+	spk = x ? strstr(x, "\"signed_prekey\"") : NULL;
+	ok(spk && json_hex(x, "curve25519_priv", priv, 32, &l1) == 0 && json_hex(x, "curve25519_pub", pub, 32, &l2) == 0 &&
+	   json_hex(spk, "prekey_pub", b.signed_prekey, 32, &l3) == 0 &&
+	   json_hex(spk, "signature", b.signed_prekey_sig, 64, &l4) == 0 && l1 == 32 && l2 == 32 && l3 == 32 && l4 == 64,
+	   "xeddsa vector found");
+	memcpy(b.identity, pub, 32);
+	b.registration_id = 4242;
+	b.signed_prekey_id = 1;
+	ok(st && wa_sig_new(st, &s) == 0, "fresh state for the vector");
+	is_int(wa_sig_identity_set(s, pub, priv, 4242), 0, "vector key pair accepted as identity");
+	ok(wa_sig_identity_get(s, got, &reg) == 0 && memcmp(got, pub, 32) == 0 && reg == 4242, "identity read back");
+	wa_sig_addr_set(&peer, "15559999999", 0, 1);
+	b.signed_prekey_sig[63] ^= 0x01;
+	is_int(wa_sig_bundle_process(a->sig, &peer, &b), WA_SIG_INVALID, "vector signature with a flipped bit fails");
+	b.signed_prekey_sig[63] ^= 0x01;
+	is_int(wa_sig_bundle_process(a->sig, &peer, &b), 0, "vector signed pre-key verifies in a bundle");
+	wa_sig_session_delete(a->sig, &peer);
+	wa_sig_identity_forget(a->sig, &peer);
+	wa_sig_free(s);
+	wa_sigstore_free(st);
+	free(doc);
+}
+
 static void test_store_bounds(void)
 {
 	wa_sigstore *st = wa_sigstore_mem_new(2, 0);
@@ -720,6 +767,7 @@ int main(void)
 	}
 	ok(1, "parties set up");
 	test_identity_api(&a);
+	test_xeddsa_vector(&a);
 	test_bundle(&a, &b);
 	test_1to1(&a, &b);
 	test_pkmsg_order(&c, &b);
