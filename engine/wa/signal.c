@@ -870,6 +870,28 @@ int wa_sig_identity_forget(wa_sig *s, const wa_sig_addr *addr)
 	return wa_sig_session_delete(s, addr);
 }
 
+int wa_sig_session_devices(wa_sig *s, const wa_sig_addr *addr, uint32_t *out, size_t max)
+{
+	int rc;
+
+	if (!s || !addr)
+		return WA_SIG_ERR;
+	rc = wa_sigstore_devices(s->st, addr->name, out, max);
+	return rc < 0 ? map_store(rc) : rc;
+}
+
+int wa_sig_user_forget(wa_sig *s, const wa_sig_addr *addr)
+{
+	int rc;
+
+	if (!s || !addr)
+		return WA_SIG_ERR;
+	if ((rc = wa_sigstore_del_name(s->st, WA_SIGREC_IDENTITY, addr->name)) < 0 ||
+	    (rc = wa_sigstore_del_name(s->st, WA_SIGREC_SESSION, addr->name)) < 0)
+		return map_store(rc);
+	return WA_SIG_OK;
+}
+
 /* ---- groups ---- */
 
 int wa_sig_group_skdm(wa_sig *s, const char *group, const wa_sig_addr *self, uint8_t **skdm, size_t *len)

@@ -215,10 +215,15 @@ int wa_sig_has_session(wa_sig *s, const wa_sig_addr *addr);
 int wa_sig_session_delete(wa_sig *s, const wa_sig_addr *addr);
 /* Delete the sessions with every device of addr->name; count or error. */
 int wa_sig_session_delete_all(wa_sig *s, const wa_sig_addr *addr);
-/* Forget the trusted identity of addr (identity-change notification, or
- * after WA_SIG_UNTRUSTED) and delete its session, so the new identity is
- * accepted on first use. */
+/* Devices of addr->name we have sessions with: up to max ids to out;
+ * returns how many there are (may exceed max), or an error. */
+int wa_sig_session_devices(wa_sig *s, const wa_sig_addr *addr, uint32_t *out, size_t max);
+/* Forget the trusted identity of addr (after WA_SIG_UNTRUSTED) and delete
+ * its session, so the new identity is accepted on first use. */
 int wa_sig_identity_forget(wa_sig *s, const wa_sig_addr *addr);
+/* Same for every device of addr->name: the user's identity changed (an
+ * <notification type="encrypt"> with <identity/>, §8.6). */
+int wa_sig_user_forget(wa_sig *s, const wa_sig_addr *addr);
 
 /* ---- groups: sender keys (§7.4, §7.5) ----
  * group is the group JID string (e.g. "1203...@g.us", "status@broadcast");

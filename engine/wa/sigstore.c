@@ -104,6 +104,20 @@ int wa_sigstore_put_many(wa_sigstore *st, const wa_sigrec_key *keys, const uint8
 	return 0;
 }
 
+int wa_sigstore_devices(wa_sigstore *st, const char *name, uint32_t *out, size_t max)
+{
+	if (!st || !name_ok(name) || (!out && max))
+		return WA_SIGSTORE_ERR;
+	return st->ops->devices(st->state, name, out, max);
+}
+
+int wa_sigstore_del_name(wa_sigstore *st, enum wa_sigrec_kind kind, const char *name)
+{
+	if (!st || !name_ok(name) || (kind != WA_SIGREC_SESSION && kind != WA_SIGREC_IDENTITY))
+		return WA_SIGSTORE_ERR;
+	return st->ops->del_name(st->state, kind, name);
+}
+
 int wa_sigstore_count(wa_sigstore *st, enum wa_sigrec_kind kind)
 {
 	if (!st || kind < WA_SIGREC_LOCAL || kind > WA_SIGREC_KIND_MAX)
@@ -190,7 +204,7 @@ static int a_sub_devices(signal_int_list **sessions, const char *name, size_t na
 
 	if (copy_name(nm, name, name_len) < 0)
 		return SG_ERR_INVAL;
-	n = st->ops->devices(st->state, nm, devs, 256);
+	n = wa_sigstore_devices(st, nm, devs, 256);
 	if (n < 0)
 		return sg_err(n);
 	if (n > 256)
@@ -264,7 +278,7 @@ static int a_delete_all_sessions(const char *name, size_t name_len, void *user_d
 
 	if (copy_name(nm, name, name_len) < 0)
 		return SG_ERR_INVAL;
-	rc = st->ops->del_sessions(st->state, nm);
+	rc = wa_sigstore_del_name(st, WA_SIGREC_SESSION, nm);
 	return rc < 0 ? sg_err(rc) : rc;
 }
 

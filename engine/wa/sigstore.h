@@ -74,8 +74,9 @@ struct wa_sigstore_ops {
 	/* Devices that have a SESSION under name: up to max written to out,
 	 * returns how many exist (may exceed max). */
 	int (*devices)(void *state, const char *name, uint32_t *out, size_t max);
-	/* Remove all SESSIONs under name; returns how many. */
-	int (*del_sessions)(void *state, const char *name);
+	/* Remove all records of kind SESSION or IDENTITY under name (every
+	 * device); returns how many. */
+	int (*del_name)(void *state, enum wa_sigrec_kind kind, const char *name);
 	/* Number of records of a kind (e.g. one-time pre-keys left). */
 	int (*count)(void *state, enum wa_sigrec_kind kind);
 	/* Optional (may be NULL): put n records at once, all or none where the
@@ -124,6 +125,10 @@ int wa_sigstore_get(wa_sigstore *st, const wa_sigrec_key *key, uint8_t **rec, si
 int wa_sigstore_put(wa_sigstore *st, const wa_sigrec_key *key, const uint8_t *rec, size_t len);
 int wa_sigstore_del(wa_sigstore *st, const wa_sigrec_key *key);
 int wa_sigstore_count(wa_sigstore *st, enum wa_sigrec_kind kind);
+/* devices / del_name with the name checked (1..WA_SIGREC_NAME_MAX-1 bytes;
+ * del_name only for SESSION and IDENTITY). */
+int wa_sigstore_devices(wa_sigstore *st, const char *name, uint32_t *out, size_t max);
+int wa_sigstore_del_name(wa_sigstore *st, enum wa_sigrec_kind kind, const char *name);
 /* put_many when the backend has it, else put() one by one (then a failure
  * may leave the first records stored). */
 int wa_sigstore_put_many(wa_sigstore *st, const wa_sigrec_key *keys, const uint8_t *const *recs,

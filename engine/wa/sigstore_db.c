@@ -76,10 +76,13 @@ static const char SQL_DEVICES[] =
 	" ORDER BY addr_device";
 static const char SQL_DEL_SESSIONS[] =
 	"DELETE FROM signal_session WHERE session_key = ? AND addr_name = ?";
+static const char SQL_DEL_IDENTITIES[] =
+	"DELETE FROM signal_identity WHERE session_key = ? AND addr_name = ?";
 
-#define NSTMT ((WA_SIGREC_KIND_MAX + 1) * NOPS + 2)
+#define NSTMT ((WA_SIGREC_KIND_MAX + 1) * NOPS + 3)
 #define ST_DEVICES ((WA_SIGREC_KIND_MAX + 1) * NOPS)
 #define ST_DEL_SESSIONS (ST_DEVICES + 1)
+#define ST_DEL_IDENTITIES (ST_DEVICES + 2)
 
 struct dbstore {
 	MYSQL *db;                 /* borrowed */
@@ -107,6 +110,8 @@ static const char *sql_of(int idx)
 		return SQL_DEVICES;
 	if (idx == ST_DEL_SESSIONS)
 		return SQL_DEL_SESSIONS;
+	if (idx == ST_DEL_IDENTITIES)
+		return SQL_DEL_IDENTITIES;
 	return SQL[idx / NOPS][idx % NOPS];
 }
 
@@ -509,7 +514,7 @@ out:
 	return rc;
 }
 
-static int d_del_sessions(void *state, const char *name)
+static int d_del_name(void *state, enum wa_sigrec_kind kind, const char *name)
 {
 	struct dbstore *d = state;
 	struct params p;
@@ -521,7 +526,7 @@ static int d_del_sessions(void *state, const char *name)
 	p_str(&p, d->skey, d->skey_len);
 	p_str(&p, name, strlen(name));
 	lock(d);
-	s = run(d, ST_DEL_SESSIONS, &p);
+	s = run(d, kind == WA_SIGREC_IDENTITY ? ST_DEL_IDENTITIES : ST_DEL_SESSIONS, &p);
 	if (!s) {
 		rc = WA_SIGSTORE_ERR;
 	} else {
@@ -551,7 +556,7 @@ static const struct wa_sigstore_ops db_ops = {
 	.put = d_put,
 	.del = d_del,
 	.devices = d_devices,
-	.del_sessions = d_del_sessions,
+	.del_name = d_del_name,
 	.count = d_count,
 	.destroy = d_destroy,
 	.put_many = d_put_many,

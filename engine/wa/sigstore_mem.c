@@ -250,7 +250,7 @@ static int m_devices(void *state, const char *name, uint32_t *out, size_t max)
 	return n > 0x7fffffff ? 0x7fffffff : (int)n;
 }
 
-static int m_del_sessions(void *state, const char *name)
+static int m_del_name(void *state, enum wa_sigrec_kind kind, const char *name)
 {
 	struct memstore *m = state;
 	struct ent **pp;
@@ -261,7 +261,7 @@ static int m_del_sessions(void *state, const char *name)
 	for (i = 0; i < NBUCKETS; i++) {
 		pp = &m->b[i];
 		while (*pp) {
-			if ((*pp)->kind == WA_SIGREC_SESSION && strcmp((*pp)->name, name) == 0) {
+			if ((*pp)->kind == kind && strcmp((*pp)->name, name) == 0) {
 				unlink_ent(m, pp);
 				n++;
 			} else {
@@ -306,7 +306,7 @@ static const struct wa_sigstore_ops mem_ops = {
 	.put = m_put,
 	.del = m_del,
 	.devices = m_devices,
-	.del_sessions = m_del_sessions,
+	.del_name = m_del_name,
 	.count = m_count,
 	.destroy = m_destroy,
 };

@@ -310,6 +310,18 @@ static void test_identity_change(struct party *a, struct party *b)
 	t = send_1to1(b, &a2, "welcome back", &x, &xl);
 	is_int(recv_1to1(&a2, b, t, x, xl, "welcome back"), 0, "and B answers the new A");
 	free(x);
+	{
+		uint32_t devs[4];
+		wa_sigrec_key k = { .kind = WA_SIGREC_IDENTITY, .name = a->addr.name, .device = a->addr.device };
+		uint8_t *rec = NULL;
+		size_t rl = 0;
+
+		is_int(wa_sig_session_devices(b->sig, &a->addr, devs, 4), 1, "B has one session with A's user");
+		is_int(wa_sig_user_forget(b->sig, &a->addr), 0, "B forgets A's user (identity change notification)");
+		is_int(wa_sig_session_devices(b->sig, &a->addr, devs, 4), 0, "no sessions left");
+		is_int(wa_sigstore_get(b->st, &k, &rec, &rl), 0, "no identity left");
+		free(rec);
+	}
 	party_free(&a2);
 }
 
@@ -626,10 +638,11 @@ static void test_store_bounds(void)
 	is_int(wa_sigstore_del(st, &k), 1, "delete");
 	is_int(wa_sigstore_del(st, &k), 0, "delete again: nothing");
 	is_int(wa_sigstore_put(st, &s1, r, 4), 0, "session put");
-	is_int(st->ops->devices(st->state, "1555", devs, 4), 1, "devices of a name");
+	is_int(wa_sigstore_devices(st, "1555", devs, 4), 1, "devices of a name");
 	is_int(devs[0], 1, "its device");
 	is_int(wa_sigstore_count(st, WA_SIGREC_PREKEY), 1, "count per kind");
-	is_int(st->ops->del_sessions(st->state, "1555"), 1, "delete all sessions of a name");
+	is_int(wa_sigstore_del_name(st, WA_SIGREC_SESSION, "1555"), 1, "delete all sessions of a name");
+	is_int(wa_sigstore_del_name(st, WA_SIGREC_PREKEY, "1555"), WA_SIGSTORE_ERR, "del_name only for sessions/identities");
 	memset(longname, '7', sizeof longname - 1);
 	longname[sizeof longname - 1] = 0;
 	s1.name = longname;

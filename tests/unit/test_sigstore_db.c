@@ -186,10 +186,13 @@ static void run(void)
 	{
 		uint32_t devs[4];
 
-		is_int(b.st->ops->devices(b.st->state, a.addr.name, devs, 4), 1, "bob's devices of alice");
+		is_int(wa_sig_session_devices(b.sig, &a.addr, devs, 4), 1, "bob's devices of alice");
 		is_int(devs[0], 1, "alice's device id");
 		is_int(wa_sig_session_delete_all(b.sig, &a.addr), 1, "delete all of alice's sessions");
 		is_int(wa_sig_has_session(b.sig, &a.addr), 0, "gone");
+		ok(wa_sigstore_count(b.st, WA_SIGREC_IDENTITY) == 1, "bob still trusts alice's identity");
+		is_int(wa_sig_user_forget(b.sig, &a.addr), 0, "forget alice's user");
+		is_int(wa_sigstore_count(b.st, WA_SIGREC_IDENTITY), 0, "identity rows gone");
 	}
 
 	/* batches: one transaction, all or nothing */
