@@ -75,8 +75,8 @@ int wa_hkdf_sha256(const uint8_t *ikm, size_t ikmlen, const uint8_t *salt, size_
 		   const void *info, size_t infolen, uint8_t *out, size_t outlen)
 {
 	/* Done by hand (extract = HMAC(salt, ikm), expand = T(i) chain) rather
-	 * than through EVP_KDF: it is short, has no provider lookups and
-	 * accepts empty ikm/info, which OpenSSL's HKDF rejects. */
+	 * than through EVP_KDF: it is short and an empty ikm (the Noise Split
+	 * derives from one) needs no special casing. */
 	static const uint8_t zero_salt[32];
 	uint8_t prk[32], t[32];
 	size_t done = 0, tlen = 0;
