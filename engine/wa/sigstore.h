@@ -112,6 +112,18 @@ wa_sigstore *wa_sigstore_mem_new(size_t max_entries, size_t max_bytes);
  * NULL on bad arguments or out of memory. */
 wa_sigstore *wa_sigstore_db_new(struct st_mysql *db, pthread_mutex_t *lock, const char *session_key);
 
+/* Many stores on one connection. Prepared statements belong to a
+ * connection and the server caps them (max_prepared_stmt_count, 16382 by
+ * default), so stores sharing a MYSQL* should share one statement cache:
+ * make it with wa_sigstore_dbconn_new (db and lock as for wa_sigstore_db_new,
+ * which makes a private one), then wa_sigstore_db_new_on() per session key.
+ * Free the cache after every store made on it. NULL on bad arguments or out
+ * of memory. */
+typedef struct wa_sigstore_dbconn wa_sigstore_dbconn;
+wa_sigstore_dbconn *wa_sigstore_dbconn_new(struct st_mysql *db, pthread_mutex_t *lock);
+void wa_sigstore_dbconn_free(wa_sigstore_dbconn *c);
+wa_sigstore *wa_sigstore_db_new_on(wa_sigstore_dbconn *c, const char *session_key);
+
 /* Delete every row of session_key from the six tables (the session was
  * logged out or deleted: there are no foreign keys to cascade). Holds lock
  * if non-NULL. Returns the number of rows deleted, or WA_SIGSTORE_ERR. */

@@ -4,10 +4,11 @@
  * Prepared statements only; the SQL text lives in the table below, one row
  * per (kind, operation), with parameters always in the order session_key,
  * [group], [name, device] or [id], [value]. Statements are prepared on first
- * use and cached on the store; any statement error closes that statement so
- * the next call prepares it again (on a reconnected MYSQL*, say). The
- * optional caller lock (d->lock) is held for every use of d->db and of the
- * statement cache. */
+ * use and cached per connection (struct wa_sigstore_dbconn), shared by every
+ * store on it: session_key is a parameter, so one set serves all sessions.
+ * Any statement error closes that statement so the next call prepares it
+ * again (on a reconnected MYSQL*, say). The optional caller lock (c->lock)
+ * is held for every use of c->db and of the statement cache. */
 #include "wa/sigstore.h"
 
 #include <limits.h>
@@ -84,24 +85,30 @@ static const char SQL_DEL_IDENTITIES[] =
 #define ST_DEL_SESSIONS (ST_DEVICES + 1)
 #define ST_DEL_IDENTITIES (ST_DEVICES + 2)
 
-struct dbstore {
+/* One connection's statement cache, shared by all stores made on it. */
+struct wa_sigstore_dbconn {
 	MYSQL *db;                 /* borrowed */
 	pthread_mutex_t *lock;     /* borrowed, may be NULL */
+	MYSQL_STMT *st[NSTMT];     /* guarded by lock (if any) */
+};
+
+struct dbstore {
+	struct wa_sigstore_dbconn *c;
+	int own_conn;              /* c made by wa_sigstore_db_new: freed with us */
 	char skey[65];
 	unsigned long skey_len;
-	MYSQL_STMT *st[NSTMT];     /* guarded by lock (if any) */
 };
 
 static void lock(struct dbstore *d)
 {
-	if (d->lock)
-		pthread_mutex_lock(d->lock);
+	if (d->c->lock)
+		pthread_mutex_lock(d->c->lock);
 }
 
 static void unlock(struct dbstore *d)
 {
-	if (d->lock)
-		pthread_mutex_unlock(d->lock);
+	if (d->c->lock)
+		pthread_mutex_unlock(d->c->lock);
 }
 
 static const char *sql_of(int idx)
@@ -117,9 +124,9 @@ static const char *sql_of(int idx)
 
 static void drop(struct dbstore *d, int idx)
 {
-	if (d->st[idx]) {
-		mysql_stmt_close(d->st[idx]);
-		d->st[idx] = NULL;
+	if (d->c->st[idx]) {
+		mysql_stmt_close(d->c->st[idx]);
+		d->c->st[idx] = NULL;
 	}
 }
 
@@ -127,11 +134,11 @@ static void drop(struct dbstore *d, int idx)
 static MYSQL_STMT *stmt(struct dbstore *d, int idx)
 {
 	const char *sql = sql_of(idx);
-	MYSQL_STMT *s = d->st[idx];
+	MYSQL_STMT *s = d->c->st[idx];
 
 	if (s)
 		return s;
-	s = mysql_stmt_init(d->db);
+	s = mysql_stmt_init(d->c->db);
 	if (!s) {
 		wa_error("sigstore_db: cannot create statement: out of memory");
 		return NULL;
@@ -141,7 +148,7 @@ static MYSQL_STMT *stmt(struct dbstore *d, int idx)
 		mysql_stmt_close(s);
 		return NULL;
 	}
-	d->st[idx] = s;
+	d->c->st[idx] = s;
 	return s;
 }
 
@@ -400,8 +407,8 @@ static int d_put_many(void *state, const wa_sigrec_key *keys, const uint8_t *con
 	int rc = WA_SIGSTORE_ERR;
 
 	lock(d);
-	if (mysql_query(d->db, "START TRANSACTION") != 0) {
-		wa_error("sigstore_db: cannot start transaction: %s", mysql_error(d->db));
+	if (mysql_query(d->c->db, "START TRANSACTION") != 0) {
+		wa_error("sigstore_db: cannot start transaction: %s", mysql_error(d->c->db));
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
@@ -412,14 +419,14 @@ static int d_put_many(void *state, const wa_sigrec_key *keys, const uint8_t *con
 		if (!run(d, keys[i].kind * NOPS + OP_PUT, &p))
 			goto rollback;
 	}
-	if (mysql_commit(d->db) != 0) {
-		wa_error("sigstore_db: cannot commit: %s", mysql_error(d->db));
+	if (mysql_commit(d->c->db) != 0) {
+		wa_error("sigstore_db: cannot commit: %s", mysql_error(d->c->db));
 		goto rollback;
 	}
 	rc = 0;
 	goto out;
 rollback:
-	(void)mysql_rollback(d->db); /* the failure is already logged and returned */
+	(void)mysql_rollback(d->c->db); /* the failure is already logged and returned */
 out:
 	unlock(d);
 	return rc;
@@ -540,14 +547,11 @@ static int d_del_name(void *state, enum wa_sigrec_kind kind, const char *name)
 static void d_destroy(void *state)
 {
 	struct dbstore *d = state;
-	int i;
 
 	if (!d)
 		return;
-	lock(d);
-	for (i = 0; i < NSTMT; i++)
-		drop(d, i);
-	unlock(d);
+	if (d->own_conn)
+		wa_sigstore_dbconn_free(d->c);
 	free(d);
 }
 
@@ -562,13 +566,43 @@ static const struct wa_sigstore_ops db_ops = {
 	.put_many = d_put_many,
 };
 
-wa_sigstore *wa_sigstore_db_new(struct st_mysql *db, pthread_mutex_t *lk, const char *session_key)
+wa_sigstore_dbconn *wa_sigstore_dbconn_new(struct st_mysql *db, pthread_mutex_t *lk)
+{
+	wa_sigstore_dbconn *c;
+
+	if (!db)
+		return NULL;
+	c = calloc(1, sizeof *c);
+	if (!c)
+		return NULL;
+	c->db = db;
+	c->lock = lk;
+	return c;
+}
+
+void wa_sigstore_dbconn_free(wa_sigstore_dbconn *c)
+{
+	int i;
+
+	if (!c)
+		return;
+	if (c->lock)
+		pthread_mutex_lock(c->lock);
+	for (i = 0; i < NSTMT; i++)
+		if (c->st[i])
+			mysql_stmt_close(c->st[i]);
+	if (c->lock)
+		pthread_mutex_unlock(c->lock);
+	free(c);
+}
+
+static wa_sigstore *db_new(wa_sigstore_dbconn *c, int own, const char *session_key)
 {
 	wa_sigstore *st;
 	struct dbstore *d;
 	size_t n;
 
-	if (!db || !session_key)
+	if (!c || !session_key)
 		return NULL;
 	n = strnlen(session_key, sizeof d->skey);
 	if (n == 0 || n >= sizeof d->skey)
@@ -580,12 +614,27 @@ wa_sigstore *wa_sigstore_db_new(struct st_mysql *db, pthread_mutex_t *lk, const 
 		free(d);
 		return NULL;
 	}
-	d->db = db;
-	d->lock = lk;
+	d->c = c;
+	d->own_conn = own;
 	memcpy(d->skey, session_key, n);
 	d->skey_len = (unsigned long)n;
 	st->ops = &db_ops;
 	st->state = d;
+	return st;
+}
+
+wa_sigstore *wa_sigstore_db_new_on(wa_sigstore_dbconn *c, const char *session_key)
+{
+	return db_new(c, 0, session_key);
+}
+
+wa_sigstore *wa_sigstore_db_new(struct st_mysql *db, pthread_mutex_t *lk, const char *session_key)
+{
+	wa_sigstore_dbconn *c = wa_sigstore_dbconn_new(db, lk);
+	wa_sigstore *st = c ? db_new(c, 1, session_key) : NULL;
+
+	if (!st)
+		wa_sigstore_dbconn_free(c);
 	return st;
 }
 

@@ -64,12 +64,14 @@ struct party {
 	wa_sig *sig;
 };
 
+static wa_sigstore_dbconn *conn; /* when set, stores share its statements */
+
 static int party_open(struct party *p, const char *key, const char *jid)
 {
 	memset(p, 0, sizeof *p);
 	if (wa_sig_addr_from_jid(jid, &p->addr) != 0)
 		return -1;
-	p->st = wa_sigstore_db_new(db, &db_lock, key);
+	p->st = conn ? wa_sigstore_db_new_on(conn, key) : wa_sigstore_db_new(db, &db_lock, key);
 	return p->st && wa_sig_new(p->st, &p->sig) == 0 ? 0 : -1;
 }
 
@@ -267,6 +269,20 @@ int main(void)
 	ok(apply_migration() == 0, "0002 migration applies again (idempotent)");
 	if (tap_failed == 0)
 		run();
+	/* again with both parties' stores on one shared statement cache */
+	if (tap_failed == 0) {
+		const char *wipe = "DELETE FROM signal_identity_local; DELETE FROM signal_identity;"
+				   " DELETE FROM signal_prekey; DELETE FROM signal_signed_prekey;"
+				   " DELETE FROM signal_session; DELETE FROM signal_sender_key";
+
+		ok(exec_all(wipe, strlen(wipe)) == 0, "tables emptied for the shared-cache run");
+		conn = wa_sigstore_dbconn_new(db, &db_lock);
+		ok(conn != NULL, "shared statement cache");
+		if (conn)
+			run();
+		wa_sigstore_dbconn_free(conn);
+		conn = NULL;
+	}
 	snprintf(sql, sizeof sql, "DROP DATABASE `%s`", name);
 	ok(exec_all(sql, strlen(sql)) == 0, "scratch database dropped");
 	mysql_close(db);
