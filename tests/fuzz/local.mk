@@ -74,3 +74,12 @@ tests_fuzz_fuzz_proto_message_SOURCES = tests/fuzz/fuzz_proto_message.c tests/fu
 tests_fuzz_fuzz_proto_message_CFLAGS = $(AM_CFLAGS) $(PROTOBUFC_CFLAGS)
 tests_fuzz_fuzz_proto_message_LDADD = $(WA_LIBWA_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/proto_message
+
+# wa-sim: ClientPayload decision, stanza dispatch, pair-device-sign and QR
+# scan on an in-memory world, without sockets (simcore engineer)
+check_PROGRAMS += tests/fuzz/fuzz_sim_payload
+TESTS += tests/fuzz/fuzz_sim_payload
+tests_fuzz_fuzz_sim_payload_SOURCES = tests/fuzz/fuzz_sim_payload.c tests/fuzz/driver.c $(WA_SIM_CORE)
+tests_fuzz_fuzz_sim_payload_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS) $(PROTOBUFC_CFLAGS) $(CRYPTO_CFLAGS)
+tests_fuzz_fuzz_sim_payload_LDADD = $(WA_LIBWA_LIBS) $(JANSSON_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/sim_payload

@@ -2,10 +2,11 @@
 # Server core, pairing and admin API; a reusable test client (waclient) and
 # the integration test that drives both. Extension points: README.md.
 bin_PROGRAMS += wa-sim
-WA_SIM_CORE = tests/wa-sim/sim.h tests/wa-sim/sim_store.c tests/wa-sim/sim_store.h \
-	tests/wa-sim/sim_keys.c tests/wa-sim/sim_conn.c tests/wa-sim/sim_handlers.c \
-	tests/wa-sim/sim_pair.c tests/wa-sim/sim_admin.c
-wa_sim_SOURCES = tests/wa-sim/wa_sim.c $(WA_SIM_CORE)
+# protocol core (no sockets; also built into tests/fuzz/fuzz_sim_payload)
+WA_SIM_CORE = tests/wa-sim/sim.h tests/wa-sim/sim_core.c tests/wa-sim/sim_store.c \
+	tests/wa-sim/sim_store.h tests/wa-sim/sim_keys.c tests/wa-sim/sim_conn.c \
+	tests/wa-sim/sim_handlers.c tests/wa-sim/sim_pair.c
+wa_sim_SOURCES = tests/wa-sim/wa_sim.c tests/wa-sim/sim_ws.c tests/wa-sim/sim_admin.c $(WA_SIM_CORE)
 wa_sim_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS) $(PROTOBUFC_CFLAGS) $(CRYPTO_CFLAGS)
 wa_sim_LDADD = $(WA_LIBWA_LIBS) $(LWS_LIBS) $(JANSSON_LIBS) -lpthread
 EXTRA_DIST += tests/wa-sim/README.md

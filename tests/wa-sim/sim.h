@@ -147,6 +147,15 @@ struct sim_conn {
 struct sim_conn *sim_conn_new(struct sim_server *s, struct lws *wsi);
 void sim_conn_free(struct sim_conn *c);
 
+/* Ask the transport for a WRITEABLE callback (sim_ws.c; a no-op when the
+ * connection has no socket, as in the fuzz target). */
+void sim_conn_wake(struct sim_conn *c);
+
+/* Handle the decrypted ClientPayload of the handshake: registration ->
+ * pair-device, login -> <success> or <failure reason=401>. Exposed for the
+ * fuzz target. 0 / -1 (drop). */
+int sim_conn_on_client_payload(struct sim_conn *c, const uint8_t *p, size_t len);
+
 /* Feed bytes received on the WebSocket. 0, or -1 when the connection must
  * be dropped (protocol error). */
 int sim_conn_receive(struct sim_conn *c, const uint8_t *data, size_t len);
@@ -191,7 +200,7 @@ int sim_conn_login(struct sim_conn *c, struct sim_account *a, struct sim_device 
  * offline="1" and queued (bounded). 0 / -1 (queue full / OOM). */
 int sim_deliver(struct sim_server *s, struct sim_device *d, struct wa_node *n);
 
-/* The lws protocol callback for /ws/chat (sim_conn.c). */
+/* The lws protocol callback for /ws/chat (sim_ws.c). */
 int sim_ws_callback(struct lws *wsi, int reason, void *user, void *in, size_t len);
 
 /* ---- dispatch (sim_handlers.c) ---- */

@@ -5,7 +5,9 @@
  *
  * Writes: lws allows one lws_write per WRITEABLE callback, so every frame
  * is encrypted when queued (the Noise counter order is the queue order)
- * and written one per callback. */
+ * and written one per callback. The lws side (callback, writes) lives in
+ * sim_ws.c; this file only asks it for a WRITEABLE via sim_conn_wake(),
+ * so the protocol logic runs without sockets (fuzz target). */
 #include "sim.h"
 
 #include <stdio.h>
@@ -95,7 +97,7 @@ static int queue_frame(struct sim_conn *c, const uint8_t *payload, size_t len)
 {
 	struct sim_out *o;
 
-	if (c->kill || c->wsi == NULL)
+	if (c->kill)
 		return -1;
 	if (len > WA_FRAME_MAX_PAYLOAD || c->out_count >= SIM_OUT_MAX_FRAMES ||
 	    len + 3 > SIM_OUT_MAX_BYTES - c->out_bytes) {
@@ -119,7 +121,7 @@ static int queue_frame(struct sim_conn *c, const uint8_t *payload, size_t len)
 	c->out_tail = o;
 	c->out_count++;
 	c->out_bytes += o->len;
-	lws_callback_on_writable(c->wsi);
+	sim_conn_wake(c);
 	return 0;
 }
 
@@ -175,7 +177,7 @@ void sim_conn_close_after_flush(struct sim_conn *c)
 	c->dev = NULL;
 	c->acc = NULL;
 	if (c->wsi)
-		lws_callback_on_writable(c->wsi);
+		sim_conn_wake(c);
 }
 
 void sim_conn_drop(struct sim_conn *c)
@@ -189,7 +191,7 @@ void sim_conn_drop(struct sim_conn *c)
 	c->dev = NULL;
 	c->acc = NULL;
 	if (c->wsi)
-		lws_callback_on_writable(c->wsi);
+		sim_conn_wake(c);
 }
 
 void sim_conn_stream_error(struct sim_conn *c, const char *code, const char *conflict_type)
@@ -403,7 +405,7 @@ static int send_failure(struct sim_conn *c, const char *reason)
 }
 
 /* ClientFinish done: registration or login (PROTOCOL.md 2.3 / 2.4, 13.3). */
-static int on_payload(struct sim_conn *c, const uint8_t *p, size_t len)
+int sim_conn_on_client_payload(struct sim_conn *c, const uint8_t *p, size_t len)
 {
 	struct sim_account *a;
 	struct sim_device *d;
@@ -457,7 +459,7 @@ static int on_frame(struct sim_conn *c, const uint8_t *p, size_t len)
 		if (wa_noise_split(&c->hs, &c->tr) != WA_NOISE_OK)
 			break;
 		c->state = SIM_CONN_READY;
-		rc = on_payload(c, payload.data, payload.len);
+		rc = sim_conn_on_client_payload(c, payload.data, payload.len);
 		break;
 	case SIM_CONN_READY:
 		if (len < 16)
@@ -525,80 +527,4 @@ int sim_conn_receive(struct sim_conn *c, const uint8_t *data, size_t len)
 			return -1;
 	}
 	return 0;
-}
-
-/* ---- lws glue ---- */
-
-struct ws_pss {
-	struct sim_conn *c;
-};
-
-int sim_ws_callback(struct lws *wsi, int reason, void *user, void *in, size_t len)
-{
-	struct ws_pss *pss = user;
-	struct sim_server *s = lws_context_user(lws_get_context(wsi));
-	struct sim_conn *c = pss ? pss->c : NULL;
-	char uri[256];
-
-	switch (reason) {
-	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-		/* only /ws/chat upgrades (query strings ignored) */
-		if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 ||
-		    strcmp(uri, "/ws/chat") != 0)
-			return -1;
-		return 0;
-	case LWS_CALLBACK_ESTABLISHED:
-		pss->c = sim_conn_new(s, wsi);
-		return pss->c ? 0 : -1;
-	case LWS_CALLBACK_RECEIVE:
-		if (c == NULL || c->kill)
-			return -1;
-		if (!lws_frame_is_binary(wsi)) {
-			wa_info("sim: conn %lu: text WebSocket message, closing", c->id);
-			return -1;
-		}
-		return sim_conn_receive(c, in, len) == 0 ? 0 : -1;
-	case LWS_CALLBACK_SERVER_WRITEABLE: {
-		struct sim_out *o;
-
-		if (c == NULL || c->kill)
-			return -1;
-		o = c->out_head;
-		if (o != NULL) {
-			c->out_head = o->next;
-			if (c->out_head == NULL)
-				c->out_tail = NULL;
-			c->out_count--;
-			c->out_bytes -= o->len;
-			if (lws_write(wsi, o->buf + LWS_PRE, o->len, LWS_WRITE_BINARY) < (int)o->len) {
-				free(o);
-				return -1;
-			}
-			free(o);
-		}
-		if (c->out_head != NULL) {
-			lws_callback_on_writable(wsi);
-		} else if (c->state == SIM_CONN_CLOSING) {
-			lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
-			return -1;
-		}
-		return 0;
-	}
-	case LWS_CALLBACK_CLOSED:
-		if (c != NULL) {
-			wa_debug("sim: conn %lu closed", c->id);
-			c->wsi = NULL;
-			sim_conn_free(c);
-			pss->c = NULL;
-		}
-		return 0;
-	case LWS_CALLBACK_HTTP:
-		/* a plain HTTP request on the WebSocket port */
-		if (lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL))
-			return -1;
-		return lws_http_transaction_completed(wsi) ? -1 : 0;
-	default:
-		break;
-	}
-	return lws_callback_http_dummy(wsi, reason, user, in, len);
 }

@@ -1,0 +1,42 @@
+/* sim_core: small server-wide helpers (time, seeded randomness, saving). */
+#include "sim.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "wa_log.h"
+#include "wa_util.h"
+
+int sim_log_debug;
+
+uint64_t sim_now(const struct sim_server *s)
+{
+	(void)s;
+	return (uint64_t)time(NULL);
+}
+
+int sim_random(struct sim_server *s, uint8_t *out, size_t n)
+{
+	if (!s->seeded)
+		return wa_random(out, n);
+	while (n > 0) {
+		uint8_t blk[32];
+		char label[48];
+		size_t k = n < 32 ? n : 32;
+
+		snprintf(label, sizeof label, "random:%llu", (unsigned long long)++s->seq);
+		sim_derive(s->seed, label, blk);
+		memcpy(out, blk, k);
+		out += k;
+		n -= k;
+	}
+	return 0;
+}
+
+void sim_save(struct sim_server *s)
+{
+	if (sim_store_save(s->store) != 0)
+		wa_error("sim: cannot save the state to '%s'", s->store->path);
+}
+

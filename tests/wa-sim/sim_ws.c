@@ -1,0 +1,91 @@
+/* sim_ws: the libwebsockets side of /ws/chat - the protocol callback that
+ * creates a sim_conn per WebSocket, feeds it the received bytes and writes
+ * its queued frames, one lws_write per WRITEABLE callback. */
+#include "sim.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <libwebsockets.h>
+
+#include "wa_log.h"
+
+void sim_conn_wake(struct sim_conn *c)
+{
+	if (c != NULL && c->wsi != NULL)
+		lws_callback_on_writable(c->wsi);
+}
+
+struct ws_pss {
+	struct sim_conn *c;
+};
+
+int sim_ws_callback(struct lws *wsi, int reason, void *user, void *in, size_t len)
+{
+	struct ws_pss *pss = user;
+	struct sim_server *s = lws_context_user(lws_get_context(wsi));
+	struct sim_conn *c = pss ? pss->c : NULL;
+	char uri[256];
+
+	switch (reason) {
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		/* only /ws/chat upgrades (query strings ignored) */
+		if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 ||
+		    strcmp(uri, "/ws/chat") != 0)
+			return -1;
+		return 0;
+	case LWS_CALLBACK_ESTABLISHED:
+		pss->c = sim_conn_new(s, wsi);
+		return pss->c ? 0 : -1;
+	case LWS_CALLBACK_RECEIVE:
+		if (c == NULL || c->kill)
+			return -1;
+		if (!lws_frame_is_binary(wsi)) {
+			wa_info("sim: conn %lu: text WebSocket message, closing", c->id);
+			return -1;
+		}
+		return sim_conn_receive(c, in, len) == 0 ? 0 : -1;
+	case LWS_CALLBACK_SERVER_WRITEABLE: {
+		struct sim_out *o;
+
+		if (c == NULL || c->kill)
+			return -1;
+		o = c->out_head;
+		if (o != NULL) {
+			c->out_head = o->next;
+			if (c->out_head == NULL)
+				c->out_tail = NULL;
+			c->out_count--;
+			c->out_bytes -= o->len;
+			if (lws_write(wsi, o->buf + LWS_PRE, o->len, LWS_WRITE_BINARY) < (int)o->len) {
+				free(o);
+				return -1;
+			}
+			free(o);
+		}
+		if (c->out_head != NULL) {
+			lws_callback_on_writable(wsi);
+		} else if (c->state == SIM_CONN_CLOSING) {
+			lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
+			return -1;
+		}
+		return 0;
+	}
+	case LWS_CALLBACK_CLOSED:
+		if (c != NULL) {
+			wa_debug("sim: conn %lu closed", c->id);
+			c->wsi = NULL;
+			sim_conn_free(c);
+			pss->c = NULL;
+		}
+		return 0;
+	case LWS_CALLBACK_HTTP:
+		/* a plain HTTP request on the WebSocket port */
+		if (lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL))
+			return -1;
+		return lws_http_transaction_completed(wsi) ? -1 : 0;
+	default:
+		break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
