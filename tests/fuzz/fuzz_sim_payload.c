@@ -16,10 +16,16 @@
 #include "wa_log.h"
 #include "../wa-sim/sim.h"
 
-/* sim_ws.c is not linked: no socket to wake. */
+/* sim_ws.c is not linked: no socket to wake or time out. */
 void sim_conn_wake(struct sim_conn *c)
 {
 	(void)c;
+}
+
+void sim_conn_set_timeout(struct sim_conn *c, unsigned secs)
+{
+	(void)c;
+	(void)secs;
 }
 
 static void setup_server(struct sim_server *s)

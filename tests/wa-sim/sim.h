@@ -34,6 +34,8 @@ struct lws_context;
 #define SIM_REF_MAX 80
 #define SIM_OUT_MAX_FRAMES 10000    /* queued outgoing frames per connection */
 #define SIM_OUT_MAX_BYTES (64u * 1024 * 1024)
+#define SIM_HANDSHAKE_SECS 20       /* ClientHello to ClientFinish (1.4, WM/BL wait 20 s) */
+#define SIM_PAIR_GRACE_SECS 30      /* after the last ref expired */
 
 /* ---- keys (sim_keys.c) ---- */
 
@@ -150,6 +152,11 @@ void sim_conn_free(struct sim_conn *c);
 /* Ask the transport for a WRITEABLE callback (sim_ws.c; a no-op when the
  * connection has no socket, as in the fuzz target). */
 void sim_conn_wake(struct sim_conn *c);
+
+/* Close the connection if it is still open in secs seconds (0 cancels).
+ * Used for the handshake deadline and for pairing connections whose refs
+ * ran out (sim_ws.c; a no-op without a socket). */
+void sim_conn_set_timeout(struct sim_conn *c, unsigned secs);
 
 /* Handle the decrypted ClientPayload of the handshake: registration ->
  * pair-device, login -> <success> or <failure reason=401>. Exposed for the

@@ -459,6 +459,7 @@ static int on_frame(struct sim_conn *c, const uint8_t *p, size_t len)
 		if (wa_noise_split(&c->hs, &c->tr) != WA_NOISE_OK)
 			break;
 		c->state = SIM_CONN_READY;
+		sim_conn_set_timeout(c, 0);
 		rc = sim_conn_on_client_payload(c, payload.data, payload.len);
 		break;
 	case SIM_CONN_READY:

@@ -51,6 +51,9 @@ int sim_pair_send_refs(struct sim_conn *c)
 	}
 	c->refs_sent_at = sim_now(c->srv);
 	rc = sim_conn_send_node(c, iq);
+	/* the clients give up after the last ref (4.2); so does the server */
+	sim_conn_set_timeout(c, c->srv->ref_first_secs +
+			     (SIM_PAIR_REFS - 1) * c->srv->ref_next_secs + SIM_PAIR_GRACE_SECS);
 out:
 	wa_node_free(iq);
 	return rc;
@@ -262,6 +265,7 @@ int sim_pair_scan(struct sim_server *s, struct sim_account *acc, const char *qrs
 		goto out;
 	pp.active = 1;
 	c->pair = pp;
+	sim_conn_set_timeout(c, SIM_HANDSHAKE_SECS); /* for the pair-device-sign */
 	if (wa_jid_format(&djid, jid_out, jid_cap) < 0 && jid_cap > 0)
 		jid_out[0] = '\0';
 	*why = "pair-success sent";

@@ -10,6 +10,12 @@
 
 #include "wa_log.h"
 
+void sim_conn_set_timeout(struct sim_conn *c, unsigned secs)
+{
+	if (c != NULL && c->wsi != NULL)
+		lws_set_timeout(c->wsi, secs ? PENDING_TIMEOUT_USER_OK : NO_PENDING_TIMEOUT, (int)secs);
+}
+
 void sim_conn_wake(struct sim_conn *c)
 {
 	if (c != NULL && c->wsi != NULL)
@@ -36,7 +42,10 @@ int sim_ws_callback(struct lws *wsi, int reason, void *user, void *in, size_t le
 		return 0;
 	case LWS_CALLBACK_ESTABLISHED:
 		pss->c = sim_conn_new(s, wsi);
-		return pss->c ? 0 : -1;
+		if (pss->c == NULL)
+			return -1;
+		sim_conn_set_timeout(pss->c, SIM_HANDSHAKE_SECS);
+		return 0;
 	case LWS_CALLBACK_RECEIVE:
 		if (c == NULL || c->kill)
 			return -1;

@@ -107,7 +107,7 @@ static int free_port(void)
 	return port;
 }
 
-static int start_sim(void)
+static int start_sim(const char *extra1, const char *extra2)
 {
 	const char *bin = getenv("WA_SIM_BIN");
 	char l[64], ad[64], logp[300];
@@ -126,7 +126,7 @@ static int start_sim(void)
 
 		(void)f;
 		dup2(1, 2);
-		execl(bin, bin, "--listen", l, "--admin", ad, "--state", state_dir, (char *)NULL);
+		execl(bin, bin, "--listen", l, "--admin", ad, "--state", state_dir, extra1, extra2, (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 100; i++) {
@@ -264,7 +264,7 @@ int main(void)
 	admin_port = free_port();
 	while (admin_port == ws_port)
 		admin_port = free_port();
-	if (ws_port <= 0 || admin_port <= 0 || start_sim() != 0) {
+	if (ws_port <= 0 || admin_port <= 0 || start_sim(NULL, NULL) != 0) {
 		stop_sim();
 		tap_skip_all("cannot start wa-sim (set WA_SIM_BIN or run from the build directory)");
 	}
@@ -401,11 +401,31 @@ int main(void)
 	/* restart: state persists */
 	snprintf(root_before, sizeof root_before, "%s", root_hex);
 	is_int(stop_sim(), 0, "wa-sim exits cleanly on SIGTERM");
-	ok(start_sim() == 0, "wa-sim restarts on the same state directory");
+	ok(start_sim("--qr-timeouts", "1,1") == 0, "wa-sim restarts on the same state directory (refs 1 s + 1 s)");
 	is_str(root_hex, root_before, "root key persists");
 	c = login(&cr, root_hex, &rc, &reason);
 	is_int(rc, 0, "device 1 logs in after the restart");
 	is_int(device_online(PHONE, 1), 1, "listed online after restart");
+
+	/* ref rotation (4.2): ref 0 lives 1 s, ref 5 lives 1 + 5 s */
+	{
+		struct waclient_creds cr3;
+		struct waclient *c3;
+		char qr5[512];
+
+		waclient_creds_generate(&cr3);
+		config(&cfg, root_hex);
+		c3 = waclient_new(&cfg, &cr3);
+		ok(waclient_connect(c3, T_MS) == 0 && waclient_pair_qr(c3, 0, T_MS, qr, sizeof qr) == 0 &&
+		   waclient_pair_qr(c3, 5, T_MS, qr5, sizeof qr5) == 0, "third companion shows refs 0 and 5");
+		usleep(2200 * 1000);
+		is_int(admin("POST", "/admin/phones/" PHONE "/scan", qr, "text/plain", NULL), 410, "expired ref 0 -> 410");
+		is_int(admin("POST", "/admin/phones/" PHONE "/scan", qr5, "text/plain", &j), 200, "ref 5 still valid");
+		json_decref(j);
+		is_int(waclient_pair_finish(c3, T_MS), 0, "third companion paired with a later ref");
+		ok(cr3.device == 3, "slot 3");
+		waclient_free(c3);
+	}
 
 	/* the phone removes device 1 */
 	is_int(admin("POST", "/admin/phones/" PHONE "/devices/1/remove", "", "application/json", NULL), 200,

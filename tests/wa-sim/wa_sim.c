@@ -54,7 +54,7 @@ static int parse_hostport(const char *s, char *host, size_t hcap, int *port)
 static void usage(void)
 {
 	fprintf(stderr, "usage: wa-sim --listen HOST:PORT --admin HOST:PORT --state DIR [--seed N] "
-			"[--verbose]\n");
+			"[--qr-timeouts FIRST,NEXT] [--verbose]\n");
 }
 
 static void lws_log_emit(int level, const char *line)
@@ -77,6 +77,7 @@ int main(int argc, char **argv)
 	const char *listen = NULL, *admin = NULL, *state = NULL;
 	char lhost[128], ahost[128], path[4200], hex[65];
 	int lport, aport, rc = 1;
+	unsigned qr_first = 60, qr_next = 20;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
@@ -95,6 +96,24 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			srv.seeded = 1;
+		} else if (strcmp(argv[i], "--qr-timeouts") == 0 && i + 1 < argc) {
+			/* FIRST,NEXT seconds of ref validity; tests shorten them */
+			char *end;
+			unsigned long f, n;
+
+			errno = 0;
+			f = strtoul(argv[++i], &end, 10);
+			if (errno || *end != ',' || f == 0 || f > 3600) {
+				usage();
+				return 2;
+			}
+			n = strtoul(end + 1, &end, 10);
+			if (errno || *end != '\0' || n == 0 || n > 3600) {
+				usage();
+				return 2;
+			}
+			qr_first = (unsigned)f;
+			qr_next = (unsigned)n;
 		} else if (strcmp(argv[i], "--verbose") == 0)
 			sim_log_debug = 1;
 		else {
@@ -114,8 +133,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	snprintf(srv.state_dir, sizeof srv.state_dir, "%s", state);
-	srv.ref_first_secs = 60;
-	srv.ref_next_secs = 20;
+	srv.ref_first_secs = qr_first;
+	srv.ref_next_secs = qr_next;
 	if (sim_keys_load(&srv.keys, state, srv.seeded, srv.seed) != 0)
 		return 1;
 	snprintf(path, sizeof path, "%s/state.json", state);
