@@ -24,7 +24,7 @@ struct bot_field {
 	long long min, max;  /* K_INT range; K_STR/K_STR_NULL: max length */
 };
 
-#define NFIELDS 22
+#define NFIELDS 25
 static const struct bot_field fields[NFIELDS] = {
 	{ "enabled", "enabled", K_BOOL, 0, 0 },
 	{ "botName", "bot_name", K_STR, 1, 64 },
@@ -48,9 +48,12 @@ static const struct bot_field fields[NFIELDS] = {
 	{ "spamDelayMax", "spam_delay_max", K_INT, 0, 600000 },
 	{ "welcomeEnabled", "welcome_enabled", K_BOOL, 0, 0 },
 	{ "welcomeMessage", "welcome_message", K_STR_NULL, 0, 4096 },
+	{ "autoRead", "auto_read", K_BOOL, 0, 0 },
+	{ "alwaysOnline", "always_online", K_BOOL, 0, 0 },
+	{ "rejectCalls", "reject_calls", K_BOOL, 0, 0 },
 };
-/* autoRead, alwaysOnline and rejectCalls are read-only here: the reference
- * puts the per-session switches in PATCH /sessions/{id}/settings. */
+/* Fields after removeBgApiKey are ours (columns of bot_configs the
+ * reference does not list); they are read and written the same way. */
 
 #define MAX_JIDS 1000
 
@@ -78,16 +81,12 @@ static const struct bot_field fields[NFIELDS] = {
 
 static void shape(json_t *row)
 {
-	static const char *const bools[] = { "autoRead", "alwaysOnline", "rejectCalls", NULL };
-
 	for (size_t i = 0; i < NFIELDS; i++) {
 		if (fields[i].kind == K_BOOL)
 			wa_row_bool_col(row, fields[i].api);
 		else if (fields[i].kind == K_JIDS)
 			wa_row_json_col(row, fields[i].api, NULL);
 	}
-	for (size_t i = 0; bools[i]; i++)
-		wa_row_bool_col(row, bools[i]);
 	json_object_del(row, "_exists");
 }
 
@@ -231,12 +230,13 @@ int h_bot_set(struct wa_req *r)
 		       "anti_spam_enabled = COALESCE(?, anti_spam_enabled), spam_limit = COALESCE(?, spam_limit), "
 		       "spam_interval = COALESCE(?, spam_interval), spam_delay_min = COALESCE(?, spam_delay_min), "
 		       "spam_delay_max = COALESCE(?, spam_delay_max), welcome_enabled = COALESCE(?, welcome_enabled), "
-		       "welcome_message = IF(? IS NULL, welcome_message, NULLIF(?, '')) "
-		       "WHERE wa_session_id = ?",
-		       "ssssssssssssssssssssssssu", vals[0], vals[1], vals[2], vals[3], vals[4], vals[5], vals[6],
+		       "welcome_message = IF(? IS NULL, welcome_message, NULLIF(?, '')), "
+		       "auto_read = COALESCE(?, auto_read), always_online = COALESCE(?, always_online), "
+		       "reject_calls = COALESCE(?, reject_calls) WHERE wa_session_id = ?",
+		       "sssssssssssssssssssssssssssu", vals[0], vals[1], vals[2], vals[3], vals[4], vals[5], vals[6],
 		       vals[7], vals[8], vals[9], vals[10], vals[11], vals[12], vals[13], vals[14], vals[14], vals[15],
 		       vals[16], vals[17], vals[18], vals[19], vals[20], vals[21], vals[21],
-		       (unsigned long long)r->sess.id) < 0) {
+		       vals[22], vals[23], vals[24], (unsigned long long)r->sess.id) < 0) {
 		wa_db_rollback(r->db);
 		wa_reply_error(r, 500, "Cannot update the bot configuration", NULL);
 		goto out;
