@@ -29,17 +29,6 @@ static const struct wa_field f_rule[] = {
 	{ NULL, WA_F_END, 0, NULL }
 };
 
-/* A media URL is an http(s) URL or one of our own /api/media/ files. */
-static int check_media_url(struct wa_req *r, const char *url)
-{
-	if (!url || !*url)
-		return 0;
-	if (strncmp(url, "/api/media/", 11) == 0 && url[11] && !strstr(url, "..") &&
-	    strspn(url + 11, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == strlen(url + 11))
-		return 0;
-	return wa_check_http_url(r, "mediaUrl", url);
-}
-
 /* Body checks shared by create and update; `old_*` are the stored values
  * for the cross-field rules (NULL on create). */
 static int check_rule(struct wa_req *r, const char *old_match, int old_media, const char *old_url)
@@ -57,7 +46,7 @@ static int check_rule(struct wa_req *r, const char *old_match, int old_media, co
 					      "validation_error");
 		regfree(&re);
 	}
-	if (check_media_url(r, url) < 0)
+	if (wa_check_media_url(r, "mediaUrl", url) < 0)
 		return -1;
 	if (!url)
 		url = old_url;

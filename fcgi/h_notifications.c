@@ -31,7 +31,7 @@ static int check_href(struct wa_req *r, const char *href)
 {
 	if (!href || !*href)
 		return 0;
-	if (href[0] == '/' && href[1] != '/' && !strpbrk(href, " \t\r\n\\"))
+	if (href[0] == '/' && href[1] != '/' && !strpbrk(href, " \t\r\n\\") && strlen(href) <= 2048)
 		return 0;
 	return wa_check_http_url(r, "href", href);
 }

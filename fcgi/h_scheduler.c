@@ -44,68 +44,6 @@ static long long now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-/* ---- cron ------------------------------------------------------------------- */
-
-/* One cron field: '*' or comma list of N or N-M, each optionally "/step". */
-static int cron_field_ok(const char *f, size_t len, int lo, int hi)
-{
-	char buf[64], *save = NULL, *item;
-
-	if (len == 0 || len >= sizeof buf)
-		return 0;
-	memcpy(buf, f, len);
-	buf[len] = '\0';
-	if (buf[len - 1] == ',' || buf[0] == ',')
-		return 0;
-	for (item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-		char *slash = strchr(item, '/'), *dash, *end;
-		long a, b;
-
-		if (slash) {
-			long step;
-
-			*slash = '\0';
-			step = strtol(slash + 1, &end, 10);
-			if (!slash[1] || *end || step < 1 || step > hi)
-				return 0;
-		}
-		if (strcmp(item, "*") == 0)
-			continue;
-		dash = strchr(item, '-');
-		a = strtol(item, &end, 10);
-		if (end == item || (dash ? end != dash : *end) || a < lo || a > hi)
-			return 0;
-		if (dash) {
-			b = strtol(dash + 1, &end, 10);
-			if (end == dash + 1 || *end || b < a || b > hi)
-				return 0;
-		}
-	}
-	return 1;
-}
-
-static int cron_ok(const char *expr)
-{
-	static const int lo[5] = { 0, 0, 1, 1, 0 }, hi[5] = { 59, 23, 31, 12, 7 };
-	const char *p = expr;
-	int n = 0;
-
-	while (*p) {
-		size_t len;
-
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (!*p)
-			break;
-		len = strcspn(p, " \t");
-		if (n == 5 || !cron_field_ok(p, len, lo[n], hi[n]))
-			return 0;
-		n++;
-		p += len;
-	}
-	return n == 5;
-}
-
 /* ---- handlers -------------------------------------------------------------- */
 
 struct sched_in {
@@ -137,8 +75,7 @@ static int read_sched(struct wa_req *r, int require_future, struct sched_in *in)
 		return wa_reply_error(r, 400, "'sendAt' is out of range", "validation_error");
 	if (in->media_url && !*in->media_url)
 		in->media_url = NULL;
-	if (in->media_url && strncmp(in->media_url, "/api/media/", 11) != 0 &&
-	    wa_check_http_url(r, "mediaUrl", in->media_url) < 0)
+	if (wa_check_media_url(r, "mediaUrl", in->media_url) < 0)
 		return -1;
 	if (in->media_type && !in->media_url)
 		return wa_reply_error(r, 400, "'mediaType' needs a 'mediaUrl'", "validation_error");
@@ -146,7 +83,7 @@ static int read_sched(struct wa_req *r, int require_future, struct sched_in *in)
 		in->media_type = "image";
 	if (in->cron && !*in->cron)
 		in->cron = NULL;
-	if (in->cron && !cron_ok(in->cron))
+	if (in->cron && !wa_cron_valid(in->cron))
 		return wa_reply_error(r, 400,
 				      "'cronExpression' must have 5 fields (minute hour day-of-month month day-of-week) "
 				      "of numbers, ranges, lists, steps or *", "validation_error");

@@ -67,7 +67,17 @@ int wa_body_begin(struct wa_req *r, int allow_empty, const struct wa_field *fiel
 {
 	if (wa_req_json(r, allow_empty) < 0)
 		return -1;
-	return fields ? wa_validate_body(r, fields) : 0;
+	if (!fields || wa_validate_body(r, fields) < 0)
+		return fields ? -1 : 0;
+	for (const struct wa_field *f = fields; f->type != WA_F_END; f++) {
+		json_t *v = json_object_get(r->json, f->name);
+
+		if (f->type == WA_F_STR0 && f->values && json_is_string(v) &&
+		    json_string_length(v) > (size_t)strtoul(f->values, NULL, 10))
+			return wa_reply_errorf(r, 400, "validation_error", "'%s' is longer than %s characters",
+					       f->name, f->values);
+	}
+	return 0;
 }
 
 int wa_body_int_range(struct wa_req *r, const char *name, long long min, long long max, long long *out)
@@ -153,6 +163,93 @@ int wa_check_http_url(struct wa_req *r, const char *field, const char *url)
 	return 0;
 bad:
 	return wa_reply_errorf(r, 400, "validation_error", "'%s' must be an http:// or https:// URL", field);
+}
+
+int wa_check_media_url(struct wa_req *r, const char *field, const char *url)
+{
+	static const char ok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-";
+	const char *name;
+
+	if (!url || !*url)
+		return 0;
+	if (strncmp(url, "/api/media/", 11) == 0) {
+		name = url + 11;
+		if (*name && strlen(name) <= 128 && name[0] != '.' && name[0] != '_' && name[0] != '-' &&
+		    !strstr(name, "..") && strspn(name, ok) == strlen(name))
+			return 0;
+		return wa_reply_errorf(r, 400, "validation_error", "'%s' names an invalid media file", field);
+	}
+	return wa_check_http_url(r, field, url);
+}
+
+/* One cron field: '*' or comma list of N or N-M, each optionally "/step". */
+static int cron_field_ok(const char *f, size_t len, int lo, int hi)
+{
+	char buf[64], *save = NULL, *item;
+
+	if (len == 0 || len >= sizeof buf)
+		return 0;
+	memcpy(buf, f, len);
+	buf[len] = '\0';
+	if (buf[len - 1] == ',' || buf[0] == ',' || strstr(buf, ",,"))
+		return 0;
+	for (item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		char *slash = strchr(item, '/'), *dash, *end;
+		long a, b;
+
+		if (slash) {
+			long step;
+
+			*slash = '\0';
+			if (!isdigit((unsigned char)slash[1]))
+				return 0;
+			step = strtol(slash + 1, &end, 10);
+			if (*end || step < 1 || step > hi)
+				return 0;
+		}
+		if (strcmp(item, "*") == 0)
+			continue;
+		if (!isdigit((unsigned char)item[0]))
+			return 0;
+		dash = strchr(item, '-');
+		a = strtol(item, &end, 10);
+		if (dash ? end != dash : *end)
+			return 0;
+		if (a < lo || a > hi)
+			return 0;
+		if (dash) {
+			if (!isdigit((unsigned char)dash[1]))
+				return 0;
+			b = strtol(dash + 1, &end, 10);
+			if (*end || b < a || b > hi)
+				return 0;
+		}
+	}
+	return 1;
+}
+
+int wa_cron_valid(const char *expr)
+{
+	static const int lo[5] = { 0, 0, 1, 1, 0 }, hi[5] = { 59, 23, 31, 12, 7 };
+	const char *p = expr;
+	int n = 0;
+
+	if (!expr || strlen(expr) > 128)
+		return 0;
+	while (*p) {
+		size_t len;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			break;
+		len = strcspn(p, " \t");
+		if (n == 5 || !cron_field_ok(p, len, lo[n], hi[n]))
+			return 0;
+		n++;
+		p += len;
+	}
+	return n == 5;
 }
 
 void wa_row_json_col(json_t *row, const char *key, json_t *def)

@@ -29,6 +29,9 @@ int wa_body_id(struct wa_req *r, const char *name, int required, unsigned long l
  * against `fields` (may be NULL). Returns 0 or -1 after the reply. */
 int wa_body_begin(struct wa_req *r, int allow_empty, const struct wa_field *fields);
 
+/* (wa_body_begin also enforces the maximum length given in `values` for
+ * WA_F_STR0 fields, which wa_validate_body does not check.) */
+
 /* Integer body field in [min, max] when present. Returns 1 present, 0 absent,
  * -1 after a 400. *out untouched when absent. */
 int wa_body_int_range(struct wa_req *r, const char *name, long long min, long long max, long long *out);
@@ -46,6 +49,16 @@ int wa_body_str_null(struct wa_req *r, const char *name, size_t maxlen, const ch
 /* An http:// or https:// URL with a host, no spaces/control characters, at
  * most 2048 bytes. Returns 0, or -1 after a 400 naming `field`. */
 int wa_check_http_url(struct wa_req *r, const char *field, const char *url);
+
+/* A media reference: an http(s) URL (as wa_check_http_url) or one of our
+ * own files "/api/media/<name>" with a valid media file name. "" and NULL
+ * pass (= none). Returns 0, or -1 after a 400 naming `field`. */
+int wa_check_media_url(struct wa_req *r, const char *field, const char *url);
+
+/* A 5-field cron expression (minute hour day-of-month month day-of-week),
+ * each field "*" or a comma list of N or N-M, optionally "/step", numbers
+ * in range; at most 128 bytes. 1 if valid, else 0. */
+int wa_cron_valid(const char *expr);
 
 /* Replace the string member `key` of `row` by its parsed JSON value (for
  * JSON columns); unparsable or missing becomes `def` (copied; NULL = []). */

@@ -103,3 +103,10 @@ check_PROGRAMS += tests/unit/test_noise_conn
 TESTS += tests/unit/test_noise_conn
 tests_unit_test_noise_conn_SOURCES = tests/unit/test_noise_conn.c tests/unit/tap.h
 tests_unit_test_noise_conn_LDADD = $(WA_LIBWA_LIBS)
+
+# fcgi stored-data handler helpers: ids, ISO-8601, cron, row reshaping (handlers engineer)
+check_PROGRAMS += tests/unit/test_h_util
+TESTS += tests/unit/test_h_util
+tests_unit_test_h_util_SOURCES = tests/unit/test_h_util.c tests/unit/tap.h
+tests_unit_test_h_util_CFLAGS = $(AM_CFLAGS) $(fcgi_libwafcgi_a_CFLAGS)
+tests_unit_test_h_util_LDADD = $(WA_FCGI_LIBS)
