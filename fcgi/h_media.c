@@ -8,7 +8,10 @@
  * Access to /api/media/{filename}: a SUPERADMIN, the uploader, or anyone
  * who may use the file's session; otherwise 404 (or the session check's
  * 403). Types that a browser would render as active content on our origin
- * (HTML, SVG, XML, JavaScript...) are always sent as attachments. */
+ * (HTML, SVG, XML, JavaScript...) are always sent as attachments. nginx
+ * keeps only a few upstream headers (Content-Type, Content-Disposition...)
+ * on an X-Accel-Redirect, so "X-Content-Type-Options: nosniff" belongs in
+ * the internal media location of the nginx configuration. */
 #include "fcgi/app.h"
 #include "fcgi/auth.h"
 #include "fcgi/db.h"
@@ -78,7 +81,6 @@ static int send_file(struct wa_req *r, const char *name, const char *mime, const
 	mime = safe_mime(mime);
 	snprintf(uri, sizeof uri, "%s%s%s", prefix, prefix[pl - 1] == '/' ? "" : "/", name);
 	disposition(disp, sizeof disp, inline_ok(mime), shown_name);
-	wa_reply_header(r, "X-Content-Type-Options", "nosniff");
 	return wa_reply_accel(r, uri, mime, disp);
 }
 
