@@ -215,7 +215,9 @@ static enum smode fulltext_query(const char *q, char *out, size_t len)
 			p++;
 		}
 		n = (size_t)(p - w);
-		if (chars < 3)
+		/* InnoDB ignores tokens outside [innodb_ft_min_token_size (3),
+		 * innodb_ft_max_token_size (84)]: such a word needs LIKE. */
+		if (chars < 3 || chars > 84)
 			return S_LIKE;
 		if (words == 16 || o + n + 4 >= len)
 			break;
