@@ -115,6 +115,17 @@ struct sim_pending_pair {
 	uint8_t account_sig[64];
 };
 
+/* Link-code pairing state of a registration connection (4.5). */
+struct sim_pending_link {
+	int active;                     /* companion_hello accepted */
+	char number[SIM_NUMBER_MAX + 1];/* the phone the companion named */
+	char ref[64];                   /* link_code_pairing_ref */
+	uint8_t wrapped_companion[80];  /* companion ephemeral, wrapped with the code */
+	int entered;                    /* the phone user typed the code */
+	uint8_t companion_eph[32];      /* unwrapped with the typed code */
+	uint8_t primary_eph_priv[32];   /* the phone's ephemeral */
+};
+
 struct sim_conn {
 	struct sim_server *srv;
 	struct lws *wsi;
@@ -139,6 +150,7 @@ struct sim_conn {
 	char refs[SIM_PAIR_REFS][SIM_REF_MAX];
 	uint64_t refs_sent_at;
 	struct sim_pending_pair pair;
+	struct sim_pending_link link;
 	/* server-initiated IQ ids */
 	char iq_prefix[WA_IQID_PREFIX_MAX];
 	uint64_t iq_counter;
@@ -270,6 +282,17 @@ int sim_pair_scan(struct sim_server *s, struct sim_account *acc, const char *qr,
 
 /* Reply to our pair-success (type result with pair-device-sign, or error). */
 int sim_pair_on_reply(struct sim_conn *c, struct wa_node *iq);
+
+/* <iq xmlns="md" type="set"><link_code_companion_reg stage=...> from a
+ * registration connection: companion_hello (answer a pairing ref) and
+ * companion_finish (the phone checks the key bundle, derives the adv
+ * secret and sends pair-success). */
+int sim_pair_link_iq(struct sim_conn *c, struct wa_node *iq, struct wa_node *child);
+
+/* The user of phone `acc` types code: find the connection that asked to
+ * pair with this phone, unwrap its ephemeral key and send it the
+ * link_code_companion_reg notification. HTTP-like status with *why. */
+int sim_pair_link_code(struct sim_server *s, struct sim_account *acc, const char *code, const char **why);
 
 /* Remove device `dev` of account a as its phone does: a 401 device_removed
  * stream error to its connection, then forget it. 0 / -1 (no such device). */

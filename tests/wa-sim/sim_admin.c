@@ -206,6 +206,35 @@ static int h_phone_scan(struct sim_server *s, const struct admin_req *r, json_t 
 	return status;
 }
 
+/* POST /admin/phones/{number}/link-code, body: the code or {"code": "..."} */
+static int h_phone_link_code(struct sim_server *s, const struct admin_req *r, json_t **reply)
+{
+	struct sim_account *a = phone_param(s, r, reply);
+	const char *code = r->body, *why = NULL;
+	char buf[32];
+	json_t *in = NULL;
+	int status;
+
+	if (a == NULL)
+		return 404;
+	if (r->is_json) {
+		json_error_t err;
+
+		in = json_loadb(r->body, r->body_len, 0, &err);
+		if (in == NULL || json_unpack_ex(in, &err, 0, "{s:s}", "code", &code)) {
+			json_decref(in);
+			*reply = err_json("body must be the code or {\"code\": \"XXXX-XXXX\"}");
+			return 400;
+		}
+	}
+	snprintf(buf, sizeof buf, "%s", code);
+	buf[strcspn(buf, "\r\n")] = '\0';
+	status = sim_pair_link_code(s, a, buf, &why);
+	*reply = status == 200 ? json_pack("{s:s}", "status", why) : err_json(why);
+	json_decref(in);
+	return status;
+}
+
 /* POST /admin/phones/{number}/devices/{device}/remove */
 static int h_device_remove(struct sim_server *s, const struct admin_req *r, json_t **reply)
 {
@@ -290,6 +319,7 @@ static const struct admin_route sim_admin_routes[] = {
 	{ "GET", "/admin/phones", h_phone_list },
 	{ "GET", "/admin/phones/*", h_phone_get },
 	{ "POST", "/admin/phones/*/scan", h_phone_scan },
+	{ "POST", "/admin/phones/*/link-code", h_phone_link_code },
 	{ "POST", "/admin/phones/*/devices/*/remove", h_device_remove },
 	{ "GET", "/admin/root-key", h_root_key },
 	{ "POST", "/admin/reset", h_reset },

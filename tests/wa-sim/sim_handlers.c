@@ -43,8 +43,9 @@ const struct sim_iq_handler sim_iq_handlers[] = {
 	{ "get", "w:p", NULL, SIM_ANY_CONN, iq_ping },
 	{ "set", "passive", NULL, SIM_LOGGED_IN, iq_passive },
 	{ "set", "urn:xmpp:whatsapp:dirty", "clean", SIM_LOGGED_IN, iq_dirty_clean },
+	{ "set", "md", "link_code_companion_reg", SIM_REGISTERING, sim_pair_link_iq },
 	/* next: encrypt (pre-keys), usync, w:m (media_conn), w:g2, w:sync:app:state,
-	 * w:profile:picture, blocklist, privacy, status, abt, md (link code) */
+	 * w:profile:picture, blocklist, privacy, status, abt */
 	{ NULL, NULL, NULL, 0, NULL },
 };
 
@@ -110,7 +111,7 @@ static int node_ack(struct sim_conn *c, struct wa_node *n)
 const struct sim_node_handler sim_node_handlers[] = {
 	{ "iq", SIM_ANY_CONN, node_iq },
 	{ "ib", SIM_ANY_CONN, node_ib },
-	{ "ack", SIM_LOGGED_IN, node_ack },
+	{ "ack", SIM_ANY_CONN, node_ack },
 	/* next: message, receipt, notification acks, presence, chatstate, call */
 	{ NULL, 0, NULL },
 };

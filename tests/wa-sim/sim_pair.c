@@ -10,6 +10,7 @@
 
 #include "wa/crypto.h"
 #include "wa/jid.h"
+#include "linkcode.h"
 #include "wa_adv.pb-c.h"
 #include "wa_log.h"
 #include "wa_util.h"
@@ -159,11 +160,12 @@ static int pack_device_identity(const struct sim_pending_pair *pp, uint32_t raw_
 	return 0;
 }
 
-int sim_pair_scan(struct sim_server *s, struct sim_account *acc, const char *qrs, size_t qrlen,
-		  char *jid_out, size_t jid_cap, const char **why)
+/* The phone accepts companion connection c (QR scan or link code): build
+ * and send pair-success with the adv secret that authenticates it. */
+static int send_pair_success(struct sim_server *s, struct sim_account *acc, struct sim_conn *c,
+			     const uint8_t companion_identity[32], const uint8_t adv_secret[32],
+			     char *jid_out, size_t jid_cap, const char **why)
 {
-	struct sim_qr qr;
-	struct sim_conn *c;
 	struct sim_pending_pair pp;
 	WaAdv__ADVSignedDeviceIdentity sdi = WA_ADV__ADVSIGNED_DEVICE_IDENTITY__INIT;
 	WaAdv__ADVSignedDeviceIdentityHMAC hm = WA_ADV__ADVSIGNED_DEVICE_IDENTITY_HMAC__INIT;
@@ -171,28 +173,12 @@ int sim_pair_scan(struct sim_server *s, struct sim_account *acc, const char *qrs
 	size_t signed_len, hmac_len;
 	struct wa_node *iq = NULL, *ps, *ch;
 	struct wa_jid srv, djid, dlid;
-	int expired, status = 500;
+	int status = 500;
 
 	*why = "internal error";
-	if (sim_qr_parse(qrs, qrlen, &qr, why) != 0)
-		return 400;
-	c = find_ref(s, qr.ref, &expired);
-	if (c == NULL) {
-		*why = "no connection is showing this qr";
-		return 404;
-	}
-	if (expired) {
-		*why = "qr ref expired";
-		return 410;
-	}
 	if (c->pair.active) {
-		*why = "this qr was already scanned";
+		*why = "this companion was already accepted";
 		return 409;
-	}
-	if (!wa_ct_equal(qr.noise_pub, c->client_static, 32) ||
-	    !wa_ct_equal(qr.identity_pub, c->info.keys.identity_pub, 32)) {
-		*why = "qr keys do not match the connection that shows the ref";
-		return 400;
 	}
 	memset(&pp, 0, sizeof pp);
 	snprintf(pp.number, sizeof pp.number, "%s", acc->number);
@@ -207,7 +193,7 @@ int sim_pair_scan(struct sim_server *s, struct sim_account *acc, const char *qrs
 	/* account signature: 06 00 || details || companion identity (4.4) */
 	memcpy(msg, PREFIX_ACCOUNT_SIG, 2);
 	memcpy(msg + 2, pp.details, pp.details_len);
-	memcpy(msg + 2 + pp.details_len, qr.identity_pub, 32);
+	memcpy(msg + 2 + pp.details_len, companion_identity, 32);
 	if (wa_xeddsa_sign(acc->identity_priv, msg, 2 + pp.details_len + 32, pp.account_sig) != 0)
 		goto out;
 	sdi.has_details = 1;
@@ -224,7 +210,7 @@ int sim_pair_scan(struct sim_server *s, struct sim_account *acc, const char *qrs
 	if (signed_buf == NULL)
 		goto out;
 	wa_adv__advsigned_device_identity__pack(&sdi, signed_buf);
-	if (wa_hmac_sha256(qr.adv_secret, 32, signed_buf, signed_len, mac) != 0)
+	if (wa_hmac_sha256(adv_secret, 32, signed_buf, signed_len, mac) != 0)
 		goto out;
 	hm.has_details = 1;
 	hm.details.data = signed_buf;
@@ -270,11 +256,42 @@ int sim_pair_scan(struct sim_server *s, struct sim_account *acc, const char *qrs
 		jid_out[0] = '\0';
 	*why = "pair-success sent";
 	status = 200;
-	wa_info("sim: phone scanned the qr of conn %lu; offered device slot %u", c->id, pp.device_id);
+	wa_info("sim: phone accepted conn %lu; offered device slot %u", c->id, pp.device_id);
 out:
 	wa_node_free(iq);
 	free(signed_buf);
 	free(hmac_buf);
+	return status;
+}
+
+int sim_pair_scan(struct sim_server *s, struct sim_account *acc, const char *qrs, size_t qrlen,
+		  char *jid_out, size_t jid_cap, const char **why)
+{
+	struct sim_qr qr;
+	struct sim_conn *c;
+	int expired, status;
+
+	if (sim_qr_parse(qrs, qrlen, &qr, why) != 0)
+		return 400;
+	c = find_ref(s, qr.ref, &expired);
+	if (c == NULL) {
+		*why = "no connection is showing this qr";
+		return 404;
+	}
+	if (expired) {
+		*why = "qr ref expired";
+		return 410;
+	}
+	if (c->pair.active) {
+		*why = "this qr was already scanned";
+		return 409;
+	}
+	if (!wa_ct_equal(qr.noise_pub, c->client_static, 32) ||
+	    !wa_ct_equal(qr.identity_pub, c->info.keys.identity_pub, 32)) {
+		*why = "qr keys do not match the connection that shows the ref";
+		return 400;
+	}
+	status = send_pair_success(s, acc, c, qr.identity_pub, qr.adv_secret, jid_out, jid_cap, why);
 	memset(&qr, 0, sizeof qr);
 	return status;
 }
@@ -397,4 +414,171 @@ int sim_pair_remove_device(struct sim_server *s, struct sim_account *a, uint16_t
 	sim_account_device_remove(a, id);
 	sim_save(s);
 	return 0;
+}
+
+/* ---- pairing by phone-number code (4.5) ---- */
+
+static const uint8_t *child_bytes(const struct wa_node *n, const char *tag, size_t want)
+{
+	size_t len;
+	const uint8_t *p = wa_node_content(wa_node_child(n, tag), &len);
+
+	return p != NULL && (want == 0 || len == want) ? p : NULL;
+}
+
+static int link_hello(struct sim_conn *c, struct wa_node *iq, struct wa_node *reg)
+{
+	const uint8_t *wrapped = child_bytes(reg, "link_code_pairing_wrapped_companion_ephemeral_pub", 80);
+	const uint8_t *auth = child_bytes(reg, "companion_server_auth_key_pub", 32);
+	struct wa_node *r, *ref;
+	struct sim_account *acc;
+	struct wa_jid jid;
+	uint8_t rnd[24];
+	char b64[40];
+
+	if (wrapped == NULL || auth == NULL || wa_node_attr_jid(reg, "jid", &jid) != 0 ||
+	    !wa_jid_is_pn(&jid) || wa_node_child(reg, "companion_platform_id") == NULL ||
+	    wa_node_child(reg, "companion_platform_display") == NULL)
+		return sim_conn_iq_error(c, iq, 400, "bad-request") == 0 ? 0 : -1;
+	if (!wa_ct_equal(auth, c->client_static, 32))
+		return sim_conn_iq_error(c, iq, 400, "bad-request") == 0 ? 0 : -1;
+	acc = sim_store_account_find(c->srv->store, jid.user);
+	if (acc == NULL)
+		return sim_conn_iq_error(c, iq, 404, "item-not-found") == 0 ? 0 : -1;
+	if (sim_random(c->srv, rnd, sizeof rnd) != 0)
+		return -1;
+	memset(&c->link, 0, sizeof c->link);
+	wa_base64_encode(rnd, sizeof rnd, b64);
+	snprintf(c->link.ref, sizeof c->link.ref, "%s", b64);
+	memcpy(c->link.number, acc->number, sizeof c->link.number);
+	memcpy(c->link.wrapped_companion, wrapped, 80);
+	c->link.active = 1;
+	r = wa_node_new("link_code_companion_reg");
+	ref = r ? wa_node_add_new(r, "link_code_pairing_ref") : NULL;
+	if (ref == NULL || wa_node_set_bytes(ref, c->link.ref, strlen(c->link.ref)) ||
+	    sim_conn_iq_result(c, iq, r) != 0) {
+		wa_node_free(r);
+		return -1;
+	}
+	return 0;
+}
+
+static int link_finish(struct sim_conn *c, struct wa_node *iq, struct wa_node *reg)
+{
+	const uint8_t *bundle = child_bytes(reg, "link_code_pairing_wrapped_key_bundle", LC_BUNDLE_LEN);
+	const uint8_t *cid = child_bytes(reg, "companion_identity_public", 32);
+	const uint8_t *ref = child_bytes(reg, "link_code_pairing_ref", strlen(c->link.ref));
+	struct sim_account *acc = sim_store_account_find(c->srv->store, c->link.number);
+	uint8_t shared[32], key[32], plain[LC_BUNDLE_PLAIN], idshared[32], adv[32];
+	char jid[64];
+	const char *why;
+	int status, rc = 0;
+
+	if (!c->link.active || !c->link.entered || acc == NULL || bundle == NULL || cid == NULL ||
+	    ref == NULL || memcmp(ref, c->link.ref, strlen(c->link.ref)) != 0 ||
+	    !wa_ct_equal(cid, c->info.keys.identity_pub, 32))
+		return sim_conn_iq_error(c, iq, 400, "bad-request") == 0 ? 0 : -1;
+	/* the phone: shared secret, bundle key, open the bundle */
+	if (wa_x25519_dh(c->link.primary_eph_priv, c->link.companion_eph, shared) != 0 ||
+	    lc_bundle_key(shared, bundle, key) != 0 ||
+	    wa_aes256_gcm_decrypt(key, bundle + 32, NULL, 0, bundle + 44, LC_BUNDLE_PLAIN + 16, plain) != 0 ||
+	    !wa_ct_equal(plain, c->info.keys.identity_pub, 32) || !wa_ct_equal(plain + 32, acc->identity_pub, 32) ||
+	    wa_x25519_dh(acc->identity_priv, plain, idshared) != 0 ||
+	    lc_adv_secret(shared, idshared, plain + 64, adv) != 0) {
+		/* a mistyped code ends here: the bundle does not open */
+		wa_info("sim: conn %lu: link-code key bundle rejected", c->id);
+		rc = sim_conn_iq_error(c, iq, 401, "not-authorized") == 0 ? 0 : -1;
+		memset(&c->link, 0, sizeof c->link);
+		goto out;
+	}
+	if (sim_conn_iq_result(c, iq, NULL) != 0) {
+		rc = -1;
+		goto out;
+	}
+	memset(&c->link, 0, sizeof c->link);
+	status = send_pair_success(c->srv, acc, c, plain, adv, jid, sizeof jid, &why);
+	if (status != 200) {
+		wa_info("sim: conn %lu: link-code pairing failed: %s", c->id, why);
+		sim_conn_close_after_flush(c);
+	}
+out:
+	memset(shared, 0, sizeof shared);
+	memset(key, 0, sizeof key);
+	memset(plain, 0, sizeof plain);
+	memset(idshared, 0, sizeof idshared);
+	memset(adv, 0, sizeof adv);
+	return rc;
+}
+
+int sim_pair_link_iq(struct sim_conn *c, struct wa_node *iq, struct wa_node *child)
+{
+	const char *stage = wa_node_attr(child, "stage");
+
+	if (stage != NULL && strcmp(stage, "companion_hello") == 0)
+		return link_hello(c, iq, child);
+	if (stage != NULL && strcmp(stage, "companion_finish") == 0)
+		return link_finish(c, iq, child);
+	return sim_conn_iq_error(c, iq, 400, "bad-request") == 0 ? 0 : -1;
+}
+
+int sim_pair_link_code(struct sim_server *s, struct sim_account *acc, const char *typed, const char **why)
+{
+	struct sim_conn *c;
+	char code[LC_CODE_LEN + 1], id[40];
+	uint8_t salt[32], iv[16], eph_pub[32], wrapped[LC_WRAPPED_LEN];
+	struct wa_node *n = NULL, *reg, *ch;
+	struct wa_jid srv;
+	int status = 500;
+
+	if (lc_code_normalize(typed, code) != 0) {
+		*why = "code must be 8 characters of the link-code alphabet";
+		return 400;
+	}
+	for (c = s->conns; c; c = c->next)
+		if (c->is_registration && c->state == SIM_CONN_READY && c->link.active && !c->link.entered &&
+		    strcmp(c->link.number, acc->number) == 0)
+			break;
+	if (c == NULL) {
+		*why = "no companion is waiting for a code for this phone";
+		return 404;
+	}
+	*why = "internal error";
+	/* A wrong code gives a wrong key here; it only shows when the
+	 * companion's key bundle does not open (as on a real phone). */
+	if (lc_unwrap(code, c->link.wrapped_companion, c->link.companion_eph) != 0 ||
+	    sim_random(s, c->link.primary_eph_priv, 32) != 0 || sim_random(s, salt, 32) != 0 ||
+	    sim_random(s, iv, 16) != 0)
+		goto out;
+	c->link.primary_eph_priv[0] &= 248;
+	c->link.primary_eph_priv[31] = (uint8_t)((c->link.primary_eph_priv[31] & 127) | 64);
+	if (wa_x25519_public(c->link.primary_eph_priv, eph_pub) != 0 ||
+	    lc_wrap(code, salt, iv, eph_pub, wrapped) != 0)
+		goto out;
+	/* <notification type="link_code_companion_reg"> (4.5 step 5) */
+	wa_jid_server(&srv);
+	sim_conn_next_iq_id(c, id, sizeof id);
+	n = wa_node_new("notification");
+	if (n == NULL || wa_node_set_attr_jid(n, "from", &srv) || wa_node_set_attr(n, "id", id) ||
+	    wa_node_set_attr(n, "type", "link_code_companion_reg") || wa_node_set_attr_uint(n, "t", sim_now(s)))
+		goto out;
+	reg = wa_node_add_new(n, "link_code_companion_reg");
+	if (reg == NULL)
+		goto out;
+	ch = wa_node_add_new(reg, "link_code_pairing_ref");
+	if (ch == NULL || wa_node_set_bytes(ch, c->link.ref, strlen(c->link.ref)))
+		goto out;
+	ch = wa_node_add_new(reg, "link_code_pairing_wrapped_primary_ephemeral_pub");
+	if (ch == NULL || wa_node_set_bytes(ch, wrapped, sizeof wrapped))
+		goto out;
+	ch = wa_node_add_new(reg, "primary_identity_pub");
+	if (ch == NULL || wa_node_set_bytes(ch, acc->identity_pub, 32))
+		goto out;
+	if (sim_conn_send_node(c, n) != 0)
+		goto out;
+	c->link.entered = 1;
+	*why = "code accepted; notification sent";
+	status = 200;
+out:
+	wa_node_free(n);
+	return status;
 }

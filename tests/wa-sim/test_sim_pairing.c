@@ -23,6 +23,7 @@
 #include <libwebsockets.h>
 
 #include "../unit/tap.h"
+#include "linkcode.h"
 #include "waclient.h"
 #include "wa/crypto.h"
 #include "wa_util.h"
@@ -270,6 +271,30 @@ int main(void)
 	}
 	ok(strlen(root_hex) == 64, "GET /admin/root-key gives a 32-byte public key");
 
+	/* link-code vectors (PROTOCOL.md 15.7) */
+	{
+		static const uint8_t five[5] = { 0x01, 0x23, 0x45, 0x67, 0x89 };
+		uint8_t salt[32], iv[16], key[32], pub[32], wrapped[LC_WRAPPED_LEN], back[32], want[80];
+		char code[LC_CODE_LEN + 1];
+
+		for (int i = 0; i < 32; i++)
+			salt[i] = (uint8_t)i;
+		for (int i = 0; i < 16; i++)
+			iv[i] = (uint8_t)i;
+		lc_code_encode(five, code);
+		is_str(code, "15JMBSWA", "link code of 0123456789");
+		ok(lc_code_key(code, salt, key) == 0 &&
+		   wa_hex_decode("df330a65fa326b3181eaef35f250fc4681f30db3e8de02e04992c48b7dda488c", want, 32) == 0 &&
+		   memcmp(key, want, 32) == 0, "PBKDF2 of the code");
+		wa_hex_decode("a73a872bf1c390435717255da6799f9288fa6f869b1a0ec169c1e4d9ab03af44", pub, 32);
+		wa_hex_decode("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f000102030405060708090a0b0c0d0e0f"
+			      "b8a08e0e748bfbce007a7206ceaa0931c6387ca4ac8c7d9d397d94a237e2e4c3", want, 80);
+		ok(lc_wrap(code, salt, iv, pub, wrapped) == 0 && memcmp(wrapped, want, 80) == 0,
+		   "wrapped companion ephemeral");
+		ok(lc_unwrap(code, wrapped, back) == 0 && memcmp(back, pub, 32) == 0, "unwrap gives it back");
+		ok(lc_code_normalize("15jm-bswa", code) == 0 && strcmp(code, "15JMBSWA") == 0, "typed code normalised");
+	}
+
 	/* admin API basics */
 	is_int(admin("POST", "/admin/phones", "{\"number\":\"" PHONE "\",\"pushName\":\"Alice\"}", NULL, &j), 201,
 	       "create phone -> 201");
@@ -425,6 +450,51 @@ int main(void)
 		is_int(waclient_pair_finish(c3, T_MS), 0, "third companion paired with a later ref");
 		ok(cr3.device == 3, "slot 3");
 		waclient_free(c3);
+	}
+
+	/* pairing by phone-number code (4.5) */
+	{
+		struct waclient_creds cr4, cr5;
+		struct waclient *c4, *c5;
+		char code[10], wrong_code[10];
+
+		is_int(admin("POST", "/admin/phones/" PHONE "/link-code", "ABCD-EFGH", "text/plain", NULL), 404,
+		       "link code with no waiting companion -> 404");
+		waclient_creds_generate(&cr4);
+		config(&cfg, root_hex);
+		c4 = waclient_new(&cfg, &cr4);
+		ok(waclient_connect(c4, T_MS) == 0 && waclient_pair_code(c4, PHONE, T_MS, code) == 0,
+		   "companion_hello answered with a pairing ref");
+		ok(strlen(code) == 9 && code[4] == '-', "code shown as XXXX-XXXX");
+		is_int(admin("POST", "/admin/phones/" PHONE "/link-code", "0OIL-0OIL", "text/plain", NULL), 400,
+		       "code outside the alphabet -> 400");
+		{
+			json_t *o = json_pack("{s:s}", "code", code);
+			char *body = json_dumps(o, 0);
+
+			is_int(admin("POST", "/admin/phones/" PHONE "/link-code", body, "application/json", NULL), 200,
+			       "phone user types the code");
+			free(body);
+			json_decref(o);
+		}
+		is_int(waclient_pair_code_finish(c4, T_MS), 0, "notification handled, key bundle accepted");
+		is_int(waclient_pair_finish(c4, T_MS), 0, "pair-success verified with the derived adv secret, 515");
+		ok(cr4.paired && cr4.device == 4, "link-code companion is device 4");
+		waclient_free(c4);
+		c4 = login(&cr4, root_hex, &rc, &reason);
+		is_int(rc, 0, "link-code companion logs in");
+		waclient_free(c4);
+
+		waclient_creds_generate(&cr5);
+		c5 = waclient_new(&cfg, &cr5);
+		ok(waclient_connect(c5, T_MS) == 0 && waclient_pair_code(c5, PHONE, T_MS, code) == 0,
+		   "another companion asks for a code");
+		snprintf(wrong_code, sizeof wrong_code, "%s", code);
+		wrong_code[0] = wrong_code[0] == '2' ? '3' : '2';
+		is_int(admin("POST", "/admin/phones/" PHONE "/link-code", wrong_code, "text/plain", NULL), 200,
+		       "phone accepts a mistyped code (it cannot tell yet)");
+		is_int(waclient_pair_code_finish(c5, T_MS), WACLIENT_EVERIFY, "mistyped code: pairing fails");
+		waclient_free(c5);
 	}
 
 	/* the phone removes device 1 */

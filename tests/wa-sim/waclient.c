@@ -15,6 +15,7 @@
 #include "wa/jid.h"
 #include "wa/msgid.h"
 #include "wa/noise.h"
+#include "linkcode.h"
 #include "wa_adv.pb-c.h"
 #include "wa_util.h"
 
@@ -56,6 +57,11 @@ struct waclient {
 	uint64_t iq_counter;
 	char refs[MAX_REFS][REF_MAX];
 	int nrefs;
+	/* link-code pairing (4.5) */
+	char lc_code[LC_CODE_LEN + 1];
+	char lc_phone[24];
+	char lc_ref[REF_MAX];
+	uint8_t lc_eph_priv[32], lc_eph_pub[32];
 };
 
 const char *waclient_strerror(int err)
@@ -386,6 +392,9 @@ static void reset_conn(struct waclient *c)
 	c->cert_err = 0;
 	c->closing = 0;
 	c->nrefs = 0;
+	memset(c->lc_code, 0, sizeof c->lc_code);
+	memset(c->lc_ref, 0, sizeof c->lc_ref);
+	memset(c->lc_eph_priv, 0, sizeof c->lc_eph_priv);
 }
 
 void waclient_close(struct waclient *c)
@@ -649,32 +658,42 @@ static int match_child_iq(const struct wa_node *n, const void *arg)
 	return strcmp(n->tag, "iq") == 0 && ch != NULL && strcmp(ch->tag, (const char *)arg) == 0;
 }
 
-int waclient_pair_qr(struct waclient *c, int ref_index, int timeout_ms, char *qr, size_t cap)
+/* Take the pair-device IQ (once per connection), remember its refs, ack it. */
+static int get_refs(struct waclient *c, int timeout_ms)
 {
 	struct wa_node *iq = NULL, *pd, *ref;
+	int rc;
+
+	if (c->nrefs > 0)
+		return 0;
+	rc = take_match(c, match_child_iq, "pair-device", timeout_ms, &iq);
+	if (rc != 0)
+		return rc;
+	pd = wa_node_child(iq, "pair-device");
+	for (ref = wa_node_next(pd, "ref", NULL); ref && c->nrefs < MAX_REFS; ref = wa_node_next(pd, "ref", ref)) {
+		const char *s = wa_node_content_str(ref);
+
+		if (s == NULL || strlen(s) >= REF_MAX)
+			continue;
+		snprintf(c->refs[c->nrefs++], REF_MAX, "%s", s);
+	}
+	rc = ack_iq(c, iq);
+	wa_node_free(iq);
+	if (rc == 0 && c->nrefs == 0)
+		rc = WACLIENT_EPROTO;
+	return rc;
+}
+
+int waclient_pair_qr(struct waclient *c, int ref_index, int timeout_ms, char *qr, size_t cap)
+{
 	char nb[48], ib[48], ab[48];
 	int rc;
 
 	if (c == NULL || qr == NULL || ref_index < 0 || ref_index >= MAX_REFS)
 		return WACLIENT_EINVAL;
-	if (c->nrefs == 0) {
-		rc = take_match(c, match_child_iq, "pair-device", timeout_ms, &iq);
-		if (rc != 0)
-			return rc;
-		pd = wa_node_child(iq, "pair-device");
-		for (ref = wa_node_next(pd, "ref", NULL); ref && c->nrefs < MAX_REFS;
-		     ref = wa_node_next(pd, "ref", ref)) {
-			const char *s = wa_node_content_str(ref);
-
-			if (s == NULL || strlen(s) >= REF_MAX)
-				continue;
-			snprintf(c->refs[c->nrefs++], REF_MAX, "%s", s);
-		}
-		rc = ack_iq(c, iq);
-		wa_node_free(iq);
-		if (rc != 0)
-			return rc;
-	}
+	rc = get_refs(c, timeout_ms);
+	if (rc != 0)
+		return rc;
 	if (ref_index >= c->nrefs)
 		return WACLIENT_EPROTO;
 	wa_base64_encode(c->cr->noise_pub, 32, nb);
@@ -684,6 +703,155 @@ int waclient_pair_qr(struct waclient *c, int ref_index, int timeout_ms, char *qr
 		     c->cfg.platform_id) >= (int)cap)
 		return WACLIENT_EINVAL;
 	return 0;
+}
+
+static struct wa_node *add_bytes(struct wa_node *parent, const char *tag, const void *p, size_t len)
+{
+	struct wa_node *n = wa_node_add_new(parent, tag);
+
+	if (n == NULL || wa_node_set_bytes(n, p, len) != 0)
+		return NULL;
+	return n;
+}
+
+int waclient_pair_code(struct waclient *c, const char *phone, int timeout_ms, char code_out[10])
+{
+	uint8_t five[5], salt[32], iv[16], wrapped[LC_WRAPPED_LEN];
+	struct wa_node *iq = NULL, *reg, *pid, *r = NULL;
+	struct wa_jid jid;
+	const uint8_t *ref;
+	size_t reflen;
+	char plat[4];
+	int rc;
+
+	if (c == NULL || phone == NULL || code_out == NULL || strlen(phone) >= sizeof c->lc_phone)
+		return WACLIENT_EINVAL;
+	rc = get_refs(c, timeout_ms); /* the pair-device still comes and is acked */
+	if (rc != 0)
+		return rc;
+	if (wa_random(five, sizeof five) || wa_random(salt, 32) || wa_random(iv, 16) ||
+	    wa_x25519_keypair(c->lc_eph_priv, c->lc_eph_pub))
+		return WACLIENT_ENOMEM;
+	lc_code_encode(five, c->lc_code);
+	if (lc_wrap(c->lc_code, salt, iv, c->lc_eph_pub, wrapped) != 0 || wa_jid_make(&jid, phone, WA_SERVER_USER))
+		return WACLIENT_EINVAL;
+	snprintf(c->lc_phone, sizeof c->lc_phone, "%s", phone);
+	rc = WACLIENT_ENOMEM;
+	iq = wa_node_new("iq");
+	if (iq == NULL || wa_node_set_attr(iq, "xmlns", "md") || wa_node_set_attr(iq, "type", "set"))
+		goto out;
+	reg = wa_node_add_new(iq, "link_code_companion_reg");
+	if (reg == NULL || wa_node_set_attr_jid(reg, "jid", &jid) || wa_node_set_attr(reg, "stage", "companion_hello") ||
+	    wa_node_set_attr(reg, "should_show_push_notification", "false"))
+		goto out;
+	snprintf(plat, sizeof plat, "%c", c->cfg.platform_id);
+	if (!add_bytes(reg, "link_code_pairing_wrapped_companion_ephemeral_pub", wrapped, sizeof wrapped) ||
+	    !add_bytes(reg, "companion_server_auth_key_pub", c->cr->noise_pub, 32))
+		goto out;
+	pid = wa_node_add_new(reg, "companion_platform_id");
+	if (pid == NULL || wa_node_set_string(pid, plat))
+		goto out;
+	pid = wa_node_add_new(reg, "companion_platform_display");
+	if (pid == NULL || wa_node_set_string(pid, "Chrome (Linux)") ||
+	    !add_bytes(reg, "link_code_pairing_nonce", "", 1))
+		goto out;
+	rc = waclient_iq(c, iq, timeout_ms, &r);
+	if (rc != 0)
+		goto out;
+	ref = wa_node_content(wa_node_path(r, "link_code_companion_reg", "link_code_pairing_ref", NULL), &reflen);
+	if (!wa_node_attr_is(r, "type", "result") || ref == NULL || reflen == 0 || reflen >= REF_MAX) {
+		rc = WACLIENT_EPROTO;
+		goto out;
+	}
+	memcpy(c->lc_ref, ref, reflen);
+	c->lc_ref[reflen] = '\0';
+	snprintf(code_out, 10, "%.4s-%.4s", c->lc_code, c->lc_code + 4);
+	rc = 0;
+out:
+	wa_node_free(iq);
+	wa_node_free(r);
+	return rc;
+}
+
+static int match_link_notification(const struct wa_node *n, const void *arg)
+{
+	(void)arg;
+	return strcmp(n->tag, "notification") == 0 && wa_node_attr_is(n, "type", "link_code_companion_reg");
+}
+
+int waclient_pair_code_finish(struct waclient *c, int timeout_ms)
+{
+	struct wa_node *n = NULL, *ack = NULL, *iq = NULL, *reg, *r = NULL;
+	const struct wa_node *lr;
+	const uint8_t *ref, *wrapped, *pid;
+	size_t reflen, wlen, plen;
+	uint8_t peph[32], shared[32], idshared[32], adv_random[32], salt[32], nonce[12], key[32];
+	uint8_t plain[LC_BUNDLE_PLAIN], bundle[LC_BUNDLE_LEN], adv[32];
+	struct wa_jid jid;
+	int rc;
+
+	if (c == NULL || c->lc_ref[0] == '\0')
+		return WACLIENT_EINVAL;
+	rc = take_match(c, match_link_notification, NULL, timeout_ms, &n);
+	if (rc != 0)
+		return rc;
+	/* ack it (8.6) */
+	rc = WACLIENT_ENOMEM;
+	ack = wa_node_new("ack");
+	if (ack == NULL || wa_node_set_attr(ack, "class", "notification") ||
+	    wa_node_set_attr(ack, "id", wa_node_attr(n, "id")) || wa_node_set_attr(ack, "to", wa_node_attr(n, "from")) ||
+	    wa_node_set_attr(ack, "type", "link_code_companion_reg") || waclient_send(c, ack) != 0)
+		goto out;
+	rc = WACLIENT_EPROTO;
+	lr = wa_node_child(n, "link_code_companion_reg");
+	ref = wa_node_content(wa_node_child(lr, "link_code_pairing_ref"), &reflen);
+	wrapped = wa_node_content(wa_node_child(lr, "link_code_pairing_wrapped_primary_ephemeral_pub"), &wlen);
+	pid = wa_node_content(wa_node_child(lr, "primary_identity_pub"), &plen);
+	if (ref == NULL || reflen != strlen(c->lc_ref) || memcmp(ref, c->lc_ref, reflen) != 0 ||
+	    wrapped == NULL || wlen < LC_WRAPPED_LEN || pid == NULL || plen != 32)
+		goto out;
+	rc = WACLIENT_EVERIFY;
+	if (lc_unwrap(c->lc_code, wrapped, peph) != 0 || wa_x25519_dh(c->lc_eph_priv, peph, shared) != 0)
+		goto out;
+	rc = WACLIENT_ENOMEM;
+	if (wa_random(adv_random, 32) || wa_random(salt, 32) || wa_random(nonce, 12))
+		goto out;
+	memcpy(plain, c->cr->identity_pub, 32);
+	memcpy(plain + 32, pid, 32);
+	memcpy(plain + 64, adv_random, 32);
+	memcpy(bundle, salt, 32);
+	memcpy(bundle + 32, nonce, 12);
+	if (lc_bundle_key(shared, salt, key) != 0 ||
+	    wa_aes256_gcm_encrypt(key, nonce, NULL, 0, plain, sizeof plain, bundle + 44) != 0 ||
+	    wa_x25519_dh(c->cr->identity_priv, pid, idshared) != 0 ||
+	    lc_adv_secret(shared, idshared, adv_random, adv) != 0)
+		goto out;
+	iq = wa_node_new("iq");
+	if (iq == NULL || wa_node_set_attr(iq, "xmlns", "md") || wa_node_set_attr(iq, "type", "set") ||
+	    wa_jid_make(&jid, c->lc_phone, WA_SERVER_USER))
+		goto out;
+	reg = wa_node_add_new(iq, "link_code_companion_reg");
+	if (reg == NULL || wa_node_set_attr_jid(reg, "jid", &jid) || wa_node_set_attr(reg, "stage", "companion_finish") ||
+	    !add_bytes(reg, "link_code_pairing_wrapped_key_bundle", bundle, sizeof bundle) ||
+	    !add_bytes(reg, "companion_identity_public", c->cr->identity_pub, 32) ||
+	    !add_bytes(reg, "link_code_pairing_ref", c->lc_ref, strlen(c->lc_ref)))
+		goto out;
+	/* pair-success authenticates with the derived secret from now on */
+	memcpy(c->cr->adv_secret, adv, 32);
+	rc = waclient_iq(c, iq, timeout_ms, &r);
+	if (rc == 0 && !wa_node_attr_is(r, "type", "result"))
+		rc = WACLIENT_EVERIFY;
+out:
+	memset(shared, 0, sizeof shared);
+	memset(idshared, 0, sizeof idshared);
+	memset(key, 0, sizeof key);
+	memset(plain, 0, sizeof plain);
+	memset(adv, 0, sizeof adv);
+	wa_node_free(n);
+	wa_node_free(ack);
+	wa_node_free(iq);
+	wa_node_free(r);
+	return rc;
 }
 
 static int pair_error(struct waclient *c, const struct wa_node *iq, int code, const char *text)

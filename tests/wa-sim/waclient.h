@@ -121,6 +121,17 @@ int waclient_ping(struct waclient *c, int timeout_ms);
  * `ref_index` (0-5) into qr (PROTOCOL.md 4.2). */
 int waclient_pair_qr(struct waclient *c, int ref_index, int timeout_ms, char *qr, size_t cap);
 
+/* Pairing by phone-number code (PROTOCOL.md 4.5), instead of the QR:
+ * ack the pair-device, send companion_hello for phone (digits) and write
+ * the code to show ("XXXX-XXXX", NUL-terminated) into code_out. */
+int waclient_pair_code(struct waclient *c, const char *phone, int timeout_ms, char code_out[10]);
+
+/* After the user typed the code on the phone: take the
+ * link_code_companion_reg notification, ack it, send companion_finish
+ * with the key bundle and adopt the derived adv secret. Then call
+ * waclient_pair_finish() as for a QR. */
+int waclient_pair_code_finish(struct waclient *c, int timeout_ms);
+
 /* Wait for pair-success, verify it (HMAC with the adv secret, account
  * signature), store the identity in creds, reply pair-device-sign, then
  * wait for <stream:error code="515"/>. On WACLIENT_EVERIFY the client has
