@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "tap.h"
+#include "vectors.h"
 #include "wa/appstate.h"
 #include "wa/crypto.h"
 #include "wa/msgsecret.h"
@@ -18,38 +19,6 @@
 #include "wa_util.h"
 
 static json_t *vectors;
-
-static uint8_t *hexf(json_t *obj, const char *key, size_t *len)
-{
-	const char *h = json_string_value(json_object_get(obj, key));
-	size_t n;
-	uint8_t *b;
-
-	if (!h) {
-		printf("# missing vector field %s\n", key);
-		exit(1);
-	}
-	n = strlen(h) / 2;
-	b = malloc(n ? n : 1);
-	if (!b || wa_hex_decode(h, b, n) != 0) {
-		printf("# bad hex in %s\n", key);
-		exit(1);
-	}
-	if (len)
-		*len = n;
-	return b;
-}
-
-static const char *strf(json_t *obj, const char *key)
-{
-	const char *s = json_string_value(json_object_get(obj, key));
-
-	if (!s) {
-		printf("# missing vector field %s\n", key);
-		exit(1);
-	}
-	return s;
-}
 
 /* Vector key store: one key id -> key data. */
 static uint8_t g_key_id[6], g_key_data[32];
@@ -71,19 +40,19 @@ static void test_primitives(json_t *v)
 	uint8_t *kd, *kid, *exp, *imac, *plain, *iv, *val, *vmac, *lth, *smac, *pmac, got[32], hash[128];
 	uint8_t *out = NULL;
 	size_t kdl, kidl, expl, pl, vl, n = 0;
-	const char *index = strf(v, "index_json");
+	const char *index = vec_str(v, "index_json");
 
-	kd = hexf(v, "key_data", &kdl);
-	kid = hexf(v, "key_id", &kidl);
-	exp = hexf(v, "expanded_160", &expl);
-	imac = hexf(v, "index_mac", NULL);
-	plain = hexf(v, "sync_action_data_plaintext", &pl);
-	iv = hexf(v, "value_iv", NULL);
-	val = hexf(v, "value_blob(iv||ct)", &vl);
-	vmac = hexf(v, "value_mac(SET)", NULL);
-	lth = hexf(v, "lthash_after_one_set(from zero)", NULL);
-	smac = hexf(v, "snapshot_mac", NULL);
-	pmac = hexf(v, "patch_mac", NULL);
+	kd = vec_hex(v, "key_data", &kdl);
+	kid = vec_hex(v, "key_id", &kidl);
+	exp = vec_hex(v, "expanded_160", &expl);
+	imac = vec_hex(v, "index_mac", NULL);
+	plain = vec_hex(v, "sync_action_data_plaintext", &pl);
+	iv = vec_hex(v, "value_iv", NULL);
+	val = vec_hex(v, "value_blob(iv||ct)", &vl);
+	vmac = vec_hex(v, "value_mac(SET)", NULL);
+	lth = vec_hex(v, "lthash_after_one_set(from zero)", NULL);
+	smac = vec_hex(v, "snapshot_mac", NULL);
+	pmac = vec_hex(v, "patch_mac", NULL);
 
 	ok(wa_appstate_expand_keys(kd, kdl, &k) == 0 && expl == 160 && memcmp(k.index, exp, 32) == 0 &&
 	   memcmp(k.value_enc, exp + 32, 32) == 0 && memcmp(k.value_mac, exp + 64, 32) == 0 &&
@@ -133,8 +102,8 @@ static void test_primitives(json_t *v)
 	ok(wa_lthash_sub(hash, vmac, 32) == 0 && memcmp(hash, zero_hash, 128) == 0, "LT-hash after remove = zero");
 	wa_lthash_add(hash, vmac, 32);
 	ok(wa_appstate_snapshot_mac(&k, hash, (uint64_t)json_integer_value(json_object_get(v, "version")),
-				    strf(v, "collection"), got) == 0 && memcmp(got, smac, 32) == 0, "snapshot MAC");
-	ok(wa_appstate_patch_mac(&k, smac, vmac, 1, 1, strf(v, "collection"), got) == 0 &&
+				    vec_str(v, "collection"), got) == 0 && memcmp(got, smac, 32) == 0, "snapshot MAC");
+	ok(wa_appstate_patch_mac(&k, smac, vmac, 1, 1, vec_str(v, "collection"), got) == 0 &&
 	   memcmp(got, pmac, 32) == 0, "patch MAC");
 
 	/* commutativity: a+b-a = b */
@@ -228,20 +197,20 @@ static void no_patch_mac(WaServerSync__SyncdPatch *p) { p->has_patchmac = 0; }
 
 static void test_round_trip(json_t *v)
 {
-	struct wa_appstate_state *s = wa_appstate_state_new(strf(v, "collection"));
+	struct wa_appstate_state *s = wa_appstate_state_new(vec_str(v, "collection"));
 	struct wa_appstate_result res;
-	const char *index = strf(v, "index_json");
+	const char *index = vec_str(v, "index_json");
 	uint8_t *bytes = NULL, *b2 = NULL, nh[128], vm1[32], zero_id[6] = { 0 };
 	uint8_t *rvb, *imac, *smac, *pmac, *lth;
 	size_t len = 0, l2 = 0, rvbl;
 	WaServerSync__SyncdPatch *p;
 	int rc;
 
-	rvb = hexf(v, "record_value_blob(value||valueMAC)", &rvbl);
-	imac = hexf(v, "index_mac", NULL);
-	smac = hexf(v, "snapshot_mac", NULL);
-	pmac = hexf(v, "patch_mac", NULL);
-	lth = hexf(v, "lthash_after_one_set(from zero)", NULL);
+	rvb = vec_hex(v, "record_value_blob(value||valueMAC)", &rvbl);
+	imac = vec_hex(v, "index_mac", NULL);
+	smac = vec_hex(v, "snapshot_mac", NULL);
+	pmac = vec_hex(v, "patch_mac", NULL);
+	lth = vec_hex(v, "lthash_after_one_set(from zero)", NULL);
 
 	/* IV 00..0f and the vector mutation: the whole patch is the vector. */
 	ok(build1(s, WA_APPSTATE_SET, index, 1, 0, &bytes, &len, nh) == WA_APPSTATE_OK, "build patch");
@@ -327,7 +296,7 @@ static void test_round_trip(json_t *v)
 		WaServerSync__SyncdMutations muts = WA_SERVER_SYNC__SYNCD_MUTATIONS__INIT;
 		WaServerSync__SyncdMutation **saved = pp->mutations;
 		size_t ns = pp->n_mutations;
-		struct wa_appstate_state *s2 = wa_appstate_state_new(strf(v, "collection"));
+		struct wa_appstate_state *s2 = wa_appstate_state_new(vec_str(v, "collection"));
 
 		pp->externalmutations = &ext;
 		pp->mutations = NULL;
@@ -586,7 +555,7 @@ static void test_index_json(json_t *v)
 	char *out = NULL, **pp = NULL;
 	size_t n = 0, ol = 0;
 
-	ok(wa_appstate_index_build(parts, 2, &out, &ol) == 0 && strcmp(out, strf(v, "index_json")) == 0 &&
+	ok(wa_appstate_index_build(parts, 2, &out, &ol) == 0 && strcmp(out, vec_str(v, "index_json")) == 0 &&
 	   ol == strlen(out), "index JSON build = vector");
 	ok(wa_appstate_index_parse(out, ol, &pp, &n) == 0 && n == 2 && strcmp(pp[0], "mute") == 0 &&
 	   strcmp(pp[1], parts[1]) == 0, "index JSON parse");
@@ -632,15 +601,15 @@ static void test_poll_vote(json_t *v)
 {
 	uint8_t *secret, *key, *oh, *vp, *iv, *enc, got[32], buf[256], dec[256], hashes[4][32];
 	size_t sl, vpl, encl, n = 0;
-	const char *id = strf(v, "poll_msg_id"), *creator = strf(v, "poll_creator"), *voter = strf(v, "voter");
+	const char *id = vec_str(v, "poll_msg_id"), *creator = vec_str(v, "poll_creator"), *voter = vec_str(v, "voter");
 	char stripped[128];
 
-	secret = hexf(v, "message_secret", &sl);
-	key = hexf(v, "key", NULL);
-	oh = hexf(v, "option_hash_sha256('Yes')", NULL);
-	vp = hexf(v, "vote_plaintext(PollVoteMessage)", &vpl);
-	iv = hexf(v, "iv", NULL);
-	enc = hexf(v, "enc_payload", &encl);
+	secret = vec_hex(v, "message_secret", &sl);
+	key = vec_hex(v, "key", NULL);
+	oh = vec_hex(v, "option_hash_sha256('Yes')", NULL);
+	vp = vec_hex(v, "vote_plaintext(PollVoteMessage)", &vpl);
+	iv = vec_hex(v, "iv", NULL);
+	enc = vec_hex(v, "enc_payload", &encl);
 
 	ok(wa_msgsecret_derive(secret, sl, id, creator, voter, WA_SECRET_POLL_VOTE, got) == 0 &&
 	   memcmp(got, key, 32) == 0, "poll vote key (HKDF over id||creator||voter||'Poll Vote')");
@@ -710,10 +679,10 @@ static void test_sync_actions(json_t *v)
 	WaSyncAction__SyncActionData data = WA_SYNC_ACTION__SYNC_ACTION_DATA__INIT;
 
 	/* mute = the vector mutation exactly */
-	plain = hexf(v, "sync_action_data_plaintext", &pl);
+	plain = vec_hex(v, "sync_action_data_plaintext", &pl);
 	ok(wa_sync_action_mute(&a, "15551234567@s.whatsapp.net", 1, 1700003600000LL, 1700000000000LL) == 0 &&
 	   strcmp(a.collection, "regular_high") == 0 && a.version == 2 &&
-	   strcmp(a.index_json, strf(v, "index_json")) == 0, "mute: collection, version, index");
+	   strcmp(a.index_json, vec_str(v, "index_json")) == 0, "mute: collection, version, index");
 	data.has_index = 1;
 	data.index.data = (uint8_t *)a.index_json;
 	data.index.len = strlen(a.index_json);
@@ -819,21 +788,15 @@ static void test_sync_actions(json_t *v)
 
 int main(void)
 {
-	const char *top = getenv("top_srcdir");
-	char path[4096];
-	json_error_t err;
 	json_t *as;
 	uint8_t *b;
 
-	snprintf(path, sizeof path, "%s/tests/vectors/protocol.json", top ? top : ".");
-	vectors = json_load_file(path, JSON_ALLOW_NUL, &err);
-	if (!vectors)
-		tap_skip_all("tests/vectors/protocol.json not readable");
+	vectors = vec_load();
 	as = json_object_get(vectors, "app_state");
-	b = hexf(as, "key_id", NULL);
+	b = vec_hex(as, "key_id", NULL);
 	memcpy(g_key_id, b, 6);
 	free(b);
-	b = hexf(as, "key_data", NULL);
+	b = vec_hex(as, "key_data", NULL);
 	memcpy(g_key_data, b, 32);
 	free(b);
 

@@ -9,52 +9,23 @@
 #include <jansson.h>
 
 #include "tap.h"
+#include "vectors.h"
 #include "wa/crypto.h"
 #include "wa/linkcode.h"
 #include "wa_util.h"
 
-static uint8_t *hexf(json_t *obj, const char *key, size_t *len)
-{
-	const char *h = json_string_value(json_object_get(obj, key));
-	size_t n;
-	uint8_t *b;
-
-	if (!h) {
-		printf("# missing vector field %s\n", key);
-		exit(1);
-	}
-	n = strlen(h) / 2;
-	b = malloc(n ? n : 1);
-	if (!b || wa_hex_decode(h, b, n) != 0)
-		exit(1);
-	if (len)
-		*len = n;
-	return b;
-}
-
-static const char *strf(json_t *obj, const char *key)
-{
-	const char *s = json_string_value(json_object_get(obj, key));
-
-	if (!s) {
-		printf("# missing vector field %s\n", key);
-		exit(1);
-	}
-	return s;
-}
-
 static void test_code(json_t *v)
 {
-	uint8_t *cb = hexf(v, "code_bytes", NULL), *salt = hexf(v, "pbkdf2_salt", NULL);
-	uint8_t *key = hexf(v, "pbkdf2_key", NULL), *pub = hexf(v, "companion_ephemeral_pub", NULL);
-	uint8_t *iv = hexf(v, "ctr_iv", NULL), *wrapped = hexf(v, "wrapped_companion_ephemeral(salt32||iv16||ct32)", NULL);
+	uint8_t *cb = vec_hex(v, "code_bytes", NULL), *salt = vec_hex(v, "pbkdf2_salt", NULL);
+	uint8_t *key = vec_hex(v, "pbkdf2_key", NULL), *pub = vec_hex(v, "companion_ephemeral_pub", NULL);
+	uint8_t *iv = vec_hex(v, "ctr_iv", NULL), *wrapped = vec_hex(v, "wrapped_companion_ephemeral(salt32||iv16||ct32)", NULL);
 	uint8_t got[80];
 	char code[9], disp[10];
 
 	ok(wa_linkcode_generate(cb, code) == 0, "generate from bytes");
-	is_str(code, strf(v, "code_8chars"), "code = vector");
+	is_str(code, vec_str(v, "code_8chars"), "code = vector");
 	ok(wa_linkcode_display(code, disp) == 0, "display");
-	is_str(disp, strf(v, "display"), "display = vector");
+	is_str(disp, vec_str(v, "display"), "display = vector");
 	ok(wa_linkcode_valid(code) && !wa_linkcode_valid("15JMBSW0") && !wa_linkcode_valid("15JMBSWAX") &&
 	   !wa_linkcode_valid("15jmbswa") && !wa_linkcode_valid(NULL), "validity (alphabet has no 0, I, O, U)");
 	is_int(json_integer_value(json_object_get(v, "pbkdf2_iterations")), WA_LINKCODE_ITERATIONS, "iterations");
@@ -126,26 +97,20 @@ static void test_phash(json_t *v)
 	for (size_t i = 0; i < n && i < 8; i++)
 		ads[i] = json_string_value(json_array_get(arr, i));
 	ok(wa_phash(ads, n, out) == 0, "phash computed");
-	is_str(out, strf(v, "phash"), "phash = vector");
+	is_str(out, vec_str(v, "phash"), "phash = vector");
 	{
 		const char *rev[3] = { ads[2], ads[0], ads[1] };
 
-		ok(wa_phash(rev, 3, out) == 0 && strcmp(out, strf(v, "phash")) == 0, "order independent");
+		ok(wa_phash(rev, 3, out) == 0 && strcmp(out, vec_str(v, "phash")) == 0, "order independent");
 	}
 	ok(wa_phash(ads, 0, out) == -1, "empty list refused");
 }
 
 int main(void)
 {
-	const char *top = getenv("top_srcdir");
-	char path[4096];
-	json_error_t err;
 	json_t *vectors;
 
-	snprintf(path, sizeof path, "%s/tests/vectors/protocol.json", top ? top : ".");
-	vectors = json_load_file(path, JSON_ALLOW_NUL, &err);
-	if (!vectors)
-		tap_skip_all("tests/vectors/protocol.json not readable");
+	vectors = vec_load();
 	test_code(json_object_get(vectors, "link_code"));
 	test_bundle();
 	test_phash(json_object_get(vectors, "phash"));

@@ -10,53 +10,11 @@
 #include <jansson.h>
 
 #include "tap.h"
+#include "vectors.h"
 #include "wa/mediacrypto.h"
 #include "wa_util.h"
 
 static json_t *vectors;
-
-static json_t *load_vectors(void)
-{
-	const char *top = getenv("top_srcdir");
-	char path[4096];
-	json_error_t err;
-
-	snprintf(path, sizeof path, "%s/tests/vectors/protocol.json", top ? top : ".");
-	return json_load_file(path, JSON_ALLOW_NUL, &err);
-}
-
-/* Hex field of a vector object into a malloc'd buffer; *len set. */
-static uint8_t *hexf(json_t *obj, const char *key, size_t *len)
-{
-	const char *h = json_string_value(json_object_get(obj, key));
-	size_t n;
-	uint8_t *b;
-
-	if (!h) {
-		printf("# missing vector field %s\n", key);
-		exit(1);
-	}
-	n = strlen(h) / 2;
-	b = malloc(n ? n : 1);
-	if (!b || wa_hex_decode(h, b, n) != 0) {
-		printf("# bad hex in %s\n", key);
-		exit(1);
-	}
-	if (len)
-		*len = n;
-	return b;
-}
-
-static const char *strf(json_t *obj, const char *key)
-{
-	const char *s = json_string_value(json_object_get(obj, key));
-
-	if (!s) {
-		printf("# missing vector field %s\n", key);
-		exit(1);
-	}
-	return s;
-}
 
 /* Stream-encrypt in chunks of `chunk` bytes into a malloc'd buffer. */
 static uint8_t *stream_encrypt(enum wa_media_type t, const uint8_t *key, const uint8_t *pt, size_t len,
@@ -152,15 +110,15 @@ static void test_vector(const char *name)
 		ok(0, "vector present");
 		return;
 	}
-	ok(type_for_info(strf(v, "hkdf_info"), &t) == 0, "hkdf info string is one of ours");
-	key = hexf(v, "media_key", NULL);
-	x = hexf(v, "expanded_112", &xl);
-	blob = hexf(v, "uploaded_blob", &blobl);
-	fsha = hexf(v, "file_sha256", NULL);
-	fesha = hexf(v, "file_enc_sha256", NULL);
-	mac10 = hexf(v, "mac10", NULL);
-	ct = hexf(v, "ciphertext", NULL);
-	pt = strf(v, "plaintext_utf8");
+	ok(type_for_info(vec_str(v, "hkdf_info"), &t) == 0, "hkdf info string is one of ours");
+	key = vec_hex(v, "media_key", NULL);
+	x = vec_hex(v, "expanded_112", &xl);
+	blob = vec_hex(v, "uploaded_blob", &blobl);
+	fsha = vec_hex(v, "file_sha256", NULL);
+	fesha = vec_hex(v, "file_enc_sha256", NULL);
+	mac10 = vec_hex(v, "mac10", NULL);
+	ct = vec_hex(v, "ciphertext", NULL);
+	pt = vec_str(v, "plaintext_utf8");
 	ptl = strlen(pt);
 
 	snprintf(msg, sizeof msg, "%s: key expansion", name);
@@ -178,7 +136,7 @@ static void test_vector(const char *name)
 	   info.file_length == ptl && info.enc_length == blobl, msg);
 	wa_media_upload_token(info.file_enc_sha256, 1, tok);
 	snprintf(msg, sizeof msg, "%s: upload token (padded, WM)", name);
-	is_str(tok, strf(v, "upload_token_b64url"), msg);
+	is_str(tok, vec_str(v, "upload_token_b64url"), msg);
 	free(out);
 	out = NULL;
 
@@ -267,8 +225,8 @@ static void test_retry_key(void)
 		ok(0, "media_retry_key vector present");
 		return;
 	}
-	key = hexf(v, "media_key", NULL);
-	want = hexf(v, "key32", NULL);
+	key = vec_hex(v, "media_key", NULL);
+	want = vec_hex(v, "key32", NULL);
 	ok(wa_media_retry_key(key, got) == 0 && memcmp(got, want, 32) == 0, "media retry key");
 	{
 		uint8_t pb[64], enc[128], dec[128], iv[12] = { 1, 2, 3 };
@@ -391,9 +349,7 @@ static void test_large_and_tamper(void)
 
 int main(void)
 {
-	vectors = load_vectors();
-	if (!vectors)
-		tap_skip_all("tests/vectors/protocol.json not readable");
+	vectors = vec_load();
 	test_types();
 	test_vector("image");
 	test_vector("audio");
