@@ -36,6 +36,7 @@ struct lws_context;
 #define SIM_OUT_MAX_BYTES (64u * 1024 * 1024)
 #define SIM_HANDSHAKE_SECS 20       /* ClientHello to ClientFinish (1.4, WM/BL wait 20 s) */
 #define SIM_PAIR_GRACE_SECS 30      /* after the last ref expired */
+#define SIM_DELAY_MAX_MS 60000      /* cap of the injected delay */
 
 /* ---- keys (sim_keys.c) ---- */
 
@@ -80,6 +81,9 @@ struct sim_server {
  * wa_random(). 0 / -1. */
 int sim_random(struct sim_server *s, uint8_t *out, size_t n);
 
+/* Monotonic milliseconds (for delays). */
+uint64_t sim_mono_ms(void);
+
 /* Current unix time (a function so tests may later fake it). */
 uint64_t sim_now(const struct sim_server *s);
 
@@ -100,6 +104,7 @@ enum sim_conn_state {
 
 struct sim_out {
 	struct sim_out *next;
+	uint64_t due_ms;      /* sim_mono_ms() before which it is not written (delay) */
 	size_t len;
 	uint8_t buf[];        /* LWS_PRE bytes of head room, then len bytes */
 };
@@ -141,6 +146,7 @@ struct sim_conn {
 	struct sim_out *out_head, *out_tail;
 	size_t out_count, out_bytes;
 	int kill;                       /* drop without flushing */
+	unsigned delay_ms;              /* fault injection: hold every outgoing frame this long */
 	/* who this is */
 	int is_registration;            /* registration payload: pairing only */
 	struct sim_account *acc;        /* logged in: account ... */
@@ -219,8 +225,10 @@ int sim_conn_login(struct sim_conn *c, struct sim_account *a, struct sim_device 
  * offline="1" and queued (bounded). 0 / -1 (queue full / OOM). */
 int sim_deliver(struct sim_server *s, struct sim_device *d, struct wa_node *n);
 
-/* The lws protocol callback for /ws/chat (sim_ws.c). */
+/* The lws protocol callback for /ws/chat (sim_ws.c) and the size of its
+ * per-session data (the protocol's per_session_data_size). */
 int sim_ws_callback(struct lws *wsi, int reason, void *user, void *in, size_t len);
+size_t sim_ws_pss_size(void);
 
 /* ---- dispatch (sim_handlers.c) ---- */
 

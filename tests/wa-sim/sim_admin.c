@@ -314,6 +314,56 @@ static int h_drop(struct sim_server *s, const struct admin_req *r, json_t **repl
 	return 200;
 }
 
+/* GET /admin/connections: every live WebSocket connection. */
+static int h_conn_list(struct sim_server *s, const struct admin_req *r, json_t **reply)
+{
+	json_t *arr = json_array();
+	struct sim_conn *c;
+
+	(void)r;
+	if (arr == NULL)
+		return 500;
+	for (c = s->conns; c; c = c->next) {
+		const char *st = c->state < SIM_CONN_READY ? "handshake" :
+				 c->state == SIM_CONN_CLOSING ? "closing" :
+				 c->dev ? "logged-in" : c->is_registration ? "pairing" : "ready";
+
+		json_array_append_new(arr, json_pack("{s:I, s:s?, s:s, s:I, s:I}", "id", (json_int_t)c->id,
+						     "jid", c->dev ? c->jid : NULL, "state", st, "delayMs",
+						     (json_int_t)c->delay_ms, "queuedFrames",
+						     (json_int_t)c->out_count));
+	}
+	*reply = json_pack("{s:o}", "connections", arr);
+	return 200;
+}
+
+/* POST /admin/connections/delay {"ms": n [, "jid": "<device jid>"]}: hold
+ * every frame the server sends to those connections for n ms (0 = off). */
+static int h_conn_delay(struct sim_server *s, const struct admin_req *r, json_t **reply)
+{
+	json_error_t err;
+	json_t *in = json_loadb(r->body, r->body_len, 0, &err);
+	const char *jid = NULL;
+	json_int_t ms = -1, n = 0;
+	struct sim_conn *c;
+
+	if (in == NULL || json_unpack_ex(in, &err, 0, "{s:I, s?s}", "ms", &ms, "jid", &jid) || ms < 0 ||
+	    ms > SIM_DELAY_MAX_MS) {
+		json_decref(in);
+		*reply = err_json("body must be {\"ms\": 0-60000, \"jid\": \"<device jid>\" (optional)}");
+		return 400;
+	}
+	for (c = s->conns; c; c = c->next) {
+		if (c->kill || (jid && strcmp(c->jid, jid) != 0))
+			continue;
+		c->delay_ms = (unsigned)ms;
+		n++;
+	}
+	json_decref(in);
+	*reply = json_pack("{s:I}", "delayed", n);
+	return 200;
+}
+
 static const struct admin_route sim_admin_routes[] = {
 	{ "POST", "/admin/phones", h_phone_create },
 	{ "GET", "/admin/phones", h_phone_list },
@@ -323,7 +373,9 @@ static const struct admin_route sim_admin_routes[] = {
 	{ "POST", "/admin/phones/*/devices/*/remove", h_device_remove },
 	{ "GET", "/admin/root-key", h_root_key },
 	{ "POST", "/admin/reset", h_reset },
+	{ "GET", "/admin/connections", h_conn_list },
 	{ "POST", "/admin/connections/drop", h_drop },
+	{ "POST", "/admin/connections/delay", h_conn_delay },
 	/* next: /admin/phones/{n}/send, /admin/phones/{n}/inbox, groups ... */
 	{ NULL, NULL, NULL },
 };

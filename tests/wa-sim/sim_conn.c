@@ -109,6 +109,7 @@ static int queue_frame(struct sim_conn *c, const uint8_t *payload, size_t len)
 	if (o == NULL)
 		return -1;
 	o->next = NULL;
+	o->due_ms = c->delay_ms ? sim_mono_ms() + c->delay_ms : 0;
 	o->len = 3 + len;
 	o->buf[LWS_PRE] = (uint8_t)(len >> 16);
 	o->buf[LWS_PRE + 1] = (uint8_t)(len >> 8);

@@ -10,6 +10,14 @@
 
 int sim_log_debug;
 
+uint64_t sim_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 uint64_t sim_now(const struct sim_server *s)
 {
 	(void)s;

@@ -24,7 +24,21 @@ void sim_conn_wake(struct sim_conn *c)
 
 struct ws_pss {
 	struct sim_conn *c;
+	struct lws *wsi;
+	lws_sorted_usec_list_t sul;     /* wakes a delayed connection's writer */
 };
+
+size_t sim_ws_pss_size(void)
+{
+	return sizeof(struct ws_pss);
+}
+
+static void delay_done(lws_sorted_usec_list_t *sul)
+{
+	struct ws_pss *pss = lws_container_of(sul, struct ws_pss, sul);
+
+	lws_callback_on_writable(pss->wsi);
+}
 
 int sim_ws_callback(struct lws *wsi, int reason, void *user, void *in, size_t len)
 {
@@ -41,6 +55,7 @@ int sim_ws_callback(struct lws *wsi, int reason, void *user, void *in, size_t le
 			return -1;
 		return 0;
 	case LWS_CALLBACK_ESTABLISHED:
+		pss->wsi = wsi;
 		pss->c = sim_conn_new(s, wsi);
 		if (pss->c == NULL)
 			return -1;
@@ -60,6 +75,16 @@ int sim_ws_callback(struct lws *wsi, int reason, void *user, void *in, size_t le
 		if (c == NULL || c->kill)
 			return -1;
 		o = c->out_head;
+		if (o != NULL && o->due_ms != 0) {
+			uint64_t now = sim_mono_ms();
+
+			if (o->due_ms > now) {
+				/* injected delay: come back when the frame is due */
+				lws_sul_schedule(lws_get_context(wsi), 0, &pss->sul, delay_done,
+						 (lws_usec_t)(o->due_ms - now) * LWS_US_PER_MS);
+				return 0;
+			}
+		}
 		if (o != NULL) {
 			c->out_head = o->next;
 			if (c->out_head == NULL)
@@ -81,6 +106,7 @@ int sim_ws_callback(struct lws *wsi, int reason, void *user, void *in, size_t le
 		return 0;
 	}
 	case LWS_CALLBACK_CLOSED:
+		lws_sul_cancel(&pss->sul);
 		if (c != NULL) {
 			wa_debug("sim: conn %lu closed", c->id);
 			c->wsi = NULL;

@@ -380,6 +380,27 @@ int main(void)
 	waclient_free(c);
 	is_int(waclient_ping(c2, T_MS), 0, "new connection still works");
 
+	/* fault injection: delay */
+	{
+		long long t0;
+		struct timespec ts;
+
+		is_int(admin("POST", "/admin/connections/delay", "{\"ms\": 300, \"jid\": \"" PHONE ":1@s.whatsapp.net\"}",
+			     NULL, &j), 200, "delay the device's connection by 300 ms");
+		ok(json_integer_value(json_object_get(j, "delayed")) == 1, "one connection delayed");
+		json_decref(j);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		t0 = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		is_int(waclient_ping(c2, T_MS), 0, "ping answered through the delay");
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ok((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - t0 >= 290, "answer held for the delay");
+		ok(admin("GET", "/admin/connections", NULL, NULL, &j) == 200 &&
+		   json_array_size(json_object_get(j, "connections")) >= 1, "GET /admin/connections lists it");
+		json_decref(j);
+		is_int(admin("POST", "/admin/connections/delay", "{\"ms\": 0}", NULL, NULL), 200, "delay off");
+		is_int(admin("POST", "/admin/connections/delay", "{\"ms\": -1}", NULL, NULL), 400, "bad delay -> 400");
+	}
+
 	/* fault injection: drop */
 	is_int(admin("POST", "/admin/connections/drop", "{\"jid\":\"" PHONE ":1@s.whatsapp.net\"}", NULL, &j), 200,
 	       "drop the device's connection");

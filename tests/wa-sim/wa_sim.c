@@ -153,7 +153,7 @@ int main(int argc, char **argv)
 
 	ws_protocols[0].name = "wa-chat";
 	ws_protocols[0].callback = (lws_callback_function *)sim_ws_callback;
-	ws_protocols[0].per_session_data_size = sizeof(void *);
+	ws_protocols[0].per_session_data_size = sim_ws_pss_size();
 	ws_protocols[0].rx_buffer_size = 65536;
 	memset(&info, 0, sizeof info);
 	info.vhost_name = "ws";
