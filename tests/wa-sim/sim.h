@@ -90,6 +90,9 @@ uint64_t sim_now(const struct sim_server *s);
 /* 1 when stanzas are logged (--verbose); set once by main. */
 extern int sim_log_debug;
 
+/* "155***67" for logs (buf of at least 16 bytes); returns buf. */
+const char *sim_mask_number(const char *number, char *buf, size_t cap);
+
 /* Persist the store, logging a failure. */
 void sim_save(struct sim_server *s);
 

@@ -348,11 +348,12 @@ int sim_conn_login(struct sim_conn *c, struct sim_account *a, struct sim_device 
 	struct wa_node *ok;
 	struct wa_jid lid;
 	struct sim_conn *old = d->conn;
+	char masked[24];
 	int rc = -1;
 
 	if (old != NULL && old != c) {
-		wa_info("sim: %s:%u connected again; old connection %lu replaced", a->number, d->id,
-			old->id);
+		wa_info("sim: %s:%u connected again; old connection %lu replaced",
+			sim_mask_number(a->number, masked, sizeof masked), d->id, old->id);
 		sim_conn_stream_error(old, NULL, "replaced");
 	}
 	d->conn = c;
@@ -369,8 +370,8 @@ int sim_conn_login(struct sim_conn *c, struct sim_account *a, struct sim_device 
 	if (sim_conn_send_node(c, ok) != 0)
 		goto out;
 	rc = deliver_offline(c);
-	wa_info("sim: conn %lu logged in as device %u of account %zu-digit number", c->id, d->id,
-		strlen(a->number));
+	wa_info("sim: conn %lu logged in as %s:%u", c->id, sim_mask_number(a->number, masked, sizeof masked),
+		d->id);
 out:
 	wa_node_free(ok);
 	return rc;

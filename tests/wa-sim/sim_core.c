@@ -48,3 +48,15 @@ void sim_save(struct sim_server *s)
 		wa_error("sim: cannot save the state to '%s'", s->store->path);
 }
 
+
+const char *sim_mask_number(const char *number, char *buf, size_t cap)
+{
+	size_t n = number ? strlen(number) : 0;
+
+	/* first 3 and last 2 digits only: never log whole phone numbers */
+	if (n < 6)
+		snprintf(buf, cap, "***");
+	else
+		snprintf(buf, cap, "%.3s***%s", number, number + n - 2);
+	return buf;
+}
