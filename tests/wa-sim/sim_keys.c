@@ -2,6 +2,8 @@
  * links them (PROTOCOL.md 1.5). Files in the state directory:
  *   root.key    root private key, hex, mode 0600 (never leaves the sim)
  *   root.pub    root public key, hex + newline: what clients must trust
+ *   root.json   {"publicKey": "<hex>", "serial": <issuer serial>} (same as
+ *               GET /admin/root-key)
  *   server.key  Noise static private key, hex, mode 0600
  * The chain (intermediate + leaf) is rebuilt at every start: intermediate
  * serial 1 / issuerSerial 0 signed by the root, leaf serial 2 / issuer 1
@@ -140,6 +142,17 @@ int sim_keys_load(struct sim_keys *k, const char *dir, int seeded, uint64_t seed
 	if (write_text_file(path, hex, 0644) != 0) {
 		wa_error("sim: cannot write '%s': %s", path, strerror(errno));
 		goto out;
+	}
+	{
+		char json[160];
+
+		snprintf(json, sizeof json, "{\"publicKey\": \"%.64s\", \"serial\": %u}\n", hex,
+			 (unsigned)k->root_serial);
+		snprintf(path, sizeof path, "%s/root.json", dir);
+		if (write_text_file(path, json, 0644) != 0) {
+			wa_error("sim: cannot write '%s': %s", path, strerror(errno));
+			goto out;
+		}
 	}
 	/* The intermediate key is not kept: a new one per start is as valid. */
 	if (seeded) {
