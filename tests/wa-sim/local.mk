@@ -22,3 +22,8 @@ TESTS += tests/wa-sim/test_sim_pairing
 tests_wa_sim_test_sim_pairing_SOURCES = tests/wa-sim/test_sim_pairing.c tests/unit/tap.h
 tests_wa_sim_test_sim_pairing_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS)
 tests_wa_sim_test_sim_pairing_LDADD = $(WA_CLIENT_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) -lpthread
+
+# an independent client (Python, written from PROTOCOL.md only, shares no
+# code with wa-sim) pairs, logs in and pings against ./wa-sim
+TESTS += tests/wa-sim/test_sim_indep.py
+EXTRA_DIST += tests/wa-sim/test_sim_indep.py
