@@ -33,6 +33,7 @@ try:
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
     from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 except ImportError:
     print("1..0 # SKIP python3-cryptography not installed")
     sys.exit(0)
@@ -69,13 +70,13 @@ def new_priv():
     return bytes(k)
 
 
-def hkdf(ikm, salt, n=64):
+def hkdf(ikm, salt, n=64, info=b""):
     if not salt:
         salt = b"\x00" * 32
     prk = hmac.new(salt, ikm, hashlib.sha256).digest()
     out, t, i = b"", b"", 1
     while len(out) < n:
-        t = hmac.new(prk, t + bytes([i]), hashlib.sha256).digest()
+        t = hmac.new(prk, t + info + bytes([i]), hashlib.sha256).digest()
         out += t
         i += 1
     return out[:n]
@@ -623,6 +624,81 @@ def login_payload(user, device):
             pb_u(13, 1) + pb_u(18, device) + pb_u(24, 1) + pb_u(33, 1) + pb_u(41, 1))
 
 
+# ------------------------------------------------------------ link code (§4.5)
+
+LC_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTVWXYZ"
+
+
+def lc_code(five):
+    v = int.from_bytes(five, "big")
+    return "".join(LC_ALPHABET[(v >> (35 - 5 * i)) & 31] for i in range(8))
+
+
+def lc_ctr(code, salt, iv16, data):
+    key = hashlib.pbkdf2_hmac("sha256", code.encode(), salt, 2 << 16, 32)
+    enc = Cipher(algorithms.AES(key), modes.CTR(iv16)).encryptor()
+    return enc.update(data) + enc.finalize()
+
+
+def pair_by_code(wsp, adp, root, phone):
+    """whatsmeow's PairPhone + handleCodePairNotification, then pair-success"""
+    noise_priv, id_priv, spk_priv = new_priv(), new_priv(), new_priv()
+    keys = {"regid": 4242, "id_pub": x_pub(id_priv), "spk_pub": x_pub(spk_priv)}
+    keys["spk_sig"] = xeddsa_sign(id_priv, b"\x05" + keys["spk_pub"])
+    c = Client(wsp, root)
+    c.ws_connect()
+    c.handshake(noise_priv, registration_payload(keys))
+    pd = c.recv_until(lambda n: n.tag == "iq" and n.child("pair-device") is not None)
+    c.send(Node("iq", {"to": Jid("s.whatsapp.net"), "id": pd.attrs["id"], "type": "result"}))
+    eph_priv = new_priv()
+    code = lc_code(os.urandom(5))
+    salt, iv16 = os.urandom(32), os.urandom(16)
+    wrapped = salt + iv16 + lc_ctr(code, salt, iv16, x_pub(eph_priv))
+    c.send(Node("iq", {"id": "lc1", "xmlns": "md", "type": "set", "to": Jid("s.whatsapp.net")},
+                [Node("link_code_companion_reg", {"jid": Jid(phone + "@s.whatsapp.net"), "stage": "companion_hello",
+                                                  "should_show_push_notification": "true"},
+                      [Node("link_code_pairing_wrapped_companion_ephemeral_pub", {}, wrapped),
+                       Node("companion_server_auth_key_pub", {}, x_pub(noise_priv)),
+                       Node("companion_platform_id", {}, "1"),
+                       Node("companion_platform_display", {}, "Chrome (Linux)"),
+                       Node("link_code_pairing_nonce", {}, b"\x00")])]))
+    r = c.recv_until(lambda n: n.tag == "iq" and n.attrs.get("id") == "lc1")
+    ref = r.child("link_code_companion_reg").child("link_code_pairing_ref").content
+    ok(r.attrs.get("type") == "result" and isinstance(ref, bytes) and len(ref) > 0,
+       "link code: companion_hello answered with a pairing ref")
+    st, _ = http(adp, "POST", "/admin/phones/%s/link-code" % phone, code[:4] + "-" + code[4:], "text/plain")
+    ok(st == 200, "link code: the phone's user types the code")
+    n = c.recv_until(lambda n: n.tag == "notification" and n.attrs.get("type") == "link_code_companion_reg")
+    c.send(Node("ack", {"id": n.attrs["id"], "class": "notification", "type": "link_code_companion_reg",
+                        "to": n.attrs.get("from")}))
+    reg = n.child("link_code_companion_reg")
+    wp = reg.child("link_code_pairing_wrapped_primary_ephemeral_pub").content
+    primary_id = reg.child("primary_identity_pub").content
+    ok(reg.child("link_code_pairing_ref").content == ref and len(wp) >= 80 and len(primary_id) == 32,
+       "link code: notification with ref, wrapped primary ephemeral, primary identity")
+    shared = x_dh(eph_priv, lc_ctr(code, wp[0:32], wp[32:48], wp[48:80]))
+    adv_random, bsalt, nonce = os.urandom(32), os.urandom(32), os.urandom(12)
+    bkey = hkdf(shared, bsalt, 32, b"link_code_pairing_key_bundle_encryption_key")
+    bundle = bsalt + nonce + AESGCM(bkey).encrypt(nonce, keys["id_pub"] + primary_id + adv_random, None)
+    adv_secret = hkdf(shared + x_dh(id_priv, primary_id) + adv_random, None, 32, b"adv_secret")
+    c.send(Node("iq", {"id": "lc2", "xmlns": "md", "type": "set", "to": Jid("s.whatsapp.net")},
+                [Node("link_code_companion_reg", {"jid": Jid(phone + "@s.whatsapp.net"), "stage": "companion_finish"},
+                      [Node("link_code_pairing_wrapped_key_bundle", {}, bundle),
+                       Node("companion_identity_public", {}, keys["id_pub"]),
+                       Node("link_code_pairing_ref", {}, ref)])]))
+    r = c.recv_until(lambda n: n.tag == "iq" and n.attrs.get("id") == "lc2")
+    ok(r.attrs.get("type") == "result", "link code: companion_finish accepted")
+    ps = c.recv_until(lambda n: n.tag == "iq" and n.child("pair-success") is not None)
+    hm = pb_parse(ps.child("pair-success").child("device-identity").content)
+    ok(hmac.new(adv_secret, pb1(hm, 1), hashlib.sha256).digest() == pb1(hm, 2),
+       "link code: pair-success HMAC with the derived adv secret")
+    sdi = pb_parse(pb1(hm, 1))
+    ok(pb1(sdi, 2) == primary_id and
+       xeddsa_verify(primary_id, b"\x06\x00" + pb1(sdi, 1) + keys["id_pub"], pb1(sdi, 3)),
+       "link code: account signature by the announced primary identity")
+    c.close()
+
+
 # ------------------------------------------------------------ the test
 
 def free_port():
@@ -668,6 +744,11 @@ def main():
        "own decoder: success vector")
     zc = decode(bytes.fromhex("02789cfbc125c9f1bf4dc8243abd4b5fec348ba6e02f06e61f8c3f181d01749e08b9"))
     ok(zc.tag == "iq" and zc.child("count") is not None, "own decoder: zlib vector")
+    salt32 = bytes(range(32))
+    ok(lc_code(bytes.fromhex("0123456789")) == "15JMBSWA" and
+       (salt32 + bytes(range(16)) + lc_ctr("15JMBSWA", salt32, bytes(range(16)), bytes.fromhex(
+           "a73a872bf1c390435717255da6799f9288fa6f869b1a0ec169c1e4d9ab03af44"))).hex()[96:] ==
+       "b8a08e0e748bfbce007a7206ceaa0931c6387ca4ac8c7d9d397d94a237e2e4c3", "own link-code wrap: vector")
     ok(xeddsa_verify(bytes.fromhex("f4e719f55e8353303f8ae3b2ac818e2b8ec0a34a66ce1657fb6685feca26580c"),
                      b"WhatsApp XEdDSA test vector",
                      bytes.fromhex("7fe937bec6ab36adff62155312661d8a8dde21b5f4a7518b60ba03ab2d4b273a"
@@ -777,6 +858,8 @@ def main():
         f = c.recv()
         ok(f.tag == "failure" and f.attrs.get("reason") == "401", "foreign noise key -> <failure reason=401/>")
         c.close()
+
+        pair_by_code(wsp, adp, root, "4915112345678")
 
         # a client trusting another root refuses the chain
         c = Client(wsp, x_pub(new_priv()))
