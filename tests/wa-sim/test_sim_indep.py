@@ -525,8 +525,8 @@ class Client:
                     return f
             self.frames = (self.frames if isinstance(self.frames, bytes) else bytes(self.frames)) + self.ws_recv()
 
-    # Noise XX initiator (§1.4)
-    def handshake(self, noise_priv, payload):
+    # Noise XX initiator (§1.4); routing: Baileys' "ED" intro (§1.2)
+    def handshake(self, noise_priv, payload, routing=None):
         self.frames = b""
         h = ck = PROTO_NAME
         sha = lambda x: hashlib.sha256(x).digest()
@@ -535,7 +535,10 @@ class Client:
         e_pub = x_pub(e_priv)
         h = sha(h + e_pub)
         hello = pb_b(2, pb_b(1, e_pub))
-        self.ws_send(INTRO + len(hello).to_bytes(3, "big") + hello)
+        intro = INTRO
+        if routing:
+            intro = b"ED\x00\x01" + len(routing).to_bytes(3, "big") + routing + INTRO
+        self.ws_send(intro + len(hello).to_bytes(3, "big") + hello)
         sh = pb_parse(pb1(pb_parse(self.read_frame()), 3))
         re_pub, enc_static, enc_cert = pb1(sh, 1), pb1(sh, 2), pb1(sh, 3)
         h = sha(h + re_pub)
@@ -619,7 +622,10 @@ def registration_payload(keys):
             pb_b(19, pairing) + pb_u(33, 0))
 
 
-def login_payload(user, device):
+def login_payload(user, device, baileys=False):
+    if baileys:  # §2.4 / §14: lidDbMigrated false, no lc, a push name
+        return (pb_u(1, int(user)) + pb_u(3, 1) + user_agent() + pb_b(6, pb_u(4, 0)) + pb_b(7, "Indep") +
+                pb_u(12, 1) + pb_u(13, 1) + pb_u(18, device) + pb_u(33, 1) + pb_u(41, 0))
     return (pb_u(1, int(user)) + pb_u(3, 1) + user_agent() + pb_b(6, pb_u(4, 0)) + pb_u(12, 1) +
             pb_u(13, 1) + pb_u(18, device) + pb_u(24, 1) + pb_u(33, 1) + pb_u(41, 1))
 
@@ -849,6 +855,21 @@ def main():
                     [Node("active")]))
         r = c.recv_until(lambda n: n.tag == "iq" and n.attrs.get("id") == "p1")
         ok(r.attrs.get("type") == "result", "passive/active answered")
+        c.close()
+
+        # Baileys style: "ED" routing intro and its login payload
+        c = Client(wsp, root)
+        c.ws_connect()
+        c.handshake(noise_priv, login_payload("4915112345678", device, baileys=True), routing=b"\x08\x01\x10\x02")
+        s = c.recv()
+        ok(s.tag == "success", "Baileys-style login with an ED routing intro gets <success>")
+        raw = bytearray(encode(Node("iq", {"id": "e1", "type": "get", "xmlns": "w:p",
+                                           "to": Jid("s.whatsapp.net")}, [Node("ping")])))
+        ct = AESGCM(c.wkey).encrypt(iv(c.wn), bytes(raw), None)
+        c.wn += 1
+        c.ws_send(len(ct).to_bytes(3, "big") + ct)
+        r = c.recv_until(lambda n: n.tag == "iq" and n.attrs.get("id") == "e1")
+        ok(r.attrs.get("type") == "result", "ping after the ED intro answered")
         c.close()
 
         # a login with another noise key is refused
