@@ -149,8 +149,8 @@ int sim_conn_send_plain(struct sim_conn *c, const uint8_t *pt, size_t len)
 
 int sim_conn_send_node(struct sim_conn *c, const struct wa_node *n)
 {
-	uint8_t *pt = NULL;
-	size_t len = 0;
+	uint8_t *pt = NULL, *z = NULL;
+	size_t len = 0, zlen = 0;
 	int rc;
 
 	if (c == NULL || n == NULL)
@@ -161,6 +161,14 @@ int sim_conn_send_node(struct sim_conn *c, const struct wa_node *n)
 		char *s = wa_node_to_string(n, WA_NODE_PRINT_DEFAULT);
 		wa_debug("sim: conn %lu >> %s", c->id, s ? s : "?");
 		free(s);
+	}
+	/* the real server compresses some stanzas (flag 2, 1.6); --compress-min
+	 * makes clients meet that path */
+	if (c->srv->compress_min > 0 && len >= c->srv->compress_min &&
+	    wa_binary_compress_frame(pt, len, &z, &zlen) == 0) {
+		free(pt);
+		pt = z;
+		len = zlen;
 	}
 	rc = sim_conn_send_plain(c, pt, len);
 	free(pt);

@@ -8,6 +8,7 @@ WebSocket framing, Noise XX initiator, certificate-chain check, XEdDSA,
 protobuf and binary-node codecs (only the token tables are read from
 engine/wa/tokens.c, which is data). It registers, pairs through the admin
 API (whatsmeow-style payloads), logs in and pings (both keepalive styles).
+wa-sim runs with --compress-min 1, so every server stanza is zlib-compressed.
 
 Starts ./wa-sim (or $WA_SIM_BIN) on free loopback ports; TAP output.
 """
@@ -40,6 +41,7 @@ except ImportError:
 
 N = 0
 FAILED = 0
+COMPRESSED = 0
 
 
 def ok(cond, name):
@@ -587,9 +589,11 @@ class Client:
         self.ws_send(len(ct).to_bytes(3, "big") + ct)
 
     def recv(self):
+        global COMPRESSED
         ct = self.read_frame()
         pt = AESGCM(self.rkey).decrypt(iv(self.rn), ct, None)
         self.rn += 1
+        COMPRESSED += pt[0] & 2 and 1
         return decode(pt)
 
     def recv_until(self, pred, limit=50):
@@ -765,7 +769,7 @@ def main():
     wsp, adp = free_port(), free_port()
     log = open(os.path.join(state, "wa-sim.log"), "w")
     proc = subprocess.Popen([binary, "--listen", "127.0.0.1:%d" % wsp, "--admin", "127.0.0.1:%d" % adp,
-                             "--state", state], stdout=log, stderr=subprocess.STDOUT)
+                             "--state", state, "--compress-min", "1"], stdout=log, stderr=subprocess.STDOUT)
     try:
         root = None
         for _ in range(100):
@@ -881,6 +885,7 @@ def main():
         c.close()
 
         pair_by_code(wsp, adp, root, "4915112345678")
+        ok(COMPRESSED > 5, "server stanzas arrived zlib-compressed (--compress-min 1) and decoded")
 
         # a client trusting another root refuses the chain
         c = Client(wsp, x_pub(new_priv()))

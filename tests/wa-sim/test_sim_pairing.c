@@ -108,7 +108,7 @@ static int free_port(void)
 	return port;
 }
 
-static int start_sim(const char *extra1, const char *extra2)
+static int start_sim(const char *extra1, const char *extra2, const char *extra3, const char *extra4)
 {
 	const char *bin = getenv("WA_SIM_BIN");
 	char l[64], ad[64], logp[300];
@@ -127,7 +127,8 @@ static int start_sim(const char *extra1, const char *extra2)
 
 		(void)f;
 		dup2(1, 2);
-		execl(bin, bin, "--listen", l, "--admin", ad, "--state", state_dir, extra1, extra2, (char *)NULL);
+		execl(bin, bin, "--listen", l, "--admin", ad, "--state", state_dir, extra1, extra2, extra3,
+		      extra4, (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 100; i++) {
@@ -320,7 +321,7 @@ int main(void)
 	admin_port = free_port();
 	while (admin_port == ws_port)
 		admin_port = free_port();
-	if (ws_port <= 0 || admin_port <= 0 || start_sim(NULL, NULL) != 0) {
+	if (ws_port <= 0 || admin_port <= 0 || start_sim(NULL, NULL, NULL, NULL) != 0) {
 		stop_sim();
 		tap_skip_all("cannot start wa-sim (set WA_SIM_BIN or run from the build directory)");
 	}
@@ -514,7 +515,8 @@ int main(void)
 	/* restart: state persists */
 	snprintf(root_before, sizeof root_before, "%s", root_hex);
 	is_int(stop_sim(), 0, "wa-sim exits cleanly on SIGTERM");
-	ok(start_sim("--qr-timeouts", "1,1") == 0, "wa-sim restarts on the same state directory (refs 1 s + 1 s)");
+	ok(start_sim("--qr-timeouts", "1,1", "--compress-min", "1") == 0,
+	   "wa-sim restarts on the same state directory (refs 1 s + 1 s, every stanza compressed)");
 	is_str(root_hex, root_before, "root key persists");
 	c = login(&cr, root_hex, &rc, &reason);
 	is_int(rc, 0, "device 1 logs in after the restart");

@@ -54,7 +54,7 @@ static int parse_hostport(const char *s, char *host, size_t hcap, int *port)
 static void usage(void)
 {
 	fprintf(stderr, "usage: wa-sim --listen HOST:PORT --admin HOST:PORT --state DIR [--seed N] "
-			"[--qr-timeouts FIRST,NEXT] [--verbose]\n");
+			"[--qr-timeouts FIRST,NEXT] [--compress-min BYTES] [--verbose]\n");
 }
 
 static void lws_log_emit(int level, const char *line)
@@ -114,6 +114,17 @@ int main(int argc, char **argv)
 			}
 			qr_first = (unsigned)f;
 			qr_next = (unsigned)n;
+		} else if (strcmp(argv[i], "--compress-min") == 0 && i + 1 < argc) {
+			char *end;
+			unsigned long n;
+
+			errno = 0;
+			n = strtoul(argv[++i], &end, 10);
+			if (errno || *end != '\0' || n > WA_FRAME_MAX_PAYLOAD) {
+				usage();
+				return 2;
+			}
+			srv.compress_min = n;
 		} else if (strcmp(argv[i], "--verbose") == 0)
 			sim_log_debug = 1;
 		else {
