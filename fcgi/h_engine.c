@@ -117,8 +117,16 @@ static int read_upload(struct wa_req *r, json_t *args)
 
 		if (strcmp(p->name, "file") == 0 || (p->filename[0] && !file))
 			file = file ? file : p;
-		else if (p->name[0] && !json_object_get(args, p->name))
-			json_object_set_new(args, p->name, json_stringn(p->data, p->len));
+		else if (p->name[0] && !json_object_get(args, p->name)) {
+			json_t *v = json_stringn(p->data, p->len);
+
+			if (!v) {
+				rc = wa_reply_errorf(r, 400, "validation_error", "Form field '%.60s' is not valid UTF-8 text",
+						     p->name);
+				goto out;
+			}
+			json_object_set_new(args, p->name, v);
+		}
 	}
 	if (!file || file->len == 0) {
 		rc = wa_reply_error(r, 400, "Missing required file field 'file'", "validation_error");
