@@ -148,6 +148,10 @@ int h_settings_set(struct wa_req *r)
 	size_t i;
 	int any = 0;
 
+	/* The reference: "Update global system configuration (Superadmin/Owner only)". */
+	if (r->user.role != WA_ROLE_SUPERADMIN && r->user.role != WA_ROLE_OWNER)
+		return wa_reply_error(r, 403, "Forbidden - only a SUPERADMIN or an OWNER may change system settings",
+				      "forbidden");
 	if (wa_body_begin(r, 0, NULL) < 0)
 		return -1;
 	json_object_foreach(r->json, k, v) {

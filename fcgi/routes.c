@@ -383,7 +383,7 @@ struct wa_route wa_routes[] = {
 	{ "DELETE", "/api/notifications/delete", "Notifications", "Delete specific notification",
 	  "?id", "200,400,401,500", h_notif_delete, 0, NULL, NULL },
 	{ "POST", "/api/settings/system", "System", "Update system settings",
-	  "", "200,401,500", h_settings_set, WA_R_SUPERADMIN, NULL, NULL },
+	  "", "200,401,403,500", h_settings_set, 0, NULL, NULL },
 	{ "GET", "/api/settings/system", "System", "Get system settings",
 	  "", "200", h_settings_get, WA_R_PUBLIC, NULL, NULL },
 	{ "POST", "/api/status/{sessionId}/update", "System", "Update status",
