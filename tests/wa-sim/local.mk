@@ -27,3 +27,15 @@ tests_wa_sim_test_sim_pairing_LDADD = $(WA_CLIENT_LIBS) $(JANSSON_LIBS) $(CURL_L
 # code with wa-sim) pairs, logs in and pings against ./wa-sim
 TESTS += tests/wa-sim/test_sim_indep.py
 EXTRA_DIST += tests/wa-sim/test_sim_indep.py
+
+# messaging layer (simmsg engineer): phones as Signal clients, pre-keys,
+# usync, message/receipt relay, groups; admin routes; test_sim_messaging
+WA_SIM_CORE += tests/wa-sim/sim_msg.h tests/wa-sim/sim_prekeys.c tests/wa-sim/sim_phone.c \
+	tests/wa-sim/sim_usync.c tests/wa-sim/sim_msg.c tests/wa-sim/sim_groups.c
+wa_sim_SOURCES += tests/wa-sim/sim_admin_msg.c
+check_PROGRAMS += tests/wa-sim/test_sim_messaging
+TESTS += tests/wa-sim/test_sim_messaging
+tests_wa_sim_test_sim_messaging_SOURCES = tests/wa-sim/test_sim_messaging.c tests/unit/tap.h
+tests_wa_sim_test_sim_messaging_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS) \
+	$(PROTOBUFC_CFLAGS) $(CRYPTO_CFLAGS)
+tests_wa_sim_test_sim_messaging_LDADD = $(WA_CLIENT_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) -lpthread

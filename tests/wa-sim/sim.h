@@ -315,4 +315,11 @@ int sim_pair_remove_device(struct sim_server *s, struct sim_account *a, uint16_t
 int sim_admin_callback(struct lws *wsi, int reason, void *user, void *in, size_t len);
 size_t sim_admin_pss_size(void);
 
+/* Admin routes of the messaging layer (sim_admin_msg.c, simmsg): tried for
+ * paths the table above does not know. Returns the HTTP status with *reply
+ * set, or 0 when the path is not one of its routes. */
+struct json_t;
+int sim_admin_ext(struct sim_server *s, const char *method, const char *path, const char *body, size_t body_len,
+		  struct json_t **reply);
+
 #endif

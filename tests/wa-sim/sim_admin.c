@@ -492,6 +492,8 @@ static int handle(struct lws *wsi, struct admin_pss *p)
 		wa_info("sim: admin %s %s -> %d", p->method, rt->pattern, status);
 		return respond(wsi, p, status, reply);
 	}
+	if (!path_known && (status = sim_admin_ext(s, p->method, p->path, r.body, r.body_len, &reply)) != 0)
+		return respond(wsi, p, status, reply); /* messaging routes (sim_admin_msg.c) */
 	return respond(wsi, p, path_known ? 405 : 404,
 		       err_json(path_known ? "method not allowed" : "not found"));
 }

@@ -10,6 +10,7 @@
  * Replies and results of IQs the server itself sent (pair-device,
  * pair-success) arrive as type="result"/"error" and are matched by id. */
 #include "sim.h"
+#include "sim_msg.h"
 
 #include <string.h>
 
@@ -44,7 +45,15 @@ const struct sim_iq_handler sim_iq_handlers[] = {
 	{ "set", "passive", NULL, SIM_LOGGED_IN, iq_passive },
 	{ "set", "urn:xmpp:whatsapp:dirty", "clean", SIM_LOGGED_IN, iq_dirty_clean },
 	{ "set", "md", "link_code_companion_reg", SIM_REGISTERING, sim_pair_link_iq },
-	/* next: encrypt (pre-keys), usync, w:m (media_conn), w:g2, w:sync:app:state,
+	/* messaging layer (sim_msg.h, simmsg) */
+	{ "set", "encrypt", "rotate", SIM_LOGGED_IN, sim_iq_prekey_rotate },
+	{ "set", "encrypt", NULL, SIM_LOGGED_IN, sim_iq_prekey_upload },
+	{ "get", "encrypt", "count", SIM_LOGGED_IN, sim_iq_prekey_count },
+	{ "get", "encrypt", "key", SIM_LOGGED_IN, sim_iq_prekey_fetch },
+	{ "get", "usync", "usync", SIM_LOGGED_IN, sim_iq_usync },
+	{ "get", "w:g2", NULL, SIM_LOGGED_IN, sim_iq_groups },
+	{ "set", "w:g2", NULL, SIM_LOGGED_IN, sim_iq_groups },
+	/* next: w:m (media_conn), w:g2, w:sync:app:state,
 	 * w:profile:picture, blocklist, privacy, status, abt */
 	{ NULL, NULL, NULL, 0, NULL },
 };
@@ -112,7 +121,9 @@ const struct sim_node_handler sim_node_handlers[] = {
 	{ "iq", SIM_ANY_CONN, node_iq },
 	{ "ib", SIM_ANY_CONN, node_ib },
 	{ "ack", SIM_ANY_CONN, node_ack },
-	/* next: message, receipt, notification acks, presence, chatstate, call */
+	{ "message", SIM_LOGGED_IN, sim_node_message },   /* simmsg */
+	{ "receipt", SIM_LOGGED_IN, sim_node_receipt },   /* simmsg */
+	/* next: notification acks, presence, chatstate, call */
 	{ NULL, 0, NULL },
 };
 

@@ -45,6 +45,7 @@ static void device_free(struct sim_device *d)
 		nq = q->next;
 		sim_qnode_free(q);
 	}
+	sim_devkeys_free(d->keys);
 	free(d->adv);
 	free(d);
 }
@@ -59,6 +60,7 @@ static void account_free(struct sim_account *a)
 		nd = d->next;
 		device_free(d);
 	}
+	sim_phone_free(a->phone);
 	/* the phone's private identity key */
 	memset(a->identity_priv, 0, sizeof a->identity_priv);
 	free(a);
@@ -76,6 +78,8 @@ void sim_store_clear(struct sim_store *st)
 	}
 	st->accounts = NULL;
 	st->naccounts = 0;
+	sim_groups_free(st->groups);
+	st->groups = NULL;
 }
 
 void sim_store_free(struct sim_store *st)

@@ -36,6 +36,13 @@
 #define SIM_ADV_MAX 1024            /* serialized ADVSignedDeviceIdentity */
 
 struct sim_conn;
+/* messaging state hung off the store's objects (sim_msg.h); freed with them */
+struct sim_devkeys;
+struct sim_phone;
+struct sim_groups;
+void sim_devkeys_free(struct sim_devkeys *k);
+void sim_phone_free(struct sim_phone *p);
+void sim_groups_free(struct sim_groups *g);
 
 /* One encoded stanza waiting for an offline device (frame plaintext: flag
  * byte + node, as wa_binary_marshal() makes it). */
@@ -62,6 +69,7 @@ struct sim_device {
 	struct sim_conn *conn;          /* live logged-in connection or NULL */
 	struct sim_qnode *qhead, *qtail;
 	size_t qcount, qbytes;
+	struct sim_devkeys *keys;       /* uploaded pre-keys (sim_prekeys.c, runtime only) */
 	struct sim_device *next;
 };
 
@@ -76,6 +84,7 @@ struct sim_account {
 	uint32_t next_key_index;             /* next keyIndex, from 1 */
 	size_t ndevices;
 	struct sim_device *devices;
+	struct sim_phone *phone;             /* the simulated phone (sim_phone.c, runtime only) */
 	struct sim_account *next;
 };
 
@@ -83,6 +92,7 @@ struct sim_store {
 	char path[4096];                     /* state.json; "" = memory only */
 	size_t naccounts;
 	struct sim_account *accounts;        /* in creation order */
+	struct sim_groups *groups;           /* groups (sim_groups.c, runtime only) */
 };
 
 /* New empty store persisted at path (NULL or "" for memory only). NULL on OOM. */

@@ -1,0 +1,414 @@
+/* sim_admin_msg: admin routes that drive the simulated phones (README.md
+ * "Messaging"): send, inbox, outbox, read receipts, about, groups. Called
+ * by sim_admin.c for paths its own table does not know. JSON in and out;
+ * runs on the lws service thread. */
+#include "sim_msg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "wa_e2e.pb-c.h"
+#include "wa_log.h"
+
+#define SEG_MAX 6
+#define SEG_LEN 128
+#define IDS_MAX 256
+
+static json_t *err_json(const char *msg)
+{
+	return json_pack("{s:s}", "error", msg);
+}
+
+/* "15551234567", "+15551234567" or a JID -> a chat JID string */
+static int chat_of(const char *to, char *out, size_t cap)
+{
+	struct wa_jid j;
+	const char *p = to[0] == '+' ? to + 1 : to;
+
+	if (strchr(p, '@') == NULL) {
+		if (!sim_number_valid(p))
+			return -1;
+		snprintf(out, cap, "%s@s.whatsapp.net", p);
+		return 0;
+	}
+	if (wa_jid_parse(p, &j, NULL) != 0)
+		return -1;
+	wa_jid_normalize(&j);
+	wa_jid_to_non_ad(&j);
+	return wa_jid_format(&j, out, cap) < 0 ? -1 : 0;
+}
+
+static json_t *rec_json(const struct sim_msgrec *r)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:s, s:I, s:s}", "id", r->id, "from", r->sender, "chat", r->chat,
+			      "fromMe", r->from_me, "type", r->type, "timestamp", (json_int_t)r->t, "status",
+			      sim_msg_status_name(r->status));
+
+	if (o == NULL)
+		return NULL;
+	if (r->text) {
+		json_object_set_new(o, "text", json_string(r->text));
+		if (strcmp(r->type, "image") == 0 || strcmp(r->type, "video") == 0 || strcmp(r->type, "document") == 0)
+			json_object_set_new(o, "caption", json_string(r->text));
+	}
+	if (r->quoted_id[0])
+		json_object_set_new(o, strcmp(r->type, "text") == 0 ? "quotedId" : "messageId", json_string(r->quoted_id));
+	if (strcmp(r->type, "location") == 0) {
+		json_object_set_new(o, "lat", json_real(r->lat));
+		json_object_set_new(o, "lng", json_real(r->lng));
+	}
+	if (r->extra) {
+		json_t *e = json_loads(r->extra, 0, NULL);
+
+		if (e)
+			json_object_update(o, e);
+		json_decref(e);
+	}
+	return o;
+}
+
+/* Find a message (inbox or outbox) of phone p by id. */
+static const struct sim_msgrec *find_any(struct sim_phone *p, const char *id)
+{
+	const struct sim_msgrec *v;
+	size_t n, i;
+
+	for (int box = 0; box < 2; box++) {
+		n = box ? sim_phone_outbox(p, &v) : sim_phone_inbox(p, &v);
+		for (i = n; i > 0; i--)
+			if (strcmp(v[i - 1].id, id) == 0)
+				return &v[i - 1];
+	}
+	return NULL;
+}
+
+static int h_send(struct sim_server *s, struct sim_account *a, json_t *in, json_t **reply)
+{
+	struct sim_phone *p = sim_phone_get(s, a);
+	WaE2E__Message m = WA_E2_E__MESSAGE__INIT;
+	WaE2E__ExtendedTextMessage ext = WA_E2_E__EXTENDED_TEXT_MESSAGE__INIT;
+	WaE2E__ContextInfo ci = WA_E2_E__CONTEXT_INFO__INIT;
+	WaE2E__Message quoted = WA_E2_E__MESSAGE__INIT;
+	WaE2E__LocationMessage loc = WA_E2_E__LOCATION_MESSAGE__INIT;
+	WaE2E__ReactionMessage react = WA_E2_E__REACTION_MESSAGE__INIT;
+	WaE2E__MessageKey key = WA_E2_E__MESSAGE_KEY__INIT;
+	const char *to = NULL, *text = NULL, *quoted_id = NULL, *why = NULL, *stype = "text";
+	json_t *jl = json_object_get(in, "location"), *jr = json_object_get(in, "reaction");
+	struct sim_msgrec sum;
+	char chat[WA_JID_STR_MAX], id[WA_MSGID_MAX + 1], qpart[WA_JID_STR_MAX];
+	uint8_t *buf = NULL;
+	size_t len;
+	int status;
+
+	if (p == NULL)
+		return 500;
+	memset(&sum, 0, sizeof sum);
+	to = json_string_value(json_object_get(in, "to"));
+	text = json_string_value(json_object_get(in, "text"));
+	quoted_id = json_string_value(json_object_get(in, "quotedId"));
+	if (to == NULL || chat_of(to, chat, sizeof chat) != 0) {
+		*reply = err_json("\"to\" must be a number or a JID");
+		return 400;
+	}
+	if (text && strlen(text) > SIM_TEXT_MAX) {
+		*reply = err_json("text too long");
+		return 413;
+	}
+	if (json_object_get(in, "image") || json_object_get(in, "data") || json_object_get(in, "type")) {
+		*reply = err_json("media messages need the media host, which is not built yet");
+		return 501;
+	}
+	if (jl) {
+		json_t *lat = json_object_get(jl, "lat"), *lng = json_object_get(jl, "lng");
+
+		if (!json_is_number(lat) || !json_is_number(lng)) {
+			*reply = err_json("location needs numeric lat and lng");
+			return 400;
+		}
+		loc.has_degreeslatitude = loc.has_degreeslongitude = 1;
+		loc.degreeslatitude = json_number_value(lat);
+		loc.degreeslongitude = json_number_value(lng);
+		loc.name = (char *)json_string_value(json_object_get(jl, "name"));
+		loc.address = (char *)json_string_value(json_object_get(jl, "address"));
+		m.locationmessage = &loc;
+		snprintf(sum.type, sizeof sum.type, "location");
+		sum.lat = loc.degreeslatitude;
+		sum.lng = loc.degreeslongitude;
+		sum.text = loc.name;
+	} else if (jr) {
+		const char *mid = json_string_value(json_object_get(jr, "messageId"));
+		const char *emoji = json_string_value(json_object_get(jr, "emoji"));
+		const struct sim_msgrec *target;
+		struct wa_jid cj;
+
+		if (mid == NULL || emoji == NULL) {
+			*reply = err_json("reaction needs messageId and emoji (\"\" removes)");
+			return 400;
+		}
+		target = find_any(p, mid);
+		key.remotejid = chat;
+		key.has_fromme = 1;
+		key.fromme = target ? target->from_me || strncmp(target->sender, a->number, strlen(a->number)) == 0 : 0;
+		key.id = (char *)mid;
+		if (target && !key.fromme && wa_jid_parse(chat, &cj, NULL) == 0 && wa_jid_is_group(&cj))
+			key.participant = (char *)target->sender;
+		react.key = &key;
+		react.text = (char *)emoji;
+		react.has_sendertimestampms = 1;
+		react.sendertimestampms = (int64_t)sim_now(s) * 1000;
+		m.reactionmessage = &react;
+		stype = "reaction";
+		snprintf(sum.type, sizeof sum.type, "reaction");
+		sum.text = (char *)emoji;
+		snprintf(sum.quoted_id, sizeof sum.quoted_id, "%s", mid);
+	} else if (text) {
+		snprintf(sum.type, sizeof sum.type, "text");
+		sum.text = (char *)text;
+		if (quoted_id) {
+			const struct sim_msgrec *q = find_any(p, quoted_id);
+			struct wa_jid sj;
+
+			ext.text = (char *)text;
+			ci.stanzaid = (char *)quoted_id;
+			if (q) {
+				/* participant = the quoted author, without device */
+				if (wa_jid_parse(q->from_me ? "" : q->sender, &sj, NULL) == 0) {
+					wa_jid_to_non_ad(&sj);
+					wa_jid_format(&sj, qpart, sizeof qpart);
+				} else {
+					snprintf(qpart, sizeof qpart, "%s@s.whatsapp.net", a->number);
+				}
+				ci.participant = qpart;
+				quoted.conversation = q->text ? q->text : "";
+				ci.quotedmessage = &quoted;
+			}
+			ext.contextinfo = &ci;
+			m.extendedtextmessage = &ext;
+			snprintf(sum.quoted_id, sizeof sum.quoted_id, "%s", quoted_id);
+		} else {
+			m.conversation = (char *)text;
+		}
+	} else {
+		*reply = err_json("body needs text, location or reaction");
+		return 400;
+	}
+	len = wa_e2_e__message__get_packed_size(&m);
+	buf = malloc(len ? len : 1);
+	if (buf == NULL)
+		return 500;
+	wa_e2_e__message__pack(&m, buf);
+	if (sim_phone_send(s, a, chat, buf, len, stype, &sum, id, sizeof id, &why) != 0) {
+		*reply = err_json(why);
+		status = strcmp(why, "no such account") == 0 || strcmp(why, "no such group") == 0 ? 404 : 400;
+	} else {
+		*reply = json_pack("{s:s, s:s}", "id", id, "to", chat);
+		status = 200;
+	}
+	free(buf);
+	return status;
+}
+
+static int h_box(struct sim_server *s, struct sim_account *a, int outbox, json_t **reply)
+{
+	struct sim_phone *p = sim_phone_get(s, a);
+	const struct sim_msgrec *v;
+	json_t *arr = json_array();
+	size_t n, i;
+
+	if (p == NULL || arr == NULL) {
+		json_decref(arr);
+		return 500;
+	}
+	n = outbox ? sim_phone_outbox(p, &v) : sim_phone_inbox(p, &v);
+	for (i = 0; i < n; i++)
+		json_array_append_new(arr, rec_json(&v[i]));
+	*reply = json_pack("{s:o}", "messages", arr);
+	return 200;
+}
+
+static int h_read(struct sim_server *s, struct sim_account *a, json_t *in, json_t **reply)
+{
+	json_t *ids = json_object_get(in, "ids"), *v;
+	const char *list[IDS_MAX], *type = json_string_value(json_object_get(in, "type"));
+	size_t n = 0, i;
+	int found;
+
+	if (!json_is_array(ids) || json_array_size(ids) == 0 || json_array_size(ids) > IDS_MAX) {
+		*reply = err_json("body must be {\"ids\": [\"<message id>\", ...]} (1-256 ids)");
+		return 400;
+	}
+	if (type && strcmp(type, "read") != 0 && strcmp(type, "played") != 0) {
+		*reply = err_json("type must be read or played");
+		return 400;
+	}
+	json_array_foreach(ids, i, v) {
+		if (!json_is_string(v)) {
+			*reply = err_json("ids must be strings");
+			return 400;
+		}
+		list[n++] = json_string_value(v);
+	}
+	found = sim_phone_read(s, a, list, n, type ? type : "read");
+	*reply = json_pack("{s:i}", "read", found);
+	return 200;
+}
+
+static int h_about(struct sim_server *s, struct sim_account *a, json_t *in, json_t **reply)
+{
+	struct sim_phone *p = sim_phone_get(s, a);
+	const char *about = json_string_value(json_object_get(in, "about"));
+
+	if (p == NULL)
+		return 500;
+	if (about == NULL || sim_phone_set_about(p, about) != 0) {
+		*reply = err_json("body must be {\"about\": \"<text up to 139 bytes>\"}");
+		return 400;
+	}
+	*reply = json_pack("{s:s}", "about", sim_phone_about(p));
+	return 200;
+}
+
+/* numbers from a JSON array of strings */
+static int numbers(json_t *arr, const char **out, size_t max, size_t *n)
+{
+	json_t *v;
+	size_t i;
+
+	*n = 0;
+	if (!json_is_array(arr) || json_array_size(arr) > max)
+		return -1;
+	json_array_foreach(arr, i, v) {
+		if (!json_is_string(v))
+			return -1;
+		out[(*n)++] = json_string_value(v);
+	}
+	return 0;
+}
+
+static int h_group_create(struct sim_server *s, json_t *in, json_t **reply)
+{
+	const char *phone = json_string_value(json_object_get(in, "phone"));
+	const char *subject = json_string_value(json_object_get(in, "subject")), *why = NULL;
+	const char *members[IDS_MAX];
+	struct sim_account *a = phone ? sim_store_account_find(s->store, phone) : NULL;
+	char jid[WA_JID_STR_MAX];
+	size_t n;
+	int st;
+
+	if (subject == NULL || numbers(json_object_get(in, "participants"), members, IDS_MAX, &n) != 0) {
+		*reply = err_json("body must be {\"phone\", \"subject\", \"participants\": [numbers]}");
+		return 400;
+	}
+	if (a == NULL) {
+		*reply = err_json("no such phone");
+		return 404;
+	}
+	st = sim_group_admin_create(s, a, subject, members, n, jid, sizeof jid, &why);
+	if (st != 0) {
+		*reply = err_json(why);
+		return st;
+	}
+	*reply = json_pack("{s:s}", "jid", jid);
+	return 201;
+}
+
+static int h_group_change(struct sim_server *s, const char *gjid, json_t *in, json_t **reply)
+{
+	const char *phone = json_string_value(json_object_get(in, "phone"));
+	const char *action = json_string_value(json_object_get(in, "action")), *why = NULL;
+	const char *members[IDS_MAX];
+	struct sim_account *a = phone ? sim_store_account_find(s->store, phone) : NULL;
+	size_t n = 0;
+	int st;
+
+	if (action == NULL ||
+	    (json_object_get(in, "participants") && numbers(json_object_get(in, "participants"), members, IDS_MAX, &n) != 0)) {
+		*reply = err_json("body must be {\"phone\", \"action\": \"add|remove|promote|demote|leave|subject\", "
+				  "\"participants\": [numbers]}");
+		return 400;
+	}
+	if (a == NULL) {
+		*reply = err_json("no such phone");
+		return 404;
+	}
+	if (strcmp(action, "subject") == 0) {
+		members[0] = json_string_value(json_object_get(in, "subject"));
+		n = members[0] ? 1 : 0;
+	}
+	st = sim_group_admin_change(s, a, gjid, action, members, n, &why);
+	if (st != 0) {
+		*reply = err_json(why);
+		return st;
+	}
+	*reply = json_pack("{s:b}", "ok", 1);
+	return 200;
+}
+
+int sim_admin_ext(struct sim_server *s, const char *method, const char *path, const char *body, size_t body_len,
+		  json_t **reply)
+{
+	char seg[SEG_MAX][SEG_LEN];
+	int nseg = 0, post = strcmp(method, "POST") == 0, get = strcmp(method, "GET") == 0;
+	const char *p = path;
+	json_t *in = NULL;
+	struct sim_account *a = NULL;
+	int st = 0;
+
+	while (*p == '/' && nseg < SEG_MAX) {
+		const char *e = strchr(p + 1, '/');
+		size_t n = e ? (size_t)(e - p - 1) : strlen(p + 1);
+
+		if (n == 0 && e == NULL)
+			break; /* trailing slash */
+		if (n == 0 || n >= SEG_LEN)
+			return 0;
+		memcpy(seg[nseg], p + 1, n);
+		seg[nseg++][n] = '\0';
+		p += n + 1;
+	}
+	if (*p != '\0' && strcmp(p, "/") != 0)
+		return 0;
+	if (nseg < 2 || strcmp(seg[0], "admin") != 0)
+		return 0;
+	if (post) {
+		json_error_t err;
+
+		in = json_loadb(body ? body : "", body_len, 0, &err);
+		if (in == NULL || !json_is_object(in)) {
+			json_decref(in);
+			*reply = err_json("body must be a JSON object");
+			return 400;
+		}
+	}
+	if (nseg == 4 && strcmp(seg[1], "phones") == 0) {
+		a = sim_store_account_find(s->store, seg[2]);
+		if (a == NULL) {
+			*reply = err_json("no such phone");
+			st = 404;
+		} else if (post && strcmp(seg[3], "send") == 0) {
+			st = h_send(s, a, in, reply);
+		} else if (get && strcmp(seg[3], "inbox") == 0) {
+			st = h_box(s, a, 0, reply);
+		} else if (get && strcmp(seg[3], "outbox") == 0) {
+			st = h_box(s, a, 1, reply);
+		} else if (post && strcmp(seg[3], "read") == 0) {
+			st = h_read(s, a, in, reply);
+		} else if (post && strcmp(seg[3], "about") == 0) {
+			st = h_about(s, a, in, reply);
+		} else {
+			*reply = err_json("not found");
+			st = 404;
+		}
+	} else if (nseg == 2 && post && strcmp(seg[1], "groups") == 0) {
+		st = h_group_create(s, in, reply);
+	} else if (nseg == 3 && post && strcmp(seg[1], "groups") == 0) {
+		st = h_group_change(s, seg[2], in, reply);
+	}
+	if (st != 0)
+		wa_info("sim: admin %s %s -> %d", method, path, st);
+	json_decref(in);
+	return st;
+}

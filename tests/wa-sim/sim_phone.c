@@ -1,0 +1,919 @@
+/* sim_phone: the simulated phone of an account as a real Signal client
+ * (PROTOCOL.md §7, §8): its identity is the account identity key (the one
+ * that signs companions' ADV identities), its pre-keys sit in the server
+ * table like any device's, and it encrypts to / decrypts from companions
+ * with libsignal through wa/signal. Messages it receives are unpadded,
+ * parsed as waE2E.Message and kept in a bounded inbox; what it sends is kept
+ * in a bounded outbox whose status follows the receipts. */
+#include "sim_msg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "wa/pbsafe.h"
+#include "wa/signal_node.h"
+#include "wa/sigstore.h"
+#include "wa_log.h"
+#include "wa_e2e.pb-c.h"
+#include "wa_util.h"
+
+#define PHONE_SPK_ID 1
+
+struct sim_phone {
+	struct sim_account *acc;
+	wa_sigstore *store;
+	wa_sig *sig;
+	struct sim_devkeys keys;           /* what the server hands out for device 0 */
+	uint32_t next_prekey;
+	char about[140];
+	struct sim_msgrec *inbox;          /* oldest first */
+	size_t ninbox;
+	struct sim_msgrec *outbox;
+	size_t noutbox;
+};
+
+const char *sim_msg_status_name(int st)
+{
+	static const char *const names[] = { "pending", "server", "delivered", "read", "played", "error" };
+
+	return st >= 0 && st <= SIM_ST_ERROR ? names[st] : "unknown";
+}
+
+static void rec_release(struct sim_msgrec *r)
+{
+	free(r->text);
+	free(r->extra);
+	if (r->plain)
+		wa_sig_buf_free(r->plain, r->plain_len);
+	memset(r, 0, sizeof *r);
+}
+
+void sim_phone_free(struct sim_phone *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < p->ninbox; i++)
+		rec_release(&p->inbox[i]);
+	for (i = 0; i < p->noutbox; i++)
+		rec_release(&p->outbox[i]);
+	free(p->inbox);
+	free(p->outbox);
+	free(p->keys.keys);
+	wa_sig_free(p->sig);
+	wa_sigstore_free(p->store);
+	free(p);
+}
+
+/* Top up the phone's one-time pre-keys on the server (the phone is always
+ * online, so it never runs dry). */
+static int phone_refill(struct sim_phone *p)
+{
+	size_t want = SIM_PHONE_PREKEYS - p->keys.nkeys;
+	wa_sig_prekey *nk;
+
+	if (p->keys.nkeys >= SIM_PREKEY_LOW)
+		return 0;
+	if (p->keys.cap < SIM_PHONE_PREKEYS) {
+		nk = realloc(p->keys.keys, SIM_PHONE_PREKEYS * sizeof *nk);
+		if (nk == NULL)
+			return -1;
+		p->keys.keys = nk;
+		p->keys.cap = SIM_PHONE_PREKEYS;
+	}
+	if (wa_sig_prekeys_generate(p->sig, p->next_prekey, want, p->keys.keys + p->keys.nkeys,
+				    &p->next_prekey) != WA_SIG_OK)
+		return -1;
+	p->keys.nkeys += want;
+	return 0;
+}
+
+struct sim_phone *sim_phone_get(struct sim_server *s, struct sim_account *a)
+{
+	struct sim_phone *p;
+	uint32_t regid;
+
+	(void)s;
+	if (a == NULL)
+		return NULL;
+	if (a->phone != NULL)
+		return a->phone;
+	p = calloc(1, sizeof *p);
+	if (p == NULL)
+		return NULL;
+	p->acc = a;
+	p->next_prekey = 1;
+	p->store = wa_sigstore_mem_new(0, 0);
+	/* registration id 1..16380 (libsignal's range), stable per identity */
+	regid = ((uint32_t)a->identity_pub[0] << 8 | a->identity_pub[1]) % 16380 + 1;
+	if (p->store == NULL || wa_sig_new(p->store, &p->sig) != WA_SIG_OK ||
+	    wa_sig_identity_set(p->sig, a->identity_pub, a->identity_priv, regid) != WA_SIG_OK ||
+	    wa_sig_signed_prekey_generate(p->sig, PHONE_SPK_ID, NULL) != WA_SIG_OK ||
+	    wa_sig_bundle_own(p->sig, PHONE_SPK_ID, 0, &p->keys.base) != WA_SIG_OK || phone_refill(p) != 0) {
+		wa_error("sim: cannot set up the Signal state of a phone");
+		sim_phone_free(p);
+		return NULL;
+	}
+	p->keys.has_base = 1;
+	a->phone = p;
+	return p;
+}
+
+struct sim_devkeys *sim_phone_keys(struct sim_phone *p)
+{
+	(void)phone_refill(p); /* best effort: an empty stock still gives a bundle */
+	return &p->keys;
+}
+
+wa_sig *sim_phone_sig(struct sim_phone *p)
+{
+	return p->sig;
+}
+
+const char *sim_phone_about(struct sim_phone *p)
+{
+	return p->about[0] ? p->about : "Hey there! I am using WhatsApp.";
+}
+
+int sim_phone_set_about(struct sim_phone *p, const char *about)
+{
+	if (about == NULL || strlen(about) >= sizeof p->about)
+		return -1;
+	snprintf(p->about, sizeof p->about, "%s", about);
+	return 0;
+}
+
+size_t sim_phone_inbox(struct sim_phone *p, const struct sim_msgrec **out)
+{
+	*out = p->inbox;
+	return p->ninbox;
+}
+
+size_t sim_phone_outbox(struct sim_phone *p, const struct sim_msgrec **out)
+{
+	*out = p->outbox;
+	return p->noutbox;
+}
+
+static struct sim_msgrec *find_rec(struct sim_msgrec *v, size_t n, const char *id)
+{
+	size_t i;
+
+	for (i = n; i > 0; i--)
+		if (strcmp(v[i - 1].id, id) == 0)
+			return &v[i - 1];
+	return NULL;
+}
+
+int sim_phone_record(struct sim_phone *p, int outbox, const struct sim_msgrec *r)
+{
+	struct sim_msgrec **vp = outbox ? &p->outbox : &p->inbox, *slot;
+	size_t *np = outbox ? &p->noutbox : &p->ninbox, max = outbox ? SIM_OUTBOX_MAX : SIM_INBOX_MAX;
+	struct sim_msgrec copy = *r;
+
+	copy.text = r->text ? strdup(r->text) : NULL;
+	copy.extra = r->extra ? strdup(r->extra) : NULL;
+	copy.plain = NULL;
+	copy.plain_len = 0;
+	if (r->plain && r->plain_len) {
+		copy.plain = malloc(r->plain_len);
+		if (copy.plain) {
+			memcpy(copy.plain, r->plain, r->plain_len);
+			copy.plain_len = r->plain_len;
+		}
+	}
+	if ((r->text && !copy.text) || (r->extra && !copy.extra) || (r->plain_len && !copy.plain)) {
+		rec_release(&copy);
+		return -1;
+	}
+	if (*vp == NULL) {
+		*vp = calloc(max, sizeof **vp);
+		if (*vp == NULL) {
+			rec_release(&copy);
+			return -1;
+		}
+	}
+	if (*np == max) { /* drop the oldest */
+		rec_release(&(*vp)[0]);
+		memmove(*vp, *vp + 1, (max - 1) * sizeof **vp);
+		(*np)--;
+	}
+	slot = &(*vp)[(*np)++];
+	*slot = copy;
+	return 0;
+}
+
+/* ---- reading a Message ---- */
+
+static char *dup_s(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static const WaE2E__ContextInfo *summarize(const WaE2E__Message *m, struct sim_msgrec *r, json_t *extra)
+{
+	const WaE2E__ContextInfo *ci = NULL;
+
+	if (m->conversation) {
+		snprintf(r->type, sizeof r->type, "text");
+		r->text = dup_s(m->conversation);
+	} else if (m->extendedtextmessage) {
+		snprintf(r->type, sizeof r->type, "text");
+		r->text = dup_s(m->extendedtextmessage->text);
+		ci = m->extendedtextmessage->contextinfo;
+	} else if (m->imagemessage) {
+		const WaE2E__ImageMessage *im = m->imagemessage;
+		char hex[65];
+
+		snprintf(r->type, sizeof r->type, "image");
+		r->text = dup_s(im->caption);
+		ci = im->contextinfo;
+		if (im->mimetype)
+			json_object_set_new(extra, "mimetype", json_string(im->mimetype));
+		if (im->directpath)
+			json_object_set_new(extra, "directPath", json_string(im->directpath));
+		if (im->url)
+			json_object_set_new(extra, "url", json_string(im->url));
+		if (im->has_filelength)
+			json_object_set_new(extra, "fileLength", json_integer((json_int_t)im->filelength));
+		if (im->has_mediakey && im->mediakey.len == 32) {
+			wa_hex_encode(im->mediakey.data, 32, hex);
+			json_object_set_new(extra, "mediaKey", json_string(hex));
+		}
+		if (im->has_filesha256 && im->filesha256.len == 32) {
+			wa_hex_encode(im->filesha256.data, 32, hex);
+			json_object_set_new(extra, "fileSha256", json_string(hex));
+		}
+		if (im->has_fileencsha256 && im->fileencsha256.len == 32) {
+			wa_hex_encode(im->fileencsha256.data, 32, hex);
+			json_object_set_new(extra, "fileEncSha256", json_string(hex));
+		}
+	} else if (m->videomessage) {
+		snprintf(r->type, sizeof r->type, "video");
+		r->text = dup_s(m->videomessage->caption);
+		ci = m->videomessage->contextinfo;
+	} else if (m->audiomessage) {
+		snprintf(r->type, sizeof r->type, m->audiomessage->ptt ? "ptt" : "audio");
+		ci = m->audiomessage->contextinfo;
+	} else if (m->documentmessage) {
+		snprintf(r->type, sizeof r->type, "document");
+		r->text = dup_s(m->documentmessage->caption ? m->documentmessage->caption
+							    : m->documentmessage->filename);
+		ci = m->documentmessage->contextinfo;
+	} else if (m->stickermessage) {
+		snprintf(r->type, sizeof r->type, "sticker");
+		ci = m->stickermessage->contextinfo;
+	} else if (m->locationmessage) {
+		snprintf(r->type, sizeof r->type, "location");
+		r->lat = m->locationmessage->degreeslatitude;
+		r->lng = m->locationmessage->degreeslongitude;
+		r->text = dup_s(m->locationmessage->name);
+		ci = m->locationmessage->contextinfo;
+	} else if (m->contactmessage) {
+		snprintf(r->type, sizeof r->type, "contact");
+		r->text = dup_s(m->contactmessage->displayname);
+	} else if (m->reactionmessage) {
+		snprintf(r->type, sizeof r->type, "reaction");
+		r->text = dup_s(m->reactionmessage->text);
+		if (m->reactionmessage->key && m->reactionmessage->key->id)
+			snprintf(r->quoted_id, sizeof r->quoted_id, "%s", m->reactionmessage->key->id);
+	} else if (m->pollcreationmessage || m->pollcreationmessagev2 || m->pollcreationmessagev3) {
+		const WaE2E__PollCreationMessage *pc = m->pollcreationmessage ? m->pollcreationmessage
+						       : m->pollcreationmessagev2 ? m->pollcreationmessagev2
+										   : m->pollcreationmessagev3;
+		json_t *opts = json_array();
+
+		snprintf(r->type, sizeof r->type, "poll");
+		r->text = dup_s(pc->name);
+		for (size_t i = 0; opts && i < pc->n_options; i++)
+			json_array_append_new(opts, json_string(pc->options[i]->optionname ? pc->options[i]->optionname : ""));
+		json_object_set_new(extra, "options", opts);
+	} else if (m->pollupdatemessage) {
+		snprintf(r->type, sizeof r->type, "poll_vote");
+		if (m->pollupdatemessage->pollcreationmessagekey && m->pollupdatemessage->pollcreationmessagekey->id)
+			snprintf(r->quoted_id, sizeof r->quoted_id, "%s", m->pollupdatemessage->pollcreationmessagekey->id);
+	} else if (m->protocolmessage) {
+		snprintf(r->type, sizeof r->type, "protocol");
+		json_object_set_new(extra, "protocolType", json_integer(m->protocolmessage->type));
+		if (m->protocolmessage->key && m->protocolmessage->key->id)
+			snprintf(r->quoted_id, sizeof r->quoted_id, "%s", m->protocolmessage->key->id);
+	} else if (m->groupinvitemessage) {
+		snprintf(r->type, sizeof r->type, "group_invite");
+		r->text = dup_s(m->groupinvitemessage->caption);
+	} else if (m->senderkeydistributionmessage) {
+		snprintf(r->type, sizeof r->type, "skdm");
+	} else {
+		snprintf(r->type, sizeof r->type, "unknown");
+	}
+	if (ci && ci->stanzaid)
+		snprintf(r->quoted_id, sizeof r->quoted_id, "%s", ci->stanzaid);
+	return ci;
+}
+
+/* Unwrap the FutureProof wrappers (ephemeral, view once, ...). */
+static const WaE2E__Message *unwrap(const WaE2E__Message *m)
+{
+	for (int i = 0; i < 4 && m; i++) {
+		const WaE2E__FutureProofMessage *fp = m->ephemeralmessage ? m->ephemeralmessage
+						       : m->viewoncemessage ? m->viewoncemessage
+						       : m->viewoncemessagev2 ? m->viewoncemessagev2
+						       : m->documentwithcaptionmessage ? m->documentwithcaptionmessage
+										  : NULL;
+		if (fp == NULL || fp->message == NULL)
+			break;
+		m = fp->message;
+	}
+	return m;
+}
+
+/* Signal address of a sender device as the phone names it: always the PN
+ * user of the account (so a peer addressed by LID or PN is one session). */
+static int sender_addr(struct sim_server *s, const char *jid, wa_sig_addr *out, struct sim_account **acc)
+{
+	struct wa_jid j;
+	struct sim_account *a;
+	uint16_t dev = 0;
+
+	if (jid == NULL || wa_jid_parse(jid, &j, NULL) != 0)
+		return -1;
+	a = sim_resolve_user(s, &j, &dev);
+	if (acc)
+		*acc = a;
+	if (a != NULL)
+		return wa_sig_addr_set(out, a->number, 0, dev) == WA_SIG_OK ? 0 : -1;
+	return wa_sig_addr_from_jid(jid, out) == WA_SIG_OK ? 0 : -1;
+}
+
+/* <receipt id to [participant] type="retry"><retry count id t v/><registration/><keys/></receipt> */
+static void send_retry(struct sim_server *s, struct sim_account *a, struct sim_phone *p, const struct wa_node *msg)
+{
+	struct wa_node *r = wa_node_new("receipt"), *rt, *keys;
+	wa_sig_prekey pk;
+	int have_pk = 0;
+
+	if (r == NULL)
+		return;
+	if (p->keys.nkeys > 0) { /* hand out a fresh one-time key directly */
+		pk = p->keys.keys[p->keys.nkeys - 1];
+		p->keys.nkeys--;
+		have_pk = 1;
+	}
+	if (wa_node_set_attr(r, "id", wa_node_attr(msg, "id")) || wa_node_set_attr(r, "to", wa_node_attr(msg, "from")) ||
+	    wa_node_set_attr(r, "participant", wa_node_attr(msg, "participant")) ||
+	    wa_node_set_attr(r, "type", "retry") || (rt = wa_node_add_new(r, "retry")) == NULL ||
+	    wa_node_set_attr(rt, "count", "1") || wa_node_set_attr(rt, "id", wa_node_attr(msg, "id")) ||
+	    wa_node_set_attr(rt, "t", wa_node_attr(msg, "t")) || wa_node_set_attr(rt, "v", "1") ||
+	    wa_sig_add_registration(p->sig, r) != WA_SIG_OK ||
+	    (keys = wa_sig_retry_keys_node(p->sig, PHONE_SPK_ID, have_pk ? &pk : NULL, NULL, 0)) == NULL) {
+		wa_node_free(r);
+		return;
+	}
+	if (wa_node_add_child(r, keys) != 0) {
+		wa_node_free(keys);
+		wa_node_free(r);
+		return;
+	}
+	(void)sim_receipt_relay(s, a, 0, r);
+	wa_node_free(r);
+}
+
+static void send_delivery(struct sim_server *s, struct sim_account *a, const struct wa_node *msg)
+{
+	struct wa_node *r = wa_node_new("receipt");
+
+	if (r && !wa_node_set_attr(r, "id", wa_node_attr(msg, "id")) &&
+	    !wa_node_set_attr(r, "to", wa_node_attr(msg, "from")) &&
+	    !wa_node_set_attr(r, "participant", wa_node_attr(msg, "participant")))
+		(void)sim_receipt_relay(s, a, 0, r);
+	wa_node_free(r);
+}
+
+int sim_phone_receive(struct sim_server *s, struct sim_account *a, struct wa_node *msg)
+{
+	struct sim_phone *p = sim_phone_get(s, a);
+	const char *from = wa_node_attr(msg, "from"), *participant = wa_node_attr(msg, "participant");
+	const char *id = wa_node_attr(msg, "id");
+	int is_group = 0, failed = 0, got = 0, own = 0;
+	struct sim_account *sacc = NULL;
+	wa_sig_addr addr;
+	struct wa_jid fj;
+	struct wa_node *enc = NULL;
+	WaE2E__Message *content = NULL;
+	struct sim_msgrec r;
+	json_t *extra = NULL;
+
+	if (p == NULL || from == NULL || id == NULL || wa_jid_parse(from, &fj, NULL) != 0)
+		return -1;
+	is_group = wa_jid_is_group(&fj) || wa_jid_is_broadcast(&fj);
+	if (sender_addr(s, is_group ? participant : from, &addr, &sacc) != 0)
+		return -1;
+	own = sacc == a;
+	while ((enc = wa_node_next(msg, "enc", enc)) != NULL) {
+		enum wa_sig_msg_type t;
+		const uint8_t *ct;
+		size_t ctlen = 0, ulen;
+		uint8_t *pt = NULL;
+		size_t ptlen = 0;
+		int rc;
+		WaE2E__Message *m;
+
+		ct = wa_node_content(enc, &ctlen);
+		if (ct == NULL || wa_sig_msg_type_parse(wa_node_attr(enc, "type"), &t) != 0) {
+			failed = 1;
+			continue;
+		}
+		if (t == WA_SIG_SKMSG)
+			rc = wa_sig_group_decrypt(p->sig, from, &addr, ct, ctlen, &pt, &ptlen);
+		else
+			rc = wa_sig_decrypt(p->sig, &addr, t, ct, ctlen, &pt, &ptlen);
+		if (rc == WA_SIG_UNTRUSTED) { /* the peer re-paired: accept its new identity */
+			wa_sig_identity_forget(p->sig, &addr);
+			rc = wa_sig_decrypt(p->sig, &addr, t, ct, ctlen, &pt, &ptlen);
+		}
+		if (rc != WA_SIG_OK) {
+			wa_info("sim: phone cannot decrypt %s %s: %s", wa_node_attr(enc, "type"), id, wa_sig_strerror(rc));
+			if (rc != WA_SIG_DUPLICATE)
+				failed = 1;
+			continue;
+		}
+		if (wa_sig_unpad(pt, ptlen, &ulen) != WA_SIG_OK ||
+		    (m = (WaE2E__Message *)wa_pb_unpack(&wa_e2_e__message__descriptor, pt, ulen, WA_PB_MAX_DEPTH)) == NULL) {
+			wa_sig_buf_free(pt, ptlen);
+			failed = 1;
+			continue;
+		}
+		wa_sig_buf_free(pt, ptlen);
+		got = 1;
+		if (m->senderkeydistributionmessage && m->senderkeydistributionmessage->groupid &&
+		    m->senderkeydistributionmessage->has_axolotlsenderkeydistributionmessage) {
+			const WaE2E__SenderKeyDistributionMessage *sk = m->senderkeydistributionmessage;
+
+			if (wa_sig_group_process_skdm(p->sig, sk->groupid, &addr, sk->axolotlsenderkeydistributionmessage.data,
+						      sk->axolotlsenderkeydistributionmessage.len) != WA_SIG_OK)
+				wa_info("sim: phone: bad SKDM in %s", id);
+		}
+		/* keep the message with content (skmsg beats a bare SKDM) */
+		if (content == NULL || content->senderkeydistributionmessage) {
+			if (content)
+				wa_e2_e__message__free_unpacked(content, NULL);
+			content = m;
+		} else {
+			wa_e2_e__message__free_unpacked(m, NULL);
+		}
+	}
+	memset(&r, 0, sizeof r);
+	snprintf(r.id, sizeof r.id, "%s", id);
+	snprintf(r.sender, sizeof r.sender, "%s", is_group ? participant : from);
+	{
+		struct wa_jid cj = fj;
+
+		wa_jid_to_non_ad(&cj);
+		if (!is_group && sacc)
+			wa_jid_make(&cj, sacc->number, WA_SERVER_USER);
+		wa_jid_format(&cj, r.chat, sizeof r.chat);
+	}
+	r.t = sim_now(s);
+	r.status = SIM_ST_DELIVERED;
+	extra = json_object();
+	if (content != NULL) {
+		const WaE2E__Message *m = unwrap(content);
+
+		if (m->devicesentmessage && m->devicesentmessage->message) {
+			r.from_me = 1;
+			if (m->devicesentmessage->destinationjid)
+				snprintf(r.chat, sizeof r.chat, "%s", m->devicesentmessage->destinationjid);
+			m = unwrap(m->devicesentmessage->message);
+		} else if (own) {
+			r.from_me = 1;
+			if (wa_node_attr(msg, "recipient"))
+				snprintf(r.chat, sizeof r.chat, "%s", wa_node_attr(msg, "recipient"));
+		}
+		summarize(m, &r, extra);
+	} else {
+		snprintf(r.type, sizeof r.type, "undecryptable");
+		r.status = SIM_ST_ERROR;
+	}
+	if (extra && json_object_size(extra) > 0)
+		r.extra = json_dumps(extra, JSON_COMPACT);
+	json_decref(extra);
+	if (strcmp(r.type, "skdm") != 0 && (got || failed))
+		(void)sim_phone_record(p, 0, &r);
+	free(r.text);
+	free(r.extra);
+	if (content)
+		wa_e2_e__message__free_unpacked(content, NULL);
+	if (failed && !got)
+		send_retry(s, a, p, msg);
+	else if (!own && got)
+		send_delivery(s, a, msg);
+	return 0;
+}
+
+/* ---- sending ---- */
+
+/* Make sure the phone has a session with device (acc, dev): fetch its
+ * bundle from the server table (consuming a one-time key) when there is
+ * none, or always when fresh is set. */
+static int ensure_session(struct sim_server *s, struct sim_phone *p, struct sim_account *acc, uint16_t dev,
+			  const wa_sig_bundle *given, int fresh)
+{
+	wa_sig_addr addr;
+	wa_sig_bundle b;
+	int rc;
+
+	if (wa_sig_addr_set(&addr, acc->number, 0, dev) != WA_SIG_OK)
+		return -1;
+	if (!fresh && given == NULL && wa_sig_has_session(p->sig, &addr) == 1)
+		return 0;
+	if (given)
+		b = *given;
+	else if (sim_prekeys_fetch(s, acc, dev, &b) != 0)
+		return -1;
+	wa_sig_session_delete(p->sig, &addr);
+	rc = wa_sig_bundle_process(p->sig, &addr, &b);
+	if (rc == WA_SIG_UNTRUSTED) {
+		wa_sig_identity_forget(p->sig, &addr);
+		rc = wa_sig_bundle_process(p->sig, &addr, &b);
+	}
+	return rc == WA_SIG_OK ? 0 : -1;
+}
+
+/* <enc v="2" type="pkmsg|msg">Signal(pad(plain))</enc> for (acc, dev). */
+static struct wa_node *encrypt_for(struct sim_phone *p, struct sim_account *acc, uint16_t dev,
+				   const uint8_t *plain, size_t len, const char *mediatype)
+{
+	wa_sig_addr addr;
+	uint8_t *padded = NULL, *ct = NULL;
+	size_t plen = 0, ctlen = 0;
+	enum wa_sig_msg_type t;
+	struct wa_node *enc = NULL;
+
+	if (wa_sig_addr_set(&addr, acc->number, 0, dev) != WA_SIG_OK ||
+	    wa_sig_pad(plain, len, 0, &padded, &plen) != WA_SIG_OK)
+		return NULL;
+	if (wa_sig_encrypt(p->sig, &addr, padded, plen, &t, &ct, &ctlen) == WA_SIG_OK) {
+		enc = wa_node_new_attrs("enc", "v", "2", "type", wa_sig_msg_type_name(t), "mediatype", mediatype, NULL);
+		if (enc && wa_node_set_bytes(enc, ct, ctlen) != 0) {
+			wa_node_free(enc);
+			enc = NULL;
+		}
+	}
+	wa_sig_buf_free(padded, plen);
+	free(ct);
+	return enc;
+}
+
+/* Message{deviceSentMessage{destinationJID, message}, messageContextInfo} (§7.3) */
+static int wrap_dsm(const char *chat, const uint8_t *msg, size_t len, uint8_t **out, size_t *outlen)
+{
+	WaE2E__Message *orig = (WaE2E__Message *)wa_pb_unpack(&wa_e2_e__message__descriptor, msg, len, WA_PB_MAX_DEPTH);
+	WaE2E__Message outer = WA_E2_E__MESSAGE__INIT;
+	WaE2E__DeviceSentMessage dsm = WA_E2_E__DEVICE_SENT_MESSAGE__INIT;
+	size_t n;
+
+	if (orig == NULL)
+		return -1;
+	dsm.destinationjid = (char *)chat;
+	dsm.message = orig;
+	outer.devicesentmessage = &dsm;
+	outer.messagecontextinfo = orig->messagecontextinfo;
+	n = wa_e2_e__message__get_packed_size(&outer);
+	*out = malloc(n ? n : 1);
+	if (*out == NULL) {
+		wa_e2_e__message__free_unpacked(orig, NULL);
+		return -1;
+	}
+	*outlen = wa_e2_e__message__pack(&outer, *out);
+	wa_e2_e__message__free_unpacked(orig, NULL);
+	return 0;
+}
+
+/* Add <to jid=(acc,dev)><enc/></to> to participants. */
+static int add_to(struct sim_server *s, struct sim_phone *p, struct wa_node *parts, struct sim_account *acc,
+		  uint16_t dev, const uint8_t *plain, size_t len, const char *mediatype)
+{
+	char jid[WA_JID_STR_MAX];
+	struct wa_node *to, *enc;
+
+	if (ensure_session(s, p, acc, dev, NULL, 0) != 0) {
+		wa_info("sim: phone has no session with %s:%u; skipped", acc->number, dev);
+		return 0;
+	}
+	enc = encrypt_for(p, acc, dev, plain, len, mediatype);
+	if (enc == NULL)
+		return -1;
+	sim_device_jid(acc, dev, jid, sizeof jid);
+	to = wa_node_new_attrs("to", "jid", jid, NULL);
+	if (to == NULL || wa_node_add_child(to, enc) != 0) {
+		wa_node_free(enc);
+		wa_node_free(to);
+		return -1;
+	}
+	if (wa_node_add_child(parts, to) != 0) {
+		wa_node_free(to);
+		return -1;
+	}
+	return 0;
+}
+
+static const char *media_type_of(const uint8_t *msg, size_t len)
+{
+	WaE2E__Message *m = (WaE2E__Message *)wa_pb_unpack(&wa_e2_e__message__descriptor, msg, len, WA_PB_MAX_DEPTH);
+	const char *t = NULL;
+
+	if (m == NULL)
+		return NULL;
+	if (m->imagemessage)
+		t = "image";
+	else if (m->videomessage)
+		t = "video";
+	else if (m->audiomessage)
+		t = m->audiomessage->ptt ? "ptt" : "audio";
+	else if (m->documentmessage)
+		t = "document";
+	else if (m->stickermessage)
+		t = "sticker";
+	else if (m->contactmessage)
+		t = "vcard";
+	wa_e2_e__message__free_unpacked(m, NULL);
+	return t;
+}
+
+int sim_phone_send(struct sim_server *s, struct sim_account *a, const char *chat, const uint8_t *msg,
+		   size_t len, const char *stanza_type, const struct sim_msgrec *summary, char *id_out,
+		   size_t id_cap, const char **why)
+{
+	struct sim_phone *p = sim_phone_get(s, a);
+	struct wa_jid cj;
+	struct sim_account *peer = NULL, *members[SIM_GROUP_MEMBERS_MAX];
+	struct wa_node *n = NULL, *parts;
+	uint8_t *dsm = NULL;
+	size_t dsmlen = 0;
+	const char *mediatype, *err = NULL;
+	char id[WA_MSGID_LEN + 1], chatjid[WA_JID_STR_MAX];
+	struct sim_msgrec rec;
+	struct sim_device *d;
+	int rc = -1, nm = 0;
+
+	*why = "internal error";
+	if (p == NULL)
+		return -1;
+	if (chat == NULL || wa_jid_parse(chat, &cj, NULL) != 0) {
+		*why = "bad chat jid";
+		return -1;
+	}
+	wa_jid_normalize(&cj);
+	wa_jid_to_non_ad(&cj);
+	wa_jid_format(&cj, chatjid, sizeof chatjid);
+	if (wa_jid_is_group(&cj)) {
+		nm = sim_group_members(s, chatjid, members, SIM_GROUP_MEMBERS_MAX);
+		if (nm < 0) {
+			*why = "no such group";
+			return -1;
+		}
+	} else if ((peer = sim_resolve_user(s, &cj, NULL)) == NULL) {
+		*why = "no such account";
+		return -1;
+	}
+	mediatype = media_type_of(msg, len);
+	if (wa_msgid_generate(id, a->number, (time_t)sim_now(s)) != 0)
+		return -1;
+	n = wa_node_new_attrs("message", "id", id, "to", chatjid, "type", stanza_type, NULL);
+	parts = n ? wa_node_add_new(n, "participants") : NULL;
+	if (parts == NULL || wa_node_set_empty_list(parts) != 0)
+		goto out;
+	if (peer != NULL) {
+		if (peer != a) {
+			if (add_to(s, p, parts, peer, 0, msg, len, mediatype) != 0)
+				goto out;
+			for (d = peer->devices; d; d = d->next)
+				if (add_to(s, p, parts, peer, d->id, msg, len, mediatype) != 0)
+					goto out;
+		}
+		if (a->devices && wrap_dsm(chatjid, msg, len, &dsm, &dsmlen) != 0)
+			goto out;
+		for (d = a->devices; d; d = d->next)
+			if (add_to(s, p, parts, a, d->id, dsm, dsmlen, mediatype) != 0)
+				goto out;
+	} else {
+		/* group: SKDM to every member device, then one skmsg (§7.4, §7.5) */
+		wa_sig_addr self;
+		uint8_t *skdm = NULL, *sk_plain = NULL, *padded = NULL, *ct = NULL;
+		size_t skdmlen = 0, sk_plain_len = 0, plen = 0, ctlen = 0;
+		WaE2E__Message outer = WA_E2_E__MESSAGE__INIT;
+		WaE2E__SenderKeyDistributionMessage sk = WA_E2_E__SENDER_KEY_DISTRIBUTION_MESSAGE__INIT;
+		struct wa_node *enc;
+		int ok = 0;
+
+		if (wa_sig_addr_set(&self, a->number, 0, 0) != WA_SIG_OK ||
+		    wa_sig_group_skdm(p->sig, chatjid, &self, &skdm, &skdmlen) != WA_SIG_OK)
+			goto out;
+		sk.groupid = chatjid;
+		sk.has_axolotlsenderkeydistributionmessage = 1;
+		sk.axolotlsenderkeydistributionmessage.data = skdm;
+		sk.axolotlsenderkeydistributionmessage.len = skdmlen;
+		outer.senderkeydistributionmessage = &sk;
+		sk_plain_len = wa_e2_e__message__get_packed_size(&outer);
+		sk_plain = malloc(sk_plain_len);
+		if (sk_plain != NULL) {
+			wa_e2_e__message__pack(&outer, sk_plain);
+			ok = 1;
+			for (int i = 0; ok && i < nm; i++) {
+				if (members[i] != a && add_to(s, p, parts, members[i], 0, sk_plain, sk_plain_len, NULL) != 0)
+					ok = 0;
+				for (d = members[i]->devices; ok && d; d = d->next)
+					if (add_to(s, p, parts, members[i], d->id, sk_plain, sk_plain_len, NULL) != 0)
+						ok = 0;
+			}
+		}
+		if (ok && wa_sig_pad(msg, len, 0, &padded, &plen) == WA_SIG_OK &&
+		    wa_sig_group_encrypt(p->sig, chatjid, &self, padded, plen, &ct, &ctlen) == WA_SIG_OK) {
+			enc = wa_node_new_attrs("enc", "v", "2", "type", "skmsg", "mediatype", mediatype, NULL);
+			if (enc == NULL || wa_node_set_bytes(enc, ct, ctlen) != 0 || wa_node_add_child(n, enc) != 0) {
+				wa_node_free(enc);
+				ok = 0;
+			}
+		} else {
+			ok = 0;
+		}
+		free(skdm);
+		free(sk_plain);
+		free(ct);
+		wa_sig_buf_free(padded, plen);
+		if (!ok)
+			goto out;
+	}
+	/* record first: deliveries may answer with receipts right away */
+	memset(&rec, 0, sizeof rec);
+	if (summary)
+		rec = *summary;
+	snprintf(rec.id, sizeof rec.id, "%s", id);
+	snprintf(rec.chat, sizeof rec.chat, "%s", chatjid);
+	snprintf(rec.sender, sizeof rec.sender, "%s@s.whatsapp.net", a->number);
+	snprintf(rec.stanza_type, sizeof rec.stanza_type, "%s", stanza_type);
+	rec.from_me = 1;
+	rec.t = sim_now(s);
+	rec.status = SIM_ST_SERVER;
+	rec.plain = (uint8_t *)msg;
+	rec.plain_len = len;
+	if (sim_phone_record(p, 1, &rec) != 0)
+		goto out;
+	if (sim_relay_message(s, a, 0, n, &err) != 0) {
+		*why = err ? err : "relay failed";
+		goto out;
+	}
+	snprintf(id_out, id_cap, "%s", id);
+	rc = 0;
+out:
+	free(dsm);
+	wa_node_free(n);
+	return rc;
+}
+
+/* ---- receipts ---- */
+
+static int status_of(const char *type)
+{
+	if (type == NULL || strcmp(type, "inactive") == 0)
+		return SIM_ST_DELIVERED;
+	if (strcmp(type, "read") == 0 || strcmp(type, "read-self") == 0)
+		return SIM_ST_READ;
+	if (strcmp(type, "played") == 0 || strcmp(type, "played-self") == 0)
+		return SIM_ST_PLAYED;
+	return -1;
+}
+
+/* Answer a retry receipt: fresh session with the requester (from its
+ * <keys> when given, else a fetched bundle), re-encrypt, re-send (§8.4). */
+static int phone_retry(struct sim_server *s, struct sim_account *a, struct sim_phone *p, struct wa_node *rcpt,
+		       struct sim_msgrec *rec)
+{
+	const char *from = wa_node_attr(rcpt, "from");
+	struct wa_node *rt = wa_node_child(rcpt, "retry"), *m = NULL, *enc;
+	struct sim_account *racc = NULL;
+	struct wa_jid fj;
+	uint16_t dev = 0;
+	wa_sig_bundle b;
+	int have_b, rc = -1;
+	uint8_t *plain = rec->plain, *dsm = NULL;
+	size_t plen = rec->plain_len, dsmlen = 0;
+	char myjid[WA_JID_STR_MAX], count[12];
+
+	if (from == NULL || wa_jid_parse(from, &fj, NULL) != 0 || (racc = sim_resolve_user(s, &fj, &dev)) == NULL ||
+	    plain == NULL)
+		return -1;
+	if (++rec->retries > 5)
+		return 0; /* as the clients do, stop after 5 */
+	have_b = wa_sig_bundle_from_node(rcpt, &b) == WA_SIG_OK;
+	if (ensure_session(s, p, racc, dev, have_b ? &b : NULL, 1) != 0)
+		return -1;
+	if (racc == a) {
+		if (wrap_dsm(rec->chat, plain, plen, &dsm, &dsmlen) != 0)
+			return -1;
+		plain = dsm;
+		plen = dsmlen;
+	}
+	enc = encrypt_for(p, racc, dev, plain, plen, media_type_of(rec->plain, rec->plain_len));
+	snprintf(count, sizeof count, "%s", wa_node_attr_or(rt, "count", "1"));
+	sim_device_jid(a, 0, myjid, sizeof myjid);
+	m = wa_node_new_attrs("message", "from", myjid, "id", rec->id, "type", rec->stanza_type, NULL);
+	if (enc == NULL || m == NULL || wa_node_set_attr(enc, "count", count) ||
+	    wa_node_set_attr_uint(m, "t", rec->t) || wa_node_set_attr(m, "notify", a->push_name) ||
+	    (racc == a && wa_node_set_attr(m, "recipient", rec->chat)) || wa_node_add_child(m, enc) != 0) {
+		wa_node_free(enc);
+		goto out;
+	}
+	rc = sim_deliver_to(s, racc, dev, m);
+out:
+	wa_node_free(m);
+	free(dsm);
+	return rc;
+}
+
+int sim_phone_on_receipt(struct sim_server *s, struct sim_account *a, struct wa_node *rcpt)
+{
+	struct sim_phone *p = sim_phone_get(s, a);
+	const char *type = wa_node_attr(rcpt, "type"), *id = wa_node_attr(rcpt, "id");
+	struct wa_node *list = wa_node_child(rcpt, "list"), *it = NULL;
+	struct sim_msgrec *rec;
+	int st;
+
+	if (p == NULL || id == NULL)
+		return -1;
+	if (type && strcmp(type, "retry") == 0) {
+		rec = find_rec(p->outbox, p->noutbox, id);
+		return rec ? phone_retry(s, a, p, rcpt, rec) : 0;
+	}
+	st = status_of(type);
+	if (st < 0)
+		return 0;
+	for (;;) {
+		rec = find_rec(p->outbox, p->noutbox, id);
+		if (rec && rec->status < st)
+			rec->status = st;
+		it = wa_node_next(list, "item", it);
+		if (it == NULL || (id = wa_node_attr(it, "id")) == NULL)
+			break;
+	}
+	return 0;
+}
+
+int sim_phone_read(struct sim_server *s, struct sim_account *a, const char *const *ids, size_t n,
+		   const char *type)
+{
+	struct sim_phone *p = sim_phone_get(s, a);
+	unsigned char *done;
+	int found = 0;
+	size_t i, k;
+
+	if (p == NULL || n == 0)
+		return 0;
+	done = calloc(n, 1);
+	if (done == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		struct sim_msgrec *r = done[i] ? NULL : find_rec(p->inbox, p->ninbox, ids[i]);
+		struct wa_node *rc, *list = NULL;
+		struct wa_jid cj;
+		int group;
+
+		if (r == NULL || r->from_me)
+			continue;
+		/* one receipt per (chat, sender): the first id on top, the rest listed */
+		rc = wa_node_new_attrs("receipt", "id", r->id, "to", r->chat, "type", type, NULL);
+		if (rc == NULL)
+			break;
+		group = wa_jid_parse(r->chat, &cj, NULL) == 0 && (wa_jid_is_group(&cj) || wa_jid_is_broadcast(&cj));
+		if (group)
+			wa_node_set_attr(rc, "participant", r->sender);
+		wa_node_set_attr_uint(rc, "t", sim_now(s));
+		if (r->status < SIM_ST_READ)
+			r->status = strcmp(type, "played") == 0 ? SIM_ST_PLAYED : SIM_ST_READ;
+		done[i] = 1;
+		found++;
+		for (k = i + 1; k < n; k++) {
+			struct sim_msgrec *o = done[k] ? NULL : find_rec(p->inbox, p->ninbox, ids[k]);
+			struct wa_node *item;
+
+			if (o == NULL || o->from_me || strcmp(o->chat, r->chat) != 0 || strcmp(o->sender, r->sender) != 0)
+				continue;
+			if (list == NULL && (list = wa_node_add_new(rc, "list")) == NULL)
+				break;
+			item = wa_node_add_new(list, "item");
+			if (item == NULL || wa_node_set_attr(item, "id", o->id) != 0)
+				break;
+			if (o->status < SIM_ST_READ)
+				o->status = strcmp(type, "played") == 0 ? SIM_ST_PLAYED : SIM_ST_READ;
+			done[k] = 1;
+			found++;
+		}
+		(void)sim_receipt_relay(s, a, 0, rc);
+		wa_node_free(rc);
+	}
+	free(done);
+	return found;
+}
