@@ -21,6 +21,8 @@ struct param_store {
 	my_bool isnull[MAX_BIND];
 };
 
+static void note_error(struct wa_db *db, MYSQL_STMT *st, const char *sql);
+
 MYSQL *wa_db_conn(struct wa_db *db)
 {
 	const struct wa_config *c = db->cfg;
@@ -57,10 +59,62 @@ MYSQL *wa_db_conn(struct wa_db *db)
 
 void wa_db_close(struct wa_db *db)
 {
-	if (db && db->conn) {
+	if (!db)
+		return;
+	for (unsigned i = 0; i < db->ncache; i++) {
+		mysql_stmt_close(db->cache[i].stmt);
+		free(db->cache[i].sql);
+	}
+	db->ncache = db->next_evict = 0;
+	if (db->conn) {
 		mysql_close(db->conn);
 		db->conn = NULL;
 	}
+}
+
+/* The cached statement for `sql`, or a new prepared one put in the cache
+ * (evicting round-robin when full). NULL on error (logged). */
+static MYSQL_STMT *stmt_get(struct wa_db *db, const char *sql, unsigned *err)
+{
+	MYSQL_STMT *st;
+	struct wa_db_cached *slot;
+	char *copy;
+
+	for (unsigned i = 0; i < db->ncache; i++)
+		if (strcmp(db->cache[i].sql, sql) == 0)
+			return db->cache[i].stmt;
+	/* SQL may be built at run time: the cache keeps its own copy */
+	copy = strdup(sql);
+	st = copy ? mysql_stmt_init(db->conn) : NULL;
+	if (!st) {
+		free(copy);
+		return NULL;
+	}
+	if (mysql_stmt_prepare(st, sql, strlen(sql))) {
+		*err = mysql_stmt_errno(st);
+		note_error(db, st, sql);
+		mysql_stmt_close(st);
+		free(copy);
+		return NULL;
+	}
+	if (db->ncache < WA_DB_STMT_CACHE) {
+		slot = &db->cache[db->ncache++];
+	} else {
+		slot = &db->cache[db->next_evict];
+		db->next_evict = (db->next_evict + 1) % WA_DB_STMT_CACHE;
+		mysql_stmt_close(slot->stmt);
+		free(slot->sql);
+	}
+	slot->sql = copy;
+	slot->stmt = st;
+	return st;
+}
+
+/* After a statement failed to execute: if the connection survived, keep the
+ * statement; if it was closed, the cache went with it. */
+static void stmt_done(MYSQL_STMT *st)
+{
+	mysql_stmt_free_result(st);
 }
 
 unsigned wa_db_errno(const struct wa_db *db)
@@ -127,26 +181,22 @@ static void note_error(struct wa_db *db, MYSQL_STMT *st, const char *sql)
 		wa_db_close(db);
 }
 
-/* Prepare + bind + execute; returns the statement or NULL. */
+/* Look up or prepare, bind and execute; returns the statement (owned by the
+ * cache: finish with stmt_done) or NULL. */
 static MYSQL_STMT *run(struct wa_db *db, const char *sql, const char *fmt, va_list ap)
 {
 	struct param_store ps;
 	MYSQL_STMT *st;
 	int n, tries = 0;
+	unsigned e = 0;
 	va_list aq;
 
 	db->last_errno = 0;
 again:
 	if (!wa_db_conn(db))
 		return NULL;
-	st = mysql_stmt_init(db->conn);
-	if (!st)
-		return NULL;
-	if (mysql_stmt_prepare(st, sql, strlen(sql))) {
-		unsigned e = mysql_stmt_errno(st);
-
-		note_error(db, st, sql);
-		mysql_stmt_close(st);
+	st = stmt_get(db, sql, &e);
+	if (!st) {
 		/* Nothing ran yet: one retry on a fresh connection is safe. */
 		if (!db->conn && tries++ == 0 && (e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST))
 			goto again;
@@ -157,13 +207,17 @@ again:
 	va_end(aq);
 	if (n < 0 || (unsigned long)n != mysql_stmt_param_count(st)) {
 		wa_error("sql parameter mismatch (%d given) [%.120s]", n, sql);
-		mysql_stmt_close(st);
 		db->last_errno = 1;
 		return NULL;
 	}
 	if ((n && mysql_stmt_bind_param(st, ps.bind)) || mysql_stmt_execute(st)) {
+		e = mysql_stmt_errno(st);
 		note_error(db, st, sql);
-		mysql_stmt_close(st);
+		if (db->conn)
+			stmt_done(st);
+		/* a cached statement whose connection was lost: retry once */
+		if (!db->conn && tries++ == 0 && (e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST))
+			goto again;
 		return NULL;
 	}
 	return st;
@@ -182,7 +236,7 @@ long long wa_db_exec(struct wa_db *db, const char *sql, const char *fmt, ...)
 		return -1;
 	n = (long long)mysql_stmt_affected_rows(st);
 	db->last_insert_id = mysql_stmt_insert_id(st);
-	mysql_stmt_close(st);
+	stmt_done(st);
 	return n;
 }
 
@@ -317,7 +371,8 @@ static json_t *vquery(struct wa_db *db, size_t limit, const char *sql, const cha
 	if (!st)
 		return NULL;
 	rows = fetch_all(db, st, sql, limit);
-	mysql_stmt_close(st);
+	if (db->conn)
+		stmt_done(st);
 	return rows;
 }
 

@@ -14,7 +14,8 @@
  * ISO-8601 UTC strings ("2026-01-15T08:00:00.000Z"), NULL null, the rest
  * strings. The connection runs in UTC (time_zone '+00:00') and utf8mb4.
  * Errors are logged with the request id and return -1/NULL; wa_db_errno()
- * gives the server error number of the last failure (1062 = duplicate key). */
+ * gives the server error number of the last failure (1062 = duplicate key).
+ * Statements are prepared once per connection and cached (see struct wa_db). */
 #ifndef WA_FCGI_DB_H
 #define WA_FCGI_DB_H
 
@@ -24,11 +25,23 @@
 struct wa_config;
 struct st_mysql;
 
+#define WA_DB_STMT_CACHE 64
+
+struct wa_db_cached {
+	char *sql;                  /* own copy of the statement text */
+	struct st_mysql_stmt *stmt;
+};
+
 struct wa_db {
 	struct st_mysql *conn;
 	const struct wa_config *cfg;
 	unsigned last_errno;
 	uint64_t last_insert_id;
+	/* Prepared statements of this connection, reused across requests so a
+	 * query costs one round trip instead of three (prepare, execute,
+	 * close). Dropped with the connection. */
+	struct wa_db_cached cache[WA_DB_STMT_CACHE];
+	unsigned ncache, next_evict;
 };
 
 #define WA_DB_DUPLICATE 1062

@@ -91,14 +91,17 @@ int h_chat_list(struct wa_req *r)
 		"COALESCE(c.last_message_at, lm.timestamp) AS lastMessageAt, "
 		"lm.message_id AS _lmId, lm.content AS _lmContent, lm.type AS _lmType, lm.from_me AS _lmFromMe, "
 		"lm.timestamp AS _lmTimestamp, lm.status AS _lmStatus "
-		"FROM (SELECT u.jid, (SELECT m.id FROM messages m WHERE m.wa_session_id = ? AND m.remote_jid = u.jid "
-		"      ORDER BY m.timestamp DESC, m.id DESC LIMIT 1) AS lm_id "
-		"      FROM (SELECT jid FROM chats WHERE wa_session_id = ? UNION SELECT jid FROM contacts "
-		"            WHERE wa_session_id = ?) u) x "
+		/* The newest message is found in the join condition, not in a column of
+		 * the derived table: MariaDB 10.11 fails to re-execute a prepared
+		 * statement whose derived UNION table carries a correlated subquery
+		 * ("Unknown column" on the second run), and statements are cached. */
+		"FROM (SELECT jid FROM chats WHERE wa_session_id = ? UNION SELECT jid FROM contacts "
+		"      WHERE wa_session_id = ?) x "
 		"LEFT JOIN chats c ON c.wa_session_id = ? AND c.jid = x.jid "
 		"LEFT JOIN contacts k ON k.wa_session_id = ? AND k.jid = x.jid "
 		"LEFT JOIN wa_groups g ON g.wa_session_id = ? AND g.jid = x.jid "
-		"LEFT JOIN messages lm ON lm.id = x.lm_id "
+		"LEFT JOIN messages lm ON lm.id = (SELECT m.id FROM messages m WHERE m.wa_session_id = ? "
+		"      AND m.remote_jid = x.jid ORDER BY m.timestamp DESC, m.id DESC LIMIT 1) "
 		"ORDER BY COALESCE(c.pinned, 0) DESC, COALESCE(c.last_message_at, lm.timestamp) IS NULL, "
 		"COALESCE(c.last_message_at, lm.timestamp) DESC, x.jid LIMIT ?",
 		"uuuuuui", sid, sid, sid, sid, sid, sid, limit);
