@@ -1,46 +1,768 @@
-/* sim_groups: w:g2 groups (PROTOCOL.md §10) - placeholder until the group
- * table lands. */
+/* sim_groups: groups (PROTOCOL.md §10): the w:g2 IQs, the w:gp2 change
+ * notifications to every member device, and the routing of group messages
+ * (per-device SKDM encs under <participants> plus one skmsg for everyone).
+ *
+ * Members are accounts (PN addressing, addressing_mode="pn"); a member's
+ * devices are its phone and its companions at the time of sending. The
+ * table lives on the store (runtime only, cleared by reset). Error codes
+ * follow §10.1 (404 no group, 403 not a member / not an admin, 409 already
+ * a member, 400 bad request); per-participant codes in add/remove replies
+ * are inferred. */
 #include "sim_msg.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
-void sim_groups_free(struct sim_groups *g)
+#include "wa_log.h"
+
+#define SUBJECT_MAX 100
+#define DESC_MAX 2048
+
+struct sim_member {
+	struct sim_account *acc;
+	int admin;                 /* 0 member, 1 admin, 2 superadmin (creator) */
+};
+
+struct sim_group {
+	char id[32];               /* user part, "<digits>" */
+	char jid[48];              /* "<id>@g.us" */
+	char subject[SUBJECT_MAX * 4 + 1];
+	uint64_t s_t, creation;
+	char s_o[WA_JID_STR_MAX], creator[WA_JID_STR_MAX];
+	char *desc;                /* NULL = none */
+	char desc_id[WA_MSGID_MAX + 1];
+	uint64_t desc_t;
+	char invite[24];
+	int announce, locked;
+	uint32_t ephemeral;
+	struct sim_member *m;
+	size_t nm, cap;
+	struct sim_group *next;
+};
+
+struct sim_groups {
+	struct sim_group *list;
+	size_t n;
+};
+
+static void group_free(struct sim_group *g)
 {
+	free(g->desc);
+	free(g->m);
 	free(g);
 }
 
-int sim_iq_groups(struct sim_conn *c, struct wa_node *iq, struct wa_node *child)
+void sim_groups_free(struct sim_groups *gs)
 {
-	(void)child;
-	return sim_conn_iq_error(c, iq, 501, "feature-not-implemented") == 0 ? 0 : -1;
+	struct sim_group *g, *ng;
+
+	if (gs == NULL)
+		return;
+	for (g = gs->list; g; g = ng) {
+		ng = g->next;
+		group_free(g);
+	}
+	free(gs);
 }
 
-int sim_group_relay(struct sim_server *s, struct sim_account *a, uint16_t dev, struct wa_node *msg,
-		    const char **err)
+static struct sim_groups *table(struct sim_server *s)
 {
-	(void)s, (void)a, (void)dev, (void)msg;
-	*err = "404";
-	return -1;
+	if (s->store->groups == NULL)
+		s->store->groups = calloc(1, sizeof *s->store->groups);
+	return s->store->groups;
+}
+
+static struct sim_group *group_find(struct sim_server *s, const char *jid)
+{
+	struct sim_groups *gs = table(s);
+	struct sim_group *g;
+
+	for (g = gs ? gs->list : NULL; g; g = g->next)
+		if (strcmp(g->jid, jid) == 0 || strcmp(g->id, jid) == 0)
+			return g;
+	return NULL;
+}
+
+static struct sim_member *member(struct sim_group *g, const struct sim_account *a)
+{
+	for (size_t i = 0; i < g->nm; i++)
+		if (g->m[i].acc == a)
+			return &g->m[i];
+	return NULL;
+}
+
+/* Accounts are freed by reset / removal only together with the whole
+ * store, so member pointers stay valid while the group exists. */
+static int member_add(struct sim_group *g, struct sim_account *a, int admin)
+{
+	if (member(g, a))
+		return 1;
+	if (g->nm >= SIM_GROUP_MEMBERS_MAX)
+		return -1;
+	if (g->nm == g->cap) {
+		size_t nc = g->cap ? g->cap * 2 : 8;
+		struct sim_member *nm = realloc(g->m, nc * sizeof *nm);
+
+		if (nm == NULL)
+			return -1;
+		g->m = nm;
+		g->cap = nc;
+	}
+	g->m[g->nm].acc = a;
+	g->m[g->nm].admin = admin;
+	g->nm++;
+	return 0;
+}
+
+static void member_del(struct sim_group *g, const struct sim_account *a)
+{
+	for (size_t i = 0; i < g->nm; i++) {
+		if (g->m[i].acc == a) {
+			memmove(&g->m[i], &g->m[i + 1], (g->nm - i - 1) * sizeof g->m[0]);
+			g->nm--;
+			return;
+		}
+	}
 }
 
 int sim_group_members(struct sim_server *s, const char *gjid, struct sim_account **out, size_t max)
 {
-	(void)s, (void)gjid, (void)out, (void)max;
-	return -1;
+	struct sim_group *g = group_find(s, gjid);
+	size_t i;
+
+	if (g == NULL)
+		return -1;
+	for (i = 0; i < g->nm && i < max; i++)
+		out[i] = g->m[i].acc;
+	return (int)i;
 }
+
+static void user_jid(const struct sim_account *a, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s@s.whatsapp.net", a->number);
+}
+
+static int new_code(struct sim_server *s, char out[24])
+{
+	static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	uint8_t r[22];
+
+	if (sim_random(s, r, sizeof r) != 0)
+		return -1;
+	for (size_t i = 0; i < sizeof r; i++)
+		out[i] = al[r[i] % (sizeof al - 1)];
+	out[22] = '\0';
+	return 0;
+}
+
+/* <group …> (§10.2) */
+static struct wa_node *group_node(const struct sim_group *g)
+{
+	struct wa_node *n = wa_node_new_attrs("group", "id", g->id, "subject", g->subject, "s_o", g->s_o, "creator",
+					      g->creator, "addressing_mode", "pn", NULL), *ch;
+	char cc[4];
+
+	if (n == NULL || wa_node_set_attr_uint(n, "s_t", g->s_t) || wa_node_set_attr_uint(n, "creation", g->creation) ||
+	    wa_node_set_attr_uint(n, "size", g->nm))
+		goto fail;
+	snprintf(cc, sizeof cc, "%.1s", g->creator); /* country code: not modelled, first digit (inferred) */
+	wa_node_set_attr(n, "creator_country_code", cc);
+	for (size_t i = 0; i < g->nm; i++) {
+		char jid[WA_JID_STR_MAX];
+
+		user_jid(g->m[i].acc, jid, sizeof jid);
+		ch = wa_node_add_new(n, "participant");
+		if (ch == NULL || wa_node_set_attr(ch, "jid", jid) ||
+		    wa_node_set_attr(ch, "type", g->m[i].admin == 2 ? "superadmin" : g->m[i].admin ? "admin" : NULL))
+			goto fail;
+	}
+	if (g->desc) {
+		ch = wa_node_add_new(n, "description");
+		if (ch == NULL || wa_node_set_attr(ch, "id", g->desc_id) || wa_node_set_attr_uint(ch, "t", g->desc_t) ||
+		    (ch = wa_node_add_new(ch, "body")) == NULL || wa_node_set_bytes(ch, g->desc, strlen(g->desc)))
+			goto fail;
+	}
+	if ((g->announce && !wa_node_add_new(n, "announcement")) || (g->locked && !wa_node_add_new(n, "locked")))
+		goto fail;
+	if (g->ephemeral) {
+		ch = wa_node_add_new(n, "ephemeral");
+		if (ch == NULL || wa_node_set_attr_uint(ch, "expiration", g->ephemeral))
+			goto fail;
+	}
+	return n;
+fail:
+	wa_node_free(n);
+	return NULL;
+}
+
+/* <notification from=group type="w:gp2" id t participant notify>child</notification>
+ * to every device of every member (and of extra, e.g. the removed), except
+ * the acting device. Takes child. */
+static void notify(struct sim_server *s, struct sim_group *g, struct sim_account *actor, uint16_t adev,
+		   struct wa_node *child, struct sim_account *const *extra, size_t nextra)
+{
+	struct wa_node *n = wa_node_new_attrs("notification", "from", g->jid, "type", "w:gp2", NULL);
+	char id[32], pj[WA_JID_STR_MAX];
+
+	snprintf(id, sizeof id, "%llu", (unsigned long long)++s->seq);
+	user_jid(actor, pj, sizeof pj);
+	if (n == NULL || wa_node_set_attr(n, "id", id) || wa_node_set_attr_uint(n, "t", sim_now(s)) ||
+	    wa_node_set_attr(n, "participant", pj) || wa_node_set_attr(n, "notify", actor->push_name) ||
+	    wa_node_add_child(n, child) != 0) {
+		wa_node_free(child);
+		wa_node_free(n);
+		return;
+	}
+	for (size_t i = 0; i < g->nm + nextra; i++) {
+		struct sim_account *a = i < g->nm ? g->m[i].acc : extra[i - g->nm];
+
+		for (struct sim_device *d = a->devices; d; d = d->next) {
+			struct wa_node *cp;
+
+			if (a == actor && d->id == adev)
+				continue;
+			cp = wa_node_dup(n);
+			if (cp == NULL || sim_deliver(s, d, cp) != 0)
+				wa_debug("sim: group notification not delivered to %s:%u", a->number, d->id);
+			wa_node_free(cp);
+		}
+	}
+	wa_node_free(n);
+}
+
+/* <tag><participant jid/>…</tag> for a list of accounts */
+static struct wa_node *plist(const char *tag, struct sim_account *const *v, size_t n)
+{
+	struct wa_node *t = wa_node_new(tag), *p;
+	char jid[WA_JID_STR_MAX];
+
+	if (t == NULL || wa_node_set_empty_list(t))
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		user_jid(v[i], jid, sizeof jid);
+		p = wa_node_add_new(t, "participant");
+		if (p == NULL || wa_node_set_attr(p, "jid", jid))
+			goto fail;
+	}
+	return t;
+fail:
+	wa_node_free(t);
+	return NULL;
+}
+
+/* ---- operations shared by IQs and the admin API ---- */
+
+static struct sim_group *do_create(struct sim_server *s, struct sim_account *a, uint16_t dev, const char *subject,
+				   struct sim_account *const *mem, size_t n)
+{
+	struct sim_groups *gs = table(s);
+	struct sim_group *g;
+	uint8_t r[8];
+
+	if (gs == NULL || gs->n >= SIM_GROUP_MAX || sim_random(s, r, sizeof r) != 0)
+		return NULL;
+	g = calloc(1, sizeof *g);
+	if (g == NULL)
+		return NULL;
+	/* 120363 + 12 digits, like real group ids */
+	snprintf(g->id, sizeof g->id, "120363%02u%02u%02u%02u%02u%02u", r[0] % 100, r[1] % 100, r[2] % 100, r[3] % 100,
+		 r[4] % 100, r[5] % 100);
+	snprintf(g->jid, sizeof g->jid, "%s@g.us", g->id);
+	snprintf(g->subject, sizeof g->subject, "%s", subject);
+	g->s_t = g->creation = sim_now(s);
+	user_jid(a, g->s_o, sizeof g->s_o);
+	user_jid(a, g->creator, sizeof g->creator);
+	if (new_code(s, g->invite) != 0 || member_add(g, a, 2) < 0) {
+		group_free(g);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (mem[i] != a && member_add(g, mem[i], 0) < 0)
+			break;
+	g->next = gs->list;
+	gs->list = g;
+	gs->n++;
+	{
+		struct wa_node *cr = wa_node_new_attrs("create", "type", "new", NULL), *gn = group_node(g);
+
+		if (cr && gn && wa_node_add_child(cr, gn) == 0)
+			notify(s, g, a, dev, cr, NULL, 0);
+		else {
+			wa_node_free(gn);
+			wa_node_free(cr);
+		}
+	}
+	return g;
+}
+
+/* add / remove / promote / demote / leave for the accounts in v; code[i]
+ * gets a per-participant status (200 ok). Notifies the members. */
+static int do_change(struct sim_server *s, struct sim_group *g, struct sim_account *actor, uint16_t adev,
+		     const char *op, struct sim_account **v, size_t n, int *code)
+{
+	struct sim_account *done[SIM_GROUP_MEMBERS_MAX];
+	size_t nd = 0;
+	struct sim_member *me = member(g, actor);
+	int is_leave = strcmp(op, "leave") == 0;
+
+	if (me == NULL)
+		return 403;
+	if (!is_leave && me->admin == 0)
+		return 403;
+	for (size_t i = 0; i < n; i++) {
+		struct sim_member *t = v[i] ? member(g, v[i]) : NULL;
+
+		code[i] = 200;
+		if (v[i] == NULL) {
+			code[i] = 404;
+		} else if (strcmp(op, "add") == 0) {
+			if (t)
+				code[i] = 409;
+			else if (member_add(g, v[i], 0) < 0)
+				code[i] = 500;
+		} else if (t == NULL) {
+			code[i] = 404;
+		} else if (strcmp(op, "remove") == 0 || is_leave) {
+			member_del(g, v[i]);
+		} else if (strcmp(op, "promote") == 0) {
+			if (t->admin == 0)
+				t->admin = 1;
+		} else if (strcmp(op, "demote") == 0) {
+			if (t->admin == 2)
+				code[i] = 403; /* the creator stays (inferred) */
+			else
+				t->admin = 0;
+		} else {
+			return 400;
+		}
+		if (code[i] == 200 && nd < SIM_GROUP_MEMBERS_MAX)
+			done[nd++] = v[i];
+	}
+	if (nd > 0) {
+		struct wa_node *ch = plist(op, done, nd);
+		int gone = strcmp(op, "remove") == 0 || is_leave;
+
+		if (ch)
+			notify(s, g, actor, adev, ch, gone ? done : NULL, gone ? nd : 0);
+	}
+	return 0;
+}
+
+/* ---- IQs ---- */
+
+static int reply_err(struct sim_conn *c, struct wa_node *iq, int code)
+{
+	const char *t = code == 404 ? "item-not-found" : code == 403 ? "forbidden" : code == 409 ? "conflict"
+			: code == 501 ? "feature-not-implemented" : "bad-request";
+
+	return sim_conn_iq_error(c, iq, code, t) == 0 ? 0 : -1;
+}
+
+static int reply_with(struct sim_conn *c, struct wa_node *iq, struct wa_node *n)
+{
+	if (n == NULL)
+		return -1;
+	if (sim_conn_iq_result(c, iq, n) != 0) {
+		wa_node_free(n);
+		return -1;
+	}
+	return 0;
+}
+
+static struct sim_account *acc_of(struct sim_server *s, const char *jid)
+{
+	struct wa_jid j;
+
+	if (jid == NULL || wa_jid_parse(jid, &j, NULL) != 0)
+		return NULL;
+	wa_jid_normalize(&j);
+	return sim_resolve_user(s, &j, NULL);
+}
+
+/* IQs addressed to g.us */
+static int iq_server(struct sim_conn *c, struct wa_node *iq, struct wa_node *child, int set)
+{
+	struct sim_server *s = c->srv;
+	struct sim_account *mem[SIM_GROUP_MEMBERS_MAX];
+	struct sim_group *g;
+
+	if (set && strcmp(child->tag, "create") == 0) {
+		const char *subject = wa_node_attr(child, "subject");
+		struct wa_node *p = NULL;
+		size_t n = 0;
+
+		if (subject == NULL || subject[0] == '\0' || strlen(subject) > SUBJECT_MAX * 4)
+			return reply_err(c, iq, 400);
+		while ((p = wa_node_next(child, "participant", p)) != NULL && n < SIM_GROUP_MEMBERS_MAX) {
+			struct sim_account *a = acc_of(s, wa_node_attr(p, "jid"));
+
+			if (a)
+				mem[n++] = a;
+		}
+		g = do_create(s, c->acc, c->dev->id, subject, mem, n);
+		if (g == NULL)
+			return reply_err(c, iq, 500);
+		if (wa_node_child(child, "announcement"))
+			g->announce = 1;
+		if (wa_node_child(child, "locked"))
+			g->locked = 1;
+		{
+			unsigned long long e = 0;
+
+			if (wa_node_attr_uint(wa_node_child(child, "ephemeral"), "expiration", &e) == 0 && e <= UINT32_MAX)
+				g->ephemeral = (uint32_t)e;
+		}
+		return reply_with(c, iq, group_node(g));
+	}
+	if (set && strcmp(child->tag, "leave") == 0) {
+		struct wa_node *gn = NULL;
+		struct sim_account *self = c->acc;
+		int code;
+
+		while ((gn = wa_node_next(child, "group", gn)) != NULL) {
+			g = group_find(s, wa_node_attr_or(gn, "id", ""));
+			if (g && member(g, self))
+				(void)do_change(s, g, self, c->dev->id, "leave", &self, 1, &code);
+		}
+		return sim_conn_iq_result(c, iq, NULL) == 0 ? 0 : -1;
+	}
+	if (strcmp(child->tag, "invite") == 0) {
+		const char *code = wa_node_attr(child, "code");
+		struct sim_groups *gs = table(s);
+
+		for (g = gs ? gs->list : NULL; g && code; g = g->next)
+			if (strcmp(g->invite, code) == 0)
+				break;
+		if (g == NULL)
+			return reply_err(c, iq, 404);
+		if (!set)
+			return reply_with(c, iq, group_node(g));
+		if (member(g, c->acc) == NULL) {
+			struct wa_node *ch;
+
+			if (member_add(g, c->acc, 0) < 0)
+				return reply_err(c, iq, 500);
+			ch = plist("add", &c->acc, 1);
+			if (ch) {
+				wa_node_set_attr(ch, "reason", "invite");
+				notify(s, g, c->acc, c->dev->id, ch, NULL, 0);
+			}
+		}
+		return reply_with(c, iq, wa_node_new_attrs("group", "jid", g->jid, NULL));
+	}
+	if (!set && strcmp(child->tag, "participating") == 0) {
+		struct wa_node *gr = wa_node_new("groups");
+		struct sim_groups *gs = table(s);
+
+		if (gr == NULL || wa_node_set_empty_list(gr)) {
+			wa_node_free(gr);
+			return -1;
+		}
+		for (g = gs ? gs->list : NULL; g; g = g->next) {
+			struct wa_node *gn;
+
+			if (member(g, c->acc) == NULL)
+				continue;
+			gn = group_node(g);
+			if (gn == NULL || wa_node_add_child(gr, gn) != 0) {
+				wa_node_free(gn);
+				wa_node_free(gr);
+				return -1;
+			}
+		}
+		return reply_with(c, iq, gr);
+	}
+	return reply_err(c, iq, 501);
+}
+
+int sim_iq_groups(struct sim_conn *c, struct wa_node *iq, struct wa_node *child)
+{
+	struct sim_server *s = c->srv;
+	const char *to = wa_node_attr(iq, "to");
+	int set = wa_node_attr_is(iq, "type", "set");
+	struct sim_group *g;
+	struct sim_member *me;
+	const char *t;
+
+	if (child == NULL || to == NULL)
+		return reply_err(c, iq, 400);
+	if (strcmp(to, "g.us") == 0 || strcmp(to, "@g.us") == 0)
+		return iq_server(c, iq, child, set);
+	g = group_find(s, to);
+	if (g == NULL)
+		return reply_err(c, iq, 404);
+	me = member(g, c->acc);
+	if (me == NULL)
+		return reply_err(c, iq, 403);
+	t = child->tag;
+	if (!set) {
+		if (strcmp(t, "query") == 0)
+			return reply_with(c, iq, group_node(g));
+		if (strcmp(t, "invite") == 0) {
+			if (!me->admin)
+				return reply_err(c, iq, 403);
+			return reply_with(c, iq, wa_node_new_attrs("invite", "code", g->invite, NULL));
+		}
+		return reply_err(c, iq, 501);
+	}
+	if (strcmp(t, "add") == 0 || strcmp(t, "remove") == 0 || strcmp(t, "promote") == 0 || strcmp(t, "demote") == 0) {
+		struct sim_account *v[SIM_GROUP_MEMBERS_MAX];
+		int code[SIM_GROUP_MEMBERS_MAX];
+		const char *jids[SIM_GROUP_MEMBERS_MAX];
+		struct wa_node *p = NULL, *out;
+		size_t n = 0;
+		int rc;
+
+		while ((p = wa_node_next(child, "participant", p)) != NULL && n < SIM_GROUP_MEMBERS_MAX) {
+			jids[n] = wa_node_attr_or(p, "jid", "");
+			v[n] = acc_of(s, jids[n]);
+			n++;
+		}
+		rc = do_change(s, g, c->acc, c->dev->id, t, v, n, code);
+		if (rc != 0)
+			return reply_err(c, iq, rc);
+		out = wa_node_new(t);
+		for (size_t i = 0; out && i < n; i++) {
+			struct wa_node *pn = wa_node_add_new(out, "participant");
+
+			if (pn == NULL || wa_node_set_attr(pn, "jid", jids[i]) ||
+			    (code[i] != 200 && wa_node_set_attr_int(pn, "error", code[i]))) {
+				wa_node_free(out);
+				out = NULL;
+			}
+		}
+		return reply_with(c, iq, out);
+	}
+	/* settings: admins only when locked (subject/description) or always (the rest) */
+	if ((strcmp(t, "subject") == 0 || strcmp(t, "description") == 0) ? (g->locked && !me->admin) : !me->admin)
+		return reply_err(c, iq, 403);
+	if (strcmp(t, "subject") == 0) {
+		size_t len = 0;
+		const uint8_t *b = wa_node_content(child, &len);
+		struct wa_node *ch;
+
+		if (b == NULL || len == 0 || len > SUBJECT_MAX * 4)
+			return reply_err(c, iq, 400);
+		snprintf(g->subject, sizeof g->subject, "%.*s", (int)len, (const char *)b);
+		g->s_t = sim_now(s);
+		user_jid(c->acc, g->s_o, sizeof g->s_o);
+		ch = wa_node_new_attrs("subject", "subject", g->subject, "s_o", g->s_o, NULL);
+		if (ch && wa_node_set_attr_uint(ch, "s_t", g->s_t) == 0)
+			notify(s, g, c->acc, c->dev->id, ch, NULL, 0);
+		else
+			wa_node_free(ch);
+	} else if (strcmp(t, "description") == 0) {
+		size_t len = 0;
+		const uint8_t *b = wa_node_content(wa_node_child(child, "body"), &len);
+		struct wa_node *ch;
+
+		free(g->desc);
+		g->desc = NULL;
+		if (!wa_node_attr_is(child, "delete", "true")) {
+			if (b == NULL || len > DESC_MAX)
+				return reply_err(c, iq, 400);
+			g->desc = strndup((const char *)b, len);
+			if (g->desc == NULL)
+				return -1;
+		}
+		snprintf(g->desc_id, sizeof g->desc_id, "%s", wa_node_attr_or(child, "id", ""));
+		g->desc_t = sim_now(s);
+		ch = wa_node_new_attrs("description", "id", g->desc_id, NULL);
+		if (ch && (g->desc ? (wa_node_add_new(ch, "body") &&
+				      !wa_node_set_bytes(wa_node_child(ch, "body"), g->desc, strlen(g->desc)))
+				   : wa_node_add_new(ch, "delete") != NULL))
+			notify(s, g, c->acc, c->dev->id, ch, NULL, 0);
+		else
+			wa_node_free(ch);
+	} else if (strcmp(t, "invite") == 0) {
+		if (new_code(s, g->invite) != 0)
+			return -1;
+		return reply_with(c, iq, wa_node_new_attrs("invite", "code", g->invite, NULL));
+	} else if (strcmp(t, "announcement") == 0 || strcmp(t, "not_announcement") == 0 ||
+		   strcmp(t, "locked") == 0 || strcmp(t, "unlocked") == 0) {
+		if (t[0] == 'a' || t[0] == 'n')
+			g->announce = t[0] == 'a';
+		else
+			g->locked = t[0] == 'l';
+		notify(s, g, c->acc, c->dev->id, wa_node_new(t), NULL, 0);
+	} else if (strcmp(t, "ephemeral") == 0 || strcmp(t, "not_ephemeral") == 0) {
+		unsigned long long e = 0;
+		struct wa_node *ch;
+
+		if (t[0] == 'e' && (wa_node_attr_uint(child, "expiration", &e) != 0 || e == 0 || e > 31536000))
+			return reply_err(c, iq, 400);
+		g->ephemeral = (uint32_t)e;
+		ch = wa_node_new(t);
+		if (ch && t[0] == 'e')
+			wa_node_set_attr_uint(ch, "expiration", e);
+		notify(s, g, c->acc, c->dev->id, ch, NULL, 0);
+	} else {
+		return reply_err(c, iq, 501);
+	}
+	return sim_conn_iq_result(c, iq, NULL) == 0 ? 0 : -1;
+}
+
+/* ---- messages ---- */
+
+int sim_group_relay(struct sim_server *s, struct sim_account *a, uint16_t dev, struct wa_node *msg,
+		    const char **err)
+{
+	const char *to = wa_node_attr(msg, "to");
+	struct sim_group *g = to ? group_find(s, to) : NULL;
+	struct sim_member *me;
+	struct wa_node *parts = wa_node_child(msg, "participants"), *sk = NULL, *e;
+	char sender[WA_JID_STR_MAX];
+
+	if (g == NULL) {
+		*err = "404";
+		return -1;
+	}
+	me = member(g, a);
+	if (me == NULL || (g->announce && !me->admin)) {
+		*err = "403"; /* inferred */
+		return -1;
+	}
+	for (e = NULL; (e = wa_node_next(msg, "enc", e)) != NULL;)
+		if (wa_node_attr_is(e, "type", "skmsg"))
+			sk = e;
+	sim_device_jid(a, dev, sender, sizeof sender);
+	for (size_t i = 0; i < g->nm; i++) {
+		struct sim_account *ma = g->m[i].acc;
+		uint16_t ids[SIM_MAX_DEVICES + 1];
+		size_t nid = 0;
+		struct sim_device *d;
+
+		ids[nid++] = 0;
+		for (d = ma->devices; d && nid < SIM_MAX_DEVICES + 1; d = d->next)
+			ids[nid++] = d->id;
+		for (size_t k = 0; k < nid; k++) {
+			struct wa_node *m, *t = NULL, *mine = NULL;
+
+			if (ma == a && ids[k] == dev)
+				continue;
+			/* this device's SKDM, if the sender listed it */
+			while ((t = wa_node_next(parts, "to", t)) != NULL) {
+				struct wa_jid tj;
+				uint16_t tdev = 0;
+
+				if (wa_node_attr_jid(t, "jid", &tj) == 0 && sim_resolve_user(s, &tj, &tdev) == ma &&
+				    tdev == ids[k]) {
+					mine = t;
+					break;
+				}
+			}
+			if (mine == NULL && sk == NULL)
+				continue;
+			m = wa_node_new_attrs("message", "from", g->jid, "participant", sender, "id",
+					      wa_node_attr(msg, "id"), "type", wa_node_attr(msg, "type"), "notify",
+					      a->push_name, "addressing_mode", "pn", NULL);
+			if (m == NULL || wa_node_set_attr_uint(m, "t", sim_now(s)) ||
+			    wa_node_set_attr(m, "edit", wa_node_attr(msg, "edit"))) {
+				wa_node_free(m);
+				return -1;
+			}
+			for (e = NULL; mine && (e = wa_node_next(mine, "enc", e)) != NULL;) {
+				struct wa_node *cp = wa_node_dup(e);
+
+				if (cp == NULL || wa_node_add_child(m, cp) != 0)
+					wa_node_free(cp);
+			}
+			{
+				struct wa_node *cp = sk ? wa_node_dup(sk) : NULL;
+
+				if (cp && wa_node_add_child(m, cp) != 0)
+					wa_node_free(cp);
+				cp = wa_node_child(msg, "device-identity") ? wa_node_dup(wa_node_child(msg, "device-identity")) : NULL;
+				if (cp && wa_node_add_child(m, cp) != 0)
+					wa_node_free(cp);
+			}
+			if (sim_deliver_to(s, ma, ids[k], m) != 0)
+				wa_info("sim: group message not delivered to %s:%u", ma->number, ids[k]);
+			wa_node_free(m);
+		}
+	}
+	return 0;
+}
+
+/* ---- admin: act as a phone ---- */
 
 int sim_group_admin_create(struct sim_server *s, struct sim_account *a, const char *subject,
 			   const char *const *members, size_t n, char *jid_out, size_t cap, const char **why)
 {
-	(void)s, (void)a, (void)subject, (void)members, (void)n, (void)jid_out, (void)cap;
-	*why = "groups not built";
-	return 501;
+	struct sim_account *v[SIM_GROUP_MEMBERS_MAX];
+	struct sim_group *g;
+	size_t k = 0;
+
+	if (subject[0] == '\0' || strlen(subject) > SUBJECT_MAX * 4 || n > SIM_GROUP_MEMBERS_MAX) {
+		*why = "bad subject or too many participants";
+		return 400;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct sim_account *m = sim_store_account_find(s->store, members[i][0] == '+' ? members[i] + 1 : members[i]);
+
+		if (m == NULL) {
+			*why = "participant is not a phone of this simulator";
+			return 404;
+		}
+		v[k++] = m;
+	}
+	g = do_create(s, a, 0, subject, v, k);
+	if (g == NULL) {
+		*why = "cannot create the group";
+		return 500;
+	}
+	snprintf(jid_out, cap, "%s", g->jid);
+	return 0;
 }
 
 int sim_group_admin_change(struct sim_server *s, struct sim_account *a, const char *gjid, const char *op,
 			   const char *const *members, size_t n, const char **why)
 {
-	(void)s, (void)a, (void)gjid, (void)op, (void)members, (void)n;
-	*why = "groups not built";
-	return 501;
+	struct sim_group *g = group_find(s, gjid);
+	struct sim_account *v[SIM_GROUP_MEMBERS_MAX];
+	int code[SIM_GROUP_MEMBERS_MAX], rc;
+
+	if (g == NULL) {
+		*why = "no such group";
+		return 404;
+	}
+	if (strcmp(op, "subject") == 0) {
+		struct wa_node *ch;
+
+		if (n != 1 || members[0][0] == '\0' || strlen(members[0]) > SUBJECT_MAX * 4) {
+			*why = "subject needs \"subject\"";
+			return 400;
+		}
+		if (member(g, a) == NULL) {
+			*why = "not a member";
+			return 403;
+		}
+		snprintf(g->subject, sizeof g->subject, "%s", members[0]);
+		g->s_t = sim_now(s);
+		user_jid(a, g->s_o, sizeof g->s_o);
+		ch = wa_node_new_attrs("subject", "subject", g->subject, "s_o", g->s_o, NULL);
+		if (ch && wa_node_set_attr_uint(ch, "s_t", g->s_t) == 0)
+			notify(s, g, a, 0, ch, NULL, 0);
+		else
+			wa_node_free(ch);
+		return 0;
+	}
+	if (strcmp(op, "leave") == 0) {
+		v[0] = a;
+		n = 1;
+	} else {
+		if (n == 0 || n > SIM_GROUP_MEMBERS_MAX) {
+			*why = "participants needed";
+			return 400;
+		}
+		for (size_t i = 0; i < n; i++)
+			v[i] = sim_store_account_find(s->store, members[i][0] == '+' ? members[i] + 1 : members[i]);
+	}
+	rc = do_change(s, g, a, 0, op, v, n, code);
+	if (rc != 0) {
+		*why = rc == 403 ? "not allowed (member / admin)" : "unknown action";
+		return rc;
+	}
+	return 0;
 }

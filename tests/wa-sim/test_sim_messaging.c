@@ -579,12 +579,101 @@ static struct wa_node *usync(struct comp *m, const char *proto, const char *user
 	return reply;
 }
 
+/* Group IQ to target with one child; returns the reply (caller frees). */
+static struct wa_node *g2(struct comp *m, const char *type, const char *to, struct wa_node *child)
+{
+	struct wa_node *iq = wa_node_new_attrs("iq", "xmlns", "w:g2", "type", type, "to", to, NULL), *reply = NULL;
+
+	wa_node_add_child(iq, child);
+	if (waclient_iq(m->c, iq, T_MS, &reply) != 0) {
+		wa_node_free(reply);
+		reply = NULL;
+	}
+	wa_node_free(iq);
+	return reply;
+}
+
+/* Group text from companion m: SKDM to every listed device, one skmsg. */
+static int send_group(struct comp *m, const char *gjid, const char *const *devs, size_t n, const char *text, char *id_out)
+{
+	WaE2E__Message msg = WA_E2_E__MESSAGE__INIT, skm = WA_E2_E__MESSAGE__INIT;
+	WaE2E__SenderKeyDistributionMessage sk = WA_E2_E__SENDER_KEY_DISTRIBUTION_MESSAGE__INIT;
+	wa_sig_addr self;
+	uint8_t *skdm = NULL, *pt = NULL, *spt = NULL, *padded = NULL, *ct = NULL;
+	size_t skdmlen = 0, len, slen, plen = 0, ctlen = 0;
+	struct wa_node *nd, *parts, *ack = NULL, *e;
+	int pk = 0, rc = -1;
+	char id[WA_MSGID_LEN + 1];
+
+	if (wa_sig_addr_from_jid(m->jid, &self) != 0 || wa_sig_group_skdm(m->sig, gjid, &self, &skdm, &skdmlen) != 0)
+		return -1;
+	sk.groupid = (char *)gjid;
+	sk.has_axolotlsenderkeydistributionmessage = 1;
+	sk.axolotlsenderkeydistributionmessage.data = skdm;
+	sk.axolotlsenderkeydistributionmessage.len = skdmlen;
+	skm.senderkeydistributionmessage = &sk;
+	msg.conversation = (char *)text;
+	pt = pack_msg(&msg, &len);
+	spt = pack_msg(&skm, &slen);
+	wa_msgid_generate(id, m->phone, time(NULL));
+	nd = wa_node_new_attrs("message", "id", id, "to", gjid, "type", "text", NULL);
+	parts = wa_node_add_new(nd, "participants");
+	for (size_t i = 0; i < n; i++) {
+		struct wa_node *tn = wa_node_new_attrs("to", "jid", devs[i], NULL);
+
+		e = enc_node(m, devs[i], spt, slen, &pk);
+		if (e == NULL)
+			goto out;
+		wa_node_add_child(tn, e);
+		wa_node_add_child(parts, tn);
+	}
+	if (wa_sig_pad(pt, len, 0, &padded, &plen) != 0 ||
+	    wa_sig_group_encrypt(m->sig, gjid, &self, padded, plen, &ct, &ctlen) != 0)
+		goto out;
+	e = wa_node_add_new(nd, "enc");
+	wa_node_set_attr(e, "v", "2");
+	wa_node_set_attr(e, "type", "skmsg");
+	wa_node_set_bytes(e, ct, ctlen);
+	if (pk)
+		wa_node_set_bytes(wa_node_add_new(nd, "device-identity"), m->cr.account, m->cr.account_len);
+	if (waclient_send(m->c, nd) == 0 && waclient_recv_tag(m->c, "ack", T_MS, &ack) == 0 &&
+	    wa_node_attr_is(ack, "id", id) && wa_node_attr(ack, "error") == NULL)
+		rc = 0;
+	if (id_out)
+		memcpy(id_out, id, sizeof id);
+out:
+	free(skdm);
+	free(pt);
+	free(spt);
+	free(ct);
+	wa_sig_buf_free(padded, plen);
+	wa_node_free(nd);
+	wa_node_free(ack);
+	return rc;
+}
+
+/* Next w:gp2 notification's first child tag into buf (the rest skipped). */
+static int recv_gp2(struct comp *m, char *tag, size_t cap)
+{
+	struct wa_node *n = NULL;
+	int rc = -1;
+
+	tag[0] = '\0';
+	if (waclient_recv_tag(m->c, "notification", T_MS, &n) == 0 && wa_node_attr_is(n, "type", "w:gp2") &&
+	    wa_node_child_at(n, 0)) {
+		snprintf(tag, cap, "%s", wa_node_child_at(n, 0)->tag);
+		rc = 0;
+	}
+	wa_node_free(n);
+	return rc;
+}
+
 int main(void)
 {
 	struct comp ca, cb;
 	struct got g;
 	struct wa_node *r, *u;
-	char id[64], id2[64], from[64], type[64], body[512], aj[64], bj[64], path[128];
+	char id[64], id2[64], from[64], type[64], body[512], aj[64], bj[64];
 	json_t *j = NULL;
 	int had = 0;
 
@@ -792,8 +881,113 @@ int main(void)
 	got_free(&g);
 
 	/* groups (§10) */
-	snprintf(path, sizeof path, "/admin/groups");
-	(void)path;
+	{
+		struct wa_node *cr = wa_node_new_attrs("create", "subject", "Team", NULL), *rep, *p;
+		char gjid[64] = "", tag[32], cj[64];
+
+		snprintf(cj, sizeof cj, "%s@s.whatsapp.net", PC);
+		p = wa_node_add_new(cr, "participant");
+		wa_node_set_attr(p, "jid", bj);
+		p = wa_node_add_new(cr, "participant");
+		wa_node_set_attr(p, "jid", cj);
+		rep = g2(&ca, "set", "g.us", cr);
+		ok(rep && wa_node_attr_is(rep, "type", "result") && wa_node_child(rep, "group"), "A creates a group");
+		snprintf(gjid, sizeof gjid, "%s@g.us", wa_node_attr_or(wa_node_child(rep, "group"), "id", "x"));
+		is_int((int)wa_node_count(wa_node_child(rep, "group"), "participant"), 3, "three participants");
+		ok(wa_node_attr_is(wa_node_child_at(wa_node_child(rep, "group"), 0), "type", "superadmin"), "creator is superadmin");
+		wa_node_free(rep);
+		is_int(recv_gp2(&cb, tag, sizeof tag), 0, "B's companion gets a w:gp2 notification");
+		is_str(tag, "create", "a create notification");
+		rep = g2(&cb, "get", gjid, wa_node_new_attrs("query", "request", "interactive", NULL));
+		is_str(wa_node_attr(wa_node_child(rep, "group"), "subject"), "Team", "metadata query gives the subject");
+		wa_node_free(rep);
+		rep = g2(&cb, "get", "g.us", wa_node_new("participating"));
+		is_int((int)wa_node_count(wa_node_child(rep, "groups"), "group"), 1, "participating list has the group");
+		wa_node_free(rep);
+
+		/* sender keys: A's companion to the group */
+		{
+			const char *cjids[] = { cj };
+			const char *devs[] = { bj, cb.jid, cj, aj };
+
+			is_int(fetch_sessions(&ca, cjids, 1, NULL), 1, "A fetches C's phone bundle");
+			is_int(send_group(&ca, gjid, devs, 4, "hello team", id), 0, "A sends SKDMs + skmsg, acked");
+		}
+		is_int(recv_msg(&cb, &g), 0, "B's companion decrypts the group message (SKDM then skmsg)");
+		is_str(text_of(&g), "hello team", "group text");
+		is_str(g.from, gjid, "from the group");
+		is_str(g.participant, ca.jid, "participant is A's device");
+		is_str(g.enc_type, "skmsg", "last enc is skmsg");
+		got_free(&g);
+		is_str(box_field(PB, "inbox", id, "text"), "hello team", "B's phone decrypted it");
+		is_str(box_field(PC, "inbox", id, "text"), "hello team", "C's phone decrypted it");
+		is_str(box_field(PC, "inbox", id, "chat"), gjid, "chat is the group");
+		{
+			const char *devs[] = { bj, cb.jid, cj, aj };
+
+			is_int(send_group(&ca, gjid, devs, 0, "second", id), 0, "second group message: skmsg only");
+		}
+		is_int(recv_msg(&cb, &g), 0, "B's companion decrypts it with the stored sender key");
+		is_str(text_of(&g), "second", "second text");
+		got_free(&g);
+		is_str(box_field(PC, "inbox", id, "text"), "second", "C's phone too");
+
+		/* a phone to the group */
+		snprintf(body, sizeof body, "{\"to\":\"%s\",\"text\":\"from bob phone\"}", gjid);
+		is_int(phone_send(PB, body, id2), 200, "B's phone sends to the group");
+		is_int(recv_msg(&ca, &g), 0, "A's companion decrypts the phone's group message");
+		is_str(text_of(&g), "from bob phone", "text");
+		is_str(g.participant, bj, "participant is B's phone");
+		got_free(&g);
+		is_int(recv_msg(&cb, &g), 0, "B's own companion gets it too");
+		got_free(&g);
+		is_str(box_field(PC, "inbox", id2, "text"), "from bob phone", "C's phone decrypted it");
+
+		/* changes */
+		cr = wa_node_new("subject");
+		wa_node_set_bytes(cr, "Team 2", 6);
+		rep = g2(&ca, "set", gjid, cr);
+		ok(rep && wa_node_attr_is(rep, "type", "result"), "subject changed");
+		wa_node_free(rep);
+		is_int(recv_gp2(&cb, tag, sizeof tag), 0, "notification");
+		is_str(tag, "subject", "subject notification");
+		cr = wa_node_new("promote");
+		wa_node_set_attr(wa_node_add_new(cr, "participant"), "jid", bj);
+		rep = g2(&ca, "set", gjid, cr);
+		ok(rep && wa_node_child(rep, "promote") && !wa_node_attr(wa_node_path(rep, "promote", "participant", NULL), "error"),
+		   "B promoted");
+		wa_node_free(rep);
+		recv_gp2(&cb, tag, sizeof tag);
+		is_str(tag, "promote", "promote notification");
+		cr = wa_node_new("remove");
+		wa_node_set_attr(wa_node_add_new(cr, "participant"), "jid", cj);
+		rep = g2(&cb, "set", gjid, cr);
+		ok(rep && wa_node_attr_is(rep, "type", "result"), "B (now admin) removes C");
+		wa_node_free(rep);
+		rep = g2(&ca, "get", gjid, wa_node_new("invite"));
+		ok(wa_node_attr(wa_node_child(rep, "invite"), "code") != NULL, "invite code");
+		wa_node_free(rep);
+		rep = g2(&cb, "get", gjid, wa_node_new_attrs("query", "request", "interactive", NULL));
+		is_int((int)wa_node_count(wa_node_child(rep, "group"), "participant"), 2, "two members left");
+		wa_node_free(rep);
+		cr = wa_node_new("leave");
+		wa_node_set_attr(wa_node_add_new(cr, "group"), "id", gjid);
+		rep = g2(&cb, "set", "g.us", cr);
+		ok(rep && wa_node_attr_is(rep, "type", "result"), "B leaves");
+		wa_node_free(rep);
+		rep = g2(&cb, "get", gjid, wa_node_new_attrs("query", "request", "interactive", NULL));
+		ok(rep && wa_node_attr_is(rep, "type", "error"), "metadata after leaving -> error");
+		wa_node_free(rep);
+
+		/* admin: a phone creates a group */
+		is_int(admin("POST", "/admin/groups", "{\"phone\":\"" PC "\",\"subject\":\"Carol's\",\"participants\":[\"" PA "\"]}",
+			     &j), 201, "POST /admin/groups as phone C");
+		json_decref(j);
+		for (int i = 0; i < 6 && strcmp(tag, "create") != 0; i++)
+			if (recv_gp2(&ca, tag, sizeof tag) != 0)
+				break;
+		is_str(tag, "create", "A's companion is told about the new group");
+	}
 
 	comp_free(&ca);
 	comp_free(&cb);
