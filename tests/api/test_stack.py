@@ -46,7 +46,7 @@ def test_body_under_max_body_reaches_the_workers(anon):
 def test_media_location_is_internal(anon, stack_config):
     prefix = stack_config["media.accel_prefix"]
     r = anon.get(prefix + "x")
-    assert r.status_code == 404
+    assert_error_shape(r, 404)
 
 
 def test_media_location_hides_real_files(anon, stack_config, state_dir):
