@@ -58,6 +58,9 @@
 #include "wa/sigstore.h"
 #include "wa/syncaction.h"
 
+#include <signal_protocol.h>
+#include <curve.h>
+
 /* ------------------------------------------------------------------ */
 /* Heap accounting by malloc interposition. Single-threaded program: plain
  * counters. Disabled under AddressSanitizer, which owns malloc itself. */
@@ -1241,6 +1244,63 @@ static int run_apply_patch1000(void *p, size_t iters)
 	return 0;
 }
 
+/* ---- Curve25519: the two implementations in the process ---- */
+
+/* wa/crypto's X25519 (OpenSSL): used by Noise. */
+struct x_ctx {
+	uint8_t priv[32], pub[32];
+	ec_key_pair *kp;
+};
+
+static void *setup_x25519(size_t *bytes)
+{
+	struct x_ctx *c = xmalloc(sizeof *c);
+	uint8_t p2[32];
+
+	check(wa_x25519_keypair(c->priv, p2), "keypair");
+	check(wa_x25519_keypair(p2, c->pub), "keypair");
+	check(curve_generate_key_pair(wa_signal_ctx(), &c->kp), "signal keypair");
+	*bytes = 0;
+	return c;
+}
+
+static void teardown_x25519(void *p)
+{
+	struct x_ctx *c = p;
+
+	SIGNAL_UNREF(c->kp);
+	free(c);
+}
+
+static int run_x25519_openssl(void *p, size_t iters)
+{
+	struct x_ctx *c = p;
+	uint8_t out[32];
+
+	for (size_t i = 0; i < iters; i++)
+		if (wa_x25519_dh(c->priv, c->pub, out) != 0)
+			return -1;
+	return 0;
+}
+
+/* libsignal-protocol-c's own curve25519 (used by every Signal ratchet
+ * step; its crypto provider hooks do not cover the curve). */
+static int run_x25519_libsignal(void *p, size_t iters)
+{
+	struct x_ctx *c = p;
+
+	for (size_t i = 0; i < iters; i++) {
+		uint8_t *out = NULL;
+
+		if (curve_calculate_agreement(&out, ec_key_pair_get_public(c->kp), ec_key_pair_get_private(c->kp)) != 32) {
+			free(out);
+			return -1;
+		}
+		free(out);
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 
 static const struct bcase cases[] = {
@@ -1276,6 +1336,10 @@ static const struct bcase cases[] = {
 	{ "noise_handshake", "full XX handshake, client + server in process (cert chain checked)",
 	  setup_hs, run_hs, teardown_hs, 0, 20 },
 
+	{ "x25519_openssl", "one X25519 agreement via wa_x25519_dh (OpenSSL; Noise uses it)",
+	  setup_x25519, run_x25519_openssl, teardown_x25519, 0, 50 },
+	{ "x25519_libsignal", "one X25519 agreement via libsignal's curve_calculate_agreement (Signal uses it)",
+	  setup_x25519, run_x25519_libsignal, teardown_x25519, 0, 50 },
 	{ "sig_session_build", "X3DH session build from a bundle (alice side)",
 	  setup_sig_build, run_sig_build, sig_teardown, 2000, 50 },
 	{ "sig_pkmsg_rt", "first contact: bundle + pkmsg enc/dec + msg reply enc/dec",
