@@ -31,8 +31,9 @@ EXTRA_DIST += tests/wa-sim/test_sim_indep.py
 # messaging layer (simmsg engineer): phones as Signal clients, pre-keys,
 # usync, message/receipt relay, groups; admin routes; test_sim_messaging
 WA_SIM_CORE += tests/wa-sim/sim_msg.h tests/wa-sim/sim_prekeys.c tests/wa-sim/sim_phone.c \
-	tests/wa-sim/sim_usync.c tests/wa-sim/sim_msg.c tests/wa-sim/sim_groups.c
-wa_sim_SOURCES += tests/wa-sim/sim_admin_msg.c
+	tests/wa-sim/sim_usync.c tests/wa-sim/sim_msg.c tests/wa-sim/sim_groups.c \
+	tests/wa-sim/sim_media.h tests/wa-sim/sim_media.c
+wa_sim_SOURCES += tests/wa-sim/sim_admin_msg.c tests/wa-sim/sim_media_http.c
 check_PROGRAMS += tests/wa-sim/test_sim_messaging
 TESTS += tests/wa-sim/test_sim_messaging
 tests_wa_sim_test_sim_messaging_SOURCES = tests/wa-sim/test_sim_messaging.c tests/unit/tap.h

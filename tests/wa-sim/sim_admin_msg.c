@@ -10,7 +10,10 @@
 
 #include <jansson.h>
 
+#include "sim_media.h"
+#include "wa/mediacrypto.h"
 #include "wa_e2e.pb-c.h"
+#include "wa_util.h"
 #include "wa_log.h"
 
 #define SEG_MAX 6
@@ -117,9 +120,72 @@ static int h_send(struct sim_server *s, struct sim_account *a, json_t *in, json_
 		*reply = err_json("text too long");
 		return 413;
 	}
-	if (json_object_get(in, "image") || json_object_get(in, "data") || json_object_get(in, "type")) {
-		*reply = err_json("media messages need the media host, which is not built yet");
-		return 501;
+	if (json_object_get(in, "image") || json_object_get(in, "data")) {
+		/* {"image": {"data", "caption"?, "mimetype"?}} or {"type": "image", "data", "caption"?} */
+		json_t *im = json_object_get(in, "image") ? json_object_get(in, "image") : in;
+		const char *b64 = json_string_value(json_object_get(im, "data"));
+		const char *type = json_string_value(json_object_get(in, "type"));
+		const char *host = sim_media_host();
+		uint8_t *plain = NULL, *enc = NULL, mkey[32];
+		size_t elen = 0;
+		long plen;
+		struct wa_media_info info;
+		char dp[160], url[320];
+
+		if (type && strcmp(type, "image") != 0) {
+			*reply = err_json("only image media is supported");
+			return 501;
+		}
+		if (host == NULL) {
+			*reply = err_json("no media host: start wa-sim with --media HOST:PORT");
+			return 501;
+		}
+		if (b64 == NULL || (plain = malloc(strlen(b64) / 4 * 3 + 4)) == NULL ||
+		    (plen = wa_base64_decode(b64, strlen(b64), plain, strlen(b64) / 4 * 3 + 4)) <= 0) {
+			free(plain);
+			*reply = err_json("image needs base64 \"data\"");
+			return 400;
+		}
+		if (wa_media_new_key(mkey) != 0 ||
+		    wa_media_encrypt(WA_MEDIA_IMAGE, mkey, plain, (size_t)plen, &enc, &elen, &info) != 0 ||
+		    sim_media_put(enc, elen, "image", dp, sizeof dp) != 0) {
+			free(plain);
+			free(enc);
+			*reply = err_json("cannot encrypt / store the image");
+			return 500;
+		}
+		free(plain);
+		free(enc);
+		snprintf(url, sizeof url, "http://%s%s", host, dp);
+		{
+			WaE2E__ImageMessage img = WA_E2_E__IMAGE_MESSAGE__INIT;
+
+			img.url = url;
+			img.directpath = dp;
+			img.mimetype = (char *)(json_string_value(json_object_get(im, "mimetype")) ?
+						json_string_value(json_object_get(im, "mimetype")) : "image/jpeg");
+			img.caption = (char *)json_string_value(json_object_get(im, "caption"));
+			img.has_mediakey = img.has_filesha256 = img.has_fileencsha256 = img.has_filelength = 1;
+			img.mediakey.data = mkey;
+			img.mediakey.len = 32;
+			img.filesha256.data = info.file_sha256;
+			img.filesha256.len = 32;
+			img.fileencsha256.data = info.file_enc_sha256;
+			img.fileencsha256.len = 32;
+			img.filelength = info.file_length;
+			img.has_mediakeytimestamp = 1;
+			img.mediakeytimestamp = (int64_t)sim_now(s);
+			m.imagemessage = &img;
+			snprintf(sum.type, sizeof sum.type, "image");
+			sum.text = img.caption;
+			len = wa_e2_e__message__get_packed_size(&m);
+			buf = malloc(len ? len : 1);
+			if (buf == NULL)
+				return 500;
+			wa_e2_e__message__pack(&m, buf);
+		}
+		stype = "media";
+		goto send;
 	}
 	if (jl) {
 		json_t *lat = json_object_get(jl, "lat"), *lng = json_object_get(jl, "lng");
@@ -200,6 +266,7 @@ static int h_send(struct sim_server *s, struct sim_account *a, json_t *in, json_
 	if (buf == NULL)
 		return 500;
 	wa_e2_e__message__pack(&m, buf);
+send:
 	if (sim_phone_send(s, a, chat, buf, len, stype, &sum, id, sizeof id, &why) != 0) {
 		*reply = err_json(why);
 		status = strcmp(why, "no such account") == 0 || strcmp(why, "no such group") == 0 ? 404 : 400;

@@ -11,6 +11,7 @@
  * pair-success) arrive as type="result"/"error" and are matched by id. */
 #include "sim.h"
 #include "sim_msg.h"
+#include "sim_media.h"
 
 #include <string.h>
 
@@ -53,6 +54,7 @@ const struct sim_iq_handler sim_iq_handlers[] = {
 	{ "get", "usync", "usync", SIM_LOGGED_IN, sim_iq_usync },
 	{ "get", "w:g2", NULL, SIM_LOGGED_IN, sim_iq_groups },
 	{ "set", "w:g2", NULL, SIM_LOGGED_IN, sim_iq_groups },
+	{ "set", "w:m", "media_conn", SIM_LOGGED_IN, sim_iq_media_conn },
 	/* next: w:m (media_conn), w:g2, w:sync:app:state,
 	 * w:profile:picture, blocklist, privacy, status, abt */
 	{ NULL, NULL, NULL, 0, NULL },

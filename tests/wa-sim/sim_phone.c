@@ -13,6 +13,8 @@
 
 #include <jansson.h>
 
+#include "sim_media.h"
+#include "wa/mediacrypto.h"
 #include "wa/pbsafe.h"
 #include "wa/signal_node.h"
 #include "wa/sigstore.h"
@@ -251,6 +253,27 @@ static const WaE2E__ContextInfo *summarize(const WaE2E__Message *m, struct sim_m
 		if (im->has_fileencsha256 && im->fileencsha256.len == 32) {
 			wa_hex_encode(im->fileencsha256.data, 32, hex);
 			json_object_set_new(extra, "fileEncSha256", json_string(hex));
+		}
+		/* the phone downloads and decrypts what was uploaded to wa-sim */
+		if (im->directpath && im->has_mediakey && im->mediakey.len == 32) {
+			const uint8_t *enc;
+			size_t elen, plen = 0;
+			uint8_t *plain = NULL;
+			struct wa_media_info info;
+			int rc = sim_media_get(im->directpath, &enc, &elen) != 0 ? -100
+				 : wa_media_decrypt(WA_MEDIA_IMAGE, im->mediakey.data, enc, elen,
+						    im->has_fileencsha256 && im->fileencsha256.len == 32 ? im->fileencsha256.data : NULL,
+						    im->has_filesha256 && im->filesha256.len == 32 ? im->filesha256.data : NULL,
+						    &plain, &plen, &info);
+
+			json_object_set_new(extra, "mediaOk", json_boolean(rc == 0));
+			if (rc == 0) {
+				json_object_set_new(extra, "mediaSize", json_integer((json_int_t)plen));
+			} else {
+				json_object_set_new(extra, "mediaError",
+						    json_string(rc == -100 ? "not on the media host" : wa_media_strerror(rc)));
+			}
+			free(plain);
 		}
 	} else if (m->videomessage) {
 		snprintf(r->type, sizeof r->type, "video");

@@ -26,6 +26,7 @@
 
 #include "../unit/tap.h"
 #include "waclient.h"
+#include "wa/mediacrypto.h"
 #include "wa/msgid.h"
 #include "wa/pbsafe.h"
 #include "wa/signal.h"
@@ -40,7 +41,7 @@
 #define PC "15550000003"
 
 static char state_dir[256];
-static int ws_port, admin_port;
+static int ws_port, admin_port, media_port;
 static pid_t sim_pid = -1;
 static char root_hex[65];
 
@@ -118,13 +119,14 @@ static int free_port(void)
 static int start_sim(void)
 {
 	const char *bin = getenv("WA_SIM_BIN");
-	char l[64], ad[64], logp[300];
+	char l[64], ad[64], md[64], logp[300];
 	json_t *j = NULL;
 
 	if (bin == NULL)
 		bin = "./wa-sim";
 	snprintf(l, sizeof l, "127.0.0.1:%d", ws_port);
 	snprintf(ad, sizeof ad, "127.0.0.1:%d", admin_port);
+	snprintf(md, sizeof md, "127.0.0.1:%d", media_port);
 	snprintf(logp, sizeof logp, "%s/wa-sim.log", state_dir);
 	sim_pid = fork();
 	if (sim_pid < 0)
@@ -134,7 +136,7 @@ static int start_sim(void)
 
 		(void)f;
 		dup2(1, 2);
-		execl(bin, bin, "--listen", l, "--admin", ad, "--state", state_dir, (char *)NULL);
+		execl(bin, bin, "--listen", l, "--admin", ad, "--state", state_dir, "--media", md, (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 100; i++) {
@@ -339,25 +341,25 @@ static struct wa_node *enc_node(struct comp *m, const char *jid, const uint8_t *
 
 /* Send text from companion m to chat `to` with the given recipient devices
  * (peer devices get Message, own devices a DeviceSentMessage copy). */
-static int send_text(struct comp *m, const char *to, const char *const *peer_devs, size_t np,
-		     const char *const *own_devs, size_t no, const char *text, char *id_out)
+static int send_msg(struct comp *m, const char *to, const char *const *peer_devs, size_t np,
+		    const char *const *own_devs, size_t no, WaE2E__Message *msgp, const char *stype, char *id_out)
 {
-	WaE2E__Message msg = WA_E2_E__MESSAGE__INIT, outer = WA_E2_E__MESSAGE__INIT;
+	WaE2E__Message outer = WA_E2_E__MESSAGE__INIT;
 	WaE2E__DeviceSentMessage dsm = WA_E2_E__DEVICE_SENT_MESSAGE__INIT;
 	uint8_t *pt, *dpt;
 	size_t len, dlen;
 	struct wa_node *n, *parts, *ack = NULL;
 	int pk = 0, rc = -1;
 	char id[WA_MSGID_LEN + 1];
+	WaE2E__Message msg = *msgp;
 
-	msg.conversation = (char *)text;
 	dsm.destinationjid = (char *)to;
 	dsm.message = &msg;
 	outer.devicesentmessage = &dsm;
 	pt = pack_msg(&msg, &len);
 	dpt = pack_msg(&outer, &dlen);
 	wa_msgid_generate(id, m->phone, time(NULL));
-	n = wa_node_new_attrs("message", "id", id, "to", to, "type", "text", NULL);
+	n = wa_node_new_attrs("message", "id", id, "to", to, "type", stype, NULL);
 	parts = wa_node_add_new(n, "participants");
 	for (size_t i = 0; i < np + no; i++) {
 		const char *jid = i < np ? peer_devs[i] : own_devs[i - np];
@@ -386,6 +388,40 @@ out:
 	wa_node_free(n);
 	wa_node_free(ack);
 	return rc;
+}
+
+static int send_text(struct comp *m, const char *to, const char *const *peer_devs, size_t np,
+		     const char *const *own_devs, size_t no, const char *text, char *id_out)
+{
+	WaE2E__Message msg = WA_E2_E__MESSAGE__INIT;
+
+	msg.conversation = (char *)text;
+	return send_msg(m, to, peer_devs, np, own_devs, no, &msg, "text", id_out);
+}
+
+/* HTTP to the media host: POST (body) or GET; the answer in *out. */
+static long media_http(const char *method, const char *url, const uint8_t *body, size_t blen, struct resp *out)
+{
+	CURL *h = curl_easy_init();
+	long status = 0;
+
+	out->data = NULL;
+	out->len = 0;
+	if (h == NULL)
+		return 0;
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
+	if (body) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)blen);
+	}
+	if (curl_easy_perform(h) == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(h);
+	return status;
 }
 
 /* Received message, decrypted. */
@@ -689,6 +725,9 @@ int main(void)
 	admin_port = free_port();
 	while (admin_port == ws_port)
 		admin_port = free_port();
+	media_port = free_port();
+	while (media_port == ws_port || media_port == admin_port)
+		media_port = free_port();
 	if (ws_port <= 0 || admin_port <= 0 || start_sim() != 0) {
 		stop_sim();
 		tap_skip_all("cannot start wa-sim (set WA_SIM_BIN or run from the build directory)");
@@ -879,6 +918,111 @@ int main(void)
 	is_str(g.enc_type, "pkmsg", "re-encrypted with a fresh session (pkmsg)");
 	is_str(text_of(&g), "retry me", "same text");
 	got_free(&g);
+
+	/* media (§9): media_conn, upload, message, download, decrypt */
+	{
+		struct wa_node *iq = wa_node_new_attrs("iq", "xmlns", "w:m", "type", "set", NULL), *rep = NULL, *mc;
+		char host[128] = "", auth[128] = "", url[1024], tok[45], dp[256] = "";
+		uint8_t plain[3000], mkey[32], *enc = NULL, *dec = NULL;
+		size_t elen = 0, dlen = 0;
+		struct wa_media_info info;
+		struct resp rs;
+		long st;
+
+		for (size_t i = 0; i < sizeof plain; i++)
+			plain[i] = (uint8_t)(i * 7 + 3);
+		wa_node_add_new(iq, "media_conn");
+		ok(waclient_iq(ca.c, iq, T_MS, &rep) == 0 && (mc = wa_node_child(rep, "media_conn")) != NULL,
+		   "media_conn answered");
+		mc = wa_node_child(rep, "media_conn");
+		snprintf(host, sizeof host, "%s", wa_node_attr_or(wa_node_child(mc, "host"), "hostname", ""));
+		snprintf(auth, sizeof auth, "%s", wa_node_attr_or(mc, "auth", ""));
+		ok(strstr(host, "127.0.0.1:") == host && auth[0], "media host points at wa-sim, auth given");
+		wa_node_free(iq);
+		wa_node_free(rep);
+		wa_media_new_key(mkey);
+		wa_media_encrypt(WA_MEDIA_IMAGE, mkey, plain, sizeof plain, &enc, &elen, &info);
+		wa_media_upload_token(info.file_enc_sha256, 1, tok);
+		{
+			char etok[140];
+			CURL *h = curl_easy_init();
+			char *e = curl_easy_escape(h, tok, 0);
+
+			snprintf(etok, sizeof etok, "%s", e);
+			curl_free(e);
+			curl_easy_cleanup(h);
+			snprintf(url, sizeof url, "http://%s/mms/image/%s?auth=wrong&token=%s", host, tok, etok);
+			is_int(media_http("POST", url, enc, elen, &rs), 401, "upload with a wrong auth -> 401");
+			free(rs.data);
+			snprintf(url, sizeof url, "http://%s/mms/image/%s?auth=%s&token=%s", host, tok, auth, etok);
+		}
+		st = media_http("POST", url, enc, elen, &rs);
+		is_int(st, 200, "encrypted image uploaded");
+		{
+			json_t *jr = rs.data ? json_loads(rs.data, 0, NULL) : NULL;
+
+			snprintf(dp, sizeof dp, "%s", json_string_value(json_object_get(jr, "direct_path")) ?
+						       json_string_value(json_object_get(jr, "direct_path")) : "");
+			json_decref(jr);
+		}
+		free(rs.data);
+		ok(dp[0] == '/', "answer has a direct_path");
+		{
+			WaE2E__Message msg = WA_E2_E__MESSAGE__INIT;
+			WaE2E__ImageMessage img = WA_E2_E__IMAGE_MESSAGE__INIT;
+			const char *peer[] = { bj, cb.jid }, *own[] = { aj };
+			char imgurl[400];
+
+			snprintf(imgurl, sizeof imgurl, "http://%s%s", host, dp);
+			img.url = imgurl;
+			img.directpath = dp;
+			img.mimetype = "image/jpeg";
+			img.caption = "a picture";
+			img.has_mediakey = img.has_filesha256 = img.has_fileencsha256 = img.has_filelength = 1;
+			img.mediakey.data = mkey;
+			img.mediakey.len = 32;
+			img.filesha256.data = info.file_sha256;
+			img.filesha256.len = 32;
+			img.fileencsha256.data = info.file_enc_sha256;
+			img.fileencsha256.len = 32;
+			img.filelength = sizeof plain;
+			msg.imagemessage = &img;
+			is_int(send_msg(&ca, bj, peer, 2, own, 1, &msg, "media", id), 0, "image message sent");
+		}
+		is_int(recv_msg(&cb, &g), 0, "B's companion decrypts the image message");
+		ok(g.m->imagemessage && strcmp(g.m->imagemessage->caption, "a picture") == 0, "caption");
+		got_free(&g);
+		is_str(box_field(PB, "inbox", id, "type"), "image", "B's phone: image");
+		is_str(box_field(PB, "inbox", id, "mediaOk"), "true", "B's phone downloaded and decrypted it");
+		is_str(box_field(PB, "inbox", id, "caption"), "a picture", "inbox caption");
+		free(enc);
+		enc = NULL;
+
+		/* phone -> companion image */
+		{
+			char b64[64];
+			static const uint8_t pic[] = "not really a jpeg, but bytes";
+
+			wa_base64_encode(pic, sizeof pic, b64);
+			snprintf(body, sizeof body, "{\"to\":\"" PA "\",\"image\":{\"data\":\"%s\",\"caption\":\"pic\"}}", b64);
+			is_int(phone_send(PB, body, NULL), 200, "B's phone sends an image");
+			is_int(recv_msg(&ca, &g), 0, "A's companion decrypts it");
+			ok(g.m->imagemessage && g.m->imagemessage->directpath && g.m->imagemessage->has_mediakey, "image message with key and path");
+			if (g.m->imagemessage && g.m->imagemessage->directpath) {
+				snprintf(url, sizeof url, "http://%s%s&hash=x&mms-type=image&__wa-mms=", host, g.m->imagemessage->directpath);
+				is_int(media_http("GET", url, NULL, 0, &rs), 200, "download from the media host");
+				is_int(wa_media_decrypt(WA_MEDIA_IMAGE, g.m->imagemessage->mediakey.data, (uint8_t *)rs.data, rs.len,
+							g.m->imagemessage->fileencsha256.data, g.m->imagemessage->filesha256.data,
+							&dec, &dlen, &info), 0, "decrypts with the message's key and hashes");
+				ok(dlen == sizeof pic && dec && memcmp(dec, pic, dlen) == 0, "same bytes the phone sent");
+				free(dec);
+				free(rs.data);
+			}
+			got_free(&g);
+			recv_msg(&cb, &g);
+			got_free(&g);
+		}
+	}
 
 	/* groups (§10) */
 	{

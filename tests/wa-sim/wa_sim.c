@@ -7,6 +7,7 @@
  * One lws context, one service thread, two vhosts: the WebSocket endpoint
  * /ws/chat and the admin HTTP JSON API. See README.md. */
 #include "sim.h"
+#include "sim_media.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -54,7 +55,7 @@ static int parse_hostport(const char *s, char *host, size_t hcap, int *port)
 static void usage(void)
 {
 	fprintf(stderr, "usage: wa-sim --listen HOST:PORT --admin HOST:PORT --state DIR [--seed N] "
-			"[--qr-timeouts FIRST,NEXT] [--compress-min BYTES] [--verbose]\n");
+			"[--media HOST:PORT] [--qr-timeouts FIRST,NEXT] [--compress-min BYTES] [--verbose]\n");
 }
 
 static void lws_log_emit(int level, const char *line)
@@ -74,7 +75,7 @@ int main(int argc, char **argv)
 	static struct sim_server srv;
 	static struct lws_protocols ws_protocols[2], admin_protocols[2];
 	struct lws_context_creation_info info;
-	const char *listen = NULL, *admin = NULL, *state = NULL;
+	const char *listen = NULL, *admin = NULL, *state = NULL, *media = NULL;
 	char lhost[128], ahost[128], path[4200], hex[65];
 	int lport, aport, rc = 1;
 	unsigned qr_first = 60, qr_next = 20;
@@ -86,6 +87,8 @@ int main(int argc, char **argv)
 			admin = argv[++i];
 		else if (strcmp(argv[i], "--state") == 0 && i + 1 < argc)
 			state = argv[++i];
+		else if (strcmp(argv[i], "--media") == 0 && i + 1 < argc)
+			media = argv[++i]; /* media host (sim_media_http.c) */
 		else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) {
 			char *end;
 
@@ -190,6 +193,8 @@ int main(int argc, char **argv)
 		wa_error("sim: cannot listen on %s", admin);
 		goto out;
 	}
+	if (media && sim_media_start(srv.ctx, media) != 0)
+		goto out;
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

@@ -1,0 +1,47 @@
+/* sim_media.h: wa-sim's media host (simmsg engineer; PROTOCOL.md 9).
+ *
+ *   sim_media.c       blob table + media_conn IQ (no sockets)
+ *   sim_media_http.c  the lws HTTP vhost: POST /mms/<type>/<token>?auth&token
+ *                     stores an encrypted file and answers {url, direct_path};
+ *                     GET <direct_path> returns it.
+ *
+ * Started with wa-sim --media HOST:PORT; without it media_conn answers 503
+ * and phones cannot send media. Plain HTTP on loopback: clients that insist
+ * on https:// (whatsmeow builds "https://" + hostname) need a TLS proxy or a
+ * configurable scheme. Threads: the lws service thread only. Limits:
+ * SIM_MEDIA_BLOB_MAX per file, SIM_MEDIA_BLOBS files, SIM_MEDIA_TOTAL bytes
+ * (oldest dropped); nothing is persisted. */
+#ifndef SIM_MEDIA_H
+#define SIM_MEDIA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim.h"
+
+#define SIM_MEDIA_BLOB_MAX (16u * 1024 * 1024)
+#define SIM_MEDIA_BLOBS 1000
+#define SIM_MEDIA_TOTAL (256u * 1024 * 1024)
+
+/* Advertise hostport ("127.0.0.1:8183") and make a fresh auth token. 0 / -1. */
+int sim_media_configure(const char *hostport);
+/* The advertised host, or NULL when no media host runs. */
+const char *sim_media_host(void);
+/* The upload auth token of media_conn. */
+const char *sim_media_auth(void);
+
+/* Store an encrypted file (copied); direct_path gets its path + query. 0 / -1. */
+int sim_media_put(const uint8_t *data, size_t len, const char *mms_type, char *direct_path, size_t cap);
+/* Find a file by its direct path (query ignored); borrowed bytes. 0 / -1. */
+int sim_media_get(const char *path, const uint8_t **data, size_t *len);
+/* Free every blob. */
+void sim_media_clear(void);
+
+/* IQ handler: xmlns="w:m" <media_conn/>. */
+int sim_iq_media_conn(struct sim_conn *c, struct wa_node *iq, struct wa_node *child);
+
+/* Create the HTTP vhost on hostport (wa-sim main). 0 / -1. */
+struct lws_context;
+int sim_media_start(struct lws_context *ctx, const char *hostport);
+
+#endif
