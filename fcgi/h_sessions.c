@@ -9,6 +9,7 @@
 #include "fcgi/auth.h"
 #include "fcgi/db.h"
 #include "fcgi/engine_client.h"
+#include "fcgi/h_util.h"
 #include "fcgi/handlers.h"
 #include "fcgi/qrpng.h"
 #include "wa_log.h"
@@ -322,7 +323,8 @@ int wa_session_purge_keys(struct wa_db *db, uint64_t wa_session_id)
 
 int h_session_delete(struct wa_req *r)
 {
-	json_t *body = NULL;
+	json_t *body = NULL, *files;
+	size_t removed;
 	int status;
 
 	/* Log out first if an engine holds the session; when none runs the
@@ -331,12 +333,22 @@ int h_session_delete(struct wa_req *r)
 	json_decref(body);
 	if (status != 200 && status != 503)
 		wa_warn("session %s: logout before delete answered %d", r->sess.slug, status);
-	if (wa_db_begin(r->db) < 0 || wa_session_purge_keys(r->db, r->sess.id) < 0 ||
+	/* The files the session's rows name are listed first and removed after
+	 * the commit (a failed delete must not lose files). */
+	files = wa_db_query(r->db,
+		"SELECT filename AS f FROM media_files WHERE wa_session_id = ? "
+		"UNION SELECT media_path FROM messages WHERE media_path IS NOT NULL AND wa_session_id = ? "
+		"LIMIT 1000000", "uu", (unsigned long long)r->sess.id, (unsigned long long)r->sess.id);
+	if (!files || wa_db_begin(r->db) < 0 || wa_session_purge_keys(r->db, r->sess.id) < 0 ||
 	    wa_db_exec(r->db, "DELETE FROM wa_sessions WHERE id = ?", "u", (unsigned long long)r->sess.id) < 0 ||
 	    wa_db_commit(r->db) < 0) {
 		wa_db_rollback(r->db);
+		json_decref(files);
 		return wa_reply_error(r, 500, "Cannot delete the session", NULL);
 	}
-	wa_info("session %s deleted by user %llu", r->sess.slug, (unsigned long long)r->user.id);
+	removed = wa_media_remove_unreferenced(r, files);
+	json_decref(files);
+	wa_info("session %s deleted by user %llu (%zu media files removed)", r->sess.slug,
+		(unsigned long long)r->user.id, removed);
 	return wa_reply_ok(r, 200, "Session deleted", NULL);
 }

@@ -180,39 +180,11 @@ int h_users_update(struct wa_req *r)
 	return wa_reply_json(r, 200, json_pack("{s:b,s:o}", "success", 1, "user", user));
 }
 
-/* Unlink the media files named by rows {"f": name} that no media_files row
- * names any more; returns how many were removed. */
-static size_t remove_media_files(struct wa_req *r, json_t *files)
-{
-	char path[1024];
-	json_t *row;
-	size_t i, n = 0;
-
-	if (!r->app->media_dir || !*r->app->media_dir)
-		return 0;
-	json_array_foreach(files, i, row) {
-		const char *f = json_string_value(json_object_get(row, "f"));
-		size_t len = f ? strlen(f) : 0;
-
-		if (!len || len > 128 || f[0] == '.' || strstr(f, "..") ||
-		    strspn(f, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != len)
-			continue;
-		if (wa_db_int(r->db, 1, "SELECT COUNT(*) FROM media_files WHERE filename = ?", "s", f) != 0)
-			continue;
-		snprintf(path, sizeof path, "%s/%s", r->app->media_dir, f);
-		if (unlink(path) == 0)
-			n++;
-		else if (errno != ENOENT)
-			wa_warn("cannot remove %s: %s", path, strerror(errno));
-	}
-	return n;
-}
-
 int h_users_delete(struct wa_req *r)
 {
 	unsigned long long id;
-	json_t *target, *files;
-	size_t removed;
+	json_t *target, *files, *sessions = NULL, *row;
+	size_t removed, i;
 
 	if (wa_path_id(r, "id", &id) < 0)
 		return -1;
@@ -238,14 +210,28 @@ int h_users_delete(struct wa_req *r)
 		"AND wa_session_id IN (SELECT id FROM wa_sessions WHERE user_id = ?) LIMIT 1000000", "uuu", id, id, id);
 	if (!files)
 		return wa_reply_error(r, 500, "Cannot delete the user", NULL);
-	if (wa_db_exec(r->db, "DELETE FROM users WHERE id = ?", "u", id) < 0) {
+	sessions = wa_db_query(r->db, "SELECT id FROM wa_sessions WHERE user_id = ?", "u", id);
+	if (!sessions || wa_db_begin(r->db) < 0) {
 		json_decref(files);
+		json_decref(sessions);
 		return wa_reply_error(r, 500, "Cannot delete the user", NULL);
 	}
-	removed = remove_media_files(r, files);
+	/* the Signal key rows of their sessions have no foreign keys: same transaction */
+	json_array_foreach(sessions, i, row)
+		if (wa_session_purge_keys(r->db, (uint64_t)json_integer_value(json_object_get(row, "id"))) < 0)
+			goto fail;
+	if (wa_db_exec(r->db, "DELETE FROM users WHERE id = ?", "u", id) < 0 || wa_db_commit(r->db) < 0)
+		goto fail;
+	json_decref(sessions);
+	removed = wa_media_remove_unreferenced(r, files);
 	json_decref(files);
 	wa_info("user %llu deleted by user %llu (%zu media files removed)", id, (unsigned long long)r->user.id, removed);
 	return wa_reply_success(r, "User deleted", NULL);
+fail:
+	wa_db_rollback(r->db);
+	json_decref(files);
+	json_decref(sessions);
+	return wa_reply_error(r, 500, "Cannot delete the user", NULL);
 }
 
 /* ---- the caller's API key ------------------------------------------------ */

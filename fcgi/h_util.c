@@ -1,6 +1,9 @@
 /* h_util: helpers shared by the stored-data handlers (see h_util.h). */
 #include "fcgi/h_util.h"
 #include "fcgi/validate.h"
+#include "fcgi/app.h"
+#include "fcgi/db.h"
+#include "wa_log.h"
 #include "wa_util.h"
 #include "wa/jid.h"
 
@@ -11,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 int wa_id_parse(const char *s, unsigned long long *out)
 {
@@ -471,3 +475,30 @@ int wa_sql_datetime(long long ms, char *out, size_t len)
 	return 0;
 }
 
+/* Unlink the media files named by rows {"f": name} that no media_files row
+ * names any more; returns how many were removed. */
+size_t wa_media_remove_unreferenced(struct wa_req *r, json_t *files)
+{
+	char path[1024];
+	json_t *row;
+	size_t i, n = 0;
+
+	if (!r->app->media_dir || !*r->app->media_dir)
+		return 0;
+	json_array_foreach(files, i, row) {
+		const char *f = json_string_value(json_object_get(row, "f"));
+		size_t len = f ? strlen(f) : 0;
+
+		if (!len || len > 128 || f[0] == '.' || strstr(f, "..") ||
+		    strspn(f, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != len)
+			continue;
+		if (wa_db_int(r->db, 1, "SELECT COUNT(*) FROM media_files WHERE filename = ?", "s", f) != 0)
+			continue;
+		snprintf(path, sizeof path, "%s/%s", r->app->media_dir, f);
+		if (unlink(path) == 0)
+			n++;
+		else if (errno != ENOENT)
+			wa_warn("cannot remove %s: %s", path, strerror(errno));
+	}
+	return n;
+}

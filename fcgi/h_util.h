@@ -101,4 +101,10 @@ int wa_iso8601_parse(const char *s, long long *ms_out);
 /* UTC milliseconds -> "YYYY-MM-DD HH:MM:SS.fff" for a DATETIME(3) value. */
 int wa_sql_datetime(long long ms, char *out, size_t len);
 
+/* Unlink from media.dir the files named by rows {"f": name} that no
+ * media_files row names any more (call after the rows were deleted and
+ * committed). Names that are not plain media file names are skipped.
+ * Returns how many files were removed. */
+size_t wa_media_remove_unreferenced(struct wa_req *r, json_t *files);
+
 #endif
