@@ -3,9 +3,11 @@
  * Each case is a small fixture (built once, off the clock) and an operation
  * the engine performs per stanza / frame / message / file. For every case:
  *   - warm-up: the operation is run with doubling iteration counts until it
- *     has taken WARM seconds (this also calibrates the per-rep count);
- *   - REPS repetitions of ~TIME seconds each; the median ns/op is reported
- *     with ops/s and MB/s derived from it, and the spread (max-min)/median;
+ *     has taken WARM seconds of CPU (this also calibrates the per-rep count);
+ *   - REPS repetitions of ~TIME CPU seconds each; the median CPU ns/op is
+ *     reported with ops/s and MB/s (per core) derived from it, the spread
+ *     (max-min)/median of the CPU times, and the median wall ns/op next to
+ *     it (wall >> CPU means the shared machine was busy);
  *   - heap: this program interposes malloc/free (glibc's documented
  *     replacement mechanism, forwarding to __libc_malloc & co.) and counts
  *     live bytes, so "heap-peak" is the largest extra heap one operation
@@ -236,6 +238,17 @@ static double now_s(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* CPU time of this (single-threaded) process, user + system: unlike wall
+ * time it does not count the time other jobs on a shared machine had the
+ * core. */
+static double cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
@@ -1421,7 +1434,8 @@ static void run_case(const struct bcase *c, long fixed_iters)
 	size_t bytes = 0, iters;
 	void *ctx = c->setup(&bytes);
 	double *ns = xmalloc(sizeof(double) * (size_t)g_reps);
-	double t0, el, med;
+	double *wall = xmalloc(sizeof(double) * (size_t)g_reps);
+	double t0, w0, el, med, wmed;
 	unsigned long long a0, allocs;
 	long long base, peak;
 	long rss0, hwm, rss_delta = -1;
@@ -1440,10 +1454,10 @@ static void run_case(const struct bcase *c, long fixed_iters)
 		for (double spent = 0; spent < g_warm;) {
 			if (c->max_iters && n > c->max_iters)
 				n = c->max_iters;
-			t0 = now_s();
+			t0 = cpu_s();
 			if (bench_warm_loop(c, ctx, n) != 0)
 				die("%s: warm-up failed", c->name);
-			el = now_s() - t0;
+			el = cpu_s() - t0;
 			spent += el;
 			per = el / (double)n;
 			if (c->max_iters && n >= c->max_iters)
@@ -1459,14 +1473,18 @@ static void run_case(const struct bcase *c, long fixed_iters)
 
 	a0 = heap_allocs;
 	for (int r = 0; r < g_reps; r++) {
-		t0 = now_s();
+		w0 = now_s();
+		t0 = cpu_s();
 		if (bench_timed_loop(c, ctx, iters) != 0)
 			die("%s: run failed", c->name);
-		ns[r] = (now_s() - t0) * 1e9 / (double)iters;
+		ns[r] = (cpu_s() - t0) * 1e9 / (double)iters;
+		wall[r] = (now_s() - w0) * 1e9 / (double)iters;
 	}
 	allocs = heap_allocs - a0;
 	qsort(ns, (size_t)g_reps, sizeof *ns, cmp_double);
+	qsort(wall, (size_t)g_reps, sizeof *wall, cmp_double);
 	med = g_reps % 2 ? ns[g_reps / 2] : (ns[g_reps / 2 - 1] + ns[g_reps / 2]) / 2;
+	wmed = g_reps % 2 ? wall[g_reps / 2] : (wall[g_reps / 2 - 1] + wall[g_reps / 2]) / 2;
 
 	/* one more op, alone, for its heap and RSS peaks */
 	rss0 = proc_status_kib("VmRSS");
@@ -1490,7 +1508,7 @@ static void run_case(const struct bcase *c, long fixed_iters)
 		printf("%9.1f ", (double)bytes / (med * 1e-9) / 1e6);
 	else
 		printf("%9s ", "-");
-	printf("%7.1f%% %10s ", (ns[g_reps - 1] - ns[0]) / med * 100, hp);
+	printf("%7.1f%% %12.0f %10s ", (ns[g_reps - 1] - ns[0]) / med * 100, wmed, hp);
 	if (BENCH_HEAPCOUNT)
 		printf("%9.1f ", (double)allocs / ((double)iters * g_reps));
 	else
@@ -1501,6 +1519,7 @@ static void run_case(const struct bcase *c, long fixed_iters)
 		printf("%8s\n", "-");
 	fflush(stdout);
 	free(ns);
+	free(wall);
 	c->teardown(ctx);
 }
 
@@ -1540,8 +1559,8 @@ int main(int argc, char **argv)
 		die("no signal context");
 	printf("# %d reps of ~%.2fs, warm-up %.2fs%s; heap accounting %s\n", g_reps, g_time, g_warm,
 	       fixed ? " (fixed iterations)" : "", BENCH_HEAPCOUNT ? "on" : "off (sanitizer build)");
-	printf("%-20s %9s %12s %12s %9s %8s %10s %9s %8s\n", "case", "iters", "ns/op", "ops/s", "MB/s", "spread",
-	       "heap-peak", "allocs/op", "rss+KiB");
+	printf("%-20s %9s %12s %12s %9s %8s %12s %10s %9s %8s\n", "case", "iters", "cpu-ns/op", "ops/s", "MB/s",
+	       "spread", "wall-ns/op", "heap-peak", "allocs/op", "rss+KiB");
 	for (size_t i = 0; i < ncases; i++) {
 		if (exact && strcmp(exact, cases[i].name) != 0)
 			continue;

@@ -58,7 +58,8 @@ out=$here/results/proto-$(date -u +%Y%m%d-%H%M).txt
 	echo "# cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
 	echo "# build: $(grep -m1 '^CFLAGS = ' "$build/Makefile" | cut -d= -f2- | sed 's/^ //')"
 	echo
-	echo "## wall clock (ns/op = median of the repetitions; spread = (max-min)/median)"
+	echo "## timings: cpu-ns/op = median CPU time per op; ops/s and MB/s (per core) follow from it;"
+	echo "## spread = (max-min)/median of the CPU times; wall-ns/op = median wall time per op"
 } | tee "$out"
 args=(-t "$secs" -r "$reps")
 [ -n "$filter" ] && args+=(-c "$filter")
@@ -86,12 +87,12 @@ if [ "$cg" = 1 ]; then
 		total=$(sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' <<<"$ann" | tr -d ,)
 		printf '%-20s %12d Ir/op  (%s iterations)\n' "$name" $((total / iters)) "$iters" | tee -a "$out"
 		sed -n '/file:function/,$p' <<<"$ann" | sed -n '3,8p' |
-			sed -E 's/^ *[0-9,]+ +\(/    (/; s#\[/usr/lib/x86_64-linux-gnu/#[#; s#/work/main/##; s# \[[^]]*bench_proto\]##' |
-			tee -a "$out"
+			sed -E -e 's/^ *[0-9,]+ +\(/    (/; s#\[/usr/lib/x86_64-linux-gnu/#[#; s# \[[^]]*bench_proto\]##' -e "s#$repo/##" |
+			tee -a "$out" || true
 		# where in our code: the heaviest WA-AKG functions, inclusive
 		callgrind_annotate --inclusive=yes --tree=none --auto=no "$f" 2>/dev/null | sed -n '/file:function/,$p' |
 			grep -E '/(engine|common)/' | grep -v -e bench_proto -e '=>' -e '<' | head -4 |
-			sed -E 's/^ *[0-9,]+ +\(/    incl (/; s#/work/main/##; s# \[[^]]*\]##' | tee -a "$out"
+			sed -E -e 's/^ *[0-9,]+ +\(/    incl (/; s# \[[^]]*\]##' -e "s#$repo/##" | tee -a "$out" || true
 	done
 fi
 echo "# written to ${out#"$repo/"}"
