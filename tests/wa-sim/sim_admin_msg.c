@@ -414,6 +414,30 @@ static int h_group_change(struct sim_server *s, const char *gjid, json_t *in, js
 	return 200;
 }
 
+/* POST /admin/faults {"number", "dropMessages": n} */
+static int h_faults(struct sim_server *s, json_t *in, json_t **reply)
+{
+	const char *number = json_string_value(json_object_get(in, "number"));
+	json_t *dm = json_object_get(in, "dropMessages");
+	struct sim_account *a = number ? sim_store_account_find(s->store, number) : NULL;
+	struct sim_phone *p;
+
+	if (number == NULL || !json_is_integer(dm) || json_integer_value(dm) < 0 || json_integer_value(dm) > 100000) {
+		*reply = err_json("body must be {\"number\": \"<phone>\", \"dropMessages\": <0-100000>}");
+		return 400;
+	}
+	if (a == NULL) {
+		*reply = err_json("no such phone");
+		return 404;
+	}
+	p = sim_phone_get(s, a);
+	if (p == NULL)
+		return 500;
+	sim_phone_drop_set(p, (unsigned)json_integer_value(dm));
+	*reply = json_pack("{s:s, s:I}", "number", a->number, "dropMessages", (json_int_t)sim_phone_drop_get(p));
+	return 200;
+}
+
 int sim_admin_ext(struct sim_server *s, const char *method, const char *path, const char *body, size_t body_len,
 		  json_t **reply)
 {
@@ -469,6 +493,8 @@ int sim_admin_ext(struct sim_server *s, const char *method, const char *path, co
 			*reply = err_json("not found");
 			st = 404;
 		}
+	} else if (nseg == 2 && post && strcmp(seg[1], "faults") == 0) {
+		st = h_faults(s, in, reply);
 	} else if (nseg == 2 && post && strcmp(seg[1], "groups") == 0) {
 		st = h_group_create(s, in, reply);
 	} else if (nseg == 3 && post && strcmp(seg[1], "groups") == 0) {

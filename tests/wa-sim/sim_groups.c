@@ -605,9 +605,55 @@ int sim_iq_groups(struct sim_conn *c, struct wa_node *iq, struct wa_node *child)
 
 /* ---- messages ---- */
 
+/* status@broadcast (§7.8): the sender names the audience by listing its
+ * devices under <participants>; each listed device gets its SKDM and the
+ * skmsg, from="status@broadcast" participant=<sender device>. */
+static int status_relay(struct sim_server *s, struct sim_account *a, uint16_t dev, struct wa_node *msg)
+{
+	struct wa_node *parts = wa_node_child(msg, "participants"), *t = NULL, *e, *sk = NULL;
+	char sender[WA_JID_STR_MAX];
+
+	for (e = NULL; (e = wa_node_next(msg, "enc", e)) != NULL;)
+		if (wa_node_attr_is(e, "type", "skmsg"))
+			sk = e;
+	sim_device_jid(a, dev, sender, sizeof sender);
+	while ((t = wa_node_next(parts, "to", t)) != NULL) {
+		struct wa_jid tj;
+		struct sim_account *ta;
+		uint16_t tdev = 0;
+		struct wa_node *m, *cp;
+
+		if (wa_node_attr_jid(t, "jid", &tj) != 0 || (ta = sim_resolve_user(s, &tj, &tdev)) == NULL ||
+		    !sim_device_exists(ta, tdev) || (ta == a && tdev == dev))
+			continue;
+		m = wa_node_new_attrs("message", "from", "status@broadcast", "participant", sender, "id",
+				      wa_node_attr(msg, "id"), "type", wa_node_attr(msg, "type"), "notify", a->push_name, NULL);
+		if (m == NULL || wa_node_set_attr_uint(m, "t", sim_now(s))) {
+			wa_node_free(m);
+			return -1;
+		}
+		for (e = NULL; (e = wa_node_next(t, "enc", e)) != NULL;) {
+			cp = wa_node_dup(e);
+			if (cp == NULL || wa_node_add_child(m, cp) != 0)
+				wa_node_free(cp);
+		}
+		cp = sk ? wa_node_dup(sk) : NULL;
+		if (cp && wa_node_add_child(m, cp) != 0)
+			wa_node_free(cp);
+		cp = wa_node_child(msg, "device-identity") ? wa_node_dup(wa_node_child(msg, "device-identity")) : NULL;
+		if (cp && wa_node_add_child(m, cp) != 0)
+			wa_node_free(cp);
+		(void)sim_deliver_to(s, ta, tdev, m);
+		wa_node_free(m);
+	}
+	return 0;
+}
+
 int sim_group_relay(struct sim_server *s, struct sim_account *a, uint16_t dev, struct wa_node *msg,
 		    const char **err)
 {
+	if (wa_node_attr_is(msg, "to", "status@broadcast"))
+		return status_relay(s, a, dev, msg);
 	const char *to = wa_node_attr(msg, "to");
 	struct sim_group *g = to ? group_find(s, to) : NULL;
 	struct sim_member *me;

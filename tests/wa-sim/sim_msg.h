@@ -158,6 +158,13 @@ int sim_phone_read(struct sim_server *s, struct sim_account *a, const char *cons
 /* Add / update a received or sent record (copied; strings duplicated). */
 int sim_phone_record(struct sim_phone *p, int outbox, const struct sim_msgrec *r);
 
+/* Fault injection: drop the next n <message> deliveries to any device of
+ * the phone's account (the sender is still acked); 0 clears. Returns the
+ * counter (sim_phone_drop_take decrements it and says whether to drop). */
+void sim_phone_drop_set(struct sim_phone *p, unsigned n);
+unsigned sim_phone_drop_get(struct sim_phone *p);
+int sim_phone_drop_take(struct sim_phone *p);
+
 /* The phone's Signal state (for groups). */
 wa_sig *sim_phone_sig(struct sim_phone *p);
 

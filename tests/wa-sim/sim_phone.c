@@ -31,6 +31,7 @@ struct sim_phone {
 	struct sim_devkeys keys;           /* what the server hands out for device 0 */
 	uint32_t next_prekey;
 	char about[140];
+	unsigned drop_next;                /* fault injection */
 	struct sim_msgrec *inbox;          /* oldest first */
 	size_t ninbox;
 	struct sim_msgrec *outbox;
@@ -129,6 +130,24 @@ struct sim_devkeys *sim_phone_keys(struct sim_phone *p)
 {
 	(void)phone_refill(p); /* best effort: an empty stock still gives a bundle */
 	return &p->keys;
+}
+
+void sim_phone_drop_set(struct sim_phone *p, unsigned n)
+{
+	p->drop_next = n;
+}
+
+unsigned sim_phone_drop_get(struct sim_phone *p)
+{
+	return p->drop_next;
+}
+
+int sim_phone_drop_take(struct sim_phone *p)
+{
+	if (p == NULL || p->drop_next == 0)
+		return 0;
+	p->drop_next--;
+	return 1;
 }
 
 wa_sig *sim_phone_sig(struct sim_phone *p)
@@ -523,8 +542,20 @@ int sim_phone_receive(struct sim_server *s, struct sim_account *a, struct wa_nod
 	if (extra && json_object_size(extra) > 0)
 		r.extra = json_dumps(extra, JSON_COMPACT);
 	json_decref(extra);
-	if (strcmp(r.type, "skdm") != 0 && (got || failed))
-		(void)sim_phone_record(p, 0, &r);
+	if (strcmp(r.type, "skdm") != 0 && (got || failed)) {
+		/* a re-sent message (retry, duplicate delivery) replaces a failed copy, never doubles */
+		struct sim_msgrec *old = find_rec(p->inbox, p->ninbox, r.id);
+
+		if (old && strcmp(old->sender, r.sender) == 0) {
+			if (old->status == SIM_ST_ERROR && got) {
+				rec_release(old);
+				*old = r;
+				r.text = r.extra = NULL; /* moved into the record */
+			}
+		} else {
+			(void)sim_phone_record(p, 0, &r);
+		}
+	}
 	free(r.text);
 	free(r.extra);
 	if (content)

@@ -1133,6 +1133,39 @@ int main(void)
 		is_str(tag, "create", "A's companion is told about the new group");
 	}
 
+	/* status@broadcast: the audience is the listed devices */
+	{
+		const char *devs[] = { bj, cb.jid };
+
+		is_int(send_group(&ca, "status@broadcast", devs, 2, "my status", id), 0, "A posts a status to B's devices");
+		is_int(recv_msg(&cb, &g), 0, "B's companion decrypts the status");
+		is_str(g.from, "status@broadcast", "from status@broadcast");
+		is_str(text_of(&g), "my status", "status text");
+		got_free(&g);
+		is_str(box_field(PB, "inbox", id, "chat"), "status@broadcast", "B's phone has it under status@broadcast");
+	}
+
+	/* fault injection: drop the next two deliveries to B's devices */
+	{
+		struct wa_node *n = NULL;
+
+		is_int(admin("POST", "/admin/faults", "{\"number\":\"" PB "\",\"dropMessages\":2}", NULL), 200,
+		       "POST /admin/faults dropMessages");
+		is_int(phone_send(PA, "{\"to\":\"" PB "\",\"text\":\"lost\"}", id2), 200, "A's phone sends (acked)");
+		is_str(box_field(PB, "inbox", id2, "id"), "", "B's phone never got it");
+		is_int(waclient_recv_tag(cb.c, "message", 300, &n), WACLIENT_ETIMEOUT, "B's companion never got it");
+		wa_node_free(n);
+		recv_msg(&ca, &g); /* A's own copy is not affected */
+		is_str(text_of(&g), "lost", "A's companion still got the device-sent copy");
+		got_free(&g);
+		is_int(phone_send(PA, "{\"to\":\"" PB "\",\"text\":\"found\"}", id2), 200, "next message");
+		is_int(recv_msg(&cb, &g), 0, "delivered again after the fault ran out");
+		is_str(text_of(&g), "found", "text");
+		got_free(&g);
+		recv_msg(&ca, &g);
+		got_free(&g);
+	}
+
 	comp_free(&ca);
 	comp_free(&cb);
 	is_int(stop_sim(), 0, "wa-sim exits cleanly");
