@@ -51,6 +51,7 @@ const struct sim_iq_handler sim_iq_handlers[] = {
 	{ "set", "encrypt", NULL, SIM_LOGGED_IN, sim_iq_prekey_upload },
 	{ "get", "encrypt", "count", SIM_LOGGED_IN, sim_iq_prekey_count },
 	{ "get", "encrypt", "key", SIM_LOGGED_IN, sim_iq_prekey_fetch },
+	{ "get", "encrypt", "digest", SIM_LOGGED_IN, sim_iq_prekey_digest },
 	{ "get", "usync", "usync", SIM_LOGGED_IN, sim_iq_usync },
 	{ "get", "w:g2", NULL, SIM_LOGGED_IN, sim_iq_groups },
 	{ "set", "w:g2", NULL, SIM_LOGGED_IN, sim_iq_groups },

@@ -71,6 +71,7 @@ int sim_iq_prekey_upload(struct sim_conn *c, struct wa_node *iq, struct wa_node 
 int sim_iq_prekey_count(struct sim_conn *c, struct wa_node *iq, struct wa_node *child);
 int sim_iq_prekey_fetch(struct sim_conn *c, struct wa_node *iq, struct wa_node *child);
 int sim_iq_prekey_rotate(struct sim_conn *c, struct wa_node *iq, struct wa_node *child);
+int sim_iq_prekey_digest(struct sim_conn *c, struct wa_node *iq, struct wa_node *child);
 
 /* ---- usync (sim_usync.c) ---- */
 int sim_iq_usync(struct sim_conn *c, struct wa_node *iq, struct wa_node *child);

@@ -542,7 +542,8 @@ int sim_phone_receive(struct sim_server *s, struct sim_account *a, struct wa_nod
 	if (extra && json_object_size(extra) > 0)
 		r.extra = json_dumps(extra, JSON_COMPACT);
 	json_decref(extra);
-	if (strcmp(r.type, "skdm") != 0 && (got || failed)) {
+	/* peer messages (key requests, history requests) are not chat messages */
+	if (strcmp(r.type, "skdm") != 0 && !wa_node_attr_is(msg, "category", "peer") && (got || failed)) {
 		/* a re-sent message (retry, duplicate delivery) replaces a failed copy, never doubles */
 		struct sim_msgrec *old = find_rec(p->inbox, p->ninbox, r.id);
 

@@ -250,6 +250,15 @@ fail:
 	return -1;
 }
 
+/* <iq xmlns="encrypt" type="get"><digest/></iq> (BL, §5.3): answered with an
+ * empty result - no <digest> - which makes Baileys upload a fresh bundle
+ * instead of validating a digest format we do not know exactly. */
+int sim_iq_prekey_digest(struct sim_conn *c, struct wa_node *iq, struct wa_node *child)
+{
+	(void)child;
+	return sim_conn_iq_result(c, iq, NULL) == 0 ? 0 : -1;
+}
+
 /* <iq xmlns="encrypt" type="set"><rotate><skey><id/><value/><signature/></skey></rotate></iq>
  * (BL, §5.3): replaces the signed pre-key after checking its signature. */
 int sim_iq_prekey_rotate(struct sim_conn *c, struct wa_node *iq, struct wa_node *child)

@@ -753,6 +753,16 @@ int main(void)
 	}
 	is_int(prekey_count(&cb), 19, "the fetch consumed one of B's one-time pre-keys");
 
+	{
+		struct wa_node *iq = wa_node_new_attrs("iq", "xmlns", "encrypt", "type", "get", NULL), *rep = NULL;
+
+		wa_node_add_new(iq, "digest");
+		ok(waclient_iq(ca.c, iq, T_MS, &rep) == 0 && wa_node_attr_is(rep, "type", "result") &&
+		   !wa_node_child(rep, "digest"), "digest query: result without <digest> (Baileys then uploads)");
+		wa_node_free(iq);
+		wa_node_free(rep);
+	}
+
 	/* §6 usync */
 	r = usync(&ca, "contact", NULL, "+" PB);
 	u = wa_node_child(wa_node_child(wa_node_child(r, "usync"), "list"), "user");
@@ -822,6 +832,27 @@ int main(void)
 	is_str(box_field(PB, "outbox", id2, "status"), "delivered", "B's outbox: delivered (A's phone receipt)");
 	is_int(send_receipt(&ca, id2, bj, "read", NULL), 0, "A's companion sends a read receipt");
 	is_str(box_field(PB, "outbox", id2, "status"), "read", "B's outbox: read");
+
+	/* a peer message to the own phone (category="peer", one enc, no participants) */
+	{
+		WaE2E__Message pm = WA_E2_E__MESSAGE__INIT;
+		uint8_t *pt;
+		size_t len;
+		int pk = 0;
+		struct wa_node *n = wa_node_new_attrs("message", "id", "3EB0PEER0000000000000001", "to", aj, "type", "text",
+						      "category", "peer", NULL), *e, *ack = NULL;
+
+		pm.conversation = "peer data";
+		pt = pack_msg(&pm, &len);
+		e = enc_node(&ca, aj, pt, len, &pk);
+		wa_node_add_child(n, e);
+		ok(waclient_send(ca.c, n) == 0 && waclient_recv_tag(ca.c, "ack", T_MS, &ack) == 0 &&
+		   wa_node_attr(ack, "error") == NULL, "peer message to the own phone acked");
+		is_str(box_field(PA, "inbox", "3EB0PEER0000000000000001", "id"), "", "not listed as a chat message");
+		free(pt);
+		wa_node_free(n);
+		wa_node_free(ack);
+	}
 
 	/* reply, reaction, location from the phone */
 	snprintf(body, sizeof body, "{\"to\":\"" PA "\",\"text\":\"re\",\"quotedId\":\"%s\"}", id);
