@@ -26,7 +26,7 @@ die() {
 pid_of() {
 	local f=$2/$1.pid pid st
 	[ -s "$f" ] || return 1
-	pid=$(tr -dc '0-9' <"$f" 2>/dev/null) || return 1
+	pid=$({ tr -dc '0-9' <"$f"; } 2>/dev/null) || return 1
 	[ -n "$pid" ] && [ -d "/proc/$pid" ] || return 1
 	st=$(awk '/^State:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
 	[ "$st" != Z ] || return 1
