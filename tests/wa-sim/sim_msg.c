@@ -271,6 +271,34 @@ int sim_receipt_relay(struct sim_server *s, struct sim_account *a, uint16_t dev,
 				rc = -1;
 			wa_node_free(cp);
 		}
+		/* read / played: the sender's own other devices learn it too
+		 * (recipient = the chat), so the phone marks its inbox (inferred) */
+		if (ta != a && type && (strncmp(type, "read", 4) == 0 || strncmp(type, "played", 6) == 0)) {
+			char chat[WA_JID_STR_MAX];
+
+			if (group)
+				snprintf(chat, sizeof chat, "%s", wa_node_attr(r, "to"));
+			else
+				snprintf(chat, sizeof chat, "%s@s.whatsapp.net", ta->number);
+			if (wa_node_set_attr(out, "recipient", chat) != 0)
+				rc = -1;
+			if (dev != 0) {
+				struct wa_node *cp = wa_node_dup(out);
+
+				rc |= cp ? sim_deliver_to(s, a, 0, cp) : -1;
+				wa_node_free(cp);
+			}
+			for (d = a->devices; d; d = d->next) {
+				struct wa_node *cp;
+
+				if (d->id == dev)
+					continue;
+				cp = wa_node_dup(out);
+				if (cp == NULL || sim_deliver(s, d, cp) != 0)
+					rc = -1;
+				wa_node_free(cp);
+			}
+		}
 	}
 	wa_node_free(out);
 	return rc;

@@ -906,6 +906,24 @@ int sim_phone_on_receipt(struct sim_server *s, struct sim_account *a, struct wa_
 	st = status_of(type);
 	if (st < 0)
 		return 0;
+	{
+		/* an own companion read something: mark the phone's inbox copy */
+		struct wa_jid fj;
+		uint16_t fdev = 0;
+
+		if (st >= SIM_ST_READ && wa_node_attr_jid(rcpt, "from", &fj) == 0 &&
+		    sim_resolve_user(s, &fj, &fdev) == a && fdev != 0) {
+			for (;;) {
+				rec = find_rec(p->inbox, p->ninbox, id);
+				if (rec && rec->status < st)
+					rec->status = st;
+				it = wa_node_next(list, "item", it);
+				if (it == NULL || (id = wa_node_attr(it, "id")) == NULL)
+					break;
+			}
+			return 0;
+		}
+	}
 	for (;;) {
 		rec = find_rec(p->outbox, p->noutbox, id);
 		if (rec && rec->status < st)

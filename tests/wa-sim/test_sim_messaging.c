@@ -831,6 +831,7 @@ int main(void)
 	is_str(box_field(PA, "inbox", id2, "text"), "hi alice", "A's phone got it too (phone to phone)");
 	is_str(box_field(PB, "outbox", id2, "status"), "delivered", "B's outbox: delivered (A's phone receipt)");
 	is_int(send_receipt(&ca, id2, bj, "read", NULL), 0, "A's companion sends a read receipt");
+	is_str(box_field(PA, "inbox", id2, "status"), "read", "A's phone learns its companion read it (inbox status)");
 	is_str(box_field(PB, "outbox", id2, "status"), "read", "B's outbox: read");
 
 	/* a peer message to the own phone (category="peer", one enc, no participants) */
