@@ -1429,7 +1429,7 @@ static void human_bytes(long long v, char *out, size_t cap)
 		snprintf(out, cap, "%.1f MiB", (double)v / 1048576);
 }
 
-static void run_case(const struct bcase *c, long fixed_iters)
+static void run_case(const struct bcase *c, long fixed_iters, size_t *bytes_out)
 {
 	size_t bytes = 0, iters;
 	void *ctx = c->setup(&bytes);
@@ -1520,6 +1520,7 @@ static void run_case(const struct bcase *c, long fixed_iters)
 	fflush(stdout);
 	free(ns);
 	free(wall);
+	*bytes_out = bytes;
 	c->teardown(ctx);
 }
 
@@ -1535,6 +1536,7 @@ int main(int argc, char **argv)
 	long fixed = 0;
 	int opt, list = 0;
 	size_t ncases = sizeof cases / sizeof cases[0];
+	size_t case_bytes[sizeof cases / sizeof cases[0]] = { 0 };
 	struct rusage ru;
 	char *end;
 
@@ -1566,11 +1568,16 @@ int main(int argc, char **argv)
 			continue;
 		if (sub && !strstr(cases[i].name, sub))
 			continue;
-		run_case(&cases[i], fixed);
+		run_case(&cases[i], fixed, &case_bytes[i]);
 	}
 	for (size_t i = 0; i < ncases; i++)
 		if ((!exact || strcmp(exact, cases[i].name) == 0) && (!sub || strstr(cases[i].name, sub)))
-			printf("# %-20s %s\n", cases[i].name, cases[i].what);
+		{
+			if (case_bytes[i])
+				printf("# %-20s %s [%zu B/op]\n", cases[i].name, cases[i].what, case_bytes[i]);
+			else
+				printf("# %-20s %s\n", cases[i].name, cases[i].what);
+		}
 	if (getrusage(RUSAGE_SELF, &ru) == 0)
 		printf("# process peak RSS (ru_maxrss): %ld KiB\n", ru.ru_maxrss);
 	return 0;

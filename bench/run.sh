@@ -56,6 +56,7 @@ out=$here/results/proto-$(date -u +%Y%m%d-%H%M).txt
 	echo "# bench/run.sh $(date -u +%FT%TZ), $(nproc) cores, $(uname -srm)"
 	echo "# commit $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$repo" diff --quiet HEAD -- engine common 2>/dev/null || echo ' (+ uncommitted changes in engine/ or common/)')"
 	echo "# cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+	echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (shared machine: compare ratios and Ir/op)"
 	echo "# build: $(grep -m1 '^CFLAGS = ' "$build/Makefile" | cut -d= -f2- | sed 's/^ //')"
 	echo
 	echo "## timings: cpu-ns/op = median CPU time per op; ops/s and MB/s (per core) follow from it;"
