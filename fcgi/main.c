@@ -249,9 +249,10 @@ static int open_listen(const char *spec)
 	fd = FCGX_OpenSocket(path, 256);
 	if (fd < 0)
 		return -1;
-	/* nginx's workers run as another user; the state directory guards access */
+	/* nginx's workers run as another user in the same group (www-data under
+	 * systemd: Group=www-data); nobody else may talk FastCGI to us */
 	if (strncmp(spec, "unix:", 5) == 0)
-		chmod(path, 0666);
+		chmod(path, 0660);
 	return fd;
 }
 
@@ -300,6 +301,7 @@ int main(int argc, char **argv)
 	struct wa_config *cfg = NULL;
 	long workers, threads;
 	pid_t pids[MAX_WORKERS];
+	struct sigaction sa;
 	int check = 0;
 
 	for (int i = 1; i < argc; i++) {
@@ -326,8 +328,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
+	/* no SA_RESTART: waitpid below must return EINTR so `stopping` is seen */
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
 	wa_info("listening on %s with %ld workers x %ld threads, %zu routes", wa_config_get(cfg, "fcgi.listen"),
 		workers, threads, wa_nroutes);
 	for (long i = 0; i < workers; i++)
