@@ -12,6 +12,7 @@
 
 #include "sim_media.h"
 #include "wa/mediacrypto.h"
+#include "wa/msgsecret.h"
 #include "wa_e2e.pb-c.h"
 #include "wa_util.h"
 #include "wa_log.h"
@@ -185,6 +186,66 @@ static int h_send(struct sim_server *s, struct sim_account *a, json_t *in, json_
 			wa_e2_e__message__pack(&m, buf);
 		}
 		stype = "media";
+		goto send;
+	}
+	if (json_object_get(in, "pollVote")) {
+		/* {"pollVote": {"messageId", "options": ["<option name>", ...]}} (7.7) */
+		json_t *pv = json_object_get(in, "pollVote"), *ov;
+		const char *mid = json_string_value(json_object_get(pv, "messageId"));
+		json_t *opts = json_object_get(pv, "options");
+		const struct sim_msgrec *poll = mid ? find_any(p, mid) : NULL;
+		uint8_t hashes[WA_POLL_MAX_OPTIONS][32], vkey[32], iv[12], plain[WA_POLL_MAX_OPTIONS * 34 + 2], enc[sizeof plain + 16];
+		size_t nh = 0, plen = 0, i;
+		char orig[WA_JID_STR_MAX], voter[WA_JID_STR_MAX];
+		WaE2E__PollUpdateMessage pu = WA_E2_E__POLL_UPDATE_MESSAGE__INIT;
+		WaE2E__PollEncValue ev = WA_E2_E__POLL_ENC_VALUE__INIT;
+		struct wa_jid cj;
+
+		if (mid == NULL || !json_is_array(opts) || json_array_size(opts) > WA_POLL_MAX_OPTIONS) {
+			*reply = err_json("pollVote needs messageId and options (names)");
+			return 400;
+		}
+		if (poll == NULL || !poll->has_secret) {
+			*reply = err_json("no poll with a message secret under that id");
+			return 404;
+		}
+		json_array_foreach(opts, i, ov) {
+			if (!json_is_string(ov)) {
+				*reply = err_json("options must be strings");
+				return 400;
+			}
+			wa_poll_option_hash(json_string_value(ov), hashes[nh++]);
+		}
+		snprintf(voter, sizeof voter, "%s@s.whatsapp.net", a->number);
+		if (wa_msgsecret_strip_device(poll->from_me ? voter : poll->sender, orig, sizeof orig) != 0 ||
+		    wa_msgsecret_derive(poll->secret, 32, mid, orig, voter, WA_SECRET_POLL_VOTE, vkey) != 0 ||
+		    wa_poll_vote_encode((const uint8_t(*)[32])hashes, nh, plain, sizeof plain, &plen) != 0 ||
+		    sim_random(s, iv, sizeof iv) != 0 || wa_poll_vote_encrypt(vkey, iv, mid, voter, plain, plen, enc) != 0)
+			return 500;
+		key.remotejid = chat;
+		key.id = (char *)mid;
+		key.has_fromme = 1;
+		key.fromme = poll->from_me;
+		if (!poll->from_me && wa_jid_parse(chat, &cj, NULL) == 0 && wa_jid_is_group(&cj))
+			key.participant = orig;
+		ev.has_encpayload = ev.has_enciv = 1;
+		ev.encpayload.data = enc;
+		ev.encpayload.len = plen + 16;
+		ev.enciv.data = iv;
+		ev.enciv.len = sizeof iv;
+		pu.pollcreationmessagekey = &key;
+		pu.vote = &ev;
+		pu.has_sendertimestampms = 1;
+		pu.sendertimestampms = (int64_t)sim_now(s) * 1000;
+		m.pollupdatemessage = &pu;
+		stype = "poll";
+		snprintf(sum.type, sizeof sum.type, "poll_vote");
+		snprintf(sum.quoted_id, sizeof sum.quoted_id, "%s", mid);
+		len = wa_e2_e__message__get_packed_size(&m);
+		buf = malloc(len ? len : 1);
+		if (buf == NULL)
+			return 500;
+		wa_e2_e__message__pack(&m, buf);
 		goto send;
 	}
 	if (jl) {

@@ -109,6 +109,8 @@ struct sim_msgrec {
 	uint8_t *plain;                     /* outbox: serialized Message (for retries) */
 	size_t plain_len;
 	char stanza_type[16];               /* outbox: message type attr */
+	uint8_t secret[32];                 /* messageContextInfo.messageSecret (polls) */
+	int has_secret;
 };
 
 struct sim_phone;

@@ -524,6 +524,12 @@ int sim_phone_receive(struct sim_server *s, struct sim_account *a, struct wa_nod
 	if (content != NULL) {
 		const WaE2E__Message *m = unwrap(content);
 
+		if (content->messagecontextinfo && content->messagecontextinfo->has_messagesecret &&
+		    content->messagecontextinfo->messagesecret.len == 32) {
+			memcpy(r.secret, content->messagecontextinfo->messagesecret.data, 32);
+			r.has_secret = 1;
+		}
+
 		if (m->devicesentmessage && m->devicesentmessage->message) {
 			r.from_me = 1;
 			if (m->devicesentmessage->destinationjid)
@@ -738,6 +744,9 @@ int sim_phone_send(struct sim_server *s, struct sim_account *a, const char *chat
 	if (wa_msgid_generate(id, a->number, (time_t)sim_now(s)) != 0)
 		return -1;
 	n = wa_node_new_attrs("message", "id", id, "to", chatjid, "type", stanza_type, NULL);
+	/* phones send only votes of type poll (7.4: <meta polltype="vote"/>) */
+	if (n && strcmp(stanza_type, "poll") == 0 && wa_node_set_attr(wa_node_add_new(n, "meta"), "polltype", "vote") != 0)
+		goto out;
 	parts = n ? wa_node_add_new(n, "participants") : NULL;
 	if (parts == NULL || wa_node_set_empty_list(parts) != 0)
 		goto out;

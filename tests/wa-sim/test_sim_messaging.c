@@ -28,6 +28,7 @@
 #include "waclient.h"
 #include "wa/mediacrypto.h"
 #include "wa/msgid.h"
+#include "wa/msgsecret.h"
 #include "wa/pbsafe.h"
 #include "wa/signal.h"
 #include "wa/signal_node.h"
@@ -880,6 +881,56 @@ int main(void)
 	recv_msg(&cb, &g);
 	got_free(&g);
 	is_int(phone_send(PB, "{\"to\":\"15559999999\",\"text\":\"x\"}", NULL), 404, "send to an unknown number -> 404");
+
+	/* poll: A's companion creates one, B's phone votes (7.7) */
+	{
+		WaE2E__Message msg = WA_E2_E__MESSAGE__INIT;
+		WaE2E__PollCreationMessage pc = WA_E2_E__POLL_CREATION_MESSAGE__INIT;
+		WaE2E__PollCreationMessage__Option o1 = WA_E2_E__POLL_CREATION_MESSAGE__OPTION__INIT,
+						   o2 = WA_E2_E__POLL_CREATION_MESSAGE__OPTION__INIT, *opts[2] = { &o1, &o2 };
+		WaE2E__MessageContextInfo mci = WA_E2_E__MESSAGE_CONTEXT_INFO__INIT;
+		const char *peer[] = { bj, cb.jid }, *own[] = { aj };
+		uint8_t secret[32], vkey[32], yes[32], plain[256], hashes[4][32];
+		char pid[64];
+		size_t nh = 0;
+
+		wa_random(secret, 32);
+		o1.optionname = "Yes";
+		o2.optionname = "No";
+		pc.name = "Lunch?";
+		pc.n_options = 2;
+		pc.options = opts;
+		pc.has_selectableoptionscount = 1;
+		pc.selectableoptionscount = 1;
+		mci.has_messagesecret = 1;
+		mci.messagesecret.data = secret;
+		mci.messagesecret.len = 32;
+		msg.pollcreationmessage = &pc;
+		msg.messagecontextinfo = &mci;
+		is_int(send_msg(&ca, bj, peer, 2, own, 1, &msg, "poll", pid), 0, "A sends a poll");
+		recv_msg(&cb, &g);
+		got_free(&g);
+		is_str(box_field(PB, "inbox", pid, "type"), "poll", "B's phone has the poll");
+		snprintf(body, sizeof body, "{\"to\":\"" PA "\",\"pollVote\":{\"messageId\":\"%s\",\"options\":[\"Yes\"]}}", pid);
+		is_int(phone_send(PB, body, NULL), 200, "B's phone votes");
+		is_int(recv_msg(&ca, &g), 0, "A decrypts the vote message");
+		ok(g.m->pollupdatemessage && g.m->pollupdatemessage->vote && g.m->pollupdatemessage->vote->has_encpayload,
+		   "pollUpdateMessage with an encrypted vote");
+		if (g.m->pollupdatemessage && g.m->pollupdatemessage->vote) {
+			WaE2E__PollEncValue *v = g.m->pollupdatemessage->vote;
+
+			ok(wa_msgsecret_derive(secret, 32, pid, aj, bj, WA_SECRET_POLL_VOTE, vkey) == 0 &&
+			   v->encpayload.len > 16 && v->encpayload.len - 16 <= sizeof plain &&
+			   wa_poll_vote_decrypt(vkey, v->enciv.data, pid, bj, v->encpayload.data, v->encpayload.len, plain) == 0 &&
+			   wa_poll_vote_decode(plain, v->encpayload.len - 16, hashes, 4, &nh) == 0, "vote decrypts with the poll secret");
+			wa_poll_option_hash("Yes", yes);
+			ok(nh == 1 && memcmp(hashes[0], yes, 32) == 0, "the vote is for \"Yes\"");
+			is_str(g.m->pollupdatemessage->pollcreationmessagekey->id, pid, "vote names the poll");
+		}
+		got_free(&g);
+		recv_msg(&cb, &g);
+		got_free(&g);
+	}
 
 	/* offline delivery: B's companion away, two messages, reconnect */
 	waclient_close(cb.c);
