@@ -140,8 +140,14 @@ static int add_user(struct sim_server *s, struct wa_node *list, const struct wa_
 		wa_node_free(out);
 		return -1;
 	}
-	if (a && jid && wa_jid_is_lid(&j))
-		wa_node_set_attr(out, "pn_jid", a->number[0] ? ujid : NULL);
+	if (a && jid && wa_jid_is_lid(&j)) {
+		char pn[WA_JID_STR_MAX];
+
+		/* asked by LID: the PN alternate (6.2, WM records the mapping) */
+		snprintf(pn, sizeof pn, "%s@s.whatsapp.net", a->number);
+		if (wa_node_set_attr(out, "pn_jid", pn) != 0)
+			return -1;
+	}
 	for (size_t i = 0; query && query->kind == WA_CONTENT_LIST && i < query->nchildren; i++) {
 		const char *p = query->children[i]->tag;
 

@@ -789,6 +789,20 @@ int main(void)
 	u = wa_node_child(wa_node_child(wa_node_child(r, "usync"), "list"), "user");
 	is_str(wa_node_content_str(wa_node_child(u, "status")), "busy", "usync status gives the about text");
 	wa_node_free(r);
+	r = usync(&ca, "lid", bj, NULL);
+	u = wa_node_child(wa_node_child(wa_node_child(r, "usync"), "list"), "user");
+	{
+		char lid[80];
+
+		snprintf(lid, sizeof lid, "%s", wa_node_attr_or(wa_node_child(u, "lid"), "val", ""));
+		ok(strstr(lid, "@lid") != NULL, "usync lid gives B's LID");
+		wa_node_free(r);
+		r = usync(&ca, "devices", lid, NULL);
+		u = wa_node_child(wa_node_child(wa_node_child(r, "usync"), "list"), "user");
+		is_str(wa_node_attr(u, "pn_jid"), bj, "asked by LID: pn_jid is the phone number JID");
+		is_int((int)wa_node_count(wa_node_path(u, "devices", "device-list", NULL), "device"), 2, "same devices by LID");
+	}
+	wa_node_free(r);
 
 	/* §7 companion A -> B (phone + companion) with a copy to A's phone */
 	{
