@@ -896,6 +896,26 @@ int main(void)
 	got_free(&g);
 	is_int(phone_send(PB, "{\"to\":\"15559999999\",\"text\":\"x\"}", NULL), 404, "send to an unknown number -> 404");
 
+	/* an undecryptable message: B's phone answers with a retry receipt carrying keys */
+	{
+		struct wa_node *n = wa_node_new_attrs("message", "id", "3EB0BAD00000000000000001", "to", bj, "type", "text", NULL),
+			       *t, *e, *ack = NULL;
+
+		t = wa_node_add_new(wa_node_add_new(n, "participants"), "to");
+		wa_node_set_attr(t, "jid", bj);
+		e = wa_node_add_new(t, "enc");
+		wa_node_set_attr(e, "v", "2");
+		wa_node_set_attr(e, "type", "msg");
+		wa_node_set_bytes(e, "\x33garbage-not-a-signal-message", 30);
+		ok(waclient_send(ca.c, n) == 0 && waclient_recv_tag(ca.c, "ack", T_MS, &ack) == 0, "garbage enc relayed, acked");
+		wa_node_free(ack);
+		wa_node_free(n);
+		is_int(recv_receipt(&ca, "3EB0BAD00000000000000001", from, type, sizeof from), 0, "A gets a receipt for it");
+		is_str(type, "retry", "a retry receipt");
+		is_str(from, bj, "from B's phone");
+		is_str(box_field(PB, "inbox", "3EB0BAD00000000000000001", "status"), "error", "B's inbox marks it undecryptable");
+	}
+
 	/* poll: A's companion creates one, B's phone votes (7.7) */
 	{
 		WaE2E__Message msg = WA_E2_E__MESSAGE__INIT;
