@@ -324,7 +324,7 @@ static struct wa_node *enc_node(struct comp *m, const char *jid, const uint8_t *
 {
 	wa_sig_addr a;
 	uint8_t *padded = NULL, *ct = NULL;
-	size_t plen, clen;
+	size_t plen = 0, clen = 0;
 	enum wa_sig_msg_type t;
 	struct wa_node *enc = NULL;
 
