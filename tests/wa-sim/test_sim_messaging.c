@@ -1225,6 +1225,37 @@ int main(void)
 		rep = g2(&cb, "set", gjid, cr);
 		ok(rep && wa_node_attr_is(rep, "type", "result"), "B (now admin) removes C");
 		wa_node_free(rep);
+		/* settings: announcement blocks non-admins, ephemeral shows in metadata */
+		cr = wa_node_new("demote");
+		wa_node_set_attr(wa_node_add_new(cr, "participant"), "jid", bj);
+		wa_node_free(g2(&ca, "set", gjid, cr));
+		rep = g2(&ca, "set", gjid, wa_node_new("announcement"));
+		ok(rep && wa_node_attr_is(rep, "type", "result"), "announcement mode on");
+		wa_node_free(rep);
+		{
+			struct wa_node *n = wa_node_new_attrs("message", "id", "3EB0ANN00000000000000001", "to", gjid, "type", "text", NULL),
+				       *e = wa_node_add_new(n, "enc"), *ack = NULL;
+
+			wa_node_set_attr(e, "v", "2");
+			wa_node_set_attr(e, "type", "skmsg");
+			wa_node_set_bytes(e, "x", 1);
+			waclient_send(cb.c, n);
+			ok(waclient_recv_tag(cb.c, "ack", T_MS, &ack) == 0 && wa_node_attr_is(ack, "error", "403"),
+			   "a non-admin's group message in announcement mode is refused (ack error 403)");
+			wa_node_free(ack);
+			wa_node_free(n);
+		}
+		rep = g2(&cb, "set", gjid, wa_node_new("not_announcement"));
+		ok(rep && wa_node_attr_is(rep, "type", "error"), "a non-admin cannot change settings");
+		wa_node_free(rep);
+		cr = wa_node_new_attrs("ephemeral", "expiration", "86400", NULL);
+		wa_node_free(g2(&ca, "set", gjid, cr));
+		rep = g2(&cb, "get", gjid, wa_node_new_attrs("query", "request", "interactive", NULL));
+		is_str(wa_node_attr(wa_node_path(rep, "group", "ephemeral", NULL), "expiration"), "86400", "ephemeral in metadata");
+		ok(wa_node_path(rep, "group", "announcement", NULL) != NULL, "announcement in metadata");
+		wa_node_free(rep);
+		wa_node_free(g2(&ca, "set", gjid, wa_node_new("not_announcement")));
+
 		rep = g2(&ca, "get", gjid, wa_node_new("invite"));
 		ok(wa_node_attr(wa_node_child(rep, "invite"), "code") != NULL, "invite code");
 		wa_node_free(rep);
