@@ -161,13 +161,10 @@ static struct wa_node *group_node(const struct sim_group *g)
 {
 	struct wa_node *n = wa_node_new_attrs("group", "id", g->id, "subject", g->subject, "s_o", g->s_o, "creator",
 					      g->creator, "addressing_mode", "pn", NULL), *ch;
-	char cc[4];
 
 	if (n == NULL || wa_node_set_attr_uint(n, "s_t", g->s_t) || wa_node_set_attr_uint(n, "creation", g->creation) ||
 	    wa_node_set_attr_uint(n, "size", g->nm))
 		goto fail;
-	snprintf(cc, sizeof cc, "%.1s", g->creator); /* country code: not modelled, first digit (inferred) */
-	wa_node_set_attr(n, "creator_country_code", cc);
 	for (size_t i = 0; i < g->nm; i++) {
 		char jid[WA_JID_STR_MAX];
 
