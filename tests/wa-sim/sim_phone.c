@@ -99,6 +99,7 @@ struct sim_phone *sim_phone_get(struct sim_server *s, struct sim_account *a)
 {
 	struct sim_phone *p;
 	uint32_t regid;
+	uint8_t priv[32];
 
 	(void)s;
 	if (a == NULL)
@@ -113,14 +114,20 @@ struct sim_phone *sim_phone_get(struct sim_server *s, struct sim_account *a)
 	p->store = wa_sigstore_mem_new(0, 0);
 	/* registration id 1..16380 (libsignal's range), stable per identity */
 	regid = ((uint32_t)a->identity_pub[0] << 8 | a->identity_pub[1]) % 16380 + 1;
+	/* libsignal wants the clamped form of the X25519 scalar (same public key) */
+	memcpy(priv, a->identity_priv, 32);
+	priv[0] &= 248;
+	priv[31] = (uint8_t)((priv[31] & 127) | 64);
 	if (p->store == NULL || wa_sig_new(p->store, &p->sig) != WA_SIG_OK ||
-	    wa_sig_identity_set(p->sig, a->identity_pub, a->identity_priv, regid) != WA_SIG_OK ||
+	    wa_sig_identity_set(p->sig, a->identity_pub, priv, regid) != WA_SIG_OK ||
 	    wa_sig_signed_prekey_generate(p->sig, PHONE_SPK_ID, NULL) != WA_SIG_OK ||
 	    wa_sig_bundle_own(p->sig, PHONE_SPK_ID, 0, &p->keys.base) != WA_SIG_OK || phone_refill(p) != 0) {
 		wa_error("sim: cannot set up the Signal state of a phone");
+		memset(priv, 0, sizeof priv);
 		sim_phone_free(p);
 		return NULL;
 	}
+	memset(priv, 0, sizeof priv);
 	p->keys.has_base = 1;
 	a->phone = p;
 	return p;
