@@ -171,7 +171,14 @@ static void write_jid(struct enc *e, const struct wa_jid *j)
 	int is_user = strcmp(srv, WA_SERVER_USER) == 0 || strcmp(srv, WA_SERVER_LID) == 0;
 	int is_hosted = strcmp(srv, WA_SERVER_HOSTED) == 0 || strcmp(srv, WA_SERVER_HOSTED_LID) == 0;
 
-	if ((is_user && j->device > 0) || is_hosted) {
+	/* A server JID (empty user) always goes as a JID_PAIR: the AD, FB and
+	 * interop forms name a user, and the decoder rightly refuses them
+	 * without one (found by fuzz_node: "interop" as a server JID). */
+	if (j->user[0] == '\0') {
+		put_u8(e, WA_TAG_JID_PAIR);
+		put_u8(e, WA_TAG_LIST_EMPTY);
+		write_str0(e, srv);
+	} else if ((is_user && j->device > 0) || is_hosted) {
 		if (j->device > 255) {
 			if (e->err == 0)
 				e->err = WA_BIN_EINVAL;
@@ -194,10 +201,7 @@ static void write_jid(struct enc *e, const struct wa_jid *j)
 		write_str0(e, srv);
 	} else {
 		put_u8(e, WA_TAG_JID_PAIR);
-		if (j->user[0] == '\0')
-			put_u8(e, WA_TAG_LIST_EMPTY);
-		else
-			write_str0(e, j->user);
+		write_str0(e, j->user);
 		write_str0(e, srv);
 	}
 }
