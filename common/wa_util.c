@@ -137,3 +137,28 @@ long wa_url_decode(const char *src, size_t len, char *dst, size_t dstcap, int pl
 	dst[o] = '\0';
 	return (long)o;
 }
+
+int wa_form_get(const char *q, const char *name, char *buf, size_t len)
+{
+	size_t nlen = strlen(name);
+
+	while (q && *q) {
+		const char *amp = strchr(q, '&');
+		size_t seg = amp ? (size_t)(amp - q) : strlen(q);
+		char kbuf[128];
+		const char *eq = memchr(q, '=', seg);
+		size_t klen = eq ? (size_t)(eq - q) : seg;
+
+		if (wa_url_decode(q, klen, kbuf, sizeof kbuf, 1) == (long)nlen &&
+		    memcmp(kbuf, name, nlen) == 0) {
+			if (!eq) {
+				if (len)
+					buf[0] = '\0';
+				return 0;
+			}
+			return wa_url_decode(eq + 1, seg - klen - 1, buf, len, 1) < 0 ? -1 : 0;
+		}
+		q = amp ? amp + 1 : NULL;
+	}
+	return -1;
+}

@@ -37,4 +37,11 @@ long wa_base64_decode(const char *in, size_t len, uint8_t *out, size_t outcap);
  * decoded length, or -1 on a bad escape, an embedded NUL or overflow. */
 long wa_url_decode(const char *src, size_t len, char *dst, size_t dstcap, int plus_is_space);
 
+/* Decoded value of `name` in an application/x-www-form-urlencoded string
+ * (a query string or a form body; '+' is a space) into buf (len bytes,
+ * NUL-terminated). The first occurrence wins; a name without '=' has the
+ * empty value. Returns 0 if present, -1 if absent, malformed (bad escape,
+ * NUL) or longer than buf. */
+int wa_form_get(const char *qs, const char *name, char *buf, size_t len);
+
 #endif

@@ -76,9 +76,6 @@ const char *wa_req_param(struct wa_req *r, const char *name);
 int wa_req_cookie(struct wa_req *r, const char *name, char *buf, size_t len);
 /* Decoded query parameter into buf; 0 if present, -1 if absent or bad escape. */
 int wa_req_query(struct wa_req *r, const char *name, char *buf, size_t len);
-/* Decoded value of `name` in an application/x-www-form-urlencoded string
- * (a query string or a form body); 0 if present, -1 if absent or malformed. */
-int wa_form_get(const char *qs, const char *name, char *buf, size_t len);
 /* Path parameter by name ("sessionId", "jid"...), NULL if the route has none. */
 const char *wa_req_path_param(struct wa_req *r, const char *name);
 

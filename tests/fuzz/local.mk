@@ -83,3 +83,10 @@ tests_fuzz_fuzz_sim_payload_SOURCES = tests/fuzz/fuzz_sim_payload.c tests/fuzz/d
 tests_fuzz_fuzz_sim_payload_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS) $(PROTOBUFC_CFLAGS) $(CRYPTO_CFLAGS)
 tests_fuzz_fuzz_sim_payload_LDADD = $(WA_LIBWA_LIBS) $(JANSSON_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/sim_payload
+
+# urlencoded query strings and form bodies (lead)
+check_PROGRAMS += tests/fuzz/fuzz_form
+TESTS += tests/fuzz/fuzz_form
+tests_fuzz_fuzz_form_SOURCES = tests/fuzz/fuzz_form.c tests/fuzz/driver.c
+tests_fuzz_fuzz_form_LDADD = common/libwacommon.a $(CRYPTO_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/form

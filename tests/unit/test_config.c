@@ -112,6 +112,14 @@ static void test_util(void)
 	ok(wa_url_decode("a%4", 3, dec, sizeof dec, 0) < 0, "truncated escape refused");
 	ok(wa_url_decode("a%00", 4, dec, sizeof dec, 0) < 0, "NUL escape refused");
 	ok(wa_ct_equal("abc", "abc", 3) && !wa_ct_equal("abc", "abd", 3), "constant-time compare");
+	ok(wa_form_get("a=1&email=x%40y.z&b", "email", dec, sizeof dec) == 0, "form field found");
+	is_str(dec, "x@y.z", "form value decoded");
+	ok(wa_form_get("q=hello+world", "q", dec, sizeof dec) == 0 && !strcmp(dec, "hello world"), "plus is a space");
+	ok(wa_form_get("a=1&b", "b", dec, sizeof dec) == 0 && dec[0] == '\0', "name without value is empty");
+	ok(wa_form_get("a=1&a=2", "a", dec, sizeof dec) == 0 && !strcmp(dec, "1"), "first occurrence wins");
+	ok(wa_form_get("a=1", "b", dec, sizeof dec) < 0, "absent name");
+	ok(wa_form_get("a=%zz", "a", dec, sizeof dec) < 0, "bad escape refused");
+	ok(wa_form_get("a=0123456789", "a", dec, 4) < 0, "value longer than the buffer refused");
 }
 
 int main(void)
