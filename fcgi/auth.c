@@ -61,7 +61,9 @@ int wa_api_key_new(char *key, size_t keylen, char hash[65], char prefix[17])
 		return -1;
 	snprintf(key, keylen, "%s%s", WA_API_KEY_PREFIX, hex);
 	wa_sha256_hex(key, strlen(key), hash);
-	snprintf(prefix, 17, "%.8s", key);
+	/* "wak_" plus 8 key characters: enough to recognise a key when it is
+	 * shown masked, far too few to guess it (48 hex characters of randomness) */
+	snprintf(prefix, 17, "%.12s", key);
 	return 0;
 }
 

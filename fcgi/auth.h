@@ -34,7 +34,8 @@ int wa_password_hash(const char *password, char *out, size_t outlen);
 int wa_password_verify(const char *encoded, const char *password);
 
 /* New API key "wak_" + 48 hex chars into key (at least 53 bytes); its
- * SHA-256 hex into hash[65] and display prefix into prefix[17]. */
+ * SHA-256 hex into hash[65] and the display prefix (its first 12
+ * characters, shown masked by GET /api/user/api-key) into prefix[17]. */
 int wa_api_key_new(char *key, size_t keylen, char hash[65], char prefix[17]);
 
 /* Resolve the WhatsApp session named by `ident` (slug "sessionId" or

@@ -263,9 +263,6 @@ int h_apikey_new(struct wa_req *r)
 
 	if (wa_api_key_new(key, sizeof key, hash, prefix) < 0)
 		return wa_reply_error(r, 500, "Failed to generate API key", NULL);
-	/* Show "wak_" plus 8 key characters when masked: enough to recognise a
-	 * key, far too few to guess it (48 hex characters of randomness). */
-	snprintf(prefix, sizeof prefix, "%.12s", key);
 	/* One key per user (UNIQUE user_id): the new key replaces the old. */
 	if (wa_db_exec(r->db,
 		       "INSERT INTO api_keys (user_id, key_prefix, key_hash) VALUES (?, ?, ?) "

@@ -27,7 +27,7 @@ static void test_api_keys(void)
 	ok(strncmp(k1, WA_API_KEY_PREFIX, 4) == 0, "key prefix");
 	wa_sha256_hex(k1, strlen(k1), check);
 	is_str(hash, check, "stored hash is SHA-256 of the key");
-	ok(strncmp(prefix, k1, 8) == 0 && strlen(prefix) == 8, "display prefix is the first 8 characters");
+	ok(strncmp(prefix, k1, 12) == 0 && strlen(prefix) == 12, "display prefix is wak_ and 8 key characters");
 	ok(wa_api_key_new(k2, sizeof k2, hash, prefix) == 0 && strcmp(k1, k2) != 0, "keys are random");
 	ok(wa_api_key_new(k2, 20, hash, prefix) < 0, "short buffer refused");
 }
