@@ -11,12 +11,12 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
@@ -33,42 +33,161 @@ int curve25519_verify(const unsigned char *signature, const unsigned char *curve
 /* ------------------------------------------------------------------ */
 /* hashes and MACs */
 
+/* Digests fetched once per process. On OpenSSL 3 the legacy EVP_sha256()
+ * handle makes every EVP_DigestInit_ex look the provider implementation up
+ * again (a method-store query under a lock); an explicitly fetched EVP_MD
+ * skips that. The pointers are written once under pthread_once and only
+ * read afterwards (an EVP_MD is immutable and reference counted), so all
+ * threads share them without a lock. They are kept for the life of the
+ * process. If a fetch fails (no default provider), the legacy handles are
+ * used instead, which behave the same, only slower. */
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+static EVP_MD *md_sha256_fetched, *md_sha512_fetched;
+
+static void md_fetch_once(void)
+{
+	md_sha256_fetched = EVP_MD_fetch(NULL, "SHA256", NULL);
+	md_sha512_fetched = EVP_MD_fetch(NULL, "SHA512", NULL);
+}
+
+static const EVP_MD *md_sha256(void)
+{
+	if (pthread_once(&md_once, md_fetch_once) != 0 || !md_sha256_fetched)
+		return EVP_sha256();
+	return md_sha256_fetched;
+}
+
+static const EVP_MD *md_sha512(void)
+{
+	if (pthread_once(&md_once, md_fetch_once) != 0 || !md_sha512_fetched)
+		return EVP_sha512();
+	return md_sha512_fetched;
+}
+
 void wa_sha256(const void *data, size_t len, uint8_t out[32])
 {
 	unsigned int n = 32;
 
 	/* EVP_Digest with the built-in SHA-256 only fails on allocation
 	 * failure; the void contract then leaves a zeroed output. */
-	if (EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) != 1)
+	if (EVP_Digest(data, len, out, &n, md_sha256(), NULL) != 1)
 		memset(out, 0, 32);
 }
 
-static int hmac_md(const EVP_MD *md, const uint8_t *key, size_t keylen, const void *data, size_t len,
-		   uint8_t *out, unsigned int outlen)
-{
-	unsigned int n = outlen;
-	static const uint8_t empty = 0;
+/* HMAC (RFC 2104) over two digest contexts, written out rather than through
+ * HMAC() / EVP_MAC: those fetch the MAC and the digest by name, parse
+ * parameters and build an HMAC_CTX of three digest contexts on every call
+ * (about 12 allocations and twice the instructions of the two hash
+ * compressions for a short message). Here a keyed HMAC is just the inner
+ * context, which has absorbed K ^ ipad, and the outer one, which has
+ * absorbed K ^ opad. An HKDF expand copies a keyed pair per block instead
+ * of re-keying. */
+#define HMAC_MAX_BLOCK 128 /* SHA-512 */
+#define HMAC_MAX_MD 64
 
-	if (keylen > INT_MAX)
+struct hmac {
+	EVP_MD_CTX *in;	 /* H((K ^ ipad) || message so far) */
+	EVP_MD_CTX *out; /* H((K ^ opad) || ...), fed the inner digest at the end */
+	size_t mdlen;
+};
+
+static void hmac_free(struct hmac *h)
+{
+	EVP_MD_CTX_free(h->in);
+	EVP_MD_CTX_free(h->out);
+	h->in = h->out = NULL;
+}
+
+/* Keys h (whose contexts may be NULL: they are then created). A NULL key is
+ * the empty key. On failure h still needs hmac_free. */
+static int hmac_init(struct hmac *h, const EVP_MD *md, const uint8_t *key, size_t keylen)
+{
+	uint8_t k[HMAC_MAX_BLOCK], pad[HMAC_MAX_BLOCK];
+	int block = EVP_MD_get_block_size(md), mdlen = EVP_MD_get_size(md);
+	unsigned int kn = 0;
+	int rc = -1;
+
+	if (block <= 0 || block > HMAC_MAX_BLOCK || mdlen <= 0 || mdlen > HMAC_MAX_MD || (!key && keylen))
 		return -1;
-	/* HMAC() refuses a NULL key even with length 0. */
-	if (!key)
-		key = &empty;
-	if (!data)
-		data = &empty;
-	if (!HMAC(md, key, (int)keylen, data, len, out, &n) || n != outlen)
+	h->mdlen = (size_t)mdlen;
+	if ((!h->in && !(h->in = EVP_MD_CTX_new())) || (!h->out && !(h->out = EVP_MD_CTX_new())))
 		return -1;
-	return 0;
+	memset(k, 0, sizeof k);
+	if (keylen > (size_t)block) {
+		if (EVP_Digest(key, keylen, k, &kn, md, NULL) != 1)
+			goto out;
+	} else if (keylen) {
+		memcpy(k, key, keylen);
+	}
+	for (int i = 0; i < block; i++)
+		pad[i] = k[i] ^ 0x36;
+	if (EVP_DigestInit_ex2(h->in, md, NULL) != 1 || EVP_DigestUpdate(h->in, pad, (size_t)block) != 1)
+		goto out;
+	for (int i = 0; i < block; i++)
+		pad[i] = k[i] ^ 0x5c;
+	if (EVP_DigestInit_ex2(h->out, md, NULL) != 1 || EVP_DigestUpdate(h->out, pad, (size_t)block) != 1)
+		goto out;
+	rc = 0;
+out:
+	OPENSSL_cleanse(k, sizeof k);
+	OPENSSL_cleanse(pad, sizeof pad);
+	return rc;
+}
+
+static int hmac_update(struct hmac *h, const void *data, size_t len)
+{
+	if (len == 0)
+		return 0;
+	return EVP_DigestUpdate(h->in, data, len) == 1 ? 0 : -1;
+}
+
+/* Writes h->mdlen bytes. The contexts are finished afterwards: key again
+ * (hmac_init) or copy a keyed pair in (hmac_copy) before reusing them. */
+static int hmac_final(struct hmac *h, uint8_t *out)
+{
+	uint8_t ih[HMAC_MAX_MD];
+	unsigned int n = 0;
+	int rc = -1;
+
+	if (EVP_DigestFinal_ex(h->in, ih, &n) == 1 && n == h->mdlen && EVP_DigestUpdate(h->out, ih, n) == 1 &&
+	    EVP_DigestFinal_ex(h->out, out, &n) == 1 && n == h->mdlen)
+		rc = 0;
+	OPENSSL_cleanse(ih, sizeof ih);
+	return rc;
+}
+
+/* Makes dst (contexts may be NULL) a copy of the keyed, unfinished src. */
+static int hmac_copy(struct hmac *dst, const struct hmac *src)
+{
+	if ((!dst->in && !(dst->in = EVP_MD_CTX_new())) || (!dst->out && !(dst->out = EVP_MD_CTX_new())))
+		return -1;
+	dst->mdlen = src->mdlen;
+	return EVP_MD_CTX_copy_ex(dst->in, src->in) == 1 && EVP_MD_CTX_copy_ex(dst->out, src->out) == 1 ? 0 : -1;
+}
+
+static int hmac_md(const EVP_MD *md, const uint8_t *key, size_t keylen, const void *data, size_t len,
+		   uint8_t *out)
+{
+	struct hmac h = { 0 };
+	int rc = -1;
+
+	/* The old HMAC() based version took the key length as an int. */
+	if (keylen > INT_MAX || (!data && len))
+		return -1;
+	if (hmac_init(&h, md, key, keylen) == 0 && hmac_update(&h, data, len) == 0 && hmac_final(&h, out) == 0)
+		rc = 0;
+	hmac_free(&h);
+	return rc;
 }
 
 int wa_hmac_sha256(const uint8_t *key, size_t keylen, const void *data, size_t len, uint8_t out[32])
 {
-	return hmac_md(EVP_sha256(), key, keylen, data, len, out, 32);
+	return hmac_md(md_sha256(), key, keylen, data, len, out);
 }
 
 int wa_hmac_sha512(const uint8_t *key, size_t keylen, const void *data, size_t len, uint8_t out[64])
 {
-	return hmac_md(EVP_sha512(), key, keylen, data, len, out, 64);
+	return hmac_md(md_sha512(), key, keylen, data, len, out);
 }
 
 int wa_hkdf_sha256(const uint8_t *ikm, size_t ikmlen, const uint8_t *salt, size_t saltlen,
@@ -76,18 +195,19 @@ int wa_hkdf_sha256(const uint8_t *ikm, size_t ikmlen, const uint8_t *salt, size_
 {
 	/* Done by hand (extract = HMAC(salt, ikm), expand = T(i) chain) rather
 	 * than through EVP_KDF: it is short and an empty ikm (the Noise Split
-	 * derives from one) needs no special casing. */
+	 * derives from one) needs no special casing. The PRK is keyed once;
+	 * each block works on a copy of that keyed pair. */
 	static const uint8_t zero_salt[32];
 	uint8_t prk[32], t[32];
 	size_t done = 0, tlen = 0;
 	unsigned int i;
-	EVP_MAC *mac = NULL;
-	EVP_MAC_CTX *ctx = NULL;
-	OSSL_PARAM params[2];
+	struct hmac keyed = { 0 }, work = { 0 };
 	int rc = -1;
 
 	if (!out || outlen == 0 || outlen > 255 * 32)
 		return -1;
+	if (!info)
+		infolen = 0; /* as before: a NULL info is the empty info */
 	if (!salt || saltlen == 0) {
 		salt = zero_salt;
 		saltlen = sizeof zero_salt;
@@ -95,24 +215,15 @@ int wa_hkdf_sha256(const uint8_t *ikm, size_t ikmlen, const uint8_t *salt, size_
 	if (wa_hmac_sha256(salt, saltlen, ikm, ikmlen, prk) != 0)
 		return -1;
 
-	mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	if (!mac)
+	if (hmac_init(&keyed, md_sha256(), prk, sizeof prk) != 0)
 		goto out;
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
-	params[1] = OSSL_PARAM_construct_end();
 	for (i = 1; done < outlen; i++) {
 		uint8_t ctr = (uint8_t)i;
-		size_t n = 0, take;
+		size_t take;
 
-		EVP_MAC_CTX_free(ctx);
-		ctx = EVP_MAC_CTX_new(mac);
-		if (!ctx || EVP_MAC_init(ctx, prk, sizeof prk, params) != 1)
-			goto out;
-		if (tlen && EVP_MAC_update(ctx, t, tlen) != 1)
-			goto out;
-		if (info && infolen && EVP_MAC_update(ctx, info, infolen) != 1)
-			goto out;
-		if (EVP_MAC_update(ctx, &ctr, 1) != 1 || EVP_MAC_final(ctx, t, &n, sizeof t) != 1 || n != 32)
+		if (hmac_copy(&work, &keyed) != 0 || hmac_update(&work, t, tlen) != 0 ||
+		    hmac_update(&work, info, infolen) != 0 || hmac_update(&work, &ctr, 1) != 0 ||
+		    hmac_final(&work, t) != 0)
 			goto out;
 		tlen = 32;
 		take = outlen - done < 32 ? outlen - done : 32;
@@ -121,8 +232,8 @@ int wa_hkdf_sha256(const uint8_t *ikm, size_t ikmlen, const uint8_t *salt, size_
 	}
 	rc = 0;
 out:
-	EVP_MAC_CTX_free(ctx);
-	EVP_MAC_free(mac);
+	hmac_free(&keyed);
+	hmac_free(&work);
 	OPENSSL_cleanse(prk, sizeof prk);
 	OPENSSL_cleanse(t, sizeof t);
 	if (rc != 0)
@@ -388,28 +499,25 @@ static int sp_random(uint8_t *data, size_t len, void *user_data)
 	return RAND_bytes(data, (int)len) == 1 ? 0 : SG_ERR_UNKNOWN;
 }
 
+/* The HMAC context libsignal holds is our struct hmac (see hmac_init): two
+ * digest contexts on the once-fetched SHA-256, instead of an EVP_MAC_CTX
+ * fetched and parameterised per call. */
 static int sp_hmac_init(void **hmac_context, const uint8_t *key, size_t key_len, void *user_data)
 {
-	EVP_MAC *mac;
-	EVP_MAC_CTX *ctx;
-	OSSL_PARAM params[2];
-	static const uint8_t empty = 0;
+	struct hmac *h;
 
 	(void)user_data;
-	mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	if (!mac)
-		return SG_ERR_UNKNOWN;
-	ctx = EVP_MAC_CTX_new(mac);
-	EVP_MAC_free(mac); /* the context keeps its own reference */
-	if (!ctx)
+	if (!key && key_len)
+		return SG_ERR_INVAL;
+	h = calloc(1, sizeof *h);
+	if (!h)
 		return SG_ERR_NOMEM;
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
-	params[1] = OSSL_PARAM_construct_end();
-	if (EVP_MAC_init(ctx, key ? key : &empty, key_len, params) != 1) {
-		EVP_MAC_CTX_free(ctx);
+	if (hmac_init(h, md_sha256(), key, key_len) != 0) {
+		hmac_free(h);
+		free(h);
 		return SG_ERR_UNKNOWN;
 	}
-	*hmac_context = ctx;
+	*hmac_context = h;
 	return 0;
 }
 
@@ -418,19 +526,20 @@ static int sp_hmac_update(void *hmac_context, const uint8_t *data, size_t data_l
 	(void)user_data;
 	if (data_len == 0)
 		return 0;
-	return EVP_MAC_update(hmac_context, data, data_len) == 1 ? 0 : SG_ERR_UNKNOWN;
+	return hmac_update(hmac_context, data, data_len) == 0 ? 0 : SG_ERR_UNKNOWN;
 }
 
 static int sp_hmac_final(void *hmac_context, signal_buffer **output, void *user_data)
 {
 	uint8_t md[32];
-	size_t n = 0;
 	signal_buffer *b;
+	struct hmac *h = hmac_context;
 
 	(void)user_data;
-	if (EVP_MAC_final(hmac_context, md, &n, sizeof md) != 1 || n != sizeof md)
+	if (h->mdlen != sizeof md || hmac_final(h, md) != 0)
 		return SG_ERR_UNKNOWN;
-	b = signal_buffer_create(md, n);
+	b = signal_buffer_create(md, sizeof md);
+	OPENSSL_cleanse(md, sizeof md);
 	if (!b)
 		return SG_ERR_NOMEM;
 	*output = b;
@@ -440,7 +549,10 @@ static int sp_hmac_final(void *hmac_context, signal_buffer **output, void *user_
 static void sp_hmac_cleanup(void *hmac_context, void *user_data)
 {
 	(void)user_data;
-	EVP_MAC_CTX_free(hmac_context);
+	if (!hmac_context)
+		return;
+	hmac_free(hmac_context);
+	free(hmac_context);
 }
 
 static int sp_sha512_init(void **digest_context, void *user_data)
@@ -450,7 +562,7 @@ static int sp_sha512_init(void **digest_context, void *user_data)
 	(void)user_data;
 	if (!ctx)
 		return SG_ERR_NOMEM;
-	if (EVP_DigestInit_ex(ctx, EVP_sha512(), NULL) != 1) {
+	if (EVP_DigestInit_ex(ctx, md_sha512(), NULL) != 1) {
 		EVP_MD_CTX_free(ctx);
 		return SG_ERR_UNKNOWN;
 	}
@@ -477,7 +589,7 @@ static int sp_sha512_final(void *digest_context, signal_buffer **output, void *u
 		return SG_ERR_UNKNOWN;
 	/* The provider contract wants the context ready for reuse (the
 	 * fingerprint code hashes in a loop with one context). */
-	if (EVP_DigestInit_ex(digest_context, EVP_sha512(), NULL) != 1)
+	if (EVP_DigestInit_ex(digest_context, md_sha512(), NULL) != 1)
 		return SG_ERR_UNKNOWN;
 	b = signal_buffer_create(md, n);
 	if (!b)
