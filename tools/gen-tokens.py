@@ -6,8 +6,12 @@ Run once (the output is committed):
 
 Input: tokens-single.txt (236 lines, line N = single-byte token N, line 0 is
 the unused empty placeholder) and tokens-double-0..3.txt (256 lines each).
-Output: the forward tables plus a reverse index sorted by raw bytes
-(memcmp order, shorter string first on a common prefix) for bsearch.
+Output: the forward tables plus a reverse index: every token (sorted by raw
+bytes), reached through an open-addressing hash table of 16-bit slots
+(FNV-1a 32-bit, linear probing, at most 1/2 full) so that wa_token_lookup
+costs one hash and usually one comparison instead of a binary search of
+about 11 memcmp calls. Strings longer than the longest token are refused
+before hashing (the encoder looks up every attribute value and tag).
 """
 import os
 import sys
@@ -34,6 +38,32 @@ def cstr(b):
         else:
             out += '\\%03o' % c
     return out + '"'
+
+
+def fnv1a(b):
+    # Must match tok_hash() in the generated C.
+    h = 2166136261
+    for c in b:
+        h ^= c
+        h = (h * 16777619) & 0xFFFFFFFF
+    return h
+
+
+def hash_table(index):
+    size = 1
+    while size < 2 * len(index):
+        size *= 2
+    slots = [0] * size
+    longest = 0
+    for n, (t, _, _) in enumerate(index):
+        pos = fnv1a(t) & (size - 1)
+        probes = 1
+        while slots[pos]:
+            pos = (pos + 1) & (size - 1)
+            probes += 1
+        slots[pos] = n + 1  # 0 = empty
+        longest = max(longest, probes)
+    return size, slots, longest
 
 
 def main():
@@ -83,22 +113,49 @@ def main():
             sys.exit('token too long')
         w('\t{ %s, %d, 0x%02x, %d },\n' % (cstr(t), len(t), d, i))
     w('};\n\n')
-    w('#define TOK_INDEX_COUNT %d\n\n' % len(index))
-    w('''int wa_token_lookup(const char *s, size_t len, unsigned *dict, unsigned *idx)
+    if len(index) >= 0xFFFF:
+        sys.exit('too many tokens for 16-bit slots')
+    size, slots, longest = hash_table(index)
+    w('#define TOK_INDEX_COUNT %d\n' % len(index))
+    w('#define TOK_MIN_LEN %d\n' % min(len(t) for t, _, _ in index))
+    w('#define TOK_MAX_LEN %d\n' % max(len(t) for t, _, _ in index))
+    w('#define TOK_HASH_SIZE %d /* a power of two, at least twice TOK_INDEX_COUNT */\n\n' % size)
+    w('/* Open-addressing hash table over tok_index: slot = FNV-1a(token) mod\n')
+    w(' * TOK_HASH_SIZE, linear probing; a slot holds 1 + the tok_index position,\n')
+    w(' * 0 is empty. Longest probe sequence of a token: %d. */\n' % longest)
+    w('static const unsigned short tok_hash_slots[TOK_HASH_SIZE] = {\n')
+    for i in range(0, size, 16):
+        w('\t' + ', '.join('%d' % v for v in slots[i:i + 16]) + ',\n')
+    w('};\n\n')
+    w('''/* FNV-1a, 32-bit; tools/gen-tokens.py places the tokens with the same
+ * function. */
+static unsigned tok_hash(const unsigned char *p, size_t len)
 {
-	size_t lo = 0, hi = TOK_INDEX_COUNT;
+	unsigned h = 2166136261u;
 
-	if (s == NULL || len == 0 || len > 255)
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+int wa_token_lookup(const char *s, size_t len, unsigned *dict, unsigned *idx)
+{
+	size_t pos;
+
+	if (s == NULL || len < TOK_MIN_LEN || len > TOK_MAX_LEN)
 		return 0;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct tok_ix *e = &tok_index[mid];
-		size_t n = len < e->len ? len : e->len;
-		int c = memcmp(s, e->s, n);
+	pos = tok_hash((const unsigned char *)s, len) & (TOK_HASH_SIZE - 1);
+	/* The table is at most half full, so an empty slot ends every miss. */
+	for (;;) {
+		unsigned slot = tok_hash_slots[pos];
+		const struct tok_ix *e;
 
-		if (c == 0)
-			c = len < e->len ? -1 : (len > e->len ? 1 : 0);
-		if (c == 0) {
+		if (slot == 0)
+			return 0;
+		e = &tok_index[slot - 1];
+		if (e->len == len && memcmp(s, e->s, len) == 0) {
 			if (e->dict == 0xFF) {
 				*idx = e->idx;
 				return 1;
@@ -107,12 +164,8 @@ def main():
 			*idx = e->idx;
 			return 2;
 		}
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
+		pos = (pos + 1) & (TOK_HASH_SIZE - 1);
 	}
-	return 0;
 }
 
 const char *wa_token_get_single(unsigned idx)

@@ -25,7 +25,7 @@ const char *wa_token_get_single(unsigned idx);
 /* Double-byte token (dict 0..3, idx 0..255), or NULL out of range. */
 const char *wa_token_get_double(unsigned dict, unsigned idx);
 
-/* Reverse lookup of the len bytes at s (binary search, no allocation).
+/* Reverse lookup of the len bytes at s (hash table, no allocation).
  * Returns 1 for a single-byte token (*idx set), 2 for a double-byte token
  * (*dict and *idx set), 0 if s is not a token (the empty string never is). */
 int wa_token_lookup(const char *s, size_t len, unsigned *dict, unsigned *idx);
