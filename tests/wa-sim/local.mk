@@ -40,3 +40,15 @@ tests_wa_sim_test_sim_messaging_SOURCES = tests/wa-sim/test_sim_messaging.c test
 tests_wa_sim_test_sim_messaging_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS) \
 	$(PROTOBUFC_CFLAGS) $(CRYPTO_CFLAGS)
 tests_wa_sim_test_sim_messaging_LDADD = $(WA_CLIENT_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) -lpthread
+
+# state layer (simstate engineer): app state (w:sync:app:state, key share,
+# phone mutations), history sync on pairing, presence / chatstate, profile
+# (status, picture), blocklist; admin routes; test_sim_state
+WA_SIM_CORE += tests/wa-sim/sim_state.h tests/wa-sim/sim_appstate.c tests/wa-sim/sim_presence.c
+wa_sim_SOURCES += tests/wa-sim/sim_admin_state.c
+check_PROGRAMS += tests/wa-sim/test_sim_state
+TESTS += tests/wa-sim/test_sim_state
+tests_wa_sim_test_sim_state_SOURCES = tests/wa-sim/test_sim_state.c tests/unit/tap.h
+tests_wa_sim_test_sim_state_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS) \
+	$(PROTOBUFC_CFLAGS) $(CRYPTO_CFLAGS)
+tests_wa_sim_test_sim_state_LDADD = $(WA_CLIENT_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) -lpthread

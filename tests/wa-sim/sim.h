@@ -73,6 +73,7 @@ struct sim_server {
 	unsigned ref_first_secs;        /* 60: first ref validity (4.2) */
 	unsigned ref_next_secs;         /* 20: each later ref */
 	size_t compress_min;            /* zlib-compress (flag 2) stanzas of at least this many bytes; 0 never */
+	int no_pairing_sync;            /* phones send new companions no app-state key / history (sim_state.h) */
 	struct sim_conn *conns;         /* every live WebSocket connection */
 	size_t nconns;
 	int stop;

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "sim_media.h"
+#include "sim_state.h"
 #include "wa/mediacrypto.h"
 #include "wa/msgsecret.h"
 #include "wa_e2e.pb-c.h"
@@ -550,7 +551,8 @@ int sim_admin_ext(struct sim_server *s, const char *method, const char *path, co
 			st = h_read(s, a, in, reply);
 		} else if (post && strcmp(seg[3], "about") == 0) {
 			st = h_about(s, a, in, reply);
-		} else {
+		} else if ((st = sim_admin_state(s, a, method, seg[3], in, reply)) == 0) {
+			/* state layer routes (simstate, sim_admin_state.c) */
 			*reply = err_json("not found");
 			st = 404;
 		}

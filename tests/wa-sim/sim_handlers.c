@@ -12,6 +12,7 @@
 #include "sim.h"
 #include "sim_msg.h"
 #include "sim_media.h"
+#include "sim_state.h"
 
 #include <string.h>
 
@@ -56,8 +57,15 @@ const struct sim_iq_handler sim_iq_handlers[] = {
 	{ "get", "w:g2", NULL, SIM_LOGGED_IN, sim_iq_groups },
 	{ "set", "w:g2", NULL, SIM_LOGGED_IN, sim_iq_groups },
 	{ "set", "w:m", "media_conn", SIM_LOGGED_IN, sim_iq_media_conn },
-	/* next: w:m (media_conn), w:g2, w:sync:app:state,
-	 * w:profile:picture, blocklist, privacy, status, abt */
+	/* state layer (sim_state.h, simstate) */
+	{ "set", "w:sync:app:state", "sync", SIM_LOGGED_IN, sim_iq_appstate },
+	{ "set", "status", NULL, SIM_LOGGED_IN, sim_iq_status },
+	{ "get", "status", NULL, SIM_LOGGED_IN, sim_iq_status },
+	{ "get", "w:profile:picture", NULL, SIM_LOGGED_IN, sim_iq_picture },
+	{ "set", "w:profile:picture", NULL, SIM_LOGGED_IN, sim_iq_picture },
+	{ "get", "blocklist", NULL, SIM_LOGGED_IN, sim_iq_blocklist },
+	{ "set", "blocklist", NULL, SIM_LOGGED_IN, sim_iq_blocklist },
+	/* next: privacy, abt */
 	{ NULL, NULL, NULL, 0, NULL },
 };
 
@@ -126,7 +134,9 @@ const struct sim_node_handler sim_node_handlers[] = {
 	{ "ack", SIM_ANY_CONN, node_ack },
 	{ "message", SIM_LOGGED_IN, sim_node_message },   /* simmsg */
 	{ "receipt", SIM_LOGGED_IN, sim_node_receipt },   /* simmsg */
-	/* next: notification acks, presence, chatstate, call */
+	{ "presence", SIM_LOGGED_IN, sim_node_presence },   /* simstate */
+	{ "chatstate", SIM_LOGGED_IN, sim_node_chatstate }, /* simstate */
+	/* next: call */
 	{ NULL, 0, NULL },
 };
 

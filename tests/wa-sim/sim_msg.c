@@ -9,6 +9,7 @@
  * device of the account they are addressed to (retry receipts only to the
  * device named), and are acked. */
 #include "sim_msg.h"
+#include "sim_state.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,6 +115,10 @@ static int relay_user(struct sim_server *s, struct sim_account *a, uint16_t dev,
 	peer = sim_resolve_user(s, to, &todev);
 	if (peer == NULL) {
 		*err = "404"; /* no such account (inferred code) */
+		return -1;
+	}
+	if (peer != a && sim_is_blocked(s, peer, a->number)) {
+		*err = "403"; /* the recipient blocked the sender (simstate; code inferred) */
 		return -1;
 	}
 	{

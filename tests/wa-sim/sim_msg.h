@@ -153,6 +153,11 @@ int sim_phone_send(struct sim_server *s, struct sim_account *a, const char *chat
 		   size_t len, const char *stanza_type, const struct sim_msgrec *summary, char *id_out,
 		   size_t id_cap, const char **why);
 
+/* A peer message (category="peer", push_priority="high_force") from the
+ * phone of a to its own companion dev (serialized waE2E.Message, not
+ * padded): app-state key shares, history-sync notifications. 0 / -1. */
+int sim_phone_send_peer(struct sim_server *s, struct sim_account *a, uint16_t dev, const uint8_t *msg, size_t len);
+
 /* Mark inbox messages ids read and send read receipts to their senders
  * (grouped by chat + sender). Returns how many ids were found. */
 int sim_phone_read(struct sim_server *s, struct sim_account *a, const char *const *ids, size_t n,

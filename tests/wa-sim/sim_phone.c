@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "sim_media.h"
+#include "sim_state.h"
 #include "wa/mediacrypto.h"
 #include "wa/pbsafe.h"
 #include "wa/signal_node.h"
@@ -556,6 +557,9 @@ int sim_phone_receive(struct sim_server *s, struct sim_account *a, struct wa_nod
 		r.extra = json_dumps(extra, JSON_COMPACT);
 	json_decref(extra);
 	/* peer messages (key requests, history requests) are not chat messages */
+	/* peer protocol messages from the own companions (key requests; simstate) */
+	if (own && content != NULL && content->protocolmessage != NULL)
+		sim_state_on_peer_protocol(s, a, (uint16_t)addr.device, content->protocolmessage);
 	if (strcmp(r.type, "skdm") != 0 && !wa_node_attr_is(msg, "category", "peer") && (got || failed)) {
 		/* a re-sent message (retry, duplicate delivery) replaces a failed copy, never doubles */
 		struct sim_msgrec *old = find_rec(p->inbox, p->ninbox, r.id);
@@ -686,6 +690,35 @@ static int add_to(struct sim_server *s, struct sim_phone *p, struct wa_node *par
 		return -1;
 	}
 	return 0;
+}
+
+/* A peer message (category="peer") from the phone to its own companion
+ * dev: app-state key shares, history-sync notifications (simstate). */
+int sim_phone_send_peer(struct sim_server *s, struct sim_account *a, uint16_t dev, const uint8_t *msg, size_t len)
+{
+	struct sim_phone *p = sim_phone_get(s, a);
+	char to[WA_JID_STR_MAX], id[WA_MSGID_MAX + 1];
+	struct wa_node *m = NULL, *enc;
+	const char *err = NULL;
+	int rc = -1;
+
+	if (p == NULL || dev == 0 || !sim_device_exists(a, dev) || ensure_session(s, p, a, dev, NULL, 0) != 0 ||
+	    wa_msgid_generate(id, a->number, (time_t)sim_now(s)) != 0)
+		return -1;
+	enc = encrypt_for(p, a, dev, msg, len, NULL);
+	sim_device_jid(a, dev, to, sizeof to);
+	m = wa_node_new_attrs("message", "to", to, "id", id, "type", "text", "category", "peer", "push_priority",
+			      "high_force", NULL);
+	if (enc == NULL || m == NULL || wa_node_add_child(m, enc) != 0) {
+		wa_node_free(enc);
+		goto out;
+	}
+	rc = sim_relay_message(s, a, 0, m, &err);
+	if (rc != 0)
+		wa_info("sim: phone peer message not relayed (%s)", err ? err : "-");
+out:
+	wa_node_free(m);
+	return rc;
 }
 
 static const char *media_type_of(const uint8_t *msg, size_t len)

@@ -3,6 +3,7 @@
  * rotation, and the "pre-key low" notification. Phones (device 0) keep
  * their table in struct sim_phone, companions in sim_device.keys. */
 #include "sim_msg.h"
+#include "sim_state.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,7 +179,13 @@ int sim_iq_prekey_upload(struct sim_conn *c, struct wa_node *iq, struct wa_node 
 	}
 	free(keys);
 	wa_debug("sim: %s uploaded %zu pre-keys (%zu stored)", c->jid, n, k->nkeys);
-	return sim_conn_iq_result(c, iq, NULL) == 0 ? 0 : -1;
+	if (sim_conn_iq_result(c, iq, NULL) != 0)
+		return -1;
+	/* a companion that uploaded its keys is ready for the phone's
+	 * app-state key share and history sync (simstate, once per device) */
+	if (c->dev->id != 0 && !c->srv->no_pairing_sync)
+		sim_state_companion_ready(c->srv, c->acc, c->dev->id);
+	return 0;
 }
 
 /* <iq xmlns="encrypt" type="get"><count/></iq> -> <count value="N"/> (§5.2) */

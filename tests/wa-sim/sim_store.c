@@ -61,6 +61,7 @@ static void account_free(struct sim_account *a)
 		device_free(d);
 	}
 	sim_phone_free(a->phone);
+	sim_acstate_free(a->state);
 	/* the phone's private identity key */
 	memset(a->identity_priv, 0, sizeof a->identity_priv);
 	free(a);

@@ -43,6 +43,9 @@ struct sim_groups;
 void sim_devkeys_free(struct sim_devkeys *k);
 void sim_phone_free(struct sim_phone *p);
 void sim_groups_free(struct sim_groups *g);
+/* app state, presence, profile, blocklist (sim_state.h, simstate) */
+struct sim_acstate;
+void sim_acstate_free(struct sim_acstate *st);
 
 /* One encoded stanza waiting for an offline device (frame plaintext: flag
  * byte + node, as wa_binary_marshal() makes it). */
@@ -85,6 +88,7 @@ struct sim_account {
 	size_t ndevices;
 	struct sim_device *devices;
 	struct sim_phone *phone;             /* the simulated phone (sim_phone.c, runtime only) */
+	struct sim_acstate *state;           /* app state, presence, profile (sim_state.h, runtime only) */
 	struct sim_account *next;
 };
 

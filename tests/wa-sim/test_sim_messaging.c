@@ -137,7 +137,7 @@ static int start_sim(void)
 
 		(void)f;
 		dup2(1, 2);
-		execl(bin, bin, "--listen", l, "--admin", ad, "--state", state_dir, "--media", md, (char *)NULL);
+		execl(bin, bin, "--listen", l, "--admin", ad, "--state", state_dir, "--media", md, "--no-pairing-sync", (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 100; i++) {

@@ -55,7 +55,7 @@ static int parse_hostport(const char *s, char *host, size_t hcap, int *port)
 static void usage(void)
 {
 	fprintf(stderr, "usage: wa-sim --listen HOST:PORT --admin HOST:PORT --state DIR [--seed N] "
-			"[--media HOST:PORT] [--qr-timeouts FIRST,NEXT] [--compress-min BYTES] [--verbose]\n");
+			"[--media HOST:PORT] [--qr-timeouts FIRST,NEXT] [--compress-min BYTES] [--no-pairing-sync] [--verbose]\n");
 }
 
 static void lws_log_emit(int level, const char *line)
@@ -87,6 +87,8 @@ int main(int argc, char **argv)
 			admin = argv[++i];
 		else if (strcmp(argv[i], "--state") == 0 && i + 1 < argc)
 			state = argv[++i];
+		else if (strcmp(argv[i], "--no-pairing-sync") == 0)
+			srv.no_pairing_sync = 1; /* phones send no key share / history (simstate) */
 		else if (strcmp(argv[i], "--media") == 0 && i + 1 < argc)
 			media = argv[++i]; /* media host (sim_media_http.c) */
 		else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) {

@@ -1,0 +1,742 @@
+/* sim_appstate: app state ("syncd") on the server side (PROTOCOL.md
+ * 11.1-11.6) and the phone's part in it, plus the small history sync the
+ * phone sends a new companion (11.7). Contract in sim_state.h.
+ *
+ * The server never decrypts: it stores each collection's patches in
+ * version order, stamps the version (wa_appstate_patch_set_version) and
+ * serves them back. The phone holds the one app-state key of the account,
+ * shares it with its companions and keeps its own verified view of every
+ * collection (wa_appstate_apply_patch: value MAC, index MAC, LT-hash
+ * snapshot MAC, patch MAC), which the admin API shows. */
+#include "sim_state.h"
+#include "sim_msg.h"
+#include "sim_media.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <zlib.h>
+
+#include "wa/appstate.h"
+#include "wa/mediacrypto.h"
+#include "wa/pbsafe.h"
+#include "wa/syncaction.h"
+#include "wa_e2e.pb-c.h"
+#include "wa_history.pb-c.h"
+#include "wa_log.h"
+#include "wa_util.h"
+
+#define NCOLL 5
+
+static void coll_release(struct sim_as_coll *c)
+{
+	for (uint64_t i = 0; i < c->version; i++)
+		free(c->patches[i].data);
+	free(c->patches);
+	wa_appstate_state_free(c->view);
+	json_decref(c->entries);
+	memset(c, 0, sizeof *c);
+}
+
+void sim_acstate_free(struct sim_acstate *st)
+{
+	if (st == NULL)
+		return;
+	for (int i = 0; i < NCOLL; i++)
+		coll_release(&st->coll[i]);
+	memset(st->key_data, 0, sizeof st->key_data);
+	free(st->subs);
+	free(st->picture);
+	free(st->blocked);
+	free(st);
+}
+
+struct sim_acstate *sim_acstate_get(struct sim_server *s, struct sim_account *a)
+{
+	struct sim_acstate *st;
+
+	(void)s;
+	if (a->state != NULL)
+		return a->state;
+	st = calloc(1, sizeof *st);
+	if (st == NULL)
+		return NULL;
+	for (int i = 0; i < NCOLL; i++) {
+		st->coll[i].view = wa_appstate_state_new(wa_appstate_collection((size_t)i));
+		st->coll[i].entries = json_object();
+		if (st->coll[i].view == NULL || st->coll[i].entries == NULL) {
+			sim_acstate_free(st);
+			return NULL;
+		}
+	}
+	a->state = st;
+	return st;
+}
+
+static int coll_index(const char *name)
+{
+	for (int i = 0; i < NCOLL; i++)
+		if (name && strcmp(name, wa_appstate_collection((size_t)i)) == 0)
+			return i;
+	return -1;
+}
+
+/* The phone's key, made on first use: 6-byte id (two zero bytes, then
+ * four random ones, the shape seen from phones), 32 random bytes. */
+static int ensure_key(struct sim_server *s, struct sim_acstate *st)
+{
+	if (st->has_key)
+		return 0;
+	memset(st->key_id, 0, sizeof st->key_id);
+	if (sim_random(s, st->key_id + 2, 4) != 0 || sim_random(s, st->key_data, 32) != 0)
+		return -1;
+	st->key_ts = (int64_t)sim_now(s) * 1000;
+	st->has_key = 1;
+	return 0;
+}
+
+static int get_key(void *ud, const uint8_t *key_id, size_t len, uint8_t key_data[32])
+{
+	struct sim_acstate *st = ud;
+
+	if (!st->has_key || len != sizeof st->key_id || memcmp(key_id, st->key_id, len) != 0)
+		return -1;
+	memcpy(key_data, st->key_data, 32);
+	return 0;
+}
+
+/* A short JSON summary of a SyncActionValue for the admin view. */
+static json_t *value_json(const WaSyncAction__SyncActionValue *v)
+{
+	json_t *o = json_object();
+
+	if (o == NULL || v == NULL)
+		return o;
+	if (v->has_timestamp)
+		json_object_set_new(o, "timestamp", json_integer(v->timestamp));
+	if (v->archivechataction)
+		json_object_set_new(o, "archived", json_boolean(v->archivechataction->archived));
+	if (v->muteaction) {
+		json_object_set_new(o, "muted", json_boolean(v->muteaction->muted));
+		json_object_set_new(o, "muteEndTimestamp", json_integer(v->muteaction->muteendtimestamp));
+	}
+	if (v->pinaction)
+		json_object_set_new(o, "pinned", json_boolean(v->pinaction->pinned));
+	if (v->markchatasreadaction)
+		json_object_set_new(o, "read", json_boolean(v->markchatasreadaction->read));
+	if (v->staraction)
+		json_object_set_new(o, "starred", json_boolean(v->staraction->starred));
+	if (v->pushnamesetting && v->pushnamesetting->name)
+		json_object_set_new(o, "pushName", json_string(v->pushnamesetting->name));
+	if (v->contactaction && v->contactaction->fullname)
+		json_object_set_new(o, "fullName", json_string(v->contactaction->fullname));
+	if (v->labeleditaction) {
+		if (v->labeleditaction->name)
+			json_object_set_new(o, "labelName", json_string(v->labeleditaction->name));
+		json_object_set_new(o, "deleted", json_boolean(v->labeleditaction->deleted));
+	}
+	if (v->labelassociationaction)
+		json_object_set_new(o, "labeled", json_boolean(v->labelassociationaction->labeled));
+	return o;
+}
+
+/* Bring the phone's view of collection ci up to the server version. */
+static void phone_catch_up(struct sim_acstate *st, int ci)
+{
+	struct sim_as_coll *c = &st->coll[ci];
+
+	while (!c->view_broken && wa_appstate_state_version(c->view) < c->version) {
+		uint64_t v = wa_appstate_state_version(c->view);
+		struct sim_as_patch *p = &c->patches[v];
+		WaServerSync__SyncdPatch *patch;
+		struct wa_appstate_result res;
+		int rc;
+
+		patch = (WaServerSync__SyncdPatch *)wa_pb_unpack(&wa_server_sync__syncd_patch__descriptor, p->data,
+								 p->len, WA_PB_MAX_DEPTH);
+		if (patch == NULL) {
+			c->view_broken = 1;
+			break;
+		}
+		rc = wa_appstate_apply_patch(c->view, patch, NULL, get_key, st, &res);
+		if (rc != WA_APPSTATE_OK) {
+			wa_info("sim: phone cannot apply %s patch %llu: %s", wa_appstate_collection((size_t)ci),
+				(unsigned long long)(v + 1), wa_appstate_strerror(rc));
+			c->view_broken = 1;
+		} else {
+			for (size_t i = 0; i < res.n; i++) {
+				const struct wa_appstate_mutation *m = &res.mutations[i];
+
+				if (m->op == WA_APPSTATE_SET)
+					json_object_set_new(c->entries, m->index_json,
+							    value_json(m->data ? m->data->value : NULL));
+				else
+					json_object_del(c->entries, m->index_json);
+			}
+		}
+		wa_appstate_result_free(&res);
+		wa_server_sync__syncd_patch__free_unpacked(patch, NULL);
+	}
+}
+
+/* <notification from="s.whatsapp.net" type="server_sync"><collection name version/></notification>
+ * to every companion of a except skip (11.4). */
+static void notify_sync(struct sim_server *s, struct sim_account *a, int ci, uint16_t skip)
+{
+	for (struct sim_device *d = a->devices; d != NULL; d = d->next) {
+		struct wa_node *n, *col;
+		char id[32];
+
+		if (d->id == skip)
+			continue;
+		snprintf(id, sizeof id, "%llu", (unsigned long long)++s->seq);
+		n = wa_node_new_attrs("notification", "from", "s.whatsapp.net", "type", "server_sync", "id", id, NULL);
+		if (n == NULL || wa_node_set_attr_uint(n, "t", sim_now(s)) != 0 ||
+		    (col = wa_node_add_new(n, "collection")) == NULL ||
+		    wa_node_set_attr(col, "name", wa_appstate_collection((size_t)ci)) != 0 ||
+		    wa_node_set_attr_uint(col, "version", a->state->coll[ci].version) != 0 || sim_deliver(s, d, n) != 0)
+			wa_debug("sim: server_sync notification not delivered");
+		wa_node_free(n);
+	}
+}
+
+/* Store a patch (client bytes) as the next version of collection ci. */
+static int store_patch(struct sim_acstate *st, int ci, const uint8_t *data, size_t len)
+{
+	struct sim_as_coll *c = &st->coll[ci];
+	uint8_t *out = NULL;
+	size_t outlen = 0;
+
+	if (len == 0 || len > SIM_AS_PATCH_MAX || c->version >= SIM_AS_PATCHES_MAX)
+		return -1;
+	if (c->version == c->cap) {
+		size_t nc = c->cap ? c->cap * 2 : 16;
+		struct sim_as_patch *np = realloc(c->patches, nc * sizeof *np);
+
+		if (np == NULL)
+			return -1;
+		c->patches = np;
+		c->cap = nc;
+	}
+	if (wa_appstate_patch_set_version(data, len, c->version + 1, &out, &outlen) != WA_APPSTATE_OK)
+		return -1;
+	c->patches[c->version].data = out;
+	c->patches[c->version].len = outlen;
+	c->version++;
+	phone_catch_up(st, ci);
+	return 0;
+}
+
+/* <patches><patch>…</patch>…</patches> of versions (from, to]. */
+static int add_patches(struct wa_node *col, const struct sim_as_coll *c, uint64_t from, uint64_t to)
+{
+	struct wa_node *ps;
+
+	if (from >= to)
+		return 0;
+	ps = wa_node_add_new(col, "patches");
+	if (ps == NULL)
+		return -1;
+	for (uint64_t v = from; v < to; v++) {
+		struct wa_node *p = wa_node_add_new(ps, "patch");
+
+		if (p == NULL || wa_node_set_bytes(p, c->patches[v].data, c->patches[v].len) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static struct wa_node *coll_error(struct wa_node *col, int code, const char *text)
+{
+	struct wa_node *e;
+
+	if (wa_node_set_attr(col, "type", "error") != 0 || (e = wa_node_add_new(col, "error")) == NULL ||
+	    wa_node_set_attr_int(e, "code", code) != 0 || wa_node_set_attr(e, "text", text) != 0)
+		return NULL;
+	return col;
+}
+
+/* One <collection> of a sync IQ -> its reply element (added to out). */
+static int one_collection(struct sim_conn *c, struct sim_acstate *st, const struct wa_node *in, struct wa_node *out,
+			  int *changed)
+{
+	const char *name = wa_node_attr(in, "name");
+	int ci = coll_index(name);
+	struct wa_node *col = wa_node_add_new(out, "collection"), *p = NULL;
+	unsigned long long v = 0;
+	struct sim_as_coll *sc;
+
+	if (col == NULL || wa_node_set_attr(col, "name", name ? name : "") != 0)
+		return -1;
+	if (ci < 0)
+		return coll_error(col, 400, "bad-request") ? 0 : -1;
+	sc = &st->coll[ci];
+	if (wa_node_attr(in, "version") != NULL && wa_node_attr_uint(in, "version", &v) != 0)
+		return coll_error(col, 400, "bad-request") ? 0 : -1;
+	if (wa_node_child(in, "patch") != NULL) {
+		/* 11.5: a push is only accepted on top of the newest version;
+		 * otherwise 409 with what the client lacks (it applies and retries). */
+		if (v != sc->version) {
+			if (wa_node_set_attr_uint(col, "version", sc->version) != 0 ||
+			    coll_error(col, 409, "conflict") == NULL ||
+			    add_patches(col, sc, v < sc->version ? v : sc->version, sc->version) != 0)
+				return -1;
+			return 0;
+		}
+		while ((p = wa_node_next(in, "patch", p)) != NULL) {
+			size_t len = 0;
+			const uint8_t *d = wa_node_content(p, &len);
+
+			if (d == NULL || store_patch(st, ci, d, len) != 0)
+				return coll_error(col, 400, "bad-request") ? 0 : -1;
+			changed[ci] = 1;
+		}
+		return wa_node_set_attr_uint(col, "version", sc->version) == 0 ? 0 : -1;
+	}
+	/* fetch (11.4): no snapshot is kept, so a snapshot request is served
+	 * with every patch from version 0 (the client rebuilds its state the
+	 * same way; inferred to be acceptable, see README) */
+	if (wa_node_attr_is(in, "return_snapshot", "true"))
+		v = 0;
+	if (v > sc->version)
+		v = sc->version;
+	{
+		uint64_t to = sc->version;
+
+		if (to - v > SIM_AS_REPLY_PATCHES) {
+			to = v + SIM_AS_REPLY_PATCHES;
+			if (wa_node_set_attr(col, "has_more_patches", "true") != 0)
+				return -1;
+		}
+		if (wa_node_set_attr_uint(col, "version", to) != 0 || add_patches(col, sc, v, to) != 0)
+			return -1;
+	}
+	(void)c;
+	return 0;
+}
+
+int sim_iq_appstate(struct sim_conn *c, struct wa_node *iq, struct wa_node *child)
+{
+	struct sim_acstate *st = sim_acstate_get(c->srv, c->acc);
+	struct wa_node *out, *in = NULL;
+	int changed[NCOLL] = { 0 }, n = 0;
+
+	if (st == NULL)
+		return sim_conn_iq_error(c, iq, 500, "internal-server-error") == 0 ? 0 : -1;
+	if (child == NULL || strcmp(child->tag, "sync") != 0)
+		return sim_conn_iq_error(c, iq, 400, "bad-request") == 0 ? 0 : -1;
+	out = wa_node_new("sync");
+	if (out == NULL)
+		return -1;
+	while ((in = wa_node_next(child, "collection", in)) != NULL) {
+		if (++n > 2 * NCOLL || one_collection(c, st, in, out, changed) != 0) {
+			wa_node_free(out);
+			return sim_conn_iq_error(c, iq, 400, "bad-request") == 0 ? 0 : -1;
+		}
+	}
+	if (sim_conn_iq_result(c, iq, out) != 0) {
+		wa_node_free(out);
+		return -1;
+	}
+	for (int i = 0; i < NCOLL; i++)
+		if (changed[i])
+			notify_sync(c->srv, c->acc, i, c->dev->id);
+	return 0;
+}
+
+/* ---- the phone: key share, key requests, own mutations ---- */
+
+static int send_key_share(struct sim_server *s, struct sim_account *a, struct sim_acstate *st, uint16_t dev)
+{
+	WaE2E__Message msg = WA_E2_E__MESSAGE__INIT;
+	WaE2E__ProtocolMessage pm = WA_E2_E__PROTOCOL_MESSAGE__INIT;
+	WaE2E__AppStateSyncKeyShare share = WA_E2_E__APP_STATE_SYNC_KEY_SHARE__INIT;
+	WaE2E__AppStateSyncKey key = WA_E2_E__APP_STATE_SYNC_KEY__INIT, *keys[1] = { &key };
+	WaE2E__AppStateSyncKeyId kid = WA_E2_E__APP_STATE_SYNC_KEY_ID__INIT;
+	WaE2E__AppStateSyncKeyData kd = WA_E2_E__APP_STATE_SYNC_KEY_DATA__INIT;
+	WaE2E__AppStateSyncKeyFingerprint fp = WA_E2_E__APP_STATE_SYNC_KEY_FINGERPRINT__INIT;
+	uint32_t idx[1] = { 0 };
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	if (ensure_key(s, st) != 0)
+		return -1;
+	kid.has_keyid = 1;
+	kid.keyid.data = st->key_id;
+	kid.keyid.len = sizeof st->key_id;
+	fp.has_rawid = 1;
+	fp.rawid = a->adv_raw_id;
+	fp.has_currentindex = 1;
+	fp.currentindex = a->next_key_index;
+	fp.n_deviceindexes = 1;
+	fp.deviceindexes = idx;
+	kd.has_keydata = 1;
+	kd.keydata.data = st->key_data;
+	kd.keydata.len = 32;
+	kd.fingerprint = &fp;
+	kd.has_timestamp = 1;
+	kd.timestamp = st->key_ts;
+	key.keyid = &kid;
+	key.keydata = &kd;
+	share.n_keys = 1;
+	share.keys = keys;
+	pm.has_type = 1;
+	pm.type = WA_E2_E__PROTOCOL_MESSAGE__TYPE__APP_STATE_SYNC_KEY_SHARE;
+	pm.appstatesynckeyshare = &share;
+	msg.protocolmessage = &pm;
+	len = wa_e2_e__message__get_packed_size(&msg);
+	buf = malloc(len);
+	if (buf == NULL)
+		return -1;
+	wa_e2_e__message__pack(&msg, buf);
+	rc = sim_phone_send_peer(s, a, dev, buf, len);
+	memset(buf, 0, len);
+	free(buf);
+	return rc;
+}
+
+static int send_history(struct sim_server *s, struct sim_account *a, uint16_t dev);
+
+void sim_state_companion_ready(struct sim_server *s, struct sim_account *a, uint16_t dev)
+{
+	struct sim_acstate *st = sim_acstate_get(s, a);
+
+	if (st == NULL || dev == 0)
+		return;
+	for (size_t i = 0; i < st->nshared; i++)
+		if (st->shared[i] == dev)
+			return;
+	if (st->nshared >= SIM_MAX_DEVICES)
+		return;
+	st->shared[st->nshared++] = dev;
+	if (send_key_share(s, a, st, dev) != 0)
+		wa_info("sim: app-state key share to device %u failed", dev);
+	if (send_history(s, a, dev) != 0)
+		wa_info("sim: history sync to device %u not sent", dev);
+}
+
+void sim_state_on_peer_protocol(struct sim_server *s, struct sim_account *a, uint16_t dev, const void *proto)
+{
+	const WaE2E__ProtocolMessage *pm = proto;
+	struct sim_acstate *st = sim_acstate_get(s, a);
+
+	if (st == NULL || pm == NULL || !pm->has_type ||
+	    pm->type != WA_E2_E__PROTOCOL_MESSAGE__TYPE__APP_STATE_SYNC_KEY_REQUEST || pm->appstatesynckeyrequest == NULL)
+		return;
+	/* the phone has one key; it answers a request naming it (or any
+	 * request when the key is new to the companion) with a share */
+	if (send_key_share(s, a, st, dev) != 0)
+		wa_info("sim: key request from device %u not answered", dev);
+}
+
+int sim_appstate_phone_write(struct sim_server *s, struct sim_account *a, const char *action, const char *jid,
+			     int value, const char *name, const char *label, const char **why)
+{
+	struct sim_acstate *st = sim_acstate_get(s, a);
+	struct wa_sync_action act;
+	struct wa_appstate_out_mutation m;
+	int64_t now = (int64_t)sim_now(s) * 1000;
+	uint8_t *out = NULL;
+	size_t outlen = 0;
+	int rc = -1, ci;
+
+	memset(&act, 0, sizeof act);
+	*why = "bad action";
+	if (st == NULL || ensure_key(s, st) != 0) {
+		*why = "out of memory";
+		return 500;
+	}
+	if (action == NULL)
+		return 400;
+	if (strcmp(action, "pushName") == 0 || strcmp(action, "labelEdit") == 0) {
+		if (name == NULL) {
+			*why = "name required";
+			return 400;
+		}
+	} else if (jid == NULL || strchr(jid, '@') == NULL) {
+		*why = "jid required (a chat JID)";
+		return 400;
+	}
+	if (strcmp(action, "archive") == 0)
+		rc = wa_sync_action_archive(&act, jid, value, NULL, now);
+	else if (strcmp(action, "pin") == 0)
+		rc = wa_sync_action_pin(&act, jid, value, now);
+	else if (strcmp(action, "mute") == 0)
+		rc = wa_sync_action_mute(&act, jid, value, 0, now);
+	else if (strcmp(action, "markRead") == 0)
+		rc = wa_sync_action_mark_read(&act, jid, value, NULL, now);
+	else if (strcmp(action, "pushName") == 0)
+		rc = wa_sync_action_push_name(&act, name, now);
+	else if (strcmp(action, "contact") == 0)
+		rc = wa_sync_action_contact(&act, jid, name, NULL, now);
+	else if (strcmp(action, "labelEdit") == 0)
+		rc = wa_sync_action_label_edit(&act, label ? label : "1", name, 0, !value, now);
+	else if (strcmp(action, "label") == 0)
+		rc = wa_sync_action_label_chat(&act, label ? label : "1", jid, value, now);
+	else
+		return 400;
+	if (rc != 0) {
+		wa_sync_action_free(&act);
+		*why = "cannot build the action";
+		return 400;
+	}
+	ci = coll_index(act.collection);
+	if (ci < 0) {
+		wa_sync_action_free(&act);
+		return 500;
+	}
+	phone_catch_up(st, ci);
+	wa_sync_action_out(&act, &m);
+	rc = wa_appstate_build_patch(st->coll[ci].view, st->key_id, sizeof st->key_id, st->key_data, &m, 1, &out,
+				     &outlen, NULL);
+	wa_sync_action_free(&act);
+	if (rc != WA_APPSTATE_OK || store_patch(st, ci, out, outlen) != 0) {
+		free(out);
+		*why = "cannot store the patch";
+		return 500;
+	}
+	free(out);
+	if (strcmp(action, "pushName") == 0)
+		snprintf(a->push_name, sizeof a->push_name, "%s", name);
+	notify_sync(s, a, ci, 0);
+	*why = NULL;
+	return 200;
+}
+
+char *sim_appstate_phone_view(struct sim_server *s, struct sim_account *a)
+{
+	struct sim_acstate *st = sim_acstate_get(s, a);
+	json_t *o = json_object();
+	char *txt;
+
+	if (st == NULL || o == NULL) {
+		json_decref(o);
+		return NULL;
+	}
+	for (int i = 0; i < NCOLL; i++) {
+		struct sim_as_coll *c = &st->coll[i];
+		json_t *ents = json_array(), *one;
+		const char *k;
+		json_t *v;
+
+		phone_catch_up(st, i);
+		json_object_foreach(c->entries, k, v) {
+			char **parts = NULL;
+			size_t n = 0;
+			json_t *idx = json_array();
+
+			if (wa_appstate_index_parse(k, strlen(k), &parts, &n) == 0)
+				for (size_t j = 0; j < n; j++)
+					json_array_append_new(idx, json_string(parts[j]));
+			wa_appstate_index_free(parts, n);
+			json_array_append_new(ents, json_pack("{s:o, s:O}", "index", idx, "value", v));
+		}
+		one = json_pack("{s:I, s:I, s:b, s:o}", "version", (json_int_t)c->version, "phoneVersion",
+				(json_int_t)wa_appstate_state_version(c->view), "verified", !c->view_broken, "entries",
+				ents);
+		json_object_set_new(o, wa_appstate_collection((size_t)i), one);
+	}
+	txt = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return txt;
+}
+
+/* ---- history sync on pairing (11.7) ---- */
+
+/* HistorySync{INITIAL_BOOTSTRAP, conversations: the phone's recent chats
+ * (from its inbox / outbox, a few messages each), pushnames}, deflated,
+ * encrypted as media type History, uploaded to the media host, announced
+ * by a HISTORY_SYNC_NOTIFICATION peer message. Without a media host the
+ * payload goes inline (initialHistBootstrapInlinePayload). */
+#define HIST_CHATS 20
+#define HIST_MSGS 10
+
+struct hchat {
+	char jid[WA_JID_STR_MAX];
+	WaHistorySync__Conversation conv;
+	WaHistorySync__HistorySyncMsg *msgs[HIST_MSGS];
+	WaHistorySync__HistorySyncMsg hm[HIST_MSGS];
+	WaHistorySync__WebMessageInfo wmi[HIST_MSGS];
+	WaE2E__MessageKey key[HIST_MSGS];
+	WaE2E__Message msg[HIST_MSGS];
+	size_t n;
+};
+
+static void hist_add(struct hchat *chats, size_t *nchats, const struct sim_msgrec *r, int outbox)
+{
+	struct hchat *h = NULL;
+	size_t k;
+
+	if (r->text == NULL || strcmp(r->type, "text") != 0)
+		return;
+	for (size_t i = 0; i < *nchats; i++)
+		if (strcmp(chats[i].jid, r->chat) == 0)
+			h = &chats[i];
+	if (h == NULL) {
+		if (*nchats >= HIST_CHATS)
+			return;
+		h = &chats[(*nchats)++];
+		snprintf(h->jid, sizeof h->jid, "%s", r->chat);
+	}
+	if (h->n >= HIST_MSGS) { /* keep the newest: drop the oldest */
+		memmove(&h->hm[0], &h->hm[1], (HIST_MSGS - 1) * sizeof h->hm[0]);
+		memmove(&h->wmi[0], &h->wmi[1], (HIST_MSGS - 1) * sizeof h->wmi[0]);
+		memmove(&h->key[0], &h->key[1], (HIST_MSGS - 1) * sizeof h->key[0]);
+		memmove(&h->msg[0], &h->msg[1], (HIST_MSGS - 1) * sizeof h->msg[0]);
+		h->n--;
+	}
+	k = h->n++;
+	wa_e2_e__message_key__init(&h->key[k]);
+	h->key[k].remotejid = h->jid;
+	h->key[k].has_fromme = 1;
+	h->key[k].fromme = outbox || r->from_me;
+	h->key[k].id = (char *)r->id;
+	wa_e2_e__message__init(&h->msg[k]);
+	h->msg[k].conversation = r->text;
+	wa_history_sync__web_message_info__init(&h->wmi[k]);
+	h->wmi[k].key = &h->key[k];
+	h->wmi[k].message = &h->msg[k];
+	h->wmi[k].has_messagetimestamp = 1;
+	h->wmi[k].messagetimestamp = r->t;
+	wa_history_sync__history_sync_msg__init(&h->hm[k]);
+	h->hm[k].has_msgorderid = 1;
+	h->hm[k].msgorderid = r->t;
+}
+
+static int send_history(struct sim_server *s, struct sim_account *a, uint16_t dev)
+{
+	struct sim_phone *p = sim_phone_get(s, a);
+	const struct sim_msgrec *in = NULL, *outb = NULL;
+	size_t nin, nout, nchats = 0, plen, zlen;
+	struct hchat *chats = calloc(HIST_CHATS, sizeof *chats);
+	WaHistorySync__Conversation *convs[HIST_CHATS];
+	WaHistorySync__Pushname pns[HIST_CHATS + 1], *pnp[HIST_CHATS + 1];
+	WaHistorySync__HistorySync hs = WA_HISTORY_SYNC__HISTORY_SYNC__INIT;
+	WaE2E__Message msg = WA_E2_E__MESSAGE__INIT;
+	WaE2E__ProtocolMessage pm = WA_E2_E__PROTOCOL_MESSAGE__INIT;
+	WaE2E__HistorySyncNotification hn = WA_E2_E__HISTORY_SYNC_NOTIFICATION__INIT;
+	char own[WA_JID_STR_MAX], dpath[512];
+	uint8_t *plain = NULL, *z = NULL, *enc = NULL, *mb = NULL, mkey[32];
+	size_t enclen = 0, npn = 0, mblen;
+	struct wa_media_info info;
+	int rc = -1;
+
+	if (p == NULL || chats == NULL)
+		goto out;
+	nin = sim_phone_inbox(p, &in);
+	nout = sim_phone_outbox(p, &outb);
+	/* merge both boxes by time (each is oldest first) */
+	for (size_t i = 0, j = 0; i < nin || j < nout;) {
+		if (j >= nout || (i < nin && in[i].t <= outb[j].t))
+			hist_add(chats, &nchats, &in[i++], 0);
+		else
+			hist_add(chats, &nchats, &outb[j++], 1);
+	}
+	snprintf(own, sizeof own, "%s@s.whatsapp.net", a->number);
+	wa_history_sync__pushname__init(&pns[npn]);
+	pns[npn].id = own;
+	pns[npn].pushname = a->push_name;
+	pnp[npn] = &pns[npn];
+	npn++;
+	for (size_t i = 0; i < nchats; i++) {
+		struct hchat *h = &chats[i];
+		char user[SIM_NUMBER_MAX + 1];
+		const char *at = strchr(h->jid, '@');
+		struct sim_account *peer = NULL;
+
+		wa_history_sync__conversation__init(&h->conv);
+		h->conv.id = h->jid;
+		for (size_t k = 0; k < h->n; k++) {
+			h->hm[k].message = &h->wmi[k];
+			h->msgs[k] = &h->hm[k];
+		}
+		h->conv.n_messages = h->n;
+		h->conv.messages = h->msgs;
+		if (h->n > 0) {
+			h->conv.has_lastmsgtimestamp = 1;
+			h->conv.lastmsgtimestamp = h->wmi[h->n - 1].messagetimestamp;
+			h->conv.has_conversationtimestamp = 1;
+			h->conv.conversationtimestamp = h->conv.lastmsgtimestamp;
+		}
+		convs[i] = &h->conv;
+		if (at && (size_t)(at - h->jid) <= SIM_NUMBER_MAX) {
+			memcpy(user, h->jid, (size_t)(at - h->jid));
+			user[at - h->jid] = '\0';
+			peer = sim_store_account_find(s->store, user);
+		}
+		if (peer && npn < HIST_CHATS + 1) {
+			wa_history_sync__pushname__init(&pns[npn]);
+			pns[npn].id = h->jid;
+			pns[npn].pushname = peer->push_name;
+			pnp[npn] = &pns[npn];
+			npn++;
+		}
+	}
+	hs.synctype = WA_HISTORY_SYNC__HISTORY_SYNC__HISTORY_SYNC_TYPE__INITIAL_BOOTSTRAP;
+	hs.n_conversations = nchats;
+	hs.conversations = convs;
+	hs.n_pushnames = npn;
+	hs.pushnames = pnp;
+	plen = wa_history_sync__history_sync__get_packed_size(&hs);
+	plain = malloc(plen ? plen : 1);
+	zlen = compressBound(plen);
+	z = malloc(zlen);
+	if (plain == NULL || z == NULL)
+		goto out;
+	wa_history_sync__history_sync__pack(&hs, plain);
+	{
+		uLongf zl = zlen;
+
+		if (compress2(z, &zl, plain, plen, Z_BEST_COMPRESSION) != Z_OK)
+			goto out;
+		zlen = zl;
+	}
+	hn.has_synctype = 1;
+	hn.synctype = WA_E2_E__HISTORY_SYNC_TYPE__INITIAL_BOOTSTRAP;
+	hn.has_chunkorder = 1;
+	hn.chunkorder = 1;
+	hn.has_progress = 1;
+	hn.progress = 100;
+	if (sim_media_host() != NULL) {
+		if (wa_media_new_key(mkey) != 0 ||
+		    wa_media_encrypt(WA_MEDIA_HISTORY, mkey, z, zlen, &enc, &enclen, &info) != 0 ||
+		    sim_media_put(enc, enclen, wa_media_mms_type(WA_MEDIA_HISTORY), dpath, sizeof dpath) != 0)
+			goto out;
+		hn.has_mediakey = 1;
+		hn.mediakey.data = mkey;
+		hn.mediakey.len = 32;
+		hn.has_filesha256 = 1;
+		hn.filesha256.data = info.file_sha256;
+		hn.filesha256.len = 32;
+		hn.has_fileencsha256 = 1;
+		hn.fileencsha256.data = info.file_enc_sha256;
+		hn.fileencsha256.len = 32;
+		hn.has_filelength = 1;
+		hn.filelength = info.file_length;
+		hn.directpath = dpath;
+	} else {
+		hn.has_initialhistbootstrapinlinepayload = 1;
+		hn.initialhistbootstrapinlinepayload.data = z;
+		hn.initialhistbootstrapinlinepayload.len = zlen;
+	}
+	pm.has_type = 1;
+	pm.type = WA_E2_E__PROTOCOL_MESSAGE__TYPE__HISTORY_SYNC_NOTIFICATION;
+	pm.historysyncnotification = &hn;
+	msg.protocolmessage = &pm;
+	mblen = wa_e2_e__message__get_packed_size(&msg);
+	mb = malloc(mblen);
+	if (mb == NULL)
+		goto out;
+	wa_e2_e__message__pack(&msg, mb);
+	rc = sim_phone_send_peer(s, a, dev, mb, mblen);
+out:
+	free(chats);
+	free(plain);
+	free(z);
+	free(enc);
+	free(mb);
+	return rc;
+}
