@@ -1,2 +1,1036 @@
+/* test_sim_state: wa-sim's state layer end to end (simstate).
+ *
+ * Starts ./wa-sim (or $WA_SIM_BIN) with a media host, creates phones A and
+ * B, pairs raw protocol clients (waclient + wa/signal) and checks:
+ * the phone's app-state key share after the first pre-key upload and the
+ * answer to a key request (11.6); the history sync on pairing (11.7:
+ * download, decrypt as "History", inflate, parse); app state (11.4-11.5:
+ * the phone's own mutation, server_sync notifications, fetch, decryption
+ * and full verification with wa/appstate.h, a companion's mutation seen by
+ * the phone and the second device, a 409 on a stale version); presence and
+ * chat state both ways (11.8); about, profile picture (11.9); blocklist
+ * and refused messages from blocked senders (11.10).
+ * TAP via tests/unit/tap.h. Harness helpers copied from test_sim_messaging. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <libwebsockets.h>
+
 #include "../unit/tap.h"
-int main(void){ tap_skip_all("not yet"); }
+#include "waclient.h"
+#include "wa/mediacrypto.h"
+#include "wa/msgid.h"
+#include "wa/msgsecret.h"
+#include "wa/pbsafe.h"
+#include "wa/signal.h"
+#include "wa/signal_node.h"
+#include "wa/sigstore.h"
+#include "wa_e2e.pb-c.h"
+#include "wa_util.h"
+#include "wa/appstate.h"
+#include "wa/syncaction.h"
+#include "wa_history.pb-c.h"
+#include <zlib.h>
+#define T_MS 5000
+#define PA "15550000001"
+#define PB "15550000002"
+#define PC "15550000003"
+
+static char state_dir[256];
+static int ws_port, admin_port, media_port;
+static pid_t sim_pid = -1;
+static char root_hex[65];
+
+/* ---- admin over HTTP ---- */
+
+struct resp {
+	char *data;
+	size_t len;
+};
+
+static size_t on_data(char *p, size_t sz, size_t n, void *ud)
+{
+	struct resp *r = ud;
+	char *nb = realloc(r->data, r->len + sz * n + 1);
+
+	if (nb == NULL)
+		return 0;
+	r->data = nb;
+	memcpy(r->data + r->len, p, sz * n);
+	r->len += sz * n;
+	r->data[r->len] = '\0';
+	return sz * n;
+}
+
+static long admin(const char *method, const char *path, const char *body, json_t **out)
+{
+	CURL *h = curl_easy_init();
+	struct curl_slist *hd = NULL;
+	struct resp r = { NULL, 0 };
+	char url[512];
+	long status = 0;
+
+	if (out)
+		*out = NULL;
+	if (h == NULL)
+		return 0;
+	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", admin_port, path);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
+	if (body) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+		hd = curl_slist_append(hd, "Content-Type: application/json");
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
+	}
+	if (curl_easy_perform(h) == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	if (out && r.data)
+		*out = json_loads(r.data, 0, NULL);
+	curl_slist_free_all(hd);
+	curl_easy_cleanup(h);
+	free(r.data);
+	return status;
+}
+
+static int free_port(void)
+{
+	struct sockaddr_in a;
+	socklen_t al = sizeof a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	memset(&a, 0, sizeof a);
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &al) == 0)
+		port = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+static int start_sim(void)
+{
+	const char *bin = getenv("WA_SIM_BIN");
+	char l[64], ad[64], md[64], logp[300];
+	json_t *j = NULL;
+
+	if (bin == NULL)
+		bin = "./wa-sim";
+	snprintf(l, sizeof l, "127.0.0.1:%d", ws_port);
+	snprintf(ad, sizeof ad, "127.0.0.1:%d", admin_port);
+	snprintf(md, sizeof md, "127.0.0.1:%d", media_port);
+	snprintf(logp, sizeof logp, "%s/wa-sim.log", state_dir);
+	sim_pid = fork();
+	if (sim_pid < 0)
+		return -1;
+	if (sim_pid == 0) {
+		FILE *f = freopen(logp, "a", stdout);
+
+		(void)f;
+		dup2(1, 2);
+		execl(bin, bin, "--listen", l, "--admin", ad, "--state", state_dir, "--media", md, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 100; i++) {
+		if (admin("GET", "/admin/root-key", NULL, &j) == 200) {
+			const char *k = json_string_value(json_object_get(j, "publicKey"));
+
+			if (k && strlen(k) == 64)
+				memcpy(root_hex, k, 65);
+			json_decref(j);
+			return 0;
+		}
+		json_decref(j);
+		usleep(50000);
+	}
+	return -1;
+}
+
+static int stop_sim(void)
+{
+	int st = 0;
+
+	if (sim_pid <= 0)
+		return -1;
+	kill(sim_pid, SIGTERM);
+	waitpid(sim_pid, &st, 0);
+	sim_pid = -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* ---- a companion: waclient + Signal state ---- */
+
+struct comp {
+	const char *phone;
+	struct waclient_creds cr;
+	struct waclient *c;
+	wa_sigstore *st;
+	wa_sig *sig;
+	char jid[64];
+	uint32_t next_pk;
+};
+
+static void config(struct waclient_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->host = "127.0.0.1";
+	cfg->port = ws_port;
+	wa_hex_decode(root_hex, cfg->trust.root_pub, 32);
+	cfg->os = "test_sim_state";
+	cfg->platform_id = '1';
+}
+
+static int comp_login(struct comp *m)
+{
+	struct waclient_config cfg;
+	int reason = 0;
+
+	if (m->c == NULL) {
+		config(&cfg);
+		m->c = waclient_new(&cfg, &m->cr);
+	}
+	if (m->c == NULL || waclient_connect(m->c, T_MS) != 0)
+		return -1;
+	return waclient_wait_success(m->c, T_MS, &reason);
+}
+
+static int comp_pair(struct comp *m, const char *phone)
+{
+	struct waclient_config cfg;
+	struct waclient *c;
+	char qr[512], path[128], body[600];
+	json_t *j = NULL;
+	int rc = -1;
+
+	m->phone = phone;
+	m->next_pk = 1;
+	if (waclient_creds_generate(&m->cr) != 0)
+		return -1;
+	config(&cfg);
+	c = waclient_new(&cfg, &m->cr);
+	if (c == NULL)
+		return -1;
+	snprintf(path, sizeof path, "/admin/phones/%s/scan", phone);
+	if (waclient_connect(c, T_MS) == 0 && waclient_pair_qr(c, 0, T_MS, qr, sizeof qr) == 0 &&
+	    snprintf(body, sizeof body, "{\"qr\":\"%s\"}", qr) > 0 &&
+	    admin("POST", path, body, &j) == 200 && waclient_pair_finish(c, T_MS) == 0) {
+		snprintf(m->jid, sizeof m->jid, "%s", json_string_value(json_object_get(j, "jid")));
+		rc = 0;
+	}
+	json_decref(j);
+	waclient_free(c);
+	if (rc != 0)
+		return -1;
+	m->st = wa_sigstore_mem_new(0, 0);
+	if (m->st == NULL || wa_sig_new(m->st, &m->sig) != 0 ||
+	    wa_sig_identity_set(m->sig, m->cr.identity_pub, m->cr.identity_priv, m->cr.registration_id) != 0 ||
+	    wa_sig_signed_prekey_generate(m->sig, m->cr.spk_id, NULL) != 0)
+		return -1;
+	return comp_login(m);
+}
+
+static void comp_free(struct comp *m)
+{
+	waclient_free(m->c);
+	wa_sig_free(m->sig);
+	wa_sigstore_free(m->st);
+}
+
+static int upload(struct comp *m, size_t n)
+{
+	wa_sig_prekey pks[64];
+	struct wa_node *iq, *reply = NULL;
+	int rc = -1;
+
+	if (n > 64 || wa_sig_prekeys_generate(m->sig, m->next_pk, n, pks, &m->next_pk) != 0)
+		return -1;
+	static int seq;
+	char iqid[32];
+
+	snprintf(iqid, sizeof iqid, "up-%d", ++seq);
+	iq = wa_sig_upload_iq(m->sig, iqid, m->cr.spk_id, pks, n);
+	if (iq && waclient_iq(m->c, iq, T_MS, &reply) == 0 && wa_node_attr_is(reply, "type", "result"))
+		rc = 0;
+	wa_node_free(iq);
+	wa_node_free(reply);
+	return rc;
+}
+
+/* Fetch bundles of jids and build sessions; returns how many worked. */
+static int fetch_sessions(struct comp *m, const char *const *jids, size_t n, int *had_prekey)
+{
+	struct wa_node *iq = wa_node_new_attrs("iq", "xmlns", "encrypt", "type", "get", NULL), *key, *reply = NULL, *u = NULL;
+	int okc = 0;
+
+	key = wa_node_add_new(iq, "key");
+	for (size_t i = 0; i < n; i++) {
+		struct wa_node *un = wa_node_add_new(key, "user");
+
+		wa_node_set_attr(un, "jid", jids[i]);
+		wa_node_set_attr(un, "reason", "identity");
+	}
+	if (waclient_iq(m->c, iq, T_MS, &reply) == 0) {
+		while ((u = wa_node_next(wa_node_child(reply, "list"), "user", u)) != NULL) {
+			wa_sig_bundle b;
+			wa_sig_addr a;
+
+			if (wa_sig_bundle_from_node(u, &b) != 0 || wa_sig_addr_from_jid(wa_node_attr(u, "jid"), &a) != 0)
+				continue;
+			if (had_prekey && b.has_prekey)
+				(*had_prekey)++;
+			if (wa_sig_bundle_process(m->sig, &a, &b) == 0)
+				okc++;
+		}
+	}
+	wa_node_free(iq);
+	wa_node_free(reply);
+	return okc;
+}
+
+static uint8_t *pack_msg(const WaE2E__Message *msg, size_t *len)
+{
+	uint8_t *b;
+
+	*len = wa_e2_e__message__get_packed_size(msg);
+	b = malloc(*len ? *len : 1);
+	if (b)
+		wa_e2_e__message__pack(msg, b);
+	return b;
+}
+
+static struct wa_node *enc_node(struct comp *m, const char *jid, const uint8_t *pt, size_t len, int *pk)
+{
+	wa_sig_addr a;
+	uint8_t *padded = NULL, *ct = NULL;
+	size_t plen = 0, clen = 0;
+	enum wa_sig_msg_type t;
+	struct wa_node *enc = NULL;
+
+	if (wa_sig_addr_from_jid(jid, &a) == 0 && wa_sig_pad(pt, len, 0, &padded, &plen) == 0 &&
+	    wa_sig_encrypt(m->sig, &a, padded, plen, &t, &ct, &clen) == 0) {
+		enc = wa_node_new_attrs("enc", "v", "2", "type", wa_sig_msg_type_name(t), NULL);
+		wa_node_set_bytes(enc, ct, clen);
+		if (t == WA_SIG_PKMSG && pk)
+			*pk = 1;
+	}
+	wa_sig_buf_free(padded, plen);
+	free(ct);
+	return enc;
+}
+
+/* HTTP to the media host: POST (body) or GET; the answer in *out. */
+static long media_http(const char *method, const char *url, const uint8_t *body, size_t blen, struct resp *out)
+{
+	CURL *h = curl_easy_init();
+	long status = 0;
+
+	out->data = NULL;
+	out->len = 0;
+	if (h == NULL)
+		return 0;
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
+	if (body) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)blen);
+	}
+	if (curl_easy_perform(h) == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(h);
+	return status;
+}
+
+/* Received message, decrypted. */
+struct got {
+	char from[64], id[130], recipient[64], participant[64], enc_type[8], count[8];
+	int offline;
+	WaE2E__Message *m;       /* innermost content (DSM unwrapped) */
+	WaE2E__Message *top;     /* what was decrypted last (owner of m) */
+	int dsm;
+};
+
+static void got_free(struct got *g)
+{
+	if (g->top)
+		wa_e2_e__message__free_unpacked(g->top, NULL);
+	memset(g, 0, sizeof *g);
+}
+
+/* Decrypt a received <message> node n (borrowed) into g. */
+static int decode_msg(struct comp *m, struct wa_node *n, struct got *g)
+{
+	struct wa_node *enc = NULL;
+	int rc = -1;
+
+	memset(g, 0, sizeof *g);
+	snprintf(g->from, sizeof g->from, "%s", wa_node_attr_or(n, "from", ""));
+	snprintf(g->id, sizeof g->id, "%s", wa_node_attr_or(n, "id", ""));
+	snprintf(g->recipient, sizeof g->recipient, "%s", wa_node_attr_or(n, "recipient", ""));
+	snprintf(g->participant, sizeof g->participant, "%s", wa_node_attr_or(n, "participant", ""));
+	g->offline = wa_node_attr(n, "offline") != NULL;
+	while ((enc = wa_node_next(n, "enc", enc)) != NULL) {
+		enum wa_sig_msg_type t;
+		wa_sig_addr a;
+		size_t clen = 0, plen = 0, ulen;
+		const uint8_t *ct = wa_node_content(enc, &clen);
+		uint8_t *pt = NULL;
+		WaE2E__Message *msg;
+
+		snprintf(g->enc_type, sizeof g->enc_type, "%s", wa_node_attr_or(enc, "type", ""));
+		snprintf(g->count, sizeof g->count, "%s", wa_node_attr_or(enc, "count", ""));
+		if (wa_sig_msg_type_parse(wa_node_attr(enc, "type"), &t) != 0 ||
+		    wa_sig_addr_from_jid(g->participant[0] ? g->participant : g->from, &a) != 0)
+			goto out;
+		if (t == WA_SIG_SKMSG ? wa_sig_group_decrypt(m->sig, g->from, &a, ct, clen, &pt, &plen)
+				      : wa_sig_decrypt(m->sig, &a, t, ct, clen, &pt, &plen))
+			goto out;
+		if (wa_sig_unpad(pt, plen, &ulen) != 0) {
+			wa_sig_buf_free(pt, plen);
+			goto out;
+		}
+		msg = (WaE2E__Message *)wa_pb_unpack(&wa_e2_e__message__descriptor, pt, ulen, WA_PB_MAX_DEPTH);
+		wa_sig_buf_free(pt, plen);
+		if (msg == NULL)
+			goto out;
+		if (msg->senderkeydistributionmessage) {
+			WaE2E__SenderKeyDistributionMessage *sk = msg->senderkeydistributionmessage;
+
+			wa_sig_group_process_skdm(m->sig, sk->groupid, &a, sk->axolotlsenderkeydistributionmessage.data,
+						  sk->axolotlsenderkeydistributionmessage.len);
+		}
+		if (g->top)
+			wa_e2_e__message__free_unpacked(g->top, NULL);
+		g->top = g->m = msg;
+		if (msg->devicesentmessage && msg->devicesentmessage->message) {
+			g->m = msg->devicesentmessage->message;
+			g->dsm = 1;
+		}
+	}
+	rc = g->m ? 0 : -1;
+out:
+	return rc;
+}
+
+static int recv_msg(struct comp *m, struct got *g)
+{
+	struct wa_node *n = NULL;
+	int rc;
+
+	memset(g, 0, sizeof *g);
+	if (waclient_recv_tag(m->c, "message", T_MS, &n) != 0)
+		return -1;
+	rc = decode_msg(m, n, g);
+	wa_node_free(n);
+	return rc;
+}
+
+
+/* ---- state-layer helpers ---- */
+
+/* The app-state key a companion learnt from its phone. */
+struct askey {
+	int have;
+	uint8_t id[64];
+	size_t id_len;
+	uint8_t data[32];
+};
+
+static int get_key(void *ud, const uint8_t *id, size_t len, uint8_t out[32])
+{
+	struct askey *k = ud;
+
+	if (!k->have || len != k->id_len || memcmp(id, k->id, len) != 0)
+		return -1;
+	memcpy(out, k->data, 32);
+	return 0;
+}
+
+/* Take a key share from a decrypted message. 0 / -1. */
+static int take_share(const struct got *g, struct askey *k)
+{
+	const WaE2E__ProtocolMessage *pm = g->m ? g->m->protocolmessage : NULL;
+	const WaE2E__AppStateSyncKey *key;
+
+	if (pm == NULL || pm->type != WA_E2_E__PROTOCOL_MESSAGE__TYPE__APP_STATE_SYNC_KEY_SHARE ||
+	    pm->appstatesynckeyshare == NULL || pm->appstatesynckeyshare->n_keys != 1)
+		return -1;
+	key = pm->appstatesynckeyshare->keys[0];
+	if (key->keyid == NULL || key->keydata == NULL || key->keydata->keydata.len != 32 ||
+	    key->keyid->keyid.len == 0 || key->keyid->keyid.len > sizeof k->id)
+		return -1;
+	memcpy(k->id, key->keyid->keyid.data, key->keyid->keyid.len);
+	k->id_len = key->keyid->keyid.len;
+	memcpy(k->data, key->keydata->keydata.data, 32);
+	k->have = 1;
+	return 0;
+}
+
+/* Next <notification type=type>, acked; NULL on timeout (caller frees). */
+static struct wa_node *recv_notif(struct comp *m, const char *type)
+{
+	struct wa_node *n = NULL;
+
+	for (int i = 0; i < 8; i++) {
+		if (waclient_recv_tag(m->c, "notification", T_MS, &n) != 0)
+			return NULL;
+		if (wa_node_attr_is(n, "type", type)) {
+			struct wa_node *ack = wa_node_new_attrs("ack", "class", "notification", "id", wa_node_attr(n, "id"),
+								"type", type, "to", "s.whatsapp.net", NULL);
+
+			waclient_send(m->c, ack);
+			wa_node_free(ack);
+			return n;
+		}
+		wa_node_free(n);
+	}
+	return NULL;
+}
+
+/* <iq xmlns="w:sync:app:state" type="set"><sync><collection …>[<patch>]</collection></sync></iq>;
+ * returns the reply's <collection> (inside *reply, which the caller frees). */
+static struct wa_node *sync_iq(struct comp *m, const char *name, uint64_t version, int snapshot,
+			       const uint8_t *patch, size_t plen, struct wa_node **reply)
+{
+	struct wa_node *iq = wa_node_new_attrs("iq", "xmlns", "w:sync:app:state", "type", "set", NULL), *col;
+
+	*reply = NULL;
+	col = wa_node_add_new(wa_node_add_new(iq, "sync"), "collection");
+	wa_node_set_attr(col, "name", name);
+	wa_node_set_attr_uint(col, "version", version);
+	wa_node_set_attr(col, "return_snapshot", snapshot ? "true" : "false");
+	if (patch)
+		wa_node_set_bytes(wa_node_add_new(col, "patch"), patch, plen);
+	if (waclient_iq(m->c, iq, T_MS, reply) != 0) {
+		wa_node_free(*reply);
+		*reply = NULL;
+	}
+	wa_node_free(iq);
+	return wa_node_path(*reply, "sync", "collection", NULL);
+}
+
+/* Apply every <patch> of a reply collection to st; returns mutations seen
+ * (SET index JSON strings joined by ';' into seen) or -1 on any error. */
+static int apply_patches(struct wa_node *col, struct wa_appstate_state *st, struct askey *k, char *seen, size_t cap)
+{
+	struct wa_node *p = NULL;
+	int n = 0;
+
+	while ((p = wa_node_next(wa_node_child(col, "patches"), "patch", p)) != NULL) {
+		size_t len = 0;
+		const uint8_t *d = wa_node_content(p, &len);
+		WaServerSync__SyncdPatch *patch = (WaServerSync__SyncdPatch *)wa_pb_unpack(
+			&wa_server_sync__syncd_patch__descriptor, d, len, WA_PB_MAX_DEPTH);
+		struct wa_appstate_result res;
+		int rc;
+
+		if (patch == NULL)
+			return -1;
+		rc = wa_appstate_apply_patch(st, patch, NULL, get_key, k, &res);
+		wa_server_sync__syncd_patch__free_unpacked(patch, NULL);
+		if (rc != 0) {
+			tap_diag(wa_appstate_strerror(rc));
+			wa_appstate_result_free(&res);
+			return -1;
+		}
+		for (size_t i = 0; i < res.n; i++, n++) {
+			size_t l = strlen(seen);
+
+			snprintf(seen + l, cap - l, "%s%s=%d", l ? ";" : "", res.mutations[i].index_json,
+				 res.mutations[i].data && res.mutations[i].data->value &&
+						 ((res.mutations[i].data->value->archivechataction &&
+						   res.mutations[i].data->value->archivechataction->archived) ||
+						  (res.mutations[i].data->value->pinaction &&
+						   res.mutations[i].data->value->pinaction->pinned))
+					 ? 1
+					 : 0);
+		}
+		wa_appstate_result_free(&res);
+	}
+	return n;
+}
+
+/* A patch of one action on top of st, with key k. malloc'd. */
+static uint8_t *build_one(struct wa_appstate_state *st, struct askey *k, struct wa_sync_action *a, size_t *len)
+{
+	struct wa_appstate_out_mutation m;
+	uint8_t *out = NULL;
+
+	wa_sync_action_out(a, &m);
+	if (wa_appstate_build_patch(st, k->id, k->id_len, k->data, &m, 1, &out, len, NULL) != 0)
+		return NULL;
+	return out;
+}
+
+/* Phone view (GET /admin/phones/{n}/appstate): value of field of entry
+ * whose index starts with kind in collection coll; -1 if absent. */
+static int view_field(const char *phone, const char *coll, const char *kind, const char *field, int *verified)
+{
+	char path[128];
+	json_t *j = NULL, *e;
+	size_t i;
+	int v = -1;
+
+	snprintf(path, sizeof path, "/admin/phones/%s/appstate", phone);
+	if (admin("GET", path, NULL, &j) != 200)
+		return -1;
+	if (verified)
+		*verified = json_is_true(json_object_get(json_object_get(j, coll), "verified"));
+	json_array_foreach(json_object_get(json_object_get(j, coll), "entries"), i, e) {
+		const char *k0 = json_string_value(json_array_get(json_object_get(e, "index"), 0));
+
+		if (k0 && strcmp(k0, kind) == 0)
+			v = json_is_true(json_object_get(json_object_get(e, "value"), field));
+	}
+	json_decref(j);
+	return v;
+}
+
+/* Send a peer protocol message (key request) from companion m to its phone. */
+static int send_key_request(struct comp *m, const struct askey *k)
+{
+	WaE2E__Message msg = WA_E2_E__MESSAGE__INIT;
+	WaE2E__ProtocolMessage pm = WA_E2_E__PROTOCOL_MESSAGE__INIT;
+	WaE2E__AppStateSyncKeyRequest req = WA_E2_E__APP_STATE_SYNC_KEY_REQUEST__INIT;
+	WaE2E__AppStateSyncKeyId kid = WA_E2_E__APP_STATE_SYNC_KEY_ID__INIT, *kids[1] = { &kid };
+	char own[64], id[WA_MSGID_LEN + 1];
+	const char *jids[1] = { own };
+	uint8_t *pt;
+	size_t len;
+	struct wa_node *n, *e, *ack = NULL;
+	int rc = -1, pk = 0;
+
+	snprintf(own, sizeof own, "%s@s.whatsapp.net", m->phone);
+	if (fetch_sessions(m, jids, 1, NULL) != 1)
+		return -1;
+	kid.has_keyid = 1;
+	kid.keyid.data = (uint8_t *)k->id;
+	kid.keyid.len = k->id_len;
+	req.n_keyids = 1;
+	req.keyids = kids;
+	pm.has_type = 1;
+	pm.type = WA_E2_E__PROTOCOL_MESSAGE__TYPE__APP_STATE_SYNC_KEY_REQUEST;
+	pm.appstatesynckeyrequest = &req;
+	msg.protocolmessage = &pm;
+	pt = pack_msg(&msg, &len);
+	wa_msgid_generate(id, m->phone, time(NULL));
+	n = wa_node_new_attrs("message", "id", id, "to", own, "type", "text", "category", "peer", "push_priority",
+			      "high", NULL);
+	e = enc_node(m, own, pt, len, &pk);
+	wa_node_add_child(n, e);
+	if (pk)
+		wa_node_set_bytes(wa_node_add_new(n, "device-identity"), m->cr.account, m->cr.account_len);
+	if (e && waclient_send(m->c, n) == 0 && waclient_recv_tag(m->c, "ack", T_MS, &ack) == 0 &&
+	    wa_node_attr(ack, "error") == NULL)
+		rc = 0;
+	free(pt);
+	wa_node_free(n);
+	wa_node_free(ack);
+	return rc;
+}
+
+/* Inflate a zlib stream (bounded). malloc'd. */
+static uint8_t *inflate_all(const uint8_t *z, size_t zlen, size_t *outlen)
+{
+	size_t cap = 1 << 20;
+	uint8_t *out = malloc(cap);
+	uLongf ol = cap;
+
+	if (out == NULL || uncompress(out, &ol, z, zlen) != Z_OK) {
+		free(out);
+		return NULL;
+	}
+	*outlen = ol;
+	return out;
+}
+
+static struct wa_node *simple_iq(struct comp *m, const char *type, const char *xmlns, const char *target,
+				 struct wa_node *child)
+{
+	struct wa_node *iq = wa_node_new_attrs("iq", "xmlns", xmlns, "type", type, "target", target, NULL), *reply = NULL;
+
+	if (child)
+		wa_node_add_child(iq, child);
+	if (waclient_iq(m->c, iq, T_MS, &reply) != 0) {
+		wa_node_free(reply);
+		reply = NULL;
+	}
+	wa_node_free(iq);
+	return reply;
+}
+
+/* The first <tag> node whose from matches (others dropped); NULL on timeout. */
+static struct wa_node *recv_from(struct comp *m, const char *tag, const char *from)
+{
+	struct wa_node *n = NULL;
+
+	for (int i = 0; i < 8; i++) {
+		if (waclient_recv_tag(m->c, tag, T_MS, &n) != 0)
+			return NULL;
+		if (from == NULL || wa_node_attr_is(n, "from", from))
+			return n;
+		wa_node_free(n);
+	}
+	return NULL;
+}
+
+int main(void)
+{
+	struct comp a1, a2, b1;
+	struct got g;
+	struct askey k1, k2;
+	struct wa_appstate_state *s1 = wa_appstate_state_new("regular_low"), *s2 = wa_appstate_state_new("regular_low");
+	struct wa_node *r, *col, *n;
+	char aj[64], bj[64], seen[1024], path[128];
+	json_t *j = NULL;
+
+	memset(&a1, 0, sizeof a1);
+	memset(&a2, 0, sizeof a2);
+	memset(&b1, 0, sizeof b1);
+	memset(&k1, 0, sizeof k1);
+	memset(&k2, 0, sizeof k2);
+	signal(SIGPIPE, SIG_IGN);
+	lws_set_log_level(LLL_ERR, NULL);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	snprintf(state_dir, sizeof state_dir, "/tmp/wa-sim-state-XXXXXX");
+	if (mkdtemp(state_dir) == NULL)
+		tap_skip_all("no temporary directory");
+	ws_port = free_port();
+	admin_port = free_port();
+	while (admin_port == ws_port)
+		admin_port = free_port();
+	media_port = free_port();
+	while (media_port == ws_port || media_port == admin_port)
+		media_port = free_port();
+	if (ws_port <= 0 || admin_port <= 0 || start_sim() != 0) {
+		stop_sim();
+		tap_skip_all("cannot start wa-sim (set WA_SIM_BIN or run from the build directory)");
+	}
+	snprintf(aj, sizeof aj, "%s@s.whatsapp.net", PA);
+	snprintf(bj, sizeof bj, "%s@s.whatsapp.net", PB);
+	is_int(admin("POST", "/admin/phones", "{\"number\":\"" PA "\",\"pushName\":\"Alice\"}", NULL), 201, "phone A");
+	is_int(admin("POST", "/admin/phones", "{\"number\":\"" PB "\",\"pushName\":\"Bob\"}", NULL), 201, "phone B");
+	/* some history for A's phone before its companion exists */
+	is_int(admin("POST", "/admin/phones/" PB "/send", "{\"to\":\"" PA "\",\"text\":\"hello history\"}", NULL), 200,
+	       "phone B writes to phone A");
+	is_int(admin("POST", "/admin/phones/" PA "/send", "{\"to\":\"" PB "\",\"text\":\"hi Bob\"}", NULL), 200,
+	       "phone A answers");
+
+	/* ---- 11.6 key share, 11.7 history sync ---- */
+	is_int(comp_pair(&a1, PA), 0, "companion A1 paired and logged in");
+	is_int(upload(&a1, 10), 0, "A1 uploads pre-keys");
+	{
+		int shares = 0, hist = 0;
+
+		for (int i = 0; i < 2 && recv_msg(&a1, &g) == 0; i++) {
+			const WaE2E__ProtocolMessage *pm = g.m->protocolmessage;
+
+			if (take_share(&g, &k1) == 0)
+				shares++;
+			else if (pm && pm->type == WA_E2_E__PROTOCOL_MESSAGE__TYPE__HISTORY_SYNC_NOTIFICATION &&
+				 pm->historysyncnotification) {
+				const WaE2E__HistorySyncNotification *hn = pm->historysyncnotification;
+				struct resp body;
+				char url[600];
+				uint8_t *plain = NULL, *raw = NULL;
+				size_t plen = 0, rlen = 0;
+				WaHistorySync__HistorySync *hs = NULL;
+
+				hist++;
+				ok(g.from[0] && strcmp(g.from, aj) == 0, "history notification comes from the own phone");
+				ok(hn->directpath != NULL && hn->has_mediakey && hn->mediakey.len == 32,
+				   "history notification: directPath and mediaKey");
+				snprintf(url, sizeof url, "http://127.0.0.1:%d%s", media_port, hn->directpath ? hn->directpath : "");
+				is_int(media_http("GET", url, NULL, 0, &body), 200, "history blob downloaded from the media host");
+				is_int(wa_media_decrypt(WA_MEDIA_HISTORY, hn->mediakey.data, (uint8_t *)body.data, body.len,
+							hn->fileencsha256.data, hn->filesha256.data, &plain, &plen, NULL),
+				       0, "history blob decrypts (History keys, MAC and hashes)");
+				raw = plain ? inflate_all(plain, plen, &rlen) : NULL;
+				ok(raw != NULL, "history blob inflates");
+				hs = raw ? (WaHistorySync__HistorySync *)wa_pb_unpack(&wa_history_sync__history_sync__descriptor,
+										      raw, rlen, WA_PB_MAX_DEPTH)
+					 : NULL;
+				ok(hs != NULL && hs->synctype == WA_HISTORY_SYNC__HISTORY_SYNC__HISTORY_SYNC_TYPE__INITIAL_BOOTSTRAP,
+				   "HistorySync parses, INITIAL_BOOTSTRAP");
+				if (hs) {
+					int conv = 0, msgs = 0, names = 0;
+
+					for (size_t c = 0; c < hs->n_conversations; c++) {
+						if (strcmp(hs->conversations[c]->id, bj) != 0)
+							continue;
+						conv = 1;
+						for (size_t m = 0; m < hs->conversations[c]->n_messages; m++) {
+							const WaHistorySync__WebMessageInfo *w = hs->conversations[c]->messages[m]->message;
+
+							if (w && w->message && w->message->conversation &&
+							    (strcmp(w->message->conversation, "hello history") == 0 ||
+							     strcmp(w->message->conversation, "hi Bob") == 0))
+								msgs++;
+						}
+					}
+					for (size_t p = 0; p < hs->n_pushnames; p++)
+						if (hs->pushnames[p]->pushname &&
+						    (strcmp(hs->pushnames[p]->pushname, "Bob") == 0 ||
+						     strcmp(hs->pushnames[p]->pushname, "Alice") == 0))
+							names++;
+					ok(conv, "history has the chat with B");
+					is_int(msgs, 2, "history has both messages of that chat");
+					is_int(names, 2, "history has the push names of A and B");
+					wa_history_sync__history_sync__free_unpacked(hs, NULL);
+				}
+				free(plain);
+				free(raw);
+				free(body.data);
+			}
+			got_free(&g);
+		}
+		is_int(shares, 1, "A1 got the app-state key share from its phone");
+		is_int(hist, 1, "A1 got the history sync notification");
+		ok(k1.have && k1.id_len == 6, "key share: 6-byte key id, 32-byte key data");
+	}
+	is_int(comp_pair(&a2, PA), 0, "companion A2 paired and logged in");
+	is_int(upload(&a2, 10), 0, "A2 uploads pre-keys");
+	for (int i = 0; i < 2 && recv_msg(&a2, &g) == 0; i++) {
+		take_share(&g, &k2);
+		got_free(&g);
+	}
+	ok(k2.have && k2.id_len == k1.id_len && memcmp(k2.id, k1.id, k1.id_len) == 0 &&
+	   memcmp(k2.data, k1.data, 32) == 0, "A2 got the same key");
+	memset(&k2, 0, sizeof k2);
+	is_int(send_key_request(&a2, &k1), 0, "A2 sends an APP_STATE_SYNC_KEY_REQUEST to its phone");
+	ok(recv_msg(&a2, &g) == 0 && take_share(&g, &k2) == 0 && memcmp(k2.data, k1.data, 32) == 0,
+	   "the phone answers the key request with a share");
+	got_free(&g);
+
+	/* ---- 11.4 the phone's mutation, fetched and verified ---- */
+	is_int(admin("POST", "/admin/phones/" PA "/appstate",
+		     "{\"action\":\"archive\",\"jid\":\"" PB "@s.whatsapp.net\",\"value\":true}", NULL),
+	       200, "phone A archives the chat with B");
+	n = recv_notif(&a1, "server_sync");
+	col = wa_node_child(n, "collection");
+	ok(wa_node_attr_is(col, "name", "regular_low") && wa_node_attr_is(col, "version", "1"),
+	   "A1: server_sync notification regular_low version 1");
+	wa_node_free(n);
+	n = recv_notif(&a2, "server_sync");
+	ok(n != NULL, "A2: server_sync notification too");
+	wa_node_free(n);
+	seen[0] = '\0';
+	col = sync_iq(&a1, "regular_low", 0, 1, NULL, 0, &r);
+	ok(wa_node_attr_is(col, "version", "1") && !wa_node_attr_is(col, "type", "error"),
+	   "A1 fetches regular_low (snapshot asked): version 1");
+	is_int(apply_patches(col, s1, &k1, seen, sizeof seen), 1,
+	       "A1 decrypts and verifies the patch (value/index MAC, LT-hash snapshot MAC, patch MAC)");
+	wa_node_free(r);
+	ok(strstr(seen, "[\"archive\",\"" PB "@s.whatsapp.net\"]=1") != NULL, "A1 sees: chat with B archived");
+	is_int((int)wa_appstate_state_version(s1), 1, "A1 state at version 1");
+	col = sync_iq(&a1, "critical_block", 0, 0, NULL, 0, &r);
+	ok(wa_node_attr_is(col, "version", "0") && wa_node_child(col, "patches") == NULL,
+	   "an empty collection answers version 0, no patches");
+	wa_node_free(r);
+
+	/* ---- 11.5 a companion's mutation ---- */
+	{
+		struct wa_sync_action act;
+		uint8_t *pt;
+		size_t plen = 0;
+
+		memset(&act, 0, sizeof act);
+		wa_sync_action_pin(&act, bj, 1, (int64_t)time(NULL) * 1000);
+		pt = build_one(s1, &k1, &act, &plen);
+		wa_sync_action_free(&act);
+		ok(pt != NULL, "A1 builds a pin patch with the shared key");
+		col = sync_iq(&a1, "regular_low", 1, 0, pt, plen, &r);
+		ok(wa_node_attr_is(col, "version", "2") && !wa_node_attr_is(col, "type", "error"),
+		   "the server accepts it as version 2");
+		wa_node_free(r);
+		/* stale push: the client claims version 0 */
+		col = sync_iq(&a1, "regular_low", 0, 0, pt, plen, &r);
+		ok(wa_node_attr_is(col, "type", "error") &&
+		   wa_node_attr_is(wa_node_child(col, "error"), "code", "409"),
+		   "a push on a stale version is refused with 409");
+		is_int((int)wa_node_count(wa_node_child(col, "patches"), "patch"), 2,
+		       "the 409 carries the two patches the client lacks");
+		wa_node_free(r);
+		free(pt);
+	}
+	n = recv_notif(&a2, "server_sync");
+	col = wa_node_child(n, "collection");
+	ok(wa_node_attr_is(col, "version", "2"), "A2 is notified of version 2");
+	wa_node_free(n);
+	seen[0] = '\0';
+	col = sync_iq(&a1, "regular_low", 1, 0, NULL, 0, &r);
+	is_int(apply_patches(col, s1, &k1, seen, sizeof seen), 1, "A1 re-syncs from 1: its own patch, verified");
+	wa_node_free(r);
+	seen[0] = '\0';
+	col = sync_iq(&a2, "regular_low", 0, 0, NULL, 0, &r);
+	is_int(apply_patches(col, s2, &k1, seen, sizeof seen), 2, "A2 syncs from 0: both patches verified");
+	wa_node_free(r);
+	ok(strstr(seen, "archive") && strstr(seen, "[\"pin_v1\",\"" PB "@s.whatsapp.net\"]=1"),
+	   "A2 sees the phone's archive and A1's pin");
+	ok(memcmp(wa_appstate_state_hash(s1), wa_appstate_state_hash(s2), WA_APPSTATE_HASH_LEN) == 0,
+	   "A1 and A2 end with the same LT-hash");
+	{
+		int verified = 0;
+
+		is_int(view_field(PA, "regular_low", "pin_v1", "pinned", &verified), 1, "the phone sees A1's pin");
+		ok(verified, "the phone verified every patch");
+		is_int(view_field(PA, "regular_low", "archive", "archived", NULL), 1, "and its own archive");
+	}
+	is_int(admin("POST", "/admin/phones/" PA "/appstate", "{\"action\":\"fly\",\"jid\":\"x@s.whatsapp.net\"}", NULL),
+	       400, "unknown action: 400");
+
+	/* ---- 11.8 presence and chat state ---- */
+	is_int(comp_pair(&b1, PB), 0, "companion B1 paired and logged in");
+	{
+		struct wa_node *p = wa_node_new_attrs("presence", "type", "subscribe", "to", aj, NULL);
+
+		waclient_send(b1.c, p);
+		wa_node_free(p);
+		n = recv_from(&b1, "presence", aj);
+		ok(n && wa_node_attr_is(n, "type", "unavailable"), "B1 subscribes to A: A is unavailable");
+		wa_node_free(n);
+		p = wa_node_new_attrs("presence", "type", "available", "name", "Alice A1", NULL);
+		waclient_send(a1.c, p);
+		waclient_ping(a1.c, T_MS); /* runs A1's loop so the frame leaves */
+		wa_node_free(p);
+		n = recv_from(&b1, "presence", aj);
+		ok(n && wa_node_attr(n, "type") == NULL, "A1 goes available: B1 sees A online");
+		wa_node_free(n);
+		is_int(admin("GET", "/admin/phones/" PA "/state", NULL, &j), 200, "state summary");
+		ok(j && strcmp(json_string_value(json_object_get(j, "pushName")), "Alice A1") == 0,
+		   "presence name became A's push name");
+		json_decref(j);
+		is_int(admin("POST", "/admin/phones/" PA "/presence", "{\"available\":false}", NULL), 200,
+		       "phone A goes offline (admin)");
+		n = recv_from(&b1, "presence", aj);
+		ok(n && wa_node_attr_is(n, "type", "unavailable") && wa_node_attr(n, "last") != NULL,
+		   "B1 sees A unavailable with last seen");
+		wa_node_free(n);
+		p = wa_node_new_attrs("chatstate", "to", bj, NULL);
+		wa_node_add_new(p, "composing");
+		waclient_send(a1.c, p);
+		waclient_ping(a1.c, T_MS); /* runs A1's loop so the frame leaves */
+		wa_node_free(p);
+		n = recv_from(&b1, "chatstate", aj);
+		ok(n && wa_node_child(n, "composing"), "A1 types: B1 gets <chatstate from=A><composing/>");
+		wa_node_free(n);
+		is_int(admin("POST", "/admin/phones/" PB "/typing", "{\"to\":\"" PA "\",\"state\":\"recording\"}", NULL), 200,
+		       "phone B records audio (admin)");
+		n = recv_from(&a1, "chatstate", bj);
+		ok(n && wa_node_attr_is(wa_node_child(n, "composing"), "media", "audio"), "A1 sees B recording");
+		wa_node_free(n);
+		n = recv_from(&a2, "chatstate", bj);
+		ok(n != NULL, "A2 too");
+		wa_node_free(n);
+	}
+
+	/* ---- 11.9 about, picture ---- */
+	{
+		struct wa_node *st = wa_node_new("status"), *pic;
+		struct resp body;
+		char url[600], id[32];
+
+		wa_node_set_string(st, "at work");
+		r = simple_iq(&a1, "set", "status", NULL, st);
+		ok(wa_node_attr_is(r, "type", "result"), "A1 sets its about text");
+		wa_node_free(r);
+		r = simple_iq(&b1, "get", "w:profile:picture", aj, wa_node_new_attrs("picture", "type", "image", "query", "url", NULL));
+		ok(wa_node_attr_is(r, "type", "error") && wa_node_attr_is(wa_node_child(r, "error"), "code", "404"),
+		   "no picture yet: 404 item-not-found");
+		wa_node_free(r);
+		pic = wa_node_new_attrs("picture", "type", "image", NULL);
+		wa_node_set_bytes(pic, "\xff\xd8\xff\xe0JPEGDATA\xff\xd9", 14);
+		r = simple_iq(&a1, "set", "w:profile:picture", NULL, pic);
+		ok(wa_node_attr(wa_node_child(r, "picture"), "id") != NULL, "A1 sets a picture: <picture id>");
+		snprintf(id, sizeof id, "%s", wa_node_attr_or(wa_node_child(r, "picture"), "id", ""));
+		wa_node_free(r);
+		r = simple_iq(&b1, "get", "w:profile:picture", aj, wa_node_new_attrs("picture", "type", "image", "query", "url", NULL));
+		pic = wa_node_child(r, "picture");
+		ok(wa_node_attr_is(pic, "id", id) && wa_node_attr(pic, "url") && wa_node_attr(pic, "direct_path"),
+		   "B1 gets A's picture: id, url, direct_path");
+		snprintf(url, sizeof url, "%s", wa_node_attr_or(pic, "url", ""));
+		wa_node_free(r);
+		ok(media_http("GET", url, NULL, 0, &body) == 200 && body.len == 14 && memcmp(body.data, "\xff\xd8", 2) == 0,
+		   "the url serves the stored image");
+		free(body.data);
+		r = simple_iq(&b1, "get", "w:profile:picture", aj,
+			      wa_node_new_attrs("picture", "type", "image", "query", "url", "id", id, NULL));
+		ok(wa_node_attr_is(wa_node_child(r, "picture"), "status", "304"), "known id: status 304");
+		wa_node_free(r);
+		r = simple_iq(&a1, "set", "w:profile:picture", NULL, wa_node_new_attrs("picture", "type", "image", NULL));
+		ok(wa_node_attr_is(r, "type", "result"), "A1 removes its picture");
+		wa_node_free(r);
+		r = simple_iq(&b1, "get", "w:profile:picture", aj, wa_node_new_attrs("picture", "type", "image", "query", "url", NULL));
+		ok(wa_node_attr_is(wa_node_child(r, "error"), "code", "404"), "removed: 404 again");
+		wa_node_free(r);
+	}
+
+	/* ---- 11.10 blocklist ---- */
+	{
+		struct wa_node *it, *m;
+
+		r = simple_iq(&a1, "get", "blocklist", NULL, NULL);
+		ok(wa_node_child(r, "list") && wa_node_count(wa_node_child(r, "list"), "item") == 0, "blocklist empty");
+		wa_node_free(r);
+		it = wa_node_new_attrs("item", "action", "block", "jid", bj, NULL);
+		r = simple_iq(&a1, "set", "blocklist", NULL, it);
+		ok(wa_node_attr_is(wa_node_child(wa_node_child(r, "list"), "item"), "jid", bj), "A1 blocks B: list has B");
+		wa_node_free(r);
+		n = recv_notif(&a2, "account_sync");
+		ok(wa_node_attr_is(wa_node_path(n, "blocklist", "item", NULL), "action", "block"),
+		   "A2 gets account_sync blocklist block");
+		wa_node_free(n);
+		m = wa_node_new_attrs("message", "id", "BLOCKTEST1", "to", aj, "type", "text", NULL);
+		wa_node_set_bytes(wa_node_add_new(m, "enc"), "x", 1);
+		wa_node_set_attr(wa_node_child(m, "enc"), "type", "msg");
+		waclient_send(b1.c, m);
+		n = recv_from(&b1, "ack", NULL);
+		ok(wa_node_attr_is(n, "id", "BLOCKTEST1") && wa_node_attr_is(n, "error", "403"),
+		   "B1's message to A is refused (ack error 403)");
+		wa_node_free(n);
+		is_int(admin("POST", "/admin/phones/" PB "/send", "{\"to\":\"" PA "\",\"text\":\"let me in\"}", NULL) / 100 == 2,
+		       0, "phone B cannot send to A either");
+		it = wa_node_new_attrs("item", "action", "unblock", "jid", bj, NULL);
+		r = simple_iq(&a1, "set", "blocklist", NULL, it);
+		ok(wa_node_child(r, "list") && wa_node_count(wa_node_child(r, "list"), "item") == 0, "A1 unblocks B");
+		wa_node_free(r);
+		wa_node_set_attr(m, "id", "BLOCKTEST2");
+		waclient_send(b1.c, m);
+		n = recv_from(&b1, "ack", NULL);
+		ok(wa_node_attr_is(n, "id", "BLOCKTEST2") && !wa_node_attr_is(n, "error", "403"),
+		   "after unblocking the message is accepted");
+		wa_node_free(n);
+		wa_node_free(m);
+		is_int(admin("POST", "/admin/phones/" PA "/block", "{\"jid\":\"" PB "\",\"block\":true}", NULL), 200,
+		       "phone A blocks B (admin)");
+		is_int(admin("GET", "/admin/phones/" PA "/state", NULL, &j), 200, "state lists it");
+		ok(json_array_size(json_object_get(j, "blocked")) == 1, "one blocked number");
+		json_decref(j);
+	}
+	snprintf(path, sizeof path, "/admin/phones/%s/appstate", PC);
+	is_int(admin("GET", path, NULL, NULL), 404, "unknown phone: 404");
+
+	comp_free(&a1);
+	comp_free(&a2);
+	comp_free(&b1);
+	wa_appstate_state_free(s1);
+	wa_appstate_state_free(s2);
+	is_int(stop_sim(), 0, "wa-sim exits cleanly");
+	curl_global_cleanup();
+	return tap_done();
+}
