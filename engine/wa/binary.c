@@ -549,7 +549,7 @@ static int read_value(struct dec *d, unsigned tag, struct val *v, int allow_jid,
 		if (!allow_nil)
 			return WA_BIN_EINVAL;
 		v->nil = 1;
-		v->s = "";
+		v->s = wa_token_single[0]; /* "", static: borrowed, see val_take_str */
 		return 0;
 	}
 	if (tag >= 1 && tag < WA_TOKEN_SINGLE_COUNT) {
@@ -632,7 +632,12 @@ static int list_size(struct dec *d, unsigned tag, size_t *n)
 	}
 }
 
-static char *val_take_str(struct val *v)
+/* The value as a NUL-terminated string the node owns. With borrow, a
+ * dictionary token (or the empty LIST_EMPTY value) is returned as the
+ * static table pointer itself, without an allocation: node.c never frees
+ * those (wa_token_is_static). Only for tags, keys and attribute values:
+ * content is zeroed when freed, so it must be on the heap. */
+static char *val_take_str(struct val *v, int borrow)
 {
 	char *s;
 
@@ -641,6 +646,8 @@ static char *val_take_str(struct val *v)
 		v->owned = NULL;
 		return s;
 	}
+	if (borrow && wa_token_is_static(v->s) && v->s[v->len] == '\0')
+		return (char *)v->s;
 	s = malloc(v->len + 1);
 	if (s) {
 		memcpy(s, v->s, v->len);
@@ -650,6 +657,13 @@ static char *val_take_str(struct val *v)
 }
 
 static int read_node(struct dec *d, unsigned depth, struct wa_node **out);
+
+/* Frees a string from val_take_str(.., 1) (a no-op for a borrowed token). */
+static void node_str_free(char *s)
+{
+	if (!wa_token_is_static(s))
+		free(s);
+}
 
 static int read_children(struct dec *d, struct wa_node *n, size_t count, unsigned depth)
 {
@@ -738,7 +752,7 @@ static int read_content(struct dec *d, struct wa_node *n, unsigned depth)
 			*n->jid = v.jid;
 		}
 		n->len = v.len;
-		n->data = (uint8_t *)val_take_str(&v);
+		n->data = (uint8_t *)val_take_str(&v, 0);
 		val_release(&v);
 		if (n->data == NULL)
 			return WA_BIN_ENOMEM;
@@ -793,17 +807,17 @@ static int read_attrs(struct dec *d, struct wa_node *n, size_t count)
 		for (size_t j = 0; j < n->nattrs; j++)
 			if (strlen(n->attrs[j].key) == k.len && memcmp(n->attrs[j].key, k.s, k.len) == 0)
 				a = &n->attrs[j];
-		key = a ? NULL : val_take_str(&k);
-		val = val_take_str(&v);
+		key = a ? NULL : val_take_str(&k, 1);
+		val = val_take_str(&v, 1);
 		val_release(&k);
 		if ((a == NULL && key == NULL) || val == NULL) {
-			free(key);
-			free(val);
+			node_str_free(key);
+			node_str_free(val);
 			val_release(&v);
 			return WA_BIN_ENOMEM;
 		}
 		if (a) {
-			free(a->val);
+			node_str_free(a->val);
 			free(a->jid);
 			a->jid = NULL;
 		} else {
@@ -812,8 +826,8 @@ static int read_attrs(struct dec *d, struct wa_node *n, size_t count)
 				struct wa_attr *p = realloc(n->attrs, cap * sizeof *p);
 
 				if (p == NULL) {
-					free(key);
-					free(val);
+					node_str_free(key);
+					node_str_free(val);
 					val_release(&v);
 					return WA_BIN_ENOMEM;
 				}
@@ -867,7 +881,7 @@ static int read_node(struct dec *d, unsigned depth, struct wa_node **out)
 		val_release(&t);
 		return WA_BIN_ENOMEM;
 	}
-	n->tag = val_take_str(&t);
+	n->tag = val_take_str(&t, 1);
 	val_release(&t);
 	if (n->tag == NULL) {
 		free(n);

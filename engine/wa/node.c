@@ -7,6 +7,15 @@
 #include <string.h>
 
 #include "wa/node.h"
+#include "wa/tokens.h"
+
+/* Frees a tag, key or value string unless it is borrowed from the static
+ * token tables (the decoder does not copy dictionary tokens, see node.h). */
+static void str_free(char *s)
+{
+	if (!wa_token_is_static(s))
+		free(s);
+}
 
 static char *dup_n(const char *s, size_t len)
 {
@@ -87,8 +96,8 @@ void wa_node_clear_content(struct wa_node *n)
 
 static void attr_release(struct wa_attr *a)
 {
-	free(a->key);
-	free(a->val);
+	str_free(a->key);
+	str_free(a->val);
 	free(a->jid);
 }
 
@@ -100,7 +109,7 @@ void wa_node_free(struct wa_node *n)
 	for (size_t i = 0; i < n->nattrs; i++)
 		attr_release(&n->attrs[i]);
 	free(n->attrs);
-	free(n->tag);
+	str_free(n->tag);
 	free(n);
 }
 
@@ -134,7 +143,7 @@ static int put_attr(struct wa_node *n, const char *key, char *val, struct wa_jid
 	struct wa_attr *a = find_attr(n, key);
 
 	if (a) {
-		free(a->val);
+		str_free(a->val);
 		free(a->jid);
 		a->val = val;
 		a->jid = jid;
@@ -363,7 +372,7 @@ struct wa_node *wa_node_dup(const struct wa_node *n)
 			if (v == NULL)
 				rc = -1;
 			else {
-				free(ca->val);
+				str_free(ca->val);
 				ca->val = v;
 			}
 		}

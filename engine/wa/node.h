@@ -14,6 +14,11 @@
  * pointer returned by a getter is borrowed and lives as long as the node
  * is not modified or freed. The struct fields are public for reading and
  * iteration; change a tree only through the functions below.
+ * The tag, attribute key and attribute value strings of a decoded tree
+ * (wa_binary_unmarshal) may point into the static token tables instead of
+ * the heap (wa_token_is_static() tells which): they are read-only like
+ * every string in a tree, and wa_node_free() and the setters know not to
+ * free them. Content (data) is always a heap copy.
  *
  * Threads: no shared state; one thread may use a tree at a time.
  * Errors: 0 / -1 (-1 = out of memory or a bad argument; the node is then

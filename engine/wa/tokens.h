@@ -30,4 +30,10 @@ const char *wa_token_get_double(unsigned dict, unsigned idx);
  * (*dict and *idx set), 0 if s is not a token (the empty string never is). */
 int wa_token_lookup(const char *s, size_t len, unsigned *dict, unsigned *idx);
 
+/* 1 if p points into the static token strings (every pointer in
+ * wa_token_single / wa_token_double, including single[0] ""), else 0 (also
+ * for NULL). Node trees borrow these strings instead of copying them; they
+ * are read-only and must never be freed (see node.h). */
+int wa_token_is_static(const char *p);
+
 #endif
