@@ -35,6 +35,9 @@ static void coll_release(struct sim_as_coll *c)
 	for (uint64_t i = 0; i < c->version; i++)
 		free(c->patches[i].data);
 	free(c->patches);
+	for (size_t i = 0; i < c->nrecs; i++)
+		free(c->recs[i].value);
+	free(c->recs);
 	wa_appstate_state_free(c->view);
 	json_decref(c->entries);
 	memset(c, 0, sizeof *c);
@@ -202,6 +205,188 @@ static void notify_sync(struct sim_server *s, struct sim_account *a, int ci, uin
 	}
 }
 
+/* Track the live records of a stored patch (SET upserts, REMOVE deletes). */
+static void track_records(struct sim_as_coll *c, const uint8_t *data, size_t len)
+{
+	WaServerSync__SyncdPatch *p = (WaServerSync__SyncdPatch *)wa_pb_unpack(&wa_server_sync__syncd_patch__descriptor,
+									     data, len, WA_PB_MAX_DEPTH);
+
+	if (p == NULL || p->externalmutations != NULL) {
+		c->no_snapshot = 1;
+		goto out;
+	}
+	for (size_t i = 0; i < p->n_mutations; i++) {
+		const WaServerSync__SyncdRecord *r = p->mutations[i]->record;
+		int remove = p->mutations[i]->operation == WA_SERVER_SYNC__SYNCD_MUTATION__SYNCD_OPERATION__REMOVE;
+		size_t j;
+
+		if (r == NULL || r->index == NULL || r->index->blob.len != 32 || r->value == NULL || r->keyid == NULL ||
+		    r->keyid->id.len > 64) {
+			c->no_snapshot = 1;
+			continue;
+		}
+		for (j = 0; j < c->nrecs && memcmp(c->recs[j].index_mac, r->index->blob.data, 32) != 0; j++)
+			;
+		if (remove) {
+			if (j < c->nrecs) {
+				free(c->recs[j].value);
+				c->recs[j] = c->recs[--c->nrecs];
+			}
+			continue;
+		}
+		if (j == c->nrecs) {
+			if (c->nrecs >= SIM_AS_RECORDS_MAX) {
+				c->no_snapshot = 1;
+				continue;
+			}
+			if (c->nrecs == c->rcap) {
+				size_t nc = c->rcap ? c->rcap * 2 : 16;
+				struct sim_as_rec *nr = realloc(c->recs, nc * sizeof *nr);
+
+				if (nr == NULL) {
+					c->no_snapshot = 1;
+					continue;
+				}
+				c->recs = nr;
+				c->rcap = nc;
+			}
+			memset(&c->recs[j], 0, sizeof c->recs[j]);
+			memcpy(c->recs[j].index_mac, r->index->blob.data, 32);
+			c->nrecs++;
+		}
+		free(c->recs[j].value);
+		c->recs[j].value = malloc(r->value->blob.len ? r->value->blob.len : 1);
+		if (c->recs[j].value == NULL) {
+			c->recs[j] = c->recs[--c->nrecs];
+			c->no_snapshot = 1;
+			continue;
+		}
+		memcpy(c->recs[j].value, r->value->blob.data, r->value->blob.len);
+		c->recs[j].vlen = r->value->blob.len;
+		memcpy(c->recs[j].key_id, r->keyid->id.data, r->keyid->id.len);
+		c->recs[j].key_id_len = r->keyid->id.len;
+	}
+out:
+	if (p)
+		wa_server_sync__syncd_patch__free_unpacked(p, NULL);
+}
+
+/* The snapshot of collection ci at its current version, the way the phone
+ * would upload it: SyncdSnapshot{version, records, mac, keyID}, encrypted
+ * as "App State" media, stored on the media host; the returned node is
+ * <snapshot>ExternalBlobReference</snapshot>. NULL when no snapshot can be
+ * made (no media host, no key, a patch the phone could not verify, or
+ * external mutations): the caller then serves patches from version 0. */
+static struct wa_node *make_snapshot(struct sim_acstate *st, int ci)
+{
+	struct sim_as_coll *c = &st->coll[ci];
+	WaServerSync__SyncdSnapshot snap = WA_SERVER_SYNC__SYNCD_SNAPSHOT__INIT;
+	WaServerSync__SyncdVersion ver = WA_SERVER_SYNC__SYNCD_VERSION__INIT;
+	WaServerSync__KeyId kid = WA_SERVER_SYNC__KEY_ID__INIT;
+	WaServerSync__ExternalBlobReference ext = WA_SERVER_SYNC__EXTERNAL_BLOB_REFERENCE__INIT;
+	WaServerSync__SyncdRecord *recs = NULL, **rp = NULL;
+	WaServerSync__SyncdIndex *idx = NULL;
+	WaServerSync__SyncdValue *val = NULL;
+	WaServerSync__KeyId *kids = NULL;
+	struct wa_appstate_keys keys;
+	uint8_t mac[32], mkey[32], *plain = NULL, *enc = NULL, *eb = NULL;
+	size_t plen, enclen = 0, eblen;
+	struct wa_media_info info;
+	char dpath[512];
+	struct wa_node *n = NULL;
+
+	phone_catch_up(st, ci);
+	if (sim_media_host() == NULL || !st->has_key || c->view_broken || c->no_snapshot || c->version == 0 ||
+	    wa_appstate_state_version(c->view) != c->version || wa_appstate_state_count(c->view) != c->nrecs)
+		return NULL;
+	if (c->nrecs > 0) {
+		recs = calloc(c->nrecs, sizeof *recs);
+		rp = calloc(c->nrecs, sizeof *rp);
+		idx = calloc(c->nrecs, sizeof *idx);
+		val = calloc(c->nrecs, sizeof *val);
+		kids = calloc(c->nrecs, sizeof *kids);
+		if (recs == NULL || rp == NULL || idx == NULL || val == NULL || kids == NULL)
+			goto out;
+	}
+	for (size_t i = 0; i < c->nrecs; i++) {
+		wa_server_sync__syncd_record__init(&recs[i]);
+		wa_server_sync__syncd_index__init(&idx[i]);
+		wa_server_sync__syncd_value__init(&val[i]);
+		wa_server_sync__key_id__init(&kids[i]);
+		idx[i].has_blob = 1;
+		idx[i].blob.data = c->recs[i].index_mac;
+		idx[i].blob.len = 32;
+		val[i].has_blob = 1;
+		val[i].blob.data = c->recs[i].value;
+		val[i].blob.len = c->recs[i].vlen;
+		kids[i].has_id = 1;
+		kids[i].id.data = c->recs[i].key_id;
+		kids[i].id.len = c->recs[i].key_id_len;
+		recs[i].index = &idx[i];
+		recs[i].value = &val[i];
+		recs[i].keyid = &kids[i];
+		rp[i] = &recs[i];
+	}
+	if (wa_appstate_expand_keys(st->key_data, 32, &keys) != 0 ||
+	    wa_appstate_snapshot_mac(&keys, wa_appstate_state_hash(c->view), c->version,
+				     wa_appstate_collection((size_t)ci), mac) != 0)
+		goto out;
+	ver.has_version = 1;
+	ver.version = c->version;
+	kid.has_id = 1;
+	kid.id.data = st->key_id;
+	kid.id.len = sizeof st->key_id;
+	snap.version = &ver;
+	snap.n_records = c->nrecs;
+	snap.records = rp;
+	snap.has_mac = 1;
+	snap.mac.data = mac;
+	snap.mac.len = 32;
+	snap.keyid = &kid;
+	plen = wa_server_sync__syncd_snapshot__get_packed_size(&snap);
+	plain = malloc(plen ? plen : 1);
+	if (plain == NULL)
+		goto out;
+	wa_server_sync__syncd_snapshot__pack(&snap, plain);
+	if (wa_media_new_key(mkey) != 0 ||
+	    wa_media_encrypt(WA_MEDIA_APP_STATE, mkey, plain, plen, &enc, &enclen, &info) != 0 ||
+	    sim_media_put(enc, enclen, wa_media_mms_type(WA_MEDIA_APP_STATE), dpath, sizeof dpath) != 0)
+		goto out;
+	ext.has_mediakey = 1;
+	ext.mediakey.data = mkey;
+	ext.mediakey.len = 32;
+	ext.directpath = dpath;
+	ext.has_filesizebytes = 1;
+	ext.filesizebytes = info.file_length;
+	ext.has_filesha256 = 1;
+	ext.filesha256.data = info.file_sha256;
+	ext.filesha256.len = 32;
+	ext.has_fileencsha256 = 1;
+	ext.fileencsha256.data = info.file_enc_sha256;
+	ext.fileencsha256.len = 32;
+	eblen = wa_server_sync__external_blob_reference__get_packed_size(&ext);
+	eb = malloc(eblen ? eblen : 1);
+	if (eb == NULL)
+		goto out;
+	wa_server_sync__external_blob_reference__pack(&ext, eb);
+	n = wa_node_new("snapshot");
+	if (n != NULL && wa_node_set_bytes(n, eb, eblen) != 0) {
+		wa_node_free(n);
+		n = NULL;
+	}
+out:
+	memset(&keys, 0, sizeof keys);
+	free(recs);
+	free(rp);
+	free(idx);
+	free(val);
+	free(kids);
+	free(plain);
+	free(enc);
+	free(eb);
+	return n;
+}
+
 /* Store a patch (client bytes) as the next version of collection ci. */
 static int store_patch(struct sim_acstate *st, int ci, const uint8_t *data, size_t len)
 {
@@ -225,6 +410,7 @@ static int store_patch(struct sim_acstate *st, int ci, const uint8_t *data, size
 	c->patches[c->version].data = out;
 	c->patches[c->version].len = outlen;
 	c->version++;
+	track_records(c, out, outlen);
 	phone_catch_up(st, ci);
 	return 0;
 }
@@ -295,11 +481,21 @@ static int one_collection(struct sim_conn *c, struct sim_acstate *st, const stru
 		}
 		return wa_node_set_attr_uint(col, "version", sc->version) == 0 ? 0 : -1;
 	}
-	/* fetch (11.4): no snapshot is kept, so a snapshot request is served
-	 * with every patch from version 0 (the client rebuilds its state the
-	 * same way; inferred to be acceptable, see README) */
-	if (wa_node_attr_is(in, "return_snapshot", "true"))
+	/* fetch (11.4): a snapshot request gets the snapshot as an external
+	 * blob when one can be made, else every patch from version 0 (the
+	 * client rebuilds the same state from them) */
+	if (wa_node_attr_is(in, "return_snapshot", "true")) {
+		struct wa_node *sn = make_snapshot(st, ci);
+
+		if (sn != NULL) {
+			if (wa_node_set_attr_uint(col, "version", sc->version) != 0 || wa_node_add_child(col, sn) != 0) {
+				wa_node_free(sn);
+				return -1;
+			}
+			return 0;
+		}
 		v = 0;
+	}
 	if (v > sc->version)
 		v = sc->version;
 	{

@@ -40,6 +40,7 @@
 #define SIM_SUBS_MAX 1024
 #define SIM_BLOCK_MAX 1024
 #define SIM_PICTURE_MAX (1u << 20)
+#define SIM_AS_RECORDS_MAX 100000
 
 struct wa_appstate_state;
 struct json_t;
@@ -55,6 +56,17 @@ struct sim_as_coll {
 	struct wa_appstate_state *view;      /* the phone's verified state */
 	struct json_t *entries;              /* the phone's view: index JSON -> value summary */
 	int view_broken;                     /* a patch the phone could not verify */
+	/* live records (what a snapshot holds): kept by the server from the
+	 * patches it stores, without decrypting anything */
+	struct sim_as_rec {
+		uint8_t index_mac[32];
+		uint8_t *value;                  /* value blob: iv || ciphertext || valueMAC */
+		size_t vlen;
+		uint8_t key_id[64];
+		size_t key_id_len;
+	} *recs;
+	size_t nrecs, rcap;
+	int no_snapshot;                     /* a patch with external mutations: serve patches only */
 };
 
 struct sim_sub {

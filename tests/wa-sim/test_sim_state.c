@@ -565,6 +565,55 @@ static int apply_patches(struct wa_node *col, struct wa_appstate_state *st, stru
 	return n;
 }
 
+/* <snapshot>ExternalBlobReference</snapshot> of a reply collection:
+ * download from the media host, decrypt ("App State"), apply with full
+ * verification. Returns the record count or -1. */
+static int apply_snapshot(struct wa_node *col, struct wa_appstate_state *st, struct askey *k, char *seen, size_t cap)
+{
+	size_t len = 0;
+	const uint8_t *d = wa_node_content(wa_node_child(col, "snapshot"), &len);
+	WaServerSync__ExternalBlobReference *ext;
+	WaServerSync__SyncdSnapshot *snap = NULL;
+	struct wa_appstate_result res;
+	struct resp body = { NULL, 0 };
+	uint8_t *plain = NULL;
+	size_t plen = 0;
+	char url[600];
+	int n = -1;
+
+	memset(&res, 0, sizeof res);
+	if (d == NULL)
+		return -1;
+	ext = (WaServerSync__ExternalBlobReference *)wa_pb_unpack(&wa_server_sync__external_blob_reference__descriptor, d,
+								  len, WA_PB_MAX_DEPTH);
+	if (ext == NULL || ext->directpath == NULL || ext->mediakey.len != 32)
+		goto out;
+	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", media_port, ext->directpath);
+	if (media_http("GET", url, NULL, 0, &body) != 200 ||
+	    wa_media_decrypt(WA_MEDIA_APP_STATE, ext->mediakey.data, (uint8_t *)body.data, body.len,
+			     ext->fileencsha256.data, ext->filesha256.data, &plain, &plen, NULL) != 0)
+		goto out;
+	snap = (WaServerSync__SyncdSnapshot *)wa_pb_unpack(&wa_server_sync__syncd_snapshot__descriptor, plain, plen,
+							   WA_PB_MAX_DEPTH);
+	if (snap == NULL || wa_appstate_apply_snapshot(st, snap, get_key, k, &res) != 0)
+		goto out;
+	for (size_t i = 0; i < res.n; i++) {
+		size_t l = strlen(seen);
+
+		snprintf(seen + l, cap - l, "%s%s", l ? ";" : "", res.mutations[i].index_json);
+	}
+	n = (int)res.n;
+out:
+	wa_appstate_result_free(&res);
+	if (snap)
+		wa_server_sync__syncd_snapshot__free_unpacked(snap, NULL);
+	if (ext)
+		wa_server_sync__external_blob_reference__free_unpacked(ext, NULL);
+	free(plain);
+	free(body.data);
+	return n;
+}
+
 /* A patch of one action on top of st, with key k. malloc'd. */
 static uint8_t *build_one(struct wa_appstate_state *st, struct askey *k, struct wa_sync_action *a, size_t *len)
 {
@@ -830,14 +879,29 @@ int main(void)
 	ok(n != NULL, "A2: server_sync notification too");
 	wa_node_free(n);
 	seen[0] = '\0';
-	col = sync_iq(&a1, "regular_low", 0, 1, NULL, 0, &r);
-	ok(wa_node_attr_is(col, "version", "1") && !wa_node_attr_is(col, "type", "error"),
-	   "A1 fetches regular_low (snapshot asked): version 1");
+	col = sync_iq(&a1, "regular_low", 0, 0, NULL, 0, &r);
+	ok(wa_node_attr_is(col, "version", "1") && !wa_node_attr_is(col, "type", "error") &&
+	   wa_node_child(col, "snapshot") == NULL, "A1 fetches regular_low from 0: version 1, patches");
 	is_int(apply_patches(col, s1, &k1, seen, sizeof seen), 1,
 	       "A1 decrypts and verifies the patch (value/index MAC, LT-hash snapshot MAC, patch MAC)");
 	wa_node_free(r);
 	ok(strstr(seen, "[\"archive\",\"" PB "@s.whatsapp.net\"]=1") != NULL, "A1 sees: chat with B archived");
 	is_int((int)wa_appstate_state_version(s1), 1, "A1 state at version 1");
+	{
+		struct wa_appstate_state *s3 = wa_appstate_state_new("regular_low");
+
+		seen[0] = '\0';
+		col = sync_iq(&a2, "regular_low", 0, 1, NULL, 0, &r);
+		ok(wa_node_attr_is(col, "version", "1") && wa_node_child(col, "snapshot") != NULL &&
+		   wa_node_child(col, "patches") == NULL, "A2 asks for a snapshot: <snapshot> external blob, version 1");
+		is_int(apply_snapshot(col, s3, &k1, seen, sizeof seen), 1,
+		       "snapshot downloaded, decrypted (App State) and verified (record MACs, snapshot MAC)");
+		ok(strstr(seen, "archive") != NULL && wa_appstate_state_version(s3) == 1 &&
+		   memcmp(wa_appstate_state_hash(s3), wa_appstate_state_hash(s1), WA_APPSTATE_HASH_LEN) == 0,
+		   "snapshot state equals the patched state (version, LT-hash)");
+		wa_node_free(r);
+		wa_appstate_state_free(s3);
+	}
 	col = sync_iq(&a1, "critical_block", 0, 0, NULL, 0, &r);
 	ok(wa_node_attr_is(col, "version", "0") && wa_node_child(col, "patches") == NULL,
 	   "an empty collection answers version 0, no patches");
