@@ -64,6 +64,32 @@ static const EVP_MD *md_sha512(void)
 	return md_sha512_fetched;
 }
 
+/* The AES ciphers, fetched once for the same reason and under the same
+ * rules as the digests above (EVP_aes_256_gcm() would be looked up again on
+ * every EVP_*Init_ex). */
+static pthread_once_t cipher_once = PTHREAD_ONCE_INIT;
+static EVP_CIPHER *aes256_gcm_fetched, *aes256_cbc_fetched;
+
+static void cipher_fetch_once(void)
+{
+	aes256_gcm_fetched = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+	aes256_cbc_fetched = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL);
+}
+
+static const EVP_CIPHER *aes256_gcm(void)
+{
+	if (pthread_once(&cipher_once, cipher_fetch_once) != 0 || !aes256_gcm_fetched)
+		return EVP_aes_256_gcm();
+	return aes256_gcm_fetched;
+}
+
+static const EVP_CIPHER *aes256_cbc(void)
+{
+	if (pthread_once(&cipher_once, cipher_fetch_once) != 0 || !aes256_cbc_fetched)
+		return EVP_aes_256_cbc();
+	return aes256_cbc_fetched;
+}
+
 void wa_sha256(const void *data, size_t len, uint8_t out[32])
 {
 	unsigned int n = 32;
@@ -255,9 +281,9 @@ int wa_aes256_gcm_encrypt(const uint8_t key[32], const uint8_t iv[12], const voi
 	ctx = EVP_CIPHER_CTX_new();
 	if (!ctx)
 		return -1;
-	if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) != 1 ||
-	    EVP_EncryptInit_ex(ctx, NULL, NULL, key, iv) != 1)
+	/* One init with key and IV: 12 bytes is the default GCM IV length, so
+	 * the separate SET_IVLEN round (a parameter lookup) is not needed. */
+	if (EVP_EncryptInit_ex(ctx, aes256_gcm(), NULL, key, iv) != 1)
 		goto out;
 	if (aad && aadlen && EVP_EncryptUpdate(ctx, NULL, &n, aad, (int)aadlen) != 1)
 		goto out;
@@ -289,9 +315,9 @@ int wa_aes256_gcm_decrypt(const uint8_t key[32], const uint8_t iv[12], const voi
 	ctx = EVP_CIPHER_CTX_new();
 	if (!ctx)
 		return -1;
-	if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) != 1 ||
-	    EVP_DecryptInit_ex(ctx, NULL, NULL, key, iv) != 1)
+	/* One init with key and IV: 12 bytes is the default GCM IV length, so
+	 * the separate SET_IVLEN round (a parameter lookup) is not needed. */
+	if (EVP_DecryptInit_ex(ctx, aes256_gcm(), NULL, key, iv) != 1)
 		goto out;
 	if (aad && aadlen && EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aadlen) != 1)
 		goto out;
@@ -339,7 +365,7 @@ out:
 int wa_aes256_cbc_encrypt(const uint8_t key[32], const uint8_t iv[16], const uint8_t *in, size_t len,
 			  uint8_t *out, size_t *outlen)
 {
-	return evp_oneshot(EVP_aes_256_cbc(), 1, key, iv, in, len, out, outlen);
+	return evp_oneshot(aes256_cbc(), 1, key, iv, in, len, out, outlen);
 }
 
 int wa_aes256_cbc_decrypt(const uint8_t key[32], const uint8_t iv[16], const uint8_t *in, size_t len,
@@ -351,7 +377,7 @@ int wa_aes256_cbc_decrypt(const uint8_t key[32], const uint8_t iv[16], const uin
 	 * non-zero multiple of 16 for valid input anyway. */
 	if (len == 0 || len % 16)
 		return -1;
-	return evp_oneshot(EVP_aes_256_cbc(), 0, key, iv, in, len, out, outlen);
+	return evp_oneshot(aes256_cbc(), 0, key, iv, in, len, out, outlen);
 }
 
 /* ------------------------------------------------------------------ */
@@ -610,7 +636,7 @@ static const EVP_CIPHER *sp_cipher(int cipher, size_t key_len)
 		switch (key_len) {
 		case 16: return EVP_aes_128_cbc();
 		case 24: return EVP_aes_192_cbc();
-		case 32: return EVP_aes_256_cbc();
+		case 32: return aes256_cbc(); /* the one Signal messages use: fetched once */
 		}
 	} else if (cipher == SG_CIPHER_AES_CTR_NOPADDING) {
 		switch (key_len) {
