@@ -172,6 +172,10 @@ static void phone_catch_up(struct sim_acstate *st, int ci)
 			for (size_t i = 0; i < res.n; i++) {
 				const struct wa_appstate_mutation *m = &res.mutations[i];
 
+				if (m->op == WA_APPSTATE_SET && m->data && m->data->value &&
+				    m->data->value->pushnamesetting && m->data->value->pushnamesetting->name)
+					snprintf(st->push_name, sizeof st->push_name, "%s",
+						 m->data->value->pushnamesetting->name);
 				if (m->op == WA_APPSTATE_SET)
 					json_object_set_new(c->entries, m->index_json,
 							    value_json(m->data ? m->data->value : NULL));
@@ -539,6 +543,12 @@ int sim_iq_appstate(struct sim_conn *c, struct wa_node *iq, struct wa_node *chil
 	for (int i = 0; i < NCOLL; i++)
 		if (changed[i])
 			notify_sync(c->srv, c->acc, i, c->dev->id);
+	/* a companion renamed the account (setting_pushName, 11.9): the
+	 * phone adopts it, so messages carry it as notify */
+	if (st->push_name[0] != '\0') {
+		snprintf(c->acc->push_name, sizeof c->acc->push_name, "%s", st->push_name);
+		st->push_name[0] = '\0';
+	}
 	return 0;
 }
 

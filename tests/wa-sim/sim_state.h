@@ -81,6 +81,7 @@ struct sim_acstate {
 	uint8_t key_id[6];                   /* app-state sync key of the phone */
 	uint8_t key_data[32];
 	int64_t key_ts;                      /* ms */
+	char push_name[SIM_PUSHNAME_MAX + 1];/* setting_pushName the phone read from a patch, "" none */
 	uint16_t shared[SIM_MAX_DEVICES];    /* companions that got the key share */
 	size_t nshared;
 	/* presence */

@@ -957,6 +957,26 @@ int main(void)
 	}
 	is_int(admin("POST", "/admin/phones/" PA "/appstate", "{\"action\":\"fly\",\"jid\":\"x@s.whatsapp.net\"}", NULL),
 	       400, "unknown action: 400");
+	{
+		struct wa_appstate_state *cb = wa_appstate_state_new("critical_block");
+		struct wa_sync_action act;
+		uint8_t *pt;
+		size_t plen = 0;
+
+		memset(&act, 0, sizeof act);
+		wa_sync_action_push_name(&act, "Alice Cooper", (int64_t)time(NULL) * 1000);
+		pt = build_one(cb, &k1, &act, &plen);
+		wa_sync_action_free(&act);
+		col = sync_iq(&a1, "critical_block", 0, 0, pt, plen, &r);
+		ok(wa_node_attr_is(col, "version", "1"), "A1 sets its push name through app state");
+		wa_node_free(r);
+		free(pt);
+		wa_appstate_state_free(cb);
+		is_int(admin("GET", "/admin/phones/" PA "/state", NULL, &j), 200, "state summary");
+		ok(j && strcmp(json_string_value(json_object_get(j, "pushName")), "Alice Cooper") == 0,
+		   "the phone adopted the setting_pushName");
+		json_decref(j);
+	}
 
 	/* ---- 11.8 presence and chat state ---- */
 	is_int(comp_pair(&b1, PB), 0, "companion B1 paired and logged in");
