@@ -52,3 +52,9 @@ tests_wa_sim_test_sim_state_SOURCES = tests/wa-sim/test_sim_state.c tests/unit/t
 tests_wa_sim_test_sim_state_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS) \
 	$(PROTOBUFC_CFLAGS) $(CRYPTO_CFLAGS)
 tests_wa_sim_test_sim_state_LDADD = $(WA_CLIENT_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) -lpthread
+# a tiny interactive companion for trying wa-sim by hand (README "Try it")
+noinst_PROGRAMS += tests/wa-sim/wa-sim-client
+tests_wa_sim_wa_sim_client_SOURCES = tests/wa-sim/wa-sim-client.c
+tests_wa_sim_wa_sim_client_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS) \
+	$(PROTOBUFC_CFLAGS) $(CRYPTO_CFLAGS)
+tests_wa_sim_wa_sim_client_LDADD = $(WA_CLIENT_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) -lpthread
