@@ -398,7 +398,8 @@ static int store_patch(struct sim_acstate *st, int ci, const uint8_t *data, size
 	uint8_t *out = NULL;
 	size_t outlen = 0;
 
-	if (len == 0 || len > SIM_AS_PATCH_MAX || c->version >= SIM_AS_PATCHES_MAX)
+	if (len == 0 || len > SIM_AS_PATCH_MAX || c->version >= SIM_AS_PATCHES_MAX ||
+	    c->bytes + len + 16 > SIM_AS_COLL_BYTES)
 		return -1;
 	if (c->version == c->cap) {
 		size_t nc = c->cap ? c->cap * 2 : 16;
@@ -413,6 +414,7 @@ static int store_patch(struct sim_acstate *st, int ci, const uint8_t *data, size
 		return -1;
 	c->patches[c->version].data = out;
 	c->patches[c->version].len = outlen;
+	c->bytes += outlen;
 	c->version++;
 	track_records(c, out, outlen);
 	phone_catch_up(st, ci);
@@ -436,6 +438,18 @@ static int add_patches(struct wa_node *col, const struct sim_as_coll *c, uint64_
 			return -1;
 	}
 	return 0;
+}
+
+/* End of a reply starting after version from: bounded by patch count and bytes. */
+static uint64_t reply_end(const struct sim_as_coll *c, uint64_t from)
+{
+	uint64_t to = from;
+	size_t bytes = 0;
+
+	while (to < c->version && to - from < SIM_AS_REPLY_PATCHES &&
+	       (to == from || bytes + c->patches[to].len <= SIM_AS_REPLY_BYTES))
+		bytes += c->patches[to++].len;
+	return to;
 }
 
 static struct wa_node *coll_error(struct wa_node *col, int code, const char *text)
@@ -471,7 +485,8 @@ static int one_collection(struct sim_conn *c, struct sim_acstate *st, const stru
 		if (v != sc->version) {
 			if (wa_node_set_attr_uint(col, "version", sc->version) != 0 ||
 			    coll_error(col, 409, "conflict") == NULL ||
-			    add_patches(col, sc, v < sc->version ? v : sc->version, sc->version) != 0)
+			    add_patches(col, sc, v < sc->version ? v : sc->version,
+					reply_end(sc, v < sc->version ? v : sc->version)) != 0)
 				return -1;
 			return 0;
 		}
@@ -503,13 +518,10 @@ static int one_collection(struct sim_conn *c, struct sim_acstate *st, const stru
 	if (v > sc->version)
 		v = sc->version;
 	{
-		uint64_t to = sc->version;
+		uint64_t to = reply_end(sc, v);
 
-		if (to - v > SIM_AS_REPLY_PATCHES) {
-			to = v + SIM_AS_REPLY_PATCHES;
-			if (wa_node_set_attr(col, "has_more_patches", "true") != 0)
-				return -1;
-		}
+		if (to < sc->version && wa_node_set_attr(col, "has_more_patches", "true") != 0)
+			return -1;
 		if (wa_node_set_attr_uint(col, "version", to) != 0 || add_patches(col, sc, v, to) != 0)
 			return -1;
 	}

@@ -23,7 +23,8 @@
  *
  * Threads: the lws service thread only, like the rest of wa-sim.
  * Limits: SIM_AS_PATCHES_MAX patches per collection, SIM_AS_PATCH_MAX bytes
- * per patch, SIM_AS_REPLY_PATCHES per sync reply (has_more_patches),
+ * per patch, SIM_AS_COLL_BYTES per collection, SIM_AS_REPLY_PATCHES and
+ * SIM_AS_REPLY_BYTES per sync reply (has_more_patches),
  * SIM_SUBS_MAX presence subscribers, SIM_BLOCK_MAX blocked JIDs,
  * SIM_PICTURE_MAX bytes of picture. */
 #ifndef SIM_STATE_H
@@ -37,6 +38,8 @@
 #define SIM_AS_PATCHES_MAX 10000
 #define SIM_AS_PATCH_MAX (1u << 20)
 #define SIM_AS_REPLY_PATCHES 200
+#define SIM_AS_REPLY_BYTES (8u << 20)     /* patch bytes per sync reply */
+#define SIM_AS_COLL_BYTES (32u << 20)     /* stored patch bytes per collection */
 #define SIM_SUBS_MAX 1024
 #define SIM_BLOCK_MAX 1024
 #define SIM_PICTURE_MAX (1u << 20)
@@ -53,6 +56,7 @@ struct sim_as_coll {
 		size_t len;
 	} *patches;
 	size_t cap;
+	size_t bytes;                        /* sum of the stored patch sizes */
 	struct wa_appstate_state *view;      /* the phone's verified state */
 	struct json_t *entries;              /* the phone's view: index JSON -> value summary */
 	int view_broken;                     /* a patch the phone could not verify */
