@@ -65,7 +65,10 @@ const struct sim_iq_handler sim_iq_handlers[] = {
 	{ "set", "w:profile:picture", NULL, SIM_LOGGED_IN, sim_iq_picture },
 	{ "get", "blocklist", NULL, SIM_LOGGED_IN, sim_iq_blocklist },
 	{ "set", "blocklist", NULL, SIM_LOGGED_IN, sim_iq_blocklist },
-	/* next: privacy, abt */
+	{ "get", "privacy", NULL, SIM_LOGGED_IN, sim_iq_privacy },
+	{ "set", "privacy", NULL, SIM_LOGGED_IN, sim_iq_privacy },
+	{ "get", "abt", NULL, SIM_LOGGED_IN, sim_iq_abt },
+	{ "set", "disappearing_mode", "disappearing_mode", SIM_LOGGED_IN, sim_iq_disappearing },
 	{ NULL, NULL, NULL, 0, NULL },
 };
 

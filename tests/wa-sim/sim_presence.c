@@ -450,6 +450,114 @@ int sim_iq_blocklist(struct sim_conn *c, struct wa_node *iq, struct wa_node *chi
 	return 0;
 }
 
+/* ---- privacy, abt, disappearing_mode (11.10) ---- */
+
+static const char *const privacy_names[10] = { "last", "online", "profile", "status", "readreceipts",
+					       "groupadd", "calladd", "messages", "defense", "stickers" };
+/* what a fresh account has (inferred: WhatsApp's defaults for a new user) */
+static const char *const privacy_defaults[10] = { "all", "all", "all", "contacts", "all",
+						  "all", "all", "all", "off", "all" };
+static const char *const privacy_values[] = { "all", "contacts", "contact_allowlist", "contact_blacklist",
+					      "match_last_seen", "known", "none", "on_standard", "off", NULL };
+
+static const char *privacy_value(const struct sim_acstate *st, int i)
+{
+	return st->privacy[i][0] ? st->privacy[i] : privacy_defaults[i];
+}
+
+/* <privacy><category name value/>…</privacy>; only category `only` when >= 0. */
+static struct wa_node *privacy_node(const struct sim_acstate *st, int only)
+{
+	struct wa_node *p = wa_node_new("privacy"), *c;
+
+	for (int i = 0; p != NULL && i < 10; i++) {
+		if (only >= 0 && i != only)
+			continue;
+		if ((c = wa_node_add_new(p, "category")) == NULL || wa_node_set_attr(c, "name", privacy_names[i]) != 0 ||
+		    wa_node_set_attr(c, "value", privacy_value(st, i)) != 0) {
+			wa_node_free(p);
+			return NULL;
+		}
+	}
+	return p;
+}
+
+int sim_iq_privacy(struct sim_conn *c, struct wa_node *iq, struct wa_node *child)
+{
+	struct sim_server *s = c->srv;
+	struct sim_acstate *st = sim_acstate_get(s, c->acc);
+	struct wa_node *out;
+	int changed = -1;
+
+	if (st == NULL)
+		return -1;
+	if (child == NULL || strcmp(child->tag, "privacy") != 0) /* tokens etc.: accepted, not modelled */
+		return sim_conn_iq_result(c, iq, NULL) == 0 ? 0 : -1;
+	if (wa_node_attr_is(iq, "type", "set")) {
+		struct wa_node *cat = wa_node_child(child, "category");
+		const char *name = wa_node_attr(cat, "name"), *value = wa_node_attr(cat, "value");
+		int i, ok = 0;
+
+		for (i = 0; name && i < 10 && strcmp(privacy_names[i], name) != 0; i++)
+			;
+		for (int v = 0; value && privacy_values[v]; v++)
+			ok |= strcmp(privacy_values[v], value) == 0;
+		if (name == NULL || i == 10 || !ok)
+			return sim_conn_iq_error(c, iq, 400, "bad-request") == 0 ? 0 : -1;
+		snprintf(st->privacy[i], sizeof st->privacy[i], "%s", value);
+		changed = i;
+	}
+	out = privacy_node(st, changed);
+	if (out == NULL || sim_conn_iq_result(c, iq, out) != 0) {
+		wa_node_free(out);
+		return -1;
+	}
+	if (changed >= 0) { /* the other companions learn it (8.6 account_sync) */
+		for (struct sim_device *d = c->acc->devices; d; d = d->next) {
+			struct wa_node *n;
+			char id[32];
+
+			if (d->id == c->dev->id)
+				continue;
+			snprintf(id, sizeof id, "%llu", (unsigned long long)++s->seq);
+			n = wa_node_new_attrs("notification", "from", "s.whatsapp.net", "type", "account_sync", "id", id, NULL);
+			if (n == NULL || wa_node_set_attr_uint(n, "t", sim_now(s)) != 0 ||
+			    wa_node_add_child(n, privacy_node(st, changed)) != 0 || sim_deliver(s, d, n) != 0)
+				wa_debug("sim: account_sync privacy notification not delivered");
+			wa_node_free(n);
+		}
+	}
+	return 0;
+}
+
+/* <iq xmlns="abt" type="get"><props protocol="1"/></iq>: no A/B props are
+ * set on this network; the answer is an empty <props> with a hash. */
+int sim_iq_abt(struct sim_conn *c, struct wa_node *iq, struct wa_node *child)
+{
+	struct wa_node *p = wa_node_new_attrs("props", "protocol", "1", "hash", "sim-0", NULL);
+
+	(void)child;
+	if (p == NULL || sim_conn_iq_result(c, iq, p) != 0) {
+		wa_node_free(p);
+		return -1;
+	}
+	return 0;
+}
+
+/* <iq xmlns="disappearing_mode" type="set"><disappearing_mode duration/></iq> */
+int sim_iq_disappearing(struct sim_conn *c, struct wa_node *iq, struct wa_node *child)
+{
+	struct sim_acstate *st = sim_acstate_get(c->srv, c->acc);
+	unsigned long long d = 0;
+
+	if (st == NULL)
+		return -1;
+	if (child == NULL || wa_node_attr_uint(child, "duration", &d) != 0 || d > 365ull * 86400)
+		return sim_conn_iq_error(c, iq, 400, "bad-request") == 0 ? 0 : -1;
+	st->disappearing = (uint32_t)d;
+	return sim_conn_iq_result(c, iq, NULL) == 0 ? 0 : -1;
+}
+
 char *sim_state_summary(struct sim_server *s, struct sim_account *a)
 {
 	struct sim_acstate *st = sim_acstate_get(s, a);
@@ -464,9 +572,17 @@ char *sim_state_summary(struct sim_server *s, struct sim_account *a)
 		json_array_append_new(subs, json_pack("{s:s, s:i}", "number", st->subs[i].number, "device", st->subs[i].dev));
 	for (size_t i = 0; i < st->nblocked; i++)
 		json_array_append_new(bl, json_string(st->blocked[i]));
-	o = json_pack("{s:s, s:b, s:I, s:o, s:o, s:b, s:I, s:b}", "pushName", a->push_name, "available", st->available,
-		      "lastSeen", (json_int_t)st->last_seen, "subscribers", subs, "blocked", bl, "picture",
-		      st->picture != NULL, "pictureId", (json_int_t)st->picture_id, "appStateKey", st->has_key);
+	o = json_pack("{s:s, s:b, s:I, s:o, s:o, s:b, s:I, s:b, s:I}", "pushName", a->push_name, "available",
+		      st->available, "lastSeen", (json_int_t)st->last_seen, "subscribers", subs, "blocked", bl, "picture",
+		      st->picture != NULL, "pictureId", (json_int_t)st->picture_id, "appStateKey", st->has_key,
+		      "disappearingSeconds", (json_int_t)st->disappearing);
+	if (o != NULL) {
+		json_t *pv = json_object();
+
+		for (int i = 0; i < 10; i++)
+			json_object_set_new(pv, privacy_names[i], json_string(privacy_value(st, i)));
+		json_object_set_new(o, "privacy", pv);
+	}
 	txt = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	return txt;

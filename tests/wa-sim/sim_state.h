@@ -97,6 +97,9 @@ struct sim_acstate {
 	uint8_t *picture;
 	size_t picture_len;
 	uint64_t picture_id;
+	/* privacy settings (11.10): values of sim_privacy_names[], "" = default */
+	char privacy[10][24];
+	uint32_t disappearing;               /* default disappearing timer, seconds */
 	/* blocklist (PN users) */
 	char (*blocked)[SIM_NUMBER_MAX + 1];
 	size_t nblocked;
@@ -143,6 +146,9 @@ int sim_node_chatstate(struct sim_conn *c, struct wa_node *n);
 int sim_iq_status(struct sim_conn *c, struct wa_node *iq, struct wa_node *child);
 int sim_iq_picture(struct sim_conn *c, struct wa_node *iq, struct wa_node *child);
 int sim_iq_blocklist(struct sim_conn *c, struct wa_node *iq, struct wa_node *child);
+int sim_iq_privacy(struct sim_conn *c, struct wa_node *iq, struct wa_node *child);
+int sim_iq_abt(struct sim_conn *c, struct wa_node *iq, struct wa_node *child);
+int sim_iq_disappearing(struct sim_conn *c, struct wa_node *iq, struct wa_node *child);
 
 /* Presence of a as the phone sets it (available / unavailable) with its
  * push name, relayed to subscribers. 0 / -1. */

@@ -1106,6 +1106,44 @@ int main(void)
 		ok(json_array_size(json_object_get(j, "blocked")) == 1, "one blocked number");
 		json_decref(j);
 	}
+	/* ---- 11.10 privacy, abt, disappearing mode ---- */
+	{
+		struct wa_node *cat;
+
+		r = simple_iq(&a1, "get", "privacy", NULL, wa_node_new("privacy"));
+		is_int((int)wa_node_count(wa_node_child(r, "privacy"), "category"), 10, "privacy get: 10 categories");
+		wa_node_free(r);
+		cat = wa_node_new("privacy");
+		wa_node_add_child(cat, wa_node_new_attrs("category", "name", "last", "value", "contacts", NULL));
+		r = simple_iq(&a1, "set", "privacy", NULL, cat);
+		ok(wa_node_attr_is(wa_node_path(r, "privacy", "category", NULL), "value", "contacts"), "privacy set last=contacts");
+		wa_node_free(r);
+		/* (the unblock above queued one account_sync before this one) */
+		for (int i = 0; i < 3 && (n = recv_notif(&a2, "account_sync")) != NULL && !wa_node_child(n, "privacy"); i++) {
+			wa_node_free(n);
+			n = NULL;
+		}
+		ok(wa_node_attr_is(wa_node_path(n, "privacy", "category", NULL), "name", "last"),
+		   "A2 gets account_sync privacy");
+		wa_node_free(n);
+		cat = wa_node_new("privacy");
+		wa_node_add_child(cat, wa_node_new_attrs("category", "name", "last", "value", "everyone", NULL));
+		r = simple_iq(&a1, "set", "privacy", NULL, cat);
+		ok(wa_node_attr_is(wa_node_child(r, "error"), "code", "400"), "bad privacy value: 400");
+		wa_node_free(r);
+		r = simple_iq(&a1, "get", "abt", NULL, wa_node_new_attrs("props", "protocol", "1", NULL));
+		ok(wa_node_child(r, "props") != NULL, "abt props answered");
+		wa_node_free(r);
+		r = simple_iq(&a1, "set", "disappearing_mode", NULL,
+			      wa_node_new_attrs("disappearing_mode", "duration", "86400", NULL));
+		ok(wa_node_attr_is(r, "type", "result"), "default disappearing timer set");
+		wa_node_free(r);
+		is_int(admin("GET", "/admin/phones/" PA "/state", NULL, &j), 200, "state summary");
+		ok(json_integer_value(json_object_get(j, "disappearingSeconds")) == 86400 &&
+		   strcmp(json_string_value(json_object_get(json_object_get(j, "privacy"), "last")), "contacts") == 0,
+		   "summary shows privacy and timer");
+		json_decref(j);
+	}
 	snprintf(path, sizeof path, "/admin/phones/%s/appstate", PC);
 	is_int(admin("GET", path, NULL, NULL), 404, "unknown phone: 404");
 
