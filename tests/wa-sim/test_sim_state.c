@@ -955,6 +955,29 @@ int main(void)
 		ok(verified, "the phone verified every patch");
 		is_int(view_field(PA, "regular_low", "archive", "archived", NULL), 1, "and its own archive");
 	}
+	{
+		struct wa_sync_action act;
+		uint8_t *pt;
+		size_t plen = 0;
+
+		memset(&act, 0, sizeof act);
+		wa_sync_action_archive(&act, bj, 0, NULL, (int64_t)time(NULL) * 1000);
+		pt = build_one(s2, &k1, &act, &plen);
+		wa_sync_action_free(&act);
+		col = sync_iq(&a2, "regular_low", wa_appstate_state_version(s2), 0, pt, plen, &r);
+		ok(wa_node_attr_is(col, "version", "3"), "A2 unarchives the chat with B: version 3");
+		wa_node_free(r);
+		free(pt);
+		is_int(view_field(PA, "regular_low", "archive", "archived", NULL), 0, "the phone sees the chat unarchived");
+		n = recv_notif(&a1, "server_sync");
+		ok(wa_node_attr_is(wa_node_child(n, "collection"), "version", "3"), "A1 is notified of version 3");
+		wa_node_free(n);
+		seen[0] = '\0';
+		col = sync_iq(&a1, "regular_low", 2, 0, NULL, 0, &r);
+		ok(apply_patches(col, s1, &k1, seen, sizeof seen) == 1 &&
+		   strstr(seen, "[\"archive\",\"" PB "@s.whatsapp.net\"]=0") != NULL, "A1 applies it: unarchived");
+		wa_node_free(r);
+	}
 	is_int(admin("POST", "/admin/phones/" PA "/appstate", "{\"action\":\"fly\",\"jid\":\"x@s.whatsapp.net\"}", NULL),
 	       400, "unknown action: 400");
 	{
