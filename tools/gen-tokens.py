@@ -2,7 +2,7 @@
 """gen-tokens.py: generate engine/wa/tokens.c from the binary-node token lists.
 
 Run once (the output is committed):
-    python3 tools/gen-tokens.py /work/shared/protocol > engine/wa/tokens.c
+    python3 tools/gen-tokens.py ../shared/protocol > engine/wa/tokens.c
 
 Input: tokens-single.txt (236 lines, line N = single-byte token N, line 0 is
 the unused empty placeholder) and tokens-double-0..3.txt (256 lines each).
