@@ -42,6 +42,37 @@ int wa_linkcode_valid(const char *code)
 	return 1;
 }
 
+int wa_linkcode_normalize(const char *typed, char code[WA_LINKCODE_LEN + 1])
+{
+	size_t n = 0;
+
+	if (!code)
+		return -1;
+	code[0] = '\0';
+	if (!typed)
+		return -1;
+	for (; *typed; typed++) {
+		char ch = *typed;
+
+		if (ch == '-' || ch == ' ')
+			continue;
+		if (ch >= 'a' && ch <= 'z')
+			ch = (char)(ch - 'a' + 'A');
+		/* n is checked first: input of any length stays inside code[] */
+		if (n >= WA_LINKCODE_LEN || !strchr(alphabet, ch)) {
+			code[0] = '\0';
+			return -1;
+		}
+		code[n++] = ch;
+	}
+	code[n] = '\0';
+	if (n != WA_LINKCODE_LEN) {
+		code[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
 int wa_linkcode_display(const char *code, char out[WA_LINKCODE_LEN + 2])
 {
 	if (!wa_linkcode_valid(code) || !out)

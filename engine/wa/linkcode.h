@@ -32,6 +32,10 @@
 int wa_linkcode_generate(const uint8_t *rnd5, char code[WA_LINKCODE_LEN + 1]);
 /* 1 if code is 8 chars of the alphabet (a caller-chosen code, BL). */
 int wa_linkcode_valid(const char *code);
+/* A code as a person types it: drops '-' and spaces, upper-cases, and
+ * must leave 8 characters of the alphabet (e.g. "15jm-bswa" ->
+ * "15JMBSWA"). Into code[9]; -1 (code empty) otherwise. */
+int wa_linkcode_normalize(const char *typed, char code[WA_LINKCODE_LEN + 1]);
 /* "XXXX-XXXX" into out[10]. */
 int wa_linkcode_display(const char *code, char out[WA_LINKCODE_LEN + 2]);
 /* PBKDF2-HMAC-SHA256(code, salt 32, 131072, 32). */

@@ -28,6 +28,29 @@ static void test_code(json_t *v)
 	is_str(disp, vec_str(v, "display"), "display = vector");
 	ok(wa_linkcode_valid(code) && !wa_linkcode_valid("15JMBSW0") && !wa_linkcode_valid("15JMBSWAX") &&
 	   !wa_linkcode_valid("15jmbswa") && !wa_linkcode_valid(NULL), "validity (alphabet has no 0, I, O, U)");
+	{
+		/* typed codes (the phone side, §4.5 step 4): the vector's display
+		 * form, lower-cased and spaced, normalises to its 8 chars */
+		char typed[32], norm[9];
+		const char *d = vec_str(v, "display");
+		size_t n = 0;
+
+		for (size_t i = 0; d && d[i] && n + 2 < sizeof typed; i++) {
+			typed[n++] = (d[i] >= 'A' && d[i] <= 'Z') ? (char)(d[i] - 'A' + 'a') : d[i];
+			if (i == 1)
+				typed[n++] = ' ';
+		}
+		typed[n] = '\0';
+		ok(wa_linkcode_normalize(d, norm) == 0 && strcmp(norm, vec_str(v, "code_8chars")) == 0,
+		   "display form normalises to the code");
+		ok(wa_linkcode_normalize(typed, norm) == 0 && strcmp(norm, vec_str(v, "code_8chars")) == 0,
+		   "lower-case, spaced typed code normalises to the code");
+		ok(wa_linkcode_normalize("15JM-BSW0", norm) == -1 && norm[0] == '\0' &&
+		   wa_linkcode_normalize("15JM-BSWAX", norm) == -1 && wa_linkcode_normalize("15JM-BSW", norm) == -1 &&
+		   wa_linkcode_normalize("15JMBSWA15JMBSWA15JMBSWA", norm) == -1 &&
+		   wa_linkcode_normalize("", norm) == -1 && wa_linkcode_normalize(NULL, norm) == -1 &&
+		   wa_linkcode_normalize("15JMBSWA", NULL) == -1, "bad typed codes refused");
+	}
 	is_int(json_integer_value(json_object_get(v, "pbkdf2_iterations")), WA_LINKCODE_ITERATIONS, "iterations");
 	ok(wa_linkcode_key(code, salt, got) == 0 && memcmp(got, key, 32) == 0, "PBKDF2 key = vector");
 	ok(wa_linkcode_wrap(code, salt, iv, pub, got) == 0 && memcmp(got, wrapped, 80) == 0,

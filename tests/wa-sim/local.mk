@@ -5,7 +5,7 @@ bin_PROGRAMS += wa-sim
 # protocol core (no sockets; also built into tests/fuzz/fuzz_sim_payload)
 WA_SIM_CORE = tests/wa-sim/sim.h tests/wa-sim/sim_core.c tests/wa-sim/sim_store.c \
 	tests/wa-sim/sim_store.h tests/wa-sim/sim_keys.c tests/wa-sim/sim_conn.c \
-	tests/wa-sim/sim_handlers.c tests/wa-sim/sim_pair.c tests/wa-sim/linkcode.c tests/wa-sim/linkcode.h
+	tests/wa-sim/sim_handlers.c tests/wa-sim/sim_pair.c
 wa_sim_SOURCES = tests/wa-sim/wa_sim.c tests/wa-sim/sim_ws.c tests/wa-sim/sim_admin.c $(WA_SIM_CORE)
 wa_sim_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS) $(PROTOBUFC_CFLAGS) $(CRYPTO_CFLAGS)
 wa_sim_LDADD = $(WA_LIBWA_LIBS) $(LWS_LIBS) $(JANSSON_LIBS) -lpthread
@@ -13,8 +13,7 @@ EXTRA_DIST += tests/wa-sim/README.md
 
 # test client library + the end-to-end pairing test (starts ./wa-sim)
 noinst_LIBRARIES += tests/wa-sim/libwaclient.a
-tests_wa_sim_libwaclient_a_SOURCES = tests/wa-sim/waclient.c tests/wa-sim/waclient.h \
-	tests/wa-sim/linkcode.c tests/wa-sim/linkcode.h
+tests_wa_sim_libwaclient_a_SOURCES = tests/wa-sim/waclient.c tests/wa-sim/waclient.h
 tests_wa_sim_libwaclient_a_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(PROTOBUFC_CFLAGS) $(CRYPTO_CFLAGS)
 WA_CLIENT_LIBS = tests/wa-sim/libwaclient.a $(WA_LIBWA_LIBS) $(LWS_LIBS)
 check_PROGRAMS += tests/wa-sim/test_sim_pairing

@@ -10,7 +10,7 @@
 
 #include "wa/crypto.h"
 #include "wa/jid.h"
-#include "linkcode.h"
+#include "wa/linkcode.h"
 #include "wa_adv.pb-c.h"
 #include "wa_log.h"
 #include "wa_util.h"
@@ -465,11 +465,11 @@ static int link_hello(struct sim_conn *c, struct wa_node *iq, struct wa_node *re
 
 static int link_finish(struct sim_conn *c, struct wa_node *iq, struct wa_node *reg)
 {
-	const uint8_t *bundle = child_bytes(reg, "link_code_pairing_wrapped_key_bundle", LC_BUNDLE_LEN);
+	const uint8_t *bundle = child_bytes(reg, "link_code_pairing_wrapped_key_bundle", WA_LINKCODE_BUNDLE_LEN);
 	const uint8_t *cid = child_bytes(reg, "companion_identity_public", 32);
 	const uint8_t *ref = child_bytes(reg, "link_code_pairing_ref", strlen(c->link.ref));
 	struct sim_account *acc = sim_store_account_find(c->srv->store, c->link.number);
-	uint8_t shared[32], key[32], plain[LC_BUNDLE_PLAIN], idshared[32], adv[32];
+	uint8_t cid_in_bundle[32], adv[32];
 	char jid[64];
 	const char *why;
 	int status, rc = 0;
@@ -478,13 +478,12 @@ static int link_finish(struct sim_conn *c, struct wa_node *iq, struct wa_node *r
 	    ref == NULL || memcmp(ref, c->link.ref, strlen(c->link.ref)) != 0 ||
 	    !wa_ct_equal(cid, c->info.keys.identity_pub, 32))
 		return sim_conn_iq_error(c, iq, 400, "bad-request") == 0 ? 0 : -1;
-	/* the phone: shared secret, bundle key, open the bundle */
-	if (wa_x25519_dh(c->link.primary_eph_priv, c->link.companion_eph, shared) != 0 ||
-	    lc_bundle_key(shared, bundle, key) != 0 ||
-	    wa_aes256_gcm_decrypt(key, bundle + 32, NULL, 0, bundle + 44, LC_BUNDLE_PLAIN + 16, plain) != 0 ||
-	    !wa_ct_equal(plain, c->info.keys.identity_pub, 32) || !wa_ct_equal(plain + 32, acc->identity_pub, 32) ||
-	    wa_x25519_dh(acc->identity_priv, plain, idshared) != 0 ||
-	    lc_adv_secret(shared, idshared, plain + 64, adv) != 0) {
+	/* the phone opens the bundle (it must name this phone's identity) and
+	 * derives the advSecret; the companion identity inside must be the one
+	 * the companion logged in with */
+	if (wa_linkcode_bundle_open(c->link.primary_eph_priv, c->link.companion_eph, acc->identity_priv,
+				    acc->identity_pub, bundle, WA_LINKCODE_BUNDLE_LEN, cid_in_bundle, adv) != 0 ||
+	    !wa_ct_equal(cid_in_bundle, c->info.keys.identity_pub, 32)) {
 		/* a mistyped code ends here: the bundle does not open */
 		wa_info("sim: conn %lu: link-code key bundle rejected", c->id);
 		rc = sim_conn_iq_error(c, iq, 401, "not-authorized") == 0 ? 0 : -1;
@@ -496,16 +495,12 @@ static int link_finish(struct sim_conn *c, struct wa_node *iq, struct wa_node *r
 		goto out;
 	}
 	memset(&c->link, 0, sizeof c->link);
-	status = send_pair_success(c->srv, acc, c, plain, adv, jid, sizeof jid, &why);
+	status = send_pair_success(c->srv, acc, c, cid_in_bundle, adv, jid, sizeof jid, &why);
 	if (status != 200) {
 		wa_info("sim: conn %lu: link-code pairing failed: %s", c->id, why);
 		sim_conn_close_after_flush(c);
 	}
 out:
-	memset(shared, 0, sizeof shared);
-	memset(key, 0, sizeof key);
-	memset(plain, 0, sizeof plain);
-	memset(idshared, 0, sizeof idshared);
 	memset(adv, 0, sizeof adv);
 	return rc;
 }
@@ -524,13 +519,13 @@ int sim_pair_link_iq(struct sim_conn *c, struct wa_node *iq, struct wa_node *chi
 int sim_pair_link_code(struct sim_server *s, struct sim_account *acc, const char *typed, const char **why)
 {
 	struct sim_conn *c;
-	char code[LC_CODE_LEN + 1], id[40];
-	uint8_t salt[32], iv[16], eph_pub[32], wrapped[LC_WRAPPED_LEN];
+	char code[WA_LINKCODE_LEN + 1], id[40];
+	uint8_t salt[32], iv[16], eph_pub[32], wrapped[WA_LINKCODE_WRAPPED_LEN];
 	struct wa_node *n = NULL, *reg, *ch;
 	struct wa_jid srv;
 	int status = 500;
 
-	if (lc_code_normalize(typed, code) != 0) {
+	if (wa_linkcode_normalize(typed, code) != 0) {
 		*why = "code must be 8 characters of the link-code alphabet";
 		return 400;
 	}
@@ -545,14 +540,15 @@ int sim_pair_link_code(struct sim_server *s, struct sim_account *acc, const char
 	*why = "internal error";
 	/* A wrong code gives a wrong key here; it only shows when the
 	 * companion's key bundle does not open (as on a real phone). */
-	if (lc_unwrap(code, c->link.wrapped_companion, c->link.companion_eph) != 0 ||
+	if (wa_linkcode_unwrap(code, c->link.wrapped_companion, sizeof c->link.wrapped_companion,
+			       c->link.companion_eph) != 0 ||
 	    sim_random(s, c->link.primary_eph_priv, 32) != 0 || sim_random(s, salt, 32) != 0 ||
 	    sim_random(s, iv, 16) != 0)
 		goto out;
 	c->link.primary_eph_priv[0] &= 248;
 	c->link.primary_eph_priv[31] = (uint8_t)((c->link.primary_eph_priv[31] & 127) | 64);
 	if (wa_x25519_public(c->link.primary_eph_priv, eph_pub) != 0 ||
-	    lc_wrap(code, salt, iv, eph_pub, wrapped) != 0)
+	    wa_linkcode_wrap(code, salt, iv, eph_pub, wrapped) != 0)
 		goto out;
 	/* <notification type="link_code_companion_reg"> (4.5 step 5) */
 	wa_jid_server(&srv);

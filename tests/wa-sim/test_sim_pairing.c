@@ -23,9 +23,9 @@
 #include <libwebsockets.h>
 
 #include "../unit/tap.h"
-#include "linkcode.h"
 #include "waclient.h"
 #include "wa/crypto.h"
+#include "wa/linkcode.h"
 #include "wa_util.h"
 
 #define T_MS 5000
@@ -327,28 +327,29 @@ int main(void)
 	}
 	ok(strlen(root_hex) == 64, "GET /admin/root-key gives a 32-byte public key");
 
-	/* link-code vectors (PROTOCOL.md 15.7) */
+	/* link-code vectors (PROTOCOL.md 15.7), through wa/linkcode as wa-sim
+	 * and waclient use it (tests/unit/test_linkcode has the full KAT) */
 	{
 		static const uint8_t five[5] = { 0x01, 0x23, 0x45, 0x67, 0x89 };
-		uint8_t salt[32], iv[16], key[32], pub[32], wrapped[LC_WRAPPED_LEN], back[32], want[80];
-		char code[LC_CODE_LEN + 1];
+		uint8_t salt[32], iv[16], key[32], pub[32], wrapped[WA_LINKCODE_WRAPPED_LEN], back[32], want[80];
+		char code[WA_LINKCODE_LEN + 1];
 
 		for (int i = 0; i < 32; i++)
 			salt[i] = (uint8_t)i;
 		for (int i = 0; i < 16; i++)
 			iv[i] = (uint8_t)i;
-		lc_code_encode(five, code);
+		ok(wa_linkcode_generate(five, code) == 0, "link code from 5 bytes");
 		is_str(code, "15JMBSWA", "link code of 0123456789");
-		ok(lc_code_key(code, salt, key) == 0 &&
+		ok(wa_linkcode_key(code, salt, key) == 0 &&
 		   wa_hex_decode("df330a65fa326b3181eaef35f250fc4681f30db3e8de02e04992c48b7dda488c", want, 32) == 0 &&
 		   memcmp(key, want, 32) == 0, "PBKDF2 of the code");
 		wa_hex_decode("a73a872bf1c390435717255da6799f9288fa6f869b1a0ec169c1e4d9ab03af44", pub, 32);
 		wa_hex_decode("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f000102030405060708090a0b0c0d0e0f"
 			      "b8a08e0e748bfbce007a7206ceaa0931c6387ca4ac8c7d9d397d94a237e2e4c3", want, 80);
-		ok(lc_wrap(code, salt, iv, pub, wrapped) == 0 && memcmp(wrapped, want, 80) == 0,
+		ok(wa_linkcode_wrap(code, salt, iv, pub, wrapped) == 0 && memcmp(wrapped, want, 80) == 0,
 		   "wrapped companion ephemeral");
-		ok(lc_unwrap(code, wrapped, back) == 0 && memcmp(back, pub, 32) == 0, "unwrap gives it back");
-		ok(lc_code_normalize("15jm-bswa", code) == 0 && strcmp(code, "15JMBSWA") == 0, "typed code normalised");
+		ok(wa_linkcode_unwrap(code, wrapped, sizeof wrapped, back) == 0 && memcmp(back, pub, 32) == 0, "unwrap gives it back");
+		ok(wa_linkcode_normalize("15jm-bswa", code) == 0 && strcmp(code, "15JMBSWA") == 0, "typed code normalised");
 	}
 
 	/* --seed: repeatable keys */

@@ -13,9 +13,9 @@
 #include "wa/crypto.h"
 #include "wa/frame.h"
 #include "wa/jid.h"
+#include "wa/linkcode.h"
 #include "wa/msgid.h"
 #include "wa/noise.h"
-#include "linkcode.h"
 #include "wa_adv.pb-c.h"
 #include "wa_util.h"
 
@@ -58,7 +58,7 @@ struct waclient {
 	char refs[MAX_REFS][REF_MAX];
 	int nrefs;
 	/* link-code pairing (4.5) */
-	char lc_code[LC_CODE_LEN + 1];
+	char lc_code[WA_LINKCODE_LEN + 1];
 	char lc_phone[24];
 	char lc_ref[REF_MAX];
 	uint8_t lc_eph_priv[32], lc_eph_pub[32];
@@ -716,7 +716,7 @@ static struct wa_node *add_bytes(struct wa_node *parent, const char *tag, const 
 
 int waclient_pair_code(struct waclient *c, const char *phone, int timeout_ms, char code_out[10])
 {
-	uint8_t five[5], salt[32], iv[16], wrapped[LC_WRAPPED_LEN];
+	uint8_t wrapped[WA_LINKCODE_WRAPPED_LEN];
 	struct wa_node *iq = NULL, *reg, *pid, *r = NULL;
 	struct wa_jid jid;
 	const uint8_t *ref;
@@ -729,11 +729,11 @@ int waclient_pair_code(struct waclient *c, const char *phone, int timeout_ms, ch
 	rc = get_refs(c, timeout_ms); /* the pair-device still comes and is acked */
 	if (rc != 0)
 		return rc;
-	if (wa_random(five, sizeof five) || wa_random(salt, 32) || wa_random(iv, 16) ||
-	    wa_x25519_keypair(c->lc_eph_priv, c->lc_eph_pub))
+	/* random code, salt and iv (the NULLs) */
+	if (wa_linkcode_generate(NULL, c->lc_code) != 0 || wa_x25519_keypair(c->lc_eph_priv, c->lc_eph_pub))
 		return WACLIENT_ENOMEM;
-	lc_code_encode(five, c->lc_code);
-	if (lc_wrap(c->lc_code, salt, iv, c->lc_eph_pub, wrapped) != 0 || wa_jid_make(&jid, phone, WA_SERVER_USER))
+	if (wa_linkcode_wrap(c->lc_code, NULL, NULL, c->lc_eph_pub, wrapped) != 0 ||
+	    wa_jid_make(&jid, phone, WA_SERVER_USER))
 		return WACLIENT_EINVAL;
 	snprintf(c->lc_phone, sizeof c->lc_phone, "%s", phone);
 	rc = WACLIENT_ENOMEM;
@@ -765,8 +765,7 @@ int waclient_pair_code(struct waclient *c, const char *phone, int timeout_ms, ch
 	}
 	memcpy(c->lc_ref, ref, reflen);
 	c->lc_ref[reflen] = '\0';
-	snprintf(code_out, 10, "%.4s-%.4s", c->lc_code, c->lc_code + 4);
-	rc = 0;
+	rc = wa_linkcode_display(c->lc_code, code_out) == 0 ? 0 : WACLIENT_EINVAL;
 out:
 	wa_node_free(iq);
 	wa_node_free(r);
@@ -785,8 +784,7 @@ int waclient_pair_code_finish(struct waclient *c, int timeout_ms)
 	const struct wa_node *lr;
 	const uint8_t *ref, *wrapped, *pid;
 	size_t reflen, wlen, plen;
-	uint8_t peph[32], shared[32], idshared[32], adv_random[32], salt[32], nonce[12], key[32];
-	uint8_t plain[LC_BUNDLE_PLAIN], bundle[LC_BUNDLE_LEN], adv[32];
+	uint8_t peph[32], bundle[WA_LINKCODE_BUNDLE_LEN], adv[32];
 	struct wa_jid jid;
 	int rc;
 
@@ -808,24 +806,17 @@ int waclient_pair_code_finish(struct waclient *c, int timeout_ms)
 	wrapped = wa_node_content(wa_node_child(lr, "link_code_pairing_wrapped_primary_ephemeral_pub"), &wlen);
 	pid = wa_node_content(wa_node_child(lr, "primary_identity_pub"), &plen);
 	if (ref == NULL || reflen != strlen(c->lc_ref) || memcmp(ref, c->lc_ref, reflen) != 0 ||
-	    wrapped == NULL || wlen < LC_WRAPPED_LEN || pid == NULL || plen != 32)
+	    wrapped == NULL || wlen < WA_LINKCODE_WRAPPED_LEN || pid == NULL || plen != 32)
 		goto out;
 	rc = WACLIENT_EVERIFY;
-	if (lc_unwrap(c->lc_code, wrapped, peph) != 0 || wa_x25519_dh(c->lc_eph_priv, peph, shared) != 0)
+	if (wa_linkcode_unwrap(c->lc_code, wrapped, wlen, peph) != 0)
+		goto out;
+	/* random bundle salt, nonce and advRandom (the NULLs); a failure here
+	 * is the DH on the unwrapped key, so still EVERIFY */
+	if (wa_linkcode_bundle_seal(c->lc_eph_priv, peph, c->cr->identity_priv, c->cr->identity_pub, pid, NULL, NULL,
+				    NULL, bundle, adv) != 0)
 		goto out;
 	rc = WACLIENT_ENOMEM;
-	if (wa_random(adv_random, 32) || wa_random(salt, 32) || wa_random(nonce, 12))
-		goto out;
-	memcpy(plain, c->cr->identity_pub, 32);
-	memcpy(plain + 32, pid, 32);
-	memcpy(plain + 64, adv_random, 32);
-	memcpy(bundle, salt, 32);
-	memcpy(bundle + 32, nonce, 12);
-	if (lc_bundle_key(shared, salt, key) != 0 ||
-	    wa_aes256_gcm_encrypt(key, nonce, NULL, 0, plain, sizeof plain, bundle + 44) != 0 ||
-	    wa_x25519_dh(c->cr->identity_priv, pid, idshared) != 0 ||
-	    lc_adv_secret(shared, idshared, adv_random, adv) != 0)
-		goto out;
 	iq = wa_node_new("iq");
 	if (iq == NULL || wa_node_set_attr(iq, "xmlns", "md") || wa_node_set_attr(iq, "type", "set") ||
 	    wa_jid_make(&jid, c->lc_phone, WA_SERVER_USER))
@@ -842,10 +833,6 @@ int waclient_pair_code_finish(struct waclient *c, int timeout_ms)
 	if (rc == 0 && !wa_node_attr_is(r, "type", "result"))
 		rc = WACLIENT_EVERIFY;
 out:
-	memset(shared, 0, sizeof shared);
-	memset(idshared, 0, sizeof idshared);
-	memset(key, 0, sizeof key);
-	memset(plain, 0, sizeof plain);
 	memset(adv, 0, sizeof adv);
 	wa_node_free(n);
 	wa_node_free(ack);
