@@ -444,6 +444,36 @@ static int h_group_create(struct sim_server *s, json_t *in, json_t **reply)
 	return 201;
 }
 
+/* Group picture as phone a (acting device 0, so its companions are told). */
+static int group_picture(struct sim_server *s, struct sim_account *a, const char *gjid, const char *b64,
+			 json_t **reply)
+{
+	uint8_t *img = NULL;
+	long n = 0;
+	uint64_t id = 0;
+	int st;
+
+	if (b64 != NULL) {
+		size_t bl = strlen(b64);
+
+		if (bl / 4 * 3 > SIM_PICTURE_MAX + 3 || (img = malloc(bl / 4 * 3 + 3)) == NULL ||
+		    (n = wa_base64_decode(b64, bl, img, bl / 4 * 3 + 3)) <= 0) {
+			free(img);
+			*reply = err_json("data must be base64 of at most 1 MiB");
+			return 400;
+		}
+	}
+	st = sim_group_picture_set(s, a, 0, gjid, img, (size_t)n, &id);
+	free(img);
+	if (st != 0) {
+		*reply = err_json(st == 404 ? "no such group" : st == 403 ? "not an admin of the group"
+				  : st == 406 ? "picture over 1 MiB" : "cannot store the picture");
+		return st == 406 ? 400 : st;
+	}
+	*reply = json_pack("{s:b,s:I}", "ok", 1, "pictureId", (json_int_t)id);
+	return 200;
+}
+
 static int h_group_change(struct sim_server *s, const char *gjid, json_t *in, json_t **reply)
 {
 	const char *phone = json_string_value(json_object_get(in, "phone"));
@@ -455,7 +485,7 @@ static int h_group_change(struct sim_server *s, const char *gjid, json_t *in, js
 
 	if (action == NULL ||
 	    (json_object_get(in, "participants") && numbers(json_object_get(in, "participants"), members, IDS_MAX, &n) != 0)) {
-		*reply = err_json("body must be {\"phone\", \"action\": \"add|remove|promote|demote|leave|subject\", "
+		*reply = err_json("body must be {\"phone\", \"action\": \"add|remove|promote|demote|leave|subject|picture\", "
 				  "\"participants\": [numbers]}");
 		return 400;
 	}
@@ -463,6 +493,8 @@ static int h_group_change(struct sim_server *s, const char *gjid, json_t *in, js
 		*reply = err_json("no such phone");
 		return 404;
 	}
+	if (strcmp(action, "picture") == 0) /* {"data": "<base64 JPEG>"} sets, no data removes */
+		return group_picture(s, a, gjid, json_string_value(json_object_get(in, "data")), reply);
 	if (strcmp(action, "subject") == 0) {
 		members[0] = json_string_value(json_object_get(in, "subject"));
 		n = members[0] ? 1 : 0;

@@ -1,6 +1,8 @@
 /* sim_groups: groups (PROTOCOL.md §10): the w:g2 IQs, the w:gp2 change
  * notifications to every member device, and the routing of group messages
- * (per-device SKDM encs under <participants> plus one skmsg for everyone).
+ * (per-device SKDM encs under <participants> plus one skmsg for everyone),
+ * and the group picture (the w:profile:picture IQ itself is parsed in
+ * sim_presence.c; type="picture" notifications go out from here).
  *
  * Members are accounts (PN addressing, addressing_mode="pn"); a member's
  * devices are its phone and its companions at the time of sending. The
@@ -9,6 +11,7 @@
  * a member, 400 bad request); per-participant codes in add/remove replies
  * are inferred. */
 #include "sim_msg.h"
+#include "sim_state.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +39,9 @@ struct sim_group {
 	char invite[24];
 	int announce, locked;
 	uint32_t ephemeral;
+	uint8_t *pic;              /* group picture (JPEG), NULL = none */
+	size_t pic_len;
+	uint64_t pic_id;           /* new on every set */
 	struct sim_member *m;
 	size_t nm, cap;
 	struct sim_group *next;
@@ -48,6 +54,7 @@ struct sim_groups {
 
 static void group_free(struct sim_group *g)
 {
+	free(g->pic);
 	free(g->desc);
 	free(g->m);
 	free(g);
@@ -195,11 +202,12 @@ fail:
 
 /* <notification from=group type="w:gp2" id t participant notify>child</notification>
  * to every device of every member (and of extra, e.g. the removed), except
- * the acting device. Takes child. */
-static void notify(struct sim_server *s, struct sim_group *g, struct sim_account *actor, uint16_t adev,
-		   struct wa_node *child, struct sim_account *const *extra, size_t nextra)
+ * the acting device. Takes child. type is "w:gp2" for group changes and
+ * "picture" for the group picture (§8.6). */
+static void notify_typed(struct sim_server *s, struct sim_group *g, const char *type, struct sim_account *actor,
+			 uint16_t adev, struct wa_node *child, struct sim_account *const *extra, size_t nextra)
 {
-	struct wa_node *n = wa_node_new_attrs("notification", "from", g->jid, "type", "w:gp2", NULL);
+	struct wa_node *n = wa_node_new_attrs("notification", "from", g->jid, "type", type, NULL);
 	char id[32], pj[WA_JID_STR_MAX];
 
 	snprintf(id, sizeof id, "%llu", (unsigned long long)++s->seq);
@@ -226,6 +234,12 @@ static void notify(struct sim_server *s, struct sim_group *g, struct sim_account
 		}
 	}
 	wa_node_free(n);
+}
+
+static void notify(struct sim_server *s, struct sim_group *g, struct sim_account *actor, uint16_t adev,
+		   struct wa_node *child, struct sim_account *const *extra, size_t nextra)
+{
+	notify_typed(s, g, "w:gp2", actor, adev, child, extra, nextra);
 }
 
 /* <tag><participant jid/>…</tag> for a list of accounts */
@@ -807,5 +821,67 @@ int sim_group_admin_change(struct sim_server *s, struct sim_account *a, const ch
 		*why = rc == 403 ? "not allowed (member / admin)" : "unknown action";
 		return rc;
 	}
+	return 0;
+}
+
+/* ---- group picture (xmlns="w:profile:picture" with target=<group>) ---- */
+
+int sim_group_picture_set(struct sim_server *s, struct sim_account *a, uint16_t dev, const char *gjid,
+			  const uint8_t *jpeg, size_t len, uint64_t *id_out)
+{
+	struct sim_group *g = group_find(s, gjid);
+	struct sim_member *me;
+	struct wa_node *ch;
+	uint8_t *copy = NULL;
+	char aj[WA_JID_STR_MAX];
+
+	if (g == NULL)
+		return 404;
+	me = member(g, a);
+	if (me == NULL || me->admin == 0) /* only admins change the picture */
+		return 403;
+	if (len > SIM_PICTURE_MAX)
+		return 406;
+	if (jpeg != NULL && len > 0) {
+		copy = malloc(len);
+		if (copy == NULL)
+			return 500;
+		memcpy(copy, jpeg, len);
+	}
+	free(g->pic);
+	g->pic = copy;
+	g->pic_len = copy ? len : 0;
+	if (copy)
+		g->pic_id = sim_now(s) * 1000 + (++s->seq % 1000); /* new id on every change */
+	if (id_out)
+		*id_out = copy ? g->pic_id : 0;
+	user_jid(a, aj, sizeof aj);
+	/* <set jid=group id author/> / <delete jid=group author/> (§8.6) */
+	ch = wa_node_new_attrs(copy ? "set" : "delete", "jid", g->jid, "author", aj, NULL);
+	if (ch && copy && wa_node_set_attr_uint(ch, "id", g->pic_id) != 0) {
+		wa_node_free(ch);
+		ch = NULL;
+	}
+	if (ch)
+		notify_typed(s, g, "picture", a, dev, ch, NULL, 0);
+	else
+		wa_debug("sim: group picture notification not built for %s", g->jid);
+	return 0;
+}
+
+int sim_group_picture_get(struct sim_server *s, const struct sim_account *a, const char *gjid,
+			  const uint8_t **jpeg, size_t *len, uint64_t *id)
+{
+	struct sim_group *g = group_find(s, gjid);
+
+	if (g == NULL)
+		return 404;
+	if (member(g, a) == NULL)
+		return 401;
+	if (g->pic == NULL)
+		return 404;
+	*jpeg = g->pic;
+	*len = g->pic_len;
+	*id = g->pic_id;
 	return 0;
 }

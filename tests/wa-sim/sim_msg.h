@@ -229,4 +229,16 @@ int sim_group_admin_create(struct sim_server *s, struct sim_account *a, const ch
 int sim_group_admin_change(struct sim_server *s, struct sim_account *a, const char *gjid, const char *op,
 			   const char *const *members, size_t n, const char **why);
 
+/* Group picture (§10.1, §11.9). Set as device (a, dev): jpeg/len copied
+ * (NULL/0 removes); only an admin may (403; 404 no group; 406 over
+ * SIM_PICTURE_MAX; 500 no memory); a new id on every set (*id_out, 0 on
+ * remove); every other member device gets <notification type="picture">
+ * with <set jid=group id author/> or <delete jid=group author/>. Get as
+ * member a: *jpeg (borrowed, valid until the next change), *len, *id; 0,
+ * 404 no group / no picture, 401 not a member. */
+int sim_group_picture_set(struct sim_server *s, struct sim_account *a, uint16_t dev, const char *gjid,
+			  const uint8_t *jpeg, size_t len, uint64_t *id_out);
+int sim_group_picture_get(struct sim_server *s, const struct sim_account *a, const char *gjid,
+			  const uint8_t **jpeg, size_t *len, uint64_t *id);
+
 #endif

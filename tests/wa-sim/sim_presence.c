@@ -268,11 +268,88 @@ int sim_picture_set(struct sim_server *s, struct sim_account *a, const uint8_t *
 	return 0;
 }
 
+/* The error reply for an HTTP-like status from the group picture calls. */
+static int picture_err(struct sim_conn *c, struct wa_node *iq, int st)
+{
+	const char *text = st == 404 ? "item-not-found" : st == 403 ? "forbidden" : st == 401 ? "not-authorized"
+			 : st == 406 ? "not-acceptable" : "internal-server-error";
+
+	return sim_conn_iq_error(c, iq, st, text) == 0 ? 0 : -1;
+}
+
+/* <picture id url direct_path type/> for a stored picture (a fresh media
+ * path per get), or <picture status="304"/> when the asked id is current. */
+static int picture_reply(struct sim_conn *c, struct wa_node *iq, struct wa_node *child, const uint8_t *jpeg,
+			 size_t len, uint64_t id)
+{
+	const char *known = child ? wa_node_attr(child, "id") : NULL;
+	struct wa_node *r;
+	char dpath[512], url[700];
+
+	if (sim_media_host() == NULL)
+		return sim_conn_iq_error(c, iq, 404, "item-not-found") == 0 ? 0 : -1;
+	r = wa_node_new("picture");
+	if (r == NULL)
+		return -1;
+	if (known != NULL && strtoull(known, NULL, 10) == id) {
+		if (wa_node_set_attr(r, "status", "304") != 0 || sim_conn_iq_result(c, iq, r) != 0)
+			goto fail;
+		return 0;
+	}
+	/* served by the media host as a plain (unencrypted) file */
+	if (sim_media_put(jpeg, len, "image", dpath, sizeof dpath) != 0)
+		goto fail;
+	snprintf(url, sizeof url, "http://%s%s", sim_media_host(), dpath);
+	if (wa_node_set_attr_uint(r, "id", id) != 0 || wa_node_set_attr(r, "url", url) != 0 ||
+	    wa_node_set_attr(r, "direct_path", dpath) != 0 ||
+	    wa_node_set_attr(r, "type", child ? wa_node_attr_or(child, "type", "image") : "image") != 0 ||
+	    sim_conn_iq_result(c, iq, r) != 0)
+		goto fail;
+	return 0;
+fail:
+	wa_node_free(r);
+	return -1;
+}
+
+/* target=<group>@g.us: the group's picture (sim_groups.c keeps it). */
+static int group_picture(struct sim_conn *c, struct wa_node *iq, struct wa_node *child, const char *gjid)
+{
+	struct sim_server *s = c->srv;
+	const uint8_t *d;
+	size_t len = 0;
+	uint64_t id = 0;
+	int st;
+
+	if (wa_node_attr_is(iq, "type", "set")) {
+		struct wa_node *r;
+
+		d = child ? wa_node_content(child, &len) : NULL;
+		st = sim_group_picture_set(s, c->acc, c->dev->id, gjid, d, len, &id);
+		if (st != 0)
+			return picture_err(c, iq, st);
+		if (id == 0)
+			return sim_conn_iq_result(c, iq, NULL) == 0 ? 0 : -1;
+		r = wa_node_new("picture");
+		if (r == NULL || wa_node_set_attr_uint(r, "id", id) != 0 || sim_conn_iq_result(c, iq, r) != 0) {
+			wa_node_free(r);
+			return -1;
+		}
+		return 0;
+	}
+	st = sim_group_picture_get(s, c->acc, gjid, &d, &len, &id);
+	if (st != 0)
+		return picture_err(c, iq, st);
+	return picture_reply(c, iq, child, d, len, id);
+}
+
 int sim_iq_picture(struct sim_conn *c, struct wa_node *iq, struct wa_node *child)
 {
 	struct sim_server *s = c->srv;
 	struct sim_account *t = c->acc;
+	struct wa_jid gj;
 
+	if (wa_node_attr_jid(iq, "target", &gj) == 0 && wa_jid_is_group(&gj))
+		return group_picture(c, iq, child, wa_node_attr(iq, "target"));
 	if (wa_node_attr(iq, "target") != NULL && (t = target_of(s, iq, "target")) == NULL)
 		return sim_conn_iq_error(c, iq, 404, "item-not-found") == 0 ? 0 : -1;
 	if (wa_node_attr_is(iq, "type", "set")) {
@@ -280,7 +357,7 @@ int sim_iq_picture(struct sim_conn *c, struct wa_node *iq, struct wa_node *child
 		const uint8_t *d = child ? wa_node_content(child, &len) : NULL;
 		struct wa_node *r;
 
-		if (t != c->acc) /* group pictures are not modelled */
+		if (t != c->acc) /* only the own picture (groups: group_picture) */
 			return sim_conn_iq_error(c, iq, 403, "forbidden") == 0 ? 0 : -1;
 		if (len > SIM_PICTURE_MAX)
 			return sim_conn_iq_error(c, iq, 406, "not-acceptable") == 0 ? 0 : -1;
@@ -297,37 +374,12 @@ int sim_iq_picture(struct sim_conn *c, struct wa_node *iq, struct wa_node *child
 	}
 	{
 		struct sim_acstate *st = sim_acstate_get(s, t);
-		struct wa_node *r;
-		char dpath[512], url[700];
-		const char *known = child ? wa_node_attr(child, "id") : NULL;
 
 		if (st == NULL)
 			return -1;
 		if (st->picture == NULL || sim_is_blocked(s, t, c->acc->number))
 			return sim_conn_iq_error(c, iq, 404, "item-not-found") == 0 ? 0 : -1;
-		if (sim_media_host() == NULL)
-			return sim_conn_iq_error(c, iq, 404, "item-not-found") == 0 ? 0 : -1;
-		r = wa_node_new("picture");
-		if (r == NULL)
-			return -1;
-		if (known != NULL && strtoull(known, NULL, 10) == st->picture_id) {
-			if (wa_node_set_attr(r, "status", "304") != 0 || sim_conn_iq_result(c, iq, r) != 0)
-				goto fail;
-			return 0;
-		}
-		/* served by the media host as a plain (unencrypted) file */
-		if (sim_media_put(st->picture, st->picture_len, "image", dpath, sizeof dpath) != 0)
-			goto fail;
-		snprintf(url, sizeof url, "http://%s%s", sim_media_host(), dpath);
-		if (wa_node_set_attr_uint(r, "id", st->picture_id) != 0 || wa_node_set_attr(r, "url", url) != 0 ||
-		    wa_node_set_attr(r, "direct_path", dpath) != 0 ||
-		    wa_node_set_attr(r, "type", child ? wa_node_attr_or(child, "type", "image") : "image") != 0 ||
-		    sim_conn_iq_result(c, iq, r) != 0)
-			goto fail;
-		return 0;
-fail:
-		wa_node_free(r);
-		return -1;
+		return picture_reply(c, iq, child, st->picture, st->picture_len, st->picture_id);
 	}
 }
 

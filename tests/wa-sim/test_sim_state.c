@@ -1087,6 +1087,95 @@ int main(void)
 		wa_node_free(r);
 	}
 
+	/* ---- 10.1 / 11.9 group picture: A (creator, admin) and B (member) ---- */
+	{
+		struct wa_node *pic;
+		struct resp body;
+		char gj[64], g2[64], url[600], id[32];
+
+		gj[0] = g2[0] = '\0';
+		is_int(admin("POST", "/admin/groups", "{\"phone\":\"" PA "\",\"subject\":\"Pics\",\"participants\":[\"" PB "\"]}",
+			     &j), 201, "phone A creates a group with B");
+		snprintf(gj, sizeof gj, "%s", json_string_value(json_object_get(j, "jid")) ?: "");
+		json_decref(j);
+		is_int(admin("POST", "/admin/groups", "{\"phone\":\"" PB "\",\"subject\":\"Bob only\",\"participants\":[]}", &j),
+		       201, "phone B creates a group without A");
+		snprintf(g2, sizeof g2, "%s", json_string_value(json_object_get(j, "jid")) ?: "");
+		json_decref(j);
+		n = recv_notif(&a2, "w:gp2");
+		ok(n && wa_node_child(n, "create"), "A2 sees the group created");
+		wa_node_free(n);
+		r = simple_iq(&b1, "get", "w:profile:picture", gj, wa_node_new_attrs("picture", "type", "image", "query", "url", NULL));
+		ok(wa_node_attr_is(wa_node_child(r, "error"), "code", "404"), "group without a picture: 404");
+		wa_node_free(r);
+		pic = wa_node_new_attrs("picture", "type", "image", NULL);
+		wa_node_set_bytes(pic, "\xff\xd8\xff\xe0GROUPPIC\x01\x02\xff\xd9", 16);
+		r = simple_iq(&a1, "set", "w:profile:picture", gj, pic);
+		ok(wa_node_attr(wa_node_child(r, "picture"), "id") != NULL, "admin A1 sets the group picture: <picture id>");
+		snprintf(id, sizeof id, "%s", wa_node_attr_or(wa_node_child(r, "picture"), "id", ""));
+		wa_node_free(r);
+		n = recv_notif(&a2, "picture");
+		pic = wa_node_child(n, "set");
+		ok(n && wa_node_attr_is(n, "from", gj) && wa_node_attr_is(pic, "jid", gj) && wa_node_attr_is(pic, "id", id) &&
+		   wa_node_attr_is(pic, "author", aj), "A2 gets <notification type=picture><set jid=group id author=A>");
+		wa_node_free(n);
+		n = recv_notif(&b1, "picture");
+		ok(wa_node_attr_is(wa_node_child(n, "set"), "id", id), "B1 gets it too");
+		wa_node_free(n);
+		r = simple_iq(&b1, "get", "w:profile:picture", gj, wa_node_new_attrs("picture", "type", "image", "query", "url", NULL));
+		pic = wa_node_child(r, "picture");
+		ok(wa_node_attr_is(pic, "id", id) && wa_node_attr(pic, "url") && wa_node_attr(pic, "direct_path"),
+		   "member B1 gets the group picture: id, url, direct_path");
+		snprintf(url, sizeof url, "%s", wa_node_attr_or(pic, "url", ""));
+		wa_node_free(r);
+		memset(&body, 0, sizeof body);
+		ok(media_http("GET", url, NULL, 0, &body) == 200 && body.len == 16 &&
+		   memcmp(body.data, "\xff\xd8\xff\xe0GROUPPIC\x01\x02\xff\xd9", 16) == 0,
+		   "the url serves the same bytes");
+		free(body.data);
+		r = simple_iq(&b1, "get", "w:profile:picture", gj,
+			      wa_node_new_attrs("picture", "type", "image", "query", "url", "id", id, NULL));
+		ok(wa_node_attr_is(wa_node_child(r, "picture"), "status", "304"), "group picture, known id: 304");
+		wa_node_free(r);
+		pic = wa_node_new_attrs("picture", "type", "image", NULL);
+		wa_node_set_bytes(pic, "\xff\xd8BOB\xff\xd9", 7);
+		r = simple_iq(&b1, "set", "w:profile:picture", gj, pic);
+		ok(wa_node_attr_is(wa_node_child(r, "error"), "code", "403"), "non-admin B1 cannot set it: 403");
+		wa_node_free(r);
+		r = simple_iq(&a1, "get", "w:profile:picture", g2, wa_node_new_attrs("picture", "type", "image", "query", "url", NULL));
+		ok(wa_node_attr_is(wa_node_child(r, "error"), "code", "401"), "non-member get: 401 not-authorized");
+		wa_node_free(r);
+		r = simple_iq(&a1, "set", "w:profile:picture", g2, wa_node_new_attrs("picture", "type", "image", NULL));
+		ok(wa_node_attr_is(wa_node_child(r, "error"), "code", "403"), "non-member set: 403");
+		wa_node_free(r);
+		r = simple_iq(&a1, "get", "w:profile:picture", "999999999999@g.us",
+			      wa_node_new_attrs("picture", "type", "image", "query", "url", NULL));
+		ok(wa_node_attr_is(wa_node_child(r, "error"), "code", "404"), "unknown group: 404");
+		wa_node_free(r);
+		r = simple_iq(&a1, "set", "w:profile:picture", gj, wa_node_new_attrs("picture", "type", "image", NULL));
+		ok(wa_node_attr_is(r, "type", "result"), "A1 removes the group picture");
+		wa_node_free(r);
+		n = recv_notif(&a2, "picture");
+		ok(wa_node_attr_is(wa_node_child(n, "delete"), "jid", gj) &&
+		   wa_node_attr_is(wa_node_child(n, "delete"), "author", aj), "A2 gets <delete jid=group author=A>");
+		wa_node_free(n);
+		r = simple_iq(&b1, "get", "w:profile:picture", gj, wa_node_new_attrs("picture", "type", "image", "query", "url", NULL));
+		ok(wa_node_attr_is(wa_node_child(r, "error"), "code", "404"), "group picture removed: 404");
+		wa_node_free(r);
+		snprintf(url, sizeof url, "/admin/groups/%s", gj);
+		is_int(admin("POST", url, "{\"phone\":\"" PB "\",\"action\":\"picture\",\"data\":\"/9j/2Q==\"}", NULL), 403,
+		       "admin API: member B cannot set the group picture (403)");
+		is_int(admin("POST", url, "{\"phone\":\"" PA "\",\"action\":\"picture\",\"data\":\"/9j/2Q==\"}", NULL), 200,
+		       "admin API: phone A sets the group picture");
+		n = recv_notif(&a2, "picture");
+		ok(wa_node_child(n, "set") && !wa_node_attr_is(wa_node_child(n, "set"), "id", id),
+		   "A2 is told, with a new id");
+		wa_node_free(n);
+		r = simple_iq(&b1, "get", "w:profile:picture", gj, wa_node_new_attrs("picture", "type", "image", "query", "url", NULL));
+		ok(wa_node_attr(wa_node_child(r, "picture"), "url") != NULL, "B1 gets the new picture");
+		wa_node_free(r);
+	}
+
 	/* ---- 11.10 blocklist ---- */
 	{
 		struct wa_node *it, *m;
