@@ -57,3 +57,11 @@ tests_wa_sim_wa_sim_client_SOURCES = tests/wa-sim/wa-sim-client.c
 tests_wa_sim_wa_sim_client_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS) \
 	$(PROTOBUFC_CFLAGS) $(CRYPTO_CFLAGS)
 tests_wa_sim_wa_sim_client_LDADD = $(WA_CLIENT_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) -lpthread
+
+# shared test harness (simtest engineer): admin over HTTP, free ports,
+# starting / stopping the wa-sim child; one copy for all wa-sim tests
+WA_SIMTEST_SRC = tests/wa-sim/simtest.c tests/wa-sim/simtest.h
+tests_wa_sim_test_sim_pairing_SOURCES += $(WA_SIMTEST_SRC)
+tests_wa_sim_test_sim_messaging_SOURCES += $(WA_SIMTEST_SRC)
+tests_wa_sim_test_sim_state_SOURCES += $(WA_SIMTEST_SRC)
+tests_wa_sim_wa_sim_client_SOURCES += $(WA_SIMTEST_SRC)

@@ -25,6 +25,7 @@
 #include <libwebsockets.h>
 
 #include "../unit/tap.h"
+#include "simtest.h"
 #include "waclient.h"
 #include "wa/mediacrypto.h"
 #include "wa/msgid.h"
@@ -46,125 +47,28 @@ static int ws_port, admin_port, media_port;
 static pid_t sim_pid = -1;
 static char root_hex[65];
 
-/* ---- admin over HTTP ---- */
-
-struct resp {
-	char *data;
-	size_t len;
-};
-
-static size_t on_data(char *p, size_t sz, size_t n, void *ud)
-{
-	struct resp *r = ud;
-	char *nb = realloc(r->data, r->len + sz * n + 1);
-
-	if (nb == NULL)
-		return 0;
-	r->data = nb;
-	memcpy(r->data + r->len, p, sz * n);
-	r->len += sz * n;
-	r->data[r->len] = '\0';
-	return sz * n;
-}
+/* ---- admin over HTTP, the wa-sim child (simtest.h) ---- */
 
 static long admin(const char *method, const char *path, const char *body, json_t **out)
 {
-	CURL *h = curl_easy_init();
-	struct curl_slist *hd = NULL;
-	struct resp r = { NULL, 0 };
-	char url[512];
-	long status = 0;
-
-	if (out)
-		*out = NULL;
-	if (h == NULL)
-		return 0;
-	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", admin_port, path);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
-	if (body) {
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-		hd = curl_slist_append(hd, "Content-Type: application/json");
-		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
-	}
-	if (curl_easy_perform(h) == CURLE_OK)
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	if (out && r.data)
-		*out = json_loads(r.data, 0, NULL);
-	curl_slist_free_all(hd);
-	curl_easy_cleanup(h);
-	free(r.data);
-	return status;
+	return simtest_admin_port(admin_port, method, path, body, NULL, out);
 }
 
 static int free_port(void)
 {
-	struct sockaddr_in a;
-	socklen_t al = sizeof a;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-	memset(&a, 0, sizeof a);
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &al) == 0)
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
+	return simtest_free_port();
 }
 
 static int start_sim(void)
 {
-	const char *bin = getenv("WA_SIM_BIN");
-	char l[64], ad[64], md[64], logp[300];
-	json_t *j = NULL;
+	static const char *const extra[] = { "--no-pairing-sync", NULL };
 
-	if (bin == NULL)
-		bin = "./wa-sim";
-	snprintf(l, sizeof l, "127.0.0.1:%d", ws_port);
-	snprintf(ad, sizeof ad, "127.0.0.1:%d", admin_port);
-	snprintf(md, sizeof md, "127.0.0.1:%d", media_port);
-	snprintf(logp, sizeof logp, "%s/wa-sim.log", state_dir);
-	sim_pid = fork();
-	if (sim_pid < 0)
-		return -1;
-	if (sim_pid == 0) {
-		FILE *f = freopen(logp, "a", stdout);
-
-		(void)f;
-		dup2(1, 2);
-		execl(bin, bin, "--listen", l, "--admin", ad, "--state", state_dir, "--media", md, "--no-pairing-sync", (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 100; i++) {
-		if (admin("GET", "/admin/root-key", NULL, &j) == 200) {
-			const char *k = json_string_value(json_object_get(j, "publicKey"));
-
-			if (k && strlen(k) == 64)
-				memcpy(root_hex, k, 65);
-			json_decref(j);
-			return 0;
-		}
-		json_decref(j);
-		usleep(50000);
-	}
-	return -1;
+	return simtest_start(state_dir, ws_port, admin_port, media_port, extra, &sim_pid, root_hex);
 }
 
 static int stop_sim(void)
 {
-	int st = 0;
-
-	if (sim_pid <= 0)
-		return -1;
-	kill(sim_pid, SIGTERM);
-	waitpid(sim_pid, &st, 0);
-	sim_pid = -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return simtest_stop(&sim_pid);
 }
 
 /* ---- a companion: waclient + Signal state ---- */
@@ -398,31 +302,6 @@ static int send_text(struct comp *m, const char *to, const char *const *peer_dev
 
 	msg.conversation = (char *)text;
 	return send_msg(m, to, peer_devs, np, own_devs, no, &msg, "text", id_out);
-}
-
-/* HTTP to the media host: POST (body) or GET; the answer in *out. */
-static long media_http(const char *method, const char *url, const uint8_t *body, size_t blen, struct resp *out)
-{
-	CURL *h = curl_easy_init();
-	long status = 0;
-
-	out->data = NULL;
-	out->len = 0;
-	if (h == NULL)
-		return 0;
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
-	if (body) {
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)blen);
-	}
-	if (curl_easy_perform(h) == CURLE_OK)
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(h);
-	return status;
 }
 
 /* Received message, decrypted. */
@@ -1052,7 +931,7 @@ int main(void)
 		uint8_t plain[3000], mkey[32], *enc = NULL, *dec = NULL;
 		size_t elen = 0, dlen = 0;
 		struct wa_media_info info;
-		struct resp rs;
+		struct simtest_resp rs;
 		long st;
 
 		for (size_t i = 0; i < sizeof plain; i++)
@@ -1078,11 +957,11 @@ int main(void)
 			curl_free(e);
 			curl_easy_cleanup(h);
 			snprintf(url, sizeof url, "http://%s/mms/image/%s?auth=wrong&token=%s", host, tok, etok);
-			is_int(media_http("POST", url, enc, elen, &rs), 401, "upload with a wrong auth -> 401");
+			is_int(simtest_http("POST", url, enc, elen, &rs), 401, "upload with a wrong auth -> 401");
 			free(rs.data);
 			snprintf(url, sizeof url, "http://%s/mms/image/%s?auth=%s&token=%s", host, tok, auth, etok);
 		}
-		st = media_http("POST", url, enc, elen, &rs);
+		st = simtest_http("POST", url, enc, elen, &rs);
 		is_int(st, 200, "encrypted image uploaded");
 		{
 			json_t *jr = rs.data ? json_loads(rs.data, 0, NULL) : NULL;
@@ -1136,7 +1015,7 @@ int main(void)
 			ok(g.m->imagemessage && g.m->imagemessage->directpath && g.m->imagemessage->has_mediakey, "image message with key and path");
 			if (g.m->imagemessage && g.m->imagemessage->directpath) {
 				snprintf(url, sizeof url, "http://%s%s&hash=x&mms-type=image&__wa-mms=", host, g.m->imagemessage->directpath);
-				is_int(media_http("GET", url, NULL, 0, &rs), 200, "download from the media host");
+				is_int(simtest_http("GET", url, NULL, 0, &rs), 200, "download from the media host");
 				is_int(wa_media_decrypt(WA_MEDIA_IMAGE, g.m->imagemessage->mediakey.data, (uint8_t *)rs.data, rs.len,
 							g.m->imagemessage->fileencsha256.data, g.m->imagemessage->filesha256.data,
 							&dec, &dlen, &info), 0, "decrypts with the message's key and hashes");

@@ -23,6 +23,7 @@
 #include <libwebsockets.h>
 
 #include "../unit/tap.h"
+#include "simtest.h"
 #include "waclient.h"
 #include "wa/crypto.h"
 #include "wa/linkcode.h"
@@ -36,128 +37,30 @@ static int ws_port, admin_port;
 static pid_t sim_pid = -1;
 static char root_hex[65];
 
-struct resp {
-	char *data;
-	size_t len;
-};
-
-static size_t on_data(char *p, size_t sz, size_t n, void *ud)
-{
-	struct resp *r = ud;
-	char *nb = realloc(r->data, r->len + sz * n + 1);
-
-	if (nb == NULL)
-		return 0;
-	r->data = nb;
-	memcpy(r->data + r->len, p, sz * n);
-	r->len += sz * n;
-	r->data[r->len] = '\0';
-	return sz * n;
-}
-
 /* One admin request; returns the HTTP status (0 on transport failure) and
  * the parsed JSON answer in *out (may be NULL). */
 static long admin(const char *method, const char *path, const char *body, const char *ctype, json_t **out)
 {
-	CURL *h = curl_easy_init();
-	struct curl_slist *hd = NULL;
-	struct resp r = { NULL, 0 };
-	char url[512], ct[128];
-	long status = 0;
-
-	if (out)
-		*out = NULL;
-	if (h == NULL)
-		return 0;
-	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", admin_port, path);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
-	if (body) {
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-		snprintf(ct, sizeof ct, "Content-Type: %s", ctype ? ctype : "application/json");
-		hd = curl_slist_append(hd, ct);
-		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
-	}
-	if (curl_easy_perform(h) == CURLE_OK)
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	if (out && r.data)
-		*out = json_loads(r.data, 0, NULL);
-	curl_slist_free_all(hd);
-	curl_easy_cleanup(h);
-	free(r.data);
-	return status;
+	return simtest_admin_port(admin_port, method, path, body, ctype, out);
 }
 
 static int free_port(void)
 {
-	struct sockaddr_in a;
-	socklen_t al = sizeof a;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-	memset(&a, 0, sizeof a);
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &al) == 0)
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
+	return simtest_free_port();
 }
 
 static int start_sim(const char *extra1, const char *extra2, const char *extra3, const char *extra4)
 {
-	const char *bin = getenv("WA_SIM_BIN");
-	char l[64], ad[64], logp[300];
-	json_t *j = NULL;
+	const char *const extra[] = { extra1, extra2, extra3, extra4, NULL };
 
-	if (bin == NULL)
-		bin = "./wa-sim";
-	snprintf(l, sizeof l, "127.0.0.1:%d", ws_port);
-	snprintf(ad, sizeof ad, "127.0.0.1:%d", admin_port);
-	snprintf(logp, sizeof logp, "%s/wa-sim.log", state_dir);
-	sim_pid = fork();
-	if (sim_pid < 0)
-		return -1;
-	if (sim_pid == 0) {
-		FILE *f = freopen(logp, "a", stdout);
-
-		(void)f;
-		dup2(1, 2);
-		execl(bin, bin, "--listen", l, "--admin", ad, "--state", state_dir, extra1, extra2, extra3,
-		      extra4, (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 100; i++) {
-		if (admin("GET", "/admin/root-key", NULL, NULL, &j) == 200) {
-			const char *k = json_string_value(json_object_get(j, "publicKey"));
-
-			if (k && strlen(k) == 64)
-				memcpy(root_hex, k, 65);
-			json_decref(j);
-			return 0;
-		}
-		json_decref(j);
-		usleep(50000);
-	}
-	return -1;
+	return simtest_start(state_dir, ws_port, admin_port, 0, extra, &sim_pid, root_hex);
 }
 
 /* Stop the child; returns its exit status (sanitizer reports make it
  * non-zero), or -1 if it died by a signal / was not running. */
 static int stop_sim(void)
 {
-	int st = 0;
-
-	if (sim_pid <= 0)
-		return -1;
-	kill(sim_pid, SIGTERM);
-	waitpid(sim_pid, &st, 0);
-	sim_pid = -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return simtest_stop(&sim_pid);
 }
 
 /* Run a throwaway wa-sim with --seed on a fresh directory; return its root

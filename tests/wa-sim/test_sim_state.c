@@ -26,6 +26,7 @@
 #include <libwebsockets.h>
 
 #include "../unit/tap.h"
+#include "simtest.h"
 #include "waclient.h"
 #include "wa/mediacrypto.h"
 #include "wa/msgid.h"
@@ -50,125 +51,26 @@ static int ws_port, admin_port, media_port;
 static pid_t sim_pid = -1;
 static char root_hex[65];
 
-/* ---- admin over HTTP ---- */
-
-struct resp {
-	char *data;
-	size_t len;
-};
-
-static size_t on_data(char *p, size_t sz, size_t n, void *ud)
-{
-	struct resp *r = ud;
-	char *nb = realloc(r->data, r->len + sz * n + 1);
-
-	if (nb == NULL)
-		return 0;
-	r->data = nb;
-	memcpy(r->data + r->len, p, sz * n);
-	r->len += sz * n;
-	r->data[r->len] = '\0';
-	return sz * n;
-}
+/* ---- admin over HTTP, the wa-sim child (simtest.h) ---- */
 
 static long admin(const char *method, const char *path, const char *body, json_t **out)
 {
-	CURL *h = curl_easy_init();
-	struct curl_slist *hd = NULL;
-	struct resp r = { NULL, 0 };
-	char url[512];
-	long status = 0;
-
-	if (out)
-		*out = NULL;
-	if (h == NULL)
-		return 0;
-	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", admin_port, path);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
-	if (body) {
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-		hd = curl_slist_append(hd, "Content-Type: application/json");
-		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
-	}
-	if (curl_easy_perform(h) == CURLE_OK)
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	if (out && r.data)
-		*out = json_loads(r.data, 0, NULL);
-	curl_slist_free_all(hd);
-	curl_easy_cleanup(h);
-	free(r.data);
-	return status;
+	return simtest_admin_port(admin_port, method, path, body, NULL, out);
 }
 
 static int free_port(void)
 {
-	struct sockaddr_in a;
-	socklen_t al = sizeof a;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-	memset(&a, 0, sizeof a);
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &al) == 0)
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
+	return simtest_free_port();
 }
 
 static int start_sim(void)
 {
-	const char *bin = getenv("WA_SIM_BIN");
-	char l[64], ad[64], md[64], logp[300];
-	json_t *j = NULL;
-
-	if (bin == NULL)
-		bin = "./wa-sim";
-	snprintf(l, sizeof l, "127.0.0.1:%d", ws_port);
-	snprintf(ad, sizeof ad, "127.0.0.1:%d", admin_port);
-	snprintf(md, sizeof md, "127.0.0.1:%d", media_port);
-	snprintf(logp, sizeof logp, "%s/wa-sim.log", state_dir);
-	sim_pid = fork();
-	if (sim_pid < 0)
-		return -1;
-	if (sim_pid == 0) {
-		FILE *f = freopen(logp, "a", stdout);
-
-		(void)f;
-		dup2(1, 2);
-		execl(bin, bin, "--listen", l, "--admin", ad, "--state", state_dir, "--media", md, (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 100; i++) {
-		if (admin("GET", "/admin/root-key", NULL, &j) == 200) {
-			const char *k = json_string_value(json_object_get(j, "publicKey"));
-
-			if (k && strlen(k) == 64)
-				memcpy(root_hex, k, 65);
-			json_decref(j);
-			return 0;
-		}
-		json_decref(j);
-		usleep(50000);
-	}
-	return -1;
+	return simtest_start(state_dir, ws_port, admin_port, media_port, NULL, &sim_pid, root_hex);
 }
 
 static int stop_sim(void)
 {
-	int st = 0;
-
-	if (sim_pid <= 0)
-		return -1;
-	kill(sim_pid, SIGTERM);
-	waitpid(sim_pid, &st, 0);
-	sim_pid = -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return simtest_stop(&sim_pid);
 }
 
 /* ---- a companion: waclient + Signal state ---- */
@@ -329,31 +231,6 @@ static struct wa_node *enc_node(struct comp *m, const char *jid, const uint8_t *
 	wa_sig_buf_free(padded, plen);
 	free(ct);
 	return enc;
-}
-
-/* HTTP to the media host: POST (body) or GET; the answer in *out. */
-static long media_http(const char *method, const char *url, const uint8_t *body, size_t blen, struct resp *out)
-{
-	CURL *h = curl_easy_init();
-	long status = 0;
-
-	out->data = NULL;
-	out->len = 0;
-	if (h == NULL)
-		return 0;
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
-	if (body) {
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)blen);
-	}
-	if (curl_easy_perform(h) == CURLE_OK)
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(h);
-	return status;
 }
 
 /* Received message, decrypted. */
@@ -575,7 +452,7 @@ static int apply_snapshot(struct wa_node *col, struct wa_appstate_state *st, str
 	WaServerSync__ExternalBlobReference *ext;
 	WaServerSync__SyncdSnapshot *snap = NULL;
 	struct wa_appstate_result res;
-	struct resp body = { NULL, 0 };
+	struct simtest_resp body = { NULL, 0 };
 	uint8_t *plain = NULL;
 	size_t plen = 0;
 	char url[600];
@@ -589,7 +466,7 @@ static int apply_snapshot(struct wa_node *col, struct wa_appstate_state *st, str
 	if (ext == NULL || ext->directpath == NULL || ext->mediakey.len != 32)
 		goto out;
 	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", media_port, ext->directpath);
-	if (media_http("GET", url, NULL, 0, &body) != 200 ||
+	if (simtest_http("GET", url, NULL, 0, &body) != 200 ||
 	    wa_media_decrypt(WA_MEDIA_APP_STATE, ext->mediakey.data, (uint8_t *)body.data, body.len,
 			     ext->fileencsha256.data, ext->filesha256.data, &plain, &plen, NULL) != 0)
 		goto out;
@@ -794,7 +671,7 @@ int main(void)
 			else if (pm && pm->type == WA_E2_E__PROTOCOL_MESSAGE__TYPE__HISTORY_SYNC_NOTIFICATION &&
 				 pm->historysyncnotification) {
 				const WaE2E__HistorySyncNotification *hn = pm->historysyncnotification;
-				struct resp body;
+				struct simtest_resp body;
 				char url[600];
 				uint8_t *plain = NULL, *raw = NULL;
 				size_t plen = 0, rlen = 0;
@@ -805,7 +682,7 @@ int main(void)
 				ok(hn->directpath != NULL && hn->has_mediakey && hn->mediakey.len == 32,
 				   "history notification: directPath and mediaKey");
 				snprintf(url, sizeof url, "http://127.0.0.1:%d%s", media_port, hn->directpath ? hn->directpath : "");
-				is_int(media_http("GET", url, NULL, 0, &body), 200, "history blob downloaded from the media host");
+				is_int(simtest_http("GET", url, NULL, 0, &body), 200, "history blob downloaded from the media host");
 				is_int(wa_media_decrypt(WA_MEDIA_HISTORY, hn->mediakey.data, (uint8_t *)body.data, body.len,
 							hn->fileencsha256.data, hn->filesha256.data, &plain, &plen, NULL),
 				       0, "history blob decrypts (History keys, MAC and hashes)");
@@ -1049,7 +926,7 @@ int main(void)
 	/* ---- 11.9 about, picture ---- */
 	{
 		struct wa_node *st = wa_node_new("status"), *pic;
-		struct resp body;
+		struct simtest_resp body;
 		char url[600], id[32];
 
 		wa_node_set_string(st, "at work");
@@ -1072,7 +949,7 @@ int main(void)
 		   "B1 gets A's picture: id, url, direct_path");
 		snprintf(url, sizeof url, "%s", wa_node_attr_or(pic, "url", ""));
 		wa_node_free(r);
-		ok(media_http("GET", url, NULL, 0, &body) == 200 && body.len == 14 && memcmp(body.data, "\xff\xd8", 2) == 0,
+		ok(simtest_http("GET", url, NULL, 0, &body) == 200 && body.len == 14 && memcmp(body.data, "\xff\xd8", 2) == 0,
 		   "the url serves the stored image");
 		free(body.data);
 		r = simple_iq(&b1, "get", "w:profile:picture", aj,
@@ -1090,7 +967,7 @@ int main(void)
 	/* ---- 10.1 / 11.9 group picture: A (creator, admin) and B (member) ---- */
 	{
 		struct wa_node *pic;
-		struct resp body;
+		struct simtest_resp body;
 		char gj[64], g2[64], url[600], id[32];
 
 		gj[0] = g2[0] = '\0';
@@ -1129,7 +1006,7 @@ int main(void)
 		snprintf(url, sizeof url, "%s", wa_node_attr_or(pic, "url", ""));
 		wa_node_free(r);
 		memset(&body, 0, sizeof body);
-		ok(media_http("GET", url, NULL, 0, &body) == 200 && body.len == 16 &&
+		ok(simtest_http("GET", url, NULL, 0, &body) == 200 && body.len == 16 &&
 		   memcmp(body.data, "\xff\xd8\xff\xe0GROUPPIC\x01\x02\xff\xd9", 16) == 0,
 		   "the url serves the same bytes");
 		free(body.data);

@@ -21,6 +21,7 @@
 #include <jansson.h>
 #include <libwebsockets.h>
 
+#include "simtest.h"
 #include "waclient.h"
 #include "wa/msgid.h"
 #include "wa/pbsafe.h"
@@ -34,57 +35,10 @@
 
 static char admin_hp[128] = "127.0.0.1:8181";
 
-struct resp {
-	char *data;
-	size_t len;
-};
-
-static size_t on_data(char *p, size_t sz, size_t n, void *ud)
-{
-	struct resp *r = ud;
-	char *nb = realloc(r->data, r->len + sz * n + 1);
-
-	if (nb == NULL)
-		return 0;
-	r->data = nb;
-	memcpy(r->data + r->len, p, sz * n);
-	r->len += sz * n;
-	r->data[r->len] = '\0';
-	return sz * n;
-}
-
 /* Admin request; the JSON answer in *out (may be NULL). HTTP status or 0. */
 static long admin(const char *method, const char *path, const char *body, json_t **out)
 {
-	CURL *h = curl_easy_init();
-	struct curl_slist *hd = NULL;
-	struct resp r = { NULL, 0 };
-	char url[512];
-	long status = 0;
-
-	if (out)
-		*out = NULL;
-	if (h == NULL)
-		return 0;
-	snprintf(url, sizeof url, "http://%s%s", admin_hp, path);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
-	if (body) {
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-		hd = curl_slist_append(hd, "Content-Type: application/json");
-		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
-	}
-	if (curl_easy_perform(h) == CURLE_OK)
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	if (out && r.data)
-		*out = json_loads(r.data, 0, NULL);
-	curl_slist_free_all(hd);
-	curl_easy_cleanup(h);
-	free(r.data);
-	return status;
+	return simtest_admin(admin_hp, method, path, body, NULL, out);
 }
 
 struct cli {
