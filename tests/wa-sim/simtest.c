@@ -13,6 +13,9 @@
 
 #include <curl/curl.h>
 
+#include "wa/pbsafe.h"
+#include "wa_util.h"
+
 /* upper bound on the extra wa-sim arguments a test passes */
 #define SIMTEST_MAX_EXTRA 16
 
@@ -185,4 +188,231 @@ int simtest_stop(pid_t *pid)
 	waitpid(*pid, &st, 0);
 	*pid = -1;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* ---- companions ---- */
+
+/* waclient settings for companion m's wa-sim (its net). */
+static void comp_config(const struct simtest_comp *m, struct waclient_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->host = "127.0.0.1";
+	cfg->port = m->net.ws_port;
+	wa_hex_decode(m->net.root_hex, cfg->trust.root_pub, 32);
+	cfg->os = m->net.os;
+	cfg->platform_id = '1';
+}
+
+int simtest_comp_login(struct simtest_comp *m)
+{
+	struct waclient_config cfg;
+	int reason = 0;
+
+	if (m->c == NULL) {
+		comp_config(m, &cfg);
+		m->c = waclient_new(&cfg, &m->cr);
+	}
+	if (m->c == NULL || waclient_connect(m->c, SIMTEST_T_MS) != 0)
+		return -1;
+	return waclient_wait_success(m->c, SIMTEST_T_MS, &reason);
+}
+
+int simtest_comp_pair(struct simtest_comp *m, const char *phone, const struct simtest_net *net)
+{
+	struct waclient_config cfg;
+	struct waclient *c;
+	char qr[512], path[128], body[600];
+	json_t *j = NULL;
+	int rc = -1;
+
+	m->phone = phone;
+	m->net = *net;
+	m->next_pk = 1;
+	if (waclient_creds_generate(&m->cr) != 0)
+		return -1;
+	comp_config(m, &cfg);
+	c = waclient_new(&cfg, &m->cr);
+	if (c == NULL)
+		return -1;
+	snprintf(path, sizeof path, "/admin/phones/%s/scan", phone);
+	if (waclient_connect(c, SIMTEST_T_MS) == 0 && waclient_pair_qr(c, 0, SIMTEST_T_MS, qr, sizeof qr) == 0 &&
+	    snprintf(body, sizeof body, "{\"qr\":\"%s\"}", qr) > 0 &&
+	    simtest_admin_port(m->net.admin_port, "POST", path, body, NULL, &j) == 200 && waclient_pair_finish(c, SIMTEST_T_MS) == 0) {
+		snprintf(m->jid, sizeof m->jid, "%s", json_string_value(json_object_get(j, "jid")));
+		rc = 0;
+	}
+	json_decref(j);
+	waclient_free(c);
+	if (rc != 0)
+		return -1;
+	m->st = wa_sigstore_mem_new(0, 0);
+	if (m->st == NULL || wa_sig_new(m->st, &m->sig) != 0 ||
+	    wa_sig_identity_set(m->sig, m->cr.identity_pub, m->cr.identity_priv, m->cr.registration_id) != 0 ||
+	    wa_sig_signed_prekey_generate(m->sig, m->cr.spk_id, NULL) != 0)
+		return -1;
+	return simtest_comp_login(m);
+}
+
+void simtest_comp_free(struct simtest_comp *m)
+{
+	waclient_free(m->c);
+	wa_sig_free(m->sig);
+	wa_sigstore_free(m->st);
+}
+
+int simtest_comp_upload(struct simtest_comp *m, size_t n)
+{
+	wa_sig_prekey pks[64];
+	struct wa_node *iq, *reply = NULL;
+	int rc = -1;
+
+	if (n > 64 || wa_sig_prekeys_generate(m->sig, m->next_pk, n, pks, &m->next_pk) != 0)
+		return -1;
+	static int seq; /* iq ids unique across all companions */
+	char iqid[32];
+
+	snprintf(iqid, sizeof iqid, "up-%d", ++seq);
+	iq = wa_sig_upload_iq(m->sig, iqid, m->cr.spk_id, pks, n);
+	if (iq && waclient_iq(m->c, iq, SIMTEST_T_MS, &reply) == 0 && wa_node_attr_is(reply, "type", "result"))
+		rc = 0;
+	wa_node_free(iq);
+	wa_node_free(reply);
+	return rc;
+}
+
+/* Fetch bundles of jids and build sessions; returns how many worked. */
+int simtest_fetch_sessions(struct simtest_comp *m, const char *const *jids, size_t n, int *had_prekey)
+{
+	struct wa_node *iq = wa_node_new_attrs("iq", "xmlns", "encrypt", "type", "get", NULL), *key, *reply = NULL, *u = NULL;
+	int okc = 0;
+
+	key = wa_node_add_new(iq, "key");
+	for (size_t i = 0; i < n; i++) {
+		struct wa_node *un = wa_node_add_new(key, "user");
+
+		wa_node_set_attr(un, "jid", jids[i]);
+		wa_node_set_attr(un, "reason", "identity");
+	}
+	if (waclient_iq(m->c, iq, SIMTEST_T_MS, &reply) == 0) {
+		while ((u = wa_node_next(wa_node_child(reply, "list"), "user", u)) != NULL) {
+			wa_sig_bundle b;
+			wa_sig_addr a;
+
+			if (wa_sig_bundle_from_node(u, &b) != 0 || wa_sig_addr_from_jid(wa_node_attr(u, "jid"), &a) != 0)
+				continue;
+			if (had_prekey && b.has_prekey)
+				(*had_prekey)++;
+			if (wa_sig_bundle_process(m->sig, &a, &b) == 0)
+				okc++;
+		}
+	}
+	wa_node_free(iq);
+	wa_node_free(reply);
+	return okc;
+}
+
+uint8_t *simtest_pack_msg(const WaE2E__Message *msg, size_t *len)
+{
+	uint8_t *b;
+
+	*len = wa_e2_e__message__get_packed_size(msg);
+	b = malloc(*len ? *len : 1);
+	if (b)
+		wa_e2_e__message__pack(msg, b);
+	return b;
+}
+
+struct wa_node *simtest_enc_node(struct simtest_comp *m, const char *jid, const uint8_t *pt, size_t len, int *pk)
+{
+	wa_sig_addr a;
+	uint8_t *padded = NULL, *ct = NULL;
+	size_t plen = 0, clen = 0;
+	enum wa_sig_msg_type t;
+	struct wa_node *enc = NULL;
+
+	if (wa_sig_addr_from_jid(jid, &a) == 0 && wa_sig_pad(pt, len, 0, &padded, &plen) == 0 &&
+	    wa_sig_encrypt(m->sig, &a, padded, plen, &t, &ct, &clen) == 0) {
+		enc = wa_node_new_attrs("enc", "v", "2", "type", wa_sig_msg_type_name(t), NULL);
+		wa_node_set_bytes(enc, ct, clen);
+		if (t == WA_SIG_PKMSG && pk)
+			*pk = 1;
+	}
+	wa_sig_buf_free(padded, plen);
+	free(ct);
+	return enc;
+}
+
+void simtest_got_free(struct simtest_got *g)
+{
+	if (g->top)
+		wa_e2_e__message__free_unpacked(g->top, NULL);
+	memset(g, 0, sizeof *g);
+}
+
+/* Decrypt a received <message> node n (borrowed) into g. */
+int simtest_decode_msg(struct simtest_comp *m, struct wa_node *n, struct simtest_got *g)
+{
+	struct wa_node *enc = NULL;
+	int rc = -1;
+
+	memset(g, 0, sizeof *g);
+	snprintf(g->from, sizeof g->from, "%s", wa_node_attr_or(n, "from", ""));
+	snprintf(g->id, sizeof g->id, "%s", wa_node_attr_or(n, "id", ""));
+	snprintf(g->recipient, sizeof g->recipient, "%s", wa_node_attr_or(n, "recipient", ""));
+	snprintf(g->participant, sizeof g->participant, "%s", wa_node_attr_or(n, "participant", ""));
+	g->offline = wa_node_attr(n, "offline") != NULL;
+	while ((enc = wa_node_next(n, "enc", enc)) != NULL) {
+		enum wa_sig_msg_type t;
+		wa_sig_addr a;
+		size_t clen = 0, plen = 0, ulen;
+		const uint8_t *ct = wa_node_content(enc, &clen);
+		uint8_t *pt = NULL;
+		WaE2E__Message *msg;
+
+		snprintf(g->enc_type, sizeof g->enc_type, "%s", wa_node_attr_or(enc, "type", ""));
+		snprintf(g->count, sizeof g->count, "%s", wa_node_attr_or(enc, "count", ""));
+		if (wa_sig_msg_type_parse(wa_node_attr(enc, "type"), &t) != 0 ||
+		    wa_sig_addr_from_jid(g->participant[0] ? g->participant : g->from, &a) != 0)
+			goto out;
+		if (t == WA_SIG_SKMSG ? wa_sig_group_decrypt(m->sig, g->from, &a, ct, clen, &pt, &plen)
+				      : wa_sig_decrypt(m->sig, &a, t, ct, clen, &pt, &plen))
+			goto out;
+		if (wa_sig_unpad(pt, plen, &ulen) != 0) {
+			wa_sig_buf_free(pt, plen);
+			goto out;
+		}
+		msg = (WaE2E__Message *)wa_pb_unpack(&wa_e2_e__message__descriptor, pt, ulen, WA_PB_MAX_DEPTH);
+		wa_sig_buf_free(pt, plen);
+		if (msg == NULL)
+			goto out;
+		if (msg->senderkeydistributionmessage) {
+			WaE2E__SenderKeyDistributionMessage *sk = msg->senderkeydistributionmessage;
+
+			wa_sig_group_process_skdm(m->sig, sk->groupid, &a, sk->axolotlsenderkeydistributionmessage.data,
+						  sk->axolotlsenderkeydistributionmessage.len);
+		}
+		if (g->top)
+			wa_e2_e__message__free_unpacked(g->top, NULL);
+		g->top = g->m = msg;
+		if (msg->devicesentmessage && msg->devicesentmessage->message) {
+			g->m = msg->devicesentmessage->message;
+			g->dsm = 1;
+		}
+	}
+	rc = g->m ? 0 : -1;
+out:
+	return rc;
+}
+
+int simtest_recv_msg(struct simtest_comp *m, struct simtest_got *g)
+{
+	struct wa_node *n = NULL;
+	int rc;
+
+	memset(g, 0, sizeof *g);
+	if (waclient_recv_tag(m->c, "message", SIMTEST_T_MS, &n) != 0)
+		return -1;
+	rc = simtest_decode_msg(m, n, g);
+	wa_node_free(n);
+	return rc;
 }

@@ -6,7 +6,8 @@
  * ./wa-sim child on given ports with a temporary state directory.
  *
  * Contract: single-threaded test code; no state is kept here (every
- * function gets what it works on as parameters). Callers own every
+ * function gets what it works on as parameters; the one exception is the
+ * counter behind simtest_comp_upload()'s iq ids). Callers own every
  * json_t returned through *out (json_decref). Errors: 0 / -1 unless
  * stated otherwise. Not installed; linked into the test programs only. */
 #ifndef WA_SIMTEST_H
@@ -17,6 +18,15 @@
 #include <sys/types.h>
 
 #include <jansson.h>
+
+#include "waclient.h"
+#include "wa/signal.h"
+#include "wa/signal_node.h"
+#include "wa/sigstore.h"
+#include "wa_e2e.pb-c.h"
+
+/* timeout of every waclient wait in the companion helpers */
+#define SIMTEST_T_MS 5000
 
 /* An HTTP answer body: data is NUL-terminated (data[len] == 0) or NULL
  * when empty; the caller frees data. */
@@ -62,5 +72,78 @@ int simtest_start(const char *state_dir, int ws_port, int admin_port, int media_
  * exit status (sanitizer reports make it non-zero), or -1 if it died by a
  * signal or *pid was not a child (<= 0). */
 int simtest_stop(pid_t *pid);
+
+/* ---- companions: a waclient + its Signal state (wa/signal) ---- */
+
+/* Where a companion connects: wa-sim's ports, its root key (64 hex
+ * digits) and the os name the companion announces. */
+struct simtest_net {
+	int ws_port, admin_port;
+	char root_hex[65];
+	const char *os;
+};
+
+/* One paired companion. Zero it (memset) before simtest_comp_pair();
+ * everything in it is owned by it (simtest_comp_free). */
+struct simtest_comp {
+	const char *phone;           /* borrowed phone number it paired with */
+	struct waclient_creds cr;
+	struct waclient *c;          /* logged-in connection */
+	wa_sigstore *st;
+	wa_sig *sig;
+	char jid[64];                /* its device jid, from the admin scan */
+	uint32_t next_pk;            /* next one-time pre-key id to generate */
+	struct simtest_net net;      /* copied by simtest_comp_pair() */
+};
+
+/* Pair a new companion with phone: fresh creds, QR pairing answered by
+ * POST /admin/phones/<phone>/scan, then a Signal identity + signed pre-key
+ * and simtest_comp_login(). net is copied. 0 / -1 (then free m anyway). */
+int simtest_comp_pair(struct simtest_comp *m, const char *phone, const struct simtest_net *net);
+
+/* Connect (creating the waclient if m->c is NULL) and wait for <success>.
+ * 0 / -1. */
+int simtest_comp_login(struct simtest_comp *m);
+
+/* Free everything m owns (not m itself). */
+void simtest_comp_free(struct simtest_comp *m);
+
+/* Generate n (<= 64) one-time pre-keys from m->next_pk and upload them
+ * with the signed pre-key; 0 when the server answers type=result. */
+int simtest_comp_upload(struct simtest_comp *m, size_t n);
+
+/* Fetch the bundles of jids (n of them) in one encrypt iq and build a
+ * session with each; returns how many worked. *had_prekey (may be NULL) is
+ * incremented per bundle that carried a one-time pre-key. */
+int simtest_fetch_sessions(struct simtest_comp *m, const char *const *jids, size_t n, int *had_prekey);
+
+/* Packed protobuf of msg in a malloc'd buffer (*len bytes), NULL on OOM. */
+uint8_t *simtest_pack_msg(const WaE2E__Message *msg, size_t *len);
+
+/* <enc v=2 type=msg|pkmsg> for jid: pt padded and Signal-encrypted with
+ * m's session. *pk (may be NULL) is set to 1 for a pkmsg. New node owned
+ * by the caller, or NULL. */
+struct wa_node *simtest_enc_node(struct simtest_comp *m, const char *jid, const uint8_t *pt, size_t len, int *pk);
+
+/* A received message, decrypted. */
+struct simtest_got {
+	char from[64], id[130], recipient[64], participant[64], enc_type[8], count[8];
+	int offline;
+	WaE2E__Message *m;       /* innermost content (DSM unwrapped) */
+	WaE2E__Message *top;     /* what was decrypted last (owner of m) */
+	int dsm;
+};
+
+/* Free g's message and zero it. */
+void simtest_got_free(struct simtest_got *g);
+
+/* Decrypt a received <message> node n (borrowed) into g (zeroed first):
+ * every <enc> (pkmsg/msg/skmsg), sender key distributions processed,
+ * DeviceSentMessage unwrapped. 0 when a message came out; free g with
+ * simtest_got_free() either way. */
+int simtest_decode_msg(struct simtest_comp *m, struct wa_node *n, struct simtest_got *g);
+
+/* Wait (SIMTEST_T_MS) for the next <message> on m and decode it. 0 / -1. */
+int simtest_recv_msg(struct simtest_comp *m, struct simtest_got *g);
 
 #endif

@@ -73,103 +73,15 @@ static int stop_sim(void)
 
 /* ---- a companion: waclient + Signal state ---- */
 
-struct comp {
-	const char *phone;
-	struct waclient_creds cr;
-	struct waclient *c;
-	wa_sigstore *st;
-	wa_sig *sig;
-	char jid[64];
-	uint32_t next_pk;
-};
-
-static void config(struct waclient_config *cfg)
+static int comp_pair(struct simtest_comp *m, const char *phone)
 {
-	memset(cfg, 0, sizeof *cfg);
-	cfg->host = "127.0.0.1";
-	cfg->port = ws_port;
-	wa_hex_decode(root_hex, cfg->trust.root_pub, 32);
-	cfg->os = "test_sim_messaging";
-	cfg->platform_id = '1';
+	struct simtest_net net = { ws_port, admin_port, "", "test_sim_messaging" };
+
+	memcpy(net.root_hex, root_hex, sizeof net.root_hex);
+	return simtest_comp_pair(m, phone, &net);
 }
 
-static int comp_login(struct comp *m)
-{
-	struct waclient_config cfg;
-	int reason = 0;
-
-	if (m->c == NULL) {
-		config(&cfg);
-		m->c = waclient_new(&cfg, &m->cr);
-	}
-	if (m->c == NULL || waclient_connect(m->c, T_MS) != 0)
-		return -1;
-	return waclient_wait_success(m->c, T_MS, &reason);
-}
-
-static int comp_pair(struct comp *m, const char *phone)
-{
-	struct waclient_config cfg;
-	struct waclient *c;
-	char qr[512], path[128], body[600];
-	json_t *j = NULL;
-	int rc = -1;
-
-	m->phone = phone;
-	m->next_pk = 1;
-	if (waclient_creds_generate(&m->cr) != 0)
-		return -1;
-	config(&cfg);
-	c = waclient_new(&cfg, &m->cr);
-	if (c == NULL)
-		return -1;
-	snprintf(path, sizeof path, "/admin/phones/%s/scan", phone);
-	if (waclient_connect(c, T_MS) == 0 && waclient_pair_qr(c, 0, T_MS, qr, sizeof qr) == 0 &&
-	    snprintf(body, sizeof body, "{\"qr\":\"%s\"}", qr) > 0 &&
-	    admin("POST", path, body, &j) == 200 && waclient_pair_finish(c, T_MS) == 0) {
-		snprintf(m->jid, sizeof m->jid, "%s", json_string_value(json_object_get(j, "jid")));
-		rc = 0;
-	}
-	json_decref(j);
-	waclient_free(c);
-	if (rc != 0)
-		return -1;
-	m->st = wa_sigstore_mem_new(0, 0);
-	if (m->st == NULL || wa_sig_new(m->st, &m->sig) != 0 ||
-	    wa_sig_identity_set(m->sig, m->cr.identity_pub, m->cr.identity_priv, m->cr.registration_id) != 0 ||
-	    wa_sig_signed_prekey_generate(m->sig, m->cr.spk_id, NULL) != 0)
-		return -1;
-	return comp_login(m);
-}
-
-static void comp_free(struct comp *m)
-{
-	waclient_free(m->c);
-	wa_sig_free(m->sig);
-	wa_sigstore_free(m->st);
-}
-
-static int upload(struct comp *m, size_t n)
-{
-	wa_sig_prekey pks[64];
-	struct wa_node *iq, *reply = NULL;
-	int rc = -1;
-
-	if (n > 64 || wa_sig_prekeys_generate(m->sig, m->next_pk, n, pks, &m->next_pk) != 0)
-		return -1;
-	static int seq;
-	char iqid[32];
-
-	snprintf(iqid, sizeof iqid, "up-%d", ++seq);
-	iq = wa_sig_upload_iq(m->sig, iqid, m->cr.spk_id, pks, n);
-	if (iq && waclient_iq(m->c, iq, T_MS, &reply) == 0 && wa_node_attr_is(reply, "type", "result"))
-		rc = 0;
-	wa_node_free(iq);
-	wa_node_free(reply);
-	return rc;
-}
-
-static long prekey_count(struct comp *m)
+static long prekey_count(struct simtest_comp *m)
 {
 	struct wa_node *iq = wa_node_new_attrs("iq", "xmlns", "encrypt", "type", "get", NULL), *reply = NULL;
 	long long v = -1;
@@ -182,71 +94,9 @@ static long prekey_count(struct comp *m)
 	return (long)v;
 }
 
-/* Fetch bundles of jids and build sessions; returns how many worked. */
-static int fetch_sessions(struct comp *m, const char *const *jids, size_t n, int *had_prekey)
-{
-	struct wa_node *iq = wa_node_new_attrs("iq", "xmlns", "encrypt", "type", "get", NULL), *key, *reply = NULL, *u = NULL;
-	int okc = 0;
-
-	key = wa_node_add_new(iq, "key");
-	for (size_t i = 0; i < n; i++) {
-		struct wa_node *un = wa_node_add_new(key, "user");
-
-		wa_node_set_attr(un, "jid", jids[i]);
-		wa_node_set_attr(un, "reason", "identity");
-	}
-	if (waclient_iq(m->c, iq, T_MS, &reply) == 0) {
-		while ((u = wa_node_next(wa_node_child(reply, "list"), "user", u)) != NULL) {
-			wa_sig_bundle b;
-			wa_sig_addr a;
-
-			if (wa_sig_bundle_from_node(u, &b) != 0 || wa_sig_addr_from_jid(wa_node_attr(u, "jid"), &a) != 0)
-				continue;
-			if (had_prekey && b.has_prekey)
-				(*had_prekey)++;
-			if (wa_sig_bundle_process(m->sig, &a, &b) == 0)
-				okc++;
-		}
-	}
-	wa_node_free(iq);
-	wa_node_free(reply);
-	return okc;
-}
-
-static uint8_t *pack_msg(const WaE2E__Message *msg, size_t *len)
-{
-	uint8_t *b;
-
-	*len = wa_e2_e__message__get_packed_size(msg);
-	b = malloc(*len ? *len : 1);
-	if (b)
-		wa_e2_e__message__pack(msg, b);
-	return b;
-}
-
-static struct wa_node *enc_node(struct comp *m, const char *jid, const uint8_t *pt, size_t len, int *pk)
-{
-	wa_sig_addr a;
-	uint8_t *padded = NULL, *ct = NULL;
-	size_t plen = 0, clen = 0;
-	enum wa_sig_msg_type t;
-	struct wa_node *enc = NULL;
-
-	if (wa_sig_addr_from_jid(jid, &a) == 0 && wa_sig_pad(pt, len, 0, &padded, &plen) == 0 &&
-	    wa_sig_encrypt(m->sig, &a, padded, plen, &t, &ct, &clen) == 0) {
-		enc = wa_node_new_attrs("enc", "v", "2", "type", wa_sig_msg_type_name(t), NULL);
-		wa_node_set_bytes(enc, ct, clen);
-		if (t == WA_SIG_PKMSG && pk)
-			*pk = 1;
-	}
-	wa_sig_buf_free(padded, plen);
-	free(ct);
-	return enc;
-}
-
 /* Send text from companion m to chat `to` with the given recipient devices
  * (peer devices get Message, own devices a DeviceSentMessage copy). */
-static int send_msg(struct comp *m, const char *to, const char *const *peer_devs, size_t np,
+static int send_msg(struct simtest_comp *m, const char *to, const char *const *peer_devs, size_t np,
 		    const char *const *own_devs, size_t no, WaE2E__Message *msgp, const char *stype, char *id_out)
 {
 	WaE2E__Message outer = WA_E2_E__MESSAGE__INIT;
@@ -261,15 +111,15 @@ static int send_msg(struct comp *m, const char *to, const char *const *peer_devs
 	dsm.destinationjid = (char *)to;
 	dsm.message = &msg;
 	outer.devicesentmessage = &dsm;
-	pt = pack_msg(&msg, &len);
-	dpt = pack_msg(&outer, &dlen);
+	pt = simtest_pack_msg(&msg, &len);
+	dpt = simtest_pack_msg(&outer, &dlen);
 	wa_msgid_generate(id, m->phone, time(NULL));
 	n = wa_node_new_attrs("message", "id", id, "to", to, "type", stype, NULL);
 	parts = wa_node_add_new(n, "participants");
 	for (size_t i = 0; i < np + no; i++) {
 		const char *jid = i < np ? peer_devs[i] : own_devs[i - np];
 		struct wa_node *tn = wa_node_new_attrs("to", "jid", jid, NULL);
-		struct wa_node *e = i < np ? enc_node(m, jid, pt, len, &pk) : enc_node(m, jid, dpt, dlen, &pk);
+		struct wa_node *e = i < np ? simtest_enc_node(m, jid, pt, len, &pk) : simtest_enc_node(m, jid, dpt, dlen, &pk);
 
 		if (e == NULL)
 			goto out;
@@ -295,7 +145,7 @@ out:
 	return rc;
 }
 
-static int send_text(struct comp *m, const char *to, const char *const *peer_devs, size_t np,
+static int send_text(struct simtest_comp *m, const char *to, const char *const *peer_devs, size_t np,
 		     const char *const *own_devs, size_t no, const char *text, char *id_out)
 {
 	WaE2E__Message msg = WA_E2_E__MESSAGE__INIT;
@@ -304,91 +154,7 @@ static int send_text(struct comp *m, const char *to, const char *const *peer_dev
 	return send_msg(m, to, peer_devs, np, own_devs, no, &msg, "text", id_out);
 }
 
-/* Received message, decrypted. */
-struct got {
-	char from[64], id[130], recipient[64], participant[64], enc_type[8], count[8];
-	int offline;
-	WaE2E__Message *m;       /* innermost content (DSM unwrapped) */
-	WaE2E__Message *top;     /* what was decrypted last (owner of m) */
-	int dsm;
-};
-
-static void got_free(struct got *g)
-{
-	if (g->top)
-		wa_e2_e__message__free_unpacked(g->top, NULL);
-	memset(g, 0, sizeof *g);
-}
-
-/* Decrypt a received <message> node n (borrowed) into g. */
-static int decode_msg(struct comp *m, struct wa_node *n, struct got *g)
-{
-	struct wa_node *enc = NULL;
-	int rc = -1;
-
-	memset(g, 0, sizeof *g);
-	snprintf(g->from, sizeof g->from, "%s", wa_node_attr_or(n, "from", ""));
-	snprintf(g->id, sizeof g->id, "%s", wa_node_attr_or(n, "id", ""));
-	snprintf(g->recipient, sizeof g->recipient, "%s", wa_node_attr_or(n, "recipient", ""));
-	snprintf(g->participant, sizeof g->participant, "%s", wa_node_attr_or(n, "participant", ""));
-	g->offline = wa_node_attr(n, "offline") != NULL;
-	while ((enc = wa_node_next(n, "enc", enc)) != NULL) {
-		enum wa_sig_msg_type t;
-		wa_sig_addr a;
-		size_t clen = 0, plen = 0, ulen;
-		const uint8_t *ct = wa_node_content(enc, &clen);
-		uint8_t *pt = NULL;
-		WaE2E__Message *msg;
-
-		snprintf(g->enc_type, sizeof g->enc_type, "%s", wa_node_attr_or(enc, "type", ""));
-		snprintf(g->count, sizeof g->count, "%s", wa_node_attr_or(enc, "count", ""));
-		if (wa_sig_msg_type_parse(wa_node_attr(enc, "type"), &t) != 0 ||
-		    wa_sig_addr_from_jid(g->participant[0] ? g->participant : g->from, &a) != 0)
-			goto out;
-		if (t == WA_SIG_SKMSG ? wa_sig_group_decrypt(m->sig, g->from, &a, ct, clen, &pt, &plen)
-				      : wa_sig_decrypt(m->sig, &a, t, ct, clen, &pt, &plen))
-			goto out;
-		if (wa_sig_unpad(pt, plen, &ulen) != 0) {
-			wa_sig_buf_free(pt, plen);
-			goto out;
-		}
-		msg = (WaE2E__Message *)wa_pb_unpack(&wa_e2_e__message__descriptor, pt, ulen, WA_PB_MAX_DEPTH);
-		wa_sig_buf_free(pt, plen);
-		if (msg == NULL)
-			goto out;
-		if (msg->senderkeydistributionmessage) {
-			WaE2E__SenderKeyDistributionMessage *sk = msg->senderkeydistributionmessage;
-
-			wa_sig_group_process_skdm(m->sig, sk->groupid, &a, sk->axolotlsenderkeydistributionmessage.data,
-						  sk->axolotlsenderkeydistributionmessage.len);
-		}
-		if (g->top)
-			wa_e2_e__message__free_unpacked(g->top, NULL);
-		g->top = g->m = msg;
-		if (msg->devicesentmessage && msg->devicesentmessage->message) {
-			g->m = msg->devicesentmessage->message;
-			g->dsm = 1;
-		}
-	}
-	rc = g->m ? 0 : -1;
-out:
-	return rc;
-}
-
-static int recv_msg(struct comp *m, struct got *g)
-{
-	struct wa_node *n = NULL;
-	int rc;
-
-	memset(g, 0, sizeof *g);
-	if (waclient_recv_tag(m->c, "message", T_MS, &n) != 0)
-		return -1;
-	rc = decode_msg(m, n, g);
-	wa_node_free(n);
-	return rc;
-}
-
-static const char *text_of(const struct got *g)
+static const char *text_of(const struct simtest_got *g)
 {
 	if (g->m == NULL)
 		return "";
@@ -399,7 +165,7 @@ static const char *text_of(const struct got *g)
 	return "";
 }
 
-static int send_receipt(struct comp *m, const char *id, const char *to, const char *type, const char *participant)
+static int send_receipt(struct simtest_comp *m, const char *id, const char *to, const char *type, const char *participant)
 {
 	struct wa_node *r = wa_node_new_attrs("receipt", "id", id, "to", to, "type", type, "participant", participant, NULL),
 		       *ack = NULL;
@@ -414,7 +180,7 @@ static int send_receipt(struct comp *m, const char *id, const char *to, const ch
 }
 
 /* Wait for a receipt for id; returns its type ("" = delivery) in buf. */
-static int recv_receipt(struct comp *m, const char *id, char *from, char *type, size_t cap)
+static int recv_receipt(struct simtest_comp *m, const char *id, char *from, char *type, size_t cap)
 {
 	struct wa_node *r = NULL;
 	int rc = -1;
@@ -478,7 +244,7 @@ static long phone_send(const char *phone, const char *body, char *id_out)
 	return st;
 }
 
-static struct wa_node *usync(struct comp *m, const char *proto, const char *user_jid, const char *contact)
+static struct wa_node *usync(struct simtest_comp *m, const char *proto, const char *user_jid, const char *contact)
 {
 	struct wa_node *iq = wa_node_new_attrs("iq", "xmlns", "usync", "type", "get", NULL), *u, *q, *l, *ui, *reply = NULL;
 
@@ -507,7 +273,7 @@ static struct wa_node *usync(struct comp *m, const char *proto, const char *user
 }
 
 /* Group IQ to target with one child; returns the reply (caller frees). */
-static struct wa_node *g2(struct comp *m, const char *type, const char *to, struct wa_node *child)
+static struct wa_node *g2(struct simtest_comp *m, const char *type, const char *to, struct wa_node *child)
 {
 	struct wa_node *iq = wa_node_new_attrs("iq", "xmlns", "w:g2", "type", type, "to", to, NULL), *reply = NULL;
 
@@ -521,7 +287,7 @@ static struct wa_node *g2(struct comp *m, const char *type, const char *to, stru
 }
 
 /* Group text from companion m: SKDM to every listed device, one skmsg. */
-static int send_group(struct comp *m, const char *gjid, const char *const *devs, size_t n, const char *text, char *id_out)
+static int send_group(struct simtest_comp *m, const char *gjid, const char *const *devs, size_t n, const char *text, char *id_out)
 {
 	WaE2E__Message msg = WA_E2_E__MESSAGE__INIT, skm = WA_E2_E__MESSAGE__INIT;
 	WaE2E__SenderKeyDistributionMessage sk = WA_E2_E__SENDER_KEY_DISTRIBUTION_MESSAGE__INIT;
@@ -540,15 +306,15 @@ static int send_group(struct comp *m, const char *gjid, const char *const *devs,
 	sk.axolotlsenderkeydistributionmessage.len = skdmlen;
 	skm.senderkeydistributionmessage = &sk;
 	msg.conversation = (char *)text;
-	pt = pack_msg(&msg, &len);
-	spt = pack_msg(&skm, &slen);
+	pt = simtest_pack_msg(&msg, &len);
+	spt = simtest_pack_msg(&skm, &slen);
 	wa_msgid_generate(id, m->phone, time(NULL));
 	nd = wa_node_new_attrs("message", "id", id, "to", gjid, "type", "text", NULL);
 	parts = wa_node_add_new(nd, "participants");
 	for (size_t i = 0; i < n; i++) {
 		struct wa_node *tn = wa_node_new_attrs("to", "jid", devs[i], NULL);
 
-		e = enc_node(m, devs[i], spt, slen, &pk);
+		e = simtest_enc_node(m, devs[i], spt, slen, &pk);
 		if (e == NULL)
 			goto out;
 		wa_node_add_child(tn, e);
@@ -580,7 +346,7 @@ out:
 }
 
 /* Next w:gp2 notification's first child tag into buf (the rest skipped). */
-static int recv_gp2(struct comp *m, char *tag, size_t cap)
+static int recv_gp2(struct simtest_comp *m, char *tag, size_t cap)
 {
 	struct wa_node *n = NULL;
 	int rc = -1;
@@ -597,8 +363,8 @@ static int recv_gp2(struct comp *m, char *tag, size_t cap)
 
 int main(void)
 {
-	struct comp ca, cb;
-	struct got g;
+	struct simtest_comp ca, cb;
+	struct simtest_got g;
 	struct wa_node *r, *u;
 	char id[64], id2[64], from[64], type[64], body[512], aj[64], bj[64];
 	json_t *j = NULL;
@@ -633,13 +399,13 @@ int main(void)
 
 	/* §5 pre-keys */
 	is_int(prekey_count(&ca), 0, "count before upload is 0");
-	is_int(upload(&ca, 20), 0, "A uploads 20 pre-keys");
-	is_int(upload(&cb, 20), 0, "B uploads 20 pre-keys");
+	is_int(simtest_comp_upload(&ca, 20), 0, "A uploads 20 pre-keys");
+	is_int(simtest_comp_upload(&cb, 20), 0, "B uploads 20 pre-keys");
 	is_int(prekey_count(&cb), 20, "count after upload is 20");
 	{
 		const char *jids[] = { bj, cb.jid, PA "@s.whatsapp.net", "15559999999@s.whatsapp.net" };
 
-		is_int(fetch_sessions(&ca, jids, 4, &had), 3, "A fetches bundles of B's phone, B's companion, own phone");
+		is_int(simtest_fetch_sessions(&ca, jids, 4, &had), 3, "A fetches bundles of B's phone, B's companion, own phone");
 		is_int(had, 3, "each bundle carries a one-time pre-key");
 	}
 	is_int(prekey_count(&cb), 19, "the fetch consumed one of B's one-time pre-keys");
@@ -700,11 +466,11 @@ int main(void)
 
 		is_int(send_text(&ca, bj, peer, 2, own, 1, "hello bob", id), 0, "A sends text, server acks");
 	}
-	is_int(recv_msg(&cb, &g), 0, "B's companion decrypts it");
+	is_int(simtest_recv_msg(&cb, &g), 0, "B's companion decrypts it");
 	is_str(text_of(&g), "hello bob", "text as sent");
 	is_str(g.from, ca.jid, "from is A's sending device");
 	is_str(g.enc_type, "pkmsg", "first message is a pkmsg");
-	got_free(&g);
+	simtest_got_free(&g);
 	is_str(box_field(PB, "inbox", id, "text"), "hello bob", "B's phone decrypted it into its inbox");
 	is_str(box_field(PB, "inbox", id, "fromMe"), "false", "inbox: not from me");
 	is_str(box_field(PA, "inbox", id, "text"), "hello bob", "A's phone got the device-sent copy");
@@ -725,14 +491,14 @@ int main(void)
 
 	/* phone B -> A: to A's companion, copy to B's companion */
 	is_int(phone_send(PB, "{\"to\":\"" PA "\",\"text\":\"hi alice\"}", id2), 200, "B's phone sends via admin");
-	is_int(recv_msg(&ca, &g), 0, "A's companion decrypts the phone's message");
+	is_int(simtest_recv_msg(&ca, &g), 0, "A's companion decrypts the phone's message");
 	is_str(text_of(&g), "hi alice", "text as sent by the phone");
 	is_str(g.from, bj, "from B's phone (device 0)");
-	got_free(&g);
-	is_int(recv_msg(&cb, &g), 0, "B's companion gets the device-sent copy");
+	simtest_got_free(&g);
+	is_int(simtest_recv_msg(&cb, &g), 0, "B's companion gets the device-sent copy");
 	ok(g.dsm && strcmp(text_of(&g), "hi alice") == 0, "it is a DeviceSentMessage with the text");
 	is_str(g.recipient, aj, "recipient names the chat");
-	got_free(&g);
+	simtest_got_free(&g);
 	is_str(box_field(PA, "inbox", id2, "text"), "hi alice", "A's phone got it too (phone to phone)");
 	is_str(box_field(PB, "outbox", id2, "status"), "delivered", "B's outbox: delivered (A's phone receipt)");
 	is_int(send_receipt(&ca, id2, bj, "read", NULL), 0, "A's companion sends a read receipt");
@@ -749,8 +515,8 @@ int main(void)
 						      "category", "peer", NULL), *e, *ack = NULL;
 
 		pm.conversation = "peer data";
-		pt = pack_msg(&pm, &len);
-		e = enc_node(&ca, aj, pt, len, &pk);
+		pt = simtest_pack_msg(&pm, &len);
+		e = simtest_enc_node(&ca, aj, pt, len, &pk);
 		wa_node_add_child(n, e);
 		ok(waclient_send(ca.c, n) == 0 && waclient_recv_tag(ca.c, "ack", T_MS, &ack) == 0 &&
 		   wa_node_attr(ack, "error") == NULL, "peer message to the own phone acked");
@@ -763,27 +529,27 @@ int main(void)
 	/* reply, reaction, location from the phone */
 	snprintf(body, sizeof body, "{\"to\":\"" PA "\",\"text\":\"re\",\"quotedId\":\"%s\"}", id);
 	is_int(phone_send(PB, body, NULL), 200, "B replies");
-	is_int(recv_msg(&ca, &g), 0, "A decrypts the reply");
+	is_int(simtest_recv_msg(&ca, &g), 0, "A decrypts the reply");
 	ok(g.m->extendedtextmessage && g.m->extendedtextmessage->contextinfo &&
 	   strcmp(g.m->extendedtextmessage->contextinfo->stanzaid, id) == 0, "reply quotes the message id");
-	got_free(&g);
-	recv_msg(&cb, &g);
-	got_free(&g);
+	simtest_got_free(&g);
+	simtest_recv_msg(&cb, &g);
+	simtest_got_free(&g);
 	snprintf(body, sizeof body, "{\"to\":\"" PA "\",\"reaction\":{\"messageId\":\"%s\",\"emoji\":\"\xf0\x9f\x91\x8d\"}}", id);
 	is_int(phone_send(PB, body, NULL), 200, "B reacts");
-	is_int(recv_msg(&ca, &g), 0, "A decrypts the reaction");
+	is_int(simtest_recv_msg(&ca, &g), 0, "A decrypts the reaction");
 	ok(g.m->reactionmessage && strcmp(g.m->reactionmessage->key->id, id) == 0 &&
 	   !g.m->reactionmessage->key->fromme, "reaction targets A's message (fromMe false from B's side)");
-	got_free(&g);
-	recv_msg(&cb, &g);
-	got_free(&g);
+	simtest_got_free(&g);
+	simtest_recv_msg(&cb, &g);
+	simtest_got_free(&g);
 	is_int(phone_send(PB, "{\"to\":\"" PA "\",\"location\":{\"lat\":52.5,\"lng\":13.4,\"name\":\"Berlin\"}}", NULL), 200,
 	       "B sends a location");
-	is_int(recv_msg(&ca, &g), 0, "A decrypts the location");
+	is_int(simtest_recv_msg(&ca, &g), 0, "A decrypts the location");
 	ok(g.m->locationmessage && g.m->locationmessage->degreeslatitude == 52.5, "latitude as sent");
-	got_free(&g);
-	recv_msg(&cb, &g);
-	got_free(&g);
+	simtest_got_free(&g);
+	simtest_recv_msg(&cb, &g);
+	simtest_got_free(&g);
 	is_int(phone_send(PB, "{\"to\":\"15559999999\",\"text\":\"x\"}", NULL), 404, "send to an unknown number -> 404");
 
 	/* an undecryptable message: B's phone answers with a retry receipt carrying keys */
@@ -832,12 +598,12 @@ int main(void)
 		msg.pollcreationmessage = &pc;
 		msg.messagecontextinfo = &mci;
 		is_int(send_msg(&ca, bj, peer, 2, own, 1, &msg, "poll", pid), 0, "A sends a poll");
-		recv_msg(&cb, &g);
-		got_free(&g);
+		simtest_recv_msg(&cb, &g);
+		simtest_got_free(&g);
 		is_str(box_field(PB, "inbox", pid, "type"), "poll", "B's phone has the poll");
 		snprintf(body, sizeof body, "{\"to\":\"" PA "\",\"pollVote\":{\"messageId\":\"%s\",\"options\":[\"Yes\"]}}", pid);
 		is_int(phone_send(PB, body, NULL), 200, "B's phone votes");
-		is_int(recv_msg(&ca, &g), 0, "A decrypts the vote message");
+		is_int(simtest_recv_msg(&ca, &g), 0, "A decrypts the vote message");
 		ok(g.m->pollupdatemessage && g.m->pollupdatemessage->vote && g.m->pollupdatemessage->vote->has_encpayload,
 		   "pollUpdateMessage with an encrypted vote");
 		if (g.m->pollupdatemessage && g.m->pollupdatemessage->vote) {
@@ -851,23 +617,23 @@ int main(void)
 			ok(nh == 1 && memcmp(hashes[0], yes, 32) == 0, "the vote is for \"Yes\"");
 			is_str(g.m->pollupdatemessage->pollcreationmessagekey->id, pid, "vote names the poll");
 		}
-		got_free(&g);
-		recv_msg(&cb, &g);
-		got_free(&g);
+		simtest_got_free(&g);
+		simtest_recv_msg(&cb, &g);
+		simtest_got_free(&g);
 	}
 
 	/* offline delivery: B's companion away, two messages, reconnect */
 	waclient_close(cb.c);
 	usleep(100000);
 	is_int(phone_send(PA, "{\"to\":\"" PB "\",\"text\":\"while away 1\"}", id2), 200, "A's phone sends while B offline");
-	recv_msg(&ca, &g); /* A's own device-sent copy */
-	got_free(&g);
+	simtest_recv_msg(&ca, &g); /* A's own device-sent copy */
+	simtest_got_free(&g);
 	{
 		const char *peer[] = { bj, cb.jid }, *own[] = { aj };
 
 		is_int(send_text(&ca, bj, peer, 2, own, 1, "while away 2", NULL), 0, "A's companion sends while B offline");
 	}
-	is_int(comp_login(&cb), 0, "B's companion logs in again");
+	is_int(simtest_comp_login(&cb), 0, "B's companion logs in again");
 	{
 		struct wa_node *n = NULL;
 		int msgs = 0, marker = -1, ordered = 1, texts = 0;
@@ -879,9 +645,9 @@ int main(void)
 				msgs++;
 				if (wa_node_attr(n, "offline") == NULL || marker >= 0)
 					ordered = 0;
-				if (decode_msg(&cb, n, &g) == 0 && strncmp(text_of(&g), "while away ", 11) == 0)
+				if (simtest_decode_msg(&cb, n, &g) == 0 && strncmp(text_of(&g), "while away ", 11) == 0)
 					texts++;
-				got_free(&g);
+				simtest_got_free(&g);
 			} else if (strcmp(n->tag, "ib") == 0 && wa_node_child(n, "offline")) {
 				long long cnt = -1;
 
@@ -899,10 +665,10 @@ int main(void)
 
 	/* retry receipt answered by the phone with a fresh session */
 	is_int(phone_send(PA, "{\"to\":\"" PB "\",\"text\":\"retry me\"}", id2), 200, "A's phone sends again");
-	is_int(recv_msg(&cb, &g), 0, "B's companion gets it");
-	got_free(&g);
-	recv_msg(&ca, &g);
-	got_free(&g);
+	is_int(simtest_recv_msg(&cb, &g), 0, "B's companion gets it");
+	simtest_got_free(&g);
+	simtest_recv_msg(&ca, &g);
+	simtest_got_free(&g);
 	{
 		struct wa_node *rr = wa_node_new_attrs("receipt", "id", id2, "to", aj, "type", "retry", NULL), *rt, *ack = NULL;
 
@@ -917,12 +683,12 @@ int main(void)
 		wa_node_free(ack);
 		wa_node_free(rr);
 	}
-	is_int(recv_msg(&cb, &g), 0, "the phone re-sends, decryptable");
+	is_int(simtest_recv_msg(&cb, &g), 0, "the phone re-sends, decryptable");
 	is_str(g.id, id2, "same message id");
 	is_str(g.count, "1", "enc carries the retry count");
 	is_str(g.enc_type, "pkmsg", "re-encrypted with a fresh session (pkmsg)");
 	is_str(text_of(&g), "retry me", "same text");
-	got_free(&g);
+	simtest_got_free(&g);
 
 	/* media (§9): media_conn, upload, message, download, decrypt */
 	{
@@ -994,9 +760,9 @@ int main(void)
 			msg.imagemessage = &img;
 			is_int(send_msg(&ca, bj, peer, 2, own, 1, &msg, "media", id), 0, "image message sent");
 		}
-		is_int(recv_msg(&cb, &g), 0, "B's companion decrypts the image message");
+		is_int(simtest_recv_msg(&cb, &g), 0, "B's companion decrypts the image message");
 		ok(g.m->imagemessage && strcmp(g.m->imagemessage->caption, "a picture") == 0, "caption");
-		got_free(&g);
+		simtest_got_free(&g);
 		is_str(box_field(PB, "inbox", id, "type"), "image", "B's phone: image");
 		is_str(box_field(PB, "inbox", id, "mediaOk"), "true", "B's phone downloaded and decrypted it");
 		is_str(box_field(PB, "inbox", id, "caption"), "a picture", "inbox caption");
@@ -1011,7 +777,7 @@ int main(void)
 			wa_base64_encode(pic, sizeof pic, b64);
 			snprintf(body, sizeof body, "{\"to\":\"" PA "\",\"image\":{\"data\":\"%s\",\"caption\":\"pic\"}}", b64);
 			is_int(phone_send(PB, body, NULL), 200, "B's phone sends an image");
-			is_int(recv_msg(&ca, &g), 0, "A's companion decrypts it");
+			is_int(simtest_recv_msg(&ca, &g), 0, "A's companion decrypts it");
 			ok(g.m->imagemessage && g.m->imagemessage->directpath && g.m->imagemessage->has_mediakey, "image message with key and path");
 			if (g.m->imagemessage && g.m->imagemessage->directpath) {
 				snprintf(url, sizeof url, "http://%s%s&hash=x&mms-type=image&__wa-mms=", host, g.m->imagemessage->directpath);
@@ -1023,9 +789,9 @@ int main(void)
 				free(dec);
 				free(rs.data);
 			}
-			got_free(&g);
-			recv_msg(&cb, &g);
-			got_free(&g);
+			simtest_got_free(&g);
+			simtest_recv_msg(&cb, &g);
+			simtest_got_free(&g);
 		}
 	}
 
@@ -1059,15 +825,15 @@ int main(void)
 			const char *cjids[] = { cj };
 			const char *devs[] = { bj, cb.jid, cj, aj };
 
-			is_int(fetch_sessions(&ca, cjids, 1, NULL), 1, "A fetches C's phone bundle");
+			is_int(simtest_fetch_sessions(&ca, cjids, 1, NULL), 1, "A fetches C's phone bundle");
 			is_int(send_group(&ca, gjid, devs, 4, "hello team", id), 0, "A sends SKDMs + skmsg, acked");
 		}
-		is_int(recv_msg(&cb, &g), 0, "B's companion decrypts the group message (SKDM then skmsg)");
+		is_int(simtest_recv_msg(&cb, &g), 0, "B's companion decrypts the group message (SKDM then skmsg)");
 		is_str(text_of(&g), "hello team", "group text");
 		is_str(g.from, gjid, "from the group");
 		is_str(g.participant, ca.jid, "participant is A's device");
 		is_str(g.enc_type, "skmsg", "last enc is skmsg");
-		got_free(&g);
+		simtest_got_free(&g);
 		is_str(box_field(PB, "inbox", id, "text"), "hello team", "B's phone decrypted it");
 		is_str(box_field(PC, "inbox", id, "text"), "hello team", "C's phone decrypted it");
 		is_str(box_field(PC, "inbox", id, "chat"), gjid, "chat is the group");
@@ -1076,20 +842,20 @@ int main(void)
 
 			is_int(send_group(&ca, gjid, devs, 0, "second", id), 0, "second group message: skmsg only");
 		}
-		is_int(recv_msg(&cb, &g), 0, "B's companion decrypts it with the stored sender key");
+		is_int(simtest_recv_msg(&cb, &g), 0, "B's companion decrypts it with the stored sender key");
 		is_str(text_of(&g), "second", "second text");
-		got_free(&g);
+		simtest_got_free(&g);
 		is_str(box_field(PC, "inbox", id, "text"), "second", "C's phone too");
 
 		/* a phone to the group */
 		snprintf(body, sizeof body, "{\"to\":\"%s\",\"text\":\"from bob phone\"}", gjid);
 		is_int(phone_send(PB, body, id2), 200, "B's phone sends to the group");
-		is_int(recv_msg(&ca, &g), 0, "A's companion decrypts the phone's group message");
+		is_int(simtest_recv_msg(&ca, &g), 0, "A's companion decrypts the phone's group message");
 		is_str(text_of(&g), "from bob phone", "text");
 		is_str(g.participant, bj, "participant is B's phone");
-		got_free(&g);
-		is_int(recv_msg(&cb, &g), 0, "B's own companion gets it too");
-		got_free(&g);
+		simtest_got_free(&g);
+		is_int(simtest_recv_msg(&cb, &g), 0, "B's own companion gets it too");
+		simtest_got_free(&g);
 		is_str(box_field(PC, "inbox", id2, "text"), "from bob phone", "C's phone decrypted it");
 
 		/* changes */
@@ -1174,10 +940,10 @@ int main(void)
 		const char *devs[] = { bj, cb.jid };
 
 		is_int(send_group(&ca, "status@broadcast", devs, 2, "my status", id), 0, "A posts a status to B's devices");
-		is_int(recv_msg(&cb, &g), 0, "B's companion decrypts the status");
+		is_int(simtest_recv_msg(&cb, &g), 0, "B's companion decrypts the status");
 		is_str(g.from, "status@broadcast", "from status@broadcast");
 		is_str(text_of(&g), "my status", "status text");
-		got_free(&g);
+		simtest_got_free(&g);
 		is_str(box_field(PB, "inbox", id, "chat"), "status@broadcast", "B's phone has it under status@broadcast");
 	}
 
@@ -1191,19 +957,19 @@ int main(void)
 		is_str(box_field(PB, "inbox", id2, "id"), "", "B's phone never got it");
 		is_int(waclient_recv_tag(cb.c, "message", 300, &n), WACLIENT_ETIMEOUT, "B's companion never got it");
 		wa_node_free(n);
-		recv_msg(&ca, &g); /* A's own copy is not affected */
+		simtest_recv_msg(&ca, &g); /* A's own copy is not affected */
 		is_str(text_of(&g), "lost", "A's companion still got the device-sent copy");
-		got_free(&g);
+		simtest_got_free(&g);
 		is_int(phone_send(PA, "{\"to\":\"" PB "\",\"text\":\"found\"}", id2), 200, "next message");
-		is_int(recv_msg(&cb, &g), 0, "delivered again after the fault ran out");
+		is_int(simtest_recv_msg(&cb, &g), 0, "delivered again after the fault ran out");
 		is_str(text_of(&g), "found", "text");
-		got_free(&g);
-		recv_msg(&ca, &g);
-		got_free(&g);
+		simtest_got_free(&g);
+		simtest_recv_msg(&ca, &g);
+		simtest_got_free(&g);
 	}
 
-	comp_free(&ca);
-	comp_free(&cb);
+	simtest_comp_free(&ca);
+	simtest_comp_free(&cb);
 	is_int(stop_sim(), 0, "wa-sim exits cleanly");
 	{
 		char cmd[300];

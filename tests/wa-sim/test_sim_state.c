@@ -10,7 +10,7 @@
  * the phone and the second device, a 409 on a stale version); presence and
  * chat state both ways (11.8); about, profile picture (11.9); blocklist
  * and refused messages from blocked senders (11.10).
- * TAP via tests/unit/tap.h. Harness helpers copied from test_sim_messaging. */
+ * TAP via tests/unit/tap.h. Harness and companion helpers: simtest.h. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -75,248 +75,13 @@ static int stop_sim(void)
 
 /* ---- a companion: waclient + Signal state ---- */
 
-struct comp {
-	const char *phone;
-	struct waclient_creds cr;
-	struct waclient *c;
-	wa_sigstore *st;
-	wa_sig *sig;
-	char jid[64];
-	uint32_t next_pk;
-};
-
-static void config(struct waclient_config *cfg)
+static int comp_pair(struct simtest_comp *m, const char *phone)
 {
-	memset(cfg, 0, sizeof *cfg);
-	cfg->host = "127.0.0.1";
-	cfg->port = ws_port;
-	wa_hex_decode(root_hex, cfg->trust.root_pub, 32);
-	cfg->os = "test_sim_state";
-	cfg->platform_id = '1';
+	struct simtest_net net = { ws_port, admin_port, "", "test_sim_state" };
+
+	memcpy(net.root_hex, root_hex, sizeof net.root_hex);
+	return simtest_comp_pair(m, phone, &net);
 }
-
-static int comp_login(struct comp *m)
-{
-	struct waclient_config cfg;
-	int reason = 0;
-
-	if (m->c == NULL) {
-		config(&cfg);
-		m->c = waclient_new(&cfg, &m->cr);
-	}
-	if (m->c == NULL || waclient_connect(m->c, T_MS) != 0)
-		return -1;
-	return waclient_wait_success(m->c, T_MS, &reason);
-}
-
-static int comp_pair(struct comp *m, const char *phone)
-{
-	struct waclient_config cfg;
-	struct waclient *c;
-	char qr[512], path[128], body[600];
-	json_t *j = NULL;
-	int rc = -1;
-
-	m->phone = phone;
-	m->next_pk = 1;
-	if (waclient_creds_generate(&m->cr) != 0)
-		return -1;
-	config(&cfg);
-	c = waclient_new(&cfg, &m->cr);
-	if (c == NULL)
-		return -1;
-	snprintf(path, sizeof path, "/admin/phones/%s/scan", phone);
-	if (waclient_connect(c, T_MS) == 0 && waclient_pair_qr(c, 0, T_MS, qr, sizeof qr) == 0 &&
-	    snprintf(body, sizeof body, "{\"qr\":\"%s\"}", qr) > 0 &&
-	    admin("POST", path, body, &j) == 200 && waclient_pair_finish(c, T_MS) == 0) {
-		snprintf(m->jid, sizeof m->jid, "%s", json_string_value(json_object_get(j, "jid")));
-		rc = 0;
-	}
-	json_decref(j);
-	waclient_free(c);
-	if (rc != 0)
-		return -1;
-	m->st = wa_sigstore_mem_new(0, 0);
-	if (m->st == NULL || wa_sig_new(m->st, &m->sig) != 0 ||
-	    wa_sig_identity_set(m->sig, m->cr.identity_pub, m->cr.identity_priv, m->cr.registration_id) != 0 ||
-	    wa_sig_signed_prekey_generate(m->sig, m->cr.spk_id, NULL) != 0)
-		return -1;
-	return comp_login(m);
-}
-
-static void comp_free(struct comp *m)
-{
-	waclient_free(m->c);
-	wa_sig_free(m->sig);
-	wa_sigstore_free(m->st);
-}
-
-static int upload(struct comp *m, size_t n)
-{
-	wa_sig_prekey pks[64];
-	struct wa_node *iq, *reply = NULL;
-	int rc = -1;
-
-	if (n > 64 || wa_sig_prekeys_generate(m->sig, m->next_pk, n, pks, &m->next_pk) != 0)
-		return -1;
-	static int seq;
-	char iqid[32];
-
-	snprintf(iqid, sizeof iqid, "up-%d", ++seq);
-	iq = wa_sig_upload_iq(m->sig, iqid, m->cr.spk_id, pks, n);
-	if (iq && waclient_iq(m->c, iq, T_MS, &reply) == 0 && wa_node_attr_is(reply, "type", "result"))
-		rc = 0;
-	wa_node_free(iq);
-	wa_node_free(reply);
-	return rc;
-}
-
-/* Fetch bundles of jids and build sessions; returns how many worked. */
-static int fetch_sessions(struct comp *m, const char *const *jids, size_t n, int *had_prekey)
-{
-	struct wa_node *iq = wa_node_new_attrs("iq", "xmlns", "encrypt", "type", "get", NULL), *key, *reply = NULL, *u = NULL;
-	int okc = 0;
-
-	key = wa_node_add_new(iq, "key");
-	for (size_t i = 0; i < n; i++) {
-		struct wa_node *un = wa_node_add_new(key, "user");
-
-		wa_node_set_attr(un, "jid", jids[i]);
-		wa_node_set_attr(un, "reason", "identity");
-	}
-	if (waclient_iq(m->c, iq, T_MS, &reply) == 0) {
-		while ((u = wa_node_next(wa_node_child(reply, "list"), "user", u)) != NULL) {
-			wa_sig_bundle b;
-			wa_sig_addr a;
-
-			if (wa_sig_bundle_from_node(u, &b) != 0 || wa_sig_addr_from_jid(wa_node_attr(u, "jid"), &a) != 0)
-				continue;
-			if (had_prekey && b.has_prekey)
-				(*had_prekey)++;
-			if (wa_sig_bundle_process(m->sig, &a, &b) == 0)
-				okc++;
-		}
-	}
-	wa_node_free(iq);
-	wa_node_free(reply);
-	return okc;
-}
-
-static uint8_t *pack_msg(const WaE2E__Message *msg, size_t *len)
-{
-	uint8_t *b;
-
-	*len = wa_e2_e__message__get_packed_size(msg);
-	b = malloc(*len ? *len : 1);
-	if (b)
-		wa_e2_e__message__pack(msg, b);
-	return b;
-}
-
-static struct wa_node *enc_node(struct comp *m, const char *jid, const uint8_t *pt, size_t len, int *pk)
-{
-	wa_sig_addr a;
-	uint8_t *padded = NULL, *ct = NULL;
-	size_t plen = 0, clen = 0;
-	enum wa_sig_msg_type t;
-	struct wa_node *enc = NULL;
-
-	if (wa_sig_addr_from_jid(jid, &a) == 0 && wa_sig_pad(pt, len, 0, &padded, &plen) == 0 &&
-	    wa_sig_encrypt(m->sig, &a, padded, plen, &t, &ct, &clen) == 0) {
-		enc = wa_node_new_attrs("enc", "v", "2", "type", wa_sig_msg_type_name(t), NULL);
-		wa_node_set_bytes(enc, ct, clen);
-		if (t == WA_SIG_PKMSG && pk)
-			*pk = 1;
-	}
-	wa_sig_buf_free(padded, plen);
-	free(ct);
-	return enc;
-}
-
-/* Received message, decrypted. */
-struct got {
-	char from[64], id[130], recipient[64], participant[64], enc_type[8], count[8];
-	int offline;
-	WaE2E__Message *m;       /* innermost content (DSM unwrapped) */
-	WaE2E__Message *top;     /* what was decrypted last (owner of m) */
-	int dsm;
-};
-
-static void got_free(struct got *g)
-{
-	if (g->top)
-		wa_e2_e__message__free_unpacked(g->top, NULL);
-	memset(g, 0, sizeof *g);
-}
-
-/* Decrypt a received <message> node n (borrowed) into g. */
-static int decode_msg(struct comp *m, struct wa_node *n, struct got *g)
-{
-	struct wa_node *enc = NULL;
-	int rc = -1;
-
-	memset(g, 0, sizeof *g);
-	snprintf(g->from, sizeof g->from, "%s", wa_node_attr_or(n, "from", ""));
-	snprintf(g->id, sizeof g->id, "%s", wa_node_attr_or(n, "id", ""));
-	snprintf(g->recipient, sizeof g->recipient, "%s", wa_node_attr_or(n, "recipient", ""));
-	snprintf(g->participant, sizeof g->participant, "%s", wa_node_attr_or(n, "participant", ""));
-	g->offline = wa_node_attr(n, "offline") != NULL;
-	while ((enc = wa_node_next(n, "enc", enc)) != NULL) {
-		enum wa_sig_msg_type t;
-		wa_sig_addr a;
-		size_t clen = 0, plen = 0, ulen;
-		const uint8_t *ct = wa_node_content(enc, &clen);
-		uint8_t *pt = NULL;
-		WaE2E__Message *msg;
-
-		snprintf(g->enc_type, sizeof g->enc_type, "%s", wa_node_attr_or(enc, "type", ""));
-		snprintf(g->count, sizeof g->count, "%s", wa_node_attr_or(enc, "count", ""));
-		if (wa_sig_msg_type_parse(wa_node_attr(enc, "type"), &t) != 0 ||
-		    wa_sig_addr_from_jid(g->participant[0] ? g->participant : g->from, &a) != 0)
-			goto out;
-		if (t == WA_SIG_SKMSG ? wa_sig_group_decrypt(m->sig, g->from, &a, ct, clen, &pt, &plen)
-				      : wa_sig_decrypt(m->sig, &a, t, ct, clen, &pt, &plen))
-			goto out;
-		if (wa_sig_unpad(pt, plen, &ulen) != 0) {
-			wa_sig_buf_free(pt, plen);
-			goto out;
-		}
-		msg = (WaE2E__Message *)wa_pb_unpack(&wa_e2_e__message__descriptor, pt, ulen, WA_PB_MAX_DEPTH);
-		wa_sig_buf_free(pt, plen);
-		if (msg == NULL)
-			goto out;
-		if (msg->senderkeydistributionmessage) {
-			WaE2E__SenderKeyDistributionMessage *sk = msg->senderkeydistributionmessage;
-
-			wa_sig_group_process_skdm(m->sig, sk->groupid, &a, sk->axolotlsenderkeydistributionmessage.data,
-						  sk->axolotlsenderkeydistributionmessage.len);
-		}
-		if (g->top)
-			wa_e2_e__message__free_unpacked(g->top, NULL);
-		g->top = g->m = msg;
-		if (msg->devicesentmessage && msg->devicesentmessage->message) {
-			g->m = msg->devicesentmessage->message;
-			g->dsm = 1;
-		}
-	}
-	rc = g->m ? 0 : -1;
-out:
-	return rc;
-}
-
-static int recv_msg(struct comp *m, struct got *g)
-{
-	struct wa_node *n = NULL;
-	int rc;
-
-	memset(g, 0, sizeof *g);
-	if (waclient_recv_tag(m->c, "message", T_MS, &n) != 0)
-		return -1;
-	rc = decode_msg(m, n, g);
-	wa_node_free(n);
-	return rc;
-}
-
 
 /* ---- state-layer helpers ---- */
 
@@ -339,7 +104,7 @@ static int get_key(void *ud, const uint8_t *id, size_t len, uint8_t out[32])
 }
 
 /* Take a key share from a decrypted message. 0 / -1. */
-static int take_share(const struct got *g, struct askey *k)
+static int take_share(const struct simtest_got *g, struct askey *k)
 {
 	const WaE2E__ProtocolMessage *pm = g->m ? g->m->protocolmessage : NULL;
 	const WaE2E__AppStateSyncKey *key;
@@ -359,7 +124,7 @@ static int take_share(const struct got *g, struct askey *k)
 }
 
 /* Next <notification type=type>, acked; NULL on timeout (caller frees). */
-static struct wa_node *recv_notif(struct comp *m, const char *type)
+static struct wa_node *recv_notif(struct simtest_comp *m, const char *type)
 {
 	struct wa_node *n = NULL;
 
@@ -381,7 +146,7 @@ static struct wa_node *recv_notif(struct comp *m, const char *type)
 
 /* <iq xmlns="w:sync:app:state" type="set"><sync><collection …>[<patch>]</collection></sync></iq>;
  * returns the reply's <collection> (inside *reply, which the caller frees). */
-static struct wa_node *sync_iq(struct comp *m, const char *name, uint64_t version, int snapshot,
+static struct wa_node *sync_iq(struct simtest_comp *m, const char *name, uint64_t version, int snapshot,
 			       const uint8_t *patch, size_t plen, struct wa_node **reply)
 {
 	struct wa_node *iq = wa_node_new_attrs("iq", "xmlns", "w:sync:app:state", "type", "set", NULL), *col;
@@ -528,7 +293,7 @@ static int view_field(const char *phone, const char *coll, const char *kind, con
 }
 
 /* Send a peer protocol message (key request) from companion m to its phone. */
-static int send_key_request(struct comp *m, const struct askey *k)
+static int send_key_request(struct simtest_comp *m, const struct askey *k)
 {
 	WaE2E__Message msg = WA_E2_E__MESSAGE__INIT;
 	WaE2E__ProtocolMessage pm = WA_E2_E__PROTOCOL_MESSAGE__INIT;
@@ -542,7 +307,7 @@ static int send_key_request(struct comp *m, const struct askey *k)
 	int rc = -1, pk = 0;
 
 	snprintf(own, sizeof own, "%s@s.whatsapp.net", m->phone);
-	if (fetch_sessions(m, jids, 1, NULL) != 1)
+	if (simtest_fetch_sessions(m, jids, 1, NULL) != 1)
 		return -1;
 	kid.has_keyid = 1;
 	kid.keyid.data = (uint8_t *)k->id;
@@ -553,11 +318,11 @@ static int send_key_request(struct comp *m, const struct askey *k)
 	pm.type = WA_E2_E__PROTOCOL_MESSAGE__TYPE__APP_STATE_SYNC_KEY_REQUEST;
 	pm.appstatesynckeyrequest = &req;
 	msg.protocolmessage = &pm;
-	pt = pack_msg(&msg, &len);
+	pt = simtest_pack_msg(&msg, &len);
 	wa_msgid_generate(id, m->phone, time(NULL));
 	n = wa_node_new_attrs("message", "id", id, "to", own, "type", "text", "category", "peer", "push_priority",
 			      "high", NULL);
-	e = enc_node(m, own, pt, len, &pk);
+	e = simtest_enc_node(m, own, pt, len, &pk);
 	wa_node_add_child(n, e);
 	if (pk)
 		wa_node_set_bytes(wa_node_add_new(n, "device-identity"), m->cr.account, m->cr.account_len);
@@ -585,7 +350,7 @@ static uint8_t *inflate_all(const uint8_t *z, size_t zlen, size_t *outlen)
 	return out;
 }
 
-static struct wa_node *simple_iq(struct comp *m, const char *type, const char *xmlns, const char *target,
+static struct wa_node *simple_iq(struct simtest_comp *m, const char *type, const char *xmlns, const char *target,
 				 struct wa_node *child)
 {
 	struct wa_node *iq = wa_node_new_attrs("iq", "xmlns", xmlns, "type", type, "target", target, NULL), *reply = NULL;
@@ -601,7 +366,7 @@ static struct wa_node *simple_iq(struct comp *m, const char *type, const char *x
 }
 
 /* The first <tag> node whose from matches (others dropped); NULL on timeout. */
-static struct wa_node *recv_from(struct comp *m, const char *tag, const char *from)
+static struct wa_node *recv_from(struct simtest_comp *m, const char *tag, const char *from)
 {
 	struct wa_node *n = NULL;
 
@@ -617,8 +382,8 @@ static struct wa_node *recv_from(struct comp *m, const char *tag, const char *fr
 
 int main(void)
 {
-	struct comp a1, a2, b1;
-	struct got g;
+	struct simtest_comp a1, a2, b1;
+	struct simtest_got g;
 	struct askey k1, k2;
 	struct wa_appstate_state *s1 = wa_appstate_state_new("regular_low"), *s2 = wa_appstate_state_new("regular_low");
 	struct wa_node *r, *col, *n;
@@ -659,11 +424,11 @@ int main(void)
 
 	/* ---- 11.6 key share, 11.7 history sync ---- */
 	is_int(comp_pair(&a1, PA), 0, "companion A1 paired and logged in");
-	is_int(upload(&a1, 10), 0, "A1 uploads pre-keys");
+	is_int(simtest_comp_upload(&a1, 10), 0, "A1 uploads pre-keys");
 	{
 		int shares = 0, hist = 0;
 
-		for (int i = 0; i < 2 && recv_msg(&a1, &g) == 0; i++) {
+		for (int i = 0; i < 2 && simtest_recv_msg(&a1, &g) == 0; i++) {
 			const WaE2E__ProtocolMessage *pm = g.m->protocolmessage;
 
 			if (take_share(&g, &k1) == 0)
@@ -723,25 +488,25 @@ int main(void)
 				free(raw);
 				free(body.data);
 			}
-			got_free(&g);
+			simtest_got_free(&g);
 		}
 		is_int(shares, 1, "A1 got the app-state key share from its phone");
 		is_int(hist, 1, "A1 got the history sync notification");
 		ok(k1.have && k1.id_len == 6, "key share: 6-byte key id, 32-byte key data");
 	}
 	is_int(comp_pair(&a2, PA), 0, "companion A2 paired and logged in");
-	is_int(upload(&a2, 10), 0, "A2 uploads pre-keys");
-	for (int i = 0; i < 2 && recv_msg(&a2, &g) == 0; i++) {
+	is_int(simtest_comp_upload(&a2, 10), 0, "A2 uploads pre-keys");
+	for (int i = 0; i < 2 && simtest_recv_msg(&a2, &g) == 0; i++) {
 		take_share(&g, &k2);
-		got_free(&g);
+		simtest_got_free(&g);
 	}
 	ok(k2.have && k2.id_len == k1.id_len && memcmp(k2.id, k1.id, k1.id_len) == 0 &&
 	   memcmp(k2.data, k1.data, 32) == 0, "A2 got the same key");
 	memset(&k2, 0, sizeof k2);
 	is_int(send_key_request(&a2, &k1), 0, "A2 sends an APP_STATE_SYNC_KEY_REQUEST to its phone");
-	ok(recv_msg(&a2, &g) == 0 && take_share(&g, &k2) == 0 && memcmp(k2.data, k1.data, 32) == 0,
+	ok(simtest_recv_msg(&a2, &g) == 0 && take_share(&g, &k2) == 0 && memcmp(k2.data, k1.data, 32) == 0,
 	   "the phone answers the key request with a share");
-	got_free(&g);
+	simtest_got_free(&g);
 
 	/* ---- 11.4 the phone's mutation, fetched and verified ---- */
 	is_int(admin("POST", "/admin/phones/" PA "/appstate",
@@ -1136,9 +901,9 @@ int main(void)
 	snprintf(path, sizeof path, "/admin/phones/%s/appstate", PC);
 	is_int(admin("GET", path, NULL, NULL), 404, "unknown phone: 404");
 
-	comp_free(&a1);
-	comp_free(&a2);
-	comp_free(&b1);
+	simtest_comp_free(&a1);
+	simtest_comp_free(&a2);
+	simtest_comp_free(&b1);
 	wa_appstate_state_free(s1);
 	wa_appstate_state_free(s2);
 	is_int(stop_sim(), 0, "wa-sim exits cleanly");
