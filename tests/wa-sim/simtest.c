@@ -118,6 +118,20 @@ int simtest_free_port(void)
 	return port;
 }
 
+int simtest_ports(int *ws, int *admin, int *media)
+{
+	*ws = simtest_free_port();
+	*admin = simtest_free_port();
+	while (*admin == *ws)
+		*admin = simtest_free_port();
+	if (media) {
+		*media = simtest_free_port();
+		while (*media == *ws || *media == *admin)
+			*media = simtest_free_port();
+	}
+	return *ws > 0 && *admin > 0 ? 0 : -1;
+}
+
 int simtest_start(const char *state_dir, int ws_port, int admin_port, int media_port, const char *const *extra,
 		  pid_t *pid, char root_hex[65])
 {

@@ -56,6 +56,10 @@ long simtest_http(const char *method, const char *url, const uint8_t *body, size
  * read it back, close), or -1. Racy by nature; good enough for tests. */
 int simtest_free_port(void);
 
+/* Pick distinct free loopback ports for wa-sim: *ws, *admin and, when
+ * media is not NULL, *media. 0 when ws and admin are > 0, else -1. */
+int simtest_ports(int *ws, int *admin, int *media);
+
 /* Start $WA_SIM_BIN (default ./wa-sim) as a child:
  *   --listen 127.0.0.1:<ws_port> --admin 127.0.0.1:<admin_port>
  *   --state <state_dir> [--media 127.0.0.1:<media_port> if media_port > 0]

@@ -220,11 +220,7 @@ int main(void)
 	snprintf(state_dir, sizeof state_dir, "/tmp/wa-sim-test-XXXXXX");
 	if (mkdtemp(state_dir) == NULL)
 		tap_skip_all("no temporary directory");
-	ws_port = free_port();
-	admin_port = free_port();
-	while (admin_port == ws_port)
-		admin_port = free_port();
-	if (ws_port <= 0 || admin_port <= 0 || start_sim(NULL, NULL, NULL, NULL) != 0) {
+	if (simtest_ports(&ws_port, &admin_port, NULL) != 0 || start_sim(NULL, NULL, NULL, NULL) != 0) {
 		stop_sim();
 		tap_skip_all("cannot start wa-sim (set WA_SIM_BIN or run from the build directory)");
 	}

@@ -58,11 +58,6 @@ static long admin(const char *method, const char *path, const char *body, json_t
 	return simtest_admin_port(admin_port, method, path, body, NULL, out);
 }
 
-static int free_port(void)
-{
-	return simtest_free_port();
-}
-
 static int start_sim(void)
 {
 	return simtest_start(state_dir, ws_port, admin_port, media_port, NULL, &sim_pid, root_hex);
@@ -401,14 +396,7 @@ int main(void)
 	snprintf(state_dir, sizeof state_dir, "/tmp/wa-sim-state-XXXXXX");
 	if (mkdtemp(state_dir) == NULL)
 		tap_skip_all("no temporary directory");
-	ws_port = free_port();
-	admin_port = free_port();
-	while (admin_port == ws_port)
-		admin_port = free_port();
-	media_port = free_port();
-	while (media_port == ws_port || media_port == admin_port)
-		media_port = free_port();
-	if (ws_port <= 0 || admin_port <= 0 || start_sim() != 0) {
+	if (simtest_ports(&ws_port, &admin_port, &media_port) != 0 || start_sim() != 0) {
 		stop_sim();
 		tap_skip_all("cannot start wa-sim (set WA_SIM_BIN or run from the build directory)");
 	}
