@@ -231,11 +231,36 @@ int simtest_comp_login(struct simtest_comp *m)
 	return waclient_wait_success(m->c, SIMTEST_T_MS, &reason);
 }
 
+int simtest_pair_scan(struct waclient *c, const char *admin_hostport, const char *phone, int timeout_ms,
+		      json_t **answer)
+{
+	char qr[512], path[128], body[600];
+
+	*answer = NULL;
+	snprintf(path, sizeof path, "/admin/phones/%s/scan", phone);
+	if (waclient_connect(c, timeout_ms) == 0 && waclient_pair_qr(c, 0, timeout_ms, qr, sizeof qr) == 0 &&
+	    snprintf(body, sizeof body, "{\"qr\":\"%s\"}", qr) > 0 &&
+	    simtest_admin(admin_hostport, "POST", path, body, NULL, answer) == 200 &&
+	    waclient_pair_finish(c, timeout_ms) == 0)
+		return 0;
+	return -1;
+}
+
+int simtest_sig_setup(const struct waclient_creds *cr, wa_sigstore **st, wa_sig **sig)
+{
+	*st = wa_sigstore_mem_new(0, 0);
+	if (*st == NULL || wa_sig_new(*st, sig) != 0 ||
+	    wa_sig_identity_set(*sig, cr->identity_pub, cr->identity_priv, cr->registration_id) != 0 ||
+	    wa_sig_signed_prekey_generate(*sig, cr->spk_id, NULL) != 0)
+		return -1;
+	return 0;
+}
+
 int simtest_comp_pair(struct simtest_comp *m, const char *phone, const struct simtest_net *net)
 {
 	struct waclient_config cfg;
 	struct waclient *c;
-	char qr[512], path[128], body[600];
+	char hp[32];
 	json_t *j = NULL;
 	int rc = -1;
 
@@ -248,21 +273,14 @@ int simtest_comp_pair(struct simtest_comp *m, const char *phone, const struct si
 	c = waclient_new(&cfg, &m->cr);
 	if (c == NULL)
 		return -1;
-	snprintf(path, sizeof path, "/admin/phones/%s/scan", phone);
-	if (waclient_connect(c, SIMTEST_T_MS) == 0 && waclient_pair_qr(c, 0, SIMTEST_T_MS, qr, sizeof qr) == 0 &&
-	    snprintf(body, sizeof body, "{\"qr\":\"%s\"}", qr) > 0 &&
-	    simtest_admin_port(m->net.admin_port, "POST", path, body, NULL, &j) == 200 && waclient_pair_finish(c, SIMTEST_T_MS) == 0) {
+	snprintf(hp, sizeof hp, "127.0.0.1:%d", m->net.admin_port);
+	if (simtest_pair_scan(c, hp, phone, SIMTEST_T_MS, &j) == 0) {
 		snprintf(m->jid, sizeof m->jid, "%s", json_string_value(json_object_get(j, "jid")));
 		rc = 0;
 	}
 	json_decref(j);
 	waclient_free(c);
-	if (rc != 0)
-		return -1;
-	m->st = wa_sigstore_mem_new(0, 0);
-	if (m->st == NULL || wa_sig_new(m->st, &m->sig) != 0 ||
-	    wa_sig_identity_set(m->sig, m->cr.identity_pub, m->cr.identity_priv, m->cr.registration_id) != 0 ||
-	    wa_sig_signed_prekey_generate(m->sig, m->cr.spk_id, NULL) != 0)
+	if (rc != 0 || simtest_sig_setup(&m->cr, &m->st, &m->sig) != 0)
 		return -1;
 	return simtest_comp_login(m);
 }

@@ -100,6 +100,19 @@ struct simtest_comp {
 	struct simtest_net net;      /* copied by simtest_comp_pair() */
 };
 
+/* QR pairing of the fresh waclient c (creds generated, not connected):
+ * connect, read the QR, have the phone scan it through the admin API at
+ * admin_hostport (POST /admin/phones/<phone>/scan), finish the pairing.
+ * Every wait up to timeout_ms. 0 / -1; *answer is the scan's JSON answer
+ * (the device "jid", or an "error"), or NULL: the caller decrefs it. */
+int simtest_pair_scan(struct waclient *c, const char *admin_hostport, const char *phone, int timeout_ms,
+		      json_t **answer);
+
+/* Signal state for paired creds cr: a new in-memory store (*st), a wa_sig
+ * (*sig) with cr's identity and a fresh signed pre-key cr->spk_id. 0 / -1;
+ * the caller frees *st and *sig (set as far as they got) either way. */
+int simtest_sig_setup(const struct waclient_creds *cr, wa_sigstore **st, wa_sig **sig);
+
 /* Pair a new companion with phone: fresh creds, QR pairing answered by
  * POST /admin/phones/<phone>/scan, then a Signal identity + signed pre-key
  * and simtest_comp_login(). net is copied. 0 / -1 (then free m anyway). */

@@ -53,7 +53,6 @@ struct cli {
 static int pair(struct cli *m)
 {
 	struct waclient *c;
-	char qr[512], path[128], body[600];
 	json_t *j = NULL;
 	int rc = -1, reason = 0;
 	wa_sig_prekey pks[20];
@@ -62,22 +61,13 @@ static int pair(struct cli *m)
 
 	if (waclient_creds_generate(&m->cr) != 0 || (c = waclient_new(&m->cfg, &m->cr)) == NULL)
 		return -1;
-	snprintf(path, sizeof path, "/admin/phones/%s/scan", m->phone);
-	if (waclient_connect(c, T_MS) == 0 && waclient_pair_qr(c, 0, T_MS, qr, sizeof qr) == 0 &&
-	    snprintf(body, sizeof body, "{\"qr\":\"%s\"}", qr) > 0 && admin("POST", path, body, &j) == 200 &&
-	    waclient_pair_finish(c, T_MS) == 0)
-		rc = 0;
+	rc = simtest_pair_scan(c, admin_hp, m->phone, T_MS, &j);
 	if (rc != 0)
 		fprintf(stderr, "pairing failed (does phone %s exist? %s)\n", m->phone,
 			j ? json_string_value(json_object_get(j, "error")) : "no admin answer");
 	json_decref(j);
 	waclient_free(c);
-	if (rc != 0)
-		return -1;
-	m->st = wa_sigstore_mem_new(0, 0);
-	if (m->st == NULL || wa_sig_new(m->st, &m->sig) != 0 ||
-	    wa_sig_identity_set(m->sig, m->cr.identity_pub, m->cr.identity_priv, m->cr.registration_id) != 0 ||
-	    wa_sig_signed_prekey_generate(m->sig, m->cr.spk_id, NULL) != 0)
+	if (rc != 0 || simtest_sig_setup(&m->cr, &m->st, &m->sig) != 0)
 		return -1;
 	m->c = waclient_new(&m->cfg, &m->cr);
 	if (m->c == NULL || waclient_connect(m->c, T_MS) != 0 || waclient_wait_success(m->c, T_MS, &reason) != 0)
