@@ -768,7 +768,7 @@ int main(void)
 		ok(wa_node_attr_is(wa_node_child(r, "picture"), "status", "304"), "group picture, known id: 304");
 		wa_node_free(r);
 		pic = wa_node_new_attrs("picture", "type", "image", NULL);
-		wa_node_set_bytes(pic, "\xff\xd8BOB\xff\xd9", 7);
+		wa_node_set_bytes(pic, "\xff\xd8" "BOB\xff\xd9", 7);
 		r = simple_iq(&b1, "set", "w:profile:picture", gj, pic);
 		ok(wa_node_attr_is(wa_node_child(r, "error"), "code", "403"), "non-admin B1 cannot set it: 403");
 		wa_node_free(r);
