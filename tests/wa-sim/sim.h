@@ -302,6 +302,9 @@ int sim_pair_on_reply(struct sim_conn *c, struct wa_node *iq);
  * secret and sends pair-success). */
 int sim_pair_link_iq(struct sim_conn *c, struct wa_node *iq, struct wa_node *child);
 
+/* IQ handler: md remove-companion-device, the companion's own logout (11.10). */
+int sim_pair_logout_iq(struct sim_conn *c, struct wa_node *iq, struct wa_node *child);
+
 /* The user of phone `acc` types code: find the connection that asked to
  * pair with this phone, unwrap its ephemeral key and send it the
  * link_code_companion_reg notification. HTTP-like status with *why. */

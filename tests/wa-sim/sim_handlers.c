@@ -47,6 +47,7 @@ const struct sim_iq_handler sim_iq_handlers[] = {
 	{ "set", "passive", NULL, SIM_LOGGED_IN, iq_passive },
 	{ "set", "urn:xmpp:whatsapp:dirty", "clean", SIM_LOGGED_IN, iq_dirty_clean },
 	{ "set", "md", "link_code_companion_reg", SIM_REGISTERING, sim_pair_link_iq },
+	{ "set", "md", "remove-companion-device", SIM_LOGGED_IN, sim_pair_logout_iq },
 	/* messaging layer (sim_msg.h, simmsg) */
 	{ "set", "encrypt", "rotate", SIM_LOGGED_IN, sim_iq_prekey_rotate },
 	{ "set", "encrypt", NULL, SIM_LOGGED_IN, sim_iq_prekey_upload },

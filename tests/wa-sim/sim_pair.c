@@ -3,6 +3,7 @@
  * signatures + HMAC in pair-success, verification of pair-device-sign,
  * recording the device, the 515 restart; and device removal (401). */
 #include "sim.h"
+#include "sim_msg.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -414,6 +415,29 @@ int sim_pair_remove_device(struct sim_server *s, struct sim_account *a, uint16_t
 	sim_account_device_remove(a, id);
 	sim_save(s);
 	return 0;
+}
+
+/* <iq xmlns="md" type="set"><remove-companion-device jid="<own device>"
+ * reason="user_initiated"/></iq> (11.10): the companion logs itself out.
+ * Only its own device JID (PN or LID form) is accepted (else 403; no jid
+ * 400). The result goes out first, then the device is removed as by the
+ * phone: the connection gets the 401 device_removed stream error. */
+int sim_pair_logout_iq(struct sim_conn *c, struct wa_node *iq, struct wa_node *child)
+{
+	struct wa_jid j;
+	uint16_t dev = 0;
+	struct sim_account *a;
+
+	if (wa_node_attr_jid(child, "jid", &j) != 0)
+		return sim_conn_iq_error(c, iq, 400, "bad-request") == 0 ? 0 : -1;
+	a = sim_resolve_user(c->srv, &j, &dev);
+	if (a == NULL || a != c->acc || c->dev == NULL || dev != c->dev->id)
+		return sim_conn_iq_error(c, iq, 403, "forbidden") == 0 ? 0 : -1;
+	wa_info("wa-sim: %s logs itself out (reason %s)", c->jid,
+		    wa_node_attr(child, "reason") ? wa_node_attr(child, "reason") : "-");
+	if (sim_conn_iq_result(c, iq, NULL) != 0)
+		return -1;
+	return sim_pair_remove_device(c->srv, a, dev) == 0 ? 0 : -1;
 }
 
 /* ---- pairing by phone-number code (4.5) ---- */

@@ -372,10 +372,10 @@ int main(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	snprintf(state_dir, sizeof state_dir, "/tmp/wa-sim-msg-XXXXXX");
 	if (mkdtemp(state_dir) == NULL)
-		tap_skip_all("no temporary directory");
+		tap_bail("no temporary directory");
 	if (simtest_ports(&ws_port, &admin_port, &media_port) != 0 || start_sim() != 0) {
 		stop_sim();
-		tap_skip_all("cannot start wa-sim (set WA_SIM_BIN or run from the build directory)");
+		tap_bail("cannot start wa-sim (set WA_SIM_BIN or run from the build directory); its log is in the state directory");
 	}
 	is_int(admin("POST", "/admin/phones", "{\"number\":\"" PA "\",\"pushName\":\"Alice\"}", NULL), 201, "phone A");
 	is_int(admin("POST", "/admin/phones", "{\"number\":\"" PB "\",\"pushName\":\"Bob\"}", NULL), 201, "phone B");

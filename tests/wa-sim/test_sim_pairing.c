@@ -219,10 +219,10 @@ int main(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	snprintf(state_dir, sizeof state_dir, "/tmp/wa-sim-test-XXXXXX");
 	if (mkdtemp(state_dir) == NULL)
-		tap_skip_all("no temporary directory");
+		tap_bail("no temporary directory");
 	if (simtest_ports(&ws_port, &admin_port, NULL) != 0 || start_sim(NULL, NULL, NULL, NULL) != 0) {
 		stop_sim();
-		tap_skip_all("cannot start wa-sim (set WA_SIM_BIN or run from the build directory)");
+		tap_bail("cannot start wa-sim (set WA_SIM_BIN or run from the build directory); its log is in the state directory");
 	}
 	ok(strlen(root_hex) == 64, "GET /admin/root-key gives a 32-byte public key");
 
@@ -473,6 +473,38 @@ int main(void)
 		waclient_free(c4);
 		c4 = login(&cr4, root_hex, &rc, &reason);
 		is_int(rc, 0, "link-code companion logs in");
+		/* the companion logs itself out (11.10) */
+		{
+			struct wa_node *r = NULL, *lo;
+			char own[64];
+
+			lo = wa_node_new_attrs("iq", "xmlns", "md", "type", "set", NULL);
+			wa_node_add_child(lo, wa_node_new_attrs("remove-companion-device", "jid", PHONE ":2@s.whatsapp.net",
+								"reason", "user_initiated", NULL));
+			ok(waclient_iq(c4, lo, T_MS, &r) == 0 && wa_node_attr_is(r, "type", "error") &&
+				   wa_node_attr_is(wa_node_child(r, "error"), "code", "403"),
+			   "logout naming another device -> 403");
+			wa_node_free(lo);
+			wa_node_free(r);
+			r = NULL;
+			snprintf(own, sizeof own, "%s:%u@s.whatsapp.net", PHONE, (unsigned)cr4.device);
+			lo = wa_node_new_attrs("iq", "xmlns", "md", "type", "set", NULL);
+			wa_node_add_child(lo, wa_node_new_attrs("remove-companion-device", "jid", own, "reason",
+								"user_initiated", NULL));
+			ok(waclient_iq(c4, lo, T_MS, &r) == 0 && wa_node_attr_is(r, "type", "result"),
+			   "remove-companion-device with the own JID -> result");
+			wa_node_free(lo);
+			wa_node_free(r);
+			r = NULL;
+			rc = waclient_recv_tag(c4, "stream:error", T_MS, &r);
+			ok(rc == 0 && wa_node_attr_is(r, "code", "401") &&
+				   wa_node_attr_is(wa_node_child(r, "conflict"), "type", "device_removed"),
+			   "then <stream:error code=401><conflict type=device_removed/>");
+			wa_node_free(r);
+		}
+		waclient_free(c4);
+		c4 = login(&cr4, root_hex, &rc, &reason);
+		ok(rc == WACLIENT_EPROTO && reason == 401, "a logged-out companion can no longer log in");
 		waclient_free(c4);
 
 		waclient_creds_generate(&cr5);
