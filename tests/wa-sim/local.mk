@@ -32,7 +32,7 @@ EXTRA_DIST += tests/wa-sim/test_sim_indep.py
 WA_SIM_CORE += tests/wa-sim/sim_msg.h tests/wa-sim/sim_prekeys.c tests/wa-sim/sim_phone.c \
 	tests/wa-sim/sim_usync.c tests/wa-sim/sim_msg.c tests/wa-sim/sim_groups.c \
 	tests/wa-sim/sim_media.h tests/wa-sim/sim_media.c
-wa_sim_SOURCES += tests/wa-sim/sim_admin_msg.c tests/wa-sim/sim_media_http.c
+wa_sim_SOURCES += tests/wa-sim/sim_admin_msg.c tests/wa-sim/sim_media_http.c tests/wa-sim/sim_tls.c
 check_PROGRAMS += tests/wa-sim/test_sim_messaging
 TESTS += tests/wa-sim/test_sim_messaging
 tests_wa_sim_test_sim_messaging_SOURCES = tests/wa-sim/test_sim_messaging.c tests/unit/tap.h

@@ -158,7 +158,7 @@ static int h_send(struct sim_server *s, struct sim_account *a, json_t *in, json_
 		}
 		free(plain);
 		free(enc);
-		snprintf(url, sizeof url, "http://%s%s", host, dp);
+		snprintf(url, sizeof url, "https://%s%s", host, dp);
 		{
 			WaE2E__ImageMessage img = WA_E2_E__IMAGE_MESSAGE__INIT;
 

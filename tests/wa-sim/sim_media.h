@@ -6,9 +6,11 @@
  *                     GET <direct_path> returns it.
  *
  * Started with wa-sim --media HOST:PORT; without it media_conn answers 503
- * and phones cannot send media. Plain HTTP on loopback: clients that insist
- * on https:// (whatsmeow builds "https://" + hostname) need a TLS proxy or a
- * configurable scheme. Threads: the lws service thread only. Limits:
+ * and phones cannot send media. The port speaks HTTPS, as WhatsApp's media
+ * hosts do (whatsmeow and Baileys build "https://" + host), with wa-sim's own
+ * certificate (sim_tls.c: STATE/media-cert.pem, to be trusted as a CA
+ * file), and plain HTTP on the same port for simple tools; the URLs it
+ * hands out are https://. Threads: the lws service thread only. Limits:
  * SIM_MEDIA_BLOB_MAX per file, SIM_MEDIA_BLOBS files, SIM_MEDIA_TOTAL bytes
  * (oldest dropped); nothing is persisted. */
 #ifndef SIM_MEDIA_H
@@ -40,8 +42,18 @@ void sim_media_clear(void);
 /* IQ handler: xmlns="w:m" <media_conn/>. */
 int sim_iq_media_conn(struct sim_conn *c, struct wa_node *iq, struct wa_node *child);
 
-/* Create the HTTP vhost on hostport (wa-sim main). 0 / -1. */
+/* Create the HTTPS (+ plain HTTP) vhost on hostport with the certificate
+ * pair in state_dir (made by sim_tls_ensure when missing). The lws context
+ * must have been created with LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT.
+ * 0 / -1 (logged). wa-sim main only. */
 struct lws_context;
-int sim_media_start(struct lws_context *ctx, const char *hostport);
+int sim_media_start(struct lws_context *ctx, const char *hostport, const char *state_dir);
+
+/* sim_tls.c: make sure state_dir holds media-cert.pem (self-signed, SAN
+ * 127.0.0.1, ::1, localhost and host) and media-key.pem (0600); reuse a
+ * readable pair that covers host, else make a new one. Fills the two paths.
+ * 0 / -1 (logged). */
+int sim_tls_ensure(const char *state_dir, const char *host, char *cert_path, size_t cert_cap, char *key_path,
+		   size_t key_cap);
 
 #endif

@@ -1,7 +1,7 @@
 /* sim_media_http: the media host's HTTP vhost (PROTOCOL.md 9.3, 9.4).
  *
  *   POST /mms/<type>/<token>?auth=<auth>&token=<token>   body = encrypted file
- *     -> 200 {"url": "http://<host><direct_path>", "direct_path": "..."}
+ *     -> 200 {"url": "https://<host><direct_path>", "direct_path": "..."}
  *        401 wrong auth, 400 token is not base64url(SHA-256(body)) (padded
  *        or not), 413 over SIM_MEDIA_BLOB_MAX
  *   GET <direct_path>[&hash=…&mms-type=…]  -> 200 the file, 404
@@ -104,7 +104,7 @@ static int handle(struct lws *wsi, struct media_pss *p)
 			return respond_json(wsi, p, 400, "{\"error\":\"token is not the SHA-256 of the body\"}");
 		if (sim_media_put(p->body, p->body_len, mms, dp, sizeof dp) != 0)
 			return respond_json(wsi, p, 507, "{\"error\":\"cannot store\"}");
-		snprintf(out, sizeof out, "{\"url\":\"http://%s%s\",\"direct_path\":\"%s\"}", host ? host : "", dp, dp);
+		snprintf(out, sizeof out, "{\"url\":\"https://%s%s\",\"direct_path\":\"%s\"}", host ? host : "", dp, dp);
 		return respond_json(wsi, p, 200, out);
 	}
 }
@@ -116,10 +116,13 @@ static int media_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
 	int m, ulen;
 	char *uri;
 
-	switch (reason) {
-	case LWS_CALLBACK_PROTOCOL_DESTROY:
+	if (reason == LWS_CALLBACK_PROTOCOL_DESTROY) {
 		sim_media_clear();
 		return 0;
+	}
+	if (p == NULL) /* callbacks of a connection with no HTTP transaction (TLS refused, ...) */
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	switch (reason) {
 	case LWS_CALLBACK_HTTP:
 		pss_release(p);
 		p->handled = 0;
@@ -202,11 +205,11 @@ static int media_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
 	return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
-int sim_media_start(struct lws_context *ctx, const char *hostport)
+int sim_media_start(struct lws_context *ctx, const char *hostport, const char *state_dir)
 {
 	static struct lws_protocols protocols[2];
 	struct lws_context_creation_info info;
-	char host[128];
+	char host[128], cert[1024], key[1024];
 	const char *colon = hostport ? strrchr(hostport, ':') : NULL;
 	long port;
 
@@ -215,7 +218,7 @@ int sim_media_start(struct lws_context *ctx, const char *hostport)
 	memcpy(host, hostport, (size_t)(colon - hostport));
 	host[colon - hostport] = '\0';
 	port = strtol(colon + 1, NULL, 10);
-	if (port <= 0 || port > 65535)
+	if (port <= 0 || port > 65535 || sim_tls_ensure(state_dir, host, cert, sizeof cert, key, sizeof key) != 0)
 		return -1;
 	protocols[0].name = "media-http";
 	protocols[0].callback = media_callback;
@@ -225,7 +228,11 @@ int sim_media_start(struct lws_context *ctx, const char *hostport)
 	info.iface = host;
 	info.port = (int)port;
 	info.protocols = protocols;
-	info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
+	info.ssl_cert_filepath = cert;
+	info.ssl_private_key_filepath = key;
+	info.alpn = "http/1.1"; /* the callback serves HTTP/1 only */
+	info.options = LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_ALLOW_NON_SSL_ON_SSL_PORT |
+		       LWS_SERVER_OPTION_ALLOW_HTTP_ON_HTTPS_LISTENER;
 	if (lws_create_vhost(ctx, &info) == NULL) {
 		wa_error("sim: cannot listen for media on %s", hostport);
 		return -1;

@@ -299,7 +299,7 @@ static int picture_reply(struct sim_conn *c, struct wa_node *iq, struct wa_node 
 	/* served by the media host as a plain (unencrypted) file */
 	if (sim_media_put(jpeg, len, "image", dpath, sizeof dpath) != 0)
 		goto fail;
-	snprintf(url, sizeof url, "http://%s%s", sim_media_host(), dpath);
+	snprintf(url, sizeof url, "https://%s%s", sim_media_host(), dpath);
 	if (wa_node_set_attr_uint(r, "id", id) != 0 || wa_node_set_attr(r, "url", url) != 0 ||
 	    wa_node_set_attr(r, "direct_path", dpath) != 0 ||
 	    wa_node_set_attr(r, "type", child ? wa_node_attr_or(child, "type", "image") : "image") != 0 ||

@@ -68,7 +68,20 @@ long simtest_admin(const char *hostport, const char *method, const char *path, c
 	return status;
 }
 
+static char media_ca[400];
+
+const char *simtest_media_ca(void)
+{
+	return media_ca;
+}
+
 long simtest_http(const char *method, const char *url, const uint8_t *body, size_t blen, struct simtest_resp *out)
+{
+	return simtest_http_ca(method, url, body, blen, media_ca[0] ? media_ca : NULL, out);
+}
+
+long simtest_http_ca(const char *method, const char *url, const uint8_t *body, size_t blen, const char *ca_file,
+		     struct simtest_resp *out)
 {
 	CURL *h = curl_easy_init();
 	long status = 0;
@@ -82,6 +95,8 @@ long simtest_http(const char *method, const char *url, const uint8_t *body, size
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
+	if (ca_file)
+		curl_easy_setopt(h, CURLOPT_CAINFO, ca_file);
 	if (body) {
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)blen);
@@ -158,6 +173,7 @@ int simtest_start(const char *state_dir, int ws_port, int admin_port, int media_
 	if (media_port > 0) {
 		argv[n++] = "--media";
 		argv[n++] = md;
+		snprintf(media_ca, sizeof media_ca, "%s/media-cert.pem", state_dir);
 	}
 	for (size_t i = 0; extra && extra[i]; i++) {
 		if (i >= SIMTEST_MAX_EXTRA)

@@ -46,11 +46,20 @@ long simtest_admin(const char *hostport, const char *method, const char *path, c
 long simtest_admin_port(int port, const char *method, const char *path, const char *body, const char *ctype,
 			json_t **out);
 
-/* Plain HTTP to any url (the media host): POST/PUT with body (blen bytes)
- * or GET/... with body NULL. The answer body goes to *out (reset first;
- * caller frees out->data). Returns the HTTP status, 0 on transport failure.
+/* HTTP or HTTPS to any url (the media host): POST/PUT with body (blen
+ * bytes) or GET/... with body NULL. The answer body goes to *out (reset
+ * first; caller frees out->data). https:// is verified against the CA file
+ * simtest_start() recorded (the wa-sim's media-cert.pem), else the system's.
+ * Returns the HTTP status, 0 on transport failure (TLS verification too).
  * 5 s timeout. */
 long simtest_http(const char *method, const char *url, const uint8_t *body, size_t blen, struct simtest_resp *out);
+
+/* The same with an explicit CA file (NULL: the system's trust store). */
+long simtest_http_ca(const char *method, const char *url, const uint8_t *body, size_t blen, const char *ca_file,
+		     struct simtest_resp *out);
+
+/* The CA file simtest_start() recorded for a media host ("" if none). */
+const char *simtest_media_ca(void);
 
 /* A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0,
  * read it back, close), or -1. Racy by nature; good enough for tests. */

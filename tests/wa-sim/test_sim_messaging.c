@@ -710,29 +710,43 @@ int main(void)
 			snprintf(etok, sizeof etok, "%s", e);
 			curl_free(e);
 			curl_easy_cleanup(h);
-			snprintf(url, sizeof url, "http://%s/mms/image/%s?auth=wrong&token=%s", host, tok, etok);
+			snprintf(url, sizeof url, "https://%s/mms/image/%s?auth=wrong&token=%s", host, tok, etok);
 			is_int(simtest_http("POST", url, enc, elen, &rs), 401, "upload with a wrong auth -> 401");
 			free(rs.data);
-			snprintf(url, sizeof url, "http://%s/mms/image/%s?auth=%s&token=%s", host, tok, auth, etok);
+			is_int(simtest_http_ca("POST", url, enc, elen, NULL, &rs), 0,
+			       "HTTPS without trusting wa-sim's media-cert.pem fails verification");
+			free(rs.data);
+			snprintf(url, sizeof url, "https://%s/mms/image/%s?auth=%s&token=%s", host, tok, auth, etok);
 		}
 		st = simtest_http("POST", url, enc, elen, &rs);
 		is_int(st, 200, "encrypted image uploaded");
 		{
 			json_t *jr = rs.data ? json_loads(rs.data, 0, NULL) : NULL;
 
+			const char *uu = json_string_value(json_object_get(jr, "url"));
+
 			snprintf(dp, sizeof dp, "%s", json_string_value(json_object_get(jr, "direct_path")) ?
 						       json_string_value(json_object_get(jr, "direct_path")) : "");
+			ok(uu && strncmp(uu, "https://", 8) == 0 && strstr(uu, host) == uu + 8, "upload answer url is https://<host>...");
 			json_decref(jr);
 		}
 		free(rs.data);
 		ok(dp[0] == '/', "answer has a direct_path");
+		{
+			struct simtest_resp r2;
+
+			snprintf(url, sizeof url, "http://%s%s", host, dp);
+			ok(simtest_http("GET", url, NULL, 0, &r2) == 200 && r2.len == elen && memcmp(r2.data, enc, elen) == 0,
+			   "the same port also serves plain HTTP (the uploaded bytes)");
+			free(r2.data);
+		}
 		{
 			WaE2E__Message msg = WA_E2_E__MESSAGE__INIT;
 			WaE2E__ImageMessage img = WA_E2_E__IMAGE_MESSAGE__INIT;
 			const char *peer[] = { bj, cb.jid }, *own[] = { aj };
 			char imgurl[400];
 
-			snprintf(imgurl, sizeof imgurl, "http://%s%s", host, dp);
+			snprintf(imgurl, sizeof imgurl, "https://%s%s", host, dp);
 			img.url = imgurl;
 			img.directpath = dp;
 			img.mimetype = "image/jpeg";
@@ -768,8 +782,9 @@ int main(void)
 			is_int(simtest_recv_msg(&ca, &g), 0, "A's companion decrypts it");
 			ok(g.m->imagemessage && g.m->imagemessage->directpath && g.m->imagemessage->has_mediakey, "image message with key and path");
 			if (g.m->imagemessage && g.m->imagemessage->directpath) {
-				snprintf(url, sizeof url, "http://%s%s&hash=x&mms-type=image&__wa-mms=", host, g.m->imagemessage->directpath);
-				is_int(simtest_http("GET", url, NULL, 0, &rs), 200, "download from the media host");
+				ok(g.m->imagemessage->url && strncmp(g.m->imagemessage->url, "https://", 8) == 0, "message URL is https://");
+				snprintf(url, sizeof url, "https://%s%s&hash=x&mms-type=image&__wa-mms=", host, g.m->imagemessage->directpath);
+				is_int(simtest_http("GET", url, NULL, 0, &rs), 200, "download from the media host over HTTPS");
 				is_int(wa_media_decrypt(WA_MEDIA_IMAGE, g.m->imagemessage->mediakey.data, (uint8_t *)rs.data, rs.len,
 							g.m->imagemessage->fileencsha256.data, g.m->imagemessage->filesha256.data,
 							&dec, &dlen, &info), 0, "decrypts with the message's key and hashes");

@@ -159,7 +159,8 @@ int main(int argc, char **argv)
 		goto out;
 
 	memset(&info, 0, sizeof info);
-	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DISABLE_IPV6;
+	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DISABLE_IPV6 |
+		       LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	info.user = &srv;
 	srv.ctx = g_ctx = lws_create_context(&info);
 	if (srv.ctx == NULL) {
@@ -195,7 +196,7 @@ int main(int argc, char **argv)
 		wa_error("sim: cannot listen on %s", admin);
 		goto out;
 	}
-	if (media && sim_media_start(srv.ctx, media) != 0)
+	if (media && sim_media_start(srv.ctx, media, state) != 0)
 		goto out;
 
 	signal(SIGINT, on_signal);
