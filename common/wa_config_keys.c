@@ -48,6 +48,8 @@ const struct wa_config_key wa_config_keys[] = {
 	  "Hex Curve25519 public key that must have signed the server's certificate chain (WhatsApp's own root by default; wa-sim prints its own)." },
 	{ "whatsapp.root_serial", "0",
 	  "Issuer serial the intermediate certificate must name (0 for WhatsApp)." },
+	{ "whatsapp.media_ca", "",
+	  "CA file (PEM) that media hosts' HTTPS certificates are checked against; empty: the system's trust store (right for WhatsApp). For wa-sim: its STATE/media-cert.pem." },
 
 	/* [media] */
 	{ "media.dir", "/var/lib/wa-akg/media",
