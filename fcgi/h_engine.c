@@ -45,10 +45,11 @@ static int enum_has(const char *values, const char *v)
 	return 0;
 }
 
-/* Store an uploaded part as a media file; adds {"file": {...}} to args. */
-static int store_upload(struct wa_req *r, const struct wa_mp_part *part, json_t *args)
+/* Store an uploaded part as a media file (name: its file name in
+ * media.dir, cap >= 96); adds {"file": {...}} to args. */
+static int store_upload(struct wa_req *r, const struct wa_mp_part *part, json_t *args, char *name, size_t cap)
 {
-	char name[96], path[1024], hex[25], sha[65];
+	char path[1024], hex[25], sha[65];
 	const char *ext = strrchr(part->filename, '.');
 	int fd;
 	ssize_t w;
@@ -58,7 +59,7 @@ static int store_upload(struct wa_req *r, const struct wa_mp_part *part, json_t 
 		return wa_reply_error(r, 500, "Cannot name the upload", NULL);
 	if (!ext || strlen(ext) > 8 || strspn(ext + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != strlen(ext + 1))
 		ext = "";
-	snprintf(name, sizeof name, "up-%s%s", hex, ext);
+	snprintf(name, cap, "up-%s%s", hex, ext);
 	snprintf(path, sizeof path, "%s/%s", r->app->media_dir, name);
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0640);
 	if (fd < 0) {
@@ -91,8 +92,23 @@ static int store_upload(struct wa_req *r, const struct wa_mp_part *part, json_t 
 	return 0;
 }
 
-/* multipart/form-data body -> args with every text field and the file. */
-static int read_upload(struct wa_req *r, json_t *args)
+/* Undo store_upload when the operation was refused: the file and its row
+ * go, so a rejected request leaves nothing behind. */
+static void discard_upload(struct wa_req *r, const char *name)
+{
+	char path[1024];
+
+	snprintf(path, sizeof path, "%s/%s", r->app->media_dir, name);
+	if (unlink(path) != 0 && errno != ENOENT)
+		wa_warn("cannot remove the refused upload %s: %s", path, strerror(errno));
+	if (wa_db_exec(r->db, "DELETE FROM media_files WHERE filename = ?", "s", name) < 0)
+		wa_warn("cannot remove the media_files row of the refused upload %s", name);
+}
+
+/* multipart/form-data body -> args with every text field; *mpp (caller
+ * frees) holds the parts and *filep the file part, which is not stored yet:
+ * that waits until every check has passed. */
+static int read_upload(struct wa_req *r, json_t *args, struct wa_multipart **mpp, const struct wa_mp_part **filep)
 {
 	const char *ct = wa_req_header(r, "Content-Type"), *why = "";
 	char boundary[80];
@@ -132,7 +148,9 @@ static int read_upload(struct wa_req *r, json_t *args)
 		rc = wa_reply_error(r, 400, "Missing required file field 'file'", "validation_error");
 		goto out;
 	}
-	rc = store_upload(r, file, args);
+	*mpp = mp;
+	*filep = file;
+	return 0;
 out:
 	free(mp);
 	return rc;
@@ -214,7 +232,9 @@ int h_engine(struct wa_req *r)
 {
 	const struct wa_route *rt = r->route;
 	const char *jid = wa_req_path_param(r, "jid");
-	char norm[WA_JID_STR_MAX];
+	char norm[WA_JID_STR_MAX], stored[96] = "";
+	struct wa_multipart *mp = NULL;
+	const struct wa_mp_part *file = NULL;
 	json_t *args;
 	int rc;
 
@@ -232,13 +252,14 @@ int h_engine(struct wa_req *r)
 		args = json_object();
 		if (!args)
 			return wa_reply_error(r, 500, "Out of memory", NULL);
-		if (read_upload(r, args) < 0) {
+		if (read_upload(r, args, &mp, &file) < 0) {
 			json_decref(args);
 			return -1;
 		}
 		r->json = json_incref(args);
 		if (rt->fields && wa_validate_body(r, rt->fields) < 0) {
 			json_decref(args);
+			free(mp);
 			return -1;
 		}
 	} else {
@@ -259,11 +280,16 @@ int h_engine(struct wa_req *r)
 		if (strcmp(pn, "sessionId") && strcmp(pn, "jid") && strcmp(pn, "id"))
 			json_object_set_new(args, pn, json_string(r->params[i]));
 	}
-	if (op_checks(r, rt->op, args) < 0) {
+	if (op_checks(r, rt->op, args) < 0 || (file && store_upload(r, file, args, stored, sizeof stored) < 0)) {
 		json_decref(args);
+		free(mp);
 		return -1;
 	}
+	free(mp);
 	rc = wa_engine_forward(r, rt->op, args);
+	/* refused (not late: after a 504 the engine may still be using it) */
+	if (stored[0] && (r->status < 200 || r->status > 299) && r->status != 504)
+		discard_upload(r, stored);
 	json_decref(args);
 	return rc;
 }

@@ -28,9 +28,48 @@ def media_files(stack_config):
 
 
 def upload(api, sid):
-    r = api.post("/api/messages/%s/628123456789/media" % sid,
-                 files={"file": ("pic.png", b"\x89PNG fake", "image/png")}, data={"type": "image"})
-    assert r.status_code == 503, r.text   # stored and validated; no engine runs here
+    """A media file of session sid, as a sent or received message leaves one:
+    a file in media.dir and its media_files row (written directly: with no
+    engine running, an API upload is refused and leaves nothing, see
+    test_refused_uploads_leave_nothing)."""
+    assert api.get("/api/sessions/%s" % sid).status_code == 200   # api may reach it
+    d = stack_config_ref["media.dir"]
+    name = "up-%s.png" % os.urandom(6).hex()
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(b"\x89PNG fake")
+    sql(stack_config_ref, "INSERT INTO media_files (wa_session_id, user_id, filename, mime, size) "
+                          "SELECT id, user_id, '%s', 'image/png', 9 FROM wa_sessions WHERE session_id = '%s'"
+        % (name, sid))
+
+
+@pytest.fixture(autouse=True)
+def _cfg(stack_config):
+    global stack_config_ref
+    stack_config_ref = stack_config
+
+
+stack_config_ref = None
+
+
+def count_media_rows(stack_config):
+    return int(sql(stack_config, "SELECT COUNT(*) FROM media_files"))
+
+
+def test_refused_uploads_leave_nothing(admin, make_session, stack_config):
+    """Bad input changes nothing: an upload refused by validation (400) or
+    because the session is not connected (503) leaves no file and no row."""
+    s = make_session(admin)["sessionId"]
+    before, rows = media_files(stack_config), count_media_rows(stack_config)
+    r = admin.post("/api/messages/%s/628123456789/media" % s,
+                   files={"file": ("a.png", b"\x89PNG x", "image/png")}, data={"type": "hologram"})
+    assert_error_shape(r, 400)
+    r = admin.post("/api/messages/%s/628123456789/media" % s,
+                   files={"file": ("a.png", b"\x89PNG x", "image/png")}, data={"type": "image"})
+    assert_error_shape(r, 503)
+    r = admin.post("/api/messages/%s/628123456789/sticker" % s, files={"file": ("s.webp", b"RIFF", "image/webp")})
+    assert_error_shape(r, 503)
+    assert media_files(stack_config) == before
+    assert count_media_rows(stack_config) == rows
 
 
 def test_session_delete_purges_keys_and_files(admin, stack_config):
