@@ -142,7 +142,7 @@ def test_webhook_crud(admin, sess):
     r = admin.post(base, json={"name": "h2", "url": "http://127.0.0.1:9/x", "events": ["message.received"]})
     wid = str(obj(r, "webhook")["id"])
     r = admin.delete("/api/webhooks/%s" % wid)
-    assert r.status_code == 200 and r.json() == {"success": True} or r.json().get("success") is True
+    assert r.status_code == 200 and r.json().get("success") is True, r.text
     assert_error_shape(admin.delete("/api/webhooks/%s" % wid), 404)
 
 

@@ -51,9 +51,15 @@ static void test_table_matches_reference(void)
 	snprintf(path, sizeof path, "%s/spec/routes.tsv", shared ? shared : "../shared");
 	f = fopen(path, "r");
 	if (!f) {
-		tap_diag("routes.tsv not found; table check skipped");
-		return;
+		/* no ../shared beside the clone: our copy (test_openapi.py checks it equals the spec) */
+		const char *top = getenv("top_srcdir");
+
+		snprintf(path, sizeof path, "%s/tests/api/routes.tsv", top ? top : ".");
+		f = fopen(path, "r");
 	}
+	ok(f != NULL, "routes.tsv readable (../shared/spec or tests/api)");
+	if (!f)
+		return;
 	while (fgets(line, sizeof line, f)) {
 		char *method = strtok(line, "\t"), *rpath = strtok(NULL, "\t"), full[512];
 
