@@ -26,6 +26,7 @@ Helpers: Api (requests.Session with the base URL and optional key), data()
 import json
 import os
 import re
+import subprocess
 import uuid
 
 import pytest
@@ -124,6 +125,43 @@ def read_ini(path):
     except FileNotFoundError:
         pass
     return out
+
+
+def sql(stack_config, query):
+    """Run one query on the stack's database (as its user, over its socket);
+    the tab-separated rows. Skips when the socket is not reachable."""
+    sock = stack_config.get("db.socket")
+    if not sock or not os.path.exists(sock):
+        pytest.skip("the stack's database socket is not reachable from the test")
+    out = subprocess.run(["mariadb", "-S", sock, "-u", stack_config["db.user"],
+                          "-p" + stack_config.get("db.password", ""), "-N", "-B",
+                          stack_config.get("db.name", "wa_akg"), "-e", query],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def media_files(stack_config):
+    """The file names in the stack's media.dir (skips when not visible)."""
+    d = stack_config.get("media.dir")
+    if not d or not os.path.isdir(d):
+        pytest.skip("media.dir not visible from the test")
+    return set(os.listdir(d))
+
+
+def store_media(stack_config, session_id, payload=b"\x89PNG fake", ext="png", mime="image/png"):
+    """A media file of session session_id (its slug) as a sent or received
+    message leaves one: a file in media.dir and its media_files row, written
+    directly (with no engine, an API upload is refused and leaves nothing).
+    Returns the file name."""
+    media_files(stack_config)
+    name = "up-%s.%s" % (os.urandom(6).hex(), ext)
+    with open(os.path.join(stack_config["media.dir"], name), "wb") as f:
+        f.write(payload)
+    sql(stack_config, "INSERT INTO media_files (wa_session_id, user_id, filename, mime, size) "
+                      "SELECT id, user_id, '%s', '%s', %d FROM wa_sessions WHERE session_id = '%s'"
+        % (name, mime, len(payload), session_id))
+    return name
 
 
 def unique(prefix):

@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from conftest import Api, assert_error_shape, data, unique
+from conftest import Api, assert_error_shape, data, store_media, unique
 
 
 def test_settings_public_read_and_admin_write(anon, admin, make_user):
@@ -60,14 +60,24 @@ def test_check_updates_answers_cleanly_offline(admin):
     assert isinstance(body.get("message"), str) and body["message"]
 
 
-def test_media_upload_is_served_through_nginx(admin, make_session):
-    s = make_session(admin)["sessionId"]
+def test_media_is_served_to_who_may_see_it(admin, anon, make_session, make_user, stack_config):
+    """GET /api/media/{filename}: the bytes (sent by nginx through
+    X-Accel-Redirect) for the session's owner and the SUPERADMIN; 404 for a
+    user without access (nothing says the file exists); 401 without a key."""
+    u = make_user("OWNER")
+    s = make_session(u.api)["sessionId"]
     payload = os.urandom(1000)
-    r = admin.post("/api/messages/%s/628123456789/media" % s,
-                   files={"file": ("pic.png", payload, "image/png")}, data={"type": "image"})
-    assert r.status_code == 503  # stored, validated; no engine
-    # the stored file is reachable by its owner through /api/media
-    # (the file name is not returned by the 503, so list it from the media dir)
+    name = store_media(stack_config, s, payload)
+    for api in (u.api, admin):
+        r = api.get("/api/media/%s" % name)
+        assert r.status_code == 200, r.text[:200]
+        assert r.content == payload
+        assert r.headers.get("Content-Type", "").startswith("image/png")
+    other = make_user("OWNER")
+    r = other.api.get("/api/media/%s" % name)
+    assert r.status_code in (403, 404) and payload not in r.content
+    assert_error_shape(r)
+    assert_error_shape(anon.get("/api/media/%s" % name), 401)
 
 
 def test_media_rejects_traversal_and_unknown(admin):
