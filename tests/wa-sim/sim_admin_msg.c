@@ -90,6 +90,163 @@ static const struct sim_msgrec *find_any(struct sim_phone *p, const char *id)
 	return NULL;
 }
 
+/* ---- media a phone sends (PROTOCOL.md 7.3, 9) ---- */
+
+/* The kinds of media message a phone can send, by the "type" of the body
+ * or by the key holding the media object. */
+static const struct media_kind {
+	const char *name;            /* "type" value and object key */
+	enum wa_media_type mtype;    /* key expansion */
+	const char *mms;             /* media host path type */
+	const char *mime;            /* default mimetype (BL's defaults, 9.3) */
+} media_kinds[] = {
+	{ "image", WA_MEDIA_IMAGE, "image", "image/jpeg" },
+	{ "video", WA_MEDIA_VIDEO, "video", "video/mp4" },
+	{ "audio", WA_MEDIA_AUDIO, "audio", "audio/ogg; codecs=opus" },
+	{ "ptt", WA_MEDIA_PTT, "audio", "audio/ogg; codecs=opus" },
+	{ "document", WA_MEDIA_DOCUMENT, "document", "application/pdf" },
+	{ "sticker", WA_MEDIA_STICKER, "image", "image/webp" },
+};
+
+/* The kind named by the body ({"<kind>": {...}} or {"type": "<kind>",
+ * "data": ...}; "data" alone is an image); *obj is the object holding
+ * "data". NULL when the body is no media message, or names an unknown
+ * type (then *obj is NULL too and build_media reports it). */
+static const struct media_kind *media_kind(json_t *in, json_t **obj)
+{
+	const char *type = json_string_value(json_object_get(in, "type"));
+	static const struct media_kind unknown = { NULL, WA_MEDIA_IMAGE, NULL, NULL };
+
+	*obj = NULL;
+	for (size_t i = 0; i < sizeof media_kinds / sizeof media_kinds[0]; i++)
+		if (json_is_object(json_object_get(in, media_kinds[i].name))) {
+			*obj = json_object_get(in, media_kinds[i].name);
+			return &media_kinds[i];
+		}
+	if (!json_object_get(in, "data"))
+		return NULL;
+	*obj = in;
+	if (type == NULL)
+		return &media_kinds[0];
+	for (size_t i = 0; i < sizeof media_kinds / sizeof media_kinds[0]; i++)
+		if (strcmp(type, media_kinds[i].name) == 0)
+			return &media_kinds[i];
+	return &unknown;
+}
+
+#define MEDIA_FIELDS(x, url_, dp_, mime_, key_, info_, ts_)                                   \
+	do {                                                                                  \
+		(x).url = (url_);                                                             \
+		(x).directpath = (dp_);                                                       \
+		(x).mimetype = (mime_);                                                       \
+		(x).has_mediakey = (x).has_filesha256 = (x).has_fileencsha256 = 1;            \
+		(x).has_filelength = (x).has_mediakeytimestamp = 1;                           \
+		(x).mediakey.data = (key_);                                                   \
+		(x).mediakey.len = 32;                                                        \
+		(x).filesha256.data = (info_)->file_sha256;                                   \
+		(x).filesha256.len = 32;                                                      \
+		(x).fileencsha256.data = (info_)->file_enc_sha256;                            \
+		(x).fileencsha256.len = 32;                                                   \
+		(x).filelength = (info_)->file_length;                                        \
+		(x).mediakeytimestamp = (ts_);                                                \
+	} while (0)
+
+/* Encrypt the base64 "data" of mj as kind k, store it on the media host and
+ * pack the Message into *buf / *len (caller frees). 200, or an HTTP status
+ * with *reply set. */
+static int build_media(struct sim_server *s, const struct media_kind *k, json_t *mj, struct sim_msgrec *sum,
+		       json_t **reply, uint8_t **buf, size_t *len)
+{
+	WaE2E__Message m = WA_E2_E__MESSAGE__INIT;
+	WaE2E__ImageMessage img = WA_E2_E__IMAGE_MESSAGE__INIT;
+	WaE2E__VideoMessage vid = WA_E2_E__VIDEO_MESSAGE__INIT;
+	WaE2E__AudioMessage aud = WA_E2_E__AUDIO_MESSAGE__INIT;
+	WaE2E__DocumentMessage doc = WA_E2_E__DOCUMENT_MESSAGE__INIT;
+	WaE2E__StickerMessage stk = WA_E2_E__STICKER_MESSAGE__INIT;
+	const char *b64 = json_string_value(json_object_get(mj, "data")), *host = sim_media_host();
+	char *caption = (char *)json_string_value(json_object_get(mj, "caption"));
+	char *mime = (char *)json_string_value(json_object_get(mj, "mimetype"));
+	char *fname = (char *)json_string_value(json_object_get(mj, "fileName"));
+	json_int_t secs = json_integer_value(json_object_get(mj, "seconds"));
+	uint8_t *plain = NULL, *enc = NULL, mkey[32];
+	size_t elen = 0, cap;
+	long plen;
+	struct wa_media_info info;
+	char dp[160], url[320];
+	int64_t ts = (int64_t)sim_now(s);
+
+	if (k->name == NULL) {
+		*reply = err_json("\"type\" must be image, video, audio, ptt, document or sticker");
+		return 400;
+	}
+	if (host == NULL) {
+		*reply = err_json("no media host: start wa-sim with --media HOST:PORT");
+		return 501;
+	}
+	cap = b64 ? strlen(b64) / 4 * 3 + 4 : 0;
+	if (b64 == NULL || (plain = malloc(cap)) == NULL || (plen = wa_base64_decode(b64, strlen(b64), plain, cap)) <= 0) {
+		free(plain);
+		*reply = err_json("media needs base64 \"data\"");
+		return 400;
+	}
+	if (wa_media_new_key(mkey) != 0 || wa_media_encrypt(k->mtype, mkey, plain, (size_t)plen, &enc, &elen, &info) != 0 ||
+	    sim_media_put(enc, elen, k->mms, dp, sizeof dp) != 0) {
+		free(plain);
+		free(enc);
+		*reply = err_json("cannot encrypt / store the media");
+		return 500;
+	}
+	free(plain);
+	free(enc);
+	snprintf(url, sizeof url, "https://%s%s", host, dp);
+	if (mime == NULL)
+		mime = (char *)k->mime;
+	switch (k->mtype) {
+	case WA_MEDIA_VIDEO:
+		MEDIA_FIELDS(vid, url, dp, mime, mkey, &info, ts);
+		vid.caption = caption;
+		vid.has_seconds = secs > 0;
+		vid.seconds = (uint32_t)secs;
+		m.videomessage = &vid;
+		break;
+	case WA_MEDIA_AUDIO:
+	case WA_MEDIA_PTT:
+		MEDIA_FIELDS(aud, url, dp, mime, mkey, &info, ts);
+		aud.has_ptt = 1;
+		aud.ptt = k->mtype == WA_MEDIA_PTT;
+		aud.has_seconds = secs > 0;
+		aud.seconds = (uint32_t)secs;
+		m.audiomessage = &aud;
+		caption = NULL;
+		break;
+	case WA_MEDIA_DOCUMENT:
+		MEDIA_FIELDS(doc, url, dp, mime, mkey, &info, ts);
+		doc.filename = fname ? fname : "file";
+		doc.title = doc.filename;
+		doc.caption = caption;
+		m.documentmessage = &doc;
+		break;
+	case WA_MEDIA_STICKER:
+		MEDIA_FIELDS(stk, url, dp, mime, mkey, &info, ts);
+		m.stickermessage = &stk;
+		caption = NULL;
+		break;
+	default:
+		MEDIA_FIELDS(img, url, dp, mime, mkey, &info, ts);
+		img.caption = caption;
+		m.imagemessage = &img;
+		break;
+	}
+	snprintf(sum->type, sizeof sum->type, "%s", k->name);
+	sum->text = caption;
+	*len = wa_e2_e__message__get_packed_size(&m);
+	*buf = malloc(*len ? *len : 1);
+	if (*buf == NULL)
+		return 500;
+	wa_e2_e__message__pack(&m, *buf);
+	return 200;
+}
+
 static int h_send(struct sim_server *s, struct sim_account *a, json_t *in, json_t **reply)
 {
 	struct sim_phone *p = sim_phone_get(s, a);
@@ -107,6 +264,8 @@ static int h_send(struct sim_server *s, struct sim_account *a, json_t *in, json_
 	uint8_t *buf = NULL;
 	size_t len;
 	int status;
+	const struct media_kind *mkind;
+	json_t *mj;
 
 	if (p == NULL)
 		return 500;
@@ -122,70 +281,10 @@ static int h_send(struct sim_server *s, struct sim_account *a, json_t *in, json_
 		*reply = err_json("text too long");
 		return 413;
 	}
-	if (json_object_get(in, "image") || json_object_get(in, "data")) {
-		/* {"image": {"data", "caption"?, "mimetype"?}} or {"type": "image", "data", "caption"?} */
-		json_t *im = json_object_get(in, "image") ? json_object_get(in, "image") : in;
-		const char *b64 = json_string_value(json_object_get(im, "data"));
-		const char *type = json_string_value(json_object_get(in, "type"));
-		const char *host = sim_media_host();
-		uint8_t *plain = NULL, *enc = NULL, mkey[32];
-		size_t elen = 0;
-		long plen;
-		struct wa_media_info info;
-		char dp[160], url[320];
-
-		if (type && strcmp(type, "image") != 0) {
-			*reply = err_json("only image media is supported");
-			return 501;
-		}
-		if (host == NULL) {
-			*reply = err_json("no media host: start wa-sim with --media HOST:PORT");
-			return 501;
-		}
-		if (b64 == NULL || (plain = malloc(strlen(b64) / 4 * 3 + 4)) == NULL ||
-		    (plen = wa_base64_decode(b64, strlen(b64), plain, strlen(b64) / 4 * 3 + 4)) <= 0) {
-			free(plain);
-			*reply = err_json("image needs base64 \"data\"");
-			return 400;
-		}
-		if (wa_media_new_key(mkey) != 0 ||
-		    wa_media_encrypt(WA_MEDIA_IMAGE, mkey, plain, (size_t)plen, &enc, &elen, &info) != 0 ||
-		    sim_media_put(enc, elen, "image", dp, sizeof dp) != 0) {
-			free(plain);
-			free(enc);
-			*reply = err_json("cannot encrypt / store the image");
-			return 500;
-		}
-		free(plain);
-		free(enc);
-		snprintf(url, sizeof url, "https://%s%s", host, dp);
-		{
-			WaE2E__ImageMessage img = WA_E2_E__IMAGE_MESSAGE__INIT;
-
-			img.url = url;
-			img.directpath = dp;
-			img.mimetype = (char *)(json_string_value(json_object_get(im, "mimetype")) ?
-						json_string_value(json_object_get(im, "mimetype")) : "image/jpeg");
-			img.caption = (char *)json_string_value(json_object_get(im, "caption"));
-			img.has_mediakey = img.has_filesha256 = img.has_fileencsha256 = img.has_filelength = 1;
-			img.mediakey.data = mkey;
-			img.mediakey.len = 32;
-			img.filesha256.data = info.file_sha256;
-			img.filesha256.len = 32;
-			img.fileencsha256.data = info.file_enc_sha256;
-			img.fileencsha256.len = 32;
-			img.filelength = info.file_length;
-			img.has_mediakeytimestamp = 1;
-			img.mediakeytimestamp = (int64_t)sim_now(s);
-			m.imagemessage = &img;
-			snprintf(sum.type, sizeof sum.type, "image");
-			sum.text = img.caption;
-			len = wa_e2_e__message__get_packed_size(&m);
-			buf = malloc(len ? len : 1);
-			if (buf == NULL)
-				return 500;
-			wa_e2_e__message__pack(&m, buf);
-		}
+	if ((mkind = media_kind(in, &mj)) != NULL) {
+		status = build_media(s, mkind, mj, &sum, reply, &buf, &len);
+		if (status != 200)
+			return status;
 		stype = "media";
 		goto send;
 	}

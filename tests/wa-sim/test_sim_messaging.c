@@ -796,6 +796,61 @@ int main(void)
 			simtest_recv_msg(&cb, &g);
 			simtest_got_free(&g);
 		}
+		/* phone -> companion document and voice note: keys per media type (9.2) */
+		{
+			char b64[80];
+			static const uint8_t docb[] = "%PDF-1.4 not really a pdf";
+			static const uint8_t voice[] = "OggS not really opus";
+
+			wa_base64_encode(docb, sizeof docb, b64);
+			snprintf(body, sizeof body, "{\"to\":\"" PA "\",\"type\":\"document\",\"data\":\"%s\","
+				 "\"fileName\":\"report.pdf\",\"caption\":\"the report\"}", b64);
+			is_int(phone_send(PB, body, NULL), 200, "B's phone sends a document");
+			is_int(simtest_recv_msg(&ca, &g), 0, "A's companion decrypts it");
+			ok(g.m->documentmessage && g.m->documentmessage->filename &&
+				   strcmp(g.m->documentmessage->filename, "report.pdf") == 0 &&
+				   strcmp(g.m->documentmessage->mimetype, "application/pdf") == 0,
+			   "documentMessage with fileName and the default mimetype");
+			if (g.m->documentmessage && g.m->documentmessage->directpath) {
+				snprintf(url, sizeof url, "https://%s%s&hash=x&mms-type=document&__wa-mms=", host,
+					 g.m->documentmessage->directpath);
+				is_int(simtest_http("GET", url, NULL, 0, &rs), 200, "document downloaded over HTTPS");
+				is_int(wa_media_decrypt(WA_MEDIA_DOCUMENT, g.m->documentmessage->mediakey.data, (uint8_t *)rs.data,
+							rs.len, g.m->documentmessage->fileencsha256.data,
+							g.m->documentmessage->filesha256.data, &dec, &dlen, &info), 0,
+				       "decrypts with Document keys");
+				ok(dlen == sizeof docb && dec && memcmp(dec, docb, dlen) == 0, "the document's bytes");
+				free(dec);
+				dec = NULL;
+				free(rs.data);
+			}
+			simtest_got_free(&g);
+			simtest_recv_msg(&cb, &g);
+			simtest_got_free(&g);
+
+			wa_base64_encode(voice, sizeof voice, b64);
+			snprintf(body, sizeof body, "{\"to\":\"" PA "\",\"ptt\":{\"data\":\"%s\",\"seconds\":3}}", b64);
+			is_int(phone_send(PB, body, NULL), 200, "B's phone sends a voice note");
+			is_int(simtest_recv_msg(&ca, &g), 0, "A's companion decrypts it");
+			ok(g.m->audiomessage && g.m->audiomessage->ptt && g.m->audiomessage->seconds == 3,
+			   "audioMessage with PTT and seconds");
+			if (g.m->audiomessage && g.m->audiomessage->directpath) {
+				snprintf(url, sizeof url, "https://%s%s", host, g.m->audiomessage->directpath);
+				is_int(simtest_http("GET", url, NULL, 0, &rs), 200, "voice note downloaded");
+				ok(wa_media_decrypt(WA_MEDIA_PTT, g.m->audiomessage->mediakey.data, (uint8_t *)rs.data, rs.len,
+						    g.m->audiomessage->fileencsha256.data, g.m->audiomessage->filesha256.data,
+						    &dec, &dlen, &info) == 0 && dlen == sizeof voice && memcmp(dec, voice, dlen) == 0,
+				   "decrypts with Audio keys to the same bytes");
+				free(dec);
+				dec = NULL;
+				free(rs.data);
+			}
+			simtest_got_free(&g);
+			simtest_recv_msg(&cb, &g);
+			simtest_got_free(&g);
+			is_int(phone_send(PB, "{\"to\":\"" PA "\",\"type\":\"hologram\",\"data\":\"AAAA\"}", NULL), 400,
+			       "an unknown media type -> 400");
+		}
 	}
 
 	/* groups (§10) */
