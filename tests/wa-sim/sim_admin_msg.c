@@ -584,7 +584,8 @@ static int h_group_change(struct sim_server *s, const char *gjid, json_t *in, js
 
 	if (action == NULL ||
 	    (json_object_get(in, "participants") && numbers(json_object_get(in, "participants"), members, IDS_MAX, &n) != 0)) {
-		*reply = err_json("body must be {\"phone\", \"action\": \"add|remove|promote|demote|leave|subject|picture\", "
+		*reply = err_json("body must be {\"phone\", \"action\": \"add|remove|promote|demote|leave|subject|picture|"
+				  "description|ephemeral|announcement|not_announcement|locked|unlocked|invite|invite-code|join\", "
 				  "\"participants\": [numbers]}");
 		return 400;
 	}
@@ -597,6 +598,30 @@ static int h_group_change(struct sim_server *s, const char *gjid, json_t *in, js
 	if (strcmp(action, "subject") == 0) {
 		members[0] = json_string_value(json_object_get(in, "subject"));
 		n = members[0] ? 1 : 0;
+	}
+	if (strcmp(action, "description") == 0 || strcmp(action, "ephemeral") == 0 || strcmp(action, "join") == 0 ||
+	    strcmp(action, "invite") == 0 || strcmp(action, "invite-code") == 0 || strcmp(action, "announcement") == 0 ||
+	    strcmp(action, "not_announcement") == 0 || strcmp(action, "locked") == 0 || strcmp(action, "unlocked") == 0) {
+		/* {"description": "..."} ("" deletes), {"expiration": seconds} (0 off), {"code": "..."} for join */
+		json_t *ex = json_object_get(in, "expiration");
+		char num[24], code[32];
+		const char *arg = json_string_value(json_object_get(in, strcmp(action, "join") == 0 ? "code" : "description"));
+
+		if (strcmp(action, "ephemeral") == 0) {
+			if (!json_is_integer(ex) || json_integer_value(ex) < 0) {
+				*reply = err_json("ephemeral needs \"expiration\": seconds (0 turns it off)");
+				return 400;
+			}
+			snprintf(num, sizeof num, "%lld", (long long)json_integer_value(ex));
+			arg = num;
+		}
+		st = sim_group_admin_setting(s, a, gjid, action, arg, code, sizeof code, &why);
+		if (st != 0) {
+			*reply = err_json(why);
+			return st;
+		}
+		*reply = code[0] ? json_pack("{s:b,s:s}", "ok", 1, "code", code) : json_pack("{s:b}", "ok", 1);
+		return 200;
 	}
 	st = sim_group_admin_change(s, a, gjid, action, members, n, &why);
 	if (st != 0) {

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "wa_log.h"
+#include "wa_util.h"
 
 #define SUBJECT_MAX 100
 #define DESC_MAX 2048
@@ -391,6 +392,24 @@ static struct sim_account *acc_of(struct sim_server *s, const char *jid)
 	return sim_resolve_user(s, &j, NULL);
 }
 
+/* a joins g by its invite code (device dev acted); the members get
+ * <add reason="invite">. Already a member: nothing. 0, or -1 no memory. */
+static int join_group(struct sim_server *s, struct sim_group *g, struct sim_account *a, uint16_t dev)
+{
+	struct wa_node *ch;
+
+	if (member(g, a) != NULL)
+		return 0;
+	if (member_add(g, a, 0) < 0)
+		return -1;
+	ch = plist("add", &a, 1);
+	if (ch) {
+		wa_node_set_attr(ch, "reason", "invite");
+		notify(s, g, a, dev, ch, NULL, 0);
+	}
+	return 0;
+}
+
 /* IQs addressed to g.us */
 static int iq_server(struct sim_conn *c, struct wa_node *iq, struct wa_node *child, int set)
 {
@@ -449,17 +468,8 @@ static int iq_server(struct sim_conn *c, struct wa_node *iq, struct wa_node *chi
 			return reply_err(c, iq, 404);
 		if (!set)
 			return reply_with(c, iq, group_node(g));
-		if (member(g, c->acc) == NULL) {
-			struct wa_node *ch;
-
-			if (member_add(g, c->acc, 0) < 0)
-				return reply_err(c, iq, 500);
-			ch = plist("add", &c->acc, 1);
-			if (ch) {
-				wa_node_set_attr(ch, "reason", "invite");
-				notify(s, g, c->acc, c->dev->id, ch, NULL, 0);
-			}
-		}
+		if (join_group(s, g, c->acc, c->dev->id) != 0)
+			return reply_err(c, iq, 500);
 		return reply_with(c, iq, wa_node_new_attrs("group", "jid", g->jid, NULL));
 	}
 	if (!set && strcmp(child->tag, "participating") == 0) {
@@ -486,6 +496,92 @@ static int iq_server(struct sim_conn *c, struct wa_node *iq, struct wa_node *chi
 	}
 	return reply_err(c, iq, 501);
 }
+
+/* A group setting changed by member a (device dev) of g: child is the
+ * w:g2 set element (subject, description, invite = revoke, announcement /
+ * not_announcement, locked / unlocked, ephemeral / not_ephemeral). The
+ * members are notified. 0 (and *out, may stay NULL, the reply's content),
+ * an error code for the IQ (400, 403, 501), or -1 out of memory. Shared by
+ * the IQ handler and the admin API (a phone acting, dev 0). */
+static int group_setting(struct sim_server *s, struct sim_group *g, struct sim_account *a, uint16_t dev,
+			 struct wa_node *child, struct wa_node **out)
+{
+	struct sim_member *me = member(g, a);
+	const char *t = child->tag;
+
+	*out = NULL;
+	if (me == NULL)
+		return 403;
+	/* admins only when locked (subject/description) or always (the rest) */
+	if ((strcmp(t, "subject") == 0 || strcmp(t, "description") == 0) ? (g->locked && !me->admin) : !me->admin)
+		return 403;
+	if (strcmp(t, "subject") == 0) {
+		size_t len = 0;
+		const uint8_t *b = wa_node_content(child, &len);
+		struct wa_node *ch;
+
+		if (b == NULL || len == 0 || len > SUBJECT_MAX * 4)
+			return 400;
+		snprintf(g->subject, sizeof g->subject, "%.*s", (int)len, (const char *)b);
+		g->s_t = sim_now(s);
+		user_jid(a, g->s_o, sizeof g->s_o);
+		ch = wa_node_new_attrs("subject", "subject", g->subject, "s_o", g->s_o, NULL);
+		if (ch && wa_node_set_attr_uint(ch, "s_t", g->s_t) == 0)
+			notify(s, g, a, dev, ch, NULL, 0);
+		else
+			wa_node_free(ch);
+	} else if (strcmp(t, "description") == 0) {
+		size_t len = 0;
+		const uint8_t *b = wa_node_content(wa_node_child(child, "body"), &len);
+		struct wa_node *ch;
+
+		free(g->desc);
+		g->desc = NULL;
+		if (!wa_node_attr_is(child, "delete", "true")) {
+			if (b == NULL || len > DESC_MAX)
+				return 400;
+			g->desc = strndup((const char *)b, len);
+			if (g->desc == NULL)
+				return -1;
+		}
+		snprintf(g->desc_id, sizeof g->desc_id, "%s", wa_node_attr_or(child, "id", ""));
+		g->desc_t = sim_now(s);
+		ch = wa_node_new_attrs("description", "id", g->desc_id, NULL);
+		if (ch && (g->desc ? (wa_node_add_new(ch, "body") &&
+				      !wa_node_set_bytes(wa_node_child(ch, "body"), g->desc, strlen(g->desc)))
+				   : wa_node_add_new(ch, "delete") != NULL))
+			notify(s, g, a, dev, ch, NULL, 0);
+		else
+			wa_node_free(ch);
+	} else if (strcmp(t, "invite") == 0) {
+		if (new_code(s, g->invite) != 0)
+			return -1;
+		*out = wa_node_new_attrs("invite", "code", g->invite, NULL);
+		return *out ? 0 : -1;
+	} else if (strcmp(t, "announcement") == 0 || strcmp(t, "not_announcement") == 0 ||
+		   strcmp(t, "locked") == 0 || strcmp(t, "unlocked") == 0) {
+		if (t[0] == 'a' || t[0] == 'n')
+			g->announce = t[0] == 'a';
+		else
+			g->locked = t[0] == 'l';
+		notify(s, g, a, dev, wa_node_new(t), NULL, 0);
+	} else if (strcmp(t, "ephemeral") == 0 || strcmp(t, "not_ephemeral") == 0) {
+		unsigned long long e = 0;
+		struct wa_node *ch;
+
+		if (t[0] == 'e' && (wa_node_attr_uint(child, "expiration", &e) != 0 || e == 0 || e > 31536000))
+			return 400;
+		g->ephemeral = (uint32_t)e;
+		ch = wa_node_new(t);
+		if (ch && t[0] == 'e')
+			wa_node_set_attr_uint(ch, "expiration", e);
+		notify(s, g, a, dev, ch, NULL, 0);
+	} else {
+		return 501;
+	}
+	return 0;
+}
+
 
 int sim_iq_groups(struct sim_conn *c, struct wa_node *iq, struct wa_node *child)
 {
@@ -545,73 +641,18 @@ int sim_iq_groups(struct sim_conn *c, struct wa_node *iq, struct wa_node *child)
 		}
 		return reply_with(c, iq, out);
 	}
-	/* settings: admins only when locked (subject/description) or always (the rest) */
-	if ((strcmp(t, "subject") == 0 || strcmp(t, "description") == 0) ? (g->locked && !me->admin) : !me->admin)
-		return reply_err(c, iq, 403);
-	if (strcmp(t, "subject") == 0) {
-		size_t len = 0;
-		const uint8_t *b = wa_node_content(child, &len);
-		struct wa_node *ch;
+	{
+		struct wa_node *out = NULL;
+		int rc = group_setting(s, g, c->acc, c->dev->id, child, &out);
 
-		if (b == NULL || len == 0 || len > SUBJECT_MAX * 4)
-			return reply_err(c, iq, 400);
-		snprintf(g->subject, sizeof g->subject, "%.*s", (int)len, (const char *)b);
-		g->s_t = sim_now(s);
-		user_jid(c->acc, g->s_o, sizeof g->s_o);
-		ch = wa_node_new_attrs("subject", "subject", g->subject, "s_o", g->s_o, NULL);
-		if (ch && wa_node_set_attr_uint(ch, "s_t", g->s_t) == 0)
-			notify(s, g, c->acc, c->dev->id, ch, NULL, 0);
-		else
-			wa_node_free(ch);
-	} else if (strcmp(t, "description") == 0) {
-		size_t len = 0;
-		const uint8_t *b = wa_node_content(wa_node_child(child, "body"), &len);
-		struct wa_node *ch;
-
-		free(g->desc);
-		g->desc = NULL;
-		if (!wa_node_attr_is(child, "delete", "true")) {
-			if (b == NULL || len > DESC_MAX)
-				return reply_err(c, iq, 400);
-			g->desc = strndup((const char *)b, len);
-			if (g->desc == NULL)
-				return -1;
-		}
-		snprintf(g->desc_id, sizeof g->desc_id, "%s", wa_node_attr_or(child, "id", ""));
-		g->desc_t = sim_now(s);
-		ch = wa_node_new_attrs("description", "id", g->desc_id, NULL);
-		if (ch && (g->desc ? (wa_node_add_new(ch, "body") &&
-				      !wa_node_set_bytes(wa_node_child(ch, "body"), g->desc, strlen(g->desc)))
-				   : wa_node_add_new(ch, "delete") != NULL))
-			notify(s, g, c->acc, c->dev->id, ch, NULL, 0);
-		else
-			wa_node_free(ch);
-	} else if (strcmp(t, "invite") == 0) {
-		if (new_code(s, g->invite) != 0)
+		if (rc < 0)
 			return -1;
-		return reply_with(c, iq, wa_node_new_attrs("invite", "code", g->invite, NULL));
-	} else if (strcmp(t, "announcement") == 0 || strcmp(t, "not_announcement") == 0 ||
-		   strcmp(t, "locked") == 0 || strcmp(t, "unlocked") == 0) {
-		if (t[0] == 'a' || t[0] == 'n')
-			g->announce = t[0] == 'a';
-		else
-			g->locked = t[0] == 'l';
-		notify(s, g, c->acc, c->dev->id, wa_node_new(t), NULL, 0);
-	} else if (strcmp(t, "ephemeral") == 0 || strcmp(t, "not_ephemeral") == 0) {
-		unsigned long long e = 0;
-		struct wa_node *ch;
-
-		if (t[0] == 'e' && (wa_node_attr_uint(child, "expiration", &e) != 0 || e == 0 || e > 31536000))
-			return reply_err(c, iq, 400);
-		g->ephemeral = (uint32_t)e;
-		ch = wa_node_new(t);
-		if (ch && t[0] == 'e')
-			wa_node_set_attr_uint(ch, "expiration", e);
-		notify(s, g, c->acc, c->dev->id, ch, NULL, 0);
-	} else {
-		return reply_err(c, iq, 501);
+		if (rc > 0)
+			return reply_err(c, iq, rc);
+		if (out)
+			return reply_with(c, iq, out);
+		return sim_conn_iq_result(c, iq, NULL) == 0 ? 0 : -1;
 	}
-	return sim_conn_iq_result(c, iq, NULL) == 0 ? 0 : -1;
 }
 
 /* ---- messages ---- */
@@ -822,6 +863,92 @@ int sim_group_admin_change(struct sim_server *s, struct sim_account *a, const ch
 		return rc;
 	}
 	return 0;
+}
+
+int sim_group_admin_setting(struct sim_server *s, struct sim_account *a, const char *gjid, const char *op,
+			    const char *arg, char *code_out, size_t cap, const char **why)
+{
+	struct sim_group *g = group_find(s, gjid);
+	struct sim_member *me;
+	struct wa_node *child = NULL, *out = NULL;
+	int rc;
+
+	code_out[0] = '\0';
+	if (g == NULL) {
+		*why = "no such group";
+		return 404;
+	}
+	me = member(g, a);
+	if (strcmp(op, "invite-code") == 0) {
+		if (me == NULL || !me->admin) {
+			*why = "only an admin may see the invite code";
+			return 403;
+		}
+		snprintf(code_out, cap, "%s", g->invite);
+		return 0;
+	}
+	if (strcmp(op, "join") == 0) {
+		if (arg == NULL || strcmp(arg, g->invite) != 0) {
+			*why = "not this group's invite code";
+			return 404;
+		}
+		if (join_group(s, g, a, 0) != 0) {
+			*why = "out of memory";
+			return 500;
+		}
+		return 0;
+	}
+	if (strcmp(op, "description") == 0) {
+		uint8_t r[4];
+		char id[9];
+
+		if (sim_random(s, r, sizeof r) != 0)
+			return 500;
+		wa_hex_encode(r, sizeof r, id);
+		child = wa_node_new_attrs("description", "id", id, NULL);
+		if (child && arg && arg[0]) {
+			struct wa_node *b = wa_node_add_new(child, "body");
+
+			if (b == NULL || wa_node_set_bytes(b, arg, strlen(arg)) != 0) {
+				wa_node_free(child);
+				child = NULL;
+			}
+		} else if (child && wa_node_set_attr(child, "delete", "true") != 0) {
+			wa_node_free(child);
+			child = NULL;
+		}
+	} else if (strcmp(op, "ephemeral") == 0) {
+		char *end = NULL;
+		unsigned long e = arg ? strtoul(arg, &end, 10) : 0;
+
+		if (arg && (*end != '\0' || end == arg)) {
+			*why = "expiration must be a number of seconds";
+			return 400;
+		}
+		child = wa_node_new(e ? "ephemeral" : "not_ephemeral");
+		if (child && e && wa_node_set_attr_uint(child, "expiration", e) != 0) {
+			wa_node_free(child);
+			child = NULL;
+		}
+	} else if (strcmp(op, "announcement") == 0 || strcmp(op, "not_announcement") == 0 ||
+		   strcmp(op, "locked") == 0 || strcmp(op, "unlocked") == 0 || strcmp(op, "invite") == 0) {
+		child = wa_node_new(op);
+	} else {
+		*why = "unknown action";
+		return 400;
+	}
+	if (child == NULL) {
+		*why = "out of memory";
+		return 500;
+	}
+	rc = group_setting(s, g, a, 0, child, &out);
+	wa_node_free(child);
+	if (rc == 0 && out && wa_node_attr(out, "code"))
+		snprintf(code_out, cap, "%s", wa_node_attr(out, "code"));
+	wa_node_free(out);
+	if (rc != 0)
+		*why = rc == 403 ? "not allowed (member / admin)" : rc == 400 ? "bad value" : "cannot change the group";
+	return rc < 0 ? 500 : rc;
 }
 
 /* ---- group picture (xmlns="w:profile:picture" with target=<group>) ---- */

@@ -228,6 +228,14 @@ int sim_group_admin_create(struct sim_server *s, struct sim_account *a, const ch
 			   const char *const *members, size_t n, char *jid_out, size_t cap, const char **why);
 int sim_group_admin_change(struct sim_server *s, struct sim_account *a, const char *gjid, const char *op,
 			   const char *const *members, size_t n, const char **why);
+/* A setting changed by phone a, as group_setting does for an IQ: op is
+ * "description" (arg the text, NULL/"" deletes), "ephemeral" (arg seconds,
+ * "0" or NULL turns it off), "announcement", "not_announcement", "locked",
+ * "unlocked", "invite" (revoke: a new code in code_out), "invite-code"
+ * (admins: the current code) or "join" (arg the invite code). 0 or an
+ * HTTP-like status with *why. */
+int sim_group_admin_setting(struct sim_server *s, struct sim_account *a, const char *gjid, const char *op,
+			    const char *arg, char *code_out, size_t cap, const char **why);
 
 /* Group picture (§10.1, §11.9). Set as device (a, dev): jpeg/len copied
  * (NULL/0 removes); only an admin may (403; 404 no group; 406 over

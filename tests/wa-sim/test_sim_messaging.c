@@ -986,11 +986,69 @@ int main(void)
 		/* admin: a phone creates a group */
 		is_int(admin("POST", "/admin/groups", "{\"phone\":\"" PC "\",\"subject\":\"Carol's\",\"participants\":[\"" PA "\"]}",
 			     &j), 201, "POST /admin/groups as phone C");
+		snprintf(gjid, sizeof gjid, "%s", json_string_value(json_object_get(j, "jid")) ?
+						  json_string_value(json_object_get(j, "jid")) : "");
 		json_decref(j);
 		for (int i = 0; i < 6 && strcmp(tag, "create") != 0; i++)
 			if (recv_gp2(&ca, tag, sizeof tag) != 0)
 				break;
 		is_str(tag, "create", "A's companion is told about the new group");
+
+		/* admin: the phones change its settings (the same rules as over w:g2) */
+		{
+			char path[128], code[32] = "", code2[32] = "";
+			static const struct {
+				const char *body, *tag, *name;
+			} steps[] = {
+				{ "{\"phone\":\"" PC "\",\"action\":\"description\",\"description\":\"rules\"}", "description",
+				  "C sets the description" },
+				{ "{\"phone\":\"" PC "\",\"action\":\"announcement\"}", "announcement", "C: only admins post" },
+				{ "{\"phone\":\"" PC "\",\"action\":\"locked\"}", "locked", "C locks the settings" },
+				{ "{\"phone\":\"" PC "\",\"action\":\"ephemeral\",\"expiration\":604800}", "ephemeral",
+				  "C turns on disappearing messages" },
+			};
+
+			snprintf(path, sizeof path, "/admin/groups/%s", gjid);
+			for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+				is_int(admin("POST", path, steps[i].body, NULL), 200, steps[i].name);
+				is_int(recv_gp2(&ca, tag, sizeof tag), 0, "A's companion gets the w:gp2 notification");
+				is_str(tag, steps[i].tag, "of that setting");
+			}
+			is_int(admin("POST", path, "{\"phone\":\"" PA "\",\"action\":\"unlocked\"}", NULL), 403,
+			       "A (not an admin) cannot unlock -> 403");
+			is_int(admin("POST", path, "{\"phone\":\"" PC "\",\"action\":\"ephemeral\"}", NULL), 400,
+			       "ephemeral without expiration -> 400");
+			r = g2(&ca, "get", gjid, wa_node_new_attrs("query", "request", "interactive", NULL));
+			u = r ? wa_node_child(r, "group") : NULL;
+			ok(u && wa_node_child(u, "announcement") && wa_node_child(u, "locked") &&
+				   wa_node_attr_is(wa_node_child(u, "ephemeral"), "expiration", "604800") &&
+				   wa_node_child(u, "description"),
+			   "metadata shows description, announcement, locked, ephemeral");
+			wa_node_free(r);
+			ok(admin("POST", path, "{\"phone\":\"" PC "\",\"action\":\"invite-code\"}", &j) == 200 &&
+				   json_string_value(json_object_get(j, "code")),
+			   "C reads the invite code");
+			snprintf(code, sizeof code, "%s", json_string_value(json_object_get(j, "code")) ?
+							  json_string_value(json_object_get(j, "code")) : "");
+			json_decref(j);
+			is_int(admin("POST", path, "{\"phone\":\"" PA "\",\"action\":\"invite-code\"}", NULL), 403,
+			       "A (not an admin) may not read it");
+			is_int(admin("POST", path, "{\"phone\":\"" PB "\",\"action\":\"join\",\"code\":\"nope\"}", NULL), 404,
+			       "join with a wrong code -> 404");
+			snprintf(body, sizeof body, "{\"phone\":\"" PB "\",\"action\":\"join\",\"code\":\"%s\"}", code);
+			is_int(admin("POST", path, body, NULL), 200, "B's phone joins by the code");
+			is_int(recv_gp2(&ca, tag, sizeof tag), 0, "A's companion is told");
+			is_str(tag, "add", "as an add");
+			ok(admin("POST", path, "{\"phone\":\"" PC "\",\"action\":\"invite\"}", &j) == 200 &&
+				   json_string_value(json_object_get(j, "code")),
+			   "C revokes the invite code");
+			snprintf(code2, sizeof code2, "%s", json_string_value(json_object_get(j, "code")) ?
+							   json_string_value(json_object_get(j, "code")) : "");
+			json_decref(j);
+			ok(code2[0] && strcmp(code, code2) != 0, "a new code");
+			snprintf(body, sizeof body, "{\"phone\":\"" PA "\",\"action\":\"join\",\"code\":\"%s\"}", code);
+			is_int(admin("POST", path, body, NULL), 404, "the old code no longer works");
+		}
 	}
 
 	/* status@broadcast: the audience is the listed devices */
