@@ -493,6 +493,27 @@ int main(void)
 	is_str(box_field(PA, "inbox", id2, "status"), "read", "A's phone learns its companion read it (inbox status)");
 	is_str(box_field(PB, "outbox", id2, "status"), "read", "B's outbox: read");
 
+	/* companion B -> A: both ends raw protocol clients */
+	{
+		const char *ajids[] = { aj }, *peer[] = { aj, ca.jid }, *own[] = { bj };
+		char id3[64];
+
+		ok(simtest_fetch_sessions(&cb, ajids, 1, NULL) >= 1, "B's companion fetches A's phone bundle");
+		is_int(send_text(&cb, aj, peer, 2, own, 1, "hello alice, from bob's laptop", id3), 0,
+		       "B's companion sends text, server acks");
+		is_int(simtest_recv_msg(&ca, &g), 0, "A's companion decrypts it");
+		is_str(text_of(&g), "hello alice, from bob's laptop", "text as sent");
+		is_str(g.from, cb.jid, "from B's companion device");
+		is_str(g.enc_type, "msg", "on the session A's companion started: a msg");
+		simtest_got_free(&g);
+		is_str(box_field(PA, "inbox", id3, "text"), "hello alice, from bob's laptop", "A's phone decrypted it");
+		is_int(recv_receipt(&cb, id3, from, type, sizeof from), 0, "B's companion gets a delivery receipt");
+		is_int(send_receipt(&ca, id3, cb.jid, "played", NULL), 0, "A's companion sends a played receipt, acked");
+		is_int(recv_receipt(&cb, id3, from, type, sizeof from), 0, "B's companion gets it");
+		is_str(type, "played", "type played");
+		is_str(from, ca.jid, "from A's companion");
+	}
+
 	/* a peer message to the own phone (category="peer", one enc, no participants) */
 	{
 		WaE2E__Message pm = WA_E2_E__MESSAGE__INIT;
@@ -892,6 +913,13 @@ int main(void)
 		is_str(g.participant, ca.jid, "participant is A's device");
 		is_str(g.enc_type, "skmsg", "last enc is skmsg");
 		simtest_got_free(&g);
+		is_int(send_receipt(&cb, id, gjid, "read", ca.jid), 0, "B's companion sends a group read receipt, acked");
+		type[0] = '\0';
+		for (int i = 0; i < 6 && strcmp(type, "read") != 0; i++) /* delivery receipts of the members come too */
+			if (recv_receipt(&ca, id, from, type, sizeof from) != 0)
+				break;
+		is_str(type, "read", "A's companion gets the read receipt for the group message");
+		is_str(from, gjid, "from the group");
 		is_str(box_field(PB, "inbox", id, "text"), "hello team", "B's phone decrypted it");
 		is_str(box_field(PC, "inbox", id, "text"), "hello team", "C's phone decrypted it");
 		is_str(box_field(PC, "inbox", id, "chat"), gjid, "chat is the group");
