@@ -1,7 +1,9 @@
-// fuzz-sources: engine/wa/pbsafe.c proto/wa_e2e.pb-c.c proto/wa_adv.pb-c.c proto/wa_history.pb-c.c
+// fuzz-sources: engine/wa/pbsafe.c proto/wa_e2e.pb-c.c proto/wa_adv.pb-c.c proto/wa_history.pb-c.c proto/wa_server_sync.pb-c.c
 /* fuzz_proto_message: hostile plaintexts as waE2E.Message (what a decrypted
  * <enc> holds), and as the other WhatsApp protobufs we unpack from the
- * network (waHistorySync.HistorySync, waAdv.ADVSignedDeviceIdentityHMAC).
+ * network (waHistorySync.HistorySync, the waAdv pairing messages: the
+ * HMAC wrapper, the signed identity and its details, the key-index lists;
+ * waServerSync.ExternalBlobReference, a snapshot/mutations blob pointer).
  * Unpacking goes through wa_pb_unpack() (depth-bounded). Property: once
  * unpacked, pack -> unpack -> pack is byte-stable (unknown fields included). */
 #include <stdint.h>
@@ -12,6 +14,7 @@
 #include "wa_adv.pb-c.h"
 #include "wa_e2e.pb-c.h"
 #include "wa_history.pb-c.h"
+#include "wa_server_sync.pb-c.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -49,5 +52,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	stable(&wa_e2_e__message__descriptor, data, size);
 	stable(&wa_history_sync__history_sync__descriptor, data, size);
 	stable(&wa_adv__advsigned_device_identity_hmac__descriptor, data, size);
+	stable(&wa_adv__advsigned_device_identity__descriptor, data, size);
+	stable(&wa_adv__advdevice_identity__descriptor, data, size);
+	stable(&wa_adv__advsigned_key_index_list__descriptor, data, size);
+	stable(&wa_adv__advkey_index_list__descriptor, data, size);
+	stable(&wa_server_sync__external_blob_reference__descriptor, data, size);
 	return 0;
 }

@@ -337,9 +337,8 @@ static void test_large_and_tamper(void)
 		is_int(wa_media_enc_update(ee, pt, 1, o, &on), WA_MEDIA_ERR_STATE, "update after final refused");
 		wa_media_enc_free(ee);
 	}
-	wa_media_enc_free(NULL);
+	wa_media_enc_free(NULL); /* no-ops (ASan would report otherwise) */
 	wa_media_dec_free(NULL);
-	ok(1, "free(NULL) is fine");
 	ok(wa_media_enc_new((enum wa_media_type)99, key) == NULL, "bad type -> no context");
 	ok(strcmp(wa_media_strerror(WA_MEDIA_ERR_MAC), "media MAC mismatch") == 0, "strerror");
 	free(bad);
