@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tap.h"
 #include "wa/binary.h"
@@ -876,6 +877,54 @@ static void test_node_api(void)
 	wa_node_free(n);
 }
 
+/* The dictionaries against the shared token tables (PROTOCOL.md's
+ * tokens-single.txt and tokens-double-N.txt, one token a line, line N =
+ * index N): every entry, in order. The tables are read from shared_dir
+ * (../shared beside the repository); without it the check is reported and
+ * left out, the protocol.json vectors above still pin a few tokens. */
+static int compare_table(const char *path, unsigned dict, int single)
+{
+	FILE *f = fopen(path, "r");
+	char line[256];
+	unsigned idx = 0, bad = 0, n = single ? WA_TOKEN_SINGLE_COUNT : WA_TOKEN_DOUBLE_COUNT;
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f) != NULL) {
+		const char *want;
+
+		line[strcspn(line, "\r\n")] = '\0';
+		want = idx >= n ? NULL : single ? (idx == 0 ? "" : wa_token_get_single(idx)) : wa_token_get_double(dict, idx);
+		if (want == NULL || strcmp(want, line) != 0) {
+			if (bad++ < 3)
+				printf("# %s line %u: file '%s', table '%s'\n", path, idx + 1, line, want ? want : "(none)");
+		}
+		idx++;
+	}
+	fclose(f);
+	return bad == 0 && idx == n ? 0 : 1;
+}
+
+static void test_shared_tables(void)
+{
+	const char *shared = getenv("shared_dir");
+	char path[1024];
+
+	snprintf(path, sizeof path, "%s/protocol/tokens-single.txt", shared ? shared : "../shared");
+	if (access(path, R_OK) != 0) {
+		tap_diag("shared/protocol token tables not beside the repository: dictionary comparison left out");
+		return;
+	}
+	is_int(compare_table(path, 0, 1), 0, "single-byte dictionary equals tokens-single.txt");
+	for (unsigned d = 0; d < WA_TOKEN_DOUBLE_DICTS; d++) {
+		char name[96];
+
+		snprintf(path, sizeof path, "%s/protocol/tokens-double-%u.txt", shared ? shared : "../shared", d);
+		snprintf(name, sizeof name, "double-byte dictionary %u equals tokens-double-%u.txt", d, d);
+		is_int(compare_table(path, d, 0), 0, name);
+	}
+}
+
 int main(void)
 {
 	const char *top = getenv("top_srcdir");
@@ -887,6 +936,7 @@ int main(void)
 	if (vectors == NULL)
 		tap_bail("tests/vectors/protocol.json not readable");
 	test_tokens();
+	test_shared_tables();
 	test_string_vectors();
 	test_node_vectors();
 	test_tag_kinds();
