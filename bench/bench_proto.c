@@ -1,4 +1,4 @@
-/* bench_proto: speed and memory of the protocol library (engine/wa/).
+/* bench_proto: speed and memory of the protocol library (wa/).
  *
  * Each case is a small fixture (built once, off the clock) and an operation
  * the engine performs per stanza / frame / message / file. For every case:

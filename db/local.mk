@@ -19,5 +19,5 @@ dist_migrations_DATA = \
 TESTS += tests/db/test_migrate.sh
 EXTRA_DIST += tests/db/test_migrate.sh tests/db/sql_literals.py docs/database.md
 
-# Signal key stores of engine/wa/sigstore_db.c (signal engineer)
+# Signal key stores of engine/store/sigstore_db.c (signal engineer)
 dist_migrations_DATA += db/migrations/0002_signal_store.sql

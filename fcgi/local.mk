@@ -17,7 +17,7 @@ fcgi_libwafcgi_a_SOURCES = \
 	fcgi/h_webhooks.c fcgi/h_labels.c fcgi/h_notifications.c fcgi/h_system.c fcgi/h_media.c \
 	fcgi/h_store.c
 
-WA_FCGI_LIBS = fcgi/libwafcgi.a engine/wa/libwa.a proto/libwaproto.a common/libwacommon.a \
+WA_FCGI_LIBS = fcgi/libwafcgi.a wa/libwa.a proto/libwaproto.a common/libwacommon.a \
 	$(FCGI_LIBS) $(JANSSON_LIBS) $(MARIADB_LIBS) $(ARGON2_LIBS) $(QRENCODE_LIBS) \
 	$(PROTOBUFC_LIBS) $(NNG_LIBS) $(CURL_LIBS) $(CRYPTO_LIBS) $(ZLIB_LIBS) $(SIGNAL_LIBS) -lpthread
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""gen-tokens.py: generate engine/wa/tokens.c from the binary-node token lists.
+"""gen-tokens.py: generate wa/tokens.c from the binary-node token lists.
 
 Run once (the output is committed):
-    python3 tools/gen-tokens.py ../shared/protocol > engine/wa/tokens.c
+    python3 tools/gen-tokens.py ../shared/protocol > wa/tokens.c
 
 Input: tokens-single.txt (236 lines, line N = single-byte token N, line 0 is
 the unused empty placeholder) and tokens-double-0..3.txt (256 lines each).

@@ -1,5 +1,5 @@
 -- 0002_signal_store.sql: the Signal protocol key stores of every WhatsApp
--- session, as used by engine/wa/sigstore_db.c (libsignal-protocol-c records).
+-- session, as used by engine/store/sigstore_db.c (libsignal-protocol-c records).
 --
 -- Every row is scoped by `session_key`, the gateway's key for one WhatsApp
 -- session (the engine passes it to wa_sigstore_db_new), so one database holds

@@ -1,4 +1,4 @@
-// fuzz-sources: engine/wa/appstate.c engine/wa/msgsecret.c engine/wa/crypto.c proto/wa_server_sync.pb-c.c proto/wa_sync_action.pb-c.c common/wa_util.c
+// fuzz-sources: wa/appstate.c wa/msgsecret.c wa/crypto.c proto/wa_server_sync.pb-c.c proto/wa_sync_action.pb-c.c common/wa_util.c
 /* fuzz_appstate: hostile bytes into the app-state decoders and patch apply.
  *
  * Byte 0 selects the mode, the rest is the input:
@@ -14,6 +14,7 @@
  * The key store knows one fixed key id. Properties (abort on violation):
  * a successful apply leaves version/hash consistent and a failed one leaves
  * the state untouched. */
+#include "fuzz.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

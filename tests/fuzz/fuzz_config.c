@@ -2,6 +2,7 @@
 /* Fuzz target: the INI configuration parser (operators' files are user
  * bytes). Every parse must either fail cleanly or give a config whose every
  * known key has a value. */
+#include "fuzz.h"
 #include "wa_config.h"
 
 #include <stdint.h>

@@ -2,6 +2,7 @@
 /* Fuzz target: the urlencoded form / query-string reader (query strings and
  * sign-in form bodies are client bytes). The first byte picks a name, the
  * rest is the string. A found value must be NUL-terminated inside buf. */
+#include "fuzz.h"
 #include "wa_util.h"
 
 #include <stdint.h>

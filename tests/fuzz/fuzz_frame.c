@@ -1,4 +1,4 @@
-// fuzz-sources: engine/wa/frame.c engine/wa/buf.c
+// fuzz-sources: wa/frame.c wa/buf.c
 /* fuzz_frame: the incremental frame parser (wa/frame).
  *
  * Input: byte 0 = options (bit 0: expect the client intro; bit 1: small
@@ -6,6 +6,7 @@
  * stream. The stream is parsed once in one piece and once in chunks; both
  * passes must yield the same frames and the same verdict, no frame may
  * exceed the cap and `used` never exceeds the input. */
+#include "fuzz.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

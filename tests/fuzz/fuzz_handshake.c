@@ -1,4 +1,4 @@
-// fuzz-sources: engine/wa/noise.c engine/wa/cert.c engine/wa/crypto.c engine/wa/frame.c engine/wa/buf.c engine/wa/companion_reg.c engine/wa/noise_conn.c proto/wa_handshake.pb-c.c proto/wa_cert.pb-c.c proto/wa_companion_reg.pb-c.c common/wa_util.c
+// fuzz-sources: wa/noise.c wa/cert.c wa/crypto.c wa/frame.c wa/buf.c wa/companion_reg.c wa/noise_conn.c proto/wa_handshake.pb-c.c proto/wa_cert.pb-c.c proto/wa_companion_reg.pb-c.c common/wa_util.c
 /* fuzz_handshake: hostile handshake input to both Noise roles and the
  * handshake protobuf decoders.
  *
@@ -14,6 +14,7 @@
  *   5  a server wa_noise_conn fed the raw stream (intro, frames), in two
  *      reads split at the second byte's value
  * All keys are fixed so runs are reproducible. */
+#include "fuzz.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

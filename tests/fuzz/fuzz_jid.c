@@ -1,8 +1,9 @@
-// fuzz-sources: engine/wa/jid.c
+// fuzz-sources: wa/jid.c
 /* fuzz_jid: JID parsing and REST user-input validation on arbitrary text.
  * Properties: no crash; a parsed JID formats and re-parses to the same
  * value; accepted user input is canonical (re-validating its formatted
  * form gives the same JID). */
+#include "fuzz.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-// fuzz-sources: engine/wa/mediacrypto.c engine/wa/crypto.c common/wa_util.c
+// fuzz-sources: wa/mediacrypto.c wa/crypto.c common/wa_util.c
 /* fuzz_media: hostile bytes into media decryption, one-shot and streaming,
  * plus an encrypt -> decrypt round-trip property on the input as plaintext.
  *
@@ -7,6 +7,7 @@
  * rest is the file (or plaintext). Properties checked (abort on violation):
  * one-shot and streaming decrypt agree on success and output; a round trip
  * returns the plaintext and the reported hashes verify. */
+#include "fuzz.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -8,6 +8,7 @@
  * parts in body order, data inside the body, NUL-terminated fields, no path
  * separators or control characters in file names; a failure gives a reason.
  * A boundary that wa_mp_boundary returns must be one wa_mp_parse accepts. */
+#include "fuzz.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-// fuzz-sources: engine/wa/binary.c engine/wa/node.c engine/wa/nodeprint.c engine/wa/tokens.c engine/wa/jid.c engine/wa/buf.c
+// fuzz-sources: wa/binary.c wa/node.c wa/nodeprint.c wa/tokens.c wa/jid.c wa/buf.c
 /* fuzz_node: the binary node decoder on hostile frame plaintexts.
  *
  * Input = a decrypted frame (flag byte + node, zlib when flag & 2). A tree
@@ -7,6 +7,7 @@
  * one pass). The only allowed exception is whatsmeow's tag "0" quirk, which
  * encodes to an undecodable F8 00. Caps are kept small so the fuzzer
  * explores them. */
+#include "fuzz.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

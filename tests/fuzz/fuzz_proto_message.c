@@ -1,4 +1,4 @@
-// fuzz-sources: engine/wa/pbsafe.c proto/wa_e2e.pb-c.c proto/wa_adv.pb-c.c proto/wa_history.pb-c.c proto/wa_server_sync.pb-c.c
+// fuzz-sources: wa/pbsafe.c proto/wa_e2e.pb-c.c proto/wa_adv.pb-c.c proto/wa_history.pb-c.c proto/wa_server_sync.pb-c.c
 /* fuzz_proto_message: hostile plaintexts as waE2E.Message (what a decrypted
  * <enc> holds), and as the other WhatsApp protobufs we unpack from the
  * network (waHistorySync.HistorySync, the waAdv pairing messages: the
@@ -6,6 +6,7 @@
  * waServerSync.ExternalBlobReference, a snapshot/mutations blob pointer).
  * Unpacking goes through wa_pb_unpack() (depth-bounded). Property: once
  * unpacked, pack -> unpack -> pack is byte-stable (unknown fields included). */
+#include "fuzz.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-// fuzz-sources: engine/wa/signal.c engine/wa/sigstore.c engine/wa/sigstore_mem.c engine/wa/crypto.c common/wa_util.c
+// fuzz-sources: wa/signal.c wa/sigstore.c wa/sigstore_mem.c wa/crypto.c common/wa_util.c
 /* fuzz_signal_msg: hostile bytes into wa/signal's entry points that parse
  * peer data, i.e. libsignal's pre_key_signal_message / signal_message /
  * sender_key_message / sender_key_distribution_message deserialisers and the
@@ -12,6 +12,7 @@
  * A fixed local party (identity, signed pre-key, pre-keys, one session, one
  * sender key) is built on first use; the in-memory store is bounded so
  * accepted inputs cannot grow it without limit. */
+#include "fuzz.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-// fuzz-sources: engine/wa/linkcode.c tests/wa-sim/sim_core.c tests/wa-sim/sim_store.c tests/wa-sim/sim_keys.c tests/wa-sim/sim_conn.c tests/wa-sim/sim_handlers.c tests/wa-sim/sim_pair.c engine/wa/node.c engine/wa/nodeprint.c engine/wa/binary.c engine/wa/tokens.c engine/wa/jid.c engine/wa/msgid.c engine/wa/buf.c engine/wa/noise.c engine/wa/cert.c engine/wa/crypto.c engine/wa/frame.c engine/wa/companion_reg.c proto/wa_handshake.pb-c.c proto/wa_cert.pb-c.c proto/wa_companion_reg.pb-c.c proto/wa_adv.pb-c.c common/wa_util.c common/wa_log.c tests/wa-sim/sim_prekeys.c tests/wa-sim/sim_phone.c tests/wa-sim/sim_usync.c tests/wa-sim/sim_msg.c tests/wa-sim/sim_groups.c engine/wa/signal.c engine/wa/signal_node.c engine/wa/sigstore.c engine/wa/sigstore_mem.c engine/wa/pbsafe.c proto/wa_e2e.pb-c.c tests/wa-sim/sim_media.c engine/wa/mediacrypto.c tests/wa-sim/sim_appstate.c tests/wa-sim/sim_presence.c engine/wa/appstate.c engine/wa/syncaction.c proto/wa_server_sync.pb-c.c proto/wa_sync_action.pb-c.c proto/wa_history.pb-c.c
+// fuzz-sources: wa/linkcode.c sim/sim_core.c sim/sim_store.c sim/sim_keys.c sim/sim_conn.c sim/sim_handlers.c sim/sim_pair.c wa/node.c wa/nodeprint.c wa/binary.c wa/tokens.c wa/jid.c wa/msgid.c wa/buf.c wa/noise.c wa/cert.c wa/crypto.c wa/frame.c wa/companion_reg.c proto/wa_handshake.pb-c.c proto/wa_cert.pb-c.c proto/wa_companion_reg.pb-c.c proto/wa_adv.pb-c.c common/wa_util.c common/wa_log.c sim/sim_prekeys.c sim/sim_phone.c sim/sim_usync.c sim/sim_msg.c sim/sim_groups.c wa/signal.c wa/signal_node.c wa/sigstore.c wa/sigstore_mem.c wa/pbsafe.c proto/wa_e2e.pb-c.c sim/sim_media.c wa/mediacrypto.c sim/sim_appstate.c sim/sim_presence.c wa/appstate.c wa/syncaction.c proto/wa_server_sync.pb-c.c proto/wa_sync_action.pb-c.c proto/wa_history.pb-c.c
 /* fuzz_sim_payload: wa-sim's handling of what a client sends after the
  * Noise handshake, without sockets. The first byte picks the entry point:
  *   0  ClientPayload bytes (registration / login decision)
@@ -7,6 +7,7 @@
  *   2  a frame plaintext on a logged-in connection (IQ / node dispatch)
  *   3  a QR string scanned by a phone (QR parser + pair-success builder)
  * Every run builds a fresh in-memory world and frees it, so leaks show. */
+#include "fuzz.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,7 @@
 
 #include "wa/crypto.h"
 #include "wa_log.h"
-#include "../wa-sim/sim.h"
+#include "sim/sim.h"
 
 /* sim_ws.c is not linked: no socket to wake or time out. */
 void sim_conn_wake(struct sim_conn *c)

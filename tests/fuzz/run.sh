@@ -13,7 +13,7 @@ out=$build/build-fuzz
 mkdir -p "$out"
 CC=${FUZZ_CC:-clang-14}
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE
- -I$top -I$top/common -I$top/engine -I$build/proto -I$build"
+ -I$top -I$top/common -I$build/proto -I$build"
 pc="libprotobuf-c libcrypto zlib libsignal-protocol-c jansson"
 shopt -s nullglob
 for src in "$top"/tests/fuzz/fuzz_*.c; do

@@ -1,4 +1,4 @@
-/* test_sigstore_db: the Signal exchange of test_signal on wa/sigstore_db
+/* test_sigstore_db: the Signal exchange of test_signal on engine/store/sigstore_db
  * against a real MariaDB. Skips unless WA_AKG_TEST_DB_SOCKET names a unix
  * socket (user root, no password). Creates a scratch database
  * wa_akg_test_sig_<pid>, applies db/migrations/0002_signal_store.sql itself
@@ -13,7 +13,7 @@
 
 #include "tap.h"
 #include "wa/signal.h"
-#include "wa/sigstore.h"
+#include "engine/store/sigstore_db.h"
 
 static MYSQL *db;
 static pthread_mutex_t db_lock = PTHREAD_MUTEX_INITIALIZER;

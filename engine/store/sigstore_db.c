@@ -1,4 +1,4 @@
-/* wa/sigstore_db: the Signal store on MariaDB (see sigstore.h and
+/* engine/store/sigstore_db: the Signal store on MariaDB (see sigstore.h and
  * db/migrations/0002_signal_store.sql).
  *
  * Prepared statements only; the SQL text lives in the table below, one row
@@ -9,7 +9,7 @@
  * Any statement error closes that statement so the next call prepares it
  * again (on a reconnected MYSQL*, say). The optional caller lock (c->lock)
  * is held for every use of c->db and of the statement cache. */
-#include "wa/sigstore.h"
+#include "engine/store/sigstore_db.h"
 
 #include <limits.h>
 #include <stdlib.h>

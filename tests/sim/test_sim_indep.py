@@ -6,7 +6,7 @@ library could be invisible to test_sim_pairing. This client shares nothing
 with them: it is written from PROTOCOL.md alone, in Python, with its own
 WebSocket framing, Noise XX initiator, certificate-chain check, XEdDSA,
 protobuf and binary-node codecs (only the token tables are read from
-engine/wa/tokens.c, which is data). It registers, pairs through the admin
+wa/tokens.c, which is data). It registers, pairs through the admin
 API (whatsmeow-style payloads), logs in and pings (both keepalive styles).
 wa-sim runs with --compress-min 1, so every server stanza is zlib-compressed.
 
@@ -225,15 +225,14 @@ SINGLE, DOUBLE = [], []
 
 
 def load_tokens(top):
-    text = open(os.path.join(top, "engine", "wa", "tokens.c"), encoding="utf-8").read()
-    s = text.index("wa_token_single[")
-    d = text.index("wa_token_double[")
-    e = text.index("};", d)
-    unq = lambda m: bytes(m, "utf-8").decode("unicode_escape")
-    SINGLE.extend(unq(x) for x in re.findall(r'"((?:[^"\\]|\\.)*)"', text[text.index("{", s):d]))
-    dbl = [unq(x) for x in re.findall(r'"((?:[^"\\]|\\.)*)"', text[text.index("{", d):e])]
+    """The dictionaries from tests/vectors/tokens/ (one token a line, line N =
+    index N), the independently compiled tables, not our wa/tokens.c."""
+    d = os.path.join(top, "tests", "vectors", "tokens")
+    with open(os.path.join(d, "tokens-single.txt"), encoding="utf-8") as f:
+        SINGLE.extend(f.read().split("\n")[:236])
     for k in range(4):
-        DOUBLE.append(dbl[k * 256:(k + 1) * 256])
+        with open(os.path.join(d, "tokens-double-%d.txt" % k), encoding="utf-8") as f:
+            DOUBLE.append(f.read().split("\n")[:256])
     return len(SINGLE) == 236 and all(len(x) == 256 for x in DOUBLE)
 
 
@@ -737,7 +736,7 @@ def main():
         print("Bail out! no wa-sim binary at %s (make builds it; WA_SIM_BIN names another)" % binary)
         return 1
     if not load_tokens(top):
-        print("Bail out! cannot read the token tables from engine/wa/tokens.c")
+        print("Bail out! cannot read the token tables from wa/tokens.c")
         return 1
     # the client itself against PROTOCOL.md vectors (§3.7, §15.2, §15.3)
     ping = Node("iq", {"id": "1.2-1", "to": Jid("s.whatsapp.net"), "type": "get", "xmlns": "w:p"})

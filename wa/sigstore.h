@@ -11,9 +11,8 @@
  * Backends:
  *   wa_sigstore_mem_new(): in memory, bounded (entries and bytes), a mutex
  *     inside, for tests and wa-sim phones.
- *   wa_sigstore_db_new(): MariaDB tables of db/migrations/0002_signal_store.sql,
- *     prepared statements only, every row scoped by a session_key (one
- *     WhatsApp session of the gateway), so one database holds many sessions.
+ *   wa_sigstore_db_new() (engine/store/sigstore_db.h, outside this library
+ *     because it links MariaDB): the tables of db/migrations/0002_signal_store.sql.
  *
  * Ownership: records returned by get() are malloc()ed and belong to the
  * caller (free() after zeroing: they hold private keys). Names and groups in
@@ -30,8 +29,6 @@
 
 /* Same tag as libsignal's typedef, so both headers can be included. */
 struct signal_protocol_store_context;
-/* MariaDB Connector/C's MYSQL is `struct st_mysql`. */
-struct st_mysql;
 
 #define WA_SIGREC_NAME_MAX 128            /* incl. NUL: address names, group ids */
 #define WA_SIGREC_MAX (8u * 1024 * 1024)  /* one serialised record */
@@ -97,37 +94,6 @@ typedef struct wa_sigstore {
  * bytes (0 = defaults: 100000 records, 256 MiB); put() past a bound fails
  * with WA_SIGSTORE_FULL. Thread-safe (one mutex). NULL on out of memory. */
 wa_sigstore *wa_sigstore_mem_new(size_t max_entries, size_t max_bytes);
-
-/* MariaDB store over the tables of db/migrations/0002_signal_store.sql, rows
- * scoped by session_key (1..64 bytes). db stays owned by the caller and must
- * outlive the store; statements are prepared on first use and cached on the
- * store. If lock is non-NULL every operation holds it around its use of db,
- * so a MYSQL* may be shared with other users of the same lock; with lock NULL
- * the store and db must be used by one thread at a time. Lock order: the
- * store takes lock inside libsignal's context lock, so never call wa/signal
- * while holding lock yourself (deadlock). A failed statement
- * is dropped from the cache and re-prepared on the next call (so a caller
- * that reconnects db recovers). Each statement stands alone (autocommit on
- * db is assumed; a caller transaction open on db would swallow them).
- * NULL on bad arguments or out of memory. */
-wa_sigstore *wa_sigstore_db_new(struct st_mysql *db, pthread_mutex_t *lock, const char *session_key);
-
-/* Many stores on one connection. Prepared statements belong to a
- * connection and the server caps them (max_prepared_stmt_count, 16382 by
- * default), so stores sharing a MYSQL* should share one statement cache:
- * make it with wa_sigstore_dbconn_new (db and lock as for wa_sigstore_db_new,
- * which makes a private one), then wa_sigstore_db_new_on() per session key.
- * Free the cache after every store made on it. NULL on bad arguments or out
- * of memory. */
-typedef struct wa_sigstore_dbconn wa_sigstore_dbconn;
-wa_sigstore_dbconn *wa_sigstore_dbconn_new(struct st_mysql *db, pthread_mutex_t *lock);
-void wa_sigstore_dbconn_free(wa_sigstore_dbconn *c);
-wa_sigstore *wa_sigstore_db_new_on(wa_sigstore_dbconn *c, const char *session_key);
-
-/* Delete every row of session_key from the six tables (the session was
- * logged out or deleted: there are no foreign keys to cascade). Holds lock
- * if non-NULL. Returns the number of rows deleted, or WA_SIGSTORE_ERR. */
-int wa_sigstore_db_purge(struct st_mysql *db, pthread_mutex_t *lock, const char *session_key);
 
 /* Destroy a store (NULL is fine). */
 void wa_sigstore_free(wa_sigstore *st);

@@ -1,0 +1,49 @@
+/* engine/store/sigstore_db: the wa/sigstore interface on MariaDB, the tables
+ * of db/migrations/0002_signal_store.sql, prepared statements only, every row
+ * scoped by a session_key (one WhatsApp session of the gateway), so one
+ * database holds many sessions. It lives beside the engine's storage, not in
+ * the protocol library (wa/), which links no database.
+ *
+ * Errors are the wa/sigstore return codes (WA_SIGSTORE_*). */
+#ifndef WA_STORE_SIGSTORE_DB_H
+#define WA_STORE_SIGSTORE_DB_H
+
+#include <pthread.h>
+
+#include "wa/sigstore.h"
+
+/* MariaDB Connector/C's MYSQL is `struct st_mysql`. */
+struct st_mysql;
+
+/* MariaDB store over the tables of db/migrations/0002_signal_store.sql, rows
+ * scoped by session_key (1..64 bytes). db stays owned by the caller and must
+ * outlive the store; statements are prepared on first use and cached on the
+ * store. If lock is non-NULL every operation holds it around its use of db,
+ * so a MYSQL* may be shared with other users of the same lock; with lock NULL
+ * the store and db must be used by one thread at a time. Lock order: the
+ * store takes lock inside libsignal's context lock, so never call wa/signal
+ * while holding lock yourself (deadlock). A failed statement
+ * is dropped from the cache and re-prepared on the next call (so a caller
+ * that reconnects db recovers). Each statement stands alone (autocommit on
+ * db is assumed; a caller transaction open on db would swallow them).
+ * NULL on bad arguments or out of memory. */
+wa_sigstore *wa_sigstore_db_new(struct st_mysql *db, pthread_mutex_t *lock, const char *session_key);
+
+/* Many stores on one connection. Prepared statements belong to a
+ * connection and the server caps them (max_prepared_stmt_count, 16382 by
+ * default), so stores sharing a MYSQL* should share one statement cache:
+ * make it with wa_sigstore_dbconn_new (db and lock as for wa_sigstore_db_new,
+ * which makes a private one), then wa_sigstore_db_new_on() per session key.
+ * Free the cache after every store made on it. NULL on bad arguments or out
+ * of memory. */
+typedef struct wa_sigstore_dbconn wa_sigstore_dbconn;
+wa_sigstore_dbconn *wa_sigstore_dbconn_new(struct st_mysql *db, pthread_mutex_t *lock);
+void wa_sigstore_dbconn_free(wa_sigstore_dbconn *c);
+wa_sigstore *wa_sigstore_db_new_on(wa_sigstore_dbconn *c, const char *session_key);
+
+/* Delete every row of session_key from the six tables (the session was
+ * logged out or deleted: there are no foreign keys to cascade). Holds lock
+ * if non-NULL. Returns the number of rows deleted, or WA_SIGSTORE_ERR. */
+int wa_sigstore_db_purge(struct st_mysql *db, pthread_mutex_t *lock, const char *session_key);
+
+#endif
