@@ -341,7 +341,7 @@ static struct wa_node *enc_node(const char *type, size_t len)
 	return e;
 }
 
-/* An outgoing message stanza (PROTOCOL.md 7.4) to ndev devices: 1 = a 1:1
+/* An outgoing message stanza (docs/protocol.md 7.4) to ndev devices: 1 = a 1:1
  * first contact (pkmsg + device-identity), 8 = a 1:1 chat with the peer's
  * and our own devices (2 pkmsg, 6 msg), 64 = a group message carrying the
  * sender key to 64 devices (8 pkmsg, 56 msg) plus the skmsg. Ciphertext
@@ -389,7 +389,7 @@ static struct wa_node *make_message(size_t ndev)
 	return m;
 }
 
-/* A group read receipt as the server delivers it (PROTOCOL.md 8.x):
+/* A group read receipt as the server delivers it (docs/protocol.md 8.x):
  * from the group, participant, t, type, and a <list> of 3 more ids. */
 static struct wa_node *make_receipt(void)
 {
@@ -415,7 +415,7 @@ static struct wa_node *make_receipt(void)
 	return r;
 }
 
-/* A USync device-list reply for 100 users (PROTOCOL.md 6.3): 1-4 devices
+/* A USync device-list reply for 100 users (docs/protocol.md 6.3): 1-4 devices
  * each, a signed key-index list (~130 B) and the LID. */
 static struct wa_node *make_usync(size_t users)
 {

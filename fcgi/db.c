@@ -1,4 +1,5 @@
-/* db: prepared-statement helpers returning jansson values (see db.h). */
+/* db: prepared-statement helpers returning jansson values, and the
+ * lost-connection rule (see db.h). */
 #include "fcgi/db.h"
 #include "wa_config.h"
 #include "wa_log.h"
@@ -6,10 +7,12 @@
 #include <mysql.h>
 #include <errmsg.h>
 #include <mysqld_error.h>
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define MAX_BIND 48
 
@@ -21,7 +24,65 @@ struct param_store {
 	my_bool isnull[MAX_BIND];
 };
 
-static void note_error(struct wa_db *db, MYSQL_STMT *st, const char *sql);
+/* How far a failed attempt got, which decides whether a retry is safe. */
+enum stage {
+	ST_UNSENT, /* failed before the server could see the statement */
+	ST_SENT,   /* the statement was sent: the server may have executed it */
+};
+
+static void set_ok(struct wa_db *db)
+{
+	db->last_errno = 0;
+	db->last_err = WA_OK;
+}
+
+static void fail(struct wa_db *db, unsigned e, int err)
+{
+	db->last_errno = e;
+	db->last_err = err;
+}
+
+/* Errors after which the connection is gone. CR_SERVER_GONE_ERROR: found
+ * dead before the command was sent; CR_SERVER_LOST: died while it ran;
+ * ER_CONNECTION_KILLED / ER_SERVER_SHUTDOWN: the server says so, then
+ * closes; the CR_CONN* ones only come from connecting. */
+static int is_lost(unsigned e)
+{
+	switch (e) {
+	case CR_SERVER_GONE_ERROR:
+	case CR_SERVER_LOST:
+	case CR_CONNECTION_ERROR:
+	case CR_CONN_HOST_ERROR:
+	case ER_CONNECTION_KILLED:
+	case ER_SERVER_SHUTDOWN:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* A read, retried after a lost connection whatever happened to it: the
+ * text begins with SELECT (after blanks and parentheses). */
+static int is_read(const char *sql)
+{
+	while (isspace((unsigned char)*sql) || *sql == '(')
+		sql++;
+	return strncasecmp(sql, "SELECT", 6) == 0 && !isalnum((unsigned char)sql[6]) && sql[6] != '_';
+}
+
+/* Log and classify the error of a failed statement (st) or connection call
+ * (st NULL); a connection that is gone is closed (which marks an open
+ * transaction lost: see wa_db_close). */
+static void note_error(struct wa_db *db, MYSQL_STMT *st, const char *sql)
+{
+	unsigned e = st ? mysql_stmt_errno(st) : mysql_errno(db->conn);
+
+	fail(db, e, is_lost(e) ? WA_ESTORAGE : e == WA_DB_DUPLICATE ? WA_ECONFLICT : WA_EINTERNAL);
+	if (e != WA_DB_DUPLICATE)
+		wa_error("sql error %u: %s [%.120s]", e, st ? mysql_stmt_error(st) : mysql_error(db->conn), sql);
+	if (is_lost(e))
+		wa_db_close(db);
+}
 
 MYSQL *wa_db_conn(struct wa_db *db)
 {
@@ -34,9 +95,18 @@ MYSQL *wa_db_conn(struct wa_db *db)
 
 	if (db->conn)
 		return db->conn;
-	m = mysql_init(NULL);
-	if (!m)
+	if (db->in_txn) {
+		/* The transaction died with its connection; a new connection
+		 * would run the rest of it in autocommit. */
+		db->txn_lost = 1;
+		fail(db, CR_SERVER_GONE_ERROR, WA_ESTORAGE);
 		return NULL;
+	}
+	m = mysql_init(NULL);
+	if (!m) {
+		fail(db, 0, WA_ENOMEM);
+		return NULL;
+	}
 	wa_config_get_int(c, "db.connect_timeout", 1, 600, &t, err, sizeof err);
 	timeout = (unsigned)t;
 	mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
@@ -49,7 +119,7 @@ MYSQL *wa_db_conn(struct wa_db *db)
 				wa_config_get(c, "db.password"), wa_config_get(c, "db.name"),
 				(unsigned)port, *sock ? sock : NULL, 0)) {
 		wa_error("database connection failed: %s", mysql_error(m));
-		db->last_errno = mysql_errno(m);
+		fail(db, mysql_errno(m), WA_ESTORAGE);
 		mysql_close(m);
 		return NULL;
 	}
@@ -70,11 +140,14 @@ void wa_db_close(struct wa_db *db)
 		mysql_close(db->conn);
 		db->conn = NULL;
 	}
+	/* the server rolls back a transaction whose connection closes */
+	if (db->in_txn)
+		db->txn_lost = 1;
 }
 
 /* The cached statement for `sql`, or a new prepared one put in the cache
- * (evicting round-robin when full). NULL on error (logged). */
-static MYSQL_STMT *stmt_get(struct wa_db *db, const char *sql, unsigned *err)
+ * (evicting round-robin when full). NULL on error (recorded). */
+static MYSQL_STMT *stmt_get(struct wa_db *db, const char *sql)
 {
 	MYSQL_STMT *st;
 	struct wa_db_cached *slot;
@@ -88,10 +161,10 @@ static MYSQL_STMT *stmt_get(struct wa_db *db, const char *sql, unsigned *err)
 	st = copy ? mysql_stmt_init(db->conn) : NULL;
 	if (!st) {
 		free(copy);
+		fail(db, 0, WA_ENOMEM);
 		return NULL;
 	}
 	if (mysql_stmt_prepare(st, sql, strlen(sql))) {
-		*err = mysql_stmt_errno(st);
 		note_error(db, st, sql);
 		mysql_stmt_close(st);
 		free(copy);
@@ -110,16 +183,26 @@ static MYSQL_STMT *stmt_get(struct wa_db *db, const char *sql, unsigned *err)
 	return st;
 }
 
-/* After a statement failed to execute: if the connection survived, keep the
- * statement; if it was closed, the cache went with it. */
+/* Done with a cached statement (after success, or after a failure that
+ * left the connection, and so the cache, in place). */
 static void stmt_done(MYSQL_STMT *st)
 {
 	mysql_stmt_free_result(st);
 }
 
+int wa_db_err(const struct wa_db *db)
+{
+	return db->last_err;
+}
+
 unsigned wa_db_errno(const struct wa_db *db)
 {
 	return db->last_errno;
+}
+
+int wa_db_in_txn(const struct wa_db *db)
+{
+	return db->in_txn;
 }
 
 static int bind_params(struct param_store *ps, const char *fmt, va_list ap)
@@ -170,76 +253,6 @@ static int bind_params(struct param_store *ps, const char *fmt, va_list ap)
 	return (int)n;
 }
 
-static void note_error(struct wa_db *db, MYSQL_STMT *st, const char *sql)
-{
-	unsigned e = st ? mysql_stmt_errno(st) : mysql_errno(db->conn);
-
-	db->last_errno = e;
-	if (e != WA_DB_DUPLICATE)
-		wa_error("sql error %u: %s [%.120s]", e, st ? mysql_stmt_error(st) : mysql_error(db->conn), sql);
-	if (e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST || e == CR_CONNECTION_ERROR)
-		wa_db_close(db);
-}
-
-/* Look up or prepare, bind and execute; returns the statement (owned by the
- * cache: finish with stmt_done) or NULL. */
-static MYSQL_STMT *run(struct wa_db *db, const char *sql, const char *fmt, va_list ap)
-{
-	struct param_store ps;
-	MYSQL_STMT *st;
-	int n, tries = 0;
-	unsigned e = 0;
-	va_list aq;
-
-	db->last_errno = 0;
-again:
-	if (!wa_db_conn(db))
-		return NULL;
-	st = stmt_get(db, sql, &e);
-	if (!st) {
-		/* Nothing ran yet: one retry on a fresh connection is safe. */
-		if (!db->conn && tries++ == 0 && (e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST))
-			goto again;
-		return NULL;
-	}
-	va_copy(aq, ap);
-	n = bind_params(&ps, fmt, aq);
-	va_end(aq);
-	if (n < 0 || (unsigned long)n != mysql_stmt_param_count(st)) {
-		wa_error("sql parameter mismatch (%d given) [%.120s]", n, sql);
-		db->last_errno = 1;
-		return NULL;
-	}
-	if ((n && mysql_stmt_bind_param(st, ps.bind)) || mysql_stmt_execute(st)) {
-		e = mysql_stmt_errno(st);
-		note_error(db, st, sql);
-		if (db->conn)
-			stmt_done(st);
-		/* a cached statement whose connection was lost: retry once */
-		if (!db->conn && tries++ == 0 && (e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST))
-			goto again;
-		return NULL;
-	}
-	return st;
-}
-
-long long wa_db_exec(struct wa_db *db, const char *sql, const char *fmt, ...)
-{
-	MYSQL_STMT *st;
-	long long n;
-	va_list ap;
-
-	va_start(ap, fmt);
-	st = run(db, sql, fmt, ap);
-	va_end(ap);
-	if (!st)
-		return -1;
-	n = (long long)mysql_stmt_affected_rows(st);
-	db->last_insert_id = mysql_stmt_insert_id(st);
-	stmt_done(st);
-	return n;
-}
-
 static json_t *convert(const MYSQL_FIELD *f, const char *v, unsigned long len)
 {
 	switch (f->type) {
@@ -279,6 +292,8 @@ static json_t *convert(const MYSQL_FIELD *f, const char *v, unsigned long len)
 	}
 }
 
+/* Buffer the result of an executed statement and turn up to `limit` rows
+ * into JSON. NULL on failure (recorded; a lost connection is closed). */
 static json_t *fetch_all(struct wa_db *db, MYSQL_STMT *st, const char *sql, size_t limit)
 {
 	MYSQL_RES *meta = mysql_stmt_result_metadata(st);
@@ -308,13 +323,13 @@ static json_t *fetch_all(struct wa_db *db, MYSQL_STMT *st, const char *sql, size
 	bufs = calloc(nf ? nf : 1, sizeof *bufs);
 	rows = json_array();
 	if (!b || !lens || !nulls || !bufs || !rows)
-		goto fail;
+		goto oom;
 	for (i = 0; i < nf; i++) {
 		size_t cap = fields[i].max_length + 1;
 
 		bufs[i] = malloc(cap < 64 ? 64 : cap);
 		if (!bufs[i])
-			goto fail;
+			goto oom;
 		b[i].buffer_type = MYSQL_TYPE_STRING;
 		b[i].buffer = bufs[i];
 		b[i].buffer_length = cap < 64 ? 64 : cap;
@@ -332,8 +347,8 @@ static json_t *fetch_all(struct wa_db *db, MYSQL_STMT *st, const char *sql, size
 		if (rc == 1)
 			goto fail;
 		row = json_object();
-		if (!row)
-			goto fail;
+		if (!row || json_array_append_new(rows, row) < 0)
+			goto oom;
 		for (i = 0; i < nf; i++) {
 			json_t *v;
 
@@ -345,11 +360,15 @@ static json_t *fetch_all(struct wa_db *db, MYSQL_STMT *st, const char *sql, size
 			}
 			json_object_set_new(row, fields[i].name, v ? v : json_null());
 		}
-		json_array_append_new(rows, row);
 	}
 	goto out;
+oom:
+	wa_error("out of memory reading the result [%.120s]", sql);
+	fail(db, 0, WA_ENOMEM);
+	goto drop;
 fail:
 	note_error(db, st, sql);
+drop:
 	json_decref(rows);
 	rows = NULL;
 out:
@@ -363,17 +382,117 @@ out:
 	return rows;
 }
 
+/* One try: connect if needed, look up or prepare, bind and execute.
+ * Returns the statement (owned by the cache: finish with stmt_done), or
+ * NULL with the failure recorded and *stage telling whether the statement
+ * may have reached the server. */
+static MYSQL_STMT *attempt(struct wa_db *db, const char *sql, const char *fmt, va_list ap, enum stage *stage)
+{
+	struct param_store ps;
+	MYSQL_STMT *st;
+	int n;
+
+	*stage = ST_UNSENT;
+	if (!wa_db_conn(db) || !(st = stmt_get(db, sql)))
+		return NULL;
+	n = bind_params(&ps, fmt, ap);
+	if (n < 0 || (unsigned long)n != mysql_stmt_param_count(st)) {
+		wa_error("sql parameter mismatch (%d given) [%.120s]", n, sql);
+		fail(db, 1, WA_EINTERNAL);
+		return NULL;
+	}
+	if (n && mysql_stmt_bind_param(st, ps.bind)) {
+		note_error(db, st, sql);
+		if (db->conn)
+			stmt_done(st);
+		return NULL;
+	}
+	if (mysql_stmt_execute(st)) {
+		/* Only CR_SERVER_GONE_ERROR says the command was never sent (the
+		 * connection was found dead first); after anything else the server
+		 * may have run it. */
+		if (mysql_stmt_errno(st) != CR_SERVER_GONE_ERROR)
+			*stage = ST_SENT;
+		note_error(db, st, sql);
+		if (db->conn)
+			stmt_done(st);
+		return NULL;
+	}
+	return st;
+}
+
+/* After a failed attempt: whether one more on a new connection is safe
+ * (the rule in db.h). `reused`: the attempt ran on a connection that was
+ * open before this call. */
+static int may_retry(struct wa_db *db, const char *sql, enum stage stage, int reused, int tries)
+{
+	if (db->last_err != WA_ESTORAGE || db->in_txn || tries > 0 || !reused)
+		return 0;
+	if (stage == ST_SENT && !is_read(sql)) {
+		wa_warn("connection lost after a write was sent: its outcome is unknown, not retried [%.120s]", sql);
+		return 0;
+	}
+	wa_info("connection lost: retrying on a new connection [%.120s]", sql);
+	return 1;
+}
+
+/* wa_db_exec (rows NULL: returns the affected rows) and the queries (rows
+ * set: *rows gets at most `limit` rows, returns 0). -1 on failure. */
+static long long call(struct wa_db *db, const char *sql, const char *fmt, va_list ap, size_t limit, json_t **rows)
+{
+	enum stage stage;
+	MYSQL_STMT *st;
+	long long n;
+	va_list aq;
+
+	set_ok(db);
+	if (db->in_txn && db->txn_lost) {
+		wa_warn("statement refused: the transaction's connection was lost [%.120s]", sql);
+		fail(db, CR_SERVER_GONE_ERROR, WA_ESTORAGE);
+		return -1;
+	}
+	for (int tries = 0;; tries++) {
+		int reused = db->conn != NULL;
+
+		va_copy(aq, ap);
+		st = attempt(db, sql, fmt, aq, &stage);
+		va_end(aq);
+		if (st && !rows) {
+			n = (long long)mysql_stmt_affected_rows(st);
+			db->last_insert_id = mysql_stmt_insert_id(st);
+			stmt_done(st);
+			return n;
+		}
+		if (st) {
+			*rows = fetch_all(db, st, sql, limit);
+			if (db->conn)
+				stmt_done(st);
+			if (*rows)
+				return 0;
+			stage = ST_SENT; /* it ran; reading its result failed */
+		}
+		if (!may_retry(db, sql, stage, reused, tries))
+			return -1;
+		set_ok(db);
+	}
+}
+
+long long wa_db_exec(struct wa_db *db, const char *sql, const char *fmt, ...)
+{
+	long long n;
+	va_list ap;
+
+	va_start(ap, fmt);
+	n = call(db, sql, fmt, ap, 0, NULL);
+	va_end(ap);
+	return n;
+}
+
 static json_t *vquery(struct wa_db *db, size_t limit, const char *sql, const char *fmt, va_list ap)
 {
-	MYSQL_STMT *st = run(db, sql, fmt, ap);
-	json_t *rows;
+	json_t *rows = NULL;
 
-	if (!st)
-		return NULL;
-	rows = fetch_all(db, st, sql, limit);
-	if (db->conn)
-		stmt_done(st);
-	return rows;
+	return call(db, sql, fmt, ap, limit, &rows) < 0 ? NULL : rows;
 }
 
 json_t *wa_db_query(struct wa_db *db, const char *sql, const char *fmt, ...)
@@ -431,28 +550,77 @@ long long wa_db_int(struct wa_db *db, long long def, const char *sql, const char
 	return out;
 }
 
+/* ---- transactions ---------------------------------------------------------- */
+
+static void end_txn(struct wa_db *db)
+{
+	db->in_txn = db->txn_lost = 0;
+}
+
 int wa_db_begin(struct wa_db *db)
 {
-	if (!wa_db_conn(db) || mysql_query(db->conn, "START TRANSACTION")) {
-		if (db->conn)
-			note_error(db, NULL, "START TRANSACTION");
-		return -1;
+	if (db->in_txn) {
+		wa_error("a transaction was left open: rolled back, not committed");
+		wa_db_rollback(db);
 	}
-	return 0;
+	set_ok(db);
+	for (int tries = 0;; tries++) {
+		int reused = db->conn != NULL;
+
+		if (!wa_db_conn(db))
+			return -1;
+		if (mysql_query(db->conn, "START TRANSACTION") == 0) {
+			db->in_txn = 1;
+			db->txn_lost = 0;
+			return 0;
+		}
+		note_error(db, NULL, "START TRANSACTION");
+		/* Nothing of the transaction exists yet, so a stale connection
+		 * may be replaced whatever became of this START TRANSACTION. */
+		if (db->last_err != WA_ESTORAGE || !reused || tries > 0)
+			return -1;
+		wa_info("connection lost: starting the transaction on a new connection");
+		set_ok(db);
+	}
 }
 
 int wa_db_commit(struct wa_db *db)
 {
-	if (!db->conn || mysql_commit(db->conn)) {
-		if (db->conn)
-			note_error(db, NULL, "COMMIT");
+	set_ok(db);
+	if (!db->in_txn) {
+		wa_error("commit without a transaction");
+		fail(db, 0, WA_ESTATE);
 		return -1;
 	}
+	if (db->txn_lost || !db->conn) {
+		wa_warn("commit refused: the transaction's connection was lost, nothing of it was committed");
+		fail(db, CR_SERVER_GONE_ERROR, WA_ESTORAGE);
+		end_txn(db);
+		return -1;
+	}
+	if (mysql_commit(db->conn)) {
+		note_error(db, NULL, "COMMIT");
+		if (db->last_errno == CR_SERVER_GONE_ERROR)
+			wa_warn("connection lost before COMMIT was sent: nothing of the transaction was committed");
+		else if (db->last_err == WA_ESTORAGE)
+			wa_warn("connection lost during COMMIT: the transaction may or may not have been committed");
+		else
+			wa_db_rollback(db); /* a refused COMMIT: leave nothing open */
+		end_txn(db);
+		return -1;
+	}
+	end_txn(db);
 	return 0;
 }
 
 void wa_db_rollback(struct wa_db *db)
 {
-	if (db->conn)
-		mysql_rollback(db->conn);
+	if (!db->in_txn)
+		return;
+	if (db->conn && !db->txn_lost && mysql_rollback(db->conn)) {
+		wa_warn("rollback failed (%u: %s): closing the connection, which rolls back", mysql_errno(db->conn),
+			mysql_error(db->conn));
+		wa_db_close(db);
+	}
+	end_txn(db);
 }

@@ -1,8 +1,9 @@
-/* db: MariaDB access for the workers, prepared statements only.
+/* db: MariaDB access for the workers (and the engine's db threads),
+ * prepared statements only.
  *
- * Each accept thread owns one struct wa_db (one connection); nothing here is
- * shared between threads. Parameters are described by a format string, one
- * letter per '?':
+ * Each thread owns one struct wa_db (one connection, zero-initialised with
+ * .cfg set); nothing here is shared between threads. Parameters are
+ * described by a format string, one letter per '?':
  *   s  const char *        (NULL binds SQL NULL)
  *   i  long long
  *   u  unsigned long long
@@ -13,11 +14,46 @@
  * integers, TINYINT(1) booleans, DECIMAL/FLOAT reals, DATETIME/TIMESTAMP
  * ISO-8601 UTC strings ("2026-01-15T08:00:00.000Z"), NULL null, the rest
  * strings. The connection runs in UTC (time_zone '+00:00') and utf8mb4.
- * Errors are logged with the request id and return -1/NULL; wa_db_errno()
- * gives the server error number of the last failure (1062 = duplicate key).
- * Statements are prepared once per connection and cached (see struct wa_db). */
+ * Statements are prepared once per connection and cached (see struct wa_db).
+ *
+ * Errors are logged with the request id and return -1/NULL/`def`. After any
+ * call, wa_db_err() classifies its outcome (WA_OK after a success) and
+ * wa_db_errno() gives the server error number (1062 = duplicate key).
+ *
+ * Lost connections: the rule
+ *
+ *   A statement is retried at most once, on a new connection, and only when
+ *   running it again cannot do anything twice or outside its transaction:
+ *
+ *   1. Inside a transaction (wa_db_begin .. commit/rollback) nothing is ever
+ *      retried and no new connection is opened: the server rolled the
+ *      transaction back when the connection died, and a retry would run in
+ *      autocommit on a new connection (half a transaction committed). The
+ *      statement fails, every further statement of the transaction fails
+ *      without reaching the server, and wa_db_commit() fails, all with
+ *      WA_ESTORAGE, until wa_db_rollback() (or the failed commit) ends the
+ *      transaction. So nothing of it becomes visible. The one case no client
+ *      can settle: the connection lost while COMMIT itself was in flight --
+ *      commit fails, and the transaction may or may not have committed.
+ *   2. Outside a transaction, a write (anything that is not a SELECT) whose
+ *      connection was lost after it was sent has an unknown outcome (the
+ *      server may have executed it): it is not retried and fails with
+ *      WA_ESTORAGE.
+ *   3. Retried: a statement known not to have reached the server (the
+ *      connection was found dead when preparing it or when sending it:
+ *      CR_SERVER_GONE_ERROR), or a read (text beginning with SELECT, which
+ *      must then have no side effects) lost at any point. Only when the
+ *      connection was already open before the call: a connection that fails
+ *      right after being opened, or cannot be opened, means the server is
+ *      down, and the call fails at once with WA_ESTORAGE.
+ *
+ *   A request whose statement failed with WA_ESTORAGE answers 503 in the
+ *   API's error shape (wa_reply_db_error() in h_util.h); other database
+ *   failures stay 500. */
 #ifndef WA_FCGI_DB_H
 #define WA_FCGI_DB_H
+
+#include "wa_err.h"
 
 #include <jansson.h>
 #include <stdint.h>
@@ -35,8 +71,13 @@ struct wa_db_cached {
 struct wa_db {
 	struct st_mysql *conn;
 	const struct wa_config *cfg;
-	unsigned last_errno;
+	unsigned last_errno;        /* server/client error number of the last failure, 0 after success */
+	int last_err;               /* wa_err class of the last call: see wa_db_err() */
 	uint64_t last_insert_id;
+	/* Transaction state (read it through the functions below). in_txn
+	 * from wa_db_begin() to commit/rollback; txn_lost once its connection
+	 * was lost: statements are then refused until the transaction ends. */
+	int in_txn, txn_lost;
 	/* Prepared statements of this connection, reused across requests so a
 	 * query costs one round trip instead of three (prepare, execute,
 	 * close). Dropped with the connection. */
@@ -47,8 +88,13 @@ struct wa_db {
 #define WA_DB_DUPLICATE 1062
 #define WA_DB_FK_FAIL 1452
 
-/* Connect (or reconnect) if needed. Returns the connection or NULL. */
+/* The open connection, connecting first if there is none. NULL when the
+ * server cannot be reached, and always NULL inside a transaction whose
+ * connection was lost (a new connection would not carry the transaction). */
 struct st_mysql *wa_db_conn(struct wa_db *db);
+
+/* Close the connection and its statements. Inside a transaction this loses
+ * the transaction (rule 1 above applies until wa_db_rollback()). */
 void wa_db_close(struct wa_db *db);
 
 /* Execute a statement; returns affected rows (>= 0) or -1. The insert id of
@@ -62,12 +108,39 @@ json_t *wa_db_query(struct wa_db *db, const char *sql, const char *fmt, ...);
  * (*err set to 1 on error when err is given). */
 json_t *wa_db_row(struct wa_db *db, int *err, const char *sql, const char *fmt, ...);
 
-/* Single integer of the first column of the first row; `def` when none. */
+/* Single integer of the first column of the first row; `def` when there is
+ * none or on error (tell them apart with wa_db_err()). */
 long long wa_db_int(struct wa_db *db, long long def, const char *sql, const char *fmt, ...);
 
+/* START TRANSACTION (connecting first if needed; a stale connection is
+ * replaced, nothing of the transaction exists yet). 0 or -1. A transaction
+ * still open from an earlier caller is rolled back first, never committed. */
 int wa_db_begin(struct wa_db *db);
+
+/* COMMIT. 0, or -1 (with WA_ESTORAGE when the connection was lost, before
+ * or during the commit). Ends the transaction either way: after -1 nothing
+ * of it is committed, except for a loss during the COMMIT itself (unknown).
+ * -1 with WA_ESTATE when no transaction is open. */
 int wa_db_commit(struct wa_db *db);
+
+/* ROLLBACK and end the transaction; a no-op outside one. Leaves
+ * wa_db_err()/wa_db_errno() of the failure that led here untouched, so a
+ * handler can roll back first and reply after. */
 void wa_db_rollback(struct wa_db *db);
+
+/* Whether a transaction is open (begun, not yet committed/rolled back). */
+int wa_db_in_txn(const struct wa_db *db);
+
+/* Outcome of the last exec/query/row/int/begin/commit, as a wa_err code:
+ *   WA_OK         it succeeded
+ *   WA_ESTORAGE   the database could not be reached or the connection was
+ *                 lost (see the rule above): temporary, the API answers 503
+ *   WA_ECONFLICT  duplicate key (wa_db_errno() == WA_DB_DUPLICATE)
+ *   WA_ENOMEM     out of memory building the result
+ *   WA_ESTATE     commit without a transaction
+ *   WA_EINTERNAL  any other failure of the statement (SQL error, wrong
+ *                 parameters): the API answers 500 */
+int wa_db_err(const struct wa_db *db);
 
 unsigned wa_db_errno(const struct wa_db *db);
 

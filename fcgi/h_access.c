@@ -37,7 +37,7 @@ int h_access_list(struct wa_req *r)
 	rows = wa_db_query(r->db, "SELECT " GRANT_COLS "WHERE a.wa_session_id = ? ORDER BY a.created_at, a.id", "u",
 			   (unsigned long long)r->sess.id);
 	if (!rows)
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	json_array_foreach(rows, i, row)
 		shape_grant(row);
 	return wa_reply_ok(r, 200, "Access list retrieved successfully", rows);
@@ -57,7 +57,7 @@ int h_access_grant(struct wa_req *r)
 		return wa_reply_error(r, 400, "'email' must be a valid email address", "validation_error");
 	target = wa_db_row(r->db, &err, "SELECT id, role FROM users WHERE email = ?", "s", email);
 	if (err)
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	if (!target)
 		return wa_reply_errorf(r, 404, "user_not_found", "No user with email '%.254s'", email);
 	uid = (unsigned long long)json_integer_value(json_object_get(target, "id"));
@@ -75,12 +75,12 @@ int h_access_grant(struct wa_req *r)
 		       "uuu", (unsigned long long)r->sess.id, uid, (unsigned long long)r->user.id) < 0) {
 		if (wa_db_errno(r->db) == WA_DB_DUPLICATE)
 			return wa_reply_error(r, 409, "User already has access to this session", "conflict");
-		return wa_reply_error(r, 500, "Cannot grant access", NULL);
+		return wa_reply_db_error(r, "Cannot grant access");
 	}
 	grant = wa_db_row(r->db, NULL, "SELECT " GRANT_COLS "WHERE a.id = ?", "u",
 			  (unsigned long long)r->db->last_insert_id);
 	if (!grant)
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	shape_grant(grant);
 	wa_info("session %s: access granted to user %llu by user %llu", r->sess.slug, uid,
 		(unsigned long long)r->user.id);
@@ -97,7 +97,7 @@ int h_access_revoke(struct wa_req *r)
 	n = wa_db_exec(r->db, "DELETE FROM session_access WHERE wa_session_id = ? AND user_id = ?", "uu",
 		       (unsigned long long)r->sess.id, uid);
 	if (n < 0)
-		return wa_reply_error(r, 500, "Cannot revoke access", NULL);
+		return wa_reply_db_error(r, "Cannot revoke access");
 	if (n == 0)
 		return wa_reply_errorf(r, 404, "not_found", "User %llu has no access grant on this session", uid);
 	wa_info("session %s: access of user %llu revoked by user %llu", r->sess.slug, uid,

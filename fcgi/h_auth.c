@@ -3,6 +3,7 @@
 #include "fcgi/app.h"
 #include "fcgi/auth.h"
 #include "fcgi/db.h"
+#include "fcgi/h_util.h"
 #include "fcgi/handlers.h"
 #include "wa_log.h"
 #include "wa_util.h"
@@ -32,7 +33,7 @@ int h_auth_session(struct wa_req *r)
 			"FROM users u WHERE u.id = ?", "uu",
 			(unsigned long long)r->user.web_session, (unsigned long long)r->user.id);
 	if (!row)
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	j = json_pack("{s:{s:O,s:O,s:O,s:O,s:O},s:O}",
 		"user", "id", json_object_get(row, "id"), "name", json_object_get(row, "name"),
 		"email", json_object_get(row, "email"), "image", json_object_get(row, "image"),
@@ -105,7 +106,7 @@ int h_auth_signin(struct wa_req *r)
 		       "ussiss", uid, hash, csrf, (long long)r->app->session_days,
 		       wa_req_header(r, "User-Agent") ? wa_req_header(r, "User-Agent") : "",
 		       wa_req_param(r, "REMOTE_ADDR")) < 0)
-		return wa_reply_error(r, 500, "Cannot create a session", NULL);
+		return wa_reply_db_error(r, "Cannot create a session");
 	snprintf(cookie, sizeof cookie, "%s=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%d%s", WA_SESSION_COOKIE,
 		 token, r->app->session_days * 86400, r->app->cookie_secure ? "; Secure" : "");
 	wa_reply_header(r, "Set-Cookie", cookie);
@@ -159,7 +160,7 @@ int h_auth_register(struct wa_req *r)
 		       "sss", name, email, hash) < 0) {
 		if (wa_db_errno(r->db) == WA_DB_DUPLICATE)
 			return wa_reply_error(r, 409, "A user with this email already exists", "conflict");
-		return wa_reply_error(r, 500, "Cannot create the user", NULL);
+		return wa_reply_db_error(r, "Cannot create the user");
 	}
 	user = wa_db_row(r->db, NULL,
 			 "SELECT CAST(id AS CHAR) AS id, name, email, role, created_at AS createdAt FROM users WHERE id = ?",

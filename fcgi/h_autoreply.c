@@ -67,7 +67,7 @@ int h_ar_list(struct wa_req *r)
 				   (unsigned long long)r->sess.id);
 
 	if (!rows)
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	return wa_reply_ok(r, 200, "Auto-reply rules retrieved", rows);
 }
 
@@ -85,10 +85,10 @@ int h_ar_create(struct wa_req *r)
 		       "usssbssb", (unsigned long long)r->sess.id, wa_body_str(r, "keyword"),
 		       wa_body_str(r, "response"), wa_body_str(r, "matchType"), wa_body_bool(r, "isMedia", 0),
 		       url && *url ? url : NULL, wa_body_str(r, "triggerType"), wa_body_bool(r, "enabled", 1)) < 0)
-		return wa_reply_error(r, 500, "Cannot create the rule", NULL);
+		return wa_reply_db_error(r, "Cannot create the rule");
 	row = load_rule(r, r->db->last_insert_id);
 	if (!row)
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	wa_info("session %s: auto-reply %llu created", r->sess.slug, (unsigned long long)r->db->last_insert_id);
 	return wa_reply_ok(r, 200, "Auto-reply rule created", row);
 }
@@ -123,10 +123,10 @@ int h_ar_update(struct wa_req *r)
 		       url, url, wa_body_str(r, "triggerType"),
 		       json_is_boolean(json_object_get(r->json, "enabled")) ? (wa_body_bool(r, "enabled", 1) ? "1" : "0") : NULL,
 		       id, (unsigned long long)r->sess.id) < 0)
-		return wa_reply_error(r, 500, "Cannot update the rule", NULL);
+		return wa_reply_db_error(r, "Cannot update the rule");
 	row = load_rule(r, id);
 	if (!row)
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	return wa_reply_ok(r, 200, "Auto-reply rule updated", row);
 }
 
@@ -140,7 +140,7 @@ int h_ar_delete(struct wa_req *r)
 	n = wa_db_exec(r->db, "DELETE FROM auto_replies WHERE id = ? AND wa_session_id = ?", "uu", id,
 		       (unsigned long long)r->sess.id);
 	if (n < 0)
-		return wa_reply_error(r, 500, "Cannot delete the rule", NULL);
+		return wa_reply_db_error(r, "Cannot delete the rule");
 	if (n == 0)
 		return wa_reply_errorf(r, 404, "not_found", "Auto-reply rule %llu not found in this session", id);
 	return wa_reply_ok(r, 200, "Auto-reply rule deleted", json_pack("{s:s}", "id", wa_req_path_param(r, "replyId")));
@@ -152,7 +152,7 @@ int h_ar_delete_all(struct wa_req *r)
 				 (unsigned long long)r->sess.id);
 
 	if (n < 0)
-		return wa_reply_error(r, 500, "Cannot delete the rules", NULL);
+		return wa_reply_db_error(r, "Cannot delete the rules");
 	wa_info("session %s: %lld auto-replies deleted", r->sess.slug, n);
 	return wa_reply_ok(r, 200, "Autoreplies deleted", json_pack("{s:I}", "count", (json_int_t)n));
 }

@@ -120,7 +120,7 @@ int h_bot_get(struct wa_req *r)
 	json_t *row = load(r, r->sess.id, NULL);
 
 	if (!row)
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	return wa_reply_json(r, 200, row);
 }
 
@@ -163,7 +163,7 @@ static int parse_field(struct wa_req *r, const struct bot_field *f, char *buf, s
 		if (rc < 0)
 			return -1;
 		/* null or "" clears the value (stored as NULL); see the UPDATE. */
-		*val = rc == 1 ? s : rc == 2 ? "" : NULL;
+		*val = rc == 0 ? NULL : s ? s : "";
 		return 0;
 	case K_MODE:
 		if (!v || json_is_null(v))
@@ -211,7 +211,7 @@ int h_bot_set(struct wa_req *r)
 		goto out;
 	}
 	if (wa_db_begin(r->db) < 0) {
-		wa_reply_error(r, 500, "Database error", NULL);
+		wa_reply_db_error(r, "Database error");
 		goto out;
 	}
 	if (wa_db_exec(r->db, "INSERT IGNORE INTO bot_configs (wa_session_id) VALUES (?)", "u",
@@ -238,7 +238,7 @@ int h_bot_set(struct wa_req *r)
 		       vals[16], vals[17], vals[18], vals[19], vals[20], vals[21], vals[21],
 		       vals[22], vals[23], vals[24], (unsigned long long)r->sess.id) < 0) {
 		wa_db_rollback(r->db);
-		wa_reply_error(r, 500, "Cannot update the bot configuration", NULL);
+		wa_reply_db_error(r, "Cannot update the bot configuration");
 		goto out;
 	}
 	/* Cross-field rule on the merged result, still inside the transaction. */
@@ -247,19 +247,19 @@ int h_bot_set(struct wa_req *r)
 	if (bad != 0) {
 		wa_db_rollback(r->db);
 		if (bad < 0)
-			wa_reply_error(r, 500, "Database error", NULL);
+			wa_reply_db_error(r, "Database error");
 		else
 			wa_reply_error(r, 400, "'spamDelayMin' must not be greater than 'spamDelayMax'",
 				       "validation_error");
 		goto out;
 	}
 	if (wa_db_commit(r->db) < 0) {
-		wa_reply_error(r, 500, "Cannot update the bot configuration", NULL);
+		wa_reply_db_error(r, "Cannot update the bot configuration");
 		goto out;
 	}
 	row = load(r, r->sess.id, NULL);
 	if (!row) {
-		wa_reply_error(r, 500, "Database error", NULL);
+		wa_reply_db_error(r, "Database error");
 		goto out;
 	}
 	wa_info("session %s: bot configuration updated by user %llu", r->sess.slug, (unsigned long long)r->user.id);

@@ -9,6 +9,7 @@
 #include "fcgi/app.h"
 #include "fcgi/db.h"
 #include "fcgi/engine_client.h"
+#include "fcgi/h_util.h"
 #include "fcgi/handlers.h"
 #include "fcgi/multipart.h"
 #include "fcgi/router.h"
@@ -83,7 +84,7 @@ static int store_upload(struct wa_req *r, const struct wa_mp_part *part, json_t 
 		       part->content_type[0] ? part->content_type : "application/octet-stream",
 		       (unsigned long long)part->len, sha) < 0) {
 		unlink(path);
-		return wa_reply_error(r, 500, "Cannot record the uploaded file", NULL);
+		return wa_reply_db_error(r, "Cannot record the uploaded file");
 	}
 	json_object_set_new(args, "file", json_pack("{s:s,s:s,s:s,s:s,s:I,s:s}", "path", path, "filename", name,
 		"originalName", part->filename, "mimetype",

@@ -111,7 +111,7 @@ int h_labels_list(struct wa_req *r)
 	json_t *rows = list_labels(r);
 
 	if (!rows)
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	return wa_reply_json(r, 200, json_pack("{s:b,s:o}", "success", 1, "labels", rows));
 }
 
@@ -130,18 +130,18 @@ int h_labels_create(struct wa_req *r)
 		next = wa_db_int(r->db, -1, "SELECT CAST(COALESCE(MAX(CAST(label_id AS UNSIGNED)), 0) + 1 AS SIGNED) FROM labels "
 				 "WHERE wa_session_id = ?", "u", (unsigned long long)r->sess.id);
 		if (next < 0)
-			return wa_reply_error(r, 500, "Database error", NULL);
+			return wa_reply_db_error(r, "Database error");
 		snprintf(id, sizeof id, "%lld", next);
 		if (wa_db_exec(r->db, "INSERT INTO labels (wa_session_id, label_id, name, color) VALUES (?, ?, ?, ?)",
 			       "ussi", (unsigned long long)r->sess.id, id, wa_body_str(r, "name"),
 			       (long long)json_integer_value(json_object_get(r->json, "color"))) >= 0)
 			break;
 		if (wa_db_errno(r->db) != WA_DB_DUPLICATE || tries >= 3)
-			return wa_reply_error(r, 500, "Failed to create label", NULL);
+			return wa_reply_db_error(r, "Failed to create label");
 	}
 	label = load_label(r, id, NULL);
 	if (!label)
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	wa_info("session %s: label %s created", r->sess.slug, id);
 	return wa_reply_json(r, 200, json_pack("{s:b,s:o}", "success", 1, "label", label));
 }
@@ -163,10 +163,10 @@ int h_labels_update(struct wa_req *r)
 		       "WHERE wa_session_id = ? AND label_id = ? AND deleted = 0", "ssus", wa_body_str(r, "name"),
 		       json_is_integer(json_object_get(r->json, "color")) ? ctext : NULL,
 		       (unsigned long long)r->sess.id, lid) < 0)
-		return wa_reply_error(r, 500, "Cannot update the label", NULL);
+		return wa_reply_db_error(r, "Cannot update the label");
 	label = load_label(r, lid, &err);
 	if (err)
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	if (!label)
 		return wa_reply_errorf(r, 404, "not_found", "Label '%s' not found", lid);
 	return wa_reply_json(r, 200, json_pack("{s:b,s:o}", "success", 1, "label", label));
@@ -225,7 +225,7 @@ static json_t *existing_ids(struct wa_req *r, json_t *arr, const char *field)
 			continue;
 		row = load_label(r, id, &err);
 		if (err) {
-			wa_reply_error(r, 500, "Database error", NULL);
+			wa_reply_db_error(r, "Database error");
 			goto fail;
 		}
 		if (!row) {
@@ -251,7 +251,7 @@ int h_labels_delete(struct wa_req *r)
 		return -1;
 	row = load_label(r, lid, &err);
 	if (err)
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	if (!row)
 		return wa_reply_errorf(r, 404, "not_found", "Label '%s' not found", lid);
 	json_decref(row);
@@ -259,7 +259,7 @@ int h_labels_delete(struct wa_req *r)
 	if (!ids || wa_db_begin(r->db) < 0 || delete_labels(r, ids) < 0 || wa_db_commit(r->db) < 0) {
 		wa_db_rollback(r->db);
 		json_decref(ids);
-		return wa_reply_error(r, 500, "Cannot delete the label", NULL);
+		return wa_reply_db_error(r, "Cannot delete the label");
 	}
 	json_decref(ids);
 	wa_info("session %s: label %s deleted", r->sess.slug, lid);
@@ -288,7 +288,7 @@ int h_labels_delete_many(struct wa_req *r)
 	if (wa_db_begin(r->db) < 0 || delete_labels(r, ids) < 0 || wa_db_commit(r->db) < 0) {
 		wa_db_rollback(r->db);
 		json_decref(ids);
-		return wa_reply_error(r, 500, "Cannot delete the labels", NULL);
+		return wa_reply_db_error(r, "Cannot delete the labels");
 	}
 	wa_info("session %s: %zu labels deleted", r->sess.slug, n);
 	return wa_reply_ok(r, 200, "Labels deleted", json_pack("{s:I,s:o}", "count", (json_int_t)n, "ids", ids));
@@ -324,13 +324,13 @@ int h_labels_bulk(struct wa_req *r)
 			return -1;
 		row = load_label(r, id, &err);
 		if (err)
-			return wa_reply_error(r, 500, "Database error", NULL);
+			return wa_reply_db_error(r, "Database error");
 		if (!row)
 			return wa_reply_errorf(r, 404, "not_found", "Label '%s' not found", id);
 		json_decref(row);
 	}
 	if (wa_db_begin(r->db) < 0)
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	json_array_foreach(arr, i, item) {
 		json_t *color = json_object_get(item, "color");
 		char ctext[8];
@@ -341,14 +341,14 @@ int h_labels_bulk(struct wa_req *r)
 			       json_string_value(json_object_get(item, "name")), json_is_integer(color) ? ctext : NULL,
 			       (unsigned long long)r->sess.id, id_text(json_object_get(item, "id"), buf, sizeof buf)) < 0) {
 			wa_db_rollback(r->db);
-			return wa_reply_error(r, 500, "Cannot update the labels", NULL);
+			return wa_reply_db_error(r, "Cannot update the labels");
 		}
 	}
 	if (wa_db_commit(r->db) < 0)
-		return wa_reply_error(r, 500, "Cannot update the labels", NULL);
+		return wa_reply_db_error(r, "Cannot update the labels");
 	rows = list_labels(r);
 	if (!rows)
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	return wa_reply_json(r, 200, json_pack("{s:b,s:s,s:o}", "success", 1, "message", "Labels updated", "labels", rows));
 }
 
@@ -361,7 +361,7 @@ int h_chat_labels_get(struct wa_req *r)
 		return -1;
 	rows = chat_label_list(r, jid);
 	if (!rows)
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	return wa_reply_json(r, 200, json_pack("{s:b,s:o}", "success", 1, "labels", rows));
 }
 
@@ -395,12 +395,12 @@ int h_chat_labels_set(struct wa_req *r)
 	json_decref(ids);
 	rows = chat_label_list(r, jid);
 	if (!rows)
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	return wa_reply_json(r, 200, json_pack("{s:b,s:s,s:o}", "success", 1, "message",
 					       add ? "Labels added to chat" : "Labels removed from chat", "labels", rows));
 fail:
 	json_decref(ids);
-	return wa_reply_error(r, 500, "Cannot update the chat labels", NULL);
+	return wa_reply_db_error(r, "Cannot update the chat labels");
 }
 
 int h_chats_by_label(struct wa_req *r)
@@ -414,7 +414,7 @@ int h_chats_by_label(struct wa_req *r)
 		return -1;
 	label = load_label(r, lid, &err);
 	if (err)
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	if (!label)
 		return wa_reply_errorf(r, 404, "not_found", "Label '%s' not found", lid);
 	rows = wa_db_query(r->db, "SELECT chat_jid FROM chat_labels WHERE wa_session_id = ? AND label_id = ? "
@@ -424,7 +424,7 @@ int h_chats_by_label(struct wa_req *r)
 		json_decref(label);
 		json_decref(rows);
 		json_decref(chats);
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	}
 	json_array_foreach(rows, i, row)
 		json_array_append(chats, json_object_get(row, "chat_jid"));
@@ -452,7 +452,7 @@ int h_chats_by_label_global(struct wa_req *r)
 		"WHERE a.wa_session_id = s.id AND a.user_id = ?)) ORDER BY s.session_id, c.chat_jid LIMIT 10000",
 		"sbbuu", lid, super, owner, (unsigned long long)r->user.id, (unsigned long long)r->user.id);
 	if (!rows)
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	return wa_reply_json(r, 200, json_pack("{s:b,s:s,s:o,s:I}", "success", 1, "labelId", lid, "chats", rows,
 					       "count", (json_int_t)json_array_size(rows)));
 }

@@ -97,7 +97,7 @@ int h_media_get(struct wa_req *r)
 	row = wa_db_row(r->db, &err, "SELECT wa_session_id, user_id, mime, original_name FROM media_files "
 			"WHERE filename = ?", "s", name);
 	if (err)
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	if (!row)
 		return wa_reply_error(r, 404, "File not found", "not_found");
 	sid = json_object_get(row, "wa_session_id");
@@ -131,7 +131,7 @@ int h_msg_download(struct wa_req *r)
 	row = wa_db_row(r->db, &err, "SELECT media_path, media_mime FROM messages WHERE wa_session_id = ? AND "
 			"message_id = ?", "us", (unsigned long long)r->sess.id, mid);
 	if (err)
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	if (!row)
 		return wa_reply_errorf(r, 404, "not_found", "Message '%.128s' not found in this session", mid);
 	path = json_string_value(json_object_get(row, "media_path"));

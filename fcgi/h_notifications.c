@@ -84,7 +84,7 @@ int h_notif_create(struct wa_req *r)
 			return wa_reply_errorf(r, 404, "not_found", "User %llu not found", target);
 	}
 	if (n < 0)
-		return wa_reply_error(r, 500, "Error creating notification", NULL);
+		return wa_reply_db_error(r, "Error creating notification");
 	return wa_reply_json(r, 200, json_pack("{s:b,s:I}", "success", 1, "count", (json_int_t)n));
 }
 
@@ -119,7 +119,7 @@ int h_notif_read(struct wa_req *r)
 			       "WHERE user_id = ? AND is_read = 0", "u", (unsigned long long)r->user.id);
 	} else {
 		if (wa_db_begin(r->db) < 0)
-			return wa_reply_error(r, 500, "Error updating notifications", NULL);
+			return wa_reply_db_error(r, "Error updating notifications");
 		json_array_foreach(ids, i, v) {
 			if (json_is_integer(v)) {
 				id = (unsigned long long)json_integer_value(v);
@@ -131,15 +131,15 @@ int h_notif_read(struct wa_req *r)
 				       (unsigned long long)r->user.id);
 			if (k < 0) {
 				wa_db_rollback(r->db);
-				return wa_reply_error(r, 500, "Error updating notifications", NULL);
+				return wa_reply_db_error(r, "Error updating notifications");
 			}
 			n += k;
 		}
 		if (wa_db_commit(r->db) < 0)
-			return wa_reply_error(r, 500, "Error updating notifications", NULL);
+			return wa_reply_db_error(r, "Error updating notifications");
 	}
 	if (n < 0)
-		return wa_reply_error(r, 500, "Error updating notifications", NULL);
+		return wa_reply_db_error(r, "Error updating notifications");
 	return wa_reply_ok(r, 200, "Notifications marked as read", json_pack("{s:I}", "count", (json_int_t)n));
 }
 
@@ -158,7 +158,7 @@ int h_notif_delete(struct wa_req *r)
 	n = wa_db_exec(r->db, "DELETE FROM notifications WHERE id = ? AND user_id = ?", "uu", id,
 		       (unsigned long long)r->user.id);
 	if (n < 0)
-		return wa_reply_error(r, 500, "Error deleting notification", NULL);
+		return wa_reply_db_error(r, "Error deleting notification");
 	if (n == 0)
 		return wa_reply_errorf(r, 404, "not_found", "Notification %llu not found", id);
 	return wa_reply_ok(r, 200, "Notification deleted", json_pack("{s:s}", "id", buf));

@@ -102,7 +102,7 @@ int h_sch_list(struct wa_req *r)
 				   (unsigned long long)r->sess.id);
 
 	if (!rows)
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	return wa_reply_ok(r, 200, "Scheduled messages retrieved", rows);
 }
 
@@ -118,10 +118,10 @@ int h_sch_create(struct wa_req *r)
 		       "cron_expression, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 		       "ussssssu", (unsigned long long)r->sess.id, in.jid, in.content, in.media_url, in.media_type,
 		       in.send_at, in.cron, (unsigned long long)r->user.id) < 0)
-		return wa_reply_error(r, 500, "Cannot schedule the message", NULL);
+		return wa_reply_db_error(r, "Cannot schedule the message");
 	row = load_sched(r, r->db->last_insert_id);
 	if (!row)
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	wa_info("session %s: message %llu scheduled for %s", r->sess.slug, (unsigned long long)r->db->last_insert_id,
 		in.send_at);
 	return wa_reply_ok(r, 200, "Message scheduled", row);
@@ -146,11 +146,11 @@ int h_sch_update(struct wa_req *r)
 		       "ssssssuu", in.jid, in.content, in.media_url, in.media_type, in.send_at, in.cron, id,
 		       (unsigned long long)r->sess.id);
 	if (n < 0)
-		return wa_reply_error(r, 500, "Cannot update the scheduled message", NULL);
+		return wa_reply_db_error(r, "Cannot update the scheduled message");
 	row = wa_db_row(r->db, &err, SCH_SELECT "WHERE m.id = ? AND m.wa_session_id = ?", "uu", id,
 			(unsigned long long)r->sess.id);
 	if (err)
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	if (!row)
 		return wa_reply_errorf(r, 404, "not_found", "Scheduled message %llu not found in this session", id);
 	if (n == 0 && strcmp(json_string_value(json_object_get(row, "status")), "PENDING") != 0) {
@@ -174,7 +174,7 @@ int h_sch_delete(struct wa_req *r)
 	n = wa_db_exec(r->db, "DELETE FROM scheduled_messages WHERE id = ? AND wa_session_id = ?", "uu", id,
 		       (unsigned long long)r->sess.id);
 	if (n < 0)
-		return wa_reply_error(r, 500, "Cannot delete the scheduled message", NULL);
+		return wa_reply_db_error(r, "Cannot delete the scheduled message");
 	if (n == 0)
 		return wa_reply_errorf(r, 404, "not_found", "Scheduled message %llu not found in this session", id);
 	return wa_reply_ok(r, 200, "Scheduled message deleted",
@@ -187,7 +187,7 @@ int h_sch_delete_all(struct wa_req *r)
 				 (unsigned long long)r->sess.id);
 
 	if (n < 0)
-		return wa_reply_error(r, 500, "Cannot delete the scheduled messages", NULL);
+		return wa_reply_db_error(r, "Cannot delete the scheduled messages");
 	wa_info("session %s: %lld scheduled messages deleted", r->sess.slug, n);
 	return wa_reply_ok(r, 200, "Scheduled messages deleted", json_pack("{s:I}", "count", (json_int_t)n));
 }

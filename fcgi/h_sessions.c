@@ -73,11 +73,11 @@ int h_sessions_list(struct wa_req *r)
 		"ORDER BY s.created_at, s.id", "bbuu", super, owner,
 		(unsigned long long)r->user.id, (unsigned long long)r->user.id);
 	if (!rows)
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	json_array_foreach(rows, i, row)
 		if (shape_session(r, row) < 0) {
 			json_decref(rows);
-			return wa_reply_error(r, 500, "Database error", NULL);
+			return wa_reply_db_error(r, "Database error");
 		}
 	return wa_reply_json(r, 200, rows);
 }
@@ -158,7 +158,7 @@ int h_sessions_create(struct wa_req *r)
 			       slug, name, (unsigned long long)r->user.id) >= 0)
 			break;
 		if (wa_db_errno(r->db) != WA_DB_DUPLICATE)
-			return wa_reply_error(r, 500, "Cannot create the session", NULL);
+			return wa_reply_db_error(r, "Cannot create the session");
 		if (explicit)
 			return wa_reply_errorf(r, 409, "conflict", "A session with sessionId '%s' already exists", slug);
 		if (++tries > 5 || wa_random_hex(sfx, 3) < 0)
@@ -172,7 +172,7 @@ int h_sessions_create(struct wa_req *r)
 	wa_info("session %s created by user %llu", slug, (unsigned long long)r->user.id);
 	row = load_one(r, r->sess.id);
 	if (!row)
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	return wa_reply_json(r, 200, row);
 }
 
@@ -181,7 +181,7 @@ int h_session_get(struct wa_req *r)
 	json_t *row = load_one(r, r->sess.id), *ex;
 
 	if (!row)
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	ex = wa_db_row(r->db, NULL,
 		"SELECT IF(s.status = 'CONNECTED' AND s.connected_at IS NOT NULL, "
 		"TIMESTAMPDIFF(SECOND, s.connected_at, CURRENT_TIMESTAMP(3)), 0) AS uptime, "
@@ -190,7 +190,7 @@ int h_session_get(struct wa_req *r)
 		(unsigned long long)r->sess.id);
 	if (!ex) {
 		json_decref(row);
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	}
 	json_object_set(row, "uptime", json_object_get(ex, "uptime"));
 	json_object_set(row, "messageCount", json_object_get(json_object_get(row, "_count"), "messages"));
@@ -220,7 +220,7 @@ int h_session_qr(struct wa_req *r)
 			"AND qr_updated_at > CURRENT_TIMESTAMP(3) - INTERVAL 60 SECOND", "u",
 			(unsigned long long)r->sess.id);
 	if (err)
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	qr = row ? json_string_value(json_object_get(row, "qr")) : NULL;
 	if (!qr) {
 		json_decref(row);
@@ -288,7 +288,7 @@ int h_session_settings(struct wa_req *r)
 	if (wa_db_exec(r->db, "UPDATE wa_sessions SET config = JSON_MERGE_PATCH(COALESCE(config, '{}'), ?) "
 		       "WHERE id = ?", "su", s, (unsigned long long)r->sess.id) < 0) {
 		free(s);
-		return wa_reply_error(r, 500, "Cannot update the settings", NULL);
+		return wa_reply_db_error(r, "Cannot update the settings");
 	}
 	free(s);
 	row = wa_db_row(r->db, NULL, "SELECT config FROM wa_sessions WHERE id = ?", "u", (unsigned long long)r->sess.id);
@@ -344,7 +344,7 @@ int h_session_delete(struct wa_req *r)
 	    wa_db_commit(r->db) < 0) {
 		wa_db_rollback(r->db);
 		json_decref(files);
-		return wa_reply_error(r, 500, "Cannot delete the session", NULL);
+		return wa_reply_db_error(r, "Cannot delete the session");
 	}
 	removed = wa_media_remove_unreferenced(r, files);
 	json_decref(files);

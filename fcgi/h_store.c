@@ -106,7 +106,7 @@ int h_chat_list(struct wa_req *r)
 		"COALESCE(c.last_message_at, lm.timestamp) DESC, x.jid LIMIT ?",
 		"uuuuuui", sid, sid, sid, sid, sid, sid, limit);
 	if (!rows)
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	json_array_foreach(rows, i, row) {
 		json_t *lm = json_null();
 
@@ -157,7 +157,7 @@ int h_chat_history(struct wa_req *r)
 				   "WHERE wa_session_id = ? AND remote_jid = ? AND message_id = ?", "uss",
 				   (unsigned long long)r->sess.id, jid, before);
 		if (err)
-			return wa_reply_error(r, 500, "Database error", NULL);
+			return wa_reply_db_error(r, "Database error");
 		if (!anchor)
 			return wa_reply_errorf(r, 404, "not_found", "Message '%.128s' (before) not found in this chat",
 					       before);
@@ -175,7 +175,7 @@ int h_chat_history(struct wa_req *r)
 		"ussssuii", (unsigned long long)r->sess.id, jid, ts, ts, ts, before_id, limit, (page - 1) * limit);
 	json_decref(anchor);
 	if (!rows)
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	json_array_foreach(rows, i, row) {
 		shape_message(r, row);
 		if (is_group && json_is_string(json_object_get(row, "senderJid")))
@@ -333,7 +333,7 @@ int h_msg_search(struct wa_req *r)
 	long long page, total = 0;
 	json_t *rows = NULL, *row;
 	size_t i;
-	int fm, have_q, rc;
+	int fm = 0, have_q, rc;
 
 	if ((have_q = wa_query_get(r, "q", q, sizeof q)) < 0)
 		return -1;
@@ -362,10 +362,9 @@ int h_msg_search(struct wa_req *r)
 					      "DOCUMENT, STICKER, LOCATION, CONTACT", "validation_error");
 		s.type = type;
 	}
-	fm = wa_query_bool(r, "fromMe");
-	if (fm == -1)
+	if ((rc = wa_query_bool(r, "fromMe", &fm)) < 0)
 		return -1;
-	s.from_me = fm == 1 ? "1" : fm == 0 ? "0" : NULL;
+	s.from_me = rc == 0 ? NULL : fm ? "1" : "0";
 	if (query_date(r, "from", from, sizeof from, &s.from) < 0 || query_date(r, "to", to, sizeof to, &s.to) < 0 ||
 	    wa_query_int(r, "page", 1, 100000, 1, &page) < 0 ||
 	    wa_query_int(r, "limit", 1, SEARCH_MAX, 20, &s.limit) < 0)
@@ -381,14 +380,14 @@ int h_msg_search(struct wa_req *r)
 		}
 	}
 	if (run_search(r, mode, &s, &total, &rows) < 0)
-		return wa_reply_error(r, 500, "Failed to search messages", NULL);
+		return wa_reply_db_error(r, "Failed to search messages");
 	if (mode == S_FULLTEXT && total == 0) {
 		/* Stop-words never match FULLTEXT; LIKE still finds them. */
 		json_decref(rows);
 		like_pattern(q, like, sizeof like);
 		s.text = like;
 		if (run_search(r, S_LIKE, &s, &total, &rows) < 0)
-			return wa_reply_error(r, 500, "Failed to search messages", NULL);
+			return wa_reply_db_error(r, "Failed to search messages");
 	}
 	json_array_foreach(rows, i, row)
 		shape_message(r, row);
@@ -413,7 +412,7 @@ int h_groups_list(struct wa_req *r)
 		"FROM wa_groups g WHERE g.wa_session_id = ? AND g.left_at IS NULL ORDER BY g.subject, g.jid LIMIT 10000",
 		"u", (unsigned long long)r->sess.id);
 	if (!rows)
-		return wa_reply_error(r, 500, "Failed to fetch groups", NULL);
+		return wa_reply_db_error(r, "Failed to fetch groups");
 	json_array_foreach(rows, i, row) {
 		wa_row_json_col(row, "participants", NULL);
 		if (json_integer_value(json_object_get(row, "size")) == 0)

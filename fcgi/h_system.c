@@ -87,7 +87,7 @@ int h_settings_get(struct wa_req *r)
 	json_t *s = load_settings(r);
 
 	if (!s)
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	return wa_reply_json(r, 200, s);
 }
 
@@ -172,20 +172,20 @@ int h_settings_set(struct wa_req *r)
 		return wa_reply_error(r, 400, "No setting given (appName, logoUrl, faviconUrl, timezone, "
 				      "enableRegistration)", "validation_error");
 	if (wa_db_begin(r->db) < 0)
-		return wa_reply_error(r, 500, "Failed to update settings", NULL);
+		return wa_reply_db_error(r, "Failed to update settings");
 	for (i = 0; i < NSETTINGS; i++)
 		if (vals[i] && wa_db_exec(r->db, "INSERT INTO system_settings (`key`, value) VALUES (?, ?) "
 					  "ON DUPLICATE KEY UPDATE value = VALUES(value)", "ss",
 					  settings[i].key, vals[i]) < 0) {
 			wa_db_rollback(r->db);
-			return wa_reply_error(r, 500, "Failed to update settings", NULL);
+			return wa_reply_db_error(r, "Failed to update settings");
 		}
 	if (wa_db_commit(r->db) < 0)
-		return wa_reply_error(r, 500, "Failed to update settings", NULL);
+		return wa_reply_db_error(r, "Failed to update settings");
 	wa_info("system settings updated by user %llu", (unsigned long long)r->user.id);
 	out = load_settings(r);
 	if (!out)
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	return wa_reply_json(r, 200, out);
 }
 

@@ -91,12 +91,12 @@ int h_users_create(struct wa_req *r)
 		       name, email, hash, role ? role : "OWNER") < 0) {
 		if (wa_db_errno(r->db) == WA_DB_DUPLICATE)
 			return wa_reply_error(r, 409, "A user with this email already exists", "conflict");
-		return wa_reply_error(r, 500, "Cannot create the user", NULL);
+		return wa_reply_db_error(r, "Cannot create the user");
 	}
 	user = wa_db_row(r->db, NULL, "SELECT " USER_COLS " FROM users u WHERE u.id = ?", "u",
 			 (unsigned long long)r->db->last_insert_id);
 	if (!user)
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	wa_info("user %s (%s) created by user %llu", email, role ? role : "OWNER", (unsigned long long)r->user.id);
 	return wa_reply_json(r, 200, user);
 }
@@ -108,7 +108,7 @@ static json_t *load_target(struct wa_req *r, unsigned long long id)
 	json_t *row = wa_db_row(r->db, &err, "SELECT id, role FROM users WHERE id = ?", "u", id);
 
 	if (err)
-		wa_reply_error(r, 500, "Database error", NULL);
+		wa_reply_db_error(r, "Database error");
 	else if (!row)
 		wa_reply_errorf(r, 404, "not_found", "User %llu not found", id);
 	return row;
@@ -150,7 +150,7 @@ int h_users_update(struct wa_req *r)
 	if (password && wa_password_hash(password, hash, sizeof hash) < 0)
 		return wa_reply_error(r, 500, "Cannot hash the password", NULL);
 	if (wa_db_begin(r->db) < 0)
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	if (wa_db_exec(r->db,
 		       "UPDATE users SET name = COALESCE(?, name), email = COALESCE(?, email), "
 		       "password_hash = COALESCE(?, password_hash), role = COALESCE(?, role) WHERE id = ?",
@@ -160,22 +160,22 @@ int h_users_update(struct wa_req *r)
 		wa_db_rollback(r->db);
 		if (e == WA_DB_DUPLICATE)
 			return wa_reply_error(r, 409, "A user with this email already exists", "conflict");
-		return wa_reply_error(r, 500, "Cannot update the user", NULL);
+		return wa_reply_db_error(r, "Cannot update the user");
 	}
 	/* A new password ends existing web logins of that user (not the caller's own one). */
 	if (password && wa_db_exec(r->db, "DELETE FROM web_sessions WHERE user_id = ? AND id <> ?", "uu", id,
 				   (unsigned long long)r->user.web_session) < 0) {
 		wa_db_rollback(r->db);
-		return wa_reply_error(r, 500, "Cannot update the user", NULL);
+		return wa_reply_db_error(r, "Cannot update the user");
 	}
 	if (wa_db_commit(r->db) < 0)
-		return wa_reply_error(r, 500, "Cannot update the user", NULL);
+		return wa_reply_db_error(r, "Cannot update the user");
 	user = wa_db_row(r->db, NULL,
 			 "SELECT CAST(u.id AS CHAR) AS id, u.email, u.name, u.role, u.email_verified AS emailVerified, "
 			 "u.image, u.created_at AS createdAt, u.updated_at AS updatedAt FROM users u WHERE u.id = ?",
 			 "u", id);
 	if (!user)
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	wa_info("user %llu updated by user %llu", id, (unsigned long long)r->user.id);
 	return wa_reply_json(r, 200, json_pack("{s:b,s:o}", "success", 1, "user", user));
 }
@@ -209,12 +209,12 @@ int h_users_delete(struct wa_req *r)
 		"UNION SELECT media_path FROM messages WHERE media_path IS NOT NULL "
 		"AND wa_session_id IN (SELECT id FROM wa_sessions WHERE user_id = ?) LIMIT 1000000", "uuu", id, id, id);
 	if (!files)
-		return wa_reply_error(r, 500, "Cannot delete the user", NULL);
+		return wa_reply_db_error(r, "Cannot delete the user");
 	sessions = wa_db_query(r->db, "SELECT id FROM wa_sessions WHERE user_id = ?", "u", id);
 	if (!sessions || wa_db_begin(r->db) < 0) {
 		json_decref(files);
 		json_decref(sessions);
-		return wa_reply_error(r, 500, "Cannot delete the user", NULL);
+		return wa_reply_db_error(r, "Cannot delete the user");
 	}
 	/* the Signal key rows of their sessions have no foreign keys: same transaction */
 	json_array_foreach(sessions, i, row)
@@ -231,7 +231,7 @@ fail:
 	wa_db_rollback(r->db);
 	json_decref(files);
 	json_decref(sessions);
-	return wa_reply_error(r, 500, "Cannot delete the user", NULL);
+	return wa_reply_db_error(r, "Cannot delete the user");
 }
 
 /* ---- the caller's API key ------------------------------------------------ */
@@ -246,7 +246,7 @@ int h_apikey_get(struct wa_req *r)
 	row = wa_db_row(r->db, &err, "SELECT key_prefix FROM api_keys WHERE user_id = ?", "u",
 			(unsigned long long)r->user.id);
 	if (err)
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	prefix = row ? json_string_value(json_object_get(row, "key_prefix")) : NULL;
 	if (!prefix) {
 		json_decref(row);
@@ -269,7 +269,7 @@ int h_apikey_new(struct wa_req *r)
 		       "ON DUPLICATE KEY UPDATE key_prefix = VALUES(key_prefix), key_hash = VALUES(key_hash), "
 		       "created_at = CURRENT_TIMESTAMP(3), last_used_at = NULL",
 		       "uss", (unsigned long long)r->user.id, prefix, hash) < 0)
-		return wa_reply_error(r, 500, "Failed to generate API key", NULL);
+		return wa_reply_db_error(r, "Failed to generate API key");
 	wa_info("user %llu generated a new API key %s...", (unsigned long long)r->user.id, prefix);
 	return wa_reply_json(r, 200, json_pack("{s:s}", "apiKey", key));
 }
@@ -277,7 +277,7 @@ int h_apikey_new(struct wa_req *r)
 int h_apikey_revoke(struct wa_req *r)
 {
 	if (wa_db_exec(r->db, "DELETE FROM api_keys WHERE user_id = ?", "u", (unsigned long long)r->user.id) < 0)
-		return wa_reply_error(r, 500, "Failed to revoke API key", NULL);
+		return wa_reply_db_error(r, "Failed to revoke API key");
 	wa_info("user %llu revoked their API key", (unsigned long long)r->user.id);
 	return wa_reply_ok(r, 200, "API key revoked", NULL);
 }

@@ -3,6 +3,7 @@
 #include "fcgi/validate.h"
 #include "fcgi/app.h"
 #include "fcgi/db.h"
+#include "wa_err.h"
 #include "wa_log.h"
 #include "wa_util.h"
 #include "wa/jid.h"
@@ -136,7 +137,7 @@ int wa_body_str_null(struct wa_req *r, const char *name, size_t maxlen, const ch
 	if (!v)
 		return 0;
 	if (json_is_null(v))
-		return 2;
+		return 1;
 	if (!json_is_string(v))
 		return wa_reply_errorf(r, 400, "validation_error", "'%s' must be a string", name);
 	if (json_string_length(v) > maxlen)
@@ -298,8 +299,17 @@ char *wa_json_text(const json_t *v)
 int wa_reply_rows(struct wa_req *r, json_t *rows)
 {
 	if (!rows)
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	return wa_reply_json(r, 200, rows);
+}
+
+int wa_reply_db_error(struct wa_req *r, const char *message)
+{
+	/* 503 only for what wa_err calls temporary (the database down or
+	 * the connection lost); a failing statement stays a 500. */
+	if (wa_err_http_status(wa_db_err(r->db)) == 503)
+		return wa_reply_error(r, 503, "Database unavailable, retry the request", "database_unavailable");
+	return wa_reply_error(r, 500, message, NULL);
 }
 
 /* Whether the query string has parameter `name` at all (whatever its value). */
@@ -331,19 +341,21 @@ int wa_query_get(struct wa_req *r, const char *name, char *buf, size_t len)
 			       "Query parameter '%s' is malformed or longer than %zu bytes", name, len - 1);
 }
 
-int wa_query_bool(struct wa_req *r, const char *name)
+int wa_query_bool(struct wa_req *r, const char *name, int *out)
 {
 	char buf[16];
 	int rc = wa_query_get(r, name, buf, sizeof buf);
 
-	if (rc <= 0)
-		return rc < 0 ? -1 : -2;
-	if (!*buf)
-		return -2;
-	if (strcasecmp(buf, "true") == 0 || strcmp(buf, "1") == 0)
+	if (rc <= 0 || !*buf)
+		return rc < 0 ? -1 : 0;
+	if (strcasecmp(buf, "true") == 0 || strcmp(buf, "1") == 0) {
+		*out = 1;
 		return 1;
-	if (strcasecmp(buf, "false") == 0 || strcmp(buf, "0") == 0)
-		return 0;
+	}
+	if (strcasecmp(buf, "false") == 0 || strcmp(buf, "0") == 0) {
+		*out = 0;
+		return 1;
+	}
 	return wa_reply_errorf(r, 400, "validation_error", "Query parameter '%s' must be true or false", name);
 }
 
@@ -366,7 +378,7 @@ int wa_query_int(struct wa_req *r, const char *name, long long min, long long ma
 		return wa_reply_errorf(r, 400, "validation_error",
 				       "Query parameter '%s' must be an integer between %lld and %lld", name, min, max);
 	*out = v;
-	return 0;
+	return 1;
 }
 
 /* ---- ISO-8601 ---- */

@@ -2,10 +2,19 @@
  * bot, auto-replies, scheduler, webhooks, labels, notifications, system,
  * media, store).
  *
- * Every function that takes a struct wa_req and can fail with a client error
- * replies itself (400 in the API's error shape, naming the field) and returns
- * -1, so a handler writes `if (helper(...) < 0) return -1;`. Nothing here
- * writes to the database. Thread-safety: per request only. */
+ * Return convention, the same for every helper below that takes a struct
+ * wa_req (and the one wa_validate_* and wa_req_json follow):
+ *   < 0  the helper has already replied with the error (400 naming the
+ *        field, or 500/503); the handler returns at once:
+ *            if (helper(r, ...) < 0)
+ *                    return -1;
+ *     0  OK; for an optional input: absent (outputs as documented)
+ *     1  an optional input is present and valid (outputs set)
+ * No other values. Helpers that take no request reply nothing: parsers and
+ * checks return 0 (valid) or -1 (invalid), wa_cron_valid is a predicate
+ * (1 valid, 0 not), wa_media_remove_unreferenced returns a count.
+ *
+ * Nothing here writes to the database. Thread-safety: per request only. */
 #ifndef WA_FCGI_H_UTIL_H
 #define WA_FCGI_H_UTIL_H
 
@@ -18,7 +27,8 @@
  * sets *out, or -1. */
 int wa_id_parse(const char *s, unsigned long long *out);
 
-/* Path parameter `name` as a row id; replies 400 naming it when malformed. */
+/* Path parameter `name` as a row id into *out: 0, or -1 after a 400 naming
+ * it when malformed. */
 int wa_path_id(struct wa_req *r, const char *name, unsigned long long *out);
 
 /* Body field `name` as a row id: a string or integer ("12" or 12). Returns 1
@@ -32,8 +42,8 @@ int wa_body_begin(struct wa_req *r, int allow_empty, const struct wa_field *fiel
 /* (wa_body_begin also enforces the maximum length given in `values` for
  * WA_F_STR0 fields, which wa_validate_body does not check.) */
 
-/* Integer body field in [min, max] when present. Returns 1 present, 0 absent,
- * -1 after a 400. *out untouched when absent. */
+/* Integer body field in [min, max]: 1 present (*out set), 0 absent or null
+ * (*out untouched), -1 after a 400. */
 int wa_body_int_range(struct wa_req *r, const char *name, long long min, long long max, long long *out);
 
 /* Body field that must be an array (may be empty, at most `max` entries) of
@@ -41,9 +51,9 @@ int wa_body_int_range(struct wa_req *r, const char *name, long long min, long lo
  * *out, 0 when absent (or null), -1 after a 400. */
 int wa_body_jid_list(struct wa_req *r, const char *name, size_t max, json_t **out);
 
-/* Body field that is a string, or null (nullable): 1 string (*out set), 2
- * explicit null (*out NULL), 0 absent, -1 after a 400 (wrong type or longer
- * than maxlen bytes). */
+/* Body field that is a string or null (nullable): 1 present (*out the
+ * string, or NULL for an explicit null), 0 absent (*out NULL), -1 after a
+ * 400 (wrong type or longer than maxlen bytes). */
 int wa_body_str_null(struct wa_req *r, const char *name, size_t maxlen, const char **out);
 
 /* An http:// or https:// URL with a host, no spaces/control characters, at
@@ -76,19 +86,27 @@ void wa_row_nest(json_t *row, const char *dst, const char *const *keys);
 /* Compact JSON text of v (malloc'd) or NULL. */
 char *wa_json_text(const json_t *v);
 
-/* Reply 200 with a bare JSON array of rows (steals rows); NULL -> 500. */
+/* Reply 200 with a bare JSON array of rows (steals rows); NULL (a failed
+ * query) -> wa_reply_db_error. 0, or -1 after the error reply. */
 int wa_reply_rows(struct wa_req *r, json_t *rows);
+
+/* Reply to a failed database call of this request (call it right after
+ * the failure, after any wa_db_rollback): 503 "database_unavailable" when
+ * the database could not be reached or the connection was lost
+ * (wa_db_err() is WA_ESTORAGE: a transaction then left nothing behind, see
+ * db.h), else 500 with `message`. Always -1, like wa_reply_error. */
+int wa_reply_db_error(struct wa_req *r, const char *message);
 
 /* Query parameter into buf: 1 present (buf set, may be ""), 0 absent, -1
  * after a 400 naming it (malformed escape or longer than len - 1 bytes). */
 int wa_query_get(struct wa_req *r, const char *name, char *buf, size_t len);
 
-/* Boolean query parameter: 1 true ("true"/"1"), 0 false ("false"/"0"), -2
- * absent, -1 after a 400. */
-int wa_query_bool(struct wa_req *r, const char *name);
+/* Boolean query parameter ("true"/"1", "false"/"0"): 1 present (*out 1 or
+ * 0), 0 absent or empty (*out untouched), -1 after a 400. */
+int wa_query_bool(struct wa_req *r, const char *name, int *out);
 
-/* Integer query parameter in [min, max]; absent -> def. Returns 0, or -1
- * after a 400 naming it. */
+/* Integer query parameter in [min, max]: 1 present (*out set), 0 absent or
+ * empty (*out = def), -1 after a 400 naming it. */
 int wa_query_int(struct wa_req *r, const char *name, long long min, long long max, long long def,
 		 long long *out);
 

@@ -127,7 +127,7 @@ static int read_secret(struct wa_req *r, const char **out)
 
 	if (rc < 0)
 		return -1;
-	if (rc == 2)
+	if (rc == 1 && !*out)
 		*out = "";
 	return 0;
 }
@@ -147,7 +147,7 @@ int h_wh_list(struct wa_req *r)
 	json_t *rows = wa_webhooks_load(r, r->sess.id);
 
 	if (!rows)
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	return wa_reply_ok(r, 200, "Webhooks retrieved", rows);
 }
 
@@ -176,12 +176,12 @@ int h_wh_create(struct wa_req *r)
 		       "uussssb", (unsigned long long)r->sess.id, (unsigned long long)r->user.id,
 		       wa_body_str(r, "name"), url, secret, events, wa_body_bool(r, "isActive", 1)) < 0) {
 		free(events);
-		return wa_reply_error(r, 500, "Cannot create the webhook", NULL);
+		return wa_reply_db_error(r, "Cannot create the webhook");
 	}
 	free(events);
 	row = load_hook(r, r->db->last_insert_id);
 	if (!row)
-		return wa_reply_error(r, 500, "Database error", NULL);
+		return wa_reply_db_error(r, "Database error");
 	wa_info("session %s: webhook %llu created", r->sess.slug, (unsigned long long)r->db->last_insert_id);
 	return wa_reply_ok(r, 200, "Webhook created", row);
 }
@@ -212,7 +212,7 @@ int h_wh_update(struct wa_req *r)
 		       (unsigned long long)r->sess.id);
 	free(events);
 	if (n < 0)
-		return wa_reply_error(r, 500, "Cannot update the webhook", NULL);
+		return wa_reply_db_error(r, "Cannot update the webhook");
 	row = load_hook(r, id);
 	if (!row)
 		return wa_reply_errorf(r, 404, "not_found", "Webhook %llu not found in this session", id);
@@ -229,7 +229,7 @@ int h_wh_delete(struct wa_req *r)
 	n = wa_db_exec(r->db, "DELETE FROM webhooks WHERE id = ? AND wa_session_id = ?", "uu", id,
 		       (unsigned long long)r->sess.id);
 	if (n < 0)
-		return wa_reply_error(r, 500, "Cannot delete the webhook", NULL);
+		return wa_reply_db_error(r, "Cannot delete the webhook");
 	if (n == 0)
 		return wa_reply_errorf(r, 404, "not_found", "Webhook %llu not found in this session", id);
 	wa_info("session %s: webhook %llu deleted", r->sess.slug, id);
@@ -247,7 +247,7 @@ int h_wh_delete_global(struct wa_req *r)
 	n = wa_db_exec(r->db, "DELETE FROM webhooks WHERE id = ? AND (? = 1 OR user_id = ?)", "ubu", id, super,
 		       (unsigned long long)r->user.id);
 	if (n < 0)
-		return wa_reply_error(r, 500, "Cannot delete the webhook", NULL);
+		return wa_reply_db_error(r, "Cannot delete the webhook");
 	if (n == 0)
 		return wa_reply_errorf(r, 404, "not_found", "Webhook %llu not found", id);
 	wa_info("webhook %llu deleted by user %llu", id, (unsigned long long)r->user.id);

@@ -25,15 +25,15 @@
 #include "wa/frame.h"
 #include "wa/msgid.h"
 #include "wa/node.h"
-#include "wa/noise.h"
+#include "wa/noise_conn.h"
 
 struct lws;
 struct lws_context;
 
 #define SIM_PAIR_REFS 6             /* refs per pair-device (PROTOCOL.md 4.2) */
 #define SIM_REF_MAX 80
-#define SIM_OUT_MAX_FRAMES 10000    /* queued outgoing frames per connection */
-#define SIM_OUT_MAX_BYTES (64u * 1024 * 1024)
+#define SIM_OUT_MAX_FRAMES 10000    /* queued (and held) outgoing frames per connection */
+#define SIM_OUT_MAX_BYTES (64u * 1024 * 1024)  /* queued bytes per connection, and held bytes */
 #define SIM_HANDSHAKE_SECS 20       /* ClientHello to ClientFinish (1.4, WM/BL wait 20 s) */
 #define SIM_PAIR_GRACE_SECS 30      /* after the last ref expired */
 #define SIM_DELAY_MAX_MS 60000      /* cap of the injected delay */
@@ -101,17 +101,19 @@ void sim_save(struct sim_server *s);
 /* ---- connections (sim_conn.c) ---- */
 
 enum sim_conn_state {
-	SIM_CONN_HELLO = 0,   /* waiting for the intro + ClientHello */
-	SIM_CONN_FINISH,      /* ServerHello sent, waiting for ClientFinish */
-	SIM_CONN_READY,       /* transport up: nodes flow */
-	SIM_CONN_CLOSING,     /* flushing the last frames, then close */
+	SIM_CONN_HANDSHAKE = 0, /* intro, ClientHello, ClientFinish (wa_noise_conn) */
+	SIM_CONN_READY,         /* transport up: nodes flow */
+	SIM_CONN_CLOSING,       /* flushing the last frames, then close */
 };
 
-struct sim_out {
-	struct sim_out *next;
-	uint64_t due_ms;      /* sim_mono_ms() before which it is not written (delay) */
+/* A plaintext held back by the injected delay: it is encrypted and queued
+ * on the noise conn only when due, so the Noise counter order stays the
+ * send order. */
+struct sim_held {
+	struct sim_held *next;
+	uint64_t due_ms;      /* sim_mono_ms() from which it may go out */
 	size_t len;
-	uint8_t buf[];        /* LWS_PRE bytes of head room, then len bytes */
+	uint8_t plain[];
 };
 
 struct sim_pending_pair {
@@ -142,16 +144,17 @@ struct sim_conn {
 	struct sim_conn *next;
 	int state;                      /* enum sim_conn_state */
 	unsigned long id;               /* for logs */
-	struct wa_frame_parser fp;
-	struct wa_noise_hs hs;
-	struct wa_noise_transport tr;
-	uint8_t client_static[32];
+	/* framing, handshake, transport and the ordered queue of encrypted
+	 * outgoing frames; sim_ws.c writes them (NULL only in a world without
+	 * a certificate chain, i.e. the fuzz target before sim_conn_test_open) */
+	struct wa_noise_conn *nc;
+	uint8_t client_static[32];      /* the client's noise key, from the handshake */
 	struct wa_client_payload_info info;
-	/* outgoing frames, in order (already encrypted) */
-	struct sim_out *out_head, *out_tail;
-	size_t out_count, out_bytes;
+	size_t out_count;               /* frames waiting: queued on nc + held (admin API) */
 	int kill;                       /* drop without flushing */
 	unsigned delay_ms;              /* fault injection: hold every outgoing frame this long */
+	struct sim_held *held_head, *held_tail; /* held by the delay, in order */
+	size_t held_count, held_bytes;
 	/* who this is */
 	int is_registration;            /* registration payload: pairing only */
 	struct sim_account *acc;        /* logged in: account ... */
@@ -186,9 +189,22 @@ void sim_conn_set_timeout(struct sim_conn *c, unsigned secs);
  * fuzz target. 0 / -1 (drop). */
 int sim_conn_on_client_payload(struct sim_conn *c, const uint8_t *p, size_t len);
 
-/* Feed bytes received on the WebSocket. 0, or -1 when the connection must
- * be dropped (protocol error). */
+/* Feed bytes received on the WebSocket (any split). 0, or -1 when the
+ * connection must be dropped (protocol error). */
 int sim_conn_receive(struct sim_conn *c, const uint8_t *data, size_t len);
+
+/* For the writer (sim_ws.c): queue the held frames that are due at now_ms
+ * on the noise conn. Returns the ms until the next held frame is due, or 0
+ * when none is held. */
+uint64_t sim_conn_release_due(struct sim_conn *c, uint64_t now_ms);
+
+/* Recount out_count after the writer consumed output. */
+void sim_conn_out_changed(struct sim_conn *c);
+
+/* Tests and fuzzers only: a connection that never saw a handshake becomes
+ * READY with all-zero transport keys, so sending works without a peer.
+ * 0 / -1. */
+int sim_conn_test_open(struct sim_conn *c);
 
 /* Handle one decrypted frame plaintext (flag byte + node): decode and
  * dispatch. Exposed for the fuzz target. 0 / -1 (drop). */

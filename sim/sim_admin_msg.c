@@ -90,7 +90,7 @@ static const struct sim_msgrec *find_any(struct sim_phone *p, const char *id)
 	return NULL;
 }
 
-/* ---- media a phone sends (PROTOCOL.md 7.3, 9) ---- */
+/* ---- media a phone sends (docs/protocol.md 7.3, 9) ---- */
 
 /* The kinds of media message a phone can send, by the "type" of the body
  * or by the key holding the media object. */

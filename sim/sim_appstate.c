@@ -1,4 +1,4 @@
-/* sim_appstate: app state ("syncd") on the server side (PROTOCOL.md
+/* sim_appstate: app state ("syncd") on the server side (docs/protocol.md
  * 11.1-11.6) and the phone's part in it, plus the small history sync the
  * phone sends a new companion (11.7). Contract in sim_state.h.
  *

@@ -1,13 +1,15 @@
-/* sim_conn: one WebSocket connection on /ws/chat - intro + framing, the
- * Noise responder, the ClientPayload (registration vs login), transport
- * encryption and the ordered queue of outgoing frames (PROTOCOL.md 1, 2,
+/* sim_conn: one WebSocket connection on /ws/chat. Framing, the Noise
+ * responder, the transport ciphers and the ordered queue of encrypted
+ * outgoing frames are the library's wa_noise_conn (wa/noise_conn.h); this
+ * file adds the ClientPayload decision (registration vs login), stanza
+ * (de)coding, the offline queue and the injected delay (PROTOCOL.md 1, 2,
  * 12). Stanzas go to sim_dispatch() (sim_handlers.c).
  *
- * Writes: lws allows one lws_write per WRITEABLE callback, so every frame
- * is encrypted when queued (the Noise counter order is the queue order)
- * and written one per callback. The lws side (callback, writes) lives in
- * sim_ws.c; this file only asks it for a WRITEABLE via sim_conn_wake(),
- * so the protocol logic runs without sockets (fuzz target). */
+ * Writes: lws allows one lws_write per WRITEABLE callback, so frames are
+ * encrypted when queued (the Noise counter order is the queue order) and
+ * sim_ws.c writes one per callback from the noise conn's queue. This file
+ * only asks it for a WRITEABLE via sim_conn_wake(), so the protocol logic
+ * runs without sockets (fuzz target). */
 #include "sim.h"
 
 #include <stdio.h>
@@ -32,6 +34,24 @@ static const struct wa_binary_limits client_limits = {
 
 static unsigned long next_conn_id = 1;
 
+/* Noise server conn for c: queue capped like the sim's, LWS_PRE head room
+ * so sim_ws.c writes frames in place. NULL without a certificate chain. */
+static struct wa_noise_conn *new_noise_conn(struct sim_server *s)
+{
+	struct wa_noise_conn *nc;
+
+	if (s->keys.chain == NULL)
+		return NULL;
+	nc = wa_noise_conn_new_server(s->keys.static_priv, s->keys.static_pub, s->keys.chain, s->keys.chain_len, 0);
+	if (nc != NULL && wa_noise_conn_set_output(nc, SIM_OUT_MAX_BYTES, LWS_PRE) != WA_NOISE_OK) {
+		wa_noise_conn_free(nc);
+		return NULL;
+	}
+	return nc;
+}
+
+static int on_open(void *ctx, struct wa_noise_conn *nc);
+
 struct sim_conn *sim_conn_new(struct sim_server *s, struct lws *wsi)
 {
 	struct sim_conn *c = calloc(1, sizeof *c);
@@ -41,14 +61,13 @@ struct sim_conn *sim_conn_new(struct sim_server *s, struct lws *wsi)
 	c->srv = s;
 	c->wsi = wsi;
 	c->id = next_conn_id++;
-	c->state = SIM_CONN_HELLO;
-	wa_frame_parser_init(&c->fp, 0, 1);
-	if (wa_noise_init(&c->hs, WA_NOISE_RESPONDER, s->keys.static_priv, s->keys.static_pub, NULL,
-			  NULL) != WA_NOISE_OK) {
-		wa_frame_parser_free(&c->fp);
+	c->state = SIM_CONN_HANDSHAKE;
+	c->nc = new_noise_conn(s);
+	if (c->nc == NULL && s->keys.chain != NULL) {
 		free(c);
 		return NULL;
 	}
+	wa_noise_conn_set_on_open(c->nc, on_open);
 	if (wa_iqid_prefix(c->iq_prefix) != 0)
 		snprintf(c->iq_prefix, sizeof c->iq_prefix, "1.1-");
 	c->next = s->conns;
@@ -57,16 +76,35 @@ struct sim_conn *sim_conn_new(struct sim_server *s, struct lws *wsi)
 	return c;
 }
 
-static void out_free_all(struct sim_conn *c)
+int sim_conn_test_open(struct sim_conn *c)
 {
-	struct sim_out *o, *no;
+	struct wa_noise_transport zero;
 
-	for (o = c->out_head; o; o = no) {
-		no = o->next;
-		free(o);
+	memset(&zero, 0, sizeof zero);
+	wa_noise_conn_free(c->nc);
+	c->nc = wa_noise_conn_new_open(1, &zero, 0);
+	if (c->nc == NULL || wa_noise_conn_set_output(c->nc, SIM_OUT_MAX_BYTES, LWS_PRE) != WA_NOISE_OK)
+		return -1;
+	c->state = SIM_CONN_READY;
+	return 0;
+}
+
+static void held_free_all(struct sim_conn *c)
+{
+	struct sim_held *h, *nh;
+
+	for (h = c->held_head; h; h = nh) {
+		nh = h->next;
+		memset(h->plain, 0, h->len);
+		free(h);
 	}
-	c->out_head = c->out_tail = NULL;
-	c->out_count = c->out_bytes = 0;
+	c->held_head = c->held_tail = NULL;
+	c->held_count = c->held_bytes = 0;
+}
+
+void sim_conn_out_changed(struct sim_conn *c)
+{
+	c->out_count = wa_noise_conn_out_frames(c->nc) + c->held_count;
 }
 
 void sim_conn_free(struct sim_conn *c)
@@ -84,67 +122,94 @@ void sim_conn_free(struct sim_conn *c)
 	}
 	if (c->dev && c->dev->conn == c)
 		c->dev->conn = NULL;
-	out_free_all(c);
-	wa_frame_parser_free(&c->fp);
-	wa_noise_clear(&c->hs);
-	wa_noise_transport_clear(&c->tr);
+	held_free_all(c);
+	wa_noise_conn_free(c->nc);
 	memset(c, 0, sizeof *c);
 	free(c);
 }
 
-/* Queue one frame (be3 length + payload) for writing. */
-static int queue_frame(struct sim_conn *c, const uint8_t *payload, size_t len)
+/* The noise conn refused a frame: a full queue (the client does not read)
+ * or a broken stream. Either way the connection is done. */
+static int send_failed(struct sim_conn *c, int rc)
 {
-	struct sim_out *o;
-
-	if (c->kill)
-		return -1;
-	if (len > WA_FRAME_MAX_PAYLOAD || c->out_count >= SIM_OUT_MAX_FRAMES ||
-	    len + 3 > SIM_OUT_MAX_BYTES - c->out_bytes) {
+	if (rc == WA_NOISE_ENOMEM)
 		wa_warn("sim: conn %lu: output queue full, dropping the connection", c->id);
-		sim_conn_drop(c);
-		return -1;
-	}
-	o = malloc(sizeof *o + LWS_PRE + 3 + len);
-	if (o == NULL)
-		return -1;
-	o->next = NULL;
-	o->due_ms = c->delay_ms ? sim_mono_ms() + c->delay_ms : 0;
-	o->len = 3 + len;
-	o->buf[LWS_PRE] = (uint8_t)(len >> 16);
-	o->buf[LWS_PRE + 1] = (uint8_t)(len >> 8);
-	o->buf[LWS_PRE + 2] = (uint8_t)len;
-	memcpy(o->buf + LWS_PRE + 3, payload, len);
-	if (c->out_tail)
-		c->out_tail->next = o;
 	else
-		c->out_head = o;
-	c->out_tail = o;
-	c->out_count++;
-	c->out_bytes += o->len;
+		wa_info("sim: conn %lu: cannot send: %s", c->id, wa_noise_strerror(rc));
+	sim_conn_drop(c);
+	return -1;
+}
+
+/* Encrypt and queue one frame on the noise conn now. */
+static int queue_now(struct sim_conn *c, const uint8_t *pt, size_t len)
+{
+	int rc = wa_noise_conn_send(c->nc, pt, len, NULL);
+
+	if (rc != WA_NOISE_OK)
+		return wa_noise_conn_state(c->nc) < 0 ? send_failed(c, rc) : -1;
+	sim_conn_out_changed(c);
 	sim_conn_wake(c);
 	return 0;
 }
 
+/* Hold one plaintext for the injected delay (bounded like the queue). */
+static int hold(struct sim_conn *c, const uint8_t *pt, size_t len)
+{
+	struct sim_held *h;
+
+	if (len > SIM_OUT_MAX_BYTES - c->held_bytes)
+		return send_failed(c, WA_NOISE_ENOMEM);
+	h = malloc(sizeof *h + len + 1);
+	if (h == NULL)
+		return -1;
+	h->next = NULL;
+	h->due_ms = sim_mono_ms() + c->delay_ms;
+	h->len = len;
+	if (len)
+		memcpy(h->plain, pt, len);
+	if (c->held_tail)
+		c->held_tail->next = h;
+	else
+		c->held_head = h;
+	c->held_tail = h;
+	c->held_count++;
+	c->held_bytes += len;
+	sim_conn_out_changed(c);
+	sim_conn_wake(c);
+	return 0;
+}
+
+uint64_t sim_conn_release_due(struct sim_conn *c, uint64_t now_ms)
+{
+	struct sim_held *h;
+
+	while ((h = c->held_head) != NULL && h->due_ms <= now_ms) {
+		c->held_head = h->next;
+		if (c->held_head == NULL)
+			c->held_tail = NULL;
+		c->held_count--;
+		c->held_bytes -= h->len;
+		(void)queue_now(c, h->plain, h->len); /* a failure drops the conn */
+		memset(h->plain, 0, h->len);
+		free(h);
+		if (c->kill)
+			break;
+	}
+	sim_conn_out_changed(c);
+	h = c->held_head;
+	return h == NULL || c->kill ? 0 : h->due_ms - now_ms;
+}
+
 int sim_conn_send_plain(struct sim_conn *c, const uint8_t *pt, size_t len)
 {
-	uint8_t *ct;
-	int rc;
-
-	if (c == NULL || c->state < SIM_CONN_READY || c->kill || len > WA_FRAME_MAX_PAYLOAD - 16)
-		return -1;
-	if (c->state == SIM_CONN_CLOSING)
-		return -1; /* nothing goes after the final stanza */
-	ct = malloc(len + 16);
-	if (ct == NULL)
-		return -1;
-	if (wa_noise_encrypt(&c->tr.send, pt, len, ct) != WA_NOISE_OK) {
-		free(ct);
-		return -1;
-	}
-	rc = queue_frame(c, ct, len + 16);
-	free(ct);
-	return rc;
+	if (c == NULL || c->state != SIM_CONN_READY || c->kill || len > WA_FRAME_MAX_PAYLOAD - 16)
+		return -1; /* also: nothing goes after the final stanza (CLOSING) */
+	if (c->out_count >= SIM_OUT_MAX_FRAMES)
+		return send_failed(c, WA_NOISE_ENOMEM);
+	/* once something is held, everything after it waits its turn */
+	if (c->delay_ms || c->held_head)
+		return hold(c, pt, len);
+	return queue_now(c, pt, len);
 }
 
 int sim_conn_send_node(struct sim_conn *c, const struct wa_node *n)
@@ -441,62 +506,6 @@ int sim_conn_on_client_payload(struct sim_conn *c, const uint8_t *p, size_t len)
 	return sim_conn_login(c, a, d);
 }
 
-static int on_frame(struct sim_conn *c, const uint8_t *p, size_t len)
-{
-	struct wa_buf out = WA_BUF_INIT, payload = WA_BUF_INIT;
-	uint8_t *pt;
-	int rc = -1, r;
-
-	switch (c->state) {
-	case SIM_CONN_HELLO:
-		r = wa_noise_read_client_hello(&c->hs, p, len);
-		if (r != WA_NOISE_OK) {
-			wa_info("sim: conn %lu: bad ClientHello: %s", c->id, wa_noise_strerror(r));
-			break;
-		}
-		r = wa_noise_write_server_hello(&c->hs, c->srv->keys.chain, c->srv->keys.chain_len, &out);
-		if (r != WA_NOISE_OK || queue_frame(c, out.data, out.len) != 0)
-			break;
-		c->state = SIM_CONN_FINISH;
-		rc = 0;
-		break;
-	case SIM_CONN_FINISH:
-		r = wa_noise_read_client_finish(&c->hs, p, len, c->client_static, &payload);
-		if (r != WA_NOISE_OK) {
-			wa_info("sim: conn %lu: bad ClientFinish: %s", c->id, wa_noise_strerror(r));
-			break;
-		}
-		if (wa_noise_split(&c->hs, &c->tr) != WA_NOISE_OK)
-			break;
-		c->state = SIM_CONN_READY;
-		sim_conn_set_timeout(c, 0);
-		rc = sim_conn_on_client_payload(c, payload.data, payload.len);
-		break;
-	case SIM_CONN_READY:
-		if (len < 16)
-			break;
-		pt = malloc(len - 16 + 1);
-		if (pt == NULL)
-			break;
-		if (wa_noise_decrypt(&c->tr.recv, p, len, pt) != WA_NOISE_OK) {
-			wa_info("sim: conn %lu: frame does not decrypt", c->id);
-			free(pt);
-			break;
-		}
-		rc = sim_conn_on_plaintext(c, pt, len - 16);
-		free(pt);
-		break;
-	default:
-		rc = 0; /* closing: ignore the rest */
-		break;
-	}
-	if (payload.data)
-		memset(payload.data, 0, payload.len);
-	wa_buf_free(&payload);
-	wa_buf_free(&out);
-	return rc;
-}
-
 int sim_conn_on_plaintext(struct sim_conn *c, const uint8_t *pt, size_t len)
 {
 	struct wa_node *n = NULL;
@@ -517,25 +526,50 @@ int sim_conn_on_plaintext(struct sim_conn *c, const uint8_t *pt, size_t len)
 	return rc;
 }
 
+/* Handshake done (called by the noise conn inside the feed, before any
+ * later frame): who is this - registration or login. */
+static int on_open(void *ctx, struct wa_noise_conn *nc)
+{
+	struct sim_conn *c = ctx;
+	const uint8_t *p;
+	size_t len;
+
+	memcpy(c->client_static, wa_noise_conn_peer_static(nc), 32);
+	c->state = SIM_CONN_READY;
+	sim_conn_set_timeout(c, 0);
+	p = wa_noise_conn_client_payload(nc, &len);
+	return sim_conn_on_client_payload(c, p, len);
+}
+
+/* A decrypted transport frame. After the final stanza the rest of what the
+ * client sends is ignored. */
+static int on_frame(void *ctx, const uint8_t *pt, size_t len)
+{
+	struct sim_conn *c = ctx;
+
+	if (c->state == SIM_CONN_CLOSING)
+		return 0;
+	return sim_conn_on_plaintext(c, pt, len);
+}
+
 int sim_conn_receive(struct sim_conn *c, const uint8_t *data, size_t len)
 {
-	while (len > 0) {
-		const uint8_t *pl;
-		size_t pn, used = 0;
-		int r = wa_frame_parse(&c->fp, data, len, &used, &pl, &pn);
+	int before, st;
 
-		data += used;
-		len -= used;
-		if (r < 0) {
-			wa_info("sim: conn %lu: bad framing", c->id);
-			return -1;
-		}
-		if (r == 0)
-			break;
-		if (c->state == SIM_CONN_CLOSING)
-			continue;
-		if (on_frame(c, pl, pn) != 0)
-			return -1;
+	if (c->nc == NULL)
+		return -1;
+	before = wa_noise_conn_state(c->nc);
+	st = wa_noise_conn_feed(c->nc, data, len, NULL, on_frame, c);
+	if (st < 0) {
+		/* EINVAL is one of our callbacks refusing, which logged why */
+		if (st != WA_NOISE_EINVAL)
+			wa_info("sim: conn %lu: %s: %s", c->id,
+				before == WA_NOISE_CONN_HANDSHAKE ? "handshake failed" : "bad transport frame",
+				wa_noise_strerror(st));
+		return -1;
 	}
+	sim_conn_out_changed(c);
+	if (wa_noise_conn_out_pending(c->nc) > 0)
+		sim_conn_wake(c); /* the ServerHello */
 	return 0;
 }

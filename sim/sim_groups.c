@@ -1,4 +1,4 @@
-/* sim_groups: groups (PROTOCOL.md §10): the w:g2 IQs, the w:gp2 change
+/* sim_groups: groups (docs/protocol.md §10): the w:g2 IQs, the w:gp2 change
  * notifications to every member device, and the routing of group messages
  * (per-device SKDM encs under <participants> plus one skmsg for everyone),
  * and the group picture (the w:profile:picture IQ itself is parsed in

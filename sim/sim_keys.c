@@ -1,5 +1,5 @@
 /* sim_keys: wa-sim's certificate root, Noise static key and the chain that
- * links them (PROTOCOL.md 1.5). Files in the state directory:
+ * links them (docs/protocol.md 1.5). Files in the state directory:
  *   root.key    root private key, hex, mode 0600 (never leaves the sim)
  *   root.pub    root public key, hex + newline: what clients must trust
  *   root.json   {"publicKey": "<hex>", "serial": <issuer serial>} (same as

@@ -1,5 +1,5 @@
 /* sim_media: the media host's blob table and the media_conn IQ
- * (PROTOCOL.md 9.1, 9.3, 9.4). The HTTP side (upload / download) is in
+ * (docs/protocol.md 9.1, 9.3, 9.4). The HTTP side (upload / download) is in
  * sim_media_http.c; this part has no sockets so the fuzz target links it.
  *
  * One table per process (wa-sim runs one server): a file-level state used

@@ -1,4 +1,4 @@
-/* sim_media.h: wa-sim's media host (simmsg engineer; PROTOCOL.md 9).
+/* sim_media.h: wa-sim's media host (simmsg engineer; docs/protocol.md 9).
  *
  *   sim_media.c       blob table + media_conn IQ (no sockets)
  *   sim_media_http.c  the lws HTTP vhost: POST /mms/<type>/<token>?auth&token

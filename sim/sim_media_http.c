@@ -1,4 +1,4 @@
-/* sim_media_http: the media host's HTTP vhost (PROTOCOL.md 9.3, 9.4).
+/* sim_media_http: the media host's HTTP vhost (docs/protocol.md 9.3, 9.4).
  *
  *   POST /mms/<type>/<token>?auth=<auth>&token=<token>   body = encrypted file
  *     -> 200 {"url": "https://<host><direct_path>", "direct_path": "..."}

@@ -1,4 +1,4 @@
-/* sim_msg: message and receipt relay (PROTOCOL.md §7.4, §8.2-8.5, §13.5).
+/* sim_msg: message and receipt relay (docs/protocol.md §7.4, §8.2-8.5, §13.5).
  *
  * A <message> from a device lists the recipient devices under
  * <participants>; each listed device gets its own <message from="<sender

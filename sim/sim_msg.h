@@ -2,7 +2,7 @@
  * as real Signal clients, the server's pre-key table, usync, message and
  * receipt relay, groups, and the admin routes that drive phones.
  *
- *   sim_prekeys.c  per-device key table (encrypt IQs, PROTOCOL.md §5)
+ *   sim_prekeys.c  per-device key table (encrypt IQs, docs/protocol.md §5)
  *   sim_phone.c    the phone of an account: Signal state, inbox/outbox,
  *                  encrypt to / decrypt from companions (§7, §8)
  *   sim_usync.c    usync IQ (§6)

@@ -1,5 +1,5 @@
 /* sim_pair: QR pairing from the server and primary-phone side
- * (PROTOCOL.md 4.1-4.4): pair-device refs, QR parsing, the phone's ADV
+ * (docs/protocol.md 4.1-4.4): pair-device refs, QR parsing, the phone's ADV
  * signatures + HMAC in pair-success, verification of pair-device-sign,
  * recording the device, the 515 restart; and device removal (401). */
 #include "sim.h"

@@ -1,5 +1,5 @@
 /* sim_phone: the simulated phone of an account as a real Signal client
- * (PROTOCOL.md §7, §8): its identity is the account identity key (the one
+ * (docs/protocol.md §7, §8): its identity is the account identity key (the one
  * that signs companions' ADV identities), its pre-keys sit in the server
  * table like any device's, and it encrypts to / decrypts from companions
  * with libsignal through wa/signal. Messages it receives are unpadded,

@@ -1,4 +1,4 @@
-/* sim_prekeys: the server's pre-key table (PROTOCOL.md §5): upload, count,
+/* sim_prekeys: the server's pre-key table (docs/protocol.md §5): upload, count,
  * bundle fetch (one-time pre-key consumed on fetch), signed pre-key
  * rotation, and the "pre-key low" notification. Phones (device 0) keep
  * their table in struct sim_phone, companions in sim_device.keys. */

@@ -1,4 +1,4 @@
-/* sim_presence: presence and chat state (PROTOCOL.md 11.8), about text and
+/* sim_presence: presence and chat state (docs/protocol.md 11.8), about text and
  * profile picture (11.9), blocklist (11.10). Contract in sim_state.h.
  *
  * Presence is not queued: a subscriber that is offline misses it, as on

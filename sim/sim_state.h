@@ -1,5 +1,5 @@
 /* sim_state.h: wa-sim's account state layer (simstate engineer) -
- * app state ("syncd", PROTOCOL.md 11.1-11.6), history sync on pairing
+ * app state ("syncd", docs/protocol.md 11.1-11.6), history sync on pairing
  * (11.7), presence and chat state (11.8), profile (11.9) and blocklist
  * (11.10).
  *

@@ -1,4 +1,4 @@
-/* sim_tls: the media host's TLS certificate (PROTOCOL.md 9.3, 9.4: clients
+/* sim_tls: the media host's TLS certificate (docs/protocol.md 9.3, 9.4: clients
  * upload to and download from https://<media_conn host>).
  *
  * WhatsApp's media hosts carry a publicly trusted certificate; wa-sim

@@ -1,5 +1,5 @@
 /* sim_usync: <iq xmlns="usync" type="get"><usync><query/><list/></usync></iq>
- * (PROTOCOL.md §6): contact (does this number exist), devices (phone
+ * (docs/protocol.md §6): contact (does this number exist), devices (phone
  * device 0 + companions with key indexes and a signed key-index list),
  * status (about), lid, disappearing_mode. Other protocols are answered
  * with nothing for that user. */

@@ -1,9 +1,9 @@
 /* sim_ws: the libwebsockets side of /ws/chat - the protocol callback that
  * creates a sim_conn per WebSocket, feeds it the received bytes and writes
- * its queued frames, one lws_write per WRITEABLE callback. */
+ * the frames queued on its noise conn, one lws_write per WRITEABLE
+ * callback. */
 #include "sim.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include <libwebsockets.h>
@@ -40,6 +40,37 @@ static void delay_done(lws_sorted_usec_list_t *sul)
 	lws_callback_on_writable(pss->wsi);
 }
 
+/* One WRITEABLE: release the held frames that are due, write the next
+ * queued frame (in place: the noise conn keeps LWS_PRE bytes of head room),
+ * then ask again, wait for the next held frame, or close after the last. */
+static int write_one(struct ws_pss *pss, struct sim_conn *c)
+{
+	uint64_t wait_ms = sim_conn_release_due(c, sim_mono_ms());
+	size_t n;
+	uint8_t *p;
+
+	if (c->kill)
+		return -1;
+	p = wa_noise_conn_out_peek(c->nc, &n);
+	if (p != NULL) {
+		if (lws_write(pss->wsi, p, n, LWS_WRITE_BINARY) < (int)n)
+			return -1;
+		(void)wa_noise_conn_out_consume(c->nc, n);
+		sim_conn_out_changed(c);
+	}
+	if (wa_noise_conn_out_pending(c->nc) > 0) {
+		lws_callback_on_writable(pss->wsi);
+	} else if (wait_ms > 0) {
+		/* injected delay: come back when the next frame is due */
+		lws_sul_schedule(lws_get_context(pss->wsi), 0, &pss->sul, delay_done,
+				 (lws_usec_t)wait_ms * LWS_US_PER_MS);
+	} else if (c->state == SIM_CONN_CLOSING) {
+		lws_close_reason(pss->wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
+		return -1;
+	}
+	return 0;
+}
+
 int sim_ws_callback(struct lws *wsi, int reason, void *user, void *in, size_t len)
 {
 	struct ws_pss *pss = user;
@@ -69,42 +100,10 @@ int sim_ws_callback(struct lws *wsi, int reason, void *user, void *in, size_t le
 			return -1;
 		}
 		return sim_conn_receive(c, in, len) == 0 ? 0 : -1;
-	case LWS_CALLBACK_SERVER_WRITEABLE: {
-		struct sim_out *o;
-
+	case LWS_CALLBACK_SERVER_WRITEABLE:
 		if (c == NULL || c->kill)
 			return -1;
-		o = c->out_head;
-		if (o != NULL && o->due_ms != 0) {
-			uint64_t now = sim_mono_ms();
-
-			if (o->due_ms > now) {
-				/* injected delay: come back when the frame is due */
-				lws_sul_schedule(lws_get_context(wsi), 0, &pss->sul, delay_done,
-						 (lws_usec_t)(o->due_ms - now) * LWS_US_PER_MS);
-				return 0;
-			}
-		}
-		if (o != NULL) {
-			c->out_head = o->next;
-			if (c->out_head == NULL)
-				c->out_tail = NULL;
-			c->out_count--;
-			c->out_bytes -= o->len;
-			if (lws_write(wsi, o->buf + LWS_PRE, o->len, LWS_WRITE_BINARY) < (int)o->len) {
-				free(o);
-				return -1;
-			}
-			free(o);
-		}
-		if (c->out_head != NULL) {
-			lws_callback_on_writable(wsi);
-		} else if (c->state == SIM_CONN_CLOSING) {
-			lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
-			return -1;
-		}
-		return 0;
-	}
+		return write_one(pss, c);
 	case LWS_CALLBACK_CLOSED:
 		lws_sul_cancel(&pss->sul);
 		if (c != NULL) {

@@ -1,5 +1,5 @@
 /* wa/appstate: app-state crypto, collection state and patch processing.
- * See appstate.h for the contract and PROTOCOL.md §11.3 for the algorithms
+ * See appstate.h for the contract and docs/protocol.md §11.3 for the algorithms
  * (taken from WM: appstate/keys.go, hash.go, decode.go, encode.go). */
 #include "wa/appstate.h"
 
@@ -18,6 +18,7 @@ const char *wa_appstate_strerror(int err)
 	switch (err) {
 	case WA_APPSTATE_OK: return "ok";
 	case WA_APPSTATE_ERR: return "app state internal failure";
+	case WA_APPSTATE_ENOMEM: return "out of memory";
 	case WA_APPSTATE_ERR_MALFORMED: return "app state data malformed";
 	case WA_APPSTATE_ERR_NO_KEY: return "app state sync key missing";
 	case WA_APPSTATE_ERR_VALUE_MAC: return "app state value MAC mismatch";
@@ -101,7 +102,7 @@ int wa_appstate_value_mac(const struct wa_appstate_keys *k, enum wa_appstate_op 
 	n = 1 + key_id_len + value_len + 8;
 	buf = malloc(n);
 	if (!buf)
-		return WA_APPSTATE_ERR;
+		return WA_APPSTATE_ENOMEM;
 	buf[0] = (uint8_t)(op + 1);
 	if (key_id_len)
 		memcpy(buf + 1, key_id, key_id_len);
@@ -128,7 +129,7 @@ int wa_appstate_value_encrypt(const struct wa_appstate_keys *k, const uint8_t *i
 	*outlen = 0;
 	buf = malloc(16 + len + 16);
 	if (!buf)
-		return WA_APPSTATE_ERR;
+		return WA_APPSTATE_ENOMEM;
 	if (iv)
 		memcpy(buf, iv, 16);
 	else if (wa_random(buf, 16) != 0)
@@ -157,7 +158,7 @@ int wa_appstate_value_decrypt(const struct wa_appstate_keys *k, const uint8_t *v
 		return WA_APPSTATE_ERR_MALFORMED;
 	buf = malloc(len - 16);
 	if (!buf)
-		return WA_APPSTATE_ERR;
+		return WA_APPSTATE_ENOMEM;
 	if (wa_aes256_cbc_decrypt(k->value_enc, value, value + 16, len - 16, buf, &n) != 0) {
 		free(buf);
 		return WA_APPSTATE_ERR_DECRYPT;
@@ -231,7 +232,7 @@ int wa_appstate_patch_mac(const struct wa_appstate_keys *k, const uint8_t snapsh
 	len = 32 + n * 32 + 8 + nl;
 	buf = malloc(len);
 	if (!buf)
-		return WA_APPSTATE_ERR;
+		return WA_APPSTATE_ENOMEM;
 	memcpy(buf, snapshot_mac, 32);
 	if (n)
 		memcpy(buf + 32, value_macs, n * 32);
@@ -298,7 +299,7 @@ static int state_reserve(struct wa_appstate_state *s, size_t extra)
 		return WA_APPSTATE_OK;
 	nt = calloc(ncap, sizeof *nt);
 	if (!nt)
-		return WA_APPSTATE_ERR;
+		return WA_APPSTATE_ENOMEM;
 	s->tab = nt;
 	s->cap = ncap;
 	for (size_t i = 0; i < oldcap; i++) {
@@ -576,7 +577,7 @@ static int decode_record(struct key_cache *kc, const WaServerSync__SyncdRecord *
 		return WA_APPSTATE_ERR_INDEX_MAC;
 	m->index_json = malloc(m->data->index.len + 1);
 	if (!m->index_json)
-		return WA_APPSTATE_ERR;
+		return WA_APPSTATE_ENOMEM;
 	if (m->data->index.len)
 		memcpy(m->index_json, m->data->index.data, m->data->index.len);
 	m->index_json[m->data->index.len] = '\0';
@@ -622,7 +623,7 @@ static int result_init(struct wa_appstate_result *res, size_t n)
 	if (n == 0)
 		return WA_APPSTATE_OK;
 	res->mutations = calloc(n, sizeof *res->mutations);
-	return res->mutations ? WA_APPSTATE_OK : WA_APPSTATE_ERR;
+	return res->mutations ? WA_APPSTATE_OK : WA_APPSTATE_ENOMEM;
 }
 
 /* Decode n records into res (res->n grows as they succeed). */
@@ -818,7 +819,7 @@ int wa_appstate_apply_patch(struct wa_appstate_state *s, const WaServerSync__Syn
 	memcpy(hash, s->hash, sizeof hash);
 	value_macs = malloc(n ? n * 32 : 1);
 	if (!value_macs) {
-		rc = WA_APPSTATE_ERR;
+		rc = WA_APPSTATE_ENOMEM;
 		goto out;
 	}
 	memset(&batch, 0, sizeof batch);
@@ -1094,7 +1095,7 @@ int wa_appstate_index_build(const char *const *parts, size_t n, char **out, size
 		return WA_APPSTATE_ERR_LIMIT;
 	b = malloc(cap);
 	if (!b)
-		return WA_APPSTATE_ERR;
+		return WA_APPSTATE_ENOMEM;
 	b[pos++] = '[';
 	for (size_t i = 0; i < n; i++) {
 		if (i)

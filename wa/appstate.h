@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/wa_err.h"
 #include "wa_server_sync.pb-c.h"
 #include "wa_sync_action.pb-c.h"
 
@@ -53,20 +54,28 @@ int wa_appstate_collection_valid(const char *name);
 
 enum wa_appstate_op { WA_APPSTATE_SET = 0, WA_APPSTATE_REMOVE = 1 };
 
+/* Errors (common/wa_err.h): ERR is WA_EFAIL (-1, cause not narrowed down),
+ * ENOMEM and LIMIT are the common WA_ENOMEM and WA_ETOOBIG; the rest are
+ * module codes: MALFORMED folds into WA_EPROTO, NO_KEY into WA_ENOTFOUND,
+ * the MAC / decryption failures into WA_ECRYPTO, VERSION into WA_ECONFLICT
+ * and EXTERNAL (the caller did not pass the blob) into WA_EINVAL. */
+#define WA_APPSTATE_E_(cls, n) WA_ERR_MAKE(WA_ERR_APPSTATE_BASE, cls, n)
 enum wa_appstate_err {
-	WA_APPSTATE_OK = 0,
-	WA_APPSTATE_ERR = -1,              /* bad argument, out of memory, crypto library */
-	WA_APPSTATE_ERR_MALFORMED = -2,    /* missing field, bad length, undecodable */
-	WA_APPSTATE_ERR_NO_KEY = -3,       /* key id unknown: request it (§11.6) */
-	WA_APPSTATE_ERR_VALUE_MAC = -4,
-	WA_APPSTATE_ERR_INDEX_MAC = -5,
-	WA_APPSTATE_ERR_DECRYPT = -6,      /* bad padding after a good value MAC */
-	WA_APPSTATE_ERR_SNAPSHOT_MAC = -7, /* LT-hash of the result does not match */
-	WA_APPSTATE_ERR_PATCH_MAC = -8,
-	WA_APPSTATE_ERR_VERSION = -9,      /* patch not newer than the state */
-	WA_APPSTATE_ERR_LIMIT = -10,       /* a hard cap would be exceeded */
-	WA_APPSTATE_ERR_EXTERNAL = -11     /* patch mutations are in an external blob */
+	WA_APPSTATE_OK = WA_OK,
+	WA_APPSTATE_ERR = WA_EFAIL,         /* bad argument, crypto library */
+	WA_APPSTATE_ENOMEM = WA_ENOMEM,     /* out of memory */
+	WA_APPSTATE_ERR_LIMIT = WA_ETOOBIG, /* a hard cap would be exceeded */
+	WA_APPSTATE_ERR_MALFORMED = WA_APPSTATE_E_(WA_EPROTO, 1),   /* missing field, bad length, undecodable */
+	WA_APPSTATE_ERR_NO_KEY = WA_APPSTATE_E_(WA_ENOTFOUND, 1),   /* key id unknown: request it (§11.6) */
+	WA_APPSTATE_ERR_VALUE_MAC = WA_APPSTATE_E_(WA_ECRYPTO, 1),
+	WA_APPSTATE_ERR_INDEX_MAC = WA_APPSTATE_E_(WA_ECRYPTO, 2),
+	WA_APPSTATE_ERR_DECRYPT = WA_APPSTATE_E_(WA_ECRYPTO, 3),    /* bad padding after a good value MAC */
+	WA_APPSTATE_ERR_SNAPSHOT_MAC = WA_APPSTATE_E_(WA_ECRYPTO, 4), /* LT-hash of the result does not match */
+	WA_APPSTATE_ERR_PATCH_MAC = WA_APPSTATE_E_(WA_ECRYPTO, 5),
+	WA_APPSTATE_ERR_VERSION = WA_APPSTATE_E_(WA_ECONFLICT, 1),  /* patch not newer than the state */
+	WA_APPSTATE_ERR_EXTERNAL = WA_APPSTATE_E_(WA_EINVAL, 1),    /* patch mutations are in an external blob */
 };
+#undef WA_APPSTATE_E_
 
 /* Human-readable text for an enum wa_appstate_err value. */
 const char *wa_appstate_strerror(int err);

@@ -18,13 +18,15 @@
  * never a silent truncation.
  *
  * Pure code, no globals: callable from any thread.
- * Errors are the negative wa_bin_err values; wa_binary_strerror() names them. */
+ * Errors are the negative wa_bin_err values (folded into the common
+ * vocabulary of common/wa_err.h); wa_binary_strerror() names them. */
 #ifndef WA_BINARY_H
 #define WA_BINARY_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/wa_err.h"
 #include "wa/buf.h"
 #include "wa/node.h"
 
@@ -50,13 +52,16 @@ enum {
 
 #define WA_PACKED_MAX 127 /* longest string NIBBLE_8 / HEX_8 can carry */
 
+/* Errors (common/wa_err.h): the generic ones are the common codes; the two
+ * decoder-specific ones are module codes of class WA_EPROTO (the bytes came
+ * from the far end and are not a valid stanza). */
 enum wa_bin_err {
-	WA_BIN_OK = 0,
-	WA_BIN_ETRUNC = -1,  /* input ended inside a value */
-	WA_BIN_EINVAL = -2,  /* malformed input, or a node that cannot be encoded */
-	WA_BIN_ETOOBIG = -3, /* a cap in wa_binary_limits was exceeded */
-	WA_BIN_ENOMEM = -4,
-	WA_BIN_EZLIB = -5,   /* bad compressed frame */
+	WA_BIN_OK = WA_OK,
+	WA_BIN_EINVAL = WA_EINVAL,   /* malformed input, or a node that cannot be encoded */
+	WA_BIN_ETOOBIG = WA_ETOOBIG, /* a cap in wa_binary_limits was exceeded */
+	WA_BIN_ENOMEM = WA_ENOMEM,
+	WA_BIN_ETRUNC = WA_ERR_MAKE(WA_ERR_BINARY_BASE, WA_EPROTO, 1), /* input ended inside a value */
+	WA_BIN_EZLIB = WA_ERR_MAKE(WA_ERR_BINARY_BASE, WA_EPROTO, 2),  /* bad compressed frame */
 };
 
 struct wa_binary_limits {

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/wa_err.h"
 #include "wa/buf.h"
 
 /* WhatsApp's production root key (Curve25519 public) and the issuer serial
@@ -46,18 +47,24 @@ struct wa_cert_details {
 	uint64_t not_after;          /* Unix seconds, inclusive */
 };
 
+/* Errors (common/wa_err.h): EINVAL and ENOMEM are the common codes; an
+ * undecodable chain is a module code of class WA_EPROTO; every verdict on a
+ * well-formed chain is a module code of class WA_ECRYPTO (the server could
+ * not be authenticated), the detail telling which check failed. */
+#define WA_CERT_E_(cls, n) WA_ERR_MAKE(WA_ERR_CERT_BASE, cls, n)
 enum wa_cert_err {
-	WA_CERT_OK = 0,
-	WA_CERT_EINVAL = -1,         /* bad arguments / oversize input */
-	WA_CERT_EDECODE = -2,        /* not a CertChain, or parts missing / wrong sizes */
-	WA_CERT_EROOTSIG = -3,       /* intermediate not signed by the trusted root */
-	WA_CERT_EISSUER = -4,        /* intermediate issuerSerial != trusted issuer serial */
-	WA_CERT_ELEAFSIG = -5,       /* leaf not signed by the intermediate key */
-	WA_CERT_ECHAIN = -6,         /* leaf issuerSerial != intermediate serial */
-	WA_CERT_EKEY = -7,           /* leaf key != server static key */
-	WA_CERT_ETIME = -8,          /* now outside a validity window */
-	WA_CERT_ENOMEM = -9,
+	WA_CERT_OK = WA_OK,
+	WA_CERT_EINVAL = WA_EINVAL,             /* bad arguments / oversize input */
+	WA_CERT_ENOMEM = WA_ENOMEM,
+	WA_CERT_EDECODE = WA_CERT_E_(WA_EPROTO, 1),   /* not a CertChain, or parts missing / wrong sizes */
+	WA_CERT_EROOTSIG = WA_CERT_E_(WA_ECRYPTO, 1), /* intermediate not signed by the trusted root */
+	WA_CERT_EISSUER = WA_CERT_E_(WA_ECRYPTO, 2),  /* intermediate issuerSerial != trusted issuer serial */
+	WA_CERT_ELEAFSIG = WA_CERT_E_(WA_ECRYPTO, 3), /* leaf not signed by the intermediate key */
+	WA_CERT_ECHAIN = WA_CERT_E_(WA_ECRYPTO, 4),   /* leaf issuerSerial != intermediate serial */
+	WA_CERT_EKEY = WA_CERT_E_(WA_ECRYPTO, 5),     /* leaf key != server static key */
+	WA_CERT_ETIME = WA_CERT_E_(WA_ECRYPTO, 6),    /* now outside a validity window */
 };
+#undef WA_CERT_E_
 
 /* Static English text for an error code. */
 const char *wa_cert_strerror(int err);

@@ -111,7 +111,7 @@ int wa_device_props_encode(const struct wa_client_info *ci, struct wa_buf *out)
 	return pack_append(&dp.base, out);
 }
 
-/* The base every payload shares (PROTOCOL.md §2.2, whatsmeow's values).
+/* The base every payload shares (docs/protocol.md §2.2, whatsmeow's values).
  * The pointed-to parts live in the caller's frame. */
 struct base {
 	ClientPayload p;

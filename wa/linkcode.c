@@ -1,5 +1,5 @@
 /* wa/linkcode: link-code pairing crypto and the participant hash.
- * See linkcode.h; PROTOCOL.md §4.5 and §7.4 (WM: pair-code.go, send.go). */
+ * See linkcode.h; docs/protocol.md §4.5 and §7.4 (WM: pair-code.go, send.go). */
 #include "wa/linkcode.h"
 
 #include <stdlib.h>

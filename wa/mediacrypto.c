@@ -1,5 +1,5 @@
 /* wa/mediacrypto: WhatsApp media encryption, streaming and one-shot.
- * See mediacrypto.h for the contract and PROTOCOL.md §9 for the format.
+ * See mediacrypto.h for the contract and docs/protocol.md §9 for the format.
  *
  * The stream contexts use OpenSSL EVP directly (crypto.h only offers
  * one-shot AES-CBC): one EVP_CIPHER_CTX for AES-256-CBC, one EVP_MAC_CTX for
@@ -24,7 +24,7 @@ struct media_type_row {
 	const char *mms;       /* download mms-type or NULL */
 };
 
-/* Indexed by enum wa_media_type. Paths follow WM (PROTOCOL.md §9.3);
+/* Indexed by enum wa_media_type. Paths follow WM (docs/protocol.md §9.3);
  * the thumbnail/product/cover paths come from BL's MEDIA_PATH_MAP. */
 static const struct media_type_row media_types[WA_MEDIA_TYPE_COUNT] = {
 	[WA_MEDIA_IMAGE] = { "image", "WhatsApp Image Keys", "/mms/image", "image" },
@@ -555,7 +555,7 @@ int wa_media_encrypt(enum wa_media_type t, const uint8_t media_key[32], const ui
 	buf = malloc(len + WA_MEDIA_STREAM_SLACK + WA_MEDIA_ENC_FINAL_MAX);
 	if (!buf) {
 		wa_media_enc_free(e);
-		return WA_MEDIA_ERR;
+		return WA_MEDIA_ENOMEM;
 	}
 	rc = wa_media_enc_update(e, plain, len, buf, &n1);
 	if (rc == WA_MEDIA_OK)
@@ -601,7 +601,7 @@ int wa_media_decrypt(enum wa_media_type t, const uint8_t media_key[32], const ui
 	}
 	buf = malloc(ctlen ? ctlen : 1);
 	if (!buf) {
-		rc = WA_MEDIA_ERR;
+		rc = WA_MEDIA_ENOMEM;
 		goto out;
 	}
 	if (wa_aes256_cbc_decrypt(k.cipher_key, k.iv, enc, ctlen, buf, &n) != 0) {
@@ -637,6 +637,7 @@ const char *wa_media_strerror(int err)
 	switch (err) {
 	case WA_MEDIA_OK: return "ok";
 	case WA_MEDIA_ERR: return "media crypto failure";
+	case WA_MEDIA_ENOMEM: return "out of memory";
 	case WA_MEDIA_ERR_SHORT: return "media file truncated";
 	case WA_MEDIA_ERR_MAC: return "media MAC mismatch";
 	case WA_MEDIA_ERR_ENC_SHA: return "media fileEncSha256 mismatch";

@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/wa_err.h"
+
 enum wa_media_type {
 	WA_MEDIA_IMAGE = 0,
 	WA_MEDIA_VIDEO,
@@ -46,15 +48,25 @@ enum wa_media_type {
 	WA_MEDIA_TYPE_COUNT
 };
 
+/* Errors (common/wa_err.h): WA_MEDIA_ERR is WA_EFAIL (-1, cause not
+ * narrowed down), the other generic ones are the common codes; a truncated
+ * file is a module code of class WA_EPROTO, every failed integrity check a
+ * module code of class WA_ECRYPTO. */
 enum wa_media_err {
-	WA_MEDIA_OK = 0,
-	WA_MEDIA_ERR = -1,           /* bad argument, out of memory, library failure */
-	WA_MEDIA_ERR_SHORT = -2,     /* truncated: too short or not whole AES blocks */
-	WA_MEDIA_ERR_MAC = -3,       /* the 10-byte HMAC does not match */
-	WA_MEDIA_ERR_ENC_SHA = -4,   /* SHA-256 of the encrypted file != fileEncSha256 */
-	WA_MEDIA_ERR_PADDING = -5,   /* bad PKCS#7 padding (after a good MAC) */
-	WA_MEDIA_ERR_SHA = -6,       /* SHA-256 of the plaintext != fileSha256 */
-	WA_MEDIA_ERR_STATE = -7      /* context used after final or after an error */
+	WA_MEDIA_OK = WA_OK,
+	WA_MEDIA_ERR = WA_EFAIL,         /* bad argument, library failure */
+	WA_MEDIA_ENOMEM = WA_ENOMEM,     /* out of memory (one-shot buffers) */
+	WA_MEDIA_ERR_STATE = WA_ESTATE,  /* context used after final or after an error */
+	/* truncated: too short or not whole AES blocks */
+	WA_MEDIA_ERR_SHORT = WA_ERR_MAKE(WA_ERR_MEDIA_BASE, WA_EPROTO, 1),
+	/* the 10-byte HMAC does not match */
+	WA_MEDIA_ERR_MAC = WA_ERR_MAKE(WA_ERR_MEDIA_BASE, WA_ECRYPTO, 1),
+	/* SHA-256 of the encrypted file != fileEncSha256 */
+	WA_MEDIA_ERR_ENC_SHA = WA_ERR_MAKE(WA_ERR_MEDIA_BASE, WA_ECRYPTO, 2),
+	/* bad PKCS#7 padding (after a good MAC) */
+	WA_MEDIA_ERR_PADDING = WA_ERR_MAKE(WA_ERR_MEDIA_BASE, WA_ECRYPTO, 3),
+	/* SHA-256 of the plaintext != fileSha256 */
+	WA_MEDIA_ERR_SHA = WA_ERR_MAKE(WA_ERR_MEDIA_BASE, WA_ECRYPTO, 4),
 };
 
 #define WA_MEDIA_KEY_LEN 32

@@ -1,5 +1,5 @@
 /* wa/msgsecret: message-secret derived keys and poll-vote crypto.
- * See msgsecret.h and PROTOCOL.md §7.7 (WM: msgsecret.go). */
+ * See msgsecret.h and docs/protocol.md §7.7 (WM: msgsecret.go). */
 #include "wa/msgsecret.h"
 
 #include <string.h>

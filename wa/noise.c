@@ -1,7 +1,7 @@
 /* wa/noise: Noise XX handshake as WhatsApp runs it, and the transport
  * ciphers (see noise.h for the API and state machine).
  *
- * Symmetric state, as in PROTOCOL.md §1.3:
+ * Symmetric state, as in docs/protocol.md §1.3:
  *   h, ck start as the 32-byte protocol name (not hashed: it is exactly 32);
  *   MixHash(x):  h = SHA256(h || x)
  *   MixKey(ikm): okm = HKDF(ikm, salt=ck, info="", 64); ck = okm[0:32]; k = okm[32:64]; n = 0

@@ -32,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/wa_err.h"
 #include "wa/buf.h"
 #include "wa/cert.h"
 
@@ -52,16 +53,23 @@ enum wa_noise_state {
 	WA_NOISE_ST_FAILED,
 };
 
+/* Errors (common/wa_err.h): generic failures are the common codes; the
+ * Noise-specific ones are module codes folding into WA_EPROTO (bad message),
+ * WA_ECRYPTO (tag or chain did not verify) and WA_EFULL (counter space). */
 enum wa_noise_err {
-	WA_NOISE_OK = 0,
-	WA_NOISE_EINVAL = -1,       /* bad arguments */
-	WA_NOISE_ESTATE = -2,       /* call out of order, or handshake already failed */
-	WA_NOISE_EDECODE = -3,      /* malformed / oversize message, missing parts, wrong key sizes */
-	WA_NOISE_EDECRYPT = -4,     /* AEAD tag did not verify */
-	WA_NOISE_ECERT = -5,        /* certificate chain rejected (hs->cert_err has the reason) */
-	WA_NOISE_ECRYPTO = -6,      /* DH produced zero (hostile key) or library failure */
-	WA_NOISE_ENOMEM = -7,
-	WA_NOISE_ECOUNTER = -8,     /* transport counter exhausted: reconnect */
+	WA_NOISE_OK = WA_OK,
+	WA_NOISE_EINVAL = WA_EINVAL,   /* bad arguments */
+	WA_NOISE_ESTATE = WA_ESTATE,   /* call out of order, or handshake already failed */
+	WA_NOISE_ECRYPTO = WA_ECRYPTO, /* DH produced zero (hostile key) or library failure */
+	WA_NOISE_ENOMEM = WA_ENOMEM,
+	/* malformed / oversize message, missing parts, wrong key sizes */
+	WA_NOISE_EDECODE = WA_ERR_MAKE(WA_ERR_NOISE_BASE, WA_EPROTO, 1),
+	/* AEAD tag did not verify */
+	WA_NOISE_EDECRYPT = WA_ERR_MAKE(WA_ERR_NOISE_BASE, WA_ECRYPTO, 1),
+	/* certificate chain rejected (hs->cert_err has the reason) */
+	WA_NOISE_ECERT = WA_ERR_MAKE(WA_ERR_NOISE_BASE, WA_ECRYPTO, 2),
+	/* transport counter exhausted: reconnect */
+	WA_NOISE_ECOUNTER = WA_ERR_MAKE(WA_ERR_NOISE_BASE, WA_EFULL, 1),
 };
 
 /* Static English text for an error code. */

@@ -26,26 +26,37 @@
 
 #include "wa/sigstore.h"
 
+/* Errors (common/wa_err.h): ERR is WA_EFAIL (-1, cause not narrowed down);
+ * NOMEM, STORE, TOOBIG and NOT_FOUND are the common codes; the rest are
+ * module codes: INVALID folds into WA_EPROTO, NO_SESSION and NO_PREKEY into
+ * WA_ENOTFOUND, DUPLICATE and UNTRUSTED into WA_ECONFLICT. */
+#define WA_SIG_E_(cls, n) WA_ERR_MAKE(WA_ERR_SIGNAL_BASE, cls, n)
 enum wa_sig_err {
-	WA_SIG_OK = 0,
-	WA_SIG_ERR = -1,        /* internal or library error, bad arguments */
-	WA_SIG_NOMEM = -2,
-	WA_SIG_INVALID = -3,    /* malformed or unauthenticated input: bad lengths, bad
+	WA_SIG_OK = WA_OK,
+	WA_SIG_ERR = WA_EFAIL,          /* internal or library error, bad arguments */
+	WA_SIG_NOMEM = WA_ENOMEM,
+	WA_SIG_STORE = WA_ESTORAGE,     /* key store failed (e.g. database down): temporary,
+					 * do not send a retry receipt for this. */
+	WA_SIG_TOOBIG = WA_ETOOBIG,     /* input over a size limit */
+	WA_SIG_NOT_FOUND = WA_ENOTFOUND, /* asked-for local key does not exist, or no own
+					 * identity is stored yet */
+	WA_SIG_INVALID = WA_SIG_E_(WA_EPROTO, 1),
+				/* malformed or unauthenticated input: bad lengths, bad
 				 * MAC, bad bundle signature, unknown version. Retry receipt. */
-	WA_SIG_NO_SESSION = -4, /* msg without a session, skmsg without a sender key,
+	WA_SIG_NO_SESSION = WA_SIG_E_(WA_ENOTFOUND, 1),
+				/* msg without a session, skmsg without a sender key,
 				 * encrypt without a session. Retry receipt / fetch bundle. */
-	WA_SIG_DUPLICATE = -5,  /* message already decrypted (counter seen or too old).
+	WA_SIG_DUPLICATE = WA_SIG_E_(WA_ECONFLICT, 1),
+				/* message already decrypted (counter seen or too old).
 				 * Ack it; no retry. */
-	WA_SIG_UNTRUSTED = -6,  /* the peer's identity key differs from the trusted one.
+	WA_SIG_UNTRUSTED = WA_SIG_E_(WA_ECONFLICT, 2),
+				/* the peer's identity key differs from the trusted one.
 				 * wa_sig_identity_forget() then try again to accept it. */
-	WA_SIG_NO_PREKEY = -7,  /* pkmsg names a one-time or signed pre-key we do not
+	WA_SIG_NO_PREKEY = WA_SIG_E_(WA_ENOTFOUND, 2),
+				/* pkmsg names a one-time or signed pre-key we do not
 				 * have (used up or rotated). Retry receipt with fresh keys. */
-	WA_SIG_STORE = -8,      /* key store failed (e.g. database down): temporary,
-				 * do not send a retry receipt for this. */
-	WA_SIG_TOOBIG = -9,     /* input over a size limit */
-	WA_SIG_NOT_FOUND = -10, /* asked-for local key does not exist, or no own
-				 * identity is stored yet */
 };
+#undef WA_SIG_E_
 
 /* Short stable text for an error code ("no session", ...). */
 const char *wa_sig_strerror(int rc);

@@ -133,7 +133,8 @@ int wa_sigstore_count(wa_sigstore *st, enum wa_sigrec_kind kind)
 
 static int sg_err(int rc)
 {
-	return WA_SIGSTORE_SG_ERR(rc < 0 && rc >= WA_SIGSTORE_NOMEM ? rc : WA_SIGSTORE_ERR);
+	/* Fold first: the encoding has room for common codes only. */
+	return WA_SIGSTORE_SG_ERR(rc < 0 ? wa_err_class(rc) : WA_SIGSTORE_ERR);
 }
 
 static int copy_name(char out[WA_SIGREC_NAME_MAX], const char *p, size_t n)

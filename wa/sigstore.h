@@ -27,6 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/wa_err.h"
+
 /* Same tag as libsignal's typedef, so both headers can be included. */
 struct signal_protocol_store_context;
 
@@ -34,11 +36,14 @@ struct signal_protocol_store_context;
 #define WA_SIGREC_MAX (8u * 1024 * 1024)  /* one serialised record */
 #define WA_SIGREC_LOCAL_LEN 68            /* pub 32 ‖ priv 32 ‖ be32(registration id) */
 
-/* Return codes of the vtable besides 0/1 (all negative). */
-#define WA_SIGSTORE_ERR (-1)     /* backend failure (DB error, lock) */
-#define WA_SIGSTORE_FULL (-2)    /* in-memory bound reached */
-#define WA_SIGSTORE_TOOBIG (-3)  /* name/group/record over the limits */
-#define WA_SIGSTORE_NOMEM (-4)
+/* Return codes of the vtable besides 0/1 (all negative). They are the
+ * common codes of common/wa_err.h (a store has nothing more specific to
+ * say); a backend may return any other common code too. ERR is also what
+ * the wrappers return for an incomplete key or a wrong kind. */
+#define WA_SIGSTORE_ERR WA_ESTORAGE   /* backend failure (DB error, lock) */
+#define WA_SIGSTORE_FULL WA_EFULL     /* in-memory bound reached */
+#define WA_SIGSTORE_TOOBIG WA_ETOOBIG /* name/group/record over the limits */
+#define WA_SIGSTORE_NOMEM WA_ENOMEM
 
 enum wa_sigrec_kind {
 	WA_SIGREC_LOCAL = 1,      /* own identity: WA_SIGREC_LOCAL_LEN bytes; no key fields */
@@ -122,11 +127,14 @@ int wa_sigstore_key_check(const wa_sigrec_key *key);
  * below SG_ERR_MINIMUM (see WA_SIGSTORE_SG_ERR). Returns 0 or -1. */
 int wa_sigstore_attach(wa_sigstore *st, struct signal_protocol_store_context *ctx);
 
-/* The libsignal code the adapters return for a backend failure:
- * SG_ERR_MINIMUM - 1 - (-WA_SIGSTORE_x), i.e. -10000 - n. */
+/* The libsignal code the adapters return for a store failure rc (a common
+ * code, -1 .. -99; a module code is folded with wa_err_class() first):
+ * SG_ERR_MINIMUM - 1 + rc, i.e. -10000 - n, below every libsignal code. */
 #define WA_SIGSTORE_SG_ERR(rc) (-9999 - 1 + (rc))
-#define WA_SIGSTORE_SG_IS_STORE_ERR(sg) ((sg) <= -10000 && (sg) >= -10010)
-/* What the identity adapters return when no own identity is stored. */
-#define WA_SIGSTORE_SG_NO_IDENTITY (-10020)
+#define WA_SIGSTORE_SG_IS_STORE_ERR(sg) ((sg) <= -10001 && (sg) >= -10099)
+/* What the identity adapters return when no own identity is stored: the
+ * store-failure code of WA_ENOTFOUND (a backend never returns that one:
+ * get() says "absent" with 0). wa/signal.c maps it to WA_SIG_NOT_FOUND. */
+#define WA_SIGSTORE_SG_NO_IDENTITY WA_SIGSTORE_SG_ERR(WA_ENOTFOUND)
 
 #endif

@@ -1,5 +1,5 @@
 /* wa/syncaction: app-state mutation builders. See syncaction.h; indexes,
- * collections and versions are those of PROTOCOL.md §11.1. */
+ * collections and versions are those of docs/protocol.md §11.1. */
 #include "wa/syncaction.h"
 
 #include <stdlib.h>

@@ -10,7 +10,7 @@
 -- `record` columns hold libsignal's own serialisation of the record, never
 -- parsed by SQL. Private keys are stored as they are (no encryption at rest
 -- here: protect the database). Address names are Signal address names
--- ("<user>" or "<user>_<domain>", PROTOCOL.md 7.2), devices the JID device,
+-- ("<user>" or "<user>_<domain>", docs/protocol.md 7.2), devices the JID device,
 -- group ids the group JID string. Identifiers are utf8mb4_bin (exact match).
 -- Idempotent: CREATE TABLE IF NOT EXISTS only (see docs/database.md rules).
 

@@ -11,11 +11,10 @@
 #include "wa/binary.h"
 #include "wa/companion_reg.h"
 #include "wa/crypto.h"
-#include "wa/frame.h"
 #include "wa/jid.h"
 #include "wa/linkcode.h"
 #include "wa/msgid.h"
-#include "wa/noise.h"
+#include "wa/noise_conn.h"
 #include "wa_adv.pb-c.h"
 #include "wa_util.h"
 
@@ -24,12 +23,6 @@
 #define REF_MAX 128
 
 enum { ST_IDLE = 0, ST_CONNECTING, ST_HANDSHAKE, ST_READY, ST_CLOSED };
-
-struct out_frame {
-	struct out_frame *next;
-	size_t len;
-	uint8_t buf[];
-};
 
 struct in_node {
 	struct in_node *next;
@@ -47,10 +40,8 @@ struct waclient {
 	int err;                        /* why the connection failed / closed */
 	int cert_err;
 	int closing;
-	struct wa_frame_parser fp;
-	struct wa_noise_hs hs;
-	struct wa_noise_transport tr;
-	struct out_frame *out_head, *out_tail;
+	/* framing, handshake, transport and the queue of frames to write */
+	struct wa_noise_conn *nc;
 	struct in_node *in_head, *in_tail;
 	size_t in_count;
 	char iq_prefix[WA_IQID_PREFIX_MAX];
@@ -98,49 +89,10 @@ int waclient_creds_generate(struct waclient_creds *cr)
 
 /* ---- queues ---- */
 
-static int queue_raw(struct waclient *c, const uint8_t *p, size_t len)
-{
-	struct out_frame *o = malloc(sizeof *o + LWS_PRE + len);
-
-	if (o == NULL)
-		return WACLIENT_ENOMEM;
-	o->next = NULL;
-	o->len = len;
-	memcpy(o->buf + LWS_PRE, p, len);
-	if (c->out_tail)
-		c->out_tail->next = o;
-	else
-		c->out_head = o;
-	c->out_tail = o;
-	if (c->wsi)
-		lws_callback_on_writable(c->wsi);
-	return 0;
-}
-
-/* be3(len) | payload as one WebSocket message, optionally after the intro. */
-static int queue_frame(struct waclient *c, const uint8_t *p, size_t len, int intro)
-{
-	struct wa_buf b = WA_BUF_INIT;
-	int rc = WACLIENT_ENOMEM;
-
-	if ((intro && wa_frame_write_intro(&b, NULL, 0)) || wa_frame_write(&b, p, len))
-		goto out;
-	rc = queue_raw(c, b.data, b.len);
-out:
-	wa_buf_free(&b);
-	return rc;
-}
-
 static void free_queues(struct waclient *c)
 {
-	struct out_frame *o, *no;
 	struct in_node *i, *ni;
 
-	for (o = c->out_head; o; o = no) {
-		no = o->next;
-		free(o);
-	}
-	c->out_head = c->out_tail = NULL;
 	for (i = c->in_head; i; i = ni) {
 		ni = i->next;
 		wa_node_free(i->n);
@@ -161,12 +113,11 @@ static void fail(struct waclient *c, int err)
 
 /* ---- handshake and frames ---- */
 
-static int send_client_finish(struct waclient *c)
+/* The ClientPayload: login when paired, registration otherwise (2.3, 2.4). */
+static int build_payload(struct waclient *c, struct wa_buf *payload)
 {
 	struct wa_client_info ci;
 	struct wa_reg_keys k;
-	struct wa_buf payload = WA_BUF_INIT, out = WA_BUF_INIT;
-	int rc = -1;
 
 	memset(&ci, 0, sizeof ci);
 	ci.os = c->os;
@@ -175,61 +126,56 @@ static int send_client_finish(struct waclient *c)
 		char *end;
 		unsigned long long user = strtoull(c->cr->phone, &end, 10);
 
-		if (*end != '\0' || wa_client_payload_login(&ci, user, c->cr->device, &payload))
-			goto out;
-	} else {
-		memset(&k, 0, sizeof k);
-		k.registration_id = c->cr->registration_id;
-		memcpy(k.identity_pub, c->cr->identity_pub, 32);
-		k.signed_prekey_id = c->cr->spk_id;
-		memcpy(k.signed_prekey_pub, c->cr->spk_pub, 32);
-		memcpy(k.signed_prekey_sig, c->cr->spk_sig, 64);
-		if (wa_client_payload_registration(&ci, &k, &payload))
-			goto out;
+		return *end != '\0' || wa_client_payload_login(&ci, user, c->cr->device, payload) ? -1 : 0;
 	}
-	if (wa_noise_write_client_finish(&c->hs, payload.data, payload.len, &out) != WA_NOISE_OK ||
-	    wa_noise_split(&c->hs, &c->tr) != WA_NOISE_OK || queue_frame(c, out.data, out.len, 0))
+	memset(&k, 0, sizeof k);
+	k.registration_id = c->cr->registration_id;
+	memcpy(k.identity_pub, c->cr->identity_pub, 32);
+	k.signed_prekey_id = c->cr->spk_id;
+	memcpy(k.signed_prekey_pub, c->cr->spk_pub, 32);
+	memcpy(k.signed_prekey_sig, c->cr->spk_sig, 64);
+	return wa_client_payload_registration(&ci, &k, payload) ? -1 : 0;
+}
+
+/* The noise conn for one connection attempt (the payload is sent as soon
+ * as the server's chain verifies). */
+static int new_noise_conn(struct waclient *c)
+{
+	struct wa_buf payload = WA_BUF_INIT;
+	int rc = WACLIENT_ENOMEM;
+
+	if (build_payload(c, &payload) != 0)
 		goto out;
-	c->state = ST_READY;
-	rc = 0;
+	c->nc = wa_noise_conn_new_client(c->cr->noise_priv, c->cr->noise_pub, &c->cfg.trust, payload.data,
+					 payload.len, NULL, 0, 0);
+	if (c->nc != NULL && wa_noise_conn_set_output(c->nc, 0, LWS_PRE) == WA_NOISE_OK)
+		rc = 0;
 out:
 	wa_buf_free(&payload);
-	wa_buf_free(&out);
 	return rc;
 }
 
-static int on_frame(struct waclient *c, const uint8_t *p, size_t len)
+/* ClientFinish queued: the transport is up. */
+static int on_open(void *ctx, struct wa_noise_conn *nc)
 {
+	struct waclient *c = ctx;
+
+	(void)nc;
+	c->state = ST_READY;
+	return 0;
+}
+
+/* A decrypted frame: decode the node and queue it for waclient_recv. */
+static int on_frame(void *ctx, const uint8_t *pt, size_t len)
+{
+	struct waclient *c = ctx;
 	struct wa_node *n = NULL;
 	struct in_node *in;
-	uint8_t *pt;
-	int r;
 
-	if (c->state == ST_HANDSHAKE) {
-		r = wa_noise_read_server_hello(&c->hs, p, len);
-		if (r != WA_NOISE_OK) {
-			c->cert_err = c->hs.cert_err;
-			fail(c, r == WA_NOISE_ECERT ? WACLIENT_ECERT : WACLIENT_EHANDSHAKE);
-			return -1;
-		}
-		if (send_client_finish(c) != 0) {
-			fail(c, WACLIENT_EHANDSHAKE);
-			return -1;
-		}
-		return 0;
-	}
-	if (c->state != ST_READY || len < 16)
-		return -1;
-	pt = malloc(len - 16 + 1);
-	if (pt == NULL)
-		return -1;
-	if (wa_noise_decrypt(&c->tr.recv, p, len, pt) != WA_NOISE_OK ||
-	    wa_binary_unmarshal(pt, len - 16, NULL, &n) != WA_BIN_OK) {
-		free(pt);
+	if (wa_binary_unmarshal(pt, len, NULL, &n) != WA_BIN_OK) {
 		fail(c, WACLIENT_EPROTO);
 		return -1;
 	}
-	free(pt);
 	if (c->in_count >= WACLIENT_MAX_QUEUED || (in = calloc(1, sizeof *in)) == NULL) {
 		wa_node_free(n);
 		fail(c, WACLIENT_ENOMEM);
@@ -245,68 +191,63 @@ static int on_frame(struct waclient *c, const uint8_t *p, size_t len)
 	return 0;
 }
 
-static int on_receive(struct waclient *c, const uint8_t *data, size_t len)
+/* Failures set c->err (the callbacks' own, or the noise verdict here). */
+static void on_receive(struct waclient *c, const uint8_t *data, size_t len)
 {
-	while (len > 0) {
-		const uint8_t *pl;
-		size_t pn, used = 0;
-		int r = wa_frame_parse(&c->fp, data, len, &used, &pl, &pn);
+	int hs = wa_noise_conn_state(c->nc) == WA_NOISE_CONN_HANDSHAKE;
+	int st = wa_noise_conn_feed(c->nc, data, len, NULL, on_frame, c);
 
-		data += used;
-		len -= used;
-		if (r < 0) {
-			fail(c, WACLIENT_EPROTO);
-			return -1;
-		}
-		if (r == 0)
-			break;
-		if (on_frame(c, pl, pn) != 0)
-			return -1;
+	if (st == WA_NOISE_ECERT) {
+		c->cert_err = wa_noise_conn_cert_error(c->nc);
+		fail(c, WACLIENT_ECERT);
+	} else if (st < 0) {
+		fail(c, hs ? WACLIENT_EHANDSHAKE : WACLIENT_EPROTO);
+	} else if (wa_noise_conn_out_pending(c->nc) > 0) {
+		lws_callback_on_writable(c->wsi); /* the ClientFinish */
 	}
+}
+
+/* One WRITEABLE: the next queued frame, in place (LWS_PRE head room). */
+static int write_one(struct waclient *c, struct lws *wsi)
+{
+	size_t n;
+	uint8_t *p = wa_noise_conn_out_peek(c->nc, &n);
+
+	if (p == NULL)
+		return 0;
+	if (lws_write(wsi, p, n, LWS_WRITE_BINARY) < 0)
+		return -1;
+	(void)wa_noise_conn_out_consume(c->nc, n);
+	if (wa_noise_conn_out_pending(c->nc) > 0)
+		lws_callback_on_writable(wsi);
 	return 0;
 }
 
 static int client_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
 	struct waclient *c = lws_context_user(lws_get_context(wsi));
-	struct wa_buf hello = WA_BUF_INIT;
-	int rc;
 
 	(void)user;
 	switch (reason) {
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
 		c->state = ST_HANDSHAKE;
-		rc = wa_noise_write_client_hello(&c->hs, &hello) == WA_NOISE_OK ? queue_frame(c, hello.data, hello.len, 1) : -1;
-		wa_buf_free(&hello);
-		if (rc != 0) {
+		wa_noise_conn_set_on_open(c->nc, on_open);
+		if (wa_noise_conn_start(c->nc, NULL) != WA_NOISE_OK) {
 			fail(c, WACLIENT_EHANDSHAKE);
 			return -1;
 		}
+		lws_callback_on_writable(wsi);
 		return 0;
 	case LWS_CALLBACK_CLIENT_RECEIVE:
-		if (c->closing)
-			return 0;
-		(void)on_receive(c, in, len); /* failures set c->closing */
+		if (!c->closing)
+			on_receive(c, in, len);
 		return 0;
 	case LWS_CALLBACK_CLIENT_WRITEABLE:
 		if (c->closing) {
 			lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
 			return -1;
 		}
-		if (c->out_head) {
-			struct out_frame *o = c->out_head;
-
-			c->out_head = o->next;
-			if (c->out_head == NULL)
-				c->out_tail = NULL;
-			rc = lws_write(wsi, o->buf + LWS_PRE, o->len, LWS_WRITE_BINARY);
-			free(o);
-			if (rc < 0)
-				return -1;
-			if (c->out_head)
-				lws_callback_on_writable(wsi);
-		}
-		return 0;
+		return write_one(c, wsi);
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
 		if (c->err == 0)
 			c->err = WACLIENT_ECONNECT;
@@ -385,9 +326,8 @@ struct waclient *waclient_new(const struct waclient_config *cfg, struct waclient
 static void reset_conn(struct waclient *c)
 {
 	free_queues(c);
-	wa_frame_parser_free(&c->fp);
-	wa_noise_clear(&c->hs);
-	wa_noise_transport_clear(&c->tr);
+	wa_noise_conn_free(c->nc);
+	c->nc = NULL;
 	c->err = 0;
 	c->cert_err = 0;
 	c->closing = 0;
@@ -434,10 +374,8 @@ int waclient_connect(struct waclient *c, int timeout_ms)
 	if (c->wsi)
 		waclient_close(c);
 	reset_conn(c);
-	wa_frame_parser_init(&c->fp, 0, 0);
-	if (wa_noise_init(&c->hs, WA_NOISE_INITIATOR, c->cr->noise_priv, c->cr->noise_pub, NULL,
-			  &c->cfg.trust) != WA_NOISE_OK)
-		return WACLIENT_EHANDSHAKE;
+	if (new_noise_conn(c) != 0)
+		return WACLIENT_ENOMEM;
 	memset(&ci, 0, sizeof ci);
 	ci.context = c->ctx;
 	ci.address = c->host;
@@ -479,11 +417,26 @@ int waclient_cert_error(const struct waclient *c)
 	return c ? c->cert_err : 0;
 }
 
+/* Encrypt and queue one frame plaintext (flag byte + node). */
+static int send_plain(struct waclient *c, const uint8_t *pt, size_t len)
+{
+	int rc = wa_noise_conn_send(c->nc, pt, len, NULL);
+
+	if (rc == WA_NOISE_EINVAL)
+		return WACLIENT_EINVAL; /* larger than a frame */
+	if (rc != WA_NOISE_OK) {
+		fail(c, WACLIENT_ENOMEM); /* queue full: the server does not read */
+		return WACLIENT_ENOMEM;
+	}
+	lws_callback_on_writable(c->wsi);
+	return 0;
+}
+
 int waclient_send(struct waclient *c, const struct wa_node *n)
 {
-	uint8_t *pt = NULL, *ct = NULL;
+	uint8_t *pt = NULL;
 	size_t len = 0;
-	int rc = WACLIENT_ENOMEM;
+	int rc;
 
 	if (c == NULL || n == NULL)
 		return WACLIENT_EINVAL;
@@ -491,19 +444,14 @@ int waclient_send(struct waclient *c, const struct wa_node *n)
 		return WACLIENT_ECLOSED;
 	if (wa_binary_marshal(n, &pt, &len) != 0)
 		return WACLIENT_EINVAL;
-	ct = malloc(len + 16);
-	if (ct == NULL || wa_noise_encrypt(&c->tr.send, pt, len, ct) != WA_NOISE_OK)
-		goto out;
-	rc = queue_frame(c, ct, len + 16, 0);
-out:
+	rc = send_plain(c, pt, len);
 	free(pt);
-	free(ct);
 	return rc;
 }
 
 int waclient_send_compressed(struct waclient *c, const struct wa_node *n)
 {
-	uint8_t *pt = NULL, *z = NULL, *ct = NULL;
+	uint8_t *pt = NULL, *z = NULL;
 	size_t len = 0, zlen = 0;
 	int rc = WACLIENT_ENOMEM;
 
@@ -511,16 +459,10 @@ int waclient_send_compressed(struct waclient *c, const struct wa_node *n)
 		return WACLIENT_EINVAL;
 	if (!waclient_is_open(c))
 		return WACLIENT_ECLOSED;
-	if (wa_binary_marshal(n, &pt, &len) != 0 || wa_binary_compress_frame(pt, len, &z, &zlen) != 0)
-		goto out;
-	ct = malloc(zlen + 16);
-	if (ct == NULL || wa_noise_encrypt(&c->tr.send, z, zlen, ct) != WA_NOISE_OK)
-		goto out;
-	rc = queue_frame(c, ct, zlen + 16, 0);
-out:
+	if (wa_binary_marshal(n, &pt, &len) == 0 && wa_binary_compress_frame(pt, len, &z, &zlen) == 0)
+		rc = send_plain(c, z, zlen);
 	free(pt);
 	free(z);
-	free(ct);
 	return rc;
 }
 

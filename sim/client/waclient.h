@@ -2,9 +2,11 @@
  * library and a libwebsockets client - for wa-sim's tests, and the shape
  * the engine's connection will take (PROTOCOL.md 1, 2, 4, 12).
  *
- * What it does: WebSocket connect, intro + Noise XX initiator verifying
- * the server chain against a given root key, the registration or login
- * ClientPayload, frame encryption and node (de)coding; pairing helpers
+ * What it does: WebSocket connect; the stream itself (intro, framing,
+ * Noise XX initiator verifying the server chain against a given root key,
+ * frame encryption, the queue of frames to write) is the library's
+ * wa_noise_conn, as in the engine; on top: the registration or login
+ * ClientPayload and node (de)coding; pairing helpers
  * (pair-device -> QR string, pair-success -> verify HMAC and account
  * signature, sign, pair-device-sign); IQs matched by id; keepalive ping.
  * What it does not: Signal sessions, messages, pre-keys (later).

@@ -11,7 +11,8 @@ Defaults fit a plain `sudo deploy/dev up` (http://127.0.0.1:8080, <repo>/.state)
 
 Fixtures:
   base_url, state_dir, stack_config   where the stack is and how it is set up
-  bootstrap                           the SUPERADMIN credentials (skips if none)
+  bootstrap                           the SUPERADMIN credentials (skips if none,
+                                      fails if WA_AKG_TEST_STATE names the stack)
   anon                                an Api without credentials
   admin                               an Api authenticated as the SUPERADMIN (X-API-Key)
   make_user(role)                     factory: a new OWNER/STAFF user with its own
@@ -20,13 +21,20 @@ Fixtures:
                                       user; deleted afterwards
   sim                                 wa-sim's {"chat_url", "admin_url", "root_key"}
                                       (STATE/sim.json; skips when wa-sim is not running)
+  engine_running                      True when a protocol engine listens on
+                                      engine.command_url (tests that depend on it
+                                      assert the one answer that fits, never "either")
 Helpers: Api (requests.Session with the base URL and optional key), data()
-(unwraps {"status","message","data"}), assert_error_shape(), login().
+(unwraps {"status","message","data"}), assert_error_shape(), assert_ok_shape()
+(the wrapped success shape), assert_iso(), stop_session() (a session that is
+truly not connected), login().
 """
 import json
 import os
 import re
+import socket
 import subprocess
+import time
 import uuid
 
 import pytest
@@ -83,6 +91,56 @@ def assert_error_shape(resp, status=None):
     return body
 
 
+def assert_ok_shape(resp, status=200, message=None):
+    """The reference's wrapped success: {"status": true, "message": str,
+    "data": ...}; returns data."""
+    assert resp.status_code == status, (resp.status_code, resp.text[:500])
+    assert resp.headers.get("Content-Type", "").startswith("application/json"), resp.headers
+    body = resp.json()
+    assert isinstance(body, dict) and body.get("status") is True, body
+    assert isinstance(body.get("message"), str) and body["message"], body
+    if message is not None:
+        assert body["message"] == message, body
+    assert "data" in body, body
+    return body["data"]
+
+
+ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+
+
+def assert_iso(value):
+    """A time as the API writes it: ISO-8601 UTC with milliseconds."""
+    assert isinstance(value, str) and ISO_UTC.fullmatch(value), value
+    return value
+
+
+# The reference's 503 text for a WhatsApp operation on a session that is not
+# connected (and, today, for any operation while no engine runs).
+NOT_READY = "Session not connected or ready"
+
+
+def stop_session(api, session_id, engine_running):
+    """Make the session truly not connected, whether or not an engine runs:
+    POST /stop clears auto_start (no engine picks it up later) and, with an
+    engine, has the engine stop it. Asserts the one answer that fits the
+    stack, then waits until the session reads Disconnected with no instance."""
+    r = api.post("/api/sessions/%s/stop" % session_id)
+    if engine_running:
+        assert_ok_shape(r, 200, "Session stop requested")
+    else:
+        b = assert_error_shape(r, 503)
+        assert b["message"] == NOT_READY and b["error"] == "engine_unavailable", b
+    deadline = time.monotonic() + 15
+    while True:
+        r = api.get("/api/sessions/%s" % session_id)
+        assert r.status_code == 200, (r.status_code, r.text[:300])
+        d = r.json()
+        if d["status"] == "Disconnected" and d["hasInstance"] is False:
+            return d
+        assert time.monotonic() < deadline, "session %s still %s after stop" % (session_id, d["status"])
+        time.sleep(0.2)
+
+
 def login(base, email, password):
     """Sign in like the dashboard (NextAuth-style credentials flow) and return
     an Api that carries the session cookie and sends the CSRF token as
@@ -93,7 +151,9 @@ def login(base, email, password):
     token = data(r).get("csrfToken", "")
     r = s.post("/api/auth/callback/credentials",
                data={"email": email, "password": password, "csrfToken": token, "json": "true"})
-    assert r.status_code in (200, 302, 303), (r.status_code, r.text[:300])
+    # json=true asks for NextAuth's JSON answer ({url}), not a redirect
+    assert r.status_code == 200, (r.status_code, r.text[:300])
+    assert isinstance(r.json().get("url"), str), r.text[:300]
     assert any("session-token" in c.name for c in s.cookies), \
         "login set no session cookie: %r" % [c.name for c in s.cookies]
     s.headers["X-CSRF-Token"] = token
@@ -184,7 +244,7 @@ def state_dir():
 def stack_config(state_dir):
     """Keys of the stack's config file with the built-in defaults under them."""
     cfg = {"http.max_body": "64m", "media.accel_prefix": "/_wa_media/",
-           "limits.rate_per_minute": "600"}
+           "limits.rate_per_minute": "600", "engine.command_url": "ipc:///var/lib/wa-akg/engine-cmd.ipc"}
     cfg.update(read_ini(os.path.join(state_dir, "wa-akg.conf")))
     return cfg
 
@@ -194,6 +254,11 @@ def bootstrap(state_dir):
     """{"email", "password", "apiKey"} of the SUPERADMIN that deploy/dev created."""
     path = os.path.join(state_dir, "bootstrap.json")
     if not os.path.exists(path):
+        # deploy/test and deploy/dev always bootstrap: when the stack was
+        # named explicitly, a missing file is a broken stack, not a skip
+        if os.environ.get("WA_AKG_TEST_STATE"):
+            pytest.fail("no %s although WA_AKG_TEST_STATE names this stack "
+                        "(wa-akg-admin bootstrap did not run)" % path)
         pytest.skip("no %s (wa-akg-admin bootstrap has not run)" % path)
     with open(path, encoding="utf-8") as f:
         creds = json.load(f)
@@ -209,6 +274,29 @@ def sim(state_dir):
         pytest.skip("wa-sim is not part of this stack (no %s)" % path)
     with open(path, encoding="utf-8") as f:
         return json.load(f)
+
+
+@pytest.fixture(scope="session")
+def engine_running(stack_config):
+    """Whether a protocol engine accepts connections on engine.command_url
+    (an ipc:// or tcp:// nng address)."""
+    url = stack_config.get("engine.command_url", "")
+    if url.startswith("ipc://"):
+        family, addr = socket.AF_UNIX, url[len("ipc://"):]
+        if not os.path.exists(addr):
+            return False
+    elif url.startswith("tcp://") and ":" in url[6:]:
+        host, port = url[6:].rsplit(":", 1)
+        family, addr = socket.AF_INET, (host.strip("[]") or "127.0.0.1", int(port))
+    else:
+        pytest.fail("cannot tell whether an engine runs: engine.command_url is %r" % url)
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.settimeout(2)
+        try:
+            s.connect(addr)
+        except OSError:
+            return False
+    return True
 
 
 @pytest.fixture
@@ -256,9 +344,9 @@ def make_user(base_url, admin):
         password = "pw-" + uuid.uuid4().hex
         r = admin.post("/api/users", json={"name": name or email.split("@")[0], "email": email,
                                            "password": password, "role": role})
-        assert r.status_code in (200, 201), (r.status_code, r.text[:500])
-        uid = data(r).get("id")
-        assert uid, r.text[:500]
+        assert r.status_code == 200, (r.status_code, r.text[:500])
+        uid = r.json().get("id")
+        assert isinstance(uid, str) and uid, r.text[:500]
         created.append(uid)
         web = login(base_url, email, password)
         csrf = web.get("/api/auth/csrf").json()["csrfToken"]
@@ -289,10 +377,10 @@ def make_session():
         if session_id:
             body["sessionId"] = session_id
         r = api.post("/api/sessions", json=body)
-        assert r.status_code in (200, 201), (r.status_code, r.text[:500])
-        sess = data(r)
-        sid = sess.get("sessionId") or sess.get("id")
-        assert sid, r.text[:500]
+        assert r.status_code == 200, (r.status_code, r.text[:500])
+        sess = r.json()
+        sid = sess.get("sessionId")
+        assert isinstance(sid, str) and sid, r.text[:500]
         created.append((api, sid))
         return sess
 

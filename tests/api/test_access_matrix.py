@@ -3,7 +3,10 @@
 For every session-scoped route: no key and a bad key get 401; a STAFF user
 without a grant and an OWNER of another user's session get 403; the owner,
 a SUPERADMIN and (except for owner-only routes) a granted STAFF user pass
-the access check (whatever the route then says, it is not 401/403).
+the access check: what the route then says is the same for the three of
+them (same status and error code), in the API's shapes, never 401/403, never
+"session not found" and never a server error other than 503 (a WhatsApp
+operation on a session that is not connected).
 SUPERADMIN-only routes refuse OWNER and STAFF with 403.
 Access is checked before the body is validated, so the requests here carry
 bodies that would otherwise be invalid: nothing is changed by them.
@@ -13,7 +16,7 @@ import os
 
 import pytest
 
-from conftest import Api, assert_error_shape, unique
+from conftest import Api, assert_error_shape, login, stop_session, unique
 
 SPEC = os.environ.get("WA_AKG_SPEC_DIR") or os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "spec")
@@ -61,7 +64,7 @@ def concrete(route, slug):
     jid = GROUP_JID if "/groups/" in p else USER_JID
     # ids that exist nowhere (0), so a request that passes every check still changes nothing
     p = p.replace("{sessionId}", slug).replace("{id}", slug if p.startswith("/api/sessions/") else "0")
-    p = p.replace("{jid}", jid).replace("{action}", "start")
+    p = p.replace("{jid}", jid).replace("{action}", "stop")   # stop: keeps the session not connected
     for name in ("messageId", "replyId", "scheduleId", "labelId", "filename"):
         p = p.replace("{%s}" % name, "0")
     return p
@@ -75,19 +78,21 @@ def send(api, route, slug):
 
 
 @pytest.fixture(scope="module")
-def world(base_url, bootstrap):
-    """owner A with a session, owner B, a STAFF with a grant, a STAFF without."""
+def world(base_url, bootstrap, engine_running):
+    """owner A with a session, owner B, a STAFF with a grant, a STAFF without.
+    The session is stopped, so no engine connects it while the answers of
+    different callers are compared."""
     admin = Api(base_url, bootstrap["apiKey"])
     made_users = []
 
     def user(role):
         email = unique(role.lower()) + "@matrix.invalid"
         r = admin.post("/api/users", json={"name": email, "email": email, "password": "pw-123456789", "role": role})
-        assert r.status_code in (200, 201), r.text[:300]
-        uid = r.json().get("id") or r.json().get("data", {}).get("id")
+        assert r.status_code == 200, r.text[:300]
+        uid = r.json()["id"]
+        assert isinstance(uid, str) and r.json()["role"] == role, r.text[:300]
         made_users.append(uid)
         # a key of its own, through the web login
-        from conftest import login
         web = login(base_url, email, "pw-123456789")
         csrf = web.get("/api/auth/csrf").json()["csrfToken"]
         r = web.post("/api/user/api-key", headers={"X-CSRF-Token": csrf})
@@ -103,6 +108,7 @@ def world(base_url, bootstrap):
     assert r.status_code == 200, r.text[:300]
     r = owner_a.post("/api/sessions/%s/access" % slug, json={"email": g_email})
     assert r.status_code == 201, r.text[:300]
+    stop_session(owner_a, slug, engine_running)
     yield {"slug": slug, "admin": admin, "owner": owner_a, "other_owner": owner_b,
            "staff_granted": staff_granted, "staff": staff_plain, "anon": Api(base_url),
            "badkey": Api(base_url, "wak_" + "0" * 48)}
@@ -117,49 +123,73 @@ def rid(r):
 
 @pytest.mark.parametrize("route", SESSION_ROUTES, ids=rid)
 def test_session_route_without_credentials_is_401(world, route):
-    assert_error_shape(send(world["anon"], route, world["slug"]), 401)
-    assert_error_shape(send(world["badkey"], route, world["slug"]), 401)
+    for who in ("anon", "badkey"):
+        b = assert_error_shape(send(world[who], route, world["slug"]), 401)
+        assert b["error"] == "unauthorized", (who, b)
 
 
 @pytest.mark.parametrize("route", SESSION_ROUTES, ids=rid)
 def test_session_route_refuses_strangers_with_403(world, route):
-    assert_error_shape(send(world["staff"], route, world["slug"]), 403)
-    assert_error_shape(send(world["other_owner"], route, world["slug"]), 403)
+    for who in ("staff", "other_owner"):
+        b = assert_error_shape(send(world[who], route, world["slug"]), 403)
+        assert b["error"] == "forbidden", (who, b)
+
+
+def outcome(r):
+    """(status, error code) of an answer past the access check, after
+    checking that it is in one of the API's shapes."""
+    assert r.headers.get("Content-Type", "").startswith("application/json"), (r.status_code, r.headers)
+    if r.status_code >= 400:
+        b = assert_error_shape(r)
+        assert r.status_code not in (401, 403), (r.status_code, b)
+        assert b["error"] != "session_not_found", b
+        if r.status_code >= 500:
+            # only a WhatsApp operation on a session that is not connected
+            assert (r.status_code, b["error"]) in {(503, "session_not_ready"), (503, "engine_unavailable")}, \
+                (r.status_code, b)
+        return r.status_code, b["error"]
+    r.json()
+    return r.status_code, None
 
 
 @pytest.mark.parametrize("route", [r for r in SESSION_ROUTES if (r["method"], r["path"]) not in DESTRUCTIVE], ids=rid)
 def test_session_route_admits_owner_superadmin_and_grantee(world, route):
     key = (route["method"], route["path"])
-    for who in ("owner", "admin"):
-        r = send(world[who], route, world["slug"])
-        assert r.status_code not in (401, 403), (who, r.status_code, r.text[:300])
+    seen = {who: outcome(send(world[who], route, world["slug"])) for who in ("owner", "admin")}
     r = send(world["staff_granted"], route, world["slug"])
     if key in OWNER_ONLY:
-        assert_error_shape(r, 403)
+        b = assert_error_shape(r, 403)
+        assert b["error"] == "forbidden", b
     else:
-        assert r.status_code not in (401, 403), (r.status_code, r.text[:300])
+        seen["staff_granted"] = outcome(r)
+    assert len(set(seen.values())) == 1, seen
 
 
 @pytest.mark.parametrize("route", [r for r in SESSION_ROUTES], ids=rid)
 def test_unknown_session_is_404(world, route):
-    r = send(world["admin"], route, "no-such-session-" + world["slug"])
-    assert_error_shape(r, 404)
+    slug = "no-such-session-" + world["slug"]
+    b = assert_error_shape(send(world["admin"], route, slug), 404)
+    assert b["error"] == "session_not_found" and slug in b["message"], b
 
 
 @pytest.mark.parametrize("route", [r for r in ROUTES if (r["method"], r["path"]) in SUPERADMIN_ONLY], ids=rid)
 def test_superadmin_only_routes(world, route):
     for who in ("owner", "staff"):
-        assert_error_shape(send(world[who], route, world["slug"]), 403)
+        b = assert_error_shape(send(world[who], route, world["slug"]), 403)
+        assert b["error"] == "forbidden", (who, b)
     assert_error_shape(send(world["anon"], route, world["slug"]), 401)
 
 
 def test_system_settings_write_is_for_superadmin_and_owner(world):
     # the reference: "Update global system configuration (Superadmin/Owner only)"
-    assert_error_shape(world["staff"].post("/api/settings/system", json={"appName": 5}), 403)
-    assert_error_shape(world["anon"].post("/api/settings/system", json={"appName": 5}), 401)
+    before = world["anon"].get("/api/settings/system").json()
+    assert_error_shape(world["staff"].post("/api/settings/system", json={"appName": "x"}), 403)
+    assert_error_shape(world["anon"].post("/api/settings/system", json={"appName": "x"}), 401)
     for who in ("owner", "admin"):
         r = world[who].post("/api/settings/system", json={"appName": 5})  # invalid: changes nothing
-        assert r.status_code == 400, (who, r.status_code, r.text[:200])
+        b = assert_error_shape(r, 400)
+        assert "appName" in b["message"], (who, b)
+    assert world["anon"].get("/api/settings/system").json() == before
 
 
 def test_every_other_route_needs_credentials(world):
@@ -171,3 +201,4 @@ def test_every_other_route_needs_credentials(world):
             continue
         r = send(world["anon"], route, world["slug"])
         assert r.status_code == 401, (key, r.status_code, r.text[:200])
+        assert assert_error_shape(r)["error"] == "unauthorized", (key, r.text[:200])

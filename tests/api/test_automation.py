@@ -1,88 +1,121 @@
-"""Bot config, auto-replies, scheduler and webhooks as stored data."""
+"""Bot config, auto-replies, scheduler and webhooks as stored data.
+
+Shapes (docs/api.md "Stored data"): the bot config is the reference's bare
+object; auto-replies, scheduler and per-session webhooks answer in the
+wrapped success shape {"status": true, "message", "data"}.
+"""
 import datetime
 
 import pytest
 
-from conftest import assert_error_shape, data
+from conftest import assert_error_shape, assert_iso, assert_ok_shape
+
+U = "628123456789@s.whatsapp.net"
 
 
 def items(resp):
-    """A list answer, bare or wrapped ({data: [...]}, {success, <name>: [...]})."""
-    body = data(resp)
-    if isinstance(body, list):
-        return body
-    for v in body.values():
-        if isinstance(v, list):
-            return v
-    raise AssertionError("no list in %r" % body)
-
-
-def obj(resp, *names):
-    body = data(resp)
-    for n in names:
-        if isinstance(body, dict) and isinstance(body.get(n), dict):
-            return body[n]
-    return body
+    """The list of a wrapped list answer."""
+    lst = assert_ok_shape(resp)
+    assert isinstance(lst, list), lst
+    return lst
 
 
 @pytest.fixture
-def sess(admin, make_session):
-    return make_session(admin)["sessionId"]
+def session(admin, make_session):
+    return make_session(admin)
 
 
-def test_bot_config_roundtrip(admin, sess):
+@pytest.fixture
+def sess(session):
+    return session["sessionId"]
+
+
+# Response fields of the reference's bot config.
+BOT_KEYS = {"id", "sessionId", "enabled", "botMode", "botAllowedJids", "autoReplyMode", "autoReplyAllowedJids",
+            "botName", "enableSticker", "enableVideoSticker", "maxStickerDuration", "enablePing", "enableUptime",
+            "removeBgApiKey", "createdAt", "updatedAt"}
+
+
+def bot_config(admin, sess):
     r = admin.get("/api/sessions/%s/bot-config" % sess)
-    assert r.status_code == 200
-    cfg = obj(r, "botConfig", "config")
-    assert "botMode" in cfg and "enabled" in cfg
-    r = admin.post("/api/sessions/%s/bot-config" % sess, json={
-        "enabled": True, "botMode": "BLACKLIST", "botBlockedJids": ["628111@s.whatsapp.net"],
-        "autoReplyMode": "SPECIFIC", "autoReplyAllowedJids": ["628222@s.whatsapp.net"],
-        "botName": "My Assistant", "enableSticker": False, "maxStickerDuration": 7})
+    assert r.status_code == 200, r.text[:300]
+    cfg = r.json()
+    assert BOT_KEYS <= set(cfg), sorted(BOT_KEYS - set(cfg))
+    return cfg
+
+
+def test_bot_config_roundtrip(admin, session):
+    sess = session["sessionId"]
+    cfg = bot_config(admin, sess)
+    assert cfg["sessionId"] == session["id"], cfg
+    assert cfg["botMode"] in ("OWNER", "SPECIFIC", "BLACKLIST", "ALL") and isinstance(cfg["enabled"], bool), cfg
+    assert_iso(cfg["createdAt"])
+    change = {"enabled": True, "botMode": "BLACKLIST", "botBlockedJids": ["628111@s.whatsapp.net"],
+              "autoReplyMode": "SPECIFIC", "autoReplyAllowedJids": ["628222@s.whatsapp.net"],
+              "botName": "My Assistant", "enableSticker": False, "maxStickerDuration": 7}
+    r = admin.post("/api/sessions/%s/bot-config" % sess, json=change)
     assert r.status_code == 200, r.text
-    cfg = obj(admin.get("/api/sessions/%s/bot-config" % sess), "botConfig", "config")
-    assert cfg["botMode"] == "BLACKLIST" and cfg["botName"] == "My Assistant"
-    assert cfg["botBlockedJids"] == ["628111@s.whatsapp.net"] and cfg["enableSticker"] is False
-    assert cfg["maxStickerDuration"] == 7
+    answered = r.json()
+    assert BOT_KEYS <= set(answered), answered
+    for k, v in change.items():
+        assert answered[k] == v, (k, answered[k], v)
+    # unchanged fields keep their values
+    for k in ("enableVideoSticker", "enablePing", "enableUptime", "botAllowedJids", "removeBgApiKey"):
+        assert answered[k] == cfg[k], (k, answered[k], cfg[k])
+    stored = bot_config(admin, sess)
+    assert stored == answered, (stored, answered)
     # shown in the session too
     assert admin.get("/api/sessions/%s" % sess).json()["botConfig"]["botName"] == "My Assistant"
 
 
-@pytest.mark.parametrize("body", [{"botMode": "SOMETIMES"}, {"enabled": "yes"}, {"maxStickerDuration": "7"},
-                                  {"botAllowedJids": "628@s.whatsapp.net"}])
-def test_bot_config_validation(admin, sess, body):
-    before = obj(admin.get("/api/sessions/%s/bot-config" % sess), "botConfig", "config")
-    assert_error_shape(admin.post("/api/sessions/%s/bot-config" % sess, json=body), 400)
-    after = obj(admin.get("/api/sessions/%s/bot-config" % sess), "botConfig", "config")
-    assert before == after
+@pytest.mark.parametrize("body,field", [({"botMode": "SOMETIMES"}, "botMode"), ({"enabled": "yes"}, "enabled"),
+                                        ({"maxStickerDuration": "7"}, "maxStickerDuration"),
+                                        ({"botAllowedJids": "628@s.whatsapp.net"}, "botAllowedJids")])
+def test_bot_config_validation(admin, sess, body, field):
+    before = bot_config(admin, sess)
+    b = assert_error_shape(admin.post("/api/sessions/%s/bot-config" % sess, json=body), 400)
+    assert field in b["message"] and b["error"] == "validation_error", b
+    assert bot_config(admin, sess) == before
 
 
-def test_autoreply_crud(admin, sess):
+RULE_KEYS = {"id", "sessionId", "keyword", "response", "matchType", "isMedia", "mediaUrl", "triggerType",
+             "createdAt", "updatedAt"}
+
+
+def test_autoreply_crud(admin, session):
+    sess = session["sessionId"]
     base = "/api/autoreplies/%s" % sess
-    r = admin.post(base, json={"keyword": "hello", "response": "Hi!", "matchType": "CONTAINS", "triggerType": "ALL"})
-    assert r.status_code == 200, r.text
-    rule = obj(r, "rule", "autoReply")
-    rid = str(rule["id"])
-    lst = items(admin.get(base))
-    assert [x["keyword"] for x in lst] == ["hello"] and lst[0]["matchType"] == "CONTAINS"
-    r = admin.put("%s/%s" % (base, rid), json={"keyword": "hey", "response": "Yo"})
-    assert r.status_code == 200
-    assert items(admin.get(base))[0]["keyword"] == "hey"
+    rule = assert_ok_shape(admin.post(base, json={"keyword": "hello", "response": "Hi!", "matchType": "CONTAINS",
+                                                  "triggerType": "PRIVATE"}))
+    assert RULE_KEYS <= set(rule), rule
+    assert (rule["sessionId"], rule["keyword"], rule["response"], rule["matchType"], rule["triggerType"],
+            rule["isMedia"], rule["mediaUrl"]) == (session["id"], "hello", "Hi!", "CONTAINS", "PRIVATE", False, None)
+    rid = rule["id"]
+    assert isinstance(rid, str), rule
+    assert items(admin.get(base)) == [rule]
+    upd = assert_ok_shape(admin.put("%s/%s" % (base, rid), json={"keyword": "hey", "response": "Yo"}))
+    assert (upd["id"], upd["keyword"], upd["response"]) == (rid, "hey", "Yo"), upd
+    assert items(admin.get(base)) == [upd]
     assert_error_shape(admin.put("%s/999999999" % base, json={"keyword": "a", "response": "b"}), 404)
-    assert admin.delete("%s/%s" % (base, rid)).status_code == 200
+    assert assert_ok_shape(admin.delete("%s/%s" % (base, rid))) == {"id": rid}
     assert items(admin.get(base)) == []
     assert_error_shape(admin.delete("%s/%s" % (base, rid)), 404)
-    admin.post(base, json={"keyword": "a", "response": "b"})
-    admin.post(base, json={"keyword": "c", "response": "d"})
-    assert admin.delete(base).status_code == 200
+    assert_ok_shape(admin.post(base, json={"keyword": "a", "response": "b"}))
+    assert_ok_shape(admin.post(base, json={"keyword": "c", "response": "d"}))
+    assert [x["keyword"] for x in items(admin.get(base))] == ["a", "c"]
+    # defaults of the reference
+    assert {(x["matchType"], x["triggerType"]) for x in items(admin.get(base))} == {("EXACT", "ALL")}
+    assert assert_ok_shape(admin.delete(base)) == {"count": 2}
     assert items(admin.get(base)) == []
 
 
-@pytest.mark.parametrize("body", [{"keyword": "a"}, {"response": "b"}, {"keyword": "a", "response": "b", "matchType": "FUZZY"},
-                                  {"keyword": "a", "response": "b", "triggerType": "NOBODY"},
-                                  {"keyword": "(", "response": "b", "matchType": "REGEX"}])
-def test_autoreply_validation(admin, sess, body):
-    assert_error_shape(admin.post("/api/autoreplies/%s" % sess, json=body), 400)
+@pytest.mark.parametrize("body,field", [({"keyword": "a"}, "response"), ({"response": "b"}, "keyword"),
+                                        ({"keyword": "a", "response": "b", "matchType": "FUZZY"}, "matchType"),
+                                        ({"keyword": "a", "response": "b", "triggerType": "NOBODY"}, "triggerType"),
+                                        ({"keyword": "(", "response": "b", "matchType": "REGEX"}, "keyword")])
+def test_autoreply_validation(admin, sess, body, field):
+    b = assert_error_shape(admin.post("/api/autoreplies/%s" % sess, json=body), 400)
+    assert field in b["message"], b
     assert items(admin.get("/api/autoreplies/%s" % sess)) == []
 
 
@@ -90,79 +123,100 @@ def future(minutes=60):
     return (datetime.datetime.utcnow() + datetime.timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
-def test_scheduler_crud(admin, sess):
+SCHEDULE_KEYS = {"id", "sessionId", "jid", "content", "sendAt", "status"}
+
+
+def test_scheduler_crud(admin, session):
+    sess = session["sessionId"]
     base = "/api/scheduler/%s" % sess
-    r = admin.post(base, json={"jid": "628123456789@s.whatsapp.net", "content": "Reminder", "sendAt": future()})
-    assert r.status_code == 200, r.text
-    m = obj(r, "scheduledMessage", "message", "schedule")
-    mid = str(m["id"])
-    lst = items(admin.get(base))
-    assert len(lst) == 1 and lst[0]["content"] == "Reminder"
-    r = admin.put("%s/%s" % (base, mid), json={"jid": "628123456789", "content": "Updated", "sendAt": future(90)})
-    assert r.status_code == 200, r.text
-    assert items(admin.get(base))[0]["content"] == "Updated"
-    assert admin.delete("%s/%s" % (base, mid)).status_code == 200
+    when = future()
+    m = assert_ok_shape(admin.post(base, json={"jid": U, "content": "Reminder", "sendAt": when}), 200,
+                        "Message scheduled")
+    assert SCHEDULE_KEYS <= set(m), m
+    assert (m["sessionId"], m["jid"], m["content"], m["sendAt"], m["status"]) == \
+        (session["id"], U, "Reminder", when, "PENDING"), m
+    mid = m["id"]
+    assert items(admin.get(base)) == [m]
+    later = future(90)
+    # a phone number is stored as its JID
+    upd = assert_ok_shape(admin.put("%s/%s" % (base, mid), json={"jid": "628123456789", "content": "Updated",
+                                                                 "sendAt": later}))
+    assert (upd["id"], upd["jid"], upd["content"], upd["sendAt"], upd["status"]) == \
+        (mid, U, "Updated", later, "PENDING"), upd
+    assert items(admin.get(base)) == [upd]
+    assert assert_ok_shape(admin.delete("%s/%s" % (base, mid))) == {"id": mid}
     assert_error_shape(admin.delete("%s/%s" % (base, mid)), 404)
+    assert items(admin.get(base)) == []
     # body-addressed variant
-    r = admin.post("/api/scheduler", json={"sessionId": sess, "jid": "628123456789", "content": "x", "sendAt": future()})
-    assert r.status_code == 200, r.text
-    assert len(items(admin.get(base))) == 1
-    assert admin.delete(base).status_code == 200
+    m2 = assert_ok_shape(admin.post("/api/scheduler", json={"sessionId": sess, "jid": "628123456789", "content": "x",
+                                                            "sendAt": when}))
+    assert (m2["sessionId"], m2["jid"], m2["content"]) == (session["id"], U, "x"), m2
+    assert items(admin.get(base)) == [m2]
+    assert assert_ok_shape(admin.delete(base)) == {"count": 1}
     assert items(admin.get(base)) == []
 
 
-@pytest.mark.parametrize("body", [
-    {"jid": "628123456789", "content": "x"},
-    {"jid": "not a jid", "content": "x", "sendAt": future()},
-    {"jid": "628123456789", "content": "x", "sendAt": "tomorrow"},
-    {"jid": "628123456789", "content": "x", "sendAt": "2001-01-01T00:00:00.000Z"},
-    {"jid": "628123456789", "content": "x", "sendAt": future(), "mediaType": "hologram"},
+@pytest.mark.parametrize("body,field", [
+    ({"jid": "628123456789", "content": "x"}, "sendAt"),
+    ({"jid": "not a jid", "content": "x", "sendAt": future()}, "jid"),
+    ({"jid": "628123456789", "content": "x", "sendAt": "tomorrow"}, "sendAt"),
+    ({"jid": "628123456789", "content": "x", "sendAt": "2001-01-01T00:00:00.000Z"}, "sendAt"),
+    ({"jid": "628123456789", "content": "x", "sendAt": future(), "mediaType": "hologram"}, "mediaType"),
 ])
-def test_scheduler_validation(admin, sess, body):
-    assert_error_shape(admin.post("/api/scheduler/%s" % sess, json=body), 400)
+def test_scheduler_validation(admin, sess, body, field):
+    b = assert_error_shape(admin.post("/api/scheduler/%s" % sess, json=body), 400)
+    assert field in b["message"], b
     assert items(admin.get("/api/scheduler/%s" % sess)) == []
 
 
-def test_webhook_crud(admin, sess):
+WEBHOOK_KEYS = {"id", "sessionId", "url", "events", "secret", "name", "isActive"}
+
+
+def test_webhook_crud(admin, session):
+    sess = session["sessionId"]
     base = "/api/webhooks/%s" % sess
-    r = admin.post(base, json={"name": "hook", "url": "https://example.invalid/h", "secret": "s3",
-                               "events": ["message.received", "message.sent"]})
-    assert r.status_code == 200, r.text
-    wid = str(obj(r, "webhook")["id"])
-    lst = items(admin.get(base))
-    assert len(lst) == 1 and lst[0]["events"] == ["message.received", "message.sent"]
-    r = admin.put("%s/%s" % (base, wid), json={"isActive": False, "events": ["connection.update"]})
-    assert r.status_code == 200
-    h = items(admin.get(base))[0]
-    assert h["isActive"] is False and h["events"] == ["connection.update"]
+    h = assert_ok_shape(admin.post(base, json={"name": "hook", "url": "https://example.invalid/h", "secret": "s3",
+                                               "events": ["message.received", "message.sent"]}))
+    assert WEBHOOK_KEYS <= set(h), h
+    assert (h["sessionId"], h["name"], h["url"], h["secret"], h["events"], h["isActive"]) == \
+        (session["id"], "hook", "https://example.invalid/h", "s3", ["message.received", "message.sent"], True), h
+    wid = h["id"]
+    assert items(admin.get(base)) == [h]
+    upd = assert_ok_shape(admin.put("%s/%s" % (base, wid), json={"isActive": False, "events": ["connection.update"]}))
+    assert (upd["isActive"], upd["events"], upd["name"], upd["url"]) == \
+        (False, ["connection.update"], "hook", "https://example.invalid/h"), upd
+    assert items(admin.get(base)) == [upd]
     # shown in the session too
-    assert len(admin.get("/api/sessions/%s" % sess).json()["webhooks"]) == 1
-    assert admin.delete("%s/%s" % (base, wid)).status_code == 200
+    assert [x["id"] for x in admin.get("/api/sessions/%s" % sess).json()["webhooks"]] == [wid]
+    assert assert_ok_shape(admin.delete("%s/%s" % (base, wid))) == {"id": wid}
+    assert items(admin.get(base)) == []
     assert_error_shape(admin.put("%s/%s" % (base, wid), json={"name": "x"}), 404)
-    r = admin.post(base, json={"name": "h2", "url": "http://127.0.0.1:9/x", "events": ["message.received"]})
-    wid = str(obj(r, "webhook")["id"])
-    r = admin.delete("/api/webhooks/%s" % wid)
-    assert r.status_code == 200 and r.json().get("success") is True, r.text
-    assert_error_shape(admin.delete("/api/webhooks/%s" % wid), 404)
+    h2 = assert_ok_shape(admin.post(base, json={"name": "h2", "url": "http://127.0.0.1:9/x",
+                                                "events": ["message.received"]}))
+    r = admin.delete("/api/webhooks/%s" % h2["id"])
+    assert r.status_code == 200 and r.json() == {"success": True}, r.text
+    assert items(admin.get(base)) == []
+    assert_error_shape(admin.delete("/api/webhooks/%s" % h2["id"]), 404)
 
 
-@pytest.mark.parametrize("body", [
-    {"name": "h", "url": "ftp://x", "events": ["message.received"]},
-    {"name": "h", "url": "not a url", "events": ["message.received"]},
-    {"name": "h", "url": "https://x.invalid", "events": ["message.exploded"]},
-    {"name": "h", "url": "https://x.invalid"},
-    {"url": "https://x.invalid", "events": ["message.received"]},
+@pytest.mark.parametrize("body,field", [
+    ({"name": "h", "url": "ftp://x", "events": ["message.received"]}, "url"),
+    ({"name": "h", "url": "not a url", "events": ["message.received"]}, "url"),
+    ({"name": "h", "url": "https://x.invalid", "events": ["message.exploded"]}, "events"),
+    ({"name": "h", "url": "https://x.invalid"}, "events"),
+    ({"url": "https://x.invalid", "events": ["message.received"]}, "name"),
 ])
-def test_webhook_validation(admin, sess, body):
-    assert_error_shape(admin.post("/api/webhooks/%s" % sess, json=body), 400)
+def test_webhook_validation(admin, sess, body, field):
+    b = assert_error_shape(admin.post("/api/webhooks/%s" % sess, json=body), 400)
+    assert field in b["message"], b
     assert items(admin.get("/api/webhooks/%s" % sess)) == []
 
 
 def test_webhook_of_another_user_is_404(admin, make_user, make_session):
     u = make_user("OWNER")
     s = make_session(u.api)["sessionId"]
-    r = u.api.post("/api/webhooks/%s" % s, json={"name": "h", "url": "https://x.invalid", "events": ["message.received"]})
-    wid = str(obj(r, "webhook")["id"])
+    h = assert_ok_shape(u.api.post("/api/webhooks/%s" % s, json={"name": "h", "url": "https://x.invalid",
+                                                                 "events": ["message.received"]}))
     other = make_user("OWNER")
-    assert_error_shape(other.api.delete("/api/webhooks/%s" % wid), 404)
-    assert len(items(u.api.get("/api/webhooks/%s" % s))) == 1
+    assert_error_shape(other.api.delete("/api/webhooks/%s" % h["id"]), 404)
+    assert items(u.api.get("/api/webhooks/%s" % s)) == [h]

@@ -1,13 +1,16 @@
 """GET /api/docs: an OpenAPI 3 document generated from the route table, in
 step with the API reference's route list."""
+from conftest import assert_error_shape
 from test_access_matrix import ROUTES, concrete
 
 
 def test_docs_is_openapi3_and_lists_every_reference_route(anon):
     r = anon.get("/api/docs")
     assert r.status_code == 200
+    assert r.headers["Content-Type"].startswith("application/json")
     doc = r.json()
     assert doc["openapi"].startswith("3.")
+    assert doc["info"]["title"] == "WA-AKG API" and doc["info"]["version"], doc["info"]
     ops = {(m.upper(), p) for p, item in doc["paths"].items() for m in item}
     want = {(r["method"], r["path"]) for r in ROUTES}
     assert len(want) == 109
@@ -28,7 +31,8 @@ def test_docs_operations_are_well_formed(anon):
             ids.add(op["operationId"])
             declared = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
             assert declared == params, (method, path, declared, params)
-    assert "ApiKeyAuth" in doc["components"]["securitySchemes"]
+    scheme = doc["components"]["securitySchemes"]["ApiKeyAuth"]
+    assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "X-API-Key"), scheme
 
 
 # Would log the caller out or replace its key midway through the loop.
@@ -38,7 +42,10 @@ SKIP = {("POST", "/api/user/api-key"), ("DELETE", "/api/user/api-key"), ("POST",
 def test_every_documented_route_is_served(make_user):
     """No operation in the document answers 'no such route' (404 from the
     router) or 405: the document and the router come from one table.
-    Runs as a throwaway SUPERADMIN on ids that do not exist."""
+    Runs as a throwaway SUPERADMIN on ids that do not exist: every session
+    route answers 404 session_not_found, every answer is JSON, errors are
+    in the error shape, and nothing fails with a 5xx (except the documented
+    500 of check-updates when the release feed cannot be read)."""
     admin = make_user("SUPERADMIN").api
     doc = admin.get("/api/docs").json()
     for path, item in doc["paths"].items():
@@ -48,5 +55,13 @@ def test_every_documented_route_is_served(make_user):
             r = admin.request(method.upper(), concrete({"path": path, "method": method.upper()}, "no-such-sess"),
                               json={})
             assert r.status_code != 405, (method, path)
-            if r.status_code == 404:
-                assert "No API route" not in r.json().get("message", ""), (method, path, r.text[:200])
+            where = (method, path, r.status_code, r.text[:200])
+            assert r.headers.get("Content-Type", "").startswith("application/json"), where
+            if r.status_code >= 400:
+                b = assert_error_shape(r)
+                assert "No API route" not in b["message"], where
+                if "{sessionId}" in path or path.startswith("/api/sessions/{id}"):
+                    assert r.status_code == 404 and b["error"] == "session_not_found", where
+                if r.status_code >= 500:
+                    assert (method, path, r.status_code, b["error"]) == \
+                        ("post", "/api/system/check-updates", 500, "update_check_failed"), where

@@ -1,99 +1,205 @@
 """Sessions as stored data: create, list, details, settings, QR, actions, delete."""
 import pytest
 
-from conftest import assert_error_shape, data, unique
+from conftest import (NOT_READY, assert_error_shape, assert_iso, assert_ok_shape, sql, stop_session,
+                      unique)
+
+COUNT_KEYS = {"contacts", "messages", "groups", "autoReplies", "scheduledMessages"}
+# Fields of the reference's Session object every listing and detail carries.
+SESSION_KEYS = {"id", "name", "sessionId", "status", "userId", "botConfig", "webhooks", "_count",
+                "createdAt", "updatedAt"}
 
 
-def test_create_list_get_delete(admin, make_session):
+def assert_session(s, slug, name, user_id):
+    assert SESSION_KEYS <= set(s), sorted(s)
+    assert s["sessionId"] == slug and s["name"] == name, s
+    assert isinstance(s["id"], str) and s["id"].isdigit(), s
+    assert s["userId"] == user_id, s
+    assert s["status"] in ("Connected", "Disconnected", "Connecting"), s
+    assert set(s["_count"]) == COUNT_KEYS, s
+    assert isinstance(s["botConfig"], dict) and s["botConfig"]["sessionId"] == s["id"], s
+    assert isinstance(s["webhooks"], list), s
+    assert_iso(s["createdAt"])
+    assert_iso(s["updatedAt"])
+
+
+def admin_id(admin):
+    r = admin.get("/api/auth/session")
+    assert r.status_code == 200, r.text[:200]
+    return r.json()["user"]["id"]
+
+
+def test_create_list_get_delete(admin, engine_running):
     slug = unique("s")
+    uid = admin_id(admin)
     r = admin.post("/api/sessions", json={"name": "Marketing Bot", "sessionId": slug})
     assert r.status_code == 200, r.text
     s = r.json()
-    assert s["sessionId"] == slug and s["name"] == "Marketing Bot"
-    assert s["status"] in ("Connected", "Disconnected", "Connecting")
-    assert isinstance(s["id"], str) and isinstance(s["userId"], str)
-    assert set(s["_count"]) == {"contacts", "messages", "groups", "autoReplies", "scheduledMessages"}
-    assert s["createdAt"].endswith("Z")
-    listed = [x["sessionId"] for x in admin.get("/api/sessions").json()]
-    assert slug in listed
-    d = admin.get("/api/sessions/%s" % slug).json()
-    for k in ("uptime", "messageCount", "hasInstance", "me"):
-        assert k in d
-    assert d["hasInstance"] is False
+    assert_session(s, slug, "Marketing Bot", uid)
+    # a new session has never been paired: nothing stored under it yet
+    assert s["status"] == "Disconnected", s
+    assert s["_count"] == dict.fromkeys(COUNT_KEYS, 0), s
+    assert s["webhooks"] == [], s
+    listed = [x for x in admin.get("/api/sessions").json() if x["sessionId"] == slug]
+    assert len(listed) == 1, listed
+    assert_session(listed[0], slug, "Marketing Bot", uid)
+    assert listed[0]["id"] == s["id"]
+    # details of a session that is not connected (stopped, so true with an engine too)
+    stop_session(admin, slug, engine_running)
+    r = admin.get("/api/sessions/%s" % slug)
+    assert r.status_code == 200, r.text[:300]
+    d = r.json()
+    assert_session(d, slug, "Marketing Bot", uid)
+    assert d["status"] == "Disconnected" and d["hasInstance"] is False, d
+    assert d["uptime"] == 0 and d["messageCount"] == 0 and d["me"] is None, d
     # the internal id addresses the same session
     assert admin.get("/api/sessions/%s" % s["id"]).json()["sessionId"] == slug
     r = admin.delete("/api/sessions/%s/settings" % slug)
-    assert r.status_code == 200 and r.json()["status"] is True
-    assert_error_shape(admin.get("/api/sessions/%s" % slug), 404)
+    assert assert_ok_shape(r, 200, "Session deleted") is None
+    b = assert_error_shape(admin.get("/api/sessions/%s" % slug), 404)
+    assert b["error"] == "session_not_found", b
+    assert slug not in [x["sessionId"] for x in admin.get("/api/sessions").json()]
 
 
 def test_generated_session_ids_are_unique(admin, make_session):
     a = make_session(admin, name="Same Name")
     b = make_session(admin, name="Same Name")
     assert a["sessionId"] != b["sessionId"]
+    assert a["name"] == b["name"] == "Same Name"
+    for s in (a, b):
+        assert isinstance(s["sessionId"], str) and 0 < len(s["sessionId"]) <= 64, s
 
 
-@pytest.mark.parametrize("body", [{}, {"name": ""}, {"name": 5}, {"name": "x", "sessionId": "bad id!"},
-                                  {"name": "x", "sessionId": "a" * 65}, {"name": "x", "sessionId": 7}])
-def test_create_rejects_bad_input_and_changes_nothing(admin, body):
-    before = len(admin.get("/api/sessions").json())
+@pytest.mark.parametrize("body,field", [({}, "name"), ({"name": ""}, "name"), ({"name": 5}, "name"),
+                                        ({"name": "x", "sessionId": "bad id!"}, "sessionId"),
+                                        ({"name": "x", "sessionId": "a" * 65}, "sessionId"),
+                                        ({"name": "x", "sessionId": 7}, "sessionId")])
+def test_create_rejects_bad_input_and_changes_nothing(admin, body, field):
+    before = admin.get("/api/sessions").json()
     r = admin.post("/api/sessions", json=body)
-    assert_error_shape(r, 400)
-    assert len(admin.get("/api/sessions").json()) == before
+    b = assert_error_shape(r, 400)
+    assert field.lower() in b["message"].lower() and b["error"] == "validation_error", b
+    assert admin.get("/api/sessions").json() == before
 
 
 def test_malformed_json_is_400(admin):
     r = admin.post("/api/sessions", data="{\"name\":", headers={"Content-Type": "application/json"})
     body = assert_error_shape(r, 400)
-    assert "JSON" in body["message"]
+    assert "JSON" in body["message"] and body["error"] == "invalid_json", body
 
 
 def test_duplicate_session_id_is_409(admin, make_session):
     s = make_session(admin)
-    assert_error_shape(admin.post("/api/sessions", json={"name": "x", "sessionId": s["sessionId"]}), 409)
+    b = assert_error_shape(admin.post("/api/sessions", json={"name": "x", "sessionId": s["sessionId"]}), 409)
+    assert b["error"] == "conflict", b
+    assert [x["sessionId"] for x in admin.get("/api/sessions").json()].count(s["sessionId"]) == 1
 
 
 def test_staff_cannot_create_sessions(make_user):
     staff = make_user("STAFF")
-    assert_error_shape(staff.api.post("/api/sessions", json={"name": "nope"}), 403)
+    b = assert_error_shape(staff.api.post("/api/sessions", json={"name": "nope"}), 403)
+    assert b["error"] == "forbidden", b
+    assert staff.api.get("/api/sessions").json() == []
 
 
 def test_owner_sees_only_own_and_shared(make_user, make_session):
     a, b = make_user("OWNER"), make_user("OWNER")
     sa = make_session(a.api)
     sb = make_session(b.api)
-    ids = {x["sessionId"] for x in a.api.get("/api/sessions").json()}
-    assert sa["sessionId"] in ids and sb["sessionId"] not in ids
+    assert sa["userId"] == a.id and sb["userId"] == b.id
+    assert [x["sessionId"] for x in a.api.get("/api/sessions").json()] == [sa["sessionId"]]
+    assert_error_shape(a.api.get("/api/sessions/%s" % sb["sessionId"]), 403)
     assert b.api.post("/api/sessions/%s/access" % sb["sessionId"], json={"email": a.email}).status_code == 201
-    ids = {x["sessionId"] for x in a.api.get("/api/sessions").json()}
-    assert sb["sessionId"] in ids
+    assert {x["sessionId"] for x in a.api.get("/api/sessions").json()} == {sa["sessionId"], sb["sessionId"]}
+    # a shared session is listed with its real owner
+    shared = [x for x in a.api.get("/api/sessions").json() if x["sessionId"] == sb["sessionId"]][0]
+    assert shared["userId"] == b.id, shared
 
 
 def test_settings_merge_config(admin, make_session):
     s = make_session(admin)
-    r = admin.patch("/api/sessions/%s/settings" % s["sessionId"], json={"config": {"readReceipts": True}})
-    assert r.status_code == 200 and data(r)["config"] == {"readReceipts": True}
-    r = admin.patch("/api/sessions/%s/settings" % s["sessionId"], json={"config": {"rejectCalls": True}})
-    assert data(r)["config"] == {"readReceipts": True, "rejectCalls": True}
-    assert_error_shape(admin.patch("/api/sessions/%s/settings" % s["sessionId"], json={"config": 3}), 400)
+    url = "/api/sessions/%s/settings" % s["sessionId"]
+    d = assert_ok_shape(admin.patch(url, json={"config": {"readReceipts": True}}), 200, "Settings updated")
+    assert d == {"sessionId": s["sessionId"], "config": {"readReceipts": True}}, d
+    d = assert_ok_shape(admin.patch(url, json={"config": {"rejectCalls": True}}), 200, "Settings updated")
+    assert d["config"] == {"readReceipts": True, "rejectCalls": True}, d
+    # JSON merge patch: null removes a key
+    d = assert_ok_shape(admin.patch(url, json={"config": {"readReceipts": None}}), 200)
+    assert d["config"] == {"rejectCalls": True}, d
+    b = assert_error_shape(admin.patch(url, json={"config": 3}), 400)
+    assert "config" in b["message"], b
+    assert admin.get("/api/sessions/%s" % s["sessionId"]).json()["config"] == {"rejectCalls": True}
 
 
-def test_qr_not_available_without_engine(admin, make_session):
+def test_qr_of_a_stopped_session_is_404(admin, make_session, engine_running):
     s = make_session(admin)
-    assert_error_shape(admin.get("/api/sessions/%s/qr" % s["sessionId"]), 404)
+    stop_session(admin, s["sessionId"], engine_running)
+    b = assert_error_shape(admin.get("/api/sessions/%s/qr" % s["sessionId"]), 404)
+    assert b["error"] == "qr_not_available", b
 
 
-def test_actions(admin, make_session):
+def test_qr_stored_by_the_engine_is_served_with_a_png(admin, make_session, engine_running, stack_config):
+    """The QR the engine stores (wa_sessions.qr) is served in the reference's
+    shape; a connected session answers 400 instead. The rows are written
+    directly, on a stopped session no engine touches."""
     s = make_session(admin)
-    assert_error_shape(admin.post("/api/sessions/%s/explode" % s["sessionId"]), 400)
-    # no engine runs in this suite: a real action answers 503 in the error shape
-    r = admin.post("/api/sessions/%s/stop" % s["sessionId"])
-    assert r.status_code in (200, 503), r.text
-    if r.status_code == 503:
-        assert_error_shape(r, 503)
+    stop_session(admin, s["sessionId"], engine_running)
+    qr = "2@test-ref==,JN6PL/dSFMsWh5UM5HvGer54W7oJ52LK7VK1+SGGoj8=,x,y,1"
+    sql(stack_config, "UPDATE wa_sessions SET qr = '%s', qr_updated_at = CURRENT_TIMESTAMP(3) "
+                      "WHERE session_id = '%s'" % (qr, s["sessionId"]))
+    d = assert_ok_shape(admin.get("/api/sessions/%s/qr" % s["sessionId"]), 200, "QR code generated")
+    assert d["success"] is True and d["qr"] == qr, d
+    assert d["base64"].startswith("data:image/png;base64,iVBORw0KGgo"), d["base64"][:60]
+    # an old QR (over 60 s) is not served
+    sql(stack_config, "UPDATE wa_sessions SET qr_updated_at = CURRENT_TIMESTAMP(3) - INTERVAL 2 MINUTE "
+                      "WHERE session_id = '%s'" % s["sessionId"])
+    assert assert_error_shape(admin.get("/api/sessions/%s/qr" % s["sessionId"]), 404)["error"] == "qr_not_available"
+    sql(stack_config, "UPDATE wa_sessions SET status = 'CONNECTED' WHERE session_id = '%s'" % s["sessionId"])
+    b = assert_error_shape(admin.get("/api/sessions/%s/qr" % s["sessionId"]), 400)
+    assert b["error"] == "already_connected", b
+
+
+def auto_start(stack_config, slug):
+    return sql(stack_config, "SELECT auto_start FROM wa_sessions WHERE session_id = '%s'" % slug)
+
+
+def test_unknown_action_is_400(admin, make_session):
+    s = make_session(admin)
+    b = assert_error_shape(admin.post("/api/sessions/%s/explode" % s["sessionId"]), 400)
+    assert b["error"] == "invalid_action" and "explode" in b["message"], b
+
+
+def test_stop_and_start_record_auto_start_and_answer_for_the_stack(admin, make_session, engine_running,
+                                                                   stack_config):
+    """stop/start record whether the session should run (auto_start, which
+    an engine reads when it takes sessions over) in every case. The answer
+    is the one that fits this stack: with an engine, 200 in the success
+    shape; without, 503 in the error shape, start saying that the session
+    starts when an engine does."""
+    s = make_session(admin)
+    slug = s["sessionId"]
+    assert auto_start(stack_config, slug) == "1"      # created to be started
+    r = admin.post("/api/sessions/%s/stop" % slug)
+    if engine_running:
+        assert_ok_shape(r, 200, "Session stop requested")
+    else:
+        b = assert_error_shape(r, 503)
+        assert b["message"] == NOT_READY and b["error"] == "engine_unavailable", b
+    assert auto_start(stack_config, slug) == "0"
+    r = admin.post("/api/sessions/%s/start" % slug)
+    if engine_running:
+        assert_ok_shape(r, 200, "Session start requested")
+    else:
+        b = assert_error_shape(r, 503)
+        assert b["message"] == "No WhatsApp engine is running; the session starts when one does", b
+        assert b["error"] == "engine_unavailable", b
+    assert auto_start(stack_config, slug) == "1"
+    stop_session(admin, slug, engine_running)
+    assert auto_start(stack_config, slug) == "0"
 
 
 def test_wrong_method_is_405_with_allow(admin):
     r = admin.put("/api/sessions")
-    assert_error_shape(r, 405)
-    assert set(x.strip() for x in r.headers["Allow"].split(",")) >= {"GET", "POST"}
+    b = assert_error_shape(r, 405)
+    assert b["error"] == "method_not_allowed", b
+    assert set(x.strip() for x in r.headers["Allow"].split(",")) == {"GET", "POST"}

@@ -1,4 +1,4 @@
-// fuzz-sources: wa/linkcode.c sim/sim_core.c sim/sim_store.c sim/sim_keys.c sim/sim_conn.c sim/sim_handlers.c sim/sim_pair.c wa/node.c wa/nodeprint.c wa/binary.c wa/tokens.c wa/jid.c wa/msgid.c wa/buf.c wa/noise.c wa/cert.c wa/crypto.c wa/frame.c wa/companion_reg.c proto/wa_handshake.pb-c.c proto/wa_cert.pb-c.c proto/wa_companion_reg.pb-c.c proto/wa_adv.pb-c.c common/wa_util.c common/wa_log.c sim/sim_prekeys.c sim/sim_phone.c sim/sim_usync.c sim/sim_msg.c sim/sim_groups.c wa/signal.c wa/signal_node.c wa/sigstore.c wa/sigstore_mem.c wa/pbsafe.c proto/wa_e2e.pb-c.c sim/sim_media.c wa/mediacrypto.c sim/sim_appstate.c sim/sim_presence.c wa/appstate.c wa/syncaction.c proto/wa_server_sync.pb-c.c proto/wa_sync_action.pb-c.c proto/wa_history.pb-c.c
+// fuzz-sources: wa/linkcode.c sim/sim_core.c sim/sim_store.c sim/sim_keys.c sim/sim_conn.c sim/sim_handlers.c sim/sim_pair.c wa/node.c wa/nodeprint.c wa/binary.c wa/tokens.c wa/jid.c wa/msgid.c wa/buf.c wa/noise.c wa/cert.c wa/crypto.c wa/frame.c wa/noise_conn.c wa/companion_reg.c proto/wa_handshake.pb-c.c proto/wa_cert.pb-c.c proto/wa_companion_reg.pb-c.c proto/wa_adv.pb-c.c common/wa_util.c common/wa_log.c sim/sim_prekeys.c sim/sim_phone.c sim/sim_usync.c sim/sim_msg.c sim/sim_groups.c wa/signal.c wa/signal_node.c wa/sigstore.c wa/sigstore_mem.c wa/pbsafe.c proto/wa_e2e.pb-c.c sim/sim_media.c wa/mediacrypto.c sim/sim_appstate.c sim/sim_presence.c wa/appstate.c wa/syncaction.c proto/wa_server_sync.pb-c.c proto/wa_sync_action.pb-c.c proto/wa_history.pb-c.c
 /* fuzz_sim_payload: wa-sim's handling of what a client sends after the
  * Noise handshake, without sockets. The first byte picks the entry point:
  *   0  ClientPayload bytes (registration / login decision)
@@ -69,7 +69,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c = sim_conn_new(&s, NULL);
 	if (c == NULL)
 		goto out;
-	c->state = SIM_CONN_READY; /* transport keys all zero: sending still works */
+	if (sim_conn_test_open(c) != 0) /* READY, transport keys all zero: sending works */
+		goto free_conn;
 	switch (data[0] % 4) {
 	case 0:
 		(void)sim_conn_on_client_payload(c, data + 1, size - 1);
@@ -108,6 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)sim_pair_scan(&s, a, (const char *)data + 1, size - 1, jid, sizeof jid, &why);
 		break;
 	}
+free_conn:
 	sim_conn_free(c);
 out:
 	sim_store_free(s.store);

@@ -90,3 +90,11 @@ TESTS += tests/fuzz/fuzz_form
 tests_fuzz_fuzz_form_SOURCES = tests/fuzz/fuzz_form.c tests/fuzz/driver.c
 tests_fuzz_fuzz_form_LDADD = common/libwacommon.a $(CRYPTO_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/form
+
+# wa_noise_conn as an event loop drives it: server and client fed hostile
+# streams in split reads, output drained in partial writes (noise engineer)
+check_PROGRAMS += tests/fuzz/fuzz_noise_conn
+TESTS += tests/fuzz/fuzz_noise_conn
+tests_fuzz_fuzz_noise_conn_SOURCES = tests/fuzz/fuzz_noise_conn.c tests/fuzz/driver.c
+tests_fuzz_fuzz_noise_conn_LDADD = $(WA_LIBWA_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/noise_conn

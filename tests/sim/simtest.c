@@ -2,22 +2,27 @@
 #include "simtest.h"
 
 #include <arpa/inet.h>
+#include <ftw.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <libwebsockets.h>
 
 #include "wa/pbsafe.h"
 #include "wa_util.h"
 
 /* upper bound on the extra wa-sim arguments a test passes */
 #define SIMTEST_MAX_EXTRA 16
+/* upper bound on a case table's length */
+#define SIMTEST_MAX_CASES 64
 
 static size_t on_data(char *p, size_t sz, size_t n, void *ud)
 {
@@ -188,6 +193,8 @@ int simtest_start(const char *state_dir, int ws_port, int admin_port, int media_
 		FILE *f = freopen(logp, "a", stdout);
 
 		(void)f;
+		/* a test that crashes must not leave its wa-sim running */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		dup2(1, 2);
 		/* execv's argv is not const-qualified; it does not modify it */
 		execv(bin, (char *const *)argv);
@@ -222,14 +229,13 @@ int simtest_stop(pid_t *pid)
 
 /* ---- companions ---- */
 
-/* waclient settings for companion m's wa-sim (its net). */
-static void comp_config(const struct simtest_comp *m, struct waclient_config *cfg)
+void simtest_net_config(const struct simtest_net *net, struct waclient_config *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
 	cfg->host = "127.0.0.1";
-	cfg->port = m->net.ws_port;
-	wa_hex_decode(m->net.root_hex, cfg->trust.root_pub, 32);
-	cfg->os = m->net.os;
+	cfg->port = net->ws_port;
+	wa_hex_decode(net->root_hex, cfg->trust.root_pub, 32);
+	cfg->os = net->os;
 	cfg->platform_id = '1';
 }
 
@@ -239,7 +245,7 @@ int simtest_comp_login(struct simtest_comp *m)
 	int reason = 0;
 
 	if (m->c == NULL) {
-		comp_config(m, &cfg);
+		simtest_net_config(&m->net, &cfg);
 		m->c = waclient_new(&cfg, &m->cr);
 	}
 	if (m->c == NULL || waclient_connect(m->c, SIMTEST_T_MS) != 0)
@@ -285,7 +291,7 @@ int simtest_comp_pair(struct simtest_comp *m, const char *phone, const struct si
 	m->next_pk = 1;
 	if (waclient_creds_generate(&m->cr) != 0)
 		return -1;
-	comp_config(m, &cfg);
+	simtest_net_config(&m->net, &cfg);
 	c = waclient_new(&cfg, &m->cr);
 	if (c == NULL)
 		return -1;
@@ -463,4 +469,204 @@ int simtest_recv_msg(struct simtest_comp *m, struct simtest_got *g)
 	rc = simtest_decode_msg(m, n, g);
 	wa_node_free(n);
 	return rc;
+}
+
+/* nftw() callback: remove one entry (children come first, FTW_DEPTH). */
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+int simtest_rmtree(const char *dir)
+{
+	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
+}
+
+/* ---- case tables ---- */
+
+long simtest_ctx_admin(const struct simtest_ctx *t, const char *method, const char *path, const char *body,
+		       const char *ctype, json_t **out)
+{
+	return simtest_admin_port(t->net.admin_port, method, path, body, ctype, out);
+}
+
+int simtest_ctx_start(struct simtest_ctx *t, const char *const *extra)
+{
+	return simtest_start(t->dir, t->net.ws_port, t->net.admin_port, t->media_port, extra ? extra : t->suite->args,
+			     &t->pid, t->net.root_hex);
+}
+
+int simtest_ctx_stop(struct simtest_ctx *t)
+{
+	return simtest_stop(&t->pid);
+}
+
+/* Index of the case called name (len bytes), or -1. */
+static long case_index(const struct simtest_suite *s, const char *name, size_t len)
+{
+	for (size_t i = 0; i < s->n_cases; i++)
+		if (strlen(s->cases[i].name) == len && strncmp(s->cases[i].name, name, len) == 0)
+			return (long)i;
+	return -1;
+}
+
+/* Call f(s, i, need index, ud) for every need of case i; the first
+ * non-zero answer stops and is returned. An unknown need is index -1. */
+static int each_need(const struct simtest_suite *s, size_t i, int (*f)(const struct simtest_suite *, size_t, long, void *),
+		     void *ud)
+{
+	const char *p = s->cases[i].needs;
+
+	while (p && *p) {
+		size_t len;
+		int rc;
+
+		p += strspn(p, " ");
+		len = strcspn(p, " ");
+		if (len == 0)
+			break;
+		rc = f(s, i, case_index(s, p, len), ud);
+		if (rc != 0)
+			return rc;
+		p += len;
+	}
+	return 0;
+}
+
+static int need_is_earlier(const struct simtest_suite *s, size_t i, long j, void *ud)
+{
+	return j < 0 || (size_t)j >= i;
+}
+
+static int mark_need(const struct simtest_suite *s, size_t i, long j, void *ud)
+{
+	unsigned char *mark = ud;
+
+	if (mark[j] == 0)
+		mark[j] = 2; /* run because a later selected case needs it */
+	return 0;
+}
+
+/* A table the runner can trust: unique names, needs that are earlier cases. */
+static void check_table(const struct simtest_suite *s)
+{
+	char why[256];
+
+	for (size_t i = 0; i < s->n_cases; i++) {
+		const char *name = s->cases[i].name;
+
+		if (case_index(s, name, strlen(name)) != (long)i) {
+			snprintf(why, sizeof why, "case table: the name %s is used twice", name);
+			tap_bail(why);
+		}
+		if (each_need(s, i, need_is_earlier, NULL) != 0) {
+			snprintf(why, sizeof why, "case table: %s needs \"%s\", which is not an earlier case", name,
+				 s->cases[i].needs);
+			tap_bail(why);
+		}
+	}
+}
+
+static void usage(const struct simtest_suite *s, FILE *f)
+{
+	fprintf(f,
+		"usage: %s [--list | CASE...]\n"
+		"  no CASE: every case, in table order; CASE...: those cases, after the\n"
+		"  earlier cases they need; --list: the cases and what each needs\n",
+		s->name);
+}
+
+/* mark[i]: 1 selected on the command line (or all), 2 needed by one, 0
+ * not run. Returns -1 to run them, else the exit status for --list,
+ * --help or a bad name (their output written). */
+static int select_cases(const struct simtest_suite *s, int argc, char **argv, unsigned char *mark)
+{
+	if (argc <= 1) {
+		memset(mark, 1, s->n_cases);
+		return -1;
+	}
+	memset(mark, 0, s->n_cases);
+	for (int a = 1; a < argc; a++) {
+		long i = case_index(s, argv[a], strlen(argv[a]));
+
+		if (strcmp(argv[a], "--list") == 0) {
+			for (size_t k = 0; k < s->n_cases; k++)
+				printf("%s%s%s%s\n", s->cases[k].name, s->cases[k].needs ? " (needs: " : "",
+				       s->cases[k].needs ? s->cases[k].needs : "", s->cases[k].needs ? ")" : "");
+			return 0;
+		}
+		if (strcmp(argv[a], "--help") == 0 || strcmp(argv[a], "-h") == 0) {
+			usage(s, stdout);
+			return 0;
+		}
+		if (i < 0) {
+			fprintf(stderr, "%s: no case \"%s\" (--list shows them)\n", s->name, argv[a]);
+			usage(s, stderr);
+			return 2;
+		}
+		mark[i] = 1;
+	}
+	/* needs point backwards: one pass from the end closes them transitively */
+	for (size_t i = s->n_cases; i-- > 0;)
+		if (mark[i])
+			each_need(s, i, mark_need, mark);
+	return -1;
+}
+
+int simtest_run(struct simtest_ctx *t, const struct simtest_suite *s, int argc, char **argv)
+{
+	unsigned char mark[SIMTEST_MAX_CASES];
+	char why[400];
+	int rc;
+
+	memset(t, 0, sizeof *t);
+	t->suite = s;
+	t->pid = -1;
+	t->net.os = s->name;
+	if (s->n_cases > SIMTEST_MAX_CASES) {
+		snprintf(why, sizeof why, "case table: %zu cases, more than SIMTEST_MAX_CASES (%d)", s->n_cases,
+			 SIMTEST_MAX_CASES);
+		tap_bail(why);
+	}
+	check_table(s);
+	rc = select_cases(s, argc, argv, mark);
+	if (rc >= 0) {
+		fflush(stdout);
+		exit(rc);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	lws_set_log_level(LLL_ERR, NULL);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	snprintf(t->dir, sizeof t->dir, "/tmp/%s-XXXXXX", s->name);
+	if (mkdtemp(t->dir) == NULL)
+		tap_bail("no temporary directory");
+	if (simtest_ports(&t->net.ws_port, &t->net.admin_port, s->media ? &t->media_port : NULL) != 0 ||
+	    simtest_ctx_start(t, NULL) != 0) {
+		simtest_ctx_stop(t);
+		snprintf(why, sizeof why, "cannot start wa-sim (set WA_SIM_BIN or run from the build directory); its log is in %s",
+			 t->dir);
+		tap_bail(why);
+	}
+	if (s->setup)
+		s->setup(t);
+	for (size_t i = 0; i < s->n_cases; i++) {
+		if (mark[i] == 0)
+			continue;
+		printf("# case: %s%s\n", s->cases[i].name, mark[i] == 2 ? " (needed by a later case)" : "");
+		fflush(stdout);
+		s->cases[i].run(t);
+	}
+	if (s->teardown)
+		s->teardown(t);
+	return simtest_ctx_stop(t);
+}
+
+void simtest_cleanup(struct simtest_ctx *t, int failed)
+{
+	if (failed)
+		printf("# wa-sim log and state kept in %s\n", t->dir);
+	else if (simtest_rmtree(t->dir) != 0)
+		printf("# could not remove the state directory %s\n", t->dir);
+	fflush(stdout);
+	curl_global_cleanup();
 }

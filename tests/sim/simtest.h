@@ -2,14 +2,17 @@
  * and wa-sim-client.
  *
  * One copy of what every wa-sim test needs: admin requests over HTTP
- * (libcurl + jansson), a free loopback port, and starting / stopping a
- * ./wa-sim child on given ports with a temporary state directory.
+ * (libcurl + jansson), a free loopback port, starting / stopping a
+ * ./wa-sim child on given ports with a temporary state directory,
+ * companions (waclient + Signal state), and the case-table runner that
+ * turns a test into named cases sharing one prologue (simtest_main()).
  *
  * Contract: single-threaded test code; no state is kept here (every
- * function gets what it works on as parameters; the one exception is the
- * counter behind simtest_comp_upload()'s iq ids). Callers own every
- * json_t returned through *out (json_decref). Errors: 0 / -1 unless
- * stated otherwise. Not installed; linked into the test programs only. */
+ * function gets what it works on as parameters; the exceptions are the
+ * counter behind simtest_comp_upload()'s iq ids and the media CA path
+ * simtest_start() records). Callers own every json_t returned through
+ * *out (json_decref). Errors: 0 / -1 unless stated otherwise. Not
+ * installed; linked into the test programs only. */
 #ifndef WA_SIMTEST_H
 #define WA_SIMTEST_H
 
@@ -24,6 +27,8 @@
 #include "wa/signal_node.h"
 #include "wa/sigstore.h"
 #include "wa_e2e.pb-c.h"
+
+#include "../unit/tap.h"
 
 /* timeout of every waclient wait in the companion helpers */
 #define SIMTEST_T_MS 5000
@@ -73,7 +78,8 @@ int simtest_ports(int *ws, int *admin, int *media);
  *   --listen 127.0.0.1:<ws_port> --admin 127.0.0.1:<admin_port>
  *   --state <state_dir> [--media 127.0.0.1:<media_port> if media_port > 0]
  *   [extra..., up to the first NULL; extra itself may be NULL]
- * with stdout/stderr appended to <state_dir>/wa-sim.log. Waits up to 5 s
+ * with stdout/stderr appended to <state_dir>/wa-sim.log; the child gets
+ * SIGTERM should the test process die first. Waits up to 5 s
  * for GET /admin/root-key to answer 200; then *pid is the child and
  * root_hex (65 bytes) holds the 64 hex digit root key (left untouched if
  * the answer has none). Returns 0, or -1 (*pid may then still be a child:
@@ -95,6 +101,10 @@ struct simtest_net {
 	char root_hex[65];
 	const char *os;
 };
+
+/* waclient settings for net: 127.0.0.1:<ws_port>, its root key, net->os,
+ * platform '1'. */
+void simtest_net_config(const struct simtest_net *net, struct waclient_config *cfg);
 
 /* One paired companion. Zero it (memset) before simtest_comp_pair();
  * everything in it is owned by it (simtest_comp_free). */
@@ -171,5 +181,103 @@ int simtest_decode_msg(struct simtest_comp *m, struct wa_node *n, struct simtest
 
 /* Wait (SIMTEST_T_MS) for the next <message> on m and decode it. 0 / -1. */
 int simtest_recv_msg(struct simtest_comp *m, struct simtest_got *g);
+
+/* Remove the directory tree dir (no links followed). 0 / -1. */
+int simtest_rmtree(const char *dir);
+
+/* ---- case tables: a test as named cases sharing one wa-sim ----
+ *
+ *   static void pair_by_qr(struct simtest_ctx *t) { ... ok(...); ... }
+ *   static const struct simtest_case cases[] = {
+ *           { "pair_by_qr", pair_by_qr, NULL },
+ *           { "login", login, "pair_by_qr" },   // continues its state
+ *   };
+ *   static const struct simtest_suite suite = {
+ *           .name = "test_sim_x", .cases = cases, .n_cases = 2,
+ *   };
+ *   int main(int argc, char **argv) { return simtest_main(&suite, argc, argv); }
+ *
+ * The shared prologue (once, before the first case): SIGPIPE ignored, lws
+ * logging to errors, curl initialised, a state directory
+ * /tmp/<name>-XXXXXX, free ports, ./wa-sim started with the suite's args
+ * (and a media host when .media is set), then .setup. A failure to start
+ * is a TAP bail-out, never a skip. Then the cases in table order, each
+ * announced by the diagnostic "# case: <name>"; then .teardown, wa-sim
+ * stopped (one assertion: it exits cleanly), the state directory removed
+ * (kept and named when an assertion failed).
+ *
+ * Command line:
+ *   ./test_x                every case
+ *   ./test_x NAME...        those cases and, first, the earlier cases they
+ *                           need (transitively), in table order
+ *   ./test_x --list         the table: one case a line, with its needs
+ *
+ * A case's needs are the earlier cases whose state it continues
+ * (space-separated names); the runner refuses (bails out on) a table
+ * whose needs are not earlier cases, with a name used twice, or with more
+ * than 64 cases. State several cases share but that a
+ * case can build itself belongs in the test's own idempotent helpers
+ * (pair the companion if not yet paired, ...), so that the full run makes
+ * exactly the same assertions as the old straight-line main() did. */
+
+struct simtest_ctx;
+
+struct simtest_case {
+	const char *name;                    /* [a-z0-9_]+ */
+	void (*run)(struct simtest_ctx *t);
+	const char *needs;                   /* "a b": earlier cases it continues; NULL = none */
+};
+
+struct simtest_suite {
+	const char *name;                    /* the program: temporary directory prefix, companions' os */
+	const char *const *args;             /* extra wa-sim arguments, NULL-terminated; NULL = none */
+	int media;                           /* 1: start wa-sim with a media host (--media) */
+	void (*setup)(struct simtest_ctx *t);    /* after the start, before any case; NULL = none */
+	void (*teardown)(struct simtest_ctx *t); /* after the last case, before the stop; NULL = none */
+	const struct simtest_case *cases;
+	size_t n_cases;
+};
+
+/* One running wa-sim, as the cases see it. */
+struct simtest_ctx {
+	const struct simtest_suite *suite;
+	char dir[256];                       /* state directory (its wa-sim.log too) */
+	struct simtest_net net;              /* ports, root key, os: for simtest_comp_pair() */
+	int media_port;                      /* 0 = no media host */
+	pid_t pid;                           /* the child, -1 when stopped */
+};
+
+/* simtest_admin_port() against t's wa-sim. */
+long simtest_ctx_admin(const struct simtest_ctx *t, const char *method, const char *path, const char *body,
+		       const char *ctype, json_t **out);
+
+/* (Re)start wa-sim on t's directory and ports with extra arguments (NULL:
+ * the suite's args); t->net.root_hex is updated. 0 / -1 (then call
+ * simtest_ctx_stop() anyway). */
+int simtest_ctx_start(struct simtest_ctx *t, const char *const *extra);
+
+/* simtest_stop() of t's wa-sim: its exit status, or -1. */
+int simtest_ctx_stop(struct simtest_ctx *t);
+
+/* The runner without the TAP bookkeeping: parse argv (--list, --help and
+ * a bad name exit here), the prologue, the selected cases, .teardown, the
+ * stop. Returns wa-sim's exit status (simtest_stop()). */
+int simtest_run(struct simtest_ctx *t, const struct simtest_suite *s, int argc, char **argv);
+
+/* After simtest_run(): remove t's directory unless failed (then say where
+ * it is kept), curl cleanup. */
+void simtest_cleanup(struct simtest_ctx *t, int failed);
+
+/* The whole program: simtest_run(), the assertion that wa-sim exited
+ * cleanly, simtest_cleanup(), the TAP plan. Inline because the TAP
+ * counters (tap.h) are the test program's own. */
+static inline int simtest_main(const struct simtest_suite *s, int argc, char **argv)
+{
+	struct simtest_ctx t;
+
+	is_int(simtest_run(&t, s, argc, argv), 0, "wa-sim exits cleanly");
+	simtest_cleanup(&t, tap_failed != 0);
+	return tap_done();
+}
 
 #endif

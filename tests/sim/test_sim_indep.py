@@ -3,7 +3,7 @@
 
 waclient and wa-sim share the C protocol library, so a mistake in that
 library could be invisible to test_sim_pairing. This client shares nothing
-with them: it is written from PROTOCOL.md alone, in Python, with its own
+with them: it is written from docs/protocol.md alone, in Python, with its own
 WebSocket framing, Noise XX initiator, certificate-chain check, XEdDSA,
 protobuf and binary-node codecs (only the token tables are read from
 wa/tokens.c, which is data). It registers, pairs through the admin
@@ -738,7 +738,7 @@ def main():
     if not load_tokens(top):
         print("Bail out! cannot read the token tables from wa/tokens.c")
         return 1
-    # the client itself against PROTOCOL.md vectors (§3.7, §15.2, §15.3)
+    # the client itself against docs/protocol.md vectors (§3.7, §15.2, §15.3)
     ping = Node("iq", {"id": "1.2-1", "to": Jid("s.whatsapp.net"), "type": "get", "xmlns": "w:p"})
     ok(encode(ping).hex() == "00f8091908ff831b2a1f11fa000304291657", "own encoder: ping vector")
     msg = encode(Node("message", {"id": "3EB0A1B2C3D4E5F6A7B8C9", "to": Jid("15551234567@s.whatsapp.net"),

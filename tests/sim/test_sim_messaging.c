@@ -1,28 +1,26 @@
 /* test_sim_messaging: wa-sim's messaging layer end to end.
  *
- * Starts ./wa-sim (or $WA_SIM_BIN) on free loopback ports, creates phones A
- * and B, pairs one raw protocol client (waclient + wa/signal) to each, then:
+ * One ./wa-sim (or $WA_SIM_BIN) on free loopback ports with a media host
+ * (simtest_main()); the setup creates phones A, B and C and pairs one raw
+ * protocol client (waclient + wa/signal) to A and to B; then named cases:
  * pre-key upload / count / fetch (one-time key consumed), usync (contact
  * in/out, device list, about), 1:1 messages companion -> phone+companion
  * (with the device-sent copy to the own phone) and phone -> companion (with
  * the device-sent copy to the phone's own companion), delivery and read
  * receipts both ways, the phone's outbox status, reply / reaction /
  * location from a phone, offline delivery on reconnect with the offline
- * marker, a retry receipt answered by the phone, groups with sender keys.
+ * marker, a retry receipt answered by the phone, media both ways, groups
+ * with sender keys and through the admin API, status, dropped deliveries.
+ * `--list` shows the cases, a name runs one (after the cases it needs).
  * TAP via tests/unit/tap.h. */
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
-#include <libwebsockets.h>
 
 #include "../unit/tap.h"
 #include "simtest.h"
@@ -42,38 +40,18 @@
 #define PB "15550000002"
 #define PC "15550000003"
 
-static char state_dir[256];
-static int ws_port, admin_port, media_port;
-static pid_t sim_pid = -1;
-static char root_hex[65];
+/* What the setup and the cases hand on to the cases that need them. */
+static struct {
+	struct simtest_comp ca, cb;     /* companions of A and B (setup) */
+	char aj[64], bj[64], cj[64];    /* the phones' JIDs (setup) */
+	char hello_id[64];              /* text_companion_to_peer's message, quoted by phone_reply/phone_reaction */
+	char gjid[64];                  /* group_create's group */
+	char cgjid[64];                 /* admin_group_create's group (phone C's) */
+} fx;
 
-/* ---- admin over HTTP, the wa-sim child (simtest.h) ---- */
-
-static long admin(const char *method, const char *path, const char *body, json_t **out)
+static long admin(struct simtest_ctx *t, const char *method, const char *path, const char *body, json_t **out)
 {
-	return simtest_admin_port(admin_port, method, path, body, NULL, out);
-}
-
-static int start_sim(void)
-{
-	static const char *const extra[] = { "--no-pairing-sync", NULL };
-
-	return simtest_start(state_dir, ws_port, admin_port, media_port, extra, &sim_pid, root_hex);
-}
-
-static int stop_sim(void)
-{
-	return simtest_stop(&sim_pid);
-}
-
-/* ---- a companion: waclient + Signal state ---- */
-
-static int comp_pair(struct simtest_comp *m, const char *phone)
-{
-	struct simtest_net net = { ws_port, admin_port, "", "test_sim_messaging" };
-
-	memcpy(net.root_hex, root_hex, sizeof net.root_hex);
-	return simtest_comp_pair(m, phone, &net);
+	return simtest_ctx_admin(t, method, path, body, NULL, out);
 }
 
 static long prekey_count(struct simtest_comp *m)
@@ -113,13 +91,13 @@ static int send_msg(struct simtest_comp *m, const char *to, const char *const *p
 	parts = wa_node_add_new(n, "participants");
 	for (size_t i = 0; i < np + no; i++) {
 		const char *jid = i < np ? peer_devs[i] : own_devs[i - np];
-		struct wa_node *tn = wa_node_new_attrs("to", "jid", jid, NULL);
+		struct wa_node *tn = wa_node_add_new(parts, "to"); /* owned by n, even on an error */
 		struct wa_node *e = i < np ? simtest_enc_node(m, jid, pt, len, &pk) : simtest_enc_node(m, jid, dpt, dlen, &pk);
 
+		wa_node_set_attr(tn, "jid", jid);
 		if (e == NULL)
 			goto out;
 		wa_node_add_child(tn, e);
-		wa_node_add_child(parts, tn);
 	}
 	if (pk) {
 		struct wa_node *di = wa_node_add_new(n, "device-identity");
@@ -197,7 +175,8 @@ static int recv_receipt(struct simtest_comp *m, const char *id, char *from, char
 }
 
 /* Inbox/outbox entry of phone by id -> field value (static buffer). */
-static const char *box_field(const char *phone, const char *box, const char *id, const char *field)
+static const char *box_field(struct simtest_ctx *t, const char *phone, const char *box, const char *id,
+			     const char *field)
 {
 	static char buf[256];
 	char path[128];
@@ -206,7 +185,7 @@ static const char *box_field(const char *phone, const char *box, const char *id,
 
 	buf[0] = '\0';
 	snprintf(path, sizeof path, "/admin/phones/%s/%s", phone, box);
-	if (admin("GET", path, NULL, &j) == 200) {
+	if (admin(t, "GET", path, NULL, &j) == 200) {
 		json_array_foreach(json_object_get(j, "messages"), i, e) {
 			json_t *v;
 
@@ -225,14 +204,14 @@ static const char *box_field(const char *phone, const char *box, const char *id,
 	return buf;
 }
 
-static long phone_send(const char *phone, const char *body, char *id_out)
+static long phone_send(struct simtest_ctx *t, const char *phone, const char *body, char *id_out)
 {
 	char path[128];
 	json_t *j = NULL;
 	long st;
 
 	snprintf(path, sizeof path, "/admin/phones/%s/send", phone);
-	st = admin("POST", path, body, &j);
+	st = admin(t, "POST", path, body, &j);
 	if (id_out)
 		snprintf(id_out, 64, "%s", st == 200 ? json_string_value(json_object_get(j, "id")) : "");
 	json_decref(j);
@@ -307,13 +286,13 @@ static int send_group(struct simtest_comp *m, const char *gjid, const char *cons
 	nd = wa_node_new_attrs("message", "id", id, "to", gjid, "type", "text", NULL);
 	parts = wa_node_add_new(nd, "participants");
 	for (size_t i = 0; i < n; i++) {
-		struct wa_node *tn = wa_node_new_attrs("to", "jid", devs[i], NULL);
+		struct wa_node *tn = wa_node_add_new(parts, "to"); /* owned by nd, even on an error */
 
+		wa_node_set_attr(tn, "jid", devs[i]);
 		e = simtest_enc_node(m, devs[i], spt, slen, &pk);
 		if (e == NULL)
 			goto out;
 		wa_node_add_child(tn, e);
-		wa_node_add_child(parts, tn);
 	}
 	if (wa_sig_pad(pt, len, 0, &padded, &plen) != 0 ||
 	    wa_sig_group_encrypt(m->sig, gjid, &self, padded, plen, &ct, &ctlen) != 0)
@@ -355,69 +334,77 @@ static int recv_gp2(struct simtest_comp *m, char *tag, size_t cap)
 	wa_node_free(n);
 	return rc;
 }
-
-int main(void)
+/* <iq xmlns="w:m"><media_conn/></iq> from m: the media host and its auth
+ * ("" when absent). 0 when answered with a <media_conn>. */
+static int media_conn(struct simtest_comp *m, char *host, size_t hcap, char *auth, size_t acap)
 {
-	struct simtest_comp ca, cb;
-	struct simtest_got g;
-	struct wa_node *r, *u;
-	char id[64], id2[64], from[64], type[64], body[512], aj[64], bj[64];
-	json_t *j = NULL;
+	struct wa_node *iq = wa_node_new_attrs("iq", "xmlns", "w:m", "type", "set", NULL), *rep = NULL, *mc = NULL;
+
+	wa_node_add_new(iq, "media_conn");
+	if (waclient_iq(m->c, iq, T_MS, &rep) == 0)
+		mc = wa_node_child(rep, "media_conn");
+	snprintf(host, hcap, "%s", wa_node_attr_or(wa_node_child(mc, "host"), "hostname", ""));
+	snprintf(auth, acap, "%s", wa_node_attr_or(mc, "auth", ""));
+	wa_node_free(iq);
+	wa_node_free(rep);
+	return mc ? 0 : -1;
+}
+
+/* phones A, B, C; companions of A and B, paired and logged in */
+static void setup(struct simtest_ctx *t)
+{
+	is_int(admin(t, "POST", "/admin/phones", "{\"number\":\"" PA "\",\"pushName\":\"Alice\"}", NULL), 201, "phone A");
+	is_int(admin(t, "POST", "/admin/phones", "{\"number\":\"" PB "\",\"pushName\":\"Bob\"}", NULL), 201, "phone B");
+	is_int(admin(t, "POST", "/admin/phones", "{\"number\":\"" PC "\",\"pushName\":\"Carol\"}", NULL), 201, "phone C");
+	is_int(simtest_comp_pair(&fx.ca, PA, &t->net), 0, "companion A paired and logged in");
+	is_int(simtest_comp_pair(&fx.cb, PB, &t->net), 0, "companion B paired and logged in");
+	snprintf(fx.aj, sizeof fx.aj, "%s@s.whatsapp.net", PA);
+	snprintf(fx.bj, sizeof fx.bj, "%s@s.whatsapp.net", PB);
+	snprintf(fx.cj, sizeof fx.cj, "%s@s.whatsapp.net", PC);
+}
+
+/* §5 pre-keys: upload, count, fetch (a one-time key consumed), digest */
+static void prekeys(struct simtest_ctx *t)
+{
 	int had = 0;
 
-	memset(&ca, 0, sizeof ca);
-	memset(&cb, 0, sizeof cb);
-	signal(SIGPIPE, SIG_IGN);
-	lws_set_log_level(LLL_ERR, NULL);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	snprintf(state_dir, sizeof state_dir, "/tmp/wa-sim-msg-XXXXXX");
-	if (mkdtemp(state_dir) == NULL)
-		tap_bail("no temporary directory");
-	if (simtest_ports(&ws_port, &admin_port, &media_port) != 0 || start_sim() != 0) {
-		stop_sim();
-		tap_bail("cannot start wa-sim (set WA_SIM_BIN or run from the build directory); its log is in the state directory");
-	}
-	is_int(admin("POST", "/admin/phones", "{\"number\":\"" PA "\",\"pushName\":\"Alice\"}", NULL), 201, "phone A");
-	is_int(admin("POST", "/admin/phones", "{\"number\":\"" PB "\",\"pushName\":\"Bob\"}", NULL), 201, "phone B");
-	is_int(admin("POST", "/admin/phones", "{\"number\":\"" PC "\",\"pushName\":\"Carol\"}", NULL), 201, "phone C");
-	is_int(comp_pair(&ca, PA), 0, "companion A paired and logged in");
-	is_int(comp_pair(&cb, PB), 0, "companion B paired and logged in");
-	snprintf(aj, sizeof aj, "%s@s.whatsapp.net", PA);
-	snprintf(bj, sizeof bj, "%s@s.whatsapp.net", PB);
-
-	/* §5 pre-keys */
-	is_int(prekey_count(&ca), 0, "count before upload is 0");
-	is_int(simtest_comp_upload(&ca, 20), 0, "A uploads 20 pre-keys");
-	is_int(simtest_comp_upload(&cb, 20), 0, "B uploads 20 pre-keys");
-	is_int(prekey_count(&cb), 20, "count after upload is 20");
+	is_int(prekey_count(&fx.ca), 0, "count before upload is 0");
+	is_int(simtest_comp_upload(&fx.ca, 20), 0, "A uploads 20 pre-keys");
+	is_int(simtest_comp_upload(&fx.cb, 20), 0, "B uploads 20 pre-keys");
+	is_int(prekey_count(&fx.cb), 20, "count after upload is 20");
 	{
-		const char *jids[] = { bj, cb.jid, PA "@s.whatsapp.net", "15559999999@s.whatsapp.net" };
+		const char *jids[] = { fx.bj, fx.cb.jid, PA "@s.whatsapp.net", "15559999999@s.whatsapp.net" };
 
-		is_int(simtest_fetch_sessions(&ca, jids, 4, &had), 3, "A fetches bundles of B's phone, B's companion, own phone");
+		is_int(simtest_fetch_sessions(&fx.ca, jids, 4, &had), 3, "A fetches bundles of B's phone, B's companion, own phone");
 		is_int(had, 3, "each bundle carries a one-time pre-key");
 	}
-	is_int(prekey_count(&cb), 19, "the fetch consumed one of B's one-time pre-keys");
+	is_int(prekey_count(&fx.cb), 19, "the fetch consumed one of B's one-time pre-keys");
 
 	{
 		struct wa_node *iq = wa_node_new_attrs("iq", "xmlns", "encrypt", "type", "get", NULL), *rep = NULL;
 
 		wa_node_add_new(iq, "digest");
-		ok(waclient_iq(ca.c, iq, T_MS, &rep) == 0 && wa_node_attr_is(rep, "type", "result") &&
+		ok(waclient_iq(fx.ca.c, iq, T_MS, &rep) == 0 && wa_node_attr_is(rep, "type", "result") &&
 		   !wa_node_child(rep, "digest"), "digest query: result without <digest> (Baileys then uploads)");
 		wa_node_free(iq);
 		wa_node_free(rep);
 	}
+}
 
-	/* §6 usync */
-	r = usync(&ca, "contact", NULL, "+" PB);
+/* §6 usync: contact in/out, devices, about, LID */
+static void usync_queries(struct simtest_ctx *t)
+{
+	struct wa_node *r, *u;
+
+	r = usync(&fx.ca, "contact", NULL, "+" PB);
 	u = wa_node_child(wa_node_child(wa_node_child(r, "usync"), "list"), "user");
 	ok(wa_node_attr_is(wa_node_child(u, "contact"), "type", "in"), "usync contact: B is on WhatsApp");
 	wa_node_free(r);
-	r = usync(&ca, "contact", NULL, "+15559999999");
+	r = usync(&fx.ca, "contact", NULL, "+15559999999");
 	u = wa_node_child(wa_node_child(wa_node_child(r, "usync"), "list"), "user");
 	ok(wa_node_attr_is(wa_node_child(u, "contact"), "type", "out"), "usync contact: unknown number is out");
 	wa_node_free(r);
-	r = usync(&ca, "devices", bj, NULL);
+	r = usync(&fx.ca, "devices", fx.bj, NULL);
 	u = wa_node_child(wa_node_child(wa_node_child(r, "usync"), "list"), "user");
 	{
 		struct wa_node *dl = wa_node_path(u, "devices", "device-list", NULL);
@@ -428,12 +415,12 @@ int main(void)
 		ok(wa_node_path(u, "devices", "key-index-list", NULL) != NULL, "signed key-index-list present");
 	}
 	wa_node_free(r);
-	is_int(admin("POST", "/admin/phones/" PB "/about", "{\"about\":\"busy\"}", NULL), 200, "set B's about");
-	r = usync(&ca, "status", bj, NULL);
+	is_int(admin(t, "POST", "/admin/phones/" PB "/about", "{\"about\":\"busy\"}", NULL), 200, "set B's about");
+	r = usync(&fx.ca, "status", fx.bj, NULL);
 	u = wa_node_child(wa_node_child(wa_node_child(r, "usync"), "list"), "user");
 	is_str(wa_node_content_str(wa_node_child(u, "status")), "busy", "usync status gives the about text");
 	wa_node_free(r);
-	r = usync(&ca, "lid", bj, NULL);
+	r = usync(&fx.ca, "lid", fx.bj, NULL);
 	u = wa_node_child(wa_node_child(wa_node_child(r, "usync"), "list"), "user");
 	{
 		char lid[80];
@@ -441,220 +428,276 @@ int main(void)
 		snprintf(lid, sizeof lid, "%s", wa_node_attr_or(wa_node_child(u, "lid"), "val", ""));
 		ok(strstr(lid, "@lid") != NULL, "usync lid gives B's LID");
 		wa_node_free(r);
-		r = usync(&ca, "devices", lid, NULL);
+		r = usync(&fx.ca, "devices", lid, NULL);
 		u = wa_node_child(wa_node_child(wa_node_child(r, "usync"), "list"), "user");
-		is_str(wa_node_attr(u, "pn_jid"), bj, "asked by LID: pn_jid is the phone number JID");
+		is_str(wa_node_attr(u, "pn_jid"), fx.bj, "asked by LID: pn_jid is the phone number JID");
 		is_int((int)wa_node_count(wa_node_path(u, "devices", "device-list", NULL), "device"), 2, "same devices by LID");
 	}
 	wa_node_free(r);
+}
 
-	/* §7 companion A -> B (phone + companion) with a copy to A's phone */
+/* §7 companion A -> B (phone + companion) with a copy to A's phone; its id
+ * (fx.hello_id) is what phone_reply and phone_reaction refer to */
+static void text_companion_to_peer(struct simtest_ctx *t)
+{
+	char *id = fx.hello_id;
+	struct simtest_got g;
+	char from[64], type[64], body[512];
+	json_t *j = NULL;
+
 	{
-		const char *peer[] = { bj, cb.jid }, *own[] = { aj };
+		const char *peer[] = { fx.bj, fx.cb.jid }, *own[] = { fx.aj };
 
-		is_int(send_text(&ca, bj, peer, 2, own, 1, "hello bob", id), 0, "A sends text, server acks");
+		is_int(send_text(&fx.ca, fx.bj, peer, 2, own, 1, "hello bob", id), 0, "A sends text, server acks");
 	}
-	is_int(simtest_recv_msg(&cb, &g), 0, "B's companion decrypts it");
+	is_int(simtest_recv_msg(&fx.cb, &g), 0, "B's companion decrypts it");
 	is_str(text_of(&g), "hello bob", "text as sent");
-	is_str(g.from, ca.jid, "from is A's sending device");
+	is_str(g.from, fx.ca.jid, "from is A's sending device");
 	is_str(g.enc_type, "pkmsg", "first message is a pkmsg");
 	simtest_got_free(&g);
-	is_str(box_field(PB, "inbox", id, "text"), "hello bob", "B's phone decrypted it into its inbox");
-	is_str(box_field(PB, "inbox", id, "fromMe"), "false", "inbox: not from me");
-	is_str(box_field(PA, "inbox", id, "text"), "hello bob", "A's phone got the device-sent copy");
-	is_str(box_field(PA, "inbox", id, "chat"), bj, "device-sent copy names the chat");
-	is_str(box_field(PA, "inbox", id, "fromMe"), "true", "device-sent copy is fromMe");
-	is_int(recv_receipt(&ca, id, from, type, sizeof from), 0, "A gets a delivery receipt");
-	is_str(from, bj, "from B's phone");
+	is_str(box_field(t, PB, "inbox", id, "text"), "hello bob", "B's phone decrypted it into its inbox");
+	is_str(box_field(t, PB, "inbox", id, "fromMe"), "false", "inbox: not from me");
+	is_str(box_field(t, PA, "inbox", id, "text"), "hello bob", "A's phone got the device-sent copy");
+	is_str(box_field(t, PA, "inbox", id, "chat"), fx.bj, "device-sent copy names the chat");
+	is_str(box_field(t, PA, "inbox", id, "fromMe"), "true", "device-sent copy is fromMe");
+	is_int(recv_receipt(&fx.ca, id, from, type, sizeof from), 0, "A gets a delivery receipt");
+	is_str(from, fx.bj, "from B's phone");
 	is_str(type, "", "delivery (no type)");
-	is_int(send_receipt(&cb, id, ca.jid, NULL, NULL), 0, "B's companion sends a delivery receipt, acked");
-	is_int(recv_receipt(&ca, id, from, type, sizeof from), 0, "A gets the companion's receipt");
-	is_str(from, cb.jid, "from B's companion");
+	is_int(send_receipt(&fx.cb, id, fx.ca.jid, NULL, NULL), 0, "B's companion sends a delivery receipt, acked");
+	is_int(recv_receipt(&fx.ca, id, from, type, sizeof from), 0, "A gets the companion's receipt");
+	is_str(from, fx.cb.jid, "from B's companion");
 	snprintf(body, sizeof body, "{\"ids\":[\"%s\"]}", id);
-	is_int(admin("POST", "/admin/phones/" PB "/read", body, &j), 200, "B's phone reads it");
+	is_int(admin(t, "POST", "/admin/phones/" PB "/read", body, &j), 200, "B's phone reads it");
 	is_int((int)json_integer_value(json_object_get(j, "read")), 1, "one id marked read");
 	json_decref(j);
-	is_int(recv_receipt(&ca, id, from, type, sizeof from), 0, "A gets the read receipt");
+	is_int(recv_receipt(&fx.ca, id, from, type, sizeof from), 0, "A gets the read receipt");
 	is_str(type, "read", "type read");
+}
 
-	/* phone B -> A: to A's companion, copy to B's companion */
-	is_int(phone_send(PB, "{\"to\":\"" PA "\",\"text\":\"hi alice\"}", id2), 200, "B's phone sends via admin");
-	is_int(simtest_recv_msg(&ca, &g), 0, "A's companion decrypts the phone's message");
+/* phone B -> A: to A's companion, copy to B's companion */
+static void text_phone_to_companion(struct simtest_ctx *t)
+{
+	struct simtest_got g;
+	char id2[64];
+
+	is_int(phone_send(t, PB, "{\"to\":\"" PA "\",\"text\":\"hi alice\"}", id2), 200, "B's phone sends via admin");
+	is_int(simtest_recv_msg(&fx.ca, &g), 0, "A's companion decrypts the phone's message");
 	is_str(text_of(&g), "hi alice", "text as sent by the phone");
-	is_str(g.from, bj, "from B's phone (device 0)");
+	is_str(g.from, fx.bj, "from B's phone (device 0)");
 	simtest_got_free(&g);
-	is_int(simtest_recv_msg(&cb, &g), 0, "B's companion gets the device-sent copy");
+	is_int(simtest_recv_msg(&fx.cb, &g), 0, "B's companion gets the device-sent copy");
 	ok(g.dsm && strcmp(text_of(&g), "hi alice") == 0, "it is a DeviceSentMessage with the text");
-	is_str(g.recipient, aj, "recipient names the chat");
+	is_str(g.recipient, fx.aj, "recipient names the chat");
 	simtest_got_free(&g);
-	is_str(box_field(PA, "inbox", id2, "text"), "hi alice", "A's phone got it too (phone to phone)");
-	is_str(box_field(PB, "outbox", id2, "status"), "delivered", "B's outbox: delivered (A's phone receipt)");
-	is_int(send_receipt(&ca, id2, bj, "read", NULL), 0, "A's companion sends a read receipt");
-	is_str(box_field(PA, "inbox", id2, "status"), "read", "A's phone learns its companion read it (inbox status)");
-	is_str(box_field(PB, "outbox", id2, "status"), "read", "B's outbox: read");
+	is_str(box_field(t, PA, "inbox", id2, "text"), "hi alice", "A's phone got it too (phone to phone)");
+	is_str(box_field(t, PB, "outbox", id2, "status"), "delivered", "B's outbox: delivered (A's phone receipt)");
+	is_int(send_receipt(&fx.ca, id2, fx.bj, "read", NULL), 0, "A's companion sends a read receipt");
+	is_str(box_field(t, PA, "inbox", id2, "status"), "read", "A's phone learns its companion read it (inbox status)");
+	is_str(box_field(t, PB, "outbox", id2, "status"), "read", "B's outbox: read");
+}
 
-	/* companion B -> A: both ends raw protocol clients */
-	{
-		const char *ajids[] = { aj }, *peer[] = { aj, ca.jid }, *own[] = { bj };
-		char id3[64];
+/* companion B -> A: both ends raw protocol clients (on the session A's
+ * companion started) */
+static void text_companion_to_companion(struct simtest_ctx *t)
+{
+	struct simtest_got g;
+	char from[64], type[64];
+	const char *ajids[] = { fx.aj }, *peer[] = { fx.aj, fx.ca.jid }, *own[] = { fx.bj };
+	char id3[64];
 
-		ok(simtest_fetch_sessions(&cb, ajids, 1, NULL) >= 1, "B's companion fetches A's phone bundle");
-		is_int(send_text(&cb, aj, peer, 2, own, 1, "hello alice, from bob's laptop", id3), 0,
-		       "B's companion sends text, server acks");
-		is_int(simtest_recv_msg(&ca, &g), 0, "A's companion decrypts it");
-		is_str(text_of(&g), "hello alice, from bob's laptop", "text as sent");
-		is_str(g.from, cb.jid, "from B's companion device");
-		is_str(g.enc_type, "msg", "on the session A's companion started: a msg");
-		simtest_got_free(&g);
-		is_str(box_field(PA, "inbox", id3, "text"), "hello alice, from bob's laptop", "A's phone decrypted it");
-		is_int(recv_receipt(&cb, id3, from, type, sizeof from), 0, "B's companion gets a delivery receipt");
-		is_int(send_receipt(&ca, id3, cb.jid, "played", NULL), 0, "A's companion sends a played receipt, acked");
-		is_int(recv_receipt(&cb, id3, from, type, sizeof from), 0, "B's companion gets it");
-		is_str(type, "played", "type played");
-		is_str(from, ca.jid, "from A's companion");
-	}
+	ok(simtest_fetch_sessions(&fx.cb, ajids, 1, NULL) >= 1, "B's companion fetches A's phone bundle");
+	is_int(send_text(&fx.cb, fx.aj, peer, 2, own, 1, "hello alice, from bob's laptop", id3), 0,
+	       "B's companion sends text, server acks");
+	is_int(simtest_recv_msg(&fx.ca, &g), 0, "A's companion decrypts it");
+	is_str(text_of(&g), "hello alice, from bob's laptop", "text as sent");
+	is_str(g.from, fx.cb.jid, "from B's companion device");
+	is_str(g.enc_type, "msg", "on the session A's companion started: a msg");
+	simtest_got_free(&g);
+	is_str(box_field(t, PA, "inbox", id3, "text"), "hello alice, from bob's laptop", "A's phone decrypted it");
+	is_int(recv_receipt(&fx.cb, id3, from, type, sizeof from), 0, "B's companion gets a delivery receipt");
+	is_int(send_receipt(&fx.ca, id3, fx.cb.jid, "played", NULL), 0, "A's companion sends a played receipt, acked");
+	is_int(recv_receipt(&fx.cb, id3, from, type, sizeof from), 0, "B's companion gets it");
+	is_str(type, "played", "type played");
+	is_str(from, fx.ca.jid, "from A's companion");
+}
 
-	/* a peer message to the own phone (category="peer", one enc, no participants) */
-	{
-		WaE2E__Message pm = WA_E2_E__MESSAGE__INIT;
-		uint8_t *pt;
-		size_t len;
-		int pk = 0;
-		struct wa_node *n = wa_node_new_attrs("message", "id", "3EB0PEER0000000000000001", "to", aj, "type", "text",
-						      "category", "peer", NULL), *e, *ack = NULL;
+/* a peer message to the own phone (category="peer", one enc, no participants) */
+static void peer_message_own_phone(struct simtest_ctx *t)
+{
+	WaE2E__Message pm = WA_E2_E__MESSAGE__INIT;
+	uint8_t *pt;
+	size_t len;
+	int pk = 0;
+	struct wa_node *n = wa_node_new_attrs("message", "id", "3EB0PEER0000000000000001", "to", fx.aj, "type", "text",
+					      "category", "peer", NULL), *e, *ack = NULL;
 
-		pm.conversation = "peer data";
-		pt = simtest_pack_msg(&pm, &len);
-		e = simtest_enc_node(&ca, aj, pt, len, &pk);
-		wa_node_add_child(n, e);
-		ok(waclient_send(ca.c, n) == 0 && waclient_recv_tag(ca.c, "ack", T_MS, &ack) == 0 &&
-		   wa_node_attr(ack, "error") == NULL, "peer message to the own phone acked");
-		is_str(box_field(PA, "inbox", "3EB0PEER0000000000000001", "id"), "", "not listed as a chat message");
-		free(pt);
-		wa_node_free(n);
-		wa_node_free(ack);
-	}
+	pm.conversation = "peer data";
+	pt = simtest_pack_msg(&pm, &len);
+	e = simtest_enc_node(&fx.ca, fx.aj, pt, len, &pk);
+	wa_node_add_child(n, e);
+	ok(waclient_send(fx.ca.c, n) == 0 && waclient_recv_tag(fx.ca.c, "ack", T_MS, &ack) == 0 &&
+	   wa_node_attr(ack, "error") == NULL, "peer message to the own phone acked");
+	is_str(box_field(t, PA, "inbox", "3EB0PEER0000000000000001", "id"), "", "not listed as a chat message");
+	free(pt);
+	wa_node_free(n);
+	wa_node_free(ack);
+}
 
-	/* reply, reaction, location from the phone */
+/* reply, reaction, location from the phone */
+static void phone_reply(struct simtest_ctx *t)
+{
+	const char *id = fx.hello_id;
+	struct simtest_got g;
+	char body[512];
+
 	snprintf(body, sizeof body, "{\"to\":\"" PA "\",\"text\":\"re\",\"quotedId\":\"%s\"}", id);
-	is_int(phone_send(PB, body, NULL), 200, "B replies");
-	is_int(simtest_recv_msg(&ca, &g), 0, "A decrypts the reply");
+	is_int(phone_send(t, PB, body, NULL), 200, "B replies");
+	is_int(simtest_recv_msg(&fx.ca, &g), 0, "A decrypts the reply");
 	ok(g.m->extendedtextmessage && g.m->extendedtextmessage->contextinfo &&
 	   strcmp(g.m->extendedtextmessage->contextinfo->stanzaid, id) == 0, "reply quotes the message id");
 	simtest_got_free(&g);
-	simtest_recv_msg(&cb, &g);
+	simtest_recv_msg(&fx.cb, &g);
 	simtest_got_free(&g);
+}
+
+static void phone_reaction(struct simtest_ctx *t)
+{
+	const char *id = fx.hello_id;
+	struct simtest_got g;
+	char body[512];
+
 	snprintf(body, sizeof body, "{\"to\":\"" PA "\",\"reaction\":{\"messageId\":\"%s\",\"emoji\":\"\xf0\x9f\x91\x8d\"}}", id);
-	is_int(phone_send(PB, body, NULL), 200, "B reacts");
-	is_int(simtest_recv_msg(&ca, &g), 0, "A decrypts the reaction");
+	is_int(phone_send(t, PB, body, NULL), 200, "B reacts");
+	is_int(simtest_recv_msg(&fx.ca, &g), 0, "A decrypts the reaction");
 	ok(g.m->reactionmessage && strcmp(g.m->reactionmessage->key->id, id) == 0 &&
 	   !g.m->reactionmessage->key->fromme, "reaction targets A's message (fromMe false from B's side)");
 	simtest_got_free(&g);
-	simtest_recv_msg(&cb, &g);
+	simtest_recv_msg(&fx.cb, &g);
 	simtest_got_free(&g);
-	is_int(phone_send(PB, "{\"to\":\"" PA "\",\"location\":{\"lat\":52.5,\"lng\":13.4,\"name\":\"Berlin\"}}", NULL), 200,
+}
+
+static void phone_location(struct simtest_ctx *t)
+{
+	struct simtest_got g;
+
+	is_int(phone_send(t, PB, "{\"to\":\"" PA "\",\"location\":{\"lat\":52.5,\"lng\":13.4,\"name\":\"Berlin\"}}", NULL), 200,
 	       "B sends a location");
-	is_int(simtest_recv_msg(&ca, &g), 0, "A decrypts the location");
+	is_int(simtest_recv_msg(&fx.ca, &g), 0, "A decrypts the location");
 	ok(g.m->locationmessage && g.m->locationmessage->degreeslatitude == 52.5, "latitude as sent");
 	simtest_got_free(&g);
-	simtest_recv_msg(&cb, &g);
+	simtest_recv_msg(&fx.cb, &g);
 	simtest_got_free(&g);
-	is_int(phone_send(PB, "{\"to\":\"15559999999\",\"text\":\"x\"}", NULL), 404, "send to an unknown number -> 404");
+}
 
-	/* an undecryptable message: B's phone answers with a retry receipt carrying keys */
-	{
-		struct wa_node *n = wa_node_new_attrs("message", "id", "3EB0BAD00000000000000001", "to", bj, "type", "text", NULL),
-			       *t, *e, *ack = NULL;
+static void send_unknown_number(struct simtest_ctx *t)
+{
+	is_int(phone_send(t, PB, "{\"to\":\"15559999999\",\"text\":\"x\"}", NULL), 404, "send to an unknown number -> 404");
+}
 
-		t = wa_node_add_new(wa_node_add_new(n, "participants"), "to");
-		wa_node_set_attr(t, "jid", bj);
-		e = wa_node_add_new(t, "enc");
-		wa_node_set_attr(e, "v", "2");
-		wa_node_set_attr(e, "type", "msg");
-		wa_node_set_bytes(e, "\x33garbage-not-a-signal-message", 30);
-		ok(waclient_send(ca.c, n) == 0 && waclient_recv_tag(ca.c, "ack", T_MS, &ack) == 0, "garbage enc relayed, acked");
-		wa_node_free(ack);
-		wa_node_free(n);
-		is_int(recv_receipt(&ca, "3EB0BAD00000000000000001", from, type, sizeof from), 0, "A gets a receipt for it");
-		is_str(type, "retry", "a retry receipt");
-		is_str(from, bj, "from B's phone");
-		is_str(box_field(PB, "inbox", "3EB0BAD00000000000000001", "status"), "error", "B's inbox marks it undecryptable");
+/* an undecryptable message: B's phone answers with a retry receipt carrying keys */
+static void undecryptable_gets_retry(struct simtest_ctx *t)
+{
+	char from[64], type[64];
+	struct wa_node *n = wa_node_new_attrs("message", "id", "3EB0BAD00000000000000001", "to", fx.bj, "type", "text", NULL),
+		       *tn, *e, *ack = NULL;
+
+	tn = wa_node_add_new(wa_node_add_new(n, "participants"), "to");
+	wa_node_set_attr(tn, "jid", fx.bj);
+	e = wa_node_add_new(tn, "enc");
+	wa_node_set_attr(e, "v", "2");
+	wa_node_set_attr(e, "type", "msg");
+	wa_node_set_bytes(e, "\x33garbage-not-a-signal-message", 30);
+	ok(waclient_send(fx.ca.c, n) == 0 && waclient_recv_tag(fx.ca.c, "ack", T_MS, &ack) == 0, "garbage enc relayed, acked");
+	wa_node_free(ack);
+	wa_node_free(n);
+	is_int(recv_receipt(&fx.ca, "3EB0BAD00000000000000001", from, type, sizeof from), 0, "A gets a receipt for it");
+	is_str(type, "retry", "a retry receipt");
+	is_str(from, fx.bj, "from B's phone");
+	is_str(box_field(t, PB, "inbox", "3EB0BAD00000000000000001", "status"), "error", "B's inbox marks it undecryptable");
+}
+
+/* poll: A's companion creates one, B's phone votes (7.7) */
+static void poll_vote(struct simtest_ctx *t)
+{
+	struct simtest_got g;
+	char body[512];
+	WaE2E__Message msg = WA_E2_E__MESSAGE__INIT;
+	WaE2E__PollCreationMessage pc = WA_E2_E__POLL_CREATION_MESSAGE__INIT;
+	WaE2E__PollCreationMessage__Option o1 = WA_E2_E__POLL_CREATION_MESSAGE__OPTION__INIT,
+					   o2 = WA_E2_E__POLL_CREATION_MESSAGE__OPTION__INIT, *opts[2] = { &o1, &o2 };
+	WaE2E__MessageContextInfo mci = WA_E2_E__MESSAGE_CONTEXT_INFO__INIT;
+	const char *peer[] = { fx.bj, fx.cb.jid }, *own[] = { fx.aj };
+	uint8_t secret[32], vkey[32], yes[32], plain[256], hashes[4][32];
+	char pid[64];
+	size_t nh = 0;
+
+	wa_random(secret, 32);
+	o1.optionname = "Yes";
+	o2.optionname = "No";
+	pc.name = "Lunch?";
+	pc.n_options = 2;
+	pc.options = opts;
+	pc.has_selectableoptionscount = 1;
+	pc.selectableoptionscount = 1;
+	mci.has_messagesecret = 1;
+	mci.messagesecret.data = secret;
+	mci.messagesecret.len = 32;
+	msg.pollcreationmessage = &pc;
+	msg.messagecontextinfo = &mci;
+	is_int(send_msg(&fx.ca, fx.bj, peer, 2, own, 1, &msg, "poll", pid), 0, "A sends a poll");
+	simtest_recv_msg(&fx.cb, &g);
+	simtest_got_free(&g);
+	is_str(box_field(t, PB, "inbox", pid, "type"), "poll", "B's phone has the poll");
+	snprintf(body, sizeof body, "{\"to\":\"" PA "\",\"pollVote\":{\"messageId\":\"%s\",\"options\":[\"Yes\"]}}", pid);
+	is_int(phone_send(t, PB, body, NULL), 200, "B's phone votes");
+	is_int(simtest_recv_msg(&fx.ca, &g), 0, "A decrypts the vote message");
+	ok(g.m->pollupdatemessage && g.m->pollupdatemessage->vote && g.m->pollupdatemessage->vote->has_encpayload,
+	   "pollUpdateMessage with an encrypted vote");
+	if (g.m->pollupdatemessage && g.m->pollupdatemessage->vote) {
+		WaE2E__PollEncValue *v = g.m->pollupdatemessage->vote;
+
+		ok(wa_msgsecret_derive(secret, 32, pid, fx.aj, fx.bj, WA_SECRET_POLL_VOTE, vkey) == 0 &&
+		   v->encpayload.len > 16 && v->encpayload.len - 16 <= sizeof plain &&
+		   wa_poll_vote_decrypt(vkey, v->enciv.data, pid, fx.bj, v->encpayload.data, v->encpayload.len, plain) == 0 &&
+		   wa_poll_vote_decode(plain, v->encpayload.len - 16, hashes, 4, &nh) == 0, "vote decrypts with the poll secret");
+		wa_poll_option_hash("Yes", yes);
+		ok(nh == 1 && memcmp(hashes[0], yes, 32) == 0, "the vote is for \"Yes\"");
+		is_str(g.m->pollupdatemessage->pollcreationmessagekey->id, pid, "vote names the poll");
 	}
+	simtest_got_free(&g);
+	simtest_recv_msg(&fx.cb, &g);
+	simtest_got_free(&g);
+}
 
-	/* poll: A's companion creates one, B's phone votes (7.7) */
-	{
-		WaE2E__Message msg = WA_E2_E__MESSAGE__INIT;
-		WaE2E__PollCreationMessage pc = WA_E2_E__POLL_CREATION_MESSAGE__INIT;
-		WaE2E__PollCreationMessage__Option o1 = WA_E2_E__POLL_CREATION_MESSAGE__OPTION__INIT,
-						   o2 = WA_E2_E__POLL_CREATION_MESSAGE__OPTION__INIT, *opts[2] = { &o1, &o2 };
-		WaE2E__MessageContextInfo mci = WA_E2_E__MESSAGE_CONTEXT_INFO__INIT;
-		const char *peer[] = { bj, cb.jid }, *own[] = { aj };
-		uint8_t secret[32], vkey[32], yes[32], plain[256], hashes[4][32];
-		char pid[64];
-		size_t nh = 0;
+/* offline delivery: B's companion away, two messages, reconnect */
+static void offline_delivery(struct simtest_ctx *t)
+{
+	struct simtest_got g;
+	char id2[64];
 
-		wa_random(secret, 32);
-		o1.optionname = "Yes";
-		o2.optionname = "No";
-		pc.name = "Lunch?";
-		pc.n_options = 2;
-		pc.options = opts;
-		pc.has_selectableoptionscount = 1;
-		pc.selectableoptionscount = 1;
-		mci.has_messagesecret = 1;
-		mci.messagesecret.data = secret;
-		mci.messagesecret.len = 32;
-		msg.pollcreationmessage = &pc;
-		msg.messagecontextinfo = &mci;
-		is_int(send_msg(&ca, bj, peer, 2, own, 1, &msg, "poll", pid), 0, "A sends a poll");
-		simtest_recv_msg(&cb, &g);
-		simtest_got_free(&g);
-		is_str(box_field(PB, "inbox", pid, "type"), "poll", "B's phone has the poll");
-		snprintf(body, sizeof body, "{\"to\":\"" PA "\",\"pollVote\":{\"messageId\":\"%s\",\"options\":[\"Yes\"]}}", pid);
-		is_int(phone_send(PB, body, NULL), 200, "B's phone votes");
-		is_int(simtest_recv_msg(&ca, &g), 0, "A decrypts the vote message");
-		ok(g.m->pollupdatemessage && g.m->pollupdatemessage->vote && g.m->pollupdatemessage->vote->has_encpayload,
-		   "pollUpdateMessage with an encrypted vote");
-		if (g.m->pollupdatemessage && g.m->pollupdatemessage->vote) {
-			WaE2E__PollEncValue *v = g.m->pollupdatemessage->vote;
-
-			ok(wa_msgsecret_derive(secret, 32, pid, aj, bj, WA_SECRET_POLL_VOTE, vkey) == 0 &&
-			   v->encpayload.len > 16 && v->encpayload.len - 16 <= sizeof plain &&
-			   wa_poll_vote_decrypt(vkey, v->enciv.data, pid, bj, v->encpayload.data, v->encpayload.len, plain) == 0 &&
-			   wa_poll_vote_decode(plain, v->encpayload.len - 16, hashes, 4, &nh) == 0, "vote decrypts with the poll secret");
-			wa_poll_option_hash("Yes", yes);
-			ok(nh == 1 && memcmp(hashes[0], yes, 32) == 0, "the vote is for \"Yes\"");
-			is_str(g.m->pollupdatemessage->pollcreationmessagekey->id, pid, "vote names the poll");
-		}
-		simtest_got_free(&g);
-		simtest_recv_msg(&cb, &g);
-		simtest_got_free(&g);
-	}
-
-	/* offline delivery: B's companion away, two messages, reconnect */
-	waclient_close(cb.c);
+	waclient_close(fx.cb.c);
 	usleep(100000);
-	is_int(phone_send(PA, "{\"to\":\"" PB "\",\"text\":\"while away 1\"}", id2), 200, "A's phone sends while B offline");
-	simtest_recv_msg(&ca, &g); /* A's own device-sent copy */
+	is_int(phone_send(t, PA, "{\"to\":\"" PB "\",\"text\":\"while away 1\"}", id2), 200, "A's phone sends while B offline");
+	simtest_recv_msg(&fx.ca, &g); /* A's own device-sent copy */
 	simtest_got_free(&g);
 	{
-		const char *peer[] = { bj, cb.jid }, *own[] = { aj };
+		const char *peer[] = { fx.bj, fx.cb.jid }, *own[] = { fx.aj };
 
-		is_int(send_text(&ca, bj, peer, 2, own, 1, "while away 2", NULL), 0, "A's companion sends while B offline");
+		is_int(send_text(&fx.ca, fx.bj, peer, 2, own, 1, "while away 2", NULL), 0, "A's companion sends while B offline");
 	}
-	is_int(simtest_comp_login(&cb), 0, "B's companion logs in again");
+	is_int(simtest_comp_login(&fx.cb), 0, "B's companion logs in again");
 	{
 		struct wa_node *n = NULL;
 		int msgs = 0, marker = -1, ordered = 1, texts = 0;
 
 		for (int i = 0; i < 20 && marker < 0; i++) {
-			if (waclient_recv(cb.c, T_MS, &n) != 0)
+			if (waclient_recv(fx.cb.c, T_MS, &n) != 0)
 				break;
 			if (strcmp(n->tag, "message") == 0) {
 				msgs++;
 				if (wa_node_attr(n, "offline") == NULL || marker >= 0)
 					ordered = 0;
-				if (simtest_decode_msg(&cb, n, &g) == 0 && strncmp(text_of(&g), "while away ", 11) == 0)
+				if (simtest_decode_msg(&fx.cb, n, &g) == 0 && strncmp(text_of(&g), "while away ", 11) == 0)
 					texts++;
 				simtest_got_free(&g);
 			} else if (strcmp(n->tag, "ib") == 0 && wa_node_child(n, "offline")) {
@@ -671,457 +714,577 @@ int main(void)
 		is_int(texts, 2, "both decrypt to what was sent");
 		ok(marker >= 2, "then <ib><offline count=N/></ib>");
 	}
+}
 
-	/* retry receipt answered by the phone with a fresh session */
-	is_int(phone_send(PA, "{\"to\":\"" PB "\",\"text\":\"retry me\"}", id2), 200, "A's phone sends again");
-	is_int(simtest_recv_msg(&cb, &g), 0, "B's companion gets it");
+/* retry receipt answered by the phone with a fresh session */
+static void retry_receipt_resend(struct simtest_ctx *t)
+{
+	struct simtest_got g;
+	char id2[64];
+
+	is_int(phone_send(t, PA, "{\"to\":\"" PB "\",\"text\":\"retry me\"}", id2), 200, "A's phone sends again");
+	is_int(simtest_recv_msg(&fx.cb, &g), 0, "B's companion gets it");
 	simtest_got_free(&g);
-	simtest_recv_msg(&ca, &g);
+	simtest_recv_msg(&fx.ca, &g);
 	simtest_got_free(&g);
 	{
-		struct wa_node *rr = wa_node_new_attrs("receipt", "id", id2, "to", aj, "type", "retry", NULL), *rt, *ack = NULL;
+		struct wa_node *rr = wa_node_new_attrs("receipt", "id", id2, "to", fx.aj, "type", "retry", NULL), *rt, *ack = NULL;
 
 		rt = wa_node_add_new(rr, "retry");
 		wa_node_set_attr(rt, "count", "1");
 		wa_node_set_attr(rt, "id", id2);
 		wa_node_set_attr(rt, "t", "1");
 		wa_node_set_attr(rt, "v", "1");
-		wa_sig_add_registration(cb.sig, rr);
-		is_int(waclient_send(cb.c, rr), 0, "B's companion sends a retry receipt");
-		waclient_recv_tag(cb.c, "ack", T_MS, &ack);
+		wa_sig_add_registration(fx.cb.sig, rr);
+		is_int(waclient_send(fx.cb.c, rr), 0, "B's companion sends a retry receipt");
+		waclient_recv_tag(fx.cb.c, "ack", T_MS, &ack);
 		wa_node_free(ack);
 		wa_node_free(rr);
 	}
-	is_int(simtest_recv_msg(&cb, &g), 0, "the phone re-sends, decryptable");
+	is_int(simtest_recv_msg(&fx.cb, &g), 0, "the phone re-sends, decryptable");
 	is_str(g.id, id2, "same message id");
 	is_str(g.count, "1", "enc carries the retry count");
 	is_str(g.enc_type, "pkmsg", "re-encrypted with a fresh session (pkmsg)");
 	is_str(text_of(&g), "retry me", "same text");
 	simtest_got_free(&g);
+}
 
-	/* media (§9): media_conn, upload, message, download, decrypt */
+/* media (§9): media_conn, upload, message, download, decrypt */
+static void media_upload(struct simtest_ctx *t)
+{
+	char host[128] = "", auth[128] = "", url[1024], tok[45], dp[256] = "", id[64];
+	uint8_t plain[3000], mkey[32], *enc = NULL;
+	size_t elen = 0;
+	struct wa_media_info info;
+	struct simtest_resp rs;
+	struct simtest_got g;
+	long st;
+
+	for (size_t i = 0; i < sizeof plain; i++)
+		plain[i] = (uint8_t)(i * 7 + 3);
+	ok(media_conn(&fx.ca, host, sizeof host, auth, sizeof auth) == 0, "media_conn answered");
+	ok(strstr(host, "127.0.0.1:") == host && auth[0], "media host points at wa-sim, auth given");
+	wa_media_new_key(mkey);
+	wa_media_encrypt(WA_MEDIA_IMAGE, mkey, plain, sizeof plain, &enc, &elen, &info);
+	wa_media_upload_token(info.file_enc_sha256, 1, tok);
 	{
-		struct wa_node *iq = wa_node_new_attrs("iq", "xmlns", "w:m", "type", "set", NULL), *rep = NULL, *mc;
-		char host[128] = "", auth[128] = "", url[1024], tok[45], dp[256] = "";
-		uint8_t plain[3000], mkey[32], *enc = NULL, *dec = NULL;
-		size_t elen = 0, dlen = 0;
-		struct wa_media_info info;
-		struct simtest_resp rs;
-		long st;
+		char etok[140];
+		CURL *h = curl_easy_init();
+		char *e = curl_easy_escape(h, tok, 0);
 
-		for (size_t i = 0; i < sizeof plain; i++)
-			plain[i] = (uint8_t)(i * 7 + 3);
-		wa_node_add_new(iq, "media_conn");
-		ok(waclient_iq(ca.c, iq, T_MS, &rep) == 0 && (mc = wa_node_child(rep, "media_conn")) != NULL,
-		   "media_conn answered");
-		mc = wa_node_child(rep, "media_conn");
-		snprintf(host, sizeof host, "%s", wa_node_attr_or(wa_node_child(mc, "host"), "hostname", ""));
-		snprintf(auth, sizeof auth, "%s", wa_node_attr_or(mc, "auth", ""));
-		ok(strstr(host, "127.0.0.1:") == host && auth[0], "media host points at wa-sim, auth given");
-		wa_node_free(iq);
-		wa_node_free(rep);
-		wa_media_new_key(mkey);
-		wa_media_encrypt(WA_MEDIA_IMAGE, mkey, plain, sizeof plain, &enc, &elen, &info);
-		wa_media_upload_token(info.file_enc_sha256, 1, tok);
-		{
-			char etok[140];
-			CURL *h = curl_easy_init();
-			char *e = curl_easy_escape(h, tok, 0);
-
-			snprintf(etok, sizeof etok, "%s", e);
-			curl_free(e);
-			curl_easy_cleanup(h);
-			snprintf(url, sizeof url, "https://%s/mms/image/%s?auth=wrong&token=%s", host, tok, etok);
-			is_int(simtest_http("POST", url, enc, elen, &rs), 401, "upload with a wrong auth -> 401");
-			free(rs.data);
-			is_int(simtest_http_ca("POST", url, enc, elen, NULL, &rs), 0,
-			       "HTTPS without trusting wa-sim's media-cert.pem fails verification");
-			free(rs.data);
-			snprintf(url, sizeof url, "https://%s/mms/image/%s?auth=%s&token=%s", host, tok, auth, etok);
-		}
-		st = simtest_http("POST", url, enc, elen, &rs);
-		is_int(st, 200, "encrypted image uploaded");
-		{
-			json_t *jr = rs.data ? json_loads(rs.data, 0, NULL) : NULL;
-
-			const char *uu = json_string_value(json_object_get(jr, "url"));
-
-			snprintf(dp, sizeof dp, "%s", json_string_value(json_object_get(jr, "direct_path")) ?
-						       json_string_value(json_object_get(jr, "direct_path")) : "");
-			ok(uu && strncmp(uu, "https://", 8) == 0 && strstr(uu, host) == uu + 8, "upload answer url is https://<host>...");
-			json_decref(jr);
-		}
+		snprintf(etok, sizeof etok, "%s", e);
+		curl_free(e);
+		curl_easy_cleanup(h);
+		snprintf(url, sizeof url, "https://%s/mms/image/%s?auth=wrong&token=%s", host, tok, etok);
+		is_int(simtest_http("POST", url, enc, elen, &rs), 401, "upload with a wrong auth -> 401");
 		free(rs.data);
-		ok(dp[0] == '/', "answer has a direct_path");
-		{
-			struct simtest_resp r2;
-
-			snprintf(url, sizeof url, "http://%s%s", host, dp);
-			ok(simtest_http("GET", url, NULL, 0, &r2) == 200 && r2.len == elen && memcmp(r2.data, enc, elen) == 0,
-			   "the same port also serves plain HTTP (the uploaded bytes)");
-			free(r2.data);
-		}
-		{
-			WaE2E__Message msg = WA_E2_E__MESSAGE__INIT;
-			WaE2E__ImageMessage img = WA_E2_E__IMAGE_MESSAGE__INIT;
-			const char *peer[] = { bj, cb.jid }, *own[] = { aj };
-			char imgurl[400];
-
-			snprintf(imgurl, sizeof imgurl, "https://%s%s", host, dp);
-			img.url = imgurl;
-			img.directpath = dp;
-			img.mimetype = "image/jpeg";
-			img.caption = "a picture";
-			img.has_mediakey = img.has_filesha256 = img.has_fileencsha256 = img.has_filelength = 1;
-			img.mediakey.data = mkey;
-			img.mediakey.len = 32;
-			img.filesha256.data = info.file_sha256;
-			img.filesha256.len = 32;
-			img.fileencsha256.data = info.file_enc_sha256;
-			img.fileencsha256.len = 32;
-			img.filelength = sizeof plain;
-			msg.imagemessage = &img;
-			is_int(send_msg(&ca, bj, peer, 2, own, 1, &msg, "media", id), 0, "image message sent");
-		}
-		is_int(simtest_recv_msg(&cb, &g), 0, "B's companion decrypts the image message");
-		ok(g.m->imagemessage && strcmp(g.m->imagemessage->caption, "a picture") == 0, "caption");
-		simtest_got_free(&g);
-		is_str(box_field(PB, "inbox", id, "type"), "image", "B's phone: image");
-		is_str(box_field(PB, "inbox", id, "mediaOk"), "true", "B's phone downloaded and decrypted it");
-		is_str(box_field(PB, "inbox", id, "caption"), "a picture", "inbox caption");
-		free(enc);
-		enc = NULL;
-
-		/* phone -> companion image */
-		{
-			char b64[64];
-			static const uint8_t pic[] = "not really a jpeg, but bytes";
-
-			wa_base64_encode(pic, sizeof pic, b64);
-			snprintf(body, sizeof body, "{\"to\":\"" PA "\",\"image\":{\"data\":\"%s\",\"caption\":\"pic\"}}", b64);
-			is_int(phone_send(PB, body, NULL), 200, "B's phone sends an image");
-			is_int(simtest_recv_msg(&ca, &g), 0, "A's companion decrypts it");
-			ok(g.m->imagemessage && g.m->imagemessage->directpath && g.m->imagemessage->has_mediakey, "image message with key and path");
-			if (g.m->imagemessage && g.m->imagemessage->directpath) {
-				ok(g.m->imagemessage->url && strncmp(g.m->imagemessage->url, "https://", 8) == 0, "message URL is https://");
-				snprintf(url, sizeof url, "https://%s%s&hash=x&mms-type=image&__wa-mms=", host, g.m->imagemessage->directpath);
-				is_int(simtest_http("GET", url, NULL, 0, &rs), 200, "download from the media host over HTTPS");
-				is_int(wa_media_decrypt(WA_MEDIA_IMAGE, g.m->imagemessage->mediakey.data, (uint8_t *)rs.data, rs.len,
-							g.m->imagemessage->fileencsha256.data, g.m->imagemessage->filesha256.data,
-							&dec, &dlen, &info), 0, "decrypts with the message's key and hashes");
-				ok(dlen == sizeof pic && dec && memcmp(dec, pic, dlen) == 0, "same bytes the phone sent");
-				free(dec);
-				free(rs.data);
-			}
-			simtest_got_free(&g);
-			simtest_recv_msg(&cb, &g);
-			simtest_got_free(&g);
-		}
-		/* phone -> companion document and voice note: keys per media type (9.2) */
-		{
-			char b64[80];
-			static const uint8_t docb[] = "%PDF-1.4 not really a pdf";
-			static const uint8_t voice[] = "OggS not really opus";
-
-			wa_base64_encode(docb, sizeof docb, b64);
-			snprintf(body, sizeof body, "{\"to\":\"" PA "\",\"type\":\"document\",\"data\":\"%s\","
-				 "\"fileName\":\"report.pdf\",\"caption\":\"the report\"}", b64);
-			is_int(phone_send(PB, body, NULL), 200, "B's phone sends a document");
-			is_int(simtest_recv_msg(&ca, &g), 0, "A's companion decrypts it");
-			ok(g.m->documentmessage && g.m->documentmessage->filename &&
-				   strcmp(g.m->documentmessage->filename, "report.pdf") == 0 &&
-				   strcmp(g.m->documentmessage->mimetype, "application/pdf") == 0,
-			   "documentMessage with fileName and the default mimetype");
-			if (g.m->documentmessage && g.m->documentmessage->directpath) {
-				snprintf(url, sizeof url, "https://%s%s&hash=x&mms-type=document&__wa-mms=", host,
-					 g.m->documentmessage->directpath);
-				is_int(simtest_http("GET", url, NULL, 0, &rs), 200, "document downloaded over HTTPS");
-				is_int(wa_media_decrypt(WA_MEDIA_DOCUMENT, g.m->documentmessage->mediakey.data, (uint8_t *)rs.data,
-							rs.len, g.m->documentmessage->fileencsha256.data,
-							g.m->documentmessage->filesha256.data, &dec, &dlen, &info), 0,
-				       "decrypts with Document keys");
-				ok(dlen == sizeof docb && dec && memcmp(dec, docb, dlen) == 0, "the document's bytes");
-				free(dec);
-				dec = NULL;
-				free(rs.data);
-			}
-			simtest_got_free(&g);
-			simtest_recv_msg(&cb, &g);
-			simtest_got_free(&g);
-
-			wa_base64_encode(voice, sizeof voice, b64);
-			snprintf(body, sizeof body, "{\"to\":\"" PA "\",\"ptt\":{\"data\":\"%s\",\"seconds\":3}}", b64);
-			is_int(phone_send(PB, body, NULL), 200, "B's phone sends a voice note");
-			is_int(simtest_recv_msg(&ca, &g), 0, "A's companion decrypts it");
-			ok(g.m->audiomessage && g.m->audiomessage->ptt && g.m->audiomessage->seconds == 3,
-			   "audioMessage with PTT and seconds");
-			if (g.m->audiomessage && g.m->audiomessage->directpath) {
-				snprintf(url, sizeof url, "https://%s%s", host, g.m->audiomessage->directpath);
-				is_int(simtest_http("GET", url, NULL, 0, &rs), 200, "voice note downloaded");
-				ok(wa_media_decrypt(WA_MEDIA_PTT, g.m->audiomessage->mediakey.data, (uint8_t *)rs.data, rs.len,
-						    g.m->audiomessage->fileencsha256.data, g.m->audiomessage->filesha256.data,
-						    &dec, &dlen, &info) == 0 && dlen == sizeof voice && memcmp(dec, voice, dlen) == 0,
-				   "decrypts with Audio keys to the same bytes");
-				free(dec);
-				dec = NULL;
-				free(rs.data);
-			}
-			simtest_got_free(&g);
-			simtest_recv_msg(&cb, &g);
-			simtest_got_free(&g);
-			is_int(phone_send(PB, "{\"to\":\"" PA "\",\"type\":\"hologram\",\"data\":\"AAAA\"}", NULL), 400,
-			       "an unknown media type -> 400");
-		}
+		is_int(simtest_http_ca("POST", url, enc, elen, NULL, &rs), 0,
+		       "HTTPS without trusting wa-sim's media-cert.pem fails verification");
+		free(rs.data);
+		snprintf(url, sizeof url, "https://%s/mms/image/%s?auth=%s&token=%s", host, tok, auth, etok);
 	}
-
-	/* groups (§10) */
+	st = simtest_http("POST", url, enc, elen, &rs);
+	is_int(st, 200, "encrypted image uploaded");
 	{
-		struct wa_node *cr = wa_node_new_attrs("create", "subject", "Team", NULL), *rep, *p;
-		char gjid[64] = "", tag[32], cj[64];
+		json_t *jr = rs.data ? json_loads(rs.data, 0, NULL) : NULL;
 
-		snprintf(cj, sizeof cj, "%s@s.whatsapp.net", PC);
-		p = wa_node_add_new(cr, "participant");
-		wa_node_set_attr(p, "jid", bj);
-		p = wa_node_add_new(cr, "participant");
-		wa_node_set_attr(p, "jid", cj);
-		rep = g2(&ca, "set", "g.us", cr);
-		ok(rep && wa_node_attr_is(rep, "type", "result") && wa_node_child(rep, "group"), "A creates a group");
-		snprintf(gjid, sizeof gjid, "%s@g.us", wa_node_attr_or(wa_node_child(rep, "group"), "id", "x"));
-		is_int((int)wa_node_count(wa_node_child(rep, "group"), "participant"), 3, "three participants");
-		ok(wa_node_attr_is(wa_node_child_at(wa_node_child(rep, "group"), 0), "type", "superadmin"), "creator is superadmin");
-		wa_node_free(rep);
-		is_int(recv_gp2(&cb, tag, sizeof tag), 0, "B's companion gets a w:gp2 notification");
-		is_str(tag, "create", "a create notification");
-		rep = g2(&cb, "get", gjid, wa_node_new_attrs("query", "request", "interactive", NULL));
-		is_str(wa_node_attr(wa_node_child(rep, "group"), "subject"), "Team", "metadata query gives the subject");
-		wa_node_free(rep);
-		rep = g2(&cb, "get", "g.us", wa_node_new("participating"));
-		is_int((int)wa_node_count(wa_node_child(rep, "groups"), "group"), 1, "participating list has the group");
-		wa_node_free(rep);
+		const char *uu = json_string_value(json_object_get(jr, "url"));
 
-		/* sender keys: A's companion to the group */
-		{
-			const char *cjids[] = { cj };
-			const char *devs[] = { bj, cb.jid, cj, aj };
-
-			is_int(simtest_fetch_sessions(&ca, cjids, 1, NULL), 1, "A fetches C's phone bundle");
-			is_int(send_group(&ca, gjid, devs, 4, "hello team", id), 0, "A sends SKDMs + skmsg, acked");
-		}
-		is_int(simtest_recv_msg(&cb, &g), 0, "B's companion decrypts the group message (SKDM then skmsg)");
-		is_str(text_of(&g), "hello team", "group text");
-		is_str(g.from, gjid, "from the group");
-		is_str(g.participant, ca.jid, "participant is A's device");
-		is_str(g.enc_type, "skmsg", "last enc is skmsg");
-		simtest_got_free(&g);
-		is_int(send_receipt(&cb, id, gjid, "read", ca.jid), 0, "B's companion sends a group read receipt, acked");
-		type[0] = '\0';
-		for (int i = 0; i < 6 && strcmp(type, "read") != 0; i++) /* delivery receipts of the members come too */
-			if (recv_receipt(&ca, id, from, type, sizeof from) != 0)
-				break;
-		is_str(type, "read", "A's companion gets the read receipt for the group message");
-		is_str(from, gjid, "from the group");
-		is_str(box_field(PB, "inbox", id, "text"), "hello team", "B's phone decrypted it");
-		is_str(box_field(PC, "inbox", id, "text"), "hello team", "C's phone decrypted it");
-		is_str(box_field(PC, "inbox", id, "chat"), gjid, "chat is the group");
-		{
-			const char *devs[] = { bj, cb.jid, cj, aj };
-
-			is_int(send_group(&ca, gjid, devs, 0, "second", id), 0, "second group message: skmsg only");
-		}
-		is_int(simtest_recv_msg(&cb, &g), 0, "B's companion decrypts it with the stored sender key");
-		is_str(text_of(&g), "second", "second text");
-		simtest_got_free(&g);
-		is_str(box_field(PC, "inbox", id, "text"), "second", "C's phone too");
-
-		/* a phone to the group */
-		snprintf(body, sizeof body, "{\"to\":\"%s\",\"text\":\"from bob phone\"}", gjid);
-		is_int(phone_send(PB, body, id2), 200, "B's phone sends to the group");
-		is_int(simtest_recv_msg(&ca, &g), 0, "A's companion decrypts the phone's group message");
-		is_str(text_of(&g), "from bob phone", "text");
-		is_str(g.participant, bj, "participant is B's phone");
-		simtest_got_free(&g);
-		is_int(simtest_recv_msg(&cb, &g), 0, "B's own companion gets it too");
-		simtest_got_free(&g);
-		is_str(box_field(PC, "inbox", id2, "text"), "from bob phone", "C's phone decrypted it");
-
-		/* changes */
-		cr = wa_node_new("subject");
-		wa_node_set_bytes(cr, "Team 2", 6);
-		rep = g2(&ca, "set", gjid, cr);
-		ok(rep && wa_node_attr_is(rep, "type", "result"), "subject changed");
-		wa_node_free(rep);
-		is_int(recv_gp2(&cb, tag, sizeof tag), 0, "notification");
-		is_str(tag, "subject", "subject notification");
-		cr = wa_node_new("promote");
-		wa_node_set_attr(wa_node_add_new(cr, "participant"), "jid", bj);
-		rep = g2(&ca, "set", gjid, cr);
-		ok(rep && wa_node_child(rep, "promote") && !wa_node_attr(wa_node_path(rep, "promote", "participant", NULL), "error"),
-		   "B promoted");
-		wa_node_free(rep);
-		recv_gp2(&cb, tag, sizeof tag);
-		is_str(tag, "promote", "promote notification");
-		cr = wa_node_new("remove");
-		wa_node_set_attr(wa_node_add_new(cr, "participant"), "jid", cj);
-		rep = g2(&cb, "set", gjid, cr);
-		ok(rep && wa_node_attr_is(rep, "type", "result"), "B (now admin) removes C");
-		wa_node_free(rep);
-		/* settings: announcement blocks non-admins, ephemeral shows in metadata */
-		cr = wa_node_new("demote");
-		wa_node_set_attr(wa_node_add_new(cr, "participant"), "jid", bj);
-		wa_node_free(g2(&ca, "set", gjid, cr));
-		rep = g2(&ca, "set", gjid, wa_node_new("announcement"));
-		ok(rep && wa_node_attr_is(rep, "type", "result"), "announcement mode on");
-		wa_node_free(rep);
-		{
-			struct wa_node *n = wa_node_new_attrs("message", "id", "3EB0ANN00000000000000001", "to", gjid, "type", "text", NULL),
-				       *e = wa_node_add_new(n, "enc"), *ack = NULL;
-
-			wa_node_set_attr(e, "v", "2");
-			wa_node_set_attr(e, "type", "skmsg");
-			wa_node_set_bytes(e, "x", 1);
-			waclient_send(cb.c, n);
-			ok(waclient_recv_tag(cb.c, "ack", T_MS, &ack) == 0 && wa_node_attr_is(ack, "error", "403"),
-			   "a non-admin's group message in announcement mode is refused (ack error 403)");
-			wa_node_free(ack);
-			wa_node_free(n);
-		}
-		rep = g2(&cb, "set", gjid, wa_node_new("not_announcement"));
-		ok(rep && wa_node_attr_is(rep, "type", "error"), "a non-admin cannot change settings");
-		wa_node_free(rep);
-		cr = wa_node_new_attrs("ephemeral", "expiration", "86400", NULL);
-		wa_node_free(g2(&ca, "set", gjid, cr));
-		rep = g2(&cb, "get", gjid, wa_node_new_attrs("query", "request", "interactive", NULL));
-		is_str(wa_node_attr(wa_node_path(rep, "group", "ephemeral", NULL), "expiration"), "86400", "ephemeral in metadata");
-		ok(wa_node_path(rep, "group", "announcement", NULL) != NULL, "announcement in metadata");
-		wa_node_free(rep);
-		wa_node_free(g2(&ca, "set", gjid, wa_node_new("not_announcement")));
-
-		rep = g2(&ca, "get", gjid, wa_node_new("invite"));
-		ok(wa_node_attr(wa_node_child(rep, "invite"), "code") != NULL, "invite code");
-		wa_node_free(rep);
-		rep = g2(&cb, "get", gjid, wa_node_new_attrs("query", "request", "interactive", NULL));
-		is_int((int)wa_node_count(wa_node_child(rep, "group"), "participant"), 2, "two members left");
-		wa_node_free(rep);
-		cr = wa_node_new("leave");
-		wa_node_set_attr(wa_node_add_new(cr, "group"), "id", gjid);
-		rep = g2(&cb, "set", "g.us", cr);
-		ok(rep && wa_node_attr_is(rep, "type", "result"), "B leaves");
-		wa_node_free(rep);
-		rep = g2(&cb, "get", gjid, wa_node_new_attrs("query", "request", "interactive", NULL));
-		ok(rep && wa_node_attr_is(rep, "type", "error"), "metadata after leaving -> error");
-		wa_node_free(rep);
-
-		/* admin: a phone creates a group */
-		is_int(admin("POST", "/admin/groups", "{\"phone\":\"" PC "\",\"subject\":\"Carol's\",\"participants\":[\"" PA "\"]}",
-			     &j), 201, "POST /admin/groups as phone C");
-		snprintf(gjid, sizeof gjid, "%s", json_string_value(json_object_get(j, "jid")) ?
-						  json_string_value(json_object_get(j, "jid")) : "");
-		json_decref(j);
-		for (int i = 0; i < 6 && strcmp(tag, "create") != 0; i++)
-			if (recv_gp2(&ca, tag, sizeof tag) != 0)
-				break;
-		is_str(tag, "create", "A's companion is told about the new group");
-
-		/* admin: the phones change its settings (the same rules as over w:g2) */
-		{
-			char path[128], code[32] = "", code2[32] = "";
-			static const struct {
-				const char *body, *tag, *name;
-			} steps[] = {
-				{ "{\"phone\":\"" PC "\",\"action\":\"description\",\"description\":\"rules\"}", "description",
-				  "C sets the description" },
-				{ "{\"phone\":\"" PC "\",\"action\":\"announcement\"}", "announcement", "C: only admins post" },
-				{ "{\"phone\":\"" PC "\",\"action\":\"locked\"}", "locked", "C locks the settings" },
-				{ "{\"phone\":\"" PC "\",\"action\":\"ephemeral\",\"expiration\":604800}", "ephemeral",
-				  "C turns on disappearing messages" },
-			};
-
-			snprintf(path, sizeof path, "/admin/groups/%s", gjid);
-			for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
-				is_int(admin("POST", path, steps[i].body, NULL), 200, steps[i].name);
-				is_int(recv_gp2(&ca, tag, sizeof tag), 0, "A's companion gets the w:gp2 notification");
-				is_str(tag, steps[i].tag, "of that setting");
-			}
-			is_int(admin("POST", path, "{\"phone\":\"" PA "\",\"action\":\"unlocked\"}", NULL), 403,
-			       "A (not an admin) cannot unlock -> 403");
-			is_int(admin("POST", path, "{\"phone\":\"" PC "\",\"action\":\"ephemeral\"}", NULL), 400,
-			       "ephemeral without expiration -> 400");
-			r = g2(&ca, "get", gjid, wa_node_new_attrs("query", "request", "interactive", NULL));
-			u = r ? wa_node_child(r, "group") : NULL;
-			ok(u && wa_node_child(u, "announcement") && wa_node_child(u, "locked") &&
-				   wa_node_attr_is(wa_node_child(u, "ephemeral"), "expiration", "604800") &&
-				   wa_node_child(u, "description"),
-			   "metadata shows description, announcement, locked, ephemeral");
-			wa_node_free(r);
-			ok(admin("POST", path, "{\"phone\":\"" PC "\",\"action\":\"invite-code\"}", &j) == 200 &&
-				   json_string_value(json_object_get(j, "code")),
-			   "C reads the invite code");
-			snprintf(code, sizeof code, "%s", json_string_value(json_object_get(j, "code")) ?
-							  json_string_value(json_object_get(j, "code")) : "");
-			json_decref(j);
-			is_int(admin("POST", path, "{\"phone\":\"" PA "\",\"action\":\"invite-code\"}", NULL), 403,
-			       "A (not an admin) may not read it");
-			is_int(admin("POST", path, "{\"phone\":\"" PB "\",\"action\":\"join\",\"code\":\"nope\"}", NULL), 404,
-			       "join with a wrong code -> 404");
-			snprintf(body, sizeof body, "{\"phone\":\"" PB "\",\"action\":\"join\",\"code\":\"%s\"}", code);
-			is_int(admin("POST", path, body, NULL), 200, "B's phone joins by the code");
-			is_int(recv_gp2(&ca, tag, sizeof tag), 0, "A's companion is told");
-			is_str(tag, "add", "as an add");
-			ok(admin("POST", path, "{\"phone\":\"" PC "\",\"action\":\"invite\"}", &j) == 200 &&
-				   json_string_value(json_object_get(j, "code")),
-			   "C revokes the invite code");
-			snprintf(code2, sizeof code2, "%s", json_string_value(json_object_get(j, "code")) ?
-							   json_string_value(json_object_get(j, "code")) : "");
-			json_decref(j);
-			ok(code2[0] && strcmp(code, code2) != 0, "a new code");
-			snprintf(body, sizeof body, "{\"phone\":\"" PA "\",\"action\":\"join\",\"code\":\"%s\"}", code);
-			is_int(admin("POST", path, body, NULL), 404, "the old code no longer works");
-		}
+		snprintf(dp, sizeof dp, "%s", json_string_value(json_object_get(jr, "direct_path")) ?
+					       json_string_value(json_object_get(jr, "direct_path")) : "");
+		ok(uu && strncmp(uu, "https://", 8) == 0 && strstr(uu, host) == uu + 8, "upload answer url is https://<host>...");
+		json_decref(jr);
 	}
-
-	/* status@broadcast: the audience is the listed devices */
+	free(rs.data);
+	ok(dp[0] == '/', "answer has a direct_path");
 	{
-		const char *devs[] = { bj, cb.jid };
+		struct simtest_resp r2;
 
-		is_int(send_group(&ca, "status@broadcast", devs, 2, "my status", id), 0, "A posts a status to B's devices");
-		is_int(simtest_recv_msg(&cb, &g), 0, "B's companion decrypts the status");
-		is_str(g.from, "status@broadcast", "from status@broadcast");
-		is_str(text_of(&g), "my status", "status text");
-		simtest_got_free(&g);
-		is_str(box_field(PB, "inbox", id, "chat"), "status@broadcast", "B's phone has it under status@broadcast");
+		snprintf(url, sizeof url, "http://%s%s", host, dp);
+		ok(simtest_http("GET", url, NULL, 0, &r2) == 200 && r2.len == elen && memcmp(r2.data, enc, elen) == 0,
+		   "the same port also serves plain HTTP (the uploaded bytes)");
+		free(r2.data);
 	}
-
-	/* fault injection: drop the next two deliveries to B's devices */
 	{
-		struct wa_node *n = NULL;
+		WaE2E__Message msg = WA_E2_E__MESSAGE__INIT;
+		WaE2E__ImageMessage img = WA_E2_E__IMAGE_MESSAGE__INIT;
+		const char *peer[] = { fx.bj, fx.cb.jid }, *own[] = { fx.aj };
+		char imgurl[400];
 
-		is_int(admin("POST", "/admin/faults", "{\"number\":\"" PB "\",\"dropMessages\":2}", NULL), 200,
-		       "POST /admin/faults dropMessages");
-		is_int(phone_send(PA, "{\"to\":\"" PB "\",\"text\":\"lost\"}", id2), 200, "A's phone sends (acked)");
-		is_str(box_field(PB, "inbox", id2, "id"), "", "B's phone never got it");
-		is_int(waclient_recv_tag(cb.c, "message", 300, &n), WACLIENT_ETIMEOUT, "B's companion never got it");
+		snprintf(imgurl, sizeof imgurl, "https://%s%s", host, dp);
+		img.url = imgurl;
+		img.directpath = dp;
+		img.mimetype = "image/jpeg";
+		img.caption = "a picture";
+		img.has_mediakey = img.has_filesha256 = img.has_fileencsha256 = img.has_filelength = 1;
+		img.mediakey.data = mkey;
+		img.mediakey.len = 32;
+		img.filesha256.data = info.file_sha256;
+		img.filesha256.len = 32;
+		img.fileencsha256.data = info.file_enc_sha256;
+		img.fileencsha256.len = 32;
+		img.filelength = sizeof plain;
+		msg.imagemessage = &img;
+		is_int(send_msg(&fx.ca, fx.bj, peer, 2, own, 1, &msg, "media", id), 0, "image message sent");
+	}
+	is_int(simtest_recv_msg(&fx.cb, &g), 0, "B's companion decrypts the image message");
+	ok(g.m->imagemessage && strcmp(g.m->imagemessage->caption, "a picture") == 0, "caption");
+	simtest_got_free(&g);
+	is_str(box_field(t, PB, "inbox", id, "type"), "image", "B's phone: image");
+	is_str(box_field(t, PB, "inbox", id, "mediaOk"), "true", "B's phone downloaded and decrypted it");
+	is_str(box_field(t, PB, "inbox", id, "caption"), "a picture", "inbox caption");
+	free(enc);
+}
+
+/* A media message B's phone sent to A, as A's companion got it, and one
+ * download of it (phone_media_send() .. phone_media_done()). */
+struct phone_media {
+	char host[128];             /* the media host (media_conn) */
+	char url[1024];
+	struct simtest_got g;       /* what A's companion decrypted */
+	struct simtest_resp rs;     /* the download */
+	uint8_t *dec;               /* its decryption */
+	size_t dlen;
+	struct wa_media_info info;
+};
+
+/* B's phone sends body (a media message to A; the assertion named what);
+ * A's companion decrypts it into pm->g (a second assertion). */
+static void phone_media_send(struct simtest_ctx *t, struct phone_media *pm, const char *body, const char *what)
+{
+	char auth[128];
+
+	memset(pm, 0, sizeof *pm);
+	media_conn(&fx.ca, pm->host, sizeof pm->host, auth, sizeof auth);
+	is_int(phone_send(t, PB, body, NULL), 200, what);
+	is_int(simtest_recv_msg(&fx.ca, &pm->g), 0, "A's companion decrypts it");
+}
+
+/* Free what pm holds; drop the device-sent copy B's own companion got. */
+static void phone_media_done(struct phone_media *pm)
+{
+	free(pm->dec);
+	free(pm->rs.data);
+	simtest_got_free(&pm->g);
+	simtest_recv_msg(&fx.cb, &pm->g);
+	simtest_got_free(&pm->g);
+}
+
+/* phone -> companion image */
+static void media_phone_image(struct simtest_ctx *t)
+{
+	static const uint8_t pic[] = "not really a jpeg, but bytes";
+	struct phone_media pm;
+	char b64[64], body[512];
+	WaE2E__ImageMessage *im;
+
+	wa_base64_encode(pic, sizeof pic, b64);
+	snprintf(body, sizeof body, "{\"to\":\"" PA "\",\"image\":{\"data\":\"%s\",\"caption\":\"pic\"}}", b64);
+	phone_media_send(t, &pm, body, "B's phone sends an image");
+	im = pm.g.m->imagemessage;
+	ok(im && im->directpath && im->has_mediakey, "image message with key and path");
+	if (im && im->directpath) {
+		ok(im->url && strncmp(im->url, "https://", 8) == 0, "message URL is https://");
+		snprintf(pm.url, sizeof pm.url, "https://%s%s&hash=x&mms-type=image&__wa-mms=", pm.host, im->directpath);
+		is_int(simtest_http("GET", pm.url, NULL, 0, &pm.rs), 200, "download from the media host over HTTPS");
+		is_int(wa_media_decrypt(WA_MEDIA_IMAGE, im->mediakey.data, (uint8_t *)pm.rs.data, pm.rs.len,
+					im->fileencsha256.data, im->filesha256.data, &pm.dec, &pm.dlen, &pm.info), 0,
+		       "decrypts with the message's key and hashes");
+		ok(pm.dlen == sizeof pic && pm.dec && memcmp(pm.dec, pic, pm.dlen) == 0, "same bytes the phone sent");
+	}
+	phone_media_done(&pm);
+}
+
+/* phone -> companion document and voice note: keys per media type (9.2) */
+static void media_phone_document(struct simtest_ctx *t)
+{
+	static const uint8_t docb[] = "%PDF-1.4 not really a pdf";
+	struct phone_media pm;
+	char b64[80], body[512];
+	WaE2E__DocumentMessage *dm;
+
+	wa_base64_encode(docb, sizeof docb, b64);
+	snprintf(body, sizeof body, "{\"to\":\"" PA "\",\"type\":\"document\",\"data\":\"%s\","
+		 "\"fileName\":\"report.pdf\",\"caption\":\"the report\"}", b64);
+	phone_media_send(t, &pm, body, "B's phone sends a document");
+	dm = pm.g.m->documentmessage;
+	ok(dm && dm->filename && strcmp(dm->filename, "report.pdf") == 0 && strcmp(dm->mimetype, "application/pdf") == 0,
+	   "documentMessage with fileName and the default mimetype");
+	if (dm && dm->directpath) {
+		snprintf(pm.url, sizeof pm.url, "https://%s%s&hash=x&mms-type=document&__wa-mms=", pm.host, dm->directpath);
+		is_int(simtest_http("GET", pm.url, NULL, 0, &pm.rs), 200, "document downloaded over HTTPS");
+		is_int(wa_media_decrypt(WA_MEDIA_DOCUMENT, dm->mediakey.data, (uint8_t *)pm.rs.data, pm.rs.len,
+					dm->fileencsha256.data, dm->filesha256.data, &pm.dec, &pm.dlen, &pm.info), 0,
+		       "decrypts with Document keys");
+		ok(pm.dlen == sizeof docb && pm.dec && memcmp(pm.dec, docb, pm.dlen) == 0, "the document's bytes");
+	}
+	phone_media_done(&pm);
+}
+
+static void media_phone_voice(struct simtest_ctx *t)
+{
+	static const uint8_t voice[] = "OggS not really opus";
+	struct phone_media pm;
+	char b64[80], body[512];
+	WaE2E__AudioMessage *am;
+
+	wa_base64_encode(voice, sizeof voice, b64);
+	snprintf(body, sizeof body, "{\"to\":\"" PA "\",\"ptt\":{\"data\":\"%s\",\"seconds\":3}}", b64);
+	phone_media_send(t, &pm, body, "B's phone sends a voice note");
+	am = pm.g.m->audiomessage;
+	ok(am && am->ptt && am->seconds == 3, "audioMessage with PTT and seconds");
+	if (am && am->directpath) {
+		snprintf(pm.url, sizeof pm.url, "https://%s%s", pm.host, am->directpath);
+		is_int(simtest_http("GET", pm.url, NULL, 0, &pm.rs), 200, "voice note downloaded");
+		ok(wa_media_decrypt(WA_MEDIA_PTT, am->mediakey.data, (uint8_t *)pm.rs.data, pm.rs.len, am->fileencsha256.data,
+				    am->filesha256.data, &pm.dec, &pm.dlen, &pm.info) == 0 &&
+			   pm.dlen == sizeof voice && memcmp(pm.dec, voice, pm.dlen) == 0,
+		   "decrypts with Audio keys to the same bytes");
+	}
+	phone_media_done(&pm);
+}
+
+static void media_unknown_type(struct simtest_ctx *t)
+{
+	is_int(phone_send(t, PB, "{\"to\":\"" PA "\",\"type\":\"hologram\",\"data\":\"AAAA\"}", NULL), 400,
+	       "an unknown media type -> 400");
+}
+
+/* groups (§10): A's companion creates one with B and C (fx.gjid) */
+static void group_create(struct simtest_ctx *t)
+{
+	struct wa_node *cr = wa_node_new_attrs("create", "subject", "Team", NULL), *rep, *p;
+	char tag[32];
+
+	p = wa_node_add_new(cr, "participant");
+	wa_node_set_attr(p, "jid", fx.bj);
+	p = wa_node_add_new(cr, "participant");
+	wa_node_set_attr(p, "jid", fx.cj);
+	rep = g2(&fx.ca, "set", "g.us", cr);
+	ok(rep && wa_node_attr_is(rep, "type", "result") && wa_node_child(rep, "group"), "A creates a group");
+	snprintf(fx.gjid, sizeof fx.gjid, "%s@g.us", wa_node_attr_or(wa_node_child(rep, "group"), "id", "x"));
+	is_int((int)wa_node_count(wa_node_child(rep, "group"), "participant"), 3, "three participants");
+	ok(wa_node_attr_is(wa_node_child_at(wa_node_child(rep, "group"), 0), "type", "superadmin"), "creator is superadmin");
+	wa_node_free(rep);
+	is_int(recv_gp2(&fx.cb, tag, sizeof tag), 0, "B's companion gets a w:gp2 notification");
+	is_str(tag, "create", "a create notification");
+	rep = g2(&fx.cb, "get", fx.gjid, wa_node_new_attrs("query", "request", "interactive", NULL));
+	is_str(wa_node_attr(wa_node_child(rep, "group"), "subject"), "Team", "metadata query gives the subject");
+	wa_node_free(rep);
+	rep = g2(&fx.cb, "get", "g.us", wa_node_new("participating"));
+	is_int((int)wa_node_count(wa_node_child(rep, "groups"), "group"), 1, "participating list has the group");
+	wa_node_free(rep);
+}
+
+/* sender keys: A's companion to the group */
+static void group_sender_keys(struct simtest_ctx *t)
+{
+	struct simtest_got g;
+	char id[64], from[64], type[64];
+
+	{
+		const char *cjids[] = { fx.cj };
+		const char *devs[] = { fx.bj, fx.cb.jid, fx.cj, fx.aj };
+
+		is_int(simtest_fetch_sessions(&fx.ca, cjids, 1, NULL), 1, "A fetches C's phone bundle");
+		is_int(send_group(&fx.ca, fx.gjid, devs, 4, "hello team", id), 0, "A sends SKDMs + skmsg, acked");
+	}
+	is_int(simtest_recv_msg(&fx.cb, &g), 0, "B's companion decrypts the group message (SKDM then skmsg)");
+	is_str(text_of(&g), "hello team", "group text");
+	is_str(g.from, fx.gjid, "from the group");
+	is_str(g.participant, fx.ca.jid, "participant is A's device");
+	is_str(g.enc_type, "skmsg", "last enc is skmsg");
+	simtest_got_free(&g);
+	is_int(send_receipt(&fx.cb, id, fx.gjid, "read", fx.ca.jid), 0, "B's companion sends a group read receipt, acked");
+	type[0] = '\0';
+	for (int i = 0; i < 6 && strcmp(type, "read") != 0; i++) /* delivery receipts of the members come too */
+		if (recv_receipt(&fx.ca, id, from, type, sizeof from) != 0)
+			break;
+	is_str(type, "read", "A's companion gets the read receipt for the group message");
+	is_str(from, fx.gjid, "from the group");
+	is_str(box_field(t, PB, "inbox", id, "text"), "hello team", "B's phone decrypted it");
+	is_str(box_field(t, PC, "inbox", id, "text"), "hello team", "C's phone decrypted it");
+	is_str(box_field(t, PC, "inbox", id, "chat"), fx.gjid, "chat is the group");
+	{
+		const char *devs[] = { fx.bj, fx.cb.jid, fx.cj, fx.aj };
+
+		is_int(send_group(&fx.ca, fx.gjid, devs, 0, "second", id), 0, "second group message: skmsg only");
+	}
+	is_int(simtest_recv_msg(&fx.cb, &g), 0, "B's companion decrypts it with the stored sender key");
+	is_str(text_of(&g), "second", "second text");
+	simtest_got_free(&g);
+	is_str(box_field(t, PC, "inbox", id, "text"), "second", "C's phone too");
+}
+
+/* a phone to the group */
+static void group_phone_send(struct simtest_ctx *t)
+{
+	struct simtest_got g;
+	char id2[64], body[512];
+
+	snprintf(body, sizeof body, "{\"to\":\"%s\",\"text\":\"from bob phone\"}", fx.gjid);
+	is_int(phone_send(t, PB, body, id2), 200, "B's phone sends to the group");
+	is_int(simtest_recv_msg(&fx.ca, &g), 0, "A's companion decrypts the phone's group message");
+	is_str(text_of(&g), "from bob phone", "text");
+	is_str(g.participant, fx.bj, "participant is B's phone");
+	simtest_got_free(&g);
+	is_int(simtest_recv_msg(&fx.cb, &g), 0, "B's own companion gets it too");
+	simtest_got_free(&g);
+	is_str(box_field(t, PC, "inbox", id2, "text"), "from bob phone", "C's phone decrypted it");
+}
+
+/* changes: subject, promote B, B (now admin) removes C */
+static void group_changes(struct simtest_ctx *t)
+{
+	struct wa_node *cr, *rep;
+	char tag[32];
+
+	cr = wa_node_new("subject");
+	wa_node_set_bytes(cr, "Team 2", 6);
+	rep = g2(&fx.ca, "set", fx.gjid, cr);
+	ok(rep && wa_node_attr_is(rep, "type", "result"), "subject changed");
+	wa_node_free(rep);
+	is_int(recv_gp2(&fx.cb, tag, sizeof tag), 0, "notification");
+	is_str(tag, "subject", "subject notification");
+	cr = wa_node_new("promote");
+	wa_node_set_attr(wa_node_add_new(cr, "participant"), "jid", fx.bj);
+	rep = g2(&fx.ca, "set", fx.gjid, cr);
+	ok(rep && wa_node_child(rep, "promote") && !wa_node_attr(wa_node_path(rep, "promote", "participant", NULL), "error"),
+	   "B promoted");
+	wa_node_free(rep);
+	recv_gp2(&fx.cb, tag, sizeof tag);
+	is_str(tag, "promote", "promote notification");
+	cr = wa_node_new("remove");
+	wa_node_set_attr(wa_node_add_new(cr, "participant"), "jid", fx.cj);
+	rep = g2(&fx.cb, "set", fx.gjid, cr);
+	ok(rep && wa_node_attr_is(rep, "type", "result"), "B (now admin) removes C");
+	wa_node_free(rep);
+}
+
+/* settings: announcement blocks non-admins, ephemeral shows in metadata */
+static void group_settings(struct simtest_ctx *t)
+{
+	struct wa_node *cr, *rep;
+
+	cr = wa_node_new("demote");
+	wa_node_set_attr(wa_node_add_new(cr, "participant"), "jid", fx.bj);
+	wa_node_free(g2(&fx.ca, "set", fx.gjid, cr));
+	rep = g2(&fx.ca, "set", fx.gjid, wa_node_new("announcement"));
+	ok(rep && wa_node_attr_is(rep, "type", "result"), "announcement mode on");
+	wa_node_free(rep);
+	{
+		struct wa_node *n = wa_node_new_attrs("message", "id", "3EB0ANN00000000000000001", "to", fx.gjid, "type", "text", NULL),
+			       *e = wa_node_add_new(n, "enc"), *ack = NULL;
+
+		wa_node_set_attr(e, "v", "2");
+		wa_node_set_attr(e, "type", "skmsg");
+		wa_node_set_bytes(e, "x", 1);
+		waclient_send(fx.cb.c, n);
+		ok(waclient_recv_tag(fx.cb.c, "ack", T_MS, &ack) == 0 && wa_node_attr_is(ack, "error", "403"),
+		   "a non-admin's group message in announcement mode is refused (ack error 403)");
+		wa_node_free(ack);
 		wa_node_free(n);
-		simtest_recv_msg(&ca, &g); /* A's own copy is not affected */
-		is_str(text_of(&g), "lost", "A's companion still got the device-sent copy");
-		simtest_got_free(&g);
-		is_int(phone_send(PA, "{\"to\":\"" PB "\",\"text\":\"found\"}", id2), 200, "next message");
-		is_int(simtest_recv_msg(&cb, &g), 0, "delivered again after the fault ran out");
-		is_str(text_of(&g), "found", "text");
-		simtest_got_free(&g);
-		simtest_recv_msg(&ca, &g);
-		simtest_got_free(&g);
 	}
+	rep = g2(&fx.cb, "set", fx.gjid, wa_node_new("not_announcement"));
+	ok(rep && wa_node_attr_is(rep, "type", "error"), "a non-admin cannot change settings");
+	wa_node_free(rep);
+	cr = wa_node_new_attrs("ephemeral", "expiration", "86400", NULL);
+	wa_node_free(g2(&fx.ca, "set", fx.gjid, cr));
+	rep = g2(&fx.cb, "get", fx.gjid, wa_node_new_attrs("query", "request", "interactive", NULL));
+	is_str(wa_node_attr(wa_node_path(rep, "group", "ephemeral", NULL), "expiration"), "86400", "ephemeral in metadata");
+	ok(wa_node_path(rep, "group", "announcement", NULL) != NULL, "announcement in metadata");
+	wa_node_free(rep);
+	wa_node_free(g2(&fx.ca, "set", fx.gjid, wa_node_new("not_announcement")));
+}
 
-	simtest_comp_free(&ca);
-	simtest_comp_free(&cb);
-	is_int(stop_sim(), 0, "wa-sim exits cleanly");
-	{
-		char cmd[300];
+/* invite code, members, B leaves */
+static void group_invite_leave(struct simtest_ctx *t)
+{
+	struct wa_node *cr, *rep;
 
-		snprintf(cmd, sizeof cmd, "rm -rf '%s'", state_dir);
-		if (system(cmd) != 0)
-			tap_diag("could not remove the state directory");
+	rep = g2(&fx.ca, "get", fx.gjid, wa_node_new("invite"));
+	ok(wa_node_attr(wa_node_child(rep, "invite"), "code") != NULL, "invite code");
+	wa_node_free(rep);
+	rep = g2(&fx.cb, "get", fx.gjid, wa_node_new_attrs("query", "request", "interactive", NULL));
+	is_int((int)wa_node_count(wa_node_child(rep, "group"), "participant"), 2, "two members left");
+	wa_node_free(rep);
+	cr = wa_node_new("leave");
+	wa_node_set_attr(wa_node_add_new(cr, "group"), "id", fx.gjid);
+	rep = g2(&fx.cb, "set", "g.us", cr);
+	ok(rep && wa_node_attr_is(rep, "type", "result"), "B leaves");
+	wa_node_free(rep);
+	rep = g2(&fx.cb, "get", fx.gjid, wa_node_new_attrs("query", "request", "interactive", NULL));
+	ok(rep && wa_node_attr_is(rep, "type", "error"), "metadata after leaving -> error");
+	wa_node_free(rep);
+}
+
+/* admin: a phone creates a group (fx.cgjid) */
+static void admin_group_create(struct simtest_ctx *t)
+{
+	char tag[32] = "";
+	json_t *j = NULL;
+
+	is_int(admin(t, "POST", "/admin/groups", "{\"phone\":\"" PC "\",\"subject\":\"Carol's\",\"participants\":[\"" PA "\"]}",
+		     &j), 201, "POST /admin/groups as phone C");
+	snprintf(fx.cgjid, sizeof fx.cgjid, "%s", json_string_value(json_object_get(j, "jid")) ?
+					  json_string_value(json_object_get(j, "jid")) : "");
+	json_decref(j);
+	for (int i = 0; i < 6 && strcmp(tag, "create") != 0; i++)
+		if (recv_gp2(&fx.ca, tag, sizeof tag) != 0)
+			break;
+	is_str(tag, "create", "A's companion is told about the new group");
+}
+
+/* admin: the phones change its settings (the same rules as over w:g2) */
+static void admin_group_settings(struct simtest_ctx *t)
+{
+	struct wa_node *r, *u;
+	char body[512], tag[32];
+	json_t *j = NULL;
+	char path[128], code[32] = "", code2[32] = "";
+	static const struct {
+		const char *body, *tag, *name;
+	} steps[] = {
+		{ "{\"phone\":\"" PC "\",\"action\":\"description\",\"description\":\"rules\"}", "description",
+		  "C sets the description" },
+		{ "{\"phone\":\"" PC "\",\"action\":\"announcement\"}", "announcement", "C: only admins post" },
+		{ "{\"phone\":\"" PC "\",\"action\":\"locked\"}", "locked", "C locks the settings" },
+		{ "{\"phone\":\"" PC "\",\"action\":\"ephemeral\",\"expiration\":604800}", "ephemeral",
+		  "C turns on disappearing messages" },
+	};
+
+	snprintf(path, sizeof path, "/admin/groups/%s", fx.cgjid);
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		is_int(admin(t, "POST", path, steps[i].body, NULL), 200, steps[i].name);
+		is_int(recv_gp2(&fx.ca, tag, sizeof tag), 0, "A's companion gets the w:gp2 notification");
+		is_str(tag, steps[i].tag, "of that setting");
 	}
-	curl_global_cleanup();
-	return tap_done();
+	is_int(admin(t, "POST", path, "{\"phone\":\"" PA "\",\"action\":\"unlocked\"}", NULL), 403,
+	       "A (not an admin) cannot unlock -> 403");
+	is_int(admin(t, "POST", path, "{\"phone\":\"" PC "\",\"action\":\"ephemeral\"}", NULL), 400,
+	       "ephemeral without expiration -> 400");
+	r = g2(&fx.ca, "get", fx.cgjid, wa_node_new_attrs("query", "request", "interactive", NULL));
+	u = r ? wa_node_child(r, "group") : NULL;
+	ok(u && wa_node_child(u, "announcement") && wa_node_child(u, "locked") &&
+		   wa_node_attr_is(wa_node_child(u, "ephemeral"), "expiration", "604800") &&
+		   wa_node_child(u, "description"),
+	   "metadata shows description, announcement, locked, ephemeral");
+	wa_node_free(r);
+	ok(admin(t, "POST", path, "{\"phone\":\"" PC "\",\"action\":\"invite-code\"}", &j) == 200 &&
+		   json_string_value(json_object_get(j, "code")),
+	   "C reads the invite code");
+	snprintf(code, sizeof code, "%s", json_string_value(json_object_get(j, "code")) ?
+					  json_string_value(json_object_get(j, "code")) : "");
+	json_decref(j);
+	is_int(admin(t, "POST", path, "{\"phone\":\"" PA "\",\"action\":\"invite-code\"}", NULL), 403,
+	       "A (not an admin) may not read it");
+	is_int(admin(t, "POST", path, "{\"phone\":\"" PB "\",\"action\":\"join\",\"code\":\"nope\"}", NULL), 404,
+	       "join with a wrong code -> 404");
+	snprintf(body, sizeof body, "{\"phone\":\"" PB "\",\"action\":\"join\",\"code\":\"%s\"}", code);
+	is_int(admin(t, "POST", path, body, NULL), 200, "B's phone joins by the code");
+	is_int(recv_gp2(&fx.ca, tag, sizeof tag), 0, "A's companion is told");
+	is_str(tag, "add", "as an add");
+	ok(admin(t, "POST", path, "{\"phone\":\"" PC "\",\"action\":\"invite\"}", &j) == 200 &&
+		   json_string_value(json_object_get(j, "code")),
+	   "C revokes the invite code");
+	snprintf(code2, sizeof code2, "%s", json_string_value(json_object_get(j, "code")) ?
+					   json_string_value(json_object_get(j, "code")) : "");
+	json_decref(j);
+	ok(code2[0] && strcmp(code, code2) != 0, "a new code");
+	snprintf(body, sizeof body, "{\"phone\":\"" PA "\",\"action\":\"join\",\"code\":\"%s\"}", code);
+	is_int(admin(t, "POST", path, body, NULL), 404, "the old code no longer works");
+}
+
+/* status@broadcast: the audience is the listed devices */
+static void status_broadcast(struct simtest_ctx *t)
+{
+	struct simtest_got g;
+	char id[64];
+	const char *devs[] = { fx.bj, fx.cb.jid };
+
+	is_int(send_group(&fx.ca, "status@broadcast", devs, 2, "my status", id), 0, "A posts a status to B's devices");
+	is_int(simtest_recv_msg(&fx.cb, &g), 0, "B's companion decrypts the status");
+	is_str(g.from, "status@broadcast", "from status@broadcast");
+	is_str(text_of(&g), "my status", "status text");
+	simtest_got_free(&g);
+	is_str(box_field(t, PB, "inbox", id, "chat"), "status@broadcast", "B's phone has it under status@broadcast");
+}
+
+/* fault injection: drop the next two deliveries to B's devices */
+static void fault_drop_messages(struct simtest_ctx *t)
+{
+	struct simtest_got g;
+	char id2[64];
+	struct wa_node *n = NULL;
+
+	is_int(admin(t, "POST", "/admin/faults", "{\"number\":\"" PB "\",\"dropMessages\":2}", NULL), 200,
+	       "POST /admin/faults dropMessages");
+	is_int(phone_send(t, PA, "{\"to\":\"" PB "\",\"text\":\"lost\"}", id2), 200, "A's phone sends (acked)");
+	is_str(box_field(t, PB, "inbox", id2, "id"), "", "B's phone never got it");
+	is_int(waclient_recv_tag(fx.cb.c, "message", 300, &n), WACLIENT_ETIMEOUT, "B's companion never got it");
+	wa_node_free(n);
+	simtest_recv_msg(&fx.ca, &g); /* A's own copy is not affected */
+	is_str(text_of(&g), "lost", "A's companion still got the device-sent copy");
+	simtest_got_free(&g);
+	is_int(phone_send(t, PA, "{\"to\":\"" PB "\",\"text\":\"found\"}", id2), 200, "next message");
+	is_int(simtest_recv_msg(&fx.cb, &g), 0, "delivered again after the fault ran out");
+	is_str(text_of(&g), "found", "text");
+	simtest_got_free(&g);
+	simtest_recv_msg(&fx.ca, &g);
+	simtest_got_free(&g);
+}
+
+static void teardown(struct simtest_ctx *t)
+{
+	simtest_comp_free(&fx.ca);
+	simtest_comp_free(&fx.cb);
+}
+
+static const struct simtest_case cases[] = {
+	{ "prekeys", prekeys, NULL },
+	{ "usync_queries", usync_queries, NULL },
+	{ "text_companion_to_peer", text_companion_to_peer, "prekeys" },
+	{ "text_phone_to_companion", text_phone_to_companion, "prekeys" },
+	{ "text_companion_to_companion", text_companion_to_companion, "text_companion_to_peer text_phone_to_companion" },
+	{ "peer_message_own_phone", peer_message_own_phone, "prekeys" },
+	{ "phone_reply", phone_reply, "text_companion_to_peer" },
+	{ "phone_reaction", phone_reaction, "text_companion_to_peer" },
+	{ "phone_location", phone_location, "prekeys" },
+	{ "send_unknown_number", send_unknown_number, NULL },
+	{ "undecryptable_gets_retry", undecryptable_gets_retry, NULL },
+	{ "poll_vote", poll_vote, "prekeys" },
+	{ "offline_delivery", offline_delivery, "prekeys" },
+	{ "retry_receipt_resend", retry_receipt_resend, "prekeys" },
+	{ "media_upload", media_upload, "prekeys" },
+	{ "media_phone_image", media_phone_image, "prekeys" },
+	{ "media_phone_document", media_phone_document, "prekeys" },
+	{ "media_phone_voice", media_phone_voice, "prekeys" },
+	{ "media_unknown_type", media_unknown_type, NULL },
+	{ "group_create", group_create, NULL },
+	{ "group_sender_keys", group_sender_keys, "prekeys group_create" },
+	{ "group_phone_send", group_phone_send, "prekeys group_create" },
+	{ "group_changes", group_changes, "group_create" },
+	{ "group_settings", group_settings, "group_changes" },
+	{ "group_invite_leave", group_invite_leave, "group_changes" },
+	{ "admin_group_create", admin_group_create, NULL },
+	{ "admin_group_settings", admin_group_settings, "admin_group_create" },
+	{ "status_broadcast", status_broadcast, "prekeys" },
+	{ "fault_drop_messages", fault_drop_messages, "prekeys" },
+};
+
+static const char *const sim_args[] = { "--no-pairing-sync", NULL };
+
+static const struct simtest_suite suite = {
+	.name = "test_sim_messaging",
+	.args = sim_args,
+	.media = 1,
+	.setup = setup,
+	.teardown = teardown,
+	.cases = cases,
+	.n_cases = sizeof cases / sizeof cases[0],
+};
+
+int main(int argc, char **argv)
+{
+	return simtest_main(&suite, argc, argv);
 }

@@ -1,7 +1,8 @@
 /* test_sim_state: wa-sim's state layer end to end (simstate).
  *
- * Starts ./wa-sim (or $WA_SIM_BIN) with a media host, creates phones A and
- * B, pairs raw protocol clients (waclient + wa/signal) and checks:
+ * One ./wa-sim (or $WA_SIM_BIN) with a media host (simtest_main()); the
+ * setup creates phones A and B with a little history; named cases pair
+ * raw protocol clients (waclient + wa/signal) and check:
  * the phone's app-state key share after the first pre-key upload and the
  * answer to a key request (11.6); the history sync on pairing (11.7:
  * download, decrypt as "History", inflate, parse); app state (11.4-11.5:
@@ -9,21 +10,16 @@
  * and full verification with wa/appstate.h, a companion's mutation seen by
  * the phone and the second device, a 409 on a stale version); presence and
  * chat state both ways (11.8); about, profile picture (11.9); blocklist
- * and refused messages from blocked senders (11.10).
- * TAP via tests/unit/tap.h. Harness and companion helpers: simtest.h. */
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <signal.h>
+ * and refused messages from blocked senders, privacy, abt, disappearing
+ * mode (11.10). `--list` shows the cases, a name runs one (after the cases
+ * it needs). TAP via tests/unit/tap.h. Harness and companion helpers:
+ * simtest.h. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include <time.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
-#include <libwebsockets.h>
 
 #include "../unit/tap.h"
 #include "simtest.h"
@@ -46,36 +42,9 @@
 #define PB "15550000002"
 #define PC "15550000003"
 
-static char state_dir[256];
-static int ws_port, admin_port, media_port;
-static pid_t sim_pid = -1;
-static char root_hex[65];
-
-/* ---- admin over HTTP, the wa-sim child (simtest.h) ---- */
-
-static long admin(const char *method, const char *path, const char *body, json_t **out)
+static long admin(struct simtest_ctx *t, const char *method, const char *path, const char *body, json_t **out)
 {
-	return simtest_admin_port(admin_port, method, path, body, NULL, out);
-}
-
-static int start_sim(void)
-{
-	return simtest_start(state_dir, ws_port, admin_port, media_port, NULL, &sim_pid, root_hex);
-}
-
-static int stop_sim(void)
-{
-	return simtest_stop(&sim_pid);
-}
-
-/* ---- a companion: waclient + Signal state ---- */
-
-static int comp_pair(struct simtest_comp *m, const char *phone)
-{
-	struct simtest_net net = { ws_port, admin_port, "", "test_sim_state" };
-
-	memcpy(net.root_hex, root_hex, sizeof net.root_hex);
-	return simtest_comp_pair(m, phone, &net);
+	return simtest_ctx_admin(t, method, path, body, NULL, out);
 }
 
 /* ---- state-layer helpers ---- */
@@ -87,6 +56,16 @@ struct askey {
 	size_t id_len;
 	uint8_t data[32];
 };
+
+/* What the setup and the cases hand on to the cases that need them. */
+static struct {
+	struct simtest_comp a1, a2;     /* A's companions (key_share_history, key_request) */
+	struct simtest_comp b1;         /* B's companion (have_b1()) */
+	int b1_tried;
+	struct askey k1;                /* the app-state key A1 got (key_share_history) */
+	struct wa_appstate_state *s1, *s2; /* A1's and A2's regular_low state */
+	char aj[64], bj[64];            /* the phones' JIDs (setup) */
+} fx;
 
 static int get_key(void *ud, const uint8_t *id, size_t len, uint8_t out[32])
 {
@@ -205,7 +184,7 @@ static int apply_patches(struct wa_node *col, struct wa_appstate_state *st, stru
 /* <snapshot>ExternalBlobReference</snapshot> of a reply collection:
  * download from the media host, decrypt ("App State"), apply with full
  * verification. Returns the record count or -1. */
-static int apply_snapshot(struct wa_node *col, struct wa_appstate_state *st, struct askey *k, char *seen, size_t cap)
+static int apply_snapshot(struct simtest_ctx *t, struct wa_node *col, struct wa_appstate_state *st, struct askey *k, char *seen, size_t cap)
 {
 	size_t len = 0;
 	const uint8_t *d = wa_node_content(wa_node_child(col, "snapshot"), &len);
@@ -225,7 +204,7 @@ static int apply_snapshot(struct wa_node *col, struct wa_appstate_state *st, str
 								  len, WA_PB_MAX_DEPTH);
 	if (ext == NULL || ext->directpath == NULL || ext->mediakey.len != 32)
 		goto out;
-	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", media_port, ext->directpath);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", t->media_port, ext->directpath);
 	if (simtest_http("GET", url, NULL, 0, &body) != 200 ||
 	    wa_media_decrypt(WA_MEDIA_APP_STATE, ext->mediakey.data, (uint8_t *)body.data, body.len,
 			     ext->fileencsha256.data, ext->filesha256.data, &plain, &plen, NULL) != 0)
@@ -265,7 +244,7 @@ static uint8_t *build_one(struct wa_appstate_state *st, struct askey *k, struct 
 
 /* Phone view (GET /admin/phones/{n}/appstate): value of field of entry
  * whose index starts with kind in collection coll; -1 if absent. */
-static int view_field(const char *phone, const char *coll, const char *kind, const char *field, int *verified)
+static int view_field(struct simtest_ctx *t, const char *phone, const char *coll, const char *kind, const char *field, int *verified)
 {
 	char path[128];
 	json_t *j = NULL, *e;
@@ -273,7 +252,7 @@ static int view_field(const char *phone, const char *coll, const char *kind, con
 	int v = -1;
 
 	snprintf(path, sizeof path, "/admin/phones/%s/appstate", phone);
-	if (admin("GET", path, NULL, &j) != 200)
+	if (admin(t, "GET", path, NULL, &j) != 200)
 		return -1;
 	if (verified)
 		*verified = json_is_true(json_object_get(json_object_get(j, coll), "verified"));
@@ -375,51 +354,45 @@ static struct wa_node *recv_from(struct simtest_comp *m, const char *tag, const 
 	return NULL;
 }
 
-int main(void)
+/* Pair companion B1 with phone B unless a case did already (asserted once). */
+static void have_b1(struct simtest_ctx *t)
 {
-	struct simtest_comp a1, a2, b1;
-	struct simtest_got g;
-	struct askey k1, k2;
-	struct wa_appstate_state *s1 = wa_appstate_state_new("regular_low"), *s2 = wa_appstate_state_new("regular_low");
-	struct wa_node *r, *col, *n;
-	char aj[64], bj[64], seen[1024], path[128];
-	json_t *j = NULL;
+	if (fx.b1_tried)
+		return;
+	fx.b1_tried = 1;
+	is_int(simtest_comp_pair(&fx.b1, PB, &t->net), 0, "companion B1 paired and logged in");
+}
 
-	memset(&a1, 0, sizeof a1);
-	memset(&a2, 0, sizeof a2);
-	memset(&b1, 0, sizeof b1);
-	memset(&k1, 0, sizeof k1);
-	memset(&k2, 0, sizeof k2);
-	signal(SIGPIPE, SIG_IGN);
-	lws_set_log_level(LLL_ERR, NULL);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	snprintf(state_dir, sizeof state_dir, "/tmp/wa-sim-state-XXXXXX");
-	if (mkdtemp(state_dir) == NULL)
-		tap_bail("no temporary directory");
-	if (simtest_ports(&ws_port, &admin_port, &media_port) != 0 || start_sim() != 0) {
-		stop_sim();
-		tap_bail("cannot start wa-sim (set WA_SIM_BIN or run from the build directory); its log is in the state directory");
-	}
-	snprintf(aj, sizeof aj, "%s@s.whatsapp.net", PA);
-	snprintf(bj, sizeof bj, "%s@s.whatsapp.net", PB);
-	is_int(admin("POST", "/admin/phones", "{\"number\":\"" PA "\",\"pushName\":\"Alice\"}", NULL), 201, "phone A");
-	is_int(admin("POST", "/admin/phones", "{\"number\":\"" PB "\",\"pushName\":\"Bob\"}", NULL), 201, "phone B");
-	/* some history for A's phone before its companion exists */
-	is_int(admin("POST", "/admin/phones/" PB "/send", "{\"to\":\"" PA "\",\"text\":\"hello history\"}", NULL), 200,
+/* phones A and B, and some history for A's phone before its companions exist */
+static void setup(struct simtest_ctx *t)
+{
+	fx.s1 = wa_appstate_state_new("regular_low");
+	fx.s2 = wa_appstate_state_new("regular_low");
+	snprintf(fx.aj, sizeof fx.aj, "%s@s.whatsapp.net", PA);
+	snprintf(fx.bj, sizeof fx.bj, "%s@s.whatsapp.net", PB);
+	is_int(admin(t, "POST", "/admin/phones", "{\"number\":\"" PA "\",\"pushName\":\"Alice\"}", NULL), 201, "phone A");
+	is_int(admin(t, "POST", "/admin/phones", "{\"number\":\"" PB "\",\"pushName\":\"Bob\"}", NULL), 201, "phone B");
+	is_int(admin(t, "POST", "/admin/phones/" PB "/send", "{\"to\":\"" PA "\",\"text\":\"hello history\"}", NULL), 200,
 	       "phone B writes to phone A");
-	is_int(admin("POST", "/admin/phones/" PA "/send", "{\"to\":\"" PB "\",\"text\":\"hi Bob\"}", NULL), 200,
+	is_int(admin(t, "POST", "/admin/phones/" PA "/send", "{\"to\":\"" PB "\",\"text\":\"hi Bob\"}", NULL), 200,
 	       "phone A answers");
+}
 
-	/* ---- 11.6 key share, 11.7 history sync ---- */
-	is_int(comp_pair(&a1, PA), 0, "companion A1 paired and logged in");
-	is_int(simtest_comp_upload(&a1, 10), 0, "A1 uploads pre-keys");
+/* 11.6 key share, 11.7 history sync: A1 pairs, uploads pre-keys and gets
+ * both from its phone (fx.k1) */
+static void key_share_history(struct simtest_ctx *t)
+{
+	struct simtest_got g;
+
+	is_int(simtest_comp_pair(&fx.a1, PA, &t->net), 0, "companion A1 paired and logged in");
+	is_int(simtest_comp_upload(&fx.a1, 10), 0, "A1 uploads pre-keys");
 	{
 		int shares = 0, hist = 0;
 
-		for (int i = 0; i < 2 && simtest_recv_msg(&a1, &g) == 0; i++) {
+		for (int i = 0; i < 2 && simtest_recv_msg(&fx.a1, &g) == 0; i++) {
 			const WaE2E__ProtocolMessage *pm = g.m->protocolmessage;
 
-			if (take_share(&g, &k1) == 0)
+			if (take_share(&g, &fx.k1) == 0)
 				shares++;
 			else if (pm && pm->type == WA_E2_E__PROTOCOL_MESSAGE__TYPE__HISTORY_SYNC_NOTIFICATION &&
 				 pm->historysyncnotification) {
@@ -431,10 +404,10 @@ int main(void)
 				WaHistorySync__HistorySync *hs = NULL;
 
 				hist++;
-				ok(g.from[0] && strcmp(g.from, aj) == 0, "history notification comes from the own phone");
+				ok(g.from[0] && strcmp(g.from, fx.aj) == 0, "history notification comes from the own phone");
 				ok(hn->directpath != NULL && hn->has_mediakey && hn->mediakey.len == 32,
 				   "history notification: directPath and mediaKey");
-				snprintf(url, sizeof url, "http://127.0.0.1:%d%s", media_port, hn->directpath ? hn->directpath : "");
+				snprintf(url, sizeof url, "http://127.0.0.1:%d%s", t->media_port, hn->directpath ? hn->directpath : "");
 				is_int(simtest_http("GET", url, NULL, 0, &body), 200, "history blob downloaded from the media host");
 				is_int(wa_media_decrypt(WA_MEDIA_HISTORY, hn->mediakey.data, (uint8_t *)body.data, body.len,
 							hn->fileencsha256.data, hn->filesha256.data, &plain, &plen, NULL),
@@ -450,7 +423,7 @@ int main(void)
 					int conv = 0, msgs = 0, names = 0;
 
 					for (size_t c = 0; c < hs->n_conversations; c++) {
-						if (strcmp(hs->conversations[c]->id, bj) != 0)
+						if (strcmp(hs->conversations[c]->id, fx.bj) != 0)
 							continue;
 						conv = 1;
 						for (size_t m = 0; m < hs->conversations[c]->n_messages; m++) {
@@ -480,80 +453,101 @@ int main(void)
 		}
 		is_int(shares, 1, "A1 got the app-state key share from its phone");
 		is_int(hist, 1, "A1 got the history sync notification");
-		ok(k1.have && k1.id_len == 6, "key share: 6-byte key id, 32-byte key data");
+		ok(fx.k1.have && fx.k1.id_len == 6, "key share: 6-byte key id, 32-byte key data");
 	}
-	is_int(comp_pair(&a2, PA), 0, "companion A2 paired and logged in");
-	is_int(simtest_comp_upload(&a2, 10), 0, "A2 uploads pre-keys");
-	for (int i = 0; i < 2 && simtest_recv_msg(&a2, &g) == 0; i++) {
+}
+
+/* A2 pairs: the same key; then asks its phone for it again */
+static void key_request(struct simtest_ctx *t)
+{
+	struct askey k2;
+	struct simtest_got g;
+
+	memset(&k2, 0, sizeof k2);
+	is_int(simtest_comp_pair(&fx.a2, PA, &t->net), 0, "companion A2 paired and logged in");
+	is_int(simtest_comp_upload(&fx.a2, 10), 0, "A2 uploads pre-keys");
+	for (int i = 0; i < 2 && simtest_recv_msg(&fx.a2, &g) == 0; i++) {
 		take_share(&g, &k2);
 		simtest_got_free(&g);
 	}
-	ok(k2.have && k2.id_len == k1.id_len && memcmp(k2.id, k1.id, k1.id_len) == 0 &&
-	   memcmp(k2.data, k1.data, 32) == 0, "A2 got the same key");
+	ok(k2.have && k2.id_len == fx.k1.id_len && memcmp(k2.id, fx.k1.id, fx.k1.id_len) == 0 &&
+	   memcmp(k2.data, fx.k1.data, 32) == 0, "A2 got the same key");
 	memset(&k2, 0, sizeof k2);
-	is_int(send_key_request(&a2, &k1), 0, "A2 sends an APP_STATE_SYNC_KEY_REQUEST to its phone");
-	ok(simtest_recv_msg(&a2, &g) == 0 && take_share(&g, &k2) == 0 && memcmp(k2.data, k1.data, 32) == 0,
+	is_int(send_key_request(&fx.a2, &fx.k1), 0, "A2 sends an APP_STATE_SYNC_KEY_REQUEST to its phone");
+	ok(simtest_recv_msg(&fx.a2, &g) == 0 && take_share(&g, &k2) == 0 && memcmp(k2.data, fx.k1.data, 32) == 0,
 	   "the phone answers the key request with a share");
 	simtest_got_free(&g);
+}
 
-	/* ---- 11.4 the phone's mutation, fetched and verified ---- */
-	is_int(admin("POST", "/admin/phones/" PA "/appstate",
+/* 11.4 the phone's mutation, fetched and verified */
+static void appstate_phone_archive(struct simtest_ctx *t)
+{
+	struct wa_node *r, *col, *n;
+	char seen[1024];
+
+	is_int(admin(t, "POST", "/admin/phones/" PA "/appstate",
 		     "{\"action\":\"archive\",\"jid\":\"" PB "@s.whatsapp.net\",\"value\":true}", NULL),
 	       200, "phone A archives the chat with B");
-	n = recv_notif(&a1, "server_sync");
+	n = recv_notif(&fx.a1, "server_sync");
 	col = wa_node_child(n, "collection");
 	ok(wa_node_attr_is(col, "name", "regular_low") && wa_node_attr_is(col, "version", "1"),
 	   "A1: server_sync notification regular_low version 1");
 	wa_node_free(n);
-	n = recv_notif(&a2, "server_sync");
+	n = recv_notif(&fx.a2, "server_sync");
 	ok(n != NULL, "A2: server_sync notification too");
 	wa_node_free(n);
 	seen[0] = '\0';
-	col = sync_iq(&a1, "regular_low", 0, 0, NULL, 0, &r);
+	col = sync_iq(&fx.a1, "regular_low", 0, 0, NULL, 0, &r);
 	ok(wa_node_attr_is(col, "version", "1") && !wa_node_attr_is(col, "type", "error") &&
 	   wa_node_child(col, "snapshot") == NULL, "A1 fetches regular_low from 0: version 1, patches");
-	is_int(apply_patches(col, s1, &k1, seen, sizeof seen), 1,
+	is_int(apply_patches(col, fx.s1, &fx.k1, seen, sizeof seen), 1,
 	       "A1 decrypts and verifies the patch (value/index MAC, LT-hash snapshot MAC, patch MAC)");
 	wa_node_free(r);
 	ok(strstr(seen, "[\"archive\",\"" PB "@s.whatsapp.net\"]=1") != NULL, "A1 sees: chat with B archived");
-	is_int((int)wa_appstate_state_version(s1), 1, "A1 state at version 1");
+	is_int((int)wa_appstate_state_version(fx.s1), 1, "A1 state at version 1");
 	{
 		struct wa_appstate_state *s3 = wa_appstate_state_new("regular_low");
 
 		seen[0] = '\0';
-		col = sync_iq(&a2, "regular_low", 0, 1, NULL, 0, &r);
+		col = sync_iq(&fx.a2, "regular_low", 0, 1, NULL, 0, &r);
 		ok(wa_node_attr_is(col, "version", "1") && wa_node_child(col, "snapshot") != NULL &&
 		   wa_node_child(col, "patches") == NULL, "A2 asks for a snapshot: <snapshot> external blob, version 1");
-		is_int(apply_snapshot(col, s3, &k1, seen, sizeof seen), 1,
+		is_int(apply_snapshot(t, col, s3, &fx.k1, seen, sizeof seen), 1,
 		       "snapshot downloaded, decrypted (App State) and verified (record MACs, snapshot MAC)");
 		ok(strstr(seen, "archive") != NULL && wa_appstate_state_version(s3) == 1 &&
-		   memcmp(wa_appstate_state_hash(s3), wa_appstate_state_hash(s1), WA_APPSTATE_HASH_LEN) == 0,
+		   memcmp(wa_appstate_state_hash(s3), wa_appstate_state_hash(fx.s1), WA_APPSTATE_HASH_LEN) == 0,
 		   "snapshot state equals the patched state (version, LT-hash)");
 		wa_node_free(r);
 		wa_appstate_state_free(s3);
 	}
-	col = sync_iq(&a1, "critical_block", 0, 0, NULL, 0, &r);
+	col = sync_iq(&fx.a1, "critical_block", 0, 0, NULL, 0, &r);
 	ok(wa_node_attr_is(col, "version", "0") && wa_node_child(col, "patches") == NULL,
 	   "an empty collection answers version 0, no patches");
 	wa_node_free(r);
+}
 
-	/* ---- 11.5 a companion's mutation ---- */
+/* 11.5 a companion's mutation */
+static void appstate_companion_pin(struct simtest_ctx *t)
+{
+	struct wa_node *r, *col, *n;
+	char seen[1024];
+
 	{
 		struct wa_sync_action act;
 		uint8_t *pt;
 		size_t plen = 0;
 
 		memset(&act, 0, sizeof act);
-		wa_sync_action_pin(&act, bj, 1, (int64_t)time(NULL) * 1000);
-		pt = build_one(s1, &k1, &act, &plen);
+		wa_sync_action_pin(&act, fx.bj, 1, (int64_t)time(NULL) * 1000);
+		pt = build_one(fx.s1, &fx.k1, &act, &plen);
 		wa_sync_action_free(&act);
 		ok(pt != NULL, "A1 builds a pin patch with the shared key");
-		col = sync_iq(&a1, "regular_low", 1, 0, pt, plen, &r);
+		col = sync_iq(&fx.a1, "regular_low", 1, 0, pt, plen, &r);
 		ok(wa_node_attr_is(col, "version", "2") && !wa_node_attr_is(col, "type", "error"),
 		   "the server accepts it as version 2");
 		wa_node_free(r);
 		/* stale push: the client claims version 0 */
-		col = sync_iq(&a1, "regular_low", 0, 0, pt, plen, &r);
+		col = sync_iq(&fx.a1, "regular_low", 0, 0, pt, plen, &r);
 		ok(wa_node_attr_is(col, "type", "error") &&
 		   wa_node_attr_is(wa_node_child(col, "error"), "code", "409"),
 		   "a push on a stale version is refused with 409");
@@ -562,339 +556,428 @@ int main(void)
 		wa_node_free(r);
 		free(pt);
 	}
-	n = recv_notif(&a2, "server_sync");
+	n = recv_notif(&fx.a2, "server_sync");
 	col = wa_node_child(n, "collection");
 	ok(wa_node_attr_is(col, "version", "2"), "A2 is notified of version 2");
 	wa_node_free(n);
 	seen[0] = '\0';
-	col = sync_iq(&a1, "regular_low", 1, 0, NULL, 0, &r);
-	is_int(apply_patches(col, s1, &k1, seen, sizeof seen), 1, "A1 re-syncs from 1: its own patch, verified");
+	col = sync_iq(&fx.a1, "regular_low", 1, 0, NULL, 0, &r);
+	is_int(apply_patches(col, fx.s1, &fx.k1, seen, sizeof seen), 1, "A1 re-syncs from 1: its own patch, verified");
 	wa_node_free(r);
 	seen[0] = '\0';
-	col = sync_iq(&a2, "regular_low", 0, 0, NULL, 0, &r);
-	is_int(apply_patches(col, s2, &k1, seen, sizeof seen), 2, "A2 syncs from 0: both patches verified");
+	col = sync_iq(&fx.a2, "regular_low", 0, 0, NULL, 0, &r);
+	is_int(apply_patches(col, fx.s2, &fx.k1, seen, sizeof seen), 2, "A2 syncs from 0: both patches verified");
 	wa_node_free(r);
 	ok(strstr(seen, "archive") && strstr(seen, "[\"pin_v1\",\"" PB "@s.whatsapp.net\"]=1"),
 	   "A2 sees the phone's archive and A1's pin");
-	ok(memcmp(wa_appstate_state_hash(s1), wa_appstate_state_hash(s2), WA_APPSTATE_HASH_LEN) == 0,
+	ok(memcmp(wa_appstate_state_hash(fx.s1), wa_appstate_state_hash(fx.s2), WA_APPSTATE_HASH_LEN) == 0,
 	   "A1 and A2 end with the same LT-hash");
 	{
 		int verified = 0;
 
-		is_int(view_field(PA, "regular_low", "pin_v1", "pinned", &verified), 1, "the phone sees A1's pin");
+		is_int(view_field(t, PA, "regular_low", "pin_v1", "pinned", &verified), 1, "the phone sees A1's pin");
 		ok(verified, "the phone verified every patch");
-		is_int(view_field(PA, "regular_low", "archive", "archived", NULL), 1, "and its own archive");
+		is_int(view_field(t, PA, "regular_low", "archive", "archived", NULL), 1, "and its own archive");
 	}
-	{
-		struct wa_sync_action act;
-		uint8_t *pt;
-		size_t plen = 0;
+}
 
-		memset(&act, 0, sizeof act);
-		wa_sync_action_archive(&act, bj, 0, NULL, (int64_t)time(NULL) * 1000);
-		pt = build_one(s2, &k1, &act, &plen);
-		wa_sync_action_free(&act);
-		col = sync_iq(&a2, "regular_low", wa_appstate_state_version(s2), 0, pt, plen, &r);
-		ok(wa_node_attr_is(col, "version", "3"), "A2 unarchives the chat with B: version 3");
-		wa_node_free(r);
-		free(pt);
-		is_int(view_field(PA, "regular_low", "archive", "archived", NULL), 0, "the phone sees the chat unarchived");
-		n = recv_notif(&a1, "server_sync");
-		ok(wa_node_attr_is(wa_node_child(n, "collection"), "version", "3"), "A1 is notified of version 3");
-		wa_node_free(n);
-		seen[0] = '\0';
-		col = sync_iq(&a1, "regular_low", 2, 0, NULL, 0, &r);
-		ok(apply_patches(col, s1, &k1, seen, sizeof seen) == 1 &&
-		   strstr(seen, "[\"archive\",\"" PB "@s.whatsapp.net\"]=0") != NULL, "A1 applies it: unarchived");
-		wa_node_free(r);
-	}
-	is_int(admin("POST", "/admin/phones/" PA "/appstate", "{\"action\":\"fly\",\"jid\":\"x@s.whatsapp.net\"}", NULL),
+/* A2 undoes the phone's archive; the phone and A1 follow */
+static void appstate_unarchive_from_a2(struct simtest_ctx *t)
+{
+	struct wa_node *r, *col, *n;
+	char seen[1024];
+	struct wa_sync_action act;
+	uint8_t *pt;
+	size_t plen = 0;
+
+	memset(&act, 0, sizeof act);
+	wa_sync_action_archive(&act, fx.bj, 0, NULL, (int64_t)time(NULL) * 1000);
+	pt = build_one(fx.s2, &fx.k1, &act, &plen);
+	wa_sync_action_free(&act);
+	col = sync_iq(&fx.a2, "regular_low", wa_appstate_state_version(fx.s2), 0, pt, plen, &r);
+	ok(wa_node_attr_is(col, "version", "3"), "A2 unarchives the chat with B: version 3");
+	wa_node_free(r);
+	free(pt);
+	is_int(view_field(t, PA, "regular_low", "archive", "archived", NULL), 0, "the phone sees the chat unarchived");
+	n = recv_notif(&fx.a1, "server_sync");
+	ok(wa_node_attr_is(wa_node_child(n, "collection"), "version", "3"), "A1 is notified of version 3");
+	wa_node_free(n);
+	seen[0] = '\0';
+	col = sync_iq(&fx.a1, "regular_low", 2, 0, NULL, 0, &r);
+	ok(apply_patches(col, fx.s1, &fx.k1, seen, sizeof seen) == 1 &&
+	   strstr(seen, "[\"archive\",\"" PB "@s.whatsapp.net\"]=0") != NULL, "A1 applies it: unarchived");
+	wa_node_free(r);
+}
+
+static void appstate_unknown_action(struct simtest_ctx *t)
+{
+	is_int(admin(t, "POST", "/admin/phones/" PA "/appstate", "{\"action\":\"fly\",\"jid\":\"x@s.whatsapp.net\"}", NULL),
 	       400, "unknown action: 400");
-	{
-		struct wa_appstate_state *cb = wa_appstate_state_new("critical_block");
-		struct wa_sync_action act;
-		uint8_t *pt;
-		size_t plen = 0;
+}
 
-		memset(&act, 0, sizeof act);
-		wa_sync_action_push_name(&act, "Alice Cooper", (int64_t)time(NULL) * 1000);
-		pt = build_one(cb, &k1, &act, &plen);
-		wa_sync_action_free(&act);
-		col = sync_iq(&a1, "critical_block", 0, 0, pt, plen, &r);
-		ok(wa_node_attr_is(col, "version", "1"), "A1 sets its push name through app state");
-		wa_node_free(r);
-		free(pt);
-		wa_appstate_state_free(cb);
-		is_int(admin("GET", "/admin/phones/" PA "/state", NULL, &j), 200, "state summary");
-		ok(j && strcmp(json_string_value(json_object_get(j, "pushName")), "Alice Cooper") == 0,
-		   "the phone adopted the setting_pushName");
-		json_decref(j);
+static void appstate_push_name(struct simtest_ctx *t)
+{
+	struct wa_node *r, *col;
+	json_t *j = NULL;
+	struct wa_appstate_state *cb = wa_appstate_state_new("critical_block");
+	struct wa_sync_action act;
+	uint8_t *pt;
+	size_t plen = 0;
+
+	memset(&act, 0, sizeof act);
+	wa_sync_action_push_name(&act, "Alice Cooper", (int64_t)time(NULL) * 1000);
+	pt = build_one(cb, &fx.k1, &act, &plen);
+	wa_sync_action_free(&act);
+	col = sync_iq(&fx.a1, "critical_block", 0, 0, pt, plen, &r);
+	ok(wa_node_attr_is(col, "version", "1"), "A1 sets its push name through app state");
+	wa_node_free(r);
+	free(pt);
+	wa_appstate_state_free(cb);
+	is_int(admin(t, "GET", "/admin/phones/" PA "/state", NULL, &j), 200, "state summary");
+	ok(j && strcmp(json_string_value(json_object_get(j, "pushName")), "Alice Cooper") == 0,
+	   "the phone adopted the setting_pushName");
+	json_decref(j);
+}
+
+/* 11.8 presence and chat state */
+static void presence_chatstate(struct simtest_ctx *t)
+{
+	struct wa_node *n;
+	json_t *j = NULL;
+
+	have_b1(t);
+	struct wa_node *p = wa_node_new_attrs("presence", "type", "subscribe", "to", fx.aj, NULL);
+
+	waclient_send(fx.b1.c, p);
+	wa_node_free(p);
+	n = recv_from(&fx.b1, "presence", fx.aj);
+	ok(n && wa_node_attr_is(n, "type", "unavailable"), "B1 subscribes to A: A is unavailable");
+	wa_node_free(n);
+	p = wa_node_new_attrs("presence", "type", "available", "name", "Alice A1", NULL);
+	waclient_send(fx.a1.c, p);
+	waclient_ping(fx.a1.c, T_MS); /* runs A1's loop so the frame leaves */
+	wa_node_free(p);
+	n = recv_from(&fx.b1, "presence", fx.aj);
+	ok(n && wa_node_attr(n, "type") == NULL, "A1 goes available: B1 sees A online");
+	wa_node_free(n);
+	is_int(admin(t, "GET", "/admin/phones/" PA "/state", NULL, &j), 200, "state summary");
+	ok(j && strcmp(json_string_value(json_object_get(j, "pushName")), "Alice A1") == 0,
+	   "presence name became A's push name");
+	json_decref(j);
+	is_int(admin(t, "POST", "/admin/phones/" PA "/presence", "{\"available\":false}", NULL), 200,
+	       "phone A goes offline (admin)");
+	n = recv_from(&fx.b1, "presence", fx.aj);
+	ok(n && wa_node_attr_is(n, "type", "unavailable") && wa_node_attr(n, "last") != NULL,
+	   "B1 sees A unavailable with last seen");
+	wa_node_free(n);
+	p = wa_node_new_attrs("chatstate", "to", fx.bj, NULL);
+	wa_node_add_new(p, "composing");
+	waclient_send(fx.a1.c, p);
+	waclient_ping(fx.a1.c, T_MS); /* runs A1's loop so the frame leaves */
+	wa_node_free(p);
+	n = recv_from(&fx.b1, "chatstate", fx.aj);
+	ok(n && wa_node_child(n, "composing"), "A1 types: B1 gets <chatstate from=A><composing/>");
+	wa_node_free(n);
+	is_int(admin(t, "POST", "/admin/phones/" PB "/typing", "{\"to\":\"" PA "\",\"state\":\"recording\"}", NULL), 200,
+	       "phone B records audio (admin)");
+	n = recv_from(&fx.a1, "chatstate", fx.bj);
+	ok(n && wa_node_attr_is(wa_node_child(n, "composing"), "media", "audio"), "A1 sees B recording");
+	wa_node_free(n);
+	n = recv_from(&fx.a2, "chatstate", fx.bj);
+	ok(n != NULL, "A2 too");
+	wa_node_free(n);
+}
+
+/* 11.9 about, picture */
+static void about_text(struct simtest_ctx *t)
+{
+	struct wa_node *st = wa_node_new("status"), *r;
+
+	wa_node_set_string(st, "at work");
+	r = simple_iq(&fx.a1, "set", "status", NULL, st);
+	ok(wa_node_attr_is(r, "type", "result"), "A1 sets its about text");
+	wa_node_free(r);
+}
+
+static void profile_picture(struct simtest_ctx *t)
+{
+	struct wa_node *pic, *r;
+	struct simtest_resp body;
+	char url[600], id[32];
+
+	have_b1(t);
+	r = simple_iq(&fx.b1, "get", "w:profile:picture", fx.aj, wa_node_new_attrs("picture", "type", "image", "query", "url", NULL));
+	ok(wa_node_attr_is(r, "type", "error") && wa_node_attr_is(wa_node_child(r, "error"), "code", "404"),
+	   "no picture yet: 404 item-not-found");
+	wa_node_free(r);
+	pic = wa_node_new_attrs("picture", "type", "image", NULL);
+	wa_node_set_bytes(pic, "\xff\xd8\xff\xe0JPEGDATA\xff\xd9", 14);
+	r = simple_iq(&fx.a1, "set", "w:profile:picture", NULL, pic);
+	ok(wa_node_attr(wa_node_child(r, "picture"), "id") != NULL, "A1 sets a picture: <picture id>");
+	snprintf(id, sizeof id, "%s", wa_node_attr_or(wa_node_child(r, "picture"), "id", ""));
+	wa_node_free(r);
+	r = simple_iq(&fx.b1, "get", "w:profile:picture", fx.aj, wa_node_new_attrs("picture", "type", "image", "query", "url", NULL));
+	pic = wa_node_child(r, "picture");
+	ok(wa_node_attr_is(pic, "id", id) && wa_node_attr(pic, "url") && wa_node_attr(pic, "direct_path"),
+	   "B1 gets A's picture: id, url, direct_path");
+	snprintf(url, sizeof url, "%s", wa_node_attr_or(pic, "url", ""));
+	wa_node_free(r);
+	ok(simtest_http("GET", url, NULL, 0, &body) == 200 && body.len == 14 && memcmp(body.data, "\xff\xd8", 2) == 0,
+	   "the url serves the stored image");
+	free(body.data);
+	r = simple_iq(&fx.b1, "get", "w:profile:picture", fx.aj,
+		      wa_node_new_attrs("picture", "type", "image", "query", "url", "id", id, NULL));
+	ok(wa_node_attr_is(wa_node_child(r, "picture"), "status", "304"), "known id: status 304");
+	wa_node_free(r);
+	r = simple_iq(&fx.a1, "set", "w:profile:picture", NULL, wa_node_new_attrs("picture", "type", "image", NULL));
+	ok(wa_node_attr_is(r, "type", "result"), "A1 removes its picture");
+	wa_node_free(r);
+	r = simple_iq(&fx.b1, "get", "w:profile:picture", fx.aj, wa_node_new_attrs("picture", "type", "image", "query", "url", NULL));
+	ok(wa_node_attr_is(wa_node_child(r, "error"), "code", "404"), "removed: 404 again");
+	wa_node_free(r);
+}
+
+/* 10.1 / 11.9 group picture: A (creator, admin) and B (member) */
+static void group_picture(struct simtest_ctx *t)
+{
+	struct wa_node *r, *n;
+	json_t *j = NULL;
+
+	have_b1(t);
+	struct wa_node *pic;
+	struct simtest_resp body;
+	char gj[64], g2[64], url[600], id[32];
+
+	gj[0] = g2[0] = '\0';
+	is_int(admin(t, "POST", "/admin/groups", "{\"phone\":\"" PA "\",\"subject\":\"Pics\",\"participants\":[\"" PB "\"]}",
+		     &j), 201, "phone A creates a group with B");
+	snprintf(gj, sizeof gj, "%s", json_string_value(json_object_get(j, "jid")) ?: "");
+	json_decref(j);
+	is_int(admin(t, "POST", "/admin/groups", "{\"phone\":\"" PB "\",\"subject\":\"Bob only\",\"participants\":[]}", &j),
+	       201, "phone B creates a group without A");
+	snprintf(g2, sizeof g2, "%s", json_string_value(json_object_get(j, "jid")) ?: "");
+	json_decref(j);
+	n = recv_notif(&fx.a2, "w:gp2");
+	ok(n && wa_node_child(n, "create"), "A2 sees the group created");
+	wa_node_free(n);
+	r = simple_iq(&fx.b1, "get", "w:profile:picture", gj, wa_node_new_attrs("picture", "type", "image", "query", "url", NULL));
+	ok(wa_node_attr_is(wa_node_child(r, "error"), "code", "404"), "group without a picture: 404");
+	wa_node_free(r);
+	pic = wa_node_new_attrs("picture", "type", "image", NULL);
+	wa_node_set_bytes(pic, "\xff\xd8\xff\xe0GROUPPIC\x01\x02\xff\xd9", 16);
+	r = simple_iq(&fx.a1, "set", "w:profile:picture", gj, pic);
+	ok(wa_node_attr(wa_node_child(r, "picture"), "id") != NULL, "admin A1 sets the group picture: <picture id>");
+	snprintf(id, sizeof id, "%s", wa_node_attr_or(wa_node_child(r, "picture"), "id", ""));
+	wa_node_free(r);
+	n = recv_notif(&fx.a2, "picture");
+	pic = wa_node_child(n, "set");
+	ok(n && wa_node_attr_is(n, "from", gj) && wa_node_attr_is(pic, "jid", gj) && wa_node_attr_is(pic, "id", id) &&
+	   wa_node_attr_is(pic, "author", fx.aj), "A2 gets <notification type=picture><set jid=group id author=A>");
+	wa_node_free(n);
+	n = recv_notif(&fx.b1, "picture");
+	ok(wa_node_attr_is(wa_node_child(n, "set"), "id", id), "B1 gets it too");
+	wa_node_free(n);
+	r = simple_iq(&fx.b1, "get", "w:profile:picture", gj, wa_node_new_attrs("picture", "type", "image", "query", "url", NULL));
+	pic = wa_node_child(r, "picture");
+	ok(wa_node_attr_is(pic, "id", id) && wa_node_attr(pic, "url") && wa_node_attr(pic, "direct_path"),
+	   "member B1 gets the group picture: id, url, direct_path");
+	snprintf(url, sizeof url, "%s", wa_node_attr_or(pic, "url", ""));
+	wa_node_free(r);
+	memset(&body, 0, sizeof body);
+	ok(simtest_http("GET", url, NULL, 0, &body) == 200 && body.len == 16 &&
+	   memcmp(body.data, "\xff\xd8\xff\xe0GROUPPIC\x01\x02\xff\xd9", 16) == 0,
+	   "the url serves the same bytes");
+	free(body.data);
+	r = simple_iq(&fx.b1, "get", "w:profile:picture", gj,
+		      wa_node_new_attrs("picture", "type", "image", "query", "url", "id", id, NULL));
+	ok(wa_node_attr_is(wa_node_child(r, "picture"), "status", "304"), "group picture, known id: 304");
+	wa_node_free(r);
+	pic = wa_node_new_attrs("picture", "type", "image", NULL);
+	wa_node_set_bytes(pic, "\xff\xd8" "BOB\xff\xd9", 7);
+	r = simple_iq(&fx.b1, "set", "w:profile:picture", gj, pic);
+	ok(wa_node_attr_is(wa_node_child(r, "error"), "code", "403"), "non-admin B1 cannot set it: 403");
+	wa_node_free(r);
+	r = simple_iq(&fx.a1, "get", "w:profile:picture", g2, wa_node_new_attrs("picture", "type", "image", "query", "url", NULL));
+	ok(wa_node_attr_is(wa_node_child(r, "error"), "code", "401"), "non-member get: 401 not-authorized");
+	wa_node_free(r);
+	r = simple_iq(&fx.a1, "set", "w:profile:picture", g2, wa_node_new_attrs("picture", "type", "image", NULL));
+	ok(wa_node_attr_is(wa_node_child(r, "error"), "code", "403"), "non-member set: 403");
+	wa_node_free(r);
+	r = simple_iq(&fx.a1, "get", "w:profile:picture", "999999999999@g.us",
+		      wa_node_new_attrs("picture", "type", "image", "query", "url", NULL));
+	ok(wa_node_attr_is(wa_node_child(r, "error"), "code", "404"), "unknown group: 404");
+	wa_node_free(r);
+	r = simple_iq(&fx.a1, "set", "w:profile:picture", gj, wa_node_new_attrs("picture", "type", "image", NULL));
+	ok(wa_node_attr_is(r, "type", "result"), "A1 removes the group picture");
+	wa_node_free(r);
+	n = recv_notif(&fx.a2, "picture");
+	ok(wa_node_attr_is(wa_node_child(n, "delete"), "jid", gj) &&
+	   wa_node_attr_is(wa_node_child(n, "delete"), "author", fx.aj), "A2 gets <delete jid=group author=A>");
+	wa_node_free(n);
+	r = simple_iq(&fx.b1, "get", "w:profile:picture", gj, wa_node_new_attrs("picture", "type", "image", "query", "url", NULL));
+	ok(wa_node_attr_is(wa_node_child(r, "error"), "code", "404"), "group picture removed: 404");
+	wa_node_free(r);
+	snprintf(url, sizeof url, "/admin/groups/%s", gj);
+	is_int(admin(t, "POST", url, "{\"phone\":\"" PB "\",\"action\":\"picture\",\"data\":\"/9j/2Q==\"}", NULL), 403,
+	       "admin API: member B cannot set the group picture (403)");
+	is_int(admin(t, "POST", url, "{\"phone\":\"" PA "\",\"action\":\"picture\",\"data\":\"/9j/2Q==\"}", NULL), 200,
+	       "admin API: phone A sets the group picture");
+	n = recv_notif(&fx.a2, "picture");
+	ok(wa_node_child(n, "set") && !wa_node_attr_is(wa_node_child(n, "set"), "id", id),
+	   "A2 is told, with a new id");
+	wa_node_free(n);
+	r = simple_iq(&fx.b1, "get", "w:profile:picture", gj, wa_node_new_attrs("picture", "type", "image", "query", "url", NULL));
+	ok(wa_node_attr(wa_node_child(r, "picture"), "url") != NULL, "B1 gets the new picture");
+	wa_node_free(r);
+}
+
+/* 11.10 blocklist */
+static void blocklist(struct simtest_ctx *t)
+{
+	struct wa_node *r, *n;
+	json_t *j = NULL;
+
+	have_b1(t);
+	struct wa_node *it, *m;
+
+	r = simple_iq(&fx.a1, "get", "blocklist", NULL, NULL);
+	ok(wa_node_child(r, "list") && wa_node_count(wa_node_child(r, "list"), "item") == 0, "blocklist empty");
+	wa_node_free(r);
+	it = wa_node_new_attrs("item", "action", "block", "jid", fx.bj, NULL);
+	r = simple_iq(&fx.a1, "set", "blocklist", NULL, it);
+	ok(wa_node_attr_is(wa_node_child(wa_node_child(r, "list"), "item"), "jid", fx.bj), "A1 blocks B: list has B");
+	wa_node_free(r);
+	n = recv_notif(&fx.a2, "account_sync");
+	ok(wa_node_attr_is(wa_node_path(n, "blocklist", "item", NULL), "action", "block"),
+	   "A2 gets account_sync blocklist block");
+	wa_node_free(n);
+	m = wa_node_new_attrs("message", "id", "BLOCKTEST1", "to", fx.aj, "type", "text", NULL);
+	wa_node_set_bytes(wa_node_add_new(m, "enc"), "x", 1);
+	wa_node_set_attr(wa_node_child(m, "enc"), "type", "msg");
+	waclient_send(fx.b1.c, m);
+	n = recv_from(&fx.b1, "ack", NULL);
+	ok(wa_node_attr_is(n, "id", "BLOCKTEST1") && wa_node_attr_is(n, "error", "403"),
+	   "B1's message to A is refused (ack error 403)");
+	wa_node_free(n);
+	is_int(admin(t, "POST", "/admin/phones/" PB "/send", "{\"to\":\"" PA "\",\"text\":\"let me in\"}", NULL) / 100 == 2,
+	       0, "phone B cannot send to A either");
+	it = wa_node_new_attrs("item", "action", "unblock", "jid", fx.bj, NULL);
+	r = simple_iq(&fx.a1, "set", "blocklist", NULL, it);
+	ok(wa_node_child(r, "list") && wa_node_count(wa_node_child(r, "list"), "item") == 0, "A1 unblocks B");
+	wa_node_free(r);
+	wa_node_set_attr(m, "id", "BLOCKTEST2");
+	waclient_send(fx.b1.c, m);
+	n = recv_from(&fx.b1, "ack", NULL);
+	ok(wa_node_attr_is(n, "id", "BLOCKTEST2") && !wa_node_attr_is(n, "error", "403"),
+	   "after unblocking the message is accepted");
+	wa_node_free(n);
+	wa_node_free(m);
+	is_int(admin(t, "POST", "/admin/phones/" PA "/block", "{\"jid\":\"" PB "\",\"block\":true}", NULL), 200,
+	       "phone A blocks B (admin)");
+	is_int(admin(t, "GET", "/admin/phones/" PA "/state", NULL, &j), 200, "state lists it");
+	ok(json_array_size(json_object_get(j, "blocked")) == 1, "one blocked number");
+	json_decref(j);
+}
+
+/* 11.10 privacy, abt, disappearing mode */
+static void privacy(struct simtest_ctx *t)
+{
+	struct wa_node *r, *n, *cat;
+
+	r = simple_iq(&fx.a1, "get", "privacy", NULL, wa_node_new("privacy"));
+	is_int((int)wa_node_count(wa_node_child(r, "privacy"), "category"), 10, "privacy get: 10 categories");
+	wa_node_free(r);
+	cat = wa_node_new("privacy");
+	wa_node_add_child(cat, wa_node_new_attrs("category", "name", "last", "value", "contacts", NULL));
+	r = simple_iq(&fx.a1, "set", "privacy", NULL, cat);
+	ok(wa_node_attr_is(wa_node_path(r, "privacy", "category", NULL), "value", "contacts"), "privacy set last=contacts");
+	wa_node_free(r);
+	/* (blocklist's unblock, when it ran, queued one account_sync before this one) */
+	for (int i = 0; i < 3 && (n = recv_notif(&fx.a2, "account_sync")) != NULL && !wa_node_child(n, "privacy"); i++) {
+		wa_node_free(n);
+		n = NULL;
 	}
+	ok(wa_node_attr_is(wa_node_path(n, "privacy", "category", NULL), "name", "last"),
+	   "A2 gets account_sync privacy");
+	wa_node_free(n);
+	cat = wa_node_new("privacy");
+	wa_node_add_child(cat, wa_node_new_attrs("category", "name", "last", "value", "everyone", NULL));
+	r = simple_iq(&fx.a1, "set", "privacy", NULL, cat);
+	ok(wa_node_attr_is(wa_node_child(r, "error"), "code", "400"), "bad privacy value: 400");
+	wa_node_free(r);
+}
 
-	/* ---- 11.8 presence and chat state ---- */
-	is_int(comp_pair(&b1, PB), 0, "companion B1 paired and logged in");
-	{
-		struct wa_node *p = wa_node_new_attrs("presence", "type", "subscribe", "to", aj, NULL);
+static void abt_props(struct simtest_ctx *t)
+{
+	struct wa_node *r;
 
-		waclient_send(b1.c, p);
-		wa_node_free(p);
-		n = recv_from(&b1, "presence", aj);
-		ok(n && wa_node_attr_is(n, "type", "unavailable"), "B1 subscribes to A: A is unavailable");
-		wa_node_free(n);
-		p = wa_node_new_attrs("presence", "type", "available", "name", "Alice A1", NULL);
-		waclient_send(a1.c, p);
-		waclient_ping(a1.c, T_MS); /* runs A1's loop so the frame leaves */
-		wa_node_free(p);
-		n = recv_from(&b1, "presence", aj);
-		ok(n && wa_node_attr(n, "type") == NULL, "A1 goes available: B1 sees A online");
-		wa_node_free(n);
-		is_int(admin("GET", "/admin/phones/" PA "/state", NULL, &j), 200, "state summary");
-		ok(j && strcmp(json_string_value(json_object_get(j, "pushName")), "Alice A1") == 0,
-		   "presence name became A's push name");
-		json_decref(j);
-		is_int(admin("POST", "/admin/phones/" PA "/presence", "{\"available\":false}", NULL), 200,
-		       "phone A goes offline (admin)");
-		n = recv_from(&b1, "presence", aj);
-		ok(n && wa_node_attr_is(n, "type", "unavailable") && wa_node_attr(n, "last") != NULL,
-		   "B1 sees A unavailable with last seen");
-		wa_node_free(n);
-		p = wa_node_new_attrs("chatstate", "to", bj, NULL);
-		wa_node_add_new(p, "composing");
-		waclient_send(a1.c, p);
-		waclient_ping(a1.c, T_MS); /* runs A1's loop so the frame leaves */
-		wa_node_free(p);
-		n = recv_from(&b1, "chatstate", aj);
-		ok(n && wa_node_child(n, "composing"), "A1 types: B1 gets <chatstate from=A><composing/>");
-		wa_node_free(n);
-		is_int(admin("POST", "/admin/phones/" PB "/typing", "{\"to\":\"" PA "\",\"state\":\"recording\"}", NULL), 200,
-		       "phone B records audio (admin)");
-		n = recv_from(&a1, "chatstate", bj);
-		ok(n && wa_node_attr_is(wa_node_child(n, "composing"), "media", "audio"), "A1 sees B recording");
-		wa_node_free(n);
-		n = recv_from(&a2, "chatstate", bj);
-		ok(n != NULL, "A2 too");
-		wa_node_free(n);
-	}
+	r = simple_iq(&fx.a1, "get", "abt", NULL, wa_node_new_attrs("props", "protocol", "1", NULL));
+	ok(wa_node_child(r, "props") != NULL, "abt props answered");
+	wa_node_free(r);
+}
 
-	/* ---- 11.9 about, picture ---- */
-	{
-		struct wa_node *st = wa_node_new("status"), *pic;
-		struct simtest_resp body;
-		char url[600], id[32];
+static void disappearing_mode(struct simtest_ctx *t)
+{
+	struct wa_node *r;
+	json_t *j = NULL;
 
-		wa_node_set_string(st, "at work");
-		r = simple_iq(&a1, "set", "status", NULL, st);
-		ok(wa_node_attr_is(r, "type", "result"), "A1 sets its about text");
-		wa_node_free(r);
-		r = simple_iq(&b1, "get", "w:profile:picture", aj, wa_node_new_attrs("picture", "type", "image", "query", "url", NULL));
-		ok(wa_node_attr_is(r, "type", "error") && wa_node_attr_is(wa_node_child(r, "error"), "code", "404"),
-		   "no picture yet: 404 item-not-found");
-		wa_node_free(r);
-		pic = wa_node_new_attrs("picture", "type", "image", NULL);
-		wa_node_set_bytes(pic, "\xff\xd8\xff\xe0JPEGDATA\xff\xd9", 14);
-		r = simple_iq(&a1, "set", "w:profile:picture", NULL, pic);
-		ok(wa_node_attr(wa_node_child(r, "picture"), "id") != NULL, "A1 sets a picture: <picture id>");
-		snprintf(id, sizeof id, "%s", wa_node_attr_or(wa_node_child(r, "picture"), "id", ""));
-		wa_node_free(r);
-		r = simple_iq(&b1, "get", "w:profile:picture", aj, wa_node_new_attrs("picture", "type", "image", "query", "url", NULL));
-		pic = wa_node_child(r, "picture");
-		ok(wa_node_attr_is(pic, "id", id) && wa_node_attr(pic, "url") && wa_node_attr(pic, "direct_path"),
-		   "B1 gets A's picture: id, url, direct_path");
-		snprintf(url, sizeof url, "%s", wa_node_attr_or(pic, "url", ""));
-		wa_node_free(r);
-		ok(simtest_http("GET", url, NULL, 0, &body) == 200 && body.len == 14 && memcmp(body.data, "\xff\xd8", 2) == 0,
-		   "the url serves the stored image");
-		free(body.data);
-		r = simple_iq(&b1, "get", "w:profile:picture", aj,
-			      wa_node_new_attrs("picture", "type", "image", "query", "url", "id", id, NULL));
-		ok(wa_node_attr_is(wa_node_child(r, "picture"), "status", "304"), "known id: status 304");
-		wa_node_free(r);
-		r = simple_iq(&a1, "set", "w:profile:picture", NULL, wa_node_new_attrs("picture", "type", "image", NULL));
-		ok(wa_node_attr_is(r, "type", "result"), "A1 removes its picture");
-		wa_node_free(r);
-		r = simple_iq(&b1, "get", "w:profile:picture", aj, wa_node_new_attrs("picture", "type", "image", "query", "url", NULL));
-		ok(wa_node_attr_is(wa_node_child(r, "error"), "code", "404"), "removed: 404 again");
-		wa_node_free(r);
-	}
+	r = simple_iq(&fx.a1, "set", "disappearing_mode", NULL,
+		      wa_node_new_attrs("disappearing_mode", "duration", "86400", NULL));
+	ok(wa_node_attr_is(r, "type", "result"), "default disappearing timer set");
+	wa_node_free(r);
+	is_int(admin(t, "GET", "/admin/phones/" PA "/state", NULL, &j), 200, "state summary");
+	ok(json_integer_value(json_object_get(j, "disappearingSeconds")) == 86400 &&
+	   strcmp(json_string_value(json_object_get(json_object_get(j, "privacy"), "last")), "contacts") == 0,
+	   "summary shows privacy and timer");
+	json_decref(j);
+}
 
-	/* ---- 10.1 / 11.9 group picture: A (creator, admin) and B (member) ---- */
-	{
-		struct wa_node *pic;
-		struct simtest_resp body;
-		char gj[64], g2[64], url[600], id[32];
+static void appstate_unknown_phone(struct simtest_ctx *t)
+{
+	char path[128];
 
-		gj[0] = g2[0] = '\0';
-		is_int(admin("POST", "/admin/groups", "{\"phone\":\"" PA "\",\"subject\":\"Pics\",\"participants\":[\"" PB "\"]}",
-			     &j), 201, "phone A creates a group with B");
-		snprintf(gj, sizeof gj, "%s", json_string_value(json_object_get(j, "jid")) ?: "");
-		json_decref(j);
-		is_int(admin("POST", "/admin/groups", "{\"phone\":\"" PB "\",\"subject\":\"Bob only\",\"participants\":[]}", &j),
-		       201, "phone B creates a group without A");
-		snprintf(g2, sizeof g2, "%s", json_string_value(json_object_get(j, "jid")) ?: "");
-		json_decref(j);
-		n = recv_notif(&a2, "w:gp2");
-		ok(n && wa_node_child(n, "create"), "A2 sees the group created");
-		wa_node_free(n);
-		r = simple_iq(&b1, "get", "w:profile:picture", gj, wa_node_new_attrs("picture", "type", "image", "query", "url", NULL));
-		ok(wa_node_attr_is(wa_node_child(r, "error"), "code", "404"), "group without a picture: 404");
-		wa_node_free(r);
-		pic = wa_node_new_attrs("picture", "type", "image", NULL);
-		wa_node_set_bytes(pic, "\xff\xd8\xff\xe0GROUPPIC\x01\x02\xff\xd9", 16);
-		r = simple_iq(&a1, "set", "w:profile:picture", gj, pic);
-		ok(wa_node_attr(wa_node_child(r, "picture"), "id") != NULL, "admin A1 sets the group picture: <picture id>");
-		snprintf(id, sizeof id, "%s", wa_node_attr_or(wa_node_child(r, "picture"), "id", ""));
-		wa_node_free(r);
-		n = recv_notif(&a2, "picture");
-		pic = wa_node_child(n, "set");
-		ok(n && wa_node_attr_is(n, "from", gj) && wa_node_attr_is(pic, "jid", gj) && wa_node_attr_is(pic, "id", id) &&
-		   wa_node_attr_is(pic, "author", aj), "A2 gets <notification type=picture><set jid=group id author=A>");
-		wa_node_free(n);
-		n = recv_notif(&b1, "picture");
-		ok(wa_node_attr_is(wa_node_child(n, "set"), "id", id), "B1 gets it too");
-		wa_node_free(n);
-		r = simple_iq(&b1, "get", "w:profile:picture", gj, wa_node_new_attrs("picture", "type", "image", "query", "url", NULL));
-		pic = wa_node_child(r, "picture");
-		ok(wa_node_attr_is(pic, "id", id) && wa_node_attr(pic, "url") && wa_node_attr(pic, "direct_path"),
-		   "member B1 gets the group picture: id, url, direct_path");
-		snprintf(url, sizeof url, "%s", wa_node_attr_or(pic, "url", ""));
-		wa_node_free(r);
-		memset(&body, 0, sizeof body);
-		ok(simtest_http("GET", url, NULL, 0, &body) == 200 && body.len == 16 &&
-		   memcmp(body.data, "\xff\xd8\xff\xe0GROUPPIC\x01\x02\xff\xd9", 16) == 0,
-		   "the url serves the same bytes");
-		free(body.data);
-		r = simple_iq(&b1, "get", "w:profile:picture", gj,
-			      wa_node_new_attrs("picture", "type", "image", "query", "url", "id", id, NULL));
-		ok(wa_node_attr_is(wa_node_child(r, "picture"), "status", "304"), "group picture, known id: 304");
-		wa_node_free(r);
-		pic = wa_node_new_attrs("picture", "type", "image", NULL);
-		wa_node_set_bytes(pic, "\xff\xd8" "BOB\xff\xd9", 7);
-		r = simple_iq(&b1, "set", "w:profile:picture", gj, pic);
-		ok(wa_node_attr_is(wa_node_child(r, "error"), "code", "403"), "non-admin B1 cannot set it: 403");
-		wa_node_free(r);
-		r = simple_iq(&a1, "get", "w:profile:picture", g2, wa_node_new_attrs("picture", "type", "image", "query", "url", NULL));
-		ok(wa_node_attr_is(wa_node_child(r, "error"), "code", "401"), "non-member get: 401 not-authorized");
-		wa_node_free(r);
-		r = simple_iq(&a1, "set", "w:profile:picture", g2, wa_node_new_attrs("picture", "type", "image", NULL));
-		ok(wa_node_attr_is(wa_node_child(r, "error"), "code", "403"), "non-member set: 403");
-		wa_node_free(r);
-		r = simple_iq(&a1, "get", "w:profile:picture", "999999999999@g.us",
-			      wa_node_new_attrs("picture", "type", "image", "query", "url", NULL));
-		ok(wa_node_attr_is(wa_node_child(r, "error"), "code", "404"), "unknown group: 404");
-		wa_node_free(r);
-		r = simple_iq(&a1, "set", "w:profile:picture", gj, wa_node_new_attrs("picture", "type", "image", NULL));
-		ok(wa_node_attr_is(r, "type", "result"), "A1 removes the group picture");
-		wa_node_free(r);
-		n = recv_notif(&a2, "picture");
-		ok(wa_node_attr_is(wa_node_child(n, "delete"), "jid", gj) &&
-		   wa_node_attr_is(wa_node_child(n, "delete"), "author", aj), "A2 gets <delete jid=group author=A>");
-		wa_node_free(n);
-		r = simple_iq(&b1, "get", "w:profile:picture", gj, wa_node_new_attrs("picture", "type", "image", "query", "url", NULL));
-		ok(wa_node_attr_is(wa_node_child(r, "error"), "code", "404"), "group picture removed: 404");
-		wa_node_free(r);
-		snprintf(url, sizeof url, "/admin/groups/%s", gj);
-		is_int(admin("POST", url, "{\"phone\":\"" PB "\",\"action\":\"picture\",\"data\":\"/9j/2Q==\"}", NULL), 403,
-		       "admin API: member B cannot set the group picture (403)");
-		is_int(admin("POST", url, "{\"phone\":\"" PA "\",\"action\":\"picture\",\"data\":\"/9j/2Q==\"}", NULL), 200,
-		       "admin API: phone A sets the group picture");
-		n = recv_notif(&a2, "picture");
-		ok(wa_node_child(n, "set") && !wa_node_attr_is(wa_node_child(n, "set"), "id", id),
-		   "A2 is told, with a new id");
-		wa_node_free(n);
-		r = simple_iq(&b1, "get", "w:profile:picture", gj, wa_node_new_attrs("picture", "type", "image", "query", "url", NULL));
-		ok(wa_node_attr(wa_node_child(r, "picture"), "url") != NULL, "B1 gets the new picture");
-		wa_node_free(r);
-	}
-
-	/* ---- 11.10 blocklist ---- */
-	{
-		struct wa_node *it, *m;
-
-		r = simple_iq(&a1, "get", "blocklist", NULL, NULL);
-		ok(wa_node_child(r, "list") && wa_node_count(wa_node_child(r, "list"), "item") == 0, "blocklist empty");
-		wa_node_free(r);
-		it = wa_node_new_attrs("item", "action", "block", "jid", bj, NULL);
-		r = simple_iq(&a1, "set", "blocklist", NULL, it);
-		ok(wa_node_attr_is(wa_node_child(wa_node_child(r, "list"), "item"), "jid", bj), "A1 blocks B: list has B");
-		wa_node_free(r);
-		n = recv_notif(&a2, "account_sync");
-		ok(wa_node_attr_is(wa_node_path(n, "blocklist", "item", NULL), "action", "block"),
-		   "A2 gets account_sync blocklist block");
-		wa_node_free(n);
-		m = wa_node_new_attrs("message", "id", "BLOCKTEST1", "to", aj, "type", "text", NULL);
-		wa_node_set_bytes(wa_node_add_new(m, "enc"), "x", 1);
-		wa_node_set_attr(wa_node_child(m, "enc"), "type", "msg");
-		waclient_send(b1.c, m);
-		n = recv_from(&b1, "ack", NULL);
-		ok(wa_node_attr_is(n, "id", "BLOCKTEST1") && wa_node_attr_is(n, "error", "403"),
-		   "B1's message to A is refused (ack error 403)");
-		wa_node_free(n);
-		is_int(admin("POST", "/admin/phones/" PB "/send", "{\"to\":\"" PA "\",\"text\":\"let me in\"}", NULL) / 100 == 2,
-		       0, "phone B cannot send to A either");
-		it = wa_node_new_attrs("item", "action", "unblock", "jid", bj, NULL);
-		r = simple_iq(&a1, "set", "blocklist", NULL, it);
-		ok(wa_node_child(r, "list") && wa_node_count(wa_node_child(r, "list"), "item") == 0, "A1 unblocks B");
-		wa_node_free(r);
-		wa_node_set_attr(m, "id", "BLOCKTEST2");
-		waclient_send(b1.c, m);
-		n = recv_from(&b1, "ack", NULL);
-		ok(wa_node_attr_is(n, "id", "BLOCKTEST2") && !wa_node_attr_is(n, "error", "403"),
-		   "after unblocking the message is accepted");
-		wa_node_free(n);
-		wa_node_free(m);
-		is_int(admin("POST", "/admin/phones/" PA "/block", "{\"jid\":\"" PB "\",\"block\":true}", NULL), 200,
-		       "phone A blocks B (admin)");
-		is_int(admin("GET", "/admin/phones/" PA "/state", NULL, &j), 200, "state lists it");
-		ok(json_array_size(json_object_get(j, "blocked")) == 1, "one blocked number");
-		json_decref(j);
-	}
-	/* ---- 11.10 privacy, abt, disappearing mode ---- */
-	{
-		struct wa_node *cat;
-
-		r = simple_iq(&a1, "get", "privacy", NULL, wa_node_new("privacy"));
-		is_int((int)wa_node_count(wa_node_child(r, "privacy"), "category"), 10, "privacy get: 10 categories");
-		wa_node_free(r);
-		cat = wa_node_new("privacy");
-		wa_node_add_child(cat, wa_node_new_attrs("category", "name", "last", "value", "contacts", NULL));
-		r = simple_iq(&a1, "set", "privacy", NULL, cat);
-		ok(wa_node_attr_is(wa_node_path(r, "privacy", "category", NULL), "value", "contacts"), "privacy set last=contacts");
-		wa_node_free(r);
-		/* (the unblock above queued one account_sync before this one) */
-		for (int i = 0; i < 3 && (n = recv_notif(&a2, "account_sync")) != NULL && !wa_node_child(n, "privacy"); i++) {
-			wa_node_free(n);
-			n = NULL;
-		}
-		ok(wa_node_attr_is(wa_node_path(n, "privacy", "category", NULL), "name", "last"),
-		   "A2 gets account_sync privacy");
-		wa_node_free(n);
-		cat = wa_node_new("privacy");
-		wa_node_add_child(cat, wa_node_new_attrs("category", "name", "last", "value", "everyone", NULL));
-		r = simple_iq(&a1, "set", "privacy", NULL, cat);
-		ok(wa_node_attr_is(wa_node_child(r, "error"), "code", "400"), "bad privacy value: 400");
-		wa_node_free(r);
-		r = simple_iq(&a1, "get", "abt", NULL, wa_node_new_attrs("props", "protocol", "1", NULL));
-		ok(wa_node_child(r, "props") != NULL, "abt props answered");
-		wa_node_free(r);
-		r = simple_iq(&a1, "set", "disappearing_mode", NULL,
-			      wa_node_new_attrs("disappearing_mode", "duration", "86400", NULL));
-		ok(wa_node_attr_is(r, "type", "result"), "default disappearing timer set");
-		wa_node_free(r);
-		is_int(admin("GET", "/admin/phones/" PA "/state", NULL, &j), 200, "state summary");
-		ok(json_integer_value(json_object_get(j, "disappearingSeconds")) == 86400 &&
-		   strcmp(json_string_value(json_object_get(json_object_get(j, "privacy"), "last")), "contacts") == 0,
-		   "summary shows privacy and timer");
-		json_decref(j);
-	}
 	snprintf(path, sizeof path, "/admin/phones/%s/appstate", PC);
-	is_int(admin("GET", path, NULL, NULL), 404, "unknown phone: 404");
+	is_int(admin(t, "GET", path, NULL, NULL), 404, "unknown phone: 404");
+}
 
-	simtest_comp_free(&a1);
-	simtest_comp_free(&a2);
-	simtest_comp_free(&b1);
-	wa_appstate_state_free(s1);
-	wa_appstate_state_free(s2);
-	is_int(stop_sim(), 0, "wa-sim exits cleanly");
-	curl_global_cleanup();
-	return tap_done();
+static void teardown(struct simtest_ctx *t)
+{
+	simtest_comp_free(&fx.a1);
+	simtest_comp_free(&fx.a2);
+	simtest_comp_free(&fx.b1);
+	wa_appstate_state_free(fx.s1);
+	wa_appstate_state_free(fx.s2);
+}
+
+static const struct simtest_case cases[] = {
+	{ "key_share_history", key_share_history, NULL },
+	{ "key_request", key_request, "key_share_history" },
+	{ "appstate_phone_archive", appstate_phone_archive, "key_request" },
+	{ "appstate_companion_pin", appstate_companion_pin, "appstate_phone_archive" },
+	{ "appstate_unarchive_from_a2", appstate_unarchive_from_a2, "appstate_companion_pin" },
+	{ "appstate_unknown_action", appstate_unknown_action, NULL },
+	{ "appstate_push_name", appstate_push_name, "key_share_history" },
+	{ "presence_chatstate", presence_chatstate, "key_request" },
+	{ "about_text", about_text, "key_share_history" },
+	{ "profile_picture", profile_picture, "key_share_history" },
+	{ "group_picture", group_picture, "key_request" },
+	{ "blocklist", blocklist, "key_request" },
+	{ "privacy", privacy, "key_request" },
+	{ "abt_props", abt_props, "key_share_history" },
+	{ "disappearing_mode", disappearing_mode, "privacy" },
+	{ "appstate_unknown_phone", appstate_unknown_phone, NULL },
+};
+
+static const struct simtest_suite suite = {
+	.name = "test_sim_state",
+	.media = 1,
+	.setup = setup,
+	.teardown = teardown,
+	.cases = cases,
+	.n_cases = sizeof cases / sizeof cases[0],
+};
+
+int main(int argc, char **argv)
+{
+	return simtest_main(&suite, argc, argv);
 }

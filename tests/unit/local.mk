@@ -110,3 +110,19 @@ TESTS += tests/unit/test_h_util
 tests_unit_test_h_util_SOURCES = tests/unit/test_h_util.c tests/unit/tap.h
 tests_unit_test_h_util_CFLAGS = $(AM_CFLAGS) $(fcgi_libwafcgi_a_CFLAGS)
 tests_unit_test_h_util_LDADD = $(WA_FCGI_LIBS)
+
+# common error vocabulary and how the wa/ module codes fold into it (errors engineer)
+check_PROGRAMS += tests/unit/test_err
+TESTS += tests/unit/test_err
+tests_unit_test_err_SOURCES = tests/unit/test_err.c tests/unit/tap.h
+tests_unit_test_err_CFLAGS = $(AM_CFLAGS) $(PROTOBUFC_CFLAGS)
+tests_unit_test_err_LDADD = $(WA_LIBWA_LIBS)
+
+# fcgi/db.c's lost-connection rule against a real MariaDB: no half-committed
+# transaction, no write run twice, reads retried, a broken handler
+# transaction answers 503 (db layer); skips unless WA_AKG_TEST_DB_SOCKET is set
+check_PROGRAMS += tests/db/test_db_txn
+TESTS += tests/db/test_db_txn
+tests_db_test_db_txn_SOURCES = tests/db/test_db_txn.c tests/unit/tap.h
+tests_db_test_db_txn_CFLAGS = $(AM_CFLAGS) $(fcgi_libwafcgi_a_CFLAGS)
+tests_db_test_db_txn_LDADD = $(WA_FCGI_LIBS)

@@ -1,5 +1,5 @@
 /* noise_vectors.h: the "noise" section of tests/vectors/protocol.json
- * (PROTOCOL.md §15.1) as C literals, shared by test_noise.c and
+ * (docs/protocol.md §15.1) as C literals, shared by test_noise.c and
  * test_cert.c. Generated once from the JSON; the values are the vectors'
  * own, nothing is computed here. Hex strings, decode with wa_hex_decode. */
 #ifndef WA_TEST_NOISE_VECTORS_H
@@ -79,7 +79,7 @@
 #define NV_S2C_CIPHER \
 	"44f824cf5906f999c2fe388a674ff2b3e09b3b8cc623309afa9351a249521f0c46102300ae84bacd6e"
 
-/* cert chain details (PROTOCOL.md §15.1 prose) and signing nonces (testvectors.py) */
+/* cert chain details (docs/protocol.md §15.1 prose) and signing nonces (testvectors.py) */
 #define NV_CERT_NOT_BEFORE 1700000000u
 #define NV_CERT_NOT_AFTER 4102444800u
 #define NV_CERT_INTER_NONCE_BYTE 0x11

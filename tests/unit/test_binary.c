@@ -316,7 +316,7 @@ static void test_tag_kinds(void)
 	wa_node_free(n);
 
 	/* string content as single token */
-	n = dec_hex("f80213f4", -2, "unused tag 0xf4 rejected");
+	n = dec_hex("f80213f4", WA_BIN_EINVAL, "unused tag 0xf4 rejected");
 	wa_node_free(n);
 	n = dec_hex("f80213ec00", 0, "token string content");
 	is_str(wa_node_content_str(n), "read-self", "token content");
@@ -347,7 +347,7 @@ static void test_tag_kinds(void)
 	wa_node_free(n);
 
 	/* FB_JID and INTEROP_JID */
-	n = dec_hex("f80313" "11" "f6" "ff8312345f" "0007" "ec3b", -2, "FB_JID with wrong server rejected");
+	n = dec_hex("f80313" "11" "f6" "ff8312345f" "0007" "ec3b", WA_BIN_EINVAL, "FB_JID with wrong server rejected");
 	wa_node_free(n);
 	n = dec_hex("f80313" "11" "f6" "ff8312345f" "0007" "cc", 0, "FB_JID");
 	ok(n && wa_node_attr_jid(n, "to", &j) == 0 && j.device == 7 &&

@@ -1,6 +1,6 @@
 /* Unit tests for wa/cert: the vector chain of tests/vectors/protocol.json
  * rebuilt byte for byte (fixed signing nonces), and every verification
- * check of PROTOCOL.md §1.5 failing on its own. */
+ * check of docs/protocol.md §1.5 failing on its own. */
 #include "tap.h"
 #include "noise_vectors.h"
 #include "wa/cert.h"

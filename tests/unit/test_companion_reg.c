@@ -1,6 +1,6 @@
 /* Unit tests for wa/companion_reg: build hash vector, the ClientPayload
  * vector's field numbers, the login payload byte for byte against an
- * independent hand encoding (PROTOCOL.md §2.2/§2.4 with whatsmeow's
+ * independent hand encoding (docs/protocol.md §2.2/§2.4 with whatsmeow's
  * values), and registration payloads round-tripping through the parser
  * that wa-sim uses, with a real signed pre-key signature. */
 #include "tap.h"

@@ -1,4 +1,4 @@
-/* test_msgid: message id generation (PROTOCOL.md 7.1) against values
+/* test_msgid: message id generation (docs/protocol.md 7.1) against values
  * computed independently with Python hashlib, the validators and IQ ids. */
 #include <string.h>
 

@@ -2,9 +2,9 @@
  * wa_history) and the bounded unpacker (wa/pbsafe.h).
  *
  * - ADV pairing blobs from tests/vectors/protocol.json are produced byte for
- *   byte and parse back (PROTOCOL.md §15.6), so are the poll vote plaintext
+ *   byte and parse back (docs/protocol.md §15.6), so are the poll vote plaintext
  *   (§15.8);
- * - hand-made bytes pin the field numbers of PROTOCOL.md §7.6 (text, reply,
+ * - hand-made bytes pin the field numbers of docs/protocol.md §7.6 (text, reply,
  *   mention, forward, media, poll, reaction, revoke, edit, device-sent,
  *   SKDM, ephemeral wrapper, history-sync notification, key share);
  * - unknown fields survive unpack + re-pack;
@@ -152,7 +152,7 @@ static void test_poll(void)
 	packs_to(&v.base, vec("poll_vote", "vote_plaintext(PollVoteMessage)"), "PollVoteMessage vector");
 }
 
-/* Field numbers of PROTOCOL.md §7.6, each checked against hand-made bytes. */
+/* Field numbers of docs/protocol.md §7.6, each checked against hand-made bytes. */
 static void test_message_fields(void)
 {
 	WaE2E__Message m = WA_E2_E__MESSAGE__INIT, q = WA_E2_E__MESSAGE__INIT;

@@ -1,0 +1,413 @@
+/* test_db_txn: the lost-connection rule of fcgi/db.c (stated in db.h)
+ * against a real MariaDB: a transaction whose connection dies is never
+ * committed in part, a write the server may have executed is never run a
+ * second time, a read is retried transparently, and a handler whose
+ * transaction broke answers 503 with nothing of it saved.
+ *
+ * Skips unless WA_AKG_TEST_DB_SOCKET names a unix socket (user root, no
+ * password); once it is given, anything that keeps the test from running is
+ * a bail-out, never a skip. Creates a scratch database wa_akg_test_txn_<pid>
+ * (schema: db/migrations/0001_core.sql plus the tables below) and drops it.
+ *
+ * How connections are lost: a second, plain connection runs KILL CONNECTION
+ * on the wa_db's connection, either between two statements (the next one
+ * finds it dead before sending: CR_SERVER_GONE_ERROR), or while a statement
+ * runs: a killer thread waits until the processlist shows the victim in
+ * SLEEP() and kills it then (CR_SERVER_LOST). "The server executed it, then
+ * the connection was lost" is a MyISAM table whose AFTER INSERT trigger
+ * sleeps: the row is written (MyISAM cannot roll back) before the sleep is
+ * killed. */
+#include "fcgi/db.h"
+#include "fcgi/handlers.h"
+#include "fcgi/http.h"
+#include "tests/unit/tap.h"
+#include "wa_config.h"
+
+#include <mysql.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *sock;
+static MYSQL *adm;             /* plain connection: set-up, KILL, checks */
+static char dbname[64];
+static struct wa_config *cfg;
+
+static MYSQL *plain_connect(const char *db, unsigned long flags)
+{
+	MYSQL *m = mysql_init(NULL);
+
+	if (!m || !mysql_real_connect(m, "localhost", "root", NULL, db, 0, sock, flags)) {
+		fprintf(stderr, "connect: %s\n", m ? mysql_error(m) : "mysql_init failed");
+		if (m)
+			mysql_close(m);
+		return NULL;
+	}
+	return m;
+}
+
+/* Run one or more statements on the admin connection; bail out on failure
+ * (the fixture is broken, not the code under test). */
+static void adm_exec(const char *sql)
+{
+	int st;
+
+	if (mysql_query(adm, sql) != 0) {
+		fprintf(stderr, "%s: %s\n", sql, mysql_error(adm));
+		tap_bail("set-up statement failed");
+	}
+	do {
+		MYSQL_RES *r = mysql_store_result(adm);
+
+		if (r)
+			mysql_free_result(r);
+		st = mysql_next_result(adm);
+		if (st > 0)
+			tap_bail("set-up statement failed");
+	} while (st == 0);
+}
+
+/* First column of the first row of a query on the admin connection. */
+static char *adm_text(const char *sql, char *buf, size_t len)
+{
+	MYSQL_RES *r;
+	MYSQL_ROW row;
+
+	if (mysql_query(adm, sql) != 0 || !(r = mysql_store_result(adm)))
+		tap_bail("check query failed");
+	row = mysql_fetch_row(r);
+	snprintf(buf, len, "%s", row && row[0] ? row[0] : "(none)");
+	mysql_free_result(r);
+	return buf;
+}
+
+static long long adm_int(const char *sql)
+{
+	char buf[32];
+
+	return strtoll(adm_text(sql, buf, sizeof buf), NULL, 10);
+}
+
+static void kill_conn(unsigned long id)
+{
+	char sql[64];
+
+	snprintf(sql, sizeof sql, "KILL CONNECTION %lu", id);
+	adm_exec(sql);
+}
+
+/* ---- killer thread: kills a connection once it sits in SLEEP() ----------- */
+
+struct killer {
+	pthread_t tid;
+	unsigned long victim;
+	int killed;
+};
+
+static void *killer_main(void *arg)
+{
+	struct killer *k = arg;
+	MYSQL *m = plain_connect(NULL, 0);
+	char sql[200];
+	struct timespec pause = { 0, 10 * 1000 * 1000 };
+
+	if (!m)
+		return NULL;
+	snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = %lu "
+		 "AND STATE = 'User sleep'", k->victim);
+	for (int i = 0; i < 1000 && !k->killed; i++) {
+		MYSQL_RES *r;
+		MYSQL_ROW row;
+
+		if (mysql_query(m, sql) != 0 || !(r = mysql_store_result(m)))
+			break;
+		row = mysql_fetch_row(r);
+		if (row && row[0] && strcmp(row[0], "1") == 0) {
+			char kill[64];
+
+			snprintf(kill, sizeof kill, "KILL CONNECTION %lu", k->victim);
+			k->killed = mysql_query(m, kill) == 0;
+		}
+		mysql_free_result(r);
+		nanosleep(&pause, NULL);
+	}
+	mysql_close(m);
+	return NULL;
+}
+
+static void killer_start(struct killer *k, const struct wa_db *db)
+{
+	memset(k, 0, sizeof *k);
+	k->victim = mysql_thread_id(db->conn);
+	if (pthread_create(&k->tid, NULL, killer_main, k) != 0)
+		tap_bail("cannot start the killer thread");
+}
+
+static void killer_join(struct killer *k)
+{
+	pthread_join(k->tid, NULL);
+}
+
+/* ---- the wa_db under test ----------------------------------------------- */
+
+static void load_config(void)
+{
+	static const char *const keys[] = { "db.host", "db.port", "db.socket", "db.user", "db.password",
+					    "db.name", "db.connect_timeout", NULL };
+	char text[512], err[256], env[64];
+
+	/* the test's server, whatever the caller's environment says */
+	for (size_t i = 0; keys[i]; i++) {
+		wa_config_env_name(keys[i], env, sizeof env);
+		unsetenv(env);
+	}
+	snprintf(text, sizeof text, "[db]\nsocket = %s\nuser = root\npassword =\nname = %s\n", sock, dbname);
+	if (wa_config_parse(&cfg, text, strlen(text), "test_db_txn", err, sizeof err) < 0) {
+		fprintf(stderr, "%s\n", err);
+		tap_bail("cannot build the configuration");
+	}
+}
+
+/* A connected wa_db (so that the next loss is one of an open connection). */
+static void db_open(struct wa_db *db)
+{
+	memset(db, 0, sizeof *db);
+	db->cfg = cfg;
+	if (wa_db_int(db, -1, "SELECT 1", "") != 1 || !db->conn)
+		tap_bail("wa_db cannot connect");
+}
+
+static unsigned long conn_id(const struct wa_db *db)
+{
+	return db->conn ? mysql_thread_id(db->conn) : 0;
+}
+
+/* ---- the cases ---------------------------------------------------------- */
+
+#define INS_T "INSERT INTO t (v) VALUES (?)"
+
+static void test_transaction_killed(void)
+{
+	struct wa_db db;
+
+	tap_diag("a transaction whose connection is killed half way");
+	db_open(&db);
+	ok(wa_db_begin(&db) == 0 && wa_db_in_txn(&db), "begin");
+	is_int(wa_db_exec(&db, INS_T, "i", 1LL), 1, "row 1 inserted in the transaction");
+	is_int(wa_db_exec(&db, INS_T, "i", 2LL), 1, "row 2 inserted in the transaction");
+	is_int(adm_int("SELECT COUNT(*) FROM t"), 0, "uncommitted rows are not visible to others");
+	kill_conn(conn_id(&db));
+	ok(wa_db_exec(&db, INS_T, "i", 3LL) < 0,
+	   "after KILL CONNECTION the transaction's next INSERT fails (no retry in autocommit)");
+	is_int(wa_db_err(&db), WA_ESTORAGE, "  classified WA_ESTORAGE (the API's 503)");
+	ok(wa_db_int(&db, -1, "SELECT COUNT(*) FROM t", "") == -1 && wa_db_err(&db) == WA_ESTORAGE,
+	   "a read inside the lost transaction fails too (not retried)");
+	ok(wa_db_exec(&db, INS_T, "i", 4LL) < 0 && wa_db_err(&db) == WA_ESTORAGE,
+	   "every further statement of the transaction fails");
+	ok(db.conn == NULL, "  and none of them opened a new connection");
+	ok(wa_db_commit(&db) < 0 && wa_db_err(&db) == WA_ESTORAGE, "commit fails");
+	is_int(adm_int("SELECT COUNT(*) FROM t"), 0, "none of the transaction's rows exist");
+	wa_db_rollback(&db);
+	ok(!wa_db_in_txn(&db), "rollback ends the transaction");
+	is_int(wa_db_exec(&db, INS_T, "i", 5LL), 1, "the next statement runs on a new connection");
+	is_int(adm_int("SELECT COUNT(*) FROM t"), 1, "  and only that row exists");
+	wa_db_close(&db);
+}
+
+static void test_begin_on_dead_connection(void)
+{
+	struct wa_db db;
+
+	tap_diag("a transaction begun on a connection killed since the last request");
+	db_open(&db);
+	kill_conn(conn_id(&db));
+	ok(wa_db_begin(&db) == 0, "begin replaces the dead connection (nothing of the transaction existed)");
+	ok(wa_db_exec(&db, INS_T, "i", 6LL) == 1 && wa_db_exec(&db, INS_T, "i", 6LL) == 1, "two inserts");
+	ok(wa_db_commit(&db) == 0 && !wa_db_in_txn(&db), "commit");
+	is_int(adm_int("SELECT COUNT(*) FROM t WHERE v = 6"), 2, "both rows committed");
+	wa_db_close(&db);
+}
+
+static void test_write_on_dead_connection(void)
+{
+	struct wa_db db;
+
+	tap_diag("a single INSERT on a connection killed between two statements");
+	db_open(&db);
+	is_int(wa_db_exec(&db, INS_T, "i", 10LL), 1, "an INSERT (its statement is now cached)");
+	kill_conn(conn_id(&db));
+	is_int(wa_db_exec(&db, INS_T, "i", 11LL), 1,
+	       "the next INSERT found the connection dead before sending: retried once, done");
+	is_int(wa_db_err(&db), WA_OK, "  and reported as a success");
+	is_int(adm_int("SELECT COUNT(*) FROM t WHERE v = 11"), 1, "  the row exists exactly once");
+	wa_db_close(&db);
+}
+
+static void test_write_executed_then_lost(void)
+{
+	struct wa_db db;
+	struct killer k;
+	long long n;
+
+	tap_diag("a single INSERT the server executed before its connection was killed");
+	db_open(&db);
+	killer_start(&k, &db);
+	n = wa_db_exec(&db, "INSERT INTO m (v) VALUES (?)", "i", 20LL);
+	killer_join(&k);
+	ok(k.killed, "the connection was killed while the INSERT's trigger slept");
+	ok(n < 0, "the INSERT fails: its outcome is unknown to the client");
+	is_int(wa_db_err(&db), WA_ESTORAGE, "  classified WA_ESTORAGE (the API's 503)");
+	is_int(adm_int("SELECT COUNT(*) FROM m WHERE v = 20"), 1,
+	       "it was not retried: the executed row exists once, not twice");
+	wa_db_close(&db);
+}
+
+static void test_reads_retried(void)
+{
+	struct wa_db db;
+	struct killer k;
+	json_t *rows;
+
+	tap_diag("reads after a lost connection");
+	db_open(&db);
+	kill_conn(conn_id(&db));
+	is_int(wa_db_int(&db, -1, "SELECT COUNT(*) FROM t WHERE v = 5", ""), 1,
+	       "a read on a connection killed since the last statement is retried transparently");
+	is_int(wa_db_err(&db), WA_OK, "  and reported as a success");
+	killer_start(&k, &db);
+	rows = wa_db_query(&db, "SELECT SLEEP(?) AS s, (SELECT COUNT(*) FROM t WHERE v = 5) AS n", "i", 1LL);
+	killer_join(&k);
+	ok(k.killed, "a read's connection killed while it ran");
+	ok(rows && json_integer_value(json_object_get(json_array_get(rows, 0), "n")) == 1,
+	   "  the read was retried on a new connection and returned its row");
+	is_int(wa_db_err(&db), WA_OK, "  and reported as a success");
+	json_decref(rows);
+	wa_db_close(&db);
+}
+
+/* ---- a handler: POST /api/settings/system with its transaction broken ---- */
+
+static unsigned char out_buf[65536];
+
+static void out_full(FCGX_Stream *s, int do_close)
+{
+	(void)do_close;
+	s->isClosed = 1; /* a reply never needs more than out_buf */
+}
+
+static void test_handler_503(void)
+{
+	FCGX_Stream out = { 0 };
+	FCGX_Request fr;
+	struct wa_req r;
+	struct wa_db db;
+	struct killer k;
+	const char *reply;
+	char buf[64];
+	int rc;
+
+	tap_diag("a handler whose transaction loses its connection");
+	/* The handler writes app_name, then timezone, in one transaction;
+	 * the trigger makes the second write sleep so it can be killed. */
+	adm_exec("CREATE TRIGGER settings_sleep BEFORE INSERT ON system_settings FOR EACH ROW "
+		 "SET @slept = IF(NEW.`key` = 'timezone', SLEEP(3), 0)");
+	memset(&fr, 0, sizeof fr);
+	memset(&r, 0, sizeof r);
+	memset(out_buf, 0, sizeof out_buf);
+	out.wrNext = out_buf;
+	out.stop = out.rdNext = out_buf + sizeof out_buf - 1;
+	out.emptyBuffProc = out_full;
+	fr.out = &out;
+	db_open(&db);
+	r.fcgx = &fr;
+	r.db = &db;
+	r.method = "POST";
+	snprintf(r.path, sizeof r.path, "/api/settings/system");
+	snprintf(r.rid, sizeof r.rid, "test-db-txn");
+	r.user.id = 1;
+	r.user.role = WA_ROLE_SUPERADMIN;
+	r.json = json_pack("{s:s,s:s}", "appName", "Changed by the test", "timezone", "UTC");
+	if (!r.json)
+		tap_bail("out of memory");
+	killer_start(&k, &db);
+	rc = h_settings_set(&r);
+	killer_join(&k);
+	reply = (const char *)out_buf;
+	ok(k.killed, "the connection was killed during the second write of the transaction");
+	is_int(rc, -1, "the handler reports an error reply");
+	ok(strncmp(reply, "Status: 503 ", 12) == 0, "it answered 503");
+	if (strncmp(reply, "Status: 503 ", 12) != 0)
+		printf("#   reply: %.200s\n", reply);
+	ok(strstr(reply, "\"status\":false") && strstr(reply, "\"error\":\"database_unavailable\""),
+	   "  in the API's error shape, error database_unavailable");
+	is_str(adm_text("SELECT value FROM system_settings WHERE `key` = 'app_name'", buf, sizeof buf), "WA-AKG",
+	       "the first setting written in the transaction is not saved");
+	is_str(adm_text("SELECT value FROM system_settings WHERE `key` = 'timezone'", buf, sizeof buf), "Asia/Jakarta",
+	       "nor the second (no retry in autocommit)");
+	ok(!wa_db_in_txn(&db), "no transaction is left open");
+	json_decref(r.json);
+	wa_db_close(&db);
+	adm_exec("DROP TRIGGER settings_sleep");
+}
+
+/* ---- set-up -------------------------------------------------------------- */
+
+static void apply_core_schema(void)
+{
+	const char *top = getenv("top_srcdir");
+	char path[1024], *sql;
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/db/migrations/0001_core.sql", top ? top : ".");
+	f = fopen(path, "rb");
+	if (!f)
+		tap_bail("cannot read db/migrations/0001_core.sql (top_srcdir?)");
+	sql = malloc(1 << 20);
+	n = sql ? fread(sql, 1, (1 << 20) - 1, f) : 0;
+	fclose(f);
+	if (!n)
+		tap_bail("cannot read db/migrations/0001_core.sql");
+	sql[n] = '\0';
+	adm_exec(sql);
+	free(sql);
+}
+
+int main(void)
+{
+	char sql[200];
+
+	sock = getenv("WA_AKG_TEST_DB_SOCKET");
+	if (!sock || !*sock)
+		tap_skip_all("WA_AKG_TEST_DB_SOCKET not set");
+	adm = plain_connect(NULL, CLIENT_MULTI_STATEMENTS);
+	if (!adm)
+		tap_bail("cannot connect to the MariaDB at WA_AKG_TEST_DB_SOCKET");
+	snprintf(dbname, sizeof dbname, "wa_akg_test_txn_%ld", (long)getpid());
+	snprintf(sql, sizeof sql, "CREATE DATABASE `%s` CHARACTER SET utf8mb4", dbname);
+	adm_exec(sql);
+	if (mysql_select_db(adm, dbname) != 0)
+		tap_bail("cannot use the scratch database");
+	apply_core_schema();
+	adm_exec("CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL) ENGINE=InnoDB");
+	adm_exec("CREATE TABLE m (id INT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL) ENGINE=MyISAM");
+	adm_exec("CREATE TRIGGER m_sleep AFTER INSERT ON m FOR EACH ROW SET @slept = IF(NEW.v = 20, SLEEP(3), 0)");
+	load_config();
+
+	test_transaction_killed();
+	test_begin_on_dead_connection();
+	test_write_on_dead_connection();
+	test_write_executed_then_lost();
+	test_reads_retried();
+	test_handler_503();
+
+	snprintf(sql, sizeof sql, "DROP DATABASE `%s`", dbname);
+	adm_exec(sql);
+	mysql_close(adm);
+	wa_config_free(cfg);
+	mysql_library_end();
+	return tap_done();
+}
