@@ -35,11 +35,21 @@ const struct wa_config_key wa_config_keys[] = {
 
 	/* [engine] */
 	{ "engine.command_url", "ipc:///var/lib/wa-akg/engine-cmd.ipc",
-	  "nng REQ/REP address of the protocol engine's command socket." },
+	  "nng REQ/REP address the engine's command socket listens on. The engine writes it into the engines table, where workers find the owner of each session; with several engines, give each its own." },
 	{ "engine.event_url", "ipc:///var/lib/wa-akg/engine-events.ipc",
-	  "nng PUB/SUB address on which the engine publishes events (topic '<sessionId>.<event>')." },
+	  "nng PUB/SUB address on which the engine publishes events (topic '<sessionId>.<event>', a NUL, then a waipc.Event); registered in the engines table like command_url." },
 	{ "engine.timeout_ms", "15000",
 	  "Deadline for one command to the engine; a worker answers 504 when it passes." },
+	{ "engine.id", "",
+	  "This engine's name in the engines table (at most 63 characters); empty: the host name. Two engines on one host need distinct ids. Keep it across restarts: an engine takes back the sessions its id owned." },
+	{ "engine.db_threads", "2",
+	  "MariaDB threads of the engine (1-32), each with its own connection; a session's database work always runs on the same one, in order." },
+	{ "engine.heartbeat_ms", "2000",
+	  "How often the engine refreshes its engines row, renews its session leases and takes up sessions waiting to run (100-600000)." },
+	{ "engine.lease_ms", "15000",
+	  "How long a session lease lasts without renewal (at least twice engine.heartbeat_ms): after an engine dies, another takes its sessions over once their leases expire." },
+	{ "engine.claim_batch", "500",
+	  "Most sessions one heartbeat takes up at once (1-100000), so that several engines starting together share the sessions." },
 
 	/* [whatsapp] */
 	{ "whatsapp.url", "wss://web.whatsapp.com/ws/chat",

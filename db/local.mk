@@ -21,3 +21,6 @@ EXTRA_DIST += tests/db/test_migrate.sh tests/db/sql_literals.py docs/database.md
 
 # Signal key stores of engine/store/sigstore_db.c (signal engineer)
 dist_migrations_DATA += db/migrations/0002_signal_store.sql
+
+# what the engine keeps of a linked device (engine/store/creds.c)
+dist_migrations_DATA += db/migrations/0003_engine.sql

@@ -1,6 +1,8 @@
 /* engine_client: nng REQ commands to the engine (see engine_client.h). */
 #include "fcgi/engine_client.h"
 #include "fcgi/app.h"
+#include "fcgi/db.h"
+#include "wa_config.h"
 #include "wa_log.h"
 #include "wa_ipc.pb-c.h"
 
@@ -13,12 +15,37 @@
 
 /* How long a command may wait for an engine to accept it. */
 #define SEND_TIMEOUT_MS 1500
+#define URL_MAX 256
 
-static __thread nng_socket req_sock;
-static __thread int req_open;
-/* Connected pipes of this thread's socket, updated from nng's threads. With
- * none, a command fails at once with 503 instead of waiting out a timeout. */
-static __thread _Atomic int *req_pipes;
+/* One REQ socket per engine address, per thread. */
+struct engine_sock {
+	char url[URL_MAX];
+	nng_socket sock;
+	int open;
+	uint64_t used;           /* LRU stamp */
+	/* Connected pipes, updated from nng's threads. With none, a command
+	 * fails at once with 503 instead of waiting out a timeout. Heap, not
+	 * in this array: nng may call pipe_event after the socket closed. */
+	_Atomic int *pipes;
+};
+
+/* Where a session's commands went lately. */
+struct route {
+	uint64_t sess;
+	char url[URL_MAX];
+	uint64_t until_ms;
+};
+
+#define ROUTES 64
+
+static __thread struct engine_sock socks[WA_ENGINE_SOCKETS];
+static __thread struct route routes[ROUTES];
+static __thread uint64_t lru_clock;
+
+static uint64_t mono_ms(void)
+{
+	return (uint64_t)(nng_clock());
+}
 
 static void pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
@@ -31,66 +58,136 @@ static void pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 		(*n)--;
 }
 
-static int ensure_socket(struct wa_req *r)
+static void sock_close(struct engine_sock *es)
 {
+	if (es->open) {
+		nng_close(es->sock);
+		es->open = 0;
+	}
+	es->url[0] = '\0';
+}
+
+/* This thread's socket for url, dialled on first use. */
+static struct engine_sock *sock_for(struct wa_req *r, const char *url)
+{
+	struct engine_sock *es = NULL, *oldest = &socks[0];
 	int rv;
 
-	if (req_open)
-		return 0;
-	if (!req_pipes) {
+	for (unsigned i = 0; i < WA_ENGINE_SOCKETS; i++) {
+		if (socks[i].open && strcmp(socks[i].url, url) == 0) {
+			socks[i].used = ++lru_clock;
+			return &socks[i];
+		}
+		if (!socks[i].open && !es)
+			es = &socks[i];
+		if (socks[i].used < oldest->used)
+			oldest = &socks[i];
+	}
+	if (!es) {
+		sock_close(oldest);
+		es = oldest;
+	}
+	if (strlen(url) >= sizeof es->url)
+		return NULL;
+	if (!es->pipes) {
 		/* lives as long as the thread; nng may still call pipe_event late */
-		req_pipes = calloc(1, sizeof *req_pipes);
-		if (!req_pipes)
-			return -1;
+		es->pipes = calloc(1, sizeof *es->pipes);
+		if (!es->pipes)
+			return NULL;
 	}
-	*req_pipes = 0;
-	if ((rv = nng_req0_open(&req_sock)) != 0) {
+	*es->pipes = 0;
+	if ((rv = nng_req0_open(&es->sock)) != 0) {
 		wa_error("nng_req0_open: %s", nng_strerror(rv));
-		return -1;
+		return NULL;
 	}
-	nng_pipe_notify(req_sock, NNG_PIPE_EV_ADD_POST, pipe_event, (void *)req_pipes);
-	nng_pipe_notify(req_sock, NNG_PIPE_EV_REM_POST, pipe_event, (void *)req_pipes);
-	nng_socket_set_ms(req_sock, NNG_OPT_SENDTIMEO, SEND_TIMEOUT_MS);
-	nng_socket_set_ms(req_sock, NNG_OPT_RECVTIMEO, r->app->engine_timeout_ms);
+	nng_pipe_notify(es->sock, NNG_PIPE_EV_ADD_POST, pipe_event, (void *)es->pipes);
+	nng_pipe_notify(es->sock, NNG_PIPE_EV_REM_POST, pipe_event, (void *)es->pipes);
+	nng_socket_set_ms(es->sock, NNG_OPT_SENDTIMEO, SEND_TIMEOUT_MS);
+	nng_socket_set_ms(es->sock, NNG_OPT_RECVTIMEO, r->app->engine_timeout_ms);
 	/* never resend a command by itself: a retry could send a message twice */
-	nng_socket_set_ms(req_sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
-	if ((rv = nng_dial(req_sock, r->app->command_url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
-		wa_error("nng_dial %s: %s", r->app->command_url, nng_strerror(rv));
-		nng_close(req_sock);
-		return -1;
+	nng_socket_set_ms(es->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+	if ((rv = nng_dial(es->sock, url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
+		wa_error("nng_dial %s: %s", url, nng_strerror(rv));
+		nng_close(es->sock);
+		return NULL;
 	}
-	req_open = 1;
+	memcpy(es->url, url, strlen(url) + 1);
+	es->open = 1;
+	es->used = ++lru_clock;
 	/* give a local engine a moment to accept the fresh connection */
-	for (int i = 0; i < 20 && *req_pipes == 0; i++)
+	for (int i = 0; i < 20 && *es->pipes == 0; i++)
 		nng_msleep(5);
-	return 0;
+	return es;
 }
 
 void wa_engine_client_close(void)
 {
-	if (req_open) {
-		nng_close(req_sock);
-		req_open = 0;
-	}
+	for (unsigned i = 0; i < WA_ENGINE_SOCKETS; i++)
+		sock_close(&socks[i]);
+	memset(routes, 0, sizeof routes);
 }
 
-int wa_engine_call(struct wa_req *r, const char *op, json_t *args, json_t **body)
+static const char SQL_OWNER[] =
+	"SELECT e.command_url AS url FROM wa_sessions s JOIN engines e ON e.id = s.engine_id "
+	"WHERE s.id = ? AND s.lease_until > NOW(3) AND e.heartbeat_at > NOW(3) - INTERVAL ? MICROSECOND";
+static const char SQL_ANY[] =
+	"SELECT e.command_url AS url FROM engines e WHERE e.heartbeat_at > NOW(3) - INTERVAL ? MICROSECOND "
+	"ORDER BY (SELECT COUNT(*) FROM wa_sessions s WHERE s.engine_id = e.id), e.id LIMIT 1";
+
+static void forget_route(uint64_t sess)
+{
+	struct route *rt = &routes[sess % ROUTES];
+
+	if (rt->sess == sess)
+		rt->until_ms = 0;
+}
+
+/* The command address for the request's session, "" when no engine is
+ * alive. 0, or -1 on a database error. */
+static int route_for(struct wa_req *r, char url[URL_MAX])
+{
+	uint64_t sess = r->sess.id, now = mono_ms();
+	struct route *rt = &routes[sess % ROUTES];
+	long lease = 15000;
+	char err[128];
+	json_t *row;
+	int dberr = 0;
+	const char *u;
+
+	if (sess && rt->sess == sess && rt->until_ms > now) {
+		memcpy(url, rt->url, URL_MAX);
+		return 0;
+	}
+	wa_config_get_int(r->app->cfg, "engine.lease_ms", 1000, 3600000, &lease, err, sizeof err);
+	row = sess ? wa_db_row(r->db, &dberr, SQL_OWNER, "ui", (unsigned long long)sess, (long long)lease * 1000)
+		   : NULL;
+	if (!row && !dberr)
+		row = wa_db_row(r->db, &dberr, SQL_ANY, "i", (long long)lease * 1000);
+	if (dberr)
+		return -1;
+	u = row ? json_string_value(json_object_get(row, "url")) : NULL;
+	snprintf(url, URL_MAX, "%s", u ? u : "");
+	json_decref(row);
+	if (sess && url[0]) {
+		rt->sess = sess;
+		memcpy(rt->url, url, URL_MAX);
+		rt->until_ms = now + WA_ENGINE_ROUTE_TTL_MS;
+	}
+	return 0;
+}
+
+/* One command to the engine at url. */
+static int call_at(struct wa_req *r, const char *url, const char *op, const char *json, json_t **body)
 {
 	Waipc__Command cmd = WAIPC__COMMAND__INIT;
 	Waipc__Reply *rep;
-	char *json = NULL;
-	uint8_t *buf = NULL, *in = NULL;
+	struct engine_sock *es = sock_for(r, url);
+	uint8_t *buf, *in = NULL;
 	size_t len, inlen = 0;
 	int rv, status;
 
-	*body = NULL;
-	if (ensure_socket(r) < 0)
+	if (!es || *es->pipes <= 0)
 		return 503;
-	if (*req_pipes <= 0)
-		return 503;
-	json = json_dumps(args ? args : json_object(), JSON_COMPACT);
-	if (!json)
-		return 500;
 	cmd.request_id = r->rid;
 	cmd.session_id = r->sess.slug;
 	cmd.op = (char *)op;
@@ -103,24 +200,21 @@ int wa_engine_call(struct wa_req *r, const char *op, json_t *args, json_t **body
 	cmd.user_id = r->user.id;
 	len = waipc__command__get_packed_size(&cmd);
 	buf = malloc(len ? len : 1);
-	if (!buf) {
-		free(json);
+	if (!buf)
 		return 500;
-	}
 	waipc__command__pack(&cmd, buf);
-	free(json);
-	rv = nng_send(req_sock, buf, len, 0);
+	rv = nng_send(es->sock, buf, len, 0);
 	free(buf);
 	if (rv != 0) {
-		wa_warn("engine command %s not sent: %s", op, nng_strerror(rv));
+		wa_warn("engine command %s not sent to %s: %s", op, url, nng_strerror(rv));
 		/* the socket may be wedged on a dead pipe: start over next time */
-		wa_engine_client_close();
+		sock_close(es);
 		return 503;
 	}
-	rv = nng_recv(req_sock, &in, &inlen, NNG_FLAG_ALLOC);
+	rv = nng_recv(es->sock, &in, &inlen, NNG_FLAG_ALLOC);
 	if (rv != 0) {
-		wa_warn("engine command %s: no reply: %s", op, nng_strerror(rv));
-		wa_engine_client_close();
+		wa_warn("engine command %s: no reply from %s: %s", op, url, nng_strerror(rv));
+		sock_close(es);
 		return rv == NNG_ETIMEDOUT ? 504 : 503;
 	}
 	rep = waipc__reply__unpack(NULL, inlen, in);
@@ -133,6 +227,48 @@ int wa_engine_call(struct wa_req *r, const char *op, json_t *args, json_t **body
 	if (rep->has_body && rep->body.len)
 		*body = json_loadb((const char *)rep->body.data, rep->body.len, 0, NULL);
 	waipc__reply__free_unpacked(rep, NULL);
+	return status;
+}
+
+static int is_not_owner(json_t *body)
+{
+	const char *e = json_string_value(json_object_get(body, "error"));
+
+	return e && strcmp(e, "not_owner") == 0;
+}
+
+int wa_engine_call(struct wa_req *r, const char *op, json_t *args, json_t **body)
+{
+	char url[URL_MAX], *json;
+	int status = 503;
+
+	*body = NULL;
+	json = json_dumps(args ? args : json_object(), JSON_COMPACT);
+	if (!json)
+		return 500;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (route_for(r, url) < 0) {
+			status = 503;
+			break;
+		}
+		if (!url[0]) {
+			status = 503; /* no engine is alive */
+			break;
+		}
+		status = call_at(r, url, op, json, body);
+		/* the session moved (or the cache was stale): the engine did
+		 * nothing, so asking the new owner once more is safe */
+		if (status == 503 && is_not_owner(*body) && attempt == 0 && r->sess.id) {
+			forget_route(r->sess.id);
+			json_decref(*body);
+			*body = NULL;
+			continue;
+		}
+		if (status == 503 || status == 504)
+			forget_route(r->sess.id);
+		break;
+	}
+	free(json);
 	return status;
 }
 

@@ -55,3 +55,7 @@ EXTRA_DIST += docs/media-appstate.md
 
 # transport layer overview (noise engineer)
 EXTRA_DIST += docs/noise.md
+
+# companion-side device linking (QR refs, pair-success, link code) as pure
+# node -> node functions, shared by the engine and the test client
+wa_libwa_a_SOURCES += wa/pairing.c wa/pairing.h

@@ -1,0 +1,60 @@
+/* engine: wa-akg-engine, the process that owns WhatsApp connections.
+ *
+ * The pieces (one module each):
+ *   inbox.h     the loop's cross-thread mailbox (the only way in)
+ *   dbpool.h    a few MariaDB threads fed by queues, sharded by session
+ *   cmd.h       the nng REP command socket, served with aio contexts
+ *   events.h    the nng PUB event socket (topic "<sessionId>.<event>")
+ *   registry.h  the engines row, its heartbeat, and the session leases
+ *   ops.h       the command table: op name -> handler
+ *
+ * Threads, and which state each one owns:
+ *   - The loop thread (main()) owns the libwebsockets context, every
+ *     session object, every WhatsApp connection and every timer. Nothing
+ *     else touches them. It never blocks: no MariaDB call, no waiting send.
+ *   - nng's own threads run cmd.c's aio callbacks. They only decode a
+ *     command and post it to the loop, or send a reply the loop built.
+ *   - dbpool's threads each own one MariaDB connection. They run jobs and
+ *     post each job's completion back to the loop. A slow or restarting
+ *     database stalls those threads, never the loop, so keep-alives and
+ *     frames of every session go on.
+ * Cross-thread hand-off is always a post to the loop's inbox (inbox.h),
+ * which wakes lws_service() through lws_cancel_service(). */
+#ifndef WA_ENGINE_H
+#define WA_ENGINE_H
+
+#include <signal.h>
+#include <stdint.h>
+
+struct wa_config;
+struct lws_context;
+struct wa_inbox;
+struct wa_dbpool;
+struct wa_cmd_server;
+struct wa_events;
+struct wa_registry;
+struct wa_sessions;
+
+#define WA_ENGINE_ID_MAX 64
+
+struct wa_engine {
+	const struct wa_config *cfg;
+	char id[WA_ENGINE_ID_MAX];      /* engines.id: engine.id, or the host name */
+	const char *command_url;        /* as bound (config engine.command_url) */
+	const char *event_url;          /* as bound (config engine.event_url) */
+	struct lws_context *lws;        /* loop thread only */
+	struct wa_inbox *inbox;
+	struct wa_dbpool *db;
+	struct wa_cmd_server *cmd;
+	struct wa_events *events;
+	struct wa_registry *reg;
+	struct wa_sessions *sessions;   /* loop thread only */
+	uint64_t started_ms;            /* wall clock at start */
+	volatile sig_atomic_t stopping; /* set by a signal; the loop exits */
+};
+
+/* Milliseconds of the monotonic and the wall clock. */
+uint64_t wa_engine_now_ms(void);
+uint64_t wa_engine_wall_ms(void);
+
+#endif

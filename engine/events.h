@@ -1,0 +1,39 @@
+/* events: the engine's event socket (nng PUB on engine.event_url).
+ *
+ * Each event is one message: the topic "<sessionId>.<event>", a NUL, then
+ * a packed waipc.Event (session_id, event, data = the JSON payload,
+ * outbox_id when the event also sits in events_outbox, timestamp_ms).
+ * Subscribers filter by prefix: "<sessionId>." takes every event of one
+ * session, "<sessionId>.message.received" plus the NUL exactly one kind,
+ * "" everything.
+ *
+ * PUB is a notification path, not the durable one: nng drops messages for
+ * a subscriber that does not keep up, and nothing is kept for a subscriber
+ * that is not connected. Events that must not be lost (those webhooks
+ * deliver) are committed to events_outbox in the same transaction as the
+ * state change that caused them, and outbox_id says so.
+ *
+ * Threading: publish from the loop thread (nng's send does not block on
+ * PUB: a full queue drops). */
+#ifndef WA_ENGINE_EVENTS_H
+#define WA_ENGINE_EVENTS_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+struct wa_events;
+
+/* Listen on url. NULL with a logged reason on failure. */
+struct wa_events *wa_events_new(const char *url);
+
+/* Publish (data borrowed). outbox_id 0 = not in the outbox. 0, or -1 when
+ * the message could not be built (logged). */
+int wa_events_publish(struct wa_events *ev, const char *session_id, const char *event, const json_t *data,
+		      uint64_t outbox_id, uint64_t timestamp_ms);
+
+/* Events published so far. */
+uint64_t wa_events_count(const struct wa_events *ev);
+
+void wa_events_free(struct wa_events *ev);
+
+#endif

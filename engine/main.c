@@ -1,0 +1,205 @@
+/* wa-akg-engine: the protocol engine daemon (see engine.h for its threads).
+ *
+ *   wa-akg-engine [--config FILE]
+ *
+ * Reads the shared configuration, registers in the engines table, takes
+ * its sessions (registry.h), serves commands on engine.command_url and
+ * publishes events on engine.event_url until SIGTERM or SIGINT. */
+#include "engine/cmd.h"
+#include "engine/dbpool.h"
+#include "engine/engine.h"
+#include "engine/events.h"
+#include "engine/inbox.h"
+#include "engine/ops.h"
+#include "engine/registry.h"
+#include "engine/session.h"
+#include "wa_config.h"
+#include "wa_log.h"
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libwebsockets.h>
+#include <mysql.h>
+
+static struct wa_engine engine;
+
+uint64_t wa_engine_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t wa_engine_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	engine.stopping = 1;
+	if (engine.lws)
+		lws_cancel_service(engine.lws);
+}
+
+/* The loop's own protocol: lws_cancel_service() from any thread lands
+ * here, and the inbox is drained. The WhatsApp connections get their own
+ * protocol row. */
+static int loop_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	if (reason == LWS_CALLBACK_EVENT_WAIT_CANCELLED && engine.inbox)
+		wa_inbox_drain(engine.inbox);
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static const struct lws_protocols protocols[] = {
+	{ "wa-akg-loop", loop_cb, 0, 0, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 },
+};
+
+static void lws_log_emit(int level, const char *line)
+{
+	size_t n = strlen(line);
+
+	while (n > 0 && line[n - 1] == '\n')
+		n--;
+	wa_log(level == LLL_ERR ? WA_LOG_ERROR : WA_LOG_WARN, "lws: %.*s", (int)n, line);
+}
+
+static void on_owned(void *ctx, json_t *rows)
+{
+	struct wa_engine *e = ctx;
+
+	wa_sessions_reconcile(e->sessions, rows);
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: wa-akg-engine [--config FILE]\n");
+}
+
+static int engine_id(struct wa_engine *e)
+{
+	const char *id = wa_config_get(e->cfg, "engine.id");
+	char host[WA_ENGINE_ID_MAX];
+
+	if (id && *id) {
+		if (strlen(id) >= sizeof e->id) {
+			wa_error("engine.id is longer than %d characters", WA_ENGINE_ID_MAX - 1);
+			return -1;
+		}
+		snprintf(e->id, sizeof e->id, "%s", id);
+		return 0;
+	}
+	if (gethostname(host, sizeof host - 1) != 0)
+		snprintf(host, sizeof host, "engine");
+	host[sizeof host - 1] = '\0';
+	snprintf(e->id, sizeof e->id, "%s", host);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct wa_engine *e = &engine;
+	struct wa_config *cfg = NULL;
+	struct lws_context_creation_info info;
+	const char *conf = NULL;
+	char err[512];
+	long dbthreads, loglevel;
+	int rc = 1;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+			conf = argv[++i];
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("wa-akg-engine %s\n", PACKAGE_VERSION);
+			return 0;
+		} else {
+			usage();
+			return 2;
+		}
+	}
+	if (wa_config_load(&cfg, conf, err, sizeof err) < 0) {
+		fprintf(stderr, "wa-akg-engine: %s\n", err);
+		return 1;
+	}
+	loglevel = wa_log_level_parse(wa_config_get(cfg, "general.log_level"));
+	wa_log_init("wa-akg-engine", loglevel < 0 ? WA_LOG_INFO : (enum wa_log_level)loglevel);
+	e->cfg = cfg;
+	e->command_url = wa_config_get(cfg, "engine.command_url");
+	e->event_url = wa_config_get(cfg, "engine.event_url");
+	e->started_ms = wa_engine_wall_ms();
+	if (engine_id(e) < 0)
+		goto out;
+	if (wa_config_get_int(cfg, "engine.db_threads", 1, 32, &dbthreads, err, sizeof err) < 0) {
+		wa_error("%s", err);
+		goto out;
+	}
+	if (mysql_library_init(0, NULL, NULL) != 0) {
+		wa_error("cannot initialise the MariaDB client library");
+		goto out;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+
+	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
+	memset(&info, 0, sizeof info);
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.protocols = protocols;
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	info.gid = (gid_t)-1;
+	info.uid = (uid_t)-1;
+	e->inbox = wa_inbox_new(0);
+	e->lws = e->inbox ? lws_create_context(&info) : NULL;
+	if (!e->lws) {
+		wa_error("cannot create the event loop");
+		goto out;
+	}
+	wa_inbox_set_context(e->inbox, e->lws);
+	e->sessions = wa_sessions_new(e);
+	e->db = wa_dbpool_new(cfg, (unsigned)dbthreads, 0, e->inbox);
+	e->events = e->db ? wa_events_new(e->event_url) : NULL;
+	e->reg = e->events ? wa_registry_new(e, on_owned, e) : NULL;
+	e->cmd = e->reg ? wa_cmd_server_new(e->command_url, e->inbox, e->lws, wa_ops_dispatch, e) : NULL;
+	if (!e->sessions || !e->cmd) {
+		wa_error("start-up failed");
+		goto out;
+	}
+	wa_registry_start(e->reg);
+	wa_info("engine %s %s started (commands %s, events %s, %ld database threads)", e->id, PACKAGE_VERSION,
+		e->command_url, e->event_url, dbthreads);
+	while (!e->stopping) {
+		if (lws_service(e->lws, 0) < 0)
+			break;
+	}
+	wa_info("engine %s stopping", e->id);
+	rc = 0;
+out:
+	/* Order: stop taking commands, give the leases back, finish the
+	 * database work (its completions land in the inbox), run them. */
+	wa_cmd_server_free(e->cmd);
+	wa_registry_free(e->reg, 1);
+	wa_dbpool_free(e->db);
+	if (e->inbox)
+		wa_inbox_drain(e->inbox);
+	wa_sessions_free(e->sessions);
+	wa_events_free(e->events);
+	if (e->lws)
+		lws_context_destroy(e->lws);
+	wa_inbox_free(e->inbox);
+	mysql_library_end();
+	wa_config_free(cfg);
+	return rc;
+}

@@ -1,0 +1,132 @@
+/* ops: command table and dispatch (see ops.h). */
+#include "engine/ops.h"
+#include "engine/cmd.h"
+#include "engine/engine.h"
+#include "engine/registry.h"
+#include "engine/session.h"
+#include "wa_log.h"
+
+#include <string.h>
+
+#define NEEDS_SESSION 1u    /* a session this engine owns */
+#define NEEDS_CONNECTED 2u  /* ... that is connected to WhatsApp */
+
+#define MSG_NOT_READY "Session not connected or ready"
+
+typedef void (*op_fn)(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s);
+
+struct op {
+	const char *name;
+	unsigned needs;
+	op_fn fn;            /* NULL: known, not carried out by this engine yet */
+};
+
+static void op_ping(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	(void)s;
+	wa_cmd_reply(cmd, 200, json_pack("{s:s,s:I,s:I,s:b}", "engineId", e->id, "sessions",
+					 (json_int_t)wa_sessions_count(e->sessions), "uptimeMs",
+					 (json_int_t)(wa_engine_wall_ms() - e->started_ms), "leaseOk",
+					 wa_registry_lease_ok(e->reg)));
+}
+
+/* start / restart: the worker has set auto_start; claim it now rather
+ * than at the next heartbeat. */
+static void op_start(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	wa_registry_kick(e->reg);
+	wa_cmd_reply(cmd, 200, json_pack("{s:s,s:b}", "sessionId", cmd->session_id, "owned", s != NULL));
+}
+
+static void op_stop(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	if (s) {
+		uint64_t row = s->row_id;
+
+		wa_sessions_drop(e->sessions, cmd->session_id);
+		wa_registry_release(e->reg, row);
+	}
+	wa_cmd_reply(cmd, 200, json_pack("{s:s}", "sessionId", cmd->session_id));
+}
+
+static const struct op ops[] = {
+	{ "engine.ping", 0, op_ping },
+	{ "session.start", 0, op_start },
+	{ "session.restart", 0, op_start },
+	{ "session.stop", 0, op_stop },
+	{ "session.logout", NEEDS_CONNECTED, NULL },
+	{ "session.pair", NEEDS_SESSION, NULL },
+	{ "message.send", NEEDS_CONNECTED, NULL },
+	{ "message.reply", NEEDS_CONNECTED, NULL },
+	{ "message.media", NEEDS_CONNECTED, NULL },
+	{ "message.react", NEEDS_CONNECTED, NULL },
+	{ "message.star", NEEDS_CONNECTED, NULL },
+	{ "message.edit", NEEDS_CONNECTED, NULL },
+	{ "message.delete", NEEDS_CONNECTED, NULL },
+	{ "message.forward", NEEDS_CONNECTED, NULL },
+	{ "message.poll", NEEDS_CONNECTED, NULL },
+	{ "message.location", NEEDS_CONNECTED, NULL },
+	{ "message.contact", NEEDS_CONNECTED, NULL },
+	{ "message.list", NEEDS_CONNECTED, NULL },
+	{ "message.sticker", NEEDS_CONNECTED, NULL },
+	{ "message.spam", NEEDS_CONNECTED, NULL },
+	{ "message.broadcast", NEEDS_CONNECTED, NULL },
+	{ "chat.archive", NEEDS_CONNECTED, NULL },
+	{ "chat.mute", NEEDS_CONNECTED, NULL },
+	{ "chat.pin", NEEDS_CONNECTED, NULL },
+	{ "chat.presence", NEEDS_CONNECTED, NULL },
+	{ "chat.read", NEEDS_CONNECTED, NULL },
+	{ "contact.block", NEEDS_CONNECTED, NULL },
+	{ "contact.unblock", NEEDS_CONNECTED, NULL },
+	{ "contact.check", NEEDS_CONNECTED, NULL },
+	{ "contact.picture", NEEDS_CONNECTED, NULL },
+	{ "group.create", NEEDS_CONNECTED, NULL },
+	{ "group.description", NEEDS_CONNECTED, NULL },
+	{ "group.ephemeral", NEEDS_CONNECTED, NULL },
+	{ "group.invite.accept", NEEDS_CONNECTED, NULL },
+	{ "group.invite.get", NEEDS_CONNECTED, NULL },
+	{ "group.invite.revoke", NEEDS_CONNECTED, NULL },
+	{ "group.leave", NEEDS_CONNECTED, NULL },
+	{ "group.metadata", NEEDS_CONNECTED, NULL },
+	{ "group.participants", NEEDS_CONNECTED, NULL },
+	{ "group.picture.remove", NEEDS_CONNECTED, NULL },
+	{ "group.picture.set", NEEDS_CONNECTED, NULL },
+	{ "group.settings", NEEDS_CONNECTED, NULL },
+	{ "group.subject", NEEDS_CONNECTED, NULL },
+	{ "profile.get", NEEDS_CONNECTED, NULL },
+	{ "profile.name", NEEDS_CONNECTED, NULL },
+	{ "profile.status", NEEDS_CONNECTED, NULL },
+	{ "profile.picture.set", NEEDS_CONNECTED, NULL },
+	{ "profile.picture.remove", NEEDS_CONNECTED, NULL },
+	{ "status.update", NEEDS_CONNECTED, NULL },
+};
+
+static const struct op *find_op(const char *name)
+{
+	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+		if (strcmp(ops[i].name, name) == 0)
+			return &ops[i];
+	return NULL;
+}
+
+void wa_ops_dispatch(void *ctx, struct wa_cmd *cmd)
+{
+	struct wa_engine *e = ctx;
+	const struct op *op = find_op(cmd->op);
+	struct wa_session *s = cmd->session_id[0] ? wa_sessions_find(e->sessions, cmd->session_id) : NULL;
+
+	wa_log_set_rid(cmd->request_id);
+	if (!op) {
+		wa_warn("unknown engine operation '%s'", cmd->op);
+		wa_cmd_reply_error(cmd, 501, "Operation not supported by this engine", "unknown_op");
+	} else if ((op->needs & (NEEDS_SESSION | NEEDS_CONNECTED)) && !s) {
+		wa_cmd_reply_error(cmd, 503, MSG_NOT_READY, "not_owner");
+	} else if ((op->needs & NEEDS_CONNECTED) && strcmp(s->status, WA_SST_CONNECTED) != 0) {
+		wa_cmd_reply_error(cmd, 503, MSG_NOT_READY, "not_connected");
+	} else if (!op->fn) {
+		wa_cmd_reply_error(cmd, 501, "Operation not supported by this engine yet", "not_implemented");
+	} else {
+		op->fn(e, cmd, s);
+	}
+	wa_log_set_rid(NULL);
+}
