@@ -6,8 +6,8 @@
  * when it comes from the URL and when it comes from the database (defence
  * in depth: a bad row never turns into a path outside media.dir).
  * Access to /api/media/{filename}: a SUPERADMIN, the uploader, or anyone
- * who may use the file's session; otherwise 404 (or the session check's
- * 403). Types that a browser would render as active content on our origin
+ * who may use the file's session; otherwise 404 (never 403: the answer
+ * does not reveal that a file exists). Types that a browser would render as active content on our origin
  * (HTML, SVG, XML, JavaScript...) are always sent as attachments. nginx
  * keeps only a few upstream headers (Content-Type, Content-Disposition...)
  * on an X-Accel-Redirect, so "X-Content-Type-Options: nosniff" belongs in
@@ -90,7 +90,6 @@ int h_media_get(struct wa_req *r)
 	json_t *row;
 	json_t *sid;
 	int err = 0, rc;
-	char sess[24];
 
 	if (!valid_filename(name))
 		return wa_reply_error(r, 400, "Invalid file name", "validation_error");
@@ -107,10 +106,19 @@ int h_media_get(struct wa_req *r)
 			json_decref(row);
 			return wa_reply_error(r, 404, "File not found", "not_found");
 		}
-		snprintf(sess, sizeof sess, "%lld", (long long)json_integer_value(sid));
-		if (wa_session_access(r, sess, 0) < 0) {
+		/* owner of the file's session, or granted it: anything else reads
+		 * as a file that does not exist, so the answer never tells a
+		 * stranger which files there are */
+		long long ok = wa_db_int(r->db, -1,
+			"SELECT COUNT(*) FROM wa_sessions s WHERE s.id = ? AND ((s.user_id = ? AND ? = 1) OR EXISTS "
+			"(SELECT 1 FROM session_access a WHERE a.wa_session_id = s.id AND a.user_id = ?))", "uuiu",
+			(unsigned long long)json_integer_value(sid), (unsigned long long)r->user.id,
+			(long long)(r->user.role == WA_ROLE_OWNER), (unsigned long long)r->user.id);
+
+		if (ok <= 0) {
 			json_decref(row);
-			return -1;
+			return ok < 0 ? wa_reply_db_error(r, "Database error")
+				      : wa_reply_error(r, 404, "File not found", "not_found");
 		}
 	}
 	rc = send_file(r, name, json_string_value(json_object_get(row, "mime")),

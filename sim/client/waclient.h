@@ -26,22 +26,27 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "wa_err.h"
 #include "wa/cert.h"
 #include "wa/node.h"
 
 #define WACLIENT_MAX_QUEUED 4096
 
 enum waclient_err {
-	WACLIENT_OK = 0,
-	WACLIENT_EINVAL = -1,
-	WACLIENT_ENOMEM = -2,
-	WACLIENT_ECONNECT = -3,    /* TCP / WebSocket failure */
-	WACLIENT_EHANDSHAKE = -4,  /* Noise failure other than the chain */
-	WACLIENT_ECERT = -5,       /* server certificate chain rejected */
-	WACLIENT_ETIMEOUT = -6,
-	WACLIENT_ECLOSED = -7,     /* connection closed */
-	WACLIENT_EPROTO = -8,      /* unexpected or malformed stanza */
-	WACLIENT_EVERIFY = -9,     /* pair-success HMAC / signature did not verify */
+	WACLIENT_OK = WA_OK,
+	WACLIENT_EINVAL = WA_EINVAL,
+	WACLIENT_ENOMEM = WA_ENOMEM,
+	WACLIENT_ETIMEOUT = WA_ETIMEDOUT,
+	WACLIENT_ECLOSED = WA_ECLOSED,  /* connection closed */
+	WACLIENT_EPROTO = WA_EPROTO,    /* unexpected or malformed stanza */
+	/* TCP / WebSocket failure */
+	WACLIENT_ECONNECT = WA_ERR_MAKE(WA_ERR_CLIENT_BASE, WA_EIO, 1),
+	/* Noise failure other than the chain */
+	WACLIENT_EHANDSHAKE = WA_ERR_MAKE(WA_ERR_CLIENT_BASE, WA_ECRYPTO, 1),
+	/* server certificate chain rejected */
+	WACLIENT_ECERT = WA_ERR_MAKE(WA_ERR_CLIENT_BASE, WA_ECRYPTO, 2),
+	/* pair-success HMAC / signature did not verify */
+	WACLIENT_EVERIFY = WA_ERR_MAKE(WA_ERR_CLIENT_BASE, WA_ECRYPTO, 3),
 };
 
 const char *waclient_strerror(int err);

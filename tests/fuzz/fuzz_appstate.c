@@ -1,4 +1,4 @@
-// fuzz-sources: wa/appstate.c wa/msgsecret.c wa/crypto.c proto/wa_server_sync.pb-c.c proto/wa_sync_action.pb-c.c common/wa_util.c
+// fuzz-sources: common/wa_err.c wa/appstate.c wa/msgsecret.c wa/crypto.c proto/wa_server_sync.pb-c.c proto/wa_sync_action.pb-c.c common/wa_util.c
 /* fuzz_appstate: hostile bytes into the app-state decoders and patch apply.
  *
  * Byte 0 selects the mode, the rest is the input:

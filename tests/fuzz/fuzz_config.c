@@ -1,4 +1,4 @@
-// fuzz-sources: common/wa_config.c common/wa_config_keys.c
+// fuzz-sources: common/wa_err.c common/wa_config.c common/wa_config_keys.c
 /* Fuzz target: the INI configuration parser (operators' files are user
  * bytes). Every parse must either fail cleanly or give a config whose every
  * known key has a value. */

@@ -1,4 +1,4 @@
-// fuzz-sources: common/wa_util.c
+// fuzz-sources: common/wa_err.c common/wa_util.c
 /* Fuzz target: the urlencoded form / query-string reader (query strings and
  * sign-in form bodies are client bytes). The first byte picks a name, the
  * rest is the string. A found value must be NUL-terminated inside buf. */

@@ -1,4 +1,4 @@
-// fuzz-sources: wa/frame.c wa/buf.c
+// fuzz-sources: common/wa_err.c wa/frame.c wa/buf.c
 /* fuzz_frame: the incremental frame parser (wa/frame).
  *
  * Input: byte 0 = options (bit 0: expect the client intro; bit 1: small

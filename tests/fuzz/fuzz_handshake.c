@@ -1,4 +1,4 @@
-// fuzz-sources: wa/noise.c wa/cert.c wa/crypto.c wa/frame.c wa/buf.c wa/companion_reg.c wa/noise_conn.c proto/wa_handshake.pb-c.c proto/wa_cert.pb-c.c proto/wa_companion_reg.pb-c.c common/wa_util.c
+// fuzz-sources: common/wa_err.c wa/noise.c wa/cert.c wa/crypto.c wa/frame.c wa/buf.c wa/companion_reg.c wa/noise_conn.c proto/wa_handshake.pb-c.c proto/wa_cert.pb-c.c proto/wa_companion_reg.pb-c.c common/wa_util.c
 /* fuzz_handshake: hostile handshake input to both Noise roles and the
  * handshake protobuf decoders.
  *

@@ -1,4 +1,4 @@
-// fuzz-sources: wa/jid.c
+// fuzz-sources: common/wa_err.c wa/jid.c
 /* fuzz_jid: JID parsing and REST user-input validation on arbitrary text.
  * Properties: no crash; a parsed JID formats and re-parses to the same
  * value; accepted user input is canonical (re-validating its formatted

@@ -1,4 +1,4 @@
-// fuzz-sources: wa/mediacrypto.c wa/crypto.c common/wa_util.c
+// fuzz-sources: common/wa_err.c wa/mediacrypto.c wa/crypto.c common/wa_util.c
 /* fuzz_media: hostile bytes into media decryption, one-shot and streaming,
  * plus an encrypt -> decrypt round-trip property on the input as plaintext.
  *

@@ -1,4 +1,4 @@
-// fuzz-sources: fcgi/multipart.c
+// fuzz-sources: common/wa_err.c fcgi/multipart.c
 /* fuzz_multipart: the multipart/form-data parser on hostile bodies.
  *
  * Input = one length byte n (taken mod 80, so lengths past the 70 cap are

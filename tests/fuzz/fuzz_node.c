@@ -1,4 +1,4 @@
-// fuzz-sources: wa/binary.c wa/node.c wa/nodeprint.c wa/tokens.c wa/jid.c wa/buf.c
+// fuzz-sources: common/wa_err.c wa/binary.c wa/node.c wa/nodeprint.c wa/tokens.c wa/jid.c wa/buf.c
 /* fuzz_node: the binary node decoder on hostile frame plaintexts.
  *
  * Input = a decrypted frame (flag byte + node, zlib when flag & 2). A tree

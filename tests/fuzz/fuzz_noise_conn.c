@@ -1,4 +1,4 @@
-// fuzz-sources: wa/noise_conn.c wa/noise.c wa/cert.c wa/crypto.c wa/frame.c wa/buf.c proto/wa_handshake.pb-c.c proto/wa_cert.pb-c.c common/wa_util.c
+// fuzz-sources: common/wa_err.c wa/noise_conn.c wa/noise.c wa/cert.c wa/crypto.c wa/frame.c wa/buf.c proto/wa_handshake.pb-c.c proto/wa_cert.pb-c.c common/wa_util.c
 /* fuzz_noise_conn: wa_noise_conn driven the way an event loop drives it -
  * hostile bytes fed in many small reads, output drained through the queue
  * in partial writes that clobber the head room - on both sides.

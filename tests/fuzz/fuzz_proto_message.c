@@ -1,4 +1,4 @@
-// fuzz-sources: wa/pbsafe.c proto/wa_e2e.pb-c.c proto/wa_adv.pb-c.c proto/wa_history.pb-c.c proto/wa_server_sync.pb-c.c
+// fuzz-sources: common/wa_err.c wa/pbsafe.c proto/wa_e2e.pb-c.c proto/wa_adv.pb-c.c proto/wa_history.pb-c.c proto/wa_server_sync.pb-c.c
 /* fuzz_proto_message: hostile plaintexts as waE2E.Message (what a decrypted
  * <enc> holds), and as the other WhatsApp protobufs we unpack from the
  * network (waHistorySync.HistorySync, the waAdv pairing messages: the

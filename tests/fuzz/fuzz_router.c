@@ -1,4 +1,4 @@
-// fuzz-sources: fcgi/router.c fcgi/routes.c common/wa_util.c common/wa_log.c
+// fuzz-sources: common/wa_err.c fcgi/router.c fcgi/routes.c common/wa_util.c common/wa_log.c
 /* Fuzz target: request-path matching (first byte picks the method, the rest
  * is the raw path as a client sent it). Handlers are never called. */
 #include "fuzz.h"

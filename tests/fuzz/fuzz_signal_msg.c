@@ -1,4 +1,4 @@
-// fuzz-sources: wa/signal.c wa/sigstore.c wa/sigstore_mem.c wa/crypto.c common/wa_util.c
+// fuzz-sources: common/wa_err.c wa/signal.c wa/sigstore.c wa/sigstore_mem.c wa/crypto.c common/wa_util.c
 /* fuzz_signal_msg: hostile bytes into wa/signal's entry points that parse
  * peer data, i.e. libsignal's pre_key_signal_message / signal_message /
  * sender_key_message / sender_key_distribution_message deserialisers and the
