@@ -30,7 +30,7 @@
 struct lws;
 struct lws_context;
 
-#define SIM_PAIR_REFS 6             /* refs per pair-device (PROTOCOL.md 4.2) */
+#define SIM_PAIR_REFS 6             /* refs per pair-device (docs/protocol.md 4.2) */
 #define SIM_REF_MAX 80
 #define SIM_OUT_MAX_FRAMES 10000    /* queued (and held) outgoing frames per connection */
 #define SIM_OUT_MAX_BYTES (64u * 1024 * 1024)  /* queued bytes per connection, and held bytes */
@@ -239,7 +239,7 @@ int sim_conn_iq_error(struct sim_conn *c, const struct wa_node *iq, int code, co
 
 /* Log the connection in as device d of account a (closing an older
  * connection of the same device with a 440 conflict), send <success>, then
- * the offline queue (PROTOCOL.md 8.7). 0 / -1. */
+ * the offline queue (docs/protocol.md 8.7). 0 / -1. */
 int sim_conn_login(struct sim_conn *c, struct sim_account *a, struct sim_device *d);
 
 /* Deliver a stanza to a device: sent now when it is online, else marked
@@ -287,7 +287,7 @@ int sim_dispatch(struct sim_conn *c, struct wa_node *n);
 
 /* ---- pairing (sim_pair.c) ---- */
 
-/* Parsed QR string (PROTOCOL.md 4.2). */
+/* Parsed QR string (docs/protocol.md 4.2). */
 struct sim_qr {
 	char ref[SIM_REF_MAX];
 	uint8_t noise_pub[32];

@@ -2,7 +2,7 @@
  * responder, the transport ciphers and the ordered queue of encrypted
  * outgoing frames are the library's wa_noise_conn (wa/noise_conn.h); this
  * file adds the ClientPayload decision (registration vs login), stanza
- * (de)coding, the offline queue and the injected delay (PROTOCOL.md 1, 2,
+ * (de)coding, the offline queue and the injected delay (docs/protocol.md 1, 2,
  * 12). Stanzas go to sim_dispatch() (sim_handlers.c).
  *
  * Writes: lws allows one lws_write per WRITEABLE callback, so frames are
@@ -360,7 +360,7 @@ out:
 	return rc;
 }
 
-/* Offline queue (PROTOCOL.md 8.7): preview with counts per kind, the
+/* Offline queue (docs/protocol.md 8.7): preview with counts per kind, the
  * queued stanzas (already marked offline), then <offline count=N/>. */
 static int deliver_offline(struct sim_conn *c)
 {
@@ -479,7 +479,7 @@ static int send_failure(struct sim_conn *c, const char *reason)
 	return 0;
 }
 
-/* ClientFinish done: registration or login (PROTOCOL.md 2.3 / 2.4, 13.3). */
+/* ClientFinish done: registration or login (docs/protocol.md 2.3 / 2.4, 13.3). */
 int sim_conn_on_client_payload(struct sim_conn *c, const uint8_t *p, size_t len)
 {
 	struct sim_account *a;

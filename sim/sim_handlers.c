@@ -20,7 +20,7 @@
 
 /* ---- IQs ---- */
 
-/* Keepalive (PROTOCOL.md 12.5): whatsmeow sends no child, Baileys <ping/>. */
+/* Keepalive (docs/protocol.md 12.5): whatsmeow sends no child, Baileys <ping/>. */
 static int iq_ping(struct sim_conn *c, struct wa_node *iq, struct wa_node *child)
 {
 	(void)child;

@@ -1,5 +1,5 @@
 /* wa/appstate: app-state ("syncd") crypto and patch processing
- * (PROTOCOL.md §11.2-§11.5).
+ * (docs/protocol.md §11.2-§11.5).
  *
  * Layers, bottom up:
  *  1. primitives: mutation-key expansion, index MAC, value encryption and

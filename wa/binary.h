@@ -1,7 +1,7 @@
 /* binary: the WhatsApp binary node codec ("WABinary", dictionary v3).
  *
  * Encodes a struct wa_node tree to the wire format and decodes it back,
- * byte-exact with whatsmeow (PROTOCOL.md section 3): list headers
+ * byte-exact with whatsmeow (docs/protocol.md section 3): list headers
  * LIST_EMPTY / LIST_8 / LIST_16, single-byte and DICTIONARY_0..3 tokens,
  * NIBBLE_8 / HEX_8 packed strings (chosen in whatsmeow's order: token,
  * double token, nibble, hex, raw), BINARY_8/20/32, and the JID encodings
@@ -30,7 +30,7 @@
 #include "wa/buf.h"
 #include "wa/node.h"
 
-/* Tag bytes (PROTOCOL.md 3.2). */
+/* Tag bytes (docs/protocol.md 3.2). */
 enum {
 	WA_TAG_LIST_EMPTY = 0,
 	WA_TAG_DICTIONARY_0 = 236,

@@ -1,4 +1,4 @@
-/* wa/cert: the Noise server certificate chain (PROTOCOL.md §1.5).
+/* wa/cert: the Noise server certificate chain (docs/protocol.md §1.5).
  *
  * The ServerHello payload is a waCert.CertChain { leaf, intermediate }, each
  * a NoiseCertificate { details (serialized Details), signature }. The

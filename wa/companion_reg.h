@@ -1,5 +1,5 @@
 /* wa/companion_reg: the ClientPayload a companion device sends inside the
- * Noise ClientFinish (PROTOCOL.md §2), in its two forms:
+ * Noise ClientFinish (docs/protocol.md §2), in its two forms:
  *   - registration (no stored device JID yet): base + passive=false,
  *     pull=false + devicePairingData (Signal registration id, identity key,
  *     signed pre-key, build hash, DeviceProps);

@@ -1,5 +1,5 @@
 /* wa/frame: WhatsApp Web's stream framing under the WebSocket layer
- * (PROTOCOL.md §1.2).
+ * (docs/protocol.md §1.2).
  *
  *   first client frame only:  [intro] | be3(len) | payload
  *   every later frame:                  be3(len) | payload

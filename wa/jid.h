@@ -3,7 +3,7 @@
  * A JID is user@server. Device JIDs ("AD JIDs") name one device of an
  * account: user:device@server (whatsmeow also writes an agent,
  * user.agent:device@server; Baileys writes user_agent:device@server - both
- * parse). Servers (PROTOCOL.md section 0): s.whatsapp.net (phone-number
+ * parse). Servers (docs/protocol.md section 0): s.whatsapp.net (phone-number
  * users), lid (hidden users), g.us (groups), broadcast (status@broadcast and
  * broadcast lists), newsletter, c.us (legacy, normalised to s.whatsapp.net),
  * hosted, hosted.lid, msgr, interop, bot, call. The server itself is the JID
@@ -44,7 +44,7 @@
 #define WA_SERVER_BOT        "bot"
 #define WA_SERVER_CALL       "call"
 
-/* AD_JID domain bytes (PROTOCOL.md 3.6). */
+/* AD_JID domain bytes (docs/protocol.md 3.6). */
 #define WA_DOMAIN_WHATSAPP   0
 #define WA_DOMAIN_LID        1
 #define WA_DOMAIN_HOSTED     128
@@ -91,7 +91,7 @@ int wa_jid_parse_n(const char *s, size_t len, struct wa_jid *out, const char **w
 int wa_jid_format(const struct wa_jid *j, char *buf, size_t cap);
 
 /* Same without agent and device ("user@server"); e.g. a chat JID or the
- * JIDs in message-secret HKDF info (PROTOCOL.md 7.7). */
+ * JIDs in message-secret HKDF info (docs/protocol.md 7.7). */
 int wa_jid_format_user(const struct wa_jid *j, char *buf, size_t cap);
 
 /* Rewrite legacy c.us to s.whatsapp.net in place. Returns 1 if changed. */
@@ -138,7 +138,7 @@ uint8_t wa_jid_domain(const struct wa_jid *j);
  * s.whatsapp.net with agent = domain (0 for 0). Returns -1 if user is too long. */
 int wa_jid_from_domain(struct wa_jid *out, const char *user, uint8_t domain, uint16_t device);
 
-/* Signal protocol address name (PROTOCOL.md 7.2): user, or "user_<domain>"
+/* Signal protocol address name (docs/protocol.md 7.2): user, or "user_<domain>"
  * when the domain byte is not 0. Returns the length or -1 if cap is too small. */
 int wa_jid_signal_name(const struct wa_jid *j, char *buf, size_t cap);
 

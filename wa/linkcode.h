@@ -1,5 +1,5 @@
 /* wa/linkcode: the cryptography of pairing by phone-number code
- * (PROTOCOL.md §4.5), for both the companion (engine) and the primary
+ * (docs/protocol.md §4.5), for both the companion (engine) and the primary
  * phone (wa-sim). Node building and the pairing flow live elsewhere.
  *
  *  code    8 chars of the alphabet 123456789ABCDEFGHJKLMNPQRSTVWXYZ from 5

@@ -1,4 +1,4 @@
-/* wa/mediacrypto: WhatsApp media encryption (PROTOCOL.md §9.2).
+/* wa/mediacrypto: WhatsApp media encryption (docs/protocol.md §9.2).
  *
  * A 32-byte mediaKey is expanded with HKDF-SHA256 (info "WhatsApp <Type>
  * Keys", 112 bytes) into iv(16) | cipherKey(32) | macKey(32) | refKey(32).

@@ -1,4 +1,4 @@
-/* msgid: WhatsApp message ids and request (IQ) ids (PROTOCOL.md 7.1).
+/* msgid: WhatsApp message ids and request (IQ) ids (docs/protocol.md 7.1).
  *
  * Message ids as the modern web client and whatsmeow make them:
  *   "3EB0" + upper-case hex of the first 9 bytes of

@@ -1,4 +1,4 @@
-/* wa/msgsecret: keys derived from a message's messageSecret (PROTOCOL.md
+/* wa/msgsecret: keys derived from a message's messageSecret (docs/protocol.md
  * §7.7) and the poll-vote encryption built on them.
  *
  * key = HKDF-SHA256(messageSecret, salt none,

@@ -1,4 +1,4 @@
-/* node: the WhatsApp stanza tree ("binary node", PROTOCOL.md 3.1).
+/* node: the WhatsApp stanza tree ("binary node", docs/protocol.md 3.1).
  *
  * A node is a tag, an ordered list of attributes and optional content, which
  * is one of: nothing, a list of child nodes, raw bytes, or a string (a
@@ -26,7 +26,7 @@
  * a NULL node return "absent".
  *
  * Attribute values that are NULL or "" are not stored (whatsmeow omits
- * empty attributes on the wire, PROTOCOL.md 3.4). */
+ * empty attributes on the wire, docs/protocol.md 3.4). */
 #ifndef WA_NODE_H
 #define WA_NODE_H
 

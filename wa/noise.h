@@ -1,5 +1,5 @@
 /* wa/noise: WhatsApp's Noise_XX_25519_AESGCM_SHA256 handshake and the
- * transport ciphers that follow it (PROTOCOL.md §1.3-1.4), for both ends:
+ * transport ciphers that follow it (docs/protocol.md §1.3-1.4), for both ends:
  * the engine is the INITIATOR (client), wa-sim the RESPONDER (server).
  *
  * Byte buffers only, no sockets: every function takes the payload of one

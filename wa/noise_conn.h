@@ -97,7 +97,7 @@ enum wa_noise_conn_state {
 /* Buffers that grew past this are freed when they empty again. */
 #define WA_NOISE_CONN_KEEP (16u * 1024)
 
-/* Called for each decrypted transport frame (flag byte + node, PROTOCOL.md
+/* Called for each decrypted transport frame (flag byte + node, docs/protocol.md
  * §1.6); the bytes are valid only during the call. Return 0 to continue,
  * non-zero to stop: the feed then fails the conn with WA_NOISE_EINVAL. */
 typedef int (*wa_noise_conn_frame_fn)(void *ctx, const uint8_t *plain, size_t len);

@@ -1,5 +1,5 @@
 /* wa/signal: Signal protocol operations in WhatsApp's terms, on top of
- * libsignal-protocol-c and a wa_sigstore (PROTOCOL.md §5, §7.2-7.5, §8.2, §8.4).
+ * libsignal-protocol-c and a wa_sigstore (docs/protocol.md §5, §7.2-7.5, §8.2, §8.4).
  *
  * A wa_sig is one WhatsApp device's Signal state: a libsignal store context
  * bound to a wa_sigstore (borrowed; it must outlive the wa_sig) and the

@@ -1,4 +1,4 @@
-/* wa/signal_node: the key-distribution stanzas (PROTOCOL.md §5 pre-keys, §8.4
+/* wa/signal_node: the key-distribution stanzas (docs/protocol.md §5 pre-keys, §8.4
  * retry receipts) read into and built from wa/signal types, for the engine
  * and for wa-sim. Kept apart from wa/signal so that module does not depend on
  * the node codec.

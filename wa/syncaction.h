@@ -1,5 +1,5 @@
 /* wa/syncaction: builders for the app-state mutations the gateway sends
- * (PROTOCOL.md §11.1 table): each fills a struct wa_sync_action with the
+ * (docs/protocol.md §11.1 table): each fills a struct wa_sync_action with the
  * collection, the index JSON, the per-action version and the
  * SyncActionValue, ready for wa_appstate_build_patch() via
  * wa_sync_action_out().

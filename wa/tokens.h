@@ -4,7 +4,7 @@
  * wa_token_single[0] is an unused empty placeholder. Double-byte tokens are
  * DICTIONARY_0..3 (0xEC..0xEF) followed by an index byte. No string appears
  * twice across the five lists. The tables are generated once from the token
- * text files by tools/gen-tokens.py (see PROTOCOL.md section 3.3).
+ * text files by tools/gen-tokens.py (see docs/protocol.md section 3.3).
  * Read-only data: every function is reentrant and thread-safe. */
 #ifndef WA_TOKENS_H
 #define WA_TOKENS_H

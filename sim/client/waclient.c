@@ -797,7 +797,7 @@ static int pair_error(struct waclient *c, const struct wa_node *iq, int code, co
 	return WACLIENT_EVERIFY;
 }
 
-/* Verify pair-success and build the reply (PROTOCOL.md 4.3 / 4.4). */
+/* Verify pair-success and build the reply (docs/protocol.md 4.3 / 4.4). */
 static int handle_pair_success(struct waclient *c, const struct wa_node *iq)
 {
 	const struct wa_node *ps = wa_node_child(iq, "pair-success");

@@ -1,6 +1,6 @@
 /* waclient: a minimal WhatsApp Web companion client on the protocol
  * library and a libwebsockets client - for wa-sim's tests, and the shape
- * the engine's connection will take (PROTOCOL.md 1, 2, 4, 12).
+ * the engine's connection will take (docs/protocol.md 1, 2, 4, 12).
  *
  * What it does: WebSocket connect; the stream itself (intro, framing,
  * Noise XX initiator verifying the server chain against a given root key,
@@ -125,10 +125,10 @@ int waclient_iq(struct waclient *c, struct wa_node *iq, int timeout_ms, struct w
 int waclient_ping(struct waclient *c, int timeout_ms);
 
 /* Wait for the pair-device IQ, ack it, and write the QR string for ref
- * `ref_index` (0-5) into qr (PROTOCOL.md 4.2). */
+ * `ref_index` (0-5) into qr (docs/protocol.md 4.2). */
 int waclient_pair_qr(struct waclient *c, int ref_index, int timeout_ms, char *qr, size_t cap);
 
-/* Pairing by phone-number code (PROTOCOL.md 4.5), instead of the QR:
+/* Pairing by phone-number code (docs/protocol.md 4.5), instead of the QR:
  * ack the pair-device, send companion_hello for phone (digits) and write
  * the code to show ("XXXX-XXXX", NUL-terminated) into code_out. */
 int waclient_pair_code(struct waclient *c, const char *phone, int timeout_ms, char code_out[10]);
