@@ -73,12 +73,20 @@ static void slot_send(struct slot *sl, int status, json_t *body)
 	nng_ctx_send(sl->ctx, sl->aio);
 }
 
-static void slot_send_error(struct slot *sl, int status, const char *msg, const char *code)
+/* {"message": msg, "error": code}; code may be NULL. New reference. */
+static json_t *error_body(const char *msg, const char *code)
 {
 	json_t *b = json_pack("{s:s}", "message", msg);
 
 	if (b && code)
 		json_object_set_new(b, "error", json_string(code));
+	return b;
+}
+
+static void slot_send_error(struct slot *sl, int status, const char *msg, const char *code)
+{
+	json_t *b = error_body(msg, code);
+
 	slot_send(sl, status, b);
 	json_decref(b);
 }
@@ -143,8 +151,8 @@ static void copy_str(char *dst, size_t cap, const char *src)
 	dst[n] = '\0';
 }
 
-/* nng thread: one request received on sl. Returns 0 when it went to the
- * loop, else the slot has been answered with an error. */
+/* nng thread: one request received on sl; it goes to the loop, or the
+ * slot is answered with an error at once. */
 static void on_request(struct slot *sl, nng_msg *m)
 {
 	Waipc__Command *c = waipc__command__unpack(NULL, nng_msg_len(m), nng_msg_body(m));
@@ -283,11 +291,7 @@ void wa_cmd_reply(struct wa_cmd *cmd, int status, json_t *body)
 
 void wa_cmd_reply_error(struct wa_cmd *cmd, int status, const char *msg, const char *code)
 {
-	json_t *b = json_pack("{s:s}", "message", msg);
-
-	if (b && code)
-		json_object_set_new(b, "error", json_string(code));
-	wa_cmd_reply(cmd, status, b);
+	wa_cmd_reply(cmd, status, error_body(msg, code));
 }
 
 unsigned wa_cmd_inflight(const struct wa_cmd_server *s)

@@ -10,8 +10,8 @@ struct wa_config;
 struct wa_app {
 	const struct wa_config *cfg;
 	size_t max_body;           /* http.max_body in bytes */
-	const char *command_url;   /* engine.command_url */
 	int engine_timeout_ms;
+	long engine_lease_ms;      /* engine.lease_ms: an older heartbeat is a dead engine */
 	const char *media_dir;
 	const char *accel_prefix;
 	const char *public_base;

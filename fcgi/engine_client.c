@@ -2,7 +2,6 @@
 #include "fcgi/engine_client.h"
 #include "fcgi/app.h"
 #include "fcgi/db.h"
-#include "wa_config.h"
 #include "wa_log.h"
 #include "wa_ipc.pb-c.h"
 
@@ -148,8 +147,7 @@ static int route_for(struct wa_req *r, char url[URL_MAX])
 {
 	uint64_t sess = r->sess.id, now = mono_ms();
 	struct route *rt = &routes[sess % ROUTES];
-	long lease = 15000;
-	char err[128];
+	long long lease_us = (long long)r->app->engine_lease_ms * 1000;
 	json_t *row;
 	int dberr = 0;
 	const char *u;
@@ -158,11 +156,9 @@ static int route_for(struct wa_req *r, char url[URL_MAX])
 		memcpy(url, rt->url, URL_MAX);
 		return 0;
 	}
-	wa_config_get_int(r->app->cfg, "engine.lease_ms", 1000, 3600000, &lease, err, sizeof err);
-	row = sess ? wa_db_row(r->db, &dberr, SQL_OWNER, "ui", (unsigned long long)sess, (long long)lease * 1000)
-		   : NULL;
+	row = sess ? wa_db_row(r->db, &dberr, SQL_OWNER, "ui", (unsigned long long)sess, lease_us) : NULL;
 	if (!row && !dberr)
-		row = wa_db_row(r->db, &dberr, SQL_ANY, "i", (long long)lease * 1000);
+		row = wa_db_row(r->db, &dberr, SQL_ANY, "i", lease_us);
 	if (dberr)
 		return -1;
 	u = row ? json_string_value(json_object_get(row, "url")) : NULL;

@@ -12,15 +12,11 @@
 #include "wa/companion_reg.h"
 #include "wa/crypto.h"
 #include "wa/jid.h"
-#include "wa/linkcode.h"
+#include "wa/pairing.h"
 #include "wa/msgid.h"
 #include "wa/noise_conn.h"
-#include "wa_adv.pb-c.h"
 #include "wa_util.h"
 
-#define QR_PREFIX "https://wa.me/settings/linked_devices#"
-#define MAX_REFS 6
-#define REF_MAX 128
 
 enum { ST_IDLE = 0, ST_CONNECTING, ST_HANDSHAKE, ST_READY, ST_CLOSED };
 
@@ -46,13 +42,9 @@ struct waclient {
 	size_t in_count;
 	char iq_prefix[WA_IQID_PREFIX_MAX];
 	uint64_t iq_counter;
-	char refs[MAX_REFS][REF_MAX];
-	int nrefs;
+	struct wa_pair_refs refs;       /* of this connection's pair-device */
 	/* link-code pairing (4.5) */
-	char lc_code[WA_LINKCODE_LEN + 1];
-	char lc_phone[24];
-	char lc_ref[REF_MAX];
-	uint8_t lc_eph_priv[32], lc_eph_pub[32];
+	struct wa_pair_code pc;         /* link-code pairing in progress */
 };
 
 const char *waclient_strerror(int err)
@@ -331,10 +323,8 @@ static void reset_conn(struct waclient *c)
 	c->err = 0;
 	c->cert_err = 0;
 	c->closing = 0;
-	c->nrefs = 0;
-	memset(c->lc_code, 0, sizeof c->lc_code);
-	memset(c->lc_ref, 0, sizeof c->lc_ref);
-	memset(c->lc_eph_priv, 0, sizeof c->lc_eph_priv);
+	c->refs.n = 0;
+	explicit_bzero(&c->pc, sizeof c->pc);
 }
 
 void waclient_close(struct waclient *c)
@@ -579,20 +569,6 @@ out:
 }
 
 /* Acknowledge a server IQ: <iq to="s.whatsapp.net" id type="result"/>. */
-static int ack_iq(struct waclient *c, const struct wa_node *iq)
-{
-	struct wa_node *r = wa_node_new("iq");
-	struct wa_jid srv;
-	int rc = WACLIENT_ENOMEM;
-
-	wa_jid_server(&srv);
-	if (r && !wa_node_set_attr_jid(r, "to", &srv) && !wa_node_set_attr(r, "id", wa_node_attr(iq, "id")) &&
-	    !wa_node_set_attr(r, "type", "result"))
-		rc = waclient_send(c, r);
-	wa_node_free(r);
-	return rc;
-}
-
 static int match_child_iq(const struct wa_node *n, const void *arg)
 {
 	struct wa_node *ch = wa_node_child_at(n, 0);
@@ -600,115 +576,80 @@ static int match_child_iq(const struct wa_node *n, const void *arg)
 	return strcmp(n->tag, "iq") == 0 && ch != NULL && strcmp(ch->tag, (const char *)arg) == 0;
 }
 
+/* The companion's pairing keys as wa/pairing takes them. */
+static void pair_keys(const struct waclient *c, struct wa_pair_keys *k)
+{
+	memcpy(k->noise_pub, c->cr->noise_pub, 32);
+	memcpy(k->identity_priv, c->cr->identity_priv, 32);
+	memcpy(k->identity_pub, c->cr->identity_pub, 32);
+	memcpy(k->adv_secret, c->cr->adv_secret, 32);
+	k->platform_id = c->cfg.platform_id;
+}
+
+/* Send a node built by wa/pairing (NULL = out of memory) and free it. */
+static int send_built(struct waclient *c, struct wa_node *n)
+{
+	int rc = n ? waclient_send(c, n) : WACLIENT_ENOMEM;
+
+	wa_node_free(n);
+	return rc;
+}
+
 /* Take the pair-device IQ (once per connection), remember its refs, ack it. */
 static int get_refs(struct waclient *c, int timeout_ms)
 {
-	struct wa_node *iq = NULL, *pd, *ref;
+	struct wa_node *iq = NULL;
 	int rc;
 
-	if (c->nrefs > 0)
+	if (c->refs.n > 0)
 		return 0;
 	rc = take_match(c, match_child_iq, "pair-device", timeout_ms, &iq);
 	if (rc != 0)
 		return rc;
-	pd = wa_node_child(iq, "pair-device");
-	for (ref = wa_node_next(pd, "ref", NULL); ref && c->nrefs < MAX_REFS; ref = wa_node_next(pd, "ref", ref)) {
-		const char *s = wa_node_content_str(ref);
-
-		if (s == NULL || strlen(s) >= REF_MAX)
-			continue;
-		snprintf(c->refs[c->nrefs++], REF_MAX, "%s", s);
-	}
-	rc = ack_iq(c, iq);
+	rc = wa_pair_parse_refs(iq, &c->refs) == 0 ? send_built(c, wa_pair_ack(iq)) : WACLIENT_EPROTO;
 	wa_node_free(iq);
-	if (rc == 0 && c->nrefs == 0)
-		rc = WACLIENT_EPROTO;
 	return rc;
 }
 
 int waclient_pair_qr(struct waclient *c, int ref_index, int timeout_ms, char *qr, size_t cap)
 {
-	char nb[48], ib[48], ab[48];
+	struct wa_pair_keys k;
 	int rc;
 
-	if (c == NULL || qr == NULL || ref_index < 0 || ref_index >= MAX_REFS)
+	if (c == NULL || qr == NULL || ref_index < 0 || ref_index >= WA_PAIR_REFS_MAX)
 		return WACLIENT_EINVAL;
 	rc = get_refs(c, timeout_ms);
 	if (rc != 0)
 		return rc;
-	if (ref_index >= c->nrefs)
+	if (ref_index >= c->refs.n)
 		return WACLIENT_EPROTO;
-	wa_base64_encode(c->cr->noise_pub, 32, nb);
-	wa_base64_encode(c->cr->identity_pub, 32, ib);
-	wa_base64_encode(c->cr->adv_secret, 32, ab);
-	if (snprintf(qr, cap, "%s%s,%s,%s,%s,%c", QR_PREFIX, c->refs[ref_index], nb, ib, ab,
-		     c->cfg.platform_id) >= (int)cap)
-		return WACLIENT_EINVAL;
-	return 0;
-}
-
-static struct wa_node *add_bytes(struct wa_node *parent, const char *tag, const void *p, size_t len)
-{
-	struct wa_node *n = wa_node_add_new(parent, tag);
-
-	if (n == NULL || wa_node_set_bytes(n, p, len) != 0)
-		return NULL;
-	return n;
+	pair_keys(c, &k);
+	rc = wa_pair_qr_string(&k, c->refs.ref[ref_index], qr, cap) == 0 ? 0 : WACLIENT_EINVAL;
+	explicit_bzero(&k, sizeof k);
+	return rc;
 }
 
 int waclient_pair_code(struct waclient *c, const char *phone, int timeout_ms, char code_out[10])
 {
-	uint8_t wrapped[WA_LINKCODE_WRAPPED_LEN];
-	struct wa_node *iq = NULL, *reg, *pid, *r = NULL;
-	struct wa_jid jid;
-	const uint8_t *ref;
-	size_t reflen;
-	char plat[4];
+	struct wa_pair_keys k;
+	struct wa_node *iq = NULL, *r = NULL;
 	int rc;
 
-	if (c == NULL || phone == NULL || code_out == NULL || strlen(phone) >= sizeof c->lc_phone)
+	if (c == NULL || phone == NULL || code_out == NULL)
 		return WACLIENT_EINVAL;
 	rc = get_refs(c, timeout_ms); /* the pair-device still comes and is acked */
 	if (rc != 0)
 		return rc;
-	/* random code, salt and iv (the NULLs) */
-	if (wa_linkcode_generate(NULL, c->lc_code) != 0 || wa_x25519_keypair(c->lc_eph_priv, c->lc_eph_pub))
-		return WACLIENT_ENOMEM;
-	if (wa_linkcode_wrap(c->lc_code, NULL, NULL, c->lc_eph_pub, wrapped) != 0 ||
-	    wa_jid_make(&jid, phone, WA_SERVER_USER))
-		return WACLIENT_EINVAL;
-	snprintf(c->lc_phone, sizeof c->lc_phone, "%s", phone);
-	rc = WACLIENT_ENOMEM;
-	iq = wa_node_new("iq");
-	if (iq == NULL || wa_node_set_attr(iq, "xmlns", "md") || wa_node_set_attr(iq, "type", "set"))
-		goto out;
-	reg = wa_node_add_new(iq, "link_code_companion_reg");
-	if (reg == NULL || wa_node_set_attr_jid(reg, "jid", &jid) || wa_node_set_attr(reg, "stage", "companion_hello") ||
-	    wa_node_set_attr(reg, "should_show_push_notification", "false"))
-		goto out;
-	snprintf(plat, sizeof plat, "%c", c->cfg.platform_id);
-	if (!add_bytes(reg, "link_code_pairing_wrapped_companion_ephemeral_pub", wrapped, sizeof wrapped) ||
-	    !add_bytes(reg, "companion_server_auth_key_pub", c->cr->noise_pub, 32))
-		goto out;
-	pid = wa_node_add_new(reg, "companion_platform_id");
-	if (pid == NULL || wa_node_set_string(pid, plat))
-		goto out;
-	pid = wa_node_add_new(reg, "companion_platform_display");
-	if (pid == NULL || wa_node_set_string(pid, "Chrome (Linux)") ||
-	    !add_bytes(reg, "link_code_pairing_nonce", "", 1))
-		goto out;
-	rc = waclient_iq(c, iq, timeout_ms, &r);
+	pair_keys(c, &k);
+	rc = wa_pair_code_hello(&c->pc, phone, &k, "Chrome (Linux)", NULL, &iq);
+	explicit_bzero(&k, sizeof k);
 	if (rc != 0)
-		goto out;
-	ref = wa_node_content(wa_node_path(r, "link_code_companion_reg", "link_code_pairing_ref", NULL), &reflen);
-	if (!wa_node_attr_is(r, "type", "result") || ref == NULL || reflen == 0 || reflen >= REF_MAX) {
-		rc = WACLIENT_EPROTO;
-		goto out;
-	}
-	memcpy(c->lc_ref, ref, reflen);
-	c->lc_ref[reflen] = '\0';
-	rc = wa_linkcode_display(c->lc_code, code_out) == 0 ? 0 : WACLIENT_EINVAL;
-out:
+		return rc == WA_ENOMEM ? WACLIENT_ENOMEM : WACLIENT_EINVAL;
+	rc = waclient_iq(c, iq, timeout_ms, &r);
+	if (rc == 0)
+		rc = wa_pair_code_ref(&c->pc, r) == 0 ? 0 : WACLIENT_EPROTO;
+	if (rc == 0)
+		rc = wa_pair_code_display(&c->pc, code_out) == 0 ? 0 : WACLIENT_EINVAL;
 	wa_node_free(iq);
 	wa_node_free(r);
 	return rc;
@@ -717,65 +658,37 @@ out:
 static int match_link_notification(const struct wa_node *n, const void *arg)
 {
 	(void)arg;
-	return strcmp(n->tag, "notification") == 0 && wa_node_attr_is(n, "type", "link_code_companion_reg");
+	return wa_pair_classify(n) == 3;
 }
 
 int waclient_pair_code_finish(struct waclient *c, int timeout_ms)
 {
-	struct wa_node *n = NULL, *ack = NULL, *iq = NULL, *reg, *r = NULL;
-	const struct wa_node *lr;
-	const uint8_t *ref, *wrapped, *pid;
-	size_t reflen, wlen, plen;
-	uint8_t peph[32], bundle[WA_LINKCODE_BUNDLE_LEN], adv[32];
-	struct wa_jid jid;
+	struct wa_node *n = NULL, *ack = NULL, *iq = NULL, *r = NULL;
+	struct wa_pair_keys k;
 	int rc;
 
-	if (c == NULL || c->lc_ref[0] == '\0')
+	if (c == NULL || c->pc.ref[0] == '\0')
 		return WACLIENT_EINVAL;
 	rc = take_match(c, match_link_notification, NULL, timeout_ms, &n);
 	if (rc != 0)
 		return rc;
-	/* ack it (8.6) */
-	rc = WACLIENT_ENOMEM;
-	ack = wa_node_new("ack");
-	if (ack == NULL || wa_node_set_attr(ack, "class", "notification") ||
-	    wa_node_set_attr(ack, "id", wa_node_attr(n, "id")) || wa_node_set_attr(ack, "to", wa_node_attr(n, "from")) ||
-	    wa_node_set_attr(ack, "type", "link_code_companion_reg") || waclient_send(c, ack) != 0)
-		goto out;
-	rc = WACLIENT_EPROTO;
-	lr = wa_node_child(n, "link_code_companion_reg");
-	ref = wa_node_content(wa_node_child(lr, "link_code_pairing_ref"), &reflen);
-	wrapped = wa_node_content(wa_node_child(lr, "link_code_pairing_wrapped_primary_ephemeral_pub"), &wlen);
-	pid = wa_node_content(wa_node_child(lr, "primary_identity_pub"), &plen);
-	if (ref == NULL || reflen != strlen(c->lc_ref) || memcmp(ref, c->lc_ref, reflen) != 0 ||
-	    wrapped == NULL || wlen < WA_LINKCODE_WRAPPED_LEN || pid == NULL || plen != 32)
-		goto out;
-	rc = WACLIENT_EVERIFY;
-	if (wa_linkcode_unwrap(c->lc_code, wrapped, wlen, peph) != 0)
-		goto out;
-	/* random bundle salt, nonce and advRandom (the NULLs); a failure here
-	 * is the DH on the unwrapped key, so still EVERIFY */
-	if (wa_linkcode_bundle_seal(c->lc_eph_priv, peph, c->cr->identity_priv, c->cr->identity_pub, pid, NULL, NULL,
-				    NULL, bundle, adv) != 0)
-		goto out;
-	rc = WACLIENT_ENOMEM;
-	iq = wa_node_new("iq");
-	if (iq == NULL || wa_node_set_attr(iq, "xmlns", "md") || wa_node_set_attr(iq, "type", "set") ||
-	    wa_jid_make(&jid, c->lc_phone, WA_SERVER_USER))
-		goto out;
-	reg = wa_node_add_new(iq, "link_code_companion_reg");
-	if (reg == NULL || wa_node_set_attr_jid(reg, "jid", &jid) || wa_node_set_attr(reg, "stage", "companion_finish") ||
-	    !add_bytes(reg, "link_code_pairing_wrapped_key_bundle", bundle, sizeof bundle) ||
-	    !add_bytes(reg, "companion_identity_public", c->cr->identity_pub, 32) ||
-	    !add_bytes(reg, "link_code_pairing_ref", c->lc_ref, strlen(c->lc_ref)))
-		goto out;
-	/* pair-success authenticates with the derived secret from now on */
-	memcpy(c->cr->adv_secret, adv, 32);
-	rc = waclient_iq(c, iq, timeout_ms, &r);
-	if (rc == 0 && !wa_node_attr_is(r, "type", "result"))
+	pair_keys(c, &k);
+	rc = wa_pair_code_finish(&c->pc, n, &k, &ack, &iq);
+	/* the notification is acked whatever its content (8.6) */
+	if (ack && waclient_send(c, ack) != 0 && rc == 0)
+		rc = WACLIENT_ECLOSED;
+	if (rc == 0) {
+		/* pair-success authenticates with the derived secret from now on */
+		memcpy(c->cr->adv_secret, k.adv_secret, 32);
+		rc = waclient_iq(c, iq, timeout_ms, &r);
+		if (rc == 0 && !wa_node_attr_is(r, "type", "result"))
+			rc = WACLIENT_EVERIFY;
+	} else if (rc == WA_ECRYPTO) {
 		rc = WACLIENT_EVERIFY;
-out:
-	memset(adv, 0, sizeof adv);
+	} else if (rc != WACLIENT_ECLOSED) {
+		rc = rc == WA_ENOMEM ? WACLIENT_ENOMEM : WACLIENT_EPROTO;
+	}
+	explicit_bzero(&k, sizeof k);
 	wa_node_free(n);
 	wa_node_free(ack);
 	wa_node_free(iq);
@@ -783,142 +696,35 @@ out:
 	return rc;
 }
 
-static int pair_error(struct waclient *c, const struct wa_node *iq, int code, const char *text)
-{
-	struct wa_node *r = wa_node_new("iq"), *e;
-	struct wa_jid srv;
-
-	wa_jid_server(&srv);
-	if (r && !wa_node_set_attr_jid(r, "to", &srv) && !wa_node_set_attr(r, "type", "error") &&
-	    !wa_node_set_attr(r, "id", wa_node_attr(iq, "id")) && (e = wa_node_add_new(r, "error")) &&
-	    !wa_node_set_attr_int(e, "code", code) && !wa_node_set_attr(e, "text", text))
-		(void)waclient_send(c, r); /* best effort: we fail anyway */
-	wa_node_free(r);
-	return WACLIENT_EVERIFY;
-}
-
-/* Verify pair-success and build the reply (docs/protocol.md 4.3 / 4.4). */
+/* Verify pair-success and send the reply (docs/protocol.md 4.3 / 4.4);
+ * on a failed check the error IQ WhatsApp Web sends goes out instead. */
 static int handle_pair_success(struct waclient *c, const struct wa_node *iq)
 {
-	const struct wa_node *ps = wa_node_child(iq, "pair-success");
-	const struct wa_node *dev = wa_node_child(ps, "device");
-	const uint8_t *blob;
-	size_t blen, n;
-	WaAdv__ADVSignedDeviceIdentityHMAC *hm = NULL;
-	WaAdv__ADVSignedDeviceIdentity *sdi = NULL;
-	WaAdv__ADVDeviceIdentity *di = NULL;
-	uint8_t mac[32], *msg = NULL, dsig[64], *buf = NULL;
-	struct wa_jid jid;
-	struct wa_node *r = NULL, *pds, *didn;
-	struct wa_jid srv;
-	int hosted, rc = WACLIENT_EPROTO;
+	struct wa_pair_result res;
+	struct wa_pair_keys k;
+	struct wa_node *reply = NULL;
+	int rc, sent;
 
-	blob = wa_node_content(wa_node_child(ps, "device-identity"), &blen);
-	if (blob == NULL || dev == NULL || wa_node_attr_jid(dev, "jid", &jid) != 0)
-		return pair_error(c, iq, 500, "internal-error");
-	hm = wa_adv__advsigned_device_identity_hmac__unpack(NULL, blen, blob);
-	if (hm == NULL || !hm->has_details || !hm->has_hmac || hm->hmac.len != 32)
-		goto bad_hmac;
-	hosted = hm->has_accounttype && hm->accounttype == WA_ADV__ADVENCRYPTION_TYPE__HOSTED;
-	msg = malloc(2 + hm->details.len + 64);
-	if (msg == NULL) {
-		rc = WACLIENT_ENOMEM;
-		goto out;
-	}
-	n = 0;
-	if (hosted) {
-		msg[n++] = 0x06;
-		msg[n++] = 0x05;
-	}
-	memcpy(msg + n, hm->details.data, hm->details.len);
-	n += hm->details.len;
-	if (wa_hmac_sha256(c->cr->adv_secret, 32, msg, n, mac) != 0 || !wa_ct_equal(mac, hm->hmac.data, 32))
-		goto bad_hmac;
-	sdi = wa_adv__advsigned_device_identity__unpack(NULL, hm->details.len, hm->details.data);
-	if (sdi == NULL || !sdi->has_details || sdi->accountsignaturekey.len != 32 ||
-	    sdi->accountsignature.len != 64 || sdi->has_devicesignature)
-		goto bad_sig;
-	di = wa_adv__advdevice_identity__unpack(NULL, sdi->details.len, sdi->details.data);
-	if (di == NULL)
-		goto bad_sig;
-	free(msg);
-	msg = malloc(2 + sdi->details.len + 64);
-	if (msg == NULL) {
-		rc = WACLIENT_ENOMEM;
-		goto out;
-	}
-	msg[0] = 0x06;
-	msg[1] = (di->has_devicetype && di->devicetype == WA_ADV__ADVENCRYPTION_TYPE__HOSTED) ? 0x05 : 0x00;
-	memcpy(msg + 2, sdi->details.data, sdi->details.len);
-	memcpy(msg + 2 + sdi->details.len, c->cr->identity_pub, 32);
-	if (wa_xeddsa_verify(sdi->accountsignaturekey.data, msg, 2 + sdi->details.len + 32,
-			     sdi->accountsignature.data) != 0)
-		goto bad_sig;
-	msg[1] = 0x01;
-	memcpy(msg + 2 + sdi->details.len + 32, sdi->accountsignaturekey.data, 32);
-	if (wa_xeddsa_sign(c->cr->identity_priv, msg, 2 + sdi->details.len + 64, dsig) != 0)
-		goto out;
-	/* the account record keeps everything, deviceSignature included */
-	sdi->has_devicesignature = 1;
-	sdi->devicesignature.data = dsig;
-	sdi->devicesignature.len = 64;
-	n = wa_adv__advsigned_device_identity__get_packed_size(sdi);
-	if (n > sizeof c->cr->account)
-		goto out;
-	c->cr->account_len = wa_adv__advsigned_device_identity__pack(sdi, c->cr->account);
-	memcpy(c->cr->primary_identity, sdi->accountsignaturekey.data, 32);
-	/* the reply leaves accountSignatureKey out (4.4) */
-	sdi->has_accountsignaturekey = 0;
-	n = wa_adv__advsigned_device_identity__get_packed_size(sdi);
-	buf = malloc(n);
-	if (buf == NULL) {
-		rc = WACLIENT_ENOMEM;
-		goto out;
-	}
-	wa_adv__advsigned_device_identity__pack(sdi, buf);
-	sdi->has_accountsignaturekey = 1;
-	sdi->devicesignature.data = NULL; /* dsig is on our stack; not freed by free_unpacked */
-	sdi->has_devicesignature = 0;
-
-	wa_jid_server(&srv);
-	r = wa_node_new("iq");
-	if (r == NULL || wa_node_set_attr_jid(r, "to", &srv) || wa_node_set_attr(r, "type", "result") ||
-	    wa_node_set_attr(r, "id", wa_node_attr(iq, "id")))
-		goto out;
-	pds = wa_node_add_new(r, "pair-device-sign");
-	didn = pds ? wa_node_add_new(pds, "device-identity") : NULL;
-	if (didn == NULL || wa_node_set_attr_uint(didn, "key-index", di->keyindex) ||
-	    wa_node_set_bytes(didn, buf, n))
-		goto out;
-	if (strlen(jid.user) >= sizeof c->cr->phone)
-		goto out;
-	memcpy(c->cr->phone, jid.user, strlen(jid.user) + 1);
-	c->cr->device = jid.device;
-	snprintf(c->cr->lid, sizeof c->cr->lid, "%s", wa_node_attr_or(dev, "lid", ""));
-	rc = waclient_send(c, r);
-	if (rc == 0)
+	pair_keys(c, &k);
+	rc = wa_pair_success(iq, &k, &res, &reply);
+	explicit_bzero(&k, sizeof k);
+	sent = reply ? waclient_send(c, reply) : WACLIENT_ENOMEM;
+	wa_node_free(reply);
+	if (rc == 0 && sent == 0 && res.account_len <= sizeof c->cr->account) {
+		memcpy(c->cr->account, res.account, res.account_len);
+		c->cr->account_len = res.account_len;
+		memcpy(c->cr->primary_identity, res.primary_identity, 32);
+		snprintf(c->cr->phone, sizeof c->cr->phone, "%s", res.phone);
+		c->cr->device = res.device;
+		snprintf(c->cr->lid, sizeof c->cr->lid, "%s", res.lid);
 		c->cr->paired = 1;
-	goto out;
-bad_hmac:
-	rc = pair_error(c, iq, 401, "hmac-mismatch");
-	goto out;
-bad_sig:
-	rc = pair_error(c, iq, 401, "signature-mismatch");
-out:
-	if (sdi && sdi->has_devicesignature && sdi->devicesignature.data == dsig) {
-		sdi->has_devicesignature = 0;
-		sdi->devicesignature.data = NULL;
 	}
-	wa_node_free(r);
-	free(buf);
-	free(msg);
-	if (di)
-		wa_adv__advdevice_identity__free_unpacked(di, NULL);
-	if (sdi)
-		wa_adv__advsigned_device_identity__free_unpacked(sdi, NULL);
-	if (hm)
-		wa_adv__advsigned_device_identity_hmac__free_unpacked(hm, NULL);
-	return rc;
+	explicit_bzero(&res, sizeof res);
+	if (rc == WA_ECRYPTO || rc == WA_EPROTO)
+		return WACLIENT_EVERIFY;
+	if (rc != 0)
+		return rc == WA_ENOMEM ? WACLIENT_ENOMEM : WACLIENT_EPROTO;
+	return sent;
 }
 
 int waclient_pair_finish(struct waclient *c, int timeout_ms)
