@@ -112,8 +112,17 @@ enum sim_conn_state {
 struct sim_held {
 	struct sim_held *next;
 	uint64_t due_ms;      /* sim_mono_ms() from which it may go out */
+	int raw;              /* 1: bytes for the WebSocket as they are (sim_conn_send_raw), not a frame */
 	size_t len;
 	uint8_t plain[];
+};
+
+/* Bytes to write as one WebSocket message outside the framing and the
+ * Noise transport (fault injection, sim_conn_send_raw()): LWS_PRE bytes
+ * of head room for the writer, then len bytes. */
+struct sim_raw {
+	size_t len;
+	uint8_t buf[];
 };
 
 struct sim_pending_pair {
@@ -155,6 +164,12 @@ struct sim_conn {
 	unsigned delay_ms;              /* fault injection: hold every outgoing frame this long */
 	struct sim_held *held_head, *held_tail; /* held by the delay, in order */
 	size_t held_count, held_bytes;
+	int corked;                     /* sim_conn_cork(): new frames wait in cork_* */
+	struct sim_held *cork_head, *cork_tail; /* held by the cork, in order */
+	size_t cork_count, cork_bytes;
+	struct sim_raw *raw;            /* raw bytes waiting for the writer, or NULL */
+	size_t raw_after;               /* frames queued on nc that go out before them */
+	int raw_held;                   /* a raw message waits among the held frames */
 	/* who this is */
 	int is_registration;            /* registration payload: pairing only */
 	struct sim_account *acc;        /* logged in: account ... */
@@ -216,6 +231,36 @@ int sim_conn_send_node(struct sim_conn *c, const struct wa_node *n);
 
 /* Queue an already-marshalled plaintext (flag + node). 0 / -1. */
 int sim_conn_send_plain(struct sim_conn *c, const uint8_t *pt, size_t len);
+
+/* Hold back every frame sent to c from now on, until sim_conn_uncork():
+ * for a handler whose own answer must go out before what its work makes
+ * for the same connection (a message's ack before the recipients'
+ * receipts, docs/protocol.md 13.5). Returns 1 when it corked c, 0 when c
+ * was corked already (then the outer cork decides): give that to
+ * sim_conn_uncork(). */
+int sim_conn_cork(struct sim_conn *c);
+
+/* End the cork sim_conn_cork() returned `corked` for: send first (may be
+ * NULL), then every held-back frame in order (the injected delay applies
+ * as usual). With corked 0 only first is sent. 0, or -1 when first could
+ * not be sent (the held-back frames are sent anyway). */
+int sim_conn_uncork(struct sim_conn *c, int corked, const struct wa_node *first);
+
+/* Fault injection (admin send-raw): encrypted, bytes go out as one
+ * transport frame's plaintext (the client decrypts them and fails to
+ * decode a node); otherwise as one WebSocket message as they are, after
+ * what is already queued, outside the framing and Noise. 0; -1 when c
+ * cannot send (closing, or not past the handshake for encrypted) or len
+ * is too large; -2 when a raw message is already waiting. */
+int sim_conn_send_raw(struct sim_conn *c, const uint8_t *bytes, size_t len, int encrypted);
+
+/* For the writer: the raw message to write now (head room before it) and
+ * its length, or NULL while none is due. */
+uint8_t *sim_conn_raw_peek(struct sim_conn *c, size_t *len);
+
+/* For the writer: the raw message was written (free it), or one frame
+ * from the noise conn was (written_raw 0: one fewer frame before it). */
+void sim_conn_out_written(struct sim_conn *c, int written_raw);
 
 /* Flush what is queued, then close the WebSocket. */
 void sim_conn_close_after_flush(struct sim_conn *c);

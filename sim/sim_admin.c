@@ -6,6 +6,7 @@
  * Bodies are capped at ADMIN_BODY_MAX (413 beyond). Runs on the lws
  * service thread like everything else in wa-sim. */
 #include "sim.h"
+#include "sim_msg.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -364,6 +365,133 @@ static int h_conn_delay(struct sim_server *s, const struct admin_req *r, json_t 
 	return 200;
 }
 
+/* The live connection a send-raw "jid" names: a device JID (PN or LID) is
+ * that device's; a phone (its number or user JID) has to have exactly one
+ * connected companion. NULL with *status (400, 404, 409) and *why. */
+static struct sim_conn *raw_target_jid(struct sim_server *s, const char *jid, int *status, const char **why)
+{
+	char buf[WA_JID_STR_MAX];
+	struct wa_jid j;
+	struct sim_account *a;
+	struct sim_conn *c, *found = NULL;
+	uint16_t dev = 0;
+	int n = 0;
+
+	if (sim_number_valid(jid)) {
+		snprintf(buf, sizeof buf, "%s@s.whatsapp.net", jid);
+		jid = buf;
+	}
+	if (wa_jid_parse(jid, &j, NULL) != 0) {
+		*status = 400;
+		*why = "jid must be a device JID, a user JID or a phone number";
+		return NULL;
+	}
+	wa_jid_normalize(&j);
+	a = sim_resolve_user(s, &j, &dev);
+	for (c = s->conns; a && c; c = c->next) {
+		if (c->kill || c->state != SIM_CONN_READY || c->acc != a || c->dev == NULL || (dev && c->dev->id != dev))
+			continue;
+		found = c;
+		n++;
+	}
+	if (n == 1)
+		return found;
+	*status = n == 0 ? 404 : 409;
+	*why = n == 0 ? "no connected client with that jid" : "that phone has several connected companions: give a device jid";
+	return NULL;
+}
+
+/* The live connection with admin id `id` (GET /admin/connections), any
+ * state but closing. NULL with *status 404 and *why. */
+static struct sim_conn *raw_target_id(struct sim_server *s, json_int_t id, int *status, const char **why)
+{
+	struct sim_conn *c;
+
+	for (c = s->conns; c; c = c->next)
+		if ((json_int_t)c->id == id && !c->kill && c->state != SIM_CONN_CLOSING)
+			return c;
+	*status = 404;
+	*why = "no open connection with that id";
+	return NULL;
+}
+
+/* The send-raw body: the target (*jid malloc'd, or *id), the bytes
+ * (malloc'd, *len of them) and the mode. 0, or the HTTP status (400, 500)
+ * with *why set and nothing to free. */
+static int raw_parse(const struct admin_req *r, char **jid, json_int_t *id, uint8_t **bytes, size_t *len,
+		     int *encrypted, const char **why)
+{
+	json_error_t err;
+	json_t *in = json_loadb(r->body, r->body_len, 0, &err);
+	const char *hex = NULL, *j = NULL;
+	size_t hlen = 0;
+	int status = 400;
+
+	*jid = NULL;
+	*bytes = NULL;
+	*why = "body must be {\"jid\": \"<device jid or phone>\" or \"id\": <connection id>, \"hex\": \"<bytes>\", "
+	       "\"encrypted\": true|false}";
+	if (in == NULL || json_unpack_ex(in, &err, 0, "{s?s, s?I, s:s%, s?b}", "jid", &j, "id", id, "hex", &hex, &hlen,
+					 "encrypted", encrypted) != 0 || (j == NULL) == (*id <= 0))
+		goto out;
+	*why = "hex must be pairs of hex digits (at least one byte unless encrypted)";
+	if (hlen % 2 != 0 || (hlen == 0 && !*encrypted))
+		goto out;
+	*len = hlen / 2;
+	*bytes = malloc(*len + 1);
+	if (*bytes != NULL && wa_hex_decode(hex, *bytes, *len) != 0)
+		goto out;
+	status = 500;
+	*why = "out of memory";
+	if (*bytes == NULL || (j != NULL && (*jid = strdup(j)) == NULL))
+		goto out;
+	status = 0;
+out:
+	if (status != 0) {
+		free(*bytes);
+		*bytes = NULL;
+	}
+	json_decref(in);
+	return status;
+}
+
+/* POST /admin/connections/send-raw {"jid" | "id", "hex", "encrypted"?}:
+ * hostile input for one client (fault injection). encrypted (the
+ * default): the bytes are one transport frame's plaintext, which the
+ * client decrypts and cannot decode as a node; false: they go on the
+ * WebSocket as they are, outside the framing and Noise. */
+static int h_conn_send_raw(struct sim_server *s, const struct admin_req *r, json_t **reply)
+{
+	const char *why = NULL;
+	char *jid = NULL;
+	json_int_t id = 0;
+	uint8_t *bytes = NULL;
+	size_t len = 0;
+	int encrypted = 1, status, rc;
+	struct sim_conn *c;
+
+	status = raw_parse(r, &jid, &id, &bytes, &len, &encrypted, &why);
+	if (status != 0) {
+		*reply = err_json(why);
+		return status;
+	}
+	c = jid ? raw_target_jid(s, jid, &status, &why) : raw_target_id(s, id, &status, &why);
+	if (c != NULL) {
+		rc = sim_conn_send_raw(c, bytes, len, encrypted);
+		status = rc == 0 ? 200 : 409;
+		why = rc == -2 ? "a raw message to that client is still waiting to be written"
+			       : "that client cannot be sent to now (closing, or still in the handshake for encrypted)";
+	}
+	if (status == 200)
+		*reply = json_pack("{s:b, s:I, s:s?, s:I, s:b}", "sent", 1, "id", (json_int_t)c->id, "jid",
+				   c->dev ? c->jid : NULL, "bytes", (json_int_t)len, "encrypted", encrypted);
+	else
+		*reply = err_json(why);
+	free(jid);
+	free(bytes);
+	return status;
+}
+
 static const struct admin_route sim_admin_routes[] = {
 	{ "POST", "/admin/phones", h_phone_create },
 	{ "GET", "/admin/phones", h_phone_list },
@@ -376,6 +504,7 @@ static const struct admin_route sim_admin_routes[] = {
 	{ "GET", "/admin/connections", h_conn_list },
 	{ "POST", "/admin/connections/drop", h_drop },
 	{ "POST", "/admin/connections/delay", h_conn_delay },
+	{ "POST", "/admin/connections/send-raw", h_conn_send_raw },
 	/* next: /admin/phones/{n}/send, /admin/phones/{n}/inbox, groups ... */
 	{ NULL, NULL, NULL },
 };
@@ -561,7 +690,9 @@ int sim_admin_callback(struct lws *wsi, int reason, void *user, void *in, size_t
 		}
 		return lws_http_transaction_completed(wsi) ? -1 : 0;
 	case LWS_CALLBACK_CLOSED_HTTP:
-		pss_release(p);
+		/* a bare TCP connect and close (a port probe) has no pss */
+		if (p)
+			pss_release(p);
 		return 0;
 	default:
 		break;

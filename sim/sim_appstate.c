@@ -764,11 +764,16 @@ char *sim_appstate_phone_view(struct sim_server *s, struct sim_account *a)
 
 /* ---- history sync on pairing (11.7) ---- */
 
-/* HistorySync{INITIAL_BOOTSTRAP, conversations: the phone's recent chats
- * (from its inbox / outbox, a few messages each), pushnames}, deflated,
- * encrypted as media type History, uploaded to the media host, announced
- * by a HISTORY_SYNC_NOTIFICATION peer message. Without a media host the
- * payload goes inline (initialHistBootstrapInlinePayload). */
+/* Two chunks, each a HistorySync, deflated, encrypted as media type
+ * History, uploaded to the media host and announced by its own
+ * HISTORY_SYNC_NOTIFICATION peer message, as real phones do:
+ *   INITIAL_BOOTSTRAP  conversations: the phone's recent chats (from its
+ *                      inbox / outbox, a few messages each);
+ *   PUSH_NAME          pushnames: the own account's and each chat peer's
+ *                      (clients read push names only from this type).
+ * Without a media host each payload goes inline
+ * (initialHistBootstrapInlinePayload; for the PUSH_NAME chunk that is
+ * inferred: both clients read an inline payload whatever the type). */
 #define HIST_CHATS 20
 #define HIST_MSGS 10
 
@@ -824,96 +829,96 @@ static void hist_add(struct hchat *chats, size_t *nchats, const struct sim_msgre
 	h->hm[k].msgorderid = r->t;
 }
 
-static int send_history(struct sim_server *s, struct sim_account *a, uint16_t dev)
+/* Both boxes merged by time (each is oldest first) into chats; returns
+ * how many chats. */
+static size_t hist_collect(struct sim_phone *p, struct hchat *chats)
 {
-	struct sim_phone *p = sim_phone_get(s, a);
 	const struct sim_msgrec *in = NULL, *outb = NULL;
-	size_t nin, nout, nchats = 0, plen, zlen;
-	struct hchat *chats = calloc(HIST_CHATS, sizeof *chats);
-	WaHistorySync__Conversation *convs[HIST_CHATS];
-	WaHistorySync__Pushname pns[HIST_CHATS + 1], *pnp[HIST_CHATS + 1];
-	WaHistorySync__HistorySync hs = WA_HISTORY_SYNC__HISTORY_SYNC__INIT;
-	WaE2E__Message msg = WA_E2_E__MESSAGE__INIT;
-	WaE2E__ProtocolMessage pm = WA_E2_E__PROTOCOL_MESSAGE__INIT;
-	WaE2E__HistorySyncNotification hn = WA_E2_E__HISTORY_SYNC_NOTIFICATION__INIT;
-	char own[WA_JID_STR_MAX], dpath[512];
-	uint8_t *plain = NULL, *z = NULL, *enc = NULL, *mb = NULL, mkey[32];
-	size_t enclen = 0, npn = 0, mblen;
-	struct wa_media_info info;
-	int rc = -1;
+	size_t nin = sim_phone_inbox(p, &in), nout = sim_phone_outbox(p, &outb), nchats = 0;
 
-	if (p == NULL || chats == NULL)
-		goto out;
-	nin = sim_phone_inbox(p, &in);
-	nout = sim_phone_outbox(p, &outb);
-	/* merge both boxes by time (each is oldest first) */
 	for (size_t i = 0, j = 0; i < nin || j < nout;) {
 		if (j >= nout || (i < nin && in[i].t <= outb[j].t))
 			hist_add(chats, &nchats, &in[i++], 0);
 		else
 			hist_add(chats, &nchats, &outb[j++], 1);
 	}
-	snprintf(own, sizeof own, "%s@s.whatsapp.net", a->number);
-	wa_history_sync__pushname__init(&pns[npn]);
-	pns[npn].id = own;
-	pns[npn].pushname = a->push_name;
-	pnp[npn] = &pns[npn];
-	npn++;
-	for (size_t i = 0; i < nchats; i++) {
-		struct hchat *h = &chats[i];
-		char user[SIM_NUMBER_MAX + 1];
-		const char *at = strchr(h->jid, '@');
-		struct sim_account *peer = NULL;
+	return nchats;
+}
 
-		wa_history_sync__conversation__init(&h->conv);
-		h->conv.id = h->jid;
-		for (size_t k = 0; k < h->n; k++) {
-			h->hm[k].message = &h->wmi[k];
-			h->msgs[k] = &h->hm[k];
-		}
-		h->conv.n_messages = h->n;
-		h->conv.messages = h->msgs;
-		if (h->n > 0) {
-			h->conv.has_lastmsgtimestamp = 1;
-			h->conv.lastmsgtimestamp = h->wmi[h->n - 1].messagetimestamp;
-			h->conv.has_conversationtimestamp = 1;
-			h->conv.conversationtimestamp = h->conv.lastmsgtimestamp;
-		}
-		convs[i] = &h->conv;
-		if (at && (size_t)(at - h->jid) <= SIM_NUMBER_MAX) {
-			memcpy(user, h->jid, (size_t)(at - h->jid));
-			user[at - h->jid] = '\0';
-			peer = sim_store_account_find(s->store, user);
-		}
-		if (peer && npn < HIST_CHATS + 1) {
-			wa_history_sync__pushname__init(&pns[npn]);
-			pns[npn].id = h->jid;
-			pns[npn].pushname = peer->push_name;
-			pnp[npn] = &pns[npn];
-			npn++;
-		}
+/* h's Conversation, its messages linked in. */
+static WaHistorySync__Conversation *hist_conversation(struct hchat *h)
+{
+	wa_history_sync__conversation__init(&h->conv);
+	h->conv.id = h->jid;
+	for (size_t k = 0; k < h->n; k++) {
+		h->hm[k].message = &h->wmi[k];
+		h->msgs[k] = &h->hm[k];
 	}
-	hs.synctype = WA_HISTORY_SYNC__HISTORY_SYNC__HISTORY_SYNC_TYPE__INITIAL_BOOTSTRAP;
-	hs.n_conversations = nchats;
-	hs.conversations = convs;
-	hs.n_pushnames = npn;
-	hs.pushnames = pnp;
-	plen = wa_history_sync__history_sync__get_packed_size(&hs);
-	plain = malloc(plen ? plen : 1);
-	zlen = compressBound(plen);
-	z = malloc(zlen);
-	if (plain == NULL || z == NULL)
+	h->conv.n_messages = h->n;
+	h->conv.messages = h->msgs;
+	if (h->n > 0) {
+		h->conv.has_lastmsgtimestamp = 1;
+		h->conv.lastmsgtimestamp = h->wmi[h->n - 1].messagetimestamp;
+		h->conv.has_conversationtimestamp = 1;
+		h->conv.conversationtimestamp = h->conv.lastmsgtimestamp;
+	}
+	return &h->conv;
+}
+
+/* The account of a chat JID's user, or NULL (groups, unknown numbers). */
+static struct sim_account *hist_peer(struct sim_server *s, const char *jid)
+{
+	char user[SIM_NUMBER_MAX + 1];
+	const char *at = strchr(jid, '@');
+
+	if (at == NULL || (size_t)(at - jid) > SIM_NUMBER_MAX)
+		return NULL;
+	memcpy(user, jid, (size_t)(at - jid));
+	user[at - jid] = '\0';
+	return sim_store_account_find(s->store, user);
+}
+
+/* Pack and deflate hs into *z (malloc'd). 0 / -1. */
+static int hist_deflate(const WaHistorySync__HistorySync *hs, uint8_t **z, size_t *zlen)
+{
+	size_t plen = wa_history_sync__history_sync__get_packed_size(hs);
+	uint8_t *plain = malloc(plen ? plen : 1);
+	uLongf zl = compressBound(plen);
+	int rc = -1;
+
+	*z = malloc(zl);
+	if (plain != NULL && *z != NULL) {
+		wa_history_sync__history_sync__pack(hs, plain);
+		rc = compress2(*z, &zl, plain, plen, Z_BEST_COMPRESSION) == Z_OK ? 0 : -1;
+	}
+	free(plain);
+	if (rc != 0) {
+		free(*z);
+		*z = NULL;
+		return -1;
+	}
+	*zlen = zl;
+	return 0;
+}
+
+/* One chunk: hs deflated, stored on the media host (or inline), announced
+ * to device dev by a HISTORY_SYNC_NOTIFICATION of type ntype. 0 / -1. */
+static int hist_send_chunk(struct sim_server *s, struct sim_account *a, uint16_t dev,
+			   const WaHistorySync__HistorySync *hs, WaE2E__HistorySyncType ntype)
+{
+	WaE2E__Message msg = WA_E2_E__MESSAGE__INIT;
+	WaE2E__ProtocolMessage pm = WA_E2_E__PROTOCOL_MESSAGE__INIT;
+	WaE2E__HistorySyncNotification hn = WA_E2_E__HISTORY_SYNC_NOTIFICATION__INIT;
+	uint8_t *z = NULL, *enc = NULL, *mb = NULL, mkey[32];
+	size_t zlen = 0, enclen = 0, mblen;
+	char dpath[512];
+	struct wa_media_info info;
+	int rc = -1;
+
+	if (hist_deflate(hs, &z, &zlen) != 0)
 		goto out;
-	wa_history_sync__history_sync__pack(&hs, plain);
-	{
-		uLongf zl = zlen;
-
-		if (compress2(z, &zl, plain, plen, Z_BEST_COMPRESSION) != Z_OK)
-			goto out;
-		zlen = zl;
-	}
 	hn.has_synctype = 1;
-	hn.synctype = WA_E2_E__HISTORY_SYNC_TYPE__INITIAL_BOOTSTRAP;
+	hn.synctype = ntype;
 	hn.has_chunkorder = 1;
 	hn.chunkorder = 1;
 	hn.has_progress = 1;
@@ -951,10 +956,73 @@ static int send_history(struct sim_server *s, struct sim_account *a, uint16_t de
 	wa_e2_e__message__pack(&msg, mb);
 	rc = sim_phone_send_peer(s, a, dev, mb, mblen);
 out:
-	free(chats);
-	free(plain);
+	memset(mkey, 0, sizeof mkey);
 	free(z);
 	free(enc);
 	free(mb);
+	return rc;
+}
+
+/* INITIAL_BOOTSTRAP: the conversations, no push names. */
+static int hist_send_bootstrap(struct sim_server *s, struct sim_account *a, uint16_t dev, struct hchat *chats,
+			       size_t nchats)
+{
+	WaHistorySync__Conversation *convs[HIST_CHATS];
+	WaHistorySync__HistorySync hs = WA_HISTORY_SYNC__HISTORY_SYNC__INIT;
+
+	for (size_t i = 0; i < nchats; i++)
+		convs[i] = hist_conversation(&chats[i]);
+	hs.synctype = WA_HISTORY_SYNC__HISTORY_SYNC__HISTORY_SYNC_TYPE__INITIAL_BOOTSTRAP;
+	hs.n_conversations = nchats;
+	hs.conversations = convs;
+	return hist_send_chunk(s, a, dev, &hs, WA_E2_E__HISTORY_SYNC_TYPE__INITIAL_BOOTSTRAP);
+}
+
+/* PUSH_NAME: the own push name and each chat peer's, nothing else. */
+static int hist_send_push_names(struct sim_server *s, struct sim_account *a, uint16_t dev,
+				struct hchat *chats, size_t nchats)
+{
+	WaHistorySync__Pushname pns[HIST_CHATS + 1], *pnp[HIST_CHATS + 1];
+	WaHistorySync__HistorySync hs = WA_HISTORY_SYNC__HISTORY_SYNC__INIT;
+	char own[WA_JID_STR_MAX];
+	size_t npn = 0;
+
+	snprintf(own, sizeof own, "%s@s.whatsapp.net", a->number);
+	wa_history_sync__pushname__init(&pns[npn]);
+	pns[npn].id = own;
+	pns[npn].pushname = a->push_name;
+	pnp[npn] = &pns[npn];
+	npn++;
+	for (size_t i = 0; i < nchats && npn < HIST_CHATS + 1; i++) {
+		struct sim_account *peer = hist_peer(s, chats[i].jid);
+
+		if (peer == NULL)
+			continue;
+		wa_history_sync__pushname__init(&pns[npn]);
+		pns[npn].id = chats[i].jid;
+		pns[npn].pushname = peer->push_name;
+		pnp[npn] = &pns[npn];
+		npn++;
+	}
+	hs.synctype = WA_HISTORY_SYNC__HISTORY_SYNC__HISTORY_SYNC_TYPE__PUSH_NAME;
+	hs.n_pushnames = npn;
+	hs.pushnames = pnp;
+	return hist_send_chunk(s, a, dev, &hs, WA_E2_E__HISTORY_SYNC_TYPE__PUSH_NAME);
+}
+
+static int send_history(struct sim_server *s, struct sim_account *a, uint16_t dev)
+{
+	struct sim_phone *p = sim_phone_get(s, a);
+	struct hchat *chats = calloc(HIST_CHATS, sizeof *chats);
+	size_t nchats;
+	int rc = -1;
+
+	if (p != NULL && chats != NULL) {
+		nchats = hist_collect(p, chats);
+		rc = hist_send_bootstrap(s, a, dev, chats, nchats);
+		if (rc == 0)
+			rc = hist_send_push_names(s, a, dev, chats, nchats);
+	}
+	free(chats);
 	return rc;
 }

@@ -89,22 +89,58 @@ int sim_conn_test_open(struct sim_conn *c)
 	return 0;
 }
 
-static void held_free_all(struct sim_conn *c)
+/* A copy of pt, due at due_ms (raw: WebSocket bytes, else a frame
+ * plaintext), or NULL on OOM. */
+static struct sim_held *held_new(const uint8_t *pt, size_t len, int raw, uint64_t due_ms)
 {
-	struct sim_held *h, *nh;
+	struct sim_held *h = malloc(sizeof *h + len + 1);
 
-	for (h = c->held_head; h; h = nh) {
+	if (h == NULL)
+		return NULL;
+	h->next = NULL;
+	h->due_ms = due_ms;
+	h->raw = raw;
+	h->len = len;
+	if (len)
+		memcpy(h->plain, pt, len);
+	return h;
+}
+
+static void held_chain_free(struct sim_held *h)
+{
+	struct sim_held *nh;
+
+	for (; h; h = nh) {
 		nh = h->next;
 		memset(h->plain, 0, h->len);
 		free(h);
 	}
+}
+
+static void raw_free(struct sim_raw *r)
+{
+	if (r == NULL)
+		return;
+	memset(r->buf, 0, LWS_PRE + r->len);
+	free(r);
+}
+
+static void held_free_all(struct sim_conn *c)
+{
+	held_chain_free(c->held_head);
 	c->held_head = c->held_tail = NULL;
 	c->held_count = c->held_bytes = 0;
+	c->raw_held = 0;
+	held_chain_free(c->cork_head);
+	c->cork_head = c->cork_tail = NULL;
+	c->cork_count = c->cork_bytes = 0;
+	raw_free(c->raw);
+	c->raw = NULL;
 }
 
 void sim_conn_out_changed(struct sim_conn *c)
 {
-	c->out_count = wa_noise_conn_out_frames(c->nc) + c->held_count;
+	c->out_count = wa_noise_conn_out_frames(c->nc) + c->held_count + c->cork_count + (c->raw != NULL);
 }
 
 void sim_conn_free(struct sim_conn *c)
@@ -152,21 +188,19 @@ static int queue_now(struct sim_conn *c, const uint8_t *pt, size_t len)
 	return 0;
 }
 
-/* Hold one plaintext for the injected delay (bounded like the queue). */
-static int hold(struct sim_conn *c, const uint8_t *pt, size_t len)
+/* Hold one plaintext (or raw message) for the injected delay (bounded
+ * like the queue). */
+static int hold(struct sim_conn *c, const uint8_t *pt, size_t len, int raw)
 {
 	struct sim_held *h;
 
 	if (len > SIM_OUT_MAX_BYTES - c->held_bytes)
 		return send_failed(c, WA_NOISE_ENOMEM);
-	h = malloc(sizeof *h + len + 1);
+	h = held_new(pt, len, raw, sim_mono_ms() + c->delay_ms);
 	if (h == NULL)
 		return -1;
-	h->next = NULL;
-	h->due_ms = sim_mono_ms() + c->delay_ms;
-	h->len = len;
-	if (len)
-		memcpy(h->plain, pt, len);
+	if (raw)
+		c->raw_held = 1;
 	if (c->held_tail)
 		c->held_tail->next = h;
 	else
@@ -179,6 +213,61 @@ static int hold(struct sim_conn *c, const uint8_t *pt, size_t len)
 	return 0;
 }
 
+/* Hold one plaintext while the connection is corked (bounded like the queue). */
+static int cork_add(struct sim_conn *c, const uint8_t *pt, size_t len)
+{
+	struct sim_held *h;
+
+	if (len > SIM_OUT_MAX_BYTES - c->cork_bytes)
+		return send_failed(c, WA_NOISE_ENOMEM);
+	h = held_new(pt, len, 0, 0);
+	if (h == NULL)
+		return -1;
+	if (c->cork_tail)
+		c->cork_tail->next = h;
+	else
+		c->cork_head = h;
+	c->cork_tail = h;
+	c->cork_count++;
+	c->cork_bytes += len;
+	sim_conn_out_changed(c);
+	return 0;
+}
+
+static struct sim_raw *raw_new(const uint8_t *bytes, size_t len)
+{
+	struct sim_raw *r = malloc(sizeof *r + LWS_PRE + len);
+
+	if (r == NULL)
+		return NULL;
+	r->len = len;
+	if (len)
+		memcpy(r->buf + LWS_PRE, bytes, len);
+	return r;
+}
+
+/* r becomes the raw message, written once the frames queued now are out. */
+static void raw_set(struct sim_conn *c, struct sim_raw *r)
+{
+	c->raw = r;
+	c->raw_after = wa_noise_conn_out_frames(c->nc);
+	sim_conn_out_changed(c);
+	sim_conn_wake(c);
+}
+
+/* A held raw message is due: hand it to the writer. */
+static void release_raw(struct sim_conn *c, const struct sim_held *h)
+{
+	struct sim_raw *r = raw_new(h->plain, h->len);
+
+	c->raw_held = 0;
+	if (r == NULL) {
+		sim_conn_drop(c);
+		return;
+	}
+	raw_set(c, r);
+}
+
 uint64_t sim_conn_release_due(struct sim_conn *c, uint64_t now_ms)
 {
 	struct sim_held *h;
@@ -189,7 +278,10 @@ uint64_t sim_conn_release_due(struct sim_conn *c, uint64_t now_ms)
 			c->held_tail = NULL;
 		c->held_count--;
 		c->held_bytes -= h->len;
-		(void)queue_now(c, h->plain, h->len); /* a failure drops the conn */
+		if (h->raw)
+			release_raw(c, h); /* at most one raw message waits (sim_conn_send_raw) */
+		else
+			(void)queue_now(c, h->plain, h->len); /* a failure drops the conn */
 		memset(h->plain, 0, h->len);
 		free(h);
 		if (c->kill)
@@ -206,10 +298,103 @@ int sim_conn_send_plain(struct sim_conn *c, const uint8_t *pt, size_t len)
 		return -1; /* also: nothing goes after the final stanza (CLOSING) */
 	if (c->out_count >= SIM_OUT_MAX_FRAMES)
 		return send_failed(c, WA_NOISE_ENOMEM);
+	if (c->corked)
+		return cork_add(c, pt, len);
 	/* once something is held, everything after it waits its turn */
 	if (c->delay_ms || c->held_head)
-		return hold(c, pt, len);
+		return hold(c, pt, len, 0);
 	return queue_now(c, pt, len);
+}
+
+int sim_conn_cork(struct sim_conn *c)
+{
+	if (c == NULL || c->corked)
+		return 0;
+	c->corked = 1;
+	return 1;
+}
+
+/* Send what the cork held back, in order, and end it. */
+static void cork_release(struct sim_conn *c)
+{
+	struct sim_held *h = c->cork_head, *nh;
+
+	c->corked = 0;
+	c->cork_head = c->cork_tail = NULL;
+	c->cork_count = c->cork_bytes = 0;
+	sim_conn_out_changed(c);
+	for (; h; h = nh) {
+		nh = h->next;
+		/* refused on a dead connection; a full queue drops it */
+		(void)sim_conn_send_plain(c, h->plain, h->len);
+		memset(h->plain, 0, h->len);
+		free(h);
+	}
+}
+
+int sim_conn_uncork(struct sim_conn *c, int corked, const struct wa_node *first)
+{
+	int rc = 0;
+
+	if (c == NULL)
+		return -1;
+	if (corked)
+		c->corked = 0; /* first goes ahead of what was held back */
+	if (first != NULL && sim_conn_send_node(c, first) != 0)
+		rc = -1;
+	if (corked)
+		cork_release(c);
+	return rc;
+}
+
+int sim_conn_send_raw(struct sim_conn *c, const uint8_t *bytes, size_t len, int encrypted)
+{
+	struct sim_raw *r;
+
+	if (c == NULL || c->kill || c->state == SIM_CONN_CLOSING)
+		return -1;
+	if (encrypted)
+		return sim_conn_send_plain(c, bytes, len);
+	if (len == 0 || len > WA_FRAME_MAX_PAYLOAD)
+		return -1;
+	if (c->raw != NULL || c->raw_held)
+		return -2;
+	if (c->out_count >= SIM_OUT_MAX_FRAMES)
+		return send_failed(c, WA_NOISE_ENOMEM);
+	/* behind what the injected delay holds, like any frame */
+	if (c->delay_ms || c->held_head)
+		return hold(c, bytes, len, 1);
+	r = raw_new(bytes, len);
+	if (r == NULL)
+		return -1;
+	raw_set(c, r);
+	return 0;
+}
+
+uint8_t *sim_conn_raw_peek(struct sim_conn *c, size_t *len)
+{
+	size_t frames = wa_noise_conn_out_frames(c->nc);
+
+	*len = 0;
+	if (c->raw == NULL)
+		return NULL;
+	if (c->raw_after > frames)
+		c->raw_after = frames; /* a failed noise conn discarded its queue */
+	if (c->raw_after > 0)
+		return NULL;
+	*len = c->raw->len;
+	return c->raw->buf + LWS_PRE;
+}
+
+void sim_conn_out_written(struct sim_conn *c, int written_raw)
+{
+	if (written_raw) {
+		raw_free(c->raw);
+		c->raw = NULL;
+	} else if (c->raw != NULL && c->raw_after > 0) {
+		c->raw_after--;
+	}
+	sim_conn_out_changed(c);
 }
 
 int sim_conn_send_node(struct sim_conn *c, const struct wa_node *n)
@@ -244,6 +429,8 @@ void sim_conn_close_after_flush(struct sim_conn *c)
 {
 	if (c == NULL)
 		return;
+	if (c->corked && c->state == SIM_CONN_READY)
+		cork_release(c); /* the final stanza among them must still go out */
 	if (c->state < SIM_CONN_CLOSING)
 		c->state = SIM_CONN_CLOSING;
 	if (c->dev && c->dev->conn == c)

@@ -28,7 +28,7 @@ struct blob {
 
 static struct {
 	char host[128];              /* "127.0.0.1:PORT" advertised; "" = no media host */
-	char auth[48];
+	char auth[SIM_MEDIA_AUTH_HEX + 1]; /* hex digits and their NUL */
 	struct blob *head, *tail;
 	size_t n, bytes;
 	unsigned long long seq;
@@ -36,7 +36,7 @@ static struct {
 
 int sim_media_configure(const char *hostport)
 {
-	uint8_t r[24];
+	uint8_t r[SIM_MEDIA_AUTH_BYTES];
 
 	if (hostport == NULL || strlen(hostport) >= sizeof g.host || wa_random(r, sizeof r) != 0)
 		return -1;

@@ -24,12 +24,16 @@
 #define SIM_MEDIA_BLOB_MAX (16u * 1024 * 1024)
 #define SIM_MEDIA_BLOBS 1000
 #define SIM_MEDIA_TOTAL (256u * 1024 * 1024)
+/* media_conn's upload auth token: this many random bytes, sent as twice as
+ * many lower-case hex digits (the buffers holding it add one for the NUL) */
+#define SIM_MEDIA_AUTH_BYTES 24
+#define SIM_MEDIA_AUTH_HEX (2 * SIM_MEDIA_AUTH_BYTES)
 
 /* Advertise hostport ("127.0.0.1:8183") and make a fresh auth token. 0 / -1. */
 int sim_media_configure(const char *hostport);
 /* The advertised host, or NULL when no media host runs. */
 const char *sim_media_host(void);
-/* The upload auth token of media_conn. */
+/* The upload auth token of media_conn (SIM_MEDIA_AUTH_HEX hex digits). */
 const char *sim_media_auth(void);
 
 /* Store an encrypted file (copied); direct_path gets its path + query. 0 / -1. */

@@ -34,6 +34,9 @@ struct media_pss {
 	const char *ctype;
 };
 
+/* the auth query argument must fit whole, else a right token is cut and refused */
+_Static_assert(sizeof((struct media_pss *)0)->auth > SIM_MEDIA_AUTH_HEX, "media_pss.auth holds the auth token");
+
 static void pss_release(struct media_pss *p)
 {
 	free(p->body);
@@ -197,7 +200,9 @@ static int media_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
 		return lws_http_transaction_completed(wsi) ? -1 : 0;
 	}
 	case LWS_CALLBACK_CLOSED_HTTP:
-		pss_release(p);
+		/* a bare TCP connect and close (a port probe) has no pss */
+		if (p)
+			pss_release(p);
 		return 0;
 	default:
 		break;

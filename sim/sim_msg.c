@@ -5,7 +5,9 @@
  * device>" id t type notify [recipient]> with its <enc> (plus the sender's
  * <device-identity>), now when online, else through the offline queue.
  * Phones (device 0) take their copy directly (sim_phone_receive). The
- * sender gets <ack class="message" id from="<to>" t/>. Receipts go to every
+ * sender gets <ack class="message" id from="<to>" t/> before anything the
+ * delivery makes for it (the phones' receipts are made during the relay,
+ * so the sender's connection is corked until the ack). Receipts go to every
  * device of the account they are addressed to (retry receipts only to the
  * device named), and are acked. */
 #include "sim_msg.h"
@@ -46,20 +48,27 @@ int sim_deliver_to(struct sim_server *s, struct sim_account *a, uint16_t dev, st
 	return sim_deliver(s, d, n);
 }
 
+struct wa_node *sim_ack_node(struct sim_server *s, const char *cls, const struct wa_node *n, const char *from,
+			     const char *error)
+{
+	struct wa_node *ack = wa_node_new_attrs("ack", "class", cls, "id", wa_node_attr(n, "id"), "from", from, NULL);
+
+	if (ack == NULL)
+		return NULL;
+	if ((strcmp(cls, "message") != 0 && wa_node_set_attr(ack, "type", wa_node_attr(n, "type")) != 0) ||
+	    wa_node_set_attr_uint(ack, "t", sim_now(s)) != 0 || wa_node_set_attr(ack, "error", error) != 0) {
+		wa_node_free(ack);
+		return NULL;
+	}
+	return ack;
+}
+
 int sim_send_ack(struct sim_conn *c, const char *cls, const struct wa_node *n, const char *from,
 		 const char *error)
 {
-	struct wa_node *ack = wa_node_new_attrs("ack", "class", cls, "id", wa_node_attr(n, "id"), "from", from, NULL);
-	int rc = -1;
+	struct wa_node *ack = sim_ack_node(c->srv, cls, n, from, error);
+	int rc = ack ? sim_conn_send_node(c, ack) : -1;
 
-	if (ack == NULL)
-		return -1;
-	if (strcmp(cls, "message") != 0 && wa_node_set_attr(ack, "type", wa_node_attr(n, "type")) != 0)
-		goto out;
-	if (wa_node_set_attr_uint(ack, "t", sim_now(c->srv)) != 0 || wa_node_set_attr(ack, "error", error) != 0)
-		goto out;
-	rc = sim_conn_send_node(c, ack);
-out:
 	wa_node_free(ack);
 	return rc;
 }
@@ -206,10 +215,18 @@ int sim_relay_message(struct sim_server *s, struct sim_account *a, uint16_t dev,
 int sim_node_message(struct sim_conn *c, struct wa_node *n)
 {
 	const char *err = NULL, *to = wa_node_attr(n, "to");
+	struct wa_node *ack;
+	int corked, rc;
 
+	/* the real server acks first and the receipts follow (13.5); here the
+	 * phones answer inside the relay, so what it makes for the sender waits */
+	corked = sim_conn_cork(c);
 	if (sim_relay_message(c->srv, c->acc, c->dev->id, n, &err) != 0 && err == NULL)
 		err = "500";
-	return sim_send_ack(c, "message", n, to ? to : "s.whatsapp.net", err) == 0 ? 0 : -1;
+	ack = sim_ack_node(c->srv, "message", n, to ? to : "s.whatsapp.net", err);
+	rc = sim_conn_uncork(c, corked, ack);
+	wa_node_free(ack);
+	return ack != NULL && rc == 0 ? 0 : -1;
 }
 
 int sim_receipt_relay(struct sim_server *s, struct sim_account *a, uint16_t dev, const struct wa_node *r)

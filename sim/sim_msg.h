@@ -201,6 +201,11 @@ int sim_receipt_relay(struct sim_server *s, struct sim_account *a, uint16_t dev,
 int sim_node_message(struct sim_conn *c, struct wa_node *n);
 int sim_node_receipt(struct sim_conn *c, struct wa_node *n);
 
+/* <ack class id from [type] t [error]> for n (type copied except for class
+ * message), or NULL on OOM; the caller frees it. */
+struct wa_node *sim_ack_node(struct sim_server *s, const char *cls, const struct wa_node *n, const char *from,
+			     const char *error);
+
 /* Send <ack class id from [type] [error]> for n to the connection. */
 int sim_send_ack(struct sim_conn *c, const char *cls, const struct wa_node *n, const char *from,
 		 const char *error);

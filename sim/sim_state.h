@@ -118,7 +118,8 @@ void sim_acstate_free(struct sim_acstate *st);
 int sim_iq_appstate(struct sim_conn *c, struct wa_node *iq, struct wa_node *child);
 
 /* A companion of a became ready (first pre-key upload): the phone sends it
- * the app-state key share and, once per device, the initial history sync. */
+ * the app-state key share and, once per device, the initial history sync
+ * (an INITIAL_BOOTSTRAP chunk, then a PUSH_NAME chunk, 11.7). */
 void sim_state_companion_ready(struct sim_server *s, struct sim_account *a, uint16_t dev);
 
 /* The phone of a got a peer protocolMessage from its own device dev:

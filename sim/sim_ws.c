@@ -40,9 +40,10 @@ static void delay_done(lws_sorted_usec_list_t *sul)
 	lws_callback_on_writable(pss->wsi);
 }
 
-/* One WRITEABLE: release the held frames that are due, write the next
- * queued frame (in place: the noise conn keeps LWS_PRE bytes of head room),
- * then ask again, wait for the next held frame, or close after the last. */
+/* One WRITEABLE: release the held frames that are due, write the raw
+ * message when it is its turn (admin send-raw) or else the next queued
+ * frame (in place: both keep LWS_PRE bytes of head room), then ask again,
+ * wait for the next held frame, or close after the last. */
 static int write_one(struct ws_pss *pss, struct sim_conn *c)
 {
 	uint64_t wait_ms = sim_conn_release_due(c, sim_mono_ms());
@@ -51,14 +52,17 @@ static int write_one(struct ws_pss *pss, struct sim_conn *c)
 
 	if (c->kill)
 		return -1;
-	p = wa_noise_conn_out_peek(c->nc, &n);
-	if (p != NULL) {
+	if ((p = sim_conn_raw_peek(c, &n)) != NULL) {
+		if (lws_write(pss->wsi, p, n, LWS_WRITE_BINARY) < (int)n)
+			return -1;
+		sim_conn_out_written(c, 1);
+	} else if ((p = wa_noise_conn_out_peek(c->nc, &n)) != NULL) {
 		if (lws_write(pss->wsi, p, n, LWS_WRITE_BINARY) < (int)n)
 			return -1;
 		(void)wa_noise_conn_out_consume(c->nc, n);
-		sim_conn_out_changed(c);
+		sim_conn_out_written(c, 0);
 	}
-	if (wa_noise_conn_out_pending(c->nc) > 0) {
+	if (wa_noise_conn_out_pending(c->nc) > 0 || c->raw != NULL) {
 		lws_callback_on_writable(pss->wsi);
 	} else if (wait_ms > 0) {
 		/* injected delay: come back when the next frame is due */

@@ -16,6 +16,8 @@
 #include <curl/curl.h>
 #include <libwebsockets.h>
 
+#include "wa/crypto.h"
+#include "wa/mediacrypto.h"
 #include "wa/pbsafe.h"
 #include "wa_util.h"
 
@@ -469,6 +471,71 @@ int simtest_recv_msg(struct simtest_comp *m, struct simtest_got *g)
 	rc = simtest_decode_msg(m, n, g);
 	wa_node_free(n);
 	return rc;
+}
+
+int simtest_media_conn(struct simtest_comp *m, char *host, size_t hcap, char *auth, size_t acap)
+{
+	struct wa_node *iq = wa_node_new_attrs("iq", "xmlns", "w:m", "type", "set", NULL), *rep = NULL, *mc = NULL;
+
+	if (iq != NULL && wa_node_add_new(iq, "media_conn") != NULL && waclient_iq(m->c, iq, SIMTEST_T_MS, &rep) == 0)
+		mc = wa_node_child(rep, "media_conn");
+	snprintf(host, hcap, "%s", wa_node_attr_or(wa_node_child(mc, "host"), "hostname", ""));
+	snprintf(auth, acap, "%s", wa_node_attr_or(mc, "auth", ""));
+	wa_node_free(iq);
+	wa_node_free(rep);
+	return mc ? 0 : -1;
+}
+
+int simtest_is_lower_hex(const char *s, size_t n)
+{
+	if (s == NULL || strlen(s) != n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* The direct_path of an upload answer into dp ("" when absent). */
+static void upload_direct_path(const struct simtest_resp *rs, char *dp, size_t dcap)
+{
+	json_t *j = rs->data ? json_loads(rs->data, 0, NULL) : NULL;
+	const char *v = json_string_value(json_object_get(j, "direct_path"));
+
+	snprintf(dp, dcap, "%s", v ? v : "");
+	json_decref(j);
+}
+
+long simtest_media_upload(const char *host, const char *auth, const char *mms, const uint8_t *enc, size_t len,
+			  char *dp, size_t dcap)
+{
+	uint8_t sha[32];
+	char tok[48], url[1024];
+	CURL *h = curl_easy_init();
+	char *etok = NULL, *eauth = NULL;
+	struct simtest_resp rs = { NULL, 0 };
+	long st = 0;
+
+	if (dp && dcap)
+		dp[0] = '\0';
+	if (h == NULL)
+		return 0;
+	wa_sha256(enc, len, sha);
+	wa_media_upload_token(sha, 1, tok);
+	etok = curl_easy_escape(h, tok, 0);
+	eauth = curl_easy_escape(h, auth, 0);
+	if (etok != NULL && eauth != NULL &&
+	    snprintf(url, sizeof url, "https://%s/mms/%s/%s?auth=%s&token=%s", host, mms, tok, eauth, etok) <
+		    (int)sizeof url) {
+		st = simtest_http("POST", url, enc, len, &rs);
+		if (dp && dcap)
+			upload_direct_path(&rs, dp, dcap);
+	}
+	free(rs.data);
+	curl_free(etok);
+	curl_free(eauth);
+	curl_easy_cleanup(h);
+	return st;
 }
 
 /* nftw() callback: remove one entry (children come first, FTW_DEPTH). */

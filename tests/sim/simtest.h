@@ -182,6 +182,24 @@ int simtest_decode_msg(struct simtest_comp *m, struct wa_node *n, struct simtest
 /* Wait (SIMTEST_T_MS) for the next <message> on m and decode it. 0 / -1. */
 int simtest_recv_msg(struct simtest_comp *m, struct simtest_got *g);
 
+/* ---- media (docs/protocol.md 9.1, 9.3) ---- */
+
+/* <iq xmlns="w:m" type="set"><media_conn/></iq> from m: the first host's
+ * hostname into host and the upload auth token into auth ("" when absent;
+ * both cut to their buffers). 0 when answered with a <media_conn>. */
+int simtest_media_conn(struct simtest_comp *m, char *host, size_t hcap, char *auth, size_t acap);
+
+/* 1 when s is exactly n lower-case hex digits, else 0. */
+int simtest_is_lower_hex(const char *s, size_t n);
+
+/* Upload the encrypted file enc (len bytes) as whatsmeow does:
+ * POST https://<host>/mms/<mms>/<token>?auth=<auth>&token=<token>, token
+ * being the padded base64url of SHA-256(enc) (auth and token URL-escaped).
+ * The answer's direct_path goes to dp (may be NULL; "" when absent).
+ * Returns the HTTP status, 0 on transport failure. */
+long simtest_media_upload(const char *host, const char *auth, const char *mms, const uint8_t *enc, size_t len,
+			  char *dp, size_t dcap);
+
 /* Remove the directory tree dir (no links followed). 0 / -1. */
 int simtest_rmtree(const char *dir);
 

@@ -334,22 +334,6 @@ static int recv_gp2(struct simtest_comp *m, char *tag, size_t cap)
 	wa_node_free(n);
 	return rc;
 }
-/* <iq xmlns="w:m"><media_conn/></iq> from m: the media host and its auth
- * ("" when absent). 0 when answered with a <media_conn>. */
-static int media_conn(struct simtest_comp *m, char *host, size_t hcap, char *auth, size_t acap)
-{
-	struct wa_node *iq = wa_node_new_attrs("iq", "xmlns", "w:m", "type", "set", NULL), *rep = NULL, *mc = NULL;
-
-	wa_node_add_new(iq, "media_conn");
-	if (waclient_iq(m->c, iq, T_MS, &rep) == 0)
-		mc = wa_node_child(rep, "media_conn");
-	snprintf(host, hcap, "%s", wa_node_attr_or(wa_node_child(mc, "host"), "hostname", ""));
-	snprintf(auth, acap, "%s", wa_node_attr_or(mc, "auth", ""));
-	wa_node_free(iq);
-	wa_node_free(rep);
-	return mc ? 0 : -1;
-}
-
 /* phones A, B, C; companions of A and B, paired and logged in */
 static void setup(struct simtest_ctx *t)
 {
@@ -472,6 +456,78 @@ static void text_companion_to_peer(struct simtest_ctx *t)
 	json_decref(j);
 	is_int(recv_receipt(&fx.ca, id, from, type, sizeof from), 0, "A gets the read receipt");
 	is_str(type, "read", "type read");
+}
+
+/* The next stanza on m that is the ack or a receipt of message id: its tag
+ * into tag ("" on timeout), its from into from. Other stanzas are dropped. */
+static void next_about(struct simtest_comp *m, const char *id, char *tag, char *from, size_t cap)
+{
+	struct wa_node *n = NULL;
+
+	tag[0] = from[0] = '\0';
+	for (int i = 0; i < 16 && waclient_recv(m->c, T_MS, &n) == 0; i++) {
+		int hit = wa_node_attr_is(n, "id", id) &&
+			  ((strcmp(n->tag, "ack") == 0 && wa_node_attr_is(n, "class", "message")) ||
+			   strcmp(n->tag, "receipt") == 0);
+
+		if (hit) {
+			snprintf(tag, cap, "%s", n->tag);
+			snprintf(from, cap, "%s", wa_node_attr_or(n, "from", ""));
+		}
+		wa_node_free(n);
+		n = NULL;
+		if (hit)
+			return;
+	}
+}
+
+/* §7.4, §13.5: the server acks a companion's send before the recipient's
+ * delivery receipt reaches the sender (B's phone answers at once) */
+static void ack_before_receipt(struct simtest_ctx *t)
+{
+	WaE2E__Message msg = WA_E2_E__MESSAGE__INIT;
+	WaE2E__DeviceSentMessage dsm = WA_E2_E__DEVICE_SENT_MESSAGE__INIT;
+	WaE2E__Message outer = WA_E2_E__MESSAGE__INIT;
+	uint8_t *pt = NULL, *dpt = NULL;
+	size_t len = 0, dlen = 0;
+	char id[WA_MSGID_LEN + 1], tag[64], from[64];
+	struct wa_node *n, *parts, *e1, *e2;
+
+	msg.conversation = "ack first";
+	dsm.destinationjid = fx.bj;
+	dsm.message = &msg;
+	outer.devicesentmessage = &dsm;
+	pt = simtest_pack_msg(&msg, &len);
+	dpt = simtest_pack_msg(&outer, &dlen);
+	wa_msgid_generate(id, fx.ca.phone, time(NULL));
+	n = wa_node_new_attrs("message", "id", id, "to", fx.bj, "type", "text", NULL);
+	parts = wa_node_add_new(n, "participants");
+	e1 = simtest_enc_node(&fx.ca, fx.bj, pt, len, NULL);
+	e2 = simtest_enc_node(&fx.ca, fx.aj, dpt, dlen, NULL);
+	ok(pt && dpt && e1 && e2, "message for B's phone (and the own phone's copy) encrypted");
+	if (e1) {
+		struct wa_node *to = wa_node_add_new(parts, "to");
+
+		wa_node_set_attr(to, "jid", fx.bj);
+		wa_node_add_child(to, e1);
+	}
+	if (e2) {
+		struct wa_node *to = wa_node_add_new(parts, "to");
+
+		wa_node_set_attr(to, "jid", fx.aj);
+		wa_node_add_child(to, e2);
+	}
+	wa_node_set_bytes(wa_node_add_new(n, "device-identity"), fx.ca.cr.account, fx.ca.cr.account_len);
+	is_int(waclient_send(fx.ca.c, n), 0, "A's companion sends to B's phone");
+	next_about(&fx.ca, id, tag, from, sizeof tag);
+	is_str(tag, "ack", "the first stanza about the message is the server's ack");
+	next_about(&fx.ca, id, tag, from, sizeof tag);
+	is_str(tag, "receipt", "the delivery receipt follows the ack");
+	is_str(from, fx.bj, "from B's phone");
+	is_str(box_field(t, PB, "inbox", id, "text"), "ack first", "B's phone decrypted it");
+	free(pt);
+	free(dpt);
+	wa_node_free(n);
 }
 
 /* phone B -> A: to A's companion, copy to B's companion */
@@ -762,7 +818,7 @@ static void media_upload(struct simtest_ctx *t)
 
 	for (size_t i = 0; i < sizeof plain; i++)
 		plain[i] = (uint8_t)(i * 7 + 3);
-	ok(media_conn(&fx.ca, host, sizeof host, auth, sizeof auth) == 0, "media_conn answered");
+	ok(simtest_media_conn(&fx.ca, host, sizeof host, auth, sizeof auth) == 0, "media_conn answered");
 	ok(strstr(host, "127.0.0.1:") == host && auth[0], "media host points at wa-sim, auth given");
 	wa_media_new_key(mkey);
 	wa_media_encrypt(WA_MEDIA_IMAGE, mkey, plain, sizeof plain, &enc, &elen, &info);
@@ -836,6 +892,25 @@ static void media_upload(struct simtest_ctx *t)
 	free(enc);
 }
 
+/* §9.1: once blobs are stored the media_conn auth token is still 48
+ * clean hex digits (it once ran into the next field), and the next upload
+ * with it is accepted */
+static void media_conn_after_upload(struct simtest_ctx *t)
+{
+	char host[128], auth[128], auth2[128], dp[256];
+	uint8_t blob[100];
+
+	(void)t;
+	for (size_t i = 0; i < sizeof blob; i++)
+		blob[i] = (uint8_t)(i * 5 + 11);
+	is_int(simtest_media_conn(&fx.ca, host, sizeof host, auth, sizeof auth), 0, "media_conn again, after an upload");
+	ok(simtest_is_lower_hex(auth, 48), "auth is 48 lower-case hex digits");
+	is_int(simtest_media_upload(host, auth, "document", blob, sizeof blob, dp, sizeof dp), 200,
+	       "an upload with it is accepted");
+	is_int(simtest_media_conn(&fx.ca, host, sizeof host, auth2, sizeof auth2), 0, "media_conn once more");
+	is_str(auth2, auth, "the auth token does not change as blobs are stored");
+}
+
 /* A media message B's phone sent to A, as A's companion got it, and one
  * download of it (phone_media_send() .. phone_media_done()). */
 struct phone_media {
@@ -855,7 +930,7 @@ static void phone_media_send(struct simtest_ctx *t, struct phone_media *pm, cons
 	char auth[128];
 
 	memset(pm, 0, sizeof *pm);
-	media_conn(&fx.ca, pm->host, sizeof pm->host, auth, sizeof auth);
+	simtest_media_conn(&fx.ca, pm->host, sizeof pm->host, auth, sizeof auth);
 	is_int(phone_send(t, PB, body, NULL), 200, what);
 	is_int(simtest_recv_msg(&fx.ca, &pm->g), 0, "A's companion decrypts it");
 }
@@ -1244,6 +1319,7 @@ static const struct simtest_case cases[] = {
 	{ "prekeys", prekeys, NULL },
 	{ "usync_queries", usync_queries, NULL },
 	{ "text_companion_to_peer", text_companion_to_peer, "prekeys" },
+	{ "ack_before_receipt", ack_before_receipt, "prekeys" },
 	{ "text_phone_to_companion", text_phone_to_companion, "prekeys" },
 	{ "text_companion_to_companion", text_companion_to_companion, "text_companion_to_peer text_phone_to_companion" },
 	{ "peer_message_own_phone", peer_message_own_phone, "prekeys" },
@@ -1256,6 +1332,7 @@ static const struct simtest_case cases[] = {
 	{ "offline_delivery", offline_delivery, "prekeys" },
 	{ "retry_receipt_resend", retry_receipt_resend, "prekeys" },
 	{ "media_upload", media_upload, "prekeys" },
+	{ "media_conn_after_upload", media_conn_after_upload, "media_upload" },
 	{ "media_phone_image", media_phone_image, "prekeys" },
 	{ "media_phone_document", media_phone_document, "prekeys" },
 	{ "media_phone_voice", media_phone_voice, "prekeys" },

@@ -310,6 +310,88 @@ static void fault_drop(struct simtest_ctx *t)
 	fx.c2 = NULL;
 }
 
+/* Take what c still has queued until the connection is gone; the last
+ * waclient_recv() result (WACLIENT_ECLOSED once closed). */
+static int drain_until_closed(struct waclient *c)
+{
+	struct wa_node *n = NULL;
+	int rc = 0;
+
+	for (int i = 0; i < 64 && (rc = waclient_recv(c, T_MS, &n)) == 0; i++) {
+		wa_node_free(n);
+		n = NULL;
+	}
+	return rc;
+}
+
+/* POST /admin/connections/send-raw as the body says; 1 when it answered
+ * 200 with "sent" and the byte count. */
+static int send_raw_ok(struct simtest_ctx *t, const char *body, long long bytes, int encrypted)
+{
+	json_t *j = NULL;
+	int good = admin(t, "POST", "/admin/connections/send-raw", body, NULL, &j) == 200 &&
+		   json_is_true(json_object_get(j, "sent")) &&
+		   json_integer_value(json_object_get(j, "bytes")) == bytes &&
+		   json_is_true(json_object_get(j, "encrypted")) == encrypted;
+
+	json_decref(j);
+	return good;
+}
+
+/* fault injection: hostile bytes to one client (an undecodable frame over
+ * Noise, then bytes outside the framing); that client fails and closes,
+ * wa-sim goes on serving the others */
+static void send_raw(struct simtest_ctx *t)
+{
+	struct waclient_config cfg;
+	struct waclient_creds other;
+	struct waclient *bystander, *v;
+	char qr[512];
+	int rc, reason;
+
+	config(t, &cfg, t->net.root_hex);
+	ok(waclient_creds_generate(&other) == 0, "bystander keys generated");
+	bystander = waclient_new(&cfg, &other);
+	is_int(waclient_connect(bystander, T_MS), 0, "a bystander connection is open (registration)");
+	is_int(waclient_pair_qr(bystander, 0, T_MS, qr, sizeof qr), 0, "the bystander got its pair-device");
+	is_int(admin(t, "POST", "/admin/connections/send-raw", "{\"hex\":\"00\"}", NULL, NULL), 400,
+	       "send-raw without jid or id -> 400");
+	is_int(admin(t, "POST", "/admin/connections/send-raw", "{\"jid\":\"" PHONE ":1@s.whatsapp.net\",\"hex\":\"0g\"}",
+		     NULL, NULL), 400, "send-raw with bad hex -> 400");
+	is_int(admin(t, "POST", "/admin/connections/send-raw", "{\"jid\":\"" PHONE ":9@s.whatsapp.net\",\"hex\":\"00\"}",
+		     NULL, NULL), 404, "send-raw to a device that is not connected -> 404");
+	is_int(admin(t, "POST", "/admin/connections/send-raw", "{\"id\":999999,\"hex\":\"00\"}", NULL, NULL), 404,
+	       "send-raw to an unknown connection id -> 404");
+
+	v = login(t, &fx.cr, t->net.root_hex, &rc, &reason);
+	is_int(rc, 0, "device 1 logs in");
+	/* flag 0, then a list8 header that promises two items and ends */
+	ok(send_raw_ok(t, "{\"jid\":\"" PHONE ":1@s.whatsapp.net\",\"hex\":\"00f802\"}", 3, 1),
+	   "send-raw encrypted: an undecodable node as one Noise frame -> 200");
+	is_int(drain_until_closed(v), WACLIENT_ECLOSED, "the client refuses the frame and its connection closes");
+	waclient_free(v);
+	is_int(waclient_ping(bystander, T_MS), 0, "wa-sim still serves the bystander");
+
+	v = login(t, &fx.cr, t->net.root_hex, &rc, &reason);
+	is_int(rc, 0, "device 1 logs in again");
+	is_int(waclient_ping(v, T_MS), 0, "and is served");
+	/* behind the injected delay the raw bytes wait their turn like frames */
+	is_int(admin(t, "POST", "/admin/connections/delay", "{\"ms\": 1000, \"jid\": \"" PHONE ":1@s.whatsapp.net\"}", NULL,
+		     NULL), 200, "delay device 1's connection by 1 s");
+	/* a whole frame (length 10) of bytes that are no Noise ciphertext */
+	ok(send_raw_ok(t, "{\"jid\":\"" PHONE "\",\"hex\":\"00000a00112233445566778899\",\"encrypted\":false}", 13, 0),
+	   "send-raw unencrypted to the phone's only companion: bytes outside Noise -> 200");
+	is_int(admin(t, "POST", "/admin/connections/send-raw", "{\"jid\":\"" PHONE "\",\"hex\":\"00\",\"encrypted\":false}",
+		     NULL, NULL), 409, "a second raw message while the first waits -> 409");
+	is_int(drain_until_closed(v), WACLIENT_ECLOSED, "the client fails to decrypt them and its connection closes");
+	waclient_free(v);
+	is_int(waclient_ping(bystander, T_MS), 0, "wa-sim still serves the bystander");
+	v = login(t, &fx.cr, t->net.root_hex, &rc, &reason);
+	is_int(rc == 0 ? waclient_ping(v, T_MS) : rc, 0, "device 1 logs in and is served once more");
+	waclient_free(v);
+	waclient_free(bystander);
+}
+
 static void wrong_root_key(struct simtest_ctx *t)
 {
 	struct waclient_config wc;
@@ -546,6 +628,7 @@ static const struct simtest_case cases[] = {
 	{ "conflict_replaced", conflict_replaced, "login_and_ping" },
 	{ "fault_delay", fault_delay, "conflict_replaced" },
 	{ "fault_drop", fault_drop, "conflict_replaced" },
+	{ "send_raw", send_raw, "pair_by_qr" },
 	{ "wrong_root_key", wrong_root_key, "pair_by_qr" },
 	{ "unknown_device", unknown_device, "pair_by_qr" },
 	{ "pair_json_body", pair_json_body, "pair_by_qr" },

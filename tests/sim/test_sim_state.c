@@ -4,8 +4,10 @@
  * setup creates phones A and B with a little history; named cases pair
  * raw protocol clients (waclient + wa/signal) and check:
  * the phone's app-state key share after the first pre-key upload and the
- * answer to a key request (11.6); the history sync on pairing (11.7:
- * download, decrypt as "History", inflate, parse); app state (11.4-11.5:
+ * answer to a key request (11.6); the history sync on pairing (11.7: an
+ * INITIAL_BOOTSTRAP chunk with the chats, then a PUSH_NAME chunk with the
+ * push names; each downloaded, decrypted as "History", inflated, parsed);
+ * media_conn's auth token once blobs exist (9.1); app state (11.4-11.5:
  * the phone's own mutation, server_sync notifications, fetch, decryption
  * and full verification with wa/appstate.h, a companion's mutation seen by
  * the phone and the second device, a 409 on a stale version); presence and
@@ -378,83 +380,181 @@ static void setup(struct simtest_ctx *t)
 	       "phone A answers");
 }
 
+/* The history-sync notification in a decrypted message, or NULL. */
+static const WaE2E__HistorySyncNotification *hist_notification(const struct simtest_got *g)
+{
+	const WaE2E__ProtocolMessage *pm = g->m ? g->m->protocolmessage : NULL;
+
+	if (pm == NULL || pm->type != WA_E2_E__PROTOCOL_MESSAGE__TYPE__HISTORY_SYNC_NOTIFICATION)
+		return NULL;
+	return pm->historysyncnotification;
+}
+
+/* TAP name "<what>: <name>" (static buffer). */
+static const char *named(const char *what, const char *name)
+{
+	static char buf[160];
+
+	snprintf(buf, sizeof buf, "%s: %s", what, name);
+	return buf;
+}
+
+/* Download the blob hn names from the media host, decrypt it (History
+ * keys), inflate and parse it; `what` names the chunk in the assertions.
+ * The HistorySync (free_unpacked) or NULL. */
+static WaHistorySync__HistorySync *hist_blob(struct simtest_ctx *t, const WaE2E__HistorySyncNotification *hn,
+					     const char *what)
+{
+	struct simtest_resp body = { NULL, 0 };
+	char url[600];
+	uint8_t *plain = NULL, *raw = NULL;
+	size_t plen = 0, rlen = 0;
+	WaHistorySync__HistorySync *hs = NULL;
+
+	ok(hn->directpath != NULL && hn->has_mediakey && hn->mediakey.len == 32, named(what, "directPath and mediaKey"));
+	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", t->media_port, hn->directpath ? hn->directpath : "");
+	is_int(simtest_http("GET", url, NULL, 0, &body), 200, named(what, "blob downloaded from the media host"));
+	is_int(hn->has_mediakey && hn->mediakey.len == 32 && hn->fileencsha256.len == 32 && hn->filesha256.len == 32 ?
+		       wa_media_decrypt(WA_MEDIA_HISTORY, hn->mediakey.data, (uint8_t *)body.data, body.len,
+					hn->fileencsha256.data, hn->filesha256.data, &plain, &plen, NULL) :
+		       -1,
+	       0, named(what, "blob decrypts (History keys, MAC and hashes)"));
+	raw = plain ? inflate_all(plain, plen, &rlen) : NULL;
+	ok(raw != NULL, named(what, "blob inflates"));
+	if (raw)
+		hs = (WaHistorySync__HistorySync *)wa_pb_unpack(&wa_history_sync__history_sync__descriptor, raw, rlen,
+								WA_PB_MAX_DEPTH);
+	ok(hs != NULL, named(what, "HistorySync parses"));
+	free(plain);
+	free(raw);
+	free(body.data);
+	return hs;
+}
+
+/* The INITIAL_BOOTSTRAP chunk: the chat with B and both its messages, no
+ * push names (they have their own chunk, 11.7). */
+static void check_bootstrap(const WaHistorySync__HistorySync *hs)
+{
+	int conv = 0, msgs = 0;
+
+	is_int(hs->synctype, WA_HISTORY_SYNC__HISTORY_SYNC__HISTORY_SYNC_TYPE__INITIAL_BOOTSTRAP,
+	       "bootstrap blob: syncType INITIAL_BOOTSTRAP");
+	for (size_t c = 0; c < hs->n_conversations; c++) {
+		if (strcmp(hs->conversations[c]->id, fx.bj) != 0)
+			continue;
+		conv = 1;
+		for (size_t m = 0; m < hs->conversations[c]->n_messages; m++) {
+			const WaHistorySync__WebMessageInfo *w = hs->conversations[c]->messages[m]->message;
+
+			if (w && w->message && w->message->conversation &&
+			    (strcmp(w->message->conversation, "hello history") == 0 ||
+			     strcmp(w->message->conversation, "hi Bob") == 0))
+				msgs++;
+		}
+	}
+	ok(conv, "history has the chat with B");
+	is_int(msgs, 2, "history has both messages of that chat");
+	is_int((int)hs->n_pushnames, 0, "the bootstrap chunk carries no push names");
+}
+
+/* The PUSH_NAME chunk: the push names of A and B, no conversations. */
+static void check_push_names(const WaHistorySync__HistorySync *hs)
+{
+	int names = 0;
+
+	is_int(hs->synctype, WA_HISTORY_SYNC__HISTORY_SYNC__HISTORY_SYNC_TYPE__PUSH_NAME,
+	       "push-name blob: syncType PUSH_NAME");
+	for (size_t p = 0; p < hs->n_pushnames; p++) {
+		const char *id = hs->pushnames[p]->id ? hs->pushnames[p]->id : "", *n = hs->pushnames[p]->pushname;
+
+		if (n && ((strcmp(id, fx.bj) == 0 && strcmp(n, "Bob") == 0) ||
+			  (strcmp(id, fx.aj) == 0 && strcmp(n, "Alice") == 0)))
+			names++;
+	}
+	is_int(names, 2, "the PUSH_NAME chunk has the push names of A and B");
+	is_int((int)hs->n_conversations, 0, "the PUSH_NAME chunk carries no conversations");
+}
+
+/* One history-sync notification from A's phone: its blob checked by the
+ * notification's type; counts it in *boot or *names. */
+static void take_history(struct simtest_ctx *t, const struct simtest_got *g, const WaE2E__HistorySyncNotification *hn,
+			 int *boot, int *names)
+{
+	WaHistorySync__HistorySync *hs;
+	int push = hn->has_synctype && hn->synctype == WA_E2_E__HISTORY_SYNC_TYPE__PUSH_NAME;
+
+	ok(g->from[0] && strcmp(g->from, fx.aj) == 0, "history notification comes from the own phone");
+	ok(hn->has_synctype && (push || hn->synctype == WA_E2_E__HISTORY_SYNC_TYPE__INITIAL_BOOTSTRAP),
+	   "history notification: syncType INITIAL_BOOTSTRAP or PUSH_NAME");
+	if (push)
+		is_int(*boot, 1, "the PUSH_NAME chunk comes after the bootstrap chunk");
+	hs = hist_blob(t, hn, push ? "push-name chunk" : "bootstrap chunk");
+	if (hs == NULL)
+		return;
+	if (push) {
+		check_push_names(hs);
+		(*names)++;
+	} else {
+		check_bootstrap(hs);
+		(*boot)++;
+	}
+	wa_history_sync__history_sync__free_unpacked(hs, NULL);
+}
+
+/* The three peer messages a new companion of A gets from its phone after
+ * its first pre-key upload: the app-state key share (into k), the
+ * INITIAL_BOOTSTRAP and the PUSH_NAME history chunks (11.6, 11.7).
+ * check: assert on the history chunks (else only counted). */
+static void take_pairing_sync(struct simtest_ctx *t, struct simtest_comp *m, struct askey *k, int check, int *shares,
+			      int *boot, int *names)
+{
+	struct simtest_got g;
+
+	for (int i = 0; i < 3 && simtest_recv_msg(m, &g) == 0; i++) {
+		const WaE2E__HistorySyncNotification *hn = hist_notification(&g);
+
+		if (take_share(&g, k) == 0)
+			(*shares)++;
+		else if (hn && check)
+			take_history(t, &g, hn, boot, names);
+		else if (hn && hn->has_synctype && hn->synctype == WA_E2_E__HISTORY_SYNC_TYPE__PUSH_NAME)
+			(*names)++;
+		else if (hn)
+			(*boot)++;
+		simtest_got_free(&g);
+	}
+}
+
 /* 11.6 key share, 11.7 history sync: A1 pairs, uploads pre-keys and gets
  * both from its phone (fx.k1) */
 static void key_share_history(struct simtest_ctx *t)
 {
-	struct simtest_got g;
+	int shares = 0, boot = 0, names = 0;
 
 	is_int(simtest_comp_pair(&fx.a1, PA, &t->net), 0, "companion A1 paired and logged in");
 	is_int(simtest_comp_upload(&fx.a1, 10), 0, "A1 uploads pre-keys");
-	{
-		int shares = 0, hist = 0;
+	take_pairing_sync(t, &fx.a1, &fx.k1, 1, &shares, &boot, &names);
+	is_int(shares, 1, "A1 got the app-state key share from its phone");
+	is_int(boot, 1, "A1 got the INITIAL_BOOTSTRAP history chunk");
+	is_int(names, 1, "A1 got the push names in their own PUSH_NAME chunk");
+	ok(fx.k1.have && fx.k1.id_len == 6, "key share: 6-byte key id, 32-byte key data");
+}
 
-		for (int i = 0; i < 2 && simtest_recv_msg(&fx.a1, &g) == 0; i++) {
-			const WaE2E__ProtocolMessage *pm = g.m->protocolmessage;
+/* 9.1: once blobs exist (the two history chunks), media_conn's auth token
+ * is still the 48 clean hex digits it was, and uploads with it work */
+static void media_conn_after_history(struct simtest_ctx *t)
+{
+	char host[128], auth[128], dp[256];
+	uint8_t blob[64];
 
-			if (take_share(&g, &fx.k1) == 0)
-				shares++;
-			else if (pm && pm->type == WA_E2_E__PROTOCOL_MESSAGE__TYPE__HISTORY_SYNC_NOTIFICATION &&
-				 pm->historysyncnotification) {
-				const WaE2E__HistorySyncNotification *hn = pm->historysyncnotification;
-				struct simtest_resp body;
-				char url[600];
-				uint8_t *plain = NULL, *raw = NULL;
-				size_t plen = 0, rlen = 0;
-				WaHistorySync__HistorySync *hs = NULL;
-
-				hist++;
-				ok(g.from[0] && strcmp(g.from, fx.aj) == 0, "history notification comes from the own phone");
-				ok(hn->directpath != NULL && hn->has_mediakey && hn->mediakey.len == 32,
-				   "history notification: directPath and mediaKey");
-				snprintf(url, sizeof url, "http://127.0.0.1:%d%s", t->media_port, hn->directpath ? hn->directpath : "");
-				is_int(simtest_http("GET", url, NULL, 0, &body), 200, "history blob downloaded from the media host");
-				is_int(wa_media_decrypt(WA_MEDIA_HISTORY, hn->mediakey.data, (uint8_t *)body.data, body.len,
-							hn->fileencsha256.data, hn->filesha256.data, &plain, &plen, NULL),
-				       0, "history blob decrypts (History keys, MAC and hashes)");
-				raw = plain ? inflate_all(plain, plen, &rlen) : NULL;
-				ok(raw != NULL, "history blob inflates");
-				hs = raw ? (WaHistorySync__HistorySync *)wa_pb_unpack(&wa_history_sync__history_sync__descriptor,
-										      raw, rlen, WA_PB_MAX_DEPTH)
-					 : NULL;
-				ok(hs != NULL && hs->synctype == WA_HISTORY_SYNC__HISTORY_SYNC__HISTORY_SYNC_TYPE__INITIAL_BOOTSTRAP,
-				   "HistorySync parses, INITIAL_BOOTSTRAP");
-				if (hs) {
-					int conv = 0, msgs = 0, names = 0;
-
-					for (size_t c = 0; c < hs->n_conversations; c++) {
-						if (strcmp(hs->conversations[c]->id, fx.bj) != 0)
-							continue;
-						conv = 1;
-						for (size_t m = 0; m < hs->conversations[c]->n_messages; m++) {
-							const WaHistorySync__WebMessageInfo *w = hs->conversations[c]->messages[m]->message;
-
-							if (w && w->message && w->message->conversation &&
-							    (strcmp(w->message->conversation, "hello history") == 0 ||
-							     strcmp(w->message->conversation, "hi Bob") == 0))
-								msgs++;
-						}
-					}
-					for (size_t p = 0; p < hs->n_pushnames; p++)
-						if (hs->pushnames[p]->pushname &&
-						    (strcmp(hs->pushnames[p]->pushname, "Bob") == 0 ||
-						     strcmp(hs->pushnames[p]->pushname, "Alice") == 0))
-							names++;
-					ok(conv, "history has the chat with B");
-					is_int(msgs, 2, "history has both messages of that chat");
-					is_int(names, 2, "history has the push names of A and B");
-					wa_history_sync__history_sync__free_unpacked(hs, NULL);
-				}
-				free(plain);
-				free(raw);
-				free(body.data);
-			}
-			simtest_got_free(&g);
-		}
-		is_int(shares, 1, "A1 got the app-state key share from its phone");
-		is_int(hist, 1, "A1 got the history sync notification");
-		ok(fx.k1.have && fx.k1.id_len == 6, "key share: 6-byte key id, 32-byte key data");
-	}
+	(void)t;
+	for (size_t i = 0; i < sizeof blob; i++)
+		blob[i] = (uint8_t)(i * 13 + 1);
+	is_int(simtest_media_conn(&fx.a1, host, sizeof host, auth, sizeof auth), 0, "A1 fetches media_conn");
+	ok(simtest_is_lower_hex(auth, 48), "media_conn auth is 48 lower-case hex digits after the history blobs");
+	is_int(simtest_media_upload(host, auth, "image", blob, sizeof blob, dp, sizeof dp), 200,
+	       "an upload with that auth is accepted");
+	ok(dp[0] == '/', "the upload answer has a direct_path");
 }
 
 /* A2 pairs: the same key; then asks its phone for it again */
@@ -466,9 +566,11 @@ static void key_request(struct simtest_ctx *t)
 	memset(&k2, 0, sizeof k2);
 	is_int(simtest_comp_pair(&fx.a2, PA, &t->net), 0, "companion A2 paired and logged in");
 	is_int(simtest_comp_upload(&fx.a2, 10), 0, "A2 uploads pre-keys");
-	for (int i = 0; i < 2 && simtest_recv_msg(&fx.a2, &g) == 0; i++) {
-		take_share(&g, &k2);
-		simtest_got_free(&g);
+	{
+		int shares = 0, boot = 0, names = 0;
+
+		take_pairing_sync(t, &fx.a2, &k2, 0, &shares, &boot, &names);
+		ok(shares == 1 && boot == 1 && names == 1, "A2 got the key share and both history chunks");
 	}
 	ok(k2.have && k2.id_len == fx.k1.id_len && memcmp(k2.id, fx.k1.id, fx.k1.id_len) == 0 &&
 	   memcmp(k2.data, fx.k1.data, 32) == 0, "A2 got the same key");
@@ -951,6 +1053,7 @@ static void teardown(struct simtest_ctx *t)
 
 static const struct simtest_case cases[] = {
 	{ "key_share_history", key_share_history, NULL },
+	{ "media_conn_after_history", media_conn_after_history, "key_share_history" },
 	{ "key_request", key_request, "key_share_history" },
 	{ "appstate_phone_archive", appstate_phone_archive, "key_request" },
 	{ "appstate_companion_pin", appstate_companion_pin, "appstate_phone_archive" },
