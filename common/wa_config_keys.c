@@ -34,9 +34,9 @@ const struct wa_config_key wa_config_keys[] = {
 	{ "fcgi.threads", "4", "Accept threads per worker process, each with its own MariaDB connection (1-64)." },
 
 	/* [engine] */
-	{ "engine.command_url", "ipc:///var/lib/wa-akg/engine-cmd.ipc",
-	  "nng REQ/REP address the engine's command socket listens on. The engine writes it into the engines table, where workers find the owner of each session; with several engines, give each its own." },
-	{ "engine.event_url", "ipc:///var/lib/wa-akg/engine-events.ipc",
+	{ "engine.command_url", "tcp://127.0.0.1:7701",
+	  "nng REQ/REP address the engine's command socket listens on (tcp://host:port; ipc:// works but nng 1.5.2's ipc listener can wedge after a peer hangs up mid-handshake, see docs/engine.md). The engine writes it into the engines table, where workers find the owner of each session; with several engines, give each its own." },
+	{ "engine.event_url", "tcp://127.0.0.1:7702",
 	  "nng PUB/SUB address on which the engine publishes events (topic '<sessionId>.<event>', a NUL, then a waipc.Event); registered in the engines table like command_url." },
 	{ "engine.timeout_ms", "15000",
 	  "Deadline for one command to the engine; a worker answers 504 when it passes." },
@@ -58,6 +58,12 @@ const struct wa_config_key wa_config_keys[] = {
 	  "Hex Curve25519 public key that must have signed the server's certificate chain (WhatsApp's own root by default; wa-sim prints its own)." },
 	{ "whatsapp.root_serial", "0",
 	  "Issuer serial the intermediate certificate must name (0 for WhatsApp)." },
+	{ "whatsapp.device_name", "WA-AKG",
+	  "Name the phone shows for a linked session under Linked devices (DeviceProps.os, at most 40 characters)." },
+	{ "whatsapp.media_host", "mmg.whatsapp.net",
+	  "Media host for blobs that a message names by direct path only (history sync, app-state snapshots), as host or host:port; WhatsApp's default host. The dev stack points it at wa-sim's media server." },
+	{ "whatsapp.connect_timeout_ms", "20000",
+	  "How long one connection attempt may take, from the TCP connect to the server's answer to the login (1000-120000); then the attempt counts as failed and the back-off applies." },
 	{ "whatsapp.media_ca", "",
 	  "CA file (PEM) that media hosts' HTTPS certificates are checked against; empty: the system's trust store (right for WhatsApp). For wa-sim: its STATE/media-cert.pem." },
 

@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <ctype.h>
 #include <string.h>
 
 static const char hexdig[] = "0123456789abcdef";
@@ -161,4 +162,21 @@ int wa_form_get(const char *q, const char *name, char *buf, size_t len)
 		q = amp ? amp + 1 : NULL;
 	}
 	return -1;
+}
+
+int wa_phone_digits(const char *in, char out[WA_PHONE_MAX])
+{
+	size_t n = 0;
+
+	for (; *in; in++) {
+		if (isdigit((unsigned char)*in)) {
+			if (n >= WA_PHONE_MAX - 1)
+				return -1;
+			out[n++] = *in;
+		} else if (!strchr("+ -().", *in)) {
+			return -1;
+		}
+	}
+	out[n] = '\0';
+	return n >= 6 ? 0 : -1;
 }

@@ -44,4 +44,10 @@ long wa_url_decode(const char *src, size_t len, char *dst, size_t dstcap, int pl
  * NUL) or longer than buf. */
 int wa_form_get(const char *qs, const char *name, char *buf, size_t len);
 
+/* A phone number as typed ("+49 151-234 (56) 78") reduced to its digits in
+ * out (WA_PHONE_MAX bytes): digits and the separators "+ -()." only, 6 to
+ * 15 digits (E.164 without the plus). Returns 0, or -1 on anything else. */
+#define WA_PHONE_MAX 16
+int wa_phone_digits(const char *in, char out[WA_PHONE_MAX]);
+
 #endif

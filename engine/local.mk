@@ -14,19 +14,20 @@ WA_STORE_LIBS = engine/store/libwastore.a $(WA_LIBWA_LIBS) $(MARIADB_LIBS)
 # connection, nng command and event sockets, MariaDB on a thread pool.
 # fcgi/db.c (prepared statements, the lost-connection rule) is shared with
 # the workers: compiled here again, not copied.
-#
-# Work in progress (issue "wa-akg-engine: sessions that pair ..."): built
-# and compiled with every warning, not yet installed or started by the
-# stacks (deploy/dev starts $(builddir)/wa-akg-engine once it exists there).
-noinst_PROGRAMS += engine/wa-akg-engine
-engine_wa_akg_engine_SOURCES = engine/main.c engine/engine.h \
+# Installed in sbin beside wa-akg-fcgi; deploy/dev and deploy/test start
+# $(builddir)/wa-akg-engine, the systemd unit the installed one.
+sbin_PROGRAMS += wa-akg-engine
+wa_akg_engine_SOURCES = engine/main.c engine/engine.h \
 	engine/inbox.c engine/inbox.h \
 	engine/dbpool.c engine/dbpool.h \
 	engine/cmd.c engine/cmd.h \
 	engine/events.c engine/events.h \
 	engine/registry.c engine/registry.h \
-	engine/session.c engine/session.h \
+	engine/session.c engine/session.h engine/session_int.h \
+	engine/sess_pair.c engine/sess_login.c engine/sess_db.c \
+	engine/conn.c engine/conn.h \
+	engine/iq.c engine/iq.h \
 	engine/ops.c engine/ops.h \
 	fcgi/db.c fcgi/db.h
-engine_wa_akg_engine_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS) $(MARIADB_CFLAGS) $(PROTOBUFC_CFLAGS)
-engine_wa_akg_engine_LDADD = $(WA_STORE_LIBS) $(LWS_LIBS) $(JANSSON_LIBS) $(NNG_LIBS) -lpthread
+wa_akg_engine_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS) $(MARIADB_CFLAGS) $(PROTOBUFC_CFLAGS)
+wa_akg_engine_LDADD = $(WA_STORE_LIBS) $(LWS_LIBS) $(JANSSON_LIBS) $(NNG_LIBS) -lpthread

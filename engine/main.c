@@ -6,6 +6,7 @@
  * its sessions (registry.h), serves commands on engine.command_url and
  * publishes events on engine.event_url until SIGTERM or SIGINT. */
 #include "engine/cmd.h"
+#include "engine/conn.h"
 #include "engine/dbpool.h"
 #include "engine/engine.h"
 #include "engine/events.h"
@@ -26,6 +27,7 @@
 
 #include <libwebsockets.h>
 #include <mysql.h>
+#include <nng/nng.h>
 
 static struct wa_engine engine;
 
@@ -65,6 +67,7 @@ static int loop_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
 
 static const struct lws_protocols protocols[] = {
 	{ "wa-akg-loop", loop_cb, 0, 0, 0, NULL, 0 },
+	{ WA_CONN_PROTOCOL, wa_conn_lws_callback, 0, WA_CONN_RX_BUFFER, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 
@@ -180,6 +183,10 @@ int main(int argc, char **argv)
 	wa_registry_start(e->reg);
 	wa_info("engine %s %s started (commands %s, events %s, %ld database threads)", e->id, PACKAGE_VERSION,
 		e->command_url, e->event_url, dbthreads);
+	if (strncmp(e->command_url, "ipc://", 6) == 0 || strncmp(e->event_url, "ipc://", 6) == 0)
+		wa_warn("an engine address is ipc://: with nng %s a peer that hangs up during the handshake can "
+			"wedge an ipc listener (commands then time out); tcp:// on loopback is the tested transport",
+			nng_version());
 	while (!e->stopping) {
 		if (lws_service(e->lws, 0) < 0)
 			break;

@@ -24,38 +24,60 @@ struct op {
 static void op_ping(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
 {
 	(void)s;
-	wa_cmd_reply(cmd, 200, json_pack("{s:s,s:I,s:I,s:b}", "engineId", e->id, "sessions",
-					 (json_int_t)wa_sessions_count(e->sessions), "uptimeMs",
+	wa_cmd_reply(cmd, 200, json_pack("{s:s,s:I,s:I,s:I,s:b}", "engineId", e->id, "sessions",
+					 (json_int_t)wa_sessions_count(e->sessions), "connected",
+					 (json_int_t)wa_sessions_connected(e->sessions), "uptimeMs",
 					 (json_int_t)(wa_engine_wall_ms() - e->started_ms), "leaseOk",
 					 wa_registry_lease_ok(e->reg)));
 }
 
-/* start / restart: the worker has set auto_start; claim it now rather
- * than at the next heartbeat. */
+/* start: the worker has set auto_start; claim it now rather than at the
+ * next heartbeat. */
 static void op_start(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
 {
 	wa_registry_kick(e->reg);
 	wa_cmd_reply(cmd, 200, json_pack("{s:s,s:b}", "sessionId", cmd->session_id, "owned", s != NULL));
 }
 
+/* restart: a session we hold reconnects now; one we do not is claimed. */
+static void op_restart(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	if (s)
+		wa_session_restart(s);
+	op_start(e, cmd, s);
+}
+
+static void op_pair(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	(void)e;
+	wa_session_pair_code(s, cmd);
+}
+
+static void op_logout(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	(void)e;
+	wa_session_logout(s, cmd);
+}
+
+/* stop: written STOPPED (with auto_start 0 and the lease given back) and
+ * answered once stored; the session is let go at the next tick. */
 static void op_stop(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
 {
-	if (s) {
-		uint64_t row = s->row_id;
-
-		wa_sessions_drop(e->sessions, cmd->session_id);
-		wa_registry_release(e->reg, row);
+	(void)e;
+	if (!s) {
+		wa_cmd_reply(cmd, 200, json_pack("{s:s}", "sessionId", cmd->session_id));
+		return;
 	}
-	wa_cmd_reply(cmd, 200, json_pack("{s:s}", "sessionId", cmd->session_id));
+	wa_session_stop(s, cmd);
 }
 
 static const struct op ops[] = {
 	{ "engine.ping", 0, op_ping },
 	{ "session.start", 0, op_start },
-	{ "session.restart", 0, op_start },
+	{ "session.restart", 0, op_restart },
 	{ "session.stop", 0, op_stop },
-	{ "session.logout", NEEDS_CONNECTED, NULL },
-	{ "session.pair", NEEDS_SESSION, NULL },
+	{ "session.logout", NEEDS_SESSION, op_logout },
+	{ "session.pair", NEEDS_SESSION, op_pair },
 	{ "message.send", NEEDS_CONNECTED, NULL },
 	{ "message.reply", NEEDS_CONNECTED, NULL },
 	{ "message.media", NEEDS_CONNECTED, NULL },
@@ -121,8 +143,8 @@ void wa_ops_dispatch(void *ctx, struct wa_cmd *cmd)
 		wa_cmd_reply_error(cmd, 501, "Operation not supported by this engine", "unknown_op");
 	} else if ((op->needs & (NEEDS_SESSION | NEEDS_CONNECTED)) && !s) {
 		wa_cmd_reply_error(cmd, 503, MSG_NOT_READY, "not_owner");
-	} else if ((op->needs & NEEDS_CONNECTED) && strcmp(s->status, WA_SST_CONNECTED) != 0) {
-		wa_cmd_reply_error(cmd, 503, MSG_NOT_READY, "not_connected");
+	} else if ((op->needs & NEEDS_CONNECTED) && !wa_session_is_connected(s)) {
+		wa_cmd_reply_error(cmd, 503, MSG_NOT_READY, "session_not_ready");
 	} else if (!op->fn) {
 		wa_cmd_reply_error(cmd, 501, "Operation not supported by this engine yet", "not_implemented");
 	} else {

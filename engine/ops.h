@@ -5,7 +5,9 @@
  *
  * Answers every command exactly once: unknown ops 501, a session this
  * engine does not own or that is not connected 503 "Session not connected
- * or ready" (error "not_owner" / "not_connected", so the worker can tell).
+ * or ready" (error "not_owner" when this engine does not hold the session,
+ * which the worker retries at the new owner and shows as "session_not_ready";
+ * "session_not_ready" when it holds it but it is not connected).
  *
  * Threading: loop thread (called from cmd.c's dispatch). */
 #ifndef WA_ENGINE_OPS_H

@@ -62,8 +62,11 @@ static const char SQL_OWNED[] =
 	"WHERE engine_id = ? AND auto_start = 1 ORDER BY id";
 static const char SQL_RELEASE[] =
 	"UPDATE wa_sessions SET engine_id = NULL, lease_until = NULL WHERE id = ? AND engine_id = ?";
+/* A clean shutdown: the sessions wait for the next engine, disconnected
+ * meanwhile (the API must not show them connected). */
 static const char SQL_RELEASE_ALL[] =
-	"UPDATE wa_sessions SET engine_id = NULL, lease_until = NULL WHERE engine_id = ?";
+	"UPDATE wa_sessions SET engine_id = NULL, lease_until = NULL, qr = NULL, pairing_code = NULL, "
+	"status = IF(status IN ('CONNECTED', 'CONNECTING', 'SCAN_QR'), 'STOPPED', status) WHERE engine_id = ?";
 
 static void schedule(struct wa_registry *r, long ms);
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 
 #define MAX_BIND 48
@@ -77,8 +78,16 @@ static void note_error(struct wa_db *db, MYSQL_STMT *st, const char *sql)
 {
 	unsigned e = st ? mysql_stmt_errno(st) : mysql_errno(db->conn);
 
-	fail(db, e, is_lost(e) ? WA_ESTORAGE : e == WA_DB_DUPLICATE ? WA_ECONFLICT : WA_EINTERNAL);
-	if (e != WA_DB_DUPLICATE)
+	int lock = e == WA_DB_DEADLOCK || e == WA_DB_LOCK_WAIT;
+
+	fail(db, e, is_lost(e) || lock ? WA_ESTORAGE : e == WA_DB_DUPLICATE ? WA_ECONFLICT : WA_EINTERNAL);
+	/* A deadlock rolls the whole transaction back: what follows must not
+	 * run as autocommit statements, so it counts as lost (rule 1). */
+	if (e == WA_DB_DEADLOCK && db->in_txn)
+		db->txn_lost = 1;
+	if (lock)
+		wa_warn("sql lock conflict %u: %s [%.120s]", e, st ? mysql_stmt_error(st) : mysql_error(db->conn), sql);
+	else if (e != WA_DB_DUPLICATE)
 		wa_error("sql error %u: %s [%.120s]", e, st ? mysql_stmt_error(st) : mysql_error(db->conn), sql);
 	if (is_lost(e))
 		wa_db_close(db);
@@ -426,6 +435,15 @@ static MYSQL_STMT *attempt(struct wa_db *db, const char *sql, const char *fmt, v
  * open before this call. */
 static int may_retry(struct wa_db *db, const char *sql, enum stage stage, int reused, int tries)
 {
+	/* A deadlock or lock wait timeout rolled the statement back, so
+	 * outside a transaction running it again cannot apply it twice
+	 * (inside one, the caller retries the whole transaction). */
+	if ((db->last_errno == WA_DB_DEADLOCK || db->last_errno == WA_DB_LOCK_WAIT) && !db->in_txn &&
+	    tries < 3) {
+		wa_info("lock conflict (%u): running the statement again [%.120s]", db->last_errno, sql);
+		usleep((useconds_t)(5000 * (tries + 1)));
+		return 1;
+	}
 	if (db->last_err != WA_ESTORAGE || db->in_txn || tries > 0 || !reused)
 		return 0;
 	if (stage == ST_SENT && !is_read(sql)) {

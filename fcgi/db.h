@@ -87,6 +87,8 @@ struct wa_db {
 
 #define WA_DB_DUPLICATE 1062
 #define WA_DB_FK_FAIL 1452
+#define WA_DB_DEADLOCK 1213   /* ER_LOCK_DEADLOCK: the transaction was rolled back */
+#define WA_DB_LOCK_WAIT 1205  /* ER_LOCK_WAIT_TIMEOUT: the statement was rolled back */
 
 /* The open connection, connecting first if there is none. NULL when the
  * server cannot be reached, and always NULL inside a transaction whose

@@ -15,6 +15,8 @@
 /* How long a command may wait for an engine to accept it. */
 #define SEND_TIMEOUT_MS 1500
 #define URL_MAX 256
+/* How long (5 ms steps) a command waits for a connection to the engine. */
+#define PIPE_WAIT_STEPS 50
 
 /* One REQ socket per engine address, per thread. */
 struct engine_sock {
@@ -25,7 +27,16 @@ struct engine_sock {
 	/* Connected pipes, updated from nng's threads. With none, a command
 	 * fails at once with 503 instead of waiting out a timeout. Heap, not
 	 * in this array: nng may call pipe_event after the socket closed. */
-	_Atomic int *pipes;
+	struct pipe_count *pipes;
+};
+
+/* The pipes of the socket currently in a slot. Events of a socket that
+ * was closed (nng may deliver its removals after nng_close returned) carry
+ * another socket id and are ignored, so they cannot push the count of the
+ * slot's next socket below its true value. */
+struct pipe_count {
+	_Atomic int n;
+	_Atomic int sock_id;     /* 0 while no socket is current */
 };
 
 /* Where a session's commands went lately. */
@@ -48,17 +59,20 @@ static uint64_t mono_ms(void)
 
 static void pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
-	_Atomic int *n = arg;
+	struct pipe_count *pc = arg;
 
-	(void)p;
+	if (nng_socket_id(nng_pipe_socket(p)) != pc->sock_id)
+		return;
 	if (ev == NNG_PIPE_EV_ADD_POST)
-		(*n)++;
+		pc->n++;
 	else if (ev == NNG_PIPE_EV_REM_POST)
-		(*n)--;
+		pc->n--;
 }
 
 static void sock_close(struct engine_sock *es)
 {
+	if (es->pipes)
+		es->pipes->sock_id = 0;
 	if (es->open) {
 		nng_close(es->sock);
 		es->open = 0;
@@ -94,11 +108,13 @@ static struct engine_sock *sock_for(struct wa_req *r, const char *url)
 		if (!es->pipes)
 			return NULL;
 	}
-	*es->pipes = 0;
+	es->pipes->sock_id = 0;
+	es->pipes->n = 0;
 	if ((rv = nng_req0_open(&es->sock)) != 0) {
 		wa_error("nng_req0_open: %s", nng_strerror(rv));
 		return NULL;
 	}
+	es->pipes->sock_id = nng_socket_id(es->sock);
 	nng_pipe_notify(es->sock, NNG_PIPE_EV_ADD_POST, pipe_event, (void *)es->pipes);
 	nng_pipe_notify(es->sock, NNG_PIPE_EV_REM_POST, pipe_event, (void *)es->pipes);
 	nng_socket_set_ms(es->sock, NNG_OPT_SENDTIMEO, SEND_TIMEOUT_MS);
@@ -113,9 +129,6 @@ static struct engine_sock *sock_for(struct wa_req *r, const char *url)
 	memcpy(es->url, url, strlen(url) + 1);
 	es->open = 1;
 	es->used = ++lru_clock;
-	/* give a local engine a moment to accept the fresh connection */
-	for (int i = 0; i < 20 && *es->pipes == 0; i++)
-		nng_msleep(5);
 	return es;
 }
 
@@ -182,7 +195,13 @@ static int call_at(struct wa_req *r, const char *url, const char *op, const char
 	size_t len, inlen = 0;
 	int rv, status;
 
-	if (!es || *es->pipes <= 0)
+	if (!es)
+		return 503;
+	/* A fresh socket, or one whose engine just restarted, gets its pipe
+	 * within nng's reconnect interval (100 ms): wait that long, no more. */
+	for (int i = 0; i < PIPE_WAIT_STEPS && es->pipes->n <= 0; i++)
+		nng_msleep(5);
+	if (es->pipes->n <= 0)
 		return 503;
 	cmd.request_id = r->rid;
 	cmd.session_id = r->sess.slug;
@@ -272,10 +291,21 @@ int wa_engine_forward(struct wa_req *r, const char *op, json_t *args)
 {
 	json_t *body = NULL;
 	int status = wa_engine_call(r, op, args, &body);
-	const char *msg;
 
 	if (status >= 200 && status < 300)
 		return wa_reply_json(r, status, body);
+	return wa_reply_engine_error(r, status, body);
+}
+
+int wa_reply_engine_error(struct wa_req *r, int status, json_t *body)
+{
+	const char *msg, *code;
+
+	code = body ? json_string_value(json_object_get(body, "error")) : NULL;
+	/* "not_owner" is the engines' routing word: to a client the session is
+	 * simply not ready (docs/errors.md) */
+	if (code && strcmp(code, "not_owner") == 0)
+		code = "session_not_ready";
 	msg = body ? json_string_value(json_object_get(body, "message")) : NULL;
 	if (status == 503 && !msg)
 		msg = WA_MSG_NOT_READY;
@@ -283,9 +313,7 @@ int wa_engine_forward(struct wa_req *r, const char *op, json_t *args)
 		msg = "The WhatsApp engine did not answer in time";
 	else if (!msg)
 		msg = "WhatsApp operation failed";
-	wa_reply_error(r, status, msg,
-		       body && json_is_string(json_object_get(body, "error")) ?
-		       json_string_value(json_object_get(body, "error")) : NULL);
+	wa_reply_error(r, status, msg, code);
 	json_decref(body);
 	return -1;
 }

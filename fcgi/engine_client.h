@@ -36,6 +36,11 @@ int wa_engine_call(struct wa_req *r, const char *op, json_t *args, json_t **body
  * messages when the engine is absent or late). */
 int wa_engine_forward(struct wa_req *r, const char *op, json_t *args);
 
+/* Reply with an engine's non-2xx answer in the API's error shape (the
+ * engine's message and code, the standard ones for 503/504 without);
+ * consumes body. Returns -1 (replied). */
+int wa_reply_engine_error(struct wa_req *r, int status, json_t *body);
+
 /* Close this thread's socket (thread exit). */
 void wa_engine_client_close(void);
 

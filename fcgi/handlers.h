@@ -25,6 +25,7 @@ int h_sessions_create(struct wa_req *r);
 int h_session_get(struct wa_req *r);
 int h_session_qr(struct wa_req *r);
 int h_session_action(struct wa_req *r);
+int h_session_pair(struct wa_req *r);
 int h_session_settings(struct wa_req *r);
 int h_session_delete(struct wa_req *r);
 

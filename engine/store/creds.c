@@ -4,6 +4,7 @@
 #include "fcgi/db.h"
 #include "wa/crypto.h"
 #include "wa/signal.h"
+#include "wa/signal_node.h"
 #include "wa_err.h"
 #include "wa_log.h"
 #include "wa_util.h"
@@ -250,4 +251,40 @@ int wa_creds_delete(struct wa_db *db, uint64_t session_row)
 		return WA_ESTORAGE;
 	return wa_db_exec(db, "DELETE FROM wa_device_creds WHERE wa_session_id = ?", "u",
 			  (unsigned long long)session_row) < 0 ? WA_ESTORAGE : 0;
+}
+
+int wa_creds_prekey_batch(struct wa_db *db, const struct wa_creds *c, size_t count, struct wa_node **iq,
+			  uint32_t *next_id)
+{
+	wa_sig_prekey *pks;
+	wa_sigstore *st;
+	wa_sig *sig;
+	uint32_t next = 0;
+	int rc;
+
+	*iq = NULL;
+	if (count == 0 || count > WA_SIG_PREKEY_BATCH_MAX)
+		return WA_EINVAL;
+	pks = calloc(count, sizeof *pks);
+	if (!pks)
+		return WA_ENOMEM;
+	rc = open_sig(db, c->session_row, &st, &sig);
+	if (rc == 0) {
+		if (wa_sig_prekeys_generate(sig, c->next_prekey_id ? c->next_prekey_id : 1, count, pks, &next) != 0)
+			rc = WA_ESTORAGE;
+		else if ((*iq = wa_sig_upload_iq(sig, "", c->signed_prekey_id, pks, count)) == NULL)
+			rc = WA_ENOMEM;
+		close_sig(st, sig);
+	}
+	explicit_bzero(pks, count * sizeof *pks);
+	free(pks);
+	if (rc == 0)
+		rc = wa_creds_save_prekeys(db, c->session_row, next, c->prekeys_uploaded + (uint32_t)count);
+	if (rc != 0) {
+		wa_node_free(*iq);
+		*iq = NULL;
+		return rc;
+	}
+	*next_id = next;
+	return 0;
 }

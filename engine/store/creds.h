@@ -64,6 +64,14 @@ int wa_creds_save_paired(struct wa_db *db, const struct wa_creds *c);
 /* Record a pre-key upload: next id and the running count. */
 int wa_creds_save_prekeys(struct wa_db *db, uint64_t session_row, uint32_t next_id, uint32_t uploaded);
 
+/* Make, store and record the next count one-time pre-keys (ids from
+ * c->next_prekey_id; next id and running count saved), and build their
+ * upload IQ (docs/protocol.md §5.1, no id yet) into *iq. *next_id gets the
+ * id the batch after this one starts with. */
+struct wa_node;
+int wa_creds_prekey_batch(struct wa_db *db, const struct wa_creds *c, size_t count, struct wa_node **iq,
+			  uint32_t *next_id);
+
 /* Forget the device: its row and every Signal record of the session. */
 int wa_creds_delete(struct wa_db *db, uint64_t session_row);
 

@@ -244,7 +244,7 @@ def state_dir():
 def stack_config(state_dir):
     """Keys of the stack's config file with the built-in defaults under them."""
     cfg = {"http.max_body": "64m", "media.accel_prefix": "/_wa_media/",
-           "limits.rate_per_minute": "600", "engine.command_url": "ipc:///var/lib/wa-akg/engine-cmd.ipc"}
+           "limits.rate_per_minute": "600", "engine.command_url": "tcp://127.0.0.1:7701"}
     cfg.update(read_ini(os.path.join(state_dir, "wa-akg.conf")))
     return cfg
 
@@ -290,13 +290,22 @@ def engine_running(stack_config):
         family, addr = socket.AF_INET, (host.strip("[]") or "127.0.0.1", int(port))
     else:
         pytest.fail("cannot tell whether an engine runs: engine.command_url is %r" % url)
+    # A full SP handshake as a REQ peer (0x30), answered by a REP (0x31):
+    # proof that an engine, not just anything, listens there.
     with socket.socket(family, socket.SOCK_STREAM) as s:
         s.settimeout(2)
         try:
             s.connect(addr)
+            s.sendall(b"\0SP\0\0\x30\0\0")
+            hdr = b""
+            while len(hdr) < 8:
+                chunk = s.recv(8 - len(hdr))
+                if not chunk:
+                    return False
+                hdr += chunk
         except OSError:
             return False
-    return True
+    return hdr == b"\0SP\0\0\x31\0\0"
 
 
 @pytest.fixture

@@ -56,6 +56,17 @@ def test_session_delete_purges_keys_and_files(admin, stack_config):
     assert_error_shape(admin.get("/api/sessions/%s" % s["sessionId"]), 404)
 
 
+def test_delete_on_the_session_itself_is_the_same(admin, stack_config):
+    """DELETE /api/sessions/{id} (beyond the reference, which has
+    DELETE .../settings) removes the session and its keys the same way."""
+    s = admin.post("/api/sessions", json={"name": "cleanup2"}).json()
+    sql(stack_config, "INSERT INTO signal_prekey (session_key, prekey_id, record) VALUES ('%s', 1, 'x')" % s["id"])
+    assert assert_ok_shape(admin.delete("/api/sessions/%s" % s["sessionId"]), 200, "Session deleted") is None
+    assert signal_rows(stack_config, "signal_prekey", s["id"]) == "0"
+    assert_error_shape(admin.get("/api/sessions/%s" % s["sessionId"]), 404)
+    assert_error_shape(admin.delete("/api/sessions/%s" % s["sessionId"]), 404)
+
+
 def test_user_delete_purges_their_sessions(admin, make_user, stack_config):
     u = make_user("OWNER")
     r = u.api.post("/api/sessions", json={"name": "doomed"})

@@ -16,8 +16,12 @@ def test_docs_is_openapi3_and_lists_every_reference_route(anon):
     assert len(want) == 109
     missing = want - ops
     assert not missing, sorted(missing)
-    # ours beyond the reference are only the documented sign-in/out additions
-    assert ops - want == {("POST", "/api/auth/callback/credentials"), ("POST", "/api/auth/signout")}
+    # ours beyond the reference: the documented sign-in/out additions and
+    # pairing by phone-number code, DELETE on the session itself (docs/api.md)
+    assert ops - want == {("POST", "/api/auth/callback/credentials"), ("POST", "/api/auth/signout"),
+                          ("POST", "/api/sessions/{id}/pair"), ("DELETE", "/api/sessions/{id}")}
+    pair = doc["paths"]["/api/sessions/{id}/pair"]["post"]
+    assert "phoneNumber" in str(pair.get("requestBody")), pair
 
 
 def test_docs_operations_are_well_formed(anon):

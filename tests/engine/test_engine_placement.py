@@ -75,7 +75,7 @@ def test_created_session_is_taken_up_and_its_lease_renewed(admin, stack_config, 
         r = admin.post("/api/messages/%s/15550001111@s.whatsapp.net/send" % slug,
                        json={"message": {"text": "hello"}})
         b = assert_error_shape(r, 503)
-        assert b["message"] == NOT_READY and b["error"] == "not_connected", b
+        assert b["message"] == NOT_READY and b["error"] == "session_not_ready", b
     finally:
         admin.delete("/api/sessions/%s" % slug)
 

@@ -108,6 +108,17 @@ static void test_util(void)
 	is_int(wa_base64_decode("YWI=", 4, bb, sizeof bb), 2, "base64 decode length");
 	ok(wa_base64_decode("Y*I=", 4, bb, sizeof bb) < 0, "base64 bad char refused");
 	is_int(wa_url_decode("a%40b+c", 7, dec, sizeof dec, 0), 7 - 2, "url decode length");
+	{
+		char ph[WA_PHONE_MAX];
+
+		ok(wa_phone_digits("+49 151-234 (56) 78", ph) == 0 && strcmp(ph, "491512345678") == 0,
+		   "phone digits: separators dropped");
+		ok(wa_phone_digits("123456789012345", ph) == 0, "phone digits: 15 digits taken");
+		ok(wa_phone_digits("1234567890123456", ph) < 0, "phone digits: 16 refused");
+		ok(wa_phone_digits("12345", ph) < 0, "phone digits: 5 refused");
+		ok(wa_phone_digits("+49 abc 1234567", ph) < 0, "phone digits: letters refused");
+		ok(wa_phone_digits("", ph) < 0, "phone digits: empty refused");
+	}
 	is_str(dec, "a@b+c", "url decode keeps plus in paths");
 	ok(wa_url_decode("a%4", 3, dec, sizeof dec, 0) < 0, "truncated escape refused");
 	ok(wa_url_decode("a%00", 4, dec, sizeof dec, 0) < 0, "NUL escape refused");

@@ -1,0 +1,125 @@
+/* session_int: what the session modules share (not for the rest of the
+ * engine, which uses session.h).
+ *
+ *   session.c     the table, the connection lifecycle, timers, dispatch
+ *   sess_pair.c   pairing: QR refs and rotation, link code, pair-success
+ *   sess_login.c  after <success>: pre-keys, passive/active, keep-alive
+ *   sess_db.c     the session's database jobs (status + event, creds)
+ *
+ * Loop thread only. */
+#ifndef WA_ENGINE_SESSION_INT_H
+#define WA_ENGINE_SESSION_INT_H
+
+#include "engine/iq.h"
+#include "engine/session.h"
+#include "engine/store/creds.h"
+
+#include <libwebsockets.h>
+
+#include "wa/node.h"
+#include "wa/pairing.h"
+
+struct wa_conn;
+
+enum sess_phase {
+	PH_LOADING = 0,   /* credentials being read (or made) */
+	PH_CONNECTING,    /* a connection is being opened or handshaking */
+	PH_REGISTERING,   /* open with a registration payload: QR / code pairing */
+	PH_LOGGING_IN,    /* open with a login payload: waiting for <success> */
+	PH_READY,         /* logged in */
+	PH_WAITING,       /* between attempts (back-off) */
+	PH_ENDED,         /* logged out, QR expired, refused: nothing more */
+};
+
+struct wa_session {
+	struct wa_engine *e;
+	uint64_t row_id;                 /* wa_sessions.id */
+	char id[WA_SESSION_ID_MAX];      /* wa_sessions.session_id (the API's sessionId) */
+	char status[24];                 /* as last written */
+	uint64_t owned_since_ms;         /* monotonic */
+	int seen;                        /* reconcile mark */
+	struct wa_session *next;         /* hash chain */
+	unsigned refs;                   /* 1 for the table + 1 per job in flight */
+	int gone;                        /* let go: completions do nothing */
+
+	enum sess_phase phase;
+	struct wa_creds *cr;             /* loaded credentials (NULL while loading) */
+	struct wa_conn *conn;
+	struct wa_iqs iqs;
+	unsigned failures;               /* consecutive failed attempts */
+	int restart_now;                 /* the server asked for a restart (515) */
+	uint64_t connected_ms;           /* monotonic, when <success> came */
+	char last_error[160];
+
+	lws_sorted_usec_list_t t_retry;  /* next connection attempt */
+	lws_sorted_usec_list_t t_login;  /* <success> / pair-device deadline */
+	lws_sorted_usec_list_t t_ka;     /* next keep-alive ping */
+	lws_sorted_usec_list_t t_iq;     /* earliest IQ deadline */
+	lws_sorted_usec_list_t t_qr;     /* next QR ref */
+
+	/* pairing (registration connections only) */
+	struct wa_pair_refs qr_refs;
+	int qr_index;                    /* ref shown now; -1 none */
+	char qr[WA_PAIR_QR_MAX];
+	struct wa_pair_code *pc;         /* link-code pairing in progress */
+	char pair_phone[24];             /* requested, hello not sent yet */
+	char pairing_code[10];           /* "XXXX-XXXX" shown to the user */
+	struct wa_cmd *pair_cmd;         /* session.pair waiting for its code */
+	int pairing_saved;               /* pair-success verified (being) stored */
+	struct wa_node *pair_reply;      /* pair-device-sign, sent once stored */
+	struct wa_cmd *logout_cmd;       /* session.logout waiting for the server */
+};
+
+/* session.c */
+void sess_ref(struct wa_session *s);
+/* Drop a reference; returns 1 when the session is still live (not gone). */
+int sess_unref(struct wa_session *s);
+int sess_send(struct wa_session *s, const struct wa_node *n);
+int sess_iq(struct wa_session *s, struct wa_node *iq, int timeout_ms, wa_iq_fn fn);
+/* Drop the connection; `why` is logged and kept as the last error; the
+ * back-off applies unless restart_now is set or the session ended. */
+void sess_disconnect(struct wa_session *s, const char *why);
+/* Status change: written with its connection.update event, then published.
+ * reason may be NULL. */
+void sess_set_status(struct wa_session *s, const char *status, const char *reason);
+/* The session is over for this engine (logged out, QR expired...). */
+void sess_end(struct wa_session *s, const char *status, const char *reason, int logged_out);
+/* The same, answering cmd (200 or 503) once the row is written. */
+void sess_end_reply(struct wa_session *s, const char *status, const char *reason, int logged_out,
+		    struct wa_cmd *cmd);
+void sess_ack(struct wa_session *s, const struct wa_node *n);
+/* <success> came: the session counts as connected. */
+void sess_mark_ready(struct wa_session *s);
+
+/* sess_pair.c */
+int pair_on_node(struct wa_session *s, const struct wa_node *n);  /* 1 handled, 0 not mine, <0 error */
+void pair_reset(struct wa_session *s);
+
+/* sess_login.c */
+void login_on_success(struct wa_session *s, const struct wa_node *n);
+int login_on_node(struct wa_session *s, const struct wa_node *n); /* 1 handled */
+void login_schedule_keepalive(struct wa_session *s);
+
+/* sess_db.c */
+struct sess_status {
+	const char *status;
+	const char *reason;      /* last_error / event reason, NULL = none */
+	const char *qr;          /* NULL = clear */
+	const char *pairing_code;/* NULL = clear */
+	const char *me_jid, *me_lid, *phone, *platform, *push_name; /* NULL = unchanged */
+	int logged_out;          /* also forget the credentials and stop (auto_start 0) */
+	int stop;                /* auto_start 0, lease released */
+	struct wa_cmd *cmd;      /* answered once written (NULL: none) */
+};
+void db_write_status(struct wa_session *s, const struct sess_status *st);
+/* Load (or make) the credentials, then call sess_creds_loaded. */
+void db_load_creds(struct wa_session *s);
+void sess_creds_loaded(struct wa_session *s, struct wa_creds *cr, int rc);
+/* Store the pairing result; done(s, rc) on the loop afterwards. */
+void db_save_paired(struct wa_session *s, void (*done)(struct wa_session *s, int rc));
+/* Make and store count pre-keys; done gets their upload IQ (borrowed for
+ * the call) or rc != 0. */
+void db_prekey_batch(struct wa_session *s, size_t count,
+		     void (*done)(struct wa_session *s, struct wa_node *iq, size_t count, uint32_t next_id, int rc));
+
+#endif

@@ -1,0 +1,69 @@
+"""The engine tests use the API suite's fixtures (tests/api/conftest.py:
+the stack's URL, state directory, config, admin client, wa-sim) and add
+what concerns the engine process itself: its pid and a restart that keeps
+deploy/dev's pid file right."""
+import importlib.util
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+_spec = importlib.util.spec_from_file_location(
+    "api_conftest", os.path.join(os.path.dirname(__file__), "..", "api", "conftest.py"))
+api_conftest = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(api_conftest)
+globals().update({k: v for k, v in vars(api_conftest).items() if not k.startswith("__")})
+
+
+class Engine:
+    """The stack's wa-akg-engine: deploy/dev started it and keeps its pid
+    in STATE/run/engine.pid."""
+
+    def __init__(self, state_dir):
+        self.state = state_dir
+        self.pidfile = os.path.join(state_dir, "run", "engine.pid")
+        self.log = os.path.join(state_dir, "log", "engine.log")
+
+    def pid(self):
+        with open(self.pidfile, encoding="ascii") as f:
+            return int(f.read().strip())
+
+    def alive(self):
+        try:
+            os.kill(self.pid(), 0)
+            return True
+        except (OSError, ValueError):
+            return False
+
+    def restart(self, sig=signal.SIGKILL):
+        """Stop the engine with sig (SIGKILL: a crash) and start the same
+        command line again, as deploy/dev would."""
+        pid = self.pid()
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            argv = [a.decode() for a in f.read().split(b"\0") if a]
+        with open("/proc/%d/environ" % pid, "rb") as f:
+            env = dict(kv.decode().split("=", 1) for kv in f.read().split(b"\0") if b"=" in kv)
+        os.kill(pid, sig)
+        deadline = time.monotonic() + 20
+        while os.path.exists("/proc/%d" % pid):
+            with open("/proc/%d/stat" % pid, encoding="ascii") as f:
+                if f.read().split(") ")[-1].startswith("Z"):
+                    break
+            assert time.monotonic() < deadline, "engine %d did not stop" % pid
+            time.sleep(0.05)
+        with open(self.log, "ab") as log:
+            p = subprocess.Popen(argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=env,
+                                 start_new_session=True)
+        with open(self.pidfile, "w", encoding="ascii") as f:
+            f.write("%d\n" % p.pid)
+        return p.pid
+
+
+@pytest.fixture(scope="session")
+def engine(state_dir, engine_running):
+    assert engine_running, "the stack runs wa-akg-engine; its command socket must accept connections"
+    e = Engine(state_dir)
+    assert e.alive(), "no live engine pid in %s" % e.pidfile
+    return e
