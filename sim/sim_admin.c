@@ -51,9 +51,10 @@ static json_t *device_json(const struct sim_account *a, const struct sim_device 
 
 	snprintf(jid, sizeof jid, "%s:%u@s.whatsapp.net", a->number, d->id);
 	snprintf(lid, sizeof lid, "%s:%u@lid", a->lid, d->id);
-	return json_pack("{s:i, s:s, s:s, s:b, s:s, s:I, s:I}", "id", (int)d->id, "jid", jid, "lid", lid,
+	return json_pack("{s:i, s:s, s:s, s:b, s:s, s:I, s:I, s:I}", "id", (int)d->id, "jid", jid, "lid", lid,
 			 "online", d->conn != NULL, "platform", d->platform, "pairedAt",
-			 (json_int_t)d->paired_at, "queued", (json_int_t)d->qcount);
+			 (json_int_t)d->paired_at, "queued", (json_int_t)d->qcount, "unanswered",
+			 (json_int_t)d->ucount);
 }
 
 static json_t *phone_json(const struct sim_account *a)
@@ -315,7 +316,8 @@ static int h_drop(struct sim_server *s, const struct admin_req *r, json_t **repl
 	return 200;
 }
 
-/* GET /admin/connections: every live WebSocket connection. */
+/* GET /admin/connections: every live WebSocket connection (with, when
+ * logged in, how many messages its device has not answered yet). */
 static int h_conn_list(struct sim_server *s, const struct admin_req *r, json_t **reply)
 {
 	json_t *arr = json_array();
@@ -329,10 +331,11 @@ static int h_conn_list(struct sim_server *s, const struct admin_req *r, json_t *
 				 c->state == SIM_CONN_CLOSING ? "closing" :
 				 c->dev ? "logged-in" : c->is_registration ? "pairing" : "ready";
 
-		json_array_append_new(arr, json_pack("{s:I, s:s?, s:s, s:I, s:I}", "id", (json_int_t)c->id,
+		json_array_append_new(arr, json_pack("{s:I, s:s?, s:s, s:I, s:I, s:I}", "id", (json_int_t)c->id,
 						     "jid", c->dev ? c->jid : NULL, "state", st, "delayMs",
 						     (json_int_t)c->delay_ms, "queuedFrames",
-						     (json_int_t)c->out_count));
+						     (json_int_t)c->out_count, "unanswered",
+						     (json_int_t)(c->dev ? c->dev->ucount : 0)));
 	}
 	*reply = json_pack("{s:o}", "connections", arr);
 	return 200;

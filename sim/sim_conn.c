@@ -547,60 +547,153 @@ out:
 	return rc;
 }
 
-/* Offline queue (docs/protocol.md 8.7): preview with counts per kind, the
- * queued stanzas (already marked offline), then <offline count=N/>. */
+/* Keep message n, as the encoded stanza pt (marked offline="1"), for
+ * device d until d answers it (sim_store.h). c is the connection it went
+ * to, for the logs. 0, or -1 when it could not be kept. */
+static int keep_encoded(struct sim_conn *c, struct sim_device *d, const struct wa_node *n, const uint8_t *pt,
+			size_t len)
+{
+	int dropped = -1;
+
+	/* only what fits one frame as it is: it is sent again unchanged */
+	if (len <= WA_FRAME_MAX_PAYLOAD - 16)
+		dropped = sim_device_unanswered_add(d, wa_node_attr_or(n, "id", ""), wa_node_attr_or(n, "from", ""),
+						    wa_node_attr(n, "participant"), pt, len);
+	if (dropped < 0) {
+		wa_warn("sim: conn %lu: message %s not kept until answered", c->id, wa_node_attr_or(n, "id", "-"));
+		return -1;
+	}
+	/* logged at the first drop and then once per SIM_UNANSWERED_MAX, not
+	 * for each message a device that never answers is given */
+	if (dropped > 0 && ((d->udropped - (size_t)dropped) / SIM_UNANSWERED_MAX != d->udropped / SIM_UNANSWERED_MAX ||
+			    d->udropped == (size_t)dropped))
+		wa_info("sim: conn %lu: device %u has over %d unanswered messages: the oldest dropped (%zu so far)",
+			c->id, d->id, SIM_UNANSWERED_MAX, d->udropped);
+	return 0;
+}
+
+/* Keep message n (not changed), just sent to d on its connection c, until
+ * d answers it: a copy marked offline="1" is what its next login gets. */
+static int keep_unanswered(struct sim_conn *c, struct sim_device *d, const struct wa_node *n)
+{
+	struct wa_node *cp = wa_node_dup(n);
+	uint8_t *pt = NULL;
+	size_t len = 0;
+	int rc = -1;
+
+	if (cp != NULL && wa_node_set_attr(cp, "offline", "1") == 0 && wa_binary_marshal(cp, &pt, &len) == 0)
+		rc = keep_encoded(c, d, cp, pt, len);
+	else
+		wa_warn("sim: conn %lu: message %s not kept until answered (no memory)", c->id,
+			wa_node_attr_or(n, "id", "-"));
+	free(pt);
+	wa_node_free(cp);
+	return rc;
+}
+
+/* Stanzas a login delivers, per kind, for the offline preview (8.7). */
+struct offline_counts {
+	long long n, msg, notif, rcpt, call, appdata;
+};
+
+static void count_kind(struct offline_counts *k, const char *tag)
+{
+	k->n++;
+	if (strcmp(tag, "message") == 0)
+		k->msg++;
+	else if (strcmp(tag, "notification") == 0)
+		k->notif++;
+	else if (strcmp(tag, "receipt") == 0)
+		k->rcpt++;
+	else if (strcmp(tag, "call") == 0)
+		k->call++;
+	else if (strcmp(tag, "appdata") == 0)
+		k->appdata++;
+}
+
+/* <ib><offline_preview count message notification receipt call appdata/></ib> */
+static int send_preview(struct sim_conn *c, const struct offline_counts *k)
+{
+	struct wa_node *pv = wa_node_new("offline_preview");
+
+	if (pv == NULL || wa_node_set_attr_int(pv, "count", k->n) || wa_node_set_attr_int(pv, "message", k->msg) ||
+	    wa_node_set_attr_int(pv, "notification", k->notif) || wa_node_set_attr_int(pv, "receipt", k->rcpt) ||
+	    wa_node_set_attr_int(pv, "call", k->call) || wa_node_set_attr_int(pv, "appdata", k->appdata)) {
+		wa_node_free(pv);
+		return -1;
+	}
+	return send_ib(c, pv);
+}
+
+/* 1 while c can still send (a failed send drops it). */
+static int conn_alive(const struct sim_conn *c)
+{
+	return c->state == SIM_CONN_READY && !c->kill;
+}
+
+/* Send one queued stanza to c, the connection of d. A message in it is
+ * kept until d answers it, also when c is gone (then it is not sent: the
+ * next login gets it). A stanza c refuses while staying up (too large)
+ * is dropped. */
+static void send_queued(struct sim_conn *c, struct sim_device *d, const struct sim_qnode *q)
+{
+	struct wa_node *node = NULL;
+	int sent = conn_alive(c) && sim_conn_send_plain(c, q->data, q->len) == 0;
+
+	if (wa_binary_unmarshal(q->data, q->len, NULL, &node) != 0)
+		node = NULL;
+	if (!sent && conn_alive(c))
+		wa_warn("sim: conn %lu: a queued <%s> could not be sent: dropped", c->id, node ? node->tag : "?");
+	else if (node != NULL && strcmp(node->tag, "message") == 0)
+		(void)keep_encoded(c, d, node, q->data, q->len);
+	wa_node_free(node);
+}
+
+/* What a login delivers (docs/protocol.md 8.7): a preview with counts per
+ * kind; first the messages the device was given before and has not
+ * answered (in the order they were first delivered, still kept), then the
+ * offline queue (everything in both is marked offline="1"; the queue's
+ * messages are kept until answered from now on); then <offline count=N/>
+ * counting both. Everything kept was delivered before anything queued, so
+ * this is the original order. */
 static int deliver_offline(struct sim_conn *c)
 {
-	struct sim_qnode *q = sim_device_queue_take(c->dev), *nq;
-	long long n = 0, msg = 0, notif = 0, rcpt = 0, call = 0, appdata = 0;
-	struct wa_node *pv, *done;
-	int rc = 0;
+	struct sim_device *d = c->dev; /* c->dev is cleared if a send drops c */
+	struct sim_qnode *q = sim_device_queue_take(d), *nq;
+	const struct sim_unanswered *u;
+	struct offline_counts k = { 0 };
+	struct wa_node *done;
 
+	for (u = d->uhead; u; u = u->next)
+		count_kind(&k, "message");
 	for (nq = q; nq; nq = nq->next) {
 		struct wa_node *node = NULL;
 
-		n++;
-		if (wa_binary_unmarshal(nq->data, nq->len, NULL, &node) != 0)
-			continue;
-		if (strcmp(node->tag, "message") == 0)
-			msg++;
-		else if (strcmp(node->tag, "notification") == 0)
-			notif++;
-		else if (strcmp(node->tag, "receipt") == 0)
-			rcpt++;
-		else if (strcmp(node->tag, "call") == 0)
-			call++;
-		else if (strcmp(node->tag, "appdata") == 0)
-			appdata++;
+		if (wa_binary_unmarshal(nq->data, nq->len, NULL, &node) == 0)
+			count_kind(&k, node->tag);
+		else
+			k.n++;
 		wa_node_free(node);
 	}
-	if (n > 0) {
-		pv = wa_node_new("offline_preview");
-		if (pv == NULL || wa_node_set_attr_int(pv, "count", n) ||
-		    wa_node_set_attr_int(pv, "message", msg) || wa_node_set_attr_int(pv, "notification", notif) ||
-		    wa_node_set_attr_int(pv, "receipt", rcpt) || wa_node_set_attr_int(pv, "call", call) ||
-		    wa_node_set_attr_int(pv, "appdata", appdata)) {
-			wa_node_free(pv);
-			rc = -1;
-		} else if (send_ib(c, pv) != 0) {
-			rc = -1;
-		}
-	}
+	if (k.n > 0)
+		(void)send_preview(c, &k); /* without it (no memory) the stanzas still go */
+	/* each fits a frame (keep_encoded): only a dead connection refuses it */
+	for (u = d->uhead; u && conn_alive(c); u = u->next)
+		(void)sim_conn_send_plain(c, u->data, u->len);
 	while (q) {
 		nq = q->next;
-		if (rc == 0 && sim_conn_send_plain(c, q->data, q->len) != 0)
-			rc = -1;
+		send_queued(c, d, q);
 		sim_qnode_free(q);
 		q = nq;
 	}
+	if (!conn_alive(c))
+		return -1;
 	done = wa_node_new("offline");
-	if (done == NULL || wa_node_set_attr_int(done, "count", n)) {
+	if (done == NULL || wa_node_set_attr_int(done, "count", k.n)) {
 		wa_node_free(done);
 		return -1;
 	}
-	if (send_ib(c, done) != 0)
-		rc = -1;
-	return rc;
+	return send_ib(c, done);
 }
 
 int sim_conn_login(struct sim_conn *c, struct sim_account *a, struct sim_device *d)
@@ -646,8 +739,16 @@ int sim_deliver(struct sim_server *s, struct sim_device *d, struct wa_node *n)
 	(void)s;
 	if (d == NULL || n == NULL)
 		return -1;
-	if (d->conn != NULL && d->conn->state == SIM_CONN_READY)
-		return sim_conn_send_node(d->conn, n);
+	if (d->conn != NULL && d->conn->state == SIM_CONN_READY) {
+		struct sim_conn *c = d->conn;
+
+		rc = sim_conn_send_node(c, n);
+		/* a message is kept until the device answers it (8.3), also when
+		 * the send dropped the connection: the next login gets it */
+		if (strcmp(n->tag, "message") == 0 && (rc == 0 || !conn_alive(c)) && keep_unanswered(c, d, n) == 0)
+			return 0;
+		return rc;
+	}
 	if (wa_node_set_attr(n, "offline", "1") != 0 || wa_binary_marshal(n, &pt, &len) != 0)
 		return -1;
 	rc = sim_device_queue_push(d, pt, len);

@@ -9,7 +9,11 @@
  * delivery makes for it (the phones' receipts are made during the relay,
  * so the sender's connection is corked until the ack). Receipts go to every
  * device of the account they are addressed to (retry receipts only to the
- * device named), and are acked. */
+ * device named), and are acked.
+ *
+ * What a companion is given is kept (sim_conn.c, sim_store.h) until it
+ * answers: a receipt from it, or its <ack class="message">, naming the
+ * message's id and from (and participant) ends that (sim_unanswered_answer). */
 #include "sim_msg.h"
 #include "sim_state.h"
 
@@ -18,6 +22,10 @@
 #include <string.h>
 
 #include "wa_log.h"
+
+/* what a device keeps must hold every id and JID a stanza may carry */
+_Static_assert(SIM_STANZA_ID_MAX >= WA_MSGID_MAX, "SIM_STANZA_ID_MAX too small");
+_Static_assert(SIM_JID_MAX >= WA_JID_STR_MAX, "SIM_JID_MAX too small");
 
 void sim_device_jid(const struct sim_account *a, uint16_t dev, char *buf, size_t cap)
 {
@@ -326,10 +334,70 @@ int sim_receipt_relay(struct sim_server *s, struct sim_account *a, uint16_t dev,
 	return rc;
 }
 
+/* 1 when given (a JID an answer names) names stored (one a delivered
+ * stanza named): the same string or JID; for users, the same account (PN
+ * or LID form) and the same device, or no device (a receipt to the chat). */
+static int same_jid(struct sim_server *s, const char *stored, const char *given)
+{
+	struct wa_jid sj, gj;
+	struct sim_account *sa, *ga;
+	uint16_t sd = 0, gd = 0;
+
+	if (given == NULL)
+		return 0;
+	if (strcmp(stored, given) == 0)
+		return 1;
+	if (wa_jid_parse(stored, &sj, NULL) != 0 || wa_jid_parse(given, &gj, NULL) != 0)
+		return 0;
+	(void)wa_jid_normalize(&sj);
+	(void)wa_jid_normalize(&gj);
+	if (!wa_jid_is_user(&sj) || !wa_jid_is_user(&gj))
+		return wa_jid_equal(&sj, &gj);
+	sa = sim_resolve_user(s, &sj, &sd);
+	ga = sim_resolve_user(s, &gj, &gd);
+	return sa != NULL && sa == ga && (gd == sd || gd == 0);
+}
+
+/* What an answer names besides the id. */
+struct answer {
+	struct sim_server *s;
+	const char *to, *participant;
+};
+
+/* sim_device_unanswered_remove() match: does the answer ctx name u? */
+static int answer_names(void *ctx, const struct sim_unanswered *u)
+{
+	const struct answer *a = ctx;
+
+	if (!same_jid(a->s, u->from, a->to))
+		return 0;
+	return u->participant[0] == '\0' || same_jid(a->s, u->participant, a->participant);
+}
+
+int sim_unanswered_answer(struct sim_conn *c, const struct wa_node *n)
+{
+	struct answer a = { c->srv, wa_node_attr(n, "to"), wa_node_attr(n, "participant") };
+	const char *id = wa_node_attr(n, "id");
+	struct wa_node *list = strcmp(n->tag, "receipt") == 0 ? wa_node_child(n, "list") : NULL, *it = NULL;
+	int gone;
+
+	if (c->dev == NULL || c->dev->ucount == 0 || id == NULL)
+		return 0;
+	gone = sim_device_unanswered_remove(c->dev, id, answer_names, &a);
+	while ((it = wa_node_next(list, "item", it)) != NULL)
+		if (wa_node_attr(it, "id") != NULL)
+			gone += sim_device_unanswered_remove(c->dev, wa_node_attr(it, "id"), answer_names, &a);
+	if (gone > 0)
+		wa_debug("sim: conn %lu: <%s> %s answers %d kept message(s); %zu left", c->id, n->tag, id, gone,
+			 c->dev->ucount);
+	return gone;
+}
+
 int sim_node_receipt(struct sim_conn *c, struct wa_node *n)
 {
 	const char *to = wa_node_attr(n, "to");
 
+	(void)sim_unanswered_answer(c, n);
 	if (sim_receipt_relay(c->srv, c->acc, c->dev->id, n) != 0)
 		wa_debug("sim: receipt %s from %s not routed", wa_node_attr_or(n, "id", "-"), c->jid);
 	return sim_send_ack(c, "receipt", n, to ? to : "s.whatsapp.net", NULL) == 0 ? 0 : -1;

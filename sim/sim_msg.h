@@ -6,7 +6,8 @@
  *   sim_phone.c    the phone of an account: Signal state, inbox/outbox,
  *                  encrypt to / decrypt from companions (§7, §8)
  *   sim_usync.c    usync IQ (§6)
- *   sim_msg.c      <message> / <receipt> relay, acks, offline queue (§7, §8)
+ *   sim_msg.c      <message> / <receipt> relay, acks, offline queue, the
+ *                  answers that end keeping a delivered message (§7, §8)
  *   sim_groups.c   w:g2 IQs, w:gp2 notifications, skmsg fan-out (§10)
  *   sim_admin_msg.c admin routes /send /inbox /outbox /read /groups
  *
@@ -200,6 +201,15 @@ int sim_receipt_relay(struct sim_server *s, struct sim_account *a, uint16_t dev,
 /* Top-level handlers (rows in sim_node_handlers[]). */
 int sim_node_message(struct sim_conn *c, struct wa_node *n);
 int sim_node_receipt(struct sim_conn *c, struct wa_node *n);
+
+/* An answer of the logged-in companion c to messages delivered to it
+ * (§8.3): a <receipt> of any type (its id and the ids of its <list><item>s)
+ * or an <ack class="message" id>. Its `to` must name the message's from
+ * (the same JID, PN or LID form, or the account without a device) and,
+ * for a message with a participant, its `participant` that participant.
+ * The device stops keeping the messages it names (sim_store.h: they are
+ * not delivered again at its next login). Returns how many it named. */
+int sim_unanswered_answer(struct sim_conn *c, const struct wa_node *n);
 
 /* <ack class id from [type] t [error]> for n (type copied except for class
  * message), or NULL on OOM; the caller frees it. */

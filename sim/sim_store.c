@@ -35,15 +35,28 @@ void sim_qnode_free(struct sim_qnode *q)
 	free(q);
 }
 
+static void unanswered_free(struct sim_unanswered *u)
+{
+	if (u == NULL)
+		return;
+	free(u->data);
+	free(u);
+}
+
 static void device_free(struct sim_device *d)
 {
 	struct sim_qnode *q, *nq;
+	struct sim_unanswered *u, *nu;
 
 	if (d == NULL)
 		return;
 	for (q = d->qhead; q; q = nq) {
 		nq = q->next;
 		sim_qnode_free(q);
+	}
+	for (u = d->uhead; u; u = nu) {
+		nu = u->next;
+		unanswered_free(u);
 	}
 	sim_devkeys_free(d->keys);
 	free(d->adv);
@@ -279,6 +292,88 @@ struct sim_qnode *sim_device_queue_take(struct sim_device *d)
 	d->qcount = 0;
 	d->qbytes = 0;
 	return h;
+}
+
+/* Copy src into dst (cap bytes); -1 when it does not fit (nothing is cut). */
+static int copy_str(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= cap)
+		return -1;
+	memcpy(dst, src, n + 1);
+	return 0;
+}
+
+/* Unlink and free the oldest kept message. */
+static void unanswered_drop_oldest(struct sim_device *d)
+{
+	struct sim_unanswered *u = d->uhead;
+
+	d->uhead = u->next;
+	if (d->uhead == NULL)
+		d->utail = NULL;
+	d->ucount--;
+	d->ubytes -= u->len;
+	unanswered_free(u);
+}
+
+int sim_device_unanswered_add(struct sim_device *d, const char *id, const char *from, const char *participant,
+			      const uint8_t *data, size_t len)
+{
+	struct sim_unanswered *u;
+	int dropped = 0;
+
+	if (d == NULL || id == NULL || from == NULL || data == NULL || len == 0 || len > SIM_UNANSWERED_MAX_BYTES)
+		return -1;
+	u = calloc(1, sizeof *u);
+	if (u == NULL)
+		return -1;
+	if (copy_str(u->id, sizeof u->id, id) || copy_str(u->from, sizeof u->from, from) ||
+	    copy_str(u->participant, sizeof u->participant, participant ? participant : "") ||
+	    (u->data = malloc(len)) == NULL) {
+		unanswered_free(u);
+		return -1;
+	}
+	memcpy(u->data, data, len);
+	u->len = len;
+	while (d->uhead && (d->ucount >= SIM_UNANSWERED_MAX || len > SIM_UNANSWERED_MAX_BYTES - d->ubytes)) {
+		unanswered_drop_oldest(d);
+		dropped++;
+		d->udropped++;
+	}
+	if (d->utail)
+		d->utail->next = u;
+	else
+		d->uhead = u;
+	d->utail = u;
+	d->ucount++;
+	d->ubytes += len;
+	return dropped;
+}
+
+int sim_device_unanswered_remove(struct sim_device *d, const char *id,
+				 int (*match)(void *ctx, const struct sim_unanswered *u), void *ctx)
+{
+	struct sim_unanswered **pp, *u;
+	int n = 0;
+
+	if (d == NULL || id == NULL)
+		return 0;
+	d->utail = NULL;
+	for (pp = &d->uhead; (u = *pp) != NULL;) {
+		if (strcmp(u->id, id) == 0 && (match == NULL || match(ctx, u))) {
+			*pp = u->next;
+			d->ucount--;
+			d->ubytes -= u->len;
+			unanswered_free(u);
+			n++;
+			continue;
+		}
+		d->utail = u;
+		pp = &u->next;
+	}
+	return n;
 }
 
 /* ---- persistence ---- */

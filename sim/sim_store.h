@@ -15,12 +15,16 @@
  *
  * Persistence: sim_store_save() writes the accounts and devices (keys,
  * registration data, ADV identity) atomically (tmp + rename, mode 0600).
- * Offline queues and online state are NOT persisted: they are lost on a
- * restart, as a real server would lose nothing - say so to test writers.
+ * Offline queues, the messages a device has not answered and online state
+ * are NOT persisted: they are lost on a restart, as a real server would
+ * lose nothing - say so to test writers.
  *
  * Limits: SIM_MAX_ACCOUNTS accounts, SIM_MAX_DEVICES companions per account,
  * and every device's offline queue is capped (SIM_QUEUE_MAX_NODES nodes,
- * SIM_QUEUE_MAX_BYTES bytes); a full queue refuses the node (-1). */
+ * SIM_QUEUE_MAX_BYTES bytes); a full queue refuses the node (-1). The
+ * messages a device has not answered yet are capped too
+ * (SIM_UNANSWERED_MAX, SIM_UNANSWERED_MAX_BYTES): the oldest make room.
+ * Both are runtime only, like the queue. */
 #ifndef SIM_STORE_H
 #define SIM_STORE_H
 
@@ -31,6 +35,10 @@
 #define SIM_MAX_DEVICES 64          /* companions per account (real limit is 4) */
 #define SIM_QUEUE_MAX_NODES 5000
 #define SIM_QUEUE_MAX_BYTES (32u * 1024 * 1024)
+#define SIM_UNANSWERED_MAX 1000     /* delivered messages kept per device until answered */
+#define SIM_UNANSWERED_MAX_BYTES (32u * 1024 * 1024)
+#define SIM_STANZA_ID_MAX 128       /* longest stanza id kept (WA_MSGID_MAX) */
+#define SIM_JID_MAX 192             /* a JID string with its NUL (>= WA_JID_STR_MAX) */
 #define SIM_NUMBER_MAX 20           /* digits */
 #define SIM_PUSHNAME_MAX 100        /* bytes */
 #define SIM_ADV_MAX 1024            /* serialized ADVSignedDeviceIdentity */
@@ -55,6 +63,19 @@ struct sim_qnode {
 	struct sim_qnode *next;
 };
 
+/* A <message> delivered to a companion that the companion has not answered
+ * yet (docs/protocol.md 8.3): what an answer must name, and the encoded
+ * stanza (frame plaintext, already marked offline="1") to deliver again at
+ * the device's next login (8.7). */
+struct sim_unanswered {
+	char id[SIM_STANZA_ID_MAX + 1];
+	char from[SIM_JID_MAX];         /* the stanza's from */
+	char participant[SIM_JID_MAX];  /* its participant; "" when it has none */
+	uint8_t *data;
+	size_t len;
+	struct sim_unanswered *next;
+};
+
 struct sim_device {
 	uint16_t id;                    /* companion slot: jid <number>:<id>@s.whatsapp.net */
 	uint8_t noise_pub[32];          /* Noise static key the device must log in with */
@@ -72,6 +93,9 @@ struct sim_device {
 	struct sim_conn *conn;          /* live logged-in connection or NULL */
 	struct sim_qnode *qhead, *qtail;
 	size_t qcount, qbytes;
+	struct sim_unanswered *uhead, *utail; /* delivered, not answered; oldest first */
+	size_t ucount, ubytes;
+	size_t udropped;                /* how many the cap dropped so far */
 	struct sim_devkeys *keys;       /* uploaded pre-keys (sim_prekeys.c, runtime only) */
 	struct sim_device *next;
 };
@@ -159,5 +183,23 @@ struct sim_qnode *sim_device_queue_take(struct sim_device *d);
 
 /* Free one queue entry. NULL-safe. */
 void sim_qnode_free(struct sim_qnode *q);
+
+/* Keep a delivered message until the device answers it: id, from and
+ * participant (NULL = none) and the encoded stanza data (copied; it should
+ * carry offline="1", it is sent as it is at the next login). Appended after
+ * what is kept already, so the list stays in delivery order. When the list
+ * is full (SIM_UNANSWERED_MAX entries or SIM_UNANSWERED_MAX_BYTES bytes)
+ * the oldest entries are dropped to make room (counted in d->udropped).
+ * Returns how many were dropped (the caller logs it), or -1 on a bad
+ * argument (an id or JID too
+ * long to keep, len over the byte cap) or OOM: then nothing changed. */
+int sim_device_unanswered_add(struct sim_device *d, const char *id, const char *from, const char *participant,
+			      const uint8_t *data, size_t len);
+
+/* Forget the kept messages whose id is id and for which match(ctx, entry)
+ * returns 1 (match NULL: every one with that id): the device answered
+ * them. Returns how many were removed. */
+int sim_device_unanswered_remove(struct sim_device *d, const char *id,
+				 int (*match)(void *ctx, const struct sim_unanswered *u), void *ctx);
 
 #endif

@@ -10,7 +10,13 @@
  * receipts both ways, the phone's outbox status, reply / reaction /
  * location from a phone, offline delivery on reconnect with the offline
  * marker, a retry receipt answered by the phone, media both ways, groups
- * with sender keys and through the admin API, status, dropped deliveries.
+ * with sender keys and through the admin API, status, dropped deliveries;
+ * and, with phones D and E of their own and a companion of E, what the
+ * server keeps until the companion answers it (§8.3, §8.7): an unanswered
+ * message offered again at the next login before the offline queue, a
+ * delivery / read (with a list, LID form) / group receipt or a message ack
+ * ending that, an answer naming another sender or no participant not
+ * ending it, the cap of 1000, device removal.
  * `--list` shows the cases, a name runs one (after the cases it needs).
  * TAP via tests/unit/tap.h. */
 #include <stdio.h>
@@ -39,6 +45,9 @@
 #define PA "15550000001"
 #define PB "15550000002"
 #define PC "15550000003"
+#define PD "15550000004"     /* sender of the unanswered_* cases */
+#define PE "15550000005"     /* its peer, with companion fx.ce */
+#define KEEP_MAX 1000        /* SIM_UNANSWERED_MAX (sim/sim_store.h) */
 
 /* What the setup and the cases hand on to the cases that need them. */
 static struct {
@@ -47,6 +56,9 @@ static struct {
 	char hello_id[64];              /* text_companion_to_peer's message, quoted by phone_reply/phone_reaction */
 	char gjid[64];                  /* group_create's group */
 	char cgjid[64];                 /* admin_group_create's group (phone C's) */
+	struct simtest_comp ce;         /* companion of E (unanswered_kept) */
+	char dj[64];                    /* phone D's JID (unanswered_kept) */
+	char keep_ids[2][64];           /* unanswered_kept's messages: online, then queued */
 } fx;
 
 static long admin(struct simtest_ctx *t, const char *method, const char *path, const char *body, json_t **out)
@@ -334,6 +346,67 @@ static int recv_gp2(struct simtest_comp *m, char *tag, size_t cap)
 	wa_node_free(n);
 	return rc;
 }
+
+/* Integer field of device dev of phone (GET /admin/phones/{number}), or
+ * -1 when the device is not listed. */
+static long long device_field(struct simtest_ctx *t, const char *phone, unsigned dev, const char *field)
+{
+	char path[128];
+	json_t *j = NULL, *d;
+	long long v = -1;
+	size_t i;
+
+	snprintf(path, sizeof path, "/admin/phones/%s", phone);
+	if (admin(t, "GET", path, NULL, &j) == 200)
+		json_array_foreach(json_object_get(j, "devices"), i, d)
+			if (json_integer_value(json_object_get(d, "id")) == (json_int_t)dev &&
+			    json_is_integer(json_object_get(d, field)))
+				v = json_integer_value(json_object_get(d, field));
+	json_decref(j);
+	return v;
+}
+
+/* "unanswered" of the connection logged in as jid (GET /admin/connections),
+ * or -1 when none is. */
+static long long conn_unanswered(struct simtest_ctx *t, const char *jid)
+{
+	json_t *j = NULL, *c;
+	long long v = -1;
+	size_t i;
+
+	if (admin(t, "GET", "/admin/connections", NULL, &j) == 200)
+		json_array_foreach(json_object_get(j, "connections"), i, c)
+			if (json_is_string(json_object_get(c, "jid")) &&
+			    strcmp(json_string_value(json_object_get(c, "jid")), jid) == 0 &&
+			    json_is_integer(json_object_get(c, "unanswered")))
+				v = json_integer_value(json_object_get(c, "unanswered"));
+	json_decref(j);
+	return v;
+}
+
+/* Wait (T_MS) until device dev of phone is listed offline: the server saw
+ * the close. 0 / -1. */
+static int wait_offline(struct simtest_ctx *t, const char *phone, unsigned dev)
+{
+	for (int i = 0; i < T_MS / 20; i++) {
+		char path[128];
+		json_t *j = NULL, *d;
+		size_t k;
+		int online = 0;
+
+		snprintf(path, sizeof path, "/admin/phones/%s", phone);
+		if (admin(t, "GET", path, NULL, &j) == 200)
+			json_array_foreach(json_object_get(j, "devices"), k, d)
+				if (json_integer_value(json_object_get(d, "id")) == (json_int_t)dev)
+					online = json_is_true(json_object_get(d, "online"));
+		json_decref(j);
+		if (!online)
+			return 0;
+		usleep(20000);
+	}
+	return -1;
+}
+
 /* phones A, B, C; companions of A and B, paired and logged in */
 static void setup(struct simtest_ctx *t)
 {
@@ -730,9 +803,13 @@ static void offline_delivery(struct simtest_ctx *t)
 {
 	struct simtest_got g;
 	char id2[64];
+	long long kept = device_field(t, PB, fx.cb.cr.device, "unanswered");
 
+	/* what B's companion was given before and never answered comes again
+	 * first (the unanswered_* cases test that in detail) */
+	ok(kept >= 0, "B's companion's unanswered messages are listed");
 	waclient_close(fx.cb.c);
-	usleep(100000);
+	ok(wait_offline(t, PB, fx.cb.cr.device) == 0, "B's companion is listed offline");
 	is_int(phone_send(t, PA, "{\"to\":\"" PB "\",\"text\":\"while away 1\"}", id2), 200, "A's phone sends while B offline");
 	simtest_recv_msg(&fx.ca, &g); /* A's own device-sent copy */
 	simtest_got_free(&g);
@@ -765,10 +842,10 @@ static void offline_delivery(struct simtest_ctx *t)
 			wa_node_free(n);
 			n = NULL;
 		}
-		is_int(msgs, 2, "both queued messages delivered on login");
+		is_int(msgs, (int)kept + 2, "both queued messages delivered on login, after the unanswered ones");
 		ok(ordered, "queued messages carry the offline attribute");
 		is_int(texts, 2, "both decrypt to what was sent");
-		ok(marker >= 2, "then <ib><offline count=N/></ib>");
+		is_int(marker, (int)kept + 2, "then <ib><offline count=N/></ib> counting both");
 	}
 }
 
@@ -1309,10 +1386,305 @@ static void fault_drop_messages(struct simtest_ctx *t)
 	simtest_got_free(&g);
 }
 
+/* ---- what the server keeps until the companion answers it (§8.3, §8.7) ---- */
+
+/* What a login delivered, up to <ib><offline count/></ib>. */
+struct login_batch {
+	int nmsg;                       /* <message>s */
+	int all_offline;                /* every one carried offline="1" */
+	char ids[4][WA_MSGID_MAX + 1];  /* the first ids, in order */
+	char texts[4][64];              /* what they decrypted to ("" when they did not) */
+	long long preview_msgs;         /* the preview's message count; -1: no preview */
+	long long count;                /* the <offline> count; -1: it never came */
+};
+
+/* Read what m's login delivers into b (each message decrypted as far as
+ * m's Signal state allows: what m decrypted before does not again). */
+static void login_batch(struct simtest_comp *m, struct login_batch *b)
+{
+	struct wa_node *n = NULL;
+
+	memset(b, 0, sizeof *b);
+	b->all_offline = 1;
+	b->preview_msgs = b->count = -1;
+	for (int i = 0; i < 2 * KEEP_MAX + 100 && b->count < 0 && waclient_recv(m->c, T_MS, &n) == 0; i++) {
+		struct wa_node *ch = wa_node_child_at(n, 0);
+
+		if (strcmp(n->tag, "message") == 0) {
+			if (!wa_node_attr_is(n, "offline", "1"))
+				b->all_offline = 0;
+			if (b->nmsg < 4) {
+				struct simtest_got g;
+
+				snprintf(b->ids[b->nmsg], sizeof b->ids[0], "%s", wa_node_attr_or(n, "id", ""));
+				if (simtest_decode_msg(m, n, &g) == 0)
+					snprintf(b->texts[b->nmsg], sizeof b->texts[0], "%s", text_of(&g));
+				simtest_got_free(&g);
+			}
+			b->nmsg++;
+		} else if (strcmp(n->tag, "ib") == 0 && ch && strcmp(ch->tag, "offline_preview") == 0) {
+			wa_node_attr_int(ch, "message", &b->preview_msgs);
+		} else if (strcmp(n->tag, "ib") == 0 && ch && strcmp(ch->tag, "offline") == 0) {
+			wa_node_attr_int(ch, "count", &b->count);
+		}
+		wa_node_free(n);
+		n = NULL;
+	}
+}
+
+/* Close m (a companion of phone) and wait until the server saw it. 0 / -1. */
+static int go_offline(struct simtest_ctx *t, struct simtest_comp *m, const char *phone)
+{
+	waclient_close(m->c);
+	return wait_offline(t, phone, m->cr.device);
+}
+
+/* Close m, log it in again and read what the login delivers. 0 / -1. */
+static int relogin(struct simtest_ctx *t, struct simtest_comp *m, const char *phone, struct login_batch *b)
+{
+	memset(b, 0, sizeof *b);
+	if (go_offline(t, m, phone) != 0 || simtest_comp_login(m) != 0)
+		return -1;
+	login_batch(m, b);
+	return 0;
+}
+
+/* "unanswered" of fx.ce's device. */
+static long long ce_kept(struct simtest_ctx *t)
+{
+	return device_field(t, PE, fx.ce.cr.device, "unanswered");
+}
+
+/* Phone D sends text to E; its id into id (64 bytes). 200 when sent. */
+static long d_sends(struct simtest_ctx *t, const char *text, char *id)
+{
+	char body[256];
+
+	snprintf(body, sizeof body, "{\"to\":\"" PE "\",\"text\":\"%s\"}", text);
+	return phone_send(t, PD, body, id);
+}
+
+/* Phone D sends text to E and fx.ce (online) decrypts it: 0 when it got
+ * that text, not marked offline. The id into id (64 bytes). */
+static int d_sends_ce_gets(struct simtest_ctx *t, const char *text, char *id)
+{
+	struct simtest_got g;
+	int rc = -1;
+
+	if (d_sends(t, text, id) == 200 && simtest_recv_msg(&fx.ce, &g) == 0 && strcmp(g.id, id) == 0 &&
+	    strcmp(text_of(&g), text) == 0 && !g.offline)
+		rc = 0;
+	simtest_got_free(&g);
+	return rc;
+}
+
+/* m's <ack class="message" id to/>, then a ping: the server has handled
+ * the ack once the ping is answered. 0 / -1. */
+static int ack_message(struct simtest_comp *m, const char *id, const char *to)
+{
+	struct wa_node *ack = wa_node_new_attrs("ack", "class", "message", "id", id, "to", to, NULL);
+	int rc = waclient_send(m->c, ack) == 0 && waclient_ping(m->c, T_MS) == 0 ? 0 : -1;
+
+	wa_node_free(ack);
+	return rc;
+}
+
+/* phones D and E, E's companion (fx.ce): a message it got online and one
+ * queued while it was away, neither answered, come again at its next
+ * login in that order, marked offline and counted */
+static void unanswered_kept(struct simtest_ctx *t)
+{
+	struct login_batch b;
+	struct wa_node *n = NULL;
+
+	is_int(admin(t, "POST", "/admin/phones", "{\"number\":\"" PD "\",\"pushName\":\"Dave\"}", NULL), 201,
+	       "phone D");
+	is_int(admin(t, "POST", "/admin/phones", "{\"number\":\"" PE "\",\"pushName\":\"Erin\"}", NULL), 201,
+	       "phone E");
+	snprintf(fx.dj, sizeof fx.dj, "%s@s.whatsapp.net", PD);
+	is_int(simtest_comp_pair(&fx.ce, PE, &t->net), 0, "companion E paired and logged in");
+	is_int(simtest_comp_upload(&fx.ce, 20), 0, "E's companion uploads pre-keys");
+	is_int(ce_kept(t), 0, "a new device keeps nothing");
+	is_int(d_sends_ce_gets(t, "keep me", fx.keep_ids[0]), 0, "D's phone sends; E's companion decrypts it online");
+	is_int(ce_kept(t), 1, "not answered: the device listing shows it kept");
+	is_int(conn_unanswered(t, fx.ce.jid), 1, "and so does the connection listing");
+	is_int(waclient_recv_tag(fx.ce.c, "message", 300, &n), WACLIENT_ETIMEOUT,
+	       "not delivered again on the same connection");
+	wa_node_free(n);
+	is_int(go_offline(t, &fx.ce, PE), 0, "E's companion closes without answering");
+	is_int(ce_kept(t), 1, "still kept while it is away");
+	is_int(d_sends(t, "while away", fx.keep_ids[1]), 200, "D's phone sends while it is away");
+	is_int(device_field(t, PE, fx.ce.cr.device, "queued"), 1, "that one is queued");
+	is_int(simtest_comp_login(&fx.ce), 0, "E's companion logs in again");
+	login_batch(&fx.ce, &b);
+	is_int(b.nmsg, 2, "the login delivers both");
+	is_str(b.ids[0], fx.keep_ids[0], "first the unanswered one");
+	is_str(b.ids[1], fx.keep_ids[1], "then the queued one");
+	is_str(b.texts[1], "while away", "which decrypts");
+	ok(b.all_offline, "both marked offline=\"1\"");
+	is_int(b.preview_msgs, 2, "the preview counts both");
+	is_int(b.count, 2, "<ib><offline count=\"2\"/></ib>");
+	is_int(ce_kept(t), 2, "both kept until answered");
+}
+
+/* receipts end the keeping: a delivery receipt; one naming another device
+ * of the sender does not; a read receipt does */
+static void unanswered_receipt(struct simtest_ctx *t)
+{
+	struct login_batch b;
+	char other[64];
+
+	snprintf(other, sizeof other, "%s:5@s.whatsapp.net", PD);
+	is_int(send_receipt(&fx.ce, fx.keep_ids[0], fx.dj, NULL, NULL), 0, "E's companion sends a delivery receipt");
+	is_int(ce_kept(t), 1, "that message is no longer kept");
+	is_int(send_receipt(&fx.ce, fx.keep_ids[1], other, NULL, NULL), 0,
+	       "a receipt for the other id, to another device of D");
+	is_int(ce_kept(t), 1, "does not answer it");
+	is_int(relogin(t, &fx.ce, PE, &b), 0, "E's companion logs in again");
+	is_int(b.nmsg, 1, "only the unanswered message comes again");
+	is_str(b.ids[0], fx.keep_ids[1], "the one queued while it was away");
+	is_int(b.count, 1, "counted in <offline count>");
+	is_int(send_receipt(&fx.ce, fx.keep_ids[1], fx.dj, "read", NULL), 0, "E's companion sends a read receipt");
+	is_int(ce_kept(t), 0, "nothing kept");
+	is_int(relogin(t, &fx.ce, PE, &b), 0, "E's companion logs in again");
+	is_int(b.nmsg, 0, "nothing comes again");
+	is_int(b.preview_msgs, -1, "no preview");
+	is_int(b.count, 0, "<offline count=\"0\"/>");
+}
+
+/* an <ack class="message"> ends it too */
+static void unanswered_ack(struct simtest_ctx *t)
+{
+	struct login_batch b;
+	char id[64];
+
+	is_int(d_sends_ce_gets(t, "ack me", id), 0, "D's phone sends; E's companion gets it");
+	is_int(ce_kept(t), 1, "kept");
+	is_int(ack_message(&fx.ce, id, "15550000009@s.whatsapp.net"), 0, "an ack naming another sender");
+	is_int(ce_kept(t), 1, "does not answer it");
+	is_int(ack_message(&fx.ce, id, fx.dj), 0, "E's companion acks it (class message)");
+	is_int(ce_kept(t), 0, "no longer kept");
+	is_int(relogin(t, &fx.ce, PE, &b), 0, "E's companion logs in again");
+	is_int(b.nmsg, 0, "it does not come again");
+	is_int(b.count, 0, "<offline count=\"0\"/>");
+}
+
+/* one read receipt with a <list> answers every id in it, the sender named
+ * in LID form */
+static void unanswered_read_list(struct simtest_ctx *t)
+{
+	char id1[64], id2[64], lid[64] = "";
+	json_t *j = NULL;
+	struct wa_node *r, *l, *ack = NULL;
+
+	if (admin(t, "GET", "/admin/phones/" PD, NULL, &j) == 200 && json_is_string(json_object_get(j, "lid")))
+		snprintf(lid, sizeof lid, "%s", json_string_value(json_object_get(j, "lid")));
+	json_decref(j);
+	ok(strstr(lid, "@lid") != NULL, "phone D's LID");
+	is_int(d_sends_ce_gets(t, "one", id1), 0, "D's phone sends one");
+	is_int(d_sends_ce_gets(t, "two", id2), 0, "and two");
+	is_int(ce_kept(t), 2, "both kept");
+	r = wa_node_new_attrs("receipt", "id", id1, "to", lid, "type", "read", "t", "1", NULL);
+	l = wa_node_add_new(r, "list");
+	wa_node_set_attr(wa_node_add_new(l, "item"), "id", id2);
+	ok(waclient_send(fx.ce.c, r) == 0 && waclient_recv_tag(fx.ce.c, "ack", T_MS, &ack) == 0 &&
+		   wa_node_attr_is(ack, "class", "receipt"),
+	   "E's companion reads both in one receipt to D's LID, acked");
+	wa_node_free(ack);
+	wa_node_free(r);
+	is_int(ce_kept(t), 0, "both answered");
+}
+
+/* a group message is answered only by a receipt naming its participant */
+static void unanswered_group(struct simtest_ctx *t)
+{
+	struct simtest_got g;
+	char gjid[64] = "", id[64], body[256], tag[32] = "";
+	json_t *j = NULL;
+
+	is_int(admin(t, "POST", "/admin/groups", "{\"phone\":\"" PD "\",\"subject\":\"Kept\",\"participants\":[\"" PE "\"]}",
+		     &j), 201, "phone D makes a group with E");
+	if (json_is_string(json_object_get(j, "jid")))
+		snprintf(gjid, sizeof gjid, "%s", json_string_value(json_object_get(j, "jid")));
+	json_decref(j);
+	is_int(recv_gp2(&fx.ce, tag, sizeof tag), 0, "E's companion is told");
+	snprintf(body, sizeof body, "{\"to\":\"%s\",\"text\":\"to the group\"}", gjid);
+	is_int(phone_send(t, PD, body, id), 200, "D's phone writes to the group");
+	is_int(simtest_recv_msg(&fx.ce, &g), 0, "E's companion decrypts it");
+	is_str(g.participant, fx.dj, "from D's phone in the group");
+	simtest_got_free(&g);
+	is_int(ce_kept(t), 1, "kept");
+	is_int(send_receipt(&fx.ce, id, gjid, NULL, NULL), 0, "a receipt to the group without participant");
+	is_int(ce_kept(t), 1, "does not answer it");
+	is_int(send_receipt(&fx.ce, id, gjid, NULL, fx.dj), 0, "one with participant D's phone");
+	is_int(ce_kept(t), 0, "does");
+}
+
+/* at most KEEP_MAX kept per device: the oldest make room (and are logged) */
+static void unanswered_cap(struct simtest_ctx *t)
+{
+	static char ids[KEEP_MAX + 5][64];
+	struct login_batch b;
+	char text[32], path[512], *log = NULL;
+	int sent = 0;
+	size_t loglen = 0;
+
+	is_int(go_offline(t, &fx.ce, PE), 0, "E's companion goes away");
+	for (int i = 0; i < KEEP_MAX + 5; i++) {
+		snprintf(text, sizeof text, "n%d", i);
+		sent += d_sends(t, text, ids[i]) == 200;
+	}
+	is_int(sent, KEEP_MAX + 5, "D's phone sends 1005 messages meanwhile");
+	is_int(simtest_comp_login(&fx.ce), 0, "E's companion logs in");
+	login_batch(&fx.ce, &b);
+	is_int(b.nmsg, KEEP_MAX + 5, "all 1005 queued ones delivered");
+	is_int(b.count, KEEP_MAX + 5, "and counted");
+	is_int(ce_kept(t), KEEP_MAX, "1000 are kept");
+	snprintf(path, sizeof path, "%s/wa-sim.log", t->dir);
+	{
+		FILE *f = fopen(path, "r");
+
+		if (f != NULL) {
+			log = calloc(1, 1 << 22);
+			loglen = log ? fread(log, 1, (1 << 22) - 1, f) : 0;
+			fclose(f);
+		}
+	}
+	ok(loglen > 0 && strstr(log, "unanswered messages: the oldest dropped (1 so far)") != NULL &&
+		   strstr(log, "(2 so far)") == NULL,
+	   "the first drop is logged (not each one)");
+	free(log);
+	is_int(relogin(t, &fx.ce, PE, &b), 0, "E's companion logs in again");
+	is_int(b.nmsg, KEEP_MAX, "the 1000 kept ones come again");
+	is_str(b.ids[0], ids[5], "the oldest five are gone");
+	is_int(b.count, KEEP_MAX, "counted");
+}
+
+/* removing the device forgets what it kept */
+static void unanswered_removed(struct simtest_ctx *t)
+{
+	char path[128];
+	struct wa_node *n = NULL;
+	int rc;
+
+	ok(ce_kept(t) > 0, "E's companion has messages kept");
+	snprintf(path, sizeof path, "/admin/phones/" PE "/devices/%u/remove", (unsigned)fx.ce.cr.device);
+	is_int(admin(t, "POST", path, NULL, NULL), 200, "phone E removes the device");
+	while ((rc = waclient_recv(fx.ce.c, T_MS, &n)) == 0) {
+		wa_node_free(n);
+		n = NULL;
+	}
+	is_int(rc, WACLIENT_ECLOSED, "its connection is closed");
+	is_int(ce_kept(t), -1, "the device is gone with what it kept");
+	is_int(phone_send(t, PD, "{\"to\":\"" PE "\",\"text\":\"after removal\"}", NULL), 200,
+	       "D's phone still writes to E");
+}
+
 static void teardown(struct simtest_ctx *t)
 {
 	simtest_comp_free(&fx.ca);
 	simtest_comp_free(&fx.cb);
+	simtest_comp_free(&fx.ce);
 }
 
 static const struct simtest_case cases[] = {
@@ -1347,6 +1719,13 @@ static const struct simtest_case cases[] = {
 	{ "admin_group_settings", admin_group_settings, "admin_group_create" },
 	{ "status_broadcast", status_broadcast, "prekeys" },
 	{ "fault_drop_messages", fault_drop_messages, "prekeys" },
+	{ "unanswered_kept", unanswered_kept, NULL },
+	{ "unanswered_receipt", unanswered_receipt, "unanswered_kept" },
+	{ "unanswered_ack", unanswered_ack, "unanswered_receipt" },
+	{ "unanswered_read_list", unanswered_read_list, "unanswered_ack" },
+	{ "unanswered_group", unanswered_group, "unanswered_read_list" },
+	{ "unanswered_cap", unanswered_cap, "unanswered_group" },
+	{ "unanswered_removed", unanswered_removed, "unanswered_cap" },
 };
 
 static const char *const sim_args[] = { "--no-pairing-sync", NULL };
