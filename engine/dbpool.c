@@ -2,6 +2,7 @@
 #include "engine/dbpool.h"
 #include "engine/inbox.h"
 #include "fcgi/db.h"
+#include "wa_err.h"
 #include "wa_log.h"
 
 #include <pthread.h>
@@ -171,4 +172,16 @@ void wa_dbpool_free(struct wa_dbpool *p)
 		pthread_cond_destroy(&w->cv);
 	}
 	free(p);
+}
+
+int wa_dbjob_retry(struct wa_db *db, wa_dbjob_fn txn, void *arg)
+{
+	int rc = WA_ESTORAGE;
+
+	for (int i = 0; i < 3; i++) {
+		rc = txn(db, arg);
+		if (rc != WA_ESTORAGE || wa_db_errno(db) != WA_DB_DEADLOCK)
+			break;
+	}
+	return rc;
 }

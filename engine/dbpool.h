@@ -43,6 +43,12 @@ struct wa_dbpool *wa_dbpool_new(const struct wa_config *cfg, unsigned nthreads, 
  * is full or memory is short (nothing queued, arg still the caller's). */
 int wa_dbpool_submit(struct wa_dbpool *p, uint64_t shard, wa_dbjob_fn run, wa_dbdone_fn done, void *arg);
 
+/* For run() functions whose work is one transaction: run txn(db, arg),
+ * and again (up to 3 tries in all) while it fails with WA_ESTORAGE because
+ * MariaDB rolled the transaction back on a deadlock. txn must start its
+ * transaction itself and leave none open. Returns txn's last result. */
+int wa_dbjob_retry(struct wa_db *db, wa_dbjob_fn txn, void *arg);
+
 /* Jobs queued or running (a snapshot). */
 size_t wa_dbpool_pending(struct wa_dbpool *p);
 

@@ -5,7 +5,8 @@
 # lives here and links it.
 noinst_LIBRARIES += engine/store/libwastore.a
 engine_store_libwastore_a_SOURCES = engine/store/sigstore_db.c engine/store/sigstore_db.h \
-	engine/store/creds.c engine/store/creds.h
+	engine/store/creds.c engine/store/creds.h \
+	engine/store/msgs.c engine/store/msgs.h
 engine_store_libwastore_a_CFLAGS = $(AM_CFLAGS) $(SIGNAL_CFLAGS) $(MARIADB_CFLAGS) $(JANSSON_CFLAGS)
 # What links the MariaDB stores (after WA_LIBWA_LIBS' objects, before its libraries).
 WA_STORE_LIBS = engine/store/libwastore.a $(WA_LIBWA_LIBS) $(MARIADB_LIBS)
@@ -24,10 +25,12 @@ wa_akg_engine_SOURCES = engine/main.c engine/engine.h \
 	engine/events.c engine/events.h \
 	engine/registry.c engine/registry.h \
 	engine/session.c engine/session.h engine/session_int.h \
-	engine/sess_pair.c engine/sess_login.c engine/sess_db.c \
+	engine/sess_pair.c engine/sess_login.c engine/sess_db.c engine/sess_recv.c \
+	engine/sess_send.c engine/sess_receipt.c \
 	engine/conn.c engine/conn.h \
 	engine/iq.c engine/iq.h \
 	engine/ops.c engine/ops.h \
 	fcgi/db.c fcgi/db.h
-wa_akg_engine_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS) $(MARIADB_CFLAGS) $(PROTOBUFC_CFLAGS)
+wa_akg_engine_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS) $(MARIADB_CFLAGS) $(PROTOBUFC_CFLAGS) \
+	$(SIGNAL_CFLAGS)
 wa_akg_engine_LDADD = $(WA_STORE_LIBS) $(LWS_LIBS) $(JANSSON_LIBS) $(NNG_LIBS) -lpthread

@@ -53,6 +53,12 @@ static void op_pair(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *
 	wa_session_pair_code(s, cmd);
 }
 
+static void op_send(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	(void)e;
+	wa_session_send(s, cmd);
+}
+
 static void op_logout(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
 {
 	(void)e;
@@ -78,7 +84,7 @@ static const struct op ops[] = {
 	{ "session.stop", 0, op_stop },
 	{ "session.logout", NEEDS_SESSION, op_logout },
 	{ "session.pair", NEEDS_SESSION, op_pair },
-	{ "message.send", NEEDS_CONNECTED, NULL },
+	{ "message.send", NEEDS_CONNECTED, op_send },
 	{ "message.reply", NEEDS_CONNECTED, NULL },
 	{ "message.media", NEEDS_CONNECTED, NULL },
 	{ "message.react", NEEDS_CONNECTED, NULL },

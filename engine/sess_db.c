@@ -75,8 +75,9 @@ static void status_job_free(struct status_job *j)
 }
 
 /* dbpool thread: one try of the transaction */
-static int status_txn(struct wa_db *db, struct status_job *j)
+static int status_txn(struct wa_db *db, void *arg)
 {
+	struct status_job *j = arg;
 	long long owned;
 
 	if (wa_db_begin(db) < 0)
@@ -109,14 +110,7 @@ fail:
  * transaction back; it is run again, a few times. */
 static int status_run(struct wa_db *db, void *arg)
 {
-	int rc = WA_ESTORAGE;
-
-	for (int i = 0; i < 3; i++) {
-		rc = status_txn(db, arg);
-		if (rc != WA_ESTORAGE || wa_db_errno(db) != WA_DB_DEADLOCK)
-			break;
-	}
-	return rc;
+	return wa_dbjob_retry(db, status_txn, arg);
 }
 
 /* loop thread */

@@ -321,11 +321,16 @@ static void on_iq_timer(lws_sorted_usec_list_t *sul)
 
 int sess_iq(struct wa_session *s, struct wa_node *iq, int timeout_ms, wa_iq_fn fn)
 {
+	return sess_iq_ctx(s, iq, timeout_ms, fn, s);
+}
+
+int sess_iq_ctx(struct wa_session *s, struct wa_node *iq, int timeout_ms, wa_iq_fn fn, void *ctx)
+{
 	int rc;
 
 	if (!s->conn)
 		return WA_ESTATE;
-	rc = wa_iqs_send(&s->iqs, send_fn, s->conn, iq, timeout_ms, fn, s, wa_engine_now_ms());
+	rc = wa_iqs_send(&s->iqs, send_fn, s->conn, iq, timeout_ms, fn, ctx, wa_engine_now_ms());
 	if (rc == 0 && fn) {
 		lws_usec_t us = (lws_usec_t)(timeout_ms > 0 ? timeout_ms : WA_IQ_TIMEOUT_MS) * LWS_US_PER_MS;
 
@@ -349,6 +354,9 @@ void sess_ack(struct wa_session *s, const struct wa_node *n)
 		return;
 	if (from)
 		wa_node_set_attr(ack, "to", from);
+	/* §8.3: participant and recipient are copied */
+	wa_node_set_attr(ack, "participant", wa_node_attr(n, "participant"));
+	wa_node_set_attr(ack, "recipient", wa_node_attr(n, "recipient"));
 	if (type && strcmp(n->tag, "message") != 0)
 		wa_node_set_attr(ack, "type", type);
 	(void)sess_send(s, ack);
@@ -371,6 +379,7 @@ static void close_conn(struct wa_session *s, enum sess_phase next)
 	lws_sul_cancel(&s->t_qr);
 	lws_sul_cancel(&s->t_iq);
 	wa_iqs_fail_all(&s->iqs, WA_ECLOSED);
+	send_fail_all(s);
 }
 
 static void connect_now(struct wa_session *s);
@@ -534,6 +543,14 @@ static int on_node(void *ud, struct wa_node *n)
 		sess_disconnect(s, "the server ended the stream");
 	} else if (strcmp(n->tag, "iq") == 0 && on_server_iq(s, n)) {
 		/* answered */
+	} else if (strcmp(n->tag, "ack") == 0 && send_on_ack(s, n)) {
+		/* one of our messages is on the server */
+	} else if (strcmp(n->tag, "message") == 0 && s->phase == PH_READY) {
+		recv_message(s, n);
+		n = NULL; /* the job has it */
+	} else if (strcmp(n->tag, "receipt") == 0 && s->phase == PH_READY) {
+		recv_receipt(s, n);
+		n = NULL;
 	} else {
 		/* Messages, receipts and notifications are not acknowledged
 		 * until a module has stored what they carry (the durability

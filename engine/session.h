@@ -80,6 +80,14 @@ int wa_session_is_connected(const struct wa_session *s);
  * another code is pending. Consumes cmd. */
 void wa_session_pair_code(struct wa_session *s, struct wa_cmd *cmd);
 
+/* message.send {"jid": "<user>@s.whatsapp.net", "message": {"text"}}: a
+ * 1:1 text recorded PENDING, encrypted for every device of the peer and
+ * of our account, sent; answered with the reference's
+ * {"status", "message", "data": {"key", "message", "messageTimestamp"}} once
+ * the server acked it (SENT), or an error (501 for what is not carried out
+ * yet: groups, other kinds). Consumes cmd. Only on a connected session. */
+void wa_session_send(struct wa_session *s, struct wa_cmd *cmd);
+
 /* session.logout: tell the server (remove-companion-device), forget the
  * credentials, LOGGED_OUT. Answers once the row is updated. Consumes cmd. */
 void wa_session_logout(struct wa_session *s, struct wa_cmd *cmd);

@@ -5,6 +5,9 @@
  *   sess_pair.c   pairing: QR refs and rotation, link code, pair-success
  *   sess_login.c  after <success>: pre-keys, passive/active, keep-alive
  *   sess_db.c     the session's database jobs (status + event, creds)
+ *   sess_recv.c   incoming messages: decrypted and stored in one transaction
+ *   sess_send.c   outgoing messages: recorded, encrypted, sent, confirmed
+ *   sess_receipt.c receipts for what we sent: status raised, then acked
  *
  * Loop thread only. */
 #ifndef WA_ENGINE_SESSION_INT_H
@@ -20,6 +23,7 @@
 #include "wa/pairing.h"
 
 struct wa_conn;
+struct send_job;
 
 enum sess_phase {
 	PH_LOADING = 0,   /* credentials being read (or made) */
@@ -68,6 +72,7 @@ struct wa_session {
 	int pairing_saved;               /* pair-success verified (being) stored */
 	struct wa_node *pair_reply;      /* pair-device-sign, sent once stored */
 	struct wa_cmd *logout_cmd;       /* session.logout waiting for the server */
+	struct send_job *sends;          /* sent messages waiting for their ack */
 };
 
 /* session.c */
@@ -76,6 +81,8 @@ void sess_ref(struct wa_session *s);
 int sess_unref(struct wa_session *s);
 int sess_send(struct wa_session *s, const struct wa_node *n);
 int sess_iq(struct wa_session *s, struct wa_node *iq, int timeout_ms, wa_iq_fn fn);
+/* The same with the callback's ctx given (sess_iq passes s). */
+int sess_iq_ctx(struct wa_session *s, struct wa_node *iq, int timeout_ms, wa_iq_fn fn, void *ctx);
 /* Drop the connection; `why` is logged and kept as the last error; the
  * back-off applies unless restart_now is set or the session ended. */
 void sess_disconnect(struct wa_session *s, const char *why);
@@ -99,6 +106,17 @@ void pair_reset(struct wa_session *s);
 void login_on_success(struct wa_session *s, const struct wa_node *n);
 int login_on_node(struct wa_session *s, const struct wa_node *n); /* 1 handled */
 void login_schedule_keepalive(struct wa_session *s);
+
+/* sess_recv.c: take n (ownership moves) and store what it carries; it is
+ * answered once stored, or left for the server to offer again. */
+void recv_message(struct wa_session *s, struct wa_node *n);
+/* sess_receipt.c: the same for a <receipt>. */
+void recv_receipt(struct wa_session *s, struct wa_node *n);
+
+/* sess_send.c: an <ack class="message"> for one of our sends (1 taken);
+ * every send still waiting is failed when the connection goes. */
+int send_on_ack(struct wa_session *s, const struct wa_node *n);
+void send_fail_all(struct wa_session *s);
 
 /* sess_db.c */
 struct sess_status {

@@ -42,7 +42,7 @@ static void str_col(json_t *row, const char *key, char *out, size_t cap)
 }
 
 /* The session's Signal state on this thread's connection. */
-static int open_sig(struct wa_db *db, uint64_t row, wa_sigstore **st, wa_sig **sig)
+int wa_creds_open_sig(struct wa_db *db, uint64_t row, wa_sigstore **st, wa_sig **sig)
 {
 	struct st_mysql *m = wa_db_conn(db);
 	char key[24];
@@ -63,7 +63,7 @@ static int open_sig(struct wa_db *db, uint64_t row, wa_sigstore **st, wa_sig **s
 	return 0;
 }
 
-static void close_sig(wa_sigstore *st, wa_sig *sig)
+void wa_creds_close_sig(wa_sigstore *st, wa_sig *sig)
 {
 	wa_sig_free(sig);
 	wa_sigstore_free(st);
@@ -141,10 +141,10 @@ int wa_creds_load(struct wa_db *db, uint64_t session_row, struct wa_creds *out)
 			goto out;
 		out->account_len = strlen(acc) / 2;
 	}
-	rc = open_sig(db, session_row, &st, &sig);
+	rc = wa_creds_open_sig(db, session_row, &st, &sig);
 	if (rc == 0) {
 		rc = read_signal(st, sig, out);
-		close_sig(st, sig);
+		wa_creds_close_sig(st, sig);
 	}
 out:
 	json_decref(row);
@@ -176,7 +176,7 @@ int wa_creds_create(struct wa_db *db, uint64_t session_row, struct wa_creds *out
 	out->next_prekey_id = 1;
 	if (wa_x25519_keypair(out->noise_priv, out->noise_pub) != 0 || wa_random(out->adv_secret, 32) != 0)
 		return WA_EINTERNAL;
-	rc = open_sig(db, session_row, &st, &sig);
+	rc = wa_creds_open_sig(db, session_row, &st, &sig);
 	if (rc != 0)
 		return rc;
 	/* A registration always starts from a clean Signal state. */
@@ -188,7 +188,7 @@ int wa_creds_create(struct wa_db *db, uint64_t session_row, struct wa_creds *out
 		rc = WA_ESTORAGE;
 	if (rc == 0)
 		rc = read_signal(st, sig, out);
-	close_sig(st, sig);
+	wa_creds_close_sig(st, sig);
 	if (rc != 0)
 		goto fail;
 	wa_hex_encode(out->noise_priv, 32, np);
@@ -268,13 +268,13 @@ int wa_creds_prekey_batch(struct wa_db *db, const struct wa_creds *c, size_t cou
 	pks = calloc(count, sizeof *pks);
 	if (!pks)
 		return WA_ENOMEM;
-	rc = open_sig(db, c->session_row, &st, &sig);
+	rc = wa_creds_open_sig(db, c->session_row, &st, &sig);
 	if (rc == 0) {
 		if (wa_sig_prekeys_generate(sig, c->next_prekey_id ? c->next_prekey_id : 1, count, pks, &next) != 0)
 			rc = WA_ESTORAGE;
 		else if ((*iq = wa_sig_upload_iq(sig, "", c->signed_prekey_id, pks, count)) == NULL)
 			rc = WA_ENOMEM;
-		close_sig(st, sig);
+		wa_creds_close_sig(st, sig);
 	}
 	explicit_bzero(pks, count * sizeof *pks);
 	free(pks);

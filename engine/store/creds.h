@@ -72,6 +72,13 @@ struct wa_node;
 int wa_creds_prekey_batch(struct wa_db *db, const struct wa_creds *c, size_t count, struct wa_node **iq,
 			  uint32_t *next_id);
 
+/* The session's Signal state on db's connection (statements join a
+ * transaction open on db). 0 with *st and *sig, or WA_ESTORAGE / WA_ENOMEM
+ * / WA_EINTERNAL; close with wa_creds_close_sig (NULL-safe). */
+struct wa_sigstore;
+struct wa_sig;
+int wa_creds_open_sig(struct wa_db *db, uint64_t session_row, struct wa_sigstore **st, struct wa_sig **sig);
+void wa_creds_close_sig(struct wa_sigstore *st, struct wa_sig *sig);
 /* Forget the device: its row and every Signal record of the session. */
 int wa_creds_delete(struct wa_db *db, uint64_t session_row);
 

@@ -67,3 +67,10 @@ def engine(state_dir, engine_running):
     e = Engine(state_dir)
     assert e.alive(), "no live engine pid in %s" % e.pidfile
     return e
+
+
+@pytest.fixture
+def phone_sim(sim):
+    """wa-sim's admin API (walib.Sim)."""
+    from walib import Sim
+    return Sim(sim)

@@ -1,0 +1,175 @@
+/* sess_receipt: receipts for the messages we sent (docs/protocol.md §8.5):
+ * each raises the stored status (SENT -> DELIVERED -> READ -> PLAYED,
+ * never down) and publishes message.status, in one transaction; the
+ * receipt is acked only after the commit (the durability rule), so one the
+ * engine could not store comes again at the next login.
+ *
+ * Receipts that change no stored message (retry, server-error, peer_msg,
+ * hist_sync, receipts of our own other devices, ids we do not know) are
+ * acked as they are. Resending on a retry receipt (§8.4) is not done yet.
+ * Loop thread except receipt_run (a dbpool thread). */
+#include "engine/dbpool.h"
+#include "engine/engine.h"
+#include "engine/events.h"
+#include "engine/session_int.h"
+#include "fcgi/db.h"
+#include "wa/jid.h"
+#include "wa_err.h"
+#include "wa_log.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RECEIPT_IDS_MAX 256
+
+struct receipt_job {
+	struct wa_session *s;
+	uint64_t row;
+	char slug[WA_SESSION_ID_MAX];
+	struct wa_node *n;          /* the receipt (owned) */
+	const char *status;         /* what it means for our message */
+	char chat[WA_JID_STR_MAX];
+	/* published after the commit */
+	json_t *events;             /* [[outbox_id, data], ...] */
+};
+
+/* The stored status a receipt type means; NULL: none to store. */
+static const char *status_of(const char *type)
+{
+	if (!type || !*type || strcmp(type, "inactive") == 0)
+		return "DELIVERED";
+	if (strcmp(type, "read") == 0 || strcmp(type, "read-self") == 0)
+		return "READ";
+	if (strcmp(type, "played") == 0 || strcmp(type, "played-self") == 0)
+		return "PLAYED";
+	return NULL;
+}
+
+static void job_free(struct receipt_job *j)
+{
+	wa_node_free(j->n);
+	json_decref(j->events);
+	free(j);
+}
+
+static const char SQL_RAISE[] =
+	"UPDATE messages SET status = ? WHERE wa_session_id = ? AND message_id = ? AND from_me = 1 "
+	"AND FIELD(status, 'PENDING', 'SENT', 'DELIVERED', 'READ', 'PLAYED') < "
+	"FIELD(?, 'PENDING', 'SENT', 'DELIVERED', 'READ', 'PLAYED')";
+
+/* One message id: raise and record the event. 0, or WA_ESTORAGE. */
+static int raise_one(struct wa_db *db, struct receipt_job *j, const char *id, long long t)
+{
+	long long n = wa_db_exec(db, SQL_RAISE, "suss", j->status, (unsigned long long)j->row, id, j->status);
+	json_t *data;
+	char *payload;
+
+	if (n < 0)
+		return WA_ESTORAGE;
+	if (n == 0)
+		return 0;
+	data = json_pack("{s:s,s:s,s:s,s:s,s:s*,s:I}", "sessionId", j->slug, "id", id, "remoteJid", j->chat,
+			 "status", j->status, "participant", wa_node_attr(j->n, "participant"), "timestamp",
+			 (json_int_t)t);
+	payload = data ? json_dumps(data, JSON_COMPACT) : NULL;
+	if (!payload || wa_db_exec(db, "INSERT INTO events_outbox (wa_session_id, event, payload) VALUES (?, ?, ?)",
+				   "uss", (unsigned long long)j->row, "message.status", payload) < 0) {
+		free(payload);
+		json_decref(data);
+		return WA_ESTORAGE;
+	}
+	free(payload);
+	json_array_append_new(j->events, json_pack("[I,o]", (json_int_t)db->last_insert_id, data));
+	return 0;
+}
+
+static int receipt_txn(struct wa_db *db, void *arg)
+{
+	struct receipt_job *j = arg;
+	const struct wa_node *list = wa_node_child(j->n, "list"), *it = NULL;
+	long long t = 0;
+	int rc, count = 0;
+
+	json_array_clear(j->events);
+	wa_node_attr_int(j->n, "t", &t);
+	if (wa_db_begin(db) < 0)
+		return WA_ESTORAGE;
+	rc = raise_one(db, j, wa_node_attr_or(j->n, "id", ""), t);
+	while (rc == 0 && list && (it = wa_node_next(list, "item", it)) != NULL && ++count < RECEIPT_IDS_MAX)
+		if (wa_node_attr(it, "id"))
+			rc = raise_one(db, j, wa_node_attr(it, "id"), t);
+	if (rc != 0) {
+		wa_db_rollback(db);
+		return rc;
+	}
+	return wa_db_commit(db) < 0 ? WA_ESTORAGE : 0;
+}
+
+static int receipt_run(struct wa_db *db, void *arg)
+{
+	return wa_dbjob_retry(db, receipt_txn, arg);
+}
+
+static void receipt_done(void *arg, int rc)
+{
+	struct receipt_job *j = arg;
+	struct wa_session *s = j->s;
+	size_t i;
+	json_t *ev;
+
+	if (!sess_unref(s)) {
+		job_free(j);
+		return;
+	}
+	if (rc != 0) {
+		wa_warn("session %s: receipt %s not stored (%s): left for the server to offer again", s->id,
+			wa_node_attr_or(j->n, "id", "?"), wa_strerror(rc));
+		job_free(j);
+		return;
+	}
+	json_array_foreach(j->events, i, ev)
+		wa_events_publish(s->e->events, s->id, "message.status", json_array_get(ev, 1),
+				  (uint64_t)json_integer_value(json_array_get(ev, 0)), wa_engine_wall_ms());
+	if (s->phase == PH_READY)
+		sess_ack(s, j->n);
+	job_free(j);
+}
+
+void recv_receipt(struct wa_session *s, struct wa_node *n)
+{
+	struct receipt_job *j;
+	struct wa_jid from;
+	const char *status = status_of(wa_node_attr(n, "type"));
+
+	/* receipts that store nothing, and those of our own devices
+	 * (recipient set: about a chat, not from the peer), are acked now */
+	if (!status || wa_node_attr(n, "recipient") || wa_node_attr_jid(n, "from", &from) != 0 ||
+	    !(j = calloc(1, sizeof *j))) {
+		if (wa_node_attr_is(n, "type", "retry"))
+			wa_info("session %s: retry receipt for %s from %s: resending is not supported yet", s->id,
+				wa_node_attr_or(n, "id", "?"), wa_node_attr_or(n, "from", "?"));
+		sess_ack(s, n);
+		wa_node_free(n);
+		return;
+	}
+	j->events = json_array();
+	wa_jid_to_non_ad(&from);
+	if (!j->events || wa_jid_format(&from, j->chat, sizeof j->chat) < 0) {
+		json_decref(j->events);
+		free(j);
+		sess_ack(s, n);
+		wa_node_free(n);
+		return;
+	}
+	j->s = s;
+	j->row = s->row_id;
+	j->n = n;
+	j->status = status;
+	snprintf(j->slug, sizeof j->slug, "%s", s->id);
+	sess_ref(s);
+	if (wa_dbpool_submit(s->e->db, s->row_id, receipt_run, receipt_done, j) == 0)
+		return;
+	sess_unref(s);
+	job_free(j);
+}

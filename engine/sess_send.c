@@ -1,0 +1,643 @@
+/* sess_send: sending a 1:1 text message (docs/protocol.md §6, §7), recorded
+ * before it is sent and updated from the server's ack (the durability rule).
+ *
+ *   1. loop: a usync device query for the peer and our own account (§6.3);
+ *   2. db:   which of those devices we have no Signal session with;
+ *   3. loop: a key fetch for those (§5.4), when there are any;
+ *   4. db:   one transaction: build the sessions from the bundles, encrypt
+ *            for every device (our own get the deviceSentMessage wrapper,
+ *            §7.3), store the message PENDING; commit;
+ *   5. loop: the <message> stanza (§7.4) goes out; its <ack> is awaited;
+ *   6. db:   status SENT (or FAILED with the server's error) with the
+ *            message.sent event, in one transaction; then the command is
+ *            answered in the reference's shape.
+ *
+ * A connection lost between 5 and 6 leaves the row PENDING and answers 503
+ * (WhatsApp may or may not have the message: nothing is sent twice by us).
+ * Loop thread except the *_run functions (dbpool threads). */
+#include "engine/cmd.h"
+#include "engine/dbpool.h"
+#include "engine/engine.h"
+#include "engine/events.h"
+#include "engine/session_int.h"
+#include "engine/store/msgs.h"
+#include "fcgi/db.h"
+#include "wa/jid.h"
+#include "wa/msgid.h"
+#include "wa/signal.h"
+#include "wa/signal_node.h"
+#include "wa_e2e.pb-c.h"
+#include "wa_err.h"
+#include "wa_log.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define SEND_MAX_DEVS 64
+#define SEND_TEXT_MAX 65536
+#define SEND_IQ_MS 20000
+#define SEND_ACK_MS 30000
+
+struct send_dev {
+	struct wa_jid jid;
+	int own;                   /* one of our own other devices */
+	int has_session;
+	int has_bundle;
+	wa_sig_bundle bundle;
+	uint8_t *ct;               /* encrypted for this device */
+	size_t ctlen;
+	int pkmsg;
+};
+
+struct send_job {
+	struct wa_session *s;
+	struct wa_cmd *cmd;
+	uint64_t row;
+	char slug[WA_SESSION_ID_MAX];
+	char id[WA_MSGID_LEN + 1];
+	char peer[WA_JID_STR_MAX];        /* chat: the peer's user JID */
+	char me_user[32];
+	uint16_t me_device;
+	char *text;
+	int64_t t;
+	struct send_dev devs[SEND_MAX_DEVS];
+	size_t ndev;
+	uint8_t account[WA_CREDS_ACCOUNT_MAX];
+	size_t account_len;
+	/* step 6 */
+	char status[16];
+	char error[16];
+	char *payload;
+	uint64_t outbox_id;
+	/* waiting for the ack */
+	lws_sorted_usec_list_t t_ack;
+	struct send_job *next;
+};
+
+static void job_free(struct send_job *j)
+{
+	for (size_t i = 0; i < j->ndev; i++)
+		free(j->devs[i].ct);
+	free(j->text);
+	free(j->payload);
+	explicit_bzero(j->account, sizeof j->account);
+	free(j);
+}
+
+/* Answer the command with an error and drop the job (its session ref too). */
+static void fail(struct send_job *j, int status, const char *msg, const char *code)
+{
+	if (j->cmd)
+		wa_cmd_reply_error(j->cmd, status, msg, code);
+	j->cmd = NULL;
+	sess_unref(j->s);
+	job_free(j);
+}
+
+/* ---- 6: the outcome ---- */
+
+static int outcome_run(struct wa_db *db, void *arg)
+{
+	struct send_job *j = arg;
+	long long n;
+
+	if (wa_db_begin(db) < 0)
+		return WA_ESTORAGE;
+	n = wa_db_exec(db, "UPDATE messages SET status = ? WHERE wa_session_id = ? AND message_id = ? "
+		       "AND status = 'PENDING'", "sus", j->status, (unsigned long long)j->row, j->id);
+	if (n < 0)
+		goto fail;
+	if (n == 1 && strcmp(j->status, "SENT") == 0) {
+		if (wa_db_exec(db, "INSERT INTO events_outbox (wa_session_id, event, payload) VALUES (?, ?, ?)",
+			       "uss", (unsigned long long)j->row, "message.sent", j->payload) < 0)
+			goto fail;
+		j->outbox_id = db->last_insert_id;
+	}
+	return wa_db_commit(db) < 0 ? WA_ESTORAGE : 0;
+fail:
+	wa_db_rollback(db);
+	return WA_ESTORAGE;
+}
+
+static json_t *reply_data(const struct send_job *j)
+{
+	char ts[24];
+
+	snprintf(ts, sizeof ts, "%lld", (long long)j->t);
+	return json_pack("{s:{s:s,s:b,s:s},s:{s:s},s:s,s:s}", "key", "remoteJid", j->peer, "fromMe", 1, "id", j->id,
+			 "message", "conversation", j->text, "messageTimestamp", ts, "status", j->status);
+}
+
+static void outcome_done(void *arg, int rc)
+{
+	struct send_job *j = arg;
+	struct wa_session *s = j->s;
+	int live = sess_unref(s);
+
+	if (rc != 0)
+		wa_error("session %s: message %s: cannot store its status %s (database)", j->slug, j->id, j->status);
+	if (live && rc == 0 && j->outbox_id) {
+		json_t *data = json_loads(j->payload, 0, NULL);
+
+		if (data)
+			wa_events_publish(s->e->events, s->id, "message.sent", data, j->outbox_id,
+					  (uint64_t)j->t * 1000);
+		json_decref(data);
+	}
+	if (j->cmd) {
+		if (strcmp(j->status, "SENT") == 0)
+			wa_cmd_reply(j->cmd, 200, json_pack("{s:b,s:s,s:o}", "status", 1, "message",
+							    "Message sent successfully", "data", reply_data(j)));
+		else if (strcmp(j->error, "not_sent") == 0)
+			wa_cmd_reply_error(j->cmd, 503, "Session not connected or ready", "session_not_ready");
+		else
+			wa_cmd_reply_error(j->cmd, 500, "WhatsApp refused the message", "send_failed");
+		j->cmd = NULL;
+	}
+	job_free(j);
+}
+
+static void finish(struct send_job *j, const char *status, const char *error)
+{
+	struct wa_session *s = j->s;
+
+	snprintf(j->status, sizeof j->status, "%s", status);
+	snprintf(j->error, sizeof j->error, "%s", error ? error : "");
+	if (wa_dbpool_submit(s->e->db, j->row, outcome_run, outcome_done, j) != 0)
+		outcome_done(j, WA_EFULL);
+}
+
+/* ---- 5: the stanza and its ack ---- */
+
+static void unlink_send(struct send_job *j)
+{
+	struct send_job **pp;
+
+	for (pp = &j->s->sends; *pp; pp = &(*pp)->next)
+		if (*pp == j) {
+			*pp = j->next;
+			break;
+		}
+	j->next = NULL;
+	lws_sul_cancel(&j->t_ack);
+}
+
+static void on_ack_timeout(lws_sorted_usec_list_t *sul)
+{
+	struct send_job *j = lws_container_of(sul, struct send_job, t_ack);
+
+	unlink_send(j);
+	wa_warn("session %s: message %s: no ack from the server in time; it stays PENDING", j->slug, j->id);
+	fail(j, 504, "WhatsApp did not confirm the message in time; it is stored as PENDING", "engine_timeout");
+}
+
+int send_on_ack(struct wa_session *s, const struct wa_node *n)
+{
+	const char *id = wa_node_attr(n, "id"), *err = wa_node_attr(n, "error");
+	struct send_job *j;
+
+	if (!id || !wa_node_attr_is(n, "class", "message"))
+		return 0;
+	for (j = s->sends; j; j = j->next)
+		if (strcmp(j->id, id) == 0)
+			break;
+	if (!j)
+		return 0;
+	unlink_send(j);
+	if (err && strcmp(err, "0") != 0) {
+		wa_warn("session %s: message %s refused by the server (error %s)", s->id, id, err);
+		finish(j, "FAILED", err);
+	} else {
+		wa_debug("session %s: message %s acked", s->id, id);
+		finish(j, "SENT", NULL);
+	}
+	return 1;
+}
+
+void send_fail_all(struct wa_session *s)
+{
+	while (s->sends) {
+		struct send_job *j = s->sends;
+
+		unlink_send(j);
+		fail(j, 503, "The connection to WhatsApp dropped before it confirmed the message; it is stored as "
+			     "PENDING", "session_not_ready");
+	}
+}
+
+static void send_stanza(struct send_job *j)
+{
+	struct wa_session *s = j->s;
+	struct wa_node *m = wa_node_new_attrs("message", "id", j->id, "to", j->peer, "type", "text", NULL);
+	struct wa_node *parts = m ? wa_node_add_new(m, "participants") : NULL;
+	int any_pkmsg = 0, rc = WA_ENOMEM;
+
+	for (size_t i = 0; parts && i < j->ndev; i++) {
+		struct wa_node *to = wa_node_add_new(parts, "to"), *enc;
+
+		if (!to || wa_node_set_attr_jid(to, "jid", &j->devs[i].jid) != 0 ||
+		    !(enc = wa_node_add_new(to, "enc")) || wa_node_set_attr(enc, "v", "2") != 0 ||
+		    wa_node_set_attr(enc, "type", j->devs[i].pkmsg ? "pkmsg" : "msg") != 0 ||
+		    wa_node_set_bytes(enc, j->devs[i].ct, j->devs[i].ctlen) != 0) {
+			parts = NULL;
+			break;
+		}
+		any_pkmsg |= j->devs[i].pkmsg;
+	}
+	if (parts && any_pkmsg) {
+		struct wa_node *di = wa_node_add_new(m, "device-identity");
+
+		if (!di || wa_node_set_bytes(di, j->account, j->account_len) != 0)
+			parts = NULL;
+	}
+	if (parts && s->phase == PH_READY)
+		rc = sess_send(s, m);
+	else if (parts)
+		rc = WA_ECLOSED;
+	wa_node_free(m);
+	if (rc != 0) {
+		/* recorded but certainly not sent: it fails */
+		wa_warn("session %s: message %s not sent (%s)", s->id, j->id, wa_strerror(rc));
+		finish(j, "FAILED", "not_sent");
+		return;
+	}
+	j->next = s->sends;
+	s->sends = j;
+	lws_sul_schedule(s->e->lws, 0, &j->t_ack, on_ack_timeout, (lws_usec_t)SEND_ACK_MS * LWS_US_PER_MS);
+}
+
+/* ---- 4: encrypt and record ---- */
+
+/* The plaintext for the peer (own = 0) or our own devices (own = 1). */
+static int plaintext(const struct send_job *j, int own, uint8_t **out, size_t *outlen)
+{
+	WaE2E__Message msg = WA_E2_E__MESSAGE__INIT, wrap = WA_E2_E__MESSAGE__INIT;
+	WaE2E__DeviceSentMessage dsm = WA_E2_E__DEVICE_SENT_MESSAGE__INIT;
+	const WaE2E__Message *top = &msg;
+	uint8_t *raw;
+	size_t len;
+	int rc;
+
+	msg.conversation = j->text;
+	if (own) {
+		dsm.destinationjid = (char *)j->peer;
+		dsm.message = &msg;
+		wrap.devicesentmessage = &dsm;
+		top = &wrap;
+	}
+	len = wa_e2_e__message__get_packed_size(top);
+	raw = malloc(len ? len : 1);
+	if (!raw)
+		return WA_ENOMEM;
+	wa_e2_e__message__pack(top, raw);
+	rc = wa_sig_pad(raw, len, 0, out, outlen) == 0 ? 0 : WA_ENOMEM;
+	free(raw);
+	return rc;
+}
+
+static char *event_payload(const struct send_job *j)
+{
+	char when[32];
+	time_t tt = (time_t)j->t;
+	struct tm tm;
+	json_t *o;
+	char *out;
+
+	gmtime_r(&tt, &tm);
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+	o = json_pack("{s:s,s:{s:s,s:b,s:s},s:s,s:s,s:b,s:s,s:s,s:s,s:I}", "sessionId", j->slug, "key", "remoteJid",
+		      j->peer, "fromMe", 1, "id", j->id, "id", j->id, "remoteJid", j->peer, "fromMe", 1, "type",
+		      "TEXT", "content", j->text, "timestamp", when, "messageTimestamp", (json_int_t)j->t);
+	out = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return out;
+}
+
+static int encrypt_txn(struct wa_db *db, void *arg)
+{
+	struct send_job *j = arg;
+	wa_sigstore *st = NULL;
+	wa_sig *sig = NULL;
+	uint8_t *pt[2] = { NULL, NULL };
+	size_t ptlen[2] = { 0, 0 };
+	struct wa_msg_row m;
+	uint64_t outbox = 0;
+	size_t ok = 0;
+	int rc;
+
+	if (wa_db_begin(db) < 0)
+		return WA_ESTORAGE;
+	if ((rc = wa_creds_open_sig(db, j->row, &st, &sig)) != 0)
+		goto rollback;
+	if ((rc = plaintext(j, 0, &pt[0], &ptlen[0])) != 0 || (rc = plaintext(j, 1, &pt[1], &ptlen[1])) != 0)
+		goto close;
+	for (size_t i = 0; i < j->ndev; i++) {
+		struct send_dev *d = &j->devs[i];
+		enum wa_sig_msg_type type;
+		wa_sig_addr addr;
+
+		free(d->ct);
+		d->ct = NULL;
+		if (wa_sig_addr_from_wajid(&d->jid, &addr) != 0)
+			continue;
+		if (!d->has_session && d->has_bundle && wa_sig_bundle_process(sig, &addr, &d->bundle) != 0) {
+			wa_warn("session %s: the keys of a device of %s do not verify; it is left out", j->slug,
+				j->peer);
+			continue;
+		}
+		rc = wa_sig_encrypt(sig, &addr, pt[d->own], ptlen[d->own], &type, &d->ct, &d->ctlen);
+		if (rc == WA_SIG_STORE) {
+			rc = WA_ESTORAGE;
+			goto close;
+		}
+		if (rc != 0) {
+			d->ct = NULL;
+			continue; /* no session and no keys: that device does not get it */
+		}
+		d->pkmsg = type == WA_SIG_PKMSG;
+		if (!d->own)
+			ok++;
+	}
+	if (ok == 0) {
+		rc = WA_ENOTFOUND;
+		goto close;
+	}
+	j->payload = event_payload(j);
+	if (!j->payload) {
+		rc = WA_ENOMEM;
+		goto close;
+	}
+	memset(&m, 0, sizeof m);
+	m.chat = j->peer;
+	m.id = j->id;
+	m.from_me = 1;
+	m.type = "TEXT";
+	m.content = j->text;
+	m.status = "PENDING";
+	m.t = j->t;
+	m.event = NULL; /* the event follows the server's ack */
+	rc = wa_msgs_store(db, j->row, &m, &outbox);
+close:
+	wa_creds_close_sig(st, sig);
+	wa_sig_buf_free(pt[0], ptlen[0]);
+	wa_sig_buf_free(pt[1], ptlen[1]);
+	if (rc == 0)
+		return wa_db_commit(db) < 0 ? WA_ESTORAGE : 0;
+rollback:
+	wa_db_rollback(db);
+	return rc;
+}
+
+static int encrypt_run(struct wa_db *db, void *arg)
+{
+	return wa_dbjob_retry(db, encrypt_txn, arg);
+}
+
+static void encrypt_done(void *arg, int rc)
+{
+	struct send_job *j = arg;
+
+	if (j->s->gone) {
+		fail(j, 503, "Session not connected or ready", "session_not_ready");
+		return;
+	}
+	if (rc == WA_ENOTFOUND) {
+		fail(j, 404, "The recipient has no device to deliver to (no keys)", "not_found");
+		return;
+	}
+	if (rc != 0) {
+		wa_warn("session %s: message to %s not recorded: %s", j->slug, j->peer, wa_strerror(rc));
+		fail(j, 503, "The message could not be recorded (database); nothing was sent", "database_unavailable");
+		return;
+	}
+	send_stanza(j);
+}
+
+static void encrypt_and_record(struct send_job *j)
+{
+	if (wa_dbpool_submit(j->s->e->db, j->row, encrypt_run, encrypt_done, j) != 0)
+		fail(j, 503, "The engine is busy; try again", "engine_busy");
+}
+
+/* ---- 3: bundles ---- */
+
+static void keys_done(void *ctx, const struct wa_node *reply, int err)
+{
+	struct send_job *j = ctx;
+	const struct wa_node *list = reply ? wa_node_child(reply, "list") : NULL, *u = NULL;
+
+	if (err || !list || !wa_node_attr_is(reply, "type", "result")) {
+		fail(j, 503, "WhatsApp did not give the recipient's keys", "session_not_ready");
+		return;
+	}
+	while ((u = wa_node_next(list, "user", u)) != NULL) {
+		struct wa_jid uj;
+
+		if (wa_node_attr_jid(u, "jid", &uj) != 0)
+			continue;
+		for (size_t i = 0; i < j->ndev; i++)
+			if (!j->devs[i].has_session && wa_jid_equal(&j->devs[i].jid, &uj) &&
+			    wa_sig_bundle_from_node(u, &j->devs[i].bundle) == 0)
+				j->devs[i].has_bundle = 1;
+	}
+	encrypt_and_record(j);
+}
+
+/* ---- 2: which sessions exist ---- */
+
+static int sessions_run(struct wa_db *db, void *arg)
+{
+	struct send_job *j = arg;
+	wa_sigstore *st;
+	wa_sig *sig;
+	int rc = wa_creds_open_sig(db, j->row, &st, &sig);
+
+	if (rc != 0)
+		return rc;
+	for (size_t i = 0; i < j->ndev; i++) {
+		wa_sig_addr addr;
+
+		j->devs[i].has_session = wa_sig_addr_from_wajid(&j->devs[i].jid, &addr) == 0 &&
+					 wa_sig_has_session(sig, &addr) == 1;
+	}
+	wa_creds_close_sig(st, sig);
+	return 0;
+}
+
+static void sessions_done(void *arg, int rc)
+{
+	struct send_job *j = arg;
+	struct wa_node *iq, *key;
+	int need = 0;
+
+	if (rc != 0 || j->s->gone || j->s->phase != PH_READY) {
+		fail(j, 503, "Session not connected or ready", "session_not_ready");
+		return;
+	}
+	iq = wa_node_new_attrs("iq", "type", "get", "xmlns", "encrypt", "to", "s.whatsapp.net", NULL);
+	key = iq ? wa_node_add_new(iq, "key") : NULL;
+	for (size_t i = 0; key && i < j->ndev; i++) {
+		struct wa_node *u;
+
+		if (j->devs[i].has_session)
+			continue;
+		need++;
+		if (!(u = wa_node_add_new(key, "user")) || wa_node_set_attr_jid(u, "jid", &j->devs[i].jid) != 0 ||
+		    wa_node_set_attr(u, "reason", "identity") != 0)
+			key = NULL;
+	}
+	if (!key) {
+		wa_node_free(iq);
+		fail(j, 500, "Out of memory", NULL);
+		return;
+	}
+	if (need == 0) {
+		wa_node_free(iq);
+		encrypt_and_record(j);
+		return;
+	}
+	rc = sess_iq_ctx(j->s, iq, SEND_IQ_MS, keys_done, j);
+	wa_node_free(iq);
+	if (rc != 0)
+		fail(j, 503, "Session not connected or ready", "session_not_ready");
+}
+
+/* ---- 1: devices ---- */
+
+static void add_devices(struct send_job *j, const struct wa_node *user, const struct wa_jid *uj, int own)
+{
+	const struct wa_node *dl = wa_node_path(user, "devices", "device-list", NULL), *d = NULL;
+
+	while (dl && (d = wa_node_next(dl, "device", d)) != NULL && j->ndev < SEND_MAX_DEVS) {
+		unsigned long long id;
+		struct send_dev *sd;
+
+		if (wa_node_attr_uint(d, "id", &id) != 0 || id > 0xFFFF)
+			continue;
+		if (id != 0 && !wa_node_attr(d, "key-index"))
+			continue; /* §6.3: unsigned companions are skipped */
+		if (wa_node_attr_is(d, "is_hosted", "true"))
+			continue;
+		if (own && id == j->me_device)
+			continue; /* not to ourselves */
+		sd = &j->devs[j->ndev];
+		if (wa_jid_make_ad(&sd->jid, uj->user, (uint16_t)id, uj->server) != 0)
+			continue;
+		sd->own = own;
+		j->ndev++;
+	}
+}
+
+static void devices_done(void *ctx, const struct wa_node *reply, int err)
+{
+	struct send_job *j = ctx;
+	const struct wa_node *list = reply ? wa_node_path(reply, "usync", "list", NULL) : NULL, *u = NULL;
+	int peer_seen = 0;
+
+	if (err || !list) {
+		fail(j, 503, "WhatsApp did not list the recipient's devices", "session_not_ready");
+		return;
+	}
+	while ((u = wa_node_next(list, "user", u)) != NULL) {
+		struct wa_jid uj;
+		int own;
+
+		if (wa_node_attr_jid(u, "jid", &uj) != 0)
+			continue;
+		wa_jid_to_non_ad(&uj);
+		own = wa_jid_is_pn(&uj) && strcmp(uj.user, j->me_user) == 0;
+		if (!own)
+			peer_seen = 1;
+		add_devices(j, u, &uj, own);
+	}
+	if (!peer_seen || j->ndev == 0) {
+		fail(j, 404, "The recipient is not on WhatsApp", "not_found");
+		return;
+	}
+	if (wa_dbpool_submit(j->s->e->db, j->row, sessions_run, sessions_done, j) != 0)
+		fail(j, 503, "The engine is busy; try again", "engine_busy");
+}
+
+static struct wa_node *usync_devices_iq(const char *sid, const char *peer, const char *own)
+{
+	struct wa_node *iq = wa_node_new_attrs("iq", "type", "get", "xmlns", "usync", "to", "s.whatsapp.net", NULL);
+	struct wa_node *us = iq ? wa_node_new_attrs("usync", "sid", sid, "mode", "query", "context", "message",
+						    "last", "true", "index", "0", NULL) : NULL;
+	struct wa_node *q, *list, *u1, *u2, *dv;
+
+	if (!us || wa_node_add_child(iq, us) != 0) {
+		wa_node_free(us);
+		wa_node_free(iq);
+		return NULL;
+	}
+	q = wa_node_add_new(us, "query");
+	dv = q ? wa_node_add_new(q, "devices") : NULL;
+	list = wa_node_add_new(us, "list");
+	u1 = list ? wa_node_add_new(list, "user") : NULL;
+	u2 = list ? wa_node_add_new(list, "user") : NULL;
+	if (!dv || wa_node_set_attr(dv, "version", "2") != 0 || !u1 || !u2 || wa_node_set_attr(u1, "jid", peer) != 0 ||
+	    wa_node_set_attr(u2, "jid", own) != 0) {
+		wa_node_free(iq);
+		return NULL;
+	}
+	return iq;
+}
+
+void wa_session_send(struct wa_session *s, struct wa_cmd *cmd)
+{
+	const char *jid = json_string_value(json_object_get(cmd->args, "jid"));
+	json_t *msg = json_object_get(cmd->args, "message");
+	const char *text = json_string_value(json_object_get(msg, "text"));
+	struct send_job *j;
+	struct wa_jid pj;
+	struct wa_node *iq;
+	char own[WA_JID_STR_MAX], sid[32];
+	int rc;
+
+	if (!jid || wa_jid_parse(jid, &pj, NULL) != 0) {
+		wa_cmd_reply_error(cmd, 400, "'jid' must be a WhatsApp JID", "invalid_jid");
+		return;
+	}
+	if (!wa_jid_is_pn(&pj)) {
+		wa_cmd_reply_error(cmd, 501, "Sending to groups, broadcasts and LIDs is not supported by this engine yet",
+				   "not_implemented");
+		return;
+	}
+	if (!text || !json_is_object(msg) || json_object_size(msg) != 1) {
+		wa_cmd_reply_error(cmd, 501, "Only text messages ({\"message\": {\"text\": ...}}) are supported by this "
+				   "engine yet", "not_implemented");
+		return;
+	}
+	if (!*text || strlen(text) > SEND_TEXT_MAX) {
+		wa_cmd_reply_error(cmd, 400, "'message.text' must be 1 to 65536 bytes", "validation_error");
+		return;
+	}
+	j = calloc(1, sizeof *j);
+	if (!j || !(j->text = strdup(text))) {
+		free(j);
+		wa_cmd_reply_error(cmd, 500, "Out of memory", NULL);
+		return;
+	}
+	j->s = s;
+	j->cmd = cmd;
+	j->row = s->row_id;
+	j->t = (int64_t)time(NULL);
+	snprintf(j->slug, sizeof j->slug, "%s", s->id);
+	snprintf(j->me_user, sizeof j->me_user, "%s", s->cr->phone);
+	j->me_device = s->cr->device;
+	memcpy(j->account, s->cr->account, s->cr->account_len);
+	j->account_len = s->cr->account_len;
+	wa_jid_to_non_ad(&pj);
+	wa_jid_format(&pj, j->peer, sizeof j->peer);
+	snprintf(own, sizeof own, "%s@s.whatsapp.net", j->me_user);
+	wa_msgid_generate(j->id, j->me_user, (time_t)j->t);
+	sess_ref(s);
+	wa_iqs_next_id(&s->iqs, sid, sizeof sid);
+	iq = usync_devices_iq(sid, j->peer, own);
+	rc = iq ? sess_iq_ctx(s, iq, SEND_IQ_MS, devices_done, j) : WA_ENOMEM;
+	wa_node_free(iq);
+	if (rc != 0)
+		fail(j, 503, "Session not connected or ready", "session_not_ready");
+}

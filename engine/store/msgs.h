@@ -1,0 +1,39 @@
+/* engine/store/msgs: messages, their chats and senders, as the engine
+ * stores them (the messages, chats and contacts tables of
+ * db/migrations/0001_core.sql) together with the event they produce.
+ *
+ * One call stores one message: the row (unique on session + message id),
+ * the chat's last-message time and unread count, the sender's push name,
+ * and the event in events_outbox. It runs inside the caller's transaction
+ * (the caller commits, so the Signal state that decrypted the message, the
+ * message and its event land together or not at all: the durability rule).
+ *
+ * Threading: blocking database work, dbpool threads only. Errors: 0, or
+ * WA_ECONFLICT when the message is already stored (nothing written), or
+ * WA_ESTORAGE / WA_ENOMEM. */
+#ifndef WA_STORE_MSGS_H
+#define WA_STORE_MSGS_H
+
+#include <stdint.h>
+
+struct wa_db;
+
+struct wa_msg_row {
+	const char *chat;        /* remote_jid: the chat (user or group JID, no device) */
+	const char *id;          /* the WhatsApp message id */
+	int from_me;
+	const char *sender;      /* sender_jid (user JID, no device); NULL = none */
+	const char *push_name;   /* the sender's push name (notify); NULL = none */
+	const char *type;        /* TEXT, IMAGE, ... */
+	const char *content;     /* text; NULL = none */
+	const char *quoted_id;   /* the message replied to; NULL = none */
+	const char *status;      /* PENDING, SENT, DELIVERED, ... */
+	int64_t t;               /* unix seconds */
+	const char *event;       /* event name for the outbox, e.g. "message.received"; NULL = none */
+	const char *payload;     /* its JSON data */
+};
+
+/* Store m (see above); *outbox_id gets the event's row id (0 without one). */
+int wa_msgs_store(struct wa_db *db, uint64_t session_row, const struct wa_msg_row *m, uint64_t *outbox_id);
+
+#endif

@@ -1,0 +1,153 @@
+"""Incoming 1:1 text through the real engine: a simulated phone writes to
+the account a session is paired with; the engine decrypts, stores and
+publishes it, and only then answers (the phone sees it delivered). An
+engine killed while messages arrive loses none and stores none twice."""
+import time
+
+from conftest import sql
+from walib import pair_by_qr, wait_for
+
+
+def stored(stack_config, slug, chat):
+    out = sql(stack_config, "SELECT m.message_id, m.content, IFNULL(m.push_name, ''), m.from_me, m.type "
+              "FROM messages m JOIN wa_sessions s ON s.id = m.wa_session_id "
+              "WHERE s.session_id = '%s' AND m.remote_jid = '%s' ORDER BY m.id" % (slug, chat))
+    return [line.split("\t") for line in out.splitlines() if line]
+
+
+def received_events(stack_config, slug):
+    out = sql(stack_config, "SELECT JSON_VALUE(o.payload, '$.id') FROM events_outbox o JOIN wa_sessions s "
+              "ON s.id = o.wa_session_id WHERE s.session_id = '%s' AND o.event = 'message.received' "
+              "ORDER BY o.id" % slug)
+    return [line for line in out.splitlines() if line]
+
+
+def outbox_status(phone_sim, number, msg_id):
+    r = phone_sim.get("/admin/phones/%s/outbox" % number)
+    assert r.status_code == 200, r.text
+    for m in r.json()["messages"]:
+        if m["id"] == msg_id:
+            return m["status"]
+    return None
+
+
+def test_a_text_from_a_phone_is_stored_published_and_answered(admin, make_session, phone_sim, stack_config):
+    slug = make_session(admin)["sessionId"]
+    alice = phone_sim.phone("Alice")
+    bob = phone_sim.phone("Bob")
+    pair_by_qr(admin, phone_sim, slug, alice)
+    chat = bob + "@s.whatsapp.net"
+
+    r = phone_sim.post("/admin/phones/%s/send" % bob, {"to": alice, "text": "hello gateway"})
+    assert r.status_code == 200, r.text
+    first = r.json()["id"]
+    rows = wait_for(lambda: stored(stack_config, slug, chat), what="the message in the database")
+    assert rows == [[first, "hello gateway", "Bob", "0", "TEXT"]], rows
+    assert received_events(stack_config, slug) == [first]
+    # answered only now: the phone's copy turns delivered
+    wait_for(lambda: outbox_status(phone_sim, bob, first) in ("delivered", "read"),
+             what="the phone to see it delivered")
+
+    # the API shows it, in the chat list and the history
+    chats = admin.get("/api/chat/%s" % slug).json()
+    c = [x for x in chats if x["jid"] == chat]
+    assert c and c[0]["unreadCount"] == 1 and c[0]["lastMessage"]["keyId"] == first, chats
+    hist = admin.get("/api/chat/%s/%s" % (slug, chat)).json()
+    assert [(m["keyId"], m["content"], m["fromMe"], m["pushName"]) for m in hist] == \
+        [(first, "hello gateway", False, "Bob")], hist
+
+    # a reply quoting it (extendedTextMessage) keeps the quoted id
+    r = phone_sim.post("/admin/phones/%s/send" % bob, {"to": alice, "text": "and again", "quotedId": first})
+    assert r.status_code == 200, r.text
+    second = r.json()["id"]
+    wait_for(lambda: len(stored(stack_config, slug, chat)) == 2, what="the reply")
+    q = sql(stack_config, "SELECT quoted_id FROM messages m JOIN wa_sessions s ON s.id = m.wa_session_id "
+            "WHERE s.session_id = '%s' AND m.message_id = '%s'" % (slug, second)).strip()
+    assert q == first
+
+
+def test_an_engine_crash_while_messages_arrive_loses_and_duplicates_nothing(
+        admin, make_session, phone_sim, stack_config, engine):
+    slug = make_session(admin)["sessionId"]
+    alice = phone_sim.phone("Alice")
+    bob = phone_sim.phone("Bob")
+    pair_by_qr(admin, phone_sim, slug, alice)
+    chat = bob + "@s.whatsapp.net"
+    ids = []
+    for i in range(30):
+        r = phone_sim.post("/admin/phones/%s/send" % bob, {"to": alice, "text": "n%02d" % i})
+        assert r.status_code == 200, r.text
+        ids.append(r.json()["id"])
+        if i in (8, 20):
+            engine.restart()  # SIGKILL in the middle of the stream, twice
+    time.sleep(0.5)
+    rows = wait_for(lambda: (lambda x: x if len(x) >= 30 else None)(stored(stack_config, slug, chat)),
+                    timeout=60, what="all 30 messages stored after the crash")
+    assert sorted(r[0] for r in rows) == sorted(ids), "every message once: %r" % rows
+    assert sorted(r[1] for r in rows) == ["n%02d" % i for i in range(30)]
+    assert sorted(received_events(stack_config, slug)) == sorted(ids), "one event per message"
+    wait_for(lambda: all(outbox_status(phone_sim, bob, i) in ("delivered", "read") for i in ids),
+             timeout=30, what="every message answered")
+
+
+def inbox(phone_sim, number):
+    r = phone_sim.get("/admin/phones/%s/inbox" % number)
+    assert r.status_code == 200, r.text
+    return r.json()["messages"]
+
+
+def test_a_text_sent_through_the_api_reaches_the_phone_and_our_own_phone(
+        admin, make_session, phone_sim, stack_config):
+    slug = make_session(admin)["sessionId"]
+    alice = phone_sim.phone("Alice")
+    bob = phone_sim.phone("Bob")
+    pair_by_qr(admin, phone_sim, slug, alice)
+    chat = bob + "@s.whatsapp.net"
+
+    r = admin.post("/api/messages/%s/%s/send" % (slug, chat), json={"message": {"text": "hi Bob"}})
+    assert r.status_code == 200, r.text
+    b = r.json()
+    assert b["status"] is True and b["message"] == "Message sent successfully", b
+    key = b["data"]["key"]
+    assert key["remoteJid"] == chat and key["fromMe"] is True and key["id"].startswith("3EB0"), b
+    assert b["data"]["message"] == {"conversation": "hi Bob"} and b["data"]["messageTimestamp"].isdigit(), b
+    got = wait_for(lambda: [m for m in inbox(phone_sim, bob) if m["id"] == key["id"]], what="Bob's phone to get it")
+    assert got[0]["text"] == "hi Bob" and got[0]["fromMe"] is False, got
+    # our own phone gets the copy (deviceSentMessage), as with any companion
+    mine = wait_for(lambda: [m for m in inbox(phone_sim, alice) if m["id"] == key["id"]],
+                    what="Alice's phone to get the copy")
+    assert mine[0]["fromMe"] is True and mine[0]["chat"].startswith(bob), mine
+    # recorded before it was sent, SENT once the server acked, with its event
+    assert stored(stack_config, slug, chat) == [[key["id"], "hi Bob", "", "1", "TEXT"]]
+    st = sql(stack_config, "SELECT m.status FROM messages m JOIN wa_sessions s ON s.id = m.wa_session_id "
+             "WHERE s.session_id = '%s' AND m.message_id = '%s'" % (slug, key["id"])).strip()
+    assert st in ("SENT", "DELIVERED", "READ"), st
+    ev = sql(stack_config, "SELECT COUNT(*) FROM events_outbox o JOIN wa_sessions s ON s.id = o.wa_session_id "
+             "WHERE s.session_id = '%s' AND o.event = 'message.sent' AND JSON_VALUE(o.payload, '$.id') = '%s'"
+             % (slug, key["id"])).strip()
+    assert ev == "1"
+    # the phone's receipts raise the status: delivered, then read, each a message.status event
+    def status():
+        return sql(stack_config, "SELECT m.status FROM messages m JOIN wa_sessions s ON s.id = m.wa_session_id "
+                   "WHERE s.session_id = '%s' AND m.message_id = '%s'" % (slug, key["id"])).strip()
+    wait_for(lambda: status() == "DELIVERED", what="DELIVERED from Bob's receipt")
+    assert phone_sim.post("/admin/phones/%s/read" % bob, {"ids": [key["id"]]}).status_code == 200
+    wait_for(lambda: status() == "READ", what="READ from Bob's read receipt")
+    out = sql(stack_config, "SELECT JSON_VALUE(o.payload, '$.status') FROM events_outbox o JOIN wa_sessions s "
+              "ON s.id = o.wa_session_id WHERE s.session_id = '%s' AND o.event = 'message.status' "
+              "AND JSON_VALUE(o.payload, '$.id') = '%s' ORDER BY o.id" % (slug, key["id"]))
+    assert out.split() == ["DELIVERED", "READ"], out
+    # a second message goes over the sessions the first one built
+    r = admin.post("/api/messages/%s/%s/send" % (slug, bob), json={"message": {"text": "again"}})
+    assert r.status_code == 200, r.text
+    wait_for(lambda: [m for m in inbox(phone_sim, bob) if m.get("text") == "again"], what="the second message")
+
+
+def test_sending_to_a_number_not_on_whatsapp_stores_nothing(admin, make_session, phone_sim, stack_config):
+    slug = make_session(admin)["sessionId"]
+    alice = phone_sim.phone("Alice")
+    pair_by_qr(admin, phone_sim, slug, alice)
+    r = admin.post("/api/messages/%s/19990000001@s.whatsapp.net/send" % slug, json={"message": {"text": "x"}})
+    assert r.status_code == 404, r.text
+    assert r.json()["status"] is False
+    assert stored(stack_config, slug, "19990000001@s.whatsapp.net") == []
