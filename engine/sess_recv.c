@@ -12,11 +12,13 @@
  * and an engine that can handle it then will. The completion, on the loop,
  * sends the receipt and publishes the event.
  *
- * Handled today: 1:1 text (conversation, extendedTextMessage) from other
- * accounts. Left unanswered for later modules: group and broadcast
- * messages (sender keys), our own devices' messages (history sync, app
- * state keys), other content kinds, and stanzas that fail to decrypt (a
- * retry receipt, §8.4, is not sent yet). */
+ * Handled today: text (conversation, extendedTextMessage) in 1:1 chats and
+ * groups (sender keys taken from the SKDM that comes with them), from other
+ * accounts (message.received) and from our own other devices, the phone
+ * included (deviceSentMessage; message.sent). Left unanswered for later
+ * modules: broadcasts, statuses and newsletters, our own devices' peer
+ * messages (history sync, app-state keys), other content kinds, and
+ * stanzas that fail to decrypt (a retry receipt, §8.4, is not sent yet). */
 #include "engine/dbpool.h"
 #include "engine/engine.h"
 #include "engine/events.h"
@@ -40,7 +42,10 @@ enum recv_outcome {
 	RECV_STORED = 1,   /* committed: receipt + event */
 	RECV_KNOWN,        /* stored before (a redelivery): receipt only */
 	RECV_LATER,        /* not handled now: no answer, the server keeps it */
+	RECV_UNDECRYPTABLE, /* ask the sender again (retry receipt, §8.4) */
 };
+
+#define RECV_RETRY_MAX 5    /* BL's maxMsgRetryCount */
 
 struct recv_job {
 	struct wa_session *s;
@@ -53,6 +58,7 @@ struct recv_job {
 	enum recv_outcome outcome;
 	const char *why;           /* RECV_LATER: for the log */
 	char *payload;             /* the event's data (RECV_STORED) */
+	int from_me;               /* sent by one of our own devices */
 	uint64_t outbox_id;
 	uint64_t ts_ms;
 };
@@ -127,96 +133,174 @@ static char *event_payload(const struct recv_job *j, const struct wa_msg_row *m)
 	return out;
 }
 
-/* Decrypt every <enc> of the stanza from addr; *msg gets the first
- * Message that parses. WA_SIG_DUPLICATE when every enc was one we had
+/* Who sent the stanza and where it belongs (§8.2). */
+struct route {
+	struct wa_jid sender_dev;       /* the sending device (Signal address) */
+	char chat[WA_JID_STR_MAX];      /* remote_jid */
+	char sender[WA_JID_STR_MAX];    /* the sender's user JID */
+	char group[WA_JID_STR_MAX];     /* the group (sender keys), "" for 1:1 */
+	int from_me;                    /* one of our own other devices */
+};
+
+/* pt (padded) as a Message; NULL when it does not parse. Frees pt. */
+static WaE2E__Message *parse_plain(uint8_t *pt, size_t ptlen, const char **why)
+{
+	WaE2E__Message *m = NULL;
+	size_t plen = 0;
+
+	if (wa_sig_unpad(pt, ptlen, &plen) != 0)
+		*why = "bad padding";
+	else if (!(m = (WaE2E__Message *)wa_pb_unpack(&wa_e2_e__message__descriptor, pt, plen, WA_PB_MAX_DEPTH)))
+		*why = "the message does not parse";
+	wa_sig_buf_free(pt, ptlen);
+	return m;
+}
+
+/* A Message that carries content to store, unwrapped from our own devices'
+ * deviceSentMessage (its destination is the chat). */
+static const WaE2E__Message *content_msg(const WaE2E__Message *m, const char **dest)
+{
+	*dest = NULL;
+	if (m && m->devicesentmessage && m->devicesentmessage->message) {
+		*dest = m->devicesentmessage->destinationjid;
+		return m->devicesentmessage->message;
+	}
+	return m;
+}
+
+/* Decrypt every <enc> of the stanza in order (§8.2 steps 2-5): pkmsg / msg
+ * from the sender's 1:1 session, whose Message may carry the sender key of
+ * a group (taken in), and skmsg with that sender key. *msg gets the first
+ * Message with content to store. WA_SIG_DUPLICATE when every enc was
  * decrypted before. */
-static int decrypt_all(wa_sig *sig, const wa_sig_addr *addr, const struct wa_node *n, WaE2E__Message **msg,
+static int decrypt_all(wa_sig *sig, const struct route *rt, const struct wa_node *n, WaE2E__Message **msg,
 		       const char **why)
 {
 	const struct wa_node *enc = NULL;
+	wa_sig_addr addr;
 	int dup = 0, tried = 0;
 
 	*msg = NULL;
+	if (wa_sig_addr_from_wajid(&rt->sender_dev, &addr) != 0) {
+		*why = "no Signal address for the sender";
+		return WA_SIG_INVALID;
+	}
 	while ((enc = wa_node_next(n, "enc", enc)) != NULL) {
 		enum wa_sig_msg_type type;
 		const uint8_t *ct;
 		uint8_t *pt = NULL;
-		size_t len = 0, ptlen = 0, plen = 0;
+		size_t len = 0, ptlen = 0;
+		WaE2E__Message *m;
+		struct content c;
+		const char *dest;
 		int rc;
 
 		if (!wa_node_attr_is(enc, "v", "2") || wa_sig_msg_type_parse(wa_node_attr(enc, "type"), &type) != 0)
 			continue;
-		if (type == WA_SIG_SKMSG) {
-			*why = "sender-key (group) message";
-			return WA_SIG_NO_SESSION;
-		}
 		ct = wa_node_content(enc, &len);
 		if (!ct || !len) {
 			*why = "empty enc";
 			return WA_SIG_INVALID;
 		}
 		tried++;
-		rc = wa_sig_decrypt(sig, addr, type, ct, len, &pt, &ptlen);
+		if (type == WA_SIG_SKMSG)
+			rc = rt->group[0] ? wa_sig_group_decrypt(sig, rt->group, &addr, ct, len, &pt, &ptlen) :
+			     WA_SIG_INVALID;
+		else
+			rc = wa_sig_decrypt(sig, &addr, type, ct, len, &pt, &ptlen);
 		if (rc == WA_SIG_DUPLICATE) {
 			dup++;
 			continue;
 		}
 		if (rc != WA_SIG_OK) {
-			*why = wa_sig_strerror(rc);
+			*why = type == WA_SIG_SKMSG && rc == WA_SIG_NO_SESSION ? "no sender key for the group message" :
+			       wa_sig_strerror(rc);
 			return rc;
 		}
-		if (wa_sig_unpad(pt, ptlen, &plen) != 0) {
-			wa_sig_buf_free(pt, ptlen);
-			*why = "bad padding";
+		if (!(m = parse_plain(pt, ptlen, why)))
 			return WA_SIG_INVALID;
+		if (rt->group[0] && m->senderkeydistributionmessage &&
+		    m->senderkeydistributionmessage->has_axolotlsenderkeydistributionmessage) {
+			const ProtobufCBinaryData *k = &m->senderkeydistributionmessage->axolotlsenderkeydistributionmessage;
+
+			rc = wa_sig_group_process_skdm(sig, rt->group, &addr, k->data, k->len);
+			if (rc != WA_SIG_OK) {
+				wa_e2_e__message__free_unpacked(m, NULL);
+				*why = "a sender key that does not load";
+				return rc == WA_SIG_STORE ? rc : WA_SIG_INVALID;
+			}
 		}
-		if (!*msg)
-			*msg = (WaE2E__Message *)wa_pb_unpack(&wa_e2_e__message__descriptor, pt, plen, WA_PB_MAX_DEPTH);
-		wa_sig_buf_free(pt, ptlen);
-		if (!*msg) {
-			*why = "the message does not parse";
-			return WA_SIG_INVALID;
-		}
+		if (!*msg && content_of(content_msg(m, &dest), &c, 0) == 0)
+			*msg = m;
+		else if (!*msg && type == WA_SIG_SKMSG)
+			*msg = m; /* the group's content, of a kind not stored yet */
+		else
+			wa_e2_e__message__free_unpacked(m, NULL);
 	}
 	if (tried && dup == tried)
 		return WA_SIG_DUPLICATE;
-	if (!*msg) {
+	if (!tried) {
 		*why = "no enc this client understands";
 		return WA_SIG_INVALID;
 	}
 	return WA_SIG_OK;
 }
 
-/* Whose message and which chat (§8.2), for the kinds handled here: a 1:1
- * message from another account. 0, or -1 (with *why) for anything else. */
-static int route(const struct recv_job *j, struct wa_jid *sender_dev, char chat[WA_JID_STR_MAX],
-		 const char **why)
+static int format_user(const struct wa_jid *j, char out[WA_JID_STR_MAX])
 {
-	struct wa_jid from, user;
+	struct wa_jid u = *j;
 
+	wa_jid_to_non_ad(&u);
+	return wa_jid_format(&u, out, WA_JID_STR_MAX) < 0 ? -1 : 0;
+}
+
+/* Whose message and which chat (§8.2): 1:1 from another account, a group
+ * message (sender: participant), or a message of our own other devices
+ * (chat: recipient, or the deviceSentMessage destination found later).
+ * 0, or -1 (with *why) for what is not handled here. */
+static int route(const struct recv_job *j, struct route *rt, const char **why)
+{
+	struct wa_jid from, part, rcpt;
+
+	memset(rt, 0, sizeof *rt);
 	if (wa_node_attr_jid(j->n, "from", &from) != 0) {
 		*why = "no sender";
 		return -1;
 	}
-	if (wa_jid_is_group(&from) || wa_jid_is_broadcast(&from) || wa_jid_is_newsletter(&from)) {
-		*why = "group, broadcast or newsletter message";
+	if (wa_jid_is_broadcast(&from) || wa_jid_is_newsletter(&from)) {
+		*why = "broadcast, status or newsletter message";
 		return -1;
 	}
-	if (!wa_jid_is_user(&from)) {
+	if (wa_jid_is_group(&from)) {
+		if (wa_node_attr_jid(j->n, "participant", &part) != 0 || !wa_jid_is_user(&part)) {
+			*why = "group message without a participant";
+			return -1;
+		}
+		rt->sender_dev = part;
+		if (wa_jid_format(&from, rt->chat, sizeof rt->chat) < 0 || format_user(&part, rt->sender) != 0)
+			return *why = "JID too long", -1;
+		memcpy(rt->group, rt->chat, sizeof rt->group);
+	} else if (wa_jid_is_user(&from)) {
+		rt->sender_dev = from;
+		if (format_user(&from, rt->sender) != 0 || format_user(&from, rt->chat) != 0)
+			return *why = "JID too long", -1;
+	} else {
 		*why = "sender is not a user";
 		return -1;
 	}
-	if ((wa_jid_is_pn(&from) && strcmp(from.user, j->me_user) == 0) ||
-	    (wa_jid_is_lid(&from) && j->me_lid_user[0] && strcmp(from.user, j->me_lid_user) == 0)) {
-		*why = "a message of our own devices";
-		return -1;
-	}
-	*sender_dev = from;
-	user = from;
-	wa_jid_to_non_ad(&user);
-	if (wa_jid_format(&user, chat, WA_JID_STR_MAX) < 0) {
-		*why = "sender JID too long";
-		return -1;
+	rt->from_me = (wa_jid_is_pn(&rt->sender_dev) && strcmp(rt->sender_dev.user, j->me_user) == 0) ||
+		      (wa_jid_is_lid(&rt->sender_dev) && j->me_lid_user[0] &&
+		       strcmp(rt->sender_dev.user, j->me_lid_user) == 0);
+	if (rt->from_me && !rt->group[0]) {
+		/* 1:1 from our own device: the chat is the recipient (or the
+		 * destination in the content); peer messages have neither */
+		if (wa_node_attr_is(j->n, "category", "peer")) {
+			*why = "a peer message of our own devices (history, app state)";
+			return -1;
+		}
+		rt->chat[0] = '\0';
+		if (wa_node_attr_jid(j->n, "recipient", &rcpt) == 0 && format_user(&rcpt, rt->chat) != 0)
+			return *why = "JID too long", -1;
 	}
 	return 0;
 }
@@ -225,24 +309,20 @@ static int route(const struct recv_job *j, struct wa_jid *sender_dev, char chat[
 static int recv_txn(struct wa_db *db, void *arg)
 {
 	struct recv_job *j = arg;
-	struct wa_jid dev;
-	char chat[WA_JID_STR_MAX];
-	wa_sig_addr addr;
+	struct route rt;
 	wa_sigstore *st = NULL;
 	wa_sig *sig = NULL;
 	WaE2E__Message *msg = NULL;
+	const char *dest = NULL;
+	char dest_chat[WA_JID_STR_MAX];
 	struct content c;
 	struct wa_msg_row m;
 	long long t = 0;
 	int rc;
 
 	j->outcome = RECV_LATER;
-	if (route(j, &dev, chat, &j->why) != 0)
+	if (route(j, &rt, &j->why) != 0)
 		return 0;
-	if (wa_sig_addr_from_wajid(&dev, &addr) != 0) {
-		j->why = "no Signal address for the sender";
-		return 0;
-	}
 	if (wa_db_begin(db) < 0) {
 		j->why = "database unavailable";
 		return WA_ESTORAGE;
@@ -252,7 +332,7 @@ static int recv_txn(struct wa_db *db, void *arg)
 		j->why = "cannot open the Signal store";
 		goto rollback;
 	}
-	rc = decrypt_all(sig, &addr, j->n, &msg, &j->why);
+	rc = decrypt_all(sig, &rt, j->n, &msg, &j->why);
 	wa_creds_close_sig(st, sig);
 	if (rc == WA_SIG_DUPLICATE) {
 		/* decrypted and committed before, not answered (a crash, a
@@ -263,30 +343,50 @@ static int recv_txn(struct wa_db *db, void *arg)
 			wa_warn("session %s: message %s was decrypted before but is not stored; answering it anyway",
 				j->slug, wa_node_attr_or(j->n, "id", ""));
 		j->outcome = RECV_KNOWN;
+		j->from_me = rt.from_me;
 		return 0;
 	}
 	if (rc != WA_SIG_OK) {
+		/* the sender can fix these by sending again over a new session */
+		if (rc == WA_SIG_INVALID || rc == WA_SIG_NO_SESSION || rc == WA_SIG_NO_PREKEY)
+			j->outcome = RECV_UNDECRYPTABLE;
 		rc = rc == WA_SIG_STORE ? WA_ESTORAGE : 0;
 		goto rollback;
 	}
-	if (content_of(msg, &c, 0) != 0) {
+	if (content_of(content_msg(msg, &dest), &c, 0) != 0) {
 		j->why = "a content kind not stored yet";
+		rc = 0;
+		goto rollback;
+	}
+	if (rt.from_me && dest && !rt.group[0]) {
+		struct wa_jid dj;
+
+		if (wa_jid_parse(dest, &dj, NULL) != 0 || format_user(&dj, dest_chat) != 0) {
+			j->why = "a bad destination in our own device's message";
+			rc = 0;
+			goto rollback;
+		}
+		memcpy(rt.chat, dest_chat, sizeof rt.chat);
+	}
+	if (!rt.chat[0]) {
+		j->why = "a message of our own devices without a chat";
 		rc = 0;
 		goto rollback;
 	}
 	wa_node_attr_int(j->n, "t", &t);
 	memset(&m, 0, sizeof m);
-	m.chat = chat;
+	m.chat = rt.chat;
 	m.id = wa_node_attr_or(j->n, "id", "");
-	m.from_me = 0;
-	m.sender = chat;
+	m.from_me = rt.from_me;
+	m.sender = rt.sender;
 	m.push_name = wa_node_attr(j->n, "notify");
 	m.type = c.type;
 	m.content = c.text;
 	m.quoted_id = c.quoted_id && *c.quoted_id ? c.quoted_id : NULL;
-	m.status = "DELIVERED";
+	m.status = rt.from_me ? "SENT" : "DELIVERED";
 	m.t = t > 0 ? t : (long long)time(NULL);
-	m.event = "message.received";
+	m.event = rt.from_me ? "message.sent" : "message.received";
+	j->from_me = rt.from_me;
 	j->payload = event_payload(j, &m);
 	if (!j->payload || !*m.id) {
 		j->why = !*m.id ? "no message id" : "out of memory";
@@ -332,15 +432,66 @@ static int recv_run(struct wa_db *db, void *arg)
 	return wa_dbjob_retry(db, recv_txn, arg);
 }
 
-/* The delivery receipt for the stanza (§8.3). */
-static void send_receipt(struct wa_session *s, const struct wa_node *n)
+/* The delivery receipt for the stanza (§8.3); type "sender" for what our
+ * own devices sent. */
+static void send_receipt(struct wa_session *s, const struct wa_node *n, int from_me)
 {
 	struct wa_node *r = wa_node_new_attrs("receipt", "id", wa_node_attr(n, "id"), "to", wa_node_attr(n, "from"),
 					      "participant", wa_node_attr(n, "participant"), "recipient",
-					      wa_node_attr(n, "recipient"), NULL);
+					      wa_node_attr(n, "recipient"), "type", from_me ? "sender" : NULL, NULL);
 
 	if (r)
 		(void)sess_send(s, r);
+	wa_node_free(r);
+}
+
+/* How many times the stanza (id, from) was asked for again; the count of
+ * this request (1..), from a small per-session ring. */
+static unsigned retry_count(struct wa_session *s, const struct wa_node *n)
+{
+	const char *id = wa_node_attr_or(n, "id", ""), *from = wa_node_attr_or(n, "from", "");
+	struct sess_retry *r;
+
+	for (size_t i = 0; i < SESS_RETRIES; i++) {
+		r = &s->retries[i];
+		if (r->count && strcmp(r->id, id) == 0 && strcmp(r->from, from) == 0)
+			return ++r->count;
+	}
+	r = &s->retries[s->retry_next++ % SESS_RETRIES];
+	snprintf(r->id, sizeof r->id, "%s", id);
+	snprintf(r->from, sizeof r->from, "%s", from);
+	r->count = 1;
+	return 1;
+}
+
+/* A retry receipt (§8.4, without <keys>: the sender builds a new session
+ * from a fetched bundle from the second request on). After RECV_RETRY_MAX
+ * requests the stanza is acked and given up. */
+static void ask_again(struct wa_session *s, const struct wa_node *n)
+{
+	unsigned count = retry_count(s, n);
+	struct wa_node *r, *rt, *reg;
+	uint8_t be[4];
+
+	if (count > RECV_RETRY_MAX) {
+		wa_warn("session %s: message %s from %s still does not decrypt after %u requests: given up", s->id,
+			wa_node_attr_or(n, "id", "?"), wa_node_attr_or(n, "from", "?"), RECV_RETRY_MAX);
+		sess_ack(s, n);
+		return;
+	}
+	r = wa_node_new_attrs("receipt", "id", wa_node_attr(n, "id"), "to", wa_node_attr(n, "from"), "type", "retry",
+			      "participant", wa_node_attr(n, "participant"), "recipient", wa_node_attr(n, "recipient"),
+			      NULL);
+	rt = r ? wa_node_add_new(r, "retry") : NULL;
+	reg = r ? wa_node_add_new(r, "registration") : NULL;
+	wa_sig_put_be32(be, s->cr ? s->cr->registration_id : 0);
+	if (rt && reg && wa_node_set_attr_uint(rt, "count", count) == 0 &&
+	    wa_node_set_attr(rt, "id", wa_node_attr(n, "id")) == 0 && wa_node_set_attr(rt, "t", wa_node_attr(n, "t")) == 0 &&
+	    wa_node_set_attr(rt, "v", "1") == 0 && wa_node_set_bytes(reg, be, 4) == 0) {
+		wa_info("session %s: message %s from %s does not decrypt: asking again (%u)", s->id,
+			wa_node_attr_or(n, "id", "?"), wa_node_attr_or(n, "from", "?"), count);
+		(void)sess_send(s, r);
+	}
 	wa_node_free(r);
 }
 
@@ -361,16 +512,21 @@ static void recv_done(void *arg, int rc)
 
 		wa_debug("session %s: message %s stored", s->id, id);
 		if (data)
-			wa_events_publish(s->e->events, s->id, "message.received", data, j->outbox_id, j->ts_ms);
+			wa_events_publish(s->e->events, s->id, j->from_me ? "message.sent" : "message.received", data,
+					  j->outbox_id, j->ts_ms);
 		json_decref(data);
 		if (s->phase == PH_READY)
-			send_receipt(s, j->n);
+			send_receipt(s, j->n, j->from_me);
 		break;
 	}
 	case RECV_KNOWN:
 		wa_debug("session %s: message %s was stored before: receipt only", s->id, id);
 		if (s->phase == PH_READY)
-			send_receipt(s, j->n);
+			send_receipt(s, j->n, j->from_me);
+		break;
+	case RECV_UNDECRYPTABLE:
+		if (s->phase == PH_READY)
+			ask_again(s, j->n);
 		break;
 	case RECV_LATER:
 		if (rc != 0)

@@ -1,12 +1,16 @@
-/* sess_send: sending a 1:1 text message (docs/protocol.md §6, §7), recorded
+/* sess_send: sending a text message to a chat or a group (docs/protocol.md §6, §7), recorded
  * before it is sent and updated from the server's ack (the durability rule).
  *
- *   1. loop: a usync device query for the peer and our own account (§6.3);
+ *   0. loop (groups): the group's participants (w:g2 query, §10.1);
+ *   1. loop: a usync device query for the peer (or every participant) and
+ *            our own account (§6.3);
  *   2. db:   which of those devices we have no Signal session with;
  *   3. loop: a key fetch for those (§5.4), when there are any;
  *   4. db:   one transaction: build the sessions from the bundles, encrypt
- *            for every device (our own get the deviceSentMessage wrapper,
- *            §7.3), store the message PENDING; commit;
+ *            for every device (1:1: our own get the deviceSentMessage
+ *            wrapper, §7.3; groups: every device gets our sender key, the
+ *            text goes once as skmsg, §7.4/§7.5), store the message
+ *            PENDING; commit;
  *   5. loop: the <message> stanza (§7.4) goes out; its <ack> is awaited;
  *   6. db:   status SENT (or FAILED with the server's error) with the
  *            message.sent event, in one transaction; then the command is
@@ -35,7 +39,8 @@
 #include <string.h>
 #include <time.h>
 
-#define SEND_MAX_DEVS 64
+#define SEND_MAX_DEVS 1024
+#define SEND_MAX_USERS 257
 #define SEND_TEXT_MAX 65536
 #define SEND_IQ_MS 20000
 #define SEND_ACK_MS 30000
@@ -57,12 +62,15 @@ struct send_job {
 	uint64_t row;
 	char slug[WA_SESSION_ID_MAX];
 	char id[WA_MSGID_LEN + 1];
-	char peer[WA_JID_STR_MAX];        /* chat: the peer's user JID */
+	char peer[WA_JID_STR_MAX];        /* chat: the peer's user JID, or the group */
+	int group;
+	uint8_t *skmsg;                   /* groups: the text under our sender key */
+	size_t skmsg_len;
 	char me_user[32];
 	uint16_t me_device;
 	char *text;
 	int64_t t;
-	struct send_dev devs[SEND_MAX_DEVS];
+	struct send_dev *devs;            /* SEND_MAX_DEVS */
 	size_t ndev;
 	uint8_t account[WA_CREDS_ACCOUNT_MAX];
 	size_t account_len;
@@ -80,6 +88,8 @@ static void job_free(struct send_job *j)
 {
 	for (size_t i = 0; i < j->ndev; i++)
 		free(j->devs[i].ct);
+	free(j->skmsg);
+	free(j->devs);
 	free(j->text);
 	free(j->payload);
 	explicit_bzero(j->account, sizeof j->account);
@@ -246,6 +256,13 @@ static void send_stanza(struct send_job *j)
 		}
 		any_pkmsg |= j->devs[i].pkmsg;
 	}
+	if (parts && j->group) {
+		struct wa_node *enc = wa_node_add_new(m, "enc");
+
+		if (!enc || wa_node_set_attr(enc, "v", "2") != 0 || wa_node_set_attr(enc, "type", "skmsg") != 0 ||
+		    wa_node_set_bytes(enc, j->skmsg, j->skmsg_len) != 0)
+			parts = NULL;
+	}
 	if (parts && any_pkmsg) {
 		struct wa_node *di = wa_node_add_new(m, "device-identity");
 
@@ -270,18 +287,32 @@ static void send_stanza(struct send_job *j)
 
 /* ---- 4: encrypt and record ---- */
 
-/* The plaintext for the peer (own = 0) or our own devices (own = 1). */
-static int plaintext(const struct send_job *j, int own, uint8_t **out, size_t *outlen)
+enum plain_kind { PLAIN_TEXT, PLAIN_OWN, PLAIN_SKDM };
+
+/* The padded plaintext: the text (PLAIN_TEXT), the text wrapped for our
+ * own devices (PLAIN_OWN, 1:1), or our sender key for the group
+ * (PLAIN_SKDM, skdm/skdm_len). */
+static int plaintext(const struct send_job *j, enum plain_kind kind, const uint8_t *skdm, size_t skdm_len,
+		     uint8_t **out, size_t *outlen)
 {
 	WaE2E__Message msg = WA_E2_E__MESSAGE__INIT, wrap = WA_E2_E__MESSAGE__INIT;
 	WaE2E__DeviceSentMessage dsm = WA_E2_E__DEVICE_SENT_MESSAGE__INIT;
+	WaE2E__SenderKeyDistributionMessage sk = WA_E2_E__SENDER_KEY_DISTRIBUTION_MESSAGE__INIT;
 	const WaE2E__Message *top = &msg;
 	uint8_t *raw;
 	size_t len;
 	int rc;
 
-	msg.conversation = j->text;
-	if (own) {
+	if (kind == PLAIN_SKDM) {
+		sk.groupid = (char *)j->peer;
+		sk.has_axolotlsenderkeydistributionmessage = 1;
+		sk.axolotlsenderkeydistributionmessage.data = (uint8_t *)skdm;
+		sk.axolotlsenderkeydistributionmessage.len = skdm_len;
+		msg.senderkeydistributionmessage = &sk;
+	} else {
+		msg.conversation = j->text;
+	}
+	if (kind == PLAIN_OWN) {
 		dsm.destinationjid = (char *)j->peer;
 		dsm.message = &msg;
 		wrap.devicesentmessage = &dsm;
@@ -331,8 +362,37 @@ static int encrypt_txn(struct wa_db *db, void *arg)
 		return WA_ESTORAGE;
 	if ((rc = wa_creds_open_sig(db, j->row, &st, &sig)) != 0)
 		goto rollback;
-	if ((rc = plaintext(j, 0, &pt[0], &ptlen[0])) != 0 || (rc = plaintext(j, 1, &pt[1], &ptlen[1])) != 0)
+	if (j->group) {
+		/* every device gets our sender key (as WM does); the text goes once */
+		uint8_t *skdm = NULL, *gpt = NULL;
+		size_t skdm_len = 0, gptlen = 0;
+		wa_sig_addr self;
+		char selfjid[WA_JID_STR_MAX];
+
+		snprintf(selfjid, sizeof selfjid, "%s:%u@s.whatsapp.net", j->me_user, j->me_device);
+		if (wa_sig_addr_from_jid(selfjid, &self) != 0 ||
+		    (rc = wa_sig_group_skdm(sig, j->peer, &self, &skdm, &skdm_len)) != 0) {
+			rc = rc == WA_SIG_STORE ? WA_ESTORAGE : WA_EINTERNAL;
+			goto close;
+		}
+		rc = plaintext(j, PLAIN_SKDM, skdm, skdm_len, &pt[0], &ptlen[0]);
+		free(skdm);
+		if (rc == 0)
+			rc = plaintext(j, PLAIN_TEXT, NULL, 0, &gpt, &gptlen);
+		if (rc == 0) {
+			free(j->skmsg);
+			j->skmsg = NULL;
+			rc = wa_sig_group_encrypt(sig, j->peer, &self, gpt, gptlen, &j->skmsg, &j->skmsg_len);
+			rc = rc == 0 ? 0 : rc == WA_SIG_STORE ? WA_ESTORAGE : WA_EINTERNAL;
+		}
+		wa_sig_buf_free(gpt, gptlen);
+		if (rc != 0)
+			goto close;
+		pt[1] = NULL;
+	} else if ((rc = plaintext(j, PLAIN_TEXT, NULL, 0, &pt[0], &ptlen[0])) != 0 ||
+		   (rc = plaintext(j, PLAIN_OWN, NULL, 0, &pt[1], &ptlen[1])) != 0) {
 		goto close;
+	}
 	for (size_t i = 0; i < j->ndev; i++) {
 		struct send_dev *d = &j->devs[i];
 		enum wa_sig_msg_type type;
@@ -347,7 +407,8 @@ static int encrypt_txn(struct wa_db *db, void *arg)
 				j->peer);
 			continue;
 		}
-		rc = wa_sig_encrypt(sig, &addr, pt[d->own], ptlen[d->own], &type, &d->ct, &d->ctlen);
+		rc = wa_sig_encrypt(sig, &addr, pt[d->own && !j->group], ptlen[d->own && !j->group], &type, &d->ct,
+				    &d->ctlen);
 		if (rc == WA_SIG_STORE) {
 			rc = WA_ESTORAGE;
 			goto close;
@@ -360,7 +421,7 @@ static int encrypt_txn(struct wa_db *db, void *arg)
 		if (!d->own)
 			ok++;
 	}
-	if (ok == 0) {
+	if (ok == 0 && !j->group) {
 		rc = WA_ENOTFOUND;
 		goto close;
 	}
@@ -552,7 +613,7 @@ static void devices_done(void *ctx, const struct wa_node *reply, int err)
 			peer_seen = 1;
 		add_devices(j, u, &uj, own);
 	}
-	if (!peer_seen || j->ndev == 0) {
+	if (!j->group && (!peer_seen || j->ndev == 0)) {
 		fail(j, 404, "The recipient is not on WhatsApp", "not_found");
 		return;
 	}
@@ -560,12 +621,13 @@ static void devices_done(void *ctx, const struct wa_node *reply, int err)
 		fail(j, 503, "The engine is busy; try again", "engine_busy");
 }
 
-static struct wa_node *usync_devices_iq(const char *sid, const char *peer, const char *own)
+/* usync devices for n user JIDs (§6.1, §6.3). */
+static struct wa_node *usync_devices_iq(const char *sid, char users[][WA_JID_STR_MAX], size_t n)
 {
 	struct wa_node *iq = wa_node_new_attrs("iq", "type", "get", "xmlns", "usync", "to", "s.whatsapp.net", NULL);
 	struct wa_node *us = iq ? wa_node_new_attrs("usync", "sid", sid, "mode", "query", "context", "message",
 						    "last", "true", "index", "0", NULL) : NULL;
-	struct wa_node *q, *list, *u1, *u2, *dv;
+	struct wa_node *q, *list, *dv;
 
 	if (!us || wa_node_add_child(iq, us) != 0) {
 		wa_node_free(us);
@@ -575,14 +637,77 @@ static struct wa_node *usync_devices_iq(const char *sid, const char *peer, const
 	q = wa_node_add_new(us, "query");
 	dv = q ? wa_node_add_new(q, "devices") : NULL;
 	list = wa_node_add_new(us, "list");
-	u1 = list ? wa_node_add_new(list, "user") : NULL;
-	u2 = list ? wa_node_add_new(list, "user") : NULL;
-	if (!dv || wa_node_set_attr(dv, "version", "2") != 0 || !u1 || !u2 || wa_node_set_attr(u1, "jid", peer) != 0 ||
-	    wa_node_set_attr(u2, "jid", own) != 0) {
+	if (!dv || !list || wa_node_set_attr(dv, "version", "2") != 0) {
 		wa_node_free(iq);
 		return NULL;
 	}
+	for (size_t i = 0; i < n; i++) {
+		struct wa_node *u = wa_node_add_new(list, "user");
+
+		if (!u || wa_node_set_attr(u, "jid", users[i]) != 0) {
+			wa_node_free(iq);
+			return NULL;
+		}
+	}
 	return iq;
+}
+
+/* Step 1 for these users. 0, or a negative code (the caller fails j). */
+static int ask_devices(struct send_job *j, char users[][WA_JID_STR_MAX], size_t n)
+{
+	char sid[32];
+	struct wa_node *iq;
+	int rc;
+
+	wa_iqs_next_id(&j->s->iqs, sid, sizeof sid);
+	iq = usync_devices_iq(sid, users, n);
+	rc = iq ? sess_iq_ctx(j->s, iq, SEND_IQ_MS, devices_done, j) : WA_ENOMEM;
+	wa_node_free(iq);
+	return rc;
+}
+
+/* Step 0: the group's participants, then their devices. */
+static void group_done(void *ctx, const struct wa_node *reply, int err)
+{
+	struct send_job *j = ctx;
+	const struct wa_node *g = reply ? wa_node_child(reply, "group") : NULL, *p = NULL;
+	const struct wa_node *e = reply ? wa_node_child(reply, "error") : NULL;
+	char (*users)[WA_JID_STR_MAX];
+	size_t n = 0;
+	int own = 0;
+
+	if (err) {
+		fail(j, 503, "WhatsApp did not answer the group query", "session_not_ready");
+		return;
+	}
+	if (!g) {
+		if (e && wa_node_attr_is(e, "code", "403"))
+			fail(j, 403, "This account is not a member of the group", "forbidden");
+		else
+			fail(j, 404, "Group not found", "not_found");
+		return;
+	}
+	users = calloc(SEND_MAX_USERS, sizeof *users);
+	if (!users) {
+		fail(j, 500, "Out of memory", NULL);
+		return;
+	}
+	while ((p = wa_node_next(g, "participant", p)) != NULL && n < SEND_MAX_USERS - 1) {
+		struct wa_jid pj;
+
+		if (wa_node_attr_jid(p, "jid", &pj) != 0 || !wa_jid_is_user(&pj))
+			continue;
+		wa_jid_to_non_ad(&pj);
+		if (wa_jid_format(&pj, users[n], WA_JID_STR_MAX) < 0)
+			continue;
+		own |= wa_jid_is_pn(&pj) && strcmp(pj.user, j->me_user) == 0;
+		n++;
+	}
+	if (!own)
+		snprintf(users[n++], WA_JID_STR_MAX, "%s@s.whatsapp.net", j->me_user);
+	if (ask_devices(j, users, n) != 0)
+		fail(j, 503, "Session not connected or ready", "session_not_ready");
+	free(users);
 }
 
 void wa_session_send(struct wa_session *s, struct wa_cmd *cmd)
@@ -592,17 +717,15 @@ void wa_session_send(struct wa_session *s, struct wa_cmd *cmd)
 	const char *text = json_string_value(json_object_get(msg, "text"));
 	struct send_job *j;
 	struct wa_jid pj;
-	struct wa_node *iq;
-	char own[WA_JID_STR_MAX], sid[32];
 	int rc;
 
 	if (!jid || wa_jid_parse(jid, &pj, NULL) != 0) {
 		wa_cmd_reply_error(cmd, 400, "'jid' must be a WhatsApp JID", "invalid_jid");
 		return;
 	}
-	if (!wa_jid_is_pn(&pj)) {
-		wa_cmd_reply_error(cmd, 501, "Sending to groups, broadcasts and LIDs is not supported by this engine yet",
-				   "not_implemented");
+	if (!wa_jid_is_pn(&pj) && !wa_jid_is_group(&pj)) {
+		wa_cmd_reply_error(cmd, 501, "Sending to broadcasts, newsletters and LIDs is not supported by this "
+				   "engine yet", "not_implemented");
 		return;
 	}
 	if (!text || !json_is_object(msg) || json_object_size(msg) != 1) {
@@ -615,7 +738,11 @@ void wa_session_send(struct wa_session *s, struct wa_cmd *cmd)
 		return;
 	}
 	j = calloc(1, sizeof *j);
+	if (j && !(j->devs = calloc(SEND_MAX_DEVS, sizeof *j->devs)))
+		j = (free(j), NULL);
 	if (!j || !(j->text = strdup(text))) {
+		if (j)
+			free(j->devs);
 		free(j);
 		wa_cmd_reply_error(cmd, 500, "Out of memory", NULL);
 		return;
@@ -624,6 +751,7 @@ void wa_session_send(struct wa_session *s, struct wa_cmd *cmd)
 	j->cmd = cmd;
 	j->row = s->row_id;
 	j->t = (int64_t)time(NULL);
+	j->group = wa_jid_is_group(&pj);
 	snprintf(j->slug, sizeof j->slug, "%s", s->id);
 	snprintf(j->me_user, sizeof j->me_user, "%s", s->cr->phone);
 	j->me_device = s->cr->device;
@@ -631,13 +759,22 @@ void wa_session_send(struct wa_session *s, struct wa_cmd *cmd)
 	j->account_len = s->cr->account_len;
 	wa_jid_to_non_ad(&pj);
 	wa_jid_format(&pj, j->peer, sizeof j->peer);
-	snprintf(own, sizeof own, "%s@s.whatsapp.net", j->me_user);
 	wa_msgid_generate(j->id, j->me_user, (time_t)j->t);
 	sess_ref(s);
-	wa_iqs_next_id(&s->iqs, sid, sizeof sid);
-	iq = usync_devices_iq(sid, j->peer, own);
-	rc = iq ? sess_iq_ctx(s, iq, SEND_IQ_MS, devices_done, j) : WA_ENOMEM;
-	wa_node_free(iq);
+	if (j->group) {
+		struct wa_node *iq = wa_node_new_attrs("iq", "type", "get", "xmlns", "w:g2", "to", j->peer, NULL);
+		struct wa_node *q = iq ? wa_node_add_new(iq, "query") : NULL;
+
+		rc = q && wa_node_set_attr(q, "request", "interactive") == 0 ?
+		     sess_iq_ctx(s, iq, SEND_IQ_MS, group_done, j) : WA_ENOMEM;
+		wa_node_free(iq);
+	} else {
+		char users[2][WA_JID_STR_MAX];
+
+		snprintf(users[0], sizeof users[0], "%s", j->peer);
+		snprintf(users[1], sizeof users[1], "%s@s.whatsapp.net", j->me_user);
+		rc = ask_devices(j, users, 2);
+	}
 	if (rc != 0)
 		fail(j, 503, "Session not connected or ready", "session_not_ready");
 }

@@ -35,6 +35,14 @@ enum sess_phase {
 	PH_ENDED,         /* logged out, QR expired, refused: nothing more */
 };
 
+/* A stanza asked for again (retry receipts, sess_recv.c). */
+#define SESS_RETRIES 32
+struct sess_retry {
+	char id[72];
+	char from[96];
+	unsigned count;
+};
+
 struct wa_session {
 	struct wa_engine *e;
 	uint64_t row_id;                 /* wa_sessions.id */
@@ -73,6 +81,8 @@ struct wa_session {
 	struct wa_node *pair_reply;      /* pair-device-sign, sent once stored */
 	struct wa_cmd *logout_cmd;       /* session.logout waiting for the server */
 	struct send_job *sends;          /* sent messages waiting for their ack */
+	struct sess_retry retries[SESS_RETRIES];
+	unsigned retry_next;
 };
 
 /* session.c */

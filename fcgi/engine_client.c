@@ -198,9 +198,18 @@ static int call_at(struct wa_req *r, const char *url, const char *op, const char
 	if (!es)
 		return 503;
 	/* A fresh socket, or one whose engine just restarted, gets its pipe
-	 * within nng's reconnect interval (100 ms): wait that long, no more. */
+	 * within nng's reconnect interval (100 ms): wait that long. A socket
+	 * still without one then is replaced once (its dialer may be stuck
+	 * in a back-off from the engine's restart), and waited for again. */
 	for (int i = 0; i < PIPE_WAIT_STEPS && es->pipes->n <= 0; i++)
 		nng_msleep(5);
+	if (es->pipes->n <= 0) {
+		sock_close(es);
+		if (!(es = sock_for(r, url)))
+			return 503;
+		for (int i = 0; i < PIPE_WAIT_STEPS && es->pipes->n <= 0; i++)
+			nng_msleep(5);
+	}
 	if (es->pipes->n <= 0)
 		return 503;
 	cmd.request_id = r->rid;

@@ -151,3 +151,119 @@ def test_sending_to_a_number_not_on_whatsapp_stores_nothing(admin, make_session,
     assert r.status_code == 404, r.text
     assert r.json()["status"] is False
     assert stored(stack_config, slug, "19990000001@s.whatsapp.net") == []
+
+
+def test_group_text_and_what_our_own_phone_sends_are_stored(admin, make_session, phone_sim, stack_config):
+    slug = make_session(admin)["sessionId"]
+    alice = phone_sim.phone("Alice")
+    bob = phone_sim.phone("Bob")
+    pair_by_qr(admin, phone_sim, slug, alice)
+    r = phone_sim.post("/admin/groups", {"phone": bob, "subject": "Team", "participants": [alice]})
+    assert r.status_code == 201, r.text
+    group = r.json()["jid"]
+
+    # Bob writes in the group: sender keys come with it (SKDM in a pkmsg, then skmsg)
+    r = phone_sim.post("/admin/phones/%s/send" % bob, {"to": group, "text": "hello team"})
+    assert r.status_code == 200, r.text
+    gid = r.json()["id"]
+    rows = wait_for(lambda: stored(stack_config, slug, group), what="the group message")
+    assert rows == [[gid, "hello team", "Bob", "0", "TEXT"]], rows
+    sender = sql(stack_config, "SELECT m.sender_jid FROM messages m JOIN wa_sessions s ON s.id = m.wa_session_id "
+                 "WHERE s.session_id = '%s' AND m.message_id = '%s'" % (slug, gid)).strip()
+    assert sender == bob + "@s.whatsapp.net"
+    # the second message of the group reuses the stored sender key
+    r = phone_sim.post("/admin/phones/%s/send" % bob, {"to": group, "text": "second"})
+    assert r.status_code == 200, r.text
+    wait_for(lambda: len(stored(stack_config, slug, group)) == 2, what="the second group message")
+    hist = admin.get("/api/chat/%s/%s" % (slug, group)).json()
+    assert [m["content"] for m in hist] == ["hello team", "second"], hist
+
+    # Alice types on her phone: the companion gets the copy, stored as ours, in Bob's chat
+    r = phone_sim.post("/admin/phones/%s/send" % alice, {"to": bob, "text": "typed on the phone"})
+    assert r.status_code == 200, r.text
+    pid = r.json()["id"]
+    chat = bob + "@s.whatsapp.net"
+    rows = wait_for(lambda: stored(stack_config, slug, chat), what="our phone's message")
+    assert rows == [[pid, "typed on the phone", "Alice", "1", "TEXT"]], rows
+    ev = sql(stack_config, "SELECT COUNT(*) FROM events_outbox o JOIN wa_sessions s ON s.id = o.wa_session_id "
+             "WHERE s.session_id = '%s' AND o.event = 'message.sent' AND JSON_VALUE(o.payload, '$.id') = '%s'"
+             % (slug, pid)).strip()
+    assert ev == "1"
+
+
+def test_a_text_sent_to_a_group_reaches_every_member(admin, make_session, phone_sim, stack_config):
+    slug = make_session(admin)["sessionId"]
+    alice = phone_sim.phone("Alice")
+    bob = phone_sim.phone("Bob")
+    carol = phone_sim.phone("Carol")
+    pair_by_qr(admin, phone_sim, slug, alice)
+    r = phone_sim.post("/admin/groups", {"phone": bob, "subject": "Team", "participants": [alice, carol]})
+    assert r.status_code == 201, r.text
+    group = r.json()["jid"]
+
+    for n, text in enumerate(("to the team", "and once more")):
+        r = admin.post("/api/messages/%s/%s/send" % (slug, group), json={"message": {"text": text}})
+        assert r.status_code == 200, r.text
+        key = r.json()["data"]["key"]
+        assert key["remoteJid"] == group and key["fromMe"] is True
+        for who in (bob, carol, alice):  # Alice: our own phone gets it too
+            got = wait_for(lambda: [m for m in inbox(phone_sim, who) if m["id"] == key["id"]],
+                           what="%s to get the group message" % who)
+            assert got[0]["text"] == text and got[0]["chat"] == group, got
+    assert [r[1] for r in stored(stack_config, slug, group)] == ["to the team", "and once more"]
+
+    # not a member: WhatsApp's refusal, nothing stored
+    r = phone_sim.post("/admin/groups", {"phone": bob, "subject": "Other", "participants": [carol]})
+    other = r.json()["jid"]
+    r = admin.post("/api/messages/%s/%s/send" % (slug, other), json={"message": {"text": "x"}})
+    assert r.status_code in (403, 404) and r.json()["status"] is False, r.text
+    assert stored(stack_config, slug, other) == []
+
+
+def test_a_message_that_does_not_decrypt_is_asked_for_again(admin, make_session, phone_sim, stack_config):
+    """Our Signal session with the sender is lost (here: deleted): the next
+    message does not decrypt, the engine sends a retry receipt, the phone
+    sends it again over a new session, and it is stored once."""
+    sess = make_session(admin)
+    slug = sess["sessionId"]
+    alice = phone_sim.phone("Alice")
+    bob = phone_sim.phone("Bob")
+    pair_by_qr(admin, phone_sim, slug, alice)
+    chat = bob + "@s.whatsapp.net"
+    r = phone_sim.post("/admin/phones/%s/send" % bob, {"to": alice, "text": "first"})
+    assert r.status_code == 200, r.text
+    wait_for(lambda: stored(stack_config, slug, chat), what="the first message")
+    sql(stack_config, "DELETE FROM signal_session WHERE session_key = '%s'" % sess["id"])
+    r = phone_sim.post("/admin/phones/%s/send" % bob, {"to": alice, "text": "second"})
+    assert r.status_code == 200, r.text
+    second = r.json()["id"]
+    rows = wait_for(lambda: (lambda x: x if len(x) == 2 else None)(stored(stack_config, slug, chat)),
+                    what="the second message after the retry")
+    assert rows[1][:2] == [second, "second"], rows
+    assert received_events(stack_config, slug).count(second) == 1
+
+
+def test_garbage_from_the_server_does_not_stop_the_session(admin, make_session, phone_sim, stack_config, engine):
+    """Frames that do not decode (inside Noise, and raw WebSocket bytes
+    outside it): the engine drops that connection at worst, comes back by
+    itself, and the next message is stored."""
+    slug = make_session(admin)["sessionId"]
+    alice = phone_sim.phone("Alice")
+    bob = phone_sim.phone("Bob")
+    d = pair_by_qr(admin, phone_sim, slug, alice)
+    jid = d["me"]["id"]
+    for body in ({"hex": "00f802"}, {"hex": ""}, {"hex": "02" + "ff" * 64}, {"hex": "00f8ff" + "00" * 300},
+                 {"hex": "00000a00112233445566778899", "encrypted": False}):
+        live = wait_for(lambda: [c for c in phone_sim.connections(jid) if c["state"] == "logged-in"],
+                        what="a logged-in connection")
+        r = phone_sim.post("/admin/connections/send-raw", dict(body, id=live[0]["id"]))
+        assert r.status_code in (200, 409), r.text
+        assert engine.alive(), "the engine died on %r" % body
+    wait_for(lambda: [c for c in phone_sim.connections(jid) if c["state"] == "logged-in"], timeout=30,
+             what="the session back on line")
+    r = phone_sim.post("/admin/phones/%s/send" % bob, {"to": alice, "text": "still here?"})
+    assert r.status_code == 200, r.text
+    rows = wait_for(lambda: stored(stack_config, slug, bob + "@s.whatsapp.net"), timeout=30,
+                    what="a message after the garbage")
+    assert rows[0][1] == "still here?"
+    assert engine.alive()
