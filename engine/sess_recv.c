@@ -23,6 +23,7 @@
 #include "engine/engine.h"
 #include "engine/events.h"
 #include "engine/session_int.h"
+#include "engine/store/history.h"
 #include "engine/store/msgs.h"
 #include "fcgi/db.h"
 #include "wa/jid.h"
@@ -30,6 +31,7 @@
 #include "wa/signal.h"
 #include "wa/signal_node.h"
 #include "wa_e2e.pb-c.h"
+#include "wa_config.h"
 #include "wa_err.h"
 #include "wa_log.h"
 
@@ -43,6 +45,8 @@ enum recv_outcome {
 	RECV_KNOWN,        /* stored before (a redelivery): receipt only */
 	RECV_LATER,        /* not handled now: no answer, the server keeps it */
 	RECV_UNDECRYPTABLE, /* ask the sender again (retry receipt, §8.4) */
+	RECV_HISTORY,      /* a history-sync chunk stored: hist_sync receipt */
+	RECV_REFUSED,      /* a blob that will never verify or parse: acked, dropped */
 };
 
 #define RECV_RETRY_MAX 5    /* BL's maxMsgRetryCount */
@@ -59,15 +63,10 @@ struct recv_job {
 	const char *why;           /* RECV_LATER: for the log */
 	char *payload;             /* the event's data (RECV_STORED) */
 	int from_me;               /* sent by one of our own devices */
+	struct wa_history_env env; /* where history blobs are fetched */
+	struct wa_history_stats hist;
 	uint64_t outbox_id;
 	uint64_t ts_ms;
-};
-
-/* What a message's content comes to, for storing. */
-struct content {
-	const char *type;
-	const char *text;
-	const char *quoted_id;
 };
 
 static void job_free(struct recv_job *j)
@@ -75,31 +74,6 @@ static void job_free(struct recv_job *j)
 	wa_node_free(j->n);
 	free(j->payload);
 	free(j);
-}
-
-/* The content of a Message, unwrapped from the FutureProof wrappers that
- * only carry another Message (ephemeral, view-once). 0 if it is a kind
- * stored today, else -1. */
-static int content_of(const WaE2E__Message *m, struct content *c, int depth)
-{
-	memset(c, 0, sizeof *c);
-	if (!m || depth > 4)
-		return -1;
-	if (m->ephemeralmessage && m->ephemeralmessage->message)
-		return content_of(m->ephemeralmessage->message, c, depth + 1);
-	if (m->conversation) {
-		c->type = "TEXT";
-		c->text = m->conversation;
-		return 0;
-	}
-	if (m->extendedtextmessage && m->extendedtextmessage->text) {
-		c->type = "TEXT";
-		c->text = m->extendedtextmessage->text;
-		if (m->extendedtextmessage->contextinfo)
-			c->quoted_id = m->extendedtextmessage->contextinfo->stanzaid;
-		return 0;
-	}
-	return -1;
 }
 
 /* "2026-01-15T08:00:00.000Z" of unix seconds t into out[32]. */
@@ -140,6 +114,7 @@ struct route {
 	char sender[WA_JID_STR_MAX];    /* the sender's user JID */
 	char group[WA_JID_STR_MAX];     /* the group (sender keys), "" for 1:1 */
 	int from_me;                    /* one of our own other devices */
+	int peer;                       /* a peer message of ours (history, app state) */
 };
 
 /* pt (padded) as a Message; NULL when it does not parse. Frees pt. */
@@ -177,8 +152,9 @@ static int decrypt_all(wa_sig *sig, const struct route *rt, const struct wa_node
 		       const char **why)
 {
 	const struct wa_node *enc = NULL;
+	WaE2E__Message *other = NULL;
 	wa_sig_addr addr;
-	int dup = 0, tried = 0;
+	int dup = 0, tried = 0, res = WA_SIG_OK;
 
 	*msg = NULL;
 	if (wa_sig_addr_from_wajid(&rt->sender_dev, &addr) != 0) {
@@ -191,7 +167,7 @@ static int decrypt_all(wa_sig *sig, const struct route *rt, const struct wa_node
 		uint8_t *pt = NULL;
 		size_t len = 0, ptlen = 0;
 		WaE2E__Message *m;
-		struct content c;
+		struct wa_msg_content c;
 		const char *dest;
 		int rc;
 
@@ -200,7 +176,8 @@ static int decrypt_all(wa_sig *sig, const struct route *rt, const struct wa_node
 		ct = wa_node_content(enc, &len);
 		if (!ct || !len) {
 			*why = "empty enc";
-			return WA_SIG_INVALID;
+			res = WA_SIG_INVALID;
+			break;
 		}
 		tried++;
 		if (type == WA_SIG_SKMSG)
@@ -215,10 +192,13 @@ static int decrypt_all(wa_sig *sig, const struct route *rt, const struct wa_node
 		if (rc != WA_SIG_OK) {
 			*why = type == WA_SIG_SKMSG && rc == WA_SIG_NO_SESSION ? "no sender key for the group message" :
 			       wa_sig_strerror(rc);
-			return rc;
+			res = rc;
+			break;
 		}
-		if (!(m = parse_plain(pt, ptlen, why)))
-			return WA_SIG_INVALID;
+		if (!(m = parse_plain(pt, ptlen, why))) {
+			res = WA_SIG_INVALID;
+			break;
+		}
 		if (rt->group[0] && m->senderkeydistributionmessage &&
 		    m->senderkeydistributionmessage->has_axolotlsenderkeydistributionmessage) {
 			const ProtobufCBinaryData *k = &m->senderkeydistributionmessage->axolotlsenderkeydistributionmessage;
@@ -227,16 +207,23 @@ static int decrypt_all(wa_sig *sig, const struct route *rt, const struct wa_node
 			if (rc != WA_SIG_OK) {
 				wa_e2_e__message__free_unpacked(m, NULL);
 				*why = "a sender key that does not load";
-				return rc == WA_SIG_STORE ? rc : WA_SIG_INVALID;
+				res = rc == WA_SIG_STORE ? rc : WA_SIG_INVALID;
+				break;
 			}
 		}
-		if (!*msg && content_of(content_msg(m, &dest), &c, 0) == 0)
+		if (!*msg && wa_msgs_content(content_msg(m, &dest), &c) == 0)
 			*msg = m;
-		else if (!*msg && type == WA_SIG_SKMSG)
-			*msg = m; /* the group's content, of a kind not stored yet */
+		else if (!*msg && !other)
+			other = m; /* a kind not stored (protocol message, ...): kept in case */
 		else
 			wa_e2_e__message__free_unpacked(m, NULL);
 	}
+	if (!*msg)
+		*msg = other;
+	else if (other)
+		wa_e2_e__message__free_unpacked(other, NULL);
+	if (res != WA_SIG_OK)
+		return res; /* *msg, if set, is the caller's to free */
 	if (tried && dup == tried)
 		return WA_SIG_DUPLICATE;
 	if (!tried) {
@@ -294,10 +281,7 @@ static int route(const struct recv_job *j, struct route *rt, const char **why)
 	if (rt->from_me && !rt->group[0]) {
 		/* 1:1 from our own device: the chat is the recipient (or the
 		 * destination in the content); peer messages have neither */
-		if (wa_node_attr_is(j->n, "category", "peer")) {
-			*why = "a peer message of our own devices (history, app state)";
-			return -1;
-		}
+		rt->peer = wa_node_attr_is(j->n, "category", "peer");
 		rt->chat[0] = '\0';
 		if (wa_node_attr_jid(j->n, "recipient", &rcpt) == 0 && format_user(&rcpt, rt->chat) != 0)
 			return *why = "JID too long", -1;
@@ -315,7 +299,7 @@ static int recv_txn(struct wa_db *db, void *arg)
 	WaE2E__Message *msg = NULL;
 	const char *dest = NULL;
 	char dest_chat[WA_JID_STR_MAX];
-	struct content c;
+	struct wa_msg_content c;
 	struct wa_msg_row m;
 	long long t = 0;
 	int rc;
@@ -353,7 +337,34 @@ static int recv_txn(struct wa_db *db, void *arg)
 		rc = rc == WA_SIG_STORE ? WA_ESTORAGE : 0;
 		goto rollback;
 	}
-	if (content_of(content_msg(msg, &dest), &c, 0) != 0) {
+	if (rt.from_me && msg && msg->protocolmessage && msg->protocolmessage->has_type &&
+	    msg->protocolmessage->type == WA_E2_E__PROTOCOL_MESSAGE__TYPE__HISTORY_SYNC_NOTIFICATION &&
+	    msg->protocolmessage->historysyncnotification) {
+		rc = wa_history_apply(db, j->row, msg->protocolmessage->historysyncnotification, &j->env, &j->hist);
+		if (rc == WA_ECRYPTO || rc == WA_EPROTO || rc == WA_ETOOBIG) {
+			j->why = wa_strerror(rc);
+			j->outcome = RECV_REFUSED;
+			rc = 0;
+			goto rollback;
+		}
+		if (rc != 0) {
+			j->why = "the history could not be fetched or stored";
+			goto rollback;
+		}
+		if (wa_db_commit(db) < 0) {
+			j->why = "the commit failed";
+			rc = WA_ESTORAGE;
+			goto out;
+		}
+		j->outcome = RECV_HISTORY;
+		goto out;
+	}
+	if (rt.peer) {
+		j->why = "a peer message of our own devices not handled yet (app state keys, ...)";
+		rc = 0;
+		goto rollback;
+	}
+	if (wa_msgs_content(content_msg(msg, &dest), &c) != 0) {
 		j->why = "a content kind not stored yet";
 		rc = 0;
 		goto rollback;
@@ -524,6 +535,24 @@ static void recv_done(void *arg, int rc)
 		if (s->phase == PH_READY)
 			send_receipt(s, j->n, j->from_me);
 		break;
+	case RECV_HISTORY: {
+		char me[48];
+		struct wa_node *r;
+
+		wa_info("session %s: history sync stored: %u chats, %u messages, %u contacts", s->id, j->hist.chats,
+			j->hist.messages, j->hist.contacts);
+		snprintf(me, sizeof me, "%s@s.whatsapp.net", s->cr ? s->cr->phone : "");
+		r = wa_node_new_attrs("receipt", "id", wa_node_attr(j->n, "id"), "to", me, "type", "hist_sync", NULL);
+		if (r && s->phase == PH_READY)
+			(void)sess_send(s, r);
+		wa_node_free(r);
+		break;
+	}
+	case RECV_REFUSED:
+		wa_warn("session %s: message %s dropped: %s", s->id, id, j->why ? j->why : "-");
+		if (s->phase == PH_READY)
+			sess_ack(s, j->n);
+		break;
 	case RECV_UNDECRYPTABLE:
 		if (s->phase == PH_READY)
 			ask_again(s, j->n);
@@ -555,6 +584,9 @@ void recv_message(struct wa_session *s, struct wa_node *n)
 	j->n = n;
 	snprintf(j->slug, sizeof j->slug, "%s", s->id);
 	snprintf(j->me_user, sizeof j->me_user, "%s", s->cr->phone);
+	j->env.media_host = wa_config_get(s->e->cfg, "whatsapp.media_host");
+	j->env.media_ca = wa_config_get(s->e->cfg, "whatsapp.media_ca");
+	j->env.timeout_ms = 30000;
 	at = strchr(lid, '@');
 	snprintf(j->me_lid_user, sizeof j->me_lid_user, "%.*s", (int)(at ? (size_t)(at - lid) : strlen(lid)), lid);
 	if (strchr(j->me_lid_user, ':'))

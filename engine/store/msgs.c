@@ -2,6 +2,7 @@
 #include "engine/store/msgs.h"
 #include "fcgi/db.h"
 #include "wa_err.h"
+#include "wa_e2e.pb-c.h"
 
 #include <string.h>
 
@@ -20,6 +21,34 @@ static const char SQL_CONTACT[] =
 static const char SQL_OUTBOX[] =
 	"INSERT INTO events_outbox (wa_session_id, event, payload) VALUES (?, ?, ?)";
 
+static int content_at(const WaE2E__Message *m, struct wa_msg_content *c, int depth)
+{
+	memset(c, 0, sizeof *c);
+	if (!m || depth > 4)
+		return -1;
+	if (m->ephemeralmessage && m->ephemeralmessage->message)
+		return content_at(m->ephemeralmessage->message, c, depth + 1);
+	if (m->conversation) {
+		c->type = "TEXT";
+		c->text = m->conversation;
+		return 0;
+	}
+	if (m->extendedtextmessage && m->extendedtextmessage->text) {
+		c->type = "TEXT";
+		c->text = m->extendedtextmessage->text;
+		if (m->extendedtextmessage->contextinfo && m->extendedtextmessage->contextinfo->stanzaid &&
+		    *m->extendedtextmessage->contextinfo->stanzaid)
+			c->quoted_id = m->extendedtextmessage->contextinfo->stanzaid;
+		return 0;
+	}
+	return -1;
+}
+
+int wa_msgs_content(const struct WaE2E__Message *m, struct wa_msg_content *c)
+{
+	return content_at(m, c, 0);
+}
+
 int wa_msgs_store(struct wa_db *db, uint64_t row, const struct wa_msg_row *m, uint64_t *outbox_id)
 {
 	unsigned long long sid = (unsigned long long)row;
@@ -32,8 +61,8 @@ int wa_msgs_store(struct wa_db *db, uint64_t row, const struct wa_msg_row *m, ui
 		return wa_db_err(db) == WA_ENOMEM ? WA_ENOMEM : WA_ESTORAGE;
 	if (n == 0)
 		return WA_ECONFLICT; /* already stored: "ON DUPLICATE ... id = id" changes nothing */
-	if (wa_db_exec(db, SQL_CHAT, "usbii", sid, m->chat, is_group, (long long)(m->from_me ? 0 : 1),
-		       (long long)m->t) < 0)
+	if (!m->history && wa_db_exec(db, SQL_CHAT, "usbii", sid, m->chat, is_group, (long long)(m->from_me ? 0 : 1),
+				      (long long)m->t) < 0)
 		return WA_ESTORAGE;
 	if (!m->from_me && m->sender && m->push_name && *m->push_name &&
 	    wa_db_exec(db, SQL_CONTACT, "uss", sid, m->sender, m->push_name) < 0)

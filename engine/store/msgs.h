@@ -31,7 +31,20 @@ struct wa_msg_row {
 	int64_t t;               /* unix seconds */
 	const char *event;       /* event name for the outbox, e.g. "message.received"; NULL = none */
 	const char *payload;     /* its JSON data */
+	int history;             /* from a history sync: the chat row is not touched */
 };
+
+/* What a message's content comes to, for storing: the type and text of
+ * the kinds stored today (text: conversation, extendedTextMessage with its
+ * quoted id), unwrapped from the ephemeral wrapper. Pointers into m. 0, or
+ * -1 for a kind not stored yet. Pure; any thread. */
+struct WaE2E__Message;
+struct wa_msg_content {
+	const char *type;
+	const char *text;
+	const char *quoted_id;
+};
+int wa_msgs_content(const struct WaE2E__Message *m, struct wa_msg_content *c);
 
 /* Store m (see above); *outbox_id gets the event's row id (0 without one). */
 int wa_msgs_store(struct wa_db *db, uint64_t session_row, const struct wa_msg_row *m, uint64_t *outbox_id);

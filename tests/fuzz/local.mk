@@ -98,3 +98,11 @@ TESTS += tests/fuzz/fuzz_noise_conn
 tests_fuzz_fuzz_noise_conn_SOURCES = tests/fuzz/fuzz_noise_conn.c tests/fuzz/driver.c
 tests_fuzz_fuzz_noise_conn_LDADD = $(WA_LIBWA_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/noise_conn
+
+# a history-sync chunk's plaintext: zlib, then HistorySync (engine)
+check_PROGRAMS += tests/fuzz/fuzz_history
+TESTS += tests/fuzz/fuzz_history
+tests_fuzz_fuzz_history_SOURCES = tests/fuzz/fuzz_history.c tests/fuzz/driver.c engine/store/history_decode.c
+tests_fuzz_fuzz_history_CFLAGS = $(AM_CFLAGS) $(PROTOBUFC_CFLAGS) $(ZLIB_CFLAGS)
+tests_fuzz_fuzz_history_LDADD = $(WA_LIBWA_LIBS) $(ZLIB_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/history

@@ -1,0 +1,235 @@
+/* history: a history-sync chunk into chats, contacts, messages (history.h). */
+#include "engine/store/history.h"
+#include "engine/store/msgs.h"
+#include "fcgi/db.h"
+#include "wa/jid.h"
+#include "wa/mediacrypto.h"
+#include "wa_e2e.pb-c.h"
+#include "wa_err.h"
+#include "wa_history.pb-c.h"
+#include "wa_log.h"
+#include "wa_util.h"
+
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct blob {
+	uint8_t *p;
+	size_t len, cap;
+	int too_big;
+};
+
+static size_t on_data(char *ptr, size_t size, size_t n, void *ud)
+{
+	struct blob *b = ud;
+	size_t add = size * n;
+
+	if (add > WA_HISTORY_BLOB_MAX - b->len) {
+		b->too_big = 1;
+		return 0;
+	}
+	if (b->len + add > b->cap) {
+		size_t cap = b->cap ? b->cap : 65536;
+		uint8_t *np;
+
+		while (cap < b->len + add)
+			cap *= 2;
+		if (!(np = realloc(b->p, cap)))
+			return 0;
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, ptr, add);
+	b->len += add;
+	return add;
+}
+
+/* GET https://<host><directPath>&hash=...&mms-type=md-msg-hist (§9.4). */
+static int fetch(const struct wa_history_env *env, const char *dpath, const ProtobufCBinaryData *enc_sha,
+		 struct blob *out)
+{
+	char hash[64] = "", *url;
+	size_t ulen;
+	CURL *c;
+	CURLcode cc;
+	long code = 0;
+
+	if (!env->media_host || !*env->media_host || !dpath || dpath[0] != '/')
+		return WA_EIO;
+	if (enc_sha && enc_sha->len == 32) {
+		char b64[48];
+
+		wa_base64_encode(enc_sha->data, 32, b64);
+		for (char *q = b64; *q; q++)
+			*q = *q == '+' ? '-' : *q == '/' ? '_' : *q;
+		snprintf(hash, sizeof hash, "%s", b64);
+	}
+	ulen = strlen(env->media_host) + strlen(dpath) + strlen(hash) + 64;
+	if (!(url = malloc(ulen)))
+		return WA_ENOMEM;
+	snprintf(url, ulen, "https://%s%s%shash=%s&mms-type=md-msg-hist&__wa-mms=", env->media_host, dpath,
+		 strchr(dpath, '?') ? "&" : "?", hash);
+	if (!(c = curl_easy_init())) {
+		free(url);
+		return WA_ENOMEM;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, env->timeout_ms > 0 ? env->timeout_ms : 30000L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "WA-AKG");
+	if (env->media_ca && *env->media_ca)
+		curl_easy_setopt(c, CURLOPT_CAINFO, env->media_ca);
+	cc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_cleanup(c);
+	if (cc != CURLE_OK || code != 200) {
+		wa_warn("history sync: GET %.*s failed: %s (HTTP %ld)", (int)strcspn(url, "?"), url,
+			cc != CURLE_OK ? curl_easy_strerror(cc) : "status", code);
+		free(url);
+		return out->too_big ? WA_ETOOBIG : WA_EIO;
+	}
+	free(url);
+	return 0;
+}
+
+static const char SQL_CHAT[] =
+	"INSERT INTO chats (wa_session_id, jid, name, is_group, unread_count, archived, pinned, muted_until, "
+	"last_message_at) VALUES (?, ?, ?, ?, ?, ?, ?, IF(? > 0, FROM_UNIXTIME(?), NULL), "
+	"IF(? > 0, FROM_UNIXTIME(?), NULL)) ON DUPLICATE KEY UPDATE name = COALESCE(VALUES(name), name), "
+	"unread_count = VALUES(unread_count), archived = VALUES(archived), pinned = VALUES(pinned), "
+	"muted_until = VALUES(muted_until), "
+	"last_message_at = GREATEST(COALESCE(last_message_at, VALUES(last_message_at)), "
+	"COALESCE(VALUES(last_message_at), last_message_at))";
+static const char SQL_NOTIFY[] =
+	"INSERT INTO contacts (wa_session_id, jid, notify) VALUES (?, ?, ?) "
+	"ON DUPLICATE KEY UPDATE notify = VALUES(notify)";
+
+/* A user or group JID without device, into out; -1 if it is not one. */
+static int chat_jid(const char *in, char out[WA_JID_STR_MAX])
+{
+	struct wa_jid j;
+
+	if (!in || wa_jid_parse(in, &j, NULL) != 0 || !(wa_jid_is_user(&j) || wa_jid_is_group(&j)))
+		return -1;
+	wa_jid_to_non_ad(&j);
+	return wa_jid_format(&j, out, WA_JID_STR_MAX) < 0 ? -1 : 0;
+}
+
+static int store_message(struct wa_db *db, uint64_t row, const char *chat, const WaHistorySync__WebMessageInfo *w)
+{
+	struct wa_msg_content c;
+	struct wa_msg_row m;
+	char sender[WA_JID_STR_MAX];
+	uint64_t ob;
+	int rc;
+
+	if (!w || !w->key || !w->key->id || !*w->key->id || wa_msgs_content(w->message, &c) != 0)
+		return 1; /* not a kind stored today */
+	memset(&m, 0, sizeof m);
+	m.chat = chat;
+	m.id = w->key->id;
+	m.from_me = w->key->has_fromme && w->key->fromme;
+	if (!m.from_me)
+		m.sender = chat_jid(w->participant ? w->participant :
+				    w->key->participant ? w->key->participant : chat, sender) == 0 ? sender : NULL;
+	m.push_name = w->pushname;
+	m.type = c.type;
+	m.content = c.text;
+	m.quoted_id = c.quoted_id;
+	m.status = m.from_me ? "SENT" : "READ";
+	m.t = w->has_messagetimestamp ? (int64_t)w->messagetimestamp : 0;
+	m.history = 1;
+	rc = wa_msgs_store(db, row, &m, &ob);
+	return rc == WA_ECONFLICT ? 1 : rc;
+}
+
+static int store(struct wa_db *db, uint64_t row, const WaHistorySync__HistorySync *hs, struct wa_history_stats *st)
+{
+	unsigned long long sid = (unsigned long long)row;
+
+	for (size_t i = 0; i < hs->n_conversations; i++) {
+		const WaHistorySync__Conversation *cv = hs->conversations[i];
+		char chat[WA_JID_STR_MAX];
+		long long last = 0, mute = 0;
+
+		if (!cv || chat_jid(cv->id, chat) != 0)
+			continue;
+		last = cv->has_conversationtimestamp ? (long long)cv->conversationtimestamp :
+		       cv->has_lastmsgtimestamp ? (long long)cv->lastmsgtimestamp : 0;
+		mute = cv->has_muteendtime ? (long long)cv->muteendtime : 0;
+		if (wa_db_exec(db, SQL_CHAT, "ussbibbiiii", sid, chat, cv->name, strstr(chat, "@g.us") != NULL,
+			       (long long)(cv->has_unreadcount ? cv->unreadcount : 0),
+			       cv->has_archived && cv->archived, cv->has_pinned && cv->pinned, mute, mute, last,
+			       last) < 0)
+			return WA_ESTORAGE;
+		st->chats++;
+		for (size_t k = 0; k < cv->n_messages; k++) {
+			int rc = cv->messages[k] ? store_message(db, row, chat, cv->messages[k]->message) : 1;
+
+			if (rc < 0)
+				return rc;
+			if (rc == 0)
+				st->messages++;
+		}
+	}
+	for (size_t i = 0; i < hs->n_pushnames; i++) {
+		const WaHistorySync__Pushname *p = hs->pushnames[i];
+		char jid[WA_JID_STR_MAX];
+
+		if (!p || !p->pushname || !*p->pushname || chat_jid(p->id, jid) != 0)
+			continue;
+		if (wa_db_exec(db, SQL_NOTIFY, "uss", sid, jid, p->pushname) < 0)
+			return WA_ESTORAGE;
+		st->contacts++;
+	}
+	return 0;
+}
+
+int wa_history_apply(struct wa_db *db, uint64_t row, const WaE2E__HistorySyncNotification *hn,
+		     const struct wa_history_env *env, struct wa_history_stats *st)
+{
+	struct blob b = { 0 };
+	const uint8_t *z;
+	size_t zlen;
+	uint8_t *plain = NULL;
+	size_t plain_len = 0;
+	WaHistorySync__HistorySync *hs;
+	int rc;
+
+	memset(st, 0, sizeof *st);
+	if (hn->has_initialhistbootstrapinlinepayload && hn->initialhistbootstrapinlinepayload.len) {
+		z = hn->initialhistbootstrapinlinepayload.data;
+		zlen = hn->initialhistbootstrapinlinepayload.len;
+	} else {
+		if (!hn->has_mediakey || hn->mediakey.len != 32)
+			return WA_EPROTO;
+		if ((rc = fetch(env, hn->directpath, hn->has_fileencsha256 ? &hn->fileencsha256 : NULL, &b)) != 0) {
+			free(b.p);
+			return rc;
+		}
+		rc = wa_media_decrypt(WA_MEDIA_HISTORY, hn->mediakey.data, b.p, b.len,
+				      hn->has_fileencsha256 && hn->fileencsha256.len == 32 ? hn->fileencsha256.data : NULL,
+				      hn->has_filesha256 && hn->filesha256.len == 32 ? hn->filesha256.data : NULL, &plain,
+				      &plain_len, NULL);
+		free(b.p);
+		if (rc != 0) {
+			wa_warn("history sync: the blob does not verify: %s", wa_media_strerror(rc));
+			return WA_ECRYPTO;
+		}
+		z = plain;
+		zlen = plain_len;
+	}
+	rc = wa_history_decode(z, zlen, &hs);
+	free(plain);
+	if (rc != 0)
+		return rc;
+	rc = store(db, row, hs, st);
+	wa_history_sync__history_sync__free_unpacked(hs, NULL);
+	return rc;
+}
