@@ -24,3 +24,6 @@ dist_migrations_DATA += db/migrations/0002_signal_store.sql
 
 # what the engine keeps of a linked device (engine/store/creds.c)
 dist_migrations_DATA += db/migrations/0003_engine.sql
+
+# app-state sync keys shared by the phone (engine/sess_recv.c)
+dist_migrations_DATA += db/migrations/0004_app_state_keys.sql

@@ -23,6 +23,7 @@
 #include "engine/engine.h"
 #include "engine/events.h"
 #include "engine/session_int.h"
+#include "engine/store/appkeys.h"
 #include "engine/store/history.h"
 #include "engine/store/msgs.h"
 #include "fcgi/db.h"
@@ -47,6 +48,7 @@ enum recv_outcome {
 	RECV_UNDECRYPTABLE, /* ask the sender again (retry receipt, §8.4) */
 	RECV_HISTORY,      /* a history-sync chunk stored: hist_sync receipt */
 	RECV_REFUSED,      /* a blob that will never verify or parse: acked, dropped */
+	RECV_PEER,         /* a peer message stored (app-state keys): peer_msg receipt */
 };
 
 #define RECV_RETRY_MAX 5    /* BL's maxMsgRetryCount */
@@ -65,6 +67,7 @@ struct recv_job {
 	int from_me;               /* sent by one of our own devices */
 	struct wa_history_env env; /* where history blobs are fetched */
 	struct wa_history_stats hist;
+	unsigned nkeys;            /* app-state keys stored */
 	uint64_t outbox_id;
 	uint64_t ts_ms;
 };
@@ -359,8 +362,30 @@ static int recv_txn(struct wa_db *db, void *arg)
 		j->outcome = RECV_HISTORY;
 		goto out;
 	}
+	if (rt.from_me && msg && msg->protocolmessage && msg->protocolmessage->has_type &&
+	    msg->protocolmessage->type == WA_E2_E__PROTOCOL_MESSAGE__TYPE__APP_STATE_SYNC_KEY_SHARE &&
+	    msg->protocolmessage->appstatesynckeyshare) {
+		rc = wa_appkeys_store(db, j->row, msg->protocolmessage->appstatesynckeyshare, &j->nkeys);
+		if (rc == WA_EPROTO) {
+			j->why = "a malformed app-state key share";
+			j->outcome = RECV_REFUSED;
+			rc = 0;
+			goto rollback;
+		}
+		if (rc != 0) {
+			j->why = "cannot store the app-state keys";
+			goto rollback;
+		}
+		if (wa_db_commit(db) < 0) {
+			j->why = "the commit failed";
+			rc = WA_ESTORAGE;
+			goto out;
+		}
+		j->outcome = RECV_PEER;
+		goto out;
+	}
 	if (rt.peer) {
-		j->why = "a peer message of our own devices not handled yet (app state keys, ...)";
+		j->why = "a peer message of our own devices not handled yet";
 		rc = 0;
 		goto rollback;
 	}
@@ -543,6 +568,18 @@ static void recv_done(void *arg, int rc)
 			j->hist.messages, j->hist.contacts);
 		snprintf(me, sizeof me, "%s@s.whatsapp.net", s->cr ? s->cr->phone : "");
 		r = wa_node_new_attrs("receipt", "id", wa_node_attr(j->n, "id"), "to", me, "type", "hist_sync", NULL);
+		if (r && s->phase == PH_READY)
+			(void)sess_send(s, r);
+		wa_node_free(r);
+		break;
+	}
+	case RECV_PEER: {
+		char me[48];
+		struct wa_node *r;
+
+		wa_info("session %s: %u app-state keys from the phone stored", s->id, j->nkeys);
+		snprintf(me, sizeof me, "%s@s.whatsapp.net", s->cr ? s->cr->phone : "");
+		r = wa_node_new_attrs("receipt", "id", wa_node_attr(j->n, "id"), "to", me, "type", "peer_msg", NULL);
 		if (r && s->phase == PH_READY)
 			(void)sess_send(s, r);
 		wa_node_free(r);

@@ -249,6 +249,9 @@ int wa_creds_delete(struct wa_db *db, uint64_t session_row)
 	wa_creds_session_key(session_row, key);
 	if (!m || wa_sigstore_db_purge(m, NULL, key) < 0)
 		return WA_ESTORAGE;
+	if (wa_db_exec(db, "DELETE FROM wa_app_state_keys WHERE wa_session_id = ?", "u",
+		       (unsigned long long)session_row) < 0)
+		return WA_ESTORAGE;
 	return wa_db_exec(db, "DELETE FROM wa_device_creds WHERE wa_session_id = ?", "u",
 			  (unsigned long long)session_row) < 0 ? WA_ESTORAGE : 0;
 }

@@ -6,7 +6,8 @@
  * key pair, an ADV secret, a Signal identity, registration id and signed
  * pre-key. Pairing completes the row (wa_creds_save_paired); from then on
  * the session logs in with it, across engine restarts and on any engine.
- * Logging out deletes it (wa_creds_delete) with the Signal stores.
+ * Logging out deletes it (wa_creds_delete) with the Signal stores and the
+ * app-state keys.
  *
  * Threading: every function does blocking database work: call them on a
  * dbpool thread only, never on the loop. Errors: 0 or a common/wa_err.h
@@ -79,7 +80,8 @@ struct wa_sigstore;
 struct wa_sig;
 int wa_creds_open_sig(struct wa_db *db, uint64_t session_row, struct wa_sigstore **st, struct wa_sig **sig);
 void wa_creds_close_sig(struct wa_sigstore *st, struct wa_sig *sig);
-/* Forget the device: its row and every Signal record of the session. */
+/* Forget the device: its row, every Signal record and the app-state keys
+ * of the session. */
 int wa_creds_delete(struct wa_db *db, uint64_t session_row);
 
 void wa_creds_wipe(struct wa_creds *c);

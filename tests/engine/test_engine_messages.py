@@ -295,9 +295,11 @@ def test_the_phones_history_arrives_after_pairing(admin, make_session, phone_sim
     c = [x for x in chats if x["jid"] == chat]
     assert c and c[0]["notify"] == "Bob", chats
     assert received_events(stack_config, slug) == [], "history is not replayed as events"
-    # both history chunks answered (hist_sync receipts); what the server
-    # still keeps for our device is at most the app-state key share, which
-    # this engine does not take yet
+    # both history chunks (hist_sync receipts) and the app-state key share
+    # (stored, peer_msg receipt) answered: the server keeps nothing for us
     dev = int(admin.get("/api/sessions/%s" % slug).json()["me"]["id"].split(":")[1].split("@")[0])
-    wait_for(lambda: [d for d in phone_sim.devices(alice) if d.get("id") == dev and d.get("unanswered", 9) <= 1]
-             or None, what="the history notifications answered")
+    wait_for(lambda: [d for d in phone_sim.devices(alice) if d.get("id") == dev and d.get("unanswered") == 0]
+             or None, what="the history notifications and the key share answered")
+    keys = sql(stack_config, "SELECT COUNT(*) FROM wa_app_state_keys k JOIN wa_sessions s "
+               "ON s.id = k.wa_session_id WHERE s.session_id = '%s'" % slug).strip()
+    assert int(keys) >= 1, keys
