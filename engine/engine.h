@@ -51,6 +51,7 @@ struct wa_engine {
 	struct wa_sessions *sessions;   /* loop thread only */
 	uint64_t started_ms;            /* wall clock at start */
 	volatile sig_atomic_t stopping; /* set by a signal; the loop exits */
+	int exit_code;                  /* the process's status once stopped */
 };
 
 /* Milliseconds of the monotonic and the wall clock. */

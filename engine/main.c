@@ -192,7 +192,7 @@ int main(int argc, char **argv)
 			break;
 	}
 	wa_info("engine %s stopping", e->id);
-	rc = 0;
+	rc = e->exit_code;
 out:
 	/* Order: stop taking commands, give the leases back, finish the
 	 * database work (its completions land in the inbox), run them. */

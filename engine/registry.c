@@ -4,9 +4,11 @@
 #include "engine/engine.h"
 #include "fcgi/db.h"
 #include "wa_config.h"
+#include "wa_err.h"
 #include "wa_log.h"
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,6 +30,7 @@ struct wa_registry {
 	uint64_t lease_ok_until;  /* monotonic ms */
 	uint64_t ticks;
 	int stopping;
+	int conflict;             /* another live engine has our id */
 };
 
 struct tick {
@@ -38,8 +41,10 @@ struct tick {
 	long lease_ms, claim_batch;
 	int do_register;
 	uint64_t started_ms;
+	long heartbeat_ms;
 	json_t *rows;
 	int registered;
+	char other[320];          /* WA_ECONFLICT: the live engine with our id */
 };
 
 static const char SQL_REGISTER[] =
@@ -70,12 +75,73 @@ static const char SQL_RELEASE_ALL[] =
 
 static void schedule(struct wa_registry *r, long ms);
 
+static const char SQL_SAME_ID[] =
+	"SELECT hostname, pid, TIMESTAMPDIFF(MICROSECOND, heartbeat_at, NOW(3)) AS age_us FROM engines WHERE id = ?";
+
+/* Whether process pid on this host is a live wa-akg-engine (a zombie, a
+ * killed engine not reaped yet, is not). */
+static int engine_alive(long long pid)
+{
+	char path[64], buf[512] = "";
+	const char *st;
+	size_t n;
+	FILE *f;
+
+	if (pid <= 0 || pid == (long long)getpid())
+		return 0;
+	snprintf(path, sizeof path, "/proc/%lld/stat", pid);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* "pid (comm) S ..." */
+	if (!strstr(buf, "(wa-akg-engine)") || !(st = strrchr(buf, ')')) || strlen(st) < 3)
+		return 0;
+	return st[2] != 'Z' && st[2] != 'X' && st[2] != 'x';
+}
+
+/* Before the first registration: another engine alive under our id (a
+ * fresh heartbeat from another host, or a live engine process on this
+ * one) would share the sessions' leases with us. WA_ECONFLICT then. */
+static int same_id_check(struct wa_db *db, struct tick *t)
+{
+	int err = 0;
+	json_t *row = wa_db_row(db, &err, SQL_SAME_ID, "s", t->id);
+	const char *host;
+	long long pid, age_us;
+	int live;
+
+	if (err)
+		return -1;
+	if (!row)
+		return 0;
+	host = json_string_value(json_object_get(row, "hostname"));
+	pid = json_integer_value(json_object_get(row, "pid"));
+	age_us = json_integer_value(json_object_get(row, "age_us"));
+	if (host && strcmp(host, t->host) == 0)
+		live = engine_alive(pid);
+	else
+		live = age_us < (long long)t->heartbeat_ms * 3 * 1000;
+	if (live)
+		snprintf(t->other, sizeof t->other, "host %s, pid %lld, heartbeat %lld ms ago", host ? host : "?",
+			 pid, age_us / 1000);
+	json_decref(row);
+	return live ? WA_ECONFLICT : 0;
+}
+
 /* dbpool thread */
 static int tick_run(struct wa_db *db, void *arg)
 {
 	struct tick *t = arg;
 	long long us = (long long)t->lease_ms * 1000;
 
+	if (t->do_register) {
+		int rc = same_id_check(db, t);
+
+		if (rc != 0)
+			return rc;
+	}
 	if (t->do_register || wa_db_exec(db, SQL_HEARTBEAT, "s", t->id) == 0) {
 		if (wa_db_exec(db, SQL_REGISTER, "ssssis", t->id, t->command_url, t->event_url, t->host, t->pid,
 			       PACKAGE_VERSION) < 0)
@@ -107,6 +173,13 @@ static void tick_done(void *arg, int rc)
 		r->registered |= t->registered;
 		if (r->owned && !r->stopping)
 			r->owned(r->ctx, t->rows);
+	} else if (rc == WA_ECONFLICT) {
+		wa_error("another engine runs with the id '%s' (%s): two engines must not share an id (engine.id); "
+			 "stopping", t->id, t->other);
+		r->conflict = 1;
+		r->e->exit_code = 1;
+		r->e->stopping = 1;
+		lws_cancel_service(r->e->lws);
 	} else {
 		wa_warn("engine heartbeat failed (database unreachable?); leases held for %lld ms more",
 			(long long)(r->lease_ok_until > wa_engine_now_ms() ? r->lease_ok_until - wa_engine_now_ms() : 0));
@@ -147,6 +220,7 @@ static void tick(lws_sorted_usec_list_t *sul)
 	t->lease_ms = r->lease_ms;
 	t->claim_batch = r->claim_batch;
 	t->do_register = !r->registered;
+	t->heartbeat_ms = r->heartbeat_ms;
 	t->started_ms = wa_engine_now_ms();
 	if (wa_dbpool_submit(e->db, REGISTRY_SHARD, tick_run, tick_done, t) < 0) {
 		free(t);
@@ -255,7 +329,8 @@ void wa_registry_free(struct wa_registry *r, int release_all)
 		return;
 	r->stopping = 1;
 	lws_sul_cancel(&r->sul);
-	if (release_all)
+	/* an engine refused for its id never held the sessions it names */
+	if (release_all && !r->conflict)
 		release(r, 0);
 	/* a tick still in the pool frees r when it completes */
 	if (!r->busy)

@@ -3,6 +3,7 @@ the engine registers in `engines` with its addresses and a heartbeat, takes
 up sessions that want to run (owner + lease on the session row), renews the
 leases, and gives a session back when its user stops it. Workers send a
 session's commands to the owner found in those rows."""
+import os
 import time
 
 import pytest
@@ -100,3 +101,36 @@ def test_stopped_session_is_given_back_and_not_taken_again(admin, stack_config, 
         assert eng == engine_id and auto == 1
     finally:
         admin.delete("/api/sessions/%s" % slug)
+
+
+def test_a_second_engine_with_the_same_id_refuses_to_run(stack_config, state_dir, engine, engine_id, tmp_path):
+    """Two engines under one engine.id would renew each other's leases: the
+    second one (own ports, same id) stops at once with a clear error, and
+    the first keeps its sessions."""
+    import re
+    import socket
+    import subprocess
+
+    with open("/proc/%d/cmdline" % engine.pid(), "rb") as f:
+        binary = f.read().split(b"\0")[0].decode()
+    ports = []
+    for _ in range(2):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports.append(s.getsockname()[1])
+    with open(os.path.join(state_dir, "wa-akg.conf"), encoding="utf-8") as f:
+        conf = f.read()
+    conf = re.sub(r"(?m)^command_url = .*$", "command_url = tcp://127.0.0.1:%d" % ports[0], conf)
+    conf = re.sub(r"(?m)^event_url = .*$", "event_url = tcp://127.0.0.1:%d" % ports[1], conf)
+    path = tmp_path / "twin.conf"
+    path.write_text(conf)
+    os.chmod(path, 0o600)
+    before = sql(stack_config, "SELECT COUNT(*) FROM wa_sessions WHERE engine_id = '%s'" % engine_id).strip()
+    p = subprocess.run([binary, "--config", str(path)], capture_output=True, text=True, timeout=30)
+    out = p.stdout + p.stderr
+    assert p.returncode == 1, out[-2000:]
+    assert "another engine runs with the id '%s'" % engine_id in out, out[-2000:]
+    assert engine.alive()
+    assert sql(stack_config, "SELECT COUNT(*) FROM wa_sessions WHERE engine_id = '%s'" % engine_id).strip() == before
+    row = [r for r in engine_rows(stack_config) if r[0] == engine_id][0]
+    assert row[1] == stack_config["engine.command_url"], "the first engine's row is left as it was"
