@@ -56,8 +56,12 @@ static const char SQL_HEARTBEAT[] = "UPDATE engines SET heartbeat_at = NOW(3) WH
 static const char SQL_RENEW[] =
 	"UPDATE wa_sessions SET lease_until = NOW(3) + INTERVAL ? MICROSECOND "
 	"WHERE engine_id = ? AND auto_start = 1";
+/* Sessions their users stopped are let go, and read as stopped even if
+ * the stop command never reached us. */
 static const char SQL_DROP_STOPPED[] =
-	"UPDATE wa_sessions SET engine_id = NULL, lease_until = NULL WHERE engine_id = ? AND auto_start = 0";
+	"UPDATE wa_sessions SET engine_id = NULL, lease_until = NULL, qr = NULL, pairing_code = NULL, "
+	"status = IF(status IN ('CONNECTED', 'CONNECTING', 'SCAN_QR'), 'STOPPED', status) "
+	"WHERE engine_id = ? AND auto_start = 0";
 static const char SQL_CLAIM[] =
 	"UPDATE wa_sessions SET engine_id = ?, lease_until = NOW(3) + INTERVAL ? MICROSECOND "
 	"WHERE auto_start = 1 AND (engine_id IS NULL OR lease_until IS NULL OR lease_until < NOW(3)) "

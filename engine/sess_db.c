@@ -29,7 +29,13 @@ struct status_job {
 	uint64_t ts_ms;
 };
 
-static const char SQL_OWNED[] = "SELECT 1 FROM wa_sessions WHERE id = ? AND engine_id = ? FOR UPDATE";
+/* Ours; or, for a stop, nobody's any more because the user stopped it (the
+ * heartbeat lets go of a session with auto_start 0, possibly before the
+ * stop command is carried out): the STOPPED row and its event are still
+ * written. */
+static const char SQL_OWNED[] =
+	"SELECT 1 FROM wa_sessions WHERE id = ? AND (engine_id = ? OR (? AND engine_id IS NULL AND auto_start = 0)) "
+	"FOR UPDATE";
 static const char SQL_STATUS[] =
 	"UPDATE wa_sessions SET status = ?, last_error = ?, qr = ?, "
 	"qr_updated_at = IF(? IS NULL, NULL, NOW(3)), pairing_code = ?, "
@@ -82,7 +88,7 @@ static int status_txn(struct wa_db *db, void *arg)
 
 	if (wa_db_begin(db) < 0)
 		return WA_ESTORAGE;
-	owned = wa_db_int(db, 0, SQL_OWNED, "us", (unsigned long long)j->row, j->engine_id);
+	owned = wa_db_int(db, 0, SQL_OWNED, "usb", (unsigned long long)j->row, j->engine_id, j->stop);
 	if (wa_db_err(db))
 		goto fail;
 	if (owned != 1) { /* not ours any more (taken over, or deleted) */
