@@ -4,9 +4,10 @@
  * receipt is acked only after the commit (the durability rule), so one the
  * engine could not store comes again at the next login.
  *
- * Receipts that change no stored message (retry, server-error, peer_msg,
+ * Receipts that change no stored message (server-error, peer_msg,
  * hist_sync, receipts of our own other devices, ids we do not know) are
- * acked as they are. Resending on a retry receipt (§8.4) is not done yet.
+ * acked as they are; a retry receipt sends the message again to the device
+ * that asks (sess_send.c, §8.4).
  * Loop thread except receipt_run (a dbpool thread). */
 #include "engine/dbpool.h"
 #include "engine/engine.h"
@@ -142,13 +143,14 @@ void recv_receipt(struct wa_session *s, struct wa_node *n)
 	struct wa_jid from;
 	const char *status = status_of(wa_node_attr(n, "type"));
 
+	if (wa_node_attr_is(n, "type", "retry")) {
+		send_on_retry(s, n);
+		return;
+	}
 	/* receipts that store nothing, and those of our own devices
 	 * (recipient set: about a chat, not from the peer), are acked now */
 	if (!status || wa_node_attr(n, "recipient") || wa_node_attr_jid(n, "from", &from) != 0 ||
 	    !(j = calloc(1, sizeof *j))) {
-		if (wa_node_attr_is(n, "type", "retry"))
-			wa_info("session %s: retry receipt for %s from %s: resending is not supported yet", s->id,
-				wa_node_attr_or(n, "id", "?"), wa_node_attr_or(n, "from", "?"));
 		sess_ack(s, n);
 		wa_node_free(n);
 		return;

@@ -287,11 +287,12 @@ static void send_stanza(struct send_job *j)
 
 /* ---- 4: encrypt and record ---- */
 
-enum plain_kind { PLAIN_TEXT, PLAIN_OWN, PLAIN_SKDM };
+enum plain_kind { PLAIN_TEXT, PLAIN_OWN, PLAIN_SKDM, PLAIN_TEXT_SKDM };
 
 /* The padded plaintext: the text (PLAIN_TEXT), the text wrapped for our
- * own devices (PLAIN_OWN, 1:1), or our sender key for the group
- * (PLAIN_SKDM, skdm/skdm_len). */
+ * own devices (PLAIN_OWN, 1:1), our sender key for the group (PLAIN_SKDM,
+ * skdm/skdm_len), or both in one (PLAIN_TEXT_SKDM: a group message sent
+ * again to one device, §8.4). */
 static int plaintext(const struct send_job *j, enum plain_kind kind, const uint8_t *skdm, size_t skdm_len,
 		     uint8_t **out, size_t *outlen)
 {
@@ -303,15 +304,15 @@ static int plaintext(const struct send_job *j, enum plain_kind kind, const uint8
 	size_t len;
 	int rc;
 
-	if (kind == PLAIN_SKDM) {
+	if (kind == PLAIN_SKDM || kind == PLAIN_TEXT_SKDM) {
 		sk.groupid = (char *)j->peer;
 		sk.has_axolotlsenderkeydistributionmessage = 1;
 		sk.axolotlsenderkeydistributionmessage.data = (uint8_t *)skdm;
 		sk.axolotlsenderkeydistributionmessage.len = skdm_len;
 		msg.senderkeydistributionmessage = &sk;
-	} else {
-		msg.conversation = j->text;
 	}
+	if (kind != PLAIN_SKDM)
+		msg.conversation = j->text;
 	if (kind == PLAIN_OWN) {
 		dsm.destinationjid = (char *)j->peer;
 		dsm.message = &msg;
@@ -777,4 +778,203 @@ void wa_session_send(struct wa_session *s, struct wa_cmd *cmd)
 	}
 	if (rc != 0)
 		fail(j, 503, "Session not connected or ready", "session_not_ready");
+}
+
+/* ---- a retry receipt for one of our messages (§8.4) ---- */
+
+#define RESEND_MAX 5
+
+struct resend {
+	struct send_job j;          /* peer = chat, text, group, account, ... */
+	struct wa_node *rcpt;       /* the retry receipt (owned) */
+	struct wa_jid dev;          /* the device asking */
+	long long count;
+	int known;                  /* the message is ours and stored as text */
+};
+
+static void resend_free(struct resend *r)
+{
+	wa_node_free(r->rcpt);
+	free(r->j.devs);
+	free(r->j.text);
+	free(r->j.skmsg);
+	explicit_bzero(r->j.account, sizeof r->j.account);
+	free(r);
+}
+
+static int resend_txn(struct wa_db *db, void *arg)
+{
+	struct resend *r = arg;
+	struct send_job *j = &r->j;
+	struct send_dev *d = &j->devs[0];
+	wa_sigstore *st = NULL;
+	wa_sig *sig = NULL;
+	wa_sig_bundle b;
+	wa_sig_addr addr;
+	enum wa_sig_msg_type type;
+	uint8_t *pt = NULL, *skdm = NULL;
+	size_t ptlen = 0, skdm_len = 0;
+	json_t *row;
+	int err = 0, rc;
+
+	r->known = 0;
+	free(d->ct);
+	d->ct = NULL;
+	row = wa_db_row(db, &err, "SELECT remote_jid AS chat, content, type, UNIX_TIMESTAMP(timestamp) AS t "
+			"FROM messages WHERE wa_session_id = ? AND message_id = ? AND from_me = 1", "us",
+			(unsigned long long)j->row, j->id);
+	if (err)
+		return WA_ESTORAGE;
+	if (!row || !json_is_string(json_object_get(row, "content")) ||
+	    strcmp(json_string_value(json_object_get(row, "type")), "TEXT") != 0) {
+		json_decref(row);
+		return 0; /* not ours, or not a kind we can send again: acked as it is */
+	}
+	snprintf(j->peer, sizeof j->peer, "%s", json_string_value(json_object_get(row, "chat")));
+	free(j->text);
+	j->text = strdup(json_string_value(json_object_get(row, "content")));
+	j->group = strstr(j->peer, "@g.us") != NULL;
+	json_decref(row);
+	if (!j->text || wa_sig_addr_from_wajid(&r->dev, &addr) != 0)
+		return j->text ? 0 : WA_ENOMEM;
+	if (wa_db_begin(db) < 0)
+		return WA_ESTORAGE;
+	if ((rc = wa_creds_open_sig(db, j->row, &st, &sig)) != 0)
+		goto rollback;
+	/* the keys in the receipt start a new session (the old one is what
+	 * failed); without them the session we have is used */
+	if (wa_sig_bundle_from_node(r->rcpt, &b) == 0) {
+		(void)wa_sig_session_delete(sig, &addr);
+		if (wa_sig_bundle_process(sig, &addr, &b) != 0) {
+			rc = 0;
+			goto close; /* keys that do not verify: nothing to send */
+		}
+	}
+	if (j->group) {
+		char selfjid[WA_JID_STR_MAX];
+		wa_sig_addr self;
+
+		snprintf(selfjid, sizeof selfjid, "%s:%u@s.whatsapp.net", j->me_user, j->me_device);
+		if (wa_sig_addr_from_jid(selfjid, &self) != 0 || wa_sig_group_skdm(sig, j->peer, &self, &skdm, &skdm_len) != 0) {
+			rc = WA_ESTORAGE;
+			goto close;
+		}
+		rc = plaintext(j, PLAIN_TEXT_SKDM, skdm, skdm_len, &pt, &ptlen);
+		free(skdm);
+	} else {
+		rc = plaintext(j, wa_jid_is_pn(&r->dev) && strcmp(r->dev.user, j->me_user) == 0 ? PLAIN_OWN : PLAIN_TEXT,
+			       NULL, 0, &pt, &ptlen);
+	}
+	if (rc != 0)
+		goto close;
+	rc = wa_sig_encrypt(sig, &addr, pt, ptlen, &type, &d->ct, &d->ctlen);
+	wa_sig_buf_free(pt, ptlen);
+	if (rc == WA_SIG_STORE) {
+		rc = WA_ESTORAGE;
+		goto close;
+	}
+	if (rc != 0) {
+		d->ct = NULL;
+		rc = 0; /* no session and no keys: nothing to send */
+		goto close;
+	}
+	d->pkmsg = type == WA_SIG_PKMSG;
+	d->jid = r->dev;
+	r->known = 1;
+close:
+	wa_creds_close_sig(st, sig);
+	if (rc == 0)
+		return wa_db_commit(db) < 0 ? WA_ESTORAGE : 0;
+rollback:
+	wa_db_rollback(db);
+	return rc;
+}
+
+static int resend_run(struct wa_db *db, void *arg)
+{
+	return wa_dbjob_retry(db, resend_txn, arg);
+}
+
+static void resend_done(void *arg, int rc)
+{
+	struct resend *r = arg;
+	struct wa_session *s = r->j.s;
+	struct send_dev *d = &r->j.devs[0];
+	struct wa_node *m = NULL, *enc;
+	char count[16];
+
+	if (!sess_unref(s)) {
+		resend_free(r);
+		return;
+	}
+	if (rc != 0) {
+		/* unanswered: the receipt comes again at the next login */
+		wa_warn("session %s: retry receipt for %s not handled (%s)", s->id, r->j.id, wa_strerror(rc));
+		resend_free(r);
+		return;
+	}
+	if (r->known && d->ct && s->phase == PH_READY) {
+		snprintf(count, sizeof count, "%lld", r->count);
+		m = wa_node_new_attrs("message", "id", r->j.id, "type", "text", "to", wa_node_attr(r->rcpt, "from"),
+				      "participant", wa_node_attr(r->rcpt, "participant"), "device_fanout",
+				      r->j.group ? NULL : "false", NULL);
+		if (m && (enc = wa_node_add_new(m, "enc")) && wa_node_set_attr(enc, "v", "2") == 0 &&
+		    wa_node_set_attr(enc, "type", d->pkmsg ? "pkmsg" : "msg") == 0 &&
+		    wa_node_set_attr(enc, "count", count) == 0 && wa_node_set_bytes(enc, d->ct, d->ctlen) == 0) {
+			struct wa_node *di = d->pkmsg ? wa_node_add_new(m, "device-identity") : NULL;
+
+			if (!d->pkmsg || (di && wa_node_set_bytes(di, r->j.account, r->j.account_len) == 0)) {
+				wa_info("session %s: message %s sent again to %s (retry %lld)", s->id, r->j.id,
+					wa_node_attr_or(r->rcpt, "participant", wa_node_attr_or(r->rcpt, "from", "?")),
+					r->count);
+				(void)sess_send(s, m);
+			}
+		}
+		wa_node_free(m);
+	}
+	if (s->phase == PH_READY)
+		sess_ack(s, r->rcpt);
+	resend_free(r);
+}
+
+void send_on_retry(struct wa_session *s, struct wa_node *rcpt)
+{
+	struct resend *r = calloc(1, sizeof *r);
+	const struct wa_node *rt = wa_node_child(rcpt, "retry");
+	const char *devattr = wa_node_attr(rcpt, "participant") ? "participant" : "from";
+
+	if (!r || !(r->j.devs = calloc(1, sizeof *r->j.devs)) || !s->cr) {
+		if (r)
+			free(r->j.devs);
+		free(r);
+		sess_ack(s, rcpt);
+		wa_node_free(rcpt);
+		return;
+	}
+	r->rcpt = rcpt;
+	r->count = 1;
+	if (rt)
+		wa_node_attr_int(rt, "count", &r->count);
+	if (r->count > RESEND_MAX || wa_node_attr_jid(rcpt, devattr, &r->dev) != 0 || !wa_jid_is_user(&r->dev)) {
+		if (r->count > RESEND_MAX)
+			wa_warn("session %s: message %s asked for again %lld times: not sent any more", s->id,
+				wa_node_attr_or(rcpt, "id", "?"), r->count);
+		sess_ack(s, rcpt);
+		resend_free(r);
+		return;
+	}
+	r->j.s = s;
+	r->j.row = s->row_id;
+	r->j.ndev = 1;
+	snprintf(r->j.slug, sizeof r->j.slug, "%s", s->id);
+	snprintf(r->j.id, sizeof r->j.id, "%s", wa_node_attr_or(rcpt, "id", ""));
+	snprintf(r->j.me_user, sizeof r->j.me_user, "%s", s->cr->phone);
+	r->j.me_device = s->cr->device;
+	memcpy(r->j.account, s->cr->account, s->cr->account_len);
+	r->j.account_len = s->cr->account_len;
+	sess_ref(s);
+	if (wa_dbpool_submit(s->e->db, s->row_id, resend_run, resend_done, r) == 0)
+		return;
+	sess_unref(s);
+	resend_free(r); /* unanswered: it comes again */
 }

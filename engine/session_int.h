@@ -127,6 +127,9 @@ void recv_receipt(struct wa_session *s, struct wa_node *n);
  * every send still waiting is failed when the connection goes. */
 int send_on_ack(struct wa_session *s, const struct wa_node *n);
 void send_fail_all(struct wa_session *s);
+/* A retry receipt for one of our messages (takes rcpt): sent again to the
+ * device that asks, over the keys the receipt carries; then acked. */
+void send_on_retry(struct wa_session *s, struct wa_node *rcpt);
 
 /* sess_db.c */
 struct sess_status {

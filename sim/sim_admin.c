@@ -237,6 +237,35 @@ static int h_phone_link_code(struct sim_server *s, const struct admin_req *r, js
 	return status;
 }
 
+/* POST /admin/phones/{number}/forget-session {"jid": "<device jid>"} */
+static int h_phone_forget_session(struct sim_server *s, const struct admin_req *r, json_t **reply)
+{
+	struct sim_account *a = phone_param(s, r, reply);
+	struct sim_phone *p;
+	const char *jid = NULL;
+	json_error_t err;
+	json_t *in;
+	int rc;
+
+	if (a == NULL)
+		return 404;
+	in = json_loadb(r->body, r->body_len, 0, &err);
+	if (in == NULL || json_unpack_ex(in, &err, 0, "{s:s}", "jid", &jid)) {
+		json_decref(in);
+		*reply = err_json("body must be {\"jid\": \"<device jid>\"}");
+		return 400;
+	}
+	p = sim_phone_get(s, a);
+	rc = p ? sim_phone_forget_session(p, jid) : -1;
+	json_decref(in);
+	if (rc < 0) {
+		*reply = err_json("not a device JID");
+		return 400;
+	}
+	*reply = json_pack("{s:b}", "forgotten", rc);
+	return 200;
+}
+
 /* POST /admin/phones/{number}/devices/{device}/remove */
 static int h_device_remove(struct sim_server *s, const struct admin_req *r, json_t **reply)
 {
@@ -501,6 +530,7 @@ static const struct admin_route sim_admin_routes[] = {
 	{ "GET", "/admin/phones/*", h_phone_get },
 	{ "POST", "/admin/phones/*/scan", h_phone_scan },
 	{ "POST", "/admin/phones/*/link-code", h_phone_link_code },
+	{ "POST", "/admin/phones/*/forget-session", h_phone_forget_session },
 	{ "POST", "/admin/phones/*/devices/*/remove", h_device_remove },
 	{ "GET", "/admin/root-key", h_root_key },
 	{ "POST", "/admin/reset", h_reset },

@@ -125,6 +125,12 @@ void sim_phone_free(struct sim_phone *p);
 /* Server-side key table of the phone (device 0). */
 struct sim_devkeys *sim_phone_keys(struct sim_phone *p);
 
+/* Forget the phone's Signal session with device jid (fault injection: the
+ * next message from that device fails to decrypt, the phone asks for it
+ * again with a retry receipt). 1 if there was one, 0 if not, -1 on a bad
+ * JID. */
+int sim_phone_forget_session(struct sim_phone *p, const char *jid);
+
 /* The phone's "about" text ("" = default). */
 const char *sim_phone_about(struct sim_phone *p);
 int sim_phone_set_about(struct sim_phone *p, const char *about);

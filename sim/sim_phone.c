@@ -398,6 +398,19 @@ static int sender_addr(struct sim_server *s, const char *jid, wa_sig_addr *out, 
 	return wa_sig_addr_from_jid(jid, out) == WA_SIG_OK ? 0 : -1;
 }
 
+int sim_phone_forget_session(struct sim_phone *p, const char *jid)
+{
+	wa_sig_addr addr;
+	int had;
+
+	if (wa_sig_addr_from_jid(jid, &addr) != WA_SIG_OK)
+		return -1;
+	had = wa_sig_has_session(p->sig, &addr) == 1;
+	if (had && wa_sig_session_delete(p->sig, &addr) != WA_SIG_OK)
+		return -1;
+	return had;
+}
+
 /* <receipt id to [participant] type="retry"><retry count id t v/><registration/><keys/></receipt> */
 static void send_retry(struct sim_server *s, struct sim_account *a, struct sim_phone *p, const struct wa_node *msg)
 {

@@ -303,3 +303,28 @@ def test_the_phones_history_arrives_after_pairing(admin, make_session, phone_sim
     keys = sql(stack_config, "SELECT COUNT(*) FROM wa_app_state_keys k JOIN wa_sessions s "
                "ON s.id = k.wa_session_id WHERE s.session_id = '%s'" % slug).strip()
     assert int(keys) >= 1, keys
+
+
+def test_a_message_the_recipient_cannot_decrypt_is_sent_again(admin, make_session, phone_sim, stack_config):
+    """Bob's phone loses its session with our device (as after a
+    reinstall): our next message fails there, the phone sends a retry
+    receipt with fresh keys, the engine sends the message again over a new
+    session, and Bob reads it."""
+    slug = make_session(admin)["sessionId"]
+    alice = phone_sim.phone("Alice")
+    bob = phone_sim.phone("Bob")
+    me = pair_by_qr(admin, phone_sim, slug, alice)["me"]["id"]
+    chat = bob + "@s.whatsapp.net"
+    r = admin.post("/api/messages/%s/%s/send" % (slug, chat), json={"message": {"text": "one"}})
+    assert r.status_code == 200, r.text
+    first = r.json()["data"]["key"]["id"]
+    wait_for(lambda: [m for m in inbox(phone_sim, bob) if m["id"] == first], what="the first message")
+    r = phone_sim.post("/admin/phones/%s/forget-session" % bob, {"jid": me})
+    assert r.status_code == 200 and r.json()["forgotten"] is True, r.text
+    r = admin.post("/api/messages/%s/%s/send" % (slug, chat), json={"message": {"text": "two"}})
+    assert r.status_code == 200, r.text
+    second = r.json()["data"]["key"]["id"]
+    got = wait_for(lambda: [m for m in inbox(phone_sim, bob) if m["id"] == second and m.get("text") == "two"],
+                   what="the message read after the retry")
+    assert len(got) == 1, got
+    assert [r[0] for r in stored(stack_config, slug, chat)] == [first, second], "stored once each"
