@@ -79,6 +79,8 @@ struct send_job {
 	char error[16];
 	char *payload;
 	uint64_t outbox_id;
+	char *status_payload;             /* the message.status event */
+	uint64_t status_outbox_id;
 	/* waiting for the ack */
 	lws_sorted_usec_list_t t_ack;
 	struct send_job *next;
@@ -92,6 +94,7 @@ static void job_free(struct send_job *j)
 	free(j->devs);
 	free(j->text);
 	free(j->payload);
+	free(j->status_payload);
 	explicit_bzero(j->account, sizeof j->account);
 	free(j);
 }
@@ -111,8 +114,18 @@ static void fail(struct send_job *j, int status, const char *msg, const char *co
 static int outcome_run(struct wa_db *db, void *arg)
 {
 	struct send_job *j = arg;
+	json_t *st;
 	long long n;
 
+	free(j->status_payload);
+	j->status_payload = NULL;
+	j->outbox_id = j->status_outbox_id = 0;
+	st = json_pack("{s:s,s:s,s:s,s:s,s:s*,s:I}", "sessionId", j->slug, "id", j->id, "remoteJid", j->peer, "status",
+		       j->status, "error", j->error[0] ? j->error : NULL, "timestamp", (json_int_t)time(NULL));
+	j->status_payload = st ? json_dumps(st, JSON_COMPACT) : NULL;
+	json_decref(st);
+	if (!j->status_payload)
+		return WA_ENOMEM;
 	if (wa_db_begin(db) < 0)
 		return WA_ESTORAGE;
 	n = wa_db_exec(db, "UPDATE messages SET status = ? WHERE wa_session_id = ? AND message_id = ? "
@@ -124,6 +137,13 @@ static int outcome_run(struct wa_db *db, void *arg)
 			       "uss", (unsigned long long)j->row, "message.sent", j->payload) < 0)
 			goto fail;
 		j->outbox_id = db->last_insert_id;
+	}
+	/* every change of a sent message's status is a message.status event */
+	if (n == 1) {
+		if (wa_db_exec(db, "INSERT INTO events_outbox (wa_session_id, event, payload) VALUES (?, ?, ?)",
+			       "uss", (unsigned long long)j->row, "message.status", j->status_payload) < 0)
+			goto fail;
+		j->status_outbox_id = db->last_insert_id;
 	}
 	return wa_db_commit(db) < 0 ? WA_ESTORAGE : 0;
 fail:
@@ -154,6 +174,14 @@ static void outcome_done(void *arg, int rc)
 		if (data)
 			wa_events_publish(s->e->events, s->id, "message.sent", data, j->outbox_id,
 					  (uint64_t)j->t * 1000);
+		json_decref(data);
+	}
+	if (live && rc == 0 && j->status_outbox_id) {
+		json_t *data = json_loads(j->status_payload, 0, NULL);
+
+		if (data)
+			wa_events_publish(s->e->events, s->id, "message.status", data, j->status_outbox_id,
+					  wa_engine_wall_ms());
 		json_decref(data);
 	}
 	if (j->cmd) {

@@ -126,7 +126,7 @@ def test_a_text_sent_through_the_api_reaches_the_phone_and_our_own_phone(
              "WHERE s.session_id = '%s' AND o.event = 'message.sent' AND JSON_VALUE(o.payload, '$.id') = '%s'"
              % (slug, key["id"])).strip()
     assert ev == "1"
-    # the phone's receipts raise the status: delivered, then read, each a message.status event
+    # every status change is a message.status event: SENT (the ack), then DELIVERED and READ (receipts)
     def status():
         return sql(stack_config, "SELECT m.status FROM messages m JOIN wa_sessions s ON s.id = m.wa_session_id "
                    "WHERE s.session_id = '%s' AND m.message_id = '%s'" % (slug, key["id"])).strip()
@@ -136,7 +136,7 @@ def test_a_text_sent_through_the_api_reaches_the_phone_and_our_own_phone(
     out = sql(stack_config, "SELECT JSON_VALUE(o.payload, '$.status') FROM events_outbox o JOIN wa_sessions s "
               "ON s.id = o.wa_session_id WHERE s.session_id = '%s' AND o.event = 'message.status' "
               "AND JSON_VALUE(o.payload, '$.id') = '%s' ORDER BY o.id" % (slug, key["id"]))
-    assert out.split() == ["DELIVERED", "READ"], out
+    assert out.split() == ["SENT", "DELIVERED", "READ"], out
     # a second message goes over the sessions the first one built
     r = admin.post("/api/messages/%s/%s/send" % (slug, bob), json={"message": {"text": "again"}})
     assert r.status_code == 200, r.text
