@@ -7,6 +7,7 @@
 #include "engine/engine.h"
 #include "engine/events.h"
 #include "engine/session_int.h"
+#include "engine/store/msgs.h"
 #include "fcgi/db.h"
 #include "wa_err.h"
 #include "wa_log.h"
@@ -48,8 +49,6 @@ static const char SQL_LOGGED_OUT[] =
 	"connected_at = NULL WHERE id = ?";
 static const char SQL_STOP[] =
 	"UPDATE wa_sessions SET auto_start = 0, engine_id = NULL, lease_until = NULL WHERE id = ? AND engine_id = ?";
-static const char SQL_OUTBOX[] =
-	"INSERT INTO events_outbox (wa_session_id, event, payload) VALUES (?, 'connection.update', ?)";
 
 /* The API's coarse status (fcgi/h_sessions.c shows the same). */
 static const char *api_status(const char *st)
@@ -101,9 +100,8 @@ static int status_txn(struct wa_db *db, void *arg)
 	if (j->logged_out && (wa_creds_delete(db, j->row) != 0 ||
 			      wa_db_exec(db, SQL_LOGGED_OUT, "u", (unsigned long long)j->row) < 0))
 		goto fail;
-	if (wa_db_exec(db, SQL_OUTBOX, "us", (unsigned long long)j->row, j->payload) < 0)
+	if (wa_outbox_add(db, j->row, "connection.update", j->payload, &j->outbox_id) != 0)
 		goto fail;
-	j->outbox_id = db->last_insert_id;
 	if (j->stop && wa_db_exec(db, SQL_STOP, "us", (unsigned long long)j->row, j->engine_id) < 0)
 		goto fail;
 	return wa_db_commit(db) < 0 ? WA_ESTORAGE : 0;

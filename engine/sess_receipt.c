@@ -13,6 +13,7 @@
 #include "engine/engine.h"
 #include "engine/events.h"
 #include "engine/session_int.h"
+#include "engine/store/msgs.h"
 #include "fcgi/db.h"
 #include "wa/jid.h"
 #include "wa_err.h"
@@ -63,6 +64,7 @@ static const char SQL_RAISE[] =
 static int raise_one(struct wa_db *db, struct receipt_job *j, const char *id, long long t)
 {
 	long long n = wa_db_exec(db, SQL_RAISE, "suss", j->status, (unsigned long long)j->row, id, j->status);
+	uint64_t ob;
 	json_t *data;
 	char *payload;
 
@@ -74,14 +76,13 @@ static int raise_one(struct wa_db *db, struct receipt_job *j, const char *id, lo
 			 "status", j->status, "participant", wa_node_attr(j->n, "participant"), "timestamp",
 			 (json_int_t)t);
 	payload = data ? json_dumps(data, JSON_COMPACT) : NULL;
-	if (!payload || wa_db_exec(db, "INSERT INTO events_outbox (wa_session_id, event, payload) VALUES (?, ?, ?)",
-				   "uss", (unsigned long long)j->row, "message.status", payload) < 0) {
+	if (!payload || wa_outbox_add(db, j->row, "message.status", payload, &ob) != 0) {
 		free(payload);
 		json_decref(data);
 		return WA_ESTORAGE;
 	}
 	free(payload);
-	json_array_append_new(j->events, json_pack("[I,o]", (json_int_t)db->last_insert_id, data));
+	json_array_append_new(j->events, json_pack("[I,o]", (json_int_t)ob, data));
 	return 0;
 }
 

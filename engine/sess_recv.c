@@ -32,7 +32,6 @@
 #include "wa/signal.h"
 #include "wa/signal_node.h"
 #include "wa_e2e.pb-c.h"
-#include "wa_config.h"
 #include "wa_err.h"
 #include "wa_log.h"
 
@@ -77,37 +76,6 @@ static void job_free(struct recv_job *j)
 	wa_node_free(j->n);
 	free(j->payload);
 	free(j);
-}
-
-/* "2026-01-15T08:00:00.000Z" of unix seconds t into out[32]. */
-static void iso_time(int64_t t, char out[32])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
-}
-
-/* The message.received data (docs/engine.md). New string or NULL. */
-static char *event_payload(const struct recv_job *j, const struct wa_msg_row *m)
-{
-	char when[32];
-	json_t *o;
-	char *out;
-
-	iso_time(m->t, when);
-	o = json_pack("{s:s,s:{s:s,s:b,s:s},s:s,s:s,s:b,s:s*,s:s*,s:s,s:s*,s:s,s:I}", "sessionId", j->slug, "key",
-		      "remoteJid", m->chat, "fromMe", m->from_me, "id", m->id, "id", m->id, "remoteJid", m->chat,
-		      "fromMe", m->from_me, "sender", m->sender, "pushName", m->push_name, "type", m->type,
-		      "content", m->content, "timestamp", when, "messageTimestamp", (json_int_t)m->t);
-	if (!o)
-		return NULL;
-	if (m->quoted_id)
-		json_object_set_new(o, "quotedId", json_string(m->quoted_id));
-	out = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	return out;
 }
 
 /* Who sent the stanza and where it belongs (§8.2). */
@@ -292,6 +260,34 @@ static int route(const struct recv_job *j, struct route *rt, const char **why)
 	return 0;
 }
 
+/* Our phone's protocol messages stored here: a history-sync chunk
+ * (RECV_HISTORY) and the app-state key share (RECV_PEER), in the open
+ * transaction (left open). 1 with *rc and j->outcome set when pm is one of
+ * them (RECV_REFUSED and *rc 0 for content that will never be usable),
+ * else 0. */
+static int peer_protocol(struct wa_db *db, struct recv_job *j, const WaE2E__ProtocolMessage *pm, int *rc)
+{
+	if (!pm || !pm->has_type)
+		return 0;
+	if (pm->type == WA_E2_E__PROTOCOL_MESSAGE__TYPE__HISTORY_SYNC_NOTIFICATION && pm->historysyncnotification) {
+		*rc = wa_history_apply(db, j->row, pm->historysyncnotification, &j->env, &j->hist);
+		j->outcome = RECV_HISTORY;
+		j->why = "the history could not be fetched or stored";
+	} else if (pm->type == WA_E2_E__PROTOCOL_MESSAGE__TYPE__APP_STATE_SYNC_KEY_SHARE && pm->appstatesynckeyshare) {
+		*rc = wa_appkeys_store(db, j->row, pm->appstatesynckeyshare, &j->nkeys);
+		j->outcome = RECV_PEER;
+		j->why = "cannot store the app-state keys";
+	} else {
+		return 0;
+	}
+	if (*rc == WA_ECRYPTO || *rc == WA_EPROTO || *rc == WA_ETOOBIG) {
+		j->why = wa_strerror(*rc);
+		j->outcome = RECV_REFUSED;
+		*rc = 0;
+	}
+	return 1;
+}
+
 /* One try of the transaction. */
 static int recv_txn(struct wa_db *db, void *arg)
 {
@@ -340,48 +336,17 @@ static int recv_txn(struct wa_db *db, void *arg)
 		rc = rc == WA_SIG_STORE ? WA_ESTORAGE : 0;
 		goto rollback;
 	}
-	if (rt.from_me && msg && msg->protocolmessage && msg->protocolmessage->has_type &&
-	    msg->protocolmessage->type == WA_E2_E__PROTOCOL_MESSAGE__TYPE__HISTORY_SYNC_NOTIFICATION &&
-	    msg->protocolmessage->historysyncnotification) {
-		rc = wa_history_apply(db, j->row, msg->protocolmessage->historysyncnotification, &j->env, &j->hist);
-		if (rc == WA_ECRYPTO || rc == WA_EPROTO || rc == WA_ETOOBIG) {
-			j->why = wa_strerror(rc);
-			j->outcome = RECV_REFUSED;
-			rc = 0;
-			goto rollback;
-		}
-		if (rc != 0) {
-			j->why = "the history could not be fetched or stored";
+	if (rt.from_me && msg && peer_protocol(db, j, msg->protocolmessage, &rc)) {
+		if (rc != 0 || j->outcome == RECV_REFUSED) {
+			if (rc != 0)
+				j->outcome = RECV_LATER;
 			goto rollback;
 		}
 		if (wa_db_commit(db) < 0) {
 			j->why = "the commit failed";
+			j->outcome = RECV_LATER;
 			rc = WA_ESTORAGE;
-			goto out;
 		}
-		j->outcome = RECV_HISTORY;
-		goto out;
-	}
-	if (rt.from_me && msg && msg->protocolmessage && msg->protocolmessage->has_type &&
-	    msg->protocolmessage->type == WA_E2_E__PROTOCOL_MESSAGE__TYPE__APP_STATE_SYNC_KEY_SHARE &&
-	    msg->protocolmessage->appstatesynckeyshare) {
-		rc = wa_appkeys_store(db, j->row, msg->protocolmessage->appstatesynckeyshare, &j->nkeys);
-		if (rc == WA_EPROTO) {
-			j->why = "a malformed app-state key share";
-			j->outcome = RECV_REFUSED;
-			rc = 0;
-			goto rollback;
-		}
-		if (rc != 0) {
-			j->why = "cannot store the app-state keys";
-			goto rollback;
-		}
-		if (wa_db_commit(db) < 0) {
-			j->why = "the commit failed";
-			rc = WA_ESTORAGE;
-			goto out;
-		}
-		j->outcome = RECV_PEER;
 		goto out;
 	}
 	if (rt.peer) {
@@ -423,7 +388,7 @@ static int recv_txn(struct wa_db *db, void *arg)
 	m.t = t > 0 ? t : (long long)time(NULL);
 	m.event = rt.from_me ? "message.sent" : "message.received";
 	j->from_me = rt.from_me;
-	j->payload = event_payload(j, &m);
+	j->payload = wa_msgs_event_payload(j->slug, &m);
 	if (!j->payload || !*m.id) {
 		j->why = !*m.id ? "no message id" : "out of memory";
 		rc = j->payload ? 0 : WA_ENOMEM;
@@ -531,6 +496,19 @@ static void ask_again(struct wa_session *s, const struct wa_node *n)
 	wa_node_free(r);
 }
 
+/* The receipt for a peer message of our phone, to our own user (§8.3). */
+static void own_receipt(struct wa_session *s, const struct wa_node *n, const char *type)
+{
+	char me[48];
+	struct wa_node *r;
+
+	snprintf(me, sizeof me, "%s@s.whatsapp.net", s->cr ? s->cr->phone : "");
+	r = wa_node_new_attrs("receipt", "id", wa_node_attr(n, "id"), "to", me, "type", type, NULL);
+	if (r)
+		(void)sess_send(s, r);
+	wa_node_free(r);
+}
+
 /* loop thread */
 static void recv_done(void *arg, int rc)
 {
@@ -560,31 +538,17 @@ static void recv_done(void *arg, int rc)
 		if (s->phase == PH_READY)
 			send_receipt(s, j->n, j->from_me);
 		break;
-	case RECV_HISTORY: {
-		char me[48];
-		struct wa_node *r;
-
+	case RECV_HISTORY:
 		wa_info("session %s: history sync stored: %u chats, %u messages, %u contacts", s->id, j->hist.chats,
 			j->hist.messages, j->hist.contacts);
-		snprintf(me, sizeof me, "%s@s.whatsapp.net", s->cr ? s->cr->phone : "");
-		r = wa_node_new_attrs("receipt", "id", wa_node_attr(j->n, "id"), "to", me, "type", "hist_sync", NULL);
-		if (r && s->phase == PH_READY)
-			(void)sess_send(s, r);
-		wa_node_free(r);
+		if (s->phase == PH_READY)
+			own_receipt(s, j->n, "hist_sync");
 		break;
-	}
-	case RECV_PEER: {
-		char me[48];
-		struct wa_node *r;
-
+	case RECV_PEER:
 		wa_info("session %s: %u app-state keys from the phone stored", s->id, j->nkeys);
-		snprintf(me, sizeof me, "%s@s.whatsapp.net", s->cr ? s->cr->phone : "");
-		r = wa_node_new_attrs("receipt", "id", wa_node_attr(j->n, "id"), "to", me, "type", "peer_msg", NULL);
-		if (r && s->phase == PH_READY)
-			(void)sess_send(s, r);
-		wa_node_free(r);
+		if (s->phase == PH_READY)
+			own_receipt(s, j->n, "peer_msg");
 		break;
-	}
 	case RECV_REFUSED:
 		wa_warn("session %s: message %s dropped: %s", s->id, id, j->why ? j->why : "-");
 		if (s->phase == PH_READY)
@@ -621,9 +585,7 @@ void recv_message(struct wa_session *s, struct wa_node *n)
 	j->n = n;
 	snprintf(j->slug, sizeof j->slug, "%s", s->id);
 	snprintf(j->me_user, sizeof j->me_user, "%s", s->cr->phone);
-	j->env.media_host = wa_config_get(s->e->cfg, "whatsapp.media_host");
-	j->env.media_ca = wa_config_get(s->e->cfg, "whatsapp.media_ca");
-	j->env.timeout_ms = 30000;
+	j->env = *sess_history_env(s);
 	at = strchr(lid, '@');
 	snprintf(j->me_lid_user, sizeof j->me_lid_user, "%.*s", (int)(at ? (size_t)(at - lid) : strlen(lid)), lid);
 	if (strchr(j->me_lid_user, ':'))

@@ -86,9 +86,10 @@ struct send_job {
 	struct send_job *next;
 };
 
-static void job_free(struct send_job *j)
+/* What a job holds, not the job itself. */
+static void job_release(struct send_job *j)
 {
-	for (size_t i = 0; i < j->ndev; i++)
+	for (size_t i = 0; j->devs && i < j->ndev; i++)
 		free(j->devs[i].ct);
 	free(j->skmsg);
 	free(j->devs);
@@ -96,6 +97,11 @@ static void job_free(struct send_job *j)
 	free(j->payload);
 	free(j->status_payload);
 	explicit_bzero(j->account, sizeof j->account);
+}
+
+static void job_free(struct send_job *j)
+{
+	job_release(j);
 	free(j);
 }
 
@@ -132,19 +138,12 @@ static int outcome_run(struct wa_db *db, void *arg)
 		       "AND status = 'PENDING'", "sus", j->status, (unsigned long long)j->row, j->id);
 	if (n < 0)
 		goto fail;
-	if (n == 1 && strcmp(j->status, "SENT") == 0) {
-		if (wa_db_exec(db, "INSERT INTO events_outbox (wa_session_id, event, payload) VALUES (?, ?, ?)",
-			       "uss", (unsigned long long)j->row, "message.sent", j->payload) < 0)
-			goto fail;
-		j->outbox_id = db->last_insert_id;
-	}
+	if (n == 1 && strcmp(j->status, "SENT") == 0 &&
+	    wa_outbox_add(db, j->row, "message.sent", j->payload, &j->outbox_id) != 0)
+		goto fail;
 	/* every change of a sent message's status is a message.status event */
-	if (n == 1) {
-		if (wa_db_exec(db, "INSERT INTO events_outbox (wa_session_id, event, payload) VALUES (?, ?, ?)",
-			       "uss", (unsigned long long)j->row, "message.status", j->status_payload) < 0)
-			goto fail;
-		j->status_outbox_id = db->last_insert_id;
-	}
+	if (n == 1 && wa_outbox_add(db, j->row, "message.status", j->status_payload, &j->status_outbox_id) != 0)
+		goto fail;
 	return wa_db_commit(db) < 0 ? WA_ESTORAGE : 0;
 fail:
 	wa_db_rollback(db);
@@ -357,22 +356,19 @@ static int plaintext(const struct send_job *j, enum plain_kind kind, const uint8
 	return rc;
 }
 
-static char *event_payload(const struct send_job *j)
+/* Our sender key for the group j->peer (made on first use), under our
+ * own device's address *self (PN addressing, as wa-sim's groups use).
+ * 0, WA_ESTORAGE or WA_EINTERNAL. */
+static int our_skdm(const struct send_job *j, wa_sig *sig, wa_sig_addr *self, uint8_t **skdm, size_t *len)
 {
-	char when[32];
-	time_t tt = (time_t)j->t;
-	struct tm tm;
-	json_t *o;
-	char *out;
+	char jid[WA_JID_STR_MAX];
+	int rc;
 
-	gmtime_r(&tt, &tm);
-	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
-	o = json_pack("{s:s,s:{s:s,s:b,s:s},s:s,s:s,s:b,s:s,s:s,s:s,s:I}", "sessionId", j->slug, "key", "remoteJid",
-		      j->peer, "fromMe", 1, "id", j->id, "id", j->id, "remoteJid", j->peer, "fromMe", 1, "type",
-		      "TEXT", "content", j->text, "timestamp", when, "messageTimestamp", (json_int_t)j->t);
-	out = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	json_decref(o);
-	return out;
+	snprintf(jid, sizeof jid, "%s:%u@s.whatsapp.net", j->me_user, j->me_device);
+	if (wa_sig_addr_from_jid(jid, self) != 0)
+		return WA_EINTERNAL;
+	rc = wa_sig_group_skdm(sig, j->peer, self, skdm, len);
+	return rc == 0 ? 0 : rc == WA_SIG_STORE ? WA_ESTORAGE : WA_EINTERNAL;
 }
 
 static int encrypt_txn(struct wa_db *db, void *arg)
@@ -396,14 +392,9 @@ static int encrypt_txn(struct wa_db *db, void *arg)
 		uint8_t *skdm = NULL, *gpt = NULL;
 		size_t skdm_len = 0, gptlen = 0;
 		wa_sig_addr self;
-		char selfjid[WA_JID_STR_MAX];
 
-		snprintf(selfjid, sizeof selfjid, "%s:%u@s.whatsapp.net", j->me_user, j->me_device);
-		if (wa_sig_addr_from_jid(selfjid, &self) != 0 ||
-		    (rc = wa_sig_group_skdm(sig, j->peer, &self, &skdm, &skdm_len)) != 0) {
-			rc = rc == WA_SIG_STORE ? WA_ESTORAGE : WA_EINTERNAL;
+		if ((rc = our_skdm(j, sig, &self, &skdm, &skdm_len)) != 0)
 			goto close;
-		}
 		rc = plaintext(j, PLAIN_SKDM, skdm, skdm_len, &pt[0], &ptlen[0]);
 		free(skdm);
 		if (rc == 0)
@@ -454,11 +445,6 @@ static int encrypt_txn(struct wa_db *db, void *arg)
 		rc = WA_ENOTFOUND;
 		goto close;
 	}
-	j->payload = event_payload(j);
-	if (!j->payload) {
-		rc = WA_ENOMEM;
-		goto close;
-	}
 	memset(&m, 0, sizeof m);
 	m.chat = j->peer;
 	m.id = j->id;
@@ -468,6 +454,12 @@ static int encrypt_txn(struct wa_db *db, void *arg)
 	m.status = "PENDING";
 	m.t = j->t;
 	m.event = NULL; /* the event follows the server's ack */
+	free(j->payload);
+	j->payload = wa_msgs_event_payload(j->slug, &m);
+	if (!j->payload) {
+		rc = WA_ENOMEM;
+		goto close;
+	}
 	rc = wa_msgs_store(db, j->row, &m, &outbox);
 close:
 	wa_creds_close_sig(st, sig);
@@ -823,10 +815,7 @@ struct resend {
 static void resend_free(struct resend *r)
 {
 	wa_node_free(r->rcpt);
-	free(r->j.devs);
-	free(r->j.text);
-	free(r->j.skmsg);
-	explicit_bzero(r->j.account, sizeof r->j.account);
+	job_release(&r->j);
 	free(r);
 }
 
@@ -879,14 +868,10 @@ static int resend_txn(struct wa_db *db, void *arg)
 		}
 	}
 	if (j->group) {
-		char selfjid[WA_JID_STR_MAX];
 		wa_sig_addr self;
 
-		snprintf(selfjid, sizeof selfjid, "%s:%u@s.whatsapp.net", j->me_user, j->me_device);
-		if (wa_sig_addr_from_jid(selfjid, &self) != 0 || wa_sig_group_skdm(sig, j->peer, &self, &skdm, &skdm_len) != 0) {
-			rc = WA_ESTORAGE;
+		if ((rc = our_skdm(j, sig, &self, &skdm, &skdm_len)) != 0)
 			goto close;
-		}
 		rc = plaintext(j, PLAIN_TEXT_SKDM, skdm, skdm_len, &pt, &ptlen);
 		free(skdm);
 	} else {

@@ -5,6 +5,7 @@
 #include "engine/engine.h"
 #include "engine/registry.h"
 #include "engine/session_int.h"
+#include "engine/store/history.h"
 #include "wa_config.h"
 #include "wa_err.h"
 #include "wa_log.h"
@@ -28,6 +29,7 @@ struct wa_sessions {
 	int target_ok;
 	long connect_timeout_ms;
 	char device_name[41];
+	struct wa_history_env hist_env; /* whatsapp.media_host / media_ca, read once */
 };
 
 static struct wa_sessions *table_of(const struct wa_session *s)
@@ -70,7 +72,15 @@ struct wa_sessions *wa_sessions_new(struct wa_engine *e)
 	}
 	name = wa_config_get(e->cfg, "whatsapp.device_name");
 	snprintf(t->device_name, sizeof t->device_name, "%s", name && *name ? name : "WA-AKG");
+	t->hist_env.media_host = wa_config_get(e->cfg, "whatsapp.media_host");
+	t->hist_env.media_ca = wa_config_get(e->cfg, "whatsapp.media_ca");
+	t->hist_env.timeout_ms = 30000;
 	return t;
+}
+
+const struct wa_history_env *sess_history_env(const struct wa_session *s)
+{
+	return &table_of(s)->hist_env;
 }
 
 /* ---- references ---- */

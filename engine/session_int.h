@@ -117,6 +117,11 @@ void login_on_success(struct wa_session *s, const struct wa_node *n);
 int login_on_node(struct wa_session *s, const struct wa_node *n); /* 1 handled */
 void login_schedule_keepalive(struct wa_session *s);
 
+/* Where history-sync blobs are fetched (from the config, read once; the
+ * strings live as long as the engine). */
+struct wa_history_env;
+const struct wa_history_env *sess_history_env(const struct wa_session *s);
+
 /* sess_recv.c: take n (ownership moves) and store what it carries; it is
  * answered once stored, or left for the server to offer again. */
 void recv_message(struct wa_session *s, struct wa_node *n);

@@ -185,6 +185,15 @@ static int route_for(struct wa_req *r, char url[URL_MAX])
 	return 0;
 }
 
+/* Whether es has a connection to its engine, waiting up to
+ * PIPE_WAIT_STEPS * 5 ms for one. */
+static int has_pipe(const struct engine_sock *es)
+{
+	for (int i = 0; i < PIPE_WAIT_STEPS && es->pipes->n <= 0; i++)
+		nng_msleep(5);
+	return es->pipes->n > 0;
+}
+
 /* One command to the engine at url. */
 static int call_at(struct wa_req *r, const char *url, const char *op, const char *json, json_t **body)
 {
@@ -201,17 +210,11 @@ static int call_at(struct wa_req *r, const char *url, const char *op, const char
 	 * within nng's reconnect interval (100 ms): wait that long. A socket
 	 * still without one then is replaced once (its dialer may be stuck
 	 * in a back-off from the engine's restart), and waited for again. */
-	for (int i = 0; i < PIPE_WAIT_STEPS && es->pipes->n <= 0; i++)
-		nng_msleep(5);
-	if (es->pipes->n <= 0) {
+	if (!has_pipe(es)) {
 		sock_close(es);
-		if (!(es = sock_for(r, url)))
+		if (!(es = sock_for(r, url)) || !has_pipe(es))
 			return 503;
-		for (int i = 0; i < PIPE_WAIT_STEPS && es->pipes->n <= 0; i++)
-			nng_msleep(5);
 	}
-	if (es->pipes->n <= 0)
-		return 503;
 	cmd.request_id = r->rid;
 	cmd.session_id = r->sess.slug;
 	cmd.op = (char *)op;

@@ -4,7 +4,10 @@
 #include "wa_err.h"
 #include "wa_e2e.pb-c.h"
 
+#include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char SQL_MSG[] =
 	"INSERT INTO messages (wa_session_id, remote_jid, message_id, from_me, sender_jid, push_name, type, "
@@ -49,6 +52,38 @@ int wa_msgs_content(const struct WaE2E__Message *m, struct wa_msg_content *c)
 	return content_at(m, c, 0);
 }
 
+int wa_outbox_add(struct wa_db *db, uint64_t row, const char *event, const char *payload, uint64_t *id)
+{
+	if (wa_db_exec(db, SQL_OUTBOX, "uss", (unsigned long long)row, event, payload) < 0)
+		return WA_ESTORAGE;
+	if (id)
+		*id = db->last_insert_id;
+	return 0;
+}
+
+char *wa_msgs_event_payload(const char *slug, const struct wa_msg_row *m)
+{
+	time_t tt = (time_t)m->t;
+	char when[32];
+	struct tm tm;
+	json_t *o;
+	char *out;
+
+	gmtime_r(&tt, &tm);
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+	o = json_pack("{s:s,s:{s:s,s:b,s:s},s:s,s:s,s:b,s:s*,s:s*,s:s,s:s*,s:s,s:I}", "sessionId", slug, "key",
+		      "remoteJid", m->chat, "fromMe", m->from_me, "id", m->id, "id", m->id, "remoteJid", m->chat,
+		      "fromMe", m->from_me, "sender", m->sender, "pushName", m->push_name, "type", m->type,
+		      "content", m->content, "timestamp", when, "messageTimestamp", (json_int_t)m->t);
+	if (!o)
+		return NULL;
+	if (m->quoted_id)
+		json_object_set_new(o, "quotedId", json_string(m->quoted_id));
+	out = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return out;
+}
+
 int wa_msgs_store(struct wa_db *db, uint64_t row, const struct wa_msg_row *m, uint64_t *outbox_id)
 {
 	unsigned long long sid = (unsigned long long)row;
@@ -70,8 +105,5 @@ int wa_msgs_store(struct wa_db *db, uint64_t row, const struct wa_msg_row *m, ui
 	*outbox_id = 0;
 	if (!m->event)
 		return 0;
-	if (wa_db_exec(db, SQL_OUTBOX, "uss", sid, m->event, m->payload) < 0)
-		return WA_ESTORAGE;
-	*outbox_id = db->last_insert_id;
-	return 0;
+	return wa_outbox_add(db, row, m->event, m->payload, outbox_id);
 }

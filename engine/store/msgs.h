@@ -46,6 +46,16 @@ struct wa_msg_content {
 };
 int wa_msgs_content(const struct WaE2E__Message *m, struct wa_msg_content *c);
 
+/* One event in events_outbox (inside the caller's transaction, like
+ * everything here); *id (may be NULL) gets its row id. 0 or WA_ESTORAGE. */
+int wa_outbox_add(struct wa_db *db, uint64_t session_row, const char *event, const char *payload, uint64_t *id);
+
+/* The data of a message event (message.received / message.sent,
+ * docs/engine.md) for m of session slug: key, id, remoteJid, fromMe,
+ * sender and pushName (when set), type, content, quotedId (when set), the
+ * ISO and the unix timestamp. New string (free()) or NULL. Any thread. */
+char *wa_msgs_event_payload(const char *slug, const struct wa_msg_row *m);
+
 /* Store m (see above); *outbox_id gets the event's row id (0 without one). */
 int wa_msgs_store(struct wa_db *db, uint64_t session_row, const struct wa_msg_row *m, uint64_t *outbox_id);
 

@@ -15,11 +15,22 @@ def stored(stack_config, slug, chat):
     return [line.split("\t") for line in out.splitlines() if line]
 
 
-def received_events(stack_config, slug):
-    out = sql(stack_config, "SELECT JSON_VALUE(o.payload, '$.id') FROM events_outbox o JOIN wa_sessions s "
-              "ON s.id = o.wa_session_id WHERE s.session_id = '%s' AND o.event = 'message.received' "
-              "ORDER BY o.id" % slug)
+def events(stack_config, slug, event, field="$.id", msg_id=None):
+    """The outbox's `event` rows of the session (of one message when msg_id
+    is given), oldest first: the payload's `field` of each."""
+    out = sql(stack_config, "SELECT JSON_VALUE(o.payload, '%s') FROM events_outbox o JOIN wa_sessions s "
+              "ON s.id = o.wa_session_id WHERE s.session_id = '%s' AND o.event = '%s' %s ORDER BY o.id"
+              % (field, slug, event, "" if msg_id is None else "AND JSON_VALUE(o.payload, '$.id') = '%s'" % msg_id))
     return [line for line in out.splitlines() if line]
+
+
+def received_events(stack_config, slug):
+    return events(stack_config, slug, "message.received")
+
+
+def message_status(stack_config, slug, msg_id):
+    return sql(stack_config, "SELECT m.status FROM messages m JOIN wa_sessions s ON s.id = m.wa_session_id "
+               "WHERE s.session_id = '%s' AND m.message_id = '%s'" % (slug, msg_id)).strip()
 
 
 def outbox_status(phone_sim, number, msg_id):
@@ -119,24 +130,16 @@ def test_a_text_sent_through_the_api_reaches_the_phone_and_our_own_phone(
     assert mine[0]["fromMe"] is True and mine[0]["chat"].startswith(bob), mine
     # recorded before it was sent, SENT once the server acked, with its event
     assert stored(stack_config, slug, chat) == [[key["id"], "hi Bob", "", "1", "TEXT"]]
-    st = sql(stack_config, "SELECT m.status FROM messages m JOIN wa_sessions s ON s.id = m.wa_session_id "
-             "WHERE s.session_id = '%s' AND m.message_id = '%s'" % (slug, key["id"])).strip()
+    st = message_status(stack_config, slug, key["id"])
     assert st in ("SENT", "DELIVERED", "READ"), st
-    ev = sql(stack_config, "SELECT COUNT(*) FROM events_outbox o JOIN wa_sessions s ON s.id = o.wa_session_id "
-             "WHERE s.session_id = '%s' AND o.event = 'message.sent' AND JSON_VALUE(o.payload, '$.id') = '%s'"
-             % (slug, key["id"])).strip()
-    assert ev == "1"
+    assert len(events(stack_config, slug, "message.sent", msg_id=key["id"])) == 1
     # every status change is a message.status event: SENT (the ack), then DELIVERED and READ (receipts)
-    def status():
-        return sql(stack_config, "SELECT m.status FROM messages m JOIN wa_sessions s ON s.id = m.wa_session_id "
-                   "WHERE s.session_id = '%s' AND m.message_id = '%s'" % (slug, key["id"])).strip()
-    wait_for(lambda: status() == "DELIVERED", what="DELIVERED from Bob's receipt")
+    wait_for(lambda: message_status(stack_config, slug, key["id"]) == "DELIVERED",
+             what="DELIVERED from Bob's receipt")
     assert phone_sim.post("/admin/phones/%s/read" % bob, {"ids": [key["id"]]}).status_code == 200
-    wait_for(lambda: status() == "READ", what="READ from Bob's read receipt")
-    out = sql(stack_config, "SELECT JSON_VALUE(o.payload, '$.status') FROM events_outbox o JOIN wa_sessions s "
-              "ON s.id = o.wa_session_id WHERE s.session_id = '%s' AND o.event = 'message.status' "
-              "AND JSON_VALUE(o.payload, '$.id') = '%s' ORDER BY o.id" % (slug, key["id"]))
-    assert out.split() == ["SENT", "DELIVERED", "READ"], out
+    wait_for(lambda: message_status(stack_config, slug, key["id"]) == "READ", what="READ from Bob's read receipt")
+    out = events(stack_config, slug, "message.status", "$.status", key["id"])
+    assert out == ["SENT", "DELIVERED", "READ"], out
     # a second message goes over the sessions the first one built
     r = admin.post("/api/messages/%s/%s/send" % (slug, bob), json={"message": {"text": "again"}})
     assert r.status_code == 200, r.text
@@ -185,10 +188,7 @@ def test_group_text_and_what_our_own_phone_sends_are_stored(admin, make_session,
     chat = bob + "@s.whatsapp.net"
     rows = wait_for(lambda: stored(stack_config, slug, chat), what="our phone's message")
     assert rows == [[pid, "typed on the phone", "Alice", "1", "TEXT"]], rows
-    ev = sql(stack_config, "SELECT COUNT(*) FROM events_outbox o JOIN wa_sessions s ON s.id = o.wa_session_id "
-             "WHERE s.session_id = '%s' AND o.event = 'message.sent' AND JSON_VALUE(o.payload, '$.id') = '%s'"
-             % (slug, pid)).strip()
-    assert ev == "1"
+    assert len(events(stack_config, slug, "message.sent", msg_id=pid)) == 1
 
 
 def test_a_text_sent_to_a_group_reaches_every_member(admin, make_session, phone_sim, stack_config):
