@@ -45,7 +45,7 @@ const struct wa_config_key wa_config_keys[] = {
 	{ "engine.db_threads", "2",
 	  "MariaDB threads of the engine (1-32), each with its own connection; a session's database work always runs on the same one, in order." },
 	{ "engine.heartbeat_ms", "2000",
-	  "How often the engine refreshes its engines row, renews its session leases and takes up sessions waiting to run (100-600000)." },
+	  "How often the engine refreshes its engines row, renews its lease (which covers every session it owns) and takes up sessions waiting to run (100-600000)." },
 	{ "engine.lease_ms", "15000",
 	  "How long a session lease lasts without renewal (at least twice engine.heartbeat_ms): after an engine dies, another takes its sessions over once their leases expire." },
 	{ "engine.claim_batch", "500",

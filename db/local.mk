@@ -30,3 +30,6 @@ dist_migrations_DATA += db/migrations/0004_app_state_keys.sql
 
 # the JIDs a message mentions (engine/store/msgs.c)
 dist_migrations_DATA += db/migrations/0005_message_mentions.sql
+
+# a session's lease is its engine's (engine/registry.c)
+dist_migrations_DATA += db/migrations/0006_engine_lease.sql

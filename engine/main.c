@@ -84,7 +84,7 @@ static void on_owned(void *ctx, json_t *rows)
 {
 	struct wa_engine *e = ctx;
 
-	wa_sessions_reconcile(e->sessions, rows);
+	wa_sessions_reconcile(e->sessions, rows, wa_registry_rows_since(e->reg));
 }
 
 static void usage(void)

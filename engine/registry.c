@@ -29,6 +29,7 @@ struct wa_registry {
 	int registered;
 	uint64_t lease_ok_until;  /* monotonic ms */
 	uint64_t ticks;
+	uint64_t rows_since;      /* during the owned callback: its tick's start */
 	int stopping;
 	int conflict;             /* another live engine has our id */
 };
@@ -52,20 +53,27 @@ static const char SQL_REGISTER[] =
 	"VALUES (?, ?, ?, ?, ?, ?, NOW(3), NOW(3)) ON DUPLICATE KEY UPDATE command_url = VALUES(command_url), "
 	"event_url = VALUES(event_url), hostname = VALUES(hostname), pid = VALUES(pid), "
 	"version = VALUES(version), heartbeat_at = NOW(3), started_at = NOW(3)";
-static const char SQL_HEARTBEAT[] = "UPDATE engines SET heartbeat_at = NOW(3) WHERE id = ?";
-static const char SQL_RENEW[] =
-	"UPDATE wa_sessions SET lease_until = NOW(3) + INTERVAL ? MICROSECOND "
-	"WHERE engine_id = ? AND auto_start = 1";
+/* The lease of every session this engine owns: one row, not one per session. */
+static const char SQL_HEARTBEAT[] =
+	"UPDATE engines SET heartbeat_at = NOW(3), lease_until = NOW(3) + INTERVAL ? MICROSECOND WHERE id = ?";
 /* Sessions their users stopped are let go, and read as stopped even if
- * the stop command never reached us. */
+ * the stop command never reached us. Found by a plain read, then written
+ * by primary key: a locking scan over the engine's rows every heartbeat
+ * would collide with the sessions' own transactions. */
+static const char SQL_STOPPED[] = "SELECT id FROM wa_sessions WHERE engine_id = ? AND auto_start = 0";
 static const char SQL_DROP_STOPPED[] =
 	"UPDATE wa_sessions SET engine_id = NULL, lease_until = NULL, qr = NULL, pairing_code = NULL, "
 	"status = IF(status IN ('CONNECTED', 'CONNECTING', 'SCAN_QR'), 'STOPPED', status) "
-	"WHERE engine_id = ? AND auto_start = 0";
+	"WHERE id = ? AND engine_id = ? AND auto_start = 0";
+/* Unowned, or owned by an engine whose lease ran out (or that is gone):
+ * candidates by a plain read, each claimed by primary key with the
+ * condition checked again (another engine may be quicker). */
+#define CLAIMABLE \
+	"auto_start = 1 AND (engine_id IS NULL OR engine_id NOT IN " \
+	"(SELECT id FROM engines WHERE lease_until > NOW(3)))"
+static const char SQL_CANDIDATES[] = "SELECT id FROM wa_sessions WHERE " CLAIMABLE " ORDER BY id LIMIT ?";
 static const char SQL_CLAIM[] =
-	"UPDATE wa_sessions SET engine_id = ?, lease_until = NOW(3) + INTERVAL ? MICROSECOND "
-	"WHERE auto_start = 1 AND (engine_id IS NULL OR lease_until IS NULL OR lease_until < NOW(3)) "
-	"ORDER BY id LIMIT ?";
+	"UPDATE wa_sessions SET engine_id = ?, lease_until = NULL WHERE id = ? AND " CLAIMABLE;
 static const char SQL_OWNED[] =
 	"SELECT id, session_id AS sessionId, status, me_jid AS meJid FROM wa_sessions "
 	"WHERE engine_id = ? AND auto_start = 1 ORDER BY id";
@@ -134,6 +142,33 @@ static int same_id_check(struct wa_db *db, struct tick *t)
 	return live ? WA_ECONFLICT : 0;
 }
 
+/* Write `sql` (binding the id and our engine id, in the order `fmt` says)
+ * for every row `rows` names, in one transaction: the rows are locked by
+ * primary key, in id order, and only while written. Takes rows. 0 or -1. */
+static int each_row(struct wa_db *db, json_t *rows, const char *sql, int id_first, const char *engine)
+{
+	size_t i;
+	json_t *row;
+	int rc = 0;
+
+	if (!rows)
+		return -1;
+	if (json_array_size(rows) && wa_db_begin(db) < 0)
+		rc = -1;
+	json_array_foreach(rows, i, row) {
+		unsigned long long id = (unsigned long long)json_integer_value(json_object_get(row, "id"));
+
+		if (rc == 0 && (id_first ? wa_db_exec(db, sql, "us", id, engine) : wa_db_exec(db, sql, "su", engine, id)) < 0)
+			rc = -1;
+	}
+	if (json_array_size(rows) && rc == 0 && wa_db_commit(db) < 0)
+		rc = -1;
+	else if (json_array_size(rows) && rc != 0)
+		wa_db_rollback(db);
+	json_decref(rows);
+	return rc;
+}
+
 /* dbpool thread */
 static int tick_run(struct wa_db *db, void *arg)
 {
@@ -146,14 +181,16 @@ static int tick_run(struct wa_db *db, void *arg)
 		if (rc != 0)
 			return rc;
 	}
-	if (t->do_register || wa_db_exec(db, SQL_HEARTBEAT, "s", t->id) == 0) {
+	if (t->do_register || wa_db_exec(db, SQL_HEARTBEAT, "is", us, t->id) == 0) {
 		if (wa_db_exec(db, SQL_REGISTER, "ssssis", t->id, t->command_url, t->event_url, t->host, t->pid,
-			       PACKAGE_VERSION) < 0)
+			       PACKAGE_VERSION) < 0 || wa_db_exec(db, SQL_HEARTBEAT, "is", us, t->id) < 0)
 			return -1;
 		t->registered = 1;
 	}
-	if (wa_db_exec(db, SQL_RENEW, "is", us, t->id) < 0 || wa_db_exec(db, SQL_DROP_STOPPED, "s", t->id) < 0 ||
-	    wa_db_exec(db, SQL_CLAIM, "sii", t->id, us, (long long)t->claim_batch) < 0)
+	/* the stopped sessions still named ours are let go; then up to
+	 * claim_batch sessions that want an engine are claimed */
+	if (each_row(db, wa_db_query(db, SQL_STOPPED, "s", t->id), SQL_DROP_STOPPED, 1, t->id) < 0 ||
+	    each_row(db, wa_db_query(db, SQL_CANDIDATES, "i", (long long)t->claim_batch), SQL_CLAIM, 0, t->id) < 0)
 		return -1;
 	t->rows = wa_db_query(db, SQL_OWNED, "s", t->id);
 	return t->rows ? 0 : -1;
@@ -175,8 +212,11 @@ static void tick_done(void *arg, int rc)
 			wa_info("registered as engine %s (commands %s, events %s)", t->id, t->command_url,
 				t->event_url);
 		r->registered |= t->registered;
-		if (r->owned && !r->stopping)
+		if (r->owned && !r->stopping) {
+			r->rows_since = t->started_ms;
 			r->owned(r->ctx, t->rows);
+			r->rows_since = 0;
+		}
 	} else if (rc == WA_ECONFLICT) {
 		wa_error("another engine runs with the id '%s' (%s): two engines must not share an id (engine.id); "
 			 "stopping", t->id, t->other);
@@ -320,6 +360,11 @@ void wa_registry_release(struct wa_registry *r, uint64_t session_row_id)
 int wa_registry_lease_ok(const struct wa_registry *r)
 {
 	return r->ticks > 0 && wa_engine_now_ms() < r->lease_ok_until;
+}
+
+uint64_t wa_registry_rows_since(const struct wa_registry *r)
+{
+	return r->rows_since;
 }
 
 uint64_t wa_registry_ticks(const struct wa_registry *r)

@@ -123,6 +123,8 @@ static void status_done(void *arg, int rc)
 	struct status_job *j = arg;
 	struct wa_session *s = j->s;
 
+	if (j->stop && (rc == 0 || rc == WA_ENOTFOUND))
+		s->released_ms = wa_engine_now_ms();
 	if (rc == 0) {
 		json_t *data = json_loads(j->payload, 0, NULL);
 

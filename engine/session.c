@@ -227,7 +227,7 @@ static void let_go(struct wa_sessions *t, struct wa_session *s)
 	sess_unref(s);
 }
 
-void wa_sessions_reconcile(struct wa_sessions *t, json_t *rows)
+void wa_sessions_reconcile(struct wa_sessions *t, json_t *rows, uint64_t since_ms)
 {
 	size_t i;
 	json_t *row;
@@ -239,6 +239,13 @@ void wa_sessions_reconcile(struct wa_sessions *t, json_t *rows)
 		const char *id = json_string_value(json_object_get(row, "sessionId"));
 		struct wa_session *s = id ? wa_sessions_find(t, id) : NULL;
 
+		/* ended here (logged out, stopped), the release stored before
+		 * these rows were read, and ours again: its user started it
+		 * again before a heartbeat let the old one go */
+		if (s && s->phase == PH_ENDED && s->released_ms && s->released_ms < since_ms) {
+			let_go(t, s);
+			s = NULL;
+		}
 		if (!s)
 			s = take(t, row);
 		if (s)

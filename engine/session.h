@@ -59,9 +59,12 @@ struct wa_session *wa_sessions_find(struct wa_sessions *t, const char *id);
 unsigned wa_sessions_count(const struct wa_sessions *t);
 unsigned wa_sessions_connected(const struct wa_sessions *t);
 
-/* Make the table match `rows` (registry's list of owned sessions):
- * sessions new in it are taken up, sessions missing from it are let go. */
-void wa_sessions_reconcile(struct wa_sessions *t, json_t *rows);
+/* Make the table match `rows` (registry's list of owned sessions, read
+ * after the monotonic time since_ms): sessions new in it are taken up,
+ * sessions missing from it are let go, and a session that ended here and
+ * whose release was stored before since_ms but is in the list again (its
+ * user started it again within a heartbeat) is let go and taken up anew. */
+void wa_sessions_reconcile(struct wa_sessions *t, json_t *rows, uint64_t since_ms);
 
 /* Let one session go now (its user stopped it): close its connection. */
 void wa_sessions_drop(struct wa_sessions *t, const char *id);

@@ -63,6 +63,7 @@ struct wa_session {
 	int restart_now;                 /* the server asked for a restart (515) */
 	uint64_t connected_ms;           /* monotonic, when <success> came */
 	char last_error[160];
+	uint64_t released_ms;            /* monotonic, when its end (auto_start 0) was stored */
 
 	lws_sorted_usec_list_t t_retry;  /* next connection attempt */
 	lws_sorted_usec_list_t t_login;  /* <success> / pair-device deadline */

@@ -141,7 +141,7 @@ void wa_engine_client_close(void)
 
 static const char SQL_OWNER[] =
 	"SELECT e.command_url AS url FROM wa_sessions s JOIN engines e ON e.id = s.engine_id "
-	"WHERE s.id = ? AND s.lease_until > NOW(3) AND e.heartbeat_at > NOW(3) - INTERVAL ? MICROSECOND";
+	"WHERE s.id = ? AND e.lease_until > NOW(3) AND e.heartbeat_at > NOW(3) - INTERVAL ? MICROSECOND";
 static const char SQL_ANY[] =
 	"SELECT e.command_url AS url FROM engines e WHERE e.heartbeat_at > NOW(3) - INTERVAL ? MICROSECOND "
 	"ORDER BY (SELECT COUNT(*) FROM wa_sessions s WHERE s.engine_id = e.id), e.id LIMIT 1";

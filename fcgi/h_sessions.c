@@ -71,7 +71,8 @@
 #define DETAIL_COLS \
 	", IF(s.status = 'CONNECTED' AND s.connected_at IS NOT NULL, " \
 	"TIMESTAMPDIFF(SECOND, s.connected_at, CURRENT_TIMESTAMP(3)), 0) AS _uptime, " \
-	"(s.engine_id IS NOT NULL AND s.lease_until > CURRENT_TIMESTAMP(3)) AS _hasInstance, " \
+	"(s.engine_id IS NOT NULL AND EXISTS (SELECT 1 FROM engines e WHERE e.id = s.engine_id " \
+	"AND e.lease_until > CURRENT_TIMESTAMP(3))) AS _hasInstance, " \
 	"s.me_jid AS _me_jid, s.me_lid AS _me_lid, s.push_name AS _push_name, s.config AS _config "
 
 /* Sessions the caller sees: SUPERADMIN all (no condition, so no
@@ -389,7 +390,8 @@ int h_session_action(struct wa_req *r)
 	else if (strcmp(action, "stop") == 0)
 		/* no engine holds it: nobody else will say it stopped */
 		wa_db_exec(r->db, "UPDATE wa_sessions SET auto_start = 0, status = IF(engine_id IS NULL OR "
-			   "lease_until IS NULL OR lease_until < NOW(3), 'STOPPED', status) WHERE id = ?", "u",
+			   "NOT EXISTS (SELECT 1 FROM engines e WHERE e.id = wa_sessions.engine_id AND "
+			   "e.lease_until > NOW(3)), 'STOPPED', status) WHERE id = ?", "u",
 			   (unsigned long long)r->sess.id);
 	snprintf(op, sizeof op, "session.%s", action);
 	status = wa_engine_call(r, op, NULL, &body);

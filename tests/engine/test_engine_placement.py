@@ -30,9 +30,11 @@ def engine_rows(stack_config):
 
 
 def session_row(stack_config, slug):
-    out = sql(stack_config, "SELECT IFNULL(engine_id, '-'), "
-              "IFNULL(TIMESTAMPDIFF(MICROSECOND, NOW(3), lease_until), -1), auto_start "
-              "FROM wa_sessions WHERE session_id = '%s'" % slug)
+    """(owner, microseconds its lease has left (-1 none), auto_start): a
+    session's lease is its engine's (engines.lease_until)."""
+    out = sql(stack_config, "SELECT IFNULL(s.engine_id, '-'), "
+              "IFNULL(TIMESTAMPDIFF(MICROSECOND, NOW(3), e.lease_until), -1), s.auto_start "
+              "FROM wa_sessions s LEFT JOIN engines e ON e.id = s.engine_id WHERE s.session_id = '%s'" % slug)
     eng, lease_us, auto = out.split("\t")
     return ("" if eng == "-" else eng), int(lease_us), int(auto)
 
