@@ -525,6 +525,37 @@ static int h_conn_send_raw(struct sim_server *s, const struct admin_req *r, json
 	return status;
 }
 
+/* POST /admin/connections/stream-error {"jid", "code"?, "conflict"?}: end
+ * the device's connection with <stream:error code=...> and, with
+ * "conflict", a <conflict type=.../> child, as WhatsApp does when the same
+ * device logs in elsewhere ("replaced") or is removed ("device_removed");
+ * then close it. */
+static int h_conn_stream_error(struct sim_server *s, const struct admin_req *r, json_t **reply)
+{
+	json_error_t err;
+	json_t *in = json_loadb(r->body, r->body_len, 0, &err);
+	const char *jid = NULL, *code = NULL, *conflict = NULL;
+	struct sim_conn *c;
+	json_int_t n = 0;
+
+	if (in == NULL || json_unpack_ex(in, &err, 0, "{s:s, s?s, s?s}", "jid", &jid, "code", &code, "conflict",
+					 &conflict) != 0 || (code == NULL && conflict == NULL)) {
+		json_decref(in);
+		*reply = err_json("body must be {\"jid\": \"<device jid>\", \"code\"?: \"515\", \"conflict\"?: "
+				  "\"replaced\"} with a code or a conflict");
+		return 400;
+	}
+	for (c = s->conns; c; c = c->next) {
+		if (c->kill || c->state == SIM_CONN_CLOSING || strcmp(c->jid, jid) != 0)
+			continue;
+		sim_conn_stream_error(c, code, conflict);
+		n++;
+	}
+	json_decref(in);
+	*reply = json_pack("{s:I}", "ended", n);
+	return n ? 200 : 404;
+}
+
 static const struct admin_route sim_admin_routes[] = {
 	{ "POST", "/admin/phones", h_phone_create },
 	{ "GET", "/admin/phones", h_phone_list },
@@ -539,6 +570,7 @@ static const struct admin_route sim_admin_routes[] = {
 	{ "POST", "/admin/connections/drop", h_drop },
 	{ "POST", "/admin/connections/delay", h_conn_delay },
 	{ "POST", "/admin/connections/send-raw", h_conn_send_raw },
+	{ "POST", "/admin/connections/stream-error", h_conn_stream_error },
 	/* next: /admin/phones/{n}/send, /admin/phones/{n}/inbox, groups ... */
 	{ NULL, NULL, NULL },
 };

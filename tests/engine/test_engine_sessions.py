@@ -131,3 +131,35 @@ def test_logout_through_the_api_unlinks_the_device(admin, make_session, phone_si
     # and the session can be paired anew: start shows a fresh QR
     assert_ok_shape(admin.post("/api/sessions/%s/start" % slug), 200)
     wait_for(lambda: current_qr(admin, slug), what="a new QR after the logout")
+
+
+def test_restart_required_reconnects_and_replaced_stops_without_a_reconnect_loop(
+        admin, make_session, phone_sim, stack_config):
+    slug = make_session(admin)["sessionId"]
+    number = phone_sim.phone()
+    jid = pair_by_qr(admin, phone_sim, slug, number)["me"]["id"]
+    first = phone_sim.connections(jid)[0]["id"]
+
+    # 515: the server wants a new connection; the session makes one at once
+    r = phone_sim.post("/admin/connections/stream-error", {"jid": jid, "code": "515"})
+    assert r.status_code == 200 and r.json()["ended"] == 1, r.text
+    again = wait_for(lambda: [c for c in phone_sim.connections(jid)
+                              if c["id"] != first and c["state"] == "logged-in"], what="a new connection after 515")
+    wait_for(lambda: connected(admin, slug), what="Connected after 515")
+
+    # replaced: another client of this device took over; the session stops and says why
+    r = phone_sim.post("/admin/connections/stream-error", {"jid": jid, "conflict": "replaced"})
+    assert r.status_code == 200, r.text
+    wait_for(lambda: details(admin, slug)["status"] == "Disconnected", what="stopped after replaced")
+    row = sql(stack_config, "SELECT status, auto_start, IFNULL(last_error, '') FROM wa_sessions "
+              "WHERE session_id = '%s'" % slug).strip().split("\t")
+    assert row[0] == "STOPPED" and row[1] == "0" and "replaced" in row[2], row
+    assert outbox_states(stack_config, slug)[-1] == "STOPPED"
+    # no fight over the device: two heartbeats later it has not come back
+    time.sleep(4.5)
+    assert [c for c in phone_sim.connections(jid) if c["id"] != again[0]["id"]] == [], phone_sim.connections(jid)
+    assert details(admin, slug)["status"] == "Disconnected"
+    # the credentials are kept: start logs in again without pairing
+    assert creds_row(stack_config, slug).startswith("1\t")
+    assert_ok_shape(admin.post("/api/sessions/%s/start" % slug), 200)
+    assert wait_for(lambda: connected(admin, slug), what="Connected after start")["me"]["id"] == jid
