@@ -4,6 +4,7 @@
 #include "fcgi/qrpng.h"
 #include "wa_util.h"
 
+#include <pthread.h>
 #include <qrencode.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -33,7 +34,7 @@ static void chunk(uint8_t *out, size_t *off, const char *type, const uint8_t *da
 	*off += 12 + len;
 }
 
-char *wa_qr_png_data_url(const char *text, int scale)
+static char *render(const char *text, int scale)
 {
 	static const uint8_t sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
 	QRcode *qr;
@@ -93,5 +94,64 @@ out:
 	free(z);
 	free(png);
 	QRcode_free(qr);
+	return url;
+}
+
+/* The last QR each thread rendered: a page polling /qr asks for the same
+ * ref many times while it is shown (rendering and deflating one takes
+ * milliseconds). Per thread, so no lock; freed when the thread ends. */
+struct last_qr {
+	char *text;
+	int scale;
+	char *url;
+};
+
+static pthread_key_t last_key;
+static pthread_once_t last_once = PTHREAD_ONCE_INIT;
+static int last_ok;
+
+static void last_free(void *p)
+{
+	struct last_qr *l = p;
+
+	free(l->text);
+	free(l->url);
+	free(l);
+}
+
+static void last_init(void)
+{
+	last_ok = pthread_key_create(&last_key, last_free) == 0;
+}
+
+char *wa_qr_png_data_url(const char *text, int scale)
+{
+	struct last_qr *l;
+	char *url, *t, *u;
+
+	if (scale < 1 || scale > 16)
+		scale = 8;
+	pthread_once(&last_once, last_init);
+	l = last_ok ? pthread_getspecific(last_key) : NULL;
+	if (l && l->scale == scale && strcmp(l->text, text) == 0)
+		return strdup(l->url);
+	url = render(text, scale);
+	if (!url || !last_ok)
+		return url;
+	if (!l && (l = calloc(1, sizeof *l)) != NULL && pthread_setspecific(last_key, l) != 0) {
+		free(l);
+		l = NULL;
+	}
+	if (l && (t = strdup(text)) != NULL) {
+		if ((u = strdup(url)) != NULL) {
+			free(l->text);
+			free(l->url);
+			l->text = t;
+			l->url = u;
+			l->scale = scale;
+		} else {
+			free(t);
+		}
+	}
 	return url;
 }

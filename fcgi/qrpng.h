@@ -1,5 +1,7 @@
 /* qrpng: a QR code (libqrencode) rendered as a PNG data URL, for
- * GET /api/sessions/{id}/qr. Pure function, thread-safe. */
+ * GET /api/sessions/{id}/qr. Thread-safe: each thread keeps the last one
+ * it rendered (a client polling /qr gets the same ref many times), so
+ * asking again for it costs a copy, not a render. */
 #ifndef WA_FCGI_QRPNG_H
 #define WA_FCGI_QRPNG_H
 
