@@ -44,6 +44,8 @@ const struct wa_config_key wa_config_keys[] = {
 	  "This engine's name in the engines table (at most 63 characters); empty: the host name. Two engines on one host need distinct ids. Keep it across restarts: an engine takes back the sessions its id owned." },
 	{ "engine.db_threads", "2",
 	  "MariaDB threads of the engine (1-32), each with its own connection; a session's database work always runs on the same one, in order." },
+	{ "engine.db_batch", "64",
+	  "Most queued jobs of one database thread committed together (1-1000; 1 = a commit per job): one log flush makes a whole batch durable, and nothing is answered before that. A deadlock or a lost connection voids the batch, whose jobs then run again one by one." },
 	{ "engine.heartbeat_ms", "2000",
 	  "How often the engine refreshes its engines row, renews its lease (which covers every session it owns) and takes up sessions waiting to run (100-600000)." },
 	{ "engine.lease_ms", "15000",

@@ -2,6 +2,7 @@
 #include "engine/dbpool.h"
 #include "engine/inbox.h"
 #include "fcgi/db.h"
+#include "wa_config.h"
 #include "wa_err.h"
 #include "wa_log.h"
 
@@ -32,6 +33,7 @@ struct worker {
 struct wa_dbpool {
 	struct wa_inbox *ib;
 	size_t max_queued;
+	long batch;            /* engine.db_batch: most jobs per commit */
 	unsigned nthreads;
 	struct worker w[];
 };
@@ -45,6 +47,45 @@ static void job_done(void *arg)
 	free(j);
 }
 
+/* Never lost: the loop must see every completion (a message is acked
+ * only from there). */
+static void post(struct worker *w, struct job *j)
+{
+	if (wa_inbox_post_always(w->pool->ib, job_done, j) < 0) {
+		wa_error("db completion lost: out of memory");
+		free(j);
+	}
+}
+
+/* Run the jobs of list (n of them) under one commit, then post them. When
+ * the batch cannot start or is voided (deadlock, lost connection), nothing
+ * of it was committed and each job runs again on its own; when the COMMIT
+ * itself was cut off, the outcome is unknown and every job fails. */
+static void run_batch(struct worker *w, struct job *list, size_t n)
+{
+	struct job *j, *next;
+	int rc = -1;
+
+	if (n > 1 && wa_db_batch_begin(&w->db) == 0) {
+		for (j = list; j; j = j->next)
+			j->rc = j->run(&w->db, j->arg);
+		rc = wa_db_batch_end(&w->db);
+		if (rc == 0)
+			wa_debug("%zu database jobs committed together", n);
+		if (rc == -1)
+			wa_info("a batch of %zu database jobs was not committed (%s); running them one by one", n,
+				wa_db_errno(&w->db) == WA_DB_DEADLOCK ? "deadlock" : "database error");
+	}
+	for (j = list; j; j = next) {
+		next = j->next;
+		if (rc == -2)
+			j->rc = WA_ESTORAGE;
+		else if (rc != 0)
+			j->rc = j->run(&w->db, j->arg);
+		post(w, j);
+	}
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -52,26 +93,27 @@ static void *worker_main(void *arg)
 	wa_log_set_rid("db");
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
-		struct job *j;
+		struct job *list, *last;
+		size_t n = 1;
 
 		while (!w->head && !w->stop)
 			pthread_cond_wait(&w->cv, &w->mu);
 		if (!w->head)
 			break; /* stop, and nothing left */
-		j = w->head;
-		w->head = j->next;
+		/* what is queued now, up to engine.db_batch jobs, in order */
+		list = last = w->head;
+		while (last->next && (long)n < w->pool->batch) {
+			last = last->next;
+			n++;
+		}
+		w->head = last->next;
 		if (!w->head)
 			w->tail = NULL;
+		last->next = NULL;
 		pthread_mutex_unlock(&w->mu);
-		j->rc = j->run(&w->db, j->arg);
-		/* Never lost: the loop must see every completion (a message
-		 * is acked only from there). */
-		if (wa_inbox_post_always(w->pool->ib, job_done, j) < 0) {
-			wa_error("db completion lost: out of memory");
-			free(j);
-		}
+		run_batch(w, list, n);
 		pthread_mutex_lock(&w->mu);
-		w->n--;
+		w->n -= n;
 	}
 	pthread_mutex_unlock(&w->mu);
 	wa_db_close(&w->db);
@@ -90,6 +132,13 @@ struct wa_dbpool *wa_dbpool_new(const struct wa_config *cfg, unsigned nthreads, 
 		return NULL;
 	p->ib = ib;
 	p->max_queued = max_queued ? max_queued : 100000;
+	p->batch = 64;
+	{
+		char err[160];
+
+		if (wa_config_get_int(cfg, "engine.db_batch", 1, 1000, &p->batch, err, sizeof err) < 0)
+			wa_warn("%s; using 64", err);
+	}
 	p->nthreads = nthreads;
 	for (unsigned i = 0; i < nthreads; i++) {
 		struct worker *w = &p->w[i];
@@ -178,6 +227,9 @@ int wa_dbjob_retry(struct wa_db *db, wa_dbjob_fn txn, void *arg)
 {
 	int rc = WA_ESTORAGE;
 
+	/* a deadlock voids a whole batch: the pool runs its jobs again */
+	if (wa_db_batch_lost(db) || db->batch)
+		return txn(db, arg);
 	for (int i = 0; i < 3; i++) {
 		rc = txn(db, arg);
 		if (rc != WA_ESTORAGE || wa_db_errno(db) != WA_DB_DEADLOCK)

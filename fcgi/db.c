@@ -211,7 +211,7 @@ unsigned wa_db_errno(const struct wa_db *db)
 
 int wa_db_in_txn(const struct wa_db *db)
 {
-	return db->in_txn;
+	return db->batch ? db->in_sp : db->in_txn;
 }
 
 static int bind_params(struct param_store *ps, const char *fmt, va_list ap)
@@ -575,8 +575,73 @@ static void end_txn(struct wa_db *db)
 	db->in_txn = db->txn_lost = 0;
 }
 
+/* SAVEPOINT / RELEASE SAVEPOINT / ROLLBACK TO SAVEPOINT b<n> in a batch. */
+static int savepoint(struct wa_db *db, const char *verb)
+{
+	char q[64];
+
+	if (db->txn_lost || !db->conn) {
+		fail(db, CR_SERVER_GONE_ERROR, WA_ESTORAGE);
+		return -1;
+	}
+	snprintf(q, sizeof q, "%s b%u", verb, db->sp_seq);
+	if (mysql_query(db->conn, q) != 0) {
+		note_error(db, NULL, q);
+		db->txn_lost = 1; /* the batch cannot be trusted any more */
+		return -1;
+	}
+	return 0;
+}
+
+int wa_db_batch_begin(struct wa_db *db)
+{
+	if (wa_db_begin(db) != 0)
+		return -1;
+	db->batch = 1;
+	db->in_sp = 0;
+	return 0;
+}
+
+int wa_db_batch_lost(const struct wa_db *db)
+{
+	return db->batch && db->txn_lost;
+}
+
+int wa_db_batch_end(struct wa_db *db)
+{
+	int lost = db->txn_lost;
+
+	if (!db->batch)
+		return -1;
+	if (db->in_sp) {
+		wa_error("a transaction was left open in a batch: rolled back, not committed");
+		(void)savepoint(db, "ROLLBACK TO SAVEPOINT");
+		db->in_sp = 0;
+	}
+	db->batch = 0;
+	if (lost) {
+		wa_db_rollback(db);
+		return -1;
+	}
+	if (wa_db_commit(db) == 0)
+		return 0;
+	return db->last_err == WA_ESTORAGE && db->last_errno != CR_SERVER_GONE_ERROR ? -2 : -1;
+}
+
 int wa_db_begin(struct wa_db *db)
 {
+	if (db->batch) {
+		set_ok(db);
+		if (db->in_sp) {
+			wa_error("a transaction was left open: rolled back, not committed");
+			wa_db_rollback(db);
+		}
+		db->sp_seq++;
+		if (savepoint(db, "SAVEPOINT") != 0)
+			return -1;
+		db->in_sp = 1;
+		return 0;
+	}
 	if (db->in_txn) {
 		wa_error("a transaction was left open: rolled back, not committed");
 		wa_db_rollback(db);
@@ -605,6 +670,15 @@ int wa_db_begin(struct wa_db *db)
 int wa_db_commit(struct wa_db *db)
 {
 	set_ok(db);
+	if (db->batch) {
+		if (!db->in_sp) {
+			wa_error("commit without a transaction");
+			fail(db, 0, WA_ESTATE);
+			return -1;
+		}
+		db->in_sp = 0;
+		return savepoint(db, "RELEASE SAVEPOINT");
+	}
 	if (!db->in_txn) {
 		wa_error("commit without a transaction");
 		fail(db, 0, WA_ESTATE);
@@ -633,6 +707,18 @@ int wa_db_commit(struct wa_db *db)
 
 void wa_db_rollback(struct wa_db *db)
 {
+	if (db->batch) {
+		if (db->in_sp && !db->txn_lost) {
+			unsigned e = db->last_errno;
+			int err = db->last_err;
+
+			(void)savepoint(db, "ROLLBACK TO SAVEPOINT");
+			db->last_errno = e; /* keep the failure that led here */
+			db->last_err = err;
+		}
+		db->in_sp = 0;
+		return;
+	}
 	if (!db->in_txn)
 		return;
 	if (db->conn && !db->txn_lost && mysql_rollback(db->conn)) {

@@ -78,6 +78,12 @@ struct wa_db {
 	 * from wa_db_begin() to commit/rollback; txn_lost once its connection
 	 * was lost: statements are then refused until the transaction ends. */
 	int in_txn, txn_lost;
+	/* Batch mode (wa_db_batch_begin, the engine's dbpool): one outer
+	 * transaction holds several jobs; a job's own begin / commit /
+	 * rollback become SAVEPOINT / RELEASE / ROLLBACK TO SAVEPOINT, so one
+	 * COMMIT (one log flush) makes all of them durable at once. */
+	int batch, in_sp;
+	unsigned sp_seq;
 	/* Prepared statements of this connection, reused across requests so a
 	 * query costs one round trip instead of three (prepare, execute,
 	 * close). Dropped with the connection. */
@@ -132,6 +138,22 @@ void wa_db_rollback(struct wa_db *db);
 
 /* Whether a transaction is open (begun, not yet committed/rolled back). */
 int wa_db_in_txn(const struct wa_db *db);
+
+/* Group commit (the engine's dbpool; the workers never use it). Between
+ * wa_db_batch_begin and wa_db_batch_end everything runs in one outer
+ * transaction: wa_db_begin starts a savepoint, wa_db_commit releases it
+ * (nothing is durable yet), wa_db_rollback rolls back to it (the other
+ * jobs' work stays). Statements outside a job's own transaction join the
+ * outer one. A deadlock or a lost connection voids the whole batch
+ * (wa_db_batch_lost turns true; every further statement fails), and then
+ * nothing of it is committed: the caller runs the jobs again one by one.
+ *   wa_db_batch_begin: START TRANSACTION. 0 or -1.
+ *   wa_db_batch_end: COMMIT (or ROLLBACK when the batch was lost). 0, -1
+ *     nothing committed, -2 the connection was lost during the COMMIT
+ *     itself (unknown: the jobs must be told they failed, not re-run). */
+int wa_db_batch_begin(struct wa_db *db);
+int wa_db_batch_end(struct wa_db *db);
+int wa_db_batch_lost(const struct wa_db *db);
 
 /* Outcome of the last exec/query/row/int/begin/commit, as a wa_err code:
  *   WA_OK         it succeeded
