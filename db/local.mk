@@ -27,3 +27,6 @@ dist_migrations_DATA += db/migrations/0003_engine.sql
 
 # app-state sync keys shared by the phone (engine/sess_recv.c)
 dist_migrations_DATA += db/migrations/0004_app_state_keys.sql
+
+# edits and revokes received (engine/store/msgs.c)
+dist_migrations_DATA += db/migrations/0005_message_updates.sql

@@ -69,12 +69,16 @@ struct recv_job {
 	unsigned nkeys;            /* app-state keys stored */
 	uint64_t outbox_id;
 	uint64_t ts_ms;
+	struct wa_msg_upd_event upd; /* message.edited / message.deleted (RECV_STORED) */
+	enum wa_msg_upd_state upd_state;
+	int is_update;             /* the stanza was an edit or a revoke */
 };
 
 static void job_free(struct recv_job *j)
 {
 	wa_node_free(j->n);
 	free(j->payload);
+	free(j->upd.payload);
 	free(j);
 }
 
@@ -288,6 +292,42 @@ static int peer_protocol(struct wa_db *db, struct recv_job *j, const WaE2E__Prot
 	return 1;
 }
 
+/* An edit or a revoke (pm) of the message pm->key names, sent in chat rt
+ * by rt->sender (docs/engine.md, "Edits and revokes"): recorded and
+ * applied in the open transaction (left open). 0 or an error. */
+static int store_update(struct wa_db *db, struct recv_job *j, const struct route *rt, const WaE2E__ProtocolMessage *pm)
+{
+	struct wa_msg_update u;
+	struct wa_msg_content c;
+	char tsender[WA_JID_STR_MAX];
+	struct wa_jid pj;
+	long long t = 0;
+	int revoke = !pm->has_type || pm->type == WA_E2_E__PROTOCOL_MESSAGE__TYPE__REVOKE;
+
+	memset(&u, 0, sizeof u);
+	u.chat = rt->chat;
+	u.id = wa_node_attr_or(j->n, "id", "");
+	u.target = pm->key->id;
+	u.from_me = rt->from_me;
+	u.sender = rt->sender;
+	u.revoke = revoke;
+	/* edit="8": an admin's revoke of another member's message (§7.6) */
+	u.by_admin = revoke && rt->group[0] && wa_node_attr_is(j->n, "edit", "8");
+	if (pm->key->participant && wa_jid_parse(pm->key->participant, &pj, NULL) == 0 && format_user(&pj, tsender) == 0)
+		u.target_sender = tsender;
+	if (!revoke && wa_msgs_content(pm->editedmessage, &c) == 0)
+		u.content = c.text;
+	wa_node_attr_int(j->n, "t", &t);
+	u.t_ms = pm->has_timestampms && pm->timestampms > 0 ? pm->timestampms :
+		 (int64_t)(t > 0 ? t : (long long)time(NULL)) * 1000;
+	if (!*u.id) {
+		j->why = "no message id";
+		return WA_EPROTO;
+	}
+	j->is_update = 1;
+	return wa_msgs_update(db, j->row, j->slug, &u, &j->upd_state, &j->upd);
+}
+
 /* One try of the transaction. */
 static int recv_txn(struct wa_db *db, void *arg)
 {
@@ -300,10 +340,12 @@ static int recv_txn(struct wa_db *db, void *arg)
 	char dest_chat[WA_JID_STR_MAX];
 	struct wa_msg_content c;
 	struct wa_msg_row m;
+	const WaE2E__ProtocolMessage *pm;
 	long long t = 0;
 	int rc;
 
 	j->outcome = RECV_LATER;
+	j->is_update = 0;
 	if (route(j, &rt, &j->why) != 0)
 		return 0;
 	if (wa_db_begin(db) < 0) {
@@ -321,8 +363,10 @@ static int recv_txn(struct wa_db *db, void *arg)
 		/* decrypted and committed before, not answered (a crash, a
 		 * lost receipt): answer it now */
 		wa_db_rollback(db);
-		if (wa_db_int(db, 0, "SELECT COUNT(*) FROM messages WHERE wa_session_id = ? AND message_id = ?", "us",
-			      (unsigned long long)j->row, wa_node_attr_or(j->n, "id", "")) != 1)
+		if (wa_db_int(db, 0, "SELECT (SELECT COUNT(*) FROM messages WHERE wa_session_id = ? AND message_id = ?) + "
+			      "(SELECT COUNT(*) FROM message_updates WHERE wa_session_id = ? AND update_id = ?)", "usus",
+			      (unsigned long long)j->row, wa_node_attr_or(j->n, "id", ""), (unsigned long long)j->row,
+			      wa_node_attr_or(j->n, "id", "")) != 1)
 			wa_warn("session %s: message %s was decrypted before but is not stored; answering it anyway",
 				j->slug, wa_node_attr_or(j->n, "id", ""));
 		j->outcome = RECV_KNOWN;
@@ -354,11 +398,7 @@ static int recv_txn(struct wa_db *db, void *arg)
 		rc = 0;
 		goto rollback;
 	}
-	if (wa_msgs_content(content_msg(msg, &dest), &c) != 0) {
-		j->why = "a content kind not stored yet";
-		rc = 0;
-		goto rollback;
-	}
+	(void)content_msg(msg, &dest);
 	if (rt.from_me && dest && !rt.group[0]) {
 		struct wa_jid dj;
 
@@ -371,6 +411,30 @@ static int recv_txn(struct wa_db *db, void *arg)
 	}
 	if (!rt.chat[0]) {
 		j->why = "a message of our own devices without a chat";
+		rc = 0;
+		goto rollback;
+	}
+	j->from_me = rt.from_me;
+	if ((pm = wa_msgs_edit_or_revoke(content_msg(msg, &dest))) != NULL) {
+		rc = store_update(db, j, &rt, pm);
+		if (rc == WA_ECONFLICT) {
+			wa_db_rollback(db);
+			j->outcome = RECV_KNOWN;
+			wa_e2_e__message__free_unpacked(msg, NULL);
+			return 0;
+		}
+		if (rc == WA_EPROTO) {
+			rc = 0;
+			goto rollback;
+		}
+		if (rc != 0) {
+			j->why = "cannot store the edit or revoke";
+			goto rollback;
+		}
+		goto commit;
+	}
+	if (wa_msgs_content(content_msg(msg, &dest), &c) != 0) {
+		j->why = "a content kind not stored yet";
 		rc = 0;
 		goto rollback;
 	}
@@ -402,16 +466,19 @@ static int recv_txn(struct wa_db *db, void *arg)
 		wa_e2_e__message__free_unpacked(msg, NULL);
 		return 0;
 	}
+	if (rc == 0)
+		rc = wa_msgs_apply_pending(db, j->row, j->slug, &m, &j->upd);
 	if (rc != 0) {
 		j->why = "cannot store the message";
 		goto rollback;
 	}
+	j->ts_ms = (uint64_t)m.t * 1000;
+commit:
 	if (wa_db_commit(db) < 0) {
 		j->why = "the commit failed";
 		rc = WA_ESTORAGE;
 		goto out;
 	}
-	j->ts_ms = (uint64_t)m.t * 1000;
 	j->outcome = RECV_STORED;
 	rc = 0;
 	goto out;
@@ -421,6 +488,8 @@ out:
 	if (j->outcome != RECV_STORED) {
 		free(j->payload);
 		j->payload = NULL;
+		free(j->upd.payload);
+		memset(&j->upd, 0, sizeof j->upd);
 	}
 	if (msg)
 		wa_e2_e__message__free_unpacked(msg, NULL);
@@ -509,6 +578,21 @@ static void own_receipt(struct wa_session *s, const struct wa_node *n, const cha
 	wa_node_free(r);
 }
 
+/* What an edit or a revoke came to, for the log. */
+static void log_update(struct wa_session *s, const struct recv_job *j)
+{
+	static const char *const what[] = { "kept until its target arrives", "applied",
+					    "refused (not the sender's message, or another chat)",
+					    "changed nothing (target deleted, or a newer edit)" };
+	const char *id = wa_node_attr_or(j->n, "id", "?");
+
+	if (j->upd_state == WA_MSGUPD_REFUSED)
+		wa_warn("session %s: edit/revoke %s from %s %s", s->id, id, wa_node_attr_or(j->n, "from", "?"),
+			what[j->upd_state]);
+	else
+		wa_debug("session %s: edit/revoke %s %s", s->id, id, what[j->upd_state]);
+}
+
 /* loop thread */
 static void recv_done(void *arg, int rc)
 {
@@ -522,12 +606,20 @@ static void recv_done(void *arg, int rc)
 	}
 	switch (j->outcome) {
 	case RECV_STORED: {
-		json_t *data = json_loads(j->payload, 0, NULL);
+		json_t *data = j->payload ? json_loads(j->payload, 0, NULL) : NULL;
 
-		wa_debug("session %s: message %s stored", s->id, id);
+		if (j->is_update)
+			log_update(s, j);
+		else
+			wa_debug("session %s: message %s stored", s->id, id);
 		if (data)
 			wa_events_publish(s->e->events, s->id, j->from_me ? "message.sent" : "message.received", data,
 					  j->outbox_id, j->ts_ms);
+		json_decref(data);
+		data = j->upd.payload ? json_loads(j->upd.payload, 0, NULL) : NULL;
+		if (data)
+			wa_events_publish(s->e->events, s->id, j->upd.event, data, j->upd.outbox_id,
+					  (uint64_t)j->upd.t_ms);
 		json_decref(data);
 		if (s->phase == PH_READY)
 			send_receipt(s, j->n, j->from_me);

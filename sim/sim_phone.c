@@ -757,6 +757,28 @@ static const char *media_type_of(const uint8_t *msg, size_t len)
 	return t;
 }
 
+/* The stanza's edit attribute for the content (7.6): "1" an edit, "7" a
+ * revoke of one's own message, "8" an admin's revoke of another's; NULL
+ * for the rest. */
+static const char *edit_attr_of(const uint8_t *msg, size_t len)
+{
+	WaE2E__Message *m = (WaE2E__Message *)wa_pb_unpack(&wa_e2_e__message__descriptor, msg, len, WA_PB_MAX_DEPTH);
+	const WaE2E__ProtocolMessage *pm;
+	const char *e = NULL;
+
+	if (m == NULL)
+		return NULL;
+	pm = m->protocolmessage;
+	if (pm == NULL && m->editedmessage && m->editedmessage->message)
+		pm = m->editedmessage->message->protocolmessage;
+	if (pm && pm->has_type && pm->type == WA_E2_E__PROTOCOL_MESSAGE__TYPE__MESSAGE_EDIT)
+		e = "1";
+	else if (pm && pm->has_type && pm->type == WA_E2_E__PROTOCOL_MESSAGE__TYPE__REVOKE && pm->key)
+		e = pm->key->fromme ? "7" : "8";
+	wa_e2_e__message__free_unpacked(m, NULL);
+	return e;
+}
+
 int sim_phone_send(struct sim_server *s, struct sim_account *a, const char *chat, const uint8_t *msg,
 		   size_t len, const char *stanza_type, const struct sim_msgrec *summary, char *id_out,
 		   size_t id_cap, const char **why)
@@ -796,7 +818,8 @@ int sim_phone_send(struct sim_server *s, struct sim_account *a, const char *chat
 	mediatype = media_type_of(msg, len);
 	if (wa_msgid_generate(id, a->number, (time_t)sim_now(s)) != 0)
 		return -1;
-	n = wa_node_new_attrs("message", "id", id, "to", chatjid, "type", stanza_type, NULL);
+	n = wa_node_new_attrs("message", "id", id, "to", chatjid, "type", stanza_type, "edit", edit_attr_of(msg, len),
+			      NULL);
 	/* phones send only votes of type poll (7.4: <meta polltype="vote"/>) */
 	if (n && strcmp(stanza_type, "poll") == 0 && wa_node_set_attr(wa_node_add_new(n, "meta"), "polltype", "vote") != 0)
 		goto out;
