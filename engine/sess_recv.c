@@ -188,9 +188,13 @@ static int decrypt_all(wa_sig *sig, const struct route *rt, const struct wa_node
 		}
 		if (!*msg && wa_msgs_content(content_msg(m, &dest), &c) == 0)
 			*msg = m;
-		else if (!*msg && !other)
-			other = m; /* a kind not stored (protocol message, ...): kept in case */
-		else
+		else if (!*msg && (!other || wa_msgs_edit_or_revoke(m) || m->protocolmessage)) {
+			/* a kind not stored (protocol message, ...): kept in case;
+			 * a protocol message wins over a sender-key share before it */
+			if (other)
+				wa_e2_e__message__free_unpacked(other, NULL);
+			other = m;
+		} else
 			wa_e2_e__message__free_unpacked(m, NULL);
 	}
 	if (!*msg)

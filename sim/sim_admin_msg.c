@@ -792,6 +792,17 @@ int sim_admin_ext(struct sim_server *s, const char *method, const char *path, co
 			st = h_send(s, a, in, reply);
 		} else if (post && (strcmp(seg[3], "edit") == 0 || strcmp(seg[3], "revoke") == 0)) {
 			st = h_edit(s, a, in, strcmp(seg[3], "revoke") == 0, reply);
+		} else if (post && strcmp(seg[3], "resend") == 0) {
+			const char *rid = json_string_value(json_object_get(in, "id"));
+			int n = rid ? sim_phone_resend(s, a, rid) : -1;
+
+			if (n < 0) {
+				*reply = err_json(rid ? "no 1:1 message with that id in the outbox" : "body must be {\"id\"}");
+				st = rid ? 404 : 400;
+			} else {
+				*reply = json_pack("{s:i}", "resent", n);
+				st = 200;
+			}
 		} else if (get && strcmp(seg[3], "inbox") == 0) {
 			st = h_box(s, a, 0, reply);
 		} else if (get && strcmp(seg[3], "outbox") == 0) {
