@@ -538,21 +538,12 @@ static unsigned retry_count(struct wa_session *s, const struct wa_node *n)
 	return 1;
 }
 
-/* A retry receipt (§8.4, without <keys>: the sender builds a new session
- * from a fetched bundle from the second request on). After RECV_RETRY_MAX
- * requests the stanza is acked and given up. */
-static void ask_again(struct wa_session *s, const struct wa_node *n)
+/* The retry receipt for n, count-th request (§8.4), without <keys>. */
+static struct wa_node *retry_receipt(struct wa_session *s, const struct wa_node *n, unsigned count)
 {
-	unsigned count = retry_count(s, n);
 	struct wa_node *r, *rt, *reg;
 	uint8_t be[4];
 
-	if (count > RECV_RETRY_MAX) {
-		wa_warn("session %s: message %s from %s still does not decrypt after %u requests: given up", s->id,
-			wa_node_attr_or(n, "id", "?"), wa_node_attr_or(n, "from", "?"), RECV_RETRY_MAX);
-		sess_ack(s, n);
-		return;
-	}
 	r = wa_node_new_attrs("receipt", "id", wa_node_attr(n, "id"), "to", wa_node_attr(n, "from"), "type", "retry",
 			      "participant", wa_node_attr(n, "participant"), "recipient", wa_node_attr(n, "recipient"),
 			      NULL);
@@ -561,11 +552,138 @@ static void ask_again(struct wa_session *s, const struct wa_node *n)
 	wa_sig_put_be32(be, s->cr ? s->cr->registration_id : 0);
 	if (rt && reg && wa_node_set_attr_uint(rt, "count", count) == 0 &&
 	    wa_node_set_attr(rt, "id", wa_node_attr(n, "id")) == 0 && wa_node_set_attr(rt, "t", wa_node_attr(n, "t")) == 0 &&
-	    wa_node_set_attr(rt, "v", "1") == 0 && wa_node_set_bytes(reg, be, 4) == 0) {
-		wa_info("session %s: message %s from %s does not decrypt: asking again (%u)", s->id,
-			wa_node_attr_or(n, "id", "?"), wa_node_attr_or(n, "from", "?"), count);
-		(void)sess_send(s, r);
+	    wa_node_set_attr(rt, "v", "1") == 0 && wa_node_set_bytes(reg, be, 4) == 0)
+		return r;
+	wa_node_free(r);
+	return NULL;
+}
+
+static void send_retry(struct wa_session *s, const struct wa_node *n, struct wa_node *r, unsigned count, int keys)
+{
+	if (!r)
+		return;
+	wa_info("session %s: message %s from %s does not decrypt: asking again (%u%s)", s->id,
+		wa_node_attr_or(n, "id", "?"), wa_node_attr_or(n, "from", "?"), count, keys ? ", with our keys" : "");
+	(void)sess_send(s, r);
+}
+
+/* From the second request on, the receipt carries our keys (§8.4, as
+ * Baileys and whatsmeow send them): identity, a fresh one-time pre-key
+ * (made and stored for this, not uploaded), the signed pre-key and our
+ * device identity, so the sender can build a new session without asking
+ * the server. The pre-key is made in a database job. */
+struct retry_keys_job {
+	struct wa_session *s;
+	uint64_t row;
+	uint32_t spk_id;
+	uint8_t account[WA_CREDS_ACCOUNT_MAX];
+	size_t account_len;
+	struct wa_node *n;          /* the stanza (a copy) */
+	struct wa_node *keys;       /* result */
+	unsigned count;
+	uint32_t next_id;
+};
+
+/* dbpool thread: one fresh pre-key, with the next id the session has, in
+ * one transaction with the counter. */
+static int retry_keys_txn(struct wa_db *db, void *arg)
+{
+	struct retry_keys_job *j = arg;
+	wa_sigstore *st = NULL;
+	wa_sig *sig = NULL;
+	wa_sig_prekey pk;
+	long long first;
+	int rc;
+
+	wa_node_free(j->keys);
+	j->keys = NULL;
+	if (wa_db_begin(db) < 0)
+		return WA_ESTORAGE;
+	first = wa_db_int(db, -1, "SELECT next_prekey_id FROM wa_device_creds WHERE wa_session_id = ? FOR UPDATE", "u",
+			  (unsigned long long)j->row);
+	rc = first < 0 ? WA_ESTORAGE : wa_creds_open_sig(db, j->row, &st, &sig);
+	if (rc == 0) {
+		if (wa_sig_prekeys_generate(sig, first > 0 ? (uint32_t)first : 1, 1, &pk, &j->next_id) != 0)
+			rc = WA_ESTORAGE;
+		else if (!(j->keys = wa_sig_retry_keys_node(sig, j->spk_id, &pk, j->account, j->account_len)))
+			rc = WA_ENOMEM;
+		wa_creds_close_sig(st, sig);
 	}
+	if (rc == 0 && wa_db_exec(db, "UPDATE wa_device_creds SET next_prekey_id = ? WHERE wa_session_id = ?", "uu",
+				  (unsigned long long)j->next_id, (unsigned long long)j->row) < 0)
+		rc = WA_ESTORAGE;
+	if (rc == 0 && wa_db_commit(db) < 0)
+		rc = WA_ESTORAGE;
+	if (rc != 0) {
+		wa_db_rollback(db);
+		wa_node_free(j->keys);
+		j->keys = NULL;
+	}
+	return rc;
+}
+
+static int retry_keys_run(struct wa_db *db, void *arg)
+{
+	return wa_dbjob_retry(db, retry_keys_txn, arg);
+}
+
+static void retry_keys_done(void *arg, int rc)
+{
+	struct retry_keys_job *j = arg;
+	struct wa_session *s = j->s;
+	struct wa_node *r;
+
+	if (sess_unref(s) && s->phase == PH_READY) {
+		r = retry_receipt(s, j->n, j->count);
+		if (rc == 0 && j->keys && r && wa_node_add_child(r, j->keys) == 0) {
+			j->keys = NULL;
+			if (s->cr && j->next_id > s->cr->next_prekey_id)
+				s->cr->next_prekey_id = j->next_id;
+			send_retry(s, j->n, r, j->count, 1);
+		} else {
+			wa_warn("session %s: no fresh pre-key for the retry receipt (%s): asking without keys", s->id,
+				wa_strerror(rc ? rc : WA_ENOMEM));
+			send_retry(s, j->n, r, j->count, 0);
+		}
+		wa_node_free(r);
+	}
+	wa_node_free(j->keys);
+	wa_node_free(j->n);
+	explicit_bzero(j, sizeof *j);
+	free(j);
+}
+
+/* A retry receipt (§8.4): <keys> from the second request on. After
+ * RECV_RETRY_MAX requests the stanza is acked and given up. */
+static void ask_again(struct wa_session *s, const struct wa_node *n)
+{
+	unsigned count = retry_count(s, n);
+	struct retry_keys_job *j;
+	struct wa_node *r;
+
+	if (count > RECV_RETRY_MAX) {
+		wa_warn("session %s: message %s from %s still does not decrypt after %u requests: given up", s->id,
+			wa_node_attr_or(n, "id", "?"), wa_node_attr_or(n, "from", "?"), RECV_RETRY_MAX);
+		sess_ack(s, n);
+		return;
+	}
+	if (count > 1 && s->cr && s->cr->account_len <= sizeof j->account && (j = calloc(1, sizeof *j)) != NULL) {
+		j->s = s;
+		j->row = s->row_id;
+		j->spk_id = s->cr->signed_prekey_id;
+		memcpy(j->account, s->cr->account, s->cr->account_len);
+		j->account_len = s->cr->account_len;
+		j->count = count;
+		j->n = wa_node_dup(n);
+		sess_ref(s);
+		if (j->n && wa_dbpool_submit(s->e->db, s->row_id, retry_keys_run, retry_keys_done, j) == 0)
+			return;
+		sess_unref(s);
+		wa_node_free(j->n);
+		free(j);
+	}
+	r = retry_receipt(s, n, count);
+	send_retry(s, n, r, count, 0);
 	wa_node_free(r);
 }
 

@@ -561,6 +561,8 @@ static int on_node(void *ud, struct wa_node *n)
 	} else if (strcmp(n->tag, "receipt") == 0 && s->phase == PH_READY) {
 		recv_receipt(s, n);
 		n = NULL;
+	} else if (s->phase == PH_READY && notify_on_node(s, n)) {
+		/* handled where we can, and acked */
 	} else {
 		/* Messages, receipts and notifications are not acknowledged
 		 * until a module has stored what they carry (the durability

@@ -8,6 +8,7 @@
  *   sess_recv.c   incoming messages: decrypted and stored in one transaction
  *   sess_send.c   outgoing messages: recorded, encrypted, sent, confirmed
  *   sess_receipt.c receipts for what we sent: status raised, then acked
+ *   sess_notify.c  notifications: each handled where we can, and acked
  *
  * Loop thread only. */
 #ifndef WA_ENGINE_SESSION_INT_H
@@ -135,6 +136,14 @@ void send_fail_all(struct wa_session *s);
 /* A retry receipt for one of our messages (takes rcpt): sent again to the
  * device that asks, over the keys the receipt carries; then acked. */
 void send_on_retry(struct wa_session *s, struct wa_node *rcpt);
+/* sess_send.c: a user's device list changed (devices notification): forget its cached list. */
+void send_devices_changed(struct wa_session *s, const struct wa_jid *user);
+/* sess_send.c: a group changed (w:gp2 notification): forget its cached metadata. */
+void send_group_changed(struct wa_session *s, const struct wa_jid *group);
+
+/* sess_notify.c: a <notification> of a logged-in session (1 taken: handled
+ * where we can, and acked; 0 not a notification). */
+int notify_on_node(struct wa_session *s, const struct wa_node *n);
 
 /* sess_db.c */
 struct sess_status {

@@ -5,7 +5,7 @@ edit changes nothing twice and publishes nothing twice), only the sender
 before its original waits for it; every notification is answered; a
 message that keeps failing to decrypt is asked for again with our keys."""
 from conftest import sql
-from walib import pair_by_qr, wait_for
+from walib import connected, pair_by_qr, wait_for
 
 
 def row(stack_config, slug, msg_id):
@@ -199,3 +199,49 @@ def test_an_edit_that_comes_before_its_original_waits_for_it(admin, make_session
     assert update_state(stack_config, slug, edit) == "1"
     assert len(events(stack_config, slug, "message.received", first)) == 1
     assert [e["content"] for e in events(stack_config, slug, "message.edited", first)] == ["second thought"]
+
+
+def device_of(phone_sim, number, slug_me):
+    dev = int(slug_me.split(":")[1].split("@")[0])
+    return [d for d in phone_sim.devices(number) if d["id"] == dev][0]
+
+
+def test_every_notification_is_answered(admin, make_session, phone_sim, stack_config):
+    """Notifications of every kind wa-sim sends reach a stopped session
+    through the offline queue (group changes, a new device of our own
+    account, app-state and account changes of the phone); once it is
+    started again it answers every one: nothing stays for the server to
+    give again at the next login."""
+    slug, alice = paired(admin, make_session, phone_sim)
+    me = wait_for(lambda: connected(admin, slug), what="connected")["me"]["id"]
+    bob = phone_sim.phone("Bob")
+    carol = phone_sim.phone("Carol")
+    r = admin.post("/api/sessions/%s/stop" % slug)
+    assert r.status_code == 200, r.text
+    wait_for(lambda: not device_of(phone_sim, alice, me)["online"], what="the session offline")
+
+    r = phone_sim.post("/admin/groups", {"phone": bob, "subject": "team", "participants": [alice]})
+    assert r.status_code == 201, r.text
+    group = r.json()["jid"]
+    for body in ({"phone": bob, "action": "subject", "subject": "team 2"},
+                 {"phone": bob, "action": "add", "participants": [carol]},
+                 {"phone": bob, "action": "promote", "participants": [alice]}):
+        r = phone_sim.post("/admin/groups/%s" % group, body)
+        assert r.status_code == 200, r.text
+    assert phone_sim.post("/admin/phones/%s/appstate" % alice,
+                          {"action": "archive", "jid": bob + "@s.whatsapp.net"}).status_code == 200
+    assert phone_sim.post("/admin/phones/%s/block" % alice, {"jid": carol}).status_code == 200
+    # a second session on the same phone: our device list changes
+    other = make_session(admin)["sessionId"]
+    pair_by_qr(admin, phone_sim, other, alice)
+    queued = device_of(phone_sim, alice, me)["queued"]
+    assert queued >= 7, "the stopped session's queue: %d" % queued
+
+    r = admin.post("/api/sessions/%s/start" % slug)
+    assert r.status_code == 200, r.text
+    wait_for(lambda: connected(admin, slug), what="connected again")
+    wait_for(lambda: (lambda d: d["online"] and d["queued"] == 0 and d["unanswered"] == 0)(
+        device_of(phone_sim, alice, me)), what="every notification answered")
+    # and the connection the sim lists for the device agrees
+    conns = phone_sim.connections(me.split("@")[0] + "@")
+    assert conns and all(c["unanswered"] == 0 for c in conns), conns

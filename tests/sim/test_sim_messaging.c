@@ -332,7 +332,23 @@ out:
 }
 
 /* Next w:gp2 notification's first child tag into buf (the rest skipped). */
-static int recv_gp2(struct simtest_comp *m, char *tag, size_t cap)
+/* m's <ack class="notification" id to type [participant]/> for n (as
+ * every client answers a notification, docs/protocol.md 8.6), then a
+ * ping: the server has handled the ack once it is answered. 0 / -1. */
+static int ack_notification(struct simtest_comp *m, const struct wa_node *n)
+{
+	struct wa_node *ack = wa_node_new_attrs("ack", "class", "notification", "id", wa_node_attr(n, "id"), "to",
+						wa_node_attr(n, "from"), "type", wa_node_attr(n, "type"), "participant",
+						wa_node_attr(n, "participant"), NULL);
+	int rc = waclient_send(m->c, ack) == 0 && waclient_ping(m->c, T_MS) == 0 ? 0 : -1;
+
+	wa_node_free(ack);
+	return rc;
+}
+
+/* The next w:gp2 notification of m: its first child's tag into tag; acked
+ * when ack is set, else into *keep (when given). 0 / -1. */
+static int recv_gp2_as(struct simtest_comp *m, char *tag, size_t cap, int ack, struct wa_node **keep)
 {
 	struct wa_node *n = NULL;
 	int rc = -1;
@@ -341,10 +357,19 @@ static int recv_gp2(struct simtest_comp *m, char *tag, size_t cap)
 	if (waclient_recv_tag(m->c, "notification", T_MS, &n) == 0 && wa_node_attr_is(n, "type", "w:gp2") &&
 	    wa_node_child_at(n, 0)) {
 		snprintf(tag, cap, "%s", wa_node_child_at(n, 0)->tag);
-		rc = 0;
+		rc = ack ? ack_notification(m, n) : 0;
+	}
+	if (rc == 0 && !ack && keep) {
+		*keep = n;
+		n = NULL;
 	}
 	wa_node_free(n);
 	return rc;
+}
+
+static int recv_gp2(struct simtest_comp *m, char *tag, size_t cap)
+{
+	return recv_gp2_as(m, tag, cap, 1, NULL);
 }
 
 /* Integer field of device dev of phone (GET /admin/phones/{number}), or
@@ -1595,19 +1620,25 @@ static void unanswered_read_list(struct simtest_ctx *t)
 	is_int(ce_kept(t), 0, "both answered");
 }
 
-/* a group message is answered only by a receipt naming its participant */
+/* a group notification is kept until acked; a group message is answered
+ * only by a receipt naming its participant */
 static void unanswered_group(struct simtest_ctx *t)
 {
 	struct simtest_got g;
 	char gjid[64] = "", id[64], body[256], tag[32] = "";
 	json_t *j = NULL;
+	struct wa_node *note = NULL;
 
 	is_int(admin(t, "POST", "/admin/groups", "{\"phone\":\"" PD "\",\"subject\":\"Kept\",\"participants\":[\"" PE "\"]}",
 		     &j), 201, "phone D makes a group with E");
 	if (json_is_string(json_object_get(j, "jid")))
 		snprintf(gjid, sizeof gjid, "%s", json_string_value(json_object_get(j, "jid")));
 	json_decref(j);
-	is_int(recv_gp2(&fx.ce, tag, sizeof tag), 0, "E's companion is told");
+	is_int(recv_gp2_as(&fx.ce, tag, sizeof tag, 0, &note), 0, "E's companion is told");
+	is_int(ce_kept(t), 1, "the notification is kept until answered");
+	is_int(note ? ack_notification(&fx.ce, note) : -1, 0, "E's companion acks it (class notification)");
+	is_int(ce_kept(t), 0, "no longer kept");
+	wa_node_free(note);
 	snprintf(body, sizeof body, "{\"to\":\"%s\",\"text\":\"to the group\"}", gjid);
 	is_int(phone_send(t, PD, body, id), 200, "D's phone writes to the group");
 	is_int(simtest_recv_msg(&fx.ce, &g), 0, "E's companion decrypts it");
