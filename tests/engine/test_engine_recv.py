@@ -245,3 +245,31 @@ def test_every_notification_is_answered(admin, make_session, phone_sim, stack_co
     # and the connection the sim lists for the device agrees
     conns = phone_sim.connections(me.split("@")[0] + "@")
     assert conns and all(c["unanswered"] == 0 for c in conns), conns
+
+
+def test_the_second_retry_receipt_carries_our_keys(admin, make_session, phone_sim, stack_config):
+    """Our session with the sender and our one-time pre-keys are lost: the
+    first retry receipt (no keys) makes the phone build a session from a
+    pre-key the server hands out, which we no longer have, so that copy
+    fails too; the second retry receipt carries our identity, a fresh
+    pre-key made for it, the signed pre-key and our device identity, and
+    the copy built from those is stored, once."""
+    sess = make_session(admin)
+    slug = sess["sessionId"]
+    alice = phone_sim.phone("Alice")
+    pair_by_qr(admin, phone_sim, slug, alice)
+    wait_for(lambda: settled(phone_sim, alice), what="the pairing's peer messages answered")
+    bob = phone_sim.phone("Bob")
+    first = send(phone_sim, bob, {"to": alice, "text": "first"})
+    wait_for(lambda: row(stack_config, slug, first), what="the first message")
+    counters = "SELECT next_prekey_id, prekeys_uploaded FROM wa_device_creds WHERE wa_session_id = %s" % sess["id"]
+    before = sql(stack_config, counters).split()
+    sql(stack_config, "DELETE FROM signal_session WHERE session_key = '%s'" % sess["id"])
+    sql(stack_config, "DELETE FROM signal_prekey WHERE session_key = '%s'" % sess["id"])
+    second = send(phone_sim, bob, {"to": alice, "text": "second"})
+    wait_for(lambda: row(stack_config, slug, second) == ("second", "0", "0"), what="the second message after two retries")
+    delivered(phone_sim, bob, second)
+    assert len(events(stack_config, slug, "message.received", second)) == 1
+    # one pre-key was made for the receipt: the counter moved by one, no upload
+    after = sql(stack_config, counters).split()
+    assert (int(after[0]), after[1]) == (int(before[0]) + 1, before[1]), (before, after)
