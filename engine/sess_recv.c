@@ -51,6 +51,7 @@ enum recv_outcome {
 };
 
 #define RECV_RETRY_MAX 5    /* BL's maxMsgRetryCount */
+#define RECV_BLOB_TRIES 3   /* deliveries of a history sync whose blob cannot be fetched, then acked */
 
 struct recv_job {
 	struct wa_session *s;
@@ -72,6 +73,7 @@ struct recv_job {
 	struct wa_msg_upd_event upd; /* message.edited / message.deleted (RECV_STORED) */
 	enum wa_msg_upd_state upd_state;
 	int is_update;             /* the stanza was an edit or a revoke */
+	int blob_failed;           /* RECV_LATER: a history blob could not be fetched */
 };
 
 static void job_free(struct recv_job *j)
@@ -288,6 +290,10 @@ static int peer_protocol(struct wa_db *db, struct recv_job *j, const WaE2E__Prot
 	} else {
 		return 0;
 	}
+	if (*rc == WA_EIO && j->outcome == RECV_HISTORY) {
+		j->blob_failed = 1;
+		j->why = "the history blob could not be fetched";
+	}
 	if (*rc == WA_ECRYPTO || *rc == WA_EPROTO || *rc == WA_ETOOBIG) {
 		j->why = wa_strerror(*rc);
 		j->outcome = RECV_REFUSED;
@@ -350,6 +356,7 @@ static int recv_txn(struct wa_db *db, void *arg)
 
 	j->outcome = RECV_LATER;
 	j->is_update = 0;
+	j->blob_failed = 0;
 	if (route(j, &rt, &j->why) != 0)
 		return 0;
 	if (wa_db_begin(db) < 0) {
@@ -519,12 +526,15 @@ static void send_receipt(struct wa_session *s, const struct wa_node *n, int from
 	wa_node_free(r);
 }
 
-/* How many times the stanza (id, from) was asked for again; the count of
- * this request (1..), from a small per-session ring. */
-static unsigned retry_count(struct wa_session *s, const struct wa_node *n)
+/* The count (1..) of this try of the stanza (id, from) for kind ("" retry
+ * receipts, "blob:" history fetches), from a small per-session ring. */
+static unsigned try_count(struct wa_session *s, const struct wa_node *n, const char *kind)
 {
-	const char *id = wa_node_attr_or(n, "id", ""), *from = wa_node_attr_or(n, "from", "");
+	const char *id = wa_node_attr_or(n, "id", "");
+	char from[sizeof s->retries[0].from];
 	struct sess_retry *r;
+
+	snprintf(from, sizeof from, "%s%s", kind, wa_node_attr_or(n, "from", ""));
 
 	for (size_t i = 0; i < SESS_RETRIES; i++) {
 		r = &s->retries[i];
@@ -657,7 +667,7 @@ static void retry_keys_done(void *arg, int rc)
  * RECV_RETRY_MAX requests the stanza is acked and given up. */
 static void ask_again(struct wa_session *s, const struct wa_node *n)
 {
-	unsigned count = retry_count(s, n);
+	unsigned count = try_count(s, n, "");
 	struct retry_keys_job *j;
 	struct wa_node *r;
 
@@ -773,7 +783,19 @@ static void recv_done(void *arg, int rc)
 			ask_again(s, j->n);
 		break;
 	case RECV_LATER:
-		if (rc != 0)
+		if (j->blob_failed) {
+			unsigned k = try_count(s, j->n, "blob:");
+
+			if (k < RECV_BLOB_TRIES) {
+				wa_warn("session %s: history sync %s: the blob could not be fetched (try %u of %u): left "
+					"for the server to offer again", s->id, id, k, RECV_BLOB_TRIES);
+			} else {
+				wa_warn("session %s: history sync %s: the blob could not be fetched after %u tries: acked "
+					"and dropped", s->id, id, k);
+				if (s->phase == PH_READY)
+					sess_ack(s, j->n);
+			}
+		} else if (rc != 0)
 			wa_warn("session %s: message %s not stored (%s): left for the server to offer again", s->id,
 				id, j->why ? j->why : wa_strerror(rc));
 		else

@@ -792,6 +792,20 @@ int sim_admin_ext(struct sim_server *s, const char *method, const char *path, co
 			st = h_send(s, a, in, reply);
 		} else if (post && (strcmp(seg[3], "edit") == 0 || strcmp(seg[3], "revoke") == 0)) {
 			st = h_edit(s, a, in, strcmp(seg[3], "revoke") == 0, reply);
+		} else if (post && strcmp(seg[3], "history-sync") == 0) {
+			json_t *dv = json_object_get(in, "device");
+
+			if (!json_is_integer(dv) || json_integer_value(dv) <= 0 || json_integer_value(dv) > 65535) {
+				*reply = err_json("body must be {\"device\": <companion id>, \"missingBlob\"?: true}");
+				st = 400;
+			} else if (sim_history_send(s, a, (uint16_t)json_integer_value(dv),
+						    json_is_true(json_object_get(in, "missingBlob"))) != 0) {
+				*reply = err_json("no such companion, or no media host");
+				st = 404;
+			} else {
+				*reply = json_pack("{s:b}", "sent", 1);
+				st = 200;
+			}
 		} else if (post && strcmp(seg[3], "resend") == 0) {
 			const char *rid = json_string_value(json_object_get(in, "id"));
 			int n = rid ? sim_phone_resend(s, a, rid) : -1;

@@ -4,6 +4,8 @@ edit changes nothing twice and publishes nothing twice), only the sender
 (or a group admin, for a revoke) may change a message, an edit that comes
 before its original waits for it; every notification is answered; a
 message that keeps failing to decrypt is asked for again with our keys."""
+import os
+
 from conftest import sql
 from walib import connected, pair_by_qr, wait_for
 
@@ -273,3 +275,32 @@ def test_the_second_retry_receipt_carries_our_keys(admin, make_session, phone_si
     # one pre-key was made for the receipt: the counter moved by one, no upload
     after = sql(stack_config, counters).split()
     assert (int(after[0]), after[1]) == (int(before[0]) + 1, before[1]), (before, after)
+
+
+def test_a_history_blob_that_is_gone_is_given_up_after_a_few_tries(admin, make_session, phone_sim, stack_config,
+                                                                   engine):
+    """The phone's history sync names blobs the media host answers 404 for:
+    each delivery is left unanswered (the server offers it again at the
+    next login) with a warning, and the third is acked and dropped, so it
+    does not come back forever."""
+    slug, alice = paired(admin, make_session, phone_sim)
+    me = wait_for(lambda: connected(admin, slug), what="connected")["me"]["id"]
+    dev = int(me.split(":")[1].split("@")[0])
+    start = os.path.getsize(engine.log)
+
+    def lines(what):
+        with open(engine.log, "rb") as f:
+            f.seek(start)
+            return [x for x in f.read().decode("utf-8", "replace").splitlines()
+                    if "session %s: history sync" % slug in x and what in x]
+
+    r = phone_sim.post("/admin/phones/%s/history-sync" % alice, {"device": dev, "missingBlob": True})
+    assert r.status_code == 200, r.text
+    for k in (1, 2):
+        # both chunks (bootstrap and push names) failed this time, and stay with the server
+        wait_for(lambda: len(lines("(try %d of 3)" % k)) == 2, what="try %d of both chunks" % k)
+        assert device_of(phone_sim, alice, me)["unanswered"] == 2
+        assert phone_sim.post("/admin/connections/drop", {"jid": me}).status_code == 200
+    wait_for(lambda: len(lines("after 3 tries: acked and dropped")) == 2, timeout=30, what="both given up")
+    wait_for(lambda: settled(phone_sim, alice), what="nothing left unanswered")
+    assert lines("(try 3 of 3)") == []
