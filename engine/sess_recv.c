@@ -15,10 +15,14 @@
  * Handled today: text (conversation, extendedTextMessage) in 1:1 chats and
  * groups (sender keys taken from the SKDM that comes with them), from other
  * accounts (message.received) and from our own other devices, the phone
- * included (deviceSentMessage; message.sent). Left unanswered for later
- * modules: broadcasts, statuses and newsletters, our own devices' peer
- * messages (history sync, app-state keys), other content kinds, and
- * stanzas that fail to decrypt (a retry receipt, §8.4, is not sent yet). */
+ * included (deviceSentMessage; message.sent); edits and revokes of stored
+ * messages (engine/store/msgs.h: message.edited / message.deleted, once
+ * per stanza id); our phone's history sync and app-state keys. A stanza
+ * that fails to decrypt gets a retry receipt (§8.4; our keys with it from
+ * the second request on, a pre-key made for it in a database job), at
+ * most 5. A history blob that cannot be fetched is left for the server
+ * twice, then acked. Left unanswered for later modules: broadcasts,
+ * statuses and newsletters, other peer messages, other content kinds. */
 #include "engine/dbpool.h"
 #include "engine/engine.h"
 #include "engine/events.h"
