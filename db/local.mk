@@ -29,4 +29,4 @@ dist_migrations_DATA += db/migrations/0003_engine.sql
 dist_migrations_DATA += db/migrations/0004_app_state_keys.sql
 
 # edits and revokes received (engine/store/msgs.c)
-dist_migrations_DATA += db/migrations/0005_message_updates.sql
+dist_migrations_DATA += db/migrations/0006_message_updates.sql

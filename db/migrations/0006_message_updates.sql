@@ -1,4 +1,4 @@
--- 0005_message_updates.sql: edits and revokes ("delete for everyone") the
+-- 0006_message_updates.sql: edits and revokes ("delete for everyone") the
 -- engine received (docs/engine.md, "Edits and revokes"). One row per
 -- (session, the edit/revoke stanza's own message id): the unique key makes
 -- a redelivered edit change nothing twice. A row whose target is not stored
