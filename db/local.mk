@@ -28,5 +28,8 @@ dist_migrations_DATA += db/migrations/0003_engine.sql
 # app-state sync keys shared by the phone (engine/sess_recv.c)
 dist_migrations_DATA += db/migrations/0004_app_state_keys.sql
 
+# the JIDs a message mentions (engine/store/msgs.c)
+dist_migrations_DATA += db/migrations/0005_message_mentions.sql
+
 # edits and revokes received (engine/store/msgs.c)
 dist_migrations_DATA += db/migrations/0006_message_updates.sql

@@ -8,7 +8,8 @@ engine_store_libwastore_a_SOURCES = engine/store/sigstore_db.c engine/store/sigs
 	engine/store/creds.c engine/store/creds.h \
 	engine/store/msgs.c engine/store/msgs.h \
 	engine/store/history.c engine/store/history.h engine/store/history_decode.c \
-	engine/store/appkeys.c engine/store/appkeys.h
+	engine/store/appkeys.c engine/store/appkeys.h \
+	engine/store/outmsg.c engine/store/outmsg.h
 engine_store_libwastore_a_CFLAGS = $(AM_CFLAGS) $(SIGNAL_CFLAGS) $(MARIADB_CFLAGS) $(JANSSON_CFLAGS) \
 	$(PROTOBUFC_CFLAGS) $(CURL_CFLAGS) $(ZLIB_CFLAGS)
 # What links the MariaDB stores (after WA_LIBWA_LIBS' objects, before its libraries).
@@ -29,9 +30,10 @@ wa_akg_engine_SOURCES = engine/main.c engine/engine.h \
 	engine/registry.c engine/registry.h \
 	engine/session.c engine/session.h engine/session_int.h \
 	engine/sess_pair.c engine/sess_login.c engine/sess_db.c engine/sess_recv.c \
-	engine/sess_send.c engine/sess_receipt.c engine/sess_notify.c engine/sess_notify_stub.c \
+	engine/sess_send.c engine/sess_receipt.c engine/sess_notify.c \
 	engine/conn.c engine/conn.h \
 	engine/iq.c engine/iq.h \
+	engine/cache.c engine/cache.h \
 	engine/ops.c engine/ops.h \
 	fcgi/db.c fcgi/db.h
 wa_akg_engine_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS) $(MARIADB_CFLAGS) $(PROTOBUFC_CFLAGS) \

@@ -85,7 +85,7 @@ static const struct op ops[] = {
 	{ "session.logout", NEEDS_SESSION, op_logout },
 	{ "session.pair", NEEDS_SESSION, op_pair },
 	{ "message.send", NEEDS_CONNECTED, op_send },
-	{ "message.reply", NEEDS_CONNECTED, NULL },
+	{ "message.reply", NEEDS_CONNECTED, op_send },
 	{ "message.media", NEEDS_CONNECTED, NULL },
 	{ "message.react", NEEDS_CONNECTED, NULL },
 	{ "message.star", NEEDS_CONNECTED, NULL },

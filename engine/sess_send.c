@@ -1,32 +1,49 @@
-/* sess_send: sending a text message to a chat or a group (docs/protocol.md §6, §7), recorded
- * before it is sent and updated from the server's ack (the durability rule).
+/* sess_send: sending a text message (with mentions, or as a reply) to a
+ * chat or a group (docs/protocol.md §6, §7), recorded before it is sent and
+ * updated from the server's ack (the durability rule).
  *
- *   0. loop (groups): the group's participants (w:g2 query, §10.1);
- *   1. loop: a usync device query for the peer (or every participant) and
- *            our own account (§6.3);
- *   2. db:   which of those devices we have no Signal session with;
+ *   0. loop (groups): the group's participants: from the session's group
+ *            cache, else a w:g2 query (§10.1), then cached;
+ *   1. loop: the device lists of the peer (or every participant) and our
+ *            own account: from the session's device cache, else one usync
+ *            device query for the users missing (§6.3), then cached;
+ *   2. db:   the message built (the quoted message read, outmsg.h); which
+ *            devices we have no Signal session with; when there are none,
+ *            step 4 follows in the same job;
  *   3. loop: a key fetch for those (§5.4), when there are any;
  *   4. db:   one transaction: build the sessions from the bundles, encrypt
  *            for every device (1:1: our own get the deviceSentMessage
- *            wrapper, §7.3; groups: every device gets our sender key, the
- *            text goes once as skmsg, §7.4/§7.5), store the message
- *            PENDING; commit;
- *   5. loop: the <message> stanza (§7.4) goes out; its <ack> is awaited;
+ *            wrapper, §7.3; groups: the devices that do not have our
+ *            sender key yet get it, the message goes once as skmsg,
+ *            §7.4/§7.5), store the message PENDING; commit;
+ *   5. loop: the <message> stanza (§7.4, with the participant hash for
+ *            groups) goes out; its <ack> is awaited;
  *   6. db:   status SENT (or FAILED with the server's error) with the
  *            message.sent event, in one transaction; then the command is
  *            answered in the reference's shape.
  *
+ * Caches (loop thread, per session, lost with the engine: a miss costs a
+ * query): device lists and group participants live DEVICE_TTL_MS and are
+ * forgotten on a devices / w:gp2 notification (send_devices_changed,
+ * send_group_changed) and when the server's participant hash differs from
+ * ours; which devices have our sender key for a group is remembered from
+ * the server's ack on, so the distribution message goes only to the
+ * devices that lack it (and again to one that asks, §8.4).
+ *
  * A connection lost between 5 and 6 leaves the row PENDING and answers 503
  * (WhatsApp may or may not have the message: nothing is sent twice by us).
  * Loop thread except the *_run functions (dbpool threads). */
+#include "engine/cache.h"
 #include "engine/cmd.h"
 #include "engine/dbpool.h"
 #include "engine/engine.h"
 #include "engine/events.h"
 #include "engine/session_int.h"
 #include "engine/store/msgs.h"
+#include "engine/store/outmsg.h"
 #include "fcgi/db.h"
 #include "wa/jid.h"
+#include "wa/linkcode.h"
 #include "wa/msgid.h"
 #include "wa/signal.h"
 #include "wa/signal_node.h"
@@ -41,13 +58,18 @@
 
 #define SEND_MAX_DEVS 1024
 #define SEND_MAX_USERS 257
-#define SEND_TEXT_MAX 65536
 #define SEND_IQ_MS 20000
 #define SEND_ACK_MS 30000
+#define DEVICE_TTL_MS (300 * 1000)   /* device lists and group participants */
+#define DEVCACHE_CAP 1024            /* users per session */
+#define GROUPCACHE_CAP 256           /* groups per session */
+#define SKMEM_CAP 8192               /* (group, device) pairs per session */
+#define DEVS_PER_USER 64             /* longer device lists are not cached */
 
 struct send_dev {
 	struct wa_jid jid;
 	int own;                   /* one of our own other devices */
+	int skip;                  /* groups: has our sender key already, gets no <to> */
 	int has_session;
 	int has_bundle;
 	wa_sig_bundle bundle;
@@ -68,10 +90,14 @@ struct send_job {
 	size_t skmsg_len;
 	char me_user[32];
 	uint16_t me_device;
-	char *text;
+	struct wa_out out;                /* what is sent (outmsg.h) */
+	int reply;                        /* message.reply: the answer says "success" too */
+	int encrypted;                    /* step 4 done within step 2's job */
 	int64_t t;
 	struct send_dev *devs;            /* SEND_MAX_DEVS */
 	size_t ndev;
+	size_t peer_devs;                 /* devices that are not our own */
+	char phash[12];                   /* groups: the participant hash we sent */
 	uint8_t account[WA_CREDS_ACCOUNT_MAX];
 	size_t account_len;
 	/* step 6 */
@@ -93,7 +119,7 @@ static void job_release(struct send_job *j)
 		free(j->devs[i].ct);
 	free(j->skmsg);
 	free(j->devs);
-	free(j->text);
+	wa_out_free(&j->out);
 	free(j->payload);
 	free(j->status_payload);
 	explicit_bzero(j->account, sizeof j->account);
@@ -155,8 +181,8 @@ static json_t *reply_data(const struct send_job *j)
 	char ts[24];
 
 	snprintf(ts, sizeof ts, "%lld", (long long)j->t);
-	return json_pack("{s:{s:s,s:b,s:s},s:{s:s},s:s,s:s}", "key", "remoteJid", j->peer, "fromMe", 1, "id", j->id,
-			 "message", "conversation", j->text, "messageTimestamp", ts, "status", j->status);
+	return json_pack("{s:{s:s,s:b,s:s},s:o,s:s,s:s}", "key", "remoteJid", j->peer, "fromMe", 1, "id", j->id,
+			 "message", wa_out_json(&j->out), "messageTimestamp", ts, "status", j->status);
 }
 
 static void outcome_done(void *arg, int rc)
@@ -184,7 +210,10 @@ static void outcome_done(void *arg, int rc)
 		json_decref(data);
 	}
 	if (j->cmd) {
-		if (strcmp(j->status, "SENT") == 0)
+		if (strcmp(j->status, "SENT") == 0 && j->reply)
+			wa_cmd_reply(j->cmd, 200, json_pack("{s:b,s:b,s:s,s:o}", "status", 1, "success", 1, "message",
+							    "Message sent successfully", "data", reply_data(j)));
+		else if (strcmp(j->status, "SENT") == 0)
 			wa_cmd_reply(j->cmd, 200, json_pack("{s:b,s:s,s:o}", "status", 1, "message",
 							    "Message sent successfully", "data", reply_data(j)));
 		else if (strcmp(j->error, "not_sent") == 0)
@@ -230,6 +259,35 @@ static void on_ack_timeout(lws_sorted_usec_list_t *sul)
 	fail(j, 504, "WhatsApp did not confirm the message in time; it is stored as PENDING", "engine_timeout");
 }
 
+static void skmem_key(char *out, size_t cap, const char *group, const struct wa_jid *dev);
+
+/* A group message was taken: the devices that got our sender key have it
+ * from now on; a participant hash other than ours means our view of the
+ * group is old, so its participants and their device lists are asked for
+ * again next time (and who has our key: a new device may lack it). */
+static void group_acked(struct send_job *j, const char *phash)
+{
+	struct wa_session *s = j->s;
+	struct wa_cache *mem = s->skmem ? s->skmem : (s->skmem = wa_cache_new(SKMEM_CAP, 0));
+	uint64_t now = wa_engine_now_ms();
+	char key[2 * WA_JID_STR_MAX + 2];
+
+	if (phash && j->phash[0] && strcmp(phash, j->phash) != 0) {
+		wa_info("session %s: group %s changed (participant hash %s, ours %s): its members are asked for "
+			"again", s->id, j->peer, phash, j->phash);
+		wa_cache_forget(s->groupcache, j->peer);
+		wa_cache_forget_prefix(s->skmem, j->peer);
+		for (size_t i = 0; i < j->ndev; i++)
+			send_devices_changed(s, &j->devs[i].jid);
+		return;
+	}
+	for (size_t i = 0; i < j->ndev; i++)
+		if (j->devs[i].ct) {
+			skmem_key(key, sizeof key, j->peer, &j->devs[i].jid);
+			(void)wa_cache_put(mem, key, "", 0, now);
+		}
+}
+
 int send_on_ack(struct wa_session *s, const struct wa_node *n)
 {
 	const char *id = wa_node_attr(n, "id"), *err = wa_node_attr(n, "error");
@@ -248,6 +306,8 @@ int send_on_ack(struct wa_session *s, const struct wa_node *n)
 		finish(j, "FAILED", err);
 	} else {
 		wa_debug("session %s: message %s acked", s->id, id);
+		if (j->group)
+			group_acked(j, wa_node_attr(n, "phash"));
 		finish(j, "SENT", NULL);
 	}
 	return 1;
@@ -267,38 +327,45 @@ void send_fail_all(struct wa_session *s)
 static void send_stanza(struct send_job *j)
 {
 	struct wa_session *s = j->s;
-	struct wa_node *m = wa_node_new_attrs("message", "id", j->id, "to", j->peer, "type", "text", NULL);
-	struct wa_node *parts = m ? wa_node_add_new(m, "participants") : NULL;
-	int any_pkmsg = 0, rc = WA_ENOMEM;
+	struct wa_node *m = wa_node_new_attrs("message", "id", j->id, "to", j->peer, "type", "text", "phash",
+					      j->group && j->phash[0] ? j->phash : NULL, NULL);
+	struct wa_node *parts = NULL;
+	int any_pkmsg = 0, ok = m != NULL, rc = WA_ENOMEM;
 
-	for (size_t i = 0; parts && i < j->ndev; i++) {
-		struct wa_node *to = wa_node_add_new(parts, "to"), *enc;
+	for (size_t i = 0; ok && i < j->ndev; i++) {
+		struct wa_node *to, *enc;
 
-		if (!to || wa_node_set_attr_jid(to, "jid", &j->devs[i].jid) != 0 ||
+		if (!j->devs[i].ct)
+			continue; /* has our sender key already, or could not get this message */
+		if (!parts && !(parts = wa_node_add_new(m, "participants"))) {
+			ok = 0;
+			break;
+		}
+		if (!(to = wa_node_add_new(parts, "to")) || wa_node_set_attr_jid(to, "jid", &j->devs[i].jid) != 0 ||
 		    !(enc = wa_node_add_new(to, "enc")) || wa_node_set_attr(enc, "v", "2") != 0 ||
 		    wa_node_set_attr(enc, "type", j->devs[i].pkmsg ? "pkmsg" : "msg") != 0 ||
 		    wa_node_set_bytes(enc, j->devs[i].ct, j->devs[i].ctlen) != 0) {
-			parts = NULL;
+			ok = 0;
 			break;
 		}
 		any_pkmsg |= j->devs[i].pkmsg;
 	}
-	if (parts && j->group) {
+	if (ok && j->group) {
 		struct wa_node *enc = wa_node_add_new(m, "enc");
 
 		if (!enc || wa_node_set_attr(enc, "v", "2") != 0 || wa_node_set_attr(enc, "type", "skmsg") != 0 ||
 		    wa_node_set_bytes(enc, j->skmsg, j->skmsg_len) != 0)
-			parts = NULL;
+			ok = 0;
 	}
-	if (parts && any_pkmsg) {
+	if (ok && any_pkmsg) {
 		struct wa_node *di = wa_node_add_new(m, "device-identity");
 
 		if (!di || wa_node_set_bytes(di, j->account, j->account_len) != 0)
-			parts = NULL;
+			ok = 0;
 	}
-	if (parts && s->phase == PH_READY)
+	if (ok && s->phase == PH_READY)
 		rc = sess_send(s, m);
-	else if (parts)
+	else if (ok)
 		rc = WA_ECLOSED;
 	wa_node_free(m);
 	if (rc != 0) {
@@ -316,41 +383,49 @@ static void send_stanza(struct send_job *j)
 
 enum plain_kind { PLAIN_TEXT, PLAIN_OWN, PLAIN_SKDM, PLAIN_TEXT_SKDM };
 
-/* The padded plaintext: the text (PLAIN_TEXT), the text wrapped for our
- * own devices (PLAIN_OWN, 1:1), our sender key for the group (PLAIN_SKDM,
- * skdm/skdm_len), or both in one (PLAIN_TEXT_SKDM: a group message sent
- * again to one device, §8.4). */
-static int plaintext(const struct send_job *j, enum plain_kind kind, const uint8_t *skdm, size_t skdm_len,
+/* The padded plaintext: the message (PLAIN_TEXT), the message wrapped for
+ * our own devices (PLAIN_OWN, 1:1), our sender key for the group
+ * (PLAIN_SKDM, skdm/skdm_len), or both in one (PLAIN_TEXT_SKDM: a group
+ * message sent again to one device, §8.4). j->out.msg is lent to the
+ * wrappers for the packing and left as it was. */
+static int plaintext(struct send_job *j, enum plain_kind kind, const uint8_t *skdm, size_t skdm_len,
 		     uint8_t **out, size_t *outlen)
 {
-	WaE2E__Message msg = WA_E2_E__MESSAGE__INIT, wrap = WA_E2_E__MESSAGE__INIT;
+	WaE2E__Message only = WA_E2_E__MESSAGE__INIT, wrap = WA_E2_E__MESSAGE__INIT, *msg = j->out.msg;
 	WaE2E__DeviceSentMessage dsm = WA_E2_E__DEVICE_SENT_MESSAGE__INIT;
 	WaE2E__SenderKeyDistributionMessage sk = WA_E2_E__SENDER_KEY_DISTRIBUTION_MESSAGE__INIT;
-	const WaE2E__Message *top = &msg;
+	const WaE2E__Message *top = msg;
 	uint8_t *raw;
 	size_t len;
 	int rc;
 
+	if (!msg)
+		return WA_EINTERNAL;
 	if (kind == PLAIN_SKDM || kind == PLAIN_TEXT_SKDM) {
 		sk.groupid = (char *)j->peer;
 		sk.has_axolotlsenderkeydistributionmessage = 1;
 		sk.axolotlsenderkeydistributionmessage.data = (uint8_t *)skdm;
 		sk.axolotlsenderkeydistributionmessage.len = skdm_len;
-		msg.senderkeydistributionmessage = &sk;
 	}
-	if (kind != PLAIN_SKDM)
-		msg.conversation = j->text;
-	if (kind == PLAIN_OWN) {
+	if (kind == PLAIN_SKDM) {
+		only.senderkeydistributionmessage = &sk;
+		top = &only;
+	} else if (kind == PLAIN_TEXT_SKDM) {
+		msg->senderkeydistributionmessage = &sk;
+	} else if (kind == PLAIN_OWN) {
 		dsm.destinationjid = (char *)j->peer;
-		dsm.message = &msg;
+		dsm.message = msg;
 		wrap.devicesentmessage = &dsm;
 		top = &wrap;
 	}
 	len = wa_e2_e__message__get_packed_size(top);
 	raw = malloc(len ? len : 1);
+	if (raw)
+		wa_e2_e__message__pack(top, raw);
+	if (kind == PLAIN_TEXT_SKDM)
+		msg->senderkeydistributionmessage = NULL;
 	if (!raw)
 		return WA_ENOMEM;
-	wa_e2_e__message__pack(top, raw);
 	rc = wa_sig_pad(raw, len, 0, out, outlen) == 0 ? 0 : WA_ENOMEM;
 	free(raw);
 	return rc;
@@ -388,7 +463,7 @@ static int encrypt_txn(struct wa_db *db, void *arg)
 	if ((rc = wa_creds_open_sig(db, j->row, &st, &sig)) != 0)
 		goto rollback;
 	if (j->group) {
-		/* every device gets our sender key (as WM does); the text goes once */
+		/* the devices without our sender key get it; the message goes once */
 		uint8_t *skdm = NULL, *gpt = NULL;
 		size_t skdm_len = 0, gptlen = 0;
 		wa_sig_addr self;
@@ -420,7 +495,7 @@ static int encrypt_txn(struct wa_db *db, void *arg)
 
 		free(d->ct);
 		d->ct = NULL;
-		if (wa_sig_addr_from_wajid(&d->jid, &addr) != 0)
+		if (d->skip || wa_sig_addr_from_wajid(&d->jid, &addr) != 0)
 			continue;
 		if (!d->has_session && d->has_bundle && wa_sig_bundle_process(sig, &addr, &d->bundle) != 0) {
 			wa_warn("session %s: the keys of a device of %s do not verify; it is left out", j->slug,
@@ -450,7 +525,9 @@ static int encrypt_txn(struct wa_db *db, void *arg)
 	m.id = j->id;
 	m.from_me = 1;
 	m.type = "TEXT";
-	m.content = j->text;
+	m.content = j->out.text;
+	m.quoted_id = j->out.quoted_id;
+	m.mentions = j->out.mentions_json;
 	m.status = "PENDING";
 	m.t = j->t;
 	m.event = NULL; /* the event follows the server's ack */
@@ -527,25 +604,38 @@ static void keys_done(void *ctx, const struct wa_node *reply, int err)
 	encrypt_and_record(j);
 }
 
-/* ---- 2: which sessions exist ---- */
+/* ---- 2: the message built, which sessions exist ---- */
 
 static int sessions_run(struct wa_db *db, void *arg)
 {
 	struct send_job *j = arg;
+	char me[WA_JID_STR_MAX];
 	wa_sigstore *st;
 	wa_sig *sig;
-	int rc = wa_creds_open_sig(db, j->row, &st, &sig);
+	size_t missing = 0;
+	int rc;
 
-	if (rc != 0)
+	snprintf(me, sizeof me, "%s@s.whatsapp.net", j->me_user);
+	if ((rc = wa_out_build(&j->out, db, j->row, j->peer, me)) != 0)
+		return rc;
+	if ((rc = wa_creds_open_sig(db, j->row, &st, &sig)) != 0)
 		return rc;
 	for (size_t i = 0; i < j->ndev; i++) {
 		wa_sig_addr addr;
 
+		if (j->devs[i].skip)
+			continue;
 		j->devs[i].has_session = wa_sig_addr_from_wajid(&j->devs[i].jid, &addr) == 0 &&
 					 wa_sig_has_session(sig, &addr) == 1;
+		missing += !j->devs[i].has_session;
 	}
 	wa_creds_close_sig(st, sig);
-	return 0;
+	if (missing)
+		return 0;
+	/* every session is there: step 4 in this job, one hop fewer */
+	rc = wa_dbjob_retry(db, encrypt_txn, j);
+	j->encrypted = rc == 0;
+	return rc;
 }
 
 static void sessions_done(void *arg, int rc)
@@ -554,7 +644,15 @@ static void sessions_done(void *arg, int rc)
 	struct wa_node *iq, *key;
 	int need = 0;
 
-	if (rc != 0 || j->s->gone || j->s->phase != PH_READY) {
+	if (rc == WA_ENOTFOUND && j->out.quoted_id && !j->out.msg) {
+		fail(j, 404, "The message to reply to is not stored for this session", "not_found");
+		return;
+	}
+	if (j->encrypted || rc != 0) {
+		encrypt_done(j, rc);
+		return;
+	}
+	if (j->s->gone || j->s->phase != PH_READY) {
 		fail(j, 503, "Session not connected or ready", "session_not_ready");
 		return;
 	}
@@ -563,7 +661,7 @@ static void sessions_done(void *arg, int rc)
 	for (size_t i = 0; key && i < j->ndev; i++) {
 		struct wa_node *u;
 
-		if (j->devs[i].has_session)
+		if (j->devs[i].has_session || j->devs[i].skip)
 			continue;
 		need++;
 		if (!(u = wa_node_add_new(key, "user")) || wa_node_set_attr_jid(u, "jid", &j->devs[i].jid) != 0 ||
@@ -586,60 +684,161 @@ static void sessions_done(void *arg, int rc)
 		fail(j, 503, "Session not connected or ready", "session_not_ready");
 }
 
+/* ---- the session's caches ---- */
+
+static struct wa_cache *cache_of(struct wa_cache **c, size_t cap, uint64_t ttl_ms)
+{
+	if (!*c)
+		*c = wa_cache_new(cap, ttl_ms);
+	return *c;
+}
+
+/* The key of (group, device) in the sender-key memory. */
+static void skmem_key(char *out, size_t cap, const char *group, const struct wa_jid *dev)
+{
+	char dj[WA_JID_STR_MAX];
+
+	wa_jid_format(dev, dj, sizeof dj);
+	snprintf(out, cap, "%s %s", group, dj);
+}
+
+void send_devices_changed(struct wa_session *s, const struct wa_jid *user)
+{
+	struct wa_jid u = *user;
+	char key[WA_JID_STR_MAX];
+
+	wa_jid_to_non_ad(&u);
+	if (wa_jid_format(&u, key, sizeof key) < 0)
+		return;
+	wa_cache_forget(s->devcache, key);
+	/* a device that was reset lost our sender keys: every group may need them again */
+	wa_cache_forget(s->skmem, NULL);
+}
+
+void send_group_changed(struct wa_session *s, const struct wa_jid *group)
+{
+	char key[WA_JID_STR_MAX];
+
+	if (wa_jid_format(group, key, sizeof key) < 0)
+		return;
+	wa_cache_forget(s->groupcache, key);
+	/* someone may have left: the next message re-checks who has our key */
+	wa_cache_forget_prefix(s->skmem, key);
+}
+
+void send_caches_free(struct wa_session *s)
+{
+	wa_cache_free(s->devcache);
+	wa_cache_free(s->groupcache);
+	wa_cache_free(s->skmem);
+	s->devcache = s->groupcache = s->skmem = NULL;
+}
+
 /* ---- 1: devices ---- */
 
-static void add_devices(struct send_job *j, const struct wa_node *user, const struct wa_jid *uj, int own)
+/* Add user's devices (ids, n) to the job, leaving out our own device. */
+static void add_devices(struct send_job *j, const struct wa_jid *uj, const uint16_t *ids, size_t n)
+{
+	int own = wa_jid_is_pn(uj) && strcmp(uj->user, j->me_user) == 0;
+
+	for (size_t k = 0; k < n && j->ndev < SEND_MAX_DEVS; k++) {
+		struct send_dev *sd = &j->devs[j->ndev];
+
+		if (own && ids[k] == j->me_device)
+			continue; /* not to ourselves */
+		memset(sd, 0, sizeof *sd);
+		if (wa_jid_make_ad(&sd->jid, uj->user, ids[k], uj->server) != 0)
+			continue;
+		sd->own = own;
+		j->peer_devs += !own;
+		j->ndev++;
+	}
+}
+
+/* The device ids of a usync <user> (§6.3: unsigned companions and hosted
+ * devices are skipped). Returns how many (at most cap). */
+static size_t usync_ids(const struct wa_node *user, uint16_t *ids, size_t cap)
 {
 	const struct wa_node *dl = wa_node_path(user, "devices", "device-list", NULL), *d = NULL;
+	size_t n = 0;
 
-	while (dl && (d = wa_node_next(dl, "device", d)) != NULL && j->ndev < SEND_MAX_DEVS) {
+	while (dl && (d = wa_node_next(dl, "device", d)) != NULL && n < cap) {
 		unsigned long long id;
-		struct send_dev *sd;
 
 		if (wa_node_attr_uint(d, "id", &id) != 0 || id > 0xFFFF)
 			continue;
 		if (id != 0 && !wa_node_attr(d, "key-index"))
-			continue; /* §6.3: unsigned companions are skipped */
+			continue;
 		if (wa_node_attr_is(d, "is_hosted", "true"))
 			continue;
-		if (own && id == j->me_device)
-			continue; /* not to ourselves */
-		sd = &j->devs[j->ndev];
-		if (wa_jid_make_ad(&sd->jid, uj->user, (uint16_t)id, uj->server) != 0)
-			continue;
-		sd->own = own;
-		j->ndev++;
+		ids[n++] = (uint16_t)id;
 	}
+	return n;
+}
+
+/* Every device is known: the participant hash (groups: over every device,
+ * ours included, §7.4), who needs our sender key, then step 2. */
+static void devices_ready(struct send_job *j)
+{
+	struct wa_session *s = j->s;
+
+	if (!j->group && j->peer_devs == 0) {
+		fail(j, 404, "The recipient is not on WhatsApp", "not_found");
+		return;
+	}
+	if (j->group) {
+		char (*ad)[WA_JID_STR_MAX + 8] = calloc(j->ndev + 1, sizeof *ad);
+		const char **v = calloc(j->ndev + 1, sizeof *v);
+		uint64_t now = wa_engine_now_ms();
+
+		for (size_t i = 0; ad && v && i < j->ndev; i++) {
+			char key[2 * WA_JID_STR_MAX + 2];
+			const struct wa_jid *d = &j->devs[i].jid;
+
+			snprintf(ad[i], sizeof ad[i], "%s.%u:%u@%s", d->user, d->agent, d->device, d->server);
+			v[i] = ad[i];
+			skmem_key(key, sizeof key, j->peer, d);
+			j->devs[i].skip = wa_cache_get(s->skmem, key, now, NULL) != NULL;
+		}
+		if (ad && v) {
+			snprintf(ad[j->ndev], sizeof ad[j->ndev], "%s.0:%u@s.whatsapp.net", j->me_user, j->me_device);
+			v[j->ndev] = ad[j->ndev];
+			if (wa_phash(v, j->ndev + 1, j->phash) != 0)
+				j->phash[0] = '\0';
+		}
+		free(ad);
+		free(v);
+	}
+	if (wa_dbpool_submit(s->e->db, j->row, sessions_run, sessions_done, j) != 0)
+		fail(j, 503, "The engine is busy; try again", "engine_busy");
 }
 
 static void devices_done(void *ctx, const struct wa_node *reply, int err)
 {
 	struct send_job *j = ctx;
 	const struct wa_node *list = reply ? wa_node_path(reply, "usync", "list", NULL) : NULL, *u = NULL;
-	int peer_seen = 0;
+	struct wa_cache *dc = cache_of(&j->s->devcache, DEVCACHE_CAP, DEVICE_TTL_MS);
+	uint64_t now = wa_engine_now_ms();
 
 	if (err || !list) {
 		fail(j, 503, "WhatsApp did not list the recipient's devices", "session_not_ready");
 		return;
 	}
 	while ((u = wa_node_next(list, "user", u)) != NULL) {
+		uint16_t ids[DEVS_PER_USER];
+		char key[WA_JID_STR_MAX];
 		struct wa_jid uj;
-		int own;
+		size_t n;
 
 		if (wa_node_attr_jid(u, "jid", &uj) != 0)
 			continue;
 		wa_jid_to_non_ad(&uj);
-		own = wa_jid_is_pn(&uj) && strcmp(uj.user, j->me_user) == 0;
-		if (!own)
-			peer_seen = 1;
-		add_devices(j, u, &uj, own);
+		n = usync_ids(u, ids, DEVS_PER_USER);
+		if (n && wa_jid_format(&uj, key, sizeof key) >= 0)
+			(void)wa_cache_put(dc, key, ids, n * sizeof ids[0], now);
+		add_devices(j, &uj, ids, n);
 	}
-	if (!j->group && (!peer_seen || j->ndev == 0)) {
-		fail(j, 404, "The recipient is not on WhatsApp", "not_found");
-		return;
-	}
-	if (wa_dbpool_submit(j->s->e->db, j->row, sessions_run, sessions_done, j) != 0)
-		fail(j, 503, "The engine is busy; try again", "engine_busy");
+	devices_ready(j);
 }
 
 /* usync devices for n user JIDs (§6.1, §6.3). */
@@ -673,29 +872,74 @@ static struct wa_node *usync_devices_iq(const char *sid, char users[][WA_JID_STR
 	return iq;
 }
 
-/* Step 1 for these users. 0, or a negative code (the caller fails j). */
-static int ask_devices(struct send_job *j, char users[][WA_JID_STR_MAX], size_t n)
+/* Step 1 for these users: the cached device lists are taken, the others
+ * asked for in one usync query. users is reordered. 0, or a negative code
+ * (the caller fails j). */
+static int resolve_devices(struct send_job *j, char users[][WA_JID_STR_MAX], size_t n)
 {
+	uint64_t now = wa_engine_now_ms();
+	size_t missing = 0;
 	char sid[32];
 	struct wa_node *iq;
 	int rc;
 
+	for (size_t i = 0; i < n; i++) {
+		size_t len = 0;
+		const uint16_t *ids = wa_cache_get(j->s->devcache, users[i], now, &len);
+		struct wa_jid uj;
+
+		if (ids && wa_jid_parse(users[i], &uj, NULL) == 0) {
+			add_devices(j, &uj, ids, len / sizeof ids[0]);
+			continue;
+		}
+		if (missing != i)
+			memcpy(users[missing], users[i], sizeof users[0]);
+		missing++;
+	}
+	if (missing == 0) {
+		devices_ready(j);
+		return 0;
+	}
 	wa_iqs_next_id(&j->s->iqs, sid, sizeof sid);
-	iq = usync_devices_iq(sid, users, n);
+	iq = usync_devices_iq(sid, users, missing);
 	rc = iq ? sess_iq_ctx(j->s, iq, SEND_IQ_MS, devices_done, j) : WA_ENOMEM;
 	wa_node_free(iq);
 	return rc;
 }
 
-/* Step 0: the group's participants, then their devices. */
+/* Step 0 done: the group's participants (NUL-separated user JIDs), then
+ * their devices. */
+static void group_users(struct send_job *j, const char *list, size_t len)
+{
+	char (*users)[WA_JID_STR_MAX] = calloc(SEND_MAX_USERS, sizeof *users);
+	size_t n = 0;
+	int own = 0;
+	char me[WA_JID_STR_MAX];
+
+	if (!users) {
+		fail(j, 500, "Out of memory", NULL);
+		return;
+	}
+	snprintf(me, sizeof me, "%s@s.whatsapp.net", j->me_user);
+	for (const char *p = list; p < list + len && n < SEND_MAX_USERS - 1; p += strlen(p) + 1) {
+		snprintf(users[n], WA_JID_STR_MAX, "%s", p);
+		own |= strcmp(users[n], me) == 0;
+		n++;
+	}
+	if (!own)
+		snprintf(users[n++], WA_JID_STR_MAX, "%s", me);
+	if (resolve_devices(j, users, n) != 0)
+		fail(j, 503, "Session not connected or ready", "session_not_ready");
+	free(users);
+}
+
 static void group_done(void *ctx, const struct wa_node *reply, int err)
 {
 	struct send_job *j = ctx;
 	const struct wa_node *g = reply ? wa_node_child(reply, "group") : NULL, *p = NULL;
 	const struct wa_node *e = reply ? wa_node_child(reply, "error") : NULL;
-	char (*users)[WA_JID_STR_MAX];
-	size_t n = 0;
-	int own = 0;
+	char *list;
+	size_t len = 0, n = 0;
 
 	if (err) {
 		fail(j, 503, "WhatsApp did not answer the group query", "session_not_ready");
@@ -708,35 +952,36 @@ static void group_done(void *ctx, const struct wa_node *reply, int err)
 			fail(j, 404, "Group not found", "not_found");
 		return;
 	}
-	users = calloc(SEND_MAX_USERS, sizeof *users);
-	if (!users) {
+	list = malloc((size_t)SEND_MAX_USERS * WA_JID_STR_MAX);
+	if (!list) {
 		fail(j, 500, "Out of memory", NULL);
 		return;
 	}
 	while ((p = wa_node_next(g, "participant", p)) != NULL && n < SEND_MAX_USERS - 1) {
 		struct wa_jid pj;
+		int w;
 
 		if (wa_node_attr_jid(p, "jid", &pj) != 0 || !wa_jid_is_user(&pj))
 			continue;
 		wa_jid_to_non_ad(&pj);
-		if (wa_jid_format(&pj, users[n], WA_JID_STR_MAX) < 0)
+		w = wa_jid_format(&pj, list + len, WA_JID_STR_MAX);
+		if (w < 0)
 			continue;
-		own |= wa_jid_is_pn(&pj) && strcmp(pj.user, j->me_user) == 0;
+		len += (size_t)w + 1;
 		n++;
 	}
-	if (!own)
-		snprintf(users[n++], WA_JID_STR_MAX, "%s@s.whatsapp.net", j->me_user);
-	if (ask_devices(j, users, n) != 0)
-		fail(j, 503, "Session not connected or ready", "session_not_ready");
-	free(users);
+	(void)wa_cache_put(cache_of(&j->s->groupcache, GROUPCACHE_CAP, DEVICE_TTL_MS), j->peer, list, len,
+			   wa_engine_now_ms());
+	group_users(j, list, len);
+	free(list);
 }
 
 void wa_session_send(struct wa_session *s, struct wa_cmd *cmd)
 {
 	const char *jid = json_string_value(json_object_get(cmd->args, "jid"));
-	json_t *msg = json_object_get(cmd->args, "message");
-	const char *text = json_string_value(json_object_get(msg, "text"));
+	const char *why = NULL, *code = NULL;
 	struct send_job *j;
+	struct wa_out out;
 	struct wa_jid pj;
 	int rc;
 
@@ -749,27 +994,22 @@ void wa_session_send(struct wa_session *s, struct wa_cmd *cmd)
 				   "engine yet", "not_implemented");
 		return;
 	}
-	if (!text || !json_is_object(msg) || json_object_size(msg) != 1) {
-		wa_cmd_reply_error(cmd, 501, "Only text messages ({\"message\": {\"text\": ...}}) are supported by this "
-				   "engine yet", "not_implemented");
-		return;
-	}
-	if (!*text || strlen(text) > SEND_TEXT_MAX) {
-		wa_cmd_reply_error(cmd, 400, "'message.text' must be 1 to 65536 bytes", "validation_error");
+	if ((rc = wa_out_parse(&out, cmd->args, &why, &code)) != 0) {
+		wa_cmd_reply_error(cmd, rc, why, code);
 		return;
 	}
 	j = calloc(1, sizeof *j);
 	if (j && !(j->devs = calloc(SEND_MAX_DEVS, sizeof *j->devs)))
 		j = (free(j), NULL);
-	if (!j || !(j->text = strdup(text))) {
-		if (j)
-			free(j->devs);
-		free(j);
+	if (!j) {
+		wa_out_free(&out);
 		wa_cmd_reply_error(cmd, 500, "Out of memory", NULL);
 		return;
 	}
+	j->out = out;
 	j->s = s;
 	j->cmd = cmd;
+	j->reply = strcmp(cmd->op, "message.reply") == 0;
 	j->row = s->row_id;
 	j->t = (int64_t)time(NULL);
 	j->group = wa_jid_is_group(&pj);
@@ -783,9 +1023,16 @@ void wa_session_send(struct wa_session *s, struct wa_cmd *cmd)
 	wa_msgid_generate(j->id, j->me_user, (time_t)j->t);
 	sess_ref(s);
 	if (j->group) {
-		struct wa_node *iq = wa_node_new_attrs("iq", "type", "get", "xmlns", "w:g2", "to", j->peer, NULL);
-		struct wa_node *q = iq ? wa_node_add_new(iq, "query") : NULL;
+		size_t len = 0;
+		const char *cached = wa_cache_get(s->groupcache, j->peer, wa_engine_now_ms(), &len);
+		struct wa_node *iq, *q;
 
+		if (cached) {
+			group_users(j, cached, len);
+			return;
+		}
+		iq = wa_node_new_attrs("iq", "type", "get", "xmlns", "w:g2", "to", j->peer, NULL);
+		q = iq ? wa_node_add_new(iq, "query") : NULL;
 		rc = q && wa_node_set_attr(q, "request", "interactive") == 0 ?
 		     sess_iq_ctx(s, iq, SEND_IQ_MS, group_done, j) : WA_ENOMEM;
 		wa_node_free(iq);
@@ -794,7 +1041,7 @@ void wa_session_send(struct wa_session *s, struct wa_cmd *cmd)
 
 		snprintf(users[0], sizeof users[0], "%s", j->peer);
 		snprintf(users[1], sizeof users[1], "%s@s.whatsapp.net", j->me_user);
-		rc = ask_devices(j, users, 2);
+		rc = resolve_devices(j, users, 2);
 	}
 	if (rc != 0)
 		fail(j, 503, "Session not connected or ready", "session_not_ready");
@@ -805,11 +1052,11 @@ void wa_session_send(struct wa_session *s, struct wa_cmd *cmd)
 #define RESEND_MAX 5
 
 struct resend {
-	struct send_job j;          /* peer = chat, text, group, account, ... */
+	struct send_job j;          /* peer = chat, out, group, account, ... */
 	struct wa_node *rcpt;       /* the retry receipt (owned) */
 	struct wa_jid dev;          /* the device asking */
 	long long count;
-	int known;                  /* the message is ours and stored as text */
+	int known;                  /* the message is ours and of a kind we send */
 };
 
 static void resend_free(struct resend *r)
@@ -837,7 +1084,7 @@ static int resend_txn(struct wa_db *db, void *arg)
 	r->known = 0;
 	free(d->ct);
 	d->ct = NULL;
-	row = wa_db_row(db, &err, "SELECT remote_jid AS chat, content, type, UNIX_TIMESTAMP(timestamp) AS t "
+	row = wa_db_row(db, &err, "SELECT remote_jid AS chat, content, type, quoted_id AS quoted, mentions "
 			"FROM messages WHERE wa_session_id = ? AND message_id = ? AND from_me = 1", "us",
 			(unsigned long long)j->row, j->id);
 	if (err)
@@ -848,12 +1095,28 @@ static int resend_txn(struct wa_db *db, void *arg)
 		return 0; /* not ours, or not a kind we can send again: acked as it is */
 	}
 	snprintf(j->peer, sizeof j->peer, "%s", json_string_value(json_object_get(row, "chat")));
-	free(j->text);
-	j->text = strdup(json_string_value(json_object_get(row, "content")));
 	j->group = strstr(j->peer, "@g.us") != NULL;
+	wa_out_free(&j->out);
+	rc = wa_out_from_row(&j->out, json_string_value(json_object_get(row, "content")),
+			     json_string_value(json_object_get(row, "quoted")),
+			     json_string_value(json_object_get(row, "mentions")));
 	json_decref(row);
-	if (!j->text || wa_sig_addr_from_wajid(&r->dev, &addr) != 0)
-		return j->text ? 0 : WA_ENOMEM;
+	if (rc == 0) {
+		char me[WA_JID_STR_MAX];
+
+		/* the same message again: its quote as stored, or none if that is gone */
+		snprintf(me, sizeof me, "%s@s.whatsapp.net", j->me_user);
+		rc = wa_out_build(&j->out, db, j->row, j->peer, me);
+		if (rc == WA_ENOTFOUND) {
+			free(j->out.quoted_id);
+			j->out.quoted_id = NULL;
+			rc = wa_out_build(&j->out, db, j->row, j->peer, me);
+		}
+	}
+	if (rc != 0)
+		return rc;
+	if (wa_sig_addr_from_wajid(&r->dev, &addr) != 0)
+		return 0;
 	if (wa_db_begin(db) < 0)
 		return WA_ESTORAGE;
 	if ((rc = wa_creds_open_sig(db, j->row, &st, &sig)) != 0)

@@ -102,6 +102,7 @@ static void session_free(struct wa_session *s)
 		free(s->cr);
 	}
 	pair_reset(s);
+	send_caches_free(s);
 	free(s);
 }
 

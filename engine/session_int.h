@@ -23,6 +23,7 @@
 #include "wa/node.h"
 #include "wa/pairing.h"
 
+struct wa_cache;
 struct wa_conn;
 struct send_job;
 
@@ -84,6 +85,10 @@ struct wa_session {
 	struct send_job *sends;          /* sent messages waiting for their ack */
 	struct sess_retry retries[SESS_RETRIES];
 	unsigned retry_next;
+	/* what the sends learn of the network (sess_send.c; made on first use) */
+	struct wa_cache *devcache;       /* user JID -> device ids */
+	struct wa_cache *groupcache;     /* group JID -> participant JIDs */
+	struct wa_cache *skmem;          /* "group device" -> has our sender key */
 };
 
 /* session.c */
@@ -140,6 +145,8 @@ void send_on_retry(struct wa_session *s, struct wa_node *rcpt);
 void send_devices_changed(struct wa_session *s, const struct wa_jid *user);
 /* sess_send.c: a group changed (w:gp2 notification): forget its cached metadata. */
 void send_group_changed(struct wa_session *s, const struct wa_jid *group);
+/* sess_send.c: drop every cache (the session is freed, or its account changes). */
+void send_caches_free(struct wa_session *s);
 
 /* sess_notify.c: a <notification> of a logged-in session (1 taken: handled
  * where we can, and acked; 0 not a notification). */

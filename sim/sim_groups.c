@@ -11,6 +11,7 @@
  * a member, 400 bad request); per-participant codes in add/remove replies
  * are inferred. */
 #include "sim_msg.h"
+#include "wa/linkcode.h"
 #include "sim_state.h"
 
 #include <stdio.h>
@@ -781,6 +782,44 @@ int sim_group_relay(struct sim_server *s, struct sim_account *a, uint16_t dev, s
 		}
 	}
 	return 0;
+}
+
+int sim_group_phash(struct sim_server *s, const char *gjid, char out[11])
+{
+	struct sim_group *g = group_find(s, gjid);
+	size_t n = 0, cap = 0;
+	char (*ad)[WA_JID_STR_MAX + 8] = NULL;
+	const char **v = NULL;
+	int rc = -1;
+
+	if (g == NULL)
+		return -1;
+	for (size_t i = 0; i < g->nm; i++) {
+		cap++;
+		for (struct sim_device *d = g->m[i].acc->devices; d; d = d->next)
+			cap++;
+	}
+	ad = calloc(cap ? cap : 1, sizeof *ad);
+	v = calloc(cap ? cap : 1, sizeof *v);
+	if (ad == NULL || v == NULL)
+		goto out;
+	for (size_t i = 0; i < g->nm; i++) {
+		struct sim_account *ma = g->m[i].acc;
+
+		snprintf(ad[n], sizeof ad[n], "%s.0:0@s.whatsapp.net", ma->number);
+		v[n] = ad[n];
+		n++;
+		for (struct sim_device *d = ma->devices; d && n < cap; d = d->next) {
+			snprintf(ad[n], sizeof ad[n], "%s.0:%u@s.whatsapp.net", ma->number, d->id);
+			v[n] = ad[n];
+			n++;
+		}
+	}
+	rc = wa_phash(v, n, out);
+out:
+	free(ad);
+	free(v);
+	return rc;
 }
 
 /* ---- admin: act as a phone ---- */

@@ -100,6 +100,14 @@ static int node_iq(struct sim_conn *c, struct wa_node *iq)
 			return sim_pair_on_reply(c, iq);
 		return 0; /* e.g. the ack of our pair-device */
 	}
+	if (c->dev != NULL && xmlns != NULL) {
+		if (strcmp(xmlns, "usync") == 0)
+			c->dev->iq_usync++;
+		else if (strcmp(xmlns, "w:g2") == 0)
+			c->dev->iq_groups++;
+		else if (strcmp(xmlns, "encrypt") == 0 && child != NULL && strcmp(child->tag, "key") == 0)
+			c->dev->iq_keys++;
+	}
 	for (h = sim_iq_handlers; h->type != NULL; h++) {
 		if (strcmp(h->type, type) != 0)
 			continue;

@@ -232,6 +232,15 @@ int sim_node_message(struct sim_conn *c, struct wa_node *n)
 	if (sim_relay_message(c->srv, c->acc, c->dev->id, n, &err) != 0 && err == NULL)
 		err = "500";
 	ack = sim_ack_node(c->srv, "message", n, to ? to : "s.whatsapp.net", err);
+	if (ack && err == NULL && to && strstr(to, "@g.us")) {
+		char ph[11];
+
+		/* the server's view of the group's devices, for the sender to compare (§7.4) */
+		if (sim_group_phash(c->srv, to, ph) == 0 && wa_node_set_attr(ack, "phash", ph) != 0) {
+			wa_node_free(ack);
+			ack = NULL;
+		}
+	}
 	rc = sim_conn_uncork(c, corked, ack);
 	wa_node_free(ack);
 	return ack != NULL && rc == 0 ? 0 : -1;

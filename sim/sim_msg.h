@@ -245,6 +245,11 @@ int sim_iq_groups(struct sim_conn *c, struct wa_node *iq, struct wa_node *child)
 int sim_group_relay(struct sim_server *s, struct sim_account *a, uint16_t dev, struct wa_node *msg,
 		    const char **err);
 
+/* The participant hash of group gjid as the server computes it for the
+ * ack of a group message (§7.4, wa_phash): over every device of every
+ * member, the sender's included. 0, or -1 (no such group / OOM). */
+int sim_group_phash(struct sim_server *s, const char *gjid, char out[11]);
+
 /* Members of group gjid (account pointers, borrowed) into out (up to max);
  * returns the count or -1 when there is no such group. */
 int sim_group_members(struct sim_server *s, const char *gjid, struct sim_account **out, size_t max);

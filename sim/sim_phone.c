@@ -361,6 +361,22 @@ static const WaE2E__ContextInfo *summarize(const WaE2E__Message *m, struct sim_m
 	}
 	if (ci && ci->stanzaid)
 		snprintf(r->quoted_id, sizeof r->quoted_id, "%s", ci->stanzaid);
+	if (ci && extra) {
+		/* what a phone shows of a reply and of mentions */
+		if (ci->participant)
+			json_object_set_new(extra, "quotedParticipant", json_string(ci->participant));
+		if (ci->remotejid)
+			json_object_set_new(extra, "quotedChat", json_string(ci->remotejid));
+		if (ci->quotedmessage && ci->quotedmessage->conversation)
+			json_object_set_new(extra, "quotedText", json_string(ci->quotedmessage->conversation));
+		if (ci->n_mentionedjid) {
+			json_t *mj = json_array();
+
+			for (size_t i = 0; mj && i < ci->n_mentionedjid; i++)
+				json_array_append_new(mj, json_string(ci->mentionedjid[i]));
+			json_object_set_new(extra, "mentions", mj);
+		}
+	}
 	return ci;
 }
 

@@ -98,6 +98,9 @@ struct sim_device {
 	size_t ucount, ubytes;
 	size_t udropped;                /* how many the cap dropped so far */
 	struct sim_devkeys *keys;       /* uploaded pre-keys (sim_prekeys.c, runtime only) */
+	/* IQs the device asked, by namespace (admin listings: how often a
+	 * client queries what it could have cached) */
+	unsigned long iq_usync, iq_groups, iq_keys;
 	struct sim_device *next;
 };
 

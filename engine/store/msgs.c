@@ -12,7 +12,7 @@
 
 static const char SQL_MSG[] =
 	"INSERT INTO messages (wa_session_id, remote_jid, message_id, from_me, sender_jid, push_name, type, "
-	"content, quoted_id, status, timestamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?)) "
+	"content, quoted_id, mentions, status, timestamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?)) "
 	"ON DUPLICATE KEY UPDATE id = id";
 static const char SQL_CHAT[] =
 	"INSERT INTO chats (wa_session_id, jid, is_group, unread_count, last_message_at) "
@@ -80,6 +80,14 @@ char *wa_msgs_event_payload(const char *slug, const struct wa_msg_row *m)
 		return NULL;
 	if (m->quoted_id)
 		json_object_set_new(o, "quotedId", json_string(m->quoted_id));
+	if (m->mentions) {
+		json_t *arr = json_loads(m->mentions, 0, NULL);
+
+		if (json_is_array(arr))
+			json_object_set_new(o, "mentions", arr);
+		else
+			json_decref(arr);
+	}
 	out = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return out;
@@ -91,8 +99,8 @@ int wa_msgs_store(struct wa_db *db, uint64_t row, const struct wa_msg_row *m, ui
 	long long n;
 	int is_group = m->chat && strstr(m->chat, "@g.us") != NULL;
 
-	n = wa_db_exec(db, SQL_MSG, "ussbssssssi", sid, m->chat, m->id, m->from_me, m->sender, m->push_name,
-		       m->type, m->content, m->quoted_id, m->status, (long long)m->t);
+	n = wa_db_exec(db, SQL_MSG, "ussbsssssssi", sid, m->chat, m->id, m->from_me, m->sender, m->push_name,
+		       m->type, m->content, m->quoted_id, m->mentions, m->status, (long long)m->t);
 	if (n < 0)
 		return wa_db_err(db) == WA_ENOMEM ? WA_ENOMEM : WA_ESTORAGE;
 	if (n == 0)

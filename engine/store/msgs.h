@@ -27,6 +27,7 @@ struct wa_msg_row {
 	const char *type;        /* TEXT, IMAGE, ... */
 	const char *content;     /* text; NULL = none */
 	const char *quoted_id;   /* the message replied to; NULL = none */
+	const char *mentions;    /* the JIDs mentioned, a JSON array; NULL = none */
 	const char *status;      /* PENDING, SENT, DELIVERED, ... */
 	int64_t t;               /* unix seconds */
 	const char *event;       /* event name for the outbox, e.g. "message.received"; NULL = none */
@@ -52,14 +53,15 @@ int wa_outbox_add(struct wa_db *db, uint64_t session_row, const char *event, con
 
 /* The data of a message event (message.received / message.sent,
  * docs/engine.md) for m of session slug: key, id, remoteJid, fromMe,
- * sender and pushName (when set), type, content, quotedId (when set), the
+ * sender and pushName (when set), type, content, quotedId and mentions
+ * (when set), the
  * ISO and the unix timestamp. New string (free()) or NULL. Any thread. */
 char *wa_msgs_event_payload(const char *slug, const struct wa_msg_row *m);
 
 /* Store m (see above); *outbox_id gets the event's row id (0 without one). */
 int wa_msgs_store(struct wa_db *db, uint64_t session_row, const struct wa_msg_row *m, uint64_t *outbox_id);
 
-/* ---- edits and revokes (db/migrations/0005_message_updates.sql) ----
+/* ---- edits and revokes (db/migrations/0006_message_updates.sql) ----
  *
  * An edit or a revoke ("delete for everyone") of a stored message, as it
  * came in one stanza: recorded under the stanza's own id (unique, so a

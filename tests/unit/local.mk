@@ -126,3 +126,11 @@ TESTS += tests/db/test_db_txn
 tests_db_test_db_txn_SOURCES = tests/db/test_db_txn.c tests/unit/tap.h
 tests_db_test_db_txn_CFLAGS = $(AM_CFLAGS) $(fcgi_libwafcgi_a_CFLAGS)
 tests_db_test_db_txn_LDADD = $(WA_FCGI_LIBS)
+
+# the engine's session caches and its outgoing message object
+check_PROGRAMS += tests/unit/test_cache tests/unit/test_outmsg
+TESTS += tests/unit/test_cache tests/unit/test_outmsg
+tests_unit_test_cache_SOURCES = tests/unit/test_cache.c tests/unit/tap.h engine/cache.c engine/cache.h
+tests_unit_test_outmsg_SOURCES = tests/unit/test_outmsg.c tests/unit/tap.h fcgi/db.c fcgi/db.h
+tests_unit_test_outmsg_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(PROTOBUFC_CFLAGS) $(MARIADB_CFLAGS)
+tests_unit_test_outmsg_LDADD = $(WA_STORE_LIBS) $(JANSSON_LIBS)
