@@ -520,8 +520,9 @@ static int h_edit(struct sim_server *s, struct sim_account *a, json_t *in, int r
 		return 500;
 	wa_e2_e__message__pack(&m, buf);
 	if (sim_phone_send(s, a, chat, buf, len, "text", &sum, nid, sizeof nid, &why) != 0) {
-		*reply = err_json(why);
-		st = strcmp(why, "no such account") == 0 || strcmp(why, "no such group") == 0 ? 404 : 400;
+		st = strcmp(why, "no such account") == 0 || strcmp(why, "no such group") == 0 ? 404 :
+		     strcmp(why, "403") == 0 ? 403 : 400;
+		*reply = err_json(st == 403 ? "not a member, or an admin's revoke by someone who is not an admin" : why);
 	} else {
 		*reply = json_pack("{s:s, s:s, s:s}", "id", nid, "to", chat, "target", id);
 		st = 200;

@@ -173,6 +173,10 @@ def test_a_group_admin_revokes_a_members_message(admin, make_session, phone_sim,
     group = r.json()["jid"]
     said = send(phone_sim, carol, {"to": group, "text": "carol in the group"})
     wait_for(lambda: row(stack_config, slug, said), what="Carol's group message stored")
+    # Carol is no admin: the server refuses her revoke of Bob's message (edit="8")
+    bobs = send(phone_sim, bob, {"to": group, "text": "bob in the group"})
+    wait_for(lambda: row(stack_config, slug, bobs), what="Bob's group message stored")
+    assert phone_sim.post("/admin/phones/%s/revoke" % carol, {"to": group, "id": bobs}).status_code == 403
     # Carol may not edit... Bob (not the sender) may not edit either, but as the admin he may revoke
     bad = send(phone_sim, bob, {"to": group, "id": said, "text": "bob's version"}, "edit")
     wait_for(lambda: update_state(stack_config, slug, bad) == "2", what="the edit refused")
