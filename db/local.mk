@@ -33,3 +33,6 @@ dist_migrations_DATA += db/migrations/0005_message_mentions.sql
 
 # a session's lease is its engine's (engine/registry.c)
 dist_migrations_DATA += db/migrations/0006_engine_lease.sql
+
+# edits and revokes received (engine/store/msgs.c)
+dist_migrations_DATA += db/migrations/0007_message_updates.sql

@@ -329,7 +329,15 @@ struct prekey_job {
 static int prekey_run(struct wa_db *db, void *arg)
 {
 	struct prekey_job *j = arg;
+	long long next;
 
+	/* the stored counter, which a retry receipt's fresh pre-key
+	 * (sess_recv.c, same shard, so before or after this job) may have
+	 * moved since the copy was taken */
+	next = wa_db_int(db, -1, "SELECT next_prekey_id FROM wa_device_creds WHERE wa_session_id = ?", "u",
+			 (unsigned long long)j->cr.session_row);
+	if (next > (long long)j->cr.next_prekey_id)
+		j->cr.next_prekey_id = (uint32_t)next;
 	return wa_creds_prekey_batch(db, &j->cr, j->count, &j->iq, &j->next_id);
 }
 

@@ -15,10 +15,14 @@
  * Handled today: text (conversation, extendedTextMessage) in 1:1 chats and
  * groups (sender keys taken from the SKDM that comes with them), from other
  * accounts (message.received) and from our own other devices, the phone
- * included (deviceSentMessage; message.sent). Left unanswered for later
- * modules: broadcasts, statuses and newsletters, our own devices' peer
- * messages (history sync, app-state keys), other content kinds, and
- * stanzas that fail to decrypt (a retry receipt, §8.4, is not sent yet). */
+ * included (deviceSentMessage; message.sent); edits and revokes of stored
+ * messages (engine/store/msgs.h: message.edited / message.deleted, once
+ * per stanza id); our phone's history sync and app-state keys. A stanza
+ * that fails to decrypt gets a retry receipt (§8.4; our keys with it from
+ * the second request on, a pre-key made for it in a database job), at
+ * most 5. A history blob that cannot be fetched is left for the server
+ * twice, then acked. Left unanswered for later modules: broadcasts,
+ * statuses and newsletters, other peer messages, other content kinds. */
 #include "engine/dbpool.h"
 #include "engine/engine.h"
 #include "engine/events.h"
@@ -51,6 +55,7 @@ enum recv_outcome {
 };
 
 #define RECV_RETRY_MAX 5    /* BL's maxMsgRetryCount */
+#define RECV_BLOB_TRIES 3   /* deliveries of a history sync whose blob cannot be fetched, then acked */
 
 struct recv_job {
 	struct wa_session *s;
@@ -69,12 +74,17 @@ struct recv_job {
 	unsigned nkeys;            /* app-state keys stored */
 	uint64_t outbox_id;
 	uint64_t ts_ms;
+	struct wa_msg_upd_event upd; /* message.edited / message.deleted (RECV_STORED) */
+	enum wa_msg_upd_state upd_state;
+	int is_update;             /* the stanza was an edit or a revoke */
+	int blob_failed;           /* RECV_LATER: a history blob could not be fetched */
 };
 
 static void job_free(struct recv_job *j)
 {
 	wa_node_free(j->n);
 	free(j->payload);
+	free(j->upd.payload);
 	free(j);
 }
 
@@ -184,9 +194,13 @@ static int decrypt_all(wa_sig *sig, const struct route *rt, const struct wa_node
 		}
 		if (!*msg && wa_msgs_content(content_msg(m, &dest), &c) == 0)
 			*msg = m;
-		else if (!*msg && !other)
-			other = m; /* a kind not stored (protocol message, ...): kept in case */
-		else
+		else if (!*msg && (!other || wa_msgs_edit_or_revoke(m) || m->protocolmessage)) {
+			/* a kind not stored (protocol message, ...): kept in case;
+			 * a protocol message wins over a sender-key share before it */
+			if (other)
+				wa_e2_e__message__free_unpacked(other, NULL);
+			other = m;
+		} else
 			wa_e2_e__message__free_unpacked(m, NULL);
 	}
 	if (!*msg)
@@ -280,12 +294,52 @@ static int peer_protocol(struct wa_db *db, struct recv_job *j, const WaE2E__Prot
 	} else {
 		return 0;
 	}
+	if (*rc == WA_EIO && j->outcome == RECV_HISTORY) {
+		j->blob_failed = 1;
+		j->why = "the history blob could not be fetched";
+	}
 	if (*rc == WA_ECRYPTO || *rc == WA_EPROTO || *rc == WA_ETOOBIG) {
 		j->why = wa_strerror(*rc);
 		j->outcome = RECV_REFUSED;
 		*rc = 0;
 	}
 	return 1;
+}
+
+/* An edit or a revoke (pm) of the message pm->key names, sent in chat rt
+ * by rt->sender (docs/engine.md, "Edits and revokes"): recorded and
+ * applied in the open transaction (left open). 0 or an error. */
+static int store_update(struct wa_db *db, struct recv_job *j, const struct route *rt, const WaE2E__ProtocolMessage *pm)
+{
+	struct wa_msg_update u;
+	struct wa_msg_content c;
+	char tsender[WA_JID_STR_MAX];
+	struct wa_jid pj;
+	long long t = 0;
+	int revoke = !pm->has_type || pm->type == WA_E2_E__PROTOCOL_MESSAGE__TYPE__REVOKE;
+
+	memset(&u, 0, sizeof u);
+	u.chat = rt->chat;
+	u.id = wa_node_attr_or(j->n, "id", "");
+	u.target = pm->key->id;
+	u.from_me = rt->from_me;
+	u.sender = rt->sender;
+	u.revoke = revoke;
+	/* edit="8": an admin's revoke of another member's message (§7.6) */
+	u.by_admin = revoke && rt->group[0] && wa_node_attr_is(j->n, "edit", "8");
+	if (pm->key->participant && wa_jid_parse(pm->key->participant, &pj, NULL) == 0 && format_user(&pj, tsender) == 0)
+		u.target_sender = tsender;
+	if (!revoke && wa_msgs_content(pm->editedmessage, &c) == 0)
+		u.content = c.text;
+	wa_node_attr_int(j->n, "t", &t);
+	u.t_ms = pm->has_timestampms && pm->timestampms > 0 ? pm->timestampms :
+		 (int64_t)(t > 0 ? t : (long long)time(NULL)) * 1000;
+	if (!*u.id) {
+		j->why = "no message id";
+		return WA_EPROTO;
+	}
+	j->is_update = 1;
+	return wa_msgs_update(db, j->row, j->slug, &u, &j->upd_state, &j->upd);
 }
 
 /* One try of the transaction. */
@@ -300,10 +354,13 @@ static int recv_txn(struct wa_db *db, void *arg)
 	char dest_chat[WA_JID_STR_MAX];
 	struct wa_msg_content c;
 	struct wa_msg_row m;
+	const WaE2E__ProtocolMessage *pm;
 	long long t = 0;
 	int rc;
 
 	j->outcome = RECV_LATER;
+	j->is_update = 0;
+	j->blob_failed = 0;
 	if (route(j, &rt, &j->why) != 0)
 		return 0;
 	if (wa_db_begin(db) < 0) {
@@ -321,8 +378,10 @@ static int recv_txn(struct wa_db *db, void *arg)
 		/* decrypted and committed before, not answered (a crash, a
 		 * lost receipt): answer it now */
 		wa_db_rollback(db);
-		if (wa_db_int(db, 0, "SELECT COUNT(*) FROM messages WHERE wa_session_id = ? AND message_id = ?", "us",
-			      (unsigned long long)j->row, wa_node_attr_or(j->n, "id", "")) != 1)
+		if (wa_db_int(db, 0, "SELECT (SELECT COUNT(*) FROM messages WHERE wa_session_id = ? AND message_id = ?) + "
+			      "(SELECT COUNT(*) FROM message_updates WHERE wa_session_id = ? AND update_id = ?)", "usus",
+			      (unsigned long long)j->row, wa_node_attr_or(j->n, "id", ""), (unsigned long long)j->row,
+			      wa_node_attr_or(j->n, "id", "")) != 1)
 			wa_warn("session %s: message %s was decrypted before but is not stored; answering it anyway",
 				j->slug, wa_node_attr_or(j->n, "id", ""));
 		j->outcome = RECV_KNOWN;
@@ -354,11 +413,7 @@ static int recv_txn(struct wa_db *db, void *arg)
 		rc = 0;
 		goto rollback;
 	}
-	if (wa_msgs_content(content_msg(msg, &dest), &c) != 0) {
-		j->why = "a content kind not stored yet";
-		rc = 0;
-		goto rollback;
-	}
+	(void)content_msg(msg, &dest);
 	if (rt.from_me && dest && !rt.group[0]) {
 		struct wa_jid dj;
 
@@ -371,6 +426,30 @@ static int recv_txn(struct wa_db *db, void *arg)
 	}
 	if (!rt.chat[0]) {
 		j->why = "a message of our own devices without a chat";
+		rc = 0;
+		goto rollback;
+	}
+	j->from_me = rt.from_me;
+	if ((pm = wa_msgs_edit_or_revoke(content_msg(msg, &dest))) != NULL) {
+		rc = store_update(db, j, &rt, pm);
+		if (rc == WA_ECONFLICT) {
+			wa_db_rollback(db);
+			j->outcome = RECV_KNOWN;
+			wa_e2_e__message__free_unpacked(msg, NULL);
+			return 0;
+		}
+		if (rc == WA_EPROTO) {
+			rc = 0;
+			goto rollback;
+		}
+		if (rc != 0) {
+			j->why = "cannot store the edit or revoke";
+			goto rollback;
+		}
+		goto commit;
+	}
+	if (wa_msgs_content(content_msg(msg, &dest), &c) != 0) {
+		j->why = "a content kind not stored yet";
 		rc = 0;
 		goto rollback;
 	}
@@ -402,16 +481,19 @@ static int recv_txn(struct wa_db *db, void *arg)
 		wa_e2_e__message__free_unpacked(msg, NULL);
 		return 0;
 	}
+	if (rc == 0)
+		rc = wa_msgs_apply_pending(db, j->row, j->slug, &m, &j->upd);
 	if (rc != 0) {
 		j->why = "cannot store the message";
 		goto rollback;
 	}
+	j->ts_ms = (uint64_t)m.t * 1000;
+commit:
 	if (wa_db_commit(db) < 0) {
 		j->why = "the commit failed";
 		rc = WA_ESTORAGE;
 		goto out;
 	}
-	j->ts_ms = (uint64_t)m.t * 1000;
 	j->outcome = RECV_STORED;
 	rc = 0;
 	goto out;
@@ -421,6 +503,8 @@ out:
 	if (j->outcome != RECV_STORED) {
 		free(j->payload);
 		j->payload = NULL;
+		free(j->upd.payload);
+		memset(&j->upd, 0, sizeof j->upd);
 	}
 	if (msg)
 		wa_e2_e__message__free_unpacked(msg, NULL);
@@ -446,12 +530,15 @@ static void send_receipt(struct wa_session *s, const struct wa_node *n, int from
 	wa_node_free(r);
 }
 
-/* How many times the stanza (id, from) was asked for again; the count of
- * this request (1..), from a small per-session ring. */
-static unsigned retry_count(struct wa_session *s, const struct wa_node *n)
+/* The count (1..) of this try of the stanza (id, from) for kind ("" retry
+ * receipts, "blob:" history fetches), from a small per-session ring. */
+static unsigned try_count(struct wa_session *s, const struct wa_node *n, const char *kind)
 {
-	const char *id = wa_node_attr_or(n, "id", ""), *from = wa_node_attr_or(n, "from", "");
+	const char *id = wa_node_attr_or(n, "id", "");
+	char from[sizeof s->retries[0].from];
 	struct sess_retry *r;
+
+	snprintf(from, sizeof from, "%s%s", kind, wa_node_attr_or(n, "from", ""));
 
 	for (size_t i = 0; i < SESS_RETRIES; i++) {
 		r = &s->retries[i];
@@ -465,21 +552,12 @@ static unsigned retry_count(struct wa_session *s, const struct wa_node *n)
 	return 1;
 }
 
-/* A retry receipt (§8.4, without <keys>: the sender builds a new session
- * from a fetched bundle from the second request on). After RECV_RETRY_MAX
- * requests the stanza is acked and given up. */
-static void ask_again(struct wa_session *s, const struct wa_node *n)
+/* The retry receipt for n, count-th request (§8.4), without <keys>. */
+static struct wa_node *retry_receipt(struct wa_session *s, const struct wa_node *n, unsigned count)
 {
-	unsigned count = retry_count(s, n);
 	struct wa_node *r, *rt, *reg;
 	uint8_t be[4];
 
-	if (count > RECV_RETRY_MAX) {
-		wa_warn("session %s: message %s from %s still does not decrypt after %u requests: given up", s->id,
-			wa_node_attr_or(n, "id", "?"), wa_node_attr_or(n, "from", "?"), RECV_RETRY_MAX);
-		sess_ack(s, n);
-		return;
-	}
 	r = wa_node_new_attrs("receipt", "id", wa_node_attr(n, "id"), "to", wa_node_attr(n, "from"), "type", "retry",
 			      "participant", wa_node_attr(n, "participant"), "recipient", wa_node_attr(n, "recipient"),
 			      NULL);
@@ -488,11 +566,138 @@ static void ask_again(struct wa_session *s, const struct wa_node *n)
 	wa_sig_put_be32(be, s->cr ? s->cr->registration_id : 0);
 	if (rt && reg && wa_node_set_attr_uint(rt, "count", count) == 0 &&
 	    wa_node_set_attr(rt, "id", wa_node_attr(n, "id")) == 0 && wa_node_set_attr(rt, "t", wa_node_attr(n, "t")) == 0 &&
-	    wa_node_set_attr(rt, "v", "1") == 0 && wa_node_set_bytes(reg, be, 4) == 0) {
-		wa_info("session %s: message %s from %s does not decrypt: asking again (%u)", s->id,
-			wa_node_attr_or(n, "id", "?"), wa_node_attr_or(n, "from", "?"), count);
-		(void)sess_send(s, r);
+	    wa_node_set_attr(rt, "v", "1") == 0 && wa_node_set_bytes(reg, be, 4) == 0)
+		return r;
+	wa_node_free(r);
+	return NULL;
+}
+
+static void send_retry(struct wa_session *s, const struct wa_node *n, struct wa_node *r, unsigned count, int keys)
+{
+	if (!r)
+		return;
+	wa_info("session %s: message %s from %s does not decrypt: asking again (%u%s)", s->id,
+		wa_node_attr_or(n, "id", "?"), wa_node_attr_or(n, "from", "?"), count, keys ? ", with our keys" : "");
+	(void)sess_send(s, r);
+}
+
+/* From the second request on, the receipt carries our keys (§8.4, as
+ * Baileys and whatsmeow send them): identity, a fresh one-time pre-key
+ * (made and stored for this, not uploaded), the signed pre-key and our
+ * device identity, so the sender can build a new session without asking
+ * the server. The pre-key is made in a database job. */
+struct retry_keys_job {
+	struct wa_session *s;
+	uint64_t row;
+	uint32_t spk_id;
+	uint8_t account[WA_CREDS_ACCOUNT_MAX];
+	size_t account_len;
+	struct wa_node *n;          /* the stanza (a copy) */
+	struct wa_node *keys;       /* result */
+	unsigned count;
+	uint32_t next_id;
+};
+
+/* dbpool thread: one fresh pre-key, with the next id the session has, in
+ * one transaction with the counter. */
+static int retry_keys_txn(struct wa_db *db, void *arg)
+{
+	struct retry_keys_job *j = arg;
+	wa_sigstore *st = NULL;
+	wa_sig *sig = NULL;
+	wa_sig_prekey pk;
+	long long first;
+	int rc;
+
+	wa_node_free(j->keys);
+	j->keys = NULL;
+	if (wa_db_begin(db) < 0)
+		return WA_ESTORAGE;
+	first = wa_db_int(db, -1, "SELECT next_prekey_id FROM wa_device_creds WHERE wa_session_id = ? FOR UPDATE", "u",
+			  (unsigned long long)j->row);
+	rc = first < 0 ? WA_ESTORAGE : wa_creds_open_sig(db, j->row, &st, &sig);
+	if (rc == 0) {
+		if (wa_sig_prekeys_generate(sig, first > 0 ? (uint32_t)first : 1, 1, &pk, &j->next_id) != 0)
+			rc = WA_ESTORAGE;
+		else if (!(j->keys = wa_sig_retry_keys_node(sig, j->spk_id, &pk, j->account, j->account_len)))
+			rc = WA_ENOMEM;
+		wa_creds_close_sig(st, sig);
 	}
+	if (rc == 0 && wa_db_exec(db, "UPDATE wa_device_creds SET next_prekey_id = ? WHERE wa_session_id = ?", "uu",
+				  (unsigned long long)j->next_id, (unsigned long long)j->row) < 0)
+		rc = WA_ESTORAGE;
+	if (rc == 0 && wa_db_commit(db) < 0)
+		rc = WA_ESTORAGE;
+	if (rc != 0) {
+		wa_db_rollback(db);
+		wa_node_free(j->keys);
+		j->keys = NULL;
+	}
+	return rc;
+}
+
+static int retry_keys_run(struct wa_db *db, void *arg)
+{
+	return wa_dbjob_retry(db, retry_keys_txn, arg);
+}
+
+static void retry_keys_done(void *arg, int rc)
+{
+	struct retry_keys_job *j = arg;
+	struct wa_session *s = j->s;
+	struct wa_node *r;
+
+	if (sess_unref(s) && s->phase == PH_READY) {
+		r = retry_receipt(s, j->n, j->count);
+		if (rc == 0 && j->keys && r && wa_node_add_child(r, j->keys) == 0) {
+			j->keys = NULL;
+			if (s->cr && j->next_id > s->cr->next_prekey_id)
+				s->cr->next_prekey_id = j->next_id;
+			send_retry(s, j->n, r, j->count, 1);
+		} else {
+			wa_warn("session %s: no fresh pre-key for the retry receipt (%s): asking without keys", s->id,
+				wa_strerror(rc ? rc : WA_ENOMEM));
+			send_retry(s, j->n, r, j->count, 0);
+		}
+		wa_node_free(r);
+	}
+	wa_node_free(j->keys);
+	wa_node_free(j->n);
+	explicit_bzero(j, sizeof *j);
+	free(j);
+}
+
+/* A retry receipt (§8.4): <keys> from the second request on. After
+ * RECV_RETRY_MAX requests the stanza is acked and given up. */
+static void ask_again(struct wa_session *s, const struct wa_node *n)
+{
+	unsigned count = try_count(s, n, "");
+	struct retry_keys_job *j;
+	struct wa_node *r;
+
+	if (count > RECV_RETRY_MAX) {
+		wa_warn("session %s: message %s from %s still does not decrypt after %u requests: given up", s->id,
+			wa_node_attr_or(n, "id", "?"), wa_node_attr_or(n, "from", "?"), RECV_RETRY_MAX);
+		sess_ack(s, n);
+		return;
+	}
+	if (count > 1 && s->cr && s->cr->account_len <= sizeof j->account && (j = calloc(1, sizeof *j)) != NULL) {
+		j->s = s;
+		j->row = s->row_id;
+		j->spk_id = s->cr->signed_prekey_id;
+		memcpy(j->account, s->cr->account, s->cr->account_len);
+		j->account_len = s->cr->account_len;
+		j->count = count;
+		j->n = wa_node_dup(n);
+		sess_ref(s);
+		if (j->n && wa_dbpool_submit(s->e->db, s->row_id, retry_keys_run, retry_keys_done, j) == 0)
+			return;
+		sess_unref(s);
+		wa_node_free(j->n);
+		free(j);
+	}
+	r = retry_receipt(s, n, count);
+	send_retry(s, n, r, count, 0);
 	wa_node_free(r);
 }
 
@@ -509,6 +714,21 @@ static void own_receipt(struct wa_session *s, const struct wa_node *n, const cha
 	wa_node_free(r);
 }
 
+/* What an edit or a revoke came to, for the log. */
+static void log_update(struct wa_session *s, const struct recv_job *j)
+{
+	static const char *const what[] = { "kept until its target arrives", "applied",
+					    "refused (not the sender's message, or another chat)",
+					    "changed nothing (target deleted, or a newer edit)" };
+	const char *id = wa_node_attr_or(j->n, "id", "?");
+
+	if (j->upd_state == WA_MSGUPD_REFUSED)
+		wa_warn("session %s: edit/revoke %s from %s %s", s->id, id, wa_node_attr_or(j->n, "from", "?"),
+			what[j->upd_state]);
+	else
+		wa_debug("session %s: edit/revoke %s %s", s->id, id, what[j->upd_state]);
+}
+
 /* loop thread */
 static void recv_done(void *arg, int rc)
 {
@@ -522,12 +742,20 @@ static void recv_done(void *arg, int rc)
 	}
 	switch (j->outcome) {
 	case RECV_STORED: {
-		json_t *data = json_loads(j->payload, 0, NULL);
+		json_t *data = j->payload ? json_loads(j->payload, 0, NULL) : NULL;
 
-		wa_debug("session %s: message %s stored", s->id, id);
+		if (j->is_update)
+			log_update(s, j);
+		else
+			wa_debug("session %s: message %s stored", s->id, id);
 		if (data)
 			wa_events_publish(s->e->events, s->id, j->from_me ? "message.sent" : "message.received", data,
 					  j->outbox_id, j->ts_ms);
+		json_decref(data);
+		data = j->upd.payload ? json_loads(j->upd.payload, 0, NULL) : NULL;
+		if (data)
+			wa_events_publish(s->e->events, s->id, j->upd.event, data, j->upd.outbox_id,
+					  (uint64_t)j->upd.t_ms);
 		json_decref(data);
 		if (s->phase == PH_READY)
 			send_receipt(s, j->n, j->from_me);
@@ -559,7 +787,19 @@ static void recv_done(void *arg, int rc)
 			ask_again(s, j->n);
 		break;
 	case RECV_LATER:
-		if (rc != 0)
+		if (j->blob_failed) {
+			unsigned k = try_count(s, j->n, "blob:");
+
+			if (k < RECV_BLOB_TRIES) {
+				wa_warn("session %s: history sync %s: the blob could not be fetched (try %u of %u): left "
+					"for the server to offer again", s->id, id, k, RECV_BLOB_TRIES);
+			} else {
+				wa_warn("session %s: history sync %s: the blob could not be fetched after %u tries: acked "
+					"and dropped", s->id, id, k);
+				if (s->phase == PH_READY)
+					sess_ack(s, j->n);
+			}
+		} else if (rc != 0)
 			wa_warn("session %s: message %s not stored (%s): left for the server to offer again", s->id,
 				id, j->why ? j->why : wa_strerror(rc));
 		else

@@ -569,10 +569,12 @@ static int on_node(void *ud, struct wa_node *n)
 	} else if (strcmp(n->tag, "receipt") == 0 && s->phase == PH_READY) {
 		recv_receipt(s, n);
 		n = NULL;
+	} else if (s->phase == PH_READY && notify_on_node(s, n)) {
+		/* handled where we can, and acked */
 	} else {
-		/* Messages, receipts and notifications are not acknowledged
-		 * until a module has stored what they carry (the durability
-		 * rule): the server offers them again on the next login. */
+		/* Messages and receipts are not acknowledged until a module
+		 * has stored what they carry (the durability rule): the server
+		 * offers them again on the next login. */
 		wa_debug("session %s: <%s type=%s> not handled yet", s->id, n->tag, wa_node_attr_or(n, "type", ""));
 	}
 	wa_node_free(n);

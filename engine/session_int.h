@@ -8,6 +8,7 @@
  *   sess_recv.c   incoming messages: decrypted and stored in one transaction
  *   sess_send.c   outgoing messages: recorded, encrypted, sent, confirmed
  *   sess_receipt.c receipts for what we sent: status raised, then acked
+ *   sess_notify.c  notifications: each handled where we can, and acked
  *
  * Loop thread only. */
 #ifndef WA_ENGINE_SESSION_INT_H
@@ -147,6 +148,10 @@ void send_devices_changed(struct wa_session *s, const struct wa_jid *user);
 void send_group_changed(struct wa_session *s, const struct wa_jid *group);
 /* sess_send.c: drop every cache (the session is freed, or its account changes). */
 void send_caches_free(struct wa_session *s);
+
+/* sess_notify.c: a <notification> of a logged-in session (1 taken: handled
+ * where we can, and acked; 0 not a notification). */
+int notify_on_node(struct wa_session *s, const struct wa_node *n);
 
 /* sess_db.c */
 struct sess_status {

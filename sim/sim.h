@@ -288,8 +288,13 @@ int sim_conn_iq_error(struct sim_conn *c, const struct wa_node *iq, int code, co
 int sim_conn_login(struct sim_conn *c, struct sim_account *a, struct sim_device *d);
 
 /* Deliver a stanza to a device: sent now when it is online, else marked
- * offline="1" and queued (bounded). 0 / -1 (queue full / OOM). */
+ * offline="1" and queued (bounded). Messages and notifications are kept
+ * until the device answers them (sim_kept_until_answered). 0 / -1 (queue
+ * full / OOM). */
 int sim_deliver(struct sim_server *s, struct sim_device *d, struct wa_node *n);
+/* 1 for what a device must answer, or is given again at its next login:
+ * <message> (a receipt or an ack) and <notification> (an ack). */
+int sim_kept_until_answered(const struct wa_node *n);
 
 /* The lws protocol callback for /ws/chat (sim_ws.c) and the size of its
  * per-session data (the protocol's per_session_data_size). */

@@ -439,6 +439,98 @@ send:
 	return status;
 }
 
+/* ---- edits and revokes a phone sends (docs/protocol.md 7.6) ---- */
+
+/* The key of the phone's message (or another's) id in chat, as its sender
+ * writes it: fromMe for the phone's own (and its companions'), participant
+ * (the author, no device) for someone else's in a group. */
+static void target_key(struct sim_account *a, const struct sim_msgrec *t, const char *chat, const char *id,
+		       WaE2E__MessageKey *key, char *part, size_t cap)
+{
+	struct wa_jid cj, sj;
+
+	key->remotejid = (char *)chat;
+	key->id = (char *)id;
+	key->has_fromme = 1;
+	key->fromme = t == NULL || t->from_me || strncmp(t->sender, a->number, strlen(a->number)) == 0;
+	if (!key->fromme && wa_jid_parse(chat, &cj, NULL) == 0 && wa_jid_is_group(&cj) &&
+	    wa_jid_parse(t->sender, &sj, NULL) == 0) {
+		wa_jid_to_non_ad(&sj);
+		if (wa_jid_format(&sj, part, cap) >= 0)
+			key->participant = part;
+	}
+}
+
+/* POST /admin/phones/{n}/edit {"to", "id", "text", "bare"?} and
+ * /revoke {"to", "id"}: a protocolMessage (MESSAGE_EDIT with the new text,
+ * inside the editedMessage wrapper as WhatsApp and whatsmeow send it, or
+ * at the top level with "bare": true as Baileys does; or REVOKE) sent as
+ * the phone sends any message; the stanza's edit attribute follows from
+ * the content (sim_phone_send). */
+static int h_edit(struct sim_server *s, struct sim_account *a, json_t *in, int revoke, json_t **reply)
+{
+	struct sim_phone *p = sim_phone_get(s, a);
+	WaE2E__Message m = WA_E2_E__MESSAGE__INIT, inner = WA_E2_E__MESSAGE__INIT, content = WA_E2_E__MESSAGE__INIT;
+	WaE2E__FutureProofMessage fp = WA_E2_E__FUTURE_PROOF_MESSAGE__INIT;
+	WaE2E__ProtocolMessage pm = WA_E2_E__PROTOCOL_MESSAGE__INIT;
+	WaE2E__MessageKey key = WA_E2_E__MESSAGE_KEY__INIT;
+	const char *to = json_string_value(json_object_get(in, "to")), *id = json_string_value(json_object_get(in, "id"));
+	const char *text = json_string_value(json_object_get(in, "text")), *why = NULL;
+	char chat[WA_JID_STR_MAX], part[WA_JID_STR_MAX], nid[WA_MSGID_MAX + 1];
+	struct sim_msgrec sum;
+	uint8_t *buf;
+	size_t len;
+	int st;
+
+	if (p == NULL)
+		return 500;
+	if (to == NULL || chat_of(to, chat, sizeof chat) != 0 || id == NULL || !*id || strlen(id) > WA_MSGID_MAX ||
+	    (!revoke && text == NULL)) {
+		*reply = err_json(revoke ? "body must be {\"to\", \"id\"}" : "body must be {\"to\", \"id\", \"text\"}");
+		return 400;
+	}
+	if (text && strlen(text) > SIM_TEXT_MAX) {
+		*reply = err_json("text too long");
+		return 413;
+	}
+	target_key(a, find_any(p, id), chat, id, &key, part, sizeof part);
+	pm.key = &key;
+	pm.has_type = 1;
+	pm.type = revoke ? WA_E2_E__PROTOCOL_MESSAGE__TYPE__REVOKE : WA_E2_E__PROTOCOL_MESSAGE__TYPE__MESSAGE_EDIT;
+	memset(&sum, 0, sizeof sum);
+	snprintf(sum.type, sizeof sum.type, "%s", revoke ? "revoke" : "edit");
+	snprintf(sum.quoted_id, sizeof sum.quoted_id, "%s", id);
+	if (!revoke) {
+		content.conversation = (char *)text;
+		pm.editedmessage = &content;
+		pm.has_timestampms = 1;
+		pm.timestampms = (int64_t)sim_now(s) * 1000;
+		sum.text = (char *)text;
+	}
+	if (!revoke && !json_is_true(json_object_get(in, "bare"))) {
+		inner.protocolmessage = &pm;
+		fp.message = &inner;
+		m.editedmessage = &fp;
+	} else {
+		m.protocolmessage = &pm;
+	}
+	len = wa_e2_e__message__get_packed_size(&m);
+	buf = malloc(len ? len : 1);
+	if (buf == NULL)
+		return 500;
+	wa_e2_e__message__pack(&m, buf);
+	if (sim_phone_send(s, a, chat, buf, len, "text", &sum, nid, sizeof nid, &why) != 0) {
+		st = strcmp(why, "no such account") == 0 || strcmp(why, "no such group") == 0 ? 404 :
+		     strcmp(why, "403") == 0 ? 403 : 400;
+		*reply = err_json(st == 403 ? "not a member, or an admin's revoke by someone who is not an admin" : why);
+	} else {
+		*reply = json_pack("{s:s, s:s, s:s}", "id", nid, "to", chat, "target", id);
+		st = 200;
+	}
+	free(buf);
+	return st;
+}
+
 static int h_box(struct sim_server *s, struct sim_account *a, int outbox, json_t **reply)
 {
 	struct sim_phone *p = sim_phone_get(s, a);
@@ -699,6 +791,33 @@ int sim_admin_ext(struct sim_server *s, const char *method, const char *path, co
 			st = 404;
 		} else if (post && strcmp(seg[3], "send") == 0) {
 			st = h_send(s, a, in, reply);
+		} else if (post && (strcmp(seg[3], "edit") == 0 || strcmp(seg[3], "revoke") == 0)) {
+			st = h_edit(s, a, in, strcmp(seg[3], "revoke") == 0, reply);
+		} else if (post && strcmp(seg[3], "history-sync") == 0) {
+			json_t *dv = json_object_get(in, "device");
+
+			if (!json_is_integer(dv) || json_integer_value(dv) <= 0 || json_integer_value(dv) > 65535) {
+				*reply = err_json("body must be {\"device\": <companion id>, \"missingBlob\"?: true}");
+				st = 400;
+			} else if (sim_history_send(s, a, (uint16_t)json_integer_value(dv),
+						    json_is_true(json_object_get(in, "missingBlob"))) != 0) {
+				*reply = err_json("no such companion, or no media host");
+				st = 404;
+			} else {
+				*reply = json_pack("{s:b}", "sent", 1);
+				st = 200;
+			}
+		} else if (post && strcmp(seg[3], "resend") == 0) {
+			const char *rid = json_string_value(json_object_get(in, "id"));
+			int n = rid ? sim_phone_resend(s, a, rid) : -1;
+
+			if (n < 0) {
+				*reply = err_json(rid ? "no 1:1 message with that id in the outbox" : "body must be {\"id\"}");
+				st = rid ? 404 : 400;
+			} else {
+				*reply = json_pack("{s:i}", "resent", n);
+				st = 200;
+			}
 		} else if (get && strcmp(seg[3], "inbox") == 0) {
 			st = h_box(s, a, 0, reply);
 		} else if (get && strcmp(seg[3], "outbox") == 0) {

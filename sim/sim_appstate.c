@@ -901,6 +901,10 @@ static int hist_deflate(const WaHistorySync__HistorySync *hs, uint8_t **z, size_
 	return 0;
 }
 
+/* Set by sim_history_send for one run: the chunks name blobs the media
+ * host does not have (404), as after they expired. */
+static int hist_blob_missing;
+
 /* One chunk: hs deflated, stored on the media host (or inline), announced
  * to device dev by a HISTORY_SYNC_NOTIFICATION of type ntype. 0 / -1. */
 static int hist_send_chunk(struct sim_server *s, struct sim_account *a, uint16_t dev,
@@ -925,8 +929,12 @@ static int hist_send_chunk(struct sim_server *s, struct sim_account *a, uint16_t
 	hn.progress = 100;
 	if (sim_media_host() != NULL) {
 		if (wa_media_new_key(mkey) != 0 ||
-		    wa_media_encrypt(WA_MEDIA_HISTORY, mkey, z, zlen, &enc, &enclen, &info) != 0 ||
-		    sim_media_put(enc, enclen, wa_media_mms_type(WA_MEDIA_HISTORY), dpath, sizeof dpath) != 0)
+		    wa_media_encrypt(WA_MEDIA_HISTORY, mkey, z, zlen, &enc, &enclen, &info) != 0)
+			goto out;
+		if (hist_blob_missing)
+			snprintf(dpath, sizeof dpath, "/v/t62.7118-24/missing-%llx.enc?ccb=11-4&oh=sim&oe=0",
+				 (unsigned long long)++s->seq);
+		else if (sim_media_put(enc, enclen, wa_media_mms_type(WA_MEDIA_HISTORY), dpath, sizeof dpath) != 0)
 			goto out;
 		hn.has_mediakey = 1;
 		hn.mediakey.data = mkey;
@@ -1024,5 +1032,17 @@ static int send_history(struct sim_server *s, struct sim_account *a, uint16_t de
 			rc = hist_send_push_names(s, a, dev, chats, nchats);
 	}
 	free(chats);
+	return rc;
+}
+
+int sim_history_send(struct sim_server *s, struct sim_account *a, uint16_t dev, int missing_blob)
+{
+	int rc;
+
+	if (dev == 0 || !sim_device_exists(a, dev) || (missing_blob && sim_media_host() == NULL))
+		return -1;
+	hist_blob_missing = missing_blob;
+	rc = send_history(s, a, dev);
+	hist_blob_missing = 0;
 	return rc;
 }

@@ -547,6 +547,11 @@ out:
 	return rc;
 }
 
+int sim_kept_until_answered(const struct wa_node *n)
+{
+	return strcmp(n->tag, "message") == 0 || strcmp(n->tag, "notification") == 0;
+}
+
 /* Keep message n, as the encoded stanza pt (marked offline="1"), for
  * device d until d answers it (sim_store.h). c is the connection it went
  * to, for the logs. 0, or -1 when it could not be kept. */
@@ -557,7 +562,7 @@ static int keep_encoded(struct sim_conn *c, struct sim_device *d, const struct w
 
 	/* only what fits one frame as it is: it is sent again unchanged */
 	if (len <= WA_FRAME_MAX_PAYLOAD - 16)
-		dropped = sim_device_unanswered_add(d, wa_node_attr_or(n, "id", ""), wa_node_attr_or(n, "from", ""),
+		dropped = sim_device_unanswered_add(d, n->tag, wa_node_attr_or(n, "id", ""), wa_node_attr_or(n, "from", ""),
 						    wa_node_attr(n, "participant"), pt, len);
 	if (dropped < 0) {
 		wa_warn("sim: conn %lu: message %s not kept until answered", c->id, wa_node_attr_or(n, "id", "-"));
@@ -644,7 +649,7 @@ static void send_queued(struct sim_conn *c, struct sim_device *d, const struct s
 		node = NULL;
 	if (!sent && conn_alive(c))
 		wa_warn("sim: conn %lu: a queued <%s> could not be sent: dropped", c->id, node ? node->tag : "?");
-	else if (node != NULL && strcmp(node->tag, "message") == 0)
+	else if (node != NULL && sim_kept_until_answered(node))
 		(void)keep_encoded(c, d, node, q->data, q->len);
 	wa_node_free(node);
 }
@@ -665,7 +670,7 @@ static int deliver_offline(struct sim_conn *c)
 	struct wa_node *done;
 
 	for (u = d->uhead; u; u = u->next)
-		count_kind(&k, "message");
+		count_kind(&k, u->notification ? "notification" : "message");
 	for (nq = q; nq; nq = nq->next) {
 		struct wa_node *node = NULL;
 
@@ -745,7 +750,7 @@ int sim_deliver(struct sim_server *s, struct sim_device *d, struct wa_node *n)
 		rc = sim_conn_send_node(c, n);
 		/* a message is kept until the device answers it (8.3), also when
 		 * the send dropped the connection: the next login gets it */
-		if (strcmp(n->tag, "message") == 0 && (rc == 0 || !conn_alive(c)) && keep_unanswered(c, d, n) == 0)
+		if (sim_kept_until_answered(n) && (rc == 0 || !conn_alive(c)) && keep_unanswered(c, d, n) == 0)
 			return 0;
 		return rc;
 	}

@@ -718,7 +718,9 @@ int sim_group_relay(struct sim_server *s, struct sim_account *a, uint16_t dev, s
 		return -1;
 	}
 	me = member(g, a);
-	if (me == NULL || (g->announce && !me->admin)) {
+	/* edit="8": an admin's revoke of another member's message (7.6); the
+	 * server knows the admins, the receivers trust it */
+	if (me == NULL || (g->announce && !me->admin) || (wa_node_attr_is(msg, "edit", "8") && !me->admin)) {
 		*err = "403"; /* inferred */
 		return -1;
 	}

@@ -132,12 +132,12 @@ static int node_ib(struct sim_conn *c, struct wa_node *n)
 	return 0;
 }
 
-/* Acks of stanzas we delivered (8.3): an ack of a message answers it, so
- * the device stops keeping it (sim_msg.c); acks of other classes need
- * nothing. */
+/* Acks of stanzas we delivered (8.3): an ack of a message or a
+ * notification answers it, so the device stops keeping it (sim_msg.c);
+ * acks of other classes need nothing. */
 static int node_ack(struct sim_conn *c, struct wa_node *n)
 {
-	if (c->dev != NULL && wa_node_attr_is(n, "class", "message"))
+	if (c->dev != NULL && (wa_node_attr_is(n, "class", "message") || wa_node_attr_is(n, "class", "notification")))
 		(void)sim_unanswered_answer(c, n);
 	return 0;
 }

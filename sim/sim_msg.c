@@ -371,6 +371,7 @@ static int same_jid(struct sim_server *s, const char *stored, const char *given)
 struct answer {
 	struct sim_server *s;
 	const char *to, *participant;
+	int notification;          /* an <ack class="notification">: answers notifications only */
 };
 
 /* sim_device_unanswered_remove() match: does the answer ctx name u? */
@@ -378,14 +379,15 @@ static int answer_names(void *ctx, const struct sim_unanswered *u)
 {
 	const struct answer *a = ctx;
 
-	if (!same_jid(a->s, u->from, a->to))
+	if (u->notification != a->notification || !same_jid(a->s, u->from, a->to))
 		return 0;
 	return u->participant[0] == '\0' || same_jid(a->s, u->participant, a->participant);
 }
 
 int sim_unanswered_answer(struct sim_conn *c, const struct wa_node *n)
 {
-	struct answer a = { c->srv, wa_node_attr(n, "to"), wa_node_attr(n, "participant") };
+	struct answer a = { c->srv, wa_node_attr(n, "to"), wa_node_attr(n, "participant"),
+			    strcmp(n->tag, "ack") == 0 && wa_node_attr_is(n, "class", "notification") };
 	const char *id = wa_node_attr(n, "id");
 	struct wa_node *list = strcmp(n->tag, "receipt") == 0 ? wa_node_child(n, "list") : NULL, *it = NULL;
 	int gone;

@@ -160,6 +160,13 @@ int sim_phone_send(struct sim_server *s, struct sim_account *a, const char *chat
 		   size_t len, const char *stanza_type, const struct sim_msgrec *summary, char *id_out,
 		   size_t id_cap, const char **why);
 
+/* Send the phone's outbox message id again, unchanged (same id, time and
+ * content, over the sessions there are), to every device of its 1:1 chat
+ * and the phone's companions: what a sender does after a retry receipt,
+ * so the receivers see the same stanza twice. How many devices it went
+ * to, or -1 (no such message, or a group's). */
+int sim_phone_resend(struct sim_server *s, struct sim_account *a, const char *id);
+
 /* A peer message (category="peer", push_priority="high_force") from the
  * phone of a to its own companion dev (serialized waE2E.Message, not
  * padded): app-state key shares, history-sync notifications. 0 / -1. */

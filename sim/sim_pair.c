@@ -298,6 +298,39 @@ int sim_pair_scan(struct sim_server *s, struct sim_account *acc, const char *qrs
 }
 
 /* The companion answered pair-success (4.4). */
+/* <notification from="<number>@s.whatsapp.net" type="devices" id t>
+ *   <add|remove><device jid="<number>:<id>@s.whatsapp.net"/></add|remove>
+ * </notification> to the account's other companions (8.6): its device
+ * list changed. The device_hash and key-index-list real servers add are
+ * left out (no client here checks them). */
+static void notify_devices(struct sim_server *s, struct sim_account *a, uint16_t id, const char *action)
+{
+	struct wa_node *n = wa_node_new_attrs("notification", "type", "devices", NULL), *ch, *dev;
+	char id_s[32], user[WA_JID_STR_MAX], djid[WA_JID_STR_MAX];
+
+	snprintf(id_s, sizeof id_s, "%llu", (unsigned long long)++s->seq);
+	snprintf(user, sizeof user, "%s@s.whatsapp.net", a->number);
+	sim_device_jid(a, id, djid, sizeof djid);
+	ch = n ? wa_node_add_new(n, action) : NULL;
+	dev = ch ? wa_node_add_new(ch, "device") : NULL;
+	if (dev == NULL || wa_node_set_attr(n, "from", user) || wa_node_set_attr(n, "id", id_s) ||
+	    wa_node_set_attr_uint(n, "t", sim_now(s)) || wa_node_set_attr(dev, "jid", djid)) {
+		wa_node_free(n);
+		return;
+	}
+	for (struct sim_device *d = a->devices; d; d = d->next) {
+		struct wa_node *cp;
+
+		if (d->id == id)
+			continue;
+		cp = wa_node_dup(n);
+		if (cp == NULL || sim_deliver(s, d, cp) != 0)
+			wa_debug("sim: devices notification not delivered to device %u", d->id);
+		wa_node_free(cp);
+	}
+	wa_node_free(n);
+}
+
 int sim_pair_on_reply(struct sim_conn *c, struct wa_node *iq)
 {
 	struct sim_pending_pair pp = c->pair;
@@ -383,6 +416,7 @@ int sim_pair_on_reply(struct sim_conn *c, struct wa_node *iq)
 		goto out;
 	}
 	sim_save(c->srv);
+	notify_devices(c->srv, acc, d->id, "add");
 	wa_info("sim: device %u of a phone paired (conn %lu); restarting the stream", d->id, c->id);
 out:
 	if (fail != NULL) {
@@ -414,6 +448,7 @@ int sim_pair_remove_device(struct sim_server *s, struct sim_account *a, uint16_t
 	}
 	sim_account_device_remove(a, id);
 	sim_save(s);
+	notify_devices(s, a, id, "remove");
 	return 0;
 }
 

@@ -773,6 +773,28 @@ static const char *media_type_of(const uint8_t *msg, size_t len)
 	return t;
 }
 
+/* The stanza's edit attribute for the content (7.6): "1" an edit, "7" a
+ * revoke of one's own message, "8" an admin's revoke of another's; NULL
+ * for the rest. */
+static const char *edit_attr_of(const uint8_t *msg, size_t len)
+{
+	WaE2E__Message *m = (WaE2E__Message *)wa_pb_unpack(&wa_e2_e__message__descriptor, msg, len, WA_PB_MAX_DEPTH);
+	const WaE2E__ProtocolMessage *pm;
+	const char *e = NULL;
+
+	if (m == NULL)
+		return NULL;
+	pm = m->protocolmessage;
+	if (pm == NULL && m->editedmessage && m->editedmessage->message)
+		pm = m->editedmessage->message->protocolmessage;
+	if (pm && pm->has_type && pm->type == WA_E2_E__PROTOCOL_MESSAGE__TYPE__MESSAGE_EDIT)
+		e = "1";
+	else if (pm && pm->has_type && pm->type == WA_E2_E__PROTOCOL_MESSAGE__TYPE__REVOKE && pm->key)
+		e = pm->key->fromme ? "7" : "8";
+	wa_e2_e__message__free_unpacked(m, NULL);
+	return e;
+}
+
 int sim_phone_send(struct sim_server *s, struct sim_account *a, const char *chat, const uint8_t *msg,
 		   size_t len, const char *stanza_type, const struct sim_msgrec *summary, char *id_out,
 		   size_t id_cap, const char **why)
@@ -812,7 +834,8 @@ int sim_phone_send(struct sim_server *s, struct sim_account *a, const char *chat
 	mediatype = media_type_of(msg, len);
 	if (wa_msgid_generate(id, a->number, (time_t)sim_now(s)) != 0)
 		return -1;
-	n = wa_node_new_attrs("message", "id", id, "to", chatjid, "type", stanza_type, NULL);
+	n = wa_node_new_attrs("message", "id", id, "to", chatjid, "type", stanza_type, "edit", edit_attr_of(msg, len),
+			      NULL);
 	/* phones send only votes of type poll (7.4: <meta polltype="vote"/>) */
 	if (n && strcmp(stanza_type, "poll") == 0 && wa_node_set_attr(wa_node_add_new(n, "meta"), "polltype", "vote") != 0)
 		goto out;
@@ -920,29 +943,21 @@ static int status_of(const char *type)
 	return -1;
 }
 
-/* Answer a retry receipt: fresh session with the requester (from its
- * <keys> when given, else a fetched bundle), re-encrypt, re-send (§8.4). */
-static int phone_retry(struct sim_server *s, struct sim_account *a, struct sim_phone *p, struct wa_node *rcpt,
-		       struct sim_msgrec *rec)
+/* Send rec (an outbox message of the phone of a) again to the one device
+ * (racc, dev), under its id and time, as a 1:1 message (a device-sent copy
+ * for the phone's own companions): over a fresh session from b (or a
+ * fetched bundle) when fresh is set, else over the session there is.
+ * count ("" none) goes on the enc (retries, §8.4). */
+static int send_one_again(struct sim_server *s, struct sim_account *a, struct sim_phone *p, struct sim_msgrec *rec,
+			  struct sim_account *racc, uint16_t dev, const wa_sig_bundle *b, int fresh, const char *count)
 {
-	const char *from = wa_node_attr(rcpt, "from");
-	struct wa_node *rt = wa_node_child(rcpt, "retry"), *m = NULL, *enc;
-	struct sim_account *racc = NULL;
-	struct wa_jid fj;
-	uint16_t dev = 0;
-	wa_sig_bundle b;
-	int have_b, rc = -1;
+	struct wa_node *m = NULL, *enc;
 	uint8_t *plain = rec->plain, *dsm = NULL;
 	size_t plen = rec->plain_len, dsmlen = 0;
-	char myjid[WA_JID_STR_MAX], count[12];
+	char myjid[WA_JID_STR_MAX];
+	int rc = -1;
 
-	if (from == NULL || wa_jid_parse(from, &fj, NULL) != 0 || (racc = sim_resolve_user(s, &fj, &dev)) == NULL ||
-	    plain == NULL)
-		return -1;
-	if (++rec->retries > 5)
-		return 0; /* as the clients do, stop after 5 */
-	have_b = wa_sig_bundle_from_node(rcpt, &b) == WA_SIG_OK;
-	if (ensure_session(s, p, racc, dev, have_b ? &b : NULL, 1) != 0)
+	if (plain == NULL || ensure_session(s, p, racc, dev, b, fresh) != 0)
 		return -1;
 	if (racc == a) {
 		if (wrap_dsm(rec->chat, plain, plen, &dsm, &dsmlen) != 0)
@@ -951,10 +966,10 @@ static int phone_retry(struct sim_server *s, struct sim_account *a, struct sim_p
 		plen = dsmlen;
 	}
 	enc = encrypt_for(p, racc, dev, plain, plen, media_type_of(rec->plain, rec->plain_len));
-	snprintf(count, sizeof count, "%s", wa_node_attr_or(rt, "count", "1"));
 	sim_device_jid(a, 0, myjid, sizeof myjid);
-	m = wa_node_new_attrs("message", "from", myjid, "id", rec->id, "type", rec->stanza_type, NULL);
-	if (enc == NULL || m == NULL || wa_node_set_attr(enc, "count", count) ||
+	m = wa_node_new_attrs("message", "from", myjid, "id", rec->id, "type", rec->stanza_type, "edit",
+			      edit_attr_of(rec->plain, rec->plain_len), NULL);
+	if (enc == NULL || m == NULL || (count[0] && wa_node_set_attr(enc, "count", count)) ||
 	    wa_node_set_attr_uint(m, "t", rec->t) || wa_node_set_attr(m, "notify", a->push_name) ||
 	    (racc == a && wa_node_set_attr(m, "recipient", rec->chat)) || wa_node_add_child(m, enc) != 0) {
 		wa_node_free(enc);
@@ -965,6 +980,52 @@ out:
 	wa_node_free(m);
 	free(dsm);
 	return rc;
+}
+
+/* Answer a retry receipt: fresh session with the requester (from its
+ * <keys> when given, else a fetched bundle), re-encrypt, re-send (§8.4). */
+static int phone_retry(struct sim_server *s, struct sim_account *a, struct sim_phone *p, struct wa_node *rcpt,
+		       struct sim_msgrec *rec)
+{
+	const char *from = wa_node_attr(rcpt, "from");
+	struct wa_node *rt = wa_node_child(rcpt, "retry");
+	struct sim_account *racc = NULL;
+	struct wa_jid fj;
+	uint16_t dev = 0;
+	wa_sig_bundle b;
+	int have_b;
+	char count[12];
+
+	if (from == NULL || wa_jid_parse(from, &fj, NULL) != 0 || (racc = sim_resolve_user(s, &fj, &dev)) == NULL ||
+	    rec->plain == NULL)
+		return -1;
+	if (++rec->retries > 5)
+		return 0; /* as the clients do, stop after 5 */
+	have_b = wa_sig_bundle_from_node(rcpt, &b) == WA_SIG_OK;
+	snprintf(count, sizeof count, "%s", wa_node_attr_or(rt, "count", "1"));
+	return send_one_again(s, a, p, rec, racc, dev, have_b ? &b : NULL, 1, count);
+}
+
+int sim_phone_resend(struct sim_server *s, struct sim_account *a, const char *id)
+{
+	struct sim_phone *p = sim_phone_get(s, a);
+	struct sim_msgrec *rec = p ? find_rec(p->outbox, p->noutbox, id) : NULL;
+	struct sim_account *peer;
+	struct sim_device *d;
+	struct wa_jid cj;
+	int n = 0;
+
+	if (rec == NULL || wa_jid_parse(rec->chat, &cj, NULL) != 0 || wa_jid_is_group(&cj) ||
+	    (peer = sim_resolve_user(s, &cj, NULL)) == NULL)
+		return -1;
+	if (peer != a) {
+		n += send_one_again(s, a, p, rec, peer, 0, NULL, 0, "") == 0;
+		for (d = peer->devices; d; d = d->next)
+			n += send_one_again(s, a, p, rec, peer, d->id, NULL, 0, "") == 0;
+	}
+	for (d = a->devices; d; d = d->next)
+		n += send_one_again(s, a, p, rec, a, d->id, NULL, 0, "") == 0;
+	return n;
 }
 
 int sim_phone_on_receipt(struct sim_server *s, struct sim_account *a, struct wa_node *rcpt)

@@ -169,6 +169,12 @@ char *sim_state_summary(struct sim_server *s, struct sim_account *a);
 /* Admin routes of this layer: /admin/phones/{n}/<sub>. HTTP status with
  * *reply set, or 0 when sub is not one of its routes (sim_admin_state.c). */
 struct json_t;
+/* The phone of a sends its history sync to companion dev again (the two
+ * chunks of 11.7); with missing_blob they name blobs the media host does
+ * not have (it answers 404). 0, or -1 (no such device, no media host for
+ * missing_blob, send failed). */
+int sim_history_send(struct sim_server *s, struct sim_account *a, uint16_t dev, int missing_blob);
+
 int sim_admin_state(struct sim_server *s, struct sim_account *a, const char *method, const char *sub,
 		    struct json_t *in, struct json_t **reply);
 

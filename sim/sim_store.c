@@ -318,8 +318,8 @@ static void unanswered_drop_oldest(struct sim_device *d)
 	unanswered_free(u);
 }
 
-int sim_device_unanswered_add(struct sim_device *d, const char *id, const char *from, const char *participant,
-			      const uint8_t *data, size_t len)
+int sim_device_unanswered_add(struct sim_device *d, const char *tag, const char *id, const char *from,
+			      const char *participant, const uint8_t *data, size_t len)
 {
 	struct sim_unanswered *u;
 	int dropped = 0;
@@ -337,6 +337,7 @@ int sim_device_unanswered_add(struct sim_device *d, const char *id, const char *
 	}
 	memcpy(u->data, data, len);
 	u->len = len;
+	u->notification = tag != NULL && strcmp(tag, "notification") == 0;
 	while (d->uhead && (d->ucount >= SIM_UNANSWERED_MAX || len > SIM_UNANSWERED_MAX_BYTES - d->ubytes)) {
 		unanswered_drop_oldest(d);
 		dropped++;

@@ -71,6 +71,7 @@ struct sim_unanswered {
 	char id[SIM_STANZA_ID_MAX + 1];
 	char from[SIM_JID_MAX];         /* the stanza's from */
 	char participant[SIM_JID_MAX];  /* its participant; "" when it has none */
+	int notification;               /* a <notification>: only <ack class="notification"> answers it */
 	uint8_t *data;
 	size_t len;
 	struct sim_unanswered *next;
@@ -196,8 +197,8 @@ void sim_qnode_free(struct sim_qnode *q);
  * Returns how many were dropped (the caller logs it), or -1 on a bad
  * argument (an id or JID too
  * long to keep, len over the byte cap) or OOM: then nothing changed. */
-int sim_device_unanswered_add(struct sim_device *d, const char *id, const char *from, const char *participant,
-			      const uint8_t *data, size_t len);
+int sim_device_unanswered_add(struct sim_device *d, const char *tag, const char *id, const char *from,
+			      const char *participant, const uint8_t *data, size_t len);
 
 /* Forget the kept messages whose id is id and for which match(ctx, entry)
  * returns 1 (match NULL: every one with that id): the device answered

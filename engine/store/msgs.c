@@ -5,6 +5,7 @@
 #include "wa_e2e.pb-c.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -114,4 +115,216 @@ int wa_msgs_store(struct wa_db *db, uint64_t row, const struct wa_msg_row *m, ui
 	if (!m->event)
 		return 0;
 	return wa_outbox_add(db, row, m->event, m->payload, outbox_id);
+}
+
+/* ---- edits and revokes (see msgs.h) ---- */
+
+static const char SQL_UPD_ADD[] =
+	"INSERT INTO message_updates (wa_session_id, update_id, target_id, remote_jid, sender_jid, from_me, kind, "
+	"by_admin, target_sender, content, t_ms, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0) "
+	"ON DUPLICATE KEY UPDATE state = state";
+static const char SQL_UPD_TARGET[] =
+	"SELECT remote_jid, from_me, sender_jid, deleted FROM messages WHERE wa_session_id = ? AND message_id = ? "
+	"FOR UPDATE";
+static const char SQL_UPD_NEWER[] =
+	"SELECT COUNT(*) FROM message_updates WHERE wa_session_id = ? AND target_id = ? AND kind = 'EDIT' "
+	"AND state = 1 AND t_ms > ? AND update_id <> ?";
+static const char SQL_UPD_STATE[] =
+	"UPDATE message_updates SET state = ? WHERE wa_session_id = ? AND update_id = ?";
+static const char SQL_UPD_EDIT[] =
+	"UPDATE messages SET content = COALESCE(?, content), edited = 1 WHERE wa_session_id = ? AND message_id = ?";
+static const char SQL_UPD_REVOKE[] =
+	"UPDATE messages SET content = NULL, caption = NULL, deleted = 1 WHERE wa_session_id = ? AND message_id = ?";
+static const char SQL_UPD_PENDING[] =
+	"SELECT update_id, remote_jid, sender_jid, from_me, kind, by_admin, target_sender, content, t_ms "
+	"FROM message_updates WHERE wa_session_id = ? AND target_id = ? AND state = 0 ORDER BY t_ms, update_id";
+
+/* The stored message an update is for. */
+struct upd_target {
+	const char *chat;
+	int from_me;
+	const char *sender;
+	int deleted;
+};
+
+static int same_str(const char *a, const char *b)
+{
+	return a && b && strcmp(a, b) == 0;
+}
+
+/* May u change t? (msgs.h: the rules) */
+static enum wa_msg_upd_state upd_judge(const struct wa_msg_update *u, const struct upd_target *t)
+{
+	int own;
+
+	if (!same_str(t->chat, u->chat))
+		return WA_MSGUPD_REFUSED;
+	own = u->from_me ? t->from_me : !t->from_me && same_str(t->sender, u->sender);
+	if (!own && !(u->revoke && u->by_admin && strstr(t->chat, "@g.us") &&
+		      (!u->target_sender || t->from_me || same_str(u->target_sender, t->sender))))
+		return WA_MSGUPD_REFUSED;
+	return t->deleted ? WA_MSGUPD_NOCHANGE : WA_MSGUPD_APPLIED;
+}
+
+static json_t *upd_payload(const char *slug, const struct wa_msg_update *u, const struct upd_target *t)
+{
+	time_t tt = (time_t)(u->t_ms / 1000);
+	char when[32];
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(when + strlen(when), sizeof when - strlen(when), ".%03dZ", (int)(u->t_ms % 1000));
+	if (u->revoke)
+		return json_pack("{s:s,s:{s:s,s:b,s:s},s:s,s:s,s:b,s:s*,s:s,s:s*,s:b,s:s,s:I}", "sessionId", slug, "key",
+				 "remoteJid", t->chat, "fromMe", t->from_me, "id", u->target, "id", u->target,
+				 "remoteJid", t->chat, "fromMe", t->from_me, "sender", t->from_me ? NULL : t->sender,
+				 "deleteId", u->id, "deletedBy", u->from_me ? NULL : u->sender, "byAdmin",
+				 !u->from_me ? !same_str(u->sender, t->sender) || t->from_me : !t->from_me, "timestamp",
+				 when, "messageTimestamp", (json_int_t)(u->t_ms / 1000));
+	return json_pack("{s:s,s:{s:s,s:b,s:s},s:s,s:s,s:b,s:s*,s:s,s:s,s:s*,s:s,s:I}", "sessionId", slug, "key",
+			 "remoteJid", t->chat, "fromMe", t->from_me, "id", u->target, "id", u->target, "remoteJid",
+			 t->chat, "fromMe", t->from_me, "sender", t->from_me ? NULL : t->sender, "editId", u->id, "type",
+			 "TEXT", "content", u->content, "timestamp", when, "messageTimestamp",
+			 (json_int_t)(u->t_ms / 1000));
+}
+
+static int upd_set_state(struct wa_db *db, uint64_t row, const char *id, enum wa_msg_upd_state st)
+{
+	return wa_db_exec(db, SQL_UPD_STATE, "ius", (long long)st, (unsigned long long)row, id) < 0 ? WA_ESTORAGE : 0;
+}
+
+/* Apply u to t (judged APPLIED) and write its event; *state may turn
+ * NOCHANGE (a newer edit is there). */
+static int upd_apply(struct wa_db *db, uint64_t row, const char *slug, const struct wa_msg_update *u,
+		     const struct upd_target *t, enum wa_msg_upd_state *state, struct wa_msg_upd_event *ev)
+{
+	unsigned long long sid = (unsigned long long)row;
+	json_t *o;
+	long long n;
+	int rc;
+
+	if (!u->revoke) {
+		n = wa_db_int(db, -1, SQL_UPD_NEWER, "usis", sid, u->target, (long long)u->t_ms, u->id);
+		if (n < 0)
+			return WA_ESTORAGE;
+		if (n > 0) {
+			*state = WA_MSGUPD_NOCHANGE;
+			return upd_set_state(db, row, u->id, *state);
+		}
+	}
+	if ((u->revoke ? wa_db_exec(db, SQL_UPD_REVOKE, "us", sid, u->target) :
+			 wa_db_exec(db, SQL_UPD_EDIT, "sus", u->content, sid, u->target)) < 0)
+		return WA_ESTORAGE;
+	if ((rc = upd_set_state(db, row, u->id, WA_MSGUPD_APPLIED)) != 0)
+		return rc;
+	*state = WA_MSGUPD_APPLIED;
+	o = upd_payload(slug, u, t);
+	ev->payload = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (!ev->payload)
+		return WA_ENOMEM;
+	ev->event = u->revoke ? "message.deleted" : "message.edited";
+	ev->t_ms = u->t_ms;
+	return wa_outbox_add(db, row, ev->event, ev->payload, &ev->outbox_id);
+}
+
+int wa_msgs_update(struct wa_db *db, uint64_t row, const char *slug, const struct wa_msg_update *u,
+		   enum wa_msg_upd_state *state, struct wa_msg_upd_event *ev)
+{
+	unsigned long long sid = (unsigned long long)row;
+	struct upd_target t;
+	json_t *r;
+	long long n;
+	int err = 0, rc;
+
+	memset(ev, 0, sizeof *ev);
+	*state = WA_MSGUPD_PENDING;
+	n = wa_db_exec(db, SQL_UPD_ADD, "ussssbsbssi", sid, u->id, u->target, u->chat, u->sender, u->from_me,
+		       u->revoke ? "REVOKE" : "EDIT", u->by_admin, u->target_sender, u->content, (long long)u->t_ms);
+	if (n < 0)
+		return wa_db_err(db) == WA_ENOMEM ? WA_ENOMEM : WA_ESTORAGE;
+	if (n == 0)
+		return WA_ECONFLICT;
+	r = wa_db_row(db, &err, SQL_UPD_TARGET, "us", sid, u->target);
+	if (!r)
+		return err ? WA_ESTORAGE : 0; /* not stored (yet): the record waits */
+	t.chat = json_string_value(json_object_get(r, "remote_jid"));
+	t.from_me = json_is_true(json_object_get(r, "from_me"));
+	t.sender = json_string_value(json_object_get(r, "sender_jid"));
+	t.deleted = json_is_true(json_object_get(r, "deleted"));
+	*state = upd_judge(u, &t);
+	rc = *state == WA_MSGUPD_APPLIED ? upd_apply(db, row, slug, u, &t, state, ev) :
+					   upd_set_state(db, row, u->id, *state);
+	json_decref(r);
+	return rc;
+}
+
+int wa_msgs_apply_pending(struct wa_db *db, uint64_t row, const char *slug, const struct wa_msg_row *m,
+			  struct wa_msg_upd_event *ev)
+{
+	struct upd_target t = { m->chat, m->from_me, m->sender, 0 };
+	struct wa_msg_update u, pick;
+	enum wa_msg_upd_state st;
+	json_t *rows, *r;
+	size_t i, npick = 0;
+	int rc = 0;
+
+	memset(ev, 0, sizeof *ev);
+	rows = wa_db_query(db, SQL_UPD_PENDING, "us", (unsigned long long)row, m->id);
+	if (!rows)
+		return WA_ESTORAGE;
+	/* oldest first: the last allowed edit is the newest; a revoke wins */
+	json_array_foreach(rows, i, r) {
+		memset(&u, 0, sizeof u);
+		u.id = json_string_value(json_object_get(r, "update_id"));
+		u.target = m->id;
+		u.chat = json_string_value(json_object_get(r, "remote_jid"));
+		u.sender = json_string_value(json_object_get(r, "sender_jid"));
+		u.from_me = json_is_true(json_object_get(r, "from_me"));
+		u.revoke = same_str(json_string_value(json_object_get(r, "kind")), "REVOKE");
+		u.by_admin = json_is_true(json_object_get(r, "by_admin"));
+		u.target_sender = json_string_value(json_object_get(r, "target_sender"));
+		u.content = json_string_value(json_object_get(r, "content"));
+		u.t_ms = json_integer_value(json_object_get(r, "t_ms"));
+		if (!u.id)
+			continue;
+		st = upd_judge(&u, &t);
+		if (st == WA_MSGUPD_APPLIED && (!npick || !pick.revoke)) {
+			if (npick && (rc = upd_set_state(db, row, pick.id, WA_MSGUPD_NOCHANGE)) != 0)
+				break;
+			pick = u;
+			npick = 1;
+			continue;
+		}
+		if ((rc = upd_set_state(db, row, u.id, st == WA_MSGUPD_APPLIED ? WA_MSGUPD_NOCHANGE : st)) != 0)
+			break;
+	}
+	if (rc == 0 && npick)
+		rc = upd_apply(db, row, slug, &pick, &t, &st, ev);
+	json_decref(rows);
+	return rc;
+}
+
+static const WaE2E__ProtocolMessage *edit_or_revoke_at(const WaE2E__Message *m, int depth)
+{
+	const WaE2E__ProtocolMessage *pm;
+
+	if (!m || depth > 4)
+		return NULL;
+	pm = m->protocolmessage;
+	if (pm && pm->key && pm->key->id && *pm->key->id &&
+	    (!pm->has_type || pm->type == WA_E2_E__PROTOCOL_MESSAGE__TYPE__REVOKE ||
+	     pm->type == WA_E2_E__PROTOCOL_MESSAGE__TYPE__MESSAGE_EDIT))
+		return pm;
+	if (m->editedmessage && m->editedmessage->message)
+		return edit_or_revoke_at(m->editedmessage->message, depth + 1);
+	if (m->ephemeralmessage && m->ephemeralmessage->message)
+		return edit_or_revoke_at(m->ephemeralmessage->message, depth + 1);
+	return NULL;
+}
+
+const WaE2E__ProtocolMessage *wa_msgs_edit_or_revoke(const WaE2E__Message *m)
+{
+	return edit_or_revoke_at(m, 0);
 }

@@ -61,4 +61,65 @@ char *wa_msgs_event_payload(const char *slug, const struct wa_msg_row *m);
 /* Store m (see above); *outbox_id gets the event's row id (0 without one). */
 int wa_msgs_store(struct wa_db *db, uint64_t session_row, const struct wa_msg_row *m, uint64_t *outbox_id);
 
+/* ---- edits and revokes (db/migrations/0007_message_updates.sql) ----
+ *
+ * An edit or a revoke ("delete for everyone") of a stored message, as it
+ * came in one stanza: recorded under the stanza's own id (unique, so a
+ * redelivery changes nothing twice) and applied to its target when the
+ * sender may: an edit only by the target's sender (ours: one of our
+ * devices), in the target's chat; a revoke by the target's sender, or in
+ * a group by an admin (the stanza's edit="8"; the server checks the
+ * admin, we check the group). A target that is not stored yet keeps the
+ * record waiting until it is (wa_msgs_apply_pending). Applying: an edit
+ * sets content (when its new content is a kind stored) and edited = 1, a
+ * newer edit wins over an older one; a revoke sets deleted = 1 and clears
+ * content and caption; nothing changes a deleted message. */
+struct wa_msg_update {
+	const char *chat;          /* the chat it came in (user or group JID) */
+	const char *id;            /* the edit/revoke stanza's message id */
+	const char *target;        /* the message it changes */
+	int from_me;               /* sent by one of our own devices */
+	const char *sender;        /* its sender (user JID, no device) */
+	int revoke;                /* 1 revoke, 0 edit */
+	int by_admin;              /* a group admin's revoke of someone else's message */
+	const char *target_sender; /* the target's sender as the key names it (user JID); NULL = none */
+	const char *content;       /* edit: the new text; NULL = a kind not stored */
+	int64_t t_ms;              /* its time (ms) */
+};
+
+/* What applying came to. */
+enum wa_msg_upd_state {
+	WA_MSGUPD_PENDING = 0,     /* target not stored: recorded, waits */
+	WA_MSGUPD_APPLIED = 1,     /* target changed: an event was written */
+	WA_MSGUPD_REFUSED = 2,     /* not allowed (another sender, another chat) */
+	WA_MSGUPD_NOCHANGE = 3,    /* target deleted already, or a newer edit applied */
+};
+
+/* An event an update wrote (message.edited / message.deleted). */
+struct wa_msg_upd_event {
+	const char *event;         /* NULL = none */
+	char *payload;             /* its JSON data (free()) */
+	uint64_t outbox_id;
+	int64_t t_ms;
+};
+
+/* Record u for session row (slug for the payload) and apply it; *state
+ * gets the outcome, *ev the event when applied (docs/engine.md shapes).
+ * 0, WA_ECONFLICT when u->id was recorded before (nothing written), or
+ * WA_ESTORAGE / WA_ENOMEM. Inside the caller's transaction. */
+int wa_msgs_update(struct wa_db *db, uint64_t session_row, const char *slug, const struct wa_msg_update *u,
+		   enum wa_msg_upd_state *state, struct wa_msg_upd_event *ev);
+
+/* m was just stored: apply the updates that waited for it (a revoke wins,
+ * else the newest edit); *ev the event if one applied (event NULL when
+ * none). 0 or WA_ESTORAGE / WA_ENOMEM. Inside the caller's transaction. */
+int wa_msgs_apply_pending(struct wa_db *db, uint64_t session_row, const char *slug, const struct wa_msg_row *m,
+			  struct wa_msg_upd_event *ev);
+
+/* The edit or revoke m carries (a protocolMessage of type MESSAGE_EDIT or
+ * REVOKE with a key, also inside the editedMessage and ephemeral
+ * wrappers), or NULL. Pure; any thread. */
+struct WaE2E__ProtocolMessage;
+const struct WaE2E__ProtocolMessage *wa_msgs_edit_or_revoke(const struct WaE2E__Message *m);
+
 #endif

@@ -332,7 +332,23 @@ out:
 }
 
 /* Next w:gp2 notification's first child tag into buf (the rest skipped). */
-static int recv_gp2(struct simtest_comp *m, char *tag, size_t cap)
+/* m's <ack class="notification" id to type [participant]/> for n (as
+ * every client answers a notification, docs/protocol.md 8.6), then a
+ * ping: the server has handled the ack once it is answered. 0 / -1. */
+static int ack_notification(struct simtest_comp *m, const struct wa_node *n)
+{
+	struct wa_node *ack = wa_node_new_attrs("ack", "class", "notification", "id", wa_node_attr(n, "id"), "to",
+						wa_node_attr(n, "from"), "type", wa_node_attr(n, "type"), "participant",
+						wa_node_attr(n, "participant"), NULL);
+	int rc = waclient_send(m->c, ack) == 0 && waclient_ping(m->c, T_MS) == 0 ? 0 : -1;
+
+	wa_node_free(ack);
+	return rc;
+}
+
+/* The next w:gp2 notification of m: its first child's tag into tag; acked
+ * when ack is set, else into *keep (when given). 0 / -1. */
+static int recv_gp2_as(struct simtest_comp *m, char *tag, size_t cap, int ack, struct wa_node **keep)
 {
 	struct wa_node *n = NULL;
 	int rc = -1;
@@ -341,10 +357,19 @@ static int recv_gp2(struct simtest_comp *m, char *tag, size_t cap)
 	if (waclient_recv_tag(m->c, "notification", T_MS, &n) == 0 && wa_node_attr_is(n, "type", "w:gp2") &&
 	    wa_node_child_at(n, 0)) {
 		snprintf(tag, cap, "%s", wa_node_child_at(n, 0)->tag);
-		rc = 0;
+		rc = ack ? ack_notification(m, n) : 0;
+	}
+	if (rc == 0 && !ack && keep) {
+		*keep = n;
+		n = NULL;
 	}
 	wa_node_free(n);
 	return rc;
+}
+
+static int recv_gp2(struct simtest_comp *m, char *tag, size_t cap)
+{
+	return recv_gp2_as(m, tag, cap, 1, NULL);
 }
 
 /* Integer field of device dev of phone (GET /admin/phones/{number}), or
@@ -1569,6 +1594,84 @@ static void unanswered_ack(struct simtest_ctx *t)
 	is_int(b.count, 0, "<offline count=\"0\"/>");
 }
 
+/* POST path with body; the answer's "id" into id (64 bytes). 200 when so. */
+static long post_id(struct simtest_ctx *t, const char *path, const char *body, char *id)
+{
+	json_t *j = NULL;
+	long st = admin(t, "POST", path, body, &j);
+
+	id[0] = '\0';
+	if (json_is_string(json_object_get(j, "id")))
+		snprintf(id, 64, "%s", json_string_value(json_object_get(j, "id")));
+	json_decref(j);
+	return st;
+}
+
+/* The next <message> of fx.ce: its edit attribute ("" none) into edit, its
+ * id into id (64 bytes), the protocolMessage it carries (at the top or in
+ * the editedMessage wrapper) into *pm, owned by g. 0 / -1. */
+static int ce_gets_protocol(struct simtest_got *g, char *edit, char *id, const WaE2E__ProtocolMessage **pm)
+{
+	struct wa_node *n = NULL;
+	int rc = -1;
+
+	*pm = NULL;
+	memset(g, 0, sizeof *g);
+	if (waclient_recv_tag(fx.ce.c, "message", T_MS, &n) == 0) {
+		snprintf(edit, 8, "%s", wa_node_attr_or(n, "edit", ""));
+		snprintf(id, 64, "%s", wa_node_attr_or(n, "id", ""));
+		if (simtest_decode_msg(&fx.ce, n, g) == 0 && g->m) {
+			*pm = g->m->protocolmessage;
+			if (!*pm && g->m->editedmessage && g->m->editedmessage->message)
+				*pm = g->m->editedmessage->message->protocolmessage;
+			rc = *pm ? 0 : -1;
+		}
+	}
+	wa_node_free(n);
+	return rc;
+}
+
+/* phone D edits and revokes a message it sent E (7.6), as WhatsApp sends
+ * them; resend gives E's companion the same stanza again */
+static void phone_edit_revoke(struct simtest_ctx *t)
+{
+	struct simtest_got g;
+	const WaE2E__ProtocolMessage *pm;
+	char id[64], eid[64], rid[64], got[64], edit[8], body[256];
+
+	is_int(d_sends_ce_gets(t, "typo", id), 0, "D's phone sends; E's companion gets it");
+	is_int(send_receipt(&fx.ce, id, fx.dj, NULL, NULL), 0, "and answers it");
+	snprintf(body, sizeof body, "{\"to\":\"" PE "\",\"id\":\"%s\",\"text\":\"fixed\"}", id);
+	is_int(post_id(t, "/admin/phones/" PD "/edit", body, eid), 200, "D's phone edits it");
+	is_int(ce_gets_protocol(&g, edit, got, &pm), 0, "E's companion gets an edit");
+	ok(strcmp(got, eid) == 0 && strcmp(edit, "1") == 0, "its own id, edit=\"1\"");
+	ok(g.m && g.m->editedmessage && pm && pm->has_type && pm->type == WA_E2_E__PROTOCOL_MESSAGE__TYPE__MESSAGE_EDIT &&
+		   pm->key && pm->key->fromme && pm->key->id && strcmp(pm->key->id, id) == 0 && pm->editedmessage &&
+		   pm->editedmessage->conversation && strcmp(pm->editedmessage->conversation, "fixed") == 0 &&
+		   pm->has_timestampms,
+	   "editedMessage{protocolMessage{key (fromMe, the target), MESSAGE_EDIT, editedMessage, timestampMS}}");
+	simtest_got_free(&g);
+	is_int(send_receipt(&fx.ce, eid, fx.dj, NULL, NULL), 0, "answered");
+	snprintf(body, sizeof body, "{\"to\":\"" PE "\",\"id\":\"%s\"}", id);
+	is_int(post_id(t, "/admin/phones/" PD "/revoke", body, rid), 200, "D's phone revokes it");
+	is_int(ce_gets_protocol(&g, edit, got, &pm), 0, "E's companion gets a revoke");
+	ok(strcmp(got, rid) == 0 && strcmp(edit, "7") == 0 && g.m && g.m->protocolmessage && pm->has_type &&
+		   pm->type == WA_E2_E__PROTOCOL_MESSAGE__TYPE__REVOKE && pm->key && pm->key->fromme &&
+		   strcmp(pm->key->id, id) == 0,
+	   "edit=\"7\", protocolMessage{key, REVOKE} at the top");
+	simtest_got_free(&g);
+	is_int(send_receipt(&fx.ce, rid, fx.dj, NULL, NULL), 0, "answered");
+	snprintf(body, sizeof body, "{\"id\":\"%s\"}", rid);
+	is_int(admin(t, "POST", "/admin/phones/" PD "/resend", body, NULL), 200, "D's phone sends the revoke again");
+	is_int(ce_gets_protocol(&g, edit, got, &pm), 0, "E's companion gets it again");
+	ok(strcmp(got, rid) == 0 && strcmp(edit, "7") == 0 && pm->type == WA_E2_E__PROTOCOL_MESSAGE__TYPE__REVOKE,
+	   "the same stanza: id, edit, content");
+	simtest_got_free(&g);
+	is_int(send_receipt(&fx.ce, rid, fx.dj, NULL, NULL), 0, "answered");
+	is_int(admin(t, "POST", "/admin/phones/" PD "/resend", "{\"id\":\"nope\"}", NULL), 404, "no such message: 404");
+	is_int(ce_kept(t), 0, "nothing left unanswered");
+}
+
 /* one read receipt with a <list> answers every id in it, the sender named
  * in LID form */
 static void unanswered_read_list(struct simtest_ctx *t)
@@ -1595,19 +1698,25 @@ static void unanswered_read_list(struct simtest_ctx *t)
 	is_int(ce_kept(t), 0, "both answered");
 }
 
-/* a group message is answered only by a receipt naming its participant */
+/* a group notification is kept until acked; a group message is answered
+ * only by a receipt naming its participant */
 static void unanswered_group(struct simtest_ctx *t)
 {
 	struct simtest_got g;
 	char gjid[64] = "", id[64], body[256], tag[32] = "";
 	json_t *j = NULL;
+	struct wa_node *note = NULL;
 
 	is_int(admin(t, "POST", "/admin/groups", "{\"phone\":\"" PD "\",\"subject\":\"Kept\",\"participants\":[\"" PE "\"]}",
 		     &j), 201, "phone D makes a group with E");
 	if (json_is_string(json_object_get(j, "jid")))
 		snprintf(gjid, sizeof gjid, "%s", json_string_value(json_object_get(j, "jid")));
 	json_decref(j);
-	is_int(recv_gp2(&fx.ce, tag, sizeof tag), 0, "E's companion is told");
+	is_int(recv_gp2_as(&fx.ce, tag, sizeof tag, 0, &note), 0, "E's companion is told");
+	is_int(ce_kept(t), 1, "the notification is kept until answered");
+	is_int(note ? ack_notification(&fx.ce, note) : -1, 0, "E's companion acks it (class notification)");
+	is_int(ce_kept(t), 0, "no longer kept");
+	wa_node_free(note);
 	snprintf(body, sizeof body, "{\"to\":\"%s\",\"text\":\"to the group\"}", gjid);
 	is_int(phone_send(t, PD, body, id), 200, "D's phone writes to the group");
 	is_int(simtest_recv_msg(&fx.ce, &g), 0, "E's companion decrypts it");
@@ -1722,6 +1831,7 @@ static const struct simtest_case cases[] = {
 	{ "unanswered_kept", unanswered_kept, NULL },
 	{ "unanswered_receipt", unanswered_receipt, "unanswered_kept" },
 	{ "unanswered_ack", unanswered_ack, "unanswered_receipt" },
+	{ "phone_edit_revoke", phone_edit_revoke, "unanswered_ack" },
 	{ "unanswered_read_list", unanswered_read_list, "unanswered_ack" },
 	{ "unanswered_group", unanswered_group, "unanswered_read_list" },
 	{ "unanswered_cap", unanswered_cap, "unanswered_group" },
