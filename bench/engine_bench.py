@@ -690,6 +690,19 @@ class Bench:
                             out_lat=[x[1] for x in ok], out_cpu=cpu_line, out_delivered=(k, delivered))
         log("outbound: %d of %d answered 200 in %.2f s; %d delivered by %.2f s" % (len(ok), m, wall, k, delivered))
 
+    # ---- 5. memory after the traffic ----------------------------------------------------
+
+    def phase_after_traffic(self):
+        """The same idle sessions once the messages have gone through: memory
+        that grows with traffic (caches without bounds, leaks per message)
+        shows here, against the idle sample taken before (or after the
+        restart)."""
+        pid = self.st.engine_pid()
+        time.sleep(self.a.settle)
+        self.results["mt"] = mem_settled(pid)
+        self.results["mt_msgs"] = self.results.get("in_m", 0) + self.results.get("out_m", 0)
+        log("idle after %d messages: RSS %d KiB" % (self.results["mt_msgs"], self.results["mt"]["VmRSS"]))
+
     def cleanup(self):
         slugs = getattr(self, "all_slugs", None) or self.slugs
         if not slugs:
@@ -707,7 +720,8 @@ class Bench:
     # ---- the summary ---------------------------------------------------------------------
 
     def summary(self):
-        for part in (self.summary_memory, self.summary_reconnect, self.summary_inbound, self.summary_outbound):
+        for part in (self.summary_memory, self.summary_reconnect, self.summary_inbound, self.summary_outbound,
+                     self.summary_after_traffic):
             try:
                 part()
             except (KeyError, TypeError, ZeroDivisionError) as e:
@@ -810,6 +824,23 @@ class Bench:
             out()
 
 
+    def summary_after_traffic(self):
+        R = self.results
+        if "mt" not in R:
+            return
+        base = R.get("mr") or R["mc"]
+        d_rss = R["mt"]["VmRSS"] - base["VmRSS"]
+        d_anon = R["mt"].get("RssAnon", 0) - base.get("RssAnon", 0)
+        n = max(R["mt_msgs"], 1)
+        out("## 5. memory after the traffic (the same sessions idle again, %d messages in and out)" % R["mt_msgs"])
+        out("VmRSS %d KiB, RssAnon %d KiB: %+d / %+d KiB against idle %s (%+.2f KiB per 1000 messages; the "
+            "first traffic of a process includes its heap's and statement caches' warm-up, so growth that "
+            "continues shows only over several runs against one process, --no-fresh)"
+            % (R["mt"]["VmRSS"], R["mt"].get("RssAnon", 0), d_rss, d_anon,
+               "after the restart" if "mr" in R else "before the traffic", 1000.0 * d_anon / n))
+        out()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--state", required=True)
@@ -858,6 +889,7 @@ def main():
             b.phase_inbound()
             if "outbound" not in skip:
                 b.phase_outbound()
+            b.phase_after_traffic()
     except (Exception, KeyboardInterrupt) as e:  # report what was measured before the failure
         log("FAILED: %s" % (e or type(e).__name__))
         out("FAILED: %s" % (e or type(e).__name__))

@@ -396,18 +396,31 @@ static int d_put(void *state, const wa_sigrec_key *k, const uint8_t *rec, size_t
 	return rc;
 }
 
-/* One transaction around n puts; the caller's lock is held throughout so no
- * other user of db can slip statements into it. */
+/* Whether the connection is inside a transaction (the caller's): then n
+ * puts are a savepoint of it, since a START TRANSACTION would commit the
+ * caller's work so far and leave the rest in autocommit. */
+static int in_caller_txn(MYSQL *m)
+{
+	unsigned int status = 0;
+
+	return mariadb_get_infov(m, MARIADB_CONNECTION_SERVER_STATUS, &status) == 0 &&
+	       (status & SERVER_STATUS_IN_TRANS) != 0;
+}
+
+/* One transaction (or, inside the caller's, one savepoint) around n puts;
+ * the caller's lock is held throughout so no other user of db can slip
+ * statements into it. */
 static int d_put_many(void *state, const wa_sigrec_key *keys, const uint8_t *const *recs, const size_t *lens,
 		      size_t n)
 {
 	struct dbstore *d = state;
 	struct params p;
 	size_t i;
-	int rc = WA_SIGSTORE_ERR;
+	int rc = WA_SIGSTORE_ERR, nested;
 
 	lock(d);
-	if (mysql_query(d->c->db, "START TRANSACTION") != 0) {
+	nested = in_caller_txn(d->c->db);
+	if (mysql_query(d->c->db, nested ? "SAVEPOINT sigstore_many" : "START TRANSACTION") != 0) {
 		wa_error("sigstore_db: cannot start transaction: %s", mysql_error(d->c->db));
 		goto out;
 	}
@@ -419,14 +432,18 @@ static int d_put_many(void *state, const wa_sigrec_key *keys, const uint8_t *con
 		if (!run(d, keys[i].kind * NOPS + OP_PUT, &p))
 			goto rollback;
 	}
-	if (mysql_commit(d->c->db) != 0) {
+	if (nested ? mysql_query(d->c->db, "RELEASE SAVEPOINT sigstore_many") != 0 : mysql_commit(d->c->db) != 0) {
 		wa_error("sigstore_db: cannot commit: %s", mysql_error(d->c->db));
 		goto rollback;
 	}
 	rc = 0;
 	goto out;
 rollback:
-	(void)mysql_rollback(d->c->db); /* the failure is already logged and returned */
+	/* the failure is already logged and returned */
+	if (nested)
+		(void)mysql_query(d->c->db, "ROLLBACK TO SAVEPOINT sigstore_many");
+	else
+		(void)mysql_rollback(d->c->db);
 out:
 	unlock(d);
 	return rc;
