@@ -615,6 +615,7 @@ static int sessions_run(struct wa_db *db, void *arg)
 	size_t missing = 0;
 	int rc;
 
+	j->encrypted = 0; /* this may be a second run (a voided batch, dbpool.h) */
 	snprintf(me, sizeof me, "%s@s.whatsapp.net", j->me_user);
 	if ((rc = wa_out_build(&j->out, db, j->row, j->peer, me)) != 0)
 		return rc;
