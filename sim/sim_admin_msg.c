@@ -247,6 +247,65 @@ static int build_media(struct sim_server *s, const struct media_kind *k, json_t 
 	return 200;
 }
 
+/* {"to", "texts": ["...", ...]}: one plain text message per element, sent
+ * in order as if each came in its own request (a stream for load and crash
+ * tests without an HTTP round trip per message). Stops at the first
+ * failure; the ids of what went out so far are not reported then. */
+#define SIM_SEND_TEXTS_MAX 5000
+
+static int h_send_texts(struct sim_server *s, struct sim_account *a, json_t *in, json_t *texts, json_t **reply)
+{
+	const char *to = json_string_value(json_object_get(in, "to")), *why = NULL;
+	char chat[WA_JID_STR_MAX], id[WA_MSGID_MAX + 1];
+	json_t *ids, *v;
+	size_t i;
+
+	if (to == NULL || chat_of(to, chat, sizeof chat) != 0) {
+		*reply = err_json("\"to\" must be a number or a JID");
+		return 400;
+	}
+	if (json_array_size(texts) == 0 || json_array_size(texts) > SIM_SEND_TEXTS_MAX) {
+		*reply = err_json("\"texts\" must hold 1 to 5000 strings");
+		return 400;
+	}
+	json_array_foreach(texts, i, v) {
+		if (!json_is_string(v) || json_string_length(v) > SIM_TEXT_MAX) {
+			*reply = err_json("every element of \"texts\" must be a string of at most 65536 bytes");
+			return 400;
+		}
+	}
+	if ((ids = json_array()) == NULL)
+		return 500;
+	json_array_foreach(texts, i, v) {
+		WaE2E__Message m = WA_E2_E__MESSAGE__INIT;
+		struct sim_msgrec sum;
+		uint8_t *buf;
+		size_t len;
+		int rc;
+
+		memset(&sum, 0, sizeof sum);
+		snprintf(sum.type, sizeof sum.type, "text");
+		sum.text = (char *)json_string_value(v);
+		m.conversation = sum.text;
+		len = wa_e2_e__message__get_packed_size(&m);
+		if ((buf = malloc(len ? len : 1)) == NULL) {
+			json_decref(ids);
+			return 500;
+		}
+		wa_e2_e__message__pack(&m, buf);
+		rc = sim_phone_send(s, a, chat, buf, len, "text", &sum, id, sizeof id, &why);
+		free(buf);
+		if (rc != 0) {
+			json_decref(ids);
+			*reply = err_json(why);
+			return strcmp(why, "no such account") == 0 || strcmp(why, "no such group") == 0 ? 404 : 400;
+		}
+		json_array_append_new(ids, json_string(id));
+	}
+	*reply = json_pack("{s:o, s:s}", "ids", ids, "to", chat);
+	return 200;
+}
+
 static int h_send(struct sim_server *s, struct sim_account *a, json_t *in, json_t **reply)
 {
 	struct sim_phone *p = sim_phone_get(s, a);
@@ -269,6 +328,8 @@ static int h_send(struct sim_server *s, struct sim_account *a, json_t *in, json_
 
 	if (p == NULL)
 		return 500;
+	if (json_object_get(in, "texts"))
+		return h_send_texts(s, a, in, json_object_get(in, "texts"), reply);
 	memset(&sum, 0, sizeof sum);
 	to = json_string_value(json_object_get(in, "to"));
 	text = json_string_value(json_object_get(in, "text"));
