@@ -355,6 +355,52 @@ HOSTILE = [
                                                      [("enc", {"v": "2", "type": "msg"}, b"\x00")])}, "keep"),
     ("a long attribute on an unknown tag", {"hex": frame_hex("zz", {"k" * 500: "v" * 14000})}, "keep"),
     ("deep nesting within the cap", {"hex": frame_hex(*deep(60))}, "keep"),
+    ("message with enc children instead of bytes", {"hex": frame_hex("message", {
+        "from": BOB, "id": "3EB0BAD0000000000006", "type": "text", "t": "1764745200"},
+        [("enc", {"v": "2", "type": "msg"}, [("enc", {"v": "2", "type": "msg"}, b"\x01")])])}, "keep"),
+    ("message with 200 encs", {"hex": frame_hex("message", {
+        "from": BOB, "id": "3EB0BAD0000000000007", "type": "text", "t": "1764745200"},
+        [("enc", {"v": "2", "type": ("msg", "pkmsg", "skmsg")[i % 3]}, os.urandom(40)) for i in range(200)])},
+     "keep"),
+    ("message without enc", {"hex": frame_hex("message", {"from": BOB, "id": "3EB0BAD0000000000008",
+                                                          "type": "text", "t": "1764745200"})}, "keep"),
+    ("message from a device number past 32 bits", {"hex": frame_hex("message", {
+        "from": "4915550000099:4294967297@s.whatsapp.net", "id": "3EB0BAD0000000000009", "type": "text",
+        "t": "-5"}, [("enc", {"v": "2", "type": "msg"}, b"\x33" * 40)])}, "keep"),
+    ("message from an unknown server", {"hex": frame_hex("message", {
+        "from": "4915550000099@frob.example", "id": "3EB0BAD000000000000A", "type": "text", "t": "x"},
+        [("enc", {"v": "2", "type": "msg"}, b"\x33")])}, "keep"),
+    ("message from a malformed JID", {"hex": frame_hex("message", {
+        "from": "a:b:c@@s.whatsapp.net", "participant": "@", "id": "3EB0BAD000000000000B", "type": "text"},
+        [("enc", {"v": "2", "type": "msg"}, b"\x33")])}, "keep"),
+    ("status broadcast with garbage", {"hex": frame_hex("message", {
+        "from": "status@broadcast", "participant": BOB, "id": "3EB0BAD000000000000C", "type": "text"},
+        [("enc", {"v": "2", "type": "skmsg"}, os.urandom(30))])}, "keep"),
+    ("our own phone's message with a bad recipient", lambda me: {"hex": frame_hex("message", {
+        "from": me.split(":")[0] + "@s.whatsapp.net", "recipient": "::@@", "id": "3EB0BAD000000000000D",
+        "type": "text", "t": "1764745200"}, [("enc", {"v": "2", "type": "msg"}, os.urandom(50))])}, "keep"),
+    ("a peer message from a stranger", {"hex": frame_hex("message", {
+        "from": BOB, "category": "peer", "id": "3EB0BAD000000000000E", "type": "text", "t": "1764745200"},
+        [("enc", {"v": "2", "type": "msg"}, os.urandom(50))])}, "keep"),
+    ("receipt without from or id", {"hex": frame_hex("receipt", {"type": "read"})}, "keep"),
+    ("retry receipt without its retry node", {"hex": frame_hex("receipt", {
+        "from": BOB, "id": "3EB0NOSUCHID0004", "type": "retry"})}, "keep"),
+    ("a second success while logged in", {"hex": frame_hex("success", {"t": "1764745200", "lid": "1@lid"})},
+     "keep"),
+    ("pair-device while logged in", {"hex": frame_hex("iq", {"id": "pd-1", "type": "set", "from": "s.whatsapp.net",
+                                                             "xmlns": "md"},
+                                                      [("pair-device", {}, [("ref", {}, b"2@x")])])}, "keep"),
+    ("pair-success while logged in", {"hex": frame_hex("iq", {"id": "ps-1", "type": "set", "from": "s.whatsapp.net",
+                                                              "xmlns": "md"},
+                                                       [("pair-success", {}, [("device-identity", {}, b"\x00")])])},
+     "keep"),
+    ("encrypt notification with a negative count", {"hex": frame_hex("notification", {
+        "from": "s.whatsapp.net", "id": "n-2", "type": "encrypt"}, [("count", {"value": "-99"}, None)])}, "keep"),
+    ("a server ping", {"hex": frame_hex("iq", {"id": "ping-1", "type": "get", "xmlns": "urn:xmpp:ping",
+                                               "from": "s.whatsapp.net"})}, "keep"),
+    ("stream error with an unknown code", {"hex": frame_hex("stream:error", {"code": "999"})}, "close"),
+    ("end of stream", {"hex": frame_hex("xmlstreamend")}, "close"),
+    ("temporary failure", {"hex": frame_hex("failure", {"reason": "503"})}, "close"),
     ("deep nesting inside a message", {"hex": frame_hex("message", {"from": BOB, "id": "3EB0BAD0000000000005",
                                                                     "type": "text", "t": "1764745200"},
                                                         [deep(60)])}, "keep"),
@@ -379,6 +425,8 @@ def test_hostile_server_bytes_cost_at_most_the_one_connection(two_sessions, stac
     bystander_conn = wait_for(lambda: logged_in(p.sim, p.bystander[2]), what="the bystander logged in")[0]["id"]
     before = wait_for(lambda: logged_in(p.sim, jid), timeout=30, what="the target logged in")[0]["id"]
     offset = log_size(engine)
+    if callable(body):
+        body = body(jid)
     r = p.sim.post("/admin/connections/send-raw", dict(body, id=before))
     assert r.status_code == 200, r.text
     assert engine.alive(), "the engine died on %s" % name
@@ -401,6 +449,56 @@ def test_hostile_server_bytes_cost_at_most_the_one_connection(two_sessions, stac
     # nothing hostile was stored as a message or an event
     assert sql(stack_config, "SELECT COUNT(*) FROM messages WHERE message_id LIKE '3EB0BAD%%' "
                "OR message_id LIKE 'AAAAAAAA%%' OR remote_jid = '%s'" % BOB).strip() == "0"
+
+
+def test_hostile_bytes_while_a_session_waits_for_its_scan(admin, make_session, phone_sim, stack_config, engine):
+    """On the registration connection: a pair-success that does not verify
+    is refused and the QR stays valid; a second pair-device is ignored; an
+    undecodable frame costs the connection, and the next one shows a new
+    QR. Each time the phone can still pair by scanning what /qr shows."""
+    def pairing_ids():
+        r = phone_sim.get("/admin/connections")
+        assert r.status_code == 200, r.text
+        return {c["id"] for c in r.json()["connections"] if c["state"] == "pairing"}
+
+    old = pairing_ids()
+    slug = make_session(admin)["sessionId"]
+    qr = wait_for(lambda: current_qr(admin, slug), what="a QR")["qr"]
+    conn = wait_for(lambda: pairing_ids() - old, what="the pairing connection")
+    assert len(conn) == 1, conn
+    conn = conn.pop()
+    offset = log_size(engine)
+    forged = frame_hex("iq", {"id": "ps-forged", "type": "set", "from": "s.whatsapp.net", "xmlns": "md"},
+                       [("pair-success", {}, [("device-identity", {}, os.urandom(120)),
+                                              ("device", {"jid": "4915550000099:7@s.whatsapp.net",
+                                                          "lid": "1234:7@lid"}, None),
+                                              ("platform", {"name": "android"}, None)])])
+    other_refs = frame_hex("iq", {"id": "pd-2", "type": "set", "from": "s.whatsapp.net", "xmlns": "md"},
+                           [("pair-device", {}, [("ref", {}, b"2@other-ref-%d" % i) for i in range(6)])])
+    for body in (forged, other_refs):
+        r = phone_sim.post("/admin/connections/send-raw", {"id": conn, "hex": body})
+        assert r.status_code == 200, r.text
+    wait_for(lambda: "session %s: pair-success does not verify" % slug in log_since(engine, offset),
+             what="the forged pair-success refused in the log")
+    assert engine.alive()
+    assert current_qr(admin, slug)["qr"] == qr, "the QR did not change"
+    assert conn in pairing_ids(), "the registration connection stays"
+    assert sql(stack_config, "SELECT c.paired FROM wa_device_creds c JOIN wa_sessions s ON s.id = c.wa_session_id "
+               "WHERE s.session_id = '%s'" % slug).strip() == "0"
+    # an undecodable frame: a new connection, a new QR, and that one pairs
+    r = phone_sim.post("/admin/connections/send-raw", {"id": conn, "hex": "00f802"})
+    assert r.status_code == 200, r.text
+    fresh = wait_for(lambda: (lambda q: q["qr"] if q and q["qr"] != qr else None)(current_qr(admin, slug)),
+                     timeout=30, what="a new QR on a new connection")
+    assert fresh[len(QR_PREFIX):].split(",")[1:] == qr[len(QR_PREFIX):].split(",")[1:], "same keys"
+    assert re.search(r"WARN .*session %s: disconnected: " % re.escape(slug), log_since(engine, offset))
+    number = phone_sim.phone("Late")
+    r = phone_sim.post("/admin/phones/%s/scan" % number, {"qr": fresh})
+    assert r.status_code == 200, r.text
+    d = wait_for(lambda: (lambda x: x if x["status"] == "Connected" else None)(details(admin, slug)),
+                 what="paired after the hostile bytes")
+    assert d["me"]["id"].startswith(number + ":")
+    assert engine.alive()
 
 
 # ---- 4. QR refs rotate, and the last one ends the wait ----
