@@ -210,6 +210,30 @@ def test_an_engine_killed_twice_in_a_stream_of_1000_messages_stores_each_once(
     print("1000 messages with two SIGKILLs (after %d and %d stored): %.1f s" % (kills[0], kills[1], elapsed))
 
 
+def test_a_text_that_is_not_utf8_is_stored_repaired_and_answered(admin, make_session, phone_sim, stack_config):
+    """A broken or hostile client's text with bytes that are not UTF-8:
+    JSON and MariaDB's utf8mb4 refuse them as they are, so the engine stores
+    and publishes the text with U+FFFD for each bad byte and answers it,
+    instead of leaving it for the server to offer again forever."""
+    slug = make_session(admin)["sessionId"]
+    alice = phone_sim.phone("Alice")
+    bob = phone_sim.phone("Bob")
+    pair_by_qr(admin, phone_sim, slug, alice)
+    chat = bob + "@s.whatsapp.net"
+    with EventSub(event_url(stack_config)) as sub:
+        r = phone_sim.post("/admin/phones/%s/send" % bob, {"to": alice, "textHex": (b"\xff\xfe caf\xc3").hex()})
+        assert r.status_code == 200, r.text
+        mid = r.json()["id"]
+        want = "\ufffd\ufffd caf\ufffd"
+        rows = wait_for(lambda: stored(stack_config, slug, chat), what="the repaired text stored")
+        assert rows == [[mid, want]], rows
+        ev = sub.wait(slug, "message.received", lambda e: e["data"]["id"] == mid)
+        assert ev["data"]["content"] == want, ev["data"]
+    wait_for(lambda: phone_outbox(phone_sim, bob).get(mid) in ("delivered", "read"), what="the text answered")
+    hist = admin.get("/api/chat/%s/%s" % (slug, chat)).json()
+    assert [m["content"] for m in hist] == [want], hist
+
+
 # ---- 3. hostile bytes from the server ----
 
 class Pair:
