@@ -16,13 +16,15 @@ import json
 import os
 import re
 import signal
+import socket
+import struct
 import time
 
 import pytest
 
 from conftest import assert_error_shape, assert_iso, assert_ok_shape, sql
-from walib import (QR_PREFIX, EventSub, current_qr, details, event_url, frame_hex, pair_by_qr,
-                   wait_for)
+from walib import (QR_PREFIX, EventSub, current_qr, details, engine_command, event_url, frame_hex, pair_by_qr,
+                   pb_field, wait_for)
 
 
 # ---- helpers ----
@@ -523,6 +525,69 @@ def test_hostile_bytes_while_a_session_waits_for_its_scan(admin, make_session, p
                  what="paired after the hostile bytes")
     assert d["me"]["id"].startswith(number + ":")
     assert engine.alive()
+
+
+def command_url(stack_config):
+    row = sql(stack_config, "SELECT command_url FROM engines WHERE heartbeat_at > NOW(3) - INTERVAL 60 SECOND "
+              "ORDER BY heartbeat_at DESC LIMIT 1").strip()
+    return row or stack_config["engine.command_url"]
+
+
+def command(request_id, session, op, body=None, deadline=None):
+    out = pb_field(1, request_id) + pb_field(2, session) + pb_field(3, op)
+    if body is not None:
+        out += pb_field(4, body)
+    if deadline is not None:
+        out += pb_field(5, deadline)
+    return out
+
+
+BAD_COMMAND = {"message": "Malformed engine command", "error": "bad_command"}
+NOT_AN_OBJECT = {"message": "Engine command arguments must be a JSON object", "error": "bad_command"}
+TOO_LONG = {"message": "Engine command session id or op too long", "error": "bad_command"}
+HOSTILE_COMMANDS = [
+    ("empty", b"", 400, BAD_COMMAND),
+    ("not protobuf", b"\xff" * 20, 400, BAD_COMMAND),
+    ("no op", pb_field(1, "r") + pb_field(2, "s"), 400, BAD_COMMAND),
+    ("arguments not JSON", command("r", "nosuch", "session.start", b"{not json"), 400, NOT_AN_OBJECT),
+    ("arguments an array", command("r", "nosuch", "session.start", b"[1]"), 400, NOT_AN_OBJECT),
+    ("arguments not UTF-8", command("r", "nosuch", "session.start", b'{"a": "\xff"}'), 400, NOT_AN_OBJECT),
+    # a slug is at most 64 characters: a longer one cut would name another session
+    ("session id past 64 characters", command("r", "x" * 64 + "y", "session.stop"), 400, TOO_LONG),
+    ("op past its size", command("r", "nosuch", "session.stop" + "x" * 100), 400, TOO_LONG),
+    ("unknown op", command("r", "nosuch", "frob.nicate"), 501,
+     {"message": "Operation not supported by this engine", "error": "unknown_op"}),
+    ("send for a session the engine does not hold", command("r", "nosuch", "message.send", b"{}"), 503,
+     {"message": "Session not connected or ready", "error": "not_owner"}),
+    ("the longest deadline", command("r", "nosuch", "session.stop", deadline=0xFFFFFFFF), 200,
+     {"sessionId": "nosuch"}),
+]
+
+
+def test_hostile_commands_are_refused_and_the_engine_goes_on(admin, make_session, stack_config, engine):
+    """Whatever reaches the command socket (it listens on loopback; workers
+    are its only rightful peers): malformed envelopes and arguments are
+    answered 400, nothing is cut to mean something else, and broken SP
+    connections cost nothing."""
+    url = command_url(stack_config)
+    for name, body, status, answer in HOSTILE_COMMANDS:
+        assert engine_command(url, body) == (status, answer), name
+    host, port = url[6:].rsplit(":", 1)
+    for raw in (b"\0SP", b"\0SP\0\0\x30\0\0" + struct.pack(">Q", 1 << 40) + b"x" * 100,
+                b"\0SP\0\0\x21\0\0", b"GET / HTTP/1.1\r\n\r\n"):
+        with socket.create_connection((host, int(port)), timeout=5) as s:
+            s.sendall(raw)
+            s.settimeout(2)
+            try:
+                s.recv(64)
+            except OSError:
+                pass
+    assert engine.alive()
+    # a real command through the API still gets its answer
+    slug = make_session(admin)["sessionId"]
+    assert wait_for(lambda: current_qr(admin, slug), what="a QR: the engine took the session")
+    assert_ok_shape(admin.post("/api/sessions/%s/stop" % slug), 200, "Session stop requested")
+    assert engine_command(url, command("r", slug, "session.stop")) == (200, {"sessionId": slug})
 
 
 # ---- 4. QR refs rotate, and the last one ends the wait ----

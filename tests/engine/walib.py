@@ -239,3 +239,63 @@ def frame_hex(tag, attrs=None, content=None):
     """The plaintext of one transport frame (flag byte 0 + the node), as
     send-raw takes it."""
     return ("00" + encode_node(tag, attrs, content).hex())
+
+
+# ---- the engine's command socket (nng REQ/REP over SP/TCP) ----
+
+def pb_field(num, value):
+    """One protobuf field: bytes/str as length-delimited, int as varint."""
+    def varint(n):
+        out = b""
+        while True:
+            b, n = n & 0x7F, n >> 7
+            if n:
+                out += bytes([b | 0x80])
+            else:
+                return out + bytes([b])
+    if isinstance(value, int):
+        return varint(num << 3) + varint(value)
+    if isinstance(value, str):
+        value = value.encode()
+    return varint(num << 3 | 2) + varint(len(value)) + value
+
+
+def engine_command(url, body, timeout=10):
+    """Send body as one request on the engine's REP socket, as an nng REQ
+    peer (handshake 0x30 -> 0x31; a request is a 32-bit id with its top
+    bit set, then the body). Returns (status, JSON body) of the waipc.Reply."""
+    host, port = url[6:].rsplit(":", 1)
+    with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout) as s:
+        s.sendall(b"\0SP\0\0\x30\0\0")
+        hdr = b""
+        while len(hdr) < 8:
+            chunk = s.recv(8 - len(hdr))
+            assert chunk, "the command socket closed during the handshake"
+            hdr += chunk
+        assert hdr == b"\0SP\0\0\x31\0\0", hdr
+        msg = struct.pack(">I", 0x80000001) + body
+        s.sendall(struct.pack(">Q", len(msg)) + msg)
+        n = b""
+        while len(n) < 8:
+            chunk = s.recv(8 - len(n))
+            assert chunk, "no reply: the engine closed the connection"
+            n += chunk
+        want, rep = struct.unpack(">Q", n)[0], b""
+        while len(rep) < want:
+            chunk = s.recv(want - len(rep))
+            assert chunk, "the reply was cut"
+            rep += chunk
+    assert rep[:4] == struct.pack(">I", 0x80000001), rep[:8]
+    status, out, i, pb = None, b"", 0, rep[4:]
+    while i < len(pb):
+        key, i = _varint(pb, i)
+        if key & 7 == 0:
+            v, i = _varint(pb, i)
+        else:
+            n2, i = _varint(pb, i)
+            v, i = pb[i:i + n2], i + n2
+        if key >> 3 == 1:
+            status = v
+        elif key >> 3 == 2:
+            out = v
+    return status, json.loads(out) if out else None
