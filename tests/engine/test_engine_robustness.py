@@ -528,6 +528,56 @@ def test_hostile_bytes_while_a_session_waits_for_its_scan(admin, make_session, p
     assert engine.alive()
 
 
+def retry_receipt(frm, mid, count="1", keys=True, sizes=(32, 32, 32, 64), extra=()):
+    ident, pre, spk, sig = sizes
+    kids = [("retry", {"count": count, "id": mid, "t": "1764745200", "v": "1"}, None),
+            ("registration", {}, os.urandom(4))]
+    if keys:
+        kids.append(("keys", {}, [("type", {}, b"\x05"), ("identity", {}, os.urandom(ident)),
+                                  ("key", {}, [("id", {}, os.urandom(3)), ("value", {}, os.urandom(pre))]),
+                                  ("skey", {}, [("id", {}, os.urandom(3)), ("value", {}, os.urandom(spk)),
+                                                ("signature", {}, os.urandom(sig))]),
+                                  ("device-identity", {}, os.urandom(90))] + list(extra)))
+    return frame_hex("receipt", {"from": frm, "id": mid, "type": "retry", "t": "1764745200"}, kids)
+
+
+RETRIES = [
+    ("well-sized keys that do not verify", {}),
+    ("keys of the wrong sizes", {"sizes": (5, 0, 200, 3)}),
+    ("no keys", {"keys": False}),
+    ("a negative count", {"count": "-7"}),
+    ("a count past 64 bits", {"count": "99999999999999999999999"}),
+    ("a count past the resend cap", {"count": "6"}),
+]
+
+
+@pytest.mark.parametrize("name,kw", RETRIES, ids=[r[0] for r in RETRIES])
+def test_a_forged_retry_receipt_for_a_sent_message_costs_nothing(two_sessions, stack_config, engine, name, kw):
+    """A retry receipt names a message we sent and carries keys to encrypt
+    it again with: forged keys, sizes or counts are refused or answered,
+    and the session goes on."""
+    p = two_sessions
+    slug, _, jid = p.target
+    carol = p.carol + "@s.whatsapp.net"
+    r = p.api.post("/api/messages/%s/%s/send" % (slug, carol), json={"message": {"text": "to be retried"}})
+    assert r.status_code == 200, r.text
+    mid = r.json()["data"]["key"]["id"]
+    before = wait_for(lambda: logged_in(p.sim, jid), what="the target logged in")[0]["id"]
+    offset = log_size(engine)
+    r = p.sim.post("/admin/connections/send-raw", {"id": before, "hex": retry_receipt(carol, mid, **kw)})
+    assert r.status_code == 200, r.text
+    roundtrip(p, stack_config, p.target, "target after a retry receipt with " + name)
+    assert engine.alive()
+    # our Signal session with Carol is the one we had: her next message decrypts at once
+    log = log_since(engine, offset)
+    assert not re.search(r"session %s: message \S+ from %s does not decrypt" % (re.escape(slug), carol), log), log
+    assert logged_in(p.sim, jid)[0]["id"] == before, "the connection stays"
+    # the message stays as it was: SENT or further, never FAILED by a forged receipt
+    st = sql(stack_config, "SELECT m.status FROM messages m JOIN wa_sessions s ON s.id = m.wa_session_id "
+             "WHERE s.session_id = '%s' AND m.message_id = '%s'" % (slug, mid)).strip()
+    assert st in ("SENT", "DELIVERED", "READ"), st
+
+
 def command_url(stack_config):
     row = sql(stack_config, "SELECT command_url FROM engines WHERE heartbeat_at > NOW(3) - INTERVAL 60 SECOND "
               "ORDER BY heartbeat_at DESC LIMIT 1").strip()
