@@ -639,7 +639,8 @@ def test_hostile_commands_are_refused_and_the_engine_goes_on(admin, make_session
     slug = make_session(admin)["sessionId"]
     assert wait_for(lambda: current_qr(admin, slug), what="a QR: the engine took the session")
     assert_ok_shape(admin.post("/api/sessions/%s/stop" % slug), 200, "Session stop requested")
-    assert engine_command(url, command("r", slug, "session.stop")) == (200, {"sessionId": slug})
+    status, body = engine_command(url, command("r", slug, "session.stop"))
+    assert status == 200 and body["sessionId"] == slug, (status, body)
 
 
 # ---- 4. QR refs rotate, and the last one ends the wait ----
