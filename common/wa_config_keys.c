@@ -67,7 +67,7 @@ const struct wa_config_key wa_config_keys[] = {
 	{ "whatsapp.qr_first_timeout_ms", "60000",
 	  "How long a session waiting for a scan shows the first QR ref the server sent (1000-600000; WhatsApp's clients: 60 s)." },
 	{ "whatsapp.qr_next_timeout_ms", "20000",
-	  "How long it shows each later ref (1000-600000; WhatsApp's clients: 20 s); after the last one the session stops waiting (STOPPED)." },
+	  "How long it shows each later ref (1000-600000; WhatsApp's clients: 20 s); after the last one the session stops waiting (STOPPED). The workers read both keys too: GET /api/sessions/{id}/qr shows a stored QR for at most the longer of the two plus 5 s." },
 	{ "whatsapp.media_ca", "",
 	  "CA file (PEM) that media hosts' HTTPS certificates are checked against; empty: the system's trust store (right for WhatsApp). For wa-sim: its STATE/media-cert.pem." },
 
