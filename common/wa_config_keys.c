@@ -66,6 +66,10 @@ const struct wa_config_key wa_config_keys[] = {
 	  "Media host for blobs that a message names by direct path only (history sync, app-state snapshots), as host or host:port; WhatsApp's default host. The dev stack points it at wa-sim's media server." },
 	{ "whatsapp.connect_timeout_ms", "20000",
 	  "How long one connection attempt may take, from the TCP connect to the server's answer to the login (1000-120000); then the attempt counts as failed and the back-off applies." },
+	{ "whatsapp.qr_first_timeout_ms", "60000",
+	  "How long a session waiting for a scan shows the first QR ref the server sent (1000-600000; WhatsApp's clients: 60 s)." },
+	{ "whatsapp.qr_next_timeout_ms", "20000",
+	  "How long it shows each later ref (1000-600000; WhatsApp's clients: 20 s); after the last one the session stops waiting (STOPPED). The workers read both keys too: GET /api/sessions/{id}/qr shows a stored QR for at most the longer of the two plus 5 s." },
 	{ "whatsapp.media_ca", "",
 	  "CA file (PEM) that media hosts' HTTPS certificates are checked against; empty: the system's trust store (right for WhatsApp). For wa-sim: its STATE/media-cert.pem." },
 

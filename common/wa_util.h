@@ -50,4 +50,13 @@ int wa_form_get(const char *qs, const char *name, char *buf, size_t len);
 #define WA_PHONE_MAX 16
 int wa_phone_digits(const char *in, char out[WA_PHONE_MAX]);
 
+/* Strings from the network (message texts, push names, ids) are bytes:
+ * JSON (jansson) and MariaDB's utf8mb4 columns refuse what is not UTF-8.
+ * wa_utf8_valid: 1 if s is well-formed UTF-8 (RFC 3629: no overlong forms,
+ * no surrogates, at most U+10FFFF), else 0. wa_utf8_repair: a new string
+ * (free()) with every byte that does not start a well-formed sequence
+ * replaced by U+FFFD, as browsers decode; NULL when out of memory. */
+int wa_utf8_valid(const char *s);
+char *wa_utf8_repair(const char *s);
+
 #endif

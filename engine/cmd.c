@@ -143,12 +143,18 @@ static void dispatch(void *arg)
 	s->handler(s->hctx, &p->cmd);
 }
 
-static void copy_str(char *dst, size_t cap, const char *src)
+/* 0, or -1 when src did not fit and was cut (a cut session id or op
+ * would name another session or operation than the caller meant). */
+static int copy_str(char *dst, size_t cap, const char *src)
 {
-	size_t n = src ? strnlen(src, cap - 1) : 0;
+	size_t n = src ? strnlen(src, cap) : 0;
+	int rc = n == cap ? -1 : 0;
 
+	if (rc)
+		n = cap - 1;
 	memcpy(dst, src ? src : "", n);
 	dst[n] = '\0';
+	return rc;
 }
 
 /* nng thread: one request received on sl; it goes to the loop, or the
@@ -171,9 +177,15 @@ static void on_request(struct slot *sl, nng_msg *m)
 		slot_send_error(sl, 503, "The engine is out of memory", "engine_busy");
 		return;
 	}
-	copy_str(p->cmd.request_id, sizeof p->cmd.request_id, c->request_id);
-	copy_str(p->cmd.session_id, sizeof p->cmd.session_id, c->session_id);
-	copy_str(p->cmd.op, sizeof p->cmd.op, c->op);
+	(void)copy_str(p->cmd.request_id, sizeof p->cmd.request_id, c->request_id); /* for logs: cut is fine */
+	if (copy_str(p->cmd.session_id, sizeof p->cmd.session_id, c->session_id) != 0 ||
+	    copy_str(p->cmd.op, sizeof p->cmd.op, c->op) != 0) {
+		waipc__command__free_unpacked(c, NULL);
+		free(p);
+		wa_warn("engine command: session id or op too long");
+		slot_send_error(sl, 400, "Engine command session id or op too long", "bad_command");
+		return;
+	}
 	p->cmd.user_id = c->has_user_id ? c->user_id : 0;
 	p->cmd.deadline_ms = wa_engine_now_ms() +
 			     (c->has_deadline_ms && c->deadline_ms ? c->deadline_ms : WA_CMD_DEFAULT_DEADLINE_MS);

@@ -13,9 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* §4.2: the first ref is shown 60 s, every later one 20 s. */
-#define QR_FIRST_MS 60000
-#define QR_NEXT_MS 20000
 /* Shown to the phone as the linking browser for code pairing. */
 #define CODE_DISPLAY "Chrome (Linux)"
 
@@ -66,7 +63,7 @@ static void show_ref(struct wa_session *s)
 	wa_info("session %s: QR code %d of %d ready for scanning", s->id, s->qr_index + 1, s->qr_refs.n);
 	sess_set_status(s, WA_SST_QR, NULL);
 	lws_sul_schedule(s->e->lws, 0, &s->t_qr, on_qr_timer,
-			 (lws_usec_t)(s->qr_index == 0 ? QR_FIRST_MS : QR_NEXT_MS) * LWS_US_PER_MS);
+			 (lws_usec_t)sess_qr_timeout_ms(s, s->qr_index == 0) * LWS_US_PER_MS);
 }
 
 static void on_qr_timer(lws_sorted_usec_list_t *sul)

@@ -1127,8 +1127,13 @@ static int resend_txn(struct wa_db *db, void *arg)
 	if (wa_sig_bundle_from_node(r->rcpt, &b) == 0) {
 		(void)wa_sig_session_delete(sig, &addr);
 		if (wa_sig_bundle_process(sig, &addr, &b) != 0) {
-			rc = 0;
-			goto close; /* keys that do not verify: nothing to send */
+			/* keys that do not verify: nothing to send, and the
+			 * session we have stays (the delete is rolled back) */
+			wa_warn("session %s: retry receipt for %s with keys that do not verify: ignored", j->slug,
+				j->id);
+			wa_creds_close_sig(st, sig);
+			wa_db_rollback(db);
+			return 0;
 		}
 	}
 	if (j->group) {

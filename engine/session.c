@@ -28,6 +28,7 @@ struct wa_sessions {
 	struct wa_conn_target target;   /* whatsapp.url + root key */
 	int target_ok;
 	long connect_timeout_ms;
+	long qr_first_ms, qr_next_ms;   /* whatsapp.qr_first/next_timeout_ms */
 	char device_name[41];
 	struct wa_history_env hist_env; /* whatsapp.media_host / media_ca, read once */
 };
@@ -70,6 +71,16 @@ struct wa_sessions *wa_sessions_new(struct wa_engine *e)
 		wa_warn("%s; using 20000", err);
 		t->connect_timeout_ms = 20000;
 	}
+	if (wa_config_get_int(e->cfg, "whatsapp.qr_first_timeout_ms", 1000, 600000, &t->qr_first_ms, err,
+			      sizeof err) < 0) {
+		wa_warn("%s; using 60000", err);
+		t->qr_first_ms = 60000;
+	}
+	if (wa_config_get_int(e->cfg, "whatsapp.qr_next_timeout_ms", 1000, 600000, &t->qr_next_ms, err,
+			      sizeof err) < 0) {
+		wa_warn("%s; using 20000", err);
+		t->qr_next_ms = 20000;
+	}
 	name = wa_config_get(e->cfg, "whatsapp.device_name");
 	snprintf(t->device_name, sizeof t->device_name, "%s", name && *name ? name : "WA-AKG");
 	t->hist_env.media_host = wa_config_get(e->cfg, "whatsapp.media_host");
@@ -81,6 +92,11 @@ struct wa_sessions *wa_sessions_new(struct wa_engine *e)
 const struct wa_history_env *sess_history_env(const struct wa_session *s)
 {
 	return &table_of(s)->hist_env;
+}
+
+long sess_qr_timeout_ms(const struct wa_session *s, int first)
+{
+	return first ? table_of(s)->qr_first_ms : table_of(s)->qr_next_ms;
 }
 
 /* ---- references ---- */

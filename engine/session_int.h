@@ -129,6 +129,10 @@ void login_schedule_keepalive(struct wa_session *s);
 struct wa_history_env;
 const struct wa_history_env *sess_history_env(const struct wa_session *s);
 
+/* How long a QR ref is shown: the first (first != 0) or each later one
+ * (whatsapp.qr_first_timeout_ms / qr_next_timeout_ms, read once). */
+long sess_qr_timeout_ms(const struct wa_session *s, int first);
+
 /* sess_recv.c: take n (ownership moves) and store what it carries; it is
  * answered once stored, or left for the server to offer again. */
 void recv_message(struct wa_session *s, struct wa_node *n);

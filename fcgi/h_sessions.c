@@ -12,6 +12,7 @@
 #include "fcgi/h_util.h"
 #include "fcgi/handlers.h"
 #include "fcgi/qrpng.h"
+#include "wa_config.h"
 #include "wa_log.h"
 #include "wa_util.h"
 
@@ -348,13 +349,19 @@ int h_session_qr(struct wa_req *r)
 	const char *qr;
 	char *url;
 	int err = 0;
+	long first = 60000, next = 20000;
+	char cerr[160];
 
 	if (strcmp(r->sess.status, "CONNECTED") == 0)
 		return wa_reply_error(r, 400, "Session is already connected", "already_connected");
+	/* a stored QR older than the longest a ref is shown (the engine's
+	 * whatsapp.qr_*_timeout_ms) and a few seconds is a dead engine's */
+	(void)wa_config_get_int(r->app->cfg, "whatsapp.qr_first_timeout_ms", 1000, 600000, &first, cerr, sizeof cerr);
+	(void)wa_config_get_int(r->app->cfg, "whatsapp.qr_next_timeout_ms", 1000, 600000, &next, cerr, sizeof cerr);
 	row = wa_db_row(r->db, &err,
 			"SELECT qr FROM wa_sessions WHERE id = ? AND qr IS NOT NULL "
-			"AND qr_updated_at > CURRENT_TIMESTAMP(3) - INTERVAL 60 SECOND", "u",
-			(unsigned long long)r->sess.id);
+			"AND qr_updated_at > CURRENT_TIMESTAMP(3) - INTERVAL ? MICROSECOND", "ui",
+			(unsigned long long)r->sess.id, (long long)((first > next ? first : next) + 5000) * 1000);
 	if (err)
 		return wa_reply_db_error(r, "Database error");
 	qr = row ? json_string_value(json_object_get(row, "qr")) : NULL;

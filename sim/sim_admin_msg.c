@@ -247,6 +247,97 @@ static int build_media(struct sim_server *s, const struct media_kind *k, json_t 
 	return 200;
 }
 
+/* One plain text message (conversation) from a to chat; 0, or -1 with
+ * the HTTP status in *status and *reply set. */
+static int send_plain_text(struct sim_server *s, struct sim_account *a, const char *chat, const char *text,
+			   char *id, size_t idcap, int *status, json_t **reply)
+{
+	WaE2E__Message m = WA_E2_E__MESSAGE__INIT;
+	struct sim_msgrec sum;
+	const char *why = NULL;
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	memset(&sum, 0, sizeof sum);
+	snprintf(sum.type, sizeof sum.type, "text");
+	sum.text = (char *)text;
+	m.conversation = sum.text;
+	len = wa_e2_e__message__get_packed_size(&m);
+	if ((buf = malloc(len ? len : 1)) == NULL) {
+		*status = 500;
+		return -1;
+	}
+	wa_e2_e__message__pack(&m, buf);
+	rc = sim_phone_send(s, a, chat, buf, len, "text", &sum, id, idcap, &why);
+	free(buf);
+	if (rc != 0) {
+		*reply = err_json(why);
+		*status = strcmp(why, "no such account") == 0 || strcmp(why, "no such group") == 0 ? 404 : 400;
+		return -1;
+	}
+	return 0;
+}
+
+/* {"to", "texts": ["...", ...]}: one plain text message per element, sent
+ * in order as if each came in its own request (a stream for load and crash
+ * tests without an HTTP round trip per message). Stops at the first
+ * failure; the ids of what went out so far are not reported then.
+ * {"to", "textHex": "<hex>"}: one text of exactly those bytes, UTF-8 or not
+ * (a hostile or broken sender's client; no NUL). */
+#define SIM_SEND_TEXTS_MAX 5000
+
+static int h_send_texts(struct sim_server *s, struct sim_account *a, json_t *in, json_t **reply)
+{
+	const char *to = json_string_value(json_object_get(in, "to"));
+	const char *hex = json_string_value(json_object_get(in, "textHex"));
+	json_t *texts = json_object_get(in, "texts"), *ids, *v;
+	char chat[WA_JID_STR_MAX], id[WA_MSGID_MAX + 1];
+	int status = 200;
+	size_t i;
+
+	if (to == NULL || chat_of(to, chat, sizeof chat) != 0) {
+		*reply = err_json("\"to\" must be a number or a JID");
+		return 400;
+	}
+	if (json_object_get(in, "textHex")) {
+		size_t n = hex ? strlen(hex) / 2 : 0;
+		char *raw = n && strlen(hex) % 2 == 0 && n <= SIM_TEXT_MAX ? malloc(n + 1) : NULL;
+
+		if (!raw || wa_hex_decode(hex, (uint8_t *)raw, n) != 0 || memchr(raw, '\0', n)) {
+			free(raw);
+			*reply = err_json("\"textHex\" must be 1 to 65536 bytes as hex, without NUL");
+			return 400;
+		}
+		raw[n] = '\0';
+		if (send_plain_text(s, a, chat, raw, id, sizeof id, &status, reply) == 0)
+			*reply = json_pack("{s:s, s:s}", "id", id, "to", chat);
+		free(raw);
+		return status;
+	}
+	if (json_array_size(texts) == 0 || json_array_size(texts) > SIM_SEND_TEXTS_MAX) {
+		*reply = err_json("\"texts\" must hold 1 to 5000 strings");
+		return 400;
+	}
+	json_array_foreach(texts, i, v) {
+		if (!json_is_string(v) || json_string_length(v) > SIM_TEXT_MAX) {
+			*reply = err_json("every element of \"texts\" must be a string of at most 65536 bytes");
+			return 400;
+		}
+	}
+	if ((ids = json_array()) == NULL)
+		return 500;
+	json_array_foreach(texts, i, v) {
+		if (send_plain_text(s, a, chat, json_string_value(v), id, sizeof id, &status, reply) != 0) {
+			json_decref(ids);
+			return status;
+		}
+		json_array_append_new(ids, json_string(id));
+	}
+	*reply = json_pack("{s:o, s:s}", "ids", ids, "to", chat);
+	return 200;
+}
+
 static int h_send(struct sim_server *s, struct sim_account *a, json_t *in, json_t **reply)
 {
 	struct sim_phone *p = sim_phone_get(s, a);
@@ -269,6 +360,8 @@ static int h_send(struct sim_server *s, struct sim_account *a, json_t *in, json_
 
 	if (p == NULL)
 		return 500;
+	if (json_object_get(in, "texts") || json_object_get(in, "textHex"))
+		return h_send_texts(s, a, in, reply);
 	memset(&sum, 0, sizeof sum);
 	to = json_string_value(json_object_get(in, "to"));
 	text = json_string_value(json_object_get(in, "text"));

@@ -3,6 +3,7 @@
 #include "fcgi/db.h"
 #include "wa_err.h"
 #include "wa_e2e.pb-c.h"
+#include "wa_util.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -62,22 +63,60 @@ int wa_outbox_add(struct wa_db *db, uint64_t row, const char *event, const char 
 	return 0;
 }
 
-char *wa_msgs_event_payload(const char *slug, const struct wa_msg_row *m)
+/* The network's strings of m (text, push name, ids) are bytes: what is not
+ * UTF-8 would make both the JSON event and the utf8mb4 row fail, and the
+ * message be offered again forever. *fix is m with those strings repaired
+ * (U+FFFD), pointing into m or into own[] (free each). -1: out of memory. */
+#define ROW_STRINGS 8
+static int row_utf8(const struct wa_msg_row *m, struct wa_msg_row *fix, char *own[ROW_STRINGS])
 {
-	time_t tt = (time_t)m->t;
+	const char **f[ROW_STRINGS] = { &fix->chat, &fix->id, &fix->sender, &fix->push_name, &fix->type,
+					&fix->content, &fix->quoted_id, &fix->mentions };
+	int i;
+
+	*fix = *m;
+	for (i = 0; i < ROW_STRINGS; i++)
+		own[i] = NULL;
+	for (i = 0; i < ROW_STRINGS; i++) {
+		if (*f[i] && !wa_utf8_valid(*f[i])) {
+			if ((own[i] = wa_utf8_repair(*f[i])) == NULL)
+				return -1;
+			*f[i] = own[i];
+		}
+	}
+	return 0;
+}
+
+static void row_utf8_free(char *own[ROW_STRINGS])
+{
+	for (int i = 0; i < ROW_STRINGS; i++)
+		free(own[i]);
+}
+
+char *wa_msgs_event_payload(const char *slug, const struct wa_msg_row *raw)
+{
+	struct wa_msg_row row, *m = &row;
+	char *own[ROW_STRINGS];
+	time_t tt = (time_t)raw->t;
 	char when[32];
 	struct tm tm;
 	json_t *o;
 	char *out;
 
+	if (row_utf8(raw, &row, own) != 0) {
+		row_utf8_free(own);
+		return NULL;
+	}
 	gmtime_r(&tt, &tm);
 	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
 	o = json_pack("{s:s,s:{s:s,s:b,s:s},s:s,s:s,s:b,s:s*,s:s*,s:s,s:s*,s:s,s:I}", "sessionId", slug, "key",
 		      "remoteJid", m->chat, "fromMe", m->from_me, "id", m->id, "id", m->id, "remoteJid", m->chat,
 		      "fromMe", m->from_me, "sender", m->sender, "pushName", m->push_name, "type", m->type,
 		      "content", m->content, "timestamp", when, "messageTimestamp", (json_int_t)m->t);
-	if (!o)
+	if (!o) {
+		row_utf8_free(own);
 		return NULL;
+	}
 	if (m->quoted_id)
 		json_object_set_new(o, "quotedId", json_string(m->quoted_id));
 	if (m->mentions) {
@@ -90,10 +129,11 @@ char *wa_msgs_event_payload(const char *slug, const struct wa_msg_row *m)
 	}
 	out = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
+	row_utf8_free(own);
 	return out;
 }
 
-int wa_msgs_store(struct wa_db *db, uint64_t row, const struct wa_msg_row *m, uint64_t *outbox_id)
+static int store_row(struct wa_db *db, uint64_t row, const struct wa_msg_row *m, uint64_t *outbox_id)
 {
 	unsigned long long sid = (unsigned long long)row;
 	long long n;
@@ -229,8 +269,32 @@ static int upd_apply(struct wa_db *db, uint64_t row, const char *slug, const str
 	return wa_outbox_add(db, row, ev->event, ev->payload, &ev->outbox_id);
 }
 
-int wa_msgs_update(struct wa_db *db, uint64_t row, const char *slug, const struct wa_msg_update *u,
+static int update_valid(struct wa_db *db, uint64_t row, const char *slug, const struct wa_msg_update *u,
+			enum wa_msg_upd_state *state, struct wa_msg_upd_event *ev);
+
+/* The edit's text, like a message's, is stored and published valid UTF-8
+ * (a bad byte as U+FFFD), or it could never be stored. */
+int wa_msgs_update(struct wa_db *db, uint64_t row, const char *slug, const struct wa_msg_update *raw,
 		   enum wa_msg_upd_state *state, struct wa_msg_upd_event *ev)
+{
+	struct wa_msg_update u = *raw;
+	char *fixed = NULL;
+	int rc;
+
+	if (u.content && !wa_utf8_valid(u.content)) {
+		if (!(fixed = wa_utf8_repair(u.content))) {
+			memset(ev, 0, sizeof *ev);
+			return WA_ENOMEM;
+		}
+		u.content = fixed;
+	}
+	rc = update_valid(db, row, slug, &u, state, ev);
+	free(fixed);
+	return rc;
+}
+
+static int update_valid(struct wa_db *db, uint64_t row, const char *slug, const struct wa_msg_update *u,
+			enum wa_msg_upd_state *state, struct wa_msg_upd_event *ev)
 {
 	unsigned long long sid = (unsigned long long)row;
 	struct upd_target t;
@@ -327,4 +391,14 @@ static const WaE2E__ProtocolMessage *edit_or_revoke_at(const WaE2E__Message *m, 
 const WaE2E__ProtocolMessage *wa_msgs_edit_or_revoke(const WaE2E__Message *m)
 {
 	return edit_or_revoke_at(m, 0);
+}
+
+int wa_msgs_store(struct wa_db *db, uint64_t row, const struct wa_msg_row *raw, uint64_t *outbox_id)
+{
+	struct wa_msg_row fixed;
+	char *own[ROW_STRINGS];
+	int rc = row_utf8(raw, &fixed, own) != 0 ? WA_ENOMEM : store_row(db, row, &fixed, outbox_id);
+
+	row_utf8_free(own);
+	return rc;
 }

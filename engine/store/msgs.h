@@ -8,6 +8,11 @@
  * (the caller commits, so the Signal state that decrypted the message, the
  * message and its event land together or not at all: the durability rule).
  *
+ * Strings from the network that are not UTF-8 (a text, a push name, an
+ * id) are stored and published with U+FFFD for each bad byte
+ * (wa_utf8_repair): JSON and utf8mb4 refuse them, and a message that
+ * cannot be stored is offered again by the server forever.
+ *
  * Threading: blocking database work, dbpool threads only. Errors: 0, or
  * WA_ECONFLICT when the message is already stored (nothing written), or
  * WA_ESTORAGE / WA_ENOMEM. */

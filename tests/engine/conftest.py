@@ -37,14 +37,21 @@ class Engine:
         except (OSError, ValueError):
             return False
 
-    def restart(self, sig=signal.SIGKILL):
+    def restart(self, sig=signal.SIGKILL, env_change=None):
         """Stop the engine with sig (SIGKILL: a crash) and start the same
-        command line again, as deploy/dev would."""
+        command line again, as deploy/dev would; env_change sets (or, with
+        None, removes) environment variables of the new process, e.g. a
+        WA_AKG_* config override."""
         pid = self.pid()
         with open("/proc/%d/cmdline" % pid, "rb") as f:
             argv = [a.decode() for a in f.read().split(b"\0") if a]
         with open("/proc/%d/environ" % pid, "rb") as f:
             env = dict(kv.decode().split("=", 1) for kv in f.read().split(b"\0") if b"=" in kv)
+        for k, v in (env_change or {}).items():
+            if v is None:
+                env.pop(k, None)
+            else:
+                env[k] = v
         os.kill(pid, sig)
         deadline = time.monotonic() + 20
         while os.path.exists("/proc/%d" % pid):
@@ -59,6 +66,25 @@ class Engine:
         with open(self.pidfile, "w", encoding="ascii") as f:
             f.write("%d\n" % p.pid)
         return p.pid
+
+    def environ(self):
+        """The running engine's environment."""
+        with open("/proc/%d/environ" % self.pid(), "rb") as f:
+            return dict(kv.decode().split("=", 1) for kv in f.read().split(b"\0") if b"=" in kv)
+
+    def wait_registered(self, stack_config, timeout=20):
+        """Until the running engine has registered (its pid in the engines
+        row with a fresh heartbeat): it serves commands and takes sessions."""
+        pid = self.pid()
+        deadline = time.monotonic() + timeout
+        while True:
+            got = api_conftest.sql(stack_config, "SELECT COUNT(*) FROM engines WHERE pid = %d "
+                      "AND heartbeat_at > NOW(3) - INTERVAL 10 SECOND" % pid).strip()
+            if got == "1":
+                return pid
+            assert self.alive(), "the engine (pid %d) exited during its start" % pid
+            assert time.monotonic() < deadline, "engine %d did not register" % pid
+            time.sleep(0.1)
 
 
 @pytest.fixture(scope="session")

@@ -133,12 +133,41 @@ static void test_util(void)
 	ok(wa_form_get("a=0123456789", "a", dec, 4) < 0, "value longer than the buffer refused");
 }
 
+static void test_utf8(void)
+{
+	static const struct { const char *in, *fixed; } v[] = {
+		{ "", "" },
+		{ "plain ascii", "plain ascii" },
+		{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80" },
+		{ "\xff", "\xef\xbf\xbd" },                         /* never a UTF-8 byte */
+		{ "a\xc3", "a\xef\xbf\xbd" },                       /* cut at the end */
+		{ "\xc0\x80", "\xef\xbf\xbd\xef\xbf\xbd" },           /* overlong NUL */
+		{ "\xe0\x80\xaf", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" }, /* overlong '/' */
+		{ "\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" }, /* a surrogate */
+		{ "\xf4\x90\x80\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" }, /* past U+10FFFF */
+		{ "\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf" },          /* U+10FFFF itself */
+		{ "x\x80y", "x\xef\xbf\xbdy" },                     /* a lone continuation byte */
+	};
+	char name[64];
+
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		char *fixed = wa_utf8_repair(v[i].in);
+
+		snprintf(name, sizeof name, "utf8 case %zu: valid iff unchanged", i);
+		ok(wa_utf8_valid(v[i].in) == (strcmp(v[i].in, v[i].fixed) == 0), name);
+		snprintf(name, sizeof name, "utf8 case %zu: repaired", i);
+		ok(fixed && strcmp(fixed, v[i].fixed) == 0 && wa_utf8_valid(fixed), name);
+		free(fixed);
+	}
+}
+
 int main(void)
 {
 	test_parse();
 	test_errors();
 	test_env();
 	test_util();
+	test_utf8();
 	test_doc_current();
 	return tap_done();
 }

@@ -1,0 +1,86 @@
+// fuzz-sources: engine/store/msgs.c wa/pbsafe.c common/wa_err.c common/wa_util.c proto/wa_e2e.pb-c.c
+/* fuzz_msgs_content: hostile bytes as the plaintext of a received message
+ * (after the Signal decryption and unpadding), through what the engine does
+ * with it beyond the library: the bounded unpack (wa_pb_unpack, as
+ * engine/sess_recv.c does), the content extraction (wa_msgs_content, also
+ * on the deviceSentMessage copy our own devices send) and the event payload
+ * (wa_msgs_event_payload).
+ *
+ * Besides memory errors it checks one promise: content the engine accepts
+ * to store always makes an event payload whose `content` and `quotedId`
+ * read back as the text with bytes that are not UTF-8 replaced (U+FFFD),
+ * as they are stored. A payload that cannot be built left the message
+ * unstored and unanswered, to be offered again by the server forever
+ * (texts that were not UTF-8 did that until msgs.c repaired them).
+ * The database calls of msgs.c are not reached (wa_msgs_store is not
+ * called); fcgi/db.c is linked only so that the file links. */
+#include "fuzz.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/store/msgs.h"
+#include "fcgi/db.h"
+#include "wa/pbsafe.h"
+#include "wa_e2e.pb-c.h"
+#include "wa_util.h"
+
+/* v is the JSON string of want, repaired as msgs.c stores it */
+static void same(const json_t *v, const char *want)
+{
+	char *fixed = wa_utf8_repair(want);
+
+	if (!fixed || !json_is_string(v) || strcmp(json_string_value(v), fixed) != 0 || !wa_utf8_valid(fixed) ||
+	    (wa_utf8_valid(want) && strcmp(fixed, want) != 0))
+		abort();
+	free(fixed);
+}
+
+static void check(const WaE2E__Message *m)
+{
+	struct wa_msg_content c;
+	struct wa_msg_row row;
+	json_t *o;
+	char *payload;
+
+	if (wa_msgs_content(m, &c) != 0)
+		return;
+	if (!c.type || !c.text)
+		abort(); /* accepted content has a type and a text */
+	memset(&row, 0, sizeof row);
+	row.chat = "4915550000002@s.whatsapp.net";
+	row.id = "3EB0FUZZ";
+	row.sender = row.chat;
+	row.push_name = "Fuzz";
+	row.type = c.type;
+	row.content = c.text;
+	row.quoted_id = c.quoted_id;
+	row.status = "DELIVERED";
+	row.t = 1764745200;
+	payload = wa_msgs_event_payload("fuzz", &row);
+	if (!payload)
+		abort(); /* accepted, yet no event: the message would never be stored */
+	o = json_loads(payload, 0, NULL);
+	if (!o)
+		abort();
+	same(json_object_get(o, "content"), c.text);
+	if (c.quoted_id)
+		same(json_object_get(o, "quotedId"), c.quoted_id);
+	json_decref(o);
+	free(payload);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	WaE2E__Message *m = (WaE2E__Message *)wa_pb_unpack(&wa_e2_e__message__descriptor, data, size,
+							     WA_PB_MAX_DEPTH);
+
+	if (!m)
+		return 0;
+	check(m);
+	if (m->devicesentmessage)
+		check(m->devicesentmessage->message);
+	wa_e2_e__message__free_unpacked(m, NULL);
+	return 0;
+}
