@@ -701,3 +701,44 @@ def test_qr_refs_rotate_and_the_last_one_stops_the_session(admin, make_session, 
         fresh = wait_for(lambda: current_qr(admin, slug), what="a new QR after start")["qr"]
         assert fresh[len(QR_PREFIX):].split(",")[0] not in [q[len(QR_PREFIX):].split(",")[0] for q in shown]
         assert_ok_shape(admin.post("/api/sessions/%s/stop" % slug), 200)
+
+
+# ---- 6. a stalled database delays database work only ----
+
+def companion_of(phone_sim, number):
+    return [d for d in phone_sim.devices(number) if d["id"] != 0][-1]
+
+
+def test_a_stalled_database_delays_only_database_work(admin, make_session, phone_sim, stack_config, state_dir):
+    """MariaDB stopped (SIGSTOP) under a connected session: the event loop
+    goes on (commands answered, the WhatsApp connection kept), a message
+    that arrives meanwhile waits unanswered for its commit, and once the
+    database is back it is stored once and answered, with no reconnect."""
+    slug = make_session(admin)["sessionId"]
+    alice, bob = phone_sim.phone("Alice"), phone_sim.phone("Bob")
+    jid = pair_by_qr(admin, phone_sim, slug, alice)["me"]["id"]
+    conn = phone_sim.connections(jid)[0]["id"]
+    url = command_url(stack_config)
+    with open(os.path.join(state_dir, "run", "mariadb.pid"), encoding="ascii") as f:
+        db_pid = int(f.read().strip())
+    os.kill(db_pid, signal.SIGSTOP)
+    try:
+        status, body = engine_command(url, command("stall", "-", "engine.ping"), timeout=10)
+        assert status == 200 and body["connected"] >= 1, (status, body)
+        r = phone_sim.post("/admin/phones/%s/send" % bob, {"to": alice, "text": "while the database sleeps"})
+        assert r.status_code == 200, r.text
+        mid = r.json()["id"]
+        wait_for(lambda: companion_of(phone_sim, alice)["unanswered"] >= 1, what="the message at the companion")
+        # still unanswered two seconds on: nothing is acked before it is committed
+        time.sleep(2)
+        assert companion_of(phone_sim, alice)["unanswered"] >= 1
+        status, _ = engine_command(url, command("stall2", "-", "engine.ping"), timeout=10)
+        assert status == 200
+    finally:
+        os.kill(db_pid, signal.SIGCONT)
+    rows = wait_for(lambda: sql(stack_config, "SELECT COUNT(*) FROM messages m JOIN wa_sessions s ON "
+                                "s.id = m.wa_session_id WHERE s.session_id = '%s' AND m.message_id = '%s'"
+                                % (slug, mid)).strip() == "1", timeout=60, what="the message stored after the stall")
+    assert rows
+    wait_for(lambda: companion_of(phone_sim, alice)["unanswered"] == 0, timeout=30, what="the message answered")
+    assert [c["id"] for c in phone_sim.connections(jid)] == [conn], "the connection stayed"
