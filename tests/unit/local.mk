@@ -134,3 +134,9 @@ tests_unit_test_cache_SOURCES = tests/unit/test_cache.c tests/unit/tap.h engine/
 tests_unit_test_outmsg_SOURCES = tests/unit/test_outmsg.c tests/unit/tap.h fcgi/db.c fcgi/db.h
 tests_unit_test_outmsg_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(PROTOBUFC_CFLAGS) $(MARIADB_CFLAGS)
 tests_unit_test_outmsg_LDADD = $(WA_STORE_LIBS) $(JANSSON_LIBS)
+
+# common/wa_url: address classes, fetch policy, URL syntax (fetch)
+check_PROGRAMS += tests/unit/test_url
+TESTS += tests/unit/test_url
+tests_unit_test_url_SOURCES = tests/unit/test_url.c tests/unit/tap.h
+tests_unit_test_url_LDADD = common/libwacommon.a $(CRYPTO_LIBS)
