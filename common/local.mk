@@ -13,3 +13,10 @@ bin_PROGRAMS += wa-akg-config
 wa_akg_config_SOURCES = common/config_tool.c
 wa_akg_config_LDADD = common/libwacommon.a $(CRYPTO_LIBS)
 
+# common/wa_fetch: fetching a client's URL (libcurl); its own library so that
+# only the programs that fetch link libcurl. Link with $(WA_FETCH_LIBS).
+noinst_LIBRARIES += common/libwafetch.a
+common_libwafetch_a_SOURCES = common/wa_fetch.c common/wa_fetch.h
+common_libwafetch_a_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS)
+WA_FETCH_LIBS = common/libwafetch.a common/libwacommon.a $(CURL_LIBS) $(CRYPTO_LIBS)
+EXTRA_DIST += docs/fetch.md

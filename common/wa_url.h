@@ -124,6 +124,7 @@ struct wa_net {
 };
 
 #define WA_FETCH_ALLOW_NETS_MAX 16
+#define WA_FETCH_PINS_MAX 4
 
 /* What a fetch may do. Plain data: copy it freely, share it read-only
  * between threads. wa_fetch_policy_default() gives the built-in defaults,
@@ -137,6 +138,12 @@ struct wa_fetch_policy {
 	int allow_private;            /* private and CGNAT (labs) */
 	size_t n_allow_nets;
 	struct wa_net allow_nets[WA_FETCH_ALLOW_NETS_MAX];
+	/* Names resolved to fixed addresses instead of DNS, "host:port:address"
+	 * as curl's CURLOPT_RESOLVE takes them. Not configurable: tests use it
+	 * to make a name resolve to a refused address; the address rule applies
+	 * to a pinned address exactly as to a DNS answer. */
+	size_t n_pins;
+	char pins[WA_FETCH_PINS_MAX][WA_URL_HOST_MAX + 64];
 };
 
 /* Built-in defaults (the defaults of the media.fetch_* keys): 64 MiB,

@@ -140,3 +140,10 @@ check_PROGRAMS += tests/unit/test_url
 TESTS += tests/unit/test_url
 tests_unit_test_url_SOURCES = tests/unit/test_url.c tests/unit/tap.h
 tests_unit_test_url_LDADD = common/libwacommon.a $(CRYPTO_LIBS)
+
+# common/wa_fetch against local HTTP servers on 127.0.0.1 and 127.0.0.2 (fetch)
+check_PROGRAMS += tests/unit/test_fetch
+TESTS += tests/unit/test_fetch
+tests_unit_test_fetch_SOURCES = tests/unit/test_fetch.c tests/unit/tap.h
+tests_unit_test_fetch_LDADD = $(WA_FETCH_LIBS)
+EXTRA_DIST += tests/unit/fetch_server.py
