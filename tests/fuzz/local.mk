@@ -106,3 +106,10 @@ tests_fuzz_fuzz_history_SOURCES = tests/fuzz/fuzz_history.c tests/fuzz/driver.c 
 tests_fuzz_fuzz_history_CFLAGS = $(AM_CFLAGS) $(PROTOBUFC_CFLAGS) $(ZLIB_CFLAGS)
 tests_fuzz_fuzz_history_LDADD = $(WA_LIBWA_LIBS) $(ZLIB_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/history
+
+# URL check and address classes of common/wa_url (fetch)
+check_PROGRAMS += tests/fuzz/fuzz_url
+TESTS += tests/fuzz/fuzz_url
+tests_fuzz_fuzz_url_SOURCES = tests/fuzz/fuzz_url.c tests/fuzz/driver.c
+tests_fuzz_fuzz_url_LDADD = common/libwacommon.a $(CRYPTO_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/url
