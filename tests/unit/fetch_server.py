@@ -21,8 +21,11 @@ served = 0
 lock = threading.Lock()
 
 
+PATTERN = bytes(range(251))
+
+
 def body(n):
-    return bytes(i % 251 for i in range(n))
+    return (PATTERN * (n // 251 + 1))[:n]
 
 
 class Handler(BaseHTTPRequestHandler):

@@ -145,5 +145,6 @@ tests_unit_test_url_LDADD = common/libwacommon.a $(CRYPTO_LIBS)
 check_PROGRAMS += tests/unit/test_fetch
 TESTS += tests/unit/test_fetch
 tests_unit_test_fetch_SOURCES = tests/unit/test_fetch.c tests/unit/tap.h
+tests_unit_test_fetch_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
 tests_unit_test_fetch_LDADD = $(WA_FETCH_LIBS)
 EXTRA_DIST += tests/unit/fetch_server.py

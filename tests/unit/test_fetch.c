@@ -13,6 +13,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <openssl/evp.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -196,6 +198,45 @@ static void test_ok(void)
 	   "3 redirects followed, final URL is the last hop");
 	unlink(path);
 	ok(files_in_dir() == 0, "nothing left in the directory");
+}
+
+/* A 64 MiB body (the default cap, issue 9's largest video) streams to the
+ * file without the process growing by anything like its size. */
+static void test_large(void)
+{
+	struct wa_fetch_policy p;
+	struct wa_fetch_result r;
+	struct rusage before, after;
+	char url[128], path[128], why[512], sha[65];
+	unsigned char chunk[251 * 256], md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	size_t i, left;
+	EVP_MD_CTX *m;
+	int rc;
+
+	loopback_policy(&p);
+	p.timeout_ms = 120000;
+	snprintf(url, sizeof url, "http://127.0.0.1:%u/file?n=%llu", a.port, p.max_bytes);
+	getrusage(RUSAGE_SELF, &before);
+	rc = wa_fetch_to_file(url, &p, dir, path, sizeof path, &r, why, sizeof why);
+	getrusage(RUSAGE_SELF, &after);
+	is_int(rc, WA_OK, "a 64 MiB body (exactly the default cap) is fetched");
+	if (rc)
+		printf("# %s\n", why);
+	is_int(r.bytes, 64ull << 20, "all 64 MiB");
+	printf("# peak RSS %ld KiB before, %ld KiB after\n", before.ru_maxrss, after.ru_maxrss);
+	ok(after.ru_maxrss - before.ru_maxrss < 8 * 1024, "peak memory grew by less than 8 MiB for 64 MiB");
+	for (i = 0; i < sizeof chunk; i++)
+		chunk[i] = (unsigned char)(i % 251);
+	m = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(m, EVP_sha256(), NULL);
+	for (left = 64u << 20; left > 0; left -= left < sizeof chunk ? left : sizeof chunk)
+		EVP_DigestUpdate(m, chunk, left < sizeof chunk ? left : sizeof chunk);
+	EVP_DigestFinal_ex(m, md, &mdlen);
+	EVP_MD_CTX_free(m);
+	wa_hex_encode(md, 32, sha);
+	is_str(r.sha256_hex, sha, "sha256 of the 64 MiB body");
+	unlink(path);
 }
 
 static void expect_fail(const struct wa_fetch_policy *p, const char *url, int want, const char *reason,
@@ -384,6 +425,7 @@ int main(void)
 		tap_bail("cannot start tests/unit/fetch_server.py on 127.0.0.2");
 	}
 	test_ok();
+	test_large();
 	test_caps();
 	test_addresses();
 	test_schemes();
