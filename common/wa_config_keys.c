@@ -86,6 +86,8 @@ const struct wa_config_key wa_config_keys[] = {
 	  "Allow fetching client URLs from private addresses (10/8, 172.16/12, 192.168/16, fc00::/7, fec0::/10) and shared CGNAT space (100.64/10), e.g. a media server in a lab network. Link-local and cloud metadata addresses stay refused." },
 	{ "media.fetch_allow_nets", "",
 	  "Comma-separated networks (CIDR, e.g. '10.1.2.0/24, fd00::5') that fetches of client URLs may reach whatever their class: a narrower alternative to fetch_allow_private. Unspecified, multicast and broadcast addresses are never allowed." },
+	{ "media.fetch_allow_hosts", "",
+	  "Comma-separated host names whose addresses fetches of client URLs may reach whatever their class (e.g. 'media.lab' for a media server on the LAN; '.lab.example' for every name under lab.example). Checked on the URL's host at connect time, so a redirect from a listed host to another one is judged on its own. Unspecified, multicast and broadcast addresses are never allowed." },
 
 	/* [limits] */
 	{ "limits.broadcast_max_recipients", "1000", "Most recipients one broadcast request may name." },

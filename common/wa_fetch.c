@@ -147,7 +147,7 @@ static curl_socket_t on_open(void *cp, curlsocktype purpose, struct curl_sockadd
 		snprintf(x->refused_why, sizeof x->refused_why, "refused: %s: not an IP connection", x->host);
 		return CURL_SOCKET_BAD;
 	}
-	if (wa_addr_allowed(x->p, &a->addr, w, sizeof w) != WA_OK) {
+	if (wa_addr_allowed_host(x->p, x->host, &a->addr, w, sizeof w) != WA_OK) {
 		x->refused = 1;
 		snprintf(x->refused_why, sizeof x->refused_why, "refused: %s: %s", x->host, w);
 		return CURL_SOCKET_BAD;

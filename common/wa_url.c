@@ -160,6 +160,9 @@ const char *wa_addr_class_name(enum wa_addr_class c)
 
 /* ---- policy ---- */
 
+static int check_name(const char *h, size_t len, char *why, size_t cap);
+static int looks_numeric(const char *host, size_t len);
+
 void wa_fetch_policy_default(struct wa_fetch_policy *p)
 {
 	memset(p, 0, sizeof *p);
@@ -328,6 +331,79 @@ int wa_fetch_policy_set_nets(struct wa_fetch_policy *p, const char *list, char *
 	return WA_OK;
 }
 
+int wa_fetch_policy_set_hosts(struct wa_fetch_policy *p, const char *list, char *err, size_t errlen)
+{
+	const char *s = list ? list : "";
+	size_t n = 0;
+
+	while (*s) {
+		size_t len, off, i;
+		char *h;
+		char why[128];
+
+		while (*s == ',' || *s == ' ' || *s == '\t')
+			s++;
+		if (!*s)
+			break;
+		len = strcspn(s, ", \t");
+		if (n == WA_FETCH_ALLOW_HOSTS_MAX) {
+			snprintf(err, errlen, "more than %d host names", WA_FETCH_ALLOW_HOSTS_MAX);
+			return WA_EINVAL;
+		}
+		off = s[0] == '.';
+		if (len - off > WA_URL_HOST_MAX || check_name(s + off, len - off, why, sizeof why) != WA_OK ||
+		    looks_numeric(s + off, s[len - 1] == '.' ? len - 1 - off : len - off)) {
+			snprintf(err, errlen, "'%.*s' is not a host name (addresses go in allow_nets)",
+				 (int)(len > 60 ? 60 : len), s);
+			return WA_EINVAL;
+		}
+		h = p->allow_hosts[n];
+		for (i = 0; i < len; i++)
+			h[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' : s[i]);
+		if (i > 0 && h[i - 1] == '.')
+			i--;
+		h[i] = '\0';
+		n++;
+		s += len;
+	}
+	p->n_allow_hosts = n;
+	return WA_OK;
+}
+
+int wa_fetch_host_listed(const struct wa_fetch_policy *p, const char *host)
+{
+	size_t i, n;
+
+	if (p == NULL || host == NULL)
+		return 0;
+	n = strlen(host);
+	if (n > 0 && host[n - 1] == '.')
+		n--;
+	for (i = 0; i < p->n_allow_hosts && i < WA_FETCH_ALLOW_HOSTS_MAX; i++) {
+		const char *e = p->allow_hosts[i];
+		size_t el = strlen(e);
+
+		if (el == 0)
+			continue;
+		if (e[0] == '.' ? n > el && strncasecmp(host + n - el, e, el) == 0
+				: n == el && strncasecmp(host, e, el) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int wa_addr_allowed_host(const struct wa_fetch_policy *p, const char *host,
+			 const struct sockaddr *sa, char *why, size_t cap)
+{
+	enum wa_addr_class c = wa_addr_classify_sa(sa);
+
+	if (sa != NULL && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) &&
+	    wa_fetch_host_listed(p, host) && c != WA_ADDR_UNSPECIFIED && c != WA_ADDR_MULTICAST &&
+	    c != WA_ADDR_BROADCAST)
+		return WA_OK;
+	return wa_addr_allowed(p, sa, why, cap);
+}
+
 static int get_bool(const struct wa_config *cfg, const char *key, int *out, char *err, size_t errlen)
 {
 	const char *v = wa_config_get(cfg, key);
@@ -386,6 +462,15 @@ int wa_fetch_policy_from_config(const struct wa_config *cfg, const char *prefix,
 		return WA_EINVAL;
 	}
 	if (wa_fetch_policy_set_nets(p, wa_config_get(cfg, key), nerr, sizeof nerr) != 0) {
+		snprintf(err, errlen, "%s: %s", key, nerr);
+		return WA_EINVAL;
+	}
+	KEY("allow_hosts");
+	if (wa_config_get(cfg, key) == NULL) {
+		snprintf(err, errlen, "%s: no such key", key);
+		return WA_EINVAL;
+	}
+	if (wa_fetch_policy_set_hosts(p, wa_config_get(cfg, key), nerr, sizeof nerr) != 0) {
 		snprintf(err, errlen, "%s: %s", key, nerr);
 		return WA_EINVAL;
 	}
@@ -604,7 +689,7 @@ int wa_url_check(const char *url, const struct wa_fetch_policy *p, char *why, si
 				snprintf(why, cap, "refused: %s", aw);
 			return WA_FETCH_EADDR;
 		}
-	} else if (is_localhost(u.host)) {
+	} else if (is_localhost(u.host) && !wa_fetch_host_listed(p, u.host)) {
 		static const uint8_t lo4[4] = { 127, 0, 0, 1 };
 
 		if (wa_addr_allowed_raw(p, AF_INET, lo4, aw, sizeof aw) != WA_OK) {

@@ -22,20 +22,23 @@
  *   loopback     127.0.0.0/8, ::1                      allow_loopback
  *   private      10/8, 172.16/12, 192.168/16,          allow_private
  *                fc00::/7, fec0::/10, 100.64/10 (CGNAT)
- *   link-local   169.254/16, fe80::/10                 allow_nets only
- *   metadata     169.254.169.254, fd00:ec2::254,       allow_nets only
+ *   link-local   169.254/16, fe80::/10                 nets / hosts only
+ *   metadata     169.254.169.254, fd00:ec2::254,       nets / hosts only
  *                100.100.100.200
  *   reserved     0/8 (but 0.0.0.0), 192.0.0/24, 192.0.2/24, 198.18/15,
  *                198.51.100/24, 203.0.113/24, 240/4, 2001:db8::/32,
  *                100::/64, ::/96 (IPv4-compatible), 2001::/32 (Teredo),
  *                64:ff9b:1::/48, anything outside 2000::/3
- *                                                      allow_nets only
+ *                                                      nets / hosts only
  *   never        0.0.0.0, ::, multicast 224/4, ff00::/8,
  *                broadcast 255.255.255.255
  * IPv6 forms that carry an IPv4 address are judged by that address:
  * IPv4-mapped ::ffff:a.b.c.d, NAT64 64:ff9b::a.b.c.d and 6to4 2002:AABB:CCDD::.
  * "allow_nets" is a list of CIDR networks allowed whatever their class
- * (e.g. a lab's media server at 10.1.2.3/32); it never opens the "never" row.
+ * (e.g. a lab's media server at 10.1.2.3/32); "allow_hosts" a list of host
+ * names whose addresses are allowed whatever their class ("media.lab", or
+ * ".lab.example" for every name under lab.example). Neither ever opens the
+ * "never" row.
  *
  * Errors: the WA_FETCH_* codes below (module 9 of common/wa_err.h); every
  * failing function also writes one line for the client into `why` (never
@@ -85,7 +88,7 @@ const char *wa_fetch_strerror(int err);
 
 /* Longest URL accepted, in bytes (without the NUL). */
 #define WA_URL_MAX 2048
-/* Longest host name (RFC 1035) and the longest IPv6 literal with brackets. */
+/* Longest host name (RFC 1035); an IPv6 literal is shorter. */
 #define WA_URL_HOST_MAX 253
 
 /* ---- address classes ---- */
@@ -124,6 +127,7 @@ struct wa_net {
 };
 
 #define WA_FETCH_ALLOW_NETS_MAX 16
+#define WA_FETCH_ALLOW_HOSTS_MAX 16
 #define WA_FETCH_PINS_MAX 4
 
 /* What a fetch may do. Plain data: copy it freely, share it read-only
@@ -138,6 +142,8 @@ struct wa_fetch_policy {
 	int allow_private;            /* private and CGNAT (labs) */
 	size_t n_allow_nets;
 	struct wa_net allow_nets[WA_FETCH_ALLOW_NETS_MAX];
+	size_t n_allow_hosts;            /* lower case, no trailing dot */
+	char allow_hosts[WA_FETCH_ALLOW_HOSTS_MAX][WA_URL_HOST_MAX + 1];
 	/* Names resolved to fixed addresses instead of DNS, "host:port:address"
 	 * as curl's CURLOPT_RESOLVE takes them. Not configurable: tests use it
 	 * to make a name resolve to a refused address; the address rule applies
@@ -152,8 +158,8 @@ void wa_fetch_policy_default(struct wa_fetch_policy *p);
 
 /* Read "<prefix>_max_bytes", "<prefix>_timeout_ms",
  * "<prefix>_connect_timeout_ms", "<prefix>_max_redirects",
- * "<prefix>_allow_loopback", "<prefix>_allow_private" and
- * "<prefix>_allow_nets" (prefix "media.fetch" for the media keys, see
+ * "<prefix>_allow_loopback", "<prefix>_allow_private",
+ * "<prefix>_allow_nets" and "<prefix>_allow_hosts" (prefix "media.fetch" for the media keys, see
  * docs/configuration.md). Returns 0, or WA_EINVAL with err naming the key
  * and what is wrong with its value (a bad config must stop the process, not
  * fall back to allowing more). */
@@ -166,6 +172,16 @@ int wa_fetch_policy_from_config(const struct wa_config *cfg, const char *prefix,
  * WA_FETCH_ALLOW_NETS_MAX entries) with err saying which entry. */
 int wa_fetch_policy_set_nets(struct wa_fetch_policy *p, const char *list, char *err, size_t errlen);
 
+/* Parse a comma- or space-separated list of host names into p->allow_hosts
+ * (replacing it): "name" matches that name only, ".name" every name under
+ * it (not name itself); case and a trailing dot do not matter. IP
+ * addresses are refused (they belong in allow_nets). Returns 0, or
+ * WA_EINVAL with err saying which entry. */
+int wa_fetch_policy_set_hosts(struct wa_fetch_policy *p, const char *list, char *err, size_t errlen);
+
+/* 1 if host (as in struct wa_url) is in p->allow_hosts, else 0. */
+int wa_fetch_host_listed(const struct wa_fetch_policy *p, const char *host);
+
 /* Whether a connection to socket address sa is allowed: 0, or WA_FETCH_EADDR
  * with why = "10.0.0.1 is a private address". A NULL policy allows public
  * addresses only. */
@@ -175,6 +191,12 @@ int wa_addr_allowed(const struct wa_fetch_policy *p, const struct sockaddr *sa,
 /* The same for a raw address (af, 4 or 16 bytes). */
 int wa_addr_allowed_raw(const struct wa_fetch_policy *p, int af, const void *addr,
 			char *why, size_t cap);
+
+/* The rule for a connection to sa made for host (the URL's host; NULL for
+ * none): as wa_addr_allowed(), except that any address but the "never" row
+ * is allowed when host is in p->allow_hosts. wa_fetch calls this. */
+int wa_addr_allowed_host(const struct wa_fetch_policy *p, const char *host,
+			 const struct sockaddr *sa, char *why, size_t cap);
 
 /* ---- URL syntax ---- */
 
@@ -201,8 +223,9 @@ struct wa_url {
 int wa_url_parse(const char *url, struct wa_url *u, char *why, size_t cap);
 
 /* wa_url_parse() and, when p is not NULL, the address rule for a host that is
- * an IP literal, and "localhost" / "*.localhost" refused unless
- * p->allow_loopback (names are checked at connect time, by wa_fetch).
+ * an IP literal, and "localhost" / "*.localhost" refused unless loopback is
+ * allowed (by allow_loopback, allow_nets or allow_hosts); other names are
+ * checked at connect time, by wa_fetch.
  * This is the request-time check: 0, or a WA_FETCH_E* code with why. */
 int wa_url_check(const char *url, const struct wa_fetch_policy *p, char *why, size_t cap);
 

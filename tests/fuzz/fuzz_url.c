@@ -6,7 +6,8 @@
  * the parts parses to the same scheme, host, port and literal; an accepted
  * IP literal passes the default policy only if it is public; an IPv4
  * address and its IPv4-mapped IPv6 form are in the same class; a NULL
- * policy allows exactly the public class; a parsed network list fits. */
+ * policy allows exactly the public class; a parsed network list fits; a
+ * parsed host list fits and each exact entry matches itself. */
 #include "fuzz.h"
 #include "wa_url.h"
 
@@ -57,6 +58,15 @@ static void check_url(const char *s)
 		for (i = 0; i < p.n_allow_nets; i++)
 			if (p.allow_nets[i].prefix > (p.allow_nets[i].af == AF_INET ? 32u : 128u))
 				abort();
+	}
+	if (wa_fetch_policy_set_hosts(&p, s, why, sizeof why) == WA_OK) {
+		size_t i;
+
+		if (p.n_allow_hosts > WA_FETCH_ALLOW_HOSTS_MAX)
+			abort();
+		for (i = 0; i < p.n_allow_hosts; i++)
+			if (p.allow_hosts[i][0] != '.' && !wa_fetch_host_listed(&p, p.allow_hosts[i]))
+				abort();                  /* an exact entry matches itself */
 	}
 }
 

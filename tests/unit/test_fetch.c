@@ -377,6 +377,24 @@ static void test_addresses(void)
 		   r.redirects == 1 && r.bytes == 10, "with allow_loopback the redirect is followed");
 		unlink(path);
 	}
+
+	/* a host in allow_hosts reaches its (refused) address; a redirect from
+	 * it to a literal of the same address is judged on its own */
+	p = only_b;
+	p.n_pins = 1;
+	snprintf(p.pins[0], sizeof p.pins[0], "media.lab:%u:127.0.0.1", a.port);
+	ok(wa_fetch_policy_set_hosts(&p, "media.lab", err, sizeof err) == WA_OK, "allow_hosts media.lab");
+	snprintf(url, sizeof url, "http://media.lab:%u/file?n=10", a.port);
+	{
+		char path[128], why[256];
+
+		ok(wa_fetch_to_file(url, &p, dir, path, sizeof path, NULL, why, sizeof why) == WA_OK,
+		   "a listed host on loopback is fetched");
+		unlink(path);
+	}
+	snprintf(url, sizeof url, "http://media.lab:%u/redirect?to=http://127.0.0.1:%u/file", a.port, a.port);
+	expect_fail(&p, url, WA_FETCH_EADDR, "redirect refused: 127.0.0.1 is a loopback address",
+		    "a redirect from the listed host to an unlisted target is refused");
 }
 
 static void test_schemes(void)

@@ -276,6 +276,51 @@ static void test_policy(void)
 				    "1.0.0.16,1.0.0.17", err, sizeof err) == WA_EINVAL, "too many nets");
 }
 
+static void test_hosts(void)
+{
+	struct wa_fetch_policy p;
+	struct sockaddr_in s4 = { .sin_family = AF_INET };
+	char err[160] = "", why[128];
+
+	wa_fetch_policy_default(&p);
+	ok(wa_fetch_policy_set_hosts(&p, "Media.Lab., .lab.example", err, sizeof err) == WA_OK &&
+	   p.n_allow_hosts == 2, "allow_hosts parsed");
+	is_str(p.allow_hosts[0], "media.lab", "stored lower case without the trailing dot");
+	ok(wa_fetch_host_listed(&p, "media.lab") && wa_fetch_host_listed(&p, "media.lab.") &&
+	   wa_fetch_host_listed(&p, "MEDIA.LAB"), "exact entry matches, any case, trailing dot");
+	ok(!wa_fetch_host_listed(&p, "evil.media.lab") && !wa_fetch_host_listed(&p, "media.lab.evil") &&
+	   !wa_fetch_host_listed(&p, "xmedia.lab"), "exact entry matches nothing else");
+	ok(wa_fetch_host_listed(&p, "a.lab.example") && wa_fetch_host_listed(&p, "b.a.lab.example"),
+	   "suffix entry matches names under it");
+	ok(!wa_fetch_host_listed(&p, "lab.example") && !wa_fetch_host_listed(&p, "xlab.example"),
+	   "suffix entry: not the name itself, not a longer label");
+	ok(!wa_fetch_host_listed(NULL, "media.lab") && !wa_fetch_host_listed(&p, NULL), "NULLs match nothing");
+
+	inet_pton(AF_INET, "10.0.0.1", &s4.sin_addr);
+	ok(wa_addr_allowed_host(&p, "media.lab", (struct sockaddr *)&s4, why, sizeof why) == WA_OK,
+	   "a listed host may reach a private address");
+	ok(wa_addr_allowed_host(&p, "other.example", (struct sockaddr *)&s4, why, sizeof why) == WA_FETCH_EADDR,
+	   "an unlisted host may not");
+	ok(wa_addr_allowed_host(&p, NULL, (struct sockaddr *)&s4, why, sizeof why) == WA_FETCH_EADDR,
+	   "no host: the address rule alone");
+	inet_pton(AF_INET, "0.0.0.0", &s4.sin_addr);
+	ok(wa_addr_allowed_host(&p, "media.lab", (struct sockaddr *)&s4, why, sizeof why) == WA_FETCH_EADDR,
+	   "a listed host never reaches 0.0.0.0");
+	inet_pton(AF_INET, "224.0.0.1", &s4.sin_addr);
+	ok(wa_addr_allowed_host(&p, "media.lab", (struct sockaddr *)&s4, why, sizeof why) == WA_FETCH_EADDR,
+	   "nor multicast");
+
+	ok(wa_url_check("http://localhost/", &p, why, sizeof why) == WA_FETCH_EADDR, "localhost not listed");
+	ok(wa_fetch_policy_set_hosts(&p, "localhost", err, sizeof err) == WA_OK &&
+	   wa_url_check("http://localhost/", &p, why, sizeof why) == WA_OK, "localhost listed: passes");
+	ok(wa_fetch_policy_set_hosts(&p, "10.0.0.1", err, sizeof err) == WA_EINVAL &&
+	   strstr(err, "allow_nets") != NULL, "an address is refused, pointing to allow_nets");
+	ok(wa_fetch_policy_set_hosts(&p, "a..b", err, sizeof err) == WA_EINVAL, "a bad name is refused");
+	ok(wa_fetch_policy_set_hosts(&p, "*.lab", err, sizeof err) == WA_EINVAL, "a wildcard is refused");
+	ok(wa_fetch_policy_set_hosts(&p, ".", err, sizeof err) == WA_EINVAL, "a lone dot is refused");
+	ok(wa_fetch_policy_set_hosts(&p, "", err, sizeof err) == WA_OK && p.n_allow_hosts == 0, "empty list");
+}
+
 static void test_config(void)
 {
 	struct wa_fetch_policy p;
@@ -284,19 +329,20 @@ static void test_config(void)
 	const char *good = "[media]\nfetch_max_bytes = 2m\nfetch_timeout_ms = 1500\n"
 			   "fetch_connect_timeout_ms = 700\nfetch_max_redirects = 0\n"
 			   "fetch_allow_loopback = true\nfetch_allow_private = yes\n"
-			   "fetch_allow_nets = 192.0.2.0/24\n";
+			   "fetch_allow_nets = 192.0.2.0/24\nfetch_allow_hosts = media.lab\n";
 
 	ok(wa_config_parse(&c, "", 0, "empty", err, sizeof err) == 0, "empty config");
 	ok(wa_fetch_policy_from_config(c, "media.fetch", &p, err, sizeof err) == WA_OK, "defaults load");
 	ok(p.max_bytes == 64ull << 20 && p.timeout_ms == 60000 && p.connect_timeout_ms == 10000 &&
-	   p.max_redirects == 3 && !p.allow_loopback && !p.allow_private && p.n_allow_nets == 0,
-	   "config defaults equal the built-in defaults");
+	   p.max_redirects == 3 && !p.allow_loopback && !p.allow_private && p.n_allow_nets == 0 &&
+	   p.n_allow_hosts == 0, "config defaults equal the built-in defaults");
 	wa_config_free(c);
 
 	ok(wa_config_parse(&c, good, strlen(good), "good", err, sizeof err) == 0, "config parses");
 	ok(wa_fetch_policy_from_config(c, "media.fetch", &p, err, sizeof err) == WA_OK, "values load");
 	ok(p.max_bytes == 2u << 20 && p.timeout_ms == 1500 && p.connect_timeout_ms == 700 &&
-	   p.max_redirects == 0 && p.allow_loopback && p.allow_private && p.n_allow_nets == 1,
+	   p.max_redirects == 0 && p.allow_loopback && p.allow_private && p.n_allow_nets == 1 &&
+	   p.n_allow_hosts == 1,
 	   "every key read");
 	wa_config_free(c);
 
@@ -313,6 +359,7 @@ static void test_config(void)
 	BAD("[media]\nfetch_timeout_ms = 5\n", "media.fetch_timeout_ms", "timeout under 100 ms refused");
 	BAD("[media]\nfetch_max_redirects = 21\n", "media.fetch_max_redirects", "too many redirects refused");
 	BAD("[media]\nfetch_allow_nets = 10.0.0.1/8\n", "media.fetch_allow_nets", "bad net refused");
+	BAD("[media]\nfetch_allow_hosts = 10.0.0.1\n", "media.fetch_allow_hosts", "bad host refused");
 #undef BAD
 	ok(wa_config_parse(&c, "", 0, "empty", err, sizeof err) == 0 &&
 	   wa_fetch_policy_from_config(c, "nosuch.prefix", &p, err, sizeof err) == WA_EINVAL,
@@ -485,6 +532,7 @@ int main(void)
 {
 	test_classes();
 	test_policy();
+	test_hosts();
 	test_config();
 	test_parse();
 	test_check();
