@@ -1,6 +1,8 @@
 /* wa_fetch: streaming, policy-checked fetch of a client's URL on libcurl
  * (contract in wa_fetch.h). One easy handle per call; redirects followed
  * here, hop by hop, so each target URL is checked before it is requested. */
+#include "config.h"
+
 #include "wa_fetch.h"
 #include "wa_util.h"
 
@@ -19,10 +21,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "0"
-#endif
 
 /* Most bytes of a 3xx answer's body read (and dropped) per hop. */
 #define REDIRECT_BODY_MAX (1u << 20)

@@ -13,7 +13,7 @@
  *     anything is stored.
  *   - wa_addr_classify() / wa_addr_allowed(): which class an IP address is
  *     in and whether the policy lets a connection go there. wa_fetch.c calls
- *     wa_addr_allowed() on the address of EVERY socket it opens (each
+ *     wa_addr_allowed_host() on the address of EVERY socket it opens (each
  *     redirect hop, each address of a name), so a name that resolves to a
  *     private address, DNS rebinding and a redirect to a private address are
  *     all refused at connect time, not only at parse time.
