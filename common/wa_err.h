@@ -89,6 +89,7 @@ enum wa_err {
 #define WA_ERR_SIGNAL_BASE   (-60000) /* wa/signal.h      enum wa_sig_err      */
 #define WA_ERR_SIGSTORE_BASE (-70000) /* wa/sigstore.h    WA_SIGSTORE_*        */
 #define WA_ERR_CLIENT_BASE   (-80000) /* sim/client/waclient.h WACLIENT_*      */
+#define WA_ERR_FETCH_BASE    (-90000) /* common/wa_url.h   enum wa_fetch_err    */
 #define WA_ERR_MODULE_MAX 99          /* module ids 1..99: codes >= -999999 */
 
 /* A module-specific code: base from the list above, cls a common code (not

@@ -116,3 +116,10 @@ tests_fuzz_fuzz_msgs_content_SOURCES = tests/fuzz/fuzz_msgs_content.c tests/fuzz
 tests_fuzz_fuzz_msgs_content_CFLAGS = $(AM_CFLAGS) $(PROTOBUFC_CFLAGS) $(JANSSON_CFLAGS) $(MARIADB_CFLAGS)
 tests_fuzz_fuzz_msgs_content_LDADD = $(WA_LIBWA_LIBS) $(JANSSON_LIBS) $(MARIADB_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/msgs_content
+
+# URL check and address classes of common/wa_url (fetch)
+check_PROGRAMS += tests/fuzz/fuzz_url
+TESTS += tests/fuzz/fuzz_url
+tests_fuzz_fuzz_url_SOURCES = tests/fuzz/fuzz_url.c tests/fuzz/driver.c
+tests_fuzz_fuzz_url_LDADD = common/libwacommon.a $(CRYPTO_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/url

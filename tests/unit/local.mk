@@ -134,3 +134,17 @@ tests_unit_test_cache_SOURCES = tests/unit/test_cache.c tests/unit/tap.h engine/
 tests_unit_test_outmsg_SOURCES = tests/unit/test_outmsg.c tests/unit/tap.h fcgi/db.c fcgi/db.h
 tests_unit_test_outmsg_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(PROTOBUFC_CFLAGS) $(MARIADB_CFLAGS)
 tests_unit_test_outmsg_LDADD = $(WA_STORE_LIBS) $(JANSSON_LIBS)
+
+# common/wa_url: address classes, fetch policy, URL syntax (fetch)
+check_PROGRAMS += tests/unit/test_url
+TESTS += tests/unit/test_url
+tests_unit_test_url_SOURCES = tests/unit/test_url.c tests/unit/tap.h
+tests_unit_test_url_LDADD = common/libwacommon.a $(CRYPTO_LIBS)
+
+# common/wa_fetch against local HTTP servers on 127.0.0.1 and 127.0.0.2 (fetch)
+check_PROGRAMS += tests/unit/test_fetch
+TESTS += tests/unit/test_fetch
+tests_unit_test_fetch_SOURCES = tests/unit/test_fetch.c tests/unit/tap.h
+tests_unit_test_fetch_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
+tests_unit_test_fetch_LDADD = $(WA_FETCH_LIBS)
+EXTRA_DIST += tests/unit/fetch_server.py

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/wa_err.h"
+#include "common/wa_url.h"
 #include "sim/client/waclient.h"
 #include "wa/appstate.h"
 #include "wa/binary.h"
@@ -92,7 +93,7 @@ static const struct {
 
 /* Module-specific codes: the class and module they fold into, and the
  * module's own strerror (NULL: the module has none). */
-enum { M_BIN = 1, M_NOISE, M_CERT, M_MEDIA, M_APPSTATE, M_SIGNAL, M_SIGSTORE, M_CLIENT };
+enum { M_BIN = 1, M_NOISE, M_CERT, M_MEDIA, M_APPSTATE, M_SIGNAL, M_SIGSTORE, M_CLIENT, M_FETCH };
 
 static const struct {
 	int code, cls, module;
@@ -131,6 +132,20 @@ static const struct {
 	{ WA_SIG_DUPLICATE, WA_ECONFLICT, M_SIGNAL, wa_sig_strerror, "WA_SIG_DUPLICATE" },
 	{ WA_SIG_UNTRUSTED, WA_ECONFLICT, M_SIGNAL, wa_sig_strerror, "WA_SIG_UNTRUSTED" },
 	{ WA_SIG_NO_PREKEY, WA_ENOTFOUND, M_SIGNAL, wa_sig_strerror, "WA_SIG_NO_PREKEY" },
+	{ WA_FETCH_EURL, WA_EINVAL, M_FETCH, wa_fetch_strerror, "WA_FETCH_EURL" },
+	{ WA_FETCH_ESCHEME, WA_EINVAL, M_FETCH, wa_fetch_strerror, "WA_FETCH_ESCHEME" },
+	{ WA_FETCH_EUSERINFO, WA_EINVAL, M_FETCH, wa_fetch_strerror, "WA_FETCH_EUSERINFO" },
+	{ WA_FETCH_ELONG, WA_EINVAL, M_FETCH, wa_fetch_strerror, "WA_FETCH_ELONG" },
+	{ WA_FETCH_EADDR, WA_EDENIED, M_FETCH, wa_fetch_strerror, "WA_FETCH_EADDR" },
+	{ WA_FETCH_ETOOBIG, WA_ETOOBIG, M_FETCH, wa_fetch_strerror, "WA_FETCH_ETOOBIG" },
+	{ WA_FETCH_ETIMEDOUT, WA_ETIMEDOUT, M_FETCH, wa_fetch_strerror, "WA_FETCH_ETIMEDOUT" },
+	{ WA_FETCH_ECONNTIMEDOUT, WA_ETIMEDOUT, M_FETCH, wa_fetch_strerror, "WA_FETCH_ECONNTIMEDOUT" },
+	{ WA_FETCH_ERESOLVE, WA_EUNAVAIL, M_FETCH, wa_fetch_strerror, "WA_FETCH_ERESOLVE" },
+	{ WA_FETCH_ECONNECT, WA_EUNAVAIL, M_FETCH, wa_fetch_strerror, "WA_FETCH_ECONNECT" },
+	{ WA_FETCH_EHTTP, WA_EPROTO, M_FETCH, wa_fetch_strerror, "WA_FETCH_EHTTP" },
+	{ WA_FETCH_EREDIRECTS, WA_EPROTO, M_FETCH, wa_fetch_strerror, "WA_FETCH_EREDIRECTS" },
+	{ WA_FETCH_ENET, WA_EIO, M_FETCH, wa_fetch_strerror, "WA_FETCH_ENET" },
+	{ WA_FETCH_ETLS, WA_ECRYPTO, M_FETCH, wa_fetch_strerror, "WA_FETCH_ETLS" },
 };
 
 /* The module strerrors, each with the generic codes it must still name. */
