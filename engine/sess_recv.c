@@ -129,8 +129,8 @@ static const WaE2E__Message *content_msg(const WaE2E__Message *m, const char **d
  * a group (taken in), and skmsg with that sender key. *msg gets the first
  * Message with content to store. WA_SIG_DUPLICATE when every enc was
  * decrypted before. */
-static int decrypt_all(wa_sig *sig, const struct route *rt, const struct wa_node *n, WaE2E__Message **msg,
-		       const char **why)
+static int decrypt_all(const char *slug, wa_sig *sig, const struct route *rt, const struct wa_node *n,
+		       WaE2E__Message **msg, const char **why)
 {
 	const struct wa_node *enc = NULL;
 	WaE2E__Message *other = NULL;
@@ -166,6 +166,21 @@ static int decrypt_all(wa_sig *sig, const struct route *rt, const struct wa_node
 			     WA_SIG_INVALID;
 		else
 			rc = wa_sig_decrypt(sig, &addr, type, ct, len, &pt, &ptlen);
+		if (rc == WA_SIG_UNTRUSTED && type == WA_SIG_PKMSG) {
+			/* the sender has a new identity (WhatsApp reinstalled):
+			 * the old one and its session are forgotten and the new
+			 * one taken on first use, as WhatsApp clients do (WM
+			 * clears the untrusted identity and decrypts again),
+			 * inside this transaction */
+			char who[WA_JID_STR_MAX];
+
+			wa_jid_format(&rt->sender_dev, who, sizeof who);
+			wa_warn("session %s: the identity key of %s changed (a reinstall?): the new one is accepted", slug,
+				who);
+			rc = wa_sig_identity_forget(sig, &addr);
+			if (rc == WA_SIG_OK)
+				rc = wa_sig_decrypt(sig, &addr, type, ct, len, &pt, &ptlen);
+		}
 		if (rc == WA_SIG_DUPLICATE) {
 			dup++;
 			continue;
@@ -372,7 +387,7 @@ static int recv_txn(struct wa_db *db, void *arg)
 		j->why = "cannot open the Signal store";
 		goto rollback;
 	}
-	rc = decrypt_all(sig, &rt, j->n, &msg, &j->why);
+	rc = decrypt_all(j->slug, sig, &rt, j->n, &msg, &j->why);
 	wa_creds_close_sig(st, sig);
 	if (rc == WA_SIG_DUPLICATE) {
 		/* decrypted and committed before, not answered (a crash, a

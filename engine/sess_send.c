@@ -446,6 +446,24 @@ static int our_skdm(const struct send_job *j, wa_sig *sig, wa_sig_addr *self, ui
 	return rc == 0 ? 0 : rc == WA_SIG_STORE ? WA_ESTORAGE : WA_EINTERNAL;
 }
 
+/* Build a session with addr from b. A bundle whose identity is not the one
+ * we knew (the user reinstalled WhatsApp) comes from the server for that
+ * device, so the old identity is forgotten and the new one taken, as
+ * WhatsApp clients do (the chat shows "security code changed"). */
+static int bundle_accept(const struct send_job *j, wa_sig *sig, const wa_sig_addr *addr, const struct wa_jid *dev,
+			 const wa_sig_bundle *b)
+{
+	int rc = wa_sig_bundle_process(sig, addr, b);
+	char who[WA_JID_STR_MAX];
+
+	if (rc != WA_SIG_UNTRUSTED)
+		return rc;
+	wa_jid_format(dev, who, sizeof who);
+	wa_warn("session %s: the identity key of %s changed (a reinstall?): the new one is accepted", j->slug, who);
+	rc = wa_sig_identity_forget(sig, addr);
+	return rc == WA_SIG_OK ? wa_sig_bundle_process(sig, addr, b) : rc;
+}
+
 static int encrypt_txn(struct wa_db *db, void *arg)
 {
 	struct send_job *j = arg;
@@ -497,7 +515,7 @@ static int encrypt_txn(struct wa_db *db, void *arg)
 		d->ct = NULL;
 		if (d->skip || wa_sig_addr_from_wajid(&d->jid, &addr) != 0)
 			continue;
-		if (!d->has_session && d->has_bundle && wa_sig_bundle_process(sig, &addr, &d->bundle) != 0) {
+		if (!d->has_session && d->has_bundle && bundle_accept(j, sig, &addr, &d->jid, &d->bundle) != 0) {
 			wa_warn("session %s: the keys of a device of %s do not verify; it is left out", j->slug,
 				j->peer);
 			continue;
@@ -1126,7 +1144,7 @@ static int resend_txn(struct wa_db *db, void *arg)
 	 * failed); without them the session we have is used */
 	if (wa_sig_bundle_from_node(r->rcpt, &b) == 0) {
 		(void)wa_sig_session_delete(sig, &addr);
-		if (wa_sig_bundle_process(sig, &addr, &b) != 0) {
+		if (bundle_accept(j, sig, &addr, &r->dev, &b) != 0) {
 			/* keys that do not verify: nothing to send, and the
 			 * session we have stays (the delete is rolled back) */
 			wa_warn("session %s: retry receipt for %s with keys that do not verify: ignored", j->slug,

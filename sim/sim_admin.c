@@ -268,6 +268,31 @@ static int h_phone_forget_session(struct sim_server *s, const struct admin_req *
 }
 
 /* POST /admin/phones/{number}/devices/{device}/remove */
+/* POST /admin/phones/{n}/reinstall: a new identity for the phone (a
+ * reinstall of WhatsApp), so its next message to anyone is a pkmsg under
+ * a key its contacts have not seen. */
+static int h_phone_reinstall(struct sim_server *s, const struct admin_req *r, json_t **reply)
+{
+	struct sim_account *a = phone_param(s, r, reply);
+	char hex[65];
+	int rc;
+
+	if (a == NULL)
+		return 404;
+	rc = sim_phone_reinstall(s, a);
+	if (rc == -2) {
+		*reply = err_json("the phone has linked companions; remove them first");
+		return 409;
+	}
+	if (rc != 0) {
+		*reply = err_json("cannot make a new identity");
+		return 500;
+	}
+	wa_hex_encode(a->identity_pub, 32, hex);
+	*reply = json_pack("{s:b, s:s}", "reinstalled", 1, "identityKey", hex);
+	return 200;
+}
+
 static int h_device_remove(struct sim_server *s, const struct admin_req *r, json_t **reply)
 {
 	struct sim_account *a = phone_param(s, r, reply);
@@ -563,6 +588,7 @@ static const struct admin_route sim_admin_routes[] = {
 	{ "POST", "/admin/phones/*/scan", h_phone_scan },
 	{ "POST", "/admin/phones/*/link-code", h_phone_link_code },
 	{ "POST", "/admin/phones/*/forget-session", h_phone_forget_session },
+	{ "POST", "/admin/phones/*/reinstall", h_phone_reinstall },
 	{ "POST", "/admin/phones/*/devices/*/remove", h_device_remove },
 	{ "GET", "/admin/root-key", h_root_key },
 	{ "POST", "/admin/reset", h_reset },

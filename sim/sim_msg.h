@@ -131,6 +131,12 @@ struct sim_devkeys *sim_phone_keys(struct sim_phone *p);
  * JID. */
 int sim_phone_forget_session(struct sim_phone *p, const char *jid);
 
+/* The phone reinstalls WhatsApp: a new identity key, pre-keys and Signal
+ * state (no sessions, no sender keys); its inbox and outbox stay. 0, -2
+ * when companions are linked (their signatures name the old identity;
+ * WhatsApp unlinks them), -1 on failure (nothing changed). */
+int sim_phone_reinstall(struct sim_server *s, struct sim_account *a);
+
 /* The phone's "about" text ("" = default). */
 const char *sim_phone_about(struct sim_phone *p);
 int sim_phone_set_about(struct sim_phone *p, const char *about);

@@ -15,6 +15,7 @@
 
 #include "sim_media.h"
 #include "sim_state.h"
+#include "wa/crypto.h"
 #include "wa/mediacrypto.h"
 #include "wa/pbsafe.h"
 #include "wa/signal_node.h"
@@ -132,6 +133,46 @@ struct sim_phone *sim_phone_get(struct sim_server *s, struct sim_account *a)
 	p->keys.has_base = 1;
 	a->phone = p;
 	return p;
+}
+
+int sim_phone_reinstall(struct sim_server *s, struct sim_account *a)
+{
+	struct sim_phone *old = a->phone, *p;
+	uint8_t priv[32], pub[32], keep_priv[32], keep_pub[32];
+
+	if (a->devices != NULL)
+		return -2; /* its companions' signatures name the old identity */
+	if (wa_random(priv, sizeof priv) != 0 || wa_x25519_public(priv, pub) != 0)
+		return -1;
+	memcpy(keep_priv, a->identity_priv, 32);
+	memcpy(keep_pub, a->identity_pub, 32);
+	memcpy(a->identity_priv, priv, 32);
+	memcpy(a->identity_pub, pub, 32);
+	a->phone = NULL;
+	p = sim_phone_get(s, a);
+	if (p == NULL) {
+		memcpy(a->identity_priv, keep_priv, 32);
+		memcpy(a->identity_pub, keep_pub, 32);
+		a->phone = old;
+		memset(priv, 0, sizeof priv);
+		return -1;
+	}
+	if (old != NULL) {
+		/* what the phone shows stays; its Signal state is new */
+		p->inbox = old->inbox;
+		p->ninbox = old->ninbox;
+		p->outbox = old->outbox;
+		p->noutbox = old->noutbox;
+		memcpy(p->about, old->about, sizeof p->about);
+		old->inbox = old->outbox = NULL;
+		old->ninbox = old->noutbox = 0;
+		sim_phone_free(old);
+	}
+	memset(priv, 0, sizeof priv);
+	memset(keep_priv, 0, sizeof keep_priv);
+	if (s->store != NULL)
+		(void)sim_store_save(s->store);
+	return 0;
 }
 
 struct sim_devkeys *sim_phone_keys(struct sim_phone *p)

@@ -304,3 +304,60 @@ def test_a_message_the_recipient_cannot_decrypt_is_sent_again(admin, make_sessio
                    what="the message read after the retry")
     assert len(got) == 1, got
     assert [r[0] for r in stored(stack_config, slug, chat)] == [first, second], "stored once each"
+
+
+def test_a_contact_who_reinstalled_whatsapp_is_read_and_written_again(admin, make_session, phone_sim, stack_config,
+                                                                      engine):
+    """A reinstall gives the phone a new identity key: its next message is a
+    pkmsg under a key the engine has not seen. The engine takes the new key
+    (as WhatsApp clients do, "security code changed"), stores the message,
+    and what it sends afterwards reaches the phone."""
+    slug = make_session(admin)["sessionId"]
+    alice = phone_sim.phone("Alice")
+    bob = phone_sim.phone("Bob")
+    pair_by_qr(admin, phone_sim, slug, alice)
+    chat = bob + "@s.whatsapp.net"
+    r = phone_sim.post("/admin/phones/%s/send" % bob, {"to": alice, "text": "before"})
+    assert r.status_code == 200, r.text
+    wait_for(lambda: len(stored(stack_config, slug, chat)) == 1, what="the first message")
+    r = admin.post("/api/messages/%s/%s/send" % (slug, chat), json={"message": {"text": "to the old phone"}})
+    assert r.status_code == 200, r.text
+
+    r = phone_sim.post("/admin/phones/%s/reinstall" % bob)
+    assert r.status_code == 200 and r.json()["reinstalled"] is True, r.text
+    r = phone_sim.post("/admin/phones/%s/send" % bob, {"to": alice, "text": "after the reinstall"})
+    assert r.status_code == 200, r.text
+    after = r.json()["id"]
+    rows = wait_for(lambda: [x for x in stored(stack_config, slug, chat) if x[0] == after],
+                    what="the message under the new identity")
+    assert rows[0][1] == "after the reinstall"
+    with open(engine.log, encoding="utf-8", errors="replace") as f:
+        assert "identity key of %s" % bob in f.read()
+    # and the way back works over the session the new key made
+    r = admin.post("/api/messages/%s/%s/send" % (slug, chat), json={"message": {"text": "welcome back"}})
+    assert r.status_code == 200, r.text
+    mid = r.json()["data"]["key"]["id"]
+    got = wait_for(lambda: [m for m in inbox(phone_sim, bob) if m["id"] == mid], what="Bob to read it")
+    assert got[0]["text"] == "welcome back"
+
+
+def test_a_message_to_a_contact_who_reinstalled_reaches_the_new_phone(admin, make_session, phone_sim, stack_config):
+    """We write first after the reinstall: the phone cannot decrypt the copy
+    made for its old identity and asks again with its new keys (a retry
+    receipt); the engine takes the new identity and sends it again."""
+    slug = make_session(admin)["sessionId"]
+    alice = phone_sim.phone("Alice")
+    carol = phone_sim.phone("Carol")
+    pair_by_qr(admin, phone_sim, slug, alice)
+    chat = carol + "@s.whatsapp.net"
+    r = admin.post("/api/messages/%s/%s/send" % (slug, chat), json={"message": {"text": "first"}})
+    assert r.status_code == 200, r.text
+    first = r.json()["data"]["key"]["id"]
+    wait_for(lambda: [m for m in inbox(phone_sim, carol) if m["id"] == first], what="Carol to read the first")
+    assert phone_sim.post("/admin/phones/%s/reinstall" % carol).status_code == 200
+    r = admin.post("/api/messages/%s/%s/send" % (slug, chat), json={"message": {"text": "after you reinstalled"}})
+    assert r.status_code == 200, r.text
+    mid = r.json()["data"]["key"]["id"]
+    got = wait_for(lambda: [m for m in inbox(phone_sim, carol) if m["id"] == mid and m.get("text")],
+                   timeout=30, what="Carol's new phone to read it")
+    assert got[0]["text"] == "after you reinstalled"
