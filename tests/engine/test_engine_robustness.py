@@ -195,6 +195,9 @@ def test_an_engine_killed_twice_in_a_stream_of_1000_messages_stores_each_once(
     assert kills[0] < 500 and kills[1] < 1000, "killed in the middle of the stream: %r" % kills
     assert sorted(r[0] for r in rows) == sorted(ids), "every message exactly once"
     assert sorted(r[1] for r in rows) == texts
+    # and in the order they were sent: what was stored before a crash, then
+    # the offline batch after it, oldest first (rows are in insertion order)
+    assert [r[1] for r in rows] == texts, "stored out of order"
     events = sql(stack_config, "SELECT JSON_VALUE(o.payload, '$.id') FROM events_outbox o JOIN wa_sessions s "
                  "ON s.id = o.wa_session_id WHERE s.session_id = '%s' AND o.event = 'message.received'" % slug)
     assert sorted(events.split()) == sorted(ids), "exactly one message.received row per message"
