@@ -121,7 +121,7 @@ static void dispatch(struct wa_req *r)
 	r->route = rt;
 
 	if (!(rt->flags & WA_R_PUBLIC) || (rt->flags & WA_R_AUTH_OPT)) {
-		auth = wa_auth_identify(r);
+		auth = wa_auth_identify(r, (rt->flags & WA_R_SESS) ? session_param(r) : NULL);
 		if (auth < 0) {
 			wa_reply_error(r, 503, "Database unavailable", "database_unavailable");
 			return;
