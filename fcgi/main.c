@@ -431,10 +431,18 @@ static int load_app(const char *cfgpath, struct wa_config **cfgp, long *workers,
 	    wa_config_get_int(app.cfg, "engine.lease_ms", 1000, 3600000, &app.engine_lease_ms, err, sizeof err) < 0 ||
 	    wa_config_get_int(app.cfg, "auth.session_days", 1, 3650, &days, err, sizeof err) < 0 ||
 	    wa_config_get_int(app.cfg, "limits.broadcast_max_recipients", 1, 1000000, &app.broadcast_max, err, sizeof err) < 0 ||
-	    wa_config_get_int(app.cfg, "limits.spam_max_count", 1, 100000, &app.spam_max, err, sizeof err) < 0) {
+	    wa_config_get_int(app.cfg, "limits.spam_max_count", 1, 100000, &app.spam_max, err, sizeof err) < 0 ||
+	    wa_config_get_int(app.cfg, "limits.signin_failures_per_minute", 1, 1000000000, &app.signin_fail.per_minute,
+			      err, sizeof err) < 0 ||
+	    wa_config_get_int(app.cfg, "limits.signin_burst", 1, 1000000000, &app.signin_fail.burst, err, sizeof err) < 0 ||
+	    wa_config_get_int(app.cfg, "limits.register_per_minute", 1, 1000000000, &app.registers.per_minute, err,
+			      sizeof err) < 0 ||
+	    wa_config_get_int(app.cfg, "limits.register_burst", 1, 1000000000, &app.registers.burst, err, sizeof err) < 0) {
 		fprintf(stderr, "wa-akg-fcgi: %s\n", err);
 		return -1;
 	}
+	app.signin_fail.scope = "signin";
+	app.registers.scope = "register";
 	app.max_body = (size_t)maxb;
 	app.engine_timeout_ms = (int)tmo;
 	app.session_days = (int)days;
