@@ -198,6 +198,8 @@ static void serve_one(FCGX_Request *fr, struct wa_db *db)
  *     fcgi.threads handler threads takes it, lets libfcgi read and answer
  *     one request on it, and gives it back to the set if nginx keeps it
  *     (libfcgi closes it otherwise);
+ *   - what a request left unread of its body is read before the connection
+ *     goes back (drain_stdin), so its next request starts on a record;
  *   - the poller accepts only while a handler is idle (the listening socket
  *     is re-armed by the handler that becomes idle), so the worker processes
  *     sharing the socket split new connections by spare capacity.
@@ -312,6 +314,30 @@ static void *poller(void *arg)
 	return NULL;
 }
 
+/* What a handler left unread of the request body must be read before the
+ * connection takes its next request: libfcgi does not skip it, and would
+ * parse the rest of this body as the next request's records. Up to
+ * DRAIN_MAX is read and dropped; past that (or on a read error) the
+ * connection is not kept. */
+#define DRAIN_MAX (1024 * 1024)
+
+static void drain_stdin(FCGX_Request *fr)
+{
+	char buf[16384];
+	size_t total = 0;
+	int n;
+
+	while ((n = FCGX_GetStr(buf, sizeof buf, fr->in)) > 0) {
+		total += (size_t)n;
+		if (total > DRAIN_MAX) {
+			fr->keepConnection = 0;
+			return;
+		}
+	}
+	if (FCGX_GetError(fr->in))
+		fr->keepConnection = 0;
+}
+
 static void *handler(void *arg)
 {
 	FCGX_Request fr;
@@ -326,6 +352,8 @@ static void *handler(void *arg)
 		if (FCGX_Accept_r(&fr) < 0)
 			continue;   /* nginx closed it; libfcgi closed our end */
 		serve_one(&fr, &db);
+		if (fr.keepConnection)
+			drain_stdin(&fr);
 		FCGX_Finish_r(&fr);
 		/* still open: nginx keeps it for its next request */
 		if (fr.ipcFd >= 0 && ep_arm(fr.ipcFd, EPOLL_CTL_MOD) < 0) {
