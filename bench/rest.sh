@@ -1,66 +1,160 @@
 #!/usr/bin/env bash
-# bench/rest.sh: throughput, latency and memory of the REST path
-# (nginx -> wa-akg-fcgi -> MariaDB) on this machine, with wrk.
+# bench/rest.sh: throughput and latency of the REST path
+# (nginx -> wa-akg-fcgi -> MariaDB) as a share of nginx's own ceiling, with wrk.
 #
-#   bench/rest.sh [SECONDS]     (default 10 s per measurement)
+#   bench/rest.sh [-d SECONDS] [-w "1 2"] [-p PORT] [-n NOTE] [-o FILE]
 #
-# Starts a private stack (deploy/dev) in a temporary state directory with the
-# rate limit lifted, once with 1 worker process and once with 2 (4 threads
-# each), and measures in the same run, so the numbers compare as ratios on a
-# noisy machine:
-#   docs      GET /api/docs            (no database; route table + cached doc)
-#   sessions  GET /api/sessions        (API-key auth + a role-filtered query)
-#   session   GET /api/sessions/{id}   (auth + session access check + details)
-#   invalid   POST /api/messages/...   (auth + access + JSON validation -> 400)
-# and the resident memory (RSS) of each worker after the load.
-# Results go to bench/results/rest-<date>.txt; summarise them in bench/README.md.
+#   -d  seconds per measurement (default 10)
+#   -w  the worker-process counts to run, each with 4 threads (default "2", the
+#       dev default; "1 2" measures both)
+#   -p  the private stack's HTTP port (default 18380); the ceiling nginx
+#       listens on PORT+1
+#   -n  a note for the header; -o the result file
+#       (default bench/results/rest-<UTC date>-<time>.txt)
+#
+# Starts a private stack (deploy/dev, temporary state directory, no wa-sim,
+# every rate limit lifted) and, beside it, a second nginx whose only location
+# answers `return 200` -- the ceiling: what nginx on this machine does with no
+# upstream at all, with the same worker count and access log. Every case runs
+# with `wrk -t2 -c32` in the same run and is reported as req/s, its share of
+# the ceiling measured just before it, and wrk's p50/p99 latency:
+#   ceiling     the second nginx's `return 200`
+#   notfound    GET /api/nonexistent without a key: a worker's 404, no database
+#   docs        GET /api/docs: the cached OpenAPI document (~54 KB), no database
+#   settings    GET /api/settings/system with a key: auth + one read
+#   session     GET /api/sessions/{id} with a key (SUPERADMIN)
+#   sessions1   GET /api/sessions with one session
+#   sessions50  GET /api/sessions with 50 sessions
+#   invalid     POST /api/messages/{id}/{jid}/send with a bad body: auth,
+#               access, JSON validation -> 400
+# plus each worker's RSS after the load, MariaDB queries per request, and the
+# CPU each process of the stack used per request (from /proc/PID/stat).
+# Needs wrk (Debian package `wrk`, deploy/packages.txt).
 set -euo pipefail
-secs=${1:-10}
+secs=10
+workers_list=2
+port=18380
+note=""
+out=""
+while getopts "d:w:p:n:o:" opt; do
+	case $opt in
+	d) secs=$OPTARG ;;
+	w) workers_list=$OPTARG ;;
+	p) port=$OPTARG ;;
+	n) note=$OPTARG ;;
+	o) out=$OPTARG ;;
+	*) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
+	esac
+done
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
-command -v wrk >/dev/null || { apt-get install -y --no-install-recommends wrk >/dev/null; }
-out=$here/results/rest-$(date -u +%Y%m%d-%H%M).txt
+command -v wrk >/dev/null || { echo "bench/rest.sh: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
+[ -n "$out" ] || out=$here/results/rest-$(date -u +%Y%m%d-%H%M).txt
 tmp=$(mktemp -d /tmp/wa-bench.XXXXXX)
-port=18380
-trap 'WA_AKG_STATE=$tmp/state "$repo/deploy/dev" down >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
+cport=$((port + 1))
+stop_all() {
+	[ -s "$tmp/ceil/nginx.pid" ] && kill "$(cat "$tmp/ceil/nginx.pid")" 2>/dev/null
+	WA_AKG_STATE=$tmp/state "$repo/deploy/dev" down >/dev/null 2>&1 || true
+}
+trap 'stop_all; rm -rf "$tmp"' EXIT
+
+# The ceiling: nginx alone, configured like the stack's (one worker process,
+# an access log line per request), answering from memory.
+mkdir -p "$tmp/ceil/logs"
+cat >"$tmp/ceil/nginx.conf" <<EOF
+worker_processes 1;
+pid $tmp/ceil/nginx.pid;
+error_log $tmp/ceil/logs/error.log warn;
+events { worker_connections 512; }
+http {
+	access_log $tmp/ceil/logs/access.log;
+	keepalive_timeout 65;
+	server {
+		listen 127.0.0.1:$cport;
+		location / { default_type application/json; return 200 '{"status":true}\n'; }
+	}
+}
+EOF
+nginx -p "$tmp/ceil/" -e "$tmp/ceil/logs/error.log" -c "$tmp/ceil/nginx.conf"
 
 {
-	echo "# bench/rest.sh $(date -u +%FT%TZ) on $(nproc) cores, ${secs}s per run, wrk -t2 -c32"
-	echo "# $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+	echo "# bench/rest.sh $(date -u +%FT%TZ) on $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), load $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "# commit $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$repo" diff --quiet 2>/dev/null || echo ' (+ uncommitted changes)'), ${secs}s per case, wrk -t2 -c32${note:+, $note}"
+	printf '# %-8s %-10s %9s %7s %9s %9s %8s %8s\n' workers case req/s ceiling p50 p99 non-2xx q/req
 } | tee "$out"
 
-for workers in 1 2; do
+# wrk URL LUA -> "rps p50 p99 non2xx"
+run_wrk() {
+	local res
+	res=$(wrk -t2 -c32 -d"${secs}s" --latency ${2:+-s "$2"} "$1" 2>&1)
+	awk '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2}
+	     /Non-2xx/ {bad=$5} END {printf "%s %s %s %s\n", rps, p50, p99, bad ? bad : 0}' <<<"$res"
+}
+queries() { mysql -S "$tmp/state/mysql/mysqld.sock" -uroot -N -e "SHOW GLOBAL STATUS LIKE 'Questions'" | awk '{print $2}'; }
+# total CPU ticks of the stack's processes: "fcgi mariadb nginx"
+ticks() {
+	local f=0 m=0 n=0 p
+	for p in $(pgrep -f "wa-akg-fcgi --config $tmp/state" || true); do f=$((f + $(awk '{print $14 + $15}' /proc/"$p"/stat))); done
+	for p in $(pgrep -f "mariadbd.*$tmp/state" || true); do m=$((m + $(awk '{print $14 + $15}' /proc/"$p"/stat))); done
+	for p in $(pgrep -f "nginx.*$tmp/state" || true) $(pgrep -P "$(cat "$tmp/state/run/nginx.pid")" || true); do
+		n=$((n + $(awk '{print $14 + $15}' /proc/"$p"/stat 2>/dev/null || echo 0)))
+	done
+	echo "$f $m $n"
+}
+
+for workers in $workers_list; do
 	export WA_AKG_STATE=$tmp/state WA_AKG_FCGI_WORKERS=$workers WA_AKG_FCGI_THREADS=4
-	export WA_AKG_LIMITS_RATE_PER_MINUTE=6000000 WA_AKG_GENERAL_LOG_LEVEL=warn
+	export WA_AKG_LIMITS_RATE_PER_MINUTE=60000000 WA_AKG_LIMITS_ADDRESS_RATE_PER_MINUTE=60000000
+	export WA_AKG_LIMITS_AUTH_RATE_PER_MINUTE=60000000 WA_AKG_GENERAL_LOG_LEVEL=warn WA_AKG_DEV_NO_SIM=1
 	[ -n "${WA_AKG_BUILD:-}" ] && export WA_AKG_BUILD
-	"$repo/deploy/dev" --port $port up >"$tmp/up.log" 2>&1 || { cat "$tmp/up.log"; exit 1; }
+	"$repo/deploy/dev" --port "$port" up >"$tmp/up.log" 2>&1 || { cat "$tmp/up.log"; exit 1; }
 	key=$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['apiKey'])" "$tmp/state/bootstrap.json")
 	base=http://127.0.0.1:$port
-	curl -s -o /dev/null -H "X-API-Key: $key" -H 'Content-Type: application/json' \
-		-d '{"name":"bench","sessionId":"bench"}' "$base/api/sessions"
-	cat >"$tmp/get.lua" <<LUA
-wrk.headers["X-API-Key"] = "$key"
-LUA
+	new_session() {
+		curl -s -o /dev/null -H "X-API-Key: $key" -H 'Content-Type: application/json' \
+			-d "{\"name\":\"bench $1\",\"sessionId\":\"$1\"}" "$base/api/sessions"
+	}
+	new_session bench
+	printf 'wrk.headers["X-API-Key"] = "%s"\n' "$key" >"$tmp/get.lua"
 	cat >"$tmp/post.lua" <<LUA
 wrk.method = "POST"
 wrk.headers["X-API-Key"] = "$key"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"message": 5}'
 LUA
-	for t in docs:/api/docs:get sessions:/api/sessions:get session:/api/sessions/bench:get \
-		invalid:/api/messages/bench/628123456789/send:post; do
-		name=${t%%:*}; rest=${t#*:}; path=${rest%:*}; script=${rest##*:}
-		res=$(wrk -t2 -c32 -d"${secs}s" -s "$tmp/$script.lua" "$base$path" 2>&1)
-		rps=$(awk '/Requests\/sec/ {print $2}' <<<"$res")
-		lat=$(awk '/Latency/ {print $2; exit}' <<<"$res")
-		bad=$(awk '/Non-2xx/ {print $5}' <<<"$res")
-		printf 'workers=%d %-9s %10s req/s  avg latency %8s  non-2xx %s\n' "$workers" "$name" "$rps" "$lat" \
-			"${bad:-0}" | tee -a "$out"
+	ceil=""
+	for t in ceiling notfound docs settings session sessions1 invalid ceiling sessions50; do
+		lua=$tmp/get.lua
+		case $t in
+		ceiling) url=http://127.0.0.1:$cport/ ;;
+		notfound) url=$base/api/nonexistent; lua="" ;;
+		docs) url=$base/api/docs; lua="" ;;
+		settings) url=$base/api/settings/system ;;
+		session) url=$base/api/sessions/bench ;;
+		sessions1) url=$base/api/sessions ;;
+		invalid) url=$base/api/messages/bench/628123456789/send; lua=$tmp/post.lua ;;
+		sessions50)
+			url=$base/api/sessions
+			for i in $(seq 2 50); do new_session "bench$i"; done ;;
+		esac
+		q0=$(queries); read -r f0 m0 n0 <<<"$(ticks)"
+		read -r rps p50 p99 bad <<<"$(run_wrk "$url" "$lua")"
+		q1=$(queries); read -r f1 m1 n1 <<<"$(ticks)"
+		[ "$t" = ceiling ] && ceil=$rps
+		qpr=$(awk -v a="$q0" -v b="$q1" -v r="$rps" -v s="$secs" 'BEGIN {printf "%.2f", (r > 0) ? (b - a - 1) / (r * s) : 0}')
+		printf '  %-8s %-10s %9.0f %6.1f%% %9s %9s %8s %8s\n' "$workers" "$t" "$rps" \
+			"$(awk -v a="$rps" -v b="$ceil" 'BEGIN {print (b > 0) ? 100 * a / b : 0}')" "$p50" "$p99" "$bad" "$qpr" |
+			tee -a "$out"
+		# CPU per request (ms) of the workers, MariaDB and the stack's nginx
+		awk -v f=$((f1 - f0)) -v m=$((m1 - m0)) -v n=$((n1 - n0)) -v r="$rps" -v s="$secs" -v hz="$(getconf CLK_TCK)" \
+			'BEGIN {k = 1000 / hz / (r * s); printf "                       cpu/req: fcgi %.3f ms, mariadb %.3f ms, nginx %.3f ms\n", f * k, m * k, n * k}' |
+			tee -a "$out"
 	done
 	for pid in $(pgrep -f "wa-akg-fcgi --config $tmp/state" | tail -n +2); do
-		printf 'workers=%d worker pid %s RSS %s kB\n' "$workers" "$pid" "$(awk '/VmRSS/ {print $2}' /proc/$pid/status)" \
-			| tee -a "$out"
+		printf '  workers=%d worker pid %s RSS %s kB\n' "$workers" "$pid" "$(awk '/VmRSS/ {print $2}' /proc/"$pid"/status)" |
+			tee -a "$out"
 	done
 	"$repo/deploy/dev" down >/dev/null 2>&1
+	rm -rf "$tmp/state"
 done
 echo "results: $out"

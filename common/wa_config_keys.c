@@ -98,7 +98,16 @@ const struct wa_config_key wa_config_keys[] = {
 	/* [limits] */
 	{ "limits.broadcast_max_recipients", "1000", "Most recipients one broadcast request may name." },
 	{ "limits.spam_max_count", "100", "Most messages one spam request may send." },
-	{ "limits.rate_per_minute", "600", "Requests per minute and client address allowed by nginx (limit_req)." },
+	{ "limits.rate_per_minute", "6000",
+	  "Requests per minute allowed per credential: each API key (X-API-Key or Authorization: Bearer) and each web login session has its own budget (nginx limit_req); a burst of ten seconds' worth (at least 20) passes at once. Beyond it nginx answers 429 with Retry-After." },
+	{ "limits.address_rate_per_minute", "",
+	  "Requests per minute and client address allowed for requests that carry no credentials (nginx limit_req; burst as for limits.rate_per_minute); empty: the same as limits.rate_per_minute. Such requests reach only the public routes or get 401 without a database lookup; sign-in and registration have their own strict limits below." },
+	{ "limits.signin_failures_per_minute", "5",
+	  "Failed sign-ins (POST /api/auth/callback/credentials) per minute and client address, counted by the workers in the database across all workers and hosts; once limits.signin_burst failures are used up, every sign-in from that address gets 429 with Retry-After, whatever the account." },
+	{ "limits.signin_burst", "10", "Failed sign-ins one address may make at once before limits.signin_failures_per_minute applies." },
+	{ "limits.register_per_minute", "5",
+	  "Registration attempts (POST /api/auth/register) per minute and client address, counted by the workers in the database; beyond limits.register_burst, 429 with Retry-After." },
+	{ "limits.register_burst", "10", "Registration attempts one address may make at once before limits.register_per_minute applies." },
 
 	/* [auth] */
 	{ "auth.session_days", "30", "Lifetime of a web login session (cookie) in days." },

@@ -36,3 +36,6 @@ dist_migrations_DATA += db/migrations/0006_engine_lease.sql
 
 # edits and revokes received (engine/store/msgs.c)
 dist_migrations_DATA += db/migrations/0007_message_updates.sql
+
+# failed sign-ins and registrations per client address (fcgi/ratelimit.c)
+dist_migrations_DATA += db/migrations/0008_rate_limits.sql

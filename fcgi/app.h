@@ -3,6 +3,8 @@
 #ifndef WA_FCGI_APP_H
 #define WA_FCGI_APP_H
 
+#include "fcgi/ratelimit.h"
+
 #include <stddef.h>
 
 struct wa_config;
@@ -19,6 +21,8 @@ struct wa_app {
 	int cookie_secure;
 	long broadcast_max;
 	long spam_max;
+	struct wa_rate signin_fail;  /* limits.signin_failures_per_minute / _burst, per address */
+	struct wa_rate registers;    /* limits.register_per_minute / _burst, per address */
 };
 
 #endif

@@ -83,14 +83,73 @@ static int fill_user(struct wa_req *r, json_t *row)
 	return r->user.role != WA_ROLE_NONE;
 }
 
-int wa_auth_identify(struct wa_req *r)
+/* The credential lookups. For a route that names a session, the same
+ * statement also reads that session and whether the caller holds a grant
+ * on it (PRE_COLS/PRE_JOIN), which wa_session_access() then uses instead of
+ * two more round trips. Nothing is cached between requests: a revoked key,
+ * a deleted user, a changed role or a withdrawn grant is seen by the very
+ * next request, on every worker. */
+#define KEY_COLS \
+	"SELECT u.id, u.role, u.name, u.email, (k.last_used_at IS NULL OR " \
+	"k.last_used_at < CURRENT_TIMESTAMP(3) - INTERVAL 1 MINUTE) AS stale"
+#define KEY_FROM "FROM api_keys k JOIN users u ON u.id = k.user_id "
+#define KEY_WHERE "WHERE k.key_hash = ?"
+#define WEB_COLS "SELECT u.id, u.role, u.name, u.email, ws.id AS sid"
+#define WEB_FROM "FROM web_sessions ws JOIN users u ON u.id = ws.user_id "
+#define WEB_WHERE "WHERE ws.token_hash = ? AND ws.expires_at > CURRENT_TIMESTAMP(3)"
+#define PRE_COLS \
+	", s.id AS s_id, s.session_id AS s_slug, s.name AS s_name, s.user_id AS s_owner, s.status AS s_status, " \
+	"(s.id IS NOT NULL AND EXISTS (SELECT 1 FROM session_access sa " \
+	"WHERE sa.wa_session_id = s.id AND sa.user_id = u.id)) AS s_granted "
+/* The session an ident names: the one with that slug, else the one with
+ * that numeric id (two unique-index lookups; `session_id = ? OR id = ?`
+ * scans the whole slug index). */
+#define SESS_ID "COALESCE((SELECT x.id FROM wa_sessions x WHERE x.session_id = ?), ?)"
+#define PRE_JOIN "LEFT JOIN wa_sessions s ON s.id = " SESS_ID " "
+
+static int all_digits(const char *s);
+
+/* ident as a numeric session id (0 when it is not one) */
+static unsigned long long ident_id(const char *ident)
+{
+	return all_digits(ident) && strlen(ident) < 20 ? strtoull(ident, NULL, 10) : 0;
+}
+
+static void copy_str(char *dst, size_t len, json_t *row, const char *col)
+{
+	const char *v = json_string_value(json_object_get(row, col));
+
+	snprintf(dst, len, "%s", v ? v : "");
+}
+
+/* Keep the session columns of a prefetching lookup for wa_session_access(). */
+static void keep_prefetch(struct wa_req *r, json_t *row, const char *ident)
+{
+	r->sess_pre.read = 1;
+	snprintf(r->sess_pre.ident, sizeof r->sess_pre.ident, "%s", ident);
+	r->sess_pre.found = json_is_integer(json_object_get(row, "s_id"));
+	r->sess_pre.granted = json_integer_value(json_object_get(row, "s_granted")) != 0;
+	if (!r->sess_pre.found)
+		return;
+	r->sess.id = (uint64_t)json_integer_value(json_object_get(row, "s_id"));
+	r->sess.owner = (uint64_t)json_integer_value(json_object_get(row, "s_owner"));
+	copy_str(r->sess.slug, sizeof r->sess.slug, row, "s_slug");
+	copy_str(r->sess.name, sizeof r->sess.name, row, "s_name");
+	copy_str(r->sess.status, sizeof r->sess.status, row, "s_status");
+}
+
+int wa_auth_identify(struct wa_req *r, const char *sess_ident)
 {
 	const char *key = wa_req_header(r, "X-API-Key");
 	char tok[129], hash[65];
 	json_t *row;
-	int err = 0;
+	int err = 0, pre;
+	unsigned long long sid;
 
 	memset(&r->user, 0, sizeof r->user);
+	memset(&r->sess_pre, 0, sizeof r->sess_pre);
+	pre = sess_ident && *sess_ident && strlen(sess_ident) <= 64;
+	sid = pre ? ident_id(sess_ident) : 0;
 	if (!key) {
 		/* Bearer tokens are accepted too: many HTTP client libraries only do that. */
 		const char *authz = wa_req_header(r, "Authorization");
@@ -104,13 +163,14 @@ int wa_auth_identify(struct wa_req *r)
 		wa_sha256_hex(key, strlen(key), hash);
 		int stale;
 
-		row = wa_db_row(r->db, &err,
-				"SELECT u.id, u.role, u.name, u.email, (k.last_used_at IS NULL OR "
-				"k.last_used_at < CURRENT_TIMESTAMP(3) - INTERVAL 1 MINUTE) AS stale FROM api_keys k "
-				"JOIN users u ON u.id = k.user_id WHERE k.key_hash = ?", "s", hash);
+		row = pre ? wa_db_row(r->db, &err, KEY_COLS PRE_COLS KEY_FROM PRE_JOIN KEY_WHERE, "sus", sess_ident,
+				      sid, hash) :
+			    wa_db_row(r->db, &err, KEY_COLS " " KEY_FROM KEY_WHERE, "s", hash);
 		if (err)
 			return -1;
 		stale = row && json_integer_value(json_object_get(row, "stale")) != 0;
+		if (row && pre)
+			keep_prefetch(r, row, sess_ident);
 		if (!fill_user(r, row))
 			return 0;
 		/* last use is kept to the minute: no write on most requests */
@@ -122,15 +182,16 @@ int wa_auth_identify(struct wa_req *r)
 	if (wa_req_cookie(r, WA_SESSION_COOKIE, tok, sizeof tok) == 0 ||
 	    wa_req_cookie(r, "__Secure-" WA_SESSION_COOKIE, tok, sizeof tok) == 0) {
 		wa_sha256_hex(tok, strlen(tok), hash);
-		row = wa_db_row(r->db, &err,
-				"SELECT u.id, u.role, u.name, u.email, s.id AS sid FROM web_sessions s "
-				"JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? "
-				"AND s.expires_at > CURRENT_TIMESTAMP(3)", "s", hash);
+		row = pre ? wa_db_row(r->db, &err, WEB_COLS PRE_COLS WEB_FROM PRE_JOIN WEB_WHERE, "sus", sess_ident,
+				      sid, hash) :
+			    wa_db_row(r->db, &err, WEB_COLS " " WEB_FROM WEB_WHERE, "s", hash);
 		if (err)
 			return -1;
 		if (!row)
 			return 0;
 		r->user.web_session = (uint64_t)json_integer_value(json_object_get(row, "sid"));
+		if (pre)
+			keep_prefetch(r, row, sess_ident);
 		if (!fill_user(r, row))
 			return 0;
 		r->user.via_cookie = 1;
@@ -244,41 +305,42 @@ static int all_digits(const char *s)
 
 int wa_session_access(struct wa_req *r, const char *ident, int manage)
 {
-	unsigned long long id = 0;
 	json_t *row;
 	int err = 0, granted;
-	const char *v;
 
 	if (!ident || !*ident || strlen(ident) > 64)
 		return wa_reply_error(r, 404, "Session not found", "session_not_found");
-	if (all_digits(ident) && strlen(ident) < 20)
-		id = strtoull(ident, NULL, 10);
-	row = wa_db_row(r->db, &err,
-			"SELECT id, session_id, name, user_id, status FROM wa_sessions "
-			"WHERE session_id = ? OR id = ? ORDER BY session_id = ? DESC LIMIT 1",
-			"sus", ident, id, ident);
-	if (err)
-		return wa_reply_error(r, 500, "Database error", NULL);
-	if (!row)
-		return wa_reply_errorf(r, 404, "session_not_found", "Session '%s' not found", ident);
-	r->sess.id = (uint64_t)json_integer_value(json_object_get(row, "id"));
-	r->sess.owner = (uint64_t)json_integer_value(json_object_get(row, "user_id"));
-	v = json_string_value(json_object_get(row, "session_id"));
-	snprintf(r->sess.slug, sizeof r->sess.slug, "%s", v ? v : "");
-	v = json_string_value(json_object_get(row, "name"));
-	snprintf(r->sess.name, sizeof r->sess.name, "%s", v ? v : "");
-	v = json_string_value(json_object_get(row, "status"));
-	snprintf(r->sess.status, sizeof r->sess.status, "%s", v ? v : "");
-	json_decref(row);
+	if (r->sess_pre.read && strcmp(r->sess_pre.ident, ident) == 0) {
+		/* read with the credentials, in the same statement */
+		if (!r->sess_pre.found)
+			return wa_reply_errorf(r, 404, "session_not_found", "Session '%s' not found", ident);
+		granted = r->sess_pre.granted;
+	} else {
+		row = wa_db_row(r->db, &err,
+				"SELECT id, session_id, name, user_id, status FROM wa_sessions s WHERE s.id = " SESS_ID,
+				"su", ident, ident_id(ident));
+		if (err)
+			return wa_reply_error(r, 500, "Database error", NULL);
+		if (!row)
+			return wa_reply_errorf(r, 404, "session_not_found", "Session '%s' not found", ident);
+		r->sess.id = (uint64_t)json_integer_value(json_object_get(row, "id"));
+		r->sess.owner = (uint64_t)json_integer_value(json_object_get(row, "user_id"));
+		copy_str(r->sess.slug, sizeof r->sess.slug, row, "session_id");
+		copy_str(r->sess.name, sizeof r->sess.name, row, "name");
+		copy_str(r->sess.status, sizeof r->sess.status, row, "status");
+		json_decref(row);
+		granted = -1;
+	}
 	if (r->user.role == WA_ROLE_SUPERADMIN)
 		return 0;
 	if (r->user.role == WA_ROLE_OWNER && r->sess.owner == r->user.id)
 		return 0;
 	if (manage)
 		return wa_reply_error(r, 403, "Only the session owner or a SUPERADMIN can do this", "forbidden");
-	granted = (int)wa_db_int(r->db, -1,
-				 "SELECT COUNT(*) FROM session_access WHERE wa_session_id = ? AND user_id = ?",
-				 "uu", (unsigned long long)r->sess.id, (unsigned long long)r->user.id);
+	if (granted < 0)
+		granted = (int)wa_db_int(r->db, -1,
+					 "SELECT COUNT(*) FROM session_access WHERE wa_session_id = ? AND user_id = ?",
+					 "uu", (unsigned long long)r->sess.id, (unsigned long long)r->user.id);
 	if (granted < 0)
 		return wa_reply_error(r, 500, "Database error", NULL);
 	if (granted == 0)

@@ -16,8 +16,12 @@
 #define WA_API_KEY_PREFIX "wak_"
 
 /* Fill r->user from the request's credentials. Returns 1 if authenticated,
- * 0 if no or bad credentials, -1 on a database failure. */
-int wa_auth_identify(struct wa_req *r);
+ * 0 if no or bad credentials, -1 on a database failure. With sess_ident
+ * (the session a route names, or NULL), the same statement also reads that
+ * session and the caller's grant on it for wa_session_access(). Nothing is
+ * cached across requests, so a revoked key, deleted user, changed role or
+ * withdrawn grant is refused by the very next request on every worker. */
+int wa_auth_identify(struct wa_req *r, const char *sess_ident);
 
 /* CSRF check for cookie-authenticated writes: the X-CSRF-Token header (or a
  * csrfToken form/JSON field for the sign-in form) must equal the token in the
@@ -42,6 +46,7 @@ int wa_api_key_new(char *key, size_t keylen, char hash[65], char prefix[17]);
  * numeric internal id) into r->sess and check the caller's access:
  * SUPERADMIN everything; OWNER own and granted sessions; STAFF granted only.
  * With manage=1 only the owner or a SUPERADMIN pass (grantees get 403).
+ * Uses what wa_auth_identify() read for the same ident, if it did.
  * Returns 0, or -1 after replying 404 / 403 / 500. */
 int wa_session_access(struct wa_req *r, const char *ident, int manage);
 

@@ -5,6 +5,7 @@
 #include "fcgi/db.h"
 #include "fcgi/h_util.h"
 #include "fcgi/handlers.h"
+#include "fcgi/ratelimit.h"
 #include "wa_log.h"
 #include "wa_util.h"
 
@@ -76,8 +77,9 @@ int h_auth_signin(struct wa_req *r)
 	char email[256], password[256], csrf[80], cb[512] = "/", token[65], hash[65], cookie[400];
 	json_t *row;
 	int rc;
-	const char *enc;
+	const char *enc, *addr = wa_req_param(r, "REMOTE_ADDR");
 	unsigned long long uid;
+	long wait;
 
 	if ((rc = field(r, "csrfToken", csrf, sizeof csrf)) == -2)
 		return -1;
@@ -88,11 +90,20 @@ int h_auth_signin(struct wa_req *r)
 	field(r, "callbackUrl", cb, sizeof cb);
 	if (cb[0] != '/' || cb[1] == '/')
 		snprintf(cb, sizeof cb, "/");
+	/* password guessing: an address that failed too often waits, whoever
+	 * it tries next (limits.signin_failures_per_minute / signin_burst) */
+	wait = wa_rate_check(r->db, &r->app->signin_fail, addr, 0);
+	if (wait < 0)
+		return wa_reply_db_error(r, "Database error");
+	if (wait > 0)
+		return wa_reply_rate_limited(r, wait, "too many failed sign-ins from this address");
 	row = wa_db_row(r->db, NULL, "SELECT id, password_hash FROM users WHERE email = ?", "s", email);
 	enc = row ? json_string_value(json_object_get(row, "password_hash")) : NULL;
 	if (!row || !wa_password_verify(enc, password)) {
 		json_decref(row);
-		wa_info("sign-in failed for %s", email);
+		wa_info("sign-in failed for %s from %s", email, addr ? addr : "-");
+		if (wa_rate_charge(r->db, &r->app->signin_fail, addr) < 0)
+			wa_warn("sign-in failure from %s not counted", addr ? addr : "-");
 		return wa_reply_error(r, 401, "Invalid email or password", "invalid_credentials");
 	}
 	uid = (unsigned long long)json_integer_value(json_object_get(row, "id"));
@@ -138,7 +149,14 @@ int h_auth_register(struct wa_req *r)
 	char hash[256];
 	json_t *user;
 	long long enabled;
+	long wait;
 
+	/* every attempt counts, per address (limits.register_per_minute / _burst) */
+	wait = wa_rate_check(r->db, &r->app->registers, wa_req_param(r, "REMOTE_ADDR"), 1);
+	if (wait < 0)
+		return wa_reply_db_error(r, "Database error");
+	if (wait > 0)
+		return wa_reply_rate_limited(r, wait, "too many registrations from this address");
 	if (wa_req_json(r, 0) < 0)
 		return -1;
 	name = json_string_value(json_object_get(r->json, "name"));

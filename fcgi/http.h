@@ -55,6 +55,11 @@ struct wa_req {
 	char rid[40];
 	struct wa_user user;
 	struct wa_sess sess;          /* filled when the route names a session */
+	struct {                      /* that session as wa_auth_identify() read it */
+		int read;             /* 1: found/granted below are valid for ident */
+		int found, granted;
+		char ident[65];
+	} sess_pre;
 	/* body */
 	char *body;                   /* raw bytes, NUL-terminated, owned */
 	size_t body_len;

@@ -12,6 +12,7 @@ fcgi_libwafcgi_a_SOURCES = \
 	fcgi/multipart.c fcgi/multipart.h \
 	fcgi/engine_client.c fcgi/engine_client.h \
 	fcgi/qrpng.c fcgi/qrpng.h \
+	fcgi/ratelimit.c fcgi/ratelimit.h \
 	fcgi/h_auth.c fcgi/h_sessions.c fcgi/h_engine.c fcgi/h_docs.c \
 	fcgi/h_users.c fcgi/h_access.c fcgi/h_bot.c fcgi/h_autoreply.c fcgi/h_scheduler.c \
 	fcgi/h_webhooks.c fcgi/h_labels.c fcgi/h_notifications.c fcgi/h_system.c fcgi/h_media.c \

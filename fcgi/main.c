@@ -4,7 +4,8 @@
  *
  * The supervisor opens the FastCGI socket (fcgi.listen), forks fcgi.workers
  * worker processes and restarts any that die; SIGTERM/SIGINT stop them all.
- * Each worker runs fcgi.threads accept threads; each thread owns one MariaDB
+ * Each worker runs fcgi.threads handler threads fed by one connection poller
+ * (see "Kept FastCGI connections" below); each handler owns one MariaDB
  * connection and one nng socket to the engine, so nothing mutable is shared
  * between threads. The dispatcher below is the same for every route: match,
  * authenticate, check the route's role and session access, run the handler. */
@@ -19,6 +20,11 @@
 #include "wa_util.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <fcgiapp.h>
 #include <pthread.h>
 #include <signal.h>
@@ -35,10 +41,6 @@
 static struct wa_app app;
 static int listen_fd = -1;
 static volatile sig_atomic_t stopping;
-
-struct thread_arg {
-	int index;
-};
 
 static double now_ms(void)
 {
@@ -119,7 +121,7 @@ static void dispatch(struct wa_req *r)
 	r->route = rt;
 
 	if (!(rt->flags & WA_R_PUBLIC) || (rt->flags & WA_R_AUTH_OPT)) {
-		auth = wa_auth_identify(r);
+		auth = wa_auth_identify(r, (rt->flags & WA_R_SESS) ? session_param(r) : NULL);
 		if (auth < 0) {
 			wa_reply_error(r, 503, "Database unavailable", "database_unavailable");
 			return;
@@ -180,22 +182,185 @@ static void serve_one(FCGX_Request *fr, struct wa_db *db)
 	wa_log_set_rid(NULL);
 }
 
-static void *accept_loop(void *arg)
+/* Kept FastCGI connections (nginx: fastcgi_keep_conn + upstream keepalive).
+ *
+ * libfcgi serves a kept connection by blocking in FCGX_Accept_r on its next
+ * read, so with one accept loop per thread every idle connection nginx keeps
+ * would pin a thread, and a request on a connection no thread holds would
+ * wait until nginx happens to close another one (nginx opens a connection
+ * whenever none of its idle ones is free, and may keep more than we have
+ * threads). So a worker does not let threads own connections:
+ *
+ *   - one poller thread owns the listening socket and every idle connection
+ *     in an epoll set (EPOLLONESHOT, so a connection is in exactly one place:
+ *     the set, the ready queue, or one handler);
+ *   - a connection that becomes readable goes on the ready queue; one of
+ *     fcgi.threads handler threads takes it, lets libfcgi read and answer
+ *     one request on it, and gives it back to the set if nginx keeps it
+ *     (libfcgi closes it otherwise);
+ *   - what a request left unread of its body is read before the connection
+ *     goes back (drain_stdin), so its next request starts on a record;
+ *   - the poller accepts only while a handler is idle (the listening socket
+ *     is re-armed by the handler that becomes idle), so the worker processes
+ *     sharing the socket split new connections by spare capacity.
+ *
+ * libfcgi is used as its threaded API documents, with one exception: a
+ * handler hands libfcgi the connection by setting FCGX_Request.ipcFd and
+ * .keepConnection (the fields FCGX_Accept_r itself keeps between requests
+ * of a kept connection) and takes it back after FCGX_Finish_r. Its request
+ * has no listening socket (-1), so FCGX_Accept_r never blocks in accept():
+ * on a connection nginx closed it closes the fd and fails with EBADF. */
+#define READY_MAX 4096
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int fds[READY_MAX];
+	unsigned head, count;
+	int idle;           /* handlers waiting for a connection */
+	int listen_armed;   /* the listening socket is in the epoll set, armed */
+	int ep;
+} pool = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .ep = -1 };
+
+static int ep_arm(int fd, int op)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.fd = fd };
+
+	return epoll_ctl(pool.ep, op, fd, &ev);
+}
+
+/* Queue a readable connection; 0, or -1 when the queue is full. */
+static int ready_push(int fd)
+{
+	int rc = -1;
+
+	pthread_mutex_lock(&pool.lock);
+	if (pool.count < READY_MAX) {
+		pool.fds[(pool.head + pool.count++) % READY_MAX] = fd;
+		pthread_cond_signal(&pool.cond);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&pool.lock);
+	return rc;
+}
+
+static int ready_pop(void)
+{
+	int fd;
+
+	pthread_mutex_lock(&pool.lock);
+	pool.idle++;
+	if (!pool.listen_armed && ep_arm(listen_fd, EPOLL_CTL_MOD) == 0)
+		pool.listen_armed = 1;
+	while (!pool.count)
+		pthread_cond_wait(&pool.cond, &pool.lock);
+	pool.idle--;
+	fd = pool.fds[pool.head];
+	pool.head = (pool.head + 1) % READY_MAX;
+	pool.count--;
+	pthread_mutex_unlock(&pool.lock);
+	return fd;
+}
+
+static void accept_some(void)
+{
+	int want, fd, one = 1;
+
+	pthread_mutex_lock(&pool.lock);
+	want = pool.idle - (int)pool.count;
+	pthread_mutex_unlock(&pool.lock);
+	if (want < 1)
+		want = 1;
+	while (want-- > 0) {
+		fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
+				wa_warn("accept: %s", strerror(errno));
+			break;
+		}
+		/* as libfcgi's own accept does: responses are not waited on */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		/* into the set until nginx has sent its request: a connection
+		 * that says nothing holds no thread */
+		if (ep_arm(fd, EPOLL_CTL_ADD) < 0) {
+			wa_warn("epoll_ctl: %s", strerror(errno));
+			close(fd);
+		}
+	}
+	pthread_mutex_lock(&pool.lock);
+	pool.listen_armed = pool.idle > (int)pool.count && ep_arm(listen_fd, EPOLL_CTL_MOD) == 0;
+	pthread_mutex_unlock(&pool.lock);
+}
+
+static void *poller(void *arg)
+{
+	struct epoll_event evs[64];
+
+	(void)arg;
+	while (!stopping) {
+		int n = epoll_wait(pool.ep, evs, 64, -1);
+
+		if (n < 0 && errno != EINTR) {
+			wa_error("epoll_wait: %s", strerror(errno));
+			exit(1);
+		}
+		for (int i = 0; i < n; i++) {
+			if (evs[i].data.fd == listen_fd)
+				accept_some();
+			else if (ready_push(evs[i].data.fd) < 0)
+				close(evs[i].data.fd);
+		}
+	}
+	return NULL;
+}
+
+/* What a handler left unread of the request body must be read before the
+ * connection takes its next request: libfcgi does not skip it, and would
+ * parse the rest of this body as the next request's records. Up to
+ * DRAIN_MAX is read and dropped; past that (or on a read error) the
+ * connection is not kept. */
+#define DRAIN_MAX (1024 * 1024)
+
+static void drain_stdin(FCGX_Request *fr)
+{
+	char buf[16384];
+	size_t total = 0;
+	int n;
+
+	while ((n = FCGX_GetStr(buf, sizeof buf, fr->in)) > 0) {
+		total += (size_t)n;
+		if (total > DRAIN_MAX) {
+			fr->keepConnection = 0;
+			return;
+		}
+	}
+	if (FCGX_GetError(fr->in))
+		fr->keepConnection = 0;
+}
+
+static void *handler(void *arg)
 {
 	FCGX_Request fr;
 	struct wa_db db = { .cfg = app.cfg };
 
 	(void)arg;
-	if (FCGX_InitRequest(&fr, listen_fd, 0) != 0)
+	if (FCGX_InitRequest(&fr, -1, 0) != 0)
 		return NULL;
 	while (!stopping) {
-		if (FCGX_Accept_r(&fr) < 0) {
-			if (errno == EINTR && !stopping)
-				continue;
-			break;
-		}
+		fr.ipcFd = ready_pop();
+		fr.keepConnection = 1;
+		if (FCGX_Accept_r(&fr) < 0)
+			continue;   /* nginx closed it; libfcgi closed our end */
 		serve_one(&fr, &db);
+		if (fr.keepConnection)
+			drain_stdin(&fr);
 		FCGX_Finish_r(&fr);
+		/* still open: nginx keeps it for its next request */
+		if (fr.ipcFd >= 0 && ep_arm(fr.ipcFd, EPOLL_CTL_MOD) < 0) {
+			wa_warn("epoll_ctl: %s", strerror(errno));
+			close(fr.ipcFd);
+		}
+		fr.ipcFd = -1;
 	}
 	wa_db_close(&db);
 	wa_engine_client_close();
@@ -210,17 +375,30 @@ static void on_signal(int sig)
 
 static int worker_main(long threads)
 {
-	pthread_t tids[MAX_WORKERS];
-	long i;
+	pthread_t tid;
+	int fl;
 
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
-	for (i = 1; i < threads; i++)
-		if (pthread_create(&tids[i], NULL, accept_loop, NULL) != 0) {
-			wa_error("cannot start accept thread %ld", i);
-			break;
+	pool.ep = epoll_create1(EPOLL_CLOEXEC);
+	fl = fcntl(listen_fd, F_GETFL);
+	if (pool.ep < 0 || fl < 0 || fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+		wa_error("cannot set up the connection poller: %s", strerror(errno));
+		return 1;
+	}
+	/* (not EPOLLEXCLUSIVE: it cannot be re-armed with EPOLL_CTL_MOD; every
+	 * worker's poller may wake for a connection, one accept()s it) */
+	if (ep_arm(listen_fd, EPOLL_CTL_ADD) < 0) {
+		wa_error("epoll_ctl: %s", strerror(errno));
+		return 1;
+	}
+	pool.listen_armed = 1;
+	for (long i = 0; i < threads; i++)
+		if (pthread_create(&tid, NULL, handler, NULL) != 0) {
+			wa_error("cannot start handler thread %ld", i);
+			return 1;
 		}
-	accept_loop(NULL);
+	poller(NULL);
 	return 0;
 }
 
@@ -281,10 +459,18 @@ static int load_app(const char *cfgpath, struct wa_config **cfgp, long *workers,
 	    wa_config_get_int(app.cfg, "engine.lease_ms", 1000, 3600000, &app.engine_lease_ms, err, sizeof err) < 0 ||
 	    wa_config_get_int(app.cfg, "auth.session_days", 1, 3650, &days, err, sizeof err) < 0 ||
 	    wa_config_get_int(app.cfg, "limits.broadcast_max_recipients", 1, 1000000, &app.broadcast_max, err, sizeof err) < 0 ||
-	    wa_config_get_int(app.cfg, "limits.spam_max_count", 1, 100000, &app.spam_max, err, sizeof err) < 0) {
+	    wa_config_get_int(app.cfg, "limits.spam_max_count", 1, 100000, &app.spam_max, err, sizeof err) < 0 ||
+	    wa_config_get_int(app.cfg, "limits.signin_failures_per_minute", 1, 1000000000, &app.signin_fail.per_minute,
+			      err, sizeof err) < 0 ||
+	    wa_config_get_int(app.cfg, "limits.signin_burst", 1, 1000000000, &app.signin_fail.burst, err, sizeof err) < 0 ||
+	    wa_config_get_int(app.cfg, "limits.register_per_minute", 1, 1000000000, &app.registers.per_minute, err,
+			      sizeof err) < 0 ||
+	    wa_config_get_int(app.cfg, "limits.register_burst", 1, 1000000000, &app.registers.burst, err, sizeof err) < 0) {
 		fprintf(stderr, "wa-akg-fcgi: %s\n", err);
 		return -1;
 	}
+	app.signin_fail.scope = "signin";
+	app.registers.scope = "register";
 	app.max_body = (size_t)maxb;
 	app.engine_timeout_ms = (int)tmo;
 	app.session_days = (int)days;
