@@ -41,7 +41,7 @@
  * the same columns, defaults and casts as its BOT_SELECT, each aliased
  * "bot.<field>" -- read with the session row through a LEFT JOIN of
  * bot_configs b, so that a list costs one statement for every session's
- * config instead of one per session. tests/api/test_rest_path.py checks
+ * config instead of one per session. tests/api/test_automation.py checks
  * that both answers stay identical. */
 #define BOT_COLS \
 	", CAST(s.id AS CHAR) AS `bot.id`, CAST(s.id AS CHAR) AS `bot.sessionId`, " \

@@ -68,6 +68,24 @@ def test_bot_config_roundtrip(admin, session):
     assert admin.get("/api/sessions/%s" % sess).json()["botConfig"]["botName"] == "My Assistant"
 
 
+def test_the_session_list_shows_the_same_bot_config_as_its_own_route(admin, make_session):
+    """GET /api/sessions reads every session's botConfig with the session
+    rows (one statement, fcgi/h_sessions.c BOT_COLS); it must answer what
+    GET /api/sessions/{id}/bot-config answers, for a session with a stored
+    config and for one with only the defaults."""
+    custom = make_session(admin)["sessionId"]
+    plain = make_session(admin)["sessionId"]
+    r = admin.post("/api/sessions/%s/bot-config" % custom,
+                   json={"botMode": "SPECIFIC", "botAllowedJids": ["628111@s.whatsapp.net"], "botName": "Listed",
+                         "maxStickerDuration": 9, "enablePing": False})
+    assert r.status_code == 200, r.text
+    listed = {s["sessionId"]: s["botConfig"] for s in admin.get("/api/sessions").json()}
+    for sid in (custom, plain):
+        own = bot_config(admin, sid)
+        assert listed[sid] == own, (sid, listed[sid], own)
+        assert admin.get("/api/sessions/%s" % sid).json()["botConfig"] == own, sid
+
+
 @pytest.mark.parametrize("body,field", [({"botMode": "SOMETIMES"}, "botMode"), ({"enabled": "yes"}, "enabled"),
                                         ({"maxStickerDuration": "7"}, "maxStickerDuration"),
                                         ({"botAllowedJids": "628@s.whatsapp.net"}, "botAllowedJids")])
