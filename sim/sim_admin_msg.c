@@ -817,10 +817,11 @@ static int h_group_change(struct sim_server *s, const char *gjid, json_t *in, js
 	return 200;
 }
 
-/* POST /admin/faults {"number", "dropMessages": n} */
+/* POST /admin/faults {"number", "dropMessages": n, "from"?: "<number>"} */
 static int h_faults(struct sim_server *s, json_t *in, json_t **reply)
 {
 	const char *number = json_string_value(json_object_get(in, "number"));
+	const char *from = json_string_value(json_object_get(in, "from"));
 	json_t *dm = json_object_get(in, "dropMessages");
 	struct sim_account *a = number ? sim_store_account_find(s->store, number) : NULL;
 	struct sim_phone *p;
@@ -836,7 +837,12 @@ static int h_faults(struct sim_server *s, json_t *in, json_t **reply)
 	p = sim_phone_get(s, a);
 	if (p == NULL)
 		return 500;
+	if (json_object_get(in, "from") && (!from || strlen(from) > SIM_NUMBER_MAX || !sim_number_valid(from))) {
+		*reply = err_json("\"from\" must be a phone number (digits)");
+		return 400;
+	}
 	sim_phone_drop_set(p, (unsigned)json_integer_value(dm));
+	sim_phone_drop_from(p, from);
 	*reply = json_pack("{s:s, s:I}", "number", a->number, "dropMessages", (json_int_t)sim_phone_drop_get(p));
 	return 200;
 }

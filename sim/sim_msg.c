@@ -39,7 +39,9 @@ int sim_deliver_to(struct sim_server *s, struct sim_account *a, uint16_t dev, st
 {
 	struct sim_device *d;
 
-	if (strcmp(n->tag, "message") == 0 && sim_phone_drop_take(sim_phone_get(s, a))) {
+	if (strcmp(n->tag, "message") == 0 &&
+	    sim_phone_drop_matches(sim_phone_get(s, a), wa_node_attr_or(n, "participant", wa_node_attr(n, "from"))) &&
+	    sim_phone_drop_take(sim_phone_get(s, a))) {
 		wa_info("sim: fault: message %s to %s:%u dropped", wa_node_attr_or(n, "id", "-"), a->number, dev);
 		return 0;
 	}

@@ -192,6 +192,10 @@ int sim_phone_record(struct sim_phone *p, int outbox, const struct sim_msgrec *r
 void sim_phone_drop_set(struct sim_phone *p, unsigned n);
 unsigned sim_phone_drop_get(struct sim_phone *p);
 int sim_phone_drop_take(struct sim_phone *p);
+/* Only messages from this phone number count ("" or NULL: any sender). */
+void sim_phone_drop_from(struct sim_phone *p, const char *number);
+/* Whether a message from sender (a device or user JID) is one to drop. */
+int sim_phone_drop_matches(struct sim_phone *p, const char *sender);
 
 /* The phone's Signal state (for groups). */
 wa_sig *sim_phone_sig(struct sim_phone *p);

@@ -34,6 +34,7 @@ struct sim_phone {
 	uint32_t next_prekey;
 	char about[140];
 	unsigned drop_next;                /* fault injection */
+	char drop_from[SIM_NUMBER_MAX + 1]; /* ... of messages from this number only ("" any) */
 	struct sim_msgrec *inbox;          /* oldest first */
 	size_t ninbox;
 	struct sim_msgrec *outbox;
@@ -189,6 +190,23 @@ void sim_phone_drop_set(struct sim_phone *p, unsigned n)
 unsigned sim_phone_drop_get(struct sim_phone *p)
 {
 	return p->drop_next;
+}
+
+void sim_phone_drop_from(struct sim_phone *p, const char *number)
+{
+	snprintf(p->drop_from, sizeof p->drop_from, "%s", number ? number : "");
+}
+
+int sim_phone_drop_matches(struct sim_phone *p, const char *sender)
+{
+	size_t n;
+
+	if (p == NULL || p->drop_next == 0)
+		return 0;
+	if (!p->drop_from[0])
+		return 1;
+	n = strlen(p->drop_from);
+	return sender != NULL && strncmp(sender, p->drop_from, n) == 0 && (sender[n] == ':' || sender[n] == '@');
 }
 
 int sim_phone_drop_take(struct sim_phone *p)
