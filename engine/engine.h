@@ -19,7 +19,9 @@
  *     database stalls those threads, never the loop, so keep-alives and
  *     frames of every session go on.
  * Cross-thread hand-off is always a post to the loop's inbox (inbox.h),
- * which wakes lws_service() through lws_cancel_service(). */
+ * which wakes the loop through lws_cancel_service(). The loop is libev's
+ * (epoll), driven by main() with lws on top of it (LWS_SERVER_OPTION_LIBEV,
+ * a foreign loop); lws's timers (lws_sul) and every fd run on it. */
 #ifndef WA_ENGINE_H
 #define WA_ENGINE_H
 
