@@ -7,6 +7,7 @@
  *   events.h    the nng PUB event socket (topic "<sessionId>.<event>")
  *   registry.h  the engines row, its heartbeat, and the session leases
  *   ops.h       the command table: op name -> handler
+ *   wheel.h     a one-second timer wheel for the per-session keep-alives
  *
  * Threads, and which state each one owns:
  *   - The loop thread (main()) owns the libwebsockets context, every
@@ -36,6 +37,7 @@ struct wa_cmd_server;
 struct wa_events;
 struct wa_registry;
 struct wa_sessions;
+struct wa_wheel;
 
 #define WA_ENGINE_ID_MAX 64
 
@@ -45,6 +47,7 @@ struct wa_engine {
 	const char *command_url;        /* as bound (config engine.command_url) */
 	const char *event_url;          /* as bound (config engine.event_url) */
 	struct lws_context *lws;        /* loop thread only */
+	struct wa_wheel *wheel;         /* coarse timers on lws (wheel.h), loop thread only */
 	struct wa_inbox *inbox;
 	struct wa_dbpool *db;
 	struct wa_cmd_server *cmd;

@@ -23,6 +23,7 @@ WA_STORE_LIBS = engine/store/libwastore.a $(WA_LIBWA_LIBS) $(MARIADB_LIBS) $(CUR
 sbin_PROGRAMS += wa-akg-engine
 wa_akg_engine_SOURCES = engine/main.c engine/engine.h \
 	engine/inbox.c engine/inbox.h \
+	engine/wheel.c engine/wheel.h \
 	engine/dbpool.c engine/dbpool.h \
 	engine/cmd.c engine/cmd.h \
 	engine/events.c engine/events.h \

@@ -14,6 +14,7 @@
 #include "engine/ops.h"
 #include "engine/registry.h"
 #include "engine/session.h"
+#include "engine/wheel.h"
 #include "wa_config.h"
 #include "wa_log.h"
 #include "config.h"
@@ -31,6 +32,7 @@
 #include <nng/nng.h>
 
 static struct wa_engine engine;
+static struct wa_wheel wheel;
 
 uint64_t wa_engine_now_ms(void)
 {
@@ -188,6 +190,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	wa_inbox_set_context(e->inbox, e->lws);
+	wa_wheel_init(&wheel, e->lws);
+	e->wheel = &wheel;
 	e->sessions = wa_sessions_new(e);
 	e->db = wa_dbpool_new(cfg, (unsigned)dbthreads, 0, e->inbox);
 	e->events = e->db ? wa_events_new(e->event_url) : NULL;
@@ -222,6 +226,8 @@ out:
 		wa_inbox_drain(e->inbox);
 	wa_sessions_free(e->sessions);
 	wa_events_free(e->events);
+	if (e->wheel)
+		wa_wheel_clear(e->wheel);
 	if (e->lws)
 		lws_context_destroy(e->lws);
 	if (loop)
