@@ -34,6 +34,21 @@
 static struct wa_engine engine;
 static struct wa_wheel wheel;
 
+/* lws 4.1's libev glue re-arms its one ev_timer with ev_timer_set() +
+ * ev_timer_start() while that timer may still be running, which libev
+ * ignores: a timer (lws_sul) scheduled sooner than the one armed then runs
+ * only when the armed one fires. This sul, always due within
+ * LOOP_TIMER_BOUND_MS, bounds that lateness (at the price of that many
+ * wake-ups a second, which cost next to nothing on epoll). */
+#define LOOP_TIMER_BOUND_MS 100
+static lws_sorted_usec_list_t bound_sul;
+
+static void on_bound(lws_sorted_usec_list_t *sul)
+{
+	if (!engine.stopping)
+		lws_sul_schedule(engine.lws, 0, sul, on_bound, LOOP_TIMER_BOUND_MS * LWS_US_PER_MS);
+}
+
 uint64_t wa_engine_now_ms(void)
 {
 	struct timespec ts;
@@ -212,6 +227,7 @@ int main(int argc, char **argv)
 	 * runs after an fd event: wake the loop once so that the timers
 	 * scheduled before it ran (the registry's first tick) are armed. */
 	lws_cancel_service(e->lws);
+	on_bound(&bound_sul);
 	while (!e->stopping)
 		ev_run(loop, EVRUN_ONCE);
 	wa_info("engine %s stopping", e->id);
@@ -228,6 +244,7 @@ out:
 	wa_events_free(e->events);
 	if (e->wheel)
 		wa_wheel_clear(e->wheel);
+	lws_sul_cancel(&bound_sul);
 	if (e->lws)
 		lws_context_destroy(e->lws);
 	if (loop)

@@ -28,6 +28,18 @@
 static volatile sig_atomic_t got_signal;
 static struct lws_context *g_ctx;
 
+/* lws 4.1's libev glue re-arms its ev_timer while it may still run, which
+ * libev ignores, so a sul due sooner than the armed one (a delayed frame,
+ * admin delay) would wait for it: this one, always due within 50 ms,
+ * bounds that (see engine/main.c). */
+static lws_sorted_usec_list_t bound_sul;
+
+static void on_bound(lws_sorted_usec_list_t *sul)
+{
+	if (g_ctx)
+		lws_sul_schedule(g_ctx, 0, sul, on_bound, 50 * LWS_US_PER_MS);
+}
+
 static void on_signal(int sig)
 {
 	got_signal = sig;
@@ -223,11 +235,13 @@ int main(int argc, char **argv)
 	wa_info("sim: ready; %zu phones loaded", srv.store->naccounts);
 
 	lws_cancel_service(srv.ctx); /* a first fd event arms lws's timer */
+	on_bound(&bound_sul);
 	while (!got_signal && !srv.stop)
 		ev_run(loop, EVRUN_ONCE);
 	rc = 0;
 	wa_info("sim: stopping");
 out:
+	lws_sul_cancel(&bound_sul);
 	if (srv.ctx)
 		lws_context_destroy(srv.ctx); /* closes connections: their state is freed */
 	g_ctx = NULL;
