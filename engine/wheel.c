@@ -86,12 +86,15 @@ void wa_wheel_clear(struct wa_wheel *w)
 
 void wa_wheel_schedule(struct wa_wheel *w, struct wa_wheel_timer *t, wa_wheel_fn fn, unsigned ms)
 {
-	uint64_t due;
+	uint64_t now_ms = wa_engine_now_ms(), due;
 
 	if (ms > WA_WHEEL_MAX_MS)
 		ms = WA_WHEEL_MAX_MS;
-	/* Round up: never early. */
-	due = (wa_engine_now_ms() + ms + 999) / 1000;
+	/* Round up: never early; and never into the second running now, whose
+	 * slot a tick in progress has already emptied. */
+	due = (now_ms + ms + 999) / 1000;
+	if (due <= now_ms / 1000)
+		due = now_ms / 1000 + 1;
 	if (due < w->next_s)
 		due = w->next_s;
 	lws_dll2_remove(&t->list);

@@ -126,3 +126,10 @@ TESTS += tests/db/test_db_txn
 tests_db_test_db_txn_SOURCES = tests/db/test_db_txn.c tests/unit/tap.h
 tests_db_test_db_txn_CFLAGS = $(AM_CFLAGS) $(fcgi_libwafcgi_a_CFLAGS)
 tests_db_test_db_txn_LDADD = $(WA_FCGI_LIBS)
+
+# engine/wheel.c on a real lws context over libev, as the engine runs it
+check_PROGRAMS += tests/unit/test_wheel
+TESTS += tests/unit/test_wheel
+tests_unit_test_wheel_SOURCES = tests/unit/test_wheel.c tests/unit/tap.h engine/wheel.c engine/wheel.h
+tests_unit_test_wheel_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS)
+tests_unit_test_wheel_LDADD = $(LWS_LIBS) $(EV_LIBS)
