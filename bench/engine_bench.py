@@ -221,7 +221,8 @@ class Cpu:
         return line
 
 
-DB_COUNTERS = ("Questions", "Com_commit", "Handler_write", "Handler_update", "Innodb_log_writes", "Innodb_data_fsyncs")
+DB_COUNTERS = ("Questions", "Com_stmt_prepare", "Com_commit", "Handler_write", "Handler_update", "Innodb_log_writes",
+               "Innodb_data_fsyncs")
 
 
 def db_status(st):
@@ -259,13 +260,14 @@ class Perf:
                            capture_output=True, text=True)
         incl = [" ".join(x.split()) for x in r.stdout.splitlines()
                 if x.strip()[:1].isdigit() and any(f in x for f in ("] __poll", "] epoll_wait", "] __send", "] __recv",
-                                                                    "] mysql_real_query", "] mysql_stmt_execute"))]
+                                                                    "] mysql_real_query", "] mysql_stmt_execute",
+                                                                    "] lws_dll2_add_sorted"))]
         try:
             os.unlink(self.data)
         except OSError:
             pass
         return ["  perf, %s, self time (top %d):" % (self.name, top)] + lines + \
-            ["  perf, %s, inclusive: %s" % (self.name, "; ".join(incl[:6]))]
+            ["  perf, %s, inclusive: %s" % (self.name, "; ".join(incl[:8]))]
 
 
 def pct(xs, p):

@@ -7,6 +7,7 @@
  *   events.h    the nng PUB event socket (topic "<sessionId>.<event>")
  *   registry.h  the engines row, its heartbeat, and the session leases
  *   ops.h       the command table: op name -> handler
+ *   wheel.h     a one-second timer wheel for the per-session keep-alives
  *
  * Threads, and which state each one owns:
  *   - The loop thread (main()) owns the libwebsockets context, every
@@ -19,7 +20,9 @@
  *     database stalls those threads, never the loop, so keep-alives and
  *     frames of every session go on.
  * Cross-thread hand-off is always a post to the loop's inbox (inbox.h),
- * which wakes lws_service() through lws_cancel_service(). */
+ * which wakes the loop through lws_cancel_service(). The loop is libev's
+ * (epoll), driven by main() with lws on top of it (LWS_SERVER_OPTION_LIBEV,
+ * a foreign loop); lws's timers (lws_sul) and every fd run on it. */
 #ifndef WA_ENGINE_H
 #define WA_ENGINE_H
 
@@ -34,6 +37,7 @@ struct wa_cmd_server;
 struct wa_events;
 struct wa_registry;
 struct wa_sessions;
+struct wa_wheel;
 
 #define WA_ENGINE_ID_MAX 64
 
@@ -43,6 +47,7 @@ struct wa_engine {
 	const char *command_url;        /* as bound (config engine.command_url) */
 	const char *event_url;          /* as bound (config engine.event_url) */
 	struct lws_context *lws;        /* loop thread only */
+	struct wa_wheel *wheel;         /* coarse timers on lws (wheel.h), loop thread only */
 	struct wa_inbox *inbox;
 	struct wa_dbpool *db;
 	struct wa_cmd_server *cmd;

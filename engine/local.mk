@@ -15,7 +15,7 @@ engine_store_libwastore_a_CFLAGS = $(AM_CFLAGS) $(SIGNAL_CFLAGS) $(MARIADB_CFLAG
 # What links the MariaDB stores (after WA_LIBWA_LIBS' objects, before its libraries).
 WA_STORE_LIBS = engine/store/libwastore.a $(WA_LIBWA_LIBS) $(MARIADB_LIBS) $(CURL_LIBS) $(ZLIB_LIBS)
 
-# wa-akg-engine: one event loop (libwebsockets) owning every WhatsApp
+# wa-akg-engine: one event loop (libwebsockets on libev/epoll) owning every WhatsApp
 # connection, nng command and event sockets, MariaDB on a thread pool.
 # fcgi/db.c (prepared statements, the lost-connection rule) is shared with
 # the workers: compiled here again, not copied.
@@ -24,6 +24,7 @@ WA_STORE_LIBS = engine/store/libwastore.a $(WA_LIBWA_LIBS) $(MARIADB_LIBS) $(CUR
 sbin_PROGRAMS += wa-akg-engine
 wa_akg_engine_SOURCES = engine/main.c engine/engine.h \
 	engine/inbox.c engine/inbox.h \
+	engine/wheel.c engine/wheel.h \
 	engine/dbpool.c engine/dbpool.h \
 	engine/cmd.c engine/cmd.h \
 	engine/events.c engine/events.h \
@@ -38,4 +39,4 @@ wa_akg_engine_SOURCES = engine/main.c engine/engine.h \
 	fcgi/db.c fcgi/db.h
 wa_akg_engine_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS) $(MARIADB_CFLAGS) $(PROTOBUFC_CFLAGS) \
 	$(SIGNAL_CFLAGS)
-wa_akg_engine_LDADD = $(WA_STORE_LIBS) $(LWS_LIBS) $(JANSSON_LIBS) $(NNG_LIBS) -lpthread
+wa_akg_engine_LDADD = $(WA_STORE_LIBS) $(LWS_LIBS) $(EV_LIBS) $(JANSSON_LIBS) $(NNG_LIBS) -lpthread

@@ -14,6 +14,7 @@
 #include "engine/ops.h"
 #include "engine/registry.h"
 #include "engine/session.h"
+#include "engine/wheel.h"
 #include "wa_config.h"
 #include "wa_log.h"
 #include "config.h"
@@ -25,11 +26,28 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <ev.h>
 #include <libwebsockets.h>
 #include <mysql.h>
 #include <nng/nng.h>
 
 static struct wa_engine engine;
+static struct wa_wheel wheel;
+
+/* lws 4.1's libev glue re-arms its one ev_timer with ev_timer_set() +
+ * ev_timer_start() while that timer may still be running, which libev
+ * ignores: a timer (lws_sul) scheduled sooner than the one armed then runs
+ * only when the armed one fires. This sul, always due within
+ * LOOP_TIMER_BOUND_MS, bounds that lateness (at the price of that many
+ * wake-ups a second, which cost next to nothing on epoll). */
+#define LOOP_TIMER_BOUND_MS 100
+static lws_sorted_usec_list_t bound_sul;
+
+static void on_bound(lws_sorted_usec_list_t *sul)
+{
+	if (!engine.stopping)
+		lws_sul_schedule(engine.lws, 0, sul, on_bound, LOOP_TIMER_BOUND_MS * LWS_US_PER_MS);
+}
 
 uint64_t wa_engine_now_ms(void)
 {
@@ -117,6 +135,8 @@ int main(int argc, char **argv)
 	struct wa_engine *e = &engine;
 	struct wa_config *cfg = NULL;
 	struct lws_context_creation_info info;
+	struct ev_loop *loop = NULL;
+	void *foreign_loops[1];
 	const char *conf = NULL;
 	char err[512];
 	long dbthreads, loglevel;
@@ -158,19 +178,35 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 
 	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
+	/* The loop is libev's on epoll, ours (a "foreign" loop to lws), so
+	 * that a wake-up costs the same with 10 connections or 10,000: lws's
+	 * own poll() loop hands every fd to the kernel on every round. lws
+	 * finds its libev glue in the libwebsockets-evlib-ev plugin. We run
+	 * the loop ourselves (ev_run once per round) so that a signal's
+	 * lws_cancel_service() ends it. */
+	loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV);
+	if (!loop) {
+		wa_error("cannot create the event loop (libev with epoll)");
+		goto out;
+	}
+	foreign_loops[0] = loop;
 	memset(&info, 0, sizeof info);
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = protocols;
-	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_LIBEV;
+	info.foreign_loops = foreign_loops;
 	info.gid = (gid_t)-1;
 	info.uid = (uid_t)-1;
 	e->inbox = wa_inbox_new(0);
 	e->lws = e->inbox ? lws_create_context(&info) : NULL;
 	if (!e->lws) {
-		wa_error("cannot create the event loop");
+		wa_error("cannot create the event loop (is the libwebsockets libev plugin, Debian package "
+			 "libwebsockets-evlib-ev, installed?)");
 		goto out;
 	}
 	wa_inbox_set_context(e->inbox, e->lws);
+	wa_wheel_init(&wheel, e->lws);
+	e->wheel = &wheel;
 	e->sessions = wa_sessions_new(e);
 	e->db = wa_dbpool_new(cfg, (unsigned)dbthreads, 0, e->inbox);
 	e->events = e->db ? wa_events_new(e->event_url) : NULL;
@@ -187,10 +223,13 @@ int main(int argc, char **argv)
 		wa_warn("an engine address is ipc://: with nng %s a peer that hangs up during the handshake can "
 			"wedge an ipc listener (commands then time out); tcp:// on loopback is the tested transport",
 			nng_version());
-	while (!e->stopping) {
-		if (lws_service(e->lws, 0) < 0)
-			break;
-	}
+	/* lws re-arms its timer (lws_sul) from libev's idle watcher, which
+	 * runs after an fd event: wake the loop once so that the timers
+	 * scheduled before it ran (the registry's first tick) are armed. */
+	lws_cancel_service(e->lws);
+	on_bound(&bound_sul);
+	while (!e->stopping)
+		ev_run(loop, EVRUN_ONCE);
 	wa_info("engine %s stopping", e->id);
 	rc = e->exit_code;
 out:
@@ -203,8 +242,13 @@ out:
 		wa_inbox_drain(e->inbox);
 	wa_sessions_free(e->sessions);
 	wa_events_free(e->events);
+	if (e->wheel)
+		wa_wheel_clear(e->wheel);
+	lws_sul_cancel(&bound_sul);
 	if (e->lws)
 		lws_context_destroy(e->lws);
+	if (loop)
+		ev_loop_destroy(loop);
 	wa_inbox_free(e->inbox);
 	mysql_library_end();
 	wa_config_free(cfg);

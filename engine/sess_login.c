@@ -70,7 +70,7 @@ static void count_prekeys(struct wa_session *s)
 
 /* ---- keep-alive ---- */
 
-static void on_ka_timer(lws_sorted_usec_list_t *sul);
+static void on_ka_timer(struct wa_wheel_timer *t);
 
 void login_schedule_keepalive(struct wa_session *s)
 {
@@ -79,7 +79,8 @@ void login_schedule_keepalive(struct wa_session *s)
 
 	if (wa_random(r, sizeof r) == 0)
 		ms += (unsigned)((r[0] << 8) | r[1]) % KA_SPREAD_MS;
-	lws_sul_schedule(s->e->lws, 0, &s->t_ka, on_ka_timer, (lws_usec_t)ms * LWS_US_PER_MS);
+	/* On the engine's wheel, not lws_sul: one per session (wheel.h). */
+	wa_wheel_schedule(s->e->wheel, &s->t_ka, on_ka_timer, ms);
 }
 
 static void ping_done(void *ctx, const struct wa_node *reply, int err)
@@ -95,9 +96,9 @@ static void ping_done(void *ctx, const struct wa_node *reply, int err)
 	login_schedule_keepalive(s);
 }
 
-static void on_ka_timer(lws_sorted_usec_list_t *sul)
+static void on_ka_timer(struct wa_wheel_timer *t)
 {
-	struct wa_session *s = lws_container_of(sul, struct wa_session, t_ka);
+	struct wa_session *s = lws_container_of(t, struct wa_session, t_ka);
 	struct wa_node *iq = wa_node_new_attrs("iq", "type", "get", "xmlns", "w:p", NULL);
 
 	if (!iq || !wa_node_add_new(iq, "ping") || sess_iq(s, iq, KA_TIMEOUT_MS, ping_done) != 0) {

@@ -105,7 +105,7 @@ static void cancel_timers(struct wa_session *s)
 {
 	lws_sul_cancel(&s->t_retry);
 	lws_sul_cancel(&s->t_login);
-	lws_sul_cancel(&s->t_ka);
+	wa_wheel_cancel(&s->t_ka);
 	lws_sul_cancel(&s->t_iq);
 	lws_sul_cancel(&s->t_qr);
 }
@@ -409,7 +409,7 @@ static void close_conn(struct wa_session *s, enum sess_phase next)
 	}
 	s->phase = next;
 	lws_sul_cancel(&s->t_login);
-	lws_sul_cancel(&s->t_ka);
+	wa_wheel_cancel(&s->t_ka);
 	lws_sul_cancel(&s->t_qr);
 	lws_sul_cancel(&s->t_iq);
 	wa_iqs_fail_all(&s->iqs, WA_ECLOSED);
@@ -561,7 +561,11 @@ static int on_node(void *ud, struct wa_node *n)
 
 	sess_ref(s);
 	if (wa_iqs_match(&s->iqs, n)) {
-		/* answered a waiter */
+		/* answered a waiter; with none left, take the IQ timer off lws's
+		 * sorted timer list now rather than at its deadline, so that the
+		 * list stays short (each lws_sul_schedule walks it) */
+		if (s->iqs.n == 0)
+			lws_sul_cancel(&s->t_iq);
 	} else if ((rc = pair_on_node(s, n)) != 0) {
 		rc = rc < 0 ? rc : 0;
 	} else if (login_on_node(s, n)) {

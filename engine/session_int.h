@@ -16,6 +16,7 @@
 
 #include "engine/iq.h"
 #include "engine/session.h"
+#include "engine/wheel.h"
 #include "engine/store/creds.h"
 
 #include <libwebsockets.h>
@@ -68,7 +69,7 @@ struct wa_session {
 
 	lws_sorted_usec_list_t t_retry;  /* next connection attempt */
 	lws_sorted_usec_list_t t_login;  /* <success> / pair-device deadline */
-	lws_sorted_usec_list_t t_ka;     /* next keep-alive ping */
+	struct wa_wheel_timer t_ka;      /* next keep-alive ping (on e->wheel) */
 	lws_sorted_usec_list_t t_iq;     /* earliest IQ deadline */
 	lws_sorted_usec_list_t t_qr;     /* next QR ref */
 

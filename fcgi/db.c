@@ -140,6 +140,12 @@ void wa_db_close(struct wa_db *db)
 {
 	if (!db)
 		return;
+	if (db->ext) {
+		if (db->ext_free)
+			db->ext_free(db->ext);
+		db->ext = NULL;
+		db->ext_free = NULL;
+	}
 	for (unsigned i = 0; i < db->ncache; i++) {
 		mysql_stmt_close(db->cache[i].stmt);
 		free(db->cache[i].sql);

@@ -89,6 +89,12 @@ struct wa_db {
 	 * close). Dropped with the connection. */
 	struct wa_db_cached cache[WA_DB_STMT_CACHE];
 	unsigned ncache, next_evict;
+	/* One more module's state tied to this connection (the engine's
+	 * Signal store statements, engine/store/creds.c): set by that module,
+	 * freed by wa_db_close() with ext_free() before the connection closes,
+	 * so it never outlives the MYSQL it was made on. NULL when unused. */
+	void *ext;
+	void (*ext_free)(void *ext);
 };
 
 #define WA_DB_DUPLICATE 1062

@@ -8,7 +8,7 @@ WA_SIM_CORE = sim/sim.h sim/sim_core.c sim/sim_store.c \
 	sim/sim_handlers.c sim/sim_pair.c
 wa_sim_SOURCES = sim/wa_sim.c sim/sim_ws.c sim/sim_admin.c $(WA_SIM_CORE)
 wa_sim_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS) $(PROTOBUFC_CFLAGS) $(CRYPTO_CFLAGS)
-wa_sim_LDADD = $(WA_LIBWA_LIBS) $(LWS_LIBS) $(JANSSON_LIBS) -lpthread
+wa_sim_LDADD = $(WA_LIBWA_LIBS) $(LWS_LIBS) $(EV_LIBS) $(JANSSON_LIBS) -lpthread
 EXTRA_DIST += sim/README.md
 
 # messaging layer: phones as Signal clients, pre-keys, usync, message and

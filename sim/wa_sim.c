@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <ev.h>
 #include <libwebsockets.h>
 
 #include "wa/crypto.h"
@@ -26,6 +27,18 @@
 
 static volatile sig_atomic_t got_signal;
 static struct lws_context *g_ctx;
+
+/* lws 4.1's libev glue re-arms its ev_timer while it may still run, which
+ * libev ignores, so a sul due sooner than the armed one (a delayed frame,
+ * admin delay) would wait for it: this one, always due within 50 ms,
+ * bounds that (see engine/main.c). */
+static lws_sorted_usec_list_t bound_sul;
+
+static void on_bound(lws_sorted_usec_list_t *sul)
+{
+	if (g_ctx)
+		lws_sul_schedule(g_ctx, 0, sul, on_bound, 50 * LWS_US_PER_MS);
+}
 
 static void on_signal(int sig)
 {
@@ -75,6 +88,8 @@ int main(int argc, char **argv)
 	static struct sim_server srv;
 	static struct lws_protocols ws_protocols[2], admin_protocols[2];
 	struct lws_context_creation_info info;
+	struct ev_loop *loop = NULL;
+	void *foreign_loops[1];
 	const char *listen = NULL, *admin = NULL, *state = NULL, *media = NULL;
 	char lhost[128], ahost[128], path[4200], hex[65];
 	int lport, aport, rc = 1;
@@ -158,9 +173,19 @@ int main(int argc, char **argv)
 	if (srv.store == NULL || sim_store_load(srv.store) != 0)
 		goto out;
 
+	/* libev's epoll loop under lws, as in the engine (engine/main.c): lws's
+	 * own poll() loop walks every connection's fd on every round, which
+	 * made the simulator, not the engine, the limit with 1000 phones. */
+	loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV);
+	if (loop == NULL) {
+		wa_error("sim: cannot create the event loop (libev with epoll)");
+		goto out;
+	}
+	foreign_loops[0] = loop;
 	memset(&info, 0, sizeof info);
 	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DISABLE_IPV6 |
-		       LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		       LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_LIBEV;
+	info.foreign_loops = foreign_loops;
 	info.user = &srv;
 	srv.ctx = g_ctx = lws_create_context(&info);
 	if (srv.ctx == NULL) {
@@ -209,15 +234,19 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	wa_info("sim: ready; %zu phones loaded", srv.store->naccounts);
 
+	lws_cancel_service(srv.ctx); /* a first fd event arms lws's timer */
+	on_bound(&bound_sul);
 	while (!got_signal && !srv.stop)
-		if (lws_service(srv.ctx, 0) < 0)
-			break;
+		ev_run(loop, EVRUN_ONCE);
 	rc = 0;
 	wa_info("sim: stopping");
 out:
+	lws_sul_cancel(&bound_sul);
 	if (srv.ctx)
 		lws_context_destroy(srv.ctx); /* closes connections: their state is freed */
 	g_ctx = NULL;
+	if (loop)
+		ev_loop_destroy(loop);
 	sim_store_free(srv.store);
 	sim_keys_release(&srv.keys);
 	return rc;

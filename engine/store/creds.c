@@ -41,7 +41,16 @@ static void str_col(json_t *row, const char *key, char *out, size_t cap)
 	snprintf(out, cap, "%s", s ? s : "");
 }
 
-/* The session's Signal state on this thread's connection. */
+static void free_sigconn(void *c)
+{
+	wa_sigstore_dbconn_free(c);
+}
+
+/* The session's Signal state on this thread's connection. The Signal
+ * store's statements are prepared once per connection, not per store: their
+ * cache hangs on db (db->ext), and wa_db_close() frees it with the
+ * connection (a store still open then fails instead of using a closed
+ * MYSQL). */
 int wa_creds_open_sig(struct wa_db *db, uint64_t row, wa_sigstore **st, wa_sig **sig)
 {
 	struct st_mysql *m = wa_db_conn(db);
@@ -51,8 +60,16 @@ int wa_creds_open_sig(struct wa_db *db, uint64_t row, wa_sigstore **st, wa_sig *
 	*sig = NULL;
 	if (!m)
 		return WA_ESTORAGE;
+	if (db->ext && db->ext_free != free_sigconn)
+		return WA_EINTERNAL; /* db->ext belongs to someone else */
+	if (!db->ext) {
+		db->ext = wa_sigstore_dbconn_new(m, NULL);
+		if (!db->ext)
+			return WA_ENOMEM;
+		db->ext_free = free_sigconn;
+	}
 	wa_creds_session_key(row, key);
-	*st = wa_sigstore_db_new(m, NULL, key);
+	*st = wa_sigstore_db_new_on(db->ext, key);
 	if (!*st)
 		return WA_ENOMEM;
 	if (wa_sig_new(*st, sig) != 0) {

@@ -87,9 +87,10 @@ static const char SQL_DEL_IDENTITIES[] =
 
 /* One connection's statement cache, shared by all stores made on it. */
 struct wa_sigstore_dbconn {
-	MYSQL *db;                 /* borrowed */
+	MYSQL *db;                 /* borrowed; NULL once the owner freed us */
 	pthread_mutex_t *lock;     /* borrowed, may be NULL */
 	MYSQL_STMT *st[NSTMT];     /* guarded by lock (if any) */
+	unsigned stores;           /* stores made on us and not yet freed (lock) */
 };
 
 struct dbstore {
@@ -138,6 +139,10 @@ static MYSQL_STMT *stmt(struct dbstore *d, int idx)
 
 	if (s)
 		return s;
+	if (!d->c->db) {
+		wa_error("sigstore_db: the connection of this store was closed");
+		return NULL;
+	}
 	s = mysql_stmt_init(d->c->db);
 	if (!s) {
 		wa_error("sigstore_db: cannot create statement: out of memory");
@@ -419,6 +424,10 @@ static int d_put_many(void *state, const wa_sigrec_key *keys, const uint8_t *con
 	int rc = WA_SIGSTORE_ERR, nested;
 
 	lock(d);
+	if (!d->c->db) {
+		wa_error("sigstore_db: the connection of this store was closed");
+		goto out;
+	}
 	nested = in_caller_txn(d->c->db);
 	if (mysql_query(d->c->db, nested ? "SAVEPOINT sigstore_many" : "START TRANSACTION") != 0) {
 		wa_error("sigstore_db: cannot start transaction: %s", mysql_error(d->c->db));
@@ -567,8 +576,20 @@ static void d_destroy(void *state)
 
 	if (!d)
 		return;
-	if (d->own_conn)
+	if (d->own_conn) {
 		wa_sigstore_dbconn_free(d->c);
+	} else {
+		/* The last store of a cache its owner already freed frees it. */
+		int last;
+
+		if (d->c->lock)
+			pthread_mutex_lock(d->c->lock);
+		last = --d->c->stores == 0 && !d->c->db;
+		if (d->c->lock)
+			pthread_mutex_unlock(d->c->lock);
+		if (last)
+			free(d->c);
+	}
 	free(d);
 }
 
@@ -601,16 +622,23 @@ void wa_sigstore_dbconn_free(wa_sigstore_dbconn *c)
 {
 	int i;
 
+	unsigned left;
+
 	if (!c)
 		return;
 	if (c->lock)
 		pthread_mutex_lock(c->lock);
 	for (i = 0; i < NSTMT; i++)
-		if (c->st[i])
+		if (c->st[i]) {
 			mysql_stmt_close(c->st[i]);
+			c->st[i] = NULL;
+		}
+	c->db = NULL;
+	left = c->stores;
 	if (c->lock)
 		pthread_mutex_unlock(c->lock);
-	free(c);
+	if (left == 0)
+		free(c);
 }
 
 static wa_sigstore *db_new(wa_sigstore_dbconn *c, int own, const char *session_key)
@@ -630,6 +658,20 @@ static wa_sigstore *db_new(wa_sigstore_dbconn *c, int own, const char *session_k
 		free(st);
 		free(d);
 		return NULL;
+	}
+	if (!own) {
+		if (c->lock)
+			pthread_mutex_lock(c->lock);
+		if (!c->db) {
+			if (c->lock)
+				pthread_mutex_unlock(c->lock);
+			free(st);
+			free(d);
+			return NULL;
+		}
+		c->stores++;
+		if (c->lock)
+			pthread_mutex_unlock(c->lock);
 	}
 	d->c = c;
 	d->own_conn = own;

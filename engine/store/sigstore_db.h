@@ -34,8 +34,11 @@ wa_sigstore *wa_sigstore_db_new(struct st_mysql *db, pthread_mutex_t *lock, cons
  * default), so stores sharing a MYSQL* should share one statement cache:
  * make it with wa_sigstore_dbconn_new (db and lock as for wa_sigstore_db_new,
  * which makes a private one), then wa_sigstore_db_new_on() per session key.
- * Free the cache after every store made on it. NULL on bad arguments or out
- * of memory. */
+ * Free the cache when its connection closes (before mysql_close: it closes
+ * the statements). Stores still open on it then fail every operation with
+ * WA_SIGSTORE_ERR and no longer touch db; the cache's memory goes with the
+ * last of them. NULL on bad arguments or out of memory (new_on: also when
+ * the cache was freed). */
 typedef struct wa_sigstore_dbconn wa_sigstore_dbconn;
 wa_sigstore_dbconn *wa_sigstore_dbconn_new(struct st_mysql *db, pthread_mutex_t *lock);
 void wa_sigstore_dbconn_free(wa_sigstore_dbconn *c);

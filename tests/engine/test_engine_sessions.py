@@ -102,6 +102,27 @@ def test_dropped_connection_comes_back_by_itself(admin, make_session, phone_sim)
     assert wait_for(lambda: connected(admin, slug), what="Connected again")["me"]["id"] == jid
 
 
+def test_a_server_that_goes_silent_is_left_by_the_keep_alive_and_the_session_comes_back(admin, make_session, phone_sim):
+    """A link that stays open but carries nothing back (the server's frames
+    held for 60 s): only the keep-alive can see it. The engine pings every
+    20-30 s and gives a ping 10 s (docs/protocol.md 12.5), then drops the
+    connection and connects again by itself."""
+    slug = make_session(admin)["sessionId"]
+    number = phone_sim.phone()
+    d = pair_by_qr(admin, phone_sim, slug, number)
+    jid = d["me"]["id"]
+    before = phone_sim.connections(jid)
+    assert len(before) == 1, before
+    r = phone_sim.post("/admin/connections/delay", {"ms": 60000, "jid": jid})
+    assert r.status_code == 200 and r.json()["delayed"] == 1, r.text
+
+    def back():
+        now = [c for c in phone_sim.connections(jid) if c["id"] != before[0]["id"]]
+        return now if now and now[0]["state"] == "logged-in" else None
+    wait_for(back, timeout=60, what="a new connection after the unanswered ping")
+    assert wait_for(lambda: connected(admin, slug), what="Connected again")["me"]["id"] == jid
+
+
 def test_logout_from_the_phone_forgets_the_device(admin, make_session, phone_sim, stack_config):
     slug = make_session(admin)["sessionId"]
     number = phone_sim.phone()

@@ -148,3 +148,10 @@ tests_unit_test_fetch_SOURCES = tests/unit/test_fetch.c tests/unit/tap.h
 tests_unit_test_fetch_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
 tests_unit_test_fetch_LDADD = $(WA_FETCH_LIBS)
 EXTRA_DIST += tests/unit/fetch_server.py
+
+# engine/wheel.c on a real lws context over libev, as the engine runs it
+check_PROGRAMS += tests/unit/test_wheel
+TESTS += tests/unit/test_wheel
+tests_unit_test_wheel_SOURCES = tests/unit/test_wheel.c tests/unit/tap.h engine/wheel.c engine/wheel.h
+tests_unit_test_wheel_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS)
+tests_unit_test_wheel_LDADD = $(LWS_LIBS) $(EV_LIBS)

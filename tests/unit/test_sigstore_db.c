@@ -283,6 +283,27 @@ int main(void)
 		wa_sigstore_dbconn_free(conn);
 		conn = NULL;
 	}
+	/* the cache freed (its connection closing) while a store is open:
+	 * the store fails, touches neither db nor freed memory, and the cache
+	 * goes with the store */
+	if (tap_failed == 0) {
+		struct party a;
+		uint8_t pub[32];
+		uint32_t reg;
+
+		conn = wa_sigstore_dbconn_new(db, &db_lock);
+		ok(conn && party_open(&a, "sess-bob", "100000000000002@lid") == 0 &&
+		   wa_sig_identity_get(a.sig, pub, &reg) == 0, "store on a cache reads its identity");
+		wa_sigstore_dbconn_free(conn);
+		if (a.st) {
+			is_int(wa_sig_identity_get(a.sig, pub, &reg), WA_SIG_STORE,
+			       "after the cache is freed: a store error");
+			is_int(wa_sig_prekey_count(a.sig), WA_SIG_STORE, "also for a statement never prepared");
+			ok(wa_sigstore_db_new_on(conn, "sess-alice") == NULL, "no new store on a freed cache");
+		}
+		party_close(&a);
+		conn = NULL;
+	}
 	snprintf(sql, sizeof sql, "DROP DATABASE `%s`", name);
 	ok(exec_all(sql, strlen(sql)) == 0, "scratch database dropped");
 	mysql_close(db);
