@@ -7,10 +7,12 @@
  * them; duplicates are dropped. A webhook id of another session is 404. The
  * session-less delete is for the webhook's creator or a SUPERADMIN only
  * (everyone else gets 404, so ids of other users' webhooks do not leak). */
+#include "fcgi/app.h"
 #include "fcgi/db.h"
 #include "fcgi/h_util.h"
 #include "fcgi/handlers.h"
 #include "wa_log.h"
+#include "wa_url.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +30,7 @@ static const char *const event_names[] = {
 };
 
 static const struct wa_field f_create[] = {
-	{ "name", WA_F_STR, 1, "255" },
+	{ "name", WA_F_STR, 0, "255" },
 	{ "url", WA_F_STR, 1, "2048" },
 	{ "events", WA_F_ARR, 1, NULL },
 	{ "isActive", WA_F_BOOL, 0, NULL },
@@ -132,6 +134,27 @@ static int read_secret(struct wa_req *r, const char **out)
 	return 0;
 }
 
+/* The address rule of wa-akg-hooks (hooks.allow_* keys), applied when a
+ * webhook is saved: http(s) only, and a host written as an IP literal (or
+ * "localhost") must be an address deliveries may reach. Names are checked
+ * again by wa-akg-hooks on every connection. 0, or -1 after a 400/500. */
+static int check_hook_url(struct wa_req *r, const char *url)
+{
+	struct wa_fetch_policy p;
+	char why[256], err[256];
+
+	if (wa_check_http_url(r, "url", url) < 0)
+		return -1;
+	wa_fetch_policy_default(&p);
+	if (wa_fetch_policy_allow_from_config(r->app->cfg, "hooks.", &p, err, sizeof err) != WA_OK) {
+		wa_error("%s", err);
+		return wa_reply_error(r, 500, "Webhook address rule misconfigured", NULL);
+	}
+	if (wa_url_check(url, &p, why, sizeof why) != WA_OK)
+		return wa_reply_errorf(r, 400, "validation_error", "'url' is not allowed: %s", why);
+	return 0;
+}
+
 static json_t *load_hook(struct wa_req *r, unsigned long long id)
 {
 	json_t *row = wa_db_row(r->db, NULL, WH_SELECT "WHERE w.id = ? AND w.wa_session_id = ?", "uu", id,
@@ -153,16 +176,21 @@ int h_wh_list(struct wa_req *r)
 
 int h_wh_create(struct wa_req *r)
 {
-	const char *url, *secret;
-	char *events;
+	const char *url, *secret, *name;
+	char *events, why[128];
+	struct wa_url u;
 	json_t *row;
 	long long n;
 
 	if (wa_body_begin(r, 0, f_create) < 0)
 		return -1;
 	url = wa_body_str(r, "url");
-	if (wa_check_http_url(r, "url", url) < 0 || read_secret(r, &secret) < 0 || read_events(r, &events) < 0)
+	if (check_hook_url(r, url) < 0 || read_secret(r, &secret) < 0 || read_events(r, &events) < 0)
 		return -1;
+	/* Without a name (the n8n node sends none): the URL's host. */
+	name = wa_body_str(r, "name");
+	if (!name || !*name)
+		name = wa_url_parse(url, &u, why, sizeof why) == WA_OK ? u.host : "webhook";
 	n = wa_db_int(r->db, -1, "SELECT COUNT(*) FROM webhooks WHERE wa_session_id = ?", "u",
 		      (unsigned long long)r->sess.id);
 	if (n >= MAX_WEBHOOKS_PER_SESSION) {
@@ -174,7 +202,7 @@ int h_wh_create(struct wa_req *r)
 		       "INSERT INTO webhooks (wa_session_id, user_id, name, url, secret, events, is_active) "
 		       "VALUES (?, ?, ?, ?, NULLIF(?, ''), ?, ?)",
 		       "uussssb", (unsigned long long)r->sess.id, (unsigned long long)r->user.id,
-		       wa_body_str(r, "name"), url, secret, events, wa_body_bool(r, "isActive", 1)) < 0) {
+		       name, url, secret, events, wa_body_bool(r, "isActive", 1)) < 0) {
 		free(events);
 		return wa_reply_db_error(r, "Cannot create the webhook");
 	}
@@ -197,7 +225,7 @@ int h_wh_update(struct wa_req *r)
 	if (wa_path_id(r, "id", &id) < 0 || wa_body_begin(r, 0, f_update) < 0)
 		return -1;
 	url = wa_body_str(r, "url");
-	if ((url && wa_check_http_url(r, "url", url) < 0) || read_secret(r, &secret) < 0)
+	if ((url && check_hook_url(r, url) < 0) || read_secret(r, &secret) < 0)
 		return -1;
 	if (json_object_get(r->json, "events") && !json_is_null(json_object_get(r->json, "events")) &&
 	    read_events(r, &events) < 0)
