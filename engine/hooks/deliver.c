@@ -105,7 +105,7 @@ static long post(const struct wa_hooks_cfg *hc, const char *url, const char *sec
 	why[0] = '\0';
 	if (wa_url_check(url, &hc->policy, x.why, sizeof x.why) != WA_OK ||
 	    wa_url_parse(url, &u, x.why, sizeof x.why) != WA_OK) {
-		snprintf(why, cap, "refused: %s", x.why);
+		snprintf(why, cap, "%s", x.why);
 		return 0;
 	}
 	x.host = u.host;
@@ -210,13 +210,14 @@ static const char due_sql[] =
 	"AND d2.state = 'PENDING' AND d2.outbox_id < d.outbox_id AND o2.wa_session_id <=> o.wa_session_id) "
 	"ORDER BY d.outbox_id LIMIT ?";
 
-int wa_hooks_deliver(struct wa_db *db, const struct wa_hooks_cfg *hc, int *attempted)
+int wa_hooks_deliver(struct wa_db *db, const struct wa_hooks_cfg *hc, int *attempted, long *retry_ms)
 {
 	json_t *rows = wa_db_query(db, due_sql, "i", (long long)hc->batch), *row;
 	size_t i;
 	int ok = 0;
 
 	*attempted = 0;
+	*retry_ms = -1;
 	if (!rows)
 		return -1;
 	json_array_foreach(rows, i, row) {
@@ -228,6 +229,7 @@ int wa_hooks_deliver(struct wa_db *db, const struct wa_hooks_cfg *hc, int *attem
 		const char *url = json_string_value(json_object_get(row, "url"));
 		const char *event = json_string_value(json_object_get(row, "event"));
 		char why[512];
+		int pause = 0;
 		long long t0 = mono_ms(), ms;
 		long code;
 		long long n;
@@ -253,6 +255,10 @@ int wa_hooks_deliver(struct wa_db *db, const struct wa_hooks_cfg *hc, int *attem
 		} else {
 			long wait = wa_hooks_backoff_ms(hc, attempt);
 
+			if (*retry_ms < 0 || wait < *retry_ms)
+				*retry_ms = wait;
+			pause = age >= hc->pause_after_hours * 3600;
+
 			n = wa_db_exec(db, "UPDATE webhook_deliveries SET status_code = NULLIF(?, 0), attempt = ?, "
 				       "duration_ms = ?, error = ?, "
 				       "next_attempt_at = NOW(3) + INTERVAL ? * 1000 MICROSECOND WHERE id = ?",
@@ -264,7 +270,7 @@ int wa_hooks_deliver(struct wa_db *db, const struct wa_hooks_cfg *hc, int *attem
 			json_decref(rows);
 			return -1;
 		}
-		if (why[0] && age >= hc->pause_after_hours * 3600 && pause_hook(db, hook, url, why) != 0) {
+		if (pause && pause_hook(db, hook, url, why) != 0) {
 			json_decref(rows);
 			return -1;
 		}

@@ -48,8 +48,9 @@ int wa_hooks_fanout(struct wa_db *db, const struct wa_hooks_cfg *hc);
 
 /* One delivery pass: every due head delivery (at most hc->batch), one
  * attempt each. Returns the number of attempts that succeeded (>= 0), or -1
- * on a database failure. *attempted gets the number of attempts made. */
-int wa_hooks_deliver(struct wa_db *db, const struct wa_hooks_cfg *hc, int *attempted);
+ * on a database failure. *attempted gets the number of attempts made,
+ * *retry_ms the shortest back-off scheduled (-1 if none). */
+int wa_hooks_deliver(struct wa_db *db, const struct wa_hooks_cfg *hc, int *attempted, long *retry_ms);
 
 /* The body a webhook receives for an event: {"event", "sessionId",
  * "timestamp", "data"} as compact JSON (malloc'd), NULL when out of memory

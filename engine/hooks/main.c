@@ -176,6 +176,8 @@ int main(int argc, char **argv)
 		hc.policy.allow_loopback ? ", loopback allowed" : "");
 	while (!stopping) {
 		int busy = 0, n = 0, attempted = 0;
+		long retry_ms = -1, wait;
+
 
 		if (mono_ms() >= next_refresh) {
 			refresh_engines(&db, &s);
@@ -187,7 +189,7 @@ int main(int argc, char **argv)
 		}
 		if (n < 0)
 			goto db_failed;
-		if (!stopping && (n = wa_hooks_deliver(&db, &hc, &attempted)) < 0)
+		if (!stopping && (n = wa_hooks_deliver(&db, &hc, &attempted, &retry_ms)) < 0)
 			goto db_failed;
 		ndelivered += n;
 		if (n > 0)
@@ -196,8 +198,10 @@ int main(int argc, char **argv)
 			wa_info("database reachable again");
 			db_down = 0;
 		}
+		/* a retry due sooner than the next poll is not left waiting */
+		wait = retry_ms >= 0 && retry_ms < hc.poll_ms ? retry_ms : hc.poll_ms;
 		if (!busy && !stopping)
-			wait_event(&s, hc.poll_ms);
+			wait_event(&s, wait);
 		continue;
 db_failed:
 		if (!db_down)
