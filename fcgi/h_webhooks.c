@@ -15,7 +15,9 @@
 #include "wa_url.h"
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #define WH_SELECT \
 	"SELECT CAST(w.id AS CHAR) AS id, CAST(w.wa_session_id AS CHAR) AS sessionId, " \
@@ -280,4 +282,89 @@ int h_wh_delete_global(struct wa_req *r)
 		return wa_reply_errorf(r, 404, "not_found", "Webhook %llu not found", id);
 	wa_info("webhook %llu deleted by user %llu", id, (unsigned long long)r->user.id);
 	return wa_reply_json(r, 200, json_pack("{s:b}", "success", 1));
+}
+
+/* GET /api/webhooks/{sessionId}/{id}/deliveries?limit=N: the delivery log
+ * of one webhook, newest first (one row per event: its last attempt). */
+int h_wh_deliveries(struct wa_req *r)
+{
+	unsigned long long id;
+	long long limit;
+	json_t *hook, *rows;
+
+	if (wa_path_id(r, "id", &id) < 0 || wa_query_int(r, "limit", 1, 500, 50, &limit) < 0)
+		return -1;
+	hook = load_hook(r, id);
+	if (!hook)
+		return wa_db_err(r->db) == WA_OK ? wa_reply_errorf(r, 404, "not_found",
+								    "Webhook %llu not found in this session", id)
+						 : wa_reply_db_error(r, "Database error");
+	json_decref(hook);
+	rows = wa_db_query(r->db,
+			   "SELECT CAST(d.id AS CHAR) AS id, CAST(d.outbox_id AS CHAR) AS eventId, d.event, d.state, "
+			   "d.status_code AS statusCode, d.attempt AS attempts, d.duration_ms AS durationMs, d.error, "
+			   "d.next_attempt_at AS nextAttemptAt, d.delivered_at AS deliveredAt, "
+			   "d.created_at AS createdAt, d.updated_at AS updatedAt "
+			   "FROM webhook_deliveries d WHERE d.webhook_id = ? ORDER BY d.id DESC LIMIT ?",
+			   "ui", id, limit);
+	if (!rows)
+		return wa_reply_db_error(r, "Database error");
+	return wa_reply_ok(r, 200, "Deliveries retrieved", rows);
+}
+
+/* POST /api/webhooks/{sessionId}/{id}/test: a `webhook.test` event for
+ * this webhook only, delivered (signed, retried, logged) like any other.
+ * Its outbox row is written already published, so no other webhook gets
+ * it, in the same transaction as its delivery row. */
+int h_wh_test(struct wa_req *r)
+{
+	unsigned long long id, ev;
+	char ts[32], evs[24], *payload = NULL, *body = NULL;
+	struct tm tm;
+	time_t now = time(NULL);
+	json_t *hook, *data, *b;
+
+	if (wa_path_id(r, "id", &id) < 0)
+		return -1;
+	hook = load_hook(r, id);
+	if (!hook)
+		return wa_db_err(r->db) == WA_OK ? wa_reply_errorf(r, 404, "not_found",
+								    "Webhook %llu not found in this session", id)
+						 : wa_reply_db_error(r, "Database error");
+	json_decref(hook);
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+	data = json_pack("{s:s, s:s, s:s}", "sessionId", r->sess.slug, "webhookId", wa_req_path_param(r, "id"),
+			 "message", "Test event from WA-AKG");
+	b = data ? json_pack("{s:s, s:s, s:s, s:O}", "event", "webhook.test", "sessionId", r->sess.slug,
+			     "timestamp", ts, "data", data) : NULL;
+	payload = data ? wa_json_text(data) : NULL;
+	body = b ? wa_json_text(b) : NULL;
+	json_decref(data);
+	json_decref(b);
+	if (!payload || !body) {
+		free(payload);
+		free(body);
+		return wa_reply_error(r, 500, "Out of memory", NULL);
+	}
+	if (wa_db_begin(r->db) != 0 ||
+	    wa_db_exec(r->db, "INSERT INTO events_outbox (wa_session_id, event, payload, published_at) "
+		       "VALUES (?, 'webhook.test', ?, NOW(3))", "us", (unsigned long long)r->sess.id, payload) < 0)
+		goto fail;
+	ev = r->db->last_insert_id;
+	if (wa_db_exec(r->db, "INSERT INTO webhook_deliveries (webhook_id, outbox_id, event, payload) "
+		       "VALUES (?, ?, 'webhook.test', ?)", "uus", id, ev, body) < 0 || wa_db_commit(r->db) != 0)
+		goto fail;
+	free(payload);
+	free(body);
+	wa_info("session %s: test event %llu queued for webhook %llu", r->sess.slug, ev, id);
+	snprintf(evs, sizeof evs, "%llu", ev);
+	return wa_reply_ok(r, 200, "Test event queued",
+			   json_pack("{s:s, s:s, s:s}", "webhookId", wa_req_path_param(r, "id"), "event", "webhook.test",
+				     "eventId", evs));
+fail:
+	wa_db_rollback(r->db);
+	free(payload);
+	free(body);
+	return wa_reply_db_error(r, "Cannot queue the test event");
 }

@@ -304,3 +304,33 @@ def test_a_webhook_failing_for_long_is_paused_and_its_owner_told(admin, make_ses
     receiver.status = 200
     m = send(phone_sim, bob, alice, "p2")
     wait_for(lambda: [x for _, x in message_ids(receiver.ok_calls())] == [m], what="the next event delivered")
+
+
+def test_a_test_event_is_delivered_and_logged(admin, make_session, stack_config, receiver, hooks):
+    slug = make_session(admin)["sessionId"]
+    hook = add_hook(admin, slug, receiver.url, ["message.received"], secret="k")
+    other = add_hook(admin, slug, receiver.url + "?other", ["*"])
+    r = admin.post("/api/webhooks/%s/%s/test" % (slug, hook["id"]))
+    assert r.status_code == 200, r.text
+    ev = r.json()["data"]["eventId"]
+    wait_for(lambda: receiver.ok_calls(), what="the test event")
+    c = receiver.ok_calls()[0]
+    body = json.loads(c["body"])
+    assert (body["event"], body["sessionId"], body["data"]["webhookId"]) == ("webhook.test", slug, hook["id"]), body
+    assert c["headers"]["x-wa-akg-event-id"] == ev, c["headers"]
+    want = "sha256=" + hmac.new(b"k", c["headers"]["x-wa-akg-timestamp"].encode() + b"." + c["body"],
+                                hashlib.sha256).hexdigest()
+    assert c["headers"]["x-wa-akg-signature"] == want
+    log = wait_for(lambda: [d for d in admin.get("/api/webhooks/%s/%s/deliveries" % (slug, hook["id"])).json()["data"]
+                            if d["state"] == "DELIVERED"], what="the delivery in the log")
+    d = log[0]
+    assert (d["eventId"], d["event"], d["statusCode"], d["attempts"], d["error"]) == (ev, "webhook.test", 200, 1, None), d
+    assert isinstance(d["durationMs"], int) and d["deliveredAt"].endswith("Z"), d
+    # only the webhook it was sent to
+    assert admin.get("/api/webhooks/%s/%s/deliveries" % (slug, other["id"])).json()["data"] == []
+    assert len(receiver.ok_calls()) == 1
+    # another session's webhook id is 404 on both routes
+    s2 = make_session(admin)["sessionId"]
+    assert admin.get("/api/webhooks/%s/%s/deliveries" % (s2, hook["id"])).status_code == 404
+    assert admin.post("/api/webhooks/%s/%s/test" % (s2, hook["id"])).status_code == 404
+    assert admin.get("/api/webhooks/%s/%s/deliveries?limit=0" % (slug, hook["id"])).status_code == 400
