@@ -81,6 +81,17 @@ static curl_socket_t on_open(void *cp, curlsocktype purpose, struct curl_sockadd
 	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 }
 
+/* One handle for every attempt: curl_easy_reset() keeps its connection
+ * cache, so a receiver that keeps connections alive is not reconnected for
+ * each event. */
+static CURL *curl_h;
+
+void wa_hooks_http_cleanup(void)
+{
+	curl_easy_cleanup(curl_h);
+	curl_h = NULL;
+}
+
 static long long mono_ms(void)
 {
 	struct timespec ts;
@@ -98,7 +109,7 @@ static long post(const struct wa_hooks_cfg *hc, const char *url, const char *sec
 	struct wa_url u;
 	struct curl_slist *h = NULL;
 	char line[160], ts[24], sig[80], ebuf[CURL_ERROR_SIZE] = "";
-	CURL *c = NULL;
+	CURL *c;
 	CURLcode rc;
 	long code = 0;
 
@@ -129,8 +140,10 @@ static long post(const struct wa_hooks_cfg *hc, const char *url, const char *sec
 	}
 	ADD("Expect:");
 #undef ADD
-	if (!(c = curl_easy_init()))
+	if (!curl_h && !(curl_h = curl_easy_init()))
 		goto oom;
+	c = curl_h;
+	curl_easy_reset(c);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -158,11 +171,9 @@ static long post(const struct wa_hooks_cfg *hc, const char *url, const char *sec
 		snprintf(why, cap, "%s", *ebuf ? ebuf : curl_easy_strerror(rc));
 	else if (code < 200 || code > 299)
 		snprintf(why, cap, "HTTP %ld", code);
-	curl_easy_cleanup(c);
 	curl_slist_free_all(h);
 	return rc == CURLE_OK ? code : 0;
 oom:
-	curl_easy_cleanup(c);
 	curl_slist_free_all(h);
 	snprintf(why, cap, "out of memory");
 	return 0;
@@ -197,84 +208,125 @@ static int pause_hook(struct wa_db *db, unsigned long long hook, const char *url
 	return 0;
 }
 
-/* Due heads: PENDING, due, of an active webhook, with no earlier PENDING
- * row of the same webhook for the same session. */
-static const char due_sql[] =
-	"SELECT d.id, d.webhook_id AS hook, d.outbox_id AS ev, d.event, d.payload, d.attempt, "
-	"TIMESTAMPDIFF(SECOND, d.created_at, NOW(3)) AS age, w.url, w.secret "
-	"FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id "
+/* The columns one attempt needs, of a webhook_deliveries row d. */
+#define ROW_COLS \
+	"SELECT d.id, d.webhook_id AS hook, d.outbox_id AS ev, d.event, d.payload, d.attempt, " \
+	"TIMESTAMPDIFF(SECOND, d.created_at, NOW(3)) AS age, w.url, w.secret, o.wa_session_id AS sess " \
+	"FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id " \
 	"JOIN events_outbox o ON o.id = d.outbox_id "
-	"WHERE d.state = 'PENDING' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= NOW(3)) "
-	"AND w.is_active = 1 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d2 "
-	"JOIN events_outbox o2 ON o2.id = d2.outbox_id WHERE d2.webhook_id = d.webhook_id "
-	"AND d2.state = 'PENDING' AND d2.outbox_id < d.outbox_id AND o2.wa_session_id <=> o.wa_session_id) "
+
+/* Due heads: the oldest PENDING row of each (webhook, session), when it is
+ * due and its webhook active. One pass over the pending rows (the
+ * (state, next_attempt_at) index), not one per row. */
+static const char due_sql[] =
+	ROW_COLS
+	"JOIN (SELECT d1.webhook_id, MIN(d1.outbox_id) AS head FROM webhook_deliveries d1 "
+	"JOIN events_outbox o1 ON o1.id = d1.outbox_id WHERE d1.state = 'PENDING' "
+	"GROUP BY d1.webhook_id, o1.wa_session_id) h ON h.webhook_id = d.webhook_id AND h.head = d.outbox_id "
+	"WHERE (d.next_attempt_at IS NULL OR d.next_attempt_at <= NOW(3)) AND w.is_active = 1 "
 	"ORDER BY d.outbox_id LIMIT ?";
+
+/* The next PENDING row of one (webhook, session) after a delivered one. */
+static const char next_sql[] =
+	ROW_COLS
+	"WHERE d.webhook_id = ? AND d.state = 'PENDING' AND o.wa_session_id <=> ? AND d.outbox_id > ? "
+	"AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= NOW(3)) AND w.is_active = 1 "
+	"ORDER BY d.outbox_id LIMIT 1";
+
+/* One attempt of row and its bookkeeping: 1 delivered, 0 failed, -1 on a
+ * database failure. */
+static int attempt_row(struct wa_db *db, const struct wa_hooks_cfg *hc, json_t *row, long *retry_ms)
+{
+	unsigned long long id = (unsigned long long)json_integer_value(json_object_get(row, "id"));
+	unsigned long long hook = (unsigned long long)json_integer_value(json_object_get(row, "hook"));
+	unsigned long long ev = (unsigned long long)json_integer_value(json_object_get(row, "ev"));
+	unsigned attempt = (unsigned)json_integer_value(json_object_get(row, "attempt")) + 1;
+	long long age = json_integer_value(json_object_get(row, "age"));
+	const char *url = json_string_value(json_object_get(row, "url"));
+	const char *event = json_string_value(json_object_get(row, "event"));
+	char why[512];
+	int pause = 0;
+	long long t0 = mono_ms(), ms, n;
+	long code;
+
+	code = post(hc, url, json_string_value(json_object_get(row, "secret")), ev, event, attempt,
+		    json_string_value(json_object_get(row, "payload")), why, sizeof why);
+	ms = mono_ms() - t0;
+	if (!why[0]) {
+		n = wa_db_exec(db, "UPDATE webhook_deliveries SET state = 'DELIVERED', status_code = ?, "
+			       "attempt = ?, delivered_at = NOW(3), duration_ms = ?, error = NULL, "
+			       "next_attempt_at = NULL WHERE id = ?",
+			       "iiiu", (long long)code, (long long)attempt, ms, id);
+		wa_info("webhook %llu: event %llu (%s) delivered, HTTP %ld, %lld ms, attempt %u", hook, ev, event,
+			code, ms, attempt);
+	} else if (age >= hc->give_up_hours * 3600) {
+		n = wa_db_exec(db, "UPDATE webhook_deliveries SET state = 'FAILED', status_code = NULLIF(?, 0), "
+			       "attempt = ?, duration_ms = ?, error = ?, next_attempt_at = NULL WHERE id = ?",
+			       "iiisu", (long long)code, (long long)attempt, ms, why, id);
+		wa_warn("webhook %llu: event %llu (%s) given up after %u attempts: %s", hook, ev, event, attempt,
+			why);
+	} else {
+		long wait = wa_hooks_backoff_ms(hc, attempt);
+
+		if (*retry_ms < 0 || wait < *retry_ms)
+			*retry_ms = wait;
+		pause = age >= hc->pause_after_hours * 3600;
+		n = wa_db_exec(db, "UPDATE webhook_deliveries SET status_code = NULLIF(?, 0), attempt = ?, "
+			       "duration_ms = ?, error = ?, "
+			       "next_attempt_at = NOW(3) + INTERVAL ? * 1000 MICROSECOND WHERE id = ?",
+			       "iiisiu", (long long)code, (long long)attempt, ms, why, (long long)wait, id);
+		wa_info("webhook %llu: event %llu (%s) attempt %u failed (%s), next in %ld ms", hook, ev, event,
+			attempt, why, wait);
+	}
+	if (n < 0 || (pause && pause_hook(db, hook, url, why) != 0))
+		return -1;
+	return !why[0];
+}
 
 int wa_hooks_deliver(struct wa_db *db, const struct wa_hooks_cfg *hc, int *attempted, long *retry_ms)
 {
 	json_t *rows = wa_db_query(db, due_sql, "i", (long long)hc->batch), *row;
 	size_t i;
-	int ok = 0;
+	int ok = 0, rc = 0;
 
 	*attempted = 0;
 	*retry_ms = -1;
 	if (!rows)
 		return -1;
 	json_array_foreach(rows, i, row) {
-		unsigned long long id = (unsigned long long)json_integer_value(json_object_get(row, "id"));
-		unsigned long long hook = (unsigned long long)json_integer_value(json_object_get(row, "hook"));
-		unsigned long long ev = (unsigned long long)json_integer_value(json_object_get(row, "ev"));
-		unsigned attempt = (unsigned)json_integer_value(json_object_get(row, "attempt")) + 1;
-		long long age = json_integer_value(json_object_get(row, "age"));
-		const char *url = json_string_value(json_object_get(row, "url"));
-		const char *event = json_string_value(json_object_get(row, "event"));
-		char why[512];
-		int pause = 0;
-		long long t0 = mono_ms(), ms;
-		long code;
-		long long n;
+		json_t *cur = json_incref(row), *next;
+		long drained = 0;
 
-		code = post(hc, url, json_string_value(json_object_get(row, "secret")), ev, event, attempt,
-			    json_string_value(json_object_get(row, "payload")), why, sizeof why);
-		ms = mono_ms() - t0;
-		(*attempted)++;
-		if (!why[0]) {
-			n = wa_db_exec(db, "UPDATE webhook_deliveries SET state = 'DELIVERED', status_code = ?, "
-				       "attempt = ?, delivered_at = NOW(3), duration_ms = ?, error = NULL, "
-				       "next_attempt_at = NULL WHERE id = ?",
-				       "iiiu", (long long)code, (long long)attempt, ms, id);
-			wa_info("webhook %llu: event %llu (%s) delivered, HTTP %ld, %lld ms, attempt %u", hook, ev,
-				event, code, ms, attempt);
+		/* A delivered head lets its queue go on at once, up to hc->batch
+		 * rows, rather than waiting for the next pass. */
+		for (;;) {
+			json_t *sess = json_object_get(cur, "sess");
+			int r1, err = 0;
+
+			(*attempted)++;
+			r1 = attempt_row(db, hc, cur, retry_ms);
+			if (r1 < 0)
+				rc = -1;
+			if (r1 <= 0)
+				break;
 			ok++;
-		} else if (age >= hc->give_up_hours * 3600) {
-			n = wa_db_exec(db, "UPDATE webhook_deliveries SET state = 'FAILED', status_code = NULLIF(?, 0), "
-				       "attempt = ?, duration_ms = ?, error = ?, next_attempt_at = NULL WHERE id = ?",
-				       "iiisu", (long long)code, (long long)attempt, ms, why, id);
-			wa_warn("webhook %llu: event %llu (%s) given up after %u attempts: %s", hook, ev, event,
-				attempt, why);
-		} else {
-			long wait = wa_hooks_backoff_ms(hc, attempt);
-
-			if (*retry_ms < 0 || wait < *retry_ms)
-				*retry_ms = wait;
-			pause = age >= hc->pause_after_hours * 3600;
-
-			n = wa_db_exec(db, "UPDATE webhook_deliveries SET status_code = NULLIF(?, 0), attempt = ?, "
-				       "duration_ms = ?, error = ?, "
-				       "next_attempt_at = NOW(3) + INTERVAL ? * 1000 MICROSECOND WHERE id = ?",
-				       "iiisiu", (long long)code, (long long)attempt, ms, why, (long long)wait, id);
-			wa_info("webhook %llu: event %llu (%s) attempt %u failed (%s), next in %ld ms", hook, ev,
-				event, attempt, why, wait);
+			if (++drained >= hc->batch || !json_is_integer(sess))
+				break;
+			next = wa_db_row(db, &err, next_sql, "uuu",
+					 (unsigned long long)json_integer_value(json_object_get(cur, "hook")),
+					 (unsigned long long)json_integer_value(sess),
+					 (unsigned long long)json_integer_value(json_object_get(cur, "ev")));
+			if (err)
+				rc = -1;
+			if (!next)
+				break;
+			json_decref(cur);
+			cur = next;
 		}
-		if (n < 0) {
-			json_decref(rows);
-			return -1;
-		}
-		if (pause && pause_hook(db, hook, url, why) != 0) {
-			json_decref(rows);
-			return -1;
-		}
+		json_decref(cur);
+		if (rc < 0)
+			break;
 	}
 	json_decref(rows);
-	return ok;
+	return rc < 0 ? -1 : ok;
 }

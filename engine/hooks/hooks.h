@@ -52,6 +52,9 @@ int wa_hooks_fanout(struct wa_db *db, const struct wa_hooks_cfg *hc);
  * *retry_ms the shortest back-off scheduled (-1 if none). */
 int wa_hooks_deliver(struct wa_db *db, const struct wa_hooks_cfg *hc, int *attempted, long *retry_ms);
 
+/* Free the HTTP handle the attempts share (at exit). */
+void wa_hooks_http_cleanup(void);
+
 /* The body a webhook receives for an event: {"event", "sessionId",
  * "timestamp", "data"} as compact JSON (malloc'd), NULL when out of memory
  * or when payload is not JSON. created_at is the ISO-8601 time. */

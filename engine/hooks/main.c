@@ -218,6 +218,7 @@ out:
 		free(s.url[j]);
 	nng_close(s.sock);
 	wa_db_close(&db);
+	wa_hooks_http_cleanup();
 	curl_global_cleanup();
 	mysql_library_end();
 	wa_config_free(cfg);
