@@ -310,7 +310,7 @@ int wa_hooks_deliver(struct wa_db *db, const struct wa_hooks_cfg *hc, int *attem
 			if (r1 <= 0)
 				break;
 			ok++;
-			if (++drained >= hc->batch || !json_is_integer(sess))
+			if (++drained >= hc->batch || !json_is_integer(sess) || wa_hooks_stop_requested())
 				break;
 			next = wa_db_row(db, &err, next_sql, "uuu",
 					 (unsigned long long)json_integer_value(json_object_get(cur, "hook")),
@@ -324,7 +324,7 @@ int wa_hooks_deliver(struct wa_db *db, const struct wa_hooks_cfg *hc, int *attem
 			cur = next;
 		}
 		json_decref(cur);
-		if (rc < 0)
+		if (rc < 0 || wa_hooks_stop_requested())
 			break;
 	}
 	json_decref(rows);

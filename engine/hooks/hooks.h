@@ -52,6 +52,9 @@ int wa_hooks_fanout(struct wa_db *db, const struct wa_hooks_cfg *hc);
  * *retry_ms the shortest back-off scheduled (-1 if none). */
 int wa_hooks_deliver(struct wa_db *db, const struct wa_hooks_cfg *hc, int *attempted, long *retry_ms);
 
+/* Whether SIGTERM/SIGINT came (main.c): a pass stops between attempts. */
+int wa_hooks_stop_requested(void);
+
 /* Free the HTTP handle the attempts share (at exit). */
 void wa_hooks_http_cleanup(void);
 

@@ -34,6 +34,11 @@ static void on_signal(int sig)
 	stopping = 1;
 }
 
+int wa_hooks_stop_requested(void)
+{
+	return stopping != 0;
+}
+
 struct sub {
 	nng_socket sock;
 	size_t n;
