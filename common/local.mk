@@ -19,4 +19,4 @@ noinst_LIBRARIES += common/libwafetch.a
 common_libwafetch_a_SOURCES = common/wa_fetch.c common/wa_fetch.h
 common_libwafetch_a_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS)
 WA_FETCH_LIBS = common/libwafetch.a common/libwacommon.a $(CURL_LIBS) $(CRYPTO_LIBS)
-EXTRA_DIST += docs/fetch.md
+EXTRA_DIST += docs/fetch.md docs/webhooks.md

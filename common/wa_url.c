@@ -478,6 +478,31 @@ int wa_fetch_policy_from_config(const struct wa_config *cfg, const char *prefix,
 	return WA_OK;
 }
 
+int wa_fetch_policy_allow_from_config(const struct wa_config *cfg, const char *prefix,
+				      struct wa_fetch_policy *p, char *err, size_t errlen)
+{
+	char key[96], nerr[160];
+	const char *v;
+	int b;
+
+#define KEY(suffix) (snprintf(key, sizeof key, "%s" suffix, prefix), key)
+	if (get_bool(cfg, KEY("allow_loopback"), &b, err, errlen) != 0)
+		return WA_EINVAL;
+	p->allow_loopback = b;
+	if (get_bool(cfg, KEY("allow_private"), &b, err, errlen) != 0)
+		return WA_EINVAL;
+	p->allow_private = b;
+	if ((v = wa_config_get(cfg, KEY("allow_nets"))) == NULL ||
+	    wa_fetch_policy_set_nets(p, v, nerr, sizeof nerr) != 0 ||
+	    (v = wa_config_get(cfg, KEY("allow_hosts"))) == NULL ||
+	    wa_fetch_policy_set_hosts(p, v, nerr, sizeof nerr) != 0) {
+		snprintf(err, errlen, "%s: %s", key, v ? nerr : "no such key");
+		return WA_EINVAL;
+	}
+#undef KEY
+	return WA_OK;
+}
+
 /* ---- URL syntax ---- */
 
 static int fail(int code, char *why, size_t cap, const char *msg)

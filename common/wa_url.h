@@ -166,6 +166,13 @@ void wa_fetch_policy_default(struct wa_fetch_policy *p);
 int wa_fetch_policy_from_config(const struct wa_config *cfg, const char *prefix,
 				struct wa_fetch_policy *p, char *err, size_t errlen);
 
+/* Only the address rule, from "<prefix>allow_loopback", "<prefix>allow_private",
+ * "<prefix>allow_nets" and "<prefix>allow_hosts" (prefix "hooks." for the
+ * webhook keys), into *p (its other fields untouched). 0, or WA_EINVAL with
+ * err naming the key. */
+int wa_fetch_policy_allow_from_config(const struct wa_config *cfg, const char *prefix,
+				      struct wa_fetch_policy *p, char *err, size_t errlen);
+
 /* Parse a comma- or space-separated CIDR list ("10.1.2.0/24, fd00::1") into
  * p->allow_nets (replacing it; an address without "/n" is one host). Returns
  * 0, or WA_EINVAL (bad entry, host bits set, more than

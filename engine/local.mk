@@ -40,3 +40,14 @@ wa_akg_engine_SOURCES = engine/main.c engine/engine.h \
 wa_akg_engine_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS) $(MARIADB_CFLAGS) $(PROTOBUFC_CFLAGS) \
 	$(SIGNAL_CFLAGS)
 wa_akg_engine_LDADD = $(WA_STORE_LIBS) $(LWS_LIBS) $(EV_LIBS) $(JANSSON_LIBS) $(NNG_LIBS) -lpthread
+
+# wa-akg-hooks: webhook delivery from events_outbox (engine/hooks/hooks.h).
+# One thread: nng SUB to every engine as a wake-up, MariaDB through
+# fcgi/db.c, libcurl for the POSTs, the address rule of common/wa_url.
+sbin_PROGRAMS += wa-akg-hooks
+wa_akg_hooks_SOURCES = engine/hooks/main.c engine/hooks/hooks.h \
+	engine/hooks/fanout.c engine/hooks/deliver.c \
+	fcgi/db.c fcgi/db.h
+wa_akg_hooks_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(MARIADB_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS)
+wa_akg_hooks_LDADD = common/libwacommon.a $(MARIADB_LIBS) $(CURL_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS) \
+	$(NNG_LIBS) -lpthread

@@ -7,13 +7,17 @@
  * them; duplicates are dropped. A webhook id of another session is 404. The
  * session-less delete is for the webhook's creator or a SUPERADMIN only
  * (everyone else gets 404, so ids of other users' webhooks do not leak). */
+#include "fcgi/app.h"
 #include "fcgi/db.h"
 #include "fcgi/h_util.h"
 #include "fcgi/handlers.h"
 #include "wa_log.h"
+#include "wa_url.h"
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #define WH_SELECT \
 	"SELECT CAST(w.id AS CHAR) AS id, CAST(w.wa_session_id AS CHAR) AS sessionId, " \
@@ -28,7 +32,7 @@ static const char *const event_names[] = {
 };
 
 static const struct wa_field f_create[] = {
-	{ "name", WA_F_STR, 1, "255" },
+	{ "name", WA_F_STR, 0, "255" },
 	{ "url", WA_F_STR, 1, "2048" },
 	{ "events", WA_F_ARR, 1, NULL },
 	{ "isActive", WA_F_BOOL, 0, NULL },
@@ -132,6 +136,27 @@ static int read_secret(struct wa_req *r, const char **out)
 	return 0;
 }
 
+/* The address rule of wa-akg-hooks (hooks.allow_* keys), applied when a
+ * webhook is saved: http(s) only, and a host written as an IP literal (or
+ * "localhost") must be an address deliveries may reach. Names are checked
+ * again by wa-akg-hooks on every connection. 0, or -1 after a 400/500. */
+static int check_hook_url(struct wa_req *r, const char *url)
+{
+	struct wa_fetch_policy p;
+	char why[256], err[256];
+
+	if (wa_check_http_url(r, "url", url) < 0)
+		return -1;
+	wa_fetch_policy_default(&p);
+	if (wa_fetch_policy_allow_from_config(r->app->cfg, "hooks.", &p, err, sizeof err) != WA_OK) {
+		wa_error("%s", err);
+		return wa_reply_error(r, 500, "Webhook address rule misconfigured", NULL);
+	}
+	if (wa_url_check(url, &p, why, sizeof why) != WA_OK)
+		return wa_reply_errorf(r, 400, "validation_error", "'url' is not allowed: %s", why);
+	return 0;
+}
+
 static json_t *load_hook(struct wa_req *r, unsigned long long id)
 {
 	json_t *row = wa_db_row(r->db, NULL, WH_SELECT "WHERE w.id = ? AND w.wa_session_id = ?", "uu", id,
@@ -153,16 +178,21 @@ int h_wh_list(struct wa_req *r)
 
 int h_wh_create(struct wa_req *r)
 {
-	const char *url, *secret;
-	char *events;
+	const char *url, *secret, *name;
+	char *events, why[128];
+	struct wa_url u;
 	json_t *row;
 	long long n;
 
 	if (wa_body_begin(r, 0, f_create) < 0)
 		return -1;
 	url = wa_body_str(r, "url");
-	if (wa_check_http_url(r, "url", url) < 0 || read_secret(r, &secret) < 0 || read_events(r, &events) < 0)
+	if (check_hook_url(r, url) < 0 || read_secret(r, &secret) < 0 || read_events(r, &events) < 0)
 		return -1;
+	/* Without a name (the n8n node sends none): the URL's host. */
+	name = wa_body_str(r, "name");
+	if (!name || !*name)
+		name = wa_url_parse(url, &u, why, sizeof why) == WA_OK ? u.host : "webhook";
 	n = wa_db_int(r->db, -1, "SELECT COUNT(*) FROM webhooks WHERE wa_session_id = ?", "u",
 		      (unsigned long long)r->sess.id);
 	if (n >= MAX_WEBHOOKS_PER_SESSION) {
@@ -174,7 +204,7 @@ int h_wh_create(struct wa_req *r)
 		       "INSERT INTO webhooks (wa_session_id, user_id, name, url, secret, events, is_active) "
 		       "VALUES (?, ?, ?, ?, NULLIF(?, ''), ?, ?)",
 		       "uussssb", (unsigned long long)r->sess.id, (unsigned long long)r->user.id,
-		       wa_body_str(r, "name"), url, secret, events, wa_body_bool(r, "isActive", 1)) < 0) {
+		       name, url, secret, events, wa_body_bool(r, "isActive", 1)) < 0) {
 		free(events);
 		return wa_reply_db_error(r, "Cannot create the webhook");
 	}
@@ -197,7 +227,7 @@ int h_wh_update(struct wa_req *r)
 	if (wa_path_id(r, "id", &id) < 0 || wa_body_begin(r, 0, f_update) < 0)
 		return -1;
 	url = wa_body_str(r, "url");
-	if ((url && wa_check_http_url(r, "url", url) < 0) || read_secret(r, &secret) < 0)
+	if ((url && check_hook_url(r, url) < 0) || read_secret(r, &secret) < 0)
 		return -1;
 	if (json_object_get(r->json, "events") && !json_is_null(json_object_get(r->json, "events")) &&
 	    read_events(r, &events) < 0)
@@ -252,4 +282,89 @@ int h_wh_delete_global(struct wa_req *r)
 		return wa_reply_errorf(r, 404, "not_found", "Webhook %llu not found", id);
 	wa_info("webhook %llu deleted by user %llu", id, (unsigned long long)r->user.id);
 	return wa_reply_json(r, 200, json_pack("{s:b}", "success", 1));
+}
+
+/* GET /api/webhooks/{sessionId}/{id}/deliveries?limit=N: the delivery log
+ * of one webhook, newest first (one row per event: its last attempt). */
+int h_wh_deliveries(struct wa_req *r)
+{
+	unsigned long long id;
+	long long limit;
+	json_t *hook, *rows;
+
+	if (wa_path_id(r, "id", &id) < 0 || wa_query_int(r, "limit", 1, 500, 50, &limit) < 0)
+		return -1;
+	hook = load_hook(r, id);
+	if (!hook)
+		return wa_db_err(r->db) == WA_OK ? wa_reply_errorf(r, 404, "not_found",
+								    "Webhook %llu not found in this session", id)
+						 : wa_reply_db_error(r, "Database error");
+	json_decref(hook);
+	rows = wa_db_query(r->db,
+			   "SELECT CAST(d.id AS CHAR) AS id, CAST(d.outbox_id AS CHAR) AS eventId, d.event, d.state, "
+			   "d.status_code AS statusCode, d.attempt AS attempts, d.duration_ms AS durationMs, d.error, "
+			   "d.next_attempt_at AS nextAttemptAt, d.delivered_at AS deliveredAt, "
+			   "d.created_at AS createdAt, d.updated_at AS updatedAt "
+			   "FROM webhook_deliveries d WHERE d.webhook_id = ? ORDER BY d.id DESC LIMIT ?",
+			   "ui", id, limit);
+	if (!rows)
+		return wa_reply_db_error(r, "Database error");
+	return wa_reply_ok(r, 200, "Deliveries retrieved", rows);
+}
+
+/* POST /api/webhooks/{sessionId}/{id}/test: a `webhook.test` event for
+ * this webhook only, delivered (signed, retried, logged) like any other.
+ * Its outbox row is written already published, so no other webhook gets
+ * it, in the same transaction as its delivery row. */
+int h_wh_test(struct wa_req *r)
+{
+	unsigned long long id, ev;
+	char ts[32], evs[24], *payload = NULL, *body = NULL;
+	struct tm tm;
+	time_t now = time(NULL);
+	json_t *hook, *data, *b;
+
+	if (wa_path_id(r, "id", &id) < 0)
+		return -1;
+	hook = load_hook(r, id);
+	if (!hook)
+		return wa_db_err(r->db) == WA_OK ? wa_reply_errorf(r, 404, "not_found",
+								    "Webhook %llu not found in this session", id)
+						 : wa_reply_db_error(r, "Database error");
+	json_decref(hook);
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+	data = json_pack("{s:s, s:s, s:s}", "sessionId", r->sess.slug, "webhookId", wa_req_path_param(r, "id"),
+			 "message", "Test event from WA-AKG");
+	b = data ? json_pack("{s:s, s:s, s:s, s:O}", "event", "webhook.test", "sessionId", r->sess.slug,
+			     "timestamp", ts, "data", data) : NULL;
+	payload = data ? wa_json_text(data) : NULL;
+	body = b ? wa_json_text(b) : NULL;
+	json_decref(data);
+	json_decref(b);
+	if (!payload || !body) {
+		free(payload);
+		free(body);
+		return wa_reply_error(r, 500, "Out of memory", NULL);
+	}
+	if (wa_db_begin(r->db) != 0 ||
+	    wa_db_exec(r->db, "INSERT INTO events_outbox (wa_session_id, event, payload, published_at) "
+		       "VALUES (?, 'webhook.test', ?, NOW(3))", "us", (unsigned long long)r->sess.id, payload) < 0)
+		goto fail;
+	ev = r->db->last_insert_id;
+	if (wa_db_exec(r->db, "INSERT INTO webhook_deliveries (webhook_id, outbox_id, event, payload) "
+		       "VALUES (?, ?, 'webhook.test', ?)", "uus", id, ev, body) < 0 || wa_db_commit(r->db) != 0)
+		goto fail;
+	free(payload);
+	free(body);
+	wa_info("session %s: test event %llu queued for webhook %llu", r->sess.slug, ev, id);
+	snprintf(evs, sizeof evs, "%llu", ev);
+	return wa_reply_ok(r, 200, "Test event queued",
+			   json_pack("{s:s, s:s, s:s}", "webhookId", wa_req_path_param(r, "id"), "event", "webhook.test",
+				     "eventId", evs));
+fail:
+	wa_db_rollback(r->db);
+	free(payload);
+	free(body);
+	return wa_reply_db_error(r, "Cannot queue the test event");
 }

@@ -73,6 +73,8 @@ int h_wh_create(struct wa_req *r);
 int h_wh_update(struct wa_req *r);
 int h_wh_delete(struct wa_req *r);
 int h_wh_delete_global(struct wa_req *r);
+int h_wh_deliveries(struct wa_req *r);
+int h_wh_test(struct wa_req *r);
 
 /* h_labels.c: labels, chat labels, chats by label */
 int h_labels_list(struct wa_req *r);

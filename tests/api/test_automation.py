@@ -222,12 +222,20 @@ def test_webhook_crud(admin, session):
     ({"name": "h", "url": "not a url", "events": ["message.received"]}, "url"),
     ({"name": "h", "url": "https://x.invalid", "events": ["message.exploded"]}, "events"),
     ({"name": "h", "url": "https://x.invalid"}, "events"),
-    ({"url": "https://x.invalid", "events": ["message.received"]}, "name"),
+    ({"name": "h", "url": "http://169.254.169.254/latest/meta-data/", "events": ["*"]}, "url"),
+    ({"name": "h", "url": "http://10.1.2.3/hook", "events": ["*"]}, "url"),
 ])
 def test_webhook_validation(admin, sess, body, field):
     b = assert_error_shape(admin.post("/api/webhooks/%s" % sess, json=body), 400)
     assert field in b["message"], b
     assert items(admin.get("/api/webhooks/%s" % sess)) == []
+
+
+def test_webhook_without_a_name_is_named_after_its_host(admin, sess):
+    # the n8n trigger node creates its webhook without a name
+    h = assert_ok_shape(admin.post("/api/webhooks/%s" % sess, json={"url": "https://n8n.example/webhook/abc",
+                                                                  "events": ["*"]}))
+    assert h["name"] == "n8n.example", h
 
 
 def test_webhook_of_another_user_is_404(admin, make_user, make_session):

@@ -17,9 +17,12 @@ def test_docs_is_openapi3_and_lists_every_reference_route(anon):
     missing = want - ops
     assert not missing, sorted(missing)
     # ours beyond the reference: the documented sign-in/out additions and
-    # pairing by phone-number code, DELETE on the session itself (docs/api.md)
+    # pairing by phone-number code, DELETE on the session itself, a webhook's
+    # delivery log and test event (docs/api.md, docs/webhooks.md)
     assert ops - want == {("POST", "/api/auth/callback/credentials"), ("POST", "/api/auth/signout"),
-                          ("POST", "/api/sessions/{id}/pair"), ("DELETE", "/api/sessions/{id}")}
+                          ("POST", "/api/sessions/{id}/pair"), ("DELETE", "/api/sessions/{id}"),
+                          ("GET", "/api/webhooks/{sessionId}/{id}/deliveries"),
+                          ("POST", "/api/webhooks/{sessionId}/{id}/test")}
     pair = doc["paths"]["/api/sessions/{id}/pair"]["post"]
     assert "phoneNumber" in str(pair.get("requestBody")), pair
 

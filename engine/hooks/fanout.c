@@ -1,0 +1,130 @@
+/* fanout: configuration and the outbox -> webhook_deliveries step of
+ * wa-akg-hooks (see hooks.h). */
+#include "engine/hooks/hooks.h"
+#include "wa_config.h"
+#include "wa_log.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int wa_hooks_cfg_load(const struct wa_config *cfg, struct wa_hooks_cfg *hc, char *err, size_t errlen)
+{
+	static const struct {
+		const char *key;
+		long min, max;
+		size_t off;
+	} ints[] = {
+		{ "hooks.batch", 1, 10000, offsetof(struct wa_hooks_cfg, batch) },
+		{ "hooks.poll_ms", 10, 600000, offsetof(struct wa_hooks_cfg, poll_ms) },
+		{ "hooks.engines_refresh_ms", 100, 3600000, offsetof(struct wa_hooks_cfg, engines_refresh_ms) },
+		{ "hooks.retry_first_ms", 10, 86400000L, offsetof(struct wa_hooks_cfg, retry_first_ms) },
+		{ "hooks.retry_max_ms", 10, 86400000L, offsetof(struct wa_hooks_cfg, retry_max_ms) },
+		{ "hooks.give_up_hours", 1, 8760, offsetof(struct wa_hooks_cfg, give_up_hours) },
+		{ "hooks.pause_after_hours", 1, 8760, offsetof(struct wa_hooks_cfg, pause_after_hours) },
+	};
+	long v;
+
+	memset(hc, 0, sizeof *hc);
+	for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+		if (wa_config_get_int(cfg, ints[i].key, ints[i].min, ints[i].max, &v, err, errlen) != 0)
+			return -1;
+		*(long *)((char *)hc + ints[i].off) = v;
+	}
+	if (hc->retry_max_ms < hc->retry_first_ms) {
+		snprintf(err, errlen, "hooks.retry_max_ms: must be at least hooks.retry_first_ms");
+		return -1;
+	}
+	wa_fetch_policy_default(&hc->policy);
+	hc->policy.max_bytes = 64 * 1024;  /* the response body is read and dropped */
+	hc->policy.max_redirects = 0;
+	if (wa_config_get_int(cfg, "hooks.timeout_ms", 100, 600000, &v, err, errlen) != 0)
+		return -1;
+	hc->policy.timeout_ms = v;
+	if (wa_config_get_int(cfg, "hooks.connect_timeout_ms", 100, 600000, &v, err, errlen) != 0)
+		return -1;
+	hc->policy.connect_timeout_ms = v;
+	if (wa_fetch_policy_allow_from_config(cfg, "hooks.", &hc->policy, err, errlen) != WA_OK)
+		return -1;
+	return 0;
+}
+
+char *wa_hooks_body(const char *event, const char *session_slug, const char *created_at, const char *payload)
+{
+	json_t *data = json_loads(payload, JSON_DECODE_ANY, NULL), *body;
+	char *out;
+
+	if (!data)
+		return NULL;
+	body = json_pack("{s:s, s:s?, s:s?, s:o}", "event", event, "sessionId", session_slug, "timestamp",
+			 created_at, "data", data);
+	if (!body)
+		return NULL;
+	out = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+	json_decref(body);
+	return out;
+}
+
+/* The webhooks of one event, in one statement: per-session ones and the
+ * owner's all-sessions ones, whose event list names it or "*". */
+static const char fan_sql[] =
+	"INSERT IGNORE INTO webhook_deliveries (webhook_id, outbox_id, event, payload) "
+	"SELECT w.id, ?, ?, ? FROM webhooks w WHERE w.is_active = 1 "
+	"AND (w.wa_session_id = ? OR (w.wa_session_id IS NULL AND w.user_id = ?)) "
+	"AND (JSON_CONTAINS(w.events, '\"*\"') OR JSON_CONTAINS(w.events, JSON_QUOTE(?)))";
+
+int wa_hooks_fanout(struct wa_db *db, const struct wa_hooks_cfg *hc)
+{
+	json_t *rows, *row;
+	size_t i;
+	int n = 0;
+
+	if (wa_db_begin(db) != 0)
+		return -1;
+	rows = wa_db_query(db,
+			   "SELECT o.id, o.wa_session_id AS sess, o.event, o.payload, o.created_at AS createdAt, "
+			   "s.session_id AS slug, s.user_id AS owner FROM events_outbox o "
+			   "LEFT JOIN wa_sessions s ON s.id = o.wa_session_id "
+			   "WHERE o.published_at IS NULL ORDER BY o.id LIMIT ?",
+			   "i", (long long)hc->batch);
+	if (!rows)
+		goto fail;
+	json_array_foreach(rows, i, row) {
+		long long id = json_integer_value(json_object_get(row, "id"));
+		const char *event = json_string_value(json_object_get(row, "event"));
+		const char *slug = json_string_value(json_object_get(row, "slug"));
+		json_t *owner = json_object_get(row, "owner");
+
+		if (slug && json_is_integer(owner)) {
+			char *body = wa_hooks_body(event, slug, json_string_value(json_object_get(row, "createdAt")),
+						   json_string_value(json_object_get(row, "payload")));
+
+			if (!body) {
+				wa_warn("outbox %lld: payload is not JSON; published without deliveries", id);
+			} else {
+				long long k = wa_db_exec(db, fan_sql, "ussuus", (unsigned long long)id, event, body,
+							 (unsigned long long)json_integer_value(json_object_get(row, "sess")),
+							 (unsigned long long)json_integer_value(owner), event);
+
+				free(body);
+				if (k < 0)
+					goto fail;
+				if (k > 0)
+					wa_debug("outbox %lld (%s %s): %lld deliveries", id, slug, event, k);
+			}
+		}
+		if (wa_db_exec(db, "UPDATE events_outbox SET published_at = NOW(3) WHERE id = ?", "u",
+			       (unsigned long long)id) < 0)
+			goto fail;
+		n++;
+	}
+	json_decref(rows);
+	if (wa_db_commit(db) != 0)
+		return -1;
+	return n;
+fail:
+	json_decref(rows);
+	wa_db_rollback(db);
+	return -1;
+}

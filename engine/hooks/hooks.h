@@ -1,0 +1,74 @@
+/* wa-akg-hooks: webhook delivery from the durable events outbox.
+ *
+ * Everything it knows is in MariaDB, so a restart or kill -9 loses nothing:
+ *
+ *   fan-out   events_outbox rows with published_at IS NULL, in id order,
+ *             become one webhook_deliveries row (state PENDING) per
+ *             matching active webhook, and published_at is set, in one
+ *             transaction. INSERT IGNORE on UNIQUE(webhook_id, outbox_id)
+ *             makes a repeated fan-out (a crash before the commit, a second
+ *             daemon) harmless.
+ *   delivery  a PENDING row is sent when it is due and no earlier PENDING
+ *             row of the same webhook and session exists (order per
+ *             (session, webhook)); a 2xx makes it DELIVERED, anything else
+ *             schedules a retry with exponential back-off and jitter, gives
+ *             it up (FAILED) after hooks.give_up_hours, and pauses the
+ *             webhook (is_active = 0, a notification to its owner) once its
+ *             oldest pending event has failed for hooks.pause_after_hours.
+ *             The row is updated after the attempt: a crash in between
+ *             sends that event again (at least once; same event id).
+ *
+ * Threading: one thread; every function here runs on it. */
+#ifndef WA_HOOKS_H
+#define WA_HOOKS_H
+
+#include "fcgi/db.h"
+#include "wa_url.h"
+
+#include <stddef.h>
+
+struct wa_config;
+
+struct wa_hooks_cfg {
+	long batch;               /* events per fan-out transaction, deliveries per pass */
+	long poll_ms;             /* fallback poll period */
+	long engines_refresh_ms;  /* how often the engines table is re-read */
+	long retry_first_ms, retry_max_ms;
+	long give_up_hours, pause_after_hours;
+	struct wa_fetch_policy policy;  /* address rule, timeouts (timeout_ms = one attempt) */
+};
+
+/* Read the hooks.* keys. 0, or -1 with err naming the key. */
+int wa_hooks_cfg_load(const struct wa_config *cfg, struct wa_hooks_cfg *hc, char *err, size_t errlen);
+
+/* Fan out up to hc->batch events in one transaction. Returns the number of
+ * events published (0 = backlog empty), or -1 on a database failure
+ * (logged; nothing of the batch committed). */
+int wa_hooks_fanout(struct wa_db *db, const struct wa_hooks_cfg *hc);
+
+/* One delivery pass: every due head delivery (at most hc->batch), one
+ * attempt each. Returns the number of attempts that succeeded (>= 0), or -1
+ * on a database failure. *attempted gets the number of attempts made,
+ * *retry_ms the shortest back-off scheduled (-1 if none). */
+int wa_hooks_deliver(struct wa_db *db, const struct wa_hooks_cfg *hc, int *attempted, long *retry_ms);
+
+/* Whether SIGTERM/SIGINT came (main.c): a pass stops between attempts. */
+int wa_hooks_stop_requested(void);
+
+/* Free the HTTP handle the attempts share (at exit). */
+void wa_hooks_http_cleanup(void);
+
+/* The body a webhook receives for an event: {"event", "sessionId",
+ * "timestamp", "data"} as compact JSON (malloc'd), NULL when out of memory
+ * or when payload is not JSON. created_at is the ISO-8601 time. */
+char *wa_hooks_body(const char *event, const char *session_slug, const char *created_at, const char *payload);
+
+/* "sha256=<hex>" of HMAC-SHA256(secret, "<ts>.<body>") into out (at least
+ * 72 bytes). 0 or -1. */
+int wa_hooks_sign(const char *secret, const char *ts, const char *body, size_t body_len, char *out, size_t cap);
+
+/* Back-off before attempt n+1 after n failed attempts (n >= 1): min(cap,
+ * first * 2^(n-1)), then a uniformly random value in [d/2, d]. */
+long wa_hooks_backoff_ms(const struct wa_hooks_cfg *hc, unsigned attempts);
+
+#endif

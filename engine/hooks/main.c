@@ -1,0 +1,231 @@
+/* wa-akg-hooks: the webhook delivery daemon (see hooks.h).
+ *
+ *   wa-akg-hooks [--config FILE]
+ *
+ * Subscribes to the event socket of every engine in the engines table (a
+ * published event is only a wake-up: what is delivered is read from
+ * events_outbox), fans new events out into webhook_deliveries and delivers
+ * what is due, until SIGTERM or SIGINT. With no event it still looks every
+ * hooks.poll_ms, which also covers events whose PUB message was dropped and
+ * retries falling due. */
+#include "engine/hooks/hooks.h"
+#include "wa_config.h"
+#include "wa_log.h"
+#include "config.h"
+
+#include <curl/curl.h>
+#include <mysql.h>
+#include <nng/nng.h>
+#include <nng/protocol/pubsub0/sub.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_ENGINES 64
+
+static volatile sig_atomic_t stopping;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+int wa_hooks_stop_requested(void)
+{
+	return stopping != 0;
+}
+
+struct sub {
+	nng_socket sock;
+	size_t n;
+	char *url[MAX_ENGINES];
+	nng_dialer dialer[MAX_ENGINES];
+};
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Dial every engine's event_url not dialed yet (nng reconnects by itself
+ * when an engine restarts); engines gone from the table are hung up. */
+static void refresh_engines(struct wa_db *db, struct sub *s)
+{
+	json_t *rows = wa_db_query(db, "SELECT DISTINCT event_url AS url FROM engines", ""), *row;
+	size_t i, j;
+	int seen[MAX_ENGINES] = { 0 };
+
+	if (!rows)
+		return;
+	json_array_foreach(rows, i, row) {
+		const char *url = json_string_value(json_object_get(row, "url"));
+		int rv;
+
+		for (j = 0; j < s->n && strcmp(s->url[j], url) != 0; j++)
+			;
+		if (j < s->n) {
+			seen[j] = 1;
+			continue;
+		}
+		if (s->n == MAX_ENGINES) {
+			wa_warn("more than %d engines: %s not subscribed (polling covers it)", MAX_ENGINES, url);
+			continue;
+		}
+		rv = nng_dial(s->sock, url, &s->dialer[s->n], NNG_FLAG_NONBLOCK);
+		if (rv != 0) {
+			wa_warn("cannot subscribe to %s: %s", url, nng_strerror(rv));
+			continue;
+		}
+		if (!(s->url[s->n] = strdup(url))) {
+			nng_dialer_close(s->dialer[s->n]);
+			continue;
+		}
+		wa_info("subscribed to engine events at %s", url);
+		seen[s->n++] = 1;
+	}
+	json_decref(rows);
+	for (j = 0; j < s->n;) {
+		if (seen[j]) {
+			j++;
+			continue;
+		}
+		wa_info("engine events at %s: engine gone, unsubscribed", s->url[j]);
+		nng_dialer_close(s->dialer[j]);
+		free(s->url[j]);
+		s->n--;
+		s->url[j] = s->url[s->n];
+		s->dialer[j] = s->dialer[s->n];
+		seen[j] = seen[s->n];
+	}
+}
+
+/* Wait up to ms for an event on any engine; drain the queue. 1 if one came. */
+static int wait_event(struct sub *s, long ms)
+{
+	nng_msg *m;
+	int got = 0;
+
+	nng_socket_set_ms(s->sock, NNG_OPT_RECVTIMEO, ms);
+	if (nng_recvmsg(s->sock, &m, 0) != 0)
+		return 0;
+	do {
+		got = 1;
+		nng_msg_free(m);
+	} while (nng_recvmsg(s->sock, &m, NNG_FLAG_NONBLOCK) == 0);
+	return got;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: wa-akg-hooks [--config FILE]\n");
+}
+
+int main(int argc, char **argv)
+{
+	struct wa_config *cfg = NULL;
+	struct wa_hooks_cfg hc;
+	struct wa_db db;
+	struct sub s;
+	const char *conf = NULL;
+	char err[512];
+	long loglevel;
+	long long next_refresh = 0, nevents = 0, ndelivered = 0;
+	int rc = 1, db_down = 0;
+
+	memset(&db, 0, sizeof db);
+	memset(&s, 0, sizeof s);
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+			conf = argv[++i];
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("wa-akg-hooks %s\n", PACKAGE_VERSION);
+			return 0;
+		} else {
+			usage();
+			return 2;
+		}
+	}
+	if (wa_config_load(&cfg, conf, err, sizeof err) < 0) {
+		fprintf(stderr, "wa-akg-hooks: %s\n", err);
+		return 1;
+	}
+	loglevel = wa_log_level_parse(wa_config_get(cfg, "general.log_level"));
+	wa_log_init("wa-akg-hooks", loglevel < 0 ? WA_LOG_INFO : (enum wa_log_level)loglevel);
+	if (wa_hooks_cfg_load(cfg, &hc, err, sizeof err) != 0) {
+		wa_error("%s", err);
+		goto out;
+	}
+	if (mysql_library_init(0, NULL, NULL) != 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+		wa_error("cannot initialise the MariaDB or HTTP client library");
+		goto out;
+	}
+	if (nng_sub0_open(&s.sock) != 0 || nng_socket_set(s.sock, NNG_OPT_SUB_SUBSCRIBE, "", 0) != 0) {
+		wa_error("cannot open the event subscriber socket");
+		goto out;
+	}
+	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	db.cfg = cfg;
+	wa_info("wa-akg-hooks %s started (poll %ld ms, attempt timeout %ld ms, retries %ld ms .. %ld ms, "
+		"give up after %ld h, pause after %ld h%s)", PACKAGE_VERSION, hc.poll_ms, hc.policy.timeout_ms,
+		hc.retry_first_ms, hc.retry_max_ms, hc.give_up_hours, hc.pause_after_hours,
+		hc.policy.allow_loopback ? ", loopback allowed" : "");
+	while (!stopping) {
+		int busy = 0, n = 0, attempted = 0;
+		long retry_ms = -1, wait;
+
+
+		if (mono_ms() >= next_refresh) {
+			refresh_engines(&db, &s);
+			next_refresh = mono_ms() + hc.engines_refresh_ms;
+		}
+		while (!stopping && (n = wa_hooks_fanout(&db, &hc)) > 0) {
+			nevents += n;
+			busy = 1;
+		}
+		if (n < 0)
+			goto db_failed;
+		if (!stopping && (n = wa_hooks_deliver(&db, &hc, &attempted, &retry_ms)) < 0)
+			goto db_failed;
+		ndelivered += n;
+		if (n > 0)
+			busy = 1;  /* the next event of a queue may be due now */
+		if (db_down) {
+			wa_info("database reachable again");
+			db_down = 0;
+		}
+		/* a retry due sooner than the next poll is not left waiting */
+		wait = retry_ms >= 0 && retry_ms < hc.poll_ms ? retry_ms : hc.poll_ms;
+		if (!busy && !stopping)
+			wait_event(&s, wait);
+		continue;
+db_failed:
+		if (!db_down)
+			wa_warn("database failure; retrying every %ld ms", hc.poll_ms);
+		db_down = 1;
+		wa_db_close(&db);
+		if (!stopping)
+			wait_event(&s, hc.poll_ms);
+	}
+	wa_info("wa-akg-hooks stopping (%lld events fanned out, %lld deliveries)", nevents, ndelivered);
+	rc = 0;
+out:
+	for (size_t j = 0; j < s.n; j++)
+		free(s.url[j]);
+	nng_close(s.sock);
+	wa_db_close(&db);
+	wa_hooks_http_cleanup();
+	curl_global_cleanup();
+	mysql_library_end();
+	wa_config_free(cfg);
+	return rc;
+}
