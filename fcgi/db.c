@@ -215,6 +215,17 @@ unsigned wa_db_errno(const struct wa_db *db)
 	return db->last_errno;
 }
 
+void wa_db_external_error(struct wa_db *db, unsigned err)
+{
+	if (!db)
+		return;
+	if (err == WA_DB_DEADLOCK || is_lost(err)) {
+		fail(db, err, WA_ESTORAGE);
+		if (db->in_txn)
+			db->txn_lost = 1;
+	}
+}
+
 int wa_db_in_txn(const struct wa_db *db)
 {
 	return db->batch ? db->in_sp : db->in_txn;

@@ -142,6 +142,13 @@ int wa_db_commit(struct wa_db *db);
  * handler can roll back first and reply after. */
 void wa_db_rollback(struct wa_db *db);
 
+/* A statement of db's connection failed outside this module (the engine's
+ * Signal store runs its own): err is its error number. A deadlock, or a
+ * lost connection, inside a transaction loses the transaction as if the
+ * statement had been ours (rule 1: what follows fails, nothing of it is
+ * committed, a batch is voided). */
+void wa_db_external_error(struct wa_db *db, unsigned err);
+
 /* Whether a transaction is open (begun, not yet committed/rolled back). */
 int wa_db_in_txn(const struct wa_db *db);
 

@@ -46,6 +46,13 @@ static void free_sigconn(void *c)
 	wa_sigstore_dbconn_free(c);
 }
 
+/* A Signal store statement failed: a deadlock there rolled back the
+ * transaction of the job it ran in (fcgi/db.h rule 1). */
+static void sig_db_error(void *ctx, unsigned err)
+{
+	wa_db_external_error(ctx, err);
+}
+
 /* The session's Signal state on this thread's connection. The Signal
  * store's statements are prepared once per connection, not per store: their
  * cache hangs on db (db->ext), and wa_db_close() frees it with the
@@ -60,6 +67,8 @@ int wa_creds_open_sig(struct wa_db *db, uint64_t row, wa_sigstore **st, wa_sig *
 	*sig = NULL;
 	if (!m)
 		return WA_ESTORAGE;
+	if (db->in_txn && db->txn_lost)
+		return WA_ESTORAGE; /* the transaction (or batch) is gone: nothing may run outside it */
 	if (db->ext && db->ext_free != free_sigconn)
 		return WA_EINTERNAL; /* db->ext belongs to someone else */
 	if (!db->ext) {
@@ -67,6 +76,7 @@ int wa_creds_open_sig(struct wa_db *db, uint64_t row, wa_sigstore **st, wa_sig *
 		if (!db->ext)
 			return WA_ENOMEM;
 		db->ext_free = free_sigconn;
+		wa_sigstore_dbconn_on_error(db->ext, sig_db_error, db);
 	}
 	wa_creds_session_key(row, key);
 	*st = wa_sigstore_db_new_on(db->ext, key);

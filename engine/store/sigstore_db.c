@@ -91,6 +91,8 @@ struct wa_sigstore_dbconn {
 	pthread_mutex_t *lock;     /* borrowed, may be NULL */
 	MYSQL_STMT *st[NSTMT];     /* guarded by lock (if any) */
 	unsigned stores;           /* stores made on us and not yet freed (lock) */
+	void (*on_error)(void *ctx, unsigned err); /* told of every failed statement */
+	void *on_error_ctx;
 };
 
 struct dbstore {
@@ -223,6 +225,14 @@ static void p_key(struct params *p, struct dbstore *d, const wa_sigrec_key *k)
 	}
 }
 
+/* A statement failed with server/client error err: the connection's owner
+ * is told (a deadlock rolled its whole transaction back). */
+static void failed(struct dbstore *d, unsigned err)
+{
+	if (d->c->on_error)
+		d->c->on_error(d->c->on_error_ctx, err);
+}
+
 /* Bind and execute; on failure log, drop the statement and return NULL. */
 static MYSQL_STMT *run(struct dbstore *d, int idx, struct params *p)
 {
@@ -232,6 +242,7 @@ static MYSQL_STMT *run(struct dbstore *d, int idx, struct params *p)
 		return NULL;
 	if (mysql_stmt_bind_param(s, p->b) != 0 || mysql_stmt_execute(s) != 0) {
 		wa_error("sigstore_db: signal store statement failed: %s", mysql_stmt_error(s));
+		failed(d, mysql_stmt_errno(s));
 		drop(d, idx);
 		return NULL;
 	}
@@ -304,6 +315,7 @@ static int select_row(struct dbstore *d, int idx, struct params *p, MYSQL_STMT *
 	return 1;
 fail:
 	wa_error("sigstore_db: signal store read failed: %s", mysql_stmt_error(s));
+	failed(d, mysql_stmt_errno(s));
 	mysql_stmt_free_result(s);
 	drop(d, idx);
 	return WA_SIGSTORE_ERR;
@@ -431,6 +443,7 @@ static int d_put_many(void *state, const wa_sigrec_key *keys, const uint8_t *con
 	nested = in_caller_txn(d->c->db);
 	if (mysql_query(d->c->db, nested ? "SAVEPOINT sigstore_many" : "START TRANSACTION") != 0) {
 		wa_error("sigstore_db: cannot start transaction: %s", mysql_error(d->c->db));
+		failed(d, mysql_errno(d->c->db));
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
@@ -443,6 +456,7 @@ static int d_put_many(void *state, const wa_sigrec_key *keys, const uint8_t *con
 	}
 	if (nested ? mysql_query(d->c->db, "RELEASE SAVEPOINT sigstore_many") != 0 : mysql_commit(d->c->db) != 0) {
 		wa_error("sigstore_db: cannot commit: %s", mysql_error(d->c->db));
+		failed(d, mysql_errno(d->c->db));
 		goto rollback;
 	}
 	rc = 0;
@@ -494,6 +508,7 @@ static int d_count(void *state, enum wa_sigrec_kind kind)
 	rb.buffer = &n;
 	if (mysql_stmt_bind_result(s, &rb) != 0 || mysql_stmt_fetch(s) != 0) {
 		wa_error("sigstore_db: signal store count failed: %s", mysql_stmt_error(s));
+		failed(d, mysql_stmt_errno(s));
 		mysql_stmt_free_result(s);
 		drop(d, idx);
 		goto out;
@@ -540,6 +555,7 @@ static int d_devices(void *state, const char *name, uint32_t *out, size_t max)
 	goto out;
 fail:
 	wa_error("sigstore_db: signal store device list failed: %s", mysql_stmt_error(s));
+	failed(d, mysql_stmt_errno(s));
 	mysql_stmt_free_result(s);
 	drop(d, ST_DEVICES);
 out:
@@ -616,6 +632,14 @@ wa_sigstore_dbconn *wa_sigstore_dbconn_new(struct st_mysql *db, pthread_mutex_t 
 	c->db = db;
 	c->lock = lk;
 	return c;
+}
+
+void wa_sigstore_dbconn_on_error(wa_sigstore_dbconn *c, void (*fn)(void *ctx, unsigned err), void *ctx)
+{
+	if (!c)
+		return;
+	c->on_error = fn;
+	c->on_error_ctx = ctx;
 }
 
 void wa_sigstore_dbconn_free(wa_sigstore_dbconn *c)

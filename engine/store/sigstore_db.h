@@ -44,6 +44,12 @@ wa_sigstore_dbconn *wa_sigstore_dbconn_new(struct st_mysql *db, pthread_mutex_t 
 void wa_sigstore_dbconn_free(wa_sigstore_dbconn *c);
 wa_sigstore *wa_sigstore_db_new_on(wa_sigstore_dbconn *c, const char *session_key);
 
+/* fn(ctx, err) is told the server/client error number of every statement
+ * of the stores on c that fails (on the thread that ran it), so that the
+ * connection's owner knows when a deadlock has rolled its transaction back
+ * (the stores' statements do not go through fcgi/db.c). NULL: nobody. */
+void wa_sigstore_dbconn_on_error(wa_sigstore_dbconn *c, void (*fn)(void *ctx, unsigned err), void *ctx);
+
 /* Delete every row of session_key from the six tables (the session was
  * logged out or deleted: there are no foreign keys to cascade). Holds lock
  * if non-NULL. Returns the number of rows deleted, or WA_SIGSTORE_ERR. */
