@@ -302,19 +302,24 @@ static int parse_net(const char *tok, size_t len, struct wa_net *n)
 	return 0;
 }
 
+/* The next item of a comma/blank separated list: *s moved to it, *len its
+ * length; 0 at the end. */
+static int list_item(const char **s, size_t *len)
+{
+	while (**s == ',' || **s == ' ' || **s == '\t')
+		(*s)++;
+	if (!**s)
+		return 0;
+	*len = strcspn(*s, ", \t");
+	return 1;
+}
+
 int wa_fetch_policy_set_nets(struct wa_fetch_policy *p, const char *list, char *err, size_t errlen)
 {
 	const char *s = list ? list : "";
 	size_t n = 0;
 
-	while (*s) {
-		size_t len;
-
-		while (*s == ',' || *s == ' ' || *s == '\t')
-			s++;
-		if (!*s)
-			break;
-		len = strcspn(s, ", \t");
+	for (size_t len; list_item(&s, &len); s += len) {
 		if (n == WA_FETCH_ALLOW_NETS_MAX) {
 			snprintf(err, errlen, "more than %d networks", WA_FETCH_ALLOW_NETS_MAX);
 			return WA_EINVAL;
@@ -325,7 +330,6 @@ int wa_fetch_policy_set_nets(struct wa_fetch_policy *p, const char *list, char *
 			return WA_EINVAL;
 		}
 		n++;
-		s += len;
 	}
 	p->n_allow_nets = n;
 	return WA_OK;
@@ -336,16 +340,11 @@ int wa_fetch_policy_set_hosts(struct wa_fetch_policy *p, const char *list, char 
 	const char *s = list ? list : "";
 	size_t n = 0;
 
-	while (*s) {
-		size_t len, off, i;
+	for (size_t len; list_item(&s, &len); s += len) {
+		size_t off, i;
 		char *h;
 		char why[128];
 
-		while (*s == ',' || *s == ' ' || *s == '\t')
-			s++;
-		if (!*s)
-			break;
-		len = strcspn(s, ", \t");
 		if (n == WA_FETCH_ALLOW_HOSTS_MAX) {
 			snprintf(err, errlen, "more than %d host names", WA_FETCH_ALLOW_HOSTS_MAX);
 			return WA_EINVAL;
@@ -364,7 +363,6 @@ int wa_fetch_policy_set_hosts(struct wa_fetch_policy *p, const char *list, char 
 			i--;
 		h[i] = '\0';
 		n++;
-		s += len;
 	}
 	p->n_allow_hosts = n;
 	return WA_OK;

@@ -167,6 +167,23 @@ static json_t *load_hook(struct wa_req *r, unsigned long long id)
 	return row;
 }
 
+/* 0 when webhook id is this session's, else -1 with the answer given
+ * (404, or 503 for a database error). */
+static int hook_exists(struct wa_req *r, unsigned long long id)
+{
+	json_t *hook = load_hook(r, id);
+
+	if (hook) {
+		json_decref(hook);
+		return 0;
+	}
+	if (wa_db_err(r->db) == WA_OK)
+		wa_reply_errorf(r, 404, "not_found", "Webhook %llu not found in this session", id);
+	else
+		wa_reply_db_error(r, "Database error");
+	return -1;
+}
+
 int h_wh_list(struct wa_req *r)
 {
 	json_t *rows = wa_webhooks_load(r, r->sess.id);
@@ -290,16 +307,12 @@ int h_wh_deliveries(struct wa_req *r)
 {
 	unsigned long long id;
 	long long limit;
-	json_t *hook, *rows;
+	json_t *rows;
 
 	if (wa_path_id(r, "id", &id) < 0 || wa_query_int(r, "limit", 1, 500, 50, &limit) < 0)
 		return -1;
-	hook = load_hook(r, id);
-	if (!hook)
-		return wa_db_err(r->db) == WA_OK ? wa_reply_errorf(r, 404, "not_found",
-								    "Webhook %llu not found in this session", id)
-						 : wa_reply_db_error(r, "Database error");
-	json_decref(hook);
+	if (hook_exists(r, id) < 0)
+		return -1;
 	rows = wa_db_query(r->db,
 			   "SELECT CAST(d.id AS CHAR) AS id, CAST(d.outbox_id AS CHAR) AS eventId, d.event, d.state, "
 			   "d.status_code AS statusCode, d.attempt AS attempts, d.duration_ms AS durationMs, d.error, "
@@ -322,16 +335,12 @@ int h_wh_test(struct wa_req *r)
 	char ts[32], evs[24], *payload = NULL, *body = NULL;
 	struct tm tm;
 	time_t now = time(NULL);
-	json_t *hook, *data, *b;
+	json_t *data, *b;
 
 	if (wa_path_id(r, "id", &id) < 0)
 		return -1;
-	hook = load_hook(r, id);
-	if (!hook)
-		return wa_db_err(r->db) == WA_OK ? wa_reply_errorf(r, 404, "not_found",
-								    "Webhook %llu not found in this session", id)
-						 : wa_reply_db_error(r, "Database error");
-	json_decref(hook);
+	if (hook_exists(r, id) < 0)
+		return -1;
 	gmtime_r(&now, &tm);
 	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
 	data = json_pack("{s:s, s:s, s:s}", "sessionId", r->sess.slug, "webhookId", wa_req_path_param(r, "id"),
