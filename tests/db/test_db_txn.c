@@ -376,6 +376,53 @@ static void apply_core_schema(void)
 	free(sql);
 }
 
+/* Group commit (wa_db_batch_begin / end, the engine's dbpool): jobs as
+ * savepoints of one transaction, one COMMIT for all, and a lost batch
+ * commits nothing. */
+static void test_batch(void)
+{
+	struct wa_db db;
+
+	tap_diag("a batch of jobs under one commit");
+	db_open(&db);
+	ok(wa_db_batch_begin(&db) == 0, "batch begun");
+	ok(wa_db_begin(&db) == 0 && wa_db_in_txn(&db), "job A: its transaction is a savepoint");
+	ok(wa_db_exec(&db, INS_T, "i", 100LL) == 1 && wa_db_commit(&db) == 0, "job A: insert, commit");
+	ok(!wa_db_in_txn(&db), "  job A's transaction is over");
+	ok(wa_db_begin(&db) == 0 && wa_db_exec(&db, INS_T, "i", 101LL) == 1, "job B: insert");
+	wa_db_rollback(&db);
+	ok(!wa_db_batch_lost(&db), "job B rolled back alone: the batch goes on");
+	ok(wa_db_exec(&db, INS_T, "i", 102LL) == 1, "job C: a statement outside a transaction of its own");
+	is_int(adm_int("SELECT COUNT(*) FROM t WHERE v >= 100 AND v < 200"), 0,
+	       "nothing of the batch is visible before its commit");
+	is_int(wa_db_batch_end(&db), 0, "the batch commits");
+	is_int(adm_int("SELECT COUNT(*) FROM t WHERE v IN (100, 102)"), 2, "jobs A and C are durable");
+	is_int(adm_int("SELECT COUNT(*) FROM t WHERE v = 101"), 0, "job B's row is not");
+
+	tap_diag("a batch whose connection is killed");
+	ok(wa_db_batch_begin(&db) == 0, "batch begun");
+	ok(wa_db_begin(&db) == 0 && wa_db_exec(&db, INS_T, "i", 200LL) == 1 && wa_db_commit(&db) == 0,
+	   "a job committed its savepoint");
+	kill_conn(conn_id(&db));
+	ok(wa_db_begin(&db) < 0 || wa_db_exec(&db, INS_T, "i", 201LL) < 0, "the next job fails");
+	ok(wa_db_batch_lost(&db), "the batch is lost");
+	is_int(wa_db_batch_end(&db), -1, "batch end: nothing committed");
+	is_int(adm_int("SELECT COUNT(*) FROM t WHERE v IN (200, 201)"), 0, "no row of the lost batch exists");
+
+	tap_diag("a deadlock seen outside fcgi/db.c (the Signal store) voids the batch");
+	ok(wa_db_batch_begin(&db) == 0, "batch begun on a new connection");
+	ok(wa_db_exec(&db, INS_T, "i", 300LL) == 1, "a job's insert");
+	wa_db_external_error(&db, WA_DB_DEADLOCK);
+	ok(wa_db_batch_lost(&db), "the batch is lost");
+	ok(wa_db_exec(&db, INS_T, "i", 301LL) < 0 && wa_db_err(&db) == WA_ESTORAGE,
+	   "what follows fails instead of running in autocommit");
+	is_int(wa_db_batch_end(&db), -1, "batch end: nothing committed");
+	is_int(adm_int("SELECT COUNT(*) FROM t WHERE v IN (300, 301)"), 0, "no row of it exists");
+	ok(!wa_db_in_txn(&db), "no transaction is left open");
+	is_int(wa_db_exec(&db, INS_T, "i", 302LL), 1, "the connection works again");
+	wa_db_close(&db);
+}
+
 int main(void)
 {
 	char sql[200];
@@ -403,6 +450,7 @@ int main(void)
 	test_write_executed_then_lost();
 	test_reads_retried();
 	test_handler_503();
+	test_batch();
 
 	snprintf(sql, sizeof sql, "DROP DATABASE `%s`", dbname);
 	adm_exec(sql);
