@@ -425,10 +425,9 @@ static int get_bool(const struct wa_config *cfg, const char *key, int *out, char
 int wa_fetch_policy_from_config(const struct wa_config *cfg, const char *prefix,
 				struct wa_fetch_policy *p, char *err, size_t errlen)
 {
-	char key[96], nerr[160];
+	char key[96];
 	unsigned long long sz;
 	long v;
-	int b;
 
 	wa_fetch_policy_default(p);
 #define KEY(suffix) (snprintf(key, sizeof key, "%s_" suffix, prefix), key)
@@ -448,32 +447,10 @@ int wa_fetch_policy_from_config(const struct wa_config *cfg, const char *prefix,
 	if (wa_config_get_int(cfg, KEY("max_redirects"), 0, 20, &v, err, errlen) != 0)
 		return WA_EINVAL;
 	p->max_redirects = (int)v;
-	if (get_bool(cfg, KEY("allow_loopback"), &b, err, errlen) != 0)
-		return WA_EINVAL;
-	p->allow_loopback = b;
-	if (get_bool(cfg, KEY("allow_private"), &b, err, errlen) != 0)
-		return WA_EINVAL;
-	p->allow_private = b;
-	KEY("allow_nets");
-	if (wa_config_get(cfg, key) == NULL) {
-		snprintf(err, errlen, "%s: no such key", key);
-		return WA_EINVAL;
-	}
-	if (wa_fetch_policy_set_nets(p, wa_config_get(cfg, key), nerr, sizeof nerr) != 0) {
-		snprintf(err, errlen, "%s: %s", key, nerr);
-		return WA_EINVAL;
-	}
-	KEY("allow_hosts");
-	if (wa_config_get(cfg, key) == NULL) {
-		snprintf(err, errlen, "%s: no such key", key);
-		return WA_EINVAL;
-	}
-	if (wa_fetch_policy_set_hosts(p, wa_config_get(cfg, key), nerr, sizeof nerr) != 0) {
-		snprintf(err, errlen, "%s: %s", key, nerr);
-		return WA_EINVAL;
-	}
 #undef KEY
-	return WA_OK;
+	/* the address rule: the same keys as any other policy's */
+	snprintf(key, sizeof key, "%s_", prefix);
+	return wa_fetch_policy_allow_from_config(cfg, key, p, err, errlen);
 }
 
 int wa_fetch_policy_allow_from_config(const struct wa_config *cfg, const char *prefix,

@@ -228,7 +228,7 @@ int wa_dbjob_retry(struct wa_db *db, wa_dbjob_fn txn, void *arg)
 	int rc = WA_ESTORAGE;
 
 	/* a deadlock voids a whole batch: the pool runs its jobs again */
-	if (wa_db_batch_lost(db) || db->batch)
+	if (db->batch)
 		return txn(db, arg);
 	for (int i = 0; i < 3; i++) {
 		rc = txn(db, arg);

@@ -260,6 +260,7 @@ static void on_ack_timeout(lws_sorted_usec_list_t *sul)
 }
 
 static void skmem_key(char *out, size_t cap, const char *group, const struct wa_jid *dev);
+static void forget_devices(struct wa_session *s, const struct wa_jid *user);
 
 /* A group message was taken: the devices that got our sender key have it
  * from now on; a participant hash other than ours means our view of the
@@ -276,9 +277,9 @@ static void group_acked(struct send_job *j, const char *phash)
 		wa_info("session %s: group %s changed (participant hash %s, ours %s): its members are asked for "
 			"again", s->id, j->peer, phash, j->phash);
 		wa_cache_forget(s->groupcache, j->peer);
-		wa_cache_forget_prefix(s->skmem, j->peer);
 		for (size_t i = 0; i < j->ndev; i++)
-			send_devices_changed(s, &j->devs[i].jid);
+			forget_devices(s, &j->devs[i].jid);
+		wa_cache_forget_prefix(s->skmem, j->peer);
 		return;
 	}
 	for (size_t i = 0; i < j->ndev; i++)
@@ -721,15 +722,20 @@ static void skmem_key(char *out, size_t cap, const char *group, const struct wa_
 	snprintf(out, cap, "%s %s", group, dj);
 }
 
-void send_devices_changed(struct wa_session *s, const struct wa_jid *user)
+/* Forget user's cached device list (user may name a device). */
+static void forget_devices(struct wa_session *s, const struct wa_jid *user)
 {
 	struct wa_jid u = *user;
 	char key[WA_JID_STR_MAX];
 
 	wa_jid_to_non_ad(&u);
-	if (wa_jid_format(&u, key, sizeof key) < 0)
-		return;
-	wa_cache_forget(s->devcache, key);
+	if (wa_jid_format(&u, key, sizeof key) >= 0)
+		wa_cache_forget(s->devcache, key);
+}
+
+void send_devices_changed(struct wa_session *s, const struct wa_jid *user)
+{
+	forget_devices(s, user);
 	/* a device that was reset lost our sender keys: every group may need them again */
 	wa_cache_forget(s->skmem, NULL);
 }

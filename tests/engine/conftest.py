@@ -17,14 +17,14 @@ _spec.loader.exec_module(api_conftest)
 globals().update({k: v for k, v in vars(api_conftest).items() if not k.startswith("__")})
 
 
-class Engine:
-    """The stack's wa-akg-engine: deploy/dev started it and keeps its pid
-    in STATE/run/engine.pid."""
+class Daemon:
+    """A process deploy/dev started: its pid in STATE/run/<name>.pid, its
+    log in STATE/log/<name>.log."""
 
-    def __init__(self, state_dir):
+    def __init__(self, state_dir, name):
         self.state = state_dir
-        self.pidfile = os.path.join(state_dir, "run", "engine.pid")
-        self.log = os.path.join(state_dir, "log", "engine.log")
+        self.pidfile = os.path.join(state_dir, "run", name + ".pid")
+        self.log = os.path.join(state_dir, "log", name + ".log")
 
     def pid(self):
         with open(self.pidfile, encoding="ascii") as f:
@@ -36,6 +36,14 @@ class Engine:
             return True
         except (OSError, ValueError):
             return False
+
+
+class Engine(Daemon):
+    """The stack's wa-akg-engine: deploy/dev started it and keeps its pid
+    in STATE/run/engine.pid."""
+
+    def __init__(self, state_dir):
+        super().__init__(state_dir, "engine")
 
     def restart(self, sig=signal.SIGKILL, env_change=None):
         """Stop the engine with sig (SIGKILL: a crash) and start the same

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import sql
+from conftest import Daemon, sql
 from walib import pair_by_qr, wait_for
 
 
@@ -66,26 +66,14 @@ class Receiver:
         self.srv.server_close()
 
 
-class Hooks:
+class Hooks(Daemon):
     """The stack's wa-akg-hooks (pid in STATE/run/hooks.pid). kill() stops
     it with SIGKILL (a crash), start() runs the killed command line again,
     as deploy/dev would."""
 
     def __init__(self, state_dir):
-        self.pidfile = os.path.join(state_dir, "run", "hooks.pid")
-        self.log = os.path.join(state_dir, "log", "hooks.log")
+        super().__init__(state_dir, "hooks")
         self.saved = None
-
-    def pid(self):
-        with open(self.pidfile, encoding="ascii") as f:
-            return int(f.read().strip())
-
-    def alive(self):
-        try:
-            os.kill(self.pid(), 0)
-            return True
-        except (OSError, ValueError):
-            return False
 
     def kill(self):
         pid = self.pid()
