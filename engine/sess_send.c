@@ -474,7 +474,8 @@ static int encrypt_txn(struct wa_db *db, void *arg)
 	size_t ptlen[2] = { 0, 0 };
 	struct wa_msg_row m;
 	uint64_t outbox = 0;
-	size_t ok = 0;
+	uint8_t *raw = NULL;
+	size_t ok = 0, raw_len = 0;
 	int rc;
 
 	if (wa_db_begin(db) < 0)
@@ -539,12 +540,23 @@ static int encrypt_txn(struct wa_db *db, void *arg)
 		rc = WA_ENOTFOUND;
 		goto close;
 	}
+	raw_len = wa_e2_e__message__get_packed_size(j->out.msg);
+	if (!(raw = malloc(raw_len ? raw_len : 1))) {
+		rc = WA_ENOMEM;
+		goto close;
+	}
+	wa_e2_e__message__pack(j->out.msg, raw);
 	memset(&m, 0, sizeof m);
 	m.chat = j->peer;
 	m.id = j->id;
 	m.from_me = 1;
-	m.type = "TEXT";
+	m.type = j->out.type ? j->out.type : "TEXT";
 	m.content = j->out.text;
+	m.caption = j->out.caption;
+	m.media_mime = j->out.media_mime;
+	m.media_size = j->out.media_size;
+	m.raw = raw;
+	m.raw_len = raw_len;
 	m.quoted_id = j->out.quoted_id;
 	m.mentions = j->out.mentions_json;
 	m.status = "PENDING";
@@ -558,6 +570,7 @@ static int encrypt_txn(struct wa_db *db, void *arg)
 	}
 	rc = wa_msgs_store(db, j->row, &m, &outbox);
 close:
+	free(raw);
 	wa_creds_close_sig(st, sig);
 	wa_sig_buf_free(pt[0], ptlen[0]);
 	wa_sig_buf_free(pt[1], ptlen[1]);
@@ -1109,19 +1122,30 @@ static int resend_txn(struct wa_db *db, void *arg)
 	r->known = 0;
 	free(d->ct);
 	d->ct = NULL;
-	row = wa_db_row(db, &err, "SELECT remote_jid AS chat, content, type, quoted_id AS quoted, mentions "
-			"FROM messages WHERE wa_session_id = ? AND message_id = ? AND from_me = 1", "us",
+	row = wa_db_row(db, &err, "SELECT remote_jid AS chat, content, type, quoted_id AS quoted, mentions, "
+			"HEX(raw) AS raw FROM messages WHERE wa_session_id = ? AND message_id = ? AND from_me = 1", "us",
 			(unsigned long long)j->row, j->id);
 	if (err)
 		return WA_ESTORAGE;
-	if (!row || !json_is_string(json_object_get(row, "content")) ||
-	    strcmp(json_string_value(json_object_get(row, "type")), "TEXT") != 0) {
+	if (!row || (!json_is_string(json_object_get(row, "raw")) &&
+		     (!json_is_string(json_object_get(row, "content")) ||
+		      strcmp(json_string_value(json_object_get(row, "type")), "TEXT") != 0))) {
 		json_decref(row);
 		return 0; /* not ours, or not a kind we can send again: acked as it is */
 	}
 	snprintf(j->peer, sizeof j->peer, "%s", json_string_value(json_object_get(row, "chat")));
 	j->group = strstr(j->peer, "@g.us") != NULL;
 	wa_out_free(&j->out);
+	if (json_is_string(json_object_get(row, "raw"))) {
+		/* the message exactly as it was sent (any kind) */
+		rc = wa_out_from_raw(&j->out, json_string_value(json_object_get(row, "raw")));
+		json_decref(row);
+		if (rc == WA_EPROTO)
+			return 0; /* a stored message that does not parse: acked as it is */
+		if (rc != 0)
+			return rc;
+		goto encrypt;
+	}
 	rc = wa_out_from_row(&j->out, json_string_value(json_object_get(row, "content")),
 			     json_string_value(json_object_get(row, "quoted")),
 			     json_string_value(json_object_get(row, "mentions")));
@@ -1140,6 +1164,7 @@ static int resend_txn(struct wa_db *db, void *arg)
 	}
 	if (rc != 0)
 		return rc;
+encrypt:
 	if (wa_sig_addr_from_wajid(&r->dev, &addr) != 0)
 		return 0;
 	if (wa_db_begin(db) < 0)

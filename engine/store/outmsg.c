@@ -4,6 +4,7 @@
 #include "wa/jid.h"
 #include "wa_e2e.pb-c.h"
 #include "wa_err.h"
+#include "wa_util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,8 @@ void wa_out_free(struct wa_out *o)
 	free(o->mentions_json);
 	free(o->quoted_chat);
 	free(o->quoted_participant);
+	free(o->caption);
+	free(o->media_mime);
 	if (o->msg)
 		wa_e2_e__message__free_unpacked(o->msg, NULL);
 	memset(o, 0, sizeof *o);
@@ -155,6 +158,25 @@ int wa_out_from_row(struct wa_out *o, const char *content, const char *quoted_id
 	if (rc != 0)
 		wa_out_free(o);
 	return rc;
+}
+
+int wa_out_from_raw(struct wa_out *o, const char *hex)
+{
+	size_t n = strlen(hex) / 2;
+	uint8_t *buf;
+
+	memset(o, 0, sizeof *o);
+	if (strlen(hex) % 2 || n == 0)
+		return WA_EPROTO;
+	if (!(buf = malloc(n)))
+		return WA_ENOMEM;
+	if (wa_hex_decode(hex, buf, n) != 0) {
+		free(buf);
+		return WA_EPROTO;
+	}
+	o->msg = wa_e2_e__message__unpack(NULL, n, buf);
+	free(buf);
+	return o->msg ? 0 : WA_EPROTO;
 }
 
 /* What the quoted message's row gives: its chat, sender and text. */

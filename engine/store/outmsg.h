@@ -16,8 +16,9 @@
  *                  remoteJid when the quoted message is of another chat,
  *                  mentionedJid) otherwise, as WhatsApp clients send them
  *                  (docs/protocol.md §7.6).
- * A stored message is rebuilt the same way from its row (content,
- * quoted_id, mentions): wa_out_from_row, for sending it again (§8.4).
+ * A stored message is sent again (§8.4) from its protobuf as recorded
+ * (messages.raw): wa_out_from_raw; a row from before raw was kept is
+ * rebuilt from its content, quoted_id and mentions: wa_out_from_row.
  *
  * Ownership: a struct wa_out owns everything it points to; wa_out_free
  * releases it (safe on a zeroed or half-filled one). Not shared between
@@ -47,6 +48,11 @@ struct wa_out {
 	char *mentions_json;          /* the mentions column: JSON array, NULL = none */
 	char *quoted_chat;            /* the quoted message's chat */
 	char *quoted_participant;     /* its sender (contextInfo.participant) */
+	/* the messages row beyond text (set by the kind that builds msg) */
+	const char *type;             /* messages.type, static; NULL = "TEXT" */
+	char *caption;                /* a media message's caption; NULL = none */
+	char *media_mime;             /* its mimetype; NULL = none */
+	uint64_t media_size;          /* its fileLength; 0 = none */
 };
 
 /* Outcome of wa_out_parse: 0 ok, or the HTTP status to answer (400 bad
@@ -62,6 +68,11 @@ int wa_out_build(struct wa_out *o, struct wa_db *db, uint64_t row, const char *c
 /* Fill the request fields from a stored row's content, quoted id and
  * mentions JSON (any may be NULL). 0 or WA_ENOMEM. */
 int wa_out_from_row(struct wa_out *o, const char *content, const char *quoted_id, const char *mentions_json);
+
+/* The message as it was sent, from the hex of its stored protobuf
+ * (messages.raw): o->msg set, nothing else. 0, WA_EPROTO (not a message)
+ * or WA_ENOMEM. */
+int wa_out_from_raw(struct wa_out *o, const char *hex);
 
 /* The message content in the Baileys JSON shape ({"conversation": ...} or
  * {"extendedTextMessage": {...}}) for the API's answer. New reference. */
