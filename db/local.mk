@@ -39,3 +39,5 @@ dist_migrations_DATA += db/migrations/0007_message_updates.sql
 
 # failed sign-ins and registrations per client address (fcgi/ratelimit.c)
 dist_migrations_DATA += db/migrations/0008_rate_limits.sql
+dist_migrations_DATA += db/migrations/0009_automation.sql
+dist_migrations_DATA += db/migrations/0010_broadcast_jobs.sql

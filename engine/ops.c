@@ -3,6 +3,7 @@
 #include "engine/cmd.h"
 #include "engine/engine.h"
 #include "engine/registry.h"
+#include "engine/sched.h"
 #include "engine/session.h"
 #include "wa_log.h"
 
@@ -65,6 +66,11 @@ static void op_bulk(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *
 	wa_session_bulk(s, cmd);
 }
 
+static void op_broadcast(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	wa_sched_broadcast(e->sched, s, cmd);
+}
+
 static void op_star(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
 {
 	(void)e;
@@ -109,8 +115,8 @@ static const struct op ops[] = {
 	{ "message.contact", NEEDS_CONNECTED, op_send },
 	{ "message.list", NEEDS_CONNECTED, op_send },
 	{ "message.sticker", NEEDS_CONNECTED, NULL },
-	{ "message.spam", NEEDS_CONNECTED, op_bulk },
-	{ "message.broadcast", NEEDS_CONNECTED, op_bulk },
+	{ "message.spam", NEEDS_CONNECTED, op_broadcast },
+	{ "message.broadcast", NEEDS_CONNECTED, op_broadcast },
 	{ "chat.archive", NEEDS_CONNECTED, NULL },
 	{ "chat.mute", NEEDS_CONNECTED, NULL },
 	{ "chat.pin", NEEDS_CONNECTED, NULL },

@@ -29,6 +29,8 @@
 #include "engine/session_int.h"
 #include "engine/store/appkeys.h"
 #include "engine/store/history.h"
+#include "engine/sched.h"
+#include "engine/store/autoreply.h"
 #include "engine/store/msgs.h"
 #include "fcgi/db.h"
 #include "wa/jid.h"
@@ -78,6 +80,8 @@ struct recv_job {
 	enum wa_msg_upd_state upd_state;
 	int is_update;             /* the stanza was an edit or a revoke */
 	int blob_failed;           /* RECV_LATER: a history blob could not be fetched */
+	long ar_limit;             /* autoreply.per_chat_per_minute */
+	int ar_queued;             /* an auto-reply was queued with the message */
 };
 
 static void job_free(struct recv_job *j)
@@ -498,6 +502,12 @@ static int recv_txn(struct wa_db *db, void *arg)
 	}
 	if (rc == 0)
 		rc = wa_msgs_apply_pending(db, j->row, j->slug, &m, &j->upd);
+	if (rc == 0) {
+		/* an auto-reply is queued with the message it answers */
+		struct wa_ar_msg am = { m.id, m.chat, m.sender, m.content ? m.content : m.caption, m.from_me };
+
+		rc = wa_autoreply_queue(db, j->row, &am, j->ar_limit, &j->ar_queued);
+	}
 	if (rc != 0) {
 		j->why = "cannot store the message";
 		goto rollback;
@@ -774,6 +784,8 @@ static void recv_done(void *arg, int rc)
 		json_decref(data);
 		if (s->phase == PH_READY)
 			send_receipt(s, j->n, j->from_me);
+		if (j->ar_queued)
+			wa_sched_kick(s->e->sched);
 		break;
 	}
 	case RECV_KNOWN:
@@ -841,6 +853,7 @@ void recv_message(struct wa_session *s, struct wa_node *n)
 	snprintf(j->slug, sizeof j->slug, "%s", s->id);
 	snprintf(j->me_user, sizeof j->me_user, "%s", s->cr->phone);
 	j->env = *sess_history_env(s);
+	j->ar_limit = sess_limits(s)->autoreply_per_chat_min;
 	at = strchr(lid, '@');
 	snprintf(j->me_lid_user, sizeof j->me_lid_user, "%.*s", (int)(at ? (size_t)(at - lid) : strlen(lid)), lid);
 	if (strchr(j->me_lid_user, ':'))

@@ -95,6 +95,7 @@ struct send_job {
 	const char *answer;               /* other ops: the answer's message ({success, message, data}) */
 	send_done_fn done;                /* no command: told the outcome instead (sess_send_out) */
 	void *done_ctx;
+	send_link_fn link;                /* the caller's row, written with the message (sess_send_linked) */
 	int encrypted;                    /* step 4 done within step 2's job */
 	int64_t t;
 	struct send_dev *devs;            /* SEND_MAX_DEVS */
@@ -196,6 +197,8 @@ static int outcome_run(struct wa_db *db, void *arg)
 	    wa_outbox_add(db, j->row, "message.sent", j->payload, &j->outbox_id) != 0)
 		goto fail;
 	if (n == 1 && strcmp(j->status, "SENT") == 0 && apply_to_target(db, j) != 0)
+		goto fail;
+	if (n == 1 && j->link && j->link(db, j->done_ctx, j->id, j->status) != 0)
 		goto fail;
 	/* every change of a sent message's status is a message.status event */
 	if (n == 1 && wa_outbox_add(db, j->row, "message.status", j->status_payload, &j->status_outbox_id) != 0)
@@ -627,6 +630,8 @@ static int encrypt_txn(struct wa_db *db, void *arg)
 		goto close;
 	}
 	rc = wa_msgs_store(db, j->row, &m, &outbox);
+	if (rc == 0 && j->link)
+		rc = j->link(db, j->done_ctx, j->id, NULL);
 close:
 	free(raw);
 	wa_creds_close_sig(st, sig);
@@ -654,6 +659,10 @@ static void encrypt_done(void *arg, int rc)
 	}
 	if (rc == WA_ENOTFOUND) {
 		fail(j, 404, "The recipient has no device to deliver to (no keys)", "not_found");
+		return;
+	}
+	if (rc == WA_ECONFLICT && j->link) {
+		fail(j, 409, "Already sent by another send of the same row", "conflict");
 		return;
 	}
 	if (rc != 0) {
@@ -1099,7 +1108,7 @@ static const char *answer_of(const char *op, const struct wa_out *o)
 
 /* Start sending out (taken) to jid: answering cmd, or telling done. */
 static void send_start(struct wa_session *s, const char *jid, struct wa_out *out, struct wa_cmd *cmd,
-		       send_done_fn done, void *ctx)
+		       send_done_fn done, send_link_fn link, void *ctx)
 {
 	struct send_job *j;
 	struct wa_jid pj;
@@ -1133,6 +1142,7 @@ static void send_start(struct wa_session *s, const char *jid, struct wa_out *out
 	j->s = s;
 	j->cmd = cmd;
 	j->done = done;
+	j->link = link;
 	j->done_ctx = ctx;
 	j->reply = cmd && strcmp(cmd->op, "message.reply") == 0;
 	j->answer = cmd ? answer_of(cmd->op, &j->out) : NULL;
@@ -1183,12 +1193,18 @@ void wa_session_send(struct wa_session *s, struct wa_cmd *cmd)
 		wa_cmd_reply_error(cmd, rc, why, code);
 		return;
 	}
-	send_start(s, json_string_value(json_object_get(cmd->args, "jid")), &out, cmd, NULL, NULL);
+	send_start(s, json_string_value(json_object_get(cmd->args, "jid")), &out, cmd, NULL, NULL, NULL);
 }
 
 void sess_send_out(struct wa_session *s, const char *jid, struct wa_out *out, send_done_fn done, void *ctx)
 {
-	send_start(s, jid, out, NULL, done, ctx);
+	send_start(s, jid, out, NULL, done, NULL, ctx);
+}
+
+void sess_send_linked(struct wa_session *s, const char *jid, struct wa_out *out, send_link_fn link,
+		      send_done_fn done, void *ctx)
+{
+	send_start(s, jid, out, NULL, done, link, ctx);
 }
 
 /* ---- a retry receipt for one of our messages (§8.4) ---- */

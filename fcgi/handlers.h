@@ -107,6 +107,11 @@ int h_msg_download(struct wa_req *r);
 int h_chat_list(struct wa_req *r);
 int h_chat_history(struct wa_req *r);
 int h_msg_search(struct wa_req *r);
+
+/* h_broadcasts.c */
+int h_bc_list(struct wa_req *r);
+int h_bc_get(struct wa_req *r);
+int h_bc_cancel(struct wa_req *r);
 int h_groups_list(struct wa_req *r);
 
 /* Shared renderings, used by the session list/details too. Each returns a

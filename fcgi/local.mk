@@ -14,11 +14,11 @@ fcgi_libwafcgi_a_SOURCES = \
 	fcgi/qrpng.c fcgi/qrpng.h \
 	fcgi/ratelimit.c fcgi/ratelimit.h \
 	fcgi/h_auth.c fcgi/h_sessions.c fcgi/h_engine.c fcgi/h_docs.c \
-	fcgi/h_users.c fcgi/h_access.c fcgi/h_bot.c fcgi/h_autoreply.c fcgi/h_scheduler.c \
+	fcgi/h_users.c fcgi/h_access.c fcgi/h_bot.c fcgi/h_autoreply.c fcgi/h_scheduler.c fcgi/h_broadcasts.c \
 	fcgi/h_webhooks.c fcgi/h_labels.c fcgi/h_notifications.c fcgi/h_system.c fcgi/h_media.c \
 	fcgi/h_store.c
 
-WA_FCGI_LIBS = fcgi/libwafcgi.a wa/libwa.a proto/libwaproto.a common/libwacommon.a \
+WA_FCGI_LIBS = fcgi/libwafcgi.a common/libwamatch.a $(PCRE2_LIBS) wa/libwa.a proto/libwaproto.a common/libwacommon.a \
 	$(FCGI_LIBS) $(JANSSON_LIBS) $(MARIADB_LIBS) $(ARGON2_LIBS) $(QRENCODE_LIBS) \
 	$(PROTOBUFC_LIBS) $(NNG_LIBS) $(CURL_LIBS) $(CRYPTO_LIBS) $(ZLIB_LIBS) $(SIGNAL_LIBS) -lpthread
 

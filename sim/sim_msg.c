@@ -373,7 +373,8 @@ static int same_jid(struct sim_server *s, const char *stored, const char *given)
 struct answer {
 	struct sim_server *s;
 	const char *to, *participant;
-	int notification;          /* an <ack class="notification">: answers notifications only */
+	int kind;                  /* what the answer answers: an <ack class="notification"> notifications
+				    * only, an <ack class="receipt"> receipts only */
 };
 
 /* sim_device_unanswered_remove() match: does the answer ctx name u? */
@@ -381,7 +382,7 @@ static int answer_names(void *ctx, const struct sim_unanswered *u)
 {
 	const struct answer *a = ctx;
 
-	if (u->notification != a->notification || !same_jid(a->s, u->from, a->to))
+	if (u->kind != a->kind || !same_jid(a->s, u->from, a->to))
 		return 0;
 	return u->participant[0] == '\0' || same_jid(a->s, u->participant, a->participant);
 }
@@ -389,7 +390,10 @@ static int answer_names(void *ctx, const struct sim_unanswered *u)
 int sim_unanswered_answer(struct sim_conn *c, const struct wa_node *n)
 {
 	struct answer a = { c->srv, wa_node_attr(n, "to"), wa_node_attr(n, "participant"),
-			    strcmp(n->tag, "ack") == 0 && wa_node_attr_is(n, "class", "notification") };
+			    strcmp(n->tag, "ack") != 0				 ? SIM_UNANS_MESSAGE
+			    : wa_node_attr_is(n, "class", "notification") ? SIM_UNANS_NOTIFICATION
+			    : wa_node_attr_is(n, "class", "receipt")	 ? SIM_UNANS_RECEIPT
+									 : SIM_UNANS_MESSAGE };
 	const char *id = wa_node_attr(n, "id");
 	struct wa_node *list = strcmp(n->tag, "receipt") == 0 ? wa_node_child(n, "list") : NULL, *it = NULL;
 	int gone;

@@ -155,3 +155,15 @@ TESTS += tests/unit/test_wheel
 tests_unit_test_wheel_SOURCES = tests/unit/test_wheel.c tests/unit/tap.h engine/wheel.c engine/wheel.h
 tests_unit_test_wheel_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS)
 tests_unit_test_wheel_LDADD = $(LWS_LIBS) $(EV_LIBS)
+
+# common/wa_cron: parsing and the next matching minute (recurring schedules)
+check_PROGRAMS += tests/unit/test_cron
+TESTS += tests/unit/test_cron
+tests_unit_test_cron_SOURCES = tests/unit/test_cron.c tests/unit/tap.h
+tests_unit_test_cron_LDADD = common/libwacommon.a $(CRYPTO_LIBS)
+
+# common/wa_match: auto-reply keyword matching, and its limit on hostile patterns
+check_PROGRAMS += tests/unit/test_match
+TESTS += tests/unit/test_match
+tests_unit_test_match_SOURCES = tests/unit/test_match.c tests/unit/tap.h
+tests_unit_test_match_LDADD = $(WA_MATCH_LIBS)
