@@ -39,3 +39,6 @@ dist_migrations_DATA += db/migrations/0007_message_updates.sql
 
 # failed sign-ins and registrations per client address (fcgi/ratelimit.c)
 dist_migrations_DATA += db/migrations/0008_rate_limits.sql
+
+# every message kind: meta, reactions, poll votes (engine/store/msgs.c)
+dist_migrations_DATA += db/migrations/0009_message_kinds.sql

@@ -6,8 +6,9 @@
 noinst_LIBRARIES += engine/store/libwastore.a
 engine_store_libwastore_a_SOURCES = engine/store/sigstore_db.c engine/store/sigstore_db.h \
 	engine/store/creds.c engine/store/creds.h \
-	engine/store/msgs.c engine/store/msgs.h \
+	engine/store/msgs.c engine/store/msgs.h engine/store/reactions.c \
 	engine/store/history.c engine/store/history.h engine/store/history_decode.c \
+	engine/store/mediahost.c engine/store/mediahost.h \
 	engine/store/appkeys.c engine/store/appkeys.h \
 	engine/store/outmsg.c engine/store/outmsg.h
 engine_store_libwastore_a_CFLAGS = $(AM_CFLAGS) $(SIGNAL_CFLAGS) $(MARIADB_CFLAGS) $(JANSSON_CFLAGS) \
