@@ -28,6 +28,7 @@ wa_akg_engine_SOURCES = engine/main.c engine/engine.h \
 	engine/wheel.c engine/wheel.h \
 	engine/dbpool.c engine/dbpool.h \
 	engine/cmd.c engine/cmd.h \
+	engine/media_dl.c engine/media_dl.h \
 	engine/events.c engine/events.h \
 	engine/registry.c engine/registry.h \
 	engine/session.c engine/session.h engine/session_int.h \

@@ -2,6 +2,7 @@
 #include "engine/ops.h"
 #include "engine/cmd.h"
 #include "engine/engine.h"
+#include "engine/media_dl.h"
 #include "engine/registry.h"
 #include "engine/session.h"
 #include "wa_log.h"
@@ -59,6 +60,14 @@ static void op_send(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *
 	wa_session_send(s, cmd);
 }
 
+/* message.download: media of a stored message, downloaded on first
+ * request (media_dl.h); needs no connection to WhatsApp. */
+static void op_download(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	(void)e;
+	wa_media_dl_op(s, cmd);
+}
+
 static void op_logout(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
 {
 	(void)e;
@@ -87,6 +96,7 @@ static const struct op ops[] = {
 	{ "message.send", NEEDS_CONNECTED, op_send },
 	{ "message.reply", NEEDS_CONNECTED, op_send },
 	{ "message.media", NEEDS_CONNECTED, NULL },
+	{ "message.download", NEEDS_SESSION, op_download },
 	{ "message.react", NEEDS_CONNECTED, NULL },
 	{ "message.star", NEEDS_CONNECTED, NULL },
 	{ "message.edit", NEEDS_CONNECTED, NULL },

@@ -252,3 +252,84 @@ def test_a_kind_the_engine_does_not_know_is_stored_not_lost(admin, make_session,
     wait_for(lambda: events(stack_config, slug, "message.received", "content", "next"), what="the next message")
     assert count(stack_config, slug, mid) == 1
     assert len(events(stack_config, slug, "message.received", "id", mid)) == 1
+
+
+def download(admin, slug, mid):
+    return admin.get("/api/messages/%s/download/%s/media" % (slug, mid))
+
+
+def test_media_downloads_on_first_request_byte_identical(admin, make_session, phone_sim, stack_config):
+    slug, alice = paired(admin, make_session, phone_sim)
+    bob = phone_sim.phone("Bob")
+    img, doc, voice = os.urandom(40000), os.urandom(1234), os.urandom(999)
+    sent = {
+        send(phone_sim, bob, {"to": alice, "image": {"data": b64(img), "caption": "pic"}}): (img, "image/jpeg", None),
+        send(phone_sim, bob, {"to": alice, "document": {"data": b64(doc), "fileName": "report.pdf"}}):
+            (doc, "application/pdf", "report.pdf"),
+        send(phone_sim, bob, {"to": alice, "ptt": {"data": b64(voice), "seconds": 1}}):
+            (voice, "audio/ogg; codecs=opus", None),
+    }
+    for mid, (data, mime, name) in sent.items():
+        wait_for(lambda: row(stack_config, slug, mid), what="stored")
+        assert row(stack_config, slug, mid)["path"] is None  # nothing fetched before it is asked for
+        r = download(admin, slug, mid)
+        assert r.status_code == 200, r.text
+        assert hashlib.sha256(r.content).hexdigest() == hashlib.sha256(data).hexdigest()
+        assert r.headers["Content-Type"].startswith(mime.split(";")[0]), r.headers
+        if name:
+            assert name in r.headers.get("Content-Disposition", ""), r.headers
+        got = row(stack_config, slug, mid)
+        assert got["path"] and got["size"] == len(data), got
+        # the second time it is the kept file
+        r = download(admin, slug, mid)
+        assert r.status_code == 200 and r.content == data
+
+    # the history row now points at it
+    h = admin.get("/api/chat/%s/%s@s.whatsapp.net" % (slug, bob)).json()
+    urls = [m["mediaUrl"] for m in h if m["keyId"] in sent]
+    assert len(urls) == 3 and all(u and u.endswith("/media") for u in urls), h
+
+    # no media: 404; not a message of this session: 404
+    text = send(phone_sim, bob, {"to": alice, "text": "no media here"})
+    wait_for(lambda: row(stack_config, slug, text), what="the text")
+    r = download(admin, slug, text)
+    assert r.status_code == 404 and r.json()["status"] is False, r.text
+    assert download(admin, slug, "3EB0NOSUCHMESSAGE000").status_code == 404
+
+
+def test_concurrent_first_downloads_get_the_whole_file(admin, make_session, phone_sim, stack_config):
+    slug, alice = paired(admin, make_session, phone_sim)
+    bob = phone_sim.phone("Bob")
+    video = os.urandom(3 * 1024 * 1024 + 17)
+    mid = send(phone_sim, bob, {"to": alice, "video": {"data": b64(video), "seconds": 9}})
+    wait_for(lambda: row(stack_config, slug, mid), what="the video stored")
+    results = [None] * 4
+
+    def get(i):
+        results[i] = download(admin, slug, mid)
+
+    threads = [threading.Thread(target=get, args=(i,)) for i in range(len(results))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for r in results:
+        assert r.status_code == 200, r.text
+        assert hashlib.sha256(r.content).digest() == hashlib.sha256(video).digest()
+    media_dir = stack_config.get("media.dir")
+    if media_dir:
+        leftovers = [f for f in os.listdir(media_dir) if f.startswith(".dl-")]
+        assert leftovers == [], leftovers
+    assert download(admin, slug, mid).content == video
+
+
+def test_media_the_server_no_longer_has_answers_410(admin, make_session, phone_sim, stack_config):
+    slug, alice = paired(admin, make_session, phone_sim)
+    bob = phone_sim.phone("Bob")
+    mid = send(phone_sim, bob, {"to": alice, "image": {"data": b64(os.urandom(500))}})
+    wait_for(lambda: row(stack_config, slug, mid), what="stored")
+    assert requests.delete(phone_sim.url + "/admin/media", timeout=10).status_code == 200
+    r = download(admin, slug, mid)
+    assert r.status_code == 410, r.text
+    assert r.json()["status"] is False and "no longer" in r.json()["message"], r.text
+    assert row(stack_config, slug, mid)["path"] is None
