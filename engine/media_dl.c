@@ -272,6 +272,13 @@ static void download(struct dl_job *j)
 	}
 	j->fd = -1;
 	j->got += tlen;
+	if (j->size && j->got != j->size) {
+		/* the hashes matched, yet not the length the message gave */
+		wa_warn("session %s: media of %s is %llu bytes, the message said %llu", j->slug, j->mid,
+			(unsigned long long)j->got, (unsigned long long)j->size);
+		fail(j, 502, "The media file does not verify", "media_download_failed");
+		goto drop;
+	}
 	if (rename(tmp, dst) != 0) {
 		fail(j, 502, "Cannot write the media directory", "media_download_failed");
 		goto drop;

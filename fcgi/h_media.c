@@ -11,7 +11,10 @@
  * (HTML, SVG, XML, JavaScript...) are always sent as attachments. nginx
  * keeps only a few upstream headers (Content-Type, Content-Disposition...)
  * on an X-Accel-Redirect, so "X-Content-Type-Options: nosniff" belongs in
- * the internal media location of the nginx configuration. */
+ * the internal media location of the nginx configuration.
+ * A message's media (/api/messages/{sessionId}/download/{messageId}/media)
+ * is downloaded and decrypted by the session's engine on first request
+ * ("message.download"); the worker then serves the file the same way. */
 #include "fcgi/app.h"
 #include "fcgi/auth.h"
 #include "fcgi/db.h"

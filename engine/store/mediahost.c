@@ -33,6 +33,7 @@ int wa_mediahost_get(const struct wa_history_env *env, const char *dpath, const 
 	char hash[64] = "", *url;
 	size_t ulen;
 	struct xfer x = { abort_cb, ud };
+	struct curl_slist *hdrs = NULL, *h2;
 	CURL *c;
 	CURLcode cc;
 	long code = 0;
@@ -53,10 +54,16 @@ int wa_mediahost_get(const struct wa_history_env *env, const char *dpath, const 
 		return WA_ENOMEM;
 	snprintf(url, ulen, "https://%s%s%shash=%s&mms-type=%s&__wa-mms=", env->media_host, dpath,
 		 strchr(dpath, '?') ? "&" : "?", hash, mms_type ? mms_type : "");
-	if (!(c = curl_easy_init())) {
+	/* as WhatsApp Web (and whatsmeow) ask */
+	hdrs = curl_slist_append(NULL, "Origin: https://web.whatsapp.com");
+	h2 = hdrs ? curl_slist_append(hdrs, "Referer: https://web.whatsapp.com/") : NULL;
+	if (!h2 || !(c = curl_easy_init())) {
+		curl_slist_free_all(hdrs);
 		free(url);
 		return WA_ENOMEM;
 	}
+	hdrs = h2;
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 30000L);
@@ -78,6 +85,7 @@ int wa_mediahost_get(const struct wa_history_env *env, const char *dpath, const 
 	cc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_cleanup(c);
+	curl_slist_free_all(hdrs);
 	*http_code = code;
 	if (cc != CURLE_OK || code != 200) {
 		wa_warn("media host: GET %.*s failed: %s (HTTP %ld)", (int)strcspn(url, "?"), url,

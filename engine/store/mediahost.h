@@ -5,7 +5,8 @@
  * The URL is https://<whatsapp.media_host><directPath> followed by
  * hash=<fileEncSha256, URL-safe base64>&mms-type=<type>&__wa-mms= (as
  * whatsmeow asks for it; a direct path already carries a query, so "&").
- * HTTPS only, the CA file whatsapp.media_ca when set (else the system's),
+ * With Origin https://web.whatsapp.com and its Referer, as WhatsApp Web
+ * sends them. HTTPS only, the CA file whatsapp.media_ca when set (else the system's),
  * no redirects, a connect timeout of 10 s; the transfer is aborted when
  * it is slower than 1 byte/s for 30 s, when it passes timeout_ms, or when
  * `write` or `abort_cb` says so.

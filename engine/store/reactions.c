@@ -309,7 +309,10 @@ static int poll_retally(struct wa_db *db, uint64_t row, const char *poll_id, str
 				json_object_set_new(votes, name,
 						    json_integer(json_integer_value(json_object_get(votes, name)) + 1));
 		}
-		json_object_set_new(voters, who, sel);
+		if (json_array_size(sel))
+			json_object_set_new(voters, who, sel); /* an empty vote withdraws it */
+		else
+			json_decref(sel);
 	}
 	json_decref(rows);
 	pj = json_object_get(p->meta, "poll");

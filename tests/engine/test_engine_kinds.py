@@ -333,3 +333,29 @@ def test_media_the_server_no_longer_has_answers_410(admin, make_session, phone_s
     assert r.status_code == 410, r.text
     assert r.json()["status"] is False and "no longer" in r.json()["message"], r.text
     assert row(stack_config, slug, mid)["path"] is None
+
+
+def test_our_phones_own_media_and_poll_are_stored_as_sent_and_tallied(admin, make_session, phone_sim, stack_config):
+    """What is typed on our own phone reaches the gateway as its
+    deviceSentMessage copy: stored fromMe (message.sent), and a poll of
+    ours is tallied with our own JID as the poll's creator."""
+    slug, alice = paired(admin, make_session, phone_sim)
+    bob = phone_sim.phone("Bob")
+    pic = os.urandom(2222)
+    img = send(phone_sim, alice, {"to": bob, "image": {"data": b64(pic), "caption": "from my phone"}})
+    r = wait_for(lambda: row(stack_config, slug, img), what="our phone's image")
+    assert r["fromMe"] == 1 and r["type"] == "IMAGE" and r["caption"] == "from my phone", r
+    ev = wait_for(lambda: events(stack_config, slug, "message.sent", "id", img), what="message.sent")
+    assert ev[0]["fromMe"] is True and ev[0]["type"] == "IMAGE", ev
+    assert download(admin, slug, img).content == pic
+
+    r = phone_sim.post("/admin/groups", {"phone": alice, "subject": "ours", "participants": [bob]})
+    assert r.status_code == 201, r.text
+    group = r.json()["jid"]
+    poll = send(phone_sim, alice, {"to": group, "poll": {"name": "Ship it?", "options": ["yes", "no"]}})
+    wait_for(lambda: row(stack_config, slug, poll), what="our poll stored")
+    wait_for(lambda: any(m["id"] == poll for m in phone_sim.get("/admin/phones/%s/inbox" % bob).json()["messages"]),
+             what="bob has the poll")
+    send(phone_sim, bob, {"to": group, "pollVote": {"messageId": poll, "options": ["yes"]}})
+    wait_for(lambda: row(stack_config, slug, poll)["meta"]["poll"]["votes"] == {"yes": 1, "no": 0},
+             what="bob's vote on our poll")
