@@ -359,3 +359,27 @@ def test_our_phones_own_media_and_poll_are_stored_as_sent_and_tallied(admin, mak
     send(phone_sim, bob, {"to": group, "pollVote": {"messageId": poll, "options": ["yes"]}})
     wait_for(lambda: row(stack_config, slug, poll)["meta"]["poll"]["votes"] == {"yes": 1, "no": 0},
              what="bob's vote on our poll")
+
+
+def test_a_vote_that_comes_before_its_poll_is_counted_when_the_poll_arrives(admin, make_session, phone_sim,
+                                                                            stack_config):
+    slug, alice = paired(admin, make_session, phone_sim)
+    bob = phone_sim.phone("Bob")
+    # the poll is lost on the way to Alice's devices (her phone and us) ...
+    r = phone_sim.post("/admin/faults", {"number": alice, "dropMessages": 2, "from": bob})
+    assert r.status_code == 200, r.text
+    poll = send(phone_sim, bob, {"to": alice, "poll": {"name": "Tea?", "options": ["green", "black"]}})
+    assert phone_sim.post("/admin/faults", {"number": alice, "dropMessages": 0}).status_code == 200
+    # ... while Bob's vote on it arrives: kept encrypted, nothing tallied, answered
+    vote = send(phone_sim, bob, {"to": alice, "pollVote": {"messageId": poll, "options": ["black"]}})
+    wait_for(lambda: outbox_status(phone_sim, bob, vote) in ("delivered", "read"), what="the vote answered")
+    waiting = sql(stack_config, "SELECT COUNT(*) FROM poll_votes v JOIN wa_sessions s ON s.id = v.wa_session_id "
+                  "WHERE s.session_id = '%s' AND v.poll_id = '%s' AND v.selected IS NULL "
+                  "AND v.enc_payload IS NOT NULL" % (slug, poll))
+    assert waiting == "1", waiting
+    assert row(stack_config, slug, poll) is None
+    # the poll comes again: the waiting vote is counted
+    assert phone_sim.post("/admin/phones/%s/resend" % bob, {"id": poll}).status_code == 200
+    wait_for(lambda: row(stack_config, slug, poll) and
+             row(stack_config, slug, poll)["meta"]["poll"]["votes"] == {"green": 0, "black": 1},
+             what="the waiting vote counted")
