@@ -56,6 +56,11 @@ static const char SQL_REACT_NEWER[] =
 static const char SQL_REACT_COPY[] =
 	"UPDATE messages SET reaction = (SELECT r.emoji FROM message_reactions r WHERE r.wa_session_id = ? AND "
 	"r.target_id = ? AND r.emoji <> '' ORDER BY r.t_ms DESC LIMIT 1) WHERE wa_session_id = ? AND message_id = ?";
+/* the same for a message just stored, only when a reaction waited for it */
+static const char SQL_REACT_WAITED[] =
+	"UPDATE messages SET reaction = (SELECT r.emoji FROM message_reactions r WHERE r.wa_session_id = ? AND "
+	"r.target_id = ? AND r.emoji <> '' ORDER BY r.t_ms DESC LIMIT 1) WHERE wa_session_id = ? AND message_id = ? "
+	"AND EXISTS (SELECT 1 FROM message_reactions w WHERE w.wa_session_id = ? AND w.target_id = ?)";
 
 int wa_msgs_react(struct wa_db *db, uint64_t row, const char *slug, const struct wa_msg_react *r,
 		  struct wa_msg_upd_event *ev)
@@ -154,19 +159,12 @@ static int unhex(const char *hex, uint8_t **out, size_t *len)
 
 	*out = NULL;
 	*len = 0;
-	if (!n || n % 2)
+	if (!n || n % 2 || !(*out = malloc(n / 2)))
 		return -1;
-	if (!(*out = malloc(n / 2)))
+	if (wa_hex_decode(hex, *out, n / 2) != 0) {
+		free(*out);
+		*out = NULL;
 		return -1;
-	for (size_t i = 0; i < n / 2; i++) {
-		unsigned v;
-
-		if (sscanf(hex + 2 * i, "%2x", &v) != 1) {
-			free(*out);
-			*out = NULL;
-			return -1;
-		}
-		(*out)[i] = (uint8_t)v;
 	}
 	*len = n / 2;
 	return 0;
@@ -228,7 +226,11 @@ static int poll_load(struct wa_db *db, uint64_t row, const char *id, const char 
 		p->meta = json_object();
 	}
 	json_decref(r);
-	return p->meta ? 0 : WA_ENOMEM;
+	if (!p->meta) {
+		poll_free(p);
+		return WA_ENOMEM;
+	}
+	return 0;
 }
 
 /* Decrypt a vote of voter on poll p into a JSON array of option names
@@ -403,7 +405,7 @@ int wa_msgs_took_waiting(struct wa_db *db, uint64_t row, const struct wa_msg_row
 	int rc, counted = 0;
 	const char *me = m->from_me && m->sender ? m->sender : "";
 
-	if (wa_db_exec(db, SQL_REACT_COPY, "usus", sid, m->id, sid, m->id) < 0)
+	if (wa_db_exec(db, SQL_REACT_WAITED, "ususus", sid, m->id, sid, m->id, sid, m->id) < 0)
 		return WA_ESTORAGE;
 	if (!m->type || strcmp(m->type, "POLL") != 0)
 		return 0;

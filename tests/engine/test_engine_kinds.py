@@ -383,3 +383,18 @@ def test_a_vote_that_comes_before_its_poll_is_counted_when_the_poll_arrives(admi
     wait_for(lambda: row(stack_config, slug, poll) and
              row(stack_config, slug, poll)["meta"]["poll"]["votes"] == {"green": 0, "black": 1},
              what="the waiting vote counted")
+
+
+def test_a_reaction_that_comes_before_its_target_lands_when_the_target_does(admin, make_session, phone_sim,
+                                                                            stack_config):
+    slug, alice = paired(admin, make_session, phone_sim)
+    bob = phone_sim.phone("Bob")
+    assert phone_sim.post("/admin/faults", {"number": alice, "dropMessages": 2, "from": bob}).status_code == 200
+    target = send(phone_sim, bob, {"to": alice, "text": "lost on the way"})
+    assert phone_sim.post("/admin/faults", {"number": alice, "dropMessages": 0}).status_code == 200
+    react = send(phone_sim, bob, {"to": alice, "reaction": {"messageId": target, "emoji": "\u2764"}})
+    wait_for(lambda: outbox_status(phone_sim, bob, react) in ("delivered", "read"), what="the reaction answered")
+    assert row(stack_config, slug, target) is None
+    assert phone_sim.post("/admin/phones/%s/resend" % bob, {"id": target}).status_code == 200
+    wait_for(lambda: row(stack_config, slug, target) and row(stack_config, slug, target)["reaction"] == "\u2764",
+             what="the waiting reaction on its target")
