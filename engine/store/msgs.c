@@ -550,7 +550,8 @@ static const char SQL_UPD_NEWER[] =
 static const char SQL_UPD_STATE[] =
 	"UPDATE message_updates SET state = ? WHERE wa_session_id = ? AND update_id = ?";
 static const char SQL_UPD_EDIT[] =
-	"UPDATE messages SET content = COALESCE(?, content), edited = 1 WHERE wa_session_id = ? AND message_id = ?";
+	"UPDATE messages SET content = COALESCE(?, content), caption = IF(caption IS NULL, NULL, COALESCE(?, caption)), "
+	"edited = 1 WHERE wa_session_id = ? AND message_id = ?";
 static const char SQL_UPD_REVOKE[] =
 	"UPDATE messages SET content = NULL, caption = NULL, deleted = 1 WHERE wa_session_id = ? AND message_id = ?";
 static const char SQL_UPD_PENDING[] =
@@ -632,7 +633,7 @@ static int upd_apply(struct wa_db *db, uint64_t row, const char *slug, const str
 		}
 	}
 	if ((u->revoke ? wa_db_exec(db, SQL_UPD_REVOKE, "us", sid, u->target) :
-			 wa_db_exec(db, SQL_UPD_EDIT, "sus", u->content, sid, u->target)) < 0)
+			 wa_db_exec(db, SQL_UPD_EDIT, "ssus", u->content, u->content, sid, u->target)) < 0)
 		return WA_ESTORAGE;
 	if ((rc = upd_set_state(db, row, u->id, WA_MSGUPD_APPLIED)) != 0)
 		return rc;

@@ -145,7 +145,8 @@ int wa_msgs_store(struct wa_db *db, uint64_t session_row, const struct wa_msg_ro
  * a group by an admin (the stanza's edit="8"; the server checks the
  * admin, we check the group). A target that is not stored yet keeps the
  * record waiting until it is (wa_msgs_apply_pending). Applying: an edit
- * sets content (when its new content is a kind stored) and edited = 1, a
+ * sets content (and a media message's caption) to its new text, when it
+ * has one, and edited = 1, a
  * newer edit wins over an older one; a revoke sets deleted = 1 and clears
  * content and caption; nothing changes a deleted message. */
 struct wa_msg_update {

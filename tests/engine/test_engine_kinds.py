@@ -398,3 +398,15 @@ def test_a_reaction_that_comes_before_its_target_lands_when_the_target_does(admi
     assert phone_sim.post("/admin/phones/%s/resend" % bob, {"id": target}).status_code == 200
     wait_for(lambda: row(stack_config, slug, target) and row(stack_config, slug, target)["reaction"] == "\u2764",
              what="the waiting reaction on its target")
+
+
+def test_an_edited_caption_changes_the_media_messages_caption(admin, make_session, phone_sim, stack_config):
+    slug, alice = paired(admin, make_session, phone_sim)
+    bob = phone_sim.phone("Bob")
+    img = send(phone_sim, bob, {"to": alice, "image": {"data": b64(os.urandom(300)), "caption": "helo"}})
+    wait_for(lambda: row(stack_config, slug, img), what="the image")
+    r = phone_sim.post("/admin/phones/%s/edit" % bob, {"to": alice, "id": img, "text": "hello"})
+    assert r.status_code == 200, r.text
+    got = wait_for(lambda: (lambda x: x if x["caption"] == "hello" else None)(row(stack_config, slug, img)),
+                   what="the caption edited")
+    assert got["content"] == "hello" and got["type"] == "IMAGE", got
