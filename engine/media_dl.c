@@ -53,7 +53,20 @@ struct dl_job {
 	int fd;
 	int write_err;
 	int force;                    /* download again (the file went missing) */
+	/* loop thread only */
+	struct dl_waiter *waiters;    /* the same message asked for meanwhile */
+	struct dl_job *next_active;
+	int active;
 };
+
+struct dl_waiter {
+	struct wa_cmd *cmd;
+	struct dl_waiter *next;
+};
+
+/* Downloads under way (loop thread only): a second request for the same
+ * message waits for the first rather than downloading it again. */
+static struct dl_job *dl_active;
 
 static pthread_mutex_t dl_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t dl_cv = PTHREAD_COND_INITIALIZER;
@@ -72,14 +85,35 @@ static void job_free(struct dl_job *j)
 	free(j);
 }
 
-static void answer(struct dl_job *j)
+static void reply_one(const struct dl_job *j, struct wa_cmd *cmd)
 {
 	if (j->status == 200)
-		wa_cmd_reply(j->cmd, 200, json_pack("{s:s,s:s*,s:I,s:s*}", "path", j->path ? j->path : j->final,
-						    "mimetype", j->mime, "size", (json_int_t)(j->got ? j->got : j->size),
-						    "fileName", j->file_name));
+		wa_cmd_reply(cmd, 200, json_pack("{s:s,s:s*,s:I,s:s*}", "path", j->path ? j->path : j->final,
+						 "mimetype", j->mime, "size", (json_int_t)(j->got ? j->got : j->size),
+						 "fileName", j->file_name));
 	else
-		wa_cmd_reply_error(j->cmd, j->status, j->why, j->code);
+		wa_cmd_reply_error(cmd, j->status, j->why, j->code);
+}
+
+/* loop thread: answer the request and those that waited for it */
+static void answer(struct dl_job *j)
+{
+	struct dl_waiter *w;
+
+	if (j->active) {
+		for (struct dl_job **pp = &dl_active; *pp; pp = &(*pp)->next_active)
+			if (*pp == j) {
+				*pp = j->next_active;
+				break;
+			}
+		j->active = 0;
+	}
+	reply_one(j, j->cmd);
+	while ((w = j->waiters) != NULL) {
+		j->waiters = w->next;
+		reply_one(j, w->cmd);
+		free(w);
+	}
 	job_free(j);
 }
 
@@ -379,6 +413,18 @@ static void read_done(void *arg, int rc)
 		answer(j);
 		return;
 	}
+	for (struct dl_job *a = dl_active; a; a = a->next_active) {
+		struct dl_waiter *w;
+
+		if (a->row != j->row || strcmp(a->mid, j->mid) != 0 || !(w = calloc(1, sizeof *w)))
+			continue;
+		/* the same message is being downloaded: wait for it */
+		w->cmd = j->cmd;
+		w->next = a->waiters;
+		a->waiters = w;
+		job_free(j);
+		return;
+	}
 	pthread_mutex_lock(&dl_mu);
 	if (!atomic_load(&dl_closing) && dl_running < WA_MEDIA_DL_THREADS && pthread_attr_init(&at) == 0) {
 		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
@@ -388,6 +434,12 @@ static void read_done(void *arg, int rc)
 			started = 1;
 		}
 		pthread_attr_destroy(&at);
+	}
+	if (started) {
+		/* the thread does not touch these (loop-thread fields) */
+		j->active = 1;
+		j->next_active = dl_active;
+		dl_active = j;
 	}
 	pthread_mutex_unlock(&dl_mu);
 	if (!started) {

@@ -18,7 +18,9 @@
  * so concurrent first requests each write their own temporary file and
  * the rename is atomic: the file is whole, whichever comes last); a
  * second dbpool job stores media_path (and the mimetype and size when
- * the row had none); the loop answers.
+ * the row had none); the loop answers. A request for a message whose
+ * download is under way in this engine waits for it and gets the same
+ * answer (one download).
  *
  * Threading: wa_media_dl_op and wa_media_dl_shutdown on the loop thread. */
 #ifndef WA_ENGINE_MEDIA_DL_H
