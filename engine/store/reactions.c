@@ -53,14 +53,19 @@ static const char SQL_REACT_PUT[] =
 static const char SQL_REACT_NEWER[] =
 	"SELECT COUNT(*) FROM message_reactions WHERE wa_session_id = ? AND target_id = ? AND sender_jid = ? "
 	"AND reaction_id <> ?";
+/* the newest emoji left on the target, from reactions sent in its own chat */
 static const char SQL_REACT_COPY[] =
-	"UPDATE messages SET reaction = (SELECT r.emoji FROM message_reactions r WHERE r.wa_session_id = ? AND "
-	"r.target_id = ? AND r.emoji <> '' ORDER BY r.t_ms DESC LIMIT 1) WHERE wa_session_id = ? AND message_id = ?";
+	"UPDATE messages m SET m.reaction = (SELECT r.emoji FROM message_reactions r WHERE r.wa_session_id = ? AND "
+	"r.target_id = ? AND r.remote_jid = m.remote_jid AND r.emoji <> '' ORDER BY r.t_ms DESC LIMIT 1) "
+	"WHERE m.wa_session_id = ? AND m.message_id = ?";
 /* the same for a message just stored, only when a reaction waited for it */
 static const char SQL_REACT_WAITED[] =
-	"UPDATE messages SET reaction = (SELECT r.emoji FROM message_reactions r WHERE r.wa_session_id = ? AND "
-	"r.target_id = ? AND r.emoji <> '' ORDER BY r.t_ms DESC LIMIT 1) WHERE wa_session_id = ? AND message_id = ? "
+	"UPDATE messages m SET m.reaction = (SELECT r.emoji FROM message_reactions r WHERE r.wa_session_id = ? AND "
+	"r.target_id = ? AND r.remote_jid = m.remote_jid AND r.emoji <> '' ORDER BY r.t_ms DESC LIMIT 1) "
+	"WHERE m.wa_session_id = ? AND m.message_id = ? "
 	"AND EXISTS (SELECT 1 FROM message_reactions w WHERE w.wa_session_id = ? AND w.target_id = ?)";
+static const char SQL_TARGET_CHAT[] =
+	"SELECT remote_jid FROM messages WHERE wa_session_id = ? AND message_id = ?";
 
 int wa_msgs_react(struct wa_db *db, uint64_t row, const char *slug, const struct wa_msg_react *r,
 		  struct wa_msg_upd_event *ev)
@@ -69,7 +74,7 @@ int wa_msgs_react(struct wa_db *db, uint64_t row, const char *slug, const struct
 	char *emoji = NULL, *pn = NULL, when[32];
 	const char *e = r->emoji ? r->emoji : "";
 	long long n;
-	int rc;
+	int rc, err = 0;
 
 	memset(ev, 0, sizeof *ev);
 	n = wa_db_int(db, -1, SQL_REACT_SEEN, "us", sid, r->id);
@@ -77,11 +82,26 @@ int wa_msgs_react(struct wa_db *db, uint64_t row, const char *slug, const struct
 		return WA_ESTORAGE;
 	if (n > 0)
 		return WA_ECONFLICT;
+	{
+		/* a reaction sent in another chat than its target's changes nothing */
+		json_t *t = wa_db_row(db, &err, SQL_TARGET_CHAT, "us", sid, r->target);
+		const char *tc = t ? json_string_value(json_object_get(t, "remote_jid")) : NULL;
+		int other = tc && strcmp(tc, r->chat) != 0;
+
+		json_decref(t);
+		if (err)
+			return WA_ESTORAGE;
+		if (other) {
+			wa_warn("session %s: reaction %s from %s names a message of another chat: ignored", slug, r->id,
+				r->sender);
+			return 0;
+		}
+	}
 	if (!wa_utf8_valid(e) && !(e = emoji = wa_utf8_repair(e)))
 		return WA_ENOMEM;
 	if (strlen(e) > 60)
 		e = ""; /* no emoji is this long: not a reaction anyone could see */
-	if (wa_db_exec(db, SQL_REACT_PUT, "usssbbsi", sid, r->target, r->sender, r->id, r->chat, r->from_me, e,
+	if (wa_db_exec(db, SQL_REACT_PUT, "ussssbsi", sid, r->target, r->sender, r->id, r->chat, r->from_me, e,
 		       (long long)r->t_ms) < 0) {
 		free(emoji);
 		return WA_ESTORAGE;
@@ -115,8 +135,8 @@ int wa_msgs_react(struct wa_db *db, uint64_t row, const char *slug, const struct
 
 static const char SQL_VOTE_SEEN[] = "SELECT COUNT(*) FROM poll_votes WHERE wa_session_id = ? AND vote_id = ?";
 static const char SQL_POLL[] =
-	"SELECT from_me, sender_jid, HEX(raw) AS raw, meta FROM messages WHERE wa_session_id = ? AND message_id = ? "
-	"FOR UPDATE";
+	"SELECT remote_jid, from_me, sender_jid, HEX(raw) AS raw, meta FROM messages WHERE wa_session_id = ? AND "
+	"message_id = ? FOR UPDATE";
 static const char SQL_VOTE_PUT[] =
 	"INSERT INTO poll_votes (wa_session_id, poll_id, voter_jid, vote_id, remote_jid, from_me, selected, "
 	"enc_payload, enc_iv, t_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
@@ -126,11 +146,11 @@ static const char SQL_VOTE_PUT[] =
 	"enc_iv = IF(VALUES(t_ms) >= t_ms, VALUES(enc_iv), enc_iv), "
 	"t_ms = GREATEST(t_ms, VALUES(t_ms))";
 static const char SQL_VOTES[] =
-	"SELECT voter_jid, selected FROM poll_votes WHERE wa_session_id = ? AND poll_id = ? AND selected IS NOT NULL "
-	"ORDER BY voter_jid";
+	"SELECT voter_jid, selected FROM poll_votes WHERE wa_session_id = ? AND poll_id = ? AND remote_jid = ? "
+	"AND selected IS NOT NULL ORDER BY voter_jid";
 static const char SQL_VOTES_WAITING[] =
 	"SELECT voter_jid, vote_id, HEX(enc_payload) AS enc, HEX(enc_iv) AS iv FROM poll_votes "
-	"WHERE wa_session_id = ? AND poll_id = ? AND selected IS NULL AND enc_payload IS NOT NULL";
+	"WHERE wa_session_id = ? AND poll_id = ? AND remote_jid = ? AND selected IS NULL AND enc_payload IS NOT NULL";
 static const char SQL_VOTE_SET[] =
 	"UPDATE poll_votes SET selected = ?, enc_payload = NULL, enc_iv = NULL WHERE wa_session_id = ? AND "
 	"poll_id = ? AND voter_jid = ?";
@@ -142,6 +162,7 @@ struct poll {
 	const WaE2E__PollCreationMessage *pc;
 	const uint8_t *secret;               /* 32 bytes */
 	char creator[WA_MSGSECRET_MAX_FIELD];
+	char chat[WA_MSGSECRET_MAX_FIELD];   /* the poll's chat: votes from elsewhere do not count */
 	json_t *meta;                        /* owned */
 };
 
@@ -210,6 +231,8 @@ static int poll_load(struct wa_db *db, uint64_t row, const char *id, const char 
 		free(raw);
 	}
 	who = json_is_true(json_object_get(r, "from_me")) ? me : json_string_value(json_object_get(r, "sender_jid"));
+	snprintf(p->chat, sizeof p->chat, "%s", json_string_value(json_object_get(r, "remote_jid")) ?
+		 json_string_value(json_object_get(r, "remote_jid")) : "");
 	if (!p->msg || wa_msgs_content(p->msg, &c) != 0 || !c.type || strcmp(c.type, "POLL") != 0 ||
 	    !(p->secret = find_secret(p->msg)) || !who ||
 	    wa_msgsecret_strip_device(who, p->creator, sizeof p->creator) != 0) {
@@ -285,7 +308,7 @@ static int poll_retally(struct wa_db *db, uint64_t row, const char *poll_id, str
 
 	if (tally)
 		*tally = NULL;
-	rows = wa_db_query(db, SQL_VOTES, "us", sid, poll_id);
+	rows = wa_db_query(db, SQL_VOTES, "uss", sid, poll_id, p->chat);
 	if (!rows || !votes || !voters) {
 		json_decref(rows);
 		json_decref(votes);
@@ -362,6 +385,11 @@ int wa_msgs_poll_vote(struct wa_db *db, uint64_t row, const char *slug, const st
 	rc = poll_load(db, row, poll_id, v->me, &p);
 	if (rc == WA_ESTORAGE || rc == WA_ENOMEM)
 		return rc;
+	if (rc == 0 && strcmp(p.chat, v->chat) != 0) {
+		wa_warn("session %s: vote %s names a poll of another chat: not counted", slug, v->id);
+		poll_free(&p);
+		rc = WA_ENOTFOUND;
+	}
 	if (rc == 0 && !(names = vote_open(&p, poll_id, v->voter, ve->encpayload.data, ve->encpayload.len,
 					   ve->enciv.data, ve->enciv.len)))
 		wa_warn("session %s: the vote %s on poll %s does not decrypt: kept encrypted", slug, v->id, poll_id);
@@ -409,7 +437,7 @@ int wa_msgs_took_waiting(struct wa_db *db, uint64_t row, const struct wa_msg_row
 		return WA_ESTORAGE;
 	if (!m->type || strcmp(m->type, "POLL") != 0)
 		return 0;
-	rows = wa_db_query(db, SQL_VOTES_WAITING, "us", sid, m->id);
+	rows = wa_db_query(db, SQL_VOTES_WAITING, "uss", sid, m->id, m->chat);
 	if (!rows)
 		return WA_ESTORAGE;
 	if (!json_array_size(rows)) {

@@ -410,3 +410,19 @@ def test_an_edited_caption_changes_the_media_messages_caption(admin, make_sessio
     got = wait_for(lambda: (lambda x: x if x["caption"] == "hello" else None)(row(stack_config, slug, img)),
                    what="the caption edited")
     assert got["content"] == "hello" and got["type"] == "IMAGE", got
+
+
+def test_a_reaction_or_vote_naming_a_message_of_another_chat_changes_nothing(admin, make_session, phone_sim,
+                                                                           stack_config):
+    slug, alice = paired(admin, make_session, phone_sim)
+    bob, carol = phone_sim.phone("Bob"), phone_sim.phone("Carol")
+    target = send(phone_sim, bob, {"to": alice, "text": "mine"})
+    wait_for(lambda: row(stack_config, slug, target), what="bob's message")
+    # Carol, in her own chat with Alice, names Bob's message
+    react = send(phone_sim, carol, {"to": alice, "reaction": {"messageId": target, "emoji": "\U0001F4A9"}})
+    wait_for(lambda: outbox_status(phone_sim, carol, react) in ("delivered", "read"), what="answered")
+    assert row(stack_config, slug, target)["reaction"] is None
+    assert events(stack_config, slug, "message.reaction", "targetId", target) == []
+    # Bob's own reaction still lands
+    send(phone_sim, bob, {"to": alice, "reaction": {"messageId": target, "emoji": "\U0001F44D"}})
+    wait_for(lambda: row(stack_config, slug, target)["reaction"] == "\U0001F44D", what="bob's reaction")
