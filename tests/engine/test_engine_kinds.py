@@ -426,3 +426,39 @@ def test_a_reaction_or_vote_naming_a_message_of_another_chat_changes_nothing(adm
     # Bob's own reaction still lands
     send(phone_sim, bob, {"to": alice, "reaction": {"messageId": target, "emoji": "\U0001F44D"}})
     wait_for(lambda: row(stack_config, slug, target)["reaction"] == "\U0001F44D", what="bob's reaction")
+
+
+def raw_of(stack_config, slug, mid):
+    return binascii.unhexlify(sql(stack_config, "SELECT HEX(m.raw) FROM messages m JOIN wa_sessions s ON "
+                                                "s.id = m.wa_session_id WHERE s.session_id = '%s' AND "
+                                                "m.message_id = '%s'" % (slug, mid)))
+
+
+def test_media_that_does_not_verify_is_refused_and_a_lost_file_comes_again(admin, make_session, phone_sim,
+                                                                         stack_config):
+    slug, alice = paired(admin, make_session, phone_sim)
+    bob = phone_sim.phone("Bob")
+    data = os.urandom(4321)
+    mid = send(phone_sim, bob, {"to": alice, "image": {"data": b64(data)}})
+    wait_for(lambda: row(stack_config, slug, mid), what="stored")
+    raw = raw_of(stack_config, slug, mid)
+    # the same file under another media key (imageMessage.mediaKey, field 8): its MAC fails
+    at = raw.find(b"\x42\x20")
+    assert at > 0, raw.hex()
+    forged = raw[:at + 2] + bytes(32) + raw[at + 34:]
+    bad = send(phone_sim, bob, {"to": alice, "raw": forged.hex()})
+    got = wait_for(lambda: row(stack_config, slug, bad), what="the forged copy stored")
+    assert got["type"] == "IMAGE" and got["size"] == len(data), got
+    r = download(admin, slug, bad)
+    assert r.status_code == 502 and r.json()["status"] is False, r.text
+    assert row(stack_config, slug, bad)["path"] is None
+    media_dir = stack_config.get("media.dir")
+    if media_dir:
+        assert [f for f in os.listdir(media_dir) if f.startswith(".dl-")] == []
+
+    # the good one downloads; its file lost from media.dir, it is fetched again
+    assert download(admin, slug, mid).content == data
+    if media_dir:
+        os.unlink(os.path.join(media_dir, row(stack_config, slug, mid)["path"]))
+        r = download(admin, slug, mid)
+        assert r.status_code == 200 and r.content == data, r.text
