@@ -342,8 +342,22 @@ static int poll_retally(struct wa_db *db, uint64_t row, const char *poll_id, str
 	json_decref(rows);
 	pj = json_object_get(p->meta, "poll");
 	if (!json_is_object(pj)) {
+		/* a poll stored without meta (one we sent): its question and
+		 * options from its protobuf */
+		json_t *opts = json_array();
+
 		pj = json_object();
 		json_object_set_new(p->meta, "poll", pj);
+		if (p->pc && p->pc->name && wa_utf8_valid(p->pc->name))
+			json_object_set_new(pj, "name", json_string(p->pc->name));
+		for (k = 0; p->pc && k < p->pc->n_options; k++)
+			if (p->pc->options[k] && p->pc->options[k]->optionname &&
+			    wa_utf8_valid(p->pc->options[k]->optionname))
+				json_array_append_new(opts, json_string(p->pc->options[k]->optionname));
+		json_object_set_new(pj, "options", opts);
+		json_object_set_new(pj, "selectableCount",
+				    json_integer(p->pc && p->pc->has_selectableoptionscount ?
+						 p->pc->selectableoptionscount : 0));
 	}
 	json_object_set(pj, "votes", votes);
 	json_object_set_new(pj, "voters", voters);

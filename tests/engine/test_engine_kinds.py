@@ -462,3 +462,20 @@ def test_media_that_does_not_verify_is_refused_and_a_lost_file_comes_again(admin
         os.unlink(os.path.join(media_dir, row(stack_config, slug, mid)["path"]))
         r = download(admin, slug, mid)
         assert r.status_code == 200 and r.content == data, r.text
+
+
+def test_a_poll_sent_through_the_api_is_tallied_from_the_phones_votes(admin, make_session, phone_sim, stack_config):
+    slug, alice = paired(admin, make_session, phone_sim)
+    bob = phone_sim.phone("Bob")
+    r = admin.post("/api/messages/%s/%s@s.whatsapp.net/poll" % (slug, bob),
+                   json={"question": "Coffee?", "options": ["yes", "no"], "selectableCount": 1})
+    assert r.status_code == 200, r.text
+    poll = r.json()["data"]["key"]["id"]
+    wait_for(lambda: any(m["id"] == poll for m in phone_sim.get("/admin/phones/%s/inbox" % bob).json()["messages"]),
+             what="bob has our poll")
+    vote = send(phone_sim, bob, {"to": alice, "pollVote": {"messageId": poll, "options": ["no"]}})
+    got = wait_for(lambda: (lambda m: m if m and m.get("poll", {}).get("votes") == {"yes": 0, "no": 1} else None)(
+        row(stack_config, slug, poll)["meta"]), what="bob's vote on our poll")
+    assert got["poll"]["options"] == ["yes", "no"] and got["poll"]["name"] == "Coffee?", got
+    ev = events(stack_config, slug, "poll.vote", "pollId", poll)
+    assert [e["id"] for e in ev] == [vote] and ev[0]["selectedOptions"] == ["no"], ev
