@@ -6,8 +6,9 @@
 noinst_LIBRARIES += engine/store/libwastore.a
 engine_store_libwastore_a_SOURCES = engine/store/sigstore_db.c engine/store/sigstore_db.h \
 	engine/store/creds.c engine/store/creds.h \
-	engine/store/msgs.c engine/store/msgs.h \
+	engine/store/msgs.c engine/store/msgs.h engine/store/reactions.c \
 	engine/store/history.c engine/store/history.h engine/store/history_decode.c \
+	engine/store/mediahost.c engine/store/mediahost.h \
 	engine/store/appkeys.c engine/store/appkeys.h \
 	engine/store/outmsg.c engine/store/outmsg.h \
 	engine/store/autoreply.c engine/store/autoreply.h
@@ -28,6 +29,7 @@ wa_akg_engine_SOURCES = engine/main.c engine/engine.h \
 	engine/wheel.c engine/wheel.h \
 	engine/dbpool.c engine/dbpool.h \
 	engine/cmd.c engine/cmd.h \
+	engine/media_dl.c engine/media_dl.h \
 	engine/events.c engine/events.h \
 	engine/registry.c engine/registry.h \
 	engine/sched.c engine/sched.h \

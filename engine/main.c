@@ -9,6 +9,7 @@
 #include "engine/conn.h"
 #include "engine/dbpool.h"
 #include "engine/engine.h"
+#include "engine/media_dl.h"
 #include "engine/events.h"
 #include "engine/inbox.h"
 #include "engine/ops.h"
@@ -240,6 +241,7 @@ int main(int argc, char **argv)
 out:
 	/* Order: stop taking commands, give the leases back, finish the
 	 * database work (its completions land in the inbox), run them. */
+	wa_media_dl_shutdown(e);
 	wa_cmd_server_free(e->cmd);
 	wa_registry_free(e->reg, 1);
 	wa_dbpool_free(e->db);

@@ -2,6 +2,7 @@
 #include "engine/ops.h"
 #include "engine/cmd.h"
 #include "engine/engine.h"
+#include "engine/media_dl.h"
 #include "engine/registry.h"
 #include "engine/sched.h"
 #include "engine/session.h"
@@ -60,6 +61,14 @@ static void op_send(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *
 	wa_session_send(s, cmd);
 }
 
+/* message.download: media of a stored message, downloaded on first
+ * request (media_dl.h); needs no connection to WhatsApp. */
+static void op_download(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	(void)e;
+	wa_media_dl_op(s, cmd);
+}
+
 static void op_bulk(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
 {
 	(void)e;
@@ -105,6 +114,7 @@ static const struct op ops[] = {
 	{ "message.send", NEEDS_CONNECTED, op_send },
 	{ "message.reply", NEEDS_CONNECTED, op_send },
 	{ "message.media", NEEDS_CONNECTED, NULL },
+	{ "message.download", NEEDS_SESSION, op_download },
 	{ "message.react", NEEDS_CONNECTED, op_send },
 	{ "message.star", NEEDS_SESSION, op_star },
 	{ "message.edit", NEEDS_CONNECTED, op_send },

@@ -111,6 +111,7 @@ struct send_job {
 	uint64_t outbox_id;
 	char *status_payload;             /* the message.status event */
 	uint64_t status_outbox_id;
+	struct wa_msg_upd_event react_ev; /* a sent reaction's message.reaction */
 	/* waiting for the ack */
 	lws_sorted_usec_list_t t_ack;
 	struct send_job *next;
@@ -126,6 +127,7 @@ static void job_release(struct send_job *j)
 	wa_out_free(&j->out);
 	free(j->payload);
 	free(j->status_payload);
+	free(j->react_ev.payload);
 	explicit_bzero(j->account, sizeof j->account);
 }
 
@@ -151,16 +153,33 @@ static void fail(struct send_job *j, int status, const char *msg, const char *co
 /* ---- 6: the outcome ---- */
 
 /* What a sent reaction, edit or revoke makes of the message it names,
- * once the server has it (in the outcome's transaction). */
-static int apply_to_target(struct wa_db *db, const struct send_job *j)
+ * once the server has it (in the outcome's transaction): our reaction is
+ * kept like anyone's (per reacting user, msgs.h), so one arriving later
+ * from a phone does not drop it. */
+static int apply_to_target(struct wa_db *db, struct send_job *j)
 {
 	unsigned long long row = (unsigned long long)j->row;
 	const struct wa_out *o = &j->out;
 
 	switch (o->kind) {
-	case WA_OUT_REACTION:
-		return wa_db_exec(db, "UPDATE messages SET reaction = ? WHERE wa_session_id = ? AND message_id = ?",
-				  "sus", o->text && *o->text ? o->text : NULL, row, o->target_id) < 0 ? -1 : 0;
+	case WA_OUT_REACTION: {
+		char me[WA_JID_STR_MAX];
+		struct wa_msg_react r = { 0 };
+		int rc;
+
+		snprintf(me, sizeof me, "%s@s.whatsapp.net", j->me_user);
+		r.chat = j->peer;
+		r.id = j->id;
+		r.target = o->target_id;
+		r.sender = me;
+		r.from_me = 1;
+		r.emoji = o->text ? o->text : "";
+		r.t_ms = (int64_t)j->t * 1000;
+		free(j->react_ev.payload);
+		memset(&j->react_ev, 0, sizeof j->react_ev);
+		rc = wa_msgs_react(db, j->row, j->slug, &r, &j->react_ev);
+		return rc == 0 || rc == WA_ECONFLICT ? 0 : -1;
+	}
 	case WA_OUT_EDIT:
 		return wa_db_exec(db, "UPDATE messages SET content = ?, edited = 1 WHERE wa_session_id = ? AND "
 				  "message_id = ?", "sus", o->text, row, o->target_id) < 0 ? -1 : 0;
@@ -232,6 +251,14 @@ static void outcome_done(void *arg, int rc)
 		if (data)
 			wa_events_publish(s->e->events, s->id, "message.sent", data, j->outbox_id,
 					  (uint64_t)j->t * 1000);
+		json_decref(data);
+	}
+	if (live && rc == 0 && j->react_ev.event && j->react_ev.payload) {
+		json_t *data = json_loads(j->react_ev.payload, 0, NULL);
+
+		if (data)
+			wa_events_publish(s->e->events, s->id, j->react_ev.event, data, j->react_ev.outbox_id,
+					  (uint64_t)j->react_ev.t_ms);
 		json_decref(data);
 	}
 	if (live && rc == 0 && j->status_outbox_id) {

@@ -271,7 +271,7 @@ struct wa_route wa_routes[] = {
 	{ "POST", "/api/messages/{sessionId}/{jid}/contact", "Messaging", "Send contact card",
 	  "contacts", "200,401,403,500,503", h_engine, WA_R_SESS, "message.contact", f_message_contact },
 	{ "GET", "/api/messages/{sessionId}/download/{messageId}/media", "Messaging", "Download message media",
-	  "", "200,401,403,404", h_msg_download, WA_R_SESS, NULL, NULL },
+	  "", "200,401,403,404,410,502,503,504", h_msg_download, WA_R_SESS, NULL, NULL },
 	{ "POST", "/api/messages/{sessionId}/{jid}/{messageId}/react", "Messaging", "React to message with emoji",
 	  "emoji", "200,401,403,500,503", h_engine, WA_R_SESS, "message.react", f_message_react },
 	{ "POST", "/api/messages/{sessionId}/{jid}/{messageId}/reply", "Messaging", "Reply to a message (quoted reply)",
