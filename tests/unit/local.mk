@@ -155,3 +155,11 @@ TESTS += tests/unit/test_wheel
 tests_unit_test_wheel_SOURCES = tests/unit/test_wheel.c tests/unit/tap.h engine/wheel.c engine/wheel.h
 tests_unit_test_wheel_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS)
 tests_unit_test_wheel_LDADD = $(LWS_LIBS) $(EV_LIBS)
+
+# engine/group_meta: group elements and w:gp2 notifications as the API's JSON
+check_PROGRAMS += tests/unit/test_group_meta
+TESTS += tests/unit/test_group_meta
+tests_unit_test_group_meta_SOURCES = tests/unit/test_group_meta.c tests/unit/tap.h engine/group_meta.c \
+	engine/group_meta.h
+tests_unit_test_group_meta_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_test_group_meta_LDADD = $(WA_LIBWA_LIBS) $(JANSSON_LIBS)
