@@ -68,6 +68,7 @@ struct gjob {
 	int left;                    /* set left_at */
 	char prev_desc[80];          /* description's current id (PRE) */
 	struct wa_fetch_policy *policy; /* a picture URL's (copied on the loop) */
+	char *pic_path, *pic_url;    /* the picture's source (copied on the loop) */
 	uint8_t *jpeg;               /* the converted picture */
 	size_t jpeg_len;
 	char *event;                 /* event name, static */
@@ -83,6 +84,8 @@ static void job_free(struct gjob *j)
 	wa_node_free(j->notif);
 	free(j->jpeg);
 	free(j->policy);
+	free(j->pic_path);
+	free(j->pic_url);
 	free(j->payload);
 	free(j);
 }
@@ -528,6 +531,10 @@ static void step_cb(void *ctx, const struct wa_node *reply, int err)
 			store(j); /* the event without a refreshed row */
 			return;
 		}
+		if (j->cmd && j->step == G_POST && strcmp(j->op, "group.metadata") != 0) {
+			store(j); /* WhatsApp made the change: answered; the row catches up later */
+			return;
+		}
 		fail_transport(j, err);
 		return;
 	}
@@ -627,12 +634,9 @@ static void start_set(struct gjob *j)
 static int picture_run(struct wa_db *db, void *arg)
 {
 	struct gjob *j = arg;
-	const json_t *file = json_object_get(j->cmd->args, "file");
-	const char *path = json_string_value(json_object_get(file, "path"));
-	const char *url = json_string_value(json_object_get(j->cmd->args, "url"));
 
 	(void)db;
-	return wa_err_class(wa_image_profile_jpeg(path, url, j->policy, &j->jpeg, &j->jpeg_len));
+	return wa_err_class(wa_image_profile_jpeg(j->pic_path, j->pic_url, j->policy, &j->jpeg, &j->jpeg_len));
 }
 
 static void picture_done(void *arg, int rc)
@@ -682,13 +686,18 @@ void wa_session_group(struct wa_session *s, struct wa_cmd *cmd)
 		return;
 	}
 	if (strcmp(cmd->op, "group.picture.set") == 0) {
-		if (!json_object_get(cmd->args, "file") && !json_is_string(json_object_get(cmd->args, "url"))) {
+		const char *path = json_string_value(json_object_get(json_object_get(cmd->args, "file"), "path"));
+		const char *url = json_string_value(json_object_get(cmd->args, "url"));
+
+		if (!path && !url) {
 			finish_error(j, 400, "Send the picture as a multipart 'file' or as JSON {\"url\"}",
 				     "validation_error");
 			return;
 		}
 		j->policy = calloc(1, sizeof *j->policy);
-		if (!j->policy) {
+		j->pic_path = path ? strdup(path) : NULL;
+		j->pic_url = !path && url ? strdup(url) : NULL;
+		if (!j->policy || (!j->pic_path && !j->pic_url)) {
 			finish_error(j, 500, "Out of memory", NULL);
 			return;
 		}

@@ -298,6 +298,22 @@ def test_a_phone_changing_the_group_shows_in_the_api_and_as_events(admin, trio, 
     assert acts == ["remove"], acts
 
 
+def test_bad_create_and_description_change_nothing(admin, trio, phone_sim):
+    slug, alice, bob, carol = trio
+    before = admin.get("/api/groups/%s" % slug).json()
+    for body in ({"subject": "x" * 101, "participants": [bob]}, {"subject": "", "participants": [bob]},
+                 {"subject": "ok", "participants": ["not a jid"]}, {"subject": "ok", "participants": []},
+                 {"subject": "ok"}, {"participants": [bob]}):
+        assert_error_shape(admin.post("/api/groups/%s/create" % slug, json=body), 400)
+    assert admin.get("/api/groups/%s" % slug).json() == before
+    jid = create(admin, slug, "Desc", [bob])["id"]
+    for body in ({"description": 5}, {"description": ["x"]}):
+        assert_error_shape(admin.put("/api/groups/%s/%s/description" % (slug, jid), json=body), 400)
+    assert sim_group(phone_sim, jid).get("description") is None
+    # a group JID is needed where the route names one
+    assert_error_shape(admin.put("/api/groups/%s/%s/subject" % (slug, pn(bob)), json={"subject": "x"}), 400)
+
+
 def test_groups_need_a_connected_session_and_a_group_jid(admin, make_session):
     slug = make_session(admin)["sessionId"]
     r = admin.post("/api/groups/%s/create" % slug, json={"subject": "x", "participants": ["4915550000002"]})
