@@ -84,7 +84,12 @@ static int source(const char *path, const char *url, const struct wa_fetch_polic
 		return WA_EINVAL;
 	{
 		char tmpl[] = "/tmp/.wa-pic-XXXXXX", why[256];
-		struct wa_fetch_policy p = *policy;
+		struct wa_fetch_policy p;
+
+		if (policy)
+			p = *policy;
+		else
+			wa_fetch_policy_default(&p);
 
 		if (p.max_bytes == 0 || p.max_bytes > WA_IMAGE_MAX_BYTES)
 			p.max_bytes = WA_IMAGE_MAX_BYTES;
@@ -124,7 +129,16 @@ int wa_image_profile_jpeg(const char *path, const char *url, const struct wa_fet
 	rc = WA_EINVAL;
 	if (slen == 0 || MagickReadImageBlob(w, src, slen) == MagickFalse || MagickGetNumberImages(w) == 0)
 		goto out;
-	MagickSetImageIndex(w, 0);
+	if (MagickGetNumberImages(w) > 1) { /* an animation: its first frame */
+		MagickWand *first;
+
+		MagickSetImageIndex(w, 0);
+		first = MagickGetImage(w);
+		if (!first)
+			goto out;
+		DestroyMagickWand(w);
+		w = first;
+	}
 	wd = MagickGetImageWidth(w);
 	ht = MagickGetImageHeight(w);
 	if (wd == 0 || ht == 0 || wd > 20000 || ht > 20000)

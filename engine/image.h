@@ -6,7 +6,8 @@
  * is accepted.
  *
  * The source is a file (path) or, when path is NULL, a URL fetched under
- * policy (common/wa_fetch.h: the address rule, the size and time caps).
+ * policy (common/wa_fetch.h: the address rule, the size and time caps;
+ * NULL: the defaults).
  *
  * Errors: 0 with *out (malloc, the caller frees) and *len; WA_EINVAL when
  * it is not an image (or is over WA_IMAGE_MAX_PIXELS); a wa_fetch code
