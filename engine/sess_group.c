@@ -26,6 +26,12 @@
  * then is the notification acked: a crash before that has the server offer
  * it again.
  *
+ * A new group we are put in comes whole in its create notification: stored
+ * without a query. At every login (group_sync_all, from sess_login.c) one
+ * "participating" query writes every group we are in and sets left_at on
+ * the rows of groups we are no longer in (what changed while no engine
+ * held the session and the server kept no notification for).
+ *
  * Loop thread except the *_run functions (dbpool threads). */
 #include "engine/cmd.h"
 #include "engine/dbpool.h"
@@ -63,6 +69,7 @@ struct gjob {
 	uint64_t row;
 	/* what the chain learnt */
 	json_t *meta;                /* to store (NULL: none) */
+	json_t *metas;               /* group.sync: every group we are in */
 	json_t *reply;               /* the 200 body */
 	char invite[64];             /* to store ("" none) */
 	int left;                    /* set left_at */
@@ -80,6 +87,7 @@ struct gjob {
 static void job_free(struct gjob *j)
 {
 	json_decref(j->meta);
+	json_decref(j->metas);
 	json_decref(j->reply);
 	wa_node_free(j->notif);
 	free(j->jpeg);
@@ -121,6 +129,19 @@ static int store_txn(struct wa_db *db, void *arg)
 	if (wa_db_begin(db) < 0)
 		return WA_ESTORAGE;
 	rc = j->meta ? wa_groups_store(db, j->row, j->meta) : 0;
+	if (rc == 0 && j->metas) {
+		size_t i;
+		json_t *m, *ids = json_array();
+
+		json_array_foreach(j->metas, i, m) {
+			if (rc == 0)
+				rc = wa_groups_store(db, j->row, m);
+			json_array_append(ids, json_object_get(m, "id"));
+		}
+		if (rc == 0)
+			rc = ids ? wa_groups_left_except(db, j->row, ids) : WA_ENOMEM;
+		json_decref(ids);
+	}
 	if (rc == 0 && j->invite[0])
 		rc = wa_groups_set_invite(db, j->row, j->jid, j->invite);
 	if (rc == 0 && j->left)
@@ -731,6 +752,7 @@ void group_on_notify(struct wa_session *s, const struct wa_node *n)
 	struct gjob *j;
 	struct wa_jid gj;
 	char me[WA_JID_STR_MAX];
+	const struct wa_node *c;
 
 	if (wa_node_attr_jid(n, "from", &gj) != 0 || !wa_jid_is_group(&gj)) {
 		json_decref(data);
@@ -762,6 +784,60 @@ void group_on_notify(struct wa_session *s, const struct wa_node *n)
 		store(j);
 		return;
 	}
+	/* a new group comes whole: no query for it */
+	c = wa_node_child_at(n, 0);
+	if (c && strcmp(c->tag, "create") == 0 && (j->meta = wa_group_meta_from_node(wa_node_child(c, "group")))) {
+		store(j);
+		return;
+	}
 	j->step = G_POST;
 	send_iq(j, query_iq(j->jid));
+}
+
+/* ---- every group we are in, at login ---- */
+
+static void sync_cb(void *ctx, const struct wa_node *reply, int err)
+{
+	struct gjob *j = ctx;
+	const struct wa_node *gs = reply ? wa_node_child(reply, "groups") : NULL, *g = NULL;
+	char text[96];
+	int wa = reply ? iq_error(reply, text, sizeof text) : 0;
+
+	if (err || wa || !gs) {
+		wa_info("session %s: the list of our groups was not read (%s)", j->s->id,
+			err ? wa_strerror(err) : wa ? text : "no <groups>");
+		finish_error(j, 0, NULL, NULL);
+		return;
+	}
+	j->metas = json_array();
+	while (j->metas && (g = wa_node_next(gs, "group", g)) != NULL) {
+		json_t *m = wa_group_meta_from_node(g);
+
+		if (m)
+			json_array_append_new(j->metas, m);
+	}
+	if (!j->metas) {
+		finish_error(j, 0, NULL, NULL);
+		return;
+	}
+	store(j);
+}
+
+void group_sync_all(struct wa_session *s)
+{
+	struct gjob *j = job_new(s, "group.sync");
+	struct wa_node *p = wa_node_new("participating"), *iq;
+	int rc;
+
+	if (!j || !p || !wa_node_add_new(p, "participants") || !wa_node_add_new(p, "description")) {
+		wa_node_free(p);
+		if (j)
+			finish_error(j, 0, NULL, NULL);
+		return;
+	}
+	iq = g2("get", "g.us", p);
+	rc = iq ? sess_iq_ctx(s, iq, GROUP_IQ_MS, sync_cb, j) : WA_ENOMEM;
+	wa_node_free(iq);
+	if (rc != 0)
+		finish_error(j, 0, NULL, NULL);
 }

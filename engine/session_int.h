@@ -162,6 +162,9 @@ int notify_on_node(struct wa_session *s, const struct wa_node *n);
 /* sess_group.c: a w:gp2 notification (borrowed): the group's row and
  * its event are stored, then it is acked (see sess_group.c). */
 void group_on_notify(struct wa_session *s, const struct wa_node *n);
+/* sess_group.c: after login, every group we are in ("participating") is
+ * written to wa_groups, and the groups not in the answer are left. */
+void group_sync_all(struct wa_session *s);
 
 /* sess_db.c */
 struct sess_status {

@@ -21,6 +21,10 @@ static const char SQL_INVITE[] = "UPDATE wa_groups SET invite_code = ? WHERE wa_
 static const char SQL_LEFT[] =
 	"UPDATE wa_groups SET left_at = COALESCE(left_at, NOW(3)) WHERE wa_session_id = ? AND jid = ?";
 
+static const char SQL_LEFT_EXCEPT[] =
+	"UPDATE wa_groups SET left_at = NOW(3) WHERE wa_session_id = ? AND left_at IS NULL "
+	"AND NOT JSON_CONTAINS(?, JSON_QUOTE(jid))";
+
 static const char *str(const json_t *o, const char *k)
 {
 	return json_string_value(json_object_get(o, k));
@@ -61,4 +65,16 @@ int wa_groups_set_invite(struct wa_db *db, uint64_t row, const char *jid, const 
 int wa_groups_left(struct wa_db *db, uint64_t row, const char *jid)
 {
 	return wa_db_exec(db, SQL_LEFT, "us", (unsigned long long)row, jid) < 0 ? WA_ESTORAGE : 0;
+}
+
+int wa_groups_left_except(struct wa_db *db, uint64_t row, const json_t *ids)
+{
+	char *list = json_dumps(ids, JSON_COMPACT);
+	long long rc;
+
+	if (!list)
+		return WA_ENOMEM;
+	rc = wa_db_exec(db, SQL_LEFT_EXCEPT, "us", (unsigned long long)row, list);
+	free(list);
+	return rc < 0 ? WA_ESTORAGE : 0;
 }

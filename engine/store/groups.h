@@ -28,4 +28,8 @@ int wa_groups_set_invite(struct wa_db *db, uint64_t session_row, const char *jid
 /* We are no longer in the group: left_at is set (the list hides it). */
 int wa_groups_left(struct wa_db *db, uint64_t session_row, const char *jid);
 
+/* Every group of the session not in ids (a JSON array of group JIDs, the
+ * answer to a "participating" query) is left (left_at set). */
+int wa_groups_left_except(struct wa_db *db, uint64_t session_row, const json_t *ids);
+
 #endif

@@ -298,6 +298,19 @@ def test_a_phone_changing_the_group_shows_in_the_api_and_as_events(admin, trio, 
     assert acts == ["remove"], acts
 
 
+def test_groups_from_before_the_pairing_are_listed(admin, make_session, phone_sim):
+    slug = make_session(admin)["sessionId"]
+    alice, bob = phone_sim.phone("Alice"), phone_sim.phone("Bob")
+    r = phone_sim.post("/admin/groups", {"phone": bob, "subject": "Old group", "participants": [alice]})
+    assert r.status_code == 201, r.text
+    jid = r.json()["jid"]
+    assert phone_sim.post("/admin/groups/%s" % jid, {"phone": bob, "action": "locked"}).status_code == 200
+    pair_by_qr(admin, phone_sim, slug, alice)
+    g = wait_for(lambda: listed(admin, slug, jid), what="the group Alice was in before pairing")
+    assert g["subject"] == "Old group" and g["restrict"] is True, g
+    assert roles(g) == {pn(bob): "superadmin", pn(alice): None}, g
+
+
 def test_bad_create_and_description_change_nothing(admin, trio, phone_sim):
     slug, alice, bob, carol = trio
     before = admin.get("/api/groups/%s" % slug).json()
