@@ -74,6 +74,8 @@ struct gjob {
 	char invite[64];             /* to store ("" none) */
 	int left;                    /* set left_at */
 	char prev_desc[80];          /* description's current id (PRE) */
+	int werr;                    /* stored, then answered with this WhatsApp error */
+	char fail_text[96];
 	struct wa_fetch_policy *policy; /* a picture URL's (copied on the loop) */
 	char *pic_path, *pic_url;    /* the picture's source (copied on the loop) */
 	uint8_t *jpeg;               /* the converted picture */
@@ -118,6 +120,8 @@ static void finish_error(struct gjob *j, int status, const char *msg, const char
 		sess_unref(s);
 	job_free(j);
 }
+
+static void fail_wa(struct gjob *j, int wa, const char *text);
 
 /* ---- STORE ---- */
 
@@ -173,6 +177,10 @@ static void store_done(void *arg, int rc)
 
 		wa_events_publish(s->e->events, s->id, j->event, data, j->outbox_id, (uint64_t)j->ts_ms);
 		json_decref(data);
+	}
+	if (j->cmd && j->werr) {
+		fail_wa(j, j->werr, j->fail_text); /* frees j */
+		return;
 	}
 	if (j->cmd) {
 		wa_cmd_reply(j->cmd, 200, j->reply ? json_incref(j->reply) : json_pack("{s:b}", "success", 1));
@@ -588,6 +596,14 @@ static void step_cb(void *ctx, const struct wa_node *reply, int err)
 	} else { /* G_POST: the group as it is now */
 		int is_meta = strcmp(j->op, "group.metadata") == 0;
 
+		if (wa && is_meta && (wa == 403 || wa == 404)) {
+			/* not (any more) in it: the row says so, the caller gets the error */
+			j->left = 1;
+			j->werr = wa;
+			snprintf(j->fail_text, sizeof j->fail_text, "%s", text);
+			store(j);
+			return;
+		}
 		if (wa && is_meta) {
 			fail_wa(j, wa, text);
 			return;

@@ -190,6 +190,9 @@ def test_invite_code_get_revoke_and_accept_by_either_field(admin, trio, make_ses
     r = admin.post("/api/groups/%s/%s/leave" % (slug2, jid))
     assert r.status_code == 200, r.text
     assert dave not in sim_roles(phone_sim, jid) and listed(admin, slug2, jid) is None
+    # no longer a member: WhatsApp's 403, and the list stays without it
+    assert_error_shape(admin.get("/api/groups/%s/%s" % (slug2, jid)), 403)
+    assert listed(admin, slug2, jid) is None and listed(admin, slug, jid) is not None
 
 
 def test_settings_and_ephemeral_in_the_metadata(admin, trio, phone_sim):
