@@ -11,7 +11,7 @@ import pytest
 
 from conftest import assert_error_shape, sql
 from test_engine_messages import events
-from walib import pair_by_qr, wait_for
+from walib import connected, pair_by_qr, wait_for
 
 
 def pn(number):
@@ -176,6 +176,8 @@ def test_invite_code_get_revoke_and_accept_by_either_field(admin, trio, make_ses
     assert_error_shape(r, 400)
     assert dave not in sim_roles(phone_sim, jid)
     assert_error_shape(admin.post("/api/groups/%s/invite/accept" % slug2, json={}), 400)
+    b = assert_error_shape(admin.post("/api/groups/%s/invite/accept" % slug2, json={"code": "NoSuchCode123"}), 400)
+    assert b["error"] == "invalid_invite", b
     r = admin.post("/api/groups/%s/invite/accept" % slug2, json={"code": new})
     assert r.status_code == 200 and r.json()["groupJid"] == jid, r.text
     assert dave in sim_roles(phone_sim, jid)
@@ -299,6 +301,29 @@ def test_a_phone_changing_the_group_shows_in_the_api_and_as_events(admin, trio, 
     acts = wait_for(lambda: [a for a in events(stack_config, slug, "group.participant", "$.action", jid)
                              if a == "remove"], what="the removal event")
     assert acts == ["remove"], acts
+
+
+def test_changes_while_the_session_was_stopped_arrive_after_the_start(admin, trio, phone_sim, stack_config):
+    slug, alice, bob, carol = trio
+    r = phone_sim.post("/admin/groups", {"phone": bob, "subject": "Before", "participants": [alice]})
+    assert r.status_code == 201, r.text
+    jid = r.json()["jid"]
+    wait_for(lambda: listed(admin, slug, jid), what="the group in the list")
+    assert admin.post("/api/sessions/%s/stop" % slug).status_code == 200
+    wait_for(lambda: not connected(admin, slug), what="the session to stop")
+    base = "/admin/groups/%s" % jid
+    assert phone_sim.post(base, {"phone": bob, "action": "subject", "subject": "While away"}).status_code == 200
+    assert phone_sim.post(base, {"phone": bob, "action": "add", "participants": [carol]}).status_code == 200
+    assert listed(admin, slug, jid)["subject"] == "Before"
+    assert admin.post("/api/sessions/%s/start" % slug).status_code == 200
+    wait_for(lambda: connected(admin, slug), timeout=30, what="the session back")
+    g = wait_for(lambda: (lambda g: g if g and g["subject"] == "While away" and pn(carol) in roles(g) else None)(
+        listed(admin, slug, jid)), what="the changes in the list")
+    assert roles(g) == {pn(bob): "superadmin", pn(alice): None, pn(carol): None}, g
+    # and as events, from the notifications the server kept
+    wait_for(lambda: "While away" in events(stack_config, slug, "group.update", "$.subject", jid),
+             what="the subject event")
+    wait_for(lambda: "add" in events(stack_config, slug, "group.participant", "$.action", jid), what="the add event")
 
 
 def test_groups_from_before_the_pairing_are_listed(admin, make_session, phone_sim):
