@@ -313,7 +313,9 @@ static void send_iq(struct gjob *j, struct wa_node *iq)
 	int rc = iq ? sess_iq_ctx(j->s, iq, GROUP_IQ_MS, step_cb, j) : WA_ENOMEM;
 
 	wa_node_free(iq);
-	if (rc == WA_ENOMEM)
+	if (rc != 0 && j->notif && rc != WA_ECLOSED && rc != WA_ESTATE)
+		store(j); /* too many IQs waiting: the event without a refreshed row (the next login's sync catches up) */
+	else if (rc == WA_ENOMEM)
 		finish_error(j, 500, "Out of memory", NULL);
 	else if (rc != 0)
 		fail_transport(j, rc);
@@ -556,7 +558,7 @@ static void step_cb(void *ctx, const struct wa_node *reply, int err)
 	int wa, more;
 
 	if (err) {
-		if (j->notif && err == WA_ETIMEDOUT && j->event) {
+		if (j->notif && err != WA_ECLOSED) {
 			store(j); /* the event without a refreshed row */
 			return;
 		}
