@@ -4,9 +4,13 @@
 #include "tap.h"
 #include "wa_err.h"
 
+#include "wa_fetch.h"
+
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <wand/magick_wand.h>
 
@@ -63,6 +67,70 @@ static void converts(const char *name, const char *fmt, unsigned long w, unsigne
 	free(out);
 }
 
+/* tests/unit/fetch_server.py on 127.0.0.1 (as test_fetch starts it):
+ * its port, or 0; *pid and *in to stop it. */
+static unsigned start_server(pid_t *pid, int *in)
+{
+	const char *top = getenv("top_srcdir"), *py = getenv("PYTHON");
+	char script[1024], line[32];
+	int o[2], i[2];
+	size_t got = 0;
+
+	snprintf(script, sizeof script, "%s/tests/unit/fetch_server.py", top ? top : ".");
+	if (!py)
+		py = "/usr/bin/python3";
+	if (pipe(o) != 0 || pipe(i) != 0 || (*pid = fork()) < 0)
+		return 0;
+	if (*pid == 0) {
+		dup2(i[0], 0);
+		dup2(o[1], 1);
+		close(i[1]);
+		close(o[0]);
+		execl(py, py, script, "127.0.0.1", (char *)NULL);
+		_exit(127);
+	}
+	close(i[0]);
+	close(o[1]);
+	*in = i[1];
+	while (got < sizeof line - 1 && read(o[0], line + got, 1) == 1 && line[got] != '\n')
+		got++;
+	close(o[0]);
+	line[got] = '\0';
+	return (unsigned)strtoul(line, NULL, 10);
+}
+
+static void by_url(void)
+{
+	struct wa_fetch_policy p;
+	pid_t pid;
+	int in, st;
+	unsigned port = start_server(&pid, &in);
+	char url[128], got[16] = "";
+	uint8_t *out = NULL;
+	size_t len = 0;
+	unsigned long w = 0, h = 0;
+
+	if (!port) {
+		ok(0, "fetch_server.py started");
+		return;
+	}
+	snprintf(url, sizeof url, "http://127.0.0.1:%u/png?w=800&h=1000", port);
+	wa_fetch_policy_default(&p);
+	is_int(wa_err_class(wa_image_profile_jpeg(NULL, url, &p, &out, &len)), WA_EDENIED,
+	       "a loopback URL under the default rule: refused");
+	p.allow_loopback = 1;
+	ok(wa_image_profile_jpeg(NULL, url, &p, &out, &len) == 0 && probe(out, len, got, sizeof got, &w, &h) == 0 &&
+	   strcmp(got, "JPEG") == 0 && w == 640 && h == 640, "a PNG by URL: a 640 square JPEG");
+	free(out);
+	snprintf(url, sizeof url, "http://127.0.0.1:%u/file?n=3000&type=image/png", port);
+	is_int(wa_image_profile_jpeg(NULL, url, &p, &out, &len), WA_EINVAL, "bytes that are no image by URL: WA_EINVAL");
+	snprintf(url, sizeof url, "http://127.0.0.1:%u/status?code=404", port);
+	ok(wa_image_profile_jpeg(NULL, url, &p, &out, &len) != 0 && out == NULL, "a 404: an error, nothing returned");
+	close(in);
+	kill(pid, SIGTERM);
+	waitpid(pid, &st, 0);
+}
+
 int main(void)
 {
 	uint8_t *out = (uint8_t *)"x";
@@ -97,6 +165,8 @@ int main(void)
 		   strcmp(got, "JPEG") == 0 && ow == 100 && oh == 100, "an animated GIF: one 100 square JPEG");
 		free(o);
 	}
+
+	by_url();
 
 	snprintf(path, sizeof path, "%s/not.png", dir);
 	f = fopen(path, "w");
