@@ -39,3 +39,6 @@ dist_migrations_DATA += db/migrations/0007_message_updates.sql
 
 # failed sign-ins and registrations per client address (fcgi/ratelimit.c)
 dist_migrations_DATA += db/migrations/0008_rate_limits.sql
+
+# the group notifications stored, so a redelivered one publishes nothing twice (engine/sess_group.c)
+dist_migrations_DATA += db/migrations/0009_group_notifications.sql

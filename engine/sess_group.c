@@ -24,7 +24,9 @@
  * (or, when the change took us out, left_at is set), the row and the event
  * are committed together (events_outbox), the event is published, and only
  * then is the notification acked: a crash before that has the server offer
- * it again.
+ * it again. Its id is recorded in the same transaction
+ * (group_notifications), so one offered again after a lost ack refreshes
+ * the row but publishes no second event.
  *
  * A new group we are put in comes whole in its create notification: stored
  * without a query. At every login (group_sync_all, from sess_login.c) one
@@ -83,6 +85,7 @@ struct gjob {
 	char *event;                 /* event name, static */
 	char *payload;               /* its JSON */
 	uint64_t outbox_id;
+	int dup;                     /* the notification was stored before */
 	int64_t ts_ms;
 };
 
@@ -150,7 +153,15 @@ static int store_txn(struct wa_db *db, void *arg)
 		rc = wa_groups_set_invite(db, j->row, j->jid, j->invite);
 	if (rc == 0 && j->left)
 		rc = wa_groups_left(db, j->row, j->jid);
-	if (rc == 0 && j->event)
+	j->dup = 0;
+	if (rc == 0 && j->event && j->notif && wa_node_attr(j->notif, "id")) {
+		int fresh = wa_groups_notif_seen(db, j->row, wa_node_attr(j->notif, "id"));
+
+		if (fresh < 0)
+			rc = fresh;
+		j->dup = fresh == 0;
+	}
+	if (rc == 0 && j->event && !j->dup)
 		rc = wa_outbox_add(db, j->row, j->event, j->payload, &j->outbox_id);
 	if (rc != 0) {
 		wa_db_rollback(db);
@@ -172,7 +183,10 @@ static void store_done(void *arg, int rc)
 	if (rc != 0)
 		wa_error("session %s: group %s (%s) not stored (%s): the group list shows the earlier state", s->id,
 			 j->jid, j->op, wa_strerror(rc));
-	if (rc == 0 && j->event) {
+	if (rc == 0 && j->dup)
+		wa_info("session %s: group notification %s offered again: stored before, no second event", s->id,
+			wa_node_attr_or(j->notif, "id", "?"));
+	if (rc == 0 && j->event && !j->dup) {
 		json_t *data = json_loads(j->payload, 0, NULL);
 
 		wa_events_publish(s->e->events, s->id, j->event, data, j->outbox_id, (uint64_t)j->ts_ms);

@@ -25,6 +25,11 @@ static const char SQL_LEFT_EXCEPT[] =
 	"UPDATE wa_groups SET left_at = NOW(3) WHERE wa_session_id = ? AND left_at IS NULL "
 	"AND NOT JSON_CONTAINS(?, JSON_QUOTE(jid))";
 
+static const char SQL_NOTIF[] =
+	"INSERT IGNORE INTO group_notifications (wa_session_id, notif_id) VALUES (?, ?)";
+static const char SQL_NOTIF_SWEEP[] =
+	"DELETE FROM group_notifications WHERE wa_session_id = ? AND created_at < NOW(3) - INTERVAL 30 DAY LIMIT 20";
+
 static const char *str(const json_t *o, const char *k)
 {
 	return json_string_value(json_object_get(o, k));
@@ -77,4 +82,13 @@ int wa_groups_left_except(struct wa_db *db, uint64_t row, const json_t *ids)
 	rc = wa_db_exec(db, SQL_LEFT_EXCEPT, "us", (unsigned long long)row, list);
 	free(list);
 	return rc < 0 ? WA_ESTORAGE : 0;
+}
+
+int wa_groups_notif_seen(struct wa_db *db, uint64_t row, const char *id)
+{
+	long long n = wa_db_exec(db, SQL_NOTIF, "us", (unsigned long long)row, id);
+
+	if (n < 0 || wa_db_exec(db, SQL_NOTIF_SWEEP, "u", (unsigned long long)row) < 0)
+		return WA_ESTORAGE;
+	return n > 0 ? 1 : 0;
 }

@@ -32,4 +32,10 @@ int wa_groups_left(struct wa_db *db, uint64_t session_row, const char *jid);
  * answer to a "participating" query) is left (left_at set). */
 int wa_groups_left_except(struct wa_db *db, uint64_t session_row, const json_t *ids);
 
+/* Record notification id of the session (group_notifications): 1 when it
+ * is new, 0 when it was stored before (its event must not go out again),
+ * or WA_ESTORAGE. Also sweeps a few of the session's rows older than 30
+ * days. */
+int wa_groups_notif_seen(struct wa_db *db, uint64_t session_row, const char *id);
+
 #endif

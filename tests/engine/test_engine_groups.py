@@ -11,7 +11,7 @@ import pytest
 
 from conftest import assert_error_shape, sql
 from test_engine_messages import events
-from walib import connected, pair_by_qr, wait_for
+from walib import connected, frame_hex, pair_by_qr, wait_for
 
 
 def pn(number):
@@ -324,6 +324,26 @@ def test_changes_while_the_session_was_stopped_arrive_after_the_start(admin, tri
     wait_for(lambda: "While away" in events(stack_config, slug, "group.update", "$.subject", jid),
              what="the subject event")
     wait_for(lambda: "add" in events(stack_config, slug, "group.participant", "$.action", jid), what="the add event")
+
+
+def test_a_notification_offered_again_publishes_no_second_event(admin, trio, phone_sim, stack_config):
+    slug, alice, bob, carol = trio
+    r = phone_sim.post("/admin/groups", {"phone": bob, "subject": "Raw", "participants": [alice]})
+    assert r.status_code == 201, r.text
+    jid = r.json()["jid"]
+    wait_for(lambda: listed(admin, slug, jid), what="the group in the list")
+    conn = [c for c in phone_sim.connections(alice + ":") if c["state"] == "logged-in"][0]["id"]
+
+    def notif(nid, subject):
+        return frame_hex("notification", {"from": jid, "type": "w:gp2", "id": nid, "t": "1700000000",
+                                          "participant": pn(bob)},
+                         [("subject", {"subject": subject, "s_t": "1700000000", "s_o": pn(bob)}, None)])
+    # the same notification twice (as after a lost ack), then another one
+    for body in (notif("dup-1", "First"), notif("dup-1", "First"), notif("dup-2", "Second")):
+        assert phone_sim.post("/admin/connections/send-raw", {"id": conn, "hex": body}).status_code == 200
+    wait_for(lambda: "Second" in events(stack_config, slug, "group.update", "$.subject", jid), what="the last event")
+    subjects = [x for x in events(stack_config, slug, "group.update", "$.subject", jid) if x in ("First", "Second")]
+    assert subjects == ["First", "Second"], subjects
 
 
 def test_groups_from_before_the_pairing_are_listed(admin, make_session, phone_sim):
