@@ -34,6 +34,10 @@
  * the rows of groups we are no longer in (what changed while no engine
  * held the session and the server kept no notification for).
  *
+ * Ownership: a job holds a session reference and the command (answered
+ * exactly once, by finish_error or store_done) or a copy of the
+ * notification (acked at most once) until it ends.
+ *
  * Loop thread except the *_run functions (dbpool threads). */
 #include "engine/cmd.h"
 #include "engine/dbpool.h"
