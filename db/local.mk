@@ -47,3 +47,5 @@ dist_migrations_DATA += db/migrations/0010_broadcast_jobs.sql
 
 # every message kind: meta, reactions, poll votes (engine/store/msgs.c)
 dist_migrations_DATA += db/migrations/0011_message_kinds.sql
+# the group notifications stored, so a redelivered one publishes nothing twice (engine/sess_group.c)
+dist_migrations_DATA += db/migrations/0012_group_notifications.sql

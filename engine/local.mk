@@ -11,7 +11,8 @@ engine_store_libwastore_a_SOURCES = engine/store/sigstore_db.c engine/store/sigs
 	engine/store/mediahost.c engine/store/mediahost.h \
 	engine/store/appkeys.c engine/store/appkeys.h \
 	engine/store/outmsg.c engine/store/outmsg.h \
-	engine/store/autoreply.c engine/store/autoreply.h
+	engine/store/autoreply.c engine/store/autoreply.h \
+	engine/store/groups.c engine/store/groups.h
 engine_store_libwastore_a_CFLAGS = $(AM_CFLAGS) $(SIGNAL_CFLAGS) $(MARIADB_CFLAGS) $(JANSSON_CFLAGS) \
 	$(PROTOBUFC_CFLAGS) $(CURL_CFLAGS) $(ZLIB_CFLAGS)
 # What links the MariaDB stores (after WA_LIBWA_LIBS' objects, before its libraries).
@@ -36,15 +37,17 @@ wa_akg_engine_SOURCES = engine/main.c engine/engine.h \
 	engine/session.c engine/session.h engine/session_int.h \
 	engine/sess_pair.c engine/sess_login.c engine/sess_db.c engine/sess_recv.c \
 	engine/sess_send.c engine/sess_receipt.c engine/sess_notify.c engine/sess_bulk.c \
-	engine/sess_star.c \
+	engine/sess_star.c engine/sess_group.c \
+	engine/group_meta.c engine/group_meta.h engine/image.c engine/image.h \
 	engine/conn.c engine/conn.h \
 	engine/iq.c engine/iq.h \
 	engine/cache.c engine/cache.h \
 	engine/ops.c engine/ops.h \
 	fcgi/db.c fcgi/db.h
 wa_akg_engine_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS) $(MARIADB_CFLAGS) $(PROTOBUFC_CFLAGS) \
-	$(SIGNAL_CFLAGS)
-wa_akg_engine_LDADD = $(WA_STORE_LIBS) $(WA_MATCH_LIBS) $(LWS_LIBS) $(EV_LIBS) $(JANSSON_LIBS) $(NNG_LIBS) -lpthread
+	$(SIGNAL_CFLAGS) $(GM_CFLAGS)
+wa_akg_engine_LDADD = common/libwafetch.a $(WA_STORE_LIBS) $(WA_MATCH_LIBS) $(LWS_LIBS) $(EV_LIBS) $(JANSSON_LIBS) \
+	$(NNG_LIBS) $(GM_LIBS) -lpthread
 
 # wa-akg-hooks: webhook delivery from events_outbox (engine/hooks/hooks.h).
 # One thread: nng SUB to every engine as a wake-up, MariaDB through

@@ -104,6 +104,12 @@ static void op_stop(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *
 	wa_session_stop(s, cmd);
 }
 
+static void op_group(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	(void)e;
+	wa_session_group(s, cmd);
+}
+
 static const struct op ops[] = {
 	{ "engine.ping", 0, op_ping },
 	{ "session.start", 0, op_start },
@@ -136,19 +142,19 @@ static const struct op ops[] = {
 	{ "contact.unblock", NEEDS_CONNECTED, NULL },
 	{ "contact.check", NEEDS_CONNECTED, NULL },
 	{ "contact.picture", NEEDS_CONNECTED, NULL },
-	{ "group.create", NEEDS_CONNECTED, NULL },
-	{ "group.description", NEEDS_CONNECTED, NULL },
-	{ "group.ephemeral", NEEDS_CONNECTED, NULL },
-	{ "group.invite.accept", NEEDS_CONNECTED, NULL },
-	{ "group.invite.get", NEEDS_CONNECTED, NULL },
-	{ "group.invite.revoke", NEEDS_CONNECTED, NULL },
-	{ "group.leave", NEEDS_CONNECTED, NULL },
-	{ "group.metadata", NEEDS_CONNECTED, NULL },
-	{ "group.participants", NEEDS_CONNECTED, NULL },
-	{ "group.picture.remove", NEEDS_CONNECTED, NULL },
-	{ "group.picture.set", NEEDS_CONNECTED, NULL },
-	{ "group.settings", NEEDS_CONNECTED, NULL },
-	{ "group.subject", NEEDS_CONNECTED, NULL },
+	{ "group.create", NEEDS_CONNECTED, op_group },
+	{ "group.description", NEEDS_CONNECTED, op_group },
+	{ "group.ephemeral", NEEDS_CONNECTED, op_group },
+	{ "group.invite.accept", NEEDS_CONNECTED, op_group },
+	{ "group.invite.get", NEEDS_CONNECTED, op_group },
+	{ "group.invite.revoke", NEEDS_CONNECTED, op_group },
+	{ "group.leave", NEEDS_CONNECTED, op_group },
+	{ "group.metadata", NEEDS_CONNECTED, op_group },
+	{ "group.participants", NEEDS_CONNECTED, op_group },
+	{ "group.picture.remove", NEEDS_CONNECTED, op_group },
+	{ "group.picture.set", NEEDS_CONNECTED, op_group },
+	{ "group.settings", NEEDS_CONNECTED, op_group },
+	{ "group.subject", NEEDS_CONNECTED, op_group },
 	{ "profile.get", NEEDS_CONNECTED, NULL },
 	{ "profile.name", NEEDS_CONNECTED, NULL },
 	{ "profile.status", NEEDS_CONNECTED, NULL },

@@ -10,14 +10,15 @@
  *                   cached list is forgotten (send_devices_changed);
  *   account_sync    with <devices/>: our own device list changed, the same;
  *   w:gp2           a group changed: its cached metadata is forgotten
- *                   (send_group_changed);
+ *                   (send_group_changed), and sess_group.c refreshes its
+ *                   wa_groups row and publishes group.update /
+ *                   group.participant, acking once that is stored;
  * everything else (server_sync, picture, privacy_token, encrypt with an
  * identity change, account_sync without devices, ...) is acked and logged
- * at debug: nothing is stored for it yet (no group.update /
- * group.participant events are published from here).
+ * at debug: nothing is stored for it yet.
  *
- * Nothing here writes the database, so the ack goes out at once. Loop
- * thread only. */
+ * Nothing else here writes the database, so those acks go out at once.
+ * Loop thread only. */
 #include "engine/session_int.h"
 #include "wa/jid.h"
 #include "wa_log.h"
@@ -65,7 +66,10 @@ int notify_on_node(struct wa_session *s, const struct wa_node *n)
 	} else if (strcmp(type, "w:gp2") == 0) {
 		if (wa_node_attr_jid(n, "from", &j) == 0 && wa_jid_is_group(&j)) {
 			send_group_changed(s, &j);
-			what = "group changed";
+			wa_debug("session %s: notification %s w:gp2 from %s: group changed; stored, then acked", s->id,
+				 wa_node_attr_or(n, "id", "?"), wa_node_attr_or(n, "from", "?"));
+			group_on_notify(s, n); /* acks once stored */
+			return 1;
 		} else {
 			what = "group change without a group";
 		}

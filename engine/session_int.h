@@ -9,6 +9,7 @@
  *   sess_send.c   outgoing messages: recorded, encrypted, sent, confirmed
  *   sess_receipt.c receipts for what we sent: status raised, then acked
  *   sess_notify.c  notifications: each handled where we can, and acked
+ *   sess_group.c  the group operations and the group notifications
  *
  * Loop thread only. */
 #ifndef WA_ENGINE_SESSION_INT_H
@@ -189,6 +190,13 @@ void send_caches_free(struct wa_session *s);
 /* sess_notify.c: a <notification> of a logged-in session (1 taken: handled
  * where we can, and acked; 0 not a notification). */
 int notify_on_node(struct wa_session *s, const struct wa_node *n);
+
+/* sess_group.c: a w:gp2 notification (borrowed): the group's row and
+ * its event are stored, then it is acked (see sess_group.c). */
+void group_on_notify(struct wa_session *s, const struct wa_node *n);
+/* sess_group.c: after login, every group we are in ("participating") is
+ * written to wa_groups, and the groups not in the answer are left. */
+void group_sync_all(struct wa_session *s);
 
 /* sess_db.c */
 struct sess_status {

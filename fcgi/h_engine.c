@@ -5,7 +5,9 @@
  * is involved, then forwards one command and returns the engine's answer.
  *
  * Uploads (WA_R_UPLOAD routes) are multipart/form-data: the file is stored
- * under media.dir first (a media_files row) and the engine gets its path. */
+ * under media.dir first (a media_files row) and the engine gets its path.
+ * The picture routes also take a JSON {"url"} (checked by the media fetch
+ * rule here, fetched by the engine). */
 #include "fcgi/app.h"
 #include "fcgi/db.h"
 #include "fcgi/engine_client.h"
@@ -15,7 +17,9 @@
 #include "fcgi/router.h"
 #include "fcgi/validate.h"
 #include "wa/jid.h"
+#include "wa_fetch.h"
 #include "wa_log.h"
+#include "wa_url.h"
 #include "wa_util.h"
 
 #include <errno.h>
@@ -157,6 +161,16 @@ out:
 	return rc;
 }
 
+/* A picture route (group / profile picture) given a JSON body: {"url"}. */
+static int picture_by_url(struct wa_req *r)
+{
+	const char *ct = wa_req_header(r, "Content-Type");
+	size_t n = strlen(r->route->op);
+
+	return n > 11 && strcmp(r->route->op + n - 11, "picture.set") == 0 && ct &&
+	       strncasecmp(ct, "application/json", 16) == 0;
+}
+
 /* Checks that depend on the operation, beyond the declared field types. */
 static int op_checks(struct wa_req *r, const char *op, json_t *args)
 {
@@ -201,6 +215,10 @@ static int op_checks(struct wa_req *r, const char *op, json_t *args)
 
 		if (e != 0 && e != 86400 && e != 604800 && e != 7776000)
 			return wa_reply_error(r, 400, "'expiration' must be 0, 86400, 604800 or 7776000",
+					      "validation_error");
+	} else if (strcmp(op, "group.invite.accept") == 0) {
+		if (!json_object_get(args, "inviteCode") && !json_object_get(args, "code"))
+			return wa_reply_error(r, 400, "Missing required field 'inviteCode' (or 'code')",
 					      "validation_error");
 	} else if (strcmp(op, "message.list") == 0) {
 		if (json_array_size(json_object_get(args, "options")) > 10)
@@ -259,7 +277,29 @@ int h_engine(struct wa_req *r)
 		    (wa_jid_parse(norm, &j, &why) < 0 || !wa_jid_is_group(&j)))
 			return wa_reply_errorf(r, 400, "invalid_jid", "'%s' is not a group JID (…@g.us)", jid);
 	}
-	if (rt->flags & WA_R_UPLOAD) {
+	if ((rt->flags & WA_R_UPLOAD) && picture_by_url(r)) {
+		/* {"url"} instead of a file (the n8n node's form): fetched by the
+		 * engine under the media fetch rule, checked here first */
+		struct wa_fetch_policy p;
+		char why[256];
+		const char *url;
+
+		if (wa_req_json(r, 1) < 0)
+			return -1;
+		url = json_string_value(json_object_get(r->json, "url"));
+		if (!url)
+			return wa_reply_error(r, 400, "Send the picture as a multipart 'file' field or as JSON {\"url\"}",
+					      "validation_error");
+		if (wa_fetch_policy_from_config(r->app->cfg, "media.fetch", &p, why, sizeof why) != WA_OK) {
+			wa_error("%s", why);
+			return wa_reply_error(r, 500, "Media fetch rule misconfigured", NULL);
+		}
+		if (wa_url_check(url, &p, why, sizeof why) != WA_OK)
+			return wa_reply_errorf(r, 400, "validation_error", "'url' is not allowed: %s", why);
+		args = json_deep_copy(r->json);
+		if (!args)
+			return wa_reply_error(r, 500, "Out of memory", NULL);
+	} else if (rt->flags & WA_R_UPLOAD) {
 		args = json_object();
 		if (!args)
 			return wa_reply_error(r, 500, "Out of memory", NULL);

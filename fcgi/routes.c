@@ -26,8 +26,11 @@ static const struct wa_field f_group_participants[] = {
 	{ NULL, WA_F_END, 0, NULL }
 };
 
+/* {inviteCode} as the reference has it, or {code} as the n8n node sends;
+ * one of them is required (h_engine.c's op_checks). */
 static const struct wa_field f_group_invite_accept[] = {
-	{ "inviteCode", WA_F_STR, 1, NULL },
+	{ "inviteCode", WA_F_STR, 0, "200" },
+	{ "code", WA_F_STR, 0, "200" },
 	{ NULL, WA_F_END, 0, NULL }
 };
 

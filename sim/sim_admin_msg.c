@@ -1132,6 +1132,11 @@ int sim_admin_ext(struct sim_server *s, const char *method, const char *path, co
 		st = h_group_create(s, in, reply);
 	} else if (nseg == 3 && post && strcmp(seg[1], "groups") == 0) {
 		st = h_group_change(s, seg[2], in, reply);
+	} else if (nseg == 3 && get && strcmp(seg[1], "groups") == 0) {
+		*reply = sim_group_admin_view(s, seg[2]);
+		st = *reply ? 200 : 404;
+		if (!*reply)
+			*reply = err_json("no such group");
 	}
 	if (st != 0)
 		wa_info("sim: admin %s %s -> %d", method, path, st);

@@ -324,6 +324,10 @@ static int group_picture(struct sim_conn *c, struct wa_node *iq, struct wa_node 
 		struct wa_node *r;
 
 		d = child ? wa_node_content(child, &len) : NULL;
+		/* a picture that is not a JPEG: 406 not-acceptable (WM's
+		 * ErrInvalidImageFormat) */
+		if (d && len > 0 && (len < 2 || d[0] != 0xFF || d[1] != 0xD8))
+			return picture_err(c, iq, 406);
 		st = sim_group_picture_set(s, c->acc, c->dev->id, gjid, d, len, &id);
 		if (st != 0)
 			return picture_err(c, iq, st);

@@ -167,3 +167,17 @@ check_PROGRAMS += tests/unit/test_match
 TESTS += tests/unit/test_match
 tests_unit_test_match_SOURCES = tests/unit/test_match.c tests/unit/tap.h
 tests_unit_test_match_LDADD = $(WA_MATCH_LIBS)
+# engine/group_meta: group elements and w:gp2 notifications as the API's JSON
+check_PROGRAMS += tests/unit/test_group_meta
+TESTS += tests/unit/test_group_meta
+tests_unit_test_group_meta_SOURCES = tests/unit/test_group_meta.c tests/unit/tap.h engine/group_meta.c \
+	engine/group_meta.h
+tests_unit_test_group_meta_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_test_group_meta_LDADD = $(WA_LIBWA_LIBS) $(JANSSON_LIBS)
+
+# engine/image: pictures converted by GraphicsMagick
+check_PROGRAMS += tests/unit/test_image
+TESTS += tests/unit/test_image
+tests_unit_test_image_SOURCES = tests/unit/test_image.c tests/unit/tap.h engine/image.c engine/image.h
+tests_unit_test_image_CFLAGS = $(AM_CFLAGS) $(GM_CFLAGS) $(CURL_CFLAGS)
+tests_unit_test_image_LDADD = $(WA_FETCH_LIBS) $(GM_LIBS) -lpthread
