@@ -157,6 +157,16 @@ out:
 	return rc;
 }
 
+/* Code points of a UTF-8 string (WhatsApp counts its limits in characters). */
+static size_t utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; s && *s; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
 /* Checks that depend on the operation, beyond the declared field types. */
 static int op_checks(struct wa_req *r, const char *op, json_t *args)
 {
@@ -223,8 +233,29 @@ static int op_checks(struct wa_req *r, const char *op, json_t *args)
 			return wa_reply_error(r, 400, "'mediaUrl' is required for IMAGE and VIDEO statuses",
 					      "validation_error");
 	} else if (strcmp(op, "contact.check") == 0) {
-		if (json_array_size(json_object_get(args, "numbers")) > 500)
-			return wa_reply_error(r, 400, "At most 500 numbers per check", "validation_error");
+		size_t n = json_array_size(json_object_get(args, "numbers"));
+
+		if (n == 0 || n > 50)
+			return wa_reply_error(r, 400, "'numbers' must have 1 to 50 entries", "validation_error");
+	} else if (strcmp(op, "chat.read") == 0) {
+		size_t i;
+
+		json_array_foreach(json_object_get(args, "messageIds"), i, v)
+			if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > 128)
+				return wa_reply_error(r, 400, "'messageIds' must hold message ids", "validation_error");
+		if (json_array_size(json_object_get(args, "messageIds")) > 1000)
+			return wa_reply_error(r, 400, "At most 1000 'messageIds' per request", "validation_error");
+	} else if (strcmp(op, "chat.presence") == 0) {
+		if (!json_object_get(args, "presence") && !json_object_get(args, "type"))
+			return wa_reply_error(r, 400, "Missing required field 'presence'", "validation_error");
+	} else if (strcmp(op, "profile.name") == 0) {
+		const char *n = json_string_value(json_object_get(args, "name"));
+
+		if (utf8_chars(n) > 25 || strchr(n, '\n'))
+			return wa_reply_error(r, 400, "'name' must be at most 25 characters on one line", "validation_error");
+	} else if (strcmp(op, "profile.status") == 0) {
+		if (utf8_chars(json_string_value(json_object_get(args, "status"))) > 139)
+			return wa_reply_error(r, 400, "'status' is longer than 139 characters", "validation_error");
 	}
 	return 0;
 }

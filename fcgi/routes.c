@@ -147,8 +147,20 @@ static const struct wa_field f_chat_pin[] = {
 	{ NULL, WA_F_END, 0, NULL }
 };
 
+/* {presence} (the reference) or {type} (the n8n node): op_checks wants one */
 static const struct wa_field f_chat_presence[] = {
-	{ "presence", WA_F_ENUM, 1, "composing|recording|paused|available|unavailable" },
+	{ "presence", WA_F_ENUM, 0, "composing|recording|paused|available|unavailable" },
+	{ "type", WA_F_ENUM, 0, "composing|recording|paused|available|unavailable" },
+	{ NULL, WA_F_END, 0, NULL }
+};
+
+static const struct wa_field f_chat_read[] = {
+	{ "messageIds", WA_F_ARR, 0, NULL },   /* [] or absent: the whole chat */
+	{ NULL, WA_F_END, 0, NULL }
+};
+
+static const struct wa_field f_contact_picture[] = {
+	{ "type", WA_F_ENUM, 0, "image|preview" },
 	{ NULL, WA_F_END, 0, NULL }
 };
 
@@ -157,8 +169,9 @@ static const struct wa_field f_contact_check[] = {
 	{ NULL, WA_F_END, 0, NULL }
 };
 
+/* lengths in characters: op_checks (h_engine.c) */
 static const struct wa_field f_profile_name[] = {
-	{ "name", WA_F_STR, 1, "25" },
+	{ "name", WA_F_STR, 1, NULL },
 	{ NULL, WA_F_END, 0, NULL }
 };
 
@@ -291,7 +304,7 @@ struct wa_route wa_routes[] = {
 	{ "GET", "/api/chat/{sessionId}/{jid}", "Chat", "Get message history",
 	  "", "200", h_chat_history, WA_R_SESS, NULL, NULL },
 	{ "PUT", "/api/chat/{sessionId}/{jid}/read", "Chat", "Mark messages as read",
-	  "", "200,401,403,500,503", h_engine, WA_R_SESS, "chat.read", NULL },
+	  "", "200,401,403,500,503", h_engine, WA_R_SESS, "chat.read", f_chat_read },
 	{ "PUT", "/api/chat/{sessionId}/{jid}/archive", "Chat", "Archive/unarchive chat",
 	  "archive", "200,400,401,403,500,503", h_engine, WA_R_SESS, "chat.archive", f_chat_archive },
 	{ "PUT", "/api/chat/{sessionId}/{jid}/mute", "Chat", "Mute/unmute chat",
@@ -301,7 +314,7 @@ struct wa_route wa_routes[] = {
 	{ "POST", "/api/chat/{sessionId}/{jid}/presence", "Chat", "Send presence (typing/recording)",
 	  "presence", "200,400,401,403,500,503", h_engine, WA_R_SESS, "chat.presence", f_chat_presence },
 	{ "POST", "/api/chat/{sessionId}/{jid}/profile-picture", "Chat", "Get profile picture URL",
-	  "", "200,401,403,500,503", h_engine, WA_R_SESS, "contact.picture", NULL },
+	  "", "200,401,403,500,503", h_engine, WA_R_SESS, "contact.picture", f_contact_picture },
 	{ "POST", "/api/chat/{sessionId}/check", "Chat", "Check if numbers exist on WhatsApp",
 	  "numbers", "200,400,401,403,500,503", h_engine, WA_R_SESS, "contact.check", f_contact_check },
 	{ "GET", "/api/profile/{sessionId}", "Profile", "Get own profile",

@@ -164,10 +164,23 @@ static int relay_chatstate(struct sim_server *s, struct sim_account *from, const
 		return -1;
 	}
 	for (int i = 0; i < nm; i++) {
+		struct sim_acstate *ms;
+
 		if (members[i] == from)
 			continue;
 		for (struct sim_device *d = members[i]->devices; d; d = d->next)
 			send_live(s, members[i], d->id, out);
+		/* the phone shows it too: kept for the admin view */
+		if ((ms = sim_acstate_get(s, members[i])) != NULL) {
+			struct sim_heard *h = &ms->heard[ms->nheard++ % SIM_HEARD_MAX];
+
+			snprintf(h->from, sizeof h->from, "%s", from->number);
+			snprintf(h->chat, sizeof h->chat, "%s", group ? to : fj);
+			snprintf(h->state, sizeof h->state, "%s",
+				 strcmp(st->tag, "paused") == 0 ? "paused"
+				 : wa_node_attr_is(st, "media", "audio") ? "recording" : "composing");
+			h->t = sim_now(s);
+		}
 	}
 	wa_node_free(out);
 	return 0;
@@ -624,10 +637,23 @@ char *sim_state_summary(struct sim_server *s, struct sim_account *a)
 		json_array_append_new(subs, json_pack("{s:s, s:i}", "number", st->subs[i].number, "device", st->subs[i].dev));
 	for (size_t i = 0; i < st->nblocked; i++)
 		json_array_append_new(bl, json_string(st->blocked[i]));
-	o = json_pack("{s:s, s:b, s:I, s:o, s:o, s:b, s:I, s:b, s:I}", "pushName", a->push_name, "available",
-		      st->available, "lastSeen", (json_int_t)st->last_seen, "subscribers", subs, "blocked", bl, "picture",
-		      st->picture != NULL, "pictureId", (json_int_t)st->picture_id, "appStateKey", st->has_key,
-		      "disappearingSeconds", (json_int_t)st->disappearing);
+	{
+		json_t *heard = json_array();
+		size_t n = st->nheard < SIM_HEARD_MAX ? st->nheard : SIM_HEARD_MAX;
+		struct sim_phone *ph = sim_phone_get(s, a);
+
+		for (size_t i = st->nheard - n; i < st->nheard; i++) {
+			const struct sim_heard *h = &st->heard[i % SIM_HEARD_MAX];
+
+			json_array_append_new(heard, json_pack("{s:s, s:s, s:s, s:I}", "from", h->from, "chat", h->chat,
+							       "state", h->state, "t", (json_int_t)h->t));
+		}
+		o = json_pack("{s:s, s:b, s:I, s:o, s:o, s:b, s:I, s:b, s:I, s:o, s:s}", "pushName", a->push_name,
+			      "available", st->available, "lastSeen", (json_int_t)st->last_seen, "subscribers", subs,
+			      "blocked", bl, "picture", st->picture != NULL, "pictureId", (json_int_t)st->picture_id,
+			      "appStateKey", st->has_key, "disappearingSeconds", (json_int_t)st->disappearing,
+			      "chatstates", heard, "about", ph ? sim_phone_about(ph) : "");
+	}
 	if (o != NULL) {
 		json_t *pv = json_object();
 

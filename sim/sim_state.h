@@ -73,6 +73,16 @@ struct sim_as_coll {
 	int no_snapshot;                     /* a patch with external mutations: serve patches only */
 };
 
+/* A chat state the account's phone saw (admin view: what the person
+ * holding the phone would see as "typing…"). */
+#define SIM_HEARD_MAX 32
+struct sim_heard {
+	char from[SIM_NUMBER_MAX + 1];       /* who typed */
+	char chat[176];                      /* the chat: the typer's JID, or the group */
+	char state[16];                      /* composing, recording, paused */
+	uint64_t t;
+};
+
 struct sim_sub {
 	char number[SIM_NUMBER_MAX + 1];
 	uint16_t dev;
@@ -100,6 +110,9 @@ struct sim_acstate {
 	/* privacy settings (11.10): values of sim_privacy_names[], "" = default */
 	char privacy[10][24];
 	uint32_t disappearing;               /* default disappearing timer, seconds */
+	/* chat states the phone saw, a ring of the last SIM_HEARD_MAX */
+	struct sim_heard heard[SIM_HEARD_MAX];
+	size_t nheard;                       /* total seen; heard[(nheard - 1) % MAX] is the newest */
 	/* blocklist (PN users) */
 	char (*blocked)[SIM_NUMBER_MAX + 1];
 	size_t nblocked;

@@ -1,0 +1,37 @@
+/* sess_chat / sess_profile: the chat, contact and profile operations of a
+ * connected session, for the command table (ops.c). docs/engine.md
+ * "Chats, contacts and the profile" has what each answers.
+ *
+ * Each takes the command (its arguments as the worker validated and
+ * normalised them: "jid" a user or group JID) and answers it exactly once,
+ * now or after the database and WhatsApp have answered. Loop thread only. */
+#ifndef WA_ENGINE_SESS_CHAT_H
+#define WA_ENGINE_SESS_CHAT_H
+
+struct wa_session;
+struct wa_cmd;
+struct wa_node;
+
+/* sess_chat.c */
+void wa_chat_read(struct wa_session *s, struct wa_cmd *cmd);       /* chat.read {jid, messageIds?} */
+void wa_chat_presence(struct wa_session *s, struct wa_cmd *cmd);   /* chat.presence {jid, presence | type} */
+void wa_contact_check(struct wa_session *s, struct wa_cmd *cmd);   /* contact.check {numbers} */
+void wa_contact_picture(struct wa_session *s, struct wa_cmd *cmd); /* contact.picture {jid, type?} */
+void wa_contact_block(struct wa_session *s, struct wa_cmd *cmd);   /* contact.block {jid} */
+void wa_contact_unblock(struct wa_session *s, struct wa_cmd *cmd); /* contact.unblock {jid} */
+
+/* sess_profile.c */
+void wa_profile_get(struct wa_session *s, struct wa_cmd *cmd);            /* profile.get */
+void wa_profile_name(struct wa_session *s, struct wa_cmd *cmd);           /* profile.name {name} */
+void wa_profile_status(struct wa_session *s, struct wa_cmd *cmd);         /* profile.status {status} */
+void wa_profile_picture_set(struct wa_session *s, struct wa_cmd *cmd);    /* profile.picture.set {file | url} */
+void wa_profile_picture_remove(struct wa_session *s, struct wa_cmd *cmd); /* profile.picture.remove */
+
+/* Shared by both: the picture IQ for target (docs/protocol.md §11.9,
+ * type "image" or "preview"; NULL on OOM), and what its reply means: 200
+ * with *url the picture's URL or NULL (none, or hidden from us), 503 the
+ * connection went, 504 no answer, 500 another error. *url points into reply. */
+struct wa_node *sess_picture_iq(const char *target, const char *type);
+int sess_picture_url(const struct wa_node *reply, int err, const char **url);
+
+#endif
