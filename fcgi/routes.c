@@ -326,7 +326,7 @@ struct wa_route wa_routes[] = {
 	{ "DELETE", "/api/profile/{sessionId}/picture", "Profile", "Remove profile picture",
 	  "", "200,401,403,503", h_engine, WA_R_SESS, "profile.picture.remove", NULL },
 	{ "PUT", "/api/profile/{sessionId}/picture", "Profile", "Update profile picture",
-	  "file", "200,401,403,503", h_engine, WA_R_SESS|WA_R_UPLOAD, "profile.picture.set", NULL },
+	  "file", "200,401,403,503", h_profile_picture, WA_R_SESS|WA_R_UPLOAD, "profile.picture.set", NULL },
 	{ "DELETE", "/api/autoreplies/{sessionId}", "Auto Replies", "Delete all autoreplies",
 	  "", "200", h_ar_delete_all, WA_R_SESS, NULL, NULL },
 	{ "GET", "/api/autoreplies/{sessionId}", "Auto Reply", "List auto-reply rules",

@@ -247,11 +247,17 @@ int sim_iq_status(struct sim_conn *c, struct wa_node *iq, struct wa_node *child)
 		const uint8_t *t = wa_node_content(child, &len);
 		char buf[1024];
 
+		size_t chars = 0;
+
 		if (len >= sizeof buf)
 			return sim_conn_iq_error(c, iq, 406, "not-acceptable") == 0 ? 0 : -1;
 		if (t != NULL)
 			memcpy(buf, t, len);
 		buf[len] = '\0';
+		for (size_t i = 0; i < len; i++)
+			chars += ((unsigned char)buf[i] & 0xC0) != 0x80;
+		if (chars > 139) /* WhatsApp's limit on the about (inferred: the app stops at 139) */
+			return sim_conn_iq_error(c, iq, 406, "not-acceptable") == 0 ? 0 : -1;
 		if (sim_phone_set_about(p, buf) != 0)
 			return sim_conn_iq_error(c, iq, 500, "internal-server-error") == 0 ? 0 : -1;
 	}

@@ -213,3 +213,120 @@ def test_profile_picture_url_or_null(admin, make_session, phone_sim):
     assert r.status_code == 200, r.text
     r = admin.post("/api/chat/%s/%s/profile-picture" % (slug, bob))
     assert r.status_code == 200 and r.json()["profilePicUrl"] is None, r.text
+
+
+def test_the_own_profile_and_its_changes_as_contacts_see_them(admin, make_session, phone_sim, stack_config):
+    slug, (alice, bob) = paired(admin, make_session, phone_sim)
+    me = alice + "@s.whatsapp.net"
+    r = phone_sim.post("/admin/phones/%s/about" % alice, {"about": "at the phone"})
+    assert r.status_code == 200, r.text
+    r = admin.get("/api/profile/%s" % slug)
+    assert r.status_code == 200, r.text
+    b = r.json()
+    assert b["success"] is True and b["jid"] == me and b["status"] == {"text": "at the phone"}, b
+    assert b["profilePicUrl"] is None, b
+
+    # push name (25 characters, counted as characters): the contacts see it
+    name = "Zoë's shop ☕ open 9-17"
+    r = admin.put("/api/profile/%s/name" % slug, json={"name": name})
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] is True and r.json()["data"] == {"name": name}, r.text
+    wait_for(lambda: phone_state(phone_sim, alice)["pushName"] == name, what="the account's new push name")
+    r = admin.post("/api/messages/%s/%s/send" % (slug, bob + "@s.whatsapp.net"), json={"message": {"text": "hi"}})
+    assert r.status_code == 200, r.text
+    assert admin.get("/api/profile/%s" % slug).json()["name"] == name
+
+    # about (139 characters)
+    about = "é" * 139
+    r = admin.put("/api/profile/%s/status" % slug, json={"status": about})
+    assert r.status_code == 200 and r.json()["data"] == {"status": about}, r.text
+    assert phone_state(phone_sim, alice)["about"] == about
+    assert admin.get("/api/profile/%s" % slug).json()["status"] == {"text": about}
+
+    # bad input: 400, nothing changes on either side
+    for path, body in (("name", {"name": "x" * 26}), ("name", {"name": ""}), ("name", {"name": "a\nb"}),
+                       ("name", {}), ("status", {"status": "y" * 140}), ("status", {"status": 5}), ("status", {})):
+        r = admin.put("/api/profile/%s/%s" % (slug, path), json=body)
+        assert r.status_code == 400 and r.json()["status"] is False, (path, body, r.text)
+    st = phone_state(phone_sim, alice)
+    assert st["pushName"] == name and st["about"] == about, st
+
+
+def media_get(sim, url):
+    import requests
+    return requests.get(url, verify=sim["media_ca"], timeout=10)
+
+
+def test_profile_picture_set_from_an_upload_or_a_url_and_removed(admin, make_session, phone_sim, sim):
+    slug, (alice, bob) = paired(admin, make_session, phone_sim)
+    other, _ = paired(admin, make_session, phone_sim, ("Carol",))
+    me = alice + "@s.whatsapp.net"
+
+    r = admin.put("/api/profile/%s/picture" % slug, files={"file": ("me.png", tiny_png(900, 600), "image/png")})
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] is True and r.json()["data"]["pictureId"], r.text
+    st = phone_state(phone_sim, alice)
+    assert st["picture"] is True, st
+    # what a contact gets: a square JPEG of at most 640 px
+    url = admin.post("/api/chat/%s/%s/profile-picture" % (other, me)).json()["profilePicUrl"]
+    assert url, "no picture URL for the contact"
+    got = media_get(sim, url)
+    assert got.status_code == 200 and jpeg_size(got.content) == (600, 600), got.status_code
+    assert admin.get("/api/profile/%s" % slug).json()["profilePicUrl"]
+
+    # a big one comes down to 640 x 640; by URL (the n8n node's JSON form)
+    r = admin.put("/api/profile/%s/picture" % slug, files={"file": ("big.png", tiny_png(700, 1400), "image/png")})
+    assert r.status_code == 200, r.text
+    url = admin.post("/api/chat/%s/%s/profile-picture" % (other, me)).json()["profilePicUrl"]
+    assert jpeg_size(media_get(sim, url).content) == (640, 640)
+    first_id = phone_state(phone_sim, alice)["pictureId"]
+    r = admin.put("/api/profile/%s/picture" % slug, json={"url": url.replace("https://", "http://")})
+    assert r.status_code == 200, r.text
+    assert phone_state(phone_sim, alice)["pictureId"] != first_id
+
+    # not an image, no file, a refused URL: 400, the picture stays
+    now_id = phone_state(phone_sim, alice)["pictureId"]
+    for kw in ({"files": {"file": ("x.png", b"not an image at all", "image/png")}},
+               {"files": {"other": ("", b"", "text/plain")}},
+               {"json": {"url": "ftp://example.com/a.jpg"}}, {"json": {"url": "http://169.254.169.254/a.jpg"}},
+               {"json": {}}):
+        r = admin.put("/api/profile/%s/picture" % slug, **kw)
+        assert r.status_code == 400 and r.json()["status"] is False, (kw, r.text)
+    assert phone_state(phone_sim, alice)["pictureId"] == now_id
+
+    r = admin.delete("/api/profile/%s/picture" % slug)
+    assert r.status_code == 200 and r.json()["status"] is True, r.text
+    assert phone_state(phone_sim, alice)["picture"] is False
+    assert admin.post("/api/chat/%s/%s/profile-picture" % (other, me)).json()["profilePicUrl"] is None
+
+
+def test_a_blocked_contact_cannot_write_to_us_until_unblocked(admin, make_session, phone_sim, stack_config):
+    slug, (alice, bob) = paired(admin, make_session, phone_sim)
+    chat = bob + "@s.whatsapp.net"
+    r = admin.post("/api/contacts/%s/%s/block" % (slug, chat))
+    assert r.status_code == 200, r.text
+    assert r.json() == {"success": True, "message": "Contact blocked", "jid": chat}, r.text
+    assert phone_state(phone_sim, alice)["blocked"] == [bob]
+    row = sql(stack_config, "SELECT c.blocked FROM contacts c JOIN wa_sessions s ON s.id = c.wa_session_id "
+              "WHERE s.session_id = '%s' AND c.jid = '%s'" % (slug, chat)).strip()
+    assert row == "1", row
+    ev = sql(stack_config, "SELECT o.payload FROM events_outbox o JOIN wa_sessions s ON s.id = o.wa_session_id "
+             "WHERE s.session_id = '%s' AND o.event = 'contact.update' ORDER BY o.id" % slug).splitlines()
+    assert [json.loads(e) for e in ev] == [{"sessionId": slug, "jid": chat, "blocked": True}], ev
+
+    # WhatsApp refuses a blocked sender's message (its ack says 403): it never reaches us
+    r = phone_sim.post("/admin/phones/%s/send" % bob, {"to": alice, "text": "let me in"})
+    assert r.status_code == 400 and r.json() == {"error": "403"}, r.text
+    r = admin.post("/api/contacts/%s/%s/unblock" % (slug, bob))
+    assert r.status_code == 200 and r.json()["message"] == "Contact unblocked", r.text
+    assert phone_state(phone_sim, alice)["blocked"] == []
+    later = phone_sends(phone_sim, bob, alice, ["now?"])
+    rows = wait_for(lambda: stored(stack_config, slug, chat), what="the message after the unblock")
+    assert [x[0] for x in rows] == later and [x[1] for x in rows] == ["now?"], rows
+    assert sql(stack_config, "SELECT c.blocked FROM contacts c JOIN wa_sessions s ON s.id = c.wa_session_id "
+               "WHERE s.session_id = '%s' AND c.jid = '%s'" % (slug, chat)).strip() == "0"
+
+    for path in ("not-a-jid/block", "120363000000000001@g.us/block"):
+        r = admin.post("/api/contacts/%s/%s" % (slug, path))
+        assert r.status_code == 400, (path, r.text)
+    assert phone_state(phone_sim, alice)["blocked"] == []
