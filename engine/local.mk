@@ -9,7 +9,8 @@ engine_store_libwastore_a_SOURCES = engine/store/sigstore_db.c engine/store/sigs
 	engine/store/msgs.c engine/store/msgs.h \
 	engine/store/history.c engine/store/history.h engine/store/history_decode.c \
 	engine/store/appkeys.c engine/store/appkeys.h \
-	engine/store/outmsg.c engine/store/outmsg.h
+	engine/store/outmsg.c engine/store/outmsg.h \
+	engine/store/contacts.c engine/store/contacts.h
 engine_store_libwastore_a_CFLAGS = $(AM_CFLAGS) $(SIGNAL_CFLAGS) $(MARIADB_CFLAGS) $(JANSSON_CFLAGS) \
 	$(PROTOBUFC_CFLAGS) $(CURL_CFLAGS) $(ZLIB_CFLAGS)
 # What links the MariaDB stores (after WA_LIBWA_LIBS' objects, before its libraries).

@@ -145,6 +145,12 @@ static void op_profile_picture_remove(struct wa_engine *e, struct wa_cmd *cmd, s
 	wa_profile_picture_remove(s, cmd);
 }
 
+static void op_contact_blocklist(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	(void)e;
+	wa_contact_blocklist(s, cmd);
+}
+
 static const struct op ops[] = {
 	{ "engine.ping", 0, op_ping },
 	{ "session.start", 0, op_start },
@@ -174,6 +180,7 @@ static const struct op ops[] = {
 	{ "chat.read", NEEDS_CONNECTED, op_chat_read },
 	{ "contact.block", NEEDS_CONNECTED, op_contact_block },
 	{ "contact.unblock", NEEDS_CONNECTED, op_contact_unblock },
+	{ "contact.blocklist", NEEDS_CONNECTED, op_contact_blocklist },
 	{ "contact.check", NEEDS_CONNECTED, op_contact_check },
 	{ "contact.picture", NEEDS_CONNECTED, op_contact_picture },
 	{ "group.create", NEEDS_CONNECTED, NULL },

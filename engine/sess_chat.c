@@ -773,3 +773,155 @@ void wa_contact_unblock(struct wa_session *s, struct wa_cmd *cmd)
 {
 	block_op(s, cmd, 0);
 }
+
+/* ---- contact.blocklist ---- */
+
+static void blocklist_done(void *ctx, const struct wa_node *reply, int err)
+{
+	struct chat_job *j = ctx;
+	const struct wa_node *list = reply ? wa_node_child(reply, "list") : NULL, *it = NULL;
+	json_t *jids;
+
+	if (err) {
+		job_fail(j, 503, MSG_NOT_READY, "session_not_ready");
+		return;
+	}
+	if (!wa_node_attr_is(reply, "type", "result")) {
+		job_fail(j, 500, "Failed to read the blocklist", "whatsapp_error");
+		return;
+	}
+	jids = json_array();
+	while (jids && list && (it = wa_node_next(list, "item", it)) != NULL) {
+		struct wa_jid uj;
+		char jid[WA_JID_STR_MAX];
+
+		if (wa_node_attr_jid(it, "jid", &uj) != 0)
+			continue;
+		wa_jid_to_non_ad(&uj);
+		if (wa_jid_format(&uj, jid, sizeof jid) >= 0)
+			json_array_append_new(jids, json_string(jid));
+	}
+	job_end(j, 200, json_pack("{s:b,s:o}", "success", 1, "blocklist", jids ? jids : json_array()));
+}
+
+void wa_contact_blocklist(struct wa_session *s, struct wa_cmd *cmd)
+{
+	struct chat_job *j = job_new(s, cmd);
+	struct wa_node *iq;
+	int rc;
+
+	if (!j)
+		return;
+	/* §11.10: <iq xmlns="blocklist" type="get"/> -> <list><item jid/>…</list> */
+	iq = wa_node_new_attrs("iq", "type", "get", "xmlns", "blocklist", "to", "s.whatsapp.net", NULL);
+	rc = iq ? sess_iq_ctx(s, iq, CHAT_IQ_MS, blocklist_done, j) : WA_ENOMEM;
+	wa_node_free(iq);
+	if (rc != 0)
+		job_fail(j, 503, MSG_NOT_READY, "session_not_ready");
+}
+
+/* ---- a block made elsewhere (the phone): account_sync <blocklist> ---- */
+
+#define SYNC_ITEMS_MAX 64
+
+struct block_sync {
+	struct wa_session *s;
+	uint64_t row;
+	char slug[WA_SESSION_ID_MAX];
+	struct wa_node *n;           /* the notification (owned), acked once stored */
+	json_t *events;              /* [[outbox_id, data], ...] */
+};
+
+static int block_sync_txn(struct wa_db *db, void *arg)
+{
+	struct block_sync *b = arg;
+	const struct wa_node *bl = wa_node_child(b->n, "blocklist"), *it = NULL;
+	int count = 0;
+
+	json_array_clear(b->events);
+	if (wa_db_begin(db) < 0)
+		return WA_ESTORAGE;
+	while ((it = wa_node_next(bl, "item", it)) != NULL && count++ < SYNC_ITEMS_MAX) {
+		const char *action = wa_node_attr(it, "action");
+		struct wa_jid uj;
+		char jid[WA_JID_STR_MAX], *payload;
+		json_t *data;
+		uint64_t ob = 0;
+		int block;
+
+		if (!action || (strcmp(action, "block") && strcmp(action, "unblock")) ||
+		    wa_node_attr_jid(it, "jid", &uj) != 0 || !wa_jid_is_user(&uj))
+			continue;
+		wa_jid_to_non_ad(&uj);
+		if (wa_jid_format(&uj, jid, sizeof jid) < 0)
+			continue;
+		block = strcmp(action, "block") == 0;
+		data = json_pack("{s:s,s:s,s:b}", "sessionId", b->slug, "jid", jid, "blocked", block);
+		payload = data ? json_dumps(data, JSON_COMPACT) : NULL;
+		if (!payload ||
+		    wa_db_exec(db, "INSERT INTO contacts (wa_session_id, jid, blocked) VALUES (?, ?, ?) "
+			       "ON DUPLICATE KEY UPDATE blocked = VALUES(blocked)", "usb", (unsigned long long)b->row, jid,
+			       block) < 0 ||
+		    wa_outbox_add(db, b->row, "contact.update", payload, &ob) != 0) {
+			free(payload);
+			json_decref(data);
+			wa_db_rollback(db);
+			return WA_ESTORAGE;
+		}
+		free(payload);
+		json_array_append_new(b->events, json_pack("[I,o]", (json_int_t)ob, data));
+	}
+	return wa_db_commit(db) < 0 ? WA_ESTORAGE : 0;
+}
+
+static int block_sync_run(struct wa_db *db, void *arg)
+{
+	return wa_dbjob_retry(db, block_sync_txn, arg);
+}
+
+static void block_sync_done(void *arg, int rc)
+{
+	struct block_sync *b = arg;
+	size_t i;
+	json_t *ev;
+
+	if (sess_unref(b->s) && rc == 0) {
+		json_array_foreach(b->events, i, ev)
+			wa_events_publish(b->s->e->events, b->slug, "contact.update", json_array_get(ev, 1),
+					  (uint64_t)json_integer_value(json_array_get(ev, 0)), wa_engine_wall_ms());
+		if (b->s->phase == PH_READY)
+			sess_ack(b->s, b->n);
+	} else if (rc != 0) {
+		wa_warn("session %s: a blocklist change is not stored (%s): left for the server to offer again", b->slug,
+			wa_strerror(rc));
+	}
+	wa_node_free(b->n);
+	json_decref(b->events);
+	free(b);
+}
+
+int chat_on_blocklist_sync(struct wa_session *s, const struct wa_node *n)
+{
+	struct block_sync *b;
+
+	if (!wa_node_attr_is(n, "type", "account_sync") || !wa_node_child(n, "blocklist"))
+		return 0;
+	b = calloc(1, sizeof *b);
+	if (!b || !(b->n = wa_node_dup(n)) || !(b->events = json_array())) {
+		if (b)
+			wa_node_free(b->n);
+		free(b);
+		return -1; /* not acked: offered again at the next login */
+	}
+	b->s = s;
+	b->row = s->row_id;
+	snprintf(b->slug, sizeof b->slug, "%s", s->id);
+	sess_ref(s);
+	if (wa_dbpool_submit(s->e->db, s->row_id, block_sync_run, block_sync_done, b) == 0)
+		return 1;
+	sess_unref(s);
+	wa_node_free(b->n);
+	json_decref(b->events);
+	free(b);
+	return -1;
+}

@@ -19,6 +19,14 @@ void wa_contact_check(struct wa_session *s, struct wa_cmd *cmd);   /* contact.ch
 void wa_contact_picture(struct wa_session *s, struct wa_cmd *cmd); /* contact.picture {jid, type?} */
 void wa_contact_block(struct wa_session *s, struct wa_cmd *cmd);   /* contact.block {jid} */
 void wa_contact_unblock(struct wa_session *s, struct wa_cmd *cmd); /* contact.unblock {jid} */
+void wa_contact_blocklist(struct wa_session *s, struct wa_cmd *cmd); /* contact.blocklist */
+
+/* An <notification type="account_sync"> with <blocklist> (a block made on
+ * another device): contacts.blocked and a contact.update event per item,
+ * stored in one transaction, then acked (sess_notify.c hands it over).
+ * 1 taken (acked once stored), 0 not such a notification, -1 it could
+ * not be queued (left unacked: the server offers it again). */
+int chat_on_blocklist_sync(struct wa_session *s, const struct wa_node *n);
 
 /* sess_profile.c */
 void wa_profile_get(struct wa_session *s, struct wa_cmd *cmd);            /* profile.get */

@@ -29,6 +29,7 @@
 #include "engine/session_int.h"
 #include "engine/store/appkeys.h"
 #include "engine/store/history.h"
+#include "engine/store/contacts.h"
 #include "engine/store/msgs.h"
 #include "fcgi/db.h"
 #include "wa/jid.h"
@@ -78,6 +79,8 @@ struct recv_job {
 	enum wa_msg_upd_state upd_state;
 	int is_update;             /* the stanza was an edit or a revoke */
 	int blob_failed;           /* RECV_LATER: a history blob could not be fetched */
+	char *contact_payload;     /* contact.update: the sender's push name changed (RECV_STORED) */
+	uint64_t contact_outbox_id;
 };
 
 static void job_free(struct recv_job *j)
@@ -85,6 +88,7 @@ static void job_free(struct recv_job *j)
 	wa_node_free(j->n);
 	free(j->payload);
 	free(j->upd.payload);
+	free(j->contact_payload);
 	free(j);
 }
 
@@ -489,7 +493,12 @@ static int recv_txn(struct wa_db *db, void *arg)
 		goto rollback;
 	}
 	m.payload = j->payload;
-	rc = wa_msgs_store(db, j->row, &m, &j->outbox_id);
+	free(j->contact_payload);
+	j->contact_payload = NULL;
+	rc = rt.from_me ? 0 : wa_contacts_push_name(db, j->row, j->slug, m.sender, m.push_name, &j->contact_payload,
+						    &j->contact_outbox_id);
+	if (rc == 0)
+		rc = wa_msgs_store(db, j->row, &m, &j->outbox_id);
 	if (rc == WA_ECONFLICT) {
 		wa_db_rollback(db);
 		j->outcome = RECV_KNOWN;
@@ -520,6 +529,8 @@ out:
 		j->payload = NULL;
 		free(j->upd.payload);
 		memset(&j->upd, 0, sizeof j->upd);
+		free(j->contact_payload);
+		j->contact_payload = NULL;
 	}
 	if (msg)
 		wa_e2_e__message__free_unpacked(msg, NULL);
@@ -771,6 +782,10 @@ static void recv_done(void *arg, int rc)
 		if (data)
 			wa_events_publish(s->e->events, s->id, j->upd.event, data, j->upd.outbox_id,
 					  (uint64_t)j->upd.t_ms);
+		json_decref(data);
+		data = j->contact_payload ? json_loads(j->contact_payload, 0, NULL) : NULL;
+		if (data)
+			wa_events_publish(s->e->events, s->id, "contact.update", data, j->contact_outbox_id, j->ts_ms);
 		json_decref(data);
 		if (s->phase == PH_READY)
 			send_receipt(s, j->n, j->from_me);

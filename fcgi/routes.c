@@ -326,7 +326,7 @@ struct wa_route wa_routes[] = {
 	{ "DELETE", "/api/profile/{sessionId}/picture", "Profile", "Remove profile picture",
 	  "", "200,401,403,503", h_engine, WA_R_SESS, "profile.picture.remove", NULL },
 	{ "PUT", "/api/profile/{sessionId}/picture", "Profile", "Update profile picture",
-	  "file", "200,401,403,503", h_profile_picture, WA_R_SESS|WA_R_UPLOAD, "profile.picture.set", NULL },
+	  "file", "200,401,403,503", h_profile_picture, WA_R_SESS|WA_R_UPLOAD|WA_R_URL_ALT, "profile.picture.set", NULL },
 	{ "DELETE", "/api/autoreplies/{sessionId}", "Auto Replies", "Delete all autoreplies",
 	  "", "200", h_ar_delete_all, WA_R_SESS, NULL, NULL },
 	{ "GET", "/api/autoreplies/{sessionId}", "Auto Reply", "List auto-reply rules",
@@ -418,6 +418,8 @@ struct wa_route wa_routes[] = {
 	  "", "200,401,403,500", h_engine, WA_R_SESS, "contact.block", NULL },
 	{ "POST", "/api/contacts/{sessionId}/{jid}/unblock", "Contacts", "Unblock contact",
 	  "", "200,401,403,500", h_engine, WA_R_SESS, "contact.unblock", NULL },
+	{ "GET", "/api/contacts/{sessionId}/blocklist", "Contacts", "List blocked contacts",
+	  "", "200,401,403,500,503", h_engine, WA_R_SESS|WA_R_EXTRA, "contact.blocklist", NULL },
 	/* Our additions (not in routes.tsv): NextAuth-compatible credentials
 	 * sign-in and sign-out, so the dashboard and NextAuth clients can log in. */
 	{ "POST", "/api/auth/callback/credentials", "Web Authentication", "Sign in with email and password (sets the session cookie)",

@@ -490,6 +490,14 @@ static void notify_block(struct sim_server *s, struct sim_account *a, uint16_t s
 	}
 }
 
+int sim_block_phone(struct sim_server *s, struct sim_account *a, const char *number, int block)
+{
+	if (sim_block_set(s, a, number, block) != 0)
+		return -1;
+	notify_block(s, a, 0, number, block); /* device 0 is the phone: every companion is told */
+	return 0;
+}
+
 int sim_iq_blocklist(struct sim_conn *c, struct wa_node *iq, struct wa_node *child)
 {
 	struct sim_server *s = c->srv;

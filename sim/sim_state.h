@@ -172,8 +172,11 @@ int sim_presence_set(struct sim_server *s, struct sim_account *a, int available)
 int sim_chatstate_phone(struct sim_server *s, struct sim_account *a, const char *to, const char *state);
 /* 1 if account a blocked number (digits). */
 int sim_is_blocked(struct sim_server *s, struct sim_account *a, const char *number);
-/* Phone-side block / unblock (admin). 0 / -1. */
+/* Block / unblock in a's list (no one told). 0 / -1. */
 int sim_block_set(struct sim_server *s, struct sim_account *a, const char *number, int block);
+/* The same done on the phone (admin): a's companions get the account_sync
+ * blocklist notification, as after a companion's blocklist IQ. 0 / -1. */
+int sim_block_phone(struct sim_server *s, struct sim_account *a, const char *number, int block);
 /* Profile picture of a: set (copied JPEG bytes; NULL/0 removes). 0 / -1. */
 int sim_picture_set(struct sim_server *s, struct sim_account *a, const uint8_t *jpeg, size_t len);
 /* JSON of presence/subscribers/blocklist/picture for the admin API (malloc'd). */

@@ -330,3 +330,46 @@ def test_a_blocked_contact_cannot_write_to_us_until_unblocked(admin, make_sessio
         r = admin.post("/api/contacts/%s/%s" % (slug, path))
         assert r.status_code == 400, (path, r.text)
     assert phone_state(phone_sim, alice)["blocked"] == []
+
+
+def contact_updates(stack_config, slug):
+    out = sql(stack_config, "SELECT o.payload FROM events_outbox o JOIN wa_sessions s ON s.id = o.wa_session_id "
+              "WHERE s.session_id = '%s' AND o.event = 'contact.update' ORDER BY o.id" % slug)
+    return [json.loads(line) for line in out.splitlines() if line]
+
+
+def test_blocks_made_on_the_phone_show_in_the_api_and_the_blocklist(admin, make_session, phone_sim, stack_config):
+    slug, (alice, bob, carol) = paired(admin, make_session, phone_sim, ("Alice", "Bob", "Carol"))
+    r = admin.get("/api/contacts/%s/blocklist" % slug)
+    assert r.status_code == 200 and r.json() == {"success": True, "blocklist": []}, r.text
+    with EventSub(event_url(stack_config)) as sub:
+        # the person blocks Carol on the phone: the companion is told (account_sync)
+        r = phone_sim.post("/admin/phones/%s/block" % alice, {"jid": carol, "block": True})
+        assert r.status_code == 200, r.text
+        ev = sub.wait(slug, "contact.update", what="contact.update for the phone's block")
+    assert ev["data"] == {"sessionId": slug, "jid": carol + "@s.whatsapp.net", "blocked": True}, ev
+    assert contact_updates(stack_config, slug) == [ev["data"]]
+    assert sql(stack_config, "SELECT c.blocked FROM contacts c JOIN wa_sessions s ON s.id = c.wa_session_id "
+               "WHERE s.session_id = '%s' AND c.jid = '%s@s.whatsapp.net'" % (slug, carol)).strip() == "1"
+    r = admin.post("/api/contacts/%s/%s/block" % (slug, bob))
+    assert r.status_code == 200, r.text
+    r = admin.get("/api/contacts/%s/blocklist" % slug)
+    assert sorted(r.json()["blocklist"]) == sorted([carol + "@s.whatsapp.net", bob + "@s.whatsapp.net"]), r.text
+
+
+def test_a_contact_who_changes_its_push_name_is_a_contact_update(admin, make_session, phone_sim, stack_config):
+    slug, (alice, bob) = paired(admin, make_session, phone_sim)
+    chat = bob + "@s.whatsapp.net"
+    phone_sends(phone_sim, bob, alice, ["first"])
+    wait_for(lambda: len(stored(stack_config, slug, chat)) == 1, what="the first message")
+    phone_sends(phone_sim, bob, alice, ["same name"])
+    wait_for(lambda: len(stored(stack_config, slug, chat)) == 2, what="the second message")
+    assert contact_updates(stack_config, slug) == []
+    r = phone_sim.post("/admin/phones/%s/appstate" % bob, {"action": "pushName", "name": "Robert"})
+    assert r.status_code == 200, r.text
+    with EventSub(event_url(stack_config)) as sub:
+        phone_sends(phone_sim, bob, alice, ["new name"])
+        ev = sub.wait(slug, "contact.update", what="contact.update for the new push name")
+    assert ev["data"] == {"sessionId": slug, "jid": chat, "notify": "Robert", "previous": "Bob"}, ev
+    assert contact_updates(stack_config, slug) == [ev["data"]]
+    assert [x[2] for x in stored(stack_config, slug, chat)] == ["Bob", "Bob", "Robert"]
