@@ -407,7 +407,7 @@ void wa_chat_presence(struct wa_session *s, struct wa_cmd *cmd)
 {
 	const char *pr = json_string_value(json_object_get(cmd->args, "presence"));
 	struct wa_node *cs, *st;
-	char chat[WA_JID_STR_MAX];
+	char chat[WA_JID_STR_MAX], own[WA_JID_STR_MAX];
 	int group, rc;
 
 	if (!pr)
@@ -430,8 +430,9 @@ void wa_chat_presence(struct wa_session *s, struct wa_cmd *cmd)
 		submit(j, push_name_run, own_presence_done);
 		return;
 	}
-	/* §11.8: recording is composing with media="audio" */
-	cs = wa_node_new_attrs("chatstate", "to", chat, NULL);
+	/* §11.8: from our own device (BL and WM), recording is composing with media="audio" */
+	snprintf(own, sizeof own, "%s:%u@s.whatsapp.net", s->cr ? s->cr->phone : "", s->cr ? s->cr->device : 0);
+	cs = wa_node_new_attrs("chatstate", "from", s->cr && s->cr->phone[0] ? own : NULL, "to", chat, NULL);
 	st = !cs ? NULL
 	   : strcmp(pr, "recording") == 0 ? wa_node_new_attrs("composing", "media", "audio", NULL)
 	   : wa_node_new(strcmp(pr, "paused") == 0 ? "paused" : "composing");
