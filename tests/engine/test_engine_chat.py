@@ -373,3 +373,31 @@ def test_a_contact_who_changes_its_push_name_is_a_contact_update(admin, make_ses
     assert ev["data"] == {"sessionId": slug, "jid": chat, "notify": "Robert", "previous": "Bob"}, ev
     assert contact_updates(stack_config, slug) == [ev["data"]]
     assert [x[2] for x in stored(stack_config, slug, chat)] == ["Bob", "Bob", "Robert"]
+
+
+def test_reading_a_group_tells_each_sender_and_typing_reaches_every_member(admin, make_session, phone_sim,
+                                                                          stack_config):
+    slug, (alice, bob, carol) = paired(admin, make_session, phone_sim, ("Alice", "Bob", "Carol"))
+    r = phone_sim.post("/admin/groups", {"phone": bob, "subject": "Team", "participants": [alice, carol]})
+    assert r.status_code == 201, r.text
+    group = r.json()["jid"]
+    b1 = phone_sends(phone_sim, bob, group, ["from bob"])[0]
+    c1, c2 = phone_sends(phone_sim, carol, group, ["from carol", "carol again"])
+    b2 = phone_sends(phone_sim, bob, group, ["bob again"])[0]
+    wait_for(lambda: unread(stack_config, slug, group) == 4, what="four unread in the group")
+
+    r = admin.put("/api/chat/%s/%s/read" % (slug, group), json={})
+    assert r.status_code == 200, r.text
+    assert sorted(r.json()["read"]) == sorted([b1, c1, c2, b2]), r.text
+    wait_for(lambda: [outbox_status(phone_sim, bob, i) for i in (b1, b2)] == ["read", "read"],
+             what="Bob's phone to see his two read")
+    wait_for(lambda: [outbox_status(phone_sim, carol, i) for i in (c1, c2)] == ["read", "read"],
+             what="Carol's phone to see hers read")
+    assert unread(stack_config, slug, group) == 0
+
+    r = admin.post("/api/chat/%s/%s/presence" % (slug, group), json={"presence": "composing"})
+    assert r.status_code == 200, r.text
+    for who in (bob, carol):
+        wait_for(lambda: any(h["from"] == alice and h["chat"] == group and h["state"] == "composing"
+                             for h in phone_state(phone_sim, who)["chatstates"]),
+                 what="%s's phone to see us typing in the group" % who)
