@@ -279,6 +279,9 @@ int h_engine(struct wa_req *r)
 		if ((strncmp(rt->op, "group.", 6) == 0) &&
 		    (wa_jid_parse(norm, &j, &why) < 0 || !wa_jid_is_group(&j)))
 			return wa_reply_errorf(r, 400, "invalid_jid", "'%s' is not a group JID (…@g.us)", jid);
+		if ((strcmp(rt->op, "contact.block") == 0 || strcmp(rt->op, "contact.unblock") == 0) &&
+		    (wa_jid_parse(norm, &j, &why) < 0 || wa_jid_is_group(&j)))
+			return wa_reply_errorf(r, 400, "invalid_jid", "'%s' is not a user JID: only users are blocked", jid);
 	}
 	if (rt->flags & WA_R_UPLOAD) {
 		args = json_object();
