@@ -241,7 +241,7 @@ static int op_checks(struct wa_req *r, const char *op, json_t *args)
 		size_t i;
 
 		json_array_foreach(json_object_get(args, "messageIds"), i, v)
-			if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > 128)
+			if (json_string_length(v) > 128)
 				return wa_reply_error(r, 400, "'messageIds' must hold message ids", "validation_error");
 		if (json_array_size(json_object_get(args, "messageIds")) > 1000)
 			return wa_reply_error(r, 400, "At most 1000 'messageIds' per request", "validation_error");
@@ -300,6 +300,10 @@ int h_engine(struct wa_req *r)
 	} else {
 		if (wa_req_json(r, 1) < 0)
 			return -1;
+		/* chat.read: "messageIds": [] means the whole chat, as no ids */
+		if (strcmp(rt->op, "chat.read") == 0 && json_is_array(json_object_get(r->json, "messageIds")) &&
+		    json_array_size(json_object_get(r->json, "messageIds")) == 0)
+			json_object_del(r->json, "messageIds");
 		if (rt->fields && wa_validate_body(r, rt->fields) < 0)
 			return -1;
 		args = json_deep_copy(r->json);

@@ -155,7 +155,7 @@ static const struct wa_field f_chat_presence[] = {
 };
 
 static const struct wa_field f_chat_read[] = {
-	{ "messageIds", WA_F_ARR, 0, NULL },   /* [] or absent: the whole chat */
+	{ "messageIds", WA_F_ARR_STR, 0, NULL },   /* [] (h_engine drops it) or absent: the whole chat */
 	{ NULL, WA_F_END, 0, NULL }
 };
 
