@@ -371,6 +371,20 @@ static int push_name_run(struct wa_db *db, void *arg)
 	return err ? WA_ESTORAGE : 0;
 }
 
+struct wa_node *sess_presence_node(const char *type, const char *name)
+{
+	char clean[128];
+	size_t n = 0;
+
+	/* §11.8: name= is the push name, without '@' (as BL sends it); no name
+	 * when there is none */
+	for (const char *p = name ? name : ""; *p && n + 1 < sizeof clean; p++)
+		if (*p != '@')
+			clean[n++] = *p;
+	clean[n] = '\0';
+	return wa_node_new_attrs("presence", "type", type, "name", n ? clean : NULL, NULL);
+}
+
 static json_t *presence_answer(const char *presence, const char *to)
 {
 	char msg[256];
@@ -392,8 +406,7 @@ static void own_presence_done(void *arg, int rc)
 		job_fail(j, 503, MSG_NOT_READY, "session_not_ready");
 		return;
 	}
-	/* §11.8: name= is the push name; without one it is left out */
-	p = wa_node_new_attrs("presence", "type", j->presence, "name", j->push_name[0] ? j->push_name : NULL, NULL);
+	p = sess_presence_node(j->presence, j->push_name);
 	rc = p ? sess_send(j->s, p) : WA_ENOMEM;
 	wa_node_free(p);
 	if (rc != 0) {

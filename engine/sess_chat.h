@@ -42,4 +42,9 @@ void wa_profile_picture_remove(struct wa_session *s, struct wa_cmd *cmd); /* pro
 struct wa_node *sess_picture_iq(const char *target, const char *type);
 int sess_picture_url(const struct wa_node *reply, int err, const char **url);
 
+/* Our own <presence type name/> (§11.8): name is the push name, sent
+ * without '@' as Baileys does, left out when empty (NULL-safe); the push
+ * name is cut at 127 bytes. NULL on OOM. */
+struct wa_node *sess_presence_node(const char *type, const char *name);
+
 #endif

@@ -269,8 +269,8 @@ void wa_profile_name(struct wa_session *s, struct wa_cmd *cmd)
 	if (!(j = job_new(s, cmd)))
 		return;
 	j->name = strdup(name);
-	/* §11.8: the push name rides on our presence (BL drops '@' from it) */
-	p = j->name ? wa_node_new_attrs("presence", "type", "available", "name", j->name, NULL) : NULL;
+	/* §11.8: the push name rides on our presence */
+	p = j->name ? sess_presence_node("available", j->name) : NULL;
 	rc = p ? sess_send(s, p) : WA_ENOMEM;
 	wa_node_free(p);
 	if (rc != 0) {
