@@ -6,7 +6,9 @@
  *                    incoming messages, then the chat's unread count 0:
  *                    db (which messages, who sent them, the session's
  *                    readReceipts setting) -> loop (one <receipt> per
- *                    sender) -> db (unread_count = 0) -> answer;
+ *                    sender) -> db (unread_count 0; for the whole chat
+ *                    less what was read, so what came in meanwhile stays
+ *                    unread) -> answer;
  *   chat.presence    <chatstate> to the chat (composing, recording, paused)
  *                    or our own <presence> (available, unavailable, with
  *                    the push name read from wa_sessions first);
@@ -51,6 +53,7 @@ struct chat_job {
 	json_t *ids;               /* chat.read: the ids asked for (NULL: the whole chat) */
 	json_t *found;             /* chat.read: [[id, sender], ...] incoming messages found */
 	int self;                  /* chat.read: read-self (the session hides its read receipts) */
+	long long unread;          /* chat.read, whole chat: how many unread were taken (<= 1000) */
 	char push_name[128];       /* chat.presence */
 	char presence[16];
 	int block;                 /* contact.block / unblock */
@@ -166,6 +169,7 @@ static int read_collect_run(struct wa_db *db, void *arg)
 	int err = 0;
 
 	json_array_clear(j->found);
+	j->unread = 0;
 	j->self = !read_receipts_on(db, j->row);
 	if (j->ids) {
 		json_array_foreach(j->ids, i, v) {
@@ -193,6 +197,7 @@ static int read_collect_run(struct wa_db *db, void *arg)
 			return 0;
 		if (n > READ_IDS_MAX)
 			n = READ_IDS_MAX;
+		j->unread = n;
 		/* the unread ones are the newest n incoming messages */
 		rows = wa_db_query(db, "SELECT message_id, sender_jid FROM messages WHERE wa_session_id = ? AND remote_jid = ? "
 				   "AND from_me = 0 ORDER BY timestamp DESC, id DESC LIMIT ?",
@@ -210,12 +215,18 @@ static int read_collect_run(struct wa_db *db, void *arg)
 	return 0;
 }
 
+/* Given ids: the chat is read, 0. The whole chat: less what was read, so a
+ * message that came in after the ids were collected stays unread. */
 static int read_clear_txn(struct wa_db *db, void *arg)
 {
 	struct chat_job *j = arg;
 
-	return wa_db_exec(db, "UPDATE chats SET unread_count = 0 WHERE wa_session_id = ? AND jid = ?", "us",
-			  (unsigned long long)j->row, j->chat) < 0 ? WA_ESTORAGE : 0;
+	if (j->ids)
+		return wa_db_exec(db, "UPDATE chats SET unread_count = 0 WHERE wa_session_id = ? AND jid = ?", "us",
+				  (unsigned long long)j->row, j->chat) < 0 ? WA_ESTORAGE : 0;
+	return wa_db_exec(db, "UPDATE chats SET unread_count = GREATEST(unread_count - ?, 0) WHERE wa_session_id = ? "
+			  "AND jid = ?", "ius", (long long)j->unread, (unsigned long long)j->row, j->chat) < 0
+		? WA_ESTORAGE : 0;
 }
 
 static void read_clear_done(void *arg, int rc)
