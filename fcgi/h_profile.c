@@ -106,14 +106,20 @@ static int fetch_url(struct wa_req *r, uint8_t **buf, size_t *len)
 			close(fd);
 		return wa_reply_error(r, 400, "The URL gave no picture", "fetch_failed");
 	}
-	got = read(fd, *buf, (size_t)st.st_size);
+	for (size_t off = 0; off < (size_t)st.st_size; off += (size_t)got) {
+		got = read(fd, *buf + off, (size_t)st.st_size - off);
+		if (got <= 0) {
+			got = -1; /* an error, or the file shorter than fstat said */
+			break;
+		}
+	}
 	close(fd);
-	if (got != st.st_size) {
+	if (got < 0) {
 		free(*buf);
 		*buf = NULL;
 		return wa_reply_error(r, 500, "Cannot read the fetched picture", NULL);
 	}
-	*len = (size_t)got;
+	*len = (size_t)st.st_size;
 	return 0;
 }
 
