@@ -267,6 +267,21 @@ static int bind_params(struct param_store *ps, const char *fmt, va_list ap)
 			b->is_unsigned = 1;
 			b->buffer = &ps->ll[i];
 			break;
+		case 'x': {
+			const void *v = va_arg(ap, const void *);
+			size_t vl = va_arg(ap, size_t);
+
+			if (!v) {
+				b->buffer_type = MYSQL_TYPE_NULL;
+				break;
+			}
+			b->buffer_type = MYSQL_TYPE_BLOB;
+			b->buffer = (void *)v;
+			ps->len[i] = (unsigned long)vl;
+			b->buffer_length = ps->len[i];
+			b->length = &ps->len[i];
+			break;
+		}
 		case 'd':
 			ps->dd[i] = va_arg(ap, double);
 			b->buffer_type = MYSQL_TYPE_DOUBLE;

@@ -9,6 +9,7 @@
  *   u  unsigned long long
  *   d  double
  *   b  int, bound as 0/1
+ *   x  const void *, size_t: bytes (a BLOB; a NULL pointer binds SQL NULL)
  * Result rows come back as jansson objects keyed by column label (use SQL
  * aliases for the API's camelCase names). Integer columns become JSON
  * integers, TINYINT(1) booleans, DECIMAL/FLOAT reals, DATETIME/TIMESTAMP

@@ -13,7 +13,8 @@
 
 static const char SQL_MSG[] =
 	"INSERT INTO messages (wa_session_id, remote_jid, message_id, from_me, sender_jid, push_name, type, "
-	"content, quoted_id, mentions, status, timestamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?)) "
+	"content, caption, media_mime, media_size, raw, quoted_id, mentions, status, timestamp) "
+	"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?)) "
 	"ON DUPLICATE KEY UPDATE id = id";
 static const char SQL_CHAT[] =
 	"INSERT INTO chats (wa_session_id, jid, is_group, unread_count, last_message_at) "
@@ -67,11 +68,12 @@ int wa_outbox_add(struct wa_db *db, uint64_t row, const char *event, const char 
  * UTF-8 would make both the JSON event and the utf8mb4 row fail, and the
  * message be offered again forever. *fix is m with those strings repaired
  * (U+FFFD), pointing into m or into own[] (free each). -1: out of memory. */
-#define ROW_STRINGS 8
+#define ROW_STRINGS 10
 static int row_utf8(const struct wa_msg_row *m, struct wa_msg_row *fix, char *own[ROW_STRINGS])
 {
 	const char **f[ROW_STRINGS] = { &fix->chat, &fix->id, &fix->sender, &fix->push_name, &fix->type,
-					&fix->content, &fix->quoted_id, &fix->mentions };
+					&fix->content, &fix->quoted_id, &fix->mentions, &fix->caption,
+					&fix->media_mime };
 	int i;
 
 	*fix = *m;
@@ -138,9 +140,12 @@ static int store_row(struct wa_db *db, uint64_t row, const struct wa_msg_row *m,
 	unsigned long long sid = (unsigned long long)row;
 	long long n;
 	int is_group = m->chat && strstr(m->chat, "@g.us") != NULL;
+	char size_str[24];
 
-	n = wa_db_exec(db, SQL_MSG, "ussbsssssssi", sid, m->chat, m->id, m->from_me, m->sender, m->push_name,
-		       m->type, m->content, m->quoted_id, m->mentions, m->status, (long long)m->t);
+	snprintf(size_str, sizeof size_str, "%llu", (unsigned long long)m->media_size);
+	n = wa_db_exec(db, SQL_MSG, "ussbsssssssxsssi", sid, m->chat, m->id, m->from_me, m->sender, m->push_name,
+		       m->type, m->content, m->caption, m->media_mime, m->media_size ? size_str : NULL,
+		       (const void *)m->raw, m->raw_len, m->quoted_id, m->mentions, m->status, (long long)m->t);
 	if (n < 0)
 		return wa_db_err(db) == WA_ENOMEM ? WA_ENOMEM : WA_ESTORAGE;
 	if (n == 0)

@@ -19,6 +19,7 @@
 #ifndef WA_STORE_MSGS_H
 #define WA_STORE_MSGS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct wa_db;
@@ -31,6 +32,11 @@ struct wa_msg_row {
 	const char *push_name;   /* the sender's push name (notify); NULL = none */
 	const char *type;        /* TEXT, IMAGE, ... */
 	const char *content;     /* text; NULL = none */
+	const char *caption;     /* a media message's caption; NULL = none */
+	const char *media_mime;  /* a media message's mimetype; NULL = none */
+	uint64_t media_size;     /* its fileLength; 0 = none (stored NULL) */
+	const uint8_t *raw;      /* the WaE2E.Message as received or sent (protobuf), */
+	size_t raw_len;          /* the source for download, resend, poll votes; NULL = none */
 	const char *quoted_id;   /* the message replied to; NULL = none */
 	const char *mentions;    /* the JIDs mentioned, a JSON array; NULL = none */
 	const char *status;      /* PENDING, SENT, DELIVERED, ... */
