@@ -12,7 +12,8 @@ engine_store_libwastore_a_SOURCES = engine/store/sigstore_db.c engine/store/sigs
 	engine/store/appkeys.c engine/store/appkeys.h \
 	engine/store/outmsg.c engine/store/outmsg.h \
 	engine/store/autoreply.c engine/store/autoreply.h \
-	engine/store/groups.c engine/store/groups.h
+	engine/store/groups.c engine/store/groups.h \
+	engine/store/contacts.c engine/store/contacts.h
 engine_store_libwastore_a_CFLAGS = $(AM_CFLAGS) $(SIGNAL_CFLAGS) $(MARIADB_CFLAGS) $(JANSSON_CFLAGS) \
 	$(PROTOBUFC_CFLAGS) $(CURL_CFLAGS) $(ZLIB_CFLAGS)
 # What links the MariaDB stores (after WA_LIBWA_LIBS' objects, before its libraries).
@@ -39,6 +40,7 @@ wa_akg_engine_SOURCES = engine/main.c engine/engine.h \
 	engine/sess_send.c engine/sess_receipt.c engine/sess_notify.c engine/sess_bulk.c \
 	engine/sess_star.c engine/sess_group.c \
 	engine/group_meta.c engine/group_meta.h engine/image.c engine/image.h \
+	engine/sess_chat.c engine/sess_chat.h engine/sess_profile.c \
 	engine/conn.c engine/conn.h \
 	engine/iq.c engine/iq.h \
 	engine/cache.c engine/cache.h \

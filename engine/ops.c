@@ -5,6 +5,7 @@
 #include "engine/media_dl.h"
 #include "engine/registry.h"
 #include "engine/sched.h"
+#include "engine/sess_chat.h"
 #include "engine/session.h"
 #include "wa_log.h"
 
@@ -110,6 +111,79 @@ static void op_group(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session 
 	wa_session_group(s, cmd);
 }
 
+/* chat, contact and profile operations (sess_chat.c, sess_profile.c) */
+static void op_chat_presence(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	(void)e;
+	wa_chat_presence(s, cmd);
+}
+
+static void op_chat_read(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	(void)e;
+	wa_chat_read(s, cmd);
+}
+
+static void op_contact_block(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	(void)e;
+	wa_contact_block(s, cmd);
+}
+
+static void op_contact_unblock(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	(void)e;
+	wa_contact_unblock(s, cmd);
+}
+
+static void op_contact_check(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	(void)e;
+	wa_contact_check(s, cmd);
+}
+
+static void op_contact_picture(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	(void)e;
+	wa_contact_picture(s, cmd);
+}
+
+static void op_profile_get(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	(void)e;
+	wa_profile_get(s, cmd);
+}
+
+static void op_profile_name(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	(void)e;
+	wa_profile_name(s, cmd);
+}
+
+static void op_profile_status(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	(void)e;
+	wa_profile_status(s, cmd);
+}
+
+static void op_profile_picture_set(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	(void)e;
+	wa_profile_picture_set(s, cmd);
+}
+
+static void op_profile_picture_remove(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	(void)e;
+	wa_profile_picture_remove(s, cmd);
+}
+
+static void op_contact_blocklist(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	(void)e;
+	wa_contact_blocklist(s, cmd);
+}
+
 static const struct op ops[] = {
 	{ "engine.ping", 0, op_ping },
 	{ "session.start", 0, op_start },
@@ -136,12 +210,12 @@ static const struct op ops[] = {
 	{ "chat.archive", NEEDS_CONNECTED, NULL },
 	{ "chat.mute", NEEDS_CONNECTED, NULL },
 	{ "chat.pin", NEEDS_CONNECTED, NULL },
-	{ "chat.presence", NEEDS_CONNECTED, NULL },
-	{ "chat.read", NEEDS_CONNECTED, NULL },
-	{ "contact.block", NEEDS_CONNECTED, NULL },
-	{ "contact.unblock", NEEDS_CONNECTED, NULL },
-	{ "contact.check", NEEDS_CONNECTED, NULL },
-	{ "contact.picture", NEEDS_CONNECTED, NULL },
+	{ "chat.presence", NEEDS_CONNECTED, op_chat_presence },
+	{ "chat.read", NEEDS_CONNECTED, op_chat_read },
+	{ "contact.block", NEEDS_CONNECTED, op_contact_block },
+	{ "contact.unblock", NEEDS_CONNECTED, op_contact_unblock },
+	{ "contact.check", NEEDS_CONNECTED, op_contact_check },
+	{ "contact.picture", NEEDS_CONNECTED, op_contact_picture },
 	{ "group.create", NEEDS_CONNECTED, op_group },
 	{ "group.description", NEEDS_CONNECTED, op_group },
 	{ "group.ephemeral", NEEDS_CONNECTED, op_group },
@@ -155,11 +229,12 @@ static const struct op ops[] = {
 	{ "group.picture.set", NEEDS_CONNECTED, op_group },
 	{ "group.settings", NEEDS_CONNECTED, op_group },
 	{ "group.subject", NEEDS_CONNECTED, op_group },
-	{ "profile.get", NEEDS_CONNECTED, NULL },
-	{ "profile.name", NEEDS_CONNECTED, NULL },
-	{ "profile.status", NEEDS_CONNECTED, NULL },
-	{ "profile.picture.set", NEEDS_CONNECTED, NULL },
-	{ "profile.picture.remove", NEEDS_CONNECTED, NULL },
+	{ "profile.get", NEEDS_CONNECTED, op_profile_get },
+	{ "profile.name", NEEDS_CONNECTED, op_profile_name },
+	{ "profile.status", NEEDS_CONNECTED, op_profile_status },
+	{ "profile.picture.set", NEEDS_CONNECTED, op_profile_picture_set },
+	{ "profile.picture.remove", NEEDS_CONNECTED, op_profile_picture_remove },
+	{ "contact.blocklist", NEEDS_CONNECTED, op_contact_blocklist },
 	{ "status.update", NEEDS_CONNECTED, NULL },
 };
 

@@ -13,12 +13,16 @@
  *                   (send_group_changed), and sess_group.c refreshes its
  *                   wa_groups row and publishes group.update /
  *                   group.participant, acking once that is stored;
+ *   account_sync    with <blocklist/>: a block made on another device,
+ *                   stored (contacts.blocked, contact.update) before the
+ *                   ack (sess_chat.c, chat_on_blocklist_sync);
  * everything else (server_sync, picture, privacy_token, encrypt with an
  * identity change, account_sync without devices, ...) is acked and logged
  * at debug: nothing is stored for it yet.
  *
- * Nothing else here writes the database, so those acks go out at once.
- * Loop thread only. */
+ * Apart from those two, nothing here writes the database, so the other
+ * acks go out at once. Loop thread only. */
+#include "engine/sess_chat.h"
 #include "engine/session_int.h"
 #include "wa/jid.h"
 #include "wa_log.h"
@@ -58,6 +62,11 @@ int notify_on_node(struct wa_session *s, const struct wa_node *n)
 		} else {
 			what = "device list change without a user";
 		}
+	} else if (strcmp(type, "account_sync") == 0 && wa_node_child(n, "blocklist")) {
+		/* stored first, acked after the commit (sess_chat.c) */
+		if (chat_on_blocklist_sync(s, n) != 0)
+			return 1;
+		what = "blocklist change without an item";
 	} else if (strcmp(type, "account_sync") == 0 && wa_node_child(n, "devices")) {
 		if (own_user(s, &j) == 0) {
 			send_devices_changed(s, &j);

@@ -37,6 +37,7 @@
 #include "engine/store/history.h"
 #include "engine/sched.h"
 #include "engine/store/autoreply.h"
+#include "engine/store/contacts.h"
 #include "engine/store/msgs.h"
 #include "fcgi/db.h"
 #include "wa/jid.h"
@@ -88,6 +89,8 @@ struct recv_job {
 	int blob_failed;           /* RECV_LATER: a history blob could not be fetched */
 	long ar_limit;             /* autoreply.per_chat_per_minute */
 	int ar_queued;             /* an auto-reply was queued with the message */
+	char *contact_payload;     /* contact.update: the sender's push name changed (RECV_STORED) */
+	uint64_t contact_outbox_id;
 };
 
 static void job_free(struct recv_job *j)
@@ -95,6 +98,7 @@ static void job_free(struct recv_job *j)
 	wa_node_free(j->n);
 	free(j->payload);
 	free(j->upd.payload);
+	free(j->contact_payload);
 	free(j);
 }
 
@@ -580,7 +584,12 @@ static int recv_txn(struct wa_db *db, void *arg)
 		goto rollback;
 	}
 	m.payload = j->payload;
-	rc = wa_msgs_store(db, j->row, &m, &j->outbox_id);
+	free(j->contact_payload);
+	j->contact_payload = NULL;
+	rc = rt.from_me ? 0 : wa_contacts_push_name(db, j->row, j->slug, m.sender, m.push_name, &j->contact_payload,
+						    &j->contact_outbox_id);
+	if (rc == 0)
+		rc = wa_msgs_store(db, j->row, &m, &j->outbox_id);
 	if (rc == WA_ECONFLICT) {
 		wa_db_rollback(db);
 		j->outcome = RECV_KNOWN;
@@ -619,6 +628,8 @@ out:
 		j->payload = NULL;
 		free(j->upd.payload);
 		memset(&j->upd, 0, sizeof j->upd);
+		free(j->contact_payload);
+		j->contact_payload = NULL;
 	}
 	if (msg)
 		wa_e2_e__message__free_unpacked(msg, NULL);
@@ -873,6 +884,10 @@ static void recv_done(void *arg, int rc)
 		if (data)
 			wa_events_publish(s->e->events, s->id, j->upd.event, data, j->upd.outbox_id,
 					  (uint64_t)j->upd.t_ms);
+		json_decref(data);
+		data = j->contact_payload ? json_loads(j->contact_payload, 0, NULL) : NULL;
+		if (data)
+			wa_events_publish(s->e->events, s->id, "contact.update", data, j->contact_outbox_id, j->ts_ms);
 		json_decref(data);
 		if (s->phase == PH_READY)
 			send_receipt(s, j->n, j->from_me);

@@ -56,7 +56,7 @@ static json_t *field_schema(const struct wa_field *f)
 
 static json_t *request_body(const struct wa_route *rt)
 {
-	json_t *props = json_object(), *req = json_array();
+	json_t *props = json_object(), *req = json_array(), *body;
 	char buf[256];
 	char *save = NULL;
 	int upload = (rt->flags & WA_R_UPLOAD) != 0;
@@ -92,9 +92,16 @@ static json_t *request_body(const struct wa_route *rt)
 		json_decref(req);
 		return NULL;
 	}
-	return json_pack("{s:b,s:{s:{s:{s:s,s:o,s:o}}}}", "required", json_array_size(req) > 0, "content",
+	body = json_pack("{s:b,s:{s:{s:{s:s,s:o,s:o}}}}", "required", json_array_size(req) > 0, "content",
 			 upload ? "multipart/form-data" : "application/json", "schema", "type", "object",
 			 "properties", props, "required", req);
+	if (body && upload && (rt->flags & WA_R_URL_ALT))
+		json_object_set_new(json_object_get(body, "content"), "application/json",
+				    json_pack("{s:{s:s,s:{s:{s:s,s:s,s:s}},s:[s]}}", "schema", "type", "object",
+					      "properties", "url", "type", "string", "format", "uri", "description",
+					      "http(s) URL of the file, fetched under the media.fetch_* rule",
+					      "required", "url"));
+	return body;
 }
 
 static json_t *operation(const struct wa_route *rt)

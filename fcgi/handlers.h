@@ -31,6 +31,8 @@ int h_session_delete(struct wa_req *r);
 
 /* h_engine.c: every WhatsApp operation (route->op) forwarded to the engine */
 int h_engine(struct wa_req *r);
+/* h_profile.c: PUT /api/profile/{sessionId}/picture (upload or {url}, made a JPEG here) */
+int h_profile_picture(struct wa_req *r);
 
 /* h_docs.c: the OpenAPI document generated from the route table */
 int h_docs(struct wa_req *r);

@@ -258,6 +258,7 @@ int sim_receipt_relay(struct sim_server *s, struct sim_account *a, uint16_t dev,
 	struct wa_node *out;
 	struct sim_device *d;
 	int group, rc = 0, retry = type && strcmp(type, "retry") == 0;
+	int self = type && (strcmp(type, "read-self") == 0 || strcmp(type, "played-self") == 0);
 
 	if (wa_node_attr(r, "id") == NULL || wa_node_attr_jid(r, "to", &to) != 0)
 		return -1;
@@ -294,6 +295,9 @@ int sim_receipt_relay(struct sim_server *s, struct sim_account *a, uint16_t dev,
 		/* only the device that sent the message (§8.4) */
 		if (sim_device_exists(ta, tdev))
 			rc = sim_deliver_to(s, ta, tdev, out);
+	} else if (self && ta != a) {
+		/* read-self / played-self: the reader hides its read receipts
+		 * (§8.3); the sender is not told, only the reader's own devices */
 	} else {
 		/* every device of the account, but not the receipt's own sender */
 		if (!(ta == a && dev == 0)) {
@@ -312,6 +316,8 @@ int sim_receipt_relay(struct sim_server *s, struct sim_account *a, uint16_t dev,
 				rc = -1;
 			wa_node_free(cp);
 		}
+	}
+	if (!retry) {
 		/* read / played: the sender's own other devices learn it too
 		 * (recipient = the chat), so the phone marks its inbox (inferred) */
 		if (ta != a && type && (strncmp(type, "read", 4) == 0 || strncmp(type, "played", 6) == 0)) {

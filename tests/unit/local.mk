@@ -135,6 +135,13 @@ tests_unit_test_outmsg_SOURCES = tests/unit/test_outmsg.c tests/unit/tap.h fcgi/
 tests_unit_test_outmsg_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(PROTOBUFC_CFLAGS) $(MARIADB_CFLAGS)
 tests_unit_test_outmsg_LDADD = $(WA_STORE_LIBS) $(JANSSON_LIBS)
 
+# fcgi/picture.c: profile pictures made with GraphicsMagick (chat)
+check_PROGRAMS += tests/unit/test_picture
+TESTS += tests/unit/test_picture
+tests_unit_test_picture_SOURCES = tests/unit/test_picture.c tests/unit/tap.h fcgi/picture.c fcgi/picture.h
+tests_unit_test_picture_CFLAGS = $(AM_CFLAGS) $(GM_CFLAGS)
+tests_unit_test_picture_LDADD = $(GM_LIBS) -lpthread
+
 # common/wa_url: address classes, fetch policy, URL syntax (fetch)
 check_PROGRAMS += tests/unit/test_url
 TESTS += tests/unit/test_url
