@@ -11,7 +11,7 @@ engine_store_libwastore_a_SOURCES = engine/store/sigstore_db.c engine/store/sigs
 	engine/store/mediahost.c engine/store/mediahost.h \
 	engine/store/appkeys.c engine/store/appkeys.h \
 	engine/store/outmsg.c engine/store/outmsg.h \
-	engine/store/autoreply.c engine/store/autoreply.h \
+	engine/store/autoreply.c engine/store/autoreply.h engine/store/bot.c engine/store/bot.h \
 	engine/store/groups.c engine/store/groups.h \
 	engine/store/contacts.c engine/store/contacts.h
 engine_store_libwastore_a_CFLAGS = $(AM_CFLAGS) $(SIGNAL_CFLAGS) $(MARIADB_CFLAGS) $(JANSSON_CFLAGS) \
