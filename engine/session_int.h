@@ -187,6 +187,11 @@ void send_group_changed(struct wa_session *s, const struct wa_jid *group);
 /* sess_send.c: drop every cache (the session is freed, or its account changes). */
 void send_caches_free(struct wa_session *s);
 
+/* sess_call.c: a <call> of a logged-in session (1 taken: an offer stored
+ * with call.received, rejected when the settings say so, then acked; 0 not
+ * a call). */
+int call_on_node(struct wa_session *s, const struct wa_node *n);
+
 /* sess_notify.c: a <notification> of a logged-in session (1 taken: handled
  * where we can, and acked; 0 not a notification). */
 int notify_on_node(struct wa_session *s, const struct wa_node *n);
