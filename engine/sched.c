@@ -111,6 +111,22 @@ static int settle(struct wa_db *db, uint64_t id, const char *cron, const char *f
 	return n < 0 ? WA_ESTORAGE : 0;
 }
 
+/* What became of the message of a row a stopped engine left SENDING (the
+ * row's "msg": the message's status): 1 when WhatsApp has it (acked, or a
+ * receipt came), else 0 with *error the reason kept on the row. */
+static int stale_outcome(const json_t *r, const char **error)
+{
+	const char *st = json_string_value(json_object_get(r, "msg"));
+
+	*error = NULL;
+	if (st && strcmp(st, "PENDING") != 0 && strcmp(st, "FAILED") != 0)
+		return 1;
+	*error = st && !strcmp(st, "FAILED") ? "WhatsApp refused the message"
+		 : "not confirmed by WhatsApp before the engine stopped; not sent again "
+		   "(it may or may not have arrived)";
+	return 0;
+}
+
 /* ---- the send of one row ---- */
 
 static int link_row(struct wa_db *db, void *ctx, const char *msg_id, const char *status)
@@ -405,14 +421,12 @@ static int bcast_scan(struct wa_db *db, struct scan_job *j)
 	if (!rows)
 		return WA_ESTORAGE;
 	json_array_foreach(rows, i, r) {
-		const char *st = json_string_value(json_object_get(r, "msg"));
-		int ok = st && strcmp(st, "PENDING") != 0 && strcmp(st, "FAILED") != 0;
+		const char *error;
+		int ok = stale_outcome(r, &error);
 
 		if (bcast_settle(db, (uint64_t)json_integer_value(json_object_get(r, "bid")),
 				 (uint64_t)json_integer_value(json_object_get(r, "rid")),
-				 (long)json_integer_value(json_object_get(r, "rep")), ok,
-				 ok ? NULL : st && !strcmp(st, "FAILED") ? "WhatsApp refused the message"
-				 : "WhatsApp did not confirm the message before the engine stopped; not sent again") != 0) {
+				 (long)json_integer_value(json_object_get(r, "rep")), ok, error) != 0) {
 			json_decref(rows);
 			return WA_ESTORAGE;
 		}
@@ -607,14 +621,11 @@ static int settle_stale(struct wa_db *db, struct scan_job *j)
 	if (!rows)
 		return WA_ESTORAGE;
 	json_array_foreach(rows, i, r) {
-		const char *st = json_string_value(json_object_get(r, "msg"));
-		int ok = st && strcmp(st, "PENDING") != 0 && strcmp(st, "FAILED") != 0;
+		const char *error;
+		int ok = stale_outcome(r, &error);
 
 		if (settle(db, (uint64_t)json_integer_value(json_object_get(r, "id")),
-			   json_string_value(json_object_get(r, "cron")), "SENDING", ok,
-			   ok ? NULL : st && !strcmp(st, "FAILED") ? "WhatsApp refused the message"
-			   : "WhatsApp did not confirm the message before the engine stopped; not sent again "
-			     "(it may or may not have arrived)") != 0) {
+			   json_string_value(json_object_get(r, "cron")), "SENDING", ok, error) != 0) {
 			json_decref(rows);
 			return WA_ESTORAGE;
 		}

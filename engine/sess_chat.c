@@ -396,6 +396,61 @@ struct wa_node *sess_presence_node(const char *type, const char *name)
 	return wa_node_new_attrs("presence", "type", type, "name", n ? clean : NULL, NULL);
 }
 
+/* alwaysOnline (the bot config): once logged in, the session says it is
+ * available (with its push name), as a phone that is open does. */
+struct online_job {
+	struct wa_session *s;
+	uint64_t row;
+	int online;
+	char push_name[128];
+};
+
+static int online_run(struct wa_db *db, void *arg)
+{
+	struct online_job *o = arg;
+	int err = 0;
+	json_t *r = wa_db_row(db, &err, "SELECT s.push_name, IFNULL(b.enabled AND b.always_online, 0) AS online "
+			      "FROM wa_sessions s LEFT JOIN bot_configs b ON b.wa_session_id = s.id WHERE s.id = ?", "u",
+			      (unsigned long long)o->row);
+	const char *n = json_string_value(json_object_get(r, "push_name"));
+	const json_t *on = json_object_get(r, "online");
+
+	snprintf(o->push_name, sizeof o->push_name, "%s", n ? n : "");
+	o->online = json_is_true(on) || json_integer_value(on) != 0;
+	json_decref(r);
+	return err ? WA_ESTORAGE : 0;
+}
+
+static void online_done(void *arg, int rc)
+{
+	struct online_job *o = arg;
+	struct wa_session *s = o->s;
+
+	if (sess_unref(s) && rc == 0 && o->online && s->phase == PH_READY && s->conn) {
+		struct wa_node *p = sess_presence_node("available", o->push_name);
+
+		if (p && sess_send(s, p) == 0)
+			wa_info("session %s: available (alwaysOnline)", s->id);
+		wa_node_free(p);
+	}
+	free(o);
+}
+
+void chat_login_presence(struct wa_session *s)
+{
+	struct online_job *o = calloc(1, sizeof *o);
+
+	if (!o)
+		return;
+	o->s = s;
+	o->row = s->row_id;
+	sess_ref(s);
+	if (wa_dbpool_submit(s->e->db, o->row, online_run, online_done, o) != 0) {
+		sess_unref(s);
+		free(o);
+	}
+}
+
 static json_t *presence_answer(const char *presence, const char *to)
 {
 	char msg[256];

@@ -47,4 +47,8 @@ int sess_picture_url(const struct wa_node *reply, int err, const char **url);
  * name is cut at 127 bytes. NULL on OOM. */
 struct wa_node *sess_presence_node(const char *type, const char *name);
 
+/* The session has logged in: with the bot config's alwaysOnline (and the
+ * bot enabled) our presence goes out as available, with the push name. */
+void chat_login_presence(struct wa_session *s);
+
 #endif

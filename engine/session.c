@@ -4,6 +4,7 @@
 #include "engine/conn.h"
 #include "engine/engine.h"
 #include "engine/registry.h"
+#include "engine/sess_chat.h"
 #include "engine/session_int.h"
 #include "engine/store/history.h"
 #include "wa_config.h"
@@ -763,6 +764,7 @@ void sess_mark_ready(struct wa_session *s)
 	s->last_error[0] = '\0';
 	s->connected_ms = wa_engine_now_ms();
 	table_of(s)->connected++;
+	chat_login_presence(s);
 }
 
 /* ---- logout (§12.3: the server then forgets the device) ---- */

@@ -101,3 +101,16 @@ def test_welcome_and_auto_read(admin, make_session, phone_sim, stack_config):
     wait_for(lambda: outbox_status(phone_sim, carol, fourth) == "delivered", what="delivered only")
     time.sleep(1)
     assert outbox_status(phone_sim, carol, fourth) == "delivered"
+
+
+def test_always_online_says_available_at_login(admin, make_session, phone_sim):
+    from test_engine_chat import phone_state
+    slug = make_session(admin)["sessionId"]
+    alice = phone_sim.phone("Alice")
+    pair_by_qr(admin, phone_sim, slug, alice)
+    assert phone_state(phone_sim, alice)["available"] is not True, "available without alwaysOnline"
+    bot_config(admin, slug, enabled=True, alwaysOnline=True)
+    r = admin.post("/api/sessions/%s/restart" % slug)
+    assert r.status_code == 200, r.text
+    wait_for(lambda: phone_state(phone_sim, alice)["available"] is True, timeout=30,
+             what="the account available after the login")
