@@ -27,4 +27,11 @@ noinst_LIBRARIES += common/libwamatch.a
 common_libwamatch_a_SOURCES = common/wa_match.c common/wa_match.h
 common_libwamatch_a_CFLAGS = $(AM_CFLAGS) $(PCRE2_CFLAGS)
 WA_MATCH_LIBS = common/libwamatch.a $(PCRE2_LIBS)
+
+# common/wa_picture: profile and group pictures (GraphicsMagick), for the
+# workers (profile) and the engine (groups). Link with $(WA_PICTURE_LIBS).
+noinst_LIBRARIES += common/libwapicture.a
+common_libwapicture_a_SOURCES = common/wa_picture.c common/wa_picture.h
+common_libwapicture_a_CFLAGS = $(AM_CFLAGS) $(GM_CFLAGS)
+WA_PICTURE_LIBS = common/libwapicture.a $(GM_LIBS) -lpthread
 EXTRA_DIST += docs/fetch.md docs/webhooks.md

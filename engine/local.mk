@@ -47,9 +47,9 @@ wa_akg_engine_SOURCES = engine/main.c engine/engine.h \
 	engine/ops.c engine/ops.h \
 	fcgi/db.c fcgi/db.h
 wa_akg_engine_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS) $(MARIADB_CFLAGS) $(PROTOBUFC_CFLAGS) \
-	$(SIGNAL_CFLAGS) $(GM_CFLAGS)
+	$(SIGNAL_CFLAGS)
 wa_akg_engine_LDADD = common/libwafetch.a $(WA_STORE_LIBS) $(WA_MATCH_LIBS) $(LWS_LIBS) $(EV_LIBS) $(JANSSON_LIBS) \
-	$(NNG_LIBS) $(GM_LIBS) -lpthread
+	$(NNG_LIBS) $(WA_PICTURE_LIBS) -lpthread
 
 # wa-akg-hooks: webhook delivery from events_outbox (engine/hooks/hooks.h).
 # One thread: nng SUB to every engine as a wake-up, MariaDB through

@@ -2,7 +2,7 @@
  * the reference's multipart upload (field "file") or as JSON {"url"} (the
  * n8n node's form), fetched under the media.fetch_* rule (docs/fetch.md);
  * either way it is made into a square JPEG of at most 640 px here
- * (fcgi/picture.c, GraphicsMagick) and the engine gets it base64 as
+ * (common/wa_picture.c, GraphicsMagick) and the engine gets it base64 as
  * {"jpeg"} for profile.picture.set. Nothing is stored under media.dir: a
  * refused or failed request leaves nothing behind. */
 #include "fcgi/app.h"
@@ -10,9 +10,9 @@
 #include "fcgi/h_util.h"
 #include "fcgi/handlers.h"
 #include "fcgi/multipart.h"
-#include "fcgi/picture.h"
 #include "fcgi/router.h"
 #include "wa_fetch.h"
+#include "wa_picture.h"
 #include "wa_log.h"
 #include "wa_util.h"
 

@@ -135,12 +135,11 @@ tests_unit_test_outmsg_SOURCES = tests/unit/test_outmsg.c tests/unit/tap.h fcgi/
 tests_unit_test_outmsg_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(PROTOBUFC_CFLAGS) $(MARIADB_CFLAGS)
 tests_unit_test_outmsg_LDADD = $(WA_STORE_LIBS) $(JANSSON_LIBS)
 
-# fcgi/picture.c: profile pictures made with GraphicsMagick (chat)
+# common/wa_picture.c: profile and group pictures made with GraphicsMagick
 check_PROGRAMS += tests/unit/test_picture
 TESTS += tests/unit/test_picture
-tests_unit_test_picture_SOURCES = tests/unit/test_picture.c tests/unit/tap.h fcgi/picture.c fcgi/picture.h
-tests_unit_test_picture_CFLAGS = $(AM_CFLAGS) $(GM_CFLAGS)
-tests_unit_test_picture_LDADD = $(GM_LIBS) -lpthread
+tests_unit_test_picture_SOURCES = tests/unit/test_picture.c tests/unit/tap.h
+tests_unit_test_picture_LDADD = $(WA_PICTURE_LIBS)
 
 # common/wa_url: address classes, fetch policy, URL syntax (fetch)
 check_PROGRAMS += tests/unit/test_url
@@ -186,5 +185,5 @@ tests_unit_test_group_meta_LDADD = $(WA_LIBWA_LIBS) $(JANSSON_LIBS)
 check_PROGRAMS += tests/unit/test_image
 TESTS += tests/unit/test_image
 tests_unit_test_image_SOURCES = tests/unit/test_image.c tests/unit/tap.h engine/image.c engine/image.h
-tests_unit_test_image_CFLAGS = $(AM_CFLAGS) $(GM_CFLAGS) $(CURL_CFLAGS)
-tests_unit_test_image_LDADD = $(WA_FETCH_LIBS) $(GM_LIBS) -lpthread
+tests_unit_test_image_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
+tests_unit_test_image_LDADD = $(WA_FETCH_LIBS) $(WA_PICTURE_LIBS)

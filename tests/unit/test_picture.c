@@ -1,9 +1,9 @@
-/* test_picture: profile pictures made by fcgi/picture.c (GraphicsMagick):
+/* test_picture: profile and group pictures made by common/wa_picture.c (GraphicsMagick):
  * the centre square, scaled down to at most 640 px and never up, JPEG
  * without metadata; what is not an image, an empty input and an image
  * wider than the limit are refused with a reason. Images are built here as
  * binary PPMs (P6), which GraphicsMagick reads without a delegate. */
-#include "fcgi/picture.h"
+#include "wa_picture.h"
 #include "tap.h"
 
 #include <stdint.h>

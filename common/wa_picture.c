@@ -1,5 +1,5 @@
-/* picture: a profile picture made with GraphicsMagick (see picture.h). */
-#include "fcgi/picture.h"
+/* wa_picture: a profile or group picture made with GraphicsMagick (see wa_picture.h). */
+#include "wa_picture.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -10,9 +10,15 @@
 
 static pthread_once_t gm_once = PTHREAD_ONCE_INIT;
 
+/* once per process, without GraphicsMagick's signal handlers (the engine's
+ * and the workers' own SIGTERM / SIGINT handling stays) */
 static void gm_init(void)
 {
-	InitializeMagick(NULL);
+	ExceptionInfo ex;
+
+	GetExceptionInfo(&ex);
+	InitializeMagickEx(NULL, MAGICK_OPT_NO_SIGNAL_HANDER, &ex);
+	DestroyExceptionInfo(&ex);
 	(void)MagickSetResourceLimit(WidthResource, WA_PICTURE_DIM_MAX);
 	(void)MagickSetResourceLimit(HeightResource, WA_PICTURE_DIM_MAX);
 	(void)MagickSetResourceLimit(PixelsResource, 64ul * 1000 * 1000);

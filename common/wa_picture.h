@@ -1,5 +1,5 @@
-/* picture: any common image made into what WhatsApp takes as a profile
- * picture (docs/protocol.md §9.5, §11.9): the centre square of the first
+/* wa_picture: any common image made into what WhatsApp takes as a profile
+ * or group picture (docs/protocol.md §9.5, §11.9): the centre square of the first
  * frame, scaled down to at most side x side pixels (never up), JPEG,
  * metadata stripped, GraphicsMagick doing the work.
  *
@@ -11,8 +11,8 @@
  * pthread_once; each call has its own wand). Errors: 0, or -1 with why
  * set to a reason fit for the client ("not an image"). Ownership: *out is
  * malloc'd, the caller frees it. */
-#ifndef WA_FCGI_PICTURE_H
-#define WA_FCGI_PICTURE_H
+#ifndef WA_PICTURE_H
+#define WA_PICTURE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -20,7 +20,7 @@
 #define WA_PICTURE_IN_MAX (16u << 20)
 #define WA_PICTURE_DIM_MAX 12000
 #define WA_PICTURE_SIDE 640
-#define WA_PICTURE_QUALITY 80
+#define WA_PICTURE_QUALITY 50      /* as Baileys' generateProfilePicture */
 
 int wa_picture_jpeg(const uint8_t *in, size_t len, unsigned side, uint8_t **out, size_t *outlen,
 		    char *why, size_t whycap);
