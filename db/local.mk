@@ -39,3 +39,6 @@ dist_migrations_DATA += db/migrations/0007_message_updates.sql
 
 # failed sign-ins and registrations per client address (fcgi/ratelimit.c)
 dist_migrations_DATA += db/migrations/0008_rate_limits.sql
+
+# the per-session counts the session list shows, kept by triggers (fcgi/h_sessions.c)
+dist_migrations_DATA += db/migrations/0009_session_counts.sql

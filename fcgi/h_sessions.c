@@ -27,15 +27,19 @@
 	"CASE s.status WHEN 'CONNECTED' THEN 'Connected' WHEN 'CONNECTING' THEN 'Connecting' " \
 	"WHEN 'SCAN_QR' THEN 'Connecting' WHEN 'PAIRING' THEN 'Connecting' ELSE 'Disconnected' END"
 
+/* The five counts come from session_counts k, kept by triggers
+ * (db/migrations/0009_session_counts.sql); every SESSION_COLS statement
+ * joins it through BOT_JOIN. */
+#define COUNT_JOIN "LEFT JOIN session_counts k ON k.wa_session_id = s.id "
+
 #define SESSION_COLS \
 	"CAST(s.id AS CHAR) AS id, s.name, s.session_id AS sessionId, " STATUS_SQL " AS status, " \
 	"CAST(s.user_id AS CHAR) AS userId, s.created_at AS createdAt, s.updated_at AS updatedAt, " \
 	"s.id AS _sid, " \
-	"(SELECT COUNT(*) FROM contacts c WHERE c.wa_session_id = s.id) AS _contacts, " \
-	"(SELECT COUNT(*) FROM messages m WHERE m.wa_session_id = s.id) AS _messages, " \
-	"(SELECT COUNT(*) FROM wa_groups g WHERE g.wa_session_id = s.id AND g.left_at IS NULL) AS _groups, " \
-	"(SELECT COUNT(*) FROM auto_replies a WHERE a.wa_session_id = s.id) AS _autoReplies, " \
-	"(SELECT COUNT(*) FROM scheduled_messages x WHERE x.wa_session_id = s.id) AS _scheduled "
+	"CAST(COALESCE(k.contacts, 0) AS SIGNED) AS _contacts, CAST(COALESCE(k.messages, 0) AS SIGNED) AS _messages, " \
+	"CAST(COALESCE(k.groups_, 0) AS SIGNED) AS _groups, " \
+	"CAST(COALESCE(k.auto_replies, 0) AS SIGNED) AS _autoReplies, " \
+	"CAST(COALESCE(k.scheduled, 0) AS SIGNED) AS _scheduled "
 
 /* The session's botConfig as wa_bot_config_load() (h_bot.c) answers it --
  * the same columns, defaults and casts as its BOT_SELECT, each aliased
@@ -66,7 +70,7 @@
 	"COALESCE(b.reject_calls, 0) AS `bot.rejectCalls`, " \
 	"COALESCE(b.created_at, s.created_at) AS `bot.createdAt`, COALESCE(b.updated_at, s.updated_at) AS `bot.updatedAt`, " \
 	"b.wa_session_id IS NOT NULL AS _bot "
-#define BOT_JOIN "LEFT JOIN bot_configs b ON b.wa_session_id = s.id "
+#define BOT_JOIN "LEFT JOIN bot_configs b ON b.wa_session_id = s.id " COUNT_JOIN
 
 /* The extra members of GET /api/sessions/{id}, from the same row. */
 #define DETAIL_COLS \
