@@ -250,3 +250,31 @@ def test_counts_follow_every_writer(admin, make_session, stack_config):
     assert sql(stack_config, "SELECT (SELECT COUNT(*) FROM messages WHERE wa_session_id = %s), "
                              "(SELECT COUNT(*) FROM wa_groups WHERE wa_session_id = %s AND left_at IS NULL)"
                % (sid, sid)) == "2\t1"
+
+
+def test_list_and_details_carry_each_sessions_webhooks(admin, make_session):
+    """Every session of the list and its details carry exactly the API's
+    members, and each its own webhooks, in created order, as
+    /api/webhooks/{sessionId} shows them (read in one statement with the
+    sessions: none, one and two webhooks side by side)."""
+    none, one, two = make_session(admin), make_session(admin), make_session(admin)
+    made = {}
+    for sess, n in ((none, 0), (one, 1), (two, 2)):
+        s = sess["sessionId"]
+        for i in range(n):
+            assert_ok_shape(admin.post("/api/webhooks/%s" % s, json={
+                "name": "h%d" % i, "url": "https://example.invalid/%s/%d" % (s, i), "secret": "k\"\\%d" % i,
+                "events": ["message.received"] if i else ["*"]}))
+        made[s] = assert_ok_shape(admin.get("/api/webhooks/%s" % s))
+        assert len(made[s]) == n, made[s]
+    assert_ok_shape(admin.patch("/api/sessions/%s/settings" % two["sessionId"], json={"config": {"a": [1, "x"]}}))
+    listed = {x["sessionId"]: x for x in admin.get("/api/sessions").json()}
+    for s, hooks in made.items():
+        assert set(listed[s]) == SESSION_KEYS, sorted(listed[s])
+        assert listed[s]["webhooks"] == hooks, (listed[s]["webhooks"], hooks)
+        d = admin.get("/api/sessions/%s" % s).json()
+        extra = {"uptime", "messageCount", "hasInstance", "me"} | ({"config"} if s == two["sessionId"] else set())
+        assert set(d) == SESSION_KEYS | extra, sorted(d)
+        assert d["webhooks"] == hooks and d["botConfig"] == listed[s]["botConfig"], d
+        assert {k: d[k] for k in SESSION_KEYS} == listed[s]
+    assert admin.get("/api/sessions/%s" % two["sessionId"]).json()["config"] == {"a": [1, "x"]}
