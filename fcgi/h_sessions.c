@@ -29,18 +29,18 @@
 	"WHEN 'SCAN_QR' THEN 'Connecting' WHEN 'PAIRING' THEN 'Connecting' ELSE 'Disconnected' END"
 
 /* The five counts come from session_counts k, kept by triggers
- * (db/migrations/0009_session_counts.sql); every SESSION_COLS statement
- * joins it through BOT_JOIN. */
-#define COUNT_JOIN "LEFT JOIN session_counts k ON k.wa_session_id = s.id "
+ * (db/migrations/0009_session_counts.sql), as cnt; every SESSION_COLS statement
+ * joins it through BOT_JOIN (k is the credential statement's api_keys). */
+#define COUNT_JOIN "LEFT JOIN session_counts cnt ON cnt.wa_session_id = s.id "
 
 #define SESSION_COLS \
 	"CAST(s.id AS CHAR) AS id, s.name, s.session_id AS sessionId, " STATUS_SQL " AS status, " \
 	"CAST(s.user_id AS CHAR) AS userId, s.created_at AS createdAt, s.updated_at AS updatedAt, " \
 	"s.id AS _sid, " \
-	"CAST(COALESCE(k.contacts, 0) AS SIGNED) AS _contacts, CAST(COALESCE(k.messages, 0) AS SIGNED) AS _messages, " \
-	"CAST(COALESCE(k.groups_, 0) AS SIGNED) AS _groups, " \
-	"CAST(COALESCE(k.auto_replies, 0) AS SIGNED) AS _autoReplies, " \
-	"CAST(COALESCE(k.scheduled, 0) AS SIGNED) AS _scheduled "
+	"CAST(COALESCE(cnt.contacts, 0) AS SIGNED) AS _contacts, CAST(COALESCE(cnt.messages, 0) AS SIGNED) AS _messages, " \
+	"CAST(COALESCE(cnt.groups_, 0) AS SIGNED) AS _groups, " \
+	"CAST(COALESCE(cnt.auto_replies, 0) AS SIGNED) AS _autoReplies, " \
+	"CAST(COALESCE(cnt.scheduled, 0) AS SIGNED) AS _scheduled "
 
 /* The session's botConfig as wa_bot_config_load() (h_bot.c) answers it --
  * the same columns, defaults and casts as its BOT_SELECT, each aliased
@@ -98,7 +98,10 @@
 	"w.events AS `w.events`, w.is_active AS `w.isActive`, w.created_at AS `w.createdAt`, " \
 	"w.updated_at AS `w.updatedAt` "
 #define HOOK_JOIN "LEFT JOIN webhooks w ON w.wa_session_id = s.id "
-#define HOOK_ORDER ", w.created_at, w.id"
+/* No ORDER BY: with the LONGTEXT columns of b and w, MariaDB sorts the
+ * joined rows through an on-disk temporary table (about a millisecond for
+ * any number of rows). write_sessions() orders the rows itself, by session
+ * (created_at, id), then webhook (created_at, id). */
 
 /* Fields of botConfig that h_bot.c's shape() turns into booleans and lists. */
 static const char *const bot_bools[] = {
@@ -121,6 +124,41 @@ static int in_list(const char *const *list, const char *k)
 enum role { R_NONE, R_SKIP, R_TOP, R_BOT, R_BOT_BOOL, R_BOT_JSON, R_HOOK, R_HOOK_JSON };
 
 #define MAX_COLS 96
+
+/* A result row's place in the answer: session (created_at, id), then
+ * webhook (created_at, id; a session's row without one first). DATETIME
+ * text sorts as the time does. */
+struct order {
+	const char *s_at, *w_at;
+	unsigned long long sid, wid;
+	size_t row;
+};
+
+static int cmp_str(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "");
+}
+
+static int cmp_order(const void *pa, const void *pb)
+{
+	const struct order *a = pa, *b = pb;
+	int c = cmp_str(a->s_at, b->s_at);
+
+	if (c)
+		return c;
+	if (a->sid != b->sid)
+		return a->sid < b->sid ? -1 : 1;
+	if ((c = cmp_str(a->w_at, b->w_at)) != 0)
+		return c;
+	if (a->wid != b->wid)
+		return a->wid < b->wid ? -1 : 1;
+	return 0;
+}
+
+static unsigned long long num(const char *v)
+{
+	return v ? strtoull(v, NULL, 10) : 0;
+}
 
 /* Write the members of one object: the columns of `row` whose role is
  * `plain` or its boolean/JSON variant (R_NONE: there is none), keys
@@ -151,23 +189,46 @@ static void write_members(struct wa_jbuf *jb, const struct wa_db_text *t, const 
  * (ordered by session, then webhook) in the API's shape: the session's
  * own members, botConfig (null without a bot_configs row, as
  * wa_bot_config_load() answers), webhooks, _count, and with `details` the
- * extra members of GET /api/sessions/{id}. An array when `array`, else
- * the first session alone. -1 on an unexpected result or out of memory. */
-static int write_sessions(struct wa_jbuf *jb, const struct wa_db_text *t, int array, int details)
+ * extra members of GET /api/sessions/{id}. Columns before `from` are not
+ * the session's (the credentials read with it). An array when `array`,
+ * else the first session alone. -1 on an unexpected result or out of
+ * memory. */
+static int write_sessions(struct wa_jbuf *jb, const struct wa_db_text *t, unsigned from, int array, int details)
 {
 	static const char *const counts[] = { "contacts", "messages", "groups", "autoReplies", "scheduledMessages" };
 	unsigned char role[MAX_COLS];
 	int c_sid = wa_db_text_col(t, "_sid"), c_bot = wa_db_text_col(t, "_bot"), c_wid = wa_db_text_col(t, "w.id");
 	int c_cnt[5] = { wa_db_text_col(t, "_contacts"), wa_db_text_col(t, "_messages"), wa_db_text_col(t, "_groups"),
 			 wa_db_text_col(t, "_autoReplies"), wa_db_text_col(t, "_scheduled") };
-	size_t row = 0;
+	size_t i = 0;
 
-	if (t->ncols > MAX_COLS || c_sid < 0 || c_bot < 0 || c_wid < 0)
+	int c_at = -1, c_wat = wa_db_text_col(t, "w.createdAt");
+	struct order *ord;
+
+	if (t->ncols > MAX_COLS || c_sid < 0 || c_bot < 0 || c_wid < 0 || c_wat < 0)
 		return -1;
+	for (unsigned c = from; c < t->ncols && c_at < 0; c++)
+		if (strcmp(t->names[c], "createdAt") == 0)
+			c_at = (int)c;
+	ord = malloc((t->nrows ? t->nrows : 1) * sizeof *ord);
+	if (c_at < 0 || !ord) {
+		free(ord);
+		return -1;
+	}
+	for (size_t k = 0; k < t->nrows; k++) {
+		ord[k].s_at = wa_db_text_val(t, k, c_at, NULL);
+		ord[k].sid = num(wa_db_text_val(t, k, c_sid, NULL));
+		ord[k].w_at = wa_db_text_val(t, k, c_wat, NULL);
+		ord[k].wid = num(wa_db_text_val(t, k, c_wid, NULL));
+		ord[k].row = k;
+	}
+	qsort(ord, t->nrows, sizeof *ord, cmp_order);
 	for (unsigned c = 0; c < t->ncols; c++) {
 		const char *k = t->names[c];
 
-		if (k[0] == '_')
+		if (c < from)
+			role[c] = R_NONE;
+		else if (k[0] == '_')
 			role[c] = R_SKIP;
 		else if (strncmp(k, "bot.", 4) == 0)
 			role[c] = in_list(bot_bools, k + 4) ? R_BOT_BOOL : in_list(bot_lists, k + 4) ? R_BOT_JSON : R_BOT;
@@ -178,15 +239,13 @@ static int write_sessions(struct wa_jbuf *jb, const struct wa_db_text *t, int ar
 	}
 	if (array)
 		wa_jb_raw(jb, "[", 1);
-	while (row < t->nrows) {
-		const char *sid = wa_db_text_val(t, row, c_sid, NULL);
-		const char *bot = wa_db_text_val(t, row, c_bot, NULL);
-		size_t first = row;
+	while (i < t->nrows) {
+		size_t first = ord[i].row;
+		unsigned long long sid = ord[i].sid;
+		const char *bot = wa_db_text_val(t, first, c_bot, NULL);
 		int nh = 0;
 
-		if (!sid)
-			return -1;
-		if (first)
+		if (i)
 			wa_jb_raw(jb, ",", 1);
 		wa_jb_raw(jb, "{", 1);
 		write_members(jb, t, role, first, R_TOP, R_NONE, R_NONE, 0);
@@ -199,26 +258,22 @@ static int write_sessions(struct wa_jbuf *jb, const struct wa_db_text *t, int ar
 			wa_jb_lit(jb, "null");
 		}
 		wa_jb_lit(jb, ",\"webhooks\":[");
-		for (; row < t->nrows; row++) {
-			const char *s2 = wa_db_text_val(t, row, c_sid, NULL);
-
-			if (!s2 || strcmp(s2, sid) != 0)
-				break;
-			if (!wa_db_text_val(t, row, c_wid, NULL))
+		for (; i < t->nrows && ord[i].sid == sid; i++) {
+			if (!wa_db_text_val(t, ord[i].row, c_wid, NULL))
 				continue;
 			if (nh++)
 				wa_jb_raw(jb, ",", 1);
 			wa_jb_raw(jb, "{", 1);
-			write_members(jb, t, role, row, R_HOOK, R_NONE, R_HOOK_JSON, 2);
+			write_members(jb, t, role, ord[i].row, R_HOOK, R_NONE, R_HOOK_JSON, 2);
 			wa_jb_raw(jb, "}", 1);
 		}
 		wa_jb_lit(jb, "],\"_count\":{");
-		for (int i = 0; i < 5; i++) {
-			if (i)
+		for (int n = 0; n < 5; n++) {
+			if (n)
 				wa_jb_raw(jb, ",", 1);
-			wa_jb_str(jb, counts[i], strlen(counts[i]));
+			wa_jb_str(jb, counts[n], strlen(counts[n]));
 			wa_jb_raw(jb, ":", 1);
-			wa_jb_cell(jb, t, first, c_cnt[i]);
+			wa_jb_cell(jb, t, first, c_cnt[n]);
 		}
 		wa_jb_raw(jb, "}", 1);
 		if (details) {
@@ -253,16 +308,17 @@ static int write_sessions(struct wa_jbuf *jb, const struct wa_db_text *t, int ar
 	}
 	if (array)
 		wa_jb_raw(jb, "]", 1);
+	free(ord);
 	return jb->oom ? -1 : 0;
 }
 
 /* Reply with the sessions of t (see write_sessions); frees t. */
-static int reply_sessions(struct wa_req *r, struct wa_db_text *t, int array, int details)
+static int reply_sessions(struct wa_req *r, struct wa_db_text *t, unsigned from, int array, int details)
 {
 	struct wa_jbuf jb = { 0 };
 	int rc;
 
-	if (write_sessions(&jb, t, array, details) < 0) {
+	if (write_sessions(&jb, t, from, array, details) < 0) {
 		wa_jb_free(&jb);
 		wa_db_text_free(t);
 		return wa_reply_error(r, 500, jb.oom ? "Out of memory" : "Unexpected session row", NULL);
@@ -283,13 +339,13 @@ int h_sessions_list(struct wa_req *r)
 	/* one statement for any number of sessions: the sessions with their
 	 * counts, bot configs and webhooks, written out as they are read */
 	rc = super ? wa_db_text_query(r->db, &t, "SELECT " SESSION_COLS BOT_COLS HOOK_COLS "FROM wa_sessions s "
-				      BOT_JOIN HOOK_JOIN "ORDER BY s.created_at, s.id" HOOK_ORDER, "") :
+				      BOT_JOIN HOOK_JOIN, "") :
 		     wa_db_text_query(r->db, &t, "SELECT " SESSION_COLS BOT_COLS HOOK_COLS "FROM wa_sessions s "
-				      BOT_JOIN HOOK_JOIN VISIBLE "ORDER BY s.created_at, s.id" HOOK_ORDER, "buu", owner,
+				      BOT_JOIN HOOK_JOIN VISIBLE, "buu", owner,
 				      uid, uid);
 	if (rc < 0)
 		return wa_reply_db_error(r, "Database error");
-	return reply_sessions(r, &t, 1, 0);
+	return reply_sessions(r, &t, 0, 1, 0);
 }
 
 static int valid_slug(const char *s)
@@ -333,10 +389,10 @@ static int reply_one(struct wa_req *r, uint64_t id, int details)
 	int rc;
 
 	rc = details ? wa_db_text_query(r->db, &t, "SELECT " SESSION_COLS BOT_COLS DETAIL_COLS HOOK_COLS
-					"FROM wa_sessions s " BOT_JOIN HOOK_JOIN "WHERE s.id = ? ORDER BY s.id" HOOK_ORDER,
+					"FROM wa_sessions s " BOT_JOIN HOOK_JOIN "WHERE s.id = ?",
 					"u", (unsigned long long)id) :
 		       wa_db_text_query(r->db, &t, "SELECT " SESSION_COLS BOT_COLS HOOK_COLS
-					"FROM wa_sessions s " BOT_JOIN HOOK_JOIN "WHERE s.id = ? ORDER BY s.id" HOOK_ORDER,
+					"FROM wa_sessions s " BOT_JOIN HOOK_JOIN "WHERE s.id = ?",
 					"u", (unsigned long long)id);
 	if (rc < 0)
 		return wa_reply_db_error(r, "Database error");
@@ -344,7 +400,7 @@ static int reply_one(struct wa_req *r, uint64_t id, int details)
 		wa_db_text_free(&t);
 		return wa_reply_error(r, 404, "Session not found", "session_not_found");
 	}
-	return reply_sessions(r, &t, 0, details);
+	return reply_sessions(r, &t, 0, 0, details);
 }
 
 int h_sessions_create(struct wa_req *r)
@@ -392,8 +448,21 @@ int h_sessions_create(struct wa_req *r)
 	return reply_one(r, r->sess.id, 0);
 }
 
+int h_session_identify(struct wa_req *r, const char *ident)
+{
+	r->rows = calloc(1, sizeof *r->rows);
+	if (!r->rows)
+		return -1;
+	return wa_auth_identify_rows(r, ident, SESSION_COLS BOT_COLS DETAIL_COLS HOOK_COLS, BOT_JOIN HOOK_JOIN,
+				     "", r->rows, &r->rows_from);
+}
+
 int h_session_get(struct wa_req *r)
 {
+	/* read with the credentials (h_session_identify), unless signed in
+	 * by cookie: the session is r->sess, its access already checked */
+	if (r->rows && r->rows->nrows)
+		return reply_sessions(r, r->rows, r->rows_from, 0, 1);
 	return reply_one(r, r->sess.id, 1);
 }
 
