@@ -174,8 +174,7 @@ static void write_members(struct wa_jbuf *jb, const struct wa_db_text *t, const 
 			continue;
 		if (n++)
 			wa_jb_raw(jb, ",", 1);
-		wa_jb_str(jb, t->names[c] + skip, strlen(t->names[c] + skip));
-		wa_jb_raw(jb, ":", 1);
+		wa_jb_key(jb, t->names[c] + skip);
 		if (role[c] == as_bool)
 			wa_jb_cell_bool(jb, t, row, (int)c);
 		else if (role[c] == as_json)
@@ -271,8 +270,7 @@ static int write_sessions(struct wa_jbuf *jb, const struct wa_db_text *t, unsign
 		for (int n = 0; n < 5; n++) {
 			if (n)
 				wa_jb_raw(jb, ",", 1);
-			wa_jb_str(jb, counts[n], strlen(counts[n]));
-			wa_jb_raw(jb, ":", 1);
+			wa_jb_key(jb, counts[n]);
 			wa_jb_cell(jb, t, first, c_cnt[n]);
 		}
 		wa_jb_raw(jb, "}", 1);

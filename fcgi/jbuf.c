@@ -50,6 +50,12 @@ void wa_jb_lit(struct wa_jbuf *jb, const char *s)
 	wa_jb_raw(jb, s, strlen(s));
 }
 
+/* Bytes a JSON string cannot hold as they are: ", \ and the controls. */
+static int needs_escape(unsigned char c)
+{
+	return c < 0x20 || c == '"' || c == '\\';
+}
+
 void wa_jb_str(struct wa_jbuf *jb, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
@@ -62,33 +68,51 @@ void wa_jb_str(struct wa_jbuf *jb, const char *s, size_t n)
 	}
 	o = jb->buf + jb->len;
 	*o++ = '"';
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
+	for (size_t i = 0; i < n;) {
+		size_t run = i;
+		unsigned char c;
 
-		if (c == '"' || c == '\\') {
-			*o++ = '\\';
-			*o++ = (char)c;
-		} else if (c >= 0x20) {
-			*o++ = (char)c;
-		} else {
-			*o++ = '\\';
-			switch (c) {
-			case '\b': *o++ = 'b'; break;
-			case '\f': *o++ = 'f'; break;
-			case '\n': *o++ = 'n'; break;
-			case '\r': *o++ = 'r'; break;
-			case '\t': *o++ = 't'; break;
-			default:
-				*o++ = 'u';
-				*o++ = '0';
-				*o++ = '0';
-				*o++ = hex[c >> 4];
-				*o++ = hex[c & 15];
-			}
+		/* copy the run of bytes that need nothing in one go */
+		while (run < n && !needs_escape((unsigned char)s[run]))
+			run++;
+		memcpy(o, s + i, run - i);
+		o += run - i;
+		if (run == n)
+			break;
+		c = (unsigned char)s[run];
+		i = run + 1;
+		*o++ = '\\';
+		switch (c) {
+		case '"': *o++ = '"'; break;
+		case '\\': *o++ = '\\'; break;
+		case '\b': *o++ = 'b'; break;
+		case '\f': *o++ = 'f'; break;
+		case '\n': *o++ = 'n'; break;
+		case '\r': *o++ = 'r'; break;
+		case '\t': *o++ = 't'; break;
+		default:
+			*o++ = 'u';
+			*o++ = '0';
+			*o++ = '0';
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 15];
 		}
 	}
 	*o++ = '"';
 	jb->len = (size_t)(o - jb->buf);
+}
+
+void wa_jb_key(struct wa_jbuf *jb, const char *k)
+{
+	size_t n = strlen(k);
+
+	if (reserve(jb, n + 3) < 0)
+		return;
+	jb->buf[jb->len++] = '"';
+	memcpy(jb->buf + jb->len, k, n);
+	jb->len += n;
+	jb->buf[jb->len++] = '"';
+	jb->buf[jb->len++] = ':';
 }
 
 void wa_jb_cell(struct wa_jbuf *jb, const struct wa_db_text *t, size_t row, int col)

@@ -27,6 +27,9 @@ void wa_jb_raw(struct wa_jbuf *jb, const char *s, size_t n);
 void wa_jb_lit(struct wa_jbuf *jb, const char *s);
 /* A JSON string of the n bytes at s, quoted and escaped. */
 void wa_jb_str(struct wa_jbuf *jb, const char *s, size_t n);
+/* A member name and its colon, `"k":`: k must need no escaping (the
+ * column labels and names of our own statements and code). */
+void wa_jb_key(struct wa_jbuf *jb, const char *k);
 /* Value of row, col of t in its column's JSON form (as wa_db_query() maps
  * it): null, a number, true/false, an ISO time string or a string. A
  * column that is not there writes null. */

@@ -155,3 +155,10 @@ TESTS += tests/unit/test_wheel
 tests_unit_test_wheel_SOURCES = tests/unit/test_wheel.c tests/unit/tap.h engine/wheel.c engine/wheel.h
 tests_unit_test_wheel_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS)
 tests_unit_test_wheel_LDADD = $(LWS_LIBS) $(EV_LIBS)
+
+# fcgi/jbuf.c: JSON written straight from query rows, as jansson would (rest engineer)
+check_PROGRAMS += tests/unit/test_jbuf
+TESTS += tests/unit/test_jbuf
+tests_unit_test_jbuf_SOURCES = tests/unit/test_jbuf.c tests/unit/tap.h
+tests_unit_test_jbuf_CFLAGS = $(AM_CFLAGS) $(fcgi_libwafcgi_a_CFLAGS)
+tests_unit_test_jbuf_LDADD = $(WA_FCGI_LIBS)
