@@ -41,4 +41,4 @@ dist_migrations_DATA += db/migrations/0007_message_updates.sql
 dist_migrations_DATA += db/migrations/0008_rate_limits.sql
 
 # the per-session counts the session list shows, kept by triggers (fcgi/h_sessions.c)
-dist_migrations_DATA += db/migrations/0009_session_counts.sql
+dist_migrations_DATA += db/migrations/0013_session_counts.sql

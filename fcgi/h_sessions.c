@@ -29,7 +29,7 @@
 	"WHEN 'SCAN_QR' THEN 'Connecting' WHEN 'PAIRING' THEN 'Connecting' ELSE 'Disconnected' END"
 
 /* The five counts come from session_counts k, kept by triggers
- * (db/migrations/0009_session_counts.sql), as cnt; every SESSION_COLS statement
+ * (db/migrations/0013_session_counts.sql), as cnt; every SESSION_COLS statement
  * joins it through BOT_JOIN (k is the credential statement's api_keys). */
 #define COUNT_JOIN "LEFT JOIN session_counts cnt ON cnt.wa_session_id = s.id "
 

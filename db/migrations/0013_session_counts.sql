@@ -1,4 +1,4 @@
--- 0009_session_counts.sql: how many contacts, messages, groups (not left),
+-- 0013_session_counts.sql: how many contacts, messages, groups (not left),
 -- auto-replies and scheduled messages each WhatsApp session has, kept in one
 -- row per session so that GET /api/sessions and /api/sessions/{id} read five
 -- columns instead of running five COUNT(*) subqueries per session (which
