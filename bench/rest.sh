@@ -2,11 +2,15 @@
 # bench/rest.sh: throughput and latency of the REST path
 # (nginx -> wa-akg-fcgi -> MariaDB) as a share of nginx's own ceiling, with wrk.
 #
-#   bench/rest.sh [-d SECONDS] [-w "1 2"] [-p PORT] [-n NOTE] [-o FILE]
+#   bench/rest.sh [-d SECONDS] [-w "1 2"] [-b "BUILD1 BUILD2"] [-p PORT] [-n NOTE] [-o FILE]
 #
 #   -d  seconds per measurement (default 10)
 #   -w  the worker-process counts to run, each with 4 threads (default "2", the
 #       dev default; "1 2" measures both)
+#   -b  build trees to compare in this one run (default: $WA_AKG_BUILD, else
+#       deploy/dev's own): for each worker count, every case runs on each
+#       build in turn, each block with its own ceiling measurement, marked
+#       "# build DIR" in the results
 #   -p  the private stack's HTTP port (default 18380); the ceiling nginx
 #       listens on PORT+1
 #   -n  a note for the header; -o the result file
@@ -36,9 +40,11 @@ workers_list=2
 port=18380
 note=""
 out=""
-while getopts "d:w:p:n:o:" opt; do
+builds=${WA_AKG_BUILD:-}
+while getopts "d:w:b:p:n:o:" opt; do
 	case $opt in
 	d) secs=$OPTARG ;;
+	b) builds=$OPTARG ;;
 	w) workers_list=$OPTARG ;;
 	p) port=$OPTARG ;;
 	n) note=$OPTARG ;;
@@ -103,10 +109,14 @@ ticks() {
 }
 
 for workers in $workers_list; do
+for build in ${builds:-default}; do
+	if [ "$build" != default ]; then
+		export WA_AKG_BUILD=$build
+		echo "# build $build" | tee -a "$out"
+	fi
 	export WA_AKG_STATE=$tmp/state WA_AKG_FCGI_WORKERS=$workers WA_AKG_FCGI_THREADS=4
 	export WA_AKG_LIMITS_RATE_PER_MINUTE=60000000 WA_AKG_LIMITS_ADDRESS_RATE_PER_MINUTE=60000000
 	export WA_AKG_LIMITS_AUTH_RATE_PER_MINUTE=60000000 WA_AKG_GENERAL_LOG_LEVEL=warn WA_AKG_DEV_NO_SIM=1
-	[ -n "${WA_AKG_BUILD:-}" ] && export WA_AKG_BUILD
 	"$repo/deploy/dev" --port "$port" up >"$tmp/up.log" 2>&1 || { cat "$tmp/up.log"; exit 1; }
 	key=$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['apiKey'])" "$tmp/state/bootstrap.json")
 	base=http://127.0.0.1:$port
@@ -156,5 +166,6 @@ LUA
 	done
 	"$repo/deploy/dev" down >/dev/null 2>&1
 	rm -rf "$tmp/state"
+done
 done
 echo "results: $out"

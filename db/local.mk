@@ -52,3 +52,6 @@ dist_migrations_DATA += db/migrations/0012_group_notifications.sql
 
 # call offers received, rejected by rejectCalls (engine/sess_call.c)
 dist_migrations_DATA += db/migrations/0013_calls.sql
+
+# the per-session counts the session list shows, kept by triggers (fcgi/h_sessions.c)
+dist_migrations_DATA += db/migrations/0014_session_counts.sql

@@ -138,9 +138,111 @@ static void keep_prefetch(struct wa_req *r, json_t *row, const char *ident)
 	copy_str(r->sess.status, sizeof r->sess.status, row, "s_status");
 }
 
-int wa_auth_identify(struct wa_req *r, const char *sess_ident)
+/* The first row's columns [0, n) of t as a JSON object, as wa_db_row()
+ * would have answered them (the types the credential columns have). */
+static json_t *text_row(const struct wa_db_text *t, unsigned n)
+{
+	json_t *o = json_object();
+
+	for (unsigned c = 0; o && c < n && c < t->ncols; c++) {
+		unsigned long len = 0;
+		const char *v = wa_db_text_val(t, 0, (int)c, &len);
+		json_t *j;
+
+		if (!v)
+			j = json_null();
+		else if (t->kinds[c] == WA_DB_K_INT)
+			j = json_integer(strtoll(v, NULL, 10));
+		else if (t->kinds[c] == WA_DB_K_BOOL)
+			j = json_boolean(v[0] != '0');
+		else
+			j = json_stringn(v, len);
+		if (json_object_set_new(o, t->names[c], j) < 0) {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+/* What follows a key lookup: the user, the prefetched session, the minute's
+ * last use. row is consumed. */
+static int key_found(struct wa_req *r, json_t *row, const char *sess_ident, int pre, const char *hash)
+{
+	int stale = row && json_integer_value(json_object_get(row, "stale")) != 0;
+
+	if (row && pre)
+		keep_prefetch(r, row, sess_ident);
+	if (!fill_user(r, row))
+		return 0;
+	/* last use is kept to the minute: no write on most requests */
+	if (stale)
+		wa_db_exec(r->db, "UPDATE api_keys SET last_used_at = CURRENT_TIMESTAMP(3) WHERE key_hash = ?",
+			   "s", hash);
+	return 1;
+}
+
+static const char *api_key(struct wa_req *r)
 {
 	const char *key = wa_req_header(r, "X-API-Key");
+
+	if (!key) {
+		/* Bearer tokens are accepted too: many HTTP client libraries only do that. */
+		const char *authz = wa_req_header(r, "Authorization");
+
+		if (authz && strncasecmp(authz, "Bearer ", 7) == 0)
+			key = authz + 7;
+	}
+	return key && *key ? key : NULL;
+}
+
+int wa_auth_identify_rows(struct wa_req *r, const char *sess_ident, const char *cols, const char *joins,
+			  const char *tail, struct wa_db_text *rows, unsigned *first_col)
+{
+	const char *key = api_key(r);
+	char hash[65], *sql;
+	int pre = sess_ident && *sess_ident && strlen(sess_ident) <= 64, gcol, rc;
+	size_t n;
+	json_t *row;
+
+	memset(rows, 0, sizeof *rows);
+	*first_col = 0;
+	if (!key || !pre)
+		return wa_auth_identify(r, sess_ident);
+	memset(&r->user, 0, sizeof r->user);
+	memset(&r->sess_pre, 0, sizeof r->sess_pre);
+	if (strlen(key) > 128)
+		return 0;
+	wa_sha256_hex(key, strlen(key), hash);
+	n = strlen(KEY_COLS PRE_COLS KEY_FROM PRE_JOIN KEY_WHERE) + strlen(cols) + strlen(joins) + strlen(tail) + 8;
+	sql = malloc(n);
+	if (!sql)
+		return -1;
+	snprintf(sql, n, "%s, %s%s%s%s %s", KEY_COLS PRE_COLS, cols, KEY_FROM PRE_JOIN, joins, KEY_WHERE, tail);
+	rc = wa_db_text_query(r->db, rows, sql, "sus", sess_ident, ident_id(sess_ident), hash);
+	free(sql);
+	if (rc < 0)
+		return -1;
+	if (!rows->nrows) {
+		wa_db_text_free(rows);
+		return 0;
+	}
+	gcol = wa_db_text_col(rows, "s_granted");
+	row = gcol < 0 ? NULL : text_row(rows, (unsigned)gcol + 1);
+	if (!row) {
+		wa_db_text_free(rows);
+		return -1;
+	}
+	*first_col = (unsigned)gcol + 1;
+	rc = key_found(r, row, sess_ident, 1, hash);
+	if (rc != 1)
+		wa_db_text_free(rows);
+	return rc;
+}
+
+int wa_auth_identify(struct wa_req *r, const char *sess_ident)
+{
+	const char *key = api_key(r);
 	char tok[129], hash[65];
 	json_t *row;
 	int err = 0, pre;
@@ -150,34 +252,16 @@ int wa_auth_identify(struct wa_req *r, const char *sess_ident)
 	memset(&r->sess_pre, 0, sizeof r->sess_pre);
 	pre = sess_ident && *sess_ident && strlen(sess_ident) <= 64;
 	sid = pre ? ident_id(sess_ident) : 0;
-	if (!key) {
-		/* Bearer tokens are accepted too: many HTTP client libraries only do that. */
-		const char *authz = wa_req_header(r, "Authorization");
-
-		if (authz && strncasecmp(authz, "Bearer ", 7) == 0)
-			key = authz + 7;
-	}
-	if (key && *key) {
+	if (key) {
 		if (strlen(key) > 128)
 			return 0;
 		wa_sha256_hex(key, strlen(key), hash);
-		int stale;
-
 		row = pre ? wa_db_row(r->db, &err, KEY_COLS PRE_COLS KEY_FROM PRE_JOIN KEY_WHERE, "sus", sess_ident,
 				      sid, hash) :
 			    wa_db_row(r->db, &err, KEY_COLS " " KEY_FROM KEY_WHERE, "s", hash);
 		if (err)
 			return -1;
-		stale = row && json_integer_value(json_object_get(row, "stale")) != 0;
-		if (row && pre)
-			keep_prefetch(r, row, sess_ident);
-		if (!fill_user(r, row))
-			return 0;
-		/* last use is kept to the minute: no write on most requests */
-		if (stale)
-			wa_db_exec(r->db, "UPDATE api_keys SET last_used_at = CURRENT_TIMESTAMP(3) WHERE key_hash = ?",
-				   "s", hash);
-		return 1;
+		return key_found(r, row, sess_ident, pre, hash);
 	}
 	if (wa_req_cookie(r, WA_SESSION_COOKIE, tok, sizeof tok) == 0 ||
 	    wa_req_cookie(r, "__Secure-" WA_SESSION_COOKIE, tok, sizeof tok) == 0) {

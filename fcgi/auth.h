@@ -11,6 +11,8 @@
 
 #include "fcgi/http.h"
 
+struct wa_db_text;
+
 #define WA_SESSION_COOKIE "next-auth.session-token"
 #define WA_CSRF_COOKIE "next-auth.csrf-token"
 #define WA_API_KEY_PREFIX "wak_"
@@ -22,6 +24,19 @@
  * cached across requests, so a revoked key, deleted user, changed role or
  * withdrawn grant is refused by the very next request on every worker. */
 int wa_auth_identify(struct wa_req *r, const char *sess_ident);
+
+/* wa_auth_identify() for a session route whose handler reads that session
+ * with the credentials, in the same statement: with an API key (and a
+ * session ident), the credential statement also selects `cols` (columns of
+ * the session `s`, before its first label the auth columns), joins `joins`
+ * (tables joined on s.id) and ends with `tail` (ORDER BY ...), and all its
+ * rows go to *rows (the session's own columns from index *first_col), which
+ * the caller frees with wa_db_text_free(). The credentials and the access
+ * check that follows (wa_session_access()) are exactly those of
+ * wa_auth_identify(); without an API key it is wa_auth_identify() and *rows
+ * stays empty (nrows 0): the handler then reads the session itself. */
+int wa_auth_identify_rows(struct wa_req *r, const char *sess_ident, const char *cols, const char *joins,
+			  const char *tail, struct wa_db_text *rows, unsigned *first_col);
 
 /* CSRF check for cookie-authenticated writes: the X-CSRF-Token header (or a
  * csrfToken form/JSON field for the sign-in form) must equal the token in the

@@ -294,6 +294,53 @@ static int bind_params(struct param_store *ps, const char *fmt, va_list ap)
 	return (int)n;
 }
 
+size_t wa_db_iso_time(const char *v, unsigned long len, char *out)
+{
+	/* "YYYY-MM-DD HH:MM:SS[.ffffff]" -> ISO-8601 with milliseconds */
+	if (len < 19) {
+		size_t n = len < 31 ? len : 31;
+
+		memcpy(out, v, n);
+		out[n] = '\0';
+		return n;
+	}
+	memcpy(out, v, 10);
+	out[10] = 'T';
+	memcpy(out + 11, v + 11, 8);
+	out[19] = '.';
+	for (int k = 0; k < 3; k++)
+		out[20 + k] = len > 20 && 20 + (unsigned long)k < len ? v[20 + k] : '0';
+	out[23] = 'Z';
+	out[24] = '\0';
+	return 24;
+}
+
+static unsigned char kind_of(const MYSQL_FIELD *f)
+{
+	switch (f->type) {
+	case MYSQL_TYPE_TINY:
+		if (f->length == 1)
+			return WA_DB_K_BOOL;
+		/* fall through */
+	case MYSQL_TYPE_SHORT:
+	case MYSQL_TYPE_LONG:
+	case MYSQL_TYPE_INT24:
+	case MYSQL_TYPE_LONGLONG:
+	case MYSQL_TYPE_YEAR:
+		return WA_DB_K_INT;
+	case MYSQL_TYPE_DECIMAL:
+	case MYSQL_TYPE_NEWDECIMAL:
+	case MYSQL_TYPE_FLOAT:
+	case MYSQL_TYPE_DOUBLE:
+		return WA_DB_K_REAL;
+	case MYSQL_TYPE_DATETIME:
+	case MYSQL_TYPE_TIMESTAMP:
+		return WA_DB_K_TIME;
+	default:
+		return WA_DB_K_STR;
+	}
+}
+
 static json_t *convert(const MYSQL_FIELD *f, const char *v, unsigned long len)
 {
 	switch (f->type) {
@@ -314,17 +361,11 @@ static json_t *convert(const MYSQL_FIELD *f, const char *v, unsigned long len)
 		return json_real(strtod(v, NULL));
 	case MYSQL_TYPE_DATETIME:
 	case MYSQL_TYPE_TIMESTAMP: {
-		/* "YYYY-MM-DD HH:MM:SS[.ffffff]" -> ISO-8601 with milliseconds */
 		char iso[32];
-		char ms[4] = "000";
 
 		if (len < 19)
 			return json_stringn(v, len);
-		if (len > 20)
-			for (int k = 0; k < 3 && 20 + k < (int)len; k++)
-				ms[k] = v[20 + k];
-		snprintf(iso, sizeof iso, "%.10sT%.8s.%sZ", v, v + 11, ms);
-		return json_string(iso);
+		return json_stringn(iso, wa_db_iso_time(v, len, iso));
 	}
 	case MYSQL_TYPE_DATE:
 		return json_stringn(v, len);
@@ -423,6 +464,247 @@ out:
 	return rows;
 }
 
+void wa_db_text_free(struct wa_db_text *t)
+{
+	for (unsigned i = 0; t->names && i < t->ncols; i++)
+		free(t->names[i]);
+	free(t->names);
+	free(t->kinds);
+	free(t->off);
+	free(t->len);
+	free(t->data);
+	memset(t, 0, sizeof *t);
+}
+
+int wa_db_text_col(const struct wa_db_text *t, const char *name)
+{
+	for (unsigned i = 0; i < t->ncols; i++)
+		if (strcmp(t->names[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *wa_db_text_val(const struct wa_db_text *t, size_t row, int col, unsigned long *len)
+{
+	size_t k;
+
+	if (col < 0 || (unsigned)col >= t->ncols || row >= t->nrows)
+		return NULL;
+	k = row * t->ncols + (size_t)col;
+	if (len)
+		*len = t->len[k];
+	return t->off[k] == (size_t)-1 ? NULL : t->data + t->off[k];
+}
+
+/* Append n bytes and a NUL to t->data; the offset, or (size_t)-1. */
+static size_t text_put(struct wa_db_text *t, const char *v, size_t n)
+{
+	size_t at = t->data_len;
+
+	if (t->data_cap - t->data_len < n + 1) {
+		size_t cap = t->data_cap ? t->data_cap : 4096;
+		char *d;
+
+		while (cap - t->data_len < n + 1)
+			cap *= 2;
+		d = realloc(t->data, cap);
+		if (!d)
+			return (size_t)-1;
+		t->data = d;
+		t->data_cap = cap;
+	}
+	memcpy(t->data + at, v, n);
+	t->data[at + n] = '\0';
+	t->data_len += n + 1;
+	return at;
+}
+
+/* Decimal text of an integer column's value into o (>= 21 bytes). */
+static size_t fmt_int(char *o, long long v, my_bool is_unsigned)
+{
+	unsigned long long u = (unsigned long long)v;
+	char tmp[24];
+	size_t n = 0, k = 0;
+
+	if (!is_unsigned && v < 0) {
+		o[k++] = '-';
+		u = 0ULL - u;
+	}
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	while (n)
+		o[k++] = tmp[--n];
+	return k;
+}
+
+static char *digits(char *o, unsigned long v, int width)
+{
+	for (int i = width - 1; i >= 0; i--) {
+		o[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	return o + width;
+}
+
+/* A DATETIME/TIMESTAMP as the server writes it ("YYYY-MM-DD HH:MM:SS" and
+ * `decimals` digits of the fraction) into o (>= 27 bytes). */
+static size_t fmt_time(char *o, const MYSQL_TIME *tm, unsigned decimals)
+{
+	char *p = o;
+
+	p = digits(p, tm->year, 4);
+	*p++ = '-';
+	p = digits(p, tm->month, 2);
+	*p++ = '-';
+	p = digits(p, tm->day, 2);
+	*p++ = ' ';
+	p = digits(p, tm->hour, 2);
+	*p++ = ':';
+	p = digits(p, tm->minute, 2);
+	*p++ = ':';
+	p = digits(p, tm->second, 2);
+	if (decimals > 0 && decimals <= 6) {
+		char frac[6];
+
+		digits(frac, tm->second_part, 6);
+		*p++ = '.';
+		memcpy(p, frac, decimals);
+		p += decimals;
+	}
+	return (size_t)(p - o);
+}
+
+/* fetch_all's sibling: the stored result into t as text. 0 or -1. */
+static int fetch_text(struct wa_db *db, MYSQL_STMT *st, const char *sql, struct wa_db_text *t)
+{
+	MYSQL_RES *meta = mysql_stmt_result_metadata(st);
+	unsigned nf, i;
+	MYSQL_FIELD *fields;
+	MYSQL_BIND *b = NULL;
+	unsigned long *lens = NULL;
+	my_bool *nulls = NULL, upd = 1;
+	char **bufs = NULL, num[40];
+	int rc = -1;
+
+	wa_db_text_free(t);
+	if (!meta) {
+		note_error(db, st, sql);
+		return -1;
+	}
+	mysql_stmt_attr_set(st, STMT_ATTR_UPDATE_MAX_LENGTH, &upd);
+	if (mysql_stmt_store_result(st)) {
+		note_error(db, st, sql);
+		mysql_free_result(meta);
+		return -1;
+	}
+	nf = mysql_num_fields(meta);
+	fields = mysql_fetch_fields(meta);
+	b = calloc(nf ? nf : 1, sizeof *b);
+	lens = calloc(nf ? nf : 1, sizeof *lens);
+	nulls = calloc(nf ? nf : 1, sizeof *nulls);
+	bufs = calloc(nf ? nf : 1, sizeof *bufs);
+	t->names = calloc(nf ? nf : 1, sizeof *t->names);
+	t->kinds = calloc(nf ? nf : 1, 1);
+	if (!b || !lens || !nulls || !bufs || !t->names || !t->kinds)
+		goto oom;
+	t->ncols = nf;
+	for (i = 0; i < nf; i++) {
+		size_t cap = fields[i].max_length + 1;
+
+		t->names[i] = strdup(fields[i].name);
+		t->kinds[i] = kind_of(&fields[i]);
+		bufs[i] = malloc(cap < 64 ? 64 : cap);
+		if (!bufs[i] || !t->names[i])
+			goto oom;
+		/* integers and times in their binary form, formatted below:
+		 * libmariadb formats them with sprintf, ~3 k instructions each */
+		if (t->kinds[i] == WA_DB_K_INT || t->kinds[i] == WA_DB_K_BOOL) {
+			b[i].buffer_type = MYSQL_TYPE_LONGLONG;
+			b[i].is_unsigned = (fields[i].flags & UNSIGNED_FLAG) != 0;
+			b[i].buffer_length = sizeof(long long);
+		} else if (t->kinds[i] == WA_DB_K_TIME) {
+			b[i].buffer_type = MYSQL_TYPE_DATETIME;
+			b[i].buffer_length = sizeof(MYSQL_TIME);
+		} else {
+			b[i].buffer_type = MYSQL_TYPE_STRING;
+			b[i].buffer_length = cap < 64 ? 64 : cap;
+		}
+		b[i].buffer = bufs[i];
+		b[i].length = &lens[i];
+		b[i].is_null = &nulls[i];
+	}
+	if (nf && mysql_stmt_bind_result(st, b))
+		goto fail;
+	for (;;) {
+		int frc = mysql_stmt_fetch(st);
+		size_t base;
+
+		if (frc == MYSQL_NO_DATA)
+			break;
+		if (frc == 1)
+			goto fail;
+		if (t->nrows == t->rows_cap) {
+			size_t cap = t->rows_cap ? t->rows_cap * 2 : 16;
+			size_t *off = realloc(t->off, cap * (nf ? nf : 1) * sizeof *off);
+			unsigned long *len;
+
+			if (!off)
+				goto oom;
+			t->off = off;
+			len = realloc(t->len, cap * (nf ? nf : 1) * sizeof *len);
+			if (!len)
+				goto oom;
+			t->len = len;
+			t->rows_cap = cap;
+		}
+		base = t->nrows * nf;
+		for (i = 0; i < nf; i++) {
+			unsigned long n = lens[i] < b[i].buffer_length ? lens[i] : b[i].buffer_length - 1;
+
+			t->len[base + i] = n;
+			if (nulls[i]) {
+				t->off[base + i] = (size_t)-1;
+				continue;
+			}
+			if (b[i].buffer_type == MYSQL_TYPE_LONGLONG) {
+				n = (unsigned long)fmt_int(num, *(long long *)(void *)bufs[i], b[i].is_unsigned);
+				t->len[base + i] = n;
+				t->off[base + i] = text_put(t, num, n);
+			} else if (b[i].buffer_type == MYSQL_TYPE_DATETIME) {
+				n = (unsigned long)fmt_time(num, (MYSQL_TIME *)(void *)bufs[i], fields[i].decimals);
+				t->len[base + i] = n;
+				t->off[base + i] = text_put(t, num, n);
+			} else {
+				t->off[base + i] = text_put(t, bufs[i], n);
+			}
+			if (t->off[base + i] == (size_t)-1)
+				goto oom;
+		}
+		t->nrows++;
+	}
+	rc = 0;
+	goto out;
+oom:
+	wa_error("out of memory reading the result [%.120s]", sql);
+	fail(db, 0, WA_ENOMEM);
+	goto drop;
+fail:
+	note_error(db, st, sql);
+drop:
+	wa_db_text_free(t);
+out:
+	for (i = 0; bufs && i < nf; i++)
+		free(bufs[i]);
+	free(bufs);
+	free(b);
+	free(lens);
+	free(nulls);
+	mysql_free_result(meta);
+	return rc;
+}
+
 /* One try: connect if needed, look up or prepare, bind and execute.
  * Returns the statement (owned by the cache: finish with stmt_done), or
  * NULL with the failure recorded and *stage telling whether the statement
@@ -488,7 +770,8 @@ static int may_retry(struct wa_db *db, const char *sql, enum stage stage, int re
 
 /* wa_db_exec (rows NULL: returns the affected rows) and the queries (rows
  * set: *rows gets at most `limit` rows, returns 0). -1 on failure. */
-static long long call(struct wa_db *db, const char *sql, const char *fmt, va_list ap, size_t limit, json_t **rows)
+static long long call(struct wa_db *db, const char *sql, const char *fmt, va_list ap, size_t limit, json_t **rows,
+		      struct wa_db_text *text)
 {
 	enum stage stage;
 	MYSQL_STMT *st;
@@ -507,13 +790,20 @@ static long long call(struct wa_db *db, const char *sql, const char *fmt, va_lis
 		va_copy(aq, ap);
 		st = attempt(db, sql, fmt, aq, &stage);
 		va_end(aq);
-		if (st && !rows) {
+		if (st && text) {
+			int frc = fetch_text(db, st, sql, text);
+
+			if (db->conn)
+				stmt_done(st);
+			if (frc == 0)
+				return 0;
+			stage = ST_SENT;
+		} else if (st && !rows) {
 			n = (long long)mysql_stmt_affected_rows(st);
 			db->last_insert_id = mysql_stmt_insert_id(st);
 			stmt_done(st);
 			return n;
-		}
-		if (st) {
+		} else if (st) {
 			*rows = fetch_all(db, st, sql, limit);
 			if (db->conn)
 				stmt_done(st);
@@ -533,7 +823,7 @@ long long wa_db_exec(struct wa_db *db, const char *sql, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	n = call(db, sql, fmt, ap, 0, NULL);
+	n = call(db, sql, fmt, ap, 0, NULL, NULL);
 	va_end(ap);
 	return n;
 }
@@ -542,7 +832,7 @@ static json_t *vquery(struct wa_db *db, size_t limit, const char *sql, const cha
 {
 	json_t *rows = NULL;
 
-	return call(db, sql, fmt, ap, limit, &rows) < 0 ? NULL : rows;
+	return call(db, sql, fmt, ap, limit, &rows, NULL) < 0 ? NULL : rows;
 }
 
 json_t *wa_db_query(struct wa_db *db, const char *sql, const char *fmt, ...)
@@ -554,6 +844,18 @@ json_t *wa_db_query(struct wa_db *db, const char *sql, const char *fmt, ...)
 	rows = vquery(db, (size_t)-1, sql, fmt, ap);
 	va_end(ap);
 	return rows;
+}
+
+int wa_db_text_query(struct wa_db *db, struct wa_db_text *out, const char *sql, const char *fmt, ...)
+{
+	long long rc;
+	va_list ap;
+
+	memset(out, 0, sizeof *out);
+	va_start(ap, fmt);
+	rc = call(db, sql, fmt, ap, 0, NULL, out);
+	va_end(ap);
+	return rc < 0 ? -1 : 0;
 }
 
 json_t *wa_db_row(struct wa_db *db, int *err, const char *sql, const char *fmt, ...)

@@ -127,6 +127,37 @@ json_t *wa_db_row(struct wa_db *db, int *err, const char *sql, const char *fmt, 
  * none or on error (tell them apart with wa_db_err()). */
 long long wa_db_int(struct wa_db *db, long long def, const char *sql, const char *fmt, ...);
 
+/* A query's result as text, for writing a response straight from it
+ * (wa_db_text_query) instead of through one jansson object per row. Every
+ * value is a NUL-terminated copy in one buffer; kind says how the column's
+ * type maps to JSON the way wa_db_query() maps it. Owned by the caller:
+ * wa_db_text_free(). */
+enum wa_db_kind { WA_DB_K_STR, WA_DB_K_INT, WA_DB_K_BOOL, WA_DB_K_REAL, WA_DB_K_TIME };
+
+struct wa_db_text {
+	unsigned ncols;
+	size_t nrows;
+	char **names;           /* column labels (ncols) */
+	unsigned char *kinds;   /* enum wa_db_kind per column */
+	size_t *off;            /* nrows * ncols offsets into data; (size_t)-1 is NULL */
+	unsigned long *len;     /* nrows * ncols value lengths */
+	char *data;
+	size_t data_len, data_cap, rows_cap;
+};
+
+/* Run a query into *out (zeroed first, empty on failure). 0, or -1 with the
+ * failure recorded as for wa_db_query() (same retry rule). */
+int wa_db_text_query(struct wa_db *db, struct wa_db_text *out, const char *sql, const char *fmt, ...);
+void wa_db_text_free(struct wa_db_text *t);
+/* Index of the column labelled name, or -1. */
+int wa_db_text_col(const struct wa_db_text *t, const char *name);
+/* Value of row, col (NULL for SQL NULL); *len its length when len is given. */
+const char *wa_db_text_val(const struct wa_db_text *t, size_t row, int col, unsigned long *len);
+/* A DATETIME/TIMESTAMP text as wa_db_query() writes it
+ * ("2026-01-15T08:00:00.000Z") into out (>= 32 bytes); its length. Text
+ * shorter than a date and time is copied as it is (truncated to 31). */
+size_t wa_db_iso_time(const char *v, unsigned long len, char *out);
+
 /* START TRANSACTION (connecting first if needed; a stale connection is
  * replaced, nothing of the transaction exists yet). 0 or -1. A transaction
  * still open from an earlier caller is rolled back first, never committed. */

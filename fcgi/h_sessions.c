@@ -11,6 +11,7 @@
 #include "fcgi/engine_client.h"
 #include "fcgi/h_util.h"
 #include "fcgi/handlers.h"
+#include "fcgi/jbuf.h"
 #include "fcgi/qrpng.h"
 #include "wa_config.h"
 #include "wa_log.h"
@@ -27,15 +28,19 @@
 	"CASE s.status WHEN 'CONNECTED' THEN 'Connected' WHEN 'CONNECTING' THEN 'Connecting' " \
 	"WHEN 'SCAN_QR' THEN 'Connecting' WHEN 'PAIRING' THEN 'Connecting' ELSE 'Disconnected' END"
 
+/* The five counts come from session_counts k, kept by triggers
+ * (db/migrations/0014_session_counts.sql), as cnt; every SESSION_COLS statement
+ * joins it through BOT_JOIN (k is the credential statement's api_keys). */
+#define COUNT_JOIN "LEFT JOIN session_counts cnt ON cnt.wa_session_id = s.id "
+
 #define SESSION_COLS \
 	"CAST(s.id AS CHAR) AS id, s.name, s.session_id AS sessionId, " STATUS_SQL " AS status, " \
 	"CAST(s.user_id AS CHAR) AS userId, s.created_at AS createdAt, s.updated_at AS updatedAt, " \
 	"s.id AS _sid, " \
-	"(SELECT COUNT(*) FROM contacts c WHERE c.wa_session_id = s.id) AS _contacts, " \
-	"(SELECT COUNT(*) FROM messages m WHERE m.wa_session_id = s.id) AS _messages, " \
-	"(SELECT COUNT(*) FROM wa_groups g WHERE g.wa_session_id = s.id AND g.left_at IS NULL) AS _groups, " \
-	"(SELECT COUNT(*) FROM auto_replies a WHERE a.wa_session_id = s.id) AS _autoReplies, " \
-	"(SELECT COUNT(*) FROM scheduled_messages x WHERE x.wa_session_id = s.id) AS _scheduled "
+	"CAST(COALESCE(cnt.contacts, 0) AS SIGNED) AS _contacts, CAST(COALESCE(cnt.messages, 0) AS SIGNED) AS _messages, " \
+	"CAST(COALESCE(cnt.groups_, 0) AS SIGNED) AS _groups, " \
+	"CAST(COALESCE(cnt.auto_replies, 0) AS SIGNED) AS _autoReplies, " \
+	"CAST(COALESCE(cnt.scheduled, 0) AS SIGNED) AS _scheduled "
 
 /* The session's botConfig as wa_bot_config_load() (h_bot.c) answers it --
  * the same columns, defaults and casts as its BOT_SELECT, each aliased
@@ -66,7 +71,7 @@
 	"COALESCE(b.reject_calls, 0) AS `bot.rejectCalls`, " \
 	"COALESCE(b.created_at, s.created_at) AS `bot.createdAt`, COALESCE(b.updated_at, s.updated_at) AS `bot.updatedAt`, " \
 	"b.wa_session_id IS NOT NULL AS _bot "
-#define BOT_JOIN "LEFT JOIN bot_configs b ON b.wa_session_id = s.id "
+#define BOT_JOIN "LEFT JOIN bot_configs b ON b.wa_session_id = s.id " COUNT_JOIN
 
 /* The extra members of GET /api/sessions/{id}, from the same row. */
 #define DETAIL_COLS \
@@ -83,12 +88,20 @@
 	"OR EXISTS (SELECT 1 FROM session_access sa WHERE sa.wa_session_id = s.id AND sa.user_id = ?) "
 
 /* The webhook columns of wa_webhooks_load() (h_webhooks.c's WH_SELECT),
- * plus the session they belong to, for all listed sessions at once. */
+ * each aliased "w.<field>", read with the session row through a LEFT JOIN:
+ * a session with k webhooks comes as k rows (one with w.id NULL when it has
+ * none), so the list and the details are one statement for any number of
+ * sessions and webhooks. */
 #define HOOK_COLS \
-	"SELECT CAST(w.id AS CHAR) AS id, CAST(w.wa_session_id AS CHAR) AS sessionId, " \
-	"CAST(w.user_id AS CHAR) AS userId, w.name, w.url, w.secret, w.events, w.is_active AS isActive, " \
-	"w.created_at AS createdAt, w.updated_at AS updatedAt, w.wa_session_id AS _sid FROM webhooks w "
-#define HOOK_JOIN "JOIN wa_sessions s ON s.id = w.wa_session_id "
+	", CAST(w.id AS CHAR) AS `w.id`, CAST(w.wa_session_id AS CHAR) AS `w.sessionId`, " \
+	"CAST(w.user_id AS CHAR) AS `w.userId`, w.name AS `w.name`, w.url AS `w.url`, w.secret AS `w.secret`, " \
+	"w.events AS `w.events`, w.is_active AS `w.isActive`, w.created_at AS `w.createdAt`, " \
+	"w.updated_at AS `w.updatedAt` "
+#define HOOK_JOIN "LEFT JOIN webhooks w ON w.wa_session_id = s.id "
+/* No ORDER BY: with the LONGTEXT columns of b and w, MariaDB sorts the
+ * joined rows through an on-disk temporary table (about a millisecond for
+ * any number of rows). write_sessions() orders the rows itself, by session
+ * (created_at, id), then webhook (created_at, id). */
 
 /* Fields of botConfig that h_bot.c's shape() turns into booleans and lists. */
 static const char *const bot_bools[] = {
@@ -99,114 +112,238 @@ static const char *const bot_lists[] = {
 	"botAllowedJids", "botBlockedJids", "autoReplyAllowedJids", "autoReplyBlockedJids", NULL
 };
 
-/* Move the "bot.*" columns of a row into its botConfig member (null when
- * the session has no bot_configs row, as wa_bot_config_load() answers). */
-static int shape_bot(json_t *row)
+static int in_list(const char *const *list, const char *k)
 {
-	json_t *bot = json_object(), *v;
-	const char *k;
-	void *tmp;
-	int exists = json_is_true(json_object_get(row, "_bot")) ||
-		     json_integer_value(json_object_get(row, "_bot")) != 0;
-
-	if (!bot)
-		return -1;
-	json_object_foreach_safe(row, tmp, k, v) {
-		if (strncmp(k, "bot.", 4) != 0)
-			continue;
-		json_object_set(bot, k + 4, v);
-		json_object_del(row, k);
-	}
-	for (size_t i = 0; bot_bools[i]; i++)
-		wa_row_bool_col(bot, bot_bools[i]);
-	for (size_t i = 0; bot_lists[i]; i++)
-		wa_row_json_col(bot, bot_lists[i], NULL);
-	json_object_del(row, "_bot");
-	if (!exists) {
-		json_decref(bot);
-		bot = json_null();
-	}
-	return json_object_set_new(row, "botConfig", bot);
-}
-
-/* Turn the helper columns of SESSION_COLS and BOT_COLS into the API's
- * nested members (webhooks are attached by attach_webhooks()). */
-static int shape_session(json_t *row)
-{
-	static const char *const counts[] = { "_contacts", "_messages", "_groups", "_autoReplies", NULL };
-
-	if (shape_bot(row) < 0 || json_object_set_new(row, "webhooks", json_array()) < 0)
-		return -1;
-	wa_row_nest(row, "_count", counts);
-	json_object_set(json_object_get(row, "_count"), "scheduledMessages", json_object_get(row, "_scheduled"));
-	json_object_del(row, "_scheduled");
-	return json_object_get(row, "_count") ? 0 : -1;
-}
-
-/* Give every row of `rows` its webhooks: `hooks` (from HOOK_COLS, in
- * created order) distributed by session, through an index by _sid. */
-static int attach_webhooks(json_t *rows, json_t *hooks)
-{
-	json_t *by_sid = json_object(), *row, *h;
-	char key[24];
-	size_t i;
-
-	if (!by_sid)
-		return -1;
-	json_array_foreach(rows, i, row) {
-		snprintf(key, sizeof key, "%lld", (long long)json_integer_value(json_object_get(row, "_sid")));
-		json_object_set(by_sid, key, json_object_get(row, "webhooks"));
-		json_object_del(row, "_sid");
-	}
-	json_array_foreach(hooks, i, h) {
-		json_t *list;
-
-		snprintf(key, sizeof key, "%lld", (long long)json_integer_value(json_object_get(h, "_sid")));
-		json_object_del(h, "_sid");
-		wa_row_json_col(h, "events", NULL);
-		list = json_object_get(by_sid, key);
-		/* a session created after the list was read is not listed */
-		if (list)
-			json_array_append(list, h);
-	}
-	json_decref(by_sid);
+	for (size_t i = 0; list[i]; i++)
+		if (strcmp(list[i], k) == 0)
+			return 1;
 	return 0;
+}
+
+/* What a result column becomes in a session object. */
+enum role { R_NONE, R_SKIP, R_TOP, R_BOT, R_BOT_BOOL, R_BOT_JSON, R_HOOK, R_HOOK_JSON };
+
+#define MAX_COLS 96
+
+/* A result row's place in the answer: session (created_at, id), then
+ * webhook (created_at, id; a session's row without one first). DATETIME
+ * text sorts as the time does. */
+struct order {
+	const char *s_at, *w_at;
+	unsigned long long sid, wid;
+	size_t row;
+};
+
+static int cmp_str(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "");
+}
+
+static int cmp_order(const void *pa, const void *pb)
+{
+	const struct order *a = pa, *b = pb;
+	int c = cmp_str(a->s_at, b->s_at);
+
+	if (c)
+		return c;
+	if (a->sid != b->sid)
+		return a->sid < b->sid ? -1 : 1;
+	if ((c = cmp_str(a->w_at, b->w_at)) != 0)
+		return c;
+	if (a->wid != b->wid)
+		return a->wid < b->wid ? -1 : 1;
+	return 0;
+}
+
+static unsigned long long num(const char *v)
+{
+	return v ? strtoull(v, NULL, 10) : 0;
+}
+
+/* Write the members of one object: the columns of `row` whose role is
+ * `plain` or its boolean/JSON variant (R_NONE: there is none), keys
+ * without their `skip`-byte prefix. */
+static void write_members(struct wa_jbuf *jb, const struct wa_db_text *t, const unsigned char *role, size_t row,
+			  enum role plain, enum role as_bool, enum role as_json, size_t skip)
+{
+	int n = 0;
+
+	for (unsigned c = 0; c < t->ncols; c++) {
+		if (role[c] == R_NONE || role[c] == R_SKIP ||
+		    (role[c] != plain && role[c] != as_bool && role[c] != as_json))
+			continue;
+		if (n++)
+			wa_jb_raw(jb, ",", 1);
+		wa_jb_key(jb, t->names[c] + skip);
+		if (role[c] == as_bool)
+			wa_jb_cell_bool(jb, t, row, (int)c);
+		else if (role[c] == as_json)
+			wa_jb_cell_json(jb, t, row, (int)c, "[]");
+		else
+			wa_jb_cell(jb, t, row, (int)c);
+	}
+}
+
+/* The sessions of a SESSION_COLS BOT_COLS [DETAIL_COLS] HOOK_COLS result
+ * (ordered by session, then webhook) in the API's shape: the session's
+ * own members, botConfig (null without a bot_configs row, as
+ * wa_bot_config_load() answers), webhooks, _count, and with `details` the
+ * extra members of GET /api/sessions/{id}. Columns before `from` are not
+ * the session's (the credentials read with it). An array when `array`,
+ * else the first session alone. -1 on an unexpected result or out of
+ * memory. */
+static int write_sessions(struct wa_jbuf *jb, const struct wa_db_text *t, unsigned from, int array, int details)
+{
+	static const char *const counts[] = { "contacts", "messages", "groups", "autoReplies", "scheduledMessages" };
+	unsigned char role[MAX_COLS];
+	int c_sid = wa_db_text_col(t, "_sid"), c_bot = wa_db_text_col(t, "_bot"), c_wid = wa_db_text_col(t, "w.id");
+	int c_cnt[5] = { wa_db_text_col(t, "_contacts"), wa_db_text_col(t, "_messages"), wa_db_text_col(t, "_groups"),
+			 wa_db_text_col(t, "_autoReplies"), wa_db_text_col(t, "_scheduled") };
+	size_t i = 0;
+
+	int c_at = -1, c_wat = wa_db_text_col(t, "w.createdAt");
+	struct order *ord;
+
+	if (t->ncols > MAX_COLS || c_sid < 0 || c_bot < 0 || c_wid < 0 || c_wat < 0)
+		return -1;
+	for (unsigned c = from; c < t->ncols && c_at < 0; c++)
+		if (strcmp(t->names[c], "createdAt") == 0)
+			c_at = (int)c;
+	ord = malloc((t->nrows ? t->nrows : 1) * sizeof *ord);
+	if (c_at < 0 || !ord) {
+		free(ord);
+		return -1;
+	}
+	for (size_t k = 0; k < t->nrows; k++) {
+		ord[k].s_at = wa_db_text_val(t, k, c_at, NULL);
+		ord[k].sid = num(wa_db_text_val(t, k, c_sid, NULL));
+		ord[k].w_at = wa_db_text_val(t, k, c_wat, NULL);
+		ord[k].wid = num(wa_db_text_val(t, k, c_wid, NULL));
+		ord[k].row = k;
+	}
+	qsort(ord, t->nrows, sizeof *ord, cmp_order);
+	for (unsigned c = 0; c < t->ncols; c++) {
+		const char *k = t->names[c];
+
+		if (c < from)
+			role[c] = R_NONE;
+		else if (k[0] == '_')
+			role[c] = R_SKIP;
+		else if (strncmp(k, "bot.", 4) == 0)
+			role[c] = in_list(bot_bools, k + 4) ? R_BOT_BOOL : in_list(bot_lists, k + 4) ? R_BOT_JSON : R_BOT;
+		else if (strncmp(k, "w.", 2) == 0)
+			role[c] = strcmp(k + 2, "events") == 0 ? R_HOOK_JSON : R_HOOK;
+		else
+			role[c] = R_TOP;
+	}
+	if (array)
+		wa_jb_raw(jb, "[", 1);
+	while (i < t->nrows) {
+		size_t first = ord[i].row;
+		unsigned long long sid = ord[i].sid;
+		const char *bot = wa_db_text_val(t, first, c_bot, NULL);
+		int nh = 0;
+
+		if (i)
+			wa_jb_raw(jb, ",", 1);
+		wa_jb_raw(jb, "{", 1);
+		write_members(jb, t, role, first, R_TOP, R_NONE, R_NONE, 0);
+		wa_jb_lit(jb, ",\"botConfig\":");
+		if (bot && bot[0] != '0') {
+			wa_jb_raw(jb, "{", 1);
+			write_members(jb, t, role, first, R_BOT, R_BOT_BOOL, R_BOT_JSON, 4);
+			wa_jb_raw(jb, "}", 1);
+		} else {
+			wa_jb_lit(jb, "null");
+		}
+		wa_jb_lit(jb, ",\"webhooks\":[");
+		for (; i < t->nrows && ord[i].sid == sid; i++) {
+			if (!wa_db_text_val(t, ord[i].row, c_wid, NULL))
+				continue;
+			if (nh++)
+				wa_jb_raw(jb, ",", 1);
+			wa_jb_raw(jb, "{", 1);
+			write_members(jb, t, role, ord[i].row, R_HOOK, R_NONE, R_HOOK_JSON, 2);
+			wa_jb_raw(jb, "}", 1);
+		}
+		wa_jb_lit(jb, "],\"_count\":{");
+		for (int n = 0; n < 5; n++) {
+			if (n)
+				wa_jb_raw(jb, ",", 1);
+			wa_jb_key(jb, counts[n]);
+			wa_jb_cell(jb, t, first, c_cnt[n]);
+		}
+		wa_jb_raw(jb, "}", 1);
+		if (details) {
+			int c_jid = wa_db_text_col(t, "_me_jid"), c_cfg = wa_db_text_col(t, "_config");
+
+			wa_jb_lit(jb, ",\"uptime\":");
+			wa_jb_cell(jb, t, first, wa_db_text_col(t, "_uptime"));
+			wa_jb_lit(jb, ",\"messageCount\":");
+			wa_jb_cell(jb, t, first, c_cnt[1]);
+			wa_jb_lit(jb, ",\"hasInstance\":");
+			wa_jb_cell_bool(jb, t, first, wa_db_text_col(t, "_hasInstance"));
+			wa_jb_lit(jb, ",\"me\":");
+			if (wa_db_text_val(t, first, c_jid, NULL)) {
+				wa_jb_lit(jb, "{\"id\":");
+				wa_jb_cell(jb, t, first, c_jid);
+				wa_jb_lit(jb, ",\"lid\":");
+				wa_jb_cell(jb, t, first, wa_db_text_col(t, "_me_lid"));
+				wa_jb_lit(jb, ",\"name\":");
+				wa_jb_cell(jb, t, first, wa_db_text_col(t, "_push_name"));
+				wa_jb_raw(jb, "}", 1);
+			} else {
+				wa_jb_lit(jb, "null");
+			}
+			if (wa_db_text_val(t, first, c_cfg, NULL)) {
+				wa_jb_lit(jb, ",\"config\":");
+				wa_jb_cell_json(jb, t, first, c_cfg, "{}");
+			}
+		}
+		wa_jb_raw(jb, "}", 1);
+		if (!array)
+			break;
+	}
+	if (array)
+		wa_jb_raw(jb, "]", 1);
+	free(ord);
+	return jb->oom ? -1 : 0;
+}
+
+/* Reply with the sessions of t (see write_sessions); frees t. */
+static int reply_sessions(struct wa_req *r, struct wa_db_text *t, unsigned from, int array, int details)
+{
+	struct wa_jbuf jb = { 0 };
+	int rc;
+
+	if (write_sessions(&jb, t, from, array, details) < 0) {
+		wa_jb_free(&jb);
+		wa_db_text_free(t);
+		return wa_reply_error(r, 500, jb.oom ? "Out of memory" : "Unexpected session row", NULL);
+	}
+	wa_db_text_free(t);
+	rc = wa_reply_raw(r, 200, "application/json; charset=utf-8", jb.buf, jb.len);
+	wa_jb_free(&jb);
+	return rc;
 }
 
 int h_sessions_list(struct wa_req *r)
 {
-	json_t *rows, *row, *hooks;
-	size_t i;
+	struct wa_db_text t;
 	int super = r->user.role == WA_ROLE_SUPERADMIN, owner = r->user.role == WA_ROLE_OWNER;
 	unsigned long long uid = (unsigned long long)r->user.id;
+	int rc;
 
-	/* three statements for any number of sessions: the sessions with
-	 * their counts and bot configs, then all their webhooks */
-	rows = super ? wa_db_query(r->db, "SELECT " SESSION_COLS BOT_COLS "FROM wa_sessions s " BOT_JOIN
-				   "ORDER BY s.created_at, s.id", "") :
-		       wa_db_query(r->db, "SELECT " SESSION_COLS BOT_COLS "FROM wa_sessions s " BOT_JOIN VISIBLE
-				   "ORDER BY s.created_at, s.id", "buu", owner, uid, uid);
-	if (!rows)
+	/* one statement for any number of sessions: the sessions with their
+	 * counts, bot configs and webhooks, written out as they are read */
+	rc = super ? wa_db_text_query(r->db, &t, "SELECT " SESSION_COLS BOT_COLS HOOK_COLS "FROM wa_sessions s "
+				      BOT_JOIN HOOK_JOIN, "") :
+		     wa_db_text_query(r->db, &t, "SELECT " SESSION_COLS BOT_COLS HOOK_COLS "FROM wa_sessions s "
+				      BOT_JOIN HOOK_JOIN VISIBLE, "buu", owner,
+				      uid, uid);
+	if (rc < 0)
 		return wa_reply_db_error(r, "Database error");
-	json_array_foreach(rows, i, row)
-		if (shape_session(row) < 0) {
-			json_decref(rows);
-			return wa_reply_error(r, 500, "Out of memory", NULL);
-		}
-	if (!json_array_size(rows))
-		hooks = json_array();
-	else if (super)
-		hooks = wa_db_query(r->db, HOOK_COLS "ORDER BY w.created_at, w.id", "");
-	else
-		hooks = wa_db_query(r->db, HOOK_COLS HOOK_JOIN VISIBLE "ORDER BY w.created_at, w.id", "buu", owner, uid,
-				    uid);
-	if (!hooks || attach_webhooks(rows, hooks) < 0) {
-		json_decref(hooks);
-		json_decref(rows);
-		return wa_reply_db_error(r, "Database error");
-	}
-	json_decref(hooks);
-	return wa_reply_json(r, 200, rows);
+	return reply_sessions(r, &t, 0, 1, 0);
 }
 
 static int valid_slug(const char *s)
@@ -242,39 +379,32 @@ static void slugify(const char *name, char *out, size_t len)
 		snprintf(out, len, "session");
 }
 
-/* One session as the list shows it (details: with the DETAIL_COLS helper
- * columns too): two statements, the row and its webhooks. */
-static json_t *load_one(struct wa_req *r, uint64_t id, int details)
+/* Reply with one session as the list shows it (details: with the
+ * DETAIL_COLS members too), from one statement; 404 when it is gone. */
+static int reply_one(struct wa_req *r, uint64_t id, int details)
 {
-	json_t *row, *rows, *hooks;
+	struct wa_db_text t;
+	int rc;
 
-	row = details ?
-	      wa_db_row(r->db, NULL, "SELECT " SESSION_COLS BOT_COLS DETAIL_COLS "FROM wa_sessions s " BOT_JOIN
-			"WHERE s.id = ?", "u", (unsigned long long)id) :
-	      wa_db_row(r->db, NULL, "SELECT " SESSION_COLS BOT_COLS "FROM wa_sessions s " BOT_JOIN
-			"WHERE s.id = ?", "u", (unsigned long long)id);
-	if (!row)
-		return NULL;
-	rows = json_array();
-	hooks = wa_db_query(r->db, HOOK_COLS "WHERE w.wa_session_id = ? ORDER BY w.created_at, w.id", "u",
-			    (unsigned long long)id);
-	if (!rows || !hooks || json_array_append(rows, row) < 0 || shape_session(row) < 0 ||
-	    attach_webhooks(rows, hooks) < 0) {
-		json_decref(rows);
-		json_decref(hooks);
-		json_decref(row);
-		return NULL;
+	rc = details ? wa_db_text_query(r->db, &t, "SELECT " SESSION_COLS BOT_COLS DETAIL_COLS HOOK_COLS
+					"FROM wa_sessions s " BOT_JOIN HOOK_JOIN "WHERE s.id = ?",
+					"u", (unsigned long long)id) :
+		       wa_db_text_query(r->db, &t, "SELECT " SESSION_COLS BOT_COLS HOOK_COLS
+					"FROM wa_sessions s " BOT_JOIN HOOK_JOIN "WHERE s.id = ?",
+					"u", (unsigned long long)id);
+	if (rc < 0)
+		return wa_reply_db_error(r, "Database error");
+	if (!t.nrows) {
+		wa_db_text_free(&t);
+		return wa_reply_error(r, 404, "Session not found", "session_not_found");
 	}
-	json_decref(rows);
-	json_decref(hooks);
-	return row;
+	return reply_sessions(r, &t, 0, 0, details);
 }
 
 int h_sessions_create(struct wa_req *r)
 {
 	const char *name, *slug;
 	char gen[80], base[48], sfx[9];
-	json_t *row;
 	int explicit, tries = 0;
 
 	if (r->user.role == WA_ROLE_STAFF)
@@ -313,34 +443,25 @@ int h_sessions_create(struct wa_req *r)
 		       (unsigned long long)r->sess.id) < 0)
 		wa_warn("session %s: default bot config not created", slug);
 	wa_info("session %s created by user %llu", slug, (unsigned long long)r->user.id);
-	row = load_one(r, r->sess.id, 0);
-	if (!row)
-		return wa_reply_db_error(r, "Database error");
-	return wa_reply_json(r, 200, row);
+	return reply_one(r, r->sess.id, 0);
+}
+
+int h_session_identify(struct wa_req *r, const char *ident)
+{
+	r->rows = calloc(1, sizeof *r->rows);
+	if (!r->rows)
+		return -1;
+	return wa_auth_identify_rows(r, ident, SESSION_COLS BOT_COLS DETAIL_COLS HOOK_COLS, BOT_JOIN HOOK_JOIN,
+				     "", r->rows, &r->rows_from);
 }
 
 int h_session_get(struct wa_req *r)
 {
-	static const char *const helpers[] = { "_uptime", "_hasInstance", "_me_jid", "_me_lid", "_push_name",
-					       "_config", NULL };
-	json_t *row = load_one(r, r->sess.id, 1), *v;
-
-	if (!row)
-		return wa_reply_db_error(r, "Database error");
-	json_object_set(row, "uptime", json_object_get(row, "_uptime"));
-	json_object_set(row, "messageCount", json_object_get(json_object_get(row, "_count"), "messages"));
-	v = json_object_get(row, "_hasInstance");
-	json_object_set_new(row, "hasInstance", json_boolean(json_is_true(v) || json_integer_value(v)));
-	if (json_is_string(json_object_get(row, "_me_jid")))
-		json_object_set_new(row, "me", json_pack("{s:O,s:O,s:O}", "id", json_object_get(row, "_me_jid"),
-			"lid", json_object_get(row, "_me_lid"), "name", json_object_get(row, "_push_name")));
-	else
-		json_object_set_new(row, "me", json_null());
-	if (json_is_string(json_object_get(row, "_config")))
-		json_object_set_new(row, "config", json_loads(json_string_value(json_object_get(row, "_config")), 0, NULL));
-	for (size_t i = 0; helpers[i]; i++)
-		json_object_del(row, helpers[i]);
-	return wa_reply_json(r, 200, row);
+	/* read with the credentials (h_session_identify), unless signed in
+	 * by cookie: the session is r->sess, its access already checked */
+	if (r->rows && r->rows->nrows)
+		return reply_sessions(r, r->rows, r->rows_from, 0, 1);
+	return reply_one(r, r->sess.id, 1);
 }
 
 int h_session_qr(struct wa_req *r)

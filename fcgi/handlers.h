@@ -23,6 +23,10 @@ int h_auth_signout(struct wa_req *r);
 int h_sessions_list(struct wa_req *r);
 int h_sessions_create(struct wa_req *r);
 int h_session_get(struct wa_req *r);
+/* The credentials of GET /api/sessions/{id} (WA_R_SESS_ROWS) read with the
+ * session's details in one statement (wa_auth_identify_rows()): as
+ * wa_auth_identify() answers, and r->rows for h_session_get(). */
+int h_session_identify(struct wa_req *r, const char *ident);
 int h_session_qr(struct wa_req *r);
 int h_session_action(struct wa_req *r);
 int h_session_pair(struct wa_req *r);

@@ -17,6 +17,7 @@
 struct wa_route;
 struct wa_app;
 struct wa_db;
+struct wa_db_text;
 
 #define WA_MAX_PARAMS 6
 #define WA_PATH_MAX 2048
@@ -60,6 +61,11 @@ struct wa_req {
 		int found, granted;
 		char ident[65];
 	} sess_pre;
+	/* rows read with the credentials for the handler (WA_R_SESS_ROWS),
+	 * the handler's columns from index rows_from; NULL when not read.
+	 * Freed with the request. */
+	struct wa_db_text *rows;
+	unsigned rows_from;
 	/* body */
 	char *body;                   /* raw bytes, NUL-terminated, owned */
 	size_t body_len;

@@ -6,7 +6,7 @@ fcgi_libwafcgi_a_SOURCES = \
 	fcgi/app.h fcgi/handlers.h \
 	fcgi/http.c fcgi/http.h \
 	fcgi/router.c fcgi/router.h fcgi/routes.c \
-	fcgi/db.c fcgi/db.h \
+	fcgi/db.c fcgi/db.h fcgi/jbuf.c fcgi/jbuf.h \
 	fcgi/auth.c fcgi/auth.h \
 	fcgi/validate.c fcgi/validate.h \
 	fcgi/multipart.c fcgi/multipart.h \

@@ -4,8 +4,8 @@
  *
  * The supervisor opens the FastCGI socket (fcgi.listen), forks fcgi.workers
  * worker processes and restarts any that die; SIGTERM/SIGINT stop them all.
- * Each worker runs fcgi.threads handler threads fed by one connection poller
- * (see "Kept FastCGI connections" below); each handler owns one MariaDB
+ * Each worker runs fcgi.threads handler threads waiting on one epoll set of
+ * connections (see "Kept FastCGI connections" below); each handler owns one MariaDB
  * connection and one nng socket to the engine, so nothing mutable is shared
  * between threads. The dispatcher below is the same for every route: match,
  * authenticate, check the route's role and session access, run the handler. */
@@ -13,6 +13,7 @@
 #include "fcgi/auth.h"
 #include "fcgi/db.h"
 #include "fcgi/engine_client.h"
+#include "fcgi/handlers.h"
 #include "fcgi/http.h"
 #include "fcgi/router.h"
 #include "wa_config.h"
@@ -121,7 +122,10 @@ static void dispatch(struct wa_req *r)
 	r->route = rt;
 
 	if (!(rt->flags & WA_R_PUBLIC) || (rt->flags & WA_R_AUTH_OPT)) {
-		auth = wa_auth_identify(r, (rt->flags & WA_R_SESS) ? session_param(r) : NULL);
+		if ((rt->flags & (WA_R_SESS | WA_R_SESS_ROWS)) == (WA_R_SESS | WA_R_SESS_ROWS))
+			auth = h_session_identify(r, session_param(r));
+		else
+			auth = wa_auth_identify(r, (rt->flags & WA_R_SESS) ? session_param(r) : NULL);
 		if (auth < 0) {
 			wa_reply_error(r, 503, "Database unavailable", "database_unavailable");
 			return;
@@ -179,6 +183,10 @@ static void serve_one(FCGX_Request *fr, struct wa_db *db)
 		free(r.params[i]);
 	free(r.body);
 	json_decref(r.json);
+	if (r.rows) {
+		wa_db_text_free(r.rows);
+		free(r.rows);
+	}
 	wa_log_set_rid(NULL);
 }
 
@@ -191,18 +199,22 @@ static void serve_one(FCGX_Request *fr, struct wa_db *db)
  * whenever none of its idle ones is free, and may keep more than we have
  * threads). So a worker does not let threads own connections:
  *
- *   - one poller thread owns the listening socket and every idle connection
- *     in an epoll set (EPOLLONESHOT, so a connection is in exactly one place:
- *     the set, the ready queue, or one handler);
- *   - a connection that becomes readable goes on the ready queue; one of
- *     fcgi.threads handler threads takes it, lets libfcgi read and answer
- *     one request on it, and gives it back to the set if nginx keeps it
- *     (libfcgi closes it otherwise);
+ *   - the listening socket and every idle connection are in one epoll set
+ *     per worker process, each with EPOLLONESHOT, so a connection is in
+ *     exactly one place: armed in the set, or with the one handler thread
+ *     whose epoll_wait() returned it;
+ *   - every one of the fcgi.threads handler threads waits in epoll_wait()
+ *     for one event: a readable connection it serves itself (libfcgi reads
+ *     and answers one request on it) and re-arms if nginx keeps it (libfcgi
+ *     closes it otherwise), with no hand-off to another thread (no queue,
+ *     no condition variable, no second wake-up per request);
  *   - what a request left unread of its body is read before the connection
- *     goes back (drain_stdin), so its next request starts on a record;
- *   - the poller accepts only while a handler is idle (the listening socket
- *     is re-armed by the handler that becomes idle), so the worker processes
- *     sharing the socket split new connections by spare capacity.
+ *     is re-armed (drain_stdin), so its next request starts on a record;
+ *   - the listening socket: the thread it wakes accepts one connection, adds
+ *     it to the set and re-arms the socket. Only a thread that is idle
+ *     waits in epoll_wait(), so a worker process whose threads are all busy
+ *     accepts nothing, and the processes sharing the socket split new
+ *     connections by spare capacity.
  *
  * libfcgi is used as its threaded API documents, with one exception: a
  * handler hands libfcgi the connection by setting FCGX_Request.ipcFd and
@@ -210,74 +222,26 @@ static void serve_one(FCGX_Request *fr, struct wa_db *db)
  * of a kept connection) and takes it back after FCGX_Finish_r. Its request
  * has no listening socket (-1), so FCGX_Accept_r never blocks in accept():
  * on a connection nginx closed it closes the fd and fails with EBADF. */
-#define READY_MAX 4096
-
-static struct {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int fds[READY_MAX];
-	unsigned head, count;
-	int idle;           /* handlers waiting for a connection */
-	int listen_armed;   /* the listening socket is in the epoll set, armed */
-	int ep;
-} pool = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .ep = -1 };
+static int ep = -1;
 
 static int ep_arm(int fd, int op)
 {
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.fd = fd };
 
-	return epoll_ctl(pool.ep, op, fd, &ev);
+	return epoll_ctl(ep, op, fd, &ev);
 }
 
-/* Queue a readable connection; 0, or -1 when the queue is full. */
-static int ready_push(int fd)
+/* The listening socket woke this thread: take one connection into the set
+ * and re-arm the socket. */
+static void accept_one(void)
 {
-	int rc = -1;
+	int fd, one = 1;
 
-	pthread_mutex_lock(&pool.lock);
-	if (pool.count < READY_MAX) {
-		pool.fds[(pool.head + pool.count++) % READY_MAX] = fd;
-		pthread_cond_signal(&pool.cond);
-		rc = 0;
-	}
-	pthread_mutex_unlock(&pool.lock);
-	return rc;
-}
-
-static int ready_pop(void)
-{
-	int fd;
-
-	pthread_mutex_lock(&pool.lock);
-	pool.idle++;
-	if (!pool.listen_armed && ep_arm(listen_fd, EPOLL_CTL_MOD) == 0)
-		pool.listen_armed = 1;
-	while (!pool.count)
-		pthread_cond_wait(&pool.cond, &pool.lock);
-	pool.idle--;
-	fd = pool.fds[pool.head];
-	pool.head = (pool.head + 1) % READY_MAX;
-	pool.count--;
-	pthread_mutex_unlock(&pool.lock);
-	return fd;
-}
-
-static void accept_some(void)
-{
-	int want, fd, one = 1;
-
-	pthread_mutex_lock(&pool.lock);
-	want = pool.idle - (int)pool.count;
-	pthread_mutex_unlock(&pool.lock);
-	if (want < 1)
-		want = 1;
-	while (want-- > 0) {
-		fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
-				wa_warn("accept: %s", strerror(errno));
-			break;
-		}
+	fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
+			wa_warn("accept: %s", strerror(errno));
+	} else {
 		/* as libfcgi's own accept does: responses are not waited on */
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		/* into the set until nginx has sent its request: a connection
@@ -287,31 +251,29 @@ static void accept_some(void)
 			close(fd);
 		}
 	}
-	pthread_mutex_lock(&pool.lock);
-	pool.listen_armed = pool.idle > (int)pool.count && ep_arm(listen_fd, EPOLL_CTL_MOD) == 0;
-	pthread_mutex_unlock(&pool.lock);
+	if (ep_arm(listen_fd, EPOLL_CTL_MOD) < 0) {
+		wa_error("epoll_ctl on the listening socket: %s", strerror(errno));
+		exit(1);
+	}
 }
 
-static void *poller(void *arg)
+/* The next readable connection for this thread (accepting on the way). */
+static int next_conn(void)
 {
-	struct epoll_event evs[64];
+	struct epoll_event ev;
 
-	(void)arg;
-	while (!stopping) {
-		int n = epoll_wait(pool.ep, evs, 64, -1);
+	for (;;) {
+		int n = epoll_wait(ep, &ev, 1, -1);
 
 		if (n < 0 && errno != EINTR) {
 			wa_error("epoll_wait: %s", strerror(errno));
 			exit(1);
 		}
-		for (int i = 0; i < n; i++) {
-			if (evs[i].data.fd == listen_fd)
-				accept_some();
-			else if (ready_push(evs[i].data.fd) < 0)
-				close(evs[i].data.fd);
-		}
+		if (n == 1 && ev.data.fd == listen_fd)
+			accept_one();
+		else if (n == 1)
+			return ev.data.fd;
 	}
-	return NULL;
 }
 
 /* What a handler left unread of the request body must be read before the
@@ -347,7 +309,7 @@ static void *handler(void *arg)
 	if (FCGX_InitRequest(&fr, -1, 0) != 0)
 		return NULL;
 	while (!stopping) {
-		fr.ipcFd = ready_pop();
+		fr.ipcFd = next_conn();
 		fr.keepConnection = 1;
 		if (FCGX_Accept_r(&fr) < 0)
 			continue;   /* nginx closed it; libfcgi closed our end */
@@ -380,25 +342,25 @@ static int worker_main(long threads)
 
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
-	pool.ep = epoll_create1(EPOLL_CLOEXEC);
+	ep = epoll_create1(EPOLL_CLOEXEC);
 	fl = fcntl(listen_fd, F_GETFL);
-	if (pool.ep < 0 || fl < 0 || fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+	if (ep < 0 || fl < 0 || fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) < 0) {
 		wa_error("cannot set up the connection poller: %s", strerror(errno));
 		return 1;
 	}
 	/* (not EPOLLEXCLUSIVE: it cannot be re-armed with EPOLL_CTL_MOD; every
-	 * worker's poller may wake for a connection, one accept()s it) */
+	 * worker's idle thread may wake for a connection, one accept()s it) */
 	if (ep_arm(listen_fd, EPOLL_CTL_ADD) < 0) {
 		wa_error("epoll_ctl: %s", strerror(errno));
 		return 1;
 	}
-	pool.listen_armed = 1;
-	for (long i = 0; i < threads; i++)
+	/* this thread is the last handler */
+	for (long i = 1; i < threads; i++)
 		if (pthread_create(&tid, NULL, handler, NULL) != 0) {
 			wa_error("cannot start handler thread %ld", i);
 			return 1;
 		}
-	poller(NULL);
+	handler(NULL);
 	return 0;
 }
 

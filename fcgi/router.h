@@ -28,6 +28,8 @@ enum {
 	WA_R_SESS_BODY   = 1 << 7, /* the session is named by the body field "sessionId" */
 	WA_R_UPLOAD      = 1 << 8, /* multipart/form-data body with a file */
 	WA_R_URL_ALT     = 1 << 9, /* an upload route that also takes JSON {"url"} instead */
+	WA_R_SESS_ROWS   = 1 << 10, /* with WA_R_SESS: the credentials are read by h_session_identify(),
+				     * with the session's rows for the handler (one statement) */
 };
 
 /* Field validation spec for routes whose body is checked declaratively. */

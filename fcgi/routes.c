@@ -249,7 +249,7 @@ struct wa_route wa_routes[] = {
 	{ "POST", "/api/sessions/{id}/bot-config", "Sessions", "Update bot configuration",
 	  "", "200,401,403,404,500", h_bot_set, WA_R_SESS, NULL, NULL },
 	{ "GET", "/api/sessions/{id}", "Sessions", "Get session details",
-	  "", "200,404", h_session_get, WA_R_SESS, NULL, NULL },
+	  "", "200,404", h_session_get, WA_R_SESS | WA_R_SESS_ROWS, NULL, NULL },
 	{ "POST", "/api/sessions/{id}/pair", "Sessions", "Pair by phone-number code instead of the QR",
 	  "phoneNumber", "200,400,401,403,404,409,503,504", h_session_pair, WA_R_SESS, NULL, NULL },
 	{ "POST", "/api/sessions/{id}/{action}", "Sessions", "Perform session action",

@@ -203,3 +203,78 @@ def test_wrong_method_is_405_with_allow(admin):
     b = assert_error_shape(r, 405)
     assert b["error"] == "method_not_allowed", b
     assert set(x.strip() for x in r.headers["Allow"].split(",")) == {"GET", "POST"}
+
+
+def test_counts_follow_every_writer(admin, make_session, stack_config):
+    """_count is kept in step with the rows whoever writes them (the API's
+    auto-replies and scheduler, the engine's rows written straight into the
+    database): inserts, deletes, a group left and joined again; one
+    session's rows never count for another."""
+    sess, other = make_session(admin), make_session(admin)
+    s, sid = sess["sessionId"], sess["id"]
+    jid = "628111000111@s.whatsapp.net"
+
+    def counts(slug=s):
+        d = admin.get("/api/sessions/%s" % slug).json()
+        listed = [x for x in admin.get("/api/sessions").json() if x["sessionId"] == slug]
+        assert listed and listed[0]["_count"] == d["_count"], (listed, d)
+        assert d["messageCount"] == d["_count"]["messages"], d
+        return d["_count"]
+
+    for i in range(3):
+        sql(stack_config, "INSERT INTO messages (wa_session_id, remote_jid, message_id, type, content) "
+                          "VALUES (%s, '%s', 'CNT%d', 'TEXT', 'x')" % (sid, jid, i))
+    sql(stack_config, "INSERT INTO contacts (wa_session_id, jid) VALUES (%s, '%s')" % (sid, jid))
+    sql(stack_config, "INSERT INTO wa_groups (wa_session_id, jid) VALUES (%s, '1203630001@g.us'), "
+                      "(%s, '1203630002@g.us')" % (sid, sid))
+    sql(stack_config, "INSERT INTO wa_groups (wa_session_id, jid, left_at) VALUES (%s, '1203630003@g.us', NOW())"
+        % sid)
+    rule = assert_ok_shape(admin.post("/api/autoreplies/%s" % s, json={"keyword": "a", "response": "b"}))
+    assert_ok_shape(admin.post("/api/autoreplies/%s" % s, json={"keyword": "c", "response": "d"}))
+    assert_ok_shape(admin.post("/api/scheduler/%s" % s, json={"jid": jid, "content": "later",
+                                                              "sendAt": "2099-01-01T00:00:00.000Z"}))
+    assert counts() == {"contacts": 1, "messages": 3, "groups": 2, "autoReplies": 2, "scheduledMessages": 1}
+    assert counts(other["sessionId"]) == dict.fromkeys(COUNT_KEYS, 0)
+
+    sql(stack_config, "DELETE FROM messages WHERE wa_session_id = %s AND message_id = 'CNT0'" % sid)
+    sql(stack_config, "UPDATE wa_groups SET left_at = NOW() WHERE wa_session_id = %s AND jid = '1203630001@g.us'"
+        % sid)
+    sql(stack_config, "UPDATE wa_groups SET left_at = NULL WHERE wa_session_id = %s AND jid = '1203630003@g.us'"
+        % sid)
+    sql(stack_config, "UPDATE wa_groups SET subject = 'renamed' WHERE wa_session_id = %s" % sid)
+    sql(stack_config, "DELETE FROM wa_groups WHERE wa_session_id = %s AND jid = '1203630002@g.us'" % sid)
+    assert assert_ok_shape(admin.delete("/api/autoreplies/%s/%s" % (s, rule["id"]))) == {"id": rule["id"]}
+    assert assert_ok_shape(admin.delete("/api/scheduler/%s" % s)) == {"count": 1}
+    assert counts() == {"contacts": 1, "messages": 2, "groups": 1, "autoReplies": 1, "scheduledMessages": 0}
+    # what the session list counts is what the rows are
+    assert sql(stack_config, "SELECT (SELECT COUNT(*) FROM messages WHERE wa_session_id = %s), "
+                             "(SELECT COUNT(*) FROM wa_groups WHERE wa_session_id = %s AND left_at IS NULL)"
+               % (sid, sid)) == "2\t1"
+
+
+def test_list_and_details_carry_each_sessions_webhooks(admin, make_session):
+    """Every session of the list and its details carry exactly the API's
+    members, and each its own webhooks, in created order, as
+    /api/webhooks/{sessionId} shows them (read in one statement with the
+    sessions: none, one and two webhooks side by side)."""
+    none, one, two = make_session(admin), make_session(admin), make_session(admin)
+    made = {}
+    for sess, n in ((none, 0), (one, 1), (two, 2)):
+        s = sess["sessionId"]
+        for i in range(n):
+            assert_ok_shape(admin.post("/api/webhooks/%s" % s, json={
+                "name": "h%d" % i, "url": "https://example.invalid/%s/%d" % (s, i), "secret": "k\"\\%d" % i,
+                "events": ["message.received"] if i else ["*"]}))
+        made[s] = assert_ok_shape(admin.get("/api/webhooks/%s" % s))
+        assert len(made[s]) == n, made[s]
+    assert_ok_shape(admin.patch("/api/sessions/%s/settings" % two["sessionId"], json={"config": {"a": [1, "x"]}}))
+    listed = {x["sessionId"]: x for x in admin.get("/api/sessions").json()}
+    for s, hooks in made.items():
+        assert set(listed[s]) == SESSION_KEYS, sorted(listed[s])
+        assert listed[s]["webhooks"] == hooks, (listed[s]["webhooks"], hooks)
+        d = admin.get("/api/sessions/%s" % s).json()
+        extra = {"uptime", "messageCount", "hasInstance", "me"} | ({"config"} if s == two["sessionId"] else set())
+        assert set(d) == SESSION_KEYS | extra, sorted(d)
+        assert d["webhooks"] == hooks and d["botConfig"] == listed[s]["botConfig"], d
+        assert {k: d[k] for k in SESSION_KEYS} == listed[s]
+    assert admin.get("/api/sessions/%s" % two["sessionId"]).json()["config"] == {"a": [1, "x"]}

@@ -187,3 +187,9 @@ TESTS += tests/unit/test_image
 tests_unit_test_image_SOURCES = tests/unit/test_image.c tests/unit/tap.h engine/image.c engine/image.h
 tests_unit_test_image_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
 tests_unit_test_image_LDADD = $(WA_FETCH_LIBS) $(WA_PICTURE_LIBS)
+# fcgi/jbuf.c: JSON written straight from query rows, as jansson would (rest engineer)
+check_PROGRAMS += tests/unit/test_jbuf
+TESTS += tests/unit/test_jbuf
+tests_unit_test_jbuf_SOURCES = tests/unit/test_jbuf.c tests/unit/tap.h
+tests_unit_test_jbuf_CFLAGS = $(AM_CFLAGS) $(fcgi_libwafcgi_a_CFLAGS)
+tests_unit_test_jbuf_LDADD = $(WA_FCGI_LIBS)
