@@ -104,10 +104,11 @@ static void check(const WaE2E__Message *m)
 		return;
 	meta = wa_msgs_meta(&c, &e1);
 	mentions = wa_msgs_mentions(c.ctx, &e2);
-	if ((meta && !json_is_object(o = json_loads(meta, 0, NULL))) || e1 || e2)
+	/* (json_is_object is a macro that reads its argument twice: parse first) */
+	o = meta ? json_loads(meta, 0, NULL) : NULL;
+	if ((meta && !json_is_object(o)) || e1 || e2)
 		abort(); /* the meta column is a JSON object */
-	if (meta)
-		json_decref(o);
+	json_decref(o);
 	memset(&row, 0, sizeof row);
 	row.chat = "4915550000002@s.whatsapp.net";
 	row.id = "3EB0FUZZ";
