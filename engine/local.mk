@@ -15,6 +15,14 @@ engine_store_libwastore_a_CFLAGS = $(AM_CFLAGS) $(SIGNAL_CFLAGS) $(MARIADB_CFLAG
 # What links the MariaDB stores (after WA_LIBWA_LIBS' objects, before its libraries).
 WA_STORE_LIBS = engine/store/libwastore.a $(WA_LIBWA_LIBS) $(MARIADB_LIBS) $(CURL_LIBS) $(ZLIB_LIBS)
 
+# engine/media: the outgoing media pipeline (media threads, GraphicsMagick,
+# libcurl upload); a library of its own so that tests link it alone.
+noinst_LIBRARIES += engine/libwamedia.a
+engine_libwamedia_a_SOURCES = engine/media.c engine/media.h engine/media_int.h \
+	engine/media_fmt.c engine/media_img.c
+engine_libwamedia_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS) $(GM_CFLAGS) $(CRYPTO_CFLAGS)
+WA_MEDIA_LIBS = engine/libwamedia.a $(WA_FETCH_LIBS) $(GM_LIBS)
+
 # wa-akg-engine: one event loop (libwebsockets on libev/epoll) owning every WhatsApp
 # connection, nng command and event sockets, MariaDB on a thread pool.
 # fcgi/db.c (prepared statements, the lost-connection rule) is shared with
@@ -39,7 +47,7 @@ wa_akg_engine_SOURCES = engine/main.c engine/engine.h \
 	fcgi/db.c fcgi/db.h
 wa_akg_engine_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS) $(MARIADB_CFLAGS) $(PROTOBUFC_CFLAGS) \
 	$(SIGNAL_CFLAGS)
-wa_akg_engine_LDADD = $(WA_STORE_LIBS) $(LWS_LIBS) $(EV_LIBS) $(JANSSON_LIBS) $(NNG_LIBS) -lpthread
+wa_akg_engine_LDADD = engine/libwamedia.a $(WA_STORE_LIBS) $(WA_FETCH_LIBS) $(GM_LIBS) $(LWS_LIBS) $(EV_LIBS) $(JANSSON_LIBS) $(NNG_LIBS) -lpthread
 
 # wa-akg-hooks: webhook delivery from events_outbox (engine/hooks/hooks.h).
 # One thread: nng SUB to every engine as a wake-up, MariaDB through

@@ -21,7 +21,7 @@
 
 #include "sim.h"
 
-#define SIM_MEDIA_BLOB_MAX (16u * 1024 * 1024)
+#define SIM_MEDIA_BLOB_MAX (72u * 1024 * 1024)  /* a 64 MiB video, encrypted */
 #define SIM_MEDIA_BLOBS 1000
 #define SIM_MEDIA_TOTAL (256u * 1024 * 1024)
 /* media_conn's upload auth token: this many random bytes, sent as twice as

@@ -155,3 +155,11 @@ TESTS += tests/unit/test_wheel
 tests_unit_test_wheel_SOURCES = tests/unit/test_wheel.c tests/unit/tap.h engine/wheel.c engine/wheel.h
 tests_unit_test_wheel_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS)
 tests_unit_test_wheel_LDADD = $(LWS_LIBS) $(EV_LIBS)
+
+# engine/media: kinds, data: URLs, base64, sticker EXIF / WebP, PDF pages,
+# Ogg durations, GraphicsMagick's sticker and thumbnail, the media threads
+check_PROGRAMS += tests/unit/test_media
+TESTS += tests/unit/test_media
+tests_unit_test_media_SOURCES = tests/unit/test_media.c tests/unit/tap.h engine/inbox.c engine/inbox.h
+tests_unit_test_media_CFLAGS = $(AM_CFLAGS) $(GM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_test_media_LDADD = $(WA_MEDIA_LIBS) $(WA_LIBWA_LIBS) $(LWS_LIBS) $(JANSSON_LIBS) -lpthread
