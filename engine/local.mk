@@ -9,11 +9,11 @@ engine_store_libwastore_a_SOURCES = engine/store/sigstore_db.c engine/store/sigs
 	engine/store/msgs.c engine/store/msgs.h \
 	engine/store/history.c engine/store/history.h engine/store/history_decode.c \
 	engine/store/appkeys.c engine/store/appkeys.h \
-	engine/store/outmsg.c engine/store/outmsg.h
+	engine/store/outmsg.c engine/store/outmsg.h engine/store/outmedia.c
 engine_store_libwastore_a_CFLAGS = $(AM_CFLAGS) $(SIGNAL_CFLAGS) $(MARIADB_CFLAGS) $(JANSSON_CFLAGS) \
 	$(PROTOBUFC_CFLAGS) $(CURL_CFLAGS) $(ZLIB_CFLAGS)
 # What links the MariaDB stores (after WA_LIBWA_LIBS' objects, before its libraries).
-WA_STORE_LIBS = engine/store/libwastore.a $(WA_LIBWA_LIBS) $(MARIADB_LIBS) $(CURL_LIBS) $(ZLIB_LIBS)
+WA_STORE_LIBS = engine/store/libwastore.a engine/libwamedia.a $(WA_LIBWA_LIBS) $(MARIADB_LIBS) $(CURL_LIBS) $(ZLIB_LIBS)
 
 # engine/media: the outgoing media pipeline (media threads, GraphicsMagick,
 # libcurl upload); a library of its own so that tests link it alone.
@@ -39,15 +39,15 @@ wa_akg_engine_SOURCES = engine/main.c engine/engine.h \
 	engine/registry.c engine/registry.h \
 	engine/session.c engine/session.h engine/session_int.h \
 	engine/sess_pair.c engine/sess_login.c engine/sess_db.c engine/sess_recv.c \
-	engine/sess_send.c engine/sess_receipt.c engine/sess_notify.c \
+	engine/sess_send.c engine/sess_media.c engine/sess_receipt.c engine/sess_notify.c \
 	engine/conn.c engine/conn.h \
 	engine/iq.c engine/iq.h \
 	engine/cache.c engine/cache.h \
 	engine/ops.c engine/ops.h \
 	fcgi/db.c fcgi/db.h
 wa_akg_engine_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS) $(MARIADB_CFLAGS) $(PROTOBUFC_CFLAGS) \
-	$(SIGNAL_CFLAGS)
-wa_akg_engine_LDADD = engine/libwamedia.a $(WA_STORE_LIBS) $(WA_FETCH_LIBS) $(GM_LIBS) $(LWS_LIBS) $(EV_LIBS) $(JANSSON_LIBS) $(NNG_LIBS) -lpthread
+	$(SIGNAL_CFLAGS) $(CURL_CFLAGS)
+wa_akg_engine_LDADD = $(WA_STORE_LIBS) engine/libwamedia.a $(WA_FETCH_LIBS) $(GM_LIBS) $(LWS_LIBS) $(EV_LIBS) $(JANSSON_LIBS) $(NNG_LIBS) -lpthread
 
 # wa-akg-hooks: webhook delivery from events_outbox (engine/hooks/hooks.h).
 # One thread: nng SUB to every engine as a wake-up, MariaDB through

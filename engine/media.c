@@ -50,28 +50,6 @@ struct wa_media {
 	pthread_t threads[MEDIA_THREADS_MAX];
 };
 
-struct wa_media_job *wa_media_job_new(void)
-{
-	return calloc(1, sizeof(struct wa_media_job));
-}
-
-void wa_media_job_free(struct wa_media_job *j)
-{
-	if (!j)
-		return;
-	free(j->source);
-	free(j->mime);
-	free(j->pack);
-	free(j->author);
-	free(j->url);
-	free(j->direct_path);
-	free(j->mime_out);
-	free(j->thumb);
-	explicit_bzero(j->media_key, sizeof j->media_key);
-	explicit_bzero(j->auth, sizeof j->auth);
-	free(j);
-}
-
 static int fail(struct wa_media_job *j, int status, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 static int fail(struct wa_media_job *j, int status, const char *code, const char *fmt, ...)

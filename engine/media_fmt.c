@@ -22,6 +22,28 @@ static const struct {
 	[WA_MK_STICKER] = { "sticker", WA_MEDIA_STICKER, "image/webp" },
 };
 
+struct wa_media_job *wa_media_job_new(void)
+{
+	return calloc(1, sizeof(struct wa_media_job));
+}
+
+void wa_media_job_free(struct wa_media_job *j)
+{
+	if (!j)
+		return;
+	free(j->source);
+	free(j->mime);
+	free(j->pack);
+	free(j->author);
+	free(j->url);
+	free(j->direct_path);
+	free(j->mime_out);
+	free(j->thumb);
+	explicit_bzero(j->media_key, sizeof j->media_key);
+	explicit_bzero(j->auth, sizeof j->auth);
+	free(j);
+}
+
 int wa_media_kind_parse(const char *name, enum wa_media_kind *out)
 {
 	if (!name)

@@ -328,7 +328,9 @@ void send_fail_all(struct wa_session *s)
 static void send_stanza(struct send_job *j)
 {
 	struct wa_session *s = j->s;
-	struct wa_node *m = wa_node_new_attrs("message", "id", j->id, "to", j->peer, "type", "text", "phash",
+	const char *mtype = wa_out_enc_mediatype(j->out.msg);
+	struct wa_node *m = wa_node_new_attrs("message", "id", j->id, "to", j->peer, "type",
+					      wa_out_stanza_type(j->out.msg), "phash",
 					      j->group && j->phash[0] ? j->phash : NULL, NULL);
 	struct wa_node *parts = NULL;
 	int any_pkmsg = 0, ok = m != NULL, rc = WA_ENOMEM;
@@ -345,6 +347,7 @@ static void send_stanza(struct send_job *j)
 		if (!(to = wa_node_add_new(parts, "to")) || wa_node_set_attr_jid(to, "jid", &j->devs[i].jid) != 0 ||
 		    !(enc = wa_node_add_new(to, "enc")) || wa_node_set_attr(enc, "v", "2") != 0 ||
 		    wa_node_set_attr(enc, "type", j->devs[i].pkmsg ? "pkmsg" : "msg") != 0 ||
+		    (mtype && !j->group && wa_node_set_attr(enc, "mediatype", mtype) != 0) ||
 		    wa_node_set_bytes(enc, j->devs[i].ct, j->devs[i].ctlen) != 0) {
 			ok = 0;
 			break;
@@ -355,6 +358,7 @@ static void send_stanza(struct send_job *j)
 		struct wa_node *enc = wa_node_add_new(m, "enc");
 
 		if (!enc || wa_node_set_attr(enc, "v", "2") != 0 || wa_node_set_attr(enc, "type", "skmsg") != 0 ||
+		    (mtype && wa_node_set_attr(enc, "mediatype", mtype) != 0) ||
 		    wa_node_set_bytes(enc, j->skmsg, j->skmsg_len) != 0)
 			ok = 0;
 	}
@@ -1014,6 +1018,23 @@ static void group_done(void *ctx, const struct wa_node *reply, int err)
 	free(list);
 }
 
+static void send_start(struct send_job *j);
+
+static void media_ready(void *ctx, int status, const char *why, const char *code)
+{
+	struct send_job *j = ctx;
+
+	if (status != 0) {
+		fail(j, status, why, code);
+		return;
+	}
+	if (j->s->gone || j->s->phase != PH_READY) {
+		fail(j, 503, "Session not connected or ready", "session_not_ready");
+		return;
+	}
+	send_start(j);
+}
+
 void wa_session_send(struct wa_session *s, struct wa_cmd *cmd)
 {
 	const char *jid = json_string_value(json_object_get(cmd->args, "jid"));
@@ -1032,7 +1053,11 @@ void wa_session_send(struct wa_session *s, struct wa_cmd *cmd)
 				   "engine yet", "not_implemented");
 		return;
 	}
-	if ((rc = wa_out_parse(&out, cmd->args, &why, &code)) != 0) {
+	if (strcmp(cmd->op, "message.media") == 0 || strcmp(cmd->op, "message.sticker") == 0)
+		rc = wa_out_parse_upload(&out, cmd->args, strcmp(cmd->op, "message.sticker") == 0, &why, &code);
+	else
+		rc = wa_out_parse(&out, cmd->args, &why, &code);
+	if (rc != 0) {
 		wa_cmd_reply_error(cmd, rc, why, code);
 		return;
 	}
@@ -1060,6 +1085,20 @@ void wa_session_send(struct wa_session *s, struct wa_cmd *cmd)
 	wa_jid_format(&pj, j->peer, sizeof j->peer);
 	wa_msgid_generate(j->id, j->me_user, (time_t)j->t);
 	sess_ref(s);
+	if (j->out.media) {
+		/* a media part: uploaded first (sess_media.c), then as below */
+		sess_media_upload(s, j->out.media, media_ready, j);
+		return;
+	}
+	send_start(j);
+}
+
+/* Steps 0 and 1: the recipients' devices. */
+static void send_start(struct send_job *j)
+{
+	struct wa_session *s = j->s;
+	int rc;
+
 	if (j->group) {
 		size_t len = 0;
 		const char *cached = wa_cache_get(s->groupcache, j->peer, wa_engine_now_ms(), &len);

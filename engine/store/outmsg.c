@@ -1,4 +1,5 @@
 /* outmsg: the API's message object as a WaE2E.Message (see outmsg.h). */
+#include "engine/media.h"
 #include "engine/store/outmsg.h"
 #include "fcgi/db.h"
 #include "wa/jid.h"
@@ -27,6 +28,8 @@ void wa_out_free(struct wa_out *o)
 	free(o->quoted_participant);
 	free(o->caption);
 	free(o->media_mime);
+	free(o->file_name);
+	wa_media_job_free(o->media);
 	if (o->msg)
 		wa_e2_e__message__free_unpacked(o->msg, NULL);
 	memset(o, 0, sizeof *o);
@@ -92,7 +95,13 @@ int wa_out_parse(struct wa_out *o, const json_t *args, const char **why, const c
 
 	memset(o, 0, sizeof *o);
 	*code = "validation_error";
-	if (json_is_string(msg)) {
+	if (wa_out_is_media(msg)) {
+		if ((rc = wa_out_parse_media(o, msg, why, code)) != 0) {
+			wa_out_free(o);
+			return rc;
+		}
+		text = NULL;
+	} else if (json_is_string(msg)) {
 		text = json_string_value(msg);
 	} else if (json_is_object(msg)) {
 		json_object_foreach((json_t *)msg, k, v) {
@@ -113,23 +122,25 @@ int wa_out_parse(struct wa_out *o, const json_t *args, const char **why, const c
 		*why = "'message' must be a string or an object";
 		return 400;
 	}
-	if (!text) {
+	if (!text && !o->media) {
 		*why = "'message.text' is required";
 		return 400;
 	}
-	if (!*text || strlen(text) > WA_OUT_TEXT_MAX) {
+	if (text && (!*text || strlen(text) > WA_OUT_TEXT_MAX)) {
 		*why = "'message.text' must be 1 to 65536 bytes";
 		return 400;
 	}
 	if (qid && (!json_is_string(qid) || !*json_string_value(qid) ||
 		    strlen(json_string_value(qid)) > QUOTED_ID_MAX)) {
 		*why = "'messageId' must be the id of a message (1 to 128 characters)";
+		wa_out_free(o);
 		return 400;
 	}
 	rc = add_mentions(o, json_object_get(args, "mentions"), why);
 	if (rc == 0 && json_is_object(msg))
 		rc = add_mentions(o, json_object_get(msg, "mentions"), why);
-	if (rc == 0 && (!(o->text = strdup(text)) || (qid && !(o->quoted_id = strdup(json_string_value(qid))))))
+	if (rc == 0 && ((text && !(o->text = strdup(text))) ||
+			(qid && !(o->quoted_id = strdup(json_string_value(qid))))))
 		rc = -1;
 	if (rc < 0) {
 		*why = "Out of memory";
@@ -245,6 +256,15 @@ int wa_out_build(struct wa_out *o, struct wa_db *db, uint64_t row, const char *c
 			goto out;
 		}
 	}
+	if (o->media) {
+		rc = wa_out_media_pack(o, o->quoted_id || o->nmentions ? &ci : NULL, &buf, &len);
+		if (rc != 0)
+			goto out;
+		o->msg = wa_e2_e__message__unpack(NULL, len, buf);
+		free(buf);
+		rc = o->msg ? 0 : WA_ENOMEM;
+		goto out;
+	}
 	if (o->quoted_id || o->nmentions) {
 		et.text = o->text;
 		et.contextinfo = &ci;
@@ -271,8 +291,10 @@ json_t *wa_out_json(const struct wa_out *o)
 {
 	const WaE2E__ExtendedTextMessage *et = o->msg ? o->msg->extendedtextmessage : NULL;
 	const WaE2E__ContextInfo *ci = et ? et->contextinfo : NULL;
-	json_t *ctx, *mj;
+	json_t *ctx, *mj, *media = wa_out_media_json(o);
 
+	if (media)
+		return media;
 	if (!et)
 		return json_pack("{s:s}", "conversation", o->text ? o->text : "");
 	ctx = json_object();

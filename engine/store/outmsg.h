@@ -35,7 +35,9 @@
 #define WA_OUT_MENTIONS_MAX 1024
 
 struct wa_db;
+struct wa_media_job;
 struct WaE2E__Message;
+struct WaE2E__ContextInfo;
 
 struct wa_out {
 	/* the request (wa_out_parse / wa_out_from_row) */
@@ -53,6 +55,10 @@ struct wa_out {
 	char *caption;                /* a media message's caption; NULL = none */
 	char *media_mime;             /* its mimetype; NULL = none */
 	uint64_t media_size;          /* its fileLength; 0 = none */
+	/* a media part (outmedia.c): the upload asked for by wa_out_parse,
+	 * done by engine/media before wa_out_build; NULL = not media */
+	struct wa_media_job *media;
+	char *file_name;              /* documents: fileName */
 };
 
 /* Outcome of wa_out_parse: 0 ok, or the HTTP status to answer (400 bad
@@ -79,5 +85,36 @@ int wa_out_from_raw(struct wa_out *o, const char *hex);
 json_t *wa_out_json(const struct wa_out *o);
 
 void wa_out_free(struct wa_out *o);
+
+/* ---- media parts (outmedia.c) ----
+ * The message object's image / video / audio / document / sticker key
+ * (Baileys' content shapes: {"url": "https://..."}, {"url": "data:...;
+ * base64,..."}, {"base64": "..."} or the URL or base64 as a string; caption,
+ * mimetype, fileName, ptt, pack, author beside it or inside it). */
+
+/* 1 when msg (the message object) has a media key, else 0. */
+int wa_out_is_media(const json_t *msg);
+/* Parse the media part of msg into o (o->media: the upload job, without
+ * media host yet; type, caption, media_mime, file_name). 0 or 400 / 500
+ * with *why, *code set. */
+int wa_out_parse_media(struct wa_out *o, const json_t *msg, const char **why, const char **code);
+/* The multipart routes: message.media (args.type: image, video, audio,
+ * voice, document, sticker) and message.sticker (sticker = 1), the file
+ * the worker stored in args.file.path; caption, fileName, mimetype, pack,
+ * author, messageId (a reply), mentions as form fields. Fills o like
+ * wa_out_parse (o zeroed first). 0 or 400 / 500 as wa_out_parse. */
+int wa_out_parse_upload(struct wa_out *o, const json_t *args, int sticker, const char **why, const char **code);
+/* The packed WaE2E.Message of the uploaded media part (o->media done),
+ * with ci (may be NULL) as its contextInfo; media_mime and media_size
+ * set. 0 or WA_ENOMEM / WA_EINVAL (not uploaded). *buf malloc'd. */
+int wa_out_media_pack(struct wa_out *o, struct WaE2E__ContextInfo *ci, uint8_t **buf, size_t *len);
+/* The media message in the Baileys JSON shape ({"imageMessage": {...}})
+ * for the API's answer, or NULL when o->msg has no media part. */
+json_t *wa_out_media_json(const struct wa_out *o);
+/* The stanza's type ("media" for a media message, else "text") and the
+ * <enc> mediatype ("image", "video", "audio", "ptt", "document",
+ * "sticker"; NULL: none), as whatsmeow sends them. */
+const char *wa_out_stanza_type(const struct WaE2E__Message *m);
+const char *wa_out_enc_mediatype(const struct WaE2E__Message *m);
 
 #endif
