@@ -163,3 +163,11 @@ TESTS += tests/unit/test_media
 tests_unit_test_media_SOURCES = tests/unit/test_media.c tests/unit/tap.h engine/inbox.c engine/inbox.h
 tests_unit_test_media_CFLAGS = $(AM_CFLAGS) $(GM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS)
 tests_unit_test_media_LDADD = $(WA_MEDIA_LIBS) $(WA_LIBWA_LIBS) $(LWS_LIBS) $(JANSSON_LIBS) -lpthread
+
+# engine/store/outmedia: the message object's media parts, the upload forms,
+# the media message built from an upload's answer
+check_PROGRAMS += tests/unit/test_outmedia
+TESTS += tests/unit/test_outmedia
+tests_unit_test_outmedia_SOURCES = tests/unit/test_outmedia.c tests/unit/tap.h fcgi/db.c fcgi/db.h
+tests_unit_test_outmedia_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(PROTOBUFC_CFLAGS) $(MARIADB_CFLAGS)
+tests_unit_test_outmedia_LDADD = $(WA_STORE_LIBS) $(JANSSON_LIBS)
