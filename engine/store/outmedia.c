@@ -235,6 +235,21 @@ int wa_out_parse_upload(struct wa_out *o, const json_t *args, int sticker, const
 
 	memset(o, 0, sizeof *o);
 	*code = "validation_error";
+	if (!path && sticker && json_is_string(json_object_get(args, "url"))) {
+		/* /sticker as JSON {url, pack, author}: the /send form of a sticker */
+		json_t *msg = json_pack("{s:{s:O}}", "sticker", "url", json_object_get(args, "url"));
+
+		for (const char *const *k = (const char *const[]){ "pack", "author", NULL }; *k; k++)
+			if (msg && json_object_get(args, *k))
+				json_object_set(msg, *k, json_object_get(args, *k));
+		rc = msg ? wa_out_parse_media(o, msg, why, code) : 500;
+		json_decref(msg);
+		if (rc == 0 && qid && json_is_string(qid) && !(o->quoted_id = strdup(json_string_value(qid))))
+			rc = 500;
+		if (rc != 0)
+			wa_out_free(o);
+		return rc;
+	}
 	if (!path) {
 		*why = "Missing required file field 'file'";
 		return 400;

@@ -255,6 +255,17 @@ def test_a_sticker_from_a_png_is_a_512_webp_with_its_pack(admin, chat, phone_sim
     meta = json.loads(m["mediaExif"])
     assert m["webpWidth"] == 512 and meta["sticker-pack-name"] == "WA-AKG", m
 
+    # /sticker as JSON {url, pack, author} (the n8n node's form)
+    r = admin.post("/api/messages/%s/%s/sticker" % (chat["slug"], chat["jid"]),
+                   json={"url": files("/st2.png", png(20, 90), "image/png"), "pack": "N8n", "author": "Bot"},
+                   timeout=120)
+    assert r.status_code == 200, r.text
+    m = got(phone_sim, chat["bob"], r.json()["data"]["key"]["id"], "the JSON sticker")
+    meta = json.loads(m["mediaExif"])
+    assert m["webpHeight"] == 512 and meta["sticker-pack-name"] == "N8n" and meta["sticker-pack-publisher"] == "Bot"
+    r = admin.post("/api/messages/%s/%s/sticker" % (chat["slug"], chat["jid"]), json={"pack": "x"})
+    assert r.status_code == 400, r.text
+
 
 def test_a_20_mb_video_by_url_arrives_whole(admin, chat, phone_sim, files):
     video = os.urandom(20 * 1024 * 1024)

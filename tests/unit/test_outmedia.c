@@ -115,6 +115,13 @@ static void forms(void)
 	       "sticker upload: 'type' is the crop there, not the kind");
 	ok(o.media && o.media->kind == WA_MK_STICKER && strcmp(o.media->pack, "P") == 0, "a sticker job");
 	wa_out_free(&o);
+	is_int(upload("{\"url\":\"https://e.x/s.png\",\"pack\":\"P\",\"author\":\"A\"}", 1, &o, &why), 0,
+	       "sticker as JSON {url, pack, author}");
+	ok(o.media && o.media->kind == WA_MK_STICKER && o.media->src == WA_MSRC_URL && strcmp(o.media->pack, "P") == 0 &&
+	   strcmp(o.media->author, "A") == 0, "a sticker URL job");
+	wa_out_free(&o);
+	is_int(upload("{\"url\":\"https://e.x/a.png\",\"type\":\"image\"}", 0, &o, &why), 400,
+	       "a URL is not a file on /media");
 	is_int(upload("{\"type\":\"image\"}", 0, &o, &why), 400, "no file");
 	is_int(upload("{\"file\":{\"path\":\"/m/x\"},\"type\":\"gif\"}", 0, &o, &why), 400, "unknown type");
 }
