@@ -12,7 +12,7 @@
 
 #include <wand/magick_wand.h>
 
-#define IMG_MAX_PIXELS (64L * 1024 * 1024)  /* 8192 x 8192 */
+#define IMG_MAX_PIXELS (40L * 1000 * 1000)  /* 40 megapixels (320 MB at GraphicsMagick's Q16) */
 #define IMG_MAX_SIDE 16384L
 
 static pthread_once_t gm_once = PTHREAD_ONCE_INIT;
@@ -34,8 +34,14 @@ static void gm_why(MagickWand *w, const char *what, char *why, size_t cap)
 	snprintf(why, cap, "%s", what);
 }
 
-/* Read the first frame of path into a new wand; NULL with why set. */
-static MagickWand *read_first(const char *path, char *why, size_t cap)
+/* Read the first frame of path into a new wand; NULL with why set. The
+ * size is looked at first (a ping reads no pixels): more than
+ * IMG_MAX_PIXELS is refused, and a JPEG is decoded scaled down (libjpeg's
+ * DCT scaling, at most 1/8) to no less than want x want when want > 0, so
+ * a 12-megapixel photo costs a few MB for its thumbnail, not 100. *w_out /
+ * *h_out get the full size. */
+static MagickWand *read_first(const char *path, unsigned long want, unsigned long *w_out, unsigned long *h_out,
+			      char *why, size_t cap)
 {
 	MagickWand *w;
 	uint8_t head[16];
@@ -60,6 +66,25 @@ static MagickWand *read_first(const char *path, char *why, size_t cap)
 		snprintf(why, cap, "out of memory");
 		return NULL;
 	}
+	if (MagickPingImage(w, spec) != MagickTrue) {
+		gm_why(w, "the file is not an image this gateway can read (JPEG, PNG, GIF, WebP, BMP, TIFF)", why, cap);
+		DestroyMagickWand(w);
+		return NULL;
+	}
+	MagickSetImageIndex(w, 0);
+	*w_out = MagickGetImageWidth(w);
+	*h_out = MagickGetImageHeight(w);
+	DestroyMagickWand(w);
+	if (*w_out == 0 || *h_out == 0 || (double)*w_out * (double)*h_out > (double)IMG_MAX_PIXELS) {
+		snprintf(why, cap, "the image is empty or larger than %ld megapixels", IMG_MAX_PIXELS / 1000000);
+		return NULL;
+	}
+	if (!(w = NewMagickWand())) {
+		snprintf(why, cap, "out of memory");
+		return NULL;
+	}
+	if (want && strcmp(fmt, "JPEG") == 0)
+		(void)MagickSetSize(w, want, want);
 	if (MagickReadImage(w, spec) != MagickTrue) {
 		gm_why(w, "the file is not an image this gateway can read (JPEG, PNG, GIF, WebP, BMP, TIFF)", why, cap);
 		DestroyMagickWand(w);
@@ -72,8 +97,8 @@ static MagickWand *read_first(const char *path, char *why, size_t cap)
 int wa_media_img_thumb(const char *path, uint32_t *width, uint32_t *height, uint8_t **thumb, size_t *thumb_len,
 		       char *why, size_t cap)
 {
-	MagickWand *w = read_first(path, why, cap);
-	unsigned long iw, ih, th;
+	unsigned long iw = 0, ih = 0, th;
+	MagickWand *w = read_first(path, 2 * WA_MEDIA_THUMB_WIDTH, &iw, &ih, why, cap);
 	unsigned char *blob;
 	size_t bl = 0;
 
@@ -81,8 +106,6 @@ int wa_media_img_thumb(const char *path, uint32_t *width, uint32_t *height, uint
 	*thumb_len = 0;
 	if (!w)
 		return -1;
-	iw = MagickGetImageWidth(w);
-	ih = MagickGetImageHeight(w);
 	*width = (uint32_t)iw;
 	*height = (uint32_t)ih;
 	if (iw == 0 || ih == 0) {
@@ -110,16 +133,14 @@ int wa_media_img_thumb(const char *path, uint32_t *width, uint32_t *height, uint
 
 uint8_t *wa_media_img_sticker(const char *path, size_t *len, char *why, size_t cap)
 {
-	MagickWand *img = read_first(path, why, cap), *canvas = NULL;
-	unsigned long iw, ih, nw, nh, side = WA_MEDIA_STICKER_SIDE;
+	unsigned long iw = 0, ih = 0, nw, nh, side = WA_MEDIA_STICKER_SIDE;
+	MagickWand *img = read_first(path, side, &iw, &ih, why, cap), *canvas = NULL;
 	unsigned char *blob = NULL;
 	uint8_t *out = NULL;
 	size_t bl = 0;
 
 	if (!img)
 		return NULL;
-	iw = MagickGetImageWidth(img);
-	ih = MagickGetImageHeight(img);
 	if (iw == 0 || ih == 0) {
 		snprintf(why, cap, "the image is empty");
 		goto out;

@@ -237,6 +237,22 @@ static void test_images(const char *dir)
 	ok(thumb && tl > 2 && thumb[0] == 0xff && thumb[1] == 0xd8, "a JPEG thumbnail");
 	free(thumb);
 
+	/* a JPEG is decoded scaled down, yet its full size is reported */
+	{
+		char jpg[512];
+
+		snprintf(jpg, sizeof jpg, "%s/t.jpg", dir);
+		w = NewMagickWand();
+		ok(w && MagickSetSize(w, 2000, 1000) == MagickTrue && MagickReadImage(w, "xc:blue") == MagickTrue &&
+		   MagickSetImageFormat(w, "JPEG") == MagickTrue && MagickWriteImage(w, jpg) == MagickTrue, "a JPEG");
+		DestroyMagickWand(w);
+		iw = ih = 0;
+		ok(wa_media_img_thumb(jpg, &iw, &ih, &thumb, &tl, why, sizeof why) == 0 && iw == 2000 && ih == 1000,
+		   "JPEG: its full size");
+		ok(thumb && thumb[0] == 0xff, "and a thumbnail");
+		free(thumb);
+		thumb = NULL;
+	}
 	webp = wa_media_img_sticker(png, &wl, why, sizeof why);
 	ok(webp && wl > 12 && memcmp(webp, "RIFF", 4) == 0 && memcmp(webp + 8, "WEBP", 4) == 0, "sticker is WebP");
 	if (webp) {
