@@ -224,6 +224,24 @@ def test_multipart_uploads_document_voice_and_audio(admin, chat, phone_sim, stac
     assert m["type"] == "ptt" and m["mediaSha256"] == sha(voice), m
 
 
+def test_an_image_to_a_group_reaches_every_member(admin, make_session, phone_sim, files):
+    slug = make_session(admin)["sessionId"]
+    alice, bob, carol = phone_sim.phone("Alice"), phone_sim.phone("Bob"), phone_sim.phone("Carol")
+    pair_by_qr(admin, phone_sim, slug, alice)
+    r = phone_sim.post("/admin/groups", {"phone": bob, "subject": "Pics", "participants": [alice, carol]})
+    assert r.status_code == 201, r.text
+    group = r.json()["jid"]
+    img = png(50, 50, (1, 2, 3, 255))
+    r = admin.post("/api/messages/%s/%s/send" % (slug, group),
+                   json={"message": {"image": {"url": files("/g.png", img, "image/png")}, "caption": "all"}},
+                   timeout=120)
+    assert r.status_code == 200, r.text
+    mid = r.json()["data"]["key"]["id"]
+    for who in (bob, carol):
+        m = got(phone_sim, who, mid, "%s to get the group image" % who)
+        assert m["type"] == "image" and m["caption"] == "all" and m["mediaSha256"] == sha(img), m
+
+
 def riff_chunks(b):
     assert b[:4] == b"RIFF" and b[8:12] == b"WEBP"
     out, off = {}, 12
