@@ -287,6 +287,9 @@ static int describe(struct wa_media *m, struct wa_media_job *j, char *path, size
 	case WA_MK_PTT:
 		j->seconds = wa_media_ogg_seconds(path);
 		return 0;
+	case WA_MK_VIDEO:
+		(void)wa_media_mp4_info(path, &j->seconds, &j->width, &j->height);
+		return 0;
 	default:
 		return 0;
 	}

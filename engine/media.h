@@ -14,7 +14,8 @@
  *      WebP (aspect kept, transparent padding) with the pack / author EXIF
  *      WhatsApp reads; an image gets its width, height and a small JPEG
  *      thumbnail; a PDF document its page count (a cheap scan, see
- *      wa_media_pdf_pages); an Ogg audio its duration (last granule);
+ *      wa_media_pdf_pages); an Ogg audio its duration (last granule); an
+ *      MP4 video its duration and size (moov/mvhd, tkhd);
  *   3. streams the plaintext through wa_media_enc (wa/mediacrypto.h) into
  *      a second temporary file, 64 KiB at a time: fileSha256,
  *      fileEncSha256 and the lengths come out of the stream, so neither the
@@ -94,8 +95,8 @@ struct wa_media_job {
 	uint8_t media_key[WA_MEDIA_KEY_LEN];
 	struct wa_media_info info;     /* hashes and lengths */
 	int64_t key_ts;                /* mediaKeyTimestamp, seconds */
-	uint32_t width, height;        /* images and stickers (0: unknown) */
-	uint32_t seconds;              /* audio: duration (0: unknown) */
+	uint32_t width, height;        /* images, stickers, MP4 videos (0: unknown) */
+	uint32_t seconds;              /* Ogg audio, MP4 video: duration (0: unknown) */
 	uint32_t pages;                /* PDF documents (0: unknown) */
 	uint8_t *thumb;                /* images: JPEG thumbnail; NULL: none */
 	size_t thumb_len;
@@ -169,6 +170,13 @@ uint8_t *wa_media_webp_add_exif(const uint8_t *webp, size_t len, uint32_t width,
  * nothing else is handed to GraphicsMagick (no delegates, no Ghostscript,
  * no vector formats). */
 const char *wa_media_sniff_image(const uint8_t *head, size_t n, const char **mime);
+
+/* An MP4 / QuickTime file's duration (moov/mvhd, rounded to seconds) and
+ * the size of its first track with one (trak/tkhd); fields it cannot tell
+ * stay 0. The top-level boxes are walked with seeks, so a moov at the end
+ * of a large file costs a few reads, not the file. 0, or -1 when it is not
+ * an ISO BMFF file. */
+int wa_media_mp4_info(const char *path, uint32_t *seconds, uint32_t *width, uint32_t *height);
 
 /* Pages of a PDF by a cheap scan of the file for "/Type /Page" objects
  * (not "/Pages"); 0 when none are seen (object streams hide them) or the

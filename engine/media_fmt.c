@@ -338,6 +338,111 @@ const char *wa_media_sniff_image(const uint8_t *h, size_t n, const char **mime)
 	return NULL;
 }
 
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint64_t be64(const uint8_t *p)
+{
+	return (uint64_t)be32(p) << 32 | be32(p + 4);
+}
+
+#define MP4_MOOV_MAX (8u << 20)   /* a moov box larger than this is not read */
+
+/* In buf[0..len) (the moov payload): mvhd's duration, the first tkhd
+ * with a size. */
+static void mp4_moov(const uint8_t *buf, size_t len, int depth, uint32_t *seconds, uint32_t *w, uint32_t *h)
+{
+	size_t off = 0;
+
+	while (off + 8 <= len && depth < 4) {
+		uint64_t bs = be32(buf + off);
+		size_t hl = 8;
+		const uint8_t *t = buf + off + 4, *b;
+
+		if (bs == 1 && off + 16 <= len) {
+			bs = be64(buf + off + 8);
+			hl = 16;
+		} else if (bs == 0) {
+			bs = len - off;
+		}
+		if (bs < hl || bs > len - off)
+			return;
+		b = buf + off + hl;
+		if (memcmp(t, "mvhd", 4) == 0 && bs - hl >= 32) {
+			uint64_t scale, dur;
+
+			if (b[0] == 1 && bs - hl >= 32) {
+				scale = be32(b + 20);
+				dur = be64(b + 24);
+			} else {
+				scale = be32(b + 12);
+				dur = be32(b + 16);
+			}
+			if (scale && dur != UINT32_MAX && dur != UINT64_MAX)
+				*seconds = (uint32_t)((dur + scale / 2) / scale);
+		} else if (memcmp(t, "trak", 4) == 0) {
+			mp4_moov(b, bs - hl, depth + 1, seconds, w, h);
+		} else if (memcmp(t, "tkhd", 4) == 0 && !*w && bs - hl >= 84) {
+			/* width and height: the last 8 bytes, 16.16 fixed point */
+			const uint8_t *e = b + (b[0] == 1 ? 96 : 84) - 8;
+
+			if (b[0] != 1 || bs - hl >= 96) {
+				*w = be32(e) >> 16;
+				*h = be32(e + 4) >> 16;
+				if (!*w || !*h)
+					*w = *h = 0;
+			}
+		}
+		off += (size_t)bs;
+	}
+}
+
+int wa_media_mp4_info(const char *path, uint32_t *seconds, uint32_t *width, uint32_t *height)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t hd[16];
+	uint64_t off = 0;
+	int first = 1, rc = -1;
+
+	*seconds = *width = *height = 0;
+	if (!f)
+		return -1;
+	for (int n = 0; n < 64; n++) {
+		uint64_t bs;
+		size_t hl = 8;
+
+		if (fseeko(f, (off_t)off, SEEK_SET) != 0 || fread(hd, 1, 8, f) != 8)
+			break;
+		bs = be32(hd);
+		if (bs == 1) {
+			if (fread(hd + 8, 1, 8, f) != 8)
+				break;
+			bs = be64(hd + 8);
+			hl = 16;
+		}
+		if (first && memcmp(hd + 4, "ftyp", 4) != 0)
+			break; /* not ISO BMFF */
+		first = 0;
+		rc = 0;
+		if (bs == 0 || bs < hl)
+			break;
+		if (memcmp(hd + 4, "moov", 4) == 0 && bs - hl <= MP4_MOOV_MAX) {
+			size_t ml = (size_t)(bs - hl);
+			uint8_t *moov = malloc(ml ? ml : 1);
+
+			if (moov && fread(moov, 1, ml, f) == ml)
+				mp4_moov(moov, ml, 0, seconds, width, height);
+			free(moov);
+			break;
+		}
+		off += bs;
+	}
+	fclose(f);
+	return rc;
+}
+
 uint32_t wa_media_pdf_pages(const char *path)
 {
 	FILE *f = fopen(path, "rb");

@@ -413,6 +413,12 @@ static const WaE2E__ContextInfo *summarize(const WaE2E__Message *m, struct sim_m
 		r->text = dup_s(m->videomessage->caption);
 		ci = m->videomessage->contextinfo;
 		MEDIA_FIELDS(extra, m->videomessage, WA_MEDIA_VIDEO);
+		if (m->videomessage->has_seconds)
+			json_object_set_new(extra, "seconds", json_integer(m->videomessage->seconds));
+		if (m->videomessage->has_width)
+			json_object_set_new(extra, "width", json_integer(m->videomessage->width));
+		if (m->videomessage->has_height)
+			json_object_set_new(extra, "height", json_integer(m->videomessage->height));
 	} else if (m->audiomessage) {
 		snprintf(r->type, sizeof r->type, m->audiomessage->ptt ? "ptt" : "audio");
 		ci = m->audiomessage->contextinfo;

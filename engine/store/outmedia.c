@@ -345,6 +345,15 @@ int wa_out_media_pack(struct wa_out *o, WaE2E__ContextInfo *ci, uint8_t **buf, s
 	case WA_MK_VIDEO:
 		COMMON(vm);
 		vm.caption = o->caption;
+		if (j->seconds) {
+			vm.has_seconds = 1;
+			vm.seconds = j->seconds;
+		}
+		if (j->width && j->height) {
+			vm.has_width = vm.has_height = 1;
+			vm.width = j->width;
+			vm.height = j->height;
+		}
 		m.videomessage = &vm;
 		break;
 	case WA_MK_AUDIO:
@@ -468,6 +477,12 @@ json_t *wa_out_media_json(const struct wa_out *o)
 		COMMON(m->videomessage);
 		if (m->videomessage->caption)
 			json_object_set_new(x, "caption", json_string(m->videomessage->caption));
+		if (m->videomessage->has_seconds)
+			json_object_set_new(x, "seconds", json_integer(m->videomessage->seconds));
+		if (m->videomessage->has_width) {
+			json_object_set_new(x, "width", json_integer(m->videomessage->width));
+			json_object_set_new(x, "height", json_integer(m->videomessage->height));
+		}
 	} else if (m->audiomessage) {
 		name = "audioMessage";
 		COMMON(m->audiomessage);

@@ -285,14 +285,26 @@ def test_a_sticker_from_a_png_is_a_512_webp_with_its_pack(admin, chat, phone_sim
     assert r.status_code == 400, r.text
 
 
+def mp4(payload, seconds, width, height):
+    """ftyp, mdat (the payload), then moov with mvhd (timescale 600) and a
+    video track's tkhd: what a reader of the duration and size looks at."""
+    def box(kind, body):
+        return struct.pack(">I", 8 + len(body)) + kind + body
+    mvhd = bytes(12) + struct.pack(">II", 600, 600 * seconds) + bytes(80)
+    tkhd = bytes(76) + struct.pack(">II", width << 16, height << 16)
+    return (box(b"ftyp", b"isom\0\0\0\0") + box(b"mdat", payload) +
+            box(b"moov", box(b"mvhd", mvhd) + box(b"trak", box(b"tkhd", tkhd))))
+
+
 def test_a_20_mb_video_by_url_arrives_whole(admin, chat, phone_sim, files):
-    video = os.urandom(20 * 1024 * 1024)
+    video = mp4(os.urandom(20 * 1024 * 1024), 42, 1280, 720)
     r = send(admin, chat, {"video": {"url": files("/v.mp4", video, "video/mp4")}, "caption": "big"})
     assert r.status_code == 200, r.text
     v = r.json()["data"]["message"]["videoMessage"]
     assert v["fileLength"] == str(len(video)) and v["mimetype"] == "video/mp4", v
     m = got(phone_sim, chat["bob"], r.json()["data"]["key"]["id"], "the video", timeout=120)
     assert m["type"] == "video" and m["caption"] == "big", m
+    assert m["seconds"] == 42 and m["width"] == 1280 and m["height"] == 720, m
     assert m["mediaOk"] is True and m["mediaSize"] == len(video) and m["mediaSha256"] == sha(video), m
 
 

@@ -216,6 +216,56 @@ static void test_pdf_ogg(const char *dir)
 	is_int(wa_media_ogg_seconds(p), 0, "not Ogg: 0");
 }
 
+static size_t box(uint8_t *out, const char *type, const uint8_t *body, size_t len)
+{
+	uint32_t n = (uint32_t)(8 + len);
+
+	out[0] = (uint8_t)(n >> 24);
+	out[1] = (uint8_t)(n >> 16);
+	out[2] = (uint8_t)(n >> 8);
+	out[3] = (uint8_t)n;
+	memcpy(out + 4, type, 4);
+	memcpy(out + 8, body, len);
+	return 8 + len;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static void test_mp4(const char *dir)
+{
+	uint8_t file[2048], moov[512], trak[2][128], mvhd[100] = { 0 }, tkhd[2][84], tmp[200];
+	size_t n = 0, ml = 0, tl[2];
+	uint32_t sec = 0, w = 0, h = 0;
+	char p[512];
+
+	memset(tkhd, 0, sizeof tkhd);
+	put32(mvhd + 12, 1000);
+	put32(mvhd + 16, 12500);          /* 12.5 s */
+	put32(tkhd[1] + 76, 640u << 16);  /* the second track is the video */
+	put32(tkhd[1] + 80, 360u << 16);
+	for (int i = 0; i < 2; i++)
+		tl[i] = box(trak[i], "tkhd", tkhd[i], sizeof tkhd[i]);
+	ml += box(moov + ml, "mvhd", mvhd, sizeof mvhd);
+	for (int i = 0; i < 2; i++)
+		ml += box(moov + ml, "trak", trak[i], tl[i]);
+	n += box(file + n, "ftyp", (const uint8_t *)"isom\0\0\0\0", 8);
+	memset(tmp, 0xab, sizeof tmp);
+	n += box(file + n, "mdat", tmp, sizeof tmp);   /* moov after the data, as cameras write it */
+	n += box(file + n, "moov", moov, ml);
+	snprintf(p, sizeof p, "%s/t.mp4", dir);
+	write_file(p, file, n);
+	ok(wa_media_mp4_info(p, &sec, &w, &h) == 0, "MP4 read");
+	ok(sec == 13 && w == 640 && h == 360, "MP4: 13 s (12.5 rounded), 640x360 from the track that has a size");
+	write_file(p, "RIFF....AVI ", 12);
+	ok(wa_media_mp4_info(p, &sec, &w, &h) == -1 && sec == 0 && w == 0, "not MP4");
+}
+
 static void test_images(const char *dir)
 {
 	char png[512], why[160];
@@ -363,6 +413,7 @@ int main(void)
 	test_exif();
 	test_sniff();
 	test_pdf_ogg(dir);
+	test_mp4(dir);
 	test_images(dir);
 	test_pool(dir);
 	{
