@@ -286,6 +286,11 @@ static int describe(struct wa_media *m, struct wa_media_job *j, char *path, size
 	case WA_MK_AUDIO:
 	case WA_MK_PTT:
 		j->seconds = wa_media_ogg_seconds(path);
+		if (!j->seconds) { /* M4A / AAC in MP4 */
+			uint32_t w, h;
+
+			(void)wa_media_mp4_info(path, &j->seconds, &w, &h);
+		}
 		return 0;
 	case WA_MK_VIDEO:
 		(void)wa_media_mp4_info(path, &j->seconds, &j->width, &j->height);

@@ -62,6 +62,12 @@ class Files(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         Files.hits.append(self.path)
+        if self.path == "/redirect":
+            self.send_response(302)
+            self.send_header("Location", "http://10.0.0.1/inside.png")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if self.path in Files.lying:
             self.send_response(200)
             self.send_header("Content-Type", "video/mp4")
@@ -325,6 +331,8 @@ def test_refused_sources_answer_400_and_store_and_send_nothing(admin, chat, phon
     refused(admin, chat, stack_config, phone_sim, {"image": {"url": "http://10.0.0.1/a.png"}}, "private")
     refused(admin, chat, stack_config, phone_sim, {"image": {"url": "http://169.254.169.254/latest"}}, "metadata")
     refused(admin, chat, stack_config, phone_sim, {"video": {"url": files.base + "/huge.mp4"}}, "larger than")
+    refused(admin, chat, stack_config, phone_sim, {"image": {"url": files.base + "/redirect"}},
+            "redirect refused: 10.0.0.1 is a private address")
     refused(admin, chat, stack_config, phone_sim, {"document": {"url": files.base + "/missing.pdf"}}, "404")
     refused(admin, chat, stack_config, phone_sim, {"document": "bm90*YmFzZTY0"}, "base64")
     refused(admin, chat, stack_config, phone_sim, {"image": {"url": files("/t.txt", b"hello", "text/plain")}},
