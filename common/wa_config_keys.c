@@ -130,6 +130,11 @@ const struct wa_config_key wa_config_keys[] = {
 	/* [limits] */
 	{ "limits.broadcast_max_recipients", "1000", "Most recipients one broadcast request may name." },
 	{ "limits.spam_max_count", "100", "Most messages one spam request may send." },
+	{ "limits.spam_min_delay_ms", "250",
+	  "Shortest pause between two messages of a spam request: a smaller 'delay' is raised to it." },
+	{ "limits.broadcast_delay_min_ms", "10000",
+	  "Shortest pause between two recipients of a broadcast (POST /api/messages/{sessionId}/broadcast): each pause is random between this and limits.broadcast_delay_max_ms, as anti-ban spacing; the request's 'delay' is not used, as in the reference." },
+	{ "limits.broadcast_delay_max_ms", "20000", "Longest pause between two recipients of a broadcast." },
 	{ "limits.rate_per_minute", "6000",
 	  "Requests per minute allowed per credential: each API key (X-API-Key or Authorization: Bearer) and each web login session has its own budget (nginx limit_req); a burst of ten seconds' worth (at least 20) passes at once. Beyond it nginx answers 429 with Retry-After." },
 	{ "limits.address_rate_per_minute", "",

@@ -39,7 +39,8 @@ wa_akg_engine_SOURCES = engine/main.c engine/engine.h \
 	engine/registry.c engine/registry.h \
 	engine/session.c engine/session.h engine/session_int.h \
 	engine/sess_pair.c engine/sess_login.c engine/sess_db.c engine/sess_recv.c \
-	engine/sess_send.c engine/sess_media.c engine/sess_receipt.c engine/sess_notify.c \
+	engine/sess_send.c engine/sess_media.c engine/sess_receipt.c engine/sess_notify.c engine/sess_bulk.c \
+	engine/sess_star.c \
 	engine/conn.c engine/conn.h \
 	engine/iq.c engine/iq.h \
 	engine/cache.c engine/cache.h \

@@ -59,6 +59,18 @@ static void op_send(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *
 	wa_session_send(s, cmd);
 }
 
+static void op_bulk(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	(void)e;
+	wa_session_bulk(s, cmd);
+}
+
+static void op_star(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	(void)e;
+	wa_session_star(s, cmd);
+}
+
 static void op_logout(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
 {
 	(void)e;
@@ -87,18 +99,18 @@ static const struct op ops[] = {
 	{ "message.send", NEEDS_CONNECTED, op_send },
 	{ "message.reply", NEEDS_CONNECTED, op_send },
 	{ "message.media", NEEDS_CONNECTED, op_send },
-	{ "message.react", NEEDS_CONNECTED, NULL },
-	{ "message.star", NEEDS_CONNECTED, NULL },
-	{ "message.edit", NEEDS_CONNECTED, NULL },
-	{ "message.delete", NEEDS_CONNECTED, NULL },
-	{ "message.forward", NEEDS_CONNECTED, NULL },
-	{ "message.poll", NEEDS_CONNECTED, NULL },
-	{ "message.location", NEEDS_CONNECTED, NULL },
-	{ "message.contact", NEEDS_CONNECTED, NULL },
-	{ "message.list", NEEDS_CONNECTED, NULL },
+	{ "message.react", NEEDS_CONNECTED, op_send },
+	{ "message.star", NEEDS_SESSION, op_star },
+	{ "message.edit", NEEDS_CONNECTED, op_send },
+	{ "message.delete", NEEDS_CONNECTED, op_send },
+	{ "message.forward", NEEDS_CONNECTED, op_bulk },
+	{ "message.poll", NEEDS_CONNECTED, op_send },
+	{ "message.location", NEEDS_CONNECTED, op_send },
+	{ "message.contact", NEEDS_CONNECTED, op_send },
+	{ "message.list", NEEDS_CONNECTED, op_send },
 	{ "message.sticker", NEEDS_CONNECTED, op_send },
-	{ "message.spam", NEEDS_CONNECTED, NULL },
-	{ "message.broadcast", NEEDS_CONNECTED, NULL },
+	{ "message.spam", NEEDS_CONNECTED, op_bulk },
+	{ "message.broadcast", NEEDS_CONNECTED, op_bulk },
 	{ "chat.archive", NEEDS_CONNECTED, NULL },
 	{ "chat.mute", NEEDS_CONNECTED, NULL },
 	{ "chat.pin", NEEDS_CONNECTED, NULL },

@@ -92,6 +92,9 @@ struct send_job {
 	uint16_t me_device;
 	struct wa_out out;                /* what is sent (outmsg.h) */
 	int reply;                        /* message.reply: the answer says "success" too */
+	const char *answer;               /* other ops: the answer's message ({success, message, data}) */
+	send_done_fn done;                /* no command: told the outcome instead (sess_send_out) */
+	void *done_ctx;
 	int encrypted;                    /* step 4 done within step 2's job */
 	int64_t t;
 	struct send_dev *devs;            /* SEND_MAX_DEVS */
@@ -136,12 +139,37 @@ static void fail(struct send_job *j, int status, const char *msg, const char *co
 {
 	if (j->cmd)
 		wa_cmd_reply_error(j->cmd, status, msg, code);
+	if (j->done)
+		j->done(j->done_ctx, status, j->id, msg);
 	j->cmd = NULL;
+	j->done = NULL;
 	sess_unref(j->s);
 	job_free(j);
 }
 
 /* ---- 6: the outcome ---- */
+
+/* What a sent reaction, edit or revoke makes of the message it names,
+ * once the server has it (in the outcome's transaction). */
+static int apply_to_target(struct wa_db *db, const struct send_job *j)
+{
+	unsigned long long row = (unsigned long long)j->row;
+	const struct wa_out *o = &j->out;
+
+	switch (o->kind) {
+	case WA_OUT_REACTION:
+		return wa_db_exec(db, "UPDATE messages SET reaction = ? WHERE wa_session_id = ? AND message_id = ?",
+				  "sus", o->text && *o->text ? o->text : NULL, row, o->target_id) < 0 ? -1 : 0;
+	case WA_OUT_EDIT:
+		return wa_db_exec(db, "UPDATE messages SET content = ?, edited = 1 WHERE wa_session_id = ? AND "
+				  "message_id = ?", "sus", o->text, row, o->target_id) < 0 ? -1 : 0;
+	case WA_OUT_REVOKE:
+		return wa_db_exec(db, "UPDATE messages SET content = NULL, caption = NULL, deleted = 1 "
+				  "WHERE wa_session_id = ? AND message_id = ?", "us", row, o->target_id) < 0 ? -1 : 0;
+	default:
+		return 0;
+	}
+}
 
 static int outcome_run(struct wa_db *db, void *arg)
 {
@@ -166,6 +194,8 @@ static int outcome_run(struct wa_db *db, void *arg)
 		goto fail;
 	if (n == 1 && strcmp(j->status, "SENT") == 0 &&
 	    wa_outbox_add(db, j->row, "message.sent", j->payload, &j->outbox_id) != 0)
+		goto fail;
+	if (n == 1 && strcmp(j->status, "SENT") == 0 && apply_to_target(db, j) != 0)
 		goto fail;
 	/* every change of a sent message's status is a message.status event */
 	if (n == 1 && wa_outbox_add(db, j->row, "message.status", j->status_payload, &j->status_outbox_id) != 0)
@@ -209,8 +239,18 @@ static void outcome_done(void *arg, int rc)
 					  wa_engine_wall_ms());
 		json_decref(data);
 	}
+	if (j->done) {
+		int ok = strcmp(j->status, "SENT") == 0;
+
+		j->done(j->done_ctx, ok ? 200 : strcmp(j->error, "not_sent") == 0 ? 503 : 500, j->id,
+			ok ? NULL : "WhatsApp refused the message");
+		j->done = NULL;
+	}
 	if (j->cmd) {
-		if (strcmp(j->status, "SENT") == 0 && j->reply)
+		if (strcmp(j->status, "SENT") == 0 && j->answer)
+			wa_cmd_reply(j->cmd, 200, json_pack("{s:b,s:b,s:s,s:o}", "success", 1, "status", 1, "message",
+							    j->answer, "data", reply_data(j)));
+		else if (strcmp(j->status, "SENT") == 0 && j->reply)
 			wa_cmd_reply(j->cmd, 200, json_pack("{s:b,s:b,s:s,s:o}", "status", 1, "success", 1, "message",
 							    "Message sent successfully", "data", reply_data(j)));
 		else if (strcmp(j->status, "SENT") == 0)
@@ -325,12 +365,22 @@ void send_fail_all(struct wa_session *s)
 	}
 }
 
+/* mediatype and decrypt-fail of an <enc> (§7.4: Baileys' form, on every enc). */
+static int enc_attrs(struct wa_node *enc, const struct wa_out *o)
+{
+	if (o->mediatype && wa_node_set_attr(enc, "mediatype", o->mediatype) != 0)
+		return -1;
+	if (o->hide_fail && wa_node_set_attr(enc, "decrypt-fail", "hide") != 0)
+		return -1;
+	return 0;
+}
+
 static void send_stanza(struct send_job *j)
 {
 	struct wa_session *s = j->s;
-	const char *mtype = wa_out_enc_mediatype(j->out.msg);
+	const struct wa_out *o = &j->out;
 	struct wa_node *m = wa_node_new_attrs("message", "id", j->id, "to", j->peer, "type",
-					      wa_out_stanza_type(j->out.msg), "phash",
+					      o->stanza_type ? o->stanza_type : "text", "edit", o->edit, "phash",
 					      j->group && j->phash[0] ? j->phash : NULL, NULL);
 	struct wa_node *parts = NULL;
 	int any_pkmsg = 0, ok = m != NULL, rc = WA_ENOMEM;
@@ -347,8 +397,7 @@ static void send_stanza(struct send_job *j)
 		if (!(to = wa_node_add_new(parts, "to")) || wa_node_set_attr_jid(to, "jid", &j->devs[i].jid) != 0 ||
 		    !(enc = wa_node_add_new(to, "enc")) || wa_node_set_attr(enc, "v", "2") != 0 ||
 		    wa_node_set_attr(enc, "type", j->devs[i].pkmsg ? "pkmsg" : "msg") != 0 ||
-		    (mtype && !j->group && wa_node_set_attr(enc, "mediatype", mtype) != 0) ||
-		    wa_node_set_bytes(enc, j->devs[i].ct, j->devs[i].ctlen) != 0) {
+		    enc_attrs(enc, o) != 0 || wa_node_set_bytes(enc, j->devs[i].ct, j->devs[i].ctlen) != 0) {
 			ok = 0;
 			break;
 		}
@@ -358,8 +407,13 @@ static void send_stanza(struct send_job *j)
 		struct wa_node *enc = wa_node_add_new(m, "enc");
 
 		if (!enc || wa_node_set_attr(enc, "v", "2") != 0 || wa_node_set_attr(enc, "type", "skmsg") != 0 ||
-		    (mtype && wa_node_set_attr(enc, "mediatype", mtype) != 0) ||
-		    wa_node_set_bytes(enc, j->skmsg, j->skmsg_len) != 0)
+		    enc_attrs(enc, o) != 0 || wa_node_set_bytes(enc, j->skmsg, j->skmsg_len) != 0)
+			ok = 0;
+	}
+	if (ok && o->polltype) {
+		struct wa_node *meta = wa_node_add_new(m, "meta");
+
+		if (!meta || wa_node_set_attr(meta, "polltype", o->polltype) != 0)
 			ok = 0;
 	}
 	if (ok && any_pkmsg) {
@@ -683,6 +737,10 @@ static void sessions_done(void *arg, int rc)
 
 	if (rc == WA_ENOTFOUND && j->out.quoted_id && !j->out.msg) {
 		fail(j, 404, "The message to reply to is not stored for this session", "not_found");
+		return;
+	}
+	if (rc == WA_EDENIED && j->out.fail_status) {
+		fail(j, j->out.fail_status, j->out.fail_why, j->out.fail_code);
 		return;
 	}
 	if (j->encrypted || rc != 0) {
@@ -1018,8 +1076,32 @@ static void group_done(void *ctx, const struct wa_node *reply, int err)
 	free(list);
 }
 
-static void send_start(struct send_job *j);
+/* The answers' messages of the operations that answer {success, message,
+ * data} (the reference's shapes; /send and /reply have their own). */
+static const char *answer_of(const char *op, const struct wa_out *o)
+{
+	static const struct { const char *op, *msg; } answers[] = {
+		{ "message.location", "Location sent" },
+		{ "message.contact", "Contact sent" },
+		{ "message.poll", "Poll sent" },
+		{ "message.list", "Message sent" },
+		{ "message.edit", "Message edited successfully" },
+		{ "message.media", "Media sent successfully" },
+		{ "message.sticker", "Sticker sent" },
+		{ "message.delete", "Message deleted for everyone" },
+	};
 
+	if (strcmp(op, "message.react") == 0)
+		return o->text && *o->text ? "Reaction sent" : "Reaction removed";
+	for (size_t i = 0; i < sizeof answers / sizeof answers[0]; i++)
+		if (strcmp(op, answers[i].op) == 0)
+			return answers[i].msg;
+	return NULL;
+}
+
+static void send_devices(struct send_job *j);
+
+/* The media part is uploaded (status 0) or refused: nothing is stored yet. */
 static void media_ready(void *ctx, int status, const char *why, const char *code)
 {
 	struct send_job *j = ctx;
@@ -1032,47 +1114,47 @@ static void media_ready(void *ctx, int status, const char *why, const char *code
 		fail(j, 503, "Session not connected or ready", "session_not_ready");
 		return;
 	}
-	send_start(j);
+	send_devices(j);
 }
 
-void wa_session_send(struct wa_session *s, struct wa_cmd *cmd)
+/* Start sending out (taken) to jid: answering cmd, or telling done. */
+static void send_start(struct wa_session *s, const char *jid, struct wa_out *out, struct wa_cmd *cmd,
+		       send_done_fn done, void *ctx)
 {
-	const char *jid = json_string_value(json_object_get(cmd->args, "jid"));
-	const char *why = NULL, *code = NULL;
 	struct send_job *j;
-	struct wa_out out;
 	struct wa_jid pj;
-	int rc;
 
-	if (!jid || wa_jid_parse(jid, &pj, NULL) != 0) {
-		wa_cmd_reply_error(cmd, 400, "'jid' must be a WhatsApp JID", "invalid_jid");
-		return;
-	}
-	if (!wa_jid_is_pn(&pj) && !wa_jid_is_group(&pj)) {
-		wa_cmd_reply_error(cmd, 501, "Sending to broadcasts, newsletters and LIDs is not supported by this "
-				   "engine yet", "not_implemented");
-		return;
-	}
-	if (strcmp(cmd->op, "message.media") == 0 || strcmp(cmd->op, "message.sticker") == 0)
-		rc = wa_out_parse_upload(&out, cmd->args, strcmp(cmd->op, "message.sticker") == 0, &why, &code);
-	else
-		rc = wa_out_parse(&out, cmd->args, &why, &code);
-	if (rc != 0) {
-		wa_cmd_reply_error(cmd, rc, why, code);
+	if (!jid || wa_jid_parse(jid, &pj, NULL) != 0 || (!wa_jid_is_pn(&pj) && !wa_jid_is_group(&pj))) {
+		int bad = !jid || wa_jid_parse(jid, &pj, NULL) != 0;
+		const char *msg = bad ? "'jid' must be a WhatsApp JID"
+				      : "Sending to broadcasts, newsletters and LIDs is not supported by this engine yet";
+
+		wa_out_free(out);
+		if (cmd)
+			wa_cmd_reply_error(cmd, bad ? 400 : 501, msg, bad ? "invalid_jid" : "not_implemented");
+		if (done)
+			done(ctx, bad ? 400 : 501, NULL, msg);
 		return;
 	}
 	j = calloc(1, sizeof *j);
 	if (j && !(j->devs = calloc(SEND_MAX_DEVS, sizeof *j->devs)))
 		j = (free(j), NULL);
 	if (!j) {
-		wa_out_free(&out);
-		wa_cmd_reply_error(cmd, 500, "Out of memory", NULL);
+		wa_out_free(out);
+		if (cmd)
+			wa_cmd_reply_error(cmd, 500, "Out of memory", NULL);
+		if (done)
+			done(ctx, 500, NULL, "Out of memory");
 		return;
 	}
-	j->out = out;
+	j->out = *out;
+	memset(out, 0, sizeof *out);
 	j->s = s;
 	j->cmd = cmd;
-	j->reply = strcmp(cmd->op, "message.reply") == 0;
+	j->done = done;
+	j->done_ctx = ctx;
+	j->reply = cmd && strcmp(cmd->op, "message.reply") == 0;
+	j->answer = cmd ? answer_of(cmd->op, &j->out) : NULL;
 	j->row = s->row_id;
 	j->t = (int64_t)time(NULL);
 	j->group = wa_jid_is_group(&pj);
@@ -1090,11 +1172,11 @@ void wa_session_send(struct wa_session *s, struct wa_cmd *cmd)
 		sess_media_upload(s, j->out.media, media_ready, j);
 		return;
 	}
-	send_start(j);
+	send_devices(j);
 }
 
-/* Steps 0 and 1: the recipients' devices. */
-static void send_start(struct send_job *j)
+/* Steps 0 and 1: the group's participants, the recipients' devices. */
+static void send_devices(struct send_job *j)
 {
 	struct wa_session *s = j->s;
 	int rc;
@@ -1122,6 +1204,24 @@ static void send_start(struct send_job *j)
 	}
 	if (rc != 0)
 		fail(j, 503, "Session not connected or ready", "session_not_ready");
+}
+
+void wa_session_send(struct wa_session *s, struct wa_cmd *cmd)
+{
+	const char *why = NULL, *code = NULL;
+	struct wa_out out;
+	int rc;
+
+	if ((rc = wa_out_parse_op(&out, cmd->op, cmd->args, &why, &code)) != 0) {
+		wa_cmd_reply_error(cmd, rc, why, code);
+		return;
+	}
+	send_start(s, json_string_value(json_object_get(cmd->args, "jid")), &out, cmd, NULL, NULL);
+}
+
+void sess_send_out(struct wa_session *s, const char *jid, struct wa_out *out, send_done_fn done, void *ctx)
+{
+	send_start(s, jid, out, NULL, done, ctx);
 }
 
 /* ---- a retry receipt for one of our messages (§8.4) ---- */

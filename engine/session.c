@@ -10,6 +10,7 @@
 #include "wa_err.h"
 #include "wa_log.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +32,7 @@ struct wa_sessions {
 	long qr_first_ms, qr_next_ms;   /* whatsapp.qr_first/next_timeout_ms */
 	char device_name[41];
 	struct wa_history_env hist_env; /* whatsapp.media_host / media_ca, read once */
+	struct sess_limits limits;      /* limits.*, read once */
 };
 
 static struct wa_sessions *table_of(const struct wa_session *s)
@@ -81,6 +83,27 @@ struct wa_sessions *wa_sessions_new(struct wa_engine *e)
 		wa_warn("%s; using 20000", err);
 		t->qr_next_ms = 20000;
 	}
+	{
+		static const struct { const char *key; long lo, hi, def; size_t off; } lk[] = {
+			{ "limits.spam_max_count", 1, 100000, 100, offsetof(struct sess_limits, spam_max) },
+			{ "limits.spam_min_delay_ms", 0, 600000, 250, offsetof(struct sess_limits, spam_min_delay_ms) },
+			{ "limits.broadcast_delay_min_ms", 0, 3600000, 10000,
+			  offsetof(struct sess_limits, broadcast_delay_min_ms) },
+			{ "limits.broadcast_delay_max_ms", 0, 3600000, 20000,
+			  offsetof(struct sess_limits, broadcast_delay_max_ms) },
+		};
+
+		for (size_t i = 0; i < sizeof lk / sizeof lk[0]; i++) {
+			long *v = (long *)((char *)&t->limits + lk[i].off);
+
+			if (wa_config_get_int(e->cfg, lk[i].key, lk[i].lo, lk[i].hi, v, err, sizeof err) < 0) {
+				wa_warn("%s; using %ld", err, lk[i].def);
+				*v = lk[i].def;
+			}
+		}
+		if (t->limits.broadcast_delay_max_ms < t->limits.broadcast_delay_min_ms)
+			t->limits.broadcast_delay_max_ms = t->limits.broadcast_delay_min_ms;
+	}
 	name = wa_config_get(e->cfg, "whatsapp.device_name");
 	snprintf(t->device_name, sizeof t->device_name, "%s", name && *name ? name : "WA-AKG");
 	t->hist_env.media_host = wa_config_get(e->cfg, "whatsapp.media_host");
@@ -92,6 +115,11 @@ struct wa_sessions *wa_sessions_new(struct wa_engine *e)
 const struct wa_history_env *sess_history_env(const struct wa_session *s)
 {
 	return &table_of(s)->hist_env;
+}
+
+const struct sess_limits *sess_limits(const struct wa_session *s)
+{
+	return &table_of(s)->limits;
 }
 
 long sess_qr_timeout_ms(const struct wa_session *s, int first)

@@ -91,6 +91,16 @@ void wa_session_pair_code(struct wa_session *s, struct wa_cmd *cmd);
  * yet: groups, other kinds). Consumes cmd. Only on a connected session. */
 void wa_session_send(struct wa_session *s, struct wa_cmd *cmd);
 
+/* message.forward, message.spam, message.broadcast (sess_bulk.c): one
+ * message to several chats or several times, each through the send path
+ * of wa_session_send. forward is answered once every send has its
+ * outcome; spam and broadcast at once (they go on in the background).
+ * Consumes cmd. Only on a connected session. */
+void wa_session_bulk(struct wa_session *s, struct wa_cmd *cmd);
+
+/* message.star: the stored message's star set or cleared. Consumes cmd. */
+void wa_session_star(struct wa_session *s, struct wa_cmd *cmd);
+
 /* session.logout: tell the server (remove-companion-device), forget the
  * credentials, LOGGED_OUT. Answers once the row is updated. Consumes cmd. */
 void wa_session_logout(struct wa_session *s, struct wa_cmd *cmd);

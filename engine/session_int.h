@@ -130,6 +130,15 @@ void login_schedule_keepalive(struct wa_session *s);
 struct wa_history_env;
 const struct wa_history_env *sess_history_env(const struct wa_session *s);
 
+/* What bulk sends may do (limits.*, read once; sess_bulk.c). */
+struct sess_limits {
+	long spam_max;                 /* limits.spam_max_count */
+	long spam_min_delay_ms;        /* limits.spam_min_delay_ms */
+	long broadcast_delay_min_ms;   /* limits.broadcast_delay_min_ms */
+	long broadcast_delay_max_ms;   /* limits.broadcast_delay_max_ms */
+};
+const struct sess_limits *sess_limits(const struct wa_session *s);
+
 /* How long a QR ref is shown: the first (first != 0) or each later one
  * (whatsapp.qr_first_timeout_ms / qr_next_timeout_ms, read once). */
 long sess_qr_timeout_ms(const struct wa_session *s, int first);
@@ -147,6 +156,15 @@ void send_fail_all(struct wa_session *s);
 /* A retry receipt for one of our messages (takes rcpt): sent again to the
  * device that asks, over the keys the receipt carries; then acked. */
 void send_on_retry(struct wa_session *s, struct wa_node *rcpt);
+/* sess_send.c: send out (taken; parsed by wa_out_parse_op) to jid without
+ * a command: done(ctx, status, id, why) is called exactly once, with 200
+ * once the server has it (SENT), else the HTTP status the command would
+ * have been answered with (id NULL when nothing was recorded). Loop
+ * thread; the session must be connected. */
+struct wa_out;
+typedef void (*send_done_fn)(void *ctx, int status, const char *id, const char *why);
+void sess_send_out(struct wa_session *s, const char *jid, struct wa_out *out, send_done_fn done, void *ctx);
+
 /* sess_send.c: a user's device list changed (devices notification): forget its cached list. */
 void send_devices_changed(struct wa_session *s, const struct wa_jid *user);
 /* sess_send.c: a group changed (w:gp2 notification): forget its cached metadata. */

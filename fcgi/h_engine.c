@@ -209,13 +209,23 @@ static int op_checks(struct wa_req *r, const char *op, json_t *args)
 		size_t i;
 		json_t *c;
 
+		/* the reference's {displayName, vcard}, or {fullName, phoneNumber}
+		 * that the engine writes as a vCard; the engine checks the vCard */
 		json_array_foreach(json_object_get(args, "contacts"), i, c)
-			if (!json_is_object(c) || !json_is_string(json_object_get(c, "fullName")) ||
-			    !json_is_string(json_object_get(c, "phoneNumber")))
+			if (!json_is_object(c) || (!json_is_string(json_object_get(c, "vcard")) &&
+						   (!json_is_string(json_object_get(c, "fullName")) ||
+						    !json_is_string(json_object_get(c, "phoneNumber")))))
 				return wa_reply_errorf(r, 400, "validation_error",
-						       "'contacts[%zu]' needs 'fullName' and 'phoneNumber' strings", i);
-		if (json_array_size(json_object_get(args, "contacts")) == 0)
-			return wa_reply_error(r, 400, "'contacts' must not be empty", "validation_error");
+						       "'contacts[%zu]' needs a 'vcard' string (with 'displayName'), or "
+						       "'fullName' and 'phoneNumber' strings", i);
+		if (json_array_size(json_object_get(args, "contacts")) == 0 ||
+		    json_array_size(json_object_get(args, "contacts")) > 50)
+			return wa_reply_error(r, 400, "'contacts' must have 1 to 50 entries", "validation_error");
+	} else if (strcmp(op, "message.forward") == 0) {
+		size_t n = json_array_size(json_object_get(args, "toJids"));
+
+		if (n == 0 || n > 100)
+			return wa_reply_error(r, 400, "'toJids' must name 1 to 100 chats", "validation_error");
 	} else if (strcmp(op, "status.update") == 0) {
 		const char *t = json_string_value(json_object_get(args, "type"));
 

@@ -452,6 +452,20 @@ static const WaE2E__ContextInfo *summarize(const WaE2E__Message *m, struct sim_m
 	} else if (m->contactmessage) {
 		snprintf(r->type, sizeof r->type, "contact");
 		r->text = dup_s(m->contactmessage->displayname);
+		if (m->contactmessage->vcard)
+			json_object_set_new(extra, "vcard", json_string(m->contactmessage->vcard));
+		ci = m->contactmessage->contextinfo;
+	} else if (m->contactsarraymessage) {
+		json_t *cards = json_array();
+
+		snprintf(r->type, sizeof r->type, "contacts");
+		r->text = dup_s(m->contactsarraymessage->displayname);
+		for (size_t i = 0; cards && i < m->contactsarraymessage->n_contacts; i++)
+			json_array_append_new(cards, json_pack("{s:s,s:s}", "displayName",
+							       m->contactsarraymessage->contacts[i]->displayname ?: "",
+							       "vcard", m->contactsarraymessage->contacts[i]->vcard ?: ""));
+		json_object_set_new(extra, "contacts", cards);
+		ci = m->contactsarraymessage->contextinfo;
 	} else if (m->reactionmessage) {
 		snprintf(r->type, sizeof r->type, "reaction");
 		r->text = dup_s(m->reactionmessage->text);
@@ -468,6 +482,8 @@ static const WaE2E__ContextInfo *summarize(const WaE2E__Message *m, struct sim_m
 		for (size_t i = 0; opts && i < pc->n_options; i++)
 			json_array_append_new(opts, json_string(pc->options[i]->optionname ? pc->options[i]->optionname : ""));
 		json_object_set_new(extra, "options", opts);
+		json_object_set_new(extra, "selectableCount", json_integer(pc->selectableoptionscount));
+		json_object_set_new(extra, "pollVersion", json_integer(m->pollcreationmessage ? 1 : m->pollcreationmessagev2 ? 2 : 3));
 	} else if (m->pollupdatemessage) {
 		snprintf(r->type, sizeof r->type, "poll_vote");
 		if (m->pollupdatemessage->pollcreationmessagekey && m->pollupdatemessage->pollcreationmessagekey->id)
@@ -475,6 +491,8 @@ static const WaE2E__ContextInfo *summarize(const WaE2E__Message *m, struct sim_m
 	} else if (m->protocolmessage) {
 		snprintf(r->type, sizeof r->type, "protocol");
 		json_object_set_new(extra, "protocolType", json_integer(m->protocolmessage->type));
+		if (m->protocolmessage->editedmessage && m->protocolmessage->editedmessage->conversation)
+			json_object_set_new(extra, "editedText", json_string(m->protocolmessage->editedmessage->conversation));
 		if (m->protocolmessage->key && m->protocolmessage->key->id)
 			snprintf(r->quoted_id, sizeof r->quoted_id, "%s", m->protocolmessage->key->id);
 	} else if (m->groupinvitemessage) {
@@ -495,6 +513,10 @@ static const WaE2E__ContextInfo *summarize(const WaE2E__Message *m, struct sim_m
 			json_object_set_new(extra, "quotedChat", json_string(ci->remotejid));
 		if (ci->quotedmessage && ci->quotedmessage->conversation)
 			json_object_set_new(extra, "quotedText", json_string(ci->quotedmessage->conversation));
+		if (ci->has_isforwarded && ci->isforwarded) {
+			json_object_set_new(extra, "forwarded", json_true());
+			json_object_set_new(extra, "forwardingScore", json_integer(ci->forwardingscore));
+		}
 		if (ci->n_mentionedjid) {
 			json_t *mj = json_array();
 
@@ -684,6 +706,13 @@ int sim_phone_receive(struct sim_server *s, struct sim_account *a, struct wa_nod
 	r.t = sim_now(s);
 	r.status = SIM_ST_DELIVERED;
 	extra = json_object();
+	/* the stanza as it came (§7.4: its type, edit and poll meta) */
+	if (extra && wa_node_attr(msg, "type"))
+		json_object_set_new(extra, "stanzaType", json_string(wa_node_attr(msg, "type")));
+	if (extra && wa_node_attr(msg, "edit"))
+		json_object_set_new(extra, "edit", json_string(wa_node_attr(msg, "edit")));
+	if (extra && wa_node_child(msg, "meta") && wa_node_attr(wa_node_child(msg, "meta"), "polltype"))
+		json_object_set_new(extra, "polltype", json_string(wa_node_attr(wa_node_child(msg, "meta"), "polltype")));
 	if (content != NULL) {
 		const WaE2E__Message *m = unwrap(content);
 

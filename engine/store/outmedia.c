@@ -135,7 +135,7 @@ static int common_fields(struct wa_out *o, const json_t *msg, const json_t *inne
 		caption = NULL;
 	if ((caption && j->kind != WA_MK_IMAGE && j->kind != WA_MK_VIDEO && j->kind != WA_MK_DOCUMENT))
 		caption = NULL; /* audio and stickers carry no caption */
-	if ((caption && (!(o->caption = strdup(caption)) || !(o->text = strdup(caption)))) ||
+	if ((caption && !(o->text = strdup(caption))) ||
 	    (mime && j->kind != WA_MK_STICKER && (free(j->mime), !(j->mime = strdup(mime)))) ||
 	    (pack && !(j->pack = strdup(pack))) || (author && !(j->author = strdup(author))))
 		return -1;
@@ -147,7 +147,7 @@ static int common_fields(struct wa_out *o, const json_t *msg, const json_t *inne
 		if (!o->file_name && !(o->file_name = strdup("file")))
 			return -1;
 	}
-	o->type = row_type(j->kind);
+	o->kind = WA_OUT_MEDIA;
 	return 0;
 }
 
@@ -314,9 +314,12 @@ int wa_out_media_pack(struct wa_out *o, WaE2E__ContextInfo *ci, uint8_t **buf, s
 	if (!j || j->status || !j->direct_path || !j->mime_out)
 		return WA_EINVAL;
 	free(o->media_mime);
-	if (!(o->media_mime = strdup(j->mime_out)))
+	free(o->caption);
+	o->caption = NULL;
+	if (!(o->media_mime = strdup(j->mime_out)) || (o->text && !(o->caption = strdup(o->text))))
 		return WA_ENOMEM;
 	o->media_size = j->info.file_length;
+	o->type = row_type(j->kind);
 	/* the fields every kind has, set the same way in each */
 #define COMMON(x) do { \
 		x.url = j->url; x.mimetype = j->mime_out; x.directpath = j->direct_path; \
@@ -511,26 +514,4 @@ json_t *wa_out_media_json(const struct wa_out *o)
 	if (ci)
 		json_object_set_new(x, "contextInfo", ctx_json(ci));
 	return json_pack("{s:o}", name, x);
-}
-
-const char *wa_out_enc_mediatype(const WaE2E__Message *m)
-{
-	if (!m)
-		return NULL;
-	if (m->imagemessage)
-		return "image";
-	if (m->stickermessage)
-		return "sticker";
-	if (m->documentmessage)
-		return "document";
-	if (m->audiomessage)
-		return m->audiomessage->ptt ? "ptt" : "audio";
-	if (m->videomessage)
-		return m->videomessage->gifplayback ? "gif" : "video";
-	return NULL;
-}
-
-const char *wa_out_stanza_type(const WaE2E__Message *m)
-{
-	return wa_out_enc_mediatype(m) ? "media" : "text";
 }

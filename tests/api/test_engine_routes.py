@@ -27,6 +27,8 @@ VALID = [
     ("POST", "/api/messages/{s}/%s/poll" % U, {"question": "q", "options": ["a", "b"]}),
     ("POST", "/api/messages/{s}/%s/location" % U, {"latitude": 1.5, "longitude": 2.5}),
     ("POST", "/api/messages/{s}/%s/contact" % U, {"contacts": [{"fullName": "A", "phoneNumber": "+628123"}]}),
+    ("POST", "/api/messages/{s}/%s/contact" % U,
+     {"contacts": [{"displayName": "John Doe", "vcard": "BEGIN:VCARD\nVERSION:3.0\nFN:John Doe\nEND:VCARD"}]}),
     ("POST", "/api/messages/{s}/%s/ABC/react" % U, {"emoji": "👍"}),
     ("PATCH", "/api/messages/{s}/%s/ABC" % U, {"text": "edited"}),
     ("DELETE", "/api/messages/{s}/%s/ABC" % U, {}),

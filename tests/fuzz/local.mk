@@ -116,6 +116,16 @@ tests_fuzz_fuzz_msgs_content_CFLAGS = $(AM_CFLAGS) $(PROTOBUFC_CFLAGS) $(JANSSON
 tests_fuzz_fuzz_msgs_content_LDADD = $(WA_LIBWA_LIBS) $(JANSSON_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/msgs_content
 
+# an API send's arguments, a vCard, a stored message's protobuf
+# (engine/store/outmsg.c: parse, vCard check, from_raw and the answer)
+check_PROGRAMS += tests/fuzz/fuzz_outmsg
+TESTS += tests/fuzz/fuzz_outmsg
+tests_fuzz_fuzz_outmsg_SOURCES = tests/fuzz/fuzz_outmsg.c tests/fuzz/driver.c engine/store/outmsg.c \
+	engine/store/outmedia.c engine/media_fmt.c
+tests_fuzz_fuzz_outmsg_CFLAGS = $(AM_CFLAGS) $(PROTOBUFC_CFLAGS) $(JANSSON_CFLAGS)
+tests_fuzz_fuzz_outmsg_LDADD = $(WA_LIBWA_LIBS) $(JANSSON_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/outmsg
+
 # URL check and address classes of common/wa_url (fetch)
 check_PROGRAMS += tests/fuzz/fuzz_url
 TESTS += tests/fuzz/fuzz_url

@@ -47,20 +47,20 @@ static void shapes(void)
 	       "image by URL, caption beside");
 	ok(o.media && o.media->kind == WA_MK_IMAGE && o.media->src == WA_MSRC_URL &&
 	   strcmp(o.media->source, "https://e.x/a.jpg") == 0, "a URL job");
-	ok(o.caption && strcmp(o.caption, "hi") == 0 && strcmp(o.type, "IMAGE") == 0, "caption and row type");
+	ok(o.kind == WA_OUT_MEDIA && o.text && strcmp(o.text, "hi") == 0, "kind MEDIA, the caption as its text");
 	wa_out_free(&o);
 
 	is_int(parse("{\"message\":{\"image\":{\"url\":\"data:image/png;base64,iVBORw0K\",\"caption\":\"in\"}}}", &o,
 		     &why), 0, "data: URL, caption inside");
 	ok(o.media && o.media->src == WA_MSRC_BASE64 && strcmp(o.media->source, "iVBORw0K") == 0 &&
 	   o.media->mime && strcmp(o.media->mime, "image/png") == 0, "its payload and type");
-	ok(o.caption && strcmp(o.caption, "in") == 0, "caption inside");
+	ok(o.text && strcmp(o.text, "in") == 0, "caption inside");
 	wa_out_free(&o);
 
 	is_int(parse("{\"message\":{\"audio\":\"T2dnUw==\",\"mimetype\":\"audio/ogg\",\"ptt\":true}}", &o, &why), 0,
 	       "audio as a base64 string, ptt");
 	ok(o.media && o.media->kind == WA_MK_PTT && o.media->src == WA_MSRC_BASE64 &&
-	   strcmp(o.media->mime, "audio/ogg") == 0 && strcmp(o.type, "AUDIO") == 0, "a voice note job");
+	   strcmp(o.media->mime, "audio/ogg") == 0, "a voice note job");
 	wa_out_free(&o);
 
 	is_int(parse("{\"message\":{\"document\":{\"url\":\"https://e.x/f/report.pdf?x=1\"}}}", &o, &why), 0,
@@ -75,7 +75,7 @@ static void shapes(void)
 	is_int(parse("{\"message\":{\"sticker\":{\"url\":\"https://e.x/s.png\"},\"pack\":\"P\",\"author\":\"A\"}}",
 		     &o, &why), 0, "sticker with pack and author");
 	ok(o.media && o.media->kind == WA_MK_STICKER && strcmp(o.media->pack, "P") == 0 &&
-	   strcmp(o.media->author, "A") == 0 && !o.caption, "its names");
+	   strcmp(o.media->author, "A") == 0 && !o.text, "its names");
 	wa_out_free(&o);
 
 	is_int(parse("{\"message\":{\"video\":{\"url\":\"ftp://e.x/v\"}}}", &o, &why), 0,
@@ -109,7 +109,7 @@ static void forms(void)
 		      "\"originalName\":\"n.txt\"},\"type\":\"document\",\"caption\":\"c\",\"messageId\":\"3EB0\"}", 0, &o,
 		      &why), 0, "document upload, a reply");
 	ok(o.file_name && strcmp(o.file_name, "n.txt") == 0 && !o.media->mime && strcmp(o.quoted_id, "3EB0") == 0 &&
-	   strcmp(o.caption, "c") == 0, "its name, no octet-stream type, the quote");
+	   strcmp(o.text, "c") == 0, "its name, no octet-stream type, the quote");
 	wa_out_free(&o);
 	is_int(upload("{\"file\":{\"path\":\"/m/up-3.png\"},\"type\":\"full\",\"pack\":\"P\"}", 1, &o, &why), 0,
 	       "sticker upload: 'type' is the crop there, not the kind");
@@ -153,10 +153,12 @@ static void build(void)
 	   strcmp(m->documentmessage->filename, "r.pdf") == 0 && strcmp(m->documentmessage->caption, "c") == 0 &&
 	   m->documentmessage->mediakey.len == 32 && m->documentmessage->mediakeytimestamp == 1700000000,
 	   "a documentMessage with what the upload gave");
-	ok(o.media_size == 1234 && strcmp(o.media_mime, "application/pdf") == 0, "the row's media fields");
-	is_str(wa_out_stanza_type(m), "media", "stanza type media");
-	is_str(wa_out_enc_mediatype(m), "document", "enc mediatype");
+	ok(o.media_size == 1234 && strcmp(o.media_mime, "application/pdf") == 0 && strcmp(o.caption, "c") == 0 &&
+	   strcmp(o.type, "DOCUMENT") == 0, "the row's media fields");
 	o.msg = m;
+	wa_out_stanza_attrs(&o);
+	is_str(o.stanza_type, "media", "stanza type media");
+	is_str(o.mediatype, "document", "enc mediatype");
 	j = wa_out_json(&o);
 	s = json_dumps(j, JSON_COMPACT);
 	ok(s && strstr(s, "\"documentMessage\":{") && strstr(s, "\"fileLength\":\"1234\"") &&

@@ -6,6 +6,19 @@
 #include <jansson.h>
 #include <string.h>
 
+static int parse_op(const char *op, const char *body, struct wa_out *o, const char **why)
+{
+	json_t *args = json_loads(body, 0, NULL);
+	const char *code = NULL;
+	int rc;
+
+	if (!args)
+		return -1;
+	rc = wa_out_parse_op(o, op, args, why, &code);
+	json_decref(args);
+	return rc;
+}
+
 static int parse(const char *body, struct wa_out *o, const char **why)
 {
 	json_t *args = json_loads(body, 0, NULL);
@@ -65,5 +78,61 @@ int main(void)
 	is_int(wa_out_from_row(&o, "x", NULL, "not json"), 0, "unreadable mentions are dropped");
 	is_int(o.nmentions, 0, "none");
 	wa_out_free(&o);
+
+	/* the kinds beyond text */
+	is_int(parse_op("message.location", "{\"latitude\":-6.2,\"longitude\":106.8,\"name\":\"P\"}", &o, &why), 0,
+	       "location");
+	is_int(o.kind, WA_OUT_LOCATION, "its kind");
+	wa_out_free(&o);
+	is_int(parse_op("message.location", "{\"latitude\":-91,\"longitude\":0}", &o, &why), 400, "latitude range");
+	is_int(parse("{\"message\":{\"location\":{\"degreesLatitude\":1,\"degreesLongitude\":2}}}", &o, &why), 0,
+	       "Baileys' location");
+	wa_out_free(&o);
+	is_int(parse_op("message.contact", "{\"contacts\":[{\"displayName\":\"J\",\"vcard\":"
+			"\"BEGIN:VCARD\\nVERSION:3.0\\nFN:John\\nEND:VCARD\"}]}", &o, &why), 0, "the reference's vCard");
+	is_str(json_string_value(json_object_get(json_array_get(o.req, 0), "name")), "J", "its display name");
+	wa_out_free(&o);
+	is_int(parse_op("message.contact", "{\"contacts\":[{\"vcard\":\"BEGIN:VCARD\\nN:Doe;John;;;\\nEND:VCARD\"}]}",
+			&o, &why), 0, "a vCard with N only");
+	is_str(json_string_value(json_object_get(json_array_get(o.req, 0), "name")), "Doe John", "named from N");
+	wa_out_free(&o);
+	is_int(parse_op("message.contact", "{\"contacts\":[{\"fullName\":\"Ann\",\"phoneNumber\":\"+62 811-222\"}]}",
+			&o, &why), 0, "the convenience form");
+	ok(strstr(json_string_value(json_object_get(json_array_get(o.req, 0), "vcard")),
+		  "FN:Ann\nTEL;type=CELL;type=VOICE;waid=62811222:+62811222\n") != NULL, "written as a vCard");
+	wa_out_free(&o);
+	ok(wa_out_vcard_check("BEGIN:VCARD\r\nFN:a\r\nEND:VCARD\r\n", &why) == 0, "CRLF vCard");
+	ok(wa_out_vcard_check("BEGIN:VCARD\nFN:a\nEND:VCARD\nBEGIN:VCARD\nFN:b\nEND:VCARD", &why) != 0, "two cards");
+	ok(wa_out_vcard_check("BEGIN:VCARD\nTEL:1\nEND:VCARD", &why) != 0, "no name");
+	ok(wa_out_vcard_check("FN:a\nEND:VCARD", &why) != 0, "no BEGIN");
+	is_int(parse_op("message.contact", "{\"contacts\":[{\"fullName\":\"A\",\"phoneNumber\":\"12\"}]}", &o, &why),
+	       400, "too few digits");
+	is_int(parse_op("message.contact", "{\"contacts\":[]}", &o, &why), 400, "no contacts");
+	is_int(parse_op("message.poll", "{\"question\":\"q\",\"options\":[\"a\",\"b\"],\"selectableCount\":1}", &o,
+			&why), 0, "poll");
+	is_int(o.kind, WA_OUT_POLL, "its kind");
+	wa_out_free(&o);
+	is_int(parse_op("message.poll", "{\"question\":\"q\",\"options\":[\"a\",\"a\"]}", &o, &why), 400,
+	       "same option twice");
+	is_int(parse_op("message.poll", "{\"question\":\"q\",\"options\":[\"a\",\"b\"],\"selectableCount\":3}", &o,
+			&why), 400, "more selectable than options");
+	is_int(parse_op("message.list", "{\"title\":\"T\",\"options\":[\"a\",\"b\"],\"footer\":\"f\"}", &o, &why), 0,
+	       "list");
+	is_str(o.text, "*T*\n\n1. a\n2. b\n\n_f_", "as text");
+	wa_out_free(&o);
+	is_int(parse_op("message.react", "{\"messageId\":\"3EB0AA\",\"emoji\":\"\"}", &o, &why), 0, "removing a reaction");
+	ok(o.kind == WA_OUT_REACTION && strcmp(o.target_id, "3EB0AA") == 0 && strcmp(o.text, "") == 0, "on its target");
+	wa_out_free(&o);
+	is_int(parse_op("message.react", "{\"messageId\":\"3EB0AA\",\"emoji\":\"a b\"}", &o, &why), 400,
+	       "not one emoji");
+	is_int(parse_op("message.edit", "{\"messageId\":\"3EB0AA\",\"text\":\"\"}", &o, &why), 400, "empty edit");
+	is_int(parse_op("message.delete", "{}", &o, &why), 400, "delete needs the id");
+	is_int(parse_op("message.forward", "{\"messageId\":\"3EB0AA\",\"fromJid\":\"491701234567:2@s.whatsapp.net\"}",
+			&o, &why), 0, "forward");
+	is_str(o.source_chat, "491701234567@s.whatsapp.net", "from the chat, no device");
+	wa_out_free(&o);
+	is_int(parse_op("message.forward", "{\"messageId\":\"3EB0AA\",\"fromJid\":\"x\"}", &o, &why), 400,
+	       "forward from no chat");
+	is_int(parse_op("message.unknown", "{}", &o, &why), 501, "an op outmsg does not know");
 	return tap_done();
 }
