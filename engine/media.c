@@ -384,6 +384,22 @@ static size_t on_answer(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
+/* libcurl's progress hook: an upload stops when the engine does. */
+static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	struct wa_media *m = arg;
+	int stop;
+
+	(void)dt;
+	(void)dn;
+	(void)ut;
+	(void)un;
+	pthread_mutex_lock(&m->mu);
+	stop = m->stop;
+	pthread_mutex_unlock(&m->mu);
+	return stop;
+}
+
 /* Stage 4: POST the encrypted file to the media host. */
 static int upload(struct wa_media *m, struct wa_media_job *j, const char *enc)
 {
@@ -431,10 +447,17 @@ static int upload(struct wa_media *m, struct wa_media_job *j, const char *enc)
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, m->upload_timeout_ms);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
 	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, m);
 	if (m->ca[0])
 		curl_easy_setopt(c, CURLOPT_CAINFO, m->ca);
 	cc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	if (cc == CURLE_ABORTED_BY_CALLBACK) {
+		fail(j, 503, "engine_busy", "The engine is stopping");
+		goto out;
+	}
 	if (cc != CURLE_OK) {
 		wa_warn("media: upload to %s failed: %s", host, curl_easy_strerror(cc));
 		fail(j, 502, "media_upload_failed", "The upload to WhatsApp's media host failed");

@@ -113,8 +113,9 @@ struct wa_media *wa_media_new(const struct wa_config *cfg, unsigned threads, str
 int wa_media_submit(struct wa_media *m, struct wa_media_job *job, wa_media_done_fn done, void *ctx);
 /* Jobs queued or running (a snapshot). */
 size_t wa_media_pending(struct wa_media *m);
-/* Finish the running jobs, answer the queued ones with 503, stop the
- * threads (the answers are in the inbox then). NULL-safe. */
+/* Stop: an upload under way is cut off, a fetch under way ends within
+ * media.fetch_timeout_ms; those and the queued jobs are answered 503; the
+ * threads are joined (the answers are in the inbox then). NULL-safe. */
 void wa_media_free(struct wa_media *m);
 
 /* A new job (zeroed, status 0) or NULL. */
