@@ -14,11 +14,16 @@ sessions (each paired to its own phone) send it as a video at the same time
     not grow with the file size;
   - every phone's decrypted copy has the file's SHA-256.
 
-  bench/media_bench.py [-s 1,16,64] [-c 1] [-o FILE] STATE
+With -b the file goes as base64 inside the JSON body instead
+({"video": "<base64>"}): that form arrives whole in the command, so the
+engine's memory then grows with the file (the figure to compare).
+
+  bench/media_bench.py [-s 1,16,64] [-c 1] [-b] [-o FILE] STATE
 
 Only the Python standard library and requests. Summary on stdout (and in
 FILE, default bench/results/media-<UTC date>-<time>.txt)."""
 import argparse
+import base64
 import hashlib
 import http.server
 import json
@@ -43,7 +48,8 @@ class Api:
 
     def post(self, path, **kw):
         kw.setdefault("timeout", 600)
-        return requests.post(self.base + path, headers=self.s.headers, **kw)
+        kw.setdefault("headers", self.s.headers)
+        return requests.post(self.base + path, **kw)
 
     def get(self, path, **kw):
         return self.s.get(self.base + path, timeout=30, **kw)
@@ -90,6 +96,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("-s", default="1,16,64")
     ap.add_argument("-c", type=int, default=1)
+    ap.add_argument("-b", action="store_true", help="send as base64 in the JSON body")
     ap.add_argument("-o")
     ap.add_argument("state")
     a = ap.parse_args()
@@ -104,7 +111,8 @@ def main():
     srv.daemon_threads = True
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     base = "http://127.0.0.1:%d" % srv.server_address[1]
-    lines = ["engine pid %d, %d session(s) sending at once; engine.media_threads as configured" % (epid, a.c)]
+    lines = ["engine pid %d, %d session(s) sending at once, %s; engine.media_threads as configured"
+             % (epid, a.c, "as base64 in the JSON body" if a.b else "by URL")]
     slugs, pairs, tmp = [], [], []
     try:
         for i in range(a.c):
@@ -137,11 +145,19 @@ def main():
                     time.sleep(0.01)
             threading.Thread(target=sample, daemon=True).start()
             answers = [None] * a.c
+            if a.b:
+                with open(path, "rb") as f:
+                    body = json.dumps({"message": {"video": base64.b64encode(f.read()).decode(),
+                                                   "mimetype": "video/mp4"}}).encode()
 
             def one(k):
                 slug, peer = pairs[k]
-                answers[k] = api.post("/api/messages/%s/%s@s.whatsapp.net/send" % (slug, peer),
-                                      json={"message": {"video": {"url": "%s/%d.mp4" % (base, mib)}}})
+                url = "/api/messages/%s/%s@s.whatsapp.net/send" % (slug, peer)
+                if a.b:
+                    answers[k] = api.post(url, data=body, headers=dict(api.s.headers,
+                                                                       **{"Content-Type": "application/json"}))
+                else:
+                    answers[k] = api.post(url, json={"message": {"video": {"url": "%s/%d.mp4" % (base, mib)}}})
             t0 = time.monotonic()
             ts = [threading.Thread(target=one, args=(k,)) for k in range(a.c)]
             for t in ts:
@@ -173,8 +189,8 @@ def main():
     lines.append("engine VmHWM (peak RSS since start) %.1f MiB" % (rss_kib(epid, "VmHWM") / 1024))
     out = a.o or os.path.join(here, "results", time.strftime("media-%Y%m%d-%H%M.txt", time.gmtime()))
     with open(out, "w", encoding="utf-8") as f:
-        f.write("bench/media_bench.py -s %s -c %d, %s UTC\n" % (a.s, a.c, time.strftime("%Y-%m-%d %H:%M",
-                                                                                        time.gmtime())))
+        f.write("bench/media_bench.py -s %s -c %d%s, %s UTC\n" % (a.s, a.c, " -b" if a.b else "",
+                                                                 time.strftime("%Y-%m-%d %H:%M", time.gmtime())))
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
     print("written to", out)

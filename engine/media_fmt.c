@@ -31,7 +31,8 @@ void wa_media_job_free(struct wa_media_job *j)
 {
 	if (!j)
 		return;
-	free(j->source);
+	if (!j->source_borrowed)
+		free(j->source);
 	free(j->mime);
 	free(j->pack);
 	free(j->author);

@@ -194,8 +194,12 @@ int wa_out_parse_media(struct wa_out *o, const json_t *msg, const char **why, co
 		goto nomem;
 	j->kind = kind;
 	if (wa_media_data_url(src, &payload, dmime, sizeof dmime) == 0) {
+		/* base64 is borrowed from the command (outmsg.h: msg outlives o's
+		 * upload), not copied: it can be tens of MB */
 		j->src = WA_MSRC_BASE64;
-		if (!(j->source = strdup(payload)) || (dmime[0] && mime_ok(dmime) && !(j->mime = strdup(dmime))))
+		j->source = (char *)payload;
+		j->source_borrowed = 1;
+		if (dmime[0] && mime_ok(dmime) && !(j->mime = strdup(dmime)))
 			goto nomem;
 	} else if (strstr(src, "://") || strncmp(src, "data:", 5) == 0 ||
 		   (json_is_object(v) && json_object_get(v, "url"))) {
@@ -208,8 +212,8 @@ int wa_out_parse_media(struct wa_out *o, const json_t *msg, const char **why, co
 			goto nomem;
 	} else {
 		j->src = WA_MSRC_BASE64;
-		if (!(j->source = strdup(src)))
-			goto nomem;
+		j->source = (char *)src;
+		j->source_borrowed = 1;
 	}
 	/* a data: URL's type stands unless the client names one */
 	rc = common_fields(o, msg, v, why);
