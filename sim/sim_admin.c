@@ -51,11 +51,11 @@ static json_t *device_json(const struct sim_account *a, const struct sim_device 
 
 	snprintf(jid, sizeof jid, "%s:%u@s.whatsapp.net", a->number, d->id);
 	snprintf(lid, sizeof lid, "%s:%u@lid", a->lid, d->id);
-	return json_pack("{s:i, s:s, s:s, s:b, s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I}}", "id", (int)d->id, "jid", jid,
+	return json_pack("{s:i, s:s, s:s, s:b, s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}}", "id", (int)d->id, "jid", jid,
 			 "lid", lid, "online", d->conn != NULL, "platform", d->platform, "pairedAt",
 			 (json_int_t)d->paired_at, "queued", (json_int_t)d->qcount, "unanswered",
 			 (json_int_t)d->ucount, "iqs", "usync", (json_int_t)d->iq_usync, "groups",
-			 (json_int_t)d->iq_groups, "keys", (json_int_t)d->iq_keys);
+			 (json_int_t)d->iq_groups, "keys", (json_int_t)d->iq_keys, "media", (json_int_t)d->iq_media);
 }
 
 static json_t *phone_json(const struct sim_account *a)

@@ -175,6 +175,9 @@ def test_an_image_by_url_base64_and_data_url_reaches_the_phone_byte_for_byte(adm
     assert r.status_code == 200, r.text
     m = got(phone_sim, chat["bob"], r.json()["data"]["key"]["id"], "the data: URL image")
     assert m["mediaOk"] is True and m["mediaSha256"] == sha(img2) and m["caption"] == "inside", m
+    # one media_conn for the three uploads (kept until its ttl)
+    companion = [d for d in phone_sim.devices(chat["alice"]) if d["id"] != 0][-1]
+    assert companion["iqs"]["media"] == 1, companion
 
 
 def test_media_as_a_reply_with_mentions_carries_the_context(admin, chat, phone_sim, stack_config, files):
