@@ -40,6 +40,8 @@ const struct wa_config_key wa_config_keys[] = {
 	  "nng PUB/SUB address on which the engine publishes events (topic '<sessionId>.<event>', a NUL, then a waipc.Event); registered in the engines table like command_url." },
 	{ "engine.timeout_ms", "15000",
 	  "Deadline for one command to the engine; a worker answers 504 when it passes." },
+	{ "engine.media_timeout_ms", "55000",
+	  "Deadline for one command that sends media (the file is fetched, converted, encrypted and uploaded before the message goes; 100-3600000): used instead of engine.timeout_ms for /media, /sticker and a /send with a media part. Keep it under nginx's fastcgi_read_timeout (60 s in the shipped config)." },
 	{ "engine.id", "",
 	  "This engine's name in the engines table (at most 63 characters); empty: the host name. Two engines on one host need distinct ids. Keep it across restarts: an engine takes back the sessions its id owned." },
 	{ "engine.db_threads", "2",

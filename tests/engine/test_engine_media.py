@@ -12,6 +12,7 @@ import os
 import socketserver
 import struct
 import threading
+import time
 import zlib
 
 import pytest
@@ -74,6 +75,19 @@ class Files(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(100 * 1024 * 1024))
             self.end_headers()
             self.wfile.write(b"\0" * 1024)
+            return
+        if self.path.startswith("/slow/"):
+            # the body trickles for longer than engine.timeout_ms
+            data, secs = Files.files["/slow"][0], float(self.path.split("/")[2])
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            half = len(data) // 2
+            self.wfile.write(data[:half])
+            self.wfile.flush()
+            time.sleep(secs)
+            self.wfile.write(data[half:])
             return
         f = Files.files.get(self.path)
         if not f:
@@ -315,6 +329,20 @@ def test_a_20_mb_video_by_url_arrives_whole(admin, chat, phone_sim, files):
     assert m["type"] == "video" and m["caption"] == "big", m
     assert m["seconds"] == 42 and m["width"] == 1280 and m["height"] == 720, m
     assert m["mediaOk"] is True and m["mediaSize"] == len(video) and m["mediaSha256"] == sha(video), m
+
+
+def test_a_slow_fetch_is_waited_for_past_the_command_timeout(admin, chat, phone_sim, stack_config, files):
+    """A media send may take longer than engine.timeout_ms: the worker waits
+    engine.media_timeout_ms for it."""
+    tmo = int(stack_config.get("engine.timeout_ms", "15000"))
+    img = png(10, 10)
+    files("/slow", img, "image/png")
+    t0 = time.monotonic()
+    r = send(admin, chat, {"image": {"url": "%s/slow/%.1f" % (files.base, tmo / 1000 + 1)}})
+    assert r.status_code == 200, r.text
+    assert time.monotonic() - t0 > tmo / 1000, "the fetch took longer than engine.timeout_ms"
+    m = got(phone_sim, chat["bob"], r.json()["data"]["key"]["id"], "the slowly fetched image")
+    assert m["mediaSha256"] == sha(img), m
 
 
 def refused(admin, c, stack_config, phone_sim, message, why_part):
