@@ -249,6 +249,17 @@ out:
 	return rc;
 }
 
+static int pdf_magic(const char *path)
+{
+	char head[5];
+	FILE *f = fopen(path, "rb");
+	int yes = f && fread(head, 1, 5, f) == 5 && memcmp(head, "%PDF-", 5) == 0;
+
+	if (f)
+		fclose(f);
+	return yes;
+}
+
 static int is_pdf(const struct wa_media_job *j)
 {
 	return j->mime && strncmp(j->mime, "application/pdf", 15) == 0;
@@ -282,6 +293,9 @@ static int describe(struct wa_media *m, struct wa_media_job *j, char *path, size
 	case WA_MK_DOCUMENT:
 		if (!j->mime || is_pdf(j))
 			j->pages = wa_media_pdf_pages(path);
+		/* no type given: a PDF (its first bytes say) or plain bytes */
+		if (!j->mime && !(j->mime = strdup(pdf_magic(path) ? "application/pdf" : "application/octet-stream")))
+			return fail(j, 500, "internal_error", "Out of memory");
 		return 0;
 	case WA_MK_AUDIO:
 	case WA_MK_PTT:

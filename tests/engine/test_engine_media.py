@@ -221,6 +221,7 @@ def test_multipart_uploads_document_voice_and_audio(admin, chat, phone_sim, stac
     assert r.status_code == 200, r.text
     m = got(phone_sim, chat["bob"], r.json()["data"]["key"]["id"], "the uploaded document")
     assert m["type"] == "document" and m["fileName"] == "notes.bin" and m["caption"] == "the notes", m
+    assert m["mimetype"] == "application/octet-stream", "not a PDF: no PDF type made up: %r" % m
     assert m["mediaOk"] is True and m["mediaSha256"] == sha(doc), m
 
     voice = ogg_opus(7)
