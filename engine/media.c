@@ -511,9 +511,18 @@ static void run_job(struct wa_media *m, struct wa_media_job *j)
 	char path[1100] = "", enc[1100] = "";
 	int temp = 0;
 
+	/* a job may run again (a fresh media_conn after a refused upload) */
 	j->status = 0;
 	j->code = NULL;
 	j->why[0] = '\0';
+	free(j->url);
+	free(j->direct_path);
+	free(j->mime_out);
+	free(j->thumb);
+	j->url = j->direct_path = j->mime_out = NULL;
+	j->thumb = NULL;
+	j->thumb_len = 0;
+	j->width = j->height = j->seconds = j->pages = 0;
 	if (plaintext(m, j, path, sizeof path, &temp) == 0 && describe(m, j, path, sizeof path, &temp) == 0 &&
 	    encrypt_file(m, j, path, enc, sizeof enc) == 0 && upload(m, j, enc) == 0) {
 		j->key_ts = (int64_t)time(NULL);

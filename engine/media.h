@@ -113,7 +113,8 @@ typedef void (*wa_media_done_fn)(struct wa_media_job *job, void *ctx);
  * NULL (logged) on bad configuration or when a thread cannot start. */
 struct wa_media *wa_media_new(const struct wa_config *cfg, unsigned threads, struct wa_inbox *ib);
 /* Queue the job; done(job, ctx) follows on the loop thread. 0, or -1 when
- * the queue is full (nothing queued, the job still the caller's). */
+ * the queue is full (nothing queued, the job still the caller's). A job
+ * that came back may be submitted again (its answer is made anew). */
 int wa_media_submit(struct wa_media *m, struct wa_media_job *job, wa_media_done_fn done, void *ctx);
 /* Jobs queued or running (a snapshot). */
 size_t wa_media_pending(struct wa_media *m);

@@ -2,8 +2,10 @@
  *
  * Before a media message is built, its file goes to WhatsApp's media host:
  *   1. the media host and upload auth from a media_conn IQ (xmlns "w:m",
- *      docs/protocol.md §9.1), kept per session until its ttl runs out and
- *      forgotten when an upload fails (the next one asks again);
+ *      docs/protocol.md §9.1), kept per session until its ttl runs out;
+ *      an upload the media host refuses with a kept one is tried once
+ *      more with a fresh one (the auth may have been withdrawn before
+ *      its ttl: auth_ttl, a server restart);
  *   2. the job on the media threads (engine/media.h): fetched or decoded,
  *      converted, encrypted, uploaded; its answer comes back through the
  *      inbox to this thread.
@@ -34,7 +36,10 @@ struct upload {
 	struct wa_media_job *job;
 	sess_media_fn fn;
 	void *ctx;
+	int cached;                  /* the media_conn came from the cache */
 };
+
+static void ask_conn(struct upload *u);
 
 static struct wa_cache *conns; /* session id -> struct mconn (loop thread) */
 
@@ -55,6 +60,13 @@ static void uploaded(struct wa_media_job *job, void *arg)
 	}
 	if (job->status == 502 && conns)
 		wa_cache_forget(conns, u->s->id); /* a fresh media_conn next time */
+	if (job->status == 502 && u->cached && u->s->phase == PH_READY) {
+		wa_info("session %s: the media host refused an upload with a kept media_conn; asking for a new one",
+			u->s->id);
+		u->cached = 0;
+		ask_conn(u);
+		return;
+	}
 	finish(u, job->status, job->why, job->code);
 }
 
@@ -98,8 +110,6 @@ void sess_media_upload(struct wa_session *s, struct wa_media_job *job, sess_medi
 	struct upload *u = calloc(1, sizeof *u);
 	const struct mconn *c;
 	size_t len = 0;
-	struct wa_node *iq, *q;
-	int rc;
 
 	if (!u) {
 		fn(ctx, 500, "Out of memory", "internal_error");
@@ -115,12 +125,19 @@ void sess_media_upload(struct wa_session *s, struct wa_media_job *job, sess_medi
 	}
 	c = conns ? wa_cache_get(conns, s->id, 0, &len) : NULL;
 	if (c && len == sizeof *c && c->until_ms > wa_engine_now_ms()) {
+		u->cached = 1;
 		submit(u, c);
 		return;
 	}
-	iq = wa_node_new_attrs("iq", "type", "set", "xmlns", "w:m", "to", "s.whatsapp.net", NULL);
-	q = iq ? wa_node_add_new(iq, "media_conn") : NULL;
-	rc = q ? sess_iq_ctx(s, iq, MEDIA_CONN_IQ_MS, conn_done, u) : WA_ENOMEM;
+	ask_conn(u);
+}
+
+static void ask_conn(struct upload *u)
+{
+	struct wa_node *iq = wa_node_new_attrs("iq", "type", "set", "xmlns", "w:m", "to", "s.whatsapp.net", NULL);
+	struct wa_node *q = iq ? wa_node_add_new(iq, "media_conn") : NULL;
+	int rc = q ? sess_iq_ctx(u->s, iq, MEDIA_CONN_IQ_MS, conn_done, u) : WA_ENOMEM;
+
 	wa_node_free(iq);
 	if (rc != 0)
 		finish(u, 503, "Session not connected or ready", "session_not_ready");
