@@ -6,6 +6,7 @@
  * Bodies are capped at ADMIN_BODY_MAX (413 beyond). Runs on the lws
  * service thread like everything else in wa-sim. */
 #include "sim.h"
+#include "sim_media.h"
 #include "sim_msg.h"
 
 #include <stdio.h>
@@ -581,6 +582,19 @@ static int h_conn_stream_error(struct sim_server *s, const struct admin_req *r, 
 	return n ? 200 : 404;
 }
 
+/* POST /admin/media/rotate-auth: media_conn's upload auth changes. */
+static int h_media_rotate(struct sim_server *s, const struct admin_req *r, json_t **reply)
+{
+	(void)s;
+	(void)r;
+	if (sim_media_rotate_auth() != 0) {
+		*reply = err_json("no media host (wa-sim runs without --media)");
+		return 404;
+	}
+	*reply = json_pack("{s:b}", "rotated", 1);
+	return 200;
+}
+
 static const struct admin_route sim_admin_routes[] = {
 	{ "POST", "/admin/phones", h_phone_create },
 	{ "GET", "/admin/phones", h_phone_list },
@@ -597,6 +611,7 @@ static const struct admin_route sim_admin_routes[] = {
 	{ "POST", "/admin/connections/delay", h_conn_delay },
 	{ "POST", "/admin/connections/send-raw", h_conn_send_raw },
 	{ "POST", "/admin/connections/stream-error", h_conn_stream_error },
+	{ "POST", "/admin/media/rotate-auth", h_media_rotate },
 	/* next: /admin/phones/{n}/send, /admin/phones/{n}/inbox, groups ... */
 	{ NULL, NULL, NULL },
 };
