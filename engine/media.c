@@ -8,6 +8,7 @@
 #include "wa_util.h"
 
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -26,6 +27,7 @@
 #define ANSWER_MAX (64u * 1024)         /* the media host's JSON answer */
 #define DEFAULT_PACK "WA-AKG"
 #define DEFAULT_AUTHOR "User"
+#define STALE_TEMP_S (24 * 3600)        /* a temporary file this old is a crash's leftover */
 
 struct item {
 	struct wa_media_job *job;
@@ -582,6 +584,33 @@ static void *worker(void *arg)
 	}
 }
 
+/* Temporary files of the pipeline left by a process that was killed
+ * mid-job: removed at start once a day old (another engine sharing the
+ * directory may be using younger ones). */
+static void sweep(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	time_t now = time(NULL);
+	unsigned n = 0;
+
+	if (!d)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		char p[1300];
+		struct stat st;
+
+		if (strncmp(e->d_name, ".wa-media-", 10) != 0 && strncmp(e->d_name, ".wa-fetch-", 10) != 0)
+			continue;
+		snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+		if (lstat(p, &st) == 0 && S_ISREG(st.st_mode) && now - st.st_mtime > STALE_TEMP_S && unlink(p) == 0)
+			n++;
+	}
+	closedir(d);
+	if (n)
+		wa_info("media: removed %u temporary files older than a day from %s", n, dir);
+}
+
 struct wa_media *wa_media_new(const struct wa_config *cfg, unsigned threads, struct wa_inbox *ib)
 {
 	struct wa_media *m;
@@ -603,6 +632,7 @@ struct wa_media *wa_media_new(const struct wa_config *cfg, unsigned threads, str
 		return NULL;
 	}
 	m->upload_timeout_ms = t;
+	sweep(m->dir);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		wa_error("media: libcurl would not start");
 		free(m);

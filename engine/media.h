@@ -109,8 +109,10 @@ struct wa_media_job {
 typedef void (*wa_media_done_fn)(struct wa_media_job *job, void *ctx);
 
 /* The pool: `threads` (1..16) media threads, temporary files under
- * media.dir, fetch policy from media.fetch_*, TLS CA whatsapp.media_ca.
- * NULL (logged) on bad configuration or when a thread cannot start. */
+ * media.dir (those a killed process left there, older than a day, are
+ * removed now), fetch policy from media.fetch_*, TLS CA
+ * whatsapp.media_ca. NULL (logged) on bad configuration or when a thread
+ * cannot start. */
 struct wa_media *wa_media_new(const struct wa_config *cfg, unsigned threads, struct wa_inbox *ib);
 /* Queue the job; done(job, ctx) follows on the loop thread. 0, or -1 when
  * the queue is full (nothing queued, the job still the caller's). A job

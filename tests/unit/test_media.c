@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <utime.h>
 
 #include <wand/magick_wand.h>
 
@@ -363,10 +364,22 @@ static void test_pool(const char *dir)
 	struct wa_media *m;
 	struct wa_media_job *bad = wa_media_job_new(), *far = wa_media_job_new(), *host = wa_media_job_new();
 
+	char stale[700], fresh[700];
+	struct utimbuf old = { 1000000000, 1000000000 };
+
+	/* a killed engine's leftovers: the old one goes at start, a young one stays */
+	snprintf(stale, sizeof stale, "%s/.wa-media-OLD123", dir);
+	snprintf(fresh, sizeof fresh, "%s/.wa-fetch-NEW123", dir);
+	write_file(stale, "x", 1);
+	write_file(fresh, "y", 1);
+	utime(stale, &old);
 	snprintf(conf, sizeof conf, "[media]\ndir = %s\n[whatsapp]\nmedia_host = 127.0.0.1:9\n", dir);
 	ok(wa_config_parse(&cfg, conf, strlen(conf), "test", err, sizeof err) == 0, "config");
 	m = cfg ? wa_media_new(cfg, 2, ib) : NULL;
 	ok(m != NULL, "pool started");
+	ok(access(stale, F_OK) != 0, "a day-old temporary file is removed at start");
+	ok(access(fresh, F_OK) == 0, "a young one stays (another engine may use it)");
+	unlink(fresh);
 	if (!m || !bad || !far || !host)
 		return;
 	bad->kind = WA_MK_DOCUMENT;
