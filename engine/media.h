@@ -1,5 +1,5 @@
-/* engine/media: the outgoing media pipeline (docs/engine.md "Media",
- * docs/protocol.md §9).
+/* engine/media: the outgoing media pipeline (docs/engine.md "Sending
+ * media", docs/protocol.md §9).
  *
  * A job is one file to send as one message part: where its bytes come
  * from (a client's URL, base64 / a data: URL, or a file the FastCGI worker
@@ -13,19 +13,22 @@
  *   2. kind by kind: a sticker is converted by GraphicsMagick to a 512x512
  *      WebP (aspect kept, transparent padding) with the pack / author EXIF
  *      WhatsApp reads; an image gets its width, height and a small JPEG
- *      thumbnail; a PDF document its page count (a cheap scan, see
- *      wa_media_pdf_pages); an Ogg audio its duration (last granule); an
- *      MP4 video its duration and size (moov/mvhd, tkhd);
+ *      thumbnail (only sniffed JPEG, PNG, GIF, WebP, BMP and TIFF files
+ *      reach GraphicsMagick, at most 40 megapixels); a PDF document its page
+ *      count (a cheap scan, see wa_media_pdf_pages); an Ogg audio its
+ *      duration (last granule), an M4A one from mvhd; an MP4 video its
+ *      duration and size (moov/mvhd, tkhd);
  *   3. streams the plaintext through wa_media_enc (wa/mediacrypto.h) into
  *      a second temporary file, 64 KiB at a time: fileSha256,
  *      fileEncSha256 and the lengths come out of the stream, so neither the
  *      plaintext nor the ciphertext is ever whole in memory (a 64 MB video
  *      costs the engine two 64 KiB buffers);
  *   4. POSTs the encrypted file with libcurl, read from disk, to
- *      https://<host>/mms/<type>/<token>?auth=<auth>&token=<token> (token:
- *      base64url of fileEncSha256 without padding; TLS peer checked against
- *      whatsapp.media_ca or the system's store) and reads url / direct_path
- *      from the JSON answer;
+ *      https://<host>/mms/<type>/<token>?auth=<auth>&token=<token> (host:
+ *      the job's, else whatsapp.media_host; token: base64url of
+ *      fileEncSha256 without padding; TLS peer checked against
+ *      whatsapp.media_ca or the system's store; media.upload_timeout_ms)
+ *      and reads url / direct_path from the JSON answer;
  *   5. removes its temporary files (an uploaded file of the worker's is
  *      left: its media_files row names it) and posts done(job) to the
  *      loop's inbox.
