@@ -129,6 +129,18 @@ const struct wa_config_key wa_config_keys[] = {
 	{ "hooks.allow_hosts", "",
 	  "Comma-separated host names webhook URLs may reach whatever their addresses' class ('.name' for every name under it; like media.fetch_allow_hosts)." },
 
+	/* [autoreply] */
+	{ "autoreply.per_chat_per_minute", "5",
+	  "Most auto-replies one chat gets per minute (0: none): two gateways whose rules answer each other stop there instead of looping." },
+
+	/* [scheduler] */
+	{ "scheduler.poll_ms", "1000",
+	  "How often each engine looks for scheduled messages that are due (milliseconds): a message goes out at most this long after its sendAt." },
+	{ "scheduler.settle_ms", "120000",
+	  "A scheduled message left SENDING this long (its engine stopped before WhatsApp confirmed it) is settled from what became of its message: SENT when WhatsApp acked or a receipt came, else FAILED as unconfirmed. It is never sent a second time." },
+	{ "scheduler.timezone", "UTC",
+	  "Time zone of the cron expressions of recurring scheduled messages, a tz database name (e.g. 'Asia/Jakarta'); sendAt itself is an absolute time. An unknown name is logged and UTC is used." },
+
 	/* [limits] */
 	{ "limits.broadcast_max_recipients", "1000", "Most recipients one broadcast request may name." },
 	{ "limits.spam_max_count", "100", "Most messages one spam request may send." },

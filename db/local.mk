@@ -39,3 +39,13 @@ dist_migrations_DATA += db/migrations/0007_message_updates.sql
 
 # failed sign-ins and registrations per client address (fcgi/ratelimit.c)
 dist_migrations_DATA += db/migrations/0008_rate_limits.sql
+
+# scheduled_messages as the outbox of auto-replies (engine/store/autoreply.c),
+# broadcasts and spam as resumable jobs (engine/sched.c)
+dist_migrations_DATA += db/migrations/0009_automation.sql
+dist_migrations_DATA += db/migrations/0010_broadcast_jobs.sql
+
+# every message kind: meta, reactions, poll votes (engine/store/msgs.c)
+dist_migrations_DATA += db/migrations/0011_message_kinds.sql
+# the group notifications stored, so a redelivered one publishes nothing twice (engine/sess_group.c)
+dist_migrations_DATA += db/migrations/0012_group_notifications.sql

@@ -45,6 +45,7 @@ struct wa_events;
 struct wa_registry;
 struct wa_sessions;
 struct wa_wheel;
+struct wa_sched;
 
 #define WA_ENGINE_ID_MAX 64
 
@@ -62,6 +63,7 @@ struct wa_engine {
 	struct wa_events *events;
 	struct wa_registry *reg;
 	struct wa_sessions *sessions;   /* loop thread only */
+	struct wa_sched *sched;         /* scheduled messages and auto-replies (sched.h), loop thread only */
 	uint64_t started_ms;            /* wall clock at start */
 	volatile sig_atomic_t stopping; /* set by a signal; the loop exits */
 	int exit_code;                  /* the process's status once stopped */

@@ -6,10 +6,14 @@
 noinst_LIBRARIES += engine/store/libwastore.a
 engine_store_libwastore_a_SOURCES = engine/store/sigstore_db.c engine/store/sigstore_db.h \
 	engine/store/creds.c engine/store/creds.h \
-	engine/store/msgs.c engine/store/msgs.h \
+	engine/store/msgs.c engine/store/msgs.h engine/store/reactions.c \
 	engine/store/history.c engine/store/history.h engine/store/history_decode.c \
+	engine/store/mediahost.c engine/store/mediahost.h \
 	engine/store/appkeys.c engine/store/appkeys.h \
-	engine/store/outmsg.c engine/store/outmsg.h engine/store/outmedia.c
+	engine/store/outmsg.c engine/store/outmsg.h engine/store/outmedia.c \
+	engine/store/autoreply.c engine/store/autoreply.h \
+	engine/store/groups.c engine/store/groups.h \
+	engine/store/contacts.c engine/store/contacts.h
 engine_store_libwastore_a_CFLAGS = $(AM_CFLAGS) $(SIGNAL_CFLAGS) $(MARIADB_CFLAGS) $(JANSSON_CFLAGS) \
 	$(PROTOBUFC_CFLAGS) $(CURL_CFLAGS) $(ZLIB_CFLAGS)
 # What links the MariaDB stores (after WA_LIBWA_LIBS' objects, before its libraries).
@@ -35,20 +39,25 @@ wa_akg_engine_SOURCES = engine/main.c engine/engine.h \
 	engine/wheel.c engine/wheel.h \
 	engine/dbpool.c engine/dbpool.h \
 	engine/cmd.c engine/cmd.h \
+	engine/media_dl.c engine/media_dl.h \
 	engine/events.c engine/events.h \
 	engine/registry.c engine/registry.h \
+	engine/sched.c engine/sched.h \
 	engine/session.c engine/session.h engine/session_int.h \
 	engine/sess_pair.c engine/sess_login.c engine/sess_db.c engine/sess_recv.c \
 	engine/sess_send.c engine/sess_media.c engine/sess_receipt.c engine/sess_notify.c engine/sess_bulk.c \
-	engine/sess_star.c \
+	engine/sess_star.c engine/sess_group.c \
+	engine/group_meta.c engine/group_meta.h engine/image.c engine/image.h \
+	engine/sess_chat.c engine/sess_chat.h engine/sess_profile.c \
 	engine/conn.c engine/conn.h \
 	engine/iq.c engine/iq.h \
 	engine/cache.c engine/cache.h \
 	engine/ops.c engine/ops.h \
 	fcgi/db.c fcgi/db.h
 wa_akg_engine_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS) $(MARIADB_CFLAGS) $(PROTOBUFC_CFLAGS) \
-	$(SIGNAL_CFLAGS) $(CURL_CFLAGS)
-wa_akg_engine_LDADD = $(WA_STORE_LIBS) engine/libwamedia.a $(WA_FETCH_LIBS) $(GM_LIBS) $(LWS_LIBS) $(EV_LIBS) $(JANSSON_LIBS) $(NNG_LIBS) -lpthread
+	$(SIGNAL_CFLAGS) $(GM_CFLAGS) $(CURL_CFLAGS)
+wa_akg_engine_LDADD = $(WA_STORE_LIBS) engine/libwamedia.a $(WA_FETCH_LIBS) $(WA_MATCH_LIBS) $(LWS_LIBS) $(EV_LIBS) \
+	$(JANSSON_LIBS) $(NNG_LIBS) $(GM_LIBS) -lpthread
 
 # wa-akg-hooks: webhook delivery from events_outbox (engine/hooks/hooks.h).
 # One thread: nng SUB to every engine as a wake-up, MariaDB through

@@ -9,11 +9,13 @@
 #include "engine/conn.h"
 #include "engine/dbpool.h"
 #include "engine/engine.h"
+#include "engine/media_dl.h"
 #include "engine/events.h"
 #include "engine/inbox.h"
 #include "engine/media.h"
 #include "engine/ops.h"
 #include "engine/registry.h"
+#include "engine/sched.h"
 #include "engine/session.h"
 #include "engine/wheel.h"
 #include "wa_config.h"
@@ -136,6 +138,7 @@ int main(int argc, char **argv)
 	struct wa_engine *e = &engine;
 	struct wa_config *cfg = NULL;
 	struct lws_context_creation_info info;
+	struct wa_sched *sched = NULL;
 	struct ev_loop *loop = NULL;
 	void *foreign_loops[1];
 	const char *conf = NULL;
@@ -215,11 +218,14 @@ int main(int argc, char **argv)
 	e->events = e->media ? wa_events_new(e->event_url) : NULL;
 	e->reg = e->events ? wa_registry_new(e, on_owned, e) : NULL;
 	e->cmd = e->reg ? wa_cmd_server_new(e->command_url, e->inbox, e->lws, wa_ops_dispatch, e) : NULL;
-	if (!e->sessions || !e->cmd) {
+	sched = e->cmd ? wa_sched_new(e) : NULL;
+	e->sched = sched;
+	if (!e->sessions || !e->cmd || !sched) {
 		wa_error("start-up failed");
 		goto out;
 	}
 	wa_registry_start(e->reg);
+	wa_sched_start(sched);
 	wa_info("engine %s %s started (commands %s, events %s, %ld database threads, %ld media threads)", e->id,
 		PACKAGE_VERSION, e->command_url, e->event_url, dbthreads, mediathreads);
 	if (strncmp(e->command_url, "ipc://", 6) == 0 || strncmp(e->event_url, "ipc://", 6) == 0)
@@ -238,6 +244,7 @@ int main(int argc, char **argv)
 out:
 	/* Order: stop taking commands, give the leases back, finish the
 	 * database work (its completions land in the inbox), run them. */
+	wa_media_dl_shutdown(e);
 	wa_cmd_server_free(e->cmd);
 	wa_registry_free(e->reg, 1);
 	/* the media threads finish (their answers, 503 for what waited, land
@@ -250,6 +257,8 @@ out:
 	if (e->inbox)
 		wa_inbox_drain(e->inbox);
 	wa_sessions_free(e->sessions);
+	wa_sched_free(sched);
+	e->sched = NULL;
 	wa_events_free(e->events);
 	if (e->wheel)
 		wa_wheel_clear(e->wheel);

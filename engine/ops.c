@@ -2,7 +2,10 @@
 #include "engine/ops.h"
 #include "engine/cmd.h"
 #include "engine/engine.h"
+#include "engine/media_dl.h"
 #include "engine/registry.h"
+#include "engine/sched.h"
+#include "engine/sess_chat.h"
 #include "engine/session.h"
 #include "wa_log.h"
 
@@ -59,10 +62,23 @@ static void op_send(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *
 	wa_session_send(s, cmd);
 }
 
+/* message.download: media of a stored message, downloaded on first
+ * request (media_dl.h); needs no connection to WhatsApp. */
+static void op_download(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	(void)e;
+	wa_media_dl_op(s, cmd);
+}
+
 static void op_bulk(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
 {
 	(void)e;
 	wa_session_bulk(s, cmd);
+}
+
+static void op_broadcast(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	wa_sched_broadcast(e->sched, s, cmd);
 }
 
 static void op_star(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
@@ -89,6 +105,85 @@ static void op_stop(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *
 	wa_session_stop(s, cmd);
 }
 
+static void op_group(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	(void)e;
+	wa_session_group(s, cmd);
+}
+
+/* chat, contact and profile operations (sess_chat.c, sess_profile.c) */
+static void op_chat_presence(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	(void)e;
+	wa_chat_presence(s, cmd);
+}
+
+static void op_chat_read(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	(void)e;
+	wa_chat_read(s, cmd);
+}
+
+static void op_contact_block(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	(void)e;
+	wa_contact_block(s, cmd);
+}
+
+static void op_contact_unblock(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	(void)e;
+	wa_contact_unblock(s, cmd);
+}
+
+static void op_contact_check(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	(void)e;
+	wa_contact_check(s, cmd);
+}
+
+static void op_contact_picture(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	(void)e;
+	wa_contact_picture(s, cmd);
+}
+
+static void op_profile_get(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	(void)e;
+	wa_profile_get(s, cmd);
+}
+
+static void op_profile_name(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	(void)e;
+	wa_profile_name(s, cmd);
+}
+
+static void op_profile_status(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	(void)e;
+	wa_profile_status(s, cmd);
+}
+
+static void op_profile_picture_set(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	(void)e;
+	wa_profile_picture_set(s, cmd);
+}
+
+static void op_profile_picture_remove(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	(void)e;
+	wa_profile_picture_remove(s, cmd);
+}
+
+static void op_contact_blocklist(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	(void)e;
+	wa_contact_blocklist(s, cmd);
+}
+
 static const struct op ops[] = {
 	{ "engine.ping", 0, op_ping },
 	{ "session.start", 0, op_start },
@@ -99,6 +194,7 @@ static const struct op ops[] = {
 	{ "message.send", NEEDS_CONNECTED, op_send },
 	{ "message.reply", NEEDS_CONNECTED, op_send },
 	{ "message.media", NEEDS_CONNECTED, op_send },
+	{ "message.download", NEEDS_SESSION, op_download },
 	{ "message.react", NEEDS_CONNECTED, op_send },
 	{ "message.star", NEEDS_SESSION, op_star },
 	{ "message.edit", NEEDS_CONNECTED, op_send },
@@ -109,35 +205,36 @@ static const struct op ops[] = {
 	{ "message.contact", NEEDS_CONNECTED, op_send },
 	{ "message.list", NEEDS_CONNECTED, op_send },
 	{ "message.sticker", NEEDS_CONNECTED, op_send },
-	{ "message.spam", NEEDS_CONNECTED, op_bulk },
-	{ "message.broadcast", NEEDS_CONNECTED, op_bulk },
+	{ "message.spam", NEEDS_CONNECTED, op_broadcast },
+	{ "message.broadcast", NEEDS_CONNECTED, op_broadcast },
 	{ "chat.archive", NEEDS_CONNECTED, NULL },
 	{ "chat.mute", NEEDS_CONNECTED, NULL },
 	{ "chat.pin", NEEDS_CONNECTED, NULL },
-	{ "chat.presence", NEEDS_CONNECTED, NULL },
-	{ "chat.read", NEEDS_CONNECTED, NULL },
-	{ "contact.block", NEEDS_CONNECTED, NULL },
-	{ "contact.unblock", NEEDS_CONNECTED, NULL },
-	{ "contact.check", NEEDS_CONNECTED, NULL },
-	{ "contact.picture", NEEDS_CONNECTED, NULL },
-	{ "group.create", NEEDS_CONNECTED, NULL },
-	{ "group.description", NEEDS_CONNECTED, NULL },
-	{ "group.ephemeral", NEEDS_CONNECTED, NULL },
-	{ "group.invite.accept", NEEDS_CONNECTED, NULL },
-	{ "group.invite.get", NEEDS_CONNECTED, NULL },
-	{ "group.invite.revoke", NEEDS_CONNECTED, NULL },
-	{ "group.leave", NEEDS_CONNECTED, NULL },
-	{ "group.metadata", NEEDS_CONNECTED, NULL },
-	{ "group.participants", NEEDS_CONNECTED, NULL },
-	{ "group.picture.remove", NEEDS_CONNECTED, NULL },
-	{ "group.picture.set", NEEDS_CONNECTED, NULL },
-	{ "group.settings", NEEDS_CONNECTED, NULL },
-	{ "group.subject", NEEDS_CONNECTED, NULL },
-	{ "profile.get", NEEDS_CONNECTED, NULL },
-	{ "profile.name", NEEDS_CONNECTED, NULL },
-	{ "profile.status", NEEDS_CONNECTED, NULL },
-	{ "profile.picture.set", NEEDS_CONNECTED, NULL },
-	{ "profile.picture.remove", NEEDS_CONNECTED, NULL },
+	{ "chat.presence", NEEDS_CONNECTED, op_chat_presence },
+	{ "chat.read", NEEDS_CONNECTED, op_chat_read },
+	{ "contact.block", NEEDS_CONNECTED, op_contact_block },
+	{ "contact.unblock", NEEDS_CONNECTED, op_contact_unblock },
+	{ "contact.check", NEEDS_CONNECTED, op_contact_check },
+	{ "contact.picture", NEEDS_CONNECTED, op_contact_picture },
+	{ "group.create", NEEDS_CONNECTED, op_group },
+	{ "group.description", NEEDS_CONNECTED, op_group },
+	{ "group.ephemeral", NEEDS_CONNECTED, op_group },
+	{ "group.invite.accept", NEEDS_CONNECTED, op_group },
+	{ "group.invite.get", NEEDS_CONNECTED, op_group },
+	{ "group.invite.revoke", NEEDS_CONNECTED, op_group },
+	{ "group.leave", NEEDS_CONNECTED, op_group },
+	{ "group.metadata", NEEDS_CONNECTED, op_group },
+	{ "group.participants", NEEDS_CONNECTED, op_group },
+	{ "group.picture.remove", NEEDS_CONNECTED, op_group },
+	{ "group.picture.set", NEEDS_CONNECTED, op_group },
+	{ "group.settings", NEEDS_CONNECTED, op_group },
+	{ "group.subject", NEEDS_CONNECTED, op_group },
+	{ "profile.get", NEEDS_CONNECTED, op_profile_get },
+	{ "profile.name", NEEDS_CONNECTED, op_profile_name },
+	{ "profile.status", NEEDS_CONNECTED, op_profile_status },
+	{ "profile.picture.set", NEEDS_CONNECTED, op_profile_picture_set },
+	{ "profile.picture.remove", NEEDS_CONNECTED, op_profile_picture_remove },
+	{ "contact.blocklist", NEEDS_CONNECTED, op_contact_blocklist },
 	{ "status.update", NEEDS_CONNECTED, NULL },
 };
 

@@ -149,6 +149,7 @@ void login_on_success(struct wa_session *s, const struct wa_node *n)
 	count_prekeys(s);
 	go_active(s);
 	login_schedule_keepalive(s);
+	group_sync_all(s);
 }
 
 int login_on_node(struct wa_session *s, const struct wa_node *n)

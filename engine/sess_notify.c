@@ -10,14 +10,19 @@
  *                   cached list is forgotten (send_devices_changed);
  *   account_sync    with <devices/>: our own device list changed, the same;
  *   w:gp2           a group changed: its cached metadata is forgotten
- *                   (send_group_changed);
+ *                   (send_group_changed), and sess_group.c refreshes its
+ *                   wa_groups row and publishes group.update /
+ *                   group.participant, acking once that is stored;
+ *   account_sync    with <blocklist/>: a block made on another device,
+ *                   stored (contacts.blocked, contact.update) before the
+ *                   ack (sess_chat.c, chat_on_blocklist_sync);
  * everything else (server_sync, picture, privacy_token, encrypt with an
  * identity change, account_sync without devices, ...) is acked and logged
- * at debug: nothing is stored for it yet (no group.update /
- * group.participant events are published from here).
+ * at debug: nothing is stored for it yet.
  *
- * Nothing here writes the database, so the ack goes out at once. Loop
- * thread only. */
+ * Apart from those two, nothing here writes the database, so the other
+ * acks go out at once. Loop thread only. */
+#include "engine/sess_chat.h"
 #include "engine/session_int.h"
 #include "wa/jid.h"
 #include "wa_log.h"
@@ -57,6 +62,11 @@ int notify_on_node(struct wa_session *s, const struct wa_node *n)
 		} else {
 			what = "device list change without a user";
 		}
+	} else if (strcmp(type, "account_sync") == 0 && wa_node_child(n, "blocklist")) {
+		/* stored first, acked after the commit (sess_chat.c) */
+		if (chat_on_blocklist_sync(s, n) != 0)
+			return 1;
+		what = "blocklist change without an item";
 	} else if (strcmp(type, "account_sync") == 0 && wa_node_child(n, "devices")) {
 		if (own_user(s, &j) == 0) {
 			send_devices_changed(s, &j);
@@ -65,7 +75,10 @@ int notify_on_node(struct wa_session *s, const struct wa_node *n)
 	} else if (strcmp(type, "w:gp2") == 0) {
 		if (wa_node_attr_jid(n, "from", &j) == 0 && wa_jid_is_group(&j)) {
 			send_group_changed(s, &j);
-			what = "group changed";
+			wa_debug("session %s: notification %s w:gp2 from %s: group changed; stored, then acked", s->id,
+				 wa_node_attr_or(n, "id", "?"), wa_node_attr_or(n, "from", "?"));
+			group_on_notify(s, n); /* acks once stored */
+			return 1;
 		} else {
 			what = "group change without a group";
 		}

@@ -12,23 +12,32 @@
  * and an engine that can handle it then will. The completion, on the loop,
  * sends the receipt and publishes the event.
  *
- * Handled today: text (conversation, extendedTextMessage) in 1:1 chats and
- * groups (sender keys taken from the SKDM that comes with them), from other
- * accounts (message.received) and from our own other devices, the phone
- * included (deviceSentMessage; message.sent); edits and revokes of stored
- * messages (engine/store/msgs.h: message.edited / message.deleted, once
- * per stanza id); our phone's history sync and app-state keys. A stanza
+ * Handled today: every content kind (engine/store/msgs.h, wa_msgs_content:
+ * text, media, location, contacts, polls, and UNKNOWN with its protobuf
+ * for the rest) in 1:1 chats and groups (sender keys taken from the SKDM
+ * that comes with them), from other accounts (message.received) and from
+ * our own other devices, the phone included (deviceSentMessage;
+ * message.sent), stored with its protobuf (messages.raw, as decrypted:
+ * the source of downloads and poll keys); reactions (message.reaction)
+ * and poll votes (decrypted and tallied, poll.vote) on their targets;
+ * edits and revokes of stored messages (message.edited /
+ * message.deleted); each once per stanza id; our phone's history sync
+ * and app-state keys. A stanza
  * that fails to decrypt gets a retry receipt (§8.4; our keys with it from
  * the second request on, a pre-key made for it in a database job), at
  * most 5. A history blob that cannot be fetched is left for the server
  * twice, then acked. Left unanswered for later modules: broadcasts,
- * statuses and newsletters, other peer messages, other content kinds. */
+ * statuses and newsletters, other peer messages, protocol messages of
+ * other types (ephemeral settings, ...). */
 #include "engine/dbpool.h"
 #include "engine/engine.h"
 #include "engine/events.h"
 #include "engine/session_int.h"
 #include "engine/store/appkeys.h"
 #include "engine/store/history.h"
+#include "engine/sched.h"
+#include "engine/store/autoreply.h"
+#include "engine/store/contacts.h"
 #include "engine/store/msgs.h"
 #include "fcgi/db.h"
 #include "wa/jid.h"
@@ -78,6 +87,10 @@ struct recv_job {
 	enum wa_msg_upd_state upd_state;
 	int is_update;             /* the stanza was an edit or a revoke */
 	int blob_failed;           /* RECV_LATER: a history blob could not be fetched */
+	long ar_limit;             /* autoreply.per_chat_per_minute */
+	int ar_queued;             /* an auto-reply was queued with the message */
+	char *contact_payload;     /* contact.update: the sender's push name changed (RECV_STORED) */
+	uint64_t contact_outbox_id;
 };
 
 static void job_free(struct recv_job *j)
@@ -85,6 +98,7 @@ static void job_free(struct recv_job *j)
 	wa_node_free(j->n);
 	free(j->payload);
 	free(j->upd.payload);
+	free(j->contact_payload);
 	free(j);
 }
 
@@ -357,6 +371,54 @@ static int store_update(struct wa_db *db, struct recv_job *j, const struct route
 	return wa_msgs_update(db, j->row, j->slug, &u, &j->upd_state, &j->upd);
 }
 
+/* A reaction or a poll vote (c): stored on its target in the open
+ * transaction (left open), its event in j->upd. 0 or an error
+ * (WA_ECONFLICT: stored before). */
+static int store_reaction_or_vote(struct wa_db *db, struct recv_job *j, const struct route *rt,
+				  const struct wa_msg_content *c, long long t)
+{
+	char me[WA_JID_STR_MAX];
+	const char *id = wa_node_attr_or(j->n, "id", "");
+	int rc;
+
+	if (!*id)
+		return WA_EPROTO;
+	j->is_update = 1;
+	j->upd_state = WA_MSGUPD_APPLIED;
+	snprintf(me, sizeof me, "%s@s.whatsapp.net", j->me_user);
+	if (c->kind == WA_MSGK_REACTION) {
+		struct wa_msg_react r = { 0 };
+
+		r.chat = rt->chat;
+		r.id = id;
+		r.target = c->reaction->key->id;
+		r.sender = rt->sender;
+		r.from_me = rt->from_me;
+		r.push_name = wa_node_attr(j->n, "notify");
+		r.emoji = c->text;
+		r.t_ms = c->reaction->has_sendertimestampms && c->reaction->sendertimestampms > 0 ?
+			 c->reaction->sendertimestampms : (int64_t)t * 1000;
+		return wa_msgs_react(db, j->row, j->slug, &r, &j->upd);
+	}
+	{
+		struct wa_msg_vote v = { 0 };
+
+		v.chat = rt->chat;
+		v.id = id;
+		v.voter = rt->sender;
+		v.from_me = rt->from_me;
+		v.me = me;
+		v.vote = c->vote;
+		v.t_ms = (int64_t)t * 1000;
+		rc = wa_msgs_poll_vote(db, j->row, j->slug, &v, &j->upd);
+		if (rc == WA_EPROTO) {
+			wa_warn("session %s: poll vote %s carries no encrypted vote: dropped", j->slug, id);
+			rc = 0;
+		}
+		return rc;
+	}
+}
+
 /* One try of the transaction. */
 static int recv_txn(struct wa_db *db, void *arg)
 {
@@ -371,7 +433,10 @@ static int recv_txn(struct wa_db *db, void *arg)
 	struct wa_msg_row m;
 	const WaE2E__ProtocolMessage *pm;
 	long long t = 0;
-	int rc;
+	char *mentions = NULL, *meta = NULL;
+	uint8_t *raw = NULL;
+	size_t raw_len = 0;
+	int rc, err1 = 0, err2 = 0;
 
 	j->outcome = RECV_LATER;
 	j->is_update = 0;
@@ -394,9 +459,12 @@ static int recv_txn(struct wa_db *db, void *arg)
 		 * lost receipt): answer it now */
 		wa_db_rollback(db);
 		if (wa_db_int(db, 0, "SELECT (SELECT COUNT(*) FROM messages WHERE wa_session_id = ? AND message_id = ?) + "
-			      "(SELECT COUNT(*) FROM message_updates WHERE wa_session_id = ? AND update_id = ?)", "usus",
+			      "(SELECT COUNT(*) FROM message_updates WHERE wa_session_id = ? AND update_id = ?) + "
+			      "(SELECT COUNT(*) FROM message_reactions WHERE wa_session_id = ? AND reaction_id = ?) + "
+			      "(SELECT COUNT(*) FROM poll_votes WHERE wa_session_id = ? AND vote_id = ?)", "usususus",
 			      (unsigned long long)j->row, wa_node_attr_or(j->n, "id", ""), (unsigned long long)j->row,
-			      wa_node_attr_or(j->n, "id", "")) != 1)
+			      wa_node_attr_or(j->n, "id", ""), (unsigned long long)j->row, wa_node_attr_or(j->n, "id", ""),
+			      (unsigned long long)j->row, wa_node_attr_or(j->n, "id", "")) != 1)
 			wa_warn("session %s: message %s was decrypted before but is not stored; answering it anyway",
 				j->slug, wa_node_attr_or(j->n, "id", ""));
 		j->outcome = RECV_KNOWN;
@@ -464,11 +532,25 @@ static int recv_txn(struct wa_db *db, void *arg)
 		goto commit;
 	}
 	if (wa_msgs_content(content_msg(msg, &dest), &c) != 0) {
-		j->why = "a content kind not stored yet";
+		j->why = "a message with no content of its own (a protocol message)";
 		rc = 0;
 		goto rollback;
 	}
 	wa_node_attr_int(j->n, "t", &t);
+	if (c.kind != WA_MSGK_ROW) {
+		rc = store_reaction_or_vote(db, j, &rt, &c, t > 0 ? t : (long long)time(NULL));
+		if (rc == WA_ECONFLICT) {
+			wa_db_rollback(db);
+			j->outcome = RECV_KNOWN;
+			wa_e2_e__message__free_unpacked(msg, NULL);
+			return 0;
+		}
+		if (rc != 0) {
+			j->why = "cannot store the reaction or poll vote";
+			goto rollback;
+		}
+		goto commit;
+	}
 	memset(&m, 0, sizeof m);
 	m.chat = rt.chat;
 	m.id = wa_node_attr_or(j->n, "id", "");
@@ -477,27 +559,53 @@ static int recv_txn(struct wa_db *db, void *arg)
 	m.push_name = wa_node_attr(j->n, "notify");
 	m.type = c.type;
 	m.content = c.text;
+	m.caption = c.caption;
+	m.media_mime = c.mime;
+	m.media_size = c.size;
 	m.quoted_id = c.quoted_id && *c.quoted_id ? c.quoted_id : NULL;
 	m.status = rt.from_me ? "SENT" : "DELIVERED";
 	m.t = t > 0 ? t : (long long)time(NULL);
 	m.event = rt.from_me ? "message.sent" : "message.received";
 	j->from_me = rt.from_me;
-	j->payload = wa_msgs_event_payload(j->slug, &m);
+	mentions = wa_msgs_mentions(c.ctx, &err1);
+	meta = wa_msgs_meta(&c, &err2);
+	raw_len = wa_e2_e__message__get_packed_size(msg);
+	raw = malloc(raw_len ? raw_len : 1);
+	if (raw)
+		wa_e2_e__message__pack(msg, raw);
+	m.raw = raw;
+	m.raw_len = raw_len;
+	m.mentions = mentions;
+	m.meta = meta;
+	j->payload = err1 || err2 || !raw ? NULL : wa_msgs_event_payload(j->slug, &m);
 	if (!j->payload || !*m.id) {
 		j->why = !*m.id ? "no message id" : "out of memory";
 		rc = j->payload ? 0 : WA_ENOMEM;
 		goto rollback;
 	}
 	m.payload = j->payload;
-	rc = wa_msgs_store(db, j->row, &m, &j->outbox_id);
+	free(j->contact_payload);
+	j->contact_payload = NULL;
+	rc = rt.from_me ? 0 : wa_contacts_push_name(db, j->row, j->slug, m.sender, m.push_name, &j->contact_payload,
+						    &j->contact_outbox_id);
+	if (rc == 0)
+		rc = wa_msgs_store(db, j->row, &m, &j->outbox_id);
 	if (rc == WA_ECONFLICT) {
 		wa_db_rollback(db);
 		j->outcome = RECV_KNOWN;
-		wa_e2_e__message__free_unpacked(msg, NULL);
-		return 0;
+		rc = 0;
+		goto out;
 	}
 	if (rc == 0)
+		rc = wa_msgs_took_waiting(db, j->row, &m);
+	if (rc == 0)
 		rc = wa_msgs_apply_pending(db, j->row, j->slug, &m, &j->upd);
+	if (rc == 0) {
+		/* an auto-reply is queued with the message it answers */
+		struct wa_ar_msg am = { m.id, m.chat, m.sender, m.content ? m.content : m.caption, m.from_me };
+
+		rc = wa_autoreply_queue(db, j->row, &am, j->ar_limit, &j->ar_queued);
+	}
 	if (rc != 0) {
 		j->why = "cannot store the message";
 		goto rollback;
@@ -520,9 +628,14 @@ out:
 		j->payload = NULL;
 		free(j->upd.payload);
 		memset(&j->upd, 0, sizeof j->upd);
+		free(j->contact_payload);
+		j->contact_payload = NULL;
 	}
 	if (msg)
 		wa_e2_e__message__free_unpacked(msg, NULL);
+	free(mentions);
+	free(meta);
+	free(raw);
 	return rc;
 }
 
@@ -772,8 +885,14 @@ static void recv_done(void *arg, int rc)
 			wa_events_publish(s->e->events, s->id, j->upd.event, data, j->upd.outbox_id,
 					  (uint64_t)j->upd.t_ms);
 		json_decref(data);
+		data = j->contact_payload ? json_loads(j->contact_payload, 0, NULL) : NULL;
+		if (data)
+			wa_events_publish(s->e->events, s->id, "contact.update", data, j->contact_outbox_id, j->ts_ms);
+		json_decref(data);
 		if (s->phase == PH_READY)
 			send_receipt(s, j->n, j->from_me);
+		if (j->ar_queued)
+			wa_sched_kick(s->e->sched);
 		break;
 	}
 	case RECV_KNOWN:
@@ -841,6 +960,7 @@ void recv_message(struct wa_session *s, struct wa_node *n)
 	snprintf(j->slug, sizeof j->slug, "%s", s->id);
 	snprintf(j->me_user, sizeof j->me_user, "%s", s->cr->phone);
 	j->env = *sess_history_env(s);
+	j->ar_limit = sess_limits(s)->autoreply_per_chat_min;
 	at = strchr(lid, '@');
 	snprintf(j->me_lid_user, sizeof j->me_lid_user, "%.*s", (int)(at ? (size_t)(at - lid) : strlen(lid)), lid);
 	if (strchr(j->me_lid_user, ':'))

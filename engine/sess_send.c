@@ -95,6 +95,7 @@ struct send_job {
 	const char *answer;               /* other ops: the answer's message ({success, message, data}) */
 	send_done_fn done;                /* no command: told the outcome instead (sess_send_out) */
 	void *done_ctx;
+	send_link_fn link;                /* the caller's row, written with the message (sess_send_linked) */
 	int encrypted;                    /* step 4 done within step 2's job */
 	int64_t t;
 	struct send_dev *devs;            /* SEND_MAX_DEVS */
@@ -110,6 +111,7 @@ struct send_job {
 	uint64_t outbox_id;
 	char *status_payload;             /* the message.status event */
 	uint64_t status_outbox_id;
+	struct wa_msg_upd_event react_ev; /* a sent reaction's message.reaction */
 	/* waiting for the ack */
 	lws_sorted_usec_list_t t_ack;
 	struct send_job *next;
@@ -125,6 +127,7 @@ static void job_release(struct send_job *j)
 	wa_out_free(&j->out);
 	free(j->payload);
 	free(j->status_payload);
+	free(j->react_ev.payload);
 	explicit_bzero(j->account, sizeof j->account);
 }
 
@@ -150,16 +153,33 @@ static void fail(struct send_job *j, int status, const char *msg, const char *co
 /* ---- 6: the outcome ---- */
 
 /* What a sent reaction, edit or revoke makes of the message it names,
- * once the server has it (in the outcome's transaction). */
-static int apply_to_target(struct wa_db *db, const struct send_job *j)
+ * once the server has it (in the outcome's transaction): our reaction is
+ * kept like anyone's (per reacting user, msgs.h), so one arriving later
+ * from a phone does not drop it. */
+static int apply_to_target(struct wa_db *db, struct send_job *j)
 {
 	unsigned long long row = (unsigned long long)j->row;
 	const struct wa_out *o = &j->out;
 
 	switch (o->kind) {
-	case WA_OUT_REACTION:
-		return wa_db_exec(db, "UPDATE messages SET reaction = ? WHERE wa_session_id = ? AND message_id = ?",
-				  "sus", o->text && *o->text ? o->text : NULL, row, o->target_id) < 0 ? -1 : 0;
+	case WA_OUT_REACTION: {
+		char me[WA_JID_STR_MAX];
+		struct wa_msg_react r = { 0 };
+		int rc;
+
+		snprintf(me, sizeof me, "%s@s.whatsapp.net", j->me_user);
+		r.chat = j->peer;
+		r.id = j->id;
+		r.target = o->target_id;
+		r.sender = me;
+		r.from_me = 1;
+		r.emoji = o->text ? o->text : "";
+		r.t_ms = (int64_t)j->t * 1000;
+		free(j->react_ev.payload);
+		memset(&j->react_ev, 0, sizeof j->react_ev);
+		rc = wa_msgs_react(db, j->row, j->slug, &r, &j->react_ev);
+		return rc == 0 || rc == WA_ECONFLICT ? 0 : -1;
+	}
 	case WA_OUT_EDIT:
 		return wa_db_exec(db, "UPDATE messages SET content = ?, edited = 1 WHERE wa_session_id = ? AND "
 				  "message_id = ?", "sus", o->text, row, o->target_id) < 0 ? -1 : 0;
@@ -197,6 +217,8 @@ static int outcome_run(struct wa_db *db, void *arg)
 		goto fail;
 	if (n == 1 && strcmp(j->status, "SENT") == 0 && apply_to_target(db, j) != 0)
 		goto fail;
+	if (n == 1 && j->link && j->link(db, j->done_ctx, j->id, j->status) != 0)
+		goto fail;
 	/* every change of a sent message's status is a message.status event */
 	if (n == 1 && wa_outbox_add(db, j->row, "message.status", j->status_payload, &j->status_outbox_id) != 0)
 		goto fail;
@@ -229,6 +251,14 @@ static void outcome_done(void *arg, int rc)
 		if (data)
 			wa_events_publish(s->e->events, s->id, "message.sent", data, j->outbox_id,
 					  (uint64_t)j->t * 1000);
+		json_decref(data);
+	}
+	if (live && rc == 0 && j->react_ev.event && j->react_ev.payload) {
+		json_t *data = json_loads(j->react_ev.payload, 0, NULL);
+
+		if (data)
+			wa_events_publish(s->e->events, s->id, j->react_ev.event, data, j->react_ev.outbox_id,
+					  (uint64_t)j->react_ev.t_ms);
 		json_decref(data);
 	}
 	if (live && rc == 0 && j->status_outbox_id) {
@@ -627,6 +657,8 @@ static int encrypt_txn(struct wa_db *db, void *arg)
 		goto close;
 	}
 	rc = wa_msgs_store(db, j->row, &m, &outbox);
+	if (rc == 0 && j->link)
+		rc = j->link(db, j->done_ctx, j->id, NULL);
 close:
 	free(raw);
 	wa_creds_close_sig(st, sig);
@@ -654,6 +686,10 @@ static void encrypt_done(void *arg, int rc)
 	}
 	if (rc == WA_ENOTFOUND) {
 		fail(j, 404, "The recipient has no device to deliver to (no keys)", "not_found");
+		return;
+	}
+	if (rc == WA_ECONFLICT && j->link) {
+		fail(j, 409, "Already sent by another send of the same row", "conflict");
 		return;
 	}
 	if (rc != 0) {
@@ -1119,7 +1155,7 @@ static void media_ready(void *ctx, int status, const char *why, const char *code
 
 /* Start sending out (taken) to jid: answering cmd, or telling done. */
 static void send_start(struct wa_session *s, const char *jid, struct wa_out *out, struct wa_cmd *cmd,
-		       send_done_fn done, void *ctx)
+		       send_done_fn done, send_link_fn link, void *ctx)
 {
 	struct send_job *j;
 	struct wa_jid pj;
@@ -1152,6 +1188,7 @@ static void send_start(struct wa_session *s, const char *jid, struct wa_out *out
 	j->s = s;
 	j->cmd = cmd;
 	j->done = done;
+	j->link = link;
 	j->done_ctx = ctx;
 	j->reply = cmd && strcmp(cmd->op, "message.reply") == 0;
 	j->answer = cmd ? answer_of(cmd->op, &j->out) : NULL;
@@ -1216,12 +1253,18 @@ void wa_session_send(struct wa_session *s, struct wa_cmd *cmd)
 		wa_cmd_reply_error(cmd, rc, why, code);
 		return;
 	}
-	send_start(s, json_string_value(json_object_get(cmd->args, "jid")), &out, cmd, NULL, NULL);
+	send_start(s, json_string_value(json_object_get(cmd->args, "jid")), &out, cmd, NULL, NULL, NULL);
 }
 
 void sess_send_out(struct wa_session *s, const char *jid, struct wa_out *out, send_done_fn done, void *ctx)
 {
-	send_start(s, jid, out, NULL, done, ctx);
+	send_start(s, jid, out, NULL, done, NULL, ctx);
+}
+
+void sess_send_linked(struct wa_session *s, const char *jid, struct wa_out *out, send_link_fn link,
+		      send_done_fn done, void *ctx)
+{
+	send_start(s, jid, out, NULL, done, link, ctx);
 }
 
 /* ---- a retry receipt for one of our messages (§8.4) ---- */

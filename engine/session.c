@@ -91,6 +91,8 @@ struct wa_sessions *wa_sessions_new(struct wa_engine *e)
 			  offsetof(struct sess_limits, broadcast_delay_min_ms) },
 			{ "limits.broadcast_delay_max_ms", 0, 3600000, 20000,
 			  offsetof(struct sess_limits, broadcast_delay_max_ms) },
+			{ "autoreply.per_chat_per_minute", 0, 1000, 5,
+			  offsetof(struct sess_limits, autoreply_per_chat_min) },
 		};
 
 		for (size_t i = 0; i < sizeof lk / sizeof lk[0]; i++) {

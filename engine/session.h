@@ -91,10 +91,13 @@ void wa_session_pair_code(struct wa_session *s, struct wa_cmd *cmd);
  * yet: groups, other kinds). Consumes cmd. Only on a connected session. */
 void wa_session_send(struct wa_session *s, struct wa_cmd *cmd);
 
-/* message.forward, message.spam, message.broadcast (sess_bulk.c): one
- * message to several chats or several times, each through the send path
- * of wa_session_send. forward is answered once every send has its
- * outcome; spam and broadcast at once (they go on in the background).
+/* group.* (sess_group.c): the w:g2 operation, the group's wa_groups row
+ * refreshed, then cmd answered in the API's shape (docs/engine.md Groups). */
+void wa_session_group(struct wa_session *s, struct wa_cmd *cmd);
+
+/* message.forward (sess_bulk.c): a stored message to several chats, each
+ * through the send path of wa_session_send; answered once every send has
+ * its outcome. (Broadcasts and spam are jobs: wa_sched_broadcast.)
  * Consumes cmd. Only on a connected session. */
 void wa_session_bulk(struct wa_session *s, struct wa_cmd *cmd);
 

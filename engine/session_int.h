@@ -9,6 +9,7 @@
  *   sess_send.c   outgoing messages: recorded, encrypted, sent, confirmed
  *   sess_receipt.c receipts for what we sent: status raised, then acked
  *   sess_notify.c  notifications: each handled where we can, and acked
+ *   sess_group.c  the group operations and the group notifications
  *
  * Loop thread only. */
 #ifndef WA_ENGINE_SESSION_INT_H
@@ -136,6 +137,7 @@ struct sess_limits {
 	long spam_min_delay_ms;        /* limits.spam_min_delay_ms */
 	long broadcast_delay_min_ms;   /* limits.broadcast_delay_min_ms */
 	long broadcast_delay_max_ms;   /* limits.broadcast_delay_max_ms */
+	long autoreply_per_chat_min;   /* autoreply.per_chat_per_minute */
 };
 const struct sess_limits *sess_limits(const struct wa_session *s);
 
@@ -164,6 +166,19 @@ void send_on_retry(struct wa_session *s, struct wa_node *rcpt);
 struct wa_out;
 typedef void (*send_done_fn)(void *ctx, int status, const char *id, const char *why);
 void sess_send_out(struct wa_session *s, const char *jid, struct wa_out *out, send_done_fn done, void *ctx);
+/* The same for a message that stands for a row of the caller's (a
+ * scheduled message, an auto-reply): link(db, ctx, id, NULL) runs in the
+ * transaction that records the message PENDING, and must claim the row
+ * (0) or say it is taken (WA_ECONFLICT: nothing is recorded or sent, done
+ * gets 409); link(db, ctx, id, "SENT" | "FAILED") runs in the transaction
+ * of the server's answer (0, or an error that leaves the status for the
+ * next ack). Both on a dbpool thread, possibly twice (a voided batch is run
+ * again). So the row and the message change together: sent once, never
+ * twice. */
+typedef int (*send_link_fn)(struct wa_db *db, void *ctx, const char *id, const char *status);
+struct wa_db;
+void sess_send_linked(struct wa_session *s, const char *jid, struct wa_out *out, send_link_fn link,
+		      send_done_fn done, void *ctx);
 
 /* sess_send.c: a user's device list changed (devices notification): forget its cached list. */
 void send_devices_changed(struct wa_session *s, const struct wa_jid *user);
@@ -185,6 +200,13 @@ void sess_media_upload(struct wa_session *s, struct wa_media_job *job, sess_medi
 /* sess_notify.c: a <notification> of a logged-in session (1 taken: handled
  * where we can, and acked; 0 not a notification). */
 int notify_on_node(struct wa_session *s, const struct wa_node *n);
+
+/* sess_group.c: a w:gp2 notification (borrowed): the group's row and
+ * its event are stored, then it is acked (see sess_group.c). */
+void group_on_notify(struct wa_session *s, const struct wa_node *n);
+/* sess_group.c: after login, every group we are in ("participating") is
+ * written to wa_groups, and the groups not in the answer are left. */
+void group_sync_all(struct wa_session *s);
 
 /* sess_db.c */
 struct sess_status {

@@ -3,14 +3,16 @@
  * wrapper (the reference documents no other shape for these routes).
  *
  * A rule id from another session is "not found": every statement is scoped
- * by wa_session_id. REGEX keywords must compile as POSIX extended regular
- * expressions, so the engine never meets a broken one. */
+ * by wa_session_id. Keywords are checked with the engine's matcher
+ * (common/wa_match.h: PCRE2, case-insensitive; REGEX is a Perl-style
+ * pattern), so the engine never meets a broken one. */
 #include "fcgi/db.h"
 #include "fcgi/h_util.h"
 #include "fcgi/handlers.h"
 #include "wa_log.h"
 
-#include <regex.h>
+#include "wa_match.h"
+
 #include <string.h>
 
 #define AR_SELECT \
@@ -36,16 +38,13 @@ static int check_rule(struct wa_req *r, const char *old_match, int old_media, co
 	const char *kw = wa_body_str(r, "keyword"), *match = wa_body_str(r, "matchType");
 	const char *url = wa_body_str(r, "mediaUrl");
 	int media = wa_body_bool(r, "isMedia", old_media);
-	regex_t re;
+	char why[200];
 
 	if (!match)
 		match = old_match ? old_match : "EXACT";
-	if (strcmp(match, "REGEX") == 0) {
-		if (regcomp(&re, kw, REG_EXTENDED | REG_NOSUB | REG_ICASE) != 0)
-			return wa_reply_error(r, 400, "'keyword' is not a valid regular expression (matchType REGEX)",
-					      "validation_error");
-		regfree(&re);
-	}
+	if (kw && wa_match_check((enum wa_match_type)wa_match_type_parse(match), kw, why, sizeof why) != 0)
+		return wa_reply_errorf(r, 400, "validation_error", "'keyword' is not usable with matchType %s: %s",
+				       match, why);
 	if (wa_check_media_url(r, "mediaUrl", url) < 0)
 		return -1;
 	if (!url)

@@ -56,7 +56,7 @@ static json_t *field_schema(const struct wa_field *f)
 
 static json_t *request_body(const struct wa_route *rt)
 {
-	json_t *props = json_object(), *req = json_array();
+	json_t *props = json_object(), *req = json_array(), *body;
 	char buf[256];
 	char *save = NULL;
 	int upload = (rt->flags & WA_R_UPLOAD) != 0;
@@ -92,20 +92,23 @@ static json_t *request_body(const struct wa_route *rt)
 		json_decref(req);
 		return NULL;
 	}
-	{
-		json_t *body = json_pack("{s:b,s:{s:{s:{s:s,s:o,s:o}}}}", "required", json_array_size(req) > 0, "content",
-					 upload ? "multipart/form-data" : "application/json", "schema", "type", "object",
-					 "properties", props, "required", req);
-
-		/* /sticker also takes JSON {url, pack, author} (the n8n node's form) */
-		if (body && upload && rt->op && strcmp(rt->op, "message.sticker") == 0)
-			json_object_set_new(json_object_get(body, "content"), "application/json",
-					    json_pack("{s:{s:s,s:{s:{s:s,s:s},s:{s:s},s:{s:s}},s:[s]}}", "schema",
-						      "type", "object", "properties", "url", "type", "string",
-						      "description", "http(s) or data: URL of the image", "pack", "type",
-						      "string", "author", "type", "string", "required", "url"));
-		return body;
-	}
+	body = json_pack("{s:b,s:{s:{s:{s:s,s:o,s:o}}}}", "required", json_array_size(req) > 0, "content",
+			 upload ? "multipart/form-data" : "application/json", "schema", "type", "object",
+			 "properties", props, "required", req);
+	if (body && upload && (rt->flags & WA_R_URL_ALT))
+		json_object_set_new(json_object_get(body, "content"), "application/json",
+				    json_pack("{s:{s:s,s:{s:{s:s,s:s,s:s}},s:[s]}}", "schema", "type", "object",
+					      "properties", "url", "type", "string", "format", "uri", "description",
+					      "http(s) URL of the file, fetched under the media.fetch_* rule",
+					      "required", "url"));
+	/* /sticker also takes JSON {url, pack, author} (the n8n node's form) */
+	if (body && upload && rt->op && strcmp(rt->op, "message.sticker") == 0)
+		json_object_set_new(json_object_get(body, "content"), "application/json",
+				    json_pack("{s:{s:s,s:{s:{s:s,s:s},s:{s:s},s:{s:s}},s:[s]}}", "schema",
+					      "type", "object", "properties", "url", "type", "string",
+					      "description", "http(s) or data: URL of the image", "pack", "type",
+					      "string", "author", "type", "string", "required", "url"));
+	return body;
 }
 
 static json_t *operation(const struct wa_route *rt)

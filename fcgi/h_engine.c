@@ -5,7 +5,9 @@
  * is involved, then forwards one command and returns the engine's answer.
  *
  * Uploads (WA_R_UPLOAD routes) are multipart/form-data: the file is stored
- * under media.dir first (a media_files row) and the engine gets its path. */
+ * under media.dir first (a media_files row) and the engine gets its path.
+ * The picture routes also take a JSON {"url"} (checked by the media fetch
+ * rule here, fetched by the engine). */
 #include "fcgi/app.h"
 #include "fcgi/db.h"
 #include "fcgi/engine_client.h"
@@ -15,7 +17,9 @@
 #include "fcgi/router.h"
 #include "fcgi/validate.h"
 #include "wa/jid.h"
+#include "wa_fetch.h"
 #include "wa_log.h"
+#include "wa_url.h"
 #include "wa_util.h"
 
 #include <errno.h>
@@ -157,6 +161,26 @@ out:
 	return rc;
 }
 
+/* A picture route (group / profile picture) given a JSON body: {"url"}. */
+static int picture_by_url(struct wa_req *r)
+{
+	const char *ct = wa_req_header(r, "Content-Type");
+	size_t n = strlen(r->route->op);
+
+	return n > 11 && strcmp(r->route->op + n - 11, "picture.set") == 0 && ct &&
+	       strncasecmp(ct, "application/json", 16) == 0;
+}
+
+/* Code points of a UTF-8 string (WhatsApp counts its limits in characters). */
+static size_t utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; s && *s; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
 /* Checks that depend on the operation, beyond the declared field types. */
 static int op_checks(struct wa_req *r, const char *op, json_t *args)
 {
@@ -202,6 +226,10 @@ static int op_checks(struct wa_req *r, const char *op, json_t *args)
 		if (e != 0 && e != 86400 && e != 604800 && e != 7776000)
 			return wa_reply_error(r, 400, "'expiration' must be 0, 86400, 604800 or 7776000",
 					      "validation_error");
+	} else if (strcmp(op, "group.invite.accept") == 0) {
+		if (!json_object_get(args, "inviteCode") && !json_object_get(args, "code"))
+			return wa_reply_error(r, 400, "Missing required field 'inviteCode' (or 'code')",
+					      "validation_error");
 	} else if (strcmp(op, "message.list") == 0) {
 		if (json_array_size(json_object_get(args, "options")) > 10)
 			return wa_reply_error(r, 400, "'options' may have at most 10 entries", "validation_error");
@@ -233,8 +261,29 @@ static int op_checks(struct wa_req *r, const char *op, json_t *args)
 			return wa_reply_error(r, 400, "'mediaUrl' is required for IMAGE and VIDEO statuses",
 					      "validation_error");
 	} else if (strcmp(op, "contact.check") == 0) {
-		if (json_array_size(json_object_get(args, "numbers")) > 500)
-			return wa_reply_error(r, 400, "At most 500 numbers per check", "validation_error");
+		size_t n = json_array_size(json_object_get(args, "numbers"));
+
+		if (n == 0 || n > 50)
+			return wa_reply_error(r, 400, "'numbers' must have 1 to 50 entries", "validation_error");
+	} else if (strcmp(op, "chat.read") == 0) {
+		size_t i;
+
+		json_array_foreach(json_object_get(args, "messageIds"), i, v)
+			if (json_string_length(v) > 128)
+				return wa_reply_error(r, 400, "'messageIds' must hold message ids", "validation_error");
+		if (json_array_size(json_object_get(args, "messageIds")) > 1000)
+			return wa_reply_error(r, 400, "At most 1000 'messageIds' per request", "validation_error");
+	} else if (strcmp(op, "chat.presence") == 0) {
+		if (!json_object_get(args, "presence") && !json_object_get(args, "type"))
+			return wa_reply_error(r, 400, "Missing required field 'presence'", "validation_error");
+	} else if (strcmp(op, "profile.name") == 0) {
+		const char *n = json_string_value(json_object_get(args, "name"));
+
+		if (utf8_chars(n) > 25 || strchr(n, '\n'))
+			return wa_reply_error(r, 400, "'name' must be at most 25 characters on one line", "validation_error");
+	} else if (strcmp(op, "profile.status") == 0) {
+		if (utf8_chars(json_string_value(json_object_get(args, "status"))) > 139)
+			return wa_reply_error(r, 400, "'status' is longer than 139 characters", "validation_error");
 	}
 	return 0;
 }
@@ -258,9 +307,35 @@ int h_engine(struct wa_req *r)
 		if ((strncmp(rt->op, "group.", 6) == 0) &&
 		    (wa_jid_parse(norm, &j, &why) < 0 || !wa_jid_is_group(&j)))
 			return wa_reply_errorf(r, 400, "invalid_jid", "'%s' is not a group JID (…@g.us)", jid);
+		if ((strcmp(rt->op, "contact.block") == 0 || strcmp(rt->op, "contact.unblock") == 0) &&
+		    (wa_jid_parse(norm, &j, &why) < 0 || wa_jid_is_group(&j)))
+			return wa_reply_errorf(r, 400, "invalid_jid", "'%s' is not a user JID: only users are blocked", jid);
 	}
-	if ((rt->flags & WA_R_UPLOAD) && strcmp(rt->op, "message.sticker") == 0 && wa_req_header(r, "Content-Type") &&
-	    strncasecmp(wa_req_header(r, "Content-Type"), "application/json", 16) == 0) {
+	if ((rt->flags & WA_R_UPLOAD) && picture_by_url(r)) {
+		/* {"url"} instead of a file (the n8n node's form): fetched by the
+		 * engine under the media fetch rule, checked here first */
+		struct wa_fetch_policy p;
+		char why[256];
+		const char *url;
+
+		if (wa_req_json(r, 1) < 0)
+			return -1;
+		url = json_string_value(json_object_get(r->json, "url"));
+		if (!url)
+			return wa_reply_error(r, 400, "Send the picture as a multipart 'file' field or as JSON {\"url\"}",
+					      "validation_error");
+		if (wa_fetch_policy_from_config(r->app->cfg, "media.fetch", &p, why, sizeof why) != WA_OK) {
+			wa_error("%s", why);
+			return wa_reply_error(r, 500, "Media fetch rule misconfigured", NULL);
+		}
+		if (wa_url_check(url, &p, why, sizeof why) != WA_OK)
+			return wa_reply_errorf(r, 400, "validation_error", "'url' is not allowed: %s", why);
+		args = json_deep_copy(r->json);
+		if (!args)
+			return wa_reply_error(r, 500, "Out of memory", NULL);
+	} else if ((rt->flags & WA_R_UPLOAD) && strcmp(rt->op, "message.sticker") == 0 &&
+		   wa_req_header(r, "Content-Type") &&
+		   strncasecmp(wa_req_header(r, "Content-Type"), "application/json", 16) == 0) {
 		/* the n8n node's form: {"url", "pack", "author"} instead of a file */
 		if (wa_req_json(r, 0) < 0)
 			return -1;
@@ -287,6 +362,10 @@ int h_engine(struct wa_req *r)
 	} else {
 		if (wa_req_json(r, 1) < 0)
 			return -1;
+		/* chat.read: "messageIds": [] means the whole chat, as no ids */
+		if (strcmp(rt->op, "chat.read") == 0 && json_is_array(json_object_get(r->json, "messageIds")) &&
+		    json_array_size(json_object_get(r->json, "messageIds")) == 0)
+			json_object_del(r->json, "messageIds");
 		if (rt->fields && wa_validate_body(r, rt->fields) < 0)
 			return -1;
 		args = json_deep_copy(r->json);

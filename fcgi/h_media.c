@@ -11,16 +11,21 @@
  * (HTML, SVG, XML, JavaScript...) are always sent as attachments. nginx
  * keeps only a few upstream headers (Content-Type, Content-Disposition...)
  * on an X-Accel-Redirect, so "X-Content-Type-Options: nosniff" belongs in
- * the internal media location of the nginx configuration. */
+ * the internal media location of the nginx configuration.
+ * A message's media (/api/messages/{sessionId}/download/{messageId}/media)
+ * is downloaded and decrypted by the session's engine on first request
+ * ("message.download"); the worker then serves the file the same way. */
 #include "fcgi/app.h"
 #include "fcgi/auth.h"
 #include "fcgi/db.h"
+#include "fcgi/engine_client.h"
 #include "fcgi/h_util.h"
 #include "fcgi/handlers.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #define NAME_MAX_LEN 128
 
@@ -128,26 +133,67 @@ int h_media_get(struct wa_req *r)
 	return rc;
 }
 
+/* Is the file `name` (validated) there in media.dir? */
+static int file_present(struct wa_req *r, const char *name)
+{
+	char p[4200];
+	struct stat st;
+
+	if (!r->app->media_dir || !*r->app->media_dir)
+		return 1; /* cannot tell: let nginx answer */
+	snprintf(p, sizeof p, "%s/%s", r->app->media_dir, name);
+	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The media of a stored message: served from media.dir when downloaded
+ * before, else downloaded and decrypted by the engine first (the
+ * "message.download" operation, engine/media_dl.h): 404 when the message
+ * has no media, 410 when WhatsApp's servers no longer have it, 502 when
+ * it cannot be fetched or does not verify (docs/api.md). */
 int h_msg_download(struct wa_req *r)
 {
-	const char *mid = wa_req_path_param(r, "messageId"), *path;
-	json_t *row;
-	int err = 0, rc;
+	const char *mid = wa_req_path_param(r, "messageId"), *path, *mime;
+	json_t *row, *args, *body = NULL;
+	int err = 0, rc, status;
+	char shown[160] = "";
 
 	if (!mid || !*mid || strlen(mid) > 128)
 		return wa_reply_error(r, 400, "Invalid 'messageId'", "validation_error");
-	row = wa_db_row(r->db, &err, "SELECT media_path, media_mime FROM messages WHERE wa_session_id = ? AND "
-			"message_id = ?", "us", (unsigned long long)r->sess.id, mid);
+	row = wa_db_row(r->db, &err, "SELECT media_path, media_mime, JSON_VALUE(meta, '$.fileName') AS fileName "
+			"FROM messages WHERE wa_session_id = ? AND message_id = ?", "us", (unsigned long long)r->sess.id, mid);
 	if (err)
 		return wa_reply_db_error(r, "Database error");
 	if (!row)
 		return wa_reply_errorf(r, 404, "not_found", "Message '%.128s' not found in this session", mid);
 	path = json_string_value(json_object_get(row, "media_path"));
-	if (!path || !valid_filename(path)) {
+	if (json_is_string(json_object_get(row, "fileName")))
+		snprintf(shown, sizeof shown, "%s", json_string_value(json_object_get(row, "fileName")));
+	if (path && valid_filename(path) && file_present(r, path)) {
+		rc = send_file(r, path, json_string_value(json_object_get(row, "media_mime")), *shown ? shown : path);
 		json_decref(row);
-		return wa_reply_error(r, 404, "Message has no downloaded media", "no_media");
+		return rc;
 	}
-	rc = send_file(r, path, json_string_value(json_object_get(row, "media_mime")), path);
+	if (!json_is_string(json_object_get(row, "media_mime")) && !path) {
+		json_decref(row);
+		return wa_reply_error(r, 404, "Message has no media", "no_media");
+	}
+	args = json_pack("{s:s,s:b}", "messageId", mid, "force", path != NULL);
 	json_decref(row);
+	if (!args)
+		return wa_reply_error(r, 500, "Out of memory", "internal_error");
+	status = wa_engine_call(r, "message.download", args, &body);
+	json_decref(args);
+	if (status != 200)
+		return wa_reply_engine_error(r, status, body);
+	path = json_string_value(json_object_get(body, "path"));
+	mime = json_string_value(json_object_get(body, "mimetype"));
+	if (!path || !valid_filename(path)) {
+		json_decref(body);
+		return wa_reply_error(r, 502, "The engine named no media file", "media_download_failed");
+	}
+	if (json_is_string(json_object_get(body, "fileName")))
+		snprintf(shown, sizeof shown, "%s", json_string_value(json_object_get(body, "fileName")));
+	rc = send_file(r, path, mime, *shown ? shown : path);
+	json_decref(body);
 	return rc;
 }

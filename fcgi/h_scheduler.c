@@ -92,14 +92,14 @@ static int read_sched(struct wa_req *r, int require_future, struct sched_in *in)
 
 static json_t *load_sched(struct wa_req *r, unsigned long long id)
 {
-	return wa_db_row(r->db, NULL, SCH_SELECT "WHERE m.id = ? AND m.wa_session_id = ?", "uu", id,
-			 (unsigned long long)r->sess.id);
+	return wa_db_row(r->db, NULL, SCH_SELECT "WHERE m.id = ? AND m.wa_session_id = ? AND m.origin = 'API'", "uu",
+			 id, (unsigned long long)r->sess.id);
 }
 
 int h_sch_list(struct wa_req *r)
 {
-	json_t *rows = wa_db_query(r->db, SCH_SELECT "WHERE m.wa_session_id = ? ORDER BY m.send_at, m.id", "u",
-				   (unsigned long long)r->sess.id);
+	json_t *rows = wa_db_query(r->db, SCH_SELECT "WHERE m.wa_session_id = ? AND m.origin = 'API' "
+				   "ORDER BY m.send_at, m.id", "u", (unsigned long long)r->sess.id);
 
 	if (!rows)
 		return wa_reply_db_error(r, "Database error");
@@ -142,12 +142,12 @@ int h_sch_update(struct wa_req *r)
 	n = wa_db_exec(r->db,
 		       "UPDATE scheduled_messages SET jid = ?, content = ?, media_url = ?, media_type = ?, send_at = ?, "
 		       "cron_expression = ?, status = 'PENDING', attempts = 0, last_error = NULL "
-		       "WHERE id = ? AND wa_session_id = ? AND status IN ('PENDING', 'FAILED', 'CANCELLED')",
+		       "WHERE id = ? AND wa_session_id = ? AND origin = 'API' AND status IN ('PENDING', 'FAILED', 'CANCELLED')",
 		       "ssssssuu", in.jid, in.content, in.media_url, in.media_type, in.send_at, in.cron, id,
 		       (unsigned long long)r->sess.id);
 	if (n < 0)
 		return wa_reply_db_error(r, "Cannot update the scheduled message");
-	row = wa_db_row(r->db, &err, SCH_SELECT "WHERE m.id = ? AND m.wa_session_id = ?", "uu", id,
+	row = wa_db_row(r->db, &err, SCH_SELECT "WHERE m.id = ? AND m.wa_session_id = ? AND m.origin = 'API'", "uu", id,
 			(unsigned long long)r->sess.id);
 	if (err)
 		return wa_reply_db_error(r, "Database error");
@@ -171,7 +171,7 @@ int h_sch_delete(struct wa_req *r)
 
 	if (wa_path_id(r, "scheduleId", &id) < 0)
 		return -1;
-	n = wa_db_exec(r->db, "DELETE FROM scheduled_messages WHERE id = ? AND wa_session_id = ?", "uu", id,
+	n = wa_db_exec(r->db, "DELETE FROM scheduled_messages WHERE id = ? AND wa_session_id = ? AND origin = 'API'", "uu", id,
 		       (unsigned long long)r->sess.id);
 	if (n < 0)
 		return wa_reply_db_error(r, "Cannot delete the scheduled message");
@@ -183,7 +183,7 @@ int h_sch_delete(struct wa_req *r)
 
 int h_sch_delete_all(struct wa_req *r)
 {
-	long long n = wa_db_exec(r->db, "DELETE FROM scheduled_messages WHERE wa_session_id = ?", "u",
+	long long n = wa_db_exec(r->db, "DELETE FROM scheduled_messages WHERE wa_session_id = ? AND origin = 'API'", "u",
 				 (unsigned long long)r->sess.id);
 
 	if (n < 0)

@@ -29,7 +29,8 @@
 	"CAST(m.id AS CHAR) AS id, m.remote_jid AS remoteJid, m.from_me AS fromMe, m.message_id AS keyId, " \
 	"m.push_name AS pushName, m.type, m.content, m.status, m.timestamp, m.quoted_id AS quoteId, " \
 	"m.caption, m.sender_jid AS senderJid, m.media_mime AS mimetype, m.media_size AS mediaSize, " \
-	"m.media_path IS NOT NULL AS _hasMedia, m.starred, m.edited, m.deleted, m.reaction "
+	"(m.media_path IS NOT NULL OR m.media_mime IS NOT NULL) AS _hasMedia, m.starred, m.edited, m.deleted, " \
+	"m.reaction, m.meta "
 
 /* Percent-encode a path segment (message ids are normally [0-9A-F]). */
 static void seg_encode(const char *in, char *out, size_t len)
@@ -70,6 +71,14 @@ static void shape_message(struct wa_req *r, json_t *row)
 		json_object_set_new(row, "mediaUrl", json_null());
 	}
 	json_object_del(row, "_hasMedia");
+	/* meta: the kind's own fields (docs/engine.md), an object or null */
+	if (json_is_string(json_object_get(row, "meta"))) {
+		json_t *meta = json_loads(json_string_value(json_object_get(row, "meta")), 0, NULL);
+
+		json_object_set_new(row, "meta", json_is_object(meta) ? meta : json_null());
+		if (!json_is_object(meta))
+			json_decref(meta);
+	}
 }
 
 /* ---- chat list ------------------------------------------------------------- */
@@ -325,7 +334,7 @@ static int query_date(struct wa_req *r, const char *name, char *out, size_t len,
 int h_msg_search(struct wa_req *r)
 {
 	static const char *const types[] = { "TEXT", "IMAGE", "VIDEO", "AUDIO", "DOCUMENT", "STICKER", "LOCATION",
-					     "CONTACT", NULL };
+					     "CONTACT", "POLL", "UNKNOWN", NULL };
 	char q[SEARCH_Q_MAX * 4 + 8], jidin[256], jid[WA_JID_STR_MAX], type[32], ft[SEARCH_Q_MAX * 2 + 80],
 	     like[SEARCH_Q_MAX * 2 + 8], from[40], to[40];
 	struct search s = { 0 };

@@ -3,6 +3,7 @@
 #include "fcgi/validate.h"
 #include "fcgi/app.h"
 #include "fcgi/db.h"
+#include "wa_cron.h"
 #include "wa_err.h"
 #include "wa_log.h"
 #include "wa_util.h"
@@ -187,74 +188,11 @@ int wa_check_media_url(struct wa_req *r, const char *field, const char *url)
 	return wa_check_http_url(r, field, url);
 }
 
-/* One cron field: '*' or comma list of N or N-M, each optionally "/step". */
-static int cron_field_ok(const char *f, size_t len, int lo, int hi)
-{
-	char buf[64], *save = NULL, *item;
-
-	if (len == 0 || len >= sizeof buf)
-		return 0;
-	memcpy(buf, f, len);
-	buf[len] = '\0';
-	if (buf[len - 1] == ',' || buf[0] == ',' || strstr(buf, ",,"))
-		return 0;
-	for (item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-		char *slash = strchr(item, '/'), *dash, *end;
-		long a, b;
-
-		if (slash) {
-			long step;
-
-			*slash = '\0';
-			if (!isdigit((unsigned char)slash[1]))
-				return 0;
-			step = strtol(slash + 1, &end, 10);
-			if (*end || step < 1 || step > hi)
-				return 0;
-		}
-		if (strcmp(item, "*") == 0)
-			continue;
-		if (!isdigit((unsigned char)item[0]))
-			return 0;
-		dash = strchr(item, '-');
-		a = strtol(item, &end, 10);
-		if (dash ? end != dash : *end)
-			return 0;
-		if (a < lo || a > hi)
-			return 0;
-		if (dash) {
-			if (!isdigit((unsigned char)dash[1]))
-				return 0;
-			b = strtol(dash + 1, &end, 10);
-			if (*end || b < a || b > hi)
-				return 0;
-		}
-	}
-	return 1;
-}
-
 int wa_cron_valid(const char *expr)
 {
-	static const int lo[5] = { 0, 0, 1, 1, 0 }, hi[5] = { 59, 23, 31, 12, 7 };
-	const char *p = expr;
-	int n = 0;
+	struct wa_cron c;
 
-	if (!expr || strlen(expr) > 128)
-		return 0;
-	while (*p) {
-		size_t len;
-
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (!*p)
-			break;
-		len = strcspn(p, " \t");
-		if (n == 5 || !cron_field_ok(p, len, lo[n], hi[n]))
-			return 0;
-		n++;
-		p += len;
-	}
-	return n == 5;
+	return wa_cron_parse(expr, &c) == 0;
 }
 
 void wa_row_json_col(json_t *row, const char *key, json_t *def)

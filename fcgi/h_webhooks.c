@@ -28,7 +28,7 @@
 
 static const char *const event_names[] = {
 	"message.received", "message.sent", "message.status", "message.edited", "message.deleted",
-	"connection.update", "group.update", "group.participant", "contact.update", "status.update", NULL
+	"message.reaction", "poll.vote", "connection.update", "group.update", "group.participant", "contact.update", "status.update", NULL
 };
 
 static const struct wa_field f_create[] = {

@@ -31,6 +31,8 @@ int h_session_delete(struct wa_req *r);
 
 /* h_engine.c: every WhatsApp operation (route->op) forwarded to the engine */
 int h_engine(struct wa_req *r);
+/* h_profile.c: PUT /api/profile/{sessionId}/picture (upload or {url}, made a JPEG here) */
+int h_profile_picture(struct wa_req *r);
 
 /* h_docs.c: the OpenAPI document generated from the route table */
 int h_docs(struct wa_req *r);
@@ -107,6 +109,11 @@ int h_msg_download(struct wa_req *r);
 int h_chat_list(struct wa_req *r);
 int h_chat_history(struct wa_req *r);
 int h_msg_search(struct wa_req *r);
+
+/* h_broadcasts.c */
+int h_bc_list(struct wa_req *r);
+int h_bc_get(struct wa_req *r);
+int h_bc_cancel(struct wa_req *r);
 int h_groups_list(struct wa_req *r);
 
 /* Shared renderings, used by the session list/details too. Each returns a

@@ -27,6 +27,7 @@ enum {
 	WA_R_EXTRA       = 1 << 6, /* not in the API reference's route list (our addition) */
 	WA_R_SESS_BODY   = 1 << 7, /* the session is named by the body field "sessionId" */
 	WA_R_UPLOAD      = 1 << 8, /* multipart/form-data body with a file */
+	WA_R_URL_ALT     = 1 << 9, /* an upload route that also takes JSON {"url"} instead */
 };
 
 /* Field validation spec for routes whose body is checked declaratively. */

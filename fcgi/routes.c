@@ -26,8 +26,11 @@ static const struct wa_field f_group_participants[] = {
 	{ NULL, WA_F_END, 0, NULL }
 };
 
+/* {inviteCode} as the reference has it, or {code} as the n8n node sends;
+ * one of them is required (h_engine.c's op_checks). */
 static const struct wa_field f_group_invite_accept[] = {
-	{ "inviteCode", WA_F_STR, 1, NULL },
+	{ "inviteCode", WA_F_STR, 0, "200" },
+	{ "code", WA_F_STR, 0, "200" },
 	{ NULL, WA_F_END, 0, NULL }
 };
 
@@ -147,8 +150,20 @@ static const struct wa_field f_chat_pin[] = {
 	{ NULL, WA_F_END, 0, NULL }
 };
 
+/* {presence} (the reference) or {type} (the n8n node): op_checks wants one */
 static const struct wa_field f_chat_presence[] = {
-	{ "presence", WA_F_ENUM, 1, "composing|recording|paused|available|unavailable" },
+	{ "presence", WA_F_ENUM, 0, "composing|recording|paused|available|unavailable" },
+	{ "type", WA_F_ENUM, 0, "composing|recording|paused|available|unavailable" },
+	{ NULL, WA_F_END, 0, NULL }
+};
+
+static const struct wa_field f_chat_read[] = {
+	{ "messageIds", WA_F_ARR_STR, 0, NULL },   /* [] (h_engine drops it) or absent: the whole chat */
+	{ NULL, WA_F_END, 0, NULL }
+};
+
+static const struct wa_field f_contact_picture[] = {
+	{ "type", WA_F_ENUM, 0, "image|preview" },
 	{ NULL, WA_F_END, 0, NULL }
 };
 
@@ -157,8 +172,9 @@ static const struct wa_field f_contact_check[] = {
 	{ NULL, WA_F_END, 0, NULL }
 };
 
+/* lengths in characters: op_checks (h_engine.c) */
 static const struct wa_field f_profile_name[] = {
-	{ "name", WA_F_STR, 1, "25" },
+	{ "name", WA_F_STR, 1, NULL },
 	{ NULL, WA_F_END, 0, NULL }
 };
 
@@ -256,6 +272,14 @@ struct wa_route wa_routes[] = {
 	  "file,type", "200,400,401,403,500,503", h_engine, WA_R_SESS|WA_R_UPLOAD, "message.media", NULL },
 	{ "POST", "/api/messages/{sessionId}/broadcast", "Messaging", "Broadcast message to multiple recipients",
 	  "recipients,message", "200,401,403,500,503", h_engine, WA_R_SESS, "message.broadcast", f_message_broadcast },
+	{ "GET", "/api/messages/{sessionId}/broadcasts", "Messaging", "List broadcast and spam jobs",
+	  "", "200,401,403,404", h_bc_list, WA_R_SESS | WA_R_EXTRA, NULL, NULL },
+	{ "GET", "/api/messages/{sessionId}/broadcasts/{broadcastId}", "Messaging",
+	  "A broadcast or spam job with its recipients", "", "200,400,401,403,404", h_bc_get, WA_R_SESS | WA_R_EXTRA,
+	  NULL, NULL },
+	{ "POST", "/api/messages/{sessionId}/broadcasts/{broadcastId}/cancel", "Messaging",
+	  "Cancel a broadcast or spam job", "", "200,400,401,403,404,409", h_bc_cancel, WA_R_SESS | WA_R_EXTRA, NULL,
+	  NULL },
 	{ "POST", "/api/messages/{sessionId}/{jid}/poll", "Messaging", "Send poll message",
 	  "question,options", "200,401,403,500,503", h_engine, WA_R_SESS, "message.poll", f_message_poll },
 	{ "POST", "/api/messages/{sessionId}/{jid}/location", "Messaging", "Send location",
@@ -263,7 +287,7 @@ struct wa_route wa_routes[] = {
 	{ "POST", "/api/messages/{sessionId}/{jid}/contact", "Messaging", "Send contact card",
 	  "contacts", "200,401,403,500,503", h_engine, WA_R_SESS, "message.contact", f_message_contact },
 	{ "GET", "/api/messages/{sessionId}/download/{messageId}/media", "Messaging", "Download message media",
-	  "", "200,401,403,404", h_msg_download, WA_R_SESS, NULL, NULL },
+	  "", "200,401,403,404,410,502,503,504", h_msg_download, WA_R_SESS, NULL, NULL },
 	{ "POST", "/api/messages/{sessionId}/{jid}/{messageId}/react", "Messaging", "React to message with emoji",
 	  "emoji", "200,401,403,500,503", h_engine, WA_R_SESS, "message.react", f_message_react },
 	{ "POST", "/api/messages/{sessionId}/{jid}/{messageId}/reply", "Messaging", "Reply to a message (quoted reply)",
@@ -291,7 +315,7 @@ struct wa_route wa_routes[] = {
 	{ "GET", "/api/chat/{sessionId}/{jid}", "Chat", "Get message history",
 	  "", "200", h_chat_history, WA_R_SESS, NULL, NULL },
 	{ "PUT", "/api/chat/{sessionId}/{jid}/read", "Chat", "Mark messages as read",
-	  "", "200,401,403,500,503", h_engine, WA_R_SESS, "chat.read", NULL },
+	  "", "200,401,403,500,503", h_engine, WA_R_SESS, "chat.read", f_chat_read },
 	{ "PUT", "/api/chat/{sessionId}/{jid}/archive", "Chat", "Archive/unarchive chat",
 	  "archive", "200,400,401,403,500,503", h_engine, WA_R_SESS, "chat.archive", f_chat_archive },
 	{ "PUT", "/api/chat/{sessionId}/{jid}/mute", "Chat", "Mute/unmute chat",
@@ -301,7 +325,7 @@ struct wa_route wa_routes[] = {
 	{ "POST", "/api/chat/{sessionId}/{jid}/presence", "Chat", "Send presence (typing/recording)",
 	  "presence", "200,400,401,403,500,503", h_engine, WA_R_SESS, "chat.presence", f_chat_presence },
 	{ "POST", "/api/chat/{sessionId}/{jid}/profile-picture", "Chat", "Get profile picture URL",
-	  "", "200,401,403,500,503", h_engine, WA_R_SESS, "contact.picture", NULL },
+	  "", "200,401,403,500,503", h_engine, WA_R_SESS, "contact.picture", f_contact_picture },
 	{ "POST", "/api/chat/{sessionId}/check", "Chat", "Check if numbers exist on WhatsApp",
 	  "numbers", "200,400,401,403,500,503", h_engine, WA_R_SESS, "contact.check", f_contact_check },
 	{ "GET", "/api/profile/{sessionId}", "Profile", "Get own profile",
@@ -313,7 +337,7 @@ struct wa_route wa_routes[] = {
 	{ "DELETE", "/api/profile/{sessionId}/picture", "Profile", "Remove profile picture",
 	  "", "200,401,403,503", h_engine, WA_R_SESS, "profile.picture.remove", NULL },
 	{ "PUT", "/api/profile/{sessionId}/picture", "Profile", "Update profile picture",
-	  "file", "200,401,403,503", h_engine, WA_R_SESS|WA_R_UPLOAD, "profile.picture.set", NULL },
+	  "file", "200,401,403,503", h_profile_picture, WA_R_SESS|WA_R_UPLOAD|WA_R_URL_ALT, "profile.picture.set", NULL },
 	{ "DELETE", "/api/autoreplies/{sessionId}", "Auto Replies", "Delete all autoreplies",
 	  "", "200", h_ar_delete_all, WA_R_SESS, NULL, NULL },
 	{ "GET", "/api/autoreplies/{sessionId}", "Auto Reply", "List auto-reply rules",
@@ -405,6 +429,8 @@ struct wa_route wa_routes[] = {
 	  "", "200,401,403,500", h_engine, WA_R_SESS, "contact.block", NULL },
 	{ "POST", "/api/contacts/{sessionId}/{jid}/unblock", "Contacts", "Unblock contact",
 	  "", "200,401,403,500", h_engine, WA_R_SESS, "contact.unblock", NULL },
+	{ "GET", "/api/contacts/{sessionId}/blocklist", "Contacts", "List blocked contacts",
+	  "", "200,401,403,500,503", h_engine, WA_R_SESS|WA_R_EXTRA, "contact.blocklist", NULL },
 	/* Our additions (not in routes.tsv): NextAuth-compatible credentials
 	 * sign-in and sign-out, so the dashboard and NextAuth clients can log in. */
 	{ "POST", "/api/auth/callback/credentials", "Web Authentication", "Sign in with email and password (sets the session cookie)",

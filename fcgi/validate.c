@@ -63,6 +63,17 @@ static const char *type_name(enum wa_ftype t)
 	}
 }
 
+/* Characters (code points) of a valid UTF-8 string, as limits count them
+ * (jansson's strings are valid UTF-8). */
+static size_t utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
 static int check_field(struct wa_req *r, const struct wa_field *f, json_t *v)
 {
 	char norm[256];
@@ -74,7 +85,7 @@ static int check_field(struct wa_req *r, const struct wa_field *f, json_t *v)
 	case WA_F_STR:
 		if (!json_is_string(v) || json_string_length(v) == 0)
 			goto bad_type;
-		if (f->values && json_string_length(v) > (size_t)atol(f->values))
+		if (f->values && utf8_chars(json_string_value(v)) > (size_t)atol(f->values))
 			return wa_reply_errorf(r, 400, "validation_error", "'%s' is longer than %s characters",
 					       f->name, f->values);
 		return 0;

@@ -20,7 +20,7 @@
 #include "wa_log.h"
 #include "wa_util.h"
 
-#define ADMIN_BODY_MAX (64u * 1024)
+#define ADMIN_BODY_MAX (24u * 1024 * 1024) /* a media blob (SIM_MEDIA_BLOB_MAX) in base64 */
 #define ADMIN_PATH_MAX 512
 #define ADMIN_MAX_PARAMS 4
 #define ADMIN_PARAM_MAX 128

@@ -158,8 +158,8 @@ static const struct media_kind *media_kind(json_t *in, json_t **obj)
 /* Encrypt the base64 "data" of mj as kind k, store it on the media host and
  * pack the Message into *buf / *len (caller frees). 200, or an HTTP status
  * with *reply set. */
-static int build_media(struct sim_server *s, const struct media_kind *k, json_t *mj, struct sim_msgrec *sum,
-		       json_t **reply, uint8_t **buf, size_t *len)
+static int build_media(struct sim_server *s, const struct media_kind *k, json_t *mj, WaE2E__ContextInfo *ci,
+		       struct sim_msgrec *sum, json_t **reply, uint8_t **buf, size_t *len)
 {
 	WaE2E__Message m = WA_E2_E__MESSAGE__INIT;
 	WaE2E__ImageMessage img = WA_E2_E__IMAGE_MESSAGE__INIT;
@@ -208,6 +208,7 @@ static int build_media(struct sim_server *s, const struct media_kind *k, json_t 
 	switch (k->mtype) {
 	case WA_MEDIA_VIDEO:
 		MEDIA_FIELDS(vid, url, dp, mime, mkey, &info, ts);
+		vid.contextinfo = ci;
 		vid.caption = caption;
 		vid.has_seconds = secs > 0;
 		vid.seconds = (uint32_t)secs;
@@ -216,6 +217,7 @@ static int build_media(struct sim_server *s, const struct media_kind *k, json_t 
 	case WA_MEDIA_AUDIO:
 	case WA_MEDIA_PTT:
 		MEDIA_FIELDS(aud, url, dp, mime, mkey, &info, ts);
+		aud.contextinfo = ci;
 		aud.has_ptt = 1;
 		aud.ptt = k->mtype == WA_MEDIA_PTT;
 		aud.has_seconds = secs > 0;
@@ -225,6 +227,7 @@ static int build_media(struct sim_server *s, const struct media_kind *k, json_t 
 		break;
 	case WA_MEDIA_DOCUMENT:
 		MEDIA_FIELDS(doc, url, dp, mime, mkey, &info, ts);
+		doc.contextinfo = ci;
 		doc.filename = fname ? fname : "file";
 		doc.title = doc.filename;
 		doc.caption = caption;
@@ -232,11 +235,13 @@ static int build_media(struct sim_server *s, const struct media_kind *k, json_t 
 		break;
 	case WA_MEDIA_STICKER:
 		MEDIA_FIELDS(stk, url, dp, mime, mkey, &info, ts);
+		stk.contextinfo = ci;
 		m.stickermessage = &stk;
 		caption = NULL;
 		break;
 	default:
 		MEDIA_FIELDS(img, url, dp, mime, mkey, &info, ts);
+		img.contextinfo = ci;
 		img.caption = caption;
 		m.imagemessage = &img;
 		break;
@@ -342,6 +347,47 @@ static int h_send_texts(struct sim_server *s, struct sim_account *a, json_t *in,
 	return 200;
 }
 
+/* Put the packed Message *buf inside the wrapper `how` (a
+ * FutureProofMessage field of an outer Message), packed again. 0 or -1. */
+static int wrap_message(const char *how, uint8_t **buf, size_t *len)
+{
+	WaE2E__Message outer = WA_E2_E__MESSAGE__INIT, *inner;
+	WaE2E__FutureProofMessage fp = WA_E2_E__FUTURE_PROOF_MESSAGE__INIT;
+	uint8_t *nb;
+	size_t nl;
+
+	if (!(inner = wa_e2_e__message__unpack(NULL, *len, *buf)))
+		return -1;
+	fp.message = inner;
+	if (strcmp(how, "ephemeral") == 0)
+		outer.ephemeralmessage = &fp;
+	else if (strcmp(how, "viewOnce") == 0)
+		outer.viewoncemessage = &fp;
+	else if (strcmp(how, "viewOnceV2") == 0)
+		outer.viewoncemessagev2 = &fp;
+	else if (strcmp(how, "documentWithCaption") == 0)
+		outer.documentwithcaptionmessage = &fp;
+	else {
+		wa_e2_e__message__free_unpacked(inner, NULL);
+		return -1;
+	}
+	/* the messageContextInfo (a poll's secret) stays on the outside */
+	outer.messagecontextinfo = inner->messagecontextinfo;
+	inner->messagecontextinfo = NULL;
+	nl = wa_e2_e__message__get_packed_size(&outer);
+	nb = malloc(nl ? nl : 1);
+	if (nb)
+		wa_e2_e__message__pack(&outer, nb);
+	inner->messagecontextinfo = outer.messagecontextinfo;
+	wa_e2_e__message__free_unpacked(inner, NULL);
+	if (!nb)
+		return -1;
+	free(*buf);
+	*buf = nb;
+	*len = nl;
+	return 0;
+}
+
 static int h_send(struct sim_server *s, struct sim_account *a, json_t *in, json_t **reply)
 {
 	struct sim_phone *p = sim_phone_get(s, a);
@@ -352,8 +398,16 @@ static int h_send(struct sim_server *s, struct sim_account *a, json_t *in, json_
 	WaE2E__LocationMessage loc = WA_E2_E__LOCATION_MESSAGE__INIT;
 	WaE2E__ReactionMessage react = WA_E2_E__REACTION_MESSAGE__INIT;
 	WaE2E__MessageKey key = WA_E2_E__MESSAGE_KEY__INIT;
+	WaE2E__LiveLocationMessage live = WA_E2_E__LIVE_LOCATION_MESSAGE__INIT;
+	WaE2E__ContactMessage cm = WA_E2_E__CONTACT_MESSAGE__INIT, cms[8], *cmp[8];
+	WaE2E__ContactsArrayMessage cam = WA_E2_E__CONTACTS_ARRAY_MESSAGE__INIT;
+	WaE2E__PollCreationMessage pc = WA_E2_E__POLL_CREATION_MESSAGE__INIT;
+	WaE2E__PollCreationMessage__Option popt[12], *poptp[12];
+	WaE2E__MessageContextInfo mci = WA_E2_E__MESSAGE_CONTEXT_INFO__INIT;
+	char *mentions[64];
 	const char *to = NULL, *text = NULL, *quoted_id = NULL, *why = NULL, *stype = "text";
 	json_t *jl = json_object_get(in, "location"), *jr = json_object_get(in, "reaction");
+	json_t *jc = json_object_get(in, "contact"), *jca = json_object_get(in, "contacts"), *jp = json_object_get(in, "poll");
 	struct sim_msgrec sum;
 	char chat[WA_JID_STR_MAX], id[WA_MSGID_MAX + 1], qpart[WA_JID_STR_MAX];
 	uint8_t *buf = NULL;
@@ -378,8 +432,55 @@ static int h_send(struct sim_server *s, struct sim_account *a, json_t *in, json_
 		*reply = err_json("text too long");
 		return 413;
 	}
+	/* quotedId / mentions: a contextInfo for any kind */
+	if (quoted_id) {
+		const struct sim_msgrec *q = find_any(p, quoted_id);
+		struct wa_jid sj;
+
+		ci.stanzaid = (char *)quoted_id;
+		if (q) {
+			/* participant = the quoted author, without device */
+			if (wa_jid_parse(q->from_me ? "" : q->sender, &sj, NULL) == 0) {
+				wa_jid_to_non_ad(&sj);
+				wa_jid_format(&sj, qpart, sizeof qpart);
+			} else {
+				snprintf(qpart, sizeof qpart, "%s@s.whatsapp.net", a->number);
+			}
+			ci.participant = qpart;
+			quoted.conversation = q->text ? q->text : "";
+			ci.quotedmessage = &quoted;
+		}
+		snprintf(sum.quoted_id, sizeof sum.quoted_id, "%s", quoted_id);
+	}
+	if (json_is_array(json_object_get(in, "mentions"))) {
+		json_t *ml = json_object_get(in, "mentions"), *mv;
+		size_t mi;
+
+		json_array_foreach(ml, mi, mv) {
+			if (json_is_string(mv) && ci.n_mentionedjid < sizeof mentions / sizeof mentions[0])
+				mentions[ci.n_mentionedjid++] = (char *)json_string_value(mv);
+		}
+		ci.mentionedjid = mentions;
+	}
+	if (json_is_string(json_object_get(in, "raw"))) {
+		/* {"raw": "<hex>"}: the Message protobuf as given (kinds this
+		 * phone has no route for, unknown fields) */
+		const char *hx = json_string_value(json_object_get(in, "raw"));
+		size_t hl = strlen(hx);
+
+		buf = malloc(hl / 2 + 1);
+		if (buf == NULL || hl % 2 || wa_hex_decode(hx, buf, hl / 2) != 0) {
+			free(buf);
+			*reply = err_json("raw must be the hex of a Message");
+			return 400;
+		}
+		len = hl / 2;
+		snprintf(sum.type, sizeof sum.type, "raw");
+		stype = "text";
+		goto send;
+	}
 	if ((mkind = media_kind(in, &mj)) != NULL) {
-		status = build_media(s, mkind, mj, &sum, reply, &buf, &len);
+		status = build_media(s, mkind, mj, ci.stanzaid || ci.n_mentionedjid ? &ci : NULL, &sum, reply, &buf, &len);
 		if (status != 200)
 			return status;
 		stype = "media";
@@ -452,12 +553,24 @@ static int h_send(struct sim_server *s, struct sim_account *a, json_t *in, json_
 			*reply = err_json("location needs numeric lat and lng");
 			return 400;
 		}
-		loc.has_degreeslatitude = loc.has_degreeslongitude = 1;
-		loc.degreeslatitude = json_number_value(lat);
-		loc.degreeslongitude = json_number_value(lng);
-		loc.name = (char *)json_string_value(json_object_get(jl, "name"));
-		loc.address = (char *)json_string_value(json_object_get(jl, "address"));
-		m.locationmessage = &loc;
+		if (json_is_true(json_object_get(jl, "live"))) {
+			live.has_degreeslatitude = live.has_degreeslongitude = 1;
+			live.degreeslatitude = json_number_value(lat);
+			live.degreeslongitude = json_number_value(lng);
+			live.caption = (char *)json_string_value(json_object_get(jl, "name"));
+			live.has_sequencenumber = 1;
+			live.sequencenumber = 1;
+			live.contextinfo = ci.stanzaid || ci.n_mentionedjid ? &ci : NULL;
+			m.livelocationmessage = &live;
+		} else {
+			loc.has_degreeslatitude = loc.has_degreeslongitude = 1;
+			loc.degreeslatitude = json_number_value(lat);
+			loc.degreeslongitude = json_number_value(lng);
+			loc.name = (char *)json_string_value(json_object_get(jl, "name"));
+			loc.address = (char *)json_string_value(json_object_get(jl, "address"));
+			loc.contextinfo = ci.stanzaid || ci.n_mentionedjid ? &ci : NULL;
+			m.locationmessage = &loc;
+		}
 		snprintf(sum.type, sizeof sum.type, "location");
 		sum.lat = loc.degreeslatitude;
 		sum.lng = loc.degreeslongitude;
@@ -488,35 +601,106 @@ static int h_send(struct sim_server *s, struct sim_account *a, json_t *in, json_
 		snprintf(sum.type, sizeof sum.type, "reaction");
 		sum.text = (char *)emoji;
 		snprintf(sum.quoted_id, sizeof sum.quoted_id, "%s", mid);
+	} else if (jc) {
+		/* {"contact": {"displayName", "vcard"}} */
+		cm.displayname = (char *)json_string_value(json_object_get(jc, "displayName"));
+		cm.vcard = (char *)json_string_value(json_object_get(jc, "vcard"));
+		if (cm.vcard == NULL) {
+			*reply = err_json("contact needs vcard");
+			return 400;
+		}
+		cm.contextinfo = ci.stanzaid || ci.n_mentionedjid ? &ci : NULL;
+		m.contactmessage = &cm;
+		snprintf(sum.type, sizeof sum.type, "contact");
+		sum.text = cm.displayname;
+	} else if (jca) {
+		/* {"contacts": {"displayName", "contacts": [{"displayName", "vcard"}, ...]}} */
+		json_t *arr = json_object_get(jca, "contacts"), *cv;
+		size_t ci_i;
+
+		if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > 8) {
+			*reply = err_json("contacts needs 1..8 contacts");
+			return 400;
+		}
+		json_array_foreach(arr, ci_i, cv) {
+			WaE2E__ContactMessage init = WA_E2_E__CONTACT_MESSAGE__INIT;
+
+			cms[ci_i] = init;
+			cms[ci_i].displayname = (char *)json_string_value(json_object_get(cv, "displayName"));
+			cms[ci_i].vcard = (char *)json_string_value(json_object_get(cv, "vcard"));
+			cmp[ci_i] = &cms[ci_i];
+		}
+		cam.displayname = (char *)json_string_value(json_object_get(jca, "displayName"));
+		cam.n_contacts = json_array_size(arr);
+		cam.contacts = cmp;
+		cam.contextinfo = ci.stanzaid || ci.n_mentionedjid ? &ci : NULL;
+		m.contactsarraymessage = &cam;
+		snprintf(sum.type, sizeof sum.type, "contacts");
+		sum.text = cam.displayname;
+	} else if (jp) {
+		/* {"poll": {"name", "options": [...], "selectableCount"?, "version"?: 1|2|3}}
+		 * with a fresh messageSecret (7.7) */
+		json_t *opts = json_object_get(jp, "options"), *ov;
+		size_t oi;
+		json_int_t ver = json_integer_value(json_object_get(jp, "version"));
+
+		pc.name = (char *)json_string_value(json_object_get(jp, "name"));
+		if (pc.name == NULL || !json_is_array(opts) || json_array_size(opts) < 1 || json_array_size(opts) > 12) {
+			*reply = err_json("poll needs name and 1..12 options");
+			return 400;
+		}
+		json_array_foreach(opts, oi, ov) {
+			WaE2E__PollCreationMessage__Option init = WA_E2_E__POLL_CREATION_MESSAGE__OPTION__INIT;
+
+			popt[oi] = init;
+			popt[oi].optionname = (char *)json_string_value(ov);
+			if (popt[oi].optionname == NULL) {
+				*reply = err_json("options must be strings");
+				return 400;
+			}
+			poptp[oi] = &popt[oi];
+		}
+		pc.n_options = json_array_size(opts);
+		pc.options = poptp;
+		pc.has_selectableoptionscount = 1;
+		pc.selectableoptionscount = (uint32_t)json_integer_value(json_object_get(jp, "selectableCount"));
+		pc.contextinfo = ci.stanzaid || ci.n_mentionedjid ? &ci : NULL;
+		if (ver == 3)
+			m.pollcreationmessagev3 = &pc;
+		else if (ver == 2)
+			m.pollcreationmessagev2 = &pc;
+		else
+			m.pollcreationmessage = &pc;
+		if (sim_random(s, sum.secret, sizeof sum.secret) != 0)
+			return 500;
+		sum.has_secret = 1;
+		mci.has_messagesecret = 1;
+		mci.messagesecret.data = sum.secret;
+		mci.messagesecret.len = sizeof sum.secret;
+		m.messagecontextinfo = &mci;
+		snprintf(sum.type, sizeof sum.type, "poll");
+		sum.text = pc.name;
+		stype = "poll";
 	} else if (text) {
+		json_t *lp = json_object_get(in, "linkPreview");
+
 		snprintf(sum.type, sizeof sum.type, "text");
 		sum.text = (char *)text;
-		if (quoted_id) {
-			const struct sim_msgrec *q = find_any(p, quoted_id);
-			struct wa_jid sj;
-
+		if (ci.stanzaid || ci.n_mentionedjid || json_is_object(lp)) {
 			ext.text = (char *)text;
-			ci.stanzaid = (char *)quoted_id;
-			if (q) {
-				/* participant = the quoted author, without device */
-				if (wa_jid_parse(q->from_me ? "" : q->sender, &sj, NULL) == 0) {
-					wa_jid_to_non_ad(&sj);
-					wa_jid_format(&sj, qpart, sizeof qpart);
-				} else {
-					snprintf(qpart, sizeof qpart, "%s@s.whatsapp.net", a->number);
-				}
-				ci.participant = qpart;
-				quoted.conversation = q->text ? q->text : "";
-				ci.quotedmessage = &quoted;
+			if (ci.stanzaid || ci.n_mentionedjid)
+				ext.contextinfo = &ci;
+			if (json_is_object(lp)) {
+				ext.matchedtext = (char *)json_string_value(json_object_get(lp, "url"));
+				ext.title = (char *)json_string_value(json_object_get(lp, "title"));
+				ext.description = (char *)json_string_value(json_object_get(lp, "description"));
 			}
-			ext.contextinfo = &ci;
 			m.extendedtextmessage = &ext;
-			snprintf(sum.quoted_id, sizeof sum.quoted_id, "%s", quoted_id);
 		} else {
 			m.conversation = (char *)text;
 		}
 	} else {
-		*reply = err_json("body needs text, location or reaction");
+		*reply = err_json("body needs text, media, location, contact(s), poll, pollVote, reaction or raw");
 		return 400;
 	}
 	len = wa_e2_e__message__get_packed_size(&m);
@@ -525,6 +709,12 @@ static int h_send(struct sim_server *s, struct sim_account *a, json_t *in, json_
 		return 500;
 	wa_e2_e__message__pack(&m, buf);
 send:
+	if (json_is_string(json_object_get(in, "wrap")) && wrap_message(json_string_value(json_object_get(in, "wrap")),
+									&buf, &len) != 0) {
+		free(buf);
+		*reply = err_json("wrap must be ephemeral, viewOnce, viewOnceV2 or documentWithCaption");
+		return 400;
+	}
 	if (sim_phone_send(s, a, chat, buf, len, stype, &sum, id, sizeof id, &why) != 0) {
 		*reply = err_json(why);
 		status = strcmp(why, "no such account") == 0 || strcmp(why, "no such group") == 0 ? 404 : 400;
@@ -934,12 +1124,23 @@ int sim_admin_ext(struct sim_server *s, const char *method, const char *path, co
 			*reply = err_json("not found");
 			st = 404;
 		}
+	} else if (nseg == 2 && strcmp(method, "DELETE") == 0 && strcmp(seg[1], "media") == 0) {
+		/* DELETE /admin/media: the media host forgets every file (media
+		 * that expired on WhatsApp's servers) */
+		sim_media_clear();
+		*reply = json_pack("{s:b}", "cleared", 1);
+		st = 200;
 	} else if (nseg == 2 && post && strcmp(seg[1], "faults") == 0) {
 		st = h_faults(s, in, reply);
 	} else if (nseg == 2 && post && strcmp(seg[1], "groups") == 0) {
 		st = h_group_create(s, in, reply);
 	} else if (nseg == 3 && post && strcmp(seg[1], "groups") == 0) {
 		st = h_group_change(s, seg[2], in, reply);
+	} else if (nseg == 3 && get && strcmp(seg[1], "groups") == 0) {
+		*reply = sim_group_admin_view(s, seg[2]);
+		st = *reply ? 200 : 404;
+		if (!*reply)
+			*reply = err_json("no such group");
 	}
 	if (st != 0)
 		wa_info("sim: admin %s %s -> %d", method, path, st);

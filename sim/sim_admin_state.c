@@ -126,7 +126,7 @@ int sim_admin_state(struct sim_server *s, struct sim_account *a, const char *met
 			*reply = err_json("body must be {\"jid\": \"<number or JID>\", \"block\": true|false}");
 			return 400;
 		}
-		if (sim_block_set(s, a, num, b == NULL || json_is_true(b)) != 0)
+		if (sim_block_phone(s, a, num, b == NULL || json_is_true(b)) != 0)
 			return 500;
 		*reply = text_json(sim_state_summary(s, a));
 		return 200;

@@ -549,7 +549,8 @@ out:
 
 int sim_kept_until_answered(const struct wa_node *n)
 {
-	return strcmp(n->tag, "message") == 0 || strcmp(n->tag, "notification") == 0;
+	return strcmp(n->tag, "message") == 0 || strcmp(n->tag, "notification") == 0 ||
+	       strcmp(n->tag, "receipt") == 0;
 }
 
 /* Keep message n, as the encoded stanza pt (marked offline="1"), for
@@ -670,7 +671,9 @@ static int deliver_offline(struct sim_conn *c)
 	struct wa_node *done;
 
 	for (u = d->uhead; u; u = u->next)
-		count_kind(&k, u->notification ? "notification" : "message");
+		count_kind(&k, u->kind == SIM_UNANS_NOTIFICATION ? "notification"
+			       : u->kind == SIM_UNANS_RECEIPT   ? "receipt"
+								 : "message");
 	for (nq = q; nq; nq = nq->next) {
 		struct wa_node *node = NULL;
 

@@ -14,6 +14,7 @@
 #include "wa/linkcode.h"
 #include "sim_state.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,7 @@ struct sim_group {
 	char desc_id[WA_MSGID_MAX + 1];
 	uint64_t desc_t;
 	char invite[24];
+	char old_invite[24];       /* the last revoked code ("" none): 410 */
 	int announce, locked;
 	uint32_t ephemeral;
 	uint8_t *pic;              /* group picture (JPEG), NULL = none */
@@ -367,6 +369,7 @@ static int do_change(struct sim_server *s, struct sim_group *g, struct sim_accou
 static int reply_err(struct sim_conn *c, struct wa_node *iq, int code)
 {
 	const char *t = code == 404 ? "item-not-found" : code == 403 ? "forbidden" : code == 409 ? "conflict"
+			: code == 401 ? "not-authorized" : code == 406 ? "not-acceptable" : code == 410 ? "gone"
 			: code == 501 ? "feature-not-implemented" : "bad-request";
 
 	return sim_conn_iq_error(c, iq, code, t) == 0 ? 0 : -1;
@@ -465,8 +468,13 @@ static int iq_server(struct sim_conn *c, struct wa_node *iq, struct wa_node *chi
 		for (g = gs ? gs->list : NULL; g && code; g = g->next)
 			if (strcmp(g->invite, code) == 0)
 				break;
-		if (g == NULL)
-			return reply_err(c, iq, 404);
+		if (g == NULL) {
+			/* WM: 410 gone = a revoked link, 406 not-acceptable = no such link */
+			for (g = gs ? gs->list : NULL; g && code; g = g->next)
+				if (g->old_invite[0] && strcmp(g->old_invite, code) == 0)
+					return reply_err(c, iq, 410);
+			return reply_err(c, iq, 406);
+		}
 		if (!set)
 			return reply_with(c, iq, group_node(g));
 		if (join_group(s, g, c->acc, c->dev->id) != 0)
@@ -555,6 +563,7 @@ static int group_setting(struct sim_server *s, struct sim_group *g, struct sim_a
 		else
 			wa_node_free(ch);
 	} else if (strcmp(t, "invite") == 0) {
+		snprintf(g->old_invite, sizeof g->old_invite, "%s", g->invite);
 		if (new_code(s, g->invite) != 0)
 			return -1;
 		*out = wa_node_new_attrs("invite", "code", g->invite, NULL);
@@ -608,8 +617,8 @@ int sim_iq_groups(struct sim_conn *c, struct wa_node *iq, struct wa_node *child)
 		if (strcmp(t, "query") == 0)
 			return reply_with(c, iq, group_node(g));
 		if (strcmp(t, "invite") == 0) {
-			if (!me->admin)
-				return reply_err(c, iq, 403);
+			if (!me->admin) /* WM: 401 not-authorized (403 is "not in the group") */
+				return reply_err(c, iq, 401);
 			return reply_with(c, iq, wa_node_new_attrs("invite", "code", g->invite, NULL));
 		}
 		return reply_err(c, iq, 501);
@@ -990,6 +999,50 @@ int sim_group_admin_setting(struct sim_server *s, struct sim_account *a, const c
 	if (rc != 0)
 		*why = rc == 403 ? "not allowed (member / admin)" : rc == 400 ? "bad value" : "cannot change the group";
 	return rc < 0 ? 500 : rc;
+}
+
+/* A JPEG's size from its first SOFn marker; 0 when not found. */
+static void jpeg_size(const uint8_t *p, size_t n, unsigned *w, unsigned *h)
+{
+	size_t i = 2;
+
+	*w = *h = 0;
+	while (i + 9 < n && p[i] == 0xFF) {
+		uint8_t m = p[i + 1];
+		size_t seg = ((size_t)p[i + 2] << 8) | p[i + 3];
+
+		if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC) {
+			*h = ((unsigned)p[i + 5] << 8) | p[i + 6];
+			*w = ((unsigned)p[i + 7] << 8) | p[i + 8];
+			return;
+		}
+		i += 2 + seg;
+	}
+}
+
+json_t *sim_group_admin_view(struct sim_server *s, const char *gjid)
+{
+	struct sim_group *g = group_find(s, gjid);
+	json_t *o, *ps;
+
+	if (g == NULL)
+		return NULL;
+	ps = json_array();
+	for (size_t i = 0; ps && i < g->nm; i++)
+		json_array_append_new(ps, json_pack("{s:s,s:s?}", "number", g->m[i].acc->number, "admin",
+						    g->m[i].admin == 2 ? "superadmin" : g->m[i].admin ? "admin" : NULL));
+	o = json_pack("{s:s,s:s,s:s,s:s?,s:b,s:b,s:I,s:s,s:I,s:o}", "jid", g->jid, "subject", g->subject,
+		      "subjectOwner", g->s_o, "description", g->desc, "announce", g->announce, "locked", g->locked,
+		      "ephemeral", (json_int_t)g->ephemeral, "inviteCode", g->invite, "pictureId",
+		      (json_int_t)(g->pic ? g->pic_id : 0), "participants", ps ? ps : json_array());
+	if (o && g->pic) {
+		unsigned w, h;
+
+		jpeg_size(g->pic, g->pic_len, &w, &h);
+		json_object_set_new(o, "picture", json_pack("{s:I,s:i,s:i}", "bytes", (json_int_t)g->pic_len,
+							    "width", (int)w, "height", (int)h));
+	}
+	return o;
 }
 
 /* ---- group picture (xmlns="w:profile:picture" with target=<group>) ---- */

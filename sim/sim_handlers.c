@@ -139,7 +139,8 @@ static int node_ib(struct sim_conn *c, struct wa_node *n)
  * acks of other classes need nothing. */
 static int node_ack(struct sim_conn *c, struct wa_node *n)
 {
-	if (c->dev != NULL && (wa_node_attr_is(n, "class", "message") || wa_node_attr_is(n, "class", "notification")))
+	if (c->dev != NULL && (wa_node_attr_is(n, "class", "message") || wa_node_attr_is(n, "class", "notification") ||
+			       wa_node_attr_is(n, "class", "receipt")))
 		(void)sim_unanswered_answer(c, n);
 	return 0;
 }

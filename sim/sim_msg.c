@@ -258,6 +258,7 @@ int sim_receipt_relay(struct sim_server *s, struct sim_account *a, uint16_t dev,
 	struct wa_node *out;
 	struct sim_device *d;
 	int group, rc = 0, retry = type && strcmp(type, "retry") == 0;
+	int self = type && (strcmp(type, "read-self") == 0 || strcmp(type, "played-self") == 0);
 
 	if (wa_node_attr(r, "id") == NULL || wa_node_attr_jid(r, "to", &to) != 0)
 		return -1;
@@ -294,6 +295,9 @@ int sim_receipt_relay(struct sim_server *s, struct sim_account *a, uint16_t dev,
 		/* only the device that sent the message (§8.4) */
 		if (sim_device_exists(ta, tdev))
 			rc = sim_deliver_to(s, ta, tdev, out);
+	} else if (self && ta != a) {
+		/* read-self / played-self: the reader hides its read receipts
+		 * (§8.3); the sender is not told, only the reader's own devices */
 	} else {
 		/* every device of the account, but not the receipt's own sender */
 		if (!(ta == a && dev == 0)) {
@@ -312,6 +316,8 @@ int sim_receipt_relay(struct sim_server *s, struct sim_account *a, uint16_t dev,
 				rc = -1;
 			wa_node_free(cp);
 		}
+	}
+	if (!retry) {
 		/* read / played: the sender's own other devices learn it too
 		 * (recipient = the chat), so the phone marks its inbox (inferred) */
 		if (ta != a && type && (strncmp(type, "read", 4) == 0 || strncmp(type, "played", 6) == 0)) {
@@ -373,7 +379,8 @@ static int same_jid(struct sim_server *s, const char *stored, const char *given)
 struct answer {
 	struct sim_server *s;
 	const char *to, *participant;
-	int notification;          /* an <ack class="notification">: answers notifications only */
+	int kind;                  /* what the answer answers: an <ack class="notification"> notifications
+				    * only, an <ack class="receipt"> receipts only */
 };
 
 /* sim_device_unanswered_remove() match: does the answer ctx name u? */
@@ -381,7 +388,7 @@ static int answer_names(void *ctx, const struct sim_unanswered *u)
 {
 	const struct answer *a = ctx;
 
-	if (u->notification != a->notification || !same_jid(a->s, u->from, a->to))
+	if (u->kind != a->kind || !same_jid(a->s, u->from, a->to))
 		return 0;
 	return u->participant[0] == '\0' || same_jid(a->s, u->participant, a->participant);
 }
@@ -389,7 +396,10 @@ static int answer_names(void *ctx, const struct sim_unanswered *u)
 int sim_unanswered_answer(struct sim_conn *c, const struct wa_node *n)
 {
 	struct answer a = { c->srv, wa_node_attr(n, "to"), wa_node_attr(n, "participant"),
-			    strcmp(n->tag, "ack") == 0 && wa_node_attr_is(n, "class", "notification") };
+			    strcmp(n->tag, "ack") != 0				 ? SIM_UNANS_MESSAGE
+			    : wa_node_attr_is(n, "class", "notification") ? SIM_UNANS_NOTIFICATION
+			    : wa_node_attr_is(n, "class", "receipt")	 ? SIM_UNANS_RECEIPT
+									 : SIM_UNANS_MESSAGE };
 	const char *id = wa_node_attr(n, "id");
 	struct wa_node *list = strcmp(n->tag, "receipt") == 0 ? wa_node_child(n, "list") : NULL, *it = NULL;
 	int gone;

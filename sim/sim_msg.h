@@ -280,6 +280,13 @@ int sim_group_admin_change(struct sim_server *s, struct sim_account *a, const ch
 int sim_group_admin_setting(struct sim_server *s, struct sim_account *a, const char *gjid, const char *op,
 			    const char *arg, char *code_out, size_t cap, const char **why);
 
+/* The group as the server holds it, for the admin API (GET
+ * /admin/groups/{jid}): jid, subject, subjectOwner, description, announce,
+ * locked, ephemeral, inviteCode, pictureId, picture {bytes, width,
+ * height} when set, participants [{number, admin}]. NULL: no such group. */
+struct json_t;
+struct json_t *sim_group_admin_view(struct sim_server *s, const char *gjid);
+
 /* Group picture (§10.1, §11.9). Set as device (a, dev): jpeg/len copied
  * (NULL/0 removes); only an admin may (403; 404 no group; 406 over
  * SIM_PICTURE_MAX; 500 no memory); a new id on every set (*id_out, 0 on

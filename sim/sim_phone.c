@@ -32,7 +32,7 @@ struct sim_phone {
 	wa_sig *sig;
 	struct sim_devkeys keys;           /* what the server hands out for device 0 */
 	uint32_t next_prekey;
-	char about[140];
+	char about[560];                 /* 139 characters of UTF-8 (§11.9) */
 	unsigned drop_next;                /* fault injection */
 	char drop_from[SIM_NUMBER_MAX + 1]; /* ... of messages from this number only ("" any) */
 	struct sim_msgrec *inbox;          /* oldest first */

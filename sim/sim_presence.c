@@ -164,10 +164,23 @@ static int relay_chatstate(struct sim_server *s, struct sim_account *from, const
 		return -1;
 	}
 	for (int i = 0; i < nm; i++) {
+		struct sim_acstate *ms;
+
 		if (members[i] == from)
 			continue;
 		for (struct sim_device *d = members[i]->devices; d; d = d->next)
 			send_live(s, members[i], d->id, out);
+		/* the phone shows it too: kept for the admin view */
+		if ((ms = sim_acstate_get(s, members[i])) != NULL) {
+			struct sim_heard *h = &ms->heard[ms->nheard++ % SIM_HEARD_MAX];
+
+			snprintf(h->from, sizeof h->from, "%s", from->number);
+			snprintf(h->chat, sizeof h->chat, "%s", group ? to : fj);
+			snprintf(h->state, sizeof h->state, "%s",
+				 strcmp(st->tag, "paused") == 0 ? "paused"
+				 : wa_node_attr_is(st, "media", "audio") ? "recording" : "composing");
+			h->t = sim_now(s);
+		}
 	}
 	wa_node_free(out);
 	return 0;
@@ -234,11 +247,17 @@ int sim_iq_status(struct sim_conn *c, struct wa_node *iq, struct wa_node *child)
 		const uint8_t *t = wa_node_content(child, &len);
 		char buf[1024];
 
+		size_t chars = 0;
+
 		if (len >= sizeof buf)
 			return sim_conn_iq_error(c, iq, 406, "not-acceptable") == 0 ? 0 : -1;
 		if (t != NULL)
 			memcpy(buf, t, len);
 		buf[len] = '\0';
+		for (size_t i = 0; i < len; i++)
+			chars += ((unsigned char)buf[i] & 0xC0) != 0x80;
+		if (chars > 139) /* WhatsApp's limit on the about (inferred: the app stops at 139) */
+			return sim_conn_iq_error(c, iq, 406, "not-acceptable") == 0 ? 0 : -1;
 		if (sim_phone_set_about(p, buf) != 0)
 			return sim_conn_iq_error(c, iq, 500, "internal-server-error") == 0 ? 0 : -1;
 	}
@@ -324,6 +343,10 @@ static int group_picture(struct sim_conn *c, struct wa_node *iq, struct wa_node 
 		struct wa_node *r;
 
 		d = child ? wa_node_content(child, &len) : NULL;
+		/* a picture that is not a JPEG: 406 not-acceptable (WM's
+		 * ErrInvalidImageFormat) */
+		if (d && len > 0 && (len < 2 || d[0] != 0xFF || d[1] != 0xD8))
+			return picture_err(c, iq, 406);
 		st = sim_group_picture_set(s, c->acc, c->dev->id, gjid, d, len, &id);
 		if (st != 0)
 			return picture_err(c, iq, st);
@@ -469,6 +492,14 @@ static void notify_block(struct sim_server *s, struct sim_account *a, uint16_t s
 			wa_debug("sim: account_sync notification not delivered");
 		wa_node_free(n);
 	}
+}
+
+int sim_block_phone(struct sim_server *s, struct sim_account *a, const char *number, int block)
+{
+	if (sim_block_set(s, a, number, block) != 0)
+		return -1;
+	notify_block(s, a, 0, number, block); /* device 0 is the phone: every companion is told */
+	return 0;
 }
 
 int sim_iq_blocklist(struct sim_conn *c, struct wa_node *iq, struct wa_node *child)
@@ -624,10 +655,23 @@ char *sim_state_summary(struct sim_server *s, struct sim_account *a)
 		json_array_append_new(subs, json_pack("{s:s, s:i}", "number", st->subs[i].number, "device", st->subs[i].dev));
 	for (size_t i = 0; i < st->nblocked; i++)
 		json_array_append_new(bl, json_string(st->blocked[i]));
-	o = json_pack("{s:s, s:b, s:I, s:o, s:o, s:b, s:I, s:b, s:I}", "pushName", a->push_name, "available",
-		      st->available, "lastSeen", (json_int_t)st->last_seen, "subscribers", subs, "blocked", bl, "picture",
-		      st->picture != NULL, "pictureId", (json_int_t)st->picture_id, "appStateKey", st->has_key,
-		      "disappearingSeconds", (json_int_t)st->disappearing);
+	{
+		json_t *heard = json_array();
+		size_t n = st->nheard < SIM_HEARD_MAX ? st->nheard : SIM_HEARD_MAX;
+		struct sim_phone *ph = sim_phone_get(s, a);
+
+		for (size_t i = st->nheard - n; i < st->nheard; i++) {
+			const struct sim_heard *h = &st->heard[i % SIM_HEARD_MAX];
+
+			json_array_append_new(heard, json_pack("{s:s, s:s, s:s, s:I}", "from", h->from, "chat", h->chat,
+							       "state", h->state, "t", (json_int_t)h->t));
+		}
+		o = json_pack("{s:s, s:b, s:I, s:o, s:o, s:b, s:I, s:b, s:I, s:o, s:s}", "pushName", a->push_name,
+			      "available", st->available, "lastSeen", (json_int_t)st->last_seen, "subscribers", subs,
+			      "blocked", bl, "picture", st->picture != NULL, "pictureId", (json_int_t)st->picture_id,
+			      "appStateKey", st->has_key, "disappearingSeconds", (json_int_t)st->disappearing,
+			      "chatstates", heard, "about", ph ? sim_phone_about(ph) : "");
+	}
 	if (o != NULL) {
 		json_t *pv = json_object();
 

@@ -73,6 +73,16 @@ struct sim_as_coll {
 	int no_snapshot;                     /* a patch with external mutations: serve patches only */
 };
 
+/* A chat state the account's phone saw (admin view: what the person
+ * holding the phone would see as "typing…"). */
+#define SIM_HEARD_MAX 32
+struct sim_heard {
+	char from[SIM_NUMBER_MAX + 1];       /* who typed */
+	char chat[176];                      /* the chat: the typer's JID, or the group */
+	char state[16];                      /* composing, recording, paused */
+	uint64_t t;
+};
+
 struct sim_sub {
 	char number[SIM_NUMBER_MAX + 1];
 	uint16_t dev;
@@ -100,6 +110,9 @@ struct sim_acstate {
 	/* privacy settings (11.10): values of sim_privacy_names[], "" = default */
 	char privacy[10][24];
 	uint32_t disappearing;               /* default disappearing timer, seconds */
+	/* chat states the phone saw, a ring of the last SIM_HEARD_MAX */
+	struct sim_heard heard[SIM_HEARD_MAX];
+	size_t nheard;                       /* total seen; heard[(nheard - 1) % MAX] is the newest */
 	/* blocklist (PN users) */
 	char (*blocked)[SIM_NUMBER_MAX + 1];
 	size_t nblocked;
@@ -159,8 +172,11 @@ int sim_presence_set(struct sim_server *s, struct sim_account *a, int available)
 int sim_chatstate_phone(struct sim_server *s, struct sim_account *a, const char *to, const char *state);
 /* 1 if account a blocked number (digits). */
 int sim_is_blocked(struct sim_server *s, struct sim_account *a, const char *number);
-/* Phone-side block / unblock (admin). 0 / -1. */
+/* Block / unblock in a's list (no one told). 0 / -1. */
 int sim_block_set(struct sim_server *s, struct sim_account *a, const char *number, int block);
+/* The same done on the phone (admin): a's companions get the account_sync
+ * blocklist notification, as after a companion's blocklist IQ. 0 / -1. */
+int sim_block_phone(struct sim_server *s, struct sim_account *a, const char *number, int block);
 /* Profile picture of a: set (copied JPEG bytes; NULL/0 removes). 0 / -1. */
 int sim_picture_set(struct sim_server *s, struct sim_account *a, const uint8_t *jpeg, size_t len);
 /* JSON of presence/subscribers/blocklist/picture for the admin API (malloc'd). */

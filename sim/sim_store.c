@@ -337,7 +337,9 @@ int sim_device_unanswered_add(struct sim_device *d, const char *tag, const char 
 	}
 	memcpy(u->data, data, len);
 	u->len = len;
-	u->notification = tag != NULL && strcmp(tag, "notification") == 0;
+	u->kind = tag != NULL && strcmp(tag, "notification") == 0 ? SIM_UNANS_NOTIFICATION
+		  : tag != NULL && strcmp(tag, "receipt") == 0     ? SIM_UNANS_RECEIPT
+								    : SIM_UNANS_MESSAGE;
 	while (d->uhead && (d->ucount >= SIM_UNANSWERED_MAX || len > SIM_UNANSWERED_MAX_BYTES - d->ubytes)) {
 		unanswered_drop_oldest(d);
 		dropped++;

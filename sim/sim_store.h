@@ -67,11 +67,14 @@ struct sim_qnode {
  * yet (docs/protocol.md 8.3): what an answer must name, and the encoded
  * stanza (frame plaintext, already marked offline="1") to deliver again at
  * the device's next login (8.7). */
+enum { SIM_UNANS_MESSAGE = 0, SIM_UNANS_NOTIFICATION, SIM_UNANS_RECEIPT };
+
 struct sim_unanswered {
 	char id[SIM_STANZA_ID_MAX + 1];
 	char from[SIM_JID_MAX];         /* the stanza's from */
 	char participant[SIM_JID_MAX];  /* its participant; "" when it has none */
-	int notification;               /* a <notification>: only <ack class="notification"> answers it */
+	int kind;                       /* SIM_UNANS_MESSAGE, _NOTIFICATION (only <ack class="notification">
+					 * answers it), _RECEIPT (only <ack class="receipt">) */
 	uint8_t *data;
 	size_t len;
 	struct sim_unanswered *next;

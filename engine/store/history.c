@@ -1,5 +1,6 @@
 /* history: a history-sync chunk into chats, contacts, messages (history.h). */
 #include "engine/store/history.h"
+#include "engine/store/mediahost.h"
 #include "engine/store/msgs.h"
 #include "fcgi/db.h"
 #include "wa/jid.h"
@@ -10,7 +11,6 @@
 #include "wa_log.h"
 #include "wa_util.h"
 
-#include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,53 +49,13 @@ static size_t on_data(char *ptr, size_t size, size_t n, void *ud)
 static int fetch(const struct wa_history_env *env, const char *dpath, const ProtobufCBinaryData *enc_sha,
 		 struct blob *out)
 {
-	char hash[64] = "", *url;
-	size_t ulen;
-	CURL *c;
-	CURLcode cc;
 	long code = 0;
+	int rc = wa_mediahost_get(env, dpath, enc_sha && enc_sha->len == 32 ? enc_sha->data : NULL, "md-msg-hist",
+				  env->timeout_ms, on_data, NULL, out, &code);
 
-	if (!env->media_host || !*env->media_host || !dpath || dpath[0] != '/')
-		return WA_EIO;
-	if (enc_sha && enc_sha->len == 32) {
-		char b64[48];
-
-		wa_base64_encode(enc_sha->data, 32, b64);
-		for (char *q = b64; *q; q++)
-			*q = *q == '+' ? '-' : *q == '/' ? '_' : *q;
-		snprintf(hash, sizeof hash, "%s", b64);
-	}
-	ulen = strlen(env->media_host) + strlen(dpath) + strlen(hash) + 64;
-	if (!(url = malloc(ulen)))
-		return WA_ENOMEM;
-	snprintf(url, ulen, "https://%s%s%shash=%s&mms-type=md-msg-hist&__wa-mms=", env->media_host, dpath,
-		 strchr(dpath, '?') ? "&" : "?", hash);
-	if (!(c = curl_easy_init())) {
-		free(url);
-		return WA_ENOMEM;
-	}
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, env->timeout_ms > 0 ? env->timeout_ms : 30000L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "WA-AKG");
-	if (env->media_ca && *env->media_ca)
-		curl_easy_setopt(c, CURLOPT_CAINFO, env->media_ca);
-	cc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	curl_easy_cleanup(c);
-	if (cc != CURLE_OK || code != 200) {
-		wa_warn("history sync: GET %.*s failed: %s (HTTP %ld)", (int)strcspn(url, "?"), url,
-			cc != CURLE_OK ? curl_easy_strerror(cc) : "status", code);
-		free(url);
-		return out->too_big ? WA_ETOOBIG : WA_EIO;
-	}
-	free(url);
-	return 0;
+	if (rc == WA_ENOMEM)
+		return rc;
+	return rc == 0 ? 0 : out->too_big ? WA_ETOOBIG : WA_EIO;
 }
 
 static const char SQL_CHAT[] =
@@ -125,12 +85,15 @@ static int store_message(struct wa_db *db, uint64_t row, const char *chat, const
 {
 	struct wa_msg_content c;
 	struct wa_msg_row m;
-	char sender[WA_JID_STR_MAX];
+	char sender[WA_JID_STR_MAX], *mentions, *meta;
+	uint8_t *raw;
+	size_t raw_len;
 	uint64_t ob;
-	int rc;
+	int rc, e1 = 0, e2 = 0;
 
-	if (!w || !w->key || !w->key->id || !*w->key->id || wa_msgs_content(w->message, &c) != 0)
-		return 1; /* not a kind stored today */
+	if (!w || !w->key || !w->key->id || !*w->key->id || wa_msgs_content(w->message, &c) != 0 ||
+	    c.kind != WA_MSGK_ROW)
+		return 1; /* nothing of its own (a protocol message), or a reaction / vote */
 	memset(&m, 0, sizeof m);
 	m.chat = chat;
 	m.id = w->key->id;
@@ -141,11 +104,34 @@ static int store_message(struct wa_db *db, uint64_t row, const char *chat, const
 	m.push_name = w->pushname;
 	m.type = c.type;
 	m.content = c.text;
+	m.caption = c.caption;
+	m.media_mime = c.mime;
+	m.media_size = c.size;
 	m.quoted_id = c.quoted_id;
 	m.status = m.from_me ? "SENT" : "READ";
 	m.t = w->has_messagetimestamp ? (int64_t)w->messagetimestamp : 0;
 	m.history = 1;
+	mentions = wa_msgs_mentions(c.ctx, &e1);
+	meta = wa_msgs_meta(&c, &e2);
+	raw_len = wa_e2_e__message__get_packed_size(w->message);
+	raw = malloc(raw_len ? raw_len : 1);
+	if (e1 || e2 || !raw) {
+		free(mentions);
+		free(meta);
+		free(raw);
+		return WA_ENOMEM;
+	}
+	wa_e2_e__message__pack(w->message, raw);
+	m.raw = raw;
+	m.raw_len = raw_len;
+	m.mentions = mentions;
+	m.meta = meta;
 	rc = wa_msgs_store(db, row, &m, &ob);
+	if (rc == 0)
+		rc = wa_msgs_took_waiting(db, row, &m);
+	free(mentions);
+	free(meta);
+	free(raw);
 	return rc == WA_ECONFLICT ? 1 : rc;
 }
 

@@ -6,9 +6,10 @@
  * in time and size); it is decrypted and verified with the notification's
  * media key and hashes (type History), inflated (zlib, bounded) and parsed
  * as HistorySync. Conversations become chats (name, unread count, last
- * message time, archived, pinned, muted), their messages rows (text kinds
- * only, as sess_recv stores them; a message already stored is left as it
- * is), push names the contacts' notify. No event is written per message.
+ * message time, archived, pinned, muted), their messages rows (every kind
+ * as sess_recv stores them, with their protobuf; reactions and poll votes
+ * left out; a message already stored is left as it is), push names the
+ * contacts' notify. No event is written per message.
  *
  * Runs inside the caller's transaction (the caller commits together with
  * the Signal state that decrypted the notification). Threading: blocking

@@ -2,6 +2,7 @@
 #include "engine/store/msgs.h"
 #include "fcgi/db.h"
 #include "wa_err.h"
+#include "wa/mediacrypto.h"
 #include "wa_e2e.pb-c.h"
 #include "wa_util.h"
 
@@ -13,8 +14,8 @@
 
 static const char SQL_MSG[] =
 	"INSERT INTO messages (wa_session_id, remote_jid, message_id, from_me, sender_jid, push_name, type, "
-	"content, caption, media_mime, media_size, raw, quoted_id, mentions, status, timestamp) "
-	"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?)) "
+	"content, caption, media_mime, media_size, raw, quoted_id, mentions, meta, status, timestamp) "
+	"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?)) "
 	"ON DUPLICATE KEY UPDATE id = id";
 static const char SQL_CHAT[] =
 	"INSERT INTO chats (wa_session_id, jid, is_group, unread_count, last_message_at) "
@@ -27,32 +28,389 @@ static const char SQL_CONTACT[] =
 static const char SQL_OUTBOX[] =
 	"INSERT INTO events_outbox (wa_session_id, event, payload) VALUES (?, ?, ?)";
 
-static int content_at(const WaE2E__Message *m, struct wa_msg_content *c, int depth)
+/* The message inside the wrappers (msgs.h), or m itself. */
+static const WaE2E__Message *unwrap(const WaE2E__Message *m, int *view_once)
 {
+	for (int depth = 0; m && depth < 6; depth++) {
+		const WaE2E__FutureProofMessage *w = m->devicesentmessage && m->devicesentmessage->message ? NULL :
+						      m->ephemeralmessage ? m->ephemeralmessage :
+						      m->viewoncemessage ? m->viewoncemessage :
+						      m->viewoncemessagev2 ? m->viewoncemessagev2 :
+						      m->viewoncemessagev2extension ? m->viewoncemessagev2extension :
+						      m->documentwithcaptionmessage ? m->documentwithcaptionmessage :
+						      m->lottiestickermessage ? m->lottiestickermessage : NULL;
+
+		if (m->devicesentmessage && m->devicesentmessage->message) {
+			m = m->devicesentmessage->message;
+			continue;
+		}
+		if (!w || !w->message)
+			return m;
+		if (view_once && (w == m->viewoncemessage || w == m->viewoncemessagev2 ||
+				  w == m->viewoncemessagev2extension))
+			*view_once = 1;
+		m = w->message;
+	}
+	return m;
+}
+
+static const char *nonempty(const char *s)
+{
+	return s && *s ? s : NULL;
+}
+
+static void take_ctx(struct wa_msg_content *c, const WaE2E__ContextInfo *ci)
+{
+	c->ctx = ci;
+	if (ci && nonempty(ci->stanzaid)) {
+		c->quoted_id = ci->stanzaid;
+		c->quoted_participant = nonempty(ci->participant);
+	}
+}
+
+/* Is there anything in m beyond what is no message of its own (a sender
+ * key, the messageContextInfo, a protocol message)? Unknown fields count:
+ * protobuf-c keeps and packs them. */
+static int has_other_content(const WaE2E__Message *m)
+{
+	WaE2E__Message rest = *m;
+
+	rest.senderkeydistributionmessage = NULL;
+	rest.fastratchetkeysenderkeydistributionmessage = NULL;
+	rest.messagecontextinfo = NULL;
+	rest.protocolmessage = NULL;
+	return wa_e2_e__message__get_packed_size(&rest) > 0;
+}
+
+#define MEDIA_INTO(c, x, t)                                                         \
+	do {                                                                        \
+		(c)->type = (t);                                                    \
+		(c)->mime = nonempty((x)->mimetype);                                \
+		(c)->size = (x)->has_filelength ? (x)->filelength : 0;             \
+		take_ctx((c), (x)->contextinfo);                                    \
+	} while (0)
+
+int wa_msgs_content(const struct WaE2E__Message *in, struct wa_msg_content *c)
+{
+	const WaE2E__Message *m;
+	int vo = 0;
+
 	memset(c, 0, sizeof *c);
-	if (!m || depth > 4)
+	if (!in)
 		return -1;
-	if (m->ephemeralmessage && m->ephemeralmessage->message)
-		return content_at(m->ephemeralmessage->message, c, depth + 1);
+	m = unwrap(in, &vo);
+	c->m = m;
+	c->view_once = vo;
+	c->kind = WA_MSGK_ROW;
 	if (m->conversation) {
 		c->type = "TEXT";
 		c->text = m->conversation;
-		return 0;
-	}
-	if (m->extendedtextmessage && m->extendedtextmessage->text) {
+	} else if (m->extendedtextmessage) {
 		c->type = "TEXT";
-		c->text = m->extendedtextmessage->text;
-		if (m->extendedtextmessage->contextinfo && m->extendedtextmessage->contextinfo->stanzaid &&
-		    *m->extendedtextmessage->contextinfo->stanzaid)
-			c->quoted_id = m->extendedtextmessage->contextinfo->stanzaid;
+		c->text = m->extendedtextmessage->text ? m->extendedtextmessage->text : "";
+		take_ctx(c, m->extendedtextmessage->contextinfo);
+	} else if (m->imagemessage) {
+		MEDIA_INTO(c, m->imagemessage, "IMAGE");
+		c->caption = nonempty(m->imagemessage->caption);
+	} else if (m->videomessage || m->ptvmessage) {
+		const WaE2E__VideoMessage *v = m->videomessage ? m->videomessage : m->ptvmessage;
+
+		MEDIA_INTO(c, v, "VIDEO");
+		c->caption = nonempty(v->caption);
+	} else if (m->audiomessage) {
+		MEDIA_INTO(c, m->audiomessage, "AUDIO");
+	} else if (m->documentmessage) {
+		MEDIA_INTO(c, m->documentmessage, "DOCUMENT");
+		c->caption = nonempty(m->documentmessage->caption);
+		c->text = c->caption ? c->caption : nonempty(m->documentmessage->filename) ?
+			  m->documentmessage->filename : nonempty(m->documentmessage->title);
 		return 0;
+	} else if (m->stickermessage) {
+		MEDIA_INTO(c, m->stickermessage, "STICKER");
+	} else if (m->locationmessage) {
+		c->type = "LOCATION";
+		c->text = nonempty(m->locationmessage->name) ? m->locationmessage->name :
+			  nonempty(m->locationmessage->address);
+		take_ctx(c, m->locationmessage->contextinfo);
+	} else if (m->livelocationmessage) {
+		c->type = "LOCATION";
+		c->text = nonempty(m->livelocationmessage->caption);
+		take_ctx(c, m->livelocationmessage->contextinfo);
+	} else if (m->contactmessage) {
+		c->type = "CONTACT";
+		c->text = nonempty(m->contactmessage->displayname);
+		take_ctx(c, m->contactmessage->contextinfo);
+	} else if (m->contactsarraymessage) {
+		c->type = "CONTACT";
+		c->text = nonempty(m->contactsarraymessage->displayname);
+		if (!c->text && m->contactsarraymessage->n_contacts && m->contactsarraymessage->contacts[0])
+			c->text = nonempty(m->contactsarraymessage->contacts[0]->displayname);
+		take_ctx(c, m->contactsarraymessage->contextinfo);
+	} else if (m->pollcreationmessage || m->pollcreationmessagev2 || m->pollcreationmessagev3) {
+		const WaE2E__PollCreationMessage *p = m->pollcreationmessage ? m->pollcreationmessage :
+						      m->pollcreationmessagev2 ? m->pollcreationmessagev2 :
+						      m->pollcreationmessagev3;
+
+		c->type = "POLL";
+		c->text = nonempty(p->name);
+		take_ctx(c, p->contextinfo);
+	} else if (m->reactionmessage) {
+		if (!m->reactionmessage->key || !nonempty(m->reactionmessage->key->id))
+			goto unknown;
+		c->kind = WA_MSGK_REACTION;
+		c->type = "REACTION";
+		c->text = m->reactionmessage->text ? m->reactionmessage->text : "";
+		c->reaction = m->reactionmessage;
+		return 0;
+	} else if (m->pollupdatemessage) {
+		if (!m->pollupdatemessage->pollcreationmessagekey || !nonempty(m->pollupdatemessage->pollcreationmessagekey->id) ||
+		    !m->pollupdatemessage->vote)
+			goto unknown;
+		c->kind = WA_MSGK_POLL_VOTE;
+		c->type = "POLL_VOTE";
+		c->vote = m->pollupdatemessage;
+		return 0;
+	} else if (m->groupinvitemessage) {
+		c->type = "UNKNOWN";
+		c->text = nonempty(m->groupinvitemessage->caption) ? m->groupinvitemessage->caption :
+			  nonempty(m->groupinvitemessage->groupname);
+		take_ctx(c, m->groupinvitemessage->contextinfo);
+	} else if (m->eventmessage) {
+		c->type = "UNKNOWN";
+		c->text = nonempty(m->eventmessage->name);
+		take_ctx(c, m->eventmessage->contextinfo);
+	} else {
+		goto unknown;
 	}
-	return -1;
+	if (!c->text && c->caption)
+		c->text = c->caption;
+	return 0;
+unknown:
+	/* edits and revokes are protocol messages, handled on their own */
+	if (m->editedmessage || !has_other_content(m))
+		return -1;
+	c->type = "UNKNOWN";
+	return 0;
 }
 
-int wa_msgs_content(const struct WaE2E__Message *m, struct wa_msg_content *c)
+/* ---- the kind's own fields (msgs.h) ---- */
+
+static void set_str(json_t *o, const char *k, const char *v)
 {
-	return content_at(m, c, 0);
+	if (v && *v) {
+		char *fixed = wa_utf8_valid(v) ? NULL : wa_utf8_repair(v);
+
+		json_object_set_new(o, k, json_string(fixed ? fixed : v));
+		free(fixed);
+	}
+}
+
+static json_t *contact_json(const WaE2E__ContactMessage *cm)
+{
+	json_t *o = json_object();
+
+	if (o && cm) {
+		set_str(o, "displayName", cm->displayname);
+		set_str(o, "vcard", cm->vcard);
+	}
+	return o;
+}
+
+char *wa_msgs_meta(const struct wa_msg_content *c, int *err)
+{
+	const WaE2E__Message *m = c->m;
+	json_t *o = json_object(), *x;
+	char *out = NULL;
+
+	*err = 0;
+	if (!o) {
+		*err = 1;
+		return NULL;
+	}
+	if (!m || c->kind != WA_MSGK_ROW)
+		goto done;
+	if (c->view_once)
+		json_object_set_new(o, "viewOnce", json_true());
+	if (c->ctx && c->ctx->has_isforwarded && c->ctx->isforwarded)
+		json_object_set_new(o, "forwarded", json_true());
+	if (c->quoted_participant)
+		set_str(o, "quotedParticipant", c->quoted_participant);
+	if (m->extendedtextmessage) {
+		const WaE2E__ExtendedTextMessage *e = m->extendedtextmessage;
+
+		if (nonempty(e->matchedtext) || nonempty(e->title) || nonempty(e->description)) {
+			x = json_object();
+			set_str(x, "url", e->matchedtext);
+			set_str(x, "title", e->title);
+			set_str(x, "description", e->description);
+			json_object_set_new(o, "linkPreview", x);
+		}
+	} else if (m->imagemessage) {
+		if (m->imagemessage->has_width)
+			json_object_set_new(o, "width", json_integer(m->imagemessage->width));
+		if (m->imagemessage->has_height)
+			json_object_set_new(o, "height", json_integer(m->imagemessage->height));
+	} else if (m->videomessage || m->ptvmessage) {
+		const WaE2E__VideoMessage *v = m->videomessage ? m->videomessage : m->ptvmessage;
+
+		if (v->has_seconds)
+			json_object_set_new(o, "seconds", json_integer(v->seconds));
+		if (v->has_gifplayback && v->gifplayback)
+			json_object_set_new(o, "gif", json_true());
+		if (m->ptvmessage)
+			json_object_set_new(o, "ptv", json_true());
+	} else if (m->audiomessage) {
+		json_object_set_new(o, "ptt", json_boolean(m->audiomessage->has_ptt && m->audiomessage->ptt));
+		if (m->audiomessage->has_seconds)
+			json_object_set_new(o, "seconds", json_integer(m->audiomessage->seconds));
+	} else if (m->documentmessage) {
+		set_str(o, "fileName", m->documentmessage->filename);
+		set_str(o, "title", m->documentmessage->title);
+		if (m->documentmessage->has_pagecount)
+			json_object_set_new(o, "pageCount", json_integer(m->documentmessage->pagecount));
+	} else if (m->stickermessage) {
+		json_object_set_new(o, "animated",
+				    json_boolean(m->stickermessage->has_isanimated && m->stickermessage->isanimated));
+	} else if (m->locationmessage || m->livelocationmessage) {
+		const WaE2E__LocationMessage *l = m->locationmessage;
+		const WaE2E__LiveLocationMessage *ll = m->livelocationmessage;
+
+		x = json_object();
+		if (l) {
+			json_object_set_new(x, "degreesLatitude", json_real(l->degreeslatitude));
+			json_object_set_new(x, "degreesLongitude", json_real(l->degreeslongitude));
+			set_str(x, "name", l->name);
+			set_str(x, "address", l->address);
+			set_str(x, "url", l->url);
+			json_object_set_new(x, "live", json_boolean(l->has_islive && l->islive));
+		} else {
+			json_object_set_new(x, "degreesLatitude", json_real(ll->degreeslatitude));
+			json_object_set_new(x, "degreesLongitude", json_real(ll->degreeslongitude));
+			set_str(x, "caption", ll->caption);
+			json_object_set_new(x, "live", json_true());
+			if (ll->has_sequencenumber)
+				json_object_set_new(x, "sequenceNumber", json_integer(ll->sequencenumber));
+		}
+		json_object_set_new(o, "location", x);
+	} else if (m->contactmessage) {
+		x = json_array();
+		json_array_append_new(x, contact_json(m->contactmessage));
+		json_object_set_new(o, "contacts", x);
+	} else if (m->contactsarraymessage) {
+		x = json_array();
+		for (size_t i = 0; i < m->contactsarraymessage->n_contacts; i++)
+			json_array_append_new(x, contact_json(m->contactsarraymessage->contacts[i]));
+		json_object_set_new(o, "contacts", x);
+	} else if (m->pollcreationmessage || m->pollcreationmessagev2 || m->pollcreationmessagev3) {
+		const WaE2E__PollCreationMessage *p = m->pollcreationmessage ? m->pollcreationmessage :
+						      m->pollcreationmessagev2 ? m->pollcreationmessagev2 :
+						      m->pollcreationmessagev3;
+		json_t *opts = json_array();
+
+		x = json_object();
+		set_str(x, "name", p->name);
+		for (size_t i = 0; i < p->n_options; i++) {
+			const char *n = p->options[i] && p->options[i]->optionname ? p->options[i]->optionname : "";
+			char *fixed = wa_utf8_valid(n) ? NULL : wa_utf8_repair(n);
+
+			json_array_append_new(opts, json_string(fixed ? fixed : n));
+			free(fixed);
+		}
+		json_object_set_new(x, "options", opts);
+		json_object_set_new(x, "selectableCount",
+				    json_integer(p->has_selectableoptionscount ? p->selectableoptionscount : 0));
+		json_object_set_new(x, "votes", json_object());
+		json_object_set_new(x, "voters", json_object());
+		json_object_set_new(o, "poll", x);
+	} else if (m->groupinvitemessage) {
+		x = json_object();
+		set_str(x, "groupJid", m->groupinvitemessage->groupjid);
+		set_str(x, "groupName", m->groupinvitemessage->groupname);
+		set_str(x, "inviteCode", m->groupinvitemessage->invitecode);
+		json_object_set_new(o, "groupInvite", x);
+	} else if (m->eventmessage) {
+		x = json_object();
+		set_str(x, "name", m->eventmessage->name);
+		set_str(x, "description", m->eventmessage->description);
+		if (m->eventmessage->has_starttime)
+			json_object_set_new(x, "startTime", json_integer(m->eventmessage->starttime));
+		json_object_set_new(o, "event", x);
+	}
+done:
+	if (json_object_size(o)) {
+		out = json_dumps(o, JSON_COMPACT);
+		if (!out)
+			*err = 1;
+	}
+	json_decref(o);
+	return out;
+}
+
+char *wa_msgs_mentions(const struct WaE2E__ContextInfo *ctx, int *err)
+{
+	json_t *a;
+	char *out;
+
+	*err = 0;
+	if (!ctx || !ctx->n_mentionedjid)
+		return NULL;
+	if (!(a = json_array())) {
+		*err = 1;
+		return NULL;
+	}
+	for (size_t i = 0; i < ctx->n_mentionedjid && i < 1024; i++)
+		if (nonempty(ctx->mentionedjid[i]) && wa_utf8_valid(ctx->mentionedjid[i]))
+			json_array_append_new(a, json_string(ctx->mentionedjid[i]));
+	if (!json_array_size(a)) {
+		json_decref(a);
+		return NULL;
+	}
+	out = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	if (!out)
+		*err = 1;
+	return out;
+}
+
+#define MEDIA_REF(md, x, t, mms)                                                                  \
+	do {                                                                                      \
+		(md)->mtype = (t);                                                                \
+		(md)->mms_type = (mms);                                                           \
+		(md)->direct_path = nonempty((x)->directpath);                                    \
+		(md)->url = nonempty((x)->url);                                                   \
+		(md)->media_key = (x)->has_mediakey && (x)->mediakey.len == 32 ? (x)->mediakey.data : NULL; \
+		(md)->enc_sha256 = (x)->has_fileencsha256 && (x)->fileencsha256.len == 32 ?      \
+				   (x)->fileencsha256.data : NULL;                                \
+		(md)->sha256 = (x)->has_filesha256 && (x)->filesha256.len == 32 ? (x)->filesha256.data : NULL; \
+		(md)->mime = nonempty((x)->mimetype);                                             \
+		(md)->size = (x)->has_filelength ? (x)->filelength : 0;                          \
+	} while (0)
+
+int wa_msgs_media(const struct WaE2E__Message *in, struct wa_msg_media *md)
+{
+	const WaE2E__Message *m = in ? unwrap(in, NULL) : NULL;
+
+	memset(md, 0, sizeof *md);
+	if (!m)
+		return -1;
+	if (m->imagemessage)
+		MEDIA_REF(md, m->imagemessage, WA_MEDIA_IMAGE, "image");
+	else if (m->videomessage)
+		MEDIA_REF(md, m->videomessage, m->videomessage->has_gifplayback && m->videomessage->gifplayback ?
+					       WA_MEDIA_GIF : WA_MEDIA_VIDEO, "video");
+	else if (m->ptvmessage)
+		MEDIA_REF(md, m->ptvmessage, WA_MEDIA_PTV, "video");
+	else if (m->audiomessage)
+		MEDIA_REF(md, m->audiomessage, m->audiomessage->has_ptt && m->audiomessage->ptt ? WA_MEDIA_PTT :
+					       WA_MEDIA_AUDIO, "audio");
+	else if (m->documentmessage) {
+		MEDIA_REF(md, m->documentmessage, WA_MEDIA_DOCUMENT, "document");
+		md->file_name = nonempty(m->documentmessage->filename);
+	} else if (m->stickermessage)
+		MEDIA_REF(md, m->stickermessage, WA_MEDIA_STICKER, "image");
+	else
+		return -1;
+	return md->media_key && (md->direct_path || md->url) ? 0 : -1;
 }
 
 int wa_outbox_add(struct wa_db *db, uint64_t row, const char *event, const char *payload, uint64_t *id)
@@ -121,6 +479,21 @@ char *wa_msgs_event_payload(const char *slug, const struct wa_msg_row *raw)
 	}
 	if (m->quoted_id)
 		json_object_set_new(o, "quotedId", json_string(m->quoted_id));
+	if (m->caption)
+		json_object_set_new(o, "caption", json_string(m->caption));
+	if (m->media_mime) {
+		json_object_set_new(o, "mimetype", json_string(m->media_mime));
+		json_object_set_new(o, "fileLength", json_integer((json_int_t)m->media_size));
+		json_object_set_new(o, "hasMedia", json_true());
+	}
+	if (m->meta) {
+		json_t *meta = json_loads(m->meta, 0, NULL);
+
+		if (json_is_object(meta))
+			json_object_set_new(o, "meta", meta);
+		else
+			json_decref(meta);
+	}
 	if (m->mentions) {
 		json_t *arr = json_loads(m->mentions, 0, NULL);
 
@@ -143,9 +516,9 @@ static int store_row(struct wa_db *db, uint64_t row, const struct wa_msg_row *m,
 	char size_str[24];
 
 	snprintf(size_str, sizeof size_str, "%llu", (unsigned long long)m->media_size);
-	n = wa_db_exec(db, SQL_MSG, "ussbsssssssxsssi", sid, m->chat, m->id, m->from_me, m->sender, m->push_name,
+	n = wa_db_exec(db, SQL_MSG, "ussbsssssssxssssi", sid, m->chat, m->id, m->from_me, m->sender, m->push_name,
 		       m->type, m->content, m->caption, m->media_mime, m->media_size ? size_str : NULL,
-		       (const void *)m->raw, m->raw_len, m->quoted_id, m->mentions, m->status, (long long)m->t);
+		       (const void *)m->raw, m->raw_len, m->quoted_id, m->mentions, m->meta, m->status, (long long)m->t);
 	if (n < 0)
 		return wa_db_err(db) == WA_ENOMEM ? WA_ENOMEM : WA_ESTORAGE;
 	if (n == 0)
@@ -177,7 +550,8 @@ static const char SQL_UPD_NEWER[] =
 static const char SQL_UPD_STATE[] =
 	"UPDATE message_updates SET state = ? WHERE wa_session_id = ? AND update_id = ?";
 static const char SQL_UPD_EDIT[] =
-	"UPDATE messages SET content = COALESCE(?, content), edited = 1 WHERE wa_session_id = ? AND message_id = ?";
+	"UPDATE messages SET content = COALESCE(?, content), caption = IF(caption IS NULL, NULL, COALESCE(?, caption)), "
+	"edited = 1 WHERE wa_session_id = ? AND message_id = ?";
 static const char SQL_UPD_REVOKE[] =
 	"UPDATE messages SET content = NULL, caption = NULL, deleted = 1 WHERE wa_session_id = ? AND message_id = ?";
 static const char SQL_UPD_PENDING[] =
@@ -259,7 +633,7 @@ static int upd_apply(struct wa_db *db, uint64_t row, const char *slug, const str
 		}
 	}
 	if ((u->revoke ? wa_db_exec(db, SQL_UPD_REVOKE, "us", sid, u->target) :
-			 wa_db_exec(db, SQL_UPD_EDIT, "sus", u->content, sid, u->target)) < 0)
+			 wa_db_exec(db, SQL_UPD_EDIT, "ssus", u->content, u->content, sid, u->target)) < 0)
 		return WA_ESTORAGE;
 	if ((rc = upd_set_state(db, row, u->id, WA_MSGUPD_APPLIED)) != 0)
 		return rc;

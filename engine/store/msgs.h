@@ -39,6 +39,7 @@ struct wa_msg_row {
 	size_t raw_len;          /* the source for download, resend, poll votes; NULL = none */
 	const char *quoted_id;   /* the message replied to; NULL = none */
 	const char *mentions;    /* the JIDs mentioned, a JSON array; NULL = none */
+	const char *meta;        /* the kind's own fields, a JSON object (wa_msgs_meta); NULL = none */
 	const char *status;      /* PENDING, SENT, DELIVERED, ... */
 	int64_t t;               /* unix seconds */
 	const char *event;       /* event name for the outbox, e.g. "message.received"; NULL = none */
@@ -46,17 +47,79 @@ struct wa_msg_row {
 	int history;             /* from a history sync: the chat row is not touched */
 };
 
-/* What a message's content comes to, for storing: the type and text of
- * the kinds stored today (text: conversation, extendedTextMessage with its
- * quoted id), unwrapped from the ephemeral wrapper. Pointers into m. 0, or
- * -1 for a kind not stored yet. Pure; any thread. */
+/* What a message's content comes to, for storing (docs/engine.md, "What
+ * is stored per kind"). The content is looked for inside the wrappers
+ * WhatsApp puts around it (deviceSentMessage, ephemeral, viewOnce v1/v2/
+ * v2 extension, documentWithCaption, lottie sticker), at most a few
+ * levels deep.
+ *
+ *   kind ROW: a messages row of `type`: TEXT (conversation,
+ *     extendedTextMessage with its link preview), IMAGE, VIDEO (video and
+ *     round video notes), AUDIO (voice notes too: meta.ptt), DOCUMENT,
+ *     STICKER, LOCATION (live location too: meta.live), CONTACT (one card
+ *     or an array), POLL (creation v1/v2/v3), or UNKNOWN for any other
+ *     content (kept with its protobuf, never dropped). `text` is the
+ *     content column: the text, the caption, a document's caption or
+ *     file name, a location's name, the contact's display name, the
+ *     poll's question; NULL when there is none.
+ *   kind REACTION: `reaction` (stored on its target, wa_msgs_react).
+ *   kind POLL_VOTE: `vote` (decrypted and tallied, wa_msgs_poll_vote).
+ *
+ * quoted_id / quoted_participant / ctx come from the contextInfo of any
+ * kind (ctx: mentions). Pointers into m. 0, or -1 when m carries nothing
+ * to store as a message (empty, only a sender key, only a
+ * messageContextInfo, a protocol message: those are handled elsewhere).
+ * Pure; any thread (fuzzed: tests/fuzz/fuzz_msgs_content.c). */
 struct WaE2E__Message;
+struct WaE2E__ContextInfo;
+struct WaE2E__ReactionMessage;
+struct WaE2E__PollUpdateMessage;
+enum wa_msg_kind { WA_MSGK_ROW = 0, WA_MSGK_REACTION, WA_MSGK_POLL_VOTE };
 struct wa_msg_content {
+	enum wa_msg_kind kind;
 	const char *type;
 	const char *text;
+	const char *caption;       /* a media message's caption */
+	const char *mime;          /* a media message's mimetype */
+	uint64_t size;             /* its fileLength */
 	const char *quoted_id;
+	const char *quoted_participant;
+	const struct WaE2E__ContextInfo *ctx;
+	const struct WaE2E__Message *m;   /* the unwrapped message holding the content */
+	int view_once;
+	const struct WaE2E__ReactionMessage *reaction;
+	const struct WaE2E__PollUpdateMessage *vote;
 };
 int wa_msgs_content(const struct WaE2E__Message *m, struct wa_msg_content *c);
+
+/* The kind's own fields as the JSON object text stored in messages.meta
+ * and published as the event's "meta" (docs/engine.md): location, contact
+ * cards, poll (name, options, selectableCount), link preview, ptt,
+ * seconds, gif, fileName, pageCount, width/height, viewOnce, forwarded.
+ * New string (free()), NULL when there is nothing to say (*err 0) or out
+ * of memory (*err 1). Any thread. */
+char *wa_msgs_meta(const struct wa_msg_content *c, int *err);
+
+/* The mentioned JIDs of ctx as a JSON array text (the mentions column),
+ * NULL when none (*err 0) or out of memory (*err 1). */
+char *wa_msgs_mentions(const struct WaE2E__ContextInfo *ctx, int *err);
+
+/* What downloading a message's media needs, from its protobuf (the media
+ * message inside the wrappers above). 0, or -1 when m has no downloadable
+ * media (no media key or no direct path / URL). Pointers into m. Pure. */
+struct wa_msg_media {
+	int mtype;                 /* enum wa_media_type: the keys' HKDF info */
+	const char *mms_type;      /* the download's mms-type ("image", ...) */
+	const char *direct_path;   /* NULL: use url */
+	const char *url;
+	const uint8_t *media_key;  /* 32 bytes */
+	const uint8_t *enc_sha256; /* 32 bytes or NULL */
+	const uint8_t *sha256;     /* 32 bytes or NULL */
+	const char *mime;
+	uint64_t size;
+	const char *file_name;
+};
+int wa_msgs_media(const struct WaE2E__Message *m, struct wa_msg_media *md);
 
 /* One event in events_outbox (inside the caller's transaction, like
  * everything here); *id (may be NULL) gets its row id. 0 or WA_ESTORAGE. */
@@ -65,8 +128,8 @@ int wa_outbox_add(struct wa_db *db, uint64_t session_row, const char *event, con
 /* The data of a message event (message.received / message.sent,
  * docs/engine.md) for m of session slug: key, id, remoteJid, fromMe,
  * sender and pushName (when set), type, content, quotedId and mentions
- * (when set), the
- * ISO and the unix timestamp. New string (free()) or NULL. Any thread. */
+ * (when set), caption, mimetype, fileLength and hasMedia (media kinds),
+ * meta (the kind's own fields, when set), the ISO and the unix timestamp. New string (free()) or NULL. Any thread. */
 char *wa_msgs_event_payload(const char *slug, const struct wa_msg_row *m);
 
 /* Store m (see above); *outbox_id gets the event's row id (0 without one). */
@@ -82,7 +145,8 @@ int wa_msgs_store(struct wa_db *db, uint64_t session_row, const struct wa_msg_ro
  * a group by an admin (the stanza's edit="8"; the server checks the
  * admin, we check the group). A target that is not stored yet keeps the
  * record waiting until it is (wa_msgs_apply_pending). Applying: an edit
- * sets content (when its new content is a kind stored) and edited = 1, a
+ * sets content (and a media message's caption) to its new text, when it
+ * has one, and edited = 1, a
  * newer edit wins over an older one; a revoke sets deleted = 1 and clears
  * content and caption; nothing changes a deleted message. */
 struct wa_msg_update {
@@ -132,5 +196,62 @@ int wa_msgs_apply_pending(struct wa_db *db, uint64_t session_row, const char *sl
  * wrappers), or NULL. Pure; any thread. */
 struct WaE2E__ProtocolMessage;
 const struct WaE2E__ProtocolMessage *wa_msgs_edit_or_revoke(const struct WaE2E__Message *m);
+
+/* ---- reactions and poll votes (db/migrations/0011_message_kinds.sql;
+ * engine/store/reactions.c) ----
+ *
+ * A reaction is kept per (target message, reacting user): a newer one
+ * (by the sender's timestamp) replaces it, an empty emoji removes it (the
+ * removal is kept, so an older reaction arriving late changes nothing).
+ * messages.reaction of the target gets the newest emoji left (NULL when
+ * none); a target not stored yet gets it when it arrives
+ * (wa_msgs_took_waiting).
+ * A poll vote is decrypted with the poll's messageSecret (kept in the
+ * poll's raw protobuf, §7.7), its option hashes turned back into the
+ * option names, kept per (poll, voter) (last vote wins) and the tally
+ * written into the poll's messages.meta ("poll": {"votes", "voters"}).
+ * A vote for a poll not stored is kept encrypted and counted when the
+ * poll is stored (wa_msgs_took_waiting). Both record their stanza id: a
+ * redelivery is WA_ECONFLICT (nothing written). Inside the caller's
+ * transaction; dbpool threads. */
+struct wa_msg_react {
+	const char *chat;          /* the chat it came in */
+	const char *id;            /* the reaction stanza's id */
+	const char *target;        /* key.id */
+	const char *sender;        /* the reacting user (user JID; ours when from_me) */
+	int from_me;
+	const char *push_name;     /* NULL = none */
+	const char *emoji;         /* "" removes */
+	int64_t t_ms;
+};
+
+/* Store r; *ev gets message.reaction (docs/engine.md) unless it changed
+ * nothing (an older reaction: event NULL). 0, WA_ECONFLICT, WA_ESTORAGE,
+ * WA_ENOMEM. */
+int wa_msgs_react(struct wa_db *db, uint64_t session_row, const char *slug, const struct wa_msg_react *r,
+		  struct wa_msg_upd_event *ev);
+
+struct wa_msg_vote {
+	const char *chat;
+	const char *id;            /* the vote stanza's id */
+	const char *voter;         /* user JID (ours when from_me) */
+	int from_me;
+	const char *me;            /* our own user JID (the poll's creator when the poll is ours) */
+	const struct WaE2E__PollUpdateMessage *vote;
+	int64_t t_ms;
+};
+
+/* Store v; *ev gets poll.vote when it was counted (event NULL when the
+ * poll is not stored, or the vote does not decrypt: then it is kept
+ * encrypted, and WA_ECRYPTO is not returned: the stanza is answered).
+ * 0, WA_ECONFLICT, WA_EPROTO (no poll key), WA_ESTORAGE, WA_ENOMEM. */
+int wa_msgs_poll_vote(struct wa_db *db, uint64_t session_row, const char *slug, const struct wa_msg_vote *v,
+		      struct wa_msg_upd_event *ev);
+
+/* m (a POLL) was just stored: count the votes that waited for it (no
+ * event). And for any m: copy the newest reaction that waited for it into
+ * messages.reaction. 0 or WA_ESTORAGE / WA_ENOMEM. The receivers call it
+ * after wa_msgs_store (sess_recv, history). */
+int wa_msgs_took_waiting(struct wa_db *db, uint64_t session_row, const struct wa_msg_row *m);
 
 #endif

@@ -59,6 +59,14 @@ INVALID = [
     ("PUT", "/api/groups/{s}/%s/members" % G, {"action": "kick", "participants": [U]}, "action", "validation_error"),
     ("POST", "/api/messages/{s}/forward", {"fromJid": U, "messageId": "A", "toJids": []}, "toJids", "validation_error"),
     ("POST", "/api/messages/{s}/%s/media" % U, {"type": "image"}, "multipart", "invalid_body"),
+    ("POST", "/api/chat/{s}/check", {"numbers": ["628123456789"] * 51}, "numbers", "validation_error"),
+    ("POST", "/api/chat/{s}/check", {"numbers": []}, "numbers", "validation_error"),
+    ("PUT", "/api/chat/{s}/%s/read" % U, {"messageIds": [1]}, "messageIds", "validation_error"),
+    ("POST", "/api/chat/{s}/%s/presence" % U, {}, "presence", "validation_error"),
+    ("PUT", "/api/profile/{s}/name", {"name": "n" * 26}, "name", "validation_error"),
+    ("PUT", "/api/profile/{s}/status", {"status": "s" * 140}, "status", "validation_error"),
+    ("PUT", "/api/profile/{s}/picture", {"url": "ftp://example.com/a.jpg"}, "url", "validation_error"),
+    ("POST", "/api/contacts/{s}/%s/block" % G, {}, "jid", "invalid_jid"),
 ]
 
 
@@ -132,6 +140,12 @@ def test_upload_is_validated_before_any_engine(admin, idle):
                    data={"type": "hologram"})
     b = assert_error_shape(r, 400)
     assert "type" in b["message"].lower(), b
+
+
+def test_a_profile_picture_that_is_no_image_is_400_before_any_engine(admin, idle):
+    r = admin.put("/api/profile/%s/picture" % idle, files={"file": ("a.png", b"\x89PNG but not", "image/png")})
+    b = assert_error_shape(r, 400)
+    assert b["error"] == "invalid_image", b
 
 
 # ---- 2. a session that is not connected ----------------------------------------

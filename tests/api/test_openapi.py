@@ -18,11 +18,16 @@ def test_docs_is_openapi3_and_lists_every_reference_route(anon):
     assert not missing, sorted(missing)
     # ours beyond the reference: the documented sign-in/out additions and
     # pairing by phone-number code, DELETE on the session itself, a webhook's
-    # delivery log and test event (docs/api.md, docs/webhooks.md)
+    # delivery log and test event (docs/api.md, docs/webhooks.md), the
+    # broadcast jobs (docs/engine.md), the blocklist
     assert ops - want == {("POST", "/api/auth/callback/credentials"), ("POST", "/api/auth/signout"),
                           ("POST", "/api/sessions/{id}/pair"), ("DELETE", "/api/sessions/{id}"),
                           ("GET", "/api/webhooks/{sessionId}/{id}/deliveries"),
-                          ("POST", "/api/webhooks/{sessionId}/{id}/test")}
+                          ("POST", "/api/webhooks/{sessionId}/{id}/test"),
+                          ("GET", "/api/messages/{sessionId}/broadcasts"),
+                          ("GET", "/api/messages/{sessionId}/broadcasts/{broadcastId}"),
+                          ("POST", "/api/messages/{sessionId}/broadcasts/{broadcastId}/cancel"),
+                          ("GET", "/api/contacts/{sessionId}/blocklist")}
     pair = doc["paths"]["/api/sessions/{id}/pair"]["post"]
     assert "phoneNumber" in str(pair.get("requestBody")), pair
 

@@ -2,9 +2,11 @@
 /* fuzz_msgs_content: hostile bytes as the plaintext of a received message
  * (after the Signal decryption and unpadding), through what the engine does
  * with it beyond the library: the bounded unpack (wa_pb_unpack, as
- * engine/sess_recv.c does), the content extraction (wa_msgs_content, also
- * on the deviceSentMessage copy our own devices send) and the event payload
- * (wa_msgs_event_payload).
+ * engine/sess_recv.c does), the content extraction of every kind
+ * (wa_msgs_content, through the wrappers, the deviceSentMessage copy our
+ * own devices send included), the kind's meta object (wa_msgs_meta), the
+ * mentions, the media reference a download uses (wa_msgs_media) and the
+ * event payload (wa_msgs_event_payload).
  *
  * Besides memory errors it checks one promise: content the engine accepts
  * to store always makes an event payload whose `content` and `quotedId`
@@ -82,14 +84,30 @@ static void same(const json_t *v, const char *want)
 static void check(const WaE2E__Message *m)
 {
 	struct wa_msg_content c;
+	struct wa_msg_media md;
 	struct wa_msg_row row;
 	json_t *o;
-	char *payload;
+	char *payload, *meta, *mentions;
+	int e1 = 0, e2 = 0;
 
+	if (wa_msgs_media(m, &md) == 0 && (!md.media_key || (!md.direct_path && !md.url) || !md.mms_type))
+		abort(); /* a downloadable media has a key and a place */
 	if (wa_msgs_content(m, &c) != 0)
 		return;
-	if (!c.type || !c.text)
-		abort(); /* accepted content has a type and a text */
+	if (!c.type || !c.m)
+		abort(); /* accepted content has a type */
+	if (c.kind == WA_MSGK_REACTION && (!c.reaction || !c.reaction->key || !c.reaction->key->id || !c.text))
+		abort();
+	if (c.kind == WA_MSGK_POLL_VOTE && (!c.vote || !c.vote->pollcreationmessagekey || !c.vote->vote))
+		abort();
+	if (c.kind != WA_MSGK_ROW)
+		return;
+	meta = wa_msgs_meta(&c, &e1);
+	mentions = wa_msgs_mentions(c.ctx, &e2);
+	if ((meta && !json_is_object(o = json_loads(meta, 0, NULL))) || e1 || e2)
+		abort(); /* the meta column is a JSON object */
+	if (meta)
+		json_decref(o);
 	memset(&row, 0, sizeof row);
 	row.chat = "4915550000002@s.whatsapp.net";
 	row.id = "3EB0FUZZ";
@@ -97,6 +115,11 @@ static void check(const WaE2E__Message *m)
 	row.push_name = "Fuzz";
 	row.type = c.type;
 	row.content = c.text;
+	row.caption = c.caption;
+	row.media_mime = c.mime;
+	row.media_size = c.size;
+	row.meta = meta;
+	row.mentions = mentions;
 	row.quoted_id = c.quoted_id;
 	row.status = "DELIVERED";
 	row.t = 1764745200;
@@ -106,11 +129,18 @@ static void check(const WaE2E__Message *m)
 	o = json_loads(payload, 0, NULL);
 	if (!o)
 		abort();
-	same(json_object_get(o, "content"), c.text);
+	if (c.text)
+		same(json_object_get(o, "content"), c.text);
+	if (c.caption)
+		same(json_object_get(o, "caption"), c.caption);
 	if (c.quoted_id)
 		same(json_object_get(o, "quotedId"), c.quoted_id);
+	if (meta && !json_is_object(json_object_get(o, "meta")))
+		abort();
 	json_decref(o);
 	free(payload);
+	free(meta);
+	free(mentions);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

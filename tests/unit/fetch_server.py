@@ -10,12 +10,15 @@ free port, prints the port on stdout, serves until stdin closes.
   /hops?n=N               N redirects in a row (relative), then /file?n=10
   /status?code=C          answers C with a short body
   /count                  how many requests other than /count were served
+  /png?w=W&h=H            a W x H RGB PNG (tests/unit/test_image)
 """
+import struct
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+import zlib
 
 served = 0
 lock = threading.Lock()
@@ -26,6 +29,15 @@ PATTERN = bytes(range(251))
 
 def body(n):
     return (PATTERN * (n // 251 + 1))[:n]
+
+
+def png(w, h):
+    raw = b"".join(b"\0" + bytes(v for x in range(w) for v in (x % 256, y % 256, 90)) for y in range(h))
+
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -92,6 +104,13 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Location", "/hops?n=%d" % (n - 1) if n > 1 else "/file?n=10")
             self.send_header("Content-Length", "0")
             self.end_headers()
+        elif u.path == "/png":
+            data = png(int(q.get("w", "8")), int(q.get("h", "8")))
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
         elif u.path == "/status":
             self.send_response(int(q.get("code", "500")))
             self.send_header("Content-Length", "6")

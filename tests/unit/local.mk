@@ -135,6 +135,13 @@ tests_unit_test_outmsg_SOURCES = tests/unit/test_outmsg.c tests/unit/tap.h fcgi/
 tests_unit_test_outmsg_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(PROTOBUFC_CFLAGS) $(MARIADB_CFLAGS)
 tests_unit_test_outmsg_LDADD = $(WA_STORE_LIBS) $(JANSSON_LIBS)
 
+# fcgi/picture.c: profile pictures made with GraphicsMagick (chat)
+check_PROGRAMS += tests/unit/test_picture
+TESTS += tests/unit/test_picture
+tests_unit_test_picture_SOURCES = tests/unit/test_picture.c tests/unit/tap.h fcgi/picture.c fcgi/picture.h
+tests_unit_test_picture_CFLAGS = $(AM_CFLAGS) $(GM_CFLAGS)
+tests_unit_test_picture_LDADD = $(GM_LIBS) -lpthread
+
 # common/wa_url: address classes, fetch policy, URL syntax (fetch)
 check_PROGRAMS += tests/unit/test_url
 TESTS += tests/unit/test_url
@@ -155,6 +162,32 @@ TESTS += tests/unit/test_wheel
 tests_unit_test_wheel_SOURCES = tests/unit/test_wheel.c tests/unit/tap.h engine/wheel.c engine/wheel.h
 tests_unit_test_wheel_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS)
 tests_unit_test_wheel_LDADD = $(LWS_LIBS) $(EV_LIBS)
+
+# common/wa_cron: parsing and the next matching minute (recurring schedules)
+check_PROGRAMS += tests/unit/test_cron
+TESTS += tests/unit/test_cron
+tests_unit_test_cron_SOURCES = tests/unit/test_cron.c tests/unit/tap.h
+tests_unit_test_cron_LDADD = common/libwacommon.a $(CRYPTO_LIBS)
+
+# common/wa_match: auto-reply keyword matching, and its limit on hostile patterns
+check_PROGRAMS += tests/unit/test_match
+TESTS += tests/unit/test_match
+tests_unit_test_match_SOURCES = tests/unit/test_match.c tests/unit/tap.h
+tests_unit_test_match_LDADD = $(WA_MATCH_LIBS)
+# engine/group_meta: group elements and w:gp2 notifications as the API's JSON
+check_PROGRAMS += tests/unit/test_group_meta
+TESTS += tests/unit/test_group_meta
+tests_unit_test_group_meta_SOURCES = tests/unit/test_group_meta.c tests/unit/tap.h engine/group_meta.c \
+	engine/group_meta.h
+tests_unit_test_group_meta_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_test_group_meta_LDADD = $(WA_LIBWA_LIBS) $(JANSSON_LIBS)
+
+# engine/image: pictures converted by GraphicsMagick
+check_PROGRAMS += tests/unit/test_image
+TESTS += tests/unit/test_image
+tests_unit_test_image_SOURCES = tests/unit/test_image.c tests/unit/tap.h engine/image.c engine/image.h
+tests_unit_test_image_CFLAGS = $(AM_CFLAGS) $(GM_CFLAGS) $(CURL_CFLAGS)
+tests_unit_test_image_LDADD = $(WA_FETCH_LIBS) $(GM_LIBS) -lpthread
 
 # engine/media: kinds, data: URLs, base64, sticker EXIF / WebP, PDF pages,
 # Ogg durations, GraphicsMagick's sticker and thumbnail, the media threads
