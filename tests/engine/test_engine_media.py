@@ -222,6 +222,9 @@ def test_multipart_uploads_document_voice_and_audio(admin, chat, phone_sim, stac
     m = got(phone_sim, chat["bob"], r.json()["data"]["key"]["id"], "the uploaded document")
     assert m["type"] == "document" and m["fileName"] == "notes.bin" and m["caption"] == "the notes", m
     assert m["mimetype"] == "application/octet-stream", "not a PDF: no PDF type made up: %r" % m
+    # what we sent downloads back through the API, byte for byte (from the media host, by its protobuf)
+    d = admin.get("/api/messages/%s/download/%s/media" % (chat["slug"], m["id"]), timeout=60)
+    assert d.status_code == 200 and d.content == doc, (d.status_code, d.headers)
     assert m["mediaOk"] is True and m["mediaSha256"] == sha(doc), m
 
     voice = ogg_opus(7)
