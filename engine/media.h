@@ -48,8 +48,9 @@
  * WA_MEDIA_QUEUE_MAX (a submit past that fails: answer 503).
  *
  * Ownership: the job's strings are its own (wa_media_job_free frees them
- * and the thumbnail), but a borrowed source (source_borrowed), which the
- * owner of the job keeps alive and unchanged until done has run. */
+ * and the thumbnail); a borrowed source (source_borrowed) is kept alive by
+ * the job's own reference to its JSON string (source_ref), which only the
+ * thread that made the job takes and drops. */
 #ifndef WA_ENGINE_MEDIA_H
 #define WA_ENGINE_MEDIA_H
 
@@ -86,9 +87,11 @@ struct wa_media_job {
 	enum wa_media_kind kind;
 	enum wa_media_src src;
 	char *source;                  /* the URL, the base64 text (a data: URL's payload), or the path */
-	int source_borrowed;           /* source points into the command's arguments, which live until
-					* the command is answered, after the job: not freed, not copied
-					* (a 48 MB base64 costs no second 64 MB) */
+	int source_borrowed;           /* source points into a JSON string held by source_ref (base64
+					* from the command: not copied, a 48 MB base64 costs no
+					* second 64 MB); not freed itself */
+	void *source_ref;              /* json_t * reference keeping that string alive; dropped by
+					* wa_media_job_free (on the thread that made it) */
 	char *mime;                    /* the client's mimetype; NULL: from the source or the kind's default */
 	char *pack, *author;           /* stickers: EXIF names (NULL: "WA-AKG" / "User") */
 	char host[WA_MEDIA_HOST_MAX];  /* media host (host or host:port), from media_conn */

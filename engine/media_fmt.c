@@ -33,6 +33,7 @@ void wa_media_job_free(struct wa_media_job *j)
 		return;
 	if (!j->source_borrowed)
 		free(j->source);
+	json_decref((json_t *)j->source_ref);
 	free(j->mime);
 	free(j->pack);
 	free(j->author);

@@ -153,7 +153,7 @@ static int common_fields(struct wa_out *o, const json_t *msg, const json_t *inne
 
 int wa_out_parse_media(struct wa_out *o, const json_t *msg, const char **why, const char **code)
 {
-	const json_t *v = NULL, *ptt;
+	const json_t *v = NULL, *ptt, *srcv = NULL;
 	const char *key = NULL, *src = NULL, *payload;
 	enum wa_media_kind kind;
 	struct wa_media_job *j;
@@ -181,11 +181,12 @@ int wa_out_parse_media(struct wa_out *o, const json_t *msg, const char **why, co
 	if (kind == WA_MK_AUDIO && json_is_true(ptt))
 		kind = WA_MK_PTT;
 	if (json_is_string(v))
-		src = json_string_value(v);
+		srcv = v;
 	else if (json_is_object(v) && json_is_string(json_object_get(v, "url")))
-		src = json_string_value(json_object_get(v, "url"));
+		srcv = json_object_get(v, "url");
 	else if (json_is_object(v) && json_is_string(json_object_get(v, "base64")))
-		src = json_string_value(json_object_get(v, "base64"));
+		srcv = json_object_get(v, "base64");
+	src = srcv ? json_string_value(srcv) : NULL;
 	if (!src || !*src) {
 		*why = "The media part needs a source: {\"url\": \"https://...\"}, a data: URL or base64";
 		return 400;
@@ -194,11 +195,12 @@ int wa_out_parse_media(struct wa_out *o, const json_t *msg, const char **why, co
 		goto nomem;
 	j->kind = kind;
 	if (wa_media_data_url(src, &payload, dmime, sizeof dmime) == 0) {
-		/* base64 is borrowed from the command (outmsg.h: msg outlives o's
-		 * upload), not copied: it can be tens of MB */
+		/* base64 is not copied (it can be tens of MB): the job holds a
+		 * reference to its JSON string */
 		j->src = WA_MSRC_BASE64;
 		j->source = (char *)payload;
 		j->source_borrowed = 1;
+		j->source_ref = json_incref((json_t *)srcv);
 		if (dmime[0] && mime_ok(dmime) && !(j->mime = strdup(dmime)))
 			goto nomem;
 	} else if (strstr(src, "://") || strncmp(src, "data:", 5) == 0 ||
@@ -214,6 +216,7 @@ int wa_out_parse_media(struct wa_out *o, const json_t *msg, const char **why, co
 		j->src = WA_MSRC_BASE64;
 		j->source = (char *)src;
 		j->source_borrowed = 1;
+		j->source_ref = json_incref((json_t *)srcv);
 	}
 	/* a data: URL's type stands unless the client names one */
 	rc = common_fields(o, msg, v, why);

@@ -163,9 +163,10 @@ void wa_out_free(struct wa_out *o);
 int wa_out_is_media(const json_t *msg);
 /* Parse the media part of msg into o: kind MEDIA, o->media the upload job
  * (no media host yet), the caption in o->text, file_name. Base64 is not
- * copied: the job borrows it from msg, which must stay alive and unchanged
- * until the upload is done (the command's arguments do: they are freed
- * when it is answered). 0 or 400 / 500 with *why, *code set. */
+ * copied: the job takes a reference to its JSON string (msg may be freed
+ * after the parse; the string must not be changed while the job runs, and
+ * wa_out_free must run on the thread that parsed). 0 or 400 / 500 with
+ * *why, *code set. */
 int wa_out_parse_media(struct wa_out *o, const json_t *msg, const char **why, const char **code);
 /* The upload routes: message.media (args.type: image, video, audio,
  * voice, document, sticker) and message.sticker (sticker = 1), the file

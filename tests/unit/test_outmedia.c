@@ -61,6 +61,18 @@ static void shapes(void)
 	ok(o.text && strcmp(o.text, "in") == 0, "caption inside");
 	wa_out_free(&o);
 
+	{
+		/* the arguments may go right after the parse (the scheduler frees
+		 * its own): the job keeps the base64 string alive */
+		json_t *args = json_loads("{\"message\":{\"document\":\"aGVsbG8gd29ybGQ=\"}}", 0, NULL);
+		const char *code = NULL;
+
+		is_int(wa_out_parse(&o, args, &why, &code), 0, "base64 document");
+		json_decref(args);
+		ok(o.media && o.media->source_ref && strcmp(o.media->source, "aGVsbG8gd29ybGQ=") == 0,
+		   "its base64 outlives the arguments");
+		wa_out_free(&o);
+	}
 	is_int(parse("{\"message\":{\"audio\":\"T2dnUw==\",\"mimetype\":\"audio/ogg\",\"ptt\":true}}", &o, &why), 0,
 	       "audio as a base64 string, ptt");
 	ok(o.media && o.media->kind == WA_MK_PTT && o.media->src == WA_MSRC_BASE64 &&
