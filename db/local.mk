@@ -49,3 +49,6 @@ dist_migrations_DATA += db/migrations/0010_broadcast_jobs.sql
 dist_migrations_DATA += db/migrations/0011_message_kinds.sql
 # the group notifications stored, so a redelivered one publishes nothing twice (engine/sess_group.c)
 dist_migrations_DATA += db/migrations/0012_group_notifications.sql
+
+# call offers received, rejected by rejectCalls (engine/sess_call.c)
+dist_migrations_DATA += db/migrations/0013_calls.sql

@@ -37,6 +37,7 @@
 #include "engine/store/history.h"
 #include "engine/sched.h"
 #include "engine/store/autoreply.h"
+#include "engine/store/bot.h"
 #include "engine/store/contacts.h"
 #include "engine/store/msgs.h"
 #include "fcgi/db.h"
@@ -89,6 +90,8 @@ struct recv_job {
 	int blob_failed;           /* RECV_LATER: a history blob could not be fetched */
 	long ar_limit;             /* autoreply.per_chat_per_minute */
 	int ar_queued;             /* an auto-reply was queued with the message */
+	uint64_t up_ms;            /* how long the session has been connected (the bot's uptime) */
+	struct wa_bot_out bot;     /* what the bot config made of it */
 	char *contact_payload;     /* contact.update: the sender's push name changed (RECV_STORED) */
 	uint64_t contact_outbox_id;
 };
@@ -606,6 +609,13 @@ static int recv_txn(struct wa_db *db, void *arg)
 
 		rc = wa_autoreply_queue(db, j->row, &am, j->ar_limit, &j->ar_queued);
 	}
+	if (rc == 0) {
+		/* bot commands, the welcome and auto-read (store/bot.h) */
+		struct wa_bot_msg bm = { m.id, m.chat, m.sender, m.content ? m.content : m.caption, m.from_me,
+					 (int64_t)m.t * 1000, wa_engine_wall_ms(), j->up_ms };
+
+		rc = wa_bot_handle(db, j->row, &bm, &j->bot);
+	}
 	if (rc != 0) {
 		j->why = "cannot store the message";
 		goto rollback;
@@ -653,6 +663,21 @@ static void send_receipt(struct wa_session *s, const struct wa_node *n, int from
 					      "participant", wa_node_attr(n, "participant"), "recipient",
 					      wa_node_attr(n, "recipient"), "type", from_me ? "sender" : NULL, NULL);
 
+	if (r)
+		(void)sess_send(s, r);
+	wa_node_free(r);
+}
+
+/* A read receipt for n (auto-read: the bot config's autoRead, or the
+ * session setting readReceipts: true), after its delivery receipt. */
+static void send_read(struct wa_session *s, const struct wa_node *n)
+{
+	char t[24];
+	struct wa_node *r;
+
+	snprintf(t, sizeof t, "%lld", (long long)time(NULL));
+	r = wa_node_new_attrs("receipt", "id", wa_node_attr(n, "id"), "to", wa_node_attr(n, "from"), "participant",
+			      wa_node_attr(n, "participant"), "type", "read", "t", t, NULL);
 	if (r)
 		(void)sess_send(s, r);
 	wa_node_free(r);
@@ -891,8 +916,10 @@ static void recv_done(void *arg, int rc)
 		json_decref(data);
 		if (s->phase == PH_READY)
 			send_receipt(s, j->n, j->from_me);
-		if (j->ar_queued)
+		if (j->ar_queued || j->bot.queued)
 			wa_sched_kick(s->e->sched);
+		if (j->bot.mark_read && s->phase == PH_READY)
+			send_read(s, j->n);
 		break;
 	}
 	case RECV_KNOWN:
@@ -961,6 +988,7 @@ void recv_message(struct wa_session *s, struct wa_node *n)
 	snprintf(j->me_user, sizeof j->me_user, "%s", s->cr->phone);
 	j->env = *sess_history_env(s);
 	j->ar_limit = sess_limits(s)->autoreply_per_chat_min;
+	j->up_ms = s->connected_ms ? wa_engine_now_ms() - s->connected_ms : 0;
 	at = strchr(lid, '@');
 	snprintf(j->me_lid_user, sizeof j->me_lid_user, "%.*s", (int)(at ? (size_t)(at - lid) : strlen(lid)), lid);
 	if (strchr(j->me_lid_user, ':'))

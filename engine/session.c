@@ -619,6 +619,8 @@ static int on_node(void *ud, struct wa_node *n)
 	} else if (strcmp(n->tag, "receipt") == 0 && s->phase == PH_READY) {
 		recv_receipt(s, n);
 		n = NULL;
+	} else if (s->phase == PH_READY && call_on_node(s, n)) {
+		/* stored (an offer) and acked */
 	} else if (s->phase == PH_READY && notify_on_node(s, n)) {
 		/* handled where we can, and acked */
 	} else {

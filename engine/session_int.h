@@ -197,6 +197,11 @@ struct wa_media_job;
 typedef void (*sess_media_fn)(void *ctx, int status, const char *why, const char *code);
 void sess_media_upload(struct wa_session *s, struct wa_media_job *job, sess_media_fn fn, void *ctx);
 
+/* sess_call.c: a <call> of a logged-in session (1 taken: an offer stored
+ * with call.received, rejected when the settings say so, then acked; 0 not
+ * a call). */
+int call_on_node(struct wa_session *s, const struct wa_node *n);
+
 /* sess_notify.c: a <notification> of a logged-in session (1 taken: handled
  * where we can, and acked; 0 not a notification). */
 int notify_on_node(struct wa_session *s, const struct wa_node *n);

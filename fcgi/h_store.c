@@ -20,6 +20,10 @@
 
 #define CHAT_LIST_MAX 5000
 #define HISTORY_MAX 100
+/* The rows of our own reactions, edits and deletes are sends of their own
+ * (recorded, acked, sent again on a retry), not messages of the chat: the
+ * reads show their effect on the message they name instead. */
+#define NOT_SIDE "m.type NOT IN ('REACTION', 'EDIT', 'REVOKE') "
 #define SEARCH_MAX 100
 #define SEARCH_Q_MAX 200
 
@@ -110,7 +114,7 @@ int h_chat_list(struct wa_req *r)
 		"LEFT JOIN contacts k ON k.wa_session_id = ? AND k.jid = x.jid "
 		"LEFT JOIN wa_groups g ON g.wa_session_id = ? AND g.jid = x.jid "
 		"LEFT JOIN messages lm ON lm.id = (SELECT m.id FROM messages m WHERE m.wa_session_id = ? "
-		"      AND m.remote_jid = x.jid ORDER BY m.timestamp DESC, m.id DESC LIMIT 1) "
+		"      AND m.remote_jid = x.jid AND " NOT_SIDE "ORDER BY m.timestamp DESC, m.id DESC LIMIT 1) "
 		"ORDER BY COALESCE(c.pinned, 0) DESC, COALESCE(c.last_message_at, lm.timestamp) IS NULL, "
 		"COALESCE(c.last_message_at, lm.timestamp) DESC, x.jid LIMIT ?",
 		"uuuuuui", sid, sid, sid, sid, sid, sid, limit);
@@ -178,7 +182,7 @@ int h_chat_history(struct wa_req *r)
 	rows = wa_db_query(r->db,
 		"SELECT * FROM (SELECT " MSG_COLS ", m.id AS _rid, k.name AS _pName, k.notify AS _pNotify "
 		"FROM messages m LEFT JOIN contacts k ON k.wa_session_id = m.wa_session_id AND k.jid = m.sender_jid "
-		"WHERE m.wa_session_id = ? AND m.remote_jid = ? "
+		"WHERE m.wa_session_id = ? AND m.remote_jid = ? AND " NOT_SIDE
 		"AND (? IS NULL OR m.timestamp < ? OR (m.timestamp = ? AND m.id < ?)) "
 		"ORDER BY m.timestamp DESC, m.id DESC LIMIT ? OFFSET ?) t ORDER BY t.timestamp, t._rid",
 		"ussssuii", (unsigned long long)r->sess.id, jid, ts, ts, ts, before_id, limit, (page - 1) * limit);
@@ -260,7 +264,7 @@ static void like_pattern(const char *q, char *out, size_t len)
 }
 
 #define SEARCH_WHERE \
-	"FROM messages m WHERE m.wa_session_id = ? AND (? IS NULL OR m.remote_jid = ?) " \
+	"FROM messages m WHERE m.wa_session_id = ? AND " NOT_SIDE "AND (? IS NULL OR m.remote_jid = ?) " \
 	"AND (? IS NULL OR m.type = ?) AND (? IS NULL OR m.from_me = ?) " \
 	"AND (? IS NULL OR m.timestamp >= ?) AND (? IS NULL OR m.timestamp <= ?) "
 #define COND_FT "AND MATCH(m.content, m.caption) AGAINST (? IN BOOLEAN MODE) "

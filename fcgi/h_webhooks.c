@@ -28,7 +28,8 @@
 
 static const char *const event_names[] = {
 	"message.received", "message.sent", "message.status", "message.edited", "message.deleted",
-	"message.reaction", "poll.vote", "connection.update", "group.update", "group.participant", "contact.update", "status.update", NULL
+	"message.reaction", "poll.vote", "connection.update", "group.update", "group.participant", "contact.update",
+	"status.update", "call.received", NULL
 };
 
 static const struct wa_field f_create[] = {

@@ -20,7 +20,7 @@ wa_sim_SOURCES += sim/sim_admin_msg.c sim/sim_media_http.c sim/sim_tls.c
 
 # state layer: app state (w:sync:app:state, key share, phone mutations),
 # history sync on pairing, presence / chatstate, profile, blocklist
-WA_SIM_CORE += sim/sim_state.h sim/sim_appstate.c sim/sim_presence.c
+WA_SIM_CORE += sim/sim_state.h sim/sim_appstate.c sim/sim_presence.c sim/sim_call.c sim/sim_call.h
 wa_sim_SOURCES += sim/sim_admin_state.c
 
 # the raw protocol client (a companion device on raw WebSocket + Noise)

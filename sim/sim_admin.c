@@ -6,6 +6,7 @@
  * Bodies are capped at ADMIN_BODY_MAX (413 beyond). Runs on the lws
  * service thread like everything else in wa-sim. */
 #include "sim.h"
+#include "sim_call.h"
 #include "sim_media.h"
 #include "sim_msg.h"
 
@@ -292,6 +293,28 @@ static int h_phone_reinstall(struct sim_server *s, const struct admin_req *r, js
 	wa_hex_encode(a->identity_pub, 32, hex);
 	*reply = json_pack("{s:b, s:s}", "reinstalled", 1, "identityKey", hex);
 	return 200;
+}
+
+/* POST /admin/phones/{n}/call {"to", "video"}; GET /admin/phones/{n}/calls (sim_call.h) */
+static int h_phone_call(struct sim_server *s, const struct admin_req *r, json_t **reply)
+{
+	struct sim_account *a = phone_param(s, r, reply);
+	json_t *in;
+	int rc;
+
+	if (a == NULL)
+		return 404;
+	in = json_loadb(r->body, r->body_len, 0, NULL);
+	rc = sim_call_place(s, a, in, reply);
+	json_decref(in);
+	return rc;
+}
+
+static int h_phone_calls(struct sim_server *s, const struct admin_req *r, json_t **reply)
+{
+	struct sim_account *a = phone_param(s, r, reply);
+
+	return a == NULL ? 404 : sim_call_list(s, a, reply);
 }
 
 static int h_device_remove(struct sim_server *s, const struct admin_req *r, json_t **reply)
@@ -603,6 +626,8 @@ static const struct admin_route sim_admin_routes[] = {
 	{ "POST", "/admin/phones/*/link-code", h_phone_link_code },
 	{ "POST", "/admin/phones/*/forget-session", h_phone_forget_session },
 	{ "POST", "/admin/phones/*/reinstall", h_phone_reinstall },
+	{ "POST", "/admin/phones/*/call", h_phone_call },
+	{ "GET", "/admin/phones/*/calls", h_phone_calls },
 	{ "POST", "/admin/phones/*/devices/*/remove", h_device_remove },
 	{ "GET", "/admin/root-key", h_root_key },
 	{ "POST", "/admin/reset", h_reset },

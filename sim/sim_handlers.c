@@ -10,6 +10,7 @@
  * Replies and results of IQs the server itself sent (pair-device,
  * pair-success) arrive as type="result"/"error" and are matched by id. */
 #include "sim.h"
+#include "sim_call.h"
 #include "sim_msg.h"
 #include "sim_media.h"
 #include "sim_state.h"
@@ -153,7 +154,7 @@ const struct sim_node_handler sim_node_handlers[] = {
 	{ "receipt", SIM_LOGGED_IN, sim_node_receipt },   /* simmsg */
 	{ "presence", SIM_LOGGED_IN, sim_node_presence },   /* simstate */
 	{ "chatstate", SIM_LOGGED_IN, sim_node_chatstate }, /* simstate */
-	/* next: call */
+	{ "call", SIM_LOGGED_IN, sim_node_call },           /* sim_call.c */
 	{ NULL, 0, NULL },
 };
 

@@ -10,8 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-/* Is jid (a user or group JID) in the JSON list (JIDs or bare numbers)? */
-static int listed(const char *list_json, const char *jid)
+int wa_jid_in_list(const char *list_json, const char *jid)
 {
 	json_t *arr = list_json ? json_loads(list_json, 0, NULL) : NULL, *v;
 	size_t i, ul = strcspn(jid, "@:");
@@ -59,11 +58,11 @@ static int allowed(struct wa_db *db, unsigned long long sid, const struct wa_ar_
 	else if (m->from_me)
 		ok = 0;
 	else if (!strcmp(mode, "SPECIFIC"))
-		ok = listed(json_string_value(json_object_get(cfg, "allow")), m->sender) ||
-		     listed(json_string_value(json_object_get(cfg, "allow")), m->chat);
+		ok = wa_jid_in_list(json_string_value(json_object_get(cfg, "allow")), m->sender) ||
+		     wa_jid_in_list(json_string_value(json_object_get(cfg, "allow")), m->chat);
 	else if (!strcmp(mode, "BLACKLIST"))
-		ok = !listed(json_string_value(json_object_get(cfg, "block")), m->sender) &&
-		     !listed(json_string_value(json_object_get(cfg, "block")), m->chat);
+		ok = !wa_jid_in_list(json_string_value(json_object_get(cfg, "block")), m->sender) &&
+		     !wa_jid_in_list(json_string_value(json_object_get(cfg, "block")), m->chat);
 	else
 		ok = 1;
 	json_decref(cfg);

@@ -34,6 +34,12 @@ struct wa_ar_msg {
 	int from_me;             /* written by one of our own devices */
 };
 
+/* Is jid (a user or group JID, no device) named in the JSON array
+ * list_json, whose entries are JIDs (a device part ignored) or bare phone
+ * numbers (with or without '+', for user JIDs)? The bot config's
+ * allowed / blocked lists. Pure. */
+int wa_jid_in_list(const char *list_json, const char *jid);
+
 /* 0 (*queued set to 1 when an answer was queued), or WA_ESTORAGE. */
 int wa_autoreply_queue(struct wa_db *db, uint64_t session_row, const struct wa_ar_msg *m, long per_chat_per_min,
 		       int *queued);

@@ -1,0 +1,52 @@
+/* engine/store/bot: what the session's bot config (bot_configs, written
+ * through /api/sessions/{id}/bot-config) makes of a message it has just
+ * stored, inside the transaction that stores it:
+ *
+ *   commands   a text starting with the prefix ('#' by default) names one:
+ *              ping (answers with the time since the message was sent),
+ *              uptime (how long the session has been connected), help and
+ *              menu (the commands enabled); others are not answered. Who
+ *              may use them is botMode: ALL everyone, SPECIFIC our own
+ *              phone and botAllowedJids, BLACKLIST everyone but
+ *              botBlockedJids, OWNER our own phone only. With antiSpam a
+ *              chat gets at most spamLimit answers per spamInterval seconds,
+ *              each sent a random spamDelayMin..spamDelayMax ms late.
+ *   welcome    welcomeEnabled: the first message a person writes in a 1:1
+ *              chat is answered with welcomeMessage.
+ *   auto-read  autoRead, or the session setting readReceipts: true
+ *              (wa_sessions.config): the message is to be marked read.
+ * Answers are queued as scheduled_messages rows (origin BOT, unique per
+ * received message; the welcome's source id is "W:" + the message id), sent
+ * by the scheduler like auto-replies (engine/sched.h): once, also across a
+ * crash. Nothing happens when the bot is disabled (enabled false) or the
+ * session has no bot config, except auto-read by readReceipts.
+ *
+ * Threading: blocking database work, dbpool threads only, in the caller's
+ * transaction. */
+#ifndef WA_STORE_BOT_H
+#define WA_STORE_BOT_H
+
+#include <stdint.h>
+
+struct wa_db;
+
+struct wa_bot_msg {
+	const char *id;          /* the received message's id */
+	const char *chat;
+	const char *sender;      /* user JID */
+	const char *text;        /* text or caption; NULL: none */
+	int from_me;             /* written by one of our own devices */
+	int64_t sent_ms;         /* when it was sent (the stanza's t), ms */
+	uint64_t now_ms;         /* wall clock when it was taken up */
+	uint64_t up_ms;          /* how long the session has been connected */
+};
+
+struct wa_bot_out {
+	int queued;              /* an answer or a welcome was queued */
+	int mark_read;           /* send a read receipt for it */
+};
+
+/* 0, or WA_ESTORAGE. */
+int wa_bot_handle(struct wa_db *db, uint64_t session_row, const struct wa_bot_msg *m, struct wa_bot_out *out);
+
+#endif
