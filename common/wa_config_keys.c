@@ -40,10 +40,14 @@ const struct wa_config_key wa_config_keys[] = {
 	  "nng PUB/SUB address on which the engine publishes events (topic '<sessionId>.<event>', a NUL, then a waipc.Event); registered in the engines table like command_url." },
 	{ "engine.timeout_ms", "15000",
 	  "Deadline for one command to the engine; a worker answers 504 when it passes." },
+	{ "engine.media_timeout_ms", "55000",
+	  "Deadline for one command that sends media (the file is fetched, converted, encrypted and uploaded before the message goes; 100-3600000): used instead of engine.timeout_ms for /media, /sticker and a /send with a media part. Keep it under nginx's fastcgi_read_timeout (60 s in the shipped config)." },
 	{ "engine.id", "",
 	  "This engine's name in the engines table (at most 63 characters); empty: the host name. Two engines on one host need distinct ids. Keep it across restarts: an engine takes back the sessions its id owned." },
 	{ "engine.db_threads", "2",
 	  "MariaDB threads of the engine (1-32), each with its own connection; a session's database work always runs on the same one, in order." },
+	{ "engine.media_threads", "2",
+	  "Media threads of the engine (1-16): outgoing media is fetched, converted (stickers, thumbnails), encrypted and uploaded there, never on the event loop or a database thread; at most this many files move at once, the rest wait in a queue of 256 (past that a send answers 503)." },
 	{ "engine.db_batch", "64",
 	  "Most queued jobs of one database thread committed together (1-1000; 1 = a commit per job): one log flush makes a whole batch durable, and nothing is answered before that. A deadlock or a lost connection voids the batch, whose jobs then run again one by one." },
 	{ "engine.heartbeat_ms", "2000",
@@ -94,6 +98,8 @@ const struct wa_config_key wa_config_keys[] = {
 	  "Comma-separated networks (CIDR, e.g. '10.1.2.0/24, fd00::5') that fetches of client URLs may reach whatever their class: a narrower alternative to fetch_allow_private. Unspecified, multicast and broadcast addresses are never allowed." },
 	{ "media.fetch_allow_hosts", "",
 	  "Comma-separated host names whose addresses fetches of client URLs may reach whatever their class (e.g. 'media.lab' for a media server on the LAN; '.lab.example' for every name under lab.example). Checked on the URL's host at connect time, so a redirect from a listed host to another one is judged on its own. Unspecified, multicast and broadcast addresses are never allowed." },
+	{ "media.upload_timeout_ms", "300000",
+	  "Deadline for one upload of an encrypted media file to WhatsApp's media host (1000-86400000); a 64 MB video on a slow uplink needs minutes." },
 
 	/* [hooks] */
 	{ "hooks.poll_ms", "1000",

@@ -21,7 +21,14 @@ static void gm_init(void)
 	DestroyExceptionInfo(&ex);
 	(void)MagickSetResourceLimit(WidthResource, WA_PICTURE_DIM_MAX);
 	(void)MagickSetResourceLimit(HeightResource, WA_PICTURE_DIM_MAX);
-	(void)MagickSetResourceLimit(PixelsResource, 64ul * 1000 * 1000);
+	(void)MagickSetResourceLimit(PixelsResource, WA_PICTURE_PIXELS_MAX);
+	/* the callers' threads are the parallelism: no OpenMP team per call */
+	(void)MagickSetResourceLimit(ThreadsResource, 1);
+}
+
+void wa_gm_init(void)
+{
+	pthread_once(&gm_once, gm_init);
 }
 
 int wa_picture_jpeg(const uint8_t *in, size_t len, unsigned side, uint8_t **out, size_t *outlen, char *why,
@@ -39,7 +46,7 @@ int wa_picture_jpeg(const uint8_t *in, size_t len, unsigned side, uint8_t **out,
 		snprintf(why, whycap, "the picture must be 1 byte to %u MiB", WA_PICTURE_IN_MAX >> 20);
 		return -1;
 	}
-	pthread_once(&gm_once, gm_init);
+	wa_gm_init();
 	w = NewMagickWand();
 	if (!w) {
 		snprintf(why, whycap, "out of memory");

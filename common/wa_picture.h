@@ -18,9 +18,15 @@
 #include <stdint.h>
 
 #define WA_PICTURE_IN_MAX (16u << 20)
-#define WA_PICTURE_DIM_MAX 12000
+#define WA_PICTURE_DIM_MAX 16384
+#define WA_PICTURE_PIXELS_MAX (40ul * 1000 * 1000)  /* 320 MB at GraphicsMagick's Q16 */
 #define WA_PICTURE_SIDE 640
 #define WA_PICTURE_QUALITY 50      /* as Baileys' generateProfilePicture */
+
+/* GraphicsMagick set up once for the process (every user of it calls
+ * this: here, the engine's media module): no signal handlers of its own,
+ * the limits above (width, height, pixels), one thread per call. */
+void wa_gm_init(void);
 
 int wa_picture_jpeg(const uint8_t *in, size_t len, unsigned side, uint8_t **out, size_t *outlen,
 		    char *why, size_t whycap);

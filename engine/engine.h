@@ -5,6 +5,8 @@
  *   dbpool.h    a few MariaDB threads fed by queues, sharded by session
  *   cmd.h       the nng REP command socket, served with aio contexts
  *   events.h    the nng PUB event socket (topic "<sessionId>.<event>")
+ *   media.h     a few media threads: outgoing files fetched, converted,
+ *               encrypted and uploaded
  *   registry.h  the engines row, its heartbeat, and the session leases
  *   ops.h       the command table: op name -> handler
  *   wheel.h     a one-second timer wheel for the per-session keep-alives
@@ -19,6 +21,10 @@
  *     post each job's completion back to the loop. A slow or restarting
  *     database stalls those threads, never the loop, so keep-alives and
  *     frames of every session go on.
+ *   - media threads (engine.media_threads) each run one outgoing file at a
+ *     time: a fetch, GraphicsMagick, the encryption and the upload, with
+ *     temporary files under media.dir; their answers come through the inbox
+ *     like the database's.
  * Cross-thread hand-off is always a post to the loop's inbox (inbox.h),
  * which wakes the loop through lws_cancel_service(). The loop is libev's
  * (epoll), driven by main() with lws on top of it (LWS_SERVER_OPTION_LIBEV,
@@ -33,6 +39,7 @@ struct wa_config;
 struct lws_context;
 struct wa_inbox;
 struct wa_dbpool;
+struct wa_media;
 struct wa_cmd_server;
 struct wa_events;
 struct wa_registry;
@@ -51,6 +58,7 @@ struct wa_engine {
 	struct wa_wheel *wheel;         /* coarse timers on lws (wheel.h), loop thread only */
 	struct wa_inbox *inbox;
 	struct wa_dbpool *db;
+	struct wa_media *media;         /* the media threads (media.h); NULL once stopping */
 	struct wa_cmd_server *cmd;
 	struct wa_events *events;
 	struct wa_registry *reg;

@@ -10,14 +10,22 @@ engine_store_libwastore_a_SOURCES = engine/store/sigstore_db.c engine/store/sigs
 	engine/store/history.c engine/store/history.h engine/store/history_decode.c \
 	engine/store/mediahost.c engine/store/mediahost.h \
 	engine/store/appkeys.c engine/store/appkeys.h \
-	engine/store/outmsg.c engine/store/outmsg.h \
+	engine/store/outmsg.c engine/store/outmsg.h engine/store/outmedia.c \
 	engine/store/autoreply.c engine/store/autoreply.h engine/store/bot.c engine/store/bot.h \
 	engine/store/groups.c engine/store/groups.h \
 	engine/store/contacts.c engine/store/contacts.h
 engine_store_libwastore_a_CFLAGS = $(AM_CFLAGS) $(SIGNAL_CFLAGS) $(MARIADB_CFLAGS) $(JANSSON_CFLAGS) \
 	$(PROTOBUFC_CFLAGS) $(CURL_CFLAGS) $(ZLIB_CFLAGS)
 # What links the MariaDB stores (after WA_LIBWA_LIBS' objects, before its libraries).
-WA_STORE_LIBS = engine/store/libwastore.a $(WA_LIBWA_LIBS) $(MARIADB_LIBS) $(CURL_LIBS) $(ZLIB_LIBS)
+WA_STORE_LIBS = engine/store/libwastore.a engine/libwamedia.a $(WA_LIBWA_LIBS) $(MARIADB_LIBS) $(CURL_LIBS) $(ZLIB_LIBS)
+
+# engine/media: the outgoing media pipeline (media threads, GraphicsMagick,
+# libcurl upload); a library of its own so that tests link it alone.
+noinst_LIBRARIES += engine/libwamedia.a
+engine_libwamedia_a_SOURCES = engine/media.c engine/media.h engine/media_int.h \
+	engine/media_fmt.c engine/media_img.c
+engine_libwamedia_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS) $(GM_CFLAGS) $(CRYPTO_CFLAGS)
+WA_MEDIA_LIBS = engine/libwamedia.a $(WA_FETCH_LIBS) $(WA_PICTURE_LIBS)
 
 # wa-akg-engine: one event loop (libwebsockets on libev/epoll) owning every WhatsApp
 # connection, nng command and event sockets, MariaDB on a thread pool.
@@ -37,7 +45,7 @@ wa_akg_engine_SOURCES = engine/main.c engine/engine.h \
 	engine/sched.c engine/sched.h \
 	engine/session.c engine/session.h engine/session_int.h \
 	engine/sess_pair.c engine/sess_login.c engine/sess_db.c engine/sess_recv.c \
-	engine/sess_send.c engine/sess_receipt.c engine/sess_notify.c engine/sess_bulk.c \
+	engine/sess_send.c engine/sess_media.c engine/sess_receipt.c engine/sess_notify.c engine/sess_bulk.c \
 	engine/sess_star.c engine/sess_group.c engine/sess_call.c \
 	engine/group_meta.c engine/group_meta.h engine/image.c engine/image.h \
 	engine/sess_chat.c engine/sess_chat.h engine/sess_profile.c \
@@ -47,9 +55,9 @@ wa_akg_engine_SOURCES = engine/main.c engine/engine.h \
 	engine/ops.c engine/ops.h \
 	fcgi/db.c fcgi/db.h
 wa_akg_engine_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS) $(MARIADB_CFLAGS) $(PROTOBUFC_CFLAGS) \
-	$(SIGNAL_CFLAGS)
-wa_akg_engine_LDADD = common/libwafetch.a $(WA_STORE_LIBS) $(WA_MATCH_LIBS) $(LWS_LIBS) $(EV_LIBS) $(JANSSON_LIBS) \
-	$(NNG_LIBS) $(WA_PICTURE_LIBS) -lpthread
+	$(SIGNAL_CFLAGS) $(GM_CFLAGS) $(CURL_CFLAGS)
+wa_akg_engine_LDADD = $(WA_STORE_LIBS) engine/libwamedia.a $(WA_FETCH_LIBS) $(WA_MATCH_LIBS) $(LWS_LIBS) $(EV_LIBS) \
+	$(JANSSON_LIBS) $(NNG_LIBS) $(WA_PICTURE_LIBS) -lpthread
 
 # wa-akg-hooks: webhook delivery from events_outbox (engine/hooks/hooks.h).
 # One thread: nng SUB to every engine as a wake-up, MariaDB through

@@ -12,6 +12,7 @@
 #include "engine/media_dl.h"
 #include "engine/events.h"
 #include "engine/inbox.h"
+#include "engine/media.h"
 #include "engine/ops.h"
 #include "engine/registry.h"
 #include "engine/sched.h"
@@ -142,7 +143,7 @@ int main(int argc, char **argv)
 	void *foreign_loops[1];
 	const char *conf = NULL;
 	char err[512];
-	long dbthreads, loglevel;
+	long dbthreads, mediathreads, loglevel;
 	int rc = 1;
 
 	for (int i = 1; i < argc; i++) {
@@ -168,7 +169,8 @@ int main(int argc, char **argv)
 	e->started_ms = wa_engine_wall_ms();
 	if (engine_id(e) < 0)
 		goto out;
-	if (wa_config_get_int(cfg, "engine.db_threads", 1, 32, &dbthreads, err, sizeof err) < 0) {
+	if (wa_config_get_int(cfg, "engine.db_threads", 1, 32, &dbthreads, err, sizeof err) < 0 ||
+	    wa_config_get_int(cfg, "engine.media_threads", 1, 16, &mediathreads, err, sizeof err) < 0) {
 		wa_error("%s", err);
 		goto out;
 	}
@@ -212,7 +214,8 @@ int main(int argc, char **argv)
 	e->wheel = &wheel;
 	e->sessions = wa_sessions_new(e);
 	e->db = wa_dbpool_new(cfg, (unsigned)dbthreads, 0, e->inbox);
-	e->events = e->db ? wa_events_new(e->event_url) : NULL;
+	e->media = e->db ? wa_media_new(cfg, (unsigned)mediathreads, e->inbox) : NULL;
+	e->events = e->media ? wa_events_new(e->event_url) : NULL;
 	e->reg = e->events ? wa_registry_new(e, on_owned, e) : NULL;
 	e->cmd = e->reg ? wa_cmd_server_new(e->command_url, e->inbox, e->lws, wa_ops_dispatch, e) : NULL;
 	sched = e->cmd ? wa_sched_new(e) : NULL;
@@ -223,8 +226,8 @@ int main(int argc, char **argv)
 	}
 	wa_registry_start(e->reg);
 	wa_sched_start(sched);
-	wa_info("engine %s %s started (commands %s, events %s, %ld database threads)", e->id, PACKAGE_VERSION,
-		e->command_url, e->event_url, dbthreads);
+	wa_info("engine %s %s started (commands %s, events %s, %ld database threads, %ld media threads)", e->id,
+		PACKAGE_VERSION, e->command_url, e->event_url, dbthreads, mediathreads);
 	if (strncmp(e->command_url, "ipc://", 6) == 0 || strncmp(e->event_url, "ipc://", 6) == 0)
 		wa_warn("an engine address is ipc://: with nng %s a peer that hangs up during the handshake can "
 			"wedge an ipc listener (commands then time out); tcp:// on loopback is the tested transport",
@@ -244,6 +247,12 @@ out:
 	wa_media_dl_shutdown(e);
 	wa_cmd_server_free(e->cmd);
 	wa_registry_free(e->reg, 1);
+	/* the media threads finish (their answers, 503 for what waited, land
+	 * in the inbox and run while the database threads still take work) */
+	wa_media_free(e->media);
+	e->media = NULL;
+	if (e->inbox)
+		wa_inbox_drain(e->inbox);
 	wa_dbpool_free(e->db);
 	if (e->inbox)
 		wa_inbox_drain(e->inbox);

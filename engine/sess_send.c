@@ -1122,6 +1122,8 @@ static const char *answer_of(const char *op, const struct wa_out *o)
 		{ "message.poll", "Poll sent" },
 		{ "message.list", "Message sent" },
 		{ "message.edit", "Message edited successfully" },
+		{ "message.media", "Media sent successfully" },
+		{ "message.sticker", "Sticker sent" },
 		{ "message.delete", "Message deleted for everyone" },
 	};
 
@@ -1133,13 +1135,30 @@ static const char *answer_of(const char *op, const struct wa_out *o)
 	return NULL;
 }
 
+static void send_devices(struct send_job *j);
+
+/* The media part is uploaded (status 0) or refused: nothing is stored yet. */
+static void media_ready(void *ctx, int status, const char *why, const char *code)
+{
+	struct send_job *j = ctx;
+
+	if (status != 0) {
+		fail(j, status, why, code);
+		return;
+	}
+	if (j->s->gone || j->s->phase != PH_READY) {
+		fail(j, 503, "Session not connected or ready", "session_not_ready");
+		return;
+	}
+	send_devices(j);
+}
+
 /* Start sending out (taken) to jid: answering cmd, or telling done. */
 static void send_start(struct wa_session *s, const char *jid, struct wa_out *out, struct wa_cmd *cmd,
 		       send_done_fn done, send_link_fn link, void *ctx)
 {
 	struct send_job *j;
 	struct wa_jid pj;
-	int rc;
 
 	if (!jid || wa_jid_parse(jid, &pj, NULL) != 0 || (!wa_jid_is_pn(&pj) && !wa_jid_is_group(&pj))) {
 		int bad = !jid || wa_jid_parse(jid, &pj, NULL) != 0;
@@ -1185,6 +1204,20 @@ static void send_start(struct wa_session *s, const char *jid, struct wa_out *out
 	wa_jid_format(&pj, j->peer, sizeof j->peer);
 	wa_msgid_generate(j->id, j->me_user, (time_t)j->t);
 	sess_ref(s);
+	if (j->out.media) {
+		/* a media part: uploaded first (sess_media.c), then as below */
+		sess_media_upload(s, j->out.media, media_ready, j);
+		return;
+	}
+	send_devices(j);
+}
+
+/* Steps 0 and 1: the group's participants, the recipients' devices. */
+static void send_devices(struct send_job *j)
+{
+	struct wa_session *s = j->s;
+	int rc;
+
 	if (j->group) {
 		size_t len = 0;
 		const char *cached = wa_cache_get(s->groupcache, j->peer, wa_engine_now_ms(), &len);

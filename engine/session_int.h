@@ -187,6 +187,16 @@ void send_group_changed(struct wa_session *s, const struct wa_jid *group);
 /* sess_send.c: drop every cache (the session is freed, or its account changes). */
 void send_caches_free(struct wa_session *s);
 
+/* sess_media.c: upload a message's media part (the media host from a
+ * media_conn IQ, cached per session until its ttl; the work on the media
+ * threads, engine/media.h); fn(ctx, 0, ...) once job has its url and
+ * hashes, else fn(ctx, status, why, code) with the HTTP status to answer.
+ * fn runs exactly once, perhaps before this returns. The caller holds a
+ * reference on s and owns job (it is the media thread's meanwhile). */
+struct wa_media_job;
+typedef void (*sess_media_fn)(void *ctx, int status, const char *why, const char *code);
+void sess_media_upload(struct wa_session *s, struct wa_media_job *job, sess_media_fn fn, void *ctx);
+
 /* sess_call.c: a <call> of a logged-in session (1 taken: an offer stored
  * with call.received, rejected when the settings say so, then acked; 0 not
  * a call). */

@@ -13,6 +13,7 @@ struct wa_app {
 	const struct wa_config *cfg;
 	size_t max_body;           /* http.max_body in bytes */
 	int engine_timeout_ms;
+	int media_timeout_ms;          /* engine.media_timeout_ms: commands that send media */
 	long engine_lease_ms;      /* engine.lease_ms: an older heartbeat is a dead engine */
 	const char *media_dir;
 	const char *accel_prefix;

@@ -195,7 +195,7 @@ static int has_pipe(const struct engine_sock *es)
 }
 
 /* One command to the engine at url. */
-static int call_at(struct wa_req *r, const char *url, const char *op, const char *json, json_t **body)
+static int call_at(struct wa_req *r, const char *url, const char *op, const char *json, int tmo, json_t **body)
 {
 	Waipc__Command cmd = WAIPC__COMMAND__INIT;
 	Waipc__Reply *rep;
@@ -222,7 +222,8 @@ static int call_at(struct wa_req *r, const char *url, const char *op, const char
 	cmd.body.data = (uint8_t *)json;
 	cmd.body.len = strlen(json);
 	cmd.has_deadline_ms = 1;
-	cmd.deadline_ms = (uint32_t)r->app->engine_timeout_ms;
+	cmd.deadline_ms = (uint32_t)tmo;
+	nng_socket_set_ms(es->sock, NNG_OPT_RECVTIMEO, tmo);
 	cmd.has_user_id = 1;
 	cmd.user_id = r->user.id;
 	len = waipc__command__get_packed_size(&cmd);
@@ -264,10 +265,25 @@ static int is_not_owner(json_t *body)
 	return e && strcmp(e, "not_owner") == 0;
 }
 
+/* A command that uploads a file before its message goes: the media
+ * routes, and /send or /reply with a media part. */
+static int sends_media(const char *op, const json_t *args)
+{
+	static const char *const keys[] = { "image", "video", "audio", "document", "sticker" };
+	const json_t *msg = json_object_get(args, "message");
+
+	if (strcmp(op, "message.media") == 0 || strcmp(op, "message.sticker") == 0)
+		return 1;
+	for (size_t i = 0; json_is_object(msg) && i < sizeof keys / sizeof keys[0]; i++)
+		if (json_object_get(msg, keys[i]))
+			return 1;
+	return 0;
+}
+
 int wa_engine_call(struct wa_req *r, const char *op, json_t *args, json_t **body)
 {
 	char url[URL_MAX], *json;
-	int status = 503;
+	int status = 503, tmo = sends_media(op, args) ? r->app->media_timeout_ms : r->app->engine_timeout_ms;
 
 	*body = NULL;
 	json = json_dumps(args ? args : json_object(), JSON_COMPACT);
@@ -282,7 +298,7 @@ int wa_engine_call(struct wa_req *r, const char *op, json_t *args, json_t **body
 			status = 503; /* no engine is alive */
 			break;
 		}
-		status = call_at(r, url, op, json, body);
+		status = call_at(r, url, op, json, tmo, body);
 		/* the session moved (or the cache was stale): the engine did
 		 * nothing, so asking the new owner once more is safe */
 		if (status == 503 && is_not_owner(*body) && attempt == 0 && r->sess.id) {

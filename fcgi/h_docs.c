@@ -101,6 +101,13 @@ static json_t *request_body(const struct wa_route *rt)
 					      "properties", "url", "type", "string", "format", "uri", "description",
 					      "http(s) URL of the file, fetched under the media.fetch_* rule",
 					      "required", "url"));
+	/* /sticker also takes JSON {url, pack, author} (the n8n node's form) */
+	if (body && upload && rt->op && strcmp(rt->op, "message.sticker") == 0)
+		json_object_set_new(json_object_get(body, "content"), "application/json",
+				    json_pack("{s:{s:s,s:{s:{s:s,s:s},s:{s:s},s:{s:s}},s:[s]}}", "schema",
+					      "type", "object", "properties", "url", "type", "string",
+					      "description", "http(s) or data: URL of the image", "pack", "type",
+					      "string", "author", "type", "string", "required", "url"));
 	return body;
 }
 

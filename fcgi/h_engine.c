@@ -333,6 +333,18 @@ int h_engine(struct wa_req *r)
 		args = json_deep_copy(r->json);
 		if (!args)
 			return wa_reply_error(r, 500, "Out of memory", NULL);
+	} else if ((rt->flags & WA_R_UPLOAD) && strcmp(rt->op, "message.sticker") == 0 &&
+		   wa_req_header(r, "Content-Type") &&
+		   strncasecmp(wa_req_header(r, "Content-Type"), "application/json", 16) == 0) {
+		/* the n8n node's form: {"url", "pack", "author"} instead of a file */
+		if (wa_req_json(r, 0) < 0)
+			return -1;
+		if (!json_is_string(json_object_get(r->json, "url")) || !*json_string_value(json_object_get(r->json, "url")))
+			return wa_reply_error(r, 400, "Send the image as multipart/form-data 'file', or JSON with 'url'",
+					      "validation_error");
+		if (!(args = json_deep_copy(r->json)))
+			return wa_reply_error(r, 500, "Out of memory", NULL);
+		json_object_del(args, "file");
 	} else if (rt->flags & WA_R_UPLOAD) {
 		args = json_object();
 		if (!args)

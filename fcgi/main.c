@@ -400,7 +400,7 @@ static int load_app(const char *cfgpath, struct wa_config **cfgp, long *workers,
 {
 	char err[512];
 	unsigned long long maxb;
-	long tmo, days;
+	long tmo, mtmo, days;
 	int lvl;
 
 	if (wa_config_load(cfgp, cfgpath, err, sizeof err) < 0) {
@@ -418,6 +418,7 @@ static int load_app(const char *cfgpath, struct wa_config **cfgp, long *workers,
 	    wa_config_get_int(app.cfg, "fcgi.workers", 1, MAX_WORKERS, workers, err, sizeof err) < 0 ||
 	    wa_config_get_int(app.cfg, "fcgi.threads", 1, MAX_WORKERS, threads, err, sizeof err) < 0 ||
 	    wa_config_get_int(app.cfg, "engine.timeout_ms", 100, 600000, &tmo, err, sizeof err) < 0 ||
+	    wa_config_get_int(app.cfg, "engine.media_timeout_ms", 100, 3600000, &mtmo, err, sizeof err) < 0 ||
 	    wa_config_get_int(app.cfg, "engine.lease_ms", 1000, 3600000, &app.engine_lease_ms, err, sizeof err) < 0 ||
 	    wa_config_get_int(app.cfg, "auth.session_days", 1, 3650, &days, err, sizeof err) < 0 ||
 	    wa_config_get_int(app.cfg, "limits.broadcast_max_recipients", 1, 1000000, &app.broadcast_max, err, sizeof err) < 0 ||
@@ -435,6 +436,7 @@ static int load_app(const char *cfgpath, struct wa_config **cfgp, long *workers,
 	app.registers.scope = "register";
 	app.max_body = (size_t)maxb;
 	app.engine_timeout_ms = (int)tmo;
+	app.media_timeout_ms = (int)mtmo;
 	app.session_days = (int)days;
 	app.media_dir = wa_config_get(app.cfg, "media.dir");
 	app.accel_prefix = wa_config_get(app.cfg, "media.accel_prefix");

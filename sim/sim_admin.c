@@ -7,6 +7,7 @@
  * service thread like everything else in wa-sim. */
 #include "sim.h"
 #include "sim_call.h"
+#include "sim_media.h"
 #include "sim_msg.h"
 
 #include <stdio.h>
@@ -52,11 +53,11 @@ static json_t *device_json(const struct sim_account *a, const struct sim_device 
 
 	snprintf(jid, sizeof jid, "%s:%u@s.whatsapp.net", a->number, d->id);
 	snprintf(lid, sizeof lid, "%s:%u@lid", a->lid, d->id);
-	return json_pack("{s:i, s:s, s:s, s:b, s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I}}", "id", (int)d->id, "jid", jid,
+	return json_pack("{s:i, s:s, s:s, s:b, s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}}", "id", (int)d->id, "jid", jid,
 			 "lid", lid, "online", d->conn != NULL, "platform", d->platform, "pairedAt",
 			 (json_int_t)d->paired_at, "queued", (json_int_t)d->qcount, "unanswered",
 			 (json_int_t)d->ucount, "iqs", "usync", (json_int_t)d->iq_usync, "groups",
-			 (json_int_t)d->iq_groups, "keys", (json_int_t)d->iq_keys);
+			 (json_int_t)d->iq_groups, "keys", (json_int_t)d->iq_keys, "media", (json_int_t)d->iq_media);
 }
 
 static json_t *phone_json(const struct sim_account *a)
@@ -604,6 +605,19 @@ static int h_conn_stream_error(struct sim_server *s, const struct admin_req *r, 
 	return n ? 200 : 404;
 }
 
+/* POST /admin/media/rotate-auth: media_conn's upload auth changes. */
+static int h_media_rotate(struct sim_server *s, const struct admin_req *r, json_t **reply)
+{
+	(void)s;
+	(void)r;
+	if (sim_media_rotate_auth() != 0) {
+		*reply = err_json("no media host (wa-sim runs without --media)");
+		return 404;
+	}
+	*reply = json_pack("{s:b}", "rotated", 1);
+	return 200;
+}
+
 static const struct admin_route sim_admin_routes[] = {
 	{ "POST", "/admin/phones", h_phone_create },
 	{ "GET", "/admin/phones", h_phone_list },
@@ -622,6 +636,7 @@ static const struct admin_route sim_admin_routes[] = {
 	{ "POST", "/admin/connections/delay", h_conn_delay },
 	{ "POST", "/admin/connections/send-raw", h_conn_send_raw },
 	{ "POST", "/admin/connections/stream-error", h_conn_stream_error },
+	{ "POST", "/admin/media/rotate-auth", h_media_rotate },
 	/* next: /admin/phones/{n}/send, /admin/phones/{n}/inbox, groups ... */
 	{ NULL, NULL, NULL },
 };

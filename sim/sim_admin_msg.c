@@ -60,7 +60,11 @@ static json_t *rec_json(const struct sim_msgrec *r)
 			json_object_set_new(o, "caption", json_string(r->text));
 	}
 	if (r->quoted_id[0])
-		json_object_set_new(o, strcmp(r->type, "text") == 0 ? "quotedId" : "messageId", json_string(r->quoted_id));
+		/* the message a reaction, vote or protocol message is about; the
+		 * message quoted by any other kind */
+		json_object_set_new(o, strcmp(r->type, "reaction") == 0 || strcmp(r->type, "poll_vote") == 0 ||
+					       strcmp(r->type, "protocol") == 0 ? "messageId" : "quotedId",
+				    json_string(r->quoted_id));
 	if (strcmp(r->type, "location") == 0) {
 		json_object_set_new(o, "lat", json_real(r->lat));
 		json_object_set_new(o, "lng", json_real(r->lng));

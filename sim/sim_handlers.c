@@ -106,6 +106,8 @@ static int node_iq(struct sim_conn *c, struct wa_node *iq)
 			c->dev->iq_usync++;
 		else if (strcmp(xmlns, "w:g2") == 0)
 			c->dev->iq_groups++;
+		else if (strcmp(xmlns, "w:m") == 0)
+			c->dev->iq_media++;
 		else if (strcmp(xmlns, "encrypt") == 0 && child != NULL && strcmp(child->tag, "key") == 0)
 			c->dev->iq_keys++;
 	}

@@ -45,6 +45,16 @@ int sim_media_configure(const char *hostport)
 	return 0;
 }
 
+int sim_media_rotate_auth(void)
+{
+	uint8_t r[SIM_MEDIA_AUTH_BYTES];
+
+	if (g.host[0] == '\0' || wa_random(r, sizeof r) != 0)
+		return -1;
+	wa_hex_encode(r, sizeof r, g.auth);
+	return 0;
+}
+
 const char *sim_media_host(void)
 {
 	return g.host[0] ? g.host : NULL;

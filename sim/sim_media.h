@@ -21,7 +21,7 @@
 
 #include "sim.h"
 
-#define SIM_MEDIA_BLOB_MAX (16u * 1024 * 1024)
+#define SIM_MEDIA_BLOB_MAX (72u * 1024 * 1024)  /* a 64 MiB video, encrypted */
 #define SIM_MEDIA_BLOBS 1000
 #define SIM_MEDIA_TOTAL (256u * 1024 * 1024)
 /* media_conn's upload auth token: this many random bytes, sent as twice as
@@ -35,6 +35,10 @@ int sim_media_configure(const char *hostport);
 const char *sim_media_host(void);
 /* The upload auth token of media_conn (SIM_MEDIA_AUTH_HEX hex digits). */
 const char *sim_media_auth(void);
+/* A new upload auth token: uploads with the old one get 401 from now on,
+ * as after a server restart (clients that keep a media_conn must ask
+ * again). 0 / -1 (no media host). */
+int sim_media_rotate_auth(void);
 
 /* Store an encrypted file (copied); direct_path gets its path + query. 0 / -1. */
 int sim_media_put(const uint8_t *data, size_t len, const char *mms_type, char *direct_path, size_t cap);

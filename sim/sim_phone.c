@@ -302,6 +302,88 @@ static char *dup_s(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
+/* What a phone sees of a media part: the message's fields, and the file
+ * itself downloaded from wa-sim's media host and decrypted with the HKDF
+ * info of its kind (mediaOk, mediaSize, mediaSha256 = SHA-256 of the
+ * plaintext in hex; a few leading bytes as mediaHead for format checks;
+ * for a WebP its EXIF chunk as mediaExif). */
+static void media_summary(json_t *extra, enum wa_media_type type, const char *mimetype, const char *directpath,
+			  const char *url, int has_len, uint64_t filelength, const ProtobufCBinaryData *key,
+			  const ProtobufCBinaryData *encsha, const ProtobufCBinaryData *sha)
+{
+	char hex[65];
+	const uint8_t *enc;
+	size_t elen, plen = 0;
+	uint8_t *plain = NULL, digest[32];
+	struct wa_media_info info;
+	int rc;
+
+	if (mimetype)
+		json_object_set_new(extra, "mimetype", json_string(mimetype));
+	if (directpath)
+		json_object_set_new(extra, "directPath", json_string(directpath));
+	if (url)
+		json_object_set_new(extra, "url", json_string(url));
+	if (has_len)
+		json_object_set_new(extra, "fileLength", json_integer((json_int_t)filelength));
+	if (key && key->len == 32) {
+		wa_hex_encode(key->data, 32, hex);
+		json_object_set_new(extra, "mediaKey", json_string(hex));
+	}
+	if (sha && sha->len == 32) {
+		wa_hex_encode(sha->data, 32, hex);
+		json_object_set_new(extra, "fileSha256", json_string(hex));
+	}
+	if (encsha && encsha->len == 32) {
+		wa_hex_encode(encsha->data, 32, hex);
+		json_object_set_new(extra, "fileEncSha256", json_string(hex));
+	}
+	if (!directpath || !key || key->len != 32)
+		return;
+	rc = sim_media_get(directpath, &enc, &elen) != 0 ? -100
+	     : wa_media_decrypt(type, key->data, enc, elen, encsha && encsha->len == 32 ? encsha->data : NULL,
+				sha && sha->len == 32 ? sha->data : NULL, &plain, &plen, &info);
+	json_object_set_new(extra, "mediaOk", json_boolean(rc == 0));
+	if (rc == 0) {
+		size_t hl = plen < 16 ? plen : 16;
+
+		json_object_set_new(extra, "mediaSize", json_integer((json_int_t)plen));
+		wa_sha256(plain, plen, digest);
+		wa_hex_encode(digest, 32, hex);
+		json_object_set_new(extra, "mediaSha256", json_string(hex));
+		wa_hex_encode(plain, hl, hex);
+		json_object_set_new(extra, "mediaHead", json_string(hex));
+		if (plen > 30 && memcmp(plain, "RIFF", 4) == 0 && memcmp(plain + 8, "WEBP", 4) == 0) {
+			size_t off = 12;
+
+			while (off + 8 <= plen) {
+				uint32_t cl = (uint32_t)plain[off + 4] | (uint32_t)plain[off + 5] << 8 |
+					      (uint32_t)plain[off + 6] << 16 | (uint32_t)plain[off + 7] << 24;
+
+				if (cl > plen - off - 8)
+					break;
+				if (memcmp(plain + off, "VP8X", 4) == 0 && cl >= 10) {
+					json_object_set_new(extra, "webpWidth", json_integer(1 + ((json_int_t)plain[off + 12] | (json_int_t)plain[off + 13] << 8 | (json_int_t)plain[off + 14] << 16)));
+					json_object_set_new(extra, "webpHeight", json_integer(1 + ((json_int_t)plain[off + 15] | (json_int_t)plain[off + 16] << 8 | (json_int_t)plain[off + 17] << 16)));
+				}
+				if (memcmp(plain + off, "EXIF", 4) == 0 && cl > 22)
+					json_object_set_new(extra, "mediaExif",
+							    json_stringn((const char *)plain + off + 8 + 22, cl - 22));
+				off += 8 + cl + (cl & 1);
+			}
+		}
+	} else {
+		json_object_set_new(extra, "mediaError",
+				    json_string(rc == -100 ? "not on the media host" : wa_media_strerror(rc)));
+	}
+	free(plain);
+}
+
+#define MEDIA_FIELDS(extra, x, type) \
+	media_summary((extra), (type), (x)->mimetype, (x)->directpath, (x)->url, (x)->has_filelength, \
+		      (x)->filelength, (x)->has_mediakey ? &(x)->mediakey : NULL, \
+		      (x)->has_fileencsha256 ? &(x)->fileencsha256 : NULL, (x)->has_filesha256 ? &(x)->filesha256 : NULL)
+
 static const WaE2E__ContextInfo *summarize(const WaE2E__Message *m, struct sim_msgrec *r, json_t *extra)
 {
 	const WaE2E__ContextInfo *ci = NULL;
@@ -315,67 +397,52 @@ static const WaE2E__ContextInfo *summarize(const WaE2E__Message *m, struct sim_m
 		ci = m->extendedtextmessage->contextinfo;
 	} else if (m->imagemessage) {
 		const WaE2E__ImageMessage *im = m->imagemessage;
-		char hex[65];
 
 		snprintf(r->type, sizeof r->type, "image");
 		r->text = dup_s(im->caption);
 		ci = im->contextinfo;
-		if (im->mimetype)
-			json_object_set_new(extra, "mimetype", json_string(im->mimetype));
-		if (im->directpath)
-			json_object_set_new(extra, "directPath", json_string(im->directpath));
-		if (im->url)
-			json_object_set_new(extra, "url", json_string(im->url));
-		if (im->has_filelength)
-			json_object_set_new(extra, "fileLength", json_integer((json_int_t)im->filelength));
-		if (im->has_mediakey && im->mediakey.len == 32) {
-			wa_hex_encode(im->mediakey.data, 32, hex);
-			json_object_set_new(extra, "mediaKey", json_string(hex));
-		}
-		if (im->has_filesha256 && im->filesha256.len == 32) {
-			wa_hex_encode(im->filesha256.data, 32, hex);
-			json_object_set_new(extra, "fileSha256", json_string(hex));
-		}
-		if (im->has_fileencsha256 && im->fileencsha256.len == 32) {
-			wa_hex_encode(im->fileencsha256.data, 32, hex);
-			json_object_set_new(extra, "fileEncSha256", json_string(hex));
-		}
-		/* the phone downloads and decrypts what was uploaded to wa-sim */
-		if (im->directpath && im->has_mediakey && im->mediakey.len == 32) {
-			const uint8_t *enc;
-			size_t elen, plen = 0;
-			uint8_t *plain = NULL;
-			struct wa_media_info info;
-			int rc = sim_media_get(im->directpath, &enc, &elen) != 0 ? -100
-				 : wa_media_decrypt(WA_MEDIA_IMAGE, im->mediakey.data, enc, elen,
-						    im->has_fileencsha256 && im->fileencsha256.len == 32 ? im->fileencsha256.data : NULL,
-						    im->has_filesha256 && im->filesha256.len == 32 ? im->filesha256.data : NULL,
-						    &plain, &plen, &info);
-
-			json_object_set_new(extra, "mediaOk", json_boolean(rc == 0));
-			if (rc == 0) {
-				json_object_set_new(extra, "mediaSize", json_integer((json_int_t)plen));
-			} else {
-				json_object_set_new(extra, "mediaError",
-						    json_string(rc == -100 ? "not on the media host" : wa_media_strerror(rc)));
-			}
-			free(plain);
-		}
+		MEDIA_FIELDS(extra, im, WA_MEDIA_IMAGE);
+		if (im->has_width)
+			json_object_set_new(extra, "width", json_integer(im->width));
+		if (im->has_height)
+			json_object_set_new(extra, "height", json_integer(im->height));
+		if (im->has_jpegthumbnail)
+			json_object_set_new(extra, "thumbnailSize", json_integer((json_int_t)im->jpegthumbnail.len));
 	} else if (m->videomessage) {
 		snprintf(r->type, sizeof r->type, "video");
 		r->text = dup_s(m->videomessage->caption);
 		ci = m->videomessage->contextinfo;
+		MEDIA_FIELDS(extra, m->videomessage, WA_MEDIA_VIDEO);
+		if (m->videomessage->has_seconds)
+			json_object_set_new(extra, "seconds", json_integer(m->videomessage->seconds));
+		if (m->videomessage->has_width)
+			json_object_set_new(extra, "width", json_integer(m->videomessage->width));
+		if (m->videomessage->has_height)
+			json_object_set_new(extra, "height", json_integer(m->videomessage->height));
 	} else if (m->audiomessage) {
 		snprintf(r->type, sizeof r->type, m->audiomessage->ptt ? "ptt" : "audio");
 		ci = m->audiomessage->contextinfo;
+		MEDIA_FIELDS(extra, m->audiomessage, m->audiomessage->ptt ? WA_MEDIA_PTT : WA_MEDIA_AUDIO);
+		if (m->audiomessage->has_seconds)
+			json_object_set_new(extra, "seconds", json_integer(m->audiomessage->seconds));
 	} else if (m->documentmessage) {
 		snprintf(r->type, sizeof r->type, "document");
 		r->text = dup_s(m->documentmessage->caption ? m->documentmessage->caption
 							    : m->documentmessage->filename);
 		ci = m->documentmessage->contextinfo;
+		MEDIA_FIELDS(extra, m->documentmessage, WA_MEDIA_DOCUMENT);
+		if (m->documentmessage->filename)
+			json_object_set_new(extra, "fileName", json_string(m->documentmessage->filename));
+		if (m->documentmessage->has_pagecount)
+			json_object_set_new(extra, "pageCount", json_integer(m->documentmessage->pagecount));
 	} else if (m->stickermessage) {
 		snprintf(r->type, sizeof r->type, "sticker");
 		ci = m->stickermessage->contextinfo;
+		MEDIA_FIELDS(extra, m->stickermessage, WA_MEDIA_STICKER);
+		if (m->stickermessage->has_width)
+			json_object_set_new(extra, "width", json_integer(m->stickermessage->width));
+		if (m->stickermessage->has_height)
+			json_object_set_new(extra, "height", json_integer(m->stickermessage->height));
 	} else if (m->locationmessage) {
 		snprintf(r->type, sizeof r->type, "location");
 		r->lat = m->locationmessage->degreeslatitude;

@@ -103,7 +103,7 @@ struct sim_device {
 	struct sim_devkeys *keys;       /* uploaded pre-keys (sim_prekeys.c, runtime only) */
 	/* IQs the device asked, by namespace (admin listings: how often a
 	 * client queries what it could have cached) */
-	unsigned long iq_usync, iq_groups, iq_keys;
+	unsigned long iq_usync, iq_groups, iq_keys, iq_media;
 	struct sim_device *next;
 };
 

@@ -1,4 +1,5 @@
 /* outmsg: the API's message object as a WaE2E.Message (see outmsg.h). */
+#include "engine/media.h"
 #include "engine/store/outmsg.h"
 #include "fcgi/db.h"
 #include "wa/jid.h"
@@ -33,6 +34,8 @@ void wa_out_free(struct wa_out *o)
 	free(o->target_id);
 	free(o->source_chat);
 	free(o->target_chat);
+	free(o->file_name);
+	wa_media_job_free(o->media);
 	json_decref(o->req);
 	if (o->msg)
 		wa_e2_e__message__free_unpacked(o->msg, NULL);
@@ -406,11 +409,10 @@ static int parse_list(struct wa_out *o, const json_t *in, const char **why)
 }
 
 /* The content of /send and /reply (and of /spam and /broadcast): a string
- * is text; an object is one of text, location, contacts, poll (Baileys'
- * content keys); media keys wait for the media kinds. */
+ * is text; an object is one of text, location, contacts, poll or a media
+ * part (Baileys' content keys; media: outmedia.c). */
 static int parse_content(struct wa_out *o, const json_t *msg, const char **why, const char **code)
 {
-	static const char *const media[] = { "image", "video", "audio", "document", "sticker", NULL };
 	const json_t *v;
 
 	if (json_is_string(msg))
@@ -419,12 +421,8 @@ static int parse_content(struct wa_out *o, const json_t *msg, const char **why, 
 		*why = "'message' must be a string or an object";
 		return 400;
 	}
-	for (size_t i = 0; media[i]; i++)
-		if (json_object_get(msg, media[i])) {
-			*why = "This engine does not send media yet: text, location, contacts and polls";
-			*code = "not_implemented";
-			return 501;
-		}
+	if (wa_out_is_media(msg))
+		return wa_out_parse_media(o, msg, why, code);
 	if ((v = json_object_get(msg, "text")) != NULL) {
 		if (!json_is_string(v)) {
 			*why = "'message.text' must be a string";
@@ -465,6 +463,8 @@ static int parse_kind(struct wa_out *o, const char *op, const json_t *args, cons
 			return rc;
 		return 0;
 	}
+	if (!strcmp(op, "message.media") || !strcmp(op, "message.sticker"))
+		return wa_out_parse_upload(o, args, !strcmp(op, "message.sticker"), why, code);
 	if (!strcmp(op, "message.location"))
 		return parse_location(o, args, why);
 	if (!strcmp(op, "message.contact"))
@@ -528,7 +528,7 @@ int wa_out_parse_op(struct wa_out *o, const char *op, const json_t *args, const 
 	*code = "validation_error";
 	rc = parse_kind(o, op, args, why, code);
 	/* mentions go with every content kind */
-	if (rc == 0 && o->kind <= WA_OUT_POLL) {
+	if (rc == 0 && (o->kind <= WA_OUT_POLL || o->kind == WA_OUT_MEDIA)) {
 		rc = add_mentions(o, json_object_get(args, "mentions"), why);
 		if (rc == 0 && json_is_object(msg))
 			rc = add_mentions(o, json_object_get(msg, "mentions"), why);
@@ -1040,6 +1040,17 @@ int wa_out_build(struct wa_out *o, struct wa_db *db, uint64_t row, const char *c
 	case WA_OUT_POLL:
 		rc = build_poll(o, &m, has_ci ? &ci : NULL);
 		break;
+	case WA_OUT_MEDIA: {
+		uint8_t *buf = NULL;
+		size_t len = 0;
+
+		if ((rc = wa_out_media_pack(o, has_ci ? &ci : NULL, &buf, &len)) != 0)
+			break;
+		o->msg = wa_e2_e__message__unpack(NULL, len, buf);
+		free(buf);
+		rc = o->msg ? 0 : WA_ENOMEM;
+		break;
+	}
 	case WA_OUT_TEXT:
 		if (has_ci) {
 			et.text = o->text;
@@ -1223,7 +1234,9 @@ static json_t *content_json(const struct wa_out *o)
 					    json_pack("{s:s}", "conversation", pm->editedmessage->conversation));
 		return json_pack("{s:o}", "protocolMessage", body);
 	}
-	/* other kinds (media, forwarded as they were stored): their name and
+	if ((body = wa_out_media_json(o)) != NULL)
+		return body;
+	/* other kinds (forwarded as they were stored): their name and
 	 * caption; the protobuf itself stays in the store */
 	body = json_object();
 	if (o->caption)

@@ -23,6 +23,10 @@
  *                  REVOKE    DELETE: our message, or (group admins) anyone's;
  *                  FORWARD   /forward: a stored message of fromJid again,
  *                            marked forwarded;
+ *                  MEDIA     message.image / video / audio / document /
+ *                            sticker, or the /media and /sticker forms
+ *                            (outmedia.c): an upload job in o->media that
+ *                            engine/media runs before the build;
  *                  and for every content kind the mentions (top-level
  *                  "mentions" and/or message.mentions, user JIDs) and the
  *                  message replied to ("messageId" of the /reply routes);
@@ -54,7 +58,9 @@
 #define WA_OUT_OPTION_MAX 100       /* bytes of one poll option */
 
 struct wa_db;
+struct wa_media_job;
 struct WaE2E__Message;
+struct WaE2E__ContextInfo;
 
 enum wa_out_kind {
 	WA_OUT_TEXT = 0,
@@ -88,6 +94,10 @@ struct wa_out {
 	char *caption;                /* a media message's caption; NULL = none */
 	char *media_mime;             /* its mimetype; NULL = none */
 	uint64_t media_size;          /* its fileLength; 0 = none */
+	/* MEDIA (outmedia.c): the upload asked for by the parse, done by
+	 * engine/media before wa_out_build; text holds the caption */
+	struct wa_media_job *media;
+	char *file_name;              /* documents: fileName */
 	/* the <message> stanza (§7.4), static strings */
 	const char *stanza_type;      /* "text" (NULL), "reaction", "poll", "media" */
 	const char *edit;             /* the edit attribute: NULL, "1", "7", "8" */
@@ -142,5 +152,36 @@ json_t *wa_out_json(const struct wa_out *o);
 int wa_out_vcard_check(const char *v, const char **why);
 
 void wa_out_free(struct wa_out *o);
+
+/* ---- media parts (outmedia.c) ----
+ * The message object's image / video / audio / document / sticker key
+ * (Baileys' content shapes: {"url": "https://..."}, {"url": "data:...;
+ * base64,..."}, {"base64": "..."} or the URL or base64 as a string; caption,
+ * mimetype, fileName, ptt, pack, author beside it or inside it). */
+
+/* 1 when msg (the message object) has a media key, else 0. */
+int wa_out_is_media(const json_t *msg);
+/* Parse the media part of msg into o: kind MEDIA, o->media the upload job
+ * (no media host yet), the caption in o->text, file_name. Base64 is not
+ * copied: the job takes a reference to its JSON string (msg may be freed
+ * after the parse; the string must not be changed while the job runs, and
+ * wa_out_free must run on the thread that parsed). 0 or 400 / 500 with
+ * *why, *code set. */
+int wa_out_parse_media(struct wa_out *o, const json_t *msg, const char **why, const char **code);
+/* The upload routes: message.media (args.type: image, video, audio,
+ * voice, document, sticker) and message.sticker (sticker = 1), the file
+ * the worker stored in args.file.path, or for a sticker args.url (the JSON
+ * form); caption, fileName, mimetype, pack, author, messageId (a reply) as
+ * form fields. Fills o like wa_out_parse (o zeroed first; freed on
+ * failure). 0 or 400 / 500. */
+int wa_out_parse_upload(struct wa_out *o, const json_t *args, int sticker, const char **why, const char **code);
+/* The uploaded media part (o->media done) as a WaE2E.Message, packed, with
+ * ci (may be NULL) as its contextInfo; the row's type, caption,
+ * media_mime and media_size set. 0 or WA_ENOMEM / WA_EINVAL (not
+ * uploaded). *buf malloc'd. */
+int wa_out_media_pack(struct wa_out *o, struct WaE2E__ContextInfo *ci, uint8_t **buf, size_t *len);
+/* The media message of o->msg in the Baileys JSON shape ({"imageMessage":
+ * {"url", "mimetype", "fileSha256", ...}}), or NULL when it has none. */
+json_t *wa_out_media_json(const struct wa_out *o);
 
 #endif

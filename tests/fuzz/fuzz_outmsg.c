@@ -1,4 +1,4 @@
-// fuzz-sources: engine/store/outmsg.c wa/jid.c common/wa_err.c common/wa_util.c proto/wa_e2e.pb-c.c
+// fuzz-sources: engine/store/outmsg.c engine/store/outmedia.c engine/media_fmt.c wa/jid.c common/wa_err.c common/wa_util.c proto/wa_e2e.pb-c.c
 /* fuzz_outmsg: hostile API bodies through what the engine makes of a send
  * before anything is stored (engine/store/outmsg.c): the first byte picks
  * the operation, the rest is the command's arguments as JSON text; then the
@@ -31,6 +31,7 @@ json_t *wa_db_row(struct wa_db *db, int *err, const char *sql, const char *fmt, 
 static const char *const ops[] = {
 	"message.send", "message.reply", "message.location", "message.contact", "message.poll", "message.list",
 	"message.react", "message.edit", "message.delete", "message.forward", "message.spam", "message.broadcast",
+	"message.media", "message.sticker",
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -48,9 +49,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rc = wa_out_parse_op(&o, ops[data[0] % (sizeof ops / sizeof ops[0])], args, &why, &code);
 		if (rc != 0 && (rc != 400 && rc != 500 && rc != 501))
 			abort();
-		if (rc != 0 && (!why || !code || o.text || o.req || o.target_id))
+		if (rc != 0 && (!why || !code || o.text || o.req || o.target_id || o.media))
 			abort();
 		if (rc == 0 && o.kind == WA_OUT_TEXT && (!o.text || !*o.text || strlen(o.text) > WA_OUT_TEXT_MAX))
+			abort();
+		if (rc == 0 && (o.kind == WA_OUT_MEDIA) != (o.media != NULL))
 			abort();
 		wa_out_free(&o);
 		json_decref(args);

@@ -120,7 +120,8 @@ EXTRA_DIST += tests/fuzz/corpus/msgs_content
 # (engine/store/outmsg.c: parse, vCard check, from_raw and the answer)
 check_PROGRAMS += tests/fuzz/fuzz_outmsg
 TESTS += tests/fuzz/fuzz_outmsg
-tests_fuzz_fuzz_outmsg_SOURCES = tests/fuzz/fuzz_outmsg.c tests/fuzz/driver.c engine/store/outmsg.c
+tests_fuzz_fuzz_outmsg_SOURCES = tests/fuzz/fuzz_outmsg.c tests/fuzz/driver.c engine/store/outmsg.c \
+	engine/store/outmedia.c engine/media_fmt.c
 tests_fuzz_fuzz_outmsg_CFLAGS = $(AM_CFLAGS) $(PROTOBUFC_CFLAGS) $(JANSSON_CFLAGS)
 tests_fuzz_fuzz_outmsg_LDADD = $(WA_LIBWA_LIBS) $(JANSSON_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/outmsg

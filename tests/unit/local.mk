@@ -187,9 +187,26 @@ TESTS += tests/unit/test_image
 tests_unit_test_image_SOURCES = tests/unit/test_image.c tests/unit/tap.h engine/image.c engine/image.h
 tests_unit_test_image_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
 tests_unit_test_image_LDADD = $(WA_FETCH_LIBS) $(WA_PICTURE_LIBS)
-# fcgi/jbuf.c: JSON written straight from query rows, as jansson would (rest engineer)
+
+# fcgi/jbuf.c: JSON written straight from query rows, as jansson would
 check_PROGRAMS += tests/unit/test_jbuf
 TESTS += tests/unit/test_jbuf
 tests_unit_test_jbuf_SOURCES = tests/unit/test_jbuf.c tests/unit/tap.h
 tests_unit_test_jbuf_CFLAGS = $(AM_CFLAGS) $(fcgi_libwafcgi_a_CFLAGS)
 tests_unit_test_jbuf_LDADD = $(WA_FCGI_LIBS)
+
+# engine/media: kinds, data: URLs, base64, sticker EXIF / WebP, PDF pages,
+# Ogg durations, GraphicsMagick's sticker and thumbnail, the media threads
+check_PROGRAMS += tests/unit/test_media
+TESTS += tests/unit/test_media
+tests_unit_test_media_SOURCES = tests/unit/test_media.c tests/unit/tap.h engine/inbox.c engine/inbox.h
+tests_unit_test_media_CFLAGS = $(AM_CFLAGS) $(GM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_test_media_LDADD = $(WA_MEDIA_LIBS) $(WA_LIBWA_LIBS) $(LWS_LIBS) $(JANSSON_LIBS) -lpthread
+
+# engine/store/outmedia: the message object's media parts, the upload forms,
+# the media message built from an upload's answer
+check_PROGRAMS += tests/unit/test_outmedia
+TESTS += tests/unit/test_outmedia
+tests_unit_test_outmedia_SOURCES = tests/unit/test_outmedia.c tests/unit/tap.h fcgi/db.c fcgi/db.h
+tests_unit_test_outmedia_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(PROTOBUFC_CFLAGS) $(MARIADB_CFLAGS)
+tests_unit_test_outmedia_LDADD = $(WA_STORE_LIBS) $(JANSSON_LIBS)

@@ -1,0 +1,178 @@
+/* media_img: what GraphicsMagick does for the media pipeline (media.h):
+ * an image's size and JPEG thumbnail, and any common image as a 512x512
+ * WebP sticker. Called on the media threads only; each call has its own
+ * wands (GraphicsMagick is thread-safe so). Pixel limits keep a small file
+ * that decodes to a huge image (a decompression bomb) from eating memory. */
+#include "engine/media_int.h"
+#include "wa_picture.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <wand/magick_wand.h>
+
+#define IMG_MAX_PIXELS ((long)WA_PICTURE_PIXELS_MAX) /* common/wa_picture's limit: 40 megapixels */
+
+
+/* GraphicsMagick's own text names local paths: the client gets ours. */
+static void gm_why(MagickWand *w, const char *what, char *why, size_t cap)
+{
+	(void)w;
+	snprintf(why, cap, "%s", what);
+}
+
+/* Read the first frame of path into a new wand; NULL with why set. The
+ * size is looked at first (a ping reads no pixels): more than
+ * IMG_MAX_PIXELS is refused, and a JPEG is decoded scaled down (libjpeg's
+ * DCT scaling, at most 1/8) to no less than want x want when want > 0, so
+ * a 12-megapixel photo costs a few MB for its thumbnail, not 100. *w_out /
+ * *h_out get the full size. */
+static MagickWand *read_first(const char *path, unsigned long want, unsigned long *w_out, unsigned long *h_out,
+			      char *why, size_t cap)
+{
+	MagickWand *w;
+	uint8_t head[16];
+	const char *fmt;
+	char spec[1200];
+	size_t n = 0;
+	FILE *f = fopen(path, "rb");
+
+	if (f) {
+		n = fread(head, 1, sizeof head, f);
+		fclose(f);
+	}
+	/* only the raster formats we know, named explicitly: GraphicsMagick
+	 * never guesses (no delegates such as Ghostscript, no MVG / SVG) */
+	if (!(fmt = wa_media_sniff_image(head, n, NULL))) {
+		snprintf(why, cap, "the file is not an image this gateway can read (JPEG, PNG, GIF, WebP, BMP, TIFF)");
+		return NULL;
+	}
+	snprintf(spec, sizeof spec, "%s:%s", fmt, path);
+	wa_gm_init(); /* common/wa_picture: the limits, no signal handlers */
+	if (!(w = NewMagickWand())) {
+		snprintf(why, cap, "out of memory");
+		return NULL;
+	}
+	if (MagickPingImage(w, spec) != MagickTrue) {
+		gm_why(w, "the file is not an image this gateway can read (JPEG, PNG, GIF, WebP, BMP, TIFF)", why, cap);
+		DestroyMagickWand(w);
+		return NULL;
+	}
+	MagickSetImageIndex(w, 0);
+	*w_out = MagickGetImageWidth(w);
+	*h_out = MagickGetImageHeight(w);
+	DestroyMagickWand(w);
+	if (*w_out == 0 || *h_out == 0 || (double)*w_out * (double)*h_out > (double)IMG_MAX_PIXELS) {
+		snprintf(why, cap, "the image is empty or larger than %ld megapixels", IMG_MAX_PIXELS / 1000000);
+		return NULL;
+	}
+	if (!(w = NewMagickWand())) {
+		snprintf(why, cap, "out of memory");
+		return NULL;
+	}
+	if (want && strcmp(fmt, "JPEG") == 0)
+		(void)MagickSetSize(w, want, want);
+	if (MagickReadImage(w, spec) != MagickTrue) {
+		gm_why(w, "the file is not an image this gateway can read (JPEG, PNG, GIF, WebP, BMP, TIFF)", why, cap);
+		DestroyMagickWand(w);
+		return NULL;
+	}
+	MagickSetImageIndex(w, 0);
+	return w;
+}
+
+int wa_media_img_thumb(const char *path, uint32_t *width, uint32_t *height, uint8_t **thumb, size_t *thumb_len,
+		       char *why, size_t cap)
+{
+	unsigned long iw = 0, ih = 0, th;
+	MagickWand *w = read_first(path, 2 * WA_MEDIA_THUMB_WIDTH, &iw, &ih, why, cap);
+	unsigned char *blob;
+	size_t bl = 0;
+
+	*thumb = NULL;
+	*thumb_len = 0;
+	if (!w)
+		return -1;
+	*width = (uint32_t)iw;
+	*height = (uint32_t)ih;
+	if (iw == 0 || ih == 0) {
+		DestroyMagickWand(w);
+		snprintf(why, cap, "the image is empty");
+		return -1;
+	}
+	th = (ih * WA_MEDIA_THUMB_WIDTH + iw / 2) / iw;
+	if (th < 1)
+		th = 1;
+	if (th > 4 * WA_MEDIA_THUMB_WIDTH)
+		th = 4 * WA_MEDIA_THUMB_WIDTH;
+	if (MagickResizeImage(w, WA_MEDIA_THUMB_WIDTH, th, LanczosFilter, 1.0) == MagickTrue &&
+	    MagickStripImage(w) == MagickTrue && MagickSetImageFormat(w, "JPEG") == MagickTrue &&
+	    MagickSetCompressionQuality(w, 50) == MagickTrue && (blob = MagickWriteImageBlob(w, &bl)) != NULL) {
+		if (bl && (*thumb = malloc(bl))) {
+			memcpy(*thumb, blob, bl);
+			*thumb_len = bl;
+		}
+		MagickRelinquishMemory(blob);
+	}
+	DestroyMagickWand(w);
+	return 0; /* a thumbnail that cannot be made is left out */
+}
+
+uint8_t *wa_media_img_sticker(const char *path, size_t *len, char *why, size_t cap)
+{
+	unsigned long iw = 0, ih = 0, nw, nh, side = WA_MEDIA_STICKER_SIDE;
+	MagickWand *img = read_first(path, side, &iw, &ih, why, cap), *canvas = NULL;
+	unsigned char *blob = NULL;
+	uint8_t *out = NULL;
+	size_t bl = 0;
+
+	if (!img)
+		return NULL;
+	if (iw == 0 || ih == 0) {
+		snprintf(why, cap, "the image is empty");
+		goto out;
+	}
+	/* fit inside side x side, keeping the aspect ratio */
+	if (iw >= ih) {
+		nw = side;
+		nh = (ih * side + iw / 2) / iw;
+	} else {
+		nh = side;
+		nw = (iw * side + ih / 2) / ih;
+	}
+	nw = nw ? nw : 1;
+	nh = nh ? nh : 1;
+	if (MagickResizeImage(img, nw, nh, LanczosFilter, 1.0) != MagickTrue) {
+		gm_why(img, "the image cannot be resized", why, cap);
+		goto out;
+	}
+	/* a transparent side x side canvas with the image centred on it */
+	if (!(canvas = NewMagickWand()) || MagickSetSize(canvas, side, side) != MagickTrue ||
+	    MagickReadImage(canvas, "xc:none") != MagickTrue ||
+	    MagickCompositeImage(canvas, img, OverCompositeOp, (long)((side - nw) / 2), (long)((side - nh) / 2)) !=
+		    MagickTrue ||
+	    MagickStripImage(canvas) != MagickTrue || MagickSetImageFormat(canvas, "WEBP") != MagickTrue ||
+	    MagickSetCompressionQuality(canvas, 80) != MagickTrue ||
+	    !(blob = MagickWriteImageBlob(canvas, &bl)) || bl == 0) {
+		if (canvas)
+			gm_why(canvas, "the image cannot be converted to WebP", why, cap);
+		else
+			snprintf(why, cap, "out of memory");
+		goto out;
+	}
+	if ((out = malloc(bl))) {
+		memcpy(out, blob, bl);
+		*len = bl;
+	} else {
+		snprintf(why, cap, "out of memory");
+	}
+out:
+	if (blob)
+		MagickRelinquishMemory(blob);
+	if (canvas)
+		DestroyMagickWand(canvas);
+	DestroyMagickWand(img);
+	return out;
+}
