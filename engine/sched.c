@@ -558,7 +558,15 @@ void wa_sched_broadcast(struct wa_sched *sc, struct wa_session *s, struct wa_cmd
 	c->sc = sc;
 	c->row = s->row_id;
 	c->spam = spam;
-	c->content = json_dumps(msg, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (msg) {
+		c->content = json_dumps(msg, JSON_COMPACT | JSON_ENCODE_ANY);
+	} else {
+		/* /spam with no message: the default text (outmsg.h) */
+		json_t *d = json_string(WA_OUT_SPAM_DEFAULT);
+
+		c->content = d ? json_dumps(d, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+		json_decref(d);
+	}
 	c->n = spam ? 1 : json_array_size(list);
 	if (spam) {
 		const json_t *cnt = json_object_get(cmd->args, "count"), *d = json_object_get(cmd->args, "delay");

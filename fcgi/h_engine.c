@@ -231,6 +231,8 @@ static int op_checks(struct wa_req *r, const char *op, json_t *args)
 			return wa_reply_error(r, 400, "Missing required field 'inviteCode' (or 'code')",
 					      "validation_error");
 	} else if (strcmp(op, "message.list") == 0) {
+		if (!json_object_get(args, "options") && !json_object_get(args, "sections"))
+			return wa_reply_error(r, 400, "Missing required field 'options' (or 'sections')", "validation_error");
 		if (json_array_size(json_object_get(args, "options")) > 10)
 			return wa_reply_error(r, 400, "'options' may have at most 10 entries", "validation_error");
 	} else if (strcmp(op, "message.contact") == 0) {

@@ -22,10 +22,14 @@
 #include "fcgi/h_util.h"
 #include "fcgi/handlers.h"
 
+#include "wa_log.h"
+
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define NAME_MAX_LEN 128
 
@@ -196,4 +200,73 @@ int h_msg_download(struct wa_req *r)
 	rc = send_file(r, path, mime, *shown ? shown : path);
 	json_decref(body);
 	return rc;
+}
+
+/* ---- the caller's uploads: GET /api/media, DELETE /api/media ---------- */
+
+#define MEDIA_LIST_MAX 1000
+#define MEDIA_DELETE_MAX 500
+
+/* GET /api/media (beyond the reference; the n8n node's media list): the
+ * files the caller uploaded (a SUPERADMIN: every file), newest first. */
+int h_media_list(struct wa_req *r)
+{
+	int super = r->user.role == WA_ROLE_SUPERADMIN;
+	json_t *rows = wa_db_query(r->db,
+		"SELECT filename, original_name AS originalName, mime AS mimetype, size, sha256, "
+		"CAST(wa_session_id AS CHAR) AS sessionId, created_at AS createdAt, "
+		"CONCAT('/api/media/', filename) AS url FROM media_files WHERE (? = 1 OR user_id = ?) "
+		"ORDER BY id DESC LIMIT ?", "iui", (long long)super, (unsigned long long)r->user.id,
+		(long long)MEDIA_LIST_MAX);
+
+	if (!rows)
+		return wa_reply_db_error(r, "Database error");
+	return wa_reply_ok(r, 200, "Media files retrieved", rows);
+}
+
+/* DELETE /api/media {"filenames": [...]} (beyond the reference): the
+ * caller's files (a SUPERADMIN's: any) removed, row and file; a name that
+ * is not one of them is listed as not found, nothing else changes. */
+int h_media_delete(struct wa_req *r)
+{
+	int super = r->user.role == WA_ROLE_SUPERADMIN;
+	json_t *names, *v, *gone = json_array(), *missing = json_array();
+	size_t i;
+
+	if (wa_req_json(r, 0) < 0)
+		return -1;
+	names = json_object_get(r->json, "filenames");
+	if (!json_is_array(names) || json_array_size(names) == 0 || json_array_size(names) > MEDIA_DELETE_MAX) {
+		json_decref(gone);
+		json_decref(missing);
+		return wa_reply_error(r, 400, "'filenames' must be an array of 1 to 500 file names", "validation_error");
+	}
+	json_array_foreach(names, i, v)
+		if (!valid_filename(json_string_value(v))) {
+			json_decref(gone);
+			json_decref(missing);
+			return wa_reply_errorf(r, 400, "validation_error", "'filenames[%zu]' is not a file name", i);
+		}
+	json_array_foreach(names, i, v) {
+		const char *name = json_string_value(v);
+		long long n = wa_db_exec(r->db, "DELETE FROM media_files WHERE filename = ? AND (? = 1 OR user_id = ?)",
+					 "siu", name, (long long)super, (unsigned long long)r->user.id);
+		char p[4200];
+
+		if (n < 0) {
+			json_decref(gone);
+			json_decref(missing);
+			return wa_reply_db_error(r, "Database error");
+		}
+		if (n == 0) {
+			json_array_append(missing, v);
+			continue;
+		}
+		snprintf(p, sizeof p, "%s/%s", r->app->media_dir ? r->app->media_dir : ".", name);
+		if (unlink(p) != 0 && errno != ENOENT)
+			wa_warn("cannot remove %s: %s", p, strerror(errno));
+		json_array_append(gone, v);
+	}
+	return wa_reply_json(r, 200, json_pack("{s:b,s:b,s:s,s:o,s:o}", "status", 1, "success", 1, "message",
+					       "Media files deleted", "deleted", gone, "notFound", missing));
 }

@@ -434,3 +434,27 @@ int h_groups_list(struct wa_req *r)
 	}
 	return wa_reply_json(r, 200, rows);
 }
+
+/* ---- contacts ---------------------------------------------------------- */
+
+#define CONTACT_LIST_MAX 5000
+
+/* GET /api/contacts/{sessionId} (beyond the reference; the n8n node's
+ * contact list): the session's contacts as stored from messages, history
+ * syncs and pushes, a bare array like the chat list. */
+int h_contacts_list(struct wa_req *r)
+{
+	json_t *rows = wa_db_query(r->db,
+		"SELECT jid, lid, name, notify, verified_name AS verifiedName, img_url AS imgUrl, status, blocked, "
+		"updated_at AS updatedAt FROM contacts WHERE wa_session_id = ? "
+		"ORDER BY COALESCE(name, notify, jid), jid LIMIT ?", "ui", (unsigned long long)r->sess.id,
+		(long long)CONTACT_LIST_MAX);
+	size_t i;
+	json_t *row;
+
+	if (!rows)
+		return wa_reply_db_error(r, "Database error");
+	json_array_foreach(rows, i, row)
+		wa_row_bool_col(row, "blocked");
+	return wa_reply_rows(r, rows);
+}

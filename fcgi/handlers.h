@@ -107,6 +107,9 @@ int h_check_updates(struct wa_req *r);
 
 /* h_media.c: stored media files and message media downloads (X-Accel-Redirect) */
 int h_media_get(struct wa_req *r);
+int h_media_list(struct wa_req *r);
+int h_media_delete(struct wa_req *r);
+int h_contacts_list(struct wa_req *r);
 int h_msg_download(struct wa_req *r);
 
 /* h_store.c: reads of what the engine stored: chats, history, search, groups */

@@ -108,7 +108,8 @@ static const struct wa_field f_message_star[] = {
 
 static const struct wa_field f_message_list[] = {
 	{ "title", WA_F_STR, 1, NULL },
-	{ "options", WA_F_ARR_STR, 1, NULL },
+	{ "options", WA_F_ARR_STR, 0, NULL },      /* or sections (the n8n node) */
+	{ "sections", WA_F_ARR, 0, NULL },
 	{ "footer", WA_F_STR0, 0, NULL },
 	{ "buttonText", WA_F_STR0, 0, NULL },
 	{ "description", WA_F_STR0, 0, NULL },
@@ -116,7 +117,7 @@ static const struct wa_field f_message_list[] = {
 };
 
 static const struct wa_field f_message_spam[] = {
-	{ "message", WA_F_STR, 1, NULL },
+	{ "message", WA_F_STR, 0, NULL },          /* none: the documented default text */
 	{ "count", WA_F_INT, 0, NULL },
 	{ "delay", WA_F_INT, 0, NULL },
 	{ NULL, WA_F_END, 0, NULL }
@@ -196,6 +197,12 @@ static const struct wa_field f_status_update[] = {
 struct wa_route wa_routes[] = {
 	{ "GET", "/api/media/{filename}", "Media", "Get uploaded media file",
 	  "", "200", h_media_get, 0, NULL, NULL },
+	{ "GET", "/api/media", "Media", "List the caller's uploaded media files",
+	  "", "200,401", h_media_list, WA_R_EXTRA, NULL, NULL },
+	{ "DELETE", "/api/media", "Media", "Delete uploaded media files {filenames}",
+	  "filenames", "200,400,401", h_media_delete, WA_R_EXTRA, NULL, NULL },
+	{ "GET", "/api/contacts/{sessionId}", "Contacts", "List the session's contacts",
+	  "", "200,401,403,404", h_contacts_list, WA_R_SESS | WA_R_EXTRA, NULL, NULL },
 	{ "POST", "/api/groups/{sessionId}/{jid}/leave", "Groups", "Leave a group",
 	  "", "200", h_engine, WA_R_SESS, "group.leave", NULL },
 	{ "GET", "/api/groups/{sessionId}", "Groups", "List all groups",

@@ -372,35 +372,86 @@ static int parse_poll(struct wa_out *o, const json_t *in, const char **why)
 }
 
 /* The /list body as the text the reference describes: a bold title, the
- * description, the numbered options, the footer in italics. */
+ * description, the numbered options, the footer in italics. The n8n
+ * node's form {title, description, buttonText, sections: [{title, rows:
+ * [{title, description, rowId}]}]} is written the same way, each section's
+ * title in bold above its rows, numbered on across sections. */
+#define LIST_ROWS_MAX 100
+
 static int parse_list(struct wa_out *o, const json_t *in, const char **why)
 {
 	const char *title = str_of(in, "title", NULL), *desc = str_of(in, "description", NULL);
 	const char *foot = str_of(in, "footer", NULL);
-	const json_t *opts = json_object_get(in, "options"), *v;
-	size_t i, cap, len;
+	const json_t *opts = json_object_get(in, "options"), *secs = json_object_get(in, "sections"), *v, *sec, *row;
+	size_t i, k, cap, len, n = 0;
 	char *t;
 	int rc;
 
-	if (!title || !*title || !json_is_array(opts) || json_array_size(opts) == 0) {
-		*why = "'title' and 'options' (1 to 10 strings) are required";
+	if (!title || !*title || (!json_is_array(opts) && !json_is_array(secs)) ||
+	    (json_is_array(opts) && json_array_size(opts) == 0)) {
+		*why = "'title' and 'options' (1 to 10 strings) or 'sections' are required";
 		return 400;
 	}
 	cap = strlen(title) + (desc ? strlen(desc) : 0) + (foot ? strlen(foot) : 0) + 16;
-	json_array_foreach(opts, i, v) {
-		if (!json_is_string(v) || !*json_string_value(v)) {
-			*why = "'options' must be non-empty strings";
+	if (json_is_array(opts)) {
+		json_array_foreach(opts, i, v) {
+			if (!json_is_string(v) || !*json_string_value(v)) {
+				*why = "'options' must be non-empty strings";
+				return 400;
+			}
+			cap += strlen(json_string_value(v)) + 8;
+		}
+	} else {
+		json_array_foreach(secs, i, sec) {
+			const json_t *rows = json_object_get(sec, "rows");
+
+			if (!json_is_object(sec) || !json_is_array(rows)) {
+				*why = "'sections' must be objects with a 'rows' array";
+				return 400;
+			}
+			cap += (str_of(sec, "title", NULL) ? strlen(str_of(sec, "title", NULL)) : 0) + 8;
+			json_array_foreach(rows, k, row) {
+				const char *rt = str_of(row, "title", NULL), *rd = str_of(row, "description", NULL);
+
+				if (!rt || !*rt || ++n > LIST_ROWS_MAX) {
+					*why = "Each row needs a 'title' (at most 100 rows)";
+					return 400;
+				}
+				cap += strlen(rt) + (rd ? strlen(rd) + 3 : 0) + 10;
+			}
+		}
+		if (n == 0) {
+			*why = "'sections' must have at least one row";
 			return 400;
 		}
-		cap += strlen(json_string_value(v)) + 8;
 	}
 	if (!(t = malloc(cap)))
 		return -1;
 	len = (size_t)snprintf(t, cap, "*%s*\n", title);
 	if (desc && *desc)
 		len += (size_t)snprintf(t + len, cap - len, "%s\n", desc);
-	json_array_foreach(opts, i, v)
-		len += (size_t)snprintf(t + len, cap - len, "\n%zu. %s", i + 1, json_string_value(v));
+	if (json_is_array(opts)) {
+		json_array_foreach(opts, i, v)
+			len += (size_t)snprintf(t + len, cap - len, "\n%zu. %s", i + 1, json_string_value(v));
+	} else {
+		n = 0;
+		json_array_foreach(secs, i, sec) {
+			const char *st = str_of(sec, "title", NULL);
+
+			if (st && *st)
+				len += (size_t)snprintf(t + len, cap - len, "\n*%s*", st);
+			json_array_foreach(json_object_get(sec, "rows"), k, row) {
+				const char *rd = str_of(row, "description", NULL);
+
+				len += (size_t)snprintf(t + len, cap - len, "\n%zu. %s%s%s", ++n, str_of(row, "title", NULL),
+							rd && *rd ? " - " : "", rd && *rd ? rd : "");
+			}
+			if (len + 1 < cap)
+				len += (size_t)snprintf(t + len, cap - len, "\n");
+		}
+		if (len && t[len - 1] == '\n')
+			t[--len] = '\0';
+	}
 	if (foot && *foot)
 		snprintf(t + len, cap - len, "\n\n_%s_", foot);
 	rc = text_arg(o, t, "title", why);
@@ -457,7 +508,11 @@ static int parse_kind(struct wa_out *o, const char *op, const json_t *args, cons
 
 	if (!strcmp(op, "message.send") || !strcmp(op, "message.reply") || !strcmp(op, "message.spam") ||
 	    !strcmp(op, "message.broadcast")) {
-		if ((rc = parse_content(o, json_object_get(args, "message"), why, code)) != 0)
+		const json_t *msg = json_object_get(args, "message");
+
+		if (!msg && !strcmp(op, "message.spam"))
+			return text_arg(o, WA_OUT_SPAM_DEFAULT, "message", why); /* /spam with no body */
+		if ((rc = parse_content(o, msg, why, code)) != 0)
 			return rc;
 		if (mid && (rc = id_arg(mid, &o->quoted_id, why)) != 0)
 			return rc;

@@ -56,6 +56,8 @@
 #define WA_OUT_VCARD_MAX 16384
 #define WA_OUT_POLL_OPTIONS_MAX 12
 #define WA_OUT_OPTION_MAX 100       /* bytes of one poll option */
+/* /spam's text when the request names none (the n8n node sends no body) */
+#define WA_OUT_SPAM_DEFAULT "Hello from WA-AKG!"
 
 struct wa_db;
 struct wa_media_job;

@@ -27,7 +27,8 @@ def test_docs_is_openapi3_and_lists_every_reference_route(anon):
                           ("GET", "/api/messages/{sessionId}/broadcasts"),
                           ("GET", "/api/messages/{sessionId}/broadcasts/{broadcastId}"),
                           ("POST", "/api/messages/{sessionId}/broadcasts/{broadcastId}/cancel"),
-                          ("GET", "/api/contacts/{sessionId}/blocklist")}
+                          ("GET", "/api/contacts/{sessionId}/blocklist"),
+                          ("GET", "/api/contacts/{sessionId}"), ("GET", "/api/media"), ("DELETE", "/api/media")}
     pair = doc["paths"]["/api/sessions/{id}/pair"]["post"]
     assert "phoneNumber" in str(pair.get("requestBody")), pair
 

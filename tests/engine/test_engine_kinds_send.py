@@ -234,3 +234,48 @@ def test_forward_and_spam(admin, make_session, phone_sim, stack_config):
         wait_for(lambda: message_status(stack_config, slug, i) in ("SENT", "DELIVERED"), what="each SENT")
     time.sleep(1)  # nothing more comes after the count
     assert len([m for m in inbox(phone_sim, bob) if m.get("text") == "again"]) == before + 3
+
+
+def test_the_n8n_node_variants(admin, make_session, phone_sim, stack_config):
+    """The community n8n node's forms of /list, /spam, the contact list and
+    the media list / delete (docs/api.md)."""
+    slug, alice, bob, chat = paired(admin, make_session, phone_sim)
+    base = "/api/messages/%s/%s" % (slug, chat)
+    r = admin.post(base + "/list", json={"title": "Menu", "description": "Pick one", "buttonText": "Open",
+                                         "sections": [{"title": "Food", "rows": [
+                                             {"title": "Pizza", "description": "with cheese", "rowId": "p"},
+                                             {"title": "Soup", "rowId": "s"}]},
+                                             {"title": "Drinks", "rows": [{"title": "Tea", "rowId": "t"}]}]})
+    assert r.status_code == 200, r.text
+    m = got(phone_sim, bob, r.json()["data"]["key"]["id"], "the sections list")
+    assert m["text"] == "*Menu*\nPick one\n\n*Food*\n1. Pizza - with cheese\n2. Soup\n\n*Drinks*\n3. Tea", m
+    r = admin.post(base + "/list", json={"title": "Menu"})
+    assert r.status_code == 400 and "sections" in r.json()["message"], r.text
+
+    # /spam with no body: the documented default text, the default count 10
+    r = admin.post(base + "/spam", json={"count": 2})
+    assert r.status_code == 200 and r.json()["data"]["count"] == 2, r.text
+    wait_for(lambda: len([x for x in inbox(phone_sim, bob) if x.get("text") == "Hello from WA-AKG!"]) == 2,
+             timeout=30, what="two default messages")
+
+    # the contacts the session knows, as a bare array
+    r = phone_sim.post("/admin/phones/%s/send" % bob, {"to": alice, "text": "hi, I am Bob"})
+    assert r.status_code == 200, r.text
+    wait_for(lambda: [c for c in admin.get("/api/contacts/%s" % slug).json() if c["jid"] == chat],
+             what="Bob among the contacts")
+    c = [c for c in admin.get("/api/contacts/%s" % slug).json() if c["jid"] == chat][0]
+    assert c["notify"] == "Bob" and c["blocked"] is False, c
+
+    # uploads: listed, then deleted by name (another name is reported, not an error)
+    r = admin.post(base + "/media", files={"file": ("note.txt", b"hello file", "text/plain")},
+                   data={"type": "document"})
+    assert r.status_code == 200, r.text
+    mine = admin.get("/api/media").json()["data"]
+    names = [x["filename"] for x in mine if x["originalName"] == "note.txt"]
+    assert names, mine
+    r = admin.delete("/api/media", json={"filenames": [names[0], "nothere.bin"]})
+    assert r.status_code == 200 and r.json()["deleted"] == [names[0]] and r.json()["notFound"] == ["nothere.bin"], \
+        r.text
+    assert names[0] not in [x["filename"] for x in admin.get("/api/media").json()["data"]]
+    r = admin.delete("/api/media", json={"filenames": ["../etc/passwd"]})
+    assert r.status_code == 400, r.text
