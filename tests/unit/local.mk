@@ -185,7 +185,7 @@ tests_unit_test_group_meta_LDADD = $(WA_LIBWA_LIBS) $(JANSSON_LIBS)
 check_PROGRAMS += tests/unit/test_image
 TESTS += tests/unit/test_image
 tests_unit_test_image_SOURCES = tests/unit/test_image.c tests/unit/tap.h engine/image.c engine/image.h
-tests_unit_test_image_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
+tests_unit_test_image_CFLAGS = $(AM_CFLAGS) $(GM_CFLAGS) $(CURL_CFLAGS)
 tests_unit_test_image_LDADD = $(WA_FETCH_LIBS) $(WA_PICTURE_LIBS)
 
 # fcgi/jbuf.c: JSON written straight from query rows, as jansson would
