@@ -111,6 +111,15 @@ static int settle(struct wa_db *db, uint64_t id, const char *cron, const char *f
 	return n < 0 ? WA_ESTORAGE : 0;
 }
 
+/* When a row left SENDING (w: its session, x: its message, claimed: when
+ * its send was recorded) is settled: its session has been connected here
+ * ten seconds (the receipts WhatsApp kept have come in), and its message
+ * is no longer PENDING or has been for scheduler.settle_ms (the ?). */
+#define STALE_WHEN(claimed)                                                                           \
+	"AND w.status = 'CONNECTED' AND w.connected_at < NOW(3) - INTERVAL 10 SECOND "                    \
+	"AND (x.status IS NULL OR x.status <> 'PENDING' OR " claimed " < NOW(3) - INTERVAL ? MICROSECOND) " \
+	"LIMIT 100"
+
 /* What became of the message of a row a stopped engine left SENDING (the
  * row's "msg": the message's status): 1 when WhatsApp has it (acked, or a
  * receipt came), else 0 with *error the reason kept on the row. */
@@ -411,10 +420,7 @@ static int bcast_scan(struct wa_db *db, struct scan_job *j)
 		"FROM broadcast_recipients r JOIN broadcasts b ON b.id = r.broadcast_id "
 		"JOIN wa_sessions w ON w.id = b.wa_session_id "
 		"LEFT JOIN messages x ON x.wa_session_id = b.wa_session_id AND x.message_id = r.message_id "
-		"WHERE w.engine_id = ? AND r.status = 'SENDING' AND w.status = 'CONNECTED' "
-		"AND w.connected_at < NOW(3) - INTERVAL 10 SECOND "
-		"AND (x.status IS NULL OR x.status <> 'PENDING' OR r.claimed_at < NOW(3) - INTERVAL ? MICROSECOND) "
-		"LIMIT 100", "si", j->engine_id, (long long)j->settle_ms * 1000);
+		"WHERE w.engine_id = ? AND r.status = 'SENDING' " STALE_WHEN("r.claimed_at"), "si", j->engine_id, (long long)j->settle_ms * 1000);
 	size_t i;
 	json_t *r;
 
@@ -619,10 +625,7 @@ static int settle_stale(struct wa_db *db, struct scan_job *j)
 		"SELECT m.id, m.cron_expression AS cron, x.status AS msg FROM scheduled_messages m "
 		"JOIN wa_sessions w ON w.id = m.wa_session_id "
 		"LEFT JOIN messages x ON x.wa_session_id = m.wa_session_id AND x.message_id = m.message_id "
-		"WHERE w.engine_id = ? AND m.status = 'SENDING' AND w.status = 'CONNECTED' "
-		"AND w.connected_at < NOW(3) - INTERVAL 10 SECOND "
-		"AND (x.status IS NULL OR x.status <> 'PENDING' OR m.updated_at < NOW(3) - INTERVAL ? MICROSECOND) "
-		"LIMIT 100", "si", j->engine_id, (long long)j->settle_ms * 1000);
+		"WHERE w.engine_id = ? AND m.status = 'SENDING' " STALE_WHEN("m.updated_at"), "si", j->engine_id, (long long)j->settle_ms * 1000);
 	size_t i;
 	json_t *r;
 

@@ -102,7 +102,7 @@ static void job_fail(struct chat_job *j, int status, const char *msg, const char
 /* The session is still ours and connected (after a wait). */
 static int still_ready(struct chat_job *j)
 {
-	return !j->s->gone && j->s->phase == PH_READY && j->s->conn;
+	return sess_ready(j->s);
 }
 
 static int submit(struct chat_job *j, wa_dbjob_fn run, wa_dbdone_fn done)
@@ -426,7 +426,7 @@ static void online_done(void *arg, int rc)
 	struct online_job *o = arg;
 	struct wa_session *s = o->s;
 
-	if (sess_unref(s) && rc == 0 && o->online && s->phase == PH_READY && s->conn) {
+	if (sess_unref(s) && rc == 0 && o->online && sess_ready(s)) {
 		struct wa_node *p = sess_presence_node("available", o->push_name);
 
 		if (p && sess_send(s, p) == 0)

@@ -86,7 +86,7 @@ static void job_fail(struct prof_job *j, int status, const char *msg, const char
 
 static int still_ready(struct prof_job *j)
 {
-	return !j->s->gone && j->s->phase == PH_READY && j->s->conn;
+	return sess_ready(j->s);
 }
 
 /* Send iq for j, fn answers; on a send failure j is failed (503). */

@@ -604,17 +604,19 @@ static int recv_txn(struct wa_db *db, void *arg)
 	if (rc == 0)
 		rc = wa_msgs_apply_pending(db, j->row, j->slug, &m, &j->upd);
 	if (rc == 0) {
-		/* an auto-reply is queued with the message it answers */
+		/* an auto-reply queued with the message it answers, then the bot
+		 * (commands, welcome, auto-read): one read of the session's
+		 * settings for both (store/bot.h) */
 		struct wa_ar_msg am = { m.id, m.chat, m.sender, m.content ? m.content : m.caption, m.from_me };
-
-		rc = wa_autoreply_queue(db, j->row, &am, j->ar_limit, &j->ar_queued);
-	}
-	if (rc == 0) {
-		/* bot commands, the welcome and auto-read (store/bot.h) */
 		struct wa_bot_msg bm = { m.id, m.chat, m.sender, m.content ? m.content : m.caption, m.from_me,
 					 (int64_t)m.t * 1000, wa_engine_wall_ms(), j->up_ms };
+		int err = 0;
+		json_t *cfg = wa_bot_config(db, j->row, &err);
 
-		rc = wa_bot_handle(db, j->row, &bm, &j->bot);
+		rc = err ? WA_ESTORAGE : wa_autoreply_queue(db, j->row, &am, cfg, j->ar_limit, &j->ar_queued);
+		if (rc == 0)
+			rc = wa_bot_handle(db, j->row, &bm, cfg, &j->bot);
+		json_decref(cfg);
 	}
 	if (rc != 0) {
 		j->why = "cannot store the message";

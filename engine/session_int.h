@@ -94,6 +94,13 @@ struct wa_session {
 	struct wa_cache *skmem;          /* "group device" -> has our sender key */
 };
 
+/* The session is still ours and logged in, with its connection (after a
+ * wait on the database or an IQ). */
+static inline int sess_ready(const struct wa_session *s)
+{
+	return !s->gone && s->phase == PH_READY && s->conn;
+}
+
 /* session.c */
 void sess_ref(struct wa_session *s);
 /* Drop a reference; returns 1 when the session is still live (not gone). */

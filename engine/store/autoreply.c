@@ -42,31 +42,23 @@ int wa_jid_in_list(const char *list_json, const char *jid)
 }
 
 /* May the message be answered at all (the session's auto-reply mode)? */
-static int allowed(struct wa_db *db, unsigned long long sid, const struct wa_ar_msg *m, int *err)
+static int allowed(const json_t *cfg, const struct wa_ar_msg *m)
 {
-	json_t *cfg = wa_db_row(db, err, "SELECT auto_reply_mode AS mode, auto_reply_allowed_jids AS allow, "
-				"auto_reply_blocked_jids AS block FROM bot_configs WHERE wa_session_id = ?", "u", sid);
-	const char *mode = cfg ? json_string_value(json_object_get(cfg, "mode")) : "ALL";
-	int ok;
+	const char *mode = json_string_value(json_object_get(cfg, "ar_mode"));
+	const char *allow = json_string_value(json_object_get(cfg, "ar_allow"));
+	const char *block = json_string_value(json_object_get(cfg, "ar_block"));
 
-	if (*err)
-		return 0;
 	if (!mode)
 		mode = "ALL";
 	if (!strcmp(mode, "OWNER"))
-		ok = m->from_me;
-	else if (m->from_me)
-		ok = 0;
-	else if (!strcmp(mode, "SPECIFIC"))
-		ok = wa_jid_in_list(json_string_value(json_object_get(cfg, "allow")), m->sender) ||
-		     wa_jid_in_list(json_string_value(json_object_get(cfg, "allow")), m->chat);
-	else if (!strcmp(mode, "BLACKLIST"))
-		ok = !wa_jid_in_list(json_string_value(json_object_get(cfg, "block")), m->sender) &&
-		     !wa_jid_in_list(json_string_value(json_object_get(cfg, "block")), m->chat);
-	else
-		ok = 1;
-	json_decref(cfg);
-	return ok;
+		return m->from_me;
+	if (m->from_me)
+		return 0;
+	if (!strcmp(mode, "SPECIFIC"))
+		return wa_jid_in_list(allow, m->sender) || wa_jid_in_list(allow, m->chat);
+	if (!strcmp(mode, "BLACKLIST"))
+		return !wa_jid_in_list(block, m->sender) && !wa_jid_in_list(block, m->chat);
+	return 1;
 }
 
 /* The media kind of a URL, from its extension (image by default). */
@@ -90,17 +82,18 @@ static const char *media_kind(const char *url)
 	return "image";
 }
 
-int wa_autoreply_queue(struct wa_db *db, uint64_t row, const struct wa_ar_msg *m, long per_chat_per_min,
-		       int *queued)
+int wa_autoreply_queue(struct wa_db *db, uint64_t row, const struct wa_ar_msg *m, const json_t *cfg,
+		       long per_chat_per_min, int *queued)
 {
 	unsigned long long sid = (unsigned long long)row;
-	int group = strstr(m->chat, "@g.us") != NULL, err = 0;
+	int group = strstr(m->chat, "@g.us") != NULL;
 	json_t *rules, *rule = NULL, *r;
 	long long recent;
 	size_t i;
 
 	*queued = 0;
-	if (!m->text || !*m->text || !m->id)
+	/* a session without rules costs no query here (session_counts) */
+	if (!m->text || !*m->text || !m->id || !cfg || json_integer_value(json_object_get(cfg, "ar_rules")) == 0)
 		return 0;
 	rules = wa_db_query(db, "SELECT id, keyword, response, match_type AS type, is_media AS media, media_url AS url, "
 			    "trigger_type AS trig FROM auto_replies WHERE wa_session_id = ? AND enabled = 1 ORDER BY id",
@@ -123,9 +116,9 @@ int wa_autoreply_queue(struct wa_db *db, uint64_t row, const struct wa_ar_msg *m
 		json_decref(rules);
 		return 0;
 	}
-	if (!allowed(db, sid, m, &err)) {
+	if (!allowed(cfg, m)) {
 		json_decref(rules);
-		return err ? WA_ESTORAGE : 0;
+		return 0;
 	}
 	recent = wa_db_int(db, -1, "SELECT COUNT(*) FROM scheduled_messages WHERE wa_session_id = ? AND "
 			   "origin = 'AUTO_REPLY' AND jid = ? AND created_at > NOW(3) - INTERVAL 1 MINUTE", "us", sid,

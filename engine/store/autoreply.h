@@ -22,6 +22,7 @@
 #ifndef WA_STORE_AUTOREPLY_H
 #define WA_STORE_AUTOREPLY_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 struct wa_db;
@@ -40,8 +41,11 @@ struct wa_ar_msg {
  * allowed / blocked lists. Pure. */
 int wa_jid_in_list(const char *list_json, const char *jid);
 
-/* 0 (*queued set to 1 when an answer was queued), or WA_ESTORAGE. */
-int wa_autoreply_queue(struct wa_db *db, uint64_t session_row, const struct wa_ar_msg *m, long per_chat_per_min,
-		       int *queued);
+/* cfg is the session's row from wa_bot_config (store/bot.h; borrowed,
+ * NULL: nothing to answer): the auto-reply mode and lists, and whether the
+ * session has rules at all. 0 (*queued set to 1 when an answer was
+ * queued), or WA_ESTORAGE. */
+int wa_autoreply_queue(struct wa_db *db, uint64_t session_row, const struct wa_ar_msg *m, const json_t *cfg,
+		       long per_chat_per_min, int *queued);
 
 #endif

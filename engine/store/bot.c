@@ -19,8 +19,17 @@ static const char SQL_CFG[] =
 	"b.bot_blocked_jids AS block, b.enable_ping AS ping, b.enable_uptime AS uptime, "
 	"b.anti_spam_enabled AS anti, b.spam_limit AS lim, b.spam_interval AS ival, b.spam_delay_min AS dmin, "
 	"b.spam_delay_max AS dmax, b.welcome_enabled AS welcome, b.welcome_message AS wmsg, b.auto_read AS autoread, "
-	"IFNULL(JSON_VALUE(s.config, '$.readReceipts') IN ('true', '1'), 0) AS rr "
-	"FROM wa_sessions s LEFT JOIN bot_configs b ON b.wa_session_id = s.id WHERE s.id = ?";
+	"IFNULL(JSON_VALUE(s.config, '$.readReceipts') IN ('true', '1'), 0) AS rr, "
+	"b.auto_reply_mode AS ar_mode, b.auto_reply_allowed_jids AS ar_allow, b.auto_reply_blocked_jids AS ar_block, "
+	"IFNULL(c.auto_replies, 1) AS ar_rules "
+	"FROM wa_sessions s LEFT JOIN bot_configs b ON b.wa_session_id = s.id "
+	"LEFT JOIN session_counts c ON c.wa_session_id = s.id WHERE s.id = ?";
+
+json_t *wa_bot_config(struct wa_db *db, uint64_t row, int *err)
+{
+	*err = 0;
+	return wa_db_row(db, err, SQL_CFG, "u", (unsigned long long)row);
+}
 
 static int flag(const json_t *cfg, const char *k)
 {
@@ -115,17 +124,14 @@ static void answer(const json_t *cfg, const struct wa_bot_msg *m, const char *cm
 	}
 }
 
-int wa_bot_handle(struct wa_db *db, uint64_t row, const struct wa_bot_msg *m, struct wa_bot_out *out)
+int wa_bot_handle(struct wa_db *db, uint64_t row, const struct wa_bot_msg *m, const json_t *cfg,
+		  struct wa_bot_out *out)
 {
 	unsigned long long sid = (unsigned long long)row;
 	char cmd[BOT_CMD_MAX], text[1024], source[160];
-	json_t *cfg;
-	int err = 0, rc = 0, enabled;
+	int rc = 0, enabled;
 
 	memset(out, 0, sizeof *out);
-	cfg = wa_db_row(db, &err, SQL_CFG, "u", sid);
-	if (err)
-		return WA_ESTORAGE;
 	if (!cfg)
 		return 0;
 	enabled = json_object_get(cfg, "enabled") && !json_is_null(json_object_get(cfg, "enabled")) &&
@@ -183,6 +189,5 @@ int wa_bot_handle(struct wa_db *db, uint64_t row, const struct wa_bot_msg *m, st
 				   &out->queued);
 	}
 done:
-	json_decref(cfg);
 	return rc;
 }

@@ -26,6 +26,7 @@
 #ifndef WA_STORE_BOT_H
 #define WA_STORE_BOT_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 struct wa_db;
@@ -46,7 +47,17 @@ struct wa_bot_out {
 	int mark_read;           /* send a read receipt for it */
 };
 
-/* 0, or WA_ESTORAGE. */
-int wa_bot_handle(struct wa_db *db, uint64_t session_row, const struct wa_bot_msg *m, struct wa_bot_out *out);
+/* The session's row as both this module and the auto-replies read it
+ * (store/autoreply.h), read once per received message: the bot config,
+ * the readReceipts setting, the auto-reply mode and lists, and ar_rules
+ * (how many auto-reply rules the session has, from session_counts; 1 when
+ * unknown). New reference, NULL with *err 0 when the session is gone;
+ * *err set on a database error. */
+json_t *wa_bot_config(struct wa_db *db, uint64_t session_row, int *err);
+
+/* With cfg from wa_bot_config (borrowed; NULL: nothing to do). 0, or
+ * WA_ESTORAGE. */
+int wa_bot_handle(struct wa_db *db, uint64_t session_row, const struct wa_bot_msg *m, const json_t *cfg,
+		  struct wa_bot_out *out);
 
 #endif
