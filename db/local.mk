@@ -55,3 +55,6 @@ dist_migrations_DATA += db/migrations/0013_calls.sql
 
 # the per-session counts the session list shows, kept by triggers (fcgi/h_sessions.c)
 dist_migrations_DATA += db/migrations/0014_session_counts.sql
+
+# an index for pruning the events outbox (engine/hooks/prune.c)
+dist_migrations_DATA += db/migrations/0015_hooks_prune.sql

@@ -64,7 +64,7 @@ wa_akg_engine_LDADD = $(WA_STORE_LIBS) engine/libwamedia.a $(WA_FETCH_LIBS) $(WA
 # fcgi/db.c, libcurl for the POSTs, the address rule of common/wa_url.
 sbin_PROGRAMS += wa-akg-hooks
 wa_akg_hooks_SOURCES = engine/hooks/main.c engine/hooks/hooks.h \
-	engine/hooks/fanout.c engine/hooks/deliver.c \
+	engine/hooks/fanout.c engine/hooks/deliver.c engine/hooks/prune.c \
 	fcgi/db.c fcgi/db.h
 wa_akg_hooks_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(MARIADB_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS)
 wa_akg_hooks_LDADD = common/libwacommon.a $(MARIADB_LIBS) $(CURL_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS) \

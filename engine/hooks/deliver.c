@@ -1,6 +1,7 @@
 /* deliver: one attempt per due webhook_deliveries row (see hooks.h), with
- * libcurl, the address rule of wa_url.h on every socket, and the headers
- * docs/webhooks.md documents. */
+ * libcurl's multi interface (up to hooks.parallel attempts at once, so a
+ * slow receiver holds up only its own queue), the address rule of wa_url.h
+ * on every socket, and the headers docs/webhooks.md documents. */
 #include "engine/hooks/hooks.h"
 #include "wa_log.h"
 #include "config.h"
@@ -49,11 +50,19 @@ long wa_hooks_backoff_ms(const struct wa_hooks_cfg *hc, unsigned attempts)
 	return d / 2 + (long)((double)random() / ((double)RAND_MAX + 1.0) * (double)(d - d / 2 + 1));
 }
 
-struct attempt {
+/* One attempt in flight: its easy handle (kept from pass to pass), the
+ * request's headers, the row it delivers and the address check's state. */
+struct slot {
+	CURL *c;
+	struct curl_slist *h;
+	json_t *row;           /* owned while in flight */
 	const struct wa_fetch_policy *p;
-	const char *host;
+	struct wa_url u;       /* the URL's host, for on_open */
+	long long t0;
+	long drained;          /* rows of this queue delivered in this pass */
 	int refused;
-	char why[256];
+	char why[512];
+	char ebuf[CURL_ERROR_SIZE];
 };
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *cp)
@@ -65,31 +74,46 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *cp)
 
 static curl_socket_t on_open(void *cp, curlsocktype purpose, struct curl_sockaddr *a)
 {
-	struct attempt *x = cp;
+	struct slot *x = cp;
 	char w[160];
 
 	if (purpose != CURLSOCKTYPE_IPCXN || (a->family != AF_INET && a->family != AF_INET6)) {
 		x->refused = 1;
-		snprintf(x->why, sizeof x->why, "refused: %s: not an IP connection", x->host);
+		snprintf(x->why, sizeof x->why, "refused: %s: not an IP connection", x->u.host);
 		return CURL_SOCKET_BAD;
 	}
-	if (wa_addr_allowed_host(x->p, x->host, &a->addr, w, sizeof w) != WA_OK) {
+	if (wa_addr_allowed_host(x->p, x->u.host, &a->addr, w, sizeof w) != WA_OK) {
 		x->refused = 1;
-		snprintf(x->why, sizeof x->why, "refused: %s: %s", x->host, w);
+		snprintf(x->why, sizeof x->why, "refused: %s: %s", x->u.host, w);
 		return CURL_SOCKET_BAD;
 	}
 	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 }
 
-/* One handle for every attempt: curl_easy_reset() keeps its connection
- * cache, so a receiver that keeps connections alive is not reconnected for
- * each event. */
-static CURL *curl_h;
+/* The multi handle and its slots live from the first pass to exit: the
+ * multi handle's connection cache keeps a receiver's kept-alive
+ * connections from one event (and one pass) to the next. */
+static CURLM *multi;
+static struct slot *slots;
+static long nslots;
 
 void wa_hooks_http_cleanup(void)
 {
-	curl_easy_cleanup(curl_h);
-	curl_h = NULL;
+	for (long i = 0; i < nslots; i++) {
+		if (slots[i].c) {
+			if (multi)
+				curl_multi_remove_handle(multi, slots[i].c);
+			curl_easy_cleanup(slots[i].c);
+		}
+		curl_slist_free_all(slots[i].h);
+		json_decref(slots[i].row);
+	}
+	free(slots);
+	slots = NULL;
+	nslots = 0;
+	if (multi)
+		curl_multi_cleanup(multi);
+	multi = NULL;
 }
 
 static long long mono_ms(void)
@@ -100,39 +124,52 @@ static long long mono_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* One POST. Returns the HTTP status (0 when there was no response) and the
- * error text in why ("" on a 2xx). */
-static long post(const struct wa_hooks_cfg *hc, const char *url, const char *secret, unsigned long long event_id,
-		 const char *event, unsigned attempt, const char *body, char *why, size_t cap)
+static const char *row_str(json_t *row, const char *k)
 {
-	struct attempt x = { .p = &hc->policy };
-	struct wa_url u;
-	struct curl_slist *h = NULL;
-	char line[160], ts[24], sig[80], ebuf[CURL_ERROR_SIZE] = "";
-	CURL *c;
-	CURLcode rc;
-	long code = 0;
+	return json_string_value(json_object_get(row, k));
+}
 
-	why[0] = '\0';
-	if (wa_url_check(url, &hc->policy, x.why, sizeof x.why) != WA_OK ||
-	    wa_url_parse(url, &u, x.why, sizeof x.why) != WA_OK) {
-		snprintf(why, cap, "%s", x.why);
-		return 0;
+static unsigned long long row_u(json_t *row, const char *k)
+{
+	return (unsigned long long)json_integer_value(json_object_get(row, k));
+}
+
+/* Set x up for one POST of its row and add it to the multi handle. 0 when
+ * it is in flight; -1 when it failed before any connection (x->why says
+ * why: a refused URL, out of memory). */
+static int prepare(const struct wa_hooks_cfg *hc, struct slot *x)
+{
+	const char *url = row_str(x->row, "url"), *secret = row_str(x->row, "secret");
+	const char *body = row_str(x->row, "payload"), *event = row_str(x->row, "event");
+	char line[160], ts[24], sig[80];
+	CURL *c;
+
+	x->p = &hc->policy;
+	x->refused = 0;
+	x->why[0] = x->ebuf[0] = '\0';
+	x->t0 = mono_ms();
+	if (!url || !body || !event) {
+		snprintf(x->why, sizeof x->why, "delivery row incomplete");
+		return -1;
 	}
-	x.host = u.host;
+	if (wa_url_check(url, &hc->policy, x->why, sizeof x->why) != WA_OK ||
+	    wa_url_parse(url, &x->u, x->why, sizeof x->why) != WA_OK)
+		return -1;
 	snprintf(ts, sizeof ts, "%lld", (long long)time(NULL));
+	curl_slist_free_all(x->h);
+	x->h = NULL;
 #define ADD(...) do { \
 		struct curl_slist *n_; \
 		snprintf(line, sizeof line, __VA_ARGS__); \
-		if (!(n_ = curl_slist_append(h, line))) \
+		if (!(n_ = curl_slist_append(x->h, line))) \
 			goto oom; \
-		h = n_; \
+		x->h = n_; \
 	} while (0)
 	ADD("Content-Type: application/json");
 	ADD("X-WA-AKG-Event: %s", event);
-	ADD("X-WA-AKG-Event-Id: %llu", event_id);
+	ADD("X-WA-AKG-Event-Id: %llu", row_u(x->row, "ev"));
 	ADD("X-WA-AKG-Timestamp: %s", ts);
-	ADD("X-WA-AKG-Attempt: %u", attempt);
+	ADD("X-WA-AKG-Attempt: %u", (unsigned)row_u(x->row, "attempt") + 1);
 	if (secret && *secret) {
 		if (wa_hooks_sign(secret, ts, body, strlen(body), sig, sizeof sig) != 0)
 			goto oom;
@@ -140,10 +177,11 @@ static long post(const struct wa_hooks_cfg *hc, const char *url, const char *sec
 	}
 	ADD("Expect:");
 #undef ADD
-	if (!curl_h && !(curl_h = curl_easy_init()))
+	if (!x->c && !(x->c = curl_easy_init()))
 		goto oom;
-	c = curl_h;
+	c = x->c;
 	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_PRIVATE, x);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -154,29 +192,37 @@ static long post(const struct wa_hooks_cfg *hc, const char *url, const char *sec
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_PROXY, "");
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "wa-akg-hooks/" PACKAGE_VERSION);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->h);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, hc->policy.timeout_ms);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, hc->policy.connect_timeout_ms);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open);
-	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &x);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
-	rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	if (x.refused)
-		snprintf(why, cap, "%s", x.why);
-	else if (rc != CURLE_OK)
-		snprintf(why, cap, "%s", *ebuf ? ebuf : curl_easy_strerror(rc));
-	else if (code < 200 || code > 299)
-		snprintf(why, cap, "HTTP %ld", code);
-	curl_slist_free_all(h);
-	return rc == CURLE_OK ? code : 0;
-oom:
-	curl_slist_free_all(h);
-	snprintf(why, cap, "out of memory");
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, x);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->ebuf);
+	if (curl_multi_add_handle(multi, c) != CURLM_OK)
+		goto oom;
 	return 0;
+oom:
+	snprintf(x->why, sizeof x->why, "out of memory");
+	return -1;
+}
+
+/* The HTTP status of x's finished transfer (0 when there was no response)
+ * and, in x->why, the error text ("" on a 2xx). */
+static long result(struct slot *x, CURLcode rc)
+{
+	long code = 0;
+
+	curl_easy_getinfo(x->c, CURLINFO_RESPONSE_CODE, &code);
+	if (x->refused)
+		return 0;  /* x->why is set */
+	if (rc != CURLE_OK)
+		snprintf(x->why, sizeof x->why, "%s", *x->ebuf ? x->ebuf : curl_easy_strerror(rc));
+	else if (code < 200 || code > 299)
+		snprintf(x->why, sizeof x->why, "HTTP %ld", code);
+	return rc == CURLE_OK ? code : 0;
 }
 
 /* Pause a webhook that kept failing and tell its owner, once: only the
@@ -233,25 +279,34 @@ static const char next_sql[] =
 	"AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= NOW(3)) AND w.is_active = 1 "
 	"ORDER BY d.outbox_id LIMIT 1";
 
-/* One attempt of row and its bookkeeping: 1 delivered, 0 failed, -1 on a
- * database failure. */
-static int attempt_row(struct wa_db *db, const struct wa_hooks_cfg *hc, json_t *row, long *retry_ms)
+/* Claim row for one attempt: its next_attempt_at moves past the attempt's
+ * deadline, so another wa-akg-hooks (or this one's next pass) does not
+ * send it meanwhile; the attempt's bookkeeping overwrites it. After a
+ * crash in the middle the row is due again once the claim runs out: at
+ * least once. 1 claimed, 0 taken by another instance, -1 database error. */
+static int claim(struct wa_db *db, const struct wa_hooks_cfg *hc, json_t *row)
 {
-	unsigned long long id = (unsigned long long)json_integer_value(json_object_get(row, "id"));
-	unsigned long long hook = (unsigned long long)json_integer_value(json_object_get(row, "hook"));
-	unsigned long long ev = (unsigned long long)json_integer_value(json_object_get(row, "ev"));
-	unsigned attempt = (unsigned)json_integer_value(json_object_get(row, "attempt")) + 1;
-	long long age = json_integer_value(json_object_get(row, "age"));
-	const char *url = json_string_value(json_object_get(row, "url"));
-	const char *event = json_string_value(json_object_get(row, "event"));
-	char why[512];
-	int pause = 0;
-	long long t0 = mono_ms(), ms, n;
-	long code;
+	long long n = wa_db_exec(db, "UPDATE webhook_deliveries SET next_attempt_at = NOW(3) + INTERVAL ? "
+				 "MICROSECOND WHERE id = ? AND state = 'PENDING' AND "
+				 "(next_attempt_at IS NULL OR next_attempt_at <= NOW(3))", "iu",
+				 (long long)(hc->policy.timeout_ms + WA_HOOKS_CLAIM_SLACK_MS) * 1000,
+				 row_u(row, "id"));
 
-	code = post(hc, url, json_string_value(json_object_get(row, "secret")), ev, event, attempt,
-		    json_string_value(json_object_get(row, "payload")), why, sizeof why);
-	ms = mono_ms() - t0;
+	return n < 0 ? -1 : n > 0;
+}
+
+/* The bookkeeping of x's finished attempt (code, x->why): 1 delivered, 0
+ * failed, -1 on a database failure. */
+static int record(struct wa_db *db, const struct wa_hooks_cfg *hc, struct slot *x, long code, long *retry_ms)
+{
+	json_t *row = x->row;
+	unsigned long long id = row_u(row, "id"), hook = row_u(row, "hook"), ev = row_u(row, "ev");
+	unsigned attempt = (unsigned)row_u(row, "attempt") + 1;
+	long long age = json_integer_value(json_object_get(row, "age"));
+	const char *url = row_str(row, "url"), *event = row_str(row, "event"), *why = x->why;
+	long long ms = mono_ms() - x->t0, n;
+	int pause = 0;
+
 	if (!why[0]) {
 		n = wa_db_exec(db, "UPDATE webhook_deliveries SET state = 'DELIVERED', status_code = ?, "
 			       "attempt = ?, delivered_at = NOW(3), duration_ms = ?, error = NULL, "
@@ -283,50 +338,139 @@ static int attempt_row(struct wa_db *db, const struct wa_hooks_cfg *hc, json_t *
 	return !why[0];
 }
 
+/* The state of one pass. */
+struct pass {
+	struct wa_db *db;
+	const struct wa_hooks_cfg *hc;
+	int *attempted;
+	long *retry_ms;
+	int ok, dberr;
+};
+
+static int running;  /* attempts in flight, across passes */
+
+/* Start row (the caller's reference, taken over here) on the free slot x:
+ * claimed, then in flight; a row another instance holds is dropped, one
+ * that fails before connecting is recorded at once. Returns 1 when x is
+ * busy with it. */
+static int launch(struct pass *ps, struct slot *x, json_t *row)
+{
+	int c = claim(ps->db, ps->hc, row);
+
+	x->row = row;
+	if (c <= 0) {
+		if (c < 0)
+			ps->dberr = 1;
+		goto drop;
+	}
+	(*ps->attempted)++;
+	if (prepare(ps->hc, x) == 0) {
+		running++;
+		return 1;
+	}
+	if (record(ps->db, ps->hc, x, 0, ps->retry_ms) < 0)
+		ps->dberr = 1;
+drop:
+	json_decref(x->row);
+	x->row = NULL;
+	return 0;
+}
+
+/* x's transfer ended with rc: record it, and when it was delivered go on
+ * with the next event of its queue on the same slot. A database failure
+ * leaves the row claimed: it is attempted again once the claim runs out. */
+static void finished(struct pass *ps, struct slot *x, CURLcode rc)
+{
+	long code;
+	int r;
+	json_t *next = NULL, *sess;
+
+	curl_multi_remove_handle(multi, x->c);
+	running--;
+	code = result(x, rc);
+	r = ps->dberr ? -1 : record(ps->db, ps->hc, x, code, ps->retry_ms);
+	if (r < 0)
+		ps->dberr = 1;
+	if (r > 0)
+		ps->ok++;
+	sess = json_object_get(x->row, "sess");
+	/* A delivered head lets its queue go on at once, up to hc->batch rows
+	 * in a row, rather than waiting for the next due query. */
+	if (r > 0 && ++x->drained < ps->hc->batch && json_is_integer(sess) && !wa_hooks_stop_requested()) {
+		int err = 0;
+
+		next = wa_db_row(ps->db, &err, next_sql, "uuu", row_u(x->row, "hook"),
+				 (unsigned long long)json_integer_value(sess), row_u(x->row, "ev"));
+		if (err)
+			ps->dberr = 1;
+	}
+	json_decref(x->row);
+	x->row = NULL;
+	if (next)
+		launch(ps, x, next);
+}
+
+int wa_hooks_in_flight(void)
+{
+	return running;
+}
+
+int wa_hooks_wait(long ms, int fd)
+{
+	struct curl_waitfd w = { .fd = fd, .events = CURL_WAIT_POLLIN };
+	int n = 0;
+
+	if (!multi)
+		return 0;
+	curl_multi_poll(multi, fd >= 0 ? &w : NULL, fd >= 0 ? 1 : 0, (int)ms, &n);
+	return fd >= 0 && (w.revents & CURL_WAIT_POLLIN);
+}
+
 int wa_hooks_deliver(struct wa_db *db, const struct wa_hooks_cfg *hc, int *attempted, long *retry_ms)
 {
-	json_t *rows = wa_db_query(db, due_sql, "i", (long long)hc->batch), *row;
+	struct pass ps = { .db = db, .hc = hc, .attempted = attempted, .retry_ms = retry_ms };
+	CURLMsg *m;
+	json_t *rows, *row;
 	size_t i;
-	int ok = 0, rc = 0;
+	long k = 0;
+	int left, still;
 
 	*attempted = 0;
 	*retry_ms = -1;
-	if (!rows)
-		return -1;
-	json_array_foreach(rows, i, row) {
-		json_t *cur = json_incref(row), *next;
-		long drained = 0;
-
-		/* A delivered head lets its queue go on at once, up to hc->batch
-		 * rows, rather than waiting for the next pass. */
-		for (;;) {
-			json_t *sess = json_object_get(cur, "sess");
-			int r1, err = 0;
-
-			(*attempted)++;
-			r1 = attempt_row(db, hc, cur, retry_ms);
-			if (r1 < 0)
-				rc = -1;
-			if (r1 <= 0)
-				break;
-			ok++;
-			if (++drained >= hc->batch || !json_is_integer(sess) || wa_hooks_stop_requested())
-				break;
-			next = wa_db_row(db, &err, next_sql, "uuu",
-					 (unsigned long long)json_integer_value(json_object_get(cur, "hook")),
-					 (unsigned long long)json_integer_value(sess),
-					 (unsigned long long)json_integer_value(json_object_get(cur, "ev")));
-			if (err)
-				rc = -1;
-			if (!next)
-				break;
-			json_decref(cur);
-			cur = next;
+	if (!multi) {
+		if (!(multi = curl_multi_init()) || !(slots = calloc((size_t)hc->parallel, sizeof *slots))) {
+			wa_error("out of memory for %ld parallel deliveries", hc->parallel);
+			wa_hooks_http_cleanup();
+			return -1;
 		}
-		json_decref(cur);
-		if (rc < 0 || wa_hooks_stop_requested())
-			break;
+		nslots = hc->parallel;
 	}
-	json_decref(rows);
-	return rc < 0 ? -1 : ok;
+	/* attempts that ended since the last pass */
+	curl_multi_perform(multi, &still);
+	while ((m = curl_multi_info_read(multi, &left))) {
+		char *pv = NULL;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &pv);
+		finished(&ps, (struct slot *)(void *)pv, m->data.result);
+	}
+	/* free slots take the due queues; a queue in flight has its head
+	 * claimed (not due), so it is not among them */
+	if (running < nslots && !ps.dberr && !wa_hooks_stop_requested()) {
+		if (!(rows = wa_db_query(db, due_sql, "i", (long long)hc->batch)))
+			return -1;
+		json_array_foreach(rows, i, row) {
+			while (k < nslots && slots[k].row)
+				k++;
+			if (k == nslots || ps.dberr || wa_hooks_stop_requested())
+				break;
+			slots[k].drained = 0;
+			launch(&ps, &slots[k], json_incref(row));
+		}
+		json_decref(rows);
+	}
+	if (running > 0)
+		curl_multi_perform(multi, &still);
+	return ps.dberr ? -1 : ps.ok;
 }

@@ -17,6 +17,8 @@ int wa_hooks_cfg_load(const struct wa_config *cfg, struct wa_hooks_cfg *hc, char
 		size_t off;
 	} ints[] = {
 		{ "hooks.batch", 1, 10000, offsetof(struct wa_hooks_cfg, batch) },
+		{ "hooks.parallel", 1, 256, offsetof(struct wa_hooks_cfg, parallel) },
+		{ "hooks.keep_days", 0, 3650, offsetof(struct wa_hooks_cfg, keep_days) },
 		{ "hooks.poll_ms", 10, 600000, offsetof(struct wa_hooks_cfg, poll_ms) },
 		{ "hooks.engines_refresh_ms", 100, 3600000, offsetof(struct wa_hooks_cfg, engines_refresh_ms) },
 		{ "hooks.retry_first_ms", 10, 86400000L, offsetof(struct wa_hooks_cfg, retry_first_ms) },

@@ -15,8 +15,20 @@
  *             it up (FAILED) after hooks.give_up_hours, and pauses the
  *             webhook (is_active = 0, a notification to its owner) once its
  *             oldest pending event has failed for hooks.pause_after_hours.
- *             The row is updated after the attempt: a crash in between
- *             sends that event again (at least once; same event id).
+ *             Up to hooks.parallel queues are attempted at once (libcurl
+ *             multi): a slow or dead receiver delays only its own queue.
+ *             An attempt first claims its row (next_attempt_at moved past
+ *             the attempt's deadline, hooks.timeout_ms plus
+ *             WA_HOOKS_CLAIM_SLACK_MS), so several wa-akg-hooks processes
+ *             can run on one database without sending an event twice;
+ *             the row is updated after the attempt, and a crash in between
+ *             sends that event again once the claim runs out (at least
+ *             once; same event id).
+ *   pruning   every WA_HOOKS_PRUNE_EVERY_S, delivered and failed
+ *             deliveries and published outbox events older than
+ *             hooks.keep_days are deleted in batches (an event that still
+ *             has a pending delivery is kept, whatever its age: a paused
+ *             webhook's events wait for it).
  *
  * Threading: one thread; every function here runs on it. */
 #ifndef WA_HOOKS_H
@@ -29,8 +41,15 @@
 
 struct wa_config;
 
+/* Margin of a delivery's claim beyond the attempt's own deadline. */
+#define WA_HOOKS_CLAIM_SLACK_MS 2000
+/* How often the old outbox and delivery rows are pruned. */
+#define WA_HOOKS_PRUNE_EVERY_S 3600
+
 struct wa_hooks_cfg {
 	long batch;               /* events per fan-out transaction, deliveries per pass */
+	long parallel;            /* attempts in flight at once */
+	long keep_days;           /* prune after this many days; 0 = keep everything */
 	long poll_ms;             /* fallback poll period */
 	long engines_refresh_ms;  /* how often the engines table is re-read */
 	long retry_first_ms, retry_max_ms;
@@ -46,16 +65,31 @@ int wa_hooks_cfg_load(const struct wa_config *cfg, struct wa_hooks_cfg *hc, char
  * (logged; nothing of the batch committed). */
 int wa_hooks_fanout(struct wa_db *db, const struct wa_hooks_cfg *hc);
 
-/* One delivery pass: every due head delivery (at most hc->batch), one
- * attempt each. Returns the number of attempts that succeeded (>= 0), or -1
- * on a database failure. *attempted gets the number of attempts made,
- * *retry_ms the shortest back-off scheduled (-1 if none). */
+/* One delivery step, never waiting for a receiver: record the attempts
+ * that ended (a delivered one goes on with the next event of its queue),
+ * then start the due head deliveries (at most hc->batch) on the free ones
+ * of hc->parallel slots. Returns the number of attempts that succeeded
+ * (>= 0), or -1 on a database failure. *attempted gets the number of
+ * attempts started, *retry_ms the shortest back-off scheduled (-1 if
+ * none). */
 int wa_hooks_deliver(struct wa_db *db, const struct wa_hooks_cfg *hc, int *attempted, long *retry_ms);
+
+/* Attempts in flight. */
+int wa_hooks_in_flight(void);
+
+/* Wait up to ms for progress of the attempts in flight, or for fd (-1:
+ * none) to become readable. 1 when fd is readable. */
+int wa_hooks_wait(long ms, int fd);
+
+/* Delete up to a bounded number of rows older than hc->keep_days (see
+ * "pruning" above); nothing when keep_days is 0. Returns the number of
+ * rows deleted, or -1 on a database failure. */
+long long wa_hooks_prune(struct wa_db *db, const struct wa_hooks_cfg *hc);
 
 /* Whether SIGTERM/SIGINT came (main.c): a pass stops between attempts. */
 int wa_hooks_stop_requested(void);
 
-/* Free the HTTP handle the attempts share (at exit). */
+/* Free the HTTP handles the attempts share (at exit). */
 void wa_hooks_http_cleanup(void);
 
 /* The body a webhook receives for an event: {"event", "sessionId",

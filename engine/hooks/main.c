@@ -106,20 +106,38 @@ static void refresh_engines(struct wa_db *db, struct sub *s)
 	}
 }
 
-/* Wait up to ms for an event on any engine; drain the queue. 1 if one came. */
-static int wait_event(struct sub *s, long ms)
+/* Drain the queue of engine events without waiting. 1 if one came. */
+static int drain_events(struct sub *s)
 {
 	nng_msg *m;
 	int got = 0;
 
+	while (nng_recvmsg(s->sock, &m, NNG_FLAG_NONBLOCK) == 0) {
+		got = 1;
+		nng_msg_free(m);
+	}
+	return got;
+}
+
+/* Wait up to ms for an event on any engine or, while attempts are in
+ * flight, for their progress; drain the queue. 1 if an event came. */
+static int wait_event(struct sub *s, long ms)
+{
+	nng_msg *m;
+	int fd = -1;
+
+	if (wa_hooks_in_flight() > 0) {
+		if (nng_socket_get_int(s->sock, NNG_OPT_RECVFD, &fd) != 0)
+			fd = -1;
+		wa_hooks_wait(ms, fd);
+		return drain_events(s);
+	}
 	nng_socket_set_ms(s->sock, NNG_OPT_RECVTIMEO, ms);
 	if (nng_recvmsg(s->sock, &m, 0) != 0)
 		return 0;
-	do {
-		got = 1;
-		nng_msg_free(m);
-	} while (nng_recvmsg(s->sock, &m, NNG_FLAG_NONBLOCK) == 0);
-	return got;
+	nng_msg_free(m);
+	drain_events(s);
+	return 1;
 }
 
 static void usage(void)
@@ -136,7 +154,7 @@ int main(int argc, char **argv)
 	const char *conf = NULL;
 	char err[512];
 	long loglevel;
-	long long next_refresh = 0, nevents = 0, ndelivered = 0;
+	long long next_refresh = 0, next_prune = 0, nevents = 0, ndelivered = 0;
 	int rc = 1, db_down = 0;
 
 	memset(&db, 0, sizeof db);
@@ -176,9 +194,10 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	db.cfg = cfg;
 	wa_info("wa-akg-hooks %s started (poll %ld ms, attempt timeout %ld ms, retries %ld ms .. %ld ms, "
-		"give up after %ld h, pause after %ld h%s)", PACKAGE_VERSION, hc.poll_ms, hc.policy.timeout_ms,
+		"give up after %ld h, pause after %ld h, %ld in parallel, keep %ld days%s)", PACKAGE_VERSION,
+		hc.poll_ms, hc.policy.timeout_ms,
 		hc.retry_first_ms, hc.retry_max_ms, hc.give_up_hours, hc.pause_after_hours,
-		hc.policy.allow_loopback ? ", loopback allowed" : "");
+		hc.parallel, hc.keep_days, hc.policy.allow_loopback ? ", loopback allowed" : "");
 	while (!stopping) {
 		int busy = 0, n = 0, attempted = 0;
 		long retry_ms = -1, wait;
@@ -187,6 +206,11 @@ int main(int argc, char **argv)
 		if (mono_ms() >= next_refresh) {
 			refresh_engines(&db, &s);
 			next_refresh = mono_ms() + hc.engines_refresh_ms;
+		}
+		if (mono_ms() >= next_prune) {
+			if (wa_hooks_prune(&db, &hc) < 0)
+				goto db_failed;
+			next_prune = mono_ms() + WA_HOOKS_PRUNE_EVERY_S * 1000LL;
 		}
 		while (!stopping && (n = wa_hooks_fanout(&db, &hc)) > 0) {
 			nevents += n;
@@ -215,6 +239,18 @@ db_failed:
 		wa_db_close(&db);
 		if (!stopping)
 			wait_event(&s, hc.poll_ms);
+	}
+	/* the attempts in flight are finished and recorded (at most
+	 * hooks.timeout_ms), not left to be sent again */
+	while (!db_down && wa_hooks_in_flight() > 0) {
+		int attempted = 0, n;
+		long retry_ms = -1;
+
+		if ((n = wa_hooks_deliver(&db, &hc, &attempted, &retry_ms)) < 0)
+			break;
+		ndelivered += n;
+		if (wa_hooks_in_flight() > 0)
+			wa_hooks_wait(100, -1);
 	}
 	wa_info("wa-akg-hooks stopping (%lld events fanned out, %lld deliveries)", nevents, ndelivered);
 	rc = 0;
