@@ -1348,7 +1348,8 @@ static int resend_txn(struct wa_db *db, void *arg)
 		return 0; /* not ours, or not a kind we can send again: acked as it is */
 	}
 	snprintf(j->peer, sizeof j->peer, "%s", json_string_value(json_object_get(row, "chat")));
-	j->group = strstr(j->peer, "@g.us") != NULL;
+	/* a status is sent again as a group message is: our sender key with it */
+	j->group = strstr(j->peer, "@g.us") != NULL || strcmp(j->peer, "status@broadcast") == 0;
 	wa_out_free(&j->out);
 	if (json_is_string(json_object_get(row, "raw"))) {
 		/* the message exactly as it was sent (any kind) */

@@ -11,7 +11,9 @@
  *     status.update event from its message event (sess_recv.c stores
  *     statuses in messages under status@broadcast, the sender as
  *     participant).
- * Image and video statuses are not sent yet (501). */
+ * An IMAGE or VIDEO status is the media message of mediaUrl (an http(s)
+ * or data: URL, fetched and uploaded by the send path as /send does) with
+ * content as its caption. */
 #include "engine/cmd.h"
 #include "engine/dbpool.h"
 #include "engine/engine.h"
@@ -166,12 +168,18 @@ void wa_session_status_post(struct wa_session *s, struct wa_cmd *cmd)
 	json_t *targs;
 	int rc;
 
-	if (type && strcmp(type, "TEXT") != 0) {
-		wa_cmd_reply_error(cmd, 501, "Image and video statuses are not sent by this engine yet",
-				   "not_implemented");
+	const char *url = json_string_value(json_object_get(a, "mediaUrl"));
+	int media = type && (strcmp(type, "IMAGE") == 0 || strcmp(type, "VIDEO") == 0);
+
+	if (type && !media && strcmp(type, "TEXT") != 0) {
+		wa_cmd_reply_error(cmd, 400, "'type' must be TEXT, IMAGE or VIDEO", "validation_error");
 		return;
 	}
-	if (!content || !*content) {
+	if (media && (!url || !*url)) {
+		wa_cmd_reply_error(cmd, 400, "'mediaUrl' is required for IMAGE and VIDEO statuses", "validation_error");
+		return;
+	}
+	if (!content || (!*content && !media)) {
 		wa_cmd_reply_error(cmd, 400, "Missing required field 'content'", "validation_error");
 		return;
 	}
@@ -196,8 +204,13 @@ void wa_session_status_post(struct wa_session *s, struct wa_cmd *cmd)
 		wa_cmd_reply_error(cmd, 400, "'font' must be 0 to 10", "validation_error");
 		return;
 	}
-	/* the text and mentions as message.send checks them */
-	targs = json_pack("{s:s,s:O*}", "message", content, "mentions", json_object_get(a, "mentions"));
+	/* the text (or the media with its caption) and mentions as
+	 * message.send checks them; media is uploaded by the send path */
+	if (media)
+		targs = json_pack("{s:{s:{s:s},s:s},s:O*}", "message", strcmp(type, "IMAGE") == 0 ? "image" : "video",
+				  "url", url, "caption", content, "mentions", json_object_get(a, "mentions"));
+	else
+		targs = json_pack("{s:s,s:O*}", "message", content, "mentions", json_object_get(a, "mentions"));
 	{
 		uint32_t b = j->out.bg_argb, t = j->out.text_argb;
 
@@ -211,7 +224,8 @@ void wa_session_status_post(struct wa_session *s, struct wa_cmd *cmd)
 		wa_cmd_reply_error(cmd, rc, why ? why : "Out of memory", code);
 		return;
 	}
-	j->out.look = (bg ? WA_OUT_LOOK_BG : 0) | (fg ? WA_OUT_LOOK_TEXT : 0) | (font ? WA_OUT_LOOK_FONT : 0);
+	/* the look is a text status's; a media status has its caption only */
+	j->out.look = media ? 0 : (bg ? WA_OUT_LOOK_BG : 0) | (fg ? WA_OUT_LOOK_TEXT : 0) | (font ? WA_OUT_LOOK_FONT : 0);
 	j->out.font = font ? (int)json_integer_value(font) : 0;
 	j->s = s;
 	j->cmd = cmd;

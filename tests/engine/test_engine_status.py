@@ -5,9 +5,12 @@ with its sender, published as status.update and answered with a receipt;
 a text status the session posts (POST /api/status/{sessionId}/update and
 /api/status/update) reaches the phones of its contacts with its colour and
 font; bad input is a 400 in the error shape and sends nothing."""
+import base64
+import hashlib
 import json
 
 from conftest import assert_error_shape, sql
+from test_engine_media import png
 from test_engine_messages import events, inbox, outbox_status
 from walib import pair_by_qr, wait_for
 
@@ -97,6 +100,23 @@ def test_the_session_posts_a_text_status_to_its_contacts(admin, make_session, ph
     seen = wait_for(lambda: [m for m in statuses_seen(phone_sim, bob) if m["text"] == "second"],
                     what="the second status")
     assert seen[0]["font"] == 0 and seen[0].get("mentions") == [pn(bob)], seen
+
+
+def test_an_image_status_by_url_reaches_the_contacts(admin, make_session, phone_sim, stack_config):
+    slug, alice, bob = paired(admin, make_session, phone_sim)
+    r = phone_sim.post("/admin/phones/%s/send" % bob, {"to": alice, "text": "hi"})
+    assert r.status_code == 200, r.text
+    wait_for(lambda: sql(stack_config, "SELECT COUNT(*) FROM contacts c JOIN wa_sessions s ON s.id = "
+                         "c.wa_session_id WHERE s.session_id = '%s' AND c.jid = '%s'"
+                         % (slug, pn(bob))).strip() == "1", what="Bob as a contact")
+    img = png(40, 30)
+    url = "data:image/png;base64," + base64.b64encode(img).decode()
+    r = admin.post("/api/status/%s/update" % slug, json={"content": "look", "type": "IMAGE", "mediaUrl": url})
+    assert r.status_code == 200, r.text
+    seen = wait_for(lambda: statuses_seen(phone_sim, bob), what="Bob's phone to get the image status")
+    m = seen[0]
+    assert m["type"] == "image" and m["caption"] == "look" and m["mediaOk"] is True, m
+    assert m["mediaSha256"] == hashlib.sha256(img).hexdigest() and m["mediaSize"] == len(img), m
 
 
 def test_bad_status_input_is_refused_and_nothing_is_sent(admin, make_session, phone_sim, stack_config):
