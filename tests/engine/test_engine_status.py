@@ -3,8 +3,8 @@ against wa-sim: a status a phone posts (POST /admin/phones/{n}/status, a
 sender-key message from status@broadcast) is stored under status@broadcast
 with its sender, published as status.update and answered with a receipt;
 a text status the session posts (POST /api/status/{sessionId}/update and
-/api/status/update) reaches the phones of its contacts with its colour and
-font; bad input is a 400 in the error shape and sends nothing."""
+/api/status/update) reaches the phones of its contacts with its colour
+(ARGB or "#RRGGBB") and font, an image status its media; bad input is a 400 in the error shape and sends nothing."""
 import base64
 import hashlib
 import json
@@ -93,13 +93,16 @@ def test_the_session_posts_a_text_status_to_its_contacts(admin, make_session, ph
                     what="the sent status in the database")
     assert rows[0][2] == "new here" and rows[0][3] == "1", rows
 
-    # the body form, with mentions
+    # the body form, colours as "#RRGGBB", mentions
     r = admin.post("/api/status/update",
-                   json={"sessionId": slug, "content": "second", "font": 0, "mentions": [pn(bob)]})
+                   json={"sessionId": slug, "content": "second", "font": 0, "backgroundColor": "#25d366",
+                         "textColor": "#FFFFFF", "mentions": [pn(bob)]})
     assert r.status_code == 200, r.text
     seen = wait_for(lambda: [m for m in statuses_seen(phone_sim, bob) if m["text"] == "second"],
                     what="the second status")
-    assert seen[0]["font"] == 0 and seen[0].get("mentions") == [pn(bob)], seen
+    s = seen[0]
+    assert s["font"] == 0 and s["backgroundArgb"] == 0xFF25D366 and s["textArgb"] == 0xFFFFFFFF, s
+    assert s.get("mentions") == [pn(bob)], s
 
 
 def test_an_image_status_by_url_reaches_the_contacts(admin, make_session, phone_sim, stack_config):
@@ -130,6 +133,9 @@ def test_bad_status_input_is_refused_and_nothing_is_sent(admin, make_session, ph
         {},                                            # no content
         {"content": ""},                               # empty content
         {"content": "x", "backgroundColor": "green"},  # not a colour
+        {"content": "x", "backgroundColor": "#12345"},
+        {"content": "x", "backgroundColor": ""},
+        {"content": "x", "textColor": "#GGGGGG"},
         {"content": "x", "backgroundColor": -1},       # not ARGB
         {"content": "x", "backgroundColor": 0x100000000},
         {"content": "x", "font": 11},                  # no such font
