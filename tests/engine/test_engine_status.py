@@ -60,6 +60,11 @@ def test_a_status_from_a_phone_is_stored_published_and_answered(admin, make_sess
     assert e["id"] == sid and e["from"] == pn(bob) and e["text"] == "on holiday", e
     assert e["backgroundColor"] == "#25D366" and e["backgroundArgb"] == 0xFF25D366 and e["font"] == 2, e
     assert e["key"]["remoteJid"] == STATUS and e["pushName"] == "Bob", e
+    # listed: the history of the chat status@broadcast is the list of statuses
+    r = admin.get("/api/chat/%s/%s" % (slug, STATUS))
+    assert r.status_code == 200, r.text
+    assert [(m["keyId"], m["content"], m["senderJid"], m["fromMe"]) for m in r.json()] == \
+        [(sid, "on holiday", pn(bob), False)], r.text
     # not a chat message: no message.received for it
     assert events(stack_config, slug, "message.received", msg_id=sid) == []
     # answered as WhatsApp clients answer a status: a receipt to status@broadcast
