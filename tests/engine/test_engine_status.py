@@ -127,6 +127,30 @@ def test_an_image_status_by_url_reaches_the_contacts(admin, make_session, phone_
     assert m["mediaSha256"] == hashlib.sha256(img).hexdigest() and m["mediaSize"] == len(img), m
 
 
+def test_a_status_from_another_gateway_session(admin, make_session, phone_sim, stack_config):
+    """Our own send read by our own receive path: Alice's session posts,
+    Bob's session (Alice one of its contacts) stores and publishes it."""
+    slug_a, alice, bob = paired(admin, make_session, phone_sim)
+    slug_b = make_session(admin)["sessionId"]
+    pair_by_qr(admin, phone_sim, slug_b, bob)
+    # each knows the other: a message both ways
+    r = admin.post("/api/messages/%s/%s/send" % (slug_b, pn(alice)), json={"message": "hello Alice"})
+    assert r.status_code == 200, r.text
+    wait_for(lambda: sql(stack_config, "SELECT COUNT(*) FROM contacts c JOIN wa_sessions s ON s.id = "
+                         "c.wa_session_id WHERE s.session_id = '%s' AND c.jid = '%s'"
+                         % (slug_a, pn(bob))).strip() == "1", what="Bob as Alice's contact")
+    r = admin.post("/api/status/%s/update" % slug_a, json={"content": "from the gateway", "backgroundColor": "#112233",
+                                                           "font": 1})
+    assert r.status_code == 200, r.text
+    sid = r.json()["data"]["key"]["id"]
+    ev = wait_for(lambda: status_event(stack_config, slug_b, sid), what="Bob's session's status.update")
+    e = ev[0]
+    assert e["from"] == pn(alice) and e["text"] == "from the gateway", e
+    assert e["backgroundColor"] == "#112233" and e["backgroundArgb"] == 0xFF112233 and e["font"] == 1, e
+    assert [x for x in stored_statuses(stack_config, slug_b) if x[0] == sid] == \
+        [[sid, pn(alice), "from the gateway", "0"]]
+
+
 def test_bad_status_input_is_refused_and_nothing_is_sent(admin, make_session, phone_sim, stack_config):
     slug, alice, bob = paired(admin, make_session, phone_sim)
     r = phone_sim.post("/admin/phones/%s/send" % bob, {"to": alice, "text": "hi"})
