@@ -1,9 +1,10 @@
 /* sess_status: statuses (WhatsApp "stories", docs/protocol.md §7.8), both
  * ways.
- *   status.update (session.h: wa_session_status_post) posts a text status: an
- *     extendedTextMessage (text, backgroundArgb, textArgb, font, mentions)
+ *   status.update (session.h: wa_session_status_post) posts a status; a
+ *     text status is an extendedTextMessage (text, backgroundArgb, textArgb, font, mentions)
  *     to status@broadcast as a sender-key message whose audience is the
- *     session's stored contacts (user JIDs) and the mentioned users, with
+ *     mentioned users and the session's stored contacts (user JIDs, not
+ *     blocked; at most STATUS_AUDIENCE_MAX in all), with
  *     our own devices (sess_send.c: sess_send_status, as Baileys'
  *     relayMessage with statusJidList). The audience is read on a dbpool
  *     thread; everything else is the send path's.
@@ -28,7 +29,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STATUS_AUDIENCE_MAX 1000 /* user JIDs a status goes to */
+/* user JIDs a status goes to, besides us: what the send path takes for a
+ * group (sess_send.c SEND_MAX_USERS); the mentioned users first, then the
+ * contacts, oldest first */
+#define STATUS_AUDIENCE_MAX 256
 #define STATUS_FONT_MAX 10       /* FontType: 0 .. COURIERPRIME_BOLD */
 
 struct status_job {
@@ -38,6 +42,7 @@ struct status_job {
 	struct wa_out out;
 	char *aud;                   /* NUL-separated user JIDs */
 	size_t aud_len, aud_cap;
+	size_t naud;
 };
 
 /* "#RRGGBB" (opaque) or "#AARRGGBB" -> ARGB; -1 when it is neither */
@@ -82,6 +87,8 @@ static int aud_add(struct status_job *j, const char *jid)
 	for (const char *p = j->aud; p && p < j->aud + j->aud_len; p += strlen(p) + 1)
 		if (strcmp(p, jid) == 0)
 			return 0;
+	if (j->naud >= STATUS_AUDIENCE_MAX)
+		return 0; /* full: the rest do not see it */
 	if (j->aud_len + n > j->aud_cap) {
 		size_t cap = j->aud_cap ? j->aud_cap * 2 : 1024;
 		char *a;
@@ -95,6 +102,7 @@ static int aud_add(struct status_job *j, const char *jid)
 	}
 	memcpy(j->aud + j->aud_len, jid, n);
 	j->aud_len += n;
+	j->naud++;
 	return 0;
 }
 
@@ -138,11 +146,13 @@ static void audience_done(void *arg, int rc)
 		job_free(j);
 		return;
 	}
-	for (size_t i = 0; rc == 0 && i < j->out.nmentions; i++)
-		rc = aud_add(j, j->out.mentions[i]);
+	if (rc == WA_ENOMEM) {
+		wa_cmd_reply_error(j->cmd, 500, "Out of memory", NULL);
+		job_free(j);
+		return;
+	}
 	if (rc != 0) {
-		wa_cmd_reply_error(j->cmd, rc == WA_ENOMEM ? 500 : 503, rc == WA_ENOMEM ? "Out of memory" :
-				   "The audience could not be read (database)", rc == WA_ENOMEM ? NULL : "database_unavailable");
+		wa_cmd_reply_error(j->cmd, 503, "The audience could not be read (database)", "database_unavailable");
 		job_free(j);
 		return;
 	}
@@ -227,6 +237,13 @@ void wa_session_status_post(struct wa_session *s, struct wa_cmd *cmd)
 	/* the look is a text status's; a media status has its caption only */
 	j->out.look = media ? 0 : (bg ? WA_OUT_LOOK_BG : 0) | (fg ? WA_OUT_LOOK_TEXT : 0) | (font ? WA_OUT_LOOK_FONT : 0);
 	j->out.font = font ? (int)json_integer_value(font) : 0;
+	for (size_t i = 0; rc == 0 && i < j->out.nmentions; i++)
+		rc = aud_add(j, j->out.mentions[i]);
+	if (rc != 0) {
+		job_free(j);
+		wa_cmd_reply_error(cmd, 500, "Out of memory", NULL);
+		return;
+	}
 	j->s = s;
 	j->cmd = cmd;
 	j->row = s->row_id;
