@@ -731,7 +731,9 @@ send:
 /* {"text", "backgroundArgb"?: <uint32 ARGB>, "textArgb"?, "font"?: 0-10,
  * "audience"?: ["<number or JID>"...]}: a text status
  * (extendedTextMessage) to status@broadcast for the audience (default:
- * every other phone), as a sender-key message. */
+ * every other phone), as a sender-key message. {"image" | "video":
+ * {"data", "caption"?, ...}, "audience"?}: a media status, the media built
+ * as /send builds it. */
 static int h_status(struct sim_server *s, struct sim_account *a, json_t *in, json_t **reply)
 {
 	WaE2E__Message m = WA_E2_E__MESSAGE__INIT;
@@ -742,11 +744,21 @@ static int h_status(struct sim_server *s, struct sim_account *a, json_t *in, jso
 	       *fg = json_object_get(in, "textArgb"), *font = json_object_get(in, "font");
 	struct sim_msgrec sum;
 	char id[WA_MSGID_MAX + 1];
-	uint8_t *buf;
-	size_t len, i;
-	int n = 0;
+	const struct media_kind *mkind;
+	const char *stype = "text";
+	json_t *mj;
+	uint8_t *buf = NULL;
+	size_t len = 0, i;
+	int n = 0, st;
 
-	if (text == NULL || (ja && !json_is_array(ja)) || (bg && !json_is_integer(bg)) || (fg && !json_is_integer(fg)) ||
+	memset(&sum, 0, sizeof sum);
+	mkind = media_kind(in, &mj);
+	if (mkind == NULL && text == NULL) {
+		*reply = err_json("body must be {\"text\", \"backgroundArgb\"?, \"textArgb\"?, \"font\"?, "
+				  "\"audience\"?: [\"<number>\"...]} or {\"image\" | \"video\": {\"data\", ...}}");
+		return 400;
+	}
+	if ((ja && !json_is_array(ja)) || (bg && !json_is_integer(bg)) || (fg && !json_is_integer(fg)) ||
 	    (font && !json_is_integer(font))) {
 		*reply = err_json("body must be {\"text\", \"backgroundArgb\"?, \"textArgb\"?, \"font\"?, "
 				  "\"audience\"?: [\"<number>\"...]}");
@@ -774,6 +786,12 @@ static int h_status(struct sim_server *s, struct sim_account *a, json_t *in, jso
 			if (t != a)
 				aud[n++] = t;
 	}
+	if (mkind) {
+		if ((st = build_media(s, mkind, mj, NULL, &sum, reply, &buf, &len)) != 200)
+			return st;
+		stype = "media";
+		goto send;
+	}
 	ext.text = (char *)text;
 	if (bg) {
 		ext.has_backgroundargb = 1;
@@ -792,10 +810,10 @@ static int h_status(struct sim_server *s, struct sim_account *a, json_t *in, jso
 	if ((buf = malloc(len ? len : 1)) == NULL)
 		return 500;
 	wa_e2_e__message__pack(&m, buf);
-	memset(&sum, 0, sizeof sum);
 	snprintf(sum.type, sizeof sum.type, "text");
 	sum.text = (char *)text;
-	if (sim_phone_send_status(s, a, aud, n, buf, len, "text", &sum, id, sizeof id, &why) != 0) {
+send:
+	if (sim_phone_send_status(s, a, aud, n, buf, len, stype, &sum, id, sizeof id, &why) != 0) {
 		free(buf);
 		*reply = err_json(why);
 		return 400;

@@ -72,6 +72,24 @@ def test_a_status_from_a_phone_is_stored_published_and_answered(admin, make_sess
              what="the phone to see its status delivered")
 
 
+def test_an_image_status_from_a_phone_is_stored_with_its_media(admin, make_session, phone_sim, stack_config):
+    slug, alice, bob = paired(admin, make_session, phone_sim)
+    img = png(24, 24)
+    r = phone_sim.post("/admin/phones/%s/status" % bob,
+                       {"image": {"data": base64.b64encode(img).decode(), "caption": "view", "mimetype": "image/png"},
+                        "audience": [alice]})
+    assert r.status_code == 200, r.text
+    sid = r.json()["id"]
+    rows = wait_for(lambda: stored_statuses(stack_config, slug), what="the image status in the database")
+    assert rows == [[sid, pn(bob), "view", "0"]], rows
+    e = wait_for(lambda: status_event(stack_config, slug, sid), what="its status.update")[0]
+    assert e["type"] == "IMAGE" and e["caption"] == "view" and e["hasMedia"] is True, e
+    assert e["mimetype"] == "image/png" and e["fileLength"] == len(img) and "backgroundColor" not in e, e
+    # its media downloads like any message's
+    r = admin.get("/api/messages/%s/download/%s/media" % (slug, sid))
+    assert r.status_code == 200 and r.content == img, (r.status_code, r.text[:300])
+
+
 def test_the_session_posts_a_text_status_to_its_contacts(admin, make_session, phone_sim, stack_config):
     slug, alice, bob = paired(admin, make_session, phone_sim)
     carol = phone_sim.phone("Carol")
