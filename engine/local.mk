@@ -46,7 +46,7 @@ wa_akg_engine_SOURCES = engine/main.c engine/engine.h \
 	engine/session.c engine/session.h engine/session_int.h \
 	engine/sess_pair.c engine/sess_login.c engine/sess_db.c engine/sess_recv.c \
 	engine/sess_send.c engine/sess_media.c engine/sess_receipt.c engine/sess_notify.c engine/sess_bulk.c \
-	engine/sess_star.c engine/sess_group.c engine/sess_call.c \
+	engine/sess_star.c engine/sess_status.c engine/sess_group.c engine/sess_call.c \
 	engine/group_meta.c engine/group_meta.h engine/image.c engine/image.h \
 	engine/sess_chat.c engine/sess_chat.h engine/sess_profile.c \
 	engine/conn.c engine/conn.h \

@@ -160,6 +160,12 @@ static void op_profile_name(struct wa_engine *e, struct wa_cmd *cmd, struct wa_s
 	wa_profile_name(s, cmd);
 }
 
+static void op_status_update(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
+{
+	(void)e;
+	wa_session_status_post(s, cmd);
+}
+
 static void op_profile_status(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
 {
 	(void)e;
@@ -235,7 +241,7 @@ static const struct op ops[] = {
 	{ "profile.picture.set", NEEDS_CONNECTED, op_profile_picture_set },
 	{ "profile.picture.remove", NEEDS_CONNECTED, op_profile_picture_remove },
 	{ "contact.blocklist", NEEDS_CONNECTED, op_contact_blocklist },
-	{ "status.update", NEEDS_CONNECTED, NULL },
+	{ "status.update", NEEDS_CONNECTED, op_status_update },
 };
 
 static const struct op *find_op(const char *name)

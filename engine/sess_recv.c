@@ -93,6 +93,7 @@ struct recv_job {
 	uint64_t up_ms;            /* how long the session has been connected (the bot's uptime) */
 	struct wa_bot_out bot;     /* what the bot config made of it */
 	char *contact_payload;     /* contact.update: the sender's push name changed (RECV_STORED) */
+	int status;                /* the message was a status: its event is status.update */
 	uint64_t contact_outbox_id;
 };
 
@@ -112,6 +113,7 @@ struct route {
 	char sender[WA_JID_STR_MAX];    /* the sender's user JID */
 	char group[WA_JID_STR_MAX];     /* the group (sender keys), "" for 1:1 */
 	int from_me;                    /* one of our own other devices */
+	int status;                     /* a status (story) from status@broadcast */
 	int peer;                       /* a peer message of ours (history, app state) */
 };
 
@@ -271,11 +273,14 @@ static int route(const struct recv_job *j, struct route *rt, const char **why)
 		*why = "no sender";
 		return -1;
 	}
-	if (wa_jid_is_broadcast(&from) || wa_jid_is_newsletter(&from)) {
-		*why = "broadcast, status or newsletter message";
+	if ((wa_jid_is_broadcast(&from) && !wa_jid_is_status(&from)) || wa_jid_is_newsletter(&from)) {
+		*why = "broadcast list or newsletter message";
 		return -1;
 	}
-	if (wa_jid_is_group(&from)) {
+	/* a status (§7.8) is a sender-key message of the group
+	 * status@broadcast: stored under that chat, sender the participant */
+	rt->status = wa_jid_is_status(&from);
+	if (wa_jid_is_group(&from) || rt->status) {
 		if (wa_node_attr_jid(j->n, "participant", &part) != 0 || !wa_jid_is_user(&part)) {
 			*why = "group message without a participant";
 			return -1;
@@ -568,8 +573,9 @@ static int recv_txn(struct wa_db *db, void *arg)
 	m.quoted_id = c.quoted_id && *c.quoted_id ? c.quoted_id : NULL;
 	m.status = rt.from_me ? "SENT" : "DELIVERED";
 	m.t = t > 0 ? t : (long long)time(NULL);
-	m.event = rt.from_me ? "message.sent" : "message.received";
+	m.event = rt.status ? "status.update" : rt.from_me ? "message.sent" : "message.received";
 	j->from_me = rt.from_me;
+	j->status = rt.status;
 	mentions = wa_msgs_mentions(c.ctx, &err1);
 	meta = wa_msgs_meta(&c, &err2);
 	raw_len = wa_e2_e__message__get_packed_size(msg);
@@ -581,6 +587,12 @@ static int recv_txn(struct wa_db *db, void *arg)
 	m.mentions = mentions;
 	m.meta = meta;
 	j->payload = err1 || err2 || !raw ? NULL : wa_msgs_event_payload(j->slug, &m);
+	if (j->payload && rt.status) {
+		char *sp = sess_status_event_payload(j->payload, c.m);
+
+		free(j->payload);
+		j->payload = sp;
+	}
 	if (!j->payload || !*m.id) {
 		j->why = !*m.id ? "no message id" : "out of memory";
 		rc = j->payload ? 0 : WA_ENOMEM;
@@ -603,7 +615,7 @@ static int recv_txn(struct wa_db *db, void *arg)
 		rc = wa_msgs_took_waiting(db, j->row, &m);
 	if (rc == 0)
 		rc = wa_msgs_apply_pending(db, j->row, j->slug, &m, &j->upd);
-	if (rc == 0) {
+	if (rc == 0 && !rt.status) {
 		/* an auto-reply queued with the message it answers, then the bot
 		 * (commands, welcome, auto-read): one read of the session's
 		 * settings for both (store/bot.h) */
@@ -904,8 +916,9 @@ static void recv_done(void *arg, int rc)
 		else
 			wa_debug("session %s: message %s stored", s->id, id);
 		if (data)
-			wa_events_publish(s->e->events, s->id, j->from_me ? "message.sent" : "message.received", data,
-					  j->outbox_id, j->ts_ms);
+			wa_events_publish(s->e->events, s->id,
+					  j->status ? "status.update" : j->from_me ? "message.sent" : "message.received",
+					  data, j->outbox_id, j->ts_ms);
 		json_decref(data);
 		data = j->upd.payload ? json_loads(j->upd.payload, 0, NULL) : NULL;
 		if (data)

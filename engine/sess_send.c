@@ -86,6 +86,8 @@ struct send_job {
 	char id[WA_MSGID_LEN + 1];
 	char peer[WA_JID_STR_MAX];        /* chat: the peer's user JID, or the group */
 	int group;
+	char *audience;                   /* status@broadcast: the audience's user JIDs, NUL-separated */
+	size_t audience_len;
 	uint8_t *skmsg;                   /* groups: the text under our sender key */
 	size_t skmsg_len;
 	char me_user[32];
@@ -123,6 +125,7 @@ static void job_release(struct send_job *j)
 	for (size_t i = 0; j->devs && i < j->ndev; i++)
 		free(j->devs[i].ct);
 	free(j->skmsg);
+	free(j->audience);
 	free(j->devs);
 	wa_out_free(&j->out);
 	free(j->payload);
@@ -934,12 +937,15 @@ static void devices_ready(struct send_job *j)
 			snprintf(ad[i], sizeof ad[i], "%s.%u:%u@%s", d->user, d->agent, d->device, d->server);
 			v[i] = ad[i];
 			skmem_key(key, sizeof key, j->peer, d);
-			j->devs[i].skip = wa_cache_get(s->skmem, key, now, NULL) != NULL;
+			/* a status lists its whole audience every time (the server
+			 * fans out to the listed devices, §7.8): each gets the SKDM,
+			 * as whatsmeow sends it to every device */
+			j->devs[i].skip = !j->audience && wa_cache_get(s->skmem, key, now, NULL) != NULL;
 		}
 		if (ad && v) {
 			snprintf(ad[j->ndev], sizeof ad[j->ndev], "%s.0:%u@s.whatsapp.net", j->me_user, j->me_device);
 			v[j->ndev] = ad[j->ndev];
-			if (wa_phash(v, j->ndev + 1, j->phash) != 0)
+			if (j->audience || wa_phash(v, j->ndev + 1, j->phash) != 0)
 				j->phash[0] = '\0';
 		}
 		free(ad);
@@ -1125,6 +1131,7 @@ static const char *answer_of(const char *op, const struct wa_out *o)
 		{ "message.media", "Media sent successfully" },
 		{ "message.sticker", "Sticker sent" },
 		{ "message.delete", "Message deleted for everyone" },
+		{ "status.update", "Status posted" },
 	};
 
 	if (strcmp(op, "message.react") == 0)
@@ -1154,13 +1161,30 @@ static void media_ready(void *ctx, int status, const char *why, const char *code
 }
 
 /* Start sending out (taken) to jid: answering cmd, or telling done. */
+static void send_start2(struct wa_session *s, const char *jid, struct wa_out *out, struct wa_cmd *cmd,
+			send_done_fn done, send_link_fn link, void *ctx, char *audience, size_t audience_len);
+
 static void send_start(struct wa_session *s, const char *jid, struct wa_out *out, struct wa_cmd *cmd,
 		       send_done_fn done, send_link_fn link, void *ctx)
+{
+	send_start2(s, jid, out, cmd, done, link, ctx, NULL, 0);
+}
+
+void sess_send_status(struct wa_session *s, struct wa_out *out, struct wa_cmd *cmd, char *audience, size_t len)
+{
+	send_start2(s, "status@broadcast", out, cmd, NULL, NULL, NULL, audience, len);
+}
+
+/* audience (taken): a status, sent like a group message to those users */
+static void send_start2(struct wa_session *s, const char *jid, struct wa_out *out, struct wa_cmd *cmd,
+			send_done_fn done, send_link_fn link, void *ctx, char *audience, size_t audience_len)
 {
 	struct send_job *j;
 	struct wa_jid pj;
 
-	if (!jid || wa_jid_parse(jid, &pj, NULL) != 0 || (!wa_jid_is_pn(&pj) && !wa_jid_is_group(&pj))) {
+	if (!jid || wa_jid_parse(jid, &pj, NULL) != 0 ||
+	    (!wa_jid_is_pn(&pj) && !wa_jid_is_group(&pj) && !(audience && wa_jid_is_status(&pj)))) {
+		free(audience);
 		int bad = !jid || wa_jid_parse(jid, &pj, NULL) != 0;
 		const char *msg = bad ? "'jid' must be a WhatsApp JID"
 				      : "Sending to broadcasts, newsletters and LIDs is not supported by this engine yet";
@@ -1177,6 +1201,7 @@ static void send_start(struct wa_session *s, const char *jid, struct wa_out *out
 		j = (free(j), NULL);
 	if (!j) {
 		wa_out_free(out);
+		free(audience);
 		if (cmd)
 			wa_cmd_reply_error(cmd, 500, "Out of memory", NULL);
 		if (done)
@@ -1194,7 +1219,9 @@ static void send_start(struct wa_session *s, const char *jid, struct wa_out *out
 	j->answer = cmd ? answer_of(cmd->op, &j->out) : NULL;
 	j->row = s->row_id;
 	j->t = (int64_t)time(NULL);
-	j->group = wa_jid_is_group(&pj);
+	j->group = wa_jid_is_group(&pj) || audience != NULL;
+	j->audience = audience;
+	j->audience_len = audience_len;
 	snprintf(j->slug, sizeof j->slug, "%s", s->id);
 	snprintf(j->me_user, sizeof j->me_user, "%s", s->cr->phone);
 	j->me_device = s->cr->device;
@@ -1218,6 +1245,11 @@ static void send_devices(struct send_job *j)
 	struct wa_session *s = j->s;
 	int rc;
 
+	if (j->audience) {
+		/* a status (§7.8): the audience stands for the participants */
+		group_users(j, j->audience, j->audience_len);
+		return;
+	}
 	if (j->group) {
 		size_t len = 0;
 		const char *cached = wa_cache_get(s->groupcache, j->peer, wa_engine_now_ms(), &len);
@@ -1316,7 +1348,8 @@ static int resend_txn(struct wa_db *db, void *arg)
 		return 0; /* not ours, or not a kind we can send again: acked as it is */
 	}
 	snprintf(j->peer, sizeof j->peer, "%s", json_string_value(json_object_get(row, "chat")));
-	j->group = strstr(j->peer, "@g.us") != NULL;
+	/* a status is sent again as a group message is: our sender key with it */
+	j->group = strstr(j->peer, "@g.us") != NULL || strcmp(j->peer, "status@broadcast") == 0;
 	wa_out_free(&j->out);
 	if (json_is_string(json_object_get(row, "raw"))) {
 		/* the message exactly as it was sent (any kind) */

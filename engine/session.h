@@ -104,6 +104,11 @@ void wa_session_bulk(struct wa_session *s, struct wa_cmd *cmd);
 /* message.star: the stored message's star set or cleared. Consumes cmd. */
 void wa_session_star(struct wa_session *s, struct wa_cmd *cmd);
 
+/* status.update (sess_status.c): a text status to status@broadcast for
+ * the session's contacts (and the mentioned users), 200 once the server
+ * has it; 400 bad content / colour / font, 501 image and video. */
+void wa_session_status_post(struct wa_session *s, struct wa_cmd *cmd);
+
 /* session.logout: tell the server (remove-companion-device), forget the
  * credentials, LOGGED_OUT. Answers once the row is updated. Consumes cmd. */
 void wa_session_logout(struct wa_session *s, struct wa_cmd *cmd);

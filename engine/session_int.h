@@ -187,6 +187,17 @@ struct wa_db;
 void sess_send_linked(struct wa_session *s, const char *jid, struct wa_out *out, send_link_fn link,
 		      send_done_fn done, void *ctx);
 
+/* sess_send.c: send out (taken) to status@broadcast for audience (taken:
+ * the user JIDs, NUL-separated, len bytes; our own devices are added), as
+ * a sender-key message (§7.8), answering cmd. */
+void sess_send_status(struct wa_session *s, struct wa_out *out, struct wa_cmd *cmd, char *audience, size_t len);
+/* sess_status.c: a received status's status.update event data, from its
+ * message event data (msg_payload) and unwrapped content m: "from",
+ * "text", "backgroundColor" ("#RRGGBB"), "backgroundArgb", "textArgb",
+ * "font". New string, NULL when out of memory. */
+struct WaE2E__Message;
+char *sess_status_event_payload(const char *msg_payload, const struct WaE2E__Message *m);
+
 /* sess_send.c: a user's device list changed (devices notification): forget its cached list. */
 void send_devices_changed(struct wa_session *s, const struct wa_jid *user);
 /* sess_send.c: a group changed (w:gp2 notification): forget its cached metadata. */

@@ -39,6 +39,11 @@ static json_t *field_schema(const struct wa_field *f)
 		json_decref(s);
 		s = json_pack("{s:[{s:s},{s:s}]}", "oneOf", "type", "string", "type", "object");
 	}
+	if (f->type == WA_F_INT_OR_STR) {
+		json_decref(s);
+		s = json_pack("{s:[{s:s},{s:s}],s:s}", "oneOf", "type", "integer", "type", "string", "description",
+			      "ARGB integer (0xFF25D366) or \"#RRGGBB\"");
+	}
 	if (f->type == WA_F_ENUM && f->values) {
 		json_t *e = json_array();
 		char buf[256];

@@ -47,6 +47,7 @@ enum wa_ftype {
 	WA_F_JID,       /* a JID or phone number */
 	WA_F_ENUM,      /* string, one of `values` ("a|b|c") */
 	WA_F_STR_OR_OBJ,/* string or object (message content) */
+	WA_F_INT_OR_STR,/* integer or non-empty string (a colour: ARGB or "#RRGGBB") */
 };
 
 struct wa_field {

@@ -188,7 +188,8 @@ static const struct wa_field f_status_update[] = {
 	{ "content", WA_F_STR, 1, NULL },
 	{ "type", WA_F_ENUM, 0, "TEXT|IMAGE|VIDEO" },
 	{ "mediaUrl", WA_F_STR, 0, NULL },
-	{ "backgroundColor", WA_F_INT, 0, NULL },
+	{ "backgroundColor", WA_F_INT_OR_STR, 0, NULL },
+	{ "textColor", WA_F_INT_OR_STR, 0, NULL },
 	{ "font", WA_F_INT, 0, NULL },
 	{ "mentions", WA_F_ARR_JID, 0, NULL },
 	{ NULL, WA_F_END, 0, NULL }

@@ -59,6 +59,7 @@ static const char *type_name(enum wa_ftype t)
 	case WA_F_ARR_JID: return "an array of JIDs or phone numbers";
 	case WA_F_JID: return "a JID or phone number";
 	case WA_F_STR_OR_OBJ: return "a string or an object";
+	case WA_F_INT_OR_STR: return "an integer or a string";
 	default: return "valid";
 	}
 }
@@ -105,6 +106,8 @@ static int check_field(struct wa_req *r, const struct wa_field *f, json_t *v)
 		if (json_is_string(v) && json_string_length(v) == 0)
 			return wa_reply_errorf(r, 400, "validation_error", "'%s' must not be empty", f->name);
 		return json_is_string(v) || json_is_object(v) ? 0 : -2;
+	case WA_F_INT_OR_STR:
+		return json_is_integer(v) || (json_is_string(v) && json_string_length(v) > 0) ? 0 : -2;
 	case WA_F_ENUM:
 		if (!json_is_string(v))
 			return -2;

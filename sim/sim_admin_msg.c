@@ -726,6 +726,103 @@ send:
 	return status;
 }
 
+/* ---- statuses (§7.8) ---- */
+
+/* {"text", "backgroundArgb"?: <uint32 ARGB>, "textArgb"?, "font"?: 0-10,
+ * "audience"?: ["<number or JID>"...]}: a text status
+ * (extendedTextMessage) to status@broadcast for the audience (default:
+ * every other phone), as a sender-key message. {"image" | "video":
+ * {"data", "caption"?, ...}, "audience"?}: a media status, the media built
+ * as /send builds it. */
+static int h_status(struct sim_server *s, struct sim_account *a, json_t *in, json_t **reply)
+{
+	WaE2E__Message m = WA_E2_E__MESSAGE__INIT;
+	WaE2E__ExtendedTextMessage ext = WA_E2_E__EXTENDED_TEXT_MESSAGE__INIT;
+	struct sim_account *aud[SIM_GROUP_MEMBERS_MAX - 1];
+	const char *text = json_string_value(json_object_get(in, "text")), *why = NULL;
+	json_t *ja = json_object_get(in, "audience"), *v, *bg = json_object_get(in, "backgroundArgb"),
+	       *fg = json_object_get(in, "textArgb"), *font = json_object_get(in, "font");
+	struct sim_msgrec sum;
+	char id[WA_MSGID_MAX + 1];
+	const struct media_kind *mkind;
+	const char *stype = "text";
+	json_t *mj;
+	uint8_t *buf = NULL;
+	size_t len = 0, i;
+	int n = 0, st;
+
+	memset(&sum, 0, sizeof sum);
+	mkind = media_kind(in, &mj);
+	if (mkind == NULL && text == NULL) {
+		*reply = err_json("body must be {\"text\", \"backgroundArgb\"?, \"textArgb\"?, \"font\"?, "
+				  "\"audience\"?: [\"<number>\"...]} or {\"image\" | \"video\": {\"data\", ...}}");
+		return 400;
+	}
+	if ((ja && !json_is_array(ja)) || (bg && !json_is_integer(bg)) || (fg && !json_is_integer(fg)) ||
+	    (font && !json_is_integer(font))) {
+		*reply = err_json("body must be {\"text\", \"backgroundArgb\"?, \"textArgb\"?, \"font\"?, "
+				  "\"audience\"?: [\"<number>\"...]}");
+		return 400;
+	}
+	if (ja) {
+		json_array_foreach(ja, i, v) {
+			char chat[WA_JID_STR_MAX];
+			struct wa_jid j;
+			struct sim_account *t;
+
+			if (!json_is_string(v) || chat_of(json_string_value(v), chat, sizeof chat) != 0 ||
+			    wa_jid_parse(chat, &j, NULL) != 0 || (t = sim_resolve_user(s, &j, NULL)) == NULL) {
+				*reply = err_json("audience: unknown account");
+				return 404;
+			}
+			if (n >= (int)(sizeof aud / sizeof aud[0])) {
+				*reply = err_json("audience too large");
+				return 400;
+			}
+			aud[n++] = t;
+		}
+	} else {
+		for (struct sim_account *t = s->store->accounts; t && n < (int)(sizeof aud / sizeof aud[0]); t = t->next)
+			if (t != a)
+				aud[n++] = t;
+	}
+	if (mkind) {
+		if ((st = build_media(s, mkind, mj, NULL, &sum, reply, &buf, &len)) != 200)
+			return st;
+		stype = "media";
+		goto send;
+	}
+	ext.text = (char *)text;
+	if (bg) {
+		ext.has_backgroundargb = 1;
+		ext.backgroundargb = (uint32_t)json_integer_value(bg);
+	}
+	if (fg) {
+		ext.has_textargb = 1;
+		ext.textargb = (uint32_t)json_integer_value(fg);
+	}
+	if (font) {
+		ext.has_font = 1;
+		ext.font = (WaE2E__ExtendedTextMessage__FontType)json_integer_value(font);
+	}
+	m.extendedtextmessage = &ext;
+	len = wa_e2_e__message__get_packed_size(&m);
+	if ((buf = malloc(len ? len : 1)) == NULL)
+		return 500;
+	wa_e2_e__message__pack(&m, buf);
+	snprintf(sum.type, sizeof sum.type, "text");
+	sum.text = (char *)text;
+send:
+	if (sim_phone_send_status(s, a, aud, n, buf, len, stype, &sum, id, sizeof id, &why) != 0) {
+		free(buf);
+		*reply = err_json(why);
+		return 400;
+	}
+	free(buf);
+	*reply = json_pack("{s:s, s:s, s:i}", "id", id, "to", "status@broadcast", "audience", n);
+	return 200;
+}
+
 /* ---- edits and revokes a phone sends (docs/protocol.md 7.6) ---- */
 
 /* The key of the phone's message (or another's) id in chat, as its sender
@@ -1117,6 +1214,8 @@ int sim_admin_ext(struct sim_server *s, const char *method, const char *path, co
 			st = h_box(s, a, 1, reply);
 		} else if (post && strcmp(seg[3], "read") == 0) {
 			st = h_read(s, a, in, reply);
+		} else if (post && strcmp(seg[3], "status") == 0) {
+			st = h_status(s, a, in, reply);
 		} else if (post && strcmp(seg[3], "about") == 0) {
 			st = h_about(s, a, in, reply);
 		} else if ((st = sim_admin_state(s, a, method, seg[3], in, reply)) == 0) {

@@ -166,6 +166,13 @@ int sim_phone_send(struct sim_server *s, struct sim_account *a, const char *chat
 		   size_t len, const char *stanza_type, const struct sim_msgrec *summary, char *id_out,
 		   size_t id_cap, const char **why);
 
+/* The same to status@broadcast (§7.8): a status for the n accounts of
+ * audience (and the phone's own companions), as a sender-key message
+ * whose <participants> list their devices. */
+int sim_phone_send_status(struct sim_server *s, struct sim_account *a, struct sim_account *const *audience, int n,
+			  const uint8_t *msg, size_t len, const char *stanza_type, const struct sim_msgrec *summary,
+			  char *id_out, size_t id_cap, const char **why);
+
 /* Send the phone's outbox message id again, unchanged (same id, time and
  * content, over the sessions there are), to every device of its 1:1 chat
  * and the phone's companions: what a sender does after a retry receipt,

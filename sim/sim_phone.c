@@ -395,6 +395,14 @@ static const WaE2E__ContextInfo *summarize(const WaE2E__Message *m, struct sim_m
 		snprintf(r->type, sizeof r->type, "text");
 		r->text = dup_s(m->extendedtextmessage->text);
 		ci = m->extendedtextmessage->contextinfo;
+		/* a text status's look (§7.8) */
+		if (m->extendedtextmessage->has_backgroundargb)
+			json_object_set_new(extra, "backgroundArgb",
+					    json_integer((json_int_t)m->extendedtextmessage->backgroundargb));
+		if (m->extendedtextmessage->has_textargb)
+			json_object_set_new(extra, "textArgb", json_integer((json_int_t)m->extendedtextmessage->textargb));
+		if (m->extendedtextmessage->has_font)
+			json_object_set_new(extra, "font", json_integer(m->extendedtextmessage->font));
 	} else if (m->imagemessage) {
 		const WaE2E__ImageMessage *im = m->imagemessage;
 
@@ -950,9 +958,33 @@ static const char *edit_attr_of(const uint8_t *msg, size_t len)
 	return e;
 }
 
+static int phone_send(struct sim_server *s, struct sim_account *a, const char *chat, struct sim_account *const *aud,
+		      int naud, const uint8_t *msg, size_t len, const char *stanza_type, const struct sim_msgrec *summary,
+		      char *id_out, size_t id_cap, const char **why);
+
 int sim_phone_send(struct sim_server *s, struct sim_account *a, const char *chat, const uint8_t *msg,
 		   size_t len, const char *stanza_type, const struct sim_msgrec *summary, char *id_out,
 		   size_t id_cap, const char **why)
+{
+	return phone_send(s, a, chat, NULL, 0, msg, len, stanza_type, summary, id_out, id_cap, why);
+}
+
+int sim_phone_send_status(struct sim_server *s, struct sim_account *a, struct sim_account *const *audience, int n,
+			  const uint8_t *msg, size_t len, const char *stanza_type, const struct sim_msgrec *summary,
+			  char *id_out, size_t id_cap, const char **why)
+{
+	if (n < 0 || n >= SIM_GROUP_MEMBERS_MAX) {
+		*why = "audience too large";
+		return -1;
+	}
+	return phone_send(s, a, "status@broadcast", audience, n, msg, len, stanza_type, summary, id_out, id_cap, why);
+}
+
+/* chat a user or group JID, or status@broadcast with the audience aud
+ * (naud accounts; the phone's own companions are added) */
+static int phone_send(struct sim_server *s, struct sim_account *a, const char *chat, struct sim_account *const *aud,
+		      int naud, const uint8_t *msg, size_t len, const char *stanza_type, const struct sim_msgrec *summary,
+		      char *id_out, size_t id_cap, const char **why)
 {
 	struct sim_phone *p = sim_phone_get(s, a);
 	struct wa_jid cj;
@@ -976,7 +1008,13 @@ int sim_phone_send(struct sim_server *s, struct sim_account *a, const char *chat
 	wa_jid_normalize(&cj);
 	wa_jid_to_non_ad(&cj);
 	wa_jid_format(&cj, chatjid, sizeof chatjid);
-	if (wa_jid_is_group(&cj)) {
+	if (aud != NULL || wa_jid_is_status(&cj)) {
+		/* status@broadcast (§7.8): the audience and our own devices */
+		for (int i = 0; i < naud; i++)
+			if (aud[i] != a)
+				members[nm++] = aud[i];
+		members[nm++] = a;
+	} else if (wa_jid_is_group(&cj)) {
 		nm = sim_group_members(s, chatjid, members, SIM_GROUP_MEMBERS_MAX);
 		if (nm < 0) {
 			*why = "no such group";

@@ -1107,9 +1107,15 @@ int wa_out_build(struct wa_out *o, struct wa_db *db, uint64_t row, const char *c
 		break;
 	}
 	case WA_OUT_TEXT:
-		if (has_ci) {
+		if (has_ci || o->look) {
 			et.text = o->text;
-			et.contextinfo = &ci;
+			et.contextinfo = has_ci ? &ci : NULL;
+			et.has_backgroundargb = (o->look & WA_OUT_LOOK_BG) != 0;
+			et.backgroundargb = o->bg_argb;
+			et.has_textargb = (o->look & WA_OUT_LOOK_TEXT) != 0;
+			et.textargb = o->text_argb;
+			et.has_font = (o->look & WA_OUT_LOOK_FONT) != 0;
+			et.font = (WaE2E__ExtendedTextMessage__FontType)o->font;
 			m.extendedtextmessage = &et;
 		} else {
 			m.conversation = o->text;

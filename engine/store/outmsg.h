@@ -76,6 +76,10 @@ enum wa_out_kind {
 	WA_OUT_MEDIA,               /* image, video, audio, document, sticker */
 };
 
+#define WA_OUT_LOOK_BG 1
+#define WA_OUT_LOOK_TEXT 2
+#define WA_OUT_LOOK_FONT 4
+
 struct wa_out {
 	/* the request (wa_out_parse_op / wa_out_from_row) */
 	enum wa_out_kind kind;
@@ -100,6 +104,11 @@ struct wa_out {
 	 * engine/media before wa_out_build; text holds the caption */
 	struct wa_media_job *media;
 	char *file_name;              /* documents: fileName */
+	/* TEXT: a text status's look (sess_status.c), extendedTextMessage */
+	int look;                     /* WA_OUT_LOOK_* bits */
+	uint32_t bg_argb;             /* backgroundArgb */
+	uint32_t text_argb;           /* textArgb */
+	int font;                     /* font (FontType) */
 	/* the <message> stanza (§7.4), static strings */
 	const char *stanza_type;      /* "text" (NULL), "reaction", "poll", "media" */
 	const char *edit;             /* the edit attribute: NULL, "1", "7", "8" */
