@@ -228,11 +228,13 @@ class FakeRemoveBg(http.server.BaseHTTPRequestHandler):
     key = "rb-test-key"
     answer = None
     images = []
+    calls = 0
 
     def log_message(self, *a):
         pass
 
     def do_POST(self):
+        FakeRemoveBg.calls += 1
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         ctype = self.headers.get("Content-Type", "")
         if self.headers.get("X-Api-Key") != self.key:
@@ -291,6 +293,7 @@ def test_removebg_through_the_configured_endpoint(admin, make_session, phone_sim
 
     removebg.answer = png(120, 80, (0, 0, 0, 0))
     removebg.images.clear()
+    removebg.calls = 0
     bot_config(admin, slug, removeBgApiKey=removebg.key)
     cmd = send_media(phone_sim, bob, alice, "image", picture, caption="!removebg")
     out = wait_for(lambda: reply_to(phone_sim, bob, cmd, "image"), timeout=60, what="the image back")[0]
@@ -303,4 +306,4 @@ def test_removebg_through_the_configured_endpoint(admin, make_session, phone_sim
     r = phone_sim.post("/admin/phones/%s/send" % bob, {"to": alice, "text": "!removebg", "quotedId": cmd})
     assert r.status_code == 200, r.text
     wait_for(lambda: answers(phone_sim, bob, "remove.bg: API Key invalid$"), timeout=30, what="the error title")
-    assert len(removebg.images) == 1
+    assert len(removebg.images) == 1 and removebg.calls == 2, "one call to remove.bg per command"
