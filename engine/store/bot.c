@@ -103,6 +103,7 @@ static void answer(const json_t *cfg, const struct wa_bot_msg *m, const char *cm
 {
 	const char *prefix = json_string_value(json_object_get(cfg, "prefix"));
 	const char *name = json_string_value(json_object_get(cfg, "name"));
+	const char *key = json_string_value(json_object_get(cfg, "rbkey"));
 	char up[64];
 
 	out[0] = '\0';
@@ -123,7 +124,7 @@ static void answer(const json_t *cfg, const struct wa_bot_msg *m, const char *cm
 		if (flag(cfg, "sticker") && len < cap)
 			len += (size_t)snprintf(out + len, cap - len, "\n%ssticker - an image (its caption, or a reply "
 						"to it) as a sticker", prefix);
-		if (len < cap)
+		if (key && *key && len < cap)
 			len += (size_t)snprintf(out + len, cap - len, "\n%sremovebg - an image without its background",
 						prefix);
 		if (len < cap)
