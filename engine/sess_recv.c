@@ -103,6 +103,7 @@ static void job_free(struct recv_job *j)
 	free(j->payload);
 	free(j->upd.payload);
 	free(j->contact_payload);
+	explicit_bzero(j->bot.key, sizeof j->bot.key); /* a remove.bg key */
 	free(j);
 }
 

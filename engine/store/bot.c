@@ -203,7 +203,7 @@ int wa_bot_handle(struct wa_db *db, uint64_t row, const struct wa_bot_msg *m, co
 		} else {
 			answer(cfg, m, cmd, text, sizeof text);
 		}
-		if (text[0] && flag(cfg, "anti")) {
+		if ((text[0] || out->media) && flag(cfg, "anti")) {
 			long long recent = wa_db_int(db, -1, "SELECT COUNT(*) FROM scheduled_messages WHERE wa_session_id = ? "
 						    "AND origin = 'BOT' AND jid = ? AND created_at > NOW(3) - INTERVAL ? SECOND",
 						    "usi", sid, m->chat,
@@ -216,6 +216,7 @@ int wa_bot_handle(struct wa_db *db, uint64_t row, const struct wa_bot_msg *m, co
 			if (recent >= json_integer_value(json_object_get(cfg, "lim"))) {
 				wa_info("bot: command %s in %s not answered: anti-spam limit", cmd, m->chat);
 				text[0] = '\0';
+				out->media = 0;
 			}
 		}
 		if (text[0]) {

@@ -10,7 +10,9 @@
  *              its caption or a reply to it: not queued here but named in
  *              wa_bot_out (media, media_id) for the loop to do on the media
  *              threads (engine/bot_media.h); what cannot be done (no image,
- *              a video, no remove.bg key) is answered with a text. Others
+ *              a video, no remove.bg key) is answered with a text; the
+ *              anti-spam bound applies to them, though the media answers
+ *              (not rows) do not count towards it. Others
  *              are not answered. Who
  *              may use them is botMode: ALL everyone, SPECIFIC our own
  *              phone and botAllowedJids, BLACKLIST everyone but

@@ -213,11 +213,17 @@ def test_sticker_of_an_image_by_caption_or_reply(admin, make_session, phone_sim,
     wait_for(lambda: answers(phone_sim, bob, "Send !sticker as the caption of an image, or as a reply to one"),
              timeout=20, what="the usage answer")
     assert len([m for m in inbox(phone_sim, bob) if m["type"] == "sticker"]) == 2
+    say(phone_sim, bob, alice, "!help")
+    menu = wait_for(lambda: answers(phone_sim, bob, r"\*Sticker Bot\*"), timeout=20, what="the menu")[0]["text"]
+    assert "!sticker" in menu and "!removebg" not in menu, menu
 
+    # the anti-spam bound holds for the media commands: the texts above filled it
+    bot_config(admin, slug, antiSpamEnabled=True, spamLimit=2, spamInterval=300, spamDelayMin=0, spamDelayMax=0)
+    spam = send_media(phone_sim, bob, alice, "image", png(32, 32), caption="!sticker")
     # enableSticker false: not answered
-    bot_config(admin, slug, enableSticker=False)
+    bot_config(admin, slug, antiSpamEnabled=False, enableSticker=False)
     off = send_media(phone_sim, bob, alice, "image", png(32, 32), caption="!sticker")
-    wait_for(lambda: stored(stack_config, slug, off), what="the image stored")
+    wait_for(lambda: stored(stack_config, slug, spam) and stored(stack_config, slug, off), what="the images stored")
     time.sleep(3)
     assert len([m for m in inbox(phone_sim, bob) if m["type"] == "sticker"]) == 2
 
