@@ -137,6 +137,10 @@ const struct wa_config_key wa_config_keys[] = {
 	{ "autoreply.per_chat_per_minute", "5",
 	  "Most auto-replies one chat gets per minute (0: none): two gateways whose rules answer each other stop there instead of looping." },
 
+	/* [bot] */
+	{ "bot.removebg_url", "https://api.remove.bg/v1.0/removebg",
+	  "remove.bg's API endpoint the bot's removebg command POSTs an image to (multipart image_file, size=auto, the session's removeBgApiKey as X-Api-Key); the PNG it answers is sent back. Tests point it at a local fake." },
+
 	/* [scheduler] */
 	{ "scheduler.poll_ms", "1000",
 	  "How often each engine looks for scheduled messages that are due (milliseconds): a message goes out at most this long after its sendAt." },

@@ -40,6 +40,7 @@ wa_akg_engine_SOURCES = engine/main.c engine/engine.h \
 	engine/dbpool.c engine/dbpool.h \
 	engine/cmd.c engine/cmd.h \
 	engine/media_dl.c engine/media_dl.h \
+	engine/bot_media.c engine/bot_media.h \
 	engine/events.c engine/events.h \
 	engine/registry.c engine/registry.h \
 	engine/sched.c engine/sched.h \

@@ -202,6 +202,130 @@ static int plaintext(struct wa_media *m, struct wa_media_job *j, char *path, siz
 	return fail(j, 400, "validation_error", "No media source");
 }
 
+static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un);
+
+struct rb_body {
+	FILE *f;
+	size_t len;
+	char head[1024];              /* the start of the answer: an error's JSON */
+	size_t hlen;
+};
+
+static size_t on_rb_body(char *p, size_t size, size_t n, void *arg)
+{
+	struct rb_body *b = arg;
+	size_t len = size * n;
+
+	if (b->len + len > (size_t)64 * 1024 * 1024 || fwrite(p, 1, len, b->f) != len)
+		return 0;
+	if (b->hlen < sizeof b->head - 1) {
+		size_t k = len < sizeof b->head - 1 - b->hlen ? len : sizeof b->head - 1 - b->hlen;
+
+		memcpy(b->head + b->hlen, p, k);
+		b->hlen += k;
+		b->head[b->hlen] = '\0';
+	}
+	b->len += len;
+	return len;
+}
+
+/* Stage 1b: the image at path through remove.bg; path becomes its PNG
+ * answer (a temporary file, *temp set). */
+static int remove_bg(struct wa_media *m, struct wa_media_job *j, char *path, size_t cap, int *temp)
+{
+	static const uint8_t png_magic[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+	char out[1100], hdr_key[320];
+	struct curl_slist *hdr = NULL;
+	struct rb_body b = { 0 };
+	curl_mime *form = NULL;
+	curl_mimepart *part;
+	CURL *c = NULL;
+	CURLcode cc;
+	long code = 0;
+	int fd, rc = -1;
+
+	if ((fd = temp_file(m, out, sizeof out)) < 0)
+		return fail(j, 503, "storage_error", "Cannot store the media file (disk)");
+	if (!(b.f = fdopen(fd, "wb"))) {
+		close(fd);
+		unlink(out);
+		return fail(j, 500, "internal_error", "Out of memory");
+	}
+	snprintf(hdr_key, sizeof hdr_key, "X-Api-Key: %s", j->removebg_key ? j->removebg_key : "");
+	if (!(c = curl_easy_init()) || !(form = curl_mime_init(c)) || !(hdr = curl_slist_append(NULL, hdr_key)) ||
+	    !curl_slist_append(hdr, "Expect:")) {
+		fail(j, 500, "internal_error", "Out of memory");
+		goto out;
+	}
+	if (!(part = curl_mime_addpart(form)) || curl_mime_name(part, "image_file") != CURLE_OK ||
+	    curl_mime_filedata(part, path) != CURLE_OK || !(part = curl_mime_addpart(form)) ||
+	    curl_mime_name(part, "size") != CURLE_OK || curl_mime_data(part, "auto", CURL_ZERO_TERMINATED) != CURLE_OK) {
+		fail(j, 500, "internal_error", "Out of memory");
+		goto out;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, j->removebg_url);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_MIMEPOST, form);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "WA-AKG");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_rb_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, m->upload_timeout_ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, m);
+	cc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	if (cc == CURLE_ABORTED_BY_CALLBACK) {
+		fail(j, 503, "engine_busy", "The engine is stopping");
+		goto out;
+	}
+	if (cc != CURLE_OK) {
+		wa_warn("media: remove.bg (%s) failed: %s", j->removebg_url, curl_easy_strerror(cc));
+		fail(j, 502, "removebg_failed", "remove.bg cannot be reached");
+		goto out;
+	}
+	if (code != 200 || b.hlen < 8 || memcmp(b.head, png_magic, 8) != 0) {
+		json_t *e = json_loads(b.head, 0, NULL);
+		const char *title = json_string_value(json_object_get(json_array_get(json_object_get(e, "errors"), 0),
+								      "title"));
+
+		wa_info("media: remove.bg answered HTTP %ld%s%s", code, title ? ": " : "", title ? title : "");
+		if (title)
+			fail(j, 502, "removebg_failed", "remove.bg: %.200s", title);
+		else
+			fail(j, 502, "removebg_failed", "remove.bg answered HTTP %ld without an image", code);
+		json_decref(e);
+		goto out;
+	}
+	if (fflush(b.f) != 0) {
+		fail(j, 503, "storage_error", "Cannot store the media file (disk)");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (form)
+		curl_mime_free(form);
+	curl_slist_free_all(hdr);
+	if (c)
+		curl_easy_cleanup(c);
+	if (fclose(b.f) != 0 && rc == 0)
+		rc = fail(j, 503, "storage_error", "Cannot store the media file (disk)");
+	if (rc != 0) {
+		unlink(out);
+		return rc;
+	}
+	if (*temp)
+		unlink(path);
+	snprintf(path, cap, "%s", out);
+	*temp = 1;
+	free(j->mime);
+	j->mime = strdup("image/png");
+	return j->mime ? 0 : fail(j, 500, "internal_error", "Out of memory");
+}
+
 /* Stage 2 for stickers: the WebP with its EXIF in a new temporary file
  * (path replaced; *temp set). */
 static int make_sticker(struct wa_media *m, struct wa_media_job *j, char *path, size_t cap, int *temp)
@@ -525,7 +649,8 @@ static void run_job(struct wa_media *m, struct wa_media_job *j)
 	j->thumb = NULL;
 	j->thumb_len = 0;
 	j->width = j->height = j->seconds = j->pages = 0;
-	if (plaintext(m, j, path, sizeof path, &temp) == 0 && describe(m, j, path, sizeof path, &temp) == 0 &&
+	if (plaintext(m, j, path, sizeof path, &temp) == 0 &&
+	    (!j->removebg_url || remove_bg(m, j, path, sizeof path, &temp) == 0) && describe(m, j, path, sizeof path, &temp) == 0 &&
 	    encrypt_file(m, j, path, enc, sizeof enc) == 0 && upload(m, j, enc) == 0) {
 		j->key_ts = (int64_t)time(NULL);
 		if (!(j->mime_out = strdup(j->kind == WA_MK_STICKER ? "image/webp"

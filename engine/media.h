@@ -10,6 +10,10 @@
  *      through common/wa_fetch (the SSRF rules and the media.fetch_* caps,
  *      docs/fetch.md), base64 decoded 48 KiB at a time, an uploaded file
  *      used where it is (only a path inside media.dir is accepted);
+ *   1b. with removebg_url: the file POSTed to remove.bg (the bot's removebg
+ *      command); its PNG answer (at most 64 MB) replaces the plaintext,
+ *      its JSON error ({errors: [{title}]}) fails the job with 502 and
+ *      "remove.bg: <title>";
  *   2. kind by kind: a sticker is converted by GraphicsMagick to a 512x512
  *      WebP (aspect kept, transparent padding) with the pack / author EXIF
  *      WhatsApp reads; an image gets its width, height and a small JPEG
@@ -94,6 +98,10 @@ struct wa_media_job {
 					* wa_media_job_free (on the thread that made it) */
 	char *mime;                    /* the client's mimetype; NULL: from the source or the kind's default */
 	char *pack, *author;           /* stickers: EXIF names (NULL: "WA-AKG" / "User") */
+	char *removebg_url;            /* set: the plaintext (an image) goes first to remove.bg's API
+					* there (multipart image_file, size=auto, X-Api-Key:
+					* removebg_key) and its PNG answer is what is sent */
+	char *removebg_key;
 	char host[WA_MEDIA_HOST_MAX];  /* media host (host or host:port), from media_conn */
 	char auth[WA_MEDIA_AUTH_MAX];  /* media_conn's auth */
 	/* the answer (status 0) */

@@ -32,7 +32,9 @@
 
 struct dl_job {
 	struct wa_engine *e;
-	struct wa_cmd *cmd;
+	struct wa_cmd *cmd;           /* NULL: fn(ctx, ...) is answered instead */
+	wa_media_dl_fn fn;
+	void *ctx;
 	uint64_t row;
 	char slug[WA_SESSION_ID_MAX];
 	char mid[129];
@@ -61,6 +63,8 @@ struct dl_job {
 
 struct dl_waiter {
 	struct wa_cmd *cmd;
+	wa_media_dl_fn fn;
+	void *ctx;
 	struct dl_waiter *next;
 };
 
@@ -85,8 +89,15 @@ static void job_free(struct dl_job *j)
 	free(j);
 }
 
-static void reply_one(const struct dl_job *j, struct wa_cmd *cmd)
+static void reply_one(const struct dl_job *j, struct wa_cmd *cmd, wa_media_dl_fn fn, void *ctx)
 {
+	if (!cmd) {
+		if (j->status == 200)
+			fn(ctx, 200, j->path ? j->path : j->final, j->mime, NULL);
+		else
+			fn(ctx, j->status, NULL, NULL, j->why);
+		return;
+	}
 	if (j->status == 200)
 		wa_cmd_reply(cmd, 200, json_pack("{s:s,s:s*,s:I,s:s*}", "path", j->path ? j->path : j->final,
 						 "mimetype", j->mime, "size", (json_int_t)(j->got ? j->got : j->size),
@@ -108,10 +119,10 @@ static void answer(struct dl_job *j)
 			}
 		j->active = 0;
 	}
-	reply_one(j, j->cmd);
+	reply_one(j, j->cmd, j->fn, j->ctx);
 	while ((w = j->waiters) != NULL) {
 		j->waiters = w->next;
-		reply_one(j, w->cmd);
+		reply_one(j, w->cmd, w->fn, w->ctx);
 		free(w);
 	}
 	job_free(j);
@@ -420,6 +431,8 @@ static void read_done(void *arg, int rc)
 			continue;
 		/* the same message is being downloaded: wait for it */
 		w->cmd = j->cmd;
+		w->fn = j->fn;
+		w->ctx = j->ctx;
 		w->next = a->waiters;
 		a->waiters = w;
 		job_free(j);
@@ -448,6 +461,42 @@ static void read_done(void *arg, int rc)
 	}
 }
 
+static struct dl_job *job_new(struct wa_session *s, const char *mid)
+{
+	struct dl_job *j = calloc(1, sizeof *j);
+
+	if (!j)
+		return NULL;
+	j->e = s->e;
+	j->row = s->row_id;
+	j->fd = -1;
+	snprintf(j->slug, sizeof j->slug, "%s", s->id);
+	snprintf(j->mid, sizeof j->mid, "%s", mid);
+	j->env = *sess_history_env(s);
+	j->dir = wa_config_get(s->e->cfg, "media.dir");
+	return j;
+}
+
+void wa_media_dl_get(struct wa_session *s, const char *mid, wa_media_dl_fn fn, void *ctx)
+{
+	struct dl_job *j;
+
+	if (!mid || !*mid || strlen(mid) > 128) {
+		fn(ctx, 400, NULL, NULL, "messageId is required");
+		return;
+	}
+	if (!(j = job_new(s, mid))) {
+		fn(ctx, 503, NULL, NULL, "Out of memory");
+		return;
+	}
+	j->fn = fn;
+	j->ctx = ctx;
+	if (wa_dbpool_submit(s->e->db, s->row_id, read_run, read_done, j) != 0) {
+		free(j);
+		fn(ctx, 503, NULL, NULL, "The database queue is full");
+	}
+}
+
 void wa_media_dl_op(struct wa_session *s, struct wa_cmd *cmd)
 {
 	const char *mid = json_string_value(json_object_get(cmd->args, "messageId"));
@@ -457,18 +506,11 @@ void wa_media_dl_op(struct wa_session *s, struct wa_cmd *cmd)
 		wa_cmd_reply_error(cmd, 400, "messageId is required", "validation_error");
 		return;
 	}
-	if (!(j = calloc(1, sizeof *j))) {
+	if (!(j = job_new(s, mid))) {
 		wa_cmd_reply_error(cmd, 503, "Out of memory", "session_not_ready");
 		return;
 	}
-	j->e = s->e;
 	j->cmd = cmd;
-	j->row = s->row_id;
-	j->fd = -1;
-	snprintf(j->slug, sizeof j->slug, "%s", s->id);
-	snprintf(j->mid, sizeof j->mid, "%s", mid);
-	j->env = *sess_history_env(s);
-	j->dir = wa_config_get(s->e->cfg, "media.dir");
 	j->force = json_is_true(json_object_get(cmd->args, "force"));
 	if (wa_dbpool_submit(s->e->db, s->row_id, read_run, read_done, j) != 0) {
 		wa_cmd_reply_error(cmd, 503, "The database queue is full", "session_not_ready");

@@ -35,6 +35,13 @@ struct wa_cmd;
 
 void wa_media_dl_op(struct wa_session *s, struct wa_cmd *cmd);
 
+/* The same for the engine itself (the bot's sticker and removebg):
+ * fn(ctx, 200, file, mime, NULL) with file the name in media.dir (mime
+ * may be NULL), else fn(ctx, status, NULL, NULL, why); exactly once, on
+ * the loop thread, perhaps before this returns. */
+typedef void (*wa_media_dl_fn)(void *ctx, int status, const char *file, const char *mime, const char *why);
+void wa_media_dl_get(struct wa_session *s, const char *mid, wa_media_dl_fn fn, void *ctx);
+
 /* Shutdown (before the command server is freed): transfers under way are
  * aborted, their threads waited for, and their commands answered 503. */
 void wa_media_dl_shutdown(struct wa_engine *e);

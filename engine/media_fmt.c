@@ -37,6 +37,10 @@ void wa_media_job_free(struct wa_media_job *j)
 	free(j->mime);
 	free(j->pack);
 	free(j->author);
+	free(j->removebg_url);
+	if (j->removebg_key)
+		explicit_bzero(j->removebg_key, strlen(j->removebg_key));
+	free(j->removebg_key);
 	free(j->url);
 	free(j->direct_path);
 	free(j->mime_out);

@@ -52,15 +52,17 @@ static void finish(struct upload *u, int status, const char *why, const char *co
 static void uploaded(struct wa_media_job *job, void *arg)
 {
 	struct upload *u = arg;
+	int refused;
 
-	(void)job;
 	if (u->s->e->stopping || u->s->gone) {
 		finish(u, 503, "The engine is stopping", "engine_busy");
 		return;
 	}
-	if (job->status == 502 && conns)
+	/* the media host refused (not remove.bg, whose call is not made twice) */
+	refused = job->status == 502 && job->code && !strcmp(job->code, "media_upload_failed");
+	if (refused && conns)
 		wa_cache_forget(conns, u->s->id); /* a fresh media_conn next time */
-	if (job->status == 502 && u->cached && u->s->phase == PH_READY) {
+	if (refused && u->cached && u->s->phase == PH_READY) {
 		wa_info("session %s: the media host refused an upload with a kept media_conn; asking for a new one",
 			u->s->id);
 		u->cached = 0;

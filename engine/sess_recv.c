@@ -29,6 +29,7 @@
  * twice, then acked. Left unanswered for later modules: broadcasts,
  * statuses and newsletters, other peer messages, protocol messages of
  * other types (ephemeral settings, ...). */
+#include "engine/bot_media.h"
 #include "engine/dbpool.h"
 #include "engine/engine.h"
 #include "engine/events.h"
@@ -103,6 +104,7 @@ static void job_free(struct recv_job *j)
 	free(j->payload);
 	free(j->upd.payload);
 	free(j->contact_payload);
+	explicit_bzero(j->bot.key, sizeof j->bot.key); /* a remove.bg key */
 	free(j);
 }
 
@@ -621,7 +623,7 @@ static int recv_txn(struct wa_db *db, void *arg)
 		 * settings for both (store/bot.h) */
 		struct wa_ar_msg am = { m.id, m.chat, m.sender, m.content ? m.content : m.caption, m.from_me };
 		struct wa_bot_msg bm = { m.id, m.chat, m.sender, m.content ? m.content : m.caption, m.from_me,
-					 (int64_t)m.t * 1000, wa_engine_wall_ms(), j->up_ms };
+					 m.type, m.quoted_id, (int64_t)m.t * 1000, wa_engine_wall_ms(), j->up_ms };
 		int err = 0;
 		json_t *cfg = wa_bot_config(db, j->row, &err);
 
@@ -935,6 +937,8 @@ static void recv_done(void *arg, int rc)
 			wa_sched_kick(s->e->sched);
 		if (j->bot.mark_read && s->phase == PH_READY)
 			send_read(s, j->n);
+		if (j->bot.media && s->phase == PH_READY)
+			wa_bot_media_start(s, &j->bot);
 		break;
 	}
 	case RECV_KNOWN:

@@ -19,6 +19,7 @@ static const char SQL_CFG[] =
 	"b.bot_blocked_jids AS block, b.enable_ping AS ping, b.enable_uptime AS uptime, "
 	"b.anti_spam_enabled AS anti, b.spam_limit AS lim, b.spam_interval AS ival, b.spam_delay_min AS dmin, "
 	"b.spam_delay_max AS dmax, b.welcome_enabled AS welcome, b.welcome_message AS wmsg, b.auto_read AS autoread, "
+	"b.enable_sticker AS sticker, b.remove_bg_api_key AS rbkey, "
 	"IFNULL(JSON_VALUE(s.config, '$.readReceipts') IN ('true', '1'), 0) AS rr, "
 	"b.auto_reply_mode AS ar_mode, b.auto_reply_allowed_jids AS ar_allow, b.auto_reply_blocked_jids AS ar_block, "
 	"IFNULL(c.auto_replies, 1) AS ar_rules "
@@ -102,6 +103,7 @@ static void answer(const json_t *cfg, const struct wa_bot_msg *m, const char *cm
 {
 	const char *prefix = json_string_value(json_object_get(cfg, "prefix"));
 	const char *name = json_string_value(json_object_get(cfg, "name"));
+	const char *key = json_string_value(json_object_get(cfg, "rbkey"));
 	char up[64];
 
 	out[0] = '\0';
@@ -119,9 +121,62 @@ static void answer(const json_t *cfg, const struct wa_bot_msg *m, const char *cm
 			len += (size_t)snprintf(out + len, cap - len, "\n%sping - latency", prefix);
 		if (flag(cfg, "uptime") && len < cap)
 			len += (size_t)snprintf(out + len, cap - len, "\n%suptime - time connected", prefix);
+		if (flag(cfg, "sticker") && len < cap)
+			len += (size_t)snprintf(out + len, cap - len, "\n%ssticker - an image (its caption, or a reply "
+						"to it) as a sticker", prefix);
+		if (key && *key && len < cap)
+			len += (size_t)snprintf(out + len, cap - len, "\n%sremovebg - an image without its background",
+						prefix);
 		if (len < cap)
 			snprintf(out + len, cap - len, "\n%shelp - this menu", prefix);
 	}
+}
+
+/* sticker / removebg: the image they are of (the message itself, or the
+ * one it replies to) into out->media_id, or the text that answers instead
+ * into text. 0, or WA_ESTORAGE. */
+static int media_command(struct wa_db *db, unsigned long long sid, const json_t *cfg, const struct wa_bot_msg *m,
+			 const char *cmd, struct wa_bot_out *out, char *text, size_t cap)
+{
+	const char *prefix = json_string_value(json_object_get(cfg, "prefix"));
+	const char *key = json_string_value(json_object_get(cfg, "rbkey"));
+	const char *name = json_string_value(json_object_get(cfg, "name"));
+	const char *type = m->type, *mid = m->id;
+	json_t *q = NULL;
+	int rb = !strcmp(cmd, "removebg"), err = 0;
+
+	text[0] = '\0';
+	if (!rb && !flag(cfg, "sticker"))
+		return 0;
+	if (rb && (!key || !*key)) {
+		snprintf(text, cap, "remove.bg is not configured for this bot (no removeBgApiKey).");
+		return 0;
+	}
+	if ((!type || (strcmp(type, "IMAGE") && strcmp(type, "VIDEO"))) && m->quoted_id) {
+		q = wa_db_row(db, &err, "SELECT type FROM messages WHERE wa_session_id = ? AND message_id = ?", "us", sid,
+			      m->quoted_id);
+		if (err)
+			return WA_ESTORAGE;
+		type = json_string_value(json_object_get(q, "type"));
+		mid = m->quoted_id;
+	}
+	if (type && !strcmp(type, "IMAGE")) {
+		out->media = rb ? WA_BOT_REMOVEBG : WA_BOT_STICKER;
+		snprintf(out->media_id, sizeof out->media_id, "%s", mid);
+		snprintf(out->cmd_id, sizeof out->cmd_id, "%s", m->id);
+		snprintf(out->chat, sizeof out->chat, "%s", m->chat);
+		snprintf(out->pack, sizeof out->pack, "%s", name ? name : "WA-AKG Bot");
+		if (rb)
+			snprintf(out->key, sizeof out->key, "%s", key);
+	} else if (type && !strcmp(type, "VIDEO")) {
+		snprintf(text, cap, rb ? "remove.bg works on images only." :
+			 "Video stickers are not supported yet: send an image.");
+	} else {
+		snprintf(text, cap, "Send %s%s as the caption of an image, or as a reply to one.", prefix ? prefix : "",
+			 cmd);
+	}
+	json_decref(q);
+	return 0;
 }
 
 int wa_bot_handle(struct wa_db *db, uint64_t row, const struct wa_bot_msg *m, const json_t *cfg,
@@ -142,8 +197,13 @@ int wa_bot_handle(struct wa_db *db, uint64_t row, const struct wa_bot_msg *m, co
 		goto done;
 	if (m->text && command_of(m->text, json_string_value(json_object_get(cfg, "prefix")), cmd, sizeof cmd) &&
 	    may_command(cfg, m)) {
-		answer(cfg, m, cmd, text, sizeof text);
-		if (text[0] && flag(cfg, "anti")) {
+		if (!strcmp(cmd, "sticker") || !strcmp(cmd, "removebg")) {
+			if ((rc = media_command(db, sid, cfg, m, cmd, out, text, sizeof text)) != 0)
+				goto done;
+		} else {
+			answer(cfg, m, cmd, text, sizeof text);
+		}
+		if ((text[0] || out->media) && flag(cfg, "anti")) {
 			long long recent = wa_db_int(db, -1, "SELECT COUNT(*) FROM scheduled_messages WHERE wa_session_id = ? "
 						    "AND origin = 'BOT' AND jid = ? AND created_at > NOW(3) - INTERVAL ? SECOND",
 						    "usi", sid, m->chat,
@@ -156,6 +216,7 @@ int wa_bot_handle(struct wa_db *db, uint64_t row, const struct wa_bot_msg *m, co
 			if (recent >= json_integer_value(json_object_get(cfg, "lim"))) {
 				wa_info("bot: command %s in %s not answered: anti-spam limit", cmd, m->chat);
 				text[0] = '\0';
+				out->media = 0;
 			}
 		}
 		if (text[0]) {

@@ -5,7 +5,15 @@
  *   commands   a text starting with the prefix ('#' by default) names one:
  *              ping (answers with the time since the message was sent),
  *              uptime (how long the session has been connected), help and
- *              menu (the commands enabled); others are not answered. Who
+ *              menu (the commands enabled); sticker (enableSticker) and
+ *              removebg (removeBgApiKey set) of an image, the command being
+ *              its caption or a reply to it: not queued here but named in
+ *              wa_bot_out (media, media_id) for the loop to do on the media
+ *              threads (engine/bot_media.h); what cannot be done (no image,
+ *              a video, no remove.bg key) is answered with a text; the
+ *              anti-spam bound applies to them, though the media answers
+ *              (not rows) do not count towards it. Others
+ *              are not answered. Who
  *              may use them is botMode: ALL everyone, SPECIFIC our own
  *              phone and botAllowedJids, BLACKLIST everyone but
  *              botBlockedJids, OWNER our own phone only. With antiSpam a
@@ -37,6 +45,8 @@ struct wa_bot_msg {
 	const char *sender;      /* user JID */
 	const char *text;        /* text or caption; NULL: none */
 	int from_me;             /* written by one of our own devices */
+	const char *type;        /* messages.type ("TEXT", "IMAGE", ...); NULL: text */
+	const char *quoted_id;   /* the message it replies to; NULL: none */
 	int64_t sent_ms;         /* when it was sent (the stanza's t), ms */
 	uint64_t now_ms;         /* wall clock when it was taken up */
 	uint64_t up_ms;          /* how long the session has been connected */
@@ -45,7 +55,15 @@ struct wa_bot_msg {
 struct wa_bot_out {
 	int queued;              /* an answer or a welcome was queued */
 	int mark_read;           /* send a read receipt for it */
+	int media;               /* WA_BOT_STICKER / WA_BOT_REMOVEBG: to do; 0 none */
+	char media_id[129];      /* the image message it is to be made of */
+	char cmd_id[129];        /* the command's message (the answer quotes it) */
+	char chat[128];          /* where the answer goes */
+	char pack[72];           /* sticker: the pack name (the bot's name) */
+	char key[256];           /* removebg: the remove.bg API key */
 };
+
+enum { WA_BOT_STICKER = 1, WA_BOT_REMOVEBG = 2 };
 
 /* The session's row as both this module and the auto-replies read it
  * (store/autoreply.h), read once per received message: the bot config,

@@ -1,0 +1,28 @@
+/* engine/bot_media: the bot's media commands (store/bot.h), done on the
+ * loop thread once the command's message is stored:
+ *
+ *   sticker    the image (wa_bot_out.media_id) downloaded and decrypted
+ *              (engine/media_dl.h, its own threads), then sent to the chat
+ *              as a sticker replying to the command: the media threads
+ *              convert it to a 512x512 WebP with the pack (the bot's name)
+ *              and author ("WA-AKG") EXIF, as /sticker does (engine/media.h).
+ *   removebg   the same download, then a media job with removebg_url (the
+ *              config key bot.removebg_url) and the session's key: the media
+ *              thread POSTs the image to remove.bg and the PNG it answers is
+ *              sent back as an image.
+ * Whatever fails (no such image any more, the media host, remove.bg's
+ * error title) is answered to the chat with a short text. Nothing here
+ * blocks the loop; nothing is stored for it but the messages sent (these
+ * answers are not scheduled_messages rows: a crash in between loses one).
+ *
+ * Threading: loop thread. */
+#ifndef WA_ENGINE_BOT_MEDIA_H
+#define WA_ENGINE_BOT_MEDIA_H
+
+struct wa_session;
+struct wa_bot_out;
+
+/* Start what b->media names (b borrowed; copied). */
+void wa_bot_media_start(struct wa_session *s, const struct wa_bot_out *b);
+
+#endif
