@@ -10,8 +10,13 @@ and its wa-sim, given by its state directory.
               behind the first (order per session and webhook); then it
               answers 200 and the backlog drains: deliveries per second from
               the first 2xx to the last
+  slow        W more webhooks on the session, each to its own receiver that
+              takes D ms to answer; N texts sent at once: deliveries per
+              second over all W queues, from the first send to the last
+              arrival (hooks.parallel attempts at once; one after another
+              this is at most 1000/D per second)
 
-  bench/hooks_bench.py [-k K] [-m M] [-o FILE] STATE
+  bench/hooks_bench.py [-k K] [-m M] [-w W] [-n N] [-d D] [-o FILE] STATE
 
 Only the Python standard library and requests. Summary on stdout (and in
 FILE, default bench/results/hooks-<UTC date>-<time>.txt)."""
@@ -54,14 +59,17 @@ class Receiver:
     def __init__(self):
         self.arrived = {}      # message id -> monotonic time of its first 2xx
         self.status = 200
+        self.delay = 0.0
         self.cv = threading.Condition()
         rx = self
 
         class H(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                now = time.monotonic()
                 status = rx.status
+                if status == 200 and rx.delay:
+                    time.sleep(rx.delay)
+                now = time.monotonic()
                 if status == 200:
                     mid = json.loads(body)["data"].get("id")
                     with rx.cv:
@@ -94,6 +102,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("-k", type=int, default=100)
     ap.add_argument("-m", type=int, default=300)
+    ap.add_argument("-w", type=int, default=8)
+    ap.add_argument("-n", type=int, default=40)
+    ap.add_argument("-d", type=int, default=50)
     ap.add_argument("-o")
     ap.add_argument("state")
     a = ap.parse_args()
@@ -104,6 +115,7 @@ def main():
     api = Api("http://" + listen, json.load(open(os.path.join(st, "bootstrap.json")))["apiKey"])
     sim = Sim(json.load(open(os.path.join(st, "sim.json"))))
     rx = Receiver()
+    slow = [Receiver() for _ in range(a.w)]
     r = api.post("/api/sessions", json={"name": "hooks-bench"})
     assert r.status_code == 200, r.text
     slug = r.json()["sessionId"] if "sessionId" in r.json() else r.json()["data"]["sessionId"]
@@ -142,11 +154,29 @@ def main():
         secs = last - first
         lines.append("throughput  a backlog of %d deliveries to one receiver (one session, in order): "
                      "%.2f s, %.0f deliveries/s" % (a.m, secs, (a.m - 1) / secs if secs > 0 else float("inf")))
+
+        api.delete("/api/webhooks/%s/%s" % (slug, hook))
+        hooks = []
+        for x in slow:
+            x.delay = a.d / 1000.0
+            r = api.post("/api/webhooks/%s" % slug, json={"url": x.url, "events": ["message.received"]})
+            assert r.status_code == 200, r.text
+        t0 = time.monotonic()
+        ids = [send("slow %d" % i) for i in range(a.n)]
+        last = max(x.wait(m, timeout=300) for x in slow for m in ids)
+        secs = last - t0
+        lines.append("slow      %d webhooks x %d deliveries, each answer after %d ms: %.2f s, %.0f deliveries/s "
+                     "(one at a time would be at most %.0f/s)" % (a.w, a.n, a.d, secs, a.w * a.n / secs,
+                                                                 1000.0 / a.d))
     finally:
         api.delete("/api/sessions/%s/settings" % slug)
         rx.srv.shutdown()
-    out = "\n".join(["# bench/hooks_bench.py %s, K=%d M=%d" % (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                                                              a.k, a.m)] + lines) + "\n"
+        for x in slow:
+            x.srv.shutdown()
+    out = "\n".join(["# bench/hooks_bench.py %s, K=%d M=%d W=%d N=%d D=%d%s"
+                     % (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), a.k, a.m, a.w, a.n, a.d,
+                        ", " + os.environ["HOOKS_BENCH_LABEL"] if os.environ.get("HOOKS_BENCH_LABEL") else "")]
+                    + lines) + "\n"
     sys.stdout.write(out)
     path = a.o or os.path.join(here, "results", "hooks-%s.txt" % time.strftime("%Y%m%d-%H%M%S", time.gmtime()))
     with open(path, "w", encoding="utf-8") as f:

@@ -349,20 +349,12 @@ struct pass {
 
 static int running;  /* attempts in flight, across passes */
 
-/* Start row (the caller's reference, taken over here) on the free slot x:
- * claimed, then in flight; a row another instance holds is dropped, one
- * that fails before connecting is recorded at once. Returns 1 when x is
- * busy with it. */
-static int launch(struct pass *ps, struct slot *x, json_t *row)
+/* Start the claimed row (the caller's reference, taken over here) on the
+ * free slot x; one that fails before connecting is recorded at once.
+ * Returns 1 when x is busy with it. */
+static int start(struct pass *ps, struct slot *x, json_t *row)
 {
-	int c = claim(ps->db, ps->hc, row);
-
 	x->row = row;
-	if (c <= 0) {
-		if (c < 0)
-			ps->dberr = 1;
-		goto drop;
-	}
 	(*ps->attempted)++;
 	if (prepare(ps->hc, x) == 0) {
 		running++;
@@ -370,44 +362,57 @@ static int launch(struct pass *ps, struct slot *x, json_t *row)
 	}
 	if (record(ps->db, ps->hc, x, 0, ps->retry_ms) < 0)
 		ps->dberr = 1;
-drop:
 	json_decref(x->row);
 	x->row = NULL;
 	return 0;
 }
 
 /* x's transfer ended with rc: record it, and when it was delivered go on
- * with the next event of its queue on the same slot. A database failure
- * leaves the row claimed: it is attempted again once the claim runs out. */
+ * with the next event of its queue on the same slot. The record of a
+ * delivered row, the read of the next one and its claim are one
+ * transaction (one commit per delivery). A database failure leaves the row
+ * claimed: it is attempted again once the claim runs out. */
 static void finished(struct pass *ps, struct slot *x, CURLcode rc)
 {
+	json_t *next = NULL, *sess = json_object_get(x->row, "sess");
 	long code;
-	int r;
-	json_t *next = NULL, *sess;
+	int r, go, err = 0, c = 0;
 
 	curl_multi_remove_handle(multi, x->c);
 	running--;
 	code = result(x, rc);
-	r = ps->dberr ? -1 : record(ps->db, ps->hc, x, code, ps->retry_ms);
+	/* A delivered head lets its queue go on at once, up to hc->batch rows
+	 * in a row, rather than waiting for the next due query. */
+	go = !x->why[0] && x->drained + 1 < ps->hc->batch && json_is_integer(sess) && !wa_hooks_stop_requested();
+	if (ps->dberr || (go && wa_db_begin(ps->db) != 0)) {
+		r = -1;
+	} else {
+		r = record(ps->db, ps->hc, x, code, ps->retry_ms);
+		if (r > 0 && go) {
+			next = wa_db_row(ps->db, &err, next_sql, "uuu", row_u(x->row, "hook"),
+					 (unsigned long long)json_integer_value(sess), row_u(x->row, "ev"));
+			if (next && !err)
+				c = claim(ps->db, ps->hc, next);
+			if (err || c < 0 || wa_db_commit(ps->db) != 0) {
+				wa_db_rollback(ps->db);
+				r = -1;
+			}
+		} else if (go) {
+			wa_db_rollback(ps->db);  /* the record failed */
+		}
+	}
 	if (r < 0)
 		ps->dberr = 1;
 	if (r > 0)
 		ps->ok++;
-	sess = json_object_get(x->row, "sess");
-	/* A delivered head lets its queue go on at once, up to hc->batch rows
-	 * in a row, rather than waiting for the next due query. */
-	if (r > 0 && ++x->drained < ps->hc->batch && json_is_integer(sess) && !wa_hooks_stop_requested()) {
-		int err = 0;
-
-		next = wa_db_row(ps->db, &err, next_sql, "uuu", row_u(x->row, "hook"),
-				 (unsigned long long)json_integer_value(sess), row_u(x->row, "ev"));
-		if (err)
-			ps->dberr = 1;
-	}
 	json_decref(x->row);
 	x->row = NULL;
-	if (next)
-		launch(ps, x, next);
+	if (r > 0 && next && c > 0) {
+		x->drained++;
+		start(ps, x, next);
+	} else {
+		json_decref(next);
+	}
 }
 
 int wa_hooks_in_flight(void)
@@ -426,14 +431,30 @@ int wa_hooks_wait(long ms, int fd)
 	return fd >= 0 && (w.revents & CURL_WAIT_POLLIN);
 }
 
-int wa_hooks_deliver(struct wa_db *db, const struct wa_hooks_cfg *hc, int *attempted, long *retry_ms)
+/* Record the attempts that ended. */
+static void reap(struct pass *ps)
 {
-	struct pass ps = { .db = db, .hc = hc, .attempted = attempted, .retry_ms = retry_ms };
 	CURLMsg *m;
-	json_t *rows, *row;
+	int left, still;
+
+	curl_multi_perform(multi, &still);
+	while ((m = curl_multi_info_read(multi, &left))) {
+		char *pv = NULL;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &pv);
+		finished(ps, (struct slot *)(void *)pv, m->data.result);
+	}
+}
+
+int wa_hooks_deliver(struct wa_db *db, const struct wa_hooks_cfg *hc, int scan, int *attempted, long *retry_ms)
+{
+	static int backlog;  /* the last due query found more queues than free slots */
+	struct pass ps = { .db = db, .hc = hc, .attempted = attempted, .retry_ms = retry_ms };
+	json_t *rows, *row, *mine;
 	size_t i;
 	long k = 0;
-	int left, still;
 
 	*attempted = 0;
 	*retry_ms = -1;
@@ -445,32 +466,50 @@ int wa_hooks_deliver(struct wa_db *db, const struct wa_hooks_cfg *hc, int *attem
 		}
 		nslots = hc->parallel;
 	}
-	/* attempts that ended since the last pass */
-	curl_multi_perform(multi, &still);
-	while ((m = curl_multi_info_read(multi, &left))) {
-		char *pv = NULL;
-
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &pv);
-		finished(&ps, (struct slot *)(void *)pv, m->data.result);
-	}
+	reap(&ps);
 	/* free slots take the due queues; a queue in flight has its head
 	 * claimed (not due), so it is not among them */
-	if (running < nslots && !ps.dberr && !wa_hooks_stop_requested()) {
+	if ((scan || backlog) && running < nslots && !ps.dberr && !wa_hooks_stop_requested()) {
 		if (!(rows = wa_db_query(db, due_sql, "i", (long long)hc->batch)))
 			return -1;
+		backlog = 0;
+		/* the claims of a scan in one transaction, then the attempts */
+		if (wa_db_begin(db) != 0) {
+			json_decref(rows);
+			return -1;
+		}
+		mine = json_array();
 		json_array_foreach(rows, i, row) {
-			while (k < nslots && slots[k].row)
-				k++;
-			if (k == nslots || ps.dberr || wa_hooks_stop_requested())
+			int c;
+
+			if (json_array_size(mine) + (size_t)running >= (size_t)nslots) {
+				backlog = 1;
 				break;
-			slots[k].drained = 0;
-			launch(&ps, &slots[k], json_incref(row));
+			}
+			if ((c = claim(db, hc, row)) < 0)
+				ps.dberr = 1;
+			if (c < 0 || !mine)
+				break;
+			if (c > 0)
+				json_array_append(mine, row);
 		}
 		json_decref(rows);
+		if (ps.dberr || !mine || wa_db_commit(db) != 0) {
+			wa_db_rollback(db);
+			json_decref(mine);
+			return -1;
+		}
+		json_array_foreach(mine, i, row) {
+			while (k < nslots && slots[k].row)
+				k++;
+			if (k == nslots)
+				break;  /* not reached: a slot per claimed row */
+			slots[k].drained = 0;
+			start(&ps, &slots[k], json_incref(row));
+		}
+		json_decref(mine);
 	}
 	if (running > 0)
-		curl_multi_perform(multi, &still);
+		reap(&ps);
 	return ps.dberr ? -1 : ps.ok;
 }

@@ -66,13 +66,14 @@ int wa_hooks_cfg_load(const struct wa_config *cfg, struct wa_hooks_cfg *hc, char
 int wa_hooks_fanout(struct wa_db *db, const struct wa_hooks_cfg *hc);
 
 /* One delivery step, never waiting for a receiver: record the attempts
- * that ended (a delivered one goes on with the next event of its queue),
- * then start the due head deliveries (at most hc->batch) on the free ones
- * of hc->parallel slots. Returns the number of attempts that succeeded
- * (>= 0), or -1 on a database failure. *attempted gets the number of
- * attempts started, *retry_ms the shortest back-off scheduled (-1 if
- * none). */
-int wa_hooks_deliver(struct wa_db *db, const struct wa_hooks_cfg *hc, int *attempted, long *retry_ms);
+ * that ended (a delivered one goes on with the next event of its queue);
+ * then, when scan is set (new events, a retry due, the poll period) or the
+ * last scan left queues waiting for a slot, read the due head deliveries
+ * (at most hc->batch) and start them on the free ones of hc->parallel
+ * slots. Returns the number of attempts that succeeded (>= 0), or -1 on a
+ * database failure. *attempted gets the number of attempts started,
+ * *retry_ms the shortest back-off scheduled (-1 if none). */
+int wa_hooks_deliver(struct wa_db *db, const struct wa_hooks_cfg *hc, int scan, int *attempted, long *retry_ms);
 
 /* Attempts in flight. */
 int wa_hooks_in_flight(void);

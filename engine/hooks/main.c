@@ -154,8 +154,8 @@ int main(int argc, char **argv)
 	const char *conf = NULL;
 	char err[512];
 	long loglevel;
-	long long next_refresh = 0, next_prune = 0, nevents = 0, ndelivered = 0;
-	int rc = 1, db_down = 0;
+	long long next_refresh = 0, next_prune = 0, next_scan = 0, nevents = 0, ndelivered = 0;
+	int rc = 1, db_down = 0, woke = 1;
 
 	memset(&db, 0, sizeof db);
 	memset(&s, 0, sizeof s);
@@ -199,9 +199,8 @@ int main(int argc, char **argv)
 		hc.retry_first_ms, hc.retry_max_ms, hc.give_up_hours, hc.pause_after_hours,
 		hc.parallel, hc.keep_days, hc.policy.allow_loopback ? ", loopback allowed" : "");
 	while (!stopping) {
-		int busy = 0, n = 0, attempted = 0;
+		int busy = 0, n = 0, attempted = 0, scan;
 		long retry_ms = -1, wait;
-
 
 		if (mono_ms() >= next_refresh) {
 			refresh_engines(&db, &s);
@@ -212,25 +211,35 @@ int main(int argc, char **argv)
 				goto db_failed;
 			next_prune = mono_ms() + WA_HOOKS_PRUNE_EVERY_S * 1000LL;
 		}
-		while (!stopping && (n = wa_hooks_fanout(&db, &hc)) > 0) {
+		/* the outbox is read when an engine published something or the
+		 * poll period is over, not after every attempt */
+		scan = woke || mono_ms() >= next_scan;
+		woke = 0;
+		while (scan && !stopping && (n = wa_hooks_fanout(&db, &hc)) > 0) {
 			nevents += n;
 			busy = 1;
 		}
 		if (n < 0)
 			goto db_failed;
-		if (!stopping && (n = wa_hooks_deliver(&db, &hc, &attempted, &retry_ms)) < 0)
+		if (scan)
+			next_scan = mono_ms() + hc.poll_ms;
+		if (!stopping && (n = wa_hooks_deliver(&db, &hc, scan, &attempted, &retry_ms)) < 0)
 			goto db_failed;
 		ndelivered += n;
 		if (n > 0)
 			busy = 1;  /* the next event of a queue may be due now */
+		/* a retry due sooner than the next scan is not left waiting */
+		if (retry_ms >= 0 && mono_ms() + retry_ms < next_scan)
+			next_scan = mono_ms() + retry_ms;
 		if (db_down) {
 			wa_info("database reachable again");
 			db_down = 0;
 		}
-		/* a retry due sooner than the next poll is not left waiting */
-		wait = retry_ms >= 0 && retry_ms < hc.poll_ms ? retry_ms : hc.poll_ms;
+		wait = next_scan - mono_ms();
+		if (wait < 0)
+			wait = 0;
 		if (!busy && !stopping)
-			wait_event(&s, wait);
+			woke = wait_event(&s, wait);
 		continue;
 db_failed:
 		if (!db_down)
@@ -239,6 +248,7 @@ db_failed:
 		wa_db_close(&db);
 		if (!stopping)
 			wait_event(&s, hc.poll_ms);
+		woke = 1;
 	}
 	/* the attempts in flight are finished and recorded (at most
 	 * hooks.timeout_ms), not left to be sent again */
@@ -246,7 +256,7 @@ db_failed:
 		int attempted = 0, n;
 		long retry_ms = -1;
 
-		if ((n = wa_hooks_deliver(&db, &hc, &attempted, &retry_ms)) < 0)
+		if ((n = wa_hooks_deliver(&db, &hc, 0, &attempted, &retry_ms)) < 0)
 			break;
 		ndelivered += n;
 		if (wa_hooks_in_flight() > 0)
