@@ -204,6 +204,18 @@ static int plaintext(struct wa_media *m, struct wa_media_job *j, char *path, siz
 
 static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un);
 
+/* Perform c within the upload deadline (media.upload_timeout_ms, 10 s to
+ * connect), aborted (CURLE_ABORTED_BY_CALLBACK) when the engine stops. */
+static CURLcode perform_bounded(struct wa_media *m, CURL *c)
+{
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, m->upload_timeout_ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, m);
+	return curl_easy_perform(c);
+}
+
 struct rb_body {
 	FILE *f;
 	size_t len;
@@ -271,12 +283,7 @@ static int remove_bg(struct wa_media *m, struct wa_media_job *j, char *path, siz
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "WA-AKG");
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_rb_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, m->upload_timeout_ms);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, m);
-	cc = curl_easy_perform(c);
+	cc = perform_bounded(m, c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	if (cc == CURLE_ABORTED_BY_CALLBACK) {
 		fail(j, 503, "engine_busy", "The engine is stopping");
@@ -584,15 +591,10 @@ static int upload(struct wa_media *m, struct wa_media_job *j, const char *enc)
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "WA-AKG");
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_answer);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &a);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, m->upload_timeout_ms);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
 	curl_easy_setopt(c, CURLOPT_PROXY, "");
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, m);
 	if (m->ca[0])
 		curl_easy_setopt(c, CURLOPT_CAINFO, m->ca);
-	cc = curl_easy_perform(c);
+	cc = perform_bounded(m, c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	if (cc == CURLE_ABORTED_BY_CALLBACK) {
 		fail(j, 503, "engine_busy", "The engine is stopping");

@@ -1160,35 +1160,21 @@ static void media_ready(void *ctx, int status, const char *why, const char *code
 	send_devices(j);
 }
 
-/* Start sending out (taken) to jid: answering cmd, or telling done. */
-static void send_start2(struct wa_session *s, const char *jid, struct wa_out *out, struct wa_cmd *cmd,
-			send_done_fn done, send_link_fn link, void *ctx, char *audience, size_t audience_len);
-
+/* Start sending out (taken) to jid: answering cmd, or telling done.
+ * audience (taken; NULL but for a status): the user JIDs a status to
+ * status@broadcast goes to, sent like a group message to them. */
 static void send_start(struct wa_session *s, const char *jid, struct wa_out *out, struct wa_cmd *cmd,
-		       send_done_fn done, send_link_fn link, void *ctx)
-{
-	send_start2(s, jid, out, cmd, done, link, ctx, NULL, 0);
-}
-
-void sess_send_status(struct wa_session *s, struct wa_out *out, struct wa_cmd *cmd, char *audience, size_t len)
-{
-	send_start2(s, "status@broadcast", out, cmd, NULL, NULL, NULL, audience, len);
-}
-
-/* audience (taken): a status, sent like a group message to those users */
-static void send_start2(struct wa_session *s, const char *jid, struct wa_out *out, struct wa_cmd *cmd,
-			send_done_fn done, send_link_fn link, void *ctx, char *audience, size_t audience_len)
+		       send_done_fn done, send_link_fn link, void *ctx, char *audience, size_t audience_len)
 {
 	struct send_job *j;
 	struct wa_jid pj;
+	int bad = !jid || wa_jid_parse(jid, &pj, NULL) != 0;
 
-	if (!jid || wa_jid_parse(jid, &pj, NULL) != 0 ||
-	    (!wa_jid_is_pn(&pj) && !wa_jid_is_group(&pj) && !(audience && wa_jid_is_status(&pj)))) {
-		free(audience);
-		int bad = !jid || wa_jid_parse(jid, &pj, NULL) != 0;
+	if (bad || (!wa_jid_is_pn(&pj) && !wa_jid_is_group(&pj) && !(audience && wa_jid_is_status(&pj)))) {
 		const char *msg = bad ? "'jid' must be a WhatsApp JID"
 				      : "Sending to broadcasts, newsletters and LIDs is not supported by this engine yet";
 
+		free(audience);
 		wa_out_free(out);
 		if (cmd)
 			wa_cmd_reply_error(cmd, bad ? 400 : 501, msg, bad ? "invalid_jid" : "not_implemented");
@@ -1285,18 +1271,23 @@ void wa_session_send(struct wa_session *s, struct wa_cmd *cmd)
 		wa_cmd_reply_error(cmd, rc, why, code);
 		return;
 	}
-	send_start(s, json_string_value(json_object_get(cmd->args, "jid")), &out, cmd, NULL, NULL, NULL);
+	send_start(s, json_string_value(json_object_get(cmd->args, "jid")), &out, cmd, NULL, NULL, NULL, NULL, 0);
 }
 
 void sess_send_out(struct wa_session *s, const char *jid, struct wa_out *out, send_done_fn done, void *ctx)
 {
-	send_start(s, jid, out, NULL, done, NULL, ctx);
+	send_start(s, jid, out, NULL, done, NULL, ctx, NULL, 0);
 }
 
 void sess_send_linked(struct wa_session *s, const char *jid, struct wa_out *out, send_link_fn link,
 		      send_done_fn done, void *ctx)
 {
-	send_start(s, jid, out, NULL, done, link, ctx);
+	send_start(s, jid, out, NULL, done, link, ctx, NULL, 0);
+}
+
+void sess_send_status(struct wa_session *s, struct wa_out *out, struct wa_cmd *cmd, char *audience, size_t len)
+{
+	send_start(s, "status@broadcast", out, cmd, NULL, NULL, NULL, audience, len);
 }
 
 /* ---- a retry receipt for one of our messages (§8.4) ---- */

@@ -140,31 +140,21 @@ static void audience_done(void *arg, int rc)
 {
 	struct status_job *j = arg;
 	struct wa_session *s = j->s;
+	int live = sess_unref(s);
 
-	if (!sess_unref(s)) {
-		wa_cmd_reply_error(j->cmd, 503, "Session not connected or ready", "session_not_ready");
-		job_free(j);
+	if (live && rc == 0 && sess_ready(s)) {
+		/* the send path takes the message and the audience */
+		sess_send_status(s, &j->out, j->cmd, j->aud, j->aud_len);
+		free(j);
 		return;
 	}
-	if (rc == WA_ENOMEM) {
+	if (live && rc == WA_ENOMEM)
 		wa_cmd_reply_error(j->cmd, 500, "Out of memory", NULL);
-		job_free(j);
-		return;
-	}
-	if (rc != 0) {
+	else if (live && rc != 0)
 		wa_cmd_reply_error(j->cmd, 503, "The audience could not be read (database)", "database_unavailable");
-		job_free(j);
-		return;
-	}
-	if (!sess_ready(s)) {
+	else
 		wa_cmd_reply_error(j->cmd, 503, "Session not connected or ready", "session_not_ready");
-		job_free(j);
-		return;
-	}
-	/* the send path takes the message and the audience */
-	sess_send_status(s, &j->out, j->cmd, j->aud, j->aud_len);
-	j->aud = NULL;
-	free(j);
+	job_free(j);
 }
 
 void wa_session_status_post(struct wa_session *s, struct wa_cmd *cmd)
@@ -173,13 +163,13 @@ void wa_session_status_post(struct wa_session *s, struct wa_cmd *cmd)
 		     *font = json_object_get(a, "font");
 	const char *type = json_string_value(json_object_get(a, "type"));
 	const char *content = json_string_value(json_object_get(a, "content"));
+	const char *url = json_string_value(json_object_get(a, "mediaUrl"));
 	const char *why = NULL, *code = NULL;
+	int media = type && (strcmp(type, "IMAGE") == 0 || strcmp(type, "VIDEO") == 0);
+	uint32_t bg_argb = 0, text_argb = 0;
 	struct status_job *j;
 	json_t *targs;
 	int rc;
-
-	const char *url = json_string_value(json_object_get(a, "mediaUrl"));
-	int media = type && (strcmp(type, "IMAGE") == 0 || strcmp(type, "VIDEO") == 0);
 
 	if (type && !media && strcmp(type, "TEXT") != 0) {
 		wa_cmd_reply_error(cmd, 400, "'type' must be TEXT, IMAGE or VIDEO", "validation_error");
@@ -193,25 +183,22 @@ void wa_session_status_post(struct wa_session *s, struct wa_cmd *cmd)
 		wa_cmd_reply_error(cmd, 400, "Missing required field 'content'", "validation_error");
 		return;
 	}
-	if (!(j = calloc(1, sizeof *j))) {
-		wa_cmd_reply_error(cmd, 500, "Out of memory", NULL);
-		return;
-	}
-	if (bg && colour_arg(bg, &j->out.bg_argb) != 0) {
-		free(j);
+	if (bg && colour_arg(bg, &bg_argb) != 0) {
 		wa_cmd_reply_error(cmd, 400, "'backgroundColor' must be an ARGB integer or \"#RRGGBB\"",
 				   "validation_error");
 		return;
 	}
-	if (fg && colour_arg(fg, &j->out.text_argb) != 0) {
-		free(j);
+	if (fg && colour_arg(fg, &text_argb) != 0) {
 		wa_cmd_reply_error(cmd, 400, "'textColor' must be an ARGB integer or \"#RRGGBB\"", "validation_error");
 		return;
 	}
 	if (font && (!json_is_integer(font) || json_integer_value(font) < 0 ||
 		     json_integer_value(font) > STATUS_FONT_MAX)) {
-		free(j);
 		wa_cmd_reply_error(cmd, 400, "'font' must be 0 to 10", "validation_error");
+		return;
+	}
+	if (!(j = calloc(1, sizeof *j))) {
+		wa_cmd_reply_error(cmd, 500, "Out of memory", NULL);
 		return;
 	}
 	/* the text (or the media with its caption) and mentions as
@@ -221,13 +208,9 @@ void wa_session_status_post(struct wa_session *s, struct wa_cmd *cmd)
 				  "url", url, "caption", content, "mentions", json_object_get(a, "mentions"));
 	else
 		targs = json_pack("{s:s,s:O*}", "message", content, "mentions", json_object_get(a, "mentions"));
-	{
-		uint32_t b = j->out.bg_argb, t = j->out.text_argb;
-
-		rc = targs ? wa_out_parse_op(&j->out, "message.send", targs, &why, &code) : 500;
-		j->out.bg_argb = b;
-		j->out.text_argb = t;
-	}
+	rc = targs ? wa_out_parse_op(&j->out, "message.send", targs, &why, &code) : 500;
+	j->out.bg_argb = bg_argb;
+	j->out.text_argb = text_argb;
 	json_decref(targs);
 	if (rc != 0) {
 		free(j);

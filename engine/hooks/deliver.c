@@ -420,15 +420,12 @@ int wa_hooks_in_flight(void)
 	return running;
 }
 
-int wa_hooks_wait(long ms, int fd)
+void wa_hooks_wait(long ms, int fd)
 {
 	struct curl_waitfd w = { .fd = fd, .events = CURL_WAIT_POLLIN };
-	int n = 0;
 
-	if (!multi)
-		return 0;
-	curl_multi_poll(multi, fd >= 0 ? &w : NULL, fd >= 0 ? 1 : 0, (int)ms, &n);
-	return fd >= 0 && (w.revents & CURL_WAIT_POLLIN);
+	if (multi)
+		curl_multi_poll(multi, fd >= 0 ? &w : NULL, fd >= 0 ? 1 : 0, (int)ms, NULL);
 }
 
 /* Record the attempts that ended. */

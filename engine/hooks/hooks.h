@@ -79,8 +79,8 @@ int wa_hooks_deliver(struct wa_db *db, const struct wa_hooks_cfg *hc, int scan, 
 int wa_hooks_in_flight(void);
 
 /* Wait up to ms for progress of the attempts in flight, or for fd (-1:
- * none) to become readable. 1 when fd is readable. */
-int wa_hooks_wait(long ms, int fd);
+ * none) to become readable. */
+void wa_hooks_wait(long ms, int fd);
 
 /* Delete up to a bounded number of rows older than hc->keep_days (see
  * "pruning" above); nothing when keep_days is 0. Returns the number of
