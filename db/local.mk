@@ -58,3 +58,6 @@ dist_migrations_DATA += db/migrations/0014_session_counts.sql
 
 # an index for pruning the events outbox (engine/hooks/prune.c)
 dist_migrations_DATA += db/migrations/0015_hooks_prune.sql
+
+# app-state collections: versions, LT-hashes, value MACs (engine/store/appsync.c)
+dist_migrations_DATA += db/migrations/0017_app_state.sql

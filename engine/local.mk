@@ -9,7 +9,7 @@ engine_store_libwastore_a_SOURCES = engine/store/sigstore_db.c engine/store/sigs
 	engine/store/msgs.c engine/store/msgs.h engine/store/reactions.c \
 	engine/store/history.c engine/store/history.h engine/store/history_decode.c \
 	engine/store/mediahost.c engine/store/mediahost.h \
-	engine/store/appkeys.c engine/store/appkeys.h \
+	engine/store/appkeys.c engine/store/appkeys.h engine/store/appsync.c engine/store/appsync.h \
 	engine/store/outmsg.c engine/store/outmsg.h engine/store/outmedia.c \
 	engine/store/autoreply.c engine/store/autoreply.h engine/store/bot.c engine/store/bot.h \
 	engine/store/groups.c engine/store/groups.h \
@@ -47,7 +47,7 @@ wa_akg_engine_SOURCES = engine/main.c engine/engine.h \
 	engine/session.c engine/session.h engine/session_int.h \
 	engine/sess_pair.c engine/sess_login.c engine/sess_db.c engine/sess_recv.c \
 	engine/sess_send.c engine/sess_media.c engine/sess_receipt.c engine/sess_notify.c engine/sess_bulk.c \
-	engine/sess_star.c engine/sess_status.c engine/sess_group.c engine/sess_call.c \
+	engine/sess_appstate.c engine/sess_status.c engine/sess_group.c engine/sess_call.c \
 	engine/group_meta.c engine/group_meta.h engine/image.c engine/image.h \
 	engine/sess_chat.c engine/sess_chat.h engine/sess_profile.c \
 	engine/conn.c engine/conn.h \

@@ -112,6 +112,17 @@ static void op_group(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session 
 }
 
 /* chat, contact and profile operations (sess_chat.c, sess_profile.c) */
+#define SESS_OP(name, fn)                                                              \
+	static void name(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s) \
+	{                                                                              \
+		(void)e;                                                               \
+		fn(s, cmd);                                                            \
+	}
+/* chat state through app state (sess_appstate.c) */
+SESS_OP(op_chat_archive, wa_chat_archive)
+SESS_OP(op_chat_mute, wa_chat_mute)
+SESS_OP(op_chat_pin, wa_chat_pin)
+
 static void op_chat_presence(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
 {
 	(void)e;
@@ -213,9 +224,9 @@ static const struct op ops[] = {
 	{ "message.sticker", NEEDS_CONNECTED, op_send },
 	{ "message.spam", NEEDS_CONNECTED, op_broadcast },
 	{ "message.broadcast", NEEDS_CONNECTED, op_broadcast },
-	{ "chat.archive", NEEDS_CONNECTED, NULL },
-	{ "chat.mute", NEEDS_CONNECTED, NULL },
-	{ "chat.pin", NEEDS_CONNECTED, NULL },
+	{ "chat.archive", NEEDS_CONNECTED, op_chat_archive },
+	{ "chat.mute", NEEDS_CONNECTED, op_chat_mute },
+	{ "chat.pin", NEEDS_CONNECTED, op_chat_pin },
 	{ "chat.presence", NEEDS_CONNECTED, op_chat_presence },
 	{ "chat.read", NEEDS_CONNECTED, op_chat_read },
 	{ "contact.block", NEEDS_CONNECTED, op_contact_block },

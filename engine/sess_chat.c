@@ -239,6 +239,9 @@ static void read_clear_done(void *arg, int rc)
 		job_fail(j, 500, "Failed to mark messages as read", "storage_error");
 		return;
 	}
+	/* the whole chat read: the phone's chat list learns it too (app state) */
+	if (!j->ids && sess_ready(j->s))
+		appstate_mark_read(j->s, j->chat);
 	ids = json_array();
 	for (i = 0; i < json_array_size(j->found); i++)
 		json_array_append(ids, json_array_get(json_array_get(j->found, i), 0));

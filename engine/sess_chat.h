@@ -28,6 +28,12 @@ void wa_contact_blocklist(struct wa_session *s, struct wa_cmd *cmd); /* contact.
  * not be queued (left unacked: the server offers it again). */
 int chat_on_blocklist_sync(struct wa_session *s, const struct wa_node *n);
 
+/* sess_appstate.c: chat state as app-state mutations, answered once the
+ * server has them and the fetch that brings them back has stored them */
+void wa_chat_archive(struct wa_session *s, struct wa_cmd *cmd);     /* chat.archive {jid, archive?} */
+void wa_chat_pin(struct wa_session *s, struct wa_cmd *cmd);         /* chat.pin {jid, pin?} */
+void wa_chat_mute(struct wa_session *s, struct wa_cmd *cmd);        /* chat.mute {jid, mute?, duration?} */
+
 /* sess_profile.c */
 void wa_profile_get(struct wa_session *s, struct wa_cmd *cmd);            /* profile.get */
 void wa_profile_name(struct wa_session *s, struct wa_cmd *cmd);           /* profile.name {name} */

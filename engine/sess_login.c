@@ -150,6 +150,7 @@ void login_on_success(struct wa_session *s, const struct wa_node *n)
 	go_active(s);
 	login_schedule_keepalive(s);
 	group_sync_all(s);
+	appstate_on_login(s);
 }
 
 int login_on_node(struct wa_session *s, const struct wa_node *n)

@@ -16,7 +16,9 @@
  *   account_sync    with <blocklist/>: a block made on another device,
  *                   stored (contacts.blocked, contact.update) before the
  *                   ack (sess_chat.c, chat_on_blocklist_sync);
- * everything else (server_sync, picture, privacy_token, encrypt with an
+ *   server_sync     app state changed elsewhere: the collections it
+ *                   names are fetched (sess_appstate.c), acked at once;
+ * everything else (picture, privacy_token, encrypt with an
  * identity change, account_sync without devices, ...) is acked and logged
  * at debug: nothing is stored for it yet.
  *
@@ -72,6 +74,9 @@ int notify_on_node(struct wa_session *s, const struct wa_node *n)
 			send_devices_changed(s, &j);
 			what = "our device list changed";
 		}
+	} else if (strcmp(type, "server_sync") == 0) {
+		appstate_on_server_sync(s, n);
+		what = "app state changed: fetching it";
 	} else if (strcmp(type, "w:gp2") == 0) {
 		if (wa_node_attr_jid(n, "from", &j) == 0 && wa_jid_is_group(&j)) {
 			send_group_changed(s, &j);

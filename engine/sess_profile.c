@@ -4,8 +4,8 @@
  *   profile.get      db (push name) -> usync status of our own user (the
  *                    about) -> our picture IQ -> answer;
  *   profile.name     <presence type="available" name>, as WhatsApp Web sends
- *                    a new push name (the app-state setting_pushName
- *                    mutation is not written), then wa_sessions.push_name;
+ *                    a new push name, then wa_sessions.push_name, then the
+ *                    app-state setting_pushName mutation (sess_appstate.c);
  *   profile.status   <iq xmlns="status" type="set"><status>text</status></iq>;
  *   profile.picture.set / .remove  <iq xmlns="w:profile:picture" type="set">
  *                    with the JPEG (the worker made it: square, <= 640 px,
@@ -252,6 +252,9 @@ static void save_name_done(void *arg, int rc)
 
 	if (rc != 0)
 		wa_warn("session %s: the new push name is sent but not stored", j->slug);
+	/* and the account's setting, which the phone shows (app state) */
+	if (sess_ready(j->s))
+		appstate_push_name(j->s, j->name);
 	job_end(j, 200, ok_answer("Profile name updated", json_pack("{s:s}", "name", j->name)));
 }
 

@@ -956,6 +956,8 @@ static void recv_done(void *arg, int rc)
 		wa_info("session %s: %u app-state keys from the phone stored", s->id, j->nkeys);
 		if (s->phase == PH_READY)
 			own_receipt(s, j->n, "peer_msg");
+		if (j->nkeys)
+			appstate_on_keys(s);
 		break;
 	case RECV_REFUSED:
 		wa_warn("session %s: message %s dropped: %s", s->id, id, j->why ? j->why : "-");

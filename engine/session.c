@@ -150,6 +150,7 @@ static void session_free(struct wa_session *s)
 	}
 	pair_reset(s);
 	send_caches_free(s);
+	appstate_free(s);
 	free(s);
 }
 
@@ -445,6 +446,7 @@ static void close_conn(struct wa_session *s, enum sess_phase next)
 	lws_sul_cancel(&s->t_iq);
 	wa_iqs_fail_all(&s->iqs, WA_ECLOSED);
 	send_fail_all(s);
+	appstate_on_close(s);
 }
 
 static void connect_now(struct wa_session *s);

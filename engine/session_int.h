@@ -92,6 +92,7 @@ struct wa_session {
 	struct wa_cache *devcache;       /* user JID -> device ids */
 	struct wa_cache *groupcache;     /* group JID -> participant JIDs */
 	struct wa_cache *skmem;          /* "group device" -> has our sender key */
+	struct sess_as *as;              /* app-state sync (sess_appstate.c; made on first use) */
 };
 
 /* The session is still ours and logged in, with its connection (after a
@@ -214,6 +215,23 @@ void send_caches_free(struct wa_session *s);
 struct wa_media_job;
 typedef void (*sess_media_fn)(void *ctx, int status, const char *why, const char *code);
 void sess_media_upload(struct wa_session *s, struct wa_media_job *job, sess_media_fn fn, void *ctx);
+
+/* sess_appstate.c: app-state sync (docs/engine.md "Chat state"). The
+ * session logged in (every collection fetched), the phone shared keys
+ * (fetched again), a server_sync notification (borrowed; the collections
+ * it names fetched; the caller acks it); the connection went (changes
+ * waiting are answered); the session is freed. */
+struct sess_as;
+void appstate_on_login(struct wa_session *s);
+void appstate_on_keys(struct wa_session *s);
+void appstate_on_server_sync(struct wa_session *s, const struct wa_node *n);
+void appstate_on_close(struct wa_session *s);
+void appstate_free(struct wa_session *s);
+/* Changes made without a command of their own, written after the fact
+ * (failures logged): the whole chat read (markChatAsRead), the push name
+ * (setting_pushName, so the phone shows it too). */
+void appstate_mark_read(struct wa_session *s, const char *chat);
+void appstate_push_name(struct wa_session *s, const char *name);
 
 /* sess_call.c: a <call> of a logged-in session (1 taken: an offer stored
  * with call.received, rejected when the settings say so, then acked; 0 not

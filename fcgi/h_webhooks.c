@@ -29,7 +29,7 @@
 static const char *const event_names[] = {
 	"message.received", "message.sent", "message.status", "message.edited", "message.deleted",
 	"message.reaction", "poll.vote", "connection.update", "group.update", "group.participant", "contact.update",
-	"status.update", "call.received", NULL
+	"status.update", "call.received", "chat.update", "label.update", NULL
 };
 
 static const struct wa_field f_create[] = {
@@ -90,8 +90,9 @@ static int read_events(struct wa_req *r, char **out)
 	if (!json_array_size(v))
 		return wa_reply_error(r, 400,
 				      "'events' must list at least one event (message.received, message.sent, "
-				      "message.status, message.edited, message.deleted, connection.update, group.update, "
-				      "group.participant, contact.update, status.update) or \"*\"", "validation_error");
+				      "message.status, message.edited, message.deleted, message.reaction, poll.vote, "
+				      "connection.update, group.update, group.participant, contact.update, status.update, "
+				      "call.received, chat.update, label.update) or \"*\"", "validation_error");
 	if (json_array_size(v) > 32)
 		return wa_reply_error(r, 400, "'events' has too many entries", "validation_error");
 	list = json_array();
@@ -104,8 +105,9 @@ static int read_events(struct wa_req *r, char **out)
 			json_decref(list);
 			return wa_reply_errorf(r, 400, "validation_error",
 					       "'events[%zu]' is not a webhook event: use message.received, message.sent, "
-					       "message.status, message.edited, message.deleted, connection.update, "
-					       "group.update, group.participant, contact.update, status.update or \"*\"", i);
+					       "message.status, message.edited, message.deleted, message.reaction, poll.vote, "
+					       "connection.update, group.update, group.participant, contact.update, "
+					       "status.update, call.received, chat.update, label.update or \"*\"", i);
 		}
 		dup = 0;
 		for (j = 0; j < json_array_size(list); j++)

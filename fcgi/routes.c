@@ -140,8 +140,9 @@ static const struct wa_field f_chat_archive[] = {
 	{ NULL, WA_F_END, 0, NULL }
 };
 
+/* no body at all (the n8n node): mute for the default 8 hours */
 static const struct wa_field f_chat_mute[] = {
-	{ "mute", WA_F_BOOL, 1, NULL },
+	{ "mute", WA_F_BOOL, 0, NULL },
 	{ "duration", WA_F_INT, 0, NULL },
 	{ NULL, WA_F_END, 0, NULL }
 };
@@ -325,6 +326,9 @@ struct wa_route wa_routes[] = {
 	{ "PUT", "/api/chat/{sessionId}/{jid}/read", "Chat", "Mark messages as read",
 	  "", "200,401,403,500,503", h_engine, WA_R_SESS, "chat.read", f_chat_read },
 	{ "PUT", "/api/chat/{sessionId}/{jid}/archive", "Chat", "Archive/unarchive chat",
+	  "archive", "200,400,401,403,500,503", h_engine, WA_R_SESS, "chat.archive", f_chat_archive },
+	/* beyond the reference: the n8n node POSTs it */
+	{ "POST", "/api/chat/{sessionId}/{jid}/archive", "Chat", "Archive/unarchive chat (POST form)",
 	  "archive", "200,400,401,403,500,503", h_engine, WA_R_SESS, "chat.archive", f_chat_archive },
 	{ "PUT", "/api/chat/{sessionId}/{jid}/mute", "Chat", "Mute/unmute chat",
 	  "mute", "200,400,401,403,500,503", h_engine, WA_R_SESS, "chat.mute", f_chat_mute },

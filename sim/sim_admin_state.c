@@ -2,7 +2,8 @@
  * through sim_admin_ext() for /admin/phones/{number}/<sub>:
  *
  *   GET  appstate   the phone's decrypted view of the five collections
- *   POST appstate   {"action", "jid"?, "value"?, "name"?, "label"?}: the phone writes a mutation
+ *   POST appstate   {"action", "jid"?, "value"?, "name"?, "label"?, "messageId"?, "fromMe"?}:
+ *                   the phone writes a mutation
  *   GET  state      presence, subscribers, blocklist, picture
  *   POST presence   {"available": true|false}
  *   POST typing     {"to": "<number or JID>", "state": "composing|recording|paused"}
@@ -67,7 +68,9 @@ int sim_admin_state(struct sim_server *s, struct sim_account *a, const char *met
 		int st = sim_appstate_phone_write(s, a, json_string_value(json_object_get(in, "action")),
 						  json_string_value(json_object_get(in, "jid")), v == NULL || json_is_true(v),
 						  json_string_value(json_object_get(in, "name")),
-						  json_string_value(json_object_get(in, "label")), &why);
+						  json_string_value(json_object_get(in, "label")),
+						  json_string_value(json_object_get(in, "messageId")),
+						  json_is_true(json_object_get(in, "fromMe")), &why);
 
 		*reply = st == 200 ? text_json(sim_appstate_phone_view(s, a)) : err_json(why ? why : "failed");
 		return st;

@@ -651,7 +651,8 @@ void sim_state_on_peer_protocol(struct sim_server *s, struct sim_account *a, uin
 }
 
 int sim_appstate_phone_write(struct sim_server *s, struct sim_account *a, const char *action, const char *jid,
-			     int value, const char *name, const char *label, const char **why)
+			     int value, const char *name, const char *label, const char *msg_id, int from_me,
+			     const char **why)
 {
 	struct sim_acstate *st = sim_acstate_get(s, a);
 	struct wa_sync_action act;
@@ -694,7 +695,13 @@ int sim_appstate_phone_write(struct sim_server *s, struct sim_account *a, const 
 		rc = wa_sync_action_label_edit(&act, label ? label : "1", name, 0, !value, now);
 	else if (strcmp(action, "label") == 0)
 		rc = wa_sync_action_label_chat(&act, label ? label : "1", jid, value, now);
-	else
+	else if (strcmp(action, "star") == 0) {
+		if (msg_id == NULL || *msg_id == '\0') {
+			*why = "messageId required";
+			return 400;
+		}
+		rc = wa_sync_action_star(&act, jid, msg_id, from_me, NULL, value, now);
+	} else
 		return 400;
 	if (rc != 0) {
 		wa_sync_action_free(&act);

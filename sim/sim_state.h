@@ -142,11 +142,13 @@ void sim_state_on_peer_protocol(struct sim_server *s, struct sim_account *a, uin
 
 /* The phone of a writes an app-state mutation: action one of "archive",
  * "pin", "mute", "markRead", "pushName", "label" (label_jid), "labelEdit",
- * "contact"; jid the chat; value on/off; name for pushName/labelEdit/
- * contact; label the label id. Builds, encrypts and stores the patch,
- * notifies the companions. 200 or an HTTP-like status with *why. */
+ * "contact", "star"; jid the chat; value on/off; name for pushName/
+ * labelEdit/contact; label the label id; msg_id and from_me the starred
+ * message (star). Builds, encrypts and stores the patch, notifies the
+ * companions. 200 or an HTTP-like status with *why. */
 int sim_appstate_phone_write(struct sim_server *s, struct sim_account *a, const char *action, const char *jid,
-			     int value, const char *name, const char *label, const char **why);
+			     int value, const char *name, const char *label, const char *msg_id, int from_me,
+			     const char **why);
 
 /* The phone's decrypted view of every collection as JSON text
  * ({"<collection>": {"version", "entries": [{"index": [...], "value": {...}}]}}),

@@ -1,5 +1,6 @@
 /* engine/store/creds: device credentials in MariaDB (see creds.h). */
 #include "engine/store/creds.h"
+#include "engine/store/appsync.h"
 #include "engine/store/sigstore_db.h"
 #include "fcgi/db.h"
 #include "wa/crypto.h"
@@ -277,7 +278,7 @@ int wa_creds_delete(struct wa_db *db, uint64_t session_row)
 	if (!m || wa_sigstore_db_purge(m, NULL, key) < 0)
 		return WA_ESTORAGE;
 	if (wa_db_exec(db, "DELETE FROM wa_app_state_keys WHERE wa_session_id = ?", "u",
-		       (unsigned long long)session_row) < 0)
+		       (unsigned long long)session_row) < 0 || wa_appsync_forget(db, session_row) != 0)
 		return WA_ESTORAGE;
 	return wa_db_exec(db, "DELETE FROM wa_device_creds WHERE wa_session_id = ?", "u",
 			  (unsigned long long)session_row) < 0 ? WA_ESTORAGE : 0;

@@ -14,50 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct blob {
-	uint8_t *p;
-	size_t len, cap;
-	int too_big;
-};
-
-static size_t on_data(char *ptr, size_t size, size_t n, void *ud)
-{
-	struct blob *b = ud;
-	size_t add = size * n;
-
-	if (add > WA_HISTORY_BLOB_MAX - b->len) {
-		b->too_big = 1;
-		return 0;
-	}
-	if (b->len + add > b->cap) {
-		size_t cap = b->cap ? b->cap : 65536;
-		uint8_t *np;
-
-		while (cap < b->len + add)
-			cap *= 2;
-		if (!(np = realloc(b->p, cap)))
-			return 0;
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, ptr, add);
-	b->len += add;
-	return add;
-}
-
-/* GET https://<host><directPath>&hash=...&mms-type=md-msg-hist (§9.4). */
-static int fetch(const struct wa_history_env *env, const char *dpath, const ProtobufCBinaryData *enc_sha,
-		 struct blob *out)
-{
-	long code = 0;
-	int rc = wa_mediahost_get(env, dpath, enc_sha && enc_sha->len == 32 ? enc_sha->data : NULL, "md-msg-hist",
-				  env->timeout_ms, on_data, NULL, out, &code);
-
-	if (rc == WA_ENOMEM)
-		return rc;
-	return rc == 0 ? 0 : out->too_big ? WA_ETOOBIG : WA_EIO;
-}
-
 static const char SQL_CHAT[] =
 	"INSERT INTO chats (wa_session_id, jid, name, is_group, unread_count, archived, pinned, muted_until, "
 	"last_message_at) VALUES (?, ?, ?, ?, ?, ?, ?, IF(? > 0, FROM_UNIXTIME(?), NULL), "
@@ -180,7 +136,8 @@ static int store(struct wa_db *db, uint64_t row, const WaHistorySync__HistorySyn
 int wa_history_apply(struct wa_db *db, uint64_t row, const WaE2E__HistorySyncNotification *hn,
 		     const struct wa_history_env *env, struct wa_history_stats *st)
 {
-	struct blob b = { 0 };
+	uint8_t *enc = NULL;
+	size_t enc_len = 0;
 	const uint8_t *z;
 	size_t zlen;
 	uint8_t *plain = NULL;
@@ -195,15 +152,18 @@ int wa_history_apply(struct wa_db *db, uint64_t row, const WaE2E__HistorySyncNot
 	} else {
 		if (!hn->has_mediakey || hn->mediakey.len != 32)
 			return WA_EPROTO;
-		if ((rc = fetch(env, hn->directpath, hn->has_fileencsha256 ? &hn->fileencsha256 : NULL, &b)) != 0) {
-			free(b.p);
-			return rc;
-		}
-		rc = wa_media_decrypt(WA_MEDIA_HISTORY, hn->mediakey.data, b.p, b.len,
+		/* GET https://<host><directPath>&hash=...&mms-type=md-msg-hist (§9.4) */
+		rc = wa_mediahost_get_mem(env, hn->directpath,
+					  hn->has_fileencsha256 && hn->fileencsha256.len == 32 ? hn->fileencsha256.data
+											   : NULL,
+					  "md-msg-hist", env->timeout_ms, WA_HISTORY_BLOB_MAX, &enc, &enc_len);
+		if (rc != 0)
+			return rc == WA_ENOMEM || rc == WA_ETOOBIG ? rc : WA_EIO;
+		rc = wa_media_decrypt(WA_MEDIA_HISTORY, hn->mediakey.data, enc, enc_len,
 				      hn->has_fileencsha256 && hn->fileencsha256.len == 32 ? hn->fileencsha256.data : NULL,
 				      hn->has_filesha256 && hn->filesha256.len == 32 ? hn->filesha256.data : NULL, &plain,
 				      &plain_len, NULL);
-		free(b.p);
+		free(enc);
 		if (rc != 0) {
 			wa_warn("history sync: the blob does not verify: %s", wa_media_strerror(rc));
 			return WA_ECRYPTO;

@@ -96,3 +96,52 @@ int wa_mediahost_get(const struct wa_history_env *env, const char *dpath, const 
 	free(url);
 	return 0;
 }
+
+struct membuf {
+	uint8_t *p;
+	size_t len, cap, max;
+	int too_big;
+};
+
+static size_t mem_write(char *ptr, size_t size, size_t n, void *ud)
+{
+	struct membuf *b = ud;
+	size_t add = size * n;
+
+	if (add > b->max - b->len) {
+		b->too_big = 1;
+		return 0;
+	}
+	if (b->len + add > b->cap) {
+		size_t cap = b->cap ? b->cap : 65536;
+		uint8_t *np;
+
+		while (cap < b->len + add)
+			cap *= 2;
+		if (!(np = realloc(b->p, cap)))
+			return 0;
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, ptr, add);
+	b->len += add;
+	return add;
+}
+
+int wa_mediahost_get_mem(const struct wa_history_env *env, const char *dpath, const uint8_t *enc_sha256,
+			 const char *mms_type, long timeout_ms, size_t max, uint8_t **out, size_t *len)
+{
+	struct membuf b = { .max = max };
+	long code = 0;
+	int rc = wa_mediahost_get(env, dpath, enc_sha256, mms_type, timeout_ms, mem_write, NULL, &b, &code);
+
+	*out = NULL;
+	*len = 0;
+	if (rc != 0) {
+		free(b.p);
+		return b.too_big ? WA_ETOOBIG : rc;
+	}
+	*out = b.p;
+	*len = b.len;
+	return 0;
+}

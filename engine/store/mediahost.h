@@ -31,4 +31,11 @@ int wa_mediahost_get(const struct wa_history_env *env, const char *direct_path, 
 		     const char *mms_type, long timeout_ms, wa_mediahost_write_fn write, wa_mediahost_abort_fn abort_cb,
 		     void *ud, long *http_code);
 
+/* The same into memory: *out (malloc'd, *len bytes; the caller frees)
+ * gets the whole body, at most max bytes (more is WA_ETOOBIG). For blobs
+ * that are small and parsed whole (history sync chunks, app-state
+ * snapshots and external mutations). */
+int wa_mediahost_get_mem(const struct wa_history_env *env, const char *direct_path, const uint8_t *enc_sha256,
+			 const char *mms_type, long timeout_ms, size_t max, uint8_t **out, size_t *len);
+
 #endif

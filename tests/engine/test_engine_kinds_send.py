@@ -186,7 +186,7 @@ def test_reactions_edits_and_deletes_change_the_message_on_the_phone_and_here(
     r = admin.patch(base + "/" + mine, json={"text": "too late"})
     assert r.status_code == 400 and "deleted" in r.json()["message"], r.text
 
-    # the star is the store's (the app-state mutation is not written yet)
+    # a star is an app-state mutation, answered once stored (test_engine_appstate.py)
     r = admin.post(base + "/%s/star" % theirs, json={"star": True})
     assert r.status_code == 200 and r.json()["message"] == "Message starred", r.text
     assert row(stack_config, slug, theirs, "m.starred") == ["1"]
