@@ -61,3 +61,6 @@ dist_migrations_DATA += db/migrations/0015_hooks_prune.sql
 
 # app-state collections: versions, LT-hashes, value MACs (engine/store/appsync.c)
 dist_migrations_DATA += db/migrations/0017_app_state.sql
+
+# label changes WhatsApp has not been told of yet (fcgi/h_labels.c -> engine/sess_appstate.c)
+dist_migrations_DATA += db/migrations/0018_label_sync.sql

@@ -122,6 +122,7 @@ static void op_group(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session 
 SESS_OP(op_chat_archive, wa_chat_archive)
 SESS_OP(op_chat_mute, wa_chat_mute)
 SESS_OP(op_chat_pin, wa_chat_pin)
+SESS_OP(op_labels_sync, wa_labels_sync)
 
 static void op_chat_presence(struct wa_engine *e, struct wa_cmd *cmd, struct wa_session *s)
 {
@@ -227,6 +228,7 @@ static const struct op ops[] = {
 	{ "chat.archive", NEEDS_CONNECTED, op_chat_archive },
 	{ "chat.mute", NEEDS_CONNECTED, op_chat_mute },
 	{ "chat.pin", NEEDS_CONNECTED, op_chat_pin },
+	{ "label.sync", NEEDS_CONNECTED, op_labels_sync },
 	{ "chat.presence", NEEDS_CONNECTED, op_chat_presence },
 	{ "chat.read", NEEDS_CONNECTED, op_chat_read },
 	{ "contact.block", NEEDS_CONNECTED, op_contact_block },

@@ -47,7 +47,7 @@
 #define AS_TRIES 3                      /* pushes per change (409 conflicts) */
 #define ALL_COLL ((1u << WA_APPSYNC_NCOLL) - 1)
 
-enum as_kind { AS_ARCHIVE, AS_PIN, AS_MUTE, AS_STAR, AS_READ, AS_PUSH_NAME };
+enum as_kind { AS_ARCHIVE, AS_PIN, AS_MUTE, AS_STAR, AS_READ, AS_PUSH_NAME, AS_LABEL_EDIT, AS_LABEL_CHAT };
 
 struct as_change {
 	struct as_change *next;
@@ -62,10 +62,15 @@ struct as_change {
 	int pushed;                          /* the server has it: answered once fetched */
 	char jid[WA_JID_STR_MAX];
 	char msg_id[129];
-	char name[128];                      /* push name */
+	char name[1024];                     /* push name, label name */
+	char label[65];                      /* label id */
+	long long color;                     /* label colour */
+	int deleted;                         /* label deleted */
+	uint64_t queue_id;                   /* its label_sync_queue row, forgotten once done */
 };
 
 struct sess_as {
+	struct wa_session *s;
 	unsigned dirty;                      /* collections to fetch */
 	unsigned resync;                     /* ... from scratch (a snapshot) */
 	unsigned nokey;                      /* waiting for a key share */
@@ -74,14 +79,18 @@ struct sess_as {
 	uint64_t seq;
 	unsigned n;
 	struct as_change *head, *tail;
+	/* label_sync_queue: the highest row id queued here, a read in flight,
+	 * another read wanted after it */
+	uint64_t label_after;
+	int label_busy, label_again;
 };
 
 static void kick(struct wa_session *s);
 
 static struct sess_as *as_of(struct wa_session *s)
 {
-	if (!s->as)
-		s->as = calloc(1, sizeof *s->as);
+	if (!s->as && (s->as = calloc(1, sizeof *s->as)))
+		s->as->s = s;
 	return s->as;
 }
 
@@ -93,8 +102,41 @@ static const char *ok_message(const struct as_change *c)
 	case AS_MUTE: return c->on ? "Chat muted" : "Chat unmuted";
 	case AS_READ: return "Chat marked read";
 	case AS_PUSH_NAME: return "Push name set";
+	case AS_LABEL_EDIT: return c->deleted ? "Label deleted" : "Label saved";
+	case AS_LABEL_CHAT: return c->on ? "Label added to the chat" : "Label removed from the chat";
 	default: return c->on ? "Message starred" : "Message unstarred";
 	}
+}
+
+struct label_done {
+	uint64_t row, id;
+};
+
+static int label_done_run(struct wa_db *db, void *arg)
+{
+	struct label_done *d = arg;
+
+	return wa_appsync_label_done(db, d->row, d->id);
+}
+
+static void label_done_done(void *arg, int rc)
+{
+	if (rc != 0)
+		wa_warn("app state: a label change WhatsApp has is still queued (%s); it is written again", wa_strerror(rc));
+	free(arg);
+}
+
+/* WhatsApp has a queued label change: its row goes. */
+static void label_forget(struct sess_as *as, uint64_t id)
+{
+	struct label_done *d = malloc(sizeof *d);
+
+	if (!d)
+		return;
+	d->row = as->s->row_id;
+	d->id = id;
+	if (wa_dbpool_submit(as->s->e->db, d->row, label_done_run, label_done_done, d) != 0)
+		free(d); /* written again at the next login: harmless */
 }
 
 /* Take the head change off the queue and answer it (status 200: done);
@@ -110,6 +152,8 @@ static void finish_head(struct sess_as *as, int status, const char *msg, const c
 	if (!as->head)
 		as->tail = NULL;
 	as->n--;
+	if (status == 200 && c->queue_id)
+		label_forget(as, c->queue_id);
 	if (!c->cmd) {
 		if (status != 200)
 			wa_warn("app state: \"%s\" not written to WhatsApp: %s", ok_message(c), msg ? msg : "?");
@@ -465,6 +509,12 @@ static int push_build_run(struct wa_db *db, void *arg)
 	case AS_PUSH_NAME:
 		rc = wa_sync_action_push_name(&a, j->c.name, now);
 		break;
+	case AS_LABEL_EDIT:
+		rc = wa_sync_action_label_edit(&a, j->c.label, j->c.name, (int32_t)j->c.color, j->c.deleted, now);
+		break;
+	case AS_LABEL_CHAT:
+		rc = wa_sync_action_label_chat(&a, j->c.label, j->c.jid, j->c.on, now);
+		break;
 	default: {
 		char sender[129];
 		int from_me = j->c.from_me;
@@ -773,6 +823,110 @@ void appstate_push_name(struct wa_session *s, const char *name)
 	enqueue(s, NULL, &c);
 }
 
+/* ---- labels the API changed (label_sync_queue) ---- */
+
+#define LABEL_BATCH 32
+
+struct label_read {
+	struct wa_session *s;
+	uint64_t row, after;
+	json_t *rows;
+};
+
+static int label_read_run(struct wa_db *db, void *arg)
+{
+	struct label_read *j = arg;
+
+	return wa_appsync_label_queue(db, j->row, j->after, LABEL_BATCH, &j->rows);
+}
+
+static void labels_read(struct wa_session *s);
+
+/* A change for queue row id is waiting here already. */
+static int queued(const struct sess_as *as, uint64_t id)
+{
+	for (const struct as_change *c = as->head; c; c = c->next)
+		if (c->queue_id == id)
+			return 1;
+	return 0;
+}
+
+static void label_read_done(void *arg, int rc)
+{
+	struct label_read *j = arg;
+	struct wa_session *s = j->s;
+	struct sess_as *as = s->as;
+	json_t *r;
+	size_t i;
+
+	if (sess_unref(s) && as) {
+		as->label_busy = 0;
+		if (rc != 0)
+			wa_warn("session %s: queued label changes not read: %s", s->id, wa_strerror(rc));
+		json_array_foreach(rc == 0 ? j->rows : NULL, i, r) {
+			struct as_change c = { .ci = 3 /* regular */ };
+			const char *chat = json_string_value(json_object_get(r, "chat_jid"));
+
+			c.queue_id = (uint64_t)json_integer_value(json_object_get(r, "id"));
+			snprintf(c.label, sizeof c.label, "%s", json_string_value(json_object_get(r, "label_id")));
+			if (chat) {
+				c.kind = AS_LABEL_CHAT;
+				c.on = json_is_true(json_object_get(r, "labeled")) ||
+				       json_integer_value(json_object_get(r, "labeled")) == 1;
+				snprintf(c.jid, sizeof c.jid, "%s", chat);
+			} else {
+				c.kind = AS_LABEL_EDIT;
+				c.color = json_integer_value(json_object_get(r, "color"));
+				c.deleted = json_is_true(json_object_get(r, "deleted")) ||
+					    json_integer_value(json_object_get(r, "deleted")) == 1;
+				snprintf(c.name, sizeof c.name, "%s", json_string_value(json_object_get(r, "name")) ?: "");
+			}
+			if (c.queue_id > as->label_after)
+				as->label_after = c.queue_id;
+			if (!queued(as, c.queue_id))
+				enqueue(s, NULL, &c);
+		}
+		if (rc == 0 && (json_array_size(j->rows) == LABEL_BATCH || as->label_again)) {
+			as->label_again = 0;
+			labels_read(s);
+		}
+	}
+	json_decref(j->rows);
+	free(j);
+}
+
+/* Queue what the API changed since the last read. */
+static void labels_read(struct wa_session *s)
+{
+	struct sess_as *as = as_of(s);
+	struct label_read *j;
+
+	if (!as)
+		return;
+	if (as->label_busy) {
+		as->label_again = 1;
+		return;
+	}
+	if (!(j = calloc(1, sizeof *j)))
+		return;
+	j->s = s;
+	j->row = s->row_id;
+	j->after = as->label_after;
+	as->label_busy = 1;
+	sess_ref(s);
+	if (wa_dbpool_submit(s->e->db, s->row_id, label_read_run, label_read_done, j) != 0) {
+		as->label_busy = 0;
+		sess_unref(s);
+		free(j);
+	}
+}
+
+void wa_labels_sync(struct wa_session *s, struct wa_cmd *cmd)
+{
+	labels_read(s);
+	wa_cmd_reply(cmd, 200, json_pack("{s:b}", "success", 1));
+}
+
 void wa_session_star(struct wa_session *s, struct wa_cmd *cmd)
 {
 	struct as_change c = { .kind = AS_STAR, .ci = 2 /* regular_high, as WhatsApp Web */ };
@@ -802,6 +956,9 @@ void appstate_on_login(struct wa_session *s)
 	as->nokey = 0;
 	as->broken = 0;
 	kick(s);
+	/* every label change still queued, those that failed before too */
+	as->label_after = 0;
+	labels_read(s);
 }
 
 void appstate_on_keys(struct wa_session *s)
@@ -813,6 +970,9 @@ void appstate_on_keys(struct wa_session *s)
 	as->dirty |= ALL_COLL;
 	as->nokey = 0;
 	kick(s);
+	/* label changes that could not be written without a key */
+	as->label_after = 0;
+	labels_read(s);
 }
 
 void appstate_on_server_sync(struct wa_session *s, const struct wa_node *n)

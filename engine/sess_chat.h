@@ -33,6 +33,9 @@ int chat_on_blocklist_sync(struct wa_session *s, const struct wa_node *n);
 void wa_chat_archive(struct wa_session *s, struct wa_cmd *cmd);     /* chat.archive {jid, archive?} */
 void wa_chat_pin(struct wa_session *s, struct wa_cmd *cmd);         /* chat.pin {jid, pin?} */
 void wa_chat_mute(struct wa_session *s, struct wa_cmd *cmd);        /* chat.mute {jid, mute?, duration?} */
+/* label.sync: write the label changes the API queued (label_sync_queue);
+ * answered at once, the writing goes on */
+void wa_labels_sync(struct wa_session *s, struct wa_cmd *cmd);
 
 /* sess_profile.c */
 void wa_profile_get(struct wa_session *s, struct wa_cmd *cmd);            /* profile.get */

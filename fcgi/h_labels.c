@@ -1,15 +1,20 @@
 /* h_labels: WhatsApp Business labels of a session and the chats carrying
- * them, as stored data (labels, chat_labels).
+ * them (labels, chat_labels), kept in sync with WhatsApp's app state.
  *
  * The API's label `id` is labels.label_id (WhatsApp's short string id);
  * new labels get the next free number. Deleting a label marks it deleted
- * (the engine keeps app-state consistent with it) and drops its chat
- * associations, in one transaction. Every multi-row change validates all
+ * and drops its chat associations, in one transaction. Every change also
+ * writes, in its transaction, what WhatsApp must be told into
+ * label_sync_queue (db/migrations/0018), and the session's engine is
+ * nudged (label.sync); it writes the label_edit / label_jid mutations, now
+ * or at the session's next login (docs/engine.md "Labels"). Labels the
+ * phone changes come back the other way, through the engine. Every multi-row change validates all
  * ids first and runs in a transaction: an unknown id is a 404 and nothing
  * changes. Response shapes follow the reference: {success, label(s)} for
  * most routes, {status, message, data} for the deletes. */
 #include "fcgi/auth.h"
 #include "fcgi/db.h"
+#include "fcgi/engine_client.h"
 #include "fcgi/h_util.h"
 #include "fcgi/handlers.h"
 #include "wa/jid.h"
@@ -33,9 +38,10 @@ static const struct wa_field f_label_update[] = {
 	{ NULL, WA_F_END, 0, NULL }
 };
 
+/* no action (the n8n node): the chat gets exactly these labels */
 static const struct wa_field f_chat_labels[] = {
 	{ "labelIds", WA_F_ARR, 1, NULL },
-	{ "action", WA_F_ENUM, 1, "add|remove" },
+	{ "action", WA_F_ENUM, 0, "add|remove" },
 	{ NULL, WA_F_END, 0, NULL }
 };
 
@@ -83,6 +89,32 @@ static int check_color(struct wa_req *r, json_t *obj, const char *field)
 	return 0;
 }
 
+/* What WhatsApp must learn, queued in the caller's transaction: a label's
+ * values as they are now, or a chat's label added / removed. -1 on a
+ * database error. */
+static int queue_label(struct wa_req *r, const char *id)
+{
+	return wa_db_exec(r->db, "INSERT INTO label_sync_queue (wa_session_id, label_id, name, color, deleted) "
+			  "SELECT wa_session_id, label_id, name, COALESCE(color, 0), deleted FROM labels "
+			  "WHERE wa_session_id = ? AND label_id = ?", "us", (unsigned long long)r->sess.id, id) < 0 ? -1 : 0;
+}
+
+static int queue_chat(struct wa_req *r, const char *id, const char *jid, int labeled)
+{
+	return wa_db_exec(r->db, "INSERT INTO label_sync_queue (wa_session_id, label_id, chat_jid, labeled) "
+			  "VALUES (?, ?, ?, ?)", "ussb", (unsigned long long)r->sess.id, id, jid, labeled) < 0 ? -1 : 0;
+}
+
+/* After the commit: the engine running the session writes what is queued
+ * now (one that is not connected does it at its next login). */
+static void nudge_engine(struct wa_req *r)
+{
+	json_t *body = NULL;
+
+	(void)wa_engine_call(r, "label.sync", NULL, &body);
+	json_decref(body);
+}
+
 static json_t *load_label(struct wa_req *r, const char *label_id, int *err)
 {
 	return wa_db_row(r->db, err, "SELECT " LABEL_COLS " FROM labels l "
@@ -127,18 +159,28 @@ int h_labels_create(struct wa_req *r)
 	/* Next numeric id; a concurrent create taking the same id loses on
 	 * the UNIQUE key and retries. Deleted labels keep their id. */
 	for (tries = 0;; tries++) {
+		if (wa_db_begin(r->db) < 0)
+			return wa_reply_db_error(r, "Database error");
 		next = wa_db_int(r->db, -1, "SELECT CAST(COALESCE(MAX(CAST(label_id AS UNSIGNED)), 0) + 1 AS SIGNED) FROM labels "
 				 "WHERE wa_session_id = ?", "u", (unsigned long long)r->sess.id);
-		if (next < 0)
+		if (next < 0) {
+			wa_db_rollback(r->db);
 			return wa_reply_db_error(r, "Database error");
+		}
 		snprintf(id, sizeof id, "%lld", next);
 		if (wa_db_exec(r->db, "INSERT INTO labels (wa_session_id, label_id, name, color) VALUES (?, ?, ?, ?)",
 			       "ussi", (unsigned long long)r->sess.id, id, wa_body_str(r, "name"),
-			       (long long)json_integer_value(json_object_get(r->json, "color"))) >= 0)
-			break;
+			       (long long)json_integer_value(json_object_get(r->json, "color"))) >= 0) {
+			if (queue_label(r, id) == 0 && wa_db_commit(r->db) == 0)
+				break;
+			wa_db_rollback(r->db);
+			return wa_reply_db_error(r, "Failed to create label");
+		}
+		wa_db_rollback(r->db);
 		if (wa_db_errno(r->db) != WA_DB_DUPLICATE || tries >= 3)
 			return wa_reply_db_error(r, "Failed to create label");
 	}
+	nudge_engine(r);
 	label = load_label(r, id, NULL);
 	if (!label)
 		return wa_reply_db_error(r, "Database error");
@@ -151,6 +193,7 @@ int h_labels_update(struct wa_req *r)
 	const char *lid;
 	json_t *label;
 	char ctext[24];
+	long long n = 0;
 	int err = 0;
 
 	if (path_label_id(r, &lid) < 0 || wa_body_begin(r, 0, f_label_update) < 0 ||
@@ -159,11 +202,17 @@ int h_labels_update(struct wa_req *r)
 	if (!json_object_get(r->json, "name") && !json_object_get(r->json, "color"))
 		return wa_reply_error(r, 400, "Nothing to update: give 'name' and/or 'color'", "validation_error");
 	snprintf(ctext, sizeof ctext, "%lld", (long long)json_integer_value(json_object_get(r->json, "color")));
-	if (wa_db_exec(r->db, "UPDATE labels SET name = COALESCE(?, name), color = COALESCE(?, color) "
-		       "WHERE wa_session_id = ? AND label_id = ? AND deleted = 0", "ssus", wa_body_str(r, "name"),
-		       json_is_integer(json_object_get(r->json, "color")) ? ctext : NULL,
-		       (unsigned long long)r->sess.id, lid) < 0)
+	if (wa_db_begin(r->db) < 0 ||
+	    (n = wa_db_exec(r->db, "UPDATE labels SET name = COALESCE(?, name), color = COALESCE(?, color) "
+			    "WHERE wa_session_id = ? AND label_id = ? AND deleted = 0", "ssus", wa_body_str(r, "name"),
+			    json_is_integer(json_object_get(r->json, "color")) ? ctext : NULL,
+			    (unsigned long long)r->sess.id, lid)) < 0 ||
+	    (n > 0 && queue_label(r, lid) < 0) || wa_db_commit(r->db) < 0) {
+		wa_db_rollback(r->db);
 		return wa_reply_db_error(r, "Cannot update the label");
+	}
+	if (n > 0)
+		nudge_engine(r);
 	label = load_label(r, lid, &err);
 	if (err)
 		return wa_reply_db_error(r, "Database error");
@@ -185,7 +234,7 @@ static int delete_labels(struct wa_req *r, json_t *ids)
 		if (wa_db_exec(r->db, "UPDATE labels SET deleted = 1 WHERE wa_session_id = ? AND label_id = ?", "us",
 			       (unsigned long long)r->sess.id, id) < 0 ||
 		    wa_db_exec(r->db, "DELETE FROM chat_labels WHERE wa_session_id = ? AND label_id = ?", "us",
-			       (unsigned long long)r->sess.id, id) < 0)
+			       (unsigned long long)r->sess.id, id) < 0 || queue_label(r, id) < 0)
 			return -1;
 	}
 	return 0;
@@ -262,6 +311,7 @@ int h_labels_delete(struct wa_req *r)
 		return wa_reply_db_error(r, "Cannot delete the label");
 	}
 	json_decref(ids);
+	nudge_engine(r);
 	wa_info("session %s: label %s deleted", r->sess.slug, lid);
 	return wa_reply_ok(r, 200, "Label deleted", json_pack("{s:s}", "id", lid));
 }
@@ -290,6 +340,7 @@ int h_labels_delete_many(struct wa_req *r)
 		json_decref(ids);
 		return wa_reply_db_error(r, "Cannot delete the labels");
 	}
+	nudge_engine(r);
 	wa_info("session %s: %zu labels deleted", r->sess.slug, n);
 	return wa_reply_ok(r, 200, "Labels deleted", json_pack("{s:I,s:o}", "count", (json_int_t)n, "ids", ids));
 }
@@ -339,13 +390,15 @@ int h_labels_bulk(struct wa_req *r)
 		if (wa_db_exec(r->db, "UPDATE labels SET name = COALESCE(?, name), color = COALESCE(?, color) "
 			       "WHERE wa_session_id = ? AND label_id = ? AND deleted = 0", "ssus",
 			       json_string_value(json_object_get(item, "name")), json_is_integer(color) ? ctext : NULL,
-			       (unsigned long long)r->sess.id, id_text(json_object_get(item, "id"), buf, sizeof buf)) < 0) {
+			       (unsigned long long)r->sess.id, id_text(json_object_get(item, "id"), buf, sizeof buf)) < 0 ||
+		    queue_label(r, id_text(json_object_get(item, "id"), buf, sizeof buf)) < 0) {
 			wa_db_rollback(r->db);
 			return wa_reply_db_error(r, "Cannot update the labels");
 		}
 	}
 	if (wa_db_commit(r->db) < 0)
 		return wa_reply_db_error(r, "Cannot update the labels");
+	nudge_engine(r);
 	rows = list_labels(r);
 	if (!rows)
 		return wa_reply_db_error(r, "Database error");
@@ -365,53 +418,89 @@ int h_chat_labels_get(struct wa_req *r)
 	return wa_reply_json(r, 200, json_pack("{s:b,s:o}", "success", 1, "labels", rows));
 }
 
+/* Add or remove one label of the chat (queued for WhatsApp when it changed
+ * anything). -1 on a database error. */
+static int chat_label_change(struct wa_req *r, const char *jid, const char *id, int add)
+{
+	long long n = wa_db_exec(r->db, add ?
+				 "INSERT IGNORE INTO chat_labels (wa_session_id, chat_jid, label_id) VALUES (?, ?, ?)" :
+				 "DELETE FROM chat_labels WHERE wa_session_id = ? AND chat_jid = ? AND label_id = ?",
+				 "uss", (unsigned long long)r->sess.id, jid, id);
+
+	return n < 0 || (n > 0 && queue_chat(r, id, jid, add) < 0) ? -1 : 0;
+}
+
+/* Whether id is in the array of id strings. */
+static int has_id(json_t *ids, const char *id)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(ids, i, v)
+		if (strcmp(json_string_value(v), id) == 0)
+			return 1;
+	return 0;
+}
+
+/* {labelIds, action: add|remove}, or {labelIds} alone (the n8n node): the
+ * chat gets exactly these labels ([] removes them all). */
 int h_chat_labels_set(struct wa_req *r)
 {
 	char jid[WA_JID_STR_MAX];
-	json_t *ids, *v, *rows;
-	const char *action;
+	json_t *ids, *v, *rows, *cur = NULL;
+	const char *action, *msg;
 	size_t i;
-	int add;
+	int set;
 
 	if (path_jid(r, jid, sizeof jid) < 0 || wa_body_begin(r, 0, f_chat_labels) < 0)
 		return -1;
 	action = wa_body_str(r, "action");
-	add = strcmp(action, "add") == 0;
-	if (!(ids = existing_ids(r, json_object_get(r->json, "labelIds"), "labelIds")))
+	set = !action;
+	if (set && json_array_size(json_object_get(r->json, "labelIds")) == 0)
+		ids = json_array();
+	else if (!(ids = existing_ids(r, json_object_get(r->json, "labelIds"), "labelIds")))
 		return -1;
-	if (wa_db_begin(r->db) < 0)
+	if (!ids || wa_db_begin(r->db) < 0)
 		goto fail;
-	json_array_foreach(ids, i, v) {
-		if (wa_db_exec(r->db, add ?
-			       "INSERT IGNORE INTO chat_labels (wa_session_id, chat_jid, label_id) VALUES (?, ?, ?)" :
-			       "DELETE FROM chat_labels WHERE wa_session_id = ? AND chat_jid = ? AND label_id = ?",
-			       "uss", (unsigned long long)r->sess.id, jid, json_string_value(v)) < 0) {
-			wa_db_rollback(r->db);
-			goto fail;
+	if (set) {
+		cur = wa_db_query(r->db, "SELECT label_id FROM chat_labels WHERE wa_session_id = ? AND chat_jid = ? FOR UPDATE",
+				  "us", (unsigned long long)r->sess.id, jid);
+		if (!cur)
+			goto rollback;
+		json_array_foreach(cur, i, v) {
+			const char *id = json_string_value(json_object_get(v, "label_id"));
+
+			if (id && !has_id(ids, id) && chat_label_change(r, jid, id, 0) < 0)
+				goto rollback;
 		}
 	}
+	json_array_foreach(ids, i, v)
+		if (chat_label_change(r, jid, json_string_value(v), set || strcmp(action, "add") == 0) < 0)
+			goto rollback;
 	if (wa_db_commit(r->db) < 0)
 		goto fail;
+	json_decref(cur);
 	json_decref(ids);
+	nudge_engine(r);
 	rows = chat_label_list(r, jid);
 	if (!rows)
 		return wa_reply_db_error(r, "Database error");
-	return wa_reply_json(r, 200, json_pack("{s:b,s:s,s:o}", "success", 1, "message",
-					       add ? "Labels added to chat" : "Labels removed from chat", "labels", rows));
+	msg = set ? "Chat labels set" : strcmp(action, "add") == 0 ? "Labels added to chat" : "Labels removed from chat";
+	return wa_reply_json(r, 200, json_pack("{s:b,s:s,s:o}", "success", 1, "message", msg, "labels", rows));
+rollback:
+	wa_db_rollback(r->db);
 fail:
+	json_decref(cur);
 	json_decref(ids);
 	return wa_reply_db_error(r, "Cannot update the chat labels");
 }
 
-int h_chats_by_label(struct wa_req *r)
+static int chats_by_label(struct wa_req *r, const char *lid)
 {
-	const char *lid;
 	json_t *label, *rows, *chats, *row;
 	size_t i;
 	int err = 0;
 
-	if (path_label_id(r, &lid) < 0)
-		return -1;
 	label = load_label(r, lid, &err);
 	if (err)
 		return wa_reply_db_error(r, "Database error");
@@ -431,6 +520,25 @@ int h_chats_by_label(struct wa_req *r)
 	json_decref(rows);
 	return wa_reply_json(r, 200, json_pack("{s:b,s:o,s:o,s:I}", "success", 1, "label", label, "chats", chats,
 					       "count", (json_int_t)json_array_size(chats)));
+}
+
+int h_chats_by_label(struct wa_req *r)
+{
+	const char *lid;
+
+	if (path_label_id(r, &lid) < 0)
+		return -1;
+	return chats_by_label(r, lid);
+}
+
+/* GET /labels/{sessionId}/chats?labelId= (the n8n node's form). */
+int h_labels_chats(struct wa_req *r)
+{
+	char lid[65];
+
+	if (wa_req_query(r, "labelId", lid, sizeof lid) != 0 || !valid_label_id(lid))
+		return wa_reply_error(r, 400, "Give the label as '?labelId=' (a label id)", "validation_error");
+	return chats_by_label(r, lid);
 }
 
 /* GET /chats/by-label/{labelId}: the label id in every session the caller

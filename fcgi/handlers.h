@@ -92,6 +92,7 @@ int h_labels_delete(struct wa_req *r);
 int h_chat_labels_get(struct wa_req *r);
 int h_chat_labels_set(struct wa_req *r);
 int h_chats_by_label(struct wa_req *r);
+int h_labels_chats(struct wa_req *r);
 int h_chats_by_label_global(struct wa_req *r);
 
 /* h_notifications.c */

@@ -416,9 +416,12 @@ struct wa_route wa_routes[] = {
 	{ "GET", "/api/labels/{sessionId}/chat/{jid}/labels", "Labels", "Get chat labels",
 	  "", "200", h_chat_labels_get, WA_R_SESS, NULL, NULL },
 	{ "PUT", "/api/labels/{sessionId}/chat/{jid}/labels", "Labels", "Update chat labels",
-	  "labelIds,action", "200", h_chat_labels_set, WA_R_SESS, NULL, NULL },
+	  "labelIds", "200", h_chat_labels_set, WA_R_SESS, NULL, NULL },
 	{ "GET", "/api/chats/{sessionId}/by-label/{labelId}", "Labels", "Get chats by label",
 	  "", "200,401,403,404", h_chats_by_label, WA_R_SESS, NULL, NULL },
+	/* beyond the reference: the n8n node's form, ?labelId= */
+	{ "GET", "/api/labels/{sessionId}/chats", "Labels", "Get chats by label (query form)",
+	  "", "200,400,401,403,404", h_labels_chats, WA_R_SESS, NULL, NULL },
 	{ "POST", "/api/notifications", "Notifications", "Create notification",
 	  "title,message", "200,400,401,403,500", h_notif_create, 0, NULL, NULL },
 	{ "GET", "/api/notifications", "Notifications", "List notifications",

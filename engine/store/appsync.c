@@ -705,6 +705,20 @@ int wa_appsync_build(struct wa_db *db, uint64_t row, int ci, struct wa_sync_acti
 	return rc;
 }
 
+int wa_appsync_label_queue(struct wa_db *db, uint64_t row, uint64_t after, size_t max, json_t **rows)
+{
+	*rows = wa_db_query(db, "SELECT id, label_id, chat_jid, name, color, deleted, labeled FROM label_sync_queue "
+			    "WHERE wa_session_id = ? AND id > ? ORDER BY id LIMIT ?", "uui", (unsigned long long)row,
+			    (unsigned long long)after, (long long)max);
+	return *rows ? 0 : WA_ESTORAGE;
+}
+
+int wa_appsync_label_done(struct wa_db *db, uint64_t row, uint64_t id)
+{
+	return wa_db_exec(db, "DELETE FROM label_sync_queue WHERE wa_session_id = ? AND id = ?", "uu",
+			  (unsigned long long)row, (unsigned long long)id) < 0 ? WA_ESTORAGE : 0;
+}
+
 int wa_appsync_forget(struct wa_db *db, uint64_t row)
 {
 	if (wa_db_exec(db, "DELETE FROM wa_app_state_macs WHERE wa_session_id = ?", "u", (unsigned long long)row) < 0 ||

@@ -104,6 +104,14 @@ int wa_appsync_message(struct wa_db *db, uint64_t row, const char *chat, const c
 int wa_appsync_build(struct wa_db *db, uint64_t row, int ci, struct wa_sync_action *const *acts, size_t n,
 		     uint8_t **patch, size_t *len, uint64_t *base);
 
+/* Label changes the API queued for WhatsApp (label_sync_queue, migration
+ * 0018), oldest first, with an id above `after`, at most max: *rows a new
+ * array of {"id", "label_id", "chat_jid" (null: the label itself), "name",
+ * "color", "deleted", "labeled"}. 0 or WA_ESTORAGE. */
+int wa_appsync_label_queue(struct wa_db *db, uint64_t row, uint64_t after, size_t max, json_t **rows);
+/* WhatsApp has queue row id: forget it. 0 or WA_ESTORAGE. */
+int wa_appsync_label_done(struct wa_db *db, uint64_t row, uint64_t id);
+
 /* Forget every collection of the session (logout). 0 or WA_ESTORAGE. */
 int wa_appsync_forget(struct wa_db *db, uint64_t row);
 

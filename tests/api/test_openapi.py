@@ -19,8 +19,8 @@ def test_docs_is_openapi3_and_lists_every_reference_route(anon):
     # ours beyond the reference: the documented sign-in/out additions and
     # pairing by phone-number code, DELETE on the session itself, a webhook's
     # delivery log and test event (docs/api.md, docs/webhooks.md), the
-    # broadcast jobs (docs/engine.md), the blocklist, POST on archive (the
-    # n8n node's form)
+    # broadcast jobs (docs/engine.md), the blocklist, POST on archive and
+    # chats by ?labelId= (the n8n node's forms)
     assert ops - want == {("POST", "/api/auth/callback/credentials"), ("POST", "/api/auth/signout"),
                           ("POST", "/api/sessions/{id}/pair"), ("DELETE", "/api/sessions/{id}"),
                           ("GET", "/api/webhooks/{sessionId}/{id}/deliveries"),
@@ -30,6 +30,7 @@ def test_docs_is_openapi3_and_lists_every_reference_route(anon):
                           ("POST", "/api/messages/{sessionId}/broadcasts/{broadcastId}/cancel"),
                           ("GET", "/api/contacts/{sessionId}/blocklist"),
                           ("POST", "/api/chat/{sessionId}/{jid}/archive"),
+                          ("GET", "/api/labels/{sessionId}/chats"),
                           ("GET", "/api/contacts/{sessionId}"), ("GET", "/api/media"), ("DELETE", "/api/media")}
     pair = doc["paths"]["/api/sessions/{id}/pair"]["post"]
     assert "phoneNumber" in str(pair.get("requestBody")), pair

@@ -229,3 +229,82 @@ def test_reading_a_chat_and_a_new_push_name_reach_the_phones_app_state(admin, ma
     assert r.status_code == 200, r.text
     wait_for(lambda: (phone_entry(phone_sim, alice, "critical_block", ["setting_pushName"]) or {}).get("pushName")
              == "Sales desk", what="setting_pushName on the phone")
+
+
+def labels(admin, slug):
+    r = admin.get("/api/labels/%s" % slug)
+    assert r.status_code == 200, r.text
+    return {l["id"]: l for l in r.json()["labels"]}
+
+
+def chat_label_ids(admin, slug, chat):
+    r = admin.get("/api/labels/%s/chat/%s/labels" % (slug, chat))
+    assert r.status_code == 200, r.text
+    return sorted(l["id"] for l in r.json()["labels"])
+
+
+def label_queue(stack_config, slug):
+    return int(sql(stack_config, "SELECT COUNT(*) FROM label_sync_queue q JOIN wa_sessions s ON "
+                   "s.id = q.wa_session_id WHERE s.session_id = '%s'" % slug).strip())
+
+
+def test_labels_made_in_the_api_reach_the_phone(admin, make_session, phone_sim, stack_config):
+    slug, alice, bob, chat = ready_chat(admin, make_session, phone_sim, stack_config)
+    r = admin.post("/api/labels/%s" % slug, json={"name": "Customers", "color": 3})
+    assert r.status_code == 200, r.text
+    lid = r.json()["label"]["id"]
+    wait_for(lambda: (phone_entry(phone_sim, alice, "regular", ["label_edit", lid]) or {}).get("labelName")
+             == "Customers", what="the label on the phone")
+    r = admin.put("/api/labels/%s/%s" % (slug, lid), json={"name": "VIP"})
+    assert r.status_code == 200, r.text
+    wait_for(lambda: phone_entry(phone_sim, alice, "regular", ["label_edit", lid])["labelName"] == "VIP",
+             what="the renamed label on the phone")
+    r = admin.put("/api/labels/%s/chat/%s/labels" % (slug, chat), json={"labelIds": [lid], "action": "add"})
+    assert r.status_code == 200, r.text
+    wait_for(lambda: (phone_entry(phone_sim, alice, "regular", ["label_jid", lid, chat]) or {}).get("labeled")
+             is True, what="the chat labelled on the phone")
+    # the n8n form: no action sets exactly these labels ([] removes all)
+    r = admin.put("/api/labels/%s/chat/%s/labels" % (slug, chat), json={"labelIds": []})
+    assert r.status_code == 200 and r.json()["labels"] == [], r.text
+    wait_for(lambda: phone_entry(phone_sim, alice, "regular", ["label_jid", lid, chat])["labeled"] is False,
+             what="the label taken off the chat on the phone")
+    r = admin.delete("/api/labels/%s/%s" % (slug, lid))
+    assert r.status_code == 200, r.text
+    wait_for(lambda: phone_entry(phone_sim, alice, "regular", ["label_edit", lid])["deleted"] is True,
+             what="the label deleted on the phone")
+    # everything written: the queue is empty, the phone's state verifies
+    wait_for(lambda: label_queue(stack_config, slug) == 0, what="the label queue drained")
+    assert phone_view(phone_sim, alice)["regular"]["verified"] is True
+    assert lid not in labels(admin, slug)
+
+
+def test_labels_made_on_the_phone_show_in_the_api(admin, make_session, phone_sim, stack_config):
+    slug, alice, bob, chat = ready_chat(admin, make_session, phone_sim, stack_config)
+    phone_writes(phone_sim, alice, {"action": "labelEdit", "label": "7", "name": "Leads"})
+    wait_for(lambda: labels(admin, slug).get("7", {}).get("name") == "Leads", what="the phone's label in the API")
+    phone_writes(phone_sim, alice, {"action": "label", "label": "7", "jid": chat})
+    wait_for(lambda: chat_label_ids(admin, slug, chat) == ["7"], what="the chat's label in the API")
+    # the n8n query form of chats by label
+    r = admin.get("/api/labels/%s/chats?labelId=7" % slug)
+    assert r.status_code == 200 and r.json()["chats"] == [chat], r.text
+    assert_error_shape(admin.get("/api/labels/%s/chats" % slug), 400)
+    phone_writes(phone_sim, alice, {"action": "label", "label": "7", "jid": chat, "value": False})
+    wait_for(lambda: chat_label_ids(admin, slug, chat) == [], what="the label off the chat in the API")
+
+
+def test_label_changes_made_while_disconnected_are_written_at_the_next_login(admin, make_session, phone_sim,
+                                                                            stack_config):
+    slug, alice, bob, chat = ready_chat(admin, make_session, phone_sim, stack_config)
+    r = admin.post("/api/sessions/%s/stop" % slug)
+    assert r.status_code == 200, r.text
+    r = admin.post("/api/labels/%s" % slug, json={"name": "Offline"})
+    assert r.status_code == 200, r.text
+    lid = r.json()["label"]["id"]
+    assert label_queue(stack_config, slug) == 1
+    assert phone_entry(phone_sim, alice, "regular", ["label_edit", lid]) is None
+    r = admin.post("/api/sessions/%s/start" % slug)
+    assert r.status_code == 200, r.text
+    wait_for(lambda: connected(admin, slug), timeout=60, what="connected again")
+    wait_for(lambda: (phone_entry(phone_sim, alice, "regular", ["label_edit", lid]) or {}).get("labelName")
+             == "Offline", what="the label on the phone after the login")
+    wait_for(lambda: label_queue(stack_config, slug) == 0, what="the label queue drained")
