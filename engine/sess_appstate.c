@@ -13,7 +13,7 @@
  * collection is dropped and fetched again from a snapshot; if even that
  * does not verify it is left alone (logged) until the next change names
  * it. A key we lack leaves the collection waiting until the phone shares
- * one (logged).
+ * one; the phone is asked for it (a peer message, at most once a minute).
  *
  * Changing (archive, pin, mute, star). Each command is queued; its
  * collection is brought up to date first, then the patch is built on the
@@ -33,8 +33,13 @@
 #include "engine/sess_chat.h"
 #include "engine/session_int.h"
 #include "engine/store/appsync.h"
+#include "engine/store/creds.h"
+#include "fcgi/db.h"
 #include "wa/jid.h"
+#include "wa/msgid.h"
+#include "wa/signal.h"
 #include "wa/syncaction.h"
+#include "wa_e2e.pb-c.h"
 #include "wa_err.h"
 #include "wa_log.h"
 
@@ -46,6 +51,7 @@
 #define AS_QUEUE_MAX 64                 /* changes queued per session */
 #define AS_TRIES 3                      /* pushes per change (409 conflicts) */
 #define ALL_COLL ((1u << WA_APPSYNC_NCOLL) - 1)
+#define KEYREQ_EVERY_MS (60 * 1000)     /* key requests to the phone, at most */
 
 enum as_kind { AS_ARCHIVE, AS_PIN, AS_MUTE, AS_STAR, AS_READ, AS_PUSH_NAME, AS_LABEL_EDIT, AS_LABEL_CHAT };
 
@@ -83,6 +89,7 @@ struct sess_as {
 	 * another read wanted after it */
 	uint64_t label_after;
 	int label_busy, label_again;
+	uint64_t keyreq_ms;                  /* monotonic, the last key request */
 };
 
 static void kick(struct wa_session *s);
@@ -162,6 +169,144 @@ static void finish_head(struct sess_as *as, int status, const char *msg, const c
 	else
 		wa_cmd_reply_error(c->cmd, status, msg, code);
 	free(c);
+}
+
+/* ---- asking the phone for a key (§11.6) ---- */
+
+/* A peer message to our phone (device 0), as whatsmeow sends it:
+ * <message id type="text" category="peer" to=<own user> push_priority="high">
+ * with protocolMessage{APP_STATE_SYNC_KEY_REQUEST, appStateSyncKeyRequest
+ * {keyIDs}}, encrypted over the Signal session the phone's key share came
+ * in (no session: nothing is sent; the phone shares keys on its own too). */
+struct keyreq {
+	struct wa_session *s;
+	uint64_t row;
+	char me[WA_JID_STR_MAX];         /* own user JID */
+	uint8_t key_id[WA_APPSTATE_MAX_KEY_ID];
+	size_t key_id_len;
+	uint8_t *ct;
+	size_t ctlen;
+	int pkmsg;
+	uint8_t account[WA_CREDS_ACCOUNT_MAX];
+	size_t account_len;
+};
+
+static int keyreq_txn(struct wa_db *db, void *arg)
+{
+	struct keyreq *k = arg;
+	WaE2E__Message msg = WA_E2_E__MESSAGE__INIT;
+	WaE2E__ProtocolMessage pm = WA_E2_E__PROTOCOL_MESSAGE__INIT;
+	WaE2E__AppStateSyncKeyRequest req = WA_E2_E__APP_STATE_SYNC_KEY_REQUEST__INIT;
+	WaE2E__AppStateSyncKeyId kid = WA_E2_E__APP_STATE_SYNC_KEY_ID__INIT, *kids[1] = { &kid };
+	struct wa_sigstore *st = NULL;
+	struct wa_sig *sig = NULL;
+	enum wa_sig_msg_type type;
+	wa_sig_addr addr;
+	uint8_t *raw = NULL, *pt = NULL;
+	size_t raw_len, ptlen = 0;
+	int rc;
+
+	free(k->ct);
+	k->ct = NULL;
+	if (wa_sig_addr_from_jid(k->me, &addr) != 0)
+		return WA_EINVAL;
+	kid.has_keyid = 1;
+	kid.keyid.data = k->key_id;
+	kid.keyid.len = k->key_id_len;
+	req.n_keyids = 1;
+	req.keyids = kids;
+	pm.has_type = 1;
+	pm.type = WA_E2_E__PROTOCOL_MESSAGE__TYPE__APP_STATE_SYNC_KEY_REQUEST;
+	pm.appstatesynckeyrequest = &req;
+	msg.protocolmessage = &pm;
+	raw_len = wa_e2_e__message__get_packed_size(&msg);
+	if (!(raw = malloc(raw_len ? raw_len : 1)))
+		return WA_ENOMEM;
+	wa_e2_e__message__pack(&msg, raw);
+	rc = wa_sig_pad(raw, raw_len, 0, &pt, &ptlen) == 0 ? 0 : WA_ENOMEM;
+	free(raw);
+	if (rc != 0)
+		return rc;
+	if (wa_db_begin(db) < 0) {
+		wa_sig_buf_free(pt, ptlen);
+		return WA_ESTORAGE;
+	}
+	rc = wa_creds_open_sig(db, k->row, &st, &sig);
+	if (rc == 0 && wa_sig_has_session(sig, &addr) != 1)
+		rc = WA_ENOTFOUND;
+	if (rc == 0) {
+		rc = wa_sig_encrypt(sig, &addr, pt, ptlen, &type, &k->ct, &k->ctlen);
+		rc = rc == WA_SIG_OK ? 0 : rc == WA_SIG_STORE ? WA_ESTORAGE : WA_ECRYPTO;
+		k->pkmsg = type == WA_SIG_PKMSG;
+		if (rc != 0)
+			k->ct = NULL;
+	}
+	wa_creds_close_sig(st, sig);
+	wa_sig_buf_free(pt, ptlen);
+	if (rc == 0 && wa_db_commit(db) < 0)
+		rc = WA_ESTORAGE;
+	if (rc != 0)
+		wa_db_rollback(db);
+	return rc;
+}
+
+static int keyreq_run(struct wa_db *db, void *arg)
+{
+	return wa_dbjob_retry(db, keyreq_txn, arg);
+}
+
+static void keyreq_done(void *arg, int rc)
+{
+	struct keyreq *k = arg;
+	struct wa_session *s = k->s;
+	struct wa_node *m = NULL, *enc, *di;
+	char id[WA_MSGID_LEN + 1];
+	int ok = 0;
+
+	if (sess_unref(s) && sess_ready(s) && rc == 0 && k->ct &&
+	    wa_msgid_generate(id, s->cr->phone, (time_t)(wa_engine_wall_ms() / 1000)) == 0 &&
+	    (m = wa_node_new_attrs("message", "id", id, "type", "text", "category", "peer", "to", k->me,
+				   "push_priority", "high", NULL)) &&
+	    (enc = wa_node_add_new(m, "enc")) && wa_node_set_attr(enc, "v", "2") == 0 &&
+	    wa_node_set_attr(enc, "type", k->pkmsg ? "pkmsg" : "msg") == 0 &&
+	    wa_node_set_bytes(enc, k->ct, k->ctlen) == 0 &&
+	    (!k->pkmsg || ((di = wa_node_add_new(m, "device-identity")) &&
+			   wa_node_set_bytes(di, k->account, k->account_len) == 0)))
+		ok = sess_send(s, m) == 0;
+	if (ok)
+		wa_info("session %s: asked the phone for app-state key %02x%02x...", s->id, k->key_id[0],
+			k->key_id_len > 1 ? k->key_id[1] : 0);
+	else if (!s->gone)
+		wa_warn("session %s: could not ask the phone for an app-state key (%s)", s->id,
+			rc ? wa_strerror(rc) : "not sent");
+	wa_node_free(m);
+	free(k->ct);
+	explicit_bzero(k->account, sizeof k->account);
+	free(k);
+}
+
+static void ask_for_key(struct wa_session *s, const uint8_t *key_id, size_t len)
+{
+	struct sess_as *as = s->as;
+	uint64_t now = wa_engine_now_ms();
+	struct keyreq *k;
+
+	if (!as || len == 0 || len > WA_APPSTATE_MAX_KEY_ID || !s->cr || !sess_ready(s) ||
+	    (as->keyreq_ms && now - as->keyreq_ms < KEYREQ_EVERY_MS) || !(k = calloc(1, sizeof *k)))
+		return;
+	as->keyreq_ms = now;
+	k->s = s;
+	k->row = s->row_id;
+	snprintf(k->me, sizeof k->me, "%s@s.whatsapp.net", s->cr->phone);
+	memcpy(k->key_id, key_id, len);
+	k->key_id_len = len;
+	memcpy(k->account, s->cr->account, s->cr->account_len);
+	k->account_len = s->cr->account_len;
+	sess_ref(s);
+	if (wa_dbpool_submit(s->e->db, s->row_id, keyreq_run, keyreq_done, k) != 0) {
+		sess_unref(s);
+		free(k);
+	}
 }
 
 /* ---- fetching ---- */
@@ -253,9 +398,10 @@ static void apply_done(void *arg, int rc)
 			if (j->more[i])
 				as->dirty |= bit;
 		} else if (r->rc == WA_ENOTFOUND) {
-			wa_warn("session %s: app state %s needs a key the phone has not shared yet; waiting for it", j->slug,
+			wa_warn("session %s: app state %s needs a key the phone has not shared yet; asking for it", j->slug,
 				name);
 			as->nokey |= bit;
+			ask_for_key(s, r->missing_key, r->missing_key_len);
 		} else if (r->rc == WA_ECRYPTO && !(as->resync & bit)) {
 			wa_warn("session %s: app state %s does not verify against the server's; fetching it again from "
 				"a snapshot", j->slug, name);

@@ -670,6 +670,16 @@ int sim_appstate_phone_write(struct sim_server *s, struct sim_account *a, const 
 	}
 	if (action == NULL)
 		return 400;
+	if (strcmp(action, "rotateKey") == 0) {
+		/* a new key, shared with nobody until a companion asks (11.6) */
+		st->has_key = 0;
+		if (ensure_key(s, st) != 0) {
+			*why = "out of memory";
+			return 500;
+		}
+		*why = NULL;
+		return 200;
+	}
 	if (strcmp(action, "pushName") == 0 || strcmp(action, "labelEdit") == 0) {
 		if (name == NULL) {
 			*why = "name required";

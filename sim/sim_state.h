@@ -142,7 +142,8 @@ void sim_state_on_peer_protocol(struct sim_server *s, struct sim_account *a, uin
 
 /* The phone of a writes an app-state mutation: action one of "archive",
  * "pin", "mute", "markRead", "pushName", "label" (label_jid), "labelEdit",
- * "contact", "star"; jid the chat; value on/off; name for pushName/
+ * "contact", "star", "rotateKey" (a new key the companions do not have
+ * until they ask for it); jid the chat; value on/off; name for pushName/
  * labelEdit/contact; label the label id; msg_id and from_me the starred
  * message (star). Builds, encrypts and stores the patch, notifies the
  * companions. 200 or an HTTP-like status with *why. */

@@ -308,3 +308,20 @@ def test_label_changes_made_while_disconnected_are_written_at_the_next_login(adm
     wait_for(lambda: (phone_entry(phone_sim, alice, "regular", ["label_edit", lid]) or {}).get("labelName")
              == "Offline", what="the label on the phone after the login")
     wait_for(lambda: label_queue(stack_config, slug) == 0, what="the label queue drained")
+
+
+def test_a_key_we_lack_is_asked_for(admin, make_session, phone_sim, stack_config):
+    slug, alice, bob, chat = ready_chat(admin, make_session, phone_sim, stack_config)
+    keys = lambda: int(sql(stack_config, "SELECT COUNT(*) FROM wa_app_state_keys k JOIN wa_sessions s ON "
+                           "s.id = k.wa_session_id WHERE s.session_id = '%s'" % slug).strip())
+    assert keys() == 1
+    # the phone takes a new key and writes with it: the session cannot
+    # verify the patch, asks the phone for the key, gets it and applies
+    phone_writes(phone_sim, alice, {"action": "rotateKey"})
+    phone_writes(phone_sim, alice, {"action": "archive", "jid": chat, "value": True})
+    wait_for(lambda: chat_row(admin, slug, chat)["archived"] is True, what="the archive applied with the new key")
+    assert keys() == 2
+    # and our own changes now go out with the newest key, which the phone verifies
+    r = admin.put("/api/chat/%s/%s/pin" % (slug, chat), json={"pin": True})
+    assert r.status_code == 200, r.text
+    assert phone_entry(phone_sim, alice, "regular_low", ["pin_v1", chat])["pinned"] is True
