@@ -13,8 +13,9 @@
  *     statuses in messages under status@broadcast, the sender as
  *     participant).
  * An IMAGE or VIDEO status is the media message of mediaUrl (an http(s)
- * or data: URL, fetched and uploaded by the send path as /send does) with
- * content as its caption. */
+ * or data: URL, fetched and uploaded by the send path as /send does), or
+ * of the file the worker stored from a multipart upload ("file", as
+ * /media has it), with content as its caption. */
 #include "engine/cmd.h"
 #include "engine/dbpool.h"
 #include "engine/engine.h"
@@ -164,6 +165,7 @@ void wa_session_status_post(struct wa_session *s, struct wa_cmd *cmd)
 	const char *type = json_string_value(json_object_get(a, "type"));
 	const char *content = json_string_value(json_object_get(a, "content"));
 	const char *url = json_string_value(json_object_get(a, "mediaUrl"));
+	const json_t *file = json_object_get(a, "file");   /* the upload form's (the worker stored it) */
 	const char *why = NULL, *code = NULL;
 	int media = type && (strcmp(type, "IMAGE") == 0 || strcmp(type, "VIDEO") == 0);
 	uint32_t bg_argb = 0, text_argb = 0;
@@ -175,8 +177,9 @@ void wa_session_status_post(struct wa_session *s, struct wa_cmd *cmd)
 		wa_cmd_reply_error(cmd, 400, "'type' must be TEXT, IMAGE or VIDEO", "validation_error");
 		return;
 	}
-	if (media && (!url || !*url)) {
-		wa_cmd_reply_error(cmd, 400, "'mediaUrl' is required for IMAGE and VIDEO statuses", "validation_error");
+	if (media && (!url || !*url) && !file) {
+		wa_cmd_reply_error(cmd, 400, "'mediaUrl' (or an uploaded 'file') is required for IMAGE and VIDEO statuses",
+				   "validation_error");
 		return;
 	}
 	if (!content || (!*content && !media)) {
@@ -203,12 +206,20 @@ void wa_session_status_post(struct wa_session *s, struct wa_cmd *cmd)
 	}
 	/* the text (or the media with its caption) and mentions as
 	 * message.send checks them; media is uploaded by the send path */
-	if (media)
+	if (media && file)
+		targs = json_pack("{s:O,s:s,s:s}", "file", file, "type", strcmp(type, "IMAGE") == 0 ? "image" : "video",
+				  "caption", content);
+	else if (media)
 		targs = json_pack("{s:{s:{s:s},s:s},s:O*}", "message", strcmp(type, "IMAGE") == 0 ? "image" : "video",
 				  "url", url, "caption", content, "mentions", json_object_get(a, "mentions"));
 	else
 		targs = json_pack("{s:s,s:O*}", "message", content, "mentions", json_object_get(a, "mentions"));
-	rc = targs ? wa_out_parse_op(&j->out, "message.send", targs, &why, &code) : 500;
+	if (!targs)
+		rc = 500;
+	else if (media && file)
+		rc = wa_out_parse_upload(&j->out, targs, 0, &why, &code);
+	else
+		rc = wa_out_parse_op(&j->out, "message.send", targs, &why, &code);
 	j->out.bg_argb = bg_argb;
 	j->out.text_argb = text_argb;
 	json_decref(targs);

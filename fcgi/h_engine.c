@@ -171,6 +171,22 @@ static int picture_by_url(struct wa_req *r)
 	       strncasecmp(ct, "application/json", 16) == 0;
 }
 
+static const struct wa_field f_status_form[] = {
+	{ "content", WA_F_STR0, 0, NULL },
+	{ "type", WA_F_ENUM, 0, "IMAGE|VIDEO" },
+	{ NULL, WA_F_END, 0, NULL }
+};
+
+/* A status posted as multipart/form-data: the image or video as 'file',
+ * the caption as 'content' (may be left out), 'type' IMAGE or VIDEO (by
+ * default from the file's type). */
+static int status_upload(struct wa_req *r)
+{
+	const char *ct = wa_req_header(r, "Content-Type");
+
+	return strcmp(r->route->op, "status.update") == 0 && ct && strncasecmp(ct, "multipart/", 10) == 0;
+}
+
 /* Code points of a UTF-8 string (WhatsApp counts its limits in characters). */
 static size_t utf8_chars(const char *s)
 {
@@ -259,9 +275,9 @@ static int op_checks(struct wa_req *r, const char *op, json_t *args)
 	} else if (strcmp(op, "status.update") == 0) {
 		const char *t = json_string_value(json_object_get(args, "type"));
 
-		if (t && strcmp(t, "TEXT") && !json_is_string(json_object_get(args, "mediaUrl")))
-			return wa_reply_error(r, 400, "'mediaUrl' is required for IMAGE and VIDEO statuses",
-					      "validation_error");
+		if (t && strcmp(t, "TEXT") && !json_is_string(json_object_get(args, "mediaUrl")) && !status_upload(r))
+			return wa_reply_error(r, 400, "'mediaUrl' (or a multipart 'file') is required for IMAGE and VIDEO "
+					      "statuses", "validation_error");
 	} else if (strcmp(op, "contact.check") == 0) {
 		size_t n = json_array_size(json_object_get(args, "numbers"));
 
@@ -347,7 +363,7 @@ int h_engine(struct wa_req *r)
 		if (!(args = json_deep_copy(r->json)))
 			return wa_reply_error(r, 500, "Out of memory", NULL);
 		json_object_del(args, "file");
-	} else if (rt->flags & WA_R_UPLOAD) {
+	} else if ((rt->flags & WA_R_UPLOAD) || status_upload(r)) {
 		args = json_object();
 		if (!args)
 			return wa_reply_error(r, 500, "Out of memory", NULL);
@@ -356,7 +372,20 @@ int h_engine(struct wa_req *r)
 			return -1;
 		}
 		r->json = json_incref(args);
-		if (rt->fields && wa_validate_body(r, rt->fields) < 0) {
+		if (status_upload(r)) {
+			/* a media status: the caption may be left out, the type
+			 * follows the file's */
+			if (wa_validate_body(r, f_status_form) < 0) {
+				json_decref(args);
+				free(mp);
+				return -1;
+			}
+			if (!json_object_get(args, "content"))
+				json_object_set_new(args, "content", json_string(""));
+			if (!json_object_get(args, "type"))
+				json_object_set_new(args, "type", json_string(strncasecmp(file->content_type, "video/", 6) == 0
+									     ? "VIDEO" : "IMAGE"));
+		} else if (rt->fields && wa_validate_body(r, rt->fields) < 0) {
 			json_decref(args);
 			free(mp);
 			return -1;

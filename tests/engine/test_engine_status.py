@@ -145,6 +145,31 @@ def test_an_image_status_by_url_reaches_the_contacts(admin, make_session, phone_
     assert m["mediaSha256"] == hashlib.sha256(img).hexdigest() and m["mediaSize"] == len(img), m
 
 
+def test_an_image_status_uploaded_as_a_form_reaches_the_contacts(admin, make_session, phone_sim, stack_config):
+    slug, alice, bob = paired(admin, make_session, phone_sim)
+    r = phone_sim.post("/admin/phones/%s/send" % bob, {"to": alice, "text": "hi"})
+    assert r.status_code == 200, r.text
+    wait_for(lambda: sql(stack_config, "SELECT COUNT(*) FROM contacts c JOIN wa_sessions s ON s.id = "
+                         "c.wa_session_id WHERE s.session_id = '%s' AND c.jid = '%s'"
+                         % (slug, pn(bob))).strip() == "1", what="Bob as a contact")
+    img = png(36, 20)
+    # multipart: the file, the caption as content, the type from the file
+    r = admin.post("/api/status/%s/update" % slug, files={"file": ("s.png", img, "image/png")},
+                   data={"content": "uploaded"})
+    assert r.status_code == 200, r.text
+    seen = wait_for(lambda: statuses_seen(phone_sim, bob), what="Bob's phone to get the uploaded status")
+    m = seen[0]
+    assert m["type"] == "image" and m["caption"] == "uploaded" and m["mediaOk"] is True, m
+    assert m["mediaSha256"] == hashlib.sha256(img).hexdigest(), m
+    # and the form refuses what it cannot send, storing nothing
+    before = sql(stack_config, "SELECT COUNT(*) FROM media_files").strip()
+    assert_error_shape(admin.post("/api/status/%s/update" % slug, files={"file": ("s.png", img, "image/png")},
+                                  data={"type": "TEXT"}), 400)
+    assert_error_shape(admin.post("/api/status/%s/update" % slug, data={"content": "no file"},
+                                  files={"other": ("", b"", "text/plain")}), 400)
+    assert sql(stack_config, "SELECT COUNT(*) FROM media_files").strip() == before
+
+
 def test_a_status_from_another_gateway_session(admin, make_session, phone_sim, stack_config):
     """Our own send read by our own receive path: Alice's session posts,
     Bob's session (Alice one of its contacts) stores and publishes it."""
