@@ -77,6 +77,7 @@ struct sim_server {
 	struct sim_conn *conns;         /* every live WebSocket connection */
 	size_t nconns;
 	int stop;
+	uint64_t save_due_ms;           /* sim_mono_ms() when the pending save is due; 0 none */
 };
 
 /* Fill n random bytes: deterministic from the seed when seeded, else
@@ -95,8 +96,15 @@ extern int sim_log_debug;
 /* "155***67" for logs (buf of at least 16 bytes); returns buf. */
 const char *sim_mask_number(const char *number, char *buf, size_t cap);
 
-/* Persist the store, logging a failure. */
+/* Persist the store, logging a failure: within SIM_SAVE_DELAY_MS when the
+ * server runs its loop (sim_save_due() does it, from the loop's periodic
+ * timer; a burst of pairings is one write of state.json, not one each), at
+ * once without a loop (tests). sim_save_flush() writes a pending save now
+ * (at exit). A crash loses at most the last SIM_SAVE_DELAY_MS of changes. */
+#define SIM_SAVE_DELAY_MS 200
 void sim_save(struct sim_server *s);
+void sim_save_due(struct sim_server *s);
+void sim_save_flush(struct sim_server *s);
 
 /* ---- connections (sim_conn.c) ---- */
 

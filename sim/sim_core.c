@@ -42,10 +42,27 @@ int sim_random(struct sim_server *s, uint8_t *out, size_t n)
 	return 0;
 }
 
-void sim_save(struct sim_server *s)
+void sim_save_flush(struct sim_server *s)
 {
+	s->save_due_ms = 0;
 	if (sim_store_save(s->store) != 0)
 		wa_error("sim: cannot save the state to '%s'", s->store->path);
+}
+
+void sim_save(struct sim_server *s)
+{
+	if (!s->ctx) {
+		sim_save_flush(s);
+		return;
+	}
+	if (!s->save_due_ms)
+		s->save_due_ms = sim_mono_ms() + SIM_SAVE_DELAY_MS;
+}
+
+void sim_save_due(struct sim_server *s)
+{
+	if (s->save_due_ms && sim_mono_ms() >= s->save_due_ms)
+		sim_save_flush(s);
 }
 
 

@@ -29,8 +29,6 @@ int sim_device_exists(const struct sim_account *a, uint16_t dev)
 
 struct sim_account *sim_resolve_user(struct sim_server *s, const struct wa_jid *j, uint16_t *dev_out)
 {
-	struct sim_account *a;
-
 	if (j == NULL || j->user[0] == '\0')
 		return NULL;
 	if (dev_out)
@@ -39,10 +37,7 @@ struct sim_account *sim_resolve_user(struct sim_server *s, const struct wa_jid *
 		return sim_store_account_find(s->store, j->user);
 	if (strcmp(j->server, WA_SERVER_LID) != 0)
 		return NULL;
-	for (a = s->store->accounts; a; a = a->next)
-		if (strcmp(a->lid, j->user) == 0)
-			return a;
-	return NULL;
+	return sim_store_account_find_lid(s->store, j->user);
 }
 
 /* Table of (a, dev), created on demand when create is set. */

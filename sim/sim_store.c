@@ -91,6 +91,9 @@ void sim_store_clear(struct sim_store *st)
 		account_free(a);
 	}
 	st->accounts = NULL;
+	st->last = NULL;
+	memset(st->index, 0, sizeof st->index);
+	memset(st->lid_index, 0, sizeof st->lid_index);
 	st->naccounts = 0;
 	sim_groups_free(st->groups);
 	st->groups = NULL;
@@ -119,14 +122,35 @@ int sim_number_valid(const char *number)
 	return 1;
 }
 
+static size_t bucket(const char *number)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *number; number++)
+		h = (h ^ (uint8_t)*number) * 16777619u;
+	return h % SIM_ACCOUNT_BUCKETS;
+}
+
 struct sim_account *sim_store_account_find(const struct sim_store *st, const char *number)
 {
 	struct sim_account *a;
 
 	if (st == NULL || number == NULL)
 		return NULL;
-	for (a = st->accounts; a; a = a->next)
+	for (a = st->index[bucket(number)]; a; a = a->hnext)
 		if (strcmp(a->number, number) == 0)
+			return a;
+	return NULL;
+}
+
+struct sim_account *sim_store_account_find_lid(const struct sim_store *st, const char *lid)
+{
+	struct sim_account *a;
+
+	if (st == NULL || lid == NULL)
+		return NULL;
+	for (a = st->lid_index[bucket(lid)]; a; a = a->lnext)
+		if (strcmp(a->lid, lid) == 0)
 			return a;
 	return NULL;
 }
@@ -169,9 +193,13 @@ int sim_store_account_add(struct sim_store *st, const char *number, const char *
 	a->adv_raw_id = adv_raw_id;
 	a->next_device = 1;
 	a->next_key_index = 1;
-	for (tail = &st->accounts; *tail; tail = &(*tail)->next)
-		;
+	tail = st->last ? &st->last->next : &st->accounts;
 	*tail = a;
+	st->last = a;
+	a->hnext = st->index[bucket(a->number)];
+	st->index[bucket(a->number)] = a;
+	a->lnext = st->lid_index[bucket(a->lid)];
+	st->lid_index[bucket(a->lid)] = a;
 	st->naccounts++;
 	if (out)
 		*out = a;

@@ -19,6 +19,9 @@
  * are NOT persisted: they are lost on a restart, as a real server would
  * lose nothing - say so to test writers.
  *
+ * Lookups by number are hashed (SIM_ACCOUNT_BUCKETS), so a wa-sim holding
+ * tens of thousands of phones finds one in constant time.
+ *
  * Limits: SIM_MAX_ACCOUNTS accounts, SIM_MAX_DEVICES companions per account,
  * and every device's offline queue is capped (SIM_QUEUE_MAX_NODES nodes,
  * SIM_QUEUE_MAX_BYTES bytes); a full queue refuses the node (-1). The
@@ -31,7 +34,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SIM_MAX_ACCOUNTS 10000
+#define SIM_MAX_ACCOUNTS 100000
+#define SIM_ACCOUNT_BUCKETS 16384   /* hash buckets of the number index */
 #define SIM_MAX_DEVICES 64          /* companions per account (real limit is 4) */
 #define SIM_QUEUE_MAX_NODES 5000
 #define SIM_QUEUE_MAX_BYTES (32u * 1024 * 1024)
@@ -121,12 +125,17 @@ struct sim_account {
 	struct sim_phone *phone;             /* the simulated phone (sim_phone.c, runtime only) */
 	struct sim_acstate *state;           /* app state, presence, profile (sim_state.h, runtime only) */
 	struct sim_account *next;
+	struct sim_account *hnext;           /* the number index's chain */
+	struct sim_account *lnext;           /* the LID index's chain */
 };
 
 struct sim_store {
 	char path[4096];                     /* state.json; "" = memory only */
 	size_t naccounts;
 	struct sim_account *accounts;        /* in creation order */
+	struct sim_account *last;            /* the newest (appends are O(1)) */
+	struct sim_account *index[SIM_ACCOUNT_BUCKETS]; /* by number (FNV-1a) */
+	struct sim_account *lid_index[SIM_ACCOUNT_BUCKETS]; /* by LID user */
 	struct sim_groups *groups;           /* groups (sim_groups.c, runtime only) */
 };
 
@@ -157,6 +166,8 @@ int sim_store_account_add(struct sim_store *st, const char *number, const char *
 
 /* Account by number (digits), or NULL. */
 struct sim_account *sim_store_account_find(const struct sim_store *st, const char *number);
+/* The account whose LID user is lid, or NULL. */
+struct sim_account *sim_store_account_find_lid(const struct sim_store *st, const char *lid);
 
 /* Account whose number equals the decimal username, or NULL. */
 struct sim_account *sim_store_account_find_u64(const struct sim_store *st, uint64_t username);

@@ -33,9 +33,12 @@ static struct lws_context *g_ctx;
  * admin delay) would wait for it: this one, always due within 50 ms,
  * bounds that (see engine/main.c). */
 static lws_sorted_usec_list_t bound_sul;
+static struct sim_server *g_srv;
 
 static void on_bound(lws_sorted_usec_list_t *sul)
 {
+	if (g_srv)
+		sim_save_due(g_srv); /* the store's deferred save (sim_save) */
 	if (g_ctx)
 		lws_sul_schedule(g_ctx, 0, sul, on_bound, 50 * LWS_US_PER_MS);
 }
@@ -235,6 +238,7 @@ int main(int argc, char **argv)
 	wa_info("sim: ready; %zu phones loaded", srv.store->naccounts);
 
 	lws_cancel_service(srv.ctx); /* a first fd event arms lws's timer */
+	g_srv = &srv;
 	on_bound(&bound_sul);
 	while (!got_signal && !srv.stop)
 		ev_run(loop, EVRUN_ONCE);
@@ -242,6 +246,9 @@ int main(int argc, char **argv)
 	wa_info("sim: stopping");
 out:
 	lws_sul_cancel(&bound_sul);
+	g_srv = NULL;
+	if (srv.save_due_ms)
+		sim_save_flush(&srv);
 	if (srv.ctx)
 		lws_context_destroy(srv.ctx); /* closes connections: their state is freed */
 	g_ctx = NULL;
