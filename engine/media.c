@@ -369,7 +369,7 @@ static int sticker_moves(const char *path)
 static int make_sticker(struct wa_media *m, struct wa_media_job *j, char *path, size_t cap, int *temp)
 {
 	char why[160], out[1100], id[33];
-	uint8_t rnd[16], *webp, *exif = NULL, *full = NULL;
+	uint8_t rnd[16], *webp = NULL, *exif = NULL, *full = NULL;
 	size_t wl = 0, el = 0, fl = 0;
 	int fd, rc = -1;
 
