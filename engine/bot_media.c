@@ -121,8 +121,10 @@ static void downloaded(void *ctx, int status, const char *file, const char *mime
 		return;
 	}
 	json_decref(args);
-	if (sticker)
+	if (sticker) {
 		out.media->max_seconds = bm->b.max_seconds;
+		out.media->still = bm->b.still;
+	}
 	if (!sticker) {
 		url = wa_config_get(s->e->cfg, "bot.removebg_url");
 		if (!(out.media->removebg_url = strdup(url && *url ? url : REMOVEBG_DEFAULT_URL)) ||

@@ -373,7 +373,7 @@ static int make_sticker(struct wa_media *m, struct wa_media_job *j, char *path, 
 	size_t wl = 0, el = 0, fl = 0;
 	int fd, rc = -1;
 
-	if (sticker_moves(path)) {
+	if (!j->still && sticker_moves(path)) {
 		unsigned frames = 0;
 		uint32_t max_s = j->max_seconds ? j->max_seconds : WA_MEDIA_ANIM_MAX_IN_S;
 		int vr = wa_media_vid_sticker(path, max_s * 1000u, &webp, &wl, &frames, why, sizeof why);

@@ -111,6 +111,7 @@ struct wa_media_job {
 					* removebg_key) and its PNG answer is what is sent */
 	char *removebg_key;
 	uint32_t max_seconds;          /* stickers: the longest video taken (0: WA_MEDIA_ANIM_MAX_IN_S) */
+	int still;                     /* stickers: never animated (a GIF's first frame) */
 	char host[WA_MEDIA_HOST_MAX];  /* media host (host or host:port), from media_conn */
 	char auth[WA_MEDIA_AUTH_MAX];  /* media_conn's auth */
 	/* the answer (status 0) */

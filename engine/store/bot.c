@@ -166,6 +166,7 @@ static int media_command(struct wa_db *db, unsigned long long sid, const json_t 
 
 		out->media = rb ? WA_BOT_REMOVEBG : WA_BOT_STICKER;
 		out->max_seconds = vmax > 0 && vmax <= 600 ? (unsigned)vmax : 10;
+		out->still = !flag(cfg, "vsticker");
 		snprintf(out->media_id, sizeof out->media_id, "%s", mid);
 		snprintf(out->cmd_id, sizeof out->cmd_id, "%s", m->id);
 		snprintf(out->chat, sizeof out->chat, "%s", m->chat);

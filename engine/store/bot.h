@@ -65,6 +65,7 @@ struct wa_bot_out {
 	char pack[72];           /* sticker: the pack name (the bot's name) */
 	char key[256];           /* removebg: the remove.bg API key */
 	unsigned max_seconds;    /* sticker: the longest video taken (maxStickerDuration) */
+	int still;               /* sticker: a still one only (enableVideoSticker off: a GIF's first frame) */
 };
 
 enum { WA_BOT_STICKER = 1, WA_BOT_REMOVEBG = 2 };

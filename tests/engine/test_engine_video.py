@@ -139,7 +139,12 @@ def test_bot_video_too_long_or_turned_off_is_answered_with_text(admin, make_sess
     wait_for(lambda: answers(phone_sim, bob, "Video stickers are turned off for this bot"), timeout=30,
              what="the turned-off answer")
     wait_for(lambda: stored(stack_config, slug, off), what="the video stored")
-    time.sleep(2)
+    # and a GIF image becomes a still sticker of its first frame
+    gif = send_media(phone_sim, bob, alice, "image", fixture("anim.gif"), mimetype="image/gif", caption="!sticker")
+    st = wait_for(lambda: reply_to(phone_sim, bob, gif, "sticker"), timeout=60, what="the still GIF sticker")[0]
+    assert st["isAnimated"] is False, st
+    kinds = [k for k, _ in chunks(media_of(admin, slug, st["id"]))]
+    assert b"ANMF" not in kinds, kinds
     assert reply_to(phone_sim, bob, off, "sticker") == []
     assert reply_to(phone_sim, bob, long_cmd, "sticker") == []
 
