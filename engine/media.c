@@ -334,7 +334,9 @@ out:
 	return j->mime ? 0 : fail(j, 500, "internal_error", "Out of memory");
 }
 
-static int is_image_file(const char *path)
+/* The image format of the file at path by its first bytes
+ * (wa_media_sniff_image; *mime may be NULL), or NULL. */
+static const char *sniff_file(const char *path, const char **mime)
 {
 	uint8_t head[16];
 	size_t n = 0;
@@ -344,23 +346,15 @@ static int is_image_file(const char *path)
 		n = fread(head, 1, sizeof head, f);
 		fclose(f);
 	}
-	return wa_media_sniff_image(head, n, NULL) != NULL;
+	return wa_media_sniff_image(head, n, mime);
 }
 
 /* A sticker of this file may move: a GIF, or no image GraphicsMagick
  * takes (a video, if FFmpeg can read it). */
 static int sticker_moves(const char *path)
 {
-	uint8_t head[16];
-	const char *fmt;
-	size_t n = 0;
-	FILE *f = fopen(path, "rb");
+	const char *fmt = sniff_file(path, NULL);
 
-	if (f) {
-		n = fread(head, 1, sizeof head, f);
-		fclose(f);
-	}
-	fmt = wa_media_sniff_image(head, n, NULL);
 	return !fmt || strcmp(fmt, "GIF") == 0;
 }
 
@@ -383,7 +377,7 @@ static int make_sticker(struct wa_media *m, struct wa_media_job *j, char *path, 
 		} else {
 			free(webp);
 			webp = NULL;
-			if (vr != 0 && (vr == WA_ETOOBIG || !is_image_file(path)))
+			if (vr != 0 && (vr == WA_ETOOBIG || !sniff_file(path, NULL)))
 				return fail(j, 400, "validation_error", "Cannot make a sticker: %s", why);
 		}
 	}
@@ -455,16 +449,9 @@ static int describe(struct wa_media *m, struct wa_media_job *j, char *path, size
 		if (wa_media_img_thumb(path, &j->width, &j->height, &j->thumb, &j->thumb_len, why, sizeof why) != 0)
 			return fail(j, 400, "validation_error", "Cannot send the image: %s", why);
 		if (!j->mime) {
-			uint8_t head[16];
 			const char *mime = NULL;
-			size_t n = 0;
-			FILE *f = fopen(path, "rb");
 
-			if (f) {
-				n = fread(head, 1, sizeof head, f);
-				fclose(f);
-			}
-			if (wa_media_sniff_image(head, n, &mime) && !(j->mime = strdup(mime)))
+			if (sniff_file(path, &mime) && !(j->mime = strdup(mime)))
 				return fail(j, 500, "internal_error", "Out of memory");
 		}
 		return 0;
