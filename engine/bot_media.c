@@ -15,6 +15,7 @@
 #include <string.h>
 
 #define BOT_AUTHOR "WA-AKG"
+#define STICKER_LEAD "Cannot make a sticker: " /* engine/media.c's why */
 #define REMOVEBG_DEFAULT_URL "https://api.remove.bg/v1.0/removebg"
 
 struct bot_media {
@@ -81,6 +82,9 @@ static void sent(void *ctx, int status, const char *id, const char *why)
 		job_free(bm);
 		return;
 	}
+	/* the media job's own lead is not said twice */
+	if (sticker && why && !strncmp(why, STICKER_LEAD, sizeof STICKER_LEAD - 1))
+		why += sizeof STICKER_LEAD - 1;
 	say(bm, s, sticker ? "Could not make the sticker: " : "", why);
 }
 
@@ -100,7 +104,7 @@ static void downloaded(void *ctx, int status, const char *file, const char *mime
 		return;
 	}
 	if (status != 200) {
-		say(bm, s, "Could not get the image: ", why);
+		say(bm, s, sticker ? "Could not get the media: " : "Could not get the image: ", why);
 		return;
 	}
 	dir = wa_config_get(s->e->cfg, "media.dir");
@@ -117,6 +121,10 @@ static void downloaded(void *ctx, int status, const char *file, const char *mime
 		return;
 	}
 	json_decref(args);
+	if (sticker) {
+		out.media->max_seconds = bm->b.max_seconds;
+		out.media->still = bm->b.still;
+	}
 	if (!sticker) {
 		url = wa_config_get(s->e->cfg, "bot.removebg_url");
 		if (!(out.media->removebg_url = strdup(url && *url ? url : REMOVEBG_DEFAULT_URL)) ||

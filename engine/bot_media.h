@@ -1,11 +1,14 @@
 /* engine/bot_media: the bot's media commands (store/bot.h), done on the
  * loop thread once the command's message is stored:
  *
- *   sticker    the image (wa_bot_out.media_id) downloaded and decrypted
- *              (engine/media_dl.h, its own threads), then sent to the chat
- *              as a sticker replying to the command: the media threads
- *              convert it to a 512x512 WebP with the pack (the bot's name)
- *              and author ("WA-AKG") EXIF, as /sticker does (engine/media.h).
+ *   sticker    the image or video (wa_bot_out.media_id) downloaded and
+ *              decrypted (engine/media_dl.h, its own threads), then sent to
+ *              the chat as a sticker replying to the command: the media
+ *              threads convert it to a 512x512 WebP with the pack (the
+ *              bot's name) and author ("WA-AKG") EXIF, as /sticker does
+ *              (engine/media.h); a video or GIF becomes an animated one,
+ *              refused when longer than wa_bot_out.max_seconds (the answer
+ *              names the limit).
  *   removebg   the same download, then a media job with removebg_url (the
  *              config key bot.removebg_url) and the session's key: the media
  *              thread POSTs the image to remove.bg and the PNG it answers is

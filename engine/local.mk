@@ -23,9 +23,12 @@ WA_STORE_LIBS = engine/store/libwastore.a engine/libwamedia.a $(WA_LIBWA_LIBS) $
 # libcurl upload); a library of its own so that tests link it alone.
 noinst_LIBRARIES += engine/libwamedia.a
 engine_libwamedia_a_SOURCES = engine/media.c engine/media.h engine/media_int.h \
-	engine/media_fmt.c engine/media_img.c
-engine_libwamedia_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS) $(GM_CFLAGS) $(CRYPTO_CFLAGS)
-WA_MEDIA_LIBS = engine/libwamedia.a $(WA_FETCH_LIBS) $(WA_PICTURE_LIBS)
+	engine/media_fmt.c engine/media_img.c engine/media_vid.c engine/video.c engine/video.h
+engine_libwamedia_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS) $(GM_CFLAGS) $(CRYPTO_CFLAGS) \
+	$(AV_CFLAGS) $(WEBPMUX_CFLAGS)
+# FFmpeg (engine/video.c) and libwebpmux (media_vid.c's animated stickers)
+WA_VIDEO_LIBS = $(AV_LIBS) $(WEBPMUX_LIBS) -lm
+WA_MEDIA_LIBS = engine/libwamedia.a $(WA_FETCH_LIBS) $(WA_PICTURE_LIBS) $(WA_VIDEO_LIBS)
 
 # wa-akg-engine: one event loop (libwebsockets on libev/epoll) owning every WhatsApp
 # connection, nng command and event sockets, MariaDB on a thread pool.
@@ -58,7 +61,7 @@ wa_akg_engine_SOURCES = engine/main.c engine/engine.h \
 wa_akg_engine_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS) $(MARIADB_CFLAGS) $(PROTOBUFC_CFLAGS) \
 	$(SIGNAL_CFLAGS) $(GM_CFLAGS) $(CURL_CFLAGS)
 wa_akg_engine_LDADD = $(WA_STORE_LIBS) engine/libwamedia.a $(WA_FETCH_LIBS) $(WA_MATCH_LIBS) $(LWS_LIBS) $(EV_LIBS) \
-	$(JANSSON_LIBS) $(NNG_LIBS) $(WA_PICTURE_LIBS) -lpthread
+	$(JANSSON_LIBS) $(NNG_LIBS) $(WA_PICTURE_LIBS) $(WA_VIDEO_LIBS) -lpthread
 
 # wa-akg-hooks: webhook delivery from events_outbox (engine/hooks/hooks.h).
 # One thread: nng SUB to every engine as a wake-up, MariaDB through

@@ -1,6 +1,7 @@
 /* media: the media threads and the upload pipeline (see media.h). */
 #include "engine/media_int.h"
 #include "engine/inbox.h"
+#include "engine/video.h"
 #include "wa_config.h"
 #include "wa_err.h"
 #include "wa_fetch.h"
@@ -333,16 +334,54 @@ out:
 	return j->mime ? 0 : fail(j, 500, "internal_error", "Out of memory");
 }
 
+/* The image format of the file at path by its first bytes
+ * (wa_media_sniff_image; *mime may be NULL), or NULL. */
+static const char *sniff_file(const char *path, const char **mime)
+{
+	uint8_t head[16];
+	size_t n = 0;
+	FILE *f = fopen(path, "rb");
+
+	if (f) {
+		n = fread(head, 1, sizeof head, f);
+		fclose(f);
+	}
+	return wa_media_sniff_image(head, n, mime);
+}
+
+/* A sticker of this file may move: a GIF, or no image GraphicsMagick
+ * takes (a video, if FFmpeg can read it). */
+static int sticker_moves(const char *path)
+{
+	const char *fmt = sniff_file(path, NULL);
+
+	return !fmt || strcmp(fmt, "GIF") == 0;
+}
+
 /* Stage 2 for stickers: the WebP with its EXIF in a new temporary file
  * (path replaced; *temp set). */
 static int make_sticker(struct wa_media *m, struct wa_media_job *j, char *path, size_t cap, int *temp)
 {
 	char why[160], out[1100], id[33];
-	uint8_t rnd[16], *webp, *exif = NULL, *full = NULL;
+	uint8_t rnd[16], *webp = NULL, *exif = NULL, *full = NULL;
 	size_t wl = 0, el = 0, fl = 0;
 	int fd, rc = -1;
 
-	if (!(webp = wa_media_img_sticker(path, &wl, why, sizeof why)))
+	if (!j->still && sticker_moves(path)) {
+		unsigned frames = 0;
+		uint32_t max_s = j->max_seconds ? j->max_seconds : WA_MEDIA_ANIM_MAX_IN_S;
+		int vr = wa_media_vid_sticker(path, max_s * 1000u, &webp, &wl, &frames, why, sizeof why);
+
+		if (vr == 0 && frames > 1) {
+			j->animated = 1;
+		} else {
+			free(webp);
+			webp = NULL;
+			if (vr != 0 && (vr == WA_ETOOBIG || !sniff_file(path, NULL)))
+				return fail(j, 400, "validation_error", "Cannot make a sticker: %s", why);
+		}
+	}
+	if (!webp && !(webp = wa_media_img_sticker(path, &wl, why, sizeof why)))
 		return fail(j, 400, "validation_error", "Cannot make a sticker: %s", why);
 	if (wa_random(rnd, sizeof rnd) == 0)
 		wa_hex_encode(rnd, sizeof rnd, id);
@@ -410,16 +449,9 @@ static int describe(struct wa_media *m, struct wa_media_job *j, char *path, size
 		if (wa_media_img_thumb(path, &j->width, &j->height, &j->thumb, &j->thumb_len, why, sizeof why) != 0)
 			return fail(j, 400, "validation_error", "Cannot send the image: %s", why);
 		if (!j->mime) {
-			uint8_t head[16];
 			const char *mime = NULL;
-			size_t n = 0;
-			FILE *f = fopen(path, "rb");
 
-			if (f) {
-				n = fread(head, 1, sizeof head, f);
-				fclose(f);
-			}
-			if (wa_media_sniff_image(head, n, &mime) && !(j->mime = strdup(mime)))
+			if (sniff_file(path, &mime) && !(j->mime = strdup(mime)))
 				return fail(j, 500, "internal_error", "Out of memory");
 		}
 		return 0;
@@ -438,9 +470,26 @@ static int describe(struct wa_media *m, struct wa_media_job *j, char *path, size
 
 			(void)wa_media_mp4_info(path, &j->seconds, &w, &h);
 		}
+		if (j->kind == WA_MK_PTT) {
+			uint32_t secs = 0;
+
+			/* the waveform from the decoded samples (and their length
+			 * when the container did not say) */
+			if (wa_media_vid_waveform(path, &secs, j->waveform) == 0) {
+				j->has_waveform = 1;
+				if (!j->seconds)
+					j->seconds = secs;
+			}
+		} else if (!j->seconds) {
+			struct wa_video_info vi;
+
+			if (wa_video_probe(path, &vi) == 0 && vi.duration_ms > 0)
+				j->seconds = (uint32_t)((vi.duration_ms + 500) / 1000);
+		}
 		return 0;
 	case WA_MK_VIDEO:
 		(void)wa_media_mp4_info(path, &j->seconds, &j->width, &j->height);
+		(void)wa_media_vid_thumb(path, &j->width, &j->height, &j->seconds, &j->thumb, &j->thumb_len);
 		return 0;
 	default:
 		return 0;
@@ -651,6 +700,7 @@ static void run_job(struct wa_media *m, struct wa_media_job *j)
 	j->thumb = NULL;
 	j->thumb_len = 0;
 	j->width = j->height = j->seconds = j->pages = 0;
+	j->animated = j->has_waveform = 0;
 	if (plaintext(m, j, path, sizeof path, &temp) == 0 &&
 	    (!j->removebg_url || remove_bg(m, j, path, sizeof path, &temp) == 0) && describe(m, j, path, sizeof path, &temp) == 0 &&
 	    encrypt_file(m, j, path, enc, sizeof enc) == 0 && upload(m, j, enc) == 0) {

@@ -16,12 +16,17 @@
  *      "remove.bg: <title>";
  *   2. kind by kind: a sticker is converted by GraphicsMagick to a 512x512
  *      WebP (aspect kept, transparent padding) with the pack / author EXIF
- *      WhatsApp reads; an image gets its width, height and a small JPEG
+ *      WhatsApp reads; a video or an animated GIF made a sticker becomes an
+ *      animated WebP (media_vid.c, engine/video.h: FFmpeg decodes, at most
+ *      10 s at 15 fps down to 5 fps, under 500 KB; a video longer than
+ *      max_seconds is refused); an image gets its width, height and a small JPEG
  *      thumbnail (only sniffed JPEG, PNG, GIF, WebP, BMP and TIFF files
  *      reach GraphicsMagick, at most 40 megapixels); a PDF document its page
  *      count (a cheap scan, see wa_media_pdf_pages); an Ogg audio its
  *      duration (last granule), an M4A one from mvhd; an MP4 video its
- *      duration and size (moov/mvhd, tkhd);
+ *      duration and size (moov/mvhd, tkhd; FFmpeg's headers for other
+ *      containers) and a JPEG thumbnail of its first frame, 32 px wide; a
+ *      voice note its seconds and 64-byte waveform from the decoded audio;
  *   3. streams the plaintext through wa_media_enc (wa/mediacrypto.h) into
  *      a second temporary file, 64 KiB at a time: fileSha256,
  *      fileEncSha256 and the lengths come out of the stream, so neither the
@@ -73,6 +78,9 @@ struct wa_media;
 #define WA_MEDIA_STICKER_SIDE 512
 #define WA_MEDIA_THUMB_WIDTH 32          /* BL's jpegThumbnail: 32 px wide, quality 50 */
 #define WA_MEDIA_STICKER_PACK_MAX 128    /* bytes of pack and author names */
+#define WA_MEDIA_ANIM_MAX_MS 10000       /* of a video made an animated sticker (WhatsApp's 10 s) */
+#define WA_MEDIA_ANIM_MAX_BYTES (500u * 1024) /* WhatsApp's limit for an animated sticker */
+#define WA_MEDIA_ANIM_MAX_IN_S 10        /* the longest video /sticker takes (the bot: its maxStickerDuration) */
 
 enum wa_media_kind {
 	WA_MK_IMAGE = 0,
@@ -102,6 +110,8 @@ struct wa_media_job {
 					* there (multipart image_file, size=auto, X-Api-Key:
 					* removebg_key) and its PNG answer is what is sent */
 	char *removebg_key;
+	uint32_t max_seconds;          /* stickers: the longest video taken (0: WA_MEDIA_ANIM_MAX_IN_S) */
+	int still;                     /* stickers: never animated (a GIF's first frame) */
 	char host[WA_MEDIA_HOST_MAX];  /* media host (host or host:port), from media_conn */
 	char auth[WA_MEDIA_AUTH_MAX];  /* media_conn's auth */
 	/* the answer (status 0) */
@@ -116,8 +126,11 @@ struct wa_media_job {
 	uint32_t width, height;        /* images, stickers, MP4 videos (0: unknown) */
 	uint32_t seconds;              /* Ogg audio, MP4 video: duration (0: unknown) */
 	uint32_t pages;                /* PDF documents (0: unknown) */
-	uint8_t *thumb;                /* images: JPEG thumbnail; NULL: none */
+	uint8_t *thumb;                /* images, videos: JPEG thumbnail; NULL: none */
 	size_t thumb_len;
+	int animated;                  /* stickers: an animated WebP (made of a video or a GIF) */
+	int has_waveform;              /* voice notes: waveform set */
+	uint8_t waveform[64];          /* voice notes: engine/video.h's WA_VIDEO_WAVEFORM bytes */
 };
 
 typedef void (*wa_media_done_fn)(struct wa_media_job *job, void *ctx);

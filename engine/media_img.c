@@ -176,3 +176,27 @@ out:
 	DestroyMagickWand(img);
 	return out;
 }
+
+uint8_t *wa_media_img_jpeg(const uint8_t *rgb, uint32_t w, uint32_t h, unsigned quality, size_t *len)
+{
+	MagickWand *wd;
+	unsigned char *blob = NULL;
+	uint8_t *out = NULL;
+	size_t bl = 0;
+
+	wa_gm_init();
+	if (!w || !h || !(wd = NewMagickWand()))
+		return NULL;
+	if (MagickSetSize(wd, w, h) == MagickTrue && MagickReadImage(wd, "xc:white") == MagickTrue &&
+	    MagickSetImagePixels(wd, 0, 0, w, h, "RGB", CharPixel, (unsigned char *)rgb) == MagickTrue &&
+	    MagickStripImage(wd) == MagickTrue && MagickSetImageFormat(wd, "JPEG") == MagickTrue &&
+	    MagickSetCompressionQuality(wd, quality) == MagickTrue && (blob = MagickWriteImageBlob(wd, &bl)) && bl &&
+	    (out = malloc(bl))) {
+		memcpy(out, blob, bl);
+		*len = bl;
+	}
+	if (blob)
+		MagickRelinquishMemory(blob);
+	DestroyMagickWand(wd);
+	return out;
+}

@@ -111,7 +111,9 @@ static json_t *request_body(const struct wa_route *rt)
 		json_object_set_new(json_object_get(body, "content"), "application/json",
 				    json_pack("{s:{s:s,s:{s:{s:s,s:s},s:{s:s},s:{s:s}},s:[s]}}", "schema",
 					      "type", "object", "properties", "url", "type", "string",
-					      "description", "http(s) or data: URL of the image", "pack", "type",
+					      "description",
+					      "http(s) or data: URL of the image, or of an animated GIF or a video "
+					      "of at most 10 s (an animated sticker)", "pack", "type",
 					      "string", "author", "type", "string", "required", "url"));
 	return body;
 }

@@ -379,6 +379,18 @@ static void media_summary(json_t *extra, enum wa_media_type type, const char *mi
 	free(plain);
 }
 
+/* A bytes field as base64 (jpegThumbnail, waveform), when it is small. */
+static void set_b64(json_t *extra, const char *name, const ProtobufCBinaryData *b)
+{
+	char *t;
+
+	if (!b->len || b->len > 256 * 1024 || !(t = malloc(4 * ((b->len + 2) / 3) + 1)))
+		return;
+	wa_base64_encode(b->data, b->len, t);
+	json_object_set_new(extra, name, json_string(t));
+	free(t);
+}
+
 #define MEDIA_FIELDS(extra, x, type) \
 	media_summary((extra), (type), (x)->mimetype, (x)->directpath, (x)->url, (x)->has_filelength, \
 		      (x)->filelength, (x)->has_mediakey ? &(x)->mediakey : NULL, \
@@ -414,8 +426,10 @@ static const WaE2E__ContextInfo *summarize(const WaE2E__Message *m, struct sim_m
 			json_object_set_new(extra, "width", json_integer(im->width));
 		if (im->has_height)
 			json_object_set_new(extra, "height", json_integer(im->height));
-		if (im->has_jpegthumbnail)
+		if (im->has_jpegthumbnail) {
 			json_object_set_new(extra, "thumbnailSize", json_integer((json_int_t)im->jpegthumbnail.len));
+			set_b64(extra, "jpegThumbnail", &im->jpegthumbnail);
+		}
 	} else if (m->videomessage) {
 		snprintf(r->type, sizeof r->type, "video");
 		r->text = dup_s(m->videomessage->caption);
@@ -427,12 +441,19 @@ static const WaE2E__ContextInfo *summarize(const WaE2E__Message *m, struct sim_m
 			json_object_set_new(extra, "width", json_integer(m->videomessage->width));
 		if (m->videomessage->has_height)
 			json_object_set_new(extra, "height", json_integer(m->videomessage->height));
+		if (m->videomessage->has_jpegthumbnail) {
+			json_object_set_new(extra, "thumbnailSize",
+					    json_integer((json_int_t)m->videomessage->jpegthumbnail.len));
+			set_b64(extra, "jpegThumbnail", &m->videomessage->jpegthumbnail);
+		}
 	} else if (m->audiomessage) {
 		snprintf(r->type, sizeof r->type, m->audiomessage->ptt ? "ptt" : "audio");
 		ci = m->audiomessage->contextinfo;
 		MEDIA_FIELDS(extra, m->audiomessage, m->audiomessage->ptt ? WA_MEDIA_PTT : WA_MEDIA_AUDIO);
 		if (m->audiomessage->has_seconds)
 			json_object_set_new(extra, "seconds", json_integer(m->audiomessage->seconds));
+		if (m->audiomessage->has_waveform)
+			set_b64(extra, "waveform", &m->audiomessage->waveform);
 	} else if (m->documentmessage) {
 		snprintf(r->type, sizeof r->type, "document");
 		r->text = dup_s(m->documentmessage->caption ? m->documentmessage->caption
@@ -451,6 +472,8 @@ static const WaE2E__ContextInfo *summarize(const WaE2E__Message *m, struct sim_m
 			json_object_set_new(extra, "width", json_integer(m->stickermessage->width));
 		if (m->stickermessage->has_height)
 			json_object_set_new(extra, "height", json_integer(m->stickermessage->height));
+		if (m->stickermessage->has_isanimated)
+			json_object_set_new(extra, "isAnimated", json_boolean(m->stickermessage->isanimated));
 	} else if (m->locationmessage) {
 		snprintf(r->type, sizeof r->type, "location");
 		r->lat = m->locationmessage->degreeslatitude;

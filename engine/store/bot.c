@@ -20,6 +20,7 @@ static const char SQL_CFG[] =
 	"b.anti_spam_enabled AS anti, b.spam_limit AS lim, b.spam_interval AS ival, b.spam_delay_min AS dmin, "
 	"b.spam_delay_max AS dmax, b.welcome_enabled AS welcome, b.welcome_message AS wmsg, b.auto_read AS autoread, "
 	"b.enable_sticker AS sticker, b.remove_bg_api_key AS rbkey, "
+	"b.enable_video_sticker AS vsticker, b.max_sticker_duration AS vmax, "
 	"IFNULL(JSON_VALUE(s.config, '$.readReceipts') IN ('true', '1'), 0) AS rr, "
 	"b.auto_reply_mode AS ar_mode, b.auto_reply_allowed_jids AS ar_allow, b.auto_reply_blocked_jids AS ar_block, "
 	"IFNULL(c.auto_replies, 1) AS ar_rules "
@@ -122,7 +123,7 @@ static void answer(const json_t *cfg, const struct wa_bot_msg *m, const char *cm
 		if (flag(cfg, "uptime") && len < cap)
 			len += (size_t)snprintf(out + len, cap - len, "\n%suptime - time connected", prefix);
 		if (flag(cfg, "sticker") && len < cap)
-			len += (size_t)snprintf(out + len, cap - len, "\n%ssticker - an image (its caption, or a reply "
+			len += (size_t)snprintf(out + len, cap - len, "\n%ssticker - an image or a video (its caption, or a reply "
 						"to it) as a sticker", prefix);
 		if (key && *key && len < cap)
 			len += (size_t)snprintf(out + len, cap - len, "\n%sremovebg - an image without its background",
@@ -160,8 +161,12 @@ static int media_command(struct wa_db *db, unsigned long long sid, const json_t 
 		type = json_string_value(json_object_get(q, "type"));
 		mid = m->quoted_id;
 	}
-	if (type && !strcmp(type, "IMAGE")) {
+	if ((type && !strcmp(type, "IMAGE")) || (type && !strcmp(type, "VIDEO") && !rb && flag(cfg, "vsticker"))) {
+		json_int_t vmax = json_integer_value(json_object_get(cfg, "vmax"));
+
 		out->media = rb ? WA_BOT_REMOVEBG : WA_BOT_STICKER;
+		out->max_seconds = vmax > 0 && vmax <= 600 ? (unsigned)vmax : 10;
+		out->still = !flag(cfg, "vsticker");
 		snprintf(out->media_id, sizeof out->media_id, "%s", mid);
 		snprintf(out->cmd_id, sizeof out->cmd_id, "%s", m->id);
 		snprintf(out->chat, sizeof out->chat, "%s", m->chat);
@@ -170,10 +175,10 @@ static int media_command(struct wa_db *db, unsigned long long sid, const json_t 
 			snprintf(out->key, sizeof out->key, "%s", key);
 	} else if (type && !strcmp(type, "VIDEO")) {
 		snprintf(text, cap, rb ? "remove.bg works on images only." :
-			 "Video stickers are not supported yet: send an image.");
+			 "Video stickers are turned off for this bot: send an image.");
 	} else {
-		snprintf(text, cap, "Send %s%s as the caption of an image, or as a reply to one.", prefix ? prefix : "",
-			 cmd);
+		snprintf(text, cap, "Send %s%s as the caption of an image%s, or as a reply to one.", prefix ? prefix : "",
+			 cmd, rb ? "" : " or a video");
 	}
 	json_decref(q);
 	return 0;

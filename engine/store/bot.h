@@ -5,12 +5,15 @@
  *   commands   a text starting with the prefix ('#' by default) names one:
  *              ping (answers with the time since the message was sent),
  *              uptime (how long the session has been connected), help and
- *              menu (the commands enabled); sticker (enableSticker) and
+ *              menu (the commands enabled); sticker (enableSticker) of an
+ *              image, or of a video or GIF (enableVideoSticker; an
+ *              animated sticker of a video no longer than
+ *              maxStickerDuration seconds, checked on the media thread), and
  *              removebg (removeBgApiKey set) of an image, the command being
  *              its caption or a reply to it: not queued here but named in
  *              wa_bot_out (media, media_id) for the loop to do on the media
  *              threads (engine/bot_media.h); what cannot be done (no image,
- *              a video, no remove.bg key) is answered with a text; the
+ *              a video with enableVideoSticker off, no remove.bg key) is answered with a text; the
  *              anti-spam bound applies to them, though the media answers
  *              (not rows) do not count towards it. Others
  *              are not answered. Who
@@ -61,6 +64,8 @@ struct wa_bot_out {
 	char chat[128];          /* where the answer goes */
 	char pack[72];           /* sticker: the pack name (the bot's name) */
 	char key[256];           /* removebg: the remove.bg API key */
+	unsigned max_seconds;    /* sticker: the longest video taken (maxStickerDuration) */
+	int still;               /* sticker: a still one only (enableVideoSticker off: a GIF's first frame) */
 };
 
 enum { WA_BOT_STICKER = 1, WA_BOT_REMOVEBG = 2 };

@@ -364,6 +364,10 @@ int wa_out_media_pack(struct wa_out *o, WaE2E__ContextInfo *ci, uint8_t **buf, s
 			vm.width = j->width;
 			vm.height = j->height;
 		}
+		if (j->thumb) {
+			vm.has_jpegthumbnail = 1;
+			BIN(vm.jpegthumbnail, j->thumb, j->thumb_len);
+		}
 		m.videomessage = &vm;
 		break;
 	case WA_MK_AUDIO:
@@ -375,6 +379,10 @@ int wa_out_media_pack(struct wa_out *o, WaE2E__ContextInfo *ci, uint8_t **buf, s
 			am.has_seconds = 1;
 			am.seconds = j->seconds;
 		}
+		if (j->has_waveform) {
+			am.has_waveform = 1;
+			BIN(am.waveform, j->waveform, sizeof j->waveform);
+		}
 		m.audiomessage = &am;
 		break;
 	case WA_MK_STICKER:
@@ -383,7 +391,7 @@ int wa_out_media_pack(struct wa_out *o, WaE2E__ContextInfo *ci, uint8_t **buf, s
 		sm.width = j->width;
 		sm.height = j->height;
 		sm.has_isanimated = 1;
-		sm.isanimated = 0;
+		sm.isanimated = j->animated != 0;
 		m.stickermessage = &sm;
 		break;
 	default:
@@ -493,12 +501,16 @@ json_t *wa_out_media_json(const struct wa_out *o)
 			json_object_set_new(x, "width", json_integer(m->videomessage->width));
 			json_object_set_new(x, "height", json_integer(m->videomessage->height));
 		}
+		if (m->videomessage->has_jpegthumbnail)
+			json_object_set_new(x, "jpegThumbnail", b64(&m->videomessage->jpegthumbnail));
 	} else if (m->audiomessage) {
 		name = "audioMessage";
 		COMMON(m->audiomessage);
 		json_object_set_new(x, "ptt", json_boolean(m->audiomessage->ptt));
 		if (m->audiomessage->has_seconds)
 			json_object_set_new(x, "seconds", json_integer(m->audiomessage->seconds));
+		if (m->audiomessage->has_waveform)
+			json_object_set_new(x, "waveform", b64(&m->audiomessage->waveform));
 	} else if (m->documentmessage) {
 		name = "documentMessage";
 		COMMON(m->documentmessage);
@@ -513,6 +525,7 @@ json_t *wa_out_media_json(const struct wa_out *o)
 		COMMON(m->stickermessage);
 		json_object_set_new(x, "width", json_integer(m->stickermessage->width));
 		json_object_set_new(x, "height", json_integer(m->stickermessage->height));
+		json_object_set_new(x, "isAnimated", json_boolean(m->stickermessage->isanimated));
 	} else {
 		json_decref(x);
 		return NULL;

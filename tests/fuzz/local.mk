@@ -132,3 +132,11 @@ TESTS += tests/fuzz/fuzz_url
 tests_fuzz_fuzz_url_SOURCES = tests/fuzz/fuzz_url.c tests/fuzz/driver.c
 tests_fuzz_fuzz_url_LDADD = common/libwacommon.a $(CRYPTO_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/url
+
+# engine/video: FFmpeg behind the format / protocol whitelist, frame
+# sampling and scaling, the waveform (video engineer)
+check_PROGRAMS += tests/fuzz/fuzz_video
+TESTS += tests/fuzz/fuzz_video
+tests_fuzz_fuzz_video_SOURCES = tests/fuzz/fuzz_video.c tests/fuzz/driver.c engine/video.c engine/video.h
+tests_fuzz_fuzz_video_CFLAGS = $(AM_CFLAGS) $(AV_CFLAGS)
+tests_fuzz_fuzz_video_LDADD = $(AV_LIBS) -lm -lpthread

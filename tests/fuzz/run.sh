@@ -14,7 +14,7 @@ mkdir -p "$out"
 CC=${FUZZ_CC:-clang-14}
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE
  -I$top -I$top/common -I$build/proto -I$build"
-pc="libprotobuf-c libcrypto zlib libsignal-protocol-c jansson"
+pc="libprotobuf-c libcrypto zlib libsignal-protocol-c jansson libavformat libavcodec libavutil libswscale"
 shopt -s nullglob
 for src in "$top"/tests/fuzz/fuzz_*.c; do
 	name=$(basename "$src" .c); name=${name#fuzz_}
@@ -27,10 +27,16 @@ for src in "$top"/tests/fuzz/fuzz_*.c; do
 	echo "fuzz: building $name"
 	# shellcheck disable=SC2086
 	$CC $flags $(pkg-config --cflags $pc) -I/usr/include/signal "$src" "${srcs[@]}" \
-		$(pkg-config --libs $pc) -o "$out/fuzz_$name"
+		$(pkg-config --libs $pc) -lm -o "$out/fuzz_$name"
 	corpus=$out/corpus-$name
 	mkdir -p "$corpus"
 	[ -d "$top/tests/fuzz/corpus/$name" ] && cp -n "$top/tests/fuzz/corpus/$name"/* "$corpus"/ 2>/dev/null || true
+	# video: the media fixtures as seeds (byte 0 is the target's own)
+	if [ "$name" = video ]; then
+		for f in "$top"/tests/fixtures/media/*; do
+			[ -f "$corpus/seed-$(basename "$f")" ] || { printf '\x21'; cat "$f"; } >"$corpus/seed-$(basename "$f")"
+		done
+	fi
 	echo "fuzz: running $name for ${secs}s"
 	"$out/fuzz_$name" -max_total_time="$secs" -print_final_stats=1 \
 		-artifact_prefix="$out/crash-$name-" "$corpus" 2>"$out/$name.log" || {

@@ -210,3 +210,12 @@ TESTS += tests/unit/test_outmedia
 tests_unit_test_outmedia_SOURCES = tests/unit/test_outmedia.c tests/unit/tap.h fcgi/db.c fcgi/db.h
 tests_unit_test_outmedia_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(PROTOBUFC_CFLAGS) $(MARIADB_CFLAGS)
 tests_unit_test_outmedia_LDADD = $(WA_STORE_LIBS) $(JANSSON_LIBS)
+
+# engine/video (FFmpeg) and media_vid (thumbnail, animated sticker,
+# waveform) on the fixtures of tests/fixtures/media
+check_PROGRAMS += tests/unit/test_video
+TESTS += tests/unit/test_video
+tests_unit_test_video_SOURCES = tests/unit/test_video.c tests/unit/tap.h
+tests_unit_test_video_CFLAGS = $(AM_CFLAGS) $(GM_CFLAGS) $(AV_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_test_video_LDADD = $(WA_MEDIA_LIBS) $(WA_LIBWA_LIBS) $(JANSSON_LIBS) -lpthread
+EXTRA_DIST += tests/fixtures/media
