@@ -3,6 +3,7 @@
 #include "engine/engine.h"
 #include "engine/media.h"
 #include "engine/media_dl.h"
+#include "engine/sched.h"
 #include "engine/session_int.h"
 #include "engine/store/bot.h"
 #include "engine/store/outmsg.h"
@@ -22,11 +23,15 @@ struct bot_media {
 	struct wa_engine *e;
 	char slug[WA_SESSION_ID_MAX];
 	struct wa_bot_out b;
+	uint64_t row;                 /* its scheduled_messages row */
 	int text;                     /* the send under way is the error text */
 };
 
-static void job_free(struct bot_media *bm)
+/* The row's outcome (engine/sched.h), and the job is over. */
+static void job_end(struct bot_media *bm, int status, int claimed, const char *why)
 {
+	if (bm->e->sched)
+		wa_sched_row_end(bm->e->sched, bm->row, status, claimed, why);
 	explicit_bzero(bm->b.key, sizeof bm->b.key);
 	free(bm);
 }
@@ -38,7 +43,7 @@ static struct wa_session *session_of(struct bot_media *bm)
 	return s && sess_ready(s) ? s : NULL;
 }
 
-static void sent(void *ctx, int status, const char *id, const char *why);
+static void sent(void *ctx, int status, int claimed, const char *why);
 
 /* The answer to the chat when the command could not be done. */
 static void say(struct bot_media *bm, struct wa_session *s, const char *lead, const char *why)
@@ -53,33 +58,34 @@ static void say(struct bot_media *bm, struct wa_session *s, const char *lead, co
 	if (!args || wa_out_parse_op(&out, "message.send", args, &err, &code) != 0) {
 		wa_warn("session %s: bot: cannot answer %s (%s)", bm->slug, bm->b.cmd_id, err ? err : "no memory");
 		json_decref(args);
-		job_free(bm);
+		job_end(bm, 500, 0, err ? err : "Out of memory");
 		return;
 	}
 	json_decref(args);
 	bm->text = 1;
-	sess_send_out(s, bm->b.chat, &out, sent, bm);
+	wa_sched_row_send(s->e->sched, s, bm->row, bm->b.chat, &out, sent, bm);
 }
 
-static void sent(void *ctx, int status, const char *id, const char *why)
+static void sent(void *ctx, int status, int claimed, const char *why)
 {
 	struct bot_media *bm = ctx;
 	struct wa_session *s;
 	int sticker = bm->b.media == WA_BOT_STICKER;
 
-	if (status == 200 || bm->text) {
+	/* sent, taken by the row's claim (its ack settles it), or the text */
+	if (status == 200 || claimed || bm->text || status == 503) {
 		if (status == 200)
-			wa_info("session %s: bot: %s for %s sent (%s)", bm->slug,
-				bm->text ? "answer" : sticker ? "sticker" : "removebg image", bm->b.cmd_id, id ? id : "");
+			wa_info("session %s: bot: %s for %s sent", bm->slug,
+				bm->text ? "answer" : sticker ? "sticker" : "removebg image", bm->b.cmd_id);
 		else
 			wa_warn("session %s: bot: answer to %s not sent: %s", bm->slug, bm->b.cmd_id, why ? why : "");
-		job_free(bm);
+		job_end(bm, status, claimed, why);
 		return;
 	}
 	wa_info("session %s: bot: %s for %s not sent: %s", bm->slug, sticker ? "sticker" : "removebg", bm->b.cmd_id,
 		why ? why : "");
 	if (!(s = session_of(bm))) {
-		job_free(bm);
+		job_end(bm, 503, 0, "the session went");
 		return;
 	}
 	/* the media job's own lead is not said twice */
@@ -100,7 +106,7 @@ static void downloaded(void *ctx, int status, const char *file, const char *mime
 
 	(void)mime;
 	if (!s) {
-		job_free(bm);
+		job_end(bm, 503, 0, "the session went"); /* the row waits for the next scan */
 		return;
 	}
 	if (status != 200) {
@@ -134,18 +140,21 @@ static void downloaded(void *ctx, int status, const char *file, const char *mime
 			return;
 		}
 	}
-	sess_send_out(s, bm->b.chat, &out, sent, bm);
+	wa_sched_row_send(s->e->sched, s, bm->row, bm->b.chat, &out, sent, bm);
 }
 
-void wa_bot_media_start(struct wa_session *s, const struct wa_bot_out *b)
+void wa_bot_media_row(struct wa_session *s, const struct wa_bot_out *b, uint64_t row)
 {
 	struct bot_media *bm = calloc(1, sizeof *bm);
 
 	if (!bm) {
 		wa_warn("session %s: bot: out of memory for a media command", s->id);
+		if (s->e->sched)
+			wa_sched_row_end(s->e->sched, row, 503, 0, "Out of memory");
 		return;
 	}
 	bm->e = s->e;
+	bm->row = row;
 	snprintf(bm->slug, sizeof bm->slug, "%s", s->id);
 	bm->b = *b;
 	wa_info("session %s: bot: %s of %s", s->id, b->media == WA_BOT_STICKER ? "sticker" : "removebg", b->media_id);

@@ -15,17 +15,25 @@
  *              sent back as an image.
  * Whatever fails (no such image any more, the media host, remove.bg's
  * error title) is answered to the chat with a short text. Nothing here
- * blocks the loop; nothing is stored for it but the messages sent (these
- * answers are not scheduled_messages rows: a crash in between loses one).
+ * blocks the loop. Each answer stands for its scheduled_messages row (the
+ * command's answer, queued with the command in its transaction,
+ * engine/store/bot.h): the scheduler hands the row over when it is due,
+ * the answer (or the text instead) is sent linked to it
+ * (wa_sched_row_send: claimed with the message, settled by the ack), and
+ * its outcome goes back with wa_sched_row_end. A crash before the send
+ * leaves the row PENDING: the next engine makes it again; never sent twice.
  *
  * Threading: loop thread. */
 #ifndef WA_ENGINE_BOT_MEDIA_H
 #define WA_ENGINE_BOT_MEDIA_H
 
+#include <stdint.h>
+
 struct wa_session;
 struct wa_bot_out;
 
-/* Start what b->media names (b borrowed; copied). */
-void wa_bot_media_start(struct wa_session *s, const struct wa_bot_out *b);
+/* Make and send what b->media names for scheduled_messages row `row` (b
+ * borrowed; copied). */
+void wa_bot_media_row(struct wa_session *s, const struct wa_bot_out *b, uint64_t row);
 
 #endif

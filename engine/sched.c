@@ -1,5 +1,7 @@
 /* sched: scheduled messages (see sched.h). */
 #include "engine/sched.h"
+#include "engine/bot_media.h"
+#include "engine/store/bot.h"
 #include "engine/dbpool.h"
 #include "engine/engine.h"
 #include "engine/session.h"
@@ -217,6 +219,76 @@ static json_t *args_of(const json_t *r)
 			 content ? content : "");
 }
 
+/* ---- rows the bot makes first (engine/bot_media.h) ---- */
+
+struct row_send {
+	struct sched_send ss;
+	wa_sched_row_fn fn;
+	void *ctx;
+};
+
+static void row_sent(void *ctx, int status, const char *id, const char *why)
+{
+	struct row_send *rs = ctx;
+
+	(void)id;
+	rs->fn(rs->ctx, status, rs->ss.claimed, why);
+	free(rs);
+}
+
+void wa_sched_row_send(struct wa_sched *sc, struct wa_session *s, uint64_t id, const char *jid, struct wa_out *out,
+		       wa_sched_row_fn fn, void *ctx)
+{
+	struct row_send *rs = calloc(1, sizeof *rs);
+
+	if (!rs) {
+		wa_out_free(out);
+		fn(ctx, 500, 0, "Out of memory");
+		return;
+	}
+	rs->ss.sc = sc;
+	rs->ss.id = id;
+	rs->fn = fn;
+	rs->ctx = ctx;
+	sess_send_linked(s, jid, out, link_row, row_sent, rs);
+}
+
+void wa_sched_row_end(struct wa_sched *sc, uint64_t id, int status, int claimed, const char *why)
+{
+	inflight_drop(sc, id);
+	if (status == 200)
+		wa_info("scheduled message %llu sent", (unsigned long long)id);
+	else if (!claimed && status != 409 && status != 503)
+		mark_failed(sc, id, NULL, why);
+}
+
+/* A bot media row: what engine/bot_media.h needs of it. */
+static int bot_row(const json_t *r, struct wa_bot_out *b)
+{
+	const char *mt = json_string_value(json_object_get(r, "mediaType"));
+	const char *jid = json_string_value(json_object_get(r, "jid"));
+	const char *mid = json_string_value(json_object_get(r, "mediaUrl"));
+	const char *src = json_string_value(json_object_get(r, "source"));
+	const char *key = json_string_value(json_object_get(r, "botKey"));
+	json_t *c;
+
+	if (!mt || (strcmp(mt, "BOT_STICKER") && strcmp(mt, "BOT_REMOVEBG")))
+		return 0;
+	memset(b, 0, sizeof *b);
+	b->media = strcmp(mt, "BOT_STICKER") == 0 ? WA_BOT_STICKER : WA_BOT_REMOVEBG;
+	c = json_loads(json_string_value(json_object_get(r, "content")) ?: "{}", 0, NULL);
+	snprintf(b->chat, sizeof b->chat, "%s", jid ? jid : "");
+	snprintf(b->media_id, sizeof b->media_id, "%s", mid ? mid : "");
+	snprintf(b->cmd_id, sizeof b->cmd_id, "%s", src ? src : "");
+	snprintf(b->pack, sizeof b->pack, "%s", json_string_value(json_object_get(c, "pack")) ?: "WA-AKG Bot");
+	snprintf(b->key, sizeof b->key, "%s", key ? key : "");
+	b->max_seconds = json_is_integer(json_object_get(c, "maxSeconds")) ?
+			 (unsigned)json_integer_value(json_object_get(c, "maxSeconds")) : 10;
+	b->still = json_is_true(json_object_get(c, "still"));
+	json_decref(c);
+	return 1;
+}
+
 static void send_row(struct wa_sched *sc, const json_t *r)
 {
 	uint64_t id = (uint64_t)json_integer_value(json_object_get(r, "id"));
@@ -231,6 +303,17 @@ static void send_row(struct wa_sched *sc, const json_t *r)
 
 	if (!id || inflight_has(sc, id) || sc->ninflight >= SCHED_INFLIGHT || !s || !wa_session_is_connected(s))
 		return; /* in flight, or waiting for its session */
+	{
+		struct wa_bot_out b;
+
+		if (bot_row(r, &b)) {
+			/* made on the media threads first, then sent linked to the row */
+			sc->inflight[sc->ninflight++] = id;
+			wa_bot_media_row(s, &b, id);
+			explicit_bzero(b.key, sizeof b.key);
+			return;
+		}
+	}
 	if (!(args = args_of(r)))
 		return;
 	rc = wa_out_parse_op(&out, "message.send", args, &why, &code);
@@ -659,7 +742,9 @@ static int scan_run(struct wa_db *db, void *arg)
 		return rc;
 	j->due = wa_db_query(db,
 		"SELECT m.id, w.session_id AS slug, m.jid, m.content, m.media_url AS mediaUrl, "
-		"m.media_type AS mediaType, m.cron_expression AS cron FROM scheduled_messages m "
+		"m.media_type AS mediaType, m.cron_expression AS cron, m.source_message_id AS source, "
+		"IF(m.media_type = 'BOT_REMOVEBG', (SELECT b.remove_bg_api_key FROM bot_configs b WHERE "
+		"b.wa_session_id = m.wa_session_id), NULL) AS botKey FROM scheduled_messages m "
 		"JOIN wa_sessions w ON w.id = m.wa_session_id "
 		"WHERE w.engine_id = ? AND m.status = 'PENDING' AND m.send_at <= NOW(3) "
 		"ORDER BY m.send_at, m.id LIMIT ?", "si", j->engine_id, (long long)SCHED_DUE_MAX);

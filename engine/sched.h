@@ -26,6 +26,8 @@
 #ifndef WA_ENGINE_SCHED_H
 #define WA_ENGINE_SCHED_H
 
+#include <stdint.h>
+
 struct wa_engine;
 struct wa_sched;
 
@@ -49,6 +51,22 @@ void wa_sched_kick(struct wa_sched *sc);
 struct wa_session;
 struct wa_cmd;
 void wa_sched_broadcast(struct wa_sched *sc, struct wa_session *s, struct wa_cmd *cmd);
+
+/* Rows the bot makes on the media threads before they are sent
+ * (engine/bot_media.h; media_type BOT_STICKER / BOT_REMOVEBG): the scan
+ * hands such a row to wa_bot_media_row() and keeps it in flight until
+ * wa_sched_row_end(). wa_sched_row_send sends out (taken) for row id as a
+ * scheduled row is sent (claimed in the PENDING transaction, settled in
+ * the ack's), then fn(ctx, status, claimed, why) once; it may be called
+ * again for the same row while the row was not claimed (a text instead of
+ * a sticker that could not be made). wa_sched_row_end: the row's outcome
+ * (200 sent; not claimed and not 409/503: FAILED with why; 503: it waits
+ * for the next scan). Loop thread. */
+struct wa_out;
+typedef void (*wa_sched_row_fn)(void *ctx, int status, int claimed, const char *why);
+void wa_sched_row_send(struct wa_sched *sc, struct wa_session *s, uint64_t id, const char *jid, struct wa_out *out,
+		       wa_sched_row_fn fn, void *ctx);
+void wa_sched_row_end(struct wa_sched *sc, uint64_t id, int status, int claimed, const char *why);
 
 /* After the dbpool and the sessions are gone (their completions may still
  * name sc until then). NULL is fine. */

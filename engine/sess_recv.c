@@ -29,7 +29,6 @@
  * twice, then acked. Left unanswered for later modules: broadcasts,
  * statuses and newsletters, other peer messages, protocol messages of
  * other types (ephemeral settings, ...). */
-#include "engine/bot_media.h"
 #include "engine/dbpool.h"
 #include "engine/engine.h"
 #include "engine/events.h"
@@ -937,8 +936,6 @@ static void recv_done(void *arg, int rc)
 			wa_sched_kick(s->e->sched);
 		if (j->bot.mark_read && s->phase == PH_READY)
 			send_read(s, j->n);
-		if (j->bot.media && s->phase == PH_READY)
-			wa_bot_media_start(s, &j->bot);
 		break;
 	}
 	case RECV_KNOWN:

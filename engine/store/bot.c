@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -78,6 +79,34 @@ static int queue(struct wa_db *db, unsigned long long sid, const char *chat, con
 				 "ON DUPLICATE KEY UPDATE id = id", "ussis", sid, chat, text, (long long)delay_ms * 1000,
 				 source);
 
+	if (n < 0)
+		return WA_ESTORAGE;
+	*queued |= n == 1;
+	return 0;
+}
+
+/* A media answer (sticker / removebg of out's image) as a row the
+ * scheduler hands to engine/bot_media.c: media_type BOT_STICKER or
+ * BOT_REMOVEBG, media_url the image's message id, content the sticker's
+ * pack and bounds as JSON (the remove.bg key is read from bot_configs when
+ * it is sent, never copied). */
+static int queue_media(struct wa_db *db, unsigned long long sid, const struct wa_bot_out *out, long delay_ms,
+		       int *queued)
+{
+	json_t *c = json_pack("{s:s,s:i,s:b}", "pack", out->pack, "maxSeconds", (int)out->max_seconds, "still",
+			      out->still);
+	char *content = c ? json_dumps(c, JSON_COMPACT) : NULL;
+	long long n;
+
+	json_decref(c);
+	if (!content)
+		return WA_ENOMEM;
+	n = wa_db_exec(db, "INSERT INTO scheduled_messages (wa_session_id, jid, content, media_url, media_type, send_at, "
+		       "origin, source_message_id) VALUES (?, ?, ?, ?, ?, NOW(3) + INTERVAL ? MICROSECOND, 'BOT', ?) "
+		       "ON DUPLICATE KEY UPDATE id = id", "ussssis", sid, out->chat, content, out->media_id,
+		       out->media == WA_BOT_REMOVEBG ? "BOT_REMOVEBG" : "BOT_STICKER", (long long)delay_ms * 1000,
+		       out->cmd_id);
+	free(content);
 	if (n < 0)
 		return WA_ESTORAGE;
 	*queued |= n == 1;
@@ -224,7 +253,7 @@ int wa_bot_handle(struct wa_db *db, uint64_t row, const struct wa_bot_msg *m, co
 				out->media = 0;
 			}
 		}
-		if (text[0]) {
+		if (text[0] || out->media) {
 			long dmin = 0, dmax = 0, delay = 0;
 			uint32_t r = 0;
 
@@ -235,7 +264,12 @@ int wa_bot_handle(struct wa_db *db, uint64_t row, const struct wa_bot_msg *m, co
 				if (dmax > dmin && wa_random((uint8_t *)&r, sizeof r) == 0)
 					delay += (long)(r % (uint32_t)(dmax - dmin + 1));
 			}
-			if ((rc = queue(db, sid, m->chat, text, m->id, delay, &out->queued)) != 0)
+			rc = out->media ? queue_media(db, sid, out, delay, &out->queued)
+					: queue(db, sid, m->chat, text, m->id, delay, &out->queued);
+			/* queued: the scheduler does it (no key kept here) */
+			explicit_bzero(out->key, sizeof out->key);
+			out->media = 0;
+			if (rc != 0)
 				goto done;
 		}
 	}

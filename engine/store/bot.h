@@ -10,12 +10,13 @@
  *              animated sticker of a video no longer than
  *              maxStickerDuration seconds, checked on the media thread), and
  *              removebg (removeBgApiKey set) of an image, the command being
- *              its caption or a reply to it: not queued here but named in
- *              wa_bot_out (media, media_id) for the loop to do on the media
- *              threads (engine/bot_media.h); what cannot be done (no image,
- *              a video with enableVideoSticker off, no remove.bg key) is answered with a text; the
- *              anti-spam bound applies to them, though the media answers
- *              (not rows) do not count towards it. Others
+ *              its caption or a reply to it: queued as a row like the text
+ *              answers, media_type BOT_STICKER / BOT_REMOVEBG with the
+ *              image's message id as media_url, which the scheduler hands
+ *              to engine/bot_media.h (the media threads) when it is due;
+ *              what cannot be done (no image, a video with
+ *              enableVideoSticker off, no remove.bg key) is answered with a
+ *              text; the anti-spam bound counts them all. Others
  *              are not answered. Who
  *              may use them is botMode: ALL everyone, SPECIFIC our own
  *              phone and botAllowedJids, BLACKLIST everyone but
@@ -58,7 +59,7 @@ struct wa_bot_msg {
 struct wa_bot_out {
 	int queued;              /* an answer or a welcome was queued */
 	int mark_read;           /* send a read receipt for it */
-	int media;               /* WA_BOT_STICKER / WA_BOT_REMOVEBG: to do; 0 none */
+	int media;               /* WA_BOT_STICKER / WA_BOT_REMOVEBG (what bot_media.h makes of a row) */
 	char media_id[129];      /* the image message it is to be made of */
 	char cmd_id[129];        /* the command's message (the answer quotes it) */
 	char chat[128];          /* where the answer goes */

@@ -21,7 +21,7 @@ import pytest
 from conftest import sql
 from test_engine_media import png
 from test_engine_messages import inbox, outbox_status
-from walib import pair_by_qr, wait_for
+from walib import connected, pair_by_qr, wait_for
 
 
 def say(phone_sim, frm, to, text):
@@ -316,3 +316,30 @@ def test_removebg_through_the_configured_endpoint(admin, make_session, phone_sim
     assert r.status_code == 200, r.text
     wait_for(lambda: answers(phone_sim, bob, "remove.bg: API Key invalid$"), timeout=30, what="the error title")
     assert len(removebg.images) == 1 and removebg.calls == 2, "one call to remove.bg per command"
+
+
+def bot_rows(stack_config, slug, source):
+    out = sql(stack_config, "SELECT m.media_type, m.status FROM scheduled_messages m JOIN wa_sessions s ON "
+              "s.id = m.wa_session_id WHERE s.session_id = '%s' AND m.origin = 'BOT' AND m.source_message_id = '%s'"
+              % (slug, source))
+    return [line.split("\t") for line in out.splitlines() if line]
+
+
+def test_a_sticker_answer_survives_an_engine_crash(admin, make_session, phone_sim, stack_config, engine):
+    """The answer is a row queued with the command: an engine killed before
+    it is made makes it after the restart, once."""
+    slug = make_session(admin)["sessionId"]
+    alice, bob = phone_sim.phone("Alice"), phone_sim.phone("Bob")
+    pair_by_qr(admin, phone_sim, slug, alice)
+    # the anti-spam delay holds the answer back long enough to kill the engine
+    bot_config(admin, slug, enabled=True, botMode="ALL", prefix="!", botName="Crash Bot", antiSpamEnabled=True,
+               spamLimit=10, spamInterval=60, spamDelayMin=4000, spamDelayMax=4000)
+    cmd = send_media(phone_sim, bob, alice, "image", png(120, 80), caption="!sticker")
+    wait_for(lambda: bot_rows(stack_config, slug, cmd) == [["BOT_STICKER", "PENDING"]], what="the answer's row")
+    engine.restart()
+    wait_for(lambda: connected(admin, slug), timeout=60, what="the session back")
+    st = wait_for(lambda: reply_to(phone_sim, bob, cmd, "sticker"), timeout=60, what="the sticker after the crash")
+    check_sticker(admin, slug, st[0], "Crash Bot")
+    wait_for(lambda: bot_rows(stack_config, slug, cmd) == [["BOT_STICKER", "SENT"]], what="the row SENT")
+    time.sleep(2)
+    assert len(reply_to(phone_sim, bob, cmd, "sticker")) == 1
