@@ -80,9 +80,9 @@ def test_create_link_list_unlink_as_the_phones_see_it(admin, trio, phone_sim):
     assert sa["isCommunityAnnounce"] is True and sa["linkedParent"] == cj and sa["announce"] is True, sa
     assert sim_roles(phone_sim, ann) == {alice: "superadmin", bob: None}
     # the API's list: the community flag, the announcement group linked to it
-    assert listed(admin, slug, cj)["isCommunity"]
+    assert listed(admin, slug, cj)["isCommunity"] is True
     la = listed(admin, slug, ann)
-    assert la["linkedParentJid"] == cj and not la["isCommunity"], la
+    assert la["linkedParentJid"] == cj and la["isCommunity"] is False, la
     subs = sub_groups(admin, slug, cj)
     assert list(subs) == [ann] and subs[ann]["isCommunityAnnounce"] is True and subs[ann]["subject"] == "Street"
 
