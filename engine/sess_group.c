@@ -19,7 +19,7 @@
  * WhatsApp made but that cannot be stored still answers 200 (the row
  * catches up at the next notification or query).
  *
- * Communities (§10.8) are groups too: community.create is a create with
+ * Communities (§10.4) are groups too: community.create is a create with
  * <parent>, community.link / unlink a set on the community naming its
  * sub-groups (a result per group), community.groups the <sub_groups/> get;
  * their POST is one "participating" query (every group we are in: the
@@ -355,7 +355,7 @@ static void new_msgid(const struct wa_session *s, char *out)
 	wa_msgid_generate(out, s->cr ? s->cr->phone : "", time(NULL));
 }
 
-/* ---- communities (docs/protocol.md §10.8) ---- */
+/* ---- communities (docs/protocol.md §10.4) ---- */
 
 /* <create subject key>[<participant/>…][<description id><body/></description>]
  * <parent default_membership_approval_mode="request_required"/></create>:

@@ -1,7 +1,8 @@
 /* sim_groups: groups (docs/protocol.md §10): the w:g2 IQs, the w:gp2 change
  * notifications to every member device, and the routing of group messages
  * (per-device SKDM encs under <participants> plus one skmsg for everyone),
- * and the group picture (the w:profile:picture IQ itself is parsed in
+ * communities (§10.4: a parent group made with its announcement group,
+ * groups linked to it and unlinked, <sub_groups/>), and the group picture (the w:profile:picture IQ itself is parsed in
  * sim_presence.c; type="picture" notifications go out from here).
  *
  * Members are accounts (PN addressing, addressing_mode="pn"); a member's
@@ -46,7 +47,7 @@ struct sim_group {
 	uint8_t *pic;              /* group picture (JPEG), NULL = none */
 	size_t pic_len;
 	uint64_t pic_id;           /* new on every set */
-	int parent;                /* a community (§10.8): <parent> */
+	int parent;                /* a community (§10.4): <parent> */
 	int default_sub;           /* a community's announcement group: <default_sub_group> */
 	char linked[48];           /* the community it is linked to ("" none): <linked_parent> */
 	struct sim_member *m;
@@ -325,7 +326,7 @@ static void notify_created(struct sim_server *s, struct sim_group *g, struct sim
 	}
 }
 
-/* ---- communities (§10.8) ---- */
+/* ---- communities (§10.4) ---- */
 
 /* A community: the parent group (<parent>) and, as WhatsApp makes it with
  * the community, its announcement group (<default_sub_group>, announcement
@@ -632,7 +633,7 @@ static int iq_server(struct sim_conn *c, struct wa_node *iq, struct wa_node *chi
 			if (a)
 				mem[n++] = a;
 		}
-		/* <parent default_membership_approval_mode/>: a community (§10.8) */
+		/* <parent default_membership_approval_mode/>: a community (§10.4) */
 		g = wa_node_child(child, "parent") ? community_new(s, c->acc, subject, mem, n)
 						    : group_new(s, c->acc, subject, mem, n);
 		if (g == NULL)

@@ -276,7 +276,7 @@ int sim_group_members(struct sim_server *s, const char *gjid, struct sim_account
  * *why. */
 int sim_group_admin_create(struct sim_server *s, struct sim_account *a, const char *subject,
 			   const char *const *members, size_t n, char *jid_out, size_t cap, const char **why);
-/* The same as a community when community is set (§10.8): the parent group
+/* The same as a community when community is set (§10.4): the parent group
  * and its announcement group (its jid in sub_out when given). */
 int sim_group_admin_community(struct sim_server *s, struct sim_account *a, int community, const char *subject,
 			      const char *const *members, size_t n, char *jid_out, size_t cap, char *sub_out,
