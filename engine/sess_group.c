@@ -412,7 +412,6 @@ static json_t *link_targets(struct gjob *j)
 	for (i = 0; i < n; i++) {
 		struct wa_jid gj;
 		char js[WA_JID_STR_MAX];
-
 		const char *t;
 
 		v = arr ? json_array_get(arr, i) : NULL;
@@ -420,9 +419,8 @@ static json_t *link_targets(struct gjob *j)
 		if (!t || wa_jid_parse(t, &gj, NULL) != 0 || !wa_jid_is_group(&gj))
 			goto bad;
 		wa_jid_format(&gj, js, sizeof js);
-		if (strcmp(js, j->jid) == 0)
+		if (strcmp(js, j->jid) == 0 || json_array_append_new(out, json_string(js)) != 0)
 			goto bad;
-		json_array_append_new(out, json_string(js));
 	}
 	return out;
 bad:
