@@ -176,6 +176,19 @@ json_t *wa_group_notif_event(const struct wa_node *n, const char **event)
 		json_object_set_new(o, "ephemeralDuration", json_integer(t[0] == 'e' ? uint_attr(c, "expiration") : 0));
 	} else if (strcmp(t, "invite") == 0) {
 		json_object_set_new(o, "inviteCode", str_or_null(wa_node_attr(c, "code")));
+	} else if (strcmp(t, "link") == 0 || strcmp(t, "unlink") == 0) {
+		/* about the sub-group named inside; from= is the community */
+		char sub[WA_JID_STR_MAX];
+
+		bare_jid(wa_node_child(c, "group"), "jid", sub, sizeof sub);
+		if (!sub[0])
+			goto fail;
+		json_object_set_new(o, "id", json_string(sub));
+		json_object_set_new(o, "communityJid", json_string(gid));
+		json_object_set_new(o, "action", json_string(t));
+		json_object_set_new(o, "linkedParentJid", t[0] == 'l' ? json_string(gid) : json_null());
+		if (wa_node_attr(c, "unlink_reason"))
+			json_object_set_new(o, "reason", json_string(wa_node_attr(c, "unlink_reason")));
 	} else if (strcmp(t, "create") == 0) {
 		json_t *meta = wa_group_meta_from_node(wa_node_child(c, "group"));
 

@@ -17,7 +17,10 @@
  *                            as "remove", as Baileys does), or
  *                            "group.update" {id, author, and what
  *                            changed: subject, desc, announce, restrict,
- *                            ephemeralDuration, inviteCode, created}.
+ *                            ephemeralDuration, inviteCode, created;
+ *                            for a community's link / unlink: id the
+ *                            sub-group, communityJid, action "link" |
+ *                            "unlink", linkedParentJid, reason).
  *
  * JIDs are given as the element has them, without a device; the group id
  * gets "@g.us" when the element has only its user part.

@@ -19,6 +19,13 @@
  * WhatsApp made but that cannot be stored still answers 200 (the row
  * catches up at the next notification or query).
  *
+ * Communities (§10.4) are groups too: community.create is a create with
+ * <parent>, community.link / unlink a set on the community naming its
+ * sub-groups (a result per group), community.groups the <sub_groups/> get;
+ * their POST is one "participating" query (every group we are in: the
+ * announcement group WhatsApp made with the community, the linked groups
+ * with their new linked parent), stored like the login's sync.
+ *
  * A w:gp2 notification (group_on_notify, from sess_notify.c) is turned into
  * its event (engine/group_meta.h), the group's metadata is queried again
  * (or, when the change took us out, left_at is set), the row and the event
@@ -27,6 +34,9 @@
  * it again. Its id is recorded in the same transaction
  * (group_notifications), so one offered again after a lost ack refreshes
  * the row but publishes no second event.
+ *
+ * A link / unlink notification comes from the community and names the
+ * sub-group, whose row (its linked parent) is the one queried and stored.
  *
  * A new group we are put in comes whole in its create notification: stored
  * without a query. At every login (group_sync_all, from sess_login.c) one
@@ -90,6 +100,7 @@ struct gjob {
 	char *payload;               /* its JSON */
 	uint64_t outbox_id;
 	int dup;                     /* the notification was stored before */
+	int link;                    /* a link / unlink notification: jid is the sub-group */
 	int64_t ts_ms;
 };
 
@@ -344,6 +355,198 @@ static void new_msgid(const struct wa_session *s, char *out)
 	wa_msgid_generate(out, s->cr ? s->cr->phone : "", time(NULL));
 }
 
+/* ---- communities (docs/protocol.md §10.4) ---- */
+
+/* <create subject key>[<participant/>…][<description id><body/></description>]
+ * <parent default_membership_approval_mode="request_required"/></create>:
+ * WhatsApp makes the announcement group with it. */
+static struct wa_node *community_create_iq(struct gjob *j, const char **why)
+{
+	const char *subject = arg_str(j, "subject"), *desc = arg_str(j, "description");
+	const json_t *parts = json_object_get(j->cmd->args, "participants");
+	char key[WA_MSGID_LEN + 1], did[WA_MSGID_LEN + 1];
+	struct wa_node *c, *n;
+
+	if (!subject || !subject[0]) {
+		*why = "'subject' is required";
+		return NULL;
+	}
+	if (parts && json_array_size(parts) > 0) {
+		c = plist("create", parts);
+		if (!c) {
+			*why = "'participants' must be user JIDs";
+			return NULL;
+		}
+	} else {
+		c = wa_node_new("create");
+	}
+	new_msgid(j->s, key);
+	new_msgid(j->s, did);
+	if (!c || wa_node_set_attr(c, "subject", subject) || wa_node_set_attr(c, "key", key))
+		goto oom;
+	if (desc && desc[0]) {
+		n = wa_node_add_new(c, "description");
+		if (!n || wa_node_set_attr(n, "id", did) || !(n = wa_node_add_new(n, "body")) ||
+		    wa_node_set_bytes(n, desc, strlen(desc)))
+			goto oom;
+	}
+	n = wa_node_add_new(c, "parent");
+	if (!n || wa_node_set_attr(n, "default_membership_approval_mode", "request_required"))
+		goto oom;
+	return g2("set", "g.us", c);
+oom:
+	wa_node_free(c);
+	return NULL;
+}
+
+/* The groups to link / unlink: 'groupJids' or 'groupJid', group JIDs. */
+static json_t *link_targets(struct gjob *j)
+{
+	const json_t *arr = json_object_get(j->cmd->args, "groupJids"), *v;
+	const char *one = arg_str(j, "groupJid");
+	json_t *out = json_array();
+	size_t i, n = arr ? json_array_size(arr) : 1;
+
+	if (!out || (!arr && !one) || (arr && !json_is_array(arr)) || n == 0 || n > 50)
+		goto bad;
+	for (i = 0; i < n; i++) {
+		struct wa_jid gj;
+		char js[WA_JID_STR_MAX];
+		const char *t;
+
+		v = arr ? json_array_get(arr, i) : NULL;
+		t = arr ? json_string_value(v) : one;
+		if (!t || wa_jid_parse(t, &gj, NULL) != 0 || !wa_jid_is_group(&gj))
+			goto bad;
+		wa_jid_format(&gj, js, sizeof js);
+		if (strcmp(js, j->jid) == 0 || json_array_append_new(out, json_string(js)) != 0)
+			goto bad;
+	}
+	return out;
+bad:
+	json_decref(out);
+	return NULL;
+}
+
+/* <links><link link_type="sub_group"><group jid/>…</link></links> or
+ * <unlink unlink_type="sub_group"><group jid/>…</unlink>, to the community */
+static struct wa_node *community_link_iq(struct gjob *j, int link, const char **why)
+{
+	json_t *targets = link_targets(j), *v;
+	struct wa_node *c, *l;
+	size_t i;
+
+	if (!targets) {
+		*why = "'groupJid' (or 'groupJids', 1 to 50) must name groups (…@g.us) other than the community";
+		return NULL;
+	}
+	c = link ? wa_node_new("links") : wa_node_new_attrs("unlink", "unlink_type", "sub_group", NULL);
+	l = link && c ? wa_node_add_new(c, "link") : c;
+	if (!l || (link && wa_node_set_attr(l, "link_type", "sub_group")))
+		goto oom;
+	json_array_foreach(targets, i, v) {
+		struct wa_node *g = wa_node_add_new(l, "group");
+
+		if (!g || wa_node_set_attr(g, "jid", json_string_value(v)))
+			goto oom;
+	}
+	json_decref(targets);
+	return g2("set", j->jid, c);
+oom:
+	json_decref(targets);
+	wa_node_free(c);
+	return NULL;
+}
+
+/* The per-group outcome of a link / unlink: WhatsApp's reply repeats the
+ * groups, error= on those it did not change (a reply without them: all
+ * done). 1 when at least one changed. */
+static int link_results(struct gjob *j, const struct wa_node *reply, int link)
+{
+	const struct wa_node *l = link ? wa_node_path(reply, "links", "link", NULL) : wa_node_child(reply, "unlink");
+	json_t *targets = link_targets(j), *res = json_array(), *v;
+	size_t i;
+	int any = 0;
+
+	json_array_foreach(targets, i, v) {
+		const struct wa_node *g = NULL;
+		const char *st = "200";
+
+		while ((g = wa_node_next(l, "group", g)) != NULL) {
+			struct wa_jid gj;
+			char js[WA_JID_STR_MAX];
+
+			if (wa_node_attr_jid(g, "jid", &gj) == 0 && wa_jid_format(&gj, js, sizeof js) > 0 &&
+			    strcmp(js, json_string_value(v)) == 0) {
+				st = wa_node_attr_or(g, "error", "200");
+				break;
+			}
+		}
+		any |= strcmp(st, "200") == 0;
+		json_array_append_new(res, json_pack("{s:O,s:s}", "groupJid", v, "status", st));
+	}
+	json_decref(targets);
+	j->reply = json_pack("{s:b,s:s,s:s,s:s,s:o}", "success", 1, "message",
+			     link ? "Groups linked to the community" : "Groups unlinked from the community",
+			     "communityJid", j->jid, "action", link ? "link" : "unlink", "result",
+			     res ? res : json_array());
+	return any;
+}
+
+/* <sub_groups><group id|jid subject s_t [<default_sub_group/>]/>…</sub_groups> */
+static json_t *sub_groups_json(const struct wa_node *reply)
+{
+	const struct wa_node *sg = wa_node_child(reply, "sub_groups"), *g = NULL;
+	json_t *arr = json_array();
+
+	while (arr && (g = wa_node_next(sg, "group", g)) != NULL) {
+		const char *id = wa_node_attr(g, "jid") ? wa_node_attr(g, "jid") : wa_node_attr(g, "id");
+		unsigned long long st = 0, size = 0;
+		char js[WA_JID_STR_MAX];
+
+		if (!id || !id[0] || strlen(id) + 6 > sizeof js)
+			continue;
+		snprintf(js, sizeof js, strchr(id, '@') ? "%s" : "%s@g.us", id);
+		(void)wa_node_attr_uint(g, "s_t", &st);
+		(void)wa_node_attr_uint(g, "size", &size);
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:I,s:I,s:b}", "id", js, "subject",
+						     wa_node_attr_or(g, "subject", ""), "subjectTime", (json_int_t)st,
+						     "size", (json_int_t)size, "isCommunityAnnounce",
+						     wa_node_child(g, "default_sub_group") != NULL));
+	}
+	return arr;
+}
+
+static int is_community_change(const struct gjob *j)
+{
+	return strcmp(j->op, "group.community.create") == 0 || strcmp(j->op, "group.community.link") == 0 ||
+	       strcmp(j->op, "group.community.unlink") == 0;
+}
+
+static struct wa_node *participating_iq(void)
+{
+	struct wa_node *p = wa_node_new("participating");
+
+	if (p && (!wa_node_add_new(p, "participants") || !wa_node_add_new(p, "description")))
+		p = (wa_node_free(p), NULL);
+	return g2("get", "g.us", p);
+}
+
+/* every <group> of a participating answer, as metadata */
+static json_t *groups_of(const struct wa_node *reply)
+{
+	const struct wa_node *gs = reply ? wa_node_child(reply, "groups") : NULL, *g = NULL;
+	json_t *metas = gs ? json_array() : NULL;
+
+	while (metas && (g = wa_node_next(gs, "group", g)) != NULL) {
+		json_t *m = wa_group_meta_from_node(g);
+
+		if (m)
+			json_array_append_new(metas, m);
+	}
+	return metas;
+}
+
 /* The operation's own IQ (SET). NULL when the arguments do not make one
  * (then *why is the 400 message). */
 static struct wa_node *set_iq(struct gjob *j, const char **why)
@@ -366,6 +569,12 @@ static struct wa_node *set_iq(struct gjob *j, const char **why)
 		}
 		return g2("set", "g.us", c);
 	}
+	if (strcmp(op, "community.create") == 0)
+		return community_create_iq(j, why);
+	if (strcmp(op, "community.groups") == 0)
+		return g2("get", j->jid, wa_node_new("sub_groups"));
+	if (strcmp(op, "community.link") == 0 || strcmp(op, "community.unlink") == 0)
+		return community_link_iq(j, op[10] == 'l', why);
 	if (strcmp(op, "subject") == 0) {
 		const char *subject = arg_str(j, "subject");
 
@@ -495,6 +704,26 @@ static int after_set(struct gjob *j, const struct wa_node *reply)
 		j->reply = json_pack("{s:b,s:s,s:O}", "success", 1, "message", "Group created", "group", j->meta);
 		return 0;
 	}
+	if (strcmp(op, "community.create") == 0) {
+		j->meta = wa_group_meta_from_node(wa_node_child(reply, "group"));
+		if (!j->meta)
+			return -1;
+		snprintf(j->jid, sizeof j->jid, "%s", json_string_value(json_object_get(j->meta, "id")));
+		j->reply = json_pack("{s:b,s:s,s:s,s:O}", "success", 1, "message", "Community created", "communityJid",
+				     j->jid, "community", j->meta);
+		return j->reply ? 1 : -1; /* then every group we are in: the announcement group too */
+	}
+	if (strcmp(op, "community.groups") == 0) {
+		json_t *gs = sub_groups_json(reply);
+
+		j->reply = gs ? json_pack("{s:b,s:s,s:o}", "success", 1, "communityJid", j->jid, "groups", gs) : NULL;
+		return j->reply ? 0 : -1;
+	}
+	if (strcmp(op, "community.link") == 0 || strcmp(op, "community.unlink") == 0) {
+		int any = link_results(j, reply, op[10] == 'l');
+
+		return !j->reply ? -1 : any; /* changed: the groups as they are now */
+	}
 	if (strcmp(op, "subject") == 0) {
 		j->reply = json_pack("{s:b,s:s,s:s}", "success", 1, "message", "Group subject updated successfully",
 				     "subject", arg_str(j, "subject"));
@@ -611,10 +840,27 @@ static void step_cb(void *ctx, const struct wa_node *reply, int err)
 			return;
 		}
 		j->step = G_POST;
-		send_iq(j, query_iq(j->jid));
+		send_iq(j, is_community_change(j) ? participating_iq() : query_iq(j->jid));
 		return;
 	} else { /* G_POST: the group as it is now */
 		int is_meta = strcmp(j->op, "group.metadata") == 0;
+
+		if (j->cmd && is_community_change(j)) {
+			/* every group we are in: the community's announcement group, the linked ones */
+			j->metas = wa ? NULL : groups_of(reply);
+			if (j->metas && strcmp(j->op, "group.community.create") == 0) {
+				size_t i;
+				json_t *m;
+
+				json_array_foreach(j->metas, i, m)
+					if (json_is_true(json_object_get(m, "isCommunityAnnounce")) &&
+					    json_is_string(json_object_get(m, "linkedParentJid")) &&
+					    strcmp(json_string_value(json_object_get(m, "linkedParentJid")), j->jid) == 0)
+						json_object_set(j->reply, "announcementGroupJid", json_object_get(m, "id"));
+			}
+			store(j);
+			return;
+		}
 
 		if (wa && is_meta && (wa == 403 || wa == 404)) {
 			/* not (any more) in it: the row says so, the caller gets the error */
@@ -630,7 +876,7 @@ static void step_cb(void *ctx, const struct wa_node *reply, int err)
 		}
 		if (wa) {
 			/* the change was made (or told): store what we know */
-			if (j->notif && (wa == 403 || wa == 404))
+			if (j->notif && !j->link && (wa == 403 || wa == 404))
 				j->left = 1; /* we are not in it (any more) */
 		} else {
 			json_decref(j->meta);
@@ -724,6 +970,7 @@ void wa_session_group(struct wa_session *s, struct wa_cmd *cmd)
 	struct wa_jid gj;
 
 	if (strcmp(cmd->op, "group.create") != 0 && strcmp(cmd->op, "group.invite.accept") != 0 &&
+	    strcmp(cmd->op, "group.community.create") != 0 &&
 	    (!jid || wa_jid_parse(jid, &gj, NULL) != 0 || !wa_jid_is_group(&gj))) {
 		wa_cmd_reply_error(cmd, 400, "'jid' must be a group JID (…@g.us)", "invalid_jid");
 		return;
@@ -820,8 +1067,19 @@ void group_on_notify(struct wa_session *s, const struct wa_node *n)
 		store(j);
 		return;
 	}
-	/* a new group comes whole: no query for it */
 	c = wa_node_child_at(n, 0);
+	/* a group linked to / unlinked from the community (from=): that group's
+	 * row changes (its linked parent), so it is the one queried; a member
+	 * of the community only is not in it (403: nothing to store) */
+	if (c && (strcmp(c->tag, "link") == 0 || strcmp(c->tag, "unlink") == 0)) {
+		struct wa_jid sj;
+
+		if (wa_node_attr_jid(wa_node_child(c, "group"), "jid", &sj) == 0 && wa_jid_is_group(&sj)) {
+			wa_jid_format(&sj, j->jid, sizeof j->jid);
+			j->link = 1;
+		}
+	}
+	/* a new group comes whole: no query for it */
 	if (c && strcmp(c->tag, "create") == 0 && (j->meta = wa_group_meta_from_node(wa_node_child(c, "group")))) {
 		store(j);
 		return;
@@ -835,23 +1093,16 @@ void group_on_notify(struct wa_session *s, const struct wa_node *n)
 static void sync_cb(void *ctx, const struct wa_node *reply, int err)
 {
 	struct gjob *j = ctx;
-	const struct wa_node *gs = reply ? wa_node_child(reply, "groups") : NULL, *g = NULL;
 	char text[96];
 	int wa = reply ? iq_error(reply, text, sizeof text) : 0;
 
-	if (err || wa || !gs) {
+	if (err || wa || !wa_node_child(reply, "groups")) {
 		wa_info("session %s: the list of our groups was not read (%s)", j->s->id,
 			err ? wa_strerror(err) : wa ? text : "no <groups>");
 		finish_error(j, 0, NULL, NULL);
 		return;
 	}
-	j->metas = json_array();
-	while (j->metas && (g = wa_node_next(gs, "group", g)) != NULL) {
-		json_t *m = wa_group_meta_from_node(g);
-
-		if (m)
-			json_array_append_new(j->metas, m);
-	}
+	j->metas = groups_of(reply);
 	if (!j->metas) {
 		finish_error(j, 0, NULL, NULL);
 		return;
@@ -862,16 +1113,12 @@ static void sync_cb(void *ctx, const struct wa_node *reply, int err)
 void group_sync_all(struct wa_session *s)
 {
 	struct gjob *j = job_new(s, "group.sync");
-	struct wa_node *p = wa_node_new("participating"), *iq;
+	struct wa_node *iq;
 	int rc;
 
-	if (!j || !p || !wa_node_add_new(p, "participants") || !wa_node_add_new(p, "description")) {
-		wa_node_free(p);
-		if (j)
-			finish_error(j, 0, NULL, NULL);
+	if (!j)
 		return;
-	}
-	iq = g2("get", "g.us", p);
+	iq = participating_iq();
 	rc = iq ? sess_iq_ctx(s, iq, GROUP_IQ_MS, sync_cb, j) : WA_ENOMEM;
 	wa_node_free(iq);
 	if (rc != 0)

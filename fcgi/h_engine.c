@@ -246,6 +246,14 @@ static int op_checks(struct wa_req *r, const char *op, json_t *args)
 		if (!json_object_get(args, "inviteCode") && !json_object_get(args, "code"))
 			return wa_reply_error(r, 400, "Missing required field 'inviteCode' (or 'code')",
 					      "validation_error");
+	} else if (strcmp(op, "group.community.link") == 0 || strcmp(op, "group.community.unlink") == 0) {
+		size_t n = json_array_size(json_object_get(args, "groupJids"));
+
+		if (!json_object_get(args, "groupJid") && !json_object_get(args, "groupJids"))
+			return wa_reply_error(r, 400, "Missing required field 'groupJid' (or 'groupJids')",
+					      "validation_error");
+		if (n > 50)
+			return wa_reply_error(r, 400, "'groupJids' may have at most 50 entries", "validation_error");
 	} else if (strcmp(op, "message.list") == 0) {
 		if (!json_object_get(args, "options") && !json_object_get(args, "sections"))
 			return wa_reply_error(r, 400, "Missing required field 'options' (or 'sections')", "validation_error");

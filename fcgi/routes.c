@@ -49,6 +49,21 @@ static const struct wa_field f_group_ephemeral[] = {
 	{ NULL, WA_F_END, 0, NULL }
 };
 
+/* communities (beyond the reference) */
+static const struct wa_field f_community_create[] = {
+	{ "subject", WA_F_STR, 1, "100" },
+	{ "description", WA_F_STR0, 0, NULL },
+	{ "participants", WA_F_ARR_JID, 0, NULL },
+	{ NULL, WA_F_END, 0, NULL }
+};
+
+/* {groupJid} or {groupJids}: one of them (h_engine.c's op_checks) */
+static const struct wa_field f_community_link[] = {
+	{ "groupJid", WA_F_STR, 0, "100" },
+	{ "groupJids", WA_F_ARR_STR, 0, NULL },
+	{ NULL, WA_F_END, 0, NULL }
+};
+
 static const struct wa_field f_message_send[] = {
 	{ "message", WA_F_STR_OR_OBJ, 1, NULL },
 	{ "mentions", WA_F_ARR_JID, 0, NULL },
@@ -237,6 +252,17 @@ struct wa_route wa_routes[] = {
 	  "", "200,400,401,403,500", h_engine, WA_R_SESS, "group.description", f_group_description },
 	{ "PUT", "/api/groups/{sessionId}/{jid}/ephemeral", "Groups", "Toggle disappearing messages",
 	  "expiration", "200,400,401,403,500", h_engine, WA_R_SESS, "group.ephemeral", f_group_ephemeral },
+	{ "POST", "/api/groups/{sessionId}/community/create", "Groups",
+	  "Create a community (with its announcement group)", "subject", "200,400,401,403,500,503", h_engine,
+	  WA_R_SESS|WA_R_EXTRA, "group.community.create", f_community_create },
+	{ "GET", "/api/groups/{sessionId}/{jid}/community/groups", "Groups", "List a community's groups",
+	  "", "200,400,401,403,404,500,503", h_engine, WA_R_SESS|WA_R_EXTRA, "group.community.groups", NULL },
+	{ "POST", "/api/groups/{sessionId}/{jid}/community/link", "Groups", "Link groups to a community",
+	  "groupJid", "200,400,401,403,404,500,503", h_engine, WA_R_SESS|WA_R_EXTRA, "group.community.link",
+	  f_community_link },
+	{ "POST", "/api/groups/{sessionId}/{jid}/community/unlink", "Groups", "Unlink groups from a community",
+	  "groupJid", "200,400,401,403,404,500,503", h_engine, WA_R_SESS|WA_R_EXTRA, "group.community.unlink",
+	  f_community_link },
 	{ "GET", "/api/docs", "Documentation", "Get Swagger JSON specification",
 	  "", "200", h_docs, WA_R_PUBLIC, NULL, NULL },
 	{ "GET", "/api/chats/by-label/{labelId}", "Chats", "Get chats by label ID",

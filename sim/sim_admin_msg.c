@@ -998,7 +998,7 @@ static int h_group_create(struct sim_server *s, json_t *in, json_t **reply)
 	const char *subject = json_string_value(json_object_get(in, "subject")), *why = NULL;
 	const char *members[IDS_MAX];
 	struct sim_account *a = phone ? sim_store_account_find(s->store, phone) : NULL;
-	char jid[WA_JID_STR_MAX];
+	char jid[WA_JID_STR_MAX], sub[WA_JID_STR_MAX];
 	size_t n;
 	int st;
 
@@ -1010,12 +1010,13 @@ static int h_group_create(struct sim_server *s, json_t *in, json_t **reply)
 		*reply = err_json("no such phone");
 		return 404;
 	}
-	st = sim_group_admin_create(s, a, subject, members, n, jid, sizeof jid, &why);
+	st = sim_group_admin_community(s, a, json_is_true(json_object_get(in, "community")), subject, members, n, jid,
+				       sizeof jid, sub, sizeof sub, &why);
 	if (st != 0) {
 		*reply = err_json(why);
 		return st;
 	}
-	*reply = json_pack("{s:s}", "jid", jid);
+	*reply = sub[0] ? json_pack("{s:s,s:s}", "jid", jid, "announcementGroup", sub) : json_pack("{s:s}", "jid", jid);
 	return 201;
 }
 
@@ -1068,6 +1069,22 @@ static int h_group_change(struct sim_server *s, const char *gjid, json_t *in, js
 	if (a == NULL) {
 		*reply = err_json("no such phone");
 		return 404;
+	}
+	if (strcmp(action, "link") == 0 || strcmp(action, "unlink") == 0) { /* {"groups": [jid…]} on a community */
+		const char *groups[IDS_MAX];
+		json_t *res = NULL;
+
+		if (numbers(json_object_get(in, "groups"), groups, IDS_MAX, &n) != 0) {
+			*reply = err_json("link / unlink need \"groups\": [group jids]");
+			return 400;
+		}
+		st = sim_group_admin_link(s, a, gjid, action[0] == 'l', groups, n, &res, &why);
+		if (st != 0) {
+			*reply = err_json(why);
+			return st;
+		}
+		*reply = json_pack("{s:b,s:o}", "ok", 1, "results", res);
+		return 200;
 	}
 	if (strcmp(action, "picture") == 0) /* {"data": "<base64 JPEG>"} sets, no data removes */
 		return group_picture(s, a, gjid, json_string_value(json_object_get(in, "data")), reply);

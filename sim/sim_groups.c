@@ -1,7 +1,8 @@
 /* sim_groups: groups (docs/protocol.md §10): the w:g2 IQs, the w:gp2 change
  * notifications to every member device, and the routing of group messages
  * (per-device SKDM encs under <participants> plus one skmsg for everyone),
- * and the group picture (the w:profile:picture IQ itself is parsed in
+ * communities (§10.4: a parent group made with its announcement group,
+ * groups linked to it and unlinked, <sub_groups/>), and the group picture (the w:profile:picture IQ itself is parsed in
  * sim_presence.c; type="picture" notifications go out from here).
  *
  * Members are accounts (PN addressing, addressing_mode="pn"); a member's
@@ -46,6 +47,9 @@ struct sim_group {
 	uint8_t *pic;              /* group picture (JPEG), NULL = none */
 	size_t pic_len;
 	uint64_t pic_id;           /* new on every set */
+	int parent;                /* a community (§10.4): <parent> */
+	int default_sub;           /* a community's announcement group: <default_sub_group> */
+	char linked[48];           /* the community it is linked to ("" none): <linked_parent> */
 	struct sim_member *m;
 	size_t nm, cap;
 	struct sim_group *next;
@@ -198,6 +202,13 @@ static struct wa_node *group_node(const struct sim_group *g)
 		if (ch == NULL || wa_node_set_attr_uint(ch, "expiration", g->ephemeral))
 			goto fail;
 	}
+	if (g->parent && ((ch = wa_node_add_new(n, "parent")) == NULL ||
+			  wa_node_set_attr(ch, "default_membership_approval_mode", "request_required")))
+		goto fail;
+	if (g->default_sub && !wa_node_add_new(n, "default_sub_group"))
+		goto fail;
+	if (g->linked[0] && ((ch = wa_node_add_new(n, "linked_parent")) == NULL || wa_node_set_attr(ch, "jid", g->linked)))
+		goto fail;
 	return n;
 fail:
 	wa_node_free(n);
@@ -268,7 +279,8 @@ fail:
 
 /* ---- operations shared by IQs and the admin API ---- */
 
-static struct sim_group *do_create(struct sim_server *s, struct sim_account *a, uint16_t dev, const char *subject,
+/* A new group in the table, not yet told to anyone (notify_created). */
+static struct sim_group *group_new(struct sim_server *s, struct sim_account *a, const char *subject,
 				   struct sim_account *const *mem, size_t n)
 {
 	struct sim_groups *gs = table(s);
@@ -298,17 +310,204 @@ static struct sim_group *do_create(struct sim_server *s, struct sim_account *a, 
 	g->next = gs->list;
 	gs->list = g;
 	gs->n++;
-	{
-		struct wa_node *cr = wa_node_new_attrs("create", "type", "new", NULL), *gn = group_node(g);
+	return g;
+}
 
-		if (cr && gn && wa_node_add_child(cr, gn) == 0)
-			notify(s, g, a, dev, cr, NULL, 0);
-		else {
-			wa_node_free(gn);
-			wa_node_free(cr);
+/* <create type="new"><group …/></create> to the members */
+static void notify_created(struct sim_server *s, struct sim_group *g, struct sim_account *a, uint16_t dev)
+{
+	struct wa_node *cr = wa_node_new_attrs("create", "type", "new", NULL), *gn = group_node(g);
+
+	if (cr && gn && wa_node_add_child(cr, gn) == 0) {
+		notify(s, g, a, dev, cr, NULL, 0);
+	} else {
+		wa_node_free(gn);
+		wa_node_free(cr);
+	}
+}
+
+/* ---- communities (§10.4) ---- */
+
+/* A community: the parent group (<parent>) and, as WhatsApp makes it with
+ * the community, its announcement group (<default_sub_group>, announcement
+ * mode, linked to the parent), both with the same members; the creator is
+ * superadmin of both. Nobody is told yet (notify_community). */
+static struct sim_group *community_new(struct sim_server *s, struct sim_account *a, const char *subject,
+				       struct sim_account *const *mem, size_t n)
+{
+	struct sim_group *g = group_new(s, a, subject, mem, n), *sub;
+
+	if (g == NULL)
+		return NULL;
+	g->parent = 1;
+	sub = group_new(s, a, subject, mem, n);
+	if (sub == NULL)
+		return g; /* no memory: a community without its announcement group */
+	sub->announce = 1;
+	sub->default_sub = 1;
+	snprintf(sub->linked, sizeof sub->linked, "%s", g->jid);
+	return g;
+}
+
+static struct sim_group *default_sub_of(struct sim_server *s, const struct sim_group *parent)
+{
+	struct sim_groups *gs = table(s);
+
+	for (struct sim_group *g = gs ? gs->list : NULL; g; g = g->next)
+		if (g->default_sub && strcmp(g->linked, parent->jid) == 0)
+			return g;
+	return NULL;
+}
+
+static void notify_community(struct sim_server *s, struct sim_group *g, struct sim_account *a, uint16_t dev)
+{
+	struct sim_group *sub = default_sub_of(s, g);
+
+	notify_created(s, g, a, dev);
+	if (sub)
+		notify_created(s, sub, a, dev);
+}
+
+/* <group jid subject s_t/> naming a sub-group in link / unlink notifications */
+static struct wa_node *link_target(const struct sim_group *g)
+{
+	struct wa_node *n = wa_node_new_attrs("group", "jid", g->jid, "subject", g->subject, NULL);
+
+	if (n && (wa_node_set_attr_uint(n, "s_t", g->s_t) || (g->default_sub && !wa_node_add_new(n, "default_sub_group")))) {
+		wa_node_free(n);
+		return NULL;
+	}
+	return n;
+}
+
+/* The link / unlink notification (from the community), to the members of
+ * the community and of the sub-group. Takes ch. */
+static void notify_link(struct sim_server *s, struct sim_group *parent, struct sim_group *sub,
+			struct sim_account *actor, uint16_t dev, struct wa_node *ch)
+{
+	struct sim_account **extra = calloc(sub->nm ? sub->nm : 1, sizeof *extra);
+	size_t ne = 0;
+
+	if (extra == NULL) {
+		wa_node_free(ch);
+		return;
+	}
+	for (size_t i = 0; i < sub->nm; i++)
+		if (member(parent, sub->m[i].acc) == NULL)
+			extra[ne++] = sub->m[i].acc;
+	notify(s, parent, actor, dev, ch, extra, ne);
+	free(extra);
+}
+
+/* Link (or unlink) the group named gjid to the community parent, as member
+ * actor (device dev), who the caller checked is the community's admin.
+ * Linking also needs an admin of the group (inferred: WhatsApp offers only
+ * groups you admin); a group is in at most one community. The per-group
+ * status: 200, 404 no such group (unlink: not in this community), 400 a
+ * community or an announcement group, 403 not an admin of it, 409 already
+ * in a community, 500. */
+static int do_link(struct sim_server *s, struct sim_group *parent, struct sim_account *actor, uint16_t dev,
+		   const char *gjid, int link)
+{
+	struct sim_group *sub = group_find(s, gjid);
+	struct sim_member *me = sub ? member(sub, actor) : NULL;
+	struct wa_node *ch, *t;
+
+	if (sub == NULL || (!link && strcmp(sub->linked, parent->jid) != 0))
+		return 404;
+	if (sub == parent || sub->parent || sub->default_sub)
+		return 400;
+	if (link && (me == NULL || me->admin == 0))
+		return 403;
+	if (link && sub->linked[0])
+		return 409;
+	if (link)
+		snprintf(sub->linked, sizeof sub->linked, "%s", parent->jid);
+	else
+		sub->linked[0] = '\0';
+	ch = link ? wa_node_new_attrs("link", "link_type", "sub_group", NULL)
+		  : wa_node_new_attrs("unlink", "unlink_type", "sub_group", "unlink_reason", "unlink_group", NULL);
+	t = link_target(sub);
+	if (ch == NULL || t == NULL || wa_node_add_child(ch, t) != 0) {
+		wa_node_free(t);
+		wa_node_free(ch);
+		return 200; /* changed; the notification is lost */
+	}
+	notify_link(s, parent, sub, actor, dev, ch);
+	return 200;
+}
+
+/* <sub_groups><group id subject s_t creation size [<default_sub_group/>]/>…</sub_groups>:
+ * the announcement group first */
+static struct wa_node *sub_groups_node(struct sim_server *s, const struct sim_group *parent)
+{
+	struct sim_groups *gs = table(s);
+	struct wa_node *out = wa_node_new("sub_groups");
+
+	if (out == NULL || wa_node_set_empty_list(out))
+		goto fail;
+	for (int pass = 0; pass < 2; pass++) {
+		for (struct sim_group *g = gs ? gs->list : NULL; g; g = g->next) {
+			struct wa_node *n;
+
+			if (strcmp(g->linked, parent->jid) != 0 || (pass == 0) != (g->default_sub != 0))
+				continue;
+			n = wa_node_add_new(out, "group");
+			if (n == NULL || wa_node_set_attr(n, "id", g->id) || wa_node_set_attr(n, "subject", g->subject) ||
+			    wa_node_set_attr_uint(n, "s_t", g->s_t) || wa_node_set_attr_uint(n, "creation", g->creation) ||
+			    wa_node_set_attr_uint(n, "size", g->nm) ||
+			    (g->default_sub && !wa_node_add_new(n, "default_sub_group")))
+				goto fail;
 		}
 	}
-	return g;
+	return out;
+fail:
+	wa_node_free(out);
+	return NULL;
+}
+
+/* w:g2 on a community: <links><link link_type="sub_group"><group jid/>…</link></links>
+ * and <unlink unlink_type="sub_group"><group jid/>…</unlink> (set, its admins
+ * only: 403; not a community: 400), <sub_groups/> (get, its members). The
+ * reply repeats the groups, each with error= when it was not changed. 0 or
+ * an IQ error code; *out the reply's content. */
+static int community_iq(struct sim_server *s, struct sim_group *g, struct sim_account *a, uint16_t dev,
+			const struct wa_node *child, int set, struct wa_node **out)
+{
+	const struct sim_member *me = member(g, a);
+	int link = strcmp(child->tag, "links") == 0;
+	const struct wa_node *lk = link ? wa_node_child(child, "link") : child, *gn = NULL;
+	struct wa_node *res, *rl;
+
+	*out = NULL;
+	if (!g->parent)
+		return 400;
+	if (!set) {
+		*out = sub_groups_node(s, g);
+		return *out ? 0 : 500;
+	}
+	if (me == NULL || me->admin == 0)
+		return 403;
+	if (lk == NULL || !wa_node_attr_is(lk, link ? "link_type" : "unlink_type", "sub_group"))
+		return 400;
+	res = link ? wa_node_new("links") : wa_node_new_attrs("unlink", "unlink_type", "sub_group", NULL);
+	rl = link && res ? wa_node_add_new(res, "link") : res;
+	if (rl == NULL || (link && wa_node_set_attr(rl, "link_type", "sub_group"))) {
+		wa_node_free(res);
+		return 500;
+	}
+	while ((gn = wa_node_next(lk, "group", gn)) != NULL) {
+		const char *jid = wa_node_attr_or(gn, "jid", "");
+		int code = do_link(s, g, a, dev, jid, link);
+		struct wa_node *r = wa_node_add_new(rl, "group");
+
+		if (r == NULL || wa_node_set_attr(r, "jid", jid) || (code != 200 && wa_node_set_attr_int(r, "error", code))) {
+			wa_node_free(res);
+			return 500;
+		}
+	}
+	*out = res;
+	return 0;
 }
 
 /* add / remove / promote / demote / leave for the accounts in v; code[i]
@@ -434,7 +633,9 @@ static int iq_server(struct sim_conn *c, struct wa_node *iq, struct wa_node *chi
 			if (a)
 				mem[n++] = a;
 		}
-		g = do_create(s, c->acc, c->dev->id, subject, mem, n);
+		/* <parent default_membership_approval_mode/>: a community (§10.4) */
+		g = wa_node_child(child, "parent") ? community_new(s, c->acc, subject, mem, n)
+						    : group_new(s, c->acc, subject, mem, n);
 		if (g == NULL)
 			return reply_err(c, iq, 500);
 		if (wa_node_child(child, "announcement"))
@@ -443,10 +644,21 @@ static int iq_server(struct sim_conn *c, struct wa_node *iq, struct wa_node *chi
 			g->locked = 1;
 		{
 			unsigned long long e = 0;
+			const struct wa_node *d = wa_node_child(child, "description");
+			size_t dl = 0;
+			const uint8_t *db = wa_node_content(wa_node_child(d, "body"), &dl);
 
 			if (wa_node_attr_uint(wa_node_child(child, "ephemeral"), "expiration", &e) == 0 && e <= UINT32_MAX)
 				g->ephemeral = (uint32_t)e;
+			if (db && dl > 0 && dl <= DESC_MAX && (g->desc = strndup((const char *)db, dl)) != NULL) {
+				snprintf(g->desc_id, sizeof g->desc_id, "%s", wa_node_attr_or(d, "id", ""));
+				g->desc_t = g->creation;
+			}
 		}
+		if (g->parent)
+			notify_community(s, g, c->acc, c->dev->id);
+		else
+			notify_created(s, g, c->acc, c->dev->id);
 		return reply_with(c, iq, group_node(g));
 	}
 	if (set && strcmp(child->tag, "leave") == 0) {
@@ -613,6 +825,14 @@ int sim_iq_groups(struct sim_conn *c, struct wa_node *iq, struct wa_node *child)
 	if (me == NULL)
 		return reply_err(c, iq, 403);
 	t = child->tag;
+	if ((set && (strcmp(t, "links") == 0 || strcmp(t, "unlink") == 0)) || (!set && strcmp(t, "sub_groups") == 0)) {
+		struct wa_node *out = NULL;
+		int rc = community_iq(s, g, c->acc, c->dev->id, child, set, &out);
+
+		if (rc != 0)
+			return reply_err(c, iq, rc);
+		return reply_with(c, iq, out);
+	}
 	if (!set) {
 		if (strcmp(t, "query") == 0)
 			return reply_with(c, iq, group_node(g));
@@ -838,6 +1058,13 @@ out:
 int sim_group_admin_create(struct sim_server *s, struct sim_account *a, const char *subject,
 			   const char *const *members, size_t n, char *jid_out, size_t cap, const char **why)
 {
+	return sim_group_admin_community(s, a, 0, subject, members, n, jid_out, cap, NULL, 0, why);
+}
+
+int sim_group_admin_community(struct sim_server *s, struct sim_account *a, int community, const char *subject,
+			      const char *const *members, size_t n, char *jid_out, size_t cap, char *sub_out,
+			      size_t subcap, const char **why)
+{
 	struct sim_account *v[SIM_GROUP_MEMBERS_MAX];
 	struct sim_group *g;
 	size_t k = 0;
@@ -855,12 +1082,55 @@ int sim_group_admin_create(struct sim_server *s, struct sim_account *a, const ch
 		}
 		v[k++] = m;
 	}
-	g = do_create(s, a, 0, subject, v, k);
+	g = community ? community_new(s, a, subject, v, k) : group_new(s, a, subject, v, k);
 	if (g == NULL) {
 		*why = "cannot create the group";
 		return 500;
 	}
+	if (community)
+		notify_community(s, g, a, 0);
+	else
+		notify_created(s, g, a, 0);
 	snprintf(jid_out, cap, "%s", g->jid);
+	if (sub_out && subcap) {
+		struct sim_group *sub = community ? default_sub_of(s, g) : NULL;
+
+		snprintf(sub_out, subcap, "%s", sub ? sub->jid : "");
+	}
+	return 0;
+}
+
+int sim_group_admin_link(struct sim_server *s, struct sim_account *a, const char *cjid, int link,
+			 const char *const *groups, size_t n, json_t **results, const char **why)
+{
+	struct sim_group *g = group_find(s, cjid);
+	struct sim_member *me;
+
+	*results = NULL;
+	if (g == NULL) {
+		*why = "no such group";
+		return 404;
+	}
+	me = member(g, a);
+	if (!g->parent) {
+		*why = "not a community";
+		return 400;
+	}
+	if (me == NULL || me->admin == 0) {
+		*why = "not an admin of the community";
+		return 403;
+	}
+	if (n == 0) {
+		*why = "groups needed";
+		return 400;
+	}
+	*results = json_object();
+	for (size_t i = 0; *results && i < n; i++)
+		json_object_set_new(*results, groups[i], json_integer(do_link(s, g, a, 0, groups[i], link)));
+	if (*results == NULL) {
+		*why = "out of memory";
+		return 500;
+	}
 	return 0;
 }
 
@@ -1035,6 +1305,19 @@ json_t *sim_group_admin_view(struct sim_server *s, const char *gjid)
 		      "subjectOwner", g->s_o, "description", g->desc, "announce", g->announce, "locked", g->locked,
 		      "ephemeral", (json_int_t)g->ephemeral, "inviteCode", g->invite, "pictureId",
 		      (json_int_t)(g->pic ? g->pic_id : 0), "participants", ps ? ps : json_array());
+	if (o) {
+		struct sim_groups *gs = table(s);
+		json_t *subs = g->parent ? json_array() : NULL;
+
+		for (struct sim_group *x = subs && gs ? gs->list : NULL; x; x = x->next)
+			if (strcmp(x->linked, g->jid) == 0)
+				json_array_append_new(subs, json_string(x->jid));
+		json_object_set_new(o, "isCommunity", json_boolean(g->parent));
+		json_object_set_new(o, "isCommunityAnnounce", json_boolean(g->default_sub));
+		json_object_set_new(o, "linkedParent", g->linked[0] ? json_string(g->linked) : json_null());
+		if (subs)
+			json_object_set_new(o, "subGroups", subs);
+	}
 	if (o && g->pic) {
 		unsigned w, h;
 

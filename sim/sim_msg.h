@@ -276,6 +276,17 @@ int sim_group_members(struct sim_server *s, const char *gjid, struct sim_account
  * *why. */
 int sim_group_admin_create(struct sim_server *s, struct sim_account *a, const char *subject,
 			   const char *const *members, size_t n, char *jid_out, size_t cap, const char **why);
+/* The same as a community when community is set (§10.4): the parent group
+ * and its announcement group (its jid in sub_out when given). */
+int sim_group_admin_community(struct sim_server *s, struct sim_account *a, int community, const char *subject,
+			      const char *const *members, size_t n, char *jid_out, size_t cap, char *sub_out,
+			      size_t subcap, const char **why);
+/* Link (link set) or unlink groups to the community cjid as phone a (its
+ * admin: 403; 404 no such group; 400 not a community, no groups):
+ * *results {"<group jid>": status}, each as community_iq gives it. */
+struct json_t;
+int sim_group_admin_link(struct sim_server *s, struct sim_account *a, const char *cjid, int link,
+			 const char *const *groups, size_t n, struct json_t **results, const char **why);
 int sim_group_admin_change(struct sim_server *s, struct sim_account *a, const char *gjid, const char *op,
 			   const char *const *members, size_t n, const char **why);
 /* A setting changed by phone a, as group_setting does for an IQ: op is

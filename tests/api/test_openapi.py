@@ -20,8 +20,12 @@ def test_docs_is_openapi3_and_lists_every_reference_route(anon):
     # pairing by phone-number code, DELETE on the session itself, a webhook's
     # delivery log and test event (docs/api.md, docs/webhooks.md), the
     # broadcast jobs (docs/engine.md), the blocklist, POST on archive and
-    # chats by ?labelId= (the n8n node's forms)
-    assert ops - want == {("POST", "/api/auth/callback/credentials"), ("POST", "/api/auth/signout"),
+    # chats by ?labelId= (the n8n node's forms), communities (docs/api.md)
+    assert ops - want == {("POST", "/api/groups/{sessionId}/community/create"),
+                          ("GET", "/api/groups/{sessionId}/{jid}/community/groups"),
+                          ("POST", "/api/groups/{sessionId}/{jid}/community/link"),
+                          ("POST", "/api/groups/{sessionId}/{jid}/community/unlink"),
+                          ("POST", "/api/auth/callback/credentials"), ("POST", "/api/auth/signout"),
                           ("POST", "/api/sessions/{id}/pair"), ("DELETE", "/api/sessions/{id}"),
                           ("GET", "/api/webhooks/{sessionId}/{id}/deliveries"),
                           ("POST", "/api/webhooks/{sessionId}/{id}/test"),

@@ -151,6 +151,50 @@ int main(void)
 	json_decref(e);
 	wa_node_free(nt);
 
+	/* a community's link / unlink: about the sub-group inside */
+	c = wa_node_new_attrs("link", "link_type", "sub_group", NULL);
+	wa_node_set_attr(wa_node_add_new(c, "group"), "jid", "120363000000000002@g.us");
+	nt = notif(c);
+	e = wa_group_notif_event(nt, &ev);
+	is_str(ev, "group.update", "link: group.update");
+	is_str(s(e, "id"), "120363000000000002@g.us", "link: the sub-group");
+	is_str(s(e, "communityJid"), "120363000000000001@g.us", "link: the community");
+	is_str(s(e, "linkedParentJid"), "120363000000000001@g.us", "link: its new parent");
+	is_str(s(e, "action"), "link", "link: the action");
+	json_decref(e);
+	wa_node_free(nt);
+
+	c = wa_node_new_attrs("unlink", "unlink_type", "sub_group", "unlink_reason", "unlink_group", NULL);
+	wa_node_set_attr(wa_node_add_new(c, "group"), "jid", "120363000000000002@g.us");
+	nt = notif(c);
+	e = wa_group_notif_event(nt, &ev);
+	ok(json_is_null(json_object_get(e, "linkedParentJid")) && strcmp(s(e, "action"), "unlink") == 0 &&
+	   strcmp(s(e, "reason"), "unlink_group") == 0, "unlink: no parent, the reason");
+	json_decref(e);
+	wa_node_free(nt);
+
+	nt = notif(wa_node_new_attrs("link", "link_type", "sub_group", NULL));
+	ev = "x";
+	ok(wa_group_notif_event(nt, &ev) == NULL && ev == NULL, "a link without its group: NULL");
+	wa_node_free(nt);
+
+	/* a community and its announcement group */
+	c = wa_node_new_attrs("group", "id", "120363000000000001", "creation", "1", NULL);
+	wa_node_set_attr(wa_node_add_new(c, "parent"), "default_membership_approval_mode", "request_required");
+	m = wa_group_meta_from_node(c);
+	ok(json_is_true(json_object_get(m, "isCommunity")) && json_is_false(json_object_get(m, "isCommunityAnnounce")),
+	   "<parent>: a community");
+	json_decref(m);
+	wa_node_free(c);
+	c = wa_node_new_attrs("group", "id", "120363000000000003", "creation", "1", NULL);
+	wa_node_add_new(c, "default_sub_group");
+	wa_node_set_attr(wa_node_add_new(c, "linked_parent"), "jid", "120363000000000001@g.us");
+	m = wa_group_meta_from_node(c);
+	ok(json_is_true(json_object_get(m, "isCommunityAnnounce")) && json_is_false(json_object_get(m, "isCommunity")) &&
+	   strcmp(s(m, "linkedParentJid"), "120363000000000001@g.us") == 0, "<default_sub_group>, <linked_parent>");
+	json_decref(m);
+	wa_node_free(c);
+
 	nt = notif(wa_node_new("membership_approval_mode"));
 	ev = "x";
 	ok(wa_group_notif_event(nt, &ev) == NULL && ev == NULL, "a change we do not publish: NULL");
