@@ -450,6 +450,8 @@ static int take_collection(struct fetch_job *j, struct sess_as *as, const struct
 		as->dirty |= 1u << ci;
 		return 1;
 	}
+	if (!sn && (!ps || !wa_node_count(ps, "patch")) && !(as->resync & (1u << ci)))
+		return 1; /* nothing new (most logins): no database work */
 	in = &j->in[j->nin];
 	memset(in, 0, sizeof *in);
 	in->ci = ci;

@@ -55,8 +55,11 @@ int wa_appsync_versions(struct wa_db *db, uint64_t row, uint64_t v[WA_APPSYNC_NC
 /* ---- the stored state ---- */
 
 /* The stored state of coll into *out (a new state; version 0 when none).
- * lock: read the version row FOR UPDATE (an apply's transaction). */
-static int load_state(struct wa_db *db, uint64_t row, const char *coll, int lock, struct wa_appstate_state **out)
+ * No row lock is taken: one engine owns the session and does one app-state
+ * step of it at a time (engine/sess_appstate.c), and a FOR UPDATE of a row
+ * that does not exist yet would take gap locks that deadlock the inserts
+ * of other sessions' jobs in the same batches. */
+static int load_state(struct wa_db *db, uint64_t row, const char *coll, struct wa_appstate_state **out)
 {
 	struct wa_appstate_state *s = wa_appstate_state_new(coll);
 	struct wa_db_text t;
@@ -65,12 +68,8 @@ static int load_state(struct wa_db *db, uint64_t row, const char *coll, int lock
 	*out = NULL;
 	if (!s)
 		return WA_ENOMEM;
-	if (wa_db_text_query(db, &t,
-			     lock ? "SELECT version, HEX(hash) FROM wa_app_state_versions WHERE wa_session_id = ? AND "
-				    "collection = ? FOR UPDATE"
-				  : "SELECT version, HEX(hash) FROM wa_app_state_versions WHERE wa_session_id = ? AND "
-				    "collection = ?",
-			     "us", (unsigned long long)row, coll) != 0) {
+	if (wa_db_text_query(db, &t, "SELECT version, HEX(hash) FROM wa_app_state_versions WHERE wa_session_id = ? AND "
+			     "collection = ?", "us", (unsigned long long)row, coll) != 0) {
 		wa_appstate_state_free(s);
 		return WA_ESTORAGE;
 	}
@@ -587,7 +586,7 @@ static int apply_txn(struct wa_db *db, void *arg)
 		return WA_ENOMEM;
 	if (wa_db_begin(db) < 0)
 		return WA_ESTORAGE;
-	rc = load_state(db, a->row, coll, 1, &st);
+	rc = load_state(db, a->row, coll, &st);
 	if (rc == 0 && (a->in->resync || a->in->snapshot)) {
 		/* from scratch: the snapshot (or every patch from 1) rebuilds it */
 		wa_appstate_state_reset(st);
@@ -694,7 +693,7 @@ int wa_appsync_build(struct wa_db *db, uint64_t row, int ci, struct wa_sync_acti
 	}
 	rc = newest_key(db, row, kid, &kidlen, kdata);
 	if (rc == 0)
-		rc = load_state(db, row, wa_appstate_collection((size_t)ci), 0, &st);
+		rc = load_state(db, row, wa_appstate_collection((size_t)ci), &st);
 	if (rc == 0) {
 		*base = wa_appstate_state_version(st);
 		rc = wa_appstate_build_patch(st, kid, kidlen, kdata, m, n, patch, len, NULL);
