@@ -11,6 +11,7 @@
  * authenticate, check the route's role and session access, run the handler. */
 #include "fcgi/app.h"
 #include "fcgi/auth.h"
+#include "fcgi/authcache.h"
 #include "fcgi/db.h"
 #include "fcgi/engine_client.h"
 #include "fcgi/handlers.h"
@@ -354,6 +355,10 @@ static int worker_main(long threads)
 		wa_error("epoll_ctl: %s", strerror(errno));
 		return 1;
 	}
+	if (wa_authc_start(app.cfg) < 0) {
+		wa_error("cannot start the auth cache");
+		return 1;
+	}
 	/* this thread is the last handler */
 	for (long i = 1; i < threads; i++)
 		if (pthread_create(&tid, NULL, handler, NULL) != 0) {
@@ -429,6 +434,10 @@ static int load_app(const char *cfgpath, struct wa_config **cfgp, long *workers,
 	    wa_config_get_int(app.cfg, "limits.register_per_minute", 1, 1000000000, &app.registers.per_minute, err,
 			      sizeof err) < 0 ||
 	    wa_config_get_int(app.cfg, "limits.register_burst", 1, 1000000000, &app.registers.burst, err, sizeof err) < 0) {
+		fprintf(stderr, "wa-akg-fcgi: %s\n", err);
+		return -1;
+	}
+	if (wa_authc_configure(app.cfg, err, sizeof err) < 0) {
 		fprintf(stderr, "wa-akg-fcgi: %s\n", err);
 		return -1;
 	}
