@@ -243,10 +243,18 @@ static void renew(struct wa_db *db)
 		lose_lease();
 		return;
 	}
+	/* 0 rows changed: a renewal in the same millisecond with the same
+	 * epoch (the row holds what it would have written), or the row is gone */
+	if (n == 0 && lease_id) {
+		n = wa_db_int(db, -1, "SELECT COUNT(*) FROM worker_leases WHERE id = ?", "u",
+			      (unsigned long long)lease_id);
+		if (n < 0) {
+			lose_lease();
+			return;
+		}
+	}
 	if (n == 0) {
-		/* first renewal, or the row is gone (pruned after a long outage);
-		 * a renewal within the same millisecond changes nothing either,
-		 * and then a second row is harmless: it holds the same epoch */
+		/* first renewal, or the row was pruned (after an outage of an hour) */
 		if (gethostname(host, sizeof host) < 0)
 			snprintf(host, sizeof host, "?");
 		host[sizeof host - 1] = '\0';
@@ -278,7 +286,13 @@ static void *renewer(void *arg)
 		renew(&db);
 		now = mono_ms();
 		if (now - last_prune >= PRUNE_MS) {
+			struct wa_authc_stats st;
+
 			last_prune = now;
+			wa_authc_stats(&st);
+			wa_debug("authcache: epoch %llu, %llu hits, %llu misses, %llu stored, %llu dropped, "
+				 "%llu flushes, %llu renewals (%llu failed)", (unsigned long long)st.epoch, st.hits,
+				 st.misses, st.stores, st.dropped, st.flushes, st.renewals, st.renew_failures);
 			wa_db_exec(&db, "DELETE FROM worker_leases WHERE lease_until < CURRENT_TIMESTAMP(3) - INTERVAL 1 HOUR",
 				   "");
 		}
