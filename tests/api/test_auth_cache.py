@@ -299,3 +299,36 @@ def test_cached_credentials_cost_no_statement(workers, make_user, stack_config):
         assert st == 200
     spent = _stmts(stack_config) - before
     assert spent < 1.5 * n, (spent, n)
+
+
+def test_a_worker_that_cannot_renew_stops_answering_from_its_cache(workers, make_user, stack_config):
+    """Without its lease a worker asks the database. The test takes the
+    leases away (worker_leases renamed: every renewal fails) and then makes
+    a change that bumps no epoch (the users trigger dropped for the
+    moment): only a worker that no longer answers from its cache can see
+    it. (A healthy worker would keep the cached role: that is why every
+    writer must bump the epoch.)"""
+    _, b = workers
+    u = make_user("OWNER")
+    _warm(b, "/api/users", 403, key=u.key)
+    trigger = ("CREATE TRIGGER IF NOT EXISTS trg_users_epoch_upd AFTER UPDATE ON users FOR EACH ROW "
+               "UPDATE auth_epoch SET epoch = epoch + 1 WHERE id = 1")
+    sql(stack_config, "RENAME TABLE worker_leases TO worker_leases_off")
+    try:
+        sql(stack_config, "DROP TRIGGER trg_users_epoch_upd")
+        try:
+            sql(stack_config, "UPDATE users SET role = 'SUPERADMIN' WHERE id = %s" % u.id)
+        finally:
+            sql(stack_config, trigger)
+        # the lease B renewed last runs out (auth.cache_lease_ms); until
+        # then B may still answer from its cache
+        codes = []
+        for _ in range(200):
+            codes.append(b.request("GET", "/api/users", key=u.key)[0])
+            if codes[-1] != 403:
+                break
+            time.sleep(0.05)
+        assert codes[-1] == 200, codes
+    finally:
+        sql(stack_config, "RENAME TABLE worker_leases_off TO worker_leases")
+        sql(stack_config, "UPDATE users SET role = 'OWNER' WHERE id = %s" % u.id)
