@@ -9,6 +9,7 @@ is answered without a credential statement (MariaDB's Com_stmt_execute)."""
 
 import json
 import os
+import shutil
 import socket
 import struct
 import subprocess
@@ -150,6 +151,7 @@ def workers(state_dir, stack_config):
                 p.wait(10)
             except subprocess.TimeoutExpired:
                 p.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _warm(w, uri, status, **kw):
@@ -287,18 +289,23 @@ def _stmts(stack_config):
 def test_cached_credentials_cost_no_statement(workers, make_user, stack_config):
     """GET /api/user/api-key reads one statement of its own (the key's
     prefix); the credentials, once cached, none. N requests through B cost
-    about N statements (plus the leases' renewals, two per renewal and
-    process), where looking the key up every time costs 2N."""
+    N statements and what runs anyway meanwhile (the leases' renewals, the
+    engine's heartbeat: measured first, while idle), where looking the key
+    up every time costs 2N."""
     _, b = workers
     u = make_user("OWNER")
     _warm(b, "/api/user/api-key", 200, key=u.key)
+    t0, s0 = time.monotonic(), _stmts(stack_config)
+    time.sleep(1)
+    idle_rate = (_stmts(stack_config) - s0) / (time.monotonic() - t0)
     n = 300
-    before = _stmts(stack_config)
+    t0, before = time.monotonic(), _stmts(stack_config)
     for _ in range(n):
         st, _ = b.request("GET", "/api/user/api-key", key=u.key)
         assert st == 200
     spent = _stmts(stack_config) - before
-    assert spent < 1.5 * n, (spent, n)
+    background = idle_rate * (time.monotonic() - t0)
+    assert spent - background < 1.5 * n, (spent, background, n)
 
 
 def test_a_worker_that_cannot_renew_stops_answering_from_its_cache(workers, make_user, stack_config):
