@@ -6,9 +6,11 @@
  * worker processes and restarts any that die; SIGTERM/SIGINT stop them all.
  * Each worker runs fcgi.threads handler threads waiting on one epoll set of
  * connections (see "Kept FastCGI connections" below); each handler owns one MariaDB
- * connection and one nng socket to the engine, so nothing mutable is shared
- * between threads. The dispatcher below is the same for every route: match,
- * authenticate, check the route's role and session access, run the handler. */
+ * connection and one nng socket to the engine; the one mutable thing the
+ * threads share is the process's auth cache (fcgi/authcache.h: one mutex,
+ * and a renewal thread of its own). The dispatcher below is the same for
+ * every route: match, authenticate, check the route's role and session
+ * access, run the handler. */
 #include "fcgi/app.h"
 #include "fcgi/auth.h"
 #include "fcgi/authcache.h"
