@@ -29,7 +29,10 @@
  *      may the cache answer, until t0 + lease (less a small margin). Since
  *      t0 is before the database's now of the write, the worker stops
  *      answering from its cache no later than the database thinks its
- *      lease ends. A renewal that fails (database down, slow past the
+ *      lease ends. (The margin, 50 ms, covers NOW(3) being cut to the
+ *      millisecond and the two clocks' rates; it assumes the database
+ *      host's clock is not stepped forward by more than that while a
+ *      revocation waits, which NTP slewing never does.) A renewal that fails (database down, slow past the
  *      lease) lets the lease run out: every lookup then goes to the
  *      database, which errors as it did before the cache existed.
  *   3. A cache entry is stored only when the statement that read it also
