@@ -16,8 +16,9 @@
 # one-time costs (connecting, preparing statements, loading OpenSSL
 # providers, growing the heap) drop out: the marginal cost of one more
 # request. Kernel work (syscalls) is not counted: see bench/rest.sh for that.
-# Cases: notfound, docs, settings, session (the first session), sessions
-# (every session of the stack).
+# Cases: notfound, docs, settings (public), apikey (GET /api/user/api-key:
+# credentials + one read), session (the first session), sessions (every
+# session of the stack).
 set -euo pipefail
 build=""
 n=100
@@ -73,7 +74,7 @@ run() {
 }
 
 echo "# bench/rest-ir.sh $(date -u +%FT%TZ) $build/wa-akg-fcgi, N=$n"
-for t in notfound:/api/nonexistent docs:/api/docs settings:/api/settings/system \
+for t in notfound:/api/nonexistent docs:/api/docs settings:/api/settings/system apikey:/api/user/api-key \
 	"session:/api/sessions/$sid" sessions:/api/sessions; do
 	name=${t%%:*}; path=${t#*:}
 	base=$(run "$path" 0)

@@ -25,7 +25,9 @@
 #   ceiling     the second nginx's `return 200`
 #   notfound    GET /api/nonexistent without a key: a worker's 404, no database
 #   docs        GET /api/docs: the cached OpenAPI document (~54 KB), no database
-#   settings    GET /api/settings/system with a key: auth + one read
+#   settings    GET /api/settings/system (a public route: the key is sent
+#               but not looked up): one read
+#   apikey      GET /api/user/api-key with a key: credentials + one read
 #   session     GET /api/sessions/{id} with a key (SUPERADMIN)
 #   sessions1   GET /api/sessions with one session
 #   sessions50  GET /api/sessions with 50 sessions
@@ -133,13 +135,14 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"message": 5}'
 LUA
 	ceil=""
-	for t in ceiling notfound docs settings session sessions1 invalid ceiling sessions50; do
+	for t in ceiling notfound docs settings apikey session sessions1 invalid ceiling sessions50; do
 		lua=$tmp/get.lua
 		case $t in
 		ceiling) url=http://127.0.0.1:$cport/ ;;
 		notfound) url=$base/api/nonexistent; lua="" ;;
 		docs) url=$base/api/docs; lua="" ;;
 		settings) url=$base/api/settings/system ;;
+		apikey) url=$base/api/user/api-key ;;
 		session) url=$base/api/sessions/bench ;;
 		sessions1) url=$base/api/sessions ;;
 		invalid) url=$base/api/messages/bench/628123456789/send; lua=$tmp/post.lua ;;

@@ -172,6 +172,13 @@ const struct wa_config_key wa_config_keys[] = {
 	{ "auth.session_days", "30", "Lifetime of a web login session (cookie) in days." },
 	{ "auth.cookie_secure", "false",
 	  "Mark the login cookie Secure (set true when nginx terminates TLS)." },
+	{ "auth.cache", "true",
+	  "Cache in each worker process what a credential (API key or login cookie) resolves to: the user, role and granted sessions, so an authenticated request needs no credential lookup in the database. A revoked key, deleted user, changed role or withdrawn grant is still refused by the very next request on every worker of every host: triggers bump auth_epoch in the changing transaction, every worker holds a lease (worker_leases) that acknowledges the epoch, and the API request that made the change answers only once every live lease has acknowledged it or run out (at most auth.cache_lease_ms). A change made outside the API (SQL by hand) is seen by every worker within auth.cache_lease_ms. false: every request looks its credentials up." },
+	{ "auth.cache_entries", "1024", "Most credentials one worker process caches (about 0.9 KiB each; the least recently used one is replaced)." },
+	{ "auth.cache_lease_ms", "1000",
+	  "Lease of a worker's auth cache (100-2000 ms): how long a worker answers from its cache after it last acknowledged auth_epoch, and so the longest a revoking request waits for a worker that stopped renewing (a hung or dead process, a lost database), and the longest a change made outside the API goes unseen." },
+	{ "auth.cache_renew_ms", "100",
+	  "How often a worker renews its auth cache lease and reads auth_epoch (at most half of auth.cache_lease_ms): what a revoking request normally waits for the other workers; two statements per renewal and worker process." },
 
 	/* [updates] */
 	{ "updates.feed_url", "https://api.github.com/repos/wa-akg/wa-akg/releases/latest",

@@ -59,6 +59,9 @@ dist_migrations_DATA += db/migrations/0014_session_counts.sql
 # an index for pruning the events outbox (engine/hooks/prune.c)
 dist_migrations_DATA += db/migrations/0015_hooks_prune.sql
 
+# auth_epoch bumped by triggers and the workers' leases on it (fcgi/authcache.c)
+dist_migrations_DATA += db/migrations/0016_auth_cache.sql
+
 # app-state collections: versions, LT-hashes, value MACs (engine/store/appsync.c)
 dist_migrations_DATA += db/migrations/0017_app_state.sql
 

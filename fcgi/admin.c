@@ -5,9 +5,11 @@
  *       and print its login, password and API key once. Prints
  *       {"exists":true} (or a sentence) when one exists already. Exit 0.
  *   wa-akg-admin [--config FILE] reset-password EMAIL
- *       Set a new random password for EMAIL and print it.
+ *       Set a new random password for EMAIL, end its web logins and print
+ *       it once every worker's auth cache has let the old ones go.
  */
 #include "fcgi/auth.h"
+#include "fcgi/authcache.h"
 #include "fcgi/db.h"
 #include "wa_config.h"
 #include "wa_log.h"
@@ -83,6 +85,8 @@ static int reset_password(struct wa_db *db, const char *email)
 		return 1;
 	}
 	wa_db_exec(db, "DELETE w FROM web_sessions w JOIN users u ON u.id = w.user_id WHERE u.email = ?", "s", email);
+	/* the old logins are refused by every worker once this returns */
+	wa_authc_settle(db);
 	printf("new password for %s: %s\n", email, pw);
 	return 0;
 }
@@ -120,6 +124,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	wa_log_init("admin", WA_LOG_WARN);
+	if (wa_authc_configure(cfg, err, sizeof err) < 0) {
+		fprintf(stderr, "wa-akg-admin: %s\n", err);
+		wa_config_free(cfg);
+		return 1;
+	}
 	db.cfg = cfg;
 	rc = !strcmp(cmd, "bootstrap") ? bootstrap(&db, as_json, email, password) : reset_password(&db, arg);
 	wa_db_close(&db);

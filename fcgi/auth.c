@@ -1,6 +1,7 @@
 /* auth: credentials, passwords, API keys, CSRF and session access (see auth.h). */
 #include "fcgi/auth.h"
 #include "fcgi/app.h"
+#include "fcgi/authcache.h"
 #include "fcgi/db.h"
 #include "wa_log.h"
 #include "wa_util.h"
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "wa/crypto.h"
 
@@ -86,9 +88,10 @@ static int fill_user(struct wa_req *r, json_t *row)
 /* The credential lookups. For a route that names a session, the same
  * statement also reads that session and whether the caller holds a grant
  * on it (PRE_COLS/PRE_JOIN), which wa_session_access() then uses instead of
- * two more round trips. Nothing is cached between requests: a revoked key,
- * a deleted user, a changed role or a withdrawn grant is seen by the very
- * next request, on every worker. */
+ * two more round trips. These are the lookups of a worker whose auth cache
+ * is off or holds no lease; with the cache (cached_identify() below) a
+ * revoked key, a deleted user, a changed role or a withdrawn grant is still
+ * refused by the very next request, on every worker (fcgi/authcache.h). */
 #define KEY_COLS \
 	"SELECT u.id, u.role, u.name, u.email, (k.last_used_at IS NULL OR " \
 	"k.last_used_at < CURRENT_TIMESTAMP(3) - INTERVAL 1 MINUTE) AS stale"
@@ -196,6 +199,188 @@ static const char *api_key(struct wa_req *r)
 	return key && *key ? key : NULL;
 }
 
+/* ---- through the auth cache (fcgi/authcache.h) ---------------------------- */
+
+/* What a miss reads besides the identity: the user's grants and, in the
+ * same snapshot, the epoch the cache may store it under (rule 3). */
+#define C_EXTRA \
+	", (SELECT COUNT(*) FROM session_access sa WHERE sa.user_id = u.id) AS ngrants, " \
+	"(SELECT GROUP_CONCAT(sa.wa_session_id SEPARATOR ',') FROM session_access sa WHERE sa.user_id = u.id) " \
+	"AS grants, (SELECT epoch FROM auth_epoch WHERE id = 1) AS ep "
+#define C_KEY_SQL KEY_COLS C_EXTRA KEY_FROM KEY_WHERE
+#define C_WEB_SQL \
+	WEB_COLS ", TIMESTAMPDIFF(MICROSECOND, CURRENT_TIMESTAMP(3), ws.expires_at) AS left_us" C_EXTRA \
+	WEB_FROM WEB_WHERE
+
+static double mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void touch_key(struct wa_req *r, const char *hash)
+{
+	wa_db_exec(r->db, "UPDATE api_keys SET last_used_at = CURRENT_TIMESTAMP(3) WHERE key_hash = ?", "s", hash);
+}
+
+static void ident_to_user(struct wa_req *r, const struct wa_authc_ident *id, int cookie)
+{
+	r->user.id = id->user_id;
+	r->user.role = (enum wa_role)id->role;
+	snprintf(r->user.name, sizeof r->user.name, "%s", id->name);
+	snprintf(r->user.email, sizeof r->user.email, "%s", id->email);
+	r->user.web_session = id->web_session;
+	r->user.via_cookie = cookie;
+	if (id->ngrants >= 0) {
+		r->user.grants_known = 1;
+		r->user.ngrants = id->ngrants;
+		memcpy(r->user.grants, id->grants, (size_t)id->ngrants * sizeof id->grants[0]);
+	}
+}
+
+/* The grants of a miss's row into id (ngrants -1 when there are more than
+ * the cache keeps). */
+static void parse_grants(struct wa_authc_ident *id, json_t *row)
+{
+	long long n = json_integer_value(json_object_get(row, "ngrants"));
+	const char *p = json_string_value(json_object_get(row, "grants"));
+
+	id->ngrants = 0;
+	if (n > WA_AUTHC_GRANTS) {
+		id->ngrants = -1;
+		return;
+	}
+	while (p && *p && id->ngrants < WA_AUTHC_GRANTS) {
+		char *end;
+		unsigned long long v = strtoull(p, &end, 10);
+
+		if (end == p)
+			break;
+		id->grants[id->ngrants++] = v;
+		p = *end == ',' ? end + 1 : end;
+	}
+	if (id->ngrants != n)
+		id->ngrants = -1;   /* not what was counted: look them up */
+}
+
+/* The request's credentials through the cache: 1 identified, 0 not, -1 a
+ * database failure, 2 the cache cannot answer now (off, or no lease): the
+ * caller looks them up as without a cache. */
+static int cached_identify(struct wa_req *r)
+{
+	const char *key = api_key(r);
+	char tok[129], hash[65];
+	struct wa_authc_ident id;
+	int touch, cookie = 0, err = 0, stale;
+	long long life_ms = 0;
+	double t0;
+	json_t *row;
+	char kind = WA_AUTHC_KEY;
+
+	if (!wa_authc_usable())
+		return 2;
+	if (key) {
+		if (strlen(key) > 128)
+			return 0;
+		wa_sha256_hex(key, strlen(key), hash);
+	} else if (wa_req_cookie(r, WA_SESSION_COOKIE, tok, sizeof tok) == 0 ||
+		   wa_req_cookie(r, "__Secure-" WA_SESSION_COOKIE, tok, sizeof tok) == 0) {
+		wa_sha256_hex(tok, strlen(tok), hash);
+		kind = WA_AUTHC_COOKIE;
+		cookie = 1;
+	} else {
+		return 0;
+	}
+	if (wa_authc_get(kind, hash, &id, &touch)) {
+		if (touch)
+			touch_key(r, hash);
+		ident_to_user(r, &id, cookie);
+		return 1;
+	}
+	t0 = mono_ms();
+	row = wa_db_row(r->db, &err, cookie ? C_WEB_SQL : C_KEY_SQL, "s", hash);
+	if (err)
+		return -1;
+	if (!row)
+		return 0;
+	memset(&id, 0, sizeof id);
+	id.user_id = (uint64_t)json_integer_value(json_object_get(row, "id"));
+	id.role = (int)wa_role_parse(json_string_value(json_object_get(row, "role")));
+	copy_str(id.name, sizeof id.name, row, "name");
+	copy_str(id.email, sizeof id.email, row, "email");
+	if (id.role == WA_ROLE_NONE) {
+		json_decref(row);
+		return 0;
+	}
+	if (cookie) {
+		id.web_session = (uint64_t)json_integer_value(json_object_get(row, "sid"));
+		/* the expiry, counted from before the statement was sent */
+		life_ms = json_integer_value(json_object_get(row, "left_us")) / 1000 - (long long)(mono_ms() - t0);
+		if (life_ms < 1)
+			life_ms = 1;
+	}
+	parse_grants(&id, row);
+	stale = !cookie && json_integer_value(json_object_get(row, "stale")) != 0;
+	wa_authc_put(kind, hash, &id, (uint64_t)json_integer_value(json_object_get(row, "ep")), life_ms);
+	json_decref(row);
+	if (stale)
+		touch_key(r, hash);
+	ident_to_user(r, &id, cookie);
+	return 1;
+}
+
+static int has_grant(const struct wa_req *r, uint64_t sess)
+{
+	for (int i = 0; i < r->user.ngrants; i++)
+		if (r->user.grants[i] == sess)
+			return 1;
+	return 0;
+}
+
+/* wa_auth_identify_rows() once cached_identify() has identified the caller:
+ * the session's own statement, the access check's columns first. */
+#define C_SESS_COLS \
+	"SELECT s.id AS s_id, s.session_id AS s_slug, s.name AS s_name, s.user_id AS s_owner, " \
+	"s.status AS s_status, 0 AS s_granted, "
+
+static int cached_rows(struct wa_req *r, const char *sess_ident, const char *cols, const char *joins,
+		       const char *tail, struct wa_db_text *rows, unsigned *first_col)
+{
+	size_t n = strlen(C_SESS_COLS " FROM wa_sessions s WHERE s.id = " SESS_ID) + strlen(cols) + strlen(joins) +
+		   strlen(tail) + 8;
+	char *sql = malloc(n);
+	int rc, gcol;
+	json_t *row;
+
+	if (!sql)
+		return -1;
+	snprintf(sql, n, "%s%s FROM wa_sessions s %sWHERE s.id = " SESS_ID " %s", C_SESS_COLS, cols, joins, tail);
+	rc = wa_db_text_query(r->db, rows, sql, "su", sess_ident, ident_id(sess_ident));
+	free(sql);
+	if (rc < 0)
+		return -1;
+	if (!rows->nrows) {
+		wa_db_text_free(rows);
+		r->sess_pre.read = 1;
+		r->sess_pre.found = 0;
+		snprintf(r->sess_pre.ident, sizeof r->sess_pre.ident, "%s", sess_ident);
+		return 1;
+	}
+	gcol = wa_db_text_col(rows, "s_granted");
+	row = gcol < 0 ? NULL : text_row(rows, (unsigned)gcol + 1);
+	if (!row) {
+		wa_db_text_free(rows);
+		return -1;
+	}
+	keep_prefetch(r, row, sess_ident);
+	json_decref(row);
+	r->sess_pre.granted = r->user.grants_known ? has_grant(r, r->sess.id) : -1;
+	*first_col = (unsigned)gcol + 1;
+	return 1;
+}
+
 int wa_auth_identify_rows(struct wa_req *r, const char *sess_ident, const char *cols, const char *joins,
 			  const char *tail, struct wa_db_text *rows, unsigned *first_col)
 {
@@ -207,6 +392,15 @@ int wa_auth_identify_rows(struct wa_req *r, const char *sess_ident, const char *
 
 	memset(rows, 0, sizeof *rows);
 	*first_col = 0;
+	if (pre) {
+		memset(&r->user, 0, sizeof r->user);
+		memset(&r->sess_pre, 0, sizeof r->sess_pre);
+		rc = cached_identify(r);
+		if (rc == 1)
+			return cached_rows(r, sess_ident, cols, joins, tail, rows, first_col);
+		if (rc != 2)
+			return rc;
+	}
 	if (!key || !pre)
 		return wa_auth_identify(r, sess_ident);
 	memset(&r->user, 0, sizeof r->user);
@@ -252,6 +446,12 @@ int wa_auth_identify(struct wa_req *r, const char *sess_ident)
 	memset(&r->sess_pre, 0, sizeof r->sess_pre);
 	pre = sess_ident && *sess_ident && strlen(sess_ident) <= 64;
 	sid = pre ? ident_id(sess_ident) : 0;
+	/* through the cache: the session (if any) is then read by
+	 * wa_session_access(), the grant taken from what the cache holds */
+	err = cached_identify(r);
+	if (err != 2)
+		return err;
+	err = 0;
 	if (key) {
 		if (strlen(key) > 128)
 			return 0;
@@ -413,7 +613,7 @@ int wa_session_access(struct wa_req *r, const char *ident, int manage)
 		copy_str(r->sess.name, sizeof r->sess.name, row, "name");
 		copy_str(r->sess.status, sizeof r->sess.status, row, "status");
 		json_decref(row);
-		granted = -1;
+		granted = r->user.grants_known ? has_grant(r, r->sess.id) : -1;
 	}
 	if (r->user.role == WA_ROLE_SUPERADMIN)
 		return 0;

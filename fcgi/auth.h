@@ -20,9 +20,12 @@ struct wa_db_text;
 /* Fill r->user from the request's credentials. Returns 1 if authenticated,
  * 0 if no or bad credentials, -1 on a database failure. With sess_ident
  * (the session a route names, or NULL), the same statement also reads that
- * session and the caller's grant on it for wa_session_access(). Nothing is
- * cached across requests, so a revoked key, deleted user, changed role or
- * withdrawn grant is refused by the very next request on every worker. */
+ * session and the caller's grant on it for wa_session_access(). While the
+ * worker's auth cache holds its lease (fcgi/authcache.h) the identity and
+ * the user's grants come from the cache (or go into it), and the session is
+ * read by wa_session_access(); a revoked key, deleted user, changed role or
+ * withdrawn grant is refused by the very next request on every worker
+ * either way (the revoking request waits for every worker's lease). */
 int wa_auth_identify(struct wa_req *r, const char *sess_ident);
 
 /* wa_auth_identify() for a session route whose handler reads that session

@@ -9,6 +9,8 @@
 #ifndef WA_FCGI_HTTP_H
 #define WA_FCGI_HTTP_H
 
+#include "fcgi/authcache.h"
+
 #include <fcgiapp.h>
 #include <jansson.h>
 #include <stddef.h>
@@ -32,6 +34,12 @@ struct wa_user {
 	int via_cookie;        /* authenticated by the web login cookie */
 	char csrf[65];         /* that web session's CSRF token */
 	uint64_t web_session;  /* web_sessions.id when via_cookie */
+	/* the sessions granted to the user, when the credential came from (or
+	 * went into) the auth cache (fcgi/authcache.h): grants_known set, and
+	 * ngrants of them in grants; else looked up per request */
+	int grants_known;
+	int ngrants;
+	uint64_t grants[WA_AUTHC_GRANTS];
 };
 
 /* The WhatsApp session a session-scoped route is about, after access checks. */

@@ -6,11 +6,14 @@
  * worker processes and restarts any that die; SIGTERM/SIGINT stop them all.
  * Each worker runs fcgi.threads handler threads waiting on one epoll set of
  * connections (see "Kept FastCGI connections" below); each handler owns one MariaDB
- * connection and one nng socket to the engine, so nothing mutable is shared
- * between threads. The dispatcher below is the same for every route: match,
- * authenticate, check the route's role and session access, run the handler. */
+ * connection and one nng socket to the engine; the one mutable thing the
+ * threads share is the process's auth cache (fcgi/authcache.h: one mutex,
+ * and a renewal thread of its own). The dispatcher below is the same for
+ * every route: match, authenticate, check the route's role and session
+ * access, run the handler. */
 #include "fcgi/app.h"
 #include "fcgi/auth.h"
+#include "fcgi/authcache.h"
 #include "fcgi/db.h"
 #include "fcgi/engine_client.h"
 #include "fcgi/handlers.h"
@@ -354,6 +357,10 @@ static int worker_main(long threads)
 		wa_error("epoll_ctl: %s", strerror(errno));
 		return 1;
 	}
+	if (wa_authc_start(app.cfg) < 0) {
+		wa_error("cannot start the auth cache");
+		return 1;
+	}
 	/* this thread is the last handler */
 	for (long i = 1; i < threads; i++)
 		if (pthread_create(&tid, NULL, handler, NULL) != 0) {
@@ -429,6 +436,10 @@ static int load_app(const char *cfgpath, struct wa_config **cfgp, long *workers,
 	    wa_config_get_int(app.cfg, "limits.register_per_minute", 1, 1000000000, &app.registers.per_minute, err,
 			      sizeof err) < 0 ||
 	    wa_config_get_int(app.cfg, "limits.register_burst", 1, 1000000000, &app.registers.burst, err, sizeof err) < 0) {
+		fprintf(stderr, "wa-akg-fcgi: %s\n", err);
+		return -1;
+	}
+	if (wa_authc_configure(app.cfg, err, sizeof err) < 0) {
 		fprintf(stderr, "wa-akg-fcgi: %s\n", err);
 		return -1;
 	}

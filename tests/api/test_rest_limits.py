@@ -15,7 +15,10 @@ other test, nor a rerun within the minute, shares their budget.
 
 Revocation: whatever one front changes (a key revoked, a user deleted, a role
 changed, a grant withdrawn) the other front refuses on its very next request,
-and so does the front that made the change: there is no cache to go stale."""
+and so does the front that made the change: the workers' auth caches
+(fcgi/authcache.h) let a change go before the request that made it answers
+(tests/api/test_auth_cache.py has the same across two caching workers
+spoken to directly)."""
 
 import os
 import random
@@ -187,6 +190,29 @@ def test_each_api_key_has_its_own_budget(front_b, make_user):
         codes = [s.get("/api/sessions", headers={"Authorization": "Bearer " + a.key}).status_code
                  for _ in range(3)]
     assert 429 in codes, codes
+
+
+def test_each_login_cookie_has_its_own_budget(front_b, make_user):
+    """A dashboard signed in by cookie is limited per web session, like a
+    key: one cookie's budget used up from an address leaves another
+    cookie's whole burst from the same address."""
+    cookies = []
+    for u in (make_user(), make_user()):
+        with api_from(front_b, fresh_address()) as s:
+            r = signin(s, u.email, u.password)
+            assert r.status_code == 200, (r.status_code, r.text[:300])
+            tok = [c.value for c in s.cookies if c.name.endswith("next-auth.session-token")]
+        assert tok, "no session cookie"
+        cookies.append("next-auth.session-token=" + tok[0])
+    addr = fresh_address()
+    with api_from(front_b, addr) as s:
+        got = until_limited(s, "/api/sessions", headers={"Cookie": cookies[0]})
+    codes = [r.status_code for r in got]
+    assert len(codes) > NGINX_BURST + 1 and set(codes[:-1]) == {200}, codes
+    assert assert_429(got[-1]) == int(RETRY_AFTER)
+    with api_from(front_b, addr) as s:
+        assert [s.get("/api/sessions", headers={"Cookie": cookies[1]}).status_code
+                for _ in range(NGINX_BURST)] == [200] * NGINX_BURST
 
 
 def test_requests_without_credentials_are_limited_per_address(front_b, make_user):

@@ -195,6 +195,13 @@ tests_unit_test_jbuf_SOURCES = tests/unit/test_jbuf.c tests/unit/tap.h
 tests_unit_test_jbuf_CFLAGS = $(AM_CFLAGS) $(fcgi_libwafcgi_a_CFLAGS)
 tests_unit_test_jbuf_LDADD = $(WA_FCGI_LIBS)
 
+# fcgi/authcache.c: the credential cache without a database (leases, epochs, bounds, threads)
+check_PROGRAMS += tests/unit/test_authcache
+TESTS += tests/unit/test_authcache
+tests_unit_test_authcache_SOURCES = tests/unit/test_authcache.c tests/unit/tap.h
+tests_unit_test_authcache_CFLAGS = $(AM_CFLAGS) $(fcgi_libwafcgi_a_CFLAGS)
+tests_unit_test_authcache_LDADD = $(WA_FCGI_LIBS)
+
 # engine/media: kinds, data: URLs, base64, sticker EXIF / WebP, PDF pages,
 # Ogg durations, GraphicsMagick's sticker and thumbnail, the media threads
 check_PROGRAMS += tests/unit/test_media
