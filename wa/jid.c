@@ -189,6 +189,16 @@ void wa_jid_to_non_ad(struct wa_jid *j)
 	j->device = 0;
 }
 
+int wa_jid_chat(const char *in, char out[WA_JID_STR_MAX])
+{
+	struct wa_jid j;
+
+	if (!in || wa_jid_parse(in, &j, NULL) != 0 || !(wa_jid_is_user(&j) || wa_jid_is_group(&j)))
+		return -1;
+	wa_jid_to_non_ad(&j);
+	return wa_jid_format(&j, out, WA_JID_STR_MAX) < 0 ? -1 : 0;
+}
+
 static int all_digits(const char *s, size_t len)
 {
 	if (len == 0)

@@ -100,6 +100,11 @@ int wa_jid_normalize(struct wa_jid *j);
 /* Drop agent and device (account JID of a device JID). */
 void wa_jid_to_non_ad(struct wa_jid *j);
 
+/* The chat a JID string names: a user (agent and device dropped) or a
+ * group, formatted into out. 0, or -1 for anything else (a broadcast, a
+ * server, text that does not parse). */
+int wa_jid_chat(const char *in, char out[WA_JID_STR_MAX]);
+
 /* Validate and normalise a recipient typed by a person or sent to the REST
  * API. Accepts:
  *   - a phone number with optional '+', spaces, '-', '.', '(' and ')':

@@ -225,17 +225,6 @@ struct fx {
 	json_t *events;
 };
 
-/* A chat (user or group) JID without device into out; -1 otherwise. */
-static int chat_jid(const char *in, char out[WA_JID_STR_MAX])
-{
-	struct wa_jid j;
-
-	if (!in || wa_jid_parse(in, &j, NULL) != 0 || !(wa_jid_is_user(&j) || wa_jid_is_group(&j)))
-		return -1;
-	wa_jid_to_non_ad(&j);
-	return wa_jid_format(&j, out, WA_JID_STR_MAX) < 0 ? -1 : 0;
-}
-
 /* The event (data taken) into the outbox and the list to publish. */
 static int emit(struct fx *f, const char *event, json_t *data)
 {
@@ -339,7 +328,7 @@ static int fx_star(struct fx *f, char **parts, size_t n, int set, const WaSyncAc
 	int on = set && v->staraction && v->staraction->starred;
 	long long changed;
 
-	if (n < 3 || chat_jid(parts[1], chat) != 0 || !*parts[2] || strlen(parts[2]) > 128)
+	if (n < 3 || wa_jid_chat(parts[1], chat) != 0 || !*parts[2] || strlen(parts[2]) > 128)
 		return 0;
 	changed = wa_db_exec(f->db, "UPDATE messages SET starred = ? WHERE wa_session_id = ? AND remote_jid = ? AND "
 			     "message_id = ?", "buss", on, (unsigned long long)f->row, chat, parts[2]);
@@ -354,7 +343,7 @@ static int fx_contact(struct fx *f, const char *jid_in, int set, const WaSyncAct
 	const char *name = set && v->contactaction ? (v->contactaction->fullname ? v->contactaction->fullname
 						       : v->contactaction->firstname) : NULL;
 
-	if (chat_jid(jid_in, jid) != 0 || strstr(jid, "@g.us"))
+	if (wa_jid_chat(jid_in, jid) != 0 || strstr(jid, "@g.us"))
 		return 0;
 	if (wa_db_exec(f->db, "INSERT INTO contacts (wa_session_id, jid, name) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE "
 		       "name = VALUES(name)", "uss", (unsigned long long)f->row, jid, name) < 0)
@@ -393,7 +382,7 @@ static int fx_label_chat(struct fx *f, char **parts, size_t n, int set, const Wa
 	char chat[WA_JID_STR_MAX];
 	int on = set && v->labelassociationaction && v->labelassociationaction->labeled;
 
-	if (n < 3 || !*parts[1] || strlen(parts[1]) > 64 || chat_jid(parts[2], chat) != 0)
+	if (n < 3 || !*parts[1] || strlen(parts[1]) > 64 || wa_jid_chat(parts[2], chat) != 0)
 		return 0;
 	if (wa_db_exec(f->db, on ? "INSERT IGNORE INTO chat_labels (wa_session_id, chat_jid, label_id) VALUES (?, ?, ?)"
 			       : "DELETE FROM chat_labels WHERE wa_session_id = ? AND chat_jid = ? AND label_id = ?", "uss",
@@ -415,7 +404,7 @@ static int effect(struct fx *f, const struct wa_appstate_mutation *m)
 		return 0; /* verified, but not an index we read */
 	if ((strcmp(parts[0], "archive") == 0 || strcmp(parts[0], "pin_v1") == 0 || strcmp(parts[0], "mute") == 0 ||
 	     strcmp(parts[0], "markChatAsRead") == 0) && n >= 2) {
-		if (chat_jid(parts[1], chat) == 0)
+		if (wa_jid_chat(parts[1], chat) == 0)
 			rc = fx_chat(f, parts[0], chat, set, v);
 	} else if (strcmp(parts[0], "star") == 0) {
 		rc = fx_star(f, parts, n, set, v);
@@ -480,6 +469,25 @@ static void note_missing(struct wa_appsync_res *res, const struct wa_appstate_re
 	memcpy(res->missing_key, r->missing_key_id, r->missing_key_id_len);
 }
 
+/* After an apply that returned rc (a wa_appstate_err): the result stored
+ * (its MACs and effects), or the error mapped; r released. */
+static int finish(struct fx *f, struct keyctx *kc, struct wa_appstate_state *st, const struct apply_ctx *a, int rc,
+		  struct wa_appstate_result *r)
+{
+	if (rc == WA_APPSTATE_OK)
+		rc = persist(f, wa_appstate_state_name(st), r);
+	else if (kc->storage_failed)
+		rc = WA_ESTORAGE;
+	else {
+		if (rc == WA_APPSTATE_ERR_NO_KEY)
+			note_missing(a->res, r);
+		rc = map_err(rc);
+	}
+	a->res->applied += r->n;
+	wa_appstate_result_free(r);
+	return rc;
+}
+
 static int apply_snapshot(struct fx *f, struct keyctx *kc, struct wa_appstate_state *st, const struct apply_ctx *a)
 {
 	WaServerSync__ExternalBlobReference *ref;
@@ -504,18 +512,10 @@ static int apply_snapshot(struct fx *f, struct keyctx *kc, struct wa_appstate_st
 		return WA_EPROTO;
 	rc = wa_appstate_apply_snapshot(st, snap, get_key, kc, &r);
 	wa_server_sync__syncd_snapshot__free_unpacked(snap, NULL);
-	if (rc == WA_APPSTATE_OK)
-		rc = persist(f, wa_appstate_state_name(st), &r);
-	else if (kc->storage_failed)
-		rc = WA_ESTORAGE;
-	else {
-		if (rc == WA_APPSTATE_ERR_NO_KEY)
-			note_missing(a->res, &r);
-		rc = map_err(rc);
-	}
-	a->res->applied += r.n;
-	wa_appstate_result_free(&r);
-	return rc;
+	if (rc != WA_APPSTATE_OK && !kc->storage_failed)
+		wa_info("app state: %s snapshot of session %s does not apply: %s", wa_appstate_state_name(st), a->slug,
+			wa_appstate_strerror(rc));
+	return finish(f, kc, st, a, rc, &r);
 }
 
 static int apply_one_patch(struct fx *f, struct keyctx *kc, struct wa_appstate_state *st, const struct apply_ctx *a,
@@ -549,20 +549,11 @@ static int apply_one_patch(struct fx *f, struct keyctx *kc, struct wa_appstate_s
 		}
 	}
 	rc = wa_appstate_apply_patch(st, p, ext, get_key, kc, &r);
-	if (rc == WA_APPSTATE_OK)
-		rc = persist(f, wa_appstate_state_name(st), &r);
-	else if (kc->storage_failed)
-		rc = WA_ESTORAGE;
-	else {
-		if (rc == WA_APPSTATE_ERR_NO_KEY)
-			note_missing(a->res, &r);
+	if (rc != WA_APPSTATE_OK && !kc->storage_failed)
 		wa_info("app state: %s patch %llu of session %s does not apply: %s", wa_appstate_state_name(st),
 			(unsigned long long)(p->version && p->version->has_version ? p->version->version : 0), a->slug,
 			wa_appstate_strerror(rc));
-		rc = map_err(rc);
-	}
-	a->res->applied += r.n;
-	wa_appstate_result_free(&r);
+	rc = finish(f, kc, st, a, rc, &r);
 	if (ext)
 		wa_server_sync__syncd_mutations__free_unpacked(ext, NULL);
 	wa_server_sync__syncd_patch__free_unpacked(p, NULL);

@@ -26,17 +26,6 @@ static const char SQL_NOTIFY[] =
 	"INSERT INTO contacts (wa_session_id, jid, notify) VALUES (?, ?, ?) "
 	"ON DUPLICATE KEY UPDATE notify = VALUES(notify)";
 
-/* A user or group JID without device, into out; -1 if it is not one. */
-static int chat_jid(const char *in, char out[WA_JID_STR_MAX])
-{
-	struct wa_jid j;
-
-	if (!in || wa_jid_parse(in, &j, NULL) != 0 || !(wa_jid_is_user(&j) || wa_jid_is_group(&j)))
-		return -1;
-	wa_jid_to_non_ad(&j);
-	return wa_jid_format(&j, out, WA_JID_STR_MAX) < 0 ? -1 : 0;
-}
-
 static int store_message(struct wa_db *db, uint64_t row, const char *chat, const WaHistorySync__WebMessageInfo *w)
 {
 	struct wa_msg_content c;
@@ -55,7 +44,7 @@ static int store_message(struct wa_db *db, uint64_t row, const char *chat, const
 	m.id = w->key->id;
 	m.from_me = w->key->has_fromme && w->key->fromme;
 	if (!m.from_me)
-		m.sender = chat_jid(w->participant ? w->participant :
+		m.sender = wa_jid_chat(w->participant ? w->participant :
 				    w->key->participant ? w->key->participant : chat, sender) == 0 ? sender : NULL;
 	m.push_name = w->pushname;
 	m.type = c.type;
@@ -100,7 +89,7 @@ static int store(struct wa_db *db, uint64_t row, const WaHistorySync__HistorySyn
 		char chat[WA_JID_STR_MAX];
 		long long last = 0, mute = 0;
 
-		if (!cv || chat_jid(cv->id, chat) != 0)
+		if (!cv || wa_jid_chat(cv->id, chat) != 0)
 			continue;
 		last = cv->has_conversationtimestamp ? (long long)cv->conversationtimestamp :
 		       cv->has_lastmsgtimestamp ? (long long)cv->lastmsgtimestamp : 0;
@@ -124,7 +113,7 @@ static int store(struct wa_db *db, uint64_t row, const WaHistorySync__HistorySyn
 		const WaHistorySync__Pushname *p = hs->pushnames[i];
 		char jid[WA_JID_STR_MAX];
 
-		if (!p || !p->pushname || !*p->pushname || chat_jid(p->id, jid) != 0)
+		if (!p || !p->pushname || !*p->pushname || wa_jid_chat(p->id, jid) != 0)
 			continue;
 		if (wa_db_exec(db, SQL_NOTIFY, "uss", sid, jid, p->pushname) < 0)
 			return WA_ESTORAGE;

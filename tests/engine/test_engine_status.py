@@ -46,6 +46,17 @@ def paired(admin, make_session, phone_sim):
     return slug, alice, bob
 
 
+def paired_with_contact(admin, make_session, phone_sim, stack_config):
+    """A session paired to Alice's phone, with Bob one of its contacts (he wrote)."""
+    slug, alice, bob = paired(admin, make_session, phone_sim)
+    r = phone_sim.post("/admin/phones/%s/send" % bob, {"to": alice, "text": "hi"})
+    assert r.status_code == 200, r.text
+    wait_for(lambda: sql(stack_config, "SELECT COUNT(*) FROM contacts c JOIN wa_sessions s ON s.id = "
+                         "c.wa_session_id WHERE s.session_id = '%s' AND c.jid = '%s'"
+                         % (slug, pn(bob))).strip() == "1", what="Bob as a contact")
+    return slug, alice, bob
+
+
 def test_a_status_from_a_phone_is_stored_published_and_answered(admin, make_session, phone_sim, stack_config):
     slug, alice, bob = paired(admin, make_session, phone_sim)
     r = phone_sim.post("/admin/phones/%s/status" % bob,
@@ -129,12 +140,7 @@ def test_the_session_posts_a_text_status_to_its_contacts(admin, make_session, ph
 
 
 def test_an_image_status_by_url_reaches_the_contacts(admin, make_session, phone_sim, stack_config):
-    slug, alice, bob = paired(admin, make_session, phone_sim)
-    r = phone_sim.post("/admin/phones/%s/send" % bob, {"to": alice, "text": "hi"})
-    assert r.status_code == 200, r.text
-    wait_for(lambda: sql(stack_config, "SELECT COUNT(*) FROM contacts c JOIN wa_sessions s ON s.id = "
-                         "c.wa_session_id WHERE s.session_id = '%s' AND c.jid = '%s'"
-                         % (slug, pn(bob))).strip() == "1", what="Bob as a contact")
+    slug, alice, bob = paired_with_contact(admin, make_session, phone_sim, stack_config)
     img = png(40, 30)
     url = "data:image/png;base64," + base64.b64encode(img).decode()
     r = admin.post("/api/status/%s/update" % slug, json={"content": "look", "type": "IMAGE", "mediaUrl": url})
@@ -146,12 +152,7 @@ def test_an_image_status_by_url_reaches_the_contacts(admin, make_session, phone_
 
 
 def test_an_image_status_uploaded_as_a_form_reaches_the_contacts(admin, make_session, phone_sim, stack_config):
-    slug, alice, bob = paired(admin, make_session, phone_sim)
-    r = phone_sim.post("/admin/phones/%s/send" % bob, {"to": alice, "text": "hi"})
-    assert r.status_code == 200, r.text
-    wait_for(lambda: sql(stack_config, "SELECT COUNT(*) FROM contacts c JOIN wa_sessions s ON s.id = "
-                         "c.wa_session_id WHERE s.session_id = '%s' AND c.jid = '%s'"
-                         % (slug, pn(bob))).strip() == "1", what="Bob as a contact")
+    slug, alice, bob = paired_with_contact(admin, make_session, phone_sim, stack_config)
     img = png(36, 20)
     # multipart: the file, the caption as content, the type from the file
     r = admin.post("/api/status/%s/update" % slug, files={"file": ("s.png", img, "image/png")},
@@ -195,12 +196,7 @@ def test_a_status_from_another_gateway_session(admin, make_session, phone_sim, s
 
 
 def test_bad_status_input_is_refused_and_nothing_is_sent(admin, make_session, phone_sim, stack_config):
-    slug, alice, bob = paired(admin, make_session, phone_sim)
-    r = phone_sim.post("/admin/phones/%s/send" % bob, {"to": alice, "text": "hi"})
-    assert r.status_code == 200, r.text
-    wait_for(lambda: sql(stack_config, "SELECT COUNT(*) FROM contacts c JOIN wa_sessions s ON s.id = "
-                         "c.wa_session_id WHERE s.session_id = '%s' AND c.jid = '%s'"
-                         % (slug, pn(bob))).strip() == "1", what="Bob as a contact")
+    slug, alice, bob = paired_with_contact(admin, make_session, phone_sim, stack_config)
     bad = [
         {},                                            # no content
         {"content": ""},                               # empty content
