@@ -381,7 +381,7 @@ static int make_sticker(struct wa_media *m, struct wa_media_job *j, char *path, 
 				return fail(j, 400, "validation_error", "Cannot make a sticker: %s", why);
 		}
 	}
-	if (!webp && !(webp = wa_media_img_sticker(path, &wl, why, sizeof why)))
+	if (!webp && !(webp = wa_media_img_sticker(path, j->shape, j->quality, &wl, why, sizeof why)))
 		return fail(j, 400, "validation_error", "Cannot make a sticker: %s", why);
 	if (wa_random(rnd, sizeof rnd) == 0)
 		wa_hex_encode(rnd, sizeof rnd, id);

@@ -78,6 +78,10 @@ struct wa_media;
 #define WA_MEDIA_STICKER_SIDE 512
 #define WA_MEDIA_THUMB_WIDTH 32          /* BL's jpegThumbnail: 32 px wide, quality 50 */
 #define WA_MEDIA_STICKER_PACK_MAX 128    /* bytes of pack and author names */
+#define WA_MEDIA_STICKER_QUALITY 50      /* the reference's default WebP quality */
+
+/* /sticker's "type" (the reference): how an image fills the square. */
+enum wa_sticker_shape { WA_STICKER_FULL = 0, WA_STICKER_CROP, WA_STICKER_CIRCLE };
 #define WA_MEDIA_ANIM_MAX_MS 10000       /* of a video made an animated sticker (WhatsApp's 10 s) */
 #define WA_MEDIA_ANIM_MAX_BYTES (500u * 1024) /* WhatsApp's limit for an animated sticker */
 #define WA_MEDIA_ANIM_MAX_IN_S 10        /* the longest video /sticker takes (the bot: its maxStickerDuration) */
@@ -112,6 +116,9 @@ struct wa_media_job {
 	char *removebg_key;
 	uint32_t max_seconds;          /* stickers: the longest video taken (0: WA_MEDIA_ANIM_MAX_IN_S) */
 	int still;                     /* stickers: never animated (a GIF's first frame) */
+	int shape;                     /* stickers: enum wa_sticker_shape (still images; an animated
+					* sticker is always FULL) */
+	unsigned quality;              /* stickers: WebP quality 1-100; 0: WA_MEDIA_STICKER_QUALITY */
 	char host[WA_MEDIA_HOST_MAX];  /* media host (host or host:port), from media_conn */
 	char auth[WA_MEDIA_AUTH_MAX];  /* media_conn's auth */
 	/* the answer (status 0) */

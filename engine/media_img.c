@@ -120,13 +120,42 @@ int wa_media_img_thumb(const char *path, uint32_t *width, uint32_t *height, uint
 	return 0; /* a thumbnail that cannot be made is left out */
 }
 
-uint8_t *wa_media_img_sticker(const char *path, size_t *len, char *why, size_t cap)
+/* A side x side mask: opaque white inside the inscribed circle, transparent
+ * outside. NULL when it cannot be made. */
+static MagickWand *circle_mask(unsigned long side)
+{
+	MagickWand *m = NewMagickWand();
+	DrawingWand *d = NewDrawingWand();
+	PixelWand *white = NewPixelWand();
+	double c = (double)side / 2.0;
+	int ok = m && d && white && MagickSetSize(m, side, side) == MagickTrue &&
+		 MagickReadImage(m, "xc:none") == MagickTrue;
+
+	if (ok) {
+		PixelSetColor(white, "white");
+		DrawSetFillColor(d, white);
+		DrawCircle(d, c, c, c, 0.5);
+		ok = MagickDrawImage(m, d) == MagickTrue;
+	}
+	if (white)
+		DestroyPixelWand(white);
+	if (d)
+		DestroyDrawingWand(d);
+	if (!ok && m) {
+		DestroyMagickWand(m);
+		m = NULL;
+	}
+	return m;
+}
+
+uint8_t *wa_media_img_sticker(const char *path, int shape, unsigned quality, size_t *len, char *why, size_t cap)
 {
 	unsigned long iw = 0, ih = 0, nw, nh, side = WA_MEDIA_STICKER_SIDE;
 	MagickWand *img = read_first(path, side, &iw, &ih, why, cap), *canvas = NULL;
 	unsigned char *blob = NULL;
 	uint8_t *out = NULL;
 	size_t bl = 0;
+	int cover = shape == WA_STICKER_CROP || shape == WA_STICKER_CIRCLE, ok;
 
 	if (!img)
 		return NULL;
@@ -134,8 +163,11 @@ uint8_t *wa_media_img_sticker(const char *path, size_t *len, char *why, size_t c
 		snprintf(why, cap, "the image is empty");
 		goto out;
 	}
-	/* fit inside side x side, keeping the aspect ratio */
-	if (iw >= ih) {
+	if (quality == 0 || quality > 100)
+		quality = WA_MEDIA_STICKER_QUALITY;
+	/* FULL fits inside side x side, CROP and CIRCLE cover it; the aspect
+	 * ratio is kept either way */
+	if ((iw >= ih) != cover) {
 		nw = side;
 		nh = (ih * side + iw / 2) / iw;
 	} else {
@@ -148,13 +180,27 @@ uint8_t *wa_media_img_sticker(const char *path, size_t *len, char *why, size_t c
 		gm_why(img, "the image cannot be resized", why, cap);
 		goto out;
 	}
-	/* a transparent side x side canvas with the image centred on it */
-	if (!(canvas = NewMagickWand()) || MagickSetSize(canvas, side, side) != MagickTrue ||
-	    MagickReadImage(canvas, "xc:none") != MagickTrue ||
-	    MagickCompositeImage(canvas, img, OverCompositeOp, (long)((side - nw) / 2), (long)((side - nh) / 2)) !=
-		    MagickTrue ||
-	    MagickStripImage(canvas) != MagickTrue || MagickSetImageFormat(canvas, "WEBP") != MagickTrue ||
-	    MagickSetCompressionQuality(canvas, 80) != MagickTrue ||
+	if (cover) {
+		/* the centre side x side of it */
+		if (MagickCropImage(img, side, side, (long)((nw - side) / 2), (long)((nh - side) / 2)) != MagickTrue) {
+			gm_why(img, "the image cannot be cropped", why, cap);
+			goto out;
+		}
+		MagickSetImagePage(img, side, side, 0, 0);
+		nw = nh = side;
+	}
+	/* CIRCLE: the mask, the image kept only where the mask is (In); else
+	 * a transparent canvas with the image centred on it */
+	if (shape == WA_STICKER_CIRCLE)
+		ok = (canvas = circle_mask(side)) != NULL &&
+		     MagickCompositeImage(canvas, img, InCompositeOp, 0, 0) == MagickTrue;
+	else
+		ok = (canvas = NewMagickWand()) != NULL && MagickSetSize(canvas, side, side) == MagickTrue &&
+		     MagickReadImage(canvas, "xc:none") == MagickTrue &&
+		     MagickCompositeImage(canvas, img, OverCompositeOp, (long)((side - nw) / 2),
+					  (long)((side - nh) / 2)) == MagickTrue;
+	if (!ok || MagickStripImage(canvas) != MagickTrue || MagickSetImageFormat(canvas, "WEBP") != MagickTrue ||
+	    MagickSetCompressionQuality(canvas, quality) != MagickTrue ||
 	    !(blob = MagickWriteImageBlob(canvas, &bl)) || bl == 0) {
 		if (canvas)
 			gm_why(canvas, "the image cannot be converted to WebP", why, cap);

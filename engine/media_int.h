@@ -12,9 +12,12 @@ int wa_media_img_thumb(const char *path, uint32_t *width, uint32_t *height, uint
 		       char *why, size_t cap);
 
 /* The image at path (its first frame) as a WA_MEDIA_STICKER_SIDE square
- * WebP: fitted inside, aspect kept, centred on transparency; no EXIF yet.
- * Malloc'd (*len set), or NULL with why set. */
-uint8_t *wa_media_img_sticker(const char *path, size_t *len, char *why, size_t cap);
+ * WebP of quality 1-100 (0: WA_MEDIA_STICKER_QUALITY), no EXIF yet, shaped
+ * (enum wa_sticker_shape): FULL fitted inside, aspect kept, centred on
+ * transparency; CROP scaled to cover the square and its centre cut out;
+ * CIRCLE that square with everything outside its inscribed circle
+ * transparent. Malloc'd (*len set), or NULL with why set. */
+uint8_t *wa_media_img_sticker(const char *path, int shape, unsigned quality, size_t *len, char *why, size_t cap);
 
 /* w x h RGB pixels (rows w * 3 bytes apart) as a baseline JPEG of that
  * quality, no metadata. Malloc'd (*len set) or NULL. */

@@ -109,12 +109,15 @@ static json_t *request_body(const struct wa_route *rt)
 	/* /sticker also takes JSON {url, pack, author} (the n8n node's form) */
 	if (body && upload && rt->op && strcmp(rt->op, "message.sticker") == 0)
 		json_object_set_new(json_object_get(body, "content"), "application/json",
-				    json_pack("{s:{s:s,s:{s:{s:s,s:s},s:{s:s},s:{s:s}},s:[s]}}", "schema",
+				    json_pack("{s:{s:s,s:{s:{s:s,s:s},s:{s:s},s:{s:s},s:{s:s,s:[sss]},s:{s:s,s:i,s:i}},"
+					      "s:[s]}}", "schema",
 					      "type", "object", "properties", "url", "type", "string",
 					      "description",
 					      "http(s) or data: URL of the image, or of an animated GIF or a video "
 					      "of at most 10 s (an animated sticker)", "pack", "type",
-					      "string", "author", "type", "string", "required", "url"));
+					      "string", "author", "type", "string", "type", "type", "string", "enum",
+					      "full", "crop", "circle", "quality", "type", "integer", "minimum", 0,
+					      "maximum", 100, "required", "url"));
 	return body;
 }
 

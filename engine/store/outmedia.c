@@ -229,6 +229,43 @@ nomem:
 	return 500;
 }
 
+/* /sticker's "type" (full | crop | circle) and "quality" (1-100; 0 or none:
+ * the default), as the reference names them; a multipart form sends them
+ * as text. 0, or 400 with *why. */
+static int sticker_opts(const json_t *args, struct wa_media_job *j, const char **why)
+{
+	const json_t *t = json_object_get(args, "type"), *q = json_object_get(args, "quality");
+	const char *ts = json_string_value(t);
+	long long qv = 0;
+
+	if (t && !json_is_null(t)) {
+		if (ts && (!*ts || !strcmp(ts, "full")))
+			j->shape = WA_STICKER_FULL;
+		else if (ts && !strcmp(ts, "crop"))
+			j->shape = WA_STICKER_CROP;
+		else if (ts && !strcmp(ts, "circle"))
+			j->shape = WA_STICKER_CIRCLE;
+		else {
+			*why = "'type' must be full, crop or circle";
+			return 400;
+		}
+	}
+	if (q && !json_is_null(q)) {
+		char *end = NULL;
+
+		if (json_is_integer(q))
+			qv = json_integer_value(q);
+		else if (json_is_string(q) && *json_string_value(q))
+			qv = strtoll(json_string_value(q), &end, 10);
+		if ((!json_is_integer(q) && (!end || *end)) || qv < 0 || qv > 100) {
+			*why = "'quality' must be a number from 1 to 100 (0: the default, 50)";
+			return 400;
+		}
+		j->quality = (unsigned)qv;
+	}
+	return 0;
+}
+
 int wa_out_parse_upload(struct wa_out *o, const json_t *args, int sticker, const char **why, const char **code)
 {
 	const json_t *file = json_object_get(args, "file"), *qid = json_object_get(args, "messageId");
@@ -251,6 +288,8 @@ int wa_out_parse_upload(struct wa_out *o, const json_t *args, int sticker, const
 				json_object_set(msg, *k, json_object_get(args, *k));
 		rc = msg ? wa_out_parse_media(o, msg, why, code) : 500;
 		json_decref(msg);
+		if (rc == 0 && o->media)
+			rc = sticker_opts(args, o->media, why);
 		if (rc == 0 && qid && json_is_string(qid) && !(o->quoted_id = strdup(json_string_value(qid))))
 			rc = 500;
 		if (rc != 0)
@@ -273,6 +312,8 @@ int wa_out_parse_upload(struct wa_out *o, const json_t *args, int sticker, const
 		goto nomem;
 	j->kind = kind;
 	j->src = WA_MSRC_FILE;
+	if (sticker && (rc = sticker_opts(args, j, why)) != 0)
+		goto fail;
 	/* the form's fields, with the file's own type and name as defaults */
 	if (!(fields = json_deep_copy(args)))
 		goto nomem;

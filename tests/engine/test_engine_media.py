@@ -17,7 +17,7 @@ import zlib
 
 import pytest
 
-from conftest import sql
+from conftest import assert_error_shape, sql
 from test_engine_messages import inbox
 from walib import pair_by_qr, wait_for
 
@@ -29,6 +29,16 @@ def png(width, height, rgba=(200, 30, 30, 255)):
     row = b"\0" + bytes(rgba) * width
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)) +
             chunk(b"IDAT", zlib.compress(row * height)) + chunk(b"IEND", b""))
+
+
+def textured_png(width, height):
+    """A valid opaque RGBA PNG of a smooth pattern (lossy quality shows in its size)."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff)
+    rows = b"".join(b"\0" + b"".join(bytes(((x * 7 + y * 3) % 256, (x * y) % 256, (x ^ y) % 256, 255))
+                                      for x in range(width)) for y in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
 def pdf(pages):
@@ -277,6 +287,27 @@ def riff_chunks(b):
         out[b[off:off + 4]] = b[off + 8:off + 8 + n]
         off += 8 + n + (n & 1)
     return out
+
+
+def test_the_references_sticker_type_and_quality(admin, chat, phone_sim):
+    """type full | crop | circle and quality 1-100 (the reference's
+    fields; the pixels of each shape: tests/unit/test_media.c)."""
+    img = textured_png(300, 150)
+    sizes = {}
+    for typ, q in (("full", "95"), ("crop", "95"), ("circle", "95"), ("crop", "5")):
+        r = admin.post("/api/messages/%s/%s/sticker" % (chat["slug"], chat["jid"]),
+                       files={"file": ("s.png", img, "image/png")}, data={"type": typ, "quality": q}, timeout=120)
+        assert r.status_code == 200, (typ, q, r.text)
+        m = got(phone_sim, chat["bob"], r.json()["data"]["key"]["id"], "the %s sticker" % typ)
+        assert m["mediaOk"] is True and m["webpWidth"] == 512 and m["webpHeight"] == 512, m
+        sizes[(typ, q)] = (m["mediaSha256"], m["mediaSize"])
+    # three different pictures, and the low quality one is the smallest
+    assert len({sizes[(t, "95")][0] for t in ("full", "crop", "circle")}) == 3, sizes
+    assert sizes[("crop", "5")][1] < sizes[("crop", "95")][1], sizes
+    for data in ({"type": "oval"}, {"quality": "101"}, {"quality": "high"}):
+        r = admin.post("/api/messages/%s/%s/sticker" % (chat["slug"], chat["jid"]),
+                       files={"file": ("s.png", img, "image/png")}, data=data, timeout=60)
+        assert_error_shape(r, 400)
 
 
 def test_a_sticker_from_a_png_is_a_512_webp_with_its_pack(admin, chat, phone_sim, files):

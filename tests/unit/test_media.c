@@ -304,7 +304,7 @@ static void test_images(const char *dir)
 		free(thumb);
 		thumb = NULL;
 	}
-	webp = wa_media_img_sticker(png, &wl, why, sizeof why);
+	webp = wa_media_img_sticker(png, WA_STICKER_FULL, 0, &wl, why, sizeof why);
 	ok(webp && wl > 12 && memcmp(webp, "RIFF", 4) == 0 && memcmp(webp + 8, "WEBP", 4) == 0, "sticker is WebP");
 	if (webp) {
 		size_t el = 0, fl = 0;
@@ -329,11 +329,61 @@ static void test_images(const char *dir)
 	}
 	snprintf(png, sizeof png, "%s/t.pdf", dir);
 	write_file(png, "%PDF-1.4 not an image", 21);
-	ok(wa_media_img_sticker(png, &wl, why, sizeof why) == NULL && strstr(why, "not an image") &&
+	ok(wa_media_img_sticker(png, WA_STICKER_FULL, 0, &wl, why, sizeof why) == NULL && strstr(why, "not an image") &&
 	   !strstr(why, dir), "not an image: refused, the reason names no path");
 }
 
 static int done_count;
+
+/* The alpha (0 transparent .. 255 opaque) of pixel x, y of a WebP. */
+static int alpha_at(const uint8_t *webp, size_t len, long x, long y)
+{
+	MagickWand *w = NewMagickWand();
+	unsigned char px[4] = { 0 };
+	int a = -1;
+
+	if (w && MagickReadImageBlob(w, webp, len) == MagickTrue &&
+	    MagickGetImagePixels(w, x, y, 1, 1, "RGBA", CharPixel, px) == MagickTrue)
+		a = px[3];
+	if (w)
+		DestroyMagickWand(w);
+	return a;
+}
+
+/* /sticker's type: full pads a wide image, crop fills the square, circle
+ * is transparent outside its circle; quality changes the size. */
+static void test_sticker_shapes(const char *dir)
+{
+	char path[600], why[256];
+	MagickWand *w = NewMagickWand();
+	uint8_t *full, *crop, *circle, *low;
+	size_t fl = 0, cl = 0, rl = 0, ll = 0;
+
+	snprintf(path, sizeof path, "%s/wide.png", dir);
+	ok(w && MagickSetSize(w, 400, 200) == MagickTrue && MagickReadImage(w, "plasma:fractal") == MagickTrue &&
+	   MagickSetImageFormat(w, "PNG") == MagickTrue && MagickWriteImage(w, path) == MagickTrue, "a 2:1 image");
+	if (w)
+		DestroyMagickWand(w);
+	full = wa_media_img_sticker(path, WA_STICKER_FULL, 90, &fl, why, sizeof why);
+	crop = wa_media_img_sticker(path, WA_STICKER_CROP, 90, &cl, why, sizeof why);
+	circle = wa_media_img_sticker(path, WA_STICKER_CIRCLE, 90, &rl, why, sizeof why);
+	low = wa_media_img_sticker(path, WA_STICKER_CROP, 5, &ll, why, sizeof why);
+	ok(full && crop && circle && low, "all four made");
+	if (full && crop && circle && low) {
+		ok(alpha_at(full, fl, 256, 10) == 0 && alpha_at(full, fl, 256, 256) == 255,
+		   "full: transparent padding above a wide image, opaque in the middle");
+		ok(alpha_at(crop, cl, 256, 10) == 255 && alpha_at(crop, cl, 2, 2) == 255,
+		   "crop: the square is filled to its corners");
+		ok(alpha_at(circle, rl, 2, 2) == 0 && alpha_at(circle, rl, 509, 509) == 0 &&
+		   alpha_at(circle, rl, 256, 256) == 255 && alpha_at(circle, rl, 256, 4) == 255,
+		   "circle: transparent corners, opaque inside the circle");
+		ok(ll < cl, "a lower quality makes a smaller file");
+	}
+	free(full);
+	free(crop);
+	free(circle);
+	free(low);
+}
 
 static void on_done(struct wa_media_job *j, void *ctx)
 {
@@ -428,6 +478,7 @@ int main(void)
 	test_pdf_ogg(dir);
 	test_mp4(dir);
 	test_images(dir);
+	test_sticker_shapes(dir);
 	test_pool(dir);
 	{
 		char cmd[600];
