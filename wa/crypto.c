@@ -706,28 +706,53 @@ static int sp_decrypt(signal_buffer **output, int cipher, const uint8_t *key, si
 }
 
 /* libsignal calls lock/unlock around its internal state, re-entering from
- * callbacks, hence a recursive mutex. One mutex for the one context. */
-static pthread_mutex_t sp_mutex;
+ * callbacks, hence a recursive mutex: one per context, and a context per
+ * thread. One process-wide context (and lock) deadlocked the engine: a
+ * thread decrypting held the lock while its store callback waited for a
+ * row lock, which another thread's open transaction held while that thread
+ * waited for the lock (InnoDB cannot see a mutex, so it waited the full
+ * innodb_lock_wait_timeout). With a context per thread the only waits
+ * between threads are the database's, which it detects and resolves. */
+struct sp_tl {
+	signal_context *ctx;
+	pthread_mutex_t mutex;
+};
 
 static void sp_lock(void *user_data)
 {
-	(void)user_data;
-	pthread_mutex_lock(&sp_mutex);
+	pthread_mutex_lock(&((struct sp_tl *)user_data)->mutex);
 }
 
 static void sp_unlock(void *user_data)
 {
-	(void)user_data;
-	pthread_mutex_unlock(&sp_mutex);
+	pthread_mutex_unlock(&((struct sp_tl *)user_data)->mutex);
 }
 
 static pthread_once_t sp_once = PTHREAD_ONCE_INIT;
-static signal_context *sp_ctx;
+static pthread_key_t sp_key;
+static int sp_key_ok;
 
-static void sp_create(void)
+/* A thread's context at its exit. */
+static void sp_destroy(void *p)
+{
+	struct sp_tl *t = p;
+
+	if (!t)
+		return;
+	signal_context_destroy(t->ctx);
+	pthread_mutex_destroy(&t->mutex);
+	free(t);
+}
+
+static void sp_key_create(void)
+{
+	sp_key_ok = pthread_key_create(&sp_key, sp_destroy) == 0;
+}
+
+static struct sp_tl *sp_create(void)
 {
 	pthread_mutexattr_t attr;
-	signal_context *ctx = NULL;
+	struct sp_tl *t = calloc(1, sizeof *t);
 	signal_crypto_provider prov = {
 		.random_func = sp_random,
 		.hmac_sha256_init_func = sp_hmac_init,
@@ -743,29 +768,42 @@ static void sp_create(void)
 		.user_data = NULL,
 	};
 
-	if (pthread_mutexattr_init(&attr) != 0)
-		return;
+	if (!t || pthread_mutexattr_init(&attr) != 0) {
+		free(t);
+		return NULL;
+	}
 	if (pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE) != 0 ||
-	    pthread_mutex_init(&sp_mutex, &attr) != 0) {
+	    pthread_mutex_init(&t->mutex, &attr) != 0) {
 		pthread_mutexattr_destroy(&attr);
-		return;
+		free(t);
+		return NULL;
 	}
 	pthread_mutexattr_destroy(&attr);
-
-	if (signal_context_create(&ctx, NULL) != 0)
-		return;
 	/* signal_context_set_crypto_provider copies the struct. */
-	if (signal_context_set_crypto_provider(ctx, &prov) != 0 ||
-	    signal_context_set_locking_functions(ctx, sp_lock, sp_unlock) != 0) {
-		signal_context_destroy(ctx);
-		return;
+	if (signal_context_create(&t->ctx, t) != 0 || signal_context_set_crypto_provider(t->ctx, &prov) != 0 ||
+	    signal_context_set_locking_functions(t->ctx, sp_lock, sp_unlock) != 0) {
+		if (t->ctx)
+			signal_context_destroy(t->ctx);
+		pthread_mutex_destroy(&t->mutex);
+		free(t);
+		return NULL;
 	}
-	sp_ctx = ctx;
+	return t;
 }
 
 struct signal_context *wa_signal_ctx(void)
 {
-	if (pthread_once(&sp_once, sp_create) != 0)
+	struct sp_tl *t;
+
+	if (pthread_once(&sp_once, sp_key_create) != 0 || !sp_key_ok)
 		return NULL;
-	return sp_ctx;
+	if ((t = pthread_getspecific(sp_key)))
+		return t->ctx;
+	if (!(t = sp_create()))
+		return NULL;
+	if (pthread_setspecific(sp_key, t) != 0) {
+		sp_destroy(t);
+		return NULL;
+	}
+	return t->ctx;
 }

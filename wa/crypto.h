@@ -54,9 +54,10 @@ int wa_xeddsa_sign_random(const uint8_t priv[32], const void *msg, size_t len, c
 			  uint8_t sig[64]);
 
 /* --- libsignal-protocol-c --- */
-/* The process-wide signal_context with the OpenSSL crypto provider and a
- * locking function installed, created on first use (thread-safe). NULL only
- * if creation failed. Never free it. */
+/* The calling thread's signal_context with the OpenSSL crypto provider and
+ * a lock of its own, created on its first use in that thread and destroyed
+ * when the thread exits: what libsignal builds with it (a wa_sig, keys)
+ * belongs to that thread. NULL only if creation failed. Never free it. */
 struct signal_context *wa_signal_ctx(void);
 
 #endif

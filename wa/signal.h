@@ -3,9 +3,11 @@
  *
  * A wa_sig is one WhatsApp device's Signal state: a libsignal store context
  * bound to a wa_sigstore (borrowed; it must outlive the wa_sig) and the
- * process-wide signal_context from wa/crypto.h. Calls are thread-safe when
- * the store is (both backends are, see sigstore.h); libsignal itself
- * serialises its cipher operations on the context's lock.
+ * signal_context of the thread that made it (wa/crypto.h): use it on that
+ * thread only (the engine makes one per database job, on its thread).
+ * libsignal serialises its operations on that context's lock, which no
+ * other thread shares, so a store callback waiting on the database never
+ * holds up another thread.
  *
  * Wire conventions (§5): public keys are 32 raw bytes (libsignal's 0x05
  * prefix is added/stripped here), key ids are 3 bytes big-endian, the
