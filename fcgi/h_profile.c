@@ -37,7 +37,8 @@ static int read_file_part(struct wa_req *r, const char *ct, uint8_t **buf, size_
 	if (wa_mp_boundary(ct, boundary, sizeof boundary) < 0)
 		return wa_reply_error(r, 400, "Send the picture as multipart/form-data with a 'file' field, or JSON {\"url\"}",
 				      "invalid_body");
-	if (wa_req_read_body(r, r->app->max_body) < 0)
+	/* spooled to media.dir, not held in the heap (a 64 MB video) */
+	if (wa_req_spool_body(r, r->app->max_body, r->app->media_dir) < 0)
 		return -1;
 	mp = calloc(1, sizeof *mp);
 	if (!mp)

@@ -6,11 +6,15 @@
 #include "wa_util.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 const char *wa_status_text(int status)
 {
@@ -126,6 +130,82 @@ int wa_req_read_body(struct wa_req *r, size_t max)
 	r->body[got] = '\0';
 	r->body_len = got;
 	return 0;
+}
+
+int wa_req_spool_body(struct wa_req *r, size_t max, const char *dir)
+{
+	const char *cl = wa_req_param(r, "CONTENT_LENGTH");
+	unsigned long long want = 0;
+	char *end, path[1100], *buf;
+	size_t got = 0;
+	void *map;
+	int fd;
+
+	if (r->body)
+		return 0;
+	if (cl && *cl) {
+		want = strtoull(cl, &end, 10);
+		if (*end)
+			return wa_reply_error(r, 400, "Invalid Content-Length header", "bad_request");
+	}
+	if (want > max)
+		return wa_reply_errorf(r, 413, "payload_too_large",
+				       "Request body is larger than the limit of %zu bytes", max);
+	if (want == 0)
+		return wa_req_read_body(r, max);
+	snprintf(path, sizeof path, "%s/.spool-XXXXXX", dir && *dir ? dir : "/tmp");
+	if ((fd = mkstemp(path)) < 0) {
+		wa_error("cannot spool an upload into %s: %s", dir, strerror(errno));
+		return wa_reply_error(r, 500, "Cannot store the upload", NULL);
+	}
+	unlink(path); /* gone with the descriptor, whatever happens */
+	if (!(buf = malloc(65536))) {
+		close(fd);
+		return wa_reply_error(r, 500, "Out of memory reading the request body", NULL);
+	}
+	while (got < want) {
+		int n = FCGX_GetStr(buf, (int)(want - got > 65536 ? 65536 : want - got), r->fcgx->in);
+		size_t off = 0;
+
+		if (n <= 0)
+			break;
+		while (off < (size_t)n) {
+			ssize_t w = write(fd, buf + off, (size_t)n - off);
+
+			if (w <= 0) {
+				free(buf);
+				close(fd);
+				wa_error("cannot spool an upload: %s", strerror(errno));
+				return wa_reply_error(r, 500, "Cannot store the upload", NULL);
+			}
+			off += (size_t)w;
+		}
+		got += (size_t)n;
+	}
+	free(buf);
+	if (got != want) {
+		close(fd);
+		return wa_reply_error(r, 400, "Request body ended early", "bad_request");
+	}
+	map = mmap(NULL, got, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return wa_reply_error(r, 500, "Cannot read the spooled upload", NULL);
+	r->body = map;
+	r->body_len = got;
+	r->body_mapped = 1;
+	return 0;
+}
+
+void wa_req_release_body(struct wa_req *r)
+{
+	if (r->body_mapped && r->body)
+		munmap(r->body, r->body_len);
+	else
+		free(r->body);
+	r->body = NULL;
+	r->body_len = 0;
+	r->body_mapped = 0;
 }
 
 int wa_req_json(struct wa_req *r, int allow_empty)

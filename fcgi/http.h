@@ -75,8 +75,9 @@ struct wa_req {
 	struct wa_db_text *rows;
 	unsigned rows_from;
 	/* body */
-	char *body;                   /* raw bytes, NUL-terminated, owned */
+	char *body;                   /* raw bytes, NUL-terminated, owned (wa_req_release_body) */
 	size_t body_len;
+	int body_mapped;              /* body is a read-only map of a spooled file (not NUL-terminated) */
 	json_t *json;                 /* parsed JSON body (object) when the route takes one */
 	/* reply bookkeeping */
 	int replied;
@@ -101,6 +102,13 @@ const char *wa_req_path_param(struct wa_req *r, const char *name);
 /* Read the body (up to max bytes; more is a 413). Returns 0, or -1 after
  * having replied with the error. Idempotent. */
 int wa_req_read_body(struct wa_req *r, size_t max);
+/* The same for an upload: the body is written to an unlinked file in dir
+ * as it arrives (64 KiB at a time) and r->body maps that file read-only
+ * (r->body_mapped; not NUL-terminated), so a 64 MB video is file pages the
+ * kernel may drop, not 64 MB of the worker's heap. */
+int wa_req_spool_body(struct wa_req *r, size_t max, const char *dir);
+/* Free or unmap the body (the request's end). */
+void wa_req_release_body(struct wa_req *r);
 /* Read and parse a JSON object body into r->json. An empty body becomes {}
  * when allow_empty. Returns 0, or -1 after replying 400/413/415. */
 int wa_req_json(struct wa_req *r, int allow_empty);

@@ -184,7 +184,7 @@ static void serve_one(FCGX_Request *fr, struct wa_db *db)
 		r.user.id ? " user=" : "", r.user.id ? r.user.email : "");
 	for (int i = 0; i < r.nparams; i++)
 		free(r.params[i]);
-	free(r.body);
+	wa_req_release_body(&r);
 	json_decref(r.json);
 	if (r.rows) {
 		wa_db_text_free(r.rows);
