@@ -101,7 +101,7 @@ const char *sim_mask_number(const char *number, char *buf, size_t cap);
  * timer; a burst of pairings is one write of state.json, not one each), at
  * once without a loop (tests). sim_save_flush() writes a pending save now
  * (at exit). A crash loses at most the last SIM_SAVE_DELAY_MS of changes. */
-#define SIM_SAVE_DELAY_MS 200
+#define SIM_SAVE_DELAY_MS 1000
 void sim_save(struct sim_server *s);
 void sim_save_due(struct sim_server *s);
 void sim_save_flush(struct sim_server *s);
