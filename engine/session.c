@@ -27,6 +27,7 @@ struct wa_sessions {
 	struct wa_session *b[NBUCKETS];
 	unsigned n;
 	unsigned connected;
+	unsigned opening;               /* connections opened and not yet through their handshake */
 	struct wa_conn_target target;   /* whatsapp.url + root key */
 	int target_ok;
 	long connect_timeout_ms;
@@ -39,6 +40,22 @@ struct wa_sessions {
 static struct wa_sessions *table_of(const struct wa_session *s)
 {
 	return s->e->sessions;
+}
+
+/* At most this many connections are being opened at once: after an engine
+ * restart with 10,000 sessions, connecting them all at the same moment
+ * overflowed the server's accept queue, kept the connects pending past
+ * their deadline, and lws 4.1 crashed setting the kill timeout of such a
+ * pending client wsi. The rest wait a moment (not counted as failures). */
+#define SESS_OPENING_MAX 128
+#define SESS_OPENING_WAIT_MS 50
+
+static void opening_done(struct wa_session *s)
+{
+	if (s->opening) {
+		s->opening = 0;
+		table_of(s)->opening--;
+	}
 }
 
 static unsigned hash(const char *s)
@@ -144,6 +161,7 @@ static void cancel_timers(struct wa_session *s)
 static void session_free(struct wa_session *s)
 {
 	cancel_timers(s);
+	opening_done(s);
 	if (s->cr) {
 		wa_creds_wipe(s->cr);
 		free(s->cr);
@@ -439,6 +457,7 @@ static void close_conn(struct wa_session *s, enum sess_phase next)
 		if (s->phase == PH_READY)
 			table_of(s)->connected--;
 	}
+	opening_done(s);
 	s->phase = next;
 	lws_sul_cancel(&s->t_login);
 	wa_wheel_cancel(&s->t_ka);
@@ -510,6 +529,7 @@ static void on_open(void *ud)
 {
 	struct wa_session *s = ud;
 
+	opening_done(s);
 	s->phase = s->cr->paired ? PH_LOGGING_IN : PH_REGISTERING;
 	wa_debug("session %s: handshake done, waiting for the server's answer to the %s", s->id,
 		 s->cr->paired ? "login" : "registration");
@@ -521,6 +541,7 @@ static void on_close(void *ud, int err, const char *why)
 	char msg[200];
 
 	s->conn = NULL; /* the conn is gone after this callback */
+	opening_done(s);
 	if (s->phase == PH_READY)
 		table_of(s)->connected--;
 	snprintf(msg, sizeof msg, "%s (%s)", why, wa_strerror(err));
@@ -685,6 +706,15 @@ static void connect_now(struct wa_session *s)
 		sess_end(s, WA_SST_FAILED, "the engine's whatsapp.url or root_key is not usable", 0);
 		return;
 	}
+	if (t->opening >= SESS_OPENING_MAX) {
+		uint8_t r = 0;
+
+		(void)wa_random(&r, 1);
+		s->phase = PH_WAITING;
+		lws_sul_schedule(s->e->lws, 0, &s->t_retry, on_retry,
+				 (lws_usec_t)(SESS_OPENING_WAIT_MS + r) * LWS_US_PER_MS);
+		return;
+	}
 	rc = build_payload(s, &payload);
 	if (rc == WA_EPROTO) {
 		wa_buf_free(&payload);
@@ -709,6 +739,8 @@ static void connect_now(struct wa_session *s)
 		return;
 	}
 	s->phase = PH_CONNECTING;
+	s->opening = 1;
+	t->opening++;
 	lws_sul_schedule(s->e->lws, 0, &s->t_login, on_login_deadline,
 			 (lws_usec_t)t->connect_timeout_ms * LWS_US_PER_MS);
 	wa_info("session %s: connecting to %s:%d (%s)", s->id, t->target.host, t->target.port,

@@ -61,6 +61,7 @@ struct wa_session {
 	enum sess_phase phase;
 	struct wa_creds *cr;             /* loaded credentials (NULL while loading) */
 	struct wa_conn *conn;
+	int opening;                     /* counted in the table's connections being opened */
 	struct wa_iqs iqs;
 	unsigned failures;               /* consecutive failed attempts */
 	int restart_now;                 /* the server asked for a restart (515) */
