@@ -189,18 +189,24 @@ static void mark_failed(struct wa_sched *sc, uint64_t id, const char *cron, cons
 		free(m);
 }
 
+/* A row's send is over: out of flight; not claimed and refused: FAILED
+ * (503: not connected or busy, the row waits for the next scan; claimed:
+ * the outcome, or the settling of a SENDING row, has it). */
+static void row_end(struct wa_sched *sc, uint64_t id, const char *cron, int status, int claimed, const char *why)
+{
+	inflight_drop(sc, id);
+	if (status == 200)
+		wa_info("scheduled message %llu sent", (unsigned long long)id);
+	else if (!claimed && status != 409 && status != 503)
+		mark_failed(sc, id, cron, why);
+}
+
 static void send_done(void *ctx, int status, const char *id, const char *why)
 {
 	struct sched_send *ss = ctx;
 
 	(void)id;
-	inflight_drop(ss->sc, ss->id);
-	if (status == 200)
-		wa_info("scheduled message %llu sent", (unsigned long long)ss->id);
-	else if (!ss->claimed && status != 409 && status != 503)
-		mark_failed(ss->sc, ss->id, ss->cron, why);
-	/* 503: not connected or busy, the row waits for the next scan;
-	 * claimed: the outcome (or the settling of a SENDING row) has it */
+	row_end(ss->sc, ss->id, ss->cron, status, ss->claimed, why);
 	free(ss);
 }
 
@@ -255,11 +261,7 @@ void wa_sched_row_send(struct wa_sched *sc, struct wa_session *s, uint64_t id, c
 
 void wa_sched_row_end(struct wa_sched *sc, uint64_t id, int status, int claimed, const char *why)
 {
-	inflight_drop(sc, id);
-	if (status == 200)
-		wa_info("scheduled message %llu sent", (unsigned long long)id);
-	else if (!claimed && status != 409 && status != 503)
-		mark_failed(sc, id, NULL, why);
+	row_end(sc, id, NULL, status, claimed, why);
 }
 
 /* A bot media row: what engine/bot_media.h needs of it. */
@@ -297,22 +299,19 @@ static void send_row(struct wa_sched *sc, const json_t *r)
 	struct wa_session *s = slug ? wa_sessions_find(sc->e->sessions, slug) : NULL;
 	const char *why = NULL, *code = NULL;
 	struct sched_send *ss;
+	struct wa_bot_out b;
 	struct wa_out out;
 	json_t *args;
 	int rc;
 
 	if (!id || inflight_has(sc, id) || sc->ninflight >= SCHED_INFLIGHT || !s || !wa_session_is_connected(s))
 		return; /* in flight, or waiting for its session */
-	{
-		struct wa_bot_out b;
-
-		if (bot_row(r, &b)) {
-			/* made on the media threads first, then sent linked to the row */
-			sc->inflight[sc->ninflight++] = id;
-			wa_bot_media_row(s, &b, id);
-			explicit_bzero(b.key, sizeof b.key);
-			return;
-		}
+	if (bot_row(r, &b)) {
+		/* made on the media threads first, then sent linked to the row */
+		sc->inflight[sc->ninflight++] = id;
+		wa_bot_media_row(s, &b, id);
+		explicit_bzero(b.key, sizeof b.key);
+		return;
 	}
 	if (!(args = args_of(r)))
 		return;

@@ -318,7 +318,6 @@ struct fetch_job {
 	unsigned mask;
 	uint64_t v[WA_APPSYNC_NCOLL];
 	int has_key;
-	int rc;
 	/* the answer, one entry per collection, and what each gave */
 	struct wa_appsync_in in[WA_APPSYNC_NCOLL];
 	int more[WA_APPSYNC_NCOLL];
@@ -456,7 +455,6 @@ static int take_collection(struct fetch_job *j, struct sess_as *as, const struct
 	memset(in, 0, sizeof *in);
 	in->ci = ci;
 	in->resync = (as->resync >> ci) & 1;
-	in->server_version = ver;
 	if (sn && (d = wa_node_content(sn, &len)) && len) {
 		if (!(in->snapshot = malloc(len)))
 			return -1;
@@ -526,8 +524,7 @@ static int versions_run(struct wa_db *db, void *arg)
 {
 	struct fetch_job *j = arg;
 
-	j->rc = wa_appsync_versions(db, j->row, j->v, &j->has_key);
-	return j->rc;
+	return wa_appsync_versions(db, j->row, j->v, &j->has_key);
 }
 
 static void versions_done(void *arg, int rc)
@@ -621,9 +618,10 @@ static int last_of(struct wa_db *db, const struct push_job *j, struct wa_appsync
 	return rc < 0 ? rc : 0;
 }
 
-static int push_build_run(struct wa_db *db, void *arg)
+/* The change's actions built into j->patch on the stored state: 0, or
+ * the answer's error (WA_ENOTFOUND: no key; with not_stored: no message). */
+static int build(struct wa_db *db, struct push_job *j)
 {
-	struct push_job *j = arg;
 	struct wa_sync_action a, b;
 	struct wa_sync_action *acts[2] = { &a, &b };
 	struct wa_sync_last_msg last, *lp = NULL;
@@ -637,7 +635,7 @@ static int push_build_run(struct wa_db *db, void *arg)
 	switch (j->c.kind) {
 	case AS_ARCHIVE:
 		if ((rc = last_of(db, j, &lm, &last, &lp)) != 0)
-			return j->rc = rc, 0;
+			return rc;
 		rc = wa_sync_action_archive(&a, j->c.jid, j->c.on, lp, now);
 		/* WhatsApp clients unpin what they archive */
 		if (rc == 0 && j->c.on && wa_sync_action_pin(&b, j->c.jid, 0, now) == 0)
@@ -651,7 +649,7 @@ static int push_build_run(struct wa_db *db, void *arg)
 		break;
 	case AS_READ:
 		if ((rc = last_of(db, j, &lm, &last, &lp)) != 0)
-			return j->rc = rc, 0;
+			return rc;
 		rc = wa_sync_action_mark_read(&a, j->c.jid, 1, lp, now);
 		break;
 	case AS_PUSH_NAME:
@@ -669,23 +667,28 @@ static int push_build_run(struct wa_db *db, void *arg)
 
 		rc = wa_appsync_message(db, j->row, j->c.jid, j->c.msg_id, &from_me, sender);
 		if (rc < 0)
-			return j->rc = rc, 0;
+			return rc;
 		if (rc == 0) {
 			j->not_stored = 1;
-			return j->rc = WA_ENOTFOUND, 0;
+			return WA_ENOTFOUND;
 		}
 		rc = wa_sync_action_star(&a, j->c.jid, j->c.msg_id, from_me,
 					 !from_me && sender[0] && strstr(j->c.jid, "@g.us") ? sender : NULL, j->c.on, now);
 		break;
 	}
 	}
-	if (rc != 0)
-		j->rc = WA_ENOMEM;
-	else
-		j->rc = wa_appsync_build(db, j->row, j->c.ci, acts, n, &j->patch, &j->len, &j->base);
+	rc = rc != 0 ? WA_ENOMEM : wa_appsync_build(db, j->row, j->c.ci, acts, n, &j->patch, &j->len, &j->base);
 	wa_sync_action_free(&a);
 	wa_sync_action_free(&b);
-	return 0; /* j->rc is the answer */
+	return rc;
+}
+
+static int push_build_run(struct wa_db *db, void *arg)
+{
+	struct push_job *j = arg;
+
+	j->rc = build(db, j);
+	return 0; /* j->rc is the answer, not a failed job */
 }
 
 static void push_free(struct push_job *j)
@@ -881,15 +884,7 @@ static void enqueue(struct wa_session *s, struct wa_cmd *cmd, const struct as_ch
 /* The command's "jid", as a chat JID, into c->jid; 0, or answered 400. */
 static int take_jid(struct wa_cmd *cmd, struct as_change *c)
 {
-	const char *jid = json_string_value(json_object_get(cmd->args, "jid"));
-	struct wa_jid j;
-
-	if (!jid || wa_jid_parse(jid, &j, NULL) != 0 || !(wa_jid_is_user(&j) || wa_jid_is_group(&j))) {
-		wa_cmd_reply_error(cmd, 400, "'jid' must be a user or group JID", "validation_error");
-		return -1;
-	}
-	wa_jid_to_non_ad(&j);
-	if (wa_jid_format(&j, c->jid, sizeof c->jid) < 0) {
+	if (wa_jid_chat(json_string_value(json_object_get(cmd->args, "jid")), c->jid) != 0) {
 		wa_cmd_reply_error(cmd, 400, "'jid' must be a user or group JID", "validation_error");
 		return -1;
 	}

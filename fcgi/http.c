@@ -98,23 +98,33 @@ const char *wa_req_path_param(struct wa_req *r, const char *name)
 	return NULL;
 }
 
-int wa_req_read_body(struct wa_req *r, size_t max)
+/* The body's announced length into *want: 0, or -1 after a 400 / 413. */
+static int body_length(struct wa_req *r, size_t max, unsigned long long *want)
 {
 	const char *cl = wa_req_param(r, "CONTENT_LENGTH");
-	unsigned long long want = 0;
 	char *end;
+
+	*want = 0;
+	if (cl && *cl) {
+		*want = strtoull(cl, &end, 10);
+		if (*end)
+			return wa_reply_error(r, 400, "Invalid Content-Length header", "bad_request");
+	}
+	if (*want > max)
+		return wa_reply_errorf(r, 413, "payload_too_large",
+				       "Request body is larger than the limit of %zu bytes", max);
+	return 0;
+}
+
+int wa_req_read_body(struct wa_req *r, size_t max)
+{
+	unsigned long long want;
 	size_t got = 0;
 
 	if (r->body)
 		return 0;
-	if (cl && *cl) {
-		want = strtoull(cl, &end, 10);
-		if (*end)
-			return wa_reply_error(r, 400, "Invalid Content-Length header", "bad_request");
-	}
-	if (want > max)
-		return wa_reply_errorf(r, 413, "payload_too_large",
-				       "Request body is larger than the limit of %zu bytes", max);
+	if (body_length(r, max, &want) < 0)
+		return -1;
 	r->body = malloc((size_t)want + 1);
 	if (!r->body)
 		return wa_reply_error(r, 500, "Out of memory reading the request body", NULL);
@@ -134,23 +144,16 @@ int wa_req_read_body(struct wa_req *r, size_t max)
 
 int wa_req_spool_body(struct wa_req *r, size_t max, const char *dir)
 {
-	const char *cl = wa_req_param(r, "CONTENT_LENGTH");
-	unsigned long long want = 0;
-	char *end, path[1100], *buf;
+	unsigned long long want;
+	char path[1100], *buf;
 	size_t got = 0;
 	void *map;
 	int fd;
 
 	if (r->body)
 		return 0;
-	if (cl && *cl) {
-		want = strtoull(cl, &end, 10);
-		if (*end)
-			return wa_reply_error(r, 400, "Invalid Content-Length header", "bad_request");
-	}
-	if (want > max)
-		return wa_reply_errorf(r, 413, "payload_too_large",
-				       "Request body is larger than the limit of %zu bytes", max);
+	if (body_length(r, max, &want) < 0)
+		return -1;
 	if (want == 0)
 		return wa_req_read_body(r, max);
 	snprintf(path, sizeof path, "%s/.spool-XXXXXX", dir && *dir ? dir : "/tmp");

@@ -58,7 +58,6 @@ struct wa_appsync_patch {
 struct wa_appsync_in {
 	int ci;                         /* collection index */
 	int resync;                     /* drop the local state first (a snapshot request) */
-	uint64_t server_version;
 	uint8_t *snapshot;              /* ExternalBlobReference bytes, or NULL */
 	size_t snapshot_len;
 	struct wa_appsync_patch *patches;

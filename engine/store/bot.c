@@ -71,13 +71,16 @@ static int command_of(const char *text, const char *prefix, char *cmd, size_t ca
 	return n > 0 && (!*p || isspace((unsigned char)*p));
 }
 
-static int queue(struct wa_db *db, unsigned long long sid, const char *chat, const char *text, const char *source,
-		 long delay_ms, int *queued)
+/* An answer row: a text, or (media_type set) a media answer the
+ * scheduler hands to engine/bot_media.c, media_url the image's message id
+ * and content its pack and bounds as JSON. */
+static int queue(struct wa_db *db, unsigned long long sid, const char *chat, const char *content,
+		 const char *media_url, const char *media_type, const char *source, long delay_ms, int *queued)
 {
-	long long n = wa_db_exec(db, "INSERT INTO scheduled_messages (wa_session_id, jid, content, send_at, origin, "
-				 "source_message_id) VALUES (?, ?, ?, NOW(3) + INTERVAL ? MICROSECOND, 'BOT', ?) "
-				 "ON DUPLICATE KEY UPDATE id = id", "ussis", sid, chat, text, (long long)delay_ms * 1000,
-				 source);
+	long long n = wa_db_exec(db, "INSERT INTO scheduled_messages (wa_session_id, jid, content, media_url, media_type, "
+				 "send_at, origin, source_message_id) VALUES (?, ?, ?, ?, ?, NOW(3) + INTERVAL ? MICROSECOND, "
+				 "'BOT', ?) ON DUPLICATE KEY UPDATE id = id", "ussssis", sid, chat, content, media_url,
+				 media_type, (long long)delay_ms * 1000, source);
 
 	if (n < 0)
 		return WA_ESTORAGE;
@@ -85,32 +88,24 @@ static int queue(struct wa_db *db, unsigned long long sid, const char *chat, con
 	return 0;
 }
 
-/* A media answer (sticker / removebg of out's image) as a row the
- * scheduler hands to engine/bot_media.c: media_type BOT_STICKER or
- * BOT_REMOVEBG, media_url the image's message id, content the sticker's
- * pack and bounds as JSON (the remove.bg key is read from bot_configs when
- * it is sent, never copied). */
+/* A media answer (sticker / removebg of out's image), BOT_STICKER or
+ * BOT_REMOVEBG; the remove.bg key is read from bot_configs when it is
+ * sent, never copied. */
 static int queue_media(struct wa_db *db, unsigned long long sid, const struct wa_bot_out *out, long delay_ms,
 		       int *queued)
 {
 	json_t *c = json_pack("{s:s,s:i,s:b}", "pack", out->pack, "maxSeconds", (int)out->max_seconds, "still",
 			      out->still);
 	char *content = c ? json_dumps(c, JSON_COMPACT) : NULL;
-	long long n;
+	int rc;
 
 	json_decref(c);
 	if (!content)
 		return WA_ENOMEM;
-	n = wa_db_exec(db, "INSERT INTO scheduled_messages (wa_session_id, jid, content, media_url, media_type, send_at, "
-		       "origin, source_message_id) VALUES (?, ?, ?, ?, ?, NOW(3) + INTERVAL ? MICROSECOND, 'BOT', ?) "
-		       "ON DUPLICATE KEY UPDATE id = id", "ussssis", sid, out->chat, content, out->media_id,
-		       out->media == WA_BOT_REMOVEBG ? "BOT_REMOVEBG" : "BOT_STICKER", (long long)delay_ms * 1000,
-		       out->cmd_id);
+	rc = queue(db, sid, out->chat, content, out->media_id,
+		   out->media == WA_BOT_REMOVEBG ? "BOT_REMOVEBG" : "BOT_STICKER", out->cmd_id, delay_ms, queued);
 	free(content);
-	if (n < 0)
-		return WA_ESTORAGE;
-	*queued |= n == 1;
-	return 0;
+	return rc;
 }
 
 static void duration(uint64_t ms, char *out, size_t cap)
@@ -265,7 +260,7 @@ int wa_bot_handle(struct wa_db *db, uint64_t row, const struct wa_bot_msg *m, co
 					delay += (long)(r % (uint32_t)(dmax - dmin + 1));
 			}
 			rc = out->media ? queue_media(db, sid, out, delay, &out->queued)
-					: queue(db, sid, m->chat, text, m->id, delay, &out->queued);
+					: queue(db, sid, m->chat, text, NULL, NULL, m->id, delay, &out->queued);
 			/* queued: the scheduler does it (no key kept here) */
 			explicit_bzero(out->key, sizeof out->key);
 			out->media = 0;
@@ -285,8 +280,8 @@ int wa_bot_handle(struct wa_db *db, uint64_t row, const struct wa_bot_msg *m, co
 		}
 		snprintf(source, sizeof source, "W:%s", m->id);
 		if (n == 1)
-			rc = queue(db, sid, m->chat, json_string_value(json_object_get(cfg, "wmsg")), source, 0,
-				   &out->queued);
+			rc = queue(db, sid, m->chat, json_string_value(json_object_get(cfg, "wmsg")), NULL, NULL, source,
+				   0, &out->queued);
 	}
 done:
 	return rc;

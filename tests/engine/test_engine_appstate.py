@@ -10,12 +10,9 @@ import time
 
 from conftest import assert_error_shape, sql
 from test_engine_chat import paired, phone_sends
+from test_engine_groups import pn
 from test_engine_messages import stored
 from walib import connected, wait_for
-
-
-def pn(number):
-    return number + "@s.whatsapp.net"
 
 
 def phone_view(phone_sim, number):
