@@ -65,6 +65,7 @@
 #define GROUPCACHE_CAP 256           /* groups per session */
 #define SKMEM_CAP 8192               /* (group, device) pairs per session */
 #define DEVS_PER_USER 64             /* longer device lists are not cached */
+#define PROBE_MISSED 1               /* encrypt_txn: a device has no session (j->probe) */
 
 struct send_dev {
 	struct wa_jid jid;
@@ -99,6 +100,7 @@ struct send_job {
 	void *done_ctx;
 	send_link_fn link;                /* the caller's row, written with the message (sess_send_linked) */
 	int encrypted;                    /* step 4 done within step 2's job */
+	int probe;                        /* step 4 tried as if every session existed */
 	int64_t t;
 	struct send_dev *devs;            /* SEND_MAX_DEVS */
 	size_t ndev;
@@ -619,6 +621,10 @@ static int encrypt_txn(struct wa_db *db, void *arg)
 			rc = WA_ESTORAGE;
 			goto close;
 		}
+		if (rc == WA_SIG_NO_SESSION && j->probe) {
+			rc = PROBE_MISSED; /* rolled back: no ratchet has moved */
+			goto close;
+		}
 		if (rc != 0) {
 			d->ct = NULL;
 			continue; /* no session and no keys: that device does not get it */
@@ -748,6 +754,20 @@ static int sessions_run(struct wa_db *db, void *arg)
 	snprintf(me, sizeof me, "%s@s.whatsapp.net", j->me_user);
 	if ((rc = wa_out_build(&j->out, db, j->row, j->peer, me)) != 0)
 		return rc;
+	/* Most sends go to devices we have sessions with: try step 4 at once
+	 * as if all were there, so that each session record is read once
+	 * (by the encryption) instead of once to ask and again to encrypt.
+	 * The first device without one rolls that transaction back, and
+	 * then each is asked. */
+	for (size_t i = 0; i < j->ndev; i++)
+		j->devs[i].has_session = !j->devs[i].skip;
+	j->probe = 1;
+	rc = wa_dbjob_retry(db, encrypt_txn, j);
+	j->probe = 0;
+	if (rc != PROBE_MISSED) {
+		j->encrypted = rc == 0;
+		return rc;
+	}
 	if ((rc = wa_creds_open_sig(db, j->row, &st, &sig)) != 0)
 		return rc;
 	for (size_t i = 0; i < j->ndev; i++) {

@@ -740,14 +740,19 @@ int wa_sig_encrypt(wa_sig *s, const wa_sig_addr *addr, const uint8_t *pt, size_t
 		return WA_SIG_ERR;
 	if (len == 0 || len > WA_SIG_MAX_MSG)
 		return len ? WA_SIG_TOOBIG : WA_SIG_ERR;
-	/* libsignal would "encrypt" with an empty record and fail with
-	 * SG_ERR_UNKNOWN; say what is really missing */
-	if ((rc = wa_sig_has_session(s, addr)) <= 0)
-		return rc < 0 ? rc : WA_SIG_NO_SESSION;
 	rc = map_sg(session_cipher_create(&cipher, s->store, &sa, s->ctx));
 	if (rc < 0)
 		goto out;
 	rc = map_sg(session_cipher_encrypt(cipher, pt, len, &msg));
+	if (rc == WA_SIG_ERR) {
+		/* Without a session libsignal "encrypts" with an empty record
+		 * and fails with SG_ERR_UNKNOWN before it stores anything: say
+		 * what is really missing. Asked only on failure, so that a
+		 * send reads each session record once, not twice. */
+		int has = wa_sig_has_session(s, addr);
+
+		rc = has < 0 ? has : has == 0 ? WA_SIG_NO_SESSION : WA_SIG_ERR;
+	}
 	if (rc < 0)
 		goto out;
 	if ((rc = dup_sgbuf(ciphertext_message_get_serialized(msg), &o, &olen)) < 0)
