@@ -76,8 +76,65 @@ static const char fan_sql[] =
 	"AND (w.wa_session_id = ? OR (w.wa_session_id IS NULL AND w.user_id = ?)) "
 	"AND (JSON_CONTAINS(w.events, '\"*\"') OR JSON_CONTAINS(w.events, JSON_QUOTE(?)))";
 
+/* Whether session sess (owned by owner) has any active webhook: asked once
+ * per session and batch, so that the events of sessions without webhooks
+ * (most of them, on most gateways) cost no statement each. */
+static const char has_sql[] =
+	"SELECT COUNT(*) FROM webhooks w WHERE w.is_active = 1 "
+	"AND (w.wa_session_id = ? OR (w.wa_session_id IS NULL AND w.user_id = ?))";
+
+#define FAN_KNOWN 64   /* sessions remembered per batch */
+#define MARK_CHUNK 16  /* ids per UPDATE (the statement's placeholders) */
+
+struct fan_known {
+	unsigned long long sess;
+	int has;
+};
+
+static int session_has_hooks(struct wa_db *db, struct fan_known *k, size_t *nk, unsigned long long sess,
+			     unsigned long long owner)
+{
+	long long n;
+
+	for (size_t i = 0; i < *nk; i++)
+		if (k[i].sess == sess)
+			return k[i].has;
+	n = wa_db_int(db, -1, has_sql, "uu", sess, owner);
+	if (n < 0)
+		return -1;
+	if (*nk < FAN_KNOWN) {
+		k[*nk].sess = sess;
+		k[*nk].has = n > 0;
+		(*nk)++;
+	}
+	return n > 0;
+}
+
+/* published_at set on ids[0..n) in statements of MARK_CHUNK ids (the last
+ * padded with repeats). By id, never by range: an id below the batch's
+ * last may belong to a transaction that commits after the batch was read,
+ * and must stay unpublished until a batch has seen it. */
+static int mark_published(struct wa_db *db, const unsigned long long *ids, size_t n)
+{
+	static const char sql[] = "UPDATE events_outbox SET published_at = NOW(3) WHERE id IN "
+				  "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+	unsigned long long v[MARK_CHUNK];
+
+	for (size_t i = 0; i < n; i += MARK_CHUNK) {
+		for (size_t k = 0; k < MARK_CHUNK; k++)
+			v[k] = ids[i + k < n ? i + k : n - 1];
+		if (wa_db_exec(db, sql, "uuuuuuuuuuuuuuuu", v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8],
+			       v[9], v[10], v[11], v[12], v[13], v[14], v[15]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int wa_hooks_fanout(struct wa_db *db, const struct wa_hooks_cfg *hc)
 {
+	struct fan_known known[FAN_KNOWN];
+	size_t nknown = 0, nids = 0;
+	unsigned long long *ids = NULL;
 	json_t *rows, *row;
 	size_t i;
 	int n = 0;
@@ -92,21 +149,28 @@ int wa_hooks_fanout(struct wa_db *db, const struct wa_hooks_cfg *hc)
 			   "i", (long long)hc->batch);
 	if (!rows)
 		goto fail;
+	if (json_array_size(rows) && !(ids = malloc(json_array_size(rows) * sizeof *ids)))
+		goto fail;
 	json_array_foreach(rows, i, row) {
 		long long id = json_integer_value(json_object_get(row, "id"));
 		const char *event = json_string_value(json_object_get(row, "event"));
 		const char *slug = json_string_value(json_object_get(row, "slug"));
 		json_t *owner = json_object_get(row, "owner");
+		unsigned long long sess = (unsigned long long)json_integer_value(json_object_get(row, "sess"));
+		int has = 0;
 
-		if (slug && json_is_integer(owner)) {
+		if (slug && json_is_integer(owner) &&
+		    (has = session_has_hooks(db, known, &nknown, sess,
+					     (unsigned long long)json_integer_value(owner))) < 0)
+			goto fail;
+		if (has) {
 			char *body = wa_hooks_body(event, slug, json_string_value(json_object_get(row, "createdAt")),
 						   json_string_value(json_object_get(row, "payload")));
 
 			if (!body) {
 				wa_warn("outbox %lld: payload is not JSON; published without deliveries", id);
 			} else {
-				long long k = wa_db_exec(db, fan_sql, "ussuus", (unsigned long long)id, event, body,
-							 (unsigned long long)json_integer_value(json_object_get(row, "sess")),
+				long long k = wa_db_exec(db, fan_sql, "ussuus", (unsigned long long)id, event, body, sess,
 							 (unsigned long long)json_integer_value(owner), event);
 
 				free(body);
@@ -116,16 +180,18 @@ int wa_hooks_fanout(struct wa_db *db, const struct wa_hooks_cfg *hc)
 					wa_debug("outbox %lld (%s %s): %lld deliveries", id, slug, event, k);
 			}
 		}
-		if (wa_db_exec(db, "UPDATE events_outbox SET published_at = NOW(3) WHERE id = ?", "u",
-			       (unsigned long long)id) < 0)
-			goto fail;
+		ids[nids++] = (unsigned long long)id;
 		n++;
 	}
+	if (nids && mark_published(db, ids, nids) != 0)
+		goto fail;
+	free(ids);
 	json_decref(rows);
 	if (wa_db_commit(db) != 0)
 		return -1;
 	return n;
 fail:
+	free(ids);
 	json_decref(rows);
 	wa_db_rollback(db);
 	return -1;
