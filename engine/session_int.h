@@ -62,6 +62,8 @@ struct wa_session {
 	struct wa_creds *cr;             /* loaded credentials (NULL while loading) */
 	struct wa_conn *conn;
 	int opening;                     /* counted in the table's connections being opened */
+	int open_waiting;                /* in the table's FIFO, waiting for a place to open */
+	struct wa_session *wait_next, *wait_prev;
 	struct wa_iqs iqs;
 	unsigned failures;               /* consecutive failed attempts */
 	int restart_now;                 /* the server asked for a restart (515) */
