@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static char dir[2048];
 
@@ -200,5 +201,43 @@ int main(void)
 	       "the 15 s clip under a 20 s limit");
 	ok(frames > 10 && frames <= 151, "its first 10 s only, bounded frames");
 	free(webp);
+
+	/* a GIF as an MP4 (what is sent with gifPlayback) */
+	{
+		char out[] = "/tmp/.test_video_mp4_XXXXXX";
+		struct wa_video_mp4 res;
+		int fd = mkstemp(out);
+		uint32_t ms4 = 0, w4 = 0, h4 = 0;
+
+		ok(fd >= 0, "mp4: a temporary file");
+		if (fd >= 0)
+			close(fd);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		is_int(wa_video_to_mp4(fx("anim.gif"), out, 60000, &res), 0, "mp4: the GIF converted");
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		printf("# GIF 40 x 40 x 8 as MP4: %u frames, %lld ms long, %.0f ms\n", res.frames,
+		       (long long)res.duration_ms, (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
+		ok(res.width == 40 && res.height == 40 && res.frames == 9, "mp4: 40 x 40, 8 frames and the last again");
+		ok(res.duration_ms >= 950 && res.duration_ms <= 1050, "mp4: as long as the GIF");
+		is_int(wa_media_mp4_info(out, &ms4, &w4, &h4), 0, "mp4: ISO BMFF");
+		ok(ms4 == 1 && w4 == 40 && h4 == 40, "mp4: mvhd / tkhd say 1 s, 40 x 40");
+		is_int(wa_video_probe(out, &vi), 0, "mp4: FFmpeg reads it back");
+		ok(vi.has_video && !vi.has_audio, "mp4: video only");
+		memset(&c, 0, sizeof c);
+		o.fps = 30;
+		o.box_w = o.box_h = 64;
+		o.max_ms = 0;
+		o.max_frames = 0;
+		is_int(wa_video_frames(out, &o, collect, &c, &n), 0, "mp4: its frames decode");
+		ok(c.n >= 8 && c.n <= 9, "mp4: the GIF's frames");
+		is_int(wa_video_to_mp4(fx("anim_odd.gif"), out, 60000, &res), 0, "mp4: the 41 x 31 GIF");
+		ok(res.width == 40 && res.height == 30, "mp4: even sides (40 x 30)");
+		is_int(wa_video_to_mp4(fx("long.gif"), out, 60000, &res), WA_ETOOBIG, "mp4: an 80 s GIF over 60 s");
+		is_int(wa_video_to_mp4(fx("long.gif"), out, 0, &res), 0, "mp4: the 80 s GIF with no bound");
+		ok(res.duration_ms >= 79000 && res.duration_ms <= 81000, "mp4: 80 s of 20 s frames");
+		is_int(wa_video_to_mp4(fx("clip2s.mp4"), out, 60000, &res), 0, "mp4: a video too");
+		is_int(wa_video_to_mp4(fx("voice3s.ogg"), out, 60000, &res), WA_EINVAL, "mp4: audio only");
+		unlink(out);
+	}
 	return tap_done();
 }
