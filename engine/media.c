@@ -2,6 +2,7 @@
 #include "engine/media_int.h"
 #include "engine/inbox.h"
 #include "engine/video.h"
+#include "engine/webp_anim.h"
 #include "wa_config.h"
 #include "wa_err.h"
 #include "wa_fetch.h"
@@ -349,13 +350,23 @@ static const char *sniff_file(const char *path, const char **mime)
 	return wa_media_sniff_image(head, n, mime);
 }
 
-/* A sticker of this file may move: a GIF, or no image GraphicsMagick
- * takes (a video, if FFmpeg can read it). */
+/* A sticker of this file may move: a GIF, an animated WebP (the VP8X
+ * animation flag), or no image GraphicsMagick takes (a video, if FFmpeg
+ * can read it). */
 static int sticker_moves(const char *path)
 {
 	const char *fmt = sniff_file(path, NULL);
+	uint8_t head[32];
+	size_t n = 0;
+	FILE *f;
 
-	return !fmt || strcmp(fmt, "GIF") == 0;
+	if (!fmt || strcmp(fmt, "GIF") == 0)
+		return 1;
+	if (strcmp(fmt, "WEBP") != 0 || !(f = fopen(path, "rb")))
+		return 0;
+	n = fread(head, 1, sizeof head, f);
+	fclose(f);
+	return wa_webp_is_animated(head, n);
 }
 
 /* Stage 2 for stickers: the WebP with its EXIF in a new temporary file

@@ -16,7 +16,8 @@
  *      "remove.bg: <title>";
  *   2. kind by kind: a sticker is converted by GraphicsMagick to a 512x512
  *      WebP (aspect kept, transparent padding) with the pack / author EXIF
- *      WhatsApp reads; a video or an animated GIF made a sticker becomes an
+ *      WhatsApp reads; a video, an animated GIF or an animated WebP
+ *      (engine/webp_anim.h) made a sticker becomes an
  *      animated WebP (media_vid.c, engine/video.h: FFmpeg decodes, at most
  *      10 s at 15 fps down to 5 fps, under 500 KB; a video longer than
  *      max_seconds is refused); an image gets its width, height and a small JPEG

@@ -128,7 +128,8 @@ static json_t *request_body(const struct wa_route *rt)
 					      "s:[s]}}", "schema",
 					      "type", "object", "properties", "url", "type", "string",
 					      "description",
-					      "http(s) or data: URL of the image, or of an animated GIF or a video "
+					      "http(s) or data: URL of the image, or of an animated GIF, an "
+					      "animated WebP or a video "
 					      "of at most 10 s (an animated sticker)", "pack", "type",
 					      "string", "author", "type", "string", "type", "type", "string", "enum",
 					      "full", "crop", "circle", "quality", "type", "integer", "minimum", 0,

@@ -6,6 +6,7 @@
 #include "tap.h"
 #include "engine/media_int.h"
 #include "engine/video.h"
+#include "engine/webp_anim.h"
 #include "wa_err.h"
 
 #include <stdint.h>
@@ -238,6 +239,60 @@ int main(void)
 		is_int(wa_video_to_mp4(fx("clip2s.mp4"), out, 60000, &res), 0, "mp4: a video too");
 		is_int(wa_video_to_mp4(fx("voice3s.ogg"), out, 60000, &res), WA_EINVAL, "mp4: audio only");
 		unlink(out);
+	}
+
+	/* an animated WebP (libwebpdemux) */
+	{
+		uint8_t head[32];
+		size_t hn = 0;
+		unsigned nf = 0;
+
+		f = fopen(fx("anim.webp"), "rb");
+		if (f) {
+			hn = fread(head, 1, sizeof head, f);
+			fclose(f);
+		}
+		ok(wa_webp_is_animated(head, hn), "webp: the fixture is animated");
+		ok(!wa_webp_is_animated(head, 20), "webp: 20 bytes do not say");
+		is_int(wa_webp_anim_probe(fx("anim.webp"), &vi, &nf), 0, "webp: probe");
+		ok(vi.width == 48 && vi.height == 32 && nf == 10, "webp: 48 x 32, 10 frames");
+		ok(vi.duration_ms >= 950 && vi.duration_ms <= 1050, "webp: 1 s");
+		memset(&c, 0, sizeof c);
+		c.order_ok = 1;
+		memset(&o, 0, sizeof o);
+		o.fps = 5;
+		o.box_w = o.box_h = 24;
+		is_int(wa_webp_anim_frames(fx("anim.webp"), &o, collect, &c, &n), 0, "webp: frames");
+		ok(c.n == 5 && n == 5 && c.order_ok && c.ts[0] == 0 && c.ts[1] == 200, "webp: 10 fps sampled to 5");
+		ok(c.w == 24 && c.h == 16, "webp: fitted, aspect kept (24 x 16)");
+		memset(&c, 0, sizeof c);
+		o.fps = 30;
+		o.max_frames = 3;
+		is_int(wa_webp_anim_frames(fx("anim.webp"), &o, collect, &c, &n), 0, "webp: max_frames");
+		is_int(c.n, 3, "webp: 3 frames");
+		is_int(wa_webp_anim_frames(fx("anim.gif"), &o, collect, &c, &n), WA_EINVAL, "webp: a GIF is no WebP");
+		webp = NULL;
+		is_int(wa_media_vid_sticker(fx("anim.webp"), 10000, &webp, &wl, &frames, why, sizeof why), 0,
+		       "webp: an animated sticker of it");
+		ok(frames == 10 && webp && (webp[20] & 0x02) && le24(webp + 24) + 1 == 512, "webp sticker: 10 frames, 512");
+		free(webp);
+		webp = NULL;
+		is_int(wa_media_vid_sticker(fx("anim.webp"), 400, &webp, &wl, &frames, why, sizeof why), WA_ETOOBIG,
+		       "webp: 1 s is longer than a 0.4 s limit (with its 0.5 s grace)");
+		ok(!webp && strstr(why, "is 1 s long"), "webp: too long names the length");
+		/* its first frame, where a still image is wanted (GraphicsMagick
+		 * reads no animated WebP) */
+		webp = wa_media_img_sticker(fx("anim.webp"), WA_STICKER_CROP, 0, &wl, why, sizeof why);
+		ok(webp && wl > 20 && !(webp[12] == 'V' && webp[15] == 'X' && (webp[20] & 0x02)),
+		   "webp: a still sticker of its first frame");
+		free(webp);
+		webp = NULL;
+		thumb = NULL;
+		w = h = 0;
+		is_int(wa_media_img_thumb(fx("anim.webp"), &w, &h, &thumb, &tl, why, sizeof why), 0,
+		       "webp: an image thumbnail of it");
+		ok(w == 48 && h == 32 && thumb && jpeg_size(thumb, tl, &tw, &th) == 0 && tw == 32, "webp: 48 x 32, 32 px");
+		free(thumb);
 	}
 	return tap_done();
 }
