@@ -23,11 +23,13 @@ WA_STORE_LIBS = engine/store/libwastore.a engine/libwamedia.a $(WA_LIBWA_LIBS) $
 # libcurl upload); a library of its own so that tests link it alone.
 noinst_LIBRARIES += engine/libwamedia.a
 engine_libwamedia_a_SOURCES = engine/media.c engine/media.h engine/media_int.h \
-	engine/media_fmt.c engine/media_img.c engine/media_vid.c engine/video.c engine/video.h
+	engine/media_fmt.c engine/media_img.c engine/media_vid.c engine/video.c engine/video.h \
+	engine/webp_anim.c engine/webp_anim.h
 engine_libwamedia_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS) $(GM_CFLAGS) $(CRYPTO_CFLAGS) \
-	$(AV_CFLAGS) $(WEBPMUX_CFLAGS)
-# FFmpeg (engine/video.c) and libwebpmux (media_vid.c's animated stickers)
-WA_VIDEO_LIBS = $(AV_LIBS) $(WEBPMUX_LIBS) -lm
+	$(AV_CFLAGS) $(WEBPMUX_CFLAGS) $(WEBPDEMUX_CFLAGS)
+# FFmpeg (engine/video.c), libwebpmux (media_vid.c's animated stickers) and
+# libwebpdemux (engine/webp_anim.c: animated WebP given as a sticker)
+WA_VIDEO_LIBS = $(AV_LIBS) $(WEBPMUX_LIBS) $(WEBPDEMUX_LIBS) -lm
 WA_MEDIA_LIBS = engine/libwamedia.a $(WA_FETCH_LIBS) $(WA_PICTURE_LIBS) $(WA_VIDEO_LIBS)
 
 # wa-akg-engine: one event loop (libwebsockets on libev/epoll) owning every WhatsApp

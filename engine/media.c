@@ -2,6 +2,7 @@
 #include "engine/media_int.h"
 #include "engine/inbox.h"
 #include "engine/video.h"
+#include "engine/webp_anim.h"
 #include "wa_config.h"
 #include "wa_err.h"
 #include "wa_fetch.h"
@@ -349,13 +350,23 @@ static const char *sniff_file(const char *path, const char **mime)
 	return wa_media_sniff_image(head, n, mime);
 }
 
-/* A sticker of this file may move: a GIF, or no image GraphicsMagick
- * takes (a video, if FFmpeg can read it). */
+/* A sticker of this file may move: a GIF, an animated WebP (the VP8X
+ * animation flag), or no image GraphicsMagick takes (a video, if FFmpeg
+ * can read it). */
 static int sticker_moves(const char *path)
 {
 	const char *fmt = sniff_file(path, NULL);
+	uint8_t head[32];
+	size_t n = 0;
+	FILE *f;
 
-	return !fmt || strcmp(fmt, "GIF") == 0;
+	if (!fmt || strcmp(fmt, "GIF") == 0)
+		return 1;
+	if (strcmp(fmt, "WEBP") != 0 || !(f = fopen(path, "rb")))
+		return 0;
+	n = fread(head, 1, sizeof head, f);
+	fclose(f);
+	return wa_webp_is_animated(head, n);
 }
 
 /* Stage 2 for stickers: the WebP with its EXIF in a new temporary file
@@ -419,6 +430,73 @@ out:
 	free(exif);
 	free(full);
 	return rc;
+}
+
+/* Stage 2 for videos: a GIF (by its first bytes), or any video that is
+ * not ISO BMFF when gifPlayback was asked for, becomes an MP4 in a new
+ * temporary file (path replaced, *temp set; engine/video.h's
+ * wa_video_to_mp4) and is sent with gifPlayback, as WhatsApp's clients
+ * send GIFs; an MP4 with gifPlayback goes as it is, once FFmpeg has seen a
+ * video stream in it. Any other video is left alone. */
+static int video_gif(struct wa_media *m, struct wa_media_job *j, char *path, size_t cap, int *temp)
+{
+	const char *fmt = sniff_file(path, NULL);
+	uint32_t s = 0, w = 0, h = 0;
+	struct wa_video_info vi;
+	struct wa_video_mp4 res;
+	char out[1100];
+	int fd, rc;
+
+	if (fmt && strcmp(fmt, "GIF") == 0)
+		j->gif = 1;
+	else if (!j->gif)
+		return 0;
+	if (!fmt && wa_media_mp4_info(path, &s, &w, &h) == 0) {
+		rc = wa_video_probe(path, &vi);
+		if (rc == 0 && !vi.has_video)
+			rc = WA_EINVAL;
+		if (rc == 0 && vi.duration_ms > (int64_t)WA_MEDIA_GIF_MAX_S * 1000 + 500)
+			rc = WA_ETOOBIG;
+		if (rc == 0)
+			return 0;
+	} else {
+		if ((fd = temp_file(m, out, sizeof out)) < 0)
+			return fail(j, 503, "storage_error", "Cannot store the media file (disk)");
+		close(fd);
+		rc = wa_video_to_mp4(path, out, WA_MEDIA_GIF_MAX_S * 1000u, &res);
+		if (rc == 0) {
+			if (*temp)
+				unlink(path);
+			snprintf(path, cap, "%s", out);
+			*temp = 1;
+			free(j->mime);
+			if (!(j->mime = strdup("video/mp4")))
+				return fail(j, 500, "internal_error", "Out of memory");
+			wa_debug("media: GIF made an MP4 of %ux%u, %u frames, %lld ms", res.width, res.height,
+				 res.frames, (long long)res.duration_ms);
+			return 0;
+		}
+		unlink(out);
+	}
+	switch (rc) {
+	case WA_ETOOBIG:
+		if (wa_video_probe(path, &vi) == 0 && vi.duration_ms > (int64_t)WA_MEDIA_GIF_MAX_S * 1000 + 500)
+			return fail(j, 400, "validation_error",
+				    "Cannot send the GIF: it is %lld s long; GIFs are sent of at most %u s",
+				    (long long)((vi.duration_ms + 500) / 1000), (unsigned)WA_MEDIA_GIF_MAX_S);
+		return fail(j, 400, "validation_error",
+			    "Cannot send the GIF: it is too long or too large (at most %u s, %u frames, %u pixels a side)",
+			    (unsigned)WA_MEDIA_GIF_MAX_S, (unsigned)WA_VIDEO_MAX_DECODED, (unsigned)WA_VIDEO_MAX_SIDE);
+	case WA_ENOMEM:
+		return fail(j, 500, "internal_error", "Out of memory");
+	case WA_EINTERNAL:
+		return fail(j, 500, "internal_error", "Cannot send the GIF: this engine's FFmpeg has no H.264 encoder");
+	case WA_EIO:
+		return fail(j, 503, "storage_error", "Cannot store the media file (disk)");
+	default:
+		return fail(j, 400, "validation_error",
+			    "Cannot send the GIF: the file is not a GIF or a video this gateway can read");
+	}
 }
 
 static int pdf_magic(const char *path)
@@ -488,6 +566,8 @@ static int describe(struct wa_media *m, struct wa_media_job *j, char *path, size
 		}
 		return 0;
 	case WA_MK_VIDEO:
+		if (video_gif(m, j, path, cap, temp) != 0)
+			return -1;
 		(void)wa_media_mp4_info(path, &j->seconds, &j->width, &j->height);
 		(void)wa_media_vid_thumb(path, &j->width, &j->height, &j->seconds, &j->thumb, &j->thumb_len);
 		return 0;

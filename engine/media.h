@@ -16,7 +16,8 @@
  *      "remove.bg: <title>";
  *   2. kind by kind: a sticker is converted by GraphicsMagick to a 512x512
  *      WebP (aspect kept, transparent padding) with the pack / author EXIF
- *      WhatsApp reads; a video or an animated GIF made a sticker becomes an
+ *      WhatsApp reads; a video, an animated GIF or an animated WebP
+ *      (engine/webp_anim.h) made a sticker becomes an
  *      animated WebP (media_vid.c, engine/video.h: FFmpeg decodes, at most
  *      10 s at 15 fps down to 5 fps, under 500 KB; a video longer than
  *      max_seconds is refused); an image gets its width, height and a small JPEG
@@ -25,7 +26,10 @@
  *      count (a cheap scan, see wa_media_pdf_pages); an Ogg audio its
  *      duration (last granule), an M4A one from mvhd; an MP4 video its
  *      duration and size (moov/mvhd, tkhd; FFmpeg's headers for other
- *      containers) and a JPEG thumbnail of its first frame, 32 px wide; a
+ *      containers) and a JPEG thumbnail of its first frame, 32 px wide (a
+ *      GIF, or with gifPlayback any video that is not ISO BMFF, is first
+ *      made an H.264 MP4 by engine/video.h's wa_video_to_mp4, at most
+ *      WA_MEDIA_GIF_MAX_S, and sent with gifPlayback); a
  *      voice note its seconds and 64-byte waveform from the decoded audio;
  *   3. streams the plaintext through wa_media_enc (wa/mediacrypto.h) into
  *      a second temporary file, 64 KiB at a time: fileSha256,
@@ -84,6 +88,7 @@ struct wa_media;
 enum wa_sticker_shape { WA_STICKER_FULL = 0, WA_STICKER_CROP, WA_STICKER_CIRCLE };
 #define WA_MEDIA_ANIM_MAX_MS 10000       /* of a video made an animated sticker (WhatsApp's 10 s) */
 #define WA_MEDIA_ANIM_MAX_BYTES (500u * 1024) /* WhatsApp's limit for an animated sticker */
+#define WA_MEDIA_GIF_MAX_S 60            /* the longest GIF (or gifPlayback video) sent as a video */
 #define WA_MEDIA_ANIM_MAX_IN_S 10        /* the longest video /sticker takes (the bot: its maxStickerDuration) */
 
 enum wa_media_kind {
@@ -119,6 +124,8 @@ struct wa_media_job {
 	int shape;                     /* stickers: enum wa_sticker_shape (still images; an animated
 					* sticker is always FULL) */
 	unsigned quality;              /* stickers: WebP quality 1-100; 0: WA_MEDIA_STICKER_QUALITY */
+	int gif;                       /* videos: gifPlayback (the client's; set too for a GIF file,
+					* which is sent as an MP4) */
 	char host[WA_MEDIA_HOST_MAX];  /* media host (host or host:port), from media_conn */
 	char auth[WA_MEDIA_AUTH_MAX];  /* media_conn's auth */
 	/* the answer (status 0) */

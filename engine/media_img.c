@@ -4,6 +4,8 @@
  * wands (GraphicsMagick is thread-safe so). Pixel limits keep a small file
  * that decodes to a huge image (a decompression bomb) from eating memory. */
 #include "engine/media_int.h"
+#include "engine/webp_anim.h"
+#include "wa_err.h"
 #include "wa_picture.h"
 
 #include <pthread.h>
@@ -23,6 +25,67 @@ static void gm_why(MagickWand *w, const char *what, char *why, size_t cap)
 	snprintf(why, cap, "%s", what);
 }
 
+struct first {
+	uint8_t *rgba;
+	uint32_t w, h;
+};
+
+static int keep_first(void *ctx, const uint8_t *rgba, uint32_t w, uint32_t h, int64_t ts)
+{
+	struct first *f = ctx;
+
+	(void)ts;
+	if (f->rgba)
+		return 1;
+	if (!(f->rgba = malloc((size_t)w * h * 4)))
+		return WA_ENOMEM;
+	memcpy(f->rgba, rgba, (size_t)w * h * 4);
+	f->w = w;
+	f->h = h;
+	return 1;
+}
+
+/* An animated WebP's first frame (GraphicsMagick's WebP coder reads no
+ * animation: engine/webp_anim.h decodes it) in a new wand, at the
+ * canvas's size; NULL with why set. */
+static MagickWand *read_anim_webp(const char *path, unsigned long *w_out, unsigned long *h_out, char *why,
+				  size_t cap)
+{
+	struct wa_video_info vi;
+	struct wa_video_opts o = { .fps = 1, .max_frames = 1 };
+	struct first f = { NULL, 0, 0 };
+	MagickWand *w = NULL;
+	int rc = wa_webp_anim_probe(path, &vi, NULL);
+
+	if (rc == 0) {
+		o.box_w = vi.width;
+		o.box_h = vi.height;
+		rc = wa_webp_anim_frames(path, &o, keep_first, &f, NULL);
+		if (rc == 1)
+			rc = 0;
+	}
+	if (rc != 0 || !f.rgba) {
+		snprintf(why, cap, "%s", rc == WA_ETOOBIG ? "the animated WebP is too large"
+					 : "the animated WebP cannot be read");
+		free(f.rgba);
+		return NULL;
+	}
+	wa_gm_init();
+	if (!(w = NewMagickWand()) || MagickSetSize(w, f.w, f.h) != MagickTrue ||
+	    MagickReadImage(w, "xc:none") != MagickTrue ||
+	    MagickSetImagePixels(w, 0, 0, f.w, f.h, "RGBA", CharPixel, f.rgba) != MagickTrue) {
+		snprintf(why, cap, "out of memory");
+		if (w)
+			DestroyMagickWand(w);
+		w = NULL;
+	} else {
+		*w_out = f.w;
+		*h_out = f.h;
+	}
+	free(f.rgba);
+	return w;
+}
+
 /* Read the first frame of path into a new wand; NULL with why set. The
  * size is looked at first (a ping reads no pixels): more than
  * IMG_MAX_PIXELS is refused, and a JPEG is decoded scaled down (libjpeg's
@@ -33,7 +96,7 @@ static MagickWand *read_first(const char *path, unsigned long want, unsigned lon
 			      char *why, size_t cap)
 {
 	MagickWand *w;
-	uint8_t head[16];
+	uint8_t head[32];
 	const char *fmt;
 	char spec[1200];
 	size_t n = 0;
@@ -49,6 +112,8 @@ static MagickWand *read_first(const char *path, unsigned long want, unsigned lon
 		snprintf(why, cap, "the file is not an image this gateway can read (JPEG, PNG, GIF, WebP, BMP, TIFF)");
 		return NULL;
 	}
+	if (wa_webp_is_animated(head, n))
+		return read_anim_webp(path, w_out, h_out, why, cap);
 	snprintf(spec, sizeof spec, "%s:%s", fmt, path);
 	wa_gm_init(); /* common/wa_picture: the limits, no signal handlers */
 	if (!(w = NewMagickWand())) {

@@ -33,7 +33,9 @@ uint8_t *wa_media_img_jpeg(const uint8_t *rgb, uint32_t w, uint32_t h, unsigned 
 int wa_media_vid_thumb(const char *path, uint32_t *w, uint32_t *h, uint32_t *seconds, uint8_t **thumb,
 		       size_t *thumb_len);
 
-/* A video or an animated GIF as an animated WA_MEDIA_STICKER_SIDE square
+/* A video, an animated GIF or an animated WebP (its frames by
+ * engine/webp_anim.h's libwebpdemux decoder; the rest by FFmpeg) as an
+ * animated WA_MEDIA_STICKER_SIDE square
  * WebP (libwebpmux's WebPAnimEncoder, looping): frames fitted inside,
  * aspect kept, centred on transparency, at most WA_MEDIA_ANIM_MAX_MS of
  * it; first 15 fps at quality 60, then fewer frames and lower quality

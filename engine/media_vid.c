@@ -3,6 +3,7 @@
  * voice note's waveform. Media threads only. */
 #include "engine/media_int.h"
 #include "engine/video.h"
+#include "engine/webp_anim.h"
 #include "wa_err.h"
 
 #include <stdio.h>
@@ -135,8 +136,14 @@ static int anim_frame(void *ctx, const uint8_t *rgba, uint32_t w, uint32_t h, in
 	return 0;
 }
 
+/* Where the frames come from: FFmpeg (videos, GIFs) or libwebpdemux
+ * (animated WebP); the same contract (engine/video.h). */
+typedef int (*frames_fn)(const char *path, const struct wa_video_opts *o, wa_video_frame_fn fn, void *ctx,
+			 unsigned *nframes);
+
 /* One try at fps / quality: the WebP into *out. 0 or an error. */
-static int anim_try(const char *path, unsigned fps, float quality, uint8_t **out, size_t *len, unsigned *frames)
+static int anim_try(const char *path, frames_fn src, unsigned fps, float quality, uint8_t **out, size_t *len,
+		    unsigned *frames)
 {
 	struct wa_video_opts o = { .fps = fps, .box_w = WA_MEDIA_STICKER_SIDE, .box_h = WA_MEDIA_STICKER_SIDE,
 				   .max_ms = WA_MEDIA_ANIM_MAX_MS,
@@ -163,7 +170,7 @@ static int anim_try(const char *path, unsigned fps, float quality, uint8_t **out
 		free(a.canvas);
 		return WA_ENOMEM;
 	}
-	rc = wa_video_frames(path, &o, anim_frame, &a, NULL);
+	rc = src(path, &o, anim_frame, &a, NULL);
 	*frames = a.frames;
 	if (rc == 0 && !a.frames)
 		rc = WA_EINVAL;
@@ -190,12 +197,28 @@ int wa_media_vid_sticker(const char *path, uint32_t max_in_ms, uint8_t **out, si
 			 char *why, size_t cap)
 {
 	struct wa_video_info vi;
+	frames_fn src = wa_video_frames;
+	uint8_t head[32];
+	size_t hn = 0;
+	FILE *f;
 	int rc;
 
 	*out = NULL;
 	*len = 0;
 	*frames = 0;
-	if ((rc = wa_video_probe(path, &vi)) != 0 || !vi.has_video) {
+	if ((f = fopen(path, "rb"))) {
+		hn = fread(head, 1, sizeof head, f);
+		fclose(f);
+	}
+	if (wa_webp_is_animated(head, hn)) {
+		/* FFmpeg 5.1 decodes no animated WebP: libwebpdemux does */
+		src = wa_webp_anim_frames;
+		if ((rc = wa_webp_anim_probe(path, &vi, NULL)) != 0) {
+			snprintf(why, cap, "%s", rc == WA_ETOOBIG ? "the animated WebP is too large"
+						 : "the animated WebP cannot be read");
+			return rc;
+		}
+	} else if ((rc = wa_video_probe(path, &vi)) != 0 || !vi.has_video) {
 		snprintf(why, cap, "%s", rc == WA_ETOOBIG ? "the video is too large"
 					 : "the file is not an image or a video this gateway can read");
 		return rc ? rc : WA_EINVAL;
@@ -210,7 +233,7 @@ int wa_media_vid_sticker(const char *path, uint32_t max_in_ms, uint8_t **out, si
 		uint8_t *webp = NULL;
 		size_t wl = 0;
 
-		rc = anim_try(path, ladder[i].fps, ladder[i].quality, &webp, &wl, frames);
+		rc = anim_try(path, src, ladder[i].fps, ladder[i].quality, &webp, &wl, frames);
 		if (rc != 0) {
 			snprintf(why, cap, "%s", rc == WA_ETOOBIG ? "the video is too large"
 						 : rc == WA_ENOMEM ? "out of memory"

@@ -12,6 +12,7 @@
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/avutil.h>
+#include <libavutil/opt.h>
 #include <libswscale/swscale.h>
 
 /* demuxer names (each matches FFmpeg's list name it is part of) */
@@ -483,6 +484,309 @@ int wa_video_waveform(const char *path, uint8_t wave[WA_VIDEO_WAVEFORM], int64_t
 	}
 out:
 	free(w.bins);
+	avcodec_free_context(&cc);
+	avformat_close_input(&fc);
+	return rc;
+}
+
+/* ---- GIF to MP4 ---- */
+
+struct mp4 {
+	AVFormatContext *oc;
+	AVStream *ost;
+	AVCodecContext *enc;
+	AVFrame *yuv;
+	AVPacket *pkt;
+	struct SwsContext *to_rgba, *to_yuv;
+	int sw, sh, sfmt;             /* what to_rgba was made for */
+	uint32_t dw, dh;
+	uint8_t *rgba;
+	AVRational tb;                /* the input stream's, the encoder's */
+	int64_t t0, last_pts, last_dur, max_pts;
+	unsigned decoded, frames;
+	int err;
+	const char *oc_path;          /* the MP4 to write */
+};
+
+/* The encoder's packets so far into the file. 0 or an error. */
+static int mp4_drain(struct mp4 *x)
+{
+	for (;;) {
+		int r = avcodec_receive_packet(x->enc, x->pkt);
+
+		if (r == AVERROR(EAGAIN) || r == AVERROR_EOF)
+			return 0;
+		if (r < 0)
+			return r == AVERROR(ENOMEM) ? WA_ENOMEM : WA_EINTERNAL;
+		av_packet_rescale_ts(x->pkt, x->enc->time_base, x->ost->time_base);
+		x->pkt->stream_index = x->ost->index;
+		r = av_interleaved_write_frame(x->oc, x->pkt);
+		av_packet_unref(x->pkt);
+		if (r < 0)
+			return r == AVERROR(ENOMEM) ? WA_ENOMEM : WA_EIO;
+	}
+}
+
+/* x->yuv (already filled) at pts through the encoder. */
+static int mp4_put(struct mp4 *x, int64_t pts)
+{
+	int r;
+
+	x->yuv->pts = pts;
+	r = avcodec_send_frame(x->enc, x->yuv);
+	if (r < 0)
+		return r == AVERROR(ENOMEM) ? WA_ENOMEM : WA_EINTERNAL;
+	return mp4_drain(x);
+}
+
+/* The encoder and the file's header, for frames dw x dh. */
+static int mp4_open(struct mp4 *x, const char *out)
+{
+	const AVCodec *codec = avcodec_find_encoder_by_name("libx264");
+	AVDictionary *mo = NULL;
+	char *url;
+	size_t n = strlen(out) + 6;
+	int r;
+
+	if (!codec)
+		codec = avcodec_find_encoder(AV_CODEC_ID_H264);
+	if (!codec)
+		return WA_EINTERNAL;
+	if (!(url = malloc(n)))
+		return WA_ENOMEM;
+	snprintf(url, n, "file:%s", out);
+	r = avformat_alloc_output_context2(&x->oc, NULL, "mp4", url);
+	if (r < 0 || !x->oc) {
+		free(url);
+		return WA_ENOMEM;
+	}
+	if (!(x->oc->protocol_whitelist = av_strdup("file"))) {
+		free(url);
+		return WA_ENOMEM;
+	}
+	r = avio_open(&x->oc->pb, url, AVIO_FLAG_WRITE);
+	free(url);
+	if (r < 0)
+		return WA_EIO;
+	if (!(x->enc = avcodec_alloc_context3(codec)) || !(x->ost = avformat_new_stream(x->oc, NULL)))
+		return WA_ENOMEM;
+	x->enc->width = (int)x->dw;
+	x->enc->height = (int)x->dh;
+	x->enc->pix_fmt = AV_PIX_FMT_YUV420P;
+	x->enc->time_base = x->tb;
+	x->enc->sample_aspect_ratio = (AVRational){ 1, 1 };
+	x->enc->thread_count = 1;
+	x->enc->max_b_frames = 0;
+	x->enc->gop_size = 250;
+	if (x->oc->oformat->flags & AVFMT_GLOBALHEADER)
+		x->enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+	if (x->enc->priv_data) {
+		/* failures leave the encoder's defaults (another H.264 encoder
+		 * has other options) */
+		(void)av_opt_set(x->enc->priv_data, "preset", "veryfast", 0);
+		(void)av_opt_set(x->enc->priv_data, "profile", "main", 0);
+		(void)av_opt_set(x->enc->priv_data, "crf", "23", 0);
+	}
+	if (avcodec_open2(x->enc, codec, NULL) < 0)
+		return WA_EINTERNAL;
+	if (avcodec_parameters_from_context(x->ost->codecpar, x->enc) < 0)
+		return WA_ENOMEM;
+	x->ost->time_base = x->tb;
+	if (!(x->yuv = av_frame_alloc()) || !(x->pkt = av_packet_alloc()))
+		return WA_ENOMEM;
+	x->yuv->format = AV_PIX_FMT_YUV420P;
+	x->yuv->width = (int)x->dw;
+	x->yuv->height = (int)x->dh;
+	if (av_frame_get_buffer(x->yuv, 0) < 0 || !(x->rgba = malloc((size_t)x->dw * x->dh * 4)))
+		return WA_ENOMEM;
+	/* the moov box first: a phone plays the GIF while it downloads */
+	if (av_dict_set(&mo, "movflags", "+faststart", 0) < 0)
+		return WA_ENOMEM;
+	r = avformat_write_header(x->oc, &mo);
+	av_dict_free(&mo);
+	if (r < 0)
+		return WA_EIO;
+	x->to_yuv = sws_getContext((int)x->dw, (int)x->dh, AV_PIX_FMT_RGBA, (int)x->dw, (int)x->dh,
+				   AV_PIX_FMT_YUV420P, SWS_BICUBIC, NULL, NULL, NULL);
+	return x->to_yuv ? 0 : WA_ENOMEM;
+}
+
+static int on_mp4_frame(void *arg, AVFrame *f)
+{
+	struct mp4 *x = arg;
+	int64_t ts = f->best_effort_timestamp, pts;
+	uint8_t *dst[4] = { NULL, NULL, NULL, NULL };
+	int dstride[4] = { 0, 0, 0, 0 };
+	int rc;
+
+	if (++x->decoded > WA_VIDEO_MAX_DECODED) {
+		x->err = WA_ETOOBIG;
+		return 1;
+	}
+	if (!size_ok((uint32_t)f->width, (uint32_t)f->height)) {
+		x->err = WA_ETOOBIG;
+		return 1;
+	}
+	if (ts == AV_NOPTS_VALUE) {
+		pts = x->frames ? x->last_pts + (x->last_dur > 0 ? x->last_dur : 1) : 0;
+	} else {
+		if (x->t0 == AV_NOPTS_VALUE)
+			x->t0 = ts;
+		pts = ts - x->t0;
+	}
+	if (x->frames && pts <= x->last_pts)
+		pts = x->last_pts + 1;
+	if (pts < 0)
+		pts = 0;
+	if (x->max_pts && pts > x->max_pts) {
+		x->err = WA_ETOOBIG;
+		return 1;
+	}
+	if (!x->oc) {
+		uint32_t dw, dh;
+
+		/* the first frame fixes the size: fitted inside the box, both
+		 * sides even (yuv420p) */
+		fit((uint32_t)f->width, (uint32_t)f->height,
+		    (uint32_t)f->width < WA_VIDEO_MP4_MAX_SIDE ? (uint32_t)f->width : WA_VIDEO_MP4_MAX_SIDE,
+		    (uint32_t)f->height < WA_VIDEO_MP4_MAX_SIDE ? (uint32_t)f->height : WA_VIDEO_MP4_MAX_SIDE, &dw, &dh);
+		x->dw = dw < 2 ? 2 : dw & ~1u;
+		x->dh = dh < 2 ? 2 : dh & ~1u;
+		if ((rc = mp4_open(x, x->oc_path)) != 0) {
+			x->err = rc;
+			return 1;
+		}
+	}
+	if (!x->to_rgba || f->width != x->sw || f->height != x->sh || f->format != x->sfmt) {
+		x->to_rgba = sws_getCachedContext(x->to_rgba, f->width, f->height, (enum AVPixelFormat)f->format,
+						  (int)x->dw, (int)x->dh, AV_PIX_FMT_RGBA, SWS_BICUBIC, NULL, NULL, NULL);
+		if (!x->to_rgba) {
+			x->err = WA_EINVAL;
+			return 1;
+		}
+		x->sw = f->width;
+		x->sh = f->height;
+		x->sfmt = f->format;
+	}
+	dst[0] = x->rgba;
+	dstride[0] = (int)x->dw * 4;
+	if (sws_scale(x->to_rgba, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst, dstride) <= 0) {
+		x->err = WA_EINVAL;
+		return 1;
+	}
+	/* over white, as a phone shows a transparent GIF */
+	for (size_t i = 0; i < (size_t)x->dw * x->dh; i++) {
+		uint8_t *p = x->rgba + i * 4;
+		unsigned a = p[3];
+
+		for (int c = 0; c < 3; c++)
+			p[c] = (uint8_t)((p[c] * a + 255 * (255 - a) + 127) / 255);
+		p[3] = 255;
+	}
+	if (av_frame_make_writable(x->yuv) < 0) {
+		x->err = WA_ENOMEM;
+		return 1;
+	}
+	{
+		const uint8_t *src[4] = { x->rgba, NULL, NULL, NULL };
+		int sstride[4] = { (int)x->dw * 4, 0, 0, 0 };
+
+		if (sws_scale(x->to_yuv, src, sstride, 0, (int)x->dh, x->yuv->data, x->yuv->linesize) <= 0) {
+			x->err = WA_EINVAL;
+			return 1;
+		}
+	}
+	if ((rc = mp4_put(x, pts)) != 0) {
+		x->err = rc;
+		return 1;
+	}
+#if LIBAVUTIL_VERSION_MAJOR < 58
+	x->last_dur = f->pkt_duration;
+#else
+	x->last_dur = f->duration;
+#endif
+	x->last_pts = pts;
+	x->frames++;
+	return 0;
+}
+
+int wa_video_to_mp4(const char *in, const char *out, uint32_t max_ms, struct wa_video_mp4 *res)
+{
+	AVFormatContext *fc = NULL;
+	AVCodecContext *cc = NULL;
+	struct mp4 x;
+	int rc, si;
+
+	memset(res, 0, sizeof *res);
+	memset(&x, 0, sizeof x);
+	x.t0 = AV_NOPTS_VALUE;
+	x.sfmt = -1;
+	x.oc_path = out;
+	if ((rc = open_input(in, &fc)) != 0)
+		return rc;
+	if ((si = av_find_best_stream(fc, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0)) < 0) {
+		rc = WA_EINVAL;
+		goto out;
+	}
+	if (!size_ok((uint32_t)fc->streams[si]->codecpar->width, (uint32_t)fc->streams[si]->codecpar->height)) {
+		rc = fc->streams[si]->codecpar->width > 0 ? WA_ETOOBIG : WA_EINVAL;
+		goto out;
+	}
+	/* the header's length first: a long file is refused undecoded (half a
+	 * second of grace) */
+	if (max_ms && fc->duration != AV_NOPTS_VALUE && fc->duration > 0 &&
+	    av_rescale(fc->duration, 1000, AV_TIME_BASE) > (int64_t)max_ms + 500) {
+		rc = WA_ETOOBIG;
+		goto out;
+	}
+	if ((rc = open_decoder(fc, si, &cc)) != 0)
+		goto out;
+	x.tb = fc->streams[si]->time_base;
+	if (x.tb.num <= 0 || x.tb.den <= 0)
+		x.tb = (AVRational){ 1, 1000 };
+	if (max_ms)
+		x.max_pts = av_rescale_q((int64_t)max_ms + 500, (AVRational){ 1, 1000 }, x.tb);
+	rc = decode_stream(fc, cc, si, on_mp4_frame, &x);
+	if (!rc)
+		rc = x.err;
+	if (!rc && !x.frames)
+		rc = WA_EINVAL;
+	if (rc)
+		goto out;
+	/* the last frame again where it ends: the MP4 lasts as long as the
+	 * GIF (a frame of no duration: a tenth of a second) */
+	{
+		int64_t end = x.last_pts + (x.last_dur > 0 ? x.last_dur : av_rescale_q(100, (AVRational){ 1, 1000 }, x.tb));
+
+		if (end <= x.last_pts)
+			end = x.last_pts + 1;
+		if ((rc = mp4_put(&x, end)) != 0)
+			goto out;
+		res->duration_ms = av_rescale_q(end, x.tb, (AVRational){ 1, 1000 });
+	}
+	if (avcodec_send_frame(x.enc, NULL) < 0 || (rc = mp4_drain(&x)) != 0) {
+		rc = rc ? rc : WA_EINTERNAL;
+		goto out;
+	}
+	if (av_write_trailer(x.oc) < 0) {
+		rc = WA_EIO;
+		goto out;
+	}
+	res->width = x.dw;
+	res->height = x.dh;
+	res->frames = x.frames + 1;
+out:
+	if (x.oc) {
+		if (x.oc->pb)
+			avio_closep(&x.oc->pb);
+		avformat_free_context(x.oc);
+	}
+	avcodec_free_context(&x.enc);
+	av_frame_free(&x.yuv);
+	av_packet_free(&x.pkt);
+	sws_freeContext(x.to_rgba);
+	sws_freeContext(x.to_yuv);
+	free(x.rgba);
 	avcodec_free_context(&cc);
 	avformat_close_input(&fc);
 	return rc;

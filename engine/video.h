@@ -78,4 +78,29 @@ int wa_video_frames(const char *path, const struct wa_video_opts *opts, wa_video
  * silence. 0 or an error. */
 int wa_video_waveform(const char *path, uint8_t wave[WA_VIDEO_WAVEFORM], int64_t *ms);
 
+/* ---- GIF to MP4 ---- */
+
+#define WA_VIDEO_MP4_MAX_SIDE 1280 /* a converted GIF is fitted inside this square */
+
+struct wa_video_mp4 {
+	uint32_t width, height;  /* of the MP4's frames */
+	int64_t duration_ms;     /* its length */
+	unsigned frames;
+};
+
+/* The first video stream of in (an animated GIF, or any video of the
+ * formats above) as an MP4 written to the file out (truncated): H.264
+ * (libavcodec's libx264, else any H.264 encoder it has; WA_EINTERNAL when
+ * none), yuv420p, main profile, CRF 23, no audio, the moov box first
+ * (faststart), each frame at its own time (a GIF's variable delays kept),
+ * transparency over white, frames fitted inside WA_VIDEO_MP4_MAX_SIDE
+ * square (aspect kept, never enlarged) with both sides even. This is how
+ * WhatsApp's clients send a GIF: an MP4 in a videoMessage with
+ * gifPlayback. Streaming: a frame is decoded, converted and encoded at a
+ * time. A file longer than max_ms (0: no bound; half a second of grace),
+ * by its header or by its frames' times, or of more than
+ * WA_VIDEO_MAX_DECODED frames, is WA_ETOOBIG; out is then partial (the
+ * caller removes it). 0 with *res, or an error. */
+int wa_video_to_mp4(const char *in, const char *out, uint32_t max_ms, struct wa_video_mp4 *res);
+
 #endif

@@ -106,6 +106,21 @@ static json_t *request_body(const struct wa_route *rt)
 					      "properties", "url", "type", "string", "format", "uri", "description",
 					      "http(s) URL of the file, fetched under the media.fetch_* rule",
 					      "required", "url"));
+	/* a GIF sent as a video: gifPlayback (docs/engine.md "Sending media") */
+	if (body && rt->op && strcmp(rt->op, "message.send") == 0)
+		json_object_set_new(json_object_get(props, "message"), "description",
+				    json_string("Text ({\"text\"} or a string), or one media part: image, video, audio "
+						"(ptt: true for a voice note), document or sticker, each {\"url\"} or "
+						"{\"base64\"}, with caption, mimetype, fileName, pack, author beside it "
+						"or inside it. A video with gifPlayback: true (boolean, beside or inside) "
+						"is sent as a GIF: a GIF file (also without gifPlayback) or another "
+						"non-MP4 video is converted to an H.264 MP4 of at most 60 s, an MP4 "
+						"goes as it is."));
+	if (body && upload && rt->op && strcmp(rt->op, "message.media") == 0)
+		json_object_set_new(json_object_get(json_object_get(json_object_get(json_object_get(body,
+				    "content"), "multipart/form-data"), "schema"), "properties"), "gifPlayback",
+				    json_pack("{s:s,s:s}", "type", "boolean", "description",
+					      "type=video only: send as a GIF (a GIF file always is: converted to MP4)"));
 	/* /sticker also takes JSON {url, pack, author} (the n8n node's form) */
 	if (body && upload && rt->op && strcmp(rt->op, "message.sticker") == 0)
 		json_object_set_new(json_object_get(body, "content"), "application/json",
@@ -113,7 +128,8 @@ static json_t *request_body(const struct wa_route *rt)
 					      "s:[s]}}", "schema",
 					      "type", "object", "properties", "url", "type", "string",
 					      "description",
-					      "http(s) or data: URL of the image, or of an animated GIF or a video "
+					      "http(s) or data: URL of the image, or of an animated GIF, an "
+					      "animated WebP or a video "
 					      "of at most 10 s (an animated sticker)", "pack", "type",
 					      "string", "author", "type", "string", "type", "type", "string", "enum",
 					      "full", "crop", "circle", "quality", "type", "integer", "minimum", 0,

@@ -446,6 +446,8 @@ static const WaE2E__ContextInfo *summarize(const WaE2E__Message *m, struct sim_m
 					    json_integer((json_int_t)m->videomessage->jpegthumbnail.len));
 			set_b64(extra, "jpegThumbnail", &m->videomessage->jpegthumbnail);
 		}
+		if (m->videomessage->has_gifplayback)
+			json_object_set_new(extra, "gifPlayback", json_boolean(m->videomessage->gifplayback));
 	} else if (m->audiomessage) {
 		snprintf(r->type, sizeof r->type, m->audiomessage->ptt ? "ptt" : "audio");
 		ci = m->audiomessage->contextinfo;

@@ -54,6 +54,26 @@ static int opt_str(const json_t *msg, const json_t *inner, const char *name, siz
 	return 0;
 }
 
+/* An optional boolean field: JSON true / false, or (a multipart form's
+ * text) "true", "false", "1", "0"; null or absent is false. 0, or 400. */
+static int opt_bool(const json_t *msg, const json_t *inner, const char *name, int *out, const char **why)
+{
+	const json_t *v = field(msg, inner, name);
+	const char *s = json_string_value(v);
+
+	*out = 0;
+	if (!v || json_is_null(v) || json_is_false(v))
+		return 0;
+	if (json_is_true(v) || (s && (!strcmp(s, "true") || !strcmp(s, "1")))) {
+		*out = 1;
+		return 0;
+	}
+	if (s && (!strcmp(s, "false") || !strcmp(s, "0") || !*s))
+		return 0;
+	*why = "'gifPlayback' must be true or false";
+	return 400;
+}
+
 static int mime_ok(const char *m)
 {
 	const char *slash = strchr(m, '/');
@@ -110,7 +130,7 @@ static int common_fields(struct wa_out *o, const json_t *msg, const json_t *inne
 {
 	struct wa_media_job *j = o->media;
 	const char *caption, *mime, *fname, *pack, *author;
-	int rc;
+	int rc, gif = 0;
 
 	if ((rc = opt_str(msg, inner, "caption", CAPTION_MAX, &caption, why,
 			  "'caption' must be a string of at most 65536 bytes")) ||
@@ -123,6 +143,10 @@ static int common_fields(struct wa_out *o, const json_t *msg, const json_t *inne
 	    (rc = opt_str(msg, inner, "author", WA_MEDIA_STICKER_PACK_MAX, &author, why,
 			  "'author' must be a string of at most 128 bytes")))
 		return rc;
+	if ((rc = opt_bool(msg, inner, "gifPlayback", &gif, why)) != 0)
+		return rc;
+	if (gif && j->kind == WA_MK_VIDEO)
+		j->gif = 1;
 	if (mime && !mime_ok(mime)) {
 		*why = "'mimetype' must be a media type such as image/png (at most 127 bytes)";
 		return 400;
@@ -409,6 +433,10 @@ int wa_out_media_pack(struct wa_out *o, WaE2E__ContextInfo *ci, uint8_t **buf, s
 			vm.has_jpegthumbnail = 1;
 			BIN(vm.jpegthumbnail, j->thumb, j->thumb_len);
 		}
+		if (j->gif) {
+			vm.has_gifplayback = 1;
+			vm.gifplayback = 1;
+		}
 		m.videomessage = &vm;
 		break;
 	case WA_MK_AUDIO:
@@ -544,6 +572,8 @@ json_t *wa_out_media_json(const struct wa_out *o)
 		}
 		if (m->videomessage->has_jpegthumbnail)
 			json_object_set_new(x, "jpegThumbnail", b64(&m->videomessage->jpegthumbnail));
+		if (m->videomessage->has_gifplayback && m->videomessage->gifplayback)
+			json_object_set_new(x, "gifPlayback", json_true());
 	} else if (m->audiomessage) {
 		name = "audioMessage";
 		COMMON(m->audiomessage);

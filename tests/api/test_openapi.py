@@ -55,6 +55,19 @@ def test_docs_operations_are_well_formed(anon):
     assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "X-API-Key"), scheme
 
 
+
+def test_docs_name_gif_playback(anon):
+    """A GIF sent as a video: /send's message and /media's form say
+    gifPlayback (docs/engine.md "Sending media")."""
+    doc = anon.get("/api/docs").json()
+    send = doc["paths"]["/api/messages/{sessionId}/{jid}/send"]["post"]["requestBody"]
+    msg = send["content"]["application/json"]["schema"]["properties"]["message"]
+    assert "gifPlayback" in msg["description"], msg
+    media = doc["paths"]["/api/messages/{sessionId}/{jid}/media"]["post"]["requestBody"]
+    form = media["content"]["multipart/form-data"]["schema"]["properties"]
+    assert form["gifPlayback"]["type"] == "boolean", form
+
+
 # Would log the caller out or replace its key midway through the loop.
 SKIP = {("POST", "/api/user/api-key"), ("DELETE", "/api/user/api-key"), ("POST", "/api/auth/signout")}
 

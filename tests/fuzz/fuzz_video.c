@@ -5,7 +5,8 @@
  * written to a temporary file (the module takes paths only); byte 0 picks
  * the fps and the box. Properties checked (abort on violation): frames
  * handed out fit the box, come in time order and within the bounds; the
- * waveform is 0..100. A good corpus seed is any of tests/fixtures/media/;
+ * waveform is 0..100; a GIF / video made an MP4 (wa_video_to_mp4, to a
+ * second temporary file) has even sides within the bound. A good corpus seed is any of tests/fixtures/media/;
  * corpora are not committed. */
 #include "fuzz.h"
 #include "engine/video.h"
@@ -66,6 +67,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (int i = 0; i < WA_VIDEO_WAVEFORM; i++)
 			if (wave[i] > 100)
 				abort();
+	{
+		char out[] = "/tmp/.fuzz-video-mp4-XXXXXX";
+		struct wa_video_mp4 res;
+		int ofd = mkstemp(out);
+
+		if (ofd >= 0) {
+			close(ofd);
+			if (wa_video_to_mp4(path, out, 3000, &res) == 0 &&
+			    (res.width < 2 || res.height < 2 || (res.width | res.height) & 1 ||
+			     res.width > WA_VIDEO_MP4_MAX_SIDE || res.height > WA_VIDEO_MP4_MAX_SIDE || !res.frames))
+				abort();
+			unlink(out);
+		}
+	}
 	unlink(path);
 	return 0;
 }

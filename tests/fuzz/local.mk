@@ -140,3 +140,11 @@ TESTS += tests/fuzz/fuzz_video
 tests_fuzz_fuzz_video_SOURCES = tests/fuzz/fuzz_video.c tests/fuzz/driver.c engine/video.c engine/video.h
 tests_fuzz_fuzz_video_CFLAGS = $(AM_CFLAGS) $(AV_CFLAGS)
 tests_fuzz_fuzz_video_LDADD = $(AV_LIBS) -lm -lpthread
+
+# engine/webp_anim: animated WebP by libwebpdemux behind the canvas
+# bounds, frame sampling and scaling (gifwebp)
+check_PROGRAMS += tests/fuzz/fuzz_webp_anim
+TESTS += tests/fuzz/fuzz_webp_anim
+tests_fuzz_fuzz_webp_anim_SOURCES = tests/fuzz/fuzz_webp_anim.c tests/fuzz/driver.c engine/webp_anim.c engine/webp_anim.h
+tests_fuzz_fuzz_webp_anim_CFLAGS = $(AM_CFLAGS) $(AV_CFLAGS) $(WEBPDEMUX_CFLAGS)
+tests_fuzz_fuzz_webp_anim_LDADD = $(WEBPDEMUX_LIBS) $(AV_LIBS) -lm -lpthread

@@ -14,7 +14,7 @@ mkdir -p "$out"
 CC=${FUZZ_CC:-clang-14}
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE
  -I$top -I$top/common -I$build/proto -I$build"
-pc="libprotobuf-c libcrypto zlib libsignal-protocol-c jansson libavformat libavcodec libavutil libswscale"
+pc="libprotobuf-c libcrypto zlib libsignal-protocol-c jansson libavformat libavcodec libavutil libswscale libwebpdemux libwebp"
 shopt -s nullglob
 for src in "$top"/tests/fuzz/fuzz_*.c; do
 	name=$(basename "$src" .c); name=${name#fuzz_}
@@ -31,8 +31,8 @@ for src in "$top"/tests/fuzz/fuzz_*.c; do
 	corpus=$out/corpus-$name
 	mkdir -p "$corpus"
 	[ -d "$top/tests/fuzz/corpus/$name" ] && cp -n "$top/tests/fuzz/corpus/$name"/* "$corpus"/ 2>/dev/null || true
-	# video: the media fixtures as seeds (byte 0 is the target's own)
-	if [ "$name" = video ]; then
+	# video, webp_anim: the media fixtures as seeds (byte 0 is the target's own)
+	if [ "$name" = video ] || [ "$name" = webp_anim ]; then
 		for f in "$top"/tests/fixtures/media/*; do
 			[ -f "$corpus/seed-$(basename "$f")" ] || { printf '\x21'; cat "$f"; } >"$corpus/seed-$(basename "$f")"
 		done

@@ -94,6 +94,21 @@ static void shapes(void)
 	   strcmp(o.media->author, "A") == 0 && !o.text, "its names");
 	wa_out_free(&o);
 
+	is_int(parse("{\"message\":{\"video\":{\"url\":\"https://e.x/a.gif\"},\"gifPlayback\":true}}", &o, &why),
+	       0, "a video with gifPlayback beside it (Baileys)");
+	ok(o.media && o.media->kind == WA_MK_VIDEO && o.media->gif, "a GIF job");
+	wa_out_free(&o);
+	is_int(parse("{\"message\":{\"video\":{\"url\":\"https://e.x/a.mp4\",\"gifPlayback\":false}}}", &o, &why),
+	       0, "gifPlayback false inside");
+	ok(o.media && !o.media->gif, "a plain video job");
+	wa_out_free(&o);
+	is_int(parse("{\"message\":{\"image\":{\"url\":\"https://e.x/a.png\"},\"gifPlayback\":true}}", &o, &why),
+	       0, "gifPlayback on an image is ignored");
+	ok(o.media && !o.media->gif, "no GIF of an image");
+	wa_out_free(&o);
+	is_int(parse("{\"message\":{\"video\":{\"url\":\"https://e.x/a.gif\"},\"gifPlayback\":\"yes\"}}", &o,
+		     &why), 400, "gifPlayback that is no boolean");
+	ok(why && strstr(why, "gifPlayback"), "named");
 	is_int(parse("{\"message\":{\"video\":{\"url\":\"ftp://e.x/v\"}}}", &o, &why), 0,
 	       "a URL of any scheme parses (the media thread refuses it, before any connection)");
 	wa_out_free(&o);
@@ -135,6 +150,10 @@ static void forms(void)
 	       "sticker as JSON {url, pack, author}");
 	ok(o.media && o.media->kind == WA_MK_STICKER && o.media->src == WA_MSRC_URL && strcmp(o.media->pack, "P") == 0 &&
 	   strcmp(o.media->author, "A") == 0, "a sticker URL job");
+	wa_out_free(&o);
+	is_int(upload("{\"file\":{\"path\":\"/m/up-4.gif\"},\"type\":\"video\",\"gifPlayback\":\"true\"}", 0, &o,
+		      &why), 0, "video upload, gifPlayback as form text");
+	ok(o.media && o.media->kind == WA_MK_VIDEO && o.media->gif, "a GIF file job");
 	wa_out_free(&o);
 	is_int(upload("{\"url\":\"https://e.x/a.png\",\"type\":\"image\"}", 0, &o, &why), 400,
 	       "a URL is not a file on /media");
@@ -179,6 +198,31 @@ static void build(void)
 	s = json_dumps(j, JSON_COMPACT);
 	ok(s && strstr(s, "\"documentMessage\":{") && strstr(s, "\"fileLength\":\"1234\"") &&
 	   strstr(s, "\"pageCount\":3"), "the answer's Baileys shape");
+	free(s);
+	json_decref(j);
+	free(buf);
+	wa_out_free(&o);
+
+	/* a GIF: videoMessage with gifPlayback, enc mediatype gif */
+	buf = NULL;
+	is_int(parse("{\"message\":{\"video\":{\"url\":\"https://e.x/a.gif\"},\"gifPlayback\":true}}", &o, &why),
+	       0, "GIF video");
+	o.media->url = strdup("https://mmg/g");
+	o.media->direct_path = strdup("/v/t62/g");
+	o.media->mime_out = strdup("video/mp4");
+	o.media->info.file_length = 99;
+	o.media->seconds = 2;
+	is_int(wa_out_media_pack(&o, NULL, &buf, &len), 0, "GIF packed");
+	m = wa_e2_e__message__unpack(NULL, len, buf);
+	ok(m && m->videomessage && m->videomessage->has_gifplayback && m->videomessage->gifplayback &&
+	   strcmp(m->videomessage->mimetype, "video/mp4") == 0 && m->videomessage->seconds == 2,
+	   "a videoMessage with gifPlayback");
+	o.msg = m;
+	wa_out_stanza_attrs(&o);
+	is_str(o.mediatype, "gif", "enc mediatype gif");
+	j = wa_out_json(&o);
+	s = json_dumps(j, JSON_COMPACT);
+	ok(s && strstr(s, "\"videoMessage\":{") && strstr(s, "\"gifPlayback\":true"), "the answer says gifPlayback");
 	free(s);
 	json_decref(j);
 	free(buf);

@@ -6,6 +6,7 @@
 #include "tap.h"
 #include "engine/media_int.h"
 #include "engine/video.h"
+#include "engine/webp_anim.h"
 #include "wa_err.h"
 
 #include <stdint.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static char dir[2048];
 
@@ -200,5 +202,97 @@ int main(void)
 	       "the 15 s clip under a 20 s limit");
 	ok(frames > 10 && frames <= 151, "its first 10 s only, bounded frames");
 	free(webp);
+
+	/* a GIF as an MP4 (what is sent with gifPlayback) */
+	{
+		char out[] = "/tmp/.test_video_mp4_XXXXXX";
+		struct wa_video_mp4 res;
+		int fd = mkstemp(out);
+		uint32_t ms4 = 0, w4 = 0, h4 = 0;
+
+		ok(fd >= 0, "mp4: a temporary file");
+		if (fd >= 0)
+			close(fd);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		is_int(wa_video_to_mp4(fx("anim.gif"), out, 60000, &res), 0, "mp4: the GIF converted");
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		printf("# GIF 40 x 40 x 8 as MP4: %u frames, %lld ms long, %.0f ms\n", res.frames,
+		       (long long)res.duration_ms, (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
+		ok(res.width == 40 && res.height == 40 && res.frames == 9, "mp4: 40 x 40, 8 frames and the last again");
+		ok(res.duration_ms >= 950 && res.duration_ms <= 1050, "mp4: as long as the GIF");
+		is_int(wa_media_mp4_info(out, &ms4, &w4, &h4), 0, "mp4: ISO BMFF");
+		ok(ms4 == 1 && w4 == 40 && h4 == 40, "mp4: mvhd / tkhd say 1 s, 40 x 40");
+		is_int(wa_video_probe(out, &vi), 0, "mp4: FFmpeg reads it back");
+		ok(vi.has_video && !vi.has_audio, "mp4: video only");
+		memset(&c, 0, sizeof c);
+		o.fps = 30;
+		o.box_w = o.box_h = 64;
+		o.max_ms = 0;
+		o.max_frames = 0;
+		is_int(wa_video_frames(out, &o, collect, &c, &n), 0, "mp4: its frames decode");
+		ok(c.n >= 8 && c.n <= 9, "mp4: the GIF's frames");
+		is_int(wa_video_to_mp4(fx("anim_odd.gif"), out, 60000, &res), 0, "mp4: the 41 x 31 GIF");
+		ok(res.width == 40 && res.height == 30, "mp4: even sides (40 x 30)");
+		is_int(wa_video_to_mp4(fx("long.gif"), out, 60000, &res), WA_ETOOBIG, "mp4: an 80 s GIF over 60 s");
+		is_int(wa_video_to_mp4(fx("long.gif"), out, 0, &res), 0, "mp4: the 80 s GIF with no bound");
+		ok(res.duration_ms >= 79000 && res.duration_ms <= 81000, "mp4: 80 s of 20 s frames");
+		is_int(wa_video_to_mp4(fx("clip2s.mp4"), out, 60000, &res), 0, "mp4: a video too");
+		is_int(wa_video_to_mp4(fx("voice3s.ogg"), out, 60000, &res), WA_EINVAL, "mp4: audio only");
+		unlink(out);
+	}
+
+	/* an animated WebP (libwebpdemux) */
+	{
+		uint8_t head[32];
+		size_t hn = 0;
+		unsigned nf = 0;
+
+		f = fopen(fx("anim.webp"), "rb");
+		if (f) {
+			hn = fread(head, 1, sizeof head, f);
+			fclose(f);
+		}
+		ok(wa_webp_is_animated(head, hn), "webp: the fixture is animated");
+		ok(!wa_webp_is_animated(head, 20), "webp: 20 bytes do not say");
+		is_int(wa_webp_anim_probe(fx("anim.webp"), &vi, &nf), 0, "webp: probe");
+		ok(vi.width == 48 && vi.height == 32 && nf == 10, "webp: 48 x 32, 10 frames");
+		ok(vi.duration_ms >= 950 && vi.duration_ms <= 1050, "webp: 1 s");
+		memset(&c, 0, sizeof c);
+		c.order_ok = 1;
+		memset(&o, 0, sizeof o);
+		o.fps = 5;
+		o.box_w = o.box_h = 24;
+		is_int(wa_webp_anim_frames(fx("anim.webp"), &o, collect, &c, &n), 0, "webp: frames");
+		ok(c.n == 5 && n == 5 && c.order_ok && c.ts[0] == 0 && c.ts[1] == 200, "webp: 10 fps sampled to 5");
+		ok(c.w == 24 && c.h == 16, "webp: fitted, aspect kept (24 x 16)");
+		memset(&c, 0, sizeof c);
+		o.fps = 30;
+		o.max_frames = 3;
+		is_int(wa_webp_anim_frames(fx("anim.webp"), &o, collect, &c, &n), 0, "webp: max_frames");
+		is_int(c.n, 3, "webp: 3 frames");
+		is_int(wa_webp_anim_frames(fx("anim.gif"), &o, collect, &c, &n), WA_EINVAL, "webp: a GIF is no WebP");
+		webp = NULL;
+		is_int(wa_media_vid_sticker(fx("anim.webp"), 10000, &webp, &wl, &frames, why, sizeof why), 0,
+		       "webp: an animated sticker of it");
+		ok(frames == 10 && webp && (webp[20] & 0x02) && le24(webp + 24) + 1 == 512, "webp sticker: 10 frames, 512");
+		free(webp);
+		webp = NULL;
+		is_int(wa_media_vid_sticker(fx("anim.webp"), 400, &webp, &wl, &frames, why, sizeof why), WA_ETOOBIG,
+		       "webp: 1 s is longer than a 0.4 s limit (with its 0.5 s grace)");
+		ok(!webp && strstr(why, "is 1 s long"), "webp: too long names the length");
+		/* its first frame, where a still image is wanted (GraphicsMagick
+		 * reads no animated WebP) */
+		webp = wa_media_img_sticker(fx("anim.webp"), WA_STICKER_CROP, 0, &wl, why, sizeof why);
+		ok(webp && wl > 20 && !(webp[12] == 'V' && webp[15] == 'X' && (webp[20] & 0x02)),
+		   "webp: a still sticker of its first frame");
+		free(webp);
+		webp = NULL;
+		thumb = NULL;
+		w = h = 0;
+		is_int(wa_media_img_thumb(fx("anim.webp"), &w, &h, &thumb, &tl, why, sizeof why), 0,
+		       "webp: an image thumbnail of it");
+		ok(w == 48 && h == 32 && thumb && jpeg_size(thumb, tl, &tw, &th) == 0 && tw == 32, "webp: 48 x 32, 32 px");
+		free(thumb);
+	}
 	return tap_done();
 }
