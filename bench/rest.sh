@@ -12,7 +12,7 @@
 #       build in turn, each block with its own ceiling measurement, marked
 #       "# build DIR" in the results
 #   -p  the private stack's HTTP port (default 18380); the ceiling nginx
-#       listens on PORT+1
+#       listens on PORT+1, the floor on PORT+2
 #   -n  a note for the header; -o the result file
 #       (default bench/results/rest-<UTC date>-<time>.txt)
 #
@@ -21,8 +21,13 @@
 # answers `return 200` -- the ceiling: what nginx on this machine does with no
 # upstream at all, with the same worker count and access log. Every case runs
 # with `wrk -t2 -c32` in the same run and is reported as req/s, its share of
-# the ceiling measured just before it, and wrk's p50/p99 latency:
+# the ceiling measured just before it, its share of the floor, and wrk's
+# p50/p99 latency:
 #   ceiling     the second nginx's `return 200`
+#   floor       the second nginx proxying, with the stack's FastCGI settings
+#               (kept connections, the same buffers, params and limit_req),
+#               to bench/fcgi-floor: a responder that answers a fixed 404
+#               and does nothing else -- the most a worker request can reach
 #   notfound    GET /api/nonexistent without a key: a worker's 404, no database
 #   docs        GET /api/docs: the cached OpenAPI document (~54 KB), no database
 #   settings    GET /api/settings/system (a public route: the key is sent
@@ -57,18 +62,26 @@ done
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 command -v wrk >/dev/null || { echo "bench/rest.sh: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
+command -v cc >/dev/null || { echo "bench/rest.sh: needs a C compiler for bench/fcgi-floor.c" >&2; exit 1; }
 [ -n "$out" ] || out=$here/results/rest-$(date -u +%Y%m%d-%H%M).txt
 tmp=$(mktemp -d /tmp/wa-bench.XXXXXX)
 cport=$((port + 1))
+fport=$((port + 2))
 stop_all() {
 	[ -s "$tmp/ceil/nginx.pid" ] && kill "$(cat "$tmp/ceil/nginx.pid")" 2>/dev/null
+	[ -n "${floor_pid:-}" ] && kill "$floor_pid" 2>/dev/null
 	WA_AKG_STATE=$tmp/state "$repo/deploy/dev" down >/dev/null 2>&1 || true
 }
 trap 'stop_all; rm -rf "$tmp"' EXIT
 
 # The ceiling: nginx alone, configured like the stack's (one worker process,
-# an access log line per request), answering from memory.
-mkdir -p "$tmp/ceil/logs"
+# an access log line per request), answering from memory. The floor: the
+# same nginx in front of bench/fcgi-floor, with nginx/dev.conf.in's FastCGI
+# settings.
+mkdir -p "$tmp/ceil/logs" "$tmp/ceil/tmp"
+cc -O2 -o "$tmp/fcgi-floor" "$here/fcgi-floor.c" -lfcgi -lpthread
+"$tmp/fcgi-floor" "$tmp/floor.sock" 4 &
+floor_pid=$!
 cat >"$tmp/ceil/nginx.conf" <<EOF
 worker_processes 1;
 pid $tmp/ceil/nginx.pid;
@@ -81,6 +94,23 @@ http {
 		listen 127.0.0.1:$cport;
 		location / { default_type application/json; return 200 '{"status":true}\n'; }
 	}
+	fastcgi_temp_path $tmp/ceil/tmp;
+	limit_req_zone \$binary_remote_addr zone=floor:10m rate=60000000r/m;
+	upstream floor { server unix:$tmp/floor.sock; keepalive 32; keepalive_timeout 60s; }
+	server {
+		listen 127.0.0.1:$fport;
+		location / {
+			limit_req zone=floor burst=100000 nodelay;
+			include /etc/nginx/fastcgi_params;
+			fastcgi_param REQUEST_ID \$request_id;
+			fastcgi_param HTTP_PROXY "";
+			fastcgi_buffering on;
+			fastcgi_buffer_size 16k;
+			fastcgi_buffers 16 16k;
+			fastcgi_keep_conn on;
+			fastcgi_pass floor;
+		}
+	}
 }
 EOF
 nginx -p "$tmp/ceil/" -e "$tmp/ceil/logs/error.log" -c "$tmp/ceil/nginx.conf"
@@ -88,7 +118,7 @@ nginx -p "$tmp/ceil/" -e "$tmp/ceil/logs/error.log" -c "$tmp/ceil/nginx.conf"
 {
 	echo "# bench/rest.sh $(date -u +%FT%TZ) on $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), load $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "# commit $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$repo" diff --quiet 2>/dev/null || echo ' (+ uncommitted changes)'), ${secs}s per case, wrk -t2 -c32${note:+, $note}"
-	printf '# %-8s %-10s %9s %7s %9s %9s %8s %8s\n' workers case req/s ceiling p50 p99 non-2xx q/req
+	printf '# %-8s %-10s %9s %7s %7s %9s %9s %8s %8s\n' workers case req/s ceiling floor p50 p99 non-2xx q/req
 } | tee "$out"
 
 # wrk URL LUA -> "rps p50 p99 non2xx"
@@ -134,11 +164,12 @@ wrk.headers["X-API-Key"] = "$key"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"message": 5}'
 LUA
-	ceil=""
-	for t in ceiling notfound docs settings apikey session sessions1 invalid ceiling sessions50; do
+	ceil="" flr=""
+	for t in ceiling floor notfound docs settings apikey session sessions1 invalid ceiling floor sessions50; do
 		lua=$tmp/get.lua
 		case $t in
 		ceiling) url=http://127.0.0.1:$cport/ ;;
+		floor) url=http://127.0.0.1:$fport/api/nonexistent; lua="" ;;
 		notfound) url=$base/api/nonexistent; lua="" ;;
 		docs) url=$base/api/docs; lua="" ;;
 		settings) url=$base/api/settings/system ;;
@@ -154,9 +185,13 @@ LUA
 		read -r rps p50 p99 bad <<<"$(run_wrk "$url" "$lua")"
 		q1=$(queries); read -r f1 m1 n1 <<<"$(ticks)"
 		[ "$t" = ceiling ] && ceil=$rps
+		[ "$t" = floor ] && flr=$rps
 		qpr=$(awk -v a="$q0" -v b="$q1" -v r="$rps" -v s="$secs" 'BEGIN {printf "%.2f", (r > 0) ? (b - a - 1) / (r * s) : 0}')
-		printf '  %-8s %-10s %9.0f %6.1f%% %9s %9s %8s %8s\n' "$workers" "$t" "$rps" \
-			"$(awk -v a="$rps" -v b="$ceil" 'BEGIN {print (b > 0) ? 100 * a / b : 0}')" "$p50" "$p99" "$bad" "$qpr" |
+		# the share of the floor measured just before (none for the ceiling)
+		fshare=$(awk -v a="$rps" -v b="$flr" -v t="$t" 'BEGIN {if (t == "ceiling" || b <= 0) print "-"; else printf "%.1f%%", 100 * a / b}')
+		printf '  %-8s %-10s %9.0f %6.1f%% %7s %9s %9s %8s %8s\n' "$workers" "$t" "$rps" \
+			"$(awk -v a="$rps" -v b="$ceil" 'BEGIN {print (b > 0) ? 100 * a / b : 0}')" \
+			"$fshare" "$p50" "$p99" "$bad" "$qpr" |
 			tee -a "$out"
 		# CPU per request (ms) of the workers, MariaDB and the stack's nginx
 		awk -v f=$((f1 - f0)) -v m=$((m1 - m0)) -v n=$((n1 - n0)) -v r="$rps" -v s="$secs" -v hz="$(getconf CLK_TCK)" \
