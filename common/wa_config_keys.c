@@ -32,6 +32,10 @@ const struct wa_config_key wa_config_keys[] = {
 	  "FastCGI socket the workers accept on: unix:/path or host:port. nginx's upstream points here." },
 	{ "fcgi.workers", "2", "Number of worker processes forked by wa-akg-fcgi (1-64)." },
 	{ "fcgi.threads", "4", "Accept threads per worker process, each with its own MariaDB connection (1-64)." },
+	{ "fcgi.session_cache", "true",
+	  "Keep in each worker process the rendered botConfig and webhooks of the sessions GET /api/sessions and GET /api/sessions/{id} answer, under the session's configuration version (session_counts.cfg_ver, bumped by triggers on bot_configs and webhooks in the changing transaction, whoever writes). Every request still reads the session row, its counts and that version, so every answer is as current as without the cache, on every worker. false: every request reads the bot config and webhooks too." },
+	{ "fcgi.session_cache_entries", "1024",
+	  "Most sessions whose botConfig and webhooks one worker process keeps (4-1000000; a typical session takes under 1 KiB, at most 64 KiB: a session whose text is larger is not kept; the least recently used one is replaced)." },
 
 	/* [engine] */
 	{ "engine.command_url", "tcp://127.0.0.1:7701",

@@ -13,6 +13,7 @@
 #include "fcgi/handlers.h"
 #include "fcgi/jbuf.h"
 #include "fcgi/qrpng.h"
+#include "fcgi/sesscache.h"
 #include "wa_config.h"
 #include "wa_log.h"
 #include "wa_util.h"
@@ -40,7 +41,8 @@
 	"CAST(COALESCE(cnt.contacts, 0) AS SIGNED) AS _contacts, CAST(COALESCE(cnt.messages, 0) AS SIGNED) AS _messages, " \
 	"CAST(COALESCE(cnt.groups_, 0) AS SIGNED) AS _groups, " \
 	"CAST(COALESCE(cnt.auto_replies, 0) AS SIGNED) AS _autoReplies, " \
-	"CAST(COALESCE(cnt.scheduled, 0) AS SIGNED) AS _scheduled "
+	"CAST(COALESCE(cnt.scheduled, 0) AS SIGNED) AS _scheduled, " \
+	"CAST(COALESCE(cnt.cfg_ver, 0) AS UNSIGNED) AS _cfg_ver "
 
 /* The session's botConfig as wa_bot_config_load() (h_bot.c) answers it --
  * the same columns, defaults and casts as its BOT_SELECT, each aliased
@@ -102,6 +104,12 @@
  * joined rows through an on-disk temporary table (about a millisecond for
  * any number of rows). write_sessions() orders the rows itself, by session
  * (created_at, id), then webhook (created_at, id). */
+
+/* With the session cache (fcgi/sesscache.h) a request reads only
+ * SESSION_COLS [DETAIL_COLS] through COUNT_JOIN -- one row per session --
+ * and writes each session's botConfig and webhooks from the text cached
+ * under the _cfg_ver it read; on a miss it reads the full statement, whose
+ * rendering stores the text under the _cfg_ver read with it. */
 
 /* Fields of botConfig that h_bot.c's shape() turns into booleans and lists. */
 static const char *const bot_bools[] = {
@@ -188,10 +196,15 @@ static void write_members(struct wa_jbuf *jb, const struct wa_db_text *t, const 
  * (ordered by session, then webhook) in the API's shape: the session's
  * own members, botConfig (null without a bot_configs row, as
  * wa_bot_config_load() answers), webhooks, _count, and with `details` the
- * extra members of GET /api/sessions/{id}. Columns before `from` are not
- * the session's (the credentials read with it). An array when `array`,
- * else the first session alone. -1 on an unexpected result or out of
- * memory. */
+ * extra members of GET /api/sessions/{id}; each session's botConfig and
+ * webhooks text is stored in the session cache under its _cfg_ver. Of a
+ * light result (SESSION_COLS [DETAIL_COLS], no bot or webhook columns) the
+ * same, with botConfig and webhooks from the cache. Columns before `from`
+ * are not the session's (the credentials read with it). An array when
+ * `array`, else the first session alone. 0; 1 when a light result's
+ * session is not in the cache (jb then holds a partial answer); -1 on an
+ * unexpected result or out of memory. */
+#define SESS_MISS 1
 static int write_sessions(struct wa_jbuf *jb, const struct wa_db_text *t, unsigned from, int array, int details)
 {
 	static const char *const counts[] = { "contacts", "messages", "groups", "autoReplies", "scheduledMessages" };
@@ -201,10 +214,11 @@ static int write_sessions(struct wa_jbuf *jb, const struct wa_db_text *t, unsign
 			 wa_db_text_col(t, "_autoReplies"), wa_db_text_col(t, "_scheduled") };
 	size_t i = 0;
 
-	int c_at = -1, c_wat = wa_db_text_col(t, "w.createdAt");
+	int c_at = -1, c_wat = wa_db_text_col(t, "w.createdAt"), c_ver = wa_db_text_col(t, "_cfg_ver");
+	int light = c_bot < 0;
 	struct order *ord;
 
-	if (t->ncols > MAX_COLS || c_sid < 0 || c_bot < 0 || c_wid < 0 || c_wat < 0)
+	if (t->ncols > MAX_COLS || c_sid < 0 || c_ver < 0 || (!light && (c_wid < 0 || c_wat < 0)))
 		return -1;
 	for (unsigned c = from; c < t->ncols && c_at < 0; c++)
 		if (strcmp(t->names[c], "createdAt") == 0)
@@ -217,8 +231,8 @@ static int write_sessions(struct wa_jbuf *jb, const struct wa_db_text *t, unsign
 	for (size_t k = 0; k < t->nrows; k++) {
 		ord[k].s_at = wa_db_text_val(t, k, c_at, NULL);
 		ord[k].sid = num(wa_db_text_val(t, k, c_sid, NULL));
-		ord[k].w_at = wa_db_text_val(t, k, c_wat, NULL);
-		ord[k].wid = num(wa_db_text_val(t, k, c_wid, NULL));
+		ord[k].w_at = light ? NULL : wa_db_text_val(t, k, c_wat, NULL);
+		ord[k].wid = light ? 0 : num(wa_db_text_val(t, k, c_wid, NULL));
 		ord[k].row = k;
 	}
 	qsort(ord, t->nrows, sizeof *ord, cmp_order);
@@ -239,34 +253,47 @@ static int write_sessions(struct wa_jbuf *jb, const struct wa_db_text *t, unsign
 	if (array)
 		wa_jb_raw(jb, "[", 1);
 	while (i < t->nrows) {
-		size_t first = ord[i].row;
-		unsigned long long sid = ord[i].sid;
-		const char *bot = wa_db_text_val(t, first, c_bot, NULL);
+		size_t first = ord[i].row, cfg_at;
+		unsigned long long sid = ord[i].sid, ver = num(wa_db_text_val(t, first, c_ver, NULL));
 		int nh = 0;
 
 		if (i)
 			wa_jb_raw(jb, ",", 1);
 		wa_jb_raw(jb, "{", 1);
 		write_members(jb, t, role, first, R_TOP, R_NONE, R_NONE, 0);
-		wa_jb_lit(jb, ",\"botConfig\":");
-		if (bot && bot[0] != '0') {
-			wa_jb_raw(jb, "{", 1);
-			write_members(jb, t, role, first, R_BOT, R_BOT_BOOL, R_BOT_JSON, 4);
-			wa_jb_raw(jb, "}", 1);
+		cfg_at = jb->len;
+		if (light) {
+			if (!wa_sessc_get(sid, ver, jb)) {
+				free(ord);
+				return SESS_MISS;
+			}
+			i++;
 		} else {
-			wa_jb_lit(jb, "null");
+			const char *bot = wa_db_text_val(t, first, c_bot, NULL);
+
+			wa_jb_lit(jb, ",\"botConfig\":");
+			if (bot && bot[0] != '0') {
+				wa_jb_raw(jb, "{", 1);
+				write_members(jb, t, role, first, R_BOT, R_BOT_BOOL, R_BOT_JSON, 4);
+				wa_jb_raw(jb, "}", 1);
+			} else {
+				wa_jb_lit(jb, "null");
+			}
+			wa_jb_lit(jb, ",\"webhooks\":[");
+			for (; i < t->nrows && ord[i].sid == sid; i++) {
+				if (!wa_db_text_val(t, ord[i].row, c_wid, NULL))
+					continue;
+				if (nh++)
+					wa_jb_raw(jb, ",", 1);
+				wa_jb_raw(jb, "{", 1);
+				write_members(jb, t, role, ord[i].row, R_HOOK, R_NONE, R_HOOK_JSON, 2);
+				wa_jb_raw(jb, "}", 1);
+			}
+			wa_jb_raw(jb, "]", 1);
+			if (!jb->oom)
+				wa_sessc_put(sid, ver, jb->buf + cfg_at, jb->len - cfg_at);
 		}
-		wa_jb_lit(jb, ",\"webhooks\":[");
-		for (; i < t->nrows && ord[i].sid == sid; i++) {
-			if (!wa_db_text_val(t, ord[i].row, c_wid, NULL))
-				continue;
-			if (nh++)
-				wa_jb_raw(jb, ",", 1);
-			wa_jb_raw(jb, "{", 1);
-			write_members(jb, t, role, ord[i].row, R_HOOK, R_NONE, R_HOOK_JSON, 2);
-			wa_jb_raw(jb, "}", 1);
-		}
-		wa_jb_lit(jb, "],\"_count\":{");
+		wa_jb_lit(jb, ",\"_count\":{");
 		for (int n = 0; n < 5; n++) {
 			if (n)
 				wa_jb_raw(jb, ",", 1);
@@ -310,18 +337,23 @@ static int write_sessions(struct wa_jbuf *jb, const struct wa_db_text *t, unsign
 	return jb->oom ? -1 : 0;
 }
 
-/* Reply with the sessions of t (see write_sessions); frees t. */
+/* Reply with the sessions of t (see write_sessions); frees t. SESS_MISS
+ * (nothing replied) when t is a light result with a session the cache
+ * does not hold: the caller reads the full statement instead. */
 static int reply_sessions(struct wa_req *r, struct wa_db_text *t, unsigned from, int array, int details)
 {
 	struct wa_jbuf jb = { 0 };
-	int rc;
+	int rc = write_sessions(&jb, t, from, array, details);
 
-	if (write_sessions(&jb, t, from, array, details) < 0) {
-		wa_jb_free(&jb);
-		wa_db_text_free(t);
-		return wa_reply_error(r, 500, jb.oom ? "Out of memory" : "Unexpected session row", NULL);
-	}
 	wa_db_text_free(t);
+	if (rc != 0) {
+		int oom = jb.oom;
+
+		wa_jb_free(&jb);
+		if (rc == SESS_MISS)
+			return SESS_MISS;
+		return wa_reply_error(r, 500, oom ? "Out of memory" : "Unexpected session row", NULL);
+	}
 	rc = wa_reply_raw(r, 200, "application/json; charset=utf-8", jb.buf, jb.len);
 	wa_jb_free(&jb);
 	return rc;
@@ -334,8 +366,19 @@ int h_sessions_list(struct wa_req *r)
 	unsigned long long uid = (unsigned long long)r->user.id;
 	int rc;
 
-	/* one statement for any number of sessions: the sessions with their
-	 * counts, bot configs and webhooks, written out as they are read */
+	/* one statement for any number of sessions, written out as it is
+	 * read: the sessions with their counts, and their bot configs and
+	 * webhooks from the cache; when one is not there (or the cache is
+	 * off), the statement that reads them too */
+	if (wa_sessc_enabled()) {
+		rc = super ? wa_db_text_query(r->db, &t, "SELECT " SESSION_COLS "FROM wa_sessions s " COUNT_JOIN, "") :
+			     wa_db_text_query(r->db, &t, "SELECT " SESSION_COLS "FROM wa_sessions s " COUNT_JOIN VISIBLE,
+					      "buu", owner, uid, uid);
+		if (rc < 0)
+			return wa_reply_db_error(r, "Database error");
+		if ((rc = reply_sessions(r, &t, 0, 1, 0)) != SESS_MISS)
+			return rc;
+	}
 	rc = super ? wa_db_text_query(r->db, &t, "SELECT " SESSION_COLS BOT_COLS HOOK_COLS "FROM wa_sessions s "
 				      BOT_JOIN HOOK_JOIN, "") :
 		     wa_db_text_query(r->db, &t, "SELECT " SESSION_COLS BOT_COLS HOOK_COLS "FROM wa_sessions s "
@@ -380,7 +423,8 @@ static void slugify(const char *name, char *out, size_t len)
 }
 
 /* Reply with one session as the list shows it (details: with the
- * DETAIL_COLS members too), from one statement; 404 when it is gone. */
+ * DETAIL_COLS members too), from one statement that reads its bot config
+ * and webhooks too (and so refreshes the cache); 404 when it is gone. */
 static int reply_one(struct wa_req *r, uint64_t id, int details)
 {
 	struct wa_db_text t;
@@ -398,7 +442,8 @@ static int reply_one(struct wa_req *r, uint64_t id, int details)
 		wa_db_text_free(&t);
 		return wa_reply_error(r, 404, "Session not found", "session_not_found");
 	}
-	return reply_sessions(r, &t, 0, 0, details);
+	rc = reply_sessions(r, &t, 0, 0, details);
+	return rc == SESS_MISS ? wa_reply_error(r, 500, "Unexpected session row", NULL) : rc;
 }
 
 int h_sessions_create(struct wa_req *r)
@@ -451,6 +496,9 @@ int h_session_identify(struct wa_req *r, const char *ident)
 	r->rows = calloc(1, sizeof *r->rows);
 	if (!r->rows)
 		return -1;
+	if (wa_sessc_enabled())
+		return wa_auth_identify_rows(r, ident, SESSION_COLS DETAIL_COLS, COUNT_JOIN, "", r->rows,
+					     &r->rows_from);
 	return wa_auth_identify_rows(r, ident, SESSION_COLS BOT_COLS DETAIL_COLS HOOK_COLS, BOT_JOIN HOOK_JOIN,
 				     "", r->rows, &r->rows_from);
 }
@@ -458,9 +506,14 @@ int h_session_identify(struct wa_req *r, const char *ident)
 int h_session_get(struct wa_req *r)
 {
 	/* read with the credentials (h_session_identify), unless signed in
-	 * by cookie: the session is r->sess, its access already checked */
-	if (r->rows && r->rows->nrows)
-		return reply_sessions(r, r->rows, r->rows_from, 0, 1);
+	 * by cookie: the session is r->sess, its access already checked; its
+	 * bot config and webhooks from the cache, else read now */
+	if (r->rows && r->rows->nrows) {
+		int rc = reply_sessions(r, r->rows, r->rows_from, 0, 1);
+
+		if (rc != SESS_MISS)
+			return rc;
+	}
 	return reply_one(r, r->sess.id, 1);
 }
 

@@ -7,7 +7,7 @@ fcgi_libwafcgi_a_SOURCES = \
 	fcgi/http.c fcgi/http.h \
 	fcgi/router.c fcgi/router.h fcgi/routes.c \
 	fcgi/db.c fcgi/db.h fcgi/jbuf.c fcgi/jbuf.h \
-	fcgi/auth.c fcgi/auth.h fcgi/authcache.c fcgi/authcache.h \
+	fcgi/auth.c fcgi/auth.h fcgi/authcache.c fcgi/authcache.h fcgi/sesscache.c fcgi/sesscache.h \
 	fcgi/validate.c fcgi/validate.h \
 	fcgi/multipart.c fcgi/multipart.h \
 	fcgi/engine_client.c fcgi/engine_client.h \

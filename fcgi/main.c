@@ -6,9 +6,10 @@
  * worker processes and restarts any that die; SIGTERM/SIGINT stop them all.
  * Each worker runs fcgi.threads handler threads waiting on one epoll set of
  * connections (see "Kept FastCGI connections" below); each handler owns one MariaDB
- * connection and one nng socket to the engine; the one mutable thing the
- * threads share is the process's auth cache (fcgi/authcache.h: one mutex,
- * and a renewal thread of its own). The dispatcher below is the same for
+ * connection and one nng socket to the engine; the mutable things the
+ * threads share are the process's auth cache (fcgi/authcache.h: one mutex,
+ * and a renewal thread of its own) and its session cache (fcgi/sesscache.h:
+ * one mutex). The dispatcher below is the same for
  * every route: match, authenticate, check the route's role and session
  * access, run the handler. */
 #include "fcgi/app.h"
@@ -19,6 +20,7 @@
 #include "fcgi/handlers.h"
 #include "fcgi/http.h"
 #include "fcgi/router.h"
+#include "fcgi/sesscache.h"
 #include "wa_config.h"
 #include "wa_log.h"
 #include "wa_util.h"
@@ -439,7 +441,7 @@ static int load_app(const char *cfgpath, struct wa_config **cfgp, long *workers,
 		fprintf(stderr, "wa-akg-fcgi: %s\n", err);
 		return -1;
 	}
-	if (wa_authc_configure(app.cfg, err, sizeof err) < 0) {
+	if (wa_authc_configure(app.cfg, err, sizeof err) < 0 || wa_sessc_configure(app.cfg, err, sizeof err) < 0) {
 		fprintf(stderr, "wa-akg-fcgi: %s\n", err);
 		return -1;
 	}

@@ -7,151 +7,19 @@ cache credentials; a change made through A is refused or seen by the very
 next request through B (and the other way round), and a cached credential
 is answered without a credential statement (MariaDB's Com_stmt_execute)."""
 
-import json
-import os
-import shutil
-import socket
-import struct
-import subprocess
-import tempfile
 import time
 
 import pytest
 
 from conftest import login, sql
-
-BEGIN, END, PARAMS, STDIN, STDOUT = 1, 3, 4, 5, 6
-
-
-def _record(rtype, content=b"", rid=1):
-    out = b""
-    while True:
-        part, content = content[:65535], content[65535:]
-        out += struct.pack("!BBHHBx", 1, rtype, rid, len(part), 0) + part
-        if not content:
-            return out
-
-
-def _nv(name, value):
-    def ln(n):
-        return bytes([n]) if n < 128 else struct.pack("!I", n | 0x80000000)
-    name, value = name.encode(), value.encode()
-    return ln(len(name)) + ln(len(value)) + name + value
-
-
-def _read_exact(s, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = s.recv(n - len(buf))
-        if not chunk:
-            raise AssertionError("the worker closed the connection")
-        buf += chunk
-    return buf
-
-
-class Worker:
-    """One wa-akg-fcgi of our own: request() sends one FastCGI request on a
-    new connection and returns (status, parsed JSON body or None)."""
-
-    def __init__(self, sock_path, proc):
-        self.path, self.proc = sock_path, proc
-
-    def request(self, method, uri, body=None, key=None, cookie=None, headers=None):
-        raw = json.dumps(body).encode() if body is not None else b""
-        params = {"REQUEST_METHOD": method, "REQUEST_URI": uri, "DOCUMENT_URI": uri.split("?")[0],
-                  "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
-                  "CONTENT_LENGTH": str(len(raw)), "CONTENT_TYPE": "application/json"}
-        if key:
-            params["HTTP_X_API_KEY"] = key
-        if cookie:
-            params["HTTP_COOKIE"] = cookie
-        params.update(headers or {})
-        p = b"".join(_nv(k, v) for k, v in params.items())
-        msg = _record(BEGIN, struct.pack("!HB5x", 1, 0)) + _record(PARAMS, p) + _record(PARAMS)
-        if raw:
-            msg += _record(STDIN, raw)
-        msg += _record(STDIN)
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(20)
-        with s:
-            s.connect(self.path)
-            s.sendall(msg)
-            out = b""
-            while True:
-                _, rtype, _, clen, plen = struct.unpack("!BBHHBx", _read_exact(s, 8))
-                content = _read_exact(s, clen + plen)[:clen]
-                if rtype == STDOUT:
-                    out += content
-                elif rtype == END:
-                    break
-        head, _, payload = out.partition(b"\r\n\r\n")
-        status = 200
-        for line in head.decode().split("\r\n"):
-            if line.lower().startswith("status:"):
-                status = int(line.split()[1])
-        try:
-            return status, json.loads(payload) if payload else None
-        except ValueError:
-            return status, None
-
-
-def _fcgi_binary(state_dir):
-    with open(os.path.join(state_dir, "run", "fcgi.pid")) as f:
-        pid = int(f.read().strip())
-    exe = os.readlink("/proc/%d/exe" % pid)
-    # rebuilt since the stack started: the same path holds the new binary
-    return exe[:-len(" (deleted)")] if exe.endswith(" (deleted)") else exe
+from fcgi_direct import start_workers
 
 
 @pytest.fixture(scope="module")
 def workers(state_dir, stack_config):
     """Two wa-akg-fcgi processes of the stack's build and config, each one
     worker process of two threads on its own socket, both caching."""
-    if not stack_config.get("db.socket") or not os.path.exists(stack_config["db.socket"]):
-        pytest.skip("the stack's database socket is not reachable from the test")
-    binary = _fcgi_binary(state_dir)
-    tmp = tempfile.mkdtemp(prefix="wa-authc-")
-    live = "SELECT pid FROM worker_leases WHERE lease_until > CURRENT_TIMESTAMP(3)"
-    rows = sql(stack_config, live)
-    before = {int(x) for x in rows.split()} if rows else set()
-    out = []
-    procs = []
-    for name in ("a", "b"):
-        path = os.path.join(tmp, name + ".sock")
-        env = dict(os.environ, WA_AKG_FCGI_LISTEN="unix:" + path, WA_AKG_FCGI_WORKERS="1",
-                   WA_AKG_FCGI_THREADS="2", WA_AKG_AUTH_CACHE="true")
-        log = open(os.path.join(tmp, name + ".log"), "w")
-        p = subprocess.Popen([binary, "--config", os.path.join(state_dir, "wa-akg.conf")], env=env,
-                             stdout=log, stderr=subprocess.STDOUT)
-        procs.append(p)
-        out.append(Worker(path, p))
-    try:
-        for w in out:
-            for _ in range(200):
-                if os.path.exists(w.path):
-                    break
-                assert w.proc.poll() is None, "wa-akg-fcgi exited: see %s" % tmp
-                time.sleep(0.05)
-            assert os.path.exists(w.path), "no socket %s" % w.path
-        # both hold a lease: two new rows in worker_leases
-        pids = set()
-        for _ in range(200):
-            rows = sql(stack_config, live)
-            pids = ({int(x) for x in rows.split()} if rows else set()) - before
-            if len(pids) >= 2:
-                break
-            time.sleep(0.05)
-        assert len(pids) >= 2, "the two workers hold no lease: see %s" % tmp
-        yield out
-    finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        shutil.rmtree(tmp, ignore_errors=True)
+    yield from start_workers(state_dir, stack_config, [{}, {}])
 
 
 def _warm(w, uri, status, **kw):
