@@ -16,6 +16,7 @@
 #include <fcgiapp.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +108,10 @@ int main(int argc, char **argv)
 	}
 	if (FCGX_Init() != 0)
 		return 1;
+	/* libfcgi's own SIGTERM handler only sets a flag for its accept loop,
+	 * which this program does not run */
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
 	unlink(argv[1]);
 	lfd = FCGX_OpenSocket(argv[1], 256);
 	ep = epoll_create1(EPOLL_CLOEXEC);

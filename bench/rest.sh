@@ -2,7 +2,7 @@
 # bench/rest.sh: throughput and latency of the REST path
 # (nginx -> wa-akg-fcgi -> MariaDB) as a share of nginx's own ceiling, with wrk.
 #
-#   bench/rest.sh [-d SECONDS] [-w "1 2"] [-b "BUILD1 BUILD2"] [-p PORT] [-n NOTE] [-o FILE]
+#   bench/rest.sh [-d SECONDS] [-w "1 2"] [-b "BUILD1 BUILD2"] [-c "CASES"] [-p PORT] [-n NOTE] [-o FILE]
 #
 #   -d  seconds per measurement (default 10)
 #   -w  the worker-process counts to run, each with 4 threads (default "2", the
@@ -11,6 +11,8 @@
 #       deploy/dev's own): for each worker count, every case runs on each
 #       build in turn, each block with its own ceiling measurement, marked
 #       "# build DIR" in the results
+#   -c  the cases to run, in order (default: all, see below; sessions50
+#       must come last, it creates the 49 more sessions)
 #   -p  the private stack's HTTP port (default 18380); the ceiling nginx
 #       listens on PORT+1, the floor on PORT+2
 #   -n  a note for the header; -o the result file
@@ -48,10 +50,12 @@ port=18380
 note=""
 out=""
 builds=${WA_AKG_BUILD:-}
-while getopts "d:w:b:p:n:o:" opt; do
+cases="ceiling floor notfound docs settings apikey session sessions1 invalid ceiling floor sessions50"
+while getopts "d:w:b:c:p:n:o:" opt; do
 	case $opt in
 	d) secs=$OPTARG ;;
 	b) builds=$OPTARG ;;
+	c) cases=$OPTARG ;;
 	w) workers_list=$OPTARG ;;
 	p) port=$OPTARG ;;
 	n) note=$OPTARG ;;
@@ -79,6 +83,8 @@ trap 'stop_all; rm -rf "$tmp"' EXIT
 # same nginx in front of bench/fcgi-floor, with nginx/dev.conf.in's FastCGI
 # settings.
 mkdir -p "$tmp/ceil/logs" "$tmp/ceil/tmp"
+# nginx's worker (nobody, when started as root) must reach the socket
+chmod 755 "$tmp"
 cc -O2 -o "$tmp/fcgi-floor" "$here/fcgi-floor.c" -lfcgi -lpthread
 "$tmp/fcgi-floor" "$tmp/floor.sock" 4 &
 floor_pid=$!
@@ -114,6 +120,10 @@ http {
 }
 EOF
 nginx -p "$tmp/ceil/" -e "$tmp/ceil/logs/error.log" -c "$tmp/ceil/nginx.conf"
+# the floor must be the responder's answer, not an error of nginx's own
+for _ in $(seq 50); do [ -S "$tmp/floor.sock" ] && break; sleep 0.1; done
+curl -s "http://127.0.0.1:$fport/api/nonexistent" | grep -q '"No API route GET /api/nonexistent"' ||
+	{ echo "bench/rest.sh: the floor does not answer (see $tmp/ceil/logs/error.log)" >&2; cat "$tmp/ceil/logs/error.log" >&2; exit 1; }
 
 {
 	echo "# bench/rest.sh $(date -u +%FT%TZ) on $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), load $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -165,7 +175,7 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"message": 5}'
 LUA
 	ceil="" flr=""
-	for t in ceiling floor notfound docs settings apikey session sessions1 invalid ceiling floor sessions50; do
+	for t in $cases; do
 		lua=$tmp/get.lua
 		case $t in
 		ceiling) url=http://127.0.0.1:$cport/ ;;
