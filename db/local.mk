@@ -68,3 +68,4 @@ dist_migrations_DATA += db/migrations/0017_app_state.sql
 # label changes WhatsApp has not been told of yet (fcgi/h_labels.c -> engine/sess_appstate.c)
 dist_migrations_DATA += db/migrations/0018_label_sync.sql
 dist_migrations_DATA += db/migrations/0019_session_cfg_ver.sql
+dist_migrations_DATA += db/migrations/0020_lid_map.sql

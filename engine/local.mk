@@ -13,7 +13,8 @@ engine_store_libwastore_a_SOURCES = engine/store/sigstore_db.c engine/store/sigs
 	engine/store/outmsg.c engine/store/outmsg.h engine/store/outmedia.c \
 	engine/store/autoreply.c engine/store/autoreply.h engine/store/bot.c engine/store/bot.h \
 	engine/store/groups.c engine/store/groups.h \
-	engine/store/contacts.c engine/store/contacts.h
+	engine/store/contacts.c engine/store/contacts.h \
+	engine/store/lidmap.c engine/store/lidmap.h
 engine_store_libwastore_a_CFLAGS = $(AM_CFLAGS) $(SIGNAL_CFLAGS) $(MARIADB_CFLAGS) $(JANSSON_CFLAGS) \
 	$(PROTOBUFC_CFLAGS) $(CURL_CFLAGS) $(ZLIB_CFLAGS)
 # What links the MariaDB stores (after WA_LIBWA_LIBS' objects, before its libraries).

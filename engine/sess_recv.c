@@ -39,6 +39,7 @@
 #include "engine/store/autoreply.h"
 #include "engine/store/bot.h"
 #include "engine/store/contacts.h"
+#include "engine/store/lidmap.h"
 #include "engine/store/msgs.h"
 #include "fcgi/db.h"
 #include "wa/jid.h"
@@ -116,6 +117,7 @@ struct route {
 	int from_me;                    /* one of our own other devices */
 	int status;                     /* a status (story) from status@broadcast */
 	int peer;                       /* a peer message of ours (history, app state) */
+	char alt_pn[32];                /* a LID sender's number (sender_pn / participant_pn), or "" */
 };
 
 /* pt (padded) as a Message; NULL when it does not parse. Frees pt. */
@@ -149,19 +151,15 @@ static const WaE2E__Message *content_msg(const WaE2E__Message *m, const char **d
  * a group (taken in), and skmsg with that sender key. *msg gets the first
  * Message with content to store. WA_SIG_DUPLICATE when every enc was
  * decrypted before. */
-static int decrypt_all(const char *slug, wa_sig *sig, const struct route *rt, const struct wa_node *n,
-		       WaE2E__Message **msg, const char **why)
+static int decrypt_all(const char *slug, wa_sig *sig, const struct route *rt, const wa_sig_addr *sender,
+		       const struct wa_node *n, WaE2E__Message **msg, const char **why)
 {
 	const struct wa_node *enc = NULL;
 	WaE2E__Message *other = NULL;
-	wa_sig_addr addr;
+	wa_sig_addr addr = *sender;
 	int dup = 0, tried = 0, res = WA_SIG_OK;
 
 	*msg = NULL;
-	if (wa_sig_addr_from_wajid(&rt->sender_dev, &addr) != 0) {
-		*why = "no Signal address for the sender";
-		return WA_SIG_INVALID;
-	}
 	while ((enc = wa_node_next(n, "enc", enc)) != NULL) {
 		enum wa_sig_msg_type type;
 		const uint8_t *ct;
@@ -297,6 +295,14 @@ static int route(const struct recv_job *j, struct route *rt, const char **why)
 	} else {
 		*why = "sender is not a user";
 		return -1;
+	}
+	if (wa_jid_is_lid(&rt->sender_dev)) {
+		/* a LID-addressed stanza names the sender's number too */
+		const char *alt = wa_node_attr(j->n, rt->group[0] ? "participant_pn" : "sender_pn");
+		struct wa_jid aj;
+
+		if (alt && wa_jid_parse(alt, &aj, NULL) == 0 && wa_jid_is_pn(&aj) && strlen(aj.user) < sizeof rt->alt_pn)
+			memcpy(rt->alt_pn, aj.user, strlen(aj.user) + 1);
 	}
 	rt->from_me = (wa_jid_is_pn(&rt->sender_dev) && strcmp(rt->sender_dev.user, j->me_user) == 0) ||
 		      (wa_jid_is_lid(&rt->sender_dev) && j->me_lid_user[0] &&
@@ -435,6 +441,7 @@ static int recv_txn(struct wa_db *db, void *arg)
 	struct route rt;
 	wa_sigstore *st = NULL;
 	wa_sig *sig = NULL;
+	wa_sig_addr sender;
 	WaE2E__Message *msg = NULL;
 	const char *dest = NULL;
 	char dest_chat[WA_JID_STR_MAX];
@@ -461,7 +468,26 @@ static int recv_txn(struct wa_db *db, void *arg)
 		j->why = "cannot open the Signal store";
 		goto rollback;
 	}
-	rc = decrypt_all(j->slug, sig, &rt, j->n, &msg, &j->why);
+	/* the sender's session is named by its number when we know it
+	 * (engine/store/lidmap.h); a number the stanza gives is kept */
+	if (rt.alt_pn[0] && (rc = wa_lidmap_put(db, j->row, rt.sender_dev.user, rt.alt_pn)) != 0) {
+		wa_creds_close_sig(st, sig);
+		j->why = "cannot store the sender's number";
+		goto rollback;
+	}
+	rc = wa_lidmap_addr(db, j->row, &rt.sender_dev, rt.alt_pn, &sender);
+	if (rc != 0) {
+		wa_creds_close_sig(st, sig);
+		if (rc == WA_EINVAL) {
+			j->outcome = RECV_UNDECRYPTABLE;
+			j->why = "no Signal address for the sender";
+			rc = 0;
+		} else {
+			j->why = "database unavailable";
+		}
+		goto rollback;
+	}
+	rc = decrypt_all(j->slug, sig, &rt, &sender, j->n, &msg, &j->why);
 	wa_creds_close_sig(st, sig);
 	if (rc == WA_SIG_DUPLICATE) {
 		/* decrypted and committed before, not answered (a crash, a

@@ -39,6 +39,7 @@
 #include "engine/engine.h"
 #include "engine/events.h"
 #include "engine/session_int.h"
+#include "engine/store/lidmap.h"
 #include "engine/store/msgs.h"
 #include "engine/store/outmsg.h"
 #include "fcgi/db.h"
@@ -86,6 +87,8 @@ struct send_job {
 	char slug[WA_SESSION_ID_MAX];
 	char id[WA_MSGID_LEN + 1];
 	char peer[WA_JID_STR_MAX];        /* chat: the peer's user JID, or the group */
+	char peer_pn[32];                 /* a LID peer's number, from its usync answer ("" unknown) */
+	int peer_pn_asked;                /* looked up in lid_map (dev_addr) */
 	int group;
 	char *audience;                   /* status@broadcast: the audience's user JIDs, NUL-separated */
 	size_t audience_len;
@@ -540,6 +543,29 @@ static int our_skdm(const struct send_job *j, wa_sig *sig, wa_sig_addr *self, ui
 	return rc == 0 ? 0 : rc == WA_SIG_STORE ? WA_ESTORAGE : WA_EINTERNAL;
 }
 
+/* The Signal address of a device of the job (engine/store/lidmap.h): a
+ * device of a LID peer is named by the peer's number when it is known
+ * (from its usync answer, else looked up once per job). */
+static int dev_addr(struct wa_db *db, struct send_job *j, const struct wa_jid *dev, wa_sig_addr *out)
+{
+	const char *alt = NULL;
+	struct wa_jid pj;
+
+	if (wa_jid_is_lid(dev) && wa_jid_parse(j->peer, &pj, NULL) == 0 && strcmp(pj.user, dev->user) == 0) {
+		if (!j->peer_pn[0] && !j->peer_pn_asked) {
+			int rc = wa_lidmap_pn(db, j->row, dev->user, j->peer_pn, sizeof j->peer_pn);
+
+			if (rc < 0)
+				return rc;
+			j->peer_pn_asked = 1;
+		}
+		if (!j->peer_pn[0]) /* a LID whose number we were never given */
+			return wa_sig_addr_from_wajid(dev, out) == 0 ? 0 : WA_EINVAL;
+		alt = j->peer_pn;
+	}
+	return wa_lidmap_addr(db, j->row, dev, alt, out);
+}
+
 /* Build a session with addr from b. A bundle whose identity is not the one
  * we knew (the user reinstalled WhatsApp) comes from the server for that
  * device, so the old identity is forgotten and the new one taken, as
@@ -608,8 +634,13 @@ static int encrypt_txn(struct wa_db *db, void *arg)
 
 		free(d->ct);
 		d->ct = NULL;
-		if (d->skip || wa_sig_addr_from_wajid(&d->jid, &addr) != 0)
+		if (d->skip)
 			continue;
+		if ((rc = dev_addr(db, j, &d->jid, &addr)) != 0) {
+			if (rc == WA_ESTORAGE)
+				goto close;
+			continue;
+		}
 		if (!d->has_session && d->has_bundle && bundle_accept(j, sig, &addr, &d->jid, &d->bundle) != 0) {
 			wa_warn("session %s: the keys of a device of %s do not verify; it is left out", j->slug,
 				j->peer);
@@ -751,6 +782,14 @@ static int sessions_run(struct wa_db *db, void *arg)
 	int rc;
 
 	j->encrypted = 0; /* this may be a second run (a voided batch, dbpool.h) */
+	if (j->peer_pn[0] && !j->group) {
+		/* a LID peer's number, as its usync answer gave it */
+		struct wa_jid pj;
+
+		if (wa_jid_parse(j->peer, &pj, NULL) == 0 && wa_jid_is_lid(&pj) &&
+		    (rc = wa_lidmap_put(db, j->row, pj.user, j->peer_pn)) != 0)
+			return rc;
+	}
 	snprintf(me, sizeof me, "%s@s.whatsapp.net", j->me_user);
 	if ((rc = wa_out_build(&j->out, db, j->row, j->peer, me)) != 0)
 		return rc;
@@ -775,7 +814,7 @@ static int sessions_run(struct wa_db *db, void *arg)
 
 		if (j->devs[i].skip)
 			continue;
-		j->devs[i].has_session = wa_sig_addr_from_wajid(&j->devs[i].jid, &addr) == 0 &&
+		j->devs[i].has_session = dev_addr(db, j, &j->devs[i].jid, &addr) == 0 &&
 					 wa_sig_has_session(sig, &addr) == 1;
 		missing += !j->devs[i].has_session;
 	}
@@ -995,6 +1034,14 @@ static void devices_done(void *ctx, const struct wa_node *reply, int err)
 		if (wa_node_attr_jid(u, "jid", &uj) != 0)
 			continue;
 		wa_jid_to_non_ad(&uj);
+		if (wa_jid_is_lid(&uj) && !j->group && wa_node_attr(u, "pn_jid")) {
+			/* asked by LID: the number it stands for (§6.2) */
+			struct wa_jid pn;
+
+			if (wa_node_attr_jid(u, "pn_jid", &pn) == 0 && wa_jid_is_pn(&pn) &&
+			    strlen(pn.user) < sizeof j->peer_pn)
+				memcpy(j->peer_pn, pn.user, strlen(pn.user) + 1);
+		}
 		n = usync_ids(u, ids, DEVS_PER_USER);
 		if (n && wa_jid_format(&uj, key, sizeof key) >= 0)
 			(void)wa_cache_put(dc, key, ids, n * sizeof ids[0], now);
@@ -1190,9 +1237,10 @@ static void send_start(struct wa_session *s, const char *jid, struct wa_out *out
 	struct wa_jid pj;
 	int bad = !jid || wa_jid_parse(jid, &pj, NULL) != 0;
 
-	if (bad || (!wa_jid_is_pn(&pj) && !wa_jid_is_group(&pj) && !(audience && wa_jid_is_status(&pj)))) {
+	if (bad || (!wa_jid_is_pn(&pj) && !wa_jid_is_lid(&pj) && !wa_jid_is_group(&pj) &&
+		    !(audience && wa_jid_is_status(&pj)))) {
 		const char *msg = bad ? "'jid' must be a WhatsApp JID"
-				      : "Sending to broadcasts, newsletters and LIDs is not supported by this engine yet";
+				      : "Sending to broadcasts and newsletters is not supported by this engine yet";
 
 		free(audience);
 		wa_out_free(out);
@@ -1391,8 +1439,8 @@ static int resend_txn(struct wa_db *db, void *arg)
 	if (rc != 0)
 		return rc;
 encrypt:
-	if (wa_sig_addr_from_wajid(&r->dev, &addr) != 0)
-		return 0;
+	if ((rc = dev_addr(db, j, &r->dev, &addr)) != 0)
+		return rc == WA_ESTORAGE ? rc : 0;
 	if (wa_db_begin(db) < 0)
 		return WA_ESTORAGE;
 	if ((rc = wa_creds_open_sig(db, j->row, &st, &sig)) != 0)

@@ -54,6 +54,9 @@ static json_t *rec_json(const struct sim_msgrec *r)
 
 	if (o == NULL)
 		return NULL;
+	/* how often a recipient device asked for a message of ours again (§8.4) */
+	if (r->from_me)
+		json_object_set_new(o, "retries", json_integer(r->retries));
 	if (r->text) {
 		json_object_set_new(o, "text", json_string(r->text));
 		if (strcmp(r->type, "image") == 0 || strcmp(r->type, "video") == 0 || strcmp(r->type, "document") == 0)

@@ -107,6 +107,22 @@ fail:
 	return NULL;
 }
 
+/* A 1:1 message addressed to a LID is delivered as WhatsApp delivers it:
+ * from the sender's LID device, addressing_mode="lid", with the sender's
+ * number in sender_pn (what whatsmeow and Baileys read as the sender's
+ * alternate JID). m is what relayed() made. 0 or -1. */
+static int as_lid(struct wa_node *m, const struct sim_account *a, uint16_t dev)
+{
+	struct wa_jid j;
+	char from[WA_JID_STR_MAX], pn[WA_JID_STR_MAX];
+
+	if (wa_jid_make_ad(&j, a->lid, dev, WA_SERVER_LID) != 0 || wa_jid_format(&j, from, sizeof from) < 0)
+		return -1;
+	snprintf(pn, sizeof pn, "%s@s.whatsapp.net", a->number);
+	return wa_node_set_attr(m, "from", from) || wa_node_set_attr(m, "addressing_mode", "lid") ||
+	       wa_node_set_attr(m, "sender_pn", pn) ? -1 : 0;
+}
+
 /* Append copies of in's children tagged tag. */
 static int copy_children(struct wa_node *dst, const struct wa_node *src, const char *tag)
 {
@@ -165,7 +181,8 @@ static int relay_user(struct sim_server *s, struct sim_account *a, uint16_t dev,
 			return -1;
 		}
 		m = relayed(s, n, a, dev);
-		if (m == NULL || (peer == a && wa_node_set_attr(m, "recipient", wa_node_attr(n, "recipient")) != 0) ||
+		if (m == NULL || (wa_jid_is_lid(to) && as_lid(m, a, dev) != 0) ||
+		    (peer == a && wa_node_set_attr(m, "recipient", wa_node_attr(n, "recipient")) != 0) ||
 		    copy_children(m, n, "enc") || copy_children(m, n, "device-identity") || copy_children(m, n, "meta")) {
 			wa_node_free(m);
 			return -1;
@@ -185,7 +202,8 @@ static int relay_user(struct sim_server *s, struct sim_account *a, uint16_t dev,
 		if ((ta != peer && ta != a) || (ta == a && tdev == dev) || !sim_device_exists(ta, tdev))
 			continue; /* not a device of this chat, or the sender itself */
 		m = relayed(s, n, a, dev);
-		if (m == NULL || (ta == a && ta != peer && wa_node_set_attr(m, "recipient", chat) != 0) ||
+		if (m == NULL || (wa_jid_is_lid(to) && as_lid(m, a, dev) != 0) ||
+		    (ta == a && ta != peer && wa_node_set_attr(m, "recipient", chat) != 0) ||
 		    copy_children(m, t, "enc") || copy_children(m, n, "device-identity") || copy_children(m, n, "meta")) {
 			wa_node_free(m);
 			return -1;

@@ -22,7 +22,7 @@ from conftest import sql
 BEGIN, END, PARAMS, STDIN, STDOUT = 1, 3, 4, 5, 6
 
 
-def _record(rtype, content=b"", rid=1):
+def record(rtype, content=b"", rid=1):
     out = b""
     while True:
         part, content = content[:65535], content[65535:]
@@ -31,7 +31,7 @@ def _record(rtype, content=b"", rid=1):
             return out
 
 
-def _nv(name, value):
+def nv(name, value):
     def ln(n):
         return bytes([n]) if n < 128 else struct.pack("!I", n | 0x80000000)
     name, value = name.encode(), value.encode()
@@ -65,11 +65,11 @@ class Worker:
         if cookie:
             params["HTTP_COOKIE"] = cookie
         params.update(headers or {})
-        p = b"".join(_nv(k, v) for k, v in params.items())
-        msg = _record(BEGIN, struct.pack("!HB5x", 1, 0)) + _record(PARAMS, p) + _record(PARAMS)
+        p = b"".join(nv(k, v) for k, v in params.items())
+        msg = record(BEGIN, struct.pack("!HB5x", 1, 0)) + record(PARAMS, p) + record(PARAMS)
         if raw:
-            msg += _record(STDIN, raw)
-        msg += _record(STDIN)
+            msg += record(STDIN, raw)
+        msg += record(STDIN)
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.settimeout(20)
         with s:

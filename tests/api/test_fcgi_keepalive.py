@@ -8,24 +8,9 @@ import struct
 
 import pytest
 
-BEGIN, END, PARAMS, STDIN, STDOUT = 1, 3, 4, 5, 6
+from fcgi_direct import BEGIN, END, PARAMS, STDIN, STDOUT, nv, record
+
 RESPONDER, KEEP_CONN = 1, 1
-
-
-def record(rtype, content=b"", rid=1):
-    out = b""
-    while True:
-        part, content = content[:65535], content[65535:]
-        out += struct.pack("!BBHHBx", 1, rtype, rid, len(part), 0) + part
-        if not content:
-            return out
-
-
-def nv(name, value):
-    def ln(n):
-        return bytes([n]) if n < 128 else struct.pack("!I", n | 0x80000000)
-    name, value = name.encode(), value.encode()
-    return ln(len(name)) + ln(len(value)) + name + value
 
 
 def request(method, uri, body=b"", headers=None):
