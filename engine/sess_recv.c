@@ -442,6 +442,7 @@ static int recv_txn(struct wa_db *db, void *arg)
 	wa_sigstore *st = NULL;
 	wa_sig *sig = NULL;
 	wa_sig_addr sender;
+	char sender_pn[WA_SIGREC_NAME_MAX + 20];
 	WaE2E__Message *msg = NULL;
 	const char *dest = NULL;
 	char dest_chat[WA_JID_STR_MAX];
@@ -469,12 +470,8 @@ static int recv_txn(struct wa_db *db, void *arg)
 		goto rollback;
 	}
 	/* the sender's session is named by its number when we know it
-	 * (engine/store/lidmap.h); a number the stanza gives is kept */
-	if (rt.alt_pn[0] && (rc = wa_lidmap_put(db, j->row, rt.sender_dev.user, rt.alt_pn)) != 0) {
-		wa_creds_close_sig(st, sig);
-		j->why = "cannot store the sender's number";
-		goto rollback;
-	}
+	 * (engine/store/lidmap.h); a number the stanza gives is kept at the
+	 * commit, once the sender's contact row is written */
 	rc = wa_lidmap_addr(db, j->row, &rt.sender_dev, rt.alt_pn, &sender);
 	if (rc != 0) {
 		wa_creds_close_sig(st, sig);
@@ -591,6 +588,11 @@ static int recv_txn(struct wa_db *db, void *arg)
 	m.id = wa_node_attr_or(j->n, "id", "");
 	m.from_me = rt.from_me;
 	m.sender = rt.sender;
+	if (!rt.from_me && wa_jid_is_lid(&rt.sender_dev) && !strchr(sender.name, '_')) {
+		/* a LID sender whose number we know (its session is named by it) */
+		snprintf(sender_pn, sizeof sender_pn, "%s@s.whatsapp.net", sender.name);
+		m.sender_pn = sender_pn;
+	}
 	m.push_name = wa_node_attr(j->n, "notify");
 	m.type = c.type;
 	m.content = c.text;
@@ -663,6 +665,10 @@ static int recv_txn(struct wa_db *db, void *arg)
 	}
 	j->ts_ms = (uint64_t)m.t * 1000;
 commit:
+	if (rt.alt_pn[0] && (rc = wa_lidmap_put(db, j->row, rt.sender_dev.user, rt.alt_pn)) != 0) {
+		j->why = "cannot store the sender's number";
+		goto rollback;
+	}
 	if (wa_db_commit(db) < 0) {
 		j->why = "the commit failed";
 		rc = WA_ESTORAGE;

@@ -441,13 +441,21 @@ int h_groups_list(struct wa_req *r)
 
 /* GET /api/contacts/{sessionId} (beyond the reference; the n8n node's
  * contact list): the session's contacts as stored from messages, history
- * syncs and pushes, a bare array like the chat list. */
+ * syncs and pushes, a bare array like the chat list. What the engine
+ * learnt of LIDs (lid_map, engine/store/lidmap.h) fills the other form:
+ * `lid` of a phone-number contact, `phoneNumber` (its phone JID, as
+ * Baileys' Contact has it) of a LID contact. */
 int h_contacts_list(struct wa_req *r)
 {
 	json_t *rows = wa_db_query(r->db,
-		"SELECT jid, lid, name, notify, verified_name AS verifiedName, img_url AS imgUrl, status, blocked, "
-		"updated_at AS updatedAt FROM contacts WHERE wa_session_id = ? "
-		"ORDER BY COALESCE(name, notify, jid), jid LIMIT ?", "ui", (unsigned long long)r->sess.id,
+		"SELECT c.jid, COALESCE(c.lid, (SELECT CONCAT(l.lid, '@lid') FROM lid_map l "
+		"WHERE l.wa_session_id = c.wa_session_id AND l.pn = SUBSTRING_INDEX(c.jid, '@', 1) "
+		"AND c.jid LIKE '%@s.whatsapp.net' ORDER BY l.updated_at DESC LIMIT 1)) AS lid, "
+		"(SELECT CONCAT(l.pn, '@s.whatsapp.net') FROM lid_map l WHERE l.wa_session_id = c.wa_session_id "
+		"AND l.lid = SUBSTRING_INDEX(c.jid, '@', 1) AND c.jid LIKE '%@lid') AS phoneNumber, "
+		"c.name, c.notify, c.verified_name AS verifiedName, c.img_url AS imgUrl, c.status, c.blocked, "
+		"c.updated_at AS updatedAt FROM contacts c WHERE c.wa_session_id = ? "
+		"ORDER BY COALESCE(c.name, c.notify, c.jid), c.jid LIMIT ?", "ui", (unsigned long long)r->sess.id,
 		(long long)CONTACT_LIST_MAX);
 	size_t i;
 	json_t *row;

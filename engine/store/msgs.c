@@ -479,6 +479,8 @@ char *wa_msgs_event_payload(const char *slug, const struct wa_msg_row *raw)
 	}
 	if (m->quoted_id)
 		json_object_set_new(o, "quotedId", json_string(m->quoted_id));
+	if (m->sender_pn)
+		json_object_set_new(o, "senderPn", json_string(m->sender_pn));
 	if (m->caption)
 		json_object_set_new(o, "caption", json_string(m->caption));
 	if (m->media_mime) {

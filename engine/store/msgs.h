@@ -29,6 +29,7 @@ struct wa_msg_row {
 	const char *id;          /* the WhatsApp message id */
 	int from_me;
 	const char *sender;      /* sender_jid (user JID, no device); NULL = none */
+	const char *sender_pn;   /* a LID sender's phone-number JID, when known (events only); NULL = none */
 	const char *push_name;   /* the sender's push name (notify); NULL = none */
 	const char *type;        /* TEXT, IMAGE, ... */
 	const char *content;     /* text; NULL = none */

@@ -74,7 +74,11 @@ def test_a_chat_by_lid_continues_the_chat_by_number(admin, make_session, phone_s
                     what="Bob's answer stored under his LID chat")
     assert rows == [[answer, "answer to your LID", "Bob", "0", "TEXT"]], rows
     assert events(stack_config, slug, "message.received", msg_id=answer) == [answer]
+    assert events(stack_config, slug, "message.received", "$.senderPn", answer) == [bob + "@s.whatsapp.net"]
     assert retries(phone_sim, bob, answer) == 0
+    # the contact list shows what the session learnt of the LID
+    contacts = {c["jid"]: c for c in admin.get("/api/contacts/%s" % slug).json()}
+    assert contacts[bob_lid]["phoneNumber"] == bob + "@s.whatsapp.net", contacts
     # and by number the chat goes on over the same session, both ways
     again = send(admin, slug, bob + "@s.whatsapp.net", "by number again")
     got(phone_sim, bob, again, "the text by number after the LID chat")
@@ -83,6 +87,9 @@ def test_a_chat_by_lid_continues_the_chat_by_number(admin, make_session, phone_s
     wait_for(lambda: [x for x in stored(stack_config, slug, bob + "@s.whatsapp.net") if x[1] == "and by number"],
              what="Bob's text by number")
     assert retries(phone_sim, bob, r.json()["id"]) == 0
+    contacts = {c["jid"]: c for c in admin.get("/api/contacts/%s" % slug).json()}
+    assert contacts[bob + "@s.whatsapp.net"]["lid"] == bob_lid, contacts
+    assert contacts[bob + "@s.whatsapp.net"]["phoneNumber"] is None, contacts
 
 
 def test_a_first_contact_by_lid_builds_the_one_session(admin, make_session, phone_sim, stack_config):
