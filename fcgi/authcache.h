@@ -46,7 +46,10 @@
  *      lease that has not acknowledged has run out. Writes that change no
  *      credential pay one statement (the count is 0 at once); one that
  *      bumped waits for the other workers' next renewals (its own worker
- *      renews at once).
+ *      renews at once). A request that ran no statement but SELECTs on
+ *      its connection (wa_db.writes did not move: a message or another
+ *      operation handed to the engine, which writes no table a right
+ *      lives in) bumped nothing and does not wait.
  *
  * A writer outside the API (a DBA's SQL, wa-akg-admin without waiting) is
  * covered by the lease: its change is seen by every worker at the latest

@@ -779,6 +779,8 @@ static long long call(struct wa_db *db, const char *sql, const char *fmt, va_lis
 	va_list aq;
 
 	set_ok(db);
+	if (strncmp(sql, "SELECT ", 7) != 0)
+		db->writes++;
 	if (db->in_txn && db->txn_lost) {
 		wa_warn("statement refused: the transaction's connection was lost [%.120s]", sql);
 		fail(db, CR_SERVER_GONE_ERROR, WA_ESTORAGE);

@@ -79,6 +79,10 @@ struct wa_db {
 	 * from wa_db_begin() to commit/rollback; txn_lost once its connection
 	 * was lost: statements are then refused until the transaction ends. */
 	int in_txn, txn_lost;
+	/* Statements run on this connection that are not SELECTs (counted
+	 * before they run, whatever their outcome): a request that ran none
+	 * changed nothing, so it took no right away (fcgi/authcache.h rule 4). */
+	unsigned long writes;
 	/* Batch mode (wa_db_batch_begin, the engine's dbpool): one outer
 	 * transaction holds several jobs; a job's own begin / commit /
 	 * rollback become SAVEPOINT / RELEASE / ROLLBACK TO SAVEPOINT, so one

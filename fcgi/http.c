@@ -2,6 +2,7 @@
 #include "fcgi/http.h"
 #include "fcgi/router.h"
 #include "fcgi/app.h"
+#include "fcgi/db.h"
 #include "wa_log.h"
 #include "wa_util.h"
 
@@ -273,9 +274,11 @@ static int begin_reply(struct wa_req *r, int status, const char *ctype, long lon
 	r->replied = 1;
 	r->status = status;
 	/* a change that took a right away answers only once every worker's
-	 * auth cache has let it go (rule 4 of fcgi/authcache.h) */
+	 * auth cache has let it go (rule 4 of fcgi/authcache.h); a request
+	 * that wrote nothing (a message handed to the engine, which writes
+	 * no rights) changed no right */
 	if (status < 400 && r->method && strcmp(r->method, "GET") && strcmp(r->method, "HEAD") &&
-	    strcmp(r->method, "OPTIONS") && r->db)
+	    strcmp(r->method, "OPTIONS") && r->db && r->db->writes != r->db_writes0)
 		wa_authc_settle(r->db);
 	n = snprintf(head, sizeof head, "Status: %d %s\r\n%s%s%sX-Request-Id: %s\r\nCache-Control: no-store\r\n%s",
 		     status, wa_status_text(status), ctype ? "Content-Type: " : "", ctype ? ctype : "",

@@ -55,6 +55,7 @@ struct wa_req {
 	FCGX_Request *fcgx;
 	struct wa_app *app;
 	struct wa_db *db;             /* this thread's database connection */
+	unsigned long db_writes0;     /* db->writes when the request began */
 	const char *method;
 	char path[WA_PATH_MAX];       /* decoded path without query */
 	const char *query;            /* raw query string, "" if none */

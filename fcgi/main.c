@@ -180,6 +180,7 @@ static void serve_one(FCGX_Request *fr, struct wa_db *db)
 	r.fcgx = fr;
 	r.app = &app;
 	r.db = db;
+	r.db_writes0 = db->writes;
 	set_rid(&r);
 	dispatch(&r);
 	wa_info("%s %s -> %d %.1fms%s%s", r.method ? r.method : "-", r.path, r.status, now_ms() - t0,
