@@ -442,7 +442,7 @@ static int recv_txn(struct wa_db *db, void *arg)
 	wa_sigstore *st = NULL;
 	wa_sig *sig = NULL;
 	wa_sig_addr sender;
-	char sender_pn[WA_SIGREC_NAME_MAX + 20];
+	char sender_pn[sizeof rt.alt_pn], sender_pn_jid[sizeof rt.alt_pn + 16];
 	WaE2E__Message *msg = NULL;
 	const char *dest = NULL;
 	char dest_chat[WA_JID_STR_MAX];
@@ -470,9 +470,16 @@ static int recv_txn(struct wa_db *db, void *arg)
 		goto rollback;
 	}
 	/* the sender's session is named by its number when we know it
-	 * (engine/store/lidmap.h); a number the stanza gives is kept at the
-	 * commit, once the sender's contact row is written */
-	rc = wa_lidmap_addr(db, j->row, &rt.sender_dev, rt.alt_pn, &sender);
+	 * (engine/store/lidmap.h): the stanza's, else the stored one; the
+	 * stanza's is kept at the commit, once the sender's contact row is
+	 * written */
+	memcpy(sender_pn, rt.alt_pn, sizeof rt.alt_pn);
+	rc = 0;
+	if (!sender_pn[0] && wa_jid_is_lid(&rt.sender_dev) &&
+	    wa_lidmap_pn(db, j->row, rt.sender_dev.user, sender_pn, sizeof sender_pn) < 0)
+		rc = WA_ESTORAGE;
+	if (rc == 0)
+		rc = wa_lidmap_name(&rt.sender_dev, sender_pn, &sender);
 	if (rc != 0) {
 		wa_creds_close_sig(st, sig);
 		if (rc == WA_EINVAL) {
@@ -588,10 +595,10 @@ static int recv_txn(struct wa_db *db, void *arg)
 	m.id = wa_node_attr_or(j->n, "id", "");
 	m.from_me = rt.from_me;
 	m.sender = rt.sender;
-	if (!rt.from_me && wa_jid_is_lid(&rt.sender_dev) && !strchr(sender.name, '_')) {
-		/* a LID sender whose number we know (its session is named by it) */
-		snprintf(sender_pn, sizeof sender_pn, "%s@s.whatsapp.net", sender.name);
-		m.sender_pn = sender_pn;
+	if (!rt.from_me && wa_jid_is_lid(&rt.sender_dev) && sender_pn[0]) {
+		/* a LID sender whose number we know */
+		snprintf(sender_pn_jid, sizeof sender_pn_jid, "%s@s.whatsapp.net", sender_pn);
+		m.sender_pn = sender_pn_jid;
 	}
 	m.push_name = wa_node_attr(j->n, "notify");
 	m.type = c.type;

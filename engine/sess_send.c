@@ -548,22 +548,16 @@ static int our_skdm(const struct send_job *j, wa_sig *sig, wa_sig_addr *self, ui
  * (from its usync answer, else looked up once per job). */
 static int dev_addr(struct wa_db *db, struct send_job *j, const struct wa_jid *dev, wa_sig_addr *out)
 {
-	const char *alt = NULL;
 	struct wa_jid pj;
 
-	if (wa_jid_is_lid(dev) && wa_jid_parse(j->peer, &pj, NULL) == 0 && strcmp(pj.user, dev->user) == 0) {
-		if (!j->peer_pn[0] && !j->peer_pn_asked) {
-			int rc = wa_lidmap_pn(db, j->row, dev->user, j->peer_pn, sizeof j->peer_pn);
-
-			if (rc < 0)
-				return rc;
-			j->peer_pn_asked = 1;
-		}
-		if (!j->peer_pn[0]) /* a LID whose number we were never given */
-			return wa_sig_addr_from_wajid(dev, out) == 0 ? 0 : WA_EINVAL;
-		alt = j->peer_pn;
+	if (!wa_jid_is_lid(dev) || wa_jid_parse(j->peer, &pj, NULL) != 0 || strcmp(pj.user, dev->user) != 0)
+		return wa_lidmap_addr(db, j->row, dev, out);
+	if (!j->peer_pn[0] && !j->peer_pn_asked) {
+		if (wa_lidmap_pn(db, j->row, dev->user, j->peer_pn, sizeof j->peer_pn) < 0)
+			return WA_ESTORAGE;
+		j->peer_pn_asked = 1;
 	}
-	return wa_lidmap_addr(db, j->row, dev, alt, out);
+	return wa_lidmap_name(dev, j->peer_pn, out);
 }
 
 /* Build a session with addr from b. A bundle whose identity is not the one

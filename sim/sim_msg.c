@@ -84,15 +84,22 @@ int sim_send_ack(struct sim_conn *c, const char *cls, const struct wa_node *n, c
 }
 
 /* The stanza a recipient device gets: attributes of the original, with
- * from = the sender device. */
+ * from = the sender device. by_lid (a 1:1 message addressed to a LID): as
+ * WhatsApp delivers it, from the sender's LID device, addressing_mode="lid"
+ * and the sender's number in sender_pn (what whatsmeow and Baileys read
+ * as the sender's alternate JID). */
 static struct wa_node *relayed(struct sim_server *s, const struct wa_node *in, const struct sim_account *a,
-			       uint16_t dev)
+			       uint16_t dev, int by_lid)
 {
-	char from[WA_JID_STR_MAX];
+	char from[WA_JID_STR_MAX], pn[WA_JID_STR_MAX];
 	struct wa_node *m;
+	struct wa_jid lj;
 	static const char *const copy[] = { "id", "type", "edit", "category", "addressing_mode", NULL };
 
-	sim_device_jid(a, dev, from, sizeof from);
+	if (!by_lid)
+		sim_device_jid(a, dev, from, sizeof from);
+	else if (wa_jid_make_ad(&lj, a->lid, dev, WA_SERVER_LID) != 0 || wa_jid_format(&lj, from, sizeof from) < 0)
+		return NULL;
 	m = wa_node_new_attrs("message", "from", from, NULL);
 	if (m == NULL)
 		return NULL;
@@ -101,26 +108,15 @@ static struct wa_node *relayed(struct sim_server *s, const struct wa_node *in, c
 			goto fail;
 	if (wa_node_set_attr_uint(m, "t", sim_now(s)) != 0 || wa_node_set_attr(m, "notify", a->push_name) != 0)
 		goto fail;
+	if (by_lid) {
+		snprintf(pn, sizeof pn, "%s@s.whatsapp.net", a->number);
+		if (wa_node_set_attr(m, "addressing_mode", "lid") || wa_node_set_attr(m, "sender_pn", pn))
+			goto fail;
+	}
 	return m;
 fail:
 	wa_node_free(m);
 	return NULL;
-}
-
-/* A 1:1 message addressed to a LID is delivered as WhatsApp delivers it:
- * from the sender's LID device, addressing_mode="lid", with the sender's
- * number in sender_pn (what whatsmeow and Baileys read as the sender's
- * alternate JID). m is what relayed() made. 0 or -1. */
-static int as_lid(struct wa_node *m, const struct sim_account *a, uint16_t dev)
-{
-	struct wa_jid j;
-	char from[WA_JID_STR_MAX], pn[WA_JID_STR_MAX];
-
-	if (wa_jid_make_ad(&j, a->lid, dev, WA_SERVER_LID) != 0 || wa_jid_format(&j, from, sizeof from) < 0)
-		return -1;
-	snprintf(pn, sizeof pn, "%s@s.whatsapp.net", a->number);
-	return wa_node_set_attr(m, "from", from) || wa_node_set_attr(m, "addressing_mode", "lid") ||
-	       wa_node_set_attr(m, "sender_pn", pn) ? -1 : 0;
 }
 
 /* Append copies of in's children tagged tag. */
@@ -180,9 +176,8 @@ static int relay_user(struct sim_server *s, struct sim_account *a, uint16_t dev,
 			*err = "404";
 			return -1;
 		}
-		m = relayed(s, n, a, dev);
-		if (m == NULL || (wa_jid_is_lid(to) && as_lid(m, a, dev) != 0) ||
-		    (peer == a && wa_node_set_attr(m, "recipient", wa_node_attr(n, "recipient")) != 0) ||
+		m = relayed(s, n, a, dev, wa_jid_is_lid(to));
+		if (m == NULL || (peer == a && wa_node_set_attr(m, "recipient", wa_node_attr(n, "recipient")) != 0) ||
 		    copy_children(m, n, "enc") || copy_children(m, n, "device-identity") || copy_children(m, n, "meta")) {
 			wa_node_free(m);
 			return -1;
@@ -201,9 +196,8 @@ static int relay_user(struct sim_server *s, struct sim_account *a, uint16_t dev,
 			continue;
 		if ((ta != peer && ta != a) || (ta == a && tdev == dev) || !sim_device_exists(ta, tdev))
 			continue; /* not a device of this chat, or the sender itself */
-		m = relayed(s, n, a, dev);
-		if (m == NULL || (wa_jid_is_lid(to) && as_lid(m, a, dev) != 0) ||
-		    (ta == a && ta != peer && wa_node_set_attr(m, "recipient", chat) != 0) ||
+		m = relayed(s, n, a, dev, wa_jid_is_lid(to));
+		if (m == NULL || (ta == a && ta != peer && wa_node_set_attr(m, "recipient", chat) != 0) ||
 		    copy_children(m, t, "enc") || copy_children(m, n, "device-identity") || copy_children(m, n, "meta")) {
 			wa_node_free(m);
 			return -1;

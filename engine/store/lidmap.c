@@ -54,22 +54,18 @@ int wa_lidmap_pn(struct wa_db *db, uint64_t session_row, const char *lid, char *
 	return pn[0] ? 1 : 0;
 }
 
-int wa_lidmap_addr(struct wa_db *db, uint64_t session_row, const struct wa_jid *dev, const char *alt_pn,
-		   wa_sig_addr *out)
+int wa_lidmap_name(const struct wa_jid *dev, const char *pn, wa_sig_addr *out)
 {
-	char pn[32];
-	int rc;
+	if (wa_jid_is_lid(dev) && pn[0])
+		return wa_sig_addr_set(out, pn, 0, dev->device) == WA_SIG_OK ? 0 : WA_EINVAL;
+	return wa_sig_addr_from_wajid(dev, out) == 0 ? 0 : WA_EINVAL;
+}
 
-	if (!wa_jid_is_lid(dev))
-		return wa_sig_addr_from_wajid(dev, out) == 0 ? 0 : WA_EINVAL;
-	if (alt_pn && digits(alt_pn, 31)) {
-		snprintf(pn, sizeof pn, "%s", alt_pn);
-	} else {
-		rc = wa_lidmap_pn(db, session_row, dev->user, pn, sizeof pn);
-		if (rc < 0)
-			return rc;
-		if (rc == 0)
-			return wa_sig_addr_from_wajid(dev, out) == 0 ? 0 : WA_EINVAL;
-	}
-	return wa_sig_addr_set(out, pn, 0, dev->device) == WA_SIG_OK ? 0 : WA_EINVAL;
+int wa_lidmap_addr(struct wa_db *db, uint64_t session_row, const struct wa_jid *dev, wa_sig_addr *out)
+{
+	char pn[32] = "";
+
+	if (wa_jid_is_lid(dev) && wa_lidmap_pn(db, session_row, dev->user, pn, sizeof pn) < 0)
+		return WA_ESTORAGE;
+	return wa_lidmap_name(dev, pn, out);
 }

@@ -13,14 +13,15 @@
  * an existing mapping of lid is replaced. 0 or WA_ESTORAGE.
  * wa_lidmap_pn: the number of lid into pn (cap bytes): 1 known, 0 not
  * (pn ""), WA_ESTORAGE.
- * wa_lidmap_addr: the Signal address of the device JID dev: a LID device
- * whose number is alt_pn (the stanza's sender_pn; NULL or "" when it
- * carried none), else the stored one, is named by the number; anything
- * else as wa_sig_addr_from_wajid() names it. 0, WA_ESTORAGE, or WA_EINVAL
- * (no Signal address for dev).
+ * wa_lidmap_name: the Signal address of the device JID dev when its user's
+ * number is pn ("" unknown): a LID device with a number is named by the
+ * number, anything else as wa_sig_addr_from_wajid() names it. 0 or
+ * WA_EINVAL (no Signal address for dev). No database.
+ * wa_lidmap_addr: the same with the number looked up (wa_lidmap_pn) for a
+ * LID device. 0, WA_ESTORAGE or WA_EINVAL.
  *
  * Threading: dbpool threads (the caller's connection, inside or outside
- * its transaction). */
+ * its transaction); wa_lidmap_name any thread. */
 #ifndef WA_STORE_LIDMAP_H
 #define WA_STORE_LIDMAP_H
 
@@ -35,7 +36,7 @@ struct wa_db;
 
 int wa_lidmap_put(struct wa_db *db, uint64_t session_row, const char *lid, const char *pn);
 int wa_lidmap_pn(struct wa_db *db, uint64_t session_row, const char *lid, char *pn, size_t cap);
-int wa_lidmap_addr(struct wa_db *db, uint64_t session_row, const struct wa_jid *dev, const char *alt_pn,
-		   wa_sig_addr *out);
+int wa_lidmap_name(const struct wa_jid *dev, const char *pn, wa_sig_addr *out);
+int wa_lidmap_addr(struct wa_db *db, uint64_t session_row, const struct wa_jid *dev, wa_sig_addr *out);
 
 #endif

@@ -43,9 +43,22 @@ def _read_exact(s, n):
     while len(buf) < n:
         chunk = s.recv(n - len(buf))
         if not chunk:
-            raise AssertionError("the worker closed the connection")
+            raise AssertionError("the worker closed the connection (%d of %d bytes)" % (len(buf), n))
         buf += chunk
     return buf
+
+
+def read_stdout(s):
+    """The FCGI_STDOUT bytes of one response on socket s, read up to its
+    FCGI_END_REQUEST (the connection may take another request after it)."""
+    out = b""
+    while True:
+        _, rtype, _, clen, plen = struct.unpack("!BBHHBx", _read_exact(s, 8))
+        content = _read_exact(s, clen + plen)[:clen]
+        if rtype == STDOUT:
+            out += content
+        elif rtype == END:
+            return out
 
 
 class Worker:
@@ -75,14 +88,7 @@ class Worker:
         with s:
             s.connect(self.path)
             s.sendall(msg)
-            out = b""
-            while True:
-                _, rtype, _, clen, plen = struct.unpack("!BBHHBx", _read_exact(s, 8))
-                content = _read_exact(s, clen + plen)[:clen]
-                if rtype == STDOUT:
-                    out += content
-                elif rtype == END:
-                    break
+            out = read_stdout(s)
         head, _, payload = out.partition(b"\r\n\r\n")
         status = 200
         for line in head.decode().split("\r\n"):

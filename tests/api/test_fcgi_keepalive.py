@@ -8,7 +8,7 @@ import struct
 
 import pytest
 
-from fcgi_direct import BEGIN, END, PARAMS, STDIN, STDOUT, nv, record
+from fcgi_direct import BEGIN, PARAMS, STDIN, nv, read_stdout, record
 
 RESPONDER, KEEP_CONN = 1, 1
 
@@ -25,27 +25,9 @@ def request(method, uri, body=b"", headers=None):
     return out + record(STDIN)
 
 
-def read_exact(s, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = s.recv(n - len(buf))
-        if not chunk:
-            raise AssertionError("the worker closed the kept connection (%d of %d bytes)" % (len(buf), n))
-        buf += chunk
-    return buf
-
-
 def response(s):
     """The status of one response, read up to its FCGI_END_REQUEST."""
-    out = b""
-    while True:
-        _, rtype, _, clen, plen = struct.unpack("!BBHHBx", read_exact(s, 8))
-        content = read_exact(s, clen + plen)[:clen]
-        if rtype == STDOUT:
-            out += content
-        elif rtype == END:
-            break
-    head = out.split(b"\r\n\r\n", 1)[0].decode()
+    head = read_stdout(s).split(b"\r\n\r\n", 1)[0].decode()
     for line in head.split("\r\n"):
         if line.lower().startswith("status:"):
             return int(line.split()[1])
