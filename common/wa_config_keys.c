@@ -108,6 +108,8 @@ const struct wa_config_key wa_config_keys[] = {
 	/* [hooks] */
 	{ "hooks.poll_ms", "1000",
 	  "How often wa-akg-hooks looks at the events outbox and the due retries when no engine event woke it up (10-600000); events published on an engine's event socket wake it at once." },
+	{ "hooks.coalesce_ms", "5",
+	  "After an engine event wakes wa-akg-hooks, how long it waits for more before it reads the outbox (0-1000): under load one read then takes many events instead of one each, at the cost of that much webhook latency. 0 reads at once." },
 	{ "hooks.engines_refresh_ms", "10000",
 	  "How often wa-akg-hooks re-reads the engines table to subscribe to new engines' event sockets (100-3600000)." },
 	{ "hooks.batch", "200",

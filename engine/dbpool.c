@@ -58,23 +58,50 @@ static void post(struct worker *w, struct job *j)
 }
 
 /* Run the jobs of list (n of them) under one commit, then post them. When
- * the batch cannot start or is voided (deadlock, lost connection), nothing
- * of it was committed and each job runs again on its own; when the COMMIT
- * itself was cut off, the outcome is unknown and every job fails. */
+ * one job rolls back, the batch is voided: the jobs before it run again as
+ * a batch, it runs alone (its rollback then undoes only its own work), and
+ * the rest go on as a batch. When the batch cannot start or is lost to the
+ * database (a deadlock, a lost connection), nothing of it was committed
+ * and each job runs again on its own; when the COMMIT itself was cut off,
+ * the outcome is unknown and every job fails. */
 static void run_batch(struct worker *w, struct job *list, size_t n)
 {
-	struct job *j, *next;
-	int rc = -1;
+	struct job *j, *next, *stop = NULL, **pp;
+	int rc = -1, voided = 0;
+	size_t before = 0;
 
 	if (n > 1 && wa_db_batch_begin(&w->db) == 0) {
-		for (j = list; j; j = j->next)
+		for (j = list; j; j = j->next, before++) {
 			j->rc = j->run(&w->db, j->arg);
+			if (wa_db_batch_lost(&w->db)) {
+				stop = j; /* what is left of it would only fail */
+				break;
+			}
+		}
+		voided = wa_db_batch_voided(&w->db);
 		rc = wa_db_batch_end(&w->db);
 		if (rc == 0)
 			wa_debug("%zu database jobs committed together", n);
-		if (rc == -1)
+		else if (rc == -1 && !voided)
 			wa_info("a batch of %zu database jobs was not committed (%s); running them one by one", n,
 				wa_db_errno(&w->db) == WA_DB_DEADLOCK ? "deadlock" : "database error");
+	}
+	if (rc == -1 && voided && stop) {
+		struct job *rest = stop->next;
+
+		wa_debug("job %zu of a batch of %zu rolled back: it runs alone, the others as batches", before + 1,
+			 n);
+		for (pp = &list; *pp != stop; pp = &(*pp)->next)
+			;
+		*pp = NULL;
+		stop->next = NULL;
+		if (list)
+			run_batch(w, list, before);
+		stop->rc = stop->run(&w->db, stop->arg);
+		post(w, stop);
+		if (rest)
+			run_batch(w, rest, n - before - 1);
+		return;
 	}
 	for (j = list; j; j = next) {
 		next = j->next;

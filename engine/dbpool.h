@@ -11,15 +11,17 @@
  * only the sessions sharing its thread.
  *
  * Group commit: a thread takes every job queued when it looks (at most
- * engine.db_batch) and runs them in one outer transaction, each job's own
- * transaction a savepoint of it (fcgi/db.h, wa_db_batch_begin); one COMMIT
- * makes them all durable, and only then are their completions posted, so
- * nothing is answered before it is committed. A job fails alone (its
- * savepoint is rolled back); a deadlock or a lost connection voids the
- * batch, whose jobs then run again one by one, so run() must be safe to
- * run twice (as with wa_dbjob_retry). A job's failed run() in a batch
- * that commits has left nothing behind but what it wrote outside a
- * transaction of its own, as without batches.
+ * engine.db_batch) and runs them in one outer transaction, in which a
+ * job's own begin and commit cost no statement (fcgi/db.h,
+ * wa_db_batch_begin); one COMMIT makes them all durable, and only then are
+ * their completions posted, so nothing is answered before it is
+ * committed. A job that rolls back voids the batch: the jobs before it
+ * run again as a batch, it runs alone (where its rollback undoes only its
+ * own work), the rest as a batch; a deadlock or a lost connection voids
+ * it too, and then every job runs again on its own. So run() must be safe
+ * to run twice (as with wa_dbjob_retry). A job's failed run() in a batch that commits has left
+ * nothing behind but what it wrote outside a transaction of its own, as
+ * without batches.
  *
  * Bounds: each thread queues at most `max_queued` jobs; a submit past that
  * fails and the caller decides (an inbound message is then not acked, so

@@ -782,7 +782,10 @@ static long long call(struct wa_db *db, const char *sql, const char *fmt, va_lis
 	if (strncmp(sql, "SELECT ", 7) != 0)
 		db->writes++;
 	if (db->in_txn && db->txn_lost) {
-		wa_warn("statement refused: the transaction's connection was lost [%.120s]", sql);
+		if (db->batch && db->batch_voided)
+			wa_debug("statement refused: a job rolled back, the batch runs again [%.120s]", sql);
+		else
+			wa_warn("statement refused: the transaction's connection was lost [%.120s]", sql);
 		fail(db, CR_SERVER_GONE_ERROR, WA_ESTORAGE);
 		return -1;
 	}
@@ -911,30 +914,12 @@ static void end_txn(struct wa_db *db)
 	db->in_txn = db->txn_lost = 0;
 }
 
-/* SAVEPOINT / RELEASE SAVEPOINT / ROLLBACK TO SAVEPOINT b<n> in a batch. */
-static int savepoint(struct wa_db *db, const char *verb)
-{
-	char q[64];
-
-	if (db->txn_lost || !db->conn) {
-		fail(db, CR_SERVER_GONE_ERROR, WA_ESTORAGE);
-		return -1;
-	}
-	snprintf(q, sizeof q, "%s b%u", verb, db->sp_seq);
-	if (mysql_query(db->conn, q) != 0) {
-		note_error(db, NULL, q);
-		db->txn_lost = 1; /* the batch cannot be trusted any more */
-		return -1;
-	}
-	return 0;
-}
-
 int wa_db_batch_begin(struct wa_db *db)
 {
 	if (wa_db_begin(db) != 0)
 		return -1;
 	db->batch = 1;
-	db->in_sp = 0;
+	db->in_sp = db->batch_voided = 0;
 	return 0;
 }
 
@@ -943,19 +928,36 @@ int wa_db_batch_lost(const struct wa_db *db)
 	return db->batch && db->txn_lost;
 }
 
+int wa_db_batch_voided(const struct wa_db *db)
+{
+	return db->batch_voided;
+}
+
+/* A job of the batch rolled back: nothing of the batch may commit. */
+static void void_batch(struct wa_db *db)
+{
+	if (!db->txn_lost)
+		db->batch_voided = 1;
+	db->txn_lost = 1;
+	db->in_sp = 0;
+}
+
 int wa_db_batch_end(struct wa_db *db)
 {
-	int lost = db->txn_lost;
-
 	if (!db->batch)
 		return -1;
 	if (db->in_sp) {
-		wa_error("a transaction was left open in a batch: rolled back, not committed");
-		(void)savepoint(db, "ROLLBACK TO SAVEPOINT");
-		db->in_sp = 0;
+		if (!db->txn_lost)
+			wa_error("a transaction was left open in a batch: the batch is not committed");
+		void_batch(db);
 	}
 	db->batch = 0;
-	if (lost) {
+	if (db->txn_lost) {
+		/* a voided batch's connection is alive with the transaction
+		 * open: it must be rolled back, or the next START TRANSACTION
+		 * would commit it */
+		if (db->batch_voided)
+			db->txn_lost = 0;
 		wa_db_rollback(db);
 		return -1;
 	}
@@ -972,9 +974,10 @@ int wa_db_begin(struct wa_db *db)
 			wa_error("a transaction was left open: rolled back, not committed");
 			wa_db_rollback(db);
 		}
-		db->sp_seq++;
-		if (savepoint(db, "SAVEPOINT") != 0)
+		if (db->txn_lost || !db->conn) {
+			fail(db, CR_SERVER_GONE_ERROR, WA_ESTORAGE);
 			return -1;
+		}
 		db->in_sp = 1;
 		return 0;
 	}
@@ -1013,7 +1016,11 @@ int wa_db_commit(struct wa_db *db)
 			return -1;
 		}
 		db->in_sp = 0;
-		return savepoint(db, "RELEASE SAVEPOINT");
+		if (db->txn_lost || !db->conn) {
+			fail(db, CR_SERVER_GONE_ERROR, WA_ESTORAGE);
+			return -1;
+		}
+		return 0;
 	}
 	if (!db->in_txn) {
 		wa_error("commit without a transaction");
@@ -1044,15 +1051,8 @@ int wa_db_commit(struct wa_db *db)
 void wa_db_rollback(struct wa_db *db)
 {
 	if (db->batch) {
-		if (db->in_sp && !db->txn_lost) {
-			unsigned e = db->last_errno;
-			int err = db->last_err;
-
-			(void)savepoint(db, "ROLLBACK TO SAVEPOINT");
-			db->last_errno = e; /* keep the failure that led here */
-			db->last_err = err;
-		}
-		db->in_sp = 0;
+		if (db->in_sp)
+			void_batch(db);
 		return;
 	}
 	if (!db->in_txn)

@@ -84,11 +84,11 @@ struct wa_db {
 	 * changed nothing, so it took no right away (fcgi/authcache.h rule 4). */
 	unsigned long writes;
 	/* Batch mode (wa_db_batch_begin, the engine's dbpool): one outer
-	 * transaction holds several jobs; a job's own begin / commit /
-	 * rollback become SAVEPOINT / RELEASE / ROLLBACK TO SAVEPOINT, so one
+	 * transaction holds several jobs; a job's own begin / commit only
+	 * mark where it is (no statement), and its rollback voids the batch
+	 * (batch_voided; the pool runs the jobs again one by one), so one
 	 * COMMIT (one log flush) makes all of them durable at once. */
-	int batch, in_sp;
-	unsigned sp_seq;
+	int batch, in_sp, batch_voided;
 	/* Prepared statements of this connection, reused across requests so a
 	 * query costs one round trip instead of three (prepare, execute,
 	 * close). Dropped with the connection. */
@@ -190,19 +190,25 @@ int wa_db_in_txn(const struct wa_db *db);
 
 /* Group commit (the engine's dbpool; the workers never use it). Between
  * wa_db_batch_begin and wa_db_batch_end everything runs in one outer
- * transaction: wa_db_begin starts a savepoint, wa_db_commit releases it
- * (nothing is durable yet), wa_db_rollback rolls back to it (the other
- * jobs' work stays). Statements outside a job's own transaction join the
- * outer one. A deadlock or a lost connection voids the whole batch
- * (wa_db_batch_lost turns true; every further statement fails), and then
- * nothing of it is committed: the caller runs the jobs again one by one.
+ * transaction: a job's wa_db_begin and wa_db_commit run no statement
+ * (nothing is durable before the batch's COMMIT), and statements outside
+ * a job's own transaction join the outer one. A job's wa_db_rollback,
+ * like a deadlock or a lost connection, voids the whole batch
+ * (wa_db_batch_lost turns true; every further statement and begin fails),
+ * and then nothing of it is committed: the caller runs the jobs again one
+ * by one, where a rollback undoes only its own job. Jobs roll back rarely
+ * (a redelivered message, a failure), so a batch costs its jobs'
+ * statements plus START TRANSACTION and COMMIT, with no savepoint per job.
  *   wa_db_batch_begin: START TRANSACTION. 0 or -1.
  *   wa_db_batch_end: COMMIT (or ROLLBACK when the batch was lost). 0, -1
  *     nothing committed, -2 the connection was lost during the COMMIT
- *     itself (unknown: the jobs must be told they failed, not re-run). */
+ *     itself (unknown: the jobs must be told they failed, not re-run).
+ *   wa_db_batch_voided: whether the batch was lost to a job's rollback
+ *     (routine) rather than to the database (worth a log line). */
 int wa_db_batch_begin(struct wa_db *db);
 int wa_db_batch_end(struct wa_db *db);
 int wa_db_batch_lost(const struct wa_db *db);
+int wa_db_batch_voided(const struct wa_db *db);
 
 /* Outcome of the last exec/query/row/int/begin/commit, as a wa_err code:
  *   WA_OK         it succeeded

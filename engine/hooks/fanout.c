@@ -20,6 +20,7 @@ int wa_hooks_cfg_load(const struct wa_config *cfg, struct wa_hooks_cfg *hc, char
 		{ "hooks.parallel", 1, 256, offsetof(struct wa_hooks_cfg, parallel) },
 		{ "hooks.keep_days", 0, 3650, offsetof(struct wa_hooks_cfg, keep_days) },
 		{ "hooks.poll_ms", 10, 600000, offsetof(struct wa_hooks_cfg, poll_ms) },
+		{ "hooks.coalesce_ms", 0, 1000, offsetof(struct wa_hooks_cfg, coalesce_ms) },
 		{ "hooks.engines_refresh_ms", 100, 3600000, offsetof(struct wa_hooks_cfg, engines_refresh_ms) },
 		{ "hooks.retry_first_ms", 10, 86400000L, offsetof(struct wa_hooks_cfg, retry_first_ms) },
 		{ "hooks.retry_max_ms", 10, 86400000L, offsetof(struct wa_hooks_cfg, retry_max_ms) },
@@ -130,15 +131,18 @@ static int mark_published(struct wa_db *db, const unsigned long long *ids, size_
 	return 0;
 }
 
-int wa_hooks_fanout(struct wa_db *db, const struct wa_hooks_cfg *hc)
+int wa_hooks_fanout(struct wa_db *db, const struct wa_hooks_cfg *hc, long long *created)
 {
 	struct fan_known known[FAN_KNOWN];
 	size_t nknown = 0, nids = 0;
 	unsigned long long *ids = NULL;
 	json_t *rows, *row;
 	size_t i;
+	long long made = 0;
 	int n = 0;
 
+	if (created)
+		*created = 0;
 	if (wa_db_begin(db) != 0)
 		return -1;
 	rows = wa_db_query(db,
@@ -176,6 +180,7 @@ int wa_hooks_fanout(struct wa_db *db, const struct wa_hooks_cfg *hc)
 				free(body);
 				if (k < 0)
 					goto fail;
+				made += k;
 				if (k > 0)
 					wa_debug("outbox %lld (%s %s): %lld deliveries", id, slug, event, k);
 			}
@@ -189,6 +194,8 @@ int wa_hooks_fanout(struct wa_db *db, const struct wa_hooks_cfg *hc)
 	json_decref(rows);
 	if (wa_db_commit(db) != 0)
 		return -1;
+	if (created)
+		*created = made;
 	return n;
 fail:
 	free(ids);

@@ -51,6 +51,7 @@ struct wa_hooks_cfg {
 	long parallel;            /* attempts in flight at once */
 	long keep_days;           /* prune after this many days; 0 = keep everything */
 	long poll_ms;             /* fallback poll period */
+	long coalesce_ms;         /* after a wake-up, wait this long for more events */
 	long engines_refresh_ms;  /* how often the engines table is re-read */
 	long retry_first_ms, retry_max_ms;
 	long give_up_hours, pause_after_hours;
@@ -61,9 +62,11 @@ struct wa_hooks_cfg {
 int wa_hooks_cfg_load(const struct wa_config *cfg, struct wa_hooks_cfg *hc, char *err, size_t errlen);
 
 /* Fan out up to hc->batch events in one transaction. Returns the number of
- * events published (0 = backlog empty), or -1 on a database failure
- * (logged; nothing of the batch committed). */
-int wa_hooks_fanout(struct wa_db *db, const struct wa_hooks_cfg *hc);
+ * events published (0 = backlog empty; fewer than hc->batch = nothing was
+ * left when it looked), or -1 on a database failure (logged; nothing of
+ * the batch committed). *created (may be NULL) gets the number of
+ * deliveries the batch made: none means there is nothing new to deliver. */
+int wa_hooks_fanout(struct wa_db *db, const struct wa_hooks_cfg *hc, long long *created);
 
 /* One delivery step, never waiting for a receiver: record the attempts
  * that ended (a delivered one goes on with the next event of its queue);

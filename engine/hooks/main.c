@@ -7,7 +7,10 @@
  * events_outbox), fans new events out into webhook_deliveries and delivers
  * what is due, until SIGTERM or SIGINT. With no event it still looks every
  * hooks.poll_ms, which also covers events whose PUB message was dropped and
- * retries falling due. */
+ * retries falling due. A wake-up within hooks.coalesce_ms of the last read
+ * of the outbox waits out the rest of it, so a busy engine's events are
+ * read a batch at a time; webhook_deliveries is read only when the fan-out
+ * made deliveries, a retry is due or the poll period is over. */
 #include "engine/hooks/hooks.h"
 #include "wa_config.h"
 #include "wa_log.h"
@@ -140,6 +143,24 @@ static int wait_event(struct sub *s, long ms)
 	return 1;
 }
 
+/* Let ms pass (attempts in flight go on meanwhile), then drain the events
+ * that came: they are read with the ones that woke us. */
+static void coalesce(struct sub *s, long long ms)
+{
+	struct timespec ts;
+
+	if (ms <= 0)
+		return;
+	if (wa_hooks_in_flight() > 0) {
+		wa_hooks_wait((long)ms, -1);
+	} else {
+		ts.tv_sec = (time_t)(ms / 1000);
+		ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+		nanosleep(&ts, NULL);
+	}
+	drain_events(s);
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: wa-akg-hooks [--config FILE]\n");
@@ -154,7 +175,7 @@ int main(int argc, char **argv)
 	const char *conf = NULL;
 	char err[512];
 	long loglevel;
-	long long next_refresh = 0, next_prune = 0, next_scan = 0, nevents = 0, ndelivered = 0;
+	long long next_refresh = 0, next_prune = 0, next_scan = 0, last_fan = 0, nevents = 0, ndelivered = 0;
 	int rc = 1, db_down = 0, woke = 1;
 
 	memset(&db, 0, sizeof db);
@@ -199,7 +220,8 @@ int main(int argc, char **argv)
 		hc.retry_first_ms, hc.retry_max_ms, hc.give_up_hours, hc.pause_after_hours,
 		hc.parallel, hc.keep_days, hc.policy.allow_loopback ? ", loopback allowed" : "");
 	while (!stopping) {
-		int busy = 0, n = 0, attempted = 0, scan;
+		int busy = 0, n = 0, attempted = 0, periodic;
+		long long created = 0, made = 0;
 		long retry_ms = -1, wait;
 
 		if (mono_ms() >= next_refresh) {
@@ -212,18 +234,30 @@ int main(int argc, char **argv)
 			next_prune = mono_ms() + WA_HOOKS_PRUNE_EVERY_S * 1000LL;
 		}
 		/* the outbox is read when an engine published something or the
-		 * poll period is over, not after every attempt */
-		scan = woke || mono_ms() >= next_scan;
-		woke = 0;
-		while (scan && !stopping && (n = wa_hooks_fanout(&db, &hc)) > 0) {
-			nevents += n;
-			busy = 1;
+		 * poll period is over, not after every attempt; wake-ups that
+		 * follow a read closely wait a little, so that under load one
+		 * read takes many events */
+		periodic = mono_ms() >= next_scan;
+		if (woke && !periodic && mono_ms() - last_fan < hc.coalesce_ms)
+			coalesce(&s, last_fan + hc.coalesce_ms - mono_ms());
+		if (woke || periodic) {
+			last_fan = mono_ms();
+			while (!stopping && (n = wa_hooks_fanout(&db, &hc, &made)) > 0) {
+				nevents += n;
+				created += made;
+				if (n < hc.batch)
+					break; /* nothing was left when it looked */
+			}
 		}
+		woke = 0;
 		if (n < 0)
 			goto db_failed;
-		if (scan)
+		if (periodic)
 			next_scan = mono_ms() + hc.poll_ms;
-		if (!stopping && (n = wa_hooks_deliver(&db, &hc, scan, &attempted, &retry_ms)) < 0)
+		/* the deliveries are read when the fan-out made some, a retry is
+		 * due or the poll period is over (another wa-akg-hooks may have
+		 * made some): events of sessions without webhooks cost none */
+		if (!stopping && (n = wa_hooks_deliver(&db, &hc, periodic || created > 0, &attempted, &retry_ms)) < 0)
 			goto db_failed;
 		ndelivered += n;
 		if (n > 0)

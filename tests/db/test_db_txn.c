@@ -2,7 +2,8 @@
  * against a real MariaDB: a transaction whose connection dies is never
  * committed in part, a write the server may have executed is never run a
  * second time, a read is retried transparently, and a handler whose
- * transaction broke answers 503 with nothing of it saved.
+ * transaction broke answers 503 with nothing of it saved; group commit
+ * (wa_db_batch_*) and the engine's dbpool that runs jobs in batches.
  *
  * Skips unless WA_AKG_TEST_DB_SOCKET names a unix socket (user root, no
  * password); once it is given, anything that keeps the test from running is
@@ -17,11 +18,14 @@
  * the connection was lost" is a MyISAM table whose AFTER INSERT trigger
  * sleeps: the row is written (MyISAM cannot roll back) before the sleep is
  * killed. */
+#include "engine/dbpool.h"
+#include "engine/inbox.h"
 #include "fcgi/db.h"
 #include "fcgi/handlers.h"
 #include "fcgi/http.h"
 #include "tests/unit/tap.h"
 #include "wa_config.h"
+#include "wa_err.h"
 
 #include <mysql.h>
 #include <pthread.h>
@@ -376,33 +380,75 @@ static void apply_core_schema(void)
 	free(sql);
 }
 
-/* Group commit (wa_db_batch_begin / end, the engine's dbpool): jobs as
- * savepoints of one transaction, one COMMIT for all, and a lost batch
- * commits nothing. */
+/* Group commit (wa_db_batch_begin / end, the engine's dbpool): jobs in one
+ * transaction whose own begin / commit run no statement, one COMMIT for
+ * all; a job's rollback or a lost batch commits nothing. */
+static unsigned long long questions(struct wa_db *db)
+{
+	/* statements db's connection sent, this one included */
+	return (unsigned long long)wa_db_int(db, -1, "SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS "
+					     "WHERE VARIABLE_NAME = 'QUESTIONS'", "");
+}
+
 static void test_batch(void)
 {
 	struct wa_db db;
+	long long before;
 
 	tap_diag("a batch of jobs under one commit");
 	db_open(&db);
 	ok(wa_db_batch_begin(&db) == 0, "batch begun");
-	ok(wa_db_begin(&db) == 0 && wa_db_in_txn(&db), "job A: its transaction is a savepoint");
+	before = wa_db_int(&db, -1, "SELECT COUNT(*) FROM t", "");
+	ok(wa_db_begin(&db) == 0 && wa_db_in_txn(&db), "job A: its transaction is open");
 	ok(wa_db_exec(&db, INS_T, "i", 100LL) == 1 && wa_db_commit(&db) == 0, "job A: insert, commit");
 	ok(!wa_db_in_txn(&db), "  job A's transaction is over");
-	ok(wa_db_begin(&db) == 0 && wa_db_exec(&db, INS_T, "i", 101LL) == 1, "job B: insert");
-	wa_db_rollback(&db);
-	ok(!wa_db_batch_lost(&db), "job B rolled back alone: the batch goes on");
+	ok(wa_db_begin(&db) == 0 && wa_db_exec(&db, INS_T, "i", 101LL) == 1 && wa_db_commit(&db) == 0,
+	   "job B: insert, commit");
 	ok(wa_db_exec(&db, INS_T, "i", 102LL) == 1, "job C: a statement outside a transaction of its own");
 	is_int(adm_int("SELECT COUNT(*) FROM t WHERE v >= 100 AND v < 200"), 0,
 	       "nothing of the batch is visible before its commit");
 	is_int(wa_db_batch_end(&db), 0, "the batch commits");
-	is_int(adm_int("SELECT COUNT(*) FROM t WHERE v IN (100, 102)"), 2, "jobs A and C are durable");
-	is_int(adm_int("SELECT COUNT(*) FROM t WHERE v = 101"), 0, "job B's row is not");
+	is_int(adm_int("SELECT COUNT(*) FROM t WHERE v IN (100, 101, 102)"), 3, "jobs A, B and C are durable");
+	ok(before >= 0, "a read inside the batch works");
+
+	tap_diag("a job's begin and commit in a batch cost no statement");
+	{
+		unsigned long long q0, q1;
+
+		ok(wa_db_batch_begin(&db) == 0, "batch begun");
+		q0 = questions(&db);
+		ok(wa_db_begin(&db) == 0 && wa_db_exec(&db, INS_T, "i", 110LL) == 1 && wa_db_commit(&db) == 0 &&
+		   wa_db_begin(&db) == 0 && wa_db_exec(&db, INS_T, "i", 111LL) == 1 && wa_db_commit(&db) == 0,
+		   "two jobs: begin, insert, commit");
+		q1 = questions(&db);
+		/* the two INSERTs and the SELECT that reads the counter once more */
+		is_int((long long)(q1 - q0), 3, "the server saw only the two inserts (and the counter's read)");
+		is_int(wa_db_batch_end(&db), 0, "the batch commits");
+	}
+
+	tap_diag("a job's rollback voids the batch");
+	ok(wa_db_batch_begin(&db) == 0, "batch begun");
+	ok(wa_db_begin(&db) == 0 && wa_db_exec(&db, INS_T, "i", 120LL) == 1 && wa_db_commit(&db) == 0,
+	   "job A: insert, commit");
+	ok(wa_db_begin(&db) == 0 && wa_db_exec(&db, INS_T, "i", 121LL) == 1, "job B: insert");
+	wa_db_rollback(&db);
+	ok(wa_db_batch_lost(&db) && wa_db_batch_voided(&db), "job B rolled back: the batch is voided");
+	ok(wa_db_begin(&db) < 0 && wa_db_err(&db) == WA_ESTORAGE, "  a further job cannot begin");
+	ok(wa_db_exec(&db, INS_T, "i", 122LL) < 0, "  nor run a statement in autocommit");
+	is_int(wa_db_batch_end(&db), -1, "batch end: nothing committed");
+	is_int(adm_int("SELECT COUNT(*) FROM t WHERE v IN (120, 121, 122)"), 0, "no row of the voided batch exists");
+	ok(!wa_db_in_txn(&db), "no transaction is left open");
+	ok(wa_db_begin(&db) == 0 && wa_db_exec(&db, INS_T, "i", 123LL) == 1, "alone, the job inserts");
+	wa_db_rollback(&db);
+	is_int(wa_db_exec(&db, INS_T, "i", 124LL), 1, "  and its rollback undoes only its own work");
+	is_int(adm_int("SELECT COUNT(*) FROM t WHERE v IN (123, 124)"), 1, "  (124 is there, 123 is not)");
+	is_int(adm_int("SELECT COUNT(*) FROM t WHERE v IN (120, 121, 122)"), 0,
+	       "the voided batch was rolled back, not left for the next transaction to commit");
 
 	tap_diag("a batch whose connection is killed");
 	ok(wa_db_batch_begin(&db) == 0, "batch begun");
 	ok(wa_db_begin(&db) == 0 && wa_db_exec(&db, INS_T, "i", 200LL) == 1 && wa_db_commit(&db) == 0,
-	   "a job committed its savepoint");
+	   "a job committed within the batch");
 	kill_conn(conn_id(&db));
 	ok(wa_db_begin(&db) < 0 || wa_db_exec(&db, INS_T, "i", 201LL) < 0, "the next job fails");
 	ok(wa_db_batch_lost(&db), "the batch is lost");
@@ -421,6 +467,102 @@ static void test_batch(void)
 	ok(!wa_db_in_txn(&db), "no transaction is left open");
 	is_int(wa_db_exec(&db, INS_T, "i", 302LL), 1, "the connection works again");
 	wa_db_close(&db);
+}
+
+
+/* The engine's dbpool (engine/dbpool.h) over real batches: jobs queued
+ * together run under one commit; one that rolls back loses only its own
+ * work (it runs again alone, the others again as batches), and every
+ * completion comes in the order submitted. */
+struct pjob {
+	long long v;
+	int rollback;          /* roll back after the insert */
+	int runs, rc, order;
+};
+
+static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
+static int gate_entered, gate_open, done_seq;
+
+static int gate_run(struct wa_db *db, void *arg)
+{
+	(void)db;
+	(void)arg;
+	pthread_mutex_lock(&gate_mu);
+	gate_entered = 1;
+	pthread_cond_broadcast(&gate_cv);
+	while (!gate_open)
+		pthread_cond_wait(&gate_cv, &gate_mu);
+	pthread_mutex_unlock(&gate_mu);
+	return 0;
+}
+
+static int pjob_run(struct wa_db *db, void *arg)
+{
+	struct pjob *p = arg;
+
+	p->runs++;
+	if (wa_db_begin(db) != 0)
+		return WA_ESTORAGE;
+	if (wa_db_exec(db, INS_T, "i", p->v) != 1) {
+		wa_db_rollback(db);
+		return WA_ESTORAGE;
+	}
+	if (p->rollback) {
+		wa_db_rollback(db);
+		return WA_ECONFLICT;
+	}
+	return wa_db_commit(db) == 0 ? 0 : WA_ESTORAGE;
+}
+
+static void pjob_done(void *arg, int rc)
+{
+	struct pjob *p = arg;
+
+	p->rc = rc;
+	p->order = ++done_seq;
+}
+
+static void test_dbpool_rollback(void)
+{
+	struct pjob jobs[6] = {
+		{ 500, 0, 0, -1, 0 }, { 501, 1, 0, -1, 0 }, { 502, 0, 0, -1, 0 },
+		{ 503, 0, 0, -1, 0 }, { 504, 1, 0, -1, 0 }, { 505, 0, 0, -1, 0 },
+	};
+	struct wa_inbox *ib = wa_inbox_new(0);
+	struct wa_dbpool *pool = ib ? wa_dbpool_new(cfg, 1, 100, ib) : NULL;
+	int in_order = 1, submitted = 1;
+
+	tap_diag("dbpool: a batch in which jobs roll back");
+	if (!pool)
+		tap_bail("cannot start a dbpool");
+	/* the first job holds the thread, so the next six queue up and are
+	 * taken as one batch */
+	ok(wa_dbpool_submit(pool, 1, gate_run, NULL, NULL) == 0, "a job holds the pool's thread");
+	pthread_mutex_lock(&gate_mu);
+	while (!gate_entered)
+		pthread_cond_wait(&gate_cv, &gate_mu);
+	pthread_mutex_unlock(&gate_mu);
+	for (size_t i = 0; i < 6; i++)
+		submitted &= wa_dbpool_submit(pool, 1, pjob_run, pjob_done, &jobs[i]) == 0;
+	ok(submitted, "six jobs queued behind it");
+	pthread_mutex_lock(&gate_mu);
+	gate_open = 1;
+	pthread_cond_broadcast(&gate_cv);
+	pthread_mutex_unlock(&gate_mu);
+	wa_dbpool_free(pool);
+	wa_inbox_drain(ib);
+	wa_inbox_free(ib);
+	for (size_t i = 0; i < 6; i++)
+		in_order &= jobs[i].order == (int)i + 1;
+	ok(in_order, "the completions came in the order submitted");
+	is_int(adm_int("SELECT COUNT(*) FROM t WHERE v IN (500, 502, 503, 505)"), 4,
+	       "the four jobs that committed are durable");
+	is_int(adm_int("SELECT COUNT(*) FROM t WHERE v IN (501, 504)"), 0, "the two that rolled back left nothing");
+	ok(jobs[0].rc == 0 && jobs[2].rc == 0 && jobs[3].rc == 0 && jobs[5].rc == 0, "  and were told they succeeded");
+	ok(jobs[1].rc == WA_ECONFLICT && jobs[4].rc == WA_ECONFLICT, "  the others got their own result");
+	ok(jobs[1].runs == 2 && jobs[4].runs == 2, "a job that rolled back in a batch ran again alone");
+	is_int(adm_int("SELECT COUNT(*) FROM t WHERE v BETWEEN 500 AND 505"), 4, "nothing was stored twice");
 }
 
 int main(void)
@@ -451,6 +593,7 @@ int main(void)
 	test_reads_retried();
 	test_handler_503();
 	test_batch();
+	test_dbpool_rollback();
 
 	snprintf(sql, sizeof sql, "DROP DATABASE `%s`", dbname);
 	adm_exec(sql);

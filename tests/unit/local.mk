@@ -120,12 +120,13 @@ tests_unit_test_err_LDADD = $(WA_LIBWA_LIBS)
 
 # fcgi/db.c's lost-connection rule against a real MariaDB: no half-committed
 # transaction, no write run twice, reads retried, a broken handler
-# transaction answers 503 (db layer); skips unless WA_AKG_TEST_DB_SOCKET is set
+# transaction answers 503 (db layer), group commit and the engine's dbpool over
+# it; skips unless WA_AKG_TEST_DB_SOCKET is set
 check_PROGRAMS += tests/db/test_db_txn
 TESTS += tests/db/test_db_txn
-tests_db_test_db_txn_SOURCES = tests/db/test_db_txn.c tests/unit/tap.h
-tests_db_test_db_txn_CFLAGS = $(AM_CFLAGS) $(fcgi_libwafcgi_a_CFLAGS)
-tests_db_test_db_txn_LDADD = $(WA_FCGI_LIBS)
+tests_db_test_db_txn_SOURCES = tests/db/test_db_txn.c tests/unit/tap.h engine/dbpool.c engine/inbox.c
+tests_db_test_db_txn_CFLAGS = $(AM_CFLAGS) $(fcgi_libwafcgi_a_CFLAGS) $(LWS_CFLAGS)
+tests_db_test_db_txn_LDADD = $(WA_FCGI_LIBS) $(LWS_LIBS) -lpthread
 
 # the engine's session caches and its outgoing message object
 check_PROGRAMS += tests/unit/test_cache tests/unit/test_outmsg
