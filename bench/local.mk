@@ -10,4 +10,4 @@ bench_fcgi_floor_SOURCES = bench/fcgi-floor.c
 bench_fcgi_floor_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS)
 bench_fcgi_floor_LDADD = $(FCGI_LIBS) -lpthread
 CLEANFILES += bench/bench_proto bench/fcgi-floor
-EXTRA_DIST += bench/run.sh bench/README.md bench/rest.sh
+EXTRA_DIST += bench/run.sh bench/README.md bench/rest.sh bench/send-wrk.sh bench/send.lua

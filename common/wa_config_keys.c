@@ -53,7 +53,7 @@ const struct wa_config_key wa_config_keys[] = {
 	{ "engine.media_threads", "2",
 	  "Media threads of the engine (1-16): outgoing media is fetched, converted (stickers, thumbnails), encrypted and uploaded there, never on the event loop or a database thread; at most this many files move at once, the rest wait in a queue of 256 (past that a send answers 503)." },
 	{ "engine.db_batch", "64",
-	  "Most queued jobs of one database thread committed together (1-1000; 1 = a commit per job): one log flush makes a whole batch durable, and nothing is answered before that. A deadlock or a lost connection voids the batch, whose jobs then run again one by one." },
+	  "Most queued jobs of one database thread committed together (1-1000; 1 = a commit per job): one log flush makes a whole batch durable, and nothing is answered before that. A job's own begin and commit cost no statement inside a batch, and the events a batch produces are written by a few multi-row INSERTs before its COMMIT. A job that rolls back voids the batch: the jobs before it run again as a batch, it alone, the rest as a batch; a deadlock or a lost connection voids it too, and then every job runs again on its own." },
 	{ "engine.heartbeat_ms", "2000",
 	  "How often the engine refreshes its engines row, renews its lease (which covers every session it owns) and takes up sessions waiting to run (100-600000)." },
 	{ "engine.lease_ms", "15000",

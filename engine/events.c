@@ -35,19 +35,15 @@ struct wa_events *wa_events_new(const char *url)
 	return ev;
 }
 
-int wa_events_publish(struct wa_events *ev, const char *session_id, const char *event, const json_t *data,
-		      uint64_t outbox_id, uint64_t timestamp_ms)
+int wa_events_publish_text(struct wa_events *ev, const char *session_id, const char *event, const char *json,
+			   uint64_t outbox_id, uint64_t timestamp_ms)
 {
 	Waipc__Event e = WAIPC__EVENT__INIT;
-	char *json;
-	size_t tlen = strlen(session_id) + 1 + strlen(event), plen;
+	size_t slen = strlen(session_id), tlen = slen + 1 + strlen(event), plen;
 	nng_msg *m;
 	uint8_t *p;
 	int rv;
 
-	json = json_dumps(data ? data : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
-	if (!json)
-		return -1;
 	e.session_id = (char *)session_id;
 	e.event = (char *)event;
 	e.data.data = (uint8_t *)json;
@@ -57,17 +53,14 @@ int wa_events_publish(struct wa_events *ev, const char *session_id, const char *
 	e.has_timestamp_ms = 1;
 	e.timestamp_ms = timestamp_ms;
 	plen = waipc__event__get_packed_size(&e);
-	if (nng_msg_alloc(&m, tlen + 1 + plen) != 0) {
-		free(json);
+	if (nng_msg_alloc(&m, tlen + 1 + plen) != 0)
 		return -1;
-	}
 	p = nng_msg_body(m);
-	memcpy(p, session_id, strlen(session_id));
-	p[strlen(session_id)] = '.';
-	memcpy(p + strlen(session_id) + 1, event, strlen(event));
+	memcpy(p, session_id, slen);
+	p[slen] = '.';
+	memcpy(p + slen + 1, event, strlen(event));
 	p[tlen] = '\0';
 	waipc__event__pack(&e, p + tlen + 1);
-	free(json);
 	if ((rv = nng_sendmsg(ev->sock, m, NNG_FLAG_NONBLOCK)) != 0) {
 		nng_msg_free(m);
 		wa_debug("event %s.%s not published: %s", session_id, event, nng_strerror(rv));
@@ -75,6 +68,19 @@ int wa_events_publish(struct wa_events *ev, const char *session_id, const char *
 	}
 	ev->published++;
 	return 0;
+}
+
+int wa_events_publish(struct wa_events *ev, const char *session_id, const char *event, const json_t *data,
+		      uint64_t outbox_id, uint64_t timestamp_ms)
+{
+	char *json = json_dumps(data ? data : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
+	int rc;
+
+	if (!json)
+		return -1;
+	rc = wa_events_publish_text(ev, session_id, event, json, outbox_id, timestamp_ms);
+	free(json);
+	return rc;
 }
 
 uint64_t wa_events_count(const struct wa_events *ev)

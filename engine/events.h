@@ -31,6 +31,11 @@ struct wa_events *wa_events_new(const char *url);
 int wa_events_publish(struct wa_events *ev, const char *session_id, const char *event, const json_t *data,
 		      uint64_t outbox_id, uint64_t timestamp_ms);
 
+/* The same for data that is JSON text already (compact, as the outbox holds
+ * it): published as it is, not parsed and written again. */
+int wa_events_publish_text(struct wa_events *ev, const char *session_id, const char *event, const char *json,
+			   uint64_t outbox_id, uint64_t timestamp_ms);
+
 /* Events published so far. */
 uint64_t wa_events_count(const struct wa_events *ev);
 

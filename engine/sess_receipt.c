@@ -33,7 +33,8 @@ struct receipt_job {
 	const char *status;         /* what it means for our message */
 	char chat[WA_JID_STR_MAX];
 	/* published after the commit */
-	json_t *events;             /* [[outbox_id, data], ...] */
+	json_t *events;             /* the message.status data, one per id raised */
+	uint64_t ids[RECEIPT_IDS_MAX]; /* their outbox rows (set at the commit) */
 };
 
 /* The stored status a receipt type means; NULL: none to store. */
@@ -63,11 +64,14 @@ static const char SQL_RAISE[] =
 /* One message id: raise and record the event. 0, or WA_ESTORAGE. */
 static int raise_one(struct wa_db *db, struct receipt_job *j, const char *id, long long t)
 {
-	long long n = wa_db_exec(db, SQL_RAISE, "suss", j->status, (unsigned long long)j->row, id, j->status);
-	uint64_t ob;
+	size_t k = json_array_size(j->events);
+	long long n;
 	json_t *data;
 	char *payload;
 
+	if (k >= RECEIPT_IDS_MAX)
+		return WA_EINTERNAL; /* the caller reads at most RECEIPT_IDS_MAX ids */
+	n = wa_db_exec(db, SQL_RAISE, "suss", j->status, (unsigned long long)j->row, id, j->status);
 	if (n < 0)
 		return WA_ESTORAGE;
 	if (n == 0)
@@ -76,14 +80,13 @@ static int raise_one(struct wa_db *db, struct receipt_job *j, const char *id, lo
 			 "status", j->status, "participant", wa_node_attr(j->n, "participant"), "timestamp",
 			 (json_int_t)t);
 	payload = data ? json_dumps(data, JSON_COMPACT) : NULL;
-	if (!payload || wa_outbox_add(db, j->row, "message.status", payload, &ob) != 0) {
+	if (!payload || wa_outbox_add_later(db, j->row, "message.status", payload, &j->ids[k]) != 0) {
 		free(payload);
 		json_decref(data);
 		return WA_ESTORAGE;
 	}
 	free(payload);
-	json_array_append_new(j->events, json_pack("[I,o]", (json_int_t)ob, data));
-	return 0;
+	return json_array_append_new(j->events, data) == 0 ? 0 : WA_ENOMEM;
 }
 
 static int receipt_txn(struct wa_db *db, void *arg)
@@ -131,8 +134,7 @@ static void receipt_done(void *arg, int rc)
 		return;
 	}
 	json_array_foreach(j->events, i, ev)
-		wa_events_publish(s->e->events, s->id, "message.status", json_array_get(ev, 1),
-				  (uint64_t)json_integer_value(json_array_get(ev, 0)), wa_engine_wall_ms());
+		wa_events_publish(s->e->events, s->id, "message.status", ev, j->ids[i], wa_engine_wall_ms());
 	if (s->phase == PH_READY)
 		sess_ack(s, j->n);
 	job_free(j);

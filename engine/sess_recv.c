@@ -610,6 +610,7 @@ static int recv_txn(struct wa_db *db, void *arg)
 	m.status = rt.from_me ? "SENT" : "DELIVERED";
 	m.t = t > 0 ? t : (long long)time(NULL);
 	m.event = rt.status ? "status.update" : rt.from_me ? "message.sent" : "message.received";
+	m.event_later = 1; /* j->outbox_id is read in recv_done, after the commit */
 	j->from_me = rt.from_me;
 	j->status = rt.status;
 	mentions = wa_msgs_mentions(c.ctx, &err1);
@@ -949,26 +950,21 @@ static void recv_done(void *arg, int rc)
 	}
 	switch (j->outcome) {
 	case RECV_STORED: {
-		json_t *data = j->payload ? json_loads(j->payload, 0, NULL) : NULL;
-
+		/* the payloads are the outbox's JSON texts: published as they are */
 		if (j->is_update)
 			log_update(s, j);
 		else
 			wa_debug("session %s: message %s stored", s->id, id);
-		if (data)
-			wa_events_publish(s->e->events, s->id,
-					  j->status ? "status.update" : j->from_me ? "message.sent" : "message.received",
-					  data, j->outbox_id, j->ts_ms);
-		json_decref(data);
-		data = j->upd.payload ? json_loads(j->upd.payload, 0, NULL) : NULL;
-		if (data)
-			wa_events_publish(s->e->events, s->id, j->upd.event, data, j->upd.outbox_id,
-					  (uint64_t)j->upd.t_ms);
-		json_decref(data);
-		data = j->contact_payload ? json_loads(j->contact_payload, 0, NULL) : NULL;
-		if (data)
-			wa_events_publish(s->e->events, s->id, "contact.update", data, j->contact_outbox_id, j->ts_ms);
-		json_decref(data);
+		if (j->payload)
+			wa_events_publish_text(s->e->events, s->id,
+					       j->status ? "status.update" : j->from_me ? "message.sent" : "message.received",
+					       j->payload, j->outbox_id, j->ts_ms);
+		if (j->upd.payload)
+			wa_events_publish_text(s->e->events, s->id, j->upd.event, j->upd.payload, j->upd.outbox_id,
+					       (uint64_t)j->upd.t_ms);
+		if (j->contact_payload)
+			wa_events_publish_text(s->e->events, s->id, "contact.update", j->contact_payload,
+					       j->contact_outbox_id, j->ts_ms);
 		if (s->phase == PH_READY)
 			send_receipt(s, j->n, j->from_me);
 		if (j->ar_queued || j->bot.queued)

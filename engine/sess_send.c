@@ -221,14 +221,15 @@ static int outcome_run(struct wa_db *db, void *arg)
 	if (n < 0)
 		goto fail;
 	if (n == 1 && strcmp(j->status, "SENT") == 0 &&
-	    wa_outbox_add(db, j->row, "message.sent", j->payload, &j->outbox_id) != 0)
+	    wa_outbox_add_later(db, j->row, "message.sent", j->payload, &j->outbox_id) != 0)
 		goto fail;
 	if (n == 1 && strcmp(j->status, "SENT") == 0 && apply_to_target(db, j) != 0)
 		goto fail;
 	if (n == 1 && j->link && j->link(db, j->done_ctx, j->id, j->status) != 0)
 		goto fail;
 	/* every change of a sent message's status is a message.status event */
-	if (n == 1 && wa_outbox_add(db, j->row, "message.status", j->status_payload, &j->status_outbox_id) != 0)
+	if (n == 1 &&
+	    wa_outbox_add_later(db, j->row, "message.status", j->status_payload, &j->status_outbox_id) != 0)
 		goto fail;
 	return wa_db_commit(db) < 0 ? WA_ESTORAGE : 0;
 fail:
@@ -253,14 +254,9 @@ static void outcome_done(void *arg, int rc)
 
 	if (rc != 0)
 		wa_error("session %s: message %s: cannot store its status %s (database)", j->slug, j->id, j->status);
-	if (live && rc == 0 && j->outbox_id) {
-		json_t *data = json_loads(j->payload, 0, NULL);
-
-		if (data)
-			wa_events_publish(s->e->events, s->id, "message.sent", data, j->outbox_id,
-					  (uint64_t)j->t * 1000);
-		json_decref(data);
-	}
+	if (live && rc == 0 && j->outbox_id)
+		wa_events_publish_text(s->e->events, s->id, "message.sent", j->payload, j->outbox_id,
+				       (uint64_t)j->t * 1000);
 	if (live && rc == 0 && j->react_ev.event && j->react_ev.payload) {
 		json_t *data = json_loads(j->react_ev.payload, 0, NULL);
 
@@ -269,14 +265,9 @@ static void outcome_done(void *arg, int rc)
 					  (uint64_t)j->react_ev.t_ms);
 		json_decref(data);
 	}
-	if (live && rc == 0 && j->status_outbox_id) {
-		json_t *data = json_loads(j->status_payload, 0, NULL);
-
-		if (data)
-			wa_events_publish(s->e->events, s->id, "message.status", data, j->status_outbox_id,
-					  wa_engine_wall_ms());
-		json_decref(data);
-	}
+	if (live && rc == 0 && j->status_outbox_id)
+		wa_events_publish_text(s->e->events, s->id, "message.status", j->status_payload,
+				       j->status_outbox_id, wa_engine_wall_ms());
 	if (j->done) {
 		int ok = strcmp(j->status, "SENT") == 0;
 

@@ -909,9 +909,55 @@ long long wa_db_int(struct wa_db *db, long long def, const char *sql, const char
 
 /* ---- transactions ---------------------------------------------------------- */
 
+/* The transaction is over: held-back work that was not flushed into it is
+ * dropped with it. */
 static void end_txn(struct wa_db *db)
 {
+	void (*discard)(void *) = db->pre_discard;
+	void *arg = db->pre_arg;
+
 	db->in_txn = db->txn_lost = 0;
+	db->pre_commit = NULL;
+	db->pre_discard = NULL;
+	db->pre_arg = NULL;
+	if (discard)
+		discard(arg);
+}
+
+int wa_db_at_commit(struct wa_db *db, int (*flush)(struct wa_db *db, void *arg), void (*discard)(void *arg),
+		    void *arg)
+{
+	if (!db->in_txn || db->pre_commit || !flush || !discard)
+		return -1;
+	db->pre_commit = flush;
+	db->pre_discard = discard;
+	db->pre_arg = arg;
+	return 0;
+}
+
+void *wa_db_at_commit_arg(const struct wa_db *db, int (*flush)(struct wa_db *db, void *arg))
+{
+	return db->in_txn && db->pre_commit == flush ? db->pre_arg : NULL;
+}
+
+/* Run the held-back work into the transaction before its COMMIT. 0, or -1
+ * (the statement's failure recorded; the caller rolls back). Either way the
+ * work is gone from the slot: flushed, or discarded at the rollback. */
+static int run_pre_commit(struct wa_db *db)
+{
+	int (*flush)(struct wa_db *, void *) = db->pre_commit;
+	void (*discard)(void *) = db->pre_discard;
+	void *arg = db->pre_arg;
+	int rc;
+
+	if (!flush)
+		return 0;
+	db->pre_commit = NULL;
+	db->pre_discard = NULL;
+	db->pre_arg = NULL;
+	rc = flush(db, arg);
+	discard(arg); /* flushed: only its memory is left */
+	return rc;
 }
 
 int wa_db_batch_begin(struct wa_db *db)
@@ -961,8 +1007,11 @@ int wa_db_batch_end(struct wa_db *db)
 		wa_db_rollback(db);
 		return -1;
 	}
+	db->pre_failed = 0;
 	if (wa_db_commit(db) == 0)
 		return 0;
+	if (db->pre_failed)
+		return -1;
 	return db->last_err == WA_ESTORAGE && db->last_errno != CR_SERVER_GONE_ERROR ? -2 : -1;
 }
 
@@ -1031,6 +1080,12 @@ int wa_db_commit(struct wa_db *db)
 		wa_warn("commit refused: the transaction's connection was lost, nothing of it was committed");
 		fail(db, CR_SERVER_GONE_ERROR, WA_ESTORAGE);
 		end_txn(db);
+		return -1;
+	}
+	if (run_pre_commit(db) != 0) {
+		/* nothing was committed, whatever the statement's error says */
+		db->pre_failed = 1;
+		wa_db_rollback(db);
 		return -1;
 	}
 	if (mysql_commit(db->conn)) {

@@ -100,6 +100,11 @@ struct wa_db {
 	 * so it never outlives the MYSQL it was made on. NULL when unused. */
 	void *ext;
 	void (*ext_free)(void *ext);
+	/* Work held back to the end of the open transaction (wa_db_at_commit). */
+	int (*pre_commit)(struct wa_db *db, void *arg);
+	void (*pre_discard)(void *arg);
+	void *pre_arg;
+	int pre_failed;
 };
 
 #define WA_DB_DUPLICATE 1062
@@ -187,6 +192,19 @@ void wa_db_external_error(struct wa_db *db, unsigned err);
 
 /* Whether a transaction is open (begun, not yet committed/rolled back). */
 int wa_db_in_txn(const struct wa_db *db);
+
+/* Work held back to the end of the open transaction (the engine's outbox
+ * rows, engine/store/msgs.h): flush(db, arg) runs right before the COMMIT
+ * that makes the transaction durable (a transaction's own outside batches,
+ * the batch's inside one), and its failure fails that commit with nothing
+ * committed; discard(arg) runs instead when the transaction ends any other
+ * way (rolled back, lost, voided). Either runs once, then the slot is
+ * free again. One at a time, only inside a transaction: 0, or -1 (nothing
+ * set) when no transaction is open or the slot is taken. wa_db_at_commit_arg
+ * is the arg set, NULL when none: a module finds its own pending work. */
+int wa_db_at_commit(struct wa_db *db, int (*flush)(struct wa_db *db, void *arg), void (*discard)(void *arg),
+		    void *arg);
+void *wa_db_at_commit_arg(const struct wa_db *db, int (*flush)(struct wa_db *db, void *arg));
 
 /* Group commit (the engine's dbpool; the workers never use it). Between
  * wa_db_batch_begin and wa_db_batch_end everything runs in one outer

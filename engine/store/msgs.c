@@ -2,6 +2,7 @@
 #include "engine/store/msgs.h"
 #include "fcgi/db.h"
 #include "wa_err.h"
+#include "wa_log.h"
 #include "wa/mediacrypto.h"
 #include "wa_e2e.pb-c.h"
 #include "wa_util.h"
@@ -422,6 +423,149 @@ int wa_outbox_add(struct wa_db *db, uint64_t row, const char *event, const char 
 	return 0;
 }
 
+/* ---- outbox rows held back to the commit (see msgs.h) ---- */
+
+struct later_row {
+	unsigned long long sess;
+	char *event, *payload;
+	uint64_t *id;
+};
+
+struct later {
+	struct later_row *rows;
+	size_t n, cap;
+};
+
+/* 1: multi-row INSERTs give consecutive ids (innodb_autoinc_lock_mode 0
+ * or 1), -1: they may not, 0: not known yet. With the id step
+ * (auto_increment_increment). Read once per process. */
+static int later_multirow;
+static unsigned long long later_step = 1;
+
+static void later_free(void *arg)
+{
+	struct later *l = arg;
+
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->rows[i].event);
+		free(l->rows[i].payload);
+	}
+	free(l->rows);
+	free(l);
+}
+
+static int later_mode(struct wa_db *db)
+{
+	int mode = __atomic_load_n(&later_multirow, __ATOMIC_ACQUIRE);
+	json_t *row;
+	long long lock, step;
+	int err = 0;
+
+	if (mode)
+		return mode;
+	row = wa_db_row(db, &err, "SELECT @@innodb_autoinc_lock_mode AS lockmode, @@auto_increment_increment AS step",
+			"");
+	if (!row)
+		return -1; /* not known: one row per INSERT, asked again next time */
+	lock = json_integer_value(json_object_get(row, "lockmode"));
+	step = json_integer_value(json_object_get(row, "step"));
+	json_decref(row);
+	mode = lock == 2 || step < 1 ? -1 : 1;
+	if (mode < 0)
+		wa_info("innodb_autoinc_lock_mode %lld: outbox rows are written one per statement", lock);
+	__atomic_store_n(&later_step, (unsigned long long)(step < 1 ? 1 : step), __ATOMIC_RELAXED);
+	__atomic_store_n(&later_multirow, mode, __ATOMIC_RELEASE);
+	return mode;
+}
+
+#define OB_ROW "(?, ?, ?)"
+#define OB_INS "INSERT INTO events_outbox (wa_session_id, event, payload) VALUES "
+#define OB_ARGS(r, k) (r)[k].sess, (r)[k].event, (r)[k].payload
+
+/* rows r[0..n) (n = 8, 4, 2 or 1) in one INSERT; their ids from the first. */
+static int later_insert(struct wa_db *db, struct later_row *r, size_t n, unsigned long long step)
+{
+	static const char sql8[] = OB_INS OB_ROW ", " OB_ROW ", " OB_ROW ", " OB_ROW ", " OB_ROW ", " OB_ROW ", "
+		OB_ROW ", " OB_ROW;
+	static const char sql4[] = OB_INS OB_ROW ", " OB_ROW ", " OB_ROW ", " OB_ROW;
+	static const char sql2[] = OB_INS OB_ROW ", " OB_ROW;
+	long long k;
+
+	if (n == 8)
+		k = wa_db_exec(db, sql8, "ussussussussussussussuss", OB_ARGS(r, 0), OB_ARGS(r, 1), OB_ARGS(r, 2),
+			       OB_ARGS(r, 3), OB_ARGS(r, 4), OB_ARGS(r, 5), OB_ARGS(r, 6), OB_ARGS(r, 7));
+	else if (n == 4)
+		k = wa_db_exec(db, sql4, "ussussussuss", OB_ARGS(r, 0), OB_ARGS(r, 1), OB_ARGS(r, 2), OB_ARGS(r, 3));
+	else if (n == 2)
+		k = wa_db_exec(db, sql2, "ussuss", OB_ARGS(r, 0), OB_ARGS(r, 1));
+	else
+		k = wa_db_exec(db, SQL_OUTBOX, "uss", OB_ARGS(r, 0));
+	if (k != (long long)n)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (r[i].id)
+			*r[i].id = db->last_insert_id + i * step;
+	return 0;
+}
+
+static int later_flush(struct wa_db *db, void *arg)
+{
+	struct later *l = arg;
+	int multi = l->n > 1 ? later_mode(db) : -1;
+	unsigned long long step = __atomic_load_n(&later_step, __ATOMIC_RELAXED);
+	size_t i = 0;
+
+	while (i < l->n) {
+		size_t left = l->n - i, n = multi < 0 ? 1 : left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
+
+		if (later_insert(db, l->rows + i, n, step) != 0)
+			return -1;
+		i += n;
+	}
+	return 0;
+}
+
+int wa_outbox_add_later(struct wa_db *db, uint64_t row, const char *event, const char *payload, uint64_t *id)
+{
+	struct later *l;
+	struct later_row *r;
+
+	if (id)
+		*id = 0;
+	if (!wa_db_in_txn(db))
+		return wa_outbox_add(db, row, event, payload, id);
+	l = wa_db_at_commit_arg(db, later_flush);
+	if (!l) {
+		if (!(l = calloc(1, sizeof *l)))
+			return WA_ENOMEM;
+		if (wa_db_at_commit(db, later_flush, later_free, l) != 0) {
+			free(l);
+			return wa_outbox_add(db, row, event, payload, id); /* the slot is someone else's */
+		}
+	}
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 8;
+		struct later_row *nr = realloc(l->rows, cap * sizeof *nr);
+
+		if (!nr)
+			return WA_ENOMEM;
+		l->rows = nr;
+		l->cap = cap;
+	}
+	r = &l->rows[l->n];
+	r->sess = (unsigned long long)row;
+	r->event = strdup(event);
+	r->payload = strdup(payload);
+	r->id = id;
+	if (!r->event || !r->payload) {
+		free(r->event);
+		free(r->payload);
+		return WA_ENOMEM;
+	}
+	l->n++;
+	return 0;
+}
+
 /* The network's strings of m (text, push name, ids) are bytes: what is not
  * UTF-8 would make both the JSON event and the utf8mb4 row fail, and the
  * message be offered again forever. *fix is m with those strings repaired
@@ -534,6 +678,8 @@ static int store_row(struct wa_db *db, uint64_t row, const struct wa_msg_row *m,
 	*outbox_id = 0;
 	if (!m->event)
 		return 0;
+	if (m->event_later)
+		return wa_outbox_add_later(db, row, m->event, m->payload, outbox_id);
 	return wa_outbox_add(db, row, m->event, m->payload, outbox_id);
 }
 
@@ -647,7 +793,7 @@ static int upd_apply(struct wa_db *db, uint64_t row, const char *slug, const str
 		return WA_ENOMEM;
 	ev->event = u->revoke ? "message.deleted" : "message.edited";
 	ev->t_ms = u->t_ms;
-	return wa_outbox_add(db, row, ev->event, ev->payload, &ev->outbox_id);
+	return wa_outbox_add_later(db, row, ev->event, ev->payload, &ev->outbox_id);
 }
 
 static int update_valid(struct wa_db *db, uint64_t row, const char *slug, const struct wa_msg_update *u,

@@ -46,6 +46,7 @@ struct wa_msg_row {
 	const char *event;       /* event name for the outbox, e.g. "message.received"; NULL = none */
 	const char *payload;     /* its JSON data */
 	int history;             /* from a history sync: the chat row is not touched */
+	int event_later;         /* the event by wa_outbox_add_later (*outbox_id lives until the commit) */
 };
 
 /* What a message's content comes to, for storing (docs/engine.md, "What
@@ -126,6 +127,19 @@ int wa_msgs_media(const struct WaE2E__Message *m, struct wa_msg_media *md);
  * everything here); *id (may be NULL) gets its row id. 0 or WA_ESTORAGE. */
 int wa_outbox_add(struct wa_db *db, uint64_t session_row, const char *event, const char *payload, uint64_t *id);
 
+/* The same, held back to the end of the transaction (wa_db_at_commit):
+ * every event a transaction (or a dbpool batch) adds this way is written
+ * by a few multi-row INSERTs just before its COMMIT, instead of one
+ * statement each. event and payload are copied. *id (may be NULL) is set
+ * only then, so it must stay valid until the commit (a field of the job,
+ * read in its done()); it stays 0 when the transaction does not commit.
+ * Row ids are consecutive within one INSERT under InnoDB's default
+ * innodb_autoinc_lock_mode (1); with 2 (interleaved), read once per
+ * process, every row is its own INSERT. Outside a transaction it is
+ * wa_outbox_add. 0, WA_ENOMEM or WA_ESTORAGE. */
+int wa_outbox_add_later(struct wa_db *db, uint64_t session_row, const char *event, const char *payload,
+			uint64_t *id);
+
 /* The data of a message event (message.received / message.sent,
  * docs/engine.md) for m of session slug: key, id, remoteJid, fromMe,
  * sender and pushName (when set), type, content, quotedId and mentions
@@ -175,7 +189,7 @@ enum wa_msg_upd_state {
 struct wa_msg_upd_event {
 	const char *event;         /* NULL = none */
 	char *payload;             /* its JSON data (free()) */
-	uint64_t outbox_id;
+	uint64_t outbox_id;        /* set at the commit (wa_outbox_add_later): keep ev until then */
 	int64_t t_ms;
 };
 

@@ -37,7 +37,7 @@ static int event_out(struct wa_db *db, uint64_t row, const char *name, json_t *o
 		return WA_ENOMEM;
 	ev->event = name;
 	ev->t_ms = t_ms;
-	return wa_outbox_add(db, row, name, ev->payload, &ev->outbox_id);
+	return wa_outbox_add_later(db, row, name, ev->payload, &ev->outbox_id);
 }
 
 /* ---- reactions ---- */

@@ -20,6 +20,7 @@
  * killed. */
 #include "engine/dbpool.h"
 #include "engine/inbox.h"
+#include "engine/store/msgs.h"
 #include "fcgi/db.h"
 #include "fcgi/handlers.h"
 #include "fcgi/http.h"
@@ -478,7 +479,10 @@ struct pjob {
 	long long v;
 	int rollback;          /* roll back after the insert */
 	int runs, rc, order;
+	uint64_t outbox;       /* its event's row (wa_outbox_add_later) */
 };
+
+static uint64_t sess_row; /* a wa_sessions row for the outbox's foreign key */
 
 static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
@@ -500,11 +504,17 @@ static int gate_run(struct wa_db *db, void *arg)
 static int pjob_run(struct wa_db *db, void *arg)
 {
 	struct pjob *p = arg;
+	char payload[64];
 
 	p->runs++;
 	if (wa_db_begin(db) != 0)
 		return WA_ESTORAGE;
 	if (wa_db_exec(db, INS_T, "i", p->v) != 1) {
+		wa_db_rollback(db);
+		return WA_ESTORAGE;
+	}
+	snprintf(payload, sizeof payload, "{\"v\":%lld}", p->v);
+	if (wa_outbox_add_later(db, sess_row, "test.pool", payload, &p->outbox) != 0) {
 		wa_db_rollback(db);
 		return WA_ESTORAGE;
 	}
@@ -563,6 +573,70 @@ static void test_dbpool_rollback(void)
 	ok(jobs[1].rc == WA_ECONFLICT && jobs[4].rc == WA_ECONFLICT, "  the others got their own result");
 	ok(jobs[1].runs == 2 && jobs[4].runs == 2, "a job that rolled back in a batch ran again alone");
 	is_int(adm_int("SELECT COUNT(*) FROM t WHERE v BETWEEN 500 AND 505"), 4, "nothing was stored twice");
+	is_int(adm_int("SELECT COUNT(*) FROM events_outbox WHERE event = 'test.pool'"), 4,
+	       "one event per committed job, none of the rolled-back ones");
+	{
+		int ids_ok = jobs[1].outbox == 0 && jobs[4].outbox == 0;
+		char q[160];
+
+		for (size_t i = 0; i < 6; i++) {
+			if (jobs[i].rollback)
+				continue;
+			snprintf(q, sizeof q, "SELECT JSON_VALUE(payload, '$.v') FROM events_outbox WHERE id = %llu",
+				 (unsigned long long)jobs[i].outbox);
+			ids_ok &= jobs[i].outbox && adm_int(q) == jobs[i].v;
+		}
+		ok(ids_ok, "each job's outbox id names its own event's row (0 for those that rolled back)");
+	}
+}
+
+/* wa_outbox_add_later (engine/store/msgs.h): events held back to the
+ * commit, written by multi-row INSERTs, ids set then. */
+static void test_outbox_later(void)
+{
+	struct wa_db db;
+	uint64_t id[11], one = 0;
+	char payload[64], q[160];
+	int ok_ids = 1, distinct = 1;
+
+	tap_diag("outbox rows held back to the commit");
+	db_open(&db);
+	ok(wa_outbox_add_later(&db, sess_row, "test.now", "{\"n\":0}", &one) == 0 && one != 0,
+	   "outside a transaction the row is written at once");
+	ok(wa_db_begin(&db) == 0, "a transaction");
+	for (size_t i = 0; i < 11; i++) {
+		snprintf(payload, sizeof payload, "{\"n\":%zu}", i + 1);
+		ok_ids &= wa_outbox_add_later(&db, sess_row, "test.later", payload, &id[i]) == 0 && id[i] == 0;
+	}
+	ok(ok_ids, "eleven events added, no id yet");
+	is_int(wa_db_int(&db, -1, "SELECT COUNT(*) FROM events_outbox WHERE event = 'test.later'", ""), 0,
+	       "  nothing written before the commit");
+	is_int(wa_db_commit(&db), 0, "commit");
+	for (size_t i = 0; i < 11; i++) {
+		snprintf(q, sizeof q, "SELECT JSON_VALUE(payload, '$.n') FROM events_outbox WHERE id = %llu",
+			 (unsigned long long)id[i]);
+		ok_ids &= id[i] != 0 && adm_int(q) == (long long)i + 1;
+		for (size_t k = 0; k < i; k++)
+			distinct &= id[k] != id[i];
+	}
+	ok(ok_ids && distinct, "every id names its own row (8 + 2 + 1 rows in three INSERTs)");
+	is_int(adm_int("SELECT COUNT(*) FROM events_outbox WHERE event = 'test.later'"), 11, "eleven rows");
+
+	ok(wa_db_begin(&db) == 0 && wa_outbox_add_later(&db, sess_row, "test.gone", "{}", &one) == 0,
+	   "an event in a transaction that is rolled back");
+	wa_db_rollback(&db);
+	ok(one == 0 && adm_int("SELECT COUNT(*) FROM events_outbox WHERE event = 'test.gone'") == 0,
+	   "  leaves no row and no id");
+	ok(wa_db_begin(&db) == 0 && wa_db_commit(&db) == 0, "the next transaction commits nothing held back");
+	is_int(adm_int("SELECT COUNT(*) FROM events_outbox WHERE event = 'test.gone'"), 0, "  (still no row)");
+
+	ok(wa_db_begin(&db) == 0 && wa_outbox_add_later(&db, sess_row, "test.badjson", "not json", &one) == 0,
+	   "an event the table refuses (its payload is not JSON)");
+	ok(wa_db_exec(&db, INS_T, "i", 700LL) == 1, "  beside a row of the same transaction");
+	ok(wa_db_commit(&db) < 0, "  fails the commit");
+	is_int(adm_int("SELECT COUNT(*) FROM t WHERE v = 700"), 0, "  and nothing of the transaction is committed");
+	ok(!wa_db_in_txn(&db), "  no transaction is left open");
+	wa_db_close(&db);
 }
 
 int main(void)
@@ -593,7 +667,12 @@ int main(void)
 	test_reads_retried();
 	test_handler_503();
 	test_batch();
+	adm_exec("INSERT INTO users (email, password_hash) VALUES ('pool@test', 'x')");
+	adm_exec("INSERT INTO wa_sessions (session_id, name, user_id) SELECT 'pool', 'pool', id FROM users "
+		 "WHERE email = 'pool@test'");
+	sess_row = (uint64_t)adm_int("SELECT id FROM wa_sessions WHERE session_id = 'pool'");
 	test_dbpool_rollback();
+	test_outbox_later();
 
 	snprintf(sql, sizeof sql, "DROP DATABASE `%s`", dbname);
 	adm_exec(sql);

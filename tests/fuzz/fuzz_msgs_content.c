@@ -1,4 +1,4 @@
-// fuzz-sources: engine/store/msgs.c wa/pbsafe.c common/wa_err.c common/wa_util.c proto/wa_e2e.pb-c.c
+// fuzz-sources: engine/store/msgs.c wa/pbsafe.c common/wa_err.c common/wa_log.c common/wa_util.c proto/wa_e2e.pb-c.c
 /* fuzz_msgs_content: hostile bytes as the plaintext of a received message
  * (after the Signal decryption and unpadding), through what the engine does
  * with it beyond the library: the bounded unpack (wa_pb_unpack, as
@@ -61,6 +61,29 @@ long long wa_db_int(struct wa_db *db, long long def, const char *sql, const char
 	(void)def;
 	(void)sql;
 	(void)fmt;
+	abort();
+}
+
+int wa_db_in_txn(const struct wa_db *db)
+{
+	(void)db;
+	abort();
+}
+
+int wa_db_at_commit(struct wa_db *db, int (*flush)(struct wa_db *db, void *arg), void (*discard)(void *arg),
+		    void *arg)
+{
+	(void)db;
+	(void)flush;
+	(void)discard;
+	(void)arg;
+	abort();
+}
+
+void *wa_db_at_commit_arg(const struct wa_db *db, int (*flush)(struct wa_db *db, void *arg))
+{
+	(void)db;
+	(void)flush;
 	abort();
 }
 

@@ -126,7 +126,7 @@ check_PROGRAMS += tests/db/test_db_txn
 TESTS += tests/db/test_db_txn
 tests_db_test_db_txn_SOURCES = tests/db/test_db_txn.c tests/unit/tap.h engine/dbpool.c engine/inbox.c
 tests_db_test_db_txn_CFLAGS = $(AM_CFLAGS) $(fcgi_libwafcgi_a_CFLAGS) $(LWS_CFLAGS)
-tests_db_test_db_txn_LDADD = $(WA_FCGI_LIBS) $(LWS_LIBS) -lpthread
+tests_db_test_db_txn_LDADD = engine/store/libwastore.a $(WA_FCGI_LIBS) $(LWS_LIBS) -lpthread
 
 # the engine's session caches and its outgoing message object
 check_PROGRAMS += tests/unit/test_cache tests/unit/test_outmsg
