@@ -4,17 +4,20 @@
 # CPU every process of the stack spends per message and MariaDB's
 # statements per message.
 #
-#   bench/send-wrk.sh [options] STATE SESSION PHONE
+#   bench/send-wrk.sh [options] STATE SESSION PHONE [SESSION PHONE ...]
 #     STATE    the stack's state directory (deploy/dev --state)
 #     SESSION  a paired session's id (e.g. one kept by bench/engine.sh --keep)
 #     PHONE    the number it sends to (a wa-sim phone, digits only)
-#   -c LIST    wrk connections, one measurement each (default "4 16 64")
+#   Several SESSION PHONE pairs are driven at once, one wrk each with the
+#   connection count below (sessions go to different database threads).
+#   -c LIST    wrk connections per pair, one measurement each (default "4 16 64")
 #   -d SECS    seconds per measurement (default 6)
 #   --label X  a name for this run's lines (e.g. the build), default "run"
 #
 # Before the first measurement one message is sent and 2 s of load are run
-# off the clock (Signal session, statement caches). For each connection
-# count it prints the rate, p50/p99, then the CPU per message of mariadbd,
+# off the clock for each pair (Signal session, statement caches). For each
+# connection count it prints the rate (the sum over the pairs), p50/p99
+# (the highest of the pairs), then the CPU per message of mariadbd,
 # nginx, wa-akg-engine, wa-akg-fcgi, wa-akg-hooks and wa-sim from the
 # utime + stime deltas in /proc/PID/stat (10 ms ticks: use >= 3000
 # messages), their total, and MariaDB's Questions and Com_commit per
@@ -40,17 +43,22 @@ while [ $# -gt 0 ]; do
 	*) args+=("$1"); shift ;;
 	esac
 done
-[ ${#args[@]} -eq 3 ] || usage
+if [ ${#args[@]} -lt 3 ] || [ $((${#args[@]} % 2)) -ne 1 ]; then
+	usage
+fi
 state=$(cd "${args[0]}" && pwd)
-session=${args[1]}
-phone=${args[2]}
 command -v wrk >/dev/null || die "wrk is not installed (apt-get install wrk)"
 [ -f "$state/bootstrap.json" ] || die "$state/bootstrap.json: not a deploy/dev state directory"
 key=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["apiKey"])' "$state/bootstrap.json")
 port=$(sed -n 's/^[[:space:]]*listen[[:space:]]*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$state/nginx.conf" | head -1)
 [ -n "$port" ] || die "cannot read the stack's port from $state/nginx.conf"
-url="http://127.0.0.1:$port/api/messages/$session/$phone@s.whatsapp.net/send"
+urls=()
+for ((i = 1; i < ${#args[@]}; i += 2)); do
+	urls+=("http://127.0.0.1:$port/api/messages/${args[i]}/${args[i + 1]}@s.whatsapp.net/send")
+done
 sock="$state/mysql/mysqld.sock"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 
 pids() {
 	local f
@@ -76,27 +84,37 @@ status() {
 		"SHOW GLOBAL STATUS WHERE Variable_name IN ('Questions', 'Com_commit')" | sort | awk '{print $2}' | tr '\n' ' '
 }
 
-code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "X-API-Key: $key" -H 'Content-Type: application/json' \
-	-d '{"message":{"text":"send-wrk warm-up"}}' "$url")
-[ "$code" = 200 ] || die "the warm-up send answered $code (is $session paired and connected?)"
-KEY=$key wrk -t1 -c4 -d2s -s "$here/send.lua" "$url" >/dev/null
+for url in "${urls[@]}"; do
+	code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "X-API-Key: $key" -H 'Content-Type: application/json' \
+		-d '{"message":{"text":"send-wrk warm-up"}}' "$url")
+	[ "$code" = 200 ] || die "the warm-up send to $url answered $code (is the session paired and connected?)"
+	KEY=$key wrk -t1 -c4 -d2s -s "$here/send.lua" "$url" >/dev/null
+done
 
 for c in $conns; do
-	ticks >"${TMPDIR:-/tmp}/send-wrk.$$.a"
+	ticks >"$tmp/a"
 	read -r com0 q0 <<<"$(status)"
-	out=$(KEY=$key wrk -t1 -c"$c" -d"${secs}s" --latency -s "$here/send.lua" "$url")
+	for i in "${!urls[@]}"; do
+		KEY=$key wrk -t1 -c"$c" -d"${secs}s" --latency -s "$here/send.lua" "${urls[i]}" >"$tmp/wrk.$i" &
+	done
+	wait
 	read -r com1 q1 <<<"$(status)"
-	ticks >"${TMPDIR:-/tmp}/send-wrk.$$.b"
-	n=$(awk '/requests in/ {print $1}' <<<"$out")
-	non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
-	printf '%s c=%s: %s msg/s, p50 %s, p99 %s, %s sent%s\n' "$label" "$c" \
-		"$(awk '/Requests\/sec/ {print $2}' <<<"$out")" "$(awk '$1 == "50%" {print $2}' <<<"$out")" \
-		"$(awk '$1 == "99%" {print $2}' <<<"$out")" "$n" "${non2xx:+, $non2xx not 2xx}"
-	join "${TMPDIR:-/tmp}/send-wrk.$$.a" "${TMPDIR:-/tmp}/send-wrk.$$.b" |
-		awk -v n="$n" -v l="$label" -v c="$c" '
+	ticks >"$tmp/b"
+	# the rate is the sum over the pairs; p50 / p99 the highest of them
+	read -r n rate p50 p99 non2xx <<<"$(cat "$tmp"/wrk.* | awk '
+		function ms(v) { return v ~ /us$/ ? v / 1000 : v ~ /ms$/ ? v + 0 : v * 1000 }
+		/requests in/ { n += $1 }
+		/Requests\/sec/ { r += $2 }
+		$1 == "50%" { if (ms($2) > p50) p50 = ms($2) }
+		$1 == "99%" { if (ms($2) > p99) p99 = ms($2) }
+		/Non-2xx/ { bad += $NF }
+		END { printf "%d %.1f %.2fms %.2fms %d\n", n, r, p50, p99, bad }')"
+	printf '%s c=%s x%s: %s msg/s, p50 %s, p99 %s, %s sent%s\n' "$label" "$c" "${#urls[@]}" "$rate" "$p50" "$p99" \
+		"$n" "$([ "$non2xx" -gt 0 ] && echo ", $non2xx not 2xx")"
+	join "$tmp/a" "$tmp/b" |
+		awk -v n="$n" -v l="$label" -v c="$c" -v k="${#urls[@]}" '
 			{ d = ($3 - $2) * 10.0 / n; tot += d; line = line sprintf(" %s %.3f", $1, d) }
-			END { printf "%s c=%s: cpu ms/msg:%s, total %.3f\n", l, c, line, tot }'
-	awk -v n="$n" -v l="$label" -v c="$c" -v q="$((q1 - q0))" -v k="$((com1 - com0))" \
-		'BEGIN { printf "%s c=%s: mariadb per msg: Questions %.2f, Com_commit %.2f\n", l, c, q / n, k / n }'
+			END { printf "%s c=%s x%s: cpu ms/msg:%s, total %.3f\n", l, c, k, line, tot }'
+	awk -v n="$n" -v l="$label" -v c="$c" -v k="${#urls[@]}" -v q="$((q1 - q0))" -v m="$((com1 - com0))" \
+		'BEGIN { printf "%s c=%s x%s: mariadb per msg: Questions %.2f, Com_commit %.2f\n", l, c, k, q / n, m / n }'
 done
-rm -f "${TMPDIR:-/tmp}/send-wrk.$$.a" "${TMPDIR:-/tmp}/send-wrk.$$.b"

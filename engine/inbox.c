@@ -32,15 +32,23 @@ struct wa_inbox *wa_inbox_new(size_t max)
 
 void wa_inbox_set_context(struct wa_inbox *ib, struct lws_context *ctx)
 {
+	int queued;
+
 	pthread_mutex_lock(&ib->mu);
 	ib->ctx = ctx;
+	queued = ib->head != NULL;
 	pthread_mutex_unlock(&ib->mu);
+	/* what was posted before could not wake anyone: later posts find the
+	 * queue non-empty and do not either */
+	if (ctx && queued)
+		lws_cancel_service(ctx);
 }
 
 static int post(struct wa_inbox *ib, wa_inbox_fn fn, void *arg, int bounded)
 {
 	struct item *it;
 	struct lws_context *ctx;
+	int wake;
 
 	if (!ib || !fn)
 		return -1;
@@ -56,6 +64,11 @@ static int post(struct wa_inbox *ib, wa_inbox_fn fn, void *arg, int bounded)
 		free(it);
 		return -1;
 	}
+	/* Only the post that finds the queue empty wakes the loop: while it
+	 * is not empty, a wake-up is on its way and the drain it leads to
+	 * takes everything queued by then (a batch of database completions
+	 * costs one wake-up, not one each). */
+	wake = ib->head == NULL;
 	if (ib->tail)
 		ib->tail->next = it;
 	else
@@ -66,7 +79,7 @@ static int post(struct wa_inbox *ib, wa_inbox_fn fn, void *arg, int bounded)
 	pthread_mutex_unlock(&ib->mu);
 	/* Outside the lock: lws_cancel_service only writes to the loop's
 	 * wake-up pipe, and may be called from any thread. */
-	if (ctx)
+	if (ctx && wake)
 		lws_cancel_service(ctx);
 	return 0;
 }

@@ -1,8 +1,10 @@
 /* inbox: the loop thread's mailbox. Any thread posts a function and its
  * argument; the loop thread runs them, in the order posted, from
- * wa_inbox_drain(). Posting wakes the loop out of lws_service() with
- * lws_cancel_service(), which lands in LWS_CALLBACK_EVENT_WAIT_CANCELLED,
- * where the loop drains.
+ * wa_inbox_drain(). The post that finds the inbox empty wakes the loop out
+ * of lws_service() with lws_cancel_service(), which lands in
+ * LWS_CALLBACK_EVENT_WAIT_CANCELLED, where the loop drains everything
+ * queued by then; posts to a non-empty inbox ride on that wake-up (a burst
+ * of completions costs one).
  *
  * Bounded: at most `max` items wait at once; a post past that fails (the
  * caller decides: a command answers 503, a database completion is never

@@ -105,8 +105,9 @@ struct send_job {
 	int encrypted;                    /* step 4 done within step 2's job */
 	int probe;                        /* step 4 tried as if every session existed */
 	int64_t t;
-	struct send_dev *devs;            /* SEND_MAX_DEVS */
-	size_t ndev;
+	struct send_dev *devs;            /* grown by add_devices, at most SEND_MAX_DEVS */
+	size_t ndev, capdev;
+	int devs_oom;                     /* add_devices could not grow devs */
 	size_t peer_devs;                 /* devices that are not our own */
 	char phash[12];                   /* groups: the participant hash we sent */
 	uint8_t account[WA_CREDS_ACCOUNT_MAX];
@@ -919,12 +920,37 @@ void send_caches_free(struct wa_session *s)
 
 /* ---- 1: devices ---- */
 
+/* Room for one more device (devs grows by doubling: a 1:1 send has a
+ * few, a big group up to SEND_MAX_DEVS). 0, or -1 when full or out of
+ * memory (devs_oom: the send fails rather than skip a device). */
+static int dev_room(struct send_job *j)
+{
+	size_t cap;
+	struct send_dev *nd;
+
+	if (j->ndev < j->capdev)
+		return 0;
+	if (j->capdev >= SEND_MAX_DEVS)
+		return -1;
+	cap = j->capdev ? 2 * j->capdev : 8;
+	if (cap > SEND_MAX_DEVS)
+		cap = SEND_MAX_DEVS;
+	nd = realloc(j->devs, cap * sizeof *nd);
+	if (!nd) {
+		j->devs_oom = 1;
+		return -1;
+	}
+	j->devs = nd;
+	j->capdev = cap;
+	return 0;
+}
+
 /* Add user's devices (ids, n) to the job, leaving out our own device. */
 static void add_devices(struct send_job *j, const struct wa_jid *uj, const uint16_t *ids, size_t n)
 {
 	int own = wa_jid_is_pn(uj) && strcmp(uj->user, j->me_user) == 0;
 
-	for (size_t k = 0; k < n && j->ndev < SEND_MAX_DEVS; k++) {
+	for (size_t k = 0; k < n && dev_room(j) == 0; k++) {
 		struct send_dev *sd = &j->devs[j->ndev];
 
 		if (own && ids[k] == j->me_device)
@@ -965,6 +991,10 @@ static void devices_ready(struct send_job *j)
 {
 	struct wa_session *s = j->s;
 
+	if (j->devs_oom) {
+		fail(j, 500, "Out of memory", NULL);
+		return;
+	}
 	if (!j->group && j->peer_devs == 0) {
 		fail(j, 404, "The recipient is not on WhatsApp", "not_found");
 		return;
@@ -1236,7 +1266,7 @@ static void send_start(struct wa_session *s, const char *jid, struct wa_out *out
 		return;
 	}
 	j = calloc(1, sizeof *j);
-	if (j && !(j->devs = calloc(SEND_MAX_DEVS, sizeof *j->devs)))
+	if (j && dev_room(j) != 0)
 		j = (free(j), NULL);
 	if (!j) {
 		wa_out_free(out);
@@ -1555,7 +1585,7 @@ void send_on_retry(struct wa_session *s, struct wa_node *rcpt)
 	}
 	r->j.s = s;
 	r->j.row = s->row_id;
-	r->j.ndev = 1;
+	r->j.ndev = r->j.capdev = 1;
 	snprintf(r->j.slug, sizeof r->j.slug, "%s", s->id);
 	snprintf(r->j.id, sizeof r->j.id, "%s", wa_node_attr_or(rcpt, "id", ""));
 	snprintf(r->j.me_user, sizeof r->j.me_user, "%s", s->cr->phone);
