@@ -31,7 +31,7 @@ const struct wa_config_key wa_config_keys[] = {
 	{ "fcgi.listen", "unix:/var/lib/wa-akg/fcgi.sock",
 	  "FastCGI socket the workers accept on: unix:/path or host:port. nginx's upstream points here." },
 	{ "fcgi.workers", "2", "Number of worker processes forked by wa-akg-fcgi (1-64)." },
-	{ "fcgi.threads", "4", "Accept threads per worker process, each with its own MariaDB connection (1-64)." },
+	{ "fcgi.threads", "16", "Accept threads per worker process, each with its own MariaDB connection (1-64). A request that goes to the engine (a send waits for WhatsApp's ack) holds its thread until the answer, so workers x threads is how many such requests are in flight at once; with too few, requests wait in the socket's queue (bench/README.md, \"Outbound\"). Mind MariaDB's max_connections: every thread of every worker holds a connection." },
 	{ "fcgi.session_cache", "true",
 	  "Keep in each worker process the rendered botConfig and webhooks of the sessions GET /api/sessions and GET /api/sessions/{id} answer, under the session's configuration version (session_counts.cfg_ver, bumped by triggers on bot_configs and webhooks in the changing transaction, whoever writes). Every request still reads the session row, its counts and that version, so every answer is as current as without the cache, on every worker. false: every request reads the bot config and webhooks too." },
 	{ "fcgi.session_cache_entries", "1024",
