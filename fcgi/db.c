@@ -913,51 +913,45 @@ long long wa_db_int(struct wa_db *db, long long def, const char *sql, const char
  * dropped with it. */
 static void end_txn(struct wa_db *db)
 {
-	void (*discard)(void *) = db->pre_discard;
-	void *arg = db->pre_arg;
+	struct wa_db_pre pre[WA_DB_PRE_MAX];
+	unsigned n = db->npre;
 
 	db->in_txn = db->txn_lost = 0;
-	db->pre_commit = NULL;
-	db->pre_discard = NULL;
-	db->pre_arg = NULL;
-	if (discard)
-		discard(arg);
+	memcpy(pre, db->pre, sizeof pre);
+	db->npre = 0;
+	for (unsigned i = 0; i < n; i++)
+		pre[i].discard(pre[i].arg);
 }
 
 int wa_db_at_commit(struct wa_db *db, int (*flush)(struct wa_db *db, void *arg), void (*discard)(void *arg),
 		    void *arg)
 {
-	if (!db->in_txn || db->pre_commit || !flush || !discard)
+	if (!db->in_txn || !flush || !discard || db->npre == WA_DB_PRE_MAX || wa_db_at_commit_arg(db, flush))
 		return -1;
-	db->pre_commit = flush;
-	db->pre_discard = discard;
-	db->pre_arg = arg;
+	db->pre[db->npre].flush = flush;
+	db->pre[db->npre].discard = discard;
+	db->pre[db->npre].arg = arg;
+	db->npre++;
 	return 0;
 }
 
 void *wa_db_at_commit_arg(const struct wa_db *db, int (*flush)(struct wa_db *db, void *arg))
 {
-	return db->in_txn && db->pre_commit == flush ? db->pre_arg : NULL;
+	for (unsigned i = 0; db->in_txn && i < db->npre; i++)
+		if (db->pre[i].flush == flush)
+			return db->pre[i].arg;
+	return NULL;
 }
 
-/* Run the held-back work into the transaction before its COMMIT. 0, or -1
- * (the statement's failure recorded; the caller rolls back). Either way the
- * work is gone from the slot: flushed, or discarded at the rollback. */
+/* Run the held-back work into the transaction before its COMMIT, in the
+ * order it was set. 0, or -1 at the first failure (recorded; the caller
+ * rolls back, and end_txn discards it all). */
 static int run_pre_commit(struct wa_db *db)
 {
-	int (*flush)(struct wa_db *, void *) = db->pre_commit;
-	void (*discard)(void *) = db->pre_discard;
-	void *arg = db->pre_arg;
-	int rc;
-
-	if (!flush)
-		return 0;
-	db->pre_commit = NULL;
-	db->pre_discard = NULL;
-	db->pre_arg = NULL;
-	rc = flush(db, arg);
-	discard(arg); /* flushed: only its memory is left */
-	return rc;
+	for (unsigned i = 0; i < db->npre; i++)
+		if (db->pre[i].flush(db, db->pre[i].arg) != 0)
+			return -1;
+	return 0;
 }
 
 int wa_db_batch_begin(struct wa_db *db)

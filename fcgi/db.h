@@ -63,6 +63,7 @@ struct wa_config;
 struct st_mysql;
 
 #define WA_DB_STMT_CACHE 64
+#define WA_DB_PRE_MAX 4       /* modules holding work back to a commit (wa_db_at_commit) */
 
 struct wa_db_cached {
 	char *sql;                  /* own copy of the statement text */
@@ -100,10 +101,14 @@ struct wa_db {
 	 * so it never outlives the MYSQL it was made on. NULL when unused. */
 	void *ext;
 	void (*ext_free)(void *ext);
-	/* Work held back to the end of the open transaction (wa_db_at_commit). */
-	int (*pre_commit)(struct wa_db *db, void *arg);
-	void (*pre_discard)(void *arg);
-	void *pre_arg;
+	/* Work held back to the end of the open transaction (wa_db_at_commit),
+	 * run in the order set. */
+	struct wa_db_pre {
+		int (*flush)(struct wa_db *db, void *arg);
+		void (*discard)(void *arg);
+		void *arg;
+	} pre[WA_DB_PRE_MAX];
+	unsigned npre;
 	int pre_failed;
 };
 
@@ -197,11 +202,13 @@ int wa_db_in_txn(const struct wa_db *db);
  * rows, engine/store/msgs.h): flush(db, arg) runs right before the COMMIT
  * that makes the transaction durable (a transaction's own outside batches,
  * the batch's inside one), and its failure fails that commit with nothing
- * committed; discard(arg) runs instead when the transaction ends any other
- * way (rolled back, lost, voided). Either runs once, then the slot is
- * free again. One at a time, only inside a transaction: 0, or -1 (nothing
- * set) when no transaction is open or the slot is taken. wa_db_at_commit_arg
- * is the arg set, NULL when none: a module finds its own pending work. */
+ * committed; discard(arg) runs when the transaction ends any way, after
+ * the flush when there was one (the memory is discard's to free). Up to
+ * WA_DB_PRE_MAX modules at once, one slot each (told apart by flush),
+ * flushed in the order set; only inside a transaction: 0, or -1 (nothing
+ * set) when no transaction is open, flush has a slot already or all are
+ * taken. wa_db_at_commit_arg is the arg set with flush, NULL when none: a
+ * module finds its own pending work. */
 int wa_db_at_commit(struct wa_db *db, int (*flush)(struct wa_db *db, void *arg), void (*discard)(void *arg),
 		    void *arg);
 void *wa_db_at_commit_arg(const struct wa_db *db, int (*flush)(struct wa_db *db, void *arg));

@@ -54,6 +54,40 @@ static void sig_db_error(void *ctx, unsigned err)
 	wa_db_external_error(ctx, err);
 }
 
+/* The Signal store's session records are held for the open transaction of
+ * db and written just before its COMMIT (sigstore_db.h,
+ * wa_sigstore_dbconn_txn). The commit slot's argument is db, not the
+ * statement cache: the cache goes with a lost connection (wa_db_close),
+ * db stays, and finds the cache of the moment (or none) in db->ext. */
+static int sig_in_txn(void *ctx)
+{
+	const struct wa_db *db = ctx;
+
+	return db->in_txn && !db->txn_lost;
+}
+
+static int sig_flush(struct wa_db *db, void *arg)
+{
+	(void)arg;
+	return db->ext && db->ext_free == free_sigconn && wa_sigstore_dbconn_flush(db->ext) != 0 ? -1 : 0;
+}
+
+static void sig_forget(void *arg)
+{
+	struct wa_db *db = arg;
+
+	if (db->ext && db->ext_free == free_sigconn)
+		wa_sigstore_dbconn_forget(db->ext);
+}
+
+static int sig_at_commit(void *ctx, wa_sigstore_dbconn *c)
+{
+	(void)c;
+	return wa_db_at_commit(ctx, sig_flush, sig_forget, ctx);
+}
+
+static const struct wa_sigstore_txn sig_txn = { sig_in_txn, sig_at_commit };
+
 /* The session's Signal state on this thread's connection. The Signal
  * store's statements are prepared once per connection, not per store: their
  * cache hangs on db (db->ext), and wa_db_close() frees it with the
@@ -78,6 +112,7 @@ int wa_creds_open_sig(struct wa_db *db, uint64_t row, wa_sigstore **st, wa_sig *
 			return WA_ENOMEM;
 		db->ext_free = free_sigconn;
 		wa_sigstore_dbconn_on_error(db->ext, sig_db_error, db);
+		wa_sigstore_dbconn_txn(db->ext, &sig_txn, db);
 	}
 	wa_creds_session_key(row, key);
 	*st = wa_sigstore_db_new_on(db->ext, key);
@@ -209,6 +244,7 @@ int wa_creds_create(struct wa_db *db, uint64_t session_row, struct wa_creds *out
 		return rc;
 	/* A registration always starts from a clean Signal state. */
 	wa_creds_session_key(session_row, key);
+	sig_forget(db); /* nothing held back may be written after the purge */
 	if (wa_sigstore_db_purge(wa_db_conn(db), NULL, key) < 0)
 		rc = WA_ESTORAGE;
 	if (rc == 0 && (wa_sig_identity_generate(sig) != 0 ||
@@ -275,6 +311,7 @@ int wa_creds_delete(struct wa_db *db, uint64_t session_row)
 	struct st_mysql *m = wa_db_conn(db);
 
 	wa_creds_session_key(session_row, key);
+	sig_forget(db); /* nothing held back may be written after the purge */
 	if (!m || wa_sigstore_db_purge(m, NULL, key) < 0)
 		return WA_ESTORAGE;
 	if (wa_db_exec(db, "DELETE FROM wa_app_state_keys WHERE wa_session_id = ?", "u",

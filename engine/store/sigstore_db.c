@@ -12,6 +12,7 @@
 #include "engine/store/sigstore_db.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,10 +81,29 @@ static const char SQL_DEL_SESSIONS[] =
 static const char SQL_DEL_IDENTITIES[] =
 	"DELETE FROM signal_identity WHERE session_key = ? AND addr_name = ?";
 
-#define NSTMT ((WA_SIGREC_KIND_MAX + 1) * NOPS + 3)
+#define SESS_ROW "(?, ?, ?, ?)"
+#define SESS_PUT "INSERT INTO signal_session (session_key, addr_name, addr_device, record) VALUES "
+#define SESS_UPD " ON DUPLICATE KEY UPDATE record = VALUES(record)"
+static const char SQL_PUT_SESSIONS2[] = SESS_PUT SESS_ROW ", " SESS_ROW SESS_UPD;
+static const char SQL_PUT_SESSIONS4[] = SESS_PUT SESS_ROW ", " SESS_ROW ", " SESS_ROW ", " SESS_ROW SESS_UPD;
+
+#define NSTMT ((WA_SIGREC_KIND_MAX + 1) * NOPS + 5)
 #define ST_DEVICES ((WA_SIGREC_KIND_MAX + 1) * NOPS)
 #define ST_DEL_SESSIONS (ST_DEVICES + 1)
 #define ST_DEL_IDENTITIES (ST_DEVICES + 2)
+#define ST_PUT_SESSIONS2 (ST_DEVICES + 3)
+#define ST_PUT_SESSIONS4 (ST_DEVICES + 4)
+
+/* Session records of the open transaction (wa_sigstore_dbconn_txn). */
+#define TXC_MAX 64
+struct txc_ent {
+	char skey[65];
+	char name[WA_SIGREC_NAME_MAX];
+	uint32_t device;
+	uint8_t *rec;
+	size_t len;
+	int dirty;                 /* written in the transaction, not yet to the database */
+};
 
 /* One connection's statement cache, shared by all stores made on it. */
 struct wa_sigstore_dbconn {
@@ -93,6 +113,11 @@ struct wa_sigstore_dbconn {
 	unsigned stores;           /* stores made on us and not yet freed (lock) */
 	void (*on_error)(void *ctx, unsigned err); /* told of every failed statement */
 	void *on_error_ctx;
+	const struct wa_sigstore_txn *txn;         /* NULL: no records held */
+	void *txn_ctx;
+	int txc_on;                /* at_commit done for the open transaction */
+	unsigned ntxc;
+	struct txc_ent txc[TXC_MAX];
 };
 
 struct dbstore {
@@ -122,6 +147,10 @@ static const char *sql_of(int idx)
 		return SQL_DEL_SESSIONS;
 	if (idx == ST_DEL_IDENTITIES)
 		return SQL_DEL_IDENTITIES;
+	if (idx == ST_PUT_SESSIONS2)
+		return SQL_PUT_SESSIONS2;
+	if (idx == ST_PUT_SESSIONS4)
+		return SQL_PUT_SESSIONS4;
 	return SQL[idx / NOPS][idx % NOPS];
 }
 
@@ -159,11 +188,11 @@ static MYSQL_STMT *stmt(struct dbstore *d, int idx)
 	return s;
 }
 
-/* Parameters for a statement, in SQL order. */
+/* Parameters for a statement, in SQL order (at most 4 session rows of 4). */
 struct params {
-	MYSQL_BIND b[6];
-	unsigned long len[6];
-	uint32_t u[6];
+	MYSQL_BIND b[16];
+	unsigned long len[16];
+	uint32_t u[16];
 	unsigned n;
 };
 
@@ -321,6 +350,106 @@ fail:
 	return WA_SIGSTORE_ERR;
 }
 
+/* ---- session records of the open transaction ---- */
+
+static struct txc_ent *txc_find(struct wa_sigstore_dbconn *c, const struct dbstore *d, const wa_sigrec_key *k)
+{
+	for (unsigned i = 0; i < c->ntxc; i++)
+		if (c->txc[i].device == k->device && strcmp(c->txc[i].name, k->name) == 0 &&
+		    strcmp(c->txc[i].skey, d->skey) == 0)
+			return &c->txc[i];
+	return NULL;
+}
+
+static void txc_drop(struct wa_sigstore_dbconn *c, unsigned i)
+{
+	explicit_bzero(c->txc[i].rec, c->txc[i].len);
+	free(c->txc[i].rec);
+	c->txc[i] = c->txc[--c->ntxc];
+}
+
+/* Whether records may be held now: a transaction is open and the owner
+ * will flush and forget them at its end. */
+static int txc_usable(struct wa_sigstore_dbconn *c)
+{
+	if (!c->txn || !c->txn->in_txn(c->txn_ctx))
+		return 0;
+	if (!c->txc_on) {
+		if (c->ntxc) /* left from a transaction whose end we were not told of */
+			wa_sigstore_dbconn_forget(c);
+		if (c->txn->at_commit(c->txn_ctx, c) != 0)
+			return 0;
+		c->txc_on = 1;
+	}
+	return 1;
+}
+
+/* Hold rec (copied) for k; dirty when it is a write. 0, or -1 (no room, no
+ * memory: the caller goes to the database instead). */
+static int txc_set(struct wa_sigstore_dbconn *c, const struct dbstore *d, const wa_sigrec_key *k,
+		   const uint8_t *rec, size_t len, int dirty)
+{
+	struct txc_ent *e = txc_find(c, d, k);
+	uint8_t *copy = malloc(len ? len : 1);
+
+	if (!copy)
+		return -1;
+	memcpy(copy, rec, len);
+	if (!e) {
+		if (c->ntxc == TXC_MAX || strlen(k->name) >= sizeof e->name) {
+			free(copy);
+			return -1;
+		}
+		e = &c->txc[c->ntxc++];
+		memcpy(e->skey, d->skey, d->skey_len + 1);
+		snprintf(e->name, sizeof e->name, "%s", k->name);
+		e->device = k->device;
+		e->dirty = 0;
+	} else {
+		explicit_bzero(e->rec, e->len);
+		free(e->rec);
+	}
+	e->rec = copy;
+	e->len = len;
+	e->dirty |= dirty;
+	return 0;
+}
+
+static void p_sess(struct params *p, const struct txc_ent *e)
+{
+	p_str(p, e->skey, strlen(e->skey));
+	p_str(p, e->name, strlen(e->name));
+	p_u32(p, e->device);
+	p_blob(p, e->rec, e->len);
+}
+
+/* Write the dirty records: 4, 2 or 1 to a statement. 0 or WA_SIGSTORE_ERR. */
+static int txc_write(struct wa_sigstore_dbconn *c)
+{
+	struct txc_ent *dirty[TXC_MAX];
+	struct dbstore tmp = { .c = c };
+	unsigned n = 0, i = 0;
+
+	for (unsigned k = 0; k < c->ntxc; k++)
+		if (c->txc[k].dirty)
+			dirty[n++] = &c->txc[k];
+	while (i < n) {
+		unsigned m = n - i >= 4 ? 4 : n - i >= 2 ? 2 : 1;
+		int idx = m == 4 ? ST_PUT_SESSIONS4 : m == 2 ? ST_PUT_SESSIONS2 : WA_SIGREC_SESSION * NOPS + OP_PUT;
+		struct params p;
+
+		memset(&p, 0, sizeof p);
+		for (unsigned r = 0; r < m; r++)
+			p_sess(&p, dirty[i + r]);
+		if (!run(&tmp, idx, &p))
+			return WA_SIGSTORE_ERR;
+		for (unsigned r = 0; r < m; r++)
+			dirty[i + r]->dirty = 0;
+		i += m;
+	}
+	return 0;
+}
+
 static int d_get(void *state, const wa_sigrec_key *k, uint8_t **rec, size_t *len)
 {
 	struct dbstore *d = state;
@@ -332,12 +461,29 @@ static int d_get(void *state, const wa_sigrec_key *k, uint8_t **rec, size_t *len
 
 	p_key(&p, d, k);
 	lock(d);
+	if (k->kind == WA_SIGREC_SESSION && d->c->txc_on) {
+		const struct txc_ent *e = txc_find(d->c, d, k);
+
+		if (e) {
+			rc = WA_SIGSTORE_NOMEM;
+			if ((*rec = malloc(e->len ? e->len : 1)) != NULL) {
+				memcpy(*rec, e->rec, e->len);
+				*len = e->len;
+				rc = 1;
+			}
+			goto out;
+		}
+	}
 	rc = select_row(d, k->kind * NOPS + OP_GET, &p, &s);
 	if (rc <= 0)
 		goto out;
 	if (k->kind != WA_SIGREC_LOCAL) {
 		rc = fetch_blob(s, 0, rec, len);
 		rc = rc < 0 ? rc : 1;
+		/* held for the rest of the transaction (a failure to hold it
+		 * only costs the next read a statement) */
+		if (rc == 1 && k->kind == WA_SIGREC_SESSION && txc_usable(d->c))
+			(void)txc_set(d->c, d, k, *rec, *len, 0);
 		goto out;
 	}
 	/* LOCAL: the three columns back into the record layout of sigstore.h */
@@ -407,8 +553,18 @@ static int d_put(void *state, const wa_sigrec_key *k, const uint8_t *rec, size_t
 		p_blob(&p, rec, len);
 	}
 	lock(d);
+	if (k->kind == WA_SIGREC_SESSION) {
+		struct txc_ent *e;
+
+		if (txc_usable(d->c) && txc_set(d->c, d, k, rec, len, 1) == 0)
+			goto out; /* written before the COMMIT (wa_sigstore_dbconn_flush) */
+		/* written now: a held copy would be older than the database */
+		if ((e = txc_find(d->c, d, k)) != NULL)
+			txc_drop(d->c, (unsigned)(e - d->c->txc));
+	}
 	if (!run(d, k->kind * NOPS + OP_PUT, &p))
 		rc = WA_SIGSTORE_ERR;
+out:
 	unlock(d);
 	return rc;
 }
@@ -439,6 +595,21 @@ static int d_put_many(void *state, const wa_sigrec_key *keys, const uint8_t *con
 	if (!d->c->db) {
 		wa_error("sigstore_db: the connection of this store was closed");
 		goto out;
+	}
+	/* session records go to the database now: what is held of them first,
+	 * then they are no longer held */
+	for (i = 0; i < n; i++)
+		if (keys[i].kind == WA_SIGREC_SESSION)
+			break;
+	if (i < n) {
+		if (txc_write(d->c) != 0)
+			goto out;
+		for (i = 0; i < n; i++) {
+			struct txc_ent *e = keys[i].kind == WA_SIGREC_SESSION ? txc_find(d->c, d, &keys[i]) : NULL;
+
+			if (e)
+				txc_drop(d->c, (unsigned)(e - d->c->txc));
+		}
 	}
 	nested = in_caller_txn(d->c->db);
 	if (mysql_query(d->c->db, nested ? "SAVEPOINT sigstore_many" : "START TRANSACTION") != 0) {
@@ -481,6 +652,18 @@ static int d_del(void *state, const wa_sigrec_key *k)
 
 	p_key(&p, d, k);
 	lock(d);
+	if (k->kind == WA_SIGREC_SESSION) {
+		/* a held write of it is dropped, not written after the DELETE */
+		struct txc_ent *e = txc_find(d->c, d, k);
+		int held = e && e->dirty;
+
+		if (e)
+			txc_drop(d->c, (unsigned)(e - d->c->txc));
+		s = run(d, k->kind * NOPS + OP_DEL, &p);
+		rc = !s ? WA_SIGSTORE_ERR : (held || mysql_stmt_affected_rows(s) > 0);
+		unlock(d);
+		return rc;
+	}
 	s = run(d, k->kind * NOPS + OP_DEL, &p);
 	rc = !s ? WA_SIGSTORE_ERR : mysql_stmt_affected_rows(s) > 0;
 	unlock(d);
@@ -499,6 +682,8 @@ static int d_count(void *state, enum wa_sigrec_kind kind)
 	memset(&p, 0, sizeof p);
 	p_str(&p, d->skey, d->skey_len);
 	lock(d);
+	if (kind == WA_SIGREC_SESSION && txc_write(d->c) != 0) /* the database counts the held ones too */
+		goto out;
 	s = run(d, idx, &p);
 	if (!s)
 		goto out;
@@ -534,6 +719,8 @@ static int d_devices(void *state, const char *name, uint32_t *out, size_t max)
 	p_str(&p, d->skey, d->skey_len);
 	p_str(&p, name, strlen(name));
 	lock(d);
+	if (txc_write(d->c) != 0) /* the database lists the held ones too */
+		goto out;
 	s = run(d, ST_DEVICES, &p);
 	if (!s)
 		goto out;
@@ -575,6 +762,17 @@ static int d_del_name(void *state, enum wa_sigrec_kind kind, const char *name)
 	p_str(&p, d->skey, d->skey_len);
 	p_str(&p, name, strlen(name));
 	lock(d);
+	if (kind == WA_SIGREC_SESSION) {
+		/* the name's sessions go to the database first (the count
+		 * includes them), then the DELETE removes them all */
+		if (txc_write(d->c) != 0) {
+			unlock(d);
+			return WA_SIGSTORE_ERR;
+		}
+		for (unsigned i = d->c->ntxc; i-- > 0;)
+			if (strcmp(d->c->txc[i].name, name) == 0 && strcmp(d->c->txc[i].skey, d->skey) == 0)
+				txc_drop(d->c, i);
+	}
 	s = run(d, kind == WA_SIGREC_IDENTITY ? ST_DEL_IDENTITIES : ST_DEL_SESSIONS, &p);
 	if (!s) {
 		rc = WA_SIGSTORE_ERR;
@@ -642,6 +840,47 @@ void wa_sigstore_dbconn_on_error(wa_sigstore_dbconn *c, void (*fn)(void *ctx, un
 	c->on_error_ctx = ctx;
 }
 
+void wa_sigstore_dbconn_txn(wa_sigstore_dbconn *c, const struct wa_sigstore_txn *txn, void *ctx)
+{
+	if (!c)
+		return;
+	wa_sigstore_dbconn_forget(c);
+	c->txn = txn;
+	c->txn_ctx = ctx;
+}
+
+static void txc_clear(wa_sigstore_dbconn *c)
+{
+	while (c->ntxc)
+		txc_drop(c, c->ntxc - 1);
+	c->txc_on = 0;
+}
+
+int wa_sigstore_dbconn_flush(wa_sigstore_dbconn *c)
+{
+	int rc;
+
+	if (!c)
+		return 0;
+	if (c->lock)
+		pthread_mutex_lock(c->lock);
+	rc = c->db ? txc_write(c) : 0;
+	if (c->lock)
+		pthread_mutex_unlock(c->lock);
+	return rc;
+}
+
+void wa_sigstore_dbconn_forget(wa_sigstore_dbconn *c)
+{
+	if (!c)
+		return;
+	if (c->lock)
+		pthread_mutex_lock(c->lock);
+	txc_clear(c);
+	if (c->lock)
+		pthread_mutex_unlock(c->lock);
+}
+
 void wa_sigstore_dbconn_free(wa_sigstore_dbconn *c)
 {
 	int i;
@@ -652,6 +891,7 @@ void wa_sigstore_dbconn_free(wa_sigstore_dbconn *c)
 		return;
 	if (c->lock)
 		pthread_mutex_lock(c->lock);
+	txc_clear(c);
 	for (i = 0; i < NSTMT; i++)
 		if (c->st[i]) {
 			mysql_stmt_close(c->st[i]);

@@ -50,6 +50,33 @@ wa_sigstore *wa_sigstore_db_new_on(wa_sigstore_dbconn *c, const char *session_ke
  * (the stores' statements do not go through fcgi/db.c). NULL: nobody. */
 void wa_sigstore_dbconn_on_error(wa_sigstore_dbconn *c, void (*fn)(void *ctx, unsigned err), void *ctx);
 
+/* Session records held for the open transaction. With txn set, the stores
+ * on c keep the SESSION records they read or write while the connection's
+ * owner has a transaction open: a second read of one in that transaction
+ * (a second message to the same device within one dbpool batch) costs no
+ * statement, and the writes are held back and written together, one
+ * multi-row INSERT per few records, by flush(), which the owner runs just
+ * before its COMMIT (the owner registers it: at_commit). Whatever ends the
+ * transaction ends the records with it (discard): nothing is kept from one
+ * transaction to the next, so a write by anyone else is never missed.
+ * Deleting, listing or counting sessions first writes what is held (the
+ * database then answers for them), a purge (wa_sigstore_dbconn_forget
+ * first) drops it. txn NULL (the default): every operation is a statement
+ * of its own, as before.
+ *   in_txn(ctx): whether a transaction is open on the connection;
+ *   at_commit(ctx, c): have wa_sigstore_dbconn_flush(c) run before the
+ *     COMMIT and wa_sigstore_dbconn_forget(c) when the transaction ends;
+ *     0, or -1 (then nothing is held back: every write is a statement). */
+struct wa_sigstore_txn {
+	int (*in_txn)(void *ctx);
+	int (*at_commit)(void *ctx, wa_sigstore_dbconn *c);
+};
+void wa_sigstore_dbconn_txn(wa_sigstore_dbconn *c, const struct wa_sigstore_txn *txn, void *ctx);
+/* Write the held-back records (0, or WA_SIGSTORE_ERR: the statement's
+ * failure was reported through on_error), and drop every record held. */
+int wa_sigstore_dbconn_flush(wa_sigstore_dbconn *c);
+void wa_sigstore_dbconn_forget(wa_sigstore_dbconn *c);
+
 /* Delete every row of session_key from the six tables (the session was
  * logged out or deleted: there are no foreign keys to cascade). Holds lock
  * if non-NULL. Returns the number of rows deleted, or WA_SIGSTORE_ERR. */

@@ -248,6 +248,131 @@ static void run(void)
 	party_close(&b);
 }
 
+
+/* Session records held for a transaction (wa_sigstore_dbconn_txn): the
+ * owner's transaction is the flag txn_open; at_commit only notes that the
+ * store asked for its flush. */
+static int txn_open, txn_registered;
+
+static int t_in_txn(void *ctx)
+{
+	(void)ctx;
+	return txn_open;
+}
+
+static int t_at_commit(void *ctx, wa_sigstore_dbconn *c)
+{
+	(void)ctx;
+	(void)c;
+	txn_registered++;
+	return 0;
+}
+
+static const struct wa_sigstore_txn test_txn = { t_in_txn, t_at_commit };
+
+/* The record of (name, device) in the table: its text, "" when absent. */
+static const char *row_of(const char *name, unsigned device, char *buf, size_t cap)
+{
+	char sql[256];
+	MYSQL_RES *r;
+	MYSQL_ROW row;
+
+	buf[0] = '\0';
+	snprintf(sql, sizeof sql, "SELECT record FROM signal_session WHERE session_key = 'sess-txc' AND "
+		 "addr_name = '%s' AND addr_device = %u", name, device);
+	pthread_mutex_lock(&db_lock);
+	if (mysql_query(db, sql) == 0 && (r = mysql_store_result(db)) != NULL) {
+		if ((row = mysql_fetch_row(r)) != NULL && row[0])
+			snprintf(buf, cap, "%s", row[0]);
+		mysql_free_result(r);
+	}
+	pthread_mutex_unlock(&db_lock);
+	return buf;
+}
+
+static int get_is(wa_sigstore *st, const wa_sigrec_key *k, const char *want)
+{
+	uint8_t *rec = NULL;
+	size_t len = 0;
+	int rc = wa_sigstore_get(st, k, &rec, &len), same;
+
+	same = want ? rc == 1 && len == strlen(want) && memcmp(rec, want, len) == 0 : rc == 0;
+	free(rec);
+	return same;
+}
+
+static int put_s(wa_sigstore *st, const wa_sigrec_key *k, const char *v)
+{
+	return wa_sigstore_put(st, k, (const uint8_t *)v, strlen(v));
+}
+
+static void test_txn_records(void)
+{
+	wa_sigstore_dbconn *c = wa_sigstore_dbconn_new(db, &db_lock);
+	wa_sigstore *st = c ? wa_sigstore_db_new_on(c, "sess-txc") : NULL;
+	wa_sigrec_key k = { .kind = WA_SIGREC_SESSION, .name = "15550000009", .device = 3 };
+	char buf[64];
+	uint32_t devs[16];
+	int all = 1, n;
+
+	tap_diag("session records held for a transaction");
+	if (!st)
+		tap_bail("cannot open a store");
+	wa_sigstore_dbconn_txn(c, &test_txn, NULL);
+	txn_open = 1;
+	ok(put_s(st, &k, "rec-A") == 0, "a write in a transaction");
+	is_str(row_of(k.name, 3, buf, sizeof buf), "", "  is held back (not in the table yet)");
+	ok(get_is(st, &k, "rec-A"), "  and read back from what is held");
+	is_int(txn_registered, 1, "  the store asked its owner for a flush once");
+	is_int(wa_sigstore_dbconn_flush(c), 0, "the flush before the COMMIT");
+	is_str(row_of(k.name, 3, buf, sizeof buf), "rec-A", "  wrote it");
+	wa_sigstore_dbconn_forget(c); /* the transaction ended */
+	txn_open = 0;
+
+	pthread_mutex_lock(&db_lock);
+	all &= mysql_query(db, "UPDATE signal_session SET record = 'rec-B' WHERE session_key = 'sess-txc'") == 0;
+	pthread_mutex_unlock(&db_lock);
+	txn_open = 1;
+	ok(all && get_is(st, &k, "rec-B"), "the next transaction reads what someone else wrote in between");
+	ok(put_s(st, &k, "rec-C") == 0, "a write in a transaction that then rolls back");
+	wa_sigstore_dbconn_forget(c);
+	txn_open = 0;
+	is_str(row_of(k.name, 3, buf, sizeof buf), "rec-B", "  left the table as it was");
+	ok(get_is(st, &k, "rec-B"), "  and is not read afterwards");
+
+	txn_open = 1;
+	ok(put_s(st, &k, "rec-D") == 0 && wa_sigstore_del(st, &k) == 1, "a held write, then its record deleted");
+	is_int(wa_sigstore_dbconn_flush(c), 0, "  the flush");
+	is_str(row_of(k.name, 3, buf, sizeof buf), "", "  does not bring it back");
+	ok(get_is(st, &k, NULL), "  it is gone");
+	for (unsigned d = 10; d < 15; d++) {
+		wa_sigrec_key kd = { .kind = WA_SIGREC_SESSION, .name = "15550000009", .device = d };
+
+		snprintf(buf, sizeof buf, "rec-%u", d);
+		all &= put_s(st, &kd, buf) == 0;
+	}
+	ok(all, "five held writes");
+	n = wa_sigstore_devices(st, "15550000009", devs, 16);
+	ok(n == 5 && devs[0] == 10 && devs[4] == 14, "the device list counts them (written first)");
+	for (unsigned d = 10; d < 15; d++) {
+		char want[16];
+
+		snprintf(want, sizeof want, "rec-%u", d);
+		all &= strcmp(row_of("15550000009", d, buf, sizeof buf), want) == 0;
+	}
+	ok(all, "  each row holds its own record (4 + 1 rows in two INSERTs)");
+	wa_sigrec_key k2 = { .kind = WA_SIGREC_SESSION, .name = "15550000009", .device = 11 };
+	ok(put_s(st, &k2, "rec-11b") == 0 && wa_sigstore_dbconn_flush(c) == 0 &&
+	   strcmp(row_of("15550000009", 11, buf, sizeof buf), "rec-11b") == 0, "a second write of one row replaces it");
+	wa_sigstore_dbconn_forget(c);
+	txn_open = 0;
+	ok(put_s(st, &k, "rec-E") == 0 && strcmp(row_of(k.name, 3, buf, sizeof buf), "rec-E") == 0,
+	   "outside a transaction a write is a statement at once");
+	is_int(wa_sigstore_del_name(st, WA_SIGREC_SESSION, "15550000009"), 6, "the name's six sessions deleted");
+	wa_sigstore_free(st);
+	wa_sigstore_dbconn_free(c);
+}
+
 int main(void)
 {
 	const char *sock = getenv("WA_AKG_TEST_DB_SOCKET");
@@ -304,6 +429,8 @@ int main(void)
 		party_close(&a);
 		conn = NULL;
 	}
+	if (tap_failed == 0)
+		test_txn_records();
 	snprintf(sql, sizeof sql, "DROP DATABASE `%s`", name);
 	ok(exec_all(sql, strlen(sql)) == 0, "scratch database dropped");
 	mysql_close(db);
