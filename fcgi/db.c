@@ -917,7 +917,7 @@ static void end_txn(struct wa_db *db)
 	unsigned n = db->npre;
 
 	db->in_txn = db->txn_lost = 0;
-	memcpy(pre, db->pre, sizeof pre);
+	memcpy(pre, db->pre, n * sizeof *pre);
 	db->npre = 0;
 	for (unsigned i = 0; i < n; i++)
 		pre[i].discard(pre[i].arg);

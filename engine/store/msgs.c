@@ -540,7 +540,7 @@ int wa_outbox_add_later(struct wa_db *db, uint64_t row, const char *event, const
 			return WA_ENOMEM;
 		if (wa_db_at_commit(db, later_flush, later_free, l) != 0) {
 			free(l);
-			return wa_outbox_add(db, row, event, payload, id); /* the slot is someone else's */
+			return wa_outbox_add(db, row, event, payload, id); /* every commit slot is taken */
 		}
 	}
 	if (l->n == l->cap) {

@@ -375,8 +375,6 @@ static int txc_usable(struct wa_sigstore_dbconn *c)
 	if (!c->txn || !c->txn->in_txn(c->txn_ctx))
 		return 0;
 	if (!c->txc_on) {
-		if (c->ntxc) /* left from a transaction whose end we were not told of */
-			wa_sigstore_dbconn_forget(c);
 		if (c->txn->at_commit(c->txn_ctx, c) != 0)
 			return 0;
 		c->txc_on = 1;
@@ -427,7 +425,7 @@ static void p_sess(struct params *p, const struct txc_ent *e)
 static int txc_write(struct wa_sigstore_dbconn *c)
 {
 	struct txc_ent *dirty[TXC_MAX];
-	struct dbstore tmp = { .c = c };
+	struct dbstore tmp = { .c = c }; /* run() and its helpers use only the connection's cache */
 	unsigned n = 0, i = 0;
 
 	for (unsigned k = 0; k < c->ntxc; k++)
@@ -648,24 +646,21 @@ static int d_del(void *state, const wa_sigrec_key *k)
 	struct dbstore *d = state;
 	struct params p;
 	MYSQL_STMT *s;
-	int rc;
+	int rc, held = 0;
 
 	p_key(&p, d, k);
 	lock(d);
 	if (k->kind == WA_SIGREC_SESSION) {
-		/* a held write of it is dropped, not written after the DELETE */
+		/* a held write of it is dropped, not written after the DELETE
+		 * (and it counts as a record removed) */
 		struct txc_ent *e = txc_find(d->c, d, k);
-		int held = e && e->dirty;
 
+		held = e && e->dirty;
 		if (e)
 			txc_drop(d->c, (unsigned)(e - d->c->txc));
-		s = run(d, k->kind * NOPS + OP_DEL, &p);
-		rc = !s ? WA_SIGSTORE_ERR : (held || mysql_stmt_affected_rows(s) > 0);
-		unlock(d);
-		return rc;
 	}
 	s = run(d, k->kind * NOPS + OP_DEL, &p);
-	rc = !s ? WA_SIGSTORE_ERR : mysql_stmt_affected_rows(s) > 0;
+	rc = !s ? WA_SIGSTORE_ERR : (held || mysql_stmt_affected_rows(s) > 0);
 	unlock(d);
 	return rc;
 }
