@@ -20,8 +20,9 @@
 # (the highest of the pairs), then the CPU per message of mariadbd,
 # nginx, wa-akg-engine, wa-akg-fcgi, wa-akg-hooks and wa-sim from the
 # utime + stime deltas in /proc/PID/stat (10 ms ticks: use >= 3000
-# messages), their total, and MariaDB's Questions and Com_commit per
-# message. To compare two builds, run it against one stack restarted with
+# messages), their total, the context switches per message of every
+# process (all threads: steadier than CPU time on a noisy machine), and
+# MariaDB's Questions and Com_commit per message. To compare two builds, run it against one stack restarted with
 # each build in turn (deploy/dev restart with WA_AKG_BUILD) in one sitting:
 # bench/README.md, "Outbound".
 set -euo pipefail
@@ -79,6 +80,22 @@ ticks() {
 	done | awk '{t[$1] += $2} END {for (k in t) print k, t[k]}' | sort
 }
 
+# "name switches": context switches (voluntary + not) of every thread of
+# those processes. Steadier than CPU time on a shared machine: a thread
+# handing a message to another costs a switch, whatever the neighbours do.
+switches() {
+	local p c t n
+	for p in $(pids); do
+		for c in "$p" $(pgrep -P "$p" || true); do
+			[ -r "/proc/$c/stat" ] || continue
+			n=$(cut -d' ' -f2 "/proc/$c/stat" | tr -d '()')
+			for t in /proc/"$c"/task/*; do
+				awk -v n="$n" '/ctxt_switches/ { s += $2 } END { print n, s + 0 }' "$t/status" 2>/dev/null
+			done
+		done
+	done | awk '{t[$1] += $2} END {for (k in t) print k, t[k]}' | sort
+}
+
 status() {
 	mariadb --no-defaults --socket="$sock" -uroot -N -B -e \
 		"SHOW GLOBAL STATUS WHERE Variable_name IN ('Questions', 'Com_commit')" | sort | awk '{print $2}' | tr '\n' ' '
@@ -93,6 +110,7 @@ done
 
 for c in $conns; do
 	ticks >"$tmp/a"
+	switches >"$tmp/sa"
 	read -r com0 q0 <<<"$(status)"
 	for i in "${!urls[@]}"; do
 		KEY=$key wrk -t1 -c"$c" -d"${secs}s" --latency -s "$here/send.lua" "${urls[i]}" >"$tmp/wrk.$i" &
@@ -100,6 +118,7 @@ for c in $conns; do
 	wait
 	read -r com1 q1 <<<"$(status)"
 	ticks >"$tmp/b"
+	switches >"$tmp/sb"
 	# the rate is the sum over the pairs; p50 / p99 the highest of them
 	read -r n rate p50 p99 non2xx <<<"$(cat "$tmp"/wrk.* | awk '
 		function ms(v) { return v ~ /us$/ ? v / 1000 : v ~ /ms$/ ? v + 0 : v * 1000 }
@@ -115,6 +134,10 @@ for c in $conns; do
 		awk -v n="$n" -v l="$label" -v c="$c" -v k="${#urls[@]}" '
 			{ d = ($3 - $2) * 10.0 / n; tot += d; line = line sprintf(" %s %.3f", $1, d) }
 			END { printf "%s c=%s x%s: cpu ms/msg:%s, total %.3f\n", l, c, k, line, tot }'
+	join "$tmp/sa" "$tmp/sb" |
+		awk -v n="$n" -v l="$label" -v c="$c" -v k="${#urls[@]}" '
+			{ d = ($3 - $2) / n; tot += d; line = line sprintf(" %s %.1f", $1, d) }
+			END { printf "%s c=%s x%s: switches/msg:%s, total %.1f\n", l, c, k, line, tot }'
 	awk -v n="$n" -v l="$label" -v c="$c" -v k="${#urls[@]}" -v q="$((q1 - q0))" -v m="$((com1 - com0))" \
 		'BEGIN { printf "%s c=%s x%s: mariadb per msg: Questions %.2f, Com_commit %.2f\n", l, c, k, q / n, m / n }'
 done

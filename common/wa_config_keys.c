@@ -42,6 +42,8 @@ const struct wa_config_key wa_config_keys[] = {
 	  "nng REQ/REP address the engine's command socket listens on (tcp://host:port; ipc:// works but nng 1.5.2's ipc listener can wedge after a peer hangs up mid-handshake, see docs/engine.md). The engine writes it into the engines table, where workers find the owner of each session; with several engines, give each its own." },
 	{ "engine.event_url", "tcp://127.0.0.1:7702",
 	  "nng PUB/SUB address on which the engine publishes events (topic '<sessionId>.<event>', a NUL, then a waipc.Event); registered in the engines table like command_url." },
+	{ "engine.wake_url", "",
+	  "nng PUB address of the engine's wake-up socket: one short message per loop round in which events with an outbox row were published, the cue wa-akg-hooks reads events_outbox on (it would otherwise receive every event). Empty: event_url's host on a free port (tcp), event_url + '.wake' (ipc). Registered in the engines table (wake_url); set a fixed port where a firewall needs one." },
 	{ "engine.timeout_ms", "15000",
 	  "Deadline for one command to the engine; a worker answers 504 when it passes." },
 	{ "engine.media_timeout_ms", "55000",
@@ -107,11 +109,11 @@ const struct wa_config_key wa_config_keys[] = {
 
 	/* [hooks] */
 	{ "hooks.poll_ms", "1000",
-	  "How often wa-akg-hooks looks at the events outbox and the due retries when no engine event woke it up (10-600000); events published on an engine's event socket wake it at once." },
+	  "How often wa-akg-hooks looks at the events outbox and the due retries when no engine's cue woke it up (10-600000); an engine cues it on its wake-up socket (engine.wake_url) in the loop round that published the events." },
 	{ "hooks.coalesce_ms", "5",
-	  "After an engine event wakes wa-akg-hooks, how long it waits for more before it reads the outbox (0-1000): under load one read then takes many events instead of one each, at the cost of that much webhook latency. 0 reads at once." },
+	  "After an engine's cue wakes wa-akg-hooks, how long it waits for more before it reads the outbox (0-1000): under load one read then takes many events instead of a few each, at the cost of that much webhook latency. 0 reads at once." },
 	{ "hooks.engines_refresh_ms", "10000",
-	  "How often wa-akg-hooks re-reads the engines table to subscribe to new engines' event sockets (100-3600000)." },
+	  "How often wa-akg-hooks re-reads the engines table to subscribe to new engines' wake-up sockets (100-3600000); also at once when a poll finds events no cue announced (an engine that started again on a new wake-up port)." },
 	{ "hooks.batch", "200",
 	  "Most outbox events fanned out in one transaction, and most deliveries attempted in one pass (1-10000)." },
 	{ "hooks.parallel", "16",

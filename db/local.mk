@@ -69,3 +69,6 @@ dist_migrations_DATA += db/migrations/0017_app_state.sql
 dist_migrations_DATA += db/migrations/0018_label_sync.sql
 dist_migrations_DATA += db/migrations/0019_session_cfg_ver.sql
 dist_migrations_DATA += db/migrations/0020_lid_map.sql
+
+# where an engine sends wa-akg-hooks the cue to read the outbox (engine/events.h)
+dist_migrations_DATA += db/migrations/0021_engine_wake_url.sql

@@ -54,6 +54,7 @@ struct wa_engine {
 	char id[WA_ENGINE_ID_MAX];      /* engines.id: engine.id, or the host name */
 	const char *command_url;        /* as bound (config engine.command_url) */
 	const char *event_url;          /* as bound (config engine.event_url) */
+	const char *wake_url;           /* as bound (events.h: the wake-up socket), "" = none */
 	struct lws_context *lws;        /* loop thread only */
 	struct wa_wheel *wheel;         /* coarse timers on lws (wheel.h), loop thread only */
 	struct wa_inbox *inbox;

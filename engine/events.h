@@ -23,8 +23,25 @@
 
 struct wa_events;
 
-/* Listen on url. NULL with a logged reason on failure. */
-struct wa_events *wa_events_new(const char *url);
+/* Listen on url, and for wake-ups on wake_url (below). NULL with a logged
+ * reason when url cannot be bound; a wake-up socket that cannot is only a
+ * warning (there is none then). */
+struct wa_events *wa_events_new(const char *url, const char *wake_url);
+
+/* The wake-up socket: a second PUB socket that carries one short message
+ * ("outbox", a NUL, the count of outbox events so far) per loop round in
+ * which events with an outbox row were published, for wa-akg-hooks, which
+ * only needs a cue to read events_outbox. On the event socket it would
+ * receive, and the engine would send, every event (nng's PUB sends all to
+ * every subscriber; SUB filters on arrival): about 30 thread switches a
+ * sent message between the two processes for a cue. wake_url NULL or ""
+ * takes url's host on a free port (tcp://HOST:0, the port as bound is in
+ * wa_events_wake_url and the engines row) or url + ".wake" (ipc://); no
+ * wake-up socket for other transports. */
+const char *wa_events_wake_url(const struct wa_events *ev); /* as bound; "" = none */
+
+/* Loop thread, once per round of the loop: the wake-up, when it is owed. */
+void wa_events_flush(struct wa_events *ev);
 
 /* Publish (data borrowed). outbox_id 0 = not in the outbox. 0, or -1 when
  * the message could not be built (logged). */

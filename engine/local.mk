@@ -6,7 +6,8 @@
 noinst_LIBRARIES += engine/store/libwastore.a
 engine_store_libwastore_a_SOURCES = engine/store/sigstore_db.c engine/store/sigstore_db.h \
 	engine/store/creds.c engine/store/creds.h \
-	engine/store/msgs.c engine/store/msgs.h engine/store/reactions.c \
+	engine/store/msgs.c engine/store/msgs.h engine/store/msgs_held.c engine/store/msgs_held.h \
+	engine/store/reactions.c \
 	engine/store/history.c engine/store/history.h engine/store/history_decode.c \
 	engine/store/mediahost.c engine/store/mediahost.h \
 	engine/store/appkeys.c engine/store/appkeys.h engine/store/appsync.c engine/store/appsync.h \
@@ -14,7 +15,8 @@ engine_store_libwastore_a_SOURCES = engine/store/sigstore_db.c engine/store/sigs
 	engine/store/autoreply.c engine/store/autoreply.h engine/store/bot.c engine/store/bot.h \
 	engine/store/groups.c engine/store/groups.h \
 	engine/store/contacts.c engine/store/contacts.h \
-	engine/store/lidmap.c engine/store/lidmap.h
+	engine/store/lidmap.c engine/store/lidmap.h \
+	engine/store/msgstatus.c engine/store/msgstatus.h
 engine_store_libwastore_a_CFLAGS = $(AM_CFLAGS) $(SIGNAL_CFLAGS) $(MARIADB_CFLAGS) $(JANSSON_CFLAGS) \
 	$(PROTOBUFC_CFLAGS) $(CURL_CFLAGS) $(ZLIB_CFLAGS)
 # What links the MariaDB stores (after WA_LIBWA_LIBS' objects, before its libraries).

@@ -215,7 +215,8 @@ int main(int argc, char **argv)
 	e->sessions = wa_sessions_new(e);
 	e->db = wa_dbpool_new(cfg, (unsigned)dbthreads, 0, e->inbox);
 	e->media = e->db ? wa_media_new(cfg, (unsigned)mediathreads, e->inbox) : NULL;
-	e->events = e->media ? wa_events_new(e->event_url) : NULL;
+	e->events = e->media ? wa_events_new(e->event_url, wa_config_get(cfg, "engine.wake_url")) : NULL;
+	e->wake_url = e->events ? wa_events_wake_url(e->events) : "";
 	e->reg = e->events ? wa_registry_new(e, on_owned, e) : NULL;
 	e->cmd = e->reg ? wa_cmd_server_new(e->command_url, e->inbox, e->lws, wa_ops_dispatch, e) : NULL;
 	sched = e->cmd ? wa_sched_new(e) : NULL;
@@ -226,8 +227,9 @@ int main(int argc, char **argv)
 	}
 	wa_registry_start(e->reg);
 	wa_sched_start(sched);
-	wa_info("engine %s %s started (commands %s, events %s, %ld database threads, %ld media threads)", e->id,
-		PACKAGE_VERSION, e->command_url, e->event_url, dbthreads, mediathreads);
+	wa_info("engine %s %s started (commands %s, events %s, wake-ups %s, %ld database threads, %ld media threads)",
+		e->id, PACKAGE_VERSION, e->command_url, e->event_url, *e->wake_url ? e->wake_url : "none", dbthreads,
+		mediathreads);
 	if (strncmp(e->command_url, "ipc://", 6) == 0 || strncmp(e->event_url, "ipc://", 6) == 0)
 		wa_warn("an engine address is ipc://: with nng %s a peer that hangs up during the handshake can "
 			"wedge an ipc listener (commands then time out); tcp:// on loopback is the tested transport",
@@ -237,8 +239,10 @@ int main(int argc, char **argv)
 	 * scheduled before it ran (the registry's first tick) are armed. */
 	lws_cancel_service(e->lws);
 	on_bound(&bound_sul);
-	while (!e->stopping)
+	while (!e->stopping) {
 		ev_run(loop, EVRUN_ONCE);
+		wa_events_flush(e->events); /* one wake-up for the round's events */
+	}
 	wa_info("engine %s stopping", e->id);
 	rc = e->exit_code;
 out:

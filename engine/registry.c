@@ -37,7 +37,7 @@ struct wa_registry {
 struct tick {
 	struct wa_registry *r;
 	char id[WA_ENGINE_ID_MAX];
-	char command_url[256], event_url[256], host[256];
+	char command_url[256], event_url[256], wake_url[288], host[256];
 	long long pid;
 	long lease_ms, claim_batch;
 	int do_register;
@@ -49,9 +49,10 @@ struct tick {
 };
 
 static const char SQL_REGISTER[] =
-	"INSERT INTO engines (id, command_url, event_url, hostname, pid, version, heartbeat_at, started_at) "
-	"VALUES (?, ?, ?, ?, ?, ?, NOW(3), NOW(3)) ON DUPLICATE KEY UPDATE command_url = VALUES(command_url), "
-	"event_url = VALUES(event_url), hostname = VALUES(hostname), pid = VALUES(pid), "
+	"INSERT INTO engines (id, command_url, event_url, wake_url, hostname, pid, version, heartbeat_at, started_at) "
+	"VALUES (?, ?, ?, NULLIF(?, ''), ?, ?, ?, NOW(3), NOW(3)) ON DUPLICATE KEY UPDATE "
+	"command_url = VALUES(command_url), event_url = VALUES(event_url), wake_url = VALUES(wake_url), "
+	"hostname = VALUES(hostname), pid = VALUES(pid), "
 	"version = VALUES(version), heartbeat_at = NOW(3), started_at = NOW(3)";
 /* The lease of every session this engine owns: one row, not one per session. */
 static const char SQL_HEARTBEAT[] =
@@ -182,7 +183,7 @@ static int tick_run(struct wa_db *db, void *arg)
 			return rc;
 	}
 	if (t->do_register || wa_db_exec(db, SQL_HEARTBEAT, "is", us, t->id) == 0) {
-		if (wa_db_exec(db, SQL_REGISTER, "ssssis", t->id, t->command_url, t->event_url, t->host, t->pid,
+		if (wa_db_exec(db, SQL_REGISTER, "sssssis", t->id, t->command_url, t->event_url, t->wake_url, t->host, t->pid,
 			       PACKAGE_VERSION) < 0 || wa_db_exec(db, SQL_HEARTBEAT, "is", us, t->id) < 0)
 			return -1;
 		t->registered = 1;
@@ -258,6 +259,7 @@ static void tick(lws_sorted_usec_list_t *sul)
 	snprintf(t->id, sizeof t->id, "%s", e->id);
 	snprintf(t->command_url, sizeof t->command_url, "%s", e->command_url);
 	snprintf(t->event_url, sizeof t->event_url, "%s", e->event_url);
+	snprintf(t->wake_url, sizeof t->wake_url, "%s", e->wake_url ? e->wake_url : "");
 	if (gethostname(t->host, sizeof t->host - 1) != 0)
 		strcpy(t->host, "unknown");
 	t->pid = (long long)getpid();

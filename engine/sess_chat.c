@@ -187,6 +187,8 @@ static int read_collect_run(struct wa_db *db, void *arg)
 		}
 		return 0;
 	}
+	if (wa_msgs_chats_settle(db) != 0)
+		return WA_ESTORAGE;
 	{
 		long long n = wa_db_int(db, 0, "SELECT unread_count FROM chats WHERE wa_session_id = ? AND jid = ?", "us",
 					(unsigned long long)j->row, j->chat);
@@ -221,6 +223,8 @@ static int read_clear_txn(struct wa_db *db, void *arg)
 {
 	struct chat_job *j = arg;
 
+	if (wa_msgs_chats_settle(db) != 0)
+		return WA_ESTORAGE;
 	if (j->ids)
 		return wa_db_exec(db, "UPDATE chats SET unread_count = 0 WHERE wa_session_id = ? AND jid = ?", "us",
 				  (unsigned long long)j->row, j->chat) < 0 ? WA_ESTORAGE : 0;

@@ -1,6 +1,7 @@
 /* sess_receipt: receipts for the messages we sent (docs/protocol.md §8.5):
  * each raises the stored status (SENT -> DELIVERED -> READ -> PLAYED,
- * never down) and publishes message.status, in one transaction; the
+ * never down: store/msgstatus.h, which writes the raises of a batch
+ * together) and publishes message.status, in one transaction; the
  * receipt is acked only after the commit (the durability rule), so one the
  * engine could not store comes again at the next login.
  *
@@ -14,6 +15,7 @@
 #include "engine/events.h"
 #include "engine/session_int.h"
 #include "engine/store/msgs.h"
+#include "engine/store/msgstatus.h"
 #include "fcgi/db.h"
 #include "wa/jid.h"
 #include "wa_err.h"
@@ -31,6 +33,7 @@ struct receipt_job {
 	char slug[WA_SESSION_ID_MAX];
 	struct wa_node *n;          /* the receipt (owned) */
 	const char *status;         /* what it means for our message */
+	long long t;                /* its time (the events') */
 	char chat[WA_JID_STR_MAX];
 	/* published after the commit */
 	json_t *events;             /* the message.status data, one per id raised */
@@ -56,29 +59,19 @@ static void job_free(struct receipt_job *j)
 	free(j);
 }
 
-static const char SQL_RAISE[] =
-	"UPDATE messages SET status = ? WHERE wa_session_id = ? AND message_id = ? AND from_me = 1 "
-	"AND FIELD(status, 'PENDING', 'SENT', 'DELIVERED', 'READ', 'PLAYED') < "
-	"FIELD(?, 'PENDING', 'SENT', 'DELIVERED', 'READ', 'PLAYED')";
-
-/* One message id: raise and record the event. 0, or WA_ESTORAGE. */
-static int raise_one(struct wa_db *db, struct receipt_job *j, const char *id, long long t)
+/* A raise took (at the commit): its message.status event. */
+static int raise_took(struct wa_db *db, void *arg, const char *id, const char *status)
 {
+	struct receipt_job *j = arg;
 	size_t k = json_array_size(j->events);
-	long long n;
 	json_t *data;
 	char *payload;
 
 	if (k >= RECEIPT_IDS_MAX)
-		return WA_EINTERNAL; /* the caller reads at most RECEIPT_IDS_MAX ids */
-	n = wa_db_exec(db, SQL_RAISE, "suss", j->status, (unsigned long long)j->row, id, j->status);
-	if (n < 0)
-		return WA_ESTORAGE;
-	if (n == 0)
-		return 0;
+		return WA_EINTERNAL; /* the caller raises at most RECEIPT_IDS_MAX ids */
 	data = json_pack("{s:s,s:s,s:s,s:s,s:s*,s:I}", "sessionId", j->slug, "id", id, "remoteJid", j->chat,
-			 "status", j->status, "participant", wa_node_attr(j->n, "participant"), "timestamp",
-			 (json_int_t)t);
+			 "status", status, "participant", wa_node_attr(j->n, "participant"), "timestamp",
+			 (json_int_t)j->t);
 	payload = data ? json_dumps(data, JSON_COMPACT) : NULL;
 	if (!payload || wa_outbox_add_later(db, j->row, "message.status", payload, &j->ids[k]) != 0) {
 		free(payload);
@@ -98,12 +91,13 @@ static int receipt_txn(struct wa_db *db, void *arg)
 
 	json_array_clear(j->events);
 	wa_node_attr_int(j->n, "t", &t);
+	j->t = t;
 	if (wa_db_begin(db) < 0)
 		return WA_ESTORAGE;
-	rc = raise_one(db, j, wa_node_attr_or(j->n, "id", ""), t);
+	rc = wa_msgstatus_raise(db, j->row, wa_node_attr_or(j->n, "id", ""), j->status, 0, raise_took, j);
 	while (rc == 0 && list && (it = wa_node_next(list, "item", it)) != NULL && ++count < RECEIPT_IDS_MAX)
 		if (wa_node_attr(it, "id"))
-			rc = raise_one(db, j, wa_node_attr(it, "id"), t);
+			rc = wa_msgstatus_raise(db, j->row, wa_node_attr(it, "id"), j->status, 0, raise_took, j);
 	if (rc != 0) {
 		wa_db_rollback(db);
 		return rc;

@@ -41,6 +41,7 @@
 #include "engine/session_int.h"
 #include "engine/store/lidmap.h"
 #include "engine/store/msgs.h"
+#include "engine/store/msgstatus.h"
 #include "engine/store/outmsg.h"
 #include "fcgi/db.h"
 #include "wa/jid.h"
@@ -200,11 +201,29 @@ static int apply_to_target(struct wa_db *db, struct send_job *j)
 	}
 }
 
+/* The server's answer took (the message was PENDING): its events, and
+ * what it makes of the message it names. */
+static int outcome_took(struct wa_db *db, void *arg, const char *id, const char *status)
+{
+	struct send_job *j = arg;
+	int sent = strcmp(status, "SENT") == 0;
+
+	if (sent && wa_outbox_add_later(db, j->row, "message.sent", j->payload, &j->outbox_id) != 0)
+		return WA_ESTORAGE;
+	if (sent && apply_to_target(db, j) != 0)
+		return WA_ESTORAGE;
+	if (j->link && j->link(db, j->done_ctx, id, status) != 0)
+		return WA_ESTORAGE;
+	/* every change of a sent message's status is a message.status event */
+	return wa_outbox_add_later(db, j->row, "message.status", j->status_payload, &j->status_outbox_id) != 0 ?
+	       WA_ESTORAGE : 0;
+}
+
 static int outcome_run(struct wa_db *db, void *arg)
 {
 	struct send_job *j = arg;
 	json_t *st;
-	long long n;
+	int flags = WA_MSGSTATUS_ONLY_PENDING;
 
 	free(j->status_payload);
 	j->status_payload = NULL;
@@ -215,27 +234,18 @@ static int outcome_run(struct wa_db *db, void *arg)
 	json_decref(st);
 	if (!j->status_payload)
 		return WA_ENOMEM;
+	/* a plain message's raise waits for the commit, with the batch's
+	 * others; one that changes another row (a reaction, an edit, a
+	 * revoke) or a broadcast's recipient does it in place, in order */
+	if (j->link || j->out.kind == WA_OUT_REACTION || j->out.kind == WA_OUT_EDIT || j->out.kind == WA_OUT_REVOKE)
+		flags |= WA_MSGSTATUS_NOW;
 	if (wa_db_begin(db) < 0)
 		return WA_ESTORAGE;
-	n = wa_db_exec(db, "UPDATE messages SET status = ? WHERE wa_session_id = ? AND message_id = ? "
-		       "AND status = 'PENDING'", "sus", j->status, (unsigned long long)j->row, j->id);
-	if (n < 0)
-		goto fail;
-	if (n == 1 && strcmp(j->status, "SENT") == 0 &&
-	    wa_outbox_add_later(db, j->row, "message.sent", j->payload, &j->outbox_id) != 0)
-		goto fail;
-	if (n == 1 && strcmp(j->status, "SENT") == 0 && apply_to_target(db, j) != 0)
-		goto fail;
-	if (n == 1 && j->link && j->link(db, j->done_ctx, j->id, j->status) != 0)
-		goto fail;
-	/* every change of a sent message's status is a message.status event */
-	if (n == 1 &&
-	    wa_outbox_add_later(db, j->row, "message.status", j->status_payload, &j->status_outbox_id) != 0)
-		goto fail;
+	if (wa_msgstatus_raise(db, j->row, j->id, j->status, flags, outcome_took, j) != 0) {
+		wa_db_rollback(db);
+		return WA_ESTORAGE;
+	}
 	return wa_db_commit(db) < 0 ? WA_ESTORAGE : 0;
-fail:
-	wa_db_rollback(db);
-	return WA_ESTORAGE;
 }
 
 static json_t *reply_data(const struct send_job *j)
@@ -676,6 +686,10 @@ static int encrypt_txn(struct wa_db *db, void *arg)
 	m.status = "PENDING";
 	m.t = j->t;
 	m.event = NULL; /* the event follows the server's ack */
+	/* our new id: the row goes in with the batch's others at the commit;
+	 * a broadcast's recipient row names its id and needs the conflict
+	 * answer (another send of it), so that one is written now */
+	m.row_later = !j->link;
 	free(j->payload);
 	j->payload = wa_msgs_event_payload(j->slug, &m);
 	if (!j->payload) {

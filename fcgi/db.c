@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <strings.h>
 
-#define MAX_BIND 48
+#define MAX_BIND 72 /* a 4-row INSERT of messages (engine/store/msgs_held.c) */
 
 struct param_store {
 	MYSQL_BIND bind[MAX_BIND];
@@ -918,20 +918,37 @@ static void end_txn(struct wa_db *db)
 
 	db->in_txn = db->txn_lost = 0;
 	memcpy(pre, db->pre, n * sizeof *pre);
-	db->npre = 0;
+	db->npre = db->npre_early = 0;
 	for (unsigned i = 0; i < n; i++)
 		pre[i].discard(pre[i].arg);
+}
+
+/* A slot at index at (early ones before the rest, each kind in the order set). */
+static int pre_add(struct wa_db *db, unsigned at, int (*flush)(struct wa_db *db, void *arg),
+		   void (*discard)(void *arg), void *arg)
+{
+	if (!db->in_txn || !flush || !discard || db->npre == WA_DB_PRE_MAX || wa_db_at_commit_arg(db, flush))
+		return -1;
+	memmove(&db->pre[at + 1], &db->pre[at], (db->npre - at) * sizeof db->pre[0]);
+	db->pre[at].flush = flush;
+	db->pre[at].discard = discard;
+	db->pre[at].arg = arg;
+	db->npre++;
+	return 0;
 }
 
 int wa_db_at_commit(struct wa_db *db, int (*flush)(struct wa_db *db, void *arg), void (*discard)(void *arg),
 		    void *arg)
 {
-	if (!db->in_txn || !flush || !discard || db->npre == WA_DB_PRE_MAX || wa_db_at_commit_arg(db, flush))
+	return pre_add(db, db->npre, flush, discard, arg);
+}
+
+int wa_db_at_commit_early(struct wa_db *db, int (*flush)(struct wa_db *db, void *arg), void (*discard)(void *arg),
+			  void *arg)
+{
+	if (pre_add(db, db->npre_early, flush, discard, arg) != 0)
 		return -1;
-	db->pre[db->npre].flush = flush;
-	db->pre[db->npre].discard = discard;
-	db->pre[db->npre].arg = arg;
-	db->npre++;
+	db->npre_early++;
 	return 0;
 }
 
@@ -943,8 +960,8 @@ void *wa_db_at_commit_arg(const struct wa_db *db, int (*flush)(struct wa_db *db,
 	return NULL;
 }
 
-/* Run the held-back work into the transaction before its COMMIT, in the
- * order it was set. 0, or -1 at the first failure (recorded; the caller
+/* Run the held-back work into the transaction before its COMMIT: the
+ * early slots, then the rest, each in the order set. 0, or -1 at the first failure (recorded; the caller
  * rolls back, and end_txn discards it all). */
 static int run_pre_commit(struct wa_db *db)
 {

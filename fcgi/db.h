@@ -63,7 +63,7 @@ struct wa_config;
 struct st_mysql;
 
 #define WA_DB_STMT_CACHE 64
-#define WA_DB_PRE_MAX 4       /* modules holding work back to a commit (wa_db_at_commit) */
+#define WA_DB_PRE_MAX 8       /* modules holding work back to a commit (wa_db_at_commit) */
 
 struct wa_db_cached {
 	char *sql;                  /* own copy of the statement text */
@@ -108,7 +108,7 @@ struct wa_db {
 		void (*discard)(void *arg);
 		void *arg;
 	} pre[WA_DB_PRE_MAX];
-	unsigned npre;
+	unsigned npre, npre_early;
 	int pre_failed;
 };
 
@@ -212,6 +212,12 @@ int wa_db_in_txn(const struct wa_db *db);
 int wa_db_at_commit(struct wa_db *db, int (*flush)(struct wa_db *db, void *arg), void (*discard)(void *arg),
 		    void *arg);
 void *wa_db_at_commit_arg(const struct wa_db *db, int (*flush)(struct wa_db *db, void *arg));
+/* The same, for work whose flush itself holds work back for the commit
+ * (the status changes of sent messages, whose events are outbox rows):
+ * early slots are flushed before every slot set with wa_db_at_commit,
+ * in the order they were set. */
+int wa_db_at_commit_early(struct wa_db *db, int (*flush)(struct wa_db *db, void *arg), void (*discard)(void *arg),
+			  void *arg);
 
 /* Group commit (the engine's dbpool; the workers never use it). Between
  * wa_db_batch_begin and wa_db_batch_end everything runs in one outer

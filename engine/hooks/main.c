@@ -2,9 +2,9 @@
  *
  *   wa-akg-hooks [--config FILE]
  *
- * Subscribes to the event socket of every engine in the engines table (a
- * published event is only a wake-up: what is delivered is read from
- * events_outbox), fans new events out into webhook_deliveries and delivers
+ * Subscribes to the wake-up socket of every engine in the engines table
+ * (engine/events.h: a cue per round of the engine's loop that published
+ * events; what is delivered is read from events_outbox), fans new events out into webhook_deliveries and delivers
  * what is due, until SIGTERM or SIGINT. With no event it still looks every
  * hooks.poll_ms, which also covers events whose PUB message was dropped and
  * retries falling due. A wake-up within hooks.coalesce_ms of the last read
@@ -57,11 +57,14 @@ static long long mono_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Dial every engine's event_url not dialed yet (nng reconnects by itself
- * when an engine restarts); engines gone from the table are hung up. */
+/* Dial every engine's wake-up socket (engine/events.h; its event_url when
+ * it has none) not dialed yet (nng reconnects by itself when an engine
+ * restarts); engines gone from the table are hung up. An engine that
+ * restarts on a new wake-up port is a new address: dialed, and the old one
+ * hung up, at the next refresh. */
 static void refresh_engines(struct wa_db *db, struct sub *s)
 {
-	json_t *rows = wa_db_query(db, "SELECT DISTINCT event_url AS url FROM engines", ""), *row;
+	json_t *rows = wa_db_query(db, "SELECT DISTINCT COALESCE(wake_url, event_url) AS url FROM engines", ""), *row;
 	size_t i, j;
 	int seen[MAX_ENGINES] = { 0 };
 
@@ -90,7 +93,7 @@ static void refresh_engines(struct wa_db *db, struct sub *s)
 			nng_dialer_close(s->dialer[s->n]);
 			continue;
 		}
-		wa_info("subscribed to engine events at %s", url);
+		wa_info("subscribed to engine wake-ups at %s", url);
 		seen[s->n++] = 1;
 	}
 	json_decref(rows);
@@ -99,7 +102,7 @@ static void refresh_engines(struct wa_db *db, struct sub *s)
 			j++;
 			continue;
 		}
-		wa_info("engine events at %s: engine gone, unsubscribed", s->url[j]);
+		wa_info("engine wake-ups at %s: engine gone, unsubscribed", s->url[j]);
 		nng_dialer_close(s->dialer[j]);
 		free(s->url[j]);
 		s->n--;
@@ -241,13 +244,20 @@ int main(int argc, char **argv)
 		if (woke && !periodic && mono_ms() - last_fan < hc.coalesce_ms)
 			coalesce(&s, last_fan + hc.coalesce_ms - mono_ms());
 		if (woke || periodic) {
+			long long found = 0;
+
 			last_fan = mono_ms();
 			while (!stopping && (n = wa_hooks_fanout(&db, &hc, &made)) > 0) {
 				nevents += n;
+				found += n;
 				created += made;
 				if (n < hc.batch)
 					break; /* nothing was left when it looked */
 			}
+			/* events no cue announced: an engine that started again
+			 * listens for wake-ups on a new port; look now */
+			if (!woke && found > 0)
+				next_refresh = 0;
 		}
 		woke = 0;
 		if (n < 0)

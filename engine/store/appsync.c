@@ -250,6 +250,8 @@ static int emit(struct fx *f, const char *event, json_t *data)
  * never stored a message of). */
 static int ensure_chat(struct fx *f, const char *chat)
 {
+	if (wa_msgs_chats_settle(f->db) != 0)
+		return WA_ESTORAGE;
 	return wa_db_exec(f->db, "INSERT IGNORE INTO chats (wa_session_id, jid, is_group) VALUES (?, ?, ?)", "usb",
 			  (unsigned long long)f->row, chat, strstr(chat, "@g.us") != NULL) < 0 ? WA_ESTORAGE : 0;
 }

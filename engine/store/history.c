@@ -84,6 +84,8 @@ static int store(struct wa_db *db, uint64_t row, const WaHistorySync__HistorySyn
 {
 	unsigned long long sid = (unsigned long long)row;
 
+	if (wa_msgs_chats_settle(db) != 0)
+		return WA_ESTORAGE;
 	for (size_t i = 0; i < hs->n_conversations; i++) {
 		const WaHistorySync__Conversation *cv = hs->conversations[i];
 		char chat[WA_JID_STR_MAX];

@@ -1,5 +1,6 @@
 /* msgs: one message, its chat, its sender and its event (see msgs.h). */
 #include "engine/store/msgs.h"
+#include "engine/store/msgs_held.h"
 #include "fcgi/db.h"
 #include "wa_err.h"
 #include "wa_log.h"
@@ -661,17 +662,29 @@ static int store_row(struct wa_db *db, uint64_t row, const struct wa_msg_row *m,
 	int is_group = m->chat && strstr(m->chat, "@g.us") != NULL;
 	char size_str[24];
 
-	snprintf(size_str, sizeof size_str, "%llu", (unsigned long long)m->media_size);
-	n = wa_db_exec(db, SQL_MSG, "ussbsssssssxssssi", sid, m->chat, m->id, m->from_me, m->sender, m->push_name,
-		       m->type, m->content, m->caption, m->media_mime, m->media_size ? size_str : NULL,
-		       (const void *)m->raw, m->raw_len, m->quoted_id, m->mentions, m->meta, m->status, (long long)m->t);
+	n = m->row_later && m->from_me && !m->history ? wa_held_msg(db, row, m) : 0;
 	if (n < 0)
-		return wa_db_err(db) == WA_ENOMEM ? WA_ENOMEM : WA_ESTORAGE;
-	if (n == 0)
-		return WA_ECONFLICT; /* already stored: "ON DUPLICATE ... id = id" changes nothing */
-	if (!m->history && wa_db_exec(db, SQL_CHAT, "usbii", sid, m->chat, is_group, (long long)(m->from_me ? 0 : 1),
-				      (long long)m->t) < 0)
-		return WA_ESTORAGE;
+		return (int)n;
+	if (n == 0) {
+		snprintf(size_str, sizeof size_str, "%llu", (unsigned long long)m->media_size);
+		n = wa_db_exec(db, SQL_MSG, "ussbsssssssxssssi", sid, m->chat, m->id, m->from_me, m->sender,
+			       m->push_name, m->type, m->content, m->caption, m->media_mime,
+			       m->media_size ? size_str : NULL, (const void *)m->raw, m->raw_len, m->quoted_id,
+			       m->mentions, m->meta, m->status, (long long)m->t);
+		if (n < 0)
+			return wa_db_err(db) == WA_ENOMEM ? WA_ENOMEM : WA_ESTORAGE;
+		if (n == 0)
+			return WA_ECONFLICT; /* already stored: "ON DUPLICATE ... id = id" changes nothing */
+	}
+	if (!m->history) {
+		long long unread = m->from_me ? 0 : 1;
+		int held = wa_held_chat(db, row, m->chat, is_group, unread, m->t);
+
+		if (held < 0)
+			return held;
+		if (held == 0 && wa_db_exec(db, SQL_CHAT, "usbii", sid, m->chat, is_group, unread, (long long)m->t) < 0)
+			return WA_ESTORAGE;
+	}
 	if (!m->from_me && m->sender && m->push_name && *m->push_name &&
 	    wa_db_exec(db, SQL_CONTACT, "uss", sid, m->sender, m->push_name) < 0)
 		return WA_ESTORAGE;

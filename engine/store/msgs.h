@@ -47,6 +47,8 @@ struct wa_msg_row {
 	const char *payload;     /* its JSON data */
 	int history;             /* from a history sync: the chat row is not touched */
 	int event_later;         /* the event by wa_outbox_add_later (*outbox_id lives until the commit) */
+	int row_later;           /* our own new message: its row too is written at the commit
+				  * (msgs_held.h; the caller needs no conflict answer) */
 };
 
 /* What a message's content comes to, for storing (docs/engine.md, "What
@@ -147,8 +149,17 @@ int wa_outbox_add_later(struct wa_db *db, uint64_t session_row, const char *even
  * meta (the kind's own fields, when set), the ISO and the unix timestamp. New string (free()) or NULL. Any thread. */
 char *wa_msgs_event_payload(const char *slug, const struct wa_msg_row *m);
 
-/* Store m (see above); *outbox_id gets the event's row id (0 without one). */
+/* Store m (see above); *outbox_id gets the event's row id (0 without one).
+ * In a transaction the chat row's upsert, and with row_later (from_me) the
+ * message row, are held back to the commit (msgs_held.h): 0 then says
+ * only that they will be written with it. */
 int wa_msgs_store(struct wa_db *db, uint64_t session_row, const struct wa_msg_row *m, uint64_t *outbox_id);
+
+/* Write the chat rows held back so far in db's transaction now (0, or
+ * WA_ESTORAGE). Whatever else reads or writes `chats` in the engine's
+ * transactions calls it first, so that it sees, and is ordered after,
+ * the messages stored before it. */
+int wa_msgs_chats_settle(struct wa_db *db);
 
 /* ---- edits and revokes (db/migrations/0007_message_updates.sql) ----
  *

@@ -8,7 +8,8 @@
  * Skips unless WA_AKG_TEST_DB_SOCKET names a unix socket (user root, no
  * password); once it is given, anything that keeps the test from running is
  * a bail-out, never a skip. Creates a scratch database wa_akg_test_txn_<pid>
- * (schema: db/migrations/0001_core.sql plus the tables below) and drops it.
+ * (schema: db/migrations/0001_core.sql, the messages columns of 0005 and
+ * 0011, plus the tables below) and drops it.
  *
  * How connections are lost: a second, plain connection runs KILL CONNECTION
  * on the wa_db's connection, either between two statements (the next one
@@ -21,6 +22,7 @@
 #include "engine/dbpool.h"
 #include "engine/inbox.h"
 #include "engine/store/msgs.h"
+#include "engine/store/msgstatus.h"
 #include "fcgi/db.h"
 #include "fcgi/handlers.h"
 #include "fcgi/http.h"
@@ -360,25 +362,33 @@ static void test_handler_503(void)
 
 /* ---- set-up -------------------------------------------------------------- */
 
-static void apply_core_schema(void)
+static void apply_migration(const char *name)
 {
 	const char *top = getenv("top_srcdir");
 	char path[1024], *sql;
 	size_t n;
 	FILE *f;
 
-	snprintf(path, sizeof path, "%s/db/migrations/0001_core.sql", top ? top : ".");
+	snprintf(path, sizeof path, "%s/db/migrations/%s", top ? top : ".", name);
 	f = fopen(path, "rb");
 	if (!f)
-		tap_bail("cannot read db/migrations/0001_core.sql (top_srcdir?)");
+		tap_bail("cannot read a migration under db/migrations (top_srcdir?)");
 	sql = malloc(1 << 20);
 	n = sql ? fread(sql, 1, (1 << 20) - 1, f) : 0;
 	fclose(f);
 	if (!n)
-		tap_bail("cannot read db/migrations/0001_core.sql");
+		tap_bail("cannot read a migration under db/migrations");
 	sql[n] = '\0';
 	adm_exec(sql);
 	free(sql);
+}
+
+/* The core schema and the messages columns wa_msgs_store writes. */
+static void apply_core_schema(void)
+{
+	apply_migration("0001_core.sql");
+	apply_migration("0005_message_mentions.sql");
+	apply_migration("0011_message_kinds.sql");
 }
 
 /* Group commit (wa_db_batch_begin / end, the engine's dbpool): jobs in one
@@ -639,6 +649,238 @@ static void test_outbox_later(void)
 	wa_db_close(&db);
 }
 
+/* wa_msgstatus_raise (engine/store/msgstatus.h): status raises held to the
+ * commit, judged in order against the stored rows, written together, their
+ * callbacks' outbox rows flushed after them. */
+struct took_log {
+	char seen[512];
+	uint64_t ev[32];
+	size_t n;
+};
+
+static int took_cb(struct wa_db *db, void *arg, const char *id, const char *status)
+{
+	struct took_log *l = arg;
+	size_t len = strlen(l->seen);
+
+	snprintf(l->seen + len, sizeof l->seen - len, "%s%s=%s", len ? " " : "", id, status);
+	if (l->n >= 32)
+		return WA_EINTERNAL;
+	return wa_outbox_add_later(db, sess_row, "test.status", "{}", &l->ev[l->n++]);
+}
+
+static char *status_of(const char *id, char *buf, size_t len)
+{
+	char q[200];
+
+	snprintf(q, sizeof q, "SELECT status FROM messages WHERE wa_session_id = %llu AND message_id = '%s'",
+		 (unsigned long long)sess_row, id);
+	return adm_text(q, buf, len);
+}
+
+static void test_msgstatus(void)
+{
+	struct wa_db db;
+	struct took_log l = { 0 };
+	char q[200], st[32];
+	unsigned long long before;
+	uint64_t first = 0;
+	int all = 1;
+
+	tap_diag("sent messages' status raises held to the commit");
+	for (int i = 1; i <= 20; i++) {
+		snprintf(q, sizeof q, "INSERT INTO messages (wa_session_id, remote_jid, message_id, from_me, status) "
+			 "VALUES (%llu, 'p@s.whatsapp.net', 'm%d', 1, 'PENDING')", (unsigned long long)sess_row, i);
+		adm_exec(q);
+	}
+	snprintf(q, sizeof q, "INSERT INTO messages (wa_session_id, remote_jid, message_id, from_me, status) "
+		 "VALUES (%llu, 'p@s.whatsapp.net', 'in1', 0, 'SENT')", (unsigned long long)sess_row);
+	adm_exec(q);
+	db_open(&db);
+	ok(wa_db_begin(&db) == 0, "a transaction");
+	/* an outbox row first: its slot is set before the raises' own */
+	ok(wa_outbox_add_later(&db, sess_row, "test.first", "{}", &first) == 0, "  an event held back first");
+	before = questions(&db);
+	all &= wa_msgstatus_raise(&db, sess_row, "m1", "SENT", WA_MSGSTATUS_ONLY_PENDING, took_cb, &l) == 0;
+	all &= wa_msgstatus_raise(&db, sess_row, "m1", "DELIVERED", 0, took_cb, &l) == 0;
+	all &= wa_msgstatus_raise(&db, sess_row, "m2", "SENT", WA_MSGSTATUS_ONLY_PENDING, took_cb, &l) == 0;
+	all &= wa_msgstatus_raise(&db, sess_row, "m2", "SENT", WA_MSGSTATUS_ONLY_PENDING, took_cb, &l) == 0;
+	all &= wa_msgstatus_raise(&db, sess_row, "m3", "READ", 0, took_cb, &l) == 0;
+	all &= wa_msgstatus_raise(&db, sess_row, "m3", "DELIVERED", 0, took_cb, &l) == 0;
+	all &= wa_msgstatus_raise(&db, sess_row, "m4", "DELIVERED", 0, took_cb, &l) == 0;
+	all &= wa_msgstatus_raise(&db, sess_row, "m4", "SENT", WA_MSGSTATUS_ONLY_PENDING, took_cb, &l) == 0;
+	all &= wa_msgstatus_raise(&db, sess_row, "nope", "DELIVERED", 0, took_cb, &l) == 0;
+	all &= wa_msgstatus_raise(&db, sess_row, "in1", "DELIVERED", 0, took_cb, &l) == 0;
+	for (int i = 5; i <= 20; i++) {
+		snprintf(q, sizeof q, "m%d", i);
+		all &= wa_msgstatus_raise(&db, sess_row, q, "DELIVERED", 0, took_cb, &l) == 0;
+	}
+	ok(all, "26 raises of 20 messages noted");
+	is_int((long long)(questions(&db) - before), 1, "  no statement yet (the one counted is the count's own)");
+	is_str(l.seen, "", "  and no callback");
+	before = questions(&db);
+	is_int(wa_db_commit(&db), 0, "commit");
+	ok(strcmp(status_of("m1", st, sizeof st), "DELIVERED") == 0,
+	   "the ack and the receipt of one message: DELIVERED");
+	ok(strcmp(status_of("m2", st, sizeof st), "SENT") == 0, "a second ack changes nothing: SENT");
+	ok(strcmp(status_of("m3", st, sizeof st), "READ") == 0, "a lower status after a higher one: READ stays");
+	ok(strcmp(status_of("m4", st, sizeof st), "DELIVERED") == 0,
+	   "the server's answer after a receipt: only a PENDING message takes it");
+	ok(strcmp(status_of("in1", st, sizeof st), "SENT") == 0, "a message we did not send is not raised");
+	ok(strcmp(status_of("m20", st, sizeof st), "DELIVERED") == 0 &&
+	   strcmp(status_of("m5", st, sizeof st), "DELIVERED") == 0, "17 DELIVERED past one chunk of 16");
+	is_str(l.seen,
+	       "m1=SENT m1=DELIVERED m2=SENT m3=READ m4=DELIVERED m5=DELIVERED m6=DELIVERED m7=DELIVERED "
+	       "m8=DELIVERED m9=DELIVERED m10=DELIVERED m11=DELIVERED m12=DELIVERED m13=DELIVERED m14=DELIVERED "
+	       "m15=DELIVERED m16=DELIVERED m17=DELIVERED m18=DELIVERED m19=DELIVERED m20=DELIVERED",
+	       "callbacks for the raises that took, in the order made");
+	/* 2 SELECTs (22 distinct ids), UPDATEs: SENT 1, READ 1, DELIVERED 2 (18
+	 * ids); 3 outbox INSERTs (8 + 8 + 4 + 2 rows of 22); COMMIT */
+	{
+		unsigned long long n = questions(&db) - before;
+		char line[64];
+
+		snprintf(line, sizeof line, "  the commit ran %llu statements", n);
+		tap_diag(line);
+		ok(n <= 12, "  in a few statements, not one per raise");
+	}
+	all = first != 0;
+	for (size_t i = 0; i < l.n; i++)
+		all &= l.ev[i] != 0;
+	ok(all && l.n == 21, "every callback's outbox row written after them (an id each)");
+	is_int(adm_int("SELECT COUNT(*) FROM events_outbox WHERE event = 'test.status'"), 21, "  21 rows");
+
+	memset(&l, 0, sizeof l);
+	ok(wa_db_begin(&db) == 0 && wa_msgstatus_raise(&db, sess_row, "m2", "READ", 0, took_cb, &l) == 0,
+	   "a raise in a transaction that is rolled back");
+	wa_db_rollback(&db);
+	ok(strcmp(status_of("m2", st, sizeof st), "SENT") == 0 && l.n == 0, "  changes nothing, no callback");
+	ok(wa_db_begin(&db) == 0 && wa_db_commit(&db) == 0 && l.n == 0, "  (nor at the next commit)");
+
+	ok(wa_db_begin(&db) == 0 && wa_msgstatus_raise(&db, sess_row, "m2", "PLAYED", 0, took_cb, &l) == 0,
+	   "one raise in a transaction");
+	before = questions(&db);
+	ok(wa_db_commit(&db) == 0 && strcmp(status_of("m2", st, sizeof st), "PLAYED") == 0 && l.n == 1,
+	   "  takes at the commit");
+	is_int((long long)(questions(&db) - before), 4, "  by one UPDATE (+ the outbox INSERT, COMMIT, the count)");
+	ok(wa_msgstatus_raise(&db, sess_row, "m2", "DELIVERED", 0, took_cb, &l) == 0 && l.n == 1 &&
+	   wa_msgstatus_raise(&db, sess_row, "m6", "READ", WA_MSGSTATUS_NOW, took_cb, &l) == 0 && l.n == 2 &&
+	   strcmp(status_of("m6", st, sizeof st), "READ") == 0, "outside a transaction or NOW: at once");
+	wa_db_close(&db);
+}
+
+/* wa_msgs_store in a transaction (engine/store/msgs_held.h): chat upserts
+ * held to the commit and merged per chat, our own new messages' rows held
+ * and written by multi-row INSERTs; wa_msgs_chats_settle writes the held
+ * chat rows early. */
+static long long count_of(const char *where)
+{
+	char q[300];
+
+	snprintf(q, sizeof q, "SELECT COUNT(*) FROM %s", where);
+	return adm_int(q);
+}
+
+static int store_text(struct wa_db *db, const char *chat, const char *id, int from_me, long long t, int later)
+{
+	static const uint8_t raw[] = { 0x0a, 0x02, 'h', 'i' };
+	struct wa_msg_row m = { 0 };
+	uint64_t ob = 0;
+
+	m.chat = chat;
+	m.id = id;
+	m.from_me = from_me;
+	m.sender = from_me ? NULL : chat;
+	m.type = "TEXT";
+	m.content = id;
+	m.raw = raw;
+	m.raw_len = sizeof raw;
+	m.media_size = 77;
+	m.status = from_me ? "PENDING" : "DELIVERED";
+	m.t = t;
+	m.row_later = later;
+	return wa_msgs_store(db, sess_row, &m, &ob);
+}
+
+static int stand_in_flush(struct wa_db *db, void *arg)
+{
+	(void)db;
+	(void)arg;
+	return 0;
+}
+
+static void stand_in_free(void *arg)
+{
+	(void)arg;
+}
+
+static void test_rows_held(void)
+{
+	struct wa_db db;
+	uint64_t ob[3] = { 0 };
+	char q[300], buf[64];
+	unsigned long long before;
+	int all = 1;
+
+	tap_diag("message and chat rows held back to the commit");
+	db_open(&db);
+	ok(wa_db_begin(&db) == 0, "a transaction");
+	/* the engine's other holders share the transaction's commit slots:
+	 * the Signal store's (a stand-in here) and the outbox's */
+	ok(wa_db_at_commit(&db, stand_in_flush, stand_in_free, NULL) == 0, "  a slot taken as the Signal store does");
+	before = questions(&db);
+	for (int i = 0; i < 5; i++) {
+		snprintf(buf, sizeof buf, "h-out-%d", i);
+		all &= store_text(&db, "a@s.whatsapp.net", buf, 1, 1000 + i, 1) == 0;
+	}
+	all &= store_text(&db, "a@s.whatsapp.net", "h-in-1", 0, 900, 0) == 0;
+	all &= store_text(&db, "b@s.whatsapp.net", "h-in-2", 0, 950, 0) == 0;
+	ok(all, "five messages sent to a, one received from a and one from b");
+	/* the two received rows are written now (a redelivery must be told) */
+	is_int((long long)(questions(&db) - before), 3, "  two statements so far (+ the count's own)");
+	snprintf(q, sizeof q, "messages WHERE message_id LIKE 'h-out-%%'");
+	is_int(count_of(q), 0, "  no sent row is in the table yet");
+	is_int(count_of("chats WHERE jid IN ('a@s.whatsapp.net', 'b@s.whatsapp.net')"), 0, "  nor a chat row");
+	ok(wa_msgs_chats_settle(&db) == 0, "settle");
+	is_int(wa_db_int(&db, -1, "SELECT unread_count FROM chats WHERE jid = 'a@s.whatsapp.net'", ""), 1,
+	       "  a's row is there in the transaction, one unread (five sent, one received: one row)");
+	is_int(wa_db_int(&db, -1, "SELECT CAST(UNIX_TIMESTAMP(last_message_at) AS SIGNED) FROM chats "
+			 "WHERE jid = 'a@s.whatsapp.net'", ""), 1004, "  its last message the latest of them");
+	all = store_text(&db, "b@s.whatsapp.net", "h-in-3", 0, 990, 0) == 0;
+	ok(all, "another message from b after the settle");
+	for (int i = 0; i < 3; i++)
+		all &= wa_outbox_add_later(&db, sess_row, "test.held", "{}", &ob[i]) == 0;
+	all &= wa_msgstatus_raise(&db, sess_row, "h-out-9", "SENT", WA_MSGSTATUS_ONLY_PENDING, NULL, NULL) == 0;
+	ok(all, "three events and a status raise besides");
+	before = questions(&db);
+	is_int(wa_db_commit(&db), 0, "commit");
+	/* the raise's UPDATE, 4 + 1 sent rows, b's chat row, 2 + 1 outbox rows,
+	 * the COMMIT, the count */
+	is_int((long long)(questions(&db) - before), 8,
+	       "  every holder has its slot: multi-row INSERTs of the sent messages and of the events, one chat row");
+	ok(ob[0] && ob[1] && ob[2], "  the events' ids set");
+	is_int(count_of("messages WHERE message_id LIKE 'h-out-%' AND from_me = 1 AND status = 'PENDING' AND "
+			"media_size = 77 AND raw = X'0a026869' AND content = message_id"), 5,
+	       "every sent row written whole");
+	is_int(adm_int("SELECT unread_count FROM chats WHERE jid = 'b@s.whatsapp.net'"), 2, "b: two unread");
+	is_int(adm_int("SELECT UNIX_TIMESTAMP(last_message_at) FROM chats WHERE jid = 'b@s.whatsapp.net'"), 990,
+	       "  its last message time");
+
+	ok(wa_db_begin(&db) == 0 && store_text(&db, "c@s.whatsapp.net", "h-gone", 1, 2000, 1) == 0,
+	   "a sent message in a transaction that is rolled back");
+	wa_db_rollback(&db);
+	ok(count_of("messages WHERE message_id = 'h-gone'") == 0 &&
+	   count_of("chats WHERE jid = 'c@s.whatsapp.net'") == 0,
+	   "  leaves no row");
+	ok(wa_db_begin(&db) == 0 && wa_db_commit(&db) == 0 && count_of("messages WHERE message_id = 'h-gone'") == 0,
+	   "  (nor at the next commit)");
+	ok(store_text(&db, "c@s.whatsapp.net", "h-now", 1, 2001, 1) == 0 &&
+	   count_of("messages WHERE message_id = 'h-now'") == 1 &&
+	   count_of("chats WHERE jid = 'c@s.whatsapp.net'") == 1,
+	   "outside a transaction both rows are written at once");
+	wa_db_close(&db);
+}
+
 int main(void)
 {
 	char sql[200];
@@ -673,6 +915,8 @@ int main(void)
 	sess_row = (uint64_t)adm_int("SELECT id FROM wa_sessions WHERE session_id = 'pool'");
 	test_dbpool_rollback();
 	test_outbox_later();
+	test_msgstatus();
+	test_rows_held();
 
 	snprintf(sql, sizeof sql, "DROP DATABASE `%s`", dbname);
 	adm_exec(sql);

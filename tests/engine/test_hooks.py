@@ -3,7 +3,9 @@ receiver as `message.received`, signed; a receiver that fails and then
 recovers gets every event, in order, with stable event ids; a kill -9 of
 the hooks process loses nothing; webhook URLs to private or metadata
 addresses are refused (the dev stack allows loopback for the receiver:
-hooks.allow_loopback, set by deploy/dev only)."""
+hooks.allow_loopback, set by deploy/dev only); the engine's wake-up socket
+cues wa-akg-hooks for every event of the outbox, and that cue alone gets a
+message to its webhook."""
 import hashlib
 import hmac
 import http.server
@@ -17,7 +19,7 @@ import time
 import pytest
 
 from conftest import Daemon, sql
-from walib import pair_by_qr, wait_for
+from walib import EventSub, event_url, pair_by_qr, wait_for
 
 
 class Receiver:
@@ -92,8 +94,11 @@ class Hooks(Daemon):
                 return True
         wait_for(gone, what="wa-akg-hooks %d gone" % pid)
 
-    def start(self):
+    def start(self, env_change=None):
+        """Run the killed command line again; env_change sets environment
+        variables of the new process (e.g. a WA_AKG_* config override)."""
         argv, env = self.saved
+        env = dict(env, **(env_change or {}))
         with open(self.log, "ab") as log:
             p = subprocess.Popen(argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=env,
                                  start_new_session=True)
@@ -339,3 +344,91 @@ def test_a_test_event_is_delivered_and_logged(admin, make_session, stack_config,
     assert admin.get("/api/webhooks/%s/%s/deliveries" % (s2, hook["id"])).status_code == 404
     assert admin.post("/api/webhooks/%s/%s/test" % (s2, hook["id"])).status_code == 404
     assert admin.get("/api/webhooks/%s/%s/deliveries?limit=0" % (slug, hook["id"])).status_code == 400
+
+
+def wake_url(stack_config):
+    """The engine's wake-up address as its engines row has it."""
+    return sql(stack_config, "SELECT COALESCE(wake_url, '') FROM engines WHERE heartbeat_at > NOW(3) - "
+               "INTERVAL 60 SECOND ORDER BY heartbeat_at DESC LIMIT 1").strip()
+
+
+def cue_count(body):
+    """A wake-up message: "outbox", a NUL, the engine's count of outbox events so far."""
+    name, sep, n = body.partition(b"\0")
+    assert name == b"outbox" and sep and n.isdigit(), body
+    return int(n)
+
+
+def settled(read, every=0.3, what="no more traffic"):
+    """read() once it gives the same answer twice, every s apart."""
+    last = [None]
+
+    def same():
+        now = read()
+        if now == last[0]:
+            return now
+        last[0] = now
+        time.sleep(every)
+        return None
+    return wait_for(same, what=what)
+
+
+def test_the_engine_cues_hooks_for_every_outbox_event(admin, make_session, phone_sim, stack_config):
+    ev_url, wk = event_url(stack_config), wake_url(stack_config)
+    # a socket of its own on the engine's host: the event socket would carry
+    # every event to wa-akg-hooks
+    assert wk.startswith("tcp://127.0.0.1:") and wk != ev_url, (wk, ev_url)
+    slug, alice = paired(admin, make_session, phone_sim)
+    bob = phone_sim.phone("Bob")
+    with EventSub(ev_url) as events, EventSub(wk, decode=cue_count) as cues:
+        def outboxed():
+            return len([e for e in events.all() if e.get("outbox_id")])
+
+        send(phone_sim, bob, alice, "cue 0")
+        events.wait(slug, "message.received")
+        wait_for(lambda: cues.all(), what="a cue on the wake-up socket")
+        c0, e0 = settled(lambda: (cues.all()[-1], outboxed()))
+        ids = [send(phone_sim, bob, alice, "cue %d" % i) for i in range(1, 11)]
+        wait_for(lambda: len(events.of(slug, "message.received")) == 11, what="ten more messages published")
+        # the last cue counts every outbox event the engine published (of
+        # any session) since the first: none is left uncued
+        c1, e1 = settled(lambda: (cues.all()[-1], outboxed()))
+        assert e1 - e0 >= 10, (e0, e1)
+        assert c1 - c0 == e1 - e0, (c0, c1, e0, e1)
+        counts = cues.all()
+        assert counts == sorted(counts), counts
+        got = [e["data"]["id"] for e in events.of(slug, "message.received")][1:]
+        assert got == ids, got
+
+
+def test_the_cue_alone_brings_a_message_to_its_webhook(admin, make_session, phone_sim, stack_config, receiver,
+                                                       hooks):
+    wk = wake_url(stack_config)
+    slug, alice = paired(admin, make_session, phone_sim)
+    add_hook(admin, slug, receiver.url, ["message.received"])
+    with open(hooks.log, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        log_from = f.tell()
+    hooks.kill()
+    as_started = hooks.saved
+    try:
+        # it looks at the outbox by itself only every 10 minutes now
+        hooks.start({"WA_AKG_HOOKS_POLL_MS": "600000"})
+
+        def subscribed():
+            with open(hooks.log, "rb") as f:
+                f.seek(log_from)
+                return ("subscribed to engine wake-ups at %s" % wk).encode() in f.read()
+        wait_for(subscribed, what="wa-akg-hooks subscribed to the wake-up socket")
+        time.sleep(0.5)  # its first look at the outbox (at start) is over
+        bob = phone_sim.phone("Bob")
+        mid = send(phone_sim, bob, alice, "cued")
+        wait_for(lambda: receiver.ok_calls(), timeout=30, what="the webhook called (only the cue can do it)")
+        assert json.loads(receiver.ok_calls()[0]["body"])["data"]["id"] == mid
+    finally:
+        # back as the stack started it (kill() took this process's settings)
+        hooks.kill()
+        hooks.saved = as_started
+        hooks.start()
+    with open("/proc/%d/environ" % hooks.pid(), "rb") as f:
+        assert b"WA_AKG_HOOKS_POLL_MS=600000" not in f.read().split(b"\0")

@@ -128,9 +128,12 @@ class EventSub:
     SUB 0x21 to PUB 0x20, then messages as a 64-bit big-endian length and
     the body). SUB filtering is the subscriber's job: every message is
     read, decoded and kept (a thread reads all the time, so the engine's
-    PUB never has to drop for us). Use as a context manager."""
+    PUB never has to drop for us). decode turns a message's body into
+    what is kept (the engine's wake-up socket sends no waipc.Event). Use
+    as a context manager."""
 
-    def __init__(self, url):
+    def __init__(self, url, decode=None):
+        self.decode = decode or decode_event
         assert url.startswith("tcp://"), "event_url %r is not tcp://" % url
         host, port = url[6:].rsplit(":", 1)
         self.sock = socket.create_connection((host.strip("[]"), int(port)), timeout=5)
@@ -157,13 +160,19 @@ class EventSub:
         try:
             while True:
                 n = struct.unpack(">Q", self._read(8))[0]
-                ev = decode_event(self._read(n))
+                ev = self.decode(self._read(n))
                 with self.lock:
                     self.events.append(ev)
         except (OSError, EOFError) as e:
             self.error = e
         except Exception as e:  # a message that does not decode fails the test that reads
             self.error = e
+
+    def all(self):
+        """Everything received so far, oldest first."""
+        assert not isinstance(self.error, AssertionError), self.error
+        with self.lock:
+            return list(self.events)
 
     def of(self, session_id, event=None):
         """The events of one session so far (of one kind when given), oldest first."""

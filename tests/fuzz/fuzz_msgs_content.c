@@ -1,4 +1,4 @@
-// fuzz-sources: engine/store/msgs.c wa/pbsafe.c common/wa_err.c common/wa_log.c common/wa_util.c proto/wa_e2e.pb-c.c
+// fuzz-sources: engine/store/msgs.c engine/store/msgs_held.c wa/pbsafe.c common/wa_err.c common/wa_log.c common/wa_util.c proto/wa_e2e.pb-c.c
 /* fuzz_msgs_content: hostile bytes as the plaintext of a received message
  * (after the Signal decryption and unpadding), through what the engine does
  * with it beyond the library: the bounded unpack (wa_pb_unpack, as

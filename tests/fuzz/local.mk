@@ -111,7 +111,8 @@ EXTRA_DIST += tests/fuzz/corpus/history
 # the event payload (engine/store/msgs.c; robustness tests)
 check_PROGRAMS += tests/fuzz/fuzz_msgs_content
 TESTS += tests/fuzz/fuzz_msgs_content
-tests_fuzz_fuzz_msgs_content_SOURCES = tests/fuzz/fuzz_msgs_content.c tests/fuzz/driver.c engine/store/msgs.c
+tests_fuzz_fuzz_msgs_content_SOURCES = tests/fuzz/fuzz_msgs_content.c tests/fuzz/driver.c engine/store/msgs.c \
+	engine/store/msgs_held.c
 tests_fuzz_fuzz_msgs_content_CFLAGS = $(AM_CFLAGS) $(PROTOBUFC_CFLAGS) $(JANSSON_CFLAGS)
 tests_fuzz_fuzz_msgs_content_LDADD = $(WA_LIBWA_LIBS) $(JANSSON_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/msgs_content
