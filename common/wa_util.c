@@ -240,3 +240,21 @@ char *wa_utf8_repair(const char *s)
 	*o = '\0';
 	return out;
 }
+
+int wa_grow(void *arrp, size_t *cap, size_t n, size_t elem, size_t first)
+{
+	void *v, *nv;
+	size_t want;
+
+	if (n < *cap)
+		return 0;
+	want = *cap ? 2 * *cap : first;
+	if (want <= n || want > SIZE_MAX / elem)
+		return -1;
+	memcpy(&v, arrp, sizeof v);
+	if (!(nv = realloc(v, want * elem)))
+		return -1;
+	memcpy(arrp, &nv, sizeof nv);
+	*cap = want;
+	return 0;
+}

@@ -59,4 +59,10 @@ int wa_phone_digits(const char *in, char out[WA_PHONE_MAX]);
 int wa_utf8_valid(const char *s);
 char *wa_utf8_repair(const char *s);
 
+/* Room for one more element in the array *arrp points to (n of *cap in
+ * use, elem bytes each), doubling from first: 0, or -1 when memory is
+ * short (the array is untouched). arrp is the address of the array's
+ * pointer (e.g. &h->v, any element type). */
+int wa_grow(void *arrp, size_t *cap, size_t n, size_t elem, size_t first);
+
 #endif

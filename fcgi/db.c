@@ -952,6 +952,20 @@ int wa_db_at_commit_early(struct wa_db *db, int (*flush)(struct wa_db *db, void 
 	return 0;
 }
 
+void *wa_db_at_commit_obj(struct wa_db *db, int (*flush)(struct wa_db *db, void *arg), void (*discard)(void *arg),
+			  size_t size, int early)
+{
+	void *o = wa_db_at_commit_arg(db, flush);
+
+	if (o || !db->in_txn || db->npre == WA_DB_PRE_MAX || !(o = calloc(1, size)))
+		return o;
+	if ((early ? wa_db_at_commit_early : wa_db_at_commit)(db, flush, discard, o) != 0) {
+		free(o);
+		return NULL;
+	}
+	return o;
+}
+
 void *wa_db_at_commit_arg(const struct wa_db *db, int (*flush)(struct wa_db *db, void *arg))
 {
 	for (unsigned i = 0; db->in_txn && i < db->npre; i++)

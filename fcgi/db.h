@@ -218,6 +218,13 @@ void *wa_db_at_commit_arg(const struct wa_db *db, int (*flush)(struct wa_db *db,
  * in the order they were set. */
 int wa_db_at_commit_early(struct wa_db *db, int (*flush)(struct wa_db *db, void *arg), void (*discard)(void *arg),
 			  void *arg);
+/* A module's pending work, found or made: flush's arg in the open
+ * transaction, or a new zeroed object of size bytes set with flush and
+ * discard (which frees it), early or not. NULL when no transaction is
+ * open, every slot is taken or memory is short: the caller does its work
+ * now instead. */
+void *wa_db_at_commit_obj(struct wa_db *db, int (*flush)(struct wa_db *db, void *arg), void (*discard)(void *arg),
+			  size_t size, int early);
 
 /* Group commit (the engine's dbpool; the workers never use it). Between
  * wa_db_batch_begin and wa_db_batch_end everything runs in one outer

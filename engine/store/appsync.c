@@ -353,15 +353,31 @@ static int fx_contact(struct fx *f, const char *jid_in, int set, const WaSyncAct
 	return emit(f, "contact.update", json_pack("{s:s,s:s?}", "jid", jid, "name", name));
 }
 
+/* Whether the API changed label id (of chat; NULL: the label itself) and
+ * WhatsApp has not been told yet (a label_sync_queue row): that change is
+ * newer than whatever a fetch brings (the echo of our own earlier patch,
+ * say), and it is pushed next, so the fetched one is not applied. 1, 0, or
+ * WA_ESTORAGE. */
+static int api_pending(struct fx *f, const char *id, const char *chat)
+{
+	long long n = wa_db_int(f->db, -1, "SELECT COUNT(*) FROM label_sync_queue WHERE wa_session_id = ? AND "
+				"label_id = ? AND chat_jid <=> ?", "uss", (unsigned long long)f->row, id, chat);
+
+	return n < 0 ? WA_ESTORAGE : n > 0;
+}
+
 static int fx_label_edit(struct fx *f, const char *id, int set, const WaSyncAction__SyncActionValue *v)
 {
 	const WaSyncAction__LabelEditAction *l = v->labeleditaction;
 	int deleted = !set || !l || (l->has_deleted && l->deleted);
 	const char *name = l && l->name ? l->name : "";
 	char pre[24];
+	int rc;
 
 	if (!*id || strlen(id) > 64)
 		return 0;
+	if ((rc = api_pending(f, id, NULL)) != 0)
+		return rc < 0 ? rc : 0;
 	snprintf(pre, sizeof pre, "%d", l && l->has_predefinedid ? l->predefinedid : 0);
 	if (deleted) {
 		if (wa_db_exec(f->db, "UPDATE labels SET deleted = 1 WHERE wa_session_id = ? AND label_id = ?", "us",
@@ -382,10 +398,12 @@ static int fx_label_edit(struct fx *f, const char *id, int set, const WaSyncActi
 static int fx_label_chat(struct fx *f, char **parts, size_t n, int set, const WaSyncAction__SyncActionValue *v)
 {
 	char chat[WA_JID_STR_MAX];
-	int on = set && v->labelassociationaction && v->labelassociationaction->labeled;
+	int on = set && v->labelassociationaction && v->labelassociationaction->labeled, rc;
 
 	if (n < 3 || !*parts[1] || strlen(parts[1]) > 64 || wa_jid_chat(parts[2], chat) != 0)
 		return 0;
+	if ((rc = api_pending(f, parts[1], chat)) != 0)
+		return rc < 0 ? rc : 0;
 	if (wa_db_exec(f->db, on ? "INSERT IGNORE INTO chat_labels (wa_session_id, chat_jid, label_id) VALUES (?, ?, ?)"
 			       : "DELETE FROM chat_labels WHERE wa_session_id = ? AND chat_jid = ? AND label_id = ?", "uss",
 		       (unsigned long long)f->row, chat, parts[1]) < 0)

@@ -533,26 +533,10 @@ int wa_outbox_add_later(struct wa_db *db, uint64_t row, const char *event, const
 
 	if (id)
 		*id = 0;
-	if (!wa_db_in_txn(db))
+	if (!wa_db_in_txn(db) || !(l = wa_db_at_commit_obj(db, later_flush, later_free, sizeof *l, 0)))
 		return wa_outbox_add(db, row, event, payload, id);
-	l = wa_db_at_commit_arg(db, later_flush);
-	if (!l) {
-		if (!(l = calloc(1, sizeof *l)))
-			return WA_ENOMEM;
-		if (wa_db_at_commit(db, later_flush, later_free, l) != 0) {
-			free(l);
-			return wa_outbox_add(db, row, event, payload, id); /* every commit slot is taken */
-		}
-	}
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 8;
-		struct later_row *nr = realloc(l->rows, cap * sizeof *nr);
-
-		if (!nr)
-			return WA_ENOMEM;
-		l->rows = nr;
-		l->cap = cap;
-	}
+	if (wa_grow(&l->rows, &l->cap, l->n, sizeof *l->rows, 8) != 0)
+		return WA_ENOMEM;
 	r = &l->rows[l->n];
 	r->sess = (unsigned long long)row;
 	r->event = strdup(event);

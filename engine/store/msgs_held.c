@@ -3,6 +3,7 @@
 #include "engine/store/msgs.h"
 #include "fcgi/db.h"
 #include "wa_err.h"
+#include "wa_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,17 +97,8 @@ int wa_held_chat(struct wa_db *db, uint64_t sess, const char *chat, int is_group
 	struct chats *h;
 	struct held_chat *c;
 
-	if (!wa_db_in_txn(db))
-		return 0;
-	h = wa_db_at_commit_arg(db, chats_flush);
-	if (!h) {
-		if (!(h = calloc(1, sizeof *h)))
-			return WA_ENOMEM;
-		if (wa_db_at_commit(db, chats_flush, chats_free, h) != 0) {
-			free(h);
-			return 0; /* every slot is taken: written now */
-		}
-	}
+	if (!wa_db_in_txn(db) || !(h = wa_db_at_commit_obj(db, chats_flush, chats_free, sizeof *h, 0)))
+		return 0; /* written now */
 	for (size_t i = 0; i < h->n; i++) {
 		c = &h->v[i];
 		if (c->sess == sess && strcmp(c->jid, chat) == 0) {
@@ -116,15 +108,8 @@ int wa_held_chat(struct wa_db *db, uint64_t sess, const char *chat, int is_group
 			return 1;
 		}
 	}
-	if (h->n == h->cap) {
-		size_t cap = h->cap ? 2 * h->cap : 8;
-		struct held_chat *nv = realloc(h->v, cap * sizeof *nv);
-
-		if (!nv)
-			return WA_ENOMEM;
-		h->v = nv;
-		h->cap = cap;
-	}
+	if (wa_grow(&h->v, &h->cap, h->n, sizeof *h->v, 8) != 0)
+		return WA_ENOMEM;
 	c = &h->v[h->n];
 	if (!(c->jid = strdup(chat)))
 		return WA_ENOMEM;
@@ -238,26 +223,10 @@ int wa_held_msg(struct wa_db *db, uint64_t sess, const struct wa_msg_row *r)
 	struct held_msg *m;
 	int bad = 0;
 
-	if (!wa_db_in_txn(db))
-		return 0;
-	h = wa_db_at_commit_arg(db, msgs_flush);
-	if (!h) {
-		if (!(h = calloc(1, sizeof *h)))
-			return WA_ENOMEM;
-		if (wa_db_at_commit(db, msgs_flush, msgs_free, h) != 0) {
-			free(h);
-			return 0;
-		}
-	}
-	if (h->n == h->cap) {
-		size_t cap = h->cap ? 2 * h->cap : 8;
-		struct held_msg *nv = realloc(h->v, cap * sizeof *nv);
-
-		if (!nv)
-			return WA_ENOMEM;
-		h->v = nv;
-		h->cap = cap;
-	}
+	if (!wa_db_in_txn(db) || !(h = wa_db_at_commit_obj(db, msgs_flush, msgs_free, sizeof *h, 0)))
+		return 0; /* written now */
+	if (wa_grow(&h->v, &h->cap, h->n, sizeof *h->v, 8) != 0)
+		return WA_ENOMEM;
 	m = &h->v[h->n];
 	memset(m, 0, sizeof *m);
 	if (r->media_size) {

@@ -2,6 +2,7 @@
 #include "engine/store/msgstatus.h"
 #include "fcgi/db.h"
 #include "wa_err.h"
+#include "wa_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -240,26 +241,11 @@ int wa_msgstatus_raise(struct wa_db *db, uint64_t session_row, const char *id, c
 
 	if (!id || !status || strlen(status) >= STATUS_MAX)
 		return WA_EINVAL;
-	if ((flags & WA_MSGSTATUS_NOW) || !wa_db_in_txn(db))
+	if ((flags & WA_MSGSTATUS_NOW) || !wa_db_in_txn(db) ||
+	    !(h = wa_db_at_commit_obj(db, held_flush, held_free, sizeof *h, 1)))
 		return raise_now(db, (unsigned long long)session_row, id, status, flags, took, arg);
-	h = wa_db_at_commit_arg(db, held_flush);
-	if (!h) {
-		if (!(h = calloc(1, sizeof *h)))
-			return WA_ENOMEM;
-		if (wa_db_at_commit_early(db, held_flush, held_free, h) != 0) {
-			free(h);
-			return raise_now(db, (unsigned long long)session_row, id, status, flags, took, arg);
-		}
-	}
-	if (h->n == h->cap) {
-		size_t cap = h->cap ? 2 * h->cap : 16;
-		struct note *nv = realloc(h->v, cap * sizeof *nv);
-
-		if (!nv)
-			return WA_ENOMEM;
-		h->v = nv;
-		h->cap = cap;
-	}
+	if (wa_grow(&h->v, &h->cap, h->n, sizeof *h->v, 16) != 0)
+		return WA_ENOMEM;
 	o = &h->v[h->n];
 	memset(o, 0, sizeof *o);
 	if (!(o->id = strdup(id)))

@@ -289,6 +289,31 @@ def test_labels_made_on_the_phone_show_in_the_api(admin, make_session, phone_sim
     wait_for(lambda: chat_label_ids(admin, slug, chat) == [], what="the label off the chat in the API")
 
 
+def test_a_label_change_the_api_has_not_pushed_yet_wins_over_a_fetched_one(admin, make_session, phone_sim,
+                                                                            stack_config):
+    # the race this stands for: the API labels a chat, the engine pushes
+    # it, the API takes the label off again, and only then does the fetch
+    # bring back the echo of the first push; the chat must stay unlabelled
+    slug, alice, bob, chat = ready_chat(admin, make_session, phone_sim, stack_config)
+    phone_writes(phone_sim, alice, {"action": "labelEdit", "label": "8", "name": "Hot"})
+    wait_for(lambda: labels(admin, slug).get("8", {}).get("name") == "Hot", what="the phone's label in the API")
+    # a change of the API's not pushed yet (queued the way the API queues
+    # it, without waking the engine)
+    sql(stack_config, "INSERT INTO label_sync_queue (wa_session_id, label_id, chat_jid, labeled) SELECT id, '8', "
+        "'%s', 0 FROM wa_sessions WHERE session_id = '%s'" % (chat, slug))
+    phone_writes(phone_sim, alice, {"action": "label", "label": "8", "jid": chat})
+    version = phone_view(phone_sim, alice)["regular"]["version"]
+    wait_for(lambda: stored_versions(stack_config, slug).get("regular", 0) >= version,
+             what="the phone's patch fetched and stored")
+    assert chat_label_ids(admin, slug, chat) == []
+    # nothing queued: the next change from the phone is applied as ever
+    sql(stack_config, "DELETE q FROM label_sync_queue q JOIN wa_sessions s ON s.id = q.wa_session_id "
+        "WHERE s.session_id = '%s'" % slug)
+    phone_writes(phone_sim, alice, {"action": "label", "label": "8", "jid": chat, "value": False})
+    phone_writes(phone_sim, alice, {"action": "label", "label": "8", "jid": chat})
+    wait_for(lambda: chat_label_ids(admin, slug, chat) == ["8"], what="the phone's label on the chat in the API")
+
+
 def test_label_changes_made_while_disconnected_are_written_at_the_next_login(admin, make_session, phone_sim,
                                                                             stack_config):
     slug, alice, bob, chat = ready_chat(admin, make_session, phone_sim, stack_config)

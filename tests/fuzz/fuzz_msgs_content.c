@@ -70,13 +70,14 @@ int wa_db_in_txn(const struct wa_db *db)
 	abort();
 }
 
-int wa_db_at_commit(struct wa_db *db, int (*flush)(struct wa_db *db, void *arg), void (*discard)(void *arg),
-		    void *arg)
+void *wa_db_at_commit_obj(struct wa_db *db, int (*flush)(struct wa_db *db, void *arg), void (*discard)(void *arg),
+			  size_t size, int early)
 {
 	(void)db;
 	(void)flush;
 	(void)discard;
-	(void)arg;
+	(void)size;
+	(void)early;
 	abort();
 }
 
