@@ -5,6 +5,7 @@ edit changes nothing twice and publishes nothing twice), only the sender
 before its original waits for it; every notification is answered; a
 message that keeps failing to decrypt is asked for again with our keys."""
 import os
+import time
 
 from conftest import sql
 from walib import connected, pair_by_qr, wait_for
@@ -270,7 +271,15 @@ def test_the_second_retry_receipt_carries_our_keys(admin, make_session, phone_si
     first = send(phone_sim, bob, {"to": alice, "text": "first"})
     wait_for(lambda: row(stack_config, slug, first), what="the first message")
     counters = "SELECT next_prekey_id, prekeys_uploaded FROM wa_device_creds WHERE wa_session_id = %s" % sess["id"]
-    before = sql(stack_config, counters).split()
+
+    def uploaded():
+        # the pairing's pre-key upload is over (it moves both counters):
+        # the same answer twice, a moment apart, with keys uploaded
+        a = sql(stack_config, counters).split()
+        time.sleep(0.3)
+        b = sql(stack_config, counters).split()
+        return a if a == b and len(a) == 2 and a[1] not in ("0", "NULL") else None
+    before = wait_for(uploaded, what="the pairing's pre-keys uploaded")
     sql(stack_config, "DELETE FROM signal_session WHERE session_key = '%s'" % sess["id"])
     sql(stack_config, "DELETE FROM signal_prekey WHERE session_key = '%s'" % sess["id"])
     second = send(phone_sim, bob, {"to": alice, "text": "second"})
