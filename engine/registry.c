@@ -183,8 +183,8 @@ static int tick_run(struct wa_db *db, void *arg)
 			return rc;
 	}
 	if (t->do_register || wa_db_exec(db, SQL_HEARTBEAT, "is", us, t->id) == 0) {
-		if (wa_db_exec(db, SQL_REGISTER, "sssssis", t->id, t->command_url, t->event_url, t->wake_url, t->host, t->pid,
-			       PACKAGE_VERSION) < 0 || wa_db_exec(db, SQL_HEARTBEAT, "is", us, t->id) < 0)
+		if (wa_db_exec(db, SQL_REGISTER, "sssssis", t->id, t->command_url, t->event_url, t->wake_url, t->host,
+			       t->pid, PACKAGE_VERSION) < 0 || wa_db_exec(db, SQL_HEARTBEAT, "is", us, t->id) < 0)
 			return -1;
 		t->registered = 1;
 	}

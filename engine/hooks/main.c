@@ -4,8 +4,9 @@
  *
  * Subscribes to the wake-up socket of every engine in the engines table
  * (engine/events.h: a cue per round of the engine's loop that published
- * events; what is delivered is read from events_outbox), fans new events out into webhook_deliveries and delivers
- * what is due, until SIGTERM or SIGINT. With no event it still looks every
+ * events; what is delivered is read from events_outbox), fans new events
+ * out into webhook_deliveries and delivers what is due, until SIGTERM or
+ * SIGINT. With no event it still looks every
  * hooks.poll_ms, which also covers events whose PUB message was dropped and
  * retries falling due. A wake-up within hooks.coalesce_ms of the last read
  * of the outbox waits out the rest of it, so a busy engine's events are
