@@ -975,8 +975,9 @@ void *wa_db_at_commit_arg(const struct wa_db *db, int (*flush)(struct wa_db *db,
 }
 
 /* Run the held-back work into the transaction before its COMMIT: the
- * early slots, then the rest, each in the order set. 0, or -1 at the first failure (recorded; the caller
- * rolls back, and end_txn discards it all). */
+ * early slots, then the rest, each in the order set. 0, or -1 at the
+ * first failure (recorded; the caller rolls back, and end_txn discards it
+ * all). */
 static int run_pre_commit(struct wa_db *db)
 {
 	for (unsigned i = 0; i < db->npre; i++)

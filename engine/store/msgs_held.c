@@ -30,8 +30,23 @@ struct chats {
 	"last_message_at = GREATEST(COALESCE(last_message_at, VALUES(last_message_at)), VALUES(last_message_at))"
 #define CH_ARGS(c) (c).sess, (c).jid, (c).is_group, (c).unread, (c).t
 
-static int chats_insert(struct wa_db *db, const struct held_chat *c, size_t n)
+/* Rows v[0..n) (elem bytes each) by ins(), in INSERTs of 4, 2 and 1 rows. */
+static int in_fours(struct wa_db *db, const void *v, size_t n, size_t elem,
+		    int (*ins)(struct wa_db *db, const void *rows, size_t k))
 {
+	for (size_t i = 0; i < n;) {
+		size_t left = n - i, k = left >= 4 ? 4 : left >= 2 ? 2 : 1;
+
+		if (ins(db, (const char *)v + i * elem, k) != 0)
+			return -1;
+		i += k;
+	}
+	return 0;
+}
+
+static int chats_insert(struct wa_db *db, const void *rows, size_t n)
+{
+	const struct held_chat *c = rows;
 	static const char sql4[] = CH_INS CH_ROW ", " CH_ROW ", " CH_ROW ", " CH_ROW CH_UPD;
 	static const char sql2[] = CH_INS CH_ROW ", " CH_ROW CH_UPD;
 	static const char sql1[] = CH_INS CH_ROW CH_UPD;
@@ -69,16 +84,10 @@ static void chats_clear(struct chats *h)
 static int chats_flush(struct wa_db *db, void *arg)
 {
 	struct chats *h = arg;
-	size_t i = 0;
 
 	qsort(h->v, h->n, sizeof *h->v, by_chat);
-	while (i < h->n) {
-		size_t left = h->n - i, n = left >= 4 ? 4 : left >= 2 ? 2 : 1;
-
-		if (chats_insert(db, h->v + i, n) != 0)
-			return -1;
-		i += n;
-	}
+	if (in_fours(db, h->v, h->n, sizeof *h->v, chats_insert) != 0)
+		return -1;
 	chats_clear(h);
 	return 0;
 }
@@ -158,8 +167,9 @@ struct msgs {
 		(m).f[F_CONTENT], (m).f[F_CAPTION], (m).f[F_MIME], (m).f[F_SIZE], (const void *)(m).raw,     \
 		(m).raw_len, (m).f[F_QUOTED], (m).f[F_MENTIONS], (m).f[F_META], (m).f[F_STATUS], (m).t
 
-static int msgs_insert(struct wa_db *db, const struct held_msg *m, size_t n)
+static int msgs_insert(struct wa_db *db, const void *rows, size_t n)
 {
+	const struct held_msg *m = rows;
 	static const char sql4[] = MS_INS MS_ROW ", " MS_ROW ", " MS_ROW ", " MS_ROW MS_UPD;
 	static const char sql2[] = MS_INS MS_ROW ", " MS_ROW MS_UPD;
 	static const char sql1[] = MS_INS MS_ROW MS_UPD;
@@ -186,16 +196,8 @@ static void msg_clear(struct held_msg *m)
 static int msgs_flush(struct wa_db *db, void *arg)
 {
 	struct msgs *h = arg;
-	size_t i = 0;
 
-	while (i < h->n) {
-		size_t left = h->n - i, n = left >= 4 ? 4 : left >= 2 ? 2 : 1;
-
-		if (msgs_insert(db, h->v + i, n) != 0)
-			return -1;
-		i += n;
-	}
-	return 0;
+	return in_fours(db, h->v, h->n, sizeof *h->v, msgs_insert);
 }
 
 static void msgs_free(void *arg)
